@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs every Debian package Stargate needs to build, test and benchmark.
+# Idempotent; needs root (CI and developer machines run as root).
+set -euo pipefail
+PKGS=(
+  build-essential cmake ninja-build pkg-config git
+  libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,12 @@
+// File: commands.h
+// Each command group registers its subcommands on the root CLI11 app; the
+// callback runs the command and stores the process exit code in *exit_code.
+#pragma once
+
+namespace CLI { class App; }
+
+namespace stargate::cli {
+
+void AddTwinCommands(CLI::App& app, int* exit_code);
+
+}  // namespace stargate::cli

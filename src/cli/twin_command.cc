@@ -1,0 +1,140 @@
+// `stargate twin run|validate SCENARIO.yaml`
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/progress_bar.h"
+#include "twin/engine.h"
+#include "twin/loader.h"
+#include "twin/report_csv.h"
+#include "twin/report_html.h"
+#include "twin/report_json.h"
+
+namespace stargate::cli {
+namespace {
+
+struct RunOptions {
+  std::string scenario;
+  std::string out_dir = "out";
+  int64_t seed = -1;
+  std::string policy;
+  bool quiet = false;
+  bool no_jobs_csv = false;
+};
+
+Status WriteText(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary);
+  if (!f) return absl::PermissionDeniedError(fmt::format("cannot write {}", path.string()));
+  f << text;
+  return f.good() ? Status() : absl::DataLossError(fmt::format("short write to {}", path.string()));
+}
+
+template <typename Writer>
+Status WriteStream(const std::filesystem::path& path, Writer&& write) {
+  std::ofstream f(path, std::ios::binary);
+  if (!f) return absl::PermissionDeniedError(fmt::format("cannot write {}", path.string()));
+  write(f);
+  return f.good() ? Status() : absl::DataLossError(fmt::format("short write to {}", path.string()));
+}
+
+void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, double wall_s) {
+  fmt::print("scenario {} (seed {}, policy {}): {:.1f} days, {} accelerators in {} nodes\n", s.scenario,
+             s.seed, s.policy, s.simulated_days, s.accelerators, s.nodes);
+  fmt::print("  jobs        {} total, {} finished, {} running, {} pending, {} rejected\n", s.jobs_total,
+             s.jobs_finished, s.jobs_running, s.jobs_pending, s.jobs_rejected);
+  fmt::print("  JCT hours   mean {:.2f}  p50 {:.2f}  p99 {:.2f}\n", s.jct_h.mean, s.jct_h.p50, s.jct_h.p99);
+  fmt::print("  wait hours  mean {:.2f}  p50 {:.2f}  p99 {:.2f}\n", s.wait_h.mean, s.wait_h.p50, s.wait_h.p99);
+  fmt::print("  utilisation {:.1f}%  goodput {:.1f}%  effective training time {:.1f}%\n",
+             100 * s.utilisation, 100 * s.goodput, 100 * s.ettr);
+  fmt::print("  failures    {} component failures, {} job interruptions\n", s.failures, s.interruptions);
+  fmt::print("  energy      {:.1f} MWh, peak {:.1f} MW, {:.1f} tCO2, ${:.0f}\n", s.energy_mwh, s.peak_mw,
+             s.tco2, s.cost_usd);
+  fmt::print("  engine      {} events, {} scheduler passes in {:.2f} s ({:.0f} events/s)\n", s.events,
+             s.scheduler_passes, wall_s, wall_s > 0 ? s.events / wall_s : 0.0);
+  fmt::print("  report      {}\n", (dir / "report.html").string());
+}
+
+int RunTwinCommand(const RunOptions& o) {
+  const auto t0 = std::chrono::steady_clock::now();
+  StatusOr<twin::TwinInputs> inputs = twin::LoadScenario(o.scenario);
+  if (!inputs.ok()) {
+    std::cerr << "error: " << inputs.status().message() << "\n";
+    return 2;
+  }
+  if (o.seed >= 0) inputs->spec.seed = static_cast<uint64_t>(o.seed);
+  if (!o.policy.empty()) inputs->spec.policy = o.policy;
+  StatusOr<twin::RunResult> result;
+  {
+    ProgressBar bar(o.quiet ? std::string() : fmt::format("twin {}", inputs->spec.name));
+    twin::Engine::Progress progress;
+    if (!o.quiet) progress = [&bar](double f) { bar.Update(f); };
+    result = twin::RunTwin(*inputs, progress);
+  }
+  if (!result.ok()) {
+    std::cerr << "error: " << result.status().message() << "\n";
+    return 2;
+  }
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::filesystem::path dir = std::filesystem::path(o.out_dir) / inputs->spec.name;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    std::cerr << "error: cannot create " << dir.string() << ": " << ec.message() << "\n";
+    return 1;
+  }
+  Status st = WriteText(dir / "summary.json", twin::SummaryJson(*result));
+  if (st.ok() && !o.no_jobs_csv) {
+    st = WriteStream(dir / "jobs.csv", [&](std::ostream& f) { twin::WriteJobsCsv(*result, f); });
+  }
+  if (st.ok()) st = WriteStream(dir / "sites.csv", [&](std::ostream& f) { twin::WriteSiteSeriesCsv(*result, f); });
+  if (st.ok()) st = WriteText(dir / "report.html", twin::RenderHtmlReport(*result));
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return 1;
+  }
+  if (!o.quiet) PrintSummary(result->summary, dir, wall_s);
+  return 0;
+}
+
+}  // namespace
+
+void AddTwinCommands(CLI::App& app, int* exit_code) {
+  CLI::App* twin = app.add_subcommand("twin", "Digital twin: simulate a Stargate network from a scenario");
+  twin->require_subcommand(1);
+
+  auto opts = std::make_shared<RunOptions>();
+  CLI::App* run = twin->add_subcommand("run", "Run a scenario and write summary.json, jobs.csv, sites.csv and report.html");
+  run->add_option("scenario", opts->scenario, "Scenario YAML file")->required()->check(CLI::ExistingFile);
+  run->add_option("-o,--out", opts->out_dir, "Output directory (a subdirectory per scenario name)");
+  run->add_option("--seed", opts->seed, "Override the scenario's seed");
+  run->add_option("--policy", opts->policy, "Override the scheduler policy (fifo)");
+  run->add_flag("-q,--quiet", opts->quiet, "No progress bar and no summary on stdout");
+  run->add_flag("--no-jobs-csv", opts->no_jobs_csv, "Skip the per-job CSV (large runs)");
+  run->callback([opts, exit_code] { *exit_code = RunTwinCommand(*opts); });
+
+  auto path = std::make_shared<std::string>();
+  CLI::App* validate = twin->add_subcommand("validate", "Check a scenario file and print what it describes");
+  validate->add_option("scenario", *path, "Scenario YAML file")->required()->check(CLI::ExistingFile);
+  validate->callback([path, exit_code] {
+    StatusOr<twin::TwinInputs> in = twin::LoadScenario(*path);
+    if (!in.ok()) {
+      std::cerr << "error: " << in.status().message() << "\n";
+      *exit_code = 2;
+      return;
+    }
+    int64_t devices = 0;
+    for (const auto& s : in->spec.sites)
+      for (const auto& p : s.pools) devices += static_cast<int64_t>(p.nodes) * p.accels_per_node;
+    fmt::print("{}: ok: {} sites, {} accelerators, {} jobs, {} failure components, {:.1f} days\n", *path,
+               in->spec.sites.size(), devices, in->jobs.size(), in->failures.size(),
+               in->spec.duration.hours() / 24);
+    *exit_code = 0;
+  });
+}
+
+}  // namespace stargate::cli

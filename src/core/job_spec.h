@@ -1,0 +1,58 @@
+// File: job_spec.h
+// What a user asks for: one job. Shared by the twin's workload sources and
+// (later) the orchestrator's job YAML. Plain data; validation lives with the
+// parsers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/accelerator.h"
+#include "core/units.h"
+
+namespace stargate {
+
+enum class JobKind : uint8_t { kTraining, kFineTune, kBatch, kInference };
+
+std::string_view Name(JobKind k);
+
+// A training run's size; the step-time model turns it into wall time.
+struct TrainingSpec {
+  double params = 0;                 // model parameters N
+  double tokens = 0;                 // training tokens D (total work 6*N*D)
+  double tokens_per_step = 4e6;      // global batch in tokens
+  double mfu = 0.40;                 // achieved model FLOPs utilisation (Llama 3: 38-43%)
+  double state_bytes_per_param = 16; // bf16 weights + fp32 master + Adam moments
+  int tensor_parallel = 8;           // TP x PP ranks form one model replica
+  int pipeline_parallel = 1;
+};
+
+struct CheckpointPolicy {
+  bool enabled = true;
+  bool daly = false;                 // interval = Daly optimum for the placement's MTBF
+  Duration interval = Duration::Hours(1);
+};
+
+struct JobSpec {
+  std::string name;
+  std::string tenant = "default";
+  JobKind kind = JobKind::kBatch;
+  // Acceptable accelerator types; empty means any non-CPU type.
+  std::vector<AcceleratorType> accelerators;
+  int accelerator_count = 1;         // total devices in the gang
+  int priority = 0;
+  Time submit;
+  // Batch / fine-tune / inference: wall time on the reference device (the
+  // first entry of `accelerators`, H100 when that is empty), scaled by
+  // relative throughput on others. Ignored for training, whose
+  // length comes from TrainingSpec.
+  Duration duration = Duration::Hours(1);
+  TrainingSpec training;
+  CheckpointPolicy checkpoint;
+  std::vector<std::string> jurisdictions;  // allowed; empty = anywhere
+  bool deferrable = false;
+  Time deadline = Time::Never();
+};
+
+}  // namespace stargate

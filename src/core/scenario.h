@@ -1,0 +1,94 @@
+// File: scenario.h
+// A twin scenario: the network (sites, WAN), the workload and the failure
+// processes, as parsed from scenario YAML (core/scenario_parser.h).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/job_spec.h"
+#include "core/topology.h"
+#include "core/units.h"
+
+namespace stargate {
+
+// What one failing component takes down.
+enum class FailureScope : uint8_t {
+  kAccelerator,  // rate counts per device; the device's node goes down
+  kNode,         // per host (CPU, DRAM, NIC, PSU, software on the host...)
+  kSite,         // the whole site (grid or cooling outage)
+};
+
+struct FailureComponent {
+  std::string name;
+  FailureScope scope = FailureScope::kAccelerator;
+  double rate_per_year = 0;          // failures per unit (device, node, site) per year
+  Duration repair = Duration::Hours(24);  // how long the unit stays out
+};
+
+struct FailureSpec {
+  bool enabled = true;
+  // A named component set the twin expands: "" = none (just `components`),
+  // "llama3" = model::LlamaThreeComponents(). The parser leaves `components`
+  // empty when a preset is named.
+  std::string preset;
+  std::vector<FailureComponent> components;
+  double rate_scale = 1.0;           // multiply every rate (sensitivity studies)
+  Duration restart = Duration::Minutes(10);  // job re-init after an interruption
+};
+
+// A synthetic job stream: Poisson arrivals, sizes and lengths from
+// distributions. Sampling is done by twin/workload.
+struct GeneratorSpec {
+  std::string name;
+  JobKind kind = JobKind::kBatch;
+  int64_t count = 0;                 // jobs to emit over the arrival window
+  Time start;                        // arrival window
+  Time end;                          // Never() = scenario end
+  struct SizeChoice { int accelerators; double weight; };
+  std::vector<SizeChoice> sizes = {{8, 1.0}};
+  Duration duration_median = Duration::Hours(2);  // lognormal, non-training kinds
+  double duration_sigma = 1.0;
+  double params_min = 1e9, params_max = 70e9;     // training: log-uniform
+  double tokens_per_param = 20;                   // Chinchilla-style D = k*N
+  double mfu = 0.40;
+  std::vector<AcceleratorType> accelerators;      // acceptable; empty = any GPU
+  std::vector<std::string> jurisdictions;
+  int tenants = 1;                   // tenant-0 ... tenant-(n-1), uniform
+  int priority = 0;
+  CheckpointPolicy checkpoint;
+  double deferrable_fraction = 0;
+  Duration deadline_slack = Duration::Hours(24);
+};
+
+enum class TraceFormat : uint8_t { kPhilly, kAlibabaPai, kHelios };
+
+struct TraceSpec {
+  TraceFormat format = TraceFormat::kPhilly;
+  std::string path;                  // relative to the scenario file
+  double time_scale = 1.0;           // stretch (>1) or compress arrivals
+  int64_t limit = 0;                 // 0 = all rows
+  std::vector<AcceleratorType> accelerators;  // acceptable types for trace jobs
+};
+
+struct WorkloadSpec {
+  std::vector<GeneratorSpec> generators;
+  std::vector<TraceSpec> traces;
+  std::vector<JobSpec> jobs;         // explicit jobs
+};
+
+struct ScenarioSpec {
+  std::string name;
+  std::string description;
+  uint64_t seed = 1;
+  Duration duration = Duration::Days(30);
+  Duration sample_interval = Duration::Hours(1);
+  std::string policy = "fifo";       // scheduler policy set (sched/)
+  std::vector<SiteSpec> sites;
+  std::vector<WanLinkSpec> wan;
+  WorkloadSpec workload;
+  FailureSpec failures;
+};
+
+}  // namespace stargate

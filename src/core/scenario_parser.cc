@@ -1,0 +1,617 @@
+#include "core/scenario_parser.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <new>
+#include <set>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include "core/yaml_util.h"
+
+namespace stargate {
+namespace {
+
+using yaml_util::Cursor;
+using yaml_util::DurationRange;
+using yaml_util::EnumName;
+using yaml_util::Fields;
+using yaml_util::Range;
+
+// ---- schema: the keys each map accepts (snake_case struct field names) ----
+
+constexpr std::string_view kTopKeys[] = {"name",   "description", "seed",     "duration",
+                                         "sample_interval", "policy", "sites", "wan",
+                                         "workload", "failures"};
+constexpr std::string_view kSiteKeys[] = {
+    "name",  "region", "jurisdiction", "latitude", "longitude",         "power_cap", "pue",
+    "carbon", "price", "pools",        "fabric",   "storage_bandwidth", "hot_spares"};
+constexpr std::string_view kSeriesKeys[] = {"kind",      "mean",  "daily_amplitude",
+                                            "seasonal_amplitude", "peak_hour", "noise",
+                                            "utc_offset_hours",   "file", "column", "scale"};
+constexpr std::string_view kPoolKeys[] = {"accelerator", "nodes", "accels_per_node",
+                                          "nodes_per_rack", "domain_nodes"};
+constexpr std::string_view kFabricKeys[] = {"kind",           "nodes_per_leaf", "leaves_per_pod",
+                                            "oversubscription", "alpha_scale_up", "alpha_leaf",
+                                            "alpha_spine"};
+constexpr std::string_view kWanKeys[] = {"a", "b", "bandwidth", "latency"};
+constexpr std::string_view kWorkloadKeys[] = {"generators", "traces", "jobs"};
+constexpr std::string_view kGeneratorKeys[] = {
+    "name",         "kind",          "count",           "start",          "end",
+    "sizes",        "duration_median", "duration_sigma", "params_min",    "params_max",
+    "tokens_per_param", "mfu",       "accelerators",    "jurisdictions",  "tenants",
+    "priority",     "checkpoint",    "deferrable_fraction", "deadline_slack"};
+constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
+constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly"};
+constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
+constexpr std::string_view kJobKeys[] = {
+    "name",     "tenant",   "kind",       "accelerators", "count",         "accelerator_count",
+    "priority", "submit",   "duration",   "training",     "checkpoint",    "jurisdictions",
+    "deferrable", "deadline"};
+constexpr std::string_view kTrainingKeys[] = {"params",          "tokens",
+                                              "tokens_per_step", "mfu",
+                                              "state_bytes_per_param", "tensor_parallel",
+                                              "pipeline_parallel"};
+constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
+                                             "restart"};
+constexpr std::string_view kComponentKeys[] = {"name", "scope", "rate_per_year", "repair"};
+
+constexpr EnumName<SeriesSpec::Kind> kSeriesKinds[] = {{"constant", SeriesSpec::Kind::kConstant},
+                                                       {"diurnal", SeriesSpec::Kind::kDiurnal},
+                                                       {"file", SeriesSpec::Kind::kFile}};
+constexpr EnumName<FabricKind> kFabricKinds[] = {{"fat_tree", FabricKind::kFatTree},
+                                                 {"rail_optimized", FabricKind::kRailOptimized},
+                                                 {"nvl_domain", FabricKind::kNvlDomain}};
+constexpr EnumName<JobKind> kJobKinds[] = {{"training", JobKind::kTraining},
+                                           {"finetune", JobKind::kFineTune},
+                                           {"fine_tune", JobKind::kFineTune},
+                                           {"batch", JobKind::kBatch},
+                                           {"inference", JobKind::kInference}};
+constexpr EnumName<TraceFormat> kTraceFormats[] = {{"philly", TraceFormat::kPhilly},
+                                                   {"alibaba_pai", TraceFormat::kAlibabaPai},
+                                                   {"helios", TraceFormat::kHelios}};
+constexpr EnumName<FailureScope> kScopes[] = {{"accelerator", FailureScope::kAccelerator},
+                                              {"node", FailureScope::kNode},
+                                              {"site", FailureScope::kSite}};
+constexpr std::string_view kPresets[] = {"llama3", "none"};
+
+// ---- limits: reject absurd values before any arithmetic can overflow ----
+
+constexpr double kMaxNodesPerPool = 10'000'000;
+constexpr double kMaxAccelsPerNode = 1024;
+constexpr int64_t kMaxAccelerators = 1'000'000'000;  // whole scenario; ids are 32-bit
+constexpr size_t kMaxSites = 65534;                   // SiteId/PoolId are uint16, max = invalid
+constexpr double kMaxCount = 1e9;
+constexpr size_t kMaxTextBytes = size_t{64} << 20;
+
+constexpr Range kFraction{0, 1};
+constexpr Range kMfu{0, 1, /*min_open=*/true};
+constexpr DurationRange kPositiveDuration{Duration::Zero(), /*min_open=*/true};
+constexpr DurationRange kNonNegativeDuration{};
+
+Time AtOffset(Duration d) { return Time::FromNanos(d.nanos()); }
+
+// ---- sites ----
+
+StatusOr<SeriesSpec> ParseSeries(const Cursor& c, Range mean_range) {
+  SeriesSpec s;
+  if (c.IsScalar()) {  // shorthand: `carbon: 400` is a constant series
+    SG_ASSIGN_OR_RETURN(s.mean, yaml_util::ReadNumber(c, mean_range));
+    return s;
+  }
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSeriesKeys));
+  const SeriesSpec::Kind implied = f.Has("file") ? SeriesSpec::Kind::kFile : s.kind;
+  SG_ASSIGN_OR_RETURN(s.kind, f.Enum<SeriesSpec::Kind>("kind", implied, kSeriesKinds, "series kind"));
+  SG_ASSIGN_OR_RETURN(s.mean, f.Number("mean", s.mean, mean_range));
+  SG_ASSIGN_OR_RETURN(s.daily_amplitude, f.Number("daily_amplitude", s.daily_amplitude, kFraction));
+  SG_ASSIGN_OR_RETURN(s.seasonal_amplitude,
+                      f.Number("seasonal_amplitude", s.seasonal_amplitude, kFraction));
+  SG_ASSIGN_OR_RETURN(s.peak_hour, f.Int("peak_hour", s.peak_hour, Range{0, 23}));
+  SG_ASSIGN_OR_RETURN(s.noise, f.Number("noise", s.noise, kFraction));
+  SG_ASSIGN_OR_RETURN(s.utc_offset_hours, f.Int("utc_offset_hours", s.utc_offset_hours, Range{-12, 14}));
+  SG_ASSIGN_OR_RETURN(s.file, f.String("file", s.file));
+  SG_ASSIGN_OR_RETURN(s.column, f.Int("column", s.column, Range{0, 100000}));
+  SG_ASSIGN_OR_RETURN(s.scale, f.Number("scale", s.scale, Range{0, 1e12, true}));
+  if (s.kind == SeriesSpec::Kind::kFile && s.file.empty()) {
+    return f.Has("file") ? f.Get("file")->Error("must name a CSV file") : f.Missing("file");
+  }
+  if (s.kind != SeriesSpec::Kind::kFile && f.Has("file")) {
+    return f.Get("file")->Error("only used with kind: file");
+  }
+  return s;
+}
+
+StatusOr<PoolSpec> ParsePool(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kPoolKeys));
+  PoolSpec p;
+  SG_ASSIGN_OR_RETURN(const Cursor acc, f.Require("accelerator"));
+  SG_ASSIGN_OR_RETURN(p.type, yaml_util::ReadAccelerator(acc));
+  SG_ASSIGN_OR_RETURN(const Cursor nodes, f.Require("nodes"));
+  SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(nodes, Range{1, kMaxNodesPerPool}));
+  p.nodes = static_cast<int>(n);
+  const AcceleratorSpec& spec = Spec(p.type);
+  SG_ASSIGN_OR_RETURN(p.accels_per_node,
+                      f.Int("accels_per_node", spec.default_per_node, Range{1, kMaxAccelsPerNode}));
+  SG_ASSIGN_OR_RETURN(p.domain_nodes,
+                      f.Int("domain_nodes", spec.default_domain_nodes, Range{1, kMaxNodesPerPool}));
+  // A scale-up domain larger than the default rack (GB200 NVL72: 18 trays)
+  // is one rack, so the rack default grows with it.
+  const int rack_default = std::max(PoolSpec{}.nodes_per_rack, p.domain_nodes);
+  SG_ASSIGN_OR_RETURN(p.nodes_per_rack,
+                      f.Int("nodes_per_rack", rack_default, Range{1, kMaxNodesPerPool}));
+  if (int64_t{p.nodes} * p.accels_per_node > kMaxAccelerators) {
+    return c.Error(fmt::format("{} nodes x {} accelerators is more than {} accelerators", p.nodes,
+                               p.accels_per_node, kMaxAccelerators));
+  }
+  return p;
+}
+
+StatusOr<FabricSpec> ParseFabric(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kFabricKeys));
+  FabricSpec s;
+  SG_ASSIGN_OR_RETURN(s.kind, f.Enum<FabricKind>("kind", s.kind, kFabricKinds, "fabric kind"));
+  SG_ASSIGN_OR_RETURN(s.nodes_per_leaf, f.Int("nodes_per_leaf", s.nodes_per_leaf, Range{1, 1e7}));
+  SG_ASSIGN_OR_RETURN(s.leaves_per_pod, f.Int("leaves_per_pod", s.leaves_per_pod, Range{1, 1e7}));
+  SG_ASSIGN_OR_RETURN(s.oversubscription,
+                      f.Number("oversubscription", s.oversubscription, Range{0, 1000, true}));
+  SG_ASSIGN_OR_RETURN(s.alpha_scale_up, f.Dur("alpha_scale_up", s.alpha_scale_up, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.alpha_leaf, f.Dur("alpha_leaf", s.alpha_leaf, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.alpha_spine, f.Dur("alpha_spine", s.alpha_spine, kNonNegativeDuration));
+  return s;
+}
+
+StatusOr<std::vector<PoolSpec>> ParsePools(const Fields& site) {
+  SG_ASSIGN_OR_RETURN(const Cursor c, site.Require("pools"));
+  SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c.Items());
+  if (items.empty()) return c.Error("a site needs at least one pool");
+  if (items.size() > kMaxSites) return c.Error(fmt::format("more than {} pools", kMaxSites));
+  std::vector<PoolSpec> pools;
+  for (const Cursor& item : items) {
+    SG_ASSIGN_OR_RETURN(PoolSpec p, ParsePool(item));
+    pools.push_back(p);
+  }
+  return pools;
+}
+
+// The scalar fields of a site; its name is required and non-empty.
+Status ParseSiteScalars(const Fields& f, SiteSpec* s) {
+  SG_ASSIGN_OR_RETURN(const Cursor name, f.Require("name"));
+  SG_ASSIGN_OR_RETURN(s->name, yaml_util::ReadString(name));
+  if (s->name.empty()) return name.Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(s->region, f.String("region", s->region));
+  SG_ASSIGN_OR_RETURN(s->jurisdiction, f.String("jurisdiction", s->jurisdiction));
+  SG_ASSIGN_OR_RETURN(s->latitude, f.Number("latitude", s->latitude, Range{-90, 90}));
+  SG_ASSIGN_OR_RETURN(s->longitude, f.Number("longitude", s->longitude, Range{-180, 180}));
+  SG_ASSIGN_OR_RETURN(const double cap, f.Power("power_cap", s->power_cap.value(), Range{0, 1e15}));
+  s->power_cap = Watts(cap);
+  SG_ASSIGN_OR_RETURN(s->pue, f.Number("pue", s->pue, Range{1, 10}));
+  SG_ASSIGN_OR_RETURN(const double bw, f.Bandwidth("storage_bandwidth", s->storage_bandwidth.value(),
+                                                   Range{0, 1e18, true}));
+  s->storage_bandwidth = BytesPerSec(bw);
+  return absl::OkStatus();
+}
+
+StatusOr<SiteSpec> ParseSite(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSiteKeys));
+  SiteSpec s;
+  SG_RETURN_IF_ERROR(ParseSiteScalars(f, &s));
+  if (auto carbon = f.Get("carbon")) {
+    SG_ASSIGN_OR_RETURN(s.carbon, ParseSeries(*carbon, Range{0, 1e5}));
+  }
+  if (auto price = f.Get("price")) {  // prices do go negative on windy nights
+    SG_ASSIGN_OR_RETURN(s.price, ParseSeries(*price, Range{-1e6, 1e6}));
+  }
+  SG_ASSIGN_OR_RETURN(s.pools, ParsePools(f));
+  if (auto fabric = f.Get("fabric")) {
+    SG_ASSIGN_OR_RETURN(s.fabric, ParseFabric(*fabric));
+  }
+  int64_t nodes = 0;
+  for (const PoolSpec& p : s.pools) nodes += p.nodes;
+  SG_ASSIGN_OR_RETURN(s.hot_spares, f.Int("hot_spares", s.hot_spares, Range{0, kMaxNodesPerPool}));
+  if (s.hot_spares > nodes) {
+    return f.Get("hot_spares")->Error(
+        fmt::format("{} hot spares but the site has only {} nodes", s.hot_spares, nodes));
+  }
+  return s;
+}
+
+StatusOr<std::vector<SiteSpec>> ParseSites(const Fields& top) {
+  SG_ASSIGN_OR_RETURN(const Cursor c, top.Require("sites"));
+  SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c.Items());
+  if (items.empty()) return c.Error("at least one site is required");
+  if (items.size() > kMaxSites) return c.Error(fmt::format("more than {} sites", kMaxSites));
+  std::vector<SiteSpec> sites;
+  std::map<std::string, int> first_line;  // site name -> line it was declared on
+  int64_t accelerators = 0;
+  for (const Cursor& item : items) {
+    SG_ASSIGN_OR_RETURN(SiteSpec s, ParseSite(item));
+    const auto [it, fresh] = first_line.emplace(s.name, item.mark().line + 1);
+    if (!fresh) {
+      // ParseSite succeeded, so the map has a name.
+      SG_ASSIGN_OR_RETURN(const Fields f, item.Map(kSiteKeys));
+      return f.Get("name")->Error(
+          fmt::format("duplicate site name {} (first declared on line {})", Quoted(s.name), it->second));
+    }
+    for (const PoolSpec& p : s.pools) accelerators += int64_t{p.nodes} * p.accels_per_node;
+    if (accelerators > kMaxAccelerators) {
+      return item.Error(fmt::format("the scenario exceeds {} accelerators in total", kMaxAccelerators));
+    }
+    sites.push_back(std::move(s));
+  }
+  return sites;
+}
+
+// ---- WAN ----
+
+StatusOr<std::string> ParseSiteRef(const Cursor& c, std::span<const std::string_view> site_names) {
+  SG_ASSIGN_OR_RETURN(std::string name, yaml_util::ReadString(c));
+  if (std::find(site_names.begin(), site_names.end(), name) == site_names.end()) {
+    return c.Error(yaml_util::UnknownName("site", name, site_names));
+  }
+  return name;
+}
+
+StatusOr<WanLinkSpec> ParseWanLink(const Cursor& c, std::span<const std::string_view> site_names) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kWanKeys));
+  WanLinkSpec w;
+  SG_ASSIGN_OR_RETURN(const Cursor a, f.Require("a"));
+  SG_ASSIGN_OR_RETURN(const Cursor b, f.Require("b"));
+  SG_ASSIGN_OR_RETURN(w.a, ParseSiteRef(a, site_names));
+  SG_ASSIGN_OR_RETURN(w.b, ParseSiteRef(b, site_names));
+  if (w.a == w.b) return b.Error(fmt::format("a link needs two different sites, got {} twice", Quoted(w.a)));
+  SG_ASSIGN_OR_RETURN(const double bw, f.Bandwidth("bandwidth", w.bandwidth.value(), Range{0, 1e18, true}));
+  w.bandwidth = BytesPerSec(bw);
+  SG_ASSIGN_OR_RETURN(w.latency, f.Dur("latency", w.latency, kNonNegativeDuration));
+  return w;
+}
+
+StatusOr<std::vector<WanLinkSpec>> ParseWan(const Fields& top, const std::vector<SiteSpec>& sites) {
+  std::vector<WanLinkSpec> links;
+  auto c = top.Get("wan");
+  if (!c) return links;
+  std::vector<std::string_view> names;
+  for (const SiteSpec& s : sites) names.push_back(s.name);
+  SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c->Items());
+  std::set<std::pair<std::string, std::string>> seen;  // unordered pair, smaller name first
+  for (const Cursor& item : items) {
+    SG_ASSIGN_OR_RETURN(WanLinkSpec w, ParseWanLink(item, names));
+    if (!seen.emplace(std::min(w.a, w.b), std::max(w.a, w.b)).second) {
+      return item.Error(fmt::format("duplicate link between {} and {}", Quoted(w.a), Quoted(w.b)));
+    }
+    links.push_back(std::move(w));
+  }
+  return links;
+}
+
+// ---- workload ----
+
+// `checkpoint:` as a map, or shorthand: `auto`, `true`/`false`, or an interval.
+StatusOr<CheckpointPolicy> ParseCheckpoint(const Cursor& c) {
+  CheckpointPolicy p;
+  if (c.IsScalar()) {
+    const std::string& text = c.node().Scalar();
+    if (SameName(text, "auto")) {
+      p.daly = true;
+      return p;
+    }
+    if (StatusOr<bool> b = yaml_util::ReadBool(c); b.ok()) {
+      p.enabled = *b;
+      return p;
+    }
+    StatusOr<Duration> d = yaml_util::ReadDuration(c, kPositiveDuration);
+    if (!d.ok()) {
+      return c.Error(fmt::format("expected auto, true, false or an interval like 30m, got {}",
+                                 Quoted(text)));
+    }
+    p.interval = *d;
+    return p;
+  }
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kCheckpointKeys));
+  SG_ASSIGN_OR_RETURN(p.enabled, f.Bool("enabled", p.enabled));
+  SG_ASSIGN_OR_RETURN(p.daly, f.Bool("daly", p.daly));
+  if (auto interval = f.Get("interval")) {
+    if (interval->IsScalar() && SameName(interval->node().Scalar(), "auto")) {
+      if (f.Has("daly") && !p.daly) return interval->Error("'auto' contradicts daly: false");
+      p.daly = true;
+    } else {
+      SG_ASSIGN_OR_RETURN(p.interval, yaml_util::ReadDuration(*interval, kPositiveDuration));
+    }
+  }
+  return p;
+}
+
+StatusOr<std::vector<GeneratorSpec::SizeChoice>> ParseSizes(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c.Items());
+  if (items.empty()) return c.Error("must list at least one size");
+  std::vector<GeneratorSpec::SizeChoice> sizes;
+  for (const Cursor& item : items) {
+    GeneratorSpec::SizeChoice choice{1, 1.0};
+    if (item.IsScalar()) {  // shorthand: `sizes: [8, 64]`, equal weights
+      SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(item, Range{1, kMaxCount}));
+      choice.accelerators = static_cast<int>(n);
+    } else {
+      SG_ASSIGN_OR_RETURN(const Fields f, item.Map(kSizeKeys));
+      SG_ASSIGN_OR_RETURN(const Cursor acc, f.Require("accelerators"));
+      SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(acc, Range{1, kMaxCount}));
+      choice.accelerators = static_cast<int>(n);
+      SG_ASSIGN_OR_RETURN(choice.weight, f.Number("weight", 1.0, Range{0, 1e12, true}));
+    }
+    sizes.push_back(choice);
+  }
+  return sizes;
+}
+
+// Arrival window, sizes and lengths of a generator.
+Status ParseGeneratorShape(const Fields& f, GeneratorSpec* g) {
+  SG_ASSIGN_OR_RETURN(g->count, f.Int64("count", g->count, Range{0, kMaxCount}));
+  SG_ASSIGN_OR_RETURN(const Duration start, f.Dur("start", Duration::Zero(), kNonNegativeDuration));
+  g->start = AtOffset(start);
+  g->end = Time::Never();
+  if (auto end = f.Get("end")) {
+    SG_ASSIGN_OR_RETURN(const Duration e, yaml_util::ReadDuration(*end, kNonNegativeDuration));
+    if (e <= start) return end->Error("must be after start");
+    g->end = AtOffset(e);
+  }
+  if (auto sizes = f.Get("sizes")) {
+    SG_ASSIGN_OR_RETURN(g->sizes, ParseSizes(*sizes));
+  }
+  SG_ASSIGN_OR_RETURN(g->duration_median, f.Dur("duration_median", g->duration_median, kPositiveDuration));
+  SG_ASSIGN_OR_RETURN(g->duration_sigma, f.Number("duration_sigma", g->duration_sigma, Range{0, 10}));
+  SG_ASSIGN_OR_RETURN(g->params_min, f.Count("params_min", g->params_min, Range{0, 1e16, true}));
+  SG_ASSIGN_OR_RETURN(g->params_max, f.Count("params_max", g->params_max, Range{0, 1e16, true}));
+  if (g->params_max < g->params_min) {
+    const Cursor at = f.Has("params_max") ? *f.Get("params_max") : *f.Get("params_min");
+    return at.Error(fmt::format("params_max ({:g}) is below params_min ({:g})", g->params_max,
+                                g->params_min));
+  }
+  SG_ASSIGN_OR_RETURN(g->tokens_per_param, f.Number("tokens_per_param", g->tokens_per_param, Range{0, 1e6, true}));
+  SG_ASSIGN_OR_RETURN(g->mfu, f.Number("mfu", g->mfu, kMfu));
+  return absl::OkStatus();
+}
+
+StatusOr<GeneratorSpec> ParseGenerator(const Cursor& c, size_t index) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kGeneratorKeys));
+  GeneratorSpec g;
+  SG_ASSIGN_OR_RETURN(g.name, f.String("name", fmt::format("gen-{}", index)));
+  SG_ASSIGN_OR_RETURN(g.kind, f.Enum<JobKind>("kind", g.kind, kJobKinds, "job kind"));
+  SG_RETURN_IF_ERROR(ParseGeneratorShape(f, &g));
+  SG_ASSIGN_OR_RETURN(g.accelerators, f.AcceleratorList("accelerators", g.accelerators));
+  SG_ASSIGN_OR_RETURN(g.jurisdictions, f.StringList("jurisdictions", g.jurisdictions));
+  SG_ASSIGN_OR_RETURN(g.tenants, f.Int("tenants", g.tenants, Range{1, 65534}));
+  SG_ASSIGN_OR_RETURN(g.priority, f.Int("priority", g.priority, Range{-1e9, 1e9}));
+  if (auto cp = f.Get("checkpoint")) {
+    SG_ASSIGN_OR_RETURN(g.checkpoint, ParseCheckpoint(*cp));
+  }
+  SG_ASSIGN_OR_RETURN(g.deferrable_fraction, f.Number("deferrable_fraction", g.deferrable_fraction, kFraction));
+  SG_ASSIGN_OR_RETURN(g.deadline_slack, f.Dur("deadline_slack", g.deadline_slack, kNonNegativeDuration));
+  return g;
+}
+
+StatusOr<TraceSpec> ParseTrace(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kTraceKeys));
+  TraceSpec t;
+  SG_ASSIGN_OR_RETURN(const Cursor format, f.Require("format"));
+  SG_ASSIGN_OR_RETURN(t.format, yaml_util::ReadEnum<TraceFormat>(format, kTraceFormats, "trace format"));
+  SG_ASSIGN_OR_RETURN(const Cursor path, f.Require("path"));
+  SG_ASSIGN_OR_RETURN(t.path, yaml_util::ReadString(path));
+  if (t.path.empty()) return path.Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(t.time_scale, f.Number("time_scale", t.time_scale, Range{0, 1e6, true}));
+  SG_ASSIGN_OR_RETURN(t.limit, f.Int64("limit", t.limit, Range{0, 1e12}));
+  SG_ASSIGN_OR_RETURN(t.accelerators, f.AcceleratorList("accelerators", t.accelerators));
+  return t;
+}
+
+StatusOr<TrainingSpec> ParseTraining(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kTrainingKeys));
+  TrainingSpec t;
+  SG_ASSIGN_OR_RETURN(t.params, f.Count("params", t.params, Range{0, 1e16, true}));
+  SG_ASSIGN_OR_RETURN(t.tokens, f.Count("tokens", t.tokens, Range{0, 1e18, true}));
+  SG_ASSIGN_OR_RETURN(t.tokens_per_step, f.Count("tokens_per_step", t.tokens_per_step, Range{0, 1e12, true}));
+  SG_ASSIGN_OR_RETURN(t.mfu, f.Number("mfu", t.mfu, kMfu));
+  if (auto bytes = f.Get("state_bytes_per_param")) {
+    SG_ASSIGN_OR_RETURN(t.state_bytes_per_param, yaml_util::ReadBytes(*bytes, Range{0, 1e4, true}));
+  }
+  SG_ASSIGN_OR_RETURN(t.tensor_parallel, f.Int("tensor_parallel", t.tensor_parallel, Range{1, 1e6}));
+  SG_ASSIGN_OR_RETURN(t.pipeline_parallel, f.Int("pipeline_parallel", t.pipeline_parallel, Range{1, 1e6}));
+  return t;
+}
+
+// A training job's size is its model and data; a replica is TP x PP devices.
+Status CheckTrainingJob(const Fields& f, const JobSpec& j) {
+  if (!f.Has("training")) return f.Missing("training");
+  SG_ASSIGN_OR_RETURN(const Fields t, f.Get("training")->Map(kTrainingKeys));
+  if (!t.Has("params")) return t.Missing("params");
+  if (!t.Has("tokens")) return t.Missing("tokens");
+  const int64_t replica = int64_t{j.training.tensor_parallel} * j.training.pipeline_parallel;
+  if (j.accelerator_count % replica != 0) {
+    const Cursor at = f.Has("count") ? *f.Get("count")
+                      : f.Has("accelerator_count") ? *f.Get("accelerator_count") : f.map();
+    return at.Error(fmt::format("{} accelerators is not a multiple of tensor_parallel x "
+                                "pipeline_parallel = {}",
+                                j.accelerator_count, replica));
+  }
+  return absl::OkStatus();
+}
+
+// Who, what and how many: the identity and size of an explicit job.
+Status ParseJobHeader(const Fields& f, size_t index, JobSpec* j) {
+  SG_ASSIGN_OR_RETURN(j->name, f.String("name", fmt::format("job-{}", index)));
+  SG_ASSIGN_OR_RETURN(j->tenant, f.String("tenant", j->tenant));
+  SG_ASSIGN_OR_RETURN(j->kind, f.Enum<JobKind>("kind", j->kind, kJobKinds, "job kind"));
+  SG_ASSIGN_OR_RETURN(j->accelerators, f.AcceleratorList("accelerators", j->accelerators));
+  if (f.Has("count") && f.Has("accelerator_count")) {
+    return f.Get("accelerator_count")->Error("give either count or accelerator_count, not both");
+  }
+  const std::string_view count_key = f.Has("count") ? "count" : "accelerator_count";
+  SG_ASSIGN_OR_RETURN(j->accelerator_count, f.Int(count_key, j->accelerator_count, Range{1, kMaxCount}));
+  SG_ASSIGN_OR_RETURN(j->priority, f.Int("priority", j->priority, Range{-1e9, 1e9}));
+  return absl::OkStatus();
+}
+
+StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kJobKeys));
+  JobSpec j;
+  SG_RETURN_IF_ERROR(ParseJobHeader(f, index, &j));
+  SG_ASSIGN_OR_RETURN(const Duration submit, f.Dur("submit", Duration::Zero(), kNonNegativeDuration));
+  j.submit = AtOffset(submit);
+  SG_ASSIGN_OR_RETURN(j.duration, f.Dur("duration", j.duration, kPositiveDuration));
+  if (auto training = f.Get("training")) {
+    SG_ASSIGN_OR_RETURN(j.training, ParseTraining(*training));
+  }
+  if (j.kind == JobKind::kTraining) SG_RETURN_IF_ERROR(CheckTrainingJob(f, j));
+  if (auto cp = f.Get("checkpoint")) {
+    SG_ASSIGN_OR_RETURN(j.checkpoint, ParseCheckpoint(*cp));
+  }
+  SG_ASSIGN_OR_RETURN(j.jurisdictions, f.StringList("jurisdictions", j.jurisdictions));
+  SG_ASSIGN_OR_RETURN(j.deferrable, f.Bool("deferrable", j.deferrable));
+  if (auto deadline = f.Get("deadline")) {
+    SG_ASSIGN_OR_RETURN(const Duration d, yaml_util::ReadDuration(*deadline, kNonNegativeDuration));
+    if (d <= submit) return deadline->Error("must be after submit");
+    j.deadline = AtOffset(d);
+  }
+  return j;
+}
+
+// Parses each element of the list under `key` with `parse(cursor, index)`;
+// names (when `name_of` is given) must be unique.
+template <typename T, typename Parse, typename NameOf>
+StatusOr<std::vector<T>> ParseNamedList(const Fields& f, std::string_view key, Parse parse,
+                                        NameOf name_of) {
+  std::vector<T> out;
+  auto c = f.Get(key);
+  if (!c) return out;
+  SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c->Items());
+  std::map<std::string, int> first_line;
+  for (size_t i = 0; i < items.size(); ++i) {
+    SG_ASSIGN_OR_RETURN(T value, parse(items[i], i));
+    const std::string name = name_of(value);
+    const auto [it, fresh] = first_line.emplace(name, items[i].mark().line + 1);
+    if (!name.empty() && !fresh) {
+      return items[i].Error(fmt::format("duplicate name {} (first used on line {})", Quoted(name), it->second));
+    }
+    out.push_back(std::move(value));
+  }
+  return out;
+}
+
+StatusOr<WorkloadSpec> ParseWorkload(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kWorkloadKeys));
+  WorkloadSpec w;
+  auto name = [](const auto& v) { return v.name; };
+  SG_ASSIGN_OR_RETURN(w.generators, ParseNamedList<GeneratorSpec>(f, "generators", ParseGenerator, name));
+  SG_ASSIGN_OR_RETURN(w.traces, ParseNamedList<TraceSpec>(
+                                    f, "traces", [](const Cursor& t, size_t) { return ParseTrace(t); },
+                                    [](const TraceSpec&) { return std::string(); }));
+  SG_ASSIGN_OR_RETURN(w.jobs, ParseNamedList<JobSpec>(f, "jobs", ParseJob, name));
+  return w;
+}
+
+// ---- failures ----
+
+StatusOr<FailureComponent> ParseComponent(const Cursor& c, size_t index) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kComponentKeys));
+  FailureComponent comp;
+  SG_ASSIGN_OR_RETURN(comp.name, f.String("name", fmt::format("component-{}", index)));
+  SG_ASSIGN_OR_RETURN(comp.scope, f.Enum<FailureScope>("scope", comp.scope, kScopes, "failure scope"));
+  SG_ASSIGN_OR_RETURN(const Cursor rate, f.Require("rate_per_year"));
+  SG_ASSIGN_OR_RETURN(comp.rate_per_year, yaml_util::ReadNumber(rate, Range{0, 1e6}));
+  SG_ASSIGN_OR_RETURN(comp.repair, f.Dur("repair", comp.repair, kNonNegativeDuration));
+  return comp;
+}
+
+StatusOr<FailureSpec> ParseFailures(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kFailureKeys));
+  FailureSpec s;
+  SG_ASSIGN_OR_RETURN(s.enabled, f.Bool("enabled", s.enabled));
+  if (auto preset = f.Get("preset")) {
+    SG_ASSIGN_OR_RETURN(const std::string name, yaml_util::ReadString(*preset));
+    if (SameName(name, "llama3")) {
+      s.preset = "llama3";
+    } else if (!SameName(name, "none")) {
+      return preset->Error(yaml_util::UnknownName("failure preset", name, kPresets));
+    }
+  }
+  SG_ASSIGN_OR_RETURN(s.components, ParseNamedList<FailureComponent>(
+                                        f, "components", ParseComponent,
+                                        [](const FailureComponent& fc) { return fc.name; }));
+  if (!s.preset.empty() && !s.components.empty()) {
+    return f.Get("components")->Error(
+        fmt::format("cannot be combined with preset {}; list every component instead", Quoted(s.preset)));
+  }
+  SG_ASSIGN_OR_RETURN(s.rate_scale, f.Number("rate_scale", s.rate_scale, Range{0, 1e6}));
+  SG_ASSIGN_OR_RETURN(s.restart, f.Dur("restart", s.restart, kNonNegativeDuration));
+  return s;
+}
+
+// ---- the document ----
+
+Status ParseHeader(const Fields& f, ScenarioSpec* s) {
+  SG_ASSIGN_OR_RETURN(s->name, f.String("name", s->name));
+  SG_ASSIGN_OR_RETURN(s->description, f.String("description", s->description));
+  if (auto seed = f.Get("seed")) {
+    SG_ASSIGN_OR_RETURN(s->seed, yaml_util::ReadUint64(*seed));
+  }
+  SG_ASSIGN_OR_RETURN(s->duration, f.Dur("duration", s->duration, kPositiveDuration));
+  SG_ASSIGN_OR_RETURN(s->sample_interval, f.Dur("sample_interval", s->sample_interval, kPositiveDuration));
+  SG_ASSIGN_OR_RETURN(s->policy, f.String("policy", s->policy));
+  if (s->policy.empty()) return f.Get("policy")->Error("must not be empty");
+  return absl::OkStatus();
+}
+
+StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
+  if (!root.IsMap()) {
+    return root.Error(fmt::format("expected a map of scenario keys (name, sites, ...), got {}",
+                                  root.Describe()));
+  }
+  SG_ASSIGN_OR_RETURN(const Fields f, root.Map(kTopKeys));
+  ScenarioSpec s;
+  SG_RETURN_IF_ERROR(ParseHeader(f, &s));
+  SG_ASSIGN_OR_RETURN(s.sites, ParseSites(f));
+  SG_ASSIGN_OR_RETURN(s.wan, ParseWan(f, s.sites));
+  if (auto workload = f.Get("workload")) {
+    SG_ASSIGN_OR_RETURN(s.workload, ParseWorkload(*workload));
+  }
+  if (auto failures = f.Get("failures")) {
+    SG_ASSIGN_OR_RETURN(s.failures, ParseFailures(*failures));
+  }
+  return s;
+}
+
+StatusOr<ScenarioSpec> ParseText(std::string_view text, yaml_util::ParseContext* ctx) {
+  SG_ASSIGN_OR_RETURN(const YAML::Node root, yaml_util::LoadSingleDocument(text, *ctx));
+  return ParseRoot(Cursor::Root(root, ctx));
+}
+
+}  // namespace
+
+StatusOr<ScenarioSpec> ParseScenario(std::string_view yaml_text, const std::string& filename) {
+  yaml_util::ParseContext ctx{filename, yaml_util::BudgetFor(yaml_text.size())};
+  const YAML::Mark start;
+  if (yaml_text.size() > kMaxTextBytes) {
+    return yaml_util::ErrorAt(ctx, start, "",
+                              fmt::format("scenario is {} bytes; the limit is {} bytes",
+                                          yaml_text.size(), kMaxTextBytes));
+  }
+  // yaml-cpp reports syntax errors and misuse by throwing; this is the one
+  // place they are caught, so no exception leaves core/.
+  try {
+    return ParseText(yaml_text, &ctx);
+  } catch (const YAML::ParserException& e) {
+    return yaml_util::ErrorAt(ctx, e.mark, "", fmt::format("YAML syntax error: {}", e.msg));
+  } catch (const YAML::Exception& e) {
+    return yaml_util::ErrorAt(ctx, e.mark, "", fmt::format("cannot read YAML: {}", e.msg));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(fmt::format("{}: out of memory while parsing", filename));
+  } catch (const std::exception& e) {
+    return yaml_util::ErrorAt(ctx, start, "", fmt::format("cannot read YAML: {}", e.what()));
+  } catch (...) {
+    return yaml_util::ErrorAt(ctx, start, "", "cannot read YAML: unknown error");
+  }
+}
+
+}  // namespace stargate

@@ -1,0 +1,68 @@
+// File: topology.h
+// Plain descriptions of the physical network a scenario declares: sites,
+// their accelerator pools (racks and nodes of one accelerator type), the
+// fabric inside a site, and WAN links between sites.
+//
+// Node numbering inside a pool is implicit and dense: node i of a pool sits in
+// scale-up domain i / domain_nodes, rack i / nodes_per_rack and leaf
+// i / fabric.nodes_per_leaf. Nothing per node is stored in the spec.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/accelerator.h"
+#include "core/series.h"
+#include "core/units.h"
+
+namespace stargate {
+
+enum class FabricKind : uint8_t {
+  kFatTree,        // leaf/spine Clos, optional oversubscription at the spine
+  kRailOptimized,  // NIC k of every node on rail switch k; leaf = rail group
+  kNvlDomain,      // NVL72-style: large NVLink domains, Clos between them
+};
+
+struct FabricSpec {
+  FabricKind kind = FabricKind::kFatTree;
+  int nodes_per_leaf = 32;         // nodes under one leaf (or rail group)
+  int leaves_per_pod = 32;         // leaves sharing one spine block (pod)
+  double oversubscription = 1.0;   // leaf->spine, e.g. 7.0 for Meta's T1->T2
+  Duration alpha_scale_up = Duration::Micros(1);  // NVLink hop latency
+  Duration alpha_leaf = Duration::Micros(2);      // through one leaf
+  Duration alpha_spine = Duration::Micros(4);     // up through the spine
+};
+
+struct PoolSpec {
+  AcceleratorType type = AcceleratorType::kH100;
+  int nodes = 0;
+  int accels_per_node = 8;
+  int nodes_per_rack = 4;
+  int domain_nodes = 1;            // nodes per scale-up domain (18 for NVL72)
+};
+
+struct SiteSpec {
+  std::string name;
+  std::string region;
+  std::string jurisdiction;        // legal area for data residency, e.g. "US", "EU"
+  double latitude = 0;
+  double longitude = 0;
+  Watts power_cap;                 // facility budget; 0 = unlimited
+  double pue = 1.2;
+  SeriesSpec carbon;               // gCO2/kWh
+  SeriesSpec price;                // USD/MWh
+  std::vector<PoolSpec> pools;
+  FabricSpec fabric;
+  BytesPerSec storage_bandwidth = GigabytesPerSec(100);  // checkpoint storage, site total
+  int hot_spares = 0;              // nodes held back for gang repair (scheduler issue)
+};
+
+struct WanLinkSpec {
+  std::string a;
+  std::string b;
+  BytesPerSec bandwidth = GigabitsPerSec(400);
+  Duration latency = Duration::Zero();  // one way; zero = derive from distance
+};
+
+}  // namespace stargate

@@ -1,0 +1,138 @@
+#include "sched/cluster_state.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace stargate::sched {
+
+int64_t PoolState::NodesWithFree(int g) const {
+  int64_t n = 0;
+  for (int f = std::max(g, 0); f <= per_node; ++f) n += static_cast<int64_t>(buckets[f].size());
+  return n;
+}
+
+ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
+  uint32_t next_node = 0;
+  for (size_t s = 0; s < sites.size(); ++s) {
+    const SiteSpec& spec = sites[s];
+    SiteState site;
+    site.name = spec.name;
+    site.region = spec.region;
+    auto it = std::find(jurisdictions_.begin(), jurisdictions_.end(), spec.jurisdiction);
+    site.jurisdiction = static_cast<int>(it - jurisdictions_.begin());
+    if (it == jurisdictions_.end()) jurisdictions_.push_back(spec.jurisdiction);
+    site.power_cap_w = spec.power_cap.value();
+    site.pue = spec.pue;
+    for (const PoolSpec& ps : spec.pools) {
+      PoolState pool;
+      pool.site = SiteId(static_cast<uint16_t>(s));
+      pool.type = ps.type;
+      pool.per_node = std::max(1, ps.accels_per_node);
+      pool.domain_nodes = std::max(1, ps.domain_nodes);
+      pool.nodes_per_rack = std::max(1, ps.nodes_per_rack);
+      pool.nodes_per_leaf = std::max(1, spec.fabric.nodes_per_leaf);
+      pool.leaves_per_pod = std::max(1, spec.fabric.leaves_per_pod);
+      pool.first_node = next_node;
+      pool.num_nodes = static_cast<uint32_t>(std::max(0, ps.nodes));
+      pool.buckets.resize(pool.per_node + 1);
+      const uint16_t pool_index = static_cast<uint16_t>(pools_.size());
+      site.pools.push_back(PoolId(pool_index));
+      site.total_devices += pool.total_devices();
+      total_devices_ += pool.total_devices();
+      pools_.push_back(std::move(pool));
+      PoolState& p = pools_.back();
+      auto& full = p.buckets[p.per_node];
+      full.reserve(p.num_nodes);
+      for (uint32_t i = 0; i < p.num_nodes; ++i) {
+        nodes_.push_back(NodeState{pool_index, static_cast<uint8_t>(p.per_node), true,
+                                   static_cast<uint32_t>(full.size())});
+        full.push_back(i);
+      }
+      p.up_nodes = p.num_nodes;
+      p.free_devices = p.total_devices();
+      next_node += p.num_nodes;
+    }
+    sites_.push_back(std::move(site));
+  }
+}
+
+JurisdictionMask ClusterState::JurisdictionBit(const std::string& name) const {
+  for (size_t i = 0; i < jurisdictions_.size() && i < 64; ++i) {
+    if (jurisdictions_[i] == name) return JurisdictionMask{1} << i;
+  }
+  return 0;
+}
+
+int64_t ClusterState::MaxGang(const JobRequest& req) const {
+  int64_t best = 0;
+  for (const PoolState& p : pools_) {
+    if (!(req.accel_mask & MaskOf(p.type))) continue;
+    const SiteState& s = sites_[p.site.value()];
+    if (req.jurisdictions != 0 && !(req.jurisdictions & (JurisdictionMask{1} << s.jurisdiction))) continue;
+    best = std::max(best, p.total_devices());
+  }
+  return best;
+}
+
+void ClusterState::BucketInsert(uint32_t node) {
+  NodeState& ns = nodes_[node];
+  PoolState& p = pools_[ns.pool];
+  auto& bucket = p.buckets[ns.free];
+  ns.bucket_pos = static_cast<uint32_t>(bucket.size());
+  bucket.push_back(node - p.first_node);
+}
+
+void ClusterState::BucketErase(uint32_t node) {
+  NodeState& ns = nodes_[node];
+  PoolState& p = pools_[ns.pool];
+  auto& bucket = p.buckets[ns.free];
+  const uint32_t moved = bucket.back();
+  bucket[ns.bucket_pos] = moved;
+  nodes_[p.first_node + moved].bucket_pos = ns.bucket_pos;
+  bucket.pop_back();
+}
+
+void ClusterState::Allocate(NodeId n, int devices) {
+  NodeState& ns = nodes_[n.value()];
+  assert(ns.up && ns.free >= devices);
+  PoolState& p = pools_[ns.pool];
+  BucketErase(n.value());
+  ns.free = static_cast<uint8_t>(ns.free - devices);
+  BucketInsert(n.value());
+  p.free_devices -= devices;
+  p.busy_devices += devices;
+}
+
+void ClusterState::Release(NodeId n, int devices) {
+  NodeState& ns = nodes_[n.value()];
+  PoolState& p = pools_[ns.pool];
+  assert(ns.free + devices <= p.per_node);
+  p.busy_devices -= devices;
+  if (!ns.up) {  // released after going down: just restore the count
+    ns.free = static_cast<uint8_t>(ns.free + devices);
+    return;
+  }
+  BucketErase(n.value());
+  ns.free = static_cast<uint8_t>(ns.free + devices);
+  BucketInsert(n.value());
+  p.free_devices += devices;
+}
+
+void ClusterState::SetNodeUp(NodeId n, bool up) {
+  NodeState& ns = nodes_[n.value()];
+  if (ns.up == up) return;
+  PoolState& p = pools_[ns.pool];
+  if (up) {
+    ns.up = true;
+    BucketInsert(n.value());
+    p.free_devices += ns.free;
+    ++p.up_nodes;
+  } else {
+    BucketErase(n.value());
+    p.free_devices -= ns.free;
+    ns.up = false;
+    --p.up_nodes;
+  }
+}
+
+}  // namespace stargate::sched

@@ -1,0 +1,106 @@
+// File: cluster_state.h
+// The scheduler's view of the cluster: sites, accelerator pools and nodes,
+// with incremental free-capacity indexes so a placement query costs
+// O(devices placed), not O(nodes).
+//
+// Nodes are numbered densely over all sites; a pool is a contiguous range of
+// nodes of one accelerator type in one site. Each pool keeps its up nodes in
+// buckets by free device count, so "k nodes with >= g free devices" is
+// answered from bucket sizes and served by popping bucket entries.
+//
+// Only the driver mutates the state (Allocate/Release/SetNodeUp) after
+// applying decisions; Scheduler::Schedule reads it. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/ids.h"
+#include "core/topology.h"
+#include "sched/job_request.h"
+
+namespace stargate::sched {
+
+struct PoolState {
+  SiteId site;
+  AcceleratorType type = AcceleratorType::kH100;
+  int per_node = 8;                // devices per node
+  int domain_nodes = 1;
+  int nodes_per_rack = 1;
+  int nodes_per_leaf = 1;
+  int leaves_per_pod = 1;
+  uint32_t first_node = 0;         // global index of the pool's node 0
+  uint32_t num_nodes = 0;
+  int64_t free_devices = 0;        // on up nodes
+  int64_t up_nodes = 0;
+  int64_t busy_devices = 0;
+  // buckets[f]: pool-local indices of up nodes with exactly f free devices.
+  std::vector<std::vector<uint32_t>> buckets;
+
+  int64_t total_devices() const { return static_cast<int64_t>(num_nodes) * per_node; }
+  // Up nodes with at least `g` free devices.
+  int64_t NodesWithFree(int g) const;
+};
+
+struct SiteState {
+  std::string name;
+  std::string region;
+  int jurisdiction = 0;            // index into ClusterState::jurisdictions()
+  std::vector<PoolId> pools;
+  double power_cap_w = 0;
+  double pue = 1.0;
+  int64_t total_devices = 0;
+};
+
+class ClusterState {
+ public:
+  // Builds the state with every node up and idle.
+  explicit ClusterState(const std::vector<SiteSpec>& sites);
+
+  const std::vector<SiteState>& sites() const { return sites_; }
+  const std::vector<PoolState>& pools() const { return pools_; }
+  const PoolState& pool(PoolId p) const { return pools_[p.value()]; }
+  const SiteState& site(SiteId s) const { return sites_[s.value()]; }
+  uint32_t num_nodes() const { return static_cast<uint32_t>(nodes_.size()); }
+  int64_t total_devices() const { return total_devices_; }
+
+  PoolId PoolOf(NodeId n) const { return PoolId(nodes_[n.value()].pool); }
+  int FreeOn(NodeId n) const { return nodes_[n.value()].free; }
+  bool IsUp(NodeId n) const { return nodes_[n.value()].up; }
+  uint32_t LocalIndex(NodeId n) const { return n.value() - pools_[nodes_[n.value()].pool].first_node; }
+
+  // Jurisdiction names in first-seen order; a job's JurisdictionMask indexes this.
+  const std::vector<std::string>& jurisdictions() const { return jurisdictions_; }
+  // Bit for `name`, or 0 when no site is in that jurisdiction.
+  JurisdictionMask JurisdictionBit(const std::string& name) const;
+
+  // Largest gang (devices) that could ever run in one pool the request allows,
+  // counting down nodes too. 0 = no acceptable pool at all.
+  int64_t MaxGang(const JobRequest& req) const;
+
+  // Driver mutations. Allocate/Release keep the free indexes and busy counts
+  // exact; callers must not over-allocate (checked in debug builds).
+  void Allocate(NodeId n, int devices);
+  void Release(NodeId n, int devices);
+  // A node going down must be idle (the driver stops its jobs first).
+  void SetNodeUp(NodeId n, bool up);
+
+ private:
+  struct NodeState {
+    uint16_t pool = 0;
+    uint8_t free = 0;
+    bool up = true;
+    uint32_t bucket_pos = 0;       // position inside pools_[pool].buckets[free]
+  };
+  void BucketInsert(uint32_t node);
+  void BucketErase(uint32_t node);
+
+  std::vector<SiteState> sites_;
+  std::vector<PoolState> pools_;
+  std::vector<NodeState> nodes_;
+  std::vector<std::string> jurisdictions_;
+  int64_t total_devices_ = 0;
+};
+
+}  // namespace stargate::sched

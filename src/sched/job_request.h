@@ -1,0 +1,37 @@
+// File: job_request.h
+// What the scheduler knows about a pending job: a compact, placement-ready
+// digest of a JobSpec. The drivers (twin/, control/) build it; sched/ never
+// sees strings on its hot path.
+#pragma once
+
+#include <cstdint>
+
+#include "core/accelerator.h"
+#include "core/ids.h"
+#include "core/units.h"
+
+namespace stargate::sched {
+
+// Bit i set = AcceleratorType(i) acceptable.
+using AcceleratorMask = uint16_t;
+inline constexpr AcceleratorMask kAnyGpu = static_cast<AcceleratorMask>(
+    ((1u << kNumAcceleratorTypes) - 1) & ~(1u << static_cast<int>(AcceleratorType::kCpu)));
+inline constexpr AcceleratorMask MaskOf(AcceleratorType t) {
+  return static_cast<AcceleratorMask>(1u << static_cast<int>(t));
+}
+
+// Bit i set = jurisdiction i of the ClusterState's table allowed; 0 = anywhere.
+using JurisdictionMask = uint64_t;
+
+struct JobRequest {
+  JobId id;
+  TenantId tenant;
+  int accelerators = 1;            // gang size in devices
+  AcceleratorMask accel_mask = kAnyGpu;
+  JurisdictionMask jurisdictions = 0;
+  int priority = 0;
+  Time submit;                     // original submit; kept across requeues
+  Duration estimate;               // runtime estimate on the reference device (backfill)
+};
+
+}  // namespace stargate::sched

@@ -1,0 +1,39 @@
+#include "sched/placement.h"
+
+namespace stargate::sched {
+
+GangShape ShapeFor(int devices, int per_node) {
+  if (devices <= per_node) return GangShape{1, devices};
+  return GangShape{(devices + per_node - 1) / per_node, per_node};
+}
+
+bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
+  const PoolState& pool = state.pool(p);
+  if (!(req.accel_mask & MaskOf(pool.type))) return false;
+  if (req.jurisdictions == 0) return true;
+  const SiteState& site = state.site(pool.site);
+  return (req.jurisdictions & (JurisdictionMask{1} << site.jurisdiction)) != 0;
+}
+
+std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
+                              const Claims& claims) {
+  const PoolState& pool = state.pool(p);
+  const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
+  if (pool.free_devices - claims.OnPool(p) < need) return {};
+  // Bucket sizes bound how many nodes could qualify; claims only lower it.
+  if (pool.NodesWithFree(shape.per_node) < shape.nodes) return {};
+  std::vector<NodeId> out;
+  out.reserve(shape.nodes);
+  for (int f = shape.per_node; f <= pool.per_node && static_cast<int>(out.size()) < shape.nodes; ++f) {
+    const auto& bucket = pool.buckets[f];
+    for (size_t i = bucket.size(); i-- > 0 && static_cast<int>(out.size()) < shape.nodes;) {
+      const uint32_t node = pool.first_node + bucket[i];
+      if (!claims.empty() && f - claims.On(node) < shape.per_node) continue;
+      out.push_back(NodeId(node));
+    }
+  }
+  if (static_cast<int>(out.size()) < shape.nodes) return {};
+  return out;
+}
+
+}  // namespace stargate::sched

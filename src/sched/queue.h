@@ -1,0 +1,55 @@
+// File: queue.h
+// Pending jobs in scheduling order: higher priority first, then earlier
+// original submit, then lower id. A job requeued after a failure keeps its
+// submit time and so returns to its old place. Not thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+#include "sched/job_request.h"
+
+namespace stargate::sched {
+
+class Queue {
+ public:
+  struct Key {
+    int neg_priority;
+    int64_t submit_ns;
+    uint32_t id;
+    auto operator<=>(const Key&) const = default;
+  };
+
+  // Adds `req`; a job already queued is replaced.
+  void Push(const JobRequest& req);
+  // Removes `job`; returns false if it was not queued.
+  bool Erase(JobId job);
+  bool Contains(JobId job) const { return by_id_.count(job.value()) != 0; }
+  size_t size() const { return order_.size(); }
+  bool empty() const { return order_.empty(); }
+
+  // Iteration in scheduling order yields const JobRequest&.
+  class Iterator {
+   public:
+    Iterator(const Queue* q, std::set<Key>::const_iterator it) : q_(q), it_(it) {}
+    const JobRequest& operator*() const { return q_->by_id_.at(it_->id); }
+    const JobRequest* operator->() const { return &**this; }
+    Iterator& operator++() { ++it_; return *this; }
+    bool operator!=(const Iterator& o) const { return it_ != o.it_; }
+    bool operator==(const Iterator& o) const { return it_ == o.it_; }
+   private:
+    const Queue* q_;
+    std::set<Key>::const_iterator it_;
+  };
+  Iterator begin() const { return Iterator(this, order_.begin()); }
+  Iterator end() const { return Iterator(this, order_.end()); }
+
+ private:
+  static Key KeyOf(const JobRequest& r) { return Key{-r.priority, r.submit.nanos(), r.id.value()}; }
+  std::set<Key> order_;
+  std::unordered_map<uint32_t, JobRequest> by_id_;
+};
+
+}  // namespace stargate::sched

@@ -1,0 +1,575 @@
+#include "twin/engine.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "model/checkpoint.h"
+#include "model/failure.h"
+#include "model/placement_shape.h"
+#include "model/power.h"
+#include "model/step_time.h"
+
+namespace stargate::twin {
+namespace {
+
+constexpr double kHoursPerYear = 8760.0;
+constexpr double kNsPerHour = 3.6e12;
+
+// Average device utilisation while a job of this kind holds it. Training runs
+// near its power limit (Latif et al. arXiv 2412.08602: intensive training
+// averages ~76% of node max power); the rest are estimates.
+float UtilisationOf(JobKind k) {
+  switch (k) {
+    case JobKind::kTraining: return 0.85f;
+    case JobKind::kFineTune: return 0.80f;
+    case JobKind::kBatch: return 0.70f;
+    case JobKind::kInference: return 0.50f;
+  }
+  return 0.7f;
+}
+
+// Checkpoint cost for non-training work, whose state size is unknown.
+constexpr Duration kDefaultCheckpointWrite = Duration::Seconds(30);
+
+int64_t CountDistinct(std::vector<uint32_t>& v) {
+  std::sort(v.begin(), v.end());
+  return std::unique(v.begin(), v.end()) - v.begin();
+}
+
+}  // namespace
+
+Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> scheduler)
+    : in_(inputs),
+      scheduler_(std::move(scheduler)),
+      state_(inputs.spec.sites),
+      rng_(inputs.spec.seed) {
+  const auto& sites = in_.spec.sites;
+  const int64_t hours = std::max<int64_t>(1, (in_.spec.duration.nanos() + Duration::Hours(1).nanos() - 1) /
+                                                 Duration::Hours(1).nanos());
+  meters_.assign(sites.size(), SiteMeter(hours));
+  jobs_.resize(in_.jobs.size());
+  jobs_on_node_.resize(state_.num_nodes());
+  pool_util_sum_.assign(state_.pools().size(), 0.0);
+  pool_fail_rate_.assign(state_.pools().size(), 0.0);
+  site_fail_rate_.assign(sites.size(), 0.0);
+  site_failures_.assign(sites.size(), 0);
+  site_down_.assign(sites.size(), 0);
+
+  const double scale = in_.spec.failures.rate_scale;
+  for (size_t p = 0; p < state_.pools().size(); ++p) {
+    const auto& pool = state_.pools()[p];
+    double per_hour = 0;
+    for (const auto& c : in_.failures) {
+      if (c.scope == FailureScope::kAccelerator) per_hour += c.rate_per_year * pool.total_devices();
+      if (c.scope == FailureScope::kNode) per_hour += c.rate_per_year * pool.num_nodes;
+    }
+    pool_fail_rate_[p] = per_hour * scale / kHoursPerYear / kNsPerHour;
+  }
+  for (size_t s = 0; s < sites.size(); ++s) {
+    double per_hour = 0;
+    for (const auto& c : in_.failures) {
+      if (c.scope == FailureScope::kSite) per_hour += c.rate_per_year;
+    }
+    site_fail_rate_[s] = per_hour * scale / kHoursPerYear / kNsPerHour;
+  }
+
+  // Per-job masks once, so the hot path never touches strings.
+  masks_.resize(in_.jobs.size());
+  jur_masks_.resize(in_.jobs.size());
+  for (size_t j = 0; j < in_.jobs.size(); ++j) {
+    const JobSpec& spec = in_.jobs[j];
+    sched::AcceleratorMask m = 0;
+    for (AcceleratorType t : spec.accelerators) m |= sched::MaskOf(t);
+    masks_[j] = m == 0 ? sched::kAnyGpu : m;
+    sched::JurisdictionMask jm = 0;
+    bool any_unknown = false;
+    for (const auto& name : spec.jurisdictions) {
+      const auto bit = state_.JurisdictionBit(name);
+      if (bit == 0) any_unknown = true;
+      jm |= bit;
+    }
+    // Only unknown jurisdictions allowed: nothing matches; keep a bit that no site has.
+    if (jm == 0 && any_unknown) jm = sched::JurisdictionMask{1} << 63;
+    jur_masks_[j] = jm;
+    jobs_[j].utilisation = UtilisationOf(spec.kind);
+  }
+  for (size_t s = 0; s < sites.size(); ++s) RefreshSitePower(static_cast<uint32_t>(s), Time::Epoch());
+}
+
+void Engine::RefreshSitePower(uint32_t site, Time now) {
+  SiteMeter& meter = meters_[site];
+  meter.AdvanceTo(now);
+  const auto& ss = state_.site(SiteId(static_cast<uint16_t>(site)));
+  double it_w = 0;
+  int64_t busy = 0;
+  if (site_down_[site] == 0) {
+    for (PoolId p : ss.pools) {
+      const auto& pool = state_.pool(p);
+      const double util = pool.busy_devices > 0 ? pool_util_sum_[p.value()] / pool.busy_devices : 0.0;
+      it_w += model::PoolPower(Spec(pool.type), pool.total_devices(), pool.busy_devices, util).value();
+      busy += pool.busy_devices;
+    }
+  }
+  meter.Set(model::FacilityPower(Watts(it_w), ss.pue).value(), busy);
+}
+
+void Engine::Arrive(uint32_t j, Time now) {
+  const JobSpec& spec = in_.jobs[j];
+  JobState& js = jobs_[j];
+  js.arrived = true;
+  js.pending_since = now;
+  sched::JobRequest req;
+  req.id = JobId(j);
+  req.accelerators = std::max(1, spec.accelerator_count);
+  req.accel_mask = masks_[j];
+  req.jurisdictions = jur_masks_[j];
+  req.priority = spec.priority;
+  req.submit = spec.submit;
+  req.estimate = spec.duration;
+  queue_.Push(req);
+  dirty_ = true;
+}
+
+void Engine::RunSchedulerPass(Time now) {
+  ++passes_;
+  sched::Decisions decisions = scheduler_->Schedule(state_, queue_, now);
+  for (auto& d : decisions.items) {
+    if (auto* start = std::get_if<sched::Start>(&d)) {
+      StartJob(*start, now);
+    } else if (auto* reject = std::get_if<sched::Reject>(&d)) {
+      JobState& js = jobs_[reject->job.value()];
+      queue_.Erase(reject->job);
+      js.outcome = JobOutcome::kRejected;
+      js.reason = reject->reason;
+    }
+    // Preempt / Defer / Repair come with the full policy set (scheduler issue).
+  }
+}
+
+void Engine::StartJob(const sched::Start& s, Time now) {
+  const uint32_t j = s.job.value();
+  const JobSpec& spec = in_.jobs[j];
+  JobState& js = jobs_[j];
+  queue_.Erase(s.job);
+  const auto& pool = state_.pool(s.pool);
+  const AcceleratorSpec& accel = Spec(pool.type);
+  const SiteSpec& site = in_.spec.sites[s.site.value()];
+
+  // Where the gang landed decides its communication cost.
+  model::PlacementShape shape;
+  shape.nodes = static_cast<int>(s.nodes.size());
+  shape.devices_per_node = s.per_node;
+  shape.devices = shape.nodes * s.per_node;
+  if (s.nodes.size() > 1) {
+    std::vector<uint32_t> domains, leaves, pods;
+    domains.reserve(s.nodes.size());
+    leaves.reserve(s.nodes.size());
+    pods.reserve(s.nodes.size());
+    for (NodeId n : s.nodes) {
+      const uint32_t local = state_.LocalIndex(n);
+      domains.push_back(local / pool.domain_nodes);
+      const uint32_t leaf = local / pool.nodes_per_leaf;
+      leaves.push_back(leaf);
+      pods.push_back(leaf / pool.leaves_per_pod);
+    }
+    shape.domains = static_cast<int>(CountDistinct(domains));
+    shape.leaves = static_cast<int>(CountDistinct(leaves));
+    shape.pods = static_cast<int>(CountDistinct(pods));
+  }
+
+  const int devices = shape.devices;
+  Duration write = kDefaultCheckpointWrite;
+  if (spec.kind == JobKind::kTraining) {
+    const model::StepEstimate est = model::TrainingStep(spec.training, accel, site.fabric, shape);
+    js.place_total_s = est.total.seconds();
+    const double share = std::min(1.0, static_cast<double>(devices) /
+                                           std::max<int64_t>(1, state_.site(s.site).total_devices));
+    write = model::CheckpointWriteTime(model::CheckpointBytes(spec.training),
+                                       BytesPerSec(site.storage_bandwidth.value() * share));
+  } else {
+    // Durations are measured on the job's first acceptable type (H100 when
+    // any GPU will do), so a CPU-only job is not scaled against a GPU.
+    const AcceleratorType ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
+    js.place_total_s = spec.duration.seconds() / model::RelativeThroughput(pool.type, ref);
+  }
+  Duration interval = Duration::Zero();
+  if (spec.checkpoint.enabled) {
+    interval = spec.checkpoint.interval;
+    if (spec.checkpoint.daly && !in_.failures.empty()) {
+      const Duration mtbf = model::MeanTimeBetweenFailures(in_.failures, devices, shape.nodes,
+                                                           in_.spec.failures.rate_scale);
+      interval = model::DalyInterval(write, mtbf);
+    }
+    if (interval <= Duration::Zero()) interval = Duration::Hours(1);
+  }
+
+  js.seg.restart = js.restarts > 0 ? in_.spec.failures.restart : Duration::Zero();
+  js.seg.useful = Duration::FromSeconds(js.remaining * js.place_total_s);
+  js.seg.interval = interval;
+  js.seg.write = interval > Duration::Zero() ? write : Duration::Zero();
+  js.seg_start = now;
+  js.per_node = s.per_node;
+  js.pool = s.pool.value();
+  js.outcome = JobOutcome::kRunning;
+  js.wait += now - js.pending_since;
+  if (js.first_start == Time::Never()) js.first_start = now;
+  ++js.epoch;
+
+  js.nodes.clear();
+  js.nodes.reserve(s.nodes.size());
+  for (NodeId n : s.nodes) {
+    state_.Allocate(n, s.per_node);
+    js.nodes.push_back(n.value());
+    jobs_on_node_[n.value()].push_back(j);
+  }
+  pool_util_sum_[s.pool.value()] += static_cast<double>(devices) * js.utilisation;
+  RefreshSitePower(s.site.value(), now);
+  events_.Push(now + js.seg.Wall(), EventType::kJobFinish, j, js.epoch);
+}
+
+// Books the segment that ends at `now` (finished or cut short).
+void Engine::Account(uint32_t j, Time now, bool finished) {
+  JobState& js = jobs_[j];
+  const Duration elapsed = now - js.seg_start;
+  const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  const Duration useful = finished ? js.seg.useful : js.seg.SavedBy(elapsed);
+  js.useful_wall_s += useful.seconds();
+  js.useful_device_s += useful.seconds() * devices;
+  js.allocated_device_s += elapsed.seconds() * devices;
+  if (js.place_total_s > 0) js.remaining = std::max(0.0, js.remaining - useful.seconds() / js.place_total_s);
+  if (finished) js.remaining = 0;
+}
+
+void Engine::ReleaseNodes(uint32_t j, Time now) {
+  JobState& js = jobs_[j];
+  for (uint32_t n : js.nodes) {
+    state_.Release(NodeId(n), js.per_node);
+    auto& on = jobs_on_node_[n];
+    on.erase(std::find(on.begin(), on.end(), j));
+  }
+  const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  pool_util_sum_[js.pool] -= devices * js.utilisation;
+  if (state_.pools()[js.pool].busy_devices == 0) pool_util_sum_[js.pool] = 0;  // no drift
+  js.nodes.clear();
+  js.nodes.shrink_to_fit();
+  RefreshSitePower(state_.pools()[js.pool].site.value(), now);
+  dirty_ = true;
+}
+
+void Engine::FinishJob(uint32_t j, Time now) {
+  Account(j, now, /*finished=*/true);
+  ReleaseNodes(j, now);
+  JobState& js = jobs_[j];
+  js.outcome = JobOutcome::kFinished;
+  js.end = now;
+}
+
+void Engine::InterruptJob(uint32_t j, Time now) {
+  Account(j, now, /*finished=*/false);
+  ReleaseNodes(j, now);
+  JobState& js = jobs_[j];
+  ++js.restarts;
+  ++interruptions_;
+  ++js.epoch;  // the pending finish event is now stale
+  js.outcome = JobOutcome::kPending;
+  js.pending_since = now;
+  const JobSpec& spec = in_.jobs[j];
+  sched::JobRequest req;
+  req.id = JobId(j);
+  req.accelerators = std::max(1, spec.accelerator_count);
+  req.accel_mask = masks_[j];
+  req.jurisdictions = jur_masks_[j];
+  req.priority = spec.priority;
+  req.submit = spec.submit;
+  req.estimate = spec.duration;
+  queue_.Push(req);
+}
+
+void Engine::FailNode(uint32_t node, Duration repair, Time now) {
+  if (!state_.IsUp(NodeId(node))) return;  // already out: nothing more to break
+  // Copy: interrupting a job edits jobs_on_node_[node].
+  const std::vector<uint32_t> victims = jobs_on_node_[node];
+  for (uint32_t j : victims) InterruptJob(j, now);
+  state_.SetNodeUp(NodeId(node), false);
+  events_.Push(now + repair, EventType::kNodeRepair, node);
+}
+
+void Engine::ScheduleNextPoolFailure(uint32_t pool, Time now) {
+  if (pool_fail_rate_[pool] <= 0) return;
+  const double gap_ns = rng_.Exponential(1.0 / pool_fail_rate_[pool]);
+  if (gap_ns > 9e18) return;
+  events_.Push(now + Duration::Nanos(static_cast<int64_t>(gap_ns) + 1), EventType::kPoolFailure, pool);
+}
+
+void Engine::ScheduleNextSiteFailure(uint32_t site, Time now) {
+  if (site_fail_rate_[site] <= 0) return;
+  const double gap_ns = rng_.Exponential(1.0 / site_fail_rate_[site]);
+  if (gap_ns > 9e18) return;
+  events_.Push(now + Duration::Nanos(static_cast<int64_t>(gap_ns) + 1), EventType::kSiteFailure, site);
+}
+
+void Engine::OnPoolFailure(uint32_t p, Time now) {
+  const auto& pool = state_.pools()[p];
+  // Which component broke, weighted by its share of the pool's rate.
+  double total = 0;
+  for (const auto& c : in_.failures) {
+    if (c.scope == FailureScope::kAccelerator) total += c.rate_per_year * pool.total_devices();
+    if (c.scope == FailureScope::kNode) total += c.rate_per_year * pool.num_nodes;
+  }
+  double x = rng_.Uniform() * total;
+  const FailureComponent* hit = nullptr;
+  for (const auto& c : in_.failures) {
+    double w = 0;
+    if (c.scope == FailureScope::kAccelerator) w = c.rate_per_year * pool.total_devices();
+    if (c.scope == FailureScope::kNode) w = c.rate_per_year * pool.num_nodes;
+    if (w <= 0) continue;
+    hit = &c;
+    if (x < w) break;
+    x -= w;
+  }
+  // Every node of a pool has the same device count, so the failing unit's
+  // node is uniform over the pool either way.
+  const uint32_t node = pool.first_node + static_cast<uint32_t>(rng_.Below(pool.num_nodes));
+  ++failures_;
+  ++site_failures_[pool.site.value()];
+  if (hit != nullptr && site_down_[pool.site.value()] == 0) FailNode(node, hit->repair, now);
+  ScheduleNextPoolFailure(p, now);
+}
+
+void Engine::OnSiteFailure(uint32_t site, Time now) {
+  ++failures_;
+  ++site_failures_[site];
+  Duration repair = Duration::Hours(4);
+  for (const auto& c : in_.failures) {
+    if (c.scope == FailureScope::kSite) repair = c.repair;
+  }
+  for (PoolId p : state_.site(SiteId(static_cast<uint16_t>(site))).pools) {
+    const auto& pool = state_.pool(p);
+    for (uint32_t i = 0; i < pool.num_nodes; ++i) {
+      const uint32_t node = pool.first_node + i;
+      if (!state_.IsUp(NodeId(node))) continue;
+      const std::vector<uint32_t> victims = jobs_on_node_[node];
+      for (uint32_t j : victims) InterruptJob(j, now);
+      state_.SetNodeUp(NodeId(node), false);
+    }
+  }
+  ++site_down_[site];
+  RefreshSitePower(site, now);
+  events_.Push(now + repair, EventType::kSiteRepair, site);
+  ScheduleNextSiteFailure(site, now);
+}
+
+RunResult Engine::Run(const Progress& progress) {
+  const Time horizon = Time::Epoch() + in_.spec.duration;
+  for (uint32_t p = 0; p < pool_fail_rate_.size(); ++p) ScheduleNextPoolFailure(p, Time::Epoch());
+  for (uint32_t s = 0; s < site_fail_rate_.size(); ++s) ScheduleNextSiteFailure(s, Time::Epoch());
+
+  size_t next_arrival = 0;
+  int last_tick = -1;
+  for (;;) {
+    const Time next_event = events_.empty() ? Time::Never() : events_.NextTime();
+    const Time next_job = next_arrival < in_.jobs.size() ? in_.jobs[next_arrival].submit : Time::Never();
+    const Time now = std::min(next_event, next_job);
+    if (now >= horizon || now == Time::Never()) break;
+    // Everything that happens at `now` first, then one scheduling pass.
+    while (next_arrival < in_.jobs.size() && in_.jobs[next_arrival].submit == now) {
+      Arrive(static_cast<uint32_t>(next_arrival++), now);
+      ++events_processed_;
+    }
+    while (!events_.empty() && events_.NextTime() == now) {
+      const Event e = events_.Pop();
+      ++events_processed_;
+      switch (e.type) {
+        case EventType::kJobFinish:
+          if (jobs_[e.a].epoch == e.b && jobs_[e.a].outcome == JobOutcome::kRunning) FinishJob(e.a, now);
+          break;
+        case EventType::kPoolFailure: OnPoolFailure(e.a, now); break;
+        case EventType::kSiteFailure: OnSiteFailure(e.a, now); break;
+        case EventType::kNodeRepair:
+          if (site_down_[state_.pools()[state_.PoolOf(NodeId(e.a)).value()].site.value()] == 0) {
+            state_.SetNodeUp(NodeId(e.a), true);
+            dirty_ = true;
+          }
+          break;
+        case EventType::kSiteRepair: {
+          if (--site_down_[e.a] > 0) break;
+          for (PoolId p : state_.site(SiteId(static_cast<uint16_t>(e.a))).pools) {
+            const auto& pool = state_.pool(p);
+            for (uint32_t i = 0; i < pool.num_nodes; ++i) state_.SetNodeUp(NodeId(pool.first_node + i), true);
+          }
+          RefreshSitePower(e.a, now);
+          dirty_ = true;
+          break;
+        }
+      }
+    }
+    if (dirty_) {
+      dirty_ = false;
+      RunSchedulerPass(now);
+    }
+    if (progress) {
+      const int tick = static_cast<int>(200.0 * now.seconds() / horizon.seconds());
+      if (tick != last_tick) {
+        last_tick = tick;
+        progress(static_cast<double>(tick) / 200.0);
+      }
+    }
+  }
+  if (progress) progress(1.0);
+  return Collect(horizon);
+}
+
+}  // namespace stargate::twin
+
+namespace stargate::twin {
+namespace {
+
+Percentiles Summarise(std::vector<double>& v) {
+  Percentiles p;
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  double sum = 0;
+  for (double x : v) sum += x;
+  p.mean = sum / static_cast<double>(v.size());
+  auto rank = [&](double q) {  // nearest rank
+    const size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
+  };
+  p.p50 = rank(0.50);
+  p.p90 = rank(0.90);
+  p.p99 = rank(0.99);
+  return p;
+}
+
+}  // namespace
+
+RunResult Engine::Collect(Time horizon) {
+  RunResult r;
+  Summary& s = r.summary;
+  s.scenario = in_.spec.name;
+  s.seed = in_.spec.seed;
+  s.policy = scheduler_->name();
+  s.simulated_days = in_.spec.duration.hours() / 24.0;
+  s.accelerators = state_.total_devices();
+  s.nodes = state_.num_nodes();
+  s.jobs_total = static_cast<int64_t>(in_.jobs.size());
+  s.events = events_processed_;
+  s.scheduler_passes = passes_;
+  s.interruptions = interruptions_;
+  s.failures = failures_;
+
+  // Close the books at the horizon: running jobs count the work done so far.
+  std::vector<double> jct_h, wait_h;
+  double useful = 0, allocated = 0, ettr_useful = 0, ettr_wall = 0;
+  r.jobs.reserve(in_.jobs.size());
+  for (size_t j = 0; j < in_.jobs.size(); ++j) {
+    JobState& js = jobs_[j];
+    const JobSpec& spec = in_.jobs[j];
+    if (js.outcome == JobOutcome::kRunning) {
+      const Duration elapsed = horizon - js.seg_start;
+      const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+      const Duration done = js.seg.DoneBy(elapsed);
+      js.useful_wall_s += done.seconds();
+      js.useful_device_s += done.seconds() * devices;
+      js.allocated_device_s += elapsed.seconds() * devices;
+    } else if (js.outcome == JobOutcome::kPending && js.arrived) {
+      js.wait += horizon - js.pending_since;
+    }
+    useful += js.useful_device_s;
+    allocated += js.allocated_device_s;
+    if (spec.kind == JobKind::kTraining && js.first_start != Time::Never()) {
+      const Time stop = js.end == Time::Never() ? horizon : js.end;
+      ettr_useful += js.useful_wall_s;
+      ettr_wall += (stop - js.first_start).seconds();
+    }
+    switch (js.outcome) {
+      case JobOutcome::kFinished:
+        ++s.jobs_finished;
+        jct_h.push_back((js.end - spec.submit).hours());
+        break;
+      case JobOutcome::kRunning: ++s.jobs_running; break;
+      case JobOutcome::kPending: ++s.jobs_pending; break;
+      case JobOutcome::kRejected: ++s.jobs_rejected; break;
+    }
+    if (js.first_start != Time::Never()) wait_h.push_back(js.wait.hours());
+
+    JobRecord rec;
+    rec.id = static_cast<uint32_t>(j);
+    rec.name = spec.name;
+    rec.tenant = spec.tenant;
+    rec.kind = spec.kind;
+    rec.accelerators = spec.accelerator_count;
+    if (js.first_start != Time::Never()) {
+      const auto& pool = state_.pools()[js.pool];
+      rec.accelerator = pool.type;
+      rec.site = pool.site.value();
+      rec.nodes = (spec.accelerator_count + pool.per_node - 1) / pool.per_node;
+    }
+    rec.submit = spec.submit;
+    rec.first_start = js.first_start;
+    rec.end = js.end;
+    rec.wait = js.wait;
+    rec.restarts = js.restarts;
+    rec.useful_device_s = js.useful_device_s;
+    rec.allocated_device_s = js.allocated_device_s;
+    rec.checkpoint_interval = js.seg.interval;
+    rec.outcome = js.outcome;
+    rec.reason = js.reason;
+    r.jobs.push_back(std::move(rec));
+  }
+  s.jct_h = Summarise(jct_h);
+  s.wait_h = Summarise(wait_h);
+  s.goodput = allocated > 0 ? useful / allocated : 0;
+  s.ettr = ettr_wall > 0 ? ettr_useful / ettr_wall : 0;
+
+  double busy_total = 0;
+  for (size_t i = 0; i < in_.spec.sites.size(); ++i) {
+    SiteMeter& meter = meters_[i];
+    meter.AdvanceTo(horizon);
+    const auto& ss = state_.sites()[i];
+    SiteSeries series;
+    series.name = ss.name;
+    series.jurisdiction = in_.spec.sites[i].jurisdiction;
+    series.accelerators = ss.total_devices;
+    series.power_cap_mw = ss.power_cap_w / 1e6;
+    series.peak_mw = meter.peak_w() / 1e6;
+    series.failures = site_failures_[i];
+    const size_t hours = meter.energy_j().size();
+    const double last_hour_s = horizon.seconds() - static_cast<double>(hours - 1) * 3600.0;
+    for (size_t h = 0; h < hours; ++h) {
+      const double span_s = h + 1 == hours ? last_hour_s : 3600.0;
+      const Time at = Time::Epoch() + Duration::Hours(static_cast<int64_t>(h));
+      const double e = meter.energy_j()[h];
+      const double ci = in_.carbon[i].At(at);
+      const double price = in_.price[i].At(at);
+      series.utilisation.push_back(ss.total_devices > 0 && span_s > 0
+                                       ? meter.busy_device_s()[h] / (span_s * ss.total_devices) : 0.0);
+      series.facility_mw.push_back(span_s > 0 ? e / span_s / 1e6 : 0.0);
+      series.carbon.push_back(ci);
+      series.price.push_back(price);
+      series.energy_mwh += e / kJoulesPerMwh;
+      series.tco2 += (Joules(e) * GramsPerKwh(ci)).value() / 1e6;
+      series.cost_usd += (Joules(e) * UsdPerMwh(price)).value();
+      busy_total += meter.busy_device_s()[h];
+    }
+    s.energy_mwh += series.energy_mwh;
+    s.tco2 += series.tco2;
+    s.cost_usd += series.cost_usd;
+    s.peak_mw = std::max(s.peak_mw, series.peak_mw);
+    r.sites.push_back(std::move(series));
+  }
+  const double capacity = static_cast<double>(state_.total_devices()) * horizon.seconds();
+  s.utilisation = capacity > 0 ? busy_total / capacity : 0;
+  return r;
+}
+
+StatusOr<RunResult> RunTwin(const TwinInputs& inputs, const Engine::Progress& progress) {
+  auto scheduler = sched::MakeScheduler(inputs.spec.policy);
+  if (!scheduler.ok()) return scheduler.status();
+  Engine engine(inputs, std::move(scheduler).value());
+  return engine.Run(progress);
+}
+
+}  // namespace stargate::twin

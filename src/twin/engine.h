@@ -1,0 +1,103 @@
+// File: engine.h
+// The twin's discrete-event engine. It owns the simulated cluster, feeds the
+// scheduler through the same seam the orchestrator uses
+// (sched::Scheduler::Schedule), applies its decisions as simulated runs, and
+// injects component failures. Time is integer nanoseconds; ties break on
+// insertion order; all randomness comes from the scenario seed, so a run is
+// byte-for-byte reproducible.
+//
+// Single-threaded; one Engine per run (many may run side by side).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+#include "sched/cluster_state.h"
+#include "sched/queue.h"
+#include "sched/scheduler.h"
+#include "twin/event_queue.h"
+#include "twin/inputs.h"
+#include "twin/run_result.h"
+#include "twin/segment.h"
+#include "twin/site_meter.h"
+
+namespace stargate::twin {
+
+class Engine {
+ public:
+  // `inputs` must outlive the engine.
+  Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> scheduler);
+
+  // Called with the fraction of simulated time done, at most ~200 times.
+  using Progress = std::function<void(double)>;
+  RunResult Run(const Progress& progress = {});
+
+ private:
+  struct JobState {
+    JobOutcome outcome = JobOutcome::kPending;
+    bool arrived = false;
+    uint32_t epoch = 0;
+    int per_node = 0;
+    uint16_t pool = 0;
+    int restarts = 0;
+    float utilisation = 0;
+    double remaining = 1.0;        // fraction of the job's work still to do
+    double place_total_s = 0;      // whole job's runtime on the current placement
+    Segment seg;
+    Time seg_start;
+    Time pending_since;
+    Duration wait;
+    Time first_start = Time::Never();
+    Time end = Time::Never();
+    double useful_device_s = 0;
+    double allocated_device_s = 0;
+    double useful_wall_s = 0;
+    std::vector<uint32_t> nodes;
+    std::string reason;
+  };
+
+  void Arrive(uint32_t j, Time now);
+  void RunSchedulerPass(Time now);
+  void StartJob(const sched::Start& s, Time now);
+  void FinishJob(uint32_t j, Time now);
+  void InterruptJob(uint32_t j, Time now);
+  void ReleaseNodes(uint32_t j, Time now);
+  void FailNode(uint32_t node, Duration repair, Time now);
+  void OnPoolFailure(uint32_t pool, Time now);
+  void OnSiteFailure(uint32_t site, Time now);
+  void ScheduleNextPoolFailure(uint32_t pool, Time now);
+  void ScheduleNextSiteFailure(uint32_t site, Time now);
+  void RefreshSitePower(uint32_t site, Time now);
+  void Account(uint32_t j, Time now, bool finished);
+  RunResult Collect(Time horizon);
+
+  const TwinInputs& in_;
+  std::unique_ptr<sched::Scheduler> scheduler_;
+  sched::ClusterState state_;
+  sched::Queue queue_;
+  EventQueue events_;
+  Rng rng_;
+  std::vector<JobState> jobs_;
+  std::vector<std::vector<uint32_t>> jobs_on_node_;
+  std::vector<SiteMeter> meters_;
+  std::vector<double> pool_util_sum_;    // sum over busy devices of utilisation
+  std::vector<double> pool_fail_rate_;   // failures per ns
+  std::vector<double> site_fail_rate_;   // site-scope failures per ns
+  std::vector<int64_t> site_failures_;
+  std::vector<int> site_down_;           // outstanding site outages
+  std::vector<sched::AcceleratorMask> masks_;
+  std::vector<sched::JurisdictionMask> jur_masks_;
+  int64_t events_processed_ = 0;
+  int64_t passes_ = 0;
+  int64_t interruptions_ = 0;
+  int64_t failures_ = 0;
+  bool dirty_ = false;
+};
+
+// Loads nothing: runs `inputs` with the policy the scenario names.
+StatusOr<RunResult> RunTwin(const TwinInputs& inputs, const Engine::Progress& progress = {});
+
+}  // namespace stargate::twin

@@ -1,0 +1,122 @@
+#include "twin/loader.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/scenario_parser.h"
+#include "model/failure.h"
+#include "model/series_gen.h"
+#include "workload/csv_reader.h"
+#include "workload/generator.h"
+#include "workload/trace_fields.h"
+#include "workload/trace_reader.h"
+
+namespace stargate::twin {
+namespace {
+
+std::string Resolve(const std::string& base_dir, const std::string& path) {
+  if (path.empty() || std::filesystem::path(path).is_absolute()) return path;
+  return (std::filesystem::path(base_dir) / path).lexically_normal().string();
+}
+
+int HoursIn(Duration d) {
+  return static_cast<int>((d.nanos() + Duration::Hours(1).nanos() - 1) / Duration::Hours(1).nanos());
+}
+
+StatusOr<HourlySeries> LoadSeries(const SeriesSpec& spec, const std::string& base_dir, int hours,
+                                  uint64_t seed, const std::string& what) {
+  if (spec.kind != SeriesSpec::Kind::kFile) return model::MakeSeries(spec, hours, seed);
+  const std::string path = Resolve(base_dir, spec.file);
+  SG_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto series = ParseSeriesCsv(text, path, spec.column, spec.scale);
+  if (!series.ok()) {
+    return absl::InvalidArgumentError(fmt::format("{}: {}", what, std::string(series.status().message())));
+  }
+  return series;
+}
+
+}  // namespace
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return absl::NotFoundError(fmt::format("{}: cannot open file", path));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) return absl::DataLossError(fmt::format("{}: read error", path));
+  return ss.str();
+}
+
+StatusOr<HourlySeries> ParseSeriesCsv(const std::string& text, const std::string& filename, int column,
+                                      double scale) {
+  CsvReader reader(text, filename);
+  CsvRecord rec;
+  std::vector<std::pair<int64_t, double>> points;
+  for (;;) {
+    SG_ASSIGN_OR_RETURN(bool more, reader.Next(&rec));
+    if (!more) break;
+    if (static_cast<int>(rec.fields.size()) <= column) {
+      return TraceError(filename, rec.line, "row", fmt::format("expected at least {} columns", column + 1));
+    }
+    const auto ts = ParseTimestampNanos(rec.fields[0]);
+    const auto value = ParseFieldNumber(rec.fields[static_cast<size_t>(column)]);
+    if (!ts || !value) {
+      if (points.empty() && rec.line == 1) continue;  // header
+      if (IsMissing(rec.fields[static_cast<size_t>(column)]) && ts) continue;
+      return TraceError(filename, rec.line, !ts ? "time" : "value",
+                        fmt::format("cannot parse '{}'", !ts ? rec.fields[0] : rec.fields[column]));
+    }
+    points.emplace_back(*ts / 1000000000, *value * scale);
+  }
+  if (points.empty()) return absl::InvalidArgumentError(fmt::format("{}: no data rows", filename));
+  return model::ResampleToHourly(points);
+}
+
+StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string& filename,
+                                      const std::string& base_dir) {
+  TwinInputs in;
+  SG_ASSIGN_OR_RETURN(in.spec, ParseScenario(yaml, filename));
+  const ScenarioSpec& spec = in.spec;
+  const int hours = std::max(1, HoursIn(spec.duration));
+  for (size_t s = 0; s < spec.sites.size(); ++s) {
+    const SiteSpec& site = spec.sites[s];
+    const uint64_t seed = spec.seed * 1000003ULL + s * 2;
+    SG_ASSIGN_OR_RETURN(HourlySeries carbon,
+                        LoadSeries(site.carbon, base_dir, hours, seed, fmt::format("sites[{}].carbon", s)));
+    SG_ASSIGN_OR_RETURN(HourlySeries price,
+                        LoadSeries(site.price, base_dir, hours, seed + 1, fmt::format("sites[{}].price", s)));
+    in.carbon.push_back(std::move(carbon));
+    in.price.push_back(std::move(price));
+  }
+  const Time horizon = Time::Epoch() + spec.duration;
+  in.jobs = GenerateWorkload(spec.workload, horizon, Rng(spec.seed));
+  for (size_t t = 0; t < spec.workload.traces.size(); ++t) {
+    const TraceSpec& trace = spec.workload.traces[t];
+    const std::string path = Resolve(base_dir, trace.path);
+    SG_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    SG_ASSIGN_OR_RETURN(std::vector<JobSpec> jobs, ParseTrace(text, path, trace));
+    for (auto& j : jobs) {
+      if (j.submit < horizon) in.jobs.push_back(std::move(j));
+    }
+  }
+  std::stable_sort(in.jobs.begin(), in.jobs.end(),
+                   [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; });
+  if (spec.failures.enabled) {
+    in.failures = spec.failures.components;
+    if (spec.failures.preset == "llama3") {
+      for (auto& c : model::LlamaThreeComponents()) in.failures.push_back(std::move(c));
+    }
+  }
+  return in;
+}
+
+StatusOr<TwinInputs> LoadScenario(const std::string& path) {
+  SG_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  const std::string base = std::filesystem::path(path).parent_path().string();
+  return LoadScenarioText(text, path, base.empty() ? "." : base);
+}
+
+}  // namespace stargate::twin

@@ -1,0 +1,116 @@
+#include "twin/report_csv.h"
+
+#include <algorithm>
+#include <iterator>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "twin/report_format.h"
+
+namespace stargate::twin {
+namespace {
+
+// Rows collect in a buffer that is handed to the stream in chunks of about
+// this size: few stream calls, bounded memory.
+constexpr size_t kFlushBytes = 64 * 1024;
+
+using Buffer = fmt::memory_buffer;
+
+void Append(Buffer* buf, std::string_view s) { buf->append(s.data(), s.data() + s.size()); }
+
+// RFC 4180 quoting, only where needed so plain fields stay plain.
+void AppendField(Buffer* buf, std::string_view s) {
+  if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
+    Append(buf, s);
+    return;
+  }
+  buf->push_back('"');
+  for (char c : s) {
+    if (c == '"') buf->push_back('"');
+    buf->push_back(c);
+  }
+  buf->push_back('"');
+}
+
+void FlushIfLarge(Buffer* buf, std::ostream& out, bool force = false) {
+  if (!force && buf->size() < kFlushBytes) return;
+  out.write(buf->data(), static_cast<std::streamsize>(buf->size()));
+  buf->clear();
+}
+
+bool RanAtSite(const RunResult& r, const JobRecord& j) {
+  return j.site >= 0 && static_cast<size_t>(j.site) < r.sites.size();
+}
+
+void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
+  const bool ran = RanAtSite(r, j);
+  const bool finished = j.outcome == JobOutcome::kFinished && j.end != Time::Never();
+  auto out = std::back_inserter(*buf);
+  fmt::format_to(out, "{},", j.id);
+  AppendField(buf, j.name);
+  buf->push_back(',');
+  AppendField(buf, j.tenant);
+  fmt::format_to(out, ",{},{},{},{},", Name(j.kind), ran ? Name(j.accelerator) : "",
+                 j.accelerators, j.nodes);
+  if (ran) AppendField(buf, r.sites[static_cast<size_t>(j.site)].name);
+  fmt::format_to(out, ",{},{},{},{},{},{},{},{},{},{},", report::HoursOrEmpty(j.submit),
+                 report::HoursOrEmpty(j.first_start), report::HoursOrEmpty(j.end),
+                 j.wait.is_infinite() ? "" : report::Fixed(j.wait.hours(), 4),
+                 finished ? report::Fixed((j.end - j.submit).hours(), 4) : "", j.restarts,
+                 report::Fixed(j.useful_device_s / 3600.0, 4),
+                 report::Fixed(j.allocated_device_s / 3600.0, 4),
+                 j.checkpoint_interval > Duration::Zero()
+                     ? report::Fixed(j.checkpoint_interval.seconds() / 60.0, 2)
+                     : "",
+                 Name(j.outcome));
+  AppendField(buf, j.reason);
+  buf->push_back('\n');
+}
+
+// Value at `hour`, or "" when the series is shorter or the value is NaN.
+std::string Cell(const std::vector<double>& v, size_t hour, int decimals) {
+  return hour < v.size() ? report::Fixed(v[hour], decimals) : "";
+}
+
+size_t LongestSeries(const RunResult& r) {
+  size_t n = 0;
+  for (const SiteSeries& s : r.sites) {
+    n = std::max({n, s.utilisation.size(), s.facility_mw.size(), s.carbon.size(),
+                  s.price.size()});
+  }
+  return n;
+}
+
+}  // namespace
+
+void WriteJobsCsv(const RunResult& result, std::ostream& out) {
+  Buffer buf;
+  Append(&buf,
+         "id,name,tenant,kind,accelerator,accelerators,nodes,site,submit_h,first_start_h,end_h,"
+         "wait_h,jct_h,restarts,useful_device_h,allocated_device_h,checkpoint_interval_min,"
+         "outcome,reason\n");
+  for (const JobRecord& job : result.jobs) {
+    AppendJob(result, job, &buf);
+    FlushIfLarge(&buf, out);
+  }
+  FlushIfLarge(&buf, out, /*force=*/true);
+}
+
+void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out) {
+  Buffer buf;
+  Append(&buf, "hour,site,utilisation,facility_mw,carbon_g_per_kwh,price_usd_per_mwh\n");
+  const size_t hours = LongestSeries(result);
+  for (size_t h = 0; h < hours; ++h) {
+    for (const SiteSeries& s : result.sites) {
+      fmt::format_to(std::back_inserter(buf), "{},", h);
+      AppendField(&buf, s.name);
+      fmt::format_to(std::back_inserter(buf), ",{},{},{},{}\n", Cell(s.utilisation, h, 6),
+                     Cell(s.facility_mw, h, 6), Cell(s.carbon, h, 3), Cell(s.price, h, 3));
+      FlushIfLarge(&buf, out);
+    }
+  }
+  FlushIfLarge(&buf, out, /*force=*/true);
+}
+
+}  // namespace stargate::twin

@@ -1,0 +1,111 @@
+#include "twin/report_format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include <fmt/format.h>
+
+namespace stargate::twin::report {
+namespace {
+
+constexpr std::string_view kDash = "\u2013";  // en dash: "no value"
+
+// "1234567" -> "1,234,567"; `digits` holds only decimal digits.
+std::string GroupThousands(const std::string& digits) {
+  std::string out;
+  const size_t n = digits.size();
+  for (size_t i = 0; i < n; ++i) {
+    if (i > 0 && (n - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Fixed(double v, int decimals) {
+  if (!std::isfinite(v)) return "";
+  // Anything that would print as zero prints as a positive zero.
+  if (std::fabs(v) < 0.5 * std::pow(10.0, -decimals)) v = 0.0;
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
+std::string HoursOrEmpty(Time t) {
+  if (t == Time::Never()) return "";
+  return Fixed(t.since_epoch().hours(), 4);
+}
+
+double RoundSignificant(double v, int digits) {
+  if (!std::isfinite(v) || v == 0.0) return v;
+  // Decimal text and back: glibc strtod rounds correctly, so the result is
+  // the double nearest to the rounded decimal, identical on every run.
+  const std::string text = fmt::format("{:.{}g}", v, digits);
+  return std::strtod(text.c_str(), nullptr);
+}
+
+std::string Readable(double v) {
+  if (!std::isfinite(v)) return std::string(kDash);
+  const double a = std::fabs(v);
+  if (a < 0.5e-9) return "0";
+  const std::string sign = v < 0 ? "-" : "";
+  if (a >= 999.5) return sign + GroupThousands(fmt::format("{:.0f}", a));
+  const int magnitude = static_cast<int>(std::floor(std::log10(a)));
+  const int decimals = std::max(0, 2 - magnitude);
+  return sign + fmt::format("{:.{}f}", a, decimals);
+}
+
+std::string Percent(double fraction) {
+  if (!std::isfinite(fraction)) return std::string(kDash);
+  return Fixed(100.0 * fraction, 1) + "%";
+}
+
+std::string Dollars(double usd) {
+  if (!std::isfinite(usd)) return std::string(kDash);
+  const std::string sign = usd < 0 ? "-" : "";
+  const double a = std::fabs(usd);
+  if (a < 999.5) return sign + "$" + fmt::format("{:.0f}", a);
+  if (a < 999.5e3) return sign + "$" + Readable(a / 1e3) + "k";
+  if (a < 999.5e6) return sign + "$" + Readable(a / 1e6) + "M";
+  return sign + "$" + Readable(a / 1e9) + "B";
+}
+
+std::string EscapeXml(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+Buckets BucketMeans(const std::vector<double>& values, size_t max_points) {
+  Buckets b;
+  const size_t n = values.size();
+  max_points = std::max<size_t>(max_points, 1);
+  b.width = std::max<size_t>(1, (n + max_points - 1) / max_points);
+  b.means.reserve((n + b.width - 1) / b.width);
+  for (size_t start = 0; start < n; start += b.width) {
+    const size_t end = std::min(n, start + b.width);
+    double sum = 0;
+    size_t count = 0;
+    for (size_t i = start; i < end; ++i) {
+      if (!std::isfinite(values[i])) continue;
+      sum += values[i];
+      ++count;
+    }
+    b.means.push_back(count > 0 ? sum / static_cast<double>(count)
+                                 : std::numeric_limits<double>::quiet_NaN());
+  }
+  return b;
+}
+
+}  // namespace stargate::twin::report

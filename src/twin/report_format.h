@@ -1,0 +1,56 @@
+// File: report_format.h
+// Number and text formatting shared by the report writers (report_json.h,
+// report_csv.h, report_html.h). Every function is pure and locale-free: the
+// same double always gives the same bytes, which is what lets a report be
+// diffed across runs. Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/units.h"
+
+namespace stargate::twin::report {
+
+// `v` with exactly `decimals` digits after the point. A value that rounds to
+// zero prints without a minus sign ("-0.0000" is noise, not information).
+// NaN and infinities give "" so CSV cells stay empty rather than "nan".
+std::string Fixed(double v, int decimals);
+
+// Hours since the run's epoch with 4 decimals, or "" for Time::Never().
+std::string HoursOrEmpty(Time t);
+
+// `v` rounded to `digits` significant digits, so floating noise such as
+// 0.30000000000000004 becomes 0.3. Non-finite values pass through.
+double RoundSignificant(double v, int digits);
+
+// A human-readable number for cards and tables: three significant digits
+// below 1000 ("0.123", "12.3"), whole numbers with thousands separators
+// above ("12,345"). "–" for NaN or infinities.
+std::string Readable(double v);
+
+// A fraction as a percentage with one decimal: 0.4567 -> "45.7%".
+std::string Percent(double fraction);
+
+// US dollars, compact: "$950", "$12.3k", "$4.56M", "$1.23B".
+std::string Dollars(double usd);
+
+// Escapes &, <, >, " and ' so any text can go into HTML or SVG content and
+// attribute values.
+std::string EscapeXml(std::string_view text);
+
+// Consecutive runs of a series averaged into buckets of `width` samples.
+struct Buckets {
+  std::vector<double> means;
+  size_t width = 1;  // samples per bucket; the last bucket may hold fewer
+};
+
+// Averages consecutive runs of `values` so at most `max_points` remain
+// (`max_points` >= 1). Bucket i covers [i*width, min((i+1)*width, n)) with
+// width = ceil(n / max_points). Non-finite samples are skipped; a bucket
+// with none left is NaN.
+Buckets BucketMeans(const std::vector<double>& values, size_t max_points);
+
+}  // namespace stargate::twin::report

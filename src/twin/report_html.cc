@@ -1,0 +1,344 @@
+#include "twin/report_html.h"
+
+#include <algorithm>
+#include <cmath>
+#include <initializer_list>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "twin/report_charts.h"
+#include "twin/report_format.h"
+#include "twin/report_svg.h"
+
+namespace stargate::twin {
+namespace {
+
+using report::EscapeXml;
+using report::Readable;
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+constexpr std::string_view kStyle = R"css(
+:root{--text:#1f2937;--muted:#6b7280;--line:#e5e7eb;--card:#f9fafb;--accent:#1f77b4;--bad:#d62728}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--text);background:#fff}
+main{max-width:1160px;margin:0 auto;padding:24px 28px 40px}
+h1{font-size:26px;margin:0 0 4px}
+h2{font-size:18px;margin:36px 0 4px;padding-top:12px;border-top:1px solid var(--line)}
+.meta{color:var(--muted);margin:0 0 4px}
+.meta.jobs{margin-bottom:20px}
+.meta b{color:var(--text);font-weight:600}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(165px,1fr));gap:12px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 14px}
+.card .k{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.03em}
+.card .v{font-size:24px;font-weight:600;white-space:nowrap}
+.card .v small{font-size:14px;font-weight:400;color:var(--muted);margin-left:3px}
+.card .n{font-size:12px;color:var(--muted)}
+.note{color:var(--muted);margin:0 0 8px;max-width:900px}
+figure{margin:0}
+svg.chart{width:100%;height:auto;display:block}
+svg.hl .ln{opacity:.12}
+svg.hl .ln.on{opacity:1}
+.lg{cursor:default}
+table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+th{font-size:12px;color:var(--muted);font-weight:600;white-space:normal;vertical-align:bottom}
+th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
+tbody tr:nth-child(odd){background:var(--card)}
+tfoot td{font-weight:600;border-top:2px solid var(--line)}
+.swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
+.bar{display:inline-block;width:44px;height:8px;background:var(--line);border-radius:4px;margin-right:8px;vertical-align:middle;overflow:hidden}
+.bar span{display:block;height:100%;background:var(--accent)}
+.muted{color:var(--muted)}
+.over{color:var(--bad)}
+.over .bar span{background:var(--bad)}
+.scroll{overflow-x:auto}
+dl{max-width:900px}
+dt{font-weight:600;margin-top:12px}
+dd{margin:2px 0 0 0;color:#374151}
+footer{margin-top:36px;color:var(--muted);font-size:12px}
+)css";
+
+// Legend hover: dim every line of the chart except the hovered site's.
+constexpr std::string_view kScript = R"js(
+document.querySelectorAll('svg.chart').forEach(function(s){
+  s.querySelectorAll('.lg[data-g]').forEach(function(l){
+    var g=l.getAttribute('data-g');
+    l.addEventListener('mouseenter',function(){
+      s.classList.add('hl');
+      s.querySelectorAll('.ln[data-g="'+g+'"]').forEach(function(e){e.classList.add('on');});
+    });
+    l.addEventListener('mouseleave',function(){
+      s.classList.remove('hl');
+      s.querySelectorAll('.ln.on').forEach(function(e){e.classList.remove('on');});
+    });
+  });
+});
+)js";
+
+struct Card {
+  std::string label;
+  std::string value;  // already formatted, escaped HTML
+  std::string unit;
+  std::string note;
+};
+
+std::string Hours(double h) { return Readable(h); }
+
+std::string Count(int64_t n) { return Readable(static_cast<double>(n)); }
+
+// A value and its unit, stepping up a unit per factor of 1000 once the value
+// reaches 10,000 so card numbers stay short ("10.3 TWh", not "10,322,970 MWh").
+std::pair<std::string, std::string> Scaled(double v, std::initializer_list<std::string_view> units) {
+  auto unit = units.begin();
+  while (std::fabs(v) >= 9999.5 && unit + 1 != units.end()) {
+    v /= 1000;
+    ++unit;
+  }
+  return {Readable(v), std::string(*unit)};
+}
+
+Card ScaledCard(std::string label, double v, std::initializer_list<std::string_view> units,
+                std::string note) {
+  auto [value, unit] = Scaled(v, units);
+  return {std::move(label), std::move(value), std::move(unit), std::move(note)};
+}
+
+std::vector<Card> HeadlineCards(const Summary& s) {
+  return {
+      {"JCT mean", Hours(s.jct_h.mean), "h", "submit to finish"},
+      {"JCT p50", Hours(s.jct_h.p50), "h", "median finished job"},
+      {"JCT p99", Hours(s.jct_h.p99), "h", fmt::format("p90 {} h", Hours(s.jct_h.p90))},
+      {"Wait p99", Hours(s.wait_h.p99), "h", fmt::format("mean {} h", Hours(s.wait_h.mean))},
+      {"Utilisation", report::Percent(s.utilisation), "", "busy / available device-hours"},
+      {"Goodput", report::Percent(s.goodput), "", "useful / allocated device-time"},
+      {"ETTR", report::Percent(s.ettr), "", "training: useful / elapsed time"},
+      ScaledCard("Energy", s.energy_mwh, {"MWh", "GWh", "TWh"}, "at the facility meter"),
+      ScaledCard("Peak power", s.peak_mw, {"MW", "GW"}, "highest site peak"),
+      ScaledCard("Emissions", s.tco2, {"tCO\u2082", "ktCO\u2082", "MtCO\u2082"},
+                 "energy \u00d7 hourly grid intensity"),
+      {"Energy cost", report::Dollars(s.cost_usd), "", "energy \u00d7 hourly price"},
+      {"Interruptions", Count(s.interruptions), "",
+       fmt::format("from {} component failures", Count(s.failures))},
+  };
+}
+
+// `text`, or a dash when it is empty, so the header never shows a bare label.
+std::string OrDash(const std::string& text) {
+  return text.empty() ? "\u2013" : EscapeXml(text);
+}
+
+void AppendHeader(const Summary& s, size_t sites, std::string* out) {
+  auto o = std::back_inserter(*out);
+  fmt::format_to(o, "<header><h1>Stargate twin report: {}</h1>", OrDash(s.scenario));
+  fmt::format_to(o,
+                 "<p class=\"meta\">policy <b>{}</b> · seed <b>{}</b> · <b>{}</b> simulated days "
+                 "· <b>{}</b> site{} · <b>{}</b> accelerators on <b>{}</b> nodes · {} events · {} "
+                 "scheduler passes</p>",
+                 OrDash(s.policy), s.seed, Readable(s.simulated_days), sites,
+                 sites == 1 ? "" : "s", Count(s.accelerators), Count(s.nodes), Count(s.events),
+                 Count(s.scheduler_passes));
+  fmt::format_to(o,
+                 "<p class=\"meta jobs\">jobs: <b>{}</b> finished of <b>{}</b> submitted · "
+                 "<b>{}</b> running · <b>{}</b> pending · <b>{}</b> rejected</p></header>\n",
+                 Count(s.jobs_finished), Count(s.jobs_total), Count(s.jobs_running),
+                 Count(s.jobs_pending), Count(s.jobs_rejected));
+}
+
+void AppendCards(const Summary& s, std::string* out) {
+  *out += "<section class=\"cards\">\n";
+  for (const Card& c : HeadlineCards(s)) {
+    fmt::format_to(std::back_inserter(*out),
+                   "<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}{}</div>"
+                   "<div class=\"n\">{}</div></div>\n",
+                   EscapeXml(c.label), EscapeXml(c.value),
+                   c.unit.empty() ? "" : "<small>" + EscapeXml(c.unit) + "</small>",
+                   EscapeXml(c.note));
+  }
+  *out += "</section>\n";
+}
+
+void AppendChart(std::string_view heading, std::string_view note, const svg::LineChart& chart,
+                 std::string* out) {
+  fmt::format_to(std::back_inserter(*out), "<section><h2>{}</h2><p class=\"note\">{}</p><figure>",
+                 heading, note);
+  *out += svg::RenderLineChart(chart);
+  *out += "</figure></section>\n";
+}
+
+std::string BucketNote(const RunResult& r) {
+  const double hours = report::HorizonHours(r);
+  const double points = static_cast<double>(report::PointsPerLine(r.sites.size()));
+  const int width = std::max(1, static_cast<int>(std::ceil(hours / points)));
+  return width == 1 ? "Each point is one hour."
+                    : fmt::format("Each point is the mean of {} hours.", width);
+}
+
+void AppendCharts(const RunResult& r, std::string* out) {
+  const std::string bucket = BucketNote(r);
+  AppendChart("Utilisation per site",
+              "Share of each site's accelerators that were busy. " + bucket +
+                  " Hover a legend entry to pick out one site.",
+              report::UtilisationChart(r), out);
+  AppendChart("Facility power per site",
+              "Mean facility power (IT load plus cooling and losses) against each site's "
+              "power cap (dashed, same colour). " + bucket +
+                  " The table below has the instantaneous peaks.",
+              report::PowerChart(r), out);
+  AppendChart("Load and grid carbon intensity",
+              "For each site, hours are grouped by how carbon-intensive the grid was and each "
+              "dot is the site's mean utilisation in that group. A line falling to the right "
+              "means the site ran harder when its grid was cleaner; a flat line means load "
+              "ignored carbon.",
+              report::CarbonChart(r), out);
+  AppendChart("Job completion time",
+              "Cumulative share of finished jobs that completed within a given time from "
+              "submission (log scale). Lines further left are faster; a long tail to the "
+              "right is what p99 measures.",
+              report::JctCdfChart(r), out);
+}
+
+double MeanOf(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? kNaN : sum / static_cast<double>(v.size());
+}
+
+// "12.3 / 15.0 MW" with a bar showing peak as a share of the cap.
+std::string PeakCell(double peak, double cap) {
+  if (!(cap > 0)) return fmt::format("<td>{} <span class=\"muted\">(no cap)</span></td>", Readable(peak));
+  const double share = peak / cap;
+  return fmt::format(
+      "<td{}><span class=\"bar\"><span style=\"width:{:.0f}%\"></span></span>{} / {}</td>",
+      share > 1.0 + 1e-9 ? " class=\"over\"" : "", std::clamp(share, 0.0, 1.0) * 100,
+      Readable(peak), Readable(cap));
+}
+
+// Grid mean over the hours versus what the site's energy actually emitted
+// per kWh (tCO2 / MWh = kg/kWh, so x1000 for g/kWh).
+std::string CarbonCell(const SiteSeries& s) {
+  const double weighted = s.energy_mwh > 0 ? s.tco2 * 1000.0 / s.energy_mwh : kNaN;
+  return fmt::format("<td>{} \u2192 {}</td>", Readable(MeanOf(s.carbon)), Readable(weighted));
+}
+
+void AppendSiteRow(const SiteSeries& s, size_t index, std::string* out) {
+  fmt::format_to(std::back_inserter(*out),
+                 "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td>"
+                 "<td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td></tr>\n",
+                 svg::PaletteColor(index), EscapeXml(s.name), EscapeXml(s.jurisdiction),
+                 Count(s.accelerators), report::Percent(MeanOf(s.utilisation)),
+                 PeakCell(s.peak_mw, s.power_cap_mw), Readable(s.energy_mwh), Readable(s.tco2),
+                 CarbonCell(s), report::Dollars(s.cost_usd), Count(s.failures));
+}
+
+void AppendSiteTable(const RunResult& r, std::string* out) {
+  *out += "<section><h2>Sites</h2><p class=\"note\">Peak is the highest instantaneous "
+          "facility power; red when it went over the cap. Carbon intensity shows the grid's "
+          "mean over all hours \u2192 what the site's energy actually emitted per kWh (lower "
+          "on the right means load moved to cleaner hours).</p>";
+  if (r.sites.empty()) {
+    *out += "<p class=\"note\">No sites in this run.</p></section>\n";
+    return;
+  }
+  *out += "<div class=\"scroll\"><table><thead><tr><th>Site</th><th>Jurisdiction</th>"
+          "<th>Accelerators</th><th>Mean util.</th><th>Peak / cap MW</th><th>Energy MWh</th>"
+          "<th>tCO\u2082</th><th>gCO\u2082/kWh grid \u2192 used</th><th>Energy cost</th>"
+          "<th>Failures</th></tr></thead><tbody>\n";
+  int64_t accelerators = 0, failures = 0;
+  for (size_t i = 0; i < r.sites.size(); ++i) {
+    AppendSiteRow(r.sites[i], i, out);
+    accelerators += r.sites[i].accelerators;
+    failures += r.sites[i].failures;
+  }
+  const Summary& s = r.summary;
+  fmt::format_to(std::back_inserter(*out),
+                 "</tbody><tfoot><tr><td>All sites</td><td></td><td>{}</td><td>{}</td>"
+                 "<td>max {}</td><td>{}</td><td>{}</td><td></td><td>{}</td><td>{}</td></tr>"
+                 "</tfoot></table></div></section>\n",
+                 Count(accelerators), report::Percent(s.utilisation), Readable(s.peak_mw),
+                 Readable(s.energy_mwh), Readable(s.tco2), report::Dollars(s.cost_usd),
+                 Count(failures));
+}
+
+struct Term {
+  std::string_view term;
+  std::string_view text;
+};
+
+// Plain-language definitions, matching how the twin computes each number
+// (run_result.h).
+constexpr Term kGlossary[] = {
+    {"Job completion time (JCT)",
+     "Time from submission to finish, for finished jobs only. It includes queueing and time "
+     "lost to failures. p50 is the median; p99 is the time 99% of finished jobs beat. Jobs "
+     "still running or pending at the end are not in it, so check the pending count before "
+     "reading a low JCT as good news."},
+    {"Wait",
+     "Total time a job spent pending: its first wait plus every wait after an interruption "
+     "sent it back to the queue. Counted for jobs that started."},
+    {"Utilisation",
+     "Busy device-hours divided by available device-hours, over all sites and the whole "
+     "simulated period. Idle capacity, capacity held back by power caps and capacity lost to "
+     "failed nodes all lower it."},
+    {"Goodput",
+     "Useful device-time divided by allocated device-time. The rest of the time a job held its "
+     "accelerators went to writing checkpoints, restarting, and redoing work lost since the "
+     "last checkpoint when a failure hit."},
+    {"ETTR (effective training time ratio)",
+     "For training jobs: useful wall-clock time divided by the time since the job first "
+     "started (to its end, or to the end of the run). 100% means it never waited, never "
+     "stalled on a checkpoint and never lost work."},
+    {"Interruptions and failures",
+     "Failures count component failures anywhere (accelerators, nodes, links). Interruptions "
+     "count jobs stopped by them. A failure on an idle node interrupts nothing; one inside a "
+     "large gang interrupts a large job."},
+    {"Energy and peak power",
+     "Energy is measured at the facility meter: IT load plus cooling and power-distribution "
+     "losses. Peak is the highest instantaneous facility power. Charts show hourly means, so "
+     "they can sit below a cap that the peak touched."},
+    {"Emissions (tCO\u2082)",
+     "Each hour's energy times that hour's grid carbon intensity at the site (location-based, "
+     "operational only; manufacturing emissions are not included)."},
+    {"Energy cost",
+     "Each hour's energy times that hour's electricity price. Energy only: no hardware, "
+     "buildings, staff or network."},
+};
+
+void AppendHowToRead(std::string* out) {
+  *out += "<section><h2>How to read these numbers</h2><dl>\n";
+  for (const Term& t : kGlossary) {
+    fmt::format_to(std::back_inserter(*out), "<dt>{}</dt><dd>{}</dd>\n", t.term, t.text);
+  }
+  *out += "</dl></section>\n";
+}
+
+}  // namespace
+
+std::string RenderHtmlReport(const RunResult& result) {
+  std::string out;
+  out.reserve(256 * 1024);
+  fmt::format_to(std::back_inserter(out),
+                 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                 "<title>Stargate twin report: {}</title><style>{}</style></head>\n<body><main>\n",
+                 EscapeXml(result.summary.scenario), kStyle);
+  AppendHeader(result.summary, result.sites.size(), &out);
+  AppendCards(result.summary, &out);
+  AppendCharts(result, &out);
+  AppendSiteTable(result, &out);
+  AppendHowToRead(&out);
+  fmt::format_to(std::back_inserter(out),
+                 "<footer>Written by the Stargate twin from scenario \u201c{}\u201d, seed {}. The "
+                 "same scenario and seed give the same file, byte for byte.</footer>\n"
+                 "</main><script>{}</script></body></html>\n",
+                 EscapeXml(result.summary.scenario), result.summary.seed, kScript);
+  return out;
+}
+
+}  // namespace stargate::twin

@@ -1,0 +1,134 @@
+#include "twin/report_json.h"
+
+#include <cmath>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "twin/report_format.h"
+
+namespace stargate::twin {
+namespace {
+
+using Json = nlohmann::ordered_json;  // keeps keys in insertion order
+
+constexpr int kSignificantDigits = 6;
+
+// fmt's "{}" is the shortest text that parses back to the same double, so
+// after rounding it is at most 6 digits. nlohmann's own dump() uses Grisu2,
+// which is not guaranteed shortest; hence the custom writer below.
+std::string FormatDouble(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::string text = fmt::format("{}", report::RoundSignificant(v, kSignificantDigits));
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
+}
+
+std::string FormatString(const Json& j) {
+  // `replace` turns invalid UTF-8 in a user-supplied name into U+FFFD
+  // instead of throwing.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void Write(const Json& j, int depth, std::string* out) {
+  const std::string pad(static_cast<size_t>(2 * (depth + 1)), ' ');
+  const std::string close_pad(static_cast<size_t>(2 * depth), ' ');
+  if (j.is_object() || j.is_array()) {
+    const bool object = j.is_object();
+    if (j.empty()) {
+      *out += object ? "{}" : "[]";
+      return;
+    }
+    *out += object ? "{\n" : "[\n";
+    bool first = true;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (!first) *out += ",\n";
+      first = false;
+      *out += pad;
+      if (object) *out += FormatString(Json(it.key())) + ": ";
+      Write(it.value(), depth + 1, out);
+    }
+    *out += "\n" + close_pad + (object ? "}" : "]");
+  } else if (j.is_number_float()) {
+    *out += FormatDouble(j.get<double>());
+  } else if (j.is_number_unsigned()) {
+    *out += fmt::format("{}", j.get<uint64_t>());
+  } else if (j.is_number_integer()) {
+    *out += fmt::format("{}", j.get<int64_t>());
+  } else {
+    *out += FormatString(j);  // strings, booleans, null
+  }
+}
+
+Json PercentilesJson(const Percentiles& p) {
+  Json j;
+  j["mean"] = p.mean;
+  j["p50"] = p.p50;
+  j["p90"] = p.p90;
+  j["p99"] = p.p99;
+  return j;
+}
+
+double MeanOf(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
+}
+
+Json SiteJson(const SiteSeries& s) {
+  Json j;
+  j["name"] = s.name;
+  j["jurisdiction"] = s.jurisdiction;
+  j["accelerators"] = s.accelerators;
+  j["power_cap_mw"] = s.power_cap_mw;
+  j["peak_mw"] = s.peak_mw;
+  j["energy_mwh"] = s.energy_mwh;
+  j["tco2"] = s.tco2;
+  j["cost_usd"] = s.cost_usd;
+  j["failures"] = s.failures;
+  j["mean_utilisation"] = MeanOf(s.utilisation);
+  return j;
+}
+
+Json SummaryTree(const RunResult& r) {
+  const Summary& s = r.summary;
+  Json j;
+  j["scenario"] = s.scenario;
+  j["seed"] = s.seed;
+  j["policy"] = s.policy;
+  j["simulated_days"] = s.simulated_days;
+  j["accelerators"] = s.accelerators;
+  j["nodes"] = s.nodes;
+  j["jobs"] = Json{{"total", s.jobs_total},     {"finished", s.jobs_finished},
+                   {"running", s.jobs_running}, {"pending", s.jobs_pending},
+                   {"rejected", s.jobs_rejected}};
+  j["jct_hours"] = PercentilesJson(s.jct_h);
+  j["wait_hours"] = PercentilesJson(s.wait_h);
+  j["utilisation"] = s.utilisation;
+  j["goodput"] = s.goodput;
+  j["effective_training_time_ratio"] = s.ettr;
+  j["interruptions"] = s.interruptions;
+  j["failures"] = s.failures;
+  j["energy_mwh"] = s.energy_mwh;
+  j["peak_mw"] = s.peak_mw;
+  j["tco2"] = s.tco2;
+  j["cost_usd"] = s.cost_usd;
+  j["events"] = s.events;
+  j["scheduler_passes"] = s.scheduler_passes;
+  Json sites = Json::array();
+  for (const SiteSeries& site : r.sites) sites.push_back(SiteJson(site));
+  j["sites"] = std::move(sites);
+  return j;
+}
+
+}  // namespace
+
+std::string SummaryJson(const RunResult& result) {
+  std::string out;
+  Write(SummaryTree(result), 0, &out);
+  out += '\n';
+  return out;
+}
+
+}  // namespace stargate::twin

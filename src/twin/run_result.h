@@ -1,0 +1,89 @@
+// File: run_result.h
+// Everything a twin run produces, as plain data: one record per job, hourly
+// series per site, and the aggregate summary. Report writers (report_*.h)
+// only read this; the engine only writes it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/accelerator.h"
+#include "core/job_spec.h"
+#include "core/units.h"
+
+namespace stargate::twin {
+
+enum class JobOutcome : uint8_t { kFinished, kRunning, kPending, kRejected };
+std::string_view Name(JobOutcome o);
+
+struct JobRecord {
+  uint32_t id = 0;
+  std::string name;
+  std::string tenant;
+  JobKind kind = JobKind::kBatch;
+  int accelerators = 0;
+  int nodes = 0;
+  AcceleratorType accelerator = AcceleratorType::kCpu;  // of the last placement
+  int site = -1;                 // index into RunResult::sites of the last placement; -1 never ran
+  Time submit;
+  Time first_start = Time::Never();
+  Time end = Time::Never();      // finish time, or Never if it did not finish
+  Duration wait;                 // total time pending (first wait plus waits after failures)
+  int restarts = 0;              // interruptions that sent it back to the scheduler
+  double useful_device_s = 0;    // device-seconds of work that counted
+  double allocated_device_s = 0; // device-seconds held (useful + checkpoint + restart + lost)
+  Duration checkpoint_interval;  // chosen interval (0 = none)
+  JobOutcome outcome = JobOutcome::kPending;
+  std::string reason;            // why rejected, if so
+};
+
+// One value per hour of simulated time.
+struct SiteSeries {
+  std::string name;
+  std::string jurisdiction;
+  int64_t accelerators = 0;
+  double power_cap_mw = 0;
+  std::vector<double> utilisation;   // busy device-hours / device-hours
+  std::vector<double> facility_mw;   // mean facility power over the hour
+  std::vector<double> carbon;        // grid gCO2/kWh
+  std::vector<double> price;         // USD/MWh
+  double energy_mwh = 0;
+  double peak_mw = 0;                // instantaneous maximum facility power
+  double tco2 = 0;
+  double cost_usd = 0;
+  int64_t failures = 0;              // component failures at the site
+};
+
+struct Percentiles { double mean = 0, p50 = 0, p90 = 0, p99 = 0; };
+
+struct Summary {
+  std::string scenario;
+  uint64_t seed = 0;
+  std::string policy;
+  double simulated_days = 0;
+  int64_t accelerators = 0;
+  int64_t nodes = 0;
+  int64_t jobs_total = 0, jobs_finished = 0, jobs_running = 0, jobs_pending = 0, jobs_rejected = 0;
+  Percentiles jct_h;           // finished jobs, submit -> end, hours
+  Percentiles wait_h;          // jobs that started, total pending time, hours
+  double utilisation = 0;      // busy device-time / device-time, all sites
+  double goodput = 0;          // useful device-time / allocated device-time
+  double ettr = 0;             // training jobs: useful wall / (end or horizon - first start)
+  int64_t interruptions = 0;   // job interruptions by failures
+  int64_t failures = 0;        // component failures anywhere
+  double energy_mwh = 0;
+  double peak_mw = 0;          // max over sites of site peak
+  double tco2 = 0;
+  double cost_usd = 0;
+  int64_t events = 0;
+  int64_t scheduler_passes = 0;
+};
+
+struct RunResult {
+  Summary summary;
+  std::vector<JobRecord> jobs;
+  std::vector<SiteSeries> sites;
+};
+
+}  // namespace stargate::twin

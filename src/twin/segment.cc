@@ -1,0 +1,33 @@
+#include "twin/segment.h"
+
+#include <algorithm>
+
+namespace stargate::twin {
+
+Duration Segment::Wall() const {
+  if (interval <= Duration::Zero()) return restart + useful;
+  // Checkpoints after each full interval, except one that would land exactly at the end.
+  int64_t checkpoints = useful / interval;
+  if (checkpoints > 0 && useful % interval == Duration::Zero()) --checkpoints;
+  return restart + useful + write * checkpoints;
+}
+
+Duration Segment::DoneBy(Duration elapsed) const {
+  const Duration run = elapsed - restart;
+  if (run <= Duration::Zero()) return Duration::Zero();
+  if (interval <= Duration::Zero()) return std::min(run, useful);
+  const Duration period = interval + write;
+  const int64_t k = run / period;
+  const Duration partial = std::min(run - period * k, interval);
+  return std::min(interval * k + partial, useful);
+}
+
+Duration Segment::SavedBy(Duration elapsed) const {
+  if (interval <= Duration::Zero()) return Duration::Zero();
+  const Duration run = elapsed - restart;
+  if (run <= Duration::Zero()) return Duration::Zero();
+  const int64_t k = run / (interval + write);
+  return std::min(interval * k, useful);
+}
+
+}  // namespace stargate::twin

@@ -1,0 +1,27 @@
+#include "twin/site_meter.h"
+
+#include <algorithm>
+
+namespace stargate::twin {
+
+void SiteMeter::AdvanceTo(Time t) {
+  constexpr int64_t kHour = Duration::Hours(1).nanos();
+  const int64_t end = std::min<int64_t>(t.nanos(), static_cast<int64_t>(energy_j_.size()) * kHour);
+  while (last_ns_ < end) {
+    const int64_t h = last_ns_ / kHour;
+    const int64_t stop = std::min(end, (h + 1) * kHour);
+    const double dt = static_cast<double>(stop - last_ns_) * 1e-9;
+    energy_j_[static_cast<size_t>(h)] += facility_w_ * dt;
+    busy_device_s_[static_cast<size_t>(h)] += static_cast<double>(busy_) * dt;
+    last_ns_ = stop;
+  }
+  last_ns_ = std::max(last_ns_, t.nanos());
+}
+
+void SiteMeter::Set(double facility_w, int64_t busy_devices) {
+  facility_w_ = facility_w;
+  busy_ = busy_devices;
+  peak_w_ = std::max(peak_w_, facility_w);
+}
+
+}  // namespace stargate::twin

@@ -1,0 +1,39 @@
+// File: site_meter.h
+// Integrates a site's piecewise-constant facility power and busy-device count
+// into hourly buckets, exactly: each constant stretch is split at hour
+// boundaries. Carbon and cost are then hourly energy times hourly intensity
+// and price. O(1) amortised per change.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/units.h"
+
+namespace stargate::twin {
+
+class SiteMeter {
+ public:
+  explicit SiteMeter(int64_t hours) : energy_j_(static_cast<size_t>(hours), 0.0),
+                                      busy_device_s_(static_cast<size_t>(hours), 0.0) {}
+
+  // Accounts the current level from the last change up to `t`; then the
+  // caller may Set() a new level. `t` never goes backwards.
+  void AdvanceTo(Time t);
+  void Set(double facility_w, int64_t busy_devices);
+
+  double facility_w() const { return facility_w_; }
+  double peak_w() const { return peak_w_; }
+  const std::vector<double>& energy_j() const { return energy_j_; }
+  const std::vector<double>& busy_device_s() const { return busy_device_s_; }
+
+ private:
+  std::vector<double> energy_j_;
+  std::vector<double> busy_device_s_;
+  int64_t last_ns_ = 0;
+  double facility_w_ = 0;
+  int64_t busy_ = 0;
+  double peak_w_ = 0;
+};
+
+}  // namespace stargate::twin

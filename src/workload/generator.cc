@@ -1,0 +1,95 @@
+#include "workload/generator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace stargate {
+namespace {
+
+// Sorted uniform arrival times: a Poisson process conditioned on its count is
+// `count` sorted uniforms; cumulative exponential spacings give them in order
+// without a sort.
+std::vector<int64_t> ArrivalTimes(int64_t count, Time start, Time end, Rng& rng) {
+  std::vector<int64_t> out;
+  if (count <= 0 || end <= start) return out;
+  out.reserve(static_cast<size_t>(count));
+  std::vector<double> cum(static_cast<size_t>(count) + 1);
+  double sum = 0;
+  for (auto& c : cum) {
+    sum += rng.Exponential(1.0);
+    c = sum;
+  }
+  const double span = static_cast<double>((end - start).nanos());
+  for (int64_t i = 0; i < count; ++i) {
+    out.push_back(start.nanos() + static_cast<int64_t>(cum[static_cast<size_t>(i)] / sum * span));
+  }
+  return out;
+}
+
+int PickSize(const GeneratorSpec& gen, Rng& rng) {
+  double total = 0;
+  for (const auto& s : gen.sizes) total += s.weight;
+  double x = rng.Uniform() * total;
+  for (const auto& s : gen.sizes) {
+    if (x < s.weight) return s.accelerators;
+    x -= s.weight;
+  }
+  return gen.sizes.back().accelerators;
+}
+
+}  // namespace
+
+std::vector<JobSpec> GenerateJobs(const GeneratorSpec& gen, Time horizon, Rng& rng) {
+  const Time end = std::min(gen.end, horizon);
+  const std::vector<int64_t> arrivals = ArrivalTimes(gen.count, gen.start, end, rng);
+  std::vector<JobSpec> jobs;
+  jobs.reserve(arrivals.size());
+  const std::vector<std::string> tenants = [&] {
+    std::vector<std::string> t;
+    for (int i = 0; i < std::max(1, gen.tenants); ++i) t.push_back("tenant-" + std::to_string(i));
+    return t;
+  }();
+  for (int64_t at : arrivals) {
+    JobSpec j;
+    j.kind = gen.kind;
+    j.submit = Time::FromNanos(at);
+    j.tenant = tenants[rng.Below(tenants.size())];
+    j.accelerators = gen.accelerators;
+    j.jurisdictions = gen.jurisdictions;
+    j.priority = gen.priority;
+    j.checkpoint = gen.checkpoint;
+    j.accelerator_count = gen.sizes.empty() ? 1 : PickSize(gen, rng);
+    if (gen.kind == JobKind::kTraining) {
+      const double lo = std::log(gen.params_min), hi = std::log(std::max(gen.params_min, gen.params_max));
+      j.training.params = std::exp(rng.Uniform(lo, hi));
+      j.training.tokens = gen.tokens_per_param * j.training.params;
+      j.training.mfu = gen.mfu;
+      // Small models do not need tensor parallelism across a whole node.
+      j.training.tensor_parallel = std::min(8, std::max(1, j.accelerator_count));
+    } else {
+      j.duration = Duration::FromSeconds(
+          std::max(60.0, rng.LogNormal(gen.duration_median.seconds(), gen.duration_sigma)));
+    }
+    if (gen.deferrable_fraction > 0 && rng.Bernoulli(gen.deferrable_fraction)) {
+      j.deferrable = true;
+      j.deadline = j.submit + gen.deadline_slack;
+    }
+    jobs.push_back(std::move(j));
+  }
+  return jobs;
+}
+
+std::vector<JobSpec> GenerateWorkload(const WorkloadSpec& spec, Time horizon, const Rng& rng) {
+  std::vector<JobSpec> all = spec.jobs;
+  for (size_t g = 0; g < spec.generators.size(); ++g) {
+    Rng stream = rng.Fork(g + 1);
+    std::vector<JobSpec> jobs = GenerateJobs(spec.generators[g], horizon, stream);
+    all.insert(all.end(), std::make_move_iterator(jobs.begin()), std::make_move_iterator(jobs.end()));
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; });
+  return all;
+}
+
+}  // namespace stargate

@@ -1,0 +1,94 @@
+#include "workload/trace_reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "workload/trace_job.h"
+
+namespace stargate {
+namespace {
+
+// `ns` times `scale`, rounded and saturated so a huge scale cannot wrap.
+int64_t ScaleNanos(int64_t ns, double scale) {
+  const double scaled = static_cast<double>(ns) * scale;
+  if (!(scaled < 9.2e18)) return std::numeric_limits<int64_t>::max() - 1;
+  return std::llround(scaled);
+}
+
+Status ValidateSpec(const TraceSpec& spec, const std::string& filename) {
+  if (!std::isfinite(spec.time_scale) || spec.time_scale <= 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: time_scale: must be a positive number, got {}", filename, spec.time_scale));
+  }
+  if (spec.limit < 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: limit: must be >= 0 (0 = all), got {}", filename, spec.limit));
+  }
+  return absl::OkStatus();
+}
+
+Status ReadJobs(std::string_view text, const std::string& filename, TraceFormat format,
+                std::vector<TraceJob>* jobs, TraceStats* stats) {
+  switch (format) {
+    case TraceFormat::kPhilly: return ReadPhillyJobs(text, filename, jobs, stats);
+    case TraceFormat::kAlibabaPai: return ReadPaiTaskJobs(text, filename, jobs, stats);
+    case TraceFormat::kHelios: return ReadHeliosJobs(text, filename, jobs, stats);
+  }
+  return absl::InvalidArgumentError(fmt::format("{}: format: unknown trace format {}", filename,
+                                                static_cast<int>(format)));
+}
+
+}  // namespace
+
+void KeepIfRan(TraceJob job, std::vector<TraceJob>* jobs, TraceStats* stats) {
+  if (job.gpus <= 0 || job.end_ns <= job.start_ns) {
+    ++stats->skipped;
+    return;
+  }
+  jobs->push_back(std::move(job));
+}
+
+std::string TenantOf(std::string_view vc, std::string_view user) {
+  if (!vc.empty()) return std::string(vc);
+  if (!user.empty()) return std::string(user);
+  return "default";
+}
+
+std::vector<JobSpec> ToJobSpecs(std::vector<TraceJob> jobs, const TraceSpec& spec) {
+  std::stable_sort(jobs.begin(), jobs.end(), [](const TraceJob& a, const TraceJob& b) {
+    return a.submit_ns < b.submit_ns;
+  });
+  if (spec.limit > 0 && static_cast<int64_t>(jobs.size()) > spec.limit) jobs.resize(spec.limit);
+  const int64_t base = jobs.empty() ? 0 : jobs.front().submit_ns;
+  std::vector<JobSpec> out;
+  out.reserve(jobs.size());
+  for (TraceJob& job : jobs) {
+    JobSpec& s = out.emplace_back();
+    s.name = std::move(job.name);
+    s.tenant = std::move(job.tenant);
+    s.kind = JobKind::kBatch;
+    s.accelerators = spec.accelerators;
+    s.accelerator_count = static_cast<int>(job.gpus);
+    s.submit = Time::FromNanos(ScaleNanos(job.submit_ns - base, spec.time_scale));
+    s.duration = Duration::Nanos(job.end_ns - job.start_ns);
+  }
+  return out;
+}
+
+StatusOr<std::vector<JobSpec>> ParseTrace(std::string_view text, const std::string& filename,
+                                          const TraceSpec& spec, TraceStats* stats) {
+  SG_RETURN_IF_ERROR(ValidateSpec(spec, filename));
+  TraceStats local;
+  std::vector<TraceJob> jobs;
+  SG_RETURN_IF_ERROR(ReadJobs(text, filename, spec.format, &jobs, &local));
+  std::vector<JobSpec> out = ToJobSpecs(std::move(jobs), spec);
+  local.jobs = static_cast<int64_t>(out.size());
+  if (stats != nullptr) *stats = local;
+  return out;
+}
+
+}  // namespace stargate

@@ -1,0 +1,86 @@
+#include "model/collectives.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace stargate::model {
+namespace {
+
+const Link kNvlink{GigabytesPerSec(450), Duration::Micros(1)};
+const Link kNic{GigabitsPerSec(400), Duration::Micros(4)};
+const Link kSlow{GigabitsPerSec(400) / 7.0, Duration::Micros(4)};
+
+double Sec(Duration d) { return d.seconds(); }
+
+TEST(RingAllReduce, NothingToDoForOneRank) {
+  EXPECT_EQ(RingAllReduce(Gigabytes(1), 1, kNic), Duration::Zero());
+  EXPECT_EQ(RingAllReduce(Gigabytes(1), 0, kNic), Duration::Zero());
+}
+
+TEST(RingAllReduce, MatchesFormulaForSmallP) {
+  const Bytes n = Gigabytes(1);
+  for (int p = 2; p <= 16; ++p) {
+    const double expected = 2.0 * (p - 1) * kNic.alpha.seconds() +
+                            2.0 * (p - 1) / p * n.value() / kNic.bandwidth.value();
+    EXPECT_NEAR(Sec(RingAllReduce(n, p, kNic)), expected, 1e-9) << "p=" << p;
+  }
+}
+
+TEST(RingAllReduce, WorkedExampleFourRanks) {
+  // p=4, n=1 GB, B=1 GB/s, alpha=1 us: 6 us + 1.5 s.
+  const Link link{GigabytesPerSec(1), Duration::Micros(1)};
+  EXPECT_EQ(RingAllReduce(Gigabytes(1), 4, link), Duration::Millis(1500) + Duration::Micros(6));
+}
+
+TEST(TreeAllReduce, MatchesFormula) {
+  const Link link{GigabytesPerSec(1), Duration::Micros(1)};
+  // ceil(log2 5) = 3: 6 * (1 us + 1 ms).
+  EXPECT_EQ(TreeAllReduce(Bytes(1e6), 5, link), Duration::Micros(6 * 1001));
+  EXPECT_EQ(TreeAllReduce(Bytes(1e6), 8, link), Duration::Micros(6 * 1001));
+  EXPECT_EQ(TreeAllReduce(Bytes(1e6), 2, link), Duration::Micros(2 * 1001));
+  EXPECT_EQ(TreeAllReduce(Bytes(1e6), 1, link), Duration::Zero());
+}
+
+TEST(BestAllReduce, TreeForTinyMessagesRingForLargeOnes) {
+  const Bytes tiny(64);
+  const Bytes big = Gigabytes(1);
+  const int p = 1024;
+  EXPECT_LT(TreeAllReduce(tiny, p, kNic), RingAllReduce(tiny, p, kNic));
+  EXPECT_EQ(BestAllReduce(tiny, p, kNic), TreeAllReduce(tiny, p, kNic));
+  EXPECT_LT(RingAllReduce(big, p, kNic), TreeAllReduce(big, p, kNic));
+  EXPECT_EQ(BestAllReduce(big, p, kNic), RingAllReduce(big, p, kNic));
+}
+
+TEST(HierarchicalAllReduce, ReducesToFlatCasesAtTheEdges) {
+  const Bytes n = Gigabytes(2);
+  EXPECT_EQ(HierarchicalAllReduce(n, 8, kNvlink, 1, kNic), RingAllReduce(n, 8, kNvlink));
+  EXPECT_EQ(HierarchicalAllReduce(n, 1, kNvlink, 64, kNic), BestAllReduce(n, 64, kNic));
+  EXPECT_EQ(HierarchicalAllReduce(n, 1, kNvlink, 1, kNic), Duration::Zero());
+}
+
+TEST(HierarchicalAllReduce, NoWorseThanFlatRingAcrossASlowLevel) {
+  for (double gb : {0.001, 0.1, 1.0, 10.0}) {
+    for (int p_outer : {2, 16, 256}) {
+      const Bytes n = Gigabytes(gb);
+      const Duration hier = HierarchicalAllReduce(n, 8, kNvlink, p_outer, kSlow);
+      const Duration flat = RingAllReduce(n, 8 * p_outer, kSlow);
+      EXPECT_LE(hier, flat) << gb << " GB, p_outer=" << p_outer;
+    }
+  }
+  // Across a large span the bandwidth term shrinks by ~p_inner.
+  const Bytes n = Gigabytes(10);
+  EXPECT_LT(HierarchicalAllReduce(n, 8, kNvlink, 256, kSlow) * 4, RingAllReduce(n, 2048, kSlow));
+}
+
+TEST(Collectives, ZeroBandwidthIsInfiniteNotACrash) {
+  const Link none{BytesPerSec(0), Duration::Micros(1)};
+  EXPECT_TRUE(RingAllReduce(Gigabytes(1), 4, none).is_infinite());
+  EXPECT_TRUE(TreeAllReduce(Gigabytes(1), 4, none).is_infinite());
+  EXPECT_TRUE(HierarchicalAllReduce(Gigabytes(1), 8, kNvlink, 4, none).is_infinite());
+  // No payload: only the latency terms remain.
+  EXPECT_EQ(RingAllReduce(Bytes(0), 4, none), Duration::Micros(6));
+}
+
+}  // namespace
+}  // namespace stargate::model

@@ -1,0 +1,75 @@
+#include "sched/cluster_state.h"
+
+#include <gtest/gtest.h>
+
+namespace stargate::sched {
+namespace {
+
+std::vector<SiteSpec> TwoSites() {
+  SiteSpec a;
+  a.name = "a";
+  a.jurisdiction = "US";
+  a.pools.push_back(PoolSpec{AcceleratorType::kH100, 4, 8, 2, 1});
+  SiteSpec b;
+  b.name = "b";
+  b.jurisdiction = "EU";
+  b.pools.push_back(PoolSpec{AcceleratorType::kGB200, 18, 4, 18, 18});
+  b.pools.push_back(PoolSpec{AcceleratorType::kCpu, 2, 1, 2, 1});
+  return {a, b};
+}
+
+TEST(ClusterState, BuildsDenseNodesAndPools) {
+  ClusterState s(TwoSites());
+  EXPECT_EQ(s.num_nodes(), 4u + 18u + 2u);
+  ASSERT_EQ(s.pools().size(), 3u);
+  EXPECT_EQ(s.pool(PoolId(1)).first_node, 4u);
+  EXPECT_EQ(s.total_devices(), 32 + 72 + 2);
+  EXPECT_EQ(s.jurisdictions(), (std::vector<std::string>{"US", "EU"}));
+  EXPECT_EQ(s.JurisdictionBit("EU"), 2u);
+  EXPECT_EQ(s.JurisdictionBit("CN"), 0u);
+  EXPECT_EQ(s.pool(PoolId(0)).NodesWithFree(8), 4);
+}
+
+TEST(ClusterState, AllocateReleaseKeepBucketsExact) {
+  ClusterState s(TwoSites());
+  s.Allocate(NodeId(0), 3);
+  s.Allocate(NodeId(1), 8);
+  const PoolState& p = s.pool(PoolId(0));
+  EXPECT_EQ(p.free_devices, 32 - 11);
+  EXPECT_EQ(p.busy_devices, 11);
+  EXPECT_EQ(p.NodesWithFree(8), 2);
+  EXPECT_EQ(p.NodesWithFree(5), 3);
+  EXPECT_EQ(p.buckets[0].size(), 1u);
+  s.Release(NodeId(1), 8);
+  s.Release(NodeId(0), 3);
+  EXPECT_EQ(p.free_devices, 32);
+  EXPECT_EQ(p.NodesWithFree(8), 4);
+}
+
+TEST(ClusterState, DownNodesLeaveTheFreeIndex) {
+  ClusterState s(TwoSites());
+  s.SetNodeUp(NodeId(2), false);
+  EXPECT_FALSE(s.IsUp(NodeId(2)));
+  EXPECT_EQ(s.pool(PoolId(0)).free_devices, 24);
+  EXPECT_EQ(s.pool(PoolId(0)).up_nodes, 3);
+  s.SetNodeUp(NodeId(2), true);
+  EXPECT_EQ(s.pool(PoolId(0)).free_devices, 32);
+  EXPECT_EQ(s.pool(PoolId(0)).NodesWithFree(8), 4);
+}
+
+TEST(ClusterState, MaxGangHonoursTypeAndJurisdiction) {
+  ClusterState s(TwoSites());
+  JobRequest r;
+  r.accel_mask = MaskOf(AcceleratorType::kGB200);
+  EXPECT_EQ(s.MaxGang(r), 72);
+  r.jurisdictions = s.JurisdictionBit("US");
+  EXPECT_EQ(s.MaxGang(r), 0);
+  r.accel_mask = kAnyGpu;
+  EXPECT_EQ(s.MaxGang(r), 32);
+  r.accel_mask = MaskOf(AcceleratorType::kCpu);
+  r.jurisdictions = 0;
+  EXPECT_EQ(s.MaxGang(r), 2);
+}
+
+}  // namespace
+}  // namespace stargate::sched

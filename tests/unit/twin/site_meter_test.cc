@@ -1,0 +1,29 @@
+#include "twin/site_meter.h"
+
+#include <gtest/gtest.h>
+
+namespace stargate::twin {
+namespace {
+
+TEST(SiteMeter, SplitsConstantStretchesAtHourBoundaries) {
+  SiteMeter m(3);
+  m.Set(1000.0, 4);
+  m.AdvanceTo(Time::Epoch() + Duration::Minutes(90));
+  m.Set(2000.0, 8);
+  m.AdvanceTo(Time::Epoch() + Duration::Hours(3));
+  EXPECT_DOUBLE_EQ(m.energy_j()[0], 1000.0 * 3600);
+  EXPECT_DOUBLE_EQ(m.energy_j()[1], 1000.0 * 1800 + 2000.0 * 1800);
+  EXPECT_DOUBLE_EQ(m.energy_j()[2], 2000.0 * 3600);
+  EXPECT_DOUBLE_EQ(m.busy_device_s()[1], 4.0 * 1800 + 8.0 * 1800);
+  EXPECT_DOUBLE_EQ(m.peak_w(), 2000.0);
+}
+
+TEST(SiteMeter, IgnoresTimeBeyondTheHorizon) {
+  SiteMeter m(1);
+  m.Set(10.0, 1);
+  m.AdvanceTo(Time::Epoch() + Duration::Hours(5));
+  EXPECT_DOUBLE_EQ(m.energy_j()[0], 36000.0);
+}
+
+}  // namespace
+}  // namespace stargate::twin
