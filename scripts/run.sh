@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-./build/stargate twin run examples/scenarios/default.yaml --out out "$@"
+./build/stargate twin run examples/scenarios/decentralized.yaml --out out "$@"

@@ -1,5 +1,8 @@
 #include "core/scenario_parser.h"
 
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <exception>
@@ -8,9 +11,6 @@
 #include <set>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include "core/yaml_util.h"
 
@@ -25,38 +25,52 @@ using yaml_util::Range;
 
 // ---- schema: the keys each map accepts (snake_case struct field names) ----
 
-constexpr std::string_view kTopKeys[] = {"name",   "description", "seed",     "duration",
-                                         "sample_interval", "policy", "sites", "wan",
-                                         "workload", "failures"};
+constexpr std::string_view kTopKeys[] = {
+    "name",   "description", "seed", "duration", "sample_interval",
+    "policy", "sites",       "wan",  "workload", "failures"};
 constexpr std::string_view kSiteKeys[] = {
-    "name",  "region", "jurisdiction", "latitude", "longitude",         "power_cap", "pue",
-    "carbon", "price", "pools",        "fabric",   "storage_bandwidth", "hot_spares"};
-constexpr std::string_view kSeriesKeys[] = {"kind",      "mean",  "daily_amplitude",
-                                            "seasonal_amplitude", "peak_hour", "noise",
-                                            "utc_offset_hours",   "file", "column", "scale"};
+    "name",   "region", "jurisdiction", "latitude", "longitude",         "power_cap", "pue",
+    "carbon", "price",  "pools",        "fabric",   "storage_bandwidth", "hot_spares"};
+constexpr std::string_view kSeriesKeys[] = {
+    "kind",      "mean",  "daily_amplitude",  "seasonal_amplitude",
+    "peak_hour", "noise", "utc_offset_hours", "file",
+    "column",    "scale"};
 constexpr std::string_view kPoolKeys[] = {"accelerator", "nodes", "accels_per_node",
                                           "nodes_per_rack", "domain_nodes"};
-constexpr std::string_view kFabricKeys[] = {"kind",           "nodes_per_leaf", "leaves_per_pod",
-                                            "oversubscription", "alpha_scale_up", "alpha_leaf",
-                                            "alpha_spine"};
+constexpr std::string_view kFabricKeys[] = {
+    "kind",           "nodes_per_leaf", "leaves_per_pod", "oversubscription",
+    "alpha_scale_up", "alpha_leaf",     "alpha_spine"};
 constexpr std::string_view kWanKeys[] = {"a", "b", "bandwidth", "latency"};
 constexpr std::string_view kWorkloadKeys[] = {"generators", "traces", "jobs"};
-constexpr std::string_view kGeneratorKeys[] = {
-    "name",         "kind",          "count",           "start",          "end",
-    "sizes",        "duration_median", "duration_sigma", "params_min",    "params_max",
-    "tokens_per_param", "mfu",       "accelerators",    "jurisdictions",  "tenants",
-    "priority",     "checkpoint",    "deferrable_fraction", "deadline_slack"};
+constexpr std::string_view kGeneratorKeys[] = {"name",
+                                               "kind",
+                                               "count",
+                                               "start",
+                                               "end",
+                                               "sizes",
+                                               "duration_median",
+                                               "duration_sigma",
+                                               "params_min",
+                                               "params_max",
+                                               "tokens_per_param",
+                                               "mfu",
+                                               "accelerators",
+                                               "jurisdictions",
+                                               "tenants",
+                                               "priority",
+                                               "checkpoint",
+                                               "deferrable_fraction",
+                                               "deadline_slack"};
 constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
 constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly"};
 constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
-    "name",     "tenant",   "kind",       "accelerators", "count",         "accelerator_count",
-    "priority", "submit",   "duration",   "training",     "checkpoint",    "jurisdictions",
+    "name",       "tenant",  "kind",     "accelerators", "count",      "accelerator_count",
+    "priority",   "submit",  "duration", "training",     "checkpoint", "jurisdictions",
     "deferrable", "deadline"};
-constexpr std::string_view kTrainingKeys[] = {"params",          "tokens",
-                                              "tokens_per_step", "mfu",
-                                              "state_bytes_per_param", "tensor_parallel",
-                                              "pipeline_parallel"};
+constexpr std::string_view kTrainingKeys[] = {
+    "params",          "tokens",           "tokens_per_step", "mfu", "state_bytes_per_param",
+    "tensor_parallel", "pipeline_parallel"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
                                              "restart"};
 constexpr std::string_view kComponentKeys[] = {"name", "scope", "rate_per_year", "repair"};
@@ -85,7 +99,7 @@ constexpr std::string_view kPresets[] = {"llama3", "none"};
 constexpr double kMaxNodesPerPool = 10'000'000;
 constexpr double kMaxAccelsPerNode = 1024;
 constexpr int64_t kMaxAccelerators = 1'000'000'000;  // whole scenario; ids are 32-bit
-constexpr size_t kMaxSites = 65534;                   // SiteId/PoolId are uint16, max = invalid
+constexpr size_t kMaxSites = 65534;                  // SiteId/PoolId are uint16, max = invalid
 constexpr double kMaxCount = 1e9;
 constexpr size_t kMaxTextBytes = size_t{64} << 20;
 
@@ -106,14 +120,16 @@ StatusOr<SeriesSpec> ParseSeries(const Cursor& c, Range mean_range) {
   }
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSeriesKeys));
   const SeriesSpec::Kind implied = f.Has("file") ? SeriesSpec::Kind::kFile : s.kind;
-  SG_ASSIGN_OR_RETURN(s.kind, f.Enum<SeriesSpec::Kind>("kind", implied, kSeriesKinds, "series kind"));
+  SG_ASSIGN_OR_RETURN(s.kind,
+                      f.Enum<SeriesSpec::Kind>("kind", implied, kSeriesKinds, "series kind"));
   SG_ASSIGN_OR_RETURN(s.mean, f.Number("mean", s.mean, mean_range));
   SG_ASSIGN_OR_RETURN(s.daily_amplitude, f.Number("daily_amplitude", s.daily_amplitude, kFraction));
   SG_ASSIGN_OR_RETURN(s.seasonal_amplitude,
                       f.Number("seasonal_amplitude", s.seasonal_amplitude, kFraction));
   SG_ASSIGN_OR_RETURN(s.peak_hour, f.Int("peak_hour", s.peak_hour, Range{0, 23}));
   SG_ASSIGN_OR_RETURN(s.noise, f.Number("noise", s.noise, kFraction));
-  SG_ASSIGN_OR_RETURN(s.utc_offset_hours, f.Int("utc_offset_hours", s.utc_offset_hours, Range{-12, 14}));
+  SG_ASSIGN_OR_RETURN(s.utc_offset_hours,
+                      f.Int("utc_offset_hours", s.utc_offset_hours, Range{-12, 14}));
   SG_ASSIGN_OR_RETURN(s.file, f.String("file", s.file));
   SG_ASSIGN_OR_RETURN(s.column, f.Int("column", s.column, Range{0, 100000}));
   SG_ASSIGN_OR_RETURN(s.scale, f.Number("scale", s.scale, Range{0, 1e12, true}));
@@ -159,7 +175,8 @@ StatusOr<FabricSpec> ParseFabric(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.leaves_per_pod, f.Int("leaves_per_pod", s.leaves_per_pod, Range{1, 1e7}));
   SG_ASSIGN_OR_RETURN(s.oversubscription,
                       f.Number("oversubscription", s.oversubscription, Range{0, 1000, true}));
-  SG_ASSIGN_OR_RETURN(s.alpha_scale_up, f.Dur("alpha_scale_up", s.alpha_scale_up, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.alpha_scale_up,
+                      f.Dur("alpha_scale_up", s.alpha_scale_up, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(s.alpha_leaf, f.Dur("alpha_leaf", s.alpha_leaf, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(s.alpha_spine, f.Dur("alpha_spine", s.alpha_spine, kNonNegativeDuration));
   return s;
@@ -190,8 +207,9 @@ Status ParseSiteScalars(const Fields& f, SiteSpec* s) {
   SG_ASSIGN_OR_RETURN(const double cap, f.Power("power_cap", s->power_cap.value(), Range{0, 1e15}));
   s->power_cap = Watts(cap);
   SG_ASSIGN_OR_RETURN(s->pue, f.Number("pue", s->pue, Range{1, 10}));
-  SG_ASSIGN_OR_RETURN(const double bw, f.Bandwidth("storage_bandwidth", s->storage_bandwidth.value(),
-                                                   Range{0, 1e18, true}));
+  SG_ASSIGN_OR_RETURN(
+      const double bw,
+      f.Bandwidth("storage_bandwidth", s->storage_bandwidth.value(), Range{0, 1e18, true}));
   s->storage_bandwidth = BytesPerSec(bw);
   return absl::OkStatus();
 }
@@ -214,8 +232,8 @@ StatusOr<SiteSpec> ParseSite(const Cursor& c) {
   for (const PoolSpec& p : s.pools) nodes += p.nodes;
   SG_ASSIGN_OR_RETURN(s.hot_spares, f.Int("hot_spares", s.hot_spares, Range{0, kMaxNodesPerPool}));
   if (s.hot_spares > nodes) {
-    return f.Get("hot_spares")->Error(
-        fmt::format("{} hot spares but the site has only {} nodes", s.hot_spares, nodes));
+    return f.Get("hot_spares")
+        ->Error(fmt::format("{} hot spares but the site has only {} nodes", s.hot_spares, nodes));
   }
   return s;
 }
@@ -234,12 +252,13 @@ StatusOr<std::vector<SiteSpec>> ParseSites(const Fields& top) {
     if (!fresh) {
       // ParseSite succeeded, so the map has a name.
       SG_ASSIGN_OR_RETURN(const Fields f, item.Map(kSiteKeys));
-      return f.Get("name")->Error(
-          fmt::format("duplicate site name {} (first declared on line {})", Quoted(s.name), it->second));
+      return f.Get("name")->Error(fmt::format("duplicate site name {} (first declared on line {})",
+                                              Quoted(s.name), it->second));
     }
     for (const PoolSpec& p : s.pools) accelerators += int64_t{p.nodes} * p.accels_per_node;
     if (accelerators > kMaxAccelerators) {
-      return item.Error(fmt::format("the scenario exceeds {} accelerators in total", kMaxAccelerators));
+      return item.Error(
+          fmt::format("the scenario exceeds {} accelerators in total", kMaxAccelerators));
     }
     sites.push_back(std::move(s));
   }
@@ -263,8 +282,10 @@ StatusOr<WanLinkSpec> ParseWanLink(const Cursor& c, std::span<const std::string_
   SG_ASSIGN_OR_RETURN(const Cursor b, f.Require("b"));
   SG_ASSIGN_OR_RETURN(w.a, ParseSiteRef(a, site_names));
   SG_ASSIGN_OR_RETURN(w.b, ParseSiteRef(b, site_names));
-  if (w.a == w.b) return b.Error(fmt::format("a link needs two different sites, got {} twice", Quoted(w.a)));
-  SG_ASSIGN_OR_RETURN(const double bw, f.Bandwidth("bandwidth", w.bandwidth.value(), Range{0, 1e18, true}));
+  if (w.a == w.b)
+    return b.Error(fmt::format("a link needs two different sites, got {} twice", Quoted(w.a)));
+  SG_ASSIGN_OR_RETURN(const double bw,
+                      f.Bandwidth("bandwidth", w.bandwidth.value(), Range{0, 1e18, true}));
   w.bandwidth = BytesPerSec(bw);
   SG_ASSIGN_OR_RETURN(w.latency, f.Dur("latency", w.latency, kNonNegativeDuration));
   return w;
@@ -305,8 +326,8 @@ StatusOr<CheckpointPolicy> ParseCheckpoint(const Cursor& c) {
     }
     StatusOr<Duration> d = yaml_util::ReadDuration(c, kPositiveDuration);
     if (!d.ok()) {
-      return c.Error(fmt::format("expected auto, true, false or an interval like 30m, got {}",
-                                 Quoted(text)));
+      return c.Error(
+          fmt::format("expected auto, true, false or an interval like 30m, got {}", Quoted(text)));
     }
     p.interval = *d;
     return p;
@@ -360,16 +381,19 @@ Status ParseGeneratorShape(const Fields& f, GeneratorSpec* g) {
   if (auto sizes = f.Get("sizes")) {
     SG_ASSIGN_OR_RETURN(g->sizes, ParseSizes(*sizes));
   }
-  SG_ASSIGN_OR_RETURN(g->duration_median, f.Dur("duration_median", g->duration_median, kPositiveDuration));
-  SG_ASSIGN_OR_RETURN(g->duration_sigma, f.Number("duration_sigma", g->duration_sigma, Range{0, 10}));
+  SG_ASSIGN_OR_RETURN(g->duration_median,
+                      f.Dur("duration_median", g->duration_median, kPositiveDuration));
+  SG_ASSIGN_OR_RETURN(g->duration_sigma,
+                      f.Number("duration_sigma", g->duration_sigma, Range{0, 10}));
   SG_ASSIGN_OR_RETURN(g->params_min, f.Count("params_min", g->params_min, Range{0, 1e16, true}));
   SG_ASSIGN_OR_RETURN(g->params_max, f.Count("params_max", g->params_max, Range{0, 1e16, true}));
   if (g->params_max < g->params_min) {
     const Cursor at = f.Has("params_max") ? *f.Get("params_max") : *f.Get("params_min");
-    return at.Error(fmt::format("params_max ({:g}) is below params_min ({:g})", g->params_max,
-                                g->params_min));
+    return at.Error(
+        fmt::format("params_max ({:g}) is below params_min ({:g})", g->params_max, g->params_min));
   }
-  SG_ASSIGN_OR_RETURN(g->tokens_per_param, f.Number("tokens_per_param", g->tokens_per_param, Range{0, 1e6, true}));
+  SG_ASSIGN_OR_RETURN(g->tokens_per_param,
+                      f.Number("tokens_per_param", g->tokens_per_param, Range{0, 1e6, true}));
   SG_ASSIGN_OR_RETURN(g->mfu, f.Number("mfu", g->mfu, kMfu));
   return absl::OkStatus();
 }
@@ -387,8 +411,10 @@ StatusOr<GeneratorSpec> ParseGenerator(const Cursor& c, size_t index) {
   if (auto cp = f.Get("checkpoint")) {
     SG_ASSIGN_OR_RETURN(g.checkpoint, ParseCheckpoint(*cp));
   }
-  SG_ASSIGN_OR_RETURN(g.deferrable_fraction, f.Number("deferrable_fraction", g.deferrable_fraction, kFraction));
-  SG_ASSIGN_OR_RETURN(g.deadline_slack, f.Dur("deadline_slack", g.deadline_slack, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(g.deferrable_fraction,
+                      f.Number("deferrable_fraction", g.deferrable_fraction, kFraction));
+  SG_ASSIGN_OR_RETURN(g.deadline_slack,
+                      f.Dur("deadline_slack", g.deadline_slack, kNonNegativeDuration));
   return g;
 }
 
@@ -396,7 +422,8 @@ StatusOr<TraceSpec> ParseTrace(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kTraceKeys));
   TraceSpec t;
   SG_ASSIGN_OR_RETURN(const Cursor format, f.Require("format"));
-  SG_ASSIGN_OR_RETURN(t.format, yaml_util::ReadEnum<TraceFormat>(format, kTraceFormats, "trace format"));
+  SG_ASSIGN_OR_RETURN(t.format,
+                      yaml_util::ReadEnum<TraceFormat>(format, kTraceFormats, "trace format"));
   SG_ASSIGN_OR_RETURN(const Cursor path, f.Require("path"));
   SG_ASSIGN_OR_RETURN(t.path, yaml_util::ReadString(path));
   if (t.path.empty()) return path.Error("must not be empty");
@@ -411,13 +438,16 @@ StatusOr<TrainingSpec> ParseTraining(const Cursor& c) {
   TrainingSpec t;
   SG_ASSIGN_OR_RETURN(t.params, f.Count("params", t.params, Range{0, 1e16, true}));
   SG_ASSIGN_OR_RETURN(t.tokens, f.Count("tokens", t.tokens, Range{0, 1e18, true}));
-  SG_ASSIGN_OR_RETURN(t.tokens_per_step, f.Count("tokens_per_step", t.tokens_per_step, Range{0, 1e12, true}));
+  SG_ASSIGN_OR_RETURN(t.tokens_per_step,
+                      f.Count("tokens_per_step", t.tokens_per_step, Range{0, 1e12, true}));
   SG_ASSIGN_OR_RETURN(t.mfu, f.Number("mfu", t.mfu, kMfu));
   if (auto bytes = f.Get("state_bytes_per_param")) {
     SG_ASSIGN_OR_RETURN(t.state_bytes_per_param, yaml_util::ReadBytes(*bytes, Range{0, 1e4, true}));
   }
-  SG_ASSIGN_OR_RETURN(t.tensor_parallel, f.Int("tensor_parallel", t.tensor_parallel, Range{1, 1e6}));
-  SG_ASSIGN_OR_RETURN(t.pipeline_parallel, f.Int("pipeline_parallel", t.pipeline_parallel, Range{1, 1e6}));
+  SG_ASSIGN_OR_RETURN(t.tensor_parallel,
+                      f.Int("tensor_parallel", t.tensor_parallel, Range{1, 1e6}));
+  SG_ASSIGN_OR_RETURN(t.pipeline_parallel,
+                      f.Int("pipeline_parallel", t.pipeline_parallel, Range{1, 1e6}));
   return t;
 }
 
@@ -429,11 +459,13 @@ Status CheckTrainingJob(const Fields& f, const JobSpec& j) {
   if (!t.Has("tokens")) return t.Missing("tokens");
   const int64_t replica = int64_t{j.training.tensor_parallel} * j.training.pipeline_parallel;
   if (j.accelerator_count % replica != 0) {
-    const Cursor at = f.Has("count") ? *f.Get("count")
-                      : f.Has("accelerator_count") ? *f.Get("accelerator_count") : f.map();
-    return at.Error(fmt::format("{} accelerators is not a multiple of tensor_parallel x "
-                                "pipeline_parallel = {}",
-                                j.accelerator_count, replica));
+    const Cursor at = f.Has("count")               ? *f.Get("count")
+                      : f.Has("accelerator_count") ? *f.Get("accelerator_count")
+                                                   : f.map();
+    return at.Error(
+        fmt::format("{} accelerators is not a multiple of tensor_parallel x "
+                    "pipeline_parallel = {}",
+                    j.accelerator_count, replica));
   }
   return absl::OkStatus();
 }
@@ -448,7 +480,8 @@ Status ParseJobHeader(const Fields& f, size_t index, JobSpec* j) {
     return f.Get("accelerator_count")->Error("give either count or accelerator_count, not both");
   }
   const std::string_view count_key = f.Has("count") ? "count" : "accelerator_count";
-  SG_ASSIGN_OR_RETURN(j->accelerator_count, f.Int(count_key, j->accelerator_count, Range{1, kMaxCount}));
+  SG_ASSIGN_OR_RETURN(j->accelerator_count,
+                      f.Int(count_key, j->accelerator_count, Range{1, kMaxCount}));
   SG_ASSIGN_OR_RETURN(j->priority, f.Int("priority", j->priority, Range{-1e9, 1e9}));
   return absl::OkStatus();
 }
@@ -457,7 +490,8 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kJobKeys));
   JobSpec j;
   SG_RETURN_IF_ERROR(ParseJobHeader(f, index, &j));
-  SG_ASSIGN_OR_RETURN(const Duration submit, f.Dur("submit", Duration::Zero(), kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(const Duration submit,
+                      f.Dur("submit", Duration::Zero(), kNonNegativeDuration));
   j.submit = AtOffset(submit);
   SG_ASSIGN_OR_RETURN(j.duration, f.Dur("duration", j.duration, kPositiveDuration));
   if (auto training = f.Get("training")) {
@@ -492,7 +526,8 @@ StatusOr<std::vector<T>> ParseNamedList(const Fields& f, std::string_view key, P
     const std::string name = name_of(value);
     const auto [it, fresh] = first_line.emplace(name, items[i].mark().line + 1);
     if (!name.empty() && !fresh) {
-      return items[i].Error(fmt::format("duplicate name {} (first used on line {})", Quoted(name), it->second));
+      return items[i].Error(
+          fmt::format("duplicate name {} (first used on line {})", Quoted(name), it->second));
     }
     out.push_back(std::move(value));
   }
@@ -503,10 +538,12 @@ StatusOr<WorkloadSpec> ParseWorkload(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kWorkloadKeys));
   WorkloadSpec w;
   auto name = [](const auto& v) { return v.name; };
-  SG_ASSIGN_OR_RETURN(w.generators, ParseNamedList<GeneratorSpec>(f, "generators", ParseGenerator, name));
-  SG_ASSIGN_OR_RETURN(w.traces, ParseNamedList<TraceSpec>(
-                                    f, "traces", [](const Cursor& t, size_t) { return ParseTrace(t); },
-                                    [](const TraceSpec&) { return std::string(); }));
+  SG_ASSIGN_OR_RETURN(w.generators,
+                      ParseNamedList<GeneratorSpec>(f, "generators", ParseGenerator, name));
+  SG_ASSIGN_OR_RETURN(w.traces,
+                      ParseNamedList<TraceSpec>(
+                          f, "traces", [](const Cursor& t, size_t) { return ParseTrace(t); },
+                          [](const TraceSpec&) { return std::string(); }));
   SG_ASSIGN_OR_RETURN(w.jobs, ParseNamedList<JobSpec>(f, "jobs", ParseJob, name));
   return w;
 }
@@ -517,7 +554,8 @@ StatusOr<FailureComponent> ParseComponent(const Cursor& c, size_t index) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kComponentKeys));
   FailureComponent comp;
   SG_ASSIGN_OR_RETURN(comp.name, f.String("name", fmt::format("component-{}", index)));
-  SG_ASSIGN_OR_RETURN(comp.scope, f.Enum<FailureScope>("scope", comp.scope, kScopes, "failure scope"));
+  SG_ASSIGN_OR_RETURN(comp.scope,
+                      f.Enum<FailureScope>("scope", comp.scope, kScopes, "failure scope"));
   SG_ASSIGN_OR_RETURN(const Cursor rate, f.Require("rate_per_year"));
   SG_ASSIGN_OR_RETURN(comp.rate_per_year, yaml_util::ReadNumber(rate, Range{0, 1e6}));
   SG_ASSIGN_OR_RETURN(comp.repair, f.Dur("repair", comp.repair, kNonNegativeDuration));
@@ -540,8 +578,9 @@ StatusOr<FailureSpec> ParseFailures(const Cursor& c) {
                                         f, "components", ParseComponent,
                                         [](const FailureComponent& fc) { return fc.name; }));
   if (!s.preset.empty() && !s.components.empty()) {
-    return f.Get("components")->Error(
-        fmt::format("cannot be combined with preset {}; list every component instead", Quoted(s.preset)));
+    return f.Get("components")
+        ->Error(fmt::format("cannot be combined with preset {}; list every component instead",
+                            Quoted(s.preset)));
   }
   SG_ASSIGN_OR_RETURN(s.rate_scale, f.Number("rate_scale", s.rate_scale, Range{0, 1e6}));
   SG_ASSIGN_OR_RETURN(s.restart, f.Dur("restart", s.restart, kNonNegativeDuration));
@@ -557,7 +596,8 @@ Status ParseHeader(const Fields& f, ScenarioSpec* s) {
     SG_ASSIGN_OR_RETURN(s->seed, yaml_util::ReadUint64(*seed));
   }
   SG_ASSIGN_OR_RETURN(s->duration, f.Dur("duration", s->duration, kPositiveDuration));
-  SG_ASSIGN_OR_RETURN(s->sample_interval, f.Dur("sample_interval", s->sample_interval, kPositiveDuration));
+  SG_ASSIGN_OR_RETURN(s->sample_interval,
+                      f.Dur("sample_interval", s->sample_interval, kPositiveDuration));
   SG_ASSIGN_OR_RETURN(s->policy, f.String("policy", s->policy));
   if (s->policy.empty()) return f.Get("policy")->Error("must not be empty");
   return absl::OkStatus();
@@ -565,8 +605,8 @@ Status ParseHeader(const Fields& f, ScenarioSpec* s) {
 
 StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
   if (!root.IsMap()) {
-    return root.Error(fmt::format("expected a map of scenario keys (name, sites, ...), got {}",
-                                  root.Describe()));
+    return root.Error(
+        fmt::format("expected a map of scenario keys (name, sites, ...), got {}", root.Describe()));
   }
   SG_ASSIGN_OR_RETURN(const Fields f, root.Map(kTopKeys));
   ScenarioSpec s;

@@ -1,11 +1,11 @@
 #include "core/text_util.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <vector>
-
-#include <fmt/format.h>
 
 namespace stargate {
 namespace {

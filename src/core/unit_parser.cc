@@ -1,13 +1,13 @@
 #include "core/unit_parser.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "core/text_util.h"
 
@@ -133,12 +133,9 @@ struct Prefixed {
   bool binary;
 };
 Prefixed SplitPrefix(std::string_view unit) {
-  static constexpr Unit kBinary[] = {{"Ki", 1024.0},
-                                     {"Mi", 1048576.0},
-                                     {"Gi", 1073741824.0},
-                                     {"Ti", 1099511627776.0},
-                                     {"Pi", 1125899906842624.0},
-                                     {"Ei", 1152921504606846976.0}};
+  static constexpr Unit kBinary[] = {
+      {"Ki", 1024.0},          {"Mi", 1048576.0},          {"Gi", 1073741824.0},
+      {"Ti", 1099511627776.0}, {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}};
   static constexpr Unit kDecimal[] = {{"k", 1e3},  {"K", 1e3},  {"M", 1e6}, {"G", 1e9},
                                       {"T", 1e12}, {"P", 1e15}, {"E", 1e18}};
   for (const Unit& u : kBinary) {
@@ -207,7 +204,7 @@ StatusOr<Duration> ParseDuration(std::string_view text) {
 }
 
 StatusOr<double> ParsePower(std::string_view text) {
-  static constexpr Unit kUnits[] = {{"", 1},     {"W", 1},     {"kW", 1e3}, {"KW", 1e3},
+  static constexpr Unit kUnits[] = {{"", 1},     {"W", 1},    {"kW", 1e3}, {"KW", 1e3},
                                     {"MW", 1e6}, {"GW", 1e9}, {"TW", 1e12}};
   SG_ASSIGN_OR_RETURN(const Number n, SplitNumber(text, "power"));
   const std::optional<double> f = Lookup(kUnits, n.unit);
@@ -240,8 +237,7 @@ StatusOr<double> ParseBytes(std::string_view text) {
   if (n.unit.empty()) return n.value;
   const Prefixed p = SplitPrefix(n.unit);
   if (p.rest != "B") {
-    const std::string hint =
-        p.rest == "b" ? "; 'b' is bits, write 'B' for bytes" : "";
+    const std::string hint = p.rest == "b" ? "; 'b' is bits, write 'B' for bytes" : "";
     return BadNumber("size", text,
                      fmt::format("unknown unit {} (use B, kB, MB, GB, TB, PB or KiB..EiB{})",
                                  Quoted(n.unit), hint));
@@ -250,7 +246,7 @@ StatusOr<double> ParseBytes(std::string_view text) {
 }
 
 StatusOr<double> ParseCount(std::string_view text) {
-  static constexpr Unit kUnits[] = {{"", 1},    {"k", 1e3},  {"K", 1e3},  {"M", 1e6},
+  static constexpr Unit kUnits[] = {{"", 1},    {"k", 1e3}, {"K", 1e3},  {"M", 1e6},
                                     {"B", 1e9}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15}};
   SG_ASSIGN_OR_RETURN(const Number n, SplitNumber(text, "count"));
   const std::optional<double> f = Lookup(kUnits, n.unit);

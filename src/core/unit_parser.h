@@ -9,11 +9,11 @@
 // where SI makes them so ("m" minute vs "M"; "b" bit vs "B" byte). A plain
 // number is in the base unit (seconds, watts, bytes/s, bytes, ones).
 //
-// Every parser but ParseNumber rejects negative values; all reject NaN/infinity and anything that would
-// overflow its result, so callers never see a value they must re-check for
-// sanity beyond their own field range. Errors are InvalidArgument with a
-// message naming the text and the accepted units, without a file position
-// (the YAML layer prefixes "FILE:LINE:COL: FIELD: ").
+// Every parser but ParseNumber rejects negative values; all reject NaN,
+// infinity and anything that would overflow the result, so callers only
+// check their own field range. Errors are InvalidArgument naming the text and
+// the accepted units, without a file position (the YAML layer prefixes
+// "FILE:LINE:COL: FIELD: ").
 #pragma once
 
 #include <string_view>

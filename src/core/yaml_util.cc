@@ -1,5 +1,7 @@
 #include "core/yaml_util.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -7,8 +9,6 @@
 #include <limits>
 #include <sstream>
 #include <utility>
-
-#include <yaml-cpp/eventhandler.h>
 
 #include "core/unit_parser.h"
 
@@ -26,7 +26,8 @@ std::string FormatNumber(double v) {
 std::string DescribeRange(const Range& r) {
   const bool no_max = r.max >= 1e300;
   if (no_max) return fmt::format("{} {}", r.min_open ? ">" : ">=", FormatNumber(r.min));
-  return fmt::format("in {}{}, {}]", r.min_open ? "(" : "[", FormatNumber(r.min), FormatNumber(r.max));
+  return fmt::format("in {}{}, {}]", r.min_open ? "(" : "[", FormatNumber(r.min),
+                     FormatNumber(r.max));
 }
 
 Status CheckRange(const Cursor& c, double v, const Range& r) {
@@ -62,7 +63,8 @@ class DocumentStart : public YAML::EventHandler {
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
   void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
                        YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
@@ -98,7 +100,8 @@ int64_t BudgetFor(size_t text_bytes) {
 }
 
 std::string Where(const ParseContext& ctx, const YAML::Mark& mark) {
-  if (mark.is_null() || mark.line < 0 || mark.column < 0) return fmt::format("{}:1:1: ", ctx.filename);
+  if (mark.is_null() || mark.line < 0 || mark.column < 0)
+    return fmt::format("{}:1:1: ", ctx.filename);
   return fmt::format("{}:{}:{}: ", ctx.filename, mark.line + 1, mark.column + 1);
 }
 
@@ -174,7 +177,8 @@ StatusOr<Fields> Cursor::Map(std::span<const std::string_view> known) const {
   SG_RETURN_IF_ERROR(Charge(1 + static_cast<int64_t>(node_.size())));
   for (const auto& kv : node_) {
     const Cursor key(kv.first, path_, mark_, ctx_);
-    if (!key.IsScalar()) return key.Error(fmt::format("expected a key name, got {}", key.Describe()));
+    if (!key.IsScalar())
+      return key.Error(fmt::format("expected a key name, got {}", key.Describe()));
     const std::string& name = kv.first.Scalar();
     // "x-" keys are free for the user, e.g. to hold blocks to alias later.
     if (name.starts_with("x-")) continue;
@@ -251,11 +255,10 @@ StatusOr<Duration> ReadDuration(const Cursor& c, DurationRange r) {
   StatusOr<Duration> d = ParseDuration(text);
   if (!d.ok()) return c.Error(std::string(d.status().message()));
   if (r.min_open ? !(*d > r.min) : !(*d >= r.min)) {
-    const std::string bound = r.min == Duration::Zero()
-                                  ? "0"
-                                  : fmt::format("{}s", FormatNumber(r.min.seconds()));
-    return c.Error(fmt::format("must be {} {} (got {})", r.min_open ? ">" : ">=", bound,
-                               Quoted(text)));
+    const std::string bound =
+        r.min == Duration::Zero() ? "0" : fmt::format("{}s", FormatNumber(r.min.seconds()));
+    return c.Error(
+        fmt::format("must be {} {} (got {})", r.min_open ? ">" : ">=", bound, Quoted(text)));
   }
   return *d;
 }
@@ -325,8 +328,8 @@ std::optional<Cursor> Fields::Get(std::string_view key) const {
 }
 
 Status Fields::Missing(std::string_view key) const {
-  const std::string path = map_.path().empty() ? std::string(key)
-                                               : fmt::format("{}.{}", map_.path(), key);
+  const std::string path =
+      map_.path().empty() ? std::string(key) : fmt::format("{}.{}", map_.path(), key);
   return ErrorAt(map_.ctx(), map_.mark(), path, "required key is missing");
 }
 

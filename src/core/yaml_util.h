@@ -12,15 +12,15 @@
 // independent.
 #pragma once
 
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include "core/accelerator.h"
 #include "core/status.h"
@@ -117,12 +117,12 @@ class Cursor {
 // Typed scalar readers. Each checks the node kind and the value's range and
 // names both in its error.
 StatusOr<std::string> ReadString(const Cursor& c);
-StatusOr<bool> ReadBool(const Cursor& c);            // true/false, yes/no, on/off
+StatusOr<bool> ReadBool(const Cursor& c);               // true/false, yes/no, on/off
 StatusOr<double> ReadNumber(const Cursor& c, Range r);  // plain number, sign allowed
 StatusOr<double> ReadCount(const Cursor& c, Range r);   // "405B", "1.5k", ...
 // A whole number; count suffixes allowed ("2k"), sign allowed if r.min < 0.
 StatusOr<int64_t> ReadInt(const Cursor& c, Range r);
-StatusOr<uint64_t> ReadUint64(const Cursor& c);      // digits only: exact to 2^64-1
+StatusOr<uint64_t> ReadUint64(const Cursor& c);  // digits only: exact to 2^64-1
 StatusOr<Duration> ReadDuration(const Cursor& c, DurationRange r);
 StatusOr<double> ReadPower(const Cursor& c, Range r);
 StatusOr<double> ReadBandwidth(const Cursor& c, Range r);

@@ -2,10 +2,13 @@
 // Devices a scheduling pass has already promised to earlier jobs in the same
 // pass. ClusterState is read-only during Schedule(), so a pass records its
 // own starts here and subtracts them when it looks for more room.
+//
+// Flat per-node counters, reused across passes by the policy that owns them:
+// Reset() clears only what the last pass touched, so a pass that claims k
+// nodes costs O(k) with no allocation in steady state.
 #pragma once
 
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "core/ids.h"
@@ -14,20 +17,26 @@ namespace stargate::sched {
 
 class Claims {
  public:
-  explicit Claims(size_t num_pools) : pool_claimed_(num_pools, 0) {}
-  int On(uint32_t node) const {
-    auto it = node_.find(node);
-    return it == node_.end() ? 0 : it->second;
+  Claims() = default;
+  // Sizes for the cluster and forgets the previous pass's claims.
+  void Reset(size_t num_nodes, size_t num_pools) {
+    if (node_.size() != num_nodes) node_.assign(num_nodes, 0);
+    for (uint32_t n : touched_) node_[n] = 0;
+    touched_.clear();
+    pool_claimed_.assign(num_pools, 0);
   }
+  int On(uint32_t node) const { return node_[node]; }
   int64_t OnPool(PoolId p) const { return pool_claimed_[p.value()]; }
   void Add(PoolId p, uint32_t node, int devices) {
+    if (node_[node] == 0) touched_.push_back(node);
     node_[node] += devices;
     pool_claimed_[p.value()] += devices;
   }
-  bool empty() const { return node_.empty(); }
+  bool empty() const { return touched_.empty(); }
 
  private:
-  std::unordered_map<uint32_t, int> node_;
+  std::vector<int32_t> node_;
+  std::vector<uint32_t> touched_;
   std::vector<int64_t> pool_claimed_;
 };
 

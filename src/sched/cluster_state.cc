@@ -7,7 +7,7 @@ namespace stargate::sched {
 
 int64_t PoolState::NodesWithFree(int g) const {
   int64_t n = 0;
-  for (int f = std::max(g, 0); f <= per_node; ++f) n += static_cast<int64_t>(buckets[f].size());
+  for (int f = std::max(g, 1); f <= per_node; ++f) n += static_cast<int64_t>(buckets[f].size());
   return n;
 }
 
@@ -74,8 +74,11 @@ int64_t ClusterState::MaxGang(const JobRequest& req) const {
   return best;
 }
 
+// Full nodes (0 free) are in no bucket: no query ever asks for them, and a
+// whole-node gang then costs one bucket operation per node, not two.
 void ClusterState::BucketInsert(uint32_t node) {
   NodeState& ns = nodes_[node];
+  if (ns.free == 0) return;
   PoolState& p = pools_[ns.pool];
   auto& bucket = p.buckets[ns.free];
   ns.bucket_pos = static_cast<uint32_t>(bucket.size());
@@ -84,6 +87,7 @@ void ClusterState::BucketInsert(uint32_t node) {
 
 void ClusterState::BucketErase(uint32_t node) {
   NodeState& ns = nodes_[node];
+  if (ns.free == 0) return;
   PoolState& p = pools_[ns.pool];
   auto& bucket = p.buckets[ns.free];
   const uint32_t moved = bucket.back();

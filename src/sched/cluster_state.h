@@ -35,7 +35,8 @@ struct PoolState {
   int64_t free_devices = 0;        // on up nodes
   int64_t up_nodes = 0;
   int64_t busy_devices = 0;
-  // buckets[f]: pool-local indices of up nodes with exactly f free devices.
+  // buckets[f]: pool-local indices of up nodes with exactly f > 0 free
+  // devices (buckets[0] stays empty).
   std::vector<std::vector<uint32_t>> buckets;
 
   int64_t total_devices() const { return static_cast<int64_t>(num_nodes) * per_node; }

@@ -8,7 +8,8 @@ namespace stargate::sched {
 
 Decisions FifoFirstFit::Schedule(const ClusterState& state, const Queue& queue, Time now) {
   Decisions out;
-  Claims claims(state.pools().size());
+  Claims& claims = claims_;
+  claims.Reset(state.num_nodes(), state.pools().size());
   for (const JobRequest& req : queue) {
     bool placed = false;
     for (size_t p = 0; p < state.pools().size() && !placed; ++p) {

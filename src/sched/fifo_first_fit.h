@@ -5,6 +5,7 @@
 // batch scheduler. Jobs that can never fit anywhere are rejected.
 #pragma once
 
+#include "sched/claims.h"
 #include "sched/scheduler.h"
 
 namespace stargate::sched {
@@ -13,6 +14,9 @@ class FifoFirstFit final : public Scheduler {
  public:
   std::string name() const override { return "fifo"; }
   Decisions Schedule(const ClusterState& state, const Queue& queue, Time now) override;
+
+ private:
+  Claims claims_;  // scratch, reused across passes
 };
 
 }  // namespace stargate::sched

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -33,24 +34,24 @@ float UtilisationOf(JobKind k) {
 // Checkpoint cost for non-training work, whose state size is unknown.
 constexpr Duration kDefaultCheckpointWrite = Duration::Seconds(30);
 
-int64_t CountDistinct(std::vector<uint32_t>& v) {
-  std::sort(v.begin(), v.end());
-  return std::unique(v.begin(), v.end()) - v.begin();
-}
-
 }  // namespace
 
 Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> scheduler)
     : in_(inputs),
       scheduler_(std::move(scheduler)),
       state_(inputs.spec.sites),
-      rng_(inputs.spec.seed) {
+      rng_(inputs.spec.seed),
+      jobs_on_node_(state_.num_nodes()) {
   const auto& sites = in_.spec.sites;
   const int64_t hours = std::max<int64_t>(1, (in_.spec.duration.nanos() + Duration::Hours(1).nanos() - 1) /
                                                  Duration::Hours(1).nanos());
   meters_.assign(sites.size(), SiteMeter(hours));
   jobs_.resize(in_.jobs.size());
-  jobs_on_node_.resize(state_.num_nodes());
+  uint32_t largest_pool = 0;
+  for (const auto& p : state_.pools()) largest_pool = std::max(largest_pool, p.num_nodes);
+  mark_domain_.assign(largest_pool, 0);
+  mark_leaf_.assign(largest_pool, 0);
+  mark_pod_.assign(largest_pool, 0);
   pool_util_sum_.assign(state_.pools().size(), 0.0);
   pool_fail_rate_.assign(state_.pools().size(), 0.0);
   site_fail_rate_.assign(sites.size(), 0.0);
@@ -163,20 +164,20 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   shape.devices_per_node = s.per_node;
   shape.devices = shape.nodes * s.per_node;
   if (s.nodes.size() > 1) {
-    std::vector<uint32_t> domains, leaves, pods;
-    domains.reserve(s.nodes.size());
-    leaves.reserve(s.nodes.size());
-    pods.reserve(s.nodes.size());
+    // Count distinct domains, leaves and pods in O(nodes) with generation
+    // marks (indices are pool-local and below the pool's node count).
+    const uint32_t gen = ++mark_generation_;
+    int domains = 0, leaves = 0, pods = 0;
     for (NodeId n : s.nodes) {
       const uint32_t local = state_.LocalIndex(n);
-      domains.push_back(local / pool.domain_nodes);
       const uint32_t leaf = local / pool.nodes_per_leaf;
-      leaves.push_back(leaf);
-      pods.push_back(leaf / pool.leaves_per_pod);
+      if (std::exchange(mark_domain_[local / pool.domain_nodes], gen) != gen) ++domains;
+      if (std::exchange(mark_leaf_[leaf], gen) != gen) ++leaves;
+      if (std::exchange(mark_pod_[leaf / pool.leaves_per_pod], gen) != gen) ++pods;
     }
-    shape.domains = static_cast<int>(CountDistinct(domains));
-    shape.leaves = static_cast<int>(CountDistinct(leaves));
-    shape.pods = static_cast<int>(CountDistinct(pods));
+    shape.domains = domains;
+    shape.leaves = leaves;
+    shape.pods = pods;
   }
 
   const int devices = shape.devices;
@@ -222,7 +223,7 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   for (NodeId n : s.nodes) {
     state_.Allocate(n, s.per_node);
     js.nodes.push_back(n.value());
-    jobs_on_node_[n.value()].push_back(j);
+    jobs_on_node_.Add(n.value(), j);
   }
   pool_util_sum_[s.pool.value()] += static_cast<double>(devices) * js.utilisation;
   RefreshSitePower(s.site.value(), now);
@@ -246,8 +247,7 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
   JobState& js = jobs_[j];
   for (uint32_t n : js.nodes) {
     state_.Release(NodeId(n), js.per_node);
-    auto& on = jobs_on_node_[n];
-    on.erase(std::find(on.begin(), on.end(), j));
+    jobs_on_node_.Remove(n, j);
   }
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
   pool_util_sum_[js.pool] -= devices * js.utilisation;
@@ -289,8 +289,7 @@ void Engine::InterruptJob(uint32_t j, Time now) {
 
 void Engine::FailNode(uint32_t node, Duration repair, Time now) {
   if (!state_.IsUp(NodeId(node))) return;  // already out: nothing more to break
-  // Copy: interrupting a job edits jobs_on_node_[node].
-  const std::vector<uint32_t> victims = jobs_on_node_[node];
+  const std::vector<uint32_t> victims = jobs_on_node_.On(node);
   for (uint32_t j : victims) InterruptJob(j, now);
   state_.SetNodeUp(NodeId(node), false);
   events_.Push(now + repair, EventType::kNodeRepair, node);
@@ -350,7 +349,7 @@ void Engine::OnSiteFailure(uint32_t site, Time now) {
     for (uint32_t i = 0; i < pool.num_nodes; ++i) {
       const uint32_t node = pool.first_node + i;
       if (!state_.IsUp(NodeId(node))) continue;
-      const std::vector<uint32_t> victims = jobs_on_node_[node];
+      const std::vector<uint32_t> victims = jobs_on_node_.On(node);
       for (uint32_t j : victims) InterruptJob(j, now);
       state_.SetNodeUp(NodeId(node), false);
     }

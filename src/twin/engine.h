@@ -20,6 +20,7 @@
 #include "sched/scheduler.h"
 #include "twin/event_queue.h"
 #include "twin/inputs.h"
+#include "twin/node_jobs.h"
 #include "twin/run_result.h"
 #include "twin/segment.h"
 #include "twin/site_meter.h"
@@ -81,7 +82,7 @@ class Engine {
   EventQueue events_;
   Rng rng_;
   std::vector<JobState> jobs_;
-  std::vector<std::vector<uint32_t>> jobs_on_node_;
+  NodeJobs jobs_on_node_;
   std::vector<SiteMeter> meters_;
   std::vector<double> pool_util_sum_;    // sum over busy devices of utilisation
   std::vector<double> pool_fail_rate_;   // failures per ns
@@ -90,6 +91,8 @@ class Engine {
   std::vector<int> site_down_;           // outstanding site outages
   std::vector<sched::AcceleratorMask> masks_;
   std::vector<sched::JurisdictionMask> jur_masks_;
+  std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;  // StartJob scratch
+  uint32_t mark_generation_ = 0;
   int64_t events_processed_ = 0;
   int64_t passes_ = 0;
   int64_t interruptions_ = 0;

@@ -16,8 +16,8 @@ namespace stargate::twin::report {
 namespace {
 
 constexpr int kCarbonBins = 12;
-constexpr std::array<JobKind, 4> kKinds = {JobKind::kTraining, JobKind::kFineTune,
-                                           JobKind::kBatch, JobKind::kInference};
+constexpr std::array<JobKind, 4> kKinds = {JobKind::kTraining, JobKind::kFineTune, JobKind::kBatch,
+                                           JobKind::kInference};
 
 svg::Axis DaysAxis(const RunResult& r) {
   svg::Axis x;
@@ -33,11 +33,8 @@ std::vector<svg::Point> HourlyPoints(const std::vector<double>& hourly, size_t m
   const Buckets b = BucketMeans(hourly, max_points);
   std::vector<svg::Point> points;
   points.reserve(b.means.size());
-  const size_t n = hourly.size();
   for (size_t i = 0; i < b.means.size(); ++i) {
-    const size_t start = i * b.width;
-    const size_t count = std::min(b.width, n - start);
-    const double mid_h = static_cast<double>(start) + static_cast<double>(count) / 2.0;
+    const double mid_h = static_cast<double>(b.bounds[i] + b.bounds[i + 1]) / 2.0;
     points.push_back({mid_h / 24.0, b.means[i]});
   }
   return points;
@@ -61,14 +58,17 @@ std::vector<svg::Point> CarbonBins(const SiteSeries& site) {
     lo = std::min(lo, site.carbon[h]);
     hi = std::max(hi, site.carbon[h]);
   }
-  struct Bin { double carbon = 0, util = 0; int64_t hours = 0; };
+  struct Bin {
+    double carbon = 0, util = 0;
+    int64_t hours = 0;
+  };
   std::array<Bin, kCarbonBins> bins{};
   for (size_t h = 0; h < n; ++h) {
     const double c = site.carbon[h], u = site.utilisation[h];
     if (!std::isfinite(c) || !std::isfinite(u)) continue;
-    const int i = hi > lo ? std::min(kCarbonBins - 1,
-                                     static_cast<int>((c - lo) / (hi - lo) * kCarbonBins))
-                          : 0;
+    const int i =
+        hi > lo ? std::min(kCarbonBins - 1, static_cast<int>((c - lo) / (hi - lo) * kCarbonBins))
+                : 0;
     bins[static_cast<size_t>(i)].carbon += c;
     bins[static_cast<size_t>(i)].util += u;
     ++bins[static_cast<size_t>(i)].hours;
@@ -100,7 +100,7 @@ std::vector<svg::Point> CdfPoints(const std::vector<double>& sorted) {
 svg::Series CdfLine(std::string label, std::string color, std::vector<double> jct_h) {
   std::sort(jct_h.begin(), jct_h.end());
   svg::Series s;
-  s.label = fmt::format("{} (n={})", label, Readable(static_cast<double>(jct_h.size())));
+  s.label = fmt::format("{} (n={})", label, Integer(static_cast<int64_t>(jct_h.size())));
   s.color = std::move(color);
   s.points = CdfPoints(jct_h);
   s.step = true;

@@ -1,7 +1,6 @@
 #include "twin/report_csv.h"
 
 #include <algorithm>
-#include <iterator>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -46,13 +45,13 @@ bool RanAtSite(const RunResult& r, const JobRecord& j) {
 void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
   const bool ran = RanAtSite(r, j);
   const bool finished = j.outcome == JobOutcome::kFinished && j.end != Time::Never();
-  auto out = std::back_inserter(*buf);
+  auto out = fmt::appender(*buf);
   fmt::format_to(out, "{},", j.id);
   AppendField(buf, j.name);
   buf->push_back(',');
   AppendField(buf, j.tenant);
-  fmt::format_to(out, ",{},{},{},{},", Name(j.kind), ran ? Name(j.accelerator) : "",
-                 j.accelerators, j.nodes);
+  fmt::format_to(out, ",{},{},{},{},", Name(j.kind), ran ? Name(j.accelerator) : "", j.accelerators,
+                 j.nodes);
   if (ran) AppendField(buf, r.sites[static_cast<size_t>(j.site)].name);
   fmt::format_to(out, ",{},{},{},{},{},{},{},{},{},{},", report::HoursOrEmpty(j.submit),
                  report::HoursOrEmpty(j.first_start), report::HoursOrEmpty(j.end),
@@ -76,8 +75,7 @@ std::string Cell(const std::vector<double>& v, size_t hour, int decimals) {
 size_t LongestSeries(const RunResult& r) {
   size_t n = 0;
   for (const SiteSeries& s : r.sites) {
-    n = std::max({n, s.utilisation.size(), s.facility_mw.size(), s.carbon.size(),
-                  s.price.size()});
+    n = std::max({n, s.utilisation.size(), s.facility_mw.size(), s.carbon.size(), s.price.size()});
   }
   return n;
 }
@@ -103,9 +101,9 @@ void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out) {
   const size_t hours = LongestSeries(result);
   for (size_t h = 0; h < hours; ++h) {
     for (const SiteSeries& s : result.sites) {
-      fmt::format_to(std::back_inserter(buf), "{},", h);
+      fmt::format_to(fmt::appender(buf), "{},", h);
       AppendField(&buf, s.name);
-      fmt::format_to(std::back_inserter(buf), ",{},{},{},{}\n", Cell(s.utilisation, h, 6),
+      fmt::format_to(fmt::appender(buf), ",{},{},{},{}\n", Cell(s.utilisation, h, 6),
                      Cell(s.facility_mw, h, 6), Cell(s.carbon, h, 3), Cell(s.price, h, 3));
       FlushIfLarge(&buf, out);
     }

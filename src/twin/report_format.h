@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,9 @@ double RoundSignificant(double v, int digits);
 // above ("12,345"). "–" for NaN or infinities.
 std::string Readable(double v);
 
+// An integer with thousands separators: 1234567 -> "1,234,567".
+std::string Integer(int64_t n);
+
 // A fraction as a percentage with one decimal: 0.4567 -> "45.7%".
 std::string Percent(double fraction);
 
@@ -41,16 +45,17 @@ std::string Dollars(double usd);
 // attribute values.
 std::string EscapeXml(std::string_view text);
 
-// Consecutive runs of a series averaged into buckets of `width` samples.
+// Consecutive runs of a series averaged into buckets.
 struct Buckets {
   std::vector<double> means;
-  size_t width = 1;  // samples per bucket; the last bucket may hold fewer
+  std::vector<size_t> bounds;  // bucket i covers samples [bounds[i], bounds[i+1])
 };
 
 // Averages consecutive runs of `values` so at most `max_points` remain
-// (`max_points` >= 1). Bucket i covers [i*width, min((i+1)*width, n)) with
-// width = ceil(n / max_points). Non-finite samples are skipped; a bucket
-// with none left is NaN.
+// (`max_points` >= 1). With width = ceil(n / max_points), the n samples are
+// split into ceil(n / width) buckets of as equal a size as possible (width
+// or width - 1), so no short last bucket stands out as noise. Non-finite
+// samples are skipped; a bucket with none left is NaN.
 Buckets BucketMeans(const std::vector<double>& values, size_t max_points);
 
 }  // namespace stargate::twin::report

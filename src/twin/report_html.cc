@@ -27,7 +27,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::string_view kStyle = R"css(
 :root{--text:#1f2937;--muted:#6b7280;--line:#e5e7eb;--card:#f9fafb;--accent:#1f77b4;--bad:#d62728}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--text);background:#fff}
+body{margin:0;font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+  color:var(--text);background:#fff}
 main{max-width:1160px;margin:0 auto;padding:24px 28px 40px}
 h1{font-size:26px;margin:0 0 4px}
 h2{font-size:18px;margin:36px 0 4px;padding-top:12px;border-top:1px solid var(--line)}
@@ -53,7 +54,8 @@ th:first-child,td:first-child,th:nth-child(2),td:nth-child(2){text-align:left}
 tbody tr:nth-child(odd){background:var(--card)}
 tfoot td{font-weight:600;border-top:2px solid var(--line)}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
-.bar{display:inline-block;width:44px;height:8px;background:var(--line);border-radius:4px;margin-right:8px;vertical-align:middle;overflow:hidden}
+.bar{display:inline-block;width:44px;height:8px;background:var(--line);border-radius:4px;
+  margin-right:8px;vertical-align:middle;overflow:hidden}
 .bar span{display:block;height:100%;background:var(--accent)}
 .muted{color:var(--muted)}
 .over{color:var(--bad)}
@@ -84,18 +86,19 @@ document.querySelectorAll('svg.chart').forEach(function(s){
 
 struct Card {
   std::string label;
-  std::string value;  // already formatted, escaped HTML
+  std::string value;  // formatted; escaped when written
   std::string unit;
   std::string note;
 };
 
 std::string Hours(double h) { return Readable(h); }
 
-std::string Count(int64_t n) { return Readable(static_cast<double>(n)); }
+std::string Count(int64_t n) { return report::Integer(n); }
 
 // A value and its unit, stepping up a unit per factor of 1000 once the value
 // reaches 10,000 so card numbers stay short ("10.3 TWh", not "10,322,970 MWh").
-std::pair<std::string, std::string> Scaled(double v, std::initializer_list<std::string_view> units) {
+std::pair<std::string, std::string> Scaled(double v,
+                                           std::initializer_list<std::string_view> units) {
   auto unit = units.begin();
   while (std::fabs(v) >= 9999.5 && unit + 1 != units.end()) {
     v /= 1000;
@@ -111,10 +114,12 @@ Card ScaledCard(std::string label, double v, std::initializer_list<std::string_v
 }
 
 std::vector<Card> HeadlineCards(const Summary& s) {
+  // With nothing finished the percentiles are placeholders, not zero-hour jobs.
+  const Percentiles jct = s.jobs_finished > 0 ? s.jct_h : Percentiles{kNaN, kNaN, kNaN, kNaN};
   return {
-      {"JCT mean", Hours(s.jct_h.mean), "h", "submit to finish"},
-      {"JCT p50", Hours(s.jct_h.p50), "h", "median finished job"},
-      {"JCT p99", Hours(s.jct_h.p99), "h", fmt::format("p90 {} h", Hours(s.jct_h.p90))},
+      {"JCT mean", Hours(jct.mean), "h", "submit to finish"},
+      {"JCT p50", Hours(jct.p50), "h", "median finished job"},
+      {"JCT p99", Hours(jct.p99), "h", fmt::format("p90 {} h", Hours(jct.p90))},
       {"Wait p99", Hours(s.wait_h.p99), "h", fmt::format("mean {} h", Hours(s.wait_h.mean))},
       {"Utilisation", report::Percent(s.utilisation), "", "busy / available device-hours"},
       {"Goodput", report::Percent(s.goodput), "", "useful / allocated device-time"},
@@ -130,9 +135,7 @@ std::vector<Card> HeadlineCards(const Summary& s) {
 }
 
 // `text`, or a dash when it is empty, so the header never shows a bare label.
-std::string OrDash(const std::string& text) {
-  return text.empty() ? "\u2013" : EscapeXml(text);
-}
+std::string OrDash(const std::string& text) { return text.empty() ? "\u2013" : EscapeXml(text); }
 
 void AppendHeader(const Summary& s, size_t sites, std::string* out) {
   auto o = std::back_inserter(*out);
@@ -141,9 +144,8 @@ void AppendHeader(const Summary& s, size_t sites, std::string* out) {
                  "<p class=\"meta\">policy <b>{}</b> · seed <b>{}</b> · <b>{}</b> simulated days "
                  "· <b>{}</b> site{} · <b>{}</b> accelerators on <b>{}</b> nodes · {} events · {} "
                  "scheduler passes</p>",
-                 OrDash(s.policy), s.seed, Readable(s.simulated_days), sites,
-                 sites == 1 ? "" : "s", Count(s.accelerators), Count(s.nodes), Count(s.events),
-                 Count(s.scheduler_passes));
+                 OrDash(s.policy), s.seed, Readable(s.simulated_days), sites, sites == 1 ? "" : "s",
+                 Count(s.accelerators), Count(s.nodes), Count(s.events), Count(s.scheduler_passes));
   fmt::format_to(o,
                  "<p class=\"meta jobs\">jobs: <b>{}</b> finished of <b>{}</b> submitted · "
                  "<b>{}</b> running · <b>{}</b> pending · <b>{}</b> rejected</p></header>\n",
@@ -177,7 +179,7 @@ std::string BucketNote(const RunResult& r) {
   const double points = static_cast<double>(report::PointsPerLine(r.sites.size()));
   const int width = std::max(1, static_cast<int>(std::ceil(hours / points)));
   return width == 1 ? "Each point is one hour."
-                    : fmt::format("Each point is the mean of {} hours.", width);
+                    : fmt::format("Each point is the mean of about {} hours.", width);
 }
 
 void AppendCharts(const RunResult& r, std::string* out) {
@@ -188,8 +190,8 @@ void AppendCharts(const RunResult& r, std::string* out) {
               report::UtilisationChart(r), out);
   AppendChart("Facility power per site",
               "Mean facility power (IT load plus cooling and losses) against each site's "
-              "power cap (dashed, same colour). " + bucket +
-                  " The table below has the instantaneous peaks.",
+              "power cap (dashed, same colour). " +
+                  bucket + " The table below has the instantaneous peaks.",
               report::PowerChart(r), out);
   AppendChart("Load and grid carbon intensity",
               "For each site, hours are grouped by how carbon-intensive the grid was and each "
@@ -212,7 +214,8 @@ double MeanOf(const std::vector<double>& v) {
 
 // "12.3 / 15.0 MW" with a bar showing peak as a share of the cap.
 std::string PeakCell(double peak, double cap) {
-  if (!(cap > 0)) return fmt::format("<td>{} <span class=\"muted\">(no cap)</span></td>", Readable(peak));
+  if (!(cap > 0))
+    return fmt::format("<td>{} <span class=\"muted\">(no cap)</span></td>", Readable(peak));
   const double share = peak / cap;
   return fmt::format(
       "<td{}><span class=\"bar\"><span style=\"width:{:.0f}%\"></span></span>{} / {}</td>",
@@ -238,18 +241,20 @@ void AppendSiteRow(const SiteSeries& s, size_t index, std::string* out) {
 }
 
 void AppendSiteTable(const RunResult& r, std::string* out) {
-  *out += "<section><h2>Sites</h2><p class=\"note\">Peak is the highest instantaneous "
-          "facility power; red when it went over the cap. Carbon intensity shows the grid's "
-          "mean over all hours \u2192 what the site's energy actually emitted per kWh (lower "
-          "on the right means load moved to cleaner hours).</p>";
+  *out +=
+      "<section><h2>Sites</h2><p class=\"note\">Peak is the highest instantaneous "
+      "facility power; red when it went over the cap. Carbon intensity shows the grid's "
+      "mean over all hours \u2192 what the site's energy actually emitted per kWh (lower "
+      "on the right means load moved to cleaner hours).</p>";
   if (r.sites.empty()) {
     *out += "<p class=\"note\">No sites in this run.</p></section>\n";
     return;
   }
-  *out += "<div class=\"scroll\"><table><thead><tr><th>Site</th><th>Jurisdiction</th>"
-          "<th>Accelerators</th><th>Mean util.</th><th>Peak / cap MW</th><th>Energy MWh</th>"
-          "<th>tCO\u2082</th><th>gCO\u2082/kWh grid \u2192 used</th><th>Energy cost</th>"
-          "<th>Failures</th></tr></thead><tbody>\n";
+  *out +=
+      "<div class=\"scroll\"><table><thead><tr><th>Site</th><th>Jurisdiction</th>"
+      "<th>Accelerators</th><th>Mean util.</th><th>Peak / cap MW</th><th>Energy MWh</th>"
+      "<th>tCO\u2082</th><th>gCO\u2082/kWh grid \u2192 used</th><th>Energy cost</th>"
+      "<th>Failures</th></tr></thead><tbody>\n";
   int64_t accelerators = 0, failures = 0;
   for (size_t i = 0; i < r.sites.size(); ++i) {
     AppendSiteRow(r.sites[i], i, out);

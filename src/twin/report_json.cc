@@ -100,8 +100,10 @@ Json SummaryTree(const RunResult& r) {
   j["simulated_days"] = s.simulated_days;
   j["accelerators"] = s.accelerators;
   j["nodes"] = s.nodes;
-  j["jobs"] = Json{{"total", s.jobs_total},     {"finished", s.jobs_finished},
-                   {"running", s.jobs_running}, {"pending", s.jobs_pending},
+  j["jobs"] = Json{{"total", s.jobs_total},
+                   {"finished", s.jobs_finished},
+                   {"running", s.jobs_running},
+                   {"pending", s.jobs_pending},
                    {"rejected", s.jobs_rejected}};
   j["jct_hours"] = PercentilesJson(s.jct_h);
   j["wait_hours"] = PercentilesJson(s.wait_h);

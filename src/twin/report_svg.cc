@@ -17,12 +17,12 @@ namespace {
 constexpr double kLeft = 74;
 constexpr double kRight = 24;
 constexpr double kTop = 14;
-constexpr double kXLabelGap = 40;    // plot bottom -> x-axis label baseline
-constexpr double kLegendGap = 64;    // plot bottom -> first legend row centre
+constexpr double kXLabelGap = 40;  // plot bottom -> x-axis label baseline
+constexpr double kLegendGap = 64;  // plot bottom -> first legend row centre
 constexpr double kLegendRow = 22;
-constexpr double kCharWidth = 7.0;   // generous average glyph width at 12px
+constexpr double kCharWidth = 7.0;  // generous average glyph width at 12px
 constexpr double kSwatch = 24;
-constexpr double kMaxCoord = 1e6;    // keeps far-off points finite in the text
+constexpr double kMaxCoord = 1e6;  // keeps far-off points finite in the text
 constexpr double kEps = 1e-9;
 
 constexpr std::string_view kText = "#374151";
@@ -86,12 +86,10 @@ Range LinearRange(const Axis& a, double data_lo, double data_hi, int target) {
 Range LogRange(const Axis& a, double data_lo, double data_hi) {
   Range r;
   r.log = true;
-  r.lo = std::isfinite(a.min) && a.min > 0
-             ? a.min
-             : std::pow(10.0, std::floor(std::log10(data_lo) + kEps));
-  r.hi = std::isfinite(a.max) && a.max > 0
-             ? a.max
-             : std::pow(10.0, std::ceil(std::log10(data_hi) - kEps));
+  r.lo = std::isfinite(a.min) && a.min > 0 ? a.min
+                                           : std::pow(10.0, std::floor(std::log10(data_lo) + kEps));
+  r.hi = std::isfinite(a.max) && a.max > 0 ? a.max
+                                           : std::pow(10.0, std::ceil(std::log10(data_hi) - kEps));
   if (!(r.hi > r.lo)) r.hi = r.lo * 10;
   r.ticks = LogTicks(r.lo, r.hi);
   return r;
@@ -122,9 +120,7 @@ class Mapper {
 
 using Out = std::back_insert_iterator<std::string>;
 
-std::string GroupAttr(int group) {
-  return group >= 0 ? fmt::format(" data-g=\"{}\"", group) : "";
-}
+std::string GroupAttr(int group) { return group >= 0 ? fmt::format(" data-g=\"{}\"", group) : ""; }
 
 std::string DashAttr(bool dashed) { return dashed ? " stroke-dasharray=\"6 4\"" : ""; }
 
@@ -132,25 +128,28 @@ void DrawGridAndTicks(const LineChart& c, const Range& xr, const Range& yr, cons
                       double x0, double x1, double y0, double y1, Out out) {
   for (double t : yr.ticks) {
     const double y = m.Y(t);
-    fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>",
+    fmt::format_to(out,
+                   "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>",
                    x0, y, x1, y, kGrid);
     fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"{}\">{}</text>",
                    x0 - 6, y + 4, kText, TickLabel(t, yr.log ? t : yr.step, c.y.format));
   }
   for (double t : xr.ticks) {
     const double x = m.X(t);
-    fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>",
+    fmt::format_to(out,
+                   "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>",
                    x, y0, x, y1, kGrid);
-    fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>",
+    fmt::format_to(out,
+                   "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>",
                    x, y1 + 16, kText, TickLabel(t, xr.log ? t : xr.step, c.x.format));
   }
-  fmt::format_to(out,
-                 "<path d=\"M{:.1f} {:.1f}V{:.1f}H{:.1f}\" fill=\"none\" stroke=\"{}\"/>", x0, y0,
-                 y1, x1, kAxis);
+  fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}V{:.1f}H{:.1f}\" fill=\"none\" stroke=\"{}\"/>", x0,
+                 y0, y1, x1, kAxis);
 }
 
 void DrawAxisLabels(const LineChart& c, double x0, double x1, double y0, double y1, Out out) {
-  fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>",
+  fmt::format_to(out,
+                 "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>",
                  (x0 + x1) / 2, y1 + kXLabelGap - 4, kText, report::EscapeXml(c.x.label));
   fmt::format_to(out,
                  "<text transform=\"translate(16 {:.1f}) rotate(-90)\" text-anchor=\"middle\" "
@@ -220,9 +219,9 @@ void DrawLegend(const std::vector<LegendSlot>& slots, double top, Out out) {
     const Series& s = *slot.series;
     fmt::format_to(out, "<g class=\"lg\"{} transform=\"translate({:.1f} {:.1f})\">",
                    GroupAttr(s.group), slot.x, top + slot.row * kLegendRow);
-    fmt::format_to(out,
-                   "<line x1=\"0\" y1=\"0\" x2=\"{}\" y2=\"0\" stroke=\"{}\" stroke-width=\"3\"{}/>",
-                   kSwatch, s.color, DashAttr(s.dashed));
+    fmt::format_to(
+        out, "<line x1=\"0\" y1=\"0\" x2=\"{}\" y2=\"0\" stroke=\"{}\" stroke-width=\"3\"{}/>",
+        kSwatch, s.color, DashAttr(s.dashed));
     if (s.markers) {
       fmt::format_to(out, "<circle cx=\"{}\" cy=\"0\" r=\"3.5\" fill=\"{}\"/>", kSwatch / 2,
                      s.color);
@@ -233,10 +232,11 @@ void DrawLegend(const std::vector<LegendSlot>& slots, double top, Out out) {
 }
 
 void DrawEmpty(const LineChart& c, double x0, double x1, double y0, double y1, Out out) {
-  fmt::format_to(out,
-                 "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#f9fafb\" "
-                 "stroke=\"{}\"/>",
-                 x0, y0, x1 - x0, y1 - y0, kGrid);
+  fmt::format_to(
+      out,
+      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#f9fafb\" "
+      "stroke=\"{}\"/>",
+      x0, y0, x1 - x0, y1 - y0, kGrid);
   fmt::format_to(out,
                  "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"15\" "
                  "fill=\"{}\">{}</text>",
@@ -289,8 +289,8 @@ std::string TickLabel(double v, double step, Format format) {
   }
   const int decimals =
       step > 0 ? std::max(0, static_cast<int>(std::ceil(-std::log10(step) - kEps))) : 0;
-  std::string text = decimals == 0 && std::fabs(v) >= 999.5 ? report::Readable(v)
-                                                              : report::Fixed(v, decimals);
+  std::string text =
+      decimals == 0 && std::fabs(v) >= 999.5 ? report::Readable(v) : report::Fixed(v, decimals);
   if (format == Format::kPercent) text += "%";
   return text;
 }
@@ -313,7 +313,10 @@ std::string RenderLineChart(const LineChart& c) {
   const std::vector<LegendSlot> legend =
       e.any ? LayoutLegend(c, x0, x1) : std::vector<LegendSlot>{};
   const int rows = legend.empty() ? 0 : legend.back().row + 1;
-  const double height = y1 + (rows > 0 ? kLegendGap + (rows - 1) * kLegendRow + 14 : kXLabelGap + 10);
+  const double below = !e.any     ? 10
+                       : rows > 0 ? kLegendGap + (rows - 1) * kLegendRow + 14
+                                  : kXLabelGap + 10;
+  const double height = y1 + below;
 
   std::string svg;
   auto out = std::back_inserter(svg);

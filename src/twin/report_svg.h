@@ -29,10 +29,10 @@ struct Series {
   std::string color;          // any CSS colour, e.g. from PaletteColor()
   std::vector<Point> points;  // drawn in order; a non-finite point breaks the line
   bool dashed = false;
-  bool markers = false;       // a dot on each point, for short or binned series
-  bool step = false;          // draw as a staircase (horizontal, then vertical): for CDFs
-  bool in_legend = true;      // a legend entry with no points is a pure key ("dashed: cap")
-  int group = -1;             // series sharing a group >= 0 highlight together
+  bool markers = false;   // a dot on each point, for short or binned series
+  bool step = false;      // draw as a staircase (horizontal, then vertical): for CDFs
+  bool in_legend = true;  // a legend entry with no points is a pure key ("dashed: cap")
+  int group = -1;         // series sharing a group >= 0 highlight together
 };
 
 enum class Scale { kLinear, kLog10 };

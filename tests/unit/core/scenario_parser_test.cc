@@ -230,6 +230,16 @@ TEST(ParseScenarioTest, Llama3PresetLeavesComponentsEmpty) {
   EXPECT_EQ(s.sites[0].fabric.kind, FabricKind::kRailOptimized);
 }
 
+TEST(ParseScenarioTest, ReferenceDocExampleParses) {
+  const ScenarioSpec s = ParseOk(ReadFixture("reference_example.yaml"));
+  EXPECT_EQ(s.name, "two-sites");
+  ASSERT_EQ(s.sites.size(), 2u);
+  EXPECT_EQ(s.sites[0].pools[0].nodes, 100000);
+  EXPECT_EQ(s.sites[0].carbon.peak_hour, 19);
+  EXPECT_DOUBLE_EQ(s.sites[1].price.mean, 80);
+  EXPECT_EQ(s.failures.preset, "llama3");
+}
+
 TEST(ParseScenarioTest, PresetNoneMeansNoPreset) {
   const ScenarioSpec s = ParseOk(std::string(kSite) + "failures: {preset: none, enabled: false}\n");
   EXPECT_EQ(s.failures.preset, "");
@@ -549,6 +559,20 @@ TEST(ParseScenarioErrorTest, SecondDocument) {
 TEST(ParseScenarioErrorTest, StrayCommaIsAnErrorNotAHang) {
   ExpectError(", aen at", "t.yaml:1:1: YAML syntax error: unexpected ','");
   ExpectError(std::string(kSite) + ",\n", "t.yaml:5:1: YAML syntax error: end of map not found");
+}
+
+// yaml-cpp lets an anchor refer to the node that contains it; the schema
+// walk has a fixed depth, so a cycle is just a type error.
+TEST(ParseScenarioErrorTest, SelfReferencingAnchors) {
+  ExpectError("sites: &a [*a]\n", "t.yaml:1:8: sites[0]: expected a map, got a list");
+  ExpectError("sites:\n - &s {name: x, pools: *s}\n",
+              "t.yaml:2:4: sites[0].pools: expected a list, got a map");
+}
+
+TEST(ParseScenarioErrorTest, KnownYamlCppHangInputs) {
+  ExpectError("[:", "t.yaml:1:2: YAML syntax error: ");
+  ExpectError("{:", "t.yaml:1:2: YAML syntax error: ");
+  ExpectError(",", "t.yaml:1:1: YAML syntax error: unexpected ','");
 }
 
 TEST(ParseScenarioErrorTest, BadSeed) {

@@ -108,7 +108,9 @@ TEST(FifoFirstFit, NeverOvercommitsOrSplitsGangs) {
         EXPECT_EQ(static_cast<int>(st->nodes.size()) * st->per_node >= r.accelerators, true);
         EXPECT_LT((static_cast<int>(st->nodes.size()) - 1) * st->per_node, r.accelerators);
         const SiteState& site = s.site(st->site);
-        if (r.jurisdictions != 0) EXPECT_TRUE(r.jurisdictions & (JurisdictionMask{1} << site.jurisdiction));
+        if (r.jurisdictions != 0) {
+          EXPECT_TRUE(r.jurisdictions & (JurisdictionMask{1} << site.jurisdiction));
+        }
         for (NodeId n : st->nodes) {
           EXPECT_EQ(s.PoolOf(n), st->pool);
           used[n.value()] += st->per_node;

@@ -6,7 +6,7 @@
 
 namespace stargate::twin {
 namespace report_testing {
-RunResult SampleRun();                            // report_fixture_test.cc
+RunResult SampleRun();                             // report_fixture_test.cc
 RunResult BigRun(int sites, int hours, int jobs);  // report_fixture_test.cc
 }  // namespace report_testing
 namespace {

@@ -10,7 +10,7 @@
 
 namespace stargate::twin {
 namespace report_testing {
-RunResult SampleRun();                            // report_fixture_test.cc
+RunResult SampleRun();                             // report_fixture_test.cc
 RunResult BigRun(int sites, int hours, int jobs);  // report_fixture_test.cc
 }  // namespace report_testing
 namespace {
@@ -193,8 +193,8 @@ TEST(SiteSeriesCsvTest, ShortSeriesLeaveEmptyCells) {
   r.sites[1].price.resize(10);
   const Table t = ParseCsv(SeriesCsv(r));
   ASSERT_EQ(t.size(), 97u);
-  EXPECT_EQ(t[2 * 20 + 2][5], "");   // hour 20, texas
-  EXPECT_NE(t[2 * 20 + 1][5], "");   // hour 20, north
+  EXPECT_EQ(t[2 * 20 + 2][5], "");  // hour 20, texas
+  EXPECT_NE(t[2 * 20 + 1][5], "");  // hour 20, north
 }
 
 TEST(SiteSeriesCsvTest, EmptyResultIsJustTheHeader) {

@@ -16,8 +16,8 @@ Time AtHours(double h) { return Time::Epoch() + Duration::FromSeconds(h * 3600.0
 Duration Hours(double h) { return Duration::FromSeconds(h * 3600.0); }
 
 // 48 hourly values with a daily cycle; `phase` shifts the peak.
-SiteSeries MakeSite(std::string name, std::string jurisdiction, int64_t accelerators,
-                    double cap_mw, double base_carbon, double carbon_swing, double phase) {
+SiteSeries MakeSite(std::string name, std::string jurisdiction, int64_t accelerators, double cap_mw,
+                    double base_carbon, double carbon_swing, double phase) {
   SiteSeries s;
   s.name = std::move(name);
   s.jurisdiction = std::move(jurisdiction);
@@ -147,9 +147,9 @@ RunResult BigRun(int sites, int hours, int jobs) {
     r.sites.push_back(std::move(s));
   }
   for (int k = 0; k < jobs; ++k) {
-    JobRecord j = Job(static_cast<uint32_t>(k), "job-" + std::to_string(k),
-                      static_cast<JobKind>(k % 4), 8, k % std::max(sites, 1), k % 1000,
-                      JobOutcome::kFinished);
+    JobRecord j =
+        Job(static_cast<uint32_t>(k), "job-" + std::to_string(k), static_cast<JobKind>(k % 4), 8,
+            k % std::max(sites, 1), k % 1000, JobOutcome::kFinished);
     Ran(&j, k % 1000 + 0.5, k % 1000 + 1.0 + (k % 97) * 0.37, 0.9);
     r.jobs.push_back(std::move(j));
   }

@@ -7,7 +7,7 @@
 
 namespace stargate::twin {
 namespace report_testing {
-RunResult SampleRun();                            // report_fixture_test.cc
+RunResult SampleRun();                             // report_fixture_test.cc
 RunResult BigRun(int sites, int hours, int jobs);  // report_fixture_test.cc
 }  // namespace report_testing
 namespace {
@@ -51,10 +51,10 @@ TEST(HtmlReportTest, IsSelfContained) {
 
 TEST(HtmlReportTest, HasHeadlineTablesAndExplanations) {
   const std::string html = RenderHtmlReport(SampleRun());
-  for (const char* text : {"JCT mean", "JCT p50", "JCT p99", "Wait p99", "Utilisation",
-                           "Goodput", "ETTR", "Energy", "Peak power", "tCO\u2082",
-                           "Energy cost", "Interruptions", "<table", "How to read these numbers",
-                           "north-1", "texas, east", "30.0%"}) {
+  for (const char* text :
+       {"JCT mean", "JCT p50", "JCT p99", "Wait p99", "Utilisation", "Goodput", "ETTR", "Energy",
+        "Peak power", "tCO\u2082", "Energy cost", "Interruptions", "<table",
+        "How to read these numbers", "north-1", "texas, east", "30.0%"}) {
     EXPECT_NE(html.find(text), std::string::npos) << text;
   }
 }
@@ -87,8 +87,10 @@ TEST(HtmlReportTest, NoFinishedJobsSaysSo) {
   for (JobRecord& j : r.jobs) {
     if (j.outcome == JobOutcome::kFinished) j.outcome = JobOutcome::kRunning;
   }
+  r.summary.jobs_finished = 0;
   const std::string html = RenderHtmlReport(r);
   EXPECT_NE(html.find("No finished jobs"), std::string::npos);
+  EXPECT_NE(html.find("JCT p50</div><div class=\"v\">\u2013"), std::string::npos);
 }
 
 TEST(HtmlReportTest, NonFiniteNumbersShowADash) {

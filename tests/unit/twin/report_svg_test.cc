@@ -45,8 +45,7 @@ TEST(NiceTicksTest, TicksCoverTheRangeWithoutNegativeZero) {
               ElementsAre(0.0, DoubleNear(0.2, 1e-12), DoubleNear(0.4, 1e-12),
                           DoubleNear(0.6, 1e-12), DoubleNear(0.8, 1e-12), DoubleNear(1, 1e-12)));
   EXPECT_EQ(svg::TicksBetween(-0.1, 0.1, 0.5).size(), 1u);
-  EXPECT_EQ(svg::TickLabel(svg::TicksBetween(-0.1, 0.1, 0.5)[0], 0.5, svg::Format::kNumber),
-            "0.0");
+  EXPECT_EQ(svg::TickLabel(svg::TicksBetween(-0.1, 0.1, 0.5)[0], 0.5, svg::Format::kNumber), "0.0");
 }
 
 TEST(NiceTicksTest, LogTicksAreDecadesOrOneTwoFive) {
@@ -128,6 +127,8 @@ TEST(FormatTest, ReadableNumbers) {
   EXPECT_EQ(report::Readable(0), "0");
   EXPECT_EQ(report::Readable(-2.5), "-2.50");
   EXPECT_EQ(report::Percent(0.4567), "45.7%");
+  EXPECT_EQ(report::Integer(25), "25");
+  EXPECT_EQ(report::Integer(-1234567), "-1,234,567");
   EXPECT_EQ(report::Dollars(950), "$950");
   EXPECT_EQ(report::Dollars(12345), "$12.3k");
   EXPECT_EQ(report::Dollars(4.56e6), "$4.56M");
@@ -138,16 +139,26 @@ TEST(FormatTest, EscapesMarkup) {
   EXPECT_EQ(report::EscapeXml("a<b & \"c\" 'd'>"), "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;");
 }
 
+TEST(FormatTest, BucketsHaveNearlyEqualSizes) {
+  const report::Buckets b = report::BucketMeans(std::vector<double>(8760, 1.0), 400);
+  for (size_t i = 0; i + 1 < b.bounds.size(); ++i) {
+    const size_t size = b.bounds[i + 1] - b.bounds[i];
+    EXPECT_TRUE(size == 21 || size == 22) << size;
+  }
+}
+
 TEST(FormatTest, BucketMeansAverageConsecutiveRuns) {
   std::vector<double> year(8760);
   for (size_t i = 0; i < year.size(); ++i) year[i] = static_cast<double>(i % 15);
   const report::Buckets b = report::BucketMeans(year, 600);
-  EXPECT_EQ(b.width, 15u);
-  EXPECT_EQ(b.means.size(), 584u);
+  EXPECT_EQ(b.means.size(), 584u);  // 15 hours each
+  EXPECT_EQ(b.bounds.size(), 585u);
+  EXPECT_EQ(b.bounds.back(), 8760u);
   for (double m : b.means) EXPECT_DOUBLE_EQ(m, 7.0);
+  // 5 samples, at most 2 points: buckets of 2 and 3, NaN skipped.
   const report::Buckets small = report::BucketMeans({1, 2, 3, NAN, 5}, 2);
-  EXPECT_EQ(small.width, 3u);
-  EXPECT_THAT(small.means, ElementsAre(2.0, 5.0));
+  EXPECT_THAT(small.bounds, ElementsAre(0u, 2u, 5u));
+  EXPECT_THAT(small.means, ElementsAre(1.5, 4.0));
   EXPECT_TRUE(report::BucketMeans({}, 600).means.empty());
 }
 

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End to end through the binary: `stargate twin run|validate` on good and bad
+# scenarios. Usage: twin_cli.sh STARGATE_BINARY REPO_ROOT
+set -euo pipefail
+BIN="$1"
+ROOT="$2"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# A good run writes all four outputs and prints the summary.
+"$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/a" > "$TMP/a.txt"
+for f in summary.json jobs.csv sites.csv report.html; do
+  [ -s "$TMP/a/llama3-405b/$f" ] || fail "missing $f"
+done
+grep -q "job interruptions" "$TMP/a.txt" || fail "no summary printed"
+
+# Same seed, same bytes; another seed, other bytes.
+"$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/b" -q
+for f in summary.json jobs.csv sites.csv report.html; do
+  cmp -s "$TMP/a/llama3-405b/$f" "$TMP/b/llama3-405b/$f" || fail "$f differs between identical runs"
+done
+"$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/c" -q --seed 7
+cmp -s "$TMP/a/llama3-405b/summary.json" "$TMP/c/llama3-405b/summary.json" && fail "--seed had no effect"
+
+# Every shipped scenario validates.
+for s in "$ROOT"/examples/scenarios/*.yaml; do
+  "$BIN" twin validate "$s" > /dev/null || fail "$s does not validate"
+done
+
+# A bad scenario: non-zero exit, and the message names file, line and field.
+cat > "$TMP/bad.yaml" <<'YAML'
+name: bad
+duration: 1d
+sites:
+  - name: a
+    jurisdiction: US
+    pools:
+      - {accelerator: H1000, nodes: 4}
+YAML
+set +e
+"$BIN" twin run "$TMP/bad.yaml" --out "$TMP/bad" 2> "$TMP/bad.err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "bad scenario exited 0"
+grep -q "bad.yaml:7:.*sites\[0\].pools\[0\].accelerator.*H1000" "$TMP/bad.err" || { cat "$TMP/bad.err"; fail "error does not name file:line and field"; }
+
+# A missing file and an unknown policy are clear errors too.
+if "$BIN" twin run "$TMP/nope.yaml" 2> /dev/null; then fail "missing file exited 0"; fi
+if "$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/p" --policy nonsense 2> "$TMP/p.err"; then
+  fail "unknown policy exited 0"
+fi
+grep -q "unknown scheduler policy" "$TMP/p.err" || fail "unknown policy message"
+echo "twin CLI: ok"
