@@ -36,6 +36,10 @@ struct FailureSpec {
   std::vector<FailureComponent> components;
   double rate_scale = 1.0;           // multiply every rate (sensitivity studies)
   Duration restart = Duration::Minutes(10);  // job re-init after an interruption
+  // When a node of a multi-node gang fails: true = the gang keeps its other
+  // nodes and the scheduler finds a replacement for the failed one (gang
+  // repair); false = the whole gang is released and requeued.
+  bool gang_repair = false;
 };
 
 // A synthetic job stream: Poisson arrivals, sizes and lengths from

@@ -72,7 +72,7 @@ constexpr std::string_view kTrainingKeys[] = {
     "params",          "tokens",           "tokens_per_step", "mfu", "state_bytes_per_param",
     "tensor_parallel", "pipeline_parallel"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
-                                             "restart"};
+                                             "restart", "gang_repair"};
 constexpr std::string_view kComponentKeys[] = {"name", "scope", "rate_per_year", "repair"};
 
 constexpr EnumName<SeriesSpec::Kind> kSeriesKinds[] = {{"constant", SeriesSpec::Kind::kConstant},
@@ -584,6 +584,7 @@ StatusOr<FailureSpec> ParseFailures(const Cursor& c) {
   }
   SG_ASSIGN_OR_RETURN(s.rate_scale, f.Number("rate_scale", s.rate_scale, Range{0, 1e6}));
   SG_ASSIGN_OR_RETURN(s.restart, f.Dur("restart", s.restart, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.gang_repair, f.Bool("gang_repair", s.gang_repair));
   return s;
 }
 

@@ -10,6 +10,7 @@ Decisions FifoFirstFit::Schedule(const ClusterState& state, const Queue& queue, 
   Decisions out;
   Claims& claims = claims_;
   claims.Reset(state.num_nodes(), state.pools().size());
+  PlaceRepairs(state, queue, claims, out);
   for (const JobRequest& req : queue) {
     bool placed = false;
     for (size_t p = 0; p < state.pools().size() && !placed; ++p) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/accelerator.h"
 #include "core/ids.h"
@@ -32,6 +33,15 @@ struct JobRequest {
   int priority = 0;
   Time submit;                     // original submit; kept across requeues
   Duration estimate;               // runtime estimate on the reference device (backfill)
+
+  // Gang repair: non-empty when the job still holds the rest of its gang in
+  // `repair_pool` and needs one replacement node (with `per_node` free
+  // devices) for each failed node listed. Such a request asks for spares,
+  // not for a fresh placement.
+  std::vector<NodeId> repair;
+  PoolId repair_pool;
+  int per_node = 0;
+  bool is_repair() const { return !repair.empty(); }
 };
 
 }  // namespace stargate::sched

@@ -1,5 +1,7 @@
 #include "sched/placement.h"
 
+#include <algorithm>
+
 namespace stargate::sched {
 
 GangShape ShapeFor(int devices, int per_node) {
@@ -34,6 +36,39 @@ std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape sha
   }
   if (static_cast<int>(out.size()) < shape.nodes) return {};
   return out;
+}
+
+std::optional<NodeId> FindSpare(const ClusterState& state, PoolId p, NodeId failed, int per_node,
+                                const Claims& claims) {
+  const PoolState& pool = state.pool(p);
+  auto fits = [&](uint32_t node) {
+    return state.IsUp(NodeId(node)) &&
+           state.FreeOn(NodeId(node)) - claims.On(node) >= per_node;
+  };
+  // Scan the failed node's domain, then the rest of its leaf.
+  const uint32_t local = failed.value() - pool.first_node;
+  for (const uint32_t block : {static_cast<uint32_t>(pool.domain_nodes),
+                               static_cast<uint32_t>(pool.nodes_per_leaf)}) {
+    const uint32_t begin = local / block * block;
+    const uint32_t end = std::min(pool.num_nodes, begin + block);
+    for (uint32_t i = begin; i < end; ++i) {
+      if (fits(pool.first_node + i)) return NodeId(pool.first_node + i);
+    }
+  }
+  std::vector<NodeId> any = FindNodes(state, p, GangShape{1, per_node}, claims);
+  if (any.empty()) return std::nullopt;
+  return any.front();
+}
+
+void PlaceRepairs(const ClusterState& state, const Queue& queue, Claims& claims, Decisions& out) {
+  for (const JobRequest& req : queue.repairs()) {
+    for (NodeId failed : req.repair) {
+      const std::optional<NodeId> spare = FindSpare(state, req.repair_pool, failed, req.per_node, claims);
+      if (!spare) break;
+      claims.Add(req.repair_pool, spare->value(), req.per_node);
+      out.items.push_back(Repair{req.id, failed, *spare});
+    }
+  }
 }
 
 }  // namespace stargate::sched

@@ -2,10 +2,13 @@
 // Gang shape and node search inside one pool, shared by every policy.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "sched/claims.h"
 #include "sched/cluster_state.h"
+#include "sched/decisions.h"
+#include "sched/queue.h"
 
 namespace stargate::sched {
 
@@ -26,5 +29,18 @@ bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req);
 // Cost: O(nodes returned + claimed nodes skipped).
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
                               const Claims& claims);
+
+// A replacement for `failed` (a node of a gang in pool `p`) with `per_node`
+// free devices after `claims`: first in the failed node's NVLink domain, then
+// its leaf, so the repaired gang keeps its span; then anywhere in the pool.
+// Cost: O(nodes per leaf) plus one bucket probe.
+std::optional<NodeId> FindSpare(const ClusterState& state, PoolId p, NodeId failed, int per_node,
+                                const Claims& claims);
+
+// Serves the queue's gang-repair requests, oldest first: one Repair per
+// failed node a spare was found for (claimed in `claims`). A gang resumes
+// once all its failed nodes are replaced; the rest wait for the next pass.
+// Every policy calls this before placing new work.
+void PlaceRepairs(const ClusterState& state, const Queue& queue, Claims& claims, Decisions& out);
 
 }  // namespace stargate::sched

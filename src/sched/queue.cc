@@ -1,17 +1,30 @@
 #include "sched/queue.h"
 
+#include <algorithm>
+
 namespace stargate::sched {
 
 void Queue::Push(const JobRequest& req) {
   Erase(req.id);
-  order_.insert(KeyOf(req));
   by_id_.emplace(req.id.value(), req);
+  if (req.is_repair()) {
+    repairs_.push_back(req);
+  } else {
+    order_.insert(KeyOf(req));
+  }
 }
 
 bool Queue::Erase(JobId job) {
   auto it = by_id_.find(job.value());
   if (it == by_id_.end()) return false;
-  order_.erase(KeyOf(it->second));
+  if (it->second.is_repair()) {
+    // Few repairs wait at once (one per broken gang): a scan is cheap.
+    auto r = std::find_if(repairs_.begin(), repairs_.end(),
+                          [&](const JobRequest& q) { return q.id == job; });
+    if (r != repairs_.end()) repairs_.erase(r);
+  } else {
+    order_.erase(KeyOf(it->second));
+  }
   by_id_.erase(it);
   return true;
 }

@@ -1,13 +1,16 @@
 // File: queue.h
 // Pending jobs in scheduling order: higher priority first, then earlier
 // original submit, then lower id. A job requeued after a failure keeps its
-// submit time and so returns to its old place. Not thread-safe.
+// submit time and so returns to its old place. Gang-repair requests (jobs
+// that still hold most of their gang) are kept apart, in arrival order: a
+// policy serves them before any new placement. Not thread-safe.
 #pragma once
 
 #include <cstddef>
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "sched/job_request.h"
 
@@ -27,10 +30,13 @@ class Queue {
   // Removes `job`; returns false if it was not queued.
   bool Erase(JobId job);
   bool Contains(JobId job) const { return by_id_.count(job.value()) != 0; }
-  size_t size() const { return order_.size(); }
-  bool empty() const { return order_.empty(); }
+  size_t size() const { return by_id_.size(); }
+  bool empty() const { return by_id_.empty(); }
 
-  // Iteration in scheduling order yields const JobRequest&.
+  // Repair requests, oldest first; not part of the ordered iteration below.
+  const std::vector<JobRequest>& repairs() const { return repairs_; }
+
+  // Iteration in scheduling order yields const JobRequest& (repairs excluded).
   class Iterator {
    public:
     Iterator(const Queue* q, std::set<Key>::const_iterator it) : q_(q), it_(it) {}
@@ -50,6 +56,7 @@ class Queue {
   static Key KeyOf(const JobRequest& r) { return Key{-r.priority, r.submit.nanos(), r.id.value()}; }
   std::set<Key> order_;
   std::unordered_map<uint32_t, JobRequest> by_id_;
+  std::vector<JobRequest> repairs_;
 };
 
 }  // namespace stargate::sched

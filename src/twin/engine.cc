@@ -117,10 +117,15 @@ void Engine::RefreshSitePower(uint32_t site, Time now) {
 }
 
 void Engine::Arrive(uint32_t j, Time now) {
-  const JobSpec& spec = in_.jobs[j];
   JobState& js = jobs_[j];
   js.arrived = true;
   js.pending_since = now;
+  queue_.Push(RequestFor(j));
+  dirty_ = true;
+}
+
+sched::JobRequest Engine::RequestFor(uint32_t j) const {
+  const JobSpec& spec = in_.jobs[j];
   sched::JobRequest req;
   req.id = JobId(j);
   req.accelerators = std::max(1, spec.accelerator_count);
@@ -129,8 +134,13 @@ void Engine::Arrive(uint32_t j, Time now) {
   req.priority = spec.priority;
   req.submit = spec.submit;
   req.estimate = spec.duration;
-  queue_.Push(req);
-  dirty_ = true;
+  const JobState& js = jobs_[j];
+  if (js.holding) {  // a gang repair: spares for the failed nodes only
+    for (uint32_t n : js.failed) req.repair.push_back(NodeId(n));
+    req.repair_pool = PoolId(js.pool);
+    req.per_node = js.per_node;
+  }
+  return req;
 }
 
 void Engine::RunSchedulerPass(Time now) {
@@ -139,45 +149,123 @@ void Engine::RunSchedulerPass(Time now) {
   for (auto& d : decisions.items) {
     if (auto* start = std::get_if<sched::Start>(&d)) {
       StartJob(*start, now);
+    } else if (auto* repair = std::get_if<sched::Repair>(&d)) {
+      ApplyRepair(*repair, now);
     } else if (auto* reject = std::get_if<sched::Reject>(&d)) {
       JobState& js = jobs_[reject->job.value()];
       queue_.Erase(reject->job);
       js.outcome = JobOutcome::kRejected;
       js.reason = reject->reason;
     }
-    // Preempt / Defer / Repair come with the full policy set (scheduler issue).
+    // Preempt / Defer come with the full policy set (scheduler issue).
   }
 }
 
 void Engine::StartJob(const sched::Start& s, Time now) {
   const uint32_t j = s.job.value();
-  const JobSpec& spec = in_.jobs[j];
   JobState& js = jobs_[j];
   queue_.Erase(s.job);
-  const auto& pool = state_.pool(s.pool);
+  js.per_node = s.per_node;
+  js.pool = s.pool.value();
+  js.nodes.clear();
+  js.nodes.reserve(s.nodes.size());
+  for (NodeId n : s.nodes) {
+    state_.Allocate(n, s.per_node);
+    js.nodes.push_back(n.value());
+    jobs_on_node_.Add(n.value(), j);
+  }
+  pool_util_sum_[js.pool] += static_cast<double>(s.nodes.size()) * s.per_node * js.utilisation;
+  js.shape_stale = true;
+  BeginSegment(j, now);
+}
+
+void Engine::ApplyRepair(const sched::Repair& r, Time now) {
+  const uint32_t j = r.job.value();
+  JobState& js = jobs_[j];
+  auto slot = std::find(js.failed.begin(), js.failed.end(), r.failed.value());
+  if (!js.holding || slot == js.failed.end()) return;  // stale: the gang was requeued
+  BookHold(j, now);
+  js.failed.erase(slot);
+  state_.Allocate(r.spare, js.per_node);
+  js.nodes.push_back(r.spare.value());
+  jobs_on_node_.Add(r.spare.value(), j);
+  SwapInShape(j, r.failed.value(), r.spare.value());
+  pool_util_sum_[js.pool] += static_cast<double>(js.per_node) * js.utilisation;
+  ++gang_repairs_;
+  if (!js.failed.empty()) {  // still short of nodes: keep asking
+    queue_.Push(RequestFor(j));
+    RefreshSitePower(state_.pools()[js.pool].site.value(), now);
+    return;
+  }
+  queue_.Erase(r.job);
+  js.holding = false;
+  BeginSegment(j, now);
+}
+
+bool Engine::HoldsIn(uint32_t j, uint32_t begin, uint32_t end, uint32_t skip) const {
+  for (uint32_t n = begin; n < end; ++n) {
+    if (n != skip && jobs_on_node_.Has(n, j)) return true;
+  }
+  return false;
+}
+
+// A recount costs O(gang) with three divisions per node; on a year of a
+// 10 GW network that was most of the run. A swap only changes the blocks of
+// the two nodes involved, so scan those (a domain, a leaf, at worst a pod).
+void Engine::SwapInShape(uint32_t j, uint32_t out, uint32_t in) {
+  JobState& js = jobs_[j];
+  if (js.shape_stale || js.nodes.size() < 2) {
+    js.shape_stale = true;
+    return;
+  }
+  const auto& pool = state_.pools()[js.pool];
+  const uint32_t base = pool.first_node;
+  auto update = [&](uint32_t block, int* count) {
+    const uint32_t b_out = (out - base) / block, b_in = (in - base) / block;
+    if (b_out == b_in) return;
+    auto begin = [&](uint32_t b) { return base + b * block; };
+    auto end = [&](uint32_t b) { return base + std::min(pool.num_nodes, (b + 1) * block); };
+    if (!HoldsIn(j, begin(b_out), end(b_out), out)) --*count;
+    if (!HoldsIn(j, begin(b_in), end(b_in), in)) ++*count;
+  };
+  update(static_cast<uint32_t>(pool.domain_nodes), &js.shape.domains);
+  update(static_cast<uint32_t>(pool.nodes_per_leaf), &js.shape.leaves);
+  update(static_cast<uint32_t>(pool.nodes_per_leaf * pool.leaves_per_pod), &js.shape.pods);
+}
+
+// Starts a run segment of job `j` on the nodes it holds.
+void Engine::BeginSegment(uint32_t j, Time now) {
+  const JobSpec& spec = in_.jobs[j];
+  JobState& js = jobs_[j];
+  const auto& pool = state_.pools()[js.pool];
+  const SiteId site_id = pool.site;
   const AcceleratorSpec& accel = Spec(pool.type);
-  const SiteSpec& site = in_.spec.sites[s.site.value()];
+  const SiteSpec& site = in_.spec.sites[site_id.value()];
 
   // Where the gang landed decides its communication cost.
-  model::PlacementShape shape;
-  shape.nodes = static_cast<int>(s.nodes.size());
-  shape.devices_per_node = s.per_node;
-  shape.devices = shape.nodes * s.per_node;
-  if (s.nodes.size() > 1) {
-    // Count distinct domains, leaves and pods in O(nodes) with generation
-    // marks (indices are pool-local and below the pool's node count).
-    const uint32_t gen = ++mark_generation_;
-    int domains = 0, leaves = 0, pods = 0;
-    for (NodeId n : s.nodes) {
-      const uint32_t local = state_.LocalIndex(n);
-      const uint32_t leaf = local / pool.nodes_per_leaf;
-      if (std::exchange(mark_domain_[local / pool.domain_nodes], gen) != gen) ++domains;
-      if (std::exchange(mark_leaf_[leaf], gen) != gen) ++leaves;
-      if (std::exchange(mark_pod_[leaf / pool.leaves_per_pod], gen) != gen) ++pods;
+  model::PlacementShape& shape = js.shape;
+  if (js.shape_stale) {
+    js.shape_stale = false;
+    shape = model::PlacementShape{};
+    shape.nodes = static_cast<int>(js.nodes.size());
+    shape.devices_per_node = js.per_node;
+    shape.devices = shape.nodes * js.per_node;
+    if (js.nodes.size() > 1) {
+      // Count distinct domains, leaves and pods in O(nodes) with generation
+      // marks (indices are pool-local and below the pool's node count).
+      const uint32_t gen = ++mark_generation_;
+      int domains = 0, leaves = 0, pods = 0;
+      for (uint32_t n : js.nodes) {
+        const uint32_t local = n - pool.first_node;
+        const uint32_t leaf = local / pool.nodes_per_leaf;
+        if (std::exchange(mark_domain_[local / pool.domain_nodes], gen) != gen) ++domains;
+        if (std::exchange(mark_leaf_[leaf], gen) != gen) ++leaves;
+        if (std::exchange(mark_pod_[leaf / pool.leaves_per_pod], gen) != gen) ++pods;
+      }
+      shape.domains = domains;
+      shape.leaves = leaves;
+      shape.pods = pods;
     }
-    shape.domains = domains;
-    shape.leaves = leaves;
-    shape.pods = pods;
   }
 
   const int devices = shape.devices;
@@ -186,7 +274,7 @@ void Engine::StartJob(const sched::Start& s, Time now) {
     const model::StepEstimate est = model::TrainingStep(spec.training, accel, site.fabric, shape);
     js.place_total_s = est.total.seconds();
     const double share = std::min(1.0, static_cast<double>(devices) /
-                                           std::max<int64_t>(1, state_.site(s.site).total_devices));
+                                           std::max<int64_t>(1, state_.site(site_id).total_devices));
     write = model::CheckpointWriteTime(model::CheckpointBytes(spec.training),
                                        BytesPerSec(site.storage_bandwidth.value() * share));
   } else {
@@ -211,22 +299,11 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   js.seg.interval = interval;
   js.seg.write = interval > Duration::Zero() ? write : Duration::Zero();
   js.seg_start = now;
-  js.per_node = s.per_node;
-  js.pool = s.pool.value();
   js.outcome = JobOutcome::kRunning;
   js.wait += now - js.pending_since;
   if (js.first_start == Time::Never()) js.first_start = now;
   ++js.epoch;
-
-  js.nodes.clear();
-  js.nodes.reserve(s.nodes.size());
-  for (NodeId n : s.nodes) {
-    state_.Allocate(n, s.per_node);
-    js.nodes.push_back(n.value());
-    jobs_on_node_.Add(n.value(), j);
-  }
-  pool_util_sum_[s.pool.value()] += static_cast<double>(devices) * js.utilisation;
-  RefreshSitePower(s.site.value(), now);
+  RefreshSitePower(site_id.value(), now);
   events_.Push(now + js.seg.Wall(), EventType::kJobFinish, j, js.epoch);
 }
 
@@ -266,31 +343,56 @@ void Engine::FinishJob(uint32_t j, Time now) {
   js.end = now;
 }
 
-void Engine::InterruptJob(uint32_t j, Time now) {
-  Account(j, now, /*finished=*/false);
-  ReleaseNodes(j, now);
+void Engine::BookHold(uint32_t j, Time now) {
   JobState& js = jobs_[j];
-  ++js.restarts;
-  ++interruptions_;
-  ++js.epoch;  // the pending finish event is now stale
-  js.outcome = JobOutcome::kPending;
-  js.pending_since = now;
-  const JobSpec& spec = in_.jobs[j];
-  sched::JobRequest req;
-  req.id = JobId(j);
-  req.accelerators = std::max(1, spec.accelerator_count);
-  req.accel_mask = masks_[j];
-  req.jurisdictions = jur_masks_[j];
-  req.priority = spec.priority;
-  req.submit = spec.submit;
-  req.estimate = spec.duration;
-  queue_.Push(req);
+  if (!js.holding) return;
+  const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  js.allocated_device_s += (now - js.hold_start).seconds() * devices;
+  js.hold_start = now;
+}
+
+void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
+  JobState& js = jobs_[j];
+  if (js.outcome == JobOutcome::kRunning) {
+    Account(j, now, /*finished=*/false);
+    ++js.restarts;
+    ++interruptions_;
+    ++js.epoch;  // the pending finish event is now stale
+    js.outcome = JobOutcome::kPending;
+    js.pending_since = now;
+  } else {
+    BookHold(j, now);  // a repairing gang lost another node (or its site)
+  }
+  const bool repair = in_.spec.failures.gang_repair && failed != kNoNode && js.nodes.size() > 1;
+  if (!repair) {
+    ReleaseNodes(j, now);
+    js.failed.clear();
+    js.holding = false;
+    queue_.Push(RequestFor(j));
+    return;
+  }
+  // Gang repair: give up only the failed node and ask for a replacement.
+  auto it = std::find(js.nodes.begin(), js.nodes.end(), failed);
+  *it = js.nodes.back();
+  js.nodes.pop_back();
+  state_.Release(NodeId(failed), js.per_node);
+  jobs_on_node_.Remove(failed, j);
+  pool_util_sum_[js.pool] -= static_cast<double>(js.per_node) * js.utilisation;
+  // Swaps are tracked one at a time; two outstanding holes in one block
+  // would be miscounted, so recount then.
+  if (!js.failed.empty()) js.shape_stale = true;
+  js.failed.push_back(failed);
+  js.holding = true;
+  js.hold_start = now;
+  queue_.Push(RequestFor(j));
+  RefreshSitePower(state_.pools()[js.pool].site.value(), now);
+  dirty_ = true;
 }
 
 void Engine::FailNode(uint32_t node, Duration repair, Time now) {
   if (!state_.IsUp(NodeId(node))) return;  // already out: nothing more to break
   const std::vector<uint32_t> victims = jobs_on_node_.On(node);
-  for (uint32_t j : victims) InterruptJob(j, now);
+  for (uint32_t j : victims) InterruptJob(j, now, node);
   state_.SetNodeUp(NodeId(node), false);
   events_.Push(now + repair, EventType::kNodeRepair, node);
 }
@@ -350,7 +452,7 @@ void Engine::OnSiteFailure(uint32_t site, Time now) {
       const uint32_t node = pool.first_node + i;
       if (!state_.IsUp(NodeId(node))) continue;
       const std::vector<uint32_t> victims = jobs_on_node_.On(node);
-      for (uint32_t j : victims) InterruptJob(j, now);
+      for (uint32_t j : victims) InterruptJob(j, now, kNoNode);
       state_.SetNodeUp(NodeId(node), false);
     }
   }
@@ -457,6 +559,7 @@ RunResult Engine::Collect(Time horizon) {
   s.events = events_processed_;
   s.scheduler_passes = passes_;
   s.interruptions = interruptions_;
+  s.gang_repairs = gang_repairs_;
   s.failures = failures_;
 
   // Close the books at the horizon: running jobs count the work done so far.
@@ -475,6 +578,7 @@ RunResult Engine::Collect(Time horizon) {
       js.allocated_device_s += elapsed.seconds() * devices;
     } else if (js.outcome == JobOutcome::kPending && js.arrived) {
       js.wait += horizon - js.pending_since;
+      BookHold(static_cast<uint32_t>(j), horizon);
     }
     useful += js.useful_device_s;
     allocated += js.allocated_device_s;

@@ -9,12 +9,14 @@
 // Single-threaded; one Engine per run (many may run side by side).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/rng.h"
+#include "model/placement_shape.h"
 #include "sched/cluster_state.h"
 #include "sched/queue.h"
 #include "sched/scheduler.h"
@@ -29,6 +31,8 @@ namespace stargate::twin {
 
 class Engine {
  public:
+  static constexpr uint32_t kNoNode = UINT32_MAX;
+
   // `inputs` must outlive the engine.
   Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> scheduler);
 
@@ -56,15 +60,32 @@ class Engine {
     double useful_device_s = 0;
     double allocated_device_s = 0;
     double useful_wall_s = 0;
-    std::vector<uint32_t> nodes;
+    std::vector<uint32_t> nodes;   // held nodes (survivors only while repairing)
+    std::vector<uint32_t> failed;  // gang nodes lost and not yet replaced
+    bool holding = false;          // pending a gang repair, keeping `nodes`
+    bool shape_stale = true;       // `shape` no longer matches `nodes`
+    model::PlacementShape shape;   // span of `nodes`, for the step-time model
+    Time hold_start;               // hold time is booked from here
     std::string reason;
   };
 
   void Arrive(uint32_t j, Time now);
   void RunSchedulerPass(Time now);
   void StartJob(const sched::Start& s, Time now);
+  void ApplyRepair(const sched::Repair& r, Time now);
+  void BeginSegment(uint32_t j, Time now);
   void FinishJob(uint32_t j, Time now);
-  void InterruptJob(uint32_t j, Time now);
+  // `failed` = the node whose failure stops the job, or kNoNode when the
+  // whole gang is lost (site outage); gang repair only applies to the former.
+  void InterruptJob(uint32_t j, Time now, uint32_t failed);
+  void BookHold(uint32_t j, Time now);
+  // Keeps js.shape exact when the gang swaps failed node `out` for `in`
+  // (already recorded in jobs_on_node_), scanning only their blocks.
+  void SwapInShape(uint32_t j, uint32_t out, uint32_t in);
+  // True if job `j` holds a node in global range [begin, end) other than `skip`.
+  bool HoldsIn(uint32_t j, uint32_t begin, uint32_t end, uint32_t skip) const;
+  // The scheduler request for pending job `j` (a repair request while it holds a gang).
+  sched::JobRequest RequestFor(uint32_t j) const;
   void ReleaseNodes(uint32_t j, Time now);
   void FailNode(uint32_t node, Duration repair, Time now);
   void OnPoolFailure(uint32_t pool, Time now);
@@ -96,6 +117,7 @@ class Engine {
   int64_t events_processed_ = 0;
   int64_t passes_ = 0;
   int64_t interruptions_ = 0;
+  int64_t gang_repairs_ = 0;
   int64_t failures_ = 0;
   bool dirty_ = false;
 };

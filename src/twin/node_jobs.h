@@ -49,6 +49,13 @@ class NodeJobs {
     }
   }
 
+  bool Has(uint32_t node, uint32_t job) const {
+    if (first_[node] == job) return true;
+    if (!shared_[node]) return false;
+    auto it = more_.find(node);
+    return it != more_.end() && std::find(it->second.begin(), it->second.end(), job) != it->second.end();
+  }
+
   // The jobs on `node`, copied (callers interrupt them, which edits the index).
   std::vector<uint32_t> On(uint32_t node) const {
     std::vector<uint32_t> out;

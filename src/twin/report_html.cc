@@ -130,7 +130,10 @@ std::vector<Card> HeadlineCards(const Summary& s) {
                  "energy \u00d7 hourly grid intensity"),
       {"Energy cost", report::Dollars(s.cost_usd), "", "energy \u00d7 hourly price"},
       {"Interruptions", Count(s.interruptions), "",
-       fmt::format("from {} component failures", Count(s.failures))},
+       s.gang_repairs > 0
+           ? fmt::format("from {} component failures; {} nodes repaired in place", Count(s.failures),
+                         Count(s.gang_repairs))
+           : fmt::format("from {} component failures", Count(s.failures))},
   };
 }
 

@@ -111,6 +111,7 @@ Json SummaryTree(const RunResult& r) {
   j["goodput"] = s.goodput;
   j["effective_training_time_ratio"] = s.ettr;
   j["interruptions"] = s.interruptions;
+  j["gang_repairs"] = s.gang_repairs;
   j["failures"] = s.failures;
   j["energy_mwh"] = s.energy_mwh;
   j["peak_mw"] = s.peak_mw;

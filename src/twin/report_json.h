@@ -9,7 +9,7 @@
 //    "jobs": {"total", "finished", "running", "pending", "rejected"},
 //    "jct_hours": {"mean", "p50", "p90", "p99"}, "wait_hours": {...},
 //    "utilisation", "goodput", "effective_training_time_ratio",
-//    "interruptions", "failures", "energy_mwh", "peak_mw", "tco2",
+//    "interruptions", "gang_repairs", "failures", "energy_mwh", "peak_mw", "tco2",
 //    "cost_usd", "events", "scheduler_passes",
 //    "sites": [{"name", "jurisdiction", "accelerators", "power_cap_mw",
 //               "peak_mw", "energy_mwh", "tco2", "cost_usd", "failures",

@@ -71,6 +71,7 @@ struct Summary {
   double goodput = 0;          // useful device-time / allocated device-time
   double ettr = 0;             // training jobs: useful wall / (end or horizon - first start)
   int64_t interruptions = 0;   // job interruptions by failures
+  int64_t gang_repairs = 0;    // failed gang nodes replaced in place (failures.gang_repair)
   int64_t failures = 0;        // component failures anywhere
   double energy_mwh = 0;
   double peak_mw = 0;          // max over sites of site peak

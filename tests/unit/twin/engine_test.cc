@@ -92,6 +92,53 @@ TEST(Engine, FailuresInterruptAndCheckpointsLimitTheLoss) {
   EXPECT_NEAR(r.jobs[0].useful_device_s, 16 * 100 * 3600.0, 1.0);
 }
 
+// With gang repair a failure costs the gang one node, not its placement:
+// every interruption of the 4-node gang is healed by a spare (there are two
+// idle nodes), the work still adds up, and the hold time is paid for.
+TEST(Engine, GangRepairReplacesTheFailedNodeInsteadOfRequeueing) {
+  TwinInputs in = SmallCluster(6);
+  in.spec.duration = Duration::Days(30);
+  in.spec.failures.gang_repair = true;
+  in.failures = {FailureComponent{"flaky", FailureScope::kNode, 365.0 * 24 / 20, Duration::Hours(1)}};
+  JobSpec j = Batch(32, Duration::Hours(100));
+  j.checkpoint = CheckpointPolicy{true, false, Duration::Hours(1)};
+  in.jobs = {j};
+  RunResult r = RunTwin(in).value();
+  ASSERT_EQ(r.jobs[0].outcome, JobOutcome::kFinished);
+  EXPECT_GT(r.summary.interruptions, 3);
+  // Each interruption lost one node; most are healed at once by a spare.
+  EXPECT_GT(r.summary.gang_repairs, r.summary.interruptions / 2);
+  EXPECT_NEAR(r.jobs[0].useful_device_s, 32 * 100 * 3600.0, 1.0);
+  EXPECT_GT(r.jobs[0].allocated_device_s, r.jobs[0].useful_device_s);
+  EXPECT_LT(r.summary.goodput, 1.0);
+
+  // Without repair the same failures requeue the whole gang; no repairs.
+  in.spec.failures.gang_repair = false;
+  RunResult requeue = RunTwin(in).value();
+  EXPECT_EQ(requeue.summary.gang_repairs, 0);
+  EXPECT_GT(requeue.summary.interruptions, 3);
+}
+
+// A gang with no spare to be had holds its survivors until the failed node
+// comes back, and the wait shows up in its queue time.
+TEST(Engine, GangRepairWaitsForANodeWhenNoneIsFree) {
+  TwinInputs in = SmallCluster(4);
+  in.spec.duration = Duration::Days(30);
+  in.spec.failures.gang_repair = true;
+  in.failures = {FailureComponent{"flaky", FailureScope::kNode, 365.0 * 24 / 20, Duration::Hours(3)}};
+  JobSpec j = Batch(32, Duration::Hours(100));
+  j.checkpoint = CheckpointPolicy{true, false, Duration::Hours(1)};
+  in.jobs = {j};
+  RunResult r = RunTwin(in).value();
+  ASSERT_EQ(r.jobs[0].outcome, JobOutcome::kFinished);
+  ASSERT_GT(r.summary.interruptions, 3);
+  // A node lost while the gang waits needs a repair too, but is no new restart.
+  EXPECT_GE(r.summary.gang_repairs, r.jobs[0].restarts);
+  // Each repair waited for the 3 h node repair.
+  EXPECT_GE(r.jobs[0].wait.hours(), 3.0 * r.jobs[0].restarts - 1e-9);
+  EXPECT_NEAR(r.jobs[0].useful_device_s, 32 * 100 * 3600.0, 1.0);
+}
+
 std::string Outputs(const RunResult& r) {
   std::ostringstream csv;
   WriteJobsCsv(r, csv);
