@@ -23,7 +23,7 @@ cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
   -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSTARGATE_BUILD_FUZZ=ON -DSTARGATE_BUILD_TESTS=OFF -DSTARGATE_BUILD_BENCH=OFF >/dev/null
-ninja -C "$BUILD_DIR" -j1 scenario_fuzz
+ninja -C "$BUILD_DIR" -j"${FUZZ_JOBS:-1}" scenario_fuzz
 
 mkdir -p "$CORPUS_OUT"
 cd "$BUILD_DIR"
