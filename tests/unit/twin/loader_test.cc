@@ -1,0 +1,65 @@
+// The loader end to end: a scenario naming trace files of all three public
+// formats, read relative to the scenario's directory, merged with synthetic
+// jobs in submit order, and run.
+#include "twin/loader.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "twin/engine.h"
+
+namespace stargate::twin {
+namespace {
+
+const std::string kTraces = std::string(STARGATE_SOURCE_DIR) + "/tests/fixtures/traces";
+
+constexpr char kScenario[] = R"(name: traces
+duration: 30d
+seed: 3
+sites:
+  - name: lab
+    jurisdiction: US
+    pools:
+      - {accelerator: H100, nodes: 64}
+failures: {preset: none}
+workload:
+  traces:
+    - {format: philly, path: philly_small.json}
+    - {format: alibaba_pai, path: pai_task_small.csv}
+    - {format: helios, path: helios_small.csv, time_scale: 2}
+  generators:
+    - {name: extra, kind: batch, count: 20, sizes: [{accelerators: 8, weight: 1}]}
+)";
+
+TEST(Loader, ReadsEveryTraceFormatRelativeToTheScenario) {
+  auto in = LoadScenarioText(kScenario, "traces.yaml", kTraces);
+  ASSERT_TRUE(in.ok()) << in.status();
+  // 20 synthetic jobs plus a non-trivial number from each fixture.
+  EXPECT_GT(in->jobs.size(), 20u + 3 * 3);
+  EXPECT_TRUE(std::is_sorted(in->jobs.begin(), in->jobs.end(),
+                             [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; }));
+  RunResult r = RunTwin(*in).value();
+  EXPECT_EQ(r.summary.jobs_total, static_cast<int64_t>(in->jobs.size()));
+  EXPECT_GT(r.summary.jobs_finished, r.summary.jobs_total / 2);
+}
+
+TEST(Loader, AMissingTraceFileIsAnErrorNamingIt) {
+  std::string yaml = kScenario;
+  yaml.replace(yaml.find("pai_task_small.csv"), 18, "nowhere.csv");
+  auto in = LoadScenarioText(yaml, "traces.yaml", kTraces);
+  ASSERT_FALSE(in.ok());
+  EXPECT_NE(std::string(in.status().message()).find("nowhere.csv"), std::string::npos) << in.status();
+}
+
+TEST(Loader, ABadTraceRowNamesFileAndLine) {
+  // helios_small.csv read as a PAI trace: its header and rows do not parse.
+  std::string yaml = kScenario;
+  yaml.replace(yaml.find("{format: helios"), 15, "{format: alibaba_pai");
+  auto in = LoadScenarioText(yaml, "traces.yaml", kTraces);
+  ASSERT_FALSE(in.ok());
+  EXPECT_NE(std::string(in.status().message()).find("helios_small.csv:"), std::string::npos) << in.status();
+}
+
+}  // namespace
+}  // namespace stargate::twin
