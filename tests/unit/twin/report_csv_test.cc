@@ -8,11 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include "report_fixture.h"
+
 namespace stargate::twin {
-namespace report_testing {
-RunResult SampleRun();                             // report_fixture_test.cc
-RunResult BigRun(int sites, int hours, int jobs);  // report_fixture_test.cc
-}  // namespace report_testing
 namespace {
 
 using report_testing::BigRun;

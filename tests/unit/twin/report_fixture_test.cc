@@ -1,10 +1,11 @@
-// Hand-built RunResults shared by the report_*_test.cc files (declared again
-// at the top of each; one definition here), plus checks of run_result.cc.
+// Hand-built RunResults shared by the report_*_test.cc files (declared in
+// report_fixture.h), plus checks of run_result.cc.
 #include <cmath>
 #include <string>
 
 #include <gtest/gtest.h>
 
+#include "report_fixture.h"
 #include "twin/run_result.h"
 
 namespace stargate::twin::report_testing {
