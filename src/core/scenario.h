@@ -82,13 +82,31 @@ struct WorkloadSpec {
   std::vector<JobSpec> jobs;         // explicit jobs
 };
 
+// Knobs of the scheduler's policy set (ScenarioSpec::policy names the set;
+// the baseline "fifo" ignores them).
+struct SchedulerSpec {
+  // Site score: a weighted sum of a candidate placement's estimated run time,
+  // emissions and energy cost, each relative to the best candidate (1 = as
+  // good as the best). Zero turns a term off.
+  double weight_time = 1.0;
+  double weight_carbon = 1.0;
+  double weight_cost = 0.5;
+  // Grid intensity is judged as the mean of now and the mean over this
+  // window ahead (the twin's series are a perfect forecast).
+  Duration carbon_forecast = Duration::Hours(6);
+  bool power_cap = true;             // never admit work that would push a site over its cap
+  bool backfill = true;              // EASY backfill behind a blocked head
+  int backfill_depth = 1000;         // queue entries a pass looks at behind the head
+};
+
 struct ScenarioSpec {
   std::string name;
   std::string description;
   uint64_t seed = 1;
   Duration duration = Duration::Days(30);
   Duration sample_interval = Duration::Hours(1);
-  std::string policy = "fifo";       // scheduler policy set (sched/)
+  std::string policy = "fifo";       // scheduler policy set (sched/): fifo | stargate
+  SchedulerSpec scheduler;
   std::vector<SiteSpec> sites;
   std::vector<WanLinkSpec> wan;
   WorkloadSpec workload;

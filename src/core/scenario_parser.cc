@@ -27,7 +27,7 @@ using yaml_util::Range;
 
 constexpr std::string_view kTopKeys[] = {
     "name",   "description", "seed", "duration", "sample_interval",
-    "policy", "sites",       "wan",  "workload", "failures"};
+    "policy", "sites",       "wan",  "workload", "failures", "scheduler"};
 constexpr std::string_view kSiteKeys[] = {
     "name",   "region", "jurisdiction", "latitude", "longitude",         "power_cap", "pue",
     "carbon", "price",  "pools",        "fabric",   "storage_bandwidth", "hot_spares"};
@@ -71,6 +71,9 @@ constexpr std::string_view kJobKeys[] = {
 constexpr std::string_view kTrainingKeys[] = {
     "params",          "tokens",           "tokens_per_step", "mfu", "state_bytes_per_param",
     "tensor_parallel", "pipeline_parallel"};
+constexpr std::string_view kSchedulerKeys[] = {"weights", "carbon_forecast", "power_cap", "backfill",
+                                               "backfill_depth"};
+constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
                                              "restart", "gang_repair"};
 constexpr std::string_view kComponentKeys[] = {"name", "scope", "rate_per_year", "repair"};
@@ -588,6 +591,25 @@ StatusOr<FailureSpec> ParseFailures(const Cursor& c) {
   return s;
 }
 
+StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSchedulerKeys));
+  SchedulerSpec s;
+  if (auto weights = f.Get("weights")) {
+    SG_ASSIGN_OR_RETURN(const Fields w, weights->Map(kWeightKeys));
+    SG_ASSIGN_OR_RETURN(s.weight_time, w.Number("time", s.weight_time, Range{0, 1e6}));
+    SG_ASSIGN_OR_RETURN(s.weight_carbon, w.Number("carbon", s.weight_carbon, Range{0, 1e6}));
+    SG_ASSIGN_OR_RETURN(s.weight_cost, w.Number("cost", s.weight_cost, Range{0, 1e6}));
+    if (s.weight_time + s.weight_carbon + s.weight_cost <= 0) {
+      return weights->Error("at least one weight must be positive");
+    }
+  }
+  SG_ASSIGN_OR_RETURN(s.carbon_forecast, f.Dur("carbon_forecast", s.carbon_forecast, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.power_cap, f.Bool("power_cap", s.power_cap));
+  SG_ASSIGN_OR_RETURN(s.backfill, f.Bool("backfill", s.backfill));
+  SG_ASSIGN_OR_RETURN(s.backfill_depth, f.Int("backfill_depth", s.backfill_depth, Range{0, 1e7}));
+  return s;
+}
+
 // ---- the document ----
 
 Status ParseHeader(const Fields& f, ScenarioSpec* s) {
@@ -619,6 +641,9 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
   }
   if (auto failures = f.Get("failures")) {
     SG_ASSIGN_OR_RETURN(s.failures, ParseFailures(*failures));
+  }
+  if (auto scheduler = f.Get("scheduler")) {
+    SG_ASSIGN_OR_RETURN(s.scheduler, ParseScheduler(*scheduler));
   }
   return s;
 }

@@ -35,6 +35,13 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
       pool.first_node = next_node;
       pool.num_nodes = static_cast<uint32_t>(std::max(0, ps.nodes));
       pool.buckets.resize(pool.per_node + 1);
+      // The site's hot spares, shared among its pools by node count.
+      int site_nodes = 0;
+      for (const PoolSpec& q : spec.pools) site_nodes += std::max(0, q.nodes);
+      if (site_nodes > 0) {
+        pool.hot_spares = static_cast<uint32_t>(
+            (static_cast<int64_t>(spec.hot_spares) * pool.num_nodes + site_nodes / 2) / site_nodes);
+      }
       const uint16_t pool_index = static_cast<uint16_t>(pools_.size());
       site.pools.push_back(PoolId(pool_index));
       site.total_devices += pool.total_devices();
@@ -54,6 +61,25 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     }
     sites_.push_back(std::move(site));
   }
+  running_.resize(pools_.size());
+}
+
+void ClusterState::AddRunning(const RunningGang& g) {
+  RemoveRunning(g.job);
+  auto& list = running_[g.pool.value()];
+  running_pos_[g.job.value()] = Slot{g.pool.value(), static_cast<uint32_t>(list.size())};
+  list.push_back(g);
+}
+
+void ClusterState::RemoveRunning(JobId job) {
+  auto it = running_pos_.find(job.value());
+  if (it == running_pos_.end()) return;
+  const Slot slot = it->second;
+  running_pos_.erase(it);
+  auto& list = running_[slot.pool];
+  list[slot.pos] = list.back();
+  list.pop_back();
+  if (slot.pos < list.size()) running_pos_[list[slot.pos].job.value()].pos = slot.pos;
 }
 
 JurisdictionMask ClusterState::JurisdictionBit(const std::string& name) const {

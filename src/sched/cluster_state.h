@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/ids.h"
@@ -32,6 +33,7 @@ struct PoolState {
   int leaves_per_pod = 1;
   uint32_t first_node = 0;         // global index of the pool's node 0
   uint32_t num_nodes = 0;
+  uint32_t hot_spares = 0;         // whole free nodes kept for gang repair
   int64_t free_devices = 0;        // on up nodes
   int64_t up_nodes = 0;
   int64_t busy_devices = 0;
@@ -44,6 +46,23 @@ struct PoolState {
   int64_t NodesWithFree(int g) const;
 };
 
+// What the driver tells the scheduler about a site's grid and load; the
+// scheduler never reads a clock or a series itself.
+struct SiteSignals {
+  double carbon = 0;               // gCO2/kWh now
+  double carbon_ahead = 0;         // mean over the forecast window
+  double price = 0;                // USD/MWh now
+  double facility_w = 0;           // facility draw now
+};
+
+// A running gang as backfill sees it: when its devices come back.
+struct RunningGang {
+  JobId job;
+  PoolId pool;
+  int64_t devices = 0;
+  Time expected_end;
+};
+
 struct SiteState {
   std::string name;
   std::string region;
@@ -52,6 +71,7 @@ struct SiteState {
   double power_cap_w = 0;
   double pue = 1.0;
   int64_t total_devices = 0;
+  SiteSignals signals;
 };
 
 class ClusterState {
@@ -86,6 +106,13 @@ class ClusterState {
   void Release(NodeId n, int devices);
   // A node going down must be idle (the driver stops its jobs first).
   void SetNodeUp(NodeId n, bool up);
+  void SetSignals(SiteId s, const SiteSignals& signals) { sites_[s.value()].signals = signals; }
+
+  // The release calendar for backfill: the driver records each gang it
+  // starts with its expected end and drops it when the devices come back.
+  void AddRunning(const RunningGang& g);
+  void RemoveRunning(JobId job);
+  const std::vector<RunningGang>& running(PoolId p) const { return running_[p.value()]; }
 
  private:
   struct NodeState {
@@ -102,6 +129,9 @@ class ClusterState {
   std::vector<NodeState> nodes_;
   std::vector<std::string> jurisdictions_;
   int64_t total_devices_ = 0;
+  std::vector<std::vector<RunningGang>> running_;       // per pool
+  struct Slot { uint16_t pool; uint32_t pos; };
+  std::unordered_map<uint32_t, Slot> running_pos_;      // job -> its entry in running_
 };
 
 }  // namespace stargate::sched

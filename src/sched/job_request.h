@@ -32,7 +32,9 @@ struct JobRequest {
   JurisdictionMask jurisdictions = 0;
   int priority = 0;
   Time submit;                     // original submit; kept across requeues
-  Duration estimate;               // runtime estimate on the reference device (backfill)
+  Duration estimate;               // runtime estimate on `reference` devices (scoring, backfill)
+  AcceleratorType reference = AcceleratorType::kH100;
+  double utilisation = 0.8;        // expected mean device utilisation (power estimates)
 
   // Gang repair: non-empty when the job still holds the rest of its gang in
   // `repair_pool` and needs one replacement node (with `per_node` free

@@ -18,9 +18,10 @@ bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
 }
 
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
-                              const Claims& claims) {
+                              const Claims& claims, uint32_t reserve_nodes) {
   const PoolState& pool = state.pool(p);
-  const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
+  const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node +
+                       static_cast<int64_t>(reserve_nodes) * pool.per_node;
   if (pool.free_devices - claims.OnPool(p) < need) return {};
   // Bucket sizes bound how many nodes could qualify; claims only lower it.
   if (pool.NodesWithFree(shape.per_node) < shape.nodes) return {};

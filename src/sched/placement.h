@@ -25,10 +25,11 @@ bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req);
 
 // Picks `shape.nodes` up nodes of pool `p` with >= shape.per_node free devices
 // after `claims`, tightest fit first (fewest free devices), so whole nodes stay
-// whole for big gangs. Returns empty when the pool cannot host the gang.
-// Cost: O(nodes returned + claimed nodes skipped).
+// whole for big gangs. `reserve_nodes` whole nodes' worth of devices must stay
+// free afterwards (hot spares). Returns empty when the pool cannot host the
+// gang. Cost: O(nodes returned + claimed nodes skipped).
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
-                              const Claims& claims);
+                              const Claims& claims, uint32_t reserve_nodes = 0);
 
 // A replacement for `failed` (a node of a gang in pool `p`) with `per_node`
 // free devices after `claims`: first in the failed node's NVLink domain, then

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "core/scenario.h"
 #include "core/status.h"
 #include "sched/cluster_state.h"
 #include "sched/decisions.h"
@@ -24,8 +25,9 @@ class Scheduler {
   virtual Decisions Schedule(const ClusterState& state, const Queue& queue, Time now) = 0;
 };
 
-// Makes the policy set named in a scenario or server config ("fifo").
-// InvalidArgument lists the known names.
-StatusOr<std::unique_ptr<Scheduler>> MakeScheduler(const std::string& policy);
+// Makes the policy set named in a scenario or server config ("fifo" or
+// "stargate"), configured by `spec`. InvalidArgument lists the known names.
+StatusOr<std::unique_ptr<Scheduler>> MakeScheduler(const std::string& policy,
+                                                   const SchedulerSpec& spec = {});
 
 }  // namespace stargate::sched

@@ -96,6 +96,19 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
     jur_masks_[j] = jm;
     jobs_[j].utilisation = UtilisationOf(spec.kind);
   }
+  // Run-time estimates the scheduler scores and backfills with: the given
+  // duration, or for training the pure compute time 6ND / (devices x peak x
+  // MFU) on the reference accelerator (communication comes on placement).
+  estimate_.resize(in_.jobs.size());
+  for (size_t j = 0; j < in_.jobs.size(); ++j) {
+    const JobSpec& spec = in_.jobs[j];
+    estimate_[j] = spec.duration;
+    if (spec.kind != JobKind::kTraining) continue;
+    const AcceleratorType ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
+    const double rate = Spec(ref).bf16_dense.value() * std::max(1, spec.accelerator_count) *
+                        std::max(1e-3, spec.training.mfu);
+    estimate_[j] = Duration::FromSeconds(model::TrainingFlops(spec.training) / rate);
+  }
   for (size_t s = 0; s < sites.size(); ++s) RefreshSitePower(static_cast<uint32_t>(s), Time::Epoch());
 }
 
@@ -114,6 +127,26 @@ void Engine::RefreshSitePower(uint32_t site, Time now) {
     }
   }
   meter.Set(model::FacilityPower(Watts(it_w), ss.pue).value(), busy);
+  sched::SiteSignals signals = ss.signals;
+  signals.facility_w = meter.facility_w();
+  state_.SetSignals(SiteId(static_cast<uint16_t>(site)), signals);
+}
+
+void Engine::PushGridSignals(Time now) {
+  const int64_t hour = now.nanos() / Duration::Hours(1).nanos();
+  if (hour == signals_hour_) return;
+  signals_hour_ = hour;
+  const int64_t ahead_h = in_.spec.scheduler.carbon_forecast.nanos() / Duration::Hours(1).nanos();
+  for (size_t s = 0; s < in_.spec.sites.size(); ++s) {
+    const SiteId id(static_cast<uint16_t>(s));
+    sched::SiteSignals signals = state_.site(id).signals;
+    signals.carbon = in_.carbon[s].At(now);
+    signals.price = in_.price[s].At(now);
+    double sum = 0;
+    for (int64_t h = 1; h <= ahead_h; ++h) sum += in_.carbon[s].At(now + Duration::Hours(h));
+    signals.carbon_ahead = ahead_h > 0 ? sum / static_cast<double>(ahead_h) : signals.carbon;
+    state_.SetSignals(id, signals);
+  }
 }
 
 void Engine::Arrive(uint32_t j, Time now) {
@@ -133,8 +166,10 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   req.jurisdictions = jur_masks_[j];
   req.priority = spec.priority;
   req.submit = spec.submit;
-  req.estimate = spec.duration;
+  req.estimate = estimate_[j];
+  req.reference = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
   const JobState& js = jobs_[j];
+  req.utilisation = js.utilisation;
   if (js.holding) {  // a gang repair: spares for the failed nodes only
     for (uint32_t n : js.failed) req.repair.push_back(NodeId(n));
     req.repair_pool = PoolId(js.pool);
@@ -145,6 +180,7 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
 
 void Engine::RunSchedulerPass(Time now) {
   ++passes_;
+  PushGridSignals(now);
   sched::Decisions decisions = scheduler_->Schedule(state_, queue_, now);
   for (auto& d : decisions.items) {
     if (auto* start = std::get_if<sched::Start>(&d)) {
@@ -165,6 +201,7 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   const uint32_t j = s.job.value();
   JobState& js = jobs_[j];
   queue_.Erase(s.job);
+  if (!s.reason.empty()) js.reason = s.reason;
   js.per_node = s.per_node;
   js.pool = s.pool.value();
   js.nodes.clear();
@@ -305,6 +342,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   ++js.epoch;
   RefreshSitePower(site_id.value(), now);
   events_.Push(now + js.seg.Wall(), EventType::kJobFinish, j, js.epoch);
+  state_.AddRunning(sched::RunningGang{JobId(j), PoolId(js.pool), devices, now + js.seg.Wall()});
 }
 
 // Books the segment that ends at `now` (finished or cut short).
@@ -322,6 +360,7 @@ void Engine::Account(uint32_t j, Time now, bool finished) {
 
 void Engine::ReleaseNodes(uint32_t j, Time now) {
   JobState& js = jobs_[j];
+  state_.RemoveRunning(JobId(j));
   for (uint32_t n : js.nodes) {
     state_.Release(NodeId(n), js.per_node);
     jobs_on_node_.Remove(n, j);
@@ -353,6 +392,7 @@ void Engine::BookHold(uint32_t j, Time now) {
 
 void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   JobState& js = jobs_[j];
+  state_.RemoveRunning(JobId(j));  // a repairing gang's end is unknown until it resumes
   if (js.outcome == JobOutcome::kRunning) {
     Account(j, now, /*finished=*/false);
     ++js.restarts;
@@ -669,7 +709,7 @@ RunResult Engine::Collect(Time horizon) {
 }
 
 StatusOr<RunResult> RunTwin(const TwinInputs& inputs, const Engine::Progress& progress) {
-  auto scheduler = sched::MakeScheduler(inputs.spec.policy);
+  auto scheduler = sched::MakeScheduler(inputs.spec.policy, inputs.spec.scheduler);
   if (!scheduler.ok()) return scheduler.status();
   Engine engine(inputs, std::move(scheduler).value());
   return engine.Run(progress);

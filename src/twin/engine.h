@@ -93,6 +93,9 @@ class Engine {
   void ScheduleNextPoolFailure(uint32_t pool, Time now);
   void ScheduleNextSiteFailure(uint32_t site, Time now);
   void RefreshSitePower(uint32_t site, Time now);
+  // Pushes each site's grid carbon (now and ahead) and price to the
+  // scheduler's view, once per simulated hour.
+  void PushGridSignals(Time now);
   void Account(uint32_t j, Time now, bool finished);
   RunResult Collect(Time horizon);
 
@@ -112,6 +115,8 @@ class Engine {
   std::vector<int> site_down_;           // outstanding site outages
   std::vector<sched::AcceleratorMask> masks_;
   std::vector<sched::JurisdictionMask> jur_masks_;
+  std::vector<Duration> estimate_;       // per job, on its reference accelerator
+  int64_t signals_hour_ = -1;            // hour the grid signals were last pushed for
   std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;  // StartJob scratch
   uint32_t mark_generation_ = 0;
   int64_t events_processed_ = 0;

@@ -1,0 +1,38 @@
+// File: site_score.h
+// How good a pool is for a job, in the units a planner cares about: the
+// job's estimated run time on that pool's accelerators (so a job that runs
+// 2.3x faster on H200 than on A100 is weighed so), the facility energy it
+// adds, the emissions and the cost of that energy at the site's current and
+// forecast grid figures, and whether the site's power cap admits it.
+#pragma once
+
+#include <span>
+
+#include "core/scenario.h"
+#include "sched/cluster_state.h"
+#include "sched/job_request.h"
+
+namespace stargate::sched {
+
+struct Candidate {
+  PoolId pool;
+  double runtime_s = 0;   // on this pool's accelerator type
+  double extra_w = 0;     // facility draw the job adds above idle while it runs
+  double energy_j = 0;    // extra_w x runtime
+  double co2_g = 0;       // energy x grid intensity (mean of now and ahead)
+  double cost_usd = 0;    // energy x price now
+  double score = 0;       // lower is better; set by ScoreCandidates
+};
+
+// The job's figures on pool `p` (capacity is not checked here).
+Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req);
+
+// score = w_time * runtime / best runtime + w_carbon * co2 / least co2
+//       + w_cost * cost / least cost, over the candidates given.
+void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec);
+
+// True if the site's draw now, plus what this pass already admitted there
+// (`claimed_w`), plus `extra_w` stays within its power cap (0 = no cap).
+bool PowerAdmits(const ClusterState& state, SiteId site, double claimed_w, double extra_w);
+
+}  // namespace stargate::sched

@@ -1,0 +1,89 @@
+#include "sched/stargate_policy.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "sched/backfill.h"
+#include "sched/placement.h"
+
+namespace stargate::sched {
+namespace {
+
+std::string Reason(const ClusterState& state, const Candidate& c, size_t candidates, bool backfilled) {
+  const PoolState& pool = state.pool(c.pool);
+  const SiteState& site = state.site(pool.site);
+  return fmt::format("{} {}: best of {} (score {:.3f}; est. {:.2f} h, {:.3f} tCO2, ${:.0f}, grid {:.0f} g/kWh){}",
+                     site.name, Name(pool.type), candidates, c.score, c.runtime_s / 3600.0, c.co2_g / 1e6,
+                     c.cost_usd, site.signals.carbon, backfilled ? "; backfilled" : "");
+}
+
+}  // namespace
+
+Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue, Time now) {
+  Decisions out;
+  claims_.Reset(state.num_nodes(), state.pools().size());
+  site_claimed_w_.assign(state.sites().size(), 0.0);
+  PlaceRepairs(state, queue, claims_, out);
+
+  Reservation reservation;
+  int behind_head = 0;
+  for (const JobRequest& req : queue) {
+    if (reservation.valid && ++behind_head > spec_.backfill_depth) break;
+    // 1. Filter: type, residency, capacity now, power cap, the reservation.
+    candidates_.clear();
+    for (size_t i = 0; i < state.pools().size(); ++i) {
+      const PoolId p(static_cast<uint16_t>(i));
+      if (!PoolAllows(state, p, req)) continue;
+      const PoolState& pool = state.pool(p);
+      const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+      const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
+      if (pool.free_devices - claims_.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node < need ||
+          pool.NodesWithFree(shape.per_node) < shape.nodes) {
+        continue;
+      }
+      const Candidate c = Estimate(state, p, req);
+      if (spec_.power_cap && !PowerAdmits(state, pool.site, site_claimed_w_[pool.site.value()], c.extra_w)) {
+        continue;
+      }
+      if (!reservation.Allows(p, now, c.runtime_s, need)) continue;
+      candidates_.push_back(c);
+    }
+    // 2. Score and place in the best pool that has the nodes.
+    ScoreCandidates(candidates_, spec_);
+    std::stable_sort(candidates_.begin(), candidates_.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+    bool placed = false;
+    for (const Candidate& c : candidates_) {
+      const PoolState& pool = state.pool(c.pool);
+      const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+      std::vector<NodeId> nodes = FindNodes(state, c.pool, shape, claims_, pool.hot_spares);
+      if (nodes.empty()) continue;
+      const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
+      for (NodeId n : nodes) claims_.Add(c.pool, n.value(), shape.per_node);
+      site_claimed_w_[pool.site.value()] += c.extra_w;
+      reservation.Take(c.pool, now, c.runtime_s, need);
+      out.items.push_back(Start{req.id, pool.site, c.pool, std::move(nodes), shape.per_node,
+                                Reason(state, c, candidates_.size(), reservation.valid)});
+      placed = true;
+      break;
+    }
+    if (placed) continue;
+    // 3. Cannot start now: reject what can never fit, else reserve for the
+    // head and backfill behind it (or block, with backfill off).
+    const int64_t max_gang = state.MaxGang(req);
+    if (max_gang < req.accelerators) {
+      out.items.push_back(Reject{req.id, max_gang == 0
+          ? std::string("no site offers an allowed accelerator type in an allowed jurisdiction")
+          : fmt::format("needs {} accelerators; the largest allowed pool has {}", req.accelerators, max_gang)});
+      continue;
+    }
+    if (reservation.valid) continue;
+    if (!spec_.backfill) break;
+    reservation = Reserve(state, req, claims_, now, calendar_);
+    if (!reservation.valid) break;
+  }
+  return out;
+}
+
+}  // namespace stargate::sched
