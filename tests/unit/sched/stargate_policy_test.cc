@@ -1,0 +1,183 @@
+// The stargate policy set: filters (residency, power cap, hot spares),
+// scoring (carbon, heterogeneity), the audit reason, and EASY backfill.
+#include "sched/stargate_policy.h"
+
+#include <gtest/gtest.h>
+
+#include "sched/backfill.h"
+#include "sched/site_score.h"
+
+namespace stargate::sched {
+namespace {
+
+SiteSpec Site(std::string name, std::string jurisdiction, AcceleratorType type, int nodes) {
+  SiteSpec s;
+  s.name = std::move(name);
+  s.jurisdiction = std::move(jurisdiction);
+  s.pue = 1.2;
+  s.pools.push_back(PoolSpec{type, nodes, 8, 4, 1});
+  return s;
+}
+
+void Signal(ClusterState& s, uint16_t site, double carbon, double price = 50) {
+  SiteSignals sig = s.site(SiteId(site)).signals;
+  sig.carbon = carbon;
+  sig.carbon_ahead = carbon;
+  sig.price = price;
+  s.SetSignals(SiteId(site), sig);
+}
+
+JobRequest Req(uint32_t id, int devices, Duration estimate = Duration::Hours(1), int64_t submit_s = 0) {
+  JobRequest r;
+  r.id = JobId(id);
+  r.accelerators = devices;
+  r.estimate = estimate;
+  r.submit = Time::Epoch() + Duration::Seconds(submit_s);
+  return r;
+}
+
+Start OnlyStart(const Decisions& d) {
+  EXPECT_EQ(d.items.size(), 1u);
+  return std::get<Start>(d.items.at(0));
+}
+
+TEST(StargatePolicy, PrefersTheCleanerGridAndSaysWhy) {
+  ClusterState s({Site("dirty", "US", AcceleratorType::kH100, 4), Site("clean", "NO", AcceleratorType::kH100, 4)});
+  Signal(s, 0, 600);
+  Signal(s, 1, 30);
+  Queue q;
+  q.Push(Req(1, 16));
+  StargatePolicy policy({});
+  const Start st = OnlyStart(policy.Schedule(s, q, Time::Epoch()));
+  EXPECT_EQ(st.site, SiteId(1));
+  EXPECT_NE(st.reason.find("clean"), std::string::npos) << st.reason;
+  EXPECT_NE(st.reason.find("best of 2"), std::string::npos) << st.reason;
+}
+
+TEST(StargatePolicy, AFasterAcceleratorCanOutweighAGreenerGrid) {
+  // Same grid: the B200 pool finishes sooner and uses less energy for the
+  // same work, so it wins; with only a carbon weight it still wins on energy.
+  ClusterState s({Site("a100", "US", AcceleratorType::kA100, 4), Site("b200", "US", AcceleratorType::kB200, 4)});
+  Signal(s, 0, 300);
+  Signal(s, 1, 300);
+  Queue q;
+  q.Push(Req(1, 8));
+  StargatePolicy policy({});
+  EXPECT_EQ(OnlyStart(policy.Schedule(s, q, Time::Epoch())).site, SiteId(1));
+}
+
+TEST(StargatePolicy, ResidencyIsAHardFilter) {
+  ClusterState s({Site("us", "US", AcceleratorType::kH100, 4), Site("eu", "EU", AcceleratorType::kH100, 4)});
+  Signal(s, 0, 10);   // the cleanest, but not allowed
+  Signal(s, 1, 500);
+  Queue q;
+  JobRequest r = Req(1, 8);
+  r.jurisdictions = s.JurisdictionBit("EU");
+  q.Push(r);
+  StargatePolicy policy({});
+  EXPECT_EQ(OnlyStart(policy.Schedule(s, q, Time::Epoch())).site, SiteId(1));
+}
+
+TEST(StargatePolicy, NeverAdmitsPastASitesPowerCap) {
+  std::vector<SiteSpec> specs = {Site("capped", "US", AcceleratorType::kH100, 4),
+                                 Site("open", "US", AcceleratorType::kH100, 4)};
+  specs[0].power_cap = Watts(51'000);
+  ClusterState capped(specs);
+  Signal(capped, 0, 10);   // the cleaner grid...
+  Signal(capped, 1, 500);
+  // ...but it already draws within 1 kW of its cap; one H100 node adds ~4 kW.
+  SiteSignals sig = capped.site(SiteId(0)).signals;
+  sig.facility_w = 50'000;
+  capped.SetSignals(SiteId(0), sig);
+  Queue q;
+  q.Push(Req(1, 8));
+  StargatePolicy policy({});
+  EXPECT_EQ(OnlyStart(policy.Schedule(capped, q, Time::Epoch())).site, SiteId(1));
+  // With the check off it goes to the clean, capped site.
+  SchedulerSpec off;
+  off.power_cap = false;
+  StargatePolicy uncapped(off);
+  EXPECT_EQ(OnlyStart(uncapped.Schedule(capped, q, Time::Epoch())).site, SiteId(0));
+}
+
+TEST(StargatePolicy, KeepsHotSparesOutOfNormalPlacement) {
+  std::vector<SiteSpec> specs = {Site("s", "US", AcceleratorType::kH100, 4)};
+  specs[0].hot_spares = 1;
+  ClusterState s(specs);
+  EXPECT_EQ(s.pool(PoolId(0)).hot_spares, 1u);
+  Queue q;
+  q.Push(Req(1, 32));  // all four nodes: would eat the spare
+  StargatePolicy policy({});
+  Decisions d = policy.Schedule(s, q, Time::Epoch());
+  EXPECT_TRUE(d.empty());
+  q.Erase(JobId(1));
+  q.Push(Req(2, 24));
+  EXPECT_EQ(OnlyStart(policy.Schedule(s, q, Time::Epoch())).nodes.size(), 3u);
+}
+
+// Four nodes; a gang holds two until t = 10 h. The head wants all four; a
+// short job may run on the free two until then, a long one may not.
+struct BackfillCase {
+  ClusterState state{{Site("s", "US", AcceleratorType::kH100, 4)}};
+  Queue queue;
+  BackfillCase() {
+    for (uint32_t n = 0; n < 2; ++n) state.Allocate(NodeId(n), 8);
+    state.AddRunning(RunningGang{JobId(100), PoolId(0), 16, Time::Epoch() + Duration::Hours(10)});
+    queue.Push(Req(1, 32, Duration::Hours(5), 0));
+  }
+};
+
+TEST(StargatePolicy, BackfillsShortJobsAroundTheHeadsReservation) {
+  BackfillCase c;
+  c.queue.Push(Req(2, 16, Duration::Hours(20), 1));  // would delay the head
+  c.queue.Push(Req(3, 16, Duration::Hours(9), 2));   // ends before the head can start
+  StargatePolicy policy({});
+  const Start st = OnlyStart(policy.Schedule(c.state, c.queue, Time::Epoch()));
+  EXPECT_EQ(st.job, JobId(3));
+  EXPECT_NE(st.reason.find("backfilled"), std::string::npos);
+}
+
+TEST(StargatePolicy, WithoutBackfillTheHeadBlocks) {
+  BackfillCase c;
+  c.queue.Push(Req(3, 16, Duration::Hours(9), 2));
+  SchedulerSpec spec;
+  spec.backfill = false;
+  StargatePolicy policy(spec);
+  EXPECT_TRUE(policy.Schedule(c.state, c.queue, Time::Epoch()).empty());
+}
+
+TEST(Backfill, ReservationIsTheEarliestTimeEnoughComesBack) {
+  BackfillCase c;
+  c.state.AddRunning(RunningGang{JobId(101), PoolId(0), 8, Time::Epoch() + Duration::Hours(3)});
+  Claims claims;
+  claims.Reset(c.state.num_nodes(), c.state.pools().size());
+  std::vector<std::pair<Time, int64_t>> scratch;
+  // 16 free now; +8 at 3 h is not enough for 32; +16 at 10 h is.
+  Reservation r = Reserve(c.state, Req(1, 32), claims, Time::Epoch(), scratch);
+  ASSERT_TRUE(r.valid);
+  EXPECT_EQ(r.shadow, Time::Epoch() + Duration::Hours(10));
+  EXPECT_EQ(r.extra, 8);
+  // A long job of 8 fits in the extra; then nothing more does.
+  EXPECT_TRUE(r.Allows(PoolId(0), Time::Epoch(), 100 * 3600.0, 8));
+  r.Take(PoolId(0), Time::Epoch(), 100 * 3600.0, 8);
+  EXPECT_FALSE(r.Allows(PoolId(0), Time::Epoch(), 100 * 3600.0, 8));
+  EXPECT_TRUE(r.Allows(PoolId(0), Time::Epoch(), 3600.0, 8));
+  // A head bigger than the pool gets no reservation.
+  EXPECT_FALSE(Reserve(c.state, Req(1, 64), claims, Time::Epoch(), scratch).valid);
+}
+
+TEST(SiteScore, RelativeTermsAndZeroBests) {
+  std::vector<Candidate> c(2);
+  c[0].runtime_s = 100; c[0].co2_g = 10; c[0].cost_usd = 0;
+  c[1].runtime_s = 200; c[1].co2_g = 5;  c[1].cost_usd = 0;
+  SchedulerSpec spec;
+  spec.weight_time = 1;
+  spec.weight_carbon = 1;
+  spec.weight_cost = 1;
+  ScoreCandidates(c, spec);
+  EXPECT_DOUBLE_EQ(c[0].score, 1.0 + 2.0 + 1.0);
+  EXPECT_DOUBLE_EQ(c[1].score, 2.0 + 1.0 + 1.0);
+}
+
+}  // namespace
+}  // namespace stargate::sched
