@@ -9,7 +9,7 @@ namespace stargate::sched {
 Decisions FifoFirstFit::Schedule(const ClusterState& state, const Queue& queue, Time now) {
   Decisions out;
   Claims& claims = claims_;
-  claims.Reset(state.num_nodes(), state.pools().size());
+  claims.Reset(state);
   PlaceRepairs(state, queue, claims, out);
   for (const JobRequest& req : queue) {
     bool placed = false;
@@ -19,7 +19,7 @@ Decisions FifoFirstFit::Schedule(const ClusterState& state, const Queue& queue, 
       const GangShape shape = ShapeFor(req.accelerators, state.pool(pool).per_node);
       std::vector<NodeId> nodes = FindNodes(state, pool, shape, claims);
       if (nodes.empty()) continue;
-      for (NodeId n : nodes) claims.Add(pool, n.value(), shape.per_node);
+      for (NodeId n : nodes) claims.Add(state, pool, n.value(), shape.per_node);
       out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), shape.per_node, {}});
       placed = true;
     }

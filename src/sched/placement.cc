@@ -23,19 +23,24 @@ std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape sha
   const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node +
                        static_cast<int64_t>(reserve_nodes) * pool.per_node;
   if (pool.free_devices - claims.OnPool(p) < need) return {};
-  // Bucket sizes bound how many nodes could qualify; claims only lower it.
-  if (pool.NodesWithFree(shape.per_node) < shape.nodes) return {};
+  // Exact after claims, so a search that starts always succeeds.
+  if (claims.NodesWithFree(state, p, shape.per_node) < shape.nodes) return {};
   std::vector<NodeId> out;
   out.reserve(shape.nodes);
-  for (int f = shape.per_node; f <= pool.per_node && static_cast<int>(out.size()) < shape.nodes; ++f) {
+  auto full = [&] { return static_cast<int>(out.size()) >= shape.nodes; };
+  for (int f = shape.per_node; f <= pool.per_node && !full(); ++f) {
+    // Nodes with exactly f devices left: partly claimed ones this pass, then
+    // untouched ones from the back of the state's bucket.
+    const auto& overlay = claims.Overlay(p, f);
+    for (size_t i = overlay.size(); i-- > 0 && !full();) out.push_back(NodeId(overlay[i]));
     const auto& bucket = pool.buckets[f];
-    for (size_t i = bucket.size(); i-- > 0 && static_cast<int>(out.size()) < shape.nodes;) {
+    for (size_t i = bucket.size() - claims.Consumed(p, f); i-- > 0 && !full();) {
       const uint32_t node = pool.first_node + bucket[i];
-      if (!claims.empty() && f - claims.On(node) < shape.per_node) continue;
+      if (claims.On(node) != 0) continue;  // a stray claim (repair spare)
       out.push_back(NodeId(node));
     }
   }
-  if (static_cast<int>(out.size()) < shape.nodes) return {};
+  if (!full()) return {};
   return out;
 }
 
@@ -66,7 +71,7 @@ void PlaceRepairs(const ClusterState& state, const Queue& queue, Claims& claims,
     for (NodeId failed : req.repair) {
       const std::optional<NodeId> spare = FindSpare(state, req.repair_pool, failed, req.per_node, claims);
       if (!spare) break;
-      claims.Add(req.repair_pool, spare->value(), req.per_node);
+      claims.Add(state, req.repair_pool, spare->value(), req.per_node);
       out.items.push_back(Repair{req.id, failed, *spare});
     }
   }

@@ -22,7 +22,7 @@ std::string Reason(const ClusterState& state, const Candidate& c, size_t candida
 
 Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue, Time now) {
   Decisions out;
-  claims_.Reset(state.num_nodes(), state.pools().size());
+  claims_.Reset(state);
   site_claimed_w_.assign(state.sites().size(), 0.0);
   PlaceRepairs(state, queue, claims_, out);
 
@@ -39,7 +39,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
       const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
       if (pool.free_devices - claims_.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node < need ||
-          pool.NodesWithFree(shape.per_node) < shape.nodes) {
+          claims_.NodesWithFree(state, p, shape.per_node) < shape.nodes) {
         continue;
       }
       const Candidate c = Estimate(state, p, req);
@@ -60,7 +60,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       std::vector<NodeId> nodes = FindNodes(state, c.pool, shape, claims_, pool.hot_spares);
       if (nodes.empty()) continue;
       const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
-      for (NodeId n : nodes) claims_.Add(c.pool, n.value(), shape.per_node);
+      for (NodeId n : nodes) claims_.Add(state, c.pool, n.value(), shape.per_node);
       site_claimed_w_[pool.site.value()] += c.extra_w;
       reservation.Take(c.pool, now, c.runtime_s, need);
       out.items.push_back(Start{req.id, pool.site, c.pool, std::move(nodes), shape.per_node,

@@ -22,7 +22,7 @@ ClusterState Cluster() {
 
 Claims Fresh(const ClusterState& s) {
   Claims c;
-  c.Reset(s.num_nodes(), s.pools().size());
+  c.Reset(s);
   return c;
 }
 
@@ -57,8 +57,8 @@ TEST(FindSpare, PrefersTheFailedNodesDomainThenLeafThenAnywhere) {
   EXPECT_EQ(spare->value(), 0u);
 
   // Claims made earlier in the pass count as used.
-  c.Add(p, 0, 4);
-  c.Add(p, 3, 4);
+  c.Add(s, p, 0, 4);
+  c.Add(s, p, 3, 4);
   spare = FindSpare(s, p, NodeId(1), 4, c);
   ASSERT_TRUE(spare.has_value());
   EXPECT_NE(spare->value(), 0u);

@@ -1,0 +1,145 @@
+// Scheduler speed (issue 3): one pass over 100,000 pending jobs on
+// 1,000,000 accelerators, and placements per second. Run:
+//   ./build/scheduler_bench --benchmark_counters_tabular=true
+// Targets: a pass <= 50 ms; >= 50,000 placements/s sustained.
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <vector>
+
+#include "core/rng.h"
+#include "sched/scheduler.h"
+
+namespace stargate::sched {
+namespace {
+
+constexpr int kSites = 10;
+constexpr int kNodesPerSite = 12'500;  // x 8 devices x 10 sites = 1,000,000
+
+std::vector<SiteSpec> Sites() {
+  const char* jurisdictions[] = {"US", "US", "US", "EU", "EU", "NO", "UK", "AE", "CA", "IN"};
+  const AcceleratorType types[] = {AcceleratorType::kH100, AcceleratorType::kH200, AcceleratorType::kB200,
+                                   AcceleratorType::kA100, AcceleratorType::kMI300X};
+  std::vector<SiteSpec> sites;
+  for (int i = 0; i < kSites; ++i) {
+    SiteSpec s;
+    s.name = "site" + std::to_string(i);
+    s.jurisdiction = jurisdictions[i];
+    s.pools.push_back(PoolSpec{types[i % 5], kNodesPerSite, 8, 4, 1});
+    sites.push_back(s);
+  }
+  return sites;
+}
+
+void SetSignals(ClusterState& s, Rng& rng) {
+  for (int i = 0; i < kSites; ++i) {
+    SiteSignals sig;
+    sig.carbon = 30 + 600 * rng.Uniform();
+    sig.carbon_ahead = sig.carbon;
+    sig.price = 30 + 90 * rng.Uniform();
+    s.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+}
+
+// `n` jobs: mostly 1-8 devices, some gangs of 16-512, 10% EU-resident.
+Queue Jobs(int n, const ClusterState& s, Rng& rng) {
+  const int sizes[] = {1, 1, 2, 4, 8, 8, 8, 16, 64, 512};
+  Queue q;
+  for (int i = 0; i < n; ++i) {
+    JobRequest r;
+    r.id = JobId(static_cast<uint32_t>(i));
+    r.accelerators = sizes[rng.Below(10)];
+    r.submit = Time::Epoch() + Duration::Seconds(i);
+    r.estimate = Duration::Minutes(10 + static_cast<int64_t>(rng.Below(6000)));
+    if (rng.Bernoulli(0.1)) r.jurisdictions = s.JurisdictionBit("EU");
+    q.Push(r);
+  }
+  return q;
+}
+
+// A pass over 100k pending jobs on a cluster with `busy_pct`% of nodes full.
+// At 100% nothing fits and the pass must still look at every job
+// (backfill_depth covers the whole queue); at 0% it places until full.
+void BM_Pass(benchmark::State& st, const char* policy) {
+  const int busy_pct = static_cast<int>(st.range(0));
+  Rng rng(1);
+  ClusterState base(Sites());
+  SetSignals(base, rng);
+  for (uint32_t n = 0; n < base.num_nodes(); ++n) {
+    if (static_cast<int>(n % 100) < busy_pct) base.Allocate(NodeId(n), 8);
+  }
+  for (const PoolState& p : base.pools()) {
+    for (uint32_t i = 0; i < p.num_nodes; i += 97) {
+      base.AddRunning(RunningGang{JobId(1'000'000 + p.first_node + i), PoolId(0), 8,
+                                  Time::Epoch() + Duration::Minutes(i)});
+    }
+  }
+  const Queue queue = Jobs(100'000, base, rng);
+  SchedulerSpec spec;
+  spec.backfill_depth = 100'000;
+  auto scheduler = MakeScheduler(policy, spec).value();
+  int64_t placed = 0;
+  for (auto _ : st) {
+    Decisions d = scheduler->Schedule(base, queue, Time::Epoch());
+    placed += static_cast<int64_t>(d.items.size());
+    benchmark::DoNotOptimize(d);
+  }
+  st.counters["placements/s"] = benchmark::Counter(static_cast<double>(placed), benchmark::Counter::kIsRate);
+  st.counters["per_pass"] = static_cast<double>(placed) / static_cast<double>(st.iterations());
+}
+
+// Sustained placement: passes that each start what fits, applied to the
+// state, with finished jobs released, over a stream of arrivals.
+void BM_Sustained(benchmark::State& st, const char* policy) {
+  Rng rng(2);
+  ClusterState state(Sites());
+  SetSignals(state, rng);
+  auto scheduler = MakeScheduler(policy, {}).value();
+  Queue queue = Jobs(0, state, rng);
+  std::vector<Start> running;
+  uint32_t next_id = 0;
+  int64_t placed = 0;
+  const int sizes[] = {1, 2, 4, 8, 8, 16, 64};
+  for (auto _ : st) {
+    st.PauseTiming();
+    for (int i = 0; i < 5'000; ++i, ++next_id) {  // arrivals between passes
+      JobRequest r;
+      r.id = JobId(next_id);
+      r.accelerators = sizes[rng.Below(7)];
+      r.submit = Time::Epoch() + Duration::Seconds(next_id);
+      r.estimate = Duration::Minutes(30);
+      queue.Push(r);
+    }
+    for (size_t k = 0; k < running.size();) {  // ~a third finish
+      if (rng.Bernoulli(0.3)) {
+        for (NodeId n : running[k].nodes) state.Release(n, running[k].per_node);
+        running[k] = std::move(running.back());
+        running.pop_back();
+      } else {
+        ++k;
+      }
+    }
+    st.ResumeTiming();
+    Decisions d = scheduler->Schedule(state, queue, Time::Epoch());
+    for (auto& item : d.items) {
+      if (auto* s = std::get_if<Start>(&item)) {
+        for (NodeId n : s->nodes) state.Allocate(n, s->per_node);
+        queue.Erase(s->job);
+        running.push_back(std::move(*s));
+        ++placed;
+      }
+    }
+  }
+  st.counters["placements/s"] = benchmark::Counter(static_cast<double>(placed), benchmark::Counter::kIsRate);
+  st.counters["queue"] = static_cast<double>(queue.size());
+}
+
+BENCHMARK_CAPTURE(BM_Pass, fifo, "fifo")->Arg(0)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Pass, stargate, "stargate")->Arg(0)->Arg(90)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Sustained, fifo, "fifo")->Unit(benchmark::kMillisecond)->Iterations(200);
+BENCHMARK_CAPTURE(BM_Sustained, stargate, "stargate")->Unit(benchmark::kMillisecond)->Iterations(200);
+
+}  // namespace
+}  // namespace stargate::sched
+
+BENCHMARK_MAIN();
