@@ -32,6 +32,11 @@ struct CheckpointPolicy {
   bool enabled = true;
   bool daly = false;                 // interval = Daly optimum for the placement's MTBF
   Duration interval = Duration::Hours(1);
+  // Asynchronous checkpoints (PyTorch DCP async_save, Megatron async
+  // checkpointing, CheckFreq, GEMINI): training stalls only for the copy of
+  // the state to host memory and persists it in the background, so a
+  // checkpoint is durable the storage write time after its stall ends.
+  bool async = false;
 };
 
 struct JobSpec {

@@ -40,6 +40,9 @@ struct FailureSpec {
   // nodes and the scheduler finds a replacement for the failed one (gang
   // repair); false = the whole gang is released and requeued.
   bool gang_repair = false;
+  // Restart time when a repaired gang resumes on its own nodes plus a spare
+  // (no re-placement, warm processes on the survivors); negative = `restart`.
+  Duration repair_restart = Duration::Nanos(-1);
 };
 
 // A synthetic job stream: Poisson arrivals, sizes and lengths from

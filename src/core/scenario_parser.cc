@@ -62,7 +62,7 @@ constexpr std::string_view kGeneratorKeys[] = {"name",
                                                "deferrable_fraction",
                                                "deadline_slack"};
 constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
-constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly"};
+constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly", "async"};
 constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
     "name",       "tenant",  "kind",     "accelerators", "count",      "accelerator_count",
@@ -75,7 +75,7 @@ constexpr std::string_view kSchedulerKeys[] = {"weights", "carbon_forecast", "po
                                                "backfill_depth"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
-                                             "restart", "gang_repair"};
+                                             "restart", "gang_repair", "repair_restart"};
 constexpr std::string_view kComponentKeys[] = {"name", "scope", "rate_per_year", "repair"};
 
 constexpr EnumName<SeriesSpec::Kind> kSeriesKinds[] = {{"constant", SeriesSpec::Kind::kConstant},
@@ -338,6 +338,7 @@ StatusOr<CheckpointPolicy> ParseCheckpoint(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kCheckpointKeys));
   SG_ASSIGN_OR_RETURN(p.enabled, f.Bool("enabled", p.enabled));
   SG_ASSIGN_OR_RETURN(p.daly, f.Bool("daly", p.daly));
+  SG_ASSIGN_OR_RETURN(p.async, f.Bool("async", p.async));
   if (auto interval = f.Get("interval")) {
     if (interval->IsScalar() && SameName(interval->node().Scalar(), "auto")) {
       if (f.Has("daly") && !p.daly) return interval->Error("'auto' contradicts daly: false");
@@ -588,6 +589,9 @@ StatusOr<FailureSpec> ParseFailures(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.rate_scale, f.Number("rate_scale", s.rate_scale, Range{0, 1e6}));
   SG_ASSIGN_OR_RETURN(s.restart, f.Dur("restart", s.restart, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(s.gang_repair, f.Bool("gang_repair", s.gang_repair));
+  if (f.Has("repair_restart")) {
+    SG_ASSIGN_OR_RETURN(s.repair_restart, f.Dur("repair_restart", s.repair_restart, kNonNegativeDuration));
+  }
   return s;
 }
 

@@ -15,6 +15,11 @@ Duration CheckpointWriteTime(Bytes state, BytesPerSec bandwidth) {
   return state / bandwidth;
 }
 
+Duration SnapshotStallTime(Bytes state, int devices) {
+  if (state.value() <= 0) return Duration::Zero();
+  return Duration::FromSeconds(state.value() / (kHostCopyBytesPerSecPerDevice * std::max(1, devices)));
+}
+
 Duration YoungInterval(Duration write, Duration mtbf) {
   if (mtbf.is_infinite() || write.is_infinite()) return Duration::Infinite();
   return Duration::FromSeconds(

@@ -213,6 +213,7 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   }
   pool_util_sum_[js.pool] += static_cast<double>(s.nodes.size()) * s.per_node * js.utilisation;
   js.shape_stale = true;
+  js.resumed_in_place = false;
   BeginSegment(j, now);
 }
 
@@ -236,6 +237,7 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   }
   queue_.Erase(r.job);
   js.holding = false;
+  js.resumed_in_place = true;
   BeginSegment(j, now);
 }
 
@@ -307,13 +309,20 @@ void Engine::BeginSegment(uint32_t j, Time now) {
 
   const int devices = shape.devices;
   Duration write = kDefaultCheckpointWrite;
+  Duration lag = Duration::Zero();
   if (spec.kind == JobKind::kTraining) {
     const model::StepEstimate est = model::TrainingStep(spec.training, accel, site.fabric, shape);
     js.place_total_s = est.total.seconds();
+    // The job gets the site's storage bandwidth in proportion to its share
+    // of the site's devices.
     const double share = std::min(1.0, static_cast<double>(devices) /
                                            std::max<int64_t>(1, state_.site(site_id).total_devices));
-    write = model::CheckpointWriteTime(model::CheckpointBytes(spec.training),
-                                       BytesPerSec(site.storage_bandwidth.value() * share));
+    const Bytes state = model::CheckpointBytes(spec.training);
+    write = model::CheckpointWriteTime(state, BytesPerSec(site.storage_bandwidth.value() * share));
+    if (spec.checkpoint.async) {  // stall for the host copy; persist in the background
+      lag = write;
+      write = model::SnapshotStallTime(state, devices);
+    }
   } else {
     // Durations are measured on the job's first acceptable type (H100 when
     // any GPU will do), so a CPU-only job is not scaled against a GPU.
@@ -331,10 +340,14 @@ void Engine::BeginSegment(uint32_t j, Time now) {
     if (interval <= Duration::Zero()) interval = Duration::Hours(1);
   }
 
-  js.seg.restart = js.restarts > 0 ? in_.spec.failures.restart : Duration::Zero();
+  const Duration repair_restart = in_.spec.failures.repair_restart;
+  js.seg.restart = js.restarts == 0 ? Duration::Zero()
+                   : js.resumed_in_place && repair_restart >= Duration::Zero() ? repair_restart
+                                                                                : in_.spec.failures.restart;
   js.seg.useful = Duration::FromSeconds(js.remaining * js.place_total_s);
   js.seg.interval = interval;
   js.seg.write = interval > Duration::Zero() ? write : Duration::Zero();
+  js.seg.lag = interval > Duration::Zero() ? lag : Duration::Zero();
   js.seg_start = now;
   js.outcome = JobOutcome::kRunning;
   js.wait += now - js.pending_since;

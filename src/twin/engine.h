@@ -64,6 +64,7 @@ class Engine {
     std::vector<uint32_t> failed;  // gang nodes lost and not yet replaced
     bool holding = false;          // pending a gang repair, keeping `nodes`
     bool shape_stale = true;       // `shape` no longer matches `nodes`
+    bool resumed_in_place = false; // this segment follows a gang repair
     model::PlacementShape shape;   // span of `nodes`, for the step-time model
     Time hold_start;               // hold time is booked from here
     std::string reason;

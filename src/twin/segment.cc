@@ -24,7 +24,8 @@ Duration Segment::DoneBy(Duration elapsed) const {
 
 Duration Segment::SavedBy(Duration elapsed) const {
   if (interval <= Duration::Zero()) return Duration::Zero();
-  const Duration run = elapsed - restart;
+  // A checkpoint whose stall ends at t is durable at t + lag.
+  const Duration run = elapsed - lag - restart;
   if (run <= Duration::Zero()) return Duration::Zero();
   const int64_t k = run / (interval + write);
   return std::min(interval * k, useful);

@@ -17,14 +17,15 @@ struct Segment {
   Duration restart;     // paid at the start of the segment
   Duration useful;      // compute still needed on this placement
   Duration interval;    // useful compute between checkpoints; 0 = no checkpoints
-  Duration write;       // cost of one checkpoint
+  Duration write;       // training stall of one checkpoint
+  Duration lag;         // a checkpoint is durable this long after its stall (async)
 
   // Wall time from segment start to completion (no checkpoint after the last
   // stretch: the job ends instead).
   Duration Wall() const;
   // Useful compute done by `elapsed` after segment start, saved or not.
   Duration DoneBy(Duration elapsed) const;
-  // Useful compute protected by completed checkpoints at `elapsed`.
+  // Useful compute protected by durable checkpoints at `elapsed`.
   Duration SavedBy(Duration elapsed) const;
 };
 

@@ -279,7 +279,42 @@ TEST(ParseScenarioTest, CheckpointShorthands) {
   EXPECT_FALSE(s.workload.generators[2].checkpoint.enabled);
 }
 
+TEST(ParseScenarioTest, SchedulerKnobsAndResilience) {
+  const ScenarioSpec s = ParseOk(std::string(kSite) + R"(policy: stargate
+scheduler:
+  weights: {time: 2, carbon: 0.5, cost: 0}
+  carbon_forecast: 12h
+  power_cap: false
+  backfill: true
+  backfill_depth: 50
+failures:
+  gang_repair: true
+  repair_restart: 3m
+workload:
+  generators:
+    - {kind: training, checkpoint: {interval: auto, async: true}}
+)");
+  EXPECT_EQ(s.policy, "stargate");
+  EXPECT_DOUBLE_EQ(s.scheduler.weight_time, 2);
+  EXPECT_DOUBLE_EQ(s.scheduler.weight_carbon, 0.5);
+  EXPECT_DOUBLE_EQ(s.scheduler.weight_cost, 0);
+  EXPECT_EQ(s.scheduler.carbon_forecast, Duration::Hours(12));
+  EXPECT_FALSE(s.scheduler.power_cap);
+  EXPECT_EQ(s.scheduler.backfill_depth, 50);
+  EXPECT_TRUE(s.failures.gang_repair);
+  EXPECT_EQ(s.failures.repair_restart, Duration::Minutes(3));
+  EXPECT_TRUE(s.workload.generators[0].checkpoint.async);
+  EXPECT_TRUE(s.workload.generators[0].checkpoint.daly);
+  // Defaults: repair restart follows `restart`.
+  EXPECT_LT(ParseOk(kSite).failures.repair_restart, Duration::Zero());
+}
+
 // ---- bad input: exact position and field path ----
+
+TEST(ParseScenarioErrorTest, SchedulerWeightsMustNotAllBeZero) {
+  ExpectError(std::string(kSite) + "scheduler:\n  weights: {time: 0, carbon: 0, cost: 0}\n",
+              "t.yaml:6:12: scheduler.weights: at least one weight must be positive");
+}
 
 TEST(ParseScenarioErrorTest, UnknownAccelerator) {
   ExpectError(R"(sites:

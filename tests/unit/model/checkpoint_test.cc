@@ -11,6 +11,16 @@ double Minutes(Duration d) { return d.seconds() / 60; }
 
 // Daly (FGCS 2006) worked cases, R = 10 min, delta = 5 min. Only the
 // higher-order formula with "- delta" reproduces all three.
+TEST(SnapshotStallTime, IsTheShardOverTheHostLink) {
+  // Llama 3 405B: 6.48 TB over 16,384 GPUs at 25 GB/s each: ~15.8 ms.
+  TrainingSpec t;
+  t.params = 405e9;
+  const Duration d = SnapshotStallTime(CheckpointBytes(t), 16384);
+  EXPECT_NEAR(d.seconds(), 405e9 * 16 / (16384 * 25e9), 1e-9);
+  EXPECT_EQ(SnapshotStallTime(Bytes(0), 8), Duration::Zero());
+  EXPECT_EQ(SnapshotStallTime(Bytes(25e9), 0), Duration::Seconds(1));
+}
+
 TEST(DalyInterval, ReproducesThePublishedCases) {
   const Duration write = Duration::Minutes(5);
   EXPECT_NEAR(Minutes(DalyInterval(write, Duration::Hours(24))), 117, 0.02 * 117);

@@ -186,5 +186,20 @@ TEST(Engine, LlamaThreeInterruptionsAndEffectiveTrainingTime) {
   EXPECT_NEAR(total / kSeeds, 419, 419 * 0.1);
 }
 
+// Issue 3's target: the same run with gang repair onto spares (3 min
+// in-place restart) and asynchronous Daly checkpoints keeps >= 97% effective
+// training time, over the same per-component failure process.
+TEST(Engine, LlamaThreeWithGangRepairAndAsyncCheckpointsKeeps97Percent) {
+  auto in = LoadScenario(kScenarios + "llama3-405b-resilient.yaml");
+  ASSERT_TRUE(in.ok()) << in.status();
+  for (int s = 0; s < 5; ++s) {
+    in->spec.seed = 405 + s;
+    RunResult r = RunTwin(*in).value();
+    EXPECT_GE(r.jobs.at(0).restarts, 419 * 0.8) << "seed " << in->spec.seed;
+    EXPECT_EQ(r.summary.gang_repairs, r.summary.interruptions) << "seed " << in->spec.seed;
+    EXPECT_GE(r.summary.ettr, 0.97) << "seed " << in->spec.seed;
+  }
+}
+
 }  // namespace
 }  // namespace stargate::twin

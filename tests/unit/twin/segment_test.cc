@@ -28,6 +28,21 @@ TEST(Segment, InterruptionKeepsOnlyCheckpointedWork) {
   EXPECT_EQ(none.DoneBy(M(99)), M(99));
 }
 
+TEST(Segment, AsyncCheckpointsCountOnceDurable) {
+  Segment s;
+  s.restart = Duration::Minutes(1);
+  s.useful = Duration::Hours(10);
+  s.interval = Duration::Hours(1);
+  s.write = Duration::Seconds(1);   // the stall
+  s.lag = Duration::Minutes(2);     // persisted behind it
+  const Duration first_done = Duration::Minutes(1) + Duration::Hours(1) + Duration::Seconds(1);
+  EXPECT_EQ(s.SavedBy(first_done), Duration::Zero());
+  EXPECT_EQ(s.SavedBy(first_done + Duration::Minutes(2) - Duration::Nanos(1)), Duration::Zero());
+  EXPECT_EQ(s.SavedBy(first_done + Duration::Minutes(2)), Duration::Hours(1));
+  // The stall, not the persist, is what the run pays.
+  EXPECT_EQ(s.Wall(), Duration::Minutes(1) + Duration::Hours(10) + Duration::Seconds(9));
+}
+
 TEST(Segment, DoneNeverExceedsUseful) {
   Segment s{M(0), M(50), M(30), M(1)};
   EXPECT_EQ(s.DoneBy(M(500)), M(50));
