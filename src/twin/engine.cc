@@ -46,6 +46,10 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   const int64_t hours = std::max<int64_t>(1, (in_.spec.duration.nanos() + Duration::Hours(1).nanos() - 1) /
                                                  Duration::Hours(1).nanos());
   meters_.assign(sites.size(), SiteMeter(hours));
+  for (size_t s = 0; s < sites.size(); ++s) {
+    carbon_integral_.emplace_back(in_.carbon[s], hours);
+    price_integral_.emplace_back(in_.price[s], hours);
+  }
   jobs_.resize(in_.jobs.size());
   uint32_t largest_pool = 0;
   for (const auto& p : state_.pools()) largest_pool = std::max(largest_pool, p.num_nodes);
@@ -367,6 +371,7 @@ void Engine::Account(uint32_t j, Time now, bool finished) {
   js.useful_wall_s += useful.seconds();
   js.useful_device_s += useful.seconds() * devices;
   js.allocated_device_s += elapsed.seconds() * devices;
+  ChargeEnergy(j, js.seg_start, now, js.utilisation);
   if (js.place_total_s > 0) js.remaining = std::max(0.0, js.remaining - useful.seconds() / js.place_total_s);
   if (finished) js.remaining = 0;
 }
@@ -400,7 +405,21 @@ void Engine::BookHold(uint32_t j, Time now) {
   if (!js.holding) return;
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
   js.allocated_device_s += (now - js.hold_start).seconds() * devices;
+  ChargeEnergy(j, js.hold_start, now, 0.0);  // held, idle, waiting for a spare
   js.hold_start = now;
+}
+
+void Engine::ChargeEnergy(uint32_t j, Time from, Time to, double utilisation) {
+  JobState& js = jobs_[j];
+  if (to <= from || js.nodes.empty()) return;
+  const auto& pool = state_.pools()[js.pool];
+  const uint32_t site = pool.site.value();
+  const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  const double watts = model::FacilityPower(
+      Watts(model::DevicePower(Spec(pool.type), utilisation).value() * devices), in_.spec.sites[site].pue).value();
+  js.energy_j += watts * (to - from).seconds();
+  js.co2_g += watts / 3.6e6 * carbon_integral_[site].Between(from, to);   // W x g/kWh x s -> g
+  js.cost_usd += watts / 3.6e9 * price_integral_[site].Between(from, to); // W x $/MWh x s -> $
 }
 
 void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
@@ -629,6 +648,7 @@ RunResult Engine::Collect(Time horizon) {
       js.useful_wall_s += done.seconds();
       js.useful_device_s += done.seconds() * devices;
       js.allocated_device_s += elapsed.seconds() * devices;
+      ChargeEnergy(static_cast<uint32_t>(j), js.seg_start, horizon, js.utilisation);
     } else if (js.outcome == JobOutcome::kPending && js.arrived) {
       js.wait += horizon - js.pending_since;
       BookHold(static_cast<uint32_t>(j), horizon);
@@ -671,6 +691,16 @@ RunResult Engine::Collect(Time horizon) {
     rec.useful_device_s = js.useful_device_s;
     rec.allocated_device_s = js.allocated_device_s;
     rec.checkpoint_interval = js.seg.interval;
+    rec.energy_kwh = js.energy_j / 3.6e6;
+    rec.co2_kg = js.co2_g / 1e3;
+    rec.cost_usd = js.cost_usd;
+    s.workload_energy_mwh += js.energy_j / kJoulesPerMwh;
+    s.workload_tco2 += js.co2_g / 1e6;
+    s.workload_cost_usd += js.cost_usd;
+    if (spec.deadline != Time::Never()) {
+      rec.sla_missed = js.end == Time::Never() ? horizon > spec.deadline : js.end > spec.deadline;
+      if (rec.sla_missed) ++s.sla_misses;
+    }
     rec.outcome = js.outcome;
     rec.reason = js.reason;
     r.jobs.push_back(std::move(rec));

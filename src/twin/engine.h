@@ -25,6 +25,7 @@
 #include "twin/node_jobs.h"
 #include "twin/run_result.h"
 #include "twin/segment.h"
+#include "twin/series_integral.h"
 #include "twin/site_meter.h"
 
 namespace stargate::twin {
@@ -60,6 +61,9 @@ class Engine {
     double useful_device_s = 0;
     double allocated_device_s = 0;
     double useful_wall_s = 0;
+    double energy_j = 0;           // facility energy of the devices it held
+    double co2_g = 0;
+    double cost_usd = 0;
     std::vector<uint32_t> nodes;   // held nodes (survivors only while repairing)
     std::vector<uint32_t> failed;  // gang nodes lost and not yet replaced
     bool holding = false;          // pending a gang repair, keeping `nodes`
@@ -80,6 +84,8 @@ class Engine {
   // whole gang is lost (site outage); gang repair only applies to the former.
   void InterruptJob(uint32_t j, Time now, uint32_t failed);
   void BookHold(uint32_t j, Time now);
+  // Charges job `j` for holding its devices over [from, to] at `utilisation`.
+  void ChargeEnergy(uint32_t j, Time from, Time to, double utilisation);
   // Keeps js.shape exact when the gang swaps failed node `out` for `in`
   // (already recorded in jobs_on_node_), scanning only their blocks.
   void SwapInShape(uint32_t j, uint32_t out, uint32_t in);
@@ -117,6 +123,7 @@ class Engine {
   std::vector<sched::AcceleratorMask> masks_;
   std::vector<sched::JurisdictionMask> jur_masks_;
   std::vector<Duration> estimate_;       // per job, on its reference accelerator
+  std::vector<SeriesIntegral> carbon_integral_, price_integral_;  // per site
   int64_t signals_hour_ = -1;            // hour the grid signals were last pushed for
   std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;  // StartJob scratch
   uint32_t mark_generation_ = 0;

@@ -53,7 +53,7 @@ void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
   fmt::format_to(out, ",{},{},{},{},", Name(j.kind), ran ? Name(j.accelerator) : "", j.accelerators,
                  j.nodes);
   if (ran) AppendField(buf, r.sites[static_cast<size_t>(j.site)].name);
-  fmt::format_to(out, ",{},{},{},{},{},{},{},{},{},{},", report::HoursOrEmpty(j.submit),
+  fmt::format_to(out, ",{},{},{},{},{},{},{},{},{},{},{},{},{},", report::HoursOrEmpty(j.submit),
                  report::HoursOrEmpty(j.first_start), report::HoursOrEmpty(j.end),
                  j.wait.is_infinite() ? "" : report::Fixed(j.wait.hours(), 4),
                  finished ? report::Fixed((j.end - j.submit).hours(), 4) : "", j.restarts,
@@ -62,7 +62,9 @@ void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
                  j.checkpoint_interval > Duration::Zero()
                      ? report::Fixed(j.checkpoint_interval.seconds() / 60.0, 2)
                      : "",
-                 Name(j.outcome));
+                 report::Fixed(j.energy_kwh, 3), report::Fixed(j.co2_kg, 3), report::Fixed(j.cost_usd, 2),
+                 j.sla_missed ? 1 : 0);
+  fmt::format_to(out, "{},", Name(j.outcome));
   AppendField(buf, j.reason);
   buf->push_back('\n');
 }
@@ -87,7 +89,7 @@ void WriteJobsCsv(const RunResult& result, std::ostream& out) {
   Append(&buf,
          "id,name,tenant,kind,accelerator,accelerators,nodes,site,submit_h,first_start_h,end_h,"
          "wait_h,jct_h,restarts,useful_device_h,allocated_device_h,checkpoint_interval_min,"
-         "outcome,reason\n");
+         "energy_kwh,co2_kg,cost_usd,sla_missed,outcome,reason\n");
   for (const JobRecord& job : result.jobs) {
     AppendJob(result, job, &buf);
     FlushIfLarge(&buf, out);

@@ -129,6 +129,8 @@ std::vector<Card> HeadlineCards(const Summary& s) {
       ScaledCard("Emissions", s.tco2, {"tCO\u2082", "ktCO\u2082", "MtCO\u2082"},
                  "energy \u00d7 hourly grid intensity"),
       {"Energy cost", report::Dollars(s.cost_usd), "", "energy \u00d7 hourly price"},
+      ScaledCard("Workload emissions", s.workload_tco2, {"tCO\u2082", "ktCO\u2082", "MtCO\u2082"},
+                 fmt::format("jobs' devices only, idle capacity excluded; {} SLA misses", Count(s.sla_misses))),
       {"Interruptions", Count(s.interruptions), "",
        s.gang_repairs > 0
            ? fmt::format("from {} component failures; {} nodes repaired in place", Count(s.failures),

@@ -117,6 +117,10 @@ Json SummaryTree(const RunResult& r) {
   j["peak_mw"] = s.peak_mw;
   j["tco2"] = s.tco2;
   j["cost_usd"] = s.cost_usd;
+  j["workload"] = Json{{"energy_mwh", s.workload_energy_mwh},
+                       {"tco2", s.workload_tco2},
+                       {"cost_usd", s.workload_cost_usd}};
+  j["sla_misses"] = s.sla_misses;
   j["events"] = s.events;
   j["scheduler_passes"] = s.scheduler_passes;
   Json sites = Json::array();

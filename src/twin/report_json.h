@@ -10,7 +10,8 @@
 //    "jct_hours": {"mean", "p50", "p90", "p99"}, "wait_hours": {...},
 //    "utilisation", "goodput", "effective_training_time_ratio",
 //    "interruptions", "gang_repairs", "failures", "energy_mwh", "peak_mw", "tco2",
-//    "cost_usd", "events", "scheduler_passes",
+//    "cost_usd", "workload": {"energy_mwh", "tco2", "cost_usd"},
+//    "sla_misses", "events", "scheduler_passes",
 //    "sites": [{"name", "jurisdiction", "accelerators", "power_cap_mw",
 //               "peak_mw", "energy_mwh", "tco2", "cost_usd", "failures",
 //               "mean_utilisation"}]}

@@ -34,6 +34,10 @@ struct JobRecord {
   double useful_device_s = 0;    // device-seconds of work that counted
   double allocated_device_s = 0; // device-seconds held (useful + checkpoint + restart + lost)
   Duration checkpoint_interval;  // chosen interval (0 = none)
+  double energy_kwh = 0;         // facility energy of its devices while held (x PUE)
+  double co2_kg = 0;             // that energy x the hourly grid intensity it ran in
+  double cost_usd = 0;           // that energy x the hourly price
+  bool sla_missed = false;       // had a deadline and did not finish by it
   JobOutcome outcome = JobOutcome::kPending;
   std::string reason;            // why rejected, if so
 };
@@ -77,6 +81,12 @@ struct Summary {
   double peak_mw = 0;          // max over sites of site peak
   double tco2 = 0;
   double cost_usd = 0;
+  // The part of energy, emissions and cost drawn by devices while jobs held
+  // them (idle capacity excluded): what placement and timing can change.
+  double workload_energy_mwh = 0;
+  double workload_tco2 = 0;
+  double workload_cost_usd = 0;
+  int64_t sla_misses = 0;      // jobs with a deadline that did not finish by it
   int64_t events = 0;
   int64_t scheduler_passes = 0;
 };

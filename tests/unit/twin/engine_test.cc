@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "model/power.h"
 #include "twin/loader.h"
 #include "twin/report_csv.h"
 #include "twin/report_json.h"
@@ -63,6 +64,27 @@ TEST(Engine, RejectsWhatNoPoolCanHold) {
   RunResult r = RunTwin(in).value();
   EXPECT_EQ(r.summary.jobs_rejected, 2);
   EXPECT_NE(r.jobs[0].reason.find("needs 32"), std::string::npos);
+}
+
+// A job's own energy is its devices' power at its utilisation x PUE over the
+// time it held them; emissions and cost follow the hourly series it ran in.
+TEST(Engine, ChargesEachJobTheEnergyCarbonAndCostOfItsDevices) {
+  TwinInputs in = SmallCluster(2);
+  in.carbon[0] = HourlySeries{{100.0, 300.0}};  // alternating hours
+  in.price[0] = HourlySeries{{50.0}};
+  JobSpec j = Batch(8, Duration::Hours(2), Time::Epoch() + Duration::Minutes(30));
+  j.deadline = Time::Epoch() + Duration::Hours(2);  // ends at 2.5 h: missed
+  in.jobs = {j};
+  RunResult r = RunTwin(in).value();
+  const double w = 8 * model::DevicePower(Spec(AcceleratorType::kH100), 0.70).value() * 1.5;  // batch: 70%
+  EXPECT_NEAR(r.jobs[0].energy_kwh, w * 2 / 1e3, 1e-6);
+  // 0.5 h at 100, 1 h at 300, 0.5 h at 100 g/kWh.
+  EXPECT_NEAR(r.jobs[0].co2_kg, w / 1e3 * (0.5 * 100 + 300 + 0.5 * 100) / 1e3, 1e-6);
+  EXPECT_NEAR(r.jobs[0].cost_usd, w / 1e6 * 2 * 50, 1e-6);
+  EXPECT_NEAR(r.summary.workload_tco2, r.jobs[0].co2_kg / 1e3, 1e-9);
+  EXPECT_LT(r.summary.workload_tco2, r.summary.tco2);  // the idle node is not the job's
+  EXPECT_TRUE(r.jobs[0].sla_missed);
+  EXPECT_EQ(r.summary.sla_misses, 1);
 }
 
 TEST(Engine, EnergyIsPowerTimesTimeTimesPue) {

@@ -19,8 +19,8 @@ using Table = std::vector<std::vector<std::string>>;
 
 constexpr char kJobsHeader[] =
     "id,name,tenant,kind,accelerator,accelerators,nodes,site,submit_h,first_start_h,end_h,"
-    "wait_h,jct_h,restarts,useful_device_h,allocated_device_h,checkpoint_interval_min,outcome,"
-    "reason";
+    "wait_h,jct_h,restarts,useful_device_h,allocated_device_h,checkpoint_interval_min,energy_kwh,"
+    "co2_kg,cost_usd,sla_missed,outcome,reason";
 
 // A strict RFC 4180 reader, so the test checks what a spreadsheet would see.
 Table ParseCsv(const std::string& text) {
@@ -75,7 +75,7 @@ TEST(JobsCsvTest, HeaderAndOneRowPerJob) {
   EXPECT_EQ(text.substr(0, text.find('\n')), kJobsHeader);
   const Table t = ParseCsv(text);
   ASSERT_EQ(t.size(), 11u);
-  for (const auto& row : t) EXPECT_EQ(row.size(), 19u);
+  for (const auto& row : t) EXPECT_EQ(row.size(), 23u);
 }
 
 TEST(JobsCsvTest, QuotesCommasQuotesAndNewlines) {
