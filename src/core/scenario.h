@@ -100,6 +100,14 @@ struct SchedulerSpec {
   bool power_cap = true;             // never admit work that would push a site over its cap
   bool backfill = true;              // EASY backfill behind a blocked head
   int backfill_depth = 1000;         // queue entries a pass looks at behind the head
+  // Carbon-aware deferral of deferrable jobs: wait while the best place to
+  // run now is more than `defer_threshold` (relative) dirtier than the
+  // cleanest place-and-hour in the forecast window, as long as the job can
+  // still finish by its deadline with `defer_margin` to spare (relative to
+  // its estimated run time).
+  bool defer = true;
+  double defer_threshold = 0.2;
+  double defer_margin = 0.5;
 };
 
 struct ScenarioSpec {

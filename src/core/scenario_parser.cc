@@ -71,8 +71,9 @@ constexpr std::string_view kJobKeys[] = {
 constexpr std::string_view kTrainingKeys[] = {
     "params",          "tokens",           "tokens_per_step", "mfu", "state_bytes_per_param",
     "tensor_parallel", "pipeline_parallel"};
-constexpr std::string_view kSchedulerKeys[] = {"weights", "carbon_forecast", "power_cap", "backfill",
-                                               "backfill_depth"};
+constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecast", "power_cap",
+                                               "backfill",       "backfill_depth",  "defer",
+                                               "defer_threshold", "defer_margin"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
                                              "restart", "gang_repair", "repair_restart"};
@@ -611,6 +612,9 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.power_cap, f.Bool("power_cap", s.power_cap));
   SG_ASSIGN_OR_RETURN(s.backfill, f.Bool("backfill", s.backfill));
   SG_ASSIGN_OR_RETURN(s.backfill_depth, f.Int("backfill_depth", s.backfill_depth, Range{0, 1e7}));
+  SG_ASSIGN_OR_RETURN(s.defer, f.Bool("defer", s.defer));
+  SG_ASSIGN_OR_RETURN(s.defer_threshold, f.Number("defer_threshold", s.defer_threshold, Range{0, 100}));
+  SG_ASSIGN_OR_RETURN(s.defer_margin, f.Number("defer_margin", s.defer_margin, Range{0, 100}));
   return s;
 }
 

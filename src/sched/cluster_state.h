@@ -51,6 +51,8 @@ struct PoolState {
 struct SiteSignals {
   double carbon = 0;               // gCO2/kWh now
   double carbon_ahead = 0;         // mean over the forecast window
+  double carbon_min_ahead = 0;     // lowest hourly value in the window (now included)
+  Time carbon_min_at;              // start of that hour
   double price = 0;                // USD/MWh now
   double facility_w = 0;           // facility draw now
 };

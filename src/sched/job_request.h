@@ -35,6 +35,10 @@ struct JobRequest {
   Duration estimate;               // runtime estimate on `reference` devices (scoring, backfill)
   AcceleratorType reference = AcceleratorType::kH100;
   double utilisation = 0.8;        // expected mean device utilisation (power estimates)
+  // Carbon-aware deferral: a deferrable job may wait for a cleaner window or
+  // site, but must be able to finish by `deadline`.
+  bool deferrable = false;
+  Time deadline = Time::Never();
 
   // Gang repair: non-empty when the job still holds the rest of its gang in
   // `repair_pool` and needs one replacement node (with `per_node` free

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "sched/backfill.h"
+#include "sched/deferral.h"
 #include "sched/placement.h"
 
 namespace stargate::sched {
@@ -53,6 +54,12 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     ScoreCandidates(candidates_, spec_);
     std::stable_sort(candidates_.begin(), candidates_.end(),
                      [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+    if (!candidates_.empty()) {
+      if (std::optional<Defer> defer = AdviseDeferral(state, req, candidates_.front(), spec_, now)) {
+        out.items.push_back(std::move(*defer));
+        continue;
+      }
+    }
     bool placed = false;
     for (const Candidate& c : candidates_) {
       const PoolState& pool = state.pool(c.pool);

@@ -7,7 +7,9 @@
 //   2. scores the survivors by estimated run time (heterogeneity-aware),
 //      emissions and energy cost (site_score.h) and places the gang in the
 //      best one that has the nodes, recording why in Start::reason;
-//   3. when the head cannot start, reserves capacity for it and backfills
+//   3. lets a deferrable job wait for a cleaner hour or site when that keeps
+//      its deadline (deferral.h);
+//   4. when the head cannot start, reserves capacity for it and backfills
 //      later jobs around the reservation (backfill.h).
 // Gang-repair requests are served before any of this (PlaceRepairs), and
 // may use the hot spares.

@@ -147,7 +147,17 @@ void Engine::PushGridSignals(Time now) {
     signals.carbon = in_.carbon[s].At(now);
     signals.price = in_.price[s].At(now);
     double sum = 0;
-    for (int64_t h = 1; h <= ahead_h; ++h) sum += in_.carbon[s].At(now + Duration::Hours(h));
+    signals.carbon_min_ahead = signals.carbon;
+    signals.carbon_min_at = now;
+    for (int64_t h = 1; h <= ahead_h; ++h) {
+      const Time at = Time::Epoch() + Duration::Hours(hour + h);
+      const double ci = in_.carbon[s].At(at);
+      sum += ci;
+      if (ci < signals.carbon_min_ahead) {
+        signals.carbon_min_ahead = ci;
+        signals.carbon_min_at = at;
+      }
+    }
     signals.carbon_ahead = ahead_h > 0 ? sum / static_cast<double>(ahead_h) : signals.carbon;
     state_.SetSignals(id, signals);
   }
@@ -171,6 +181,8 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   req.priority = spec.priority;
   req.submit = spec.submit;
   req.estimate = estimate_[j];
+  req.deferrable = spec.deferrable;
+  req.deadline = spec.deadline;
   req.reference = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
   const JobState& js = jobs_[j];
   req.utilisation = js.utilisation;
@@ -191,13 +203,20 @@ void Engine::RunSchedulerPass(Time now) {
       StartJob(*start, now);
     } else if (auto* repair = std::get_if<sched::Repair>(&d)) {
       ApplyRepair(*repair, now);
+    } else if (auto* defer = std::get_if<sched::Defer>(&d)) {
+      // Out of the queue until `until`, so waiting jobs cost passes nothing.
+      const uint32_t j = defer->job.value();
+      queue_.Erase(defer->job);
+      jobs_[j].reason = defer->reason;
+      ++deferrals_;
+      events_.Push(std::max(defer->until, now + Duration::Nanos(1)), EventType::kJobWake, j, jobs_[j].epoch);
     } else if (auto* reject = std::get_if<sched::Reject>(&d)) {
       JobState& js = jobs_[reject->job.value()];
       queue_.Erase(reject->job);
       js.outcome = JobOutcome::kRejected;
       js.reason = reject->reason;
     }
-    // Preempt / Defer come with the full policy set (scheduler issue).
+    // Preempt comes with checkpoint-aware preemption (scheduler issue).
   }
 }
 
@@ -559,6 +578,13 @@ RunResult Engine::Run(const Progress& progress) {
           if (jobs_[e.a].epoch == e.b && jobs_[e.a].outcome == JobOutcome::kRunning) FinishJob(e.a, now);
           break;
         case EventType::kPoolFailure: OnPoolFailure(e.a, now); break;
+        case EventType::kJobWake:
+          if (jobs_[e.a].epoch == e.b && jobs_[e.a].outcome == JobOutcome::kPending &&
+              !queue_.Contains(JobId(e.a))) {
+            queue_.Push(RequestFor(e.a));
+            dirty_ = true;
+          }
+          break;
         case EventType::kSiteFailure: OnSiteFailure(e.a, now); break;
         case EventType::kNodeRepair:
           if (site_down_[state_.pools()[state_.PoolOf(NodeId(e.a)).value()].site.value()] == 0) {
@@ -632,6 +658,7 @@ RunResult Engine::Collect(Time horizon) {
   s.scheduler_passes = passes_;
   s.interruptions = interruptions_;
   s.gang_repairs = gang_repairs_;
+  s.deferrals = deferrals_;
   s.failures = failures_;
 
   // Close the books at the horizon: running jobs count the work done so far.

@@ -131,6 +131,7 @@ class Engine {
   int64_t passes_ = 0;
   int64_t interruptions_ = 0;
   int64_t gang_repairs_ = 0;
+  int64_t deferrals_ = 0;
   int64_t failures_ = 0;
   bool dirty_ = false;
 };

@@ -18,6 +18,7 @@ enum class EventType : uint8_t {
   kSiteFailure,   // a = site
   kNodeRepair,    // a = node
   kSiteRepair,    // a = site
+  kJobWake,       // a = job, b = epoch: a deferred job returns to the queue
 };
 
 struct Event {

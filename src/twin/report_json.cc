@@ -121,6 +121,7 @@ Json SummaryTree(const RunResult& r) {
                        {"tco2", s.workload_tco2},
                        {"cost_usd", s.workload_cost_usd}};
   j["sla_misses"] = s.sla_misses;
+  j["deferrals"] = s.deferrals;
   j["events"] = s.events;
   j["scheduler_passes"] = s.scheduler_passes;
   Json sites = Json::array();

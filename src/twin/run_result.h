@@ -87,6 +87,7 @@ struct Summary {
   double workload_tco2 = 0;
   double workload_cost_usd = 0;
   int64_t sla_misses = 0;      // jobs with a deadline that did not finish by it
+  int64_t deferrals = 0;       // carbon-aware Defer decisions applied
   int64_t events = 0;
   int64_t scheduler_passes = 0;
 };
