@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Policy comparison in the twin (issue 3): the same scenario, workload and
+# seed under different policy sets; prints one row per run. Usage:
+#   bench/policy_compare.sh SCENARIO.yaml "label:override-yaml" ...
+# Each override is YAML merged over the scenario's top level by replacing
+# the keys it names (policy, scheduler, failures). With no overrides:
+# fifo vs stargate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh >/dev/null
+scenario="$1"; shift
+if [ $# -eq 0 ]; then set -- "fifo:policy: fifo" "stargate:policy: stargate"; fi
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+printf "%-22s %9s %9s %8s %9s %10s %9s %12s %6s %9s\n" policy jct_mean_h wait_p99_h goodput ettr tco2 wl_tco2 cost_usd sla finished
+for run in "$@"; do
+  label="${run%%:*}"; override="${run#*:}"
+  /usr/bin/python3 - "$scenario" "$override" "$tmp/$label.yaml" <<'PY'
+import sys, re
+src, override, dst = sys.argv[1], sys.argv[2], sys.argv[3]
+text = open(src).read()
+keys = re.findall(r'^([a-z_]+):', override, re.M)
+lines, skip = [], False
+for line in text.splitlines():
+    m = re.match(r'^([a-z_]+):', line)
+    if m: skip = m.group(1) in keys
+    elif line and not line.startswith((' ', '#', '-')): skip = False
+    if not skip: lines.append(line)
+open(dst, 'w').write('\n'.join(lines) + '\n' + override.replace('\\n', '\n') + '\n')
+PY
+  ./build/stargate twin run "$tmp/$label.yaml" -o "$tmp/$label" -q --no-jobs-csv
+  /usr/bin/python3 - "$label" "$tmp/$label"/*/summary.json <<'PY'
+import json, sys
+d = json.load(open(sys.argv[2]))
+print("%-22s %9.2f %9.2f %8.3f %9.3f %10.0f %9.0f %12.0f %6d %9d" % (
+    sys.argv[1], d['jct_hours']['mean'], d['wait_hours']['p99'], d['goodput'],
+    d['effective_training_time_ratio'], d['tco2'], d['workload']['tco2'], d['cost_usd'],
+    d['sla_misses'], d['jobs']['finished']))
+PY
+done
