@@ -108,6 +108,12 @@ struct SchedulerSpec {
   bool defer = true;
   double defer_threshold = 0.2;
   double defer_margin = 0.5;
+  // Any job may wait for a better-scoring pool that is full now (a cleaner
+  // or faster one, per the weights) when the release calendar says it frees
+  // up within this fraction of the job's estimated run time, and within
+  // `wait_cap` in any case. 0 = never wait.
+  double wait_budget = 0.5;
+  Duration wait_cap = Duration::Days(7);
 };
 
 struct ScenarioSpec {

@@ -73,7 +73,8 @@ constexpr std::string_view kTrainingKeys[] = {
     "tensor_parallel", "pipeline_parallel"};
 constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecast", "power_cap",
                                                "backfill",       "backfill_depth",  "defer",
-                                               "defer_threshold", "defer_margin"};
+                                               "defer_threshold", "defer_margin",  "wait_budget",
+                                               "wait_cap"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
                                              "restart", "gang_repair", "repair_restart"};
@@ -615,6 +616,8 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.defer, f.Bool("defer", s.defer));
   SG_ASSIGN_OR_RETURN(s.defer_threshold, f.Number("defer_threshold", s.defer_threshold, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.defer_margin, f.Number("defer_margin", s.defer_margin, Range{0, 100}));
+  SG_ASSIGN_OR_RETURN(s.wait_budget, f.Number("wait_budget", s.wait_budget, Range{0, 100}));
+  SG_ASSIGN_OR_RETURN(s.wait_cap, f.Dur("wait_cap", s.wait_cap, kNonNegativeDuration));
   return s;
 }
 

@@ -31,10 +31,28 @@ struct Reservation {
   void Take(PoolId p, Time now, double runtime_s, int64_t devices);
 };
 
+// When devices come back, per pool, from the drivers' expected ends
+// (ClusterState::running), sorted once per pass on first use.
+class ReleaseCalendar {
+ public:
+  // Forgets the previous pass.
+  void Reset(const ClusterState& state);
+  // Earliest time `need` devices are free in pool `p` with its hot spares
+  // kept, counting this pass's claims as gone for good: `now` if they are
+  // free already; Never when the calendar never gets there (down nodes).
+  // `extra` gets the devices free at that time beyond `need`.
+  Time EarliestFor(const ClusterState& state, PoolId p, int64_t need, const Claims& claims, Time now,
+                   int64_t* extra = nullptr);
+
+ private:
+  std::vector<std::vector<std::pair<Time, int64_t>>> cumulative_;  // per pool: (end, devices back by then)
+  std::vector<uint8_t> built_;
+};
+
 // The reservation for `head` among the pools it accepts (type and
 // jurisdiction): the earliest shadow time wins. Invalid when no pool will
-// ever have room (then the head blocks, as in FIFO). `scratch` is reused.
+// ever have room (then the head blocks, as in FIFO).
 Reservation Reserve(const ClusterState& state, const JobRequest& head, const Claims& claims, Time now,
-                    std::vector<std::pair<Time, int64_t>>& scratch);
+                    ReleaseCalendar& calendar);
 
 }  // namespace stargate::sched

@@ -17,8 +17,9 @@ constexpr Duration kRecheck = Duration::Minutes(30);
 }  // namespace
 
 std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req,
-                                    const Candidate& best_now, const SchedulerSpec& spec, Time now) {
-  if (!spec.defer || !req.deferrable || req.deadline == Time::Never()) return std::nullopt;
+                                    const Candidate& best_now, const SchedulerSpec& spec, Time now,
+                                    const Claims& claims, ReleaseCalendar& calendar) {
+  if (!spec.defer || !req.deferrable || req.resumed || req.deadline == Time::Never()) return std::nullopt;
   double cleanest = std::numeric_limits<double>::infinity();
   Time cleanest_at = now;
   double slowest_s = 0;  // the run could end up on the slowest acceptable pool
@@ -30,10 +31,14 @@ std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest&
     slowest_s = std::max(slowest_s,
                          req.estimate.seconds() / model::RelativeThroughput(pool.type, req.reference));
     const SiteSignals& sig = state.site(pool.site).signals;
-    if (sig.carbon_min_ahead < cleanest) {
-      cleanest = sig.carbon_min_ahead;
-      cleanest_at = std::max(now, sig.carbon_min_at);
-    }
+    if (sig.carbon_min_ahead >= cleanest) continue;
+    const Time clean_at = std::max(now, sig.carbon_min_at);
+    const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+    const Time room_at =
+        calendar.EarliestFor(state, p, static_cast<int64_t>(shape.nodes) * shape.per_node, claims, now);
+    if (room_at > std::max(clean_at, now + kRecheck)) continue;  // no room in time: not an option
+    cleanest = sig.carbon_min_ahead;
+    cleanest_at = clean_at;
   }
   const SiteState& here = state.site(state.pool(best_now.pool).site);
   const double intensity_now = here.signals.carbon;

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "core/scenario.h"
+#include "sched/backfill.h"
 #include "sched/cluster_state.h"
 #include "sched/decisions.h"
 #include "sched/job_request.h"
@@ -17,9 +18,11 @@
 
 namespace stargate::sched {
 
-// `best_now` is the candidate the job would start on now. Returns the Defer
-// to issue, or nothing when the job should start.
+// `best_now` is the candidate the job would start on now. A cleaner place
+// only counts if the release calendar expects room there by its clean hour.
+// Returns the Defer to issue, or nothing when the job should start.
 std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req,
-                                    const Candidate& best_now, const SchedulerSpec& spec, Time now);
+                                    const Candidate& best_now, const SchedulerSpec& spec, Time now,
+                                    const Claims& claims, ReleaseCalendar& calendar);
 
 }  // namespace stargate::sched

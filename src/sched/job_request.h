@@ -39,6 +39,9 @@ struct JobRequest {
   // site, but must be able to finish by `deadline`.
   bool deferrable = false;
   Time deadline = Time::Never();
+  // Has run before (requeued after a failure): restart it promptly, never
+  // defer it or hold it back for a better pool; `estimate` is what is left.
+  bool resumed = false;
 
   // Gang repair: non-empty when the job still holds the rest of its gang in
   // `repair_pool` and needs one replacement node (with `per_node` free

@@ -30,7 +30,7 @@ void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec)
   constexpr double kInf = std::numeric_limits<double>::infinity();
   double best_t = kInf, best_c = kInf, best_k = kInf;
   for (const Candidate& c : candidates) {
-    best_t = std::min(best_t, c.runtime_s);
+    best_t = std::min(best_t, c.wait_s + c.runtime_s);
     best_c = std::min(best_c, c.co2_g);
     best_k = std::min(best_k, c.cost_usd);
   }
@@ -38,7 +38,7 @@ void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec)
   // job) compares by difference so it still ranks without dividing by 0.
   auto rel = [](double x, double best) { return best > 0 ? x / best : 1.0 + x; };
   for (Candidate& c : candidates) {
-    c.score = spec.weight_time * rel(c.runtime_s, best_t) + spec.weight_carbon * rel(c.co2_g, best_c) +
+    c.score = spec.weight_time * rel(c.wait_s + c.runtime_s, best_t) + spec.weight_carbon * rel(c.co2_g, best_c) +
               spec.weight_cost * rel(c.cost_usd, best_k);
   }
 }

@@ -17,6 +17,7 @@ namespace stargate::sched {
 struct Candidate {
   PoolId pool;
   double runtime_s = 0;   // on this pool's accelerator type
+  double wait_s = 0;      // until the pool has room (0 = room now)
   double extra_w = 0;     // facility draw the job adds above idle while it runs
   double energy_j = 0;    // extra_w x runtime
   double co2_g = 0;       // energy x grid intensity (mean of now and ahead)
@@ -27,7 +28,7 @@ struct Candidate {
 // The job's figures on pool `p` (capacity is not checked here).
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req);
 
-// score = w_time * runtime / best runtime + w_carbon * co2 / least co2
+// score = w_time * (wait + runtime) / best (wait + runtime) + w_carbon * co2 / least co2
 //       + w_cost * cost / least cost, over the candidates given.
 void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec);
 

@@ -21,10 +21,57 @@ std::string Reason(const ClusterState& state, const Candidate& c, size_t candida
 
 }  // namespace
 
+bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& req, Time now,
+                                  Reservation* reservation) {
+  if (spec_.wait_budget <= 0 || req.resumed) return false;
+  double best_runtime = candidates_.front().runtime_s;
+  for (const Candidate& c : candidates_) best_runtime = std::min(best_runtime, c.runtime_s);
+  const size_t now_count = candidates_.size();
+  for (size_t i = 0; i < state.pools().size(); ++i) {
+    const PoolId p(static_cast<uint16_t>(i));
+    if (can_start_[i] || !PoolAllows(state, p, req)) continue;
+    if (reservation->valid && reservation->pool == p) continue;  // promised to the head
+    const PoolState& pool = state.pool(p);
+    const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+    const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
+    const Time at = calendar_.EarliestFor(state, p, need, claims_, now);
+    if (at == Time::Never() || at <= now) continue;  // never, or held back by power or shape
+    const double wait_s = (at - now).seconds();
+    if (wait_s > std::min(spec_.wait_budget * best_runtime, spec_.wait_cap.seconds())) continue;
+    Candidate c = Estimate(state, p, req);
+    c.wait_s = wait_s;
+    candidates_.push_back(c);
+  }
+  if (candidates_.size() == now_count) return false;
+  ScoreCandidates(candidates_, spec_);
+  const auto best = std::min_element(candidates_.begin(), candidates_.end(),
+                                     [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+  const bool wait = best - candidates_.begin() >= static_cast<std::ptrdiff_t>(now_count);
+  if (wait && !reservation->valid) {
+    // Hold the better pool for this job, as for a blocked head.
+    reservation->valid = true;
+    reservation->pool = best->pool;
+    reservation->shadow = now + Duration::FromSeconds(best->wait_s);
+    const PoolState& pool = state.pool(best->pool);
+    const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+    calendar_.EarliestFor(state, best->pool, static_cast<int64_t>(shape.nodes) * shape.per_node, claims_, now,
+                          &reservation->extra);
+  }
+  if (!wait) {  // back to the now-candidates, best first
+    candidates_.resize(now_count);
+    ScoreCandidates(candidates_, spec_);
+    std::stable_sort(candidates_.begin(), candidates_.end(),
+                     [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+  }
+  return wait;
+}
+
 Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue, Time now) {
   Decisions out;
   claims_.Reset(state);
   site_claimed_w_.assign(state.sites().size(), 0.0);
+  calendar_.Reset(state);
+  can_start_.assign(state.pools().size(), 0);
   PlaceRepairs(state, queue, claims_, out);
 
   Reservation reservation;
@@ -33,6 +80,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     if (reservation.valid && ++behind_head > spec_.backfill_depth) break;
     // 1. Filter: type, residency, capacity now, power cap, the reservation.
     candidates_.clear();
+    std::fill(can_start_.begin(), can_start_.end(), 0);
     for (size_t i = 0; i < state.pools().size(); ++i) {
       const PoolId p(static_cast<uint16_t>(i));
       if (!PoolAllows(state, p, req)) continue;
@@ -49,16 +97,19 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       }
       if (!reservation.Allows(p, now, c.runtime_s, need)) continue;
       candidates_.push_back(c);
+      can_start_[i] = 1;
     }
     // 2. Score and place in the best pool that has the nodes.
     ScoreCandidates(candidates_, spec_);
     std::stable_sort(candidates_.begin(), candidates_.end(),
                      [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
     if (!candidates_.empty()) {
-      if (std::optional<Defer> defer = AdviseDeferral(state, req, candidates_.front(), spec_, now)) {
+      if (std::optional<Defer> defer =
+              AdviseDeferral(state, req, candidates_.front(), spec_, now, claims_, calendar_)) {
         out.items.push_back(std::move(*defer));
         continue;
       }
+      if (WorthWaiting(state, req, now, &reservation)) continue;
     }
     bool placed = false;
     for (const Candidate& c : candidates_) {

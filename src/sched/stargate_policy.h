@@ -7,6 +7,10 @@
 //   2. scores the survivors by estimated run time (heterogeneity-aware),
 //      emissions and energy cost (site_score.h) and places the gang in the
 //      best one that has the nodes, recording why in Start::reason;
+//      A pool that is full now but scores better once its wait is counted
+//      (the release calendar says it frees up within `wait_budget` of the
+//      job's run time) is worth waiting for: the job holds a reservation
+//      there instead of starting on a worse pool;
 //   3. lets a deferrable job wait for a cleaner hour or site when that keeps
 //      its deadline (deferral.h);
 //   4. when the head cannot start, reserves capacity for it and backfills
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "core/scenario.h"
+#include "sched/backfill.h"
 #include "sched/claims.h"
 #include "sched/scheduler.h"
 #include "sched/site_score.h"
@@ -32,12 +37,20 @@ class StargatePolicy final : public Scheduler {
   Decisions Schedule(const ClusterState& state, const Queue& queue, Time now) override;
 
  private:
+  // Adds the pools that are full now but free up within the wait budget to
+  // candidates_ (after the now-candidates) and says whether one of them
+  // beats every pool with room now; if so, and no job holds a reservation
+  // yet, reserves it for this job. Leaves candidates_ as the now-candidates,
+  // best first, when the answer is no.
+  bool WorthWaiting(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation);
+
   SchedulerSpec spec_;
   // Scratch reused across passes so a pass allocates nothing in steady state.
   Claims claims_;
   std::vector<Candidate> candidates_;
   std::vector<double> site_claimed_w_;
-  std::vector<std::pair<Time, int64_t>> calendar_;
+  ReleaseCalendar calendar_;
+  std::vector<uint8_t> can_start_;  // per pool: a candidate now, for this job
 };
 
 }  // namespace stargate::sched

@@ -180,9 +180,10 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   req.jurisdictions = jur_masks_[j];
   req.priority = spec.priority;
   req.submit = spec.submit;
-  req.estimate = estimate_[j];
   req.deferrable = spec.deferrable;
   req.deadline = spec.deadline;
+  req.resumed = jobs_[j].first_start != Time::Never();
+  req.estimate = Duration::FromSeconds(estimate_[j].seconds() * std::max(0.0, jobs_[j].remaining));
   req.reference = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
   const JobState& js = jobs_[j];
   req.utilisation = js.utilisation;
@@ -724,6 +725,17 @@ RunResult Engine::Collect(Time horizon) {
     s.workload_energy_mwh += js.energy_j / kJoulesPerMwh;
     s.workload_tco2 += js.co2_g / 1e6;
     s.workload_cost_usd += js.cost_usd;
+    KindSummary& ks = s.by_kind[static_cast<int>(spec.kind)];
+    ++ks.jobs;
+    ks.workload_tco2 += js.co2_g / 1e6;
+    if (js.outcome == JobOutcome::kFinished) {
+      ++ks.finished;
+      ks.jct_mean_h += (js.end - spec.submit).hours();
+    }
+    if (js.first_start != Time::Never()) {
+      ++ks.started;
+      ks.wait_mean_h += js.wait.hours();
+    }
     if (spec.deadline != Time::Never()) {
       rec.sla_missed = js.end == Time::Never() ? horizon > spec.deadline : js.end > spec.deadline;
       if (rec.sla_missed) ++s.sla_misses;
@@ -733,6 +745,10 @@ RunResult Engine::Collect(Time horizon) {
     r.jobs.push_back(std::move(rec));
   }
   s.jct_h = Summarise(jct_h);
+  for (KindSummary& ks : s.by_kind) {  // sums -> means
+    if (ks.finished > 0) ks.jct_mean_h /= static_cast<double>(ks.finished);
+    if (ks.started > 0) ks.wait_mean_h /= static_cast<double>(ks.started);
+  }
   s.wait_h = Summarise(wait_h);
   s.goodput = allocated > 0 ? useful / allocated : 0;
   s.ettr = ettr_wall > 0 ? ettr_useful / ettr_wall : 0;

@@ -122,6 +122,15 @@ Json SummaryTree(const RunResult& r) {
                        {"cost_usd", s.workload_cost_usd}};
   j["sla_misses"] = s.sla_misses;
   j["deferrals"] = s.deferrals;
+  Json kinds;
+  for (int k = 0; k < kNumJobKinds; ++k) {
+    const KindSummary& ks = s.by_kind[k];
+    if (ks.jobs == 0) continue;
+    kinds[std::string(Name(static_cast<JobKind>(k)))] =
+        Json{{"jobs", ks.jobs},           {"started", ks.started},         {"finished", ks.finished},
+             {"jct_mean_h", ks.jct_mean_h}, {"wait_mean_h", ks.wait_mean_h}, {"workload_tco2", ks.workload_tco2}};
+  }
+  j["by_kind"] = std::move(kinds);
   j["events"] = s.events;
   j["scheduler_passes"] = s.scheduler_passes;
   Json sites = Json::array();

@@ -11,7 +11,10 @@
 //    "utilisation", "goodput", "effective_training_time_ratio",
 //    "interruptions", "gang_repairs", "failures", "energy_mwh", "peak_mw", "tco2",
 //    "cost_usd", "workload": {"energy_mwh", "tco2", "cost_usd"},
-//    "sla_misses", "deferrals", "events", "scheduler_passes",
+//    "sla_misses", "deferrals",
+//    "by_kind": {KIND: {"jobs", "started", "finished", "jct_mean_h",
+//                       "wait_mean_h", "workload_tco2"}},
+//    "events", "scheduler_passes",
 //    "sites": [{"name", "jurisdiction", "accelerators", "power_cap_mw",
 //               "peak_mw", "energy_mwh", "tco2", "cost_usd", "failures",
 //               "mean_utilisation"}]}

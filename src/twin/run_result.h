@@ -61,6 +61,16 @@ struct SiteSeries {
 
 struct Percentiles { double mean = 0, p50 = 0, p90 = 0, p99 = 0; };
 
+// Per job kind, so a policy's trade-offs show where they land (a carbon-aware
+// wait falls mostly on long training runs, not on short batch jobs).
+struct KindSummary {
+  int64_t jobs = 0, started = 0, finished = 0;
+  double jct_mean_h = 0;       // finished jobs
+  double wait_mean_h = 0;      // jobs that started
+  double workload_tco2 = 0;
+};
+inline constexpr int kNumJobKinds = 4;
+
 struct Summary {
   std::string scenario;
   uint64_t seed = 0;
@@ -88,6 +98,7 @@ struct Summary {
   double workload_cost_usd = 0;
   int64_t sla_misses = 0;      // jobs with a deadline that did not finish by it
   int64_t deferrals = 0;       // carbon-aware Defer decisions applied
+  KindSummary by_kind[kNumJobKinds];  // indexed by JobKind
   int64_t events = 0;
   int64_t scheduler_passes = 0;
 };

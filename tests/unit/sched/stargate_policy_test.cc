@@ -151,7 +151,8 @@ TEST(Backfill, ReservationIsTheEarliestTimeEnoughComesBack) {
   c.state.AddRunning(RunningGang{JobId(101), PoolId(0), 8, Time::Epoch() + Duration::Hours(3)});
   Claims claims;
   claims.Reset(c.state);
-  std::vector<std::pair<Time, int64_t>> scratch;
+  ReleaseCalendar scratch;
+  scratch.Reset(c.state);
   // 16 free now; +8 at 3 h is not enough for 32; +16 at 10 h is.
   Reservation r = Reserve(c.state, Req(1, 32), claims, Time::Epoch(), scratch);
   ASSERT_TRUE(r.valid);
