@@ -5,6 +5,11 @@
 #include "sched/placement.h"
 
 namespace stargate::sched {
+namespace {
+
+constexpr int kMaxCalendarWalk = 512;
+
+}  // namespace
 
 bool Reservation::Allows(PoolId p, Time now, double runtime_s, int64_t devices) const {
   if (!valid || p != pool) return true;
@@ -18,34 +23,28 @@ void Reservation::Take(PoolId p, Time now, double runtime_s, int64_t devices) {
   extra -= devices;
 }
 
-void ReleaseCalendar::Reset(const ClusterState& state) {
-  cumulative_.resize(state.pools().size());
-  built_.assign(state.pools().size(), 0);
-}
-
 Time ReleaseCalendar::EarliestFor(const ClusterState& state, PoolId p, int64_t need, const Claims& claims,
-                                  Time now, int64_t* extra) {
+                                  Time now, int64_t* extra, Time limit) {
   const PoolState& pool = state.pool(p);
-  const int64_t avail = pool.free_devices - claims.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node;
-  if (avail >= need) {
-    if (extra != nullptr) *extra = avail - need;
-    return now;
+  int64_t avail = pool.free_devices - claims.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node;
+  Time at = now;
+  if (avail < need) {
+    at = Time::Never();
+    int looked = 0;
+    for (const ReleaseEntry& r : state.running(p)) {
+      // Past `limit`, or so deep in the calendar that the estimate is moot:
+      // give up (bounds a pass on a million-device pool).
+      if (r.end > limit || ++looked > kMaxCalendarWalk) break;
+      avail += r.devices;
+      if (avail >= need) {
+        at = std::max(now, r.end);
+        break;
+      }
+    }
+    if (at == Time::Never()) return at;
   }
-  auto& cum = cumulative_[p.value()];
-  if (!built_[p.value()]) {
-    built_[p.value()] = 1;
-    cum.clear();
-    for (const RunningGang& g : state.running(p)) cum.emplace_back(g.expected_end, g.devices);
-    std::sort(cum.begin(), cum.end());
-    int64_t sum = 0;
-    for (auto& [end, devices] : cum) devices = (sum += devices);
-  }
-  // First entry whose cumulative release covers the shortfall.
-  auto it = std::lower_bound(cum.begin(), cum.end(), need - avail,
-                             [](const std::pair<Time, int64_t>& e, int64_t v) { return e.second < v; });
-  if (it == cum.end()) return Time::Never();
-  if (extra != nullptr) *extra = avail + it->second - need;
-  return std::max(now, it->first);
+  if (extra != nullptr) *extra = avail - need;
+  return at;
 }
 
 Reservation Reserve(const ClusterState& state, const JobRequest& head, const Claims& claims, Time now,

@@ -10,7 +10,6 @@
 // estimate, and a wrong one delays the head, it never overcommits.
 #pragma once
 
-#include <utility>
 #include <vector>
 
 #include "sched/claims.h"
@@ -32,21 +31,18 @@ struct Reservation {
 };
 
 // When devices come back, per pool, from the drivers' expected ends
-// (ClusterState::running), sorted once per pass on first use.
+// (ClusterState::running, kept in end order by the state itself).
 class ReleaseCalendar {
  public:
-  // Forgets the previous pass.
-  void Reset(const ClusterState& state);
+  void Reset(const ClusterState&) {}
   // Earliest time `need` devices are free in pool `p` with its hot spares
   // kept, counting this pass's claims as gone for good: `now` if they are
-  // free already; Never when the calendar never gets there (down nodes).
-  // `extra` gets the devices free at that time beyond `need`.
+  // free already; Never when that is not by `limit` (or never: down nodes).
+  // `extra` gets the devices free at that time beyond `need`. Cost: the
+  // gangs ending before the answer (or `limit`), at most 512: a shortfall
+  // that takes more releases than that to cover counts as Never.
   Time EarliestFor(const ClusterState& state, PoolId p, int64_t need, const Claims& claims, Time now,
-                   int64_t* extra = nullptr);
-
- private:
-  std::vector<std::vector<std::pair<Time, int64_t>>> cumulative_;  // per pool: (end, devices back by then)
-  std::vector<uint8_t> built_;
+                   int64_t* extra = nullptr, Time limit = Time::Never());
 };
 
 // The reservation for `head` among the pools it accepts (type and

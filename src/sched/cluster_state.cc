@@ -66,21 +66,17 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
 
 void ClusterState::AddRunning(const RunningGang& g) {
   RemoveRunning(g.job);
-  auto& list = running_[g.pool.value()];
-  running_pos_[g.job.value()] = Slot{g.pool.value(), static_cast<uint32_t>(list.size())};
-  list.push_back(g);
+  running_by_job_[g.job.value()] = g;
+  running_[g.pool.value()].insert(ReleaseEntry{g.expected_end, g.job, g.devices});
 }
 
 void ClusterState::RemoveRunning(JobId job) {
-  auto it = running_pos_.find(job.value());
-  if (it == running_pos_.end()) return;
-  const Slot slot = it->second;
-  running_pos_.erase(it);
-  auto& list = running_[slot.pool];
-  list[slot.pos] = list.back();
-  list.pop_back();
-  if (slot.pos < list.size()) running_pos_[list[slot.pos].job.value()].pos = slot.pos;
+  auto it = running_by_job_.find(job.value());
+  if (it == running_by_job_.end()) return;
+  running_[it->second.pool.value()].erase(ReleaseEntry{it->second.expected_end, job, 0});
+  running_by_job_.erase(it);
 }
+
 
 JurisdictionMask ClusterState::JurisdictionBit(const std::string& name) const {
   for (size_t i = 0; i < jurisdictions_.size() && i < 64; ++i) {

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -65,6 +67,14 @@ struct RunningGang {
   Time expected_end;
 };
 
+// An entry of a pool's release calendar, in end order.
+struct ReleaseEntry {
+  Time end;
+  JobId job;
+  int64_t devices = 0;
+  bool operator<(const ReleaseEntry& o) const { return end != o.end ? end < o.end : job < o.job; }
+};
+
 struct SiteState {
   std::string name;
   std::string region;
@@ -112,9 +122,11 @@ class ClusterState {
 
   // The release calendar for backfill: the driver records each gang it
   // starts with its expected end and drops it when the devices come back.
+  // O(log running) each.
   void AddRunning(const RunningGang& g);
   void RemoveRunning(JobId job);
-  const std::vector<RunningGang>& running(PoolId p) const { return running_[p.value()]; }
+  // Pool `p`'s running gangs by expected end, earliest first.
+  const std::set<ReleaseEntry>& running(PoolId p) const { return running_[p.value()]; }
 
  private:
   struct NodeState {
@@ -131,9 +143,8 @@ class ClusterState {
   std::vector<NodeState> nodes_;
   std::vector<std::string> jurisdictions_;
   int64_t total_devices_ = 0;
-  std::vector<std::vector<RunningGang>> running_;       // per pool
-  struct Slot { uint16_t pool; uint32_t pos; };
-  std::unordered_map<uint32_t, Slot> running_pos_;      // job -> its entry in running_
+  std::vector<std::set<ReleaseEntry>> running_;  // per pool
+  std::unordered_map<uint32_t, RunningGang> running_by_job_;
 };
 
 }  // namespace stargate::sched

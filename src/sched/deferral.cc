@@ -34,9 +34,10 @@ std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest&
     if (sig.carbon_min_ahead >= cleanest) continue;
     const Time clean_at = std::max(now, sig.carbon_min_at);
     const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
-    const Time room_at =
-        calendar.EarliestFor(state, p, static_cast<int64_t>(shape.nodes) * shape.per_node, claims, now);
-    if (room_at > std::max(clean_at, now + kRecheck)) continue;  // no room in time: not an option
+    const Time room_by = std::max(clean_at, now + kRecheck);
+    const Time room_at = calendar.EarliestFor(state, p, static_cast<int64_t>(shape.nodes) * shape.per_node,
+                                              claims, now, nullptr, room_by);
+    if (room_at == Time::Never()) continue;  // no room in time: not an option
     cleanest = sig.carbon_min_ahead;
     cleanest_at = clean_at;
   }

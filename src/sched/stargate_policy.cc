@@ -34,10 +34,11 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     const PoolState& pool = state.pool(p);
     const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
     const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
-    const Time at = calendar_.EarliestFor(state, p, need, claims_, now);
-    if (at == Time::Never() || at <= now) continue;  // never, or held back by power or shape
+    const double max_wait_s = std::min(spec_.wait_budget * best_runtime, spec_.wait_cap.seconds());
+    const Time at = calendar_.EarliestFor(state, p, need, claims_, now, nullptr,
+                                          now + Duration::FromSeconds(max_wait_s));
+    if (at == Time::Never() || at <= now) continue;  // not in time, or held back by power or shape
     const double wait_s = (at - now).seconds();
-    if (wait_s > std::min(spec_.wait_budget * best_runtime, spec_.wait_cap.seconds())) continue;
     Candidate c = Estimate(state, p, req);
     c.wait_s = wait_s;
     candidates_.push_back(c);
