@@ -99,7 +99,14 @@ struct SchedulerSpec {
   Duration carbon_forecast = Duration::Hours(6);
   bool power_cap = true;             // never admit work that would push a site over its cap
   bool backfill = true;              // EASY backfill behind a blocked head
-  int backfill_depth = 1000;         // queue entries a pass looks at behind the head
+  // A pass ends after looking at this many jobs it could not start
+  // (blocked, waiting, deferred). Like Slurm, which runs a deep backfill
+  // every bf_interval and a shallow pass (default_queue_depth) on each
+  // event, a full pass of `backfill_depth` runs at most once per
+  // `backfill_interval`; passes in between stop after `queue_depth`.
+  int backfill_depth = 1000;
+  Duration backfill_interval = Duration::Seconds(60);
+  int queue_depth = 100;
   // Carbon-aware deferral of deferrable jobs: wait while the best place to
   // run now is more than `defer_threshold` (relative) dirtier than the
   // cleanest place-and-hour in the forecast window, as long as the job can

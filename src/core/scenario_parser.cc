@@ -72,7 +72,8 @@ constexpr std::string_view kTrainingKeys[] = {
     "params",          "tokens",           "tokens_per_step", "mfu", "state_bytes_per_param",
     "tensor_parallel", "pipeline_parallel"};
 constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecast", "power_cap",
-                                               "backfill",       "backfill_depth",  "defer",
+                                               "backfill",       "backfill_depth",  "backfill_interval",
+                                               "queue_depth",    "defer",
                                                "defer_threshold", "defer_margin",  "wait_budget",
                                                "wait_cap"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost"};
@@ -613,6 +614,9 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.power_cap, f.Bool("power_cap", s.power_cap));
   SG_ASSIGN_OR_RETURN(s.backfill, f.Bool("backfill", s.backfill));
   SG_ASSIGN_OR_RETURN(s.backfill_depth, f.Int("backfill_depth", s.backfill_depth, Range{0, 1e7}));
+  SG_ASSIGN_OR_RETURN(s.backfill_interval,
+                      f.Dur("backfill_interval", s.backfill_interval, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.queue_depth, f.Int("queue_depth", s.queue_depth, Range{0, 1e7}));
   SG_ASSIGN_OR_RETURN(s.defer, f.Bool("defer", s.defer));
   SG_ASSIGN_OR_RETURN(s.defer_threshold, f.Number("defer_threshold", s.defer_threshold, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.defer_margin, f.Number("defer_margin", s.defer_margin, Range{0, 100}));

@@ -5,12 +5,6 @@
 #include "sched/placement.h"
 
 namespace stargate::sched {
-namespace {
-
-constexpr int kMaxCalendarWalk = 512;
-
-}  // namespace
-
 bool Reservation::Allows(PoolId p, Time now, double runtime_s, int64_t devices) const {
   if (!valid || p != pool) return true;
   if (now + Duration::FromSeconds(runtime_s) <= shadow) return true;
@@ -29,19 +23,10 @@ Time ReleaseCalendar::EarliestFor(const ClusterState& state, PoolId p, int64_t n
   int64_t avail = pool.free_devices - claims.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node;
   Time at = now;
   if (avail < need) {
-    at = Time::Never();
-    int looked = 0;
-    for (const ReleaseEntry& r : state.running(p)) {
-      // Past `limit`, or so deep in the calendar that the estimate is moot:
-      // give up (bounds a pass on a million-device pool).
-      if (r.end > limit || ++looked > kMaxCalendarWalk) break;
-      avail += r.devices;
-      if (avail >= need) {
-        at = std::max(now, r.end);
-        break;
-      }
-    }
-    if (at == Time::Never()) return at;
+    const auto covering = state.running(p).FirstCovering(need - avail);
+    if (!covering || covering->entry.end > limit) return Time::Never();
+    at = std::max(now, covering->entry.end);
+    avail += covering->released;
   }
   if (extra != nullptr) *extra = avail - need;
   return at;

@@ -38,9 +38,8 @@ class ReleaseCalendar {
   // Earliest time `need` devices are free in pool `p` with its hot spares
   // kept, counting this pass's claims as gone for good: `now` if they are
   // free already; Never when that is not by `limit` (or never: down nodes).
-  // `extra` gets the devices free at that time beyond `need`. Cost: the
-  // gangs ending before the answer (or `limit`), at most 512: a shortfall
-  // that takes more releases than that to cover counts as Never.
+  // `extra` gets the devices free at that time beyond `need`. Cost:
+  // O(log running gangs in the pool), one descent of its calendar tree.
   Time EarliestFor(const ClusterState& state, PoolId p, int64_t need, const Claims& claims, Time now,
                    int64_t* extra = nullptr, Time limit = Time::Never());
 };

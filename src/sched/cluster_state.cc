@@ -67,13 +67,13 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
 void ClusterState::AddRunning(const RunningGang& g) {
   RemoveRunning(g.job);
   running_by_job_[g.job.value()] = g;
-  running_[g.pool.value()].insert(ReleaseEntry{g.expected_end, g.job, g.devices});
+  running_[g.pool.value()].Insert(ReleaseEntry{g.expected_end, g.job, g.devices});
 }
 
 void ClusterState::RemoveRunning(JobId job) {
   auto it = running_by_job_.find(job.value());
   if (it == running_by_job_.end()) return;
-  running_[it->second.pool.value()].erase(ReleaseEntry{it->second.expected_end, job, 0});
+  running_[it->second.pool.value()].Erase(ReleaseEntry{it->second.expected_end, job, 0});
   running_by_job_.erase(it);
 }
 

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <string>
 #include <utility>
 #include <unordered_map>
@@ -22,6 +21,7 @@
 #include "core/ids.h"
 #include "core/topology.h"
 #include "sched/job_request.h"
+#include "sched/release_calendar_tree.h"
 
 namespace stargate::sched {
 
@@ -65,14 +65,6 @@ struct RunningGang {
   PoolId pool;
   int64_t devices = 0;
   Time expected_end;
-};
-
-// An entry of a pool's release calendar, in end order.
-struct ReleaseEntry {
-  Time end;
-  JobId job;
-  int64_t devices = 0;
-  bool operator<(const ReleaseEntry& o) const { return end != o.end ? end < o.end : job < o.job; }
 };
 
 struct SiteState {
@@ -126,7 +118,7 @@ class ClusterState {
   void AddRunning(const RunningGang& g);
   void RemoveRunning(JobId job);
   // Pool `p`'s running gangs by expected end, earliest first.
-  const std::set<ReleaseEntry>& running(PoolId p) const { return running_[p.value()]; }
+  const ReleaseCalendarTree& running(PoolId p) const { return running_[p.value()]; }
 
  private:
   struct NodeState {
@@ -143,7 +135,7 @@ class ClusterState {
   std::vector<NodeState> nodes_;
   std::vector<std::string> jurisdictions_;
   int64_t total_devices_ = 0;
-  std::vector<std::set<ReleaseEntry>> running_;  // per pool
+  std::vector<ReleaseCalendarTree> running_;  // per pool
   std::unordered_map<uint32_t, RunningGang> running_by_job_;
 };
 

@@ -27,6 +27,12 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
   double best_runtime = candidates_.front().runtime_s;
   for (const Candidate& c : candidates_) best_runtime = std::min(best_runtime, c.runtime_s);
   const size_t now_count = candidates_.size();
+  // The budget covers the job's whole time in the queue, so a job that has
+  // already waited (for room, or for a better pool in earlier passes) does
+  // not keep chasing a pool that keeps slipping away.
+  const double max_wait_s = std::min(spec_.wait_budget * best_runtime, spec_.wait_cap.seconds()) -
+                            (now - req.submit).seconds();
+  if (max_wait_s <= 0) return false;
   for (size_t i = 0; i < state.pools().size(); ++i) {
     const PoolId p(static_cast<uint16_t>(i));
     if (can_start_[i] || !PoolAllows(state, p, req)) continue;
@@ -34,8 +40,11 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     const PoolState& pool = state.pool(p);
     const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
     const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
-    const double max_wait_s = std::min(spec_.wait_budget * best_runtime, spec_.wait_cap.seconds());
-    const Time at = calendar_.EarliestFor(state, p, need, claims_, now, nullptr,
+    // Jobs ahead of this one that chose to wait for the pool this pass are
+    // served first, so this one needs room after theirs: a popular clean
+    // pool's wait grows with its queue, and past the budget jobs start
+    // elsewhere instead of leaving capacity idle.
+    const Time at = calendar_.EarliestFor(state, p, need + wait_demand_[i], claims_, now, nullptr,
                                           now + Duration::FromSeconds(max_wait_s));
     if (at == Time::Never() || at <= now) continue;  // not in time, or held back by power or shape
     const double wait_s = (at - now).seconds();
@@ -48,6 +57,10 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
   const auto best = std::min_element(candidates_.begin(), candidates_.end(),
                                      [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
   const bool wait = best - candidates_.begin() >= static_cast<std::ptrdiff_t>(now_count);
+  if (wait) {
+    const GangShape shape = ShapeFor(req.accelerators, state.pool(best->pool).per_node);
+    wait_demand_[best->pool.value()] += static_cast<int64_t>(shape.nodes) * shape.per_node;
+  }
   if (wait && !reservation->valid) {
     // Hold the better pool for this job, as for a blocked head.
     reservation->valid = true;
@@ -73,12 +86,21 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   site_claimed_w_.assign(state.sites().size(), 0.0);
   calendar_.Reset(state);
   can_start_.assign(state.pools().size(), 0);
+  wait_demand_.assign(state.pools().size(), 0);
   PlaceRepairs(state, queue, claims_, out);
 
   Reservation reservation;
-  int behind_head = 0;
+  // Jobs looked at that did not start (waiting, deferred, blocked): past
+  // the depth the pass ends, so a deep backlog costs a pass a bounded
+  // amount. Deep passes are rationed in simulated (or wall) time.
+  int depth = spec_.queue_depth;
+  if (now >= next_deep_pass_) {
+    depth = spec_.backfill_depth;
+    next_deep_pass_ = now + spec_.backfill_interval;
+  }
+  int not_started = 0;
   for (const JobRequest& req : queue) {
-    if (reservation.valid && ++behind_head > spec_.backfill_depth) break;
+    if (not_started > depth) break;
     // 1. Filter: type, residency, capacity now, power cap, the reservation.
     candidates_.clear();
     std::fill(can_start_.begin(), can_start_.end(), 0);
@@ -108,9 +130,13 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       if (std::optional<Defer> defer =
               AdviseDeferral(state, req, candidates_.front(), spec_, now, claims_, calendar_)) {
         out.items.push_back(std::move(*defer));
+        ++not_started;
         continue;
       }
-      if (WorthWaiting(state, req, now, &reservation)) continue;
+      if (WorthWaiting(state, req, now, &reservation)) {
+        ++not_started;
+        continue;
+      }
     }
     bool placed = false;
     for (const Candidate& c : candidates_) {
@@ -128,6 +154,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       break;
     }
     if (placed) continue;
+    ++not_started;
     // 3. Cannot start now: reject what can never fit, else reserve for the
     // head and backfill behind it (or block, with backfill off).
     const int64_t max_gang = state.MaxGang(req);

@@ -19,6 +19,7 @@
 // may use the hot spares.
 #pragma once
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -45,12 +46,14 @@ class StargatePolicy final : public Scheduler {
   bool WorthWaiting(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation);
 
   SchedulerSpec spec_;
+  Time next_deep_pass_ = Time::FromNanos(INT64_MIN);  // see SchedulerSpec::backfill_interval
   // Scratch reused across passes so a pass allocates nothing in steady state.
   Claims claims_;
   std::vector<Candidate> candidates_;
   std::vector<double> site_claimed_w_;
   ReleaseCalendar calendar_;
   std::vector<uint8_t> can_start_;  // per pool: a candidate now, for this job
+  std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
 };
 
 }  // namespace stargate::sched
