@@ -99,6 +99,10 @@ struct SchedulerSpec {
   Duration carbon_forecast = Duration::Hours(6);
   bool power_cap = true;             // never admit work that would push a site over its cap
   bool backfill = true;              // EASY backfill behind a blocked head
+  // Topology-aware gang placement: whole-node gangs in one NVLink domain or
+  // one leaf when one has room (sched/placement.h FindGangNodes); false =
+  // tightest-fit nodes anywhere in the pool, as the baseline does.
+  bool topology = true;
   // A pass ends after looking at this many jobs it could not start
   // (blocked, waiting, deferred). Like Slurm, which runs a deep backfill
   // every bf_interval and a shallow pass (default_queue_depth) on each

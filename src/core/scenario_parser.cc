@@ -73,7 +73,7 @@ constexpr std::string_view kTrainingKeys[] = {
     "tensor_parallel", "pipeline_parallel"};
 constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecast", "power_cap",
                                                "backfill",       "backfill_depth",  "backfill_interval",
-                                               "queue_depth",    "defer",
+                                               "queue_depth",    "topology",       "defer",
                                                "defer_threshold", "defer_margin",  "wait_budget",
                                                "wait_cap"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost"};
@@ -617,6 +617,7 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.backfill_interval,
                       f.Dur("backfill_interval", s.backfill_interval, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(s.queue_depth, f.Int("queue_depth", s.queue_depth, Range{0, 1e7}));
+  SG_ASSIGN_OR_RETURN(s.topology, f.Bool("topology", s.topology));
   SG_ASSIGN_OR_RETURN(s.defer, f.Bool("defer", s.defer));
   SG_ASSIGN_OR_RETURN(s.defer_threshold, f.Number("defer_threshold", s.defer_threshold, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.defer_margin, f.Number("defer_margin", s.defer_margin, Range{0, 100}));

@@ -11,6 +11,44 @@ int64_t PoolState::NodesWithFree(int g) const {
   return n;
 }
 
+void BlockIndex::Init(uint32_t num_nodes, int nodes_per_block) {
+  block_nodes = std::max(1, nodes_per_block);
+  const uint32_t blocks = (num_nodes + block_nodes - 1) / block_nodes;
+  whole.assign(blocks, 0);
+  pos.assign(blocks, 0);
+  buckets.assign(block_nodes + 1, {});
+  for (uint32_t b = 0; b < blocks; ++b) {
+    whole[b] = static_cast<uint16_t>(std::min<uint32_t>(block_nodes, num_nodes - b * block_nodes));
+    pos[b] = static_cast<uint32_t>(buckets[whole[b]].size());
+    buckets[whole[b]].push_back(b);
+  }
+}
+
+void BlockIndex::Inc(uint32_t b) {
+  if (whole[b] > 0) {
+    auto& from = buckets[whole[b]];
+    from[pos[b]] = from.back();
+    pos[from[pos[b]]] = pos[b];
+    from.pop_back();
+  }
+  ++whole[b];
+  pos[b] = static_cast<uint32_t>(buckets[whole[b]].size());
+  buckets[whole[b]].push_back(b);
+}
+
+void BlockIndex::Dec(uint32_t b) {
+  assert(whole[b] > 0);
+  auto& from = buckets[whole[b]];
+  from[pos[b]] = from.back();
+  pos[from[pos[b]]] = pos[b];
+  from.pop_back();
+  --whole[b];
+  if (whole[b] > 0) {
+    pos[b] = static_cast<uint32_t>(buckets[whole[b]].size());
+    buckets[whole[b]].push_back(b);
+  }
+}
+
 ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
   uint32_t next_node = 0;
   for (size_t s = 0; s < sites.size(); ++s) {
@@ -55,6 +93,8 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
                                    static_cast<uint32_t>(full.size())});
         full.push_back(i);
       }
+      p.domains.Init(p.num_nodes, p.domain_nodes);
+      p.leaves.Init(p.num_nodes, p.nodes_per_leaf);
       p.up_nodes = p.num_nodes;
       p.free_devices = p.total_devices();
       next_node += p.num_nodes;
@@ -104,7 +144,12 @@ void ClusterState::BucketInsert(uint32_t node) {
   PoolState& p = pools_[ns.pool];
   auto& bucket = p.buckets[ns.free];
   ns.bucket_pos = static_cast<uint32_t>(bucket.size());
-  bucket.push_back(node - p.first_node);
+  const uint32_t local = node - p.first_node;
+  bucket.push_back(local);
+  if (ns.free == p.per_node) {
+    p.domains.Inc(p.domains.BlockOf(local));
+    p.leaves.Inc(p.leaves.BlockOf(local));
+  }
 }
 
 void ClusterState::BucketErase(uint32_t node) {
@@ -116,6 +161,11 @@ void ClusterState::BucketErase(uint32_t node) {
   bucket[ns.bucket_pos] = moved;
   nodes_[p.first_node + moved].bucket_pos = ns.bucket_pos;
   bucket.pop_back();
+  if (ns.free == p.per_node) {
+    const uint32_t local = node - p.first_node;
+    p.domains.Dec(p.domains.BlockOf(local));
+    p.leaves.Dec(p.leaves.BlockOf(local));
+  }
 }
 
 void ClusterState::Allocate(NodeId n, int devices) {

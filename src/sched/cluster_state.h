@@ -20,10 +20,28 @@
 
 #include "core/ids.h"
 #include "core/topology.h"
+#include "sched/count_overlay.h"
 #include "sched/job_request.h"
 #include "sched/release_calendar_tree.h"
 
 namespace stargate::sched {
+
+// Whole free up nodes per block of consecutive nodes of a pool (an NVLink
+// domain, or the nodes under one leaf switch), bucketed by that count, so
+// "a leaf with k whole free nodes" is a bucket probe, not a scan.
+struct BlockIndex {
+  int block_nodes = 1;
+  std::vector<uint16_t> whole;     // per block
+  std::vector<uint32_t> pos;       // per block: its position in buckets[whole], when whole > 0
+  CountBuckets buckets;            // [c]: blocks with exactly c > 0 whole free nodes
+
+  uint32_t BlockOf(uint32_t local_node) const { return local_node / static_cast<uint32_t>(block_nodes); }
+  uint32_t num_blocks() const { return static_cast<uint32_t>(whole.size()); }
+  // Every node whole, free and up.
+  void Init(uint32_t num_nodes, int block_nodes);
+  void Inc(uint32_t block);
+  void Dec(uint32_t block);
+};
 
 struct PoolState {
   SiteId site;
@@ -41,7 +59,9 @@ struct PoolState {
   int64_t busy_devices = 0;
   // buckets[f]: pool-local indices of up nodes with exactly f > 0 free
   // devices (buckets[0] stays empty).
-  std::vector<std::vector<uint32_t>> buckets;
+  CountBuckets buckets;
+  BlockIndex domains;              // blocks of domain_nodes
+  BlockIndex leaves;               // blocks of nodes_per_leaf
 
   int64_t total_devices() const { return static_cast<int64_t>(num_nodes) * per_node; }
   // Up nodes with at least `g` free devices.

@@ -29,18 +29,65 @@ std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape sha
   out.reserve(shape.nodes);
   auto full = [&] { return static_cast<int>(out.size()) >= shape.nodes; };
   for (int f = shape.per_node; f <= pool.per_node && !full(); ++f) {
-    // Nodes with exactly f devices left: partly claimed ones this pass, then
-    // untouched ones from the back of the state's bucket.
-    const auto& overlay = claims.Overlay(p, f);
-    for (size_t i = overlay.size(); i-- > 0 && !full();) out.push_back(NodeId(overlay[i]));
-    const auto& bucket = pool.buckets[f];
-    for (size_t i = bucket.size() - claims.Consumed(p, f); i-- > 0 && !full();) {
-      const uint32_t node = pool.first_node + bucket[i];
-      if (claims.On(node) != 0) continue;  // a stray claim (repair spare)
-      out.push_back(NodeId(node));
-    }
+    claims.Nodes(p).ForEachWith(pool.buckets, f, [&](uint32_t local) {
+      out.push_back(NodeId(pool.first_node + local));
+      return full();
+    });
   }
   if (!full()) return {};
+  return out;
+}
+
+namespace {
+
+// Appends the whole free, unclaimed nodes of block `b` of `level` to `out`
+// until it holds `want`.
+void TakeWholeNodes(const ClusterState& state, const PoolState& pool, const BlockIndex& level, uint32_t b,
+                    const Claims& claims, PoolId p, size_t want, std::vector<NodeId>& out) {
+  const uint32_t begin = b * static_cast<uint32_t>(level.block_nodes);
+  const uint32_t end = std::min(pool.num_nodes, begin + static_cast<uint32_t>(level.block_nodes));
+  for (uint32_t i = begin; i < end && out.size() < want; ++i) {
+    const NodeId n(pool.first_node + i);
+    if (state.IsUp(n) && state.FreeOn(n) == pool.per_node && claims.Nodes(p).Taken(i) == 0) out.push_back(n);
+  }
+}
+
+}  // namespace
+
+std::vector<NodeId> FindGangNodes(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
+                                  uint32_t reserve_nodes) {
+  const PoolState& pool = state.pool(p);
+  if (shape.nodes <= 1 || shape.per_node != pool.per_node) {
+    return FindNodes(state, p, shape, claims, reserve_nodes);
+  }
+  const size_t k = static_cast<size_t>(shape.nodes);
+  if (claims.NodesWithFree(state, p, pool.per_node) < static_cast<int64_t>(k + reserve_nodes)) return {};
+  std::vector<NodeId> out;
+  out.reserve(k);
+  // One NVLink domain, else one leaf: the block with the fewest whole free
+  // nodes that still holds the gang, so roomy blocks stay whole.
+  const std::pair<const BlockIndex*, const CountOverlay*> levels[] = {{&pool.domains, &claims.Domains(p)},
+                                                                      {&pool.leaves, &claims.Leaves(p)}};
+  for (const auto& [level, overlay] : levels) {
+    if (level->block_nodes <= 1 || k > static_cast<size_t>(level->block_nodes)) continue;
+    for (int c = static_cast<int>(k); c <= level->block_nodes; ++c) {
+      uint32_t block = 0;
+      if (overlay->ForEachWith(level->buckets, c, [&](uint32_t b) { block = b; return true; })) {
+        TakeWholeNodes(state, pool, *level, block, claims, p, k, out);
+        return out;
+      }
+    }
+  }
+  // Wider than a leaf, or no leaf has room: the fullest leaves first, so the
+  // gang spans as few leaves as it can.
+  const CountOverlay& leaves = claims.Leaves(p);
+  for (int c = pool.leaves.block_nodes; c >= 1 && out.size() < k; --c) {
+    leaves.ForEachWith(pool.leaves.buckets, c, [&](uint32_t b) {
+      TakeWholeNodes(state, pool, pool.leaves, b, claims, p, k, out);
+      return out.size() >= k;
+    });
+  }
+  if (out.size() < k) return {};  // not reached: the whole-node count said there were enough
   return out;
 }
 

@@ -31,6 +31,18 @@ bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req);
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
                               const Claims& claims, uint32_t reserve_nodes = 0);
 
+// Topology-aware FindNodes for gangs of whole nodes (issue 3): all in one
+// NVLink domain if one has room, else all under one leaf switch, else over
+// the fewest leaves (fullest first); the tightest such block is chosen so
+// roomy ones stay whole for bigger gangs. The twin's step-time model
+// (model/placement_shape.h) charges the gradient all-reduce for every level
+// the gang spans, so a narrower span is a faster job. Gangs of partial
+// nodes, and single nodes, go to FindNodes. `reserve_nodes` whole free
+// nodes must remain. Cost: O(nodes per block x blocks visited) plus the
+// bucket probes.
+std::vector<NodeId> FindGangNodes(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
+                                  uint32_t reserve_nodes = 0);
+
 // A replacement for `failed` (a node of a gang in pool `p`) with `per_node`
 // free devices after `claims`: first in the failed node's NVLink domain, then
 // its leaf, so the repaired gang keeps its span; then anywhere in the pool.

@@ -142,7 +142,8 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     for (const Candidate& c : candidates_) {
       const PoolState& pool = state.pool(c.pool);
       const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
-      std::vector<NodeId> nodes = FindNodes(state, c.pool, shape, claims_, pool.hot_spares);
+      std::vector<NodeId> nodes = spec_.topology ? FindGangNodes(state, c.pool, shape, claims_, pool.hot_spares)
+                                                 : FindNodes(state, c.pool, shape, claims_, pool.hot_spares);
       if (nodes.empty()) continue;
       const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
       for (NodeId n : nodes) claims_.Add(state, c.pool, n.value(), shape.per_node);

@@ -22,12 +22,28 @@ int64_t BruteForce(const ClusterState& s, const Claims& c, PoolId p, int g) {
   return n;
 }
 
+// Blocks of `level` with at least `c` whole free, up, unclaimed nodes.
+int64_t BlocksWithWhole(const ClusterState& s, const Claims& cl, PoolId p, const BlockIndex& level, int c) {
+  const PoolState& pool = s.pool(p);
+  int64_t blocks = 0;
+  for (uint32_t b = 0; b < level.num_blocks(); ++b) {
+    int whole = 0;
+    for (uint32_t i = b * level.block_nodes; i < std::min(pool.num_nodes, (b + 1) * level.block_nodes); ++i) {
+      const NodeId n(pool.first_node + i);
+      if (s.IsUp(n) && s.FreeOn(n) == pool.per_node && cl.On(n.value()) == 0) ++whole;
+    }
+    if (whole >= c) ++blocks;
+  }
+  return blocks;
+}
+
 TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
   Rng rng(5);
   for (int trial = 0; trial < 40; ++trial) {
     SiteSpec site;
     site.name = "s";
     site.jurisdiction = "US";
+    site.fabric.nodes_per_leaf = 6;  // partial last leaf in both pools
     site.pools.push_back(PoolSpec{AcceleratorType::kH100, 30, 8, 4, 1});
     site.pools.push_back(PoolSpec{AcceleratorType::kGB200, 20, 4, 18, 18});
     ClusterState s({site});
@@ -39,6 +55,21 @@ TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
     }
     Claims c;
     for (int pass = 0; pass < 3; ++pass) {
+      // The driver changes the state between passes: releases, new
+      // allocations, nodes going down and coming back.
+      for (int m = 0; m < 20; ++m) {
+        const NodeId n(static_cast<uint32_t>(rng.Below(s.num_nodes())));
+        const int per_node = s.pool(s.PoolOf(n)).per_node;
+        if (!s.IsUp(n)) {
+          s.SetNodeUp(n, true);
+        } else if (s.FreeOn(n) < per_node && rng.Bernoulli(0.5)) {
+          s.Release(n, 1 + static_cast<int>(rng.Below(per_node - s.FreeOn(n))));
+        } else if (s.FreeOn(n) == per_node && rng.Bernoulli(0.2)) {
+          s.SetNodeUp(n, false);
+        } else if (s.FreeOn(n) > 0) {
+          s.Allocate(n, 1 + static_cast<int>(rng.Below(s.FreeOn(n))));
+        }
+      }
       c.Reset(s);
       for (int step = 0; step < 40; ++step) {
         const PoolId p(static_cast<uint16_t>(rng.Below(2)));
@@ -50,6 +81,19 @@ TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
           if (s.IsUp(NodeId(node)) && s.FreeOn(NodeId(node)) - c.On(node) >= shape.per_node) {
             c.Add(s, p, node, shape.per_node);
           }
+        } else if (rng.Bernoulli(0.3)) {
+          // A whole-node gang placed topology-first.
+          const GangShape whole{shape.nodes, per_node};
+          std::vector<NodeId> nodes = FindGangNodes(s, p, whole, c);
+          ASSERT_EQ(nodes.empty(), c.NodesWithFree(s, p, per_node) < whole.nodes);
+          std::set<uint32_t> distinct;
+          for (NodeId n : nodes) {
+            ASSERT_TRUE(s.IsUp(n));
+            ASSERT_EQ(s.FreeOn(n) - c.On(n.value()), per_node);
+            distinct.insert(n.value());
+          }
+          ASSERT_EQ(distinct.size(), nodes.size());
+          for (NodeId n : nodes) c.Add(s, p, n.value(), per_node);
         } else {
           std::vector<NodeId> nodes = FindNodes(s, p, shape, c);
           ASSERT_EQ(nodes.empty(), c.NodesWithFree(s, p, shape.per_node) < shape.nodes ||
@@ -68,6 +112,15 @@ TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
           for (int g = 1; g <= s.pool(PoolId(q)).per_node; ++g) {
             ASSERT_EQ(c.NodesWithFree(s, PoolId(q), g), BruteForce(s, c, PoolId(q), g))
                 << "trial " << trial << " step " << step << " pool " << q << " g " << g;
+          }
+          const PoolState& pool = s.pool(PoolId(q));
+          for (int k = 1; k <= pool.leaves.block_nodes; ++k) {
+            ASSERT_EQ(c.Leaves(PoolId(q)).AtLeast(pool.leaves.buckets, k),
+                      BlocksWithWhole(s, c, PoolId(q), pool.leaves, k)) << "leaves, k " << k;
+          }
+          for (int k = 1; k <= pool.domains.block_nodes; ++k) {
+            ASSERT_EQ(c.Domains(PoolId(q)).AtLeast(pool.domains.buckets, k),
+                      BlocksWithWhole(s, c, PoolId(q), pool.domains, k)) << "domains, k " << k;
           }
         }
       }
