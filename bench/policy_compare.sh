@@ -17,7 +17,7 @@ for run in "$@"; do
   label="${run%%:*}"; override="${run#*:}"
   /usr/bin/python3 - "$scenario" "$override" "$tmp/$label.yaml" <<'PY'
 import sys, re
-src, override, dst = sys.argv[1], sys.argv[2], sys.argv[3]
+src, override, dst = sys.argv[1], sys.argv[2].replace('\\n', '\n'), sys.argv[3]
 text = open(src).read()
 keys = re.findall(r'^([a-z_]+):', override, re.M)
 lines, skip = [], False
@@ -26,7 +26,7 @@ for line in text.splitlines():
     if m: skip = m.group(1) in keys
     elif line and not line.startswith((' ', '#', '-')): skip = False
     if not skip: lines.append(line)
-open(dst, 'w').write('\n'.join(lines) + '\n' + override.replace('\\n', '\n') + '\n')
+open(dst, 'w').write('\n'.join(lines) + '\n' + override + '\n')
 PY
   ./build/stargate twin run "$tmp/$label.yaml" -o "$tmp/$label" -q --no-jobs-csv
   /usr/bin/python3 - "$label" "$tmp/$label"/*/summary.json <<'PY'

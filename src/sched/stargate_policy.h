@@ -6,7 +6,9 @@
 //      cap (the job's estimated extra draw must fit under it);
 //   2. scores the survivors by estimated run time (heterogeneity-aware),
 //      emissions and energy cost (site_score.h) and places the gang in the
-//      best one that has the nodes, recording why in Start::reason;
+//      best one that has the nodes, topology-first (FindGangNodes: one
+//      NVLink domain, else one leaf, else fewest leaves), recording why in
+//      Start::reason;
 //      A pool that is full now but scores better once its wait is counted
 //      (the release calendar says it frees up within `wait_budget` of the
 //      job's run time) is worth waiting for: the job holds a reservation
@@ -16,7 +18,10 @@
 //   4. when the head cannot start, reserves capacity for it and backfills
 //      later jobs around the reservation (backfill.h).
 // Gang-repair requests are served before any of this (PlaceRepairs), and
-// may use the hot spares.
+// may use the hot spares. A pass ends after `backfill_depth` jobs it could
+// not start (deep passes, at most once per `backfill_interval` of `now`) or
+// `queue_depth` (the passes in between), so a deep backlog costs a pass a
+// bounded amount.
 #pragma once
 
 #include <cstdint>
