@@ -146,6 +146,70 @@ TEST(StargatePolicy, WithoutBackfillTheHeadBlocks) {
   EXPECT_TRUE(policy.Schedule(c.state, c.queue, Time::Epoch()).empty());
 }
 
+// A clean pool (1 node, busy for 1 more hour) and a dirty one with room.
+struct WaitCase {
+  ClusterState state{{Site("dirty", "US", AcceleratorType::kH100, 4), Site("clean", "NO", AcceleratorType::kH100, 1)}};
+  Queue queue;
+  WaitCase() {
+    Signal(state, 0, 700);
+    Signal(state, 1, 20);
+    state.Allocate(NodeId(4), 8);
+    state.AddRunning(RunningGang{JobId(100), PoolId(1), 8, Time::Epoch() + Duration::Hours(1)});
+  }
+};
+
+TEST(StargatePolicy, WaitsForACleanPoolThatFreesUpWithinTheBudget) {
+  WaitCase c;
+  c.queue.Push(Req(1, 8, Duration::Hours(10)));
+  StargatePolicy policy({});
+  // One hour of waiting on a ten-hour job beats 35x the emissions.
+  EXPECT_TRUE(policy.Schedule(c.state, c.queue, Time::Epoch()).empty());
+  SchedulerSpec never;
+  never.wait_budget = 0;
+  StargatePolicy impatient(never);
+  EXPECT_EQ(OnlyStart(impatient.Schedule(c.state, c.queue, Time::Epoch())).site, SiteId(0));
+}
+
+TEST(StargatePolicy, WaitingCountsTheJobsAlreadyWaitingForThePool) {
+  // Two jobs want the one clean node. The first waits for it; for the
+  // second the node is not back until the first is done (10 h later), past
+  // its budget, so it starts on the dirty pool instead of idling.
+  WaitCase c;
+  c.queue.Push(Req(1, 8, Duration::Hours(10), 0));
+  c.queue.Push(Req(2, 8, Duration::Hours(10), 1));
+  StargatePolicy policy({});
+  const Start st = OnlyStart(policy.Schedule(c.state, c.queue, Time::Epoch()));
+  EXPECT_EQ(st.job, JobId(2));
+  EXPECT_EQ(st.site, SiteId(0));
+}
+
+TEST(StargatePolicy, ABudgetSpentInTheQueueIsNotSpentAgain) {
+  // Submitted 6 h ago with a 10 h run: half the run is 5 h, already spent.
+  WaitCase c;
+  c.queue.Push(Req(1, 8, Duration::Hours(10), 0));
+  StargatePolicy policy({});
+  EXPECT_EQ(OnlyStart(policy.Schedule(c.state, c.queue, Time::Epoch() + Duration::Hours(6))).site, SiteId(0));
+}
+
+TEST(StargatePolicy, PassesBetweenDeepOnesStopAtQueueDepth) {
+  // 5 blocked jobs (each needs more than the cluster has free), then one
+  // that fits. A deep pass reaches it; a pass within backfill_interval of
+  // the deep one looks at queue_depth = 2 blocked jobs and stops.
+  ClusterState s({Site("a", "US", AcceleratorType::kH100, 2)});
+  s.Allocate(NodeId(0), 8);
+  s.AddRunning(RunningGang{JobId(100), PoolId(0), 8, Time::Epoch() + Duration::Hours(1)});
+  Queue q;
+  for (uint32_t i = 1; i <= 5; ++i) q.Push(Req(i, 16, Duration::Hours(1), i));
+  q.Push(Req(9, 8, Duration::Minutes(30), 9));
+  SchedulerSpec spec;
+  spec.queue_depth = 2;
+  spec.backfill_interval = Duration::Minutes(1);
+  StargatePolicy deep_then_shallow(spec);
+  EXPECT_EQ(OnlyStart(deep_then_shallow.Schedule(s, q, Time::Epoch())).job, JobId(9));
+  EXPECT_TRUE(deep_then_shallow.Schedule(s, q, Time::Epoch() + Duration::Seconds(30)).empty());
+  EXPECT_EQ(OnlyStart(deep_then_shallow.Schedule(s, q, Time::Epoch() + Duration::Minutes(2))).job, JobId(9));
+}
+
 TEST(Backfill, ReservationIsTheEarliestTimeEnoughComesBack) {
   BackfillCase c;
   c.state.AddRunning(RunningGang{JobId(101), PoolId(0), 8, Time::Epoch() + Duration::Hours(3)});
