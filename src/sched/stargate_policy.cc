@@ -100,7 +100,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   }
   int not_started = 0;
   for (const JobRequest& req : queue) {
-    if (not_started > depth) break;
+    if (not_started > 0 && not_started >= depth) break;  // depth 0 = stop at the first
     // 1. Filter: type, residency, capacity now, power cap, the reservation.
     candidates_.clear();
     std::fill(can_start_.begin(), can_start_.end(), 0);
