@@ -5,6 +5,7 @@
 #include "sched/placement.h"
 
 namespace stargate::sched {
+
 bool Reservation::Allows(PoolId p, Time now, double runtime_s, int64_t devices) const {
   if (!valid || p != pool) return true;
   if (now + Duration::FromSeconds(runtime_s) <= shadow) return true;
@@ -17,8 +18,8 @@ void Reservation::Take(PoolId p, Time now, double runtime_s, int64_t devices) {
   extra -= devices;
 }
 
-Time ReleaseCalendar::EarliestFor(const ClusterState& state, PoolId p, int64_t need, const Claims& claims,
-                                  Time now, int64_t* extra, Time limit) {
+Time EarliestRoom(const ClusterState& state, PoolId p, int64_t need, const Claims& claims, Time now,
+                  int64_t* extra, Time limit) {
   const PoolState& pool = state.pool(p);
   int64_t avail = pool.free_devices - claims.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node;
   Time at = now;
@@ -32,8 +33,7 @@ Time ReleaseCalendar::EarliestFor(const ClusterState& state, PoolId p, int64_t n
   return at;
 }
 
-Reservation Reserve(const ClusterState& state, const JobRequest& head, const Claims& claims, Time now,
-                    ReleaseCalendar& calendar) {
+Reservation Reserve(const ClusterState& state, const JobRequest& head, const Claims& claims, Time now) {
   Reservation best;
   for (size_t i = 0; i < state.pools().size(); ++i) {
     const PoolId p(static_cast<uint16_t>(i));
@@ -43,7 +43,7 @@ Reservation Reserve(const ClusterState& state, const JobRequest& head, const Cla
     const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
     if (need + static_cast<int64_t>(pool.hot_spares) * pool.per_node > pool.total_devices()) continue;
     int64_t extra = 0;
-    const Time shadow = calendar.EarliestFor(state, p, need, claims, now, &extra);
+    const Time shadow = EarliestRoom(state, p, need, claims, now, &extra);
     if (shadow == Time::Never()) continue;
     if (!best.valid || shadow < best.shadow) {
       best.valid = true;

@@ -30,24 +30,18 @@ struct Reservation {
   void Take(PoolId p, Time now, double runtime_s, int64_t devices);
 };
 
-// When devices come back, per pool, from the drivers' expected ends
-// (ClusterState::running, kept in end order by the state itself).
-class ReleaseCalendar {
- public:
-  void Reset(const ClusterState&) {}
-  // Earliest time `need` devices are free in pool `p` with its hot spares
-  // kept, counting this pass's claims as gone for good: `now` if they are
-  // free already; Never when that is not by `limit` (or never: down nodes).
-  // `extra` gets the devices free at that time beyond `need`. Cost:
-  // O(log running gangs in the pool), one descent of its calendar tree.
-  Time EarliestFor(const ClusterState& state, PoolId p, int64_t need, const Claims& claims, Time now,
-                   int64_t* extra = nullptr, Time limit = Time::Never());
-};
+// Earliest time `need` devices are free in pool `p` with its hot spares
+// kept, from the drivers' expected ends (ClusterState::running), counting
+// this pass's claims as gone for good: `now` if they are free already;
+// Never when that is not by `limit` (or never: down nodes). `extra` gets
+// the devices free at that time beyond `need`. Cost: O(log running gangs
+// in the pool), one descent of its calendar tree.
+Time EarliestRoom(const ClusterState& state, PoolId p, int64_t need, const Claims& claims, Time now,
+                  int64_t* extra = nullptr, Time limit = Time::Never());
 
 // The reservation for `head` among the pools it accepts (type and
 // jurisdiction): the earliest shadow time wins. Invalid when no pool will
 // ever have room (then the head blocks, as in FIFO).
-Reservation Reserve(const ClusterState& state, const JobRequest& head, const Claims& claims, Time now,
-                    ReleaseCalendar& calendar);
+Reservation Reserve(const ClusterState& state, const JobRequest& head, const Claims& claims, Time now);
 
 }  // namespace stargate::sched

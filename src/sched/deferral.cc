@@ -18,7 +18,7 @@ constexpr Duration kRecheck = Duration::Minutes(30);
 
 std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req,
                                     const Candidate& best_now, const SchedulerSpec& spec, Time now,
-                                    const Claims& claims, ReleaseCalendar& calendar) {
+                                    const Claims& claims) {
   if (!spec.defer || !req.deferrable || req.resumed || req.deadline == Time::Never()) return std::nullopt;
   double cleanest = std::numeric_limits<double>::infinity();
   Time cleanest_at = now;
@@ -35,8 +35,8 @@ std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest&
     const Time clean_at = std::max(now, sig.carbon_min_at);
     const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
     const Time room_by = std::max(clean_at, now + kRecheck);
-    const Time room_at = calendar.EarliestFor(state, p, static_cast<int64_t>(shape.nodes) * shape.per_node,
-                                              claims, now, nullptr, room_by);
+    const Time room_at = EarliestRoom(state, p, static_cast<int64_t>(shape.nodes) * shape.per_node, claims,
+                                      now, nullptr, room_by);
     if (room_at == Time::Never()) continue;  // no room in time: not an option
     cleanest = sig.carbon_min_ahead;
     cleanest_at = clean_at;

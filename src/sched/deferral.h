@@ -23,6 +23,6 @@ namespace stargate::sched {
 // Returns the Defer to issue, or nothing when the job should start.
 std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req,
                                     const Candidate& best_now, const SchedulerSpec& spec, Time now,
-                                    const Claims& claims, ReleaseCalendar& calendar);
+                                    const Claims& claims);
 
 }  // namespace stargate::sched

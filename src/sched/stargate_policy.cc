@@ -44,8 +44,8 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     // served first, so this one needs room after theirs: a popular clean
     // pool's wait grows with its queue, and past the budget jobs start
     // elsewhere instead of leaving capacity idle.
-    const Time at = calendar_.EarliestFor(state, p, need + wait_demand_[i], claims_, now, nullptr,
-                                          now + Duration::FromSeconds(max_wait_s));
+    const Time at = EarliestRoom(state, p, need + wait_demand_[i], claims_, now, nullptr,
+                                 now + Duration::FromSeconds(max_wait_s));
     if (at == Time::Never() || at <= now) continue;  // not in time, or held back by power or shape
     const double wait_s = (at - now).seconds();
     Candidate c = Estimate(state, p, req);
@@ -68,7 +68,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     reservation->shadow = now + Duration::FromSeconds(best->wait_s);
     const PoolState& pool = state.pool(best->pool);
     const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
-    calendar_.EarliestFor(state, best->pool, static_cast<int64_t>(shape.nodes) * shape.per_node, claims_, now,
+    EarliestRoom(state, best->pool, static_cast<int64_t>(shape.nodes) * shape.per_node, claims_, now,
                           &reservation->extra);
   }
   if (!wait) {  // back to the now-candidates, best first
@@ -84,7 +84,6 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   Decisions out;
   claims_.Reset(state);
   site_claimed_w_.assign(state.sites().size(), 0.0);
-  calendar_.Reset(state);
   can_start_.assign(state.pools().size(), 0);
   wait_demand_.assign(state.pools().size(), 0);
   PlaceRepairs(state, queue, claims_, out);
@@ -128,7 +127,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
                      [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
     if (!candidates_.empty()) {
       if (std::optional<Defer> defer =
-              AdviseDeferral(state, req, candidates_.front(), spec_, now, claims_, calendar_)) {
+              AdviseDeferral(state, req, candidates_.front(), spec_, now, claims_)) {
         out.items.push_back(std::move(*defer));
         ++not_started;
         continue;
@@ -167,7 +166,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     }
     if (reservation.valid) continue;
     if (!spec_.backfill) break;
-    reservation = Reserve(state, req, claims_, now, calendar_);
+    reservation = Reserve(state, req, claims_, now);
     if (!reservation.valid) break;
   }
   return out;

@@ -56,7 +56,6 @@ class StargatePolicy final : public Scheduler {
   Claims claims_;
   std::vector<Candidate> candidates_;
   std::vector<double> site_claimed_w_;
-  ReleaseCalendar calendar_;
   std::vector<uint8_t> can_start_;  // per pool: a candidate now, for this job
   std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
 };

@@ -215,10 +215,8 @@ TEST(Backfill, ReservationIsTheEarliestTimeEnoughComesBack) {
   c.state.AddRunning(RunningGang{JobId(101), PoolId(0), 8, Time::Epoch() + Duration::Hours(3)});
   Claims claims;
   claims.Reset(c.state);
-  ReleaseCalendar scratch;
-  scratch.Reset(c.state);
   // 16 free now; +8 at 3 h is not enough for 32; +16 at 10 h is.
-  Reservation r = Reserve(c.state, Req(1, 32), claims, Time::Epoch(), scratch);
+  Reservation r = Reserve(c.state, Req(1, 32), claims, Time::Epoch());
   ASSERT_TRUE(r.valid);
   EXPECT_EQ(r.shadow, Time::Epoch() + Duration::Hours(10));
   EXPECT_EQ(r.extra, 8);
@@ -228,7 +226,7 @@ TEST(Backfill, ReservationIsTheEarliestTimeEnoughComesBack) {
   EXPECT_FALSE(r.Allows(PoolId(0), Time::Epoch(), 100 * 3600.0, 8));
   EXPECT_TRUE(r.Allows(PoolId(0), Time::Epoch(), 3600.0, 8));
   // A head bigger than the pool gets no reservation.
-  EXPECT_FALSE(Reserve(c.state, Req(1, 64), claims, Time::Epoch(), scratch).valid);
+  EXPECT_FALSE(Reserve(c.state, Req(1, 64), claims, Time::Epoch()).valid);
 }
 
 TEST(SiteScore, RelativeTermsAndZeroBests) {
