@@ -20,7 +20,7 @@ bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
                               const Claims& claims, uint32_t reserve_nodes) {
   const PoolState& pool = state.pool(p);
-  const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node +
+  const int64_t need = shape.devices() +
                        static_cast<int64_t>(reserve_nodes) * pool.per_node;
   if (pool.free_devices - claims.OnPool(p) < need) return {};
   // Exact after claims, so a search that starts always succeeds.

@@ -2,6 +2,7 @@
 // Gang shape and node search inside one pool, shared by every policy.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -17,6 +18,7 @@ namespace stargate::sched {
 struct GangShape {
   int nodes = 1;
   int per_node = 1;
+  int64_t devices() const { return static_cast<int64_t>(nodes) * per_node; }
 };
 GangShape ShapeFor(int devices, int per_node);
 

@@ -39,7 +39,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     if (reservation->valid && reservation->pool == p) continue;  // promised to the head
     const PoolState& pool = state.pool(p);
     const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
-    const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
+    const int64_t need = shape.devices();
     // Jobs ahead of this one that chose to wait for the pool this pass are
     // served first, so this one needs room after theirs: a popular clean
     // pool's wait grows with its queue, and past the budget jobs start
@@ -58,20 +58,16 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
                                      [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
   const bool wait = best - candidates_.begin() >= static_cast<std::ptrdiff_t>(now_count);
   if (wait) {
-    const GangShape shape = ShapeFor(req.accelerators, state.pool(best->pool).per_node);
-    wait_demand_[best->pool.value()] += static_cast<int64_t>(shape.nodes) * shape.per_node;
-  }
-  if (wait && !reservation->valid) {
-    // Hold the better pool for this job, as for a blocked head.
-    reservation->valid = true;
-    reservation->pool = best->pool;
-    reservation->shadow = now + Duration::FromSeconds(best->wait_s);
-    const PoolState& pool = state.pool(best->pool);
-    const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
-    EarliestRoom(state, best->pool, static_cast<int64_t>(shape.nodes) * shape.per_node, claims_, now,
-                          &reservation->extra);
-  }
-  if (!wait) {  // back to the now-candidates, best first
+    const int64_t need = ShapeFor(req.accelerators, state.pool(best->pool).per_node).devices();
+    if (!reservation->valid) {
+      // Hold the better pool for this job, as for a blocked head.
+      reservation->valid = true;
+      reservation->pool = best->pool;
+      reservation->shadow = now + Duration::FromSeconds(best->wait_s);
+      EarliestRoom(state, best->pool, need, claims_, now, &reservation->extra);
+    }
+    wait_demand_[best->pool.value()] += need;
+  } else {  // back to the now-candidates, best first
     candidates_.resize(now_count);
     ScoreCandidates(candidates_, spec_);
     std::stable_sort(candidates_.begin(), candidates_.end(),
@@ -108,7 +104,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       if (!PoolAllows(state, p, req)) continue;
       const PoolState& pool = state.pool(p);
       const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
-      const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
+      const int64_t need = shape.devices();
       if (pool.free_devices - claims_.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node < need ||
           claims_.NodesWithFree(state, p, shape.per_node) < shape.nodes) {
         continue;
@@ -144,7 +140,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       std::vector<NodeId> nodes = spec_.topology ? FindGangNodes(state, c.pool, shape, claims_, pool.hot_spares)
                                                  : FindNodes(state, c.pool, shape, claims_, pool.hot_spares);
       if (nodes.empty()) continue;
-      const int64_t need = static_cast<int64_t>(shape.nodes) * shape.per_node;
+      const int64_t need = shape.devices();
       for (NodeId n : nodes) claims_.Add(state, c.pool, n.value(), shape.per_node);
       site_claimed_w_[pool.site.value()] += c.extra_w;
       reservation.Take(c.pool, now, c.runtime_s, need);
