@@ -19,34 +19,35 @@ void BlockIndex::Init(uint32_t num_nodes, int nodes_per_block) {
   buckets.assign(block_nodes + 1, {});
   for (uint32_t b = 0; b < blocks; ++b) {
     whole[b] = static_cast<uint16_t>(std::min<uint32_t>(block_nodes, num_nodes - b * block_nodes));
-    pos[b] = static_cast<uint32_t>(buckets[whole[b]].size());
-    buckets[whole[b]].push_back(b);
+    Link(b);
   }
 }
 
-void BlockIndex::Inc(uint32_t b) {
-  if (whole[b] > 0) {
-    auto& from = buckets[whole[b]];
-    from[pos[b]] = from.back();
-    pos[from[pos[b]]] = pos[b];
-    from.pop_back();
-  }
-  ++whole[b];
+void BlockIndex::Link(uint32_t b) {
+  if (whole[b] == 0) return;  // blocks with no whole node are in no bucket
   pos[b] = static_cast<uint32_t>(buckets[whole[b]].size());
   buckets[whole[b]].push_back(b);
 }
 
-void BlockIndex::Dec(uint32_t b) {
-  assert(whole[b] > 0);
+void BlockIndex::Unlink(uint32_t b) {
+  if (whole[b] == 0) return;
   auto& from = buckets[whole[b]];
   from[pos[b]] = from.back();
   pos[from[pos[b]]] = pos[b];
   from.pop_back();
+}
+
+void BlockIndex::Inc(uint32_t b) {
+  Unlink(b);
+  ++whole[b];
+  Link(b);
+}
+
+void BlockIndex::Dec(uint32_t b) {
+  assert(whole[b] > 0);
+  Unlink(b);
   --whole[b];
-  if (whole[b] > 0) {
-    pos[b] = static_cast<uint32_t>(buckets[whole[b]].size());
-    buckets[whole[b]].push_back(b);
-  }
+  Link(b);
 }
 
 ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
@@ -116,7 +117,6 @@ void ClusterState::RemoveRunning(JobId job) {
   running_[it->second.pool.value()].Erase(ReleaseEntry{it->second.expected_end, job, 0});
   running_by_job_.erase(it);
 }
-
 
 JurisdictionMask ClusterState::JurisdictionBit(const std::string& name) const {
   for (size_t i = 0; i < jurisdictions_.size() && i < 64; ++i) {

@@ -14,7 +14,6 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -41,6 +40,11 @@ struct BlockIndex {
   void Init(uint32_t num_nodes, int block_nodes);
   void Inc(uint32_t block);
   void Dec(uint32_t block);
+
+ private:
+  // Into / out of buckets[whole[block]] (no bucket when whole is 0).
+  void Link(uint32_t block);
+  void Unlink(uint32_t block);
 };
 
 struct PoolState {
