@@ -8,6 +8,7 @@
 
 #include "core/rng.h"
 #include "sched/placement.h"
+#include "test_cluster.h"
 
 namespace stargate::sched {
 namespace {
@@ -40,13 +41,9 @@ int64_t BlocksWithWhole(const ClusterState& s, const Claims& cl, PoolId p, const
 TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
   Rng rng(5);
   for (int trial = 0; trial < 40; ++trial) {
-    SiteSpec site;
-    site.name = "s";
-    site.jurisdiction = "US";
-    site.fabric.nodes_per_leaf = 6;  // partial last leaf in both pools
-    site.pools.push_back(PoolSpec{AcceleratorType::kH100, 30, 8, 4, 1});
-    site.pools.push_back(PoolSpec{AcceleratorType::kGB200, 20, 4, 18, 18});
-    ClusterState s({site});
+    // Leaves of 6 nodes: a partial last leaf in both pools.
+    ClusterState s = testing::OneSite(
+        {PoolSpec{AcceleratorType::kH100, 30, 8, 4, 1}, PoolSpec{AcceleratorType::kGB200, 20, 4, 18, 18}}, 6);
     // A used, partly broken cluster.
     for (uint32_t n = 0; n < s.num_nodes(); ++n) {
       const int free = s.FreeOn(NodeId(n));

@@ -8,19 +8,13 @@
 #include "core/rng.h"
 #include "sched/claims.h"
 #include "sched/placement.h"
+#include "test_cluster.h"
 
 namespace stargate::sched {
 namespace {
 
 // 4 leaves of 4 nodes, 8 H100 each, no NVLink domains beyond the node.
-ClusterState FourLeaves() {
-  SiteSpec site;
-  site.name = "s";
-  site.jurisdiction = "US";
-  site.fabric.nodes_per_leaf = 4;
-  site.pools.push_back(PoolSpec{AcceleratorType::kH100, 16, 8, 4, 1});
-  return ClusterState({site});
-}
+ClusterState FourLeaves() { return testing::OneSite({PoolSpec{AcceleratorType::kH100, 16, 8, 4, 1}}, 4); }
 
 std::set<uint32_t> LeavesOf(const ClusterState& s, const std::vector<NodeId>& nodes) {
   std::set<uint32_t> leaves;
@@ -64,12 +58,8 @@ TEST(GangTopology, WideGangsSpanTheFewestLeaves) {
 }
 
 TEST(GangTopology, PrefersOneNvlinkDomain) {
-  SiteSpec site;
-  site.name = "nvl";
-  site.jurisdiction = "US";
-  site.fabric.nodes_per_leaf = 36;    // two NVL72 racks per leaf
-  site.pools.push_back(PoolSpec{AcceleratorType::kGB200, 72, 4, 18, 18});
-  ClusterState s({site});
+  // Two NVL72 racks per leaf.
+  ClusterState s = testing::OneSite({PoolSpec{AcceleratorType::kGB200, 72, 4, 18, 18}}, 36);
   s.Allocate(NodeId(0), 4);           // domain 0: 17 whole nodes
   Claims c;
   c.Reset(s);
@@ -86,12 +76,7 @@ TEST(GangTopology, OneBlockWheneverOneHasRoom) {
   // pass's claims, the gang lands in one leaf.
   Rng rng(23);
   for (int trial = 0; trial < 30; ++trial) {
-    SiteSpec site;
-    site.name = "s";
-    site.jurisdiction = "US";
-    site.fabric.nodes_per_leaf = 8;
-    site.pools.push_back(PoolSpec{AcceleratorType::kH100, 61, 8, 4, 1});
-    ClusterState s({site});
+    ClusterState s = testing::OneSite({PoolSpec{AcceleratorType::kH100, 61, 8, 4, 1}}, 8);
     for (uint32_t n = 0; n < s.num_nodes(); ++n) {
       if (rng.Bernoulli(0.4)) s.Allocate(NodeId(n), 1 + static_cast<int>(rng.Below(8)));
     }

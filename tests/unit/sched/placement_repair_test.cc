@@ -4,21 +4,14 @@
 
 #include "sched/fifo_first_fit.h"
 #include "sched/placement.h"
+#include "test_cluster.h"
 
 namespace stargate::sched {
 namespace {
 
 // One pool of 16 GB200-style nodes: NVLink domains of 2 nodes, leaves of 4
 // nodes, pods of 2 leaves.
-ClusterState Cluster() {
-  SiteSpec site;
-  site.name = "s";
-  site.jurisdiction = "US";
-  site.fabric.nodes_per_leaf = 4;
-  site.fabric.leaves_per_pod = 2;
-  site.pools.push_back(PoolSpec{AcceleratorType::kGB200, 16, 4, 2, 2});
-  return ClusterState({site});
-}
+ClusterState Cluster() { return testing::OneSite({PoolSpec{AcceleratorType::kGB200, 16, 4, 2, 2}}, 4, 2); }
 
 Claims Fresh(const ClusterState& s) {
   Claims c;
