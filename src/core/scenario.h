@@ -125,6 +125,24 @@ struct SchedulerSpec {
   // `wait_cap` in any case. 0 = never wait.
   double wait_budget = 0.5;
   Duration wait_cap = Duration::Days(7);
+  // Ordering within a priority: weighted fair share across tenants (DRF
+  // over accelerators, accelerator memory and power; sched/fair_order.h).
+  // Tenants not listed weigh 1. false = submit order. Opt-in, as in Kueue
+  // and Slurm's multifactor plugin: it trades carbon for tenant fairness
+  // (bench/RESULTS.md).
+  bool fair_share = false;
+  struct TenantWeight {
+    std::string tenant;
+    double weight = 1.0;
+  };
+  std::vector<TenantWeight> tenants;
+  // Checkpoint-aware preemption (sched/preemption.h): a job that cannot
+  // start and would wait longer than `preempt_after` stops gangs of lower
+  // priority, those that lose the least work since their last checkpoint
+  // first, each warned `preempt_warning` ahead so it can checkpoint.
+  bool preemption = true;
+  Duration preempt_after = Duration::Minutes(10);
+  Duration preempt_warning = Duration::Minutes(2);
 };
 
 struct ScenarioSpec {

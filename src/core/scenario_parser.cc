@@ -75,7 +75,9 @@ constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecas
                                                "backfill",       "backfill_depth",  "backfill_interval",
                                                "queue_depth",    "topology",       "defer",
                                                "defer_threshold", "defer_margin",  "wait_budget",
-                                               "wait_cap"};
+                                               "wait_cap",       "fair_share",      "tenants",
+                                               "preemption",     "preempt_after",   "preempt_warning"};
+constexpr std::string_view kTenantWeightKeys[] = {"name", "weight"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
                                              "restart", "gang_repair", "repair_restart"};
@@ -623,6 +625,24 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.defer_margin, f.Number("defer_margin", s.defer_margin, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.wait_budget, f.Number("wait_budget", s.wait_budget, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.wait_cap, f.Dur("wait_cap", s.wait_cap, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.fair_share, f.Bool("fair_share", s.fair_share));
+  if (auto tenants = f.Get("tenants")) {
+    SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, tenants->Items());
+    for (const Cursor& item : items) {
+      SG_ASSIGN_OR_RETURN(const Fields t, item.Map(kTenantWeightKeys));
+      SchedulerSpec::TenantWeight w;
+      SG_ASSIGN_OR_RETURN(const Cursor name, t.Require("name"));
+      SG_ASSIGN_OR_RETURN(w.tenant, yaml_util::ReadString(name));
+      SG_ASSIGN_OR_RETURN(w.weight, t.Number("weight", w.weight, Range{1e-6, 1e6}));
+      for (const auto& seen : s.tenants) {
+        if (seen.tenant == w.tenant) return name.Error("tenant '" + w.tenant + "' is listed twice");
+      }
+      s.tenants.push_back(std::move(w));
+    }
+  }
+  SG_ASSIGN_OR_RETURN(s.preemption, f.Bool("preemption", s.preemption));
+  SG_ASSIGN_OR_RETURN(s.preempt_after, f.Dur("preempt_after", s.preempt_after, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.preempt_warning, f.Dur("preempt_warning", s.preempt_warning, kNonNegativeDuration));
   return s;
 }
 

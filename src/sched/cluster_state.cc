@@ -103,19 +103,37 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     sites_.push_back(std::move(site));
   }
   running_.resize(pools_.size());
+  TenantUsage capacity;
+  for (const PoolState& p : pools_) capacity += TenantUsage::Of(p.type, p.total_devices());
+  tenants_.SetCapacity(capacity);
+}
+
+Duration RunningGang::LostIfStoppedAt(Time now) const {
+  if (now <= checkpoint_origin) return Duration::Zero();
+  const int64_t since = (now - checkpoint_origin).nanos();
+  const int64_t period = checkpoint_period.nanos();
+  return Duration::Nanos(period > 0 ? since % period : since);
 }
 
 void ClusterState::AddRunning(const RunningGang& g) {
   RemoveRunning(g.job);
   running_by_job_[g.job.value()] = g;
   running_[g.pool.value()].Insert(ReleaseEntry{g.expected_end, g.job, g.devices});
+  tenants_.Add(g.tenant, TenantUsage::Of(pools_[g.pool.value()].type, g.devices));
 }
 
 void ClusterState::RemoveRunning(JobId job) {
   auto it = running_by_job_.find(job.value());
   if (it == running_by_job_.end()) return;
-  running_[it->second.pool.value()].Erase(ReleaseEntry{it->second.expected_end, job, 0});
+  const RunningGang& g = it->second;
+  running_[g.pool.value()].Erase(ReleaseEntry{g.expected_end, job, 0});
+  tenants_.Remove(g.tenant, TenantUsage::Of(pools_[g.pool.value()].type, g.devices));
   running_by_job_.erase(it);
+}
+
+const RunningGang* ClusterState::Running(JobId job) const {
+  auto it = running_by_job_.find(job.value());
+  return it == running_by_job_.end() ? nullptr : &it->second;
 }
 
 JurisdictionMask ClusterState::JurisdictionBit(const std::string& name) const {

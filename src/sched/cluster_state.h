@@ -22,6 +22,7 @@
 #include "sched/count_overlay.h"
 #include "sched/job_request.h"
 #include "sched/release_calendar_tree.h"
+#include "sched/tenant_ledger.h"
 
 namespace stargate::sched {
 
@@ -83,12 +84,35 @@ struct SiteSignals {
   double facility_w = 0;           // facility draw now
 };
 
-// A running gang as backfill sees it: when its devices come back.
+// A running gang as backfill, fair share and preemption see it: when its
+// devices come back, whose they are, and what stopping it would cost.
 struct RunningGang {
   JobId job;
   PoolId pool;
   int64_t devices = 0;
   Time expected_end;
+  TenantId tenant;
+  int priority = 0;
+  // Durable checkpoints land at checkpoint_origin + k x checkpoint_period
+  // (k >= 1); period 0 = none, so a stop loses everything since the origin.
+  Time checkpoint_origin;
+  Duration checkpoint_period;
+  // Told to stop (preempted); expected_end is then the end of its warning.
+  bool draining = false;
+
+  // A gang known only by when its devices come back (no tenant, priority
+  // 0, no checkpoints).
+  static RunningGang Ending(JobId job, PoolId pool, int64_t devices, Time end) {
+    RunningGang g;
+    g.job = job;
+    g.pool = pool;
+    g.devices = devices;
+    g.expected_end = end;
+    return g;
+  }
+  // Work a stop at `now` would throw away: compute since the last durable
+  // checkpoint (victim choice in preemption).
+  Duration LostIfStoppedAt(Time now) const;
 };
 
 struct SiteState {
@@ -143,6 +167,13 @@ class ClusterState {
   void RemoveRunning(JobId job);
   // Pool `p`'s running gangs by expected end, earliest first.
   const ReleaseCalendarTree& running(PoolId p) const { return running_[p.value()]; }
+  // The gang of a running job, or nullptr.
+  const RunningGang* Running(JobId job) const;
+
+  // Per-tenant holdings of the running gangs (kept by AddRunning and
+  // RemoveRunning) and the tenants' fair-share weights (set by the driver).
+  const TenantLedger& tenants() const { return tenants_; }
+  void SetTenantWeight(TenantId t, double weight) { tenants_.SetWeight(t, weight); }
 
  private:
   struct NodeState {
@@ -161,6 +192,7 @@ class ClusterState {
   int64_t total_devices_ = 0;
   std::vector<ReleaseCalendarTree> running_;  // per pool
   std::unordered_map<uint32_t, RunningGang> running_by_job_;
+  TenantLedger tenants_;
 };
 
 }  // namespace stargate::sched

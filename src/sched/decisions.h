@@ -21,7 +21,13 @@ struct Start {
   int per_node = 0;
   std::string reason;              // why here (audit trail); may be empty in bulk runs
 };
-struct Preempt { JobId job; std::string reason; };
+// Stop running `job` to make room: warn it now (so it can write a
+// checkpoint) and stop it `warning` later, then requeue it.
+struct Preempt {
+  JobId job;
+  Duration warning;
+  std::string reason;
+};
 struct Defer { JobId job; Time until; std::string reason; };
 struct Repair { JobId job; NodeId failed; NodeId spare; };
 struct Reject { JobId job; std::string reason; };

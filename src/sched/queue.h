@@ -1,12 +1,14 @@
 // File: queue.h
 // Pending jobs in scheduling order: higher priority first, then earlier
-// original submit, then lower id. A job requeued after a failure keeps its
+// original submit, then lower id; the same order is also kept per tenant,
+// so a fair-share pass (fair_order.h) can merge the tenants' queues. A job requeued after a failure keeps its
 // submit time and so returns to its old place. Gang-repair requests (jobs
 // that still hold most of their gang) are kept apart, in arrival order: a
 // policy serves them before any new placement. Not thread-safe.
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -52,9 +54,15 @@ class Queue {
   Iterator begin() const { return Iterator(this, order_.begin()); }
   Iterator end() const { return Iterator(this, order_.end()); }
 
+  // Each tenant's queued jobs (repairs excluded) in scheduling order, keyed
+  // by TenantId::value() (the invalid id for jobs without a tenant).
+  const std::map<uint16_t, std::set<Key>>& by_tenant() const { return by_tenant_; }
+  const JobRequest& at(uint32_t id) const { return by_id_.at(id); }
+
  private:
   static Key KeyOf(const JobRequest& r) { return Key{-r.priority, r.submit.nanos(), r.id.value()}; }
   std::set<Key> order_;
+  std::map<uint16_t, std::set<Key>> by_tenant_;
   std::unordered_map<uint32_t, JobRequest> by_id_;
   std::vector<JobRequest> repairs_;
 };

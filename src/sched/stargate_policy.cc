@@ -7,6 +7,7 @@
 #include "sched/backfill.h"
 #include "sched/deferral.h"
 #include "sched/placement.h"
+#include "sched/preemption.h"
 
 namespace stargate::sched {
 namespace {
@@ -94,7 +95,10 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     next_deep_pass_ = now + spec_.backfill_interval;
   }
   int not_started = 0;
-  for (const JobRequest& req : queue) {
+  order_.Begin(state, queue, spec_.fair_share);
+  preempted_.clear();
+  while (const JobRequest* next = order_.Next()) {
+    const JobRequest& req = *next;
     if (not_started > 0 && not_started >= depth) break;  // depth 0 = stop at the first
     // 1. Filter: type, residency, capacity now, power cap, the reservation.
     candidates_.clear();
@@ -144,6 +148,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       for (NodeId n : nodes) claims_.Add(state, c.pool, n.value(), shape.per_node);
       site_claimed_w_[pool.site.value()] += c.extra_w;
       reservation.Take(c.pool, now, c.runtime_s, need);
+      order_.Charge(TenantUsage::Of(pool.type, need));
       out.items.push_back(Start{req.id, pool.site, c.pool, std::move(nodes), shape.per_node,
                                 Reason(state, c, candidates_.size(), reservation.valid)});
       placed = true;
@@ -161,11 +166,32 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       continue;
     }
     if (reservation.valid) continue;
-    if (!spec_.backfill) break;
     reservation = Reserve(state, req, claims_, now);
-    if (!reservation.valid) break;
+    if (spec_.preemption && req.priority > 0 &&
+        (!reservation.valid || reservation.shadow - now > spec_.preempt_after)) {
+      MakeRoom(state, req, now, &reservation, out);
+    }
+    if (!spec_.backfill || !reservation.valid) break;
   }
   return out;
+}
+
+void StargatePolicy::MakeRoom(const ClusterState& state, const JobRequest& req, Time now,
+                              Reservation* reservation, Decisions& out) {
+  std::optional<PreemptionPlan> plan = PlanPreemption(state, req, claims_, now, preempted_);
+  if (!plan.has_value()) return;
+  for (JobId victim : plan->victims) {
+    preempted_.insert(victim.value());
+    const RunningGang* g = state.Running(victim);
+    out.items.emplace_back(std::in_place_type<Preempt>, victim, spec_.preempt_warning,
+        fmt::format("preempted for job {} (priority {} over {}); loses {:.0f} s since its last checkpoint",
+                    req.id.value(), req.priority, g->priority, g->LostIfStoppedAt(now).seconds()));
+  }
+  // Hold the pool for the job until the victims are gone.
+  reservation->valid = true;
+  reservation->pool = plan->pool;
+  reservation->shadow = now + spec_.preempt_warning;
+  reservation->extra = 0;
 }
 
 }  // namespace stargate::sched

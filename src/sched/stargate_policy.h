@@ -16,7 +16,12 @@
 //   3. lets a deferrable job wait for a cleaner hour or site when that keeps
 //      its deadline (deferral.h);
 //   4. when the head cannot start, reserves capacity for it and backfills
-//      later jobs around the reservation (backfill.h).
+//      later jobs around the reservation (backfill.h); a head of higher
+//      priority that would wait past `preempt_after` preempts the
+//      lower-priority gangs that lose least since their last checkpoint
+//      (preemption.h) and reserves the room they leave.
+// Jobs are taken by priority, then weighted fair share across tenants
+// (fair_order.h), then submit.
 // Gang-repair requests are served before any of this (PlaceRepairs), and
 // may use the hot spares. A pass ends after `backfill_depth` jobs it could
 // not start (deep passes, at most once per `backfill_interval` of `now`) or
@@ -25,12 +30,14 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "core/scenario.h"
 #include "sched/backfill.h"
 #include "sched/claims.h"
+#include "sched/fair_order.h"
 #include "sched/scheduler.h"
 #include "sched/site_score.h"
 
@@ -50,6 +57,11 @@ class StargatePolicy final : public Scheduler {
   // best first, when the answer is no.
   bool WorthWaiting(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation);
 
+  // Preempts for blocked head `req` when a plan exists, and points the
+  // reservation at the pool the victims leave.
+  void MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation,
+                Decisions& out);
+
   SchedulerSpec spec_;
   Time next_deep_pass_ = Time::FromNanos(INT64_MIN);  // see SchedulerSpec::backfill_interval
   // Scratch reused across passes so a pass allocates nothing in steady state.
@@ -58,6 +70,8 @@ class StargatePolicy final : public Scheduler {
   std::vector<double> site_claimed_w_;
   std::vector<uint8_t> can_start_;  // per pool: a candidate now, for this job
   std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
+  FairOrder order_;
+  std::unordered_set<uint32_t> preempted_;  // victims chosen this pass
 };
 
 }  // namespace stargate::sched

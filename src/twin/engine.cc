@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
@@ -113,6 +114,19 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
                         std::max(1e-3, spec.training.mfu);
     estimate_[j] = Duration::FromSeconds(model::TrainingFlops(spec.training) / rate);
   }
+  // Tenants as dense ids, in first-seen order (deterministic for a seed),
+  // with their fair-share weights.
+  std::unordered_map<std::string, TenantId> tenant_ids;
+  tenant_.resize(in_.jobs.size());
+  for (size_t j = 0; j < in_.jobs.size(); ++j) {
+    // TenantId has 65,535 values; any tenants past that share the last one.
+    const auto next = static_cast<uint16_t>(std::min<size_t>(tenant_ids.size(), 65534));
+    tenant_[j] = tenant_ids.try_emplace(in_.jobs[j].tenant, TenantId(next)).first->second;
+  }
+  for (const auto& w : in_.spec.scheduler.tenants) {
+    auto it = tenant_ids.find(w.tenant);
+    if (it != tenant_ids.end()) state_.SetTenantWeight(it->second, w.weight);
+  }
   for (size_t s = 0; s < sites.size(); ++s) RefreshSitePower(static_cast<uint32_t>(s), Time::Epoch());
 }
 
@@ -175,6 +189,7 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   const JobSpec& spec = in_.jobs[j];
   sched::JobRequest req;
   req.id = JobId(j);
+  req.tenant = tenant_[j];
   req.accelerators = std::max(1, spec.accelerator_count);
   req.accel_mask = masks_[j];
   req.jurisdictions = jur_masks_[j];
@@ -216,9 +231,52 @@ void Engine::RunSchedulerPass(Time now) {
       queue_.Erase(reject->job);
       js.outcome = JobOutcome::kRejected;
       js.reason = reject->reason;
+    } else if (auto* preempt = std::get_if<sched::Preempt>(&d)) {
+      jobs_[preempt->job.value()].reason = preempt->reason;
+      WarnJob(preempt->job.value(), preempt->warning, now);
     }
-    // Preempt comes with checkpoint-aware preemption (scheduler issue).
   }
+}
+
+sched::RunningGang Engine::GangOf(uint32_t j, Time end) const {
+  const JobState& js = jobs_[j];
+  sched::RunningGang g;
+  g.job = JobId(j);
+  g.pool = PoolId(js.pool);
+  g.devices = static_cast<int64_t>(js.nodes.size()) * js.per_node;
+  g.expected_end = end;
+  g.tenant = tenant_[j];
+  g.priority = in_.jobs[j].priority;
+  // Checkpoints become durable every interval + write after the restart
+  // (and the async lag).
+  g.checkpoint_origin = js.seg_start + js.seg.restart + js.seg.lag;
+  g.checkpoint_period = js.seg.interval > Duration::Zero() ? js.seg.interval + js.seg.write : Duration::Zero();
+  g.draining = js.warned_at != Time::Never();
+  return g;
+}
+
+void Engine::WarnJob(uint32_t j, Duration warning, Time now) {
+  JobState& js = jobs_[j];
+  if (js.outcome != JobOutcome::kRunning || js.warned_at != Time::Never()) return;
+  js.warned_at = now;
+  const Time stop = now + warning;
+  const Time natural_end = js.seg_start + js.seg.Wall();
+  if (natural_end <= stop) return;  // it finishes first; nothing to stop
+  state_.AddRunning(GangOf(j, stop));  // replaces the entry: draining, back at `stop`
+  events_.Push(stop, EventType::kJobPreempt, j, js.epoch);
+}
+
+void Engine::StopPreempted(uint32_t j, Time now) {
+  JobState& js = jobs_[j];
+  const Duration saved = js.seg.SavedOnStop(js.warned_at - js.seg_start, now - js.warned_at);
+  Account(j, now, saved, /*finished=*/false);
+  ++js.restarts;
+  ++preemptions_;
+  ++js.epoch;
+  js.outcome = JobOutcome::kPending;
+  js.pending_since = now;
+  ReleaseNodes(j, now);
+  queue_.Push(RequestFor(j));
 }
 
 void Engine::StartJob(const sched::Start& s, Time now) {
@@ -373,21 +431,21 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   js.seg.write = interval > Duration::Zero() ? write : Duration::Zero();
   js.seg.lag = interval > Duration::Zero() ? lag : Duration::Zero();
   js.seg_start = now;
+  js.warned_at = Time::Never();
   js.outcome = JobOutcome::kRunning;
   js.wait += now - js.pending_since;
   if (js.first_start == Time::Never()) js.first_start = now;
   ++js.epoch;
   RefreshSitePower(site_id.value(), now);
   events_.Push(now + js.seg.Wall(), EventType::kJobFinish, j, js.epoch);
-  state_.AddRunning(sched::RunningGang{JobId(j), PoolId(js.pool), devices, now + js.seg.Wall()});
+  state_.AddRunning(GangOf(j, now + js.seg.Wall()));
 }
 
 // Books the segment that ends at `now` (finished or cut short).
-void Engine::Account(uint32_t j, Time now, bool finished) {
+void Engine::Account(uint32_t j, Time now, Duration useful, bool finished) {
   JobState& js = jobs_[j];
   const Duration elapsed = now - js.seg_start;
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
-  const Duration useful = finished ? js.seg.useful : js.seg.SavedBy(elapsed);
   js.useful_wall_s += useful.seconds();
   js.useful_device_s += useful.seconds() * devices;
   js.allocated_device_s += elapsed.seconds() * devices;
@@ -413,7 +471,7 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
 }
 
 void Engine::FinishJob(uint32_t j, Time now) {
-  Account(j, now, /*finished=*/true);
+  Account(j, now, jobs_[j].seg.useful, /*finished=*/true);
   ReleaseNodes(j, now);
   JobState& js = jobs_[j];
   js.outcome = JobOutcome::kFinished;
@@ -446,7 +504,7 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   JobState& js = jobs_[j];
   state_.RemoveRunning(JobId(j));  // a repairing gang's end is unknown until it resumes
   if (js.outcome == JobOutcome::kRunning) {
-    Account(j, now, /*finished=*/false);
+    Account(j, now, js.seg.SavedBy(now - js.seg_start), /*finished=*/false);
     ++js.restarts;
     ++interruptions_;
     ++js.epoch;  // the pending finish event is now stale
@@ -586,6 +644,9 @@ RunResult Engine::Run(const Progress& progress) {
             dirty_ = true;
           }
           break;
+        case EventType::kJobPreempt:
+          if (jobs_[e.a].epoch == e.b && jobs_[e.a].outcome == JobOutcome::kRunning) StopPreempted(e.a, now);
+          break;
         case EventType::kSiteFailure: OnSiteFailure(e.a, now); break;
         case EventType::kNodeRepair:
           if (site_down_[state_.pools()[state_.PoolOf(NodeId(e.a)).value()].site.value()] == 0) {
@@ -660,6 +721,7 @@ RunResult Engine::Collect(Time horizon) {
   s.interruptions = interruptions_;
   s.gang_repairs = gang_repairs_;
   s.deferrals = deferrals_;
+  s.preemptions = preemptions_;
   s.failures = failures_;
 
   // Close the books at the horizon: running jobs count the work done so far.

@@ -71,6 +71,7 @@ class Engine {
     bool resumed_in_place = false; // this segment follows a gang repair
     model::PlacementShape shape;   // span of `nodes`, for the step-time model
     Time hold_start;               // hold time is booked from here
+    Time warned_at = Time::Never();  // preempted: the warning went out then
     std::string reason;
   };
 
@@ -80,6 +81,10 @@ class Engine {
   void ApplyRepair(const sched::Repair& r, Time now);
   void BeginSegment(uint32_t j, Time now);
   void FinishJob(uint32_t j, Time now);
+  // Preempt decision: warn the running job now, stop it `warning` later.
+  void WarnJob(uint32_t j, Duration warning, Time now);
+  // The warning is over: keep what the job saved, free its gang, requeue it.
+  void StopPreempted(uint32_t j, Time now);
   // `failed` = the node whose failure stops the job, or kNoNode when the
   // whole gang is lost (site outage); gang repair only applies to the former.
   void InterruptJob(uint32_t j, Time now, uint32_t failed);
@@ -103,7 +108,10 @@ class Engine {
   // Pushes each site's grid carbon (now and ahead) and price to the
   // scheduler's view, once per simulated hour.
   void PushGridSignals(Time now);
-  void Account(uint32_t j, Time now, bool finished);
+  // Books the segment that ends at `now`, of which `useful` compute counts.
+  void Account(uint32_t j, Time now, Duration useful, bool finished);
+  // The release-calendar entry for running job `j`, ending at `end`.
+  sched::RunningGang GangOf(uint32_t j, Time end) const;
   RunResult Collect(Time horizon);
 
   const TwinInputs& in_;
@@ -123,6 +131,7 @@ class Engine {
   std::vector<sched::AcceleratorMask> masks_;
   std::vector<sched::JurisdictionMask> jur_masks_;
   std::vector<Duration> estimate_;       // per job, on its reference accelerator
+  std::vector<TenantId> tenant_;         // per job: its tenant, interned in first-seen order
   std::vector<SeriesIntegral> carbon_integral_, price_integral_;  // per site
   int64_t signals_hour_ = -1;            // hour the grid signals were last pushed for
   std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;  // StartJob scratch
@@ -132,6 +141,7 @@ class Engine {
   int64_t interruptions_ = 0;
   int64_t gang_repairs_ = 0;
   int64_t deferrals_ = 0;
+  int64_t preemptions_ = 0;
   int64_t failures_ = 0;
   bool dirty_ = false;
 };

@@ -19,6 +19,7 @@ enum class EventType : uint8_t {
   kNodeRepair,    // a = node
   kSiteRepair,    // a = site
   kJobWake,       // a = job, b = epoch: a deferred job returns to the queue
+  kJobPreempt,    // a = job, b = epoch: a preempted job's warning is over
 };
 
 struct Event {

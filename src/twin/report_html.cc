@@ -132,10 +132,9 @@ std::vector<Card> HeadlineCards(const Summary& s) {
       ScaledCard("Workload emissions", s.workload_tco2, {"tCO\u2082", "ktCO\u2082", "MtCO\u2082"},
                  fmt::format("jobs' devices only, idle capacity excluded; {} SLA misses", Count(s.sla_misses))),
       {"Interruptions", Count(s.interruptions), "",
-       s.gang_repairs > 0
-           ? fmt::format("from {} component failures; {} nodes repaired in place", Count(s.failures),
-                         Count(s.gang_repairs))
-           : fmt::format("from {} component failures", Count(s.failures))},
+       fmt::format("from {} component failures{}{}", Count(s.failures),
+                   s.gang_repairs > 0 ? fmt::format("; {} nodes repaired in place", Count(s.gang_repairs)) : "",
+                   s.preemptions > 0 ? fmt::format("; {} preemptions", Count(s.preemptions)) : "")},
   };
 }
 

@@ -122,6 +122,7 @@ Json SummaryTree(const RunResult& r) {
                        {"cost_usd", s.workload_cost_usd}};
   j["sla_misses"] = s.sla_misses;
   j["deferrals"] = s.deferrals;
+  j["preemptions"] = s.preemptions;
   Json kinds;
   for (int k = 0; k < kNumJobKinds; ++k) {
     const KindSummary& ks = s.by_kind[k];

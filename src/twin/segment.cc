@@ -31,4 +31,10 @@ Duration Segment::SavedBy(Duration elapsed) const {
   return std::min(interval * k, useful);
 }
 
+Duration Segment::SavedOnStop(Duration warned, Duration warning) const {
+  const Duration regular = SavedBy(warned + warning);
+  if (interval <= Duration::Zero() || write + lag > warning) return regular;
+  return std::max(regular, DoneBy(warned));
+}
+
 }  // namespace stargate::twin

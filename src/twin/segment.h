@@ -27,6 +27,11 @@ struct Segment {
   Duration DoneBy(Duration elapsed) const;
   // Useful compute protected by durable checkpoints at `elapsed`.
   Duration SavedBy(Duration elapsed) const;
+  // Useful compute kept when the job is warned at `warned` (after segment
+  // start) and stopped `warning` later: on the warning it writes a
+  // checkpoint of everything done so far, which counts if it is durable
+  // (write + lag) within the warning; else only the regular checkpoints.
+  Duration SavedOnStop(Duration warned, Duration warning) const;
 };
 
 }  // namespace stargate::twin

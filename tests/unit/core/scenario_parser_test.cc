@@ -287,6 +287,13 @@ scheduler:
   power_cap: false
   backfill: true
   backfill_depth: 50
+  fair_share: true
+  tenants:
+    - {name: research, weight: 3}
+    - {name: prod}
+  preemption: false
+  preempt_after: 30m
+  preempt_warning: 45s
 failures:
   gang_repair: true
   repair_restart: 3m
@@ -301,6 +308,14 @@ workload:
   EXPECT_EQ(s.scheduler.carbon_forecast, Duration::Hours(12));
   EXPECT_FALSE(s.scheduler.power_cap);
   EXPECT_EQ(s.scheduler.backfill_depth, 50);
+  EXPECT_TRUE(s.scheduler.fair_share);
+  ASSERT_EQ(s.scheduler.tenants.size(), 2u);
+  EXPECT_EQ(s.scheduler.tenants[0].tenant, "research");
+  EXPECT_DOUBLE_EQ(s.scheduler.tenants[0].weight, 3);
+  EXPECT_DOUBLE_EQ(s.scheduler.tenants[1].weight, 1);
+  EXPECT_FALSE(s.scheduler.preemption);
+  EXPECT_EQ(s.scheduler.preempt_after, Duration::Minutes(30));
+  EXPECT_EQ(s.scheduler.preempt_warning, Duration::Seconds(45));
   EXPECT_TRUE(s.failures.gang_repair);
   EXPECT_EQ(s.failures.repair_restart, Duration::Minutes(3));
   EXPECT_TRUE(s.workload.generators[0].checkpoint.async);
@@ -314,6 +329,13 @@ workload:
 TEST(ParseScenarioErrorTest, SchedulerWeightsMustNotAllBeZero) {
   ExpectError(std::string(kSite) + "scheduler:\n  weights: {time: 0, carbon: 0, cost: 0}\n",
               "t.yaml:6:12: scheduler.weights: at least one weight must be positive");
+}
+
+TEST(ParseScenarioErrorTest, TenantWeightsNeedANameOnceAndAPositiveWeight) {
+  ExpectError(std::string(kSite) + "scheduler:\n  tenants:\n    - {name: a}\n    - {name: a}\n",
+              "t.yaml:8:14: scheduler.tenants[1].name: tenant 'a' is listed twice");
+  ExpectError(std::string(kSite) + "scheduler:\n  tenants:\n    - {name: a, weight: 0}\n",
+              "t.yaml:7:25: scheduler.tenants[0].weight: must be in [1e-06, 1000000] (got 0)");
 }
 
 TEST(ParseScenarioErrorTest, UnknownAccelerator) {

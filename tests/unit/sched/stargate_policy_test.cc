@@ -122,7 +122,7 @@ struct BackfillCase {
   Queue queue;
   BackfillCase() {
     for (uint32_t n = 0; n < 2; ++n) state.Allocate(NodeId(n), 8);
-    state.AddRunning(RunningGang{JobId(100), PoolId(0), 16, Time::Epoch() + Duration::Hours(10)});
+    state.AddRunning(RunningGang::Ending(JobId(100), PoolId(0), 16, Time::Epoch() + Duration::Hours(10)));
     queue.Push(Req(1, 32, Duration::Hours(5), 0));
   }
 };
@@ -154,7 +154,7 @@ struct WaitCase {
     Signal(state, 0, 700);
     Signal(state, 1, 20);
     state.Allocate(NodeId(4), 8);
-    state.AddRunning(RunningGang{JobId(100), PoolId(1), 8, Time::Epoch() + Duration::Hours(1)});
+    state.AddRunning(RunningGang::Ending(JobId(100), PoolId(1), 8, Time::Epoch() + Duration::Hours(1)));
   }
 };
 
@@ -197,7 +197,7 @@ TEST(StargatePolicy, PassesBetweenDeepOnesStopAtQueueDepth) {
   // the deep one looks at queue_depth = 2 blocked jobs and stops.
   ClusterState s({Site("a", "US", AcceleratorType::kH100, 2)});
   s.Allocate(NodeId(0), 8);
-  s.AddRunning(RunningGang{JobId(100), PoolId(0), 8, Time::Epoch() + Duration::Hours(1)});
+  s.AddRunning(RunningGang::Ending(JobId(100), PoolId(0), 8, Time::Epoch() + Duration::Hours(1)));
   Queue q;
   for (uint32_t i = 1; i <= 5; ++i) q.Push(Req(i, 16, Duration::Hours(1), i));
   q.Push(Req(9, 8, Duration::Minutes(30), 9));
@@ -212,7 +212,7 @@ TEST(StargatePolicy, PassesBetweenDeepOnesStopAtQueueDepth) {
 
 TEST(Backfill, ReservationIsTheEarliestTimeEnoughComesBack) {
   BackfillCase c;
-  c.state.AddRunning(RunningGang{JobId(101), PoolId(0), 8, Time::Epoch() + Duration::Hours(3)});
+  c.state.AddRunning(RunningGang::Ending(JobId(101), PoolId(0), 8, Time::Epoch() + Duration::Hours(3)));
   Claims claims;
   claims.Reset(c.state);
   // 16 free now; +8 at 3 h is not enough for 32; +16 at 10 h is.

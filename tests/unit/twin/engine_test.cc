@@ -56,6 +56,51 @@ TEST(Engine, RunsJobsBackToBackUnderFifo) {
   EXPECT_NEAR(r.summary.utilisation, 32.0 / (16 * 48), 1e-9);
 }
 
+TEST(Engine, PreemptionWarnsTheVictimWhichKeepsItsWorkAndResumes) {
+  TwinInputs in = SmallCluster(2);
+  in.spec.policy = "stargate";
+  JobSpec low = Batch(16, Duration::Hours(10));
+  low.checkpoint.enabled = true;  // hourly, 30 s writes
+  JobSpec urgent = Batch(8, Duration::Hours(1), Time::Epoch() + Duration::Minutes(150));
+  urgent.priority = 5;
+  in.jobs = {low, urgent};
+  RunResult r = RunTwin(in).value();
+  EXPECT_EQ(r.summary.preemptions, 1);
+  // The urgent job starts when the two-minute warning is over.
+  EXPECT_EQ(r.jobs[1].first_start, Time::Epoch() + Duration::Minutes(152));
+  EXPECT_EQ(r.jobs[0].restarts, 1);
+  ASSERT_EQ(r.jobs[0].outcome, JobOutcome::kFinished);
+  // By the warning it had done 149 min (two 30 s checkpoints in 150 min) and
+  // saved them all; it resumes when the urgent job ends (212 min), pays the
+  // 10 min restart, the 451 min left and seven more 30 s checkpoints.
+  EXPECT_NEAR((r.jobs[0].end - Time::Epoch()).seconds() / 60, 212 + 10 + 451 + 3.5, 1e-6);
+}
+
+TEST(Engine, FairShareServesTenantsInTurnByWeight) {
+  // Six one-node jobs of tenant a, then six of tenant b, all at t=0, on
+  // four nodes. In submit order b gets nothing until a's jobs are placed;
+  // with fair share they alternate; with a weighing 3, a gets three of the
+  // first four nodes.
+  auto starts_of_b = [](bool fair, double weight_a) {
+    TwinInputs in = SmallCluster(4);
+    in.spec.policy = "stargate";
+    in.spec.scheduler.fair_share = fair;
+    in.spec.scheduler.tenants = {{"a", weight_a}};
+    for (int i = 0; i < 12; ++i) {
+      JobSpec j = Batch(8, Duration::Hours(1));
+      j.tenant = i < 6 ? "a" : "b";
+      in.jobs.push_back(j);
+    }
+    RunResult r = RunTwin(in).value();
+    std::vector<double> hours;
+    for (int i = 6; i < 12; ++i) hours.push_back(std::round((r.jobs[i].first_start - Time::Epoch()).hours()));
+    return hours;
+  };
+  EXPECT_EQ(starts_of_b(false, 1), (std::vector<double>{1, 1, 2, 2, 2, 2}));
+  EXPECT_EQ(starts_of_b(true, 1), (std::vector<double>{0, 0, 1, 1, 2, 2}));
+  EXPECT_EQ(starts_of_b(true, 3), (std::vector<double>{0, 1, 2, 2, 2, 2}));
+}
+
 TEST(Engine, RejectsWhatNoPoolCanHold) {
   TwinInputs in = SmallCluster(2);
   JobSpec eu = Batch(8, Duration::Hours(1));

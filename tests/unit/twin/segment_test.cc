@@ -28,6 +28,23 @@ TEST(Segment, InterruptionKeepsOnlyCheckpointedWork) {
   EXPECT_EQ(none.DoneBy(M(99)), M(99));
 }
 
+TEST(Segment, AWarningLetsAJobSaveWhatItHasDone) {
+  Segment s{M(10), M(100), M(30), M(1), Duration::Zero()};
+  // Warned 45 min in (44 done, 30 saved), stopped 2 min later: the warning
+  // checkpoint (1 min) is durable in time, so all 44 count.
+  EXPECT_EQ(s.SavedOnStop(M(10) + M(45), M(2)), M(44));
+  // A warning shorter than the write keeps only the regular checkpoints.
+  Segment slow{M(10), M(100), M(30), M(5), Duration::Zero()};
+  EXPECT_EQ(slow.SavedOnStop(M(10) + M(45), M(2)), M(30));
+  // Async: the state is durable the lag after the stall.
+  Segment async{M(0), M(100), M(30), M(1), M(3)};
+  EXPECT_EQ(async.SavedOnStop(M(40), M(3)), M(30));
+  EXPECT_EQ(async.SavedOnStop(M(40), M(4)), async.DoneBy(M(40)));
+  // Without checkpoints nothing survives a stop.
+  Segment none{M(0), M(100), Duration::Zero(), M(1), Duration::Zero()};
+  EXPECT_EQ(none.SavedOnStop(M(50), M(10)), Duration::Zero());
+}
+
 TEST(Segment, AsyncCheckpointsCountOnceDurable) {
   Segment s;
   s.restart = Duration::Minutes(1);
