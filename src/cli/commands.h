@@ -8,5 +8,7 @@ namespace CLI { class App; }
 namespace stargate::cli {
 
 void AddTwinCommands(CLI::App& app, int* exit_code);
+// `twin audit`, registered by AddTwinCommands on its `twin` group.
+void AddTwinAuditCommand(CLI::App* twin, int* exit_code);
 
 }  // namespace stargate::cli

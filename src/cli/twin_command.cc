@@ -25,6 +25,7 @@ struct RunOptions {
   std::string policy;
   bool quiet = false;
   bool no_jobs_csv = false;
+  bool no_audit = false;
 };
 
 Status WriteText(const std::filesystem::path& path, const std::string& text) {
@@ -92,6 +93,9 @@ int RunTwinCommand(const RunOptions& o) {
     st = WriteStream(dir / "jobs.csv", [&](std::ostream& f) { twin::WriteJobsCsv(*result, f); });
   }
   if (st.ok()) st = WriteStream(dir / "sites.csv", [&](std::ostream& f) { twin::WriteSiteSeriesCsv(*result, f); });
+  if (st.ok() && !o.no_audit) {
+    st = WriteStream(dir / "decisions.csv", [&](std::ostream& f) { twin::WriteAuditCsv(*result, f); });
+  }
   if (st.ok()) st = WriteText(dir / "report.html", twin::RenderHtmlReport(*result));
   if (!st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
@@ -108,14 +112,17 @@ void AddTwinCommands(CLI::App& app, int* exit_code) {
   twin->require_subcommand(1);
 
   auto opts = std::make_shared<RunOptions>();
-  CLI::App* run = twin->add_subcommand("run", "Run a scenario and write summary.json, jobs.csv, sites.csv and report.html");
+  CLI::App* run = twin->add_subcommand("run", "Run a scenario and write summary.json, jobs.csv, sites.csv, decisions.csv and report.html");
   run->add_option("scenario", opts->scenario, "Scenario YAML file")->required()->check(CLI::ExistingFile);
   run->add_option("-o,--out", opts->out_dir, "Output directory (a subdirectory per scenario name)");
   run->add_option("--seed", opts->seed, "Override the scenario's seed");
   run->add_option("--policy", opts->policy, "Override the scheduler policy (fifo)");
   run->add_flag("-q,--quiet", opts->quiet, "No progress bar and no summary on stdout");
   run->add_flag("--no-jobs-csv", opts->no_jobs_csv, "Skip the per-job CSV (large runs)");
+  run->add_flag("--no-audit", opts->no_audit, "Skip decisions.csv, the audit trail (large runs)");
   run->callback([opts, exit_code] { *exit_code = RunTwinCommand(*opts); });
+
+  AddTwinAuditCommand(twin, exit_code);
 
   auto path = std::make_shared<std::string>();
   CLI::App* validate = twin->add_subcommand("validate", "Check a scenario file and print what it describes");

@@ -223,17 +223,20 @@ void Engine::RunSchedulerPass(Time now) {
       // Out of the queue until `until`, so waiting jobs cost passes nothing.
       const uint32_t j = defer->job.value();
       queue_.Erase(defer->job);
-      jobs_[j].reason = defer->reason;
+      Audit(j, now, AuditAction::kDefer, -1, std::move(defer->reason));
       ++deferrals_;
       events_.Push(std::max(defer->until, now + Duration::Nanos(1)), EventType::kJobWake, j, jobs_[j].epoch);
     } else if (auto* reject = std::get_if<sched::Reject>(&d)) {
       JobState& js = jobs_[reject->job.value()];
       queue_.Erase(reject->job);
       js.outcome = JobOutcome::kRejected;
-      js.reason = reject->reason;
+      Audit(reject->job.value(), now, AuditAction::kReject, -1, std::move(reject->reason));
     } else if (auto* preempt = std::get_if<sched::Preempt>(&d)) {
-      jobs_[preempt->job.value()].reason = preempt->reason;
-      WarnJob(preempt->job.value(), preempt->warning, now);
+      const uint32_t j = preempt->job.value();
+      if (WarnJob(j, preempt->warning, now)) {
+        Audit(j, now, AuditAction::kPreempt, state_.pools()[jobs_[j].pool].site.value(),
+              std::move(preempt->reason));
+      }
     }
   }
 }
@@ -255,15 +258,29 @@ sched::RunningGang Engine::GangOf(uint32_t j, Time end) const {
   return g;
 }
 
-void Engine::WarnJob(uint32_t j, Duration warning, Time now) {
+bool Engine::WarnJob(uint32_t j, Duration warning, Time now) {
   JobState& js = jobs_[j];
-  if (js.outcome != JobOutcome::kRunning || js.warned_at != Time::Never()) return;
+  if (js.outcome != JobOutcome::kRunning || js.warned_at != Time::Never()) return false;
   js.warned_at = now;
   const Time stop = now + warning;
   const Time natural_end = js.seg_start + js.seg.Wall();
-  if (natural_end <= stop) return;  // it finishes first; nothing to stop
+  if (natural_end <= stop) return true;  // it finishes first; nothing to stop
   state_.AddRunning(GangOf(j, stop));  // replaces the entry: draining, back at `stop`
   events_.Push(stop, EventType::kJobPreempt, j, js.epoch);
+  return true;
+}
+
+void Engine::Audit(uint32_t j, Time now, AuditAction action, int site, std::string detail) {
+  const int64_t last = jobs_[j].last_audit;
+  if (action == AuditAction::kDefer && last >= 0 && audit_[last].action == AuditAction::kDefer) {
+    AuditRecord& again = audit_[last];  // the job's latest record: deferred once more
+    ++again.count;
+    again.last = now;
+    again.detail = std::move(detail);
+    return;
+  }
+  if (!detail.empty()) jobs_[j].last_audit = static_cast<int64_t>(audit_.size());
+  audit_.push_back(AuditRecord{now, j, action, site, std::move(detail), 1, now});
 }
 
 void Engine::StopPreempted(uint32_t j, Time now) {
@@ -283,7 +300,7 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   const uint32_t j = s.job.value();
   JobState& js = jobs_[j];
   queue_.Erase(s.job);
-  if (!s.reason.empty()) js.reason = s.reason;
+  Audit(j, now, AuditAction::kStart, s.site.value(), s.reason);
   js.per_node = s.per_node;
   js.pool = s.pool.value();
   js.nodes.clear();
@@ -310,6 +327,8 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   js.nodes.push_back(r.spare.value());
   jobs_on_node_.Add(r.spare.value(), j);
   SwapInShape(j, r.failed.value(), r.spare.value());
+  Audit(j, now, AuditAction::kRepair, state_.pools()[js.pool].site.value(),
+        fmt::format("node {} replaced by spare {} in place", r.failed.value(), r.spare.value()));
   pool_util_sum_[js.pool] += static_cast<double>(js.per_node) * js.utilisation;
   ++gang_repairs_;
   if (!js.failed.empty()) {  // still short of nodes: keep asking
@@ -803,7 +822,7 @@ RunResult Engine::Collect(Time horizon) {
       if (rec.sla_missed) ++s.sla_misses;
     }
     rec.outcome = js.outcome;
-    rec.reason = js.reason;
+    if (js.last_audit >= 0) rec.reason = audit_[js.last_audit].detail;
     r.jobs.push_back(std::move(rec));
   }
   s.jct_h = Summarise(jct_h);
@@ -853,6 +872,7 @@ RunResult Engine::Collect(Time horizon) {
   }
   const double capacity = static_cast<double>(state_.total_devices()) * horizon.seconds();
   s.utilisation = capacity > 0 ? busy_total / capacity : 0;
+  r.audit = std::move(audit_);
   return r;
 }
 

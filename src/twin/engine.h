@@ -72,7 +72,7 @@ class Engine {
     model::PlacementShape shape;   // span of `nodes`, for the step-time model
     Time hold_start;               // hold time is booked from here
     Time warned_at = Time::Never();  // preempted: the warning went out then
-    std::string reason;
+    int64_t last_audit = -1;       // audit_ index of its last decision with a reason
   };
 
   void Arrive(uint32_t j, Time now);
@@ -82,7 +82,10 @@ class Engine {
   void BeginSegment(uint32_t j, Time now);
   void FinishJob(uint32_t j, Time now);
   // Preempt decision: warn the running job now, stop it `warning` later.
-  void WarnJob(uint32_t j, Duration warning, Time now);
+  // False when it does not apply (not running, or already warned).
+  bool WarnJob(uint32_t j, Duration warning, Time now);
+  // Appends to the audit trail.
+  void Audit(uint32_t j, Time now, AuditAction action, int site, std::string detail);
   // The warning is over: keep what the job saved, free its gang, requeue it.
   void StopPreempted(uint32_t j, Time now);
   // `failed` = the node whose failure stops the job, or kNoNode when the
@@ -131,6 +134,7 @@ class Engine {
   std::vector<sched::AcceleratorMask> masks_;
   std::vector<sched::JurisdictionMask> jur_masks_;
   std::vector<Duration> estimate_;       // per job, on its reference accelerator
+  std::vector<AuditRecord> audit_;
   std::vector<TenantId> tenant_;         // per job: its tenant, interned in first-seen order
   std::vector<SeriesIntegral> carbon_integral_, price_integral_;  // per site
   int64_t signals_hour_ = -1;            // hour the grid signals were last pushed for

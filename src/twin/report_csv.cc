@@ -113,4 +113,25 @@ void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out) {
   FlushIfLarge(&buf, out, /*force=*/true);
 }
 
+void WriteAuditCsv(const RunResult& result, std::ostream& out) {
+  Buffer buf;
+  Append(&buf, "time_h,job,name,tenant,action,count,last_h,site,detail\n");
+  for (const AuditRecord& a : result.audit) {
+    fmt::format_to(fmt::appender(buf), "{},{},", report::HoursOrEmpty(a.at), a.job);
+    const JobRecord* job = a.job < result.jobs.size() ? &result.jobs[a.job] : nullptr;
+    AppendField(&buf, job != nullptr ? job->name : "");
+    buf.push_back(',');
+    AppendField(&buf, job != nullptr ? job->tenant : "");
+    fmt::format_to(fmt::appender(buf), ",{},{},{},", Name(a.action), a.count, report::HoursOrEmpty(a.last));
+    if (a.site >= 0 && static_cast<size_t>(a.site) < result.sites.size()) {
+      AppendField(&buf, result.sites[static_cast<size_t>(a.site)].name);
+    }
+    buf.push_back(',');
+    AppendField(&buf, a.detail);
+    buf.push_back('\n');
+    FlushIfLarge(&buf, out);
+  }
+  FlushIfLarge(&buf, out, /*force=*/true);
+}
+
 }  // namespace stargate::twin

@@ -32,4 +32,12 @@ void WriteJobsCsv(const RunResult& result, std::ostream& out);
 // a series shorter than that leaves its cells empty, as does a NaN.
 void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out);
 
+// The audit trail, one row per applied scheduling decision in the order
+// applied, under the header
+//   time_h,job,name,tenant,action,count,last_h,site,detail
+// (action: start, defer, preempt, reject, repair; count > 1 for repeated
+// deferrals of one job, from time_h to last_h; site empty when none).
+// `stargate twin audit` reads it back.
+void WriteAuditCsv(const RunResult& result, std::ostream& out);
+
 }  // namespace stargate::twin

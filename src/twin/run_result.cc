@@ -12,4 +12,15 @@ std::string_view Name(JobOutcome o) {
   return "unknown";
 }
 
+std::string_view Name(AuditAction a) {
+  switch (a) {
+    case AuditAction::kStart: return "start";
+    case AuditAction::kDefer: return "defer";
+    case AuditAction::kPreempt: return "preempt";
+    case AuditAction::kReject: return "reject";
+    case AuditAction::kRepair: return "repair";
+  }
+  return "unknown";
+}
+
 }  // namespace stargate::twin

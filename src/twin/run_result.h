@@ -39,7 +39,24 @@ struct JobRecord {
   double cost_usd = 0;           // that energy x the hourly price
   bool sla_missed = false;       // had a deadline and did not finish by it
   JobOutcome outcome = JobOutcome::kPending;
-  std::string reason;            // why rejected, if so
+  std::string reason;            // the last scheduling decision's reason (see AuditRecord)
+};
+
+// The audit trail: every scheduling decision the twin applied, in order.
+enum class AuditAction : uint8_t { kStart, kDefer, kPreempt, kReject, kRepair };
+std::string_view Name(AuditAction a);
+
+// A job deferred again and again (it wakes, is looked at, and waits on)
+// is one record: `count` decisions from `at` to `last`, with the latest
+// reason, so the trail grows with decisions that change something.
+struct AuditRecord {
+  Time at;
+  uint32_t job = 0;
+  AuditAction action = AuditAction::kStart;
+  int site = -1;                 // where it started or ran; -1 = none
+  std::string detail;            // the scheduler's reason (the latest, when count > 1)
+  uint32_t count = 1;
+  Time last;                     // time of the latest of the `count` decisions
 };
 
 // One value per hour of simulated time.
@@ -108,6 +125,7 @@ struct RunResult {
   Summary summary;
   std::vector<JobRecord> jobs;
   std::vector<SiteSeries> sites;
+  std::vector<AuditRecord> audit;
 };
 
 }  // namespace stargate::twin

@@ -10,14 +10,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # A good run writes all four outputs and prints the summary.
 "$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/a" > "$TMP/a.txt"
-for f in summary.json jobs.csv sites.csv report.html; do
+for f in summary.json jobs.csv sites.csv decisions.csv report.html; do
   [ -s "$TMP/a/llama3-405b/$f" ] || fail "missing $f"
 done
 grep -q "job interruptions" "$TMP/a.txt" || fail "no summary printed"
 
 # Same seed, same bytes; another seed, other bytes.
 "$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/b" -q
-for f in summary.json jobs.csv sites.csv report.html; do
+for f in summary.json jobs.csv sites.csv decisions.csv report.html; do
   cmp -s "$TMP/a/llama3-405b/$f" "$TMP/b/llama3-405b/$f" || fail "$f differs between identical runs"
 done
 "$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/c" -q --seed 7
@@ -51,4 +51,16 @@ if "$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/p" --
   fail "unknown policy exited 0"
 fi
 grep -q "unknown scheduler policy" "$TMP/p.err" || fail "unknown policy message"
+# The audit trail answers "where did job 0 go and why", by job and action.
+"$BIN" twin audit "$TMP/a/llama3-405b" --job 0 > "$TMP/audit.txt"
+grep -q "^ *[0-9.]* *0 .*start" "$TMP/audit.txt" || { cat "$TMP/audit.txt"; fail "audit shows no start for job 0"; }
+grep -q "matching decisions shown" "$TMP/audit.txt" || fail "audit footer"
+"$BIN" twin audit "$TMP/a/llama3-405b/decisions.csv" --action reject --csv > "$TMP/rej.txt"
+[ ! -s "$TMP/rej.txt" ] || fail "llama run has no rejections, audit printed some"
+if "$BIN" twin audit "$TMP/a/llama3-405b" --action explode 2> "$TMP/act.err"; then fail "bad --action exited 0"; fi
+grep -q "unknown action 'explode'" "$TMP/act.err" || fail "bad --action message"
+if "$BIN" twin audit "$TMP/a/llama3-405b/jobs.csv" 2> "$TMP/notrail.err"; then fail "jobs.csv read as a trail"; fi
+grep -q "not an audit trail" "$TMP/notrail.err" || fail "not-a-trail message"
+if "$BIN" twin audit "$TMP/none" 2> /dev/null; then fail "missing trail exited 0"; fi
+
 echo "twin CLI: ok"
