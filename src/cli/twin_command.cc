@@ -74,7 +74,7 @@ int RunTwinCommand(const RunOptions& o) {
     ProgressBar bar(o.quiet ? std::string() : fmt::format("twin {}", inputs->spec.name));
     twin::Engine::Progress progress;
     if (!o.quiet) progress = [&bar](double f) { bar.Update(f); };
-    result = twin::RunTwin(*inputs, progress);
+    result = twin::RunTwin(*inputs, progress, /*audit=*/!o.no_audit);
   }
   if (!result.ok()) {
     std::cerr << "error: " << result.status().message() << "\n";

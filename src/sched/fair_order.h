@@ -6,7 +6,8 @@
 // order. Built as a k-way merge of the per-tenant queues with a heap of
 // tenants, so each step costs O(log tenants).
 //
-// With one tenant, or with fair share off, this is exactly Queue order.
+// With one tenant, with fair share off, or over a queue that does not keep
+// tenant order (Queue::KeepTenantOrder), this is exactly Queue order.
 #pragma once
 
 #include <cstdint>

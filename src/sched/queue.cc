@@ -11,7 +11,7 @@ void Queue::Push(const JobRequest& req) {
     repairs_.push_back(req);
   } else {
     order_.insert(KeyOf(req));
-    by_tenant_[req.tenant.value()].insert(KeyOf(req));
+    if (keep_tenant_order_) by_tenant_[req.tenant.value()].insert(KeyOf(req));
   }
 }
 
@@ -25,9 +25,11 @@ bool Queue::Erase(JobId job) {
     if (r != repairs_.end()) repairs_.erase(r);
   } else {
     order_.erase(KeyOf(it->second));
-    auto t = by_tenant_.find(it->second.tenant.value());
-    t->second.erase(KeyOf(it->second));
-    if (t->second.empty()) by_tenant_.erase(t);
+    if (keep_tenant_order_) {
+      auto t = by_tenant_.find(it->second.tenant.value());
+      t->second.erase(KeyOf(it->second));
+      if (t->second.empty()) by_tenant_.erase(t);
+    }
   }
   by_id_.erase(it);
   return true;

@@ -1,7 +1,9 @@
 // File: queue.h
 // Pending jobs in scheduling order: higher priority first, then earlier
-// original submit, then lower id; the same order is also kept per tenant,
-// so a fair-share pass (fair_order.h) can merge the tenants' queues. A job requeued after a failure keeps its
+// original submit, then lower id; on request (KeepTenantOrder) the same
+// order is also kept per tenant, so a fair-share pass (fair_order.h) can
+// merge the tenants' queues; that doubles the cost of Push and Erase, so
+// only policies that use it ask for it (Scheduler::UsesTenantOrder). A job requeued after a failure keeps its
 // submit time and so returns to its old place. Gang-repair requests (jobs
 // that still hold most of their gang) are kept apart, in arrival order: a
 // policy serves them before any new placement. Not thread-safe.
@@ -26,6 +28,10 @@ class Queue {
     uint32_t id;
     auto operator<=>(const Key&) const = default;
   };
+
+  // Keep by_tenant() from now on (call while empty).
+  void KeepTenantOrder() { keep_tenant_order_ = true; }
+  bool keeps_tenant_order() const { return keep_tenant_order_; }
 
   // Adds `req`; a job already queued is replaced.
   void Push(const JobRequest& req);
@@ -55,7 +61,8 @@ class Queue {
   Iterator end() const { return Iterator(this, order_.end()); }
 
   // Each tenant's queued jobs (repairs excluded) in scheduling order, keyed
-  // by TenantId::value() (the invalid id for jobs without a tenant).
+  // by TenantId::value() (the invalid id for jobs without a tenant); empty
+  // unless KeepTenantOrder() was called.
   const std::map<uint16_t, std::set<Key>>& by_tenant() const { return by_tenant_; }
   const JobRequest& at(uint32_t id) const { return by_id_.at(id); }
 
@@ -63,6 +70,7 @@ class Queue {
   static Key KeyOf(const JobRequest& r) { return Key{-r.priority, r.submit.nanos(), r.id.value()}; }
   std::set<Key> order_;
   std::map<uint16_t, std::set<Key>> by_tenant_;
+  bool keep_tenant_order_ = false;
   std::unordered_map<uint32_t, JobRequest> by_id_;
   std::vector<JobRequest> repairs_;
 };

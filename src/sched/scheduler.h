@@ -23,6 +23,9 @@ class Scheduler {
   virtual ~Scheduler() = default;
   virtual std::string name() const = 0;
   virtual Decisions Schedule(const ClusterState& state, const Queue& queue, Time now) = 0;
+  // True if Schedule() reads Queue::by_tenant(): the driver then builds its
+  // queue with Queue::KeepTenantOrder().
+  virtual bool UsesTenantOrder() const { return false; }
 };
 
 // Makes the policy set named in a scenario or server config ("fifo" or

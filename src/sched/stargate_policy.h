@@ -48,6 +48,7 @@ class StargatePolicy final : public Scheduler {
   explicit StargatePolicy(SchedulerSpec spec) : spec_(std::move(spec)) {}
   std::string name() const override { return "stargate"; }
   Decisions Schedule(const ClusterState& state, const Queue& queue, Time now) override;
+  bool UsesTenantOrder() const override { return spec_.fair_share; }
 
  private:
   // Adds the pools that are full now but free up within the wait budget to

@@ -43,6 +43,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
       state_(inputs.spec.sites),
       rng_(inputs.spec.seed),
       jobs_on_node_(state_.num_nodes()) {
+  if (scheduler_->UsesTenantOrder()) queue_.KeepTenantOrder();
   const auto& sites = in_.spec.sites;
   const int64_t hours = std::max<int64_t>(1, (in_.spec.duration.nanos() + Duration::Hours(1).nanos() - 1) /
                                                  Duration::Hours(1).nanos());
@@ -271,7 +272,13 @@ bool Engine::WarnJob(uint32_t j, Duration warning, Time now) {
 }
 
 void Engine::Audit(uint32_t j, Time now, AuditAction action, int site, std::string detail) {
-  const int64_t last = jobs_[j].last_audit;
+  JobState& js = jobs_[j];
+  if (!audit_on_) {
+    if (!detail.empty()) js.reason = std::move(detail);
+    return;
+  }
+  if (!detail.empty() && action != AuditAction::kRepair) js.reason = detail;
+  const int64_t last = js.last_audit;
   if (action == AuditAction::kDefer && last >= 0 && audit_[last].action == AuditAction::kDefer) {
     AuditRecord& again = audit_[last];  // the job's latest record: deferred once more
     ++again.count;
@@ -279,7 +286,7 @@ void Engine::Audit(uint32_t j, Time now, AuditAction action, int site, std::stri
     again.detail = std::move(detail);
     return;
   }
-  if (!detail.empty()) jobs_[j].last_audit = static_cast<int64_t>(audit_.size());
+  js.last_audit = static_cast<int64_t>(audit_.size());
   audit_.push_back(AuditRecord{now, j, action, site, std::move(detail), 1, now});
 }
 
@@ -327,8 +334,10 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   js.nodes.push_back(r.spare.value());
   jobs_on_node_.Add(r.spare.value(), j);
   SwapInShape(j, r.failed.value(), r.spare.value());
-  Audit(j, now, AuditAction::kRepair, state_.pools()[js.pool].site.value(),
-        fmt::format("node {} replaced by spare {} in place", r.failed.value(), r.spare.value()));
+  if (audit_on_) {  // the trail only: jobs.csv keeps the reason the job was placed for
+    Audit(j, now, AuditAction::kRepair, state_.pools()[js.pool].site.value(),
+          fmt::format("node {} replaced by spare {} in place", r.failed.value(), r.spare.value()));
+  }
   pool_util_sum_[js.pool] += static_cast<double>(js.per_node) * js.utilisation;
   ++gang_repairs_;
   if (!js.failed.empty()) {  // still short of nodes: keep asking
@@ -822,7 +831,7 @@ RunResult Engine::Collect(Time horizon) {
       if (rec.sla_missed) ++s.sla_misses;
     }
     rec.outcome = js.outcome;
-    if (js.last_audit >= 0) rec.reason = audit_[js.last_audit].detail;
+    rec.reason = std::move(js.reason);
     r.jobs.push_back(std::move(rec));
   }
   s.jct_h = Summarise(jct_h);
@@ -876,10 +885,11 @@ RunResult Engine::Collect(Time horizon) {
   return r;
 }
 
-StatusOr<RunResult> RunTwin(const TwinInputs& inputs, const Engine::Progress& progress) {
+StatusOr<RunResult> RunTwin(const TwinInputs& inputs, const Engine::Progress& progress, bool audit) {
   auto scheduler = sched::MakeScheduler(inputs.spec.policy, inputs.spec.scheduler);
   if (!scheduler.ok()) return scheduler.status();
   Engine engine(inputs, std::move(scheduler).value());
+  engine.set_audit(audit);
   return engine.Run(progress);
 }
 

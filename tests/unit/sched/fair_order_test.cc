@@ -37,6 +37,7 @@ std::vector<uint32_t> Walk(FairOrder& order, bool charge_each) {
 TEST(FairOrder, WithoutFairShareItIsQueueOrder) {
   ClusterState s = Cluster(8);
   Queue q;
+  q.KeepTenantOrder();
   for (uint32_t i = 0; i < 6; ++i) q.Push(Req(i, static_cast<uint16_t>(i % 2), 100 - i, i == 4 ? 1 : 0));
   FairOrder order;
   order.Begin(s, q, /*fair=*/false);
@@ -51,6 +52,7 @@ TEST(FairOrder, AlternatesTenantsAsTheirSharesGrow) {
   // takes tenant 1 as soon as tenant 0 is ahead in share.
   ClusterState s = Cluster(8);
   Queue q;
+  q.KeepTenantOrder();
   for (uint32_t i = 0; i < 4; ++i) q.Push(Req(i, 0, i));
   for (uint32_t i = 4; i < 8; ++i) q.Push(Req(i, 1, 100 + i));
   FairOrder order;
@@ -59,6 +61,12 @@ TEST(FairOrder, AlternatesTenantsAsTheirSharesGrow) {
   // Nothing charged (nothing started): shares stay equal, submit order.
   order.Begin(s, q, true);
   EXPECT_EQ(Walk(order, false), (std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7}));
+  // A queue that does not keep tenant order gives queue order.
+  Queue plain;
+  for (const JobRequest& r : q) plain.Push(r);
+  EXPECT_TRUE(plain.by_tenant().empty());
+  order.Begin(s, plain, true);
+  EXPECT_EQ(Walk(order, true), (std::vector<uint32_t>{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
 TEST(FairOrder, PriorityBeatsShareAndRunningUsageCounts) {
@@ -67,6 +75,7 @@ TEST(FairOrder, PriorityBeatsShareAndRunningUsageCounts) {
   g.tenant = TenantId(0);
   s.AddRunning(g);  // tenant 0 already holds half the cluster
   Queue q;
+  q.KeepTenantOrder();
   q.Push(Req(1, 0, 0));
   q.Push(Req(2, 1, 50));
   q.Push(Req(3, 0, 60, /*priority=*/5));
@@ -81,12 +90,14 @@ std::map<uint16_t, int> StartsByTenant(double weight0) {
   ClusterState s = Cluster(12);
   s.SetTenantWeight(TenantId(0), weight0);
   Queue q;
+  q.KeepTenantOrder();
   for (uint32_t i = 0; i < 12; ++i) q.Push(Req(i, 0, i));         // tenant 0 came first
   for (uint32_t i = 12; i < 24; ++i) q.Push(Req(i, 1, 100 + i));  // then tenant 1
   SchedulerSpec spec;
   spec.wait_budget = 0;
   spec.fair_share = true;
   StargatePolicy policy(spec);
+  EXPECT_TRUE(policy.UsesTenantOrder());
   std::map<uint16_t, int> starts;
   for (const Decision& d : policy.Schedule(s, q, Time::Epoch() + Duration::Hours(1)).items) {
     if (const auto* st = std::get_if<Start>(&d)) ++starts[q.at(st->job.value()).tenant.value()];
