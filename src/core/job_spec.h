@@ -56,6 +56,10 @@ struct JobSpec {
   TrainingSpec training;
   CheckpointPolicy checkpoint;
   std::vector<std::string> jurisdictions;  // allowed; empty = anywhere
+  // Where the job's users or data are: a site or region name ("" = no
+  // preference). The scheduler scores the WAN round trip from there.
+  std::string near;
+  Duration max_rtt = Duration::Zero();     // hard limit on that round trip; 0 = none
   bool deferrable = false;
   Time deadline = Time::Never();
 };

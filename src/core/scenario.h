@@ -62,6 +62,8 @@ struct GeneratorSpec {
   double mfu = 0.40;
   std::vector<AcceleratorType> accelerators;      // acceptable; empty = any GPU
   std::vector<std::string> jurisdictions;
+  std::vector<std::string> near;     // each job is near one of these places, uniformly
+  Duration max_rtt = Duration::Zero();
   int tenants = 1;                   // tenant-0 ... tenant-(n-1), uniform
   int priority = 0;
   CheckpointPolicy checkpoint;
@@ -94,6 +96,13 @@ struct SchedulerSpec {
   double weight_time = 1.0;
   double weight_carbon = 1.0;
   double weight_cost = 0.5;
+  // Two terms that are not relative to the best candidate: the WAN round
+  // trip from the job's users or data (JobSpec::near) in units of
+  // `latency_scale`, and the pool's queue: devices that jobs earlier in the
+  // pass chose to wait for there, as a fraction of the pool.
+  double weight_latency = 1.0;
+  Duration latency_scale = Duration::Millis(100);
+  double weight_queue = 0.0;
   // Grid intensity is judged as the mean of now and the mean over this
   // window ahead (the twin's series are a perfect forecast).
   Duration carbon_forecast = Duration::Hours(6);

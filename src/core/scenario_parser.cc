@@ -56,6 +56,8 @@ constexpr std::string_view kGeneratorKeys[] = {"name",
                                                "mfu",
                                                "accelerators",
                                                "jurisdictions",
+                                               "near",
+                                               "max_rtt",
                                                "tenants",
                                                "priority",
                                                "checkpoint",
@@ -67,7 +69,7 @@ constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limi
 constexpr std::string_view kJobKeys[] = {
     "name",       "tenant",  "kind",     "accelerators", "count",      "accelerator_count",
     "priority",   "submit",  "duration", "training",     "checkpoint", "jurisdictions",
-    "deferrable", "deadline"};
+    "deferrable", "deadline", "near",     "max_rtt"};
 constexpr std::string_view kTrainingKeys[] = {
     "params",          "tokens",           "tokens_per_step", "mfu", "state_bytes_per_param",
     "tensor_parallel", "pipeline_parallel"};
@@ -76,9 +78,10 @@ constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecas
                                                "queue_depth",    "topology",       "defer",
                                                "defer_threshold", "defer_margin",  "wait_budget",
                                                "wait_cap",       "fair_share",      "tenants",
-                                               "preemption",     "preempt_after",   "preempt_warning"};
+                                               "preemption",     "preempt_after",   "preempt_warning",
+                                               "latency_scale"};
 constexpr std::string_view kTenantWeightKeys[] = {"name", "weight"};
-constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost"};
+constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost", "latency", "queue"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
                                              "restart", "gang_repair", "repair_restart"};
 constexpr std::string_view kComponentKeys[] = {"name", "scope", "rate_per_year", "repair"};
@@ -407,7 +410,21 @@ Status ParseGeneratorShape(const Fields& f, GeneratorSpec* g) {
   return absl::OkStatus();
 }
 
-StatusOr<GeneratorSpec> ParseGenerator(const Cursor& c, size_t index) {
+// `near`: names of sites or regions (`places`), checked where they stand.
+StatusOr<std::vector<std::string>> ParseNear(const Fields& f, std::span<const std::string_view> places) {
+  std::vector<std::string> out;
+  auto c = f.Get("near");
+  if (!c) return out;
+  SG_ASSIGN_OR_RETURN(out, yaml_util::ReadStringList(*c));
+  for (const std::string& name : out) {
+    if (std::find(places.begin(), places.end(), name) == places.end()) {
+      return c->Error(yaml_util::UnknownName("site or region", name, places));
+    }
+  }
+  return out;
+}
+
+StatusOr<GeneratorSpec> ParseGenerator(const Cursor& c, size_t index, std::span<const std::string_view> places) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kGeneratorKeys));
   GeneratorSpec g;
   SG_ASSIGN_OR_RETURN(g.name, f.String("name", fmt::format("gen-{}", index)));
@@ -415,6 +432,8 @@ StatusOr<GeneratorSpec> ParseGenerator(const Cursor& c, size_t index) {
   SG_RETURN_IF_ERROR(ParseGeneratorShape(f, &g));
   SG_ASSIGN_OR_RETURN(g.accelerators, f.AcceleratorList("accelerators", g.accelerators));
   SG_ASSIGN_OR_RETURN(g.jurisdictions, f.StringList("jurisdictions", g.jurisdictions));
+  SG_ASSIGN_OR_RETURN(g.near, ParseNear(f, places));
+  SG_ASSIGN_OR_RETURN(g.max_rtt, f.Dur("max_rtt", g.max_rtt, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(g.tenants, f.Int("tenants", g.tenants, Range{1, 65534}));
   SG_ASSIGN_OR_RETURN(g.priority, f.Int("priority", g.priority, Range{-1e9, 1e9}));
   if (auto cp = f.Get("checkpoint")) {
@@ -495,7 +514,7 @@ Status ParseJobHeader(const Fields& f, size_t index, JobSpec* j) {
   return absl::OkStatus();
 }
 
-StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index) {
+StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::string_view> places) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kJobKeys));
   JobSpec j;
   SG_RETURN_IF_ERROR(ParseJobHeader(f, index, &j));
@@ -511,6 +530,10 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index) {
     SG_ASSIGN_OR_RETURN(j.checkpoint, ParseCheckpoint(*cp));
   }
   SG_ASSIGN_OR_RETURN(j.jurisdictions, f.StringList("jurisdictions", j.jurisdictions));
+  SG_ASSIGN_OR_RETURN(const std::vector<std::string> near, ParseNear(f, places));
+  if (near.size() > 1) return f.Get("near")->Error("a job is near one place; give one site or region");
+  if (!near.empty()) j.near = near[0];
+  SG_ASSIGN_OR_RETURN(j.max_rtt, f.Dur("max_rtt", j.max_rtt, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(j.deferrable, f.Bool("deferrable", j.deferrable));
   if (auto deadline = f.Get("deadline")) {
     SG_ASSIGN_OR_RETURN(const Duration d, yaml_util::ReadDuration(*deadline, kNonNegativeDuration));
@@ -543,17 +566,28 @@ StatusOr<std::vector<T>> ParseNamedList(const Fields& f, std::string_view key, P
   return out;
 }
 
-StatusOr<WorkloadSpec> ParseWorkload(const Cursor& c) {
+StatusOr<WorkloadSpec> ParseWorkload(const Cursor& c, const std::vector<SiteSpec>& sites) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kWorkloadKeys));
   WorkloadSpec w;
+  std::vector<std::string_view> places;  // what `near` may name: sites, then regions
+  for (const SiteSpec& site : sites) places.push_back(site.name);
+  for (const SiteSpec& site : sites) {
+    if (!site.region.empty() && std::find(places.begin(), places.end(), site.region) == places.end()) {
+      places.push_back(site.region);
+    }
+  }
   auto name = [](const auto& v) { return v.name; };
-  SG_ASSIGN_OR_RETURN(w.generators,
-                      ParseNamedList<GeneratorSpec>(f, "generators", ParseGenerator, name));
+  SG_ASSIGN_OR_RETURN(w.generators, ParseNamedList<GeneratorSpec>(
+                                        f, "generators",
+                                        [&](const Cursor& g, size_t i) { return ParseGenerator(g, i, places); },
+                                        name));
   SG_ASSIGN_OR_RETURN(w.traces,
                       ParseNamedList<TraceSpec>(
                           f, "traces", [](const Cursor& t, size_t) { return ParseTrace(t); },
                           [](const TraceSpec&) { return std::string(); }));
-  SG_ASSIGN_OR_RETURN(w.jobs, ParseNamedList<JobSpec>(f, "jobs", ParseJob, name));
+  SG_ASSIGN_OR_RETURN(w.jobs, ParseNamedList<JobSpec>(
+                                  f, "jobs", [&](const Cursor& j, size_t i) { return ParseJob(j, i, places); },
+                                  name));
   return w;
 }
 
@@ -608,6 +642,8 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
     SG_ASSIGN_OR_RETURN(s.weight_time, w.Number("time", s.weight_time, Range{0, 1e6}));
     SG_ASSIGN_OR_RETURN(s.weight_carbon, w.Number("carbon", s.weight_carbon, Range{0, 1e6}));
     SG_ASSIGN_OR_RETURN(s.weight_cost, w.Number("cost", s.weight_cost, Range{0, 1e6}));
+    SG_ASSIGN_OR_RETURN(s.weight_latency, w.Number("latency", s.weight_latency, Range{0, 1e6}));
+    SG_ASSIGN_OR_RETURN(s.weight_queue, w.Number("queue", s.weight_queue, Range{0, 1e6}));
     if (s.weight_time + s.weight_carbon + s.weight_cost <= 0) {
       return weights->Error("at least one weight must be positive");
     }
@@ -625,6 +661,7 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.defer_margin, f.Number("defer_margin", s.defer_margin, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.wait_budget, f.Number("wait_budget", s.wait_budget, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.wait_cap, f.Dur("wait_cap", s.wait_cap, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.latency_scale, f.Dur("latency_scale", s.latency_scale, kPositiveDuration));
   SG_ASSIGN_OR_RETURN(s.fair_share, f.Bool("fair_share", s.fair_share));
   if (auto tenants = f.Get("tenants")) {
     SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, tenants->Items());
@@ -673,7 +710,7 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
   SG_ASSIGN_OR_RETURN(s.sites, ParseSites(f));
   SG_ASSIGN_OR_RETURN(s.wan, ParseWan(f, s.sites));
   if (auto workload = f.Get("workload")) {
-    SG_ASSIGN_OR_RETURN(s.workload, ParseWorkload(*workload));
+    SG_ASSIGN_OR_RETURN(s.workload, ParseWorkload(*workload, s.sites));
   }
   if (auto failures = f.Get("failures")) {
     SG_ASSIGN_OR_RETURN(s.failures, ParseFailures(*failures));

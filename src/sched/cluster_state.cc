@@ -57,6 +57,8 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     SiteState site;
     site.name = spec.name;
     site.region = spec.region;
+    site.latitude = spec.latitude;
+    site.longitude = spec.longitude;
     auto it = std::find(jurisdictions_.begin(), jurisdictions_.end(), spec.jurisdiction);
     site.jurisdiction = static_cast<int>(it - jurisdictions_.begin());
     if (it == jurisdictions_.end()) jurisdictions_.push_back(spec.jurisdiction);
@@ -134,6 +136,27 @@ void ClusterState::RemoveRunning(JobId job) {
 const RunningGang* ClusterState::Running(JobId job) const {
   auto it = running_by_job_.find(job.value());
   return it == running_by_job_.end() ? nullptr : &it->second;
+}
+
+bool ClusterState::PlaceCoordinates(const std::string& name, double* latitude, double* longitude) const {
+  for (const SiteState& s : sites_) {
+    if (s.name != name) continue;
+    *latitude = s.latitude;
+    *longitude = s.longitude;
+    return true;
+  }
+  double lat = 0, lon = 0;
+  int n = 0;
+  for (const SiteState& s : sites_) {
+    if (s.region != name) continue;
+    lat += s.latitude;
+    lon += s.longitude;
+    ++n;
+  }
+  if (n == 0) return false;
+  *latitude = lat / n;
+  *longitude = lon / n;
+  return true;
 }
 
 JurisdictionMask ClusterState::JurisdictionBit(const std::string& name) const {

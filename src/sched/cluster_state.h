@@ -118,6 +118,7 @@ struct RunningGang {
 struct SiteState {
   std::string name;
   std::string region;
+  double latitude = 0, longitude = 0;  // degrees, north and east positive
   int jurisdiction = 0;            // index into ClusterState::jurisdictions()
   std::vector<PoolId> pools;
   double power_cap_w = 0;
@@ -147,6 +148,10 @@ class ClusterState {
   const std::vector<std::string>& jurisdictions() const { return jurisdictions_; }
   // Bit for `name`, or 0 when no site is in that jurisdiction.
   JurisdictionMask JurisdictionBit(const std::string& name) const;
+
+  // Coordinates of a site (by name) or a region (the mean of its sites'),
+  // for JobRequest::users; false when no site has that name or region.
+  bool PlaceCoordinates(const std::string& name, double* latitude, double* longitude) const;
 
   // Largest gang (devices) that could ever run in one pool the request allows,
   // counting down nodes too. 0 = no acceptable pool at all.

@@ -30,6 +30,12 @@ struct JobRequest {
   int accelerators = 1;            // gang size in devices
   AcceleratorMask accel_mask = kAnyGpu;
   JurisdictionMask jurisdictions = 0;
+  // Where the job's users or data are (ClusterState::PlaceCoordinates of
+  // JobSpec::near): the site score charges the WAN round trip from there,
+  // and pools further than `max_rtt` are not allowed (0 = no limit).
+  bool has_users = false;
+  float users_latitude = 0, users_longitude = 0;
+  Duration max_rtt = Duration::Zero();
   int priority = 0;
   Time submit;                     // original submit; kept across requeues
   Duration estimate;               // runtime estimate on `reference` devices (scoring, backfill)

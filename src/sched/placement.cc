@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sched/site_score.h"
+
 namespace stargate::sched {
 
 GangShape ShapeFor(int devices, int per_node) {
@@ -12,9 +14,11 @@ GangShape ShapeFor(int devices, int per_node) {
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
   const PoolState& pool = state.pool(p);
   if (!(req.accel_mask & MaskOf(pool.type))) return false;
-  if (req.jurisdictions == 0) return true;
   const SiteState& site = state.site(pool.site);
-  return (req.jurisdictions & (JurisdictionMask{1} << site.jurisdiction)) != 0;
+  if (req.jurisdictions != 0 && (req.jurisdictions & (JurisdictionMask{1} << site.jurisdiction)) == 0) {
+    return false;
+  }
+  return req.max_rtt <= Duration::Zero() || RoundTripMs(site, req) <= req.max_rtt.seconds() * 1e3;
 }
 
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,

@@ -3,10 +3,24 @@
 #include <algorithm>
 #include <limits>
 
+#include "model/geo.h"
 #include "model/power.h"
 #include "model/step_time.h"
 
 namespace stargate::sched {
+
+namespace {
+// Fibre routes run longer than the great circle (Singla et al., "The
+// Internet at the Speed of Light", HotNets 2014, measure substantial path
+// inflation); 1.5x is an assumed typical factor for long-haul routes.
+constexpr double kRouteFactor = 1.5;
+}  // namespace
+
+double RoundTripMs(const SiteState& site, const JobRequest& req) {
+  if (!req.has_users) return 0;
+  const double km = model::HaversineKm(req.users_latitude, req.users_longitude, site.latitude, site.longitude);
+  return 2 * model::FiberLatency(km * kRouteFactor).seconds() * 1e3;
+}
 
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req) {
   const PoolState& pool = state.pool(p);
@@ -23,6 +37,7 @@ Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req) {
   const double intensity = 0.5 * (site.signals.carbon + site.signals.carbon_ahead);
   c.co2_g = c.energy_j / 3.6e6 * intensity;               // J -> kWh x g/kWh
   c.cost_usd = c.energy_j / 3.6e9 * site.signals.price;   // J -> MWh x USD/MWh
+  c.rtt_ms = RoundTripMs(site, req);
   return c;
 }
 
@@ -39,7 +54,9 @@ void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec)
   auto rel = [](double x, double best) { return best > 0 ? x / best : 1.0 + x; };
   for (Candidate& c : candidates) {
     c.score = spec.weight_time * rel(c.wait_s + c.runtime_s, best_t) + spec.weight_carbon * rel(c.co2_g, best_c) +
-              spec.weight_cost * rel(c.cost_usd, best_k);
+              spec.weight_cost * rel(c.cost_usd, best_k) +
+              spec.weight_latency * c.rtt_ms / std::max(1e-9, spec.latency_scale.seconds() * 1e3) +
+              spec.weight_queue * c.queue;
   }
 }
 

@@ -22,6 +22,8 @@ struct Candidate {
   double energy_j = 0;    // extra_w x runtime
   double co2_g = 0;       // energy x grid intensity (mean of now and ahead)
   double cost_usd = 0;    // energy x price now
+  double rtt_ms = 0;      // WAN round trip from the job's users or data (0 = none given)
+  double queue = 0;       // devices waiting for this pool this pass / pool devices
   double score = 0;       // lower is better; set by ScoreCandidates
 };
 
@@ -29,8 +31,12 @@ struct Candidate {
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req);
 
 // score = w_time * (wait + runtime) / best (wait + runtime) + w_carbon * co2 / least co2
-//       + w_cost * cost / least cost, over the candidates given.
+//       + w_cost * cost / least cost + w_latency * rtt / latency_scale + w_queue * queue,
+// over the candidates given.
 void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec);
+
+// Round trip in ms over fibre from `req`'s users to `site` (0 without users).
+double RoundTripMs(const SiteState& site, const JobRequest& req);
 
 // True if the site's draw now, plus what this pass already admitted there
 // (`claimed_w`), plus `extra_w` stays within its power cap (0 = no cap).

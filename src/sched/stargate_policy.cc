@@ -51,6 +51,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     const double wait_s = (at - now).seconds();
     Candidate c = Estimate(state, p, req);
     c.wait_s = wait_s;
+    c.queue = static_cast<double>(wait_demand_[i]) / static_cast<double>(std::max<int64_t>(1, pool.total_devices()));
     candidates_.push_back(c);
   }
   if (candidates_.size() == now_count) return false;
@@ -113,7 +114,8 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
           claims_.NodesWithFree(state, p, shape.per_node) < shape.nodes) {
         continue;
       }
-      const Candidate c = Estimate(state, p, req);
+      Candidate c = Estimate(state, p, req);
+      c.queue = static_cast<double>(wait_demand_[i]) / static_cast<double>(std::max<int64_t>(1, pool.total_devices()));
       if (spec_.power_cap && !PowerAdmits(state, pool.site, site_claimed_w_[pool.site.value()], c.extra_w)) {
         continue;
       }

@@ -85,6 +85,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   // Per-job masks once, so the hot path never touches strings.
   masks_.resize(in_.jobs.size());
   jur_masks_.resize(in_.jobs.size());
+  users_at_.resize(in_.jobs.size());
   for (size_t j = 0; j < in_.jobs.size(); ++j) {
     const JobSpec& spec = in_.jobs[j];
     sched::AcceleratorMask m = 0;
@@ -100,6 +101,10 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
     // Only unknown jurisdictions allowed: nothing matches; keep a bit that no site has.
     if (jm == 0 && any_unknown) jm = sched::JurisdictionMask{1} << 63;
     jur_masks_[j] = jm;
+    double lat = 0, lon = 0;
+    const bool located = !spec.near.empty() && state_.PlaceCoordinates(spec.near, &lat, &lon);
+    users_at_[j] = located ? std::pair<float, float>(static_cast<float>(lat), static_cast<float>(lon))
+                           : std::pair<float, float>(std::nanf(""), 0.0f);
     jobs_[j].utilisation = UtilisationOf(spec.kind);
   }
   // Run-time estimates the scheduler scores and backfills with: the given
@@ -194,6 +199,12 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   req.accelerators = std::max(1, spec.accelerator_count);
   req.accel_mask = masks_[j];
   req.jurisdictions = jur_masks_[j];
+  req.has_users = !std::isnan(users_at_[j].first);
+  if (req.has_users) {
+    req.users_latitude = users_at_[j].first;
+    req.users_longitude = users_at_[j].second;
+  }
+  req.max_rtt = spec.max_rtt;
   req.priority = spec.priority;
   req.submit = spec.submit;
   req.deferrable = spec.deferrable;

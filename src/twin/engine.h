@@ -139,6 +139,8 @@ class Engine {
   std::vector<int> site_down_;           // outstanding site outages
   std::vector<sched::AcceleratorMask> masks_;
   std::vector<sched::JurisdictionMask> jur_masks_;
+  // Per job: where its users are (JobSpec::near resolved), NaN latitude = nowhere.
+  std::vector<std::pair<float, float>> users_at_;
   std::vector<Duration> estimate_;       // per job, on its reference accelerator
   std::vector<AuditRecord> audit_;
   std::vector<TenantId> tenant_;         // per job: its tenant, interned in first-seen order

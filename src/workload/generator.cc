@@ -57,6 +57,10 @@ std::vector<JobSpec> GenerateJobs(const GeneratorSpec& gen, Time horizon, Rng& r
     j.tenant = tenants[rng.Below(tenants.size())];
     j.accelerators = gen.accelerators;
     j.jurisdictions = gen.jurisdictions;
+    // Draw only when there is a choice, so generators without one keep
+    // their random streams.
+    if (!gen.near.empty()) j.near = gen.near[gen.near.size() == 1 ? 0 : rng.Below(gen.near.size())];
+    j.max_rtt = gen.max_rtt;
     j.priority = gen.priority;
     j.checkpoint = gen.checkpoint;
     j.accelerator_count = gen.sizes.empty() ? 1 : PickSize(gen, rng);

@@ -324,7 +324,36 @@ workload:
   EXPECT_LT(ParseOk(kSite).failures.repair_restart, Duration::Zero());
 }
 
+TEST(ParseScenarioTest, NearAndMaxRtt) {
+  const ScenarioSpec s = ParseOk(R"(sites:
+  - {name: oslo, region: nordics, latitude: 59.9, longitude: 10.7, pools: [{accelerator: H100, nodes: 1}]}
+  - {name: paris, region: eu-west, pools: [{accelerator: H100, nodes: 1}]}
+scheduler:
+  weights: {latency: 2, queue: 0.25}
+  latency_scale: 50ms
+workload:
+  generators:
+    - {name: chat, kind: inference, near: [nordics, paris], max_rtt: 40ms}
+  jobs:
+    - {name: j, near: oslo}
+)");
+  EXPECT_EQ(s.workload.generators[0].near, (std::vector<std::string>{"nordics", "paris"}));
+  EXPECT_EQ(s.workload.generators[0].max_rtt, Duration::Millis(40));
+  EXPECT_EQ(s.workload.jobs[0].near, "oslo");
+  EXPECT_EQ(s.workload.jobs[0].max_rtt, Duration::Zero());
+  EXPECT_DOUBLE_EQ(s.scheduler.weight_latency, 2);
+  EXPECT_DOUBLE_EQ(s.scheduler.weight_queue, 0.25);
+  EXPECT_EQ(s.scheduler.latency_scale, Duration::Millis(50));
+}
+
 // ---- bad input: exact position and field path ----
+
+TEST(ParseScenarioErrorTest, NearMustNameASiteOrRegion) {
+  ExpectError(std::string(kSite) + "workload:\n  jobs:\n    - {near: atlantis}\n",
+              "t.yaml:7:14: workload.jobs[0].near: unknown site or region 'atlantis'");
+  ExpectError(std::string(kSite) + "workload:\n  jobs:\n    - {near: [a, a]}\n",
+              "t.yaml:7:14: workload.jobs[0].near: a job is near one place; give one site or region");
+}
 
 TEST(ParseScenarioErrorTest, SchedulerWeightsMustNotAllBeZero) {
   ExpectError(std::string(kSite) + "scheduler:\n  weights: {time: 0, carbon: 0, cost: 0}\n",

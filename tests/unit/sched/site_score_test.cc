@@ -1,0 +1,124 @@
+// Site score terms that are not relative to the best candidate (WAN round
+// trip to the job's users, pool queue) and the max_rtt filter, alone and
+// through the stargate policy and the FIFO baseline.
+#include "sched/site_score.h"
+
+#include <gtest/gtest.h>
+
+#include "model/geo.h"
+#include "sched/fifo_first_fit.h"
+#include "sched/placement.h"
+#include "sched/stargate_policy.h"
+
+namespace stargate::sched {
+namespace {
+
+SiteSpec Site(std::string name, std::string region, double lat, double lon, int nodes = 2) {
+  SiteSpec s;
+  s.name = std::move(name);
+  s.region = std::move(region);
+  s.jurisdiction = "X";
+  s.latitude = lat;
+  s.longitude = lon;
+  s.pools.push_back(PoolSpec{AcceleratorType::kH100, nodes, 8, 1, 1});
+  return s;
+}
+
+// Tokyo and Ashburn (Virginia); two sites in region "us".
+ClusterState World() {
+  return ClusterState({Site("tokyo", "jp", 35.68, 139.69), Site("ashburn", "us", 39.04, -77.49),
+                       Site("dallas", "us", 32.78, -96.80)});
+}
+
+void Grid(ClusterState& s, uint16_t site, double carbon) {
+  SiteSignals sig = s.site(SiteId(site)).signals;
+  sig.carbon = sig.carbon_ahead = carbon;
+  sig.price = 50;
+  s.SetSignals(SiteId(site), sig);
+}
+
+JobRequest NearTokyo(const ClusterState& s, Duration max_rtt = Duration::Zero()) {
+  JobRequest r;
+  r.id = JobId(1);
+  r.accelerators = 8;
+  r.estimate = Duration::Hours(1);
+  double lat = 0, lon = 0;
+  EXPECT_TRUE(s.PlaceCoordinates("tokyo", &lat, &lon));
+  r.has_users = true;
+  r.users_latitude = static_cast<float>(lat);
+  r.users_longitude = static_cast<float>(lon);
+  r.max_rtt = max_rtt;
+  return r;
+}
+
+TEST(SiteScore, RoundTripIsFibreOverTheRoutedGreatCircle) {
+  const ClusterState s = World();
+  const JobRequest r = NearTokyo(s);
+  EXPECT_NEAR(RoundTripMs(s.site(SiteId(0)), r), 0.0, 1e-3);
+  const double km = model::HaversineKm(35.68, 139.69, 39.04, -77.49);
+  EXPECT_NEAR(km, 10'900, 200);  // Tokyo-Washington great circle
+  EXPECT_NEAR(RoundTripMs(s.site(SiteId(1)), r), 2 * km * 1.5 * 4.9e-3, 0.5);
+  JobRequest nobody = r;
+  nobody.has_users = false;
+  EXPECT_EQ(RoundTripMs(s.site(SiteId(1)), nobody), 0.0);
+}
+
+TEST(SiteScore, RegionsAreTheMeanOfTheirSites) {
+  const ClusterState s = World();
+  double lat = 0, lon = 0;
+  ASSERT_TRUE(s.PlaceCoordinates("us", &lat, &lon));
+  EXPECT_NEAR(lat, (39.04 + 32.78) / 2, 1e-9);
+  EXPECT_NEAR(lon, (-77.49 - 96.80) / 2, 1e-9);
+  EXPECT_FALSE(s.PlaceCoordinates("mars", &lat, &lon));
+}
+
+TEST(SiteScore, LatencyAndQueueTermsAddToTheScore) {
+  Candidate near, far, queued;
+  near.runtime_s = far.runtime_s = queued.runtime_s = 3600;
+  near.co2_g = far.co2_g = queued.co2_g = 100;
+  near.cost_usd = far.cost_usd = queued.cost_usd = 1;
+  far.rtt_ms = 150;
+  queued.queue = 0.5;
+  Candidate all[] = {near, far, queued};
+  SchedulerSpec spec;
+  spec.weight_queue = 2;
+  ScoreCandidates(all, spec);
+  EXPECT_NEAR(all[1].score - all[0].score, 1.5, 1e-9);  // 150 ms at the default 100 ms scale
+  EXPECT_NEAR(all[2].score - all[0].score, 1.0, 1e-9);  // half the pool queued, weight 2
+}
+
+TEST(SiteScore, UsersPullJobsCloseUnlessTheGridSaysOtherwise) {
+  ClusterState s = World();
+  for (uint16_t i = 0; i < 3; ++i) Grid(s, i, 300);
+  Queue q;
+  q.Push(NearTokyo(s));
+  StargatePolicy policy({});
+  auto site_of = [&](const Decisions& d) { return std::get<Start>(d.items.at(0)).site; };
+  EXPECT_EQ(site_of(policy.Schedule(s, q, Time::Epoch())), SiteId(0));
+  // A much cleaner grid across the Pacific outweighs ~160 ms...
+  Grid(s, 1, 20);
+  EXPECT_EQ(site_of(policy.Schedule(s, q, Time::Epoch())), SiteId(1));
+  // ...unless the job's round-trip limit rules it out.
+  Queue limited;
+  limited.Push(NearTokyo(s, Duration::Millis(50)));
+  EXPECT_EQ(site_of(policy.Schedule(s, limited, Time::Epoch())), SiteId(0));
+}
+
+TEST(SiteScore, MaxRttIsAHardFilterForEveryPolicy) {
+  ClusterState s = World();
+  s.Allocate(NodeId(0), 8);  // Tokyo full
+  s.Allocate(NodeId(1), 8);
+  Queue q;
+  q.Push(NearTokyo(s, Duration::Millis(50)));
+  EXPECT_FALSE(PoolAllows(s, PoolId(1), NearTokyo(s, Duration::Millis(50))));
+  EXPECT_TRUE(PoolAllows(s, PoolId(1), NearTokyo(s)));
+  FifoFirstFit fifo;
+  EXPECT_TRUE(fifo.Schedule(s, q, Time::Epoch()).empty());  // waits for Tokyo
+  StargatePolicy policy({});
+  for (const Decision& d : policy.Schedule(s, q, Time::Epoch()).items) {
+    EXPECT_FALSE(std::holds_alternative<Start>(d)) << "started beyond its max_rtt";
+  }
+}
+
+}  // namespace
+}  // namespace stargate::sched
