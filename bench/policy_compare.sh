@@ -12,7 +12,7 @@ scenario="$1"; shift
 if [ $# -eq 0 ]; then set -- "fifo:policy: fifo" "stargate:policy: stargate"; fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-printf "%-22s %9s %9s %8s %6s %9s %10s %9s %9s %12s %6s %9s\n" policy jct_mean_h wait_p99_h goodput ettr train_jct train_wait tco2 wl_tco2 cost_usd sla finished
+printf "%-22s %9s %9s %8s %6s %9s %10s %9s %9s %9s %12s %6s %9s\n" policy jct_mean_h wait_p99_h goodput ettr train_jct train_wait tco2 g_per_dh wl_tco2 cost_usd sla finished
 for run in "$@"; do
   label="${run%%:*}"; override="${run#*:}"
   /usr/bin/python3 - "$scenario" "$override" "$tmp/$label.yaml" <<'PY'
@@ -33,9 +33,12 @@ PY
 import json, sys
 d = json.load(open(sys.argv[2]))
 t = d.get('by_kind', {}).get('training', {})
-print("%-22s %9.2f %9.2f %8.3f %6.3f %9.1f %10.1f %9.0f %9.0f %12.0f %6d %9d" % (
+# g_per_dh: facility gCO2 per useful device-hour, so runs that get
+# different amounts of work done compare fairly.
+per_dh = d['tco2'] * 1e6 / d['useful_device_hours'] if d['useful_device_hours'] > 0 else 0
+print("%-22s %9.2f %9.2f %8.3f %6.3f %9.1f %10.1f %9.0f %9.1f %9.0f %12.0f %6d %9d" % (
     sys.argv[1], d['jct_hours']['mean'], d['wait_hours']['p99'], d['goodput'],
     d['effective_training_time_ratio'], t.get('jct_mean_h', 0), t.get('wait_mean_h', 0), d['tco2'],
-    d['workload']['tco2'], d['cost_usd'], d['sla_misses'], d['jobs']['finished']))
+    per_dh, d['workload']['tco2'], d['cost_usd'], d['sla_misses'], d['jobs']['finished']))
 PY
 done

@@ -149,6 +149,18 @@ struct SchedulerSpec {
   // start and would wait longer than `preempt_after` stops gangs of lower
   // priority, those that lose the least work since their last checkpoint
   // first, each warned `preempt_warning` ahead so it can checkpoint.
+  // Power saving (twin/power_save.h, as Slurm's SuspendTime): devices idle
+  // for `idle_after` are switched off, but for a warm reserve of `warm`
+  // (fraction of each pool's devices, at least its hot spares); a start on
+  // switched-off devices waits `boot`. Applies under any policy.
+  struct PowerSave {
+    bool enabled = false;
+    Duration idle_after = Duration::Minutes(30);
+    // ESTIMATE: DGX-class servers take several minutes to POST, train
+    // their links and load drivers.
+    Duration boot = Duration::Minutes(10);
+    double warm = 0.05;
+  } power_save;
   bool preemption = true;
   Duration preempt_after = Duration::Minutes(10);
   Duration preempt_warning = Duration::Minutes(2);

@@ -79,7 +79,8 @@ constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecas
                                                "defer_threshold", "defer_margin",  "wait_budget",
                                                "wait_cap",       "fair_share",      "tenants",
                                                "preemption",     "preempt_after",   "preempt_warning",
-                                               "latency_scale"};
+                                               "latency_scale",  "power_save"};
+constexpr std::string_view kPowerSaveKeys[] = {"enabled", "idle_after", "boot", "warm"};
 constexpr std::string_view kTenantWeightKeys[] = {"name", "weight"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost", "latency", "queue"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
@@ -676,6 +677,15 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
       }
       s.tenants.push_back(std::move(w));
     }
+  }
+  if (auto ps = f.Get("power_save")) {
+    SG_ASSIGN_OR_RETURN(const Fields p, ps->Map(kPowerSaveKeys));
+    auto& save = s.power_save;
+    save.enabled = true;  // giving the block turns it on unless it says otherwise
+    SG_ASSIGN_OR_RETURN(save.enabled, p.Bool("enabled", save.enabled));
+    SG_ASSIGN_OR_RETURN(save.idle_after, p.Dur("idle_after", save.idle_after, kNonNegativeDuration));
+    SG_ASSIGN_OR_RETURN(save.boot, p.Dur("boot", save.boot, kNonNegativeDuration));
+    SG_ASSIGN_OR_RETURN(save.warm, p.Number("warm", save.warm, kFraction));
   }
   SG_ASSIGN_OR_RETURN(s.preemption, f.Bool("preemption", s.preemption));
   SG_ASSIGN_OR_RETURN(s.preempt_after, f.Dur("preempt_after", s.preempt_after, kNonNegativeDuration));

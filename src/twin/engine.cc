@@ -59,6 +59,13 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   mark_leaf_.assign(largest_pool, 0);
   mark_pod_.assign(largest_pool, 0);
   pool_util_sum_.assign(state_.pools().size(), 0.0);
+  if (in_.spec.scheduler.power_save.enabled) {
+    for (const auto& pool : state_.pools()) {
+      const int64_t warm_nodes = std::max<int64_t>(
+          pool.hot_spares, static_cast<int64_t>(std::ceil(in_.spec.scheduler.power_save.warm * pool.num_nodes)));
+      savers_.emplace_back(std::min<int64_t>(pool.total_devices(), warm_nodes * pool.per_node));
+    }
+  }
   pool_fail_rate_.assign(state_.pools().size(), 0.0);
   site_fail_rate_.assign(sites.size(), 0.0);
   site_failures_.assign(sites.size(), 0);
@@ -146,7 +153,10 @@ void Engine::RefreshSitePower(uint32_t site, Time now) {
     for (PoolId p : ss.pools) {
       const auto& pool = state_.pool(p);
       const double util = pool.busy_devices > 0 ? pool_util_sum_[p.value()] / pool.busy_devices : 0.0;
-      it_w += model::PoolPower(Spec(pool.type), pool.total_devices(), pool.busy_devices, util).value();
+      // With power saving only busy and still-powered idle devices draw.
+      const int64_t powered = savers_.empty() ? pool.total_devices()
+                                              : std::min(pool.total_devices(), pool.busy_devices + savers_[p.value()].on_idle());
+      it_w += model::PoolPower(Spec(pool.type), powered, pool.busy_devices, util).value();
       busy += pool.busy_devices;
     }
   }
@@ -154,6 +164,17 @@ void Engine::RefreshSitePower(uint32_t site, Time now) {
   sched::SiteSignals signals = ss.signals;
   signals.facility_w = meter.facility_w();
   state_.SetSignals(SiteId(static_cast<uint16_t>(site)), signals);
+}
+
+void Engine::FreedDevices(uint32_t p, int64_t devices, Time now) {
+  if (savers_.empty() || devices <= 0) return;
+  savers_[p].Freed(now, devices);
+  events_.Push(now + in_.spec.scheduler.power_save.idle_after, EventType::kPowerSweep, p);
+}
+
+void Engine::TakeDevices(uint32_t p, int64_t devices, uint32_t j) {
+  if (savers_.empty()) return;
+  if (savers_[p].Take(devices) > 0) jobs_[j].booting = true;
 }
 
 void Engine::PushGridSignals(Time now) {
@@ -329,6 +350,7 @@ void Engine::StartJob(const sched::Start& s, Time now) {
     jobs_on_node_.Add(n.value(), j);
   }
   pool_util_sum_[js.pool] += static_cast<double>(s.nodes.size()) * s.per_node * js.utilisation;
+  TakeDevices(js.pool, static_cast<int64_t>(s.nodes.size()) * s.per_node, j);
   js.shape_stale = true;
   js.resumed_in_place = false;
   BeginSegment(j, now);
@@ -342,6 +364,7 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   BookHold(j, now);
   js.failed.erase(slot);
   state_.Allocate(r.spare, js.per_node);
+  TakeDevices(js.pool, js.per_node, j);
   js.nodes.push_back(r.spare.value());
   jobs_on_node_.Add(r.spare.value(), j);
   SwapInShape(j, r.failed.value(), r.spare.value());
@@ -465,6 +488,10 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   js.seg.restart = js.restarts == 0 ? Duration::Zero()
                    : js.resumed_in_place && repair_restart >= Duration::Zero() ? repair_restart
                                                                                 : in_.spec.failures.restart;
+  if (js.booting) {  // switched-off devices boot before anything runs
+    js.seg.restart += in_.spec.scheduler.power_save.boot;
+    js.booting = false;
+  }
   js.seg.useful = Duration::FromSeconds(js.remaining * js.place_total_s);
   js.seg.interval = interval;
   js.seg.write = interval > Duration::Zero() ? write : Duration::Zero();
@@ -503,6 +530,7 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
   pool_util_sum_[js.pool] -= devices * js.utilisation;
   if (state_.pools()[js.pool].busy_devices == 0) pool_util_sum_[js.pool] = 0;  // no drift
+  FreedDevices(js.pool, static_cast<int64_t>(js.nodes.size()) * js.per_node, now);
   js.nodes.clear();
   js.nodes.shrink_to_fit();
   RefreshSitePower(state_.pools()[js.pool].site.value(), now);
@@ -686,6 +714,10 @@ RunResult Engine::Run(const Progress& progress) {
         case EventType::kJobPreempt:
           if (jobs_[e.a].epoch == e.b && jobs_[e.a].outcome == JobOutcome::kRunning) StopPreempted(e.a, now);
           break;
+        case EventType::kPowerSweep:
+          savers_[e.a].Sweep(now, in_.spec.scheduler.power_save.idle_after);
+          RefreshSitePower(state_.pools()[e.a].site.value(), now);
+          break;
         case EventType::kSiteFailure: OnSiteFailure(e.a, now); break;
         case EventType::kNodeRepair:
           if (site_down_[state_.pools()[state_.PoolOf(NodeId(e.a)).value()].site.value()] == 0) {
@@ -852,6 +884,7 @@ RunResult Engine::Collect(Time horizon) {
   }
   s.wait_h = Summarise(wait_h);
   s.goodput = allocated > 0 ? useful / allocated : 0;
+  s.useful_device_h = useful / 3600.0;
   s.ettr = ettr_wall > 0 ? ettr_useful / ettr_wall : 0;
 
   double busy_total = 0;

@@ -23,6 +23,7 @@
 #include "twin/event_queue.h"
 #include "twin/inputs.h"
 #include "twin/node_jobs.h"
+#include "twin/power_save.h"
 #include "twin/run_result.h"
 #include "twin/segment.h"
 #include "twin/series_integral.h"
@@ -77,6 +78,7 @@ class Engine {
     model::PlacementShape shape;   // span of `nodes`, for the step-time model
     Time hold_start;               // hold time is booked from here
     Time warned_at = Time::Never();  // preempted: the warning went out then
+    bool booting = false;          // its next segment first waits for switched-off devices
     std::string reason;            // of its last decision that gave one
     int64_t last_audit = -1;       // audit_ index of its last decision
   };
@@ -114,6 +116,9 @@ class Engine {
   void ScheduleNextPoolFailure(uint32_t pool, Time now);
   void ScheduleNextSiteFailure(uint32_t site, Time now);
   void RefreshSitePower(uint32_t site, Time now);
+  // Power saving: `devices` of pool `p` became idle / are taken by job `j`.
+  void FreedDevices(uint32_t p, int64_t devices, Time now);
+  void TakeDevices(uint32_t p, int64_t devices, uint32_t j);
   // Pushes each site's grid carbon (now and ahead) and price to the
   // scheduler's view, once per simulated hour.
   void PushGridSignals(Time now);
@@ -133,6 +138,7 @@ class Engine {
   NodeJobs jobs_on_node_;
   std::vector<SiteMeter> meters_;
   std::vector<double> pool_util_sum_;    // sum over busy devices of utilisation
+  std::vector<PoolPowerSaver> savers_;   // per pool, when scheduler.power_save is on
   std::vector<double> pool_fail_rate_;   // failures per ns
   std::vector<double> site_fail_rate_;   // site-scope failures per ns
   std::vector<int64_t> site_failures_;

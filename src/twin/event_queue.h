@@ -20,6 +20,7 @@ enum class EventType : uint8_t {
   kSiteRepair,    // a = site
   kJobWake,       // a = job, b = epoch: a deferred job returns to the queue
   kJobPreempt,    // a = job, b = epoch: a preempted job's warning is over
+  kPowerSweep,    // a = pool: idle devices may have reached their switch-off time
 };
 
 struct Event {

@@ -109,6 +109,7 @@ Json SummaryTree(const RunResult& r) {
   j["wait_hours"] = PercentilesJson(s.wait_h);
   j["utilisation"] = s.utilisation;
   j["goodput"] = s.goodput;
+  j["useful_device_hours"] = s.useful_device_h;
   j["effective_training_time_ratio"] = s.ettr;
   j["interruptions"] = s.interruptions;
   j["gang_repairs"] = s.gang_repairs;

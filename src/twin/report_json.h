@@ -8,7 +8,7 @@
 //   {"scenario", "seed", "policy", "simulated_days", "accelerators", "nodes",
 //    "jobs": {"total", "finished", "running", "pending", "rejected"},
 //    "jct_hours": {"mean", "p50", "p90", "p99"}, "wait_hours": {...},
-//    "utilisation", "goodput", "effective_training_time_ratio",
+//    "utilisation", "goodput", "useful_device_hours", "effective_training_time_ratio",
 //    "interruptions", "gang_repairs", "failures", "energy_mwh", "peak_mw", "tco2",
 //    "cost_usd", "workload": {"energy_mwh", "tco2", "cost_usd"},
 //    "sla_misses", "deferrals", "preemptions",

@@ -100,6 +100,7 @@ struct Summary {
   Percentiles wait_h;          // jobs that started, total pending time, hours
   double utilisation = 0;      // busy device-time / device-time, all sites
   double goodput = 0;          // useful device-time / allocated device-time
+  double useful_device_h = 0;  // work done: device-hours that counted, all jobs
   double ettr = 0;             // training jobs: useful wall / (end or horizon - first start)
   int64_t interruptions = 0;   // job interruptions by failures
   int64_t gang_repairs = 0;    // failed gang nodes replaced in place (failures.gang_repair)

@@ -331,6 +331,7 @@ TEST(ParseScenarioTest, NearAndMaxRtt) {
 scheduler:
   weights: {latency: 2, queue: 0.25}
   latency_scale: 50ms
+  power_save: {idle_after: 15m, warm: 0.1}
 workload:
   generators:
     - {name: chat, kind: inference, near: [nordics, paris], max_rtt: 40ms}
@@ -344,6 +345,11 @@ workload:
   EXPECT_DOUBLE_EQ(s.scheduler.weight_latency, 2);
   EXPECT_DOUBLE_EQ(s.scheduler.weight_queue, 0.25);
   EXPECT_EQ(s.scheduler.latency_scale, Duration::Millis(50));
+  EXPECT_TRUE(s.scheduler.power_save.enabled);  // the block turns it on
+  EXPECT_EQ(s.scheduler.power_save.idle_after, Duration::Minutes(15));
+  EXPECT_EQ(s.scheduler.power_save.boot, Duration::Minutes(10));
+  EXPECT_DOUBLE_EQ(s.scheduler.power_save.warm, 0.1);
+  EXPECT_FALSE(ParseOk(kSite).scheduler.power_save.enabled);
 }
 
 // ---- bad input: exact position and field path ----
