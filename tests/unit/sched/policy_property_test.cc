@@ -4,7 +4,10 @@
 //  - a gang is placed whole (enough devices, no spare node) in one pool;
 //  - residency: a job runs only in a jurisdiction it allows;
 //  - the stargate set never admits work past a site's power cap and never
-//    hands out a site's hot spares to new work.
+//    hands out a site's hot spares to new work;
+//  - no job runs beyond its max_rtt from its users;
+//  - preemption (stargate) stops only running gangs of lower priority than
+//    a job waiting in the queue, and each only once.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -31,6 +34,8 @@ std::vector<SiteSpec> RandomSites(Rng& rng) {
     s.hot_spares = static_cast<int>(rng.Below(2));
     // Caps from "none" to tighter than a full site at load.
     s.power_cap = rng.Bernoulli(0.5) ? Watts(0) : Watts(2'000.0 + 4'000.0 * nodes * rng.Uniform());
+    s.latitude = -60 + 120 * rng.Uniform();
+    s.longitude = -180 + 360 * rng.Uniform();
     sites.push_back(s);
   }
   return sites;
@@ -40,8 +45,13 @@ class PolicyProperties : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
   Rng rng(11);
-  const bool stargate = std::string(GetParam()) == "stargate";
+  const std::string name = GetParam();
+  const bool stargate = name != "fifo";
+  SchedulerSpec spec;
+  spec.fair_share = name == "stargate-fair";
+  spec.preempt_after = Duration::Zero();
   int starts = 0;
+  int preemptions = 0;
   for (int trial = 0; trial < 60; ++trial) {
     std::vector<SiteSpec> specs = RandomSites(rng);
     ClusterState s(specs);
@@ -53,8 +63,9 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
       sig.facility_w = 1'000 * rng.Uniform();
       s.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
     }
-    auto policy = MakeScheduler(GetParam()).value();
+    auto policy = MakeScheduler(stargate ? "stargate" : "fifo", spec).value();
     Queue q;
+    if (policy->UsesTenantOrder()) q.KeepTenantOrder();
     std::map<uint32_t, JobRequest> reqs;
     const int sizes[] = {1, 2, 4, 8, 16, 24, 40};
     for (uint32_t i = 0; i < 40; ++i) {
@@ -65,16 +76,35 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
       r.estimate = Duration::Minutes(1 + static_cast<int64_t>(rng.Below(600)));
       if (rng.Bernoulli(0.3)) r.jurisdictions = s.JurisdictionBit(rng.Bernoulli(0.5) ? "EU" : "US");
       if (r.jurisdictions == 0 && rng.Bernoulli(0.1)) r.jurisdictions = JurisdictionMask{1} << 40;
+      r.tenant = TenantId(static_cast<uint16_t>(rng.Below(4)));
+      r.priority = rng.Bernoulli(0.2) ? 5 : 0;
+      if (rng.Bernoulli(0.3)) {
+        r.has_users = true;
+        r.users_latitude = static_cast<float>(-60 + 120 * rng.Uniform());
+        r.users_longitude = static_cast<float>(-180 + 360 * rng.Uniform());
+        if (rng.Bernoulli(0.5)) r.max_rtt = Duration::Millis(20 + static_cast<int64_t>(rng.Below(200)));
+      }
       q.Push(r);
       reqs[i] = r;
     }
     std::vector<Start> running;
+    std::map<uint32_t, bool> preempted;
     for (int pass = 0; pass < 8; ++pass) {
       const Time now = Time::Epoch() + Duration::Minutes(10 * pass);
       Decisions d = policy->Schedule(s, q, now);
       std::map<uint32_t, int> used;
       std::vector<double> added_w(specs.size(), 0.0);
+      int waiting_priority = INT32_MIN;
+      for (const JobRequest& r : q) waiting_priority = std::max(waiting_priority, r.priority);
       for (const auto& item : d.items) {
+        if (const auto* p = std::get_if<Preempt>(&item)) {
+          const RunningGang* g = s.Running(p->job);
+          ASSERT_NE(g, nullptr) << "preempted a job that is not running";
+          EXPECT_LT(g->priority, waiting_priority);
+          EXPECT_FALSE(preempted[p->job.value()]) << "preempted twice";
+          preempted[p->job.value()] = true;
+          ++preemptions;
+        }
         const auto* st = std::get_if<Start>(&item);
         if (st == nullptr) continue;
         ++starts;
@@ -85,6 +115,7 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
         EXPECT_LT((static_cast<int>(st->nodes.size()) - 1) * st->per_node, r.accelerators);
         const SiteState& site = s.site(st->site);
         if (r.jurisdictions != 0) EXPECT_TRUE(r.jurisdictions & (JurisdictionMask{1} << site.jurisdiction));
+        if (r.max_rtt > Duration::Zero()) EXPECT_LE(RoundTripMs(site, r), r.max_rtt.seconds() * 1e3);
         for (NodeId n : st->nodes) {
           EXPECT_EQ(s.PoolOf(n), st->pool);
           EXPECT_TRUE(s.IsUp(n));
@@ -103,6 +134,19 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
           for (NodeId n : st->nodes) s.Allocate(n, st->per_node);
           q.Erase(st->job);
           running.push_back(*st);
+          const JobRequest& r = reqs.at(st->job.value());
+          RunningGang g = RunningGang::Ending(st->job, st->pool, static_cast<int64_t>(st->nodes.size()) * st->per_node,
+                                              now + r.estimate);
+          g.tenant = r.tenant;
+          g.priority = r.priority;
+          g.checkpoint_origin = now;
+          g.checkpoint_period = Duration::Minutes(30);
+          s.AddRunning(g);
+        } else if (const auto* p = std::get_if<Preempt>(&item)) {
+          RunningGang g = *s.Running(p->job);
+          g.draining = true;
+          g.expected_end = now + p->warning;
+          s.AddRunning(g);
         } else if (const auto* rj = std::get_if<Reject>(&item)) {
           q.Erase(rj->job);
         }
@@ -117,10 +161,17 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
           EXPECT_GE(pool.free_devices, static_cast<int64_t>(pool.hot_spares) * pool.per_node);
         }
       }
-      // Some running jobs finish (their power stays booked: conservative).
+      // Some running jobs finish, and preempted ones stop and requeue
+      // (their power stays booked: conservative).
       for (size_t k = 0; k < running.size();) {
-        if (rng.Bernoulli(0.3)) {
+        const bool stopped = preempted[running[k].job.value()];
+        if (stopped || rng.Bernoulli(0.3)) {
           for (NodeId n : running[k].nodes) s.Release(n, running[k].per_node);
+          s.RemoveRunning(running[k].job);
+          if (stopped) {
+            preempted[running[k].job.value()] = false;
+            q.Push(reqs.at(running[k].job.value()));
+          }
           running[k] = running.back();
           running.pop_back();
         } else {
@@ -130,9 +181,10 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
     }
   }
   EXPECT_GT(starts, 200);  // the properties were exercised
+  if (stargate) EXPECT_GT(preemptions, 5);
 }
 
-INSTANTIATE_TEST_SUITE_P(Policies, PolicyProperties, ::testing::Values("fifo", "stargate"));
+INSTANTIATE_TEST_SUITE_P(Policies, PolicyProperties, ::testing::Values("fifo", "stargate", "stargate-fair"));
 
 }  // namespace
 }  // namespace stargate::sched
