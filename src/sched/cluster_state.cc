@@ -58,6 +58,7 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     site.name = spec.name;
     site.region = spec.region;
     site.latitude = spec.latitude;
+    site.fabric = spec.fabric;
     site.longitude = spec.longitude;
     auto it = std::find(jurisdictions_.begin(), jurisdictions_.end(), spec.jurisdiction);
     site.jurisdiction = static_cast<int>(it - jurisdictions_.begin());

@@ -119,6 +119,7 @@ struct SiteState {
   std::string name;
   std::string region;
   double latitude = 0, longitude = 0;  // degrees, north and east positive
+  FabricSpec fabric;               // link figures for the step-time model
   int jurisdiction = 0;            // index into ClusterState::jurisdictions()
   std::vector<PoolId> pools;
   double power_cap_w = 0;

@@ -9,6 +9,7 @@
 
 #include "core/accelerator.h"
 #include "core/ids.h"
+#include "core/job_spec.h"
 #include "core/units.h"
 
 namespace stargate::sched {
@@ -41,6 +42,11 @@ struct JobRequest {
   Duration estimate;               // runtime estimate on `reference` devices (scoring, backfill)
   AcceleratorType reference = AcceleratorType::kH100;
   double utilisation = 0.8;        // expected mean device utilisation (power estimates)
+  // A training job's model and batch (owned by the driver, alive while the
+  // job is queued): the site score prices the span its gang would get in
+  // each pool with the step-time model (placement.h SpanFactor). nullptr
+  // for other work.
+  const TrainingSpec* training = nullptr;
   // Carbon-aware deferral: a deferrable job may wait for a cleaner window or
   // site, but must be able to finish by `deadline`.
   bool deferrable = false;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "model/placement_shape.h"
+#include "model/step_time.h"
 #include "sched/site_score.h"
 
 namespace stargate::sched {
@@ -93,6 +95,43 @@ std::vector<NodeId> FindGangNodes(const ClusterState& state, PoolId p, GangShape
   }
   if (out.size() < k) return {};  // not reached: the whole-node count said there were enough
   return out;
+}
+
+double SpanFactor(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
+                  const JobRequest& req) {
+  if (req.training == nullptr || shape.nodes <= 1) return 1.0;
+  const PoolState& pool = state.pool(p);
+  const int k = shape.nodes;
+  auto ceil_div = [](int a, int b) { return (a + b - 1) / b; };
+  // Tightest: whole domains, whole leaves, whole pods.
+  model::PlacementShape tight;
+  tight.devices = k * shape.per_node;
+  tight.nodes = k;
+  tight.devices_per_node = shape.per_node;
+  tight.domains = ceil_div(k, pool.domain_nodes);
+  tight.leaves = ceil_div(k, pool.nodes_per_leaf);
+  tight.pods = ceil_div(tight.leaves, pool.leaves_per_pod);
+  // What the search would find now (FindGangNodes' order).
+  model::PlacementShape now = tight;
+  const bool whole = shape.per_node == pool.per_node;
+  auto block_with_room = [&](const BlockIndex& level, const CountOverlay& overlay) {
+    return level.block_nodes > 1 && k <= level.block_nodes && overlay.AtLeast(level.buckets, k) > 0;
+  };
+  if (whole && block_with_room(pool.domains, claims.Domains(p))) {
+    // one NVLink domain: as tight as it gets
+  } else if (whole && block_with_room(pool.leaves, claims.Leaves(p))) {
+    now.domains = std::min(k, tight.domains + 1);
+    now.leaves = now.pods = 1;
+  } else {
+    now.domains = std::min(k, tight.domains + 1);
+    now.leaves = std::min(k, tight.leaves + 1);
+    now.pods = std::min(now.leaves, tight.pods + 1);
+  }
+  const SiteState& site = state.site(pool.site);
+  const AcceleratorSpec& accel = Spec(pool.type);
+  const double best = model::TrainingStep(*req.training, accel, site.fabric, tight).step.seconds();
+  const double here = model::TrainingStep(*req.training, accel, site.fabric, now).step.seconds();
+  return best > 0 && here > best ? here / best : 1.0;
 }
 
 std::optional<NodeId> FindSpare(const ClusterState& state, PoolId p, NodeId failed, int per_node,

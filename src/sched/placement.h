@@ -46,6 +46,16 @@ std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape sha
 std::vector<NodeId> FindGangNodes(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
                                   uint32_t reserve_nodes = 0);
 
+// How much longer a training job runs in pool `p` than at its tightest
+// span there, given the span FindGangNodes would give its gang now (one
+// NVLink domain, one leaf, or several leaves, after `claims`), by the
+// step-time model (model/step_time.h) on the pool's accelerator and the
+// site's fabric. 1 for non-training work and single-node gangs. The span
+// is predicted from block counts, so a gang that ends up wider than
+// predicted is charged by the twin, not here.
+double SpanFactor(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
+                  const JobRequest& req);
+
 // A replacement for `failed` (a node of a gang in pool `p`) with `per_node`
 // free devices after `claims`: first in the failed node's NVLink domain, then
 // its leaf, so the repaired gang keeps its span; then anywhere in the pool.

@@ -22,13 +22,13 @@ double RoundTripMs(const SiteState& site, const JobRequest& req) {
   return 2 * model::FiberLatency(km * kRouteFactor).seconds() * 1e3;
 }
 
-Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req) {
+Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor) {
   const PoolState& pool = state.pool(p);
   const SiteState& site = state.site(pool.site);
   const AcceleratorSpec& accel = Spec(pool.type);
   Candidate c;
   c.pool = p;
-  c.runtime_s = req.estimate.seconds() / model::RelativeThroughput(pool.type, req.reference);
+  c.runtime_s = span_factor * req.estimate.seconds() / model::RelativeThroughput(pool.type, req.reference);
   // Only the draw above idle is the job's: idle devices draw anyway.
   const double per_device_w = model::DevicePower(accel, req.utilisation).value() -
                               model::DevicePower(accel, 0.0).value();

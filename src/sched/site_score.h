@@ -27,8 +27,9 @@ struct Candidate {
   double score = 0;       // lower is better; set by ScoreCandidates
 };
 
-// The job's figures on pool `p` (capacity is not checked here).
-Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req);
+// The job's figures on pool `p` (capacity is not checked here); its run
+// time is stretched by `span_factor` (placement.h SpanFactor).
+Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor = 1.0);
 
 // score = w_time * (wait + runtime) / best (wait + runtime) + w_carbon * co2 / least co2
 //       + w_cost * cost / least cost + w_latency * rtt / latency_scale + w_queue * queue,

@@ -114,7 +114,9 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
           claims_.NodesWithFree(state, p, shape.per_node) < shape.nodes) {
         continue;
       }
-      Candidate c = Estimate(state, p, req);
+      // The span the gang would get here now, priced by the step-time model.
+      const double span = spec_.topology ? SpanFactor(state, p, shape, claims_, req) : 1.0;
+      Candidate c = Estimate(state, p, req, span);
       c.queue = static_cast<double>(wait_demand_[i]) / static_cast<double>(std::max<int64_t>(1, pool.total_devices()));
       if (spec_.power_cap && !PowerAdmits(state, pool.site, site_claimed_w_[pool.site.value()], c.extra_w)) {
         continue;

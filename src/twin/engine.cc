@@ -235,6 +235,7 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   req.reference = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
   const JobState& js = jobs_[j];
   req.utilisation = js.utilisation;
+  if (spec.kind == JobKind::kTraining) req.training = &spec.training;
   if (js.holding) {  // a gang repair: spares for the failed nodes only
     for (uint32_t n : js.failed) req.repair.push_back(NodeId(n));
     req.repair_pool = PoolId(js.pool);

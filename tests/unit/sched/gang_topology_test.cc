@@ -106,5 +106,50 @@ TEST(GangTopology, OneBlockWheneverOneHasRoom) {
   }
 }
 
+// The step-time model prices the span a gang would get: one NVLink domain
+// costs nothing extra, one leaf (NICs instead of NVLink) more, several
+// leaves over an oversubscribed spine most.
+TEST(SpanFactor, GrowsAsTheGangWouldSpreadWider) {
+  // GB200-style: 4 devices per node, 4-node NVLink domains, 4 nodes per leaf.
+  SiteSpec site;
+  site.name = "s";
+  site.jurisdiction = "US";
+  site.fabric.nodes_per_leaf = 8;
+  site.fabric.leaves_per_pod = 2;
+  site.fabric.oversubscription = 4;
+  site.pools.push_back(PoolSpec{AcceleratorType::kGB200, 32, 4, 4, 4});
+  ClusterState s({site});
+  TrainingSpec t;
+  t.params = 70e9;
+  t.tokens = 1e12;
+  t.tokens_per_step = 5e3;  // small steps: the gradient sync is exposed
+  t.tensor_parallel = 4;
+  JobRequest req;
+  req.accelerators = 16;
+  req.training = &t;
+  const PoolId p(0);
+  const GangShape shape{4, 4};
+  Claims c;
+  c.Reset(s);
+  EXPECT_DOUBLE_EQ(SpanFactor(s, p, shape, c, req), 1.0);  // a whole domain is free
+  // Break one node out of every domain: no domain has 4 whole nodes, but
+  // every leaf (8 nodes) still holds 6.
+  for (uint32_t n = 0; n < 32; n += 4) s.Allocate(NodeId(n), 1);
+  c.Reset(s);
+  const double leaf = SpanFactor(s, p, shape, c, req);
+  EXPECT_GT(leaf, 1.0);
+  // And now no leaf has 4 whole nodes either (2 of 8 left in each).
+  for (uint32_t n = 1; n < 32; n += 4) s.Allocate(NodeId(n), 1);
+  for (uint32_t n = 2; n < 32; n += 4) s.Allocate(NodeId(n), 1);
+  c.Reset(s);
+  const double spread = SpanFactor(s, p, shape, c, req);
+  EXPECT_GT(spread, leaf);
+  // Not training, or one node: no span to price.
+  JobRequest batch = req;
+  batch.training = nullptr;
+  EXPECT_DOUBLE_EQ(SpanFactor(s, p, shape, c, batch), 1.0);
+  EXPECT_DOUBLE_EQ(SpanFactor(s, p, GangShape{1, 4}, c, req), 1.0);
+}
+
 }  // namespace
 }  // namespace stargate::sched
