@@ -62,12 +62,13 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
 
 int RunTwinCommand(const RunOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
-  StatusOr<twin::TwinInputs> inputs = twin::LoadScenario(o.scenario);
+  // The seed goes in before the workload and series are drawn from it.
+  StatusOr<twin::TwinInputs> inputs = twin::LoadScenario(
+      o.scenario, o.seed >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(o.seed)) : std::nullopt);
   if (!inputs.ok()) {
     std::cerr << "error: " << inputs.status().message() << "\n";
     return 2;
   }
-  if (o.seed >= 0) inputs->spec.seed = static_cast<uint64_t>(o.seed);
   if (!o.policy.empty()) inputs->spec.policy = o.policy;
   StatusOr<twin::RunResult> result;
   {

@@ -76,9 +76,10 @@ StatusOr<HourlySeries> ParseSeriesCsv(const std::string& text, const std::string
 }
 
 StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string& filename,
-                                      const std::string& base_dir) {
+                                      const std::string& base_dir, std::optional<uint64_t> seed_override) {
   TwinInputs in;
   SG_ASSIGN_OR_RETURN(in.spec, ParseScenario(yaml, filename));
+  if (seed_override.has_value()) in.spec.seed = *seed_override;
   const ScenarioSpec& spec = in.spec;
   const int hours = std::max(1, HoursIn(spec.duration));
   for (size_t s = 0; s < spec.sites.size(); ++s) {
@@ -113,10 +114,10 @@ StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string
   return in;
 }
 
-StatusOr<TwinInputs> LoadScenario(const std::string& path) {
+StatusOr<TwinInputs> LoadScenario(const std::string& path, std::optional<uint64_t> seed) {
   SG_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   const std::string base = std::filesystem::path(path).parent_path().string();
-  return LoadScenarioText(text, path, base.empty() ? "." : base);
+  return LoadScenarioText(text, path, base.empty() ? "." : base, seed);
 }
 
 }  // namespace stargate::twin

@@ -5,6 +5,8 @@
 // twin's only file reader.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/status.h"
@@ -13,12 +15,14 @@
 namespace stargate::twin {
 
 // Errors name the file (and line/field where the parser knows them).
-StatusOr<TwinInputs> LoadScenario(const std::string& path);
+// `seed`, when given, replaces the scenario's before anything random is
+// drawn (series noise, workload, failures).
+StatusOr<TwinInputs> LoadScenario(const std::string& path, std::optional<uint64_t> seed = {});
 
 // The same from YAML text already in memory; `base_dir` resolves relative
 // paths inside it.
 StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string& filename,
-                                      const std::string& base_dir);
+                                      const std::string& base_dir, std::optional<uint64_t> seed = {});
 
 // Reads a whole file; NotFound / PermissionDenied name the path.
 StatusOr<std::string> ReadFile(const std::string& path);

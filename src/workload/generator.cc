@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace stargate {
 namespace {
 
@@ -50,8 +52,10 @@ std::vector<JobSpec> GenerateJobs(const GeneratorSpec& gen, Time horizon, Rng& r
     for (int i = 0; i < std::max(1, gen.tenants); ++i) t.push_back("tenant-" + std::to_string(i));
     return t;
   }();
-  for (int64_t at : arrivals) {
+  for (size_t i = 0; i < arrivals.size(); ++i) {
+    const int64_t at = arrivals[i];
     JobSpec j;
+    j.name = fmt::format("{}-{}", gen.name, i);  // generator names are unique
     j.kind = gen.kind;
     j.submit = Time::FromNanos(at);
     j.tenant = tenants[rng.Below(tenants.size())];

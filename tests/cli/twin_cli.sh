@@ -22,6 +22,10 @@ for f in summary.json jobs.csv sites.csv decisions.csv report.html; do
 done
 "$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/c" -q --seed 7
 cmp -s "$TMP/a/llama3-405b/summary.json" "$TMP/c/llama3-405b/summary.json" && fail "--seed had no effect"
+# --seed redraws the workload too, not just failures: the same as writing the seed in the file.
+sed 's/^seed: .*/seed: 7/' "$ROOT/examples/scenarios/llama3-405b.yaml" > "$TMP/seed7.yaml"
+"$BIN" twin run "$TMP/seed7.yaml" --out "$TMP/d" -q
+cmp -s "$TMP/c/llama3-405b/jobs.csv" "$TMP/d/llama3-405b/jobs.csv" || fail "--seed 7 differs from seed: 7 in the file"
 
 # Every shipped scenario validates.
 for s in "$ROOT"/examples/scenarios/*.yaml; do
