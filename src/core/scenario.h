@@ -134,6 +134,11 @@ struct SchedulerSpec {
   // `wait_cap` in any case. 0 = never wait.
   double wait_budget = 0.5;
   Duration wait_cap = Duration::Days(7);
+  // The same for a job requeued after a failure or preemption, as a
+  // fraction of the run time it has left, counted from the requeue: 0 =
+  // restart at once wherever there is room (the default: a resumed job
+  // keeps its effective training time).
+  double resume_wait_budget = 0.0;
   // Ordering within a priority: weighted fair share across tenants (DRF
   // over accelerators, accelerator memory and power; sched/fair_order.h).
   // Tenants not listed weigh 1. false = submit order. Opt-in, as in Kueue

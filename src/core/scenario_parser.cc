@@ -79,7 +79,7 @@ constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecas
                                                "defer_threshold", "defer_margin",  "wait_budget",
                                                "wait_cap",       "fair_share",      "tenants",
                                                "preemption",     "preempt_after",   "preempt_warning",
-                                               "latency_scale",  "power_save"};
+                                               "latency_scale",  "power_save",      "resume_wait_budget"};
 constexpr std::string_view kPowerSaveKeys[] = {"enabled", "idle_after", "boot", "warm"};
 constexpr std::string_view kTenantWeightKeys[] = {"name", "weight"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost", "latency", "queue"};
@@ -662,6 +662,7 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.defer_margin, f.Number("defer_margin", s.defer_margin, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.wait_budget, f.Number("wait_budget", s.wait_budget, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.wait_cap, f.Dur("wait_cap", s.wait_cap, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.resume_wait_budget, f.Number("resume_wait_budget", s.resume_wait_budget, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.latency_scale, f.Dur("latency_scale", s.latency_scale, kPositiveDuration));
   SG_ASSIGN_OR_RETURN(s.fair_share, f.Bool("fair_share", s.fair_share));
   if (auto tenants = f.Get("tenants")) {

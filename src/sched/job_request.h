@@ -51,9 +51,12 @@ struct JobRequest {
   // site, but must be able to finish by `deadline`.
   bool deferrable = false;
   Time deadline = Time::Never();
-  // Has run before (requeued after a failure): restart it promptly, never
-  // defer it or hold it back for a better pool; `estimate` is what is left.
+  // Has run before (requeued after a failure or a preemption): never defer
+  // it; `estimate` is what is left. It may still wait for a better pool,
+  // with its wait budget counted from `queued_at`, when it went back to
+  // the queue, rather than from `submit`.
   bool resumed = false;
+  Time queued_at;
 
   // Gang repair: non-empty when the job still holds the rest of its gang in
   // `repair_pool` and needs one replacement node (with `per_node` free

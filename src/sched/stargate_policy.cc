@@ -24,15 +24,16 @@ std::string Reason(const ClusterState& state, const Candidate& c, size_t candida
 
 bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& req, Time now,
                                   Reservation* reservation) {
-  if (spec_.wait_budget <= 0 || req.resumed) return false;
+  const double budget = req.resumed ? spec_.resume_wait_budget : spec_.wait_budget;
+  if (budget <= 0) return false;
   double best_runtime = candidates_.front().runtime_s;
   for (const Candidate& c : candidates_) best_runtime = std::min(best_runtime, c.runtime_s);
   const size_t now_count = candidates_.size();
   // The budget covers the job's whole time in the queue, so a job that has
   // already waited (for room, or for a better pool in earlier passes) does
   // not keep chasing a pool that keeps slipping away.
-  const double max_wait_s = std::min(spec_.wait_budget * best_runtime, spec_.wait_cap.seconds()) -
-                            (now - req.submit).seconds();
+  const Time since = req.resumed ? req.queued_at : req.submit;
+  const double max_wait_s = std::min(budget * best_runtime, spec_.wait_cap.seconds()) - (now - since).seconds();
   if (max_wait_s <= 0) return false;
   for (size_t i = 0; i < state.pools().size(); ++i) {
     const PoolId p(static_cast<uint16_t>(i));

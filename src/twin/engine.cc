@@ -231,6 +231,7 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   req.deferrable = spec.deferrable;
   req.deadline = spec.deadline;
   req.resumed = jobs_[j].first_start != Time::Never();
+  req.queued_at = jobs_[j].pending_since;
   req.estimate = Duration::FromSeconds(estimate_[j].seconds() * std::max(0.0, jobs_[j].remaining));
   req.reference = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
   const JobState& js = jobs_[j];

@@ -332,6 +332,7 @@ scheduler:
   weights: {latency: 2, queue: 0.25}
   latency_scale: 50ms
   power_save: {idle_after: 15m, warm: 0.1}
+  resume_wait_budget: 0.25
 workload:
   generators:
     - {name: chat, kind: inference, near: [nordics, paris], max_rtt: 40ms}
@@ -350,6 +351,7 @@ workload:
   EXPECT_EQ(s.scheduler.power_save.boot, Duration::Minutes(10));
   EXPECT_DOUBLE_EQ(s.scheduler.power_save.warm, 0.1);
   EXPECT_FALSE(ParseOk(kSite).scheduler.power_save.enabled);
+  EXPECT_DOUBLE_EQ(s.scheduler.resume_wait_budget, 0.25);
 }
 
 // ---- bad input: exact position and field path ----

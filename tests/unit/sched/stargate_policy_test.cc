@@ -191,6 +191,31 @@ TEST(StargatePolicy, ABudgetSpentInTheQueueIsNotSpentAgain) {
   EXPECT_EQ(OnlyStart(policy.Schedule(c.state, c.queue, Time::Epoch() + Duration::Hours(6))).site, SiteId(0));
 }
 
+TEST(StargatePolicy, ResumedJobsWaitOnlyWithAResumeBudgetCountedFromTheRequeue) {
+  // Submitted 20 h ago (its first budget long spent), requeued just now
+  // with 10 h left: by default it restarts at once on the dirty pool; with
+  // a resume budget of 0.5 (5 h from the requeue) it waits the hour for
+  // the clean one.
+  WaitCase c;
+  JobRequest r = Req(1, 8, Duration::Hours(10), 0);
+  r.resumed = true;
+  const Time now = Time::Epoch() + Duration::Hours(20);
+  r.queued_at = now;
+  c.state.AddRunning(RunningGang::Ending(JobId(100), PoolId(1), 8, now + Duration::Hours(1)));
+  c.queue.Push(r);
+  StargatePolicy prompt({});
+  EXPECT_EQ(OnlyStart(prompt.Schedule(c.state, c.queue, now)).site, SiteId(0));
+  SchedulerSpec patient;
+  patient.resume_wait_budget = 0.5;
+  StargatePolicy waits(patient);
+  EXPECT_TRUE(waits.Schedule(c.state, c.queue, now).empty());
+  // Requeued 6 h ago: the 5 h are spent.
+  JobRequest late = r;
+  late.queued_at = now - Duration::Hours(6);
+  c.queue.Push(late);
+  EXPECT_EQ(OnlyStart(waits.Schedule(c.state, c.queue, now)).site, SiteId(0));
+}
+
 TEST(StargatePolicy, PassesBetweenDeepOnesStopAtQueueDepth) {
   // 5 blocked jobs (each needs more than the cluster has free), then one
   // that fits. A deep pass reaches it; a pass within backfill_interval of
