@@ -13,20 +13,27 @@
 namespace stargate::twin {
 namespace {
 
-// Job 0 (tenant "low") fills the one site; job 1 (tenant "high", priority
-// 5) arrives later and preempts it.
-RunResult PreemptionRun() {
+// One day on one site of two H100 nodes under the stargate policy, with
+// the grid's hourly intensity `carbon`.
+TwinInputs OneSiteDay(std::string site_name, std::vector<double> carbon) {
   TwinInputs in;
   in.spec.name = "audit";
   in.spec.duration = Duration::Days(1);
   in.spec.policy = "stargate";
   SiteSpec site;
-  site.name = "oslo";
+  site.name = std::move(site_name);
   site.jurisdiction = "NO";
   site.pools.push_back(PoolSpec{AcceleratorType::kH100, 2, 8, 4, 1});
   in.spec.sites.push_back(site);
-  in.carbon.push_back(HourlySeries{{30.0}});
+  in.carbon.push_back(HourlySeries{std::move(carbon)});
   in.price.push_back(HourlySeries{{40.0}});
+  return in;
+}
+
+// Job 0 (tenant "low") fills the one site; job 1 (tenant "high", priority
+// 5) arrives later and preempts it.
+RunResult PreemptionRun() {
+  TwinInputs in = OneSiteDay("oslo", {30.0});
   JobSpec low;
   low.tenant = "low";
   low.accelerator_count = 16;
@@ -99,19 +106,9 @@ TEST(Audit, CsvRoundTripsThroughTheQuery) {
 TEST(Audit, RepeatedDeferralsFoldIntoOneRow) {
   // A deferrable job at a site whose grid gets much cleaner in a few hours:
   // it is deferred on every wake-up until then, and the trail keeps one row.
-  TwinInputs in;
-  in.spec.name = "defer";
-  in.spec.duration = Duration::Days(1);
-  in.spec.policy = "stargate";
-  SiteSpec site;
-  site.name = "s";
-  site.jurisdiction = "US";
-  site.pools.push_back(PoolSpec{AcceleratorType::kH100, 2, 8, 4, 1});
-  in.spec.sites.push_back(site);
   std::vector<double> carbon(24, 500.0);
   for (int h = 6; h < 24; ++h) carbon[h] = 50.0;
-  in.carbon.push_back(HourlySeries{carbon});
-  in.price.push_back(HourlySeries{{40.0}});
+  TwinInputs in = OneSiteDay("s", carbon);
   JobSpec j;
   j.accelerator_count = 8;
   j.duration = Duration::Hours(1);
