@@ -1,0 +1,71 @@
+// File: store.h
+// The control plane's state: a small transactional key-value store with
+// revisions, modelled on etcd v3 so an etcd implementation can follow
+// (issue 6): every commit bumps one store-wide revision, each key carries
+// the revision that last wrote it, and a transaction applies its writes
+// only if all its conditions on those revisions hold (compare-and-swap).
+//
+// Implementations: SqliteStore (sqlite_store.h; WAL, fsync on commit, the
+// default in a server's data dir) and MemoryStore (memory_store.h; tests
+// and throwaway servers). Both pass the same conformance suite
+// (tests/unit/control/store_test.cc). Not thread-safe: the server owns one
+// and serialises access.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace stargate::control {
+
+struct KeyValue {
+  std::string key;
+  std::string value;
+  int64_t revision = 0;            // the commit that last wrote it
+};
+
+struct Txn {
+  // Holds when `key` was last written at `revision`; revision 0 = the key
+  // must not exist.
+  struct Condition {
+    std::string key;
+    int64_t revision = 0;
+  };
+  // Writes `value` to `key`, or deletes `key` when `value` is nullopt.
+  struct Write {
+    std::string key;
+    std::optional<std::string> value;
+  };
+  std::vector<Condition> conditions;
+  std::vector<Write> writes;
+
+  Txn& IfRevision(std::string key, int64_t revision);
+  Txn& IfAbsent(std::string key) { return IfRevision(std::move(key), 0); }
+  Txn& Put(std::string key, std::string value);
+  Txn& Delete(std::string key);
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // NotFound when the key does not exist.
+  virtual StatusOr<KeyValue> Get(std::string_view key) = 0;
+  // Every key starting with `prefix`, in byte order of the keys.
+  virtual StatusOr<std::vector<KeyValue>> List(std::string_view prefix) = 0;
+  // Applies `txn` atomically and durably and returns the new store
+  // revision; FailedPrecondition (naming the key) when a condition fails,
+  // in which case nothing is written.
+  virtual StatusOr<int64_t> Commit(const Txn& txn) = 0;
+  // The revision of the last commit (0 for a new store).
+  virtual StatusOr<int64_t> Revision() = 0;
+
+  // Unconditional single write.
+  StatusOr<int64_t> Put(std::string key, std::string value);
+};
+
+}  // namespace stargate::control
