@@ -732,36 +732,10 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
   return s;
 }
 
-StatusOr<ScenarioSpec> ParseText(std::string_view text, yaml_util::ParseContext* ctx) {
-  SG_ASSIGN_OR_RETURN(const YAML::Node root, yaml_util::LoadSingleDocument(text, *ctx));
-  return ParseRoot(Cursor::Root(root, ctx));
-}
-
 }  // namespace
 
 StatusOr<ScenarioSpec> ParseScenario(std::string_view yaml_text, const std::string& filename) {
-  yaml_util::ParseContext ctx{filename, yaml_util::BudgetFor(yaml_text.size())};
-  const YAML::Mark start;
-  if (yaml_text.size() > kMaxTextBytes) {
-    return yaml_util::ErrorAt(ctx, start, "",
-                              fmt::format("scenario is {} bytes; the limit is {} bytes",
-                                          yaml_text.size(), kMaxTextBytes));
-  }
-  // yaml-cpp reports syntax errors and misuse by throwing; this is the one
-  // place they are caught, so no exception leaves core/.
-  try {
-    return ParseText(yaml_text, &ctx);
-  } catch (const YAML::ParserException& e) {
-    return yaml_util::ErrorAt(ctx, e.mark, "", fmt::format("YAML syntax error: {}", e.msg));
-  } catch (const YAML::Exception& e) {
-    return yaml_util::ErrorAt(ctx, e.mark, "", fmt::format("cannot read YAML: {}", e.msg));
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(fmt::format("{}: out of memory while parsing", filename));
-  } catch (const std::exception& e) {
-    return yaml_util::ErrorAt(ctx, start, "", fmt::format("cannot read YAML: {}", e.what()));
-  } catch (...) {
-    return yaml_util::ErrorAt(ctx, start, "", "cannot read YAML: unknown error");
-  }
+  return yaml_util::ParseDocument<ScenarioSpec>(yaml_text, filename, "scenario", kMaxTextBytes, ParseRoot);
 }
 
 }  // namespace stargate

@@ -411,3 +411,24 @@ StatusOr<std::vector<AcceleratorType>> Fields::AcceleratorList(
 }
 
 }  // namespace stargate::yaml_util
+
+namespace stargate::yaml_util {
+
+Status GuardParse(ParseContext& ctx, const std::function<Status()>& body) {
+  const YAML::Mark start;
+  try {
+    return body();
+  } catch (const YAML::ParserException& e) {
+    return ErrorAt(ctx, e.mark, "", fmt::format("YAML syntax error: {}", e.msg));
+  } catch (const YAML::Exception& e) {
+    return ErrorAt(ctx, e.mark, "", fmt::format("cannot read YAML: {}", e.msg));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(fmt::format("{}: out of memory while parsing", ctx.filename));
+  } catch (const std::exception& e) {
+    return ErrorAt(ctx, start, "", fmt::format("cannot read YAML: {}", e.what()));
+  } catch (...) {
+    return ErrorAt(ctx, start, "", "cannot read YAML: unknown error");
+  }
+}
+
+}  // namespace stargate::yaml_util

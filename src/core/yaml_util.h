@@ -16,6 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -196,7 +197,37 @@ class Fields {
   std::vector<Entry> entries_;
 };
 
+// Parses the one YAML document in `text` with `parse(root cursor)`,
+// catching everything yaml-cpp throws (syntax errors and misuse) so no
+// exception leaves core/: errors come back as "FILE:LINE:COL: ..." like
+// the parsers' own. `what` ("scenario", "job file") names the document in
+// the size-limit message; `max_bytes` bounds the text.
+template <typename T, typename Parse>
+StatusOr<T> ParseDocument(std::string_view text, const std::string& filename, std::string_view what,
+                          size_t max_bytes, Parse parse);
+
 // ---- template implementation ----
+
+// The non-template part of ParseDocument: runs `body` under the catch
+// blocks. Declared here so the template stays small.
+Status GuardParse(ParseContext& ctx, const std::function<Status()>& body);
+
+template <typename T, typename Parse>
+StatusOr<T> ParseDocument(std::string_view text, const std::string& filename, std::string_view what,
+                          size_t max_bytes, Parse parse) {
+  ParseContext ctx{filename, BudgetFor(text.size())};
+  if (text.size() > max_bytes) {
+    return ErrorAt(ctx, YAML::Mark(), "",
+                   fmt::format("{} is {} bytes; the limit is {} bytes", what, text.size(), max_bytes));
+  }
+  std::optional<StatusOr<T>> out;
+  SG_RETURN_IF_ERROR(GuardParse(ctx, [&]() -> Status {
+    SG_ASSIGN_OR_RETURN(const YAML::Node root, LoadSingleDocument(text, ctx));
+    out.emplace(parse(Cursor::Root(root, &ctx)));
+    return Status();
+  }));
+  return std::move(*out);
+}
 
 template <typename E>
 StatusOr<E> ReadEnum(const Cursor& c, std::span<const EnumName<E>> table, std::string_view what) {

@@ -1,0 +1,48 @@
+// File: job_file.h
+// A job as an ML engineer writes it for the orchestrator (`stargate job
+// submit FILE.yaml`), in the spirit of a SkyPilot task file:
+//
+//   name: digits-ddp
+//   tenant: ml-team
+//   kind: training                  # training | finetune | batch | inference
+//   resources:
+//     accelerators: H100:8          # per node; a list gives acceptable types
+//     nodes: 2
+//   placement: {jurisdictions: [EU], regions: [eu-west], near: eu-west, max_rtt: 40ms}
+//   priority: 10
+//   estimate: 2h                    # expected run time (backfill, scoring)
+//   deferrable: {deadline: 12h}     # may wait for clean power; done 12 h after submit
+//   checkpoint: {dir: /data/ckpt/digits, interval: auto}
+//   run: python3 train.py --epochs 5
+//   env: {OMP_NUM_THREADS: "4"}
+//
+// Parsed by ParseJobFile (job_file_parser.h); errors name file, line,
+// column and field path. Plain data.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/job_spec.h"
+#include "core/units.h"
+
+namespace stargate {
+
+struct JobFile {
+  // Name, tenant, kind, priority, accelerators (acceptable types),
+  // accelerator_count (nodes x per_node), jurisdictions, near, max_rtt,
+  // deferrable and checkpoint interval; `submit` and `deadline` are left
+  // for the server to set (the deadline as `deadline_after` from submit).
+  JobSpec spec;
+  int nodes = 1;
+  int per_node = 1;                // accelerators per node
+  std::vector<std::string> regions;  // allowed; empty = anywhere
+  Duration estimate = Duration::Hours(1);
+  Duration deadline_after = Duration::Zero();  // deferrable: finish within this of submit
+  std::string checkpoint_dir;      // "" = the server picks one under its data dir
+  std::string run;                 // shell command, run with /bin/sh -c
+  std::map<std::string, std::string> env;
+};
+
+}  // namespace stargate

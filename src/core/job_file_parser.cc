@@ -1,0 +1,176 @@
+#include "core/job_file_parser.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/yaml_util.h"
+
+namespace stargate {
+namespace {
+
+using yaml_util::Cursor;
+using yaml_util::DurationRange;
+using yaml_util::EnumName;
+using yaml_util::Fields;
+using yaml_util::Range;
+
+constexpr size_t kMaxJobFileBytes = size_t{1} << 20;
+constexpr std::string_view kTopKeys[] = {"name",     "tenant",     "kind",  "resources", "placement", "priority",
+                                         "estimate", "deferrable", "checkpoint", "run",  "env"};
+constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes"};
+constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt"};
+constexpr std::string_view kDeferrableKeys[] = {"deadline"};
+constexpr std::string_view kCheckpointKeys[] = {"dir", "interval", "enabled", "async"};
+constexpr EnumName<JobKind> kKinds[] = {{"training", JobKind::kTraining},
+                                        {"finetune", JobKind::kFineTune},
+                                        {"batch", JobKind::kBatch},
+                                        {"inference", JobKind::kInference}};
+constexpr DurationRange kPositive{Duration::Zero(), /*min_open=*/true};
+constexpr DurationRange kNonNegative{};
+
+struct Accel {
+  AcceleratorType type;
+  int per_node;
+};
+
+// "H100:8" (8 per node) or "H100" (the type's usual node).
+StatusOr<Accel> ReadAccel(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const std::string text, c.Scalar("an accelerator like H100:8"));
+  const size_t colon = text.find(':');
+  const std::string name = text.substr(0, colon);
+  const auto type = ParseAcceleratorType(name);
+  if (!type.ok()) return c.Error(std::string(type.status().message()));
+  Accel a{*type, Spec(*type).default_per_node};
+  if (colon != std::string::npos) {
+    const std::string count = text.substr(colon + 1);
+    int n = 0;
+    const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
+    if (ec != std::errc() || end != count.data() + count.size() || n < 1 || n > 64) {
+      return c.Error(fmt::format("'{}': the count after ':' must be a whole number in [1, 64]", text));
+    }
+    a.per_node = n;
+  }
+  return a;
+}
+
+Status ParseResources(const Cursor& c, JobFile* job) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kResourceKeys));
+  SG_ASSIGN_OR_RETURN(job->nodes, f.Int("nodes", job->nodes, Range{1, 100000}));
+  if (auto acc = f.Get("accelerators")) {
+    std::vector<Cursor> items;
+    if (acc->IsSequence()) {
+      SG_ASSIGN_OR_RETURN(items, acc->Items());
+    } else {
+      items.push_back(*acc);
+    }
+    if (items.empty()) return acc->Error("give at least one accelerator, like H100:8");
+    for (size_t i = 0; i < items.size(); ++i) {
+      SG_ASSIGN_OR_RETURN(const Accel a, ReadAccel(items[i]));
+      if (i == 0) job->per_node = a.per_node;
+      if (a.per_node != job->per_node) {
+        return items[i].Error(fmt::format("every acceptable type needs the same count per node ({} here, {} first)",
+                                          a.per_node, job->per_node));
+      }
+      if (std::find(job->spec.accelerators.begin(), job->spec.accelerators.end(), a.type) ==
+          job->spec.accelerators.end()) {
+        job->spec.accelerators.push_back(a.type);
+      }
+    }
+  } else {
+    job->spec.accelerators = {AcceleratorType::kCpu};  // no accelerators asked for: a CPU job
+  }
+  job->spec.accelerator_count = job->nodes * job->per_node;
+  return Status();
+}
+
+Status ParsePlacement(const Cursor& c, JobFile* job) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kPlacementKeys));
+  SG_ASSIGN_OR_RETURN(job->spec.jurisdictions, f.StringList("jurisdictions", {}));
+  SG_ASSIGN_OR_RETURN(job->regions, f.StringList("regions", {}));
+  SG_ASSIGN_OR_RETURN(job->spec.near, f.String("near", ""));
+  SG_ASSIGN_OR_RETURN(job->spec.max_rtt, f.Dur("max_rtt", Duration::Zero(), kNonNegative));
+  return Status();
+}
+
+Status ParseCheckpointBlock(const Cursor& c, JobFile* job) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kCheckpointKeys));
+  CheckpointPolicy& cp = job->spec.checkpoint;
+  SG_ASSIGN_OR_RETURN(cp.enabled, f.Bool("enabled", true));
+  SG_ASSIGN_OR_RETURN(cp.async, f.Bool("async", cp.async));
+  SG_ASSIGN_OR_RETURN(job->checkpoint_dir, f.String("dir", ""));
+  if (auto interval = f.Get("interval")) {
+    SG_ASSIGN_OR_RETURN(const std::string text, interval->Scalar("a duration or auto"));
+    if (text == "auto") {
+      cp.daly = true;  // Daly's optimum for the placement's measured failure rate
+    } else {
+      SG_ASSIGN_OR_RETURN(cp.interval, yaml_util::ReadDuration(*interval, kPositive));
+    }
+  }
+  return Status();
+}
+
+StatusOr<JobFile> ParseRoot(const Cursor& root) {
+  if (!root.IsMap()) {
+    return root.Error(fmt::format("expected a map of job keys (name, resources, run, ...), got {}", root.Describe()));
+  }
+  SG_ASSIGN_OR_RETURN(const Fields f, root.Map(kTopKeys));
+  JobFile job;
+  JobSpec& spec = job.spec;
+  spec.checkpoint.enabled = false;  // only with a checkpoint block
+  SG_ASSIGN_OR_RETURN(spec.name, f.String("name", ""));
+  if (spec.name.empty() || spec.name.size() > 128 ||
+      !std::all_of(spec.name.begin(), spec.name.end(),
+                   [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'; })) {
+    return f.Has("name") ? f.Get("name")->Error("1-128 characters of letters, digits, '-', '_' or '.'")
+                         : f.Missing("name");
+  }
+  SG_ASSIGN_OR_RETURN(spec.tenant, f.String("tenant", spec.tenant));
+  if (spec.tenant.empty()) return f.Get("tenant")->Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(spec.kind, f.Enum<JobKind>("kind", JobKind::kBatch, kKinds, "job kind"));
+  if (auto r = f.Get("resources")) {
+    SG_RETURN_IF_ERROR(ParseResources(*r, &job));
+  } else {
+    spec.accelerators = {AcceleratorType::kCpu};
+    spec.accelerator_count = 1;
+  }
+  if (auto p = f.Get("placement")) SG_RETURN_IF_ERROR(ParsePlacement(*p, &job));
+  SG_ASSIGN_OR_RETURN(spec.priority, f.Int("priority", 0, Range{-1e9, 1e9}));
+  SG_ASSIGN_OR_RETURN(job.estimate, f.Dur("estimate", job.estimate, kPositive));
+  spec.duration = job.estimate;
+  if (auto d = f.Get("deferrable")) {
+    SG_ASSIGN_OR_RETURN(const Fields df, d->Map(kDeferrableKeys));
+    SG_ASSIGN_OR_RETURN(const Cursor deadline, df.Require("deadline"));
+    SG_ASSIGN_OR_RETURN(job.deadline_after, yaml_util::ReadDuration(deadline, kPositive));
+    if (job.deadline_after <= job.estimate) {
+      return deadline.Error(fmt::format("must be longer than the estimate ({:.0f} s)", job.estimate.seconds()));
+    }
+    spec.deferrable = true;
+  }
+  if (auto cp = f.Get("checkpoint")) SG_RETURN_IF_ERROR(ParseCheckpointBlock(*cp, &job));
+  SG_ASSIGN_OR_RETURN(const Cursor run, f.Require("run"));
+  SG_ASSIGN_OR_RETURN(job.run, run.Scalar("a shell command"));
+  if (job.run.empty()) return run.Error("must not be empty");
+  if (auto env = f.Get("env")) {
+    if (!env->IsMap()) return env->Error(fmt::format("expected a map of NAME: value, got {}", env->Describe()));
+    for (auto it = env->node().begin(); it != env->node().end(); ++it) {
+      const std::string name = it->first.as<std::string>();
+      const Cursor value = env->Child(name, it->second);
+      const bool valid_name = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+                              std::all_of(name.begin(), name.end(), [](char ch) {
+                                return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+                              });
+      if (!valid_name) return value.Error("environment names are letters, digits and '_', not starting with a digit");
+      SG_ASSIGN_OR_RETURN(std::string v, value.Scalar("a string"));
+      job.env[name] = std::move(v);
+    }
+  }
+  return job;
+}
+
+}  // namespace
+
+StatusOr<JobFile> ParseJobFile(std::string_view yaml_text, const std::string& filename) {
+  return yaml_util::ParseDocument<JobFile>(yaml_text, filename, "job file", kMaxJobFileBytes, ParseRoot);
+}
+
+}  // namespace stargate

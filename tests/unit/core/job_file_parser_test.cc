@@ -1,0 +1,102 @@
+// Job files: the full format, defaults, and errors that name the file,
+// line, column and field.
+#include "core/job_file_parser.h"
+
+#include <gtest/gtest.h>
+
+namespace stargate {
+namespace {
+
+JobFile ParseOk(const std::string& text) {
+  auto j = ParseJobFile(text, "job.yaml");
+  EXPECT_TRUE(j.ok()) << j.status();
+  return j.ok() ? *j : JobFile{};
+}
+
+void ExpectError(const std::string& text, const std::string& message) {
+  auto j = ParseJobFile(text, "job.yaml");
+  ASSERT_FALSE(j.ok()) << "parsed: " << text;
+  EXPECT_EQ(j.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(j.status().message()), message);
+}
+
+TEST(JobFile, FullFormat) {
+  const JobFile j = ParseOk(R"(name: digits-ddp
+tenant: ml-team
+kind: training
+resources:
+  accelerators: [H100:8, H200:8]
+  nodes: 2
+placement: {jurisdictions: [EU], regions: [eu-west], near: eu-west, max_rtt: 40ms}
+priority: 10
+estimate: 2h
+deferrable: {deadline: 12h}
+checkpoint: {dir: /data/ckpt, interval: auto}
+run: python3 train.py --epochs 5
+env: {OMP_NUM_THREADS: "4", MODE: fast}
+)");
+  EXPECT_EQ(j.spec.name, "digits-ddp");
+  EXPECT_EQ(j.spec.tenant, "ml-team");
+  EXPECT_EQ(j.spec.kind, JobKind::kTraining);
+  EXPECT_EQ(j.spec.accelerators, (std::vector<AcceleratorType>{AcceleratorType::kH100, AcceleratorType::kH200}));
+  EXPECT_EQ(j.nodes, 2);
+  EXPECT_EQ(j.per_node, 8);
+  EXPECT_EQ(j.spec.accelerator_count, 16);
+  EXPECT_EQ(j.spec.jurisdictions, (std::vector<std::string>{"EU"}));
+  EXPECT_EQ(j.regions, (std::vector<std::string>{"eu-west"}));
+  EXPECT_EQ(j.spec.near, "eu-west");
+  EXPECT_EQ(j.spec.max_rtt, Duration::Millis(40));
+  EXPECT_EQ(j.spec.priority, 10);
+  EXPECT_EQ(j.estimate, Duration::Hours(2));
+  EXPECT_TRUE(j.spec.deferrable);
+  EXPECT_EQ(j.deadline_after, Duration::Hours(12));
+  EXPECT_TRUE(j.spec.checkpoint.enabled);
+  EXPECT_TRUE(j.spec.checkpoint.daly);
+  EXPECT_EQ(j.checkpoint_dir, "/data/ckpt");
+  EXPECT_EQ(j.run, "python3 train.py --epochs 5");
+  EXPECT_EQ(j.env.at("OMP_NUM_THREADS"), "4");
+  EXPECT_EQ(j.env.at("MODE"), "fast");
+}
+
+TEST(JobFile, DefaultsMakeACpuBatchJob) {
+  const JobFile j = ParseOk("name: hello\nrun: echo hi\n");
+  EXPECT_EQ(j.spec.kind, JobKind::kBatch);
+  EXPECT_EQ(j.spec.tenant, "default");
+  EXPECT_EQ(j.spec.accelerators, (std::vector<AcceleratorType>{AcceleratorType::kCpu}));
+  EXPECT_EQ(j.spec.accelerator_count, 1);
+  EXPECT_EQ(j.nodes, 1);
+  EXPECT_FALSE(j.spec.checkpoint.enabled);
+  EXPECT_FALSE(j.spec.deferrable);
+  // A bare type takes its usual node size; a fixed interval is kept.
+  const JobFile g = ParseOk("name: g\nresources: {accelerators: GB200}\ncheckpoint: {interval: 10m}\nrun: x\n");
+  EXPECT_EQ(g.per_node, Spec(AcceleratorType::kGB200).default_per_node);
+  EXPECT_EQ(g.spec.checkpoint.interval, Duration::Minutes(10));
+  EXPECT_FALSE(g.spec.checkpoint.daly);
+}
+
+TEST(JobFile, ErrorsNameFileLineAndField) {
+  ExpectError("name: x\nrun: y\nresource: {nodes: 2}\n",
+              "job.yaml:3:1: unknown key 'resource' (did you mean 'resources'?)");
+  ExpectError("name: x\nrun: y\nresources:\n  accelerators: H1000:8\n",
+              "job.yaml:4:17: resources.accelerators: unknown accelerator 'H1000' (known: CPU, A100, H100, H200, "
+              "B200, GB200, MI250X, MI300X)");
+  ExpectError("name: x\nrun: y\nresources: {accelerators: 'H100:0'}\n",
+              "job.yaml:3:27: resources.accelerators: 'H100:0': the count after ':' must be a whole number in [1, 64]");
+  ExpectError("name: x\nrun: y\nresources: {accelerators: [H100:8, A100:4]}\n",
+              "job.yaml:3:36: resources.accelerators[1]: every acceptable type needs the same count per node (4 here, 8 "
+              "first)");
+  ExpectError("name: x\nrun: y\nresources: {nodes: 0}\n",
+              "job.yaml:3:20: resources.nodes: must be in [1, 100000] (got 0)");
+  ExpectError("name: x\n", "job.yaml:1:1: run: required key is missing");
+  ExpectError("run: y\n", "job.yaml:1:1: name: required key is missing");
+  ExpectError("name: 'a b'\nrun: y\n", "job.yaml:1:7: name: 1-128 characters of letters, digits, '-', '_' or '.'");
+  ExpectError("name: x\nrun: y\nenv: {1X: a}\n",
+              "job.yaml:3:11: env.1X: environment names are letters, digits and '_', not starting with a digit");
+  ExpectError("name: x\nrun: y\nestimate: 2h\ndeferrable: {deadline: 1h}\n",
+              "job.yaml:4:24: deferrable.deadline: must be longer than the estimate (7200 s)");
+  ExpectError("name: x\nrun: [a\n", "job.yaml:3:1: YAML syntax error: end of sequence flow not found");
+  ExpectError("- a\n- b\n", "job.yaml:1:1: expected a map of job keys (name, resources, run, ...), got a list");
+}
+
+}  // namespace
+}  // namespace stargate
