@@ -1,0 +1,176 @@
+#include "control/job_registry.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/job_file_parser.h"
+
+namespace stargate::control {
+namespace {
+
+constexpr char kNextId[] = "meta/next_job_id";
+constexpr char kJobsPrefix[] = "jobs/";
+constexpr char kIdemPrefix[] = "idempotency/";
+constexpr int kCasRetries = 16;  // another writer raced us: re-read and try again
+
+constexpr std::pair<JobState, std::string_view> kStateNames[] = {{JobState::kPending, "pending"},
+                                                                 {JobState::kRunning, "running"},
+                                                                 {JobState::kSucceeded, "succeeded"},
+                                                                 {JobState::kFailed, "failed"},
+                                                                 {JobState::kCancelled, "cancelled"}};
+
+StatusOr<JobState> StateFromName(std::string_view name) {
+  for (const auto& [s, n] : kStateNames) {
+    if (n == name) return s;
+  }
+  return absl::DataLossError(fmt::format("stored job has unknown state '{}'", name));
+}
+
+// A counter or id stored as decimal text.
+StatusOr<uint64_t> ParseId(const KeyValue& kv) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(kv.value.data(), kv.value.data() + kv.value.size(), v);
+  if (ec != std::errc() || end != kv.value.data() + kv.value.size()) {
+    return absl::DataLossError(fmt::format("store key {}: '{}' is not a number", kv.key, kv.value));
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string_view Name(JobState s) {
+  for (const auto& [state, n] : kStateNames) {
+    if (state == s) return n;
+  }
+  return "unknown";
+}
+
+bool IsFinal(JobState s) { return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled; }
+
+std::string JobRegistry::Key(uint64_t id) { return fmt::format("{}{:012}", kJobsPrefix, id); }
+
+std::string JobRegistry::Encode(const JobRecord& r) const {
+  nlohmann::json j = {{"id", r.id},
+                      {"state", Name(r.state)},
+                      {"spec", r.spec_text},
+                      {"filename", r.filename},
+                      {"submitted_unix_ms", r.submitted_unix_ms},
+                      {"updated_unix_ms", r.updated_unix_ms},
+                      {"restarts", r.restarts},
+                      {"idempotency_key", r.idempotency_key},
+                      {"reason", r.reason}};
+  return j.dump();
+}
+
+StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
+  const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::DataLossError(fmt::format("store key {}: not a job record", kv.key));
+  }
+  JobRecord r;
+  try {
+    r.id = j.at("id").get<uint64_t>();
+    SG_ASSIGN_OR_RETURN(r.state, StateFromName(j.at("state").get<std::string>()));
+    r.spec_text = j.at("spec").get<std::string>();
+    r.filename = j.at("filename").get<std::string>();
+    r.submitted_unix_ms = j.at("submitted_unix_ms").get<int64_t>();
+    r.updated_unix_ms = j.at("updated_unix_ms").get<int64_t>();
+    r.restarts = j.at("restarts").get<int>();
+    r.idempotency_key = j.at("idempotency_key").get<std::string>();
+    r.reason = j.at("reason").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
+  }
+  SG_ASSIGN_OR_RETURN(r.spec, ParseJobFile(r.spec_text, r.filename));
+  r.revision = kv.revision;
+  return r;
+}
+
+StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std::string& filename,
+                                        const std::string& idempotency_key, bool* created) {
+  SG_ASSIGN_OR_RETURN(JobFile spec, ParseJobFile(spec_text, filename));
+  const std::string idem_key = kIdemPrefix + idempotency_key;
+  for (int attempt = 0; attempt < kCasRetries; ++attempt) {
+    if (!idempotency_key.empty()) {
+      StatusOr<KeyValue> seen = store_->Get(idem_key);
+      if (seen.ok()) {
+        if (created != nullptr) *created = false;
+        SG_ASSIGN_OR_RETURN(const uint64_t existing, ParseId(*seen));
+        return Get(existing);
+      }
+      if (seen.status().code() != absl::StatusCode::kNotFound) return seen.status();
+    }
+    StatusOr<KeyValue> next = store_->Get(kNextId);
+    if (!next.ok() && next.status().code() != absl::StatusCode::kNotFound) return next.status();
+    uint64_t id = 1;
+    if (next.ok()) {
+      SG_ASSIGN_OR_RETURN(id, ParseId(*next));
+    }
+    JobRecord r;
+    r.id = id;
+    r.spec_text = spec_text;
+    r.filename = filename;
+    r.spec = spec;
+    r.submitted_unix_ms = r.updated_unix_ms = clock_();
+    r.idempotency_key = idempotency_key;
+    r.reason = "submitted";
+    Txn txn;
+    txn.IfRevision(kNextId, next.ok() ? next->revision : 0).IfAbsent(Key(id));
+    txn.Put(kNextId, std::to_string(id + 1)).Put(Key(id), Encode(r));
+    if (!idempotency_key.empty()) txn.IfAbsent(idem_key).Put(idem_key, std::to_string(id));
+    StatusOr<int64_t> rev = store_->Commit(txn);
+    if (rev.ok()) {
+      r.revision = *rev;
+      if (created != nullptr) *created = true;
+      return r;
+    }
+    if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
+  }
+  return absl::AbortedError("job submission kept racing other writers; try again");
+}
+
+StatusOr<JobRecord> JobRegistry::Get(uint64_t id) {
+  StatusOr<KeyValue> kv = store_->Get(Key(id));
+  if (!kv.ok()) {
+    if (kv.status().code() == absl::StatusCode::kNotFound) return absl::NotFoundError(fmt::format("no job {}", id));
+    return kv.status();
+  }
+  return Decode(*kv);
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::List() {
+  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kJobsPrefix));
+  std::vector<JobRecord> out;
+  out.reserve(kvs.size());
+  for (const KeyValue& kv : kvs) {
+    SG_ASSIGN_OR_RETURN(JobRecord r, Decode(kv));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+StatusOr<JobRecord> JobRegistry::Cancel(uint64_t id, const std::string& reason) {
+  for (int attempt = 0; attempt < kCasRetries; ++attempt) {
+    SG_ASSIGN_OR_RETURN(JobRecord r, Get(id));
+    if (r.state == JobState::kCancelled) return r;
+    if (IsFinal(r.state)) {
+      return absl::FailedPreconditionError(fmt::format("job {} already {}", id, Name(r.state)));
+    }
+    r.state = JobState::kCancelled;
+    r.reason = reason;
+    r.updated_unix_ms = clock_();
+    Txn txn;
+    txn.IfRevision(Key(id), r.revision).Put(Key(id), Encode(r));
+    StatusOr<int64_t> rev = store_->Commit(txn);
+    if (rev.ok()) {
+      r.revision = *rev;
+      return r;
+    }
+    if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
+  }
+  return absl::AbortedError(fmt::format("cancelling job {} kept racing other writers; try again", id));
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,72 @@
+// File: job_registry.h
+// The server's jobs, kept in the Store: submit (exactly once per
+// idempotency key, so a client that retries after a timeout or a server
+// crash never creates a job twice), look up, list and cancel. A job is
+// stored as the job file text the user sent plus its control-plane state;
+// the text is re-parsed on load, so the stored form is what the user wrote.
+//
+// Keys: jobs/<id, 12 digits> -> JSON record; idempotency/<key> -> id;
+// meta/next_job_id -> counter. Every change is one compare-and-swap
+// transaction, so two servers on one store never hand out the same id.
+// Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "control/store.h"
+#include "core/job_file.h"
+#include "core/status.h"
+
+namespace stargate::control {
+
+enum class JobState : uint8_t { kPending, kRunning, kSucceeded, kFailed, kCancelled };
+std::string_view Name(JobState s);
+bool IsFinal(JobState s);
+
+struct JobRecord {
+  uint64_t id = 0;
+  JobState state = JobState::kPending;
+  std::string spec_text;           // the job file as submitted
+  std::string filename;            // as the client named it (for messages)
+  JobFile spec;                    // parsed from spec_text
+  int64_t submitted_unix_ms = 0;
+  int64_t updated_unix_ms = 0;
+  int restarts = 0;
+  std::string idempotency_key;     // "" when none was given
+  std::string reason;              // why the state is what it is
+  int64_t revision = 0;            // store revision of this record
+};
+
+class JobRegistry {
+ public:
+  using Clock = std::function<int64_t()>;  // unix milliseconds
+  // `store` must outlive the registry.
+  JobRegistry(Store* store, Clock clock) : store_(store), clock_(std::move(clock)) {}
+
+  // Parses and stores a new pending job. With a non-empty idempotency key
+  // already used, returns the job stored under it (`*created` false) and
+  // stores nothing. InvalidArgument for a bad job file (file:line:field).
+  StatusOr<JobRecord> Submit(const std::string& spec_text, const std::string& filename,
+                             const std::string& idempotency_key, bool* created = nullptr);
+  // NotFound for an unknown id.
+  StatusOr<JobRecord> Get(uint64_t id);
+  // All jobs in id order.
+  StatusOr<std::vector<JobRecord>> List();
+  // Marks a pending or running job cancelled (a no-op for one already
+  // cancelled); FailedPrecondition for a job that already ended.
+  StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason);
+
+  static std::string Key(uint64_t id);
+
+ private:
+  StatusOr<JobRecord> Decode(const KeyValue& kv) const;
+  std::string Encode(const JobRecord& r) const;
+
+  Store* store_;
+  Clock clock_;
+};
+
+}  // namespace stargate::control
