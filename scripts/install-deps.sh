@@ -7,7 +7,7 @@ PKGS=(
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libsqlite3-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev time python3
+  clang libclang-rt-14-dev time python3 curl
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -10,5 +10,8 @@ namespace stargate::cli {
 void AddTwinCommands(CLI::App& app, int* exit_code);
 // `twin audit`, registered by AddTwinCommands on its `twin` group.
 void AddTwinAuditCommand(CLI::App* twin, int* exit_code);
+// `stargate server` and `stargate job ...` (the orchestrator).
+void AddServerCommand(CLI::App& app, int* exit_code);
+void AddJobCommands(CLI::App& app, int* exit_code);
 
 }  // namespace stargate::cli

@@ -9,6 +9,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "stargate 0.1.0");
   int exit_code = 0;
   stargate::cli::AddTwinCommands(app, &exit_code);
+  stargate::cli::AddServerCommand(app, &exit_code);
+  stargate::cli::AddJobCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

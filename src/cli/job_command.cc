@@ -1,0 +1,150 @@
+// `stargate job submit|list|show|cancel`: the user API from the shell.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "control/http_server.h"
+#include "core/job_file_parser.h"
+
+namespace stargate::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string DefaultServer() {
+  const char* env = std::getenv("STARGATE_SERVER");
+  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8470";
+}
+
+// A fresh key per submission, so a retry after a lost reply is recognised.
+std::string RandomKey() {
+  std::random_device rd;
+  return fmt::format("cli-{:016x}{:016x}", (uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd());
+}
+
+// Prints the server's JSON error (or the transport error) and returns the exit code.
+int Fail(const StatusOr<control::HttpResponse>& r) {
+  if (!r.ok()) {
+    std::cerr << "error: " << r.status().message() << "\n";
+    return 1;
+  }
+  const json j = json::parse(r->body, nullptr, false);
+  const std::string message = !j.is_discarded() && j.contains("error") ? j["error"].value("message", r->body) : r->body;
+  std::cerr << "error: " << message << " (HTTP " << r->status << ")\n";
+  return r->status >= 400 && r->status < 500 ? 2 : 1;
+}
+
+std::string Resources(const json& job) {
+  std::string types;
+  for (const auto& t : job["accelerators"]) types += (types.empty() ? "" : "|") + t.get<std::string>();
+  return fmt::format("{}x {}:{}", job["nodes"].get<int>(), types, job["per_node"].get<int>());
+}
+
+struct Common {
+  std::string server = DefaultServer();
+};
+
+int Submit(const Common& c, const std::string& file, std::string key) {
+  std::ifstream f(file, std::ios::binary);
+  if (!f) {
+    std::cerr << "error: cannot read " << file << "\n";
+    return 2;
+  }
+  std::stringstream text;
+  text << f.rdbuf();
+  // Check locally first: errors point at the user's own file and line.
+  if (auto parsed = ParseJobFile(text.str(), file); !parsed.ok()) {
+    std::cerr << "error: " << parsed.status().message() << "\n";
+    return 2;
+  }
+  if (key.empty()) key = RandomKey();
+  StatusOr<control::HttpResponse> r;
+  for (int attempt = 0; attempt < 5; ++attempt) {  // the same key makes retries safe
+    r = control::CallServer(c.server, "POST", "/v1/jobs", text.str(), {{"Idempotency-Key", key}, {"X-Filename", file}});
+    if (r.ok() && r->status != 503) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+  }
+  if (!r.ok() || (r->status != 200 && r->status != 201)) return Fail(r);
+  const json job = json::parse(r->body)["job"];
+  fmt::print("job {} submitted ({}){}\n", job["id"].get<uint64_t>(), job["state"].get<std::string>(),
+             r->status == 200 ? ", already known under this idempotency key" : "");
+  return 0;
+}
+
+int List(const Common& c, const std::string& state) {
+  auto r = control::CallServer(c.server, "GET", state.empty() ? "/v1/jobs" : "/v1/jobs?state=" + state);
+  if (!r.ok() || r->status != 200) return Fail(r);
+  const json jobs = json::parse(r->body)["jobs"];
+  fmt::print("{:>6}  {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}\n", "ID", "NAME", "TENANT", "KIND", "STATE",
+             "RESOURCES", "PRIORITY");
+  for (const json& j : jobs) {
+    fmt::print("{:>6}  {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}\n", j["id"].get<uint64_t>(),
+               j["name"].get<std::string>(), j["tenant"].get<std::string>(), j["kind"].get<std::string>(),
+               j["state"].get<std::string>(), Resources(j), j["priority"].get<int>());
+  }
+  return 0;
+}
+
+int Show(const Common& c, uint64_t id) {
+  auto r = control::CallServer(c.server, "GET", fmt::format("/v1/jobs/{}", id));
+  if (!r.ok() || r->status != 200) return Fail(r);
+  const json j = json::parse(r->body)["job"];
+  fmt::print("id:        {}\nname:      {}\ntenant:    {}\nkind:      {}\nstate:     {}\nreason:    {}\n"
+             "resources: {}\npriority:  {}\nrestarts:  {}\nspec:\n",
+             j["id"].get<uint64_t>(), j["name"].get<std::string>(), j["tenant"].get<std::string>(),
+             j["kind"].get<std::string>(), j["state"].get<std::string>(), j["reason"].get<std::string>(),
+             Resources(j), j["priority"].get<int>(), j["restarts"].get<int>());
+  std::istringstream spec(j["spec"].get<std::string>());
+  for (std::string line; std::getline(spec, line);) fmt::print("  {}\n", line);
+  return 0;
+}
+
+int Cancel(const Common& c, uint64_t id) {
+  auto r = control::CallServer(c.server, "POST", fmt::format("/v1/jobs/{}/cancel", id));
+  if (!r.ok() || r->status != 200) return Fail(r);
+  fmt::print("job {} {}\n", id, json::parse(r->body)["job"]["state"].get<std::string>());
+  return 0;
+}
+
+}  // namespace
+
+void AddJobCommands(CLI::App& app, int* exit_code) {
+  CLI::App* job = app.add_subcommand("job", "Submit, list, show and cancel jobs on a Stargate server");
+  job->require_subcommand(1);
+  auto common = std::make_shared<Common>();
+  job->add_option("--server", common->server, "Server URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
+
+  auto file = std::make_shared<std::string>();
+  auto key = std::make_shared<std::string>();
+  CLI::App* submit = job->add_subcommand("submit", "Submit a job file (YAML)");
+  submit->add_option("file", *file, "Job file")->required();
+  submit->add_option("--idempotency-key", *key, "Retry-safe key (default: a fresh random one)");
+  submit->callback([=] { *exit_code = Submit(*common, *file, *key); });
+
+  auto state = std::make_shared<std::string>();
+  CLI::App* list = job->add_subcommand("list", "List jobs");
+  list->add_option("--state", *state, "Only jobs in this state (pending, running, succeeded, failed, cancelled)");
+  list->callback([=] { *exit_code = List(*common, *state); });
+
+  auto id = std::make_shared<uint64_t>(0);
+  CLI::App* show = job->add_subcommand("show", "Show one job and its spec");
+  show->add_option("id", *id, "Job id")->required();
+  show->callback([=] { *exit_code = Show(*common, *id); });
+
+  CLI::App* cancel = job->add_subcommand("cancel", "Cancel a pending or running job");
+  cancel->add_option("id", *id, "Job id")->required();
+  cancel->callback([=] { *exit_code = Cancel(*common, *id); });
+  // `--server` may come after the subcommand too: `stargate job list --server URL`.
+  for (CLI::App* sub : {submit, list, show, cancel}) sub->fallthrough();
+}
+
+}  // namespace stargate::cli

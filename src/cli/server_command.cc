@@ -1,0 +1,123 @@
+// `stargate server`: the control plane's user API over a store in a data dir.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "control/http_server.h"
+#include "control/memory_store.h"
+#include "control/rest_api.h"
+#include "control/sqlite_store.h"
+
+namespace stargate::cli {
+namespace {
+
+struct ServerOptions {
+  std::string data_dir = "stargate-data";
+  std::string listen = "127.0.0.1:8470";
+  std::string port_file;
+  bool in_memory = false;
+};
+
+// "host:port" with port in [0, 65535] (0 = any free port).
+bool SplitListen(const std::string& listen, std::string* host, int* port) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = listen.substr(0, colon);
+  try {
+    size_t used = 0;
+    *port = std::stoi(listen.substr(colon + 1), &used);
+    return used == listen.size() - colon - 1 && *port >= 0 && *port <= 65535;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int RunServer(const ServerOptions& o) {
+  std::string host;
+  int port = 0;
+  if (!SplitListen(o.listen, &host, &port)) {
+    std::cerr << "error: --listen: expected HOST:PORT with PORT in [0, 65535], got '" << o.listen << "'\n";
+    return 2;
+  }
+  std::unique_ptr<control::Store> store;
+  std::string where = "memory";
+  if (o.in_memory) {
+    store = std::make_unique<control::MemoryStore>();
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(o.data_dir, ec);
+    if (ec) {
+      std::cerr << "error: cannot create data dir " << o.data_dir << ": " << ec.message() << "\n";
+      return 1;
+    }
+    where = (std::filesystem::path(o.data_dir) / "state.db").string();
+    auto sqlite = control::SqliteStore::Open(where);
+    if (!sqlite.ok()) {
+      std::cerr << "error: " << sqlite.status().message() << "\n";
+      return 1;
+    }
+    store = std::move(sqlite).value();
+  }
+  control::RestApi api(store.get(), NowUnixMs);
+  control::HttpServer server(&api);
+  StatusOr<int> bound = server.Bind(host, port);
+  if (!bound.ok()) {
+    std::cerr << "error: " << bound.status().message() << "\n";
+    return 1;
+  }
+  if (!o.port_file.empty()) {  // written whole, then renamed: readers never see half a number
+    const std::string tmp = o.port_file + ".tmp";
+    std::ofstream(tmp) << *bound << "\n";
+    std::filesystem::rename(tmp, o.port_file);
+  }
+  // SIGINT/SIGTERM stop the server from a thread that waits for them, so
+  // nothing unsafe runs in a signal handler.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    server.Stop();
+  });
+  fmt::print("stargate server: listening on http://{}:{} (state: {})\n", host, *bound, where);
+  std::fflush(stdout);
+  const Status served = server.Serve();
+  // Wake the waiter if Serve ended on its own.
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (!served.ok()) {
+    std::cerr << "error: " << served.message() << "\n";
+    return 1;
+  }
+  fmt::print("stargate server: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+void AddServerCommand(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<ServerOptions>();
+  CLI::App* cmd = app.add_subcommand("server", "Run the control plane: the REST API over a store in a data dir");
+  cmd->add_option("--data-dir", o->data_dir, "Where state.db (SQLite, WAL) lives")->capture_default_str();
+  cmd->add_option("--listen", o->listen, "HOST:PORT for the REST API (PORT 0 = any free port)")->capture_default_str();
+  cmd->add_option("--port-file", o->port_file, "Write the bound port here once listening");
+  cmd->add_flag("--in-memory", o->in_memory, "Keep state in memory only (nothing survives a restart)");
+  cmd->callback([o, exit_code] { *exit_code = RunServer(*o); });
+}
+
+}  // namespace stargate::cli

@@ -1,0 +1,85 @@
+#include "control/http_server.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace stargate::control {
+
+struct HttpServer::Impl {
+  RestApi* api;
+  httplib::Server server;
+};
+
+HttpServer::HttpServer(RestApi* api) : impl_(std::make_unique<Impl>()) {
+  impl_->api = api;
+  auto handler = [this](const httplib::Request& in, httplib::Response& out) {
+    HttpRequest req;
+    req.method = in.method;
+    req.path = in.path;
+    for (const auto& [k, v] : in.params) req.query[k] = v;
+    for (const auto& [k, v] : in.headers) {
+      std::string name = k;
+      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+      req.headers[name] = v;
+    }
+    req.body = in.body;
+    const HttpResponse resp = impl_->api->Handle(req);
+    out.status = resp.status;
+    out.set_content(resp.body, "application/json");
+  };
+  httplib::Server& s = impl_->server;
+  s.Get(".*", handler);
+  s.Post(".*", handler);
+  s.Put(".*", handler);
+  s.Delete(".*", handler);
+  s.Patch(".*", handler);
+  s.set_payload_max_length(size_t{2} << 20);  // the API answers 413 past 1 MiB itself
+  s.set_read_timeout(10, 0);
+  s.set_write_timeout(10, 0);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+StatusOr<int> HttpServer::Bind(const std::string& host, int port) {
+  httplib::Server& s = impl_->server;
+  if (port == 0) {
+    const int bound = s.bind_to_any_port(host);
+    if (bound < 0) return absl::UnavailableError(fmt::format("cannot listen on {}:any", host));
+    return bound;
+  }
+  if (!s.bind_to_port(host, port)) return absl::UnavailableError(fmt::format("cannot listen on {}:{}", host, port));
+  return port;
+}
+
+Status HttpServer::Serve() {
+  if (!impl_->server.listen_after_bind()) return absl::UnavailableError("the HTTP server stopped with an error");
+  return Status();
+}
+
+void HttpServer::Stop() {
+  if (impl_ && impl_->server.is_running()) impl_->server.stop();
+}
+
+StatusOr<HttpResponse> CallServer(const std::string& base_url, const std::string& method, const std::string& path,
+                                  const std::string& body, const std::map<std::string, std::string>& headers) {
+  httplib::Client client(base_url);
+  client.set_connection_timeout(5, 0);
+  client.set_read_timeout(30, 0);
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  if (method != "GET" && method != "POST") {
+    return absl::InvalidArgumentError(fmt::format("unsupported method {}", method));
+  }
+  httplib::Result r = method == "GET" ? client.Get(path, h) : client.Post(path, h, body, "application/yaml");
+  if (!r) {
+    return absl::UnavailableError(
+        fmt::format("cannot reach the server at {}: {}", base_url, httplib::to_string(r.error())));
+  }
+  return HttpResponse{r->status, r->body};
+}
+
+}  // namespace stargate::control

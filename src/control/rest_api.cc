@@ -1,0 +1,183 @@
+#include "control/rest_api.h"
+
+#include <charconv>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace stargate::control {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxBody = size_t{1} << 20;
+
+std::string_view CodeName(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
+    case absl::StatusCode::kNotFound: return "not_found";
+    case absl::StatusCode::kFailedPrecondition: return "failed_precondition";
+    case absl::StatusCode::kAborted: return "aborted";
+    case absl::StatusCode::kUnavailable: return "unavailable";
+    default: return "internal";
+  }
+}
+
+int HttpStatusOf(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument: return 400;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kFailedPrecondition: return 409;
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
+                           std::string_view field = {}) {
+  json err = {{"code", code}, {"message", message}};
+  if (!field.empty()) err["field"] = field;
+  return HttpResponse{status, json{{"error", err}}.dump()};
+}
+
+// The field path of a parser message "FILE:LINE:COL: a.b[1]: problem".
+std::string FieldOf(std::string_view message) {
+  size_t pos = 0;
+  for (int colons = 0; colons < 3; ++colons) {
+    pos = message.find(':', pos);
+    if (pos == std::string_view::npos) return "";
+    ++pos;
+  }
+  if (pos >= message.size() || message[pos] != ' ') return "";
+  const size_t end = message.find(": ", pos + 1);
+  if (end == std::string_view::npos) return "";
+  const std::string_view field = message.substr(pos + 1, end - pos - 1);
+  if (field.find(' ') != std::string_view::npos) return "";  // a sentence, not a path
+  return std::string(field);
+}
+
+HttpResponse FromStatus(const Status& st) {
+  const std::string message(st.message());
+  return ErrorResponse(HttpStatusOf(st.code()), CodeName(st.code()), message,
+                       st.code() == absl::StatusCode::kInvalidArgument ? FieldOf(message) : "");
+}
+
+json JobJson(const JobRecord& r, bool with_spec) {
+  const JobSpec& s = r.spec.spec;
+  json accels = json::array();
+  for (AcceleratorType t : s.accelerators) accels.push_back(Name(t));
+  json j = {{"id", r.id},
+            {"name", s.name},
+            {"tenant", s.tenant},
+            {"kind", Name(s.kind)},
+            {"state", Name(r.state)},
+            {"reason", r.reason},
+            {"accelerators", accels},
+            {"per_node", r.spec.per_node},
+            {"nodes", r.spec.nodes},
+            {"priority", s.priority},
+            {"restarts", r.restarts},
+            {"submitted_unix_ms", r.submitted_unix_ms},
+            {"updated_unix_ms", r.updated_unix_ms}};
+  if (!r.idempotency_key.empty()) j["idempotency_key"] = r.idempotency_key;
+  if (with_spec) j["spec"] = r.spec_text;
+  return j;
+}
+
+std::optional<uint64_t> ParseId(std::string_view text) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
+std::string Header(const HttpRequest& req, const std::string& name) {
+  auto it = req.headers.find(name);
+  return it == req.headers.end() ? "" : it->second;
+}
+
+}  // namespace
+
+HttpResponse RestApi::Handle(const HttpRequest& req) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const std::string& p = req.path;
+  if (p == "/v1/health") {
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    StatusOr<int64_t> rev = store_->Revision();
+    if (!rev.ok()) return FromStatus(rev.status());
+    return HttpResponse{200, json{{"status", "ok"}, {"revision", *rev}}.dump()};
+  }
+  if (p == "/v1/jobs") {
+    if (req.method == "POST") return Submit(req);
+    if (req.method == "GET") return ListJobs(req);
+    return ErrorResponse(405, "method_not_allowed", "use GET or POST");
+  }
+  constexpr std::string_view kJobs = "/v1/jobs/";
+  if (p.starts_with(kJobs)) {
+    std::string_view rest = std::string_view(p).substr(kJobs.size());
+    const bool cancel = rest.ends_with("/cancel");
+    if (cancel) rest.remove_suffix(std::string_view("/cancel").size());
+    const std::optional<uint64_t> id = ParseId(rest);
+    if (!id.has_value()) return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
+    if (cancel) {
+      if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
+      return CancelJob(*id);
+    }
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    return GetJob(*id);
+  }
+  return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
+}
+
+HttpResponse RestApi::Submit(const HttpRequest& req) {
+  if (req.body.size() > kMaxBody) {
+    return ErrorResponse(413, "too_large", fmt::format("job file is {} bytes; the limit is {}", req.body.size(), kMaxBody));
+  }
+  std::string filename = Header(req, "x-filename");
+  if (filename.empty() || filename.size() > 256) filename = "job.yaml";
+  const std::string key = Header(req, "idempotency-key");
+  if (key.size() > 200) return ErrorResponse(400, "invalid_argument", "Idempotency-Key is longer than 200 bytes");
+  bool created = false;
+  StatusOr<JobRecord> r = jobs_.Submit(req.body, filename, key, &created);
+  if (!r.ok()) return FromStatus(r.status());
+  return HttpResponse{created ? 201 : 200, json{{"job", JobJson(*r, false)}}.dump()};
+}
+
+HttpResponse RestApi::ListJobs(const HttpRequest& req) {
+  std::string state_filter;
+  if (auto it = req.query.find("state"); it != req.query.end()) state_filter = it->second;
+  StatusOr<std::vector<JobRecord>> all = jobs_.List();
+  if (!all.ok()) return FromStatus(all.status());
+  json list = json::array();
+  bool known_state = state_filter.empty();
+  for (JobState s : {JobState::kPending, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
+                     JobState::kCancelled}) {
+    known_state = known_state || Name(s) == state_filter;
+  }
+  if (!known_state) {
+    return ErrorResponse(400, "invalid_argument",
+                         fmt::format("unknown state '{}' (known: pending, running, succeeded, failed, cancelled)",
+                                     state_filter),
+                         "state");
+  }
+  for (const JobRecord& r : *all) {
+    if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false));
+  }
+  return HttpResponse{200, json{{"jobs", list}}.dump()};
+}
+
+HttpResponse RestApi::GetJob(uint64_t id) {
+  StatusOr<JobRecord> r = jobs_.Get(id);
+  if (!r.ok()) return FromStatus(r.status());
+  return HttpResponse{200, json{{"job", JobJson(*r, true)}}.dump()};
+}
+
+HttpResponse RestApi::CancelJob(uint64_t id) {
+  StatusOr<JobRecord> r = jobs_.Cancel(id, "cancelled by the user");
+  if (!r.ok()) return FromStatus(r.status());
+  return HttpResponse{200, json{{"job", JobJson(*r, false)}}.dump()};
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,59 @@
+// File: rest_api.h
+// The user API, REST+JSON (docs/openapi.yaml), as a pure request handler
+// so it is tested without sockets; http_server.h puts it on a port.
+//
+//   GET  /v1/health              {"status": "ok", "revision": N}
+//   POST /v1/jobs                body: the job file (YAML); headers
+//                                Idempotency-Key (optional), X-Filename
+//                                -> 201 {"job": {...}}, 200 on a replay
+//   GET  /v1/jobs[?state=S]      {"jobs": [...]}
+//   GET  /v1/jobs/{id}           {"job": {..., "spec": "<yaml>"}}
+//   POST /v1/jobs/{id}/cancel    {"job": {...}}
+//
+// Errors are JSON {"error": {"code", "message"[, "field"]}} with 400 (bad
+// input; `field` is the job file's field path), 404, 405, 409 (a job that
+// already ended), 413 (body over 1 MiB) or 500/503 (the store). Bad input
+// never changes stored state. Thread-safe: one mutex around the registry.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "control/job_registry.h"
+
+namespace stargate::control {
+
+struct HttpRequest {
+  std::string method;              // "GET", "POST", ...
+  std::string path;                // without the query string
+  std::map<std::string, std::string> query;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;                // JSON
+};
+
+class RestApi {
+ public:
+  // `store` must outlive the API.
+  RestApi(Store* store, JobRegistry::Clock clock) : store_(store), jobs_(store, std::move(clock)) {}
+
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  HttpResponse Submit(const HttpRequest& req);
+  HttpResponse ListJobs(const HttpRequest& req);
+  HttpResponse GetJob(uint64_t id);
+  HttpResponse CancelJob(uint64_t id);
+
+  std::mutex mu_;
+  Store* store_;
+  JobRegistry jobs_;
+};
+
+}  // namespace stargate::control
