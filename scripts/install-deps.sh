@@ -6,6 +6,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libfmt-dev libcli11-dev
   libsqlite3-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
+  libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev time python3 curl
 )

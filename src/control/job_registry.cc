@@ -60,7 +60,13 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"updated_unix_ms", r.updated_unix_ms},
                       {"restarts", r.restarts},
                       {"idempotency_key", r.idempotency_key},
-                      {"reason", r.reason}};
+                      {"reason", r.reason},
+                      {"attempt", r.attempt},
+                      {"nodes", r.nodes},
+                      {"master_addr", r.master_addr},
+                      {"master_port", r.master_port},
+                      {"exits", r.exits},
+                      {"started_unix_ms", r.started_unix_ms}};
   return j.dump();
 }
 
@@ -80,6 +86,12 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.restarts = j.at("restarts").get<int>();
     r.idempotency_key = j.at("idempotency_key").get<std::string>();
     r.reason = j.at("reason").get<std::string>();
+    r.attempt = j.value("attempt", 0u);
+    r.nodes = j.value("nodes", std::vector<std::string>{});
+    r.master_addr = j.value("master_addr", std::string());
+    r.master_port = j.value("master_port", 0);
+    r.exits = j.value("exits", std::vector<int>{});
+    r.started_unix_ms = j.value("started_unix_ms", int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }
@@ -149,6 +161,14 @@ StatusOr<std::vector<JobRecord>> JobRegistry::List() {
     out.push_back(std::move(r));
   }
   return out;
+}
+
+StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {
+  r.updated_unix_ms = clock_();
+  Txn txn;
+  txn.IfRevision(Key(r.id), r.revision).Put(Key(r.id), Encode(r));
+  SG_ASSIGN_OR_RETURN(r.revision, store_->Commit(txn));
+  return r;
 }
 
 StatusOr<JobRecord> JobRegistry::Cancel(uint64_t id, const std::string& reason) {

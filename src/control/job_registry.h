@@ -37,7 +37,16 @@ struct JobRecord {
   int restarts = 0;
   std::string idempotency_key;     // "" when none was given
   std::string reason;              // why the state is what it is
+  // The current (or last) placement, set when the job starts.
+  uint32_t attempt = 0;            // starts so far; tasks carry it so nothing runs twice
+  std::vector<std::string> nodes;  // node names in rank order
+  std::string master_addr;
+  int master_port = 0;
+  std::vector<int> exits;          // per node of this attempt; kRunningExit until it ends
+  int64_t started_unix_ms = 0;
   int64_t revision = 0;            // store revision of this record
+
+  static constexpr int kRunningExit = -1000;
 };
 
 class JobRegistry {
@@ -55,6 +64,9 @@ class JobRegistry {
   StatusOr<JobRecord> Get(uint64_t id);
   // All jobs in id order.
   StatusOr<std::vector<JobRecord>> List();
+  // Writes `r` back if nobody changed it since it was read (its revision);
+  // FailedPrecondition otherwise. Returns it with the new revision.
+  StatusOr<JobRecord> Update(JobRecord r);
   // Marks a pending or running job cancelled (a no-op for one already
   // cancelled); FailedPrecondition for a job that already ended.
   StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason);

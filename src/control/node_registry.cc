@@ -1,0 +1,83 @@
+#include "control/node_registry.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace stargate::control {
+namespace {
+
+constexpr char kPrefix[] = "nodes/";
+
+std::string Encode(const NodeInfo& n) {
+  return nlohmann::json{{"name", n.name},
+                        {"site", n.site},
+                        {"region", n.region},
+                        {"jurisdiction", n.jurisdiction},
+                        {"address", n.address},
+                        {"accelerator", Name(n.accelerator)},
+                        {"accelerators", n.accelerators},
+                        {"cpus", n.cpus},
+                        {"memory_bytes", n.memory_bytes}}
+      .dump();
+}
+
+StatusOr<NodeInfo> Decode(const KeyValue& kv) {
+  const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return absl::DataLossError(fmt::format("store key {}: not a node", kv.key));
+  NodeInfo n;
+  try {
+    n.name = j.at("name").get<std::string>();
+    n.site = j.at("site").get<std::string>();
+    n.region = j.at("region").get<std::string>();
+    n.jurisdiction = j.at("jurisdiction").get<std::string>();
+    n.address = j.at("address").get<std::string>();
+    SG_ASSIGN_OR_RETURN(n.accelerator, ParseAcceleratorType(j.at("accelerator").get<std::string>()));
+    n.accelerators = j.at("accelerators").get<int>();
+    n.cpus = j.at("cpus").get<int>();
+    n.memory_bytes = j.at("memory_bytes").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
+  }
+  return n;
+}
+
+}  // namespace
+
+Status NodeRegistry::Load(int64_t now_ms) {
+  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kPrefix));
+  for (const KeyValue& kv : kvs) {
+    SG_ASSIGN_OR_RETURN(NodeInfo n, Decode(kv));
+    telemetry_[n.name].last_heartbeat_ms = now_ms;
+    nodes_[n.name] = std::move(n);
+  }
+  return Status();
+}
+
+Status NodeRegistry::Register(const NodeInfo& info, int64_t now_ms) {
+  auto it = nodes_.find(info.name);
+  if (it == nodes_.end() || Encode(it->second) != Encode(info)) {
+    SG_RETURN_IF_ERROR(store_->Put(kPrefix + info.name, Encode(info)).status());
+  }
+  nodes_[info.name] = info;
+  telemetry_[info.name].last_heartbeat_ms = now_ms;
+  return Status();
+}
+
+bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
+  auto it = telemetry_.find(name);
+  if (it == telemetry_.end()) return false;
+  it->second = t;
+  return true;
+}
+
+bool NodeRegistry::Alive(const std::string& name, int64_t now_ms) const {
+  auto it = telemetry_.find(name);
+  return it != telemetry_.end() && now_ms - it->second.last_heartbeat_ms <= timeout_ms_;
+}
+
+const NodeInfo* NodeRegistry::Find(const std::string& name) const {
+  auto it = nodes_.find(name);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,66 @@
+// File: node_registry.h
+// The nodes agents registered: what they are (persisted in the Store under
+// nodes/<name>, so a restarted server knows them) and whether they are
+// alive (in memory only: heartbeats arrive every second from every node,
+// too often to write each one). A node is down once it has missed
+// heartbeats for `timeout`; a restarted server gives every known node that
+// long from its start before calling it down. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "control/store.h"
+#include "core/accelerator.h"
+#include "core/status.h"
+
+namespace stargate::control {
+
+struct NodeInfo {
+  std::string name;
+  std::string site;
+  std::string region;
+  std::string jurisdiction;
+  std::string address;
+  AcceleratorType accelerator = AcceleratorType::kCpu;
+  int accelerators = 1;
+  int cpus = 0;
+  int64_t memory_bytes = 0;
+};
+
+struct NodeTelemetry {
+  int64_t last_heartbeat_ms = 0;
+  double cpu_utilisation = 0;
+  int64_t memory_used_bytes = 0;
+  double gpu_utilisation = 0;
+  double gpu_power_w = 0;
+};
+
+class NodeRegistry {
+ public:
+  // `store` must outlive the registry.
+  NodeRegistry(Store* store, int64_t timeout_ms) : store_(store), timeout_ms_(timeout_ms) {}
+
+  // Reads the known nodes; each counts as heard from at `now_ms`.
+  Status Load(int64_t now_ms);
+  // Adds or updates a node (persisted) and counts it as heard from.
+  Status Register(const NodeInfo& info, int64_t now_ms);
+  // False for an unknown node (it must register again).
+  bool Heartbeat(const std::string& name, const NodeTelemetry& t);
+
+  bool Alive(const std::string& name, int64_t now_ms) const;
+  const NodeInfo* Find(const std::string& name) const;
+  // All known nodes by name.
+  const std::map<std::string, NodeInfo>& nodes() const { return nodes_; }
+  const NodeTelemetry& telemetry(const std::string& name) const { return telemetry_.at(name); }
+
+ private:
+  Store* store_;
+  int64_t timeout_ms_;
+  std::map<std::string, NodeInfo> nodes_;
+  std::map<std::string, NodeTelemetry> telemetry_;
+};
+
+}  // namespace stargate::control

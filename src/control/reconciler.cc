@@ -1,0 +1,271 @@
+#include "control/reconciler.h"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace stargate::control {
+namespace {
+
+// The live cluster as the scheduler sees it: one site per registered site
+// name, one pool per (accelerator type, devices per node) in it, nodes in
+// name order, so NodeId <-> node name is stable for one Tick.
+struct LiveCluster {
+  std::vector<SiteSpec> sites;
+  std::vector<std::string> node_names;           // by NodeId
+  std::map<std::string, uint32_t> node_ids;
+};
+
+LiveCluster BuildCluster(const NodeRegistry& nodes) {
+  std::map<std::string, std::map<std::pair<int, int>, std::vector<const NodeInfo*>>> by_site;
+  std::map<std::string, const NodeInfo*> site_example;
+  for (const auto& [name, n] : nodes.nodes()) {
+    by_site[n.site][{static_cast<int>(n.accelerator), n.accelerators}].push_back(&n);
+    site_example.emplace(n.site, &n);
+  }
+  LiveCluster c;
+  for (const auto& [site, pools] : by_site) {
+    SiteSpec s;
+    s.name = site;
+    s.region = site_example[site]->region;
+    s.jurisdiction = site_example[site]->jurisdiction;
+    for (const auto& [key, members] : pools) {
+      PoolSpec p;
+      p.type = static_cast<AcceleratorType>(key.first);
+      p.nodes = static_cast<int>(members.size());
+      p.accels_per_node = std::max(1, key.second);
+      p.nodes_per_rack = 1;
+      p.domain_nodes = 1;
+      s.pools.push_back(p);
+      for (const NodeInfo* n : members) {
+        c.node_ids[n->name] = static_cast<uint32_t>(c.node_names.size());
+        c.node_names.push_back(n->name);
+      }
+    }
+    c.sites.push_back(std::move(s));
+  }
+  return c;
+}
+
+int ExitStatus(const TaskReport& t) { return t.signal != 0 ? 128 + t.signal : t.exit_code; }
+
+}  // namespace
+
+TenantId Reconciler::TenantOf(const std::string& name) {
+  auto [it, added] = tenants_.try_emplace(name, TenantId(static_cast<uint16_t>(std::min<size_t>(tenants_.size(), 65534))));
+  return it->second;
+}
+
+std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int rank) const {
+  std::map<std::string, std::string> env = r.spec.env;
+  const int world = static_cast<int>(r.nodes.size());
+  const std::string ckpt =
+      r.spec.checkpoint_dir.empty() ? fmt::format("{}/checkpoints/{}", data_dir_, r.id) : r.spec.checkpoint_dir;
+  const std::map<std::string, std::string> ours = {
+      // torchrun conventions, one process per node (a torchrun inside the
+      // command takes NNODES / NODE_RANK / MASTER_* instead).
+      {"RANK", std::to_string(rank)},
+      {"WORLD_SIZE", std::to_string(world)},
+      {"LOCAL_RANK", "0"},
+      {"LOCAL_WORLD_SIZE", "1"},
+      {"NODE_RANK", std::to_string(rank)},
+      {"NNODES", std::to_string(world)},
+      {"MASTER_ADDR", r.master_addr},
+      {"MASTER_PORT", std::to_string(r.master_port)},
+      {"STARGATE_JOB_ID", std::to_string(r.id)},
+      {"STARGATE_JOB_NAME", r.spec.spec.name},
+      {"STARGATE_ATTEMPT", std::to_string(r.attempt)},
+      {"STARGATE_RESTART_COUNT", std::to_string(r.restarts)},
+      {"STARGATE_CHECKPOINT_DIR", ckpt},
+      {"STARGATE_ACCELERATORS_PER_NODE", std::to_string(r.spec.per_node)},
+  };
+  for (const auto& [k, v] : ours) env[k] = v;  // ours win: ranks must be right
+  return env;
+}
+
+Status Reconciler::Requeue(JobRecord& r, const std::string& reason) {
+  r.state = JobState::kPending;
+  ++r.restarts;
+  r.reason = reason;
+  r.nodes.clear();
+  r.exits.clear();
+  SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+  return Status();
+}
+
+Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
+  for (JobRecord& r : jobs) {
+    if (r.state != JobState::kRunning) continue;
+    for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+      if (r.exits[rank] != JobRecord::kRunningExit || nodes_->Alive(r.nodes[rank], now_ms)) continue;
+      SG_RETURN_IF_ERROR(Requeue(r, fmt::format("node {} (rank {}) missed its heartbeats; restarting from the last "
+                                                "checkpoint", r.nodes[rank], rank)));
+      break;
+    }
+  }
+  return Status();
+}
+
+Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
+  const LiveCluster c = BuildCluster(*nodes_);
+  if (c.node_names.empty()) return Status();
+  sched::ClusterState state(c.sites);
+  std::map<uint64_t, JobRecord*> by_id;
+  sched::Queue queue;
+  if (scheduler_->UsesTenantOrder()) queue.KeepTenantOrder();
+  for (JobRecord& r : jobs) {
+    by_id[r.id] = &r;
+    if (r.state == JobState::kRunning) {
+      int64_t devices = 0;
+      for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+        auto it = c.node_ids.find(r.nodes[rank]);
+        if (it == c.node_ids.end() || r.exits[rank] != JobRecord::kRunningExit) continue;
+        const NodeId n(it->second);
+        const int take = std::min(r.spec.per_node, state.FreeOn(n));
+        if (take > 0) state.Allocate(n, take);
+        devices += take;
+      }
+      if (devices > 0 && !r.nodes.empty()) {
+        sched::RunningGang g = sched::RunningGang::Ending(
+            JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
+            Time::FromNanos((r.started_unix_ms + static_cast<int64_t>(r.spec.estimate.seconds() * 1e3)) * 1'000'000));
+        g.priority = r.spec.spec.priority;
+        g.tenant = TenantOf(r.spec.spec.tenant);
+        g.checkpoint_origin = Time::FromNanos(r.started_unix_ms * 1'000'000);
+        g.checkpoint_period = r.spec.spec.checkpoint.enabled ? r.spec.spec.checkpoint.interval : Duration::Zero();
+        state.AddRunning(g);
+      }
+    }
+  }
+  for (uint32_t i = 0; i < c.node_names.size(); ++i) {
+    if (!nodes_->Alive(c.node_names[i], now_ms) && state.FreeOn(NodeId(i)) == state.pool(state.PoolOf(NodeId(i))).per_node) {
+      state.SetNodeUp(NodeId(i), false);
+    }
+  }
+  for (const JobRecord& r : jobs) {
+    if (r.state != JobState::kPending) continue;
+    const JobSpec& s = r.spec.spec;
+    sched::JobRequest req;
+    req.id = JobId(static_cast<uint32_t>(r.id));
+    req.tenant = TenantOf(s.tenant);
+    req.accelerators = std::max(1, s.accelerator_count);
+    sched::AcceleratorMask mask = 0;
+    for (AcceleratorType t : s.accelerators) mask |= sched::MaskOf(t);
+    req.accel_mask = mask == 0 ? sched::kAnyGpu : mask;
+    for (const std::string& j : s.jurisdictions) req.jurisdictions |= state.JurisdictionBit(j);
+    if (!s.jurisdictions.empty() && req.jurisdictions == 0) req.jurisdictions = sched::JurisdictionMask{1} << 63;
+    req.priority = s.priority;
+    req.submit = Time::FromNanos(r.submitted_unix_ms * 1'000'000);
+    req.queued_at = Time::FromNanos(r.updated_unix_ms * 1'000'000);
+    req.estimate = r.spec.estimate;
+    req.reference = s.accelerators.empty() ? AcceleratorType::kH100 : s.accelerators[0];
+    req.resumed = r.attempt > 0;
+    queue.Push(req);
+  }
+  if (queue.empty()) return Status();
+  const sched::Decisions decisions = scheduler_->Schedule(state, queue, Time::FromNanos(now_ms * 1'000'000));
+  for (const sched::Decision& d : decisions.items) {
+    if (const auto* st = std::get_if<sched::Start>(&d)) {
+      JobRecord& r = *by_id.at(st->job.value());
+      std::vector<NodeId> placed = st->nodes;
+      std::sort(placed.begin(), placed.end());
+      r.state = JobState::kRunning;
+      ++r.attempt;
+      r.nodes.clear();
+      for (NodeId n : placed) r.nodes.push_back(c.node_names[n.value()]);
+      r.exits.assign(r.nodes.size(), JobRecord::kRunningExit);
+      r.master_addr = nodes_->Find(r.nodes[0])->address;
+      r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 20000);
+      r.started_unix_ms = now_ms;
+      r.reason = st->reason.empty() ? fmt::format("placed on {} node(s)", r.nodes.size()) : st->reason;
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
+      auto it = by_id.find(p->job.value());
+      if (it != by_id.end() && it->second->state == JobState::kRunning) SG_RETURN_IF_ERROR(Requeue(*it->second, p->reason));
+    } else if (const auto* rj = std::get_if<sched::Reject>(&d)) {
+      // Nodes may still join: keep it pending and say why it waits.
+      JobRecord& r = *by_id.at(rj->job.value());
+      if (r.reason != rj->reason) {
+        r.reason = rj->reason;
+        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      }
+    } else if (const auto* df = std::get_if<sched::Defer>(&d)) {
+      JobRecord& r = *by_id.at(df->job.value());
+      if (r.reason != df->reason) {
+        r.reason = df->reason;
+        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      }
+    }
+  }
+  return Status();
+}
+
+Status Reconciler::Tick(int64_t now_ms) {
+  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> all, jobs_->List());
+  std::vector<JobRecord> live;
+  for (JobRecord& r : all) {
+    if (!IsFinal(r.state)) live.push_back(std::move(r));
+  }
+  SG_RETURN_IF_ERROR(FailLostGangs(live, now_ms));
+  return Schedule(live, now_ms);
+}
+
+StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
+                                                  const std::vector<TaskReport>& tasks, int64_t now_ms) {
+  HeartbeatResult out;
+  NodeTelemetry t = telemetry;
+  t.last_heartbeat_ms = now_ms;
+  if (!nodes_->Heartbeat(node, t)) {
+    out.register_again = true;
+    return out;
+  }
+  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> all, jobs_->List());
+  std::map<uint64_t, JobRecord*> by_id;
+  for (JobRecord& r : all) by_id[r.id] = &r;
+  // Record what ended; a rank's non-zero exit fails the job.
+  std::set<TaskRef> reported;
+  for (const TaskReport& rep : tasks) {
+    reported.insert(rep.task);
+    if (rep.running) continue;
+    out.forget.push_back(rep.task);
+    auto it = by_id.find(rep.task.job);
+    if (it == by_id.end()) continue;
+    JobRecord& r = *it->second;
+    if (r.state != JobState::kRunning || r.attempt != rep.task.attempt) continue;
+    auto pos = std::find(r.nodes.begin(), r.nodes.end(), node);
+    if (pos == r.nodes.end()) continue;
+    const size_t rank = static_cast<size_t>(pos - r.nodes.begin());
+    if (r.exits[rank] != JobRecord::kRunningExit) continue;
+    r.exits[rank] = ExitStatus(rep);
+    if (r.exits[rank] != 0) {
+      r.state = JobState::kFailed;
+      r.reason = rep.signal != 0 ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
+                                 : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
+    } else if (std::all_of(r.exits.begin(), r.exits.end(), [](int e) { return e == 0; })) {
+      r.state = JobState::kSucceeded;
+      r.reason = fmt::format("all {} rank(s) exited 0", r.exits.size());
+    }
+    SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+  }
+  // What this node should run: ranks of running jobs placed here, not ended.
+  std::set<TaskRef> wanted;
+  for (auto& [id, rp] : by_id) {
+    const JobRecord& r = *rp;
+    if (r.state != JobState::kRunning) continue;
+    for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+      if (r.nodes[rank] != node || r.exits[rank] != JobRecord::kRunningExit) continue;
+      const TaskRef ref{r.id, r.attempt};
+      wanted.insert(ref);
+      if (!reported.count(ref)) {
+        out.run.push_back(TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank))});
+      }
+    }
+  }
+  for (const TaskReport& rep : tasks) {
+    if (rep.running && !wanted.count(rep.task)) out.stop.push_back(rep.task);
+  }
+  return out;
+}
+
+}  // namespace stargate::control

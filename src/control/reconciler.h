@@ -1,0 +1,92 @@
+// File: reconciler.h
+// The control loop of `stargate server`: it keeps what runs on the nodes
+// in step with the jobs in the store, with the same sched/ policies the
+// twin uses.
+//
+// Tick (every ~0.5 s of wall time):
+//   1. a running job with a node that missed its heartbeats loses the
+//      attempt: it goes back to pending (restarts + 1) and its other nodes
+//      are told to stop it;
+//   2. the scheduler places pending jobs on live nodes (ClusterState built
+//      from the registered nodes; running gangs allocated); a start bumps
+//      the job's attempt and records its nodes in rank order; a preemption
+//      requeues its victim.
+// OnHeartbeat (per agent, ~1 Hz) is level-triggered: the agent reports the
+// tasks it runs and those that ended; the reply lists the tasks of this
+// node's running jobs it does not run yet, the tasks it runs that are not
+// wanted (cancelled, requeued, stale attempts), and the ended tasks whose
+// exit is recorded. A job ends when all its ranks exited 0 (succeeded) or
+// one exited non-zero (failed; the rest are stopped).
+//
+// Not thread-safe: the server calls it under its one mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/job_registry.h"
+#include "control/node_registry.h"
+#include "core/ids.h"
+#include "sched/scheduler.h"
+
+namespace stargate::control {
+
+struct TaskRef {
+  uint64_t job = 0;
+  uint32_t attempt = 0;
+  auto operator<=>(const TaskRef&) const = default;
+};
+
+struct TaskReport {
+  TaskRef task;
+  bool running = true;
+  int exit_code = 0;
+  int signal = 0;                  // non-zero: ended by this signal
+};
+
+struct TaskLaunch {
+  TaskRef task;
+  std::string command;
+  std::map<std::string, std::string> env;
+};
+
+struct HeartbeatResult {
+  std::vector<TaskLaunch> run;
+  std::vector<TaskRef> stop;
+  std::vector<TaskRef> forget;
+  bool register_again = false;
+};
+
+class Reconciler {
+ public:
+  // The registries must outlive the reconciler. Checkpoint directories
+  // default to <data_dir>/checkpoints/<job id>.
+  Reconciler(JobRegistry* jobs, NodeRegistry* nodes, std::unique_ptr<sched::Scheduler> scheduler,
+             std::string data_dir)
+      : jobs_(jobs), nodes_(nodes), scheduler_(std::move(scheduler)), data_dir_(std::move(data_dir)) {}
+
+  Status Tick(int64_t now_ms);
+  StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
+                                        const std::vector<TaskReport>& tasks, int64_t now_ms);
+
+  // The environment rank `rank` of running job `r` gets (torchrun and
+  // Stargate variables, then the job's own env).
+  std::map<std::string, std::string> TaskEnv(const JobRecord& r, int rank) const;
+
+ private:
+  Status FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms);
+  Status Schedule(std::vector<JobRecord>& jobs, int64_t now_ms);
+  Status Requeue(JobRecord& r, const std::string& reason);
+  TenantId TenantOf(const std::string& name);
+
+  JobRegistry* jobs_;
+  NodeRegistry* nodes_;
+  std::unique_ptr<sched::Scheduler> scheduler_;
+  std::string data_dir_;
+  std::map<std::string, TenantId> tenants_;
+};
+
+}  // namespace stargate::control

@@ -1,0 +1,141 @@
+// The control loop without sockets: placement, torchrun-style env, the
+// level-triggered heartbeat protocol, success, failure, cancel, and a gang
+// that loses a node restarting elsewhere with its restart count raised.
+#include "control/reconciler.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "control/memory_store.h"
+
+namespace stargate::control {
+namespace {
+
+constexpr int64_t kT0 = 1'700'000'000'000;
+constexpr int64_t kTimeout = 5'000;
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  ReconcilerTest() {
+    for (const char* n : {"a", "b"}) AddNode(n);
+  }
+  void AddNode(const std::string& name) {
+    NodeInfo n;
+    n.name = name;
+    n.site = "s1";
+    n.jurisdiction = "US";
+    n.address = "10.0.0." + name;
+    n.accelerator = AcceleratorType::kCpu;
+    n.accelerators = 1;
+    ASSERT_TRUE(nodes_.Register(n, now_).ok());
+  }
+  uint64_t Submit(int nodes, const std::string& run = "train") {
+    const std::string spec = fmt::format("name: j\nresources: {{accelerators: CPU:1, nodes: {}}}\nrun: {}\n", nodes, run);
+    return jobs_.Submit(spec, "j.yaml", "").value().id;
+  }
+  HeartbeatResult Beat(const std::string& node, std::vector<TaskReport> tasks = {}) {
+    return rec_.OnHeartbeat(node, NodeTelemetry{}, tasks, now_).value();
+  }
+  static TaskReport Running(TaskRef t) { return TaskReport{t, true, 0, 0}; }
+  static TaskReport Exited(TaskRef t, int code) { return TaskReport{t, false, code, 0}; }
+
+  int64_t now_ = kT0;
+  MemoryStore store_;
+  JobRegistry jobs_{&store_, [this] { return now_; }};
+  NodeRegistry nodes_{&store_, kTimeout};
+  Reconciler rec_{&jobs_, &nodes_, sched::MakeScheduler("fifo").value(), "/data"};
+};
+
+TEST_F(ReconcilerTest, PlacesAGangAndHandsEachNodeItsRank) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const JobRecord r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.nodes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r.attempt, 1u);
+  EXPECT_EQ(r.master_addr, "10.0.0.a");
+  const HeartbeatResult ha = Beat("a");
+  ASSERT_EQ(ha.run.size(), 1u);
+  EXPECT_EQ(ha.run[0].command, "train");
+  EXPECT_EQ(ha.run[0].env.at("RANK"), "0");
+  EXPECT_EQ(ha.run[0].env.at("WORLD_SIZE"), "2");
+  EXPECT_EQ(ha.run[0].env.at("MASTER_ADDR"), "10.0.0.a");
+  EXPECT_EQ(ha.run[0].env.at("MASTER_PORT"), std::to_string(r.master_port));
+  EXPECT_EQ(ha.run[0].env.at("STARGATE_RESTART_COUNT"), "0");
+  EXPECT_EQ(ha.run[0].env.at("STARGATE_CHECKPOINT_DIR"), fmt::format("/data/checkpoints/{}", id));
+  EXPECT_EQ(Beat("b").run.at(0).env.at("NODE_RANK"), "1");
+  // Already running: nothing new to start, nothing to stop.
+  const TaskRef t{id, 1};
+  const HeartbeatResult again = Beat("a", {Running(t)});
+  EXPECT_TRUE(again.run.empty());
+  EXPECT_TRUE(again.stop.empty());
+  // A second job does not fit while the first holds both nodes.
+  const uint64_t second = Submit(1);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(second).value().state, JobState::kPending);
+}
+
+TEST_F(ReconcilerTest, SucceedsWhenEveryRankExitsZeroAndFailsOnANonZeroExit) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const TaskRef t{id, 1};
+  HeartbeatResult h = Beat("a", {Exited(t, 0)});
+  EXPECT_EQ(h.forget, (std::vector<TaskRef>{t}));
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);  // rank 1 still runs
+  Beat("b", {Exited(t, 0)});
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kSucceeded);
+
+  const uint64_t bad = Submit(2);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const TaskRef tb{bad, 1};
+  Beat("a", {Exited(tb, 3)});
+  const JobRecord failed = jobs_.Get(bad).value();
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  EXPECT_EQ(failed.reason, "rank 0 on a exited with code 3");
+  EXPECT_EQ(Beat("b", {Running(tb)}).stop, (std::vector<TaskRef>{tb}));  // the rest is stopped
+}
+
+TEST_F(ReconcilerTest, CancelStopsTheTasks) {
+  const uint64_t id = Submit(1);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const std::string node = jobs_.Get(id).value().nodes.at(0);
+  ASSERT_TRUE(jobs_.Cancel(id, "by user").ok());
+  EXPECT_EQ(Beat(node, {Running({id, 1})}).stop, (std::vector<TaskRef>{{id, 1}}));
+}
+
+TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const TaskRef first{id, 1};
+  // Only a keeps heartbeating; b goes silent past the timeout.
+  now_ += kTimeout + 1;
+  Beat("a", {Running(first)});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  JobRecord r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kPending);
+  EXPECT_EQ(r.restarts, 1);
+  EXPECT_NE(r.reason.find("node b (rank 1) missed its heartbeats"), std::string::npos) << r.reason;
+  EXPECT_EQ(Beat("a", {Running(first)}).stop, (std::vector<TaskRef>{first}));  // the survivor stops
+  // A new node joins: the job restarts on a and c, attempt 2, restart count 1.
+  AddNode("c");
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.nodes, (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(r.attempt, 2u);
+  const HeartbeatResult hc = Beat("c");
+  ASSERT_EQ(hc.run.size(), 1u);
+  EXPECT_EQ(hc.run[0].task.attempt, 2u);
+  EXPECT_EQ(hc.run[0].env.at("STARGATE_RESTART_COUNT"), "1");
+  // A late report from the old attempt changes nothing and is forgotten.
+  const HeartbeatResult late = Beat("a", {Exited(first, 0)});
+  EXPECT_EQ(late.forget, (std::vector<TaskRef>{first}));
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);
+}
+
+TEST_F(ReconcilerTest, UnknownNodesAreToldToRegister) {
+  EXPECT_TRUE(Beat("ghost").register_again);
+}
+
+}  // namespace
+}  // namespace stargate::control
