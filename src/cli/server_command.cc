@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -10,10 +11,12 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "control/agent_service.h"
 #include "control/http_server.h"
 #include "control/memory_store.h"
 #include "control/rest_api.h"
 #include "control/sqlite_store.h"
+#include "sched/scheduler.h"
 
 namespace stargate::cli {
 namespace {
@@ -21,7 +24,10 @@ namespace {
 struct ServerOptions {
   std::string data_dir = "stargate-data";
   std::string listen = "127.0.0.1:8470";
+  std::string agent_listen = "127.0.0.1:8471";
   std::string port_file;
+  std::string policy = "stargate";
+  int64_t heartbeat_timeout_ms = 5000;
   bool in_memory = false;
 };
 
@@ -45,10 +51,27 @@ int64_t NowUnixMs() {
 }
 
 int RunServer(const ServerOptions& o) {
-  std::string host;
-  int port = 0;
+  std::string host, agent_host;
+  int port = 0, agent_port = 0;
   if (!SplitListen(o.listen, &host, &port)) {
     std::cerr << "error: --listen: expected HOST:PORT with PORT in [0, 65535], got '" << o.listen << "'\n";
+    return 2;
+  }
+  if (!SplitListen(o.agent_listen, &agent_host, &agent_port)) {
+    std::cerr << "error: --agent-listen: expected HOST:PORT with PORT in [0, 65535], got '" << o.agent_listen << "'\n";
+    return 2;
+  }
+  // SIGINT/SIGTERM stop the server from a thread that waits for them, so
+  // nothing unsafe runs in a signal handler. Blocked before any thread
+  // starts (gRPC and httplib start their own), so none of them takes it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  auto scheduler = sched::MakeScheduler(o.policy);
+  if (!scheduler.ok()) {
+    std::cerr << "error: --policy: " << scheduler.status().message() << "\n";
     return 2;
   }
   std::unique_ptr<control::Store> store;
@@ -70,36 +93,57 @@ int RunServer(const ServerOptions& o) {
     }
     store = std::move(sqlite).value();
   }
-  control::RestApi api(store.get(), NowUnixMs);
+  control::ControlPlane cp(store.get(), NowUnixMs, std::move(scheduler).value(), o.data_dir, o.heartbeat_timeout_ms);
+  if (Status st = cp.nodes.Load(NowUnixMs()); !st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return 1;
+  }
+  control::RestApi api(&cp);
   control::HttpServer server(&api);
   StatusOr<int> bound = server.Bind(host, port);
   if (!bound.ok()) {
     std::cerr << "error: " << bound.status().message() << "\n";
     return 1;
   }
-  if (!o.port_file.empty()) {  // written whole, then renamed: readers never see half a number
+  control::AgentServer agents(&cp);
+  StatusOr<int> agent_bound = agents.Start(agent_host, agent_port);
+  if (!agent_bound.ok()) {
+    std::cerr << "error: " << agent_bound.status().message() << "\n";
+    return 1;
+  }
+  if (!o.port_file.empty()) {  // written whole, then renamed: readers never see half a line
     const std::string tmp = o.port_file + ".tmp";
-    std::ofstream(tmp) << *bound << "\n";
+    std::ofstream(tmp) << *bound << " " << *agent_bound << "\n";
     std::filesystem::rename(tmp, o.port_file);
   }
-  // SIGINT/SIGTERM stop the server from a thread that waits for them, so
-  // nothing unsafe runs in a signal handler.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // The control loop: requeue gangs that lost a node, place pending jobs.
+  std::atomic<bool> stopping{false};
+  std::thread loop([&] {
+    while (!stopping.load()) {
+      {
+        std::lock_guard<std::mutex> lock(cp.mu);
+        if (Status st = cp.reconciler.Tick(NowUnixMs()); !st.ok()) {
+          std::cerr << "stargate server: control loop: " << st.message() << "\n";
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+  });
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     server.Stop();
   });
-  fmt::print("stargate server: listening on http://{}:{} (state: {})\n", host, *bound, where);
+  fmt::print("stargate server: REST on http://{}:{}, agents on {}:{} (state: {}, policy {})\n", host, *bound,
+             agent_host, *agent_bound, where, o.policy);
   std::fflush(stdout);
   const Status served = server.Serve();
   // Wake the waiter if Serve ended on its own.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  stopping = true;
+  loop.join();
+  agents.Stop();
   if (!served.ok()) {
     std::cerr << "error: " << served.message() << "\n";
     return 1;
@@ -115,7 +159,13 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("server", "Run the control plane: the REST API over a store in a data dir");
   cmd->add_option("--data-dir", o->data_dir, "Where state.db (SQLite, WAL) lives")->capture_default_str();
   cmd->add_option("--listen", o->listen, "HOST:PORT for the REST API (PORT 0 = any free port)")->capture_default_str();
-  cmd->add_option("--port-file", o->port_file, "Write the bound port here once listening");
+  cmd->add_option("--agent-listen", o->agent_listen, "HOST:PORT for agents (gRPC; PORT 0 = any free port)")
+      ->capture_default_str();
+  cmd->add_option("--port-file", o->port_file, "Once listening, write \"REST_PORT AGENT_PORT\" here");
+  cmd->add_option("--policy", o->policy, "Scheduler policy set: stargate or fifo")->capture_default_str();
+  cmd->add_option("--heartbeat-timeout-ms", o->heartbeat_timeout_ms, "A node is down after this long without a heartbeat")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{500}, int64_t{600000}));
   cmd->add_flag("--in-memory", o->in_memory, "Keep state in memory only (nothing survives a restart)");
   cmd->callback([o, exit_code] { *exit_code = RunServer(*o); });
 }

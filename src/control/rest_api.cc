@@ -101,11 +101,19 @@ std::string Header(const HttpRequest& req, const std::string& name) {
 }  // namespace
 
 HttpResponse RestApi::Handle(const HttpRequest& req) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(cp_->mu);
+  return Route(req);
+}
+
+HttpResponse RestApi::Route(const HttpRequest& req) {
   const std::string& p = req.path;
+  if (p == "/v1/nodes" || p == "/v1/sites") {
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    return p == "/v1/nodes" ? ListNodes() : ListSites();
+  }
   if (p == "/v1/health") {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
-    StatusOr<int64_t> rev = store_->Revision();
+    StatusOr<int64_t> rev = cp_->store->Revision();
     if (!rev.ok()) return FromStatus(rev.status());
     return HttpResponse{200, json{{"status", "ok"}, {"revision", *rev}}.dump()};
   }
@@ -140,7 +148,7 @@ HttpResponse RestApi::Submit(const HttpRequest& req) {
   const std::string key = Header(req, "idempotency-key");
   if (key.size() > 200) return ErrorResponse(400, "invalid_argument", "Idempotency-Key is longer than 200 bytes");
   bool created = false;
-  StatusOr<JobRecord> r = jobs_.Submit(req.body, filename, key, &created);
+  StatusOr<JobRecord> r = cp_->jobs.Submit(req.body, filename, key, &created);
   if (!r.ok()) return FromStatus(r.status());
   return HttpResponse{created ? 201 : 200, json{{"job", JobJson(*r, false)}}.dump()};
 }
@@ -148,7 +156,7 @@ HttpResponse RestApi::Submit(const HttpRequest& req) {
 HttpResponse RestApi::ListJobs(const HttpRequest& req) {
   std::string state_filter;
   if (auto it = req.query.find("state"); it != req.query.end()) state_filter = it->second;
-  StatusOr<std::vector<JobRecord>> all = jobs_.List();
+  StatusOr<std::vector<JobRecord>> all = cp_->jobs.List();
   if (!all.ok()) return FromStatus(all.status());
   json list = json::array();
   bool known_state = state_filter.empty();
@@ -168,14 +176,57 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req) {
   return HttpResponse{200, json{{"jobs", list}}.dump()};
 }
 
+HttpResponse RestApi::ListNodes() {
+  const int64_t now = cp_->clock();
+  json list = json::array();
+  for (const auto& [name, n] : cp_->nodes.nodes()) {
+    const NodeTelemetry& t = cp_->nodes.telemetry(name);
+    list.push_back({{"name", name},
+                    {"site", n.site},
+                    {"region", n.region},
+                    {"jurisdiction", n.jurisdiction},
+                    {"address", n.address},
+                    {"accelerator", Name(n.accelerator)},
+                    {"accelerators", n.accelerators},
+                    {"cpus", n.cpus},
+                    {"memory_bytes", n.memory_bytes},
+                    {"alive", cp_->nodes.Alive(name, now)},
+                    {"last_heartbeat_unix_ms", t.last_heartbeat_ms},
+                    {"cpu_utilisation", t.cpu_utilisation},
+                    {"memory_used_bytes", t.memory_used_bytes},
+                    {"gpu_utilisation", t.gpu_utilisation},
+                    {"gpu_power_w", t.gpu_power_w}});
+  }
+  return HttpResponse{200, json{{"nodes", list}}.dump()};
+}
+
+HttpResponse RestApi::ListSites() {
+  const int64_t now = cp_->clock();
+  std::map<std::string, json> sites;
+  for (const auto& [name, n] : cp_->nodes.nodes()) {
+    json& s = sites[n.site];
+    if (s.is_null()) {
+      s = {{"name", n.site}, {"region", n.region}, {"jurisdiction", n.jurisdiction}, {"nodes", 0},
+           {"nodes_alive", 0}, {"accelerators", json::object()}};
+    }
+    s["nodes"] = s["nodes"].get<int>() + 1;
+    if (cp_->nodes.Alive(name, now)) s["nodes_alive"] = s["nodes_alive"].get<int>() + 1;
+    json& acc = s["accelerators"][std::string(Name(n.accelerator))];
+    acc = (acc.is_null() ? 0 : acc.get<int>()) + n.accelerators;
+  }
+  json list = json::array();
+  for (auto& [name, s] : sites) list.push_back(std::move(s));
+  return HttpResponse{200, json{{"sites", list}}.dump()};
+}
+
 HttpResponse RestApi::GetJob(uint64_t id) {
-  StatusOr<JobRecord> r = jobs_.Get(id);
+  StatusOr<JobRecord> r = cp_->jobs.Get(id);
   if (!r.ok()) return FromStatus(r.status());
   return HttpResponse{200, json{{"job", JobJson(*r, true)}}.dump()};
 }
 
 HttpResponse RestApi::CancelJob(uint64_t id) {
-  StatusOr<JobRecord> r = jobs_.Cancel(id, "cancelled by the user");
+  StatusOr<JobRecord> r = cp_->jobs.Cancel(id, "cancelled by the user");
   if (!r.ok()) return FromStatus(r.status());
   return HttpResponse{200, json{{"job", JobJson(*r, false)}}.dump()};
 }

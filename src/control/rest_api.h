@@ -9,11 +9,13 @@
 //   GET  /v1/jobs[?state=S]      {"jobs": [...]}
 //   GET  /v1/jobs/{id}           {"job": {..., "spec": "<yaml>"}}
 //   POST /v1/jobs/{id}/cancel    {"job": {...}}
+//   GET  /v1/nodes               {"nodes": [...]}  (registered nodes, alive or not)
+//   GET  /v1/sites               {"sites": [...]}  (nodes and accelerators per site)
 //
 // Errors are JSON {"error": {"code", "message"[, "field"]}} with 400 (bad
 // input; `field` is the job file's field path), 404, 405, 409 (a job that
 // already ended), 413 (body over 1 MiB) or 500/503 (the store). Bad input
-// never changes stored state. Thread-safe: one mutex around the registry.
+// never changes stored state. Thread-safe: it takes the control plane's mutex.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +23,7 @@
 #include <mutex>
 #include <string>
 
-#include "control/job_registry.h"
+#include "control/control_plane.h"
 
 namespace stargate::control {
 
@@ -40,20 +42,21 @@ struct HttpResponse {
 
 class RestApi {
  public:
-  // `store` must outlive the API.
-  RestApi(Store* store, JobRegistry::Clock clock) : store_(store), jobs_(store, std::move(clock)) {}
+  // `cp` must outlive the API.
+  explicit RestApi(ControlPlane* cp) : cp_(cp) {}
 
   HttpResponse Handle(const HttpRequest& req);
 
  private:
+  HttpResponse Route(const HttpRequest& req);
   HttpResponse Submit(const HttpRequest& req);
   HttpResponse ListJobs(const HttpRequest& req);
   HttpResponse GetJob(uint64_t id);
   HttpResponse CancelJob(uint64_t id);
+  HttpResponse ListNodes();
+  HttpResponse ListSites();
 
-  std::mutex mu_;
-  Store* store_;
-  JobRegistry jobs_;
+  ControlPlane* cp_;
 };
 
 }  // namespace stargate::control

@@ -18,11 +18,12 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 
 start_server() {  # sets SERVER_PID and STARGATE_SERVER
   rm -f "$TMP/port"
-  "$BIN" server --data-dir "$TMP/data" --listen 127.0.0.1:0 --port-file "$TMP/port" >> "$TMP/server.log" 2>&1 &
+  "$BIN" server --data-dir "$TMP/data" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 --port-file "$TMP/port" \
+    >> "$TMP/server.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
   [ -s "$TMP/port" ] || { cat "$TMP/server.log"; fail "server did not start"; }
-  export STARGATE_SERVER="http://127.0.0.1:$(cat "$TMP/port")"
+  export STARGATE_SERVER="http://127.0.0.1:$(cut -d' ' -f1 "$TMP/port")"
 }
 
 cat > "$TMP/hello.yaml" <<'YAML'

@@ -33,7 +33,9 @@ class RestApiTest : public ::testing::Test {
     return api_.Handle(req);
   }
   MemoryStore store_;
-  RestApi api_{&store_, [] { return int64_t{1'700'000'000'000}; }};
+  ControlPlane cp_{&store_, [] { return int64_t{1'700'000'000'000}; }, sched::MakeScheduler("fifo").value(), "/data",
+                   5000};
+  RestApi api_{&cp_};
 };
 
 TEST_F(RestApiTest, SubmitListShowCancel) {

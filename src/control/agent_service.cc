@@ -1,0 +1,121 @@
+#include "control/agent_service.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <fmt/format.h>
+
+#include "proto/agent.grpc.pb.h"
+
+namespace stargate::control {
+namespace {
+
+namespace pb = stargate::agent::v1;
+
+constexpr int kHeartbeatIntervalMs = 1000;
+
+grpc::Status ToGrpc(const Status& st) {
+  if (st.ok()) return grpc::Status::OK;
+  const grpc::StatusCode code = st.code() == absl::StatusCode::kInvalidArgument ? grpc::StatusCode::INVALID_ARGUMENT
+                                                                                 : grpc::StatusCode::UNAVAILABLE;
+  return grpc::Status(code, std::string(st.message()));
+}
+
+class Service final : public pb::AgentService::Service {
+ public:
+  explicit Service(ControlPlane* cp) : cp_(cp) {}
+
+  grpc::Status Register(grpc::ServerContext*, const pb::RegisterRequest* req, pb::RegisterReply* reply) override {
+    NodeInfo n;
+    n.name = req->node_name();
+    n.site = req->site();
+    n.region = req->region();
+    n.jurisdiction = req->jurisdiction();
+    n.address = req->address();
+    n.accelerators = req->accelerators();
+    n.cpus = req->cpus();
+    n.memory_bytes = req->memory_bytes();
+    if (n.name.empty() || n.site.empty() || n.address.empty() || n.accelerators < 1 || n.accelerators > 64) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "node_name, site and address are required and accelerators must be in [1, 64]");
+    }
+    StatusOr<AcceleratorType> type = ParseAcceleratorType(req->accelerator());
+    if (!type.ok()) return ToGrpc(type.status());
+    n.accelerator = *type;
+    std::lock_guard<std::mutex> lock(cp_->mu);
+    if (Status st = cp_->nodes.Register(n, cp_->clock()); !st.ok()) return ToGrpc(st);
+    reply->set_heartbeat_interval_ms(kHeartbeatIntervalMs);
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Heartbeat(grpc::ServerContext*, const pb::HeartbeatRequest* req, pb::HeartbeatReply* reply) override {
+    NodeTelemetry t;
+    t.cpu_utilisation = req->cpu_utilisation();
+    t.memory_used_bytes = req->memory_used_bytes();
+    t.gpu_utilisation = req->gpu_utilisation();
+    t.gpu_power_w = req->gpu_power_w();
+    std::vector<TaskReport> tasks;
+    for (const pb::TaskStatus& s : req->tasks()) {
+      tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal()});
+    }
+    StatusOr<HeartbeatResult> r;
+    {
+      std::lock_guard<std::mutex> lock(cp_->mu);
+      r = cp_->reconciler.OnHeartbeat(req->node_name(), t, tasks, cp_->clock());
+    }
+    if (!r.ok()) return ToGrpc(r.status());
+    reply->set_register_again(r->register_again);
+    for (const TaskLaunch& l : r->run) {
+      pb::Task* task = reply->add_run();
+      task->set_job_id(l.task.job);
+      task->set_attempt(l.task.attempt);
+      task->set_command(l.command);
+      for (const auto& [k, v] : l.env) (*task->mutable_env())[k] = v;
+    }
+    auto add_refs = [](const std::vector<TaskRef>& refs, auto* out) {
+      for (const TaskRef& ref : refs) {
+        pb::TaskRef* p = out->Add();
+        p->set_job_id(ref.job);
+        p->set_attempt(ref.attempt);
+      }
+    };
+    add_refs(r->stop, reply->mutable_stop());
+    add_refs(r->forget, reply->mutable_forget());
+    return grpc::Status::OK;
+  }
+
+ private:
+  ControlPlane* cp_;
+};
+
+}  // namespace
+
+struct AgentServer::Impl {
+  explicit Impl(ControlPlane* cp) : service(cp) {}
+  Service service;
+  std::unique_ptr<grpc::Server> server;
+};
+
+AgentServer::AgentServer(ControlPlane* cp) : impl_(std::make_unique<Impl>(cp)) {}
+
+AgentServer::~AgentServer() { Stop(); }
+
+StatusOr<int> AgentServer::Start(const std::string& host, int port) {
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  builder.AddListeningPort(fmt::format("{}:{}", host, port), grpc::InsecureServerCredentials(), &bound);
+  builder.RegisterService(&impl_->service);
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || bound == 0) {
+    return absl::UnavailableError(fmt::format("cannot listen for agents on {}:{}", host, port));
+  }
+  return bound;
+}
+
+void AgentServer::Stop() {
+  if (impl_ && impl_->server) {
+    impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    impl_->server.reset();
+  }
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,37 @@
+// File: control_plane.h
+// What one `stargate server` holds: the store, the job and node registries
+// and the reconciler, behind one mutex that the REST API, the agent API
+// and the control loop all take, so the store sees one writer at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "control/job_registry.h"
+#include "control/node_registry.h"
+#include "control/reconciler.h"
+#include "control/store.h"
+
+namespace stargate::control {
+
+struct ControlPlane {
+  // `store` must outlive the control plane.
+  ControlPlane(Store* store_in, JobRegistry::Clock clock_in, std::unique_ptr<sched::Scheduler> scheduler,
+               const std::string& data_dir, int64_t heartbeat_timeout_ms)
+      : store(store_in),
+        clock(std::move(clock_in)),
+        jobs(store_in, clock),
+        nodes(store_in, heartbeat_timeout_ms),
+        reconciler(&jobs, &nodes, std::move(scheduler), data_dir) {}
+
+  std::mutex mu;
+  Store* store;
+  JobRegistry::Clock clock;
+  JobRegistry jobs;
+  NodeRegistry nodes;
+  Reconciler reconciler;
+};
+
+}  // namespace stargate::control
