@@ -13,5 +13,7 @@ void AddTwinAuditCommand(CLI::App* twin, int* exit_code);
 // `stargate server` and `stargate job ...` (the orchestrator).
 void AddServerCommand(CLI::App& app, int* exit_code);
 void AddJobCommands(CLI::App& app, int* exit_code);
+// `stargate agent`, `stargate node list`, `stargate site list`.
+void AddAgentCommands(CLI::App& app, int* exit_code);
 
 }  // namespace stargate::cli

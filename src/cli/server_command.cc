@@ -93,7 +93,9 @@ int RunServer(const ServerOptions& o) {
     }
     store = std::move(sqlite).value();
   }
-  control::ControlPlane cp(store.get(), NowUnixMs, std::move(scheduler).value(), o.data_dir, o.heartbeat_timeout_ms);
+  // Absolute, because tasks get checkpoint paths under it and run elsewhere.
+  const std::string data_dir = std::filesystem::absolute(o.data_dir).lexically_normal().string();
+  control::ControlPlane cp(store.get(), NowUnixMs, std::move(scheduler).value(), data_dir, o.heartbeat_timeout_ms);
   if (Status st = cp.nodes.Load(NowUnixMs()); !st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;

@@ -1,0 +1,166 @@
+// `stargate agent`: run one node's agent; `stargate node list`, `site list`.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "control/agent.h"
+#include "control/http_server.h"
+
+namespace stargate::cli {
+namespace {
+
+using nlohmann::json;
+
+struct AgentOptions {
+  std::string server = "127.0.0.1:8471";
+  std::string name;
+  std::string site = "local";
+  std::string region = "local";
+  std::string jurisdiction = "US";
+  std::string address = "127.0.0.1";
+  std::string accelerators = "CPU:1";
+  std::string work_dir = "stargate-agent";
+  int64_t stop_grace_ms = 10'000;
+};
+
+int RunAgent(const AgentOptions& o) {
+  control::AgentConfig c;
+  c.server = o.server;
+  c.work_dir = o.work_dir;
+  c.stop_grace_ms = o.stop_grace_ms;
+  control::NodeInfo& n = c.node;
+  n.name = o.name;
+  if (n.name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    n.name = host;
+  }
+  n.site = o.site;
+  n.region = o.region;
+  n.jurisdiction = o.jurisdiction;
+  n.address = o.address;
+  // "TYPE:N" as in job files; the node's devices.
+  const size_t colon = o.accelerators.find(':');
+  auto type = ParseAcceleratorType(o.accelerators.substr(0, colon));
+  int count = 1;
+  if (colon != std::string::npos) {
+    try {
+      count = std::stoi(o.accelerators.substr(colon + 1));
+    } catch (const std::exception&) {
+      count = 0;
+    }
+  }
+  if (!type.ok() || count < 1 || count > 64) {
+    std::cerr << "error: --accelerators: expected TYPE:N with N in [1, 64], got '" << o.accelerators << "'"
+              << (type.ok() ? "" : std::string(" (") + std::string(type.status().message()) + ")") << "\n";
+    return 2;
+  }
+  n.accelerator = *type;
+  n.accelerators = count;
+  n.cpus = static_cast<int>(std::thread::hardware_concurrency());
+  n.memory_bytes = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
+
+  sigset_t stop_signals;  // handled by a waiting thread, blocked everywhere else
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::atomic<bool> stop{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    stop = true;
+  });
+  fmt::print("stargate agent {}: {} x {} at site {} ({}), server {}\n", n.name, n.accelerators, Name(n.accelerator),
+             n.site, n.jurisdiction, o.server);
+  std::fflush(stdout);
+  control::Agent agent(c);
+  const Status st = agent.Run(stop);
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+std::string DefaultServer() {
+  const char* env = std::getenv("STARGATE_SERVER");
+  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8470";
+}
+
+int ListFromServer(const std::string& server, const std::string& what) {
+  auto r = control::CallServer(server, "GET", "/v1/" + what);
+  if (!r.ok()) {
+    std::cerr << "error: " << r.status().message() << "\n";
+    return 1;
+  }
+  if (r->status != 200) {
+    std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
+    return 1;
+  }
+  const json list = json::parse(r->body)[what];
+  if (what == "nodes") {
+    fmt::print("{:<16} {:<12} {:<8} {:<12} {:<10} {:>6} {:>8}\n", "NAME", "SITE", "JURIS", "ACCELERATORS", "STATE",
+               "CPU%", "MEM_GIB");
+    for (const json& n : list) {
+      fmt::print("{:<16} {:<12} {:<8} {:<12} {:<10} {:>6.1f} {:>8.1f}\n", n["name"].get<std::string>(),
+                 n["site"].get<std::string>(), n["jurisdiction"].get<std::string>(),
+                 fmt::format("{}:{}", n["accelerator"].get<std::string>(), n["accelerators"].get<int>()),
+                 n["alive"].get<bool>() ? "up" : "down", 100 * n["cpu_utilisation"].get<double>(),
+                 n["memory_used_bytes"].get<double>() / (1 << 30));
+    }
+  } else {
+    fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6}  {}\n", "SITE", "REGION", "JURIS", "NODES", "UP", "ACCELERATORS");
+    for (const json& s : list) {
+      std::string acc;
+      for (const auto& [type, count] : s["accelerators"].items()) acc += fmt::format("{}{}:{}", acc.empty() ? "" : " ", type, count.get<int>());
+      fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6}  {}\n", s["name"].get<std::string>(), s["region"].get<std::string>(),
+                 s["jurisdiction"].get<std::string>(), s["nodes"].get<int>(), s["nodes_alive"].get<int>(), acc);
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+void AddAgentCommands(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<AgentOptions>();
+  CLI::App* agent = app.add_subcommand("agent", "Run a node's agent: register, heartbeat, run the tasks it is given");
+  agent->add_option("--server", o->server, "Server's agent API (HOST:PORT)")->capture_default_str();
+  agent->add_option("--name", o->name, "Node name (default: the host name)");
+  agent->add_option("--site", o->site, "Site this node belongs to")->capture_default_str();
+  agent->add_option("--region", o->region, "Region of the site")->capture_default_str();
+  agent->add_option("--jurisdiction", o->jurisdiction, "Legal area for data residency")->capture_default_str();
+  agent->add_option("--address", o->address, "Address other ranks reach this node at (MASTER_ADDR)")
+      ->capture_default_str();
+  agent->add_option("--accelerators", o->accelerators, "Devices on this node, TYPE:N (CPU:1 for a CPU node)")
+      ->capture_default_str();
+  agent->add_option("--work-dir", o->work_dir, "Task logs and working directories")->capture_default_str();
+  agent->add_option("--stop-grace-ms", o->stop_grace_ms, "SIGTERM, then SIGKILL this much later")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{600000}));
+  agent->callback([o, exit_code] { *exit_code = RunAgent(*o); });
+
+  auto server = std::make_shared<std::string>(DefaultServer());
+  for (const char* what : {"node", "site"}) {
+    CLI::App* group = app.add_subcommand(what, fmt::format("The {}s the server knows", what));
+    group->require_subcommand(1);
+    group->add_option("--server", *server, "Server URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
+    CLI::App* list = group->add_subcommand("list", fmt::format("List {}s", what));
+    list->fallthrough();
+    const std::string plural = std::string(what) + "s";
+    list->callback([server, plural, exit_code] { *exit_code = ListFromServer(*server, plural); });
+  }
+}
+
+}  // namespace stargate::cli

@@ -1,0 +1,255 @@
+#include "control/agent.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "proto/agent.grpc.pb.h"
+
+namespace stargate::control {
+namespace {
+
+namespace pb = stargate::agent::v1;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+struct CpuSample {
+  uint64_t busy = 0, total = 0;
+};
+
+CpuSample ReadCpu() {
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  uint64_t v[8] = {};
+  f >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6] >> v[7];
+  CpuSample s;
+  for (uint64_t x : v) s.total += x;
+  s.busy = s.total - v[3] - v[4];  // minus idle and iowait
+  return s;
+}
+
+int64_t MemoryUsedBytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key, unit;
+  int64_t value = 0, total = 0, available = 0;
+  while (f >> key >> value >> unit) {
+    if (key == "MemTotal:") total = value;
+    if (key == "MemAvailable:") available = value;
+  }
+  return (total - available) * 1024;
+}
+
+}  // namespace
+
+struct Agent::Impl {
+  struct Proc {
+    pid_t pid = -1;                // also the process group id
+    bool running = true;
+    int exit_code = 0;
+    int signal = 0;
+    int64_t stop_sent_ms = -1;
+  };
+
+  explicit Impl(AgentConfig c) : config(std::move(c)) {}
+
+  void Launch(const pb::Task& task) {
+    const TaskRef ref{task.job_id(), task.attempt()};
+    if (procs.count(ref)) return;  // started already (a late reply): never twice
+    const std::string log = fmt::format("{}/logs/job-{}-attempt-{}.log", config.work_dir, ref.job, ref.attempt);
+    const std::string dir = fmt::format("{}/jobs/{}", config.work_dir, ref.job);
+    std::filesystem::create_directories(dir);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string kv = *e;
+      if (!task.env().contains(kv.substr(0, kv.find('=')))) env_strings.push_back(kv);
+    }
+    for (const auto& [k, v] : task.env()) env_strings.push_back(k + "=" + v);
+    env_strings.push_back("STARGATE_WORK_DIR=" + dir);
+    std::vector<char*> envp;
+    for (std::string& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    const pid_t parent = getpid();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      setpgid(0, 0);
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the agent
+      if (getppid() != parent) _exit(127);  // the agent died before prctl
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+      }
+      if (chdir(dir.c_str()) != 0) _exit(126);
+      execle("/bin/sh", "sh", "-c", task.command().c_str(), static_cast<char*>(nullptr), envp.data());
+      _exit(127);
+    }
+    Proc p;
+    if (pid < 0) {  // could not fork: report it as ended
+      p.running = false;
+      p.exit_code = 127;
+    } else {
+      setpgid(pid, pid);
+      p.pid = pid;
+    }
+    procs[ref] = p;
+    fmt::print("stargate agent {}: started job {} attempt {} (rank {}) pid {}\n", config.node.name, ref.job,
+               ref.attempt, task.env().count("RANK") ? task.env().at("RANK") : "?", pid);
+    std::fflush(stdout);
+  }
+
+  void Reap() {
+    for (auto& [ref, p] : procs) {
+      if (!p.running || p.pid < 0) continue;
+      int status = 0;
+      if (waitpid(p.pid, &status, WNOHANG) != p.pid) continue;
+      p.running = false;
+      if (WIFEXITED(status)) p.exit_code = WEXITSTATUS(status);
+      if (WIFSIGNALED(status)) p.signal = WTERMSIG(status);
+      kill(-p.pid, SIGKILL);  // anything the task left behind in its group
+    }
+  }
+
+  void Stop(const TaskRef& ref, int64_t now) {
+    auto it = procs.find(ref);
+    if (it == procs.end() || !it->second.running) return;
+    Proc& p = it->second;
+    if (p.stop_sent_ms < 0) {
+      kill(-p.pid, SIGTERM);  // time to checkpoint
+      p.stop_sent_ms = now;
+    } else if (now - p.stop_sent_ms >= config.stop_grace_ms) {
+      kill(-p.pid, SIGKILL);
+    }
+  }
+
+  bool Register() {
+    pb::RegisterRequest req;
+    const NodeInfo& n = config.node;
+    req.set_node_name(n.name);
+    req.set_site(n.site);
+    req.set_region(n.region);
+    req.set_jurisdiction(n.jurisdiction);
+    req.set_address(n.address);
+    req.set_accelerator(std::string(Name(n.accelerator)));
+    req.set_accelerators(n.accelerators);
+    req.set_cpus(n.cpus);
+    req.set_memory_bytes(n.memory_bytes);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    pb::RegisterReply reply;
+    const grpc::Status st = stub->Register(&ctx, req, &reply);
+    if (!st.ok()) {
+      std::cerr << "stargate agent " << n.name << ": register: " << st.error_message() << "\n";
+      return false;
+    }
+    if (reply.heartbeat_interval_ms() > 0) interval_ms = reply.heartbeat_interval_ms();
+    return true;
+  }
+
+  void Heartbeat(int64_t now) {
+    pb::HeartbeatRequest req;
+    req.set_node_name(config.node.name);
+    const CpuSample cpu = ReadCpu();
+    if (cpu.total > last_cpu.total) {
+      req.set_cpu_utilisation(static_cast<double>(cpu.busy - last_cpu.busy) /
+                              static_cast<double>(cpu.total - last_cpu.total));
+    }
+    last_cpu = cpu;
+    req.set_memory_used_bytes(MemoryUsedBytes());
+    for (const auto& [ref, p] : procs) {
+      pb::TaskStatus* s = req.add_tasks();
+      s->set_job_id(ref.job);
+      s->set_attempt(ref.attempt);
+      s->set_running(p.running);
+      s->set_exit_code(p.exit_code);
+      s->set_signal(p.signal);
+    }
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    pb::HeartbeatReply reply;
+    const grpc::Status st = stub->Heartbeat(&ctx, req, &reply);
+    if (!st.ok()) return;  // server away: tasks keep running, try again next beat
+    if (reply.register_again()) registered = false;
+    for (const pb::Task& t : reply.run()) Launch(t);
+    for (const pb::TaskRef& r : reply.stop()) {
+      stopping.insert({r.job_id(), r.attempt()});
+    }
+    for (const pb::TaskRef& r : reply.forget()) {
+      auto it = procs.find({r.job_id(), r.attempt()});
+      if (it != procs.end() && !it->second.running) procs.erase(it);
+      stopping.erase({r.job_id(), r.attempt()});
+    }
+    (void)now;
+  }
+
+  AgentConfig config;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::AgentService::Stub> stub;
+  std::map<TaskRef, Proc> procs;
+  std::set<TaskRef> stopping;
+  bool registered = false;
+  int interval_ms = 1000;
+  CpuSample last_cpu;
+};
+
+Agent::Agent(AgentConfig config) : impl_(std::make_unique<Impl>(std::move(config))) {}
+
+Agent::~Agent() = default;
+
+Status Agent::Run(const std::atomic<bool>& stop) {
+  Impl& a = *impl_;
+  std::error_code ec;
+  std::filesystem::create_directories(a.config.work_dir + "/logs", ec);
+  if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));
+  a.channel = grpc::CreateChannel(a.config.server, grpc::InsecureChannelCredentials());
+  a.stub = pb::AgentService::NewStub(a.channel);
+  a.last_cpu = ReadCpu();
+  int64_t next_beat = 0;
+  while (!stop.load()) {
+    const int64_t now = NowMs();
+    a.Reap();
+    for (const TaskRef& r : a.stopping) a.Stop(r, now);
+    if (now >= next_beat) {
+      if (!a.registered) a.registered = a.Register();
+      if (a.registered) a.Heartbeat(now);
+      next_beat = now + a.interval_ms;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  // Asked to stop: stop every task, then wait for them up to the grace period.
+  const int64_t deadline = NowMs() + a.config.stop_grace_ms;
+  for (auto& [ref, p] : a.procs) a.Stop(ref, NowMs());
+  while (NowMs() < deadline) {
+    a.Reap();
+    bool any = false;
+    for (auto& [ref, p] : a.procs) any = any || p.running;
+    if (!any) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  for (auto& [ref, p] : a.procs) {
+    if (p.running) kill(-p.pid, SIGKILL);
+  }
+  a.Reap();
+  return Status();
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,48 @@
+// File: agent.h
+// `stargate agent`: one per node. It registers the node (site, region,
+// jurisdiction, accelerators), then heartbeats once a second with its
+// telemetry and the state of its tasks, and does what the reply says:
+// start tasks, stop tasks (SIGTERM to the task's process group, SIGKILL
+// after a grace period), forget tasks whose end the server recorded.
+//
+// Each task runs `/bin/sh -c COMMAND` in its own process group with the
+// env the server sent (RANK, WORLD_SIZE, MASTER_ADDR, ...), its output in
+// WORK_DIR/logs/job-<id>-attempt-<n>.log, and dies with the agent
+// (PR_SET_PDEATHSIG), so an agent killed with -9 leaves nothing running
+// that the server has already rescheduled elsewhere. When the server is
+// unreachable the tasks keep running and the agent keeps trying.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "control/node_registry.h"
+#include "control/reconciler.h"
+#include "core/status.h"
+
+namespace stargate::control {
+
+struct AgentConfig {
+  std::string server;              // agent API HOST:PORT
+  NodeInfo node;
+  std::string work_dir;
+  int64_t stop_grace_ms = 10'000;  // SIGTERM, then SIGKILL this much later
+};
+
+class Agent {
+ public:
+  explicit Agent(AgentConfig config);
+  ~Agent();
+
+  // Serves until `stop` becomes true; then stops its tasks and returns.
+  Status Run(const std::atomic<bool>& stop);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stargate::control

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# End to end on loopback: a server and three agents (CPU nodes of one
+# site) run real processes. A 2-node job gets torchrun-style ranks; a
+# failing job fails with the rank's exit code; a cancelled job's process is
+# gone; and an agent killed with -9 during a 2-node checkpointing job: the
+# job resumes from its last checkpoint on the other nodes (its step count
+# continues) with STARGATE_RESTART_COUNT=1, and the killed agent's task
+# does not outlive it. Usage: agent_cli.sh STARGATE_BINARY REPO_ROOT
+set -euo pipefail
+BIN="$1"
+TMP="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; tail -n 20 "$TMP"/*.log >&2 || true; exit 1; }
+cd "$TMP"
+
+"$BIN" server --data-dir data --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 --port-file port \
+  --heartbeat-timeout-ms 1500 > server.log 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+[ -s port ] || fail "server did not start"
+read -r REST_PORT AGENT_PORT < port
+export STARGATE_SERVER="http://127.0.0.1:$REST_PORT"
+declare -A AGENT
+for n in a b c; do
+  "$BIN" agent --server "127.0.0.1:$AGENT_PORT" --name "$n" --site lab --work-dir "w$n" --stop-grace-ms 1000 \
+    > "agent-$n.log" 2>&1 &
+  AGENT[$n]=$!
+  PIDS+=($!)
+done
+wait_state() {  # job id, state, seconds
+  for _ in $(seq $(( $3 * 10 ))); do
+    "$BIN" job list | grep -Eq "^ *$1 .* $2 " && return 0
+    sleep 0.1
+  done
+  "$BIN" job show "$1" >&2 || true
+  fail "job $1 did not reach $2 in $3 s"
+}
+for _ in $(seq 50); do [ "$("$BIN" node list | grep -c ' up ')" = 3 ] && break; sleep 0.1; done
+[ "$("$BIN" node list | grep -c ' up ')" = 3 ] || fail "three nodes should be up"
+"$BIN" site list | grep -q "^lab .* 3 *3  CPU:3" || fail "site list"
+
+# Ranks and env.
+cat > env.yaml <<'YAML'
+name: envcheck
+resources: {accelerators: CPU:1, nodes: 2}
+run: echo "rank=$RANK world=$WORLD_SIZE node_rank=$NODE_RANK local=$LOCAL_RANK master=$MASTER_ADDR:$MASTER_PORT restarts=$STARGATE_RESTART_COUNT" > out.txt
+YAML
+"$BIN" job submit env.yaml > /dev/null
+wait_state 1 succeeded 10
+cat w?/jobs/1/out.txt | sort > ranks.txt
+grep -q "^rank=0 world=2 node_rank=0 local=0 master=127.0.0.1:[0-9]* restarts=0$" ranks.txt || fail "rank 0 env: $(cat ranks.txt)"
+grep -q "^rank=1 world=2 node_rank=1 local=0 master=127.0.0.1:[0-9]* restarts=0$" ranks.txt || fail "rank 1 env"
+
+# A failing rank fails the job and says why.
+printf 'name: fails\nrun: exit 3\n' > fails.yaml
+"$BIN" job submit fails.yaml > /dev/null
+wait_state 2 failed 10
+"$BIN" job show 2 | grep -q "reason: *rank 0 on . exited with code 3" || fail "failure reason"
+
+# Cancel stops the process.
+printf 'name: sleeper\nrun: echo $$ > pid; exec sleep 300\n' > sleeper.yaml
+"$BIN" job submit sleeper.yaml > /dev/null
+wait_state 3 running 10
+for _ in $(seq 50); do ls w?/jobs/3/pid > /dev/null 2>&1 && break; sleep 0.1; done
+SLEEPER=$(cat w?/jobs/3/pid)
+kill -0 "$SLEEPER" || fail "sleeper not running"
+"$BIN" job cancel 3 > /dev/null
+for _ in $(seq 50); do kill -0 "$SLEEPER" 2> /dev/null || break; sleep 0.1; done
+if kill -0 "$SLEEPER" 2> /dev/null; then fail "cancelled job still running"; fi
+
+# kill -9 an agent in the middle of a checkpointing 2-node job.
+cat > train.yaml <<'YAML'
+name: train
+resources: {accelerators: CPU:1, nodes: 2}
+checkpoint: {interval: 1m}
+run: |
+  mkdir -p "$STARGATE_CHECKPOINT_DIR"
+  step=0
+  if [ -f "$STARGATE_CHECKPOINT_DIR/step" ]; then step=$(cat "$STARGATE_CHECKPOINT_DIR/step"); fi
+  echo "rank $RANK attempt $STARGATE_ATTEMPT restarts $STARGATE_RESTART_COUNT resumes at step $step" >> "$STARGATE_CHECKPOINT_DIR/log"
+  echo $$ > pid
+  while [ "$step" -lt 40 ]; do
+    step=$((step + 1)); sleep 0.1
+    if [ "$RANK" = 0 ]; then echo "$step" > "$STARGATE_CHECKPOINT_DIR/step.tmp"; mv "$STARGATE_CHECKPOINT_DIR/step.tmp" "$STARGATE_CHECKPOINT_DIR/step"; fi
+  done
+YAML
+"$BIN" job submit train.yaml > /dev/null
+wait_state 4 running 10
+CKPT="$TMP/data/checkpoints/4"
+for _ in $(seq 100); do [ -f "$CKPT/step" ] && [ "$(cat "$CKPT/step")" -ge 8 ] && break; sleep 0.1; done
+VICTIM=""
+for n in a b c; do
+  if [ -f "w$n/jobs/4/pid" ]; then VICTIM="$n"; fi
+done
+[ -n "$VICTIM" ] || fail "no node runs job 4"
+VICTIM_TASK=$(cat "w$VICTIM/jobs/4/pid")
+kill -9 "${AGENT[$VICTIM]}"
+for _ in $(seq 30); do kill -0 "$VICTIM_TASK" 2> /dev/null || break; sleep 0.1; done
+if kill -0 "$VICTIM_TASK" 2> /dev/null; then fail "the killed agent's task outlived it"; fi
+wait_state 4 succeeded 30
+"$BIN" job show 4 | grep -q "restarts: *1" || fail "restart count"
+grep -q "restarts 1 resumes at step [1-9]" "$CKPT/log" || fail "did not resume from the checkpoint: $(cat "$CKPT/log")"
+[ "$(cat "$CKPT/step")" = 40 ] || fail "final step $(cat "$CKPT/step")"
+"$BIN" node list | grep -q "^$VICTIM .* down " || fail "killed node not down"
+echo "agent CLI: ok ($(grep -c . "$CKPT/log") rank starts; $(grep 'restarts 1' "$CKPT/log" | head -n 1))"
