@@ -217,6 +217,8 @@ Agent::~Agent() = default;
 
 Status Agent::Run(const std::atomic<bool>& stop) {
   Impl& a = *impl_;
+  // Absolute: tasks run in their own directory and get paths under this.
+  a.config.work_dir = std::filesystem::absolute(a.config.work_dir).lexically_normal().string();
   std::error_code ec;
   std::filesystem::create_directories(a.config.work_dir + "/logs", ec);
   if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));

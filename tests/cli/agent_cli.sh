@@ -107,4 +107,23 @@ wait_state 4 succeeded 30
 grep -q "restarts 1 resumes at step [1-9]" "$CKPT/log" || fail "did not resume from the checkpoint: $(cat "$CKPT/log")"
 [ "$(cat "$CKPT/step")" = 40 ] || fail "final step $(cat "$CKPT/step")"
 "$BIN" node list | grep -q "^$VICTIM .* down " || fail "killed node not down"
+# The server is killed with -9 while a job runs and comes back: the task
+# keeps running through the outage, the agents reconcile, and nothing runs
+# twice (one start for the one attempt).
+cat > long.yaml <<'YAML'
+name: long
+run: echo "start attempt $STARGATE_ATTEMPT" >> "$STARGATE_WORK_DIR/starts"; sleep 4
+YAML
+"$BIN" job submit long.yaml > /dev/null
+wait_state 5 running 10
+SERVER_PID=${PIDS[0]}
+kill -9 "$SERVER_PID"
+sleep 1.5
+"$BIN" server --data-dir data --listen "127.0.0.1:$REST_PORT" --agent-listen "127.0.0.1:$AGENT_PORT" \
+  --heartbeat-timeout-ms 1500 >> server.log 2>&1 &
+PIDS+=($!)
+wait_state 5 succeeded 20
+[ "$(cat w?/jobs/5/starts | wc -l)" = 1 ] || fail "job 5 started $(cat w?/jobs/5/starts | wc -l) times"
+"$BIN" job show 5 | grep -q "restarts: *0" || fail "the server restart restarted the job"
+
 echo "agent CLI: ok ($(grep -c . "$CKPT/log") rank starts; $(grep 'restarts 1' "$CKPT/log" | head -n 1))"
