@@ -115,6 +115,50 @@ int Cancel(const Common& c, uint64_t id) {
   return 0;
 }
 
+// Prints rank `rank`'s log of job `id`; with `follow`, keeps printing what
+// is appended (a new attempt's log after a restart) until the job ends.
+int Logs(const Common& c, uint64_t id, int rank, bool follow) {
+  uint32_t attempt = 0;
+  int64_t offset = 0;
+  for (;;) {
+    auto r = control::CallServer(c.server, "GET", fmt::format("/v1/jobs/{}/logs", id));
+    if (!r.ok() || r->status != 200) return Fail(r);
+    const json info = json::parse(r->body);
+    const bool ended = info["state"] != "pending" && info["state"] != "running";
+    std::string url;
+    for (const json& l : info["logs"]) {
+      if (l["rank"].get<int>() != rank) continue;
+      if (l["attempt"].get<uint32_t>() != attempt) {
+        if (attempt != 0) fmt::print("--- attempt {} on {} ---\n", l["attempt"].get<uint32_t>(), l["node"].get<std::string>());
+        attempt = l["attempt"].get<uint32_t>();
+        offset = 0;
+      }
+      url = l.value("url", "");
+    }
+    bool more = false;
+    if (!url.empty()) {
+      const size_t path_at = url.find('/', url.find("//") + 2);
+      auto chunk = control::CallServer(url.substr(0, path_at), "GET", fmt::format("{}?offset={}", url.substr(path_at), offset));
+      if (chunk.ok() && chunk->status == 200) {
+        fmt::print("{}", chunk->body);
+        std::fflush(stdout);
+        offset += static_cast<int64_t>(chunk->body.size());
+        more = !chunk->body.empty();
+      } else if (!follow) {
+        std::cerr << "error: the log of job " << id << " rank " << rank << " is not reachable ("
+                  << (chunk.ok() ? fmt::format("HTTP {}", chunk->status) : std::string(chunk.status().message())) << ")\n";
+        return 1;
+      }
+    } else if (!follow) {
+      std::cerr << "error: job " << id << " has no log for rank " << rank << " yet (" << info["state"].get<std::string>()
+                << ")\n";
+      return 1;
+    }
+    if (!follow || (ended && !more)) return 0;
+    if (!more) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
 }  // namespace
 
 void AddJobCommands(CLI::App& app, int* exit_code) {
@@ -143,8 +187,16 @@ void AddJobCommands(CLI::App& app, int* exit_code) {
   CLI::App* cancel = job->add_subcommand("cancel", "Cancel a pending or running job");
   cancel->add_option("id", *id, "Job id")->required();
   cancel->callback([=] { *exit_code = Cancel(*common, *id); });
+  auto rank = std::make_shared<int>(0);
+  auto follow = std::make_shared<bool>(false);
+  CLI::App* logs = job->add_subcommand("logs", "Print a job's output (rank 0 unless --rank)");
+  logs->add_option("id", *id, "Job id")->required();
+  logs->add_option("--rank", *rank, "Which rank's output")->check(CLI::NonNegativeNumber);
+  logs->add_flag("-f,--follow", *follow, "Keep printing as it grows, across restarts, until the job ends");
+  logs->callback([=] { *exit_code = Logs(*common, *id, *rank, *follow); });
+
   // `--server` may come after the subcommand too: `stargate job list --server URL`.
-  for (CLI::App* sub : {submit, list, show, cancel}) sub->fallthrough();
+  for (CLI::App* sub : {submit, list, show, cancel, logs}) sub->fallthrough();
 }
 
 }  // namespace stargate::cli

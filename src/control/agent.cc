@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -71,7 +74,7 @@ struct Agent::Impl {
   void Launch(const pb::Task& task) {
     const TaskRef ref{task.job_id(), task.attempt()};
     if (procs.count(ref)) return;  // started already (a late reply): never twice
-    const std::string log = fmt::format("{}/logs/job-{}-attempt-{}.log", config.work_dir, ref.job, ref.attempt);
+    const std::string log = config.work_dir + "/logs/" + TaskLogName(ref);
     const std::string dir = fmt::format("{}/jobs/{}", config.work_dir, ref.job);
     std::filesystem::create_directories(dir);
     std::vector<std::string> env_strings;
@@ -153,6 +156,7 @@ struct Agent::Impl {
     req.set_accelerators(n.accelerators);
     req.set_cpus(n.cpus);
     req.set_memory_bytes(n.memory_bytes);
+    req.set_log_port(log_port);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
     pb::RegisterReply reply;
@@ -208,6 +212,7 @@ struct Agent::Impl {
   std::set<TaskRef> stopping;
   bool registered = false;
   int interval_ms = 1000;
+  int log_port = 0;
   CpuSample last_cpu;
 };
 
@@ -222,7 +227,49 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   std::error_code ec;
   std::filesystem::create_directories(a.config.work_dir + "/logs", ec);
   if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));
-  a.channel = grpc::CreateChannel(a.config.server, grpc::InsecureChannelCredentials());
+  // Task logs over HTTP: GET /logs/<file>?offset=N gives up to 1 MiB from N.
+  httplib::Server logs;
+  const std::string log_dir = a.config.work_dir + "/logs/";
+  logs.Get(R"(/logs/(job-[0-9]+-attempt-[0-9]+\.log))", [&](const httplib::Request& req, httplib::Response& res) {
+    std::ifstream f(log_dir + req.matches[1].str(), std::ios::binary);
+    if (!f) {
+      res.status = 404;
+      return;
+    }
+    f.seekg(0, std::ios::end);
+    const int64_t size = f.tellg();
+    int64_t offset = 0;
+    if (req.has_param("offset")) offset = std::clamp<int64_t>(std::atoll(req.get_param_value("offset").c_str()), 0, size);
+    const int64_t n = std::min<int64_t>(size - offset, int64_t{1} << 20);
+    std::string chunk(static_cast<size_t>(n), '\0');
+    f.seekg(offset);
+    f.read(chunk.data(), n);
+    res.set_header("X-Next-Offset", std::to_string(offset + n));
+    res.set_content(chunk, "text/plain");
+  });
+  a.log_port = logs.bind_to_any_port(a.config.node.address);
+  std::thread log_thread;
+  if (a.log_port > 0) {
+    log_thread = std::thread([&] { logs.listen_after_bind(); });
+  } else {
+    a.log_port = 0;
+    std::cerr << "stargate agent: cannot serve task logs on " << a.config.node.address << "\n";
+  }
+  struct StopLogs {  // on every way out of Run
+    httplib::Server& s;
+    std::thread& t;
+    ~StopLogs() {
+      s.stop();
+      if (t.joinable()) t.join();
+    }
+  } stop_logs{logs, log_thread};
+  // Reconnect quickly after a server restart (gRPC's default backoff grows
+  // to two minutes); heartbeats are cheap.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  a.channel = grpc::CreateCustomChannel(a.config.server, grpc::InsecureChannelCredentials(), args);
   a.stub = pb::AgentService::NewStub(a.channel);
   a.last_cpu = ReadCpu();
   int64_t next_beat = 0;

@@ -1,5 +1,7 @@
 #include "control/node_registry.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -17,7 +19,8 @@ std::string Encode(const NodeInfo& n) {
                         {"accelerator", Name(n.accelerator)},
                         {"accelerators", n.accelerators},
                         {"cpus", n.cpus},
-                        {"memory_bytes", n.memory_bytes}}
+                        {"memory_bytes", n.memory_bytes},
+                        {"log_port", n.log_port}}
       .dump();
 }
 
@@ -35,6 +38,7 @@ StatusOr<NodeInfo> Decode(const KeyValue& kv) {
     n.accelerators = j.at("accelerators").get<int>();
     n.cpus = j.at("cpus").get<int>();
     n.memory_bytes = j.at("memory_bytes").get<int64_t>();
+    n.log_port = j.value("log_port", 0);
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }
@@ -44,6 +48,7 @@ StatusOr<NodeInfo> Decode(const KeyValue& kv) {
 }  // namespace
 
 Status NodeRegistry::Load(int64_t now_ms) {
+  grace_until_ms_ = now_ms + std::max(kRestartGraceMs, timeout_ms_);
   SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kPrefix));
   for (const KeyValue& kv : kvs) {
     SG_ASSIGN_OR_RETURN(NodeInfo n, Decode(kv));
@@ -72,7 +77,7 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
 
 bool NodeRegistry::Alive(const std::string& name, int64_t now_ms) const {
   auto it = telemetry_.find(name);
-  return it != telemetry_.end() && now_ms - it->second.last_heartbeat_ms <= timeout_ms_;
+  return it != telemetry_.end() && (now_ms - it->second.last_heartbeat_ms <= timeout_ms_ || now_ms <= grace_until_ms_);
 }
 
 const NodeInfo* NodeRegistry::Find(const std::string& name) const {

@@ -3,8 +3,10 @@
 // nodes/<name>, so a restarted server knows them) and whether they are
 // alive (in memory only: heartbeats arrive every second from every node,
 // too often to write each one). A node is down once it has missed
-// heartbeats for `timeout`; a restarted server gives every known node that
-// long from its start before calling it down. Not thread-safe.
+// heartbeats for `timeout`. A restarted server calls no known node down
+// before `kRestartGraceMs` (or the timeout, if longer) has passed: agents
+// reconnect with backoff, and a node that kept running its tasks through
+// the outage must not lose them to a race. Not thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +30,7 @@ struct NodeInfo {
   int accelerators = 1;
   int cpus = 0;
   int64_t memory_bytes = 0;
+  int log_port = 0;                // task logs at http://address:log_port/logs/<file>
 };
 
 struct NodeTelemetry {
@@ -40,6 +43,8 @@ struct NodeTelemetry {
 
 class NodeRegistry {
  public:
+  static constexpr int64_t kRestartGraceMs = 10'000;
+
   // `store` must outlive the registry.
   NodeRegistry(Store* store, int64_t timeout_ms) : store_(store), timeout_ms_(timeout_ms) {}
 
@@ -61,6 +66,7 @@ class NodeRegistry {
   int64_t timeout_ms_;
   std::map<std::string, NodeInfo> nodes_;
   std::map<std::string, NodeTelemetry> telemetry_;
+  int64_t grace_until_ms_ = 0;     // after Load: nobody is down before this
 };
 
 }  // namespace stargate::control

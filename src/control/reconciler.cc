@@ -52,6 +52,8 @@ int ExitStatus(const TaskReport& t) { return t.signal != 0 ? 128 + t.signal : t.
 
 }  // namespace
 
+std::string TaskLogName(const TaskRef& t) { return fmt::format("job-{}-attempt-{}.log", t.job, t.attempt); }
+
 TenantId Reconciler::TenantOf(const std::string& name) {
   auto [it, added] = tenants_.try_emplace(name, TenantId(static_cast<uint16_t>(std::min<size_t>(tenants_.size(), 65534))));
   return it->second;

@@ -40,6 +40,9 @@ struct TaskRef {
   auto operator<=>(const TaskRef&) const = default;
 };
 
+// The file a task's output goes to, under the agent's WORK_DIR/logs/.
+std::string TaskLogName(const TaskRef& t);
+
 struct TaskReport {
   TaskRef task;
   bool running = true;

@@ -127,8 +127,14 @@ HttpResponse RestApi::Route(const HttpRequest& req) {
     std::string_view rest = std::string_view(p).substr(kJobs.size());
     const bool cancel = rest.ends_with("/cancel");
     if (cancel) rest.remove_suffix(std::string_view("/cancel").size());
+    const bool logs = !cancel && rest.ends_with("/logs");
+    if (logs) rest.remove_suffix(std::string_view("/logs").size());
     const std::optional<uint64_t> id = ParseId(rest);
     if (!id.has_value()) return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
+    if (logs) {
+      if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+      return JobLogs(*id);
+    }
     if (cancel) {
       if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
       return CancelJob(*id);
@@ -174,6 +180,21 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req) {
     if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false));
   }
   return HttpResponse{200, json{{"jobs", list}}.dump()};
+}
+
+HttpResponse RestApi::JobLogs(uint64_t id) {
+  StatusOr<JobRecord> r = cp_->jobs.Get(id);
+  if (!r.ok()) return FromStatus(r.status());
+  json list = json::array();
+  for (size_t rank = 0; rank < r->nodes.size(); ++rank) {
+    const NodeInfo* n = cp_->nodes.Find(r->nodes[rank]);
+    json entry = {{"rank", rank}, {"node", r->nodes[rank]}, {"attempt", r->attempt}};
+    if (n != nullptr && n->log_port > 0) {
+      entry["url"] = fmt::format("http://{}:{}/logs/{}", n->address, n->log_port, TaskLogName({r->id, r->attempt}));
+    }
+    list.push_back(std::move(entry));
+  }
+  return HttpResponse{200, json{{"state", Name(r->state)}, {"logs", list}}.dump()};
 }
 
 HttpResponse RestApi::ListNodes() {

@@ -9,6 +9,9 @@
 //   GET  /v1/jobs[?state=S]      {"jobs": [...]}
 //   GET  /v1/jobs/{id}           {"job": {..., "spec": "<yaml>"}}
 //   POST /v1/jobs/{id}/cancel    {"job": {...}}
+//   GET  /v1/jobs/{id}/logs      {"state", "logs": [{"rank", "node", "attempt", "url"}]}
+//                                (the current or last attempt; each url is
+//                                the agent's log server, ?offset=N to tail)
 //   GET  /v1/nodes               {"nodes": [...]}  (registered nodes, alive or not)
 //   GET  /v1/sites               {"sites": [...]}  (nodes and accelerators per site)
 //
@@ -53,6 +56,7 @@ class RestApi {
   HttpResponse ListJobs(const HttpRequest& req);
   HttpResponse GetJob(uint64_t id);
   HttpResponse CancelJob(uint64_t id);
+  HttpResponse JobLogs(uint64_t id);
   HttpResponse ListNodes();
   HttpResponse ListSites();
 

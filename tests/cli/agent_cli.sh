@@ -56,20 +56,29 @@ cat w?/jobs/1/out.txt | sort > ranks.txt
 grep -q "^rank=0 world=2 node_rank=0 local=0 master=127.0.0.1:[0-9]* restarts=0$" ranks.txt || fail "rank 0 env: $(cat ranks.txt)"
 grep -q "^rank=1 world=2 node_rank=1 local=0 master=127.0.0.1:[0-9]* restarts=0$" ranks.txt || fail "rank 1 env"
 
+# Logs: each rank's output through the agent's log server.
+printf 'name: talk\nresources: {accelerators: CPU:1, nodes: 2}\nrun: echo "hello from rank $RANK"; sleep 0.3; echo bye\n' > talk.yaml
+"$BIN" job submit talk.yaml > /dev/null
+"$BIN" job logs 2 --rank 1 -f > talk.out
+grep -q "hello from rank 1" talk.out && grep -q "^bye$" talk.out || fail "job logs -f: $(cat talk.out)"
+"$BIN" job logs 2 | grep -q "hello from rank 0" || fail "job logs"
+if "$BIN" job logs 2 --rank 5 2> /dev/null; then fail "logs of a missing rank exited 0"; fi
+wait_state 2 succeeded 10
+
 # A failing rank fails the job and says why.
 printf 'name: fails\nrun: exit 3\n' > fails.yaml
 "$BIN" job submit fails.yaml > /dev/null
-wait_state 2 failed 10
-"$BIN" job show 2 | grep -q "reason: *rank 0 on . exited with code 3" || fail "failure reason"
+wait_state 3 failed 10
+"$BIN" job show 3 | grep -q "reason: *rank 0 on . exited with code 3" || fail "failure reason"
 
 # Cancel stops the process.
 printf 'name: sleeper\nrun: echo $$ > pid; exec sleep 300\n' > sleeper.yaml
 "$BIN" job submit sleeper.yaml > /dev/null
-wait_state 3 running 10
-for _ in $(seq 50); do ls w?/jobs/3/pid > /dev/null 2>&1 && break; sleep 0.1; done
-SLEEPER=$(cat w?/jobs/3/pid)
+wait_state 4 running 10
+for _ in $(seq 50); do ls w?/jobs/4/pid > /dev/null 2>&1 && break; sleep 0.1; done
+SLEEPER=$(cat w?/jobs/4/pid)
 kill -0 "$SLEEPER" || fail "sleeper not running"
-"$BIN" job cancel 3 > /dev/null
+"$BIN" job cancel 4 > /dev/null
 for _ in $(seq 50); do kill -0 "$SLEEPER" 2> /dev/null || break; sleep 0.1; done
 if kill -0 "$SLEEPER" 2> /dev/null; then fail "cancelled job still running"; fi
 
@@ -90,20 +99,20 @@ run: |
   done
 YAML
 "$BIN" job submit train.yaml > /dev/null
-wait_state 4 running 10
-CKPT="$TMP/data/checkpoints/4"
+wait_state 5 running 10
+CKPT="$TMP/data/checkpoints/5"
 for _ in $(seq 100); do [ -f "$CKPT/step" ] && [ "$(cat "$CKPT/step")" -ge 8 ] && break; sleep 0.1; done
 VICTIM=""
 for n in a b c; do
-  if [ -f "w$n/jobs/4/pid" ]; then VICTIM="$n"; fi
+  if [ -f "w$n/jobs/5/pid" ]; then VICTIM="$n"; fi
 done
-[ -n "$VICTIM" ] || fail "no node runs job 4"
-VICTIM_TASK=$(cat "w$VICTIM/jobs/4/pid")
+[ -n "$VICTIM" ] || fail "no node runs job 5"
+VICTIM_TASK=$(cat "w$VICTIM/jobs/5/pid")
 kill -9 "${AGENT[$VICTIM]}"
 for _ in $(seq 30); do kill -0 "$VICTIM_TASK" 2> /dev/null || break; sleep 0.1; done
 if kill -0 "$VICTIM_TASK" 2> /dev/null; then fail "the killed agent's task outlived it"; fi
-wait_state 4 succeeded 30
-"$BIN" job show 4 | grep -q "restarts: *1" || fail "restart count"
+wait_state 5 succeeded 30
+"$BIN" job show 5 | grep -q "restarts: *1" || fail "restart count"
 grep -q "restarts 1 resumes at step [1-9]" "$CKPT/log" || fail "did not resume from the checkpoint: $(cat "$CKPT/log")"
 [ "$(cat "$CKPT/step")" = 40 ] || fail "final step $(cat "$CKPT/step")"
 "$BIN" node list | grep -q "^$VICTIM .* down " || fail "killed node not down"
@@ -115,15 +124,15 @@ name: long
 run: echo "start attempt $STARGATE_ATTEMPT" >> "$STARGATE_WORK_DIR/starts"; sleep 4
 YAML
 "$BIN" job submit long.yaml > /dev/null
-wait_state 5 running 10
+wait_state 6 running 10
 SERVER_PID=${PIDS[0]}
 kill -9 "$SERVER_PID"
 sleep 1.5
 "$BIN" server --data-dir data --listen "127.0.0.1:$REST_PORT" --agent-listen "127.0.0.1:$AGENT_PORT" \
   --heartbeat-timeout-ms 1500 >> server.log 2>&1 &
 PIDS+=($!)
-wait_state 5 succeeded 20
-[ "$(cat w?/jobs/5/starts | wc -l)" = 1 ] || fail "job 5 started $(cat w?/jobs/5/starts | wc -l) times"
-"$BIN" job show 5 | grep -q "restarts: *0" || fail "the server restart restarted the job"
+wait_state 6 succeeded 20
+[ "$(cat w?/jobs/6/starts | wc -l)" = 1 ] || fail "job 6 started $(cat w?/jobs/6/starts | wc -l) times"
+"$BIN" job show 6 > show6.txt; grep -q "restarts: *0" show6.txt || fail "the server restart restarted the job: $(cat show6.txt)"
 
 echo "agent CLI: ok ($(grep -c . "$CKPT/log") rank starts; $(grep 'restarts 1' "$CKPT/log" | head -n 1))"

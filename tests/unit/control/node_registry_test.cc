@@ -1,0 +1,53 @@
+// Nodes: persisted registrations, heartbeat liveness, and the grace a
+// restarted server gives agents that are reconnecting.
+#include "control/node_registry.h"
+
+#include <gtest/gtest.h>
+
+#include "control/memory_store.h"
+
+namespace stargate::control {
+namespace {
+
+NodeInfo Node(const std::string& name) {
+  NodeInfo n;
+  n.name = name;
+  n.site = "s";
+  n.address = "127.0.0.1";
+  n.accelerator = AcceleratorType::kH100;
+  n.accelerators = 8;
+  n.log_port = 4242;
+  return n;
+}
+
+TEST(NodeRegistry, LivenessFollowsHeartbeats) {
+  MemoryStore store;
+  NodeRegistry nodes(&store, 5'000);
+  ASSERT_TRUE(nodes.Register(Node("a"), 1'000).ok());
+  EXPECT_TRUE(nodes.Alive("a", 6'000));
+  EXPECT_FALSE(nodes.Alive("a", 6'001));
+  NodeTelemetry t;
+  t.last_heartbeat_ms = 6'500;
+  EXPECT_TRUE(nodes.Heartbeat("a", t));
+  EXPECT_TRUE(nodes.Alive("a", 11'000));
+  EXPECT_FALSE(nodes.Heartbeat("ghost", t));
+  EXPECT_FALSE(nodes.Alive("ghost", 0));
+}
+
+TEST(NodeRegistry, ARestartedServerKnowsTheNodesAndWaitsForThemToReconnect) {
+  MemoryStore store;
+  {
+    NodeRegistry first(&store, 5'000);
+    ASSERT_TRUE(first.Register(Node("a"), 1'000).ok());
+  }
+  NodeRegistry restarted(&store, 5'000);
+  ASSERT_TRUE(restarted.Load(100'000).ok());
+  ASSERT_NE(restarted.Find("a"), nullptr);
+  EXPECT_EQ(restarted.Find("a")->accelerators, 8);
+  EXPECT_EQ(restarted.Find("a")->log_port, 4242);
+  EXPECT_TRUE(restarted.Alive("a", 100'000 + NodeRegistry::kRestartGraceMs));
+  EXPECT_FALSE(restarted.Alive("a", 100'001 + NodeRegistry::kRestartGraceMs));
+}
+
+}  // namespace
+}  // namespace stargate::control
