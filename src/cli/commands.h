@@ -15,5 +15,7 @@ void AddServerCommand(CLI::App& app, int* exit_code);
 void AddJobCommands(CLI::App& app, int* exit_code);
 // `stargate agent`, `stargate node list`, `stargate site list`.
 void AddAgentCommands(CLI::App& app, int* exit_code);
+// `stargate up` and `stargate demo`.
+void AddUpCommands(CLI::App& app, int* exit_code);
 
 }  // namespace stargate::cli

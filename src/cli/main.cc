@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   stargate::cli::AddServerCommand(app, &exit_code);
   stargate::cli::AddJobCommands(app, &exit_code);
   stargate::cli::AddAgentCommands(app, &exit_code);
+  stargate::cli::AddUpCommands(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

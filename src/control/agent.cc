@@ -84,6 +84,7 @@ struct Agent::Impl {
     }
     for (const auto& [k, v] : task.env()) env_strings.push_back(k + "=" + v);
     env_strings.push_back("STARGATE_WORK_DIR=" + dir);
+    env_strings.push_back("STARGATE_NODE=" + config.node.name);
     std::vector<char*> envp;
     for (std::string& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
