@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "control/agent.h"
+#include "control/gpu_probe.h"
 #include "control/http_server.h"
 
 namespace stargate::cli {
@@ -26,7 +27,7 @@ struct AgentOptions {
   std::string region = "local";
   std::string jurisdiction = "US";
   std::string address = "127.0.0.1";
-  std::string accelerators = "CPU:1";
+  std::string accelerators = "auto";
   std::string work_dir = "stargate-agent";
   int64_t stop_grace_ms = 10'000;
 };
@@ -47,13 +48,27 @@ int RunAgent(const AgentOptions& o) {
   n.region = o.region;
   n.jurisdiction = o.jurisdiction;
   n.address = o.address;
-  // "TYPE:N" as in job files; the node's devices.
-  const size_t colon = o.accelerators.find(':');
-  auto type = ParseAcceleratorType(o.accelerators.substr(0, colon));
+  // "auto": what nvidia-smi sees, else one CPU slot; or "TYPE:N" as in job files.
+  std::string accelerators = o.accelerators;
+  if (accelerators == "auto") {
+    auto gpus = control::ProbeNvidiaSmi();
+    if (gpus.ok()) {
+      auto gpu_type = control::TypeFromGpuName(gpus->front().name);
+      if (!gpu_type.ok()) {
+        std::cerr << "error: " << gpu_type.status().message() << "\n";
+        return 2;
+      }
+      accelerators = fmt::format("{}:{}", Name(*gpu_type), gpus->size());
+    } else {
+      accelerators = "CPU:1";
+    }
+  }
+  const size_t colon = accelerators.find(':');
+  auto type = ParseAcceleratorType(accelerators.substr(0, colon));
   int count = 1;
   if (colon != std::string::npos) {
     try {
-      count = std::stoi(o.accelerators.substr(colon + 1));
+      count = std::stoi(accelerators.substr(colon + 1));
     } catch (const std::exception&) {
       count = 0;
     }
@@ -143,7 +158,8 @@ void AddAgentCommands(CLI::App& app, int* exit_code) {
   agent->add_option("--jurisdiction", o->jurisdiction, "Legal area for data residency")->capture_default_str();
   agent->add_option("--address", o->address, "Address other ranks reach this node at (MASTER_ADDR)")
       ->capture_default_str();
-  agent->add_option("--accelerators", o->accelerators, "Devices on this node, TYPE:N (CPU:1 for a CPU node)")
+  agent->add_option("--accelerators", o->accelerators,
+                    "Devices on this node, TYPE:N (CPU:1 for a CPU node), or auto: nvidia-smi's GPUs, else CPU:1")
       ->capture_default_str();
   agent->add_option("--work-dir", o->work_dir, "Task logs and working directories")->capture_default_str();
   agent->add_option("--stop-grace-ms", o->stop_grace_ms, "SIGTERM, then SIGKILL this much later")

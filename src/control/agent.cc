@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "control/gpu_probe.h"
 #include "proto/agent.grpc.pb.h"
 
 namespace stargate::control {
@@ -180,6 +181,18 @@ struct Agent::Impl {
     }
     last_cpu = cpu;
     req.set_memory_used_bytes(MemoryUsedBytes());
+    if (config.node.accelerator != AcceleratorType::kCpu) {  // GPU telemetry where a GPU exists
+      auto gpus = ProbeNvidiaSmi();
+      if (gpus.ok()) {
+        double util = 0, power = 0;
+        for (const GpuSample& g : *gpus) {
+          util += g.utilisation;
+          power += g.power_w;
+        }
+        req.set_gpu_utilisation(util / static_cast<double>(gpus->size()));
+        req.set_gpu_power_w(power);
+      }
+    }
     for (const auto& [ref, p] : procs) {
       pb::TaskStatus* s = req.add_tasks();
       s->set_job_id(ref.job);
