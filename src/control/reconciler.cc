@@ -157,6 +157,24 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
     req.accel_mask = mask == 0 ? sched::kAnyGpu : mask;
     for (const std::string& j : s.jurisdictions) req.jurisdictions |= state.JurisdictionBit(j);
     if (!s.jurisdictions.empty() && req.jurisdictions == 0) req.jurisdictions = sched::JurisdictionMask{1} << 63;
+    if (!r.spec.regions.empty()) {  // allowed regions -> allowed sites
+      for (size_t i = 0; i < state.sites().size() && i < 64; ++i) {
+        const std::string& region = state.sites()[i].region;
+        if (std::find(r.spec.regions.begin(), r.spec.regions.end(), region) != r.spec.regions.end()) {
+          req.sites |= uint64_t{1} << i;
+        }
+      }
+      if (req.sites == 0) req.accel_mask = 0;  // no site in those regions (yet): nothing fits
+    }
+    if (!s.near.empty()) {
+      double lat = 0, lon = 0;
+      if (state.PlaceCoordinates(s.near, &lat, &lon)) {
+        req.has_users = true;
+        req.users_latitude = static_cast<float>(lat);
+        req.users_longitude = static_cast<float>(lon);
+      }
+    }
+    req.max_rtt = s.max_rtt;
     req.priority = s.priority;
     req.submit = Time::FromNanos(r.submitted_unix_ms * 1'000'000);
     req.queued_at = Time::FromNanos(r.updated_unix_ms * 1'000'000);

@@ -31,6 +31,9 @@ struct JobRequest {
   int accelerators = 1;            // gang size in devices
   AcceleratorMask accel_mask = kAnyGpu;
   JurisdictionMask jurisdictions = 0;
+  // Bit i set = site i allowed (regions a job file names, resolved by the
+  // driver); 0 = any site. Sites past 64 are allowed only when this is 0.
+  uint64_t sites = 0;
   // Where the job's users or data are (ClusterState::PlaceCoordinates of
   // JobSpec::near): the site score charges the WAN round trip from there,
   // and pools further than `max_rtt` are not allowed (0 = no limit).

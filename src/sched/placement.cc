@@ -20,6 +20,9 @@ bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
   if (req.jurisdictions != 0 && (req.jurisdictions & (JurisdictionMask{1} << site.jurisdiction)) == 0) {
     return false;
   }
+  if (req.sites != 0 && (pool.site.value() >= 64 || (req.sites & (uint64_t{1} << pool.site.value())) == 0)) {
+    return false;
+  }
   return req.max_rtt <= Duration::Zero() || RoundTripMs(site, req) <= req.max_rtt.seconds() * 1e3;
 }
 

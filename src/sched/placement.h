@@ -22,8 +22,8 @@ struct GangShape {
 };
 GangShape ShapeFor(int devices, int per_node);
 
-// True if pool `p` allows `req`: accelerator type, jurisdiction, and the
-// round trip from the job's users within its max_rtt.
+// True if pool `p` allows `req`: accelerator type, jurisdiction, site
+// (regions), and the round trip from the job's users within its max_rtt.
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req);
 
 // Picks `shape.nodes` up nodes of pool `p` with >= shape.per_node free devices

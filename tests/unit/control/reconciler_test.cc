@@ -133,6 +133,32 @@ TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
   EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);
 }
 
+TEST_F(ReconcilerTest, JurisdictionsAndRegionsConstrainPlacement) {
+  NodeInfo eu;
+  eu.name = "eu1";
+  eu.site = "paris";
+  eu.region = "eu-west";
+  eu.jurisdiction = "EU";
+  eu.address = "10.1.0.1";
+  eu.accelerator = AcceleratorType::kCpu;
+  ASSERT_TRUE(nodes_.Register(eu, now_).ok());
+  auto submit = [&](const std::string& placement) {
+    return jobs_.Submit("name: p\nplacement: " + placement + "\nrun: x\n", "p.yaml", "").value().id;
+  };
+  const uint64_t by_jurisdiction = submit("{jurisdictions: [EU]}");
+  const uint64_t by_region = submit("{regions: [eu-west]}");
+  const uint64_t nowhere = submit("{regions: [mars]}");
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(by_jurisdiction).value().nodes, (std::vector<std::string>{"eu1"}));
+  EXPECT_EQ(jobs_.Get(nowhere).value().state, JobState::kPending);
+  // The region job waits for the EU node, never taking a US one.
+  const JobRecord r = jobs_.Get(by_region).value();
+  EXPECT_EQ(r.state, JobState::kPending);
+  Beat("eu1", {Exited({by_jurisdiction, 1}, 0)});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(by_region).value().nodes, (std::vector<std::string>{"eu1"}));
+}
+
 TEST_F(ReconcilerTest, UnknownNodesAreToldToRegister) {
   EXPECT_TRUE(Beat("ghost").register_again);
 }
