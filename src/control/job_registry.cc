@@ -103,6 +103,7 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
 StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std::string& filename,
                                         const std::string& idempotency_key, bool* created) {
   SG_ASSIGN_OR_RETURN(JobFile spec, ParseJobFile(spec_text, filename));
+  SG_RETURN_IF_ERROR(EnsureLoaded());
   const std::string idem_key = kIdemPrefix + idempotency_key;
   for (int attempt = 0; attempt < kCasRetries; ++attempt) {
     if (!idempotency_key.empty()) {
@@ -136,6 +137,7 @@ StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std:
     if (rev.ok()) {
       r.revision = *rev;
       if (created != nullptr) *created = true;
+      Remember(r);
       return r;
     }
     if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
@@ -143,31 +145,88 @@ StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std:
   return absl::AbortedError("job submission kept racing other writers; try again");
 }
 
-StatusOr<JobRecord> JobRegistry::Get(uint64_t id) {
-  StatusOr<KeyValue> kv = store_->Get(Key(id));
-  if (!kv.ok()) {
-    if (kv.status().code() == absl::StatusCode::kNotFound) return absl::NotFoundError(fmt::format("no job {}", id));
-    return kv.status();
+Status JobRegistry::EnsureLoaded() {
+  if (loaded_) return Status();
+  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kJobsPrefix));
+  for (const KeyValue& kv : kvs) {
+    SG_ASSIGN_OR_RETURN(JobRecord r, Decode(kv));
+    Remember(r);
   }
-  return Decode(*kv);
+  loaded_ = true;
+  return Status();
+}
+
+void JobRegistry::Remember(const JobRecord& r) {
+  auto old = cache_.find(r.id);
+  if (old != cache_.end() && old->second.state == JobState::kRunning) {
+    for (const std::string& n : old->second.nodes) {
+      auto it = running_on_.find(n);
+      if (it == running_on_.end()) continue;
+      it->second.erase(r.id);
+      if (it->second.empty()) running_on_.erase(it);
+    }
+  }
+  if (r.state == JobState::kRunning) {
+    for (const std::string& n : r.nodes) running_on_[n].insert(r.id);
+  }
+  if (IsFinal(r.state)) {
+    live_.erase(r.id);
+  } else {
+    live_.insert(r.id);
+  }
+  cache_[r.id] = r;
+}
+
+Status JobRegistry::Reload(uint64_t id) {
+  StatusOr<KeyValue> kv = store_->Get(Key(id));
+  if (!kv.ok()) return kv.status();
+  SG_ASSIGN_OR_RETURN(JobRecord r, Decode(*kv));
+  Remember(r);
+  return Status();
+}
+
+StatusOr<JobRecord> JobRegistry::Get(uint64_t id) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  auto it = cache_.find(id);
+  if (it == cache_.end()) return absl::NotFoundError(fmt::format("no job {}", id));
+  return it->second;
 }
 
 StatusOr<std::vector<JobRecord>> JobRegistry::List() {
-  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kJobsPrefix));
+  SG_RETURN_IF_ERROR(EnsureLoaded());
   std::vector<JobRecord> out;
-  out.reserve(kvs.size());
-  for (const KeyValue& kv : kvs) {
-    SG_ASSIGN_OR_RETURN(JobRecord r, Decode(kv));
-    out.push_back(std::move(r));
-  }
+  out.reserve(cache_.size());
+  for (const auto& [id, r] : cache_) out.push_back(r);
   return out;
 }
 
+StatusOr<std::vector<JobRecord>> JobRegistry::ListLive() {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  std::vector<JobRecord> out;
+  out.reserve(live_.size());
+  for (uint64_t id : live_) out.push_back(cache_.at(id));
+  return out;
+}
+
+StatusOr<std::vector<uint64_t>> JobRegistry::RunningOn(const std::string& node) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  auto it = running_on_.find(node);
+  if (it == running_on_.end()) return std::vector<uint64_t>{};
+  return std::vector<uint64_t>(it->second.begin(), it->second.end());
+}
+
 StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
   r.updated_unix_ms = clock_();
   Txn txn;
   txn.IfRevision(Key(r.id), r.revision).Put(Key(r.id), Encode(r));
-  SG_ASSIGN_OR_RETURN(r.revision, store_->Commit(txn));
+  StatusOr<int64_t> rev = store_->Commit(txn);
+  if (!rev.ok()) {
+    if (rev.status().code() == absl::StatusCode::kFailedPrecondition) Reload(r.id).IgnoreError();
+    return rev.status();
+  }
+  r.revision = *rev;
+  Remember(r);
   return r;
 }
 
@@ -186,9 +245,11 @@ StatusOr<JobRecord> JobRegistry::Cancel(uint64_t id, const std::string& reason) 
     StatusOr<int64_t> rev = store_->Commit(txn);
     if (rev.ok()) {
       r.revision = *rev;
+      Remember(r);
       return r;
     }
     if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
+    SG_RETURN_IF_ERROR(Reload(id));  // someone else wrote it: start from their version
   }
   return absl::AbortedError(fmt::format("cancelling job {} kept racing other writers; try again", id));
 }

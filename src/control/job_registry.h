@@ -8,11 +8,18 @@
 // Keys: jobs/<id, 12 digits> -> JSON record; idempotency/<key> -> id;
 // meta/next_job_id -> counter. Every change is one compare-and-swap
 // transaction, so two servers on one store never hand out the same id.
-// Not thread-safe.
+//
+// Reads come from a write-through cache of every record (loaded on first
+// use), with an index of the running jobs by node, so a heartbeat or a
+// control-loop pass never re-reads and re-parses the store. That assumes
+// one writer per store (the leader, with etcd); a write that loses a
+// compare-and-swap reloads that record. Not thread-safe.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +71,10 @@ class JobRegistry {
   StatusOr<JobRecord> Get(uint64_t id);
   // All jobs in id order.
   StatusOr<std::vector<JobRecord>> List();
+  // Jobs not yet succeeded, failed or cancelled, in id order.
+  StatusOr<std::vector<JobRecord>> ListLive();
+  // Ids of running jobs with a rank on `node`.
+  StatusOr<std::vector<uint64_t>> RunningOn(const std::string& node);
   // Writes `r` back if nobody changed it since it was read (its revision);
   // FailedPrecondition otherwise. Returns it with the new revision.
   StatusOr<JobRecord> Update(JobRecord r);
@@ -76,9 +87,18 @@ class JobRegistry {
  private:
   StatusOr<JobRecord> Decode(const KeyValue& kv) const;
   std::string Encode(const JobRecord& r) const;
+  Status EnsureLoaded();
+  // Puts `r` in the cache and the indexes (replacing its old version).
+  void Remember(const JobRecord& r);
+  // Re-reads job `id` from the store after a lost compare-and-swap.
+  Status Reload(uint64_t id);
 
   Store* store_;
   Clock clock_;
+  bool loaded_ = false;
+  std::map<uint64_t, JobRecord> cache_;
+  std::set<uint64_t> live_;
+  std::map<std::string, std::set<uint64_t>> running_on_;
 };
 
 }  // namespace stargate::control

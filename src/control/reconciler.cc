@@ -222,11 +222,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
 }
 
 Status Reconciler::Tick(int64_t now_ms) {
-  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> all, jobs_->List());
-  std::vector<JobRecord> live;
-  for (JobRecord& r : all) {
-    if (!IsFinal(r.state)) live.push_back(std::move(r));
-  }
+  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> live, jobs_->ListLive());
   SG_RETURN_IF_ERROR(FailLostGangs(live, now_ms));
   return Schedule(live, now_ms);
 }
@@ -240,18 +236,15 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     out.register_again = true;
     return out;
   }
-  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> all, jobs_->List());
-  std::map<uint64_t, JobRecord*> by_id;
-  for (JobRecord& r : all) by_id[r.id] = &r;
   // Record what ended; a rank's non-zero exit fails the job.
   std::set<TaskRef> reported;
   for (const TaskReport& rep : tasks) {
     reported.insert(rep.task);
     if (rep.running) continue;
     out.forget.push_back(rep.task);
-    auto it = by_id.find(rep.task.job);
-    if (it == by_id.end()) continue;
-    JobRecord& r = *it->second;
+    StatusOr<JobRecord> got = jobs_->Get(rep.task.job);
+    if (!got.ok()) continue;
+    JobRecord& r = *got;
     if (r.state != JobState::kRunning || r.attempt != rep.task.attempt) continue;
     auto pos = std::find(r.nodes.begin(), r.nodes.end(), node);
     if (pos == r.nodes.end()) continue;
@@ -270,9 +263,9 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
   }
   // What this node should run: ranks of running jobs placed here, not ended.
   std::set<TaskRef> wanted;
-  for (auto& [id, rp] : by_id) {
-    const JobRecord& r = *rp;
-    if (r.state != JobState::kRunning) continue;
+  SG_ASSIGN_OR_RETURN(const std::vector<uint64_t> here, jobs_->RunningOn(node));
+  for (uint64_t id : here) {
+    SG_ASSIGN_OR_RETURN(const JobRecord r, jobs_->Get(id));
     for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
       if (r.nodes[rank] != node || r.exits[rank] != JobRecord::kRunningExit) continue;
       const TaskRef ref{r.id, r.attempt};

@@ -81,6 +81,36 @@ TEST(JobRegistry, TwoRegistriesOnOneStoreNeverShareAnId) {
   EXPECT_EQ(ids.size(), 100u);
 }
 
+TEST(JobRegistry, IndexesFollowEveryWrite) {
+  MemoryStore store;
+  JobRegistry jobs(&store, FixedClock);
+  JobRecord a = jobs.Submit(kSpec, "a.yaml", "").value();
+  const uint64_t b = jobs.Submit(kSpec, "b.yaml", "").value().id;
+  a.state = JobState::kRunning;
+  a.nodes = {"n1", "n2"};
+  a = jobs.Update(a).value();
+  EXPECT_EQ(jobs.RunningOn("n2").value(), (std::vector<uint64_t>{a.id}));
+  a.nodes = {"n3"};  // moved
+  a = jobs.Update(a).value();
+  EXPECT_TRUE(jobs.RunningOn("n2").value().empty());
+  EXPECT_EQ(jobs.RunningOn("n3").value(), (std::vector<uint64_t>{a.id}));
+  a.state = JobState::kSucceeded;
+  a = jobs.Update(a).value();
+  EXPECT_TRUE(jobs.RunningOn("n3").value().empty());
+  ASSERT_EQ(jobs.ListLive().value().size(), 1u);
+  EXPECT_EQ(jobs.ListLive().value()[0].id, b);
+  // A stale copy loses its compare-and-swap and changes nothing.
+  JobRecord stale = jobs.Get(b).value();
+  ASSERT_TRUE(jobs.Cancel(b, "x").ok());
+  stale.state = JobState::kRunning;
+  EXPECT_EQ(jobs.Update(stale).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(jobs.Get(b).value().state, JobState::kCancelled);
+  // A second registry on the same store reads it all back.
+  JobRegistry fresh(&store, FixedClock);
+  EXPECT_EQ(fresh.List().value().size(), 2u);
+  EXPECT_TRUE(fresh.ListLive().value().empty());
+}
+
 TEST(JobRegistry, JobsSurviveAReopenedSqliteStore) {
   const std::string dir = "/tmp/stargate-registry-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
