@@ -110,6 +110,10 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
 }
 
 Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
+  // Nothing waits: skip building the cluster view (10k nodes cost ~ms).
+  if (std::none_of(jobs.begin(), jobs.end(), [](const JobRecord& r) { return r.state == JobState::kPending; })) {
+    return Status();
+  }
   const LiveCluster c = BuildCluster(*nodes_);
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
