@@ -120,15 +120,15 @@ int RunServer(const ServerOptions& o) {
   }
   // The control loop: requeue gangs that lost a node, place pending jobs.
   std::atomic<bool> stopping{false};
+  // It runs every 250 ms, and at once when a job is submitted or a task ends.
   std::thread loop([&] {
+    std::unique_lock<std::mutex> lock(cp.mu);
     while (!stopping.load()) {
-      {
-        std::lock_guard<std::mutex> lock(cp.mu);
-        if (Status st = cp.reconciler.Tick(NowUnixMs()); !st.ok()) {
-          std::cerr << "stargate server: control loop: " << st.message() << "\n";
-        }
+      if (Status st = cp.reconciler.Tick(NowUnixMs()); !st.ok()) {
+        std::cerr << "stargate server: control loop: " << st.message() << "\n";
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+      cp.changed.notify_all();  // placements made: wake the agents' long polls
+      cp.changed.wait_for(lock, std::chrono::milliseconds(250));
     }
   });
   std::thread waiter([&] {
@@ -144,6 +144,7 @@ int RunServer(const ServerOptions& o) {
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
   stopping = true;
+  cp.changed.notify_all();
   loop.join();
   agents.Stop();
   if (!served.ok()) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -201,11 +202,25 @@ struct Agent::Impl {
       s->set_exit_code(p.exit_code);
       s->set_signal(p.signal);
     }
+    req.set_wait_ms(kLongPollMs);
     grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(kLongPollMs + 3000));
+    {
+      std::lock_guard<std::mutex> lock(inflight_mu);
+      inflight = &ctx;
+    }
     pb::HeartbeatReply reply;
     const grpc::Status st = stub->Heartbeat(&ctx, req, &reply);
-    if (!st.ok()) return;  // server away: tasks keep running, try again next beat
+    {
+      std::lock_guard<std::mutex> lock(inflight_mu);
+      inflight = nullptr;
+    }
+    if (!st.ok()) {
+      // Cancelled by the watcher (a task ended, or stopping): beat again now.
+      // Otherwise the server is away: tasks keep running; retry after a pause.
+      if (st.error_code() != grpc::StatusCode::CANCELLED) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      return;
+    }
     if (reply.register_again()) registered = false;
     for (const pb::Task& t : reply.run()) Launch(t);
     for (const pb::TaskRef& r : reply.stop()) {
@@ -219,7 +234,24 @@ struct Agent::Impl {
     (void)now;
   }
 
+  // Cuts the in-flight long poll short when a child exits or the agent
+  // stops, so an end is reported at once rather than when the poll returns.
+  void Watch(const std::atomic<bool>& stop, const std::atomic<bool>& done) {
+    while (!done.load()) {
+      siginfo_t info{};
+      const bool child_ended = waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+      if (child_ended || stop.load()) {
+        std::lock_guard<std::mutex> lock(inflight_mu);
+        if (inflight != nullptr) inflight->TryCancel();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(child_ended ? 50 : 10));
+    }
+  }
+
+  static constexpr int kLongPollMs = 1000;
   AgentConfig config;
+  std::mutex inflight_mu;
+  grpc::ClientContext* inflight = nullptr;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<pb::AgentService::Stub> stub;
   std::map<TaskRef, Proc> procs;
@@ -286,18 +318,21 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   a.channel = grpc::CreateCustomChannel(a.config.server, grpc::InsecureChannelCredentials(), args);
   a.stub = pb::AgentService::NewStub(a.channel);
   a.last_cpu = ReadCpu();
-  int64_t next_beat = 0;
+  std::atomic<bool> done{false};
+  std::thread watcher([&] { a.Watch(stop, done); });
   while (!stop.load()) {
     const int64_t now = NowMs();
     a.Reap();
     for (const TaskRef& r : a.stopping) a.Stop(r, now);
-    if (now >= next_beat) {
-      if (!a.registered) a.registered = a.Register();
-      if (a.registered) a.Heartbeat(now);
-      next_beat = now + a.interval_ms;
+    if (!a.registered) {
+      a.registered = a.Register();
+      if (!a.registered) std::this_thread::sleep_for(std::chrono::milliseconds(a.interval_ms));
+      continue;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    a.Heartbeat(now);  // a long poll: returns when there is work, a task ends, or after ~1 s
   }
+  done = true;
+  watcher.join();
   // Asked to stop: stop every task, then wait for them up to the grace period.
   const int64_t deadline = NowMs() + a.config.stop_grace_ms;
   for (auto& [ref, p] : a.procs) a.Stop(ref, NowMs());

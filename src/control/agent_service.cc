@@ -2,6 +2,9 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "proto/agent.grpc.pb.h"
@@ -12,6 +15,7 @@ namespace {
 namespace pb = stargate::agent::v1;
 
 constexpr int kHeartbeatIntervalMs = 1000;
+constexpr int kMaxWaitMs = 5000;  // a long poll never holds a reply longer
 
 grpc::Status ToGrpc(const Status& st) {
   if (st.ok()) return grpc::Status::OK;
@@ -48,7 +52,7 @@ class Service final : public pb::AgentService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Heartbeat(grpc::ServerContext*, const pb::HeartbeatRequest* req, pb::HeartbeatReply* reply) override {
+  grpc::Status Heartbeat(grpc::ServerContext* ctx, const pb::HeartbeatRequest* req, pb::HeartbeatReply* reply) override {
     NodeTelemetry t;
     t.cpu_utilisation = req->cpu_utilisation();
     t.memory_used_bytes = req->memory_used_bytes();
@@ -58,11 +62,23 @@ class Service final : public pb::AgentService::Service {
     for (const pb::TaskStatus& s : req->tasks()) {
       tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal()});
     }
+    const bool reports_an_end = std::any_of(tasks.begin(), tasks.end(), [](const TaskReport& r) { return !r.running; });
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(std::clamp(req->wait_ms(), 0, kMaxWaitMs));
     StatusOr<HeartbeatResult> r;
     {
-      std::lock_guard<std::mutex> lock(cp_->mu);
-      r = cp_->reconciler.OnHeartbeat(req->node_name(), t, tasks, cp_->clock());
+      std::unique_lock<std::mutex> lock(cp_->mu);
+      for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
+        r = cp_->reconciler.OnHeartbeat(req->node_name(), t, tasks, cp_->clock());
+        if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || !r->forget.empty() ||
+            std::chrono::steady_clock::now() >= deadline || ctx->IsCancelled()) {
+          break;
+        }
+        cp_->changed.wait_until(lock, deadline);
+      }
     }
+    // An ended task may free room or end a job: the loop should look now.
+    if (reports_an_end) cp_->changed.notify_all();
     if (!r.ok()) return ToGrpc(r.status());
     reply->set_register_again(r->register_again);
     for (const TaskLaunch& l : r->run) {

@@ -4,6 +4,7 @@
 // and the control loop all take, so the store sees one writer at a time.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -27,6 +28,9 @@ struct ControlPlane {
         reconciler(&jobs, &nodes, std::move(scheduler), data_dir) {}
 
   std::mutex mu;
+  // Signalled (with or without `mu`) when jobs or placements change: wakes
+  // the control loop and long-polling heartbeats.
+  std::condition_variable changed;
   Store* store;
   JobRegistry::Clock clock;
   JobRegistry jobs;

@@ -101,8 +101,14 @@ std::string Header(const HttpRequest& req, const std::string& name) {
 }  // namespace
 
 HttpResponse RestApi::Handle(const HttpRequest& req) {
-  std::lock_guard<std::mutex> lock(cp_->mu);
-  return Route(req);
+  HttpResponse resp;
+  {
+    std::lock_guard<std::mutex> lock(cp_->mu);
+    resp = Route(req);
+  }
+  // A new or cancelled job: let the control loop and waiting agents see it now.
+  if (req.method == "POST" && resp.status < 300) cp_->changed.notify_all();
+  return resp;
 }
 
 HttpResponse RestApi::Route(const HttpRequest& req) {
