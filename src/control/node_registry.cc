@@ -10,19 +10,7 @@ namespace {
 
 constexpr char kPrefix[] = "nodes/";
 
-std::string Encode(const NodeInfo& n) {
-  return nlohmann::json{{"name", n.name},
-                        {"site", n.site},
-                        {"region", n.region},
-                        {"jurisdiction", n.jurisdiction},
-                        {"address", n.address},
-                        {"accelerator", Name(n.accelerator)},
-                        {"accelerators", n.accelerators},
-                        {"cpus", n.cpus},
-                        {"memory_bytes", n.memory_bytes},
-                        {"log_port", n.log_port}}
-      .dump();
-}
+std::string Encode(const NodeInfo& n) { return NodeJson(n).dump(); }
 
 StatusOr<NodeInfo> Decode(const KeyValue& kv) {
   const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
@@ -46,6 +34,19 @@ StatusOr<NodeInfo> Decode(const KeyValue& kv) {
 }
 
 }  // namespace
+
+nlohmann::json NodeJson(const NodeInfo& n) {
+  return nlohmann::json{{"name", n.name},
+                        {"site", n.site},
+                        {"region", n.region},
+                        {"jurisdiction", n.jurisdiction},
+                        {"address", n.address},
+                        {"accelerator", Name(n.accelerator)},
+                        {"accelerators", n.accelerators},
+                        {"cpus", n.cpus},
+                        {"memory_bytes", n.memory_bytes},
+                        {"log_port", n.log_port}};
+}
 
 Status NodeRegistry::Load(int64_t now_ms) {
   grace_until_ms_ = now_ms + std::max(kRestartGraceMs, timeout_ms_);

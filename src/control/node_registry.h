@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "control/store.h"
 #include "core/accelerator.h"
 #include "core/status.h"
@@ -32,6 +34,9 @@ struct NodeInfo {
   int64_t memory_bytes = 0;
   int log_port = 0;                // task logs at http://address:log_port/logs/<file>
 };
+
+// The node as JSON: how it is stored, and what GET /v1/nodes starts from.
+nlohmann::json NodeJson(const NodeInfo& n);
 
 struct NodeTelemetry {
   int64_t last_heartbeat_ms = 0;

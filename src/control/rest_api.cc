@@ -208,21 +208,14 @@ HttpResponse RestApi::ListNodes() {
   json list = json::array();
   for (const auto& [name, n] : cp_->nodes.nodes()) {
     const NodeTelemetry& t = cp_->nodes.telemetry(name);
-    list.push_back({{"name", name},
-                    {"site", n.site},
-                    {"region", n.region},
-                    {"jurisdiction", n.jurisdiction},
-                    {"address", n.address},
-                    {"accelerator", Name(n.accelerator)},
-                    {"accelerators", n.accelerators},
-                    {"cpus", n.cpus},
-                    {"memory_bytes", n.memory_bytes},
-                    {"alive", cp_->nodes.Alive(name, now)},
-                    {"last_heartbeat_unix_ms", t.last_heartbeat_ms},
-                    {"cpu_utilisation", t.cpu_utilisation},
-                    {"memory_used_bytes", t.memory_used_bytes},
-                    {"gpu_utilisation", t.gpu_utilisation},
-                    {"gpu_power_w", t.gpu_power_w}});
+    json node = NodeJson(n);
+    node.update({{"alive", cp_->nodes.Alive(name, now)},
+                 {"last_heartbeat_unix_ms", t.last_heartbeat_ms},
+                 {"cpu_utilisation", t.cpu_utilisation},
+                 {"memory_used_bytes", t.memory_used_bytes},
+                 {"gpu_utilisation", t.gpu_utilisation},
+                 {"gpu_power_w", t.gpu_power_w}});
+    list.push_back(std::move(node));
   }
   return HttpResponse{200, json{{"nodes", list}}.dump()};
 }
