@@ -9,6 +9,7 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev time python3 curl
+  slurm-wlm munge
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -54,6 +54,7 @@ struct JobRecord {
   int64_t revision = 0;            // store revision of this record
 
   static constexpr int kRunningExit = -1000;
+  int64_t deadline_after_ms() const { return spec.deadline_after.nanos() / 1'000'000; }
 };
 
 class JobRegistry {

@@ -81,6 +81,10 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
       {"STARGATE_RESTART_COUNT", std::to_string(r.restarts)},
       {"STARGATE_CHECKPOINT_DIR", ckpt},
       {"STARGATE_ACCELERATORS_PER_NODE", std::to_string(r.spec.per_node)},
+      // Seconds between checkpoints the job should aim for. `interval: auto`
+      // gets the default hour until per-site failure rates are measured.
+      {"STARGATE_CHECKPOINT_INTERVAL_S",
+       std::to_string(static_cast<int64_t>(r.spec.spec.checkpoint.interval.seconds()))},
   };
   for (const auto& [k, v] : ours) env[k] = v;  // ours win: ranks must be right
   return env;
@@ -185,6 +189,10 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
     req.estimate = r.spec.estimate;
     req.reference = s.accelerators.empty() ? AcceleratorType::kH100 : s.accelerators[0];
     req.resumed = r.attempt > 0;
+    if (s.deferrable && r.deadline_after_ms() > 0) {
+      req.deferrable = true;
+      req.deadline = req.submit + Duration::Millis(r.deadline_after_ms());
+    }
     queue.Push(req);
   }
   if (queue.empty()) return Status();
