@@ -66,6 +66,7 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"master_addr", r.master_addr},
                       {"master_port", r.master_port},
                       {"exits", r.exits},
+                      {"stopping", r.stopping},
                       {"started_unix_ms", r.started_unix_ms}};
   return j.dump();
 }
@@ -91,6 +92,7 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.master_addr = j.value("master_addr", std::string());
     r.master_port = j.value("master_port", 0);
     r.exits = j.value("exits", std::vector<int>{});
+    r.stopping = j.value("stopping", false);
     r.started_unix_ms = j.value("started_unix_ms", int64_t{0});
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));

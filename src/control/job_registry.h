@@ -50,10 +50,15 @@ struct JobRecord {
   std::string master_addr;
   int master_port = 0;
   std::vector<int> exits;          // per node of this attempt; kRunningExit until it ends
+  // The attempt is being stopped (preempted, or a node of the gang was
+  // lost): its ranks are told to stop and keep their devices until they
+  // have exited (or their nodes are gone); then the job is requeued.
+  bool stopping = false;
   int64_t started_unix_ms = 0;
   int64_t revision = 0;            // store revision of this record
 
   static constexpr int kRunningExit = -1000;
+  static constexpr int kLostExit = -1001;  // its node was lost: it will never report
   int64_t deadline_after_ms() const { return spec.deadline_after.nanos() / 1'000'000; }
 };
 

@@ -90,10 +90,20 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
   return env;
 }
 
-Status Reconciler::Requeue(JobRecord& r, const std::string& reason) {
-  r.state = JobState::kPending;
-  ++r.restarts;
+Status Reconciler::StopAttempt(JobRecord& r, const std::string& reason, int64_t now_ms) {
+  r.stopping = true;
   r.reason = reason;
+  SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+  return RequeueIfDrained(r, now_ms);
+}
+
+Status Reconciler::RequeueIfDrained(JobRecord& r, int64_t now_ms) {
+  for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+    if (r.exits[rank] == JobRecord::kRunningExit && nodes_->Alive(r.nodes[rank], now_ms)) return Status();
+  }
+  r.state = JobState::kPending;
+  r.stopping = false;
+  ++r.restarts;
   r.nodes.clear();
   r.exits.clear();
   SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
@@ -103,10 +113,15 @@ Status Reconciler::Requeue(JobRecord& r, const std::string& reason) {
 Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
   for (JobRecord& r : jobs) {
     if (r.state != JobState::kRunning) continue;
+    if (r.stopping) {  // draining: requeue once its live ranks have stopped
+      SG_RETURN_IF_ERROR(RequeueIfDrained(r, now_ms));
+      continue;
+    }
     for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
       if (r.exits[rank] != JobRecord::kRunningExit || nodes_->Alive(r.nodes[rank], now_ms)) continue;
-      SG_RETURN_IF_ERROR(Requeue(r, fmt::format("node {} (rank {}) missed its heartbeats; restarting from the last "
-                                                "checkpoint", r.nodes[rank], rank)));
+      r.exits[rank] = JobRecord::kLostExit;
+      SG_RETURN_IF_ERROR(StopAttempt(r, fmt::format("node {} (rank {}) missed its heartbeats; restarting from the "
+                                                    "last checkpoint", r.nodes[rank], rank), now_ms));
       break;
     }
   }
@@ -214,7 +229,9 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
       SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
     } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
       auto it = by_id.find(p->job.value());
-      if (it != by_id.end() && it->second->state == JobState::kRunning) SG_RETURN_IF_ERROR(Requeue(*it->second, p->reason));
+      if (it != by_id.end() && it->second->state == JobState::kRunning && !it->second->stopping) {
+        SG_RETURN_IF_ERROR(StopAttempt(*it->second, p->reason, now_ms));
+      }
     } else if (const auto* rj = std::get_if<sched::Reject>(&d)) {
       // Nodes may still join: keep it pending and say why it waits.
       JobRecord& r = *by_id.at(rj->job.value());
@@ -263,6 +280,11 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     const size_t rank = static_cast<size_t>(pos - r.nodes.begin());
     if (r.exits[rank] != JobRecord::kRunningExit) continue;
     r.exits[rank] = ExitStatus(rep);
+    if (r.stopping) {  // a rank of a stopping attempt is gone: requeue once all are
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      SG_RETURN_IF_ERROR(RequeueIfDrained(r, now_ms));
+      continue;
+    }
     if (r.exits[rank] != 0) {
       r.state = JobState::kFailed;
       r.reason = rep.signal != 0 ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
@@ -278,6 +300,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
   SG_ASSIGN_OR_RETURN(const std::vector<uint64_t> here, jobs_->RunningOn(node));
   for (uint64_t id : here) {
     SG_ASSIGN_OR_RETURN(const JobRecord r, jobs_->Get(id));
+    if (r.stopping) continue;  // told to stop: not wanted, but keeps its devices until it exits
     for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
       if (r.nodes[rank] != node || r.exits[rank] != JobRecord::kRunningExit) continue;
       const TaskRef ref{r.id, r.attempt};

@@ -5,8 +5,10 @@
 //
 // Tick (every ~0.5 s of wall time):
 //   1. a running job with a node that missed its heartbeats loses the
-//      attempt: it goes back to pending (restarts + 1) and its other nodes
-//      are told to stop it;
+//      attempt: its other nodes are told to stop it, and once they have
+//      (they keep their devices meanwhile, so nothing new lands on a node
+//      still running the old rank) it goes back to pending, restarts + 1;
+//      preemption victims drain the same way;
 //   2. the scheduler places pending jobs on live nodes (ClusterState built
 //      from the registered nodes; running gangs allocated); a start bumps
 //      the job's attempt and records its nodes in rank order; a preemption
@@ -82,7 +84,11 @@ class Reconciler {
  private:
   Status FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms);
   Status Schedule(std::vector<JobRecord>& jobs, int64_t now_ms);
-  Status Requeue(JobRecord& r, const std::string& reason);
+  // Stops the current attempt: ranks still running on live nodes drain
+  // first (the job keeps their devices); with none left it is requeued.
+  Status StopAttempt(JobRecord& r, const std::string& reason, int64_t now_ms);
+  // Requeues a stopping job once no rank runs on a live node.
+  Status RequeueIfDrained(JobRecord& r, int64_t now_ms);
   TenantId TenantOf(const std::string& name);
 
   JobRegistry* jobs_;

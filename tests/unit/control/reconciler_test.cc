@@ -114,12 +114,22 @@ TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
   Beat("a", {Running(first)});
   ASSERT_TRUE(rec_.Tick(now_).ok());
   JobRecord r = jobs_.Get(id).value();
-  EXPECT_EQ(r.state, JobState::kPending);
-  EXPECT_EQ(r.restarts, 1);
+  // The survivor is told to stop and keeps its node until it has.
+  EXPECT_TRUE(r.stopping);
   EXPECT_NE(r.reason.find("node b (rank 1) missed its heartbeats"), std::string::npos) << r.reason;
-  EXPECT_EQ(Beat("a", {Running(first)}).stop, (std::vector<TaskRef>{first}));  // the survivor stops
-  // A new node joins: the job restarts on a and c, attempt 2, restart count 1.
+  EXPECT_EQ(Beat("a", {Running(first)}).stop, (std::vector<TaskRef>{first}));
+  const uint64_t other = Submit(1);  // a is the only live node, and it is still draining
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(other).value().state, JobState::kPending) << "placed on a node still running the old rank";
+  ASSERT_TRUE(jobs_.Cancel(other, "make room").ok());
   AddNode("c");
+  // It exits (SIGTERM): now the job is requeued.
+  Beat("a", {Exited(first, 143)});
+  r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kPending);
+  EXPECT_FALSE(r.stopping);
+  EXPECT_EQ(r.restarts, 1);
+  // With c joined, the job restarts on a and c, attempt 2, restart count 1.
   ASSERT_TRUE(rec_.Tick(now_).ok());
   r = jobs_.Get(id).value();
   ASSERT_EQ(r.state, JobState::kRunning);
@@ -130,7 +140,7 @@ TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
   EXPECT_EQ(hc.run[0].task.attempt, 2u);
   EXPECT_EQ(hc.run[0].env.at("STARGATE_RESTART_COUNT"), "1");
   // A late report from the old attempt changes nothing and is forgotten.
-  const HeartbeatResult late = Beat("a", {Exited(first, 0)});
+  const HeartbeatResult late = Beat("a", {Exited(first, 0), Running({id, 2})});
   EXPECT_EQ(late.forget, (std::vector<TaskRef>{first}));
   EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);
 }
