@@ -108,11 +108,6 @@ int RunAgent(const AgentOptions& o) {
   return 0;
 }
 
-std::string DefaultServer() {
-  const char* env = std::getenv("STARGATE_SERVER");
-  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8470";
-}
-
 int ListFromServer(const std::string& server, const std::string& what) {
   auto r = control::CallServer(server, "GET", "/v1/" + what);
   if (!r.ok()) {
@@ -167,7 +162,7 @@ void AddAgentCommands(CLI::App& app, int* exit_code) {
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));
   agent->callback([o, exit_code] { *exit_code = RunAgent(*o); });
 
-  auto server = std::make_shared<std::string>(DefaultServer());
+  auto server = std::make_shared<std::string>(DefaultServerUrl());
   for (const char* what : {"node", "site"}) {
     CLI::App* group = app.add_subcommand(what, fmt::format("The {}s the server knows", what));
     group->require_subcommand(1);

@@ -3,9 +3,19 @@
 // callback runs the command and stores the process exit code in *exit_code.
 #pragma once
 
+#include <cstdlib>
+#include <string>
+
 namespace CLI { class App; }
 
 namespace stargate::cli {
+
+// The REST API the client commands talk to: $STARGATE_SERVER, else the
+// server's default address.
+inline std::string DefaultServerUrl() {
+  const char* env = std::getenv("STARGATE_SERVER");
+  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8470";
+}
 
 void AddTwinCommands(CLI::App& app, int* exit_code);
 // `twin audit`, registered by AddTwinCommands on its `twin` group.

@@ -20,11 +20,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string DefaultServer() {
-  const char* env = std::getenv("STARGATE_SERVER");
-  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8470";
-}
-
 // A fresh key per submission, so a retry after a lost reply is recognised.
 std::string RandomKey() {
   std::random_device rd;
@@ -50,7 +45,7 @@ std::string Resources(const json& job) {
 }
 
 struct Common {
-  std::string server = DefaultServer();
+  std::string server = DefaultServerUrl();
 };
 
 int Submit(const Common& c, const std::string& file, std::string key) {
