@@ -131,15 +131,22 @@ int RunServer(const ServerOptions& o) {
       cp.changed.wait_for(lock, std::chrono::milliseconds(250));
     }
   });
+  std::atomic<bool> serve_done{false};
   std::thread waiter([&] {
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    server.Stop();
+    // A signal can come before Serve() is listening, when Stop() has nothing
+    // to stop yet: keep asking until Serve() has returned.
+    while (!serve_done.load()) {
+      server.Stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   });
   fmt::print("stargate server: REST on http://{}:{}, agents on {}:{} (state: {}, policy {})\n", host, *bound,
              agent_host, *agent_bound, where, o.policy);
   std::fflush(stdout);
   const Status served = server.Serve();
+  serve_done = true;
   // Wake the waiter if Serve ended on its own.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();

@@ -78,7 +78,8 @@ struct Agent::Impl {
     if (procs.count(ref)) return;  // started already (a late reply): never twice
     const std::string log = config.work_dir + "/logs/" + TaskLogName(ref);
     const std::string dir = fmt::format("{}/jobs/{}", config.work_dir, ref.job);
-    std::filesystem::create_directories(dir);
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);  // a failure shows as the task's chdir error
     std::vector<std::string> env_strings;
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string kv = *e;

@@ -68,7 +68,7 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"exits", r.exits},
                       {"stopping", r.stopping},
                       {"started_unix_ms", r.started_unix_ms}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 never throws
 }
 
 StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
@@ -151,8 +151,14 @@ Status JobRegistry::EnsureLoaded() {
   if (loaded_) return Status();
   SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kJobsPrefix));
   for (const KeyValue& kv : kvs) {
-    SG_ASSIGN_OR_RETURN(JobRecord r, Decode(kv));
-    Remember(r);
+    // One record this version cannot read must not take every other job
+    // down with it: it stays in the store, counted and named in unreadable().
+    StatusOr<JobRecord> r = Decode(kv);
+    if (!r.ok()) {
+      unreadable_.push_back(std::string(r.status().message()));
+      continue;
+    }
+    Remember(*r);
   }
   loaded_ = true;
   return Status();

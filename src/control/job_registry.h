@@ -89,6 +89,8 @@ class JobRegistry {
   StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason);
 
   static std::string Key(uint64_t id);
+  // Stored jobs that could not be read back at load (why, per record).
+  const std::vector<std::string>& unreadable() const { return unreadable_; }
 
  private:
   StatusOr<JobRecord> Decode(const KeyValue& kv) const;
@@ -105,6 +107,7 @@ class JobRegistry {
   std::map<uint64_t, JobRecord> cache_;
   std::set<uint64_t> live_;
   std::map<std::string, std::set<uint64_t>> running_on_;
+  std::vector<std::string> unreadable_;
 };
 
 }  // namespace stargate::control

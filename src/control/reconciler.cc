@@ -48,7 +48,12 @@ LiveCluster BuildCluster(const NodeRegistry& nodes) {
   return c;
 }
 
-int ExitStatus(const TaskReport& t) { return t.signal != 0 ? 128 + t.signal : t.exit_code; }
+// As a shell reports it: 0-255, 128 + N for signal N. Clamped, because it
+// comes from the network and the negative sentinels mean "running"/"lost".
+int ExitStatus(const TaskReport& t) {
+  if (t.signal != 0) return 128 + std::clamp(t.signal, 1, 127);
+  return t.exit_code >= 0 && t.exit_code <= 255 ? t.exit_code : 255;
+}
 
 }  // namespace
 

@@ -35,11 +35,14 @@ int HttpStatusOf(absl::StatusCode code) {
   }
 }
 
+// Invalid UTF-8 from a client (a header, a path) is replaced, never thrown.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
                            std::string_view field = {}) {
   json err = {{"code", code}, {"message", message}};
   if (!field.empty()) err["field"] = field;
-  return HttpResponse{status, json{{"error", err}}.dump()};
+  return HttpResponse{status, Dump(json{{"error", err}})};
 }
 
 // The field path of a parser message "FILE:LINE:COL: a.b[1]: problem".
@@ -121,7 +124,8 @@ HttpResponse RestApi::Route(const HttpRequest& req) {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     StatusOr<int64_t> rev = cp_->store->Revision();
     if (!rev.ok()) return FromStatus(rev.status());
-    return HttpResponse{200, json{{"status", "ok"}, {"revision", *rev}}.dump()};
+    return HttpResponse{200, Dump(json{{"status", "ok"}, {"revision", *rev},
+                                       {"unreadable_jobs", cp_->jobs.unreadable()}})};
   }
   if (p == "/v1/jobs") {
     if (req.method == "POST") return Submit(req);
@@ -151,18 +155,40 @@ HttpResponse RestApi::Route(const HttpRequest& req) {
   return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
 }
 
+namespace {
+// Job files, names and keys are text: bytes that are not UTF-8 are refused
+// rather than stored and echoed back altered.
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (extra < 0 || i + static_cast<size_t>(extra) >= s.size() + (extra == 0 ? 1 : 0)) return false;
+    for (int k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+}  // namespace
+
 HttpResponse RestApi::Submit(const HttpRequest& req) {
   if (req.body.size() > kMaxBody) {
     return ErrorResponse(413, "too_large", fmt::format("job file is {} bytes; the limit is {}", req.body.size(), kMaxBody));
   }
   std::string filename = Header(req, "x-filename");
   if (filename.empty() || filename.size() > 256) filename = "job.yaml";
+  if (!ValidUtf8(req.body) || !ValidUtf8(filename)) {
+    return ErrorResponse(400, "invalid_argument", "the job file and X-Filename must be UTF-8 text");
+  }
   const std::string key = Header(req, "idempotency-key");
+  if (!ValidUtf8(key)) return ErrorResponse(400, "invalid_argument", "Idempotency-Key must be UTF-8 text");
   if (key.size() > 200) return ErrorResponse(400, "invalid_argument", "Idempotency-Key is longer than 200 bytes");
   bool created = false;
   StatusOr<JobRecord> r = cp_->jobs.Submit(req.body, filename, key, &created);
   if (!r.ok()) return FromStatus(r.status());
-  return HttpResponse{created ? 201 : 200, json{{"job", JobJson(*r, false)}}.dump()};
+  return HttpResponse{created ? 201 : 200, Dump(json{{"job", JobJson(*r, false)}})};
 }
 
 HttpResponse RestApi::ListJobs(const HttpRequest& req) {
@@ -185,7 +211,7 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req) {
   for (const JobRecord& r : *all) {
     if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false));
   }
-  return HttpResponse{200, json{{"jobs", list}}.dump()};
+  return HttpResponse{200, Dump(json{{"jobs", list}})};
 }
 
 HttpResponse RestApi::JobLogs(uint64_t id) {
@@ -200,7 +226,7 @@ HttpResponse RestApi::JobLogs(uint64_t id) {
     }
     list.push_back(std::move(entry));
   }
-  return HttpResponse{200, json{{"state", Name(r->state)}, {"logs", list}}.dump()};
+  return HttpResponse{200, Dump(json{{"state", Name(r->state)}, {"logs", list}})};
 }
 
 HttpResponse RestApi::ListNodes() {
@@ -217,7 +243,7 @@ HttpResponse RestApi::ListNodes() {
                  {"gpu_power_w", t.gpu_power_w}});
     list.push_back(std::move(node));
   }
-  return HttpResponse{200, json{{"nodes", list}}.dump()};
+  return HttpResponse{200, Dump(json{{"nodes", list}})};
 }
 
 HttpResponse RestApi::ListSites() {
@@ -236,19 +262,19 @@ HttpResponse RestApi::ListSites() {
   }
   json list = json::array();
   for (auto& [name, s] : sites) list.push_back(std::move(s));
-  return HttpResponse{200, json{{"sites", list}}.dump()};
+  return HttpResponse{200, Dump(json{{"sites", list}})};
 }
 
 HttpResponse RestApi::GetJob(uint64_t id) {
   StatusOr<JobRecord> r = cp_->jobs.Get(id);
   if (!r.ok()) return FromStatus(r.status());
-  return HttpResponse{200, json{{"job", JobJson(*r, true)}}.dump()};
+  return HttpResponse{200, Dump(json{{"job", JobJson(*r, true)}})};
 }
 
 HttpResponse RestApi::CancelJob(uint64_t id) {
   StatusOr<JobRecord> r = cp_->jobs.Cancel(id, "cancelled by the user");
   if (!r.ok()) return FromStatus(r.status());
-  return HttpResponse{200, json{{"job", JobJson(*r, false)}}.dump()};
+  return HttpResponse{200, Dump(json{{"job", JobJson(*r, false)}})};
 }
 
 }  // namespace stargate::control

@@ -25,8 +25,11 @@ constexpr EnumName<JobKind> kKinds[] = {{"training", JobKind::kTraining},
                                         {"finetune", JobKind::kFineTune},
                                         {"batch", JobKind::kBatch},
                                         {"inference", JobKind::kInference}};
-constexpr DurationRange kPositive{Duration::Zero(), /*min_open=*/true};
-constexpr DurationRange kNonNegative{};
+// Run times and deadlines are added to wall-clock times in nanoseconds;
+// ten years keeps every sum far from overflow.
+constexpr Duration kMaxJobDuration = Duration::Days(3653);
+constexpr DurationRange kPositive{Duration::Zero(), /*min_open=*/true, kMaxJobDuration};
+constexpr DurationRange kNonNegative{Duration::Zero(), false, kMaxJobDuration};
 
 struct Accel {
   AcceleratorType type;

@@ -260,6 +260,9 @@ StatusOr<Duration> ReadDuration(const Cursor& c, DurationRange r) {
     return c.Error(
         fmt::format("must be {} {} (got {})", r.min_open ? ">" : ">=", bound, Quoted(text)));
   }
+  if (*d > r.max) {
+    return c.Error(fmt::format("must be <= {} days (got {})", FormatNumber(r.max.hours() / 24), Quoted(text)));
+  }
   return *d;
 }
 

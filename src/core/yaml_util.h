@@ -66,6 +66,7 @@ struct Range {
 struct DurationRange {
   Duration min = Duration::Zero();
   bool min_open = false;
+  Duration max = Duration::Nanos(INT64_MAX);  // inclusive
 };
 
 class Fields;
