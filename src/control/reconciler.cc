@@ -200,6 +200,8 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
         req.has_users = true;
         req.users_latitude = static_cast<float>(lat);
         req.users_longitude = static_cast<float>(lon);
+      } else if (s.max_rtt > Duration::Zero()) {
+        req.accel_mask = 0;  // near an unknown place with a hard limit: nothing qualifies (yet)
       }
     }
     req.max_rtt = s.max_rtt;

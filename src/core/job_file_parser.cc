@@ -92,6 +92,9 @@ Status ParsePlacement(const Cursor& c, JobFile* job) {
   SG_ASSIGN_OR_RETURN(job->regions, f.StringList("regions", {}));
   SG_ASSIGN_OR_RETURN(job->spec.near, f.String("near", ""));
   SG_ASSIGN_OR_RETURN(job->spec.max_rtt, f.Dur("max_rtt", Duration::Zero(), kNonNegative));
+  if (job->spec.max_rtt > Duration::Zero() && job->spec.near.empty()) {
+    return f.Get("max_rtt")->Error("needs `near`: a round trip from where?");
+  }
   return Status();
 }
 

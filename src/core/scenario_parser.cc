@@ -119,6 +119,9 @@ constexpr Range kFraction{0, 1};
 constexpr Range kMfu{0, 1, /*min_open=*/true};
 constexpr DurationRange kPositiveDuration{Duration::Zero(), /*min_open=*/true};
 constexpr DurationRange kNonNegativeDuration{};
+// Durations added to simulated times: ten years keeps every sum far from
+// int64 nanosecond overflow.
+constexpr DurationRange kBoundedDuration{Duration::Zero(), false, Duration::Days(3653)};
 
 Time AtOffset(Duration d) { return Time::FromNanos(d.nanos()); }
 
@@ -435,6 +438,7 @@ StatusOr<GeneratorSpec> ParseGenerator(const Cursor& c, size_t index, std::span<
   SG_ASSIGN_OR_RETURN(g.jurisdictions, f.StringList("jurisdictions", g.jurisdictions));
   SG_ASSIGN_OR_RETURN(g.near, ParseNear(f, places));
   SG_ASSIGN_OR_RETURN(g.max_rtt, f.Dur("max_rtt", g.max_rtt, kNonNegativeDuration));
+  if (g.max_rtt > Duration::Zero() && g.near.empty()) return f.Get("max_rtt")->Error("needs `near`: a round trip from where?");
   SG_ASSIGN_OR_RETURN(g.tenants, f.Int("tenants", g.tenants, Range{1, 65534}));
   SG_ASSIGN_OR_RETURN(g.priority, f.Int("priority", g.priority, Range{-1e9, 1e9}));
   if (auto cp = f.Get("checkpoint")) {
@@ -535,6 +539,7 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
   if (near.size() > 1) return f.Get("near")->Error("a job is near one place; give one site or region");
   if (!near.empty()) j.near = near[0];
   SG_ASSIGN_OR_RETURN(j.max_rtt, f.Dur("max_rtt", j.max_rtt, kNonNegativeDuration));
+  if (j.max_rtt > Duration::Zero() && j.near.empty()) return f.Get("max_rtt")->Error("needs `near`: a round trip from where?");
   SG_ASSIGN_OR_RETURN(j.deferrable, f.Bool("deferrable", j.deferrable));
   if (auto deadline = f.Get("deadline")) {
     SG_ASSIGN_OR_RETURN(const Duration d, yaml_util::ReadDuration(*deadline, kNonNegativeDuration));
@@ -645,7 +650,7 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
     SG_ASSIGN_OR_RETURN(s.weight_cost, w.Number("cost", s.weight_cost, Range{0, 1e6}));
     SG_ASSIGN_OR_RETURN(s.weight_latency, w.Number("latency", s.weight_latency, Range{0, 1e6}));
     SG_ASSIGN_OR_RETURN(s.weight_queue, w.Number("queue", s.weight_queue, Range{0, 1e6}));
-    if (s.weight_time + s.weight_carbon + s.weight_cost <= 0) {
+    if (s.weight_time + s.weight_carbon + s.weight_cost + s.weight_latency + s.weight_queue <= 0) {
       return weights->Error("at least one weight must be positive");
     }
   }
@@ -684,13 +689,13 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
     auto& save = s.power_save;
     save.enabled = true;  // giving the block turns it on unless it says otherwise
     SG_ASSIGN_OR_RETURN(save.enabled, p.Bool("enabled", save.enabled));
-    SG_ASSIGN_OR_RETURN(save.idle_after, p.Dur("idle_after", save.idle_after, kNonNegativeDuration));
-    SG_ASSIGN_OR_RETURN(save.boot, p.Dur("boot", save.boot, kNonNegativeDuration));
+    SG_ASSIGN_OR_RETURN(save.idle_after, p.Dur("idle_after", save.idle_after, kBoundedDuration));
+    SG_ASSIGN_OR_RETURN(save.boot, p.Dur("boot", save.boot, kBoundedDuration));
     SG_ASSIGN_OR_RETURN(save.warm, p.Number("warm", save.warm, kFraction));
   }
   SG_ASSIGN_OR_RETURN(s.preemption, f.Bool("preemption", s.preemption));
-  SG_ASSIGN_OR_RETURN(s.preempt_after, f.Dur("preempt_after", s.preempt_after, kNonNegativeDuration));
-  SG_ASSIGN_OR_RETURN(s.preempt_warning, f.Dur("preempt_warning", s.preempt_warning, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.preempt_after, f.Dur("preempt_after", s.preempt_after, kBoundedDuration));
+  SG_ASSIGN_OR_RETURN(s.preempt_warning, f.Dur("preempt_warning", s.preempt_warning, kBoundedDuration));
   return s;
 }
 

@@ -183,8 +183,12 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
 
 void StargatePolicy::MakeRoom(const ClusterState& state, const JobRequest& req, Time now,
                               Reservation* reservation, Decisions& out) {
+  // Stopping gangs only helps if their warning ends before room comes anyway.
+  if (reservation->valid && reservation->shadow <= now + spec_.preempt_warning) return;
   std::optional<PreemptionPlan> plan = PlanPreemption(state, req, claims_, now, preempted_);
-  if (!plan.has_value()) return;
+  // No plan, or the gangs already draining are enough: Reserve() has seen
+  // their ends (the drivers move them to the end of the warning).
+  if (!plan.has_value() || plan->victims.empty()) return;
   for (JobId victim : plan->victims) {
     preempted_.insert(victim.value());
     const RunningGang* g = state.Running(victim);

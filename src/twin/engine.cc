@@ -299,9 +299,10 @@ bool Engine::WarnJob(uint32_t j, Duration warning, Time now) {
   js.warned_at = now;
   const Time stop = now + warning;
   const Time natural_end = js.seg_start + js.seg.Wall();
-  if (natural_end <= stop) return true;  // it finishes first; nothing to stop
-  state_.AddRunning(GangOf(j, stop));  // replaces the entry: draining, back at `stop`
-  events_.Push(stop, EventType::kJobPreempt, j, js.epoch);
+  // Draining either way, so no later pass picks it again; back at `stop`,
+  // or at its natural end if that comes first (then nothing is stopped).
+  state_.AddRunning(GangOf(j, std::min(stop, natural_end)));
+  if (natural_end > stop) events_.Push(stop, EventType::kJobPreempt, j, js.epoch);
   return true;
 }
 
@@ -573,7 +574,11 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   JobState& js = jobs_[j];
   state_.RemoveRunning(JobId(j));  // a repairing gang's end is unknown until it resumes
   if (js.outcome == JobOutcome::kRunning) {
-    Account(j, now, js.seg.SavedBy(now - js.seg_start), /*finished=*/false);
+    // A job warned of a preemption may have made its checkpoint durable.
+    const Duration saved = js.warned_at == Time::Never()
+                               ? js.seg.SavedBy(now - js.seg_start)
+                               : js.seg.SavedOnStop(js.warned_at - js.seg_start, now - js.warned_at);
+    Account(j, now, saved, /*finished=*/false);
     ++js.restarts;
     ++interruptions_;
     ++js.epoch;  // the pending finish event is now stale
@@ -582,7 +587,9 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   } else {
     BookHold(j, now);  // a repairing gang lost another node (or its site)
   }
-  const bool repair = in_.spec.failures.gang_repair && failed != kNoNode && js.nodes.size() > 1;
+  // A gang being preempted is not repaired: it was going to stop anyway.
+  const bool repair = in_.spec.failures.gang_repair && failed != kNoNode && js.nodes.size() > 1 &&
+                      js.warned_at == Time::Never();
   if (!repair) {
     ReleaseNodes(j, now);
     js.failed.clear();

@@ -356,6 +356,11 @@ workload:
 
 // ---- bad input: exact position and field path ----
 
+TEST(ParseScenarioErrorTest, MaxRttNeedsNear) {
+  ExpectError(std::string(kSite) + "workload:\n  jobs:\n    - {max_rtt: 10ms}\n",
+              "t.yaml:7:17: workload.jobs[0].max_rtt: needs `near`: a round trip from where?");
+}
+
 TEST(ParseScenarioErrorTest, NearMustNameASiteOrRegion) {
   ExpectError(std::string(kSite) + "workload:\n  jobs:\n    - {near: atlantis}\n",
               "t.yaml:7:14: workload.jobs[0].near: unknown site or region 'atlantis'");
@@ -364,7 +369,7 @@ TEST(ParseScenarioErrorTest, NearMustNameASiteOrRegion) {
 }
 
 TEST(ParseScenarioErrorTest, SchedulerWeightsMustNotAllBeZero) {
-  ExpectError(std::string(kSite) + "scheduler:\n  weights: {time: 0, carbon: 0, cost: 0}\n",
+  ExpectError(std::string(kSite) + "scheduler:\n  weights: {time: 0, carbon: 0, cost: 0, latency: 0}\n",
               "t.yaml:6:12: scheduler.weights: at least one weight must be positive");
 }
 

@@ -122,5 +122,19 @@ TEST(StargatePolicyPreemption, NoPreemptionWhenRoomComesSoon) {
   EXPECT_TRUE(policy.Schedule(s, q, kNow).empty());
 }
 
+TEST(StargatePolicyPreemption, NeverPreemptsWhenRoomComesBeforeTheWarningEnds) {
+  // preempt_after 0 asks for preemption at once, but room comes in 30 s
+  // and a warning lasts 2 min: stopping anyone would only delay the job.
+  ClusterState s = Full(1);
+  s.Allocate(NodeId(0), 8);
+  s.AddRunning(RunningGang::Ending(JobId(1), PoolId(0), 8, kNow + Duration::Seconds(30)));
+  Queue q;
+  q.Push(Urgent(8));
+  SchedulerSpec spec;
+  spec.preempt_after = Duration::Zero();
+  StargatePolicy policy(spec);
+  EXPECT_TRUE(policy.Schedule(s, q, kNow).empty());
+}
+
 }  // namespace
 }  // namespace stargate::sched
