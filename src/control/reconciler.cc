@@ -180,6 +180,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
     req.id = JobId(static_cast<uint32_t>(r.id));
     req.tenant = TenantOf(s.tenant);
     req.accelerators = std::max(1, s.accelerator_count);
+    req.fixed_per_node = r.spec.per_node;  // one process per node with exactly that many devices
     sched::AcceleratorMask mask = 0;
     for (AcceleratorType t : s.accelerators) mask |= sched::MaskOf(t);
     req.accel_mask = mask == 0 ? sched::kAnyGpu : mask;

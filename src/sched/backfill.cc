@@ -39,7 +39,7 @@ Reservation Reserve(const ClusterState& state, const JobRequest& head, const Cla
     const PoolId p(static_cast<uint16_t>(i));
     if (!PoolAllows(state, p, head)) continue;
     const PoolState& pool = state.pool(p);
-    const GangShape shape = ShapeFor(head.accelerators, pool.per_node);
+    const GangShape shape = ShapeFor(head, pool.per_node);
     const int64_t need = shape.devices();
     if (need + static_cast<int64_t>(pool.hot_spares) * pool.per_node > pool.total_devices()) continue;
     int64_t extra = 0;

@@ -173,7 +173,9 @@ int64_t ClusterState::MaxGang(const JobRequest& req) const {
     if (!(req.accel_mask & MaskOf(p.type))) continue;
     const SiteState& s = sites_[p.site.value()];
     if (req.jurisdictions != 0 && !(req.jurisdictions & (JurisdictionMask{1} << s.jurisdiction))) continue;
-    best = std::max(best, p.total_devices());
+    if (req.sites != 0 && (p.site.value() >= 64 || !(req.sites & (uint64_t{1} << p.site.value())))) continue;
+    if (req.fixed_per_node > p.per_node) continue;
+    best = std::max(best, req.fixed_per_node > 0 ? int64_t{p.num_nodes} * req.fixed_per_node : p.total_devices());
   }
   return best;
 }

@@ -33,7 +33,7 @@ std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest&
     const SiteSignals& sig = state.site(pool.site).signals;
     if (sig.carbon_min_ahead >= cleanest) continue;
     const Time clean_at = std::max(now, sig.carbon_min_at);
-    const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+    const GangShape shape = ShapeFor(req, pool.per_node);
     const Time room_by = std::max(clean_at, now + kRecheck);
     const Time room_at = EarliestRoom(state, p, shape.devices(), claims, now, nullptr, room_by);
     if (room_at == Time::Never()) continue;  // no room in time: not an option

@@ -29,6 +29,10 @@ struct JobRequest {
   JobId id;
   TenantId tenant;
   int accelerators = 1;            // gang size in devices
+  // Devices per node the job asks for (a job file's `H100:4` x nodes: one
+  // process per node with exactly that many); 0 = any layout, whole nodes
+  // when the gang is bigger than one (the twin's jobs).
+  int fixed_per_node = 0;
   AcceleratorMask accel_mask = kAnyGpu;
   JurisdictionMask jurisdictions = 0;
   // Bit i set = site i allowed (regions a job file names, resolved by the

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "model/placement_shape.h"
 #include "model/step_time.h"
 #include "sched/site_score.h"
@@ -13,9 +15,28 @@ GangShape ShapeFor(int devices, int per_node) {
   return GangShape{(devices + per_node - 1) / per_node, per_node};
 }
 
+GangShape ShapeFor(const JobRequest& req, int per_node) {
+  if (req.fixed_per_node <= 0) return ShapeFor(req.accelerators, per_node);
+  return GangShape{(req.accelerators + req.fixed_per_node - 1) / req.fixed_per_node, req.fixed_per_node};
+}
+
+std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req) {
+  const int64_t max_gang = state.MaxGang(req);
+  if (max_gang >= req.accelerators) return std::nullopt;
+  if (max_gang > 0) {
+    return Reject{req.id, fmt::format("needs {} accelerators; the largest allowed pool has {}", req.accelerators, max_gang)};
+  }
+  if (req.fixed_per_node > 0) {
+    return Reject{req.id, fmt::format("no allowed site has nodes with {} accelerators of an allowed type",
+                                      req.fixed_per_node)};
+  }
+  return Reject{req.id, "no site offers an allowed accelerator type in an allowed jurisdiction"};
+}
+
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
   const PoolState& pool = state.pool(p);
   if (!(req.accel_mask & MaskOf(pool.type))) return false;
+  if (req.fixed_per_node > pool.per_node) return false;  // its nodes are too small
   const SiteState& site = state.site(pool.site);
   if (req.jurisdictions != 0 && (req.jurisdictions & (JurisdictionMask{1} << site.jurisdiction)) == 0) {
     return false;

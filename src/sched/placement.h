@@ -21,10 +21,17 @@ struct GangShape {
   int64_t devices() const { return static_cast<int64_t>(nodes) * per_node; }
 };
 GangShape ShapeFor(int devices, int per_node);
+// The shape of `req`'s gang in a pool of `per_node`-device nodes: its
+// fixed per-node count when it has one, else ShapeFor(devices, per_node).
+GangShape ShapeFor(const JobRequest& req, int per_node);
 
 // True if pool `p` allows `req`: accelerator type, jurisdiction, site
 // (regions), and the round trip from the job's users within its max_rtt.
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req);
+
+// A Reject for `req` when no allowed pool could ever hold its gang (down
+// nodes counted as up), with the reason; nullopt when one could.
+std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req);
 
 // Picks `shape.nodes` up nodes of pool `p` with >= shape.per_node free devices
 // after `claims`, tightest fit first (fewest free devices), so whole nodes stay

@@ -40,7 +40,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     if (can_start_[i] || !PoolAllows(state, p, req)) continue;
     if (reservation->valid && reservation->pool == p) continue;  // promised to the head
     const PoolState& pool = state.pool(p);
-    const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+    const GangShape shape = ShapeFor(req, pool.per_node);
     const int64_t need = shape.devices();
     // Jobs ahead of this one that chose to wait for the pool this pass are
     // served first, so this one needs room after theirs: a popular clean
@@ -61,7 +61,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
                                      [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
   const bool wait = best - candidates_.begin() >= static_cast<std::ptrdiff_t>(now_count);
   if (wait) {
-    const int64_t need = ShapeFor(req.accelerators, state.pool(best->pool).per_node).devices();
+    const int64_t need = ShapeFor(req, state.pool(best->pool).per_node).devices();
     if (!reservation->valid) {
       // Hold the better pool for this job, as for a blocked head.
       reservation->valid = true;
@@ -109,7 +109,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       const PoolId p(static_cast<uint16_t>(i));
       if (!PoolAllows(state, p, req)) continue;
       const PoolState& pool = state.pool(p);
-      const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+      const GangShape shape = ShapeFor(req, pool.per_node);
       const int64_t need = shape.devices();
       if (pool.free_devices - claims_.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node < need ||
           claims_.NodesWithFree(state, p, shape.per_node) < shape.nodes) {
@@ -145,7 +145,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     bool placed = false;
     for (const Candidate& c : candidates_) {
       const PoolState& pool = state.pool(c.pool);
-      const GangShape shape = ShapeFor(req.accelerators, pool.per_node);
+      const GangShape shape = ShapeFor(req, pool.per_node);
       std::vector<NodeId> nodes = spec_.topology ? FindGangNodes(state, c.pool, shape, claims_, pool.hot_spares)
                                                  : FindNodes(state, c.pool, shape, claims_, pool.hot_spares);
       if (nodes.empty()) continue;
@@ -163,11 +163,8 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     ++not_started;
     // 3. Cannot start now: reject what can never fit, else reserve for the
     // head and backfill behind it (or block, with backfill off).
-    const int64_t max_gang = state.MaxGang(req);
-    if (max_gang < req.accelerators) {
-      out.items.push_back(Reject{req.id, max_gang == 0
-          ? std::string("no site offers an allowed accelerator type in an allowed jurisdiction")
-          : fmt::format("needs {} accelerators; the largest allowed pool has {}", req.accelerators, max_gang)});
+    if (std::optional<Reject> never = NeverFits(state, req)) {
+      out.items.push_back(std::move(*never));
       continue;
     }
     if (reservation.valid) continue;

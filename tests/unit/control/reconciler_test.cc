@@ -171,6 +171,39 @@ TEST_F(ReconcilerTest, JurisdictionsAndRegionsConstrainPlacement) {
   EXPECT_EQ(jobs_.Get(by_region).value().nodes, (std::vector<std::string>{"eu1"}));
 }
 
+TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitted) {
+  int64_t now = kT0;
+  MemoryStore store;
+  JobRegistry jobs(&store, [&] { return now; });
+  NodeRegistry nodes(&store, kTimeout);
+  Reconciler rec(&jobs, &nodes, sched::MakeScheduler("stargate").value(), "/data");
+  for (const char* name : {"x", "y"}) {
+    NodeInfo n;
+    n.name = name;
+    n.site = "s";
+    n.address = name;
+    n.accelerator = AcceleratorType::kCpu;
+    n.accelerators = 4;
+    ASSERT_TRUE(nodes.Register(n, now).ok());
+  }
+  auto submit = [&](int per_node, int count) {
+    return jobs.Submit(fmt::format("name: j\nresources: {{accelerators: CPU:{}, nodes: {}}}\nrun: x\n", per_node, count),
+                       "j.yaml", "").value().id;
+  };
+  const uint64_t spread = submit(1, 2);   // one process on each of two nodes, not 2 devices on one
+  ASSERT_TRUE(rec.Tick(now).ok());
+  EXPECT_EQ(jobs.Get(spread).value().nodes, (std::vector<std::string>{"x", "y"}));
+  const uint64_t wide = submit(3, 2);     // 3 of the 3 left on each node
+  ASSERT_TRUE(rec.Tick(now).ok());
+  EXPECT_EQ(jobs.Get(wide).value().state, JobState::kRunning);
+  const uint64_t more = submit(1, 1);     // nothing left anywhere
+  const uint64_t huge = submit(8, 1);     // bigger than any node: never
+  ASSERT_TRUE(rec.Tick(now).ok());
+  EXPECT_EQ(jobs.Get(more).value().state, JobState::kPending);
+  EXPECT_EQ(jobs.Get(huge).value().state, JobState::kPending);
+  EXPECT_NE(jobs.Get(huge).value().reason.find("nodes with 8 accelerators"), std::string::npos) << jobs.Get(huge).value().reason;
+}
+
 TEST_F(ReconcilerTest, UnknownNodesAreToldToRegister) {
   EXPECT_TRUE(Beat("ghost").register_again);
 }
