@@ -164,19 +164,29 @@ Status JobRegistry::EnsureLoaded() {
   return Status();
 }
 
+namespace {
+// Nodes where a rank of `r`'s attempt is still running (by the record):
+// also after the job was cancelled or failed, until that rank has exited,
+// because its devices are busy until then.
+template <typename F>
+void ForRunningRanks(const JobRecord& r, F f) {
+  for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
+    if (r.exits[rank] == JobRecord::kRunningExit) f(r.nodes[rank]);
+  }
+}
+}  // namespace
+
 void JobRegistry::Remember(const JobRecord& r) {
   auto old = cache_.find(r.id);
-  if (old != cache_.end() && old->second.state == JobState::kRunning) {
-    for (const std::string& n : old->second.nodes) {
+  if (old != cache_.end()) {
+    ForRunningRanks(old->second, [&](const std::string& n) {
       auto it = running_on_.find(n);
-      if (it == running_on_.end()) continue;
+      if (it == running_on_.end()) return;
       it->second.erase(r.id);
       if (it->second.empty()) running_on_.erase(it);
-    }
+    });
   }
-  if (r.state == JobState::kRunning) {
-    for (const std::string& n : r.nodes) running_on_[n].insert(r.id);
-  }
+  ForRunningRanks(r, [&](const std::string& n) { running_on_[n].insert(r.id); });
   if (IsFinal(r.state)) {
     live_.erase(r.id);
   } else {
@@ -213,6 +223,17 @@ StatusOr<std::vector<JobRecord>> JobRegistry::ListLive() {
   std::vector<JobRecord> out;
   out.reserve(live_.size());
   for (uint64_t id : live_) out.push_back(cache_.at(id));
+  return out;
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::ListEndedButRunning() {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  std::set<uint64_t> ids;
+  for (const auto& [node, on] : running_on_) ids.insert(on.begin(), on.end());
+  std::vector<JobRecord> out;
+  for (uint64_t id : ids) {
+    if (IsFinal(cache_.at(id).state)) out.push_back(cache_.at(id));
+  }
   return out;
 }
 

@@ -79,8 +79,12 @@ class JobRegistry {
   StatusOr<std::vector<JobRecord>> List();
   // Jobs not yet succeeded, failed or cancelled, in id order.
   StatusOr<std::vector<JobRecord>> ListLive();
-  // Ids of running jobs with a rank on `node`.
+  // Ids of jobs with a rank still running on `node` (running jobs, and
+  // cancelled or failed ones whose rank has not exited yet).
   StatusOr<std::vector<uint64_t>> RunningOn(const std::string& node);
+  // Cancelled or failed jobs with ranks that have not exited yet: their
+  // devices stay taken until they do.
+  StatusOr<std::vector<JobRecord>> ListEndedButRunning();
   // Writes `r` back if nobody changed it since it was read (its revision);
   // FailedPrecondition otherwise. Returns it with the new revision.
   StatusOr<JobRecord> Update(JobRecord r);

@@ -146,7 +146,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
   if (scheduler_->UsesTenantOrder()) queue.KeepTenantOrder();
   for (JobRecord& r : jobs) {
     by_id[r.id] = &r;
-    if (r.state == JobState::kRunning) {
+    if (!r.nodes.empty()) {  // running, or ended with ranks still stopping
       int64_t devices = 0;
       for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
         auto it = c.node_ids.find(r.nodes[rank]);
@@ -261,6 +261,22 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
 Status Reconciler::Tick(int64_t now_ms) {
   SG_ASSIGN_OR_RETURN(std::vector<JobRecord> live, jobs_->ListLive());
   SG_RETURN_IF_ERROR(FailLostGangs(live, now_ms));
+  // Cancelled or failed jobs whose ranks are still stopping hold their
+  // devices; a rank on a node that is gone will never report.
+  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> ending, jobs_->ListEndedButRunning());
+  for (JobRecord& r : ending) {
+    bool lost = false;
+    for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+      if (r.exits[rank] == JobRecord::kRunningExit && !nodes_->Alive(r.nodes[rank], now_ms)) {
+        r.exits[rank] = JobRecord::kLostExit;
+        lost = true;
+      }
+    }
+    if (lost) {
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    }
+    live.push_back(std::move(r));
+  }
   return Schedule(live, now_ms);
 }
 
@@ -282,12 +298,16 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     StatusOr<JobRecord> got = jobs_->Get(rep.task.job);
     if (!got.ok()) continue;
     JobRecord& r = *got;
-    if (r.state != JobState::kRunning || r.attempt != rep.task.attempt) continue;
+    if (r.attempt != rep.task.attempt || r.state == JobState::kPending) continue;
     auto pos = std::find(r.nodes.begin(), r.nodes.end(), node);
     if (pos == r.nodes.end()) continue;
     const size_t rank = static_cast<size_t>(pos - r.nodes.begin());
     if (r.exits[rank] != JobRecord::kRunningExit) continue;
     r.exits[rank] = ExitStatus(rep);
+    if (IsFinal(r.state)) {  // a cancelled or failed job's rank is gone: its devices are free
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      continue;
+    }
     if (r.stopping) {  // a rank of a stopping attempt is gone: requeue once all are
       SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
       SG_RETURN_IF_ERROR(RequeueIfDrained(r, now_ms));
@@ -308,7 +328,8 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
   SG_ASSIGN_OR_RETURN(const std::vector<uint64_t> here, jobs_->RunningOn(node));
   for (uint64_t id : here) {
     SG_ASSIGN_OR_RETURN(const JobRecord r, jobs_->Get(id));
-    if (r.stopping) continue;  // told to stop: not wanted, but keeps its devices until it exits
+    // Stopping, cancelled or failed: not wanted, but keeps its devices until it exits.
+    if (r.stopping || r.state != JobState::kRunning) continue;
     for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
       if (r.nodes[rank] != node || r.exits[rank] != JobRecord::kRunningExit) continue;
       const TaskRef ref{r.id, r.attempt};

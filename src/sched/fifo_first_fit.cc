@@ -1,7 +1,5 @@
 #include "sched/fifo_first_fit.h"
 
-#include <fmt/format.h>
-
 #include "sched/placement.h"
 
 namespace stargate::sched {

@@ -88,15 +88,23 @@ TEST(JobRegistry, IndexesFollowEveryWrite) {
   const uint64_t b = jobs.Submit(kSpec, "b.yaml", "").value().id;
   a.state = JobState::kRunning;
   a.nodes = {"n1", "n2"};
+  a.exits = {JobRecord::kRunningExit, JobRecord::kRunningExit};
   a = jobs.Update(a).value();
   EXPECT_EQ(jobs.RunningOn("n2").value(), (std::vector<uint64_t>{a.id}));
   a.nodes = {"n3"};  // moved
+  a.exits = {JobRecord::kRunningExit};
   a = jobs.Update(a).value();
   EXPECT_TRUE(jobs.RunningOn("n2").value().empty());
   EXPECT_EQ(jobs.RunningOn("n3").value(), (std::vector<uint64_t>{a.id}));
-  a.state = JobState::kSucceeded;
+  // Failed while its rank still runs: it holds n3 until the rank exits.
+  a.state = JobState::kFailed;
+  a = jobs.Update(a).value();
+  EXPECT_EQ(jobs.RunningOn("n3").value(), (std::vector<uint64_t>{a.id}));
+  EXPECT_EQ(jobs.ListEndedButRunning().value().size(), 1u);
+  a.exits = {143};
   a = jobs.Update(a).value();
   EXPECT_TRUE(jobs.RunningOn("n3").value().empty());
+  EXPECT_TRUE(jobs.ListEndedButRunning().value().empty());
   ASSERT_EQ(jobs.ListLive().value().size(), 1u);
   EXPECT_EQ(jobs.ListLive().value()[0].id, b);
   // A stale copy loses its compare-and-swap and changes nothing.

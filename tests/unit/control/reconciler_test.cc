@@ -97,12 +97,24 @@ TEST_F(ReconcilerTest, SucceedsWhenEveryRankExitsZeroAndFailsOnANonZeroExit) {
   EXPECT_EQ(Beat("b", {Running(tb)}).stop, (std::vector<TaskRef>{tb}));  // the rest is stopped
 }
 
-TEST_F(ReconcilerTest, CancelStopsTheTasks) {
-  const uint64_t id = Submit(1);
+TEST_F(ReconcilerTest, CancelStopsTheTasksWhichKeepTheirNodesUntilTheyExit) {
+  const uint64_t id = Submit(2);
   ASSERT_TRUE(rec_.Tick(now_).ok());
-  const std::string node = jobs_.Get(id).value().nodes.at(0);
   ASSERT_TRUE(jobs_.Cancel(id, "by user").ok());
-  EXPECT_EQ(Beat(node, {Running({id, 1})}).stop, (std::vector<TaskRef>{{id, 1}}));
+  EXPECT_EQ(Beat("a", {Running({id, 1})}).stop, (std::vector<TaskRef>{{id, 1}}));
+  // Still stopping (SIGTERM, grace): a new job must not land on a or b.
+  const uint64_t next = Submit(1);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(next).value().state, JobState::kPending);
+  Beat("a", {Exited({id, 1}, 143)});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(next).value().nodes, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kCancelled);
+  // b's rank never reports; once b is gone its device is written off.
+  now_ += kTimeout + 1;
+  Beat("a", {Running({next, 1})});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_TRUE(jobs_.ListEndedButRunning().value().empty());
 }
 
 TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
