@@ -16,6 +16,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -161,6 +162,7 @@ struct Agent::Impl {
     req.set_cpus(n.cpus);
     req.set_memory_bytes(n.memory_bytes);
     req.set_log_port(log_port);
+    req.set_agent_id(agent_id);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
     pb::RegisterReply reply;
@@ -204,6 +206,7 @@ struct Agent::Impl {
       s->set_signal(p.signal);
     }
     req.set_wait_ms(kLongPollMs);
+    req.set_agent_id(agent_id);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(kLongPollMs + 3000));
     {
@@ -260,6 +263,7 @@ struct Agent::Impl {
   bool registered = false;
   int interval_ms = 1000;
   int log_port = 0;
+  std::string agent_id;            // random per process: see RegisterRequest.agent_id
   CpuSample last_cpu;
 };
 
@@ -319,6 +323,8 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   a.channel = grpc::CreateCustomChannel(a.config.server, grpc::InsecureChannelCredentials(), args);
   a.stub = pb::AgentService::NewStub(a.channel);
   a.last_cpu = ReadCpu();
+  std::random_device rd;
+  a.agent_id = fmt::format("{:08x}{:08x}{:08x}", rd(), rd(), rd());
   std::atomic<bool> done{false};
   std::thread watcher([&] { a.Watch(stop, done); });
   while (!stop.load()) {

@@ -47,7 +47,11 @@ class Service final : public pb::AgentService::Service {
     if (!type.ok()) return ToGrpc(type.status());
     n.accelerator = *type;
     std::lock_guard<std::mutex> lock(cp_->mu);
-    if (Status st = cp_->nodes.Register(n, cp_->clock()); !st.ok()) return ToGrpc(st);
+    if (Status st = cp_->nodes.Register(n, cp_->clock(), req->agent_id()); !st.ok()) {
+      return st.code() == absl::StatusCode::kFailedPrecondition
+                 ? grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(st.message()))
+                 : ToGrpc(st);
+    }
     reply->set_heartbeat_interval_ms(kHeartbeatIntervalMs);
     return grpc::Status::OK;
   }
@@ -58,6 +62,7 @@ class Service final : public pb::AgentService::Service {
     t.memory_used_bytes = req->memory_used_bytes();
     t.gpu_utilisation = req->gpu_utilisation();
     t.gpu_power_w = req->gpu_power_w();
+    t.agent_id = req->agent_id();
     std::vector<TaskReport> tasks;
     for (const pb::TaskStatus& s : req->tasks()) {
       tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal()});

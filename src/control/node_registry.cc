@@ -59,20 +59,33 @@ Status NodeRegistry::Load(int64_t now_ms) {
   return Status();
 }
 
-Status NodeRegistry::Register(const NodeInfo& info, int64_t now_ms) {
+Status NodeRegistry::Register(const NodeInfo& info, int64_t now_ms, const std::string& agent_id) {
+  auto held = telemetry_.find(info.name);
+  if (held != telemetry_.end() && !agent_id.empty() && !held->second.agent_id.empty() &&
+      held->second.agent_id != agent_id && Alive(info.name, now_ms)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "node {} is held by another agent; it can take over once that one has missed its heartbeats", info.name));
+  }
   auto it = nodes_.find(info.name);
   if (it == nodes_.end() || Encode(it->second) != Encode(info)) {
     SG_RETURN_IF_ERROR(store_->Put(kPrefix + info.name, Encode(info)).status());
   }
   nodes_[info.name] = info;
-  telemetry_[info.name].last_heartbeat_ms = now_ms;
+  NodeTelemetry& t = telemetry_[info.name];
+  t.last_heartbeat_ms = now_ms;
+  t.agent_id = agent_id;
   return Status();
 }
 
 bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
   auto it = telemetry_.find(name);
   if (it == telemetry_.end()) return false;
+  const std::string& holder = it->second.agent_id;
+  if (!t.agent_id.empty() && !holder.empty() && holder != t.agent_id) return false;
+  // After a server restart nobody holds a node: the first agent heard keeps it.
+  const std::string keep = holder.empty() ? t.agent_id : holder;
   it->second = t;
+  it->second.agent_id = keep;
   return true;
 }
 

@@ -40,6 +40,7 @@ nlohmann::json NodeJson(const NodeInfo& n);
 
 struct NodeTelemetry {
   int64_t last_heartbeat_ms = 0;
+  std::string agent_id;            // the agent process that holds the node ("" = anyone)
   double cpu_utilisation = 0;
   int64_t memory_used_bytes = 0;
   double gpu_utilisation = 0;
@@ -55,9 +56,13 @@ class NodeRegistry {
 
   // Reads the known nodes; each counts as heard from at `now_ms`.
   Status Load(int64_t now_ms);
-  // Adds or updates a node (persisted) and counts it as heard from.
-  Status Register(const NodeInfo& info, int64_t now_ms);
-  // False for an unknown node (it must register again).
+  // Adds or updates a node (persisted) and counts it as heard from, for
+  // agent `agent_id`. FailedPrecondition while another agent that is still
+  // alive holds the node (a duplicate name, or this node's agent restarted
+  // before its old self was declared down).
+  Status Register(const NodeInfo& info, int64_t now_ms, const std::string& agent_id = "");
+  // False for an unknown node, or one another agent holds (it must
+  // register again). `t.agent_id` "" skips the holder check.
   bool Heartbeat(const std::string& name, const NodeTelemetry& t);
 
   bool Alive(const std::string& name, int64_t now_ms) const;

@@ -49,5 +49,31 @@ TEST(NodeRegistry, ARestartedServerKnowsTheNodesAndWaitsForThemToReconnect) {
   EXPECT_FALSE(restarted.Alive("a", 100'001 + NodeRegistry::kRestartGraceMs));
 }
 
+TEST(NodeRegistry, ANodeIsHeldByOneAgentUntilItMissesItsHeartbeats) {
+  MemoryStore store;
+  NodeRegistry nodes(&store, 5'000);
+  ASSERT_TRUE(nodes.Register(Node("a"), 1'000, "agent-1").ok());
+  // A second agent with the same name (or agent-1 restarted) is refused...
+  const Status dup = nodes.Register(Node("a"), 2'000, "agent-2");
+  EXPECT_EQ(dup.code(), absl::StatusCode::kFailedPrecondition);
+  NodeTelemetry t;
+  t.last_heartbeat_ms = 2'000;
+  t.agent_id = "agent-2";
+  EXPECT_FALSE(nodes.Heartbeat("a", t));
+  t.agent_id = "agent-1";
+  EXPECT_TRUE(nodes.Heartbeat("a", t));
+  // ...until the holder is down; then it takes over.
+  EXPECT_TRUE(nodes.Register(Node("a"), 7'001, "agent-2").ok());
+  t.agent_id = "agent-1";
+  EXPECT_FALSE(nodes.Heartbeat("a", t));
+  // After a server restart the first agent heard keeps the node.
+  NodeRegistry restarted(&store, 5'000);
+  ASSERT_TRUE(restarted.Load(10'000).ok());
+  t.agent_id = "agent-2";
+  EXPECT_TRUE(restarted.Heartbeat("a", t));
+  t.agent_id = "agent-3";
+  EXPECT_FALSE(restarted.Heartbeat("a", t));
+}
+
 }  // namespace
 }  // namespace stargate::control
