@@ -181,11 +181,8 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
     req.tenant = TenantOf(s.tenant);
     req.accelerators = std::max(1, s.accelerator_count);
     req.fixed_per_node = r.spec.per_node;  // one process per node with exactly that many devices
-    sched::AcceleratorMask mask = 0;
-    for (AcceleratorType t : s.accelerators) mask |= sched::MaskOf(t);
-    req.accel_mask = mask == 0 ? sched::kAnyGpu : mask;
-    for (const std::string& j : s.jurisdictions) req.jurisdictions |= state.JurisdictionBit(j);
-    if (!s.jurisdictions.empty() && req.jurisdictions == 0) req.jurisdictions = sched::JurisdictionMask{1} << 63;
+    req.accel_mask = sched::MaskOfTypes(s.accelerators);
+    req.jurisdictions = state.JurisdictionsOf(s.jurisdictions);
     if (!r.spec.regions.empty()) {  // allowed regions -> allowed sites
       for (size_t i = 0; i < state.sites().size() && i < 64; ++i) {
         const std::string& region = state.sites()[i].region;

@@ -167,14 +167,27 @@ JurisdictionMask ClusterState::JurisdictionBit(const std::string& name) const {
   return 0;
 }
 
+JurisdictionMask ClusterState::JurisdictionsOf(const std::vector<std::string>& names) const {
+  JurisdictionMask m = 0;
+  for (const std::string& name : names) m |= JurisdictionBit(name);
+  if (m == 0 && !names.empty()) m = JurisdictionMask{1} << 63;
+  return m;
+}
+
+bool ClusterState::PoolMatches(PoolId id, const JobRequest& req) const {
+  const PoolState& p = pools_[id.value()];
+  if (!(req.accel_mask & MaskOf(p.type))) return false;
+  if (req.fixed_per_node > p.per_node) return false;  // its nodes are too small
+  const SiteState& s = sites_[p.site.value()];
+  if (req.jurisdictions != 0 && !(req.jurisdictions & (JurisdictionMask{1} << s.jurisdiction))) return false;
+  return req.sites == 0 || (p.site.value() < 64 && (req.sites & (uint64_t{1} << p.site.value())) != 0);
+}
+
 int64_t ClusterState::MaxGang(const JobRequest& req) const {
   int64_t best = 0;
-  for (const PoolState& p : pools_) {
-    if (!(req.accel_mask & MaskOf(p.type))) continue;
-    const SiteState& s = sites_[p.site.value()];
-    if (req.jurisdictions != 0 && !(req.jurisdictions & (JurisdictionMask{1} << s.jurisdiction))) continue;
-    if (req.sites != 0 && (p.site.value() >= 64 || !(req.sites & (uint64_t{1} << p.site.value())))) continue;
-    if (req.fixed_per_node > p.per_node) continue;
+  for (size_t i = 0; i < pools_.size(); ++i) {
+    const PoolState& p = pools_[i];
+    if (!PoolMatches(PoolId(static_cast<uint16_t>(i)), req)) continue;
     best = std::max(best, req.fixed_per_node > 0 ? int64_t{p.num_nodes} * req.fixed_per_node : p.total_devices());
   }
   return best;

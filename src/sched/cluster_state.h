@@ -149,6 +149,13 @@ class ClusterState {
   const std::vector<std::string>& jurisdictions() const { return jurisdictions_; }
   // Bit for `name`, or 0 when no site is in that jurisdiction.
   JurisdictionMask JurisdictionBit(const std::string& name) const;
+  // The mask for a job's allowed jurisdictions (empty = anywhere). When none
+  // of them has a site, a bit no site has, so nothing matches.
+  JurisdictionMask JurisdictionsOf(const std::vector<std::string>& names) const;
+  // Whether pool `p` could ever hold `req`'s gang by what it is: accelerator
+  // type, node size for a fixed per-node count, jurisdiction and site.
+  // (PoolAllows adds the round trip from the job's users.)
+  bool PoolMatches(PoolId p, const JobRequest& req) const;
 
   // Coordinates of a site (by name) or a region (the mean of its sites'),
   // for JobRequest::users; false when no site has that name or region.

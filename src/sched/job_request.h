@@ -22,6 +22,13 @@ inline constexpr AcceleratorMask MaskOf(AcceleratorType t) {
   return static_cast<AcceleratorMask>(1u << static_cast<int>(t));
 }
 
+// The mask of acceptable types; an empty list means any GPU.
+inline AcceleratorMask MaskOfTypes(const std::vector<AcceleratorType>& types) {
+  AcceleratorMask m = 0;
+  for (AcceleratorType t : types) m |= MaskOf(t);
+  return m == 0 ? kAnyGpu : m;
+}
+
 // Bit i set = jurisdiction i of the ClusterState's table allowed; 0 = anywhere.
 using JurisdictionMask = uint64_t;
 

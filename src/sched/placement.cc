@@ -34,17 +34,9 @@ std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req
 }
 
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
-  const PoolState& pool = state.pool(p);
-  if (!(req.accel_mask & MaskOf(pool.type))) return false;
-  if (req.fixed_per_node > pool.per_node) return false;  // its nodes are too small
-  const SiteState& site = state.site(pool.site);
-  if (req.jurisdictions != 0 && (req.jurisdictions & (JurisdictionMask{1} << site.jurisdiction)) == 0) {
-    return false;
-  }
-  if (req.sites != 0 && (pool.site.value() >= 64 || (req.sites & (uint64_t{1} << pool.site.value())) == 0)) {
-    return false;
-  }
-  return req.max_rtt <= Duration::Zero() || RoundTripMs(site, req) <= req.max_rtt.seconds() * 1e3;
+  if (!state.PoolMatches(p, req)) return false;
+  return req.max_rtt <= Duration::Zero() ||
+         RoundTripMs(state.site(state.pool(p).site), req) <= req.max_rtt.seconds() * 1e3;
 }
 
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,

@@ -95,19 +95,8 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   users_at_.resize(in_.jobs.size());
   for (size_t j = 0; j < in_.jobs.size(); ++j) {
     const JobSpec& spec = in_.jobs[j];
-    sched::AcceleratorMask m = 0;
-    for (AcceleratorType t : spec.accelerators) m |= sched::MaskOf(t);
-    masks_[j] = m == 0 ? sched::kAnyGpu : m;
-    sched::JurisdictionMask jm = 0;
-    bool any_unknown = false;
-    for (const auto& name : spec.jurisdictions) {
-      const auto bit = state_.JurisdictionBit(name);
-      if (bit == 0) any_unknown = true;
-      jm |= bit;
-    }
-    // Only unknown jurisdictions allowed: nothing matches; keep a bit that no site has.
-    if (jm == 0 && any_unknown) jm = sched::JurisdictionMask{1} << 63;
-    jur_masks_[j] = jm;
+    masks_[j] = sched::MaskOfTypes(spec.accelerators);
+    jur_masks_[j] = state_.JurisdictionsOf(spec.jurisdictions);
     double lat = 0, lon = 0;
     const bool located = !spec.near.empty() && state_.PlaceCoordinates(spec.near, &lat, &lon);
     users_at_[j] = located ? std::pair<float, float>(static_cast<float>(lat), static_cast<float>(lon))
