@@ -163,6 +163,13 @@ StatusOr<uint64_t> SubmitText(const std::string& url, const std::string& name, c
   return json::parse(r.body)["job"]["id"].get<uint64_t>();
 }
 
+// "a and b": the nodes of a GET /v1/jobs/{id}/logs answer, in rank order.
+std::string NodesOf(const json& logs) {
+  std::string s;
+  for (const json& l : logs["logs"]) s += (s.empty() ? "" : " and ") + l["node"].get<std::string>();
+  return s;
+}
+
 // Polls job `id` until `done(job)` or `seconds` pass.
 template <typename Pred>
 StatusOr<json> WaitJob(const std::string& url, uint64_t id, int seconds, Pred done) {
@@ -211,21 +218,14 @@ Status Demo(const UpOptions& o) {
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   SG_ASSIGN_OR_RETURN(json logs, Get(url, fmt::format("/v1/jobs/{}/logs", train)));
   const std::string victim = logs["logs"].back()["node"].get<std::string>();
-  fmt::print("   running on {}; kill -9 the agent of {}\n", [&] {
-    std::string s;
-    for (const json& l : logs["logs"]) s += (s.empty() ? "" : " and ") + l["node"].get<std::string>();
-    return s;
-  }(), victim);
+  fmt::print("   running on {}; kill -9 the agent of {}\n", NodesOf(logs), victim);
   kill(c.agents.at(victim), SIGKILL);
   waitpid(c.agents.at(victim), nullptr, 0);
   c.agents.at(victim) = -1;
   SG_ASSIGN_OR_RETURN(t, WaitJob(url, train, 30, [](const json& j) { return j["restarts"].get<int>() > 0; }));
   SG_ASSIGN_OR_RETURN(logs, Get(url, fmt::format("/v1/jobs/{}/logs", train)));
-  fmt::print("   the server missed {}'s heartbeats, stopped the rest of the gang and restarted it on {}\n", victim, [&] {
-    std::string s;
-    for (const json& l : logs["logs"]) s += (s.empty() ? "" : " and ") + l["node"].get<std::string>();
-    return s;
-  }());
+  fmt::print("   the server missed {}'s heartbeats, stopped the rest of the gang and restarted it on {}\n", victim,
+             NodesOf(logs));
   SG_ASSIGN_OR_RETURN(t, WaitJob(url, train, 60, [](const json& j) {
     return j["state"] != "pending" && j["state"] != "running";
   }));

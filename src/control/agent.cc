@@ -185,18 +185,22 @@ struct Agent::Impl {
     }
     last_cpu = cpu;
     req.set_memory_used_bytes(MemoryUsedBytes());
-    if (config.node.accelerator != AcceleratorType::kCpu) {  // GPU telemetry where a GPU exists
+    // GPU telemetry where a GPU exists. nvidia-smi is a process start:
+    // long polls can return many times a second, so sample it every 5 s.
+    if (config.node.accelerator != AcceleratorType::kCpu && now - gpu_sampled_ms >= kGpuSampleMs) {
+      gpu_sampled_ms = now;
       auto gpus = ProbeNvidiaSmi();
       if (gpus.ok()) {
-        double util = 0, power = 0;
+        gpu_util = gpu_power_w = 0;
         for (const GpuSample& g : *gpus) {
-          util += g.utilisation;
-          power += g.power_w;
+          gpu_util += g.utilisation;
+          gpu_power_w += g.power_w;
         }
-        req.set_gpu_utilisation(util / static_cast<double>(gpus->size()));
-        req.set_gpu_power_w(power);
+        gpu_util /= static_cast<double>(gpus->size());
       }
     }
+    req.set_gpu_utilisation(gpu_util);
+    req.set_gpu_power_w(gpu_power_w);
     for (const auto& [ref, p] : procs) {
       pb::TaskStatus* s = req.add_tasks();
       s->set_job_id(ref.job);
@@ -235,7 +239,6 @@ struct Agent::Impl {
       if (it != procs.end() && !it->second.running) procs.erase(it);
       stopping.erase({r.job_id(), r.attempt()});
     }
-    (void)now;
   }
 
   // Cuts the in-flight long poll short when a child exits or the agent
@@ -253,6 +256,9 @@ struct Agent::Impl {
   }
 
   static constexpr int kLongPollMs = 1000;
+  static constexpr int64_t kGpuSampleMs = 5000;
+  int64_t gpu_sampled_ms = INT64_MIN / 2;
+  double gpu_util = 0, gpu_power_w = 0;
   AgentConfig config;
   std::mutex inflight_mu;
   grpc::ClientContext* inflight = nullptr;
