@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "control/agent.h"
 #include "control/gpu_probe.h"
 #include "control/http_server.h"
@@ -83,11 +84,7 @@ int RunAgent(const AgentOptions& o) {
   n.cpus = static_cast<int>(std::thread::hardware_concurrency());
   n.memory_bytes = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
 
-  sigset_t stop_signals;  // handled by a waiting thread, blocked everywhere else
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  sigset_t stop_signals = BlockStopSignals();
   std::atomic<bool> stop{false};
   std::thread waiter([&] {
     int sig = 0;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "control/agent_service.h"
 #include "control/http_server.h"
 #include "control/memory_store.h"
@@ -61,14 +62,8 @@ int RunServer(const ServerOptions& o) {
     std::cerr << "error: --agent-listen: expected HOST:PORT with PORT in [0, 65535], got '" << o.agent_listen << "'\n";
     return 2;
   }
-  // SIGINT/SIGTERM stop the server from a thread that waits for them, so
-  // nothing unsafe runs in a signal handler. Blocked before any thread
-  // starts (gRPC and httplib start their own), so none of them takes it.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Before gRPC and httplib start their threads.
+  sigset_t stop_signals = BlockStopSignals();
   auto scheduler = sched::MakeScheduler(o.policy);
   if (!scheduler.ok()) {
     std::cerr << "error: --policy: " << scheduler.status().message() << "\n";

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/stop_signals.h"
 #include "control/http_server.h"
 
 namespace stargate::cli {
@@ -121,11 +122,7 @@ Status StartCluster(const UpOptions& o, Cluster* c) {
 }
 
 void WaitForSignal() {
-  sigset_t s;
-  sigemptyset(&s);
-  sigaddset(&s, SIGINT);
-  sigaddset(&s, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &s, nullptr);
+  sigset_t s = BlockStopSignals();
   int sig = 0;
   sigwait(&s, &sig);
 }
