@@ -166,6 +166,15 @@ struct SchedulerSpec {
     Duration boot = Duration::Minutes(10);
     double warm = 0.05;
   } power_save;
+  // Carbon-aware power capping (sched/carbon_cap.h): jobs started where the
+  // judged grid intensity is at least `above_g_per_kwh` run with devices
+  // limited to `tdp_fraction` of TDP (model/power_cap.h: the trade). Off
+  // unless given.
+  struct CarbonCap {
+    bool enabled = false;
+    double above_g_per_kwh = 400;
+    double tdp_fraction = 0.7;
+  } carbon_cap;
   bool preemption = true;
   Duration preempt_after = Duration::Minutes(10);
   Duration preempt_warning = Duration::Minutes(2);

@@ -79,8 +79,10 @@ constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecas
                                                "defer_threshold", "defer_margin",  "wait_budget",
                                                "wait_cap",       "fair_share",      "tenants",
                                                "preemption",     "preempt_after",   "preempt_warning",
-                                               "latency_scale",  "power_save",      "resume_wait_budget"};
+                                               "latency_scale",  "power_save",      "resume_wait_budget",
+                                               "carbon_cap"};
 constexpr std::string_view kPowerSaveKeys[] = {"enabled", "idle_after", "boot", "warm"};
+constexpr std::string_view kCarbonCapKeys[] = {"enabled", "above", "tdp_fraction"};
 constexpr std::string_view kTenantWeightKeys[] = {"name", "weight"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost", "latency", "queue"};
 constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
@@ -692,6 +694,16 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
     SG_ASSIGN_OR_RETURN(save.idle_after, p.Dur("idle_after", save.idle_after, kBoundedDuration));
     SG_ASSIGN_OR_RETURN(save.boot, p.Dur("boot", save.boot, kBoundedDuration));
     SG_ASSIGN_OR_RETURN(save.warm, p.Number("warm", save.warm, kFraction));
+  }
+  if (auto cc = f.Get("carbon_cap")) {
+    SG_ASSIGN_OR_RETURN(const Fields p, cc->Map(kCarbonCapKeys));
+    auto& cap = s.carbon_cap;
+    cap.enabled = true;  // as for power_save: giving the block turns it on
+    SG_ASSIGN_OR_RETURN(cap.enabled, p.Bool("enabled", cap.enabled));
+    SG_ASSIGN_OR_RETURN(cap.above_g_per_kwh, p.Number("above", cap.above_g_per_kwh, Range{0, 1e5}));
+    // model/power_cap.h: measured caps sit at 60-70% of TDP; below half the
+    // fit is not trusted.
+    SG_ASSIGN_OR_RETURN(cap.tdp_fraction, p.Number("tdp_fraction", cap.tdp_fraction, Range{0.5, 1}));
   }
   SG_ASSIGN_OR_RETURN(s.preemption, f.Bool("preemption", s.preemption));
   SG_ASSIGN_OR_RETURN(s.preempt_after, f.Dur("preempt_after", s.preempt_after, kBoundedDuration));

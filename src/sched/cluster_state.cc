@@ -115,7 +115,11 @@ Duration RunningGang::LostIfStoppedAt(Time now) const {
   if (now <= checkpoint_origin) return Duration::Zero();
   const int64_t since = (now - checkpoint_origin).nanos();
   const int64_t period = checkpoint_period.nanos();
-  return Duration::Nanos(period > 0 ? since % period : since);
+  if (period <= 0) return Duration::Nanos(since);
+  // The latest snapshot that is durable by now.
+  const int64_t durable_for = since - std::max<int64_t>(0, checkpoint_lag.nanos());
+  const int64_t k = durable_for >= period ? durable_for / period : 0;
+  return Duration::Nanos(since - k * period);
 }
 
 void ClusterState::AddRunning(const RunningGang& g) {

@@ -93,10 +93,13 @@ struct RunningGang {
   Time expected_end;
   TenantId tenant;
   int priority = 0;
-  // Durable checkpoints land at checkpoint_origin + k x checkpoint_period
-  // (k >= 1); period 0 = none, so a stop loses everything since the origin.
+  // Checkpoints snapshot the work done by checkpoint_origin + k x
+  // checkpoint_period (k >= 1) and are durable `checkpoint_lag` later (an
+  // async write persisting in the background); period 0 = none, so a stop
+  // loses everything since the origin.
   Time checkpoint_origin;
   Duration checkpoint_period;
+  Duration checkpoint_lag;
   // Told to stop (preempted); expected_end is then the end of its warning.
   bool draining = false;
 

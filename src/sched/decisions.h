@@ -20,6 +20,7 @@ struct Start {
   std::vector<NodeId> nodes;
   int per_node = 0;
   std::string reason;              // why here (audit trail); may be empty in bulk runs
+  double power_cap = 0;            // device limit as a fraction of TDP (0 = none)
 };
 // Stop running `job` to make room: warn it now (so it can write a
 // checkpoint) and stop it `warning` later, then requeue it.

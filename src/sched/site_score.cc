@@ -22,6 +22,8 @@ double RoundTripMs(const SiteState& site, const JobRequest& req) {
   return 2 * model::FiberLatency(km * kRouteFactor).seconds() * 1e3;
 }
 
+double JudgedIntensity(const SiteSignals& s) { return 0.5 * (s.carbon + s.carbon_ahead); }
+
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor) {
   const PoolState& pool = state.pool(p);
   const SiteState& site = state.site(pool.site);
@@ -34,8 +36,7 @@ Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, d
                               model::DevicePower(accel, 0.0).value();
   c.extra_w = per_device_w * req.accelerators * site.pue;
   c.energy_j = c.extra_w * c.runtime_s;
-  const double intensity = 0.5 * (site.signals.carbon + site.signals.carbon_ahead);
-  c.co2_g = c.energy_j / 3.6e6 * intensity;               // J -> kWh x g/kWh
+  c.co2_g = c.energy_j / 3.6e6 * JudgedIntensity(site.signals);               // J -> kWh x g/kWh
   c.cost_usd = c.energy_j / 3.6e9 * site.signals.price;   // J -> MWh x USD/MWh
   c.rtt_ms = RoundTripMs(site, req);
   return c;

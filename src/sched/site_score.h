@@ -27,6 +27,10 @@ struct Candidate {
   double score = 0;       // lower is better; set by ScoreCandidates
 };
 
+// Grid intensity as the scheduler judges it: the mean of now and the mean
+// over the forecast window (SchedulerSpec::carbon_forecast), g/kWh.
+double JudgedIntensity(const SiteSignals& s);
+
 // The job's figures on pool `p` (capacity is not checked here); its run
 // time is stretched by `span_factor` (placement.h SpanFactor).
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor = 1.0);

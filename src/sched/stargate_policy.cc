@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "sched/backfill.h"
+#include "sched/carbon_cap.h"
 #include "sched/deferral.h"
 #include "sched/placement.h"
 #include "sched/preemption.h"
@@ -50,6 +51,9 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
                                  now + Duration::FromSeconds(max_wait_s));
     if (at == Time::Never() || at <= now) continue;  // not in time, or held back by power or shape
     const double wait_s = (at - now).seconds();
+    // Which nodes free up is not known ahead (the calendar counts devices),
+    // so the span is priced as the best case: its tightest span there
+    // (SpanFactor 1).
     Candidate c = Estimate(state, p, req);
     c.wait_s = wait_s;
     c.queue = static_cast<double>(wait_demand_[i]) / static_cast<double>(std::max<int64_t>(1, pool.total_devices()));
@@ -154,8 +158,10 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       site_claimed_w_[pool.site.value()] += c.extra_w;
       reservation.Take(c.pool, now, c.runtime_s, need);
       order_.Charge(TenantUsage::Of(pool.type, need));
-      out.items.push_back(Start{req.id, pool.site, c.pool, std::move(nodes), shape.per_node,
-                                Reason(state, c, candidates_.size(), reservation.valid)});
+      const double cap = CarbonPowerCap(spec_, state.site(pool.site), req);
+      std::string reason = Reason(state, c, candidates_.size(), reservation.valid);
+      if (cap > 0) reason += fmt::format("; power capped at {:.0f}% of TDP", cap * 100);
+      out.items.push_back(Start{req.id, pool.site, c.pool, std::move(nodes), shape.per_node, std::move(reason), cap});
       placed = true;
       break;
     }

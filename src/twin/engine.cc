@@ -11,6 +11,7 @@
 #include "model/failure.h"
 #include "model/placement_shape.h"
 #include "model/power.h"
+#include "model/power_cap.h"
 #include "model/step_time.h"
 
 namespace stargate::twin {
@@ -59,6 +60,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   mark_leaf_.assign(largest_pool, 0);
   mark_pod_.assign(largest_pool, 0);
   pool_util_sum_.assign(state_.pools().size(), 0.0);
+  pool_cut_w_.assign(state_.pools().size(), 0.0);
   if (in_.spec.scheduler.power_save.enabled) {
     for (const auto& pool : state_.pools()) {
       const int64_t warm_nodes = std::max<int64_t>(
@@ -145,7 +147,7 @@ void Engine::RefreshSitePower(uint32_t site, Time now) {
       // With power saving only busy and still-powered idle devices draw.
       const int64_t powered = savers_.empty() ? pool.total_devices()
                                               : std::min(pool.total_devices(), pool.busy_devices + savers_[p.value()].on_idle());
-      it_w += model::PoolPower(Spec(pool.type), powered, pool.busy_devices, util).value();
+      it_w += model::PoolPower(Spec(pool.type), powered, pool.busy_devices, util).value() - pool_cut_w_[p.value()];
       busy += pool.busy_devices;
     }
   }
@@ -276,7 +278,8 @@ sched::RunningGang Engine::GangOf(uint32_t j, Time end) const {
   g.priority = in_.jobs[j].priority;
   // Checkpoints become durable every interval + write after the restart
   // (and the async lag).
-  g.checkpoint_origin = js.seg_start + js.seg.restart + js.seg.lag;
+  g.checkpoint_origin = js.seg_start + js.seg.restart;
+  g.checkpoint_lag = js.seg.lag;
   g.checkpoint_period = js.seg.interval > Duration::Zero() ? js.seg.interval + js.seg.write : Duration::Zero();
   g.draining = js.warned_at != Time::Never();
   return g;
@@ -341,7 +344,12 @@ void Engine::StartJob(const sched::Start& s, Time now) {
     js.nodes.push_back(n.value());
     jobs_on_node_.Add(n.value(), j);
   }
-  pool_util_sum_[js.pool] += static_cast<double>(s.nodes.size()) * s.per_node * js.utilisation;
+  // A power cap holds for the whole placement (repairs included).
+  const model::CapEffect cap = model::PowerCapEffect(Spec(state_.pools()[js.pool].type), js.utilisation, s.power_cap);
+  js.cut_w = cap.saved.value();
+  js.slowdown = cap.slowdown;
+  if (js.slowdown > 1.0) ++capped_starts_;
+  AddDraw(j, static_cast<double>(s.nodes.size()) * s.per_node);
   TakeDevices(js.pool, static_cast<int64_t>(s.nodes.size()) * s.per_node, j);
   js.shape_stale = true;
   js.resumed_in_place = false;
@@ -364,7 +372,7 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
     Audit(j, now, AuditAction::kRepair, state_.pools()[js.pool].site.value(),
           fmt::format("node {} replaced by spare {} in place", r.failed.value(), r.spare.value()));
   }
-  pool_util_sum_[js.pool] += static_cast<double>(js.per_node) * js.utilisation;
+  AddDraw(j, js.per_node);
   ++gang_repairs_;
   if (!js.failed.empty()) {  // still short of nodes: keep asking
     queue_.Push(RequestFor(j));
@@ -465,6 +473,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
     const AcceleratorType ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
     js.place_total_s = spec.duration.seconds() / model::RelativeThroughput(pool.type, ref);
   }
+  js.place_total_s *= js.slowdown;  // a capped device does the same work slower
   Duration interval = Duration::Zero();
   if (spec.checkpoint.enabled) {
     interval = spec.checkpoint.interval;
@@ -499,6 +508,12 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   state_.AddRunning(GangOf(j, now + js.seg.Wall()));
 }
 
+void Engine::AddDraw(uint32_t j, double devices) {
+  const JobState& js = jobs_[j];
+  pool_util_sum_[js.pool] += devices * js.utilisation;
+  pool_cut_w_[js.pool] += devices * js.cut_w;
+}
+
 // Books the segment that ends at `now` (finished or cut short).
 void Engine::Account(uint32_t j, Time now, Duration useful, bool finished) {
   JobState& js = jobs_[j];
@@ -520,8 +535,11 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
     jobs_on_node_.Remove(n, j);
   }
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
-  pool_util_sum_[js.pool] -= devices * js.utilisation;
-  if (state_.pools()[js.pool].busy_devices == 0) pool_util_sum_[js.pool] = 0;  // no drift
+  AddDraw(j, -devices);
+  if (state_.pools()[js.pool].busy_devices == 0) {  // no drift
+    pool_util_sum_[js.pool] = 0;
+    pool_cut_w_[js.pool] = 0;
+  }
   FreedDevices(js.pool, static_cast<int64_t>(js.nodes.size()) * js.per_node, now);
   js.nodes.clear();
   js.nodes.shrink_to_fit();
@@ -552,8 +570,9 @@ void Engine::ChargeEnergy(uint32_t j, Time from, Time to, double utilisation) {
   const auto& pool = state_.pools()[js.pool];
   const uint32_t site = pool.site.value();
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  const double cut = utilisation > 0 ? js.cut_w : 0.0;  // a held, idle gang draws under any cap
   const double watts = model::FacilityPower(
-      Watts(model::DevicePower(Spec(pool.type), utilisation).value() * devices), in_.spec.sites[site].pue).value();
+      Watts((model::DevicePower(Spec(pool.type), utilisation).value() - cut) * devices), in_.spec.sites[site].pue).value();
   js.energy_j += watts * (to - from).seconds();
   js.co2_g += watts / 3.6e6 * carbon_integral_[site].Between(from, to);   // W x g/kWh x s -> g
   js.cost_usd += watts / 3.6e9 * price_integral_[site].Between(from, to); // W x $/MWh x s -> $
@@ -583,6 +602,7 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
     ReleaseNodes(j, now);
     js.failed.clear();
     js.holding = false;
+    js.booting = false;  // it gave back the devices that were booting
     queue_.Push(RequestFor(j));
     return;
   }
@@ -592,7 +612,7 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   js.nodes.pop_back();
   state_.Release(NodeId(failed), js.per_node);
   jobs_on_node_.Remove(failed, j);
-  pool_util_sum_[js.pool] -= static_cast<double>(js.per_node) * js.utilisation;
+  AddDraw(j, -static_cast<double>(js.per_node));
   // Swaps are tracked one at a time; two outstanding holes in one block
   // would be miscounted, so recount then.
   if (!js.failed.empty()) js.shape_stale = true;
@@ -791,6 +811,7 @@ RunResult Engine::Collect(Time horizon) {
   s.gang_repairs = gang_repairs_;
   s.deferrals = deferrals_;
   s.preemptions = preemptions_;
+  s.power_capped_starts = capped_starts_;
   s.failures = failures_;
 
   // Close the books at the horizon: running jobs count the work done so far.

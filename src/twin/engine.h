@@ -79,6 +79,8 @@ class Engine {
     Time hold_start;               // hold time is booked from here
     Time warned_at = Time::Never();  // preempted: the warning went out then
     bool booting = false;          // its next segment first waits for switched-off devices
+    double cut_w = 0;              // device draw its power cap saves, per device
+    double slowdown = 1.0;         // wall time under its power cap / uncapped
     std::string reason;            // of its last decision that gave one
     int64_t last_audit = -1;       // audit_ index of its last decision
   };
@@ -88,6 +90,9 @@ class Engine {
   void StartJob(const sched::Start& s, Time now);
   void ApplyRepair(const sched::Repair& r, Time now);
   void BeginSegment(uint32_t j, Time now);
+  // Adds (or with negative `devices`, removes) the draw of `devices` of job
+  // `j`'s devices to its pool's utilisation sum and power-cap savings.
+  void AddDraw(uint32_t j, double devices);
   void FinishJob(uint32_t j, Time now);
   // Preempt decision: warn the running job now, stop it `warning` later.
   // False when it does not apply (not running, or already warned).
@@ -138,6 +143,7 @@ class Engine {
   NodeJobs jobs_on_node_;
   std::vector<SiteMeter> meters_;
   std::vector<double> pool_util_sum_;    // sum over busy devices of utilisation
+  std::vector<double> pool_cut_w_;       // sum over busy devices of power-cap savings
   std::vector<PoolPowerSaver> savers_;   // per pool, when scheduler.power_save is on
   std::vector<double> pool_fail_rate_;   // failures per ns
   std::vector<double> site_fail_rate_;   // site-scope failures per ns
@@ -160,6 +166,7 @@ class Engine {
   int64_t gang_repairs_ = 0;
   int64_t deferrals_ = 0;
   int64_t preemptions_ = 0;
+  int64_t capped_starts_ = 0;
   int64_t failures_ = 0;
   bool dirty_ = false;
   bool audit_on_ = true;

@@ -124,6 +124,7 @@ Json SummaryTree(const RunResult& r) {
   j["sla_misses"] = s.sla_misses;
   j["deferrals"] = s.deferrals;
   j["preemptions"] = s.preemptions;
+  j["power_capped_starts"] = s.power_capped_starts;
   Json kinds;
   for (int k = 0; k < kNumJobKinds; ++k) {
     const KindSummary& ks = s.by_kind[k];

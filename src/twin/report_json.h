@@ -11,7 +11,7 @@
 //    "utilisation", "goodput", "useful_device_hours", "effective_training_time_ratio",
 //    "interruptions", "gang_repairs", "failures", "energy_mwh", "peak_mw", "tco2",
 //    "cost_usd", "workload": {"energy_mwh", "tco2", "cost_usd"},
-//    "sla_misses", "deferrals", "preemptions",
+//    "sla_misses", "deferrals", "preemptions", "power_capped_starts",
 //    "by_kind": {KIND: {"jobs", "started", "finished", "jct_mean_h",
 //                       "wait_mean_h", "workload_tco2"}},
 //    "events", "scheduler_passes",

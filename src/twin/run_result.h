@@ -116,6 +116,7 @@ struct Summary {
   double workload_cost_usd = 0;
   int64_t sla_misses = 0;      // jobs with a deadline that did not finish by it
   int64_t deferrals = 0;       // carbon-aware Defer decisions applied
+  int64_t power_capped_starts = 0;  // starts under a carbon-aware power cap
   int64_t preemptions = 0;     // running jobs stopped (after a warning) for higher priority
   KindSummary by_kind[kNumJobKinds];  // indexed by JobKind
   int64_t events = 0;

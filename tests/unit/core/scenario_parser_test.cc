@@ -333,6 +333,7 @@ scheduler:
   latency_scale: 50ms
   power_save: {idle_after: 15m, warm: 0.1}
   resume_wait_budget: 0.25
+  carbon_cap: {above: 450}
 workload:
   generators:
     - {name: chat, kind: inference, near: [nordics, paris], max_rtt: 40ms}
@@ -352,6 +353,15 @@ workload:
   EXPECT_DOUBLE_EQ(s.scheduler.power_save.warm, 0.1);
   EXPECT_FALSE(ParseOk(kSite).scheduler.power_save.enabled);
   EXPECT_DOUBLE_EQ(s.scheduler.resume_wait_budget, 0.25);
+  EXPECT_TRUE(s.scheduler.carbon_cap.enabled);  // the block turns it on
+  EXPECT_DOUBLE_EQ(s.scheduler.carbon_cap.above_g_per_kwh, 450);
+  EXPECT_DOUBLE_EQ(s.scheduler.carbon_cap.tdp_fraction, 0.7);
+  EXPECT_FALSE(ParseOk(kSite).scheduler.carbon_cap.enabled);
+}
+
+TEST(ParseScenarioErrorTest, CarbonCapStaysWhereTheModelIsCalibrated) {
+  ExpectError(std::string(kSite) + "scheduler:\n  carbon_cap: {tdp_fraction: 0.3}\n",
+              "t.yaml:6:30: scheduler.carbon_cap.tdp_fraction: must be in [0.5, 1] (got 0.3)");
 }
 
 // ---- bad input: exact position and field path ----

@@ -56,6 +56,12 @@ TEST(RunningGang, LostWorkIsTheTimeSinceTheLastDurableCheckpoint) {
   EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch() + Duration::Minutes(70)), Duration::Minutes(60));  // no checkpoints
   g.checkpoint_period = Duration::Minutes(25);
   EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch() + Duration::Minutes(70)), Duration::Minutes(10));
+  // Async: the snapshot at 60 min is durable only 15 min later, so a stop at
+  // 70 min still loses what the 35 min snapshot did not cover.
+  g.checkpoint_lag = Duration::Minutes(15);
+  EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch() + Duration::Minutes(70)), Duration::Minutes(35));
+  EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch() + Duration::Minutes(75)), Duration::Minutes(15));
+  EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch() + Duration::Minutes(45)), Duration::Minutes(35));  // none durable yet
 }
 
 }  // namespace

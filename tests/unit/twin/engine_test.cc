@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "model/power.h"
+#include "model/power_cap.h"
 #include "twin/loader.h"
 #include "twin/report_csv.h"
 #include "twin/report_json.h"
@@ -140,6 +141,40 @@ TEST(Engine, EnergyIsPowerTimesTimeTimesPue) {
   const double idle_w = 8 * (80 + 0.4 * 450) * 1.5;
   EXPECT_NEAR(r.summary.energy_mwh, idle_w / 1e6, 1e-6);
   EXPECT_NEAR(r.summary.tco2, idle_w / 1e3 * 100 / 1e6, 1e-6);
+}
+
+// Carbon-aware power capping: on a dirty grid a job runs capped, slower and
+// drawing less, and the site meter sees the same cut as the job's bill.
+TEST(Engine, CarbonCapSlowsTheJobAndCutsItsDraw) {
+  auto run = [](double grid, int priority) {
+    TwinInputs in = SmallCluster(1);
+    in.spec.policy = "stargate";
+    in.spec.duration = Duration::Hours(4);
+    in.spec.scheduler.carbon_cap = {true, 400, 0.5};
+    in.carbon[0] = HourlySeries{{grid}};
+    JobSpec j = Batch(8, Duration::Hours(2));
+    j.priority = priority;
+    in.jobs = {j};
+    return RunTwin(in).value();
+  };
+  const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
+  const model::CapEffect cap = model::PowerCapEffect(h100, 0.70, 0.5);  // batch: 70%
+  ASSERT_GT(cap.slowdown, 1.05);
+  const RunResult dirty = run(500, 0);
+  EXPECT_EQ(dirty.summary.power_capped_starts, 1);
+  EXPECT_NE(dirty.jobs[0].reason.find("power capped at 50% of TDP"), std::string::npos) << dirty.jobs[0].reason;
+  const double hours = 2 * cap.slowdown;
+  EXPECT_NEAR((dirty.jobs[0].end - Time::Epoch()).hours(), hours, 1e-6);
+  const double busy_w = 8 * (model::DevicePower(h100, 0.70).value() - cap.saved.value()) * 1.5;
+  EXPECT_NEAR(dirty.jobs[0].energy_kwh, busy_w * hours / 1e3, 1e-6);
+  const double idle_w = 8 * model::DevicePower(h100, 0).value() * 1.5;
+  EXPECT_NEAR(dirty.summary.energy_mwh, (busy_w * hours + idle_w * (4 - hours)) / 1e6, 1e-6);
+  // Less energy for the same work, despite the host drawing for longer.
+  const RunResult urgent = run(500, 1);  // urgent work is never capped
+  EXPECT_EQ(urgent.summary.power_capped_starts, 0);
+  EXPECT_NEAR((urgent.jobs[0].end - Time::Epoch()).hours(), 2, 1e-9);
+  EXPECT_LT(dirty.jobs[0].energy_kwh, urgent.jobs[0].energy_kwh);
+  EXPECT_EQ(run(300, 0).summary.power_capped_starts, 0);  // a clean enough grid
 }
 
 TEST(Engine, FailuresInterruptAndCheckpointsLimitTheLoss) {
