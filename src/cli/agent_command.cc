@@ -127,12 +127,16 @@ int ListFromServer(const std::string& server, const std::string& what) {
                  n["memory_used_bytes"].get<double>() / (1 << 30));
     }
   } else {
-    fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6}  {}\n", "SITE", "REGION", "JURIS", "NODES", "UP", "ACCELERATORS");
+    // NODE_H and LOST: the site's record (up time, nodes lost) that
+    // `checkpoint.interval: auto` plans with.
+    fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6} {:>9} {:>5}  {}\n", "SITE", "REGION", "JURIS", "NODES", "UP", "NODE_H",
+               "LOST", "ACCELERATORS");
     for (const json& s : list) {
       std::string acc;
       for (const auto& [type, count] : s["accelerators"].items()) acc += fmt::format("{}{}:{}", acc.empty() ? "" : " ", type, count.get<int>());
-      fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6}  {}\n", s["name"].get<std::string>(), s["region"].get<std::string>(),
-                 s["jurisdiction"].get<std::string>(), s["nodes"].get<int>(), s["nodes_alive"].get<int>(), acc);
+      fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6} {:>9.1f} {:>5}  {}\n", s["name"].get<std::string>(),
+                 s["region"].get<std::string>(), s["jurisdiction"].get<std::string>(), s["nodes"].get<int>(),
+                 s["nodes_alive"].get<int>(), s.value("node_hours", 0.0), s.value("failures", 0), acc);
     }
   }
   return 0;

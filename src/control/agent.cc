@@ -22,6 +22,7 @@
 
 #include <fmt/format.h>
 
+#include "control/device_assignment.h"
 #include "control/gpu_probe.h"
 #include "proto/agent.grpc.pb.h"
 
@@ -70,7 +71,26 @@ struct Agent::Impl {
     int exit_code = 0;
     int signal = 0;
     int64_t stop_sent_ms = -1;
+    std::vector<int> devices;      // node device indices it holds while it runs
   };
+
+  // Devices for a new task: as many as the server placed here
+  // (STARGATE_ACCELERATORS_PER_NODE), among those no live task holds.
+  std::vector<int> PickFor(const pb::Task& task) {
+    std::set<int> held;
+    for (const auto& [ref, p] : procs) {
+      if (p.running) held.insert(p.devices.begin(), p.devices.end());
+    }
+    int want = config.node.accelerators;
+    auto it = task.env().find("STARGATE_ACCELERATORS_PER_NODE");
+    if (it != task.env().end()) want = std::clamp(std::atoi(it->second.c_str()), 0, config.node.accelerators);
+    std::vector<int> devices = PickDevices(config.node.accelerators, held, want);
+    if (static_cast<int>(devices.size()) < want) {
+      std::cerr << fmt::format("stargate agent {}: job {} wants {} devices, {} free\n", config.node.name, task.job_id(),
+                               want, devices.size());
+    }
+    return devices;
+  }
 
   explicit Impl(AgentConfig c) : config(std::move(c)) {}
 
@@ -81,14 +101,20 @@ struct Agent::Impl {
     const std::string dir = fmt::format("{}/jobs/{}", config.work_dir, ref.job);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);  // a failure shows as the task's chdir error
-    std::vector<std::string> env_strings;
+    // The agent's env, then the server's, then ours: devices must be right.
+    std::map<std::string, std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
       const std::string kv = *e;
-      if (!task.env().contains(kv.substr(0, kv.find('=')))) env_strings.push_back(kv);
+      const size_t eq = kv.find('=');
+      if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
-    for (const auto& [k, v] : task.env()) env_strings.push_back(k + "=" + v);
-    env_strings.push_back("STARGATE_WORK_DIR=" + dir);
-    env_strings.push_back("STARGATE_NODE=" + config.node.name);
+    for (const auto& [k, v] : task.env()) env[k] = v;
+    const std::vector<int> devices = PickFor(task);
+    for (auto& [k, v] : DeviceEnv(config.node.accelerator, devices)) env[k] = std::move(v);
+    env["STARGATE_WORK_DIR"] = dir;
+    env["STARGATE_NODE"] = config.node.name;
+    std::vector<std::string> env_strings;
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
     std::vector<char*> envp;
     for (std::string& s : env_strings) envp.push_back(s.data());
     envp.push_back(nullptr);
@@ -112,6 +138,7 @@ struct Agent::Impl {
       _exit(127);
     }
     Proc p;
+    p.devices = devices;
     if (pid < 0) {  // could not fork: report it as ended
       p.running = false;
       p.exit_code = 127;
@@ -241,6 +268,18 @@ struct Agent::Impl {
     }
   }
 
+  // Tells the server this node is going away on purpose (best effort).
+  void Leave() {
+    pb::HeartbeatRequest req;
+    req.set_node_name(config.node.name);
+    req.set_agent_id(agent_id);
+    req.set_leaving(true);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    pb::HeartbeatReply reply;
+    stub->Heartbeat(&ctx, req, &reply);
+  }
+
   // Cuts the in-flight long poll short when a child exits or the agent
   // stops, so an end is reported at once rather than when the poll returns.
   void Watch(const std::atomic<bool>& stop, const std::atomic<bool>& done) {
@@ -360,6 +399,7 @@ Status Agent::Run(const std::atomic<bool>& stop) {
     if (p.running) kill(-p.pid, SIGKILL);
   }
   a.Reap();
+  if (a.registered) a.Leave();
   return Status();
 }
 

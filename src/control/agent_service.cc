@@ -67,6 +67,14 @@ class Service final : public pb::AgentService::Service {
     for (const pb::TaskStatus& s : req->tasks()) {
       tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal()});
     }
+    if (req->leaving()) {
+      {
+        std::lock_guard<std::mutex> lock(cp_->mu);
+        cp_->nodes.Leave(req->node_name(), req->agent_id());
+      }
+      cp_->changed.notify_all();  // its gangs need stopping and requeueing
+      return grpc::Status::OK;
+    }
     const bool reports_an_end = std::any_of(tasks.begin(), tasks.end(), [](const TaskReport& r) { return !r.running; });
     const auto deadline = std::chrono::steady_clock::now() +
                           std::chrono::milliseconds(std::clamp(req->wait_ms(), 0, kMaxWaitMs));

@@ -55,6 +55,9 @@ struct JobRecord {
   // have exited (or their nodes are gone); then the job is requeued.
   bool stopping = false;
   int64_t started_unix_ms = 0;
+  // This attempt's checkpoint interval: the job's, or for `interval: auto`
+  // Daly's optimum for its nodes' measured failure rates at the start.
+  int64_t checkpoint_interval_ms = 0;
   int64_t revision = 0;            // store revision of this record
 
   static constexpr int kRunningExit = -1000;

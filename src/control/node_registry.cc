@@ -9,6 +9,8 @@ namespace stargate::control {
 namespace {
 
 constexpr char kPrefix[] = "nodes/";
+constexpr char kHealthPrefix[] = "sitehealth/";
+constexpr int64_t kHealthSaveMs = 60'000;
 
 std::string Encode(const NodeInfo& n) { return NodeJson(n).dump(); }
 
@@ -54,8 +56,56 @@ Status NodeRegistry::Load(int64_t now_ms) {
   for (const KeyValue& kv : kvs) {
     SG_ASSIGN_OR_RETURN(NodeInfo n, Decode(kv));
     telemetry_[n.name].last_heartbeat_ms = now_ms;
+    // Not counted as a failure unless heard from again first: it may have
+    // gone down (and been counted) before the restart, or left meanwhile.
+    down_noted_.insert(n.name);
     nodes_[n.name] = std::move(n);
   }
+  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> health, store_->List(kHealthPrefix));
+  for (const KeyValue& kv : health) {
+    const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
+    if (!j.is_object()) return absl::DataLossError(fmt::format("store key {}: not site health", kv.key));
+    SiteHealth& h = health_[kv.key.substr(sizeof(kHealthPrefix) - 1)];
+    h.node_hours = j.value("node_hours", 0.0);
+    h.failures = j.value("failures", int64_t{0});
+  }
+  health_saved_ms_ = now_ms;
+  return Status();
+}
+
+void NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
+  auto it = telemetry_.find(name);
+  if (it == telemetry_.end()) return;
+  if (!agent_id.empty() && !it->second.agent_id.empty() && it->second.agent_id != agent_id) return;
+  it->second.last_heartbeat_ms = INT64_MIN / 4;
+  down_noted_.insert(name);
+}
+
+int NodeRegistry::NoteFailures(int64_t now_ms) {
+  int count = 0;
+  for (const auto& [name, t] : telemetry_) {
+    if (Alive(name, now_ms) || down_noted_.count(name)) continue;
+    down_noted_.insert(name);
+    const std::string& site = nodes_.at(name).site;
+    ++health_[site].failures;
+    health_dirty_.insert(site);
+    failure_unsaved_ = true;
+    ++count;
+  }
+  return count;
+}
+
+Status NodeRegistry::SaveHealth(int64_t now_ms) {
+  if (health_dirty_.empty() || (!failure_unsaved_ && now_ms - health_saved_ms_ < kHealthSaveMs)) return Status();
+  Txn txn;
+  for (const std::string& site : health_dirty_) {
+    const SiteHealth& h = health_[site];
+    txn.Put(kHealthPrefix + site, nlohmann::json{{"node_hours", h.node_hours}, {"failures", h.failures}}.dump());
+  }
+  SG_RETURN_IF_ERROR(store_->Commit(txn).status());
+  health_dirty_.clear();
+  failure_unsaved_ = false;
+  health_saved_ms_ = now_ms;
   return Status();
 }
 
@@ -74,6 +124,7 @@ Status NodeRegistry::Register(const NodeInfo& info, int64_t now_ms, const std::s
   NodeTelemetry& t = telemetry_[info.name];
   t.last_heartbeat_ms = now_ms;
   t.agent_id = agent_id;
+  down_noted_.erase(info.name);
   return Status();
 }
 
@@ -84,6 +135,14 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
   if (!t.agent_id.empty() && !holder.empty() && holder != t.agent_id) return false;
   // After a server restart nobody holds a node: the first agent heard keeps it.
   const std::string keep = holder.empty() ? t.agent_id : holder;
+  // Up time: the gap since the last heartbeat, if the node was up meanwhile.
+  const int64_t gap = t.last_heartbeat_ms - it->second.last_heartbeat_ms;
+  if (gap > 0 && gap <= timeout_ms_ && !down_noted_.count(name)) {
+    const std::string& site = nodes_.at(name).site;
+    health_[site].node_hours += static_cast<double>(gap) / 3.6e6;
+    health_dirty_.insert(site);
+  }
+  down_noted_.erase(name);
   it->second = t;
   it->second.agent_id = keep;
   return true;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,13 @@ struct NodeTelemetry {
   double gpu_power_w = 0;
 };
 
+// What a site's nodes have shown of their reliability, for checkpoint
+// intervals (`interval: auto`). Persisted under sitehealth/<site>.
+struct SiteHealth {
+  double node_hours = 0;           // up time: heartbeat gaps within the timeout, over its nodes
+  int64_t failures = 0;            // nodes lost: missed heartbeats without saying they were leaving
+};
+
 class NodeRegistry {
  public:
   static constexpr int64_t kRestartGraceMs = 10'000;
@@ -65,6 +73,19 @@ class NodeRegistry {
   // register again). `t.agent_id` "" skips the holder check.
   bool Heartbeat(const std::string& name, const NodeTelemetry& t);
 
+  // The node's agent stopped cleanly (agent `agent_id`, "" = anyone): down
+  // now, and not a failure.
+  void Leave(const std::string& name, const std::string& agent_id);
+  // Counts each node that went down since the last call (and did not
+  // leave) as a failure of its site; returns how many. Only nodes heard
+  // from since Load count: one that went down while the server was away
+  // and never came back is not counted (it may have been counted before).
+  int NoteFailures(int64_t now_ms);
+  // Persists the site health that changed: at once after a failure, else
+  // at most once a minute (up time accrues with every heartbeat).
+  Status SaveHealth(int64_t now_ms);
+  const std::map<std::string, SiteHealth>& health() const { return health_; }
+
   bool Alive(const std::string& name, int64_t now_ms) const;
   const NodeInfo* Find(const std::string& name) const;
   // All known nodes by name.
@@ -77,6 +98,11 @@ class NodeRegistry {
   std::map<std::string, NodeInfo> nodes_;
   std::map<std::string, NodeTelemetry> telemetry_;
   int64_t grace_until_ms_ = 0;     // after Load: nobody is down before this
+  std::set<std::string> down_noted_;   // down and already counted (or left)
+  std::map<std::string, SiteHealth> health_;
+  std::set<std::string> health_dirty_;
+  bool failure_unsaved_ = false;
+  int64_t health_saved_ms_ = 0;
 };
 
 }  // namespace stargate::control

@@ -5,6 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "model/checkpoint.h"
+#include "model/failure.h"
+
 namespace stargate::control {
 namespace {
 
@@ -86,10 +89,9 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
       {"STARGATE_RESTART_COUNT", std::to_string(r.restarts)},
       {"STARGATE_CHECKPOINT_DIR", ckpt},
       {"STARGATE_ACCELERATORS_PER_NODE", std::to_string(r.spec.per_node)},
-      // Seconds between checkpoints the job should aim for. `interval: auto`
-      // gets the default hour until per-site failure rates are measured.
-      {"STARGATE_CHECKPOINT_INTERVAL_S",
-       std::to_string(static_cast<int64_t>(r.spec.spec.checkpoint.interval.seconds()))},
+      // Seconds between checkpoints the job should aim for (Daly's optimum
+      // for `interval: auto`).
+      {"STARGATE_CHECKPOINT_INTERVAL_S", std::to_string(std::max<int64_t>(1, CheckpointIntervalMs(r) / 1000))},
   };
   for (const auto& [k, v] : ours) env[k] = v;  // ours win: ranks must be right
   return env;
@@ -163,7 +165,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
         g.priority = r.spec.spec.priority;
         g.tenant = TenantOf(r.spec.spec.tenant);
         g.checkpoint_origin = Time::FromNanos(r.started_unix_ms * 1'000'000);
-        g.checkpoint_period = r.spec.spec.checkpoint.enabled ? r.spec.spec.checkpoint.interval : Duration::Zero();
+        g.checkpoint_period = r.spec.spec.checkpoint.enabled ? Duration::Millis(CheckpointIntervalMs(r)) : Duration::Zero();
         state.AddRunning(g);
       }
     }
@@ -230,6 +232,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
       r.master_addr = nodes_->Find(r.nodes[0])->address;
       r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 20000);
       r.started_unix_ms = now_ms;
+      r.checkpoint_interval_ms = PlanCheckpointInterval(r);
       r.reason = st->reason.empty() ? fmt::format("placed on {} node(s)", r.nodes.size()) : st->reason;
       SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
     } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
@@ -255,7 +258,30 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
   return Status();
 }
 
+int64_t Reconciler::CheckpointIntervalMs(const JobRecord& r) {
+  return r.checkpoint_interval_ms > 0 ? r.checkpoint_interval_ms : r.spec.spec.checkpoint.interval.nanos() / 1'000'000;
+}
+
+int64_t Reconciler::PlanCheckpointInterval(const JobRecord& r) const {
+  const CheckpointPolicy& cp = r.spec.spec.checkpoint;
+  if (!cp.daly) return cp.interval.nanos() / 1'000'000;
+  // Each node fails at its site's measured rate, shrunk toward the Llama 3
+  // rate of a node with this many devices (model::PosteriorRate).
+  const double prior = model::FailuresPerHour(model::LlamaThreeComponents(), r.spec.per_node, 1, 0);
+  double per_hour = 0;
+  for (const std::string& node : r.nodes) {
+    const NodeInfo* n = nodes_->Find(node);
+    auto h = n != nullptr ? nodes_->health().find(n->site) : nodes_->health().end();
+    per_hour += h == nodes_->health().end() ? prior : model::PosteriorRate(h->second.failures, h->second.node_hours, prior);
+  }
+  const Duration mtbf = per_hour > 0 ? Duration::FromSeconds(3600.0 / per_hour) : Duration::Infinite();
+  const Duration tau = model::DalyInterval(r.spec.checkpoint_cost, mtbf);
+  return std::max<int64_t>(1000, tau.nanos() / 1'000'000);
+}
+
 Status Reconciler::Tick(int64_t now_ms) {
+  nodes_->NoteFailures(now_ms);
+  SG_RETURN_IF_ERROR(nodes_->SaveHealth(now_ms));
   SG_ASSIGN_OR_RETURN(std::vector<JobRecord> live, jobs_->ListLive());
   SG_RETURN_IF_ERROR(FailLostGangs(live, now_ms));
   // Cancelled or failed jobs whose ranks are still stopping hold their

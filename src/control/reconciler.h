@@ -90,6 +90,10 @@ class Reconciler {
   // Requeues a stopping job once no rank runs on a live node.
   Status RequeueIfDrained(JobRecord& r, int64_t now_ms);
   TenantId TenantOf(const std::string& name);
+  // The interval of an attempt starting on r.nodes: the job's, or Daly's
+  // optimum for `interval: auto` (ms).
+  int64_t PlanCheckpointInterval(const JobRecord& r) const;
+  static int64_t CheckpointIntervalMs(const JobRecord& r);
 
   JobRegistry* jobs_;
   NodeRegistry* nodes_;

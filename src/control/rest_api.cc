@@ -85,6 +85,9 @@ json JobJson(const JobRecord& r, bool with_spec) {
             {"submitted_unix_ms", r.submitted_unix_ms},
             {"updated_unix_ms", r.updated_unix_ms}};
   if (!r.idempotency_key.empty()) j["idempotency_key"] = r.idempotency_key;
+  if (s.checkpoint.enabled && r.checkpoint_interval_ms > 0) {  // of the current (or last) attempt
+    j["checkpoint_interval_s"] = static_cast<double>(r.checkpoint_interval_ms) / 1e3;
+  }
   if (with_spec) j["spec"] = r.spec_text;
   return j;
 }
@@ -261,7 +264,14 @@ HttpResponse RestApi::ListSites() {
     acc = (acc.is_null() ? 0 : acc.get<int>()) + n.accelerators;
   }
   json list = json::array();
-  for (auto& [name, s] : sites) list.push_back(std::move(s));
+  for (auto& [name, s] : sites) {
+    // Measured reliability (what `checkpoint.interval: auto` plans with).
+    auto h = cp_->nodes.health().find(name);
+    const SiteHealth health = h == cp_->nodes.health().end() ? SiteHealth{} : h->second;
+    s["node_hours"] = health.node_hours;
+    s["failures"] = health.failures;
+    list.push_back(std::move(s));
+  }
   return HttpResponse{200, Dump(json{{"sites", list}})};
 }
 

@@ -41,6 +41,9 @@ struct JobFile {
   Duration estimate = Duration::Hours(1);
   Duration deadline_after = Duration::Zero();  // deferrable: finish within this of submit
   std::string checkpoint_dir;      // "" = the server picks one under its data dir
+  // How long one checkpoint stalls the job: with `interval: auto`, Daly's
+  // optimum trades it against the failure rate. ESTIMATE default: a minute.
+  Duration checkpoint_cost = Duration::Seconds(60);
   std::string run;                 // shell command, run with /bin/sh -c
   std::map<std::string, std::string> env;
 };

@@ -20,7 +20,7 @@ constexpr std::string_view kTopKeys[] = {"name",     "tenant",     "kind",  "res
 constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes"};
 constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
-constexpr std::string_view kCheckpointKeys[] = {"dir", "interval", "enabled", "async"};
+constexpr std::string_view kCheckpointKeys[] = {"dir", "interval", "enabled", "async", "cost"};
 constexpr EnumName<JobKind> kKinds[] = {{"training", JobKind::kTraining},
                                         {"finetune", JobKind::kFineTune},
                                         {"batch", JobKind::kBatch},
@@ -104,6 +104,9 @@ Status ParseCheckpointBlock(const Cursor& c, JobFile* job) {
   SG_ASSIGN_OR_RETURN(cp.enabled, f.Bool("enabled", true));
   SG_ASSIGN_OR_RETURN(cp.async, f.Bool("async", cp.async));
   SG_ASSIGN_OR_RETURN(job->checkpoint_dir, f.String("dir", ""));
+  if (auto cost = f.Get("cost")) {
+    SG_ASSIGN_OR_RETURN(job->checkpoint_cost, yaml_util::ReadDuration(*cost, kPositive));
+  }
   if (auto interval = f.Get("interval")) {
     SG_ASSIGN_OR_RETURN(const std::string text, interval->Scalar("a duration or auto"));
     if (text == "auto") {

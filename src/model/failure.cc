@@ -82,4 +82,9 @@ Duration MeanTimeBetweenFailures(const std::vector<FailureComponent>& components
   return rate > 0 ? Duration::FromSeconds(3600.0 / rate) : Duration::Infinite();
 }
 
+double PosteriorRate(int64_t failures, double exposure_hours, double prior_rate, double prior_events) {
+  const double f = static_cast<double>(std::max<int64_t>(0, failures));
+  return (f + prior_events) / (std::max(0.0, exposure_hours) + prior_events / prior_rate);
+}
+
 }  // namespace stargate::model

@@ -41,4 +41,16 @@ double FailuresPerHour(const std::vector<FailureComponent>& components, int64_t 
 Duration MeanTimeBetweenFailures(const std::vector<FailureComponent>& components, int64_t devices,
                                  int64_t nodes, double rate_scale = 1.0);
 
+// A failure rate measured over `exposure_hours` with `failures` seen,
+// shrunk toward a prior `prior_rate` (per hour) worth `prior_events`
+// failures: the Gamma-Poisson posterior mean
+//   (failures + prior_events) / (exposure_hours + prior_events / prior_rate).
+// With no exposure it is the prior; as exposure grows the measurement
+// wins. So a new site starts from published rates (Llama 3) and a site that
+// has run long enough is judged by its own record. The default weight is
+// half an event (the shape of Jeffreys' prior for a Poisson rate): the
+// published rate counts as much as half of 1 / prior_rate hours of
+// observation. `prior_rate` > 0.
+double PosteriorRate(int64_t failures, double exposure_hours, double prior_rate, double prior_events = 0.5);
+
 }  // namespace stargate::model

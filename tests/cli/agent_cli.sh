@@ -42,7 +42,7 @@ wait_state() {  # job id, state, seconds
 }
 for _ in $(seq 50); do [ "$("$BIN" node list | grep -c ' up ')" = 3 ] && break; sleep 0.1; done
 [ "$("$BIN" node list | grep -c ' up ')" = 3 ] || fail "three nodes should be up"
-"$BIN" site list | grep -q "^lab .* 3 *3  CPU:3" || fail "site list"
+"$BIN" site list | grep -q "^lab .* 3 *3 *[0-9.]* *0  CPU:3$" || fail "site list: $("$BIN" site list)"
 
 # Ranks and env.
 cat > env.yaml <<'YAML'
@@ -116,6 +116,7 @@ wait_state 5 succeeded 30
 grep -q "restarts 1 resumes at step [1-9]" "$CKPT/log" || fail "did not resume from the checkpoint: $(cat "$CKPT/log")"
 [ "$(cat "$CKPT/step")" = 40 ] || fail "final step $(cat "$CKPT/step")"
 "$BIN" node list | grep -q "^$VICTIM .* down " || fail "killed node not down"
+"$BIN" site list | grep -q "^lab .* 3 *2 *[0-9.]* *1  CPU:3$" || fail "site record of the lost node: $("$BIN" site list)"
 # The server is killed with -9 while a job runs and comes back: the task
 # keeps running through the outage, the agents reconcile, and nothing runs
 # twice (one start for the one attempt).
@@ -134,5 +135,26 @@ PIDS+=($!)
 wait_state 6 succeeded 20
 [ "$(cat w?/jobs/6/starts | wc -l)" = 1 ] || fail "job 6 started $(cat w?/jobs/6/starts | wc -l) times"
 "$BIN" job show 6 > show6.txt; grep -q "restarts: *0" show6.txt || fail "the server restart restarted the job: $(cat show6.txt)"
+# The site's record (one node lost) survived the restart.
+"$BIN" site list | grep -q "^lab .* 3 *[23] *[0-9.]* *1  CPU:3$" || fail "site record after the restart: $("$BIN" site list)"
+
+# Devices within a node: two 1-GPU jobs running at once on an emulated
+# 2-GPU node see different GPUs.
+"$BIN" agent --server "127.0.0.1:$AGENT_PORT" --name g --site gpus --accelerators H100:2 --work-dir wg \
+  > agent-g.log 2>&1 &
+PIDS+=($!)
+cat > gpu.yaml <<'YAML'
+name: gpu
+resources: {accelerators: H100:1}
+run: echo "$CUDA_VISIBLE_DEVICES $STARGATE_DEVICES $CUDA_DEVICE_ORDER" > "$STARGATE_WORK_DIR/cvd"; sleep 2
+YAML
+"$BIN" job submit gpu.yaml > /dev/null
+"$BIN" job submit gpu.yaml > /dev/null
+wait_state 7 running 10
+wait_state 8 running 10
+wait_state 7 succeeded 20
+wait_state 8 succeeded 20
+[ "$(cat wg/jobs/7/cvd wg/jobs/8/cvd | sort | tr '\n' ';')" = "0 0 PCI_BUS_ID;1 1 PCI_BUS_ID;" ] ||
+  fail "GPU assignment: $(cat wg/jobs/7/cvd wg/jobs/8/cvd)"
 
 echo "agent CLI: ok ($(grep -c . "$CKPT/log") rank starts; $(grep 'restarts 1' "$CKPT/log" | head -n 1))"

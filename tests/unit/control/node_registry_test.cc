@@ -75,5 +75,45 @@ TEST(NodeRegistry, ANodeIsHeldByOneAgentUntilItMissesItsHeartbeats) {
   EXPECT_FALSE(restarted.Heartbeat("a", t));
 }
 
+TEST(NodeRegistry, SitesRecordUpTimeAndLostNodesButNotCleanLeaves) {
+  MemoryStore store;
+  {
+    NodeRegistry nodes(&store, 5'000);
+    ASSERT_TRUE(nodes.Register(Node("a"), 0).ok());
+    ASSERT_TRUE(nodes.Register(Node("b"), 0).ok());
+    NodeTelemetry t;
+    for (int64_t ms = 1'000; ms <= 3'600'000; ms += 1'000) {  // an hour of beats from a and b
+      t.last_heartbeat_ms = ms;
+      ASSERT_TRUE(nodes.Heartbeat("a", t));
+      ASSERT_TRUE(nodes.Heartbeat("b", t));
+    }
+    EXPECT_NEAR(nodes.health().at("s").node_hours, 2.0, 1e-9);
+    EXPECT_EQ(nodes.NoteFailures(3'600'000), 0);
+    nodes.Leave("a", "");  // a stops cleanly: down, not a failure
+    EXPECT_FALSE(nodes.Alive("a", 3'600'000));
+    EXPECT_EQ(nodes.NoteFailures(3'600'000), 0);
+    // b goes silent: one failure, counted once.
+    EXPECT_EQ(nodes.NoteFailures(3'605'001), 1);
+    EXPECT_EQ(nodes.NoteFailures(3'700'000), 0);
+    EXPECT_EQ(nodes.health().at("s").failures, 1);
+    // b comes back after the outage: the gap is not up time; it can fail again.
+    t.last_heartbeat_ms = 3'800'000;
+    ASSERT_TRUE(nodes.Heartbeat("b", t));
+    EXPECT_NEAR(nodes.health().at("s").node_hours, 2.0, 1e-9);
+    EXPECT_EQ(nodes.NoteFailures(3'805'001), 1);
+    ASSERT_TRUE(nodes.SaveHealth(3'805'001).ok());
+  }
+  NodeRegistry restarted(&store, 5'000);
+  ASSERT_TRUE(restarted.Load(10'000'000).ok());
+  EXPECT_EQ(restarted.health().at("s").failures, 2);
+  EXPECT_NEAR(restarted.health().at("s").node_hours, 2.0, 1e-9);
+  // Nodes that never reconnect after the restart are not counted again.
+  EXPECT_EQ(restarted.NoteFailures(10'000'000 + 60'000), 0);
+  NodeTelemetry t;
+  t.last_heartbeat_ms = 10'100'000;
+  ASSERT_TRUE(restarted.Heartbeat("b", t));  // b is heard from again, then lost
+  EXPECT_EQ(restarted.NoteFailures(10'200'000), 1);
+}
+
 }  // namespace
 }  // namespace stargate::control

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "control/memory_store.h"
+#include "model/checkpoint.h"
+#include "model/failure.h"
 
 namespace stargate::control {
 namespace {
@@ -218,6 +220,45 @@ TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitt
 
 TEST_F(ReconcilerTest, UnknownNodesAreToldToRegister) {
   EXPECT_TRUE(Beat("ghost").register_again);
+}
+
+TEST_F(ReconcilerTest, AutoCheckpointIntervalIsDalyForTheSitesMeasuredFailureRate) {
+  auto interval_s = [&](uint64_t id) {
+    return std::stod(Beat(jobs_.Get(id).value().nodes[0]).run.at(0).env.at("STARGATE_CHECKPOINT_INTERVAL_S"));
+  };
+  const std::string spec =
+      "name: j\nresources: {accelerators: CPU:1, nodes: 2}\ncheckpoint: {interval: auto, cost: 30s}\nrun: t\n";
+  // No record yet: the Llama 3 rate of a one-device node, for two nodes.
+  const double prior = model::FailuresPerHour(model::LlamaThreeComponents(), 1, 1, 0);
+  const uint64_t first = jobs_.Submit(spec, "j.yaml", "").value().id;
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const double expected = model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * prior))).seconds();
+  EXPECT_NEAR(interval_s(first), std::floor(expected), 1.0);
+  EXPECT_NEAR(jobs_.Get(first).value().checkpoint_interval_ms / 1e3, expected, 1e-3);
+  ASSERT_TRUE(jobs_.Cancel(first, "done").ok());
+  Beat("a", {Exited({first, 1}, 143)});
+  Beat("b", {Exited({first, 1}, 143)});
+  // Site s1 loses a node five times in 1,000 node-hours of up time, ~5x
+  // the Llama 3 rate: checkpoints come more than twice as often.
+  for (int i = 0; i < 5; ++i) {
+    for (int s = 0; s < 100 * 900; ++s) {  // 100 h of beats every 4 s
+      now_ += 4000;
+      Beat("a");
+      Beat("b");
+    }
+    now_ += kTimeout + 1;
+    Beat("a");
+    ASSERT_TRUE(rec_.Tick(now_).ok());  // b is lost
+    Beat("b");                          // and back
+  }
+  EXPECT_EQ(nodes_.health().at("s1").failures, 5);
+  const uint64_t second = jobs_.Submit(spec, "j.yaml", "").value().id;
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const double rate = model::PosteriorRate(5, nodes_.health().at("s1").node_hours, prior);
+  const double measured = model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * rate))).seconds();
+  EXPECT_NEAR(jobs_.Get(second).value().checkpoint_interval_ms / 1e3, measured, 1e-3);
+  EXPECT_NEAR(nodes_.health().at("s1").node_hours, 1000, 1e-6);
+  EXPECT_LT(measured, expected / 2);
 }
 
 }  // namespace

@@ -72,6 +72,8 @@ TEST(JobFile, DefaultsMakeACpuBatchJob) {
   EXPECT_EQ(g.per_node, Spec(AcceleratorType::kGB200).default_per_node);
   EXPECT_EQ(g.spec.checkpoint.interval, Duration::Minutes(10));
   EXPECT_FALSE(g.spec.checkpoint.daly);
+  EXPECT_EQ(g.checkpoint_cost, Duration::Seconds(60));
+  EXPECT_EQ(ParseOk("name: c\ncheckpoint: {interval: auto, cost: 45s}\nrun: x\n").checkpoint_cost, Duration::Seconds(45));
 }
 
 TEST(JobFile, ErrorsNameFileLineAndField) {

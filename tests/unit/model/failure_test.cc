@@ -73,3 +73,22 @@ TEST(MeanTimeBetweenFailures, ShrinksAsOneOverGangSize) {
 
 }  // namespace
 }  // namespace stargate::model
+
+namespace stargate::model {
+namespace {
+
+TEST(PosteriorRate, StartsAtThePriorAndConvergesToTheMeasurement) {
+  const double prior = 1.0 / 6000;  // per node-hour
+  EXPECT_DOUBLE_EQ(PosteriorRate(0, 0, prior), prior);
+  // One failure in 100 node-hours moves a half-event prior (worth 3,000
+  // node-hours here) a little...
+  EXPECT_NEAR(PosteriorRate(1, 100, prior), 1.5 / 3100, 1e-15);
+  // ...ten thousand node-hours with 20 failures mostly speak for themselves.
+  EXPECT_NEAR(PosteriorRate(20, 1e4, prior), 20.5 / 13000, 1e-15);
+  EXPECT_NEAR(PosteriorRate(2000, 1e6, prior), 2e-3, 2e-5);  // 2000.5 / 1,003,000
+  // No failures over a long time pulls the rate below the prior.
+  EXPECT_LT(PosteriorRate(0, 1e5, prior), prior / 10);
+}
+
+}  // namespace
+}  // namespace stargate::model

@@ -1,0 +1,36 @@
+#include "control/device_assignment.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace stargate::control {
+
+std::vector<int> PickDevices(int total, const std::set<int>& held, int want) {
+  std::vector<int> out;
+  for (int i = 0; i < total && static_cast<int>(out.size()) < want; ++i) {
+    if (!held.count(i)) out.push_back(i);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> DeviceEnv(AcceleratorType type, const std::vector<int>& devices) {
+  const std::string list = fmt::format("{}", fmt::join(devices, ","));
+  std::map<std::string, std::string> env;
+  switch (type) {
+    case AcceleratorType::kCpu:
+      env["CUDA_VISIBLE_DEVICES"] = "";  // a CPU node's tasks get no GPU
+      break;
+    case AcceleratorType::kMI250X:
+    case AcceleratorType::kMI300X:
+      env["ROCR_VISIBLE_DEVICES"] = list;
+      break;
+    default:
+      env["CUDA_VISIBLE_DEVICES"] = list;
+      env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
+      break;
+  }
+  env["STARGATE_DEVICES"] = list;
+  return env;
+}
+
+}  // namespace stargate::control
