@@ -30,6 +30,8 @@ struct ServerOptions {
   std::string policy = "stargate";
   int64_t heartbeat_timeout_ms = 5000;
   bool in_memory = false;
+  int hot_spares = 0;
+  bool no_gang_repair = false;
 };
 
 // "host:port" with port in [0, 65535] (0 = any free port).
@@ -91,6 +93,7 @@ int RunServer(const ServerOptions& o) {
   // Absolute, because tasks get checkpoint paths under it and run elsewhere.
   const std::string data_dir = std::filesystem::absolute(o.data_dir).lexically_normal().string();
   control::ControlPlane cp(store.get(), NowUnixMs, std::move(scheduler).value(), data_dir, o.heartbeat_timeout_ms);
+  cp.reconciler.Configure(control::ReconcilerOptions{o.hot_spares, !o.no_gang_repair});
   if (Status st = cp.nodes.Load(NowUnixMs()); !st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;
@@ -172,6 +175,11 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{500}, int64_t{600000}));
   cmd->add_flag("--in-memory", o->in_memory, "Keep state in memory only (nothing survives a restart)");
+  cmd->add_option("--hot-spares", o->hot_spares, "Whole nodes per site kept free for gang repair")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
+  cmd->add_flag("--no-gang-repair", o->no_gang_repair,
+                "Requeue a gang that lost a node as a whole, instead of restarting it in place with a spare");
   cmd->callback([o, exit_code] { *exit_code = RunServer(*o); });
 }
 

@@ -67,6 +67,7 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"master_port", r.master_port},
                       {"exits", r.exits},
                       {"stopping", r.stopping},
+                      {"repairing", r.repairing},
                       {"started_unix_ms", r.started_unix_ms},
                       {"checkpoint_interval_ms", r.checkpoint_interval_ms}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 never throws
@@ -94,6 +95,7 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.master_port = j.value("master_port", 0);
     r.exits = j.value("exits", std::vector<int>{});
     r.stopping = j.value("stopping", false);
+    r.repairing = j.value("repairing", false);
     r.started_unix_ms = j.value("started_unix_ms", int64_t{0});
     r.checkpoint_interval_ms = j.value("checkpoint_interval_ms", int64_t{0});
   } catch (const nlohmann::json::exception& e) {

@@ -54,6 +54,10 @@ struct JobRecord {
   // lost): its ranks are told to stop and keep their devices until they
   // have exited (or their nodes are gone); then the job is requeued.
   bool stopping = false;
+  // Stopping to restart in place: once drained, lost nodes are replaced by
+  // spares of the same pool (gang repair) and the survivors keep theirs;
+  // with no spare the job is requeued as a whole.
+  bool repairing = false;
   int64_t started_unix_ms = 0;
   // This attempt's checkpoint interval: the job's, or for `interval: auto`
   // Daly's optimum for its nodes' measured failure rates at the start.

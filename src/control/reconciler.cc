@@ -1,9 +1,11 @@
 #include "control/reconciler.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "model/checkpoint.h"
 #include "model/failure.h"
@@ -20,7 +22,7 @@ struct LiveCluster {
   std::map<std::string, uint32_t> node_ids;
 };
 
-LiveCluster BuildCluster(const NodeRegistry& nodes) {
+LiveCluster BuildCluster(const NodeRegistry& nodes, int hot_spares) {
   std::map<std::string, std::map<std::pair<int, int>, std::vector<const NodeInfo*>>> by_site;
   std::map<std::string, const NodeInfo*> site_example;
   for (const auto& [name, n] : nodes.nodes()) {
@@ -33,6 +35,7 @@ LiveCluster BuildCluster(const NodeRegistry& nodes) {
     s.name = site;
     s.region = site_example[site]->region;
     s.jurisdiction = site_example[site]->jurisdiction;
+    s.hot_spares = hot_spares;
     for (const auto& [key, members] : pools) {
       PoolSpec p;
       p.type = static_cast<AcceleratorType>(key.first);
@@ -104,15 +107,40 @@ Status Reconciler::StopAttempt(JobRecord& r, const std::string& reason, int64_t 
   return RequeueIfDrained(r, now_ms);
 }
 
-Status Reconciler::RequeueIfDrained(JobRecord& r, int64_t now_ms) {
+bool Reconciler::Drained(const JobRecord& r, int64_t now_ms) const {
   for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
-    if (r.exits[rank] == JobRecord::kRunningExit && nodes_->Alive(r.nodes[rank], now_ms)) return Status();
+    if (r.exits[rank] == JobRecord::kRunningExit && nodes_->Alive(r.nodes[rank], now_ms)) return false;
   }
+  return true;
+}
+
+Status Reconciler::RequeueIfDrained(JobRecord& r, int64_t now_ms) {
+  // A gang being repaired waits, drained, for the next pass to find spares.
+  if (r.repairing || !Drained(r, now_ms)) return Status();
+  return Requeue(r);
+}
+
+Status Reconciler::Requeue(JobRecord& r) {
   r.state = JobState::kPending;
   r.stopping = false;
+  r.repairing = false;
   ++r.restarts;
   r.nodes.clear();
   r.exits.clear();
+  SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+  return Status();
+}
+
+Status Reconciler::BeginAttempt(JobRecord& r, int64_t now_ms) {
+  r.state = JobState::kRunning;
+  r.stopping = false;
+  r.repairing = false;
+  ++r.attempt;
+  r.exits.assign(r.nodes.size(), JobRecord::kRunningExit);
+  r.master_addr = nodes_->Find(r.nodes[0])->address;
+  r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 20000);
+  r.started_unix_ms = now_ms;
+  r.checkpoint_interval_ms = PlanCheckpointInterval(r);
   SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
   return Status();
 }
@@ -127,8 +155,12 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
     for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
       if (r.exits[rank] != JobRecord::kRunningExit || nodes_->Alive(r.nodes[rank], now_ms)) continue;
       r.exits[rank] = JobRecord::kLostExit;
+      // A gang keeps its other nodes and gets a spare for the lost one
+      // (PlaceRepairs); a single node has nothing to keep.
+      r.repairing = options_.gang_repair && r.nodes.size() > 1;
       SG_RETURN_IF_ERROR(StopAttempt(r, fmt::format("node {} (rank {}) missed its heartbeats; restarting from the "
-                                                    "last checkpoint", r.nodes[rank], rank), now_ms));
+                                                    "last checkpoint{}", r.nodes[rank], rank,
+                                                    r.repairing ? " with a spare in its place" : ""), now_ms));
       break;
     }
   }
@@ -136,11 +168,16 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
 }
 
 Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
+  // A drained gang waiting for spares for its lost nodes.
+  auto awaits_repair = [&](const JobRecord& r) {
+    return r.state == JobState::kRunning && r.repairing && Drained(r, now_ms);
+  };
   // Nothing waits: skip building the cluster view (10k nodes cost ~ms).
-  if (std::none_of(jobs.begin(), jobs.end(), [](const JobRecord& r) { return r.state == JobState::kPending; })) {
+  if (std::none_of(jobs.begin(), jobs.end(),
+                   [&](const JobRecord& r) { return r.state == JobState::kPending || awaits_repair(r); })) {
     return Status();
   }
-  const LiveCluster c = BuildCluster(*nodes_);
+  const LiveCluster c = BuildCluster(*nodes_, options_.hot_spares);
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
   std::map<uint64_t, JobRecord*> by_id;
@@ -150,9 +187,14 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
     by_id[r.id] = &r;
     if (!r.nodes.empty()) {  // running, or ended with ranks still stopping
       int64_t devices = 0;
+      // A gang under repair keeps its surviving nodes, drained or not.
+      const bool repairing = r.state == JobState::kRunning && r.repairing;
       for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
         auto it = c.node_ids.find(r.nodes[rank]);
-        if (it == c.node_ids.end() || r.exits[rank] != JobRecord::kRunningExit) continue;
+        if (it == c.node_ids.end()) continue;
+        const bool holds = repairing ? r.exits[rank] != JobRecord::kLostExit && nodes_->Alive(r.nodes[rank], now_ms)
+                                     : r.exits[rank] == JobRecord::kRunningExit;
+        if (!holds) continue;
         const NodeId n(it->second);
         const int take = std::min(r.spec.per_node, state.FreeOn(n));
         if (take > 0) state.Allocate(n, take);
@@ -175,66 +217,116 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
       state.SetNodeUp(NodeId(i), false);
     }
   }
-  for (const JobRecord& r : jobs) {
-    if (r.state != JobState::kPending) continue;
-    const JobSpec& s = r.spec.spec;
-    sched::JobRequest req;
-    req.id = JobId(static_cast<uint32_t>(r.id));
-    req.tenant = TenantOf(s.tenant);
-    req.accelerators = std::max(1, s.accelerator_count);
-    req.fixed_per_node = r.spec.per_node;  // one process per node with exactly that many devices
-    req.accel_mask = sched::MaskOfTypes(s.accelerators);
-    req.jurisdictions = state.JurisdictionsOf(s.jurisdictions);
-    if (!r.spec.regions.empty()) {  // allowed regions -> allowed sites
-      for (size_t i = 0; i < state.sites().size() && i < 64; ++i) {
-        const std::string& region = state.sites()[i].region;
-        if (std::find(r.spec.regions.begin(), r.spec.regions.end(), region) != r.spec.regions.end()) {
-          req.sites |= uint64_t{1} << i;
+  std::map<uint64_t, std::vector<size_t>> lost_ranks;  // gangs asking for spares
+  for (JobRecord& r : jobs) {
+    if (awaits_repair(r)) {
+      std::vector<size_t> lost;
+      std::optional<NodeId> survivor;
+      for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+        const bool gone = r.exits[rank] == JobRecord::kLostExit || !nodes_->Alive(r.nodes[rank], now_ms);
+        if (gone) {
+          lost.push_back(rank);
+        } else if (auto it = c.node_ids.find(r.nodes[rank]); it != c.node_ids.end()) {
+          survivor = NodeId(it->second);
         }
       }
-      if (req.sites == 0) req.accel_mask = 0;  // no site in those regions (yet): nothing fits
-    }
-    if (!s.near.empty()) {
-      double lat = 0, lon = 0;
-      if (state.PlaceCoordinates(s.near, &lat, &lon)) {
-        req.has_users = true;
-        req.users_latitude = static_cast<float>(lat);
-        req.users_longitude = static_cast<float>(lon);
-      } else if (s.max_rtt > Duration::Zero()) {
-        req.accel_mask = 0;  // near an unknown place with a hard limit: nothing qualifies (yet)
+      if (!survivor.has_value() || lost.empty()) {  // nothing to keep (or nothing lost): start over
+        r.reason += "; no node of the gang is left, requeued";
+        SG_RETURN_IF_ERROR(Requeue(r));
+      } else {
+        sched::JobRequest req = RequestOf(r, state);
+        req.repair_pool = state.PoolOf(*survivor);
+        req.per_node = r.spec.per_node;
+        for (size_t rank : lost) req.repair.push_back(NodeId(c.node_ids.at(r.nodes[rank])));
+        lost_ranks[r.id] = std::move(lost);
+        queue.Push(req);
+        continue;
       }
     }
-    req.max_rtt = s.max_rtt;
-    req.priority = s.priority;
-    req.submit = Time::FromNanos(r.submitted_unix_ms * 1'000'000);
-    req.queued_at = Time::FromNanos(r.updated_unix_ms * 1'000'000);
-    req.estimate = r.spec.estimate;
-    req.reference = s.accelerators.empty() ? AcceleratorType::kH100 : s.accelerators[0];
-    req.resumed = r.attempt > 0;
-    if (s.deferrable && r.deadline_after_ms() > 0) {
-      req.deferrable = true;
-      req.deadline = req.submit + Duration::Millis(r.deadline_after_ms());
-    }
-    queue.Push(req);
+    if (r.state != JobState::kPending) continue;
+    queue.Push(RequestOf(r, state));
   }
   if (queue.empty()) return Status();
   const sched::Decisions decisions = scheduler_->Schedule(state, queue, Time::FromNanos(now_ms * 1'000'000));
+  std::map<uint64_t, std::vector<std::string>> repaired;  // "lost -> spare", per gang
+  for (const sched::Decision& d : decisions.items) {
+    const auto* rp = std::get_if<sched::Repair>(&d);
+    if (rp == nullptr || !lost_ranks.count(rp->job.value())) continue;
+    JobRecord& r = *by_id.at(rp->job.value());
+    auto pos = std::find(r.nodes.begin(), r.nodes.end(), c.node_names[rp->failed.value()]);
+    if (pos == r.nodes.end()) continue;
+    repaired[r.id].push_back(fmt::format("{} -> {}", *pos, c.node_names[rp->spare.value()]));
+    *pos = c.node_names[rp->spare.value()];
+  }
+  for (auto& [id, lost] : lost_ranks) {
+    JobRecord& r = *by_id.at(id);
+    if (repaired[id].size() == lost.size()) {  // every lost node has a spare: restart in place
+      ++r.restarts;
+      r.reason = fmt::format("gang repaired in place ({}); restarting from the last checkpoint",
+                             fmt::join(repaired[id], ", "));
+      SG_RETURN_IF_ERROR(BeginAttempt(r, now_ms));
+    } else {
+      SG_ASSIGN_OR_RETURN(r, jobs_->Get(id));  // undo the partial swap
+      r.reason += "; no spare in its pool, requeued";
+      SG_RETURN_IF_ERROR(Requeue(r));
+    }
+  }
+  return ApplyDecisions(decisions, c.node_names, by_id, now_ms);
+}
+
+sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::ClusterState& state) {
+  const JobSpec& s = r.spec.spec;
+  sched::JobRequest req;
+  req.id = JobId(static_cast<uint32_t>(r.id));
+  req.tenant = TenantOf(s.tenant);
+  req.accelerators = std::max(1, s.accelerator_count);
+  req.fixed_per_node = r.spec.per_node;  // one process per node with exactly that many devices
+  req.accel_mask = sched::MaskOfTypes(s.accelerators);
+  req.jurisdictions = state.JurisdictionsOf(s.jurisdictions);
+  if (!r.spec.regions.empty()) {  // allowed regions -> allowed sites
+    for (size_t i = 0; i < state.sites().size() && i < 64; ++i) {
+      const std::string& region = state.sites()[i].region;
+      if (std::find(r.spec.regions.begin(), r.spec.regions.end(), region) != r.spec.regions.end()) {
+        req.sites |= uint64_t{1} << i;
+      }
+    }
+    if (req.sites == 0) req.accel_mask = 0;  // no site in those regions (yet): nothing fits
+  }
+  if (!s.near.empty()) {
+    double lat = 0, lon = 0;
+    if (state.PlaceCoordinates(s.near, &lat, &lon)) {
+      req.has_users = true;
+      req.users_latitude = static_cast<float>(lat);
+      req.users_longitude = static_cast<float>(lon);
+    } else if (s.max_rtt > Duration::Zero()) {
+      req.accel_mask = 0;  // near an unknown place with a hard limit: nothing qualifies (yet)
+    }
+  }
+  req.max_rtt = s.max_rtt;
+  req.priority = s.priority;
+  req.submit = Time::FromNanos(r.submitted_unix_ms * 1'000'000);
+  req.queued_at = Time::FromNanos(r.updated_unix_ms * 1'000'000);
+  req.estimate = r.spec.estimate;
+  req.reference = s.accelerators.empty() ? AcceleratorType::kH100 : s.accelerators[0];
+  req.resumed = r.attempt > 0;
+  if (s.deferrable && r.deadline_after_ms() > 0) {
+    req.deferrable = true;
+    req.deadline = req.submit + Duration::Millis(r.deadline_after_ms());
+  }
+  return req;
+}
+
+Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::vector<std::string>& node_names,
+                                  std::map<uint64_t, JobRecord*>& by_id, int64_t now_ms) {
   for (const sched::Decision& d : decisions.items) {
     if (const auto* st = std::get_if<sched::Start>(&d)) {
       JobRecord& r = *by_id.at(st->job.value());
       std::vector<NodeId> placed = st->nodes;
       std::sort(placed.begin(), placed.end());
-      r.state = JobState::kRunning;
-      ++r.attempt;
       r.nodes.clear();
-      for (NodeId n : placed) r.nodes.push_back(c.node_names[n.value()]);
-      r.exits.assign(r.nodes.size(), JobRecord::kRunningExit);
-      r.master_addr = nodes_->Find(r.nodes[0])->address;
-      r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 20000);
-      r.started_unix_ms = now_ms;
-      r.checkpoint_interval_ms = PlanCheckpointInterval(r);
+      for (NodeId n : placed) r.nodes.push_back(node_names[n.value()]);
       r.reason = st->reason.empty() ? fmt::format("placed on {} node(s)", r.nodes.size()) : st->reason;
-      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      SG_RETURN_IF_ERROR(BeginAttempt(r, now_ms));
     } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
       auto it = by_id.find(p->job.value());
       if (it != by_id.end() && it->second->state == JobState::kRunning && !it->second->stopping) {

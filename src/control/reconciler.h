@@ -32,6 +32,8 @@
 #include "control/job_registry.h"
 #include "control/node_registry.h"
 #include "core/ids.h"
+#include "sched/cluster_state.h"
+#include "sched/decisions.h"
 #include "sched/scheduler.h"
 
 namespace stargate::control {
@@ -65,6 +67,15 @@ struct HeartbeatResult {
   bool register_again = false;
 };
 
+struct ReconcilerOptions {
+  // Whole nodes per site kept out of new placements, for gang repair.
+  int hot_spares = 0;
+  // A gang that loses a node keeps the rest and restarts in place with a
+  // spare of the same pool (hot or merely free); false, or no spare:
+  // requeued as a whole.
+  bool gang_repair = true;
+};
+
 class Reconciler {
  public:
   // The registries must outlive the reconciler. Checkpoint directories
@@ -73,6 +84,7 @@ class Reconciler {
              std::string data_dir)
       : jobs_(jobs), nodes_(nodes), scheduler_(std::move(scheduler)), data_dir_(std::move(data_dir)) {}
 
+  void Configure(const ReconcilerOptions& options) { options_ = options; }
   Status Tick(int64_t now_ms);
   StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
                                         const std::vector<TaskReport>& tasks, int64_t now_ms);
@@ -87,8 +99,17 @@ class Reconciler {
   // Stops the current attempt: ranks still running on live nodes drain
   // first (the job keeps their devices); with none left it is requeued.
   Status StopAttempt(JobRecord& r, const std::string& reason, int64_t now_ms);
-  // Requeues a stopping job once no rank runs on a live node.
+  // No rank of the attempt runs on a live node any more.
+  bool Drained(const JobRecord& r, int64_t now_ms) const;
+  // Requeues a stopping job once drained (a repairing one waits for Schedule).
   Status RequeueIfDrained(JobRecord& r, int64_t now_ms);
+  Status Requeue(JobRecord& r);
+  // A new attempt on r.nodes (rank order): env, master, checkpoint interval.
+  Status BeginAttempt(JobRecord& r, int64_t now_ms);
+  // The scheduler's view of a job (a pending one, or the base of a repair).
+  sched::JobRequest RequestOf(const JobRecord& r, const sched::ClusterState& state);
+  Status ApplyDecisions(const sched::Decisions& decisions, const std::vector<std::string>& node_names,
+                        std::map<uint64_t, JobRecord*>& by_id, int64_t now_ms);
   TenantId TenantOf(const std::string& name);
   // The interval of an attempt starting on r.nodes: the job's, or Daly's
   // optimum for `interval: auto` (ms).
@@ -100,6 +121,7 @@ class Reconciler {
   std::unique_ptr<sched::Scheduler> scheduler_;
   std::string data_dir_;
   std::map<std::string, TenantId> tenants_;
+  ReconcilerOptions options_;
 };
 
 }  // namespace stargate::control

@@ -3,9 +3,12 @@
 # site) run real processes. A 2-node job gets torchrun-style ranks; a
 # failing job fails with the rank's exit code; a cancelled job's process is
 # gone; and an agent killed with -9 during a 2-node checkpointing job: the
-# job resumes from its last checkpoint on the other nodes (its step count
-# continues) with STARGATE_RESTART_COUNT=1, and the killed agent's task
-# does not outlive it. Usage: agent_cli.sh STARGATE_BINARY REPO_ROOT
+# gang is repaired in place (the survivor keeps its node and rank, the
+# third node takes the lost rank) and resumes from its last checkpoint
+# (its step count continues) with STARGATE_RESTART_COUNT=1, the site's
+# record counts the lost node, and the killed agent's task does not
+# outlive it. Two 1-GPU jobs on an emulated 2-GPU node see different
+# CUDA_VISIBLE_DEVICES. Usage: agent_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
 TMP="$(mktemp -d)"
@@ -91,8 +94,9 @@ run: |
   mkdir -p "$STARGATE_CHECKPOINT_DIR"
   step=0
   if [ -f "$STARGATE_CHECKPOINT_DIR/step" ]; then step=$(cat "$STARGATE_CHECKPOINT_DIR/step"); fi
-  echo "rank $RANK attempt $STARGATE_ATTEMPT restarts $STARGATE_RESTART_COUNT resumes at step $step" >> "$STARGATE_CHECKPOINT_DIR/log"
+  echo "rank $RANK attempt $STARGATE_ATTEMPT restarts $STARGATE_RESTART_COUNT resumes at step $step on $STARGATE_NODE" >> "$STARGATE_CHECKPOINT_DIR/log"
   echo $$ > pid
+  echo "$RANK" > rank
   while [ "$step" -lt 40 ]; do
     step=$((step + 1)); sleep 0.1
     if [ "$RANK" = 0 ]; then echo "$step" > "$STARGATE_CHECKPOINT_DIR/step.tmp"; mv "$STARGATE_CHECKPOINT_DIR/step.tmp" "$STARGATE_CHECKPOINT_DIR/step"; fi
@@ -102,11 +106,13 @@ YAML
 wait_state 5 running 10
 CKPT="$TMP/data/checkpoints/5"
 for _ in $(seq 100); do [ -f "$CKPT/step" ] && [ "$(cat "$CKPT/step")" -ge 8 ] && break; sleep 0.1; done
-VICTIM=""
+VICTIM=""; SURVIVOR=""
 for n in a b c; do
-  if [ -f "w$n/jobs/5/pid" ]; then VICTIM="$n"; fi
+  if [ -f "w$n/jobs/5/rank" ]; then
+    if [ "$(cat "w$n/jobs/5/rank")" = 0 ]; then VICTIM="$n"; else SURVIVOR="$n"; fi
+  fi
 done
-[ -n "$VICTIM" ] || fail "no node runs job 5"
+[ -n "$VICTIM" ] && [ -n "$SURVIVOR" ] || fail "job 5 should run on two nodes"
 VICTIM_TASK=$(cat "w$VICTIM/jobs/5/pid")
 kill -9 "${AGENT[$VICTIM]}"
 for _ in $(seq 30); do kill -0 "$VICTIM_TASK" 2> /dev/null || break; sleep 0.1; done
@@ -114,6 +120,9 @@ if kill -0 "$VICTIM_TASK" 2> /dev/null; then fail "the killed agent's task outli
 wait_state 5 succeeded 30
 "$BIN" job show 5 | grep -q "restarts: *1" || fail "restart count"
 grep -q "restarts 1 resumes at step [1-9]" "$CKPT/log" || fail "did not resume from the checkpoint: $(cat "$CKPT/log")"
+# Gang repair: the survivor kept its node and rank; a spare took rank 0.
+grep -q "^rank 1 attempt 2 restarts 1 .* on $SURVIVOR$" "$CKPT/log" || fail "not repaired in place: $(cat "$CKPT/log")"
+grep -q "^rank 0 attempt 2 restarts 1 .* on [^$VICTIM$SURVIVOR]$" "$CKPT/log" || fail "no spare for rank 0: $(cat "$CKPT/log")"
 [ "$(cat "$CKPT/step")" = 40 ] || fail "final step $(cat "$CKPT/step")"
 "$BIN" node list | grep -q "^$VICTIM .* down " || fail "killed node not down"
 "$BIN" site list | grep -q "^lab .* 3 *2 *[0-9.]* *1  CPU:3$" || fail "site record of the lost node: $("$BIN" site list)"

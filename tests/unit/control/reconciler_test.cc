@@ -120,6 +120,7 @@ TEST_F(ReconcilerTest, CancelStopsTheTasksWhichKeepTheirNodesUntilTheyExit) {
 }
 
 TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
+  rec_.Configure({.hot_spares = 0, .gang_repair = false});
   const uint64_t id = Submit(2);
   ASSERT_TRUE(rec_.Tick(now_).ok());
   const TaskRef first{id, 1};
@@ -259,6 +260,69 @@ TEST_F(ReconcilerTest, AutoCheckpointIntervalIsDalyForTheSitesMeasuredFailureRat
   EXPECT_NEAR(jobs_.Get(second).value().checkpoint_interval_ms / 1e3, measured, 1e-3);
   EXPECT_NEAR(nodes_.health().at("s1").node_hours, 1000, 1e-6);
   EXPECT_LT(measured, expected / 2);
+}
+
+TEST_F(ReconcilerTest, GangRepairKeepsTheSurvivorsAndTakesAHotSpare) {
+  AddNode("c");
+  rec_ = Reconciler(&jobs_, &nodes_, sched::MakeScheduler("stargate").value(), "/data");
+  rec_.Configure({.hot_spares = 1, .gang_repair = true});
+  // Three nodes, one kept as a hot spare: a 2-node job runs, a 1-node one waits.
+  const uint64_t id = Submit(2);
+  const uint64_t waits = Submit(1);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(waits).value().state, JobState::kPending) << "placed on the hot spare";
+  ASSERT_TRUE(jobs_.Cancel(waits, "make the test simpler").ok());
+  JobRecord r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  const std::vector<std::string> placed = r.nodes;
+  const std::string lost = placed[1], kept = placed[0];
+  const TaskRef first{id, 1};
+  // The rank-1 node goes silent; the survivor is stopped but keeps its node.
+  now_ += kTimeout + 1;
+  for (const std::string& n : {std::string("a"), std::string("b"), std::string("c")}) {
+    if (n != lost) Beat(n, n == kept ? std::vector<TaskReport>{Running(first)} : std::vector<TaskReport>{});
+  }
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  r = jobs_.Get(id).value();
+  EXPECT_TRUE(r.stopping);
+  EXPECT_TRUE(r.repairing);
+  EXPECT_NE(r.reason.find("with a spare in its place"), std::string::npos) << r.reason;
+  const uint64_t other = Submit(1);  // must not take the survivor's node or the spare
+  EXPECT_EQ(Beat(kept, {Running(first)}).stop, (std::vector<TaskRef>{first}));
+  Beat(kept, {Exited(first, 143)});
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);  // drained, not requeued
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  EXPECT_FALSE(r.stopping);
+  EXPECT_FALSE(r.repairing);
+  EXPECT_EQ(r.attempt, 2u);
+  EXPECT_EQ(r.restarts, 1);
+  ASSERT_EQ(r.nodes.size(), 2u);
+  EXPECT_EQ(r.nodes[0], kept);  // ranks keep their nodes; the spare takes rank 1
+  EXPECT_NE(r.nodes[1], lost);
+  EXPECT_NE(r.reason.find(lost + " -> " + r.nodes[1]), std::string::npos) << r.reason;
+  EXPECT_EQ(jobs_.Get(other).value().state, JobState::kPending);  // no free node: the spare was used
+  const HeartbeatResult spare = Beat(r.nodes[1]);
+  ASSERT_EQ(spare.run.size(), 1u);
+  EXPECT_EQ(spare.run[0].env.at("RANK"), "1");
+  EXPECT_EQ(spare.run[0].env.at("STARGATE_RESTART_COUNT"), "1");
+  EXPECT_EQ(Beat(kept).run.at(0).task.attempt, 2u);
+}
+
+TEST_F(ReconcilerTest, GangRepairWithoutASpareRequeuesTheGang) {
+  const uint64_t id = Submit(2);  // a and b: no node left over
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  now_ += kTimeout + 1;
+  Beat("a", {Running({id, 1})});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  Beat("a", {Exited({id, 1}, 143)});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const JobRecord r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kPending);
+  EXPECT_FALSE(r.repairing);
+  EXPECT_EQ(r.restarts, 1);
+  EXPECT_NE(r.reason.find("no spare in its pool, requeued"), std::string::npos) << r.reason;
 }
 
 }  // namespace
