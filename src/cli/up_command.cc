@@ -219,7 +219,10 @@ Status Demo(const UpOptions& o) {
   kill(c.agents.at(victim), SIGKILL);
   waitpid(c.agents.at(victim), nullptr, 0);
   c.agents.at(victim) = -1;
-  SG_ASSIGN_OR_RETURN(t, WaitJob(url, train, 30, [](const json& j) { return j["restarts"].get<int>() > 0; }));
+  // Restarted: requeued and placed again, or repaired in place with a spare.
+  SG_ASSIGN_OR_RETURN(t, WaitJob(url, train, 30, [](const json& j) {
+    return j["restarts"].get<int>() > 0 && j["state"] != "pending";
+  }));
   SG_ASSIGN_OR_RETURN(logs, Get(url, fmt::format("/v1/jobs/{}/logs", train)));
   fmt::print("   the server missed {}'s heartbeats, stopped the rest of the gang and restarted it on {}\n", victim,
              NodesOf(logs));
