@@ -7,6 +7,9 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <optional>
 #include <iostream>
 #include <thread>
 
@@ -15,6 +18,7 @@
 #include "control/agent.h"
 #include "control/gpu_probe.h"
 #include "control/http_server.h"
+#include "core/agent_file.h"
 
 namespace stargate::cli {
 namespace {
@@ -31,7 +35,40 @@ struct AgentOptions {
   std::string accelerators = "auto";
   std::string work_dir = "stargate-agent";
   int64_t stop_grace_ms = 10'000;
+  std::string config;              // YAML (core/agent_file.h); flags win over it
 };
+
+// Fills the options the command line did not give from --config. False
+// (after saying why) when the file cannot be read or parsed.
+bool ApplyConfigFile(const CLI::App& cmd, AgentOptions* o) {
+  if (o->config.empty()) return true;
+  std::ifstream in(o->config, std::ios::binary);
+  if (!in) {
+    std::cerr << "error: --config: cannot read " << o->config << "\n";
+    return false;
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  StatusOr<AgentFile> file = ParseAgentFile(text, o->config);
+  if (!file.ok()) {
+    std::cerr << "error: " << file.status().message() << "\n";
+    return false;
+  }
+  auto take = [&](const char* flag, const std::optional<std::string>& v, std::string* out) {
+    if (v.has_value() && cmd.count(flag) == 0) *out = *v;
+  };
+  take("--server", file->server, &o->server);
+  take("--name", file->name, &o->name);
+  take("--site", file->site, &o->site);
+  take("--region", file->region, &o->region);
+  take("--jurisdiction", file->jurisdiction, &o->jurisdiction);
+  take("--address", file->address, &o->address);
+  take("--accelerators", file->accelerators, &o->accelerators);
+  take("--work-dir", file->work_dir, &o->work_dir);
+  if (file->stop_grace.has_value() && cmd.count("--stop-grace-ms") == 0) {
+    o->stop_grace_ms = file->stop_grace->nanos() / 1'000'000;
+  }
+  return true;
+}
 
 int RunAgent(const AgentOptions& o) {
   control::AgentConfig c;
@@ -161,7 +198,9 @@ void AddAgentCommands(CLI::App& app, int* exit_code) {
   agent->add_option("--stop-grace-ms", o->stop_grace_ms, "SIGTERM, then SIGKILL this much later")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));
-  agent->callback([o, exit_code] { *exit_code = RunAgent(*o); });
+  agent->add_option("--config", o->config, "A YAML file with these settings (server, name, site, region, "
+                                         "jurisdiction, address, accelerators, work_dir, stop_grace); flags win");
+  agent->callback([o, agent, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o) : 2; });
 
   auto server = std::make_shared<std::string>(DefaultServerUrl());
   for (const char* what : {"node", "site"}) {

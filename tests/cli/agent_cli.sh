@@ -149,8 +149,12 @@ wait_state 6 succeeded 20
 
 # Devices within a node: two 1-GPU jobs running at once on an emulated
 # 2-GPU node see different GPUs.
-"$BIN" agent --server "127.0.0.1:$AGENT_PORT" --name g --site gpus --accelerators H100:2 --work-dir wg \
-  > agent-g.log 2>&1 &
+# (its settings from a config file; the --server flag wins over the file's)
+printf 'server: 127.0.0.1:1\nname: g\nsite: gpus\naccelerators: H100:2\nwork_dir: wg\nstop_grace: 1s\n' > g.yaml
+printf 'site: gpus\nacelerators: H100:2\n' > bad.yaml
+if "$BIN" agent --config bad.yaml 2> bad.err; then fail "a bad agent config was accepted"; fi
+grep -q "bad.yaml:2:1: unknown key 'acelerators'" bad.err || fail "bad config message: $(cat bad.err)"
+"$BIN" agent --config g.yaml --server "127.0.0.1:$AGENT_PORT" > agent-g.log 2>&1 &
 PIDS+=($!)
 cat > gpu.yaml <<'YAML'
 name: gpu
