@@ -10,6 +10,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev time python3 curl
   slurm-wlm munge
+  python3-torch python3-sklearn iproute2
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -93,11 +93,14 @@ int Show(const Common& c, uint64_t id) {
   auto r = control::CallServer(c.server, "GET", fmt::format("/v1/jobs/{}", id));
   if (!r.ok() || r->status != 200) return Fail(r);
   const json j = json::parse(r->body)["job"];
+  std::string nodes;
+  for (const json& n : j.value("placement", json::array())) nodes += (nodes.empty() ? "" : " ") + n.get<std::string>();
   fmt::print("id:        {}\nname:      {}\ntenant:    {}\nkind:      {}\nstate:     {}\nreason:    {}\n"
-             "resources: {}\npriority:  {}\nrestarts:  {}\nspec:\n",
+             "resources: {}\npriority:  {}\nrestarts:  {}\nattempt:   {}\nnodes:     {}\nspec:\n",
              j["id"].get<uint64_t>(), j["name"].get<std::string>(), j["tenant"].get<std::string>(),
              j["kind"].get<std::string>(), j["state"].get<std::string>(), j["reason"].get<std::string>(),
-             Resources(j), j["priority"].get<int>(), j["restarts"].get<int>());
+             Resources(j), j["priority"].get<int>(), j["restarts"].get<int>(), j.value("attempt", 0),
+             nodes.empty() ? "-" : nodes);
   std::istringstream spec(j["spec"].get<std::string>());
   for (std::string line; std::getline(spec, line);) fmt::print("  {}\n", line);
   return 0;

@@ -17,6 +17,7 @@
 #include "control/memory_store.h"
 #include "control/rest_api.h"
 #include "control/sqlite_store.h"
+#include "core/unit_parser.h"
 #include "sched/scheduler.h"
 
 namespace stargate::cli {
@@ -32,6 +33,7 @@ struct ServerOptions {
   bool in_memory = false;
   int hot_spares = 0;
   bool no_gang_repair = false;
+  std::string preempt_after = "10m";
 };
 
 // "host:port" with port in [0, 65535] (0 = any free port).
@@ -66,7 +68,14 @@ int RunServer(const ServerOptions& o) {
   }
   // Before gRPC and httplib start their threads.
   sigset_t stop_signals = BlockStopSignals();
-  auto scheduler = sched::MakeScheduler(o.policy);
+  SchedulerSpec spec;
+  StatusOr<Duration> preempt_after = ParseDuration(o.preempt_after);
+  if (!preempt_after.ok() || *preempt_after < Duration::Zero()) {
+    std::cerr << "error: --preempt-after: expected a duration such as 30s or 10m, got '" << o.preempt_after << "'\n";
+    return 2;
+  }
+  spec.preempt_after = *preempt_after;
+  auto scheduler = sched::MakeScheduler(o.policy, spec);
   if (!scheduler.ok()) {
     std::cerr << "error: --policy: " << scheduler.status().message() << "\n";
     return 2;
@@ -178,6 +187,10 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--hot-spares", o->hot_spares, "Whole nodes per site kept free for gang repair")
       ->capture_default_str()
       ->check(CLI::Range(0, 100000));
+  cmd->add_option("--preempt-after", o->preempt_after,
+                  "A job with priority > 0 that would wait longer than this stops lower-priority work "
+                  "(SIGTERM first: time to checkpoint)")
+      ->capture_default_str();
   cmd->add_flag("--no-gang-repair", o->no_gang_repair,
                 "Requeue a gang that lost a node as a whole, instead of restarting it in place with a spare");
   cmd->callback([o, exit_code] { *exit_code = RunServer(*o); });

@@ -71,6 +71,7 @@ struct Agent::Impl {
     int exit_code = 0;
     int signal = 0;
     int64_t stop_sent_ms = -1;
+    bool leader_done = false;      // its first process ended (exit_code/signal are its)
     std::vector<int> devices;      // node device indices it holds while it runs
   };
 
@@ -134,7 +135,9 @@ struct Agent::Impl {
         close(fd);
       }
       if (chdir(dir.c_str()) != 0) _exit(126);
-      execle("/bin/sh", "sh", "-c", task.command().c_str(), static_cast<char*>(nullptr), envp.data());
+      // bash execs a simple command in place of itself, so `python3
+      // train.py` leads its process group and gets SIGTERM first hand.
+      execle("/bin/bash", "bash", "-c", task.command().c_str(), static_cast<char*>(nullptr), envp.data());
       _exit(127);
     }
     Proc p;
@@ -152,15 +155,29 @@ struct Agent::Impl {
     std::fflush(stdout);
   }
 
+  // Collects ended processes: task leaders and, the agent being a child
+  // subreaper, anything a task left behind. A task ends with its leader,
+  // and what is left of its group is killed; but while the task is being
+  // stopped, the rest of the group may still be writing its checkpoint (a
+  // shell leader dies on SIGTERM at once, its python child does not), so
+  // it ends when its group is empty or the grace period is over.
   void Reap() {
-    for (auto& [ref, p] : procs) {
-      if (!p.running || p.pid < 0) continue;
+    for (;;) {
       int status = 0;
-      if (waitpid(p.pid, &status, WNOHANG) != p.pid) continue;
-      p.running = false;
-      if (WIFEXITED(status)) p.exit_code = WEXITSTATUS(status);
-      if (WIFSIGNALED(status)) p.signal = WTERMSIG(status);
+      const pid_t w = waitpid(-1, &status, WNOHANG);
+      if (w <= 0) break;
+      for (auto& [ref, p] : procs) {
+        if (p.pid != w || !p.running || p.leader_done) continue;
+        p.leader_done = true;
+        if (WIFEXITED(status)) p.exit_code = WEXITSTATUS(status);
+        if (WIFSIGNALED(status)) p.signal = WTERMSIG(status);
+      }
+    }
+    for (auto& [ref, p] : procs) {
+      if (!p.running || !p.leader_done) continue;
+      if (p.stop_sent_ms >= 0 && kill(-p.pid, 0) == 0) continue;  // still checkpointing; Stop() bounds it
       kill(-p.pid, SIGKILL);  // anything the task left behind in its group
+      p.running = false;
     }
   }
 
@@ -370,6 +387,9 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   a.last_cpu = ReadCpu();
   std::random_device rd;
   a.agent_id = fmt::format("{:08x}{:08x}{:08x}", rd(), rd(), rd());
+  // Orphans of a task (a shell that died on SIGTERM leaves its python
+  // child) are reparented here rather than to init: Reap collects them.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
   std::atomic<bool> done{false};
   std::thread watcher([&] { a.Watch(stop, done); });
   while (!stop.load()) {

@@ -5,7 +5,7 @@
 // start tasks, stop tasks (SIGTERM to the task's process group, SIGKILL
 // after a grace period), forget tasks whose end the server recorded.
 //
-// Each task runs `/bin/sh -c COMMAND` in its own process group with the
+// Each task runs `/bin/bash -c COMMAND` in its own process group with the
 // env the server sent (RANK, WORLD_SIZE, MASTER_ADDR, ...), its output in
 // WORK_DIR/logs/job-<id>-attempt-<n>.log, and dies with the agent
 // (PR_SET_PDEATHSIG), so an agent killed with -9 leaves nothing running

@@ -88,6 +88,9 @@ class Service final : public pb::AgentService::Service {
           break;
         }
         cp_->changed.wait_until(lock, deadline);
+        // The agent gave up on this poll (it may be leaving): a late
+        // OnHeartbeat would count it alive again.
+        if (ctx->IsCancelled()) break;
       }
     }
     // An ended task may free room or end a job: the loop should look now.

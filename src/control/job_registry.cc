@@ -68,6 +68,7 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"exits", r.exits},
                       {"stopping", r.stopping},
                       {"repairing", r.repairing},
+                      {"failed_attempts", r.failed_attempts},
                       {"started_unix_ms", r.started_unix_ms},
                       {"checkpoint_interval_ms", r.checkpoint_interval_ms}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 never throws
@@ -96,6 +97,7 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.exits = j.value("exits", std::vector<int>{});
     r.stopping = j.value("stopping", false);
     r.repairing = j.value("repairing", false);
+    r.failed_attempts = j.value("failed_attempts", 0);
     r.started_unix_ms = j.value("started_unix_ms", int64_t{0});
     r.checkpoint_interval_ms = j.value("checkpoint_interval_ms", int64_t{0});
   } catch (const nlohmann::json::exception& e) {

@@ -58,6 +58,7 @@ struct JobRecord {
   // spares of the same pool (gang repair) and the survivors keep theirs;
   // with no spare the job is requeued as a whole.
   bool repairing = false;
+  int failed_attempts = 0;         // attempts a rank's non-zero exit ended (spec.max_restarts bounds the retries)
   int64_t started_unix_ms = 0;
   // This attempt's checkpoint interval: the job's, or for `interval: auto`
   // Daly's optimum for its nodes' measured failure rates at the start.
@@ -66,6 +67,7 @@ struct JobRecord {
 
   static constexpr int kRunningExit = -1000;
   static constexpr int kLostExit = -1001;  // its node was lost: it will never report
+  static constexpr int kNeverStartedExit = -1002;  // stopped before its node's agent started it
   int64_t deadline_after_ms() const { return spec.deadline_after.nanos() / 1'000'000; }
 };
 

@@ -66,8 +66,12 @@ Status NodeRegistry::Load(int64_t now_ms) {
     const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
     if (!j.is_object()) return absl::DataLossError(fmt::format("store key {}: not site health", kv.key));
     SiteHealth& h = health_[kv.key.substr(sizeof(kHealthPrefix) - 1)];
-    h.node_hours = j.value("node_hours", 0.0);
-    h.failures = j.value("failures", int64_t{0});
+    try {
+      h.node_hours = j.value("node_hours", 0.0);
+      h.failures = j.value("failures", int64_t{0});
+    } catch (const nlohmann::json::exception& e) {
+      return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
+    }
   }
   health_saved_ms_ = now_ms;
   return Status();
@@ -79,6 +83,7 @@ void NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
   if (!agent_id.empty() && !it->second.agent_id.empty() && it->second.agent_id != agent_id) return;
   it->second.last_heartbeat_ms = INT64_MIN / 4;
   down_noted_.insert(name);
+  left_[name] = it->second.agent_id;  // its late heartbeats must not revive it
 }
 
 int NodeRegistry::NoteFailures(int64_t now_ms) {
@@ -125,6 +130,7 @@ Status NodeRegistry::Register(const NodeInfo& info, int64_t now_ms, const std::s
   t.last_heartbeat_ms = now_ms;
   t.agent_id = agent_id;
   down_noted_.erase(info.name);
+  left_.erase(info.name);
   return Status();
 }
 
@@ -133,6 +139,7 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
   if (it == telemetry_.end()) return false;
   const std::string& holder = it->second.agent_id;
   if (!t.agent_id.empty() && !holder.empty() && holder != t.agent_id) return false;
+  if (auto gone = left_.find(name); gone != left_.end() && gone->second == t.agent_id) return false;
   // After a server restart nobody holds a node: the first agent heard keeps it.
   const std::string keep = holder.empty() ? t.agent_id : holder;
   // Up time: the gap since the last heartbeat, if the node was up meanwhile.

@@ -87,6 +87,8 @@ class NodeRegistry {
   const std::map<std::string, SiteHealth>& health() const { return health_; }
 
   bool Alive(const std::string& name, int64_t now_ms) const;
+  // Just restarted: every known node counts as alive until agents reconnect.
+  bool InGrace(int64_t now_ms) const { return now_ms <= grace_until_ms_; }
   const NodeInfo* Find(const std::string& name) const;
   // All known nodes by name.
   const std::map<std::string, NodeInfo>& nodes() const { return nodes_; }
@@ -99,6 +101,7 @@ class NodeRegistry {
   std::map<std::string, NodeTelemetry> telemetry_;
   int64_t grace_until_ms_ = 0;     // after Load: nobody is down before this
   std::set<std::string> down_noted_;   // down and already counted (or left)
+  std::map<std::string, std::string> left_;  // node -> the agent that left it (until it registers again)
   std::map<std::string, SiteHealth> health_;
   std::set<std::string> health_dirty_;
   bool failure_unsaved_ = false;

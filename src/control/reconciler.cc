@@ -138,7 +138,9 @@ Status Reconciler::BeginAttempt(JobRecord& r, int64_t now_ms) {
   ++r.attempt;
   r.exits.assign(r.nodes.size(), JobRecord::kRunningExit);
   r.master_addr = nodes_->Find(r.nodes[0])->address;
-  r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 20000);
+  // Below Linux's ephemeral range (32768+), where outgoing connections
+  // would collide with it.
+  r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 12000);
   r.started_unix_ms = now_ms;
   r.checkpoint_interval_ms = PlanCheckpointInterval(r);
   SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
@@ -169,8 +171,10 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
 
 Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
   // A drained gang waiting for spares for its lost nodes.
+  // Not while a restarted server still counts every node alive: a dead
+  // node would be taken for a spare.
   auto awaits_repair = [&](const JobRecord& r) {
-    return r.state == JobState::kRunning && r.repairing && Drained(r, now_ms);
+    return r.state == JobState::kRunning && r.repairing && !nodes_->InGrace(now_ms) && Drained(r, now_ms);
   };
   // Nothing waits: skip building the cluster view (10k nodes cost ~ms).
   if (std::none_of(jobs.begin(), jobs.end(),
@@ -248,13 +252,21 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
   }
   if (queue.empty()) return Status();
   const sched::Decisions decisions = scheduler_->Schedule(state, queue, Time::FromNanos(now_ms * 1'000'000));
+  std::set<uint64_t> preempted;  // a gang under repair may be chosen as a victim too
+  for (const sched::Decision& d : decisions.items) {
+    if (const auto* p = std::get_if<sched::Preempt>(&d)) preempted.insert(p->job.value());
+  }
   std::map<uint64_t, std::vector<std::string>> repaired;  // "lost -> spare", per gang
   for (const sched::Decision& d : decisions.items) {
     const auto* rp = std::get_if<sched::Repair>(&d);
-    if (rp == nullptr || !lost_ranks.count(rp->job.value())) continue;
+    if (rp == nullptr || !lost_ranks.count(rp->job.value()) || preempted.count(rp->job.value())) continue;
     JobRecord& r = *by_id.at(rp->job.value());
     auto pos = std::find(r.nodes.begin(), r.nodes.end(), c.node_names[rp->failed.value()]);
-    if (pos == r.nodes.end()) continue;
+    // One rank per node: a survivor with devices to spare is no spare.
+    if (pos == r.nodes.end() ||
+        std::find(r.nodes.begin(), r.nodes.end(), c.node_names[rp->spare.value()]) != r.nodes.end()) {
+      continue;
+    }
     repaired[r.id].push_back(fmt::format("{} -> {}", *pos, c.node_names[rp->spare.value()]));
     *pos = c.node_names[rp->spare.value()];
   }
@@ -267,7 +279,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
       SG_RETURN_IF_ERROR(BeginAttempt(r, now_ms));
     } else {
       SG_ASSIGN_OR_RETURN(r, jobs_->Get(id));  // undo the partial swap
-      r.reason += "; no spare in its pool, requeued";
+      r.reason += preempted.count(id) ? "; preempted while under repair, requeued" : "; no spare in its pool, requeued";
       SG_RETURN_IF_ERROR(Requeue(r));
     }
   }
@@ -373,7 +385,9 @@ int64_t Reconciler::PlanCheckpointInterval(const JobRecord& r) const {
 
 Status Reconciler::Tick(int64_t now_ms) {
   nodes_->NoteFailures(now_ms);
-  SG_RETURN_IF_ERROR(nodes_->SaveHealth(now_ms));
+  // Best effort: what did not reach the store is written on a later tick;
+  // placing and restarting jobs must not wait for it.
+  nodes_->SaveHealth(now_ms).IgnoreError();
   SG_ASSIGN_OR_RETURN(std::vector<JobRecord> live, jobs_->ListLive());
   SG_RETURN_IF_ERROR(FailLostGangs(live, now_ms));
   // Cancelled or failed jobs whose ranks are still stopping hold their
@@ -429,9 +443,16 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       continue;
     }
     if (r.exits[rank] != 0) {
+      const std::string why = rep.signal != 0 ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
+                                              : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
+      if (r.failed_attempts < r.spec.max_restarts) {  // retry from the checkpoint: stop the rest, then requeue
+        ++r.failed_attempts;
+        SG_RETURN_IF_ERROR(StopAttempt(r, fmt::format("{}; restarting from the last checkpoint (retry {} of {})", why,
+                                                      r.failed_attempts, r.spec.max_restarts), now_ms));
+        continue;
+      }
       r.state = JobState::kFailed;
-      r.reason = rep.signal != 0 ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
-                                 : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
+      r.reason = why;
     } else if (std::all_of(r.exits.begin(), r.exits.end(), [](int e) { return e == 0; })) {
       r.state = JobState::kSucceeded;
       r.reason = fmt::format("all {} rank(s) exited 0", r.exits.size());
@@ -442,9 +463,24 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
   std::set<TaskRef> wanted;
   SG_ASSIGN_OR_RETURN(const std::vector<uint64_t> here, jobs_->RunningOn(node));
   for (uint64_t id : here) {
-    SG_ASSIGN_OR_RETURN(const JobRecord r, jobs_->Get(id));
-    // Stopping, cancelled or failed: not wanted, but keeps its devices until it exits.
-    if (r.stopping || r.state != JobState::kRunning) continue;
+    SG_ASSIGN_OR_RETURN(JobRecord r, jobs_->Get(id));
+    // Stopping, cancelled or failed: not wanted, but keeps its devices until
+    // it exits. A rank the agent does not run (its start never reached the
+    // agent) has nothing to wait for.
+    if (r.stopping || r.state != JobState::kRunning) {
+      bool changed = false;
+      for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+        if (r.nodes[rank] == node && r.exits[rank] == JobRecord::kRunningExit && !reported.count({r.id, r.attempt})) {
+          r.exits[rank] = JobRecord::kNeverStartedExit;
+          changed = true;
+        }
+      }
+      if (changed) {
+        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+        if (r.stopping) SG_RETURN_IF_ERROR(RequeueIfDrained(r, now_ms));
+      }
+      continue;
+    }
     for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
       if (r.nodes[rank] != node || r.exits[rank] != JobRecord::kRunningExit) continue;
       const TaskRef ref{r.id, r.attempt};

@@ -85,6 +85,8 @@ json JobJson(const JobRecord& r, bool with_spec) {
             {"submitted_unix_ms", r.submitted_unix_ms},
             {"updated_unix_ms", r.updated_unix_ms}};
   if (!r.idempotency_key.empty()) j["idempotency_key"] = r.idempotency_key;
+  j["attempt"] = r.attempt;
+  j["placement"] = r.nodes;  // the current (or last) attempt's nodes, in rank order
   if (s.checkpoint.enabled && r.checkpoint_interval_ms > 0) {  // of the current (or last) attempt
     j["checkpoint_interval_s"] = static_cast<double>(r.checkpoint_interval_ms) / 1e3;
   }

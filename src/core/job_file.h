@@ -44,7 +44,12 @@ struct JobFile {
   // How long one checkpoint stalls the job: with `interval: auto`, Daly's
   // optimum trades it against the failure rate. ESTIMATE default: a minute.
   Duration checkpoint_cost = Duration::Seconds(60);
-  std::string run;                 // shell command, run with /bin/sh -c
+  // How often an attempt that failed (a rank exited non-zero) is restarted
+  // from its checkpoint before the job fails. Lost nodes and preemptions
+  // do not count: they always restart. A rank usually crashes (its peer
+  // gone) before the lost node has missed its heartbeats.
+  int max_restarts = 0;
+  std::string run;                 // shell command, run with /bin/bash -c
   std::map<std::string, std::string> env;
 };
 

@@ -16,7 +16,7 @@ using yaml_util::Range;
 
 constexpr size_t kMaxJobFileBytes = size_t{1} << 20;
 constexpr std::string_view kTopKeys[] = {"name",     "tenant",     "kind",  "resources", "placement", "priority",
-                                         "estimate", "deferrable", "checkpoint", "run",  "env"};
+                                         "estimate", "deferrable", "checkpoint", "run",  "env", "max_restarts"};
 constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes"};
 constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
@@ -144,6 +144,7 @@ StatusOr<JobFile> ParseRoot(const Cursor& root) {
   }
   if (auto p = f.Get("placement")) SG_RETURN_IF_ERROR(ParsePlacement(*p, &job));
   SG_ASSIGN_OR_RETURN(spec.priority, f.Int("priority", 0, Range{-1e9, 1e9}));
+  SG_ASSIGN_OR_RETURN(job.max_restarts, f.Int("max_restarts", job.max_restarts, Range{0, 1000}));
   SG_ASSIGN_OR_RETURN(job.estimate, f.Dur("estimate", job.estimate, kPositive));
   spec.duration = job.estimate;
   if (auto d = f.Get("deferrable")) {

@@ -91,6 +91,8 @@ TEST(NodeRegistry, SitesRecordUpTimeAndLostNodesButNotCleanLeaves) {
     EXPECT_EQ(nodes.NoteFailures(3'600'000), 0);
     nodes.Leave("a", "");  // a stops cleanly: down, not a failure
     EXPECT_FALSE(nodes.Alive("a", 3'600'000));
+    EXPECT_FALSE(nodes.Heartbeat("a", t));  // a late poll of the agent that left does not revive it
+    EXPECT_FALSE(nodes.Alive("a", 3'600'000));
     EXPECT_EQ(nodes.NoteFailures(3'600'000), 0);
     // b goes silent: one failure, counted once.
     EXPECT_EQ(nodes.NoteFailures(3'605'001), 1);

@@ -325,5 +325,17 @@ TEST_F(ReconcilerTest, GangRepairWithoutASpareRequeuesTheGang) {
   EXPECT_NE(r.reason.find("no spare in its pool, requeued"), std::string::npos) << r.reason;
 }
 
+TEST_F(ReconcilerTest, ARankWhoseStartNeverReachedItsAgentDoesNotHoldTheNode) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  ASSERT_TRUE(jobs_.Cancel(id, "changed my mind").ok());  // before either agent heard of it
+  Beat("a");
+  Beat("b");
+  EXPECT_TRUE(jobs_.ListEndedButRunning().value().empty());
+  const uint64_t next = Submit(2);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(next).value().state, JobState::kRunning);
+}
+
 }  // namespace
 }  // namespace stargate::control

@@ -73,6 +73,8 @@ TEST(JobFile, DefaultsMakeACpuBatchJob) {
   EXPECT_EQ(g.spec.checkpoint.interval, Duration::Minutes(10));
   EXPECT_FALSE(g.spec.checkpoint.daly);
   EXPECT_EQ(g.checkpoint_cost, Duration::Seconds(60));
+  EXPECT_EQ(g.max_restarts, 0);
+  EXPECT_EQ(ParseOk("name: m\nmax_restarts: 3\nrun: x\n").max_restarts, 3);
   EXPECT_EQ(ParseOk("name: c\ncheckpoint: {interval: auto, cost: 45s}\nrun: x\n").checkpoint_cost, Duration::Seconds(45));
 }
 
