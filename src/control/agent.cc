@@ -111,7 +111,9 @@ struct Agent::Impl {
     }
     for (const auto& [k, v] : task.env()) env[k] = v;
     const std::vector<int> devices = PickFor(task);
-    for (auto& [k, v] : DeviceEnv(config.node.accelerator, devices)) env[k] = std::move(v);
+    const bool amd = config.node.accelerator == AcceleratorType::kMI250X || config.node.accelerator == AcceleratorType::kMI300X;
+    const char* own = std::getenv(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
+    for (auto& [k, v] : DeviceEnv(config.node.accelerator, devices, own != nullptr ? own : "")) env[k] = std::move(v);
     env["STARGATE_WORK_DIR"] = dir;
     env["STARGATE_NODE"] = config.node.name;
     std::vector<std::string> env_strings;

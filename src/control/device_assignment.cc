@@ -13,8 +13,20 @@ std::vector<int> PickDevices(int total, const std::set<int>& held, int want) {
   return out;
 }
 
-std::map<std::string, std::string> DeviceEnv(AcceleratorType type, const std::vector<int>& devices) {
-  const std::string list = fmt::format("{}", fmt::join(devices, ","));
+std::map<std::string, std::string> DeviceEnv(AcceleratorType type, const std::vector<int>& devices,
+                                             const std::string& inherited) {
+  std::vector<std::string> names;  // the agent's share, in order
+  for (size_t start = 0; !inherited.empty() && start <= inherited.size();) {
+    const size_t comma = inherited.find(',', start);
+    names.push_back(inherited.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::vector<std::string> mapped;
+  for (int d : devices) {
+    mapped.push_back(static_cast<size_t>(d) < names.size() ? names[static_cast<size_t>(d)] : std::to_string(d));
+  }
+  const std::string list = fmt::format("{}", fmt::join(mapped, ","));
   std::map<std::string, std::string> env;
   switch (type) {
     case AcceleratorType::kCpu:
@@ -29,7 +41,7 @@ std::map<std::string, std::string> DeviceEnv(AcceleratorType type, const std::ve
       env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
       break;
   }
-  env["STARGATE_DEVICES"] = list;
+  env["STARGATE_DEVICES"] = fmt::format("{}", fmt::join(devices, ","));  // the node's own indices
   return env;
 }
 

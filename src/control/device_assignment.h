@@ -25,6 +25,10 @@ std::vector<int> PickDevices(int total, const std::set<int>& held, int want);
 // indices are nvidia-smi's) for NVIDIA types, ROCR_VISIBLE_DEVICES for
 // AMD, and STARGATE_DEVICES (the indices) for any. On a CPU node (whose
 // "devices" are slots of the host) every GPU is hidden.
-std::map<std::string, std::string> DeviceEnv(AcceleratorType type, const std::vector<int>& devices);
+// `inherited` is the agent's own visibility list for the vendor (its
+// CUDA_VISIBLE_DEVICES, say "4,5,6,7"; empty = all): index i names its
+// i-th entry, so a task never sees a GPU outside the agent's share.
+std::map<std::string, std::string> DeviceEnv(AcceleratorType type, const std::vector<int>& devices,
+                                             const std::string& inherited = "");
 
 }  // namespace stargate::control

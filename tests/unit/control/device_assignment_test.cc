@@ -20,6 +20,11 @@ TEST(DeviceEnv, VendorVariablesForTheIndices) {
   const auto amd = DeviceEnv(AcceleratorType::kMI300X, {0});
   EXPECT_EQ(amd.at("ROCR_VISIBLE_DEVICES"), "0");
   EXPECT_FALSE(amd.count("CUDA_VISIBLE_DEVICES"));
+  // An agent confined to GPUs 4-7 hands out names from its share.
+  const auto share = DeviceEnv(AcceleratorType::kH100, {0, 2}, "4,5,6,7");
+  EXPECT_EQ(share.at("CUDA_VISIBLE_DEVICES"), "4,6");
+  EXPECT_EQ(share.at("STARGATE_DEVICES"), "0,2");
+  EXPECT_EQ(DeviceEnv(AcceleratorType::kH100, {0}, "GPU-1a2b").at("CUDA_VISIBLE_DEVICES"), "GPU-1a2b");  // UUIDs too
   const auto cpu = DeviceEnv(AcceleratorType::kCpu, {0});
   EXPECT_EQ(cpu.at("CUDA_VISIBLE_DEVICES"), "");  // no GPU for CPU work
   EXPECT_EQ(cpu.at("STARGATE_DEVICES"), "0");
