@@ -9,6 +9,8 @@
 #  3. A preemption: an urgent job stops a running one, which gets SIGTERM,
 #     writes a checkpoint before its process stops, and later resumes
 #     from exactly that step.
+#  4. A job serves the trained model over HTTP (examples/workloads/serve.py):
+#     it classifies digits it never saw in training far above chance.
 # Skipped (exit 77) where /usr/bin/python3 cannot import torch and sklearn.
 # Usage: workloads_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
@@ -131,4 +133,37 @@ for _ in $(seq 100); do rank0_log 3 2 | grep -q "resuming at step" && break; sle
 rank0_log 3 2 | grep -q "restart 1; resuming at step $SAVED$" || fail "resume after preemption: $(rank0_log 3 2 | head -2)"
 "$BIN" job cancel 3 > /dev/null
 echo "preemption: checkpoint at step $SAVED on SIGTERM, resumed there"
+# 4. Inference: job 1's model served over HTTP by a job.
+cat > serve.yaml <<YAML
+name: digits-serve
+kind: inference
+run: $PY $REPO/examples/workloads/serve.py --checkpoint $TMP/data/checkpoints/1/ckpt.pt --port 0 --port-file $TMP/serve.port
+YAML
+"$BIN" job submit serve.yaml > /dev/null
+for _ in $(seq 200); do [ -s serve.port ] && break; sleep 0.1; done
+[ -s serve.port ] || fail "the serving job never listened"
+SERVE="http://127.0.0.1:$(cat serve.port)"
+"$PY" - "$SERVE" "$REPO/examples/workloads" <<'PY' || fail "predictions"
+import json, sys, urllib.request, urllib.error
+sys.path.insert(0, sys.argv[2])
+from train_ddp import load_digits
+_, (x, y) = load_digits(0)  # the held-out split training never saw
+x, y = (x * 16).round(), y  # back to pixel values 0..16
+def post(body):
+    req = urllib.request.Request(sys.argv[1] + "/v1/predict", data=body, headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req, timeout=10))
+got = post(json.dumps({"instances": x.tolist()}).encode())["classes"]
+right = sum(int(a == b) for a, b in zip(got, y.tolist()))
+assert right >= 0.85 * len(y), f"{right}/{len(y)} right"
+try:
+    post(b'{"pixels": [1, 2]}')
+    sys.exit("a bad request was answered")
+except urllib.error.HTTPError as e:
+    assert e.code == 400 and "error" in json.load(e), e
+print(f"serving: {right}/{len(y)} held-out digits classified right; bad input -> 400")
+PY
+SERVE_ID=$("$BIN" job list | awk '/digits-serve/ {print $1}')
+"$BIN" job cancel "$SERVE_ID" > /dev/null
+for _ in $(seq 50); do curl -s "$SERVE/health" > /dev/null 2>&1 || break; sleep 0.1; done
+if curl -s "$SERVE/health" > /dev/null 2>&1; then fail "the cancelled serving job still answers"; fi
 echo "workloads CLI: ok"
