@@ -9,7 +9,9 @@
 #  3. A preemption: an urgent job stops a running one, which gets SIGTERM,
 #     writes a checkpoint before its process stops, and later resumes
 #     from exactly that step.
-#  4. A job serves the trained model over HTTP (examples/workloads/serve.py):
+#  4. A DiLoCo job (examples/workloads/train_diloco.py) learns, all-reducing
+#     once every 20 steps.
+#  5. A job serves the trained model over HTTP (examples/workloads/serve.py):
 #     it classifies digits it never saw in training far above chance.
 # Skipped (exit 77) where /usr/bin/python3 cannot import torch and sklearn.
 # Usage: workloads_cli.sh STARGATE_BINARY REPO_ROOT
@@ -133,7 +135,22 @@ for _ in $(seq 100); do rank0_log 3 2 | grep -q "resuming at step" && break; sle
 rank0_log 3 2 | grep -q "restart 1; resuming at step $SAVED$" || fail "resume after preemption: $(rank0_log 3 2 | head -2)"
 "$BIN" job cancel 3 > /dev/null
 echo "preemption: checkpoint at step $SAVED on SIGTERM, resumed there"
-# 4. Inference: job 1's model served over HTTP by a job.
+# 4. DiLoCo as a 2-node job: it learns
+# and sends a twentieth of the bytes DDP would (H = 20).
+cat > diloco.yaml <<YAML
+name: digits-diloco
+resources: {accelerators: CPU:1, nodes: 2}
+run: $PY $REPO/examples/workloads/train_diloco.py --outer-steps 15 --inner-steps 20
+YAML
+"$BIN" job submit diloco.yaml > /dev/null
+DILOCO_ID=$("$BIN" job list | awk '/digits-diloco/ {print $1}')
+wait_state "$DILOCO_ID" succeeded 60
+"$BIN" job logs "$DILOCO_ID" | sed -n 's/^RESULT //p' > diloco.json
+"$PY" -c "import json,sys; d=json.load(open('diloco.json')); sys.exit(0 if d['test_accuracy'] > 0.8 and d['bytes_per_step'] * 20 <= 2 * 9610 * 4 * 1.01 else 1)" ||
+  fail "DiLoCo result: $(cat diloco.json)"
+echo "DiLoCo: $(cat diloco.json)"
+
+# 5. Inference: job 1's model served over HTTP by a job.
 cat > serve.yaml <<YAML
 name: digits-serve
 kind: inference

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# DiLoCo vs plain DDP over an emulated WAN (issue 5): two network
+# namespaces ("sites") joined by a veth pair shaped to RATE (tc tbf) and,
+# where the kernel has sch_netem, DELAY each way. One worker per site runs
+# examples/workloads/train_diloco.py in each mode; prints both RESULT lines
+# (bytes each worker sent, time in all-reduce, wall time, accuracy).
+# Needs root. Usage: bench/diloco_wan.sh [RATE=20mbit] [DELAY=25ms]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RATE="${1:-20mbit}"; DELAY="${2:-25ms}"
+PY=/usr/bin/python3
+A=sgdlA$$; B=sgdlB$$
+cleanup() { ip netns del "$A" 2> /dev/null || true; ip netns del "$B" 2> /dev/null || true; rm -rf "$TMP"; }
+TMP="$(mktemp -d)"
+trap cleanup EXIT
+ip netns add "$A"; ip netns add "$B"
+ip link add "v$A" type veth peer name "v$B"
+ip link set "v$A" netns "$A"; ip link set "v$B" netns "$B"
+ip -n "$A" addr add 10.231.0.1/24 dev "v$A"; ip -n "$B" addr add 10.231.0.2/24 dev "v$B"
+for ns in "$A" "$B"; do ip -n "$ns" link set lo up; ip -n "$ns" link set "v$ns" up; done
+shaping="rate $RATE"
+for ns in "$A" "$B"; do
+  if ip netns exec "$ns" tc qdisc add dev "v$ns" root handle 1: netem delay "$DELAY" 2> /dev/null; then
+    ip netns exec "$ns" tc qdisc add dev "v$ns" parent 1: handle 2: tbf rate "$RATE" burst 32kbit latency 400ms
+    shaping="rate $RATE, delay $DELAY each way"
+  else
+    ip netns exec "$ns" tc qdisc add dev "v$ns" root tbf rate "$RATE" burst 32kbit latency 400ms
+    shaping="rate $RATE (this kernel has no sch_netem: no added delay)"
+  fi
+done
+echo "WAN between the two sites: $shaping"
+for mode in diloco ddp; do
+  port=$((29700 + RANDOM % 200))
+  for r in 0 1; do
+    ns=$A; [ "$r" = 1 ] && ns=$B
+    ip netns exec "$ns" env RANK=$r WORLD_SIZE=2 MASTER_ADDR=10.231.0.1 MASTER_PORT=$port GLOO_SOCKET_IFNAME="v$ns" \
+      STARGATE_CHECKPOINT_DIR="$TMP/$mode" "$PY" examples/workloads/train_diloco.py --mode "$mode" "${@:3}" \
+      > "$TMP/$mode-$r.log" 2>&1 &
+  done
+  wait
+  grep "^RESULT " "$TMP/$mode-0.log" || { tail -5 "$TMP/$mode-0.log" "$TMP/$mode-1.log"; exit 1; }
+done
