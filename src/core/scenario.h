@@ -43,6 +43,17 @@ struct FailureSpec {
   // Restart time when a repaired gang resumes on its own nodes plus a spare
   // (no re-placement, warm processes on the survivors); negative = `restart`.
   Duration repair_restart = Duration::Nanos(-1);
+  // Failures at given times, on top of the random ones (which `enabled:
+  // false` turns off): replaying an incident seen on real machines, or a
+  // what-if. Node `node` of site `site` (0-based over its pools in order)
+  // fails at `at` and is back `repair` later.
+  struct Scripted {
+    Duration at;
+    std::string site;
+    int node = 0;
+    Duration repair = Duration::Hours(1);
+  };
+  std::vector<Scripted> scripted;
 };
 
 // A synthetic job stream: Poisson arrivals, sizes and lengths from

@@ -64,7 +64,7 @@ constexpr std::string_view kGeneratorKeys[] = {"name",
                                                "deferrable_fraction",
                                                "deadline_slack"};
 constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
-constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly", "async"};
+constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly", "async", "write"};
 constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
     "name",       "tenant",  "kind",     "accelerators", "count",      "accelerator_count",
@@ -85,8 +85,9 @@ constexpr std::string_view kPowerSaveKeys[] = {"enabled", "idle_after", "boot", 
 constexpr std::string_view kCarbonCapKeys[] = {"enabled", "above", "tdp_fraction"};
 constexpr std::string_view kTenantWeightKeys[] = {"name", "weight"};
 constexpr std::string_view kWeightKeys[] = {"time", "carbon", "cost", "latency", "queue"};
-constexpr std::string_view kFailureKeys[] = {"enabled", "preset", "components", "rate_scale",
-                                             "restart", "gang_repair", "repair_restart"};
+constexpr std::string_view kFailureKeys[] = {"enabled", "preset",      "components",     "rate_scale",
+                                             "restart", "gang_repair", "repair_restart", "scripted"};
+constexpr std::string_view kScriptedKeys[] = {"at", "site", "node", "repair"};
 constexpr std::string_view kComponentKeys[] = {"name", "scope", "rate_per_year", "repair"};
 
 constexpr EnumName<SeriesSpec::Kind> kSeriesKinds[] = {{"constant", SeriesSpec::Kind::kConstant},
@@ -353,6 +354,7 @@ StatusOr<CheckpointPolicy> ParseCheckpoint(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(p.enabled, f.Bool("enabled", p.enabled));
   SG_ASSIGN_OR_RETURN(p.daly, f.Bool("daly", p.daly));
   SG_ASSIGN_OR_RETURN(p.async, f.Bool("async", p.async));
+  SG_ASSIGN_OR_RETURN(p.write, f.Dur("write", p.write, kNonNegativeDuration));
   if (auto interval = f.Get("interval")) {
     if (interval->IsScalar() && SameName(interval->node().Scalar(), "auto")) {
       if (f.Has("daly") && !p.daly) return interval->Error("'auto' contradicts daly: false");
@@ -613,7 +615,7 @@ StatusOr<FailureComponent> ParseComponent(const Cursor& c, size_t index) {
   return comp;
 }
 
-StatusOr<FailureSpec> ParseFailures(const Cursor& c) {
+StatusOr<FailureSpec> ParseFailures(const Cursor& c, const std::vector<SiteSpec>& sites) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kFailureKeys));
   FailureSpec s;
   SG_ASSIGN_OR_RETURN(s.enabled, f.Bool("enabled", s.enabled));
@@ -638,6 +640,27 @@ StatusOr<FailureSpec> ParseFailures(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.gang_repair, f.Bool("gang_repair", s.gang_repair));
   if (f.Has("repair_restart")) {
     SG_ASSIGN_OR_RETURN(s.repair_restart, f.Dur("repair_restart", s.repair_restart, kNonNegativeDuration));
+  }
+  if (auto scripted = f.Get("scripted")) {
+    SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, scripted->Items());
+    for (const Cursor& item : items) {
+      SG_ASSIGN_OR_RETURN(const Fields e, item.Map(kScriptedKeys));
+      FailureSpec::Scripted x;
+      SG_ASSIGN_OR_RETURN(const Cursor at, e.Require("at"));
+      SG_ASSIGN_OR_RETURN(x.at, yaml_util::ReadDuration(at, kNonNegativeDuration));
+      SG_ASSIGN_OR_RETURN(const Cursor site, e.Require("site"));
+      SG_ASSIGN_OR_RETURN(x.site, yaml_util::ReadString(site));
+      auto known = std::find_if(sites.begin(), sites.end(), [&](const SiteSpec& ss) { return ss.name == x.site; });
+      if (known == sites.end()) return site.Error(fmt::format("unknown site {}", Quoted(x.site)));
+      int nodes = 0;
+      for (const PoolSpec& p : known->pools) nodes += p.nodes;
+      SG_ASSIGN_OR_RETURN(x.node, e.Int("node", x.node, Range{0, 1e9}));
+      if (x.node >= nodes) {
+        return e.Get("node")->Error(fmt::format("site {} has {} node(s), numbered from 0", Quoted(x.site), nodes));
+      }
+      SG_ASSIGN_OR_RETURN(x.repair, e.Dur("repair", x.repair, kNonNegativeDuration));
+      s.scripted.push_back(std::move(x));
+    }
   }
   return s;
 }
@@ -741,7 +764,7 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
     SG_ASSIGN_OR_RETURN(s.workload, ParseWorkload(*workload, s.sites));
   }
   if (auto failures = f.Get("failures")) {
-    SG_ASSIGN_OR_RETURN(s.failures, ParseFailures(*failures));
+    SG_ASSIGN_OR_RETURN(s.failures, ParseFailures(*failures, s.sites));
   }
   if (auto scheduler = f.Get("scheduler")) {
     SG_ASSIGN_OR_RETURN(s.scheduler, ParseScheduler(*scheduler));

@@ -473,6 +473,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
     const AcceleratorType ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
     js.place_total_s = spec.duration.seconds() / model::RelativeThroughput(pool.type, ref);
   }
+  if (spec.checkpoint.write > Duration::Zero()) write = spec.checkpoint.write;  // measured: it wins over the model
   js.place_total_s *= js.slowdown;  // a capped device does the same work slower
   Duration interval = Duration::Zero();
   if (spec.checkpoint.enabled) {
@@ -632,6 +633,18 @@ void Engine::FailNode(uint32_t node, Duration repair, Time now) {
   events_.Push(now + repair, EventType::kNodeRepair, node);
 }
 
+uint32_t Engine::SiteNode(const std::string& site, int index) const {
+  for (const auto& ss : state_.sites()) {
+    if (ss.name != site) continue;
+    for (PoolId p : ss.pools) {
+      const auto& pool = state_.pool(p);
+      if (index < static_cast<int>(pool.num_nodes)) return pool.first_node + static_cast<uint32_t>(index);
+      index -= static_cast<int>(pool.num_nodes);
+    }
+  }
+  return 0;  // the parser checked the site and the index
+}
+
 void Engine::ScheduleNextPoolFailure(uint32_t pool, Time now) {
   if (pool_fail_rate_[pool] <= 0) return;
   const double gap_ns = rng_.Exponential(1.0 / pool_fail_rate_[pool]);
@@ -701,6 +714,9 @@ RunResult Engine::Run(const Progress& progress) {
   const Time horizon = Time::Epoch() + in_.spec.duration;
   for (uint32_t p = 0; p < pool_fail_rate_.size(); ++p) ScheduleNextPoolFailure(p, Time::Epoch());
   for (uint32_t s = 0; s < site_fail_rate_.size(); ++s) ScheduleNextSiteFailure(s, Time::Epoch());
+  for (uint32_t i = 0; i < in_.spec.failures.scripted.size(); ++i) {
+    events_.Push(Time::Epoch() + in_.spec.failures.scripted[i].at, EventType::kScriptedFailure, i);
+  }
 
   size_t next_arrival = 0;
   int last_tick = -1;
@@ -737,6 +753,11 @@ RunResult Engine::Run(const Progress& progress) {
           RefreshSitePower(state_.pools()[e.a].site.value(), now);
           break;
         case EventType::kSiteFailure: OnSiteFailure(e.a, now); break;
+        case EventType::kScriptedFailure: {
+          const FailureSpec::Scripted& x = in_.spec.failures.scripted[e.a];
+          FailNode(SiteNode(x.site, x.node), x.repair, now);
+          break;
+        }
         case EventType::kNodeRepair:
           if (site_down_[state_.pools()[state_.PoolOf(NodeId(e.a)).value()].site.value()] == 0) {
             state_.SetNodeUp(NodeId(e.a), true);

@@ -90,6 +90,8 @@ class Engine {
   void StartJob(const sched::Start& s, Time now);
   void ApplyRepair(const sched::Repair& r, Time now);
   void BeginSegment(uint32_t j, Time now);
+  // Node `index` of site `site`, counted over its pools in order.
+  uint32_t SiteNode(const std::string& site, int index) const;
   // Adds (or with negative `devices`, removes) the draw of `devices` of job
   // `j`'s devices to its pool's utilisation sum and power-cap savings.
   void AddDraw(uint32_t j, double devices);

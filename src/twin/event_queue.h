@@ -21,6 +21,7 @@ enum class EventType : uint8_t {
   kJobWake,       // a = job, b = epoch: a deferred job returns to the queue
   kJobPreempt,    // a = job, b = epoch: a preempted job's warning is over
   kPowerSweep,    // a = pool: idle devices may have reached their switch-off time
+  kScriptedFailure,  // a = index into failures.scripted
 };
 
 struct Event {

@@ -359,6 +359,16 @@ workload:
   EXPECT_FALSE(ParseOk(kSite).scheduler.carbon_cap.enabled);
 }
 
+TEST(ParseScenarioTest, ScriptedFailures) {
+  const ScenarioSpec s = ParseOk(std::string(kSite) + "failures:\n  scripted:\n    - {at: 40s, site: a, node: 0, repair: 2m}\n");
+  ASSERT_EQ(s.failures.scripted.size(), 1u);
+  EXPECT_EQ(s.failures.scripted[0].at, Duration::Seconds(40));
+  EXPECT_EQ(s.failures.scripted[0].site, "a");
+  EXPECT_EQ(s.failures.scripted[0].repair, Duration::Minutes(2));
+  EXPECT_FALSE(ParseScenario(std::string(kSite) + "failures:\n  scripted:\n    - {at: 1s, site: zz}\n", "t.yaml").ok());
+  EXPECT_FALSE(ParseScenario(std::string(kSite) + "failures:\n  scripted:\n    - {at: 1s, site: a, node: 99}\n", "t.yaml").ok());
+}
+
 TEST(ParseScenarioErrorTest, CarbonCapStaysWhereTheModelIsCalibrated) {
   ExpectError(std::string(kSite) + "scheduler:\n  carbon_cap: {tdp_fraction: 0.3}\n",
               "t.yaml:6:30: scheduler.carbon_cap.tdp_fraction: must be in [0.5, 1] (got 0.3)");

@@ -177,6 +177,24 @@ TEST(Engine, CarbonCapSlowsTheJobAndCutsItsDraw) {
   EXPECT_EQ(run(300, 0).summary.power_capped_starts, 0);  // a clean enough grid
 }
 
+// A scripted failure replays an incident: node 0 fails at 50 min under a
+// 2-node job that checkpoints every 30 min of work (30 s writes).
+TEST(Engine, ScriptedFailureAtAGivenTimeOnAGivenNode) {
+  TwinInputs in = SmallCluster(2);
+  in.spec.failures.restart = Duration::Minutes(10);
+  in.spec.failures.scripted = {{Duration::Minutes(50), "s", 0, Duration::Minutes(5)}};
+  JobSpec j = Batch(16, Duration::Hours(2));
+  j.checkpoint.enabled = true;
+  j.checkpoint.interval = Duration::Minutes(30);
+  in.jobs = {j};
+  const RunResult r = RunTwin(in).value();
+  ASSERT_EQ(r.jobs[0].outcome, JobOutcome::kFinished);
+  EXPECT_EQ(r.jobs[0].restarts, 1);
+  // 30 min saved (durable at 30.5 min); back on both nodes when node 0 is
+  // repaired at 55 min: 10 min restart, 90 min of work, two 30 s writes.
+  EXPECT_NEAR((r.jobs[0].end - Time::Epoch()).seconds() / 60, 55 + 10 + 90 + 1, 1e-9);
+}
+
 TEST(Engine, FailuresInterruptAndCheckpointsLimitTheLoss) {
   TwinInputs in = SmallCluster(4);
   in.spec.duration = Duration::Days(30);
