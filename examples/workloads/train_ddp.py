@@ -132,14 +132,17 @@ def main():
         print(f"rank 0 of {world} ({backend}, {device}); restart {restarts}; resuming at step {resumed_at}",
               flush=True)
 
-    saved = {"step": step}
+    saved = {"step": step, "count": 0, "seconds": 0.0}
 
     def checkpoint(why):
+        t = time.time()
         saved["step"] = step
         if rank == 0:
             save_atomic(path, {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step})
             print(f"checkpoint at step {step} ({why})", flush=True)
         dist.barrier()
+        saved["count"] += 1
+        saved["seconds"] += time.time() - t
 
     g = torch.Generator().manual_seed(args.seed * 1000 + rank)
     last_ckpt = time.time()
@@ -147,6 +150,8 @@ def main():
     window_t, window_steps = time.time(), 0
     preempted = False
     while step < args.steps:
+        if step == resumed_at and rank == 0:  # for goodput: when useful work (re)starts
+            print(f"timing: process start {started:.3f} first step {time.time():.3f} (unix s)", flush=True)
         idx = torch.randint(0, len(x_mine), (args.batch,), generator=g)
         opt.zero_grad()
         loss = loss_fn(ddp(x_mine[idx]), y_mine[idx])
@@ -182,7 +187,9 @@ def main():
                   "resumed_at": resumed_at, "step": step, "steps_this_attempt": step - resumed_at,
                   "test_accuracy": round(acc, 4), "chance": 0.1, "preempted": preempted,
                   "seconds": round(time.time() - started, 3),
-                  "step_seconds": round(time.time() - first_step_at, 3)}
+                  "step_seconds": round(time.time() - first_step_at, 3),
+                  "checkpoints": saved["count"], "checkpoint_seconds": round(saved["seconds"], 4),
+                  "end_unix": round(time.time(), 3)}
         print("RESULT " + json.dumps(result), flush=True)
     dist.destroy_process_group()
     sys.exit(143 if preempted else 0)
