@@ -159,7 +159,9 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
       r.exits[rank] = JobRecord::kLostExit;
       // A gang keeps its other nodes and gets a spare for the lost one
       // (PlaceRepairs); a single node has nothing to keep.
-      r.repairing = options_.gang_repair && r.nodes.size() > 1;
+      // (Not for a gang spread over sites: the spare would be in a
+      // survivor's site.)
+      r.repairing = options_.gang_repair && r.nodes.size() > 1 && !r.spec.spread_sites;
       SG_RETURN_IF_ERROR(StopAttempt(r, fmt::format("node {} (rank {}) missed its heartbeats; restarting from the "
                                                     "last checkpoint{}", r.nodes[rank], rank,
                                                     r.repairing ? " with a spare in its place" : ""), now_ms));
@@ -204,7 +206,9 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
         if (take > 0) state.Allocate(n, take);
         devices += take;
       }
-      if (devices > 0 && !r.nodes.empty()) {
+      // A gang over several pools (spread over sites) has no one pool for
+      // the release calendar: its devices are held, its end is not known.
+      if (devices > 0 && !r.nodes.empty() && !r.spec.spread_sites) {
         sched::RunningGang g = sched::RunningGang::Ending(
             JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
             Time::FromNanos((r.started_unix_ms + static_cast<int64_t>(r.spec.estimate.seconds() * 1e3)) * 1'000'000));
@@ -293,6 +297,7 @@ sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::Cluster
   req.tenant = TenantOf(s.tenant);
   req.accelerators = std::max(1, s.accelerator_count);
   req.fixed_per_node = r.spec.per_node;  // one process per node with exactly that many devices
+  req.spread_sites = r.spec.spread_sites;
   req.accel_mask = sched::MaskOfTypes(s.accelerators);
   req.jurisdictions = state.JurisdictionsOf(s.jurisdictions);
   if (!r.spec.regions.empty()) {  // allowed regions -> allowed sites

@@ -9,6 +9,7 @@
 //     accelerators: H100:8          # per node; a list gives acceptable types
 //     nodes: 2
 //   placement: {jurisdictions: [EU], regions: [eu-west], near: eu-west, max_rtt: 40ms}
+//                                   # spread: sites = one node per site
 //   priority: 10
 //   estimate: 2h                    # expected run time (backfill, scoring)
 //   deferrable: {deadline: 12h}     # may wait for clean power; done 12 h after submit
@@ -38,6 +39,9 @@ struct JobFile {
   int nodes = 1;
   int per_node = 1;                // accelerators per node
   std::vector<std::string> regions;  // allowed; empty = anywhere
+  // `placement.spread: sites`: each node in a different site (one worker
+  // per site, as geo-distributed training such as DiLoCo wants).
+  bool spread_sites = false;
   Duration estimate = Duration::Hours(1);
   Duration deadline_after = Duration::Zero();  // deferrable: finish within this of submit
   std::string checkpoint_dir;      // "" = the server picks one under its data dir

@@ -18,7 +18,7 @@ constexpr size_t kMaxJobFileBytes = size_t{1} << 20;
 constexpr std::string_view kTopKeys[] = {"name",     "tenant",     "kind",  "resources", "placement", "priority",
                                          "estimate", "deferrable", "checkpoint", "run",  "env", "max_restarts"};
 constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes"};
-constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt"};
+constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt", "spread"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
 constexpr std::string_view kCheckpointKeys[] = {"dir", "interval", "enabled", "async", "cost"};
 constexpr EnumName<JobKind> kKinds[] = {{"training", JobKind::kTraining},
@@ -94,6 +94,14 @@ Status ParsePlacement(const Cursor& c, JobFile* job) {
   SG_ASSIGN_OR_RETURN(job->spec.max_rtt, f.Dur("max_rtt", Duration::Zero(), kNonNegative));
   if (job->spec.max_rtt > Duration::Zero() && job->spec.near.empty()) {
     return f.Get("max_rtt")->Error("needs `near`: a round trip from where?");
+  }
+  if (auto spread = f.Get("spread")) {
+    SG_ASSIGN_OR_RETURN(const std::string how, yaml_util::ReadString(*spread));
+    if (how == "sites") {
+      job->spread_sites = true;
+    } else if (how != "none") {
+      return spread->Error(fmt::format("expected sites or none, got '{}'", how));
+    }
   }
   return Status();
 }

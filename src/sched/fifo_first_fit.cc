@@ -10,6 +10,19 @@ Decisions FifoFirstFit::Schedule(const ClusterState& state, const Queue& queue, 
   claims.Reset(state);
   PlaceRepairs(state, queue, claims, out);
   for (const JobRequest& req : queue) {
+    if (req.spread_sites) {  // one node per site, first sites first
+      std::vector<NodeId> nodes = PlaceSpread(state, req, ShapeFor(req, 1), claims);
+      if (!nodes.empty()) {
+        const PoolId pool = state.PoolOf(nodes.front());
+        out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), ShapeFor(req, 1).per_node, {}});
+        continue;
+      }
+      if (std::optional<Reject> never = NeverFitsSpread(state, req)) {
+        out.items.push_back(std::move(*never));
+        continue;
+      }
+      break;
+    }
     bool placed = false;
     for (size_t p = 0; p < state.pools().size() && !placed; ++p) {
       const PoolId pool(static_cast<uint16_t>(p));

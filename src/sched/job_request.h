@@ -45,6 +45,10 @@ struct JobRequest {
   // Bit i set = site i allowed (regions a job file names, resolved by the
   // driver); 0 = any site. Sites past 64 are allowed only when this is 0.
   uint64_t sites = 0;
+  // One node in each of `nodes` different sites (a geo-distributed job such
+  // as DiLoCo: a worker per site), `fixed_per_node` devices each. Placed by
+  // PlaceSpread; the twin's jobs never ask for it.
+  bool spread_sites = false;
   // Where the job's users or data are (ClusterState::PlaceCoordinates of
   // JobSpec::near): the site score charges the WAN round trip from there,
   // and pools further than `max_rtt` are not allowed (0 = no limit).

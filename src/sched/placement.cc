@@ -172,6 +172,52 @@ std::optional<NodeId> FindSpare(const ClusterState& state, PoolId p, NodeId fail
   return any.front();
 }
 
+std::vector<NodeId> PlaceSpread(const ClusterState& state, const JobRequest& req, GangShape shape, Claims& claims,
+                                const std::function<double(PoolId)>& rank_pool) {
+  // The best allowed pool with a free node in each site.
+  std::vector<std::pair<double, NodeId>> best(state.sites().size(), {0.0, NodeId(0)});
+  std::vector<char> found(state.sites().size(), 0);
+  for (size_t i = 0; i < state.pools().size(); ++i) {
+    const PoolId p(static_cast<uint16_t>(i));
+    if (!PoolAllows(state, p, req)) continue;
+    const PoolState& pool = state.pool(p);
+    if (pool.per_node < shape.per_node) continue;
+    const double rank = rank_pool ? rank_pool(p) : static_cast<double>(i);
+    const size_t site = pool.site.value();
+    if (found[site] && best[site].first <= rank) continue;
+    std::vector<NodeId> node = FindNodes(state, p, GangShape{1, shape.per_node}, claims, pool.hot_spares);
+    if (node.empty()) continue;
+    best[site] = {rank, node.front()};
+    found[site] = 1;
+  }
+  std::vector<std::pair<double, NodeId>> sites;
+  for (size_t s = 0; s < best.size(); ++s) {
+    if (found[s]) sites.push_back(best[s]);
+  }
+  if (static_cast<int>(sites.size()) < shape.nodes) return {};
+  std::stable_sort(sites.begin(), sites.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<NodeId> nodes;
+  for (int i = 0; i < shape.nodes; ++i) {
+    const NodeId n = sites[static_cast<size_t>(i)].second;
+    claims.Add(state, state.PoolOf(n), n.value(), shape.per_node);
+    nodes.push_back(n);
+  }
+  return nodes;
+}
+
+std::optional<Reject> NeverFitsSpread(const ClusterState& state, const JobRequest& req) {
+  const GangShape shape = ShapeFor(req, 1);
+  std::vector<char> site_ok(state.sites().size(), 0);
+  for (size_t i = 0; i < state.pools().size(); ++i) {
+    const PoolId p(static_cast<uint16_t>(i));
+    if (PoolAllows(state, p, req) && state.pool(p).per_node >= shape.per_node) site_ok[state.pool(p).site.value()] = 1;
+  }
+  const int sites = static_cast<int>(std::count(site_ok.begin(), site_ok.end(), 1));
+  if (sites >= shape.nodes) return std::nullopt;
+  return Reject{req.id, fmt::format("spreads {} nodes over as many sites; {} allowed site(s) have nodes of {} devices",
+                                    shape.nodes, sites, shape.per_node)};
+}
+
 void PlaceRepairs(const ClusterState& state, const Queue& queue, Claims& claims, Decisions& out) {
   for (const JobRequest& req : queue.repairs()) {
     for (NodeId failed : req.repair) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -40,6 +41,18 @@ std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req
 // gang. Cost: O(nodes returned + claimed nodes skipped).
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
                               const Claims& claims, uint32_t reserve_nodes = 0);
+
+// A gang with `spread_sites`: one node of `shape.per_node` free devices in
+// each of `shape.nodes` different sites, from allowed pools, keeping each
+// pool's hot spares. `rank_pool` orders the candidate pools (lower first,
+// e.g. a site score; nullptr = pool order); the first node goes to the best
+// site. Empty when fewer sites have room. The nodes are claimed.
+std::vector<NodeId> PlaceSpread(const ClusterState& state, const JobRequest& req, GangShape shape, Claims& claims,
+                                const std::function<double(PoolId)>& rank_pool = nullptr);
+
+// For a `spread_sites` request: a Reject when fewer sites than its nodes
+// have an allowed pool whose nodes are big enough; nullopt otherwise.
+std::optional<Reject> NeverFitsSpread(const ClusterState& state, const JobRequest& req);
 
 // Topology-aware FindNodes for gangs of whole nodes (issue 3): all in one
 // NVLink domain if one has room, else all under one leaf switch, else over

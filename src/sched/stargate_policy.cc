@@ -106,6 +106,10 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   while (const JobRequest* next = order_.Next()) {
     const JobRequest& req = *next;
     if (not_started > 0 && not_started >= depth) break;  // depth 0 = stop at the first
+    if (req.spread_sites) {
+      if (!PlaceSpreadJob(state, req, out)) ++not_started;
+      continue;
+    }
     // 1. Filter: type, residency, capacity now, power cap, the reservation.
     candidates_.clear();
     std::fill(can_start_.begin(), can_start_.end(), 0);
@@ -182,6 +186,23 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     if (!spec_.backfill || !reservation.valid) break;
   }
   return out;
+}
+
+bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out) {
+  // Cleanest (by the job's estimated emissions there) sites first; rank 0,
+  // usually the coordinator, at the best one.
+  auto rank = [&](PoolId p) { return Estimate(state, p, req).co2_g; };
+  std::vector<NodeId> nodes = PlaceSpread(state, req, ShapeFor(req, 1), claims_, rank);
+  if (nodes.empty()) {
+    if (std::optional<Reject> never = NeverFitsSpread(state, req)) out.items.push_back(std::move(*never));
+    return false;
+  }
+  std::string where;
+  for (NodeId n : nodes) where += (where.empty() ? "" : ", ") + state.site(state.pool(state.PoolOf(n)).site).name;
+  const PoolId pool = state.PoolOf(nodes.front());
+  out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), ShapeFor(req, 1).per_node,
+                            fmt::format("spread over {} sites, cleanest first: {}", ShapeFor(req, 1).nodes, where)});
+  return true;
 }
 
 void StargatePolicy::MakeRoom(const ClusterState& state, const JobRequest& req, Time now,

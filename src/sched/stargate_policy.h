@@ -60,6 +60,9 @@ class StargatePolicy final : public Scheduler {
 
   // Preempts for blocked head `req` when a plan exists, and points the
   // reservation at the pool the victims leave.
+  // A `spread_sites` job: one node per site (PlaceSpread); false when it
+  // cannot start now (a Reject is added when it never can).
+  bool PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out);
   void MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation,
                 Decisions& out);
 

@@ -74,6 +74,8 @@ TEST(JobFile, DefaultsMakeACpuBatchJob) {
   EXPECT_FALSE(g.spec.checkpoint.daly);
   EXPECT_EQ(g.checkpoint_cost, Duration::Seconds(60));
   EXPECT_EQ(g.max_restarts, 0);
+  EXPECT_FALSE(g.spread_sites);
+  EXPECT_TRUE(ParseOk("name: s\nresources: {nodes: 2}\nplacement: {spread: sites}\nrun: x\n").spread_sites);
   EXPECT_EQ(ParseOk("name: m\nmax_restarts: 3\nrun: x\n").max_restarts, 3);
   EXPECT_EQ(ParseOk("name: c\ncheckpoint: {interval: auto, cost: 45s}\nrun: x\n").checkpoint_cost, Duration::Seconds(45));
 }

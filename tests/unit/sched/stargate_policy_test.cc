@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "sched/backfill.h"
+#include "sched/fifo_first_fit.h"
 #include "sched/site_score.h"
 
 namespace stargate::sched {
@@ -265,6 +266,42 @@ TEST(SiteScore, RelativeTermsAndZeroBests) {
   ScoreCandidates(c, spec);
   EXPECT_DOUBLE_EQ(c[0].score, 1.0 + 2.0 + 1.0);
   EXPECT_DOUBLE_EQ(c[1].score, 2.0 + 1.0 + 1.0);
+}
+
+// A geo-distributed job (DiLoCo) asks for one node in each of N sites: the
+// cleanest sites get it, rank 0 at the cleanest; FIFO takes sites in order;
+// too few sites is a Reject.
+TEST(SpreadSites, OneNodePerSiteCleanestFirst) {
+  ClusterState s({Site("a", "US", AcceleratorType::kH100, 2), Site("b", "US", AcceleratorType::kH100, 2),
+                  Site("c", "EU", AcceleratorType::kH100, 2)});
+  Signal(s, 0, 500);
+  Signal(s, 1, 100);
+  Signal(s, 2, 50);
+  JobRequest r = Req(1, 16);
+  r.fixed_per_node = 8;
+  r.spread_sites = true;
+  Queue q;
+  q.Push(r);
+  StargatePolicy policy({});
+  const Start st = OnlyStart(policy.Schedule(s, q, Time::Epoch()));
+  ASSERT_EQ(st.nodes.size(), 2u);
+  EXPECT_EQ(s.pool(s.PoolOf(st.nodes[0])).site, SiteId(2));  // cleanest first
+  EXPECT_EQ(s.pool(s.PoolOf(st.nodes[1])).site, SiteId(1));
+  EXPECT_NE(st.reason.find("spread over 2 sites"), std::string::npos) << st.reason;
+  FifoFirstFit fifo;
+  const Start f = OnlyStart(fifo.Schedule(s, q, Time::Epoch()));
+  EXPECT_EQ(s.pool(s.PoolOf(f.nodes[0])).site, SiteId(0));
+  EXPECT_EQ(s.pool(s.PoolOf(f.nodes[1])).site, SiteId(1));
+  // Residency to the US leaves two sites: three workers can never start.
+  JobRequest three = r;
+  three.accelerators = 24;
+  three.jurisdictions = s.JurisdictionsOf({"US"});
+  Queue q3;
+  q3.Push(three);
+  const Decisions d = policy.Schedule(s, q3, Time::Epoch());
+  ASSERT_EQ(d.items.size(), 1u);
+  ASSERT_TRUE(std::holds_alternative<Reject>(d.items[0]));
+  EXPECT_NE(std::get<Reject>(d.items[0]).reason.find("2 allowed site(s)"), std::string::npos);
 }
 
 }  // namespace
