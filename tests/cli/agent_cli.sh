@@ -11,40 +11,10 @@
 # CUDA_VISIBLE_DEVICES. Usage: agent_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
-TMP="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -n 20 "$TMP"/*.log >&2 || true; exit 1; }
-cd "$TMP"
-
-"$BIN" server --data-dir data --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 --port-file port \
-  --heartbeat-timeout-ms 1500 > server.log 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-[ -s port ] || fail "server did not start"
-read -r REST_PORT AGENT_PORT < port
-export STARGATE_SERVER="http://127.0.0.1:$REST_PORT"
-declare -A AGENT
-for n in a b c; do
-  "$BIN" agent --server "127.0.0.1:$AGENT_PORT" --name "$n" --site lab --work-dir "w$n" --stop-grace-ms 1000 \
-    > "agent-$n.log" 2>&1 &
-  AGENT[$n]=$!
-  PIDS+=($!)
-done
-wait_state() {  # job id, state, seconds
-  for _ in $(seq $(( $3 * 10 ))); do
-    "$BIN" job list | grep -Eq "^ *$1 .* $2 " && return 0
-    sleep 0.1
-  done
-  "$BIN" job show "$1" >&2 || true
-  fail "job $1 did not reach $2 in $3 s"
-}
-for _ in $(seq 50); do [ "$("$BIN" node list | grep -c ' up ')" = 3 ] && break; sleep 0.1; done
-[ "$("$BIN" node list | grep -c ' up ')" = 3 ] || fail "three nodes should be up"
+source "$(dirname "$0")/lib/cluster.bash"
+start_server
+for n in a b c; do start_agent "$n" --stop-grace-ms 1000; done
+wait_up 3
 "$BIN" site list | grep -q "^lab .* 3 *3 *[0-9.]* *0  CPU:3$" || fail "site list: $("$BIN" site list)"
 
 # Ranks and env.

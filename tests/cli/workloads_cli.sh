@@ -24,39 +24,10 @@ if ! "$PY" -c "import torch, sklearn" 2> /dev/null; then
   exit 77
 fi
 TRAIN="$PY $REPO/examples/workloads/train_ddp.py"
-TMP="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -n 30 "$TMP"/*.log >&2 || true; exit 1; }
-cd "$TMP"
-
-"$BIN" server --data-dir data --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 --port-file port \
-  --heartbeat-timeout-ms 1500 --preempt-after 1s > server.log 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
-[ -s port ] || fail "server did not start"
-read -r REST_PORT AGENT_PORT < port
-export STARGATE_SERVER="http://127.0.0.1:$REST_PORT"
-declare -A AGENT
-for n in a b c; do
-  "$BIN" agent --server "127.0.0.1:$AGENT_PORT" --name "$n" --site lab --work-dir "w$n" --stop-grace-ms 20000 \
-    > "agent-$n.log" 2>&1 &
-  AGENT[$n]=$!
-  PIDS+=($!)
-done
-for _ in $(seq 50); do [ "$("$BIN" node list | grep -c ' up ')" = 3 ] && break; sleep 0.1; done
-wait_state() {  # job id, state, seconds
-  for _ in $(seq $(( $3 * 10 ))); do
-    "$BIN" job list | grep -Eq "^ *$1 .* $2 " && return 0
-    sleep 0.1
-  done
-  "$BIN" job show "$1" >&2 || true
-  fail "job $1 did not reach $2 in $3 s"
-}
+source "$(dirname "$0")/lib/cluster.bash"
+start_server --preempt-after 1s
+for n in a b c; do start_agent "$n" --stop-grace-ms 20000; done
+wait_up 3
 rank0_log() { cat w?/logs/job-"$1"-attempt-"$2".log 2> /dev/null | grep -v "^\[" || true; }
 
 # 1. A 2-node DDP job learns.
@@ -101,11 +72,8 @@ RESUMED=$(grep -o "resuming at step [0-9]*" long.out | awk '{print $4}')
 grep -q '"step": 1200' long.out || fail "job 2 did not reach step 1200"
 echo "failure: agent $VICTIM killed; resumed at step $RESUMED"
 # Bring the node back for the next part.
-"$BIN" agent --server "127.0.0.1:$AGENT_PORT" --name "$VICTIM" --site lab --work-dir "w$VICTIM" --stop-grace-ms 20000 \
-  >> "agent-$VICTIM.log" 2>&1 &
-AGENT[$VICTIM]=$!
-PIDS+=($!)
-for _ in $(seq 100); do [ "$("$BIN" node list | grep -c ' up ')" = 3 ] && break; sleep 0.1; done
+start_agent "$VICTIM" --stop-grace-ms 20000
+wait_up 3
 
 # 3. Preemption with warning: SIGTERM, a checkpoint, then the stop.
 cat > low.yaml <<YAML

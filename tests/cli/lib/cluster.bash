@@ -1,0 +1,50 @@
+# Shared by the end-to-end CLI tests (sourced, not a test itself): a
+# temporary directory that is removed on exit with every process the test
+# started, a server on loopback, agents of one site, and job waits.
+# Expects BIN (the stargate binary). Provides TMP, PIDS, AGENT[name],
+# REST_PORT, AGENT_PORT, STARGATE_SERVER.
+TMP="$(mktemp -d)"
+PIDS=()
+declare -A AGENT
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; wait "$p" 2> /dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; tail -n 30 "$TMP"/*.log >&2 || true; exit 1; }
+cd "$TMP"
+
+# start_server [SERVER FLAGS...]: in $TMP/data, ports chosen by the kernel.
+start_server() {
+  "$BIN" server --data-dir data --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 --port-file port \
+    --heartbeat-timeout-ms 1500 "$@" > server.log 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do [ -s port ] && break; sleep 0.05; done
+  [ -s port ] || fail "server did not start"
+  read -r REST_PORT AGENT_PORT < port
+  export STARGATE_SERVER="http://127.0.0.1:$REST_PORT"
+}
+
+# start_agent NAME [AGENT FLAGS...]: a CPU node of site "lab" working in wNAME.
+start_agent() {
+  local n="$1"; shift
+  "$BIN" agent --server "127.0.0.1:$AGENT_PORT" --name "$n" --site lab --work-dir "w$n" "$@" >> "agent-$n.log" 2>&1 &
+  AGENT[$n]=$!
+  PIDS+=($!)
+}
+
+# wait_up N: until N nodes are up (10 s at most).
+wait_up() {
+  for _ in $(seq 100); do [ "$("$BIN" node list | grep -c ' up ')" = "$1" ] && return 0; sleep 0.1; done
+  fail "$1 nodes should be up: $("$BIN" node list)"
+}
+
+# wait_state JOB STATE SECONDS
+wait_state() {
+  for _ in $(seq $(( $3 * 10 ))); do
+    "$BIN" job list | grep -Eq "^ *$1 .* $2 " && return 0
+    sleep 0.1
+  done
+  "$BIN" job show "$1" >&2 || true
+  fail "job $1 did not reach $2 in $3 s"
+}
