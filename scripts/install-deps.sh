@@ -11,6 +11,7 @@ PKGS=(
   clang libclang-rt-14-dev time python3 curl
   slurm-wlm munge
   python3-torch python3-sklearn iproute2
+  etcd-server etcd-client
 )
 missing=()
 for p in "${PKGS[@]}"; do

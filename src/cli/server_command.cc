@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
 #include "control/agent_service.h"
+#include "control/etcd_store.h"
 #include "control/http_server.h"
 #include "control/memory_store.h"
 #include "control/rest_api.h"
@@ -34,6 +35,8 @@ struct ServerOptions {
   int hot_spares = 0;
   bool no_gang_repair = false;
   std::string preempt_after = "10m";
+  std::string etcd;                // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
+  std::string etcd_prefix = "stargate/";
 };
 
 // "host:port" with port in [0, 65535] (0 = any free port).
@@ -84,6 +87,21 @@ int RunServer(const ServerOptions& o) {
   std::string where = "memory";
   if (o.in_memory) {
     store = std::make_unique<control::MemoryStore>();
+  } else if (!o.etcd.empty()) {
+    std::vector<std::string> endpoints;
+    for (size_t start = 0; start <= o.etcd.size();) {
+      const size_t comma = o.etcd.find(',', start);
+      endpoints.push_back(o.etcd.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    auto etcd = control::EtcdStore::Open(endpoints, o.etcd_prefix);
+    if (!etcd.ok()) {
+      std::cerr << "error: --etcd: " << etcd.status().message() << "\n";
+      return 2;
+    }
+    where = fmt::format("etcd {} under {}", o.etcd, o.etcd_prefix);
+    store = std::move(etcd).value();
   } else {
     std::error_code ec;
     std::filesystem::create_directories(o.data_dir, ec);
@@ -184,6 +202,9 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{500}, int64_t{600000}));
   cmd->add_flag("--in-memory", o->in_memory, "Keep state in memory only (nothing survives a restart)");
+  cmd->add_option("--etcd", o->etcd, "Keep state in etcd instead: client endpoints HOST:PORT[,HOST:PORT...]");
+  cmd->add_option("--etcd-prefix", o->etcd_prefix, "Key prefix in etcd (several deployments can share a cluster)")
+      ->capture_default_str();
   cmd->add_option("--hot-spares", o->hot_spares, "Whole nodes per site kept free for gang repair")
       ->capture_default_str()
       ->check(CLI::Range(0, 100000));

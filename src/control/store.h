@@ -6,8 +6,9 @@
 // only if all its conditions on those revisions hold (compare-and-swap).
 //
 // Implementations: SqliteStore (sqlite_store.h; WAL, fsync on commit, the
-// default in a server's data dir) and MemoryStore (memory_store.h; tests
-// and throwaway servers). Both pass the same conformance suite
+// default in a server's data dir), EtcdStore (etcd_store.h; an etcd 3.4
+// cluster, `stargate server --etcd`) and MemoryStore (memory_store.h; tests
+// and throwaway servers). All pass the same conformance suite
 // (tests/unit/control/store_test.cc). Not thread-safe: the server owns one
 // and serialises access.
 #pragma once

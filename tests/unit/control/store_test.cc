@@ -14,8 +14,10 @@
 
 #include <fmt/format.h>
 
+#include "control/etcd_store.h"
 #include "control/memory_store.h"
 #include "control/sqlite_store.h"
+#include "etcd_process.h"
 
 namespace stargate::control {
 namespace {
@@ -38,10 +40,31 @@ struct StoreFactory {
   std::string name;
   std::function<std::unique_ptr<Store>(const TempDir&)> make;
 };
+void PrintTo(const StoreFactory& f, std::ostream* os) { *os << f.name; }
+
+// An EtcdStore on its own throwaway etcd (which it outlives by nothing).
+class OwnEtcd final : public Store {
+ public:
+  explicit OwnEtcd(const TempDir& dir) : etcd_(dir.File("")) {
+    if (etcd_.healthy()) store_ = EtcdStore::Open({etcd_.endpoint()}, "t/", Duration::Seconds(5)).value();
+  }
+  bool ok() const { return store_ != nullptr; }
+  StatusOr<KeyValue> Get(std::string_view key) override { return store_->Get(key); }
+  StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override { return store_->List(prefix); }
+  StatusOr<int64_t> Commit(const Txn& txn) override { return store_->Commit(txn); }
+  StatusOr<int64_t> Revision() override { return store_->Revision(); }
+
+ private:
+  testing::EtcdProcess etcd_;
+  std::unique_ptr<EtcdStore> store_;
+};
 
 class StoreConformance : public ::testing::TestWithParam<StoreFactory> {
  protected:
-  void SetUp() override { store_ = GetParam().make(dir_); }
+  void SetUp() override {
+    store_ = GetParam().make(dir_);
+    if (store_ == nullptr) GTEST_SKIP() << "/usr/bin/etcd is missing (Debian: apt-get install etcd-server)";
+  }
   TempDir dir_;
   std::unique_ptr<Store> store_;
 };
@@ -116,6 +139,13 @@ INSTANTIATE_TEST_SUITE_P(
                       StoreFactory{"sqlite",
                                    [](const TempDir& d) -> std::unique_ptr<Store> {
                                      return SqliteStore::Open(d.File("state.db")).value();
+                                   }},
+                      StoreFactory{"etcd",
+                                   [](const TempDir& d) -> std::unique_ptr<Store> {
+                                     if (!testing::EtcdProcess::Available()) return nullptr;
+                                     auto s = std::make_unique<OwnEtcd>(d);
+                                     EXPECT_TRUE(s->ok()) << "etcd did not become healthy";
+                                     return s;
                                    }}),
     [](const auto& info) { return info.param.name; });
 

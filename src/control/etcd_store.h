@@ -1,0 +1,42 @@
+// File: etcd_store.h
+// Store on an etcd 3.4 cluster, through its v3 JSON gateway (/v3/kv/...),
+// for a control plane that outlives one machine (issue 6). Every key lives
+// under `prefix` so a cluster can be shared. Revisions are etcd's, less
+// one (etcd counts its empty state as revision 1), so a fresh cluster
+// starts at 0 as the other stores do; a condition on revision r compares
+// the key's mod_revision with r + 1, and "absent" its create_revision
+// with 0. A commit is one etcd transaction: atomic, and durable once a
+// quorum has it on disk. With several endpoints a request that cannot
+// reach one (or that meets an election) goes to the next, for up to
+// `retry_for`. Not thread-safe, like every Store.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/store.h"
+#include "core/units.h"
+
+namespace stargate::control {
+
+class EtcdStore final : public Store {
+ public:
+  // `endpoints`: "host:port" of the members' client URLs (http).
+  // InvalidArgument for a malformed endpoint; nothing is contacted yet.
+  static StatusOr<std::unique_ptr<EtcdStore>> Open(std::vector<std::string> endpoints, std::string prefix = "stargate/",
+                                                   Duration retry_for = Duration::Seconds(10));
+  ~EtcdStore() override;
+
+  StatusOr<KeyValue> Get(std::string_view key) override;
+  StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override;
+  StatusOr<int64_t> Commit(const Txn& txn) override;
+  StatusOr<int64_t> Revision() override;
+
+ private:
+  struct Impl;
+  explicit EtcdStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace stargate::control
