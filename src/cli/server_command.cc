@@ -2,18 +2,23 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
 #include "control/agent_service.h"
+#include "control/etcd_client.h"
 #include "control/etcd_store.h"
+#include "control/leader_lease.h"
 #include "control/http_server.h"
 #include "control/memory_store.h"
 #include "control/rest_api.h"
@@ -37,7 +42,20 @@ struct ServerOptions {
   std::string preempt_after = "10m";
   std::string etcd;                // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
+  int lease_ttl_s = 5;             // leader lease with --etcd: a standby takes over this long after a crash
 };
+
+// "a,b,c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t start = 0; start <= text.size();) {
+    const size_t comma = text.find(',', start);
+    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
 
 // "host:port" with port in [0, 65535] (0 = any free port).
 bool SplitListen(const std::string& listen, std::string* host, int* port) {
@@ -88,14 +106,7 @@ int RunServer(const ServerOptions& o) {
   if (o.in_memory) {
     store = std::make_unique<control::MemoryStore>();
   } else if (!o.etcd.empty()) {
-    std::vector<std::string> endpoints;
-    for (size_t start = 0; start <= o.etcd.size();) {
-      const size_t comma = o.etcd.find(',', start);
-      endpoints.push_back(o.etcd.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
-    auto etcd = control::EtcdStore::Open(endpoints, o.etcd_prefix);
+    auto etcd = control::EtcdStore::Open(SplitList(o.etcd), o.etcd_prefix);
     if (!etcd.ok()) {
       std::cerr << "error: --etcd: " << etcd.status().message() << "\n";
       return 2;
@@ -117,6 +128,64 @@ int RunServer(const ServerOptions& o) {
     }
     store = std::move(sqlite).value();
   }
+  // Several servers on one etcd: one leads (an etcd lease on
+  // <prefix>leader), the others wait here, serving nothing, and take over
+  // when the leader's lease runs out. A leader that cannot renew its lease
+  // exits at once, so two never act together.
+  std::unique_ptr<control::LeaderLease> lease;
+  if (!o.etcd.empty()) {
+    StatusOr<control::EtcdClient> client =
+        control::EtcdClient::Make(SplitList(o.etcd), Duration::Seconds(2));
+    if (!client.ok()) {
+      std::cerr << "error: --etcd: " << client.status().message() << "\n";
+      return 2;
+    }
+    const std::string me = fmt::format("{} (pid {})", o.listen, getpid());
+    lease = std::make_unique<control::LeaderLease>(std::move(client).value(), o.etcd_prefix + "leader", me,
+                                                   Duration::Seconds(o.lease_ttl_s));
+    std::string announced;
+    for (;;) {
+      StatusOr<bool> got = lease->TryAcquire();
+      if (got.ok() && *got) break;
+      StatusOr<std::string> holder = lease->Holder();
+      const std::string now = !got.ok() ? std::string(got.status().message()) : holder.ok() ? *holder : "?";
+      if (now != announced) {
+        fmt::print("stargate server: standby; leader: {}\n", now);
+        std::fflush(stdout);
+        announced = now;
+      }
+      const timespec second{1, 0};
+      if (sigtimedwait(&stop_signals, nullptr, &second) > 0) {
+        fmt::print("stargate server: stopped (standby)\n");
+        return 0;
+      }
+    }
+    fmt::print("stargate server: leader ({})\n", me);
+    std::fflush(stdout);
+  }
+  std::atomic<bool> renewing{lease != nullptr};
+  std::thread renewer([&] {
+    while (renewing.load()) {
+      const auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.lease_ttl_s * 1000 / 3);
+      if (Status st = lease->KeepAlive(); !st.ok()) {
+        std::cerr << "stargate server: lost the leadership (" << st.message() << "); exiting\n";
+        std::_Exit(3);  // no more writes from here: a standby is taking over
+      }
+      while (renewing.load() && std::chrono::steady_clock::now() < next) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  });
+  struct StopRenewing {  // on every way out: stop renewing, then hand over at once
+    std::atomic<bool>& flag;
+    std::thread& t;
+    std::unique_ptr<control::LeaderLease>& lease;
+    ~StopRenewing() {
+      flag = false;
+      if (t.joinable()) t.join();
+      if (lease) lease->Release().IgnoreError();
+    }
+  } stop_renewing{renewing, renewer, lease};
   // Absolute, because tasks get checkpoint paths under it and run elsewhere.
   const std::string data_dir = std::filesystem::absolute(o.data_dir).lexically_normal().string();
   control::ControlPlane cp(store.get(), NowUnixMs, std::move(scheduler).value(), data_dir, o.heartbeat_timeout_ms);
@@ -205,6 +274,10 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--etcd", o->etcd, "Keep state in etcd instead: client endpoints HOST:PORT[,HOST:PORT...]");
   cmd->add_option("--etcd-prefix", o->etcd_prefix, "Key prefix in etcd (several deployments can share a cluster)")
       ->capture_default_str();
+  cmd->add_option("--lease-ttl-s", o->lease_ttl_s,
+                  "With --etcd: the leader's lease; a standby takes over this long after the leader dies")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600));
   cmd->add_option("--hot-spares", o->hot_spares, "Whole nodes per site kept free for gang repair")
       ->capture_default_str()
       ->check(CLI::Range(0, 100000));

@@ -215,6 +215,7 @@ struct Agent::Impl {
     const grpc::Status st = stub->Register(&ctx, req, &reply);
     if (!st.ok()) {
       std::cerr << "stargate agent " << n.name << ": register: " << st.error_message() << "\n";
+      if (st.error_code() == grpc::StatusCode::UNAVAILABLE) NextServer();
       return false;
     }
     if (reply.heartbeat_interval_ms() > 0) interval_ms = reply.heartbeat_interval_ms();
@@ -272,7 +273,12 @@ struct Agent::Impl {
     if (!st.ok()) {
       // Cancelled by the watcher (a task ended, or stopping): beat again now.
       // Otherwise the server is away: tasks keep running; retry after a pause.
-      if (st.error_code() != grpc::StatusCode::CANCELLED) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      if (st.error_code() != grpc::StatusCode::CANCELLED) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        if (st.error_code() == grpc::StatusCode::UNAVAILABLE || st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+          NextServer();
+        }
+      }
       return;
     }
     if (reply.register_again()) registered = false;
@@ -285,6 +291,18 @@ struct Agent::Impl {
       if (it != procs.end() && !it->second.running) procs.erase(it);
       stopping.erase({r.job_id(), r.attempt()});
     }
+  }
+
+  void Connect() {
+    channel = grpc::CreateCustomChannel(servers[current], grpc::InsecureChannelCredentials(), channel_args);
+    stub = pb::AgentService::NewStub(channel);
+  }
+  // After a failed call: with several servers, try the next one.
+  void NextServer() {
+    if (servers.size() < 2) return;
+    current = (current + 1) % servers.size();
+    Connect();
+    registered = false;  // a new leader may not know this agent's process yet
   }
 
   // Tells the server this node is going away on purpose (best effort).
@@ -320,6 +338,9 @@ struct Agent::Impl {
   AgentConfig config;
   std::mutex inflight_mu;
   grpc::ClientContext* inflight = nullptr;
+  std::vector<std::string> servers;  // agent API addresses; `current` is in use
+  size_t current = 0;
+  grpc::ChannelArguments channel_args;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<pb::AgentService::Stub> stub;
   std::map<TaskRef, Proc> procs;
@@ -384,8 +405,16 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  a.channel = grpc::CreateCustomChannel(a.config.server, grpc::InsecureChannelCredentials(), args);
-  a.stub = pb::AgentService::NewStub(a.channel);
+  // Several servers (one leads; standbys do not listen): on failure the
+  // agent moves on to the next.
+  for (size_t start = 0; start <= a.config.server.size();) {
+    const size_t comma = a.config.server.find(',', start);
+    a.servers.push_back(a.config.server.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  a.channel_args = args;
+  a.Connect();
   a.last_cpu = ReadCpu();
   std::random_device rd;
   a.agent_id = fmt::format("{:08x}{:08x}{:08x}", rd(), rd(), rd());

@@ -26,7 +26,7 @@
 namespace stargate::control {
 
 struct AgentConfig {
-  std::string server;              // agent API HOST:PORT
+  std::string server;              // agent API HOST:PORT, or several, comma-separated (HA: one leads)
   NodeInfo node;
   std::string work_dir;
   int64_t stop_grace_ms = 10'000;  // SIGTERM, then SIGKILL this much later

@@ -1,0 +1,82 @@
+#include "control/etcd_client.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
+
+#include <absl/strings/escaping.h>
+#include <fmt/format.h>
+
+namespace stargate::control {
+
+using nlohmann::json;
+
+StatusOr<EtcdClient> EtcdClient::Make(const std::vector<std::string>& endpoints, Duration retry_for) {
+  EtcdClient c;
+  for (const std::string& e : endpoints) {
+    const size_t colon = e.rfind(':');
+    int port = 0;
+    if (colon != std::string::npos && colon > 0) {
+      try {
+        port = std::stoi(e.substr(colon + 1));
+      } catch (...) {
+        port = 0;
+      }
+    }
+    if (port <= 0 || port > 65535) {
+      return absl::InvalidArgumentError(fmt::format("etcd endpoint '{}': expected HOST:PORT", e));
+    }
+    c.endpoints_.emplace_back(e.substr(0, colon), port);
+  }
+  if (c.endpoints_.empty()) return absl::InvalidArgumentError("no etcd endpoint given");
+  c.retry_for_ = retry_for;
+  return c;
+}
+
+StatusOr<json> EtcdClient::Call(const std::string& path, const json& body) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(retry_for_.nanos());
+  std::string last = "no endpoint";
+  for (int attempt = 0;; ++attempt) {
+    const auto& [host, port] = endpoints_[current_];
+    httplib::Client cli(host, port);
+    cli.set_connection_timeout(1, 0);
+    cli.set_read_timeout(5, 0);
+    auto res = cli.Post(path, body.dump(), "application/json");
+    if (res && res->status == 200) {
+      json j = json::parse(res->body, nullptr, false);
+      if (!j.is_discarded()) return j;
+      last = fmt::format("{}:{}: unreadable reply", host, port);
+    } else {
+      last = res ? fmt::format("{}:{}: HTTP {}: {}", host, port, res->status, res->body.substr(0, 200))
+                 : fmt::format("{}:{}: {}", host, port, httplib::to_string(res.error()));
+      // A request etcd refuses will not do better at another member.
+      if (res && res->status >= 400 && res->status < 500) return absl::InternalError("etcd " + last);
+    }
+    current_ = (current_ + 1) % endpoints_.size();
+    if (std::chrono::steady_clock::now() >= deadline) break;
+    if ((attempt + 1) % static_cast<int>(endpoints_.size()) == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // every member tried: an election, or down
+    }
+  }
+  return absl::UnavailableError(fmt::format("etcd unreachable for {:.0f} s; last: {}", retry_for_.seconds(), last));
+}
+
+std::string EtcdClient::Base64(std::string_view bytes) {
+  return absl::Base64Escape(absl::string_view(bytes.data(), bytes.size()));
+}
+
+std::string EtcdClient::Unbase64(const std::string& text) {
+  std::string out;
+  absl::Base64Unescape(text, &out);
+  return out;
+}
+
+int64_t EtcdClient::Int(const json& j, const char* field) {
+  auto it = j.find(field);
+  if (it == j.end()) return 0;
+  if (it->is_string()) return std::stoll(it->get<std::string>());
+  return it->is_number() ? it->get<int64_t>() : 0;
+}
+
+}  // namespace stargate::control
