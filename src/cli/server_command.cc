@@ -165,11 +165,19 @@ int RunServer(const ServerOptions& o) {
   }
   std::atomic<bool> renewing{lease != nullptr};
   std::thread renewer([&] {
+    const auto ttl = std::chrono::seconds(o.lease_ttl_s);
+    auto renewed = std::chrono::steady_clock::now();
     while (renewing.load()) {
-      const auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.lease_ttl_s * 1000 / 3);
-      if (Status st = lease->KeepAlive(); !st.ok()) {
+      auto next = std::chrono::steady_clock::now() + ttl / 3;
+      if (Status st = lease->KeepAlive(); st.ok()) {
+        renewed = std::chrono::steady_clock::now();
+      } else if (st.code() == absl::StatusCode::kFailedPrecondition ||
+                 std::chrono::steady_clock::now() - renewed >= ttl) {
+        // The lease is gone (or must be by now): a standby may be leading.
         std::cerr << "stargate server: lost the leadership (" << st.message() << "); exiting\n";
-        std::_Exit(3);  // no more writes from here: a standby is taking over
+        std::_Exit(3);  // no more writes from here
+      } else {
+        next = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);  // etcd between leaders: retry
       }
       while (renewing.load() && std::chrono::steady_clock::now() < next) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
