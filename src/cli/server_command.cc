@@ -9,6 +9,8 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -42,7 +44,8 @@ struct ServerOptions {
   std::string preempt_after = "10m";
   std::string etcd;                // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
-  int lease_ttl_s = 5;             // leader lease with --etcd: a standby takes over this long after a crash
+  int lease_ttl_s = 5;
+  std::string tokens;              // bearer tokens file (control/access.h); "" = open API             // leader lease with --etcd: a standby takes over this long after a crash
 };
 
 // "a,b,c" -> {"a", "b", "c"}.
@@ -202,6 +205,24 @@ int RunServer(const ServerOptions& o) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;
   }
+  std::optional<control::AccessList> access;
+  if (!o.tokens.empty()) {
+    std::ifstream in(o.tokens, std::ios::binary);
+    if (!in) {
+      std::cerr << "error: --tokens: cannot read " << o.tokens << "\n";
+      return 2;
+    }
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    StatusOr<control::AccessList> parsed = control::AccessList::Parse(text, o.tokens);
+    if (!parsed.ok()) {
+      std::cerr << "error: " << parsed.status().message() << "\n";
+      return 2;
+    }
+    access = std::move(parsed).value();
+    cp.access = &*access;
+  } else {
+    std::cerr << "stargate server: warning: no --tokens: the REST API is open to anyone who can reach it\n";
+  }
   control::RestApi api(&cp);
   control::HttpServer server(&api);
   StatusOr<int> bound = server.Bind(host, port);
@@ -282,6 +303,8 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--etcd", o->etcd, "Keep state in etcd instead: client endpoints HOST:PORT[,HOST:PORT...]");
   cmd->add_option("--etcd-prefix", o->etcd_prefix, "Key prefix in etcd (several deployments can share a cluster)")
       ->capture_default_str();
+  cmd->add_option("--tokens", o->tokens,
+                  "YAML file of bearer tokens (name, role admin/user/viewer, tenant); without it the API is open");
   cmd->add_option("--lease-ttl-s", o->lease_ttl_s,
                   "With --etcd: the leader's lease; a standby takes over this long after the leader dies")
       ->capture_default_str()

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <string>
 
+#include "control/access.h"
+#include "control/audit_log.h"
 #include "control/job_registry.h"
 #include "control/node_registry.h"
 #include "control/reconciler.h"
@@ -25,7 +27,10 @@ struct ControlPlane {
         clock(std::move(clock_in)),
         jobs(store_in, clock),
         nodes(store_in, heartbeat_timeout_ms),
-        reconciler(&jobs, &nodes, std::move(scheduler), data_dir) {}
+        audit(store_in),
+        reconciler(&jobs, &nodes, std::move(scheduler), data_dir) {
+    reconciler.SetAudit(&audit);
+  }
 
   std::mutex mu;
   // Signalled (with or without `mu`) when jobs or placements change: wakes
@@ -35,7 +40,10 @@ struct ControlPlane {
   JobRegistry::Clock clock;
   JobRegistry jobs;
   NodeRegistry nodes;
+  AuditLog audit;
   Reconciler reconciler;
+  // Bearer tokens for the REST API (access.h); nullptr = open.
+  const AccessList* access = nullptr;
 };
 
 }  // namespace stargate::control

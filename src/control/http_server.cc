@@ -1,5 +1,7 @@
 #include "control/http_server.h"
 
+#include <cstdlib>
+
 #include <httplib.h>
 
 #include <algorithm>
@@ -71,6 +73,11 @@ StatusOr<HttpResponse> CallServer(const std::string& base_url, const std::string
   client.set_read_timeout(30, 0);
   httplib::Headers h;
   for (const auto& [k, v] : headers) h.emplace(k, v);
+  // The CLI's credentials: $STARGATE_TOKEN, unless the caller gave its own.
+  if (const char* token = std::getenv("STARGATE_TOKEN"); token != nullptr && *token != '\0' &&
+      !headers.count("Authorization")) {
+    h.emplace("Authorization", std::string("Bearer ") + token);
+  }
   if (method != "GET" && method != "POST") {
     return absl::InvalidArgumentError(fmt::format("unsupported method {}", method));
   }

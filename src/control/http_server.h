@@ -29,7 +29,8 @@ class HttpServer {
 };
 
 // One request to a server at `base_url` ("http://127.0.0.1:8470"), for the
-// CLI and tests. Unavailable (naming the URL) when it cannot connect.
+// CLI and tests, with "Authorization: Bearer $STARGATE_TOKEN" when that is
+// set. Unavailable (naming the URL) when it cannot connect.
 StatusOr<HttpResponse> CallServer(const std::string& base_url, const std::string& method, const std::string& path,
                                   const std::string& body = "",
                                   const std::map<std::string, std::string>& headers = {});

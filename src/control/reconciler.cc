@@ -281,6 +281,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
       r.reason = fmt::format("gang repaired in place ({}); restarting from the last checkpoint",
                              fmt::join(repaired[id], ", "));
       SG_RETURN_IF_ERROR(BeginAttempt(r, now_ms));
+      SG_RETURN_IF_ERROR(Audit(now_ms, "repair", r.id, r.reason));
     } else {
       SG_ASSIGN_OR_RETURN(r, jobs_->Get(id));  // undo the partial swap
       r.reason += preempted.count(id) ? "; preempted while under repair, requeued" : "; no spare in its pool, requeued";
@@ -344,17 +345,20 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       for (NodeId n : placed) r.nodes.push_back(node_names[n.value()]);
       r.reason = st->reason.empty() ? fmt::format("placed on {} node(s)", r.nodes.size()) : st->reason;
       SG_RETURN_IF_ERROR(BeginAttempt(r, now_ms));
+      SG_RETURN_IF_ERROR(Audit(now_ms, "place", r.id, fmt::format("{} -> {}", r.reason, fmt::join(r.nodes, " "))));
     } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
       auto it = by_id.find(p->job.value());
       if (it != by_id.end() && it->second->state == JobState::kRunning && !it->second->stopping) {
         SG_RETURN_IF_ERROR(StopAttempt(*it->second, p->reason, now_ms));
+        SG_RETURN_IF_ERROR(Audit(now_ms, "preempt", it->second->id, p->reason));
       }
     } else if (const auto* rj = std::get_if<sched::Reject>(&d)) {
       // Nodes may still join: keep it pending and say why it waits.
       JobRecord& r = *by_id.at(rj->job.value());
-      if (r.reason != rj->reason) {
+      if (r.reason != rj->reason) {  // said once, not every pass
         r.reason = rj->reason;
         SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+        SG_RETURN_IF_ERROR(Audit(now_ms, "reject", r.id, rj->reason));
       }
     } else if (const auto* df = std::get_if<sched::Defer>(&d)) {
       JobRecord& r = *by_id.at(df->job.value());

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "control/audit_log.h"
 #include "control/job_registry.h"
 #include "control/node_registry.h"
 #include "core/ids.h"
@@ -85,6 +86,9 @@ class Reconciler {
       : jobs_(jobs), nodes_(nodes), scheduler_(std::move(scheduler)), data_dir_(std::move(data_dir)) {}
 
   void Configure(const ReconcilerOptions& options) { options_ = options; }
+  // Placements, repairs, preemptions and rejections go here too (may be
+  // null: tests without one).
+  void SetAudit(AuditLog* audit) { audit_ = audit; }
   Status Tick(int64_t now_ms);
   StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
                                         const std::vector<TaskReport>& tasks, int64_t now_ms);
@@ -122,6 +126,10 @@ class Reconciler {
   std::string data_dir_;
   std::map<std::string, TenantId> tenants_;
   ReconcilerOptions options_;
+  AuditLog* audit_ = nullptr;
+  Status Audit(int64_t now_ms, const std::string& action, uint64_t job, const std::string& detail) {
+    return audit_ == nullptr ? Status() : audit_->Append(now_ms, "scheduler", action, job, detail);
+  }
 };
 
 }  // namespace stargate::control

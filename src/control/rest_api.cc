@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/job_file_parser.h"
+
 namespace stargate::control {
 namespace {
 
@@ -112,6 +114,18 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
   HttpResponse resp;
   {
     std::lock_guard<std::mutex> lock(cp_->mu);
+    who_ = nullptr;
+    if (cp_->access != nullptr && req.path != "/v1/health") {
+      const std::string auth = Header(req, "authorization");
+      constexpr std::string_view kBearer = "Bearer ";
+      who_ = auth.starts_with(kBearer) ? cp_->access->Find(std::string_view(auth).substr(kBearer.size())) : nullptr;
+      if (who_ == nullptr) {
+        return ErrorResponse(401, "unauthenticated", "this server needs \"Authorization: Bearer TOKEN\" with a known token");
+      }
+      if (req.method != "GET" && who_->role == Role::kViewer) {
+        return ErrorResponse(403, "permission_denied", fmt::format("{} is a viewer: read only", who_->name));
+      }
+    }
     resp = Route(req);
   }
   // A new or cancelled job: let the control loop and waiting agents see it now.
@@ -132,6 +146,13 @@ HttpResponse RestApi::Route(const HttpRequest& req) {
     return HttpResponse{200, Dump(json{{"status", "ok"}, {"revision", *rev},
                                        {"unreadable_jobs", cp_->jobs.unreadable()}})};
   }
+  if (p == "/v1/audit") {
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    if (who_ != nullptr && !(who_->role == Role::kAdmin || (who_->role == Role::kViewer && who_->tenant.empty()))) {
+      return ErrorResponse(403, "permission_denied", "the audit log is for admins and all-tenant viewers");
+    }
+    return QueryAudit(req);
+  }
   if (p == "/v1/jobs") {
     if (req.method == "POST") return Submit(req);
     if (req.method == "GET") return ListJobs(req);
@@ -146,6 +167,7 @@ HttpResponse RestApi::Route(const HttpRequest& req) {
     if (logs) rest.remove_suffix(std::string_view("/logs").size());
     const std::optional<uint64_t> id = ParseId(rest);
     if (!id.has_value()) return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
+    if (auto no = Forbidden(*id, cancel)) return *no;
     if (logs) {
       if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
       return JobLogs(*id);
@@ -190,9 +212,23 @@ HttpResponse RestApi::Submit(const HttpRequest& req) {
   const std::string key = Header(req, "idempotency-key");
   if (!ValidUtf8(key)) return ErrorResponse(400, "invalid_argument", "Idempotency-Key must be UTF-8 text");
   if (key.size() > 200) return ErrorResponse(400, "invalid_argument", "Idempotency-Key is longer than 200 bytes");
+  if (who_ != nullptr) {  // only into a tenant the caller may use (a bad file gets its 400 below)
+    StatusOr<JobFile> spec = ParseJobFile(req.body, filename);
+    if (spec.ok() && !who_->May(spec->spec.tenant, true)) {
+      return ErrorResponse(403, "permission_denied",
+                           fmt::format("{} may submit to tenant '{}' only, not '{}'", who_->name, who_->tenant,
+                                       spec->spec.tenant),
+                           "tenant");
+    }
+  }
   bool created = false;
   StatusOr<JobRecord> r = cp_->jobs.Submit(req.body, filename, key, &created);
   if (!r.ok()) return FromStatus(r.status());
+  if (created) {
+    Status st = cp_->audit.Append(cp_->clock(), Actor(), "submit", r->id,
+                                  fmt::format("{} (tenant {})", r->spec.spec.name, r->spec.spec.tenant));
+    if (!st.ok()) return FromStatus(st);
+  }
   return HttpResponse{created ? 201 : 200, Dump(json{{"job", JobJson(*r, false)}})};
 }
 
@@ -214,6 +250,7 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req) {
                          "state");
   }
   for (const JobRecord& r : *all) {
+    if (who_ != nullptr && !who_->May(r.spec.spec.tenant, false)) continue;  // other tenants' jobs are not shown
     if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false));
   }
   return HttpResponse{200, Dump(json{{"jobs", list}})};
@@ -284,9 +321,45 @@ HttpResponse RestApi::GetJob(uint64_t id) {
 }
 
 HttpResponse RestApi::CancelJob(uint64_t id) {
-  StatusOr<JobRecord> r = cp_->jobs.Cancel(id, "cancelled by the user");
+  StatusOr<JobRecord> r = cp_->jobs.Cancel(id, fmt::format("cancelled by {}", who_ != nullptr ? who_->name : "the user"));
   if (!r.ok()) return FromStatus(r.status());
+  if (Status st = cp_->audit.Append(cp_->clock(), Actor(), "cancel", id, ""); !st.ok()) return FromStatus(st);
   return HttpResponse{200, Dump(json{{"job", JobJson(*r, false)}})};
+}
+
+std::optional<HttpResponse> RestApi::Forbidden(uint64_t id, bool write) {
+  if (who_ == nullptr) return std::nullopt;
+  StatusOr<JobRecord> r = cp_->jobs.Get(id);
+  if (!r.ok() || who_->May(r->spec.spec.tenant, write)) return std::nullopt;
+  return ErrorResponse(403, "permission_denied",
+                       fmt::format("job {} belongs to tenant '{}', not to {}", id, r->spec.spec.tenant, who_->name));
+}
+
+HttpResponse RestApi::QueryAudit(const HttpRequest& req) {
+  AuditFilter f;
+  auto get = [&](const char* k) { auto it = req.query.find(k); return it == req.query.end() ? std::string() : it->second; };
+  if (const std::string job = get("job"); !job.empty()) {
+    const std::optional<uint64_t> id = ParseId(job);
+    if (!id.has_value()) return ErrorResponse(400, "invalid_argument", "job must be a job id", "job");
+    f.job = *id;
+  }
+  if (const std::string limit = get("limit"); !limit.empty()) {
+    const std::optional<uint64_t> n = ParseId(limit);
+    if (!n.has_value() || *n == 0 || *n > 100000) {
+      return ErrorResponse(400, "invalid_argument", "limit must be in [1, 100000]", "limit");
+    }
+    f.limit = *n;
+  }
+  f.actor = get("actor");
+  f.action = get("action");
+  StatusOr<std::vector<AuditEntry>> entries = cp_->audit.Query(f);
+  if (!entries.ok()) return FromStatus(entries.status());
+  json list = json::array();
+  for (const AuditEntry& e : *entries) {
+    list.push_back({{"seq", e.seq}, {"unix_ms", e.unix_ms}, {"actor", e.actor}, {"action", e.action},
+                    {"job", e.job}, {"detail", e.detail}});
+  }
+  return HttpResponse{200, Dump(json{{"entries", list}})};
 }
 
 }  // namespace stargate::control

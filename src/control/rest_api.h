@@ -14,6 +14,12 @@
 //                                the agent's log server, ?offset=N to tail)
 //   GET  /v1/nodes               {"nodes": [...]}  (registered nodes, alive or not)
 //   GET  /v1/sites               {"sites": [...]}  (nodes and accelerators per site)
+//   GET  /v1/audit[?job=&actor=&action=&limit=]  {"entries": [...]} (admins and
+//                                all-tenant viewers)
+//
+// With a token file (access.h) every path but /v1/health needs
+// "Authorization: Bearer TOKEN": 401 without a valid one, 403 for what the
+// caller's role or tenant does not allow; neither changes anything.
 //
 // Errors are JSON {"error": {"code", "message"[, "field"]}} with 400 (bad
 // input; `field` is the job file's field path), 404, 405, 409 (a job that
@@ -24,6 +30,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "control/control_plane.h"
@@ -57,10 +64,16 @@ class RestApi {
   HttpResponse GetJob(uint64_t id);
   HttpResponse CancelJob(uint64_t id);
   HttpResponse JobLogs(uint64_t id);
+  HttpResponse QueryAudit(const HttpRequest& req);
+  // With tokens on: 403 unless the caller may see (or, `write`, change)
+  // job `id`; nullopt when it may (or the job does not exist: 404 later).
+  std::optional<HttpResponse> Forbidden(uint64_t id, bool write);
+  std::string Actor() const { return who_ != nullptr ? who_->name : "anonymous"; }
   HttpResponse ListNodes();
   HttpResponse ListSites();
 
   ControlPlane* cp_;
+  const Principal* who_ = nullptr;  // the caller of the request being handled (under cp_->mu)
 };
 
 }  // namespace stargate::control

@@ -23,6 +23,17 @@ GangShape ShapeFor(const JobRequest& req, int per_node) {
 std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req) {
   const int64_t max_gang = state.MaxGang(req);
   if (max_gang >= req.accelerators) return std::nullopt;
+  // Data residency first: say so when it alone rules every site out.
+  if (req.jurisdictions != 0) {
+    bool any = false;
+    for (const SiteState& s : state.sites()) any = any || (req.jurisdictions & (JurisdictionMask{1} << s.jurisdiction));
+    if (!any) {
+      std::string known;
+      for (const std::string& j : state.jurisdictions()) known += (known.empty() ? "" : ", ") + j;
+      return Reject{req.id, fmt::format("data residency: no site is in a jurisdiction the job allows (sites are in: {})",
+                                        known)};
+    }
+  }
   if (max_gang > 0) {
     return Reject{req.id, fmt::format("needs {} accelerators; the largest allowed pool has {}", req.accelerators, max_gang)};
   }

@@ -337,5 +337,24 @@ TEST_F(ReconcilerTest, ARankWhoseStartNeverReachedItsAgentDoesNotHoldTheNode) {
   EXPECT_EQ(jobs_.Get(next).value().state, JobState::kRunning);
 }
 
+TEST_F(ReconcilerTest, PlacementsAndResidencyRefusalsGoToTheAuditLog) {
+  AuditLog audit(&store_);
+  rec_.SetAudit(&audit);
+  const uint64_t id = Submit(2);
+  const uint64_t eu = jobs_.Submit("name: eu\nplacement: {jurisdictions: [EU]}\nrun: x\n", "eu.yaml", "").value().id;
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  ASSERT_TRUE(rec_.Tick(now_).ok());  // said once, not every pass
+  const std::vector<AuditEntry> all = audit.Query({}).value();
+  ASSERT_EQ(all.size(), 2u);
+  const AuditEntry& place = all[0].action == "place" ? all[0] : all[1];
+  const AuditEntry& reject = all[0].action == "place" ? all[1] : all[0];
+  EXPECT_EQ(place.job, id);
+  EXPECT_EQ(place.actor, "scheduler");
+  EXPECT_NE(place.detail.find("-> a b"), std::string::npos) << place.detail;
+  EXPECT_EQ(reject.action, "reject");
+  EXPECT_EQ(reject.job, eu);
+  EXPECT_NE(reject.detail.find("data residency"), std::string::npos) << reject.detail;
+}
+
 }  // namespace
 }  // namespace stargate::control

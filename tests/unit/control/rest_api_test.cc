@@ -86,5 +86,58 @@ TEST_F(RestApiTest, BadInputIs4xxWithAJsonErrorAndChangesNothing) {
   EXPECT_EQ(Call("POST", "/v1/jobs/1/cancel").status, 200);
 }
 
+// Tokens: 401 without one, 403 for another tenant's jobs or a viewer's
+// write, and neither changes anything; the audit log records who did what.
+TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
+  const AccessList access = AccessList::Parse(R"(tokens:
+  - {token: admin-token-0123456789, name: ops, role: admin}
+  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
+  - {token: bob-token-01234567890, name: bob, role: user, tenant: vision}
+  - {token: view-token-0123456789, name: grafana, role: viewer}
+)", "tokens.yaml").value();
+  cp_.access = &access;
+  auto as = [](const std::string& token) { return std::map<std::string, std::string>{{"authorization", "Bearer " + token}}; };
+  const std::string ml = "name: a\ntenant: ml\nrun: x\n";
+  EXPECT_EQ(Call("GET", "/v1/health").status, 200);  // probes need no token
+  EXPECT_EQ(Call("GET", "/v1/jobs").status, 401);
+  EXPECT_EQ(Call("POST", "/v1/jobs", ml, {{"authorization", "Bearer wrong-token-0123456789"}}).status, 401);
+  EXPECT_EQ(Call("POST", "/v1/jobs", ml, as("bob-token-01234567890")).status, 403);  // not bob's tenant
+  EXPECT_EQ(Call("POST", "/v1/jobs", ml, as("view-token-0123456789")).status, 403);  // viewers read only
+  ASSERT_EQ(Call("POST", "/v1/jobs", ml, as("alice-token-0123456789")).status, 201);
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: b\ntenant: vision\nrun: x\n", as("bob-token-01234567890")).status, 201);
+  // Each user sees and cancels only their tenant's jobs.
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs", "", as("alice-token-0123456789")).body)["jobs"].size(), 1u);
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs", "", as("view-token-0123456789")).body)["jobs"].size(), 2u);
+  EXPECT_EQ(Call("GET", "/v1/jobs/2", "", as("alice-token-0123456789")).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/jobs/2/cancel", "", as("alice-token-0123456789")).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/jobs/1/cancel", "", as("view-token-0123456789")).status, 403);
+  EXPECT_EQ(cp_.jobs.Get(2).value().state, JobState::kPending);  // refused: unchanged
+  EXPECT_EQ(Call("POST", "/v1/jobs/2/cancel", "", as("admin-token-0123456789")).status, 200);
+  // The audit log: admins and all-tenant viewers only.
+  EXPECT_EQ(Call("GET", "/v1/audit", "", as("alice-token-0123456789")).status, 403);
+  const HttpResponse audit = Call("GET", "/v1/audit", "", as("view-token-0123456789"));
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  const json entries = json::parse(audit.body)["entries"];
+  ASSERT_EQ(entries.size(), 3u) << audit.body;  // two submits and the admin's cancel
+  EXPECT_EQ(entries[0]["actor"], "alice");
+  EXPECT_EQ(entries[0]["action"], "submit");
+  EXPECT_EQ(entries[2]["actor"], "ops");
+  EXPECT_EQ(entries[2]["action"], "cancel");
+  EXPECT_EQ(entries[2]["job"], 2);
+  const json mine = json::parse(Call("GET", "/v1/audit?job=1", "", as("admin-token-0123456789")).body)["entries"];
+  EXPECT_EQ(mine.size(), 1u);
+  EXPECT_EQ(Call("GET", "/v1/audit?limit=0", "", as("admin-token-0123456789")).status, 400);
+}
+
+TEST(AccessList, ErrorsNameTheField) {
+  auto error = [](const std::string& text) { return std::string(AccessList::Parse(text, "t.yaml").status().message()); };
+  EXPECT_NE(error("tokens:\n  - {token: short, name: a, role: admin}\n").find("t.yaml:2:13: tokens[0].token: must be at least 16"),
+            std::string::npos) << error("tokens:\n  - {token: short, name: a, role: admin}\n");
+  EXPECT_NE(error("tokens:\n  - {token: aaaaaaaaaaaaaaaaaaaa, name: a, role: user}\n").find("a user needs a tenant"),
+            std::string::npos);
+  EXPECT_NE(error("tokens:\n  - {token: aaaaaaaaaaaaaaaaaaaa, name: a, role: root}\n").find("unknown role"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace stargate::control

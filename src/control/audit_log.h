@@ -1,0 +1,48 @@
+// File: audit_log.h
+// The control plane's append-only audit log: every placement the
+// scheduler makes (and its reason), every rejection (data residency
+// included), and every change a caller asks for (submit, cancel), with who
+// asked. Entries are store keys audit/<sequence> written only when absent,
+// never rewritten or deleted; GET /v1/audit queries them. Not
+// thread-safe: the server calls it under its mutex.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "control/store.h"
+
+namespace stargate::control {
+
+struct AuditEntry {
+  int64_t seq = 0;
+  int64_t unix_ms = 0;
+  std::string actor;               // principal name, "scheduler", or "anonymous"
+  std::string action;              // submit | cancel | place | repair | reject | preempt
+  uint64_t job = 0;
+  std::string detail;
+};
+
+struct AuditFilter {
+  uint64_t job = 0;                // 0 = any
+  std::string actor, action;       // "" = any
+  size_t limit = 1000;             // the newest entries that match
+};
+
+class AuditLog {
+ public:
+  explicit AuditLog(Store* store) : store_(store) {}
+
+  Status Append(int64_t unix_ms, const std::string& actor, const std::string& action, uint64_t job,
+                const std::string& detail);
+  // Oldest first.
+  StatusOr<std::vector<AuditEntry>> Query(const AuditFilter& filter);
+
+ private:
+  Status EnsureLoaded();
+  Store* store_;
+  int64_t next_ = -1;              // next sequence number (-1 = not read yet)
+};
+
+}  // namespace stargate::control
