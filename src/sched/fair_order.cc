@@ -37,7 +37,7 @@ const JobRequest* FairOrder::Next() {
   if (!fair_) {
     if (*plain_ == queue_->end()) return nullptr;
     if (current_.has_value()) ++*plain_;
-    current_.emplace();
+    current_ = Cursor{};  // not emplace(): clang cannot default-construct a nested aggregate there
     if (*plain_ == queue_->end()) return nullptr;
     return &**plain_;
   }

@@ -216,9 +216,9 @@ void StargatePolicy::MakeRoom(const ClusterState& state, const JobRequest& req, 
   for (JobId victim : plan->victims) {
     preempted_.insert(victim.value());
     const RunningGang* g = state.Running(victim);
-    out.items.emplace_back(std::in_place_type<Preempt>, victim, spec_.preempt_warning,
+    out.items.push_back(Preempt{victim, spec_.preempt_warning,
         fmt::format("preempted for job {} (priority {} over {}); loses {:.0f} s since its last checkpoint",
-                    req.id.value(), req.priority, g->priority, g->LostIfStoppedAt(now).seconds()));
+                    req.id.value(), req.priority, g->priority, g->LostIfStoppedAt(now).seconds())});
   }
   // Hold the pool for the job until the victims are gone.
   reservation->valid = true;

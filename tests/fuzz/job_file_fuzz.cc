@@ -1,0 +1,37 @@
+// libFuzzer target for the job file parser (what `stargate job submit` and
+// POST /v1/jobs accept from users) and the agent and token files: any byte
+// string yields a value or a Status naming the file, never a crash, hang,
+// exception or sanitizer report; an accepted job satisfies its invariants.
+// Run by scripts/fuzz.sh (seeds: examples/jobs/ and tests/fixtures/jobs/).
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "core/agent_file.h"
+#include "core/job_file_parser.h"
+
+namespace {
+
+void Check(bool ok) {
+  if (!ok) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const stargate::StatusOr<stargate::JobFile> j = stargate::ParseJobFile(text, "fuzz.yaml");
+  if (j.ok()) {
+    Check(!j->run.empty());
+    Check(j->nodes >= 1 && j->per_node >= 1);
+    Check(j->spec.accelerator_count == j->nodes * j->per_node);
+    Check(j->max_restarts >= 0 && j->checkpoint_cost > stargate::Duration::Zero());
+  } else {
+    Check(std::string(j.status().message()).starts_with("fuzz.yaml"));
+  }
+  const auto a = stargate::ParseAgentFile(text, "fuzz.yaml");
+  if (!a.ok()) Check(std::string(a.status().message()).starts_with("fuzz.yaml"));
+  return 0;
+}
