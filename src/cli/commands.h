@@ -25,6 +25,11 @@ void AddServerCommand(CLI::App& app, int* exit_code);
 void AddJobCommands(CLI::App& app, int* exit_code);
 // `stargate agent`, `stargate node list`, `stargate site list`.
 void AddAgentCommands(CLI::App& app, int* exit_code);
+// `stargate cert ca|issue`.
+void AddCertCommands(CLI::App& app, int* exit_code);
+// Reads the whole file at `path` into *out; false (after saying why, naming
+// `flag`) when it cannot.
+bool ReadWholeFile(const std::string& path, const std::string& flag, std::string* out);
 // `stargate up` and `stargate demo`.
 void AddUpCommands(CLI::App& app, int* exit_code);
 

@@ -45,7 +45,8 @@ struct ServerOptions {
   std::string etcd;                // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
   int lease_ttl_s = 5;
-  std::string tokens;              // bearer tokens file (control/access.h); "" = open API             // leader lease with --etcd: a standby takes over this long after a crash
+  std::string tokens;              // bearer tokens file (control/access.h); "" = open API
+  std::string tls_cert, tls_key, tls_ca;  // mutual TLS on the agent API (all three, or none)             // leader lease with --etcd: a standby takes over this long after a crash
 };
 
 // "a,b,c" -> {"a", "b", "c"}.
@@ -230,8 +231,20 @@ int RunServer(const ServerOptions& o) {
     std::cerr << "error: " << bound.status().message() << "\n";
     return 1;
   }
+  std::optional<control::TlsPem> tls;
+  if (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_ca.empty()) {
+    tls.emplace();
+    if (o.tls_cert.empty() || o.tls_key.empty() || o.tls_ca.empty()) {
+      std::cerr << "error: --tls-cert, --tls-key and --tls-ca go together\n";
+      return 2;
+    }
+    if (!ReadWholeFile(o.tls_cert, "--tls-cert", &tls->cert) || !ReadWholeFile(o.tls_key, "--tls-key", &tls->key) ||
+        !ReadWholeFile(o.tls_ca, "--tls-ca", &tls->ca)) {
+      return 2;
+    }
+  }
   control::AgentServer agents(&cp);
-  StatusOr<int> agent_bound = agents.Start(agent_host, agent_port);
+  StatusOr<int> agent_bound = agents.Start(agent_host, agent_port, tls ? &*tls : nullptr);
   if (!agent_bound.ok()) {
     std::cerr << "error: " << agent_bound.status().message() << "\n";
     return 1;
@@ -303,6 +316,9 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--etcd", o->etcd, "Keep state in etcd instead: client endpoints HOST:PORT[,HOST:PORT...]");
   cmd->add_option("--etcd-prefix", o->etcd_prefix, "Key prefix in etcd (several deployments can share a cluster)")
       ->capture_default_str();
+  cmd->add_option("--tls-cert", o->tls_cert, "Agent API over mutual TLS: this server's certificate (stargate cert)");
+  cmd->add_option("--tls-key", o->tls_key, "... its key");
+  cmd->add_option("--tls-ca", o->tls_ca, "... and the CA whose agents may connect");
   cmd->add_option("--tokens", o->tokens,
                   "YAML file of bearer tokens (name, role admin/user/viewer, tenant); without it the API is open");
   cmd->add_option("--lease-ttl-s", o->lease_ttl_s,

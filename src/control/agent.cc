@@ -294,7 +294,15 @@ struct Agent::Impl {
   }
 
   void Connect() {
-    channel = grpc::CreateCustomChannel(servers[current], grpc::InsecureChannelCredentials(), channel_args);
+    std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+    if (!config.tls_ca.empty()) {
+      grpc::SslCredentialsOptions opts;
+      opts.pem_root_certs = config.tls_ca;
+      opts.pem_private_key = config.tls_key;
+      opts.pem_cert_chain = config.tls_cert;
+      creds = grpc::SslCredentials(opts);
+    }
+    channel = grpc::CreateCustomChannel(servers[current], creds, channel_args);
     stub = pb::AgentService::NewStub(channel);
   }
   // After a failed call: with several servers, try the next one.

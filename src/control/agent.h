@@ -30,6 +30,9 @@ struct AgentConfig {
   NodeInfo node;
   std::string work_dir;
   int64_t stop_grace_ms = 10'000;  // SIGTERM, then SIGKILL this much later
+  // Mutual TLS to the servers (PEM text; empty = plaintext): this node's
+  // certificate and key, and the CA that signed the servers'.
+  std::string tls_cert, tls_key, tls_ca;
 };
 
 class Agent {

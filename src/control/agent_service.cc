@@ -132,10 +132,17 @@ AgentServer::AgentServer(ControlPlane* cp) : impl_(std::make_unique<Impl>(cp)) {
 
 AgentServer::~AgentServer() { Stop(); }
 
-StatusOr<int> AgentServer::Start(const std::string& host, int port) {
+StatusOr<int> AgentServer::Start(const std::string& host, int port, const TlsPem* tls) {
   grpc::ServerBuilder builder;
   int bound = 0;
-  builder.AddListeningPort(fmt::format("{}:{}", host, port), grpc::InsecureServerCredentials(), &bound);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (tls != nullptr) {
+    grpc::SslServerCredentialsOptions opts(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    opts.pem_root_certs = tls->ca;
+    opts.pem_key_cert_pairs.push_back({tls->key, tls->cert});
+    creds = grpc::SslServerCredentials(opts);
+  }
+  builder.AddListeningPort(fmt::format("{}:{}", host, port), creds, &bound);
   builder.RegisterService(&impl_->service);
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || bound == 0) {

@@ -12,6 +12,11 @@
 
 namespace stargate::control {
 
+// A certificate, its key and the CA that signs the peers' (PEM text).
+struct TlsPem {
+  std::string cert, key, ca;
+};
+
 class AgentServer {
  public:
   // `cp` must outlive the server.
@@ -19,7 +24,9 @@ class AgentServer {
   ~AgentServer();
 
   // Starts serving on `host`:`port` (0 = any free port); returns the port.
-  StatusOr<int> Start(const std::string& host, int port);
+  // With `tls` (PEM contents), mutual TLS: only agents whose certificate
+  // the CA signed may call.
+  StatusOr<int> Start(const std::string& host, int port, const TlsPem* tls = nullptr);
   void Stop();
 
  private:

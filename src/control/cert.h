@@ -1,0 +1,29 @@
+// File: cert.h
+// Certificates for mutual TLS between agents and servers (`stargate cert`):
+// a site's CA (EC P-256, self-signed), and leaf certificates it signs for
+// servers and agents, each valid for both TLS server and client use, with
+// the IP addresses and DNS names given as subject alternative names. Keys
+// are written 0600. OpenSSL underneath.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace stargate::control {
+
+struct CertFiles {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
+// A new CA named `name`, valid `days`.
+StatusOr<CertFiles> MakeCa(const std::string& name, int days);
+
+// A certificate for `name` signed by `ca`, valid `days`, for the given IP
+// addresses and DNS names (the name itself counts as a DNS name).
+StatusOr<CertFiles> IssueCert(const CertFiles& ca, const std::string& name, const std::vector<std::string>& ips,
+                              const std::vector<std::string>& dns, int days);
+
+}  // namespace stargate::control
