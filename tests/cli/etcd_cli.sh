@@ -6,18 +6,11 @@
 # Usage: etcd_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
-[ -x /usr/bin/etcd ] || { echo "SKIP: /usr/bin/etcd is missing (Debian: apt-get install etcd-server)"; exit 77; }
 source "$(dirname "$0")/lib/cluster.bash"
-read -r CLIENT PEER < <(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
-/usr/bin/etcd --name t --data-dir etcd-data --listen-client-urls "http://127.0.0.1:$CLIENT" \
-  --advertise-client-urls "http://127.0.0.1:$CLIENT" --listen-peer-urls "http://127.0.0.1:$PEER" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$PEER" --initial-cluster "t=http://127.0.0.1:$PEER" > etcd.log 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$CLIENT/health" | grep -q true && break; sleep 0.1; done
+source "$(dirname "$0")/lib/etcd.bash"
+need_etcd
+single_etcd
+CLIENT=$ETCD_CLIENT
 start_server --etcd "127.0.0.1:$CLIENT"
 start_agent a
 wait_up 1

@@ -8,26 +8,19 @@
 # Usage: etcd_cluster_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
-[ -x /usr/bin/etcd ] || { echo "SKIP: /usr/bin/etcd is missing (Debian: apt-get install etcd-server)"; exit 77; }
 source "$(dirname "$0")/lib/cluster.bash"
-read -r C1 C2 C3 P1 P2 P3 < <(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(6)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+source "$(dirname "$0")/lib/etcd.bash"
+need_etcd
+read -r C1 C2 C3 P1 P2 P3 < <(free_ports 6)
 CLIENTS=("$C1" "$C2" "$C3"); PEERS=("$P1" "$P2" "$P3")
 CLUSTER="m0=http://127.0.0.1:$P1,m1=http://127.0.0.1:$P2,m2=http://127.0.0.1:$P3"
 declare -A MEMBER
 member() {  # index
-  /usr/bin/etcd --name "m$1" --data-dir "etcd-m$1" --listen-client-urls "http://127.0.0.1:${CLIENTS[$1]}" \
-    --advertise-client-urls "http://127.0.0.1:${CLIENTS[$1]}" --listen-peer-urls "http://127.0.0.1:${PEERS[$1]}" \
-    --initial-advertise-peer-urls "http://127.0.0.1:${PEERS[$1]}" --initial-cluster "$CLUSTER" \
-    --initial-cluster-state new --initial-cluster-token sg-test >> "etcd-m$1.log" 2>&1 &
-  MEMBER[$1]=$!
-  PIDS+=($!)
+  etcd_member "m$1" "${CLIENTS[$1]}" "${PEERS[$1]}" "$CLUSTER"
+  MEMBER[$1]=$ETCD_PID
 }
 for i in 0 1 2; do member "$i"; done
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$C1/health" | grep -q true && break; sleep 0.1; done
+wait_etcd "$C1"
 leader() {  # index of the member that leads now
   for i in 0 1 2; do
     curl -s --max-time 1 -X POST "http://127.0.0.1:${CLIENTS[$i]}/v3/maintenance/status" -d '{}' |
@@ -56,7 +49,7 @@ kill -9 "${MEMBER[$L]}"
 echo "killed the etcd leader m$L at ack $(acked)"
 for _ in $(seq 300); do [ "$(acked)" -ge 160 ] && break; sleep 0.1; done
 member "$L"  # back, from its data dir
-for _ in $(seq 100); do curl -s "http://127.0.0.1:${CLIENTS[$L]}/health" | grep -q true && break; sleep 0.1; done
+wait_etcd "${CLIENTS[$L]}"
 for _ in $(seq 300); do [ "$(acked)" -ge 200 ] && break; sleep 0.1; done
 L2=$(leader); F=$(( (L2 + 1) % 3 ))
 kill -9 "${MEMBER[$F]}"

@@ -7,18 +7,12 @@
 # Usage: ha_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
-[ -x /usr/bin/etcd ] || { echo "SKIP: /usr/bin/etcd is missing (Debian: apt-get install etcd-server)"; exit 77; }
 source "$(dirname "$0")/lib/cluster.bash"
-read -r CLIENT PEER RA AA RB AB < <(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(6)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
-/usr/bin/etcd --name t --data-dir etcd-data --listen-client-urls "http://127.0.0.1:$CLIENT" \
-  --advertise-client-urls "http://127.0.0.1:$CLIENT" --listen-peer-urls "http://127.0.0.1:$PEER" \
-  --initial-advertise-peer-urls "http://127.0.0.1:$PEER" --initial-cluster "t=http://127.0.0.1:$PEER" > etcd.log 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do curl -s "http://127.0.0.1:$CLIENT/health" | grep -q true && break; sleep 0.1; done
+source "$(dirname "$0")/lib/etcd.bash"
+need_etcd
+single_etcd
+CLIENT=$ETCD_CLIENT
+read -r RA AA RB AB < <(free_ports 4)
 server() {  # name REST_PORT AGENT_PORT
   "$BIN" server --data-dir "data-$1" --listen "127.0.0.1:$2" --agent-listen "127.0.0.1:$3" --etcd "127.0.0.1:$CLIENT" \
     --lease-ttl-s 3 --heartbeat-timeout-ms 3000 > "server-$1.log" 2>&1 &
