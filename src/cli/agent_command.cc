@@ -36,7 +36,7 @@ struct AgentOptions {
   std::string work_dir = "stargate-agent";
   int64_t stop_grace_ms = 10'000;
   std::string config;              // YAML (core/agent_file.h); flags win over it
-  std::string tls_cert, tls_key, tls_ca;  // mutual TLS to the servers (all three, or none)
+  TlsFlags tls;                    // mutual TLS to the servers
 };
 
 // Fills the options the command line did not give from --config. False
@@ -73,16 +73,7 @@ bool ApplyConfigFile(const CLI::App& cmd, AgentOptions* o) {
 
 int RunAgent(const AgentOptions& o) {
   control::AgentConfig c;
-  if (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_ca.empty()) {
-    if (o.tls_cert.empty() || o.tls_key.empty() || o.tls_ca.empty()) {
-      std::cerr << "error: --tls-cert, --tls-key and --tls-ca go together\n";
-      return 2;
-    }
-    if (!ReadWholeFile(o.tls_cert, "--tls-cert", &c.tls_cert) || !ReadWholeFile(o.tls_key, "--tls-key", &c.tls_key) ||
-        !ReadWholeFile(o.tls_ca, "--tls-ca", &c.tls_ca)) {
-      return 2;
-    }
-  }
+  if (o.tls.given() && !ReadTlsFlags(o.tls, &c.tls_cert, &c.tls_key, &c.tls_ca)) return 2;
   c.server = o.server;
   c.work_dir = o.work_dir;
   c.stop_grace_ms = o.stop_grace_ms;
@@ -209,9 +200,7 @@ void AddAgentCommands(CLI::App& app, int* exit_code) {
   agent->add_option("--stop-grace-ms", o->stop_grace_ms, "SIGTERM, then SIGKILL this much later")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));
-  agent->add_option("--tls-cert", o->tls_cert, "Mutual TLS to the servers: this node's certificate (stargate cert)");
-  agent->add_option("--tls-key", o->tls_key, "... its key");
-  agent->add_option("--tls-ca", o->tls_ca, "... and the CA that signed the servers' certificates");
+  AddTlsFlags(agent, &o->tls, "Mutual TLS to the servers: this node's", "that signed the servers' certificates");
   agent->add_option("--config", o->config, "A YAML file with these settings (server, name, site, region, "
                                          "jurisdiction, address, accelerators, work_dir, stop_grace); flags win");
   agent->callback([o, agent, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o) : 2; });

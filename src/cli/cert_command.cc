@@ -63,6 +63,21 @@ bool ReadWholeFile(const std::string& path, const std::string& flag, std::string
   return true;
 }
 
+void AddTlsFlags(CLI::App* cmd, TlsFlags* flags, const std::string& whose, const std::string& ca_role) {
+  cmd->add_option("--tls-cert", flags->cert, whose + " certificate (stargate cert issue)");
+  cmd->add_option("--tls-key", flags->key, "... its key");
+  cmd->add_option("--tls-ca", flags->ca, "... and the CA " + ca_role);
+}
+
+bool ReadTlsFlags(const TlsFlags& flags, std::string* cert, std::string* key, std::string* ca) {
+  if (flags.cert.empty() || flags.key.empty() || flags.ca.empty()) {
+    std::cerr << "error: --tls-cert, --tls-key and --tls-ca go together\n";
+    return false;
+  }
+  return ReadWholeFile(flags.cert, "--tls-cert", cert) && ReadWholeFile(flags.key, "--tls-key", key) &&
+         ReadWholeFile(flags.ca, "--tls-ca", ca);
+}
+
 void AddCertCommands(CLI::App& app, int* exit_code) {
   auto o = std::make_shared<CertOptions>();
   CLI::App* cert = app.add_subcommand("cert", "Certificates for mutual TLS between agents and servers");

@@ -27,6 +27,19 @@ void AddJobCommands(CLI::App& app, int* exit_code);
 void AddAgentCommands(CLI::App& app, int* exit_code);
 // `stargate cert ca|issue`.
 void AddCertCommands(CLI::App& app, int* exit_code);
+
+// --tls-cert, --tls-key, --tls-ca: the files of stargate cert (all three,
+// or none).
+struct TlsFlags {
+  std::string cert, key, ca;
+  bool given() const { return !cert.empty() || !key.empty() || !ca.empty(); }
+};
+// `whose` starts the certificate's help ("this server's"), `ca_role` ends
+// the CA's ("whose agents may connect").
+void AddTlsFlags(CLI::App* cmd, TlsFlags* flags, const std::string& whose, const std::string& ca_role);
+// Reads the three files; false (after saying why) when one is missing or
+// unreadable.
+bool ReadTlsFlags(const TlsFlags& flags, std::string* cert, std::string* key, std::string* ca);
 // Reads the whole file at `path` into *out; false (after saying why, naming
 // `flag`) when it cannot.
 bool ReadWholeFile(const std::string& path, const std::string& flag, std::string* out);

@@ -44,9 +44,9 @@ struct ServerOptions {
   std::string preempt_after = "10m";
   std::string etcd;                // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
-  int lease_ttl_s = 5;
+  int lease_ttl_s = 5;             // leader lease with --etcd: a standby takes over this long after a crash
   std::string tokens;              // bearer tokens file (control/access.h); "" = open API
-  std::string tls_cert, tls_key, tls_ca;  // mutual TLS on the agent API (all three, or none)             // leader lease with --etcd: a standby takes over this long after a crash
+  TlsFlags tls;                    // mutual TLS on the agent API
 };
 
 // "a,b,c" -> {"a", "b", "c"}.
@@ -232,16 +232,9 @@ int RunServer(const ServerOptions& o) {
     return 1;
   }
   std::optional<control::TlsPem> tls;
-  if (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_ca.empty()) {
+  if (o.tls.given()) {
     tls.emplace();
-    if (o.tls_cert.empty() || o.tls_key.empty() || o.tls_ca.empty()) {
-      std::cerr << "error: --tls-cert, --tls-key and --tls-ca go together\n";
-      return 2;
-    }
-    if (!ReadWholeFile(o.tls_cert, "--tls-cert", &tls->cert) || !ReadWholeFile(o.tls_key, "--tls-key", &tls->key) ||
-        !ReadWholeFile(o.tls_ca, "--tls-ca", &tls->ca)) {
-      return 2;
-    }
+    if (!ReadTlsFlags(o.tls, &tls->cert, &tls->key, &tls->ca)) return 2;
   }
   control::AgentServer agents(&cp);
   StatusOr<int> agent_bound = agents.Start(agent_host, agent_port, tls ? &*tls : nullptr);
@@ -316,9 +309,7 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--etcd", o->etcd, "Keep state in etcd instead: client endpoints HOST:PORT[,HOST:PORT...]");
   cmd->add_option("--etcd-prefix", o->etcd_prefix, "Key prefix in etcd (several deployments can share a cluster)")
       ->capture_default_str();
-  cmd->add_option("--tls-cert", o->tls_cert, "Agent API over mutual TLS: this server's certificate (stargate cert)");
-  cmd->add_option("--tls-key", o->tls_key, "... its key");
-  cmd->add_option("--tls-ca", o->tls_ca, "... and the CA whose agents may connect");
+  AddTlsFlags(cmd, &o->tls, "Agent API over mutual TLS: this server's", "whose agents may connect");
   cmd->add_option("--tokens", o->tokens,
                   "YAML file of bearer tokens (name, role admin/user/viewer, tenant); without it the API is open");
   cmd->add_option("--lease-ttl-s", o->lease_ttl_s,
