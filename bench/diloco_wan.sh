@@ -13,22 +13,10 @@ A=sgdlA$$; B=sgdlB$$
 cleanup() { ip netns del "$A" 2> /dev/null || true; ip netns del "$B" 2> /dev/null || true; rm -rf "$TMP"; }
 TMP="$(mktemp -d)"
 trap cleanup EXIT
-ip netns add "$A"; ip netns add "$B"
-ip link add "v$A" type veth peer name "v$B"
-ip link set "v$A" netns "$A"; ip link set "v$B" netns "$B"
-ip -n "$A" addr add 10.231.0.1/24 dev "v$A"; ip -n "$B" addr add 10.231.0.2/24 dev "v$B"
-for ns in "$A" "$B"; do ip -n "$ns" link set lo up; ip -n "$ns" link set "v$ns" up; done
-shaping="rate $RATE"
-for ns in "$A" "$B"; do
-  if ip netns exec "$ns" tc qdisc add dev "v$ns" root handle 1: netem delay "$DELAY" 2> /dev/null; then
-    ip netns exec "$ns" tc qdisc add dev "v$ns" parent 1: handle 2: tbf rate "$RATE" burst 32kbit latency 400ms
-    shaping="rate $RATE, delay $DELAY each way"
-  else
-    ip netns exec "$ns" tc qdisc add dev "v$ns" root tbf rate "$RATE" burst 32kbit latency 400ms
-    shaping="rate $RATE (this kernel has no sch_netem: no added delay)"
-  fi
-done
-echo "WAN between the two sites: $shaping"
+source tests/cli/lib/wan.bash
+ip netns add "$A"
+wan_link "$A" "$B" "$RATE" "$DELAY"
+echo "WAN between the two sites: $WAN_LINK"
 for mode in diloco ddp; do
   port=$((29700 + RANDOM % 200))
   for r in 0 1; do

@@ -1,5 +1,6 @@
 // `stargate server`: the control plane's user API over a store in a data dir.
 #include <CLI/CLI.hpp>
+#include <absl/strings/str_split.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <unistd.h>
@@ -50,16 +51,7 @@ struct ServerOptions {
 };
 
 // "a,b,c" -> {"a", "b", "c"}.
-std::vector<std::string> SplitList(const std::string& text) {
-  std::vector<std::string> out;
-  for (size_t start = 0; start <= text.size();) {
-    const size_t comma = text.find(',', start);
-    out.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
+std::vector<std::string> SplitList(const std::string& text) { return absl::StrSplit(text, ','); }
 
 // "host:port" with port in [0, 65535] (0 = any free port).
 bool SplitListen(const std::string& listen, std::string* host, int* port) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <absl/strings/str_split.h>
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
@@ -415,12 +416,7 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   // Several servers (one leads; standbys do not listen): on failure the
   // agent moves on to the next.
-  for (size_t start = 0; start <= a.config.server.size();) {
-    const size_t comma = a.config.server.find(',', start);
-    a.servers.push_back(a.config.server.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  a.servers = absl::StrSplit(a.config.server, ',');
   a.channel_args = args;
   a.Connect();
   a.last_cpu = ReadCpu();

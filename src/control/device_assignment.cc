@@ -1,5 +1,6 @@
 #include "control/device_assignment.h"
 
+#include <absl/strings/str_split.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -16,12 +17,7 @@ std::vector<int> PickDevices(int total, const std::set<int>& held, int want) {
 std::map<std::string, std::string> DeviceEnv(AcceleratorType type, const std::vector<int>& devices,
                                              const std::string& inherited) {
   std::vector<std::string> names;  // the agent's share, in order
-  for (size_t start = 0; !inherited.empty() && start <= inherited.size();) {
-    const size_t comma = inherited.find(',', start);
-    names.push_back(inherited.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
+  if (!inherited.empty()) names = absl::StrSplit(inherited, ',');
   std::vector<std::string> mapped;
   for (int d : devices) {
     mapped.push_back(static_cast<size_t>(d) < names.size() ? names[static_cast<size_t>(d)] : std::to_string(d));

@@ -11,10 +11,11 @@ Decisions FifoFirstFit::Schedule(const ClusterState& state, const Queue& queue, 
   PlaceRepairs(state, queue, claims, out);
   for (const JobRequest& req : queue) {
     if (req.spread_sites) {  // one node per site, first sites first
-      std::vector<NodeId> nodes = PlaceSpread(state, req, ShapeFor(req, 1), claims);
+      const GangShape shape = ShapeFor(req, 1);
+      std::vector<NodeId> nodes = PlaceSpread(state, req, shape, claims);
       if (!nodes.empty()) {
         const PoolId pool = state.PoolOf(nodes.front());
-        out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), ShapeFor(req, 1).per_node, {}});
+        out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), shape.per_node, {}});
         continue;
       }
       if (std::optional<Reject> never = NeverFitsSpread(state, req)) {

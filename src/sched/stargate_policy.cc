@@ -192,7 +192,8 @@ bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest&
   // Cleanest (by the job's estimated emissions there) sites first; rank 0,
   // usually the coordinator, at the best one.
   auto rank = [&](PoolId p) { return Estimate(state, p, req).co2_g; };
-  std::vector<NodeId> nodes = PlaceSpread(state, req, ShapeFor(req, 1), claims_, rank);
+  const GangShape shape = ShapeFor(req, 1);  // fixed per-node count: the pool size does not matter
+  std::vector<NodeId> nodes = PlaceSpread(state, req, shape, claims_, rank);
   if (nodes.empty()) {
     if (std::optional<Reject> never = NeverFitsSpread(state, req)) out.items.push_back(std::move(*never));
     return false;
@@ -200,8 +201,8 @@ bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest&
   std::string where;
   for (NodeId n : nodes) where += (where.empty() ? "" : ", ") + state.site(state.pool(state.PoolOf(n)).site).name;
   const PoolId pool = state.PoolOf(nodes.front());
-  out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), ShapeFor(req, 1).per_node,
-                            fmt::format("spread over {} sites, cleanest first: {}", ShapeFor(req, 1).nodes, where)});
+  out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), shape.per_node,
+                            fmt::format("spread over {} sites, cleanest first: {}", shape.nodes, where)});
   return true;
 }
 

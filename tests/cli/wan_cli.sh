@@ -25,20 +25,8 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; tail -n 20 "$TMP"/*.log >&2 || true; exit 1; }
-ip netns add "$B"
-ip link add "v$A" type veth peer name "v$B"
-ip link set "v$A" netns "$A"; ip link set "v$B" netns "$B"
-ip -n "$A" addr add 10.231.0.1/24 dev "v$A"; ip -n "$B" addr add 10.231.0.2/24 dev "v$B"
-for ns in "$A" "$B"; do
-  ip -n "$ns" link set lo up; ip -n "$ns" link set "v$ns" up
-  if ip netns exec "$ns" tc qdisc add dev "v$ns" root handle 1: netem delay 25ms 2> /dev/null; then
-    ip netns exec "$ns" tc qdisc add dev "v$ns" parent 1: handle 2: tbf rate 20mbit burst 32kbit latency 400ms
-    LINK="20 Mbit/s, 25 ms each way"
-  else
-    ip netns exec "$ns" tc qdisc add dev "v$ns" root tbf rate 20mbit burst 32kbit latency 400ms
-    LINK="20 Mbit/s (no sch_netem in this kernel: no added delay)"
-  fi
-done
+source "$(dirname "$0")/lib/wan.bash"
+wan_link "$A" "$B" 20mbit 25ms
 cd "$TMP"
 ip netns exec "$A" "$BIN" server --data-dir data --listen 10.231.0.1:0 --agent-listen 10.231.0.1:0 --port-file port \
   --heartbeat-timeout-ms 3000 > server.log 2>&1 &
@@ -70,4 +58,4 @@ grep -q "^nodes: *a1 b1$" show.txt || grep -q "^nodes: *b1 a1$" show.txt || fail
 cli job logs 1 | sed -n 's/^RESULT //p' > result.json
 "$PY" -c "import json,sys; d=json.load(open('result.json')); sys.exit(0 if d['test_accuracy'] > 0.8 else 1)" ||
   fail "result: $(cat result.json)"
-echo "WAN ($LINK): DiLoCo across site-a and site-b: $(cat result.json)"
+echo "WAN ($WAN_LINK): DiLoCo across site-a and site-b: $(cat result.json)"
