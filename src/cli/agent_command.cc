@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -18,6 +19,7 @@
 #include "control/agent.h"
 #include "control/gpu_probe.h"
 #include "control/http_server.h"
+#include "control/slurm_site.h"
 #include "core/agent_file.h"
 
 namespace stargate::cli {
@@ -37,6 +39,11 @@ struct AgentOptions {
   int64_t stop_grace_ms = 10'000;
   std::string config;              // YAML (core/agent_file.h); flags win over it
   TlsFlags tls;                    // mutual TLS to the servers
+  // A Slurm cluster as the site (control/slurm_site.h).
+  bool slurm = false;
+  std::string slurm_partition;
+  std::vector<std::string> slurm_nodes;
+  int slurm_fence_s = 15;
 };
 
 // Fills the options the command line did not give from --config. False
@@ -65,13 +72,74 @@ bool ApplyConfigFile(const CLI::App& cmd, AgentOptions* o) {
   take("--address", file->address, &o->address);
   take("--accelerators", file->accelerators, &o->accelerators);
   take("--work-dir", file->work_dir, &o->work_dir);
+  take("--tls-cert", file->tls_cert, &o->tls.cert);
+  take("--tls-key", file->tls_key, &o->tls.key);
+  take("--tls-ca", file->tls_ca, &o->tls.ca);
+  if (file->slurm.has_value()) {
+    o->slurm = true;
+    if (cmd.count("--slurm-partition") == 0) o->slurm_partition = file->slurm->partition;
+    if (cmd.count("--slurm-nodes") == 0) o->slurm_nodes = file->slurm->nodes;
+    if (file->slurm->fence.has_value() && cmd.count("--slurm-fence-s") == 0) {
+      o->slurm_fence_s = static_cast<int>(file->slurm->fence->nanos() / 1'000'000'000);
+    }
+  }
   if (file->stop_grace.has_value() && cmd.count("--stop-grace-ms") == 0) {
     o->stop_grace_ms = file->stop_grace->nanos() / 1'000'000;
   }
   return true;
 }
 
+// Runs `run` until SIGINT/SIGTERM sets the stop flag it gets.
+int UntilStopped(const std::function<Status(const std::atomic<bool>&)>& run) {
+  sigset_t stop_signals = BlockStopSignals();
+  std::atomic<bool> stop{false};
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    stop = true;
+  });
+  const Status st = run(stop);
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+// `stargate agent --slurm`: a Slurm cluster's driver.
+int RunSlurmSite(const AgentOptions& o) {
+  control::SlurmSiteConfig c;
+  if (o.tls.given() && !ReadTlsFlags(o.tls, &c.agent.tls_cert, &c.agent.tls_key, &c.agent.tls_ca)) return 2;
+  c.agent.server = o.server;
+  c.agent.work_dir = o.work_dir;
+  c.agent.stop_grace_ms = o.stop_grace_ms;
+  c.agent.node.site = o.site;
+  c.agent.node.region = o.region;
+  c.agent.node.jurisdiction = o.jurisdiction;
+  c.agent.node.address = o.address;
+  c.partition = o.slurm_partition;
+  c.only.insert(o.slurm_nodes.begin(), o.slurm_nodes.end());
+  c.fence_s = o.slurm_fence_s;
+  if (o.accelerators != "auto") {
+    const std::string type = o.accelerators.substr(0, o.accelerators.find(':'));
+    if (!ParseAcceleratorType(type).ok()) {
+      std::cerr << "error: --accelerators: with --slurm, the type of the nodes' GPUs (H100, A100, ...), got '"
+                << o.accelerators << "'\n";
+      return 2;
+    }
+    c.gpu_type = type;
+  }
+  signal(SIGPIPE, SIG_IGN);  // a Slurm tool that exits before reading its stdin
+  std::unique_ptr<control::SlurmClient> slurm = control::NewSlurmCommands();
+  fmt::print("stargate agent: Slurm site {} ({}), server {}\n", o.site, o.jurisdiction, o.server);
+  std::fflush(stdout);
+  return UntilStopped([&](const std::atomic<bool>& stop) { return control::RunSlurmSite(c, slurm.get(), stop); });
+}
+
 int RunAgent(const AgentOptions& o) {
+  if (o.slurm) return RunSlurmSite(o);
   control::AgentConfig c;
   if (o.tls.given() && !ReadTlsFlags(o.tls, &c.tls_cert, &c.tls_key, &c.tls_ca)) return 2;
   c.server = o.server;
@@ -123,25 +191,11 @@ int RunAgent(const AgentOptions& o) {
   n.cpus = static_cast<int>(std::thread::hardware_concurrency());
   n.memory_bytes = static_cast<int64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGE_SIZE);
 
-  sigset_t stop_signals = BlockStopSignals();
-  std::atomic<bool> stop{false};
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    stop = true;
-  });
   fmt::print("stargate agent {}: {} x {} at site {} ({}), server {}\n", n.name, n.accelerators, Name(n.accelerator),
              n.site, n.jurisdiction, o.server);
   std::fflush(stdout);
   control::Agent agent(c);
-  const Status st = agent.Run(stop);
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
-  if (!st.ok()) {
-    std::cerr << "error: " << st.message() << "\n";
-    return 1;
-  }
-  return 0;
+  return UntilStopped([&](const std::atomic<bool>& stop) { return agent.Run(stop); });
 }
 
 int ListFromServer(const std::string& server, const std::string& what) {
@@ -201,8 +255,19 @@ void AddAgentCommands(CLI::App& app, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));
   AddTlsFlags(agent, &o->tls, "Mutual TLS to the servers: this node's", "that signed the servers' certificates");
+  agent->add_flag("--slurm", o->slurm,
+                  "Drive a Slurm cluster as this site: its nodes register as the site's nodes and each gang runs "
+                  "as one sbatch job (needs sbatch, scontrol, scancel and SLURM_CONF as for any Slurm client; "
+                  "--accelerators then names the GPU type when Slurm's GRES does not)");
+  agent->add_option("--slurm-partition", o->slurm_partition, "With --slurm: this partition's nodes, and jobs in it");
+  agent->add_option("--slurm-nodes", o->slurm_nodes, "With --slurm: only these Slurm nodes")->delimiter(',');
+  agent->add_option("--slurm-fence-s", o->slurm_fence_s,
+                    "With --slurm: a batch job cancels itself when this driver has been silent this long (0 = never)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   agent->add_option("--config", o->config, "A YAML file with these settings (server, name, site, region, "
-                                         "jurisdiction, address, accelerators, work_dir, stop_grace); flags win");
+                                         "jurisdiction, address, accelerators, work_dir, stop_grace, tls_cert, "
+                                         "tls_key, tls_ca, slurm: {partition, nodes, fence}); flags win");
   agent->callback([o, agent, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o) : 2; });
 
   auto server = std::make_shared<std::string>(DefaultServerUrl());

@@ -1,18 +1,9 @@
 #include "control/agent.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <absl/strings/str_split.h>
 #include <grpcpp/grpcpp.h>
-#include <httplib.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -23,8 +14,9 @@
 
 #include <fmt/format.h>
 
-#include "control/device_assignment.h"
 #include "control/gpu_probe.h"
+#include "control/local_runner.h"
+#include "control/task_log_server.h"
 #include "proto/agent.grpc.pb.h"
 
 namespace stargate::control {
@@ -66,135 +58,7 @@ int64_t MemoryUsedBytes() {
 }  // namespace
 
 struct Agent::Impl {
-  struct Proc {
-    pid_t pid = -1;                // also the process group id
-    bool running = true;
-    int exit_code = 0;
-    int signal = 0;
-    int64_t stop_sent_ms = -1;
-    bool leader_done = false;      // its first process ended (exit_code/signal are its)
-    std::vector<int> devices;      // node device indices it holds while it runs
-  };
-
-  // Devices for a new task: as many as the server placed here
-  // (STARGATE_ACCELERATORS_PER_NODE), among those no live task holds.
-  std::vector<int> PickFor(const pb::Task& task) {
-    std::set<int> held;
-    for (const auto& [ref, p] : procs) {
-      if (p.running) held.insert(p.devices.begin(), p.devices.end());
-    }
-    int want = config.node.accelerators;
-    auto it = task.env().find("STARGATE_ACCELERATORS_PER_NODE");
-    if (it != task.env().end()) want = std::clamp(std::atoi(it->second.c_str()), 0, config.node.accelerators);
-    std::vector<int> devices = PickDevices(config.node.accelerators, held, want);
-    if (static_cast<int>(devices.size()) < want) {
-      std::cerr << fmt::format("stargate agent {}: job {} wants {} devices, {} free\n", config.node.name, task.job_id(),
-                               want, devices.size());
-    }
-    return devices;
-  }
-
   explicit Impl(AgentConfig c) : config(std::move(c)) {}
-
-  void Launch(const pb::Task& task) {
-    const TaskRef ref{task.job_id(), task.attempt()};
-    if (procs.count(ref)) return;  // started already (a late reply): never twice
-    const std::string log = config.work_dir + "/logs/" + TaskLogName(ref);
-    const std::string dir = fmt::format("{}/jobs/{}", config.work_dir, ref.job);
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);  // a failure shows as the task's chdir error
-    // The agent's env, then the server's, then ours: devices must be right.
-    std::map<std::string, std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      const std::string kv = *e;
-      const size_t eq = kv.find('=');
-      if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    for (const auto& [k, v] : task.env()) env[k] = v;
-    const std::vector<int> devices = PickFor(task);
-    const bool amd = config.node.accelerator == AcceleratorType::kMI250X || config.node.accelerator == AcceleratorType::kMI300X;
-    const char* own = std::getenv(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
-    for (auto& [k, v] : DeviceEnv(config.node.accelerator, devices, own != nullptr ? own : "")) env[k] = std::move(v);
-    env["STARGATE_WORK_DIR"] = dir;
-    env["STARGATE_NODE"] = config.node.name;
-    std::vector<std::string> env_strings;
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-    std::vector<char*> envp;
-    for (std::string& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    const pid_t parent = getpid();
-    const pid_t pid = fork();
-    if (pid == 0) {
-      setpgid(0, 0);
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the agent
-      if (getppid() != parent) _exit(127);  // the agent died before prctl
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-      }
-      if (chdir(dir.c_str()) != 0) _exit(126);
-      // bash execs a simple command in place of itself, so `python3
-      // train.py` leads its process group and gets SIGTERM first hand.
-      execle("/bin/bash", "bash", "-c", task.command().c_str(), static_cast<char*>(nullptr), envp.data());
-      _exit(127);
-    }
-    Proc p;
-    p.devices = devices;
-    if (pid < 0) {  // could not fork: report it as ended
-      p.running = false;
-      p.exit_code = 127;
-    } else {
-      setpgid(pid, pid);
-      p.pid = pid;
-    }
-    procs[ref] = p;
-    fmt::print("stargate agent {}: started job {} attempt {} (rank {}) pid {}\n", config.node.name, ref.job,
-               ref.attempt, task.env().count("RANK") ? task.env().at("RANK") : "?", pid);
-    std::fflush(stdout);
-  }
-
-  // Collects ended processes: task leaders and, the agent being a child
-  // subreaper, anything a task left behind. A task ends with its leader,
-  // and what is left of its group is killed; but while the task is being
-  // stopped, the rest of the group may still be writing its checkpoint (a
-  // shell leader dies on SIGTERM at once, its python child does not), so
-  // it ends when its group is empty or the grace period is over.
-  void Reap() {
-    for (;;) {
-      int status = 0;
-      const pid_t w = waitpid(-1, &status, WNOHANG);
-      if (w <= 0) break;
-      for (auto& [ref, p] : procs) {
-        if (p.pid != w || !p.running || p.leader_done) continue;
-        p.leader_done = true;
-        if (WIFEXITED(status)) p.exit_code = WEXITSTATUS(status);
-        if (WIFSIGNALED(status)) p.signal = WTERMSIG(status);
-      }
-    }
-    for (auto& [ref, p] : procs) {
-      if (!p.running || !p.leader_done) continue;
-      if (p.stop_sent_ms >= 0 && kill(-p.pid, 0) == 0) continue;  // still checkpointing; Stop() bounds it
-      kill(-p.pid, SIGKILL);  // anything the task left behind in its group
-      p.running = false;
-    }
-  }
-
-  void Stop(const TaskRef& ref, int64_t now) {
-    auto it = procs.find(ref);
-    if (it == procs.end() || !it->second.running) return;
-    Proc& p = it->second;
-    if (p.stop_sent_ms < 0) {
-      kill(-p.pid, SIGTERM);  // time to checkpoint
-      p.stop_sent_ms = now;
-    } else if (now - p.stop_sent_ms >= config.stop_grace_ms) {
-      kill(-p.pid, SIGKILL);
-    }
-  }
 
   bool Register() {
     pb::RegisterRequest req;
@@ -209,6 +73,7 @@ struct Agent::Impl {
     req.set_cpus(n.cpus);
     req.set_memory_bytes(n.memory_bytes);
     req.set_log_port(log_port);
+    req.set_log_address(config.log_address);
     req.set_agent_id(agent_id);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
@@ -249,13 +114,13 @@ struct Agent::Impl {
     }
     req.set_gpu_utilisation(gpu_util);
     req.set_gpu_power_w(gpu_power_w);
-    for (const auto& [ref, p] : procs) {
+    for (const TaskReport& t : runner->Poll(config.node.name, now)) {
       pb::TaskStatus* s = req.add_tasks();
-      s->set_job_id(ref.job);
-      s->set_attempt(ref.attempt);
-      s->set_running(p.running);
-      s->set_exit_code(p.exit_code);
-      s->set_signal(p.signal);
+      s->set_job_id(t.task.job);
+      s->set_attempt(t.task.attempt);
+      s->set_running(t.running);
+      s->set_exit_code(t.exit_code);
+      s->set_signal(t.signal);
     }
     req.set_wait_ms(kLongPollMs);
     req.set_agent_id(agent_id);
@@ -283,13 +148,15 @@ struct Agent::Impl {
       return;
     }
     if (reply.register_again()) registered = false;
-    for (const pb::Task& t : reply.run()) Launch(t);
+    for (const pb::Task& t : reply.run()) {
+      TaskLaunch launch{{t.job_id(), t.attempt()}, t.command(), {t.env().begin(), t.env().end()}};
+      runner->Start(config.node.name, launch);
+    }
     for (const pb::TaskRef& r : reply.stop()) {
       stopping.insert({r.job_id(), r.attempt()});
     }
     for (const pb::TaskRef& r : reply.forget()) {
-      auto it = procs.find({r.job_id(), r.attempt()});
-      if (it != procs.end() && !it->second.running) procs.erase(it);
+      runner->Forget(config.node.name, {r.job_id(), r.attempt()});
       stopping.erase({r.job_id(), r.attempt()});
     }
   }
@@ -326,12 +193,11 @@ struct Agent::Impl {
     stub->Heartbeat(&ctx, req, &reply);
   }
 
-  // Cuts the in-flight long poll short when a child exits or the agent
+  // Cuts the in-flight long poll short when a task ends or the agent
   // stops, so an end is reported at once rather than when the poll returns.
   void Watch(const std::atomic<bool>& stop, const std::atomic<bool>& done) {
     while (!done.load()) {
-      siginfo_t info{};
-      const bool child_ended = waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0;
+      const bool child_ended = runner->HasNews();
       if (child_ended || stop.load()) {
         std::lock_guard<std::mutex> lock(inflight_mu);
         if (inflight != nullptr) inflight->TryCancel();
@@ -352,7 +218,8 @@ struct Agent::Impl {
   grpc::ChannelArguments channel_args;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<pb::AgentService::Stub> stub;
-  std::map<TaskRef, Proc> procs;
+  std::unique_ptr<LocalRunner> own_runner;
+  TaskRunner* runner = nullptr;
   std::set<TaskRef> stopping;
   bool registered = false;
   int interval_ms = 1000;
@@ -372,42 +239,18 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   std::error_code ec;
   std::filesystem::create_directories(a.config.work_dir + "/logs", ec);
   if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));
-  // Task logs over HTTP: GET /logs/<file>?offset=N gives up to 1 MiB from N.
-  httplib::Server logs;
-  const std::string log_dir = a.config.work_dir + "/logs/";
-  logs.Get(R"(/logs/(job-[0-9]+-attempt-[0-9]+\.log))", [&](const httplib::Request& req, httplib::Response& res) {
-    std::ifstream f(log_dir + req.matches[1].str(), std::ios::binary);
-    if (!f) {
-      res.status = 404;
-      return;
-    }
-    f.seekg(0, std::ios::end);
-    const int64_t size = f.tellg();
-    int64_t offset = 0;
-    if (req.has_param("offset")) offset = std::clamp<int64_t>(std::atoll(req.get_param_value("offset").c_str()), 0, size);
-    const int64_t n = std::min<int64_t>(size - offset, int64_t{1} << 20);
-    std::string chunk(static_cast<size_t>(n), '\0');
-    f.seekg(offset);
-    f.read(chunk.data(), n);
-    res.set_header("X-Next-Offset", std::to_string(offset + n));
-    res.set_content(chunk, "text/plain");
-  });
-  a.log_port = logs.bind_to_any_port(a.config.node.address);
-  std::thread log_thread;
-  if (a.log_port > 0) {
-    log_thread = std::thread([&] { logs.listen_after_bind(); });
+  TaskLogServer logs;
+  if (a.config.log_port < 0) {
+    a.log_port = logs.Start(a.config.node.address, a.config.work_dir + "/logs");
+    if (a.log_port == 0) std::cerr << "stargate agent: cannot serve task logs on " << a.config.node.address << "\n";
   } else {
-    a.log_port = 0;
-    std::cerr << "stargate agent: cannot serve task logs on " << a.config.node.address << "\n";
+    a.log_port = a.config.log_port;
   }
-  struct StopLogs {  // on every way out of Run
-    httplib::Server& s;
-    std::thread& t;
-    ~StopLogs() {
-      s.stop();
-      if (t.joinable()) t.join();
-    }
-  } stop_logs{logs, log_thread};
+  a.runner = a.config.runner;
+  if (a.runner == nullptr) {
+    a.own_runner = std::make_unique<LocalRunner>(a.config.node, a.config.work_dir, a.config.stop_grace_ms);
+    a.runner = a.own_runner.get();
+  }
   // Reconnect quickly after a server restart (gRPC's default backoff grows
   // to two minutes); heartbeats are cheap.
   grpc::ChannelArguments args;
@@ -422,15 +265,16 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   a.last_cpu = ReadCpu();
   std::random_device rd;
   a.agent_id = fmt::format("{:08x}{:08x}{:08x}", rd(), rd(), rd());
-  // Orphans of a task (a shell that died on SIGTERM leaves its python
-  // child) are reparented here rather than to init: Reap collects them.
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
   std::atomic<bool> done{false};
   std::thread watcher([&] { a.Watch(stop, done); });
   while (!stop.load()) {
     const int64_t now = NowMs();
-    a.Reap();
-    for (const TaskRef& r : a.stopping) a.Stop(r, now);
+    for (const TaskRef& r : a.stopping) a.runner->Stop(a.config.node.name, r, now);
+    if (a.config.up != nullptr && !a.config.up->load()) {
+      a.registered = false;  // back up: register afresh
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      continue;
+    }
     if (!a.registered) {
       a.registered = a.Register();
       if (!a.registered) std::this_thread::sleep_for(std::chrono::milliseconds(a.interval_ms));
@@ -440,20 +284,20 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   }
   done = true;
   watcher.join();
-  // Asked to stop: stop every task, then wait for them up to the grace period.
-  const int64_t deadline = NowMs() + a.config.stop_grace_ms;
-  for (auto& [ref, p] : a.procs) a.Stop(ref, NowMs());
-  while (NowMs() < deadline) {
-    a.Reap();
+  // Asked to stop: stop every task (SIGTERM), then force those still
+  // running once the runner's grace period is over.
+  const int64_t deadline = NowMs() + a.config.stop_grace_ms + 2000;
+  for (;;) {
+    const int64_t now = NowMs();
     bool any = false;
-    for (auto& [ref, p] : a.procs) any = any || p.running;
-    if (!any) break;
+    for (const TaskReport& t : a.runner->Poll(a.config.node.name, now)) {
+      if (!t.running) continue;
+      any = true;
+      a.runner->Stop(a.config.node.name, t.task, now);
+    }
+    if (!any || now > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  for (auto& [ref, p] : a.procs) {
-    if (p.running) kill(-p.pid, SIGKILL);
-  }
-  a.Reap();
   if (a.registered) a.Leave();
   return Status();
 }

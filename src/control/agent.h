@@ -21,6 +21,7 @@
 
 #include "control/node_registry.h"
 #include "control/reconciler.h"
+#include "control/task_runner.h"
 #include "core/status.h"
 
 namespace stargate::control {
@@ -33,6 +34,17 @@ struct AgentConfig {
   // Mutual TLS to the servers (PEM text; empty = plaintext): this node's
   // certificate and key, and the CA that signed the servers'.
   std::string tls_cert, tls_key, tls_ca;
+  // Runs the tasks; null: a LocalRunner of the agent's own. Not owned.
+  TaskRunner* runner = nullptr;
+  // -1: the agent serves WORK_DIR/logs itself on node.address. Otherwise
+  // the logs are served elsewhere (a site driver's one log server), at
+  // log_address:log_port.
+  int log_port = -1;
+  std::string log_address;
+  // While this reads false the agent sends no heartbeats, so the server
+  // marks the node down and moves its work (a Slurm node drained or
+  // down); null = always up. Not owned.
+  const std::atomic<bool>* up = nullptr;
 };
 
 class Agent {

@@ -29,6 +29,7 @@ StatusOr<NodeInfo> Decode(const KeyValue& kv) {
     n.cpus = j.at("cpus").get<int>();
     n.memory_bytes = j.at("memory_bytes").get<int64_t>();
     n.log_port = j.value("log_port", 0);
+    n.log_address = j.value("log_address", "");
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }
@@ -47,7 +48,8 @@ nlohmann::json NodeJson(const NodeInfo& n) {
                         {"accelerators", n.accelerators},
                         {"cpus", n.cpus},
                         {"memory_bytes", n.memory_bytes},
-                        {"log_port", n.log_port}};
+                        {"log_port", n.log_port},
+                        {"log_address", n.log_address}};
 }
 
 Status NodeRegistry::Load(int64_t now_ms) {
@@ -129,6 +131,7 @@ Status NodeRegistry::Register(const NodeInfo& info, int64_t now_ms, const std::s
   NodeTelemetry& t = telemetry_[info.name];
   t.last_heartbeat_ms = now_ms;
   t.agent_id = agent_id;
+  t.reported = false;
   down_noted_.erase(info.name);
   left_.erase(info.name);
   return Status();
@@ -152,7 +155,12 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
   down_noted_.erase(name);
   it->second = t;
   it->second.agent_id = keep;
+  it->second.reported = true;
   return true;
+}
+
+bool NodeRegistry::Ready(const std::string& name, int64_t now_ms) const {
+  return Alive(name, now_ms) && telemetry_.at(name).reported;
 }
 
 bool NodeRegistry::Alive(const std::string& name, int64_t now_ms) const {

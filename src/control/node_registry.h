@@ -33,7 +33,8 @@ struct NodeInfo {
   int accelerators = 1;
   int cpus = 0;
   int64_t memory_bytes = 0;
-  int log_port = 0;                // task logs at http://address:log_port/logs/<file>
+  int log_port = 0;                // task logs at http://LOG_HOST:log_port/logs/<file>
+  std::string log_address;         // LOG_HOST when not `address` (a site driver's host)
 };
 
 // The node as JSON: how it is stored, and what GET /v1/nodes starts from.
@@ -46,6 +47,8 @@ struct NodeTelemetry {
   int64_t memory_used_bytes = 0;
   double gpu_utilisation = 0;
   double gpu_power_w = 0;
+  // A heartbeat (with the tasks it runs) came since the agent registered.
+  bool reported = false;
 };
 
 // What a site's nodes have shown of their reliability, for checkpoint
@@ -87,6 +90,10 @@ class NodeRegistry {
   const std::map<std::string, SiteHealth>& health() const { return health_; }
 
   bool Alive(const std::string& name, int64_t now_ms) const;
+  // Alive, and its agent has said what it runs since it (re-)registered:
+  // only then may new work land on it (a restarted agent, or a Slurm
+  // driver that adopted its batch jobs, may still run a stale attempt).
+  bool Ready(const std::string& name, int64_t now_ms) const;
   // Just restarted: every known node counts as alive until agents reconnect.
   bool InGrace(int64_t now_ms) const { return now_ms <= grace_until_ms_; }
   const NodeInfo* Find(const std::string& name) const;

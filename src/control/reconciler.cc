@@ -1,5 +1,7 @@
 #include "control/reconciler.h"
 
+#include <absl/strings/str_join.h>
+
 #include <algorithm>
 #include <optional>
 #include <set>
@@ -92,6 +94,9 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
       {"STARGATE_RESTART_COUNT", std::to_string(r.restarts)},
       {"STARGATE_CHECKPOINT_DIR", ckpt},
       {"STARGATE_ACCELERATORS_PER_NODE", std::to_string(r.spec.per_node)},
+      // The gang's nodes in rank order: a Slurm site driver submits the
+      // ranks on its nodes as one batch job.
+      {"STARGATE_NODES", absl::StrJoin(r.nodes, ",")},
       // Seconds between checkpoints the job should aim for (Daly's optimum
       // for `interval: auto`).
       {"STARGATE_CHECKPOINT_INTERVAL_S", std::to_string(std::max<int64_t>(1, CheckpointIntervalMs(r) / 1000))},
@@ -186,6 +191,14 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
   const LiveCluster c = BuildCluster(*nodes_, options_.hot_spares);
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
+  for (const auto& [node, tasks] : stale_) {  // see OnHeartbeat
+    auto it = c.node_ids.find(node);
+    if (it == c.node_ids.end()) continue;
+    for (const auto& [ref, devices] : tasks) {
+      const int take = std::min(devices, state.FreeOn(NodeId(it->second)));
+      if (take > 0) state.Allocate(NodeId(it->second), take);
+    }
+  }
   std::map<uint64_t, JobRecord*> by_id;
   sched::Queue queue;
   if (scheduler_->UsesTenantOrder()) queue.KeepTenantOrder();
@@ -221,7 +234,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
     }
   }
   for (uint32_t i = 0; i < c.node_names.size(); ++i) {
-    if (!nodes_->Alive(c.node_names[i], now_ms) && state.FreeOn(NodeId(i)) == state.pool(state.PoolOf(NodeId(i))).per_node) {
+    if (!nodes_->Ready(c.node_names[i], now_ms) && state.FreeOn(NodeId(i)) == state.pool(state.PoolOf(NodeId(i))).per_node) {
       state.SetNodeUp(NodeId(i), false);
     }
   }
@@ -499,9 +512,28 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       }
     }
   }
+  // Unwanted tasks still running: told to stop. Those the job record no
+  // longer holds devices for (an attempt the server gave up on while the
+  // node was silent: a partitioned node, a Slurm job outliving its driver)
+  // hold their devices here until they end, so no new rank lands on them.
+  std::map<TaskRef, int>& stale = stale_[node];
+  stale.clear();
   for (const TaskReport& rep : tasks) {
-    if (rep.running && !wanted.count(rep.task)) out.stop.push_back(rep.task);
+    if (!rep.running || wanted.count(rep.task)) continue;
+    out.stop.push_back(rep.task);
+    StatusOr<JobRecord> r = jobs_->Get(rep.task.job);
+    const NodeInfo* info = nodes_->Find(node);
+    int devices = info != nullptr ? info->accelerators : 0;
+    if (r.ok()) {
+      auto pos = std::find(r->nodes.begin(), r->nodes.end(), node);
+      const bool held = r->attempt == rep.task.attempt && pos != r->nodes.end() &&
+                        r->exits[static_cast<size_t>(pos - r->nodes.begin())] == JobRecord::kRunningExit;
+      if (held) continue;
+      devices = r->spec.per_node;
+    }
+    stale[rep.task] = devices;
   }
+  if (stale.empty()) stale_.erase(node);
   return out;
 }
 

@@ -125,6 +125,9 @@ class Reconciler {
   std::unique_ptr<sched::Scheduler> scheduler_;
   std::string data_dir_;
   std::map<std::string, TenantId> tenants_;
+  // Per node: tasks it still runs that no job record holds devices for,
+  // and their devices (OnHeartbeat); kept out of placements.
+  std::map<std::string, std::map<TaskRef, int>> stale_;
   ReconcilerOptions options_;
   AuditLog* audit_ = nullptr;
   Status Audit(int64_t now_ms, const std::string& action, uint64_t job, const std::string& detail) {

@@ -264,7 +264,7 @@ HttpResponse RestApi::JobLogs(uint64_t id) {
     const NodeInfo* n = cp_->nodes.Find(r->nodes[rank]);
     json entry = {{"rank", rank}, {"node", r->nodes[rank]}, {"attempt", r->attempt}};
     if (n != nullptr && n->log_port > 0) {
-      entry["url"] = fmt::format("http://{}:{}/logs/{}", n->address, n->log_port, TaskLogName({r->id, r->attempt}));
+      entry["url"] = fmt::format("http://{}:{}/logs/{}", n->log_address.empty() ? n->address : n->log_address, n->log_port, TaskLogName({r->id, r->attempt}));
     }
     list.push_back(std::move(entry));
   }

@@ -12,6 +12,11 @@
 //   accelerators: H100:8               # or auto (nvidia-smi; else CPU:1)
 //   work_dir: /var/lib/stargate
 //   stop_grace: 30s                    # SIGTERM, then SIGKILL this much later
+//   tls_cert: /etc/stargate/node.crt   # mutual TLS to the servers (PEM files)
+//   tls_key: /etc/stargate/node.key
+//   tls_ca: /etc/stargate/ca.crt
+//   slurm: {partition: gpu, nodes: [gpu01, gpu02], fence: 15s}
+//                                      # drive a Slurm cluster as the site
 //
 // Parsed by ParseAgentFile; errors name file, line, column and field.
 #pragma once
@@ -19,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 #include "core/units.h"
@@ -29,6 +35,14 @@ namespace stargate {
 struct AgentFile {
   std::optional<std::string> server, name, site, region, jurisdiction, address, accelerators, work_dir;
   std::optional<Duration> stop_grace;
+  std::optional<std::string> tls_cert, tls_key, tls_ca;
+  // Present: the agent is a Slurm site driver (`--slurm`).
+  struct Slurm {
+    std::string partition;
+    std::vector<std::string> nodes;
+    std::optional<Duration> fence;
+  };
+  std::optional<Slurm> slurm;
 };
 
 StatusOr<AgentFile> ParseAgentFile(std::string_view yaml_text, const std::string& filename);

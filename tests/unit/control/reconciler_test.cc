@@ -14,6 +14,15 @@ namespace stargate::control {
 namespace {
 
 constexpr int64_t kT0 = 1'700'000'000'000;
+
+// As an agent joins: it registers, then says what it runs (nothing);
+// only then does new work land on it.
+void Join(NodeRegistry& nodes, const NodeInfo& n, int64_t now) {
+  ASSERT_TRUE(nodes.Register(n, now).ok());
+  NodeTelemetry t;
+  t.last_heartbeat_ms = now;
+  ASSERT_TRUE(nodes.Heartbeat(n.name, t));
+}
 constexpr int64_t kTimeout = 5'000;
 
 class ReconcilerTest : public ::testing::Test {
@@ -29,7 +38,7 @@ class ReconcilerTest : public ::testing::Test {
     n.address = "10.0.0." + name;
     n.accelerator = AcceleratorType::kCpu;
     n.accelerators = 1;
-    ASSERT_TRUE(nodes_.Register(n, now_).ok());
+    Join(nodes_, n, now_);
   }
   uint64_t Submit(int nodes, const std::string& run = "train") {
     const std::string spec = fmt::format("name: j\nresources: {{accelerators: CPU:1, nodes: {}}}\nrun: {}\n", nodes, run);
@@ -119,6 +128,35 @@ TEST_F(ReconcilerTest, CancelStopsTheTasksWhichKeepTheirNodesUntilTheyExit) {
   EXPECT_TRUE(jobs_.ListEndedButRunning().value().empty());
 }
 
+// A node that was silent long enough to lose its rank comes back still
+// running it (a partitioned node; a Slurm batch job outliving its driver):
+// nothing new lands on it before it has said what it runs, nor on the
+// devices the stale rank holds until it has ended.
+TEST_F(ReconcilerTest, ARejoiningNodesStaleRankHoldsItsDevicesUntilItEnds) {
+  rec_.Configure({.hot_spares = 0, .gang_repair = false});
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const TaskRef first{id, 1};
+  now_ += kTimeout + 1;  // a goes silent
+  Beat("b", {Running(first)});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  Beat("b", {Exited(first, 143)});
+  ASSERT_EQ(jobs_.Get(id).value().state, JobState::kPending);
+  NodeInfo a = *nodes_.Find("a");
+  ASSERT_TRUE(nodes_.Register(a, now_).ok());  // back, but has not reported yet
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kPending) << "placed on a node that has not said what it runs";
+  EXPECT_EQ(Beat("a", {Running(first)}).stop, (std::vector<TaskRef>{first}));
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kPending) << "placed on the devices of a stale rank";
+  Beat("a", {Exited(first, 143)});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const JobRecord r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.attempt, 2u);
+  EXPECT_EQ(Beat("a").run.at(0).env.at("STARGATE_NODES"), "a,b");
+}
+
 TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
   rec_.Configure({.hot_spares = 0, .gang_repair = false});
   const uint64_t id = Submit(2);
@@ -168,7 +206,7 @@ TEST_F(ReconcilerTest, JurisdictionsAndRegionsConstrainPlacement) {
   eu.jurisdiction = "EU";
   eu.address = "10.1.0.1";
   eu.accelerator = AcceleratorType::kCpu;
-  ASSERT_TRUE(nodes_.Register(eu, now_).ok());
+  Join(nodes_, eu, now_);
   auto submit = [&](const std::string& placement) {
     return jobs_.Submit("name: p\nplacement: " + placement + "\nrun: x\n", "p.yaml", "").value().id;
   };
@@ -199,7 +237,7 @@ TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitt
     n.address = name;
     n.accelerator = AcceleratorType::kCpu;
     n.accelerators = 4;
-    ASSERT_TRUE(nodes.Register(n, now).ok());
+    Join(nodes, n, now);
   }
   auto submit = [&](int per_node, int count) {
     return jobs.Submit(fmt::format("name: j\nresources: {{accelerators: CPU:{}, nodes: {}}}\nrun: x\n", per_node, count),

@@ -15,6 +15,22 @@ TEST(AgentFile, ReadsWhatItGivesAndLeavesTheRestUnset) {
   EXPECT_FALSE(a.name.has_value());
   EXPECT_FALSE(a.work_dir.has_value());
   EXPECT_FALSE(ParseAgentFile("", "agent.yaml").ok());  // not a map
+  EXPECT_FALSE(a.slurm.has_value());
+}
+
+TEST(AgentFile, TlsFilesAndASlurmSite) {
+  const AgentFile a = ParseAgentFile("tls_cert: n.crt\ntls_key: n.key\ntls_ca: ca.crt\n"
+                                     "slurm: {partition: gpu, nodes: [g1, g2], fence: 20s}\n", "agent.yaml").value();
+  EXPECT_EQ(a.tls_cert, "n.crt");
+  EXPECT_EQ(a.tls_ca, "ca.crt");
+  ASSERT_TRUE(a.slurm.has_value());
+  EXPECT_EQ(a.slurm->partition, "gpu");
+  EXPECT_EQ(a.slurm->nodes, (std::vector<std::string>{"g1", "g2"}));
+  EXPECT_EQ(a.slurm->fence, Duration::Seconds(20));
+  EXPECT_TRUE(ParseAgentFile("slurm: {}\n", "agent.yaml").value().slurm.has_value());
+  auto error = [](const std::string& text) { return std::string(ParseAgentFile(text, "a.yaml").status().message()); };
+  EXPECT_NE(error("slurm: {partion: gpu}\n").find("unknown key 'partion'"), std::string::npos);
+  EXPECT_NE(error("slurm: yes\n").find("a.yaml:1:8"), std::string::npos) << error("slurm: yes\n");
 }
 
 TEST(AgentFile, ErrorsNameFileLineAndField) {

@@ -1,0 +1,79 @@
+// File: slurm_runner.h
+// Runs tasks on a Slurm cluster for a Slurm site driver (`stargate agent
+// --slurm`), which heartbeats one agent loop per Slurm node over this one
+// runner. The server gives each node its rank of a gang; once every rank
+// of the gang on this site's nodes has arrived (STARGATE_NODES lists the
+// gang's nodes), the runner submits them as one batch job (slurm_batch.h)
+// and reports each rank by that job's state (slurm_records.h: OutcomeOf),
+// read with `scontrol show job` at most twice a second. Stop is scancel
+// (Slurm's SIGTERM), then scancel --signal=KILL after the grace period.
+//
+// A restarted driver adopts the batch jobs its site still runs (by job
+// name and --comment tag; the nodes from WORK_DIR/slurm/<job name>.nodes)
+// and reports them, so the server stops those it has rescheduled in the
+// meantime. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "control/slurm_batch.h"
+#include "control/slurm_client.h"
+#include "control/slurm_records.h"
+#include "control/task_runner.h"
+
+namespace stargate::control {
+
+struct SlurmRunnerOptions {
+  SlurmBatchOptions batch;         // site, work_dir (absolute), partition, fence_s, gpus
+  std::set<std::string> nodes;     // the Slurm nodes this driver serves
+  int64_t stop_grace_ms = 10'000;
+  int64_t refresh_ms = 500;        // scontrol at most this often
+};
+
+class SlurmRunner : public TaskRunner {
+ public:
+  // `slurm` must outlive the runner.
+  SlurmRunner(SlurmClient* slurm, SlurmRunnerOptions o);
+
+  // Takes over the site's batch jobs an earlier driver left running.
+  // Returns how many; an error when Slurm cannot be asked.
+  StatusOr<int> Adopt();
+  // Called by the driver every second, whether or not the server answers:
+  // touches the lease its batch jobs' watchdogs check (slurm_batch.h).
+  void KeepAlive();
+
+  void Start(const std::string& node, const TaskLaunch& task) override;
+  void Stop(const std::string& node, const TaskRef& task, int64_t now_ms) override;
+  std::vector<TaskReport> Poll(const std::string& node, int64_t now_ms) override;
+  void Forget(const std::string& node, const TaskRef& task) override;
+
+ private:
+  struct Gang {
+    std::vector<std::string> nodes;            // this site's nodes of the gang, in rank order
+    std::map<std::string, TaskLaunch> arrived; // by node, until submitted
+    uint64_t slurm_id = 0;                     // 0: not submitted (gathering, or never)
+    SlurmOutcome outcome;                      // running until Slurm says it ended
+    int64_t stop_sent_ms = -1;
+    bool killed = false;
+    int unseen = 0;                            // refreshes in a row Slurm did not list it
+    std::set<std::string> forgotten;           // nodes whose server recorded the end
+  };
+  void Submit(const TaskRef& ref, Gang& g);
+  void Refresh(int64_t now_ms);
+  void Note(const TaskRef& ref, const std::string& text) const;  // into the task's log and stderr
+  std::string NodesFile(const TaskRef& ref) const;
+
+  SlurmClient* slurm_;
+  SlurmRunnerOptions o_;
+  std::mutex mu_;
+  std::map<TaskRef, Gang> gangs_;
+  int64_t refreshed_ms_ = -1'000'000'000;
+  bool warned_ = false;                         // Slurm unreachable, said once until it answers
+};
+
+}  // namespace stargate::control

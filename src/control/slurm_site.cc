@@ -1,0 +1,147 @@
+#include "control/slurm_site.h"
+
+#include <absl/strings/ascii.h>
+#include <absl/strings/str_join.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "control/gpu_probe.h"
+#include "control/slurm_runner.h"
+#include "control/task_log_server.h"
+
+namespace stargate::control {
+namespace {
+
+// The nodes of the partition (and of `only`, when given).
+std::vector<SlurmNode> SiteNodes(const SlurmSiteConfig& c, const std::vector<SlurmNode>& all) {
+  std::vector<SlurmNode> out;
+  for (const SlurmNode& n : all) {
+    if (!c.only.empty() && !c.only.count(n.name)) continue;
+    if (!c.partition.empty() && std::find(n.partitions.begin(), n.partitions.end(), c.partition) == n.partitions.end()) {
+      continue;
+    }
+    out.push_back(n);
+  }
+  return out;
+}
+
+StatusOr<NodeInfo> ToNodeInfo(const SlurmSiteConfig& c, const SlurmNode& s) {
+  NodeInfo n = c.agent.node;
+  n.name = s.name;
+  n.address = s.address;
+  n.cpus = s.cpus;
+  n.memory_bytes = s.memory_bytes;
+  if (s.gpus == 0) {
+    n.accelerator = AcceleratorType::kCpu;
+    n.accelerators = 1;
+    return n;
+  }
+  const std::string type = !s.gpu_type.empty() ? absl::AsciiStrToUpper(s.gpu_type) : c.gpu_type;
+  if (type.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "Slurm node {} has {} untyped GPUs (Gres=gpu:{}): give their type with --accelerators TYPE", s.name, s.gpus,
+        s.gpus));
+  }
+  StatusOr<AcceleratorType> t = ParseAcceleratorType(type);
+  if (!t.ok()) t = TypeFromGpuName(type);
+  if (!t.ok()) return absl::InvalidArgumentError(fmt::format("Slurm node {}: {}", s.name, std::string(t.status().message())));
+  n.accelerator = *t;
+  n.accelerators = std::min(s.gpus, 64);
+  return n;
+}
+
+}  // namespace
+
+Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std::atomic<bool>& stop) {
+  SlurmSiteConfig c = config;
+  c.agent.work_dir = std::filesystem::absolute(c.agent.work_dir).lexically_normal().string();
+  SG_ASSIGN_OR_RETURN(const std::vector<SlurmNode> all, slurm->Nodes());
+  const std::vector<SlurmNode> nodes = SiteNodes(c, all);
+  if (nodes.empty()) {
+    return absl::NotFoundError(fmt::format("Slurm lists no node{}{}", c.partition.empty() ? "" : " in partition " + c.partition,
+                                           c.only.empty() ? "" : " named " + absl::StrJoin(c.only, ",")));
+  }
+  std::vector<NodeInfo> infos;
+  SlurmRunnerOptions ro;
+  for (const SlurmNode& s : nodes) {
+    SG_ASSIGN_OR_RETURN(NodeInfo n, ToNodeInfo(c, s));
+    infos.push_back(n);
+    ro.nodes.insert(n.name);
+  }
+  ro.batch.site = c.agent.node.site;
+  ro.batch.work_dir = c.agent.work_dir;
+  ro.batch.partition = c.partition;
+  ro.batch.fence_s = c.fence_s;
+  ro.batch.gpus = infos.front().accelerator != AcceleratorType::kCpu;
+  ro.stop_grace_ms = c.agent.stop_grace_ms;
+  SlurmRunner runner(slurm, ro);
+  runner.KeepAlive();
+  SG_ASSIGN_OR_RETURN(const int adopted, runner.Adopt());
+  TaskLogServer logs;
+  const int log_port = logs.Start(c.agent.node.address, c.agent.work_dir + "/logs");
+  if (log_port == 0) std::cerr << "stargate slurm: cannot serve task logs on " << c.agent.node.address << "\n";
+  fmt::print("stargate slurm {}: {} node(s) ({}), {} running job(s) adopted, logs on {}:{}\n", c.agent.node.site,
+             infos.size(), absl::StrJoin(ro.nodes, ","), adopted, c.agent.node.address, log_port);
+  std::fflush(stdout);
+
+  std::map<std::string, std::unique_ptr<std::atomic<bool>>> up;
+  for (const SlurmNode& s : nodes) up[s.name] = std::make_unique<std::atomic<bool>>(SlurmNodeUsable(s.state));
+  std::vector<std::thread> threads;
+  std::vector<Status> results(infos.size());
+  for (size_t i = 0; i < infos.size(); ++i) {
+    AgentConfig a = c.agent;
+    a.node = infos[i];
+    a.runner = &runner;
+    a.log_port = log_port;
+    a.log_address = c.agent.node.address;
+    a.up = up[a.node.name].get();
+    threads.emplace_back([a, &stop, &results, i] {
+      Agent agent(a);
+      results[i] = agent.Run(stop);
+    });
+  }
+  using Clock = std::chrono::steady_clock;
+  auto checked = Clock::now();
+  while (!stop.load()) {
+    runner.KeepAlive();
+    if (Clock::now() - checked >= std::chrono::seconds(5)) {
+      checked = Clock::now();
+      StatusOr<std::vector<SlurmNode>> now = slurm->Nodes();
+      if (now.ok()) {
+        for (const SlurmNode& s : *now) {
+          auto it = up.find(s.name);
+          if (it == up.end()) continue;
+          const bool usable = SlurmNodeUsable(s.state);
+          if (usable != it->second->load()) {
+            fmt::print("stargate slurm {}: node {} is {} in Slurm: {}\n", c.agent.node.site, s.name, s.state,
+                       usable ? "back in service" : "out of service, its ranks stop");
+            std::fflush(stdout);
+          }
+          // A drained node would finish its ranks while the server, which
+          // no longer hears from it, starts them elsewhere: stop them.
+          if (!usable) {
+            const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       Clock::now().time_since_epoch()).count();
+            for (const TaskReport& t : runner.Poll(s.name, now_ms)) {
+              if (t.running) runner.Stop(s.name, t.task, now_ms);
+            }
+          }
+          it->second->store(usable);
+        }
+      }
+    }
+    for (int i = 0; i < 10 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (std::thread& t : threads) t.join();
+  for (const Status& st : results) SG_RETURN_IF_ERROR(st);
+  return Status();
+}
+
+}  // namespace stargate::control

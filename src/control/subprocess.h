@@ -1,0 +1,24 @@
+// File: subprocess.h
+// Runs a program (no shell) to completion: its stdout and stderr
+// captured, text fed to its stdin, killed (SIGKILL) past a time limit.
+// For the command-line tools Stargate drives (sbatch, scontrol, scancel).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace stargate::control {
+
+struct CommandResult {
+  int exit_code = 0;               // 128 + N when killed by signal N
+  std::string out, err;
+};
+
+// Unavailable when it cannot start or overruns `timeout_ms`; otherwise
+// the result, whatever the exit code.
+StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv, const std::string& stdin_text,
+                                   int timeout_ms);
+
+}  // namespace stargate::control

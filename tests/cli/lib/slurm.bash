@@ -1,0 +1,85 @@
+# Shared by the Slurm CLI tests (sourced after cluster.bash): a real
+# single-host Slurm 22.05 (munged, slurmctld, slurmd) with all its state
+# in $TMP/slurm, eight fake GPUs (char devices cloned from /dev/null, as in
+# ../shared/notes/dependencies.md §3), daemons on free loopback ports,
+# started as this test's processes and ended with it.
+
+# Exits 77 (skipped) without root or without Debian's Slurm and munge.
+need_slurm() {
+  [ "$(id -u)" = 0 ] || { echo "SKIP: a test Slurm needs root (munged, slurmd, mknod)"; exit 77; }
+  for b in /usr/sbin/slurmctld /usr/sbin/slurmd /usr/sbin/munged /usr/bin/sbatch; do
+    [ -x "$b" ] || { echo "SKIP: $b is missing (Debian: apt-get install slurm-wlm munge)"; exit 77; }
+  done
+}
+
+# start_slurm: sets SLURM_CONF (exported) and SLURM_NODE (this host's
+# short name, the one Slurm node, with gpu:8).
+start_slurm() {
+  local d="$TMP/slurm" host ctld_port slurmd_port
+  host="$(hostname -s)"
+  SLURM_NODE="$host"
+  read -r ctld_port slurmd_port < <(/usr/bin/python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+  chmod 755 "$TMP"  # munged wants every directory above its socket reachable by all
+  mkdir -p "$d"/{munge,log,state,spool,fakegpu}
+  chmod 755 "$d/munge"
+  dd if=/dev/urandom of="$d/munge.key" bs=1024 count=1 status=none
+  chmod 600 "$d/munge.key"
+  for i in 0 1 2 3 4 5 6 7; do mknod "$d/fakegpu/nvidia$i" c 1 3; done
+  cat > "$d/slurm.conf" <<CONF
+ClusterName=sgtest
+SlurmctldHost=$host(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$d/munge/munge.sock
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+StateSaveLocation=$d/state
+SlurmdSpoolDir=$d/spool
+SlurmctldPidFile=$d/slurmctld.pid
+SlurmdPidFile=$d/slurmd.pid
+SlurmctldLogFile=$d/log/slurmctld.log
+SlurmdLogFile=$d/log/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+GresTypes=gpu
+MpiDefault=none
+ReturnToService=2
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$d/log/jobcomp.txt
+MinJobAge=300
+KillWait=5
+NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=1000 Gres=gpu:8 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+CONF
+  cat > "$d/gres.conf" <<CONF
+AutoDetect=off
+NodeName=$host Name=gpu File=$d/fakegpu/nvidia[0-7]
+CONF
+  export SLURM_CONF="$d/slurm.conf"
+  # In the foreground (-D) so that they are this test's children, ended by PID.
+  /usr/sbin/munged -F --key-file="$d/munge.key" --socket="$d/munge/munge.sock" \
+    --pid-file="$d/munge/munged.pid" --log-file="$d/log/munged.log" --seed-file="$d/munge/seed" > /dev/null 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 50); do [ -S "$d/munge/munge.sock" ] && break; sleep 0.1; done
+  /usr/sbin/slurmctld -D -f "$SLURM_CONF" > "$d/log/slurmctld.out" 2>&1 &
+  PIDS+=($!)
+  /usr/sbin/slurmd -D -f "$SLURM_CONF" > "$d/log/slurmd.out" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 100); do
+    timeout 2 sinfo -h -N -o '%t' 2> /dev/null | grep -Eq '^(idle|mix|alloc)' && return 0
+    sleep 0.1
+  done
+  tail -n 20 "$d"/log/*.log >&2
+  fail "Slurm did not come up: $(sinfo -N 2>&1)"
+}
