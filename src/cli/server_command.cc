@@ -42,6 +42,7 @@ struct ServerOptions {
   bool in_memory = false;
   int hot_spares = 0;
   bool no_gang_repair = false;
+  int site_partition_grace_s = 60;
   std::string preempt_after = "10m";
   std::string etcd;                // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
@@ -193,7 +194,8 @@ int RunServer(const ServerOptions& o) {
   // Absolute, because tasks get checkpoint paths under it and run elsewhere.
   const std::string data_dir = std::filesystem::absolute(o.data_dir).lexically_normal().string();
   control::ControlPlane cp(store.get(), NowUnixMs, std::move(scheduler).value(), data_dir, o.heartbeat_timeout_ms);
-  cp.reconciler.Configure(control::ReconcilerOptions{o.hot_spares, !o.no_gang_repair});
+  cp.reconciler.Configure(control::ReconcilerOptions{
+      o.hot_spares, !o.no_gang_repair, int64_t{o.site_partition_grace_s} * 1000});
   if (Status st = cp.nodes.Load(NowUnixMs()); !st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;
@@ -315,6 +317,11 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
                   "A job with priority > 0 that would wait longer than this stops lower-priority work "
                   "(SIGTERM first: time to checkpoint)")
       ->capture_default_str();
+  cmd->add_option("--site-partition-grace-s", o->site_partition_grace_s,
+                  "When all of a site's nodes go silent at once (its WAN link cut), its jobs keep their attempt "
+                  "this long before restarting elsewhere (0 = at once)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   cmd->add_flag("--no-gang-repair", o->no_gang_repair,
                 "Requeue a gang that lost a node as a whole, instead of restarting it in place with a spare");
   cmd->callback([o, exit_code] { *exit_code = RunServer(*o); });

@@ -53,8 +53,9 @@ nlohmann::json NodeJson(const NodeInfo& n) {
 }
 
 Status NodeRegistry::Load(int64_t now_ms) {
-  grace_until_ms_ = now_ms + std::max(kRestartGraceMs, timeout_ms_);
   SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kPrefix));
+  // A server that knew no node has no agent to wait for.
+  if (!kvs.empty()) grace_until_ms_ = now_ms + std::max(kRestartGraceMs, timeout_ms_);
   for (const KeyValue& kv : kvs) {
     SG_ASSIGN_OR_RETURN(NodeInfo n, Decode(kv));
     telemetry_[n.name].last_heartbeat_ms = now_ms;
@@ -157,6 +158,40 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
   it->second.agent_id = keep;
   it->second.reported = true;
   return true;
+}
+
+std::optional<int64_t> NodeRegistry::SiteSilentSince(const std::string& site, int64_t now_ms) const {
+  std::optional<int64_t> last;
+  for (const auto& [name, n] : nodes_) {
+    if (n.site != site || left_.count(name)) continue;
+    if (Alive(name, now_ms)) return std::nullopt;
+    last = std::max(last.value_or(INT64_MIN), telemetry_.at(name).last_heartbeat_ms);
+  }
+  return last;
+}
+
+void NodeRegistry::NoteSilentSites(int64_t now_ms) {
+  std::set<std::string> sites;
+  for (const auto& [name, n] : nodes_) sites.insert(n.site);
+  for (const std::string& site : sites) {
+    if (std::optional<int64_t> since = SiteSilentSince(site, now_ms)) {
+      silent_sites_.try_emplace(site, *since);
+      continue;
+    }
+    bool whole = true;
+    for (const auto& [name, n] : nodes_) {
+      if (n.site == site && !left_.count(name) && !Alive(name, now_ms)) whole = false;
+    }
+    if (whole) silent_sites_.erase(site);
+  }
+}
+
+std::optional<int64_t> NodeRegistry::CutOffSince(const std::string& name, int64_t now_ms) const {
+  auto n = nodes_.find(name);
+  if (n == nodes_.end() || Alive(name, now_ms)) return std::nullopt;
+  auto s = silent_sites_.find(n->second.site);
+  if (s == silent_sites_.end() || telemetry_.at(name).last_heartbeat_ms > s->second) return std::nullopt;
+  return s->second;
 }
 
 bool NodeRegistry::Ready(const std::string& name, int64_t now_ms) const {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -65,7 +66,8 @@ class NodeRegistry {
   // `store` must outlive the registry.
   NodeRegistry(Store* store, int64_t timeout_ms) : store_(store), timeout_ms_(timeout_ms) {}
 
-  // Reads the known nodes; each counts as heard from at `now_ms`.
+  // Reads the known nodes; each counts as heard from at `now_ms`, and all
+  // are alive for the restart grace (none when the store knew no node).
   Status Load(int64_t now_ms);
   // Adds or updates a node (persisted) and counts it as heard from, for
   // agent `agent_id`. FailedPrecondition while another agent that is still
@@ -94,6 +96,17 @@ class NodeRegistry {
   // only then may new work land on it (a restarted agent, or a Slurm
   // driver that adopted its batch jobs, may still run a stale attempt).
   bool Ready(const std::string& name, int64_t now_ms) const;
+  // When `site` was last heard from, if every node of it that did not
+  // leave is silent now (its WAN link cut, or the whole site down);
+  // nullopt while any node of it is alive or all of them left.
+  std::optional<int64_t> SiteSilentSince(const std::string& site, int64_t now_ms) const;
+  // Notes which sites went silent as a whole, and which are whole again
+  // (every node that did not leave alive). Called once per control pass.
+  void NoteSilentSites(int64_t now_ms);
+  // For a silent node that went quiet with the rest of its site (noted by
+  // NoteSilentSites, and not yet back): when the site was last heard
+  // from. Its nodes rejoin one by one; those not back yet still count.
+  std::optional<int64_t> CutOffSince(const std::string& name, int64_t now_ms) const;
   // Just restarted: every known node counts as alive until agents reconnect.
   bool InGrace(int64_t now_ms) const { return now_ms <= grace_until_ms_; }
   const NodeInfo* Find(const std::string& name) const;
@@ -110,6 +123,7 @@ class NodeRegistry {
   std::set<std::string> down_noted_;   // down and already counted (or left)
   std::map<std::string, std::string> left_;  // node -> the agent that left it (until it registers again)
   std::map<std::string, SiteHealth> health_;
+  std::map<std::string, int64_t> silent_sites_;  // site -> last heard from, until whole again
   std::set<std::string> health_dirty_;
   bool failure_unsaved_ = false;
   int64_t health_saved_ms_ = 0;

@@ -152,6 +152,9 @@ Status Reconciler::BeginAttempt(JobRecord& r, int64_t now_ms) {
   return Status();
 }
 
+// Marks a reason set while a job waits for its silent site.
+constexpr std::string_view kSilentSitePrefix = "waiting: ";
+
 Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
   for (JobRecord& r : jobs) {
     if (r.state != JobState::kRunning) continue;
@@ -159,8 +162,19 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
       SG_RETURN_IF_ERROR(RequeueIfDrained(r, now_ms));
       continue;
     }
-    for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+    bool waiting = false;  // on a silent site, within the grace
+    std::string silent_site;
+    for (size_t rank = 0; rank < r.nodes.size() && !r.stopping; ++rank) {
       if (r.exits[rank] != JobRecord::kRunningExit || nodes_->Alive(r.nodes[rank], now_ms)) continue;
+      const NodeInfo* info = nodes_->Find(r.nodes[rank]);
+      if (info != nullptr && options_.site_partition_grace_ms > 0) {
+        const std::optional<int64_t> since = nodes_->CutOffSince(r.nodes[rank], now_ms);
+        if (since.has_value() && now_ms - *since <= options_.site_partition_grace_ms) {
+          waiting = true;
+          silent_site = info->site;
+          continue;
+        }
+      }
       r.exits[rank] = JobRecord::kLostExit;
       // A gang keeps its other nodes and gets a spare for the lost one
       // (PlaceRepairs); a single node has nothing to keep.
@@ -171,6 +185,23 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
                                                     "last checkpoint{}", r.nodes[rank], rank,
                                                     r.repairing ? " with a spare in its place" : ""), now_ms));
       break;
+    }
+    // Say once that the job waits for its site, and once that it is back.
+    if (r.stopping) continue;
+    const std::string note =
+        waiting ? fmt::format("{}site {} is unreachable (all its nodes silent): its ranks keep running; restarting "
+                              "elsewhere if it is not back within {} s", kSilentSitePrefix, silent_site,
+                              options_.site_partition_grace_ms / 1000)
+                : std::string();
+    const bool was_waiting = r.reason.rfind(kSilentSitePrefix, 0) == 0;
+    if (waiting && r.reason != note) {
+      r.reason = note;
+      SG_RETURN_IF_ERROR(Audit(now_ms, "wait-site", r.id, note.substr(kSilentSitePrefix.size())));
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    } else if (!waiting && was_waiting) {
+      r.reason = "its site is reachable again; the attempt goes on";
+      SG_RETURN_IF_ERROR(Audit(now_ms, "site-back", r.id, r.reason));
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
     }
   }
   return Status();
@@ -407,6 +438,7 @@ int64_t Reconciler::PlanCheckpointInterval(const JobRecord& r) const {
 
 Status Reconciler::Tick(int64_t now_ms) {
   nodes_->NoteFailures(now_ms);
+  nodes_->NoteSilentSites(now_ms);
   // Best effort: what did not reach the store is written on a later tick;
   // placing and restarting jobs must not wait for it.
   nodes_->SaveHealth(now_ms).IgnoreError();

@@ -75,6 +75,14 @@ struct ReconcilerOptions {
   // spare of the same pool (hot or merely free); false, or no spare:
   // requeued as a whole.
   bool gang_repair = true;
+  // When every node of a site goes silent at once, the site is more likely
+  // cut off (its WAN link) than dead: its agents keep their tasks running,
+  // so its gangs keep their attempt this long after the site was last
+  // heard from, and resume as if nothing happened when it rejoins; after
+  // that they restart elsewhere (and the site's stale ranks are stopped
+  // when it comes back). New work avoids the silent site meanwhile.
+  // 0 = a silent site's gangs restart at once, as for a lost node.
+  int64_t site_partition_grace_ms = 60'000;
 };
 
 class Reconciler {

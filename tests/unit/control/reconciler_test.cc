@@ -157,6 +157,61 @@ TEST_F(ReconcilerTest, ARejoiningNodesStaleRankHoldsItsDevicesUntilItEnds) {
   EXPECT_EQ(Beat("a").run.at(0).env.at("STARGATE_NODES"), "a,b");
 }
 
+// Every node of a site goes silent at once: a cut WAN link, most likely.
+// Its gang keeps its attempt (the agents keep their tasks running) for
+// the grace, new work goes elsewhere, and when the site is back the
+// attempt simply goes on; a site silent past the grace loses its gangs.
+TEST_F(ReconcilerTest, ASilentSitesGangWaitsForItWithinTheGrace) {
+  rec_.Configure({.hot_spares = 0, .gang_repair = true, .site_partition_grace_ms = 20'000});
+  for (const char* name : {"e1", "e2"}) {
+    NodeInfo n;
+    n.name = name;
+    n.site = "paris";
+    n.jurisdiction = "EU";
+    n.address = name;
+    n.accelerator = AcceleratorType::kCpu;
+    Join(nodes_, n, now_);
+  }
+  const uint64_t id =
+      jobs_.Submit("name: eu\nresources: {nodes: 2}\nplacement: {jurisdictions: [EU]}\nrun: x\n", "e.yaml", "")
+          .value().id;
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const TaskRef t{id, 1};
+  ASSERT_EQ(jobs_.Get(id).value().nodes, (std::vector<std::string>{"e1", "e2"}));
+  now_ += kTimeout + 1;  // paris is cut off; a and b go on
+  Beat("a");
+  Beat("b");
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  JobRecord r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kRunning);
+  EXPECT_FALSE(r.stopping);
+  EXPECT_NE(r.reason.find("site paris is unreachable"), std::string::npos) << r.reason;
+  const uint64_t other = Submit(1);  // goes to the site that answers
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  const std::vector<std::string> at = jobs_.Get(other).value().nodes;
+  ASSERT_EQ(at.size(), 1u);
+  EXPECT_EQ(nodes_.Find(at[0])->site, "s1");
+  now_ += 10'000;  // paris is back within the grace, still running attempt 1
+  Beat("b");
+  EXPECT_TRUE(Beat("e1", {Running(t)}).stop.empty());
+  ASSERT_TRUE(rec_.Tick(now_).ok());  // nodes come back one by one: e2 is not lost meanwhile
+  EXPECT_FALSE(jobs_.Get(id).value().stopping) << jobs_.Get(id).value().reason;
+  EXPECT_TRUE(Beat("e2", {Running(t)}).stop.empty());
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  r = jobs_.Get(id).value();
+  EXPECT_EQ(r.attempt, 1u);
+  EXPECT_EQ(r.restarts, 0);
+  EXPECT_EQ(r.reason, "its site is reachable again; the attempt goes on");
+  // Silent again, now past the grace: the attempt is given up.
+  now_ += 20'000 + kTimeout + 1;
+  Beat("a", {Running({other, 1})});
+  Beat("b", {Running({other, 1})});
+  ASSERT_TRUE(rec_.Tick(now_).ok());
+  r = jobs_.Get(id).value();
+  EXPECT_TRUE(r.state == JobState::kPending || r.stopping) << Name(r.state);
+  EXPECT_NE(r.reason.find("missed its heartbeats"), std::string::npos) << r.reason;
+}
+
 TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
   rec_.Configure({.hot_spares = 0, .gang_repair = false});
   const uint64_t id = Submit(2);
