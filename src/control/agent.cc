@@ -74,6 +74,7 @@ struct Agent::Impl {
     req.set_memory_bytes(n.memory_bytes);
     req.set_log_port(log_port);
     req.set_log_address(config.log_address);
+    req.set_log_token(log_token);
     req.set_agent_id(agent_id);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
@@ -224,6 +225,7 @@ struct Agent::Impl {
   bool registered = false;
   int interval_ms = 1000;
   int log_port = 0;
+  std::string log_token;
   std::string agent_id;            // random per process: see RegisterRequest.agent_id
   CpuSample last_cpu;
 };
@@ -241,10 +243,12 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));
   TaskLogServer logs;
   if (a.config.log_port < 0) {
-    a.log_port = logs.Start(a.config.node.address, a.config.work_dir + "/logs");
+    a.log_token = TaskLogServer::NewToken();
+    a.log_port = logs.Start(a.config.node.address, a.config.work_dir + "/logs", a.log_token);
     if (a.log_port == 0) std::cerr << "stargate agent: cannot serve task logs on " << a.config.node.address << "\n";
   } else {
     a.log_port = a.config.log_port;
+    a.log_token = a.config.log_token;
   }
   a.runner = a.config.runner;
   if (a.runner == nullptr) {

@@ -41,6 +41,7 @@ struct AgentConfig {
   // log_address:log_port.
   int log_port = -1;
   std::string log_address;
+  std::string log_token;           // with log_port >= 0: that log server's token
   // While this reads false the agent sends no heartbeats, so the server
   // marks the node down and moves its work (a Slurm node drained or
   // down); null = always up. Not owned.

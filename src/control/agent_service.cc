@@ -40,6 +40,7 @@ class Service final : public pb::AgentService::Service {
     n.memory_bytes = req->memory_bytes();
     n.log_port = req->log_port();
     n.log_address = req->log_address();
+    n.log_token = req->log_token();
     if (n.name.empty() || n.site.empty() || n.address.empty() || n.accelerators < 1 || n.accelerators > 64) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "node_name, site and address are required and accelerators must be in [1, 64]");

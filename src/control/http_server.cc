@@ -8,8 +8,49 @@
 #include <cctype>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace stargate::control {
+namespace {
+
+std::string ErrorJson(const std::string& code, const std::string& message) {
+  return nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
+}
+
+// Answers with what GET resp.fetch_url gives (a task log chunk): its body
+// as text and X-Next-Offset; 502 with a JSON error when it cannot be had.
+void Fetch(const HttpResponse& resp, httplib::Response& out) {
+  const std::string& url = resp.fetch_url;
+  const size_t path_at = url.find('/', url.find("//") + 2);
+  httplib::Client client(url.substr(0, path_at));
+  client.set_connection_timeout(3, 0);
+  client.set_read_timeout(10, 0);
+  httplib::Headers h(resp.fetch_headers.begin(), resp.fetch_headers.end());
+  httplib::Result r = client.Get(url.substr(path_at), h);
+  if (!r) {
+    out.status = 502;
+    out.set_content(ErrorJson("unavailable", fmt::format("the node's log server does not answer: {}",
+                                                          httplib::to_string(r.error()))),
+                    "application/json");
+    return;
+  }
+  if (r->status == 404) {
+    out.status = 404;
+    out.set_content(ErrorJson("not_found", "no log yet for this rank's attempt"), "application/json");
+    return;
+  }
+  if (r->status != 200) {
+    out.status = 502;
+    out.set_content(ErrorJson("unavailable", fmt::format("the node's log server answered HTTP {}", r->status)),
+                    "application/json");
+    return;
+  }
+  out.status = 200;
+  out.set_header("X-Next-Offset", r->get_header_value("X-Next-Offset"));
+  out.set_content(r->body, "text/plain");
+}
+
+}  // namespace
 
 struct HttpServer::Impl {
   RestApi* api;
@@ -30,6 +71,10 @@ HttpServer::HttpServer(RestApi* api) : impl_(std::make_unique<Impl>()) {
     }
     req.body = in.body;
     const HttpResponse resp = impl_->api->Handle(req);
+    if (!resp.fetch_url.empty()) {
+      Fetch(resp, out);
+      return;
+    }
     out.status = resp.status;
     out.set_content(resp.body, "application/json");
   };

@@ -12,7 +12,12 @@ constexpr char kPrefix[] = "nodes/";
 constexpr char kHealthPrefix[] = "sitehealth/";
 constexpr int64_t kHealthSaveMs = 60'000;
 
-std::string Encode(const NodeInfo& n) { return NodeJson(n).dump(); }
+// As stored: what the API shows, and the log token.
+std::string Encode(const NodeInfo& n) {
+  nlohmann::json j = NodeJson(n);
+  j["log_token"] = n.log_token;
+  return j.dump();
+}
 
 StatusOr<NodeInfo> Decode(const KeyValue& kv) {
   const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
@@ -30,6 +35,7 @@ StatusOr<NodeInfo> Decode(const KeyValue& kv) {
     n.memory_bytes = j.at("memory_bytes").get<int64_t>();
     n.log_port = j.value("log_port", 0);
     n.log_address = j.value("log_address", "");
+    n.log_token = j.value("log_token", "");
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }

@@ -36,9 +36,10 @@ struct NodeInfo {
   int64_t memory_bytes = 0;
   int log_port = 0;                // task logs at http://LOG_HOST:log_port/logs/<file>
   std::string log_address;         // LOG_HOST when not `address` (a site driver's host)
+  std::string log_token;           // the log server's bearer token (stored; never shown by the API)
 };
 
-// The node as JSON: how it is stored, and what GET /v1/nodes starts from.
+// The node as JSON, as GET /v1/nodes shows it (no secrets).
 nlohmann::json NodeJson(const NodeInfo& n);
 
 struct NodeTelemetry {

@@ -165,12 +165,18 @@ HttpResponse RestApi::Route(const HttpRequest& req) {
     if (cancel) rest.remove_suffix(std::string_view("/cancel").size());
     const bool logs = !cancel && rest.ends_with("/logs");
     if (logs) rest.remove_suffix(std::string_view("/logs").size());
+    // /v1/jobs/ID/logs/RANK: one rank's log, fetched through the server.
+    std::string_view rank;
+    if (const size_t at = rest.find("/logs/"); !cancel && !logs && at != std::string_view::npos) {
+      rank = rest.substr(at + 6);
+      rest = rest.substr(0, at);
+    }
     const std::optional<uint64_t> id = ParseId(rest);
     if (!id.has_value()) return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
     if (auto no = Forbidden(*id, cancel)) return *no;
-    if (logs) {
+    if (logs || !rank.empty()) {
       if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
-      return JobLogs(*id);
+      return logs ? JobLogs(*id) : JobLog(*id, rank, req);
     }
     if (cancel) {
       if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
@@ -263,12 +269,36 @@ HttpResponse RestApi::JobLogs(uint64_t id) {
   for (size_t rank = 0; rank < r->nodes.size(); ++rank) {
     const NodeInfo* n = cp_->nodes.Find(r->nodes[rank]);
     json entry = {{"rank", rank}, {"node", r->nodes[rank]}, {"attempt", r->attempt}};
-    if (n != nullptr && n->log_port > 0) {
-      entry["url"] = fmt::format("http://{}:{}/logs/{}", n->log_address.empty() ? n->address : n->log_address, n->log_port, TaskLogName({r->id, r->attempt}));
-    }
+    if (n != nullptr && n->log_port > 0) entry["path"] = fmt::format("/v1/jobs/{}/logs/{}", r->id, rank);
     list.push_back(std::move(entry));
   }
   return HttpResponse{200, Dump(json{{"state", Name(r->state)}, {"logs", list}})};
+}
+
+HttpResponse RestApi::JobLog(uint64_t id, std::string_view rank_text, const HttpRequest& req) {
+  StatusOr<JobRecord> r = cp_->jobs.Get(id);
+  if (!r.ok()) return FromStatus(r.status());
+  const std::optional<uint64_t> rank = ParseId(rank_text);
+  if (!rank.has_value() || *rank >= r->nodes.size()) {
+    return ErrorResponse(404, "not_found", fmt::format("job {} has no rank {} (in its current attempt)", id, rank_text));
+  }
+  const NodeInfo* n = cp_->nodes.Find(r->nodes[*rank]);
+  if (n == nullptr || n->log_port <= 0) {
+    return ErrorResponse(404, "not_found", fmt::format("node {} serves no logs", r->nodes[*rank]));
+  }
+  int64_t offset = 0;
+  if (auto it = req.query.find("offset"); it != req.query.end()) {
+    const std::optional<uint64_t> o = ParseId(it->second);
+    if (!o.has_value() || *o > (uint64_t{1} << 62)) {
+      return ErrorResponse(400, "invalid_argument", "offset: expected a byte offset (a whole number)");
+    }
+    offset = static_cast<int64_t>(*o);
+  }
+  HttpResponse out;
+  out.fetch_url = fmt::format("http://{}:{}/logs/{}?offset={}", n->log_address.empty() ? n->address : n->log_address,
+                              n->log_port, TaskLogName({r->id, r->attempt}), offset);
+  out.fetch_headers["Authorization"] = "Bearer " + n->log_token;
+  return out;
 }
 
 HttpResponse RestApi::ListNodes() {

@@ -46,8 +46,15 @@ struct HttpRequest {
 };
 
 struct HttpResponse {
+  HttpResponse() = default;
+  HttpResponse(int s, std::string b) : status(s), body(std::move(b)) {}
   int status = 200;
   std::string body;                // JSON
+  // Set: the answer is what GET on this URL (with these headers) returns,
+  // fetched by the HTTP layer outside the control plane's lock (a task log
+  // from its node's log server, for a caller the API has authorised).
+  std::string fetch_url;
+  std::map<std::string, std::string> fetch_headers;
 };
 
 class RestApi {
@@ -64,6 +71,7 @@ class RestApi {
   HttpResponse GetJob(uint64_t id);
   HttpResponse CancelJob(uint64_t id);
   HttpResponse JobLogs(uint64_t id);
+  HttpResponse JobLog(uint64_t id, std::string_view rank, const HttpRequest& req);
   HttpResponse QueryAudit(const HttpRequest& req);
   // With tokens on: 403 unless the caller may see (or, `write`, change)
   // job `id`; nullopt when it may (or the job does not exist: 404 later).

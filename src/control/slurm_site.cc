@@ -85,7 +85,8 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
   runner.KeepAlive();
   SG_ASSIGN_OR_RETURN(const int adopted, runner.Adopt());
   TaskLogServer logs;
-  const int log_port = logs.Start(c.agent.node.address, c.agent.work_dir + "/logs");
+  const std::string log_token = TaskLogServer::NewToken();
+  const int log_port = logs.Start(c.agent.node.address, c.agent.work_dir + "/logs", log_token);
   if (log_port == 0) std::cerr << "stargate slurm: cannot serve task logs on " << c.agent.node.address << "\n";
   fmt::print("stargate slurm {}: {} node(s) ({}), {} running job(s) adopted, logs on {}:{}\n", c.agent.node.site,
              infos.size(), absl::StrJoin(ro.nodes, ","), adopted, c.agent.node.address, log_port);
@@ -101,6 +102,7 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
     a.runner = &runner;
     a.log_port = log_port;
     a.log_address = c.agent.node.address;
+    a.log_token = log_token;
     a.up = up[a.node.name].get();
     threads.emplace_back([a, &stop, &results, i] {
       Agent agent(a);

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <random>
+
+#include <fmt/format.h>
 #include <thread>
 
 namespace stargate::control {
@@ -21,10 +24,24 @@ TaskLogServer::~TaskLogServer() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-int TaskLogServer::Start(const std::string& address, const std::string& dir) {
+std::string TaskLogServer::NewToken() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
+}
+
+int TaskLogServer::Start(const std::string& address, const std::string& dir, const std::string& token) {
   const std::string base = dir + "/";
-  impl_->http.Get(R"(/logs/(job-[0-9]+-attempt-[0-9]+\.log))", [base](const httplib::Request& req,
-                                                                       httplib::Response& res) {
+  const std::string want = "Bearer " + token;
+  impl_->http.Get(R"(/logs/(job-[0-9]+-attempt-[0-9]+\.log))", [base, want](const httplib::Request& req,
+                                                                             httplib::Response& res) {
+    // Constant-time compare: the token is the only guard.
+    const std::string got = req.get_header_value("Authorization");
+    unsigned diff = got.size() != want.size();
+    for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) diff |= static_cast<unsigned>(got[i] ^ want[i]);
+    if (diff != 0) {
+      res.status = 401;
+      return;
+    }
     std::ifstream f(base + req.matches[1].str(), std::ios::binary);
     if (!f) {
       res.status = 404;

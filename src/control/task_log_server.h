@@ -2,7 +2,9 @@
 // Task logs over HTTP, for `stargate job logs` and the REST API:
 // GET /logs/job-<id>-attempt-<n>.log?offset=N gives up to 1 MiB of the
 // file from byte N, and the next offset in X-Next-Offset. Serves one
-// directory (an agent's WORK_DIR/logs) from a thread of its own.
+// directory (an agent's WORK_DIR/logs) from a thread of its own, only to
+// callers with "Authorization: Bearer TOKEN" (the server, which checks
+// users' tokens and tenants first): logs are users' data.
 #pragma once
 
 #include <memory>
@@ -17,7 +19,10 @@ class TaskLogServer {
 
   // Serves `dir` on `address`, a port the kernel picks; returns it, or 0
   // when it cannot bind (the caller says so; logs stay on disk).
-  int Start(const std::string& address, const std::string& dir);
+  int Start(const std::string& address, const std::string& dir, const std::string& token);
+
+  // A fresh random token (128 bits, hex).
+  static std::string NewToken();
 
  private:
   struct Impl;

@@ -129,6 +129,47 @@ TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
   EXPECT_EQ(Call("GET", "/v1/audit?limit=0", "", as("admin-token-0123456789")).status, 400);
 }
 
+// Task logs are read through the server, which checks the caller first
+// and then fetches from the node's log server with that server's token
+// (agents' log servers refuse anyone else); the token is never shown.
+TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
+  const AccessList access = AccessList::Parse(R"(tokens:
+  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
+  - {token: bob-token-01234567890, name: bob, role: user, tenant: vision}
+)", "tokens.yaml").value();
+  cp_.access = &access;
+  auto as = [](const std::string& token) { return std::map<std::string, std::string>{{"authorization", "Bearer " + token}}; };
+  NodeInfo n;
+  n.name = "n1";
+  n.site = "s";
+  n.address = "10.0.0.1";
+  n.accelerator = AcceleratorType::kCpu;
+  n.log_port = 9999;
+  n.log_token = "log-secret-abcdef";
+  const int64_t now = 1'700'000'000'000;
+  ASSERT_TRUE(cp_.nodes.Register(n, now).ok());
+  NodeTelemetry t;
+  t.last_heartbeat_ms = now;
+  ASSERT_TRUE(cp_.nodes.Heartbeat("n1", t));
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: a\ntenant: ml\nrun: x\n", as("alice-token-0123456789")).status, 201);
+  ASSERT_TRUE(cp_.reconciler.Tick(now).ok());
+  const HttpResponse list = Call("GET", "/v1/jobs/1/logs", "", as("alice-token-0123456789"));
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(json::parse(list.body)["logs"][0]["path"], "/v1/jobs/1/logs/0");
+  EXPECT_EQ(list.body.find("log-secret"), std::string::npos);
+  const HttpResponse chunk = Call("GET", "/v1/jobs/1/logs/0?offset=5", "", as("alice-token-0123456789"));
+  EXPECT_EQ(chunk.fetch_url, "http://10.0.0.1:9999/logs/job-1-attempt-1.log?offset=5");
+  EXPECT_EQ(chunk.fetch_headers.at("Authorization"), "Bearer log-secret-abcdef");
+  const HttpResponse other = Call("GET", "/v1/jobs/1/logs/0", "", as("bob-token-01234567890"));
+  EXPECT_EQ(other.status, 403);
+  EXPECT_TRUE(other.fetch_url.empty());
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/1", "", as("alice-token-0123456789")).status, 404);
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0?offset=x", "", as("alice-token-0123456789")).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs/1/logs/0", "", as("alice-token-0123456789")).status, 405);
+  EXPECT_EQ(Call("GET", "/v1/nodes", "", as("alice-token-0123456789")).body.find("log-secret"), std::string::npos);
+}
+
 TEST(AccessList, ErrorsNameTheField) {
   auto error = [](const std::string& text) { return std::string(AccessList::Parse(text, "t.yaml").status().message()); };
   EXPECT_NE(error("tokens:\n  - {token: short, name: a, role: admin}\n").find("t.yaml:2:13: tokens[0].token: must be at least 16"),
