@@ -99,6 +99,7 @@ int RunServer(const ServerOptions& o) {
     return 2;
   }
   std::unique_ptr<control::Store> store;
+  control::EtcdStore* etcd_store = nullptr;  // the same store, with --etcd
   std::string where = "memory";
   if (o.in_memory) {
     store = std::make_unique<control::MemoryStore>();
@@ -109,6 +110,7 @@ int RunServer(const ServerOptions& o) {
       return 2;
     }
     where = fmt::format("etcd {} under {}", o.etcd, o.etcd_prefix);
+    etcd_store = etcd->get();
     store = std::move(etcd).value();
   } else {
     std::error_code ec;
@@ -159,6 +161,11 @@ int RunServer(const ServerOptions& o) {
     }
     fmt::print("stargate server: leader ({})\n", me);
     std::fflush(stdout);
+    // Every write from here on is conditional on still holding the key.
+    etcd_store->FenceOn(o.etcd_prefix + "leader", me, [] {
+      std::cerr << "stargate server: a write was refused: another server leads now; exiting\n";
+      std::_Exit(3);
+    });
   }
   std::atomic<bool> renewing{lease != nullptr};
   std::thread renewer([&] {

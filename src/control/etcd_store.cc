@@ -27,6 +27,8 @@ std::string PrefixEnd(std::string prefix) {
 struct EtcdStore::Impl {
   EtcdClient client;
   std::string prefix;
+  std::string fence_key, fence_value;  // fence_key "" = no fence
+  std::function<void()> fence_lost;
 
   StatusOr<json> Call(const std::string& path, const json& body) { return client.Call(path, body); }
 
@@ -86,9 +88,25 @@ StatusOr<int64_t> EtcdStore::Commit(const Txn& txn) {
       success.push_back({{"request_delete_range", {{"key", key}}}});
     }
   }
+  if (!impl_->fence_key.empty()) {
+    compare.push_back({{"key", B64(impl_->fence_key)}, {"target", "VALUE"}, {"result", "EQUAL"},
+                       {"value", B64(impl_->fence_value)}});
+  }
   SG_ASSIGN_OR_RETURN(const json r,
                       impl_->Call("/v3/kv/txn", {{"compare", compare}, {"success", success}, {"failure", json::array()}}));
   if (!r.value("succeeded", false)) {
+    if (!impl_->fence_key.empty()) {
+      StatusOr<json> holder = impl_->Call("/v3/kv/range", {{"key", B64(impl_->fence_key)}});
+      std::string now;
+      if (holder.ok() && holder->contains("kvs") && !(*holder)["kvs"].empty()) {
+        now = EtcdClient::Unbase64((*holder)["kvs"][0].value("value", ""));
+      }
+      if (holder.ok() && now != impl_->fence_value) {
+        if (impl_->fence_lost) impl_->fence_lost();
+        return absl::AbortedError(fmt::format("not the leader any more ({} holds {}): write refused",
+                                              now.empty() ? "nobody" : now, impl_->fence_key));
+      }
+    }
     // etcd does not say which comparison failed: find it, for the message.
     for (const Txn::Condition& c : txn.conditions) {
       StatusOr<KeyValue> now = Get(c.key);
@@ -101,6 +119,12 @@ StatusOr<int64_t> EtcdStore::Commit(const Txn& txn) {
     return absl::FailedPreconditionError("a condition failed (the keys changed again since)");
   }
   return EtcdClient::Int(r.value("header", json::object()), "revision") - 1;
+}
+
+void EtcdStore::FenceOn(std::string key, std::string value, std::function<void()> lost) {
+  impl_->fence_key = std::move(key);
+  impl_->fence_value = std::move(value);
+  impl_->fence_lost = std::move(lost);
 }
 
 StatusOr<int64_t> EtcdStore::Revision() {

@@ -11,6 +11,7 @@
 // `retry_for`. Not thread-safe, like every Store.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,14 @@ class EtcdStore final : public Store {
   StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override;
   StatusOr<int64_t> Commit(const Txn& txn) override;
   StatusOr<int64_t> Revision() override;
+
+  // Fences every write on leadership: from now on a commit happens only
+  // while etcd key `key` (absolute, outside the prefix too) holds `value`
+  // (the leader key and this server's identity, LeaderLease), in the same
+  // etcd transaction. A commit refused for that calls `lost` (the server
+  // exits) and returns Aborted: a deposed leader that has not noticed yet
+  // (a long pause, a slow renewal) cannot overwrite its successor's state.
+  void FenceOn(std::string key, std::string value, std::function<void()> lost);
 
  private:
   struct Impl;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "control/etcd_store.h"
 #include "etcd_process.h"
 
 namespace stargate::control {
@@ -60,6 +61,39 @@ TEST_F(LeaderLeaseTest, AHolderThatStopsRenewingLosesTheKey) {
   EXPECT_TRUE(taken) << "the expired lease still held the key";
   EXPECT_EQ(a.KeepAlive().code(), absl::StatusCode::kFailedPrecondition);  // a learns it lost
   EXPECT_EQ(a.Holder().value(), "b");
+}
+
+// Writes fenced on the leader key: once another server leads, a deposed
+// leader's commit is refused (Aborted) and it is told, even if it has not
+// noticed the lost lease yet; the new leader's writes go through.
+TEST_F(LeaderLeaseTest, FencedWritesStopWhenAnotherLeads) {
+  LeaderLease a = Make("a", Duration::Seconds(5));
+  LeaderLease b = Make("b", Duration::Seconds(5));
+  ASSERT_TRUE(a.TryAcquire().value());
+  auto open = [&] { return EtcdStore::Open({etcd_->endpoint()}, "t/", Duration::Seconds(2)).value(); };
+  std::unique_ptr<EtcdStore> as_a = open(), as_b = open();
+  bool a_lost = false, b_lost = false;
+  as_a->FenceOn("t/leader", "a", [&] { a_lost = true; });
+  as_b->FenceOn("t/leader", "b", [&] { b_lost = true; });
+  Txn put;
+  put.Put("jobs/1", "from a");
+  ASSERT_TRUE(as_a->Commit(put).ok());
+  ASSERT_TRUE(a.Release().ok());
+  ASSERT_TRUE(b.TryAcquire().value());
+  Txn late;
+  late.Put("jobs/1", "from a, deposed");
+  EXPECT_EQ(as_a->Commit(late).status().code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(a_lost);
+  EXPECT_EQ(as_b->Get("jobs/1").value().value, "from a");
+  Txn mine;
+  mine.Put("jobs/2", "from b");
+  EXPECT_TRUE(as_b->Commit(mine).ok());
+  EXPECT_FALSE(b_lost);
+  // An ordinary condition failing is not mistaken for the fence.
+  Txn stale;
+  stale.IfRevision("jobs/2", 1).Put("jobs/2", "x");
+  EXPECT_EQ(as_b->Commit(stale).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_FALSE(b_lost);
 }
 
 }  // namespace
