@@ -153,8 +153,14 @@ int RunServer(const ServerOptions& o) {
         std::fflush(stdout);
         announced = now;
       }
-      const timespec second{1, 0};
-      if (sigtimedwait(&stop_signals, nullptr, &second) > 0) {
+      // Watch the leader key (a second at a time, to notice SIGTERM): a
+      // release or an expired lease wakes the standby at once.
+      if (!lease->AwaitChange(Duration::Seconds(1)).ok()) {
+        const timespec pause{0, 200'000'000};
+        nanosleep(&pause, nullptr);  // etcd unreachable: do not spin
+      }
+      const timespec none{0, 0};
+      if (sigtimedwait(&stop_signals, nullptr, &none) > 0) {
         fmt::print("stargate server: stopped (standby)\n");
         return 0;
       }

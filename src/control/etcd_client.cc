@@ -62,6 +62,58 @@ StatusOr<json> EtcdClient::Call(const std::string& path, const json& body) {
   return absl::UnavailableError(fmt::format("etcd unreachable for {:.0f} s; last: {}", retry_for_.seconds(), last));
 }
 
+StatusOr<std::vector<json>> EtcdClient::Watch(const std::string& key, const std::string& range_end, int64_t from,
+                                               Duration wait) {
+  json create = {{"key", Base64(key)}, {"start_revision", std::to_string(from)}};
+  if (!range_end.empty()) create["range_end"] = Base64(range_end);
+  const auto& [host, port] = endpoints_[current_];
+  httplib::Client cli(host, port);
+  cli.set_connection_timeout(1, 0);
+  const int64_t wait_us = std::max<int64_t>(1000, wait.nanos() / 1000);
+  cli.set_read_timeout(wait_us / 1'000'000, wait_us % 1'000'000);
+  // The gateway streams one JSON object per message: first "created",
+  // then batches of events. Stop at the first batch.
+  std::string buffer;
+  std::vector<json> events;
+  bool created = false;
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v3/watch";
+  req.body = json{{"create_request", create}}.dump();
+  req.set_header("Content-Type", "application/json");
+  req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+    buffer.append(data, n);
+    for (size_t end; (end = buffer.find('\n')) != std::string::npos || !buffer.empty();) {
+      const std::string message = end == std::string::npos ? buffer : buffer.substr(0, end);
+      const json j = json::parse(message, nullptr, false);
+      if (j.is_discarded()) {
+        if (end == std::string::npos) break;  // a message split across reads
+      } else if (j.contains("result")) {
+        created = true;
+        if (auto e = j["result"].find("events"); e != j["result"].end()) {
+          for (const json& ev : *e) {
+            json event = ev;
+            if (!event.contains("type")) event["type"] = "PUT";  // the gateway omits the default (PUT = 0)
+            events.push_back(std::move(event));
+          }
+        }
+      }
+      buffer.erase(0, end == std::string::npos ? buffer.size() : end + 1);
+      if (!events.empty()) return false;  // enough: close the stream
+    }
+    return true;
+  };
+  httplib::Response res;
+  httplib::Error error = httplib::Error::Success;
+  cli.send(req, res, error);
+  if (!events.empty()) return events;
+  if (!created && error != httplib::Error::Read) {
+    current_ = (current_ + 1) % endpoints_.size();  // the next call tries another member
+    return absl::UnavailableError(fmt::format("etcd watch at {}:{}: {}", host, port, httplib::to_string(error)));
+  }
+  return events;  // nothing changed within `wait` (the read timed out)
+}
+
 std::string EtcdClient::Base64(std::string_view bytes) {
   return absl::Base64Escape(absl::string_view(bytes.data(), bytes.size()));
 }

@@ -28,6 +28,14 @@ class EtcdClient {
   // `retry_for` is spent; Internal for a request etcd refused (4xx).
   StatusOr<nlohmann::json> Call(const std::string& path, const nlohmann::json& body);
 
+  // Watches `key` (and, with `range_end`, the keys up to it) from
+  // revision `from` (etcd's own numbering) for up to `wait`: the events
+  // of the first batch (each {"type": "PUT"|"DELETE", "kv": {...}}), or
+  // none when nothing changed in time. One streaming POST /v3/watch on the
+  // current endpoint; Unavailable when it cannot be opened.
+  StatusOr<std::vector<nlohmann::json>> Watch(const std::string& key, const std::string& range_end, int64_t from,
+                                              Duration wait);
+
   static std::string Base64(std::string_view bytes);
   static std::string Unbase64(const std::string& text);
   // An int64 field of a reply (a string in the gateway's JSON; absent = 0).

@@ -54,4 +54,13 @@ StatusOr<std::string> LeaderLease::Holder() {
   return EtcdClient::Unbase64(kvs->front().value("value", ""));
 }
 
+Status LeaderLease::AwaitChange(Duration wait) {
+  // From the revision after the key's present state: any change wakes us.
+  SG_ASSIGN_OR_RETURN(const json r, client_.Call("/v3/kv/range", {{"key", EtcdClient::Base64(key_)}}));
+  auto kvs = r.find("kvs");
+  if (kvs == r.end() || kvs->empty()) return Status();  // vacant now: try at once
+  const int64_t from = EtcdClient::Int(r.value("header", json::object()), "revision") + 1;
+  return client_.Watch(key_, "", from, wait).status();
+}
+
 }  // namespace stargate::control

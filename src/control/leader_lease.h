@@ -32,6 +32,10 @@ class LeaderLease {
   Status Release();
   // The identity of the current holder ("" when none).
   StatusOr<std::string> Holder();
+  // For a standby: returns once the key changes (the leader released it,
+  // or its lease ran out and etcd deleted it) or after `wait`, whichever
+  // is first; an etcd watch, so a standby tries at once, not on a poll.
+  Status AwaitChange(Duration wait);
 
   Duration ttl() const { return ttl_; }
 

@@ -63,6 +63,28 @@ TEST_F(LeaderLeaseTest, AHolderThatStopsRenewingLosesTheKey) {
   EXPECT_EQ(a.Holder().value(), "b");
 }
 
+// A standby watches the key: a release wakes it at once; with no change
+// it waits out its `wait`.
+TEST_F(LeaderLeaseTest, AStandbyIsWokenByTheReleaseNotByAPoll) {
+  LeaderLease a = Make("a", Duration::Seconds(5));
+  LeaderLease b = Make("b", Duration::Seconds(5));
+  ASSERT_TRUE(a.TryAcquire().value());
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(b.AwaitChange(Duration::Millis(700)).ok());
+  const auto idle = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(idle, std::chrono::milliseconds(600)) << "returned with nothing changed";
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    a.Release().IgnoreError();
+  });
+  start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(b.AwaitChange(Duration::Seconds(10)).ok());
+  const auto woke = std::chrono::steady_clock::now() - start;
+  releaser.join();
+  EXPECT_LT(woke, std::chrono::seconds(3)) << "not woken by the release";
+  EXPECT_TRUE(b.TryAcquire().value());
+}
+
 // Writes fenced on the leader key: once another server leads, a deposed
 // leader's commit is refused (Aborted) and it is told, even if it has not
 // noticed the lost lease yet; the new leader's writes go through.
