@@ -132,6 +132,7 @@ int RunServer(const ServerOptions& o) {
   // when the leader's lease runs out. A leader that cannot renew its lease
   // exits at once, so two never act together.
   std::unique_ptr<control::LeaderLease> lease;
+  const std::string me = fmt::format("{} (pid {})", o.listen, getpid());
   if (!o.etcd.empty()) {
     StatusOr<control::EtcdClient> client =
         control::EtcdClient::Make(SplitList(o.etcd), Duration::Seconds(2));
@@ -139,7 +140,6 @@ int RunServer(const ServerOptions& o) {
       std::cerr << "error: --etcd: " << client.status().message() << "\n";
       return 2;
     }
-    const std::string me = fmt::format("{} (pid {})", o.listen, getpid());
     lease = std::make_unique<control::LeaderLease>(std::move(client).value(), o.etcd_prefix + "leader", me,
                                                    Duration::Seconds(o.lease_ttl_s));
     std::string announced;
@@ -211,6 +211,13 @@ int RunServer(const ServerOptions& o) {
       o.hot_spares, !o.no_gang_repair, int64_t{o.site_partition_grace_s} * 1000});
   if (Status st = cp.nodes.Load(NowUnixMs()); !st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
+    return 1;
+  }
+  // Who serves, from when: a leader change is an admin-visible event.
+  if (Status st = cp.audit.Append(NowUnixMs(), "server " + me, lease ? "lead" : "start", 0,
+                                  fmt::format("state in {}", where));
+      !st.ok()) {
+    std::cerr << "error: audit log: " << st.message() << "\n";
     return 1;
   }
   std::optional<control::AccessList> access;

@@ -54,6 +54,11 @@ class Service final : public pb::AgentService::Service {
                  ? grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(st.message()))
                  : ToGrpc(st);
     }
+    cp_->audit
+        .Append(cp_->clock(), "node " + n.name, "join", 0,
+                fmt::format("site {} ({}), {} x {}, agent {}", n.site, n.jurisdiction, n.accelerators,
+                            Name(n.accelerator), req->agent_id()))
+        .IgnoreError();  // best effort: a registration must not fail on it
     reply->set_heartbeat_interval_ms(kHeartbeatIntervalMs);
     return grpc::Status::OK;
   }
@@ -73,6 +78,7 @@ class Service final : public pb::AgentService::Service {
       {
         std::lock_guard<std::mutex> lock(cp_->mu);
         cp_->nodes.Leave(req->node_name(), req->agent_id());
+        cp_->audit.Append(cp_->clock(), "node " + req->node_name(), "leave", 0, "its agent stopped cleanly").IgnoreError();
       }
       cp_->changed.notify_all();  // its gangs need stopping and requeueing
       return grpc::Status::OK;

@@ -19,7 +19,11 @@ struct AuditEntry {
   int64_t seq = 0;
   int64_t unix_ms = 0;
   std::string actor;               // principal name, "scheduler", or "anonymous"
-  std::string action;              // submit | cancel | place | repair | reject | preempt
+  // submit | cancel (callers); place | repair | reject | preempt |
+  // wait-site | site-back (scheduler); start | lead (a server began
+  // serving, or took the lead); join | leave (a node's agent registered,
+  // or stopped cleanly).
+  std::string action;
   uint64_t job = 0;
   std::string detail;
 };

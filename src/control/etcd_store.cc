@@ -121,6 +121,22 @@ StatusOr<int64_t> EtcdStore::Commit(const Txn& txn) {
   return EtcdClient::Int(r.value("header", json::object()), "revision") - 1;
 }
 
+StatusOr<std::vector<EtcdStore::Change>> EtcdStore::Watch(std::string_view prefix, int64_t after, Duration wait) {
+  const std::string from = impl_->prefix + std::string(prefix);
+  // Store revision r is etcd revision r + 1: the next one is r + 2.
+  SG_ASSIGN_OR_RETURN(const std::vector<json> events, impl_->client.Watch(from, PrefixEnd(from), after + 2, wait));
+  std::vector<Change> out;
+  for (const json& e : events) {
+    const json kv = e.value("kv", json::object());
+    Change c;
+    c.key = EtcdClient::Unbase64(kv.value("key", "")).substr(impl_->prefix.size());
+    if (e.value("type", "PUT") != "DELETE") c.value = EtcdClient::Unbase64(kv.value("value", ""));
+    c.revision = EtcdClient::Int(kv, "mod_revision") - 1;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
 void EtcdStore::FenceOn(std::string key, std::string value, std::function<void()> lost) {
   impl_->fence_key = std::move(key);
   impl_->fence_value = std::move(value);

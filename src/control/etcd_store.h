@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,16 @@ class EtcdStore final : public Store {
   StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override;
   StatusOr<int64_t> Commit(const Txn& txn) override;
   StatusOr<int64_t> Revision() override;
+
+  // etcd's watch: the changes to keys under `prefix` committed after
+  // store revision `after`, in commit order, once there are any or after
+  // `wait` (empty then). A deleted key has no value.
+  struct Change {
+    std::string key;
+    std::optional<std::string> value;
+    int64_t revision = 0;
+  };
+  StatusOr<std::vector<Change>> Watch(std::string_view prefix, int64_t after, Duration wait);
 
   // Fences every write on leadership: from now on a commit happens only
   // while etcd key `key` (absolute, outside the prefix too) holds `value`

@@ -85,6 +85,33 @@ TEST_F(LeaderLeaseTest, AStandbyIsWokenByTheReleaseNotByAPoll) {
   EXPECT_TRUE(b.TryAcquire().value());
 }
 
+// The store's watch: changes under a prefix after a revision, in order,
+// deletions without a value; nothing within the wait gives none.
+TEST_F(LeaderLeaseTest, EtcdStoreWatchSeesChangesAfterARevision) {
+  std::unique_ptr<EtcdStore> store = EtcdStore::Open({etcd_->endpoint()}, "w/", Duration::Seconds(2)).value();
+  const int64_t base = store->Put("jobs/1", "a").value();
+  EXPECT_TRUE(store->Watch("jobs/", base, Duration::Millis(300)).value().empty());
+  Txn t;
+  t.Put("jobs/2", "b").Delete("jobs/1").Put("other/x", "not watched");
+  const int64_t rev = store->Commit(t).value();
+  const std::vector<EtcdStore::Change> seen = store->Watch("jobs/", base, Duration::Seconds(5)).value();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].key, "jobs/2");
+  EXPECT_EQ(seen[0].value, "b");
+  EXPECT_EQ(seen[0].revision, rev);
+  EXPECT_EQ(seen[1].key, "jobs/1");
+  EXPECT_FALSE(seen[1].value.has_value());
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    store->Put("jobs/3", "c").IgnoreError();
+  });
+  std::unique_ptr<EtcdStore> reader = EtcdStore::Open({etcd_->endpoint()}, "w/", Duration::Seconds(2)).value();
+  const std::vector<EtcdStore::Change> later = reader->Watch("jobs/", rev, Duration::Seconds(5)).value();
+  writer.join();
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].key, "jobs/3");
+}
+
 // Writes fenced on the leader key: once another server leads, a deposed
 // leader's commit is refused (Aborted) and it is told, even if it has not
 // noticed the lost lease yet; the new leader's writes go through.
