@@ -15,85 +15,31 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh > /dev/null
 N="${1:-200}"
 BIN="$PWD/build/stargate"
-D="$(mktemp -d)"
-chmod 755 "$D"   # munged wants its socket path traversable by all
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2> /dev/null || true; done
-  [ -f "$D/slurmctld.pid" ] && kill "$(cat "$D/slurmctld.pid")" 2> /dev/null || true
-  [ -f "$D/slurmd.pid" ] && kill "$(cat "$D/slurmd.pid")" 2> /dev/null || true
-  [ -f "$D/munge/munged.pid" ] && kill "$(cat "$D/munge/munged.pid")" 2> /dev/null || true
-  sleep 0.5
-  rm -rf "$D"
-}
-trap cleanup EXIT
+REPO="$PWD"
+# The CLI tests' harness: a temp dir (cleaned up with every process it
+# started), the test Slurm (lib/slurm.bash), the server and agents.
+source "$REPO/tests/cli/lib/cluster.bash"
+source "$REPO/tests/cli/lib/slurm.bash"
+D="$TMP"
 now() { date +%s.%N; }
 
 # ---- Slurm ----
-HOST="$(hostname -s)"
-mkdir -p "$D"/{munge,log,state,spool}
-dd if=/dev/urandom of="$D/munge.key" bs=1024 count=1 status=none
-chmod 600 "$D/munge.key"
-munged --key-file="$D/munge.key" --socket="$D/munge/munge.sock" --pid-file="$D/munge/munged.pid" \
-  --log-file="$D/log/munged.log" --seed-file="$D/munge/seed"
-cat > "$D/slurm.conf" <<CONF
-ClusterName=bench
-SlurmctldHost=$HOST(127.0.0.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=socket=$D/munge/munge.sock
-SlurmctldPort=16817
-SlurmdPort=16818
-StateSaveLocation=$D/state
-SlurmdSpoolDir=$D/spool
-SlurmctldPidFile=$D/slurmctld.pid
-SlurmdPidFile=$D/slurmd.pid
-SlurmctldLogFile=$D/log/slurmctld.log
-SlurmdLogFile=$D/log/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SchedulerType=sched/backfill
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-ReturnToService=2
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-JobCompType=jobcomp/filetxt
-JobCompLoc=$D/log/jobcomp.txt
-MinJobAge=300
-MaxJobCount=100000
-NodeName=$HOST NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN
-PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
-CONF
-export SLURM_CONF="$D/slurm.conf"
-slurmctld -f "$SLURM_CONF"
-slurmd -f "$SLURM_CONF"
-for _ in $(seq 100); do sinfo -h -o %T 2> /dev/null | grep -q idle && break; sleep 0.1; done
-sinfo -h -o %T | grep -q idle || { cat "$D/log/slurmctld.log" | tail; echo "slurm did not come up"; exit 1; }
+need_slurm
+SLURM_EXTRA_CONF="MaxJobCount=100000" start_slurm
 cd "$D"
 t0=$(now)
 for _ in $(seq "$N"); do sbatch -Q -o /dev/null --wrap true; done
 t1=$(now)
-completed() { if [ -f log/jobcomp.txt ]; then grep -c . log/jobcomp.txt; else echo 0; fi; }
+JOBCOMP="$D/slurm/log/jobcomp.txt"
+completed() { if [ -f "$JOBCOMP" ]; then grep -c . "$JOBCOMP"; else echo 0; fi; }
 for _ in $(seq 6000); do [ "$(completed)" -ge "$N" ] && break; sleep 0.1; done
 t2=$(now)
-done_slurm=$(grep -c "JobState=COMPLETED" log/jobcomp.txt || true)
+done_slurm=$(grep -c "JobState=COMPLETED" "$JOBCOMP" || true)
 
 # ---- Stargate ----
-"$BIN" server --data-dir "$D/sg" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 --port-file "$D/port" \
-  > "$D/log/server.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$D/port" ] && break; sleep 0.05; done
-read -r REST AGENT < "$D/port"
-export STARGATE_SERVER="http://127.0.0.1:$REST"
-for n in a b; do
-  "$BIN" agent --server "127.0.0.1:$AGENT" --name "$n" --accelerators CPU:1 --work-dir "$D/w$n" > "$D/log/$n.log" 2>&1 &
-  PIDS+=($!)
-done
-for _ in $(seq 100); do [ "$("$BIN" node list | grep -c ' up ')" = 2 ] && break; sleep 0.1; done
+start_server
+for n in a b; do start_agent "$n" --accelerators CPU:1; done
+wait_up 2
 printf 'name: t\nrun: "true"\n' > "$D/t.yaml"
 s0=$(now)
 for _ in $(seq "$N"); do "$BIN" job submit "$D/t.yaml" > /dev/null; done

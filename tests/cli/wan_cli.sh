@@ -12,22 +12,9 @@ REPO="$(cd "$2" && pwd)"
 PY=/usr/bin/python3
 skip() { echo "SKIP: $*"; exit 77; }
 "$PY" -c "import torch, sklearn" 2> /dev/null || skip "$PY cannot import torch and sklearn"
-[ "$(id -u)" = 0 ] || skip "network namespaces need root"
-A=sgwA$$; B=sgwB$$
-ip netns add "$A" 2> /dev/null || skip "cannot create network namespaces here"
-TMP="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; wait "$p" 2> /dev/null || true; done
-  ip netns del "$A" 2> /dev/null || true
-  ip netns del "$B" 2> /dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -n 20 "$TMP"/*.log >&2 || true; exit 1; }
 source "$(dirname "$0")/lib/wan.bash"
+wan_test sgw
 wan_link "$A" "$B" 20mbit 25ms
-cd "$TMP"
 ip netns exec "$A" "$BIN" server --data-dir data --listen 10.231.0.1:0 --agent-listen 10.231.0.1:0 --port-file port \
   --heartbeat-timeout-ms 3000 > server.log 2>&1 &
 PIDS+=($!)

@@ -10,23 +10,9 @@
 # Usage: wan_cut_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "network namespaces need root"
-A=sgcA$$; B=sgcB$$
-ip netns add "$A" 2> /dev/null || skip "cannot create network namespaces here"
-TMP="$(mktemp -d)"
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; wait "$p" 2> /dev/null || true; done
-  ip netns del "$A" 2> /dev/null || true
-  ip netns del "$B" 2> /dev/null || true
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -n 20 "$TMP"/*.log >&2 || true; exit 1; }
 source "$(dirname "$0")/lib/wan.bash"
+wan_test sgc
 wan_link "$A" "$B" 100mbit 5ms
-cd "$TMP"
 ip netns exec "$A" "$BIN" server --data-dir data --listen 10.231.0.1:0 --agent-listen 10.231.0.1:0 --port-file port \
   --heartbeat-timeout-ms 1500 --site-partition-grace-s 60 > server.log 2>&1 &
 PIDS+=($!)

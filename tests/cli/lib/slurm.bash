@@ -13,7 +13,8 @@ need_slurm() {
 }
 
 # start_slurm: sets SLURM_CONF (exported) and SLURM_NODE (this host's
-# short name, the one Slurm node, with gpu:8).
+# short name, the one Slurm node, with gpu:8). $SLURM_EXTRA_CONF, if set,
+# is added to slurm.conf.
 start_slurm() {
   local d="$TMP/slurm" host ctld_port slurmd_port
   host="$(hostname -s)"
@@ -59,6 +60,7 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=$d/log/jobcomp.txt
 MinJobAge=300
 KillWait=5
+${SLURM_EXTRA_CONF:-}
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=1000 Gres=gpu:8 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
