@@ -12,6 +12,7 @@ PKGS=(
   slurm-wlm munge
   python3-torch python3-sklearn iproute2
   etcd-server etcd-client
+  prometheus
 )
 missing=()
 for p in "${PKGS[@]}"; do

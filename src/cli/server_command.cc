@@ -267,9 +267,12 @@ int RunServer(const ServerOptions& o) {
   std::thread loop([&] {
     std::unique_lock<std::mutex> lock(cp.mu);
     while (!stopping.load()) {
+      const auto pass_start = std::chrono::steady_clock::now();
       if (Status st = cp.reconciler.Tick(NowUnixMs()); !st.ok()) {
         std::cerr << "stargate server: control loop: " << st.message() << "\n";
       }
+      cp.metrics.scheduler_pass.Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - pass_start).count());
       cp.changed.notify_all();  // placements made: wake the agents' long polls
       cp.changed.wait_for(lock, std::chrono::milliseconds(250));
     }

@@ -54,6 +54,7 @@ class Service final : public pb::AgentService::Service {
                  ? grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, std::string(st.message()))
                  : ToGrpc(st);
     }
+    ++cp_->metrics.registrations;
     cp_->audit
         .Append(cp_->clock(), "node " + n.name, "join", 0,
                 fmt::format("site {} ({}), {} x {}, agent {}", n.site, n.jurisdiction, n.accelerators,
@@ -89,6 +90,7 @@ class Service final : public pb::AgentService::Service {
     StatusOr<HeartbeatResult> r;
     {
       std::unique_lock<std::mutex> lock(cp_->mu);
+      ++cp_->metrics.heartbeats;
       for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
         r = cp_->reconciler.OnHeartbeat(req->node_name(), t, tasks, cp_->clock());
         if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || !r->forget.empty() ||

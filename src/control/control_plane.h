@@ -13,6 +13,7 @@
 #include "control/access.h"
 #include "control/audit_log.h"
 #include "control/job_registry.h"
+#include "control/metrics.h"
 #include "control/node_registry.h"
 #include "control/reconciler.h"
 #include "control/store.h"
@@ -30,6 +31,7 @@ struct ControlPlane {
         audit(store_in),
         reconciler(&jobs, &nodes, std::move(scheduler), data_dir) {
     reconciler.SetAudit(&audit);
+    reconciler.SetMetrics(&metrics);
   }
 
   std::mutex mu;
@@ -41,6 +43,7 @@ struct ControlPlane {
   JobRegistry jobs;
   NodeRegistry nodes;
   AuditLog audit;
+  Metrics metrics;                 // declared before the reconciler, which updates it
   Reconciler reconciler;
   // Bearer tokens for the REST API (access.h); nullptr = open.
   const AccessList* access = nullptr;

@@ -76,7 +76,7 @@ HttpServer::HttpServer(RestApi* api) : impl_(std::make_unique<Impl>()) {
       return;
     }
     out.status = resp.status;
-    out.set_content(resp.body, "application/json");
+    out.set_content(resp.body, resp.content_type.c_str());
   };
   httplib::Server& s = impl_->server;
   s.Get(".*", handler);

@@ -141,6 +141,9 @@ Status Reconciler::BeginAttempt(JobRecord& r, int64_t now_ms) {
   r.stopping = false;
   r.repairing = false;
   ++r.attempt;
+  if (r.attempt == 1 && metrics_ != nullptr) {
+    metrics_->queue_wait.Observe(static_cast<double>(std::max<int64_t>(0, now_ms - r.submitted_unix_ms)) / 1e3);
+  }
   r.exits.assign(r.nodes.size(), JobRecord::kRunningExit);
   r.master_addr = nodes_->Find(r.nodes[0])->address;
   // Below Linux's ephemeral range (32768+), where outgoing connections

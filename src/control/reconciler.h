@@ -31,6 +31,7 @@
 
 #include "control/audit_log.h"
 #include "control/job_registry.h"
+#include "control/metrics.h"
 #include "control/node_registry.h"
 #include "core/ids.h"
 #include "sched/cluster_state.h"
@@ -97,6 +98,8 @@ class Reconciler {
   // Placements, repairs, preemptions and rejections go here too (may be
   // null: tests without one).
   void SetAudit(AuditLog* audit) { audit_ = audit; }
+  // Queue waits go here (may be null).
+  void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
   Status Tick(int64_t now_ms);
   StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
                                         const std::vector<TaskReport>& tasks, int64_t now_ms);
@@ -138,6 +141,7 @@ class Reconciler {
   std::map<std::string, std::map<TaskRef, int>> stale_;
   ReconcilerOptions options_;
   AuditLog* audit_ = nullptr;
+  Metrics* metrics_ = nullptr;
   Status Audit(int64_t now_ms, const std::string& action, uint64_t job, const std::string& detail) {
     return audit_ == nullptr ? Status() : audit_->Append(now_ms, "scheduler", action, job, detail);
   }

@@ -139,6 +139,12 @@ HttpResponse RestApi::Route(const HttpRequest& req) {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     return p == "/v1/nodes" ? ListNodes() : ListSites();
   }
+  if (p == "/metrics") {  // Prometheus; with tokens on, any role may scrape
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    HttpResponse out(200, RenderMetrics(*cp_, cp_->clock()));
+    out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return out;
+  }
   if (p == "/v1/health") {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     StatusOr<int64_t> rev = cp_->store->Revision();

@@ -49,7 +49,8 @@ struct HttpResponse {
   HttpResponse() = default;
   HttpResponse(int s, std::string b) : status(s), body(std::move(b)) {}
   int status = 200;
-  std::string body;                // JSON
+  std::string body;                // JSON, unless content_type says otherwise
+  std::string content_type = "application/json";
   // Set: the answer is what GET on this URL (with these headers) returns,
   // fetched by the HTTP layer outside the control plane's lock (a task log
   // from its node's log server, for a caller the API has authorised).

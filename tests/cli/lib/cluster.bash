@@ -2,7 +2,7 @@
 # temporary directory that is removed on exit with every process the test
 # started, a server on loopback, agents of one site, and job waits.
 # Expects BIN (the stargate binary). Provides TMP, PIDS, AGENT[name],
-# REST_PORT, AGENT_PORT, STARGATE_SERVER.
+# REST_PORT, AGENT_PORT, STARGATE_SERVER, free_ports.
 TMP="$(mktemp -d)"
 PIDS=()
 declare -A AGENT
@@ -13,6 +13,15 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; tail -n 30 "$TMP"/*.log >&2 || true; exit 1; }
 cd "$TMP"
+
+# free_ports N: N free loopback TCP ports, space-separated.
+free_ports() {
+  /usr/bin/python3 -c '
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])' "$1"
+}
 
 # start_server [SERVER FLAGS...]: in $TMP/data, ports chosen by the kernel.
 start_server() {

@@ -1,18 +1,9 @@
-# Shared by the etcd CLI tests (sourced after cluster.bash): free ports and
-# etcd members on loopback, started as this test's processes (PIDS).
+# Shared by the etcd CLI tests (sourced after cluster.bash, which has
+# free_ports): etcd members on loopback, started as this test's processes (PIDS).
 
 # Exits 77 (skipped) when Debian's etcd is not installed.
 need_etcd() {
   [ -x /usr/bin/etcd ] || { echo "SKIP: /usr/bin/etcd is missing (Debian: apt-get install etcd-server)"; exit 77; }
-}
-
-# free_ports N: N free loopback TCP ports, space-separated.
-free_ports() {
-  /usr/bin/python3 -c '
-import socket, sys
-s = [socket.socket() for _ in range(int(sys.argv[1]))]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])' "$1"
 }
 
 # etcd_member NAME CLIENT_PORT PEER_PORT INITIAL_CLUSTER: starts a member

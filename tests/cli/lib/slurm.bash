@@ -19,11 +19,7 @@ start_slurm() {
   local d="$TMP/slurm" host ctld_port slurmd_port
   host="$(hostname -s)"
   SLURM_NODE="$host"
-  read -r ctld_port slurmd_port < <(/usr/bin/python3 -c '
-import socket
-s = [socket.socket() for _ in range(2)]
-for x in s: x.bind(("127.0.0.1", 0))
-print(*[x.getsockname()[1] for x in s])')
+  read -r ctld_port slurmd_port < <(free_ports 2)
   chmod 755 "$TMP"  # munged wants every directory above its socket reachable by all
   mkdir -p "$d"/{munge,log,state,spool,fakegpu}
   chmod 755 "$d/munge"

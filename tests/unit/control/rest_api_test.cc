@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sstream>
+
 #include "control/memory_store.h"
 
 namespace stargate::control {
@@ -168,6 +170,49 @@ TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
   EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0?offset=x", "", as("alice-token-0123456789")).status, 400);
   EXPECT_EQ(Call("POST", "/v1/jobs/1/logs/0", "", as("alice-token-0123456789")).status, 405);
   EXPECT_EQ(Call("GET", "/v1/nodes", "", as("alice-token-0123456789")).body.find("log-secret"), std::string::npos);
+}
+
+// GET /metrics: Prometheus text, every job state present (zeros too),
+// nodes and site accelerators from the registry, histogram lines whole.
+TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
+  NodeInfo n;
+  n.name = "g1";
+  n.site = "abilene";
+  n.address = "10.0.0.1";
+  n.accelerator = AcceleratorType::kH100;
+  n.accelerators = 8;
+  const int64_t now = 1'700'000'000'000;
+  ASSERT_TRUE(cp_.nodes.Register(n, now).ok());
+  NodeTelemetry t;
+  t.last_heartbeat_ms = now;
+  t.gpu_power_w = 2800;
+  ASSERT_TRUE(cp_.nodes.Heartbeat("g1", t));
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: a\nresources: {accelerators: H100:2}\nrun: x\n").status, 201);
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: b\nresources: {accelerators: H100:8}\nrun: x\n").status, 201);
+  ASSERT_TRUE(cp_.reconciler.Tick(now).ok());
+  const HttpResponse m = Call("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
+  auto has = [&](const std::string& line) { return m.body.find(line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("stargate_jobs{state=\"running\"} 1")) << m.body;
+  EXPECT_TRUE(has("stargate_jobs{state=\"pending\"} 1"));
+  EXPECT_TRUE(has("stargate_jobs{state=\"failed\"} 0"));
+  EXPECT_TRUE(has("stargate_node_up{node=\"g1\",site=\"abilene\"} 1"));
+  EXPECT_TRUE(has("stargate_site_accelerators{site=\"abilene\",state=\"used\"} 2"));
+  EXPECT_TRUE(has("stargate_site_accelerators{site=\"abilene\",state=\"free\"} 6"));
+  EXPECT_TRUE(has("stargate_site_gpu_power_watts{site=\"abilene\"} 2800"));
+  EXPECT_TRUE(has("stargate_job_queue_wait_seconds_count 1"));
+  EXPECT_TRUE(has("stargate_job_queue_wait_seconds_bucket{le=\"+Inf\"} 1"));
+  EXPECT_TRUE(has("# TYPE stargate_scheduler_pass_seconds histogram"));
+  EXPECT_EQ(Call("POST", "/metrics").status, 405);
+  // Every sample line is NAME{LABELS} VALUE or NAME VALUE.
+  std::istringstream lines(m.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    EXPECT_NO_THROW((void)std::stod(line.substr(space + 1))) << line;
+  }
 }
 
 TEST(AccessList, ErrorsNameTheField) {
