@@ -43,6 +43,8 @@ bool ReadTlsFlags(const TlsFlags& flags, std::string* cert, std::string* key, st
 // Reads the whole file at `path` into *out; false (after saying why, naming
 // `flag`) when it cannot.
 bool ReadWholeFile(const std::string& path, const std::string& flag, std::string* out);
+// `stargate plan`.
+void AddPlanCommand(CLI::App& app, int* exit_code);
 // `stargate up` and `stargate demo`.
 void AddUpCommands(CLI::App& app, int* exit_code);
 

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   stargate::cli::AddAgentCommands(app, &exit_code);
   stargate::cli::AddUpCommands(app, &exit_code);
   stargate::cli::AddCertCommands(app, &exit_code);
+  stargate::cli::AddPlanCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

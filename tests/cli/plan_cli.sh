@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# `stargate plan` (issue 7): Llama 3 405B on H100 in 54 days lands near the
+# 30.84M H100-hours Meta reports; --simulate checks the plan in the twin
+# (finishes within 10% of the planned wall time); --json is machine
+# readable; bad input exits 2 with the flag named.
+# Usage: plan_cli.sh STARGATE_BINARY REPO_ROOT
+set -euo pipefail
+BIN="$1"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+"$BIN" plan --params 405B --tokens 15.6T --accelerator H100 --mfu 0.41 --deadline 54d --simulate --json > "$TMP/p.json"
+/usr/bin/python3 - "$TMP/p.json" <<'PY' || fail "plan: $(cat "$TMP/p.json")"
+import json, sys
+p = json.load(open(sys.argv[1]))
+hours = p["accelerator_hours"]
+assert abs(hours / 30.84e6 - 1) < 0.12, hours
+assert 16384 <= p["accelerators"] <= 30000, p["accelerators"]
+assert p["fabric"]["tiers"] == 3 and p["fabric"]["switches"] > 0
+assert p["facility_mw"] > p["it_mw"] > 0 and p["tco2"] > 0 and p["capex_usd"]["total"] > 0
+s = p["simulated"]
+assert s["finished"], s
+assert abs(s["wall_days"] / p["wall_days"] - 1) < 0.10, (s["wall_days"], p["wall_days"])
+assert s["interruptions"] > 100, s
+print(f'plan: {hours/1e6:.2f}M H100-hours, {p["accelerators"]} GPUs, {p["wall_days"]:.1f} d; '
+      f'twin: {s["wall_days"]:.1f} d, {s["interruptions"]} interruptions')
+PY
+"$BIN" plan --params 405B --tokens 15.6T --budget '$500M' | grep -q '^total  *[$]' || fail "budget plan"
+if "$BIN" plan --params 405B --tokens 15.6T --mfu 0.4 2> "$TMP/err"; then fail "a plan without a size"; fi
+grep -q "exactly one of a deadline, a budget or an accelerator count" "$TMP/err" || fail "message: $(cat "$TMP/err")"
+if "$BIN" plan --params lots --tokens 1T --deadline 1d 2> "$TMP/err"; then fail "bad --params accepted"; fi
+grep -q -- "--params" "$TMP/err" || fail "message: $(cat "$TMP/err")"
+echo "plan CLI: ok"
