@@ -136,7 +136,8 @@ int Logs(const Common& c, uint64_t id, int rank, bool follow) {
     bool more = false;
     if (!path.empty()) {
       // Through the server, which checks this caller's token and tenant.
-      auto chunk = control::CallServer(c.server, "GET", fmt::format("{}?offset={}", path, offset));
+      auto chunk = control::CallServer(c.server, "GET", fmt::format("{}?offset={}&attempt={}", path, offset, attempt));
+      if (chunk.ok() && chunk->status == 409) continue;  // a new attempt began: list again, from its start
       if (chunk.ok() && chunk->status == 200) {
         fmt::print("{}", chunk->body);
         std::fflush(stdout);

@@ -13,6 +13,7 @@
 #include <iterator>
 #include <optional>
 #include <iostream>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -132,7 +133,10 @@ int RunServer(const ServerOptions& o) {
   // when the leader's lease runs out. A leader that cannot renew its lease
   // exits at once, so two never act together.
   std::unique_ptr<control::LeaderLease> lease;
-  const std::string me = fmt::format("{} (pid {})", o.listen, getpid());
+  // Unique per process, even for two servers with the same --listen and
+  // pid (containers): the write fence compares it.
+  std::random_device rd;
+  const std::string me = fmt::format("{} (pid {}, {:08x}{:08x})", o.listen, getpid(), rd(), rd());
   if (!o.etcd.empty()) {
     StatusOr<control::EtcdClient> client =
         control::EtcdClient::Make(SplitList(o.etcd), Duration::Seconds(2));

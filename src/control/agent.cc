@@ -92,16 +92,19 @@ struct Agent::Impl {
   void Heartbeat(int64_t now) {
     pb::HeartbeatRequest req;
     req.set_node_name(config.node.name);
-    const CpuSample cpu = ReadCpu();
-    if (cpu.total > last_cpu.total) {
-      req.set_cpu_utilisation(static_cast<double>(cpu.busy - last_cpu.busy) /
-                              static_cast<double>(cpu.total - last_cpu.total));
+    if (config.host_telemetry) {
+      const CpuSample cpu = ReadCpu();
+      if (cpu.total > last_cpu.total) {
+        req.set_cpu_utilisation(static_cast<double>(cpu.busy - last_cpu.busy) /
+                                static_cast<double>(cpu.total - last_cpu.total));
+      }
+      last_cpu = cpu;
+      req.set_memory_used_bytes(MemoryUsedBytes());
     }
-    last_cpu = cpu;
-    req.set_memory_used_bytes(MemoryUsedBytes());
     // GPU telemetry where a GPU exists. nvidia-smi is a process start:
     // long polls can return many times a second, so sample it every 5 s.
-    if (config.node.accelerator != AcceleratorType::kCpu && now - gpu_sampled_ms >= kGpuSampleMs) {
+    if (config.host_telemetry && config.node.accelerator != AcceleratorType::kCpu &&
+        now - gpu_sampled_ms >= kGpuSampleMs) {
       gpu_sampled_ms = now;
       auto gpus = ProbeNvidiaSmi();
       if (gpus.ok()) {

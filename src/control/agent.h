@@ -46,6 +46,9 @@ struct AgentConfig {
   // marks the node down and moves its work (a Slurm node drained or
   // down); null = always up. Not owned.
   const std::atomic<bool>* up = nullptr;
+  // Heartbeats carry this host's CPU, memory and GPU telemetry; false for
+  // nodes the agent does not run on (a Slurm site driver's).
+  bool host_telemetry = true;
 };
 
 class Agent {

@@ -181,7 +181,11 @@ void NodeRegistry::NoteSilentSites(int64_t now_ms) {
   for (const auto& [name, n] : nodes_) sites.insert(n.site);
   for (const std::string& site : sites) {
     if (std::optional<int64_t> since = SiteSilentSince(site, now_ms)) {
-      silent_sites_.try_emplace(site, *since);
+      // A node heard after the episode began (the site came back in part,
+      // or an old episode was held open by a node that never returned):
+      // this silence is a new one.
+      auto [it, added] = silent_sites_.try_emplace(site, *since);
+      if (!added && *since > it->second) it->second = *since;
       continue;
     }
     bool whole = true;

@@ -225,6 +225,10 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
   const LiveCluster c = BuildCluster(*nodes_, options_.hot_spares);
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
+  // A node that went silent reports its stale tasks afresh when it is back.
+  for (auto it = stale_.begin(); it != stale_.end();) {
+    it = nodes_->Alive(it->first, now_ms) ? std::next(it) : stale_.erase(it);
+  }
   for (const auto& [node, tasks] : stale_) {  // see OnHeartbeat
     auto it = c.node_ids.find(node);
     if (it == c.node_ids.end()) continue;
@@ -268,8 +272,14 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
     }
   }
   for (uint32_t i = 0; i < c.node_names.size(); ++i) {
-    if (!nodes_->Ready(c.node_names[i], now_ms) && state.FreeOn(NodeId(i)) == state.pool(state.PoolOf(NodeId(i))).per_node) {
+    if (nodes_->Ready(c.node_names[i], now_ms)) continue;
+    // No new work on it: down when nothing holds it, else its free devices
+    // are taken (a silent node whose ranks wait out a site partition, one
+    // just back that has not reported yet).
+    if (state.FreeOn(NodeId(i)) == state.pool(state.PoolOf(NodeId(i))).per_node) {
       state.SetNodeUp(NodeId(i), false);
+    } else if (state.FreeOn(NodeId(i)) > 0) {
+      state.Allocate(NodeId(i), state.FreeOn(NodeId(i)));
     }
   }
   std::map<uint64_t, std::vector<size_t>> lost_ranks;  // gangs asking for spares

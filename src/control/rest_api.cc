@@ -292,6 +292,11 @@ HttpResponse RestApi::JobLog(uint64_t id, std::string_view rank_text, const Http
   if (n == nullptr || n->log_port <= 0) {
     return ErrorResponse(404, "not_found", fmt::format("node {} serves no logs", r->nodes[*rank]));
   }
+  // The caller's offset is into one attempt's log: a newer attempt has
+  // its own file.
+  if (auto it = req.query.find("attempt"); it != req.query.end() && it->second != std::to_string(r->attempt)) {
+    return ErrorResponse(409, "conflict", fmt::format("job {} is on attempt {} now", id, r->attempt));
+  }
   int64_t offset = 0;
   if (auto it = req.query.find("offset"); it != req.query.end()) {
     const std::optional<uint64_t> o = ParseId(it->second);

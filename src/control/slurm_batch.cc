@@ -57,7 +57,12 @@ SlurmBatch MakeSlurmBatch(const std::vector<std::pair<std::string, TaskLaunch>>&
   int per_node = 0;
   auto it = first.env.find("STARGATE_ACCELERATORS_PER_NODE");
   if (it != first.env.end() && !absl::SimpleAtoi(it->second, &per_node)) per_node = 0;
-  if (o.gpus && per_node > 0) b.args.push_back(fmt::format("--gres=gpu:{}", per_node));
+  if (o.gpus && per_node > 0) {
+    b.args.push_back(fmt::format("--gres=gpu:{}", per_node));
+    if (o.cpus_per_gpu > 0) b.args.push_back(fmt::format("--cpus-per-gpu={}", o.cpus_per_gpu));
+  } else if (!o.gpus) {
+    b.args.push_back("--exclusive");
+  }
 
   std::string s = "#!/bin/bash\n";
   s += fmt::format("# Stargate job {} attempt {}: {} rank(s) on {}\n", ref.job, ref.attempt, ranks.size(),

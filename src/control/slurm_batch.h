@@ -33,6 +33,9 @@ struct SlurmBatchOptions {
   std::string partition;           // "" = Slurm's default
   int fence_s = 0;                 // 0 = no watchdog
   bool gpus = true;                // ask for STARGATE_ACCELERATORS_PER_NODE GPUs per node
+  // With gpus: CPUs per GPU (the node's share; 0 = Slurm's default). Without:
+  // the whole node (--exclusive), as a CPU node is one slot in Stargate.
+  int cpus_per_gpu = 0;
 };
 
 struct SlurmBatch {

@@ -56,6 +56,10 @@ StatusOr<std::vector<SlurmJob>> ParseSlurmJobs(std::string_view text) {
     j.reason = Get(r, "Reason");
     j.comment = Get(r, "Comment");
     j.nodes = Get(r, "NodeList");
+    const std::string user = Get(r, "UserId");
+    if (const size_t open = user.find('('); open != std::string::npos) {
+      if (!absl::SimpleAtoi(user.substr(open + 1, user.size() - open - 2), &j.uid)) j.uid = -1;
+    }
     const std::string exit = Get(r, "ExitCode");
     const size_t colon = exit.find(':');
     if (!absl::SimpleAtoi(exit.substr(0, colon), &j.exit_code)) j.exit_code = 0;

@@ -21,6 +21,7 @@ struct SlurmJob {
   std::string reason;
   std::string comment;
   std::string nodes;               // NodeList, Slurm's compressed form
+  int64_t uid = -1;                // of UserId=name(uid)
   int exit_code = 0;               // ExitCode=CODE:SIGNAL of the batch script
   int signal = 0;
 };

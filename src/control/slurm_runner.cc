@@ -1,5 +1,7 @@
 #include "control/slurm_runner.h"
 
+#include <unistd.h>
+
 #include <absl/strings/str_join.h>
 #include <absl/strings/str_split.h>
 
@@ -13,6 +15,7 @@
 namespace stargate::control {
 
 SlurmRunner::SlurmRunner(SlurmClient* slurm, SlurmRunnerOptions o) : slurm_(slurm), o_(std::move(o)) {
+  if (o_.uid < 0) o_.uid = static_cast<int64_t>(getuid());
   std::error_code ec;
   std::filesystem::create_directories(o_.batch.work_dir + "/slurm", ec);
   std::filesystem::create_directories(o_.batch.work_dir + "/logs", ec);
@@ -36,20 +39,59 @@ void SlurmRunner::KeepAlive() {
 StatusOr<int> SlurmRunner::Adopt() {
   SG_ASSIGN_OR_RETURN(const std::vector<SlurmJob> jobs, slurm_->Jobs());
   std::lock_guard<std::mutex> lock(mu_);
-  int adopted = 0;
-  for (const SlurmJob& j : jobs) {
-    const std::optional<TaskRef> ref = TaskOfSlurmJobName(j.name);
-    if (!ref.has_value() || j.comment != SlurmComment(o_.batch.site) || !OutcomeOf(j).running) continue;
-    std::ifstream in(NodesFile(*ref));
+  // Every attempt an earlier driver submitted and did not see recorded
+  // has its .nodes file.
+  std::map<TaskRef, std::vector<std::string>> unfinished;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(o_.batch.work_dir + "/slurm", ec)) {
+    const std::string file = entry.path().filename().string();
+    if (!file.ends_with(".nodes")) continue;
+    const std::optional<TaskRef> ref = TaskOfSlurmJobName(file.substr(0, file.size() - 6));
+    if (!ref.has_value()) continue;
+    std::ifstream in(entry.path());
     std::string line;
     std::getline(in, line);
+    unfinished[*ref] = absl::StrSplit(line, ',', absl::SkipEmpty());
+  }
+  int adopted = 0;
+  std::set<TaskRef> seen;
+  for (const SlurmJob& j : jobs) {
+    const std::optional<TaskRef> ref = TaskOfSlurmJobName(j.name);
+    if (!ref.has_value() || j.comment != SlurmComment(o_.batch.site) || j.uid != o_.uid) continue;
+    const SlurmOutcome outcome = OutcomeOf(j);
+    auto file = unfinished.find(*ref);
+    // Running: ours whatever happens. Ended: only if its end was never
+    // recorded (the .nodes file is there), else it is history.
+    if (!outcome.running && file == unfinished.end()) continue;
     Gang g;
-    g.nodes = absl::StrSplit(line.empty() ? j.nodes : line, ',', absl::SkipEmpty());
+    if (file != unfinished.end()) {
+      g.nodes = file->second;
+    } else if (j.nodes.find('[') == std::string::npos) {
+      g.nodes = absl::StrSplit(j.nodes, ',', absl::SkipEmpty());
+    } else {
+      std::cerr << fmt::format("stargate slurm {}: Slurm job {} ({}) has no .nodes file; cancelling it\n",
+                               o_.batch.site, j.id, j.name);
+      slurm_->Cancel(j.id, false).IgnoreError();
+      continue;
+    }
     g.slurm_id = j.id;
+    g.adopted = true;
+    g.outcome = outcome;
     gangs_[*ref] = std::move(g);
+    seen.insert(*ref);
     ++adopted;
-    std::cerr << fmt::format("stargate slurm {}: adopted Slurm job {} (Stargate job {} attempt {})\n", o_.batch.site,
-                             j.id, ref->job, ref->attempt);
+    std::cerr << fmt::format("stargate slurm {}: adopted Slurm job {} (Stargate job {} attempt {}), {}\n", o_.batch.site,
+                             j.id, ref->job, ref->attempt, j.state);
+  }
+  // Submitted, never recorded, and Slurm no longer knows it: lost.
+  for (const auto& [ref, nodes] : unfinished) {
+    if (seen.count(ref)) continue;
+    Gang g;
+    g.nodes = nodes;
+    g.adopted = true;
+    g.outcome = {false, 0, SIGKILL};
+    gangs_[ref] = std::move(g);
+    Note(ref, "its batch job ended while the driver was away and Slurm no longer knows how: counted as lost");
   }
   return adopted;
 }
@@ -68,6 +110,7 @@ void SlurmRunner::Start(const std::string& node, const TaskLaunch& task) {
     }
     if (std::find(g.nodes.begin(), g.nodes.end(), node) == g.nodes.end()) g.nodes.push_back(node);
   }
+  g.started.insert(node);
   if (g.slurm_id != 0 || !g.outcome.running || g.stop_sent_ms >= 0) return;  // started, or over: never twice
   g.arrived.emplace(node, task);
   for (const std::string& n : g.nodes) {
@@ -80,12 +123,16 @@ void SlurmRunner::Submit(const TaskRef& ref, Gang& g) {
   std::vector<std::pair<std::string, TaskLaunch>> ranks;
   for (const std::string& n : g.nodes) ranks.emplace_back(n, g.arrived.at(n));
   g.arrived.clear();
-  const SlurmBatch batch = MakeSlurmBatch(ranks, o_.batch);
+  SlurmBatchOptions batch = o_.batch;
+  batch.gpus = o_.gpu_nodes.count(g.nodes.front()) > 0;
+  const SlurmBatch b = MakeSlurmBatch(ranks, batch);
   std::error_code ec;
   std::filesystem::create_directories(fmt::format("{}/jobs/{}", o_.batch.work_dir, ref.job), ec);
   std::ofstream(NodesFile(ref), std::ios::trunc) << absl::StrJoin(g.nodes, ",") << "\n";
-  StatusOr<uint64_t> id = slurm_->Submit(batch.args, batch.script);
+  StatusOr<uint64_t> id = slurm_->Submit(b.args, b.script);
   if (!id.ok()) {
+    // If slurmctld took the job before sbatch gave up, Refresh finds it
+    // untracked and cancels it.
     Note(ref, fmt::format("sbatch failed: {}", std::string(id.status().message())));
     g.outcome = {false, 1, 0};
     return;
@@ -97,27 +144,37 @@ void SlurmRunner::Submit(const TaskRef& ref, Gang& g) {
 }
 
 void SlurmRunner::Refresh(int64_t now_ms) {
-  if (now_ms - refreshed_ms_ < o_.refresh_ms) return;
-  refreshed_ms_ = now_ms;
-  bool any = false;
-  for (const auto& [ref, g] : gangs_) any = any || (g.slurm_id != 0 && g.outcome.running);
-  if (!any) return;
-  StatusOr<std::vector<SlurmJob>> jobs = slurm_->Jobs();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Also with nothing tracked: an untracked batch job of the site is found.
+    if (refreshing_ || now_ms - refreshed_ms_ < o_.refresh_ms) return;
+    refreshing_ = true;
+    refreshed_ms_ = now_ms;
+  }
+  StatusOr<std::vector<SlurmJob>> jobs = slurm_->Jobs();  // outside the lock: it may take a while
+  std::lock_guard<std::mutex> lock(mu_);
+  refreshing_ = false;
   if (!jobs.ok()) {  // slurmctld away: the jobs keep their last known state
     if (!warned_) std::cerr << "stargate slurm " << o_.batch.site << ": " << jobs.status().message() << "\n";
     warned_ = true;
     return;
   }
   warned_ = false;
+  Apply(*jobs);
+}
+
+void SlurmRunner::Apply(const std::vector<SlurmJob>& jobs) {
   std::map<uint64_t, const SlurmJob*> by_id;
-  for (const SlurmJob& j : *jobs) by_id[j.id] = &j;
+  std::set<uint64_t> tracked;
+  for (const SlurmJob& j : jobs) by_id[j.id] = &j;
   for (auto& [ref, g] : gangs_) {
+    if (g.slurm_id != 0) tracked.insert(g.slurm_id);
     if (g.slurm_id == 0 || !g.outcome.running) continue;
     auto it = by_id.find(g.slurm_id);
     if (it == by_id.end()) {
       // Purged (MinJobAge) or lost with slurmctld's state: it ended, how is unknown.
       if (++g.unseen >= 3) {
-        Note(ref, fmt::format("Slurm no longer knows job {}; counted as failed", g.slurm_id));
+        Note(ref, fmt::format("Slurm no longer knows job {}; counted as lost", g.slurm_id));
         g.outcome = {false, 0, SIGKILL};
       }
       continue;
@@ -129,6 +186,16 @@ void SlurmRunner::Refresh(int64_t now_ms) {
                  ref.job, ref.attempt, it->second->state, g.outcome.exit_code, g.outcome.signal);
       std::fflush(stdout);
     }
+  }
+  // This site's batch jobs that nothing tracks run unseen: cancel them.
+  for (const SlurmJob& j : jobs) {
+    if (tracked.count(j.id) || j.comment != SlurmComment(o_.batch.site) || j.uid != o_.uid || !OutcomeOf(j).running ||
+        !TaskOfSlurmJobName(j.name).has_value()) {
+      continue;
+    }
+    std::cerr << fmt::format("stargate slurm {}: Slurm job {} ({}) is not tracked; cancelling it\n", o_.batch.site,
+                             j.id, j.name);
+    slurm_->Cancel(j.id, false).IgnoreError();
   }
 }
 
@@ -152,13 +219,15 @@ void SlurmRunner::Stop(const std::string&, const TaskRef& ref, int64_t now_ms) {
 }
 
 std::vector<TaskReport> SlurmRunner::Poll(const std::string& node, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
   Refresh(now_ms);
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<TaskReport> out;
   for (const auto& [ref, g] : gangs_) {
     if (std::find(g.nodes.begin(), g.nodes.end(), node) == g.nodes.end() || g.forgotten.count(node)) continue;
-    // A rank still gathering counts as running: the server must neither
-    // start it again nor think it never started.
+    // A node reports a rank only once it reached the runner (a gathering
+    // gang must not hide a rank whose start is still on its way: the
+    // server would never resend it), or once the gang runs in Slurm.
+    if (g.slurm_id == 0 && !g.adopted && !g.started.count(node)) continue;
     out.push_back({ref, g.outcome.running, g.outcome.exit_code, g.outcome.signal});
   }
   return out;
@@ -171,7 +240,7 @@ void SlurmRunner::Forget(const std::string& node, const TaskRef& ref) {
   Gang& g = it->second;
   g.forgotten.insert(node);
   for (const std::string& n : g.nodes) {
-    if (!g.forgotten.count(n)) return;
+    if (!g.forgotten.count(n) && (g.slurm_id != 0 || g.adopted || g.started.count(n))) return;
   }
   std::error_code ec;
   std::filesystem::remove(NodesFile(ref), ec);

@@ -9,9 +9,14 @@
 // (Slurm's SIGTERM), then scancel --signal=KILL after the grace period.
 //
 // A restarted driver adopts the batch jobs its site still runs (by job
-// name and --comment tag; the nodes from WORK_DIR/slurm/<job name>.nodes)
-// and reports them, so the server stops those it has rescheduled in the
-// meantime. Thread-safe.
+// name, --comment tag and user; the nodes from WORK_DIR/slurm/<job
+// name>.nodes) and reports them, so the server stops those it has
+// rescheduled in the meantime; those that ended while it was away are
+// reported with their end (their .nodes file is still there: no driver
+// has had the end recorded), or as lost when Slurm no longer knows them.
+// A batch job of the site that nothing tracks (an sbatch that timed out
+// after slurmctld took the job) is cancelled. Thread-safe; Slurm's tools
+// run outside the lock, so a slow slurmctld does not stall heartbeats.
 #pragma once
 
 #include <cstdint>
@@ -29,10 +34,12 @@
 namespace stargate::control {
 
 struct SlurmRunnerOptions {
-  SlurmBatchOptions batch;         // site, work_dir (absolute), partition, fence_s, gpus
+  SlurmBatchOptions batch;         // site, work_dir (absolute), partition, fence_s; gpus is set per gang
   std::set<std::string> nodes;     // the Slurm nodes this driver serves
+  std::set<std::string> gpu_nodes; // those with GPUs: a gang on them asks for GRES
+  int64_t uid = -1;                // adopt only this user's jobs (-1: the driver's own uid)
   int64_t stop_grace_ms = 10'000;
-  int64_t refresh_ms = 500;        // scontrol at most this often
+  int64_t refresh_ms = 1000;       // scontrol at most this often
 };
 
 class SlurmRunner : public TaskRunner {
@@ -56,7 +63,9 @@ class SlurmRunner : public TaskRunner {
   struct Gang {
     std::vector<std::string> nodes;            // this site's nodes of the gang, in rank order
     std::map<std::string, TaskLaunch> arrived; // by node, until submitted
+    std::set<std::string> started;             // nodes whose rank reached the runner
     uint64_t slurm_id = 0;                     // 0: not submitted (gathering, or never)
+    bool adopted = false;                      // from an earlier driver: every node's rank is there
     SlurmOutcome outcome;                      // running until Slurm says it ended
     int64_t stop_sent_ms = -1;
     bool killed = false;
@@ -64,7 +73,9 @@ class SlurmRunner : public TaskRunner {
     std::set<std::string> forgotten;           // nodes whose server recorded the end
   };
   void Submit(const TaskRef& ref, Gang& g);
+  // Reads the jobs from Slurm (without the lock) at most every refresh_ms.
   void Refresh(int64_t now_ms);
+  void Apply(const std::vector<SlurmJob>& jobs);
   void Note(const TaskRef& ref, const std::string& text) const;  // into the task's log and stderr
   std::string NodesFile(const TaskRef& ref) const;
 
@@ -73,6 +84,7 @@ class SlurmRunner : public TaskRunner {
   std::mutex mu_;
   std::map<TaskRef, Gang> gangs_;
   int64_t refreshed_ms_ = -1'000'000'000;
+  bool refreshing_ = false;                     // one thread asks Slurm at a time
   bool warned_ = false;                         // Slurm unreachable, said once until it answers
 };
 

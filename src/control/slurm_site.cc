@@ -74,12 +74,17 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
     SG_ASSIGN_OR_RETURN(NodeInfo n, ToNodeInfo(c, s));
     infos.push_back(n);
     ro.nodes.insert(n.name);
+    if (n.accelerator != AcceleratorType::kCpu) {
+      ro.gpu_nodes.insert(n.name);
+      // Each GPU's share of the node's CPUs, the smallest over the nodes.
+      const int share = n.cpus / std::max(1, n.accelerators);
+      ro.batch.cpus_per_gpu = ro.batch.cpus_per_gpu == 0 ? share : std::min(ro.batch.cpus_per_gpu, share);
+    }
   }
   ro.batch.site = c.agent.node.site;
   ro.batch.work_dir = c.agent.work_dir;
   ro.batch.partition = c.partition;
   ro.batch.fence_s = c.fence_s;
-  ro.batch.gpus = infos.front().accelerator != AcceleratorType::kCpu;
   ro.stop_grace_ms = c.agent.stop_grace_ms;
   SlurmRunner runner(slurm, ro);
   runner.KeepAlive();
@@ -104,15 +109,23 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
     a.log_address = c.agent.node.address;
     a.log_token = log_token;
     a.up = up[a.node.name].get();
+    a.host_telemetry = false;  // this host's load is not the Slurm node's
     threads.emplace_back([a, &stop, &results, i] {
       Agent agent(a);
       results[i] = agent.Run(stop);
     });
   }
+  // The lease on a thread of its own: nothing the driver waits for (a
+  // slow slurmctld, a heartbeat) may let the batch jobs fence themselves.
+  std::thread lease([&] {
+    while (!stop.load()) {
+      runner.KeepAlive();
+      for (int i = 0; i < 10 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   using Clock = std::chrono::steady_clock;
   auto checked = Clock::now();
   while (!stop.load()) {
-    runner.KeepAlive();
     if (Clock::now() - checked >= std::chrono::seconds(5)) {
       checked = Clock::now();
       StatusOr<std::vector<SlurmNode>> now = slurm->Nodes();
@@ -142,6 +155,7 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
     for (int i = 0; i < 10 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   for (std::thread& t : threads) t.join();
+  lease.join();
   for (const Status& st : results) SG_RETURN_IF_ERROR(st);
   return Status();
 }

@@ -34,6 +34,28 @@ TEST(NodeRegistry, LivenessFollowsHeartbeats) {
   EXPECT_FALSE(nodes.Alive("ghost", 0));
 }
 
+// Silent-site episodes: the whole site silent starts one; a node back
+// alone does not end it for the others; a new silence after some node was
+// heard starts a new one, even if a node never came back.
+TEST(NodeRegistry, SilentSiteEpisodes) {
+  MemoryStore store;
+  NodeRegistry nodes(&store, 5'000);
+  ASSERT_TRUE(nodes.Register(Node("x"), 1'000).ok());
+  ASSERT_TRUE(nodes.Register(Node("y"), 1'000).ok());
+  nodes.NoteSilentSites(3'000);
+  EXPECT_FALSE(nodes.CutOffSince("x", 3'000).has_value());  // alive
+  nodes.NoteSilentSites(7'000);                             // both silent since 1,000
+  EXPECT_EQ(nodes.CutOffSince("y", 7'000), 1'000);
+  NodeTelemetry t;
+  t.last_heartbeat_ms = 8'000;
+  ASSERT_TRUE(nodes.Heartbeat("x", t));                     // x is back; y is not (and never will be)
+  nodes.NoteSilentSites(8'000);
+  EXPECT_EQ(nodes.CutOffSince("y", 8'000), 1'000);          // still the same episode for y
+  EXPECT_FALSE(nodes.CutOffSince("x", 8'000).has_value());
+  nodes.NoteSilentSites(20'000);                            // silent again: a new episode
+  EXPECT_EQ(nodes.CutOffSince("x", 20'000), 8'000);
+}
+
 TEST(NodeRegistry, ARestartedServerKnowsTheNodesAndWaitsForThemToReconnect) {
   MemoryStore store;
   {

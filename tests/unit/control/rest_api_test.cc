@@ -168,6 +168,7 @@ TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
   EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0").status, 401);
   EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/1", "", as("alice-token-0123456789")).status, 404);
   EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0?offset=x", "", as("alice-token-0123456789")).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0?attempt=2", "", as("alice-token-0123456789")).status, 409);
   EXPECT_EQ(Call("POST", "/v1/jobs/1/logs/0", "", as("alice-token-0123456789")).status, 405);
   EXPECT_EQ(Call("GET", "/v1/nodes", "", as("alice-token-0123456789")).body.find("log-secret"), std::string::npos);
 }

@@ -9,6 +9,8 @@
 #include <csignal>
 #include <filesystem>
 
+#include <unistd.h>
+
 namespace stargate::control {
 namespace {
 
@@ -24,6 +26,7 @@ class FakeSlurm : public SlurmClient {
       if (a.rfind("--nodelist=", 0) == 0) j.nodes = a.substr(11);
     }
     j.state = "PENDING";
+    j.uid = static_cast<int64_t>(getuid());
     jobs.push_back(j);
     submitted.push_back(args);
     return j.id;
@@ -57,7 +60,7 @@ class SlurmRunnerTest : public ::testing::Test {
  protected:
   SlurmRunnerTest() {
     dir_ = std::filesystem::temp_directory_path() / ("sg-slurm-" + std::to_string(getpid()));
-    o_.batch = {"hpc", dir_.string(), "", 15, true};
+    o_.batch = {"hpc", dir_.string(), "", 15, true, 0};
     o_.nodes = {"n1", "n2", "n3"};
     o_.stop_grace_ms = 3000;
     o_.refresh_ms = 0;
@@ -85,6 +88,9 @@ TEST_F(SlurmRunnerTest, AGangOnTwoNodesIsOneBatchJobOnceBothRanksArrive) {
   runner.Start("n2", Launch(t, "n2,n1,x9", 0));
   EXPECT_TRUE(slurm_.submitted.empty());
   EXPECT_TRUE(Only(runner.Poll("n2", now_)).running);  // gathering counts as running
+  // n1's rank has not arrived: n1 must not report it, or the server would
+  // never send it.
+  EXPECT_TRUE(runner.Poll("n1", now_).empty());
   runner.Start("n2", Launch(t, "n2,n1,x9", 0));        // a repeated reply: nothing new
   runner.Start("n1", Launch(t, "n2,n1,x9", 1));
   ASSERT_EQ(slurm_.submitted.size(), 1u);
@@ -164,15 +170,21 @@ TEST_F(SlurmRunnerTest, ARestartedDriverAdoptsItsSitesRunningJobsOnly) {
     first.Start("n3", Launch({10, 4}, "n1,n3", 1));
   }
   slurm_.Find(100)->state = "RUNNING";
-  SlurmJob other;  // another site's job, and one that ended
+  SlurmJob other;  // another site's job, another user's, and one whose end was recorded
   other.id = 200;
   other.name = "stargate-11-1";
   other.comment = "stargate:elsewhere";
   other.state = "RUNNING";
+  other.uid = static_cast<int64_t>(getuid());
   slurm_.jobs.push_back(other);
   other.id = 201;
   other.comment = "stargate:hpc";
   other.state = "COMPLETED";
+  slurm_.jobs.push_back(other);
+  other.id = 202;
+  other.name = "stargate-12-1";
+  other.state = "RUNNING";
+  other.uid = 4242;
   slurm_.jobs.push_back(other);
   SlurmRunner again(&slurm_, o_);
   ASSERT_EQ(again.Adopt().value(), 1);
@@ -181,6 +193,50 @@ TEST_F(SlurmRunnerTest, ARestartedDriverAdoptsItsSitesRunningJobsOnly) {
   again.Stop("n1", {10, 4}, now_);
   ASSERT_EQ(slurm_.cancels.size(), 1u);
   EXPECT_EQ(slurm_.cancels[0].first, 100u);
+}
+
+// Ends that happened while the driver was away still reach the server:
+// from Slurm when it remembers, as lost when it does not; and once
+// recorded (forgotten), they are history.
+TEST_F(SlurmRunnerTest, EndsWhileTheDriverWasAwayAreReportedOnce) {
+  {
+    SlurmRunner first(&slurm_, o_);
+    first.Start("n1", Launch({20, 1}, "n1", 0));
+    first.Start("n2", Launch({21, 1}, "n2", 0));
+  }
+  slurm_.Find(100)->state = "FAILED";
+  slurm_.Find(100)->exit_code = 7;
+  slurm_.jobs.erase(slurm_.jobs.begin() + 1);  // job 21's batch job: purged
+  SlurmRunner again(&slurm_, o_);
+  ASSERT_TRUE(again.Adopt().ok());
+  const TaskReport failed = Only(again.Poll("n1", now_));
+  EXPECT_FALSE(failed.running);
+  EXPECT_EQ(failed.exit_code, 7);
+  const TaskReport lost = Only(again.Poll("n2", now_));
+  EXPECT_FALSE(lost.running);
+  EXPECT_EQ(lost.signal, SIGKILL);
+  again.Forget("n1", {20, 1});
+  again.Forget("n2", {21, 1});
+  SlurmRunner third(&slurm_, o_);
+  ASSERT_TRUE(third.Adopt().ok());
+  EXPECT_TRUE(third.Poll("n1", now_).empty());
+  EXPECT_TRUE(third.Poll("n2", now_).empty());
+}
+
+// An sbatch that gave up after slurmctld took the job leaves a batch job
+// nothing tracks: it is cancelled, not left running beside the retry.
+TEST_F(SlurmRunnerTest, AnUntrackedBatchJobOfTheSiteIsCancelled) {
+  SlurmRunner runner(&slurm_, o_);
+  SlurmJob orphan;
+  orphan.id = 300;
+  orphan.name = "stargate-30-1";
+  orphan.comment = "stargate:hpc";
+  orphan.state = "RUNNING";
+  orphan.uid = static_cast<int64_t>(getuid());
+  slurm_.jobs.push_back(orphan);
+  runner.Poll("n1", now_);
+  ASSERT_EQ(slurm_.cancels.size(), 1u);
+  EXPECT_EQ(slurm_.cancels[0].first, 300u);
 }
 
 }  // namespace
