@@ -34,6 +34,24 @@ class RestApiTest : public ::testing::Test {
     req.headers = std::move(headers);
     return api_.Handle(req);
   }
+  // A node as an agent brings it: registered, then heard from.
+  void Join(const std::string& name, AcceleratorType type, int accelerators, int log_port = 0,
+            const std::string& log_token = "", double gpu_power_w = 0) {
+    NodeInfo n;
+    n.name = name;
+    n.site = name == "n1" ? "s" : "abilene";
+    n.address = "10.0.0.1";
+    n.accelerator = type;
+    n.accelerators = accelerators;
+    n.log_port = log_port;
+    n.log_token = log_token;
+    ASSERT_TRUE(cp_.nodes.Register(n, kNow).ok());
+    NodeTelemetry t;
+    t.last_heartbeat_ms = kNow;
+    t.gpu_power_w = gpu_power_w;
+    ASSERT_TRUE(cp_.nodes.Heartbeat(name, t));
+  }
+  static constexpr int64_t kNow = 1'700'000'000'000;
   MemoryStore store_;
   ControlPlane cp_{&store_, [] { return int64_t{1'700'000'000'000}; }, sched::MakeScheduler("fifo").value(), "/data",
                    5000};
@@ -141,20 +159,9 @@ TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
 )", "tokens.yaml").value();
   cp_.access = &access;
   auto as = [](const std::string& token) { return std::map<std::string, std::string>{{"authorization", "Bearer " + token}}; };
-  NodeInfo n;
-  n.name = "n1";
-  n.site = "s";
-  n.address = "10.0.0.1";
-  n.accelerator = AcceleratorType::kCpu;
-  n.log_port = 9999;
-  n.log_token = "log-secret-abcdef";
-  const int64_t now = 1'700'000'000'000;
-  ASSERT_TRUE(cp_.nodes.Register(n, now).ok());
-  NodeTelemetry t;
-  t.last_heartbeat_ms = now;
-  ASSERT_TRUE(cp_.nodes.Heartbeat("n1", t));
+  Join("n1", AcceleratorType::kCpu, 1, 9999, "log-secret-abcdef");
   ASSERT_EQ(Call("POST", "/v1/jobs", "name: a\ntenant: ml\nrun: x\n", as("alice-token-0123456789")).status, 201);
-  ASSERT_TRUE(cp_.reconciler.Tick(now).ok());
+  ASSERT_TRUE(cp_.reconciler.Tick(kNow).ok());
   const HttpResponse list = Call("GET", "/v1/jobs/1/logs", "", as("alice-token-0123456789"));
   ASSERT_EQ(list.status, 200) << list.body;
   EXPECT_EQ(json::parse(list.body)["logs"][0]["path"], "/v1/jobs/1/logs/0");
@@ -176,21 +183,10 @@ TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
 // GET /metrics: Prometheus text, every job state present (zeros too),
 // nodes and site accelerators from the registry, histogram lines whole.
 TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
-  NodeInfo n;
-  n.name = "g1";
-  n.site = "abilene";
-  n.address = "10.0.0.1";
-  n.accelerator = AcceleratorType::kH100;
-  n.accelerators = 8;
-  const int64_t now = 1'700'000'000'000;
-  ASSERT_TRUE(cp_.nodes.Register(n, now).ok());
-  NodeTelemetry t;
-  t.last_heartbeat_ms = now;
-  t.gpu_power_w = 2800;
-  ASSERT_TRUE(cp_.nodes.Heartbeat("g1", t));
+  Join("g1", AcceleratorType::kH100, 8, 0, "", 2800);
   ASSERT_EQ(Call("POST", "/v1/jobs", "name: a\nresources: {accelerators: H100:2}\nrun: x\n").status, 201);
   ASSERT_EQ(Call("POST", "/v1/jobs", "name: b\nresources: {accelerators: H100:8}\nrun: x\n").status, 201);
-  ASSERT_TRUE(cp_.reconciler.Tick(now).ok());
+  ASSERT_TRUE(cp_.reconciler.Tick(kNow).ok());
   const HttpResponse m = Call("GET", "/metrics");
   ASSERT_EQ(m.status, 200);
   EXPECT_EQ(m.content_type.rfind("text/plain; version=0.0.4", 0), 0u);

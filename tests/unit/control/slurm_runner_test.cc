@@ -70,6 +70,17 @@ class SlurmRunnerTest : public ::testing::Test {
   static TaskLaunch Launch(TaskRef t, const std::string& gang, int rank) {
     return TaskLaunch{t, "python3 train.py", {{"RANK", std::to_string(rank)}, {"STARGATE_NODES", gang}}};
   }
+  // A batch job as scontrol shows it; this driver's user unless told.
+  static SlurmJob Job(uint64_t id, const std::string& name, const std::string& comment, const std::string& state,
+                      int64_t uid = static_cast<int64_t>(getuid())) {
+    SlurmJob j;
+    j.id = id;
+    j.name = name;
+    j.comment = comment;
+    j.state = state;
+    j.uid = uid;
+    return j;
+  }
   static TaskReport Only(const std::vector<TaskReport>& r) {
     EXPECT_EQ(r.size(), 1u);
     return r.empty() ? TaskReport{} : r[0];
@@ -170,22 +181,10 @@ TEST_F(SlurmRunnerTest, ARestartedDriverAdoptsItsSitesRunningJobsOnly) {
     first.Start("n3", Launch({10, 4}, "n1,n3", 1));
   }
   slurm_.Find(100)->state = "RUNNING";
-  SlurmJob other;  // another site's job, another user's, and one whose end was recorded
-  other.id = 200;
-  other.name = "stargate-11-1";
-  other.comment = "stargate:elsewhere";
-  other.state = "RUNNING";
-  other.uid = static_cast<int64_t>(getuid());
-  slurm_.jobs.push_back(other);
-  other.id = 201;
-  other.comment = "stargate:hpc";
-  other.state = "COMPLETED";
-  slurm_.jobs.push_back(other);
-  other.id = 202;
-  other.name = "stargate-12-1";
-  other.state = "RUNNING";
-  other.uid = 4242;
-  slurm_.jobs.push_back(other);
+  // Another site's job, one whose end was recorded, and another user's.
+  slurm_.jobs.push_back(Job(200, "stargate-11-1", "stargate:elsewhere", "RUNNING"));
+  slurm_.jobs.push_back(Job(201, "stargate-11-1", "stargate:hpc", "COMPLETED"));
+  slurm_.jobs.push_back(Job(202, "stargate-12-1", "stargate:hpc", "RUNNING", 4242));
   SlurmRunner again(&slurm_, o_);
   ASSERT_EQ(again.Adopt().value(), 1);
   EXPECT_EQ(Only(again.Poll("n3", now_)).task, (TaskRef{10, 4}));
@@ -227,13 +226,7 @@ TEST_F(SlurmRunnerTest, EndsWhileTheDriverWasAwayAreReportedOnce) {
 // nothing tracks: it is cancelled, not left running beside the retry.
 TEST_F(SlurmRunnerTest, AnUntrackedBatchJobOfTheSiteIsCancelled) {
   SlurmRunner runner(&slurm_, o_);
-  SlurmJob orphan;
-  orphan.id = 300;
-  orphan.name = "stargate-30-1";
-  orphan.comment = "stargate:hpc";
-  orphan.state = "RUNNING";
-  orphan.uid = static_cast<int64_t>(getuid());
-  slurm_.jobs.push_back(orphan);
+  slurm_.jobs.push_back(Job(300, "stargate-30-1", "stargate:hpc", "RUNNING"));
   runner.Poll("n1", now_);
   ASSERT_EQ(slurm_.cancels.size(), 1u);
   EXPECT_EQ(slurm_.cancels[0].first, 300u);
