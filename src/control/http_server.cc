@@ -23,8 +23,10 @@ void Fetch(const HttpResponse& resp, httplib::Response& out) {
   const std::string& url = resp.fetch_url;
   const size_t path_at = url.find('/', url.find("//") + 2);
   httplib::Client client(url.substr(0, path_at));
-  client.set_connection_timeout(3, 0);
-  client.set_read_timeout(10, 0);
+  // Short: each fetch holds one of the HTTP server's worker threads, and a
+  // node cut off should not tie them up (a 1 MiB chunk takes ms on a LAN).
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(5, 0);
   httplib::Headers h(resp.fetch_headers.begin(), resp.fetch_headers.end());
   httplib::Result r = client.Get(url.substr(path_at), h);
   if (!r) {
