@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs every Debian package Stargate needs to build, test and benchmark.
-# Idempotent; needs root (CI and developer machines run as root).
+# Installs every Debian package Stargate needs to build, test and benchmark,
+# and the dashboard's npm packages (web/package-lock.json) into
+# web/node_modules. Idempotent; needs root (CI and developer machines run
+# as root).
 set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git
@@ -13,6 +15,7 @@ PKGS=(
   python3-torch python3-sklearn iproute2
   etcd-server etcd-client
   prometheus
+  chromium nodejs
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -23,4 +26,14 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update
   $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+# npm: Debian's, unless the installed nodejs brings its own.
+if ! command -v npm > /dev/null; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get install -y --no-install-recommends npm
+fi
+# The dashboard: Preact and htm, and playwright-core for its browser test.
+WEB="$(cd "$(dirname "$0")/.." && pwd)/web"
+if [ ! -f "$WEB/node_modules/.package-lock.json" ] || [ "$WEB/package-lock.json" -nt "$WEB/node_modules/.package-lock.json" ]; then
+  (cd "$WEB" && npm ci --no-audit --no-fund --loglevel=error)
 fi

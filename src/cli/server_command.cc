@@ -38,6 +38,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:8470";
   std::string agent_listen = "127.0.0.1:8471";
   std::string port_file;
+  std::string web_dir;             // the dashboard's files ("" = next to the binary: ../web)
   std::string policy = "stargate";
   int64_t heartbeat_timeout_ms = 5000;
   bool in_memory = false;
@@ -244,6 +245,14 @@ int RunServer(const ServerOptions& o) {
   }
   control::RestApi api(&cp);
   control::HttpServer server(&api);
+  // The dashboard at /ui/: web/ of the source tree, beside build/.
+  std::string web_dir = o.web_dir;
+  if (web_dir.empty()) {
+    std::error_code ec;
+    web_dir = (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "web").string();
+  }
+  const Status ui = server.ServeDashboard(web_dir);
+  if (!ui.ok()) std::cerr << "stargate server: no dashboard (" << ui.message() << ")\n";
   StatusOr<int> bound = server.Bind(host, port);
   if (!bound.ok()) {
     std::cerr << "error: " << bound.status().message() << "\n";
@@ -322,6 +331,8 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--agent-listen", o->agent_listen, "HOST:PORT for agents (gRPC; PORT 0 = any free port)")
       ->capture_default_str();
   cmd->add_option("--port-file", o->port_file, "Once listening, write \"REST_PORT AGENT_PORT\" here");
+  cmd->add_option("--web-dir", o->web_dir,
+                  "The dashboard's files (web/ of the source tree, with its node_modules); default: ../web beside the binary");
   cmd->add_option("--policy", o->policy, "Scheduler policy set: stargate or fifo")->capture_default_str();
   cmd->add_option("--heartbeat-timeout-ms", o->heartbeat_timeout_ms, "A node is down after this long without a heartbeat")
       ->capture_default_str()

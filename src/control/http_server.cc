@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -57,11 +59,25 @@ void Fetch(const HttpResponse& resp, httplib::Response& out) {
 struct HttpServer::Impl {
   RestApi* api;
   httplib::Server server;
+  struct File {
+    std::string content_type, body;
+  };
+  std::map<std::string, File> files;  // the dashboard, by URL path (set before serving)
 };
 
 HttpServer::HttpServer(RestApi* api) : impl_(std::make_unique<Impl>()) {
   impl_->api = api;
   auto handler = [this](const httplib::Request& in, httplib::Response& out) {
+    if (in.method == "GET") {
+      if (auto f = impl_->files.find(in.path); f != impl_->files.end()) {
+        out.set_content(f->second.body, f->second.content_type.c_str());
+        return;
+      }
+      if (in.path == "/" && !impl_->files.empty()) {
+        out.set_redirect("/ui/");
+        return;
+      }
+    }
     HttpRequest req;
     req.method = in.method;
     req.path = in.path;
@@ -92,6 +108,33 @@ HttpServer::HttpServer(RestApi* api) : impl_(std::make_unique<Impl>()) {
 }
 
 HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::ServeDashboard(const std::string& web_dir) {
+  const std::pair<const char*, const char*> kFiles[] = {
+      {"/ui/", "index.html"},
+      {"/ui/app.js", "app.js"},
+      {"/ui/style.css", "style.css"},
+      {"/ui/vendor/preact/preact.module.js", "node_modules/preact/dist/preact.module.js"},
+      {"/ui/vendor/preact-hooks/hooks.module.js", "node_modules/preact/hooks/dist/hooks.module.js"},
+      {"/ui/vendor/htm/htm.module.js", "node_modules/htm/dist/htm.module.js"},
+  };
+  std::map<std::string, Impl::File> files;
+  for (const auto& [url, rel] : kFiles) {
+    const std::string path = web_dir + "/" + rel;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::NotFoundError(fmt::format("dashboard: cannot read {}", path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string name(rel);
+    const char* type = name.ends_with(".js")    ? "text/javascript; charset=utf-8"
+                       : name.ends_with(".css") ? "text/css; charset=utf-8"
+                                                : "text/html; charset=utf-8";
+    files[url] = {type, ss.str()};
+  }
+  files["/ui/index.html"] = files["/ui/"];
+  impl_->files = std::move(files);
+  return Status();
+}
 
 StatusOr<int> HttpServer::Bind(const std::string& host, int port) {
   httplib::Server& s = impl_->server;

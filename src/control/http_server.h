@@ -3,6 +3,7 @@
 // pointer to an implementation so httplib's heavy header stays in one .cc.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,12 @@ class HttpServer {
   // `api` must outlive the server.
   explicit HttpServer(RestApi* api);
   ~HttpServer();
+
+  // Serves the web dashboard (web/ in the source tree: index.html, app.js,
+  // style.css, and Preact and htm from web/node_modules, installed by
+  // scripts/install-deps.sh) at /ui/, read into memory now. NotFound
+  // naming the missing file; the REST API is served either way.
+  Status ServeDashboard(const std::string& web_dir);
 
   // Binds `host`:`port` (0 = any free port) and returns the port bound.
   StatusOr<int> Bind(const std::string& host, int port);

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The web dashboard end to end (issue 7): `stargate server` serves it at
+# /ui/; headless Chromium (Debian's) driven by Playwright (playwright-core
+# from npm, web/node_modules) loads it, sees the sites and nodes, sees a
+# submitted job go from running to succeeded, opens its log and finds the
+# placement in the audit trail. Skipped (exit 77) without /usr/bin/chromium
+# or without web/node_modules (scripts/install-deps.sh installs both).
+# Usage: dashboard_cli.sh STARGATE_BINARY REPO_ROOT
+set -euo pipefail
+BIN="$1"
+REPO="$(cd "$2" && pwd)"
+[ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium is missing (Debian: apt-get install chromium)"; exit 77; }
+[ -d "$REPO/web/node_modules/playwright-core" ] || { echo "SKIP: web/node_modules is missing (npm ci --prefix web)"; exit 77; }
+source "$(dirname "$0")/lib/cluster.bash"
+start_server --web-dir "$REPO/web"
+start_agent a
+wait_up 1
+curl -s "$STARGATE_SERVER/ui/" | grep -q '<div id="app">' || fail "no dashboard at /ui/"
+printf 'name: shown\nrun: sleep 3; echo "hello from the dashboard job"\n' > j.yaml
+"$BIN" job submit j.yaml > /dev/null
+node "$REPO/web/test/dashboard.test.mjs" "$STARGATE_SERVER/ui/" 1 "hello from the dashboard job" ||
+  fail "the dashboard test failed"
+echo "dashboard CLI: ok"

@@ -1,0 +1,153 @@
+// The Stargate dashboard: sites, jobs (with their logs), nodes and the
+// audit trail of placement decisions, polled from the server's REST API
+// every two seconds. Preact + htm as plain ES modules: no build step.
+import { h, render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import htm from "htm";
+
+const html = htm.bind(h);
+const POLL_MS = 2000;
+
+// REST calls with the token the user entered (stored in this browser).
+async function api(path) {
+  const token = localStorage.getItem("stargate-token") || "";
+  const res = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  const text = await res.text();
+  if (!res.ok) {
+    let message = text;
+    try { message = JSON.parse(text).error.message; } catch (e) { /* not JSON */ }
+    throw new Error(`${path}: HTTP ${res.status}: ${message}`);
+  }
+  return res.headers.get("content-type")?.startsWith("application/json") ? JSON.parse(text) : text;
+}
+
+// GPU power per site from /metrics (what agents report through nvidia-smi).
+function sitePower(metrics) {
+  const out = {};
+  for (const line of metrics.split("\n")) {
+    const m = line.match(/^stargate_site_gpu_power_watts\{site="([^"]*)"\} (\S+)$/);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+function usePoll(load) {
+  const [state, setState] = useState({ data: null, error: null });
+  useEffect(() => {
+    let live = true;
+    const tick = async () => {
+      try {
+        const data = await load();
+        if (live) setState({ data, error: null });
+      } catch (e) {
+        if (live) setState((s) => ({ data: s.data, error: e.message }));
+      }
+    };
+    tick();
+    const timer = setInterval(tick, POLL_MS);
+    return () => { live = false; clearInterval(timer); };
+  }, []);
+  return state;
+}
+
+function Sites({ sites, nodes, power }) {
+  return html`<div class="sites">${sites.map((s) => {
+    const total = Object.values(s.accelerators || {}).reduce((a, b) => a + b, 0);
+    const mine = nodes.filter((n) => n.site === s.name);
+    const up = mine.filter((n) => n.alive).length;
+    return html`<div class="site" data-site=${s.name}>
+      <h3>${s.name}</h3>
+      <div>${s.region} · ${s.jurisdiction}</div>
+      <div>nodes up ${up} / ${mine.length}</div>
+      <div class="bar"><div style=${`width:${mine.length ? (100 * up) / mine.length : 0}%`}></div></div>
+      <div>accelerators ${Object.entries(s.accelerators || {}).map(([t, n]) => `${t}:${n}`).join(" ")} (${total})</div>
+      <div>GPU power ${((power[s.name] || 0) / 1000).toFixed(1)} kW</div>
+      <div>node-hours ${(s.node_hours || 0).toFixed(1)} · nodes lost ${s.failures || 0}</div>
+    </div>`;
+  })}</div>`;
+}
+
+function Logs({ id }) {
+  const [text, setText] = useState("");
+  useEffect(() => {
+    let live = true;
+    const load = async () => {
+      try {
+        const t = await api(`/v1/jobs/${id}/logs/0`);
+        if (live) setText(t);
+      } catch (e) {
+        if (live) setText(e.message);
+      }
+    };
+    load();
+    const timer = setInterval(load, POLL_MS);
+    return () => { live = false; clearInterval(timer); };
+  }, [id]);
+  return html`<pre data-logs=${id}>${text}</pre>`;
+}
+
+function Jobs({ jobs }) {
+  const [open, setOpen] = useState(null);
+  return html`<table id="jobs">
+    <tr><th>ID</th><th>name</th><th>tenant</th><th>state</th><th>nodes</th><th>attempt</th><th>restarts</th><th>reason</th><th></th></tr>
+    ${jobs.map((j) => html`<tr data-job=${j.id}>
+      <td>${j.id}</td><td>${j.name}</td><td>${j.tenant}</td>
+      <td class=${`state-${j.state}`} data-state>${j.state}</td>
+      <td>${(j.placement || []).join(" ") || "-"}</td><td>${j.attempt}</td><td>${j.restarts}</td>
+      <td>${j.reason || ""}</td>
+      <td><button class="link" onClick=${() => setOpen(open === j.id ? null : j.id)}>logs</button></td>
+    </tr>`)}
+  </table>
+  ${open !== null && html`<${Logs} id=${open} />`}`;
+}
+
+function Nodes({ nodes }) {
+  return html`<table id="nodes">
+    <tr><th>name</th><th>site</th><th>accelerators</th><th>state</th><th>CPU</th><th>heartbeat</th></tr>
+    ${nodes.map((n) => html`<tr>
+      <td>${n.name}</td><td>${n.site}</td><td>${n.accelerator}:${n.accelerators}</td>
+      <td class=${n.alive ? "up" : "down"}>${n.alive ? "up" : "down"}</td>
+      <td>${(100 * (n.cpu_utilisation || 0)).toFixed(0)}%</td>
+      <td>${new Date(n.last_heartbeat_unix_ms).toLocaleTimeString()}</td>
+    </tr>`)}
+  </table>`;
+}
+
+function Audit({ entries }) {
+  return html`<table id="audit">
+    <tr><th>time</th><th>actor</th><th>action</th><th>job</th><th>detail</th></tr>
+    ${entries.slice().reverse().map((e) => html`<tr>
+      <td>${new Date(e.unix_ms).toLocaleTimeString()}</td><td>${e.actor}</td><td>${e.action}</td>
+      <td>${e.job || ""}</td><td>${e.detail}</td>
+    </tr>`)}
+  </table>`;
+}
+
+function App() {
+  const [token, setToken] = useState(localStorage.getItem("stargate-token") || "");
+  const view = usePoll(async () => {
+    const [sites, nodes, jobs, metrics] = await Promise.all([
+      api("/v1/sites"), api("/v1/nodes"), api("/v1/jobs"), api("/metrics"),
+    ]);
+    let audit = { entries: [] };
+    try { audit = await api("/v1/audit?limit=50"); } catch (e) { /* admins and all-tenant viewers only */ }
+    return { sites: sites.sites, nodes: nodes.nodes, jobs: jobs.jobs, power: sitePower(metrics), audit: audit.entries };
+  });
+  const d = view.data;
+  return html`
+    <header>
+      <h1>Stargate</h1>
+      <label>token <input type="password" value=${token}
+        onChange=${(e) => { localStorage.setItem("stargate-token", e.target.value); setToken(e.target.value); }} /></label>
+      ${view.error && html`<span class="error">${view.error}</span>`}
+    </header>
+    <main>
+      ${!d ? html`<section>Loading…</section>` : html`
+        <section><h2>Sites</h2><${Sites} sites=${d.sites} nodes=${d.nodes} power=${d.power} /></section>
+        <section><h2>Jobs</h2><${Jobs} jobs=${d.jobs} /></section>
+        <section><h2>Nodes</h2><${Nodes} nodes=${d.nodes} /></section>
+        <section><h2>Placement decisions (audit)</h2><${Audit} entries=${d.audit} /></section>`}
+    </main>`;
+}
+
+render(html`<${App} />`, document.getElementById("app"));

@@ -1,0 +1,46 @@
+// End to end in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core): the dashboard loads, shows the sites and nodes, shows
+// the submitted job, follows it to completion, opens its log, and shows
+// the placement in the audit trail. Screenshots are not kept.
+// Usage: node dashboard.test.mjs URL JOB_ID EXPECTED_LOG_TEXT
+import { chromium } from "playwright-core";
+
+const [url, jobId, logText] = process.argv.slice(2);
+const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForSelector("[data-site]", { timeout: 15000 });
+  await page.waitForSelector(`tr[data-job="${jobId}"]`, { timeout: 15000 });
+  const stateOf = () => page.textContent(`tr[data-job="${jobId}"] [data-state]`);
+  const seen = new Set();
+  const deadline = Date.now() + 60000;
+  for (;;) {
+    const s = (await stateOf()).trim();
+    seen.add(s);
+    if (s === "succeeded") break;
+    if (s === "failed" || s === "cancelled") fail(`job ${jobId} ended ${s}`);
+    if (Date.now() > deadline) fail(`job ${jobId} still ${s} after 60 s`);
+    await page.waitForTimeout(200);
+  }
+  if (!seen.has("running")) fail(`the page never showed job ${jobId} running (saw ${[...seen].join(", ")})`);
+  await page.click(`tr[data-job="${jobId}"] button`);
+  await page.waitForFunction(
+    ([id, text]) => document.querySelector(`[data-logs="${id}"]`)?.textContent.includes(text),
+    [jobId, logText], { timeout: 15000 });
+  const audit = await page.textContent("#audit");
+  if (!audit.includes("place")) fail("no placement in the audit trail");
+  const nodes = await page.textContent("#nodes");
+  if (!nodes.includes("up")) fail("no node shown up");
+  if (errors.length) fail(`page errors: ${errors.join("; ")}`);
+  console.log(`dashboard: job ${jobId} seen ${[...seen].join(" -> ")}, log and audit shown`);
+} finally {
+  await browser.close();
+}
