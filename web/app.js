@@ -50,8 +50,35 @@ function usePoll(load) {
   return state;
 }
 
+// Grid carbon as a colour: green (clean) to red (coal-heavy, ~700 g/kWh).
+function carbonColour(g) {
+  if (g === undefined) return "#8a93a6";
+  const t = Math.max(0, Math.min(1, g / 700));
+  return `hsl(${Math.round(130 * (1 - t))}, 60%, 42%)`;
+}
+
+// Sites on an equirectangular world (longitude, latitude): size by
+// accelerators, colour by grid carbon. Only sites --sites placed.
+function SiteMap({ sites }) {
+  const placed = sites.filter((s) => s.latitude !== undefined);
+  if (!placed.length) return null;
+  return html`<svg id="map" viewBox="-180 -90 360 180" preserveAspectRatio="xMidYMid meet">
+    <rect x="-180" y="-90" width="360" height="180" fill="#e8edf4" />
+    ${[-120, -60, 0, 60, 120].map((x) => html`<line x1=${x} y1="-90" x2=${x} y2="90" stroke="#d3dae5" stroke-width="0.4" />`)}
+    ${[-60, -30, 0, 30, 60].map((y) => html`<line x1="-180" y1=${y} x2="180" y2=${y} stroke="#d3dae5" stroke-width="0.4" />`)}
+    ${placed.map((s) => {
+      const total = Object.values(s.accelerators || {}).reduce((a, b) => a + b, 0);
+      const r = 2 + Math.sqrt(total);
+      return html`<g data-map-site=${s.name}>
+        <circle cx=${s.longitude} cy=${-s.latitude} r=${Math.min(r, 12)} fill=${carbonColour(s.carbon_g_per_kwh)} fill-opacity="0.8" />
+        <text x=${s.longitude + Math.min(r, 12) + 1} y=${-s.latitude + 1.5} font-size="5">${s.name}</text>
+      </g>`;
+    })}
+  </svg>`;
+}
+
 function Sites({ sites, nodes, power }) {
-  return html`<div class="sites">${sites.map((s) => {
+  return html`<${SiteMap} sites=${sites} /><div class="sites">${sites.map((s) => {
     const total = Object.values(s.accelerators || {}).reduce((a, b) => a + b, 0);
     const mine = nodes.filter((n) => n.site === s.name);
     const up = mine.filter((n) => n.alive).length;
@@ -61,7 +88,9 @@ function Sites({ sites, nodes, power }) {
       <div>nodes up ${up} / ${mine.length}</div>
       <div class="bar"><div style=${`width:${mine.length ? (100 * up) / mine.length : 0}%`}></div></div>
       <div>accelerators ${Object.entries(s.accelerators || {}).map(([t, n]) => `${t}:${n}`).join(" ")} (${total})</div>
-      <div>GPU power ${((power[s.name] || 0) / 1000).toFixed(1)} kW</div>
+      <div>GPU power ${((power[s.name] || 0) / 1000).toFixed(1)} kW${s.power_cap_w ? html` · cap ${(s.power_cap_w / 1e6).toFixed(1)} MW` : ""}</div>
+      ${s.power_cap_w ? html`<div class="bar" title="GPU power x PUE against the site's cap"><div style=${`width:${Math.min(100, (100 * (power[s.name] || 0) * (s.pue || 1)) / s.power_cap_w)}%`}></div></div>` : ""}
+      <div style=${`color:${carbonColour(s.carbon_g_per_kwh)}`}>grid ${s.carbon_g_per_kwh !== undefined ? `${s.carbon_g_per_kwh} g/kWh` : "carbon unknown"}</div>
       <div>node-hours ${(s.node_hours || 0).toFixed(1)} · nodes lost ${s.failures || 0}</div>
     </div>`;
   })}</div>`;

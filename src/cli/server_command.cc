@@ -27,6 +27,7 @@
 #include "control/memory_store.h"
 #include "control/rest_api.h"
 #include "control/sqlite_store.h"
+#include "core/site_file.h"
 #include "core/unit_parser.h"
 #include "sched/scheduler.h"
 
@@ -50,6 +51,7 @@ struct ServerOptions {
   std::string etcd_prefix = "stargate/";
   int lease_ttl_s = 5;             // leader lease with --etcd: a standby takes over this long after a crash
   std::string tokens;              // bearer tokens file (control/access.h); "" = open API
+  std::string sites;               // site metadata file (core/site_file.h)
   TlsFlags tls;                    // mutual TLS on the agent API
 };
 
@@ -226,6 +228,16 @@ int RunServer(const ServerOptions& o) {
     return 1;
   }
   std::optional<control::AccessList> access;
+  if (!o.sites.empty()) {
+    std::string text;
+    if (!ReadWholeFile(o.sites, "--sites", &text)) return 2;
+    StatusOr<std::vector<SiteInfo>> sites = ParseSiteFile(text, o.sites);
+    if (!sites.ok()) {
+      std::cerr << "error: " << sites.status().message() << "\n";
+      return 2;
+    }
+    for (SiteInfo& s : *sites) cp.site_info[s.name] = std::move(s);
+  }
   if (!o.tokens.empty()) {
     std::ifstream in(o.tokens, std::ios::binary);
     if (!in) {
@@ -342,6 +354,8 @@ void AddServerCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--etcd-prefix", o->etcd_prefix, "Key prefix in etcd (several deployments can share a cluster)")
       ->capture_default_str();
   AddTlsFlags(cmd, &o->tls, "Agent API over mutual TLS: this server's", "whose agents may connect");
+  cmd->add_option("--sites", o->sites,
+                  "A YAML file about the sites: latitude, longitude, power_cap, pue, carbon (core/site_file.h)");
   cmd->add_option("--tokens", o->tokens,
                   "YAML file of bearer tokens (name, role admin/user/viewer, tenant); without it the API is open");
   cmd->add_option("--lease-ttl-s", o->lease_ttl_s,

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,7 @@
 #include "control/node_registry.h"
 #include "control/reconciler.h"
 #include "control/store.h"
+#include "core/site_file.h"
 
 namespace stargate::control {
 
@@ -47,6 +49,9 @@ struct ControlPlane {
   Reconciler reconciler;
   // Bearer tokens for the REST API (access.h); nullptr = open.
   const AccessList* access = nullptr;
+  // What `--sites FILE` says about sites (location, power cap, PUE, grid
+  // carbon), by name; sites it does not list have none of it.
+  std::map<std::string, SiteInfo> site_info;
 };
 
 }  // namespace stargate::control

@@ -108,6 +108,21 @@ std::string RenderMetrics(ControlPlane& cp, int64_t now_ms) {
   for (const auto& [site, s] : sites) {
     out += fmt::format("stargate_site_gpu_power_watts{{site=\"{}\"}} {}\n", Label(site), s.power_w);
   }
+  Header(out, "stargate_site_power_cap_watts", "gauge", "Facility power a site may draw (--sites).");
+  for (const auto& [site, s] : sites) {
+    auto i = cp.site_info.find(site);
+    if (i != cp.site_info.end() && i->second.power_cap_w) {
+      out += fmt::format("stargate_site_power_cap_watts{{site=\"{}\"}} {}\n", Label(site), *i->second.power_cap_w);
+    }
+  }
+  Header(out, "stargate_site_carbon_intensity_grams_per_kwh", "gauge", "Grid carbon intensity of a site (--sites).");
+  for (const auto& [site, s] : sites) {
+    auto i = cp.site_info.find(site);
+    if (i != cp.site_info.end() && i->second.carbon_g_per_kwh) {
+      out += fmt::format("stargate_site_carbon_intensity_grams_per_kwh{{site=\"{}\"}} {}\n", Label(site),
+                         *i->second.carbon_g_per_kwh);
+    }
+  }
   const Metrics& m = cp.metrics;
   Header(out, "stargate_agent_heartbeats_total", "counter", "Agent heartbeats handled.");
   out += fmt::format("stargate_agent_heartbeats_total {}\n", m.heartbeats);

@@ -339,7 +339,10 @@ HttpResponse RestApi::ListSites() {
            {"nodes_alive", 0}, {"accelerators", json::object()}};
     }
     s["nodes"] = s["nodes"].get<int>() + 1;
-    if (cp_->nodes.Alive(name, now)) s["nodes_alive"] = s["nodes_alive"].get<int>() + 1;
+    if (cp_->nodes.Alive(name, now)) {
+      s["nodes_alive"] = s["nodes_alive"].get<int>() + 1;
+      s["gpu_power_w"] = s.value("gpu_power_w", 0.0) + cp_->nodes.telemetry(name).gpu_power_w;
+    }
     json& acc = s["accelerators"][std::string(Name(n.accelerator))];
     acc = (acc.is_null() ? 0 : acc.get<int>()) + n.accelerators;
   }
@@ -350,6 +353,16 @@ HttpResponse RestApi::ListSites() {
     const SiteHealth health = h == cp_->nodes.health().end() ? SiteHealth{} : h->second;
     s["node_hours"] = health.node_hours;
     s["failures"] = health.failures;
+    if (!s.contains("gpu_power_w")) s["gpu_power_w"] = 0.0;
+    // From --sites: where it is, what it may draw, its grid.
+    if (auto info = cp_->site_info.find(name); info != cp_->site_info.end()) {
+      const SiteInfo& i = info->second;
+      if (i.latitude) s["latitude"] = *i.latitude;
+      if (i.longitude) s["longitude"] = *i.longitude;
+      if (i.power_cap_w) s["power_cap_w"] = *i.power_cap_w;
+      s["pue"] = i.pue;
+      if (i.carbon_g_per_kwh) s["carbon_g_per_kwh"] = *i.carbon_g_per_kwh;
+    }
     list.push_back(std::move(s));
   }
   return HttpResponse{200, Dump(json{{"sites", list}})};

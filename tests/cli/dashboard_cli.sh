@@ -12,7 +12,11 @@ REPO="$(cd "$2" && pwd)"
 [ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium is missing (Debian: apt-get install chromium)"; exit 77; }
 [ -d "$REPO/web/node_modules/playwright-core" ] || { echo "SKIP: web/node_modules is missing (npm ci --prefix web)"; exit 77; }
 source "$(dirname "$0")/lib/cluster.bash"
-start_server --web-dir "$REPO/web"
+cat > sites.yaml <<'YAML'
+sites:
+  - {name: lab, latitude: 48.86, longitude: 2.35, power_cap: 1MW, pue: 1.2, carbon: 56}
+YAML
+start_server --web-dir "$REPO/web" --sites sites.yaml
 start_agent a
 wait_up 1
 curl -s "$STARGATE_SERVER/ui/" | grep -q '<div id="app">' || fail "no dashboard at /ui/"

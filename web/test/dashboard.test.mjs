@@ -18,6 +18,9 @@ try {
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(url);
   await page.waitForSelector("[data-site]", { timeout: 15000 });
+  await page.waitForSelector('[data-map-site="lab"]', { timeout: 15000 });  // on the map (--sites)
+  const card = await page.textContent('[data-site="lab"]');
+  if (!card.includes("56 g/kWh") || !card.includes("cap 1.0 MW")) fail(`site card: ${card}`);
   await page.waitForSelector(`tr[data-job="${jobId}"]`, { timeout: 15000 });
   const stateOf = () => page.textContent(`tr[data-job="${jobId}"] [data-state]`);
   const seen = new Set();

@@ -184,6 +184,13 @@ TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
 // nodes and site accelerators from the registry, histogram lines whole.
 TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
   Join("g1", AcceleratorType::kH100, 8, 0, "", 2800);
+  SiteInfo abilene;
+  abilene.name = "abilene";
+  abilene.power_cap_w = 1.2e9;
+  abilene.carbon_g_per_kwh = 400;
+  abilene.latitude = 32.45;
+  abilene.longitude = -99.73;
+  cp_.site_info["abilene"] = abilene;
   ASSERT_EQ(Call("POST", "/v1/jobs", "name: a\nresources: {accelerators: H100:2}\nrun: x\n").status, 201);
   ASSERT_EQ(Call("POST", "/v1/jobs", "name: b\nresources: {accelerators: H100:8}\nrun: x\n").status, 201);
   ASSERT_TRUE(cp_.reconciler.Tick(kNow).ok());
@@ -198,6 +205,12 @@ TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
   EXPECT_TRUE(has("stargate_site_accelerators{site=\"abilene\",state=\"used\"} 2"));
   EXPECT_TRUE(has("stargate_site_accelerators{site=\"abilene\",state=\"free\"} 6"));
   EXPECT_TRUE(has("stargate_site_gpu_power_watts{site=\"abilene\"} 2800"));
+  EXPECT_TRUE(has("stargate_site_power_cap_watts{site=\"abilene\"} 1200000000"));
+  EXPECT_TRUE(has("stargate_site_carbon_intensity_grams_per_kwh{site=\"abilene\"} 400"));
+  const json site = json::parse(Call("GET", "/v1/sites").body)["sites"][0];
+  EXPECT_EQ(site["latitude"], 32.45);
+  EXPECT_EQ(site["carbon_g_per_kwh"], 400);
+  EXPECT_EQ(site["gpu_power_w"], 2800);
   EXPECT_TRUE(has("stargate_job_queue_wait_seconds_count 1"));
   EXPECT_TRUE(has("stargate_job_queue_wait_seconds_bucket{le=\"+Inf\"} 1"));
   EXPECT_TRUE(has("# TYPE stargate_scheduler_pass_seconds histogram"));
