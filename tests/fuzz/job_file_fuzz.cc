@@ -1,5 +1,5 @@
 // libFuzzer target for the job file parser (what `stargate job submit` and
-// POST /v1/jobs accept from users) and the agent and token files: any byte
+// POST /v1/jobs accept from users) and the agent, site and token files: any byte
 // string yields a value or a Status naming the file, never a crash, hang,
 // exception or sanitizer report; an accepted job satisfies its invariants.
 // Run by scripts/fuzz.sh (seeds: examples/jobs/ and tests/fixtures/jobs/).
@@ -11,6 +11,7 @@
 
 #include "core/agent_file.h"
 #include "core/job_file_parser.h"
+#include "core/site_file.h"
 
 namespace {
 
@@ -33,5 +34,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const auto a = stargate::ParseAgentFile(text, "fuzz.yaml");
   if (!a.ok()) Check(std::string(a.status().message()).starts_with("fuzz.yaml"));
+  const auto s = stargate::ParseSiteFile(text, "fuzz.yaml");
+  if (s.ok()) {
+    for (const stargate::SiteInfo& site : *s) Check(!site.name.empty() && site.pue >= 1);
+  } else {
+    Check(std::string(s.status().message()).starts_with("fuzz.yaml"));
+  }
   return 0;
 }
