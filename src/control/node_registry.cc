@@ -204,6 +204,16 @@ std::optional<int64_t> NodeRegistry::CutOffSince(const std::string& name, int64_
   return s->second;
 }
 
+bool NodeRegistry::MaybeCutOff(const std::string& name, int64_t now_ms) const {
+  auto n = nodes_.find(name);
+  if (n == nodes_.end() || Alive(name, now_ms)) return false;
+  const int64_t quiet_at = telemetry_.at(name).last_heartbeat_ms;
+  for (const auto& [other, info] : nodes_) {
+    if (info.site == n->second.site && telemetry_.at(other).last_heartbeat_ms > quiet_at + kSettleMs) return false;
+  }
+  return true;
+}
+
 bool NodeRegistry::Ready(const std::string& name, int64_t now_ms) const {
   return Alive(name, now_ms) && telemetry_.at(name).reported;
 }

@@ -108,6 +108,12 @@ class NodeRegistry {
   // NoteSilentSites, and not yet back): when the site was last heard
   // from. Its nodes rejoin one by one; those not back yet still count.
   std::optional<int64_t> CutOffSince(const std::string& name, int64_t now_ms) const;
+  // A silent node whose site may be going silent as a whole: nodes stop
+  // heartbeating up to a heartbeat interval apart when a link is cut, so
+  // until some node of its site is heard well after it went quiet
+  // (kSettleMs), its silence is not yet known to be its own.
+  static constexpr int64_t kSettleMs = 2'000;
+  bool MaybeCutOff(const std::string& name, int64_t now_ms) const;
   // Just restarted: every known node counts as alive until agents reconnect.
   bool InGrace(int64_t now_ms) const { return now_ms <= grace_until_ms_; }
   const NodeInfo* Find(const std::string& name) const;

@@ -177,6 +177,8 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, int64_t now_ms) {
           silent_site = info->site;
           continue;
         }
+        // Its site may be going silent too: look again next pass.
+        if (!since.has_value() && nodes_->MaybeCutOff(r.nodes[rank], now_ms)) continue;
       }
       r.exits[rank] = JobRecord::kLostExit;
       // A gang keeps its other nodes and gets a spare for the lost one

@@ -56,6 +56,24 @@ TEST(NodeRegistry, SilentSiteEpisodes) {
   EXPECT_EQ(nodes.CutOffSince("x", 20'000), 8'000);
 }
 
+// Nodes of a cut-off site stop heartbeating up to an interval apart: one
+// found silent first is not lost while nothing of its site was heard well
+// after it went quiet.
+TEST(NodeRegistry, ASilentNodeMayBeCutOffWithItsSiteUntilAPeerIsHeardLater) {
+  MemoryStore store;
+  NodeRegistry nodes(&store, 1'500);
+  ASSERT_TRUE(nodes.Register(Node("x"), 1'000).ok());
+  ASSERT_TRUE(nodes.Register(Node("y"), 1'000).ok());
+  NodeTelemetry t;
+  t.last_heartbeat_ms = 2'000;
+  ASSERT_TRUE(nodes.Heartbeat("y", t));     // y's last word before the cut, 1 s after x's
+  EXPECT_TRUE(nodes.MaybeCutOff("x", 2'600));
+  EXPECT_FALSE(nodes.MaybeCutOff("y", 2'600));  // alive
+  t.last_heartbeat_ms = 3'100;
+  ASSERT_TRUE(nodes.Heartbeat("y", t));     // y goes on: x is down on its own
+  EXPECT_FALSE(nodes.MaybeCutOff("x", 3'100));
+}
+
 TEST(NodeRegistry, ARestartedServerKnowsTheNodesAndWaitsForThemToReconnect) {
   MemoryStore store;
   {
