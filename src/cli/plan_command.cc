@@ -119,7 +119,7 @@ std::string ScenarioYaml(const model::PlanInput& in, const model::Plan& p, uint6
       "    pue: {pue}\n"
       "    carbon: {{kind: constant, mean: {grid}}}\n"
       "    price: {{kind: constant, mean: {price}}}\n"
-      "    storage_bandwidth: {bw:.3f}GB/s\n"
+      "    storage_bandwidth: {bw:.0f}\n"
       "    pools:\n"
       "      - {{accelerator: {acc}, nodes: {nodes}, accels_per_node: {per_node}, nodes_per_rack: {per_rack}}}\n"
       "    fabric: {{kind: fat_tree}}\n"
@@ -138,7 +138,8 @@ std::string ScenarioYaml(const model::PlanInput& in, const model::Plan& p, uint6
       "      checkpoint: {{enabled: true, interval: auto}}\n",
       fmt::arg("seed", seed), fmt::arg("days", days), fmt::arg("cap", p.facility_mw * 1.05 + 0.001),
       fmt::arg("pue", in.pue), fmt::arg("grid", in.grid_g_per_kwh), fmt::arg("price", in.usd_per_kwh * 1000),
-      fmt::arg("bw", p.storage_bytes_per_s / 1e9), fmt::arg("acc", Name(in.accelerator)), fmt::arg("nodes", p.nodes + p.spare_nodes),
+      fmt::arg("bw", std::max(1.0, p.storage_bytes_per_s)),  // bytes/s
+      fmt::arg("acc", Name(in.accelerator)), fmt::arg("nodes", p.nodes + p.spare_nodes),
       fmt::arg("per_node", p.per_node), fmt::arg("per_rack", p.nodes_per_rack),
       fmt::arg("restart", static_cast<int64_t>(in.restart.seconds())), fmt::arg("count", p.accelerators),
       fmt::arg("params", in.params), fmt::arg("tokens", in.tokens), fmt::arg("mfu", in.mfu),

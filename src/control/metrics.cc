@@ -89,6 +89,7 @@ std::string RenderMetrics(ControlPlane& cp, int64_t now_ms) {
       s.power_w += cp.nodes.telemetry(name).gpu_power_w;
     }
     out += fmt::format("stargate_node_up{{node=\"{}\",site=\"{}\"}} {}\n", Label(name), Label(n.site), up ? 1 : 0);
+    if (cp.nodes.telemetry(name).last_heartbeat_ms <= 0) continue;  // left cleanly: no heartbeat to age
     ages += fmt::format("stargate_node_heartbeat_age_seconds{{node=\"{}\",site=\"{}\"}} {:.3f}\n", Label(name),
                         Label(n.site), static_cast<double>(now_ms - cp.nodes.telemetry(name).last_heartbeat_ms) / 1e3);
   }

@@ -33,7 +33,9 @@ std::optional<TaskRef> TaskOfSlurmJobName(std::string_view name) {
   return t;
 }
 
-std::string SlurmComment(const std::string& site) { return "stargate:" + site; }
+std::string SlurmComment(const std::string& site, const std::string& driver) {
+  return "stargate:" + site + (driver.empty() ? "" : ":" + driver);
+}
 
 SlurmBatch MakeSlurmBatch(const std::vector<std::pair<std::string, TaskLaunch>>& ranks, const SlurmBatchOptions& o) {
   SlurmBatch b;
@@ -44,7 +46,7 @@ SlurmBatch MakeSlurmBatch(const std::vector<std::pair<std::string, TaskLaunch>>&
   const std::string job_dir = fmt::format("{}/jobs/{}", o.work_dir, ref.job);
   b.args = {
       "--job-name=" + SlurmJobName(ref),
-      "--comment=" + SlurmComment(o.site),
+      "--comment=" + SlurmComment(o.site, o.driver),
       fmt::format("--nodes={}", nodes.size()),
       "--nodelist=" + absl::StrJoin(nodes, ","),
       "--ntasks-per-node=1",

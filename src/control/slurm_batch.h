@@ -28,7 +28,7 @@
 namespace stargate::control {
 
 struct SlurmBatchOptions {
-  std::string site;                // the --comment tag: stargate:<site>
+  std::string site;                // the --comment tag: stargate:<site>:<driver>
   std::string work_dir;            // absolute: logs/, jobs/<id>/, slurm/lease
   std::string partition;           // "" = Slurm's default
   int fence_s = 0;                 // 0 = no watchdog
@@ -36,6 +36,7 @@ struct SlurmBatchOptions {
   // With gpus: CPUs per GPU (the node's share; 0 = Slurm's default). Without:
   // the whole node (--exclusive), as a CPU node is one slot in Stargate.
   int cpus_per_gpu = 0;
+  std::string driver;              // which driver of the site (its node set), in the tag
 };
 
 struct SlurmBatch {
@@ -50,7 +51,8 @@ SlurmBatch MakeSlurmBatch(const std::vector<std::pair<std::string, TaskLaunch>>&
 std::string SlurmJobName(const TaskRef& t);
 // The task a Slurm job name stands for; nullopt for other jobs' names.
 std::optional<TaskRef> TaskOfSlurmJobName(std::string_view name);
-std::string SlurmComment(const std::string& site);
+// "stargate:<site>:<driver>": whose batch job it is (driver "" = any).
+std::string SlurmComment(const std::string& site, const std::string& driver);
 
 // `s` as one word for bash, in single quotes.
 std::string ShellQuote(std::string_view s);

@@ -16,6 +16,14 @@ namespace stargate::control {
 
 SlurmRunner::SlurmRunner(SlurmClient* slurm, SlurmRunnerOptions o) : slurm_(slurm), o_(std::move(o)) {
   if (o_.uid < 0) o_.uid = static_cast<int64_t>(getuid());
+  // Which driver of the site: its node set (FNV-1a), so two drivers with
+  // different nodes of one site never take each other's batch jobs, and a
+  // restarted driver with the same nodes finds its own.
+  uint64_t h = 1469598103934665603ull;
+  for (const std::string& n : o_.nodes) {
+    for (char c : n + ",") h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+  }
+  o_.batch.driver = fmt::format("{:08x}", static_cast<uint32_t>(h ^ (h >> 32)));
   std::error_code ec;
   std::filesystem::create_directories(o_.batch.work_dir + "/slurm", ec);
   std::filesystem::create_directories(o_.batch.work_dir + "/logs", ec);
@@ -57,7 +65,7 @@ StatusOr<int> SlurmRunner::Adopt() {
   std::set<TaskRef> seen;
   for (const SlurmJob& j : jobs) {
     const std::optional<TaskRef> ref = TaskOfSlurmJobName(j.name);
-    if (!ref.has_value() || j.comment != SlurmComment(o_.batch.site) || j.uid != o_.uid) continue;
+    if (!ref.has_value() || !Ours(j)) continue;
     const SlurmOutcome outcome = OutcomeOf(j);
     auto file = unfinished.find(*ref);
     // Running: ours whatever happens. Ended: only if its end was never
@@ -66,7 +74,7 @@ StatusOr<int> SlurmRunner::Adopt() {
     Gang g;
     if (file != unfinished.end()) {
       g.nodes = file->second;
-    } else if (j.nodes.find('[') == std::string::npos) {
+    } else if (!j.nodes.empty() && j.nodes.find('[') == std::string::npos) {
       g.nodes = absl::StrSplit(j.nodes, ',', absl::SkipEmpty());
     } else {
       std::cerr << fmt::format("stargate slurm {}: Slurm job {} ({}) has no .nodes file; cancelling it\n",
@@ -97,7 +105,7 @@ StatusOr<int> SlurmRunner::Adopt() {
 }
 
 void SlurmRunner::Start(const std::string& node, const TaskLaunch& task) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   auto [it, added] = gangs_.try_emplace(task.task);
   Gang& g = it->second;
   if (added) {
@@ -111,36 +119,50 @@ void SlurmRunner::Start(const std::string& node, const TaskLaunch& task) {
     if (std::find(g.nodes.begin(), g.nodes.end(), node) == g.nodes.end()) g.nodes.push_back(node);
   }
   g.started.insert(node);
-  if (g.slurm_id != 0 || !g.outcome.running || g.stop_sent_ms >= 0) return;  // started, or over: never twice
+  if (g.slurm_id != 0 || g.submitting || !g.outcome.running || g.stop_sent_ms >= 0) return;  // never twice
   g.arrived.emplace(node, task);
   for (const std::string& n : g.nodes) {
     if (!g.arrived.count(n)) return;  // the other ranks here come with their nodes' heartbeats
   }
-  Submit(task.task, g);
+  Submit(task.task, lock);
 }
 
-void SlurmRunner::Submit(const TaskRef& ref, Gang& g) {
+void SlurmRunner::Submit(const TaskRef& ref, std::unique_lock<std::mutex>& lock) {
+  Gang& g = gangs_.at(ref);
   std::vector<std::pair<std::string, TaskLaunch>> ranks;
   for (const std::string& n : g.nodes) ranks.emplace_back(n, g.arrived.at(n));
   g.arrived.clear();
+  g.submitting = true;
   SlurmBatchOptions batch = o_.batch;
   batch.gpus = o_.gpu_nodes.count(g.nodes.front()) > 0;
   const SlurmBatch b = MakeSlurmBatch(ranks, batch);
   std::error_code ec;
   std::filesystem::create_directories(fmt::format("{}/jobs/{}", o_.batch.work_dir, ref.job), ec);
   std::ofstream(NodesFile(ref), std::ios::trunc) << absl::StrJoin(g.nodes, ",") << "\n";
+  const std::string nodes = absl::StrJoin(g.nodes, ",");
+  lock.unlock();  // sbatch may take a while: heartbeats go on meanwhile
   StatusOr<uint64_t> id = slurm_->Submit(b.args, b.script);
+  lock.lock();
+  Gang& after = gangs_.at(ref);  // still there: nothing erases a running gang
+  after.submitting = false;
   if (!id.ok()) {
     // If slurmctld took the job before sbatch gave up, Refresh finds it
     // untracked and cancels it.
     Note(ref, fmt::format("sbatch failed: {}", std::string(id.status().message())));
-    g.outcome = {false, 1, 0};
+    after.outcome = {false, 1, 0};
     return;
   }
-  g.slurm_id = *id;
+  after.slurm_id = *id;
   fmt::print("stargate slurm {}: job {} attempt {} is Slurm job {} on {}\n", o_.batch.site, ref.job, ref.attempt, *id,
-             absl::StrJoin(g.nodes, ","));
+             nodes);
   std::fflush(stdout);
+  if (after.stop_wanted_ms >= 0) {  // stopped while sbatch ran
+    const int64_t when = after.stop_wanted_ms;
+    after.stop_wanted_ms = -1;
+    lock.unlock();
+    Stop("", ref, when);
+    lock.lock();
+  }
 }
 
 void SlurmRunner::Refresh(int64_t now_ms) {
@@ -152,18 +174,26 @@ void SlurmRunner::Refresh(int64_t now_ms) {
     refreshed_ms_ = now_ms;
   }
   StatusOr<std::vector<SlurmJob>> jobs = slurm_->Jobs();  // outside the lock: it may take a while
-  std::lock_guard<std::mutex> lock(mu_);
-  refreshing_ = false;
-  if (!jobs.ok()) {  // slurmctld away: the jobs keep their last known state
-    if (!warned_) std::cerr << "stargate slurm " << o_.batch.site << ": " << jobs.status().message() << "\n";
-    warned_ = true;
-    return;
+  std::vector<uint64_t> orphans;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    refreshing_ = false;
+    if (!jobs.ok()) {  // slurmctld away: the jobs keep their last known state
+      if (!warned_) std::cerr << "stargate slurm " << o_.batch.site << ": " << jobs.status().message() << "\n";
+      warned_ = true;
+      return;
+    }
+    warned_ = false;
+    orphans = Apply(*jobs);
   }
-  warned_ = false;
-  Apply(*jobs);
+  for (uint64_t id : orphans) slurm_->Cancel(id, false).IgnoreError();
 }
 
-void SlurmRunner::Apply(const std::vector<SlurmJob>& jobs) {
+bool SlurmRunner::Ours(const SlurmJob& j) const {
+  return j.comment == SlurmComment(o_.batch.site, o_.batch.driver) && j.uid == o_.uid;
+}
+
+std::vector<uint64_t> SlurmRunner::Apply(const std::vector<SlurmJob>& jobs) {
   std::map<uint64_t, const SlurmJob*> by_id;
   std::set<uint64_t> tracked;
   for (const SlurmJob& j : jobs) by_id[j.id] = &j;
@@ -187,39 +217,51 @@ void SlurmRunner::Apply(const std::vector<SlurmJob>& jobs) {
       std::fflush(stdout);
     }
   }
-  // This site's batch jobs that nothing tracks run unseen: cancel them.
+  // This driver's batch jobs that nothing tracks run unseen: cancel them.
+  // Not one whose sbatch is under way (its id is not known yet).
+  std::vector<uint64_t> orphans;
   for (const SlurmJob& j : jobs) {
-    if (tracked.count(j.id) || j.comment != SlurmComment(o_.batch.site) || j.uid != o_.uid || !OutcomeOf(j).running ||
-        !TaskOfSlurmJobName(j.name).has_value()) {
-      continue;
-    }
+    const std::optional<TaskRef> ref = TaskOfSlurmJobName(j.name);
+    if (tracked.count(j.id) || !ref.has_value() || !Ours(j) || !OutcomeOf(j).running) continue;
+    if (auto g = gangs_.find(*ref); g != gangs_.end() && g->second.submitting) continue;
     std::cerr << fmt::format("stargate slurm {}: Slurm job {} ({}) is not tracked; cancelling it\n", o_.batch.site,
                              j.id, j.name);
-    slurm_->Cancel(j.id, false).IgnoreError();
+    orphans.push_back(j.id);
   }
+  return orphans;
 }
 
 void SlurmRunner::Stop(const std::string&, const TaskRef& ref, int64_t now_ms) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = gangs_.find(ref);
-  if (it == gangs_.end() || !it->second.outcome.running) return;
-  Gang& g = it->second;
-  if (g.slurm_id == 0) {  // still gathering its ranks: nothing runs yet
-    g.arrived.clear();
-    g.outcome = {false, 0, SIGTERM};
-    return;
+  uint64_t id = 0;
+  bool kill = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = gangs_.find(ref);
+    if (it == gangs_.end() || !it->second.outcome.running) return;
+    Gang& g = it->second;
+    if (g.submitting) {  // cancelled once sbatch has said which job it is
+      if (g.stop_wanted_ms < 0) g.stop_wanted_ms = now_ms;
+      return;
+    }
+    if (g.slurm_id == 0) {  // still gathering its ranks: nothing runs yet
+      g.arrived.clear();
+      g.outcome = {false, 0, SIGTERM};
+      return;
+    }
+    if (g.stop_sent_ms < 0) {
+      g.stop_sent_ms = now_ms;
+    } else if (!g.killed && now_ms - g.stop_sent_ms >= o_.stop_grace_ms) {
+      g.killed = true;
+      kill = true;
+    } else {
+      return;
+    }
+    id = g.slurm_id;
   }
-  if (g.stop_sent_ms < 0) {
-    g.stop_sent_ms = now_ms;
-    if (Status st = slurm_->Cancel(g.slurm_id, false); !st.ok()) Note(ref, std::string(st.message()));
-  } else if (!g.killed && now_ms - g.stop_sent_ms >= o_.stop_grace_ms) {
-    g.killed = true;
-    if (Status st = slurm_->Cancel(g.slurm_id, true); !st.ok()) Note(ref, std::string(st.message()));
-  }
+  if (Status st = slurm_->Cancel(id, kill); !st.ok()) Note(ref, std::string(st.message()));  // outside the lock
 }
 
-std::vector<TaskReport> SlurmRunner::Poll(const std::string& node, int64_t now_ms) {
-  Refresh(now_ms);
+std::vector<TaskReport> SlurmRunner::Poll(const std::string& node, int64_t) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<TaskReport> out;
   for (const auto& [ref, g] : gangs_) {

@@ -53,11 +53,18 @@ class SlurmRunner : public TaskRunner {
   // Called by the driver every second, whether or not the server answers:
   // touches the lease its batch jobs' watchdogs check (slurm_batch.h).
   void KeepAlive();
+  // Reads the jobs' states from Slurm (scontrol, without the lock) at most
+  // every refresh_ms; the driver calls it from a thread of its own, so
+  // Poll, on the heartbeat path, only reads what it found.
+  void Refresh(int64_t now_ms);
 
   void Start(const std::string& node, const TaskLaunch& task) override;
   void Stop(const std::string& node, const TaskRef& task, int64_t now_ms) override;
   std::vector<TaskReport> Poll(const std::string& node, int64_t now_ms) override;
   void Forget(const std::string& node, const TaskRef& task) override;
+
+  // This driver's id in its batch jobs' --comment (from its node set).
+  const std::string& driver_id() const { return o_.batch.driver; }
 
  private:
   struct Gang {
@@ -66,16 +73,20 @@ class SlurmRunner : public TaskRunner {
     std::set<std::string> started;             // nodes whose rank reached the runner
     uint64_t slurm_id = 0;                     // 0: not submitted (gathering, or never)
     bool adopted = false;                      // from an earlier driver: every node's rank is there
+    bool submitting = false;                   // sbatch under way (outside the lock)
+    int64_t stop_wanted_ms = -1;               // when a stop came while submitting (-1: none)
     SlurmOutcome outcome;                      // running until Slurm says it ended
     int64_t stop_sent_ms = -1;
     bool killed = false;
     int unseen = 0;                            // refreshes in a row Slurm did not list it
     std::set<std::string> forgotten;           // nodes whose server recorded the end
   };
-  void Submit(const TaskRef& ref, Gang& g);
-  // Reads the jobs from Slurm (without the lock) at most every refresh_ms.
-  void Refresh(int64_t now_ms);
-  void Apply(const std::vector<SlurmJob>& jobs);
+  // Runs sbatch for a gathered gang without the lock; `lock` is held on
+  // entry and on return.
+  void Submit(const TaskRef& ref, std::unique_lock<std::mutex>& lock);
+  // The untracked batch jobs of this driver, to cancel (under the lock).
+  std::vector<uint64_t> Apply(const std::vector<SlurmJob>& jobs);
+  bool Ours(const SlurmJob& j) const;
   void Note(const TaskRef& ref, const std::string& text) const;  // into the task's log and stderr
   std::string NodesFile(const TaskRef& ref) const;
 

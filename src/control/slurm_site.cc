@@ -124,6 +124,18 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
     }
   });
   using Clock = std::chrono::steady_clock;
+  auto now_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
+  };
+  // The jobs' states from Slurm, on a thread of its own too: heartbeats
+  // only read what it found, so a slow scontrol stalls nobody.
+  std::atomic<bool> agents_done{false};  // the refresher outlives the agents' final stops
+  std::thread refresher([&] {
+    while (!agents_done.load()) {
+      runner.Refresh(now_ms());
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
   auto checked = Clock::now();
   while (!stop.load()) {
     if (Clock::now() - checked >= std::chrono::seconds(5)) {
@@ -142,10 +154,9 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
           // A drained node would finish its ranks while the server, which
           // no longer hears from it, starts them elsewhere: stop them.
           if (!usable) {
-            const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       Clock::now().time_since_epoch()).count();
-            for (const TaskReport& t : runner.Poll(s.name, now_ms)) {
-              if (t.running) runner.Stop(s.name, t.task, now_ms);
+            const int64_t now = now_ms();
+            for (const TaskReport& t : runner.Poll(s.name, now)) {
+              if (t.running) runner.Stop(s.name, t.task, now);
             }
           }
           it->second->store(usable);
@@ -154,8 +165,12 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
     }
     for (int i = 0; i < 10 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  // The agents stop their tasks first (scancel), with the refresher still
+  // reporting how they end.
   for (std::thread& t : threads) t.join();
+  agents_done = true;
   lease.join();
+  refresher.join();
   for (const Status& st : results) SG_RETURN_IF_ERROR(st);
   return Status();
 }

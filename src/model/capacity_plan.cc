@@ -74,69 +74,24 @@ double DefaultInstalledPriceUsd(AcceleratorType type) {
   return 40'000;
 }
 
-StatusOr<Plan> MakePlan(const PlanInput& in) {
-  if (in.params <= 0 || in.tokens <= 0) return absl::InvalidArgumentError("params and tokens must be positive");
-  if (in.mfu <= 0 || in.mfu > 1) return absl::InvalidArgumentError("mfu must be in (0, 1]");
-  const int sizes = (in.deadline > Duration::Zero()) + (in.budget_usd > 0) + (in.accelerators > 0);
-  if (sizes != 1) {
-    return absl::InvalidArgumentError("give exactly one of a deadline, a budget or an accelerator count");
-  }
-  if (in.switch_radix < 4 || in.switch_radix % 2 != 0) {
-    return absl::InvalidArgumentError("switch radix must be an even number >= 4");
-  }
+namespace {
+
+// Everything that follows from a fleet of `n` accelerators, given the
+// compute (`base`: flops, ideal hours, node and rack shape).
+StatusOr<Plan> Evaluate(const PlanInput& in, const Plan& base, int64_t n) {
   const AcceleratorSpec& spec = Spec(in.accelerator);
-  if (spec.bf16_dense.value() <= 0) {
-    return absl::InvalidArgumentError(fmt::format("{} has no BF16 peak to plan training with", spec.name));
+  Plan p = base;
+  Reliability(in, n, n / p.per_node, p);
+  if (p.efficiency <= 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "with {} accelerators the job would be interrupted every {:.2f} h, too often to make progress with a "
+        "{:.0f} s checkpoint write and a {:.0f} min restart", n, p.mtbf_hours, in.checkpoint_write.seconds(),
+        in.restart.seconds() / 60));
   }
-  Plan p;
-  p.per_node = in.per_node > 0 ? in.per_node : spec.default_per_node;
-  p.nodes_per_rack = in.nodes_per_rack > 0 ? in.nodes_per_rack
-                     : in.accelerator == AcceleratorType::kGB200 ? spec.default_domain_nodes : 4;
-  TrainingSpec t;
-  t.params = in.params;
-  t.tokens = in.tokens;
-  t.mfu = in.mfu;
-  p.flops = TrainingFlops(t);
-  p.ideal_accelerator_hours = p.flops / (spec.bf16_dense.value() * in.mfu) / 3600.0;
   const double price = in.accelerator_price_usd > 0 ? in.accelerator_price_usd : DefaultInstalledPriceUsd(in.accelerator);
-  // Power of one accelerator with its host share at full load, and at the facility.
+  // One accelerator with its host share at full load, and at the facility.
   const double device_w = DevicePower(spec, 1.0).value();
   const double facility_w = FacilityPower(Watts(device_w), in.pue).value();
-  const double usd_per_accel_hour_energy = facility_w / 1000.0 * in.usd_per_kwh;
-  const double capex_per_accel = price + in.facility_usd_per_it_watt * device_w;  // switches added below
-
-  auto round_to_nodes = [&](int64_t n) { return CeilDiv(std::max<int64_t>(n, 1), p.per_node) * p.per_node; };
-  int64_t n = in.accelerators > 0 ? round_to_nodes(in.accelerators) : round_to_nodes(1);
-  // The fleet size and its efficiency depend on each other: iterate.
-  for (int round = 0; round < 50; ++round) {
-    Reliability(in, n, n / p.per_node, p);
-    if (p.efficiency <= 0) {
-      return absl::InvalidArgumentError(fmt::format(
-          "with {} accelerators the job would be interrupted every {:.2f} h, too often to make progress with a "
-          "{:.0f} s checkpoint write and a {:.0f} min restart", n, p.mtbf_hours, in.checkpoint_write.seconds(),
-          in.restart.seconds() / 60));
-    }
-    const double held_hours = p.ideal_accelerator_hours / p.efficiency;
-    int64_t next = n;
-    if (in.deadline > Duration::Zero()) {
-      next = round_to_nodes(static_cast<int64_t>(std::ceil(held_hours / in.deadline.hours())));
-    } else if (in.budget_usd > 0) {
-      // Capex grows with the fleet; energy is about the same for any size.
-      const double energy = held_hours * usd_per_accel_hour_energy;
-      // A 3-tier fat-tree has 5/k switches per port (2/(k/2) edge and
-      // aggregation, 1/k core): the most a fleet of any size needs.
-      const double per_accel = (capex_per_accel + in.switch_price_usd * 5.0 / in.switch_radix) * 1.02;  // ~2% spares
-      const double fits = (in.budget_usd - energy) / per_accel;
-      if (fits < p.per_node) {
-        return absl::InvalidArgumentError(fmt::format(
-            "a budget of ${:.3g} does not buy one node of {} after ${:.3g} of energy", in.budget_usd, spec.name, energy));
-      }
-      next = static_cast<int64_t>(fits) / p.per_node * p.per_node;
-    }
-    if (next == n && round > 0) break;
-    n = next;
-  }
-  Reliability(in, n, n / p.per_node, p);
   p.accelerators = n;
   p.nodes = n / p.per_node;
   p.spare_nodes = SpareNodes(n, p.nodes);
@@ -144,9 +99,6 @@ StatusOr<Plan> MakePlan(const PlanInput& in) {
   p.racks = CeilDiv(p.nodes + p.spare_nodes, p.nodes_per_rack);
   p.accelerator_hours = p.ideal_accelerator_hours / p.efficiency;
   p.wall = Duration::FromSeconds(p.accelerator_hours / static_cast<double>(n) * 3600.0);
-  if (in.deadline > Duration::Zero() && p.wall > in.deadline) {
-    p.notes.push_back("the deadline cannot be met at this size (efficiency falls as the fleet grows)");
-  }
   p.node_kw = device_w * p.per_node / 1000.0;
   p.rack_kw = p.node_kw * p.nodes_per_rack;
   p.it_mw = device_w * static_cast<double>(fleet) / 1e6;
@@ -157,8 +109,7 @@ StatusOr<Plan> MakePlan(const PlanInput& in) {
   p.spine_switches = fabric.spine;
   p.core_switches = fabric.core;
   p.switches = fabric.switches();
-  p.checkpoint_bytes = CheckpointBytes(t).value();
-  p.storage_bytes_per_s = p.checkpoint_bytes / std::max(1.0, in.checkpoint_write.seconds());
+  p.storage_bytes_per_s = p.checkpoint_bytes / in.checkpoint_write.seconds();
   p.capex_accelerators_usd = price * static_cast<double>(fleet);
   p.capex_network_usd = in.switch_price_usd * static_cast<double>(p.switches);
   p.capex_facility_usd = in.facility_usd_per_it_watt * p.it_mw * 1e6;
@@ -167,10 +118,75 @@ StatusOr<Plan> MakePlan(const PlanInput& in) {
   p.energy_usd = p.energy_mwh * 1000.0 * in.usd_per_kwh;
   p.tco2 = p.energy_mwh * in.grid_g_per_kwh / 1000.0;  // MWh * g/kWh = kg; / 1000 = t
   p.total_usd = p.capex_usd + p.energy_usd;
-  if (in.budget_usd > 0 && p.total_usd > in.budget_usd * 1.02) {
-    p.notes.push_back("the switches needed at this size push the total past the budget");
-  }
   return p;
+}
+
+}  // namespace
+
+StatusOr<Plan> MakePlan(const PlanInput& in) {
+  if (in.params <= 0 || in.tokens <= 0) return absl::InvalidArgumentError("params and tokens must be positive");
+  if (in.mfu <= 0 || in.mfu > 1) return absl::InvalidArgumentError("mfu must be in (0, 1]");
+  const int sizes = (in.deadline > Duration::Zero()) + (in.budget_usd > 0) + (in.accelerators > 0);
+  if (sizes != 1) {
+    return absl::InvalidArgumentError("give exactly one of a deadline, a budget or an accelerator count");
+  }
+  if (in.switch_radix < 4 || in.switch_radix % 2 != 0) {
+    return absl::InvalidArgumentError("switch radix must be an even number >= 4");
+  }
+  if (in.checkpoint_write <= Duration::Zero()) return absl::InvalidArgumentError("checkpoint write time must be > 0");
+  const AcceleratorSpec& spec = Spec(in.accelerator);
+  if (spec.bf16_dense.value() <= 0) {
+    return absl::InvalidArgumentError(fmt::format("{} has no BF16 peak to plan training with", spec.name));
+  }
+  Plan base;
+  base.per_node = in.per_node > 0 ? in.per_node : spec.default_per_node;
+  base.nodes_per_rack = in.nodes_per_rack > 0 ? in.nodes_per_rack
+                        : in.accelerator == AcceleratorType::kGB200 ? spec.default_domain_nodes : 4;
+  TrainingSpec t;
+  t.params = in.params;
+  t.tokens = in.tokens;
+  t.mfu = in.mfu;
+  base.flops = TrainingFlops(t);
+  base.ideal_accelerator_hours = base.flops / (spec.bf16_dense.value() * in.mfu) / 3600.0;
+  base.checkpoint_bytes = CheckpointBytes(t).value();
+  const int64_t step = base.per_node;
+  auto whole_nodes = [&](int64_t n) { return CeilDiv(std::max<int64_t>(n, 1), step) * step; };
+
+  if (in.accelerators > 0) return Evaluate(in, base, whole_nodes(in.accelerators));
+  if (in.deadline > Duration::Zero()) {
+    // The fleet and its efficiency depend on each other: iterate to the
+    // smallest fleet that meets the deadline (it only grows).
+    int64_t n = step;
+    for (int round = 0; round < 60; ++round) {
+      SG_ASSIGN_OR_RETURN(const Plan p, Evaluate(in, base, n));
+      const int64_t next = whole_nodes(static_cast<int64_t>(std::ceil(p.accelerator_hours / in.deadline.hours())));
+      if (next <= n) break;
+      n = next;
+    }
+    SG_ASSIGN_OR_RETURN(Plan p, Evaluate(in, base, n));
+    if (p.wall > in.deadline) {
+      p.notes.push_back("the deadline cannot be met: a bigger fleet fails more often and gains nothing");
+    }
+    return p;
+  }
+  // Budget: the biggest fleet whose capex and energy fit.
+  SG_ASSIGN_OR_RETURN(const Plan one, Evaluate(in, base, step));
+  if (one.total_usd > in.budget_usd) {
+    return absl::InvalidArgumentError(fmt::format("a budget of ${:.3g} does not buy one node of {} (${:.3g} with its "
+                                                  "energy)", in.budget_usd, spec.name, one.total_usd));
+  }
+  // Start from capex per accelerator (energy is about the same for any fleet), then step to the edge.
+  const double per_accel = (one.capex_usd / static_cast<double>(step + one.spare_nodes * step));
+  int64_t n = std::max(step, whole_nodes(static_cast<int64_t>((in.budget_usd - one.energy_usd) / per_accel)) - step);
+  StatusOr<Plan> fit = Evaluate(in, base, n);
+  while (n > step && (!fit.ok() || fit->total_usd > in.budget_usd)) fit = Evaluate(in, base, n -= step);
+  for (int i = 0; i < 100000; ++i) {  // bounded: each step is one node
+    StatusOr<Plan> more = Evaluate(in, base, n + step);
+    if (!more.ok() || more->total_usd > in.budget_usd) break;
+    n += step;
+    fit = std::move(more);
+  }
+  return fit;
 }
 
 }  // namespace stargate::model

@@ -32,11 +32,11 @@ std::vector<std::pair<std::string, TaskLaunch>> Gang(const std::string& command)
 bool Has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
 
 TEST(SlurmBatch, ArgumentsNameTheNodesGpusLogAndSite) {
-  SlurmBatchOptions o{"hpc", "/w", "gpu", 15, true, 16};
+  SlurmBatchOptions o{"hpc", "/w", "gpu", 15, true, 16, ""};
   const SlurmBatch b = MakeSlurmBatch(Gang("true"), o);
   EXPECT_TRUE(Has(b.args, "--cpus-per-gpu=16"));
   EXPECT_TRUE(Has(b.args, "--job-name=stargate-12-3"));
-  EXPECT_TRUE(Has(b.args, "--comment=stargate:hpc"));
+  EXPECT_TRUE(Has(b.args, "--comment=stargate:hpc"));  // no driver id given
   EXPECT_TRUE(Has(b.args, "--nodes=2"));
   EXPECT_TRUE(Has(b.args, "--nodelist=gpu-b,gpu-a"));
   EXPECT_TRUE(Has(b.args, "--ntasks-per-node=1"));
@@ -67,7 +67,7 @@ TEST(SlurmBatch, TheScriptRunsEachNodesRankThroughSrun) {
   // A stand-in srun: runs the task once per node, as slurmstepd would.
   std::ofstream(dir / "bin" / "srun") << "#!/bin/bash\nshift 2\nfor n in gpu-a gpu-b; do SLURMD_NODENAME=$n \"$@\" || exit $?; done\n";
   std::filesystem::permissions(dir / "bin" / "srun", std::filesystem::perms::owner_all);
-  SlurmBatchOptions o{"hpc", dir.string(), "", 0, true, 0};
+  SlurmBatchOptions o{"hpc", dir.string(), "", 0, true, 0, ""};
   const SlurmBatch b = MakeSlurmBatch(Gang("echo \"$STARGATE_NODE rank=$RANK q=$QUOTED\"; exit $((RANK * 5))"), o);
   auto r = RunCommand({"/usr/bin/env", "PATH=" + (dir / "bin").string() + ":/usr/bin:/bin", "/bin/bash", "-s"},
                       b.script, 10'000);

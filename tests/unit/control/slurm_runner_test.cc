@@ -60,7 +60,7 @@ class SlurmRunnerTest : public ::testing::Test {
  protected:
   SlurmRunnerTest() {
     dir_ = std::filesystem::temp_directory_path() / ("sg-slurm-" + std::to_string(getpid()));
-    o_.batch = {"hpc", dir_.string(), "", 15, true, 0};
+    o_.batch = {"hpc", dir_.string(), "", 15, true, 0, ""};
     o_.nodes = {"n1", "n2", "n3"};
     o_.stop_grace_ms = 3000;
     o_.refresh_ms = 0;
@@ -81,6 +81,13 @@ class SlurmRunnerTest : public ::testing::Test {
     j.uid = uid;
     return j;
   }
+  // The --comment of this site's driver's batch jobs.
+  std::string Tag() { return SlurmComment("hpc", SlurmRunner(&slurm_, o_).driver_id()); }
+  // What a node reports after the driver's refresher has asked Slurm.
+  static std::vector<TaskReport> Seen(SlurmRunner& r, const std::string& node, int64_t now) {
+    r.Refresh(now);
+    return r.Poll(node, now);
+  }
   static TaskReport Only(const std::vector<TaskReport>& r) {
     EXPECT_EQ(r.size(), 1u);
     return r.empty() ? TaskReport{} : r[0];
@@ -98,10 +105,10 @@ TEST_F(SlurmRunnerTest, AGangOnTwoNodesIsOneBatchJobOnceBothRanksArrive) {
   // Rank 2 runs on another site (x9): only n2 and n1 are this site's.
   runner.Start("n2", Launch(t, "n2,n1,x9", 0));
   EXPECT_TRUE(slurm_.submitted.empty());
-  EXPECT_TRUE(Only(runner.Poll("n2", now_)).running);  // gathering counts as running
+  EXPECT_TRUE(Only(Seen(runner, "n2", now_)).running);  // gathering counts as running
   // n1's rank has not arrived: n1 must not report it, or the server would
   // never send it.
-  EXPECT_TRUE(runner.Poll("n1", now_).empty());
+  EXPECT_TRUE(Seen(runner, "n1", now_).empty());
   runner.Start("n2", Launch(t, "n2,n1,x9", 0));        // a repeated reply: nothing new
   runner.Start("n1", Launch(t, "n2,n1,x9", 1));
   ASSERT_EQ(slurm_.submitted.size(), 1u);
@@ -110,19 +117,19 @@ TEST_F(SlurmRunnerTest, AGangOnTwoNodesIsOneBatchJobOnceBothRanksArrive) {
   runner.Start("n1", Launch(t, "n2,n1,x9", 1));  // never twice
   EXPECT_EQ(slurm_.submitted.size(), 1u);
   slurm_.Find(100)->state = "RUNNING";
-  EXPECT_TRUE(Only(runner.Poll("n1", now_)).running);
-  EXPECT_TRUE(runner.Poll("n3", now_).empty());
+  EXPECT_TRUE(Only(Seen(runner, "n1", now_)).running);
+  EXPECT_TRUE(Seen(runner, "n3", now_).empty());
   slurm_.Find(100)->state = "FAILED";
   slurm_.Find(100)->exit_code = 3;
-  const TaskReport r1 = Only(runner.Poll("n1", ++now_));
+  const TaskReport r1 = Only(Seen(runner, "n1", ++now_));
   EXPECT_FALSE(r1.running);
   EXPECT_EQ(r1.exit_code, 3);
-  EXPECT_EQ(Only(runner.Poll("n2", now_)).exit_code, 3);
+  EXPECT_EQ(Only(Seen(runner, "n2", now_)).exit_code, 3);
   runner.Forget("n1", t);
-  EXPECT_TRUE(runner.Poll("n1", now_).empty());
-  EXPECT_EQ(runner.Poll("n2", now_).size(), 1u);  // until n2's server record too
+  EXPECT_TRUE(Seen(runner, "n1", now_).empty());
+  EXPECT_EQ(Seen(runner, "n2", now_).size(), 1u);  // until n2's server record too
   runner.Forget("n2", t);
-  EXPECT_TRUE(runner.Poll("n2", now_).empty());
+  EXPECT_TRUE(Seen(runner, "n2", now_).empty());
 }
 
 TEST_F(SlurmRunnerTest, StopIsScancelThenAKillAfterTheGrace) {
@@ -139,7 +146,7 @@ TEST_F(SlurmRunnerTest, StopIsScancelThenAKillAfterTheGrace) {
   ASSERT_EQ(slurm_.cancels.size(), 2u);
   EXPECT_EQ(slurm_.cancels[1], (std::pair<uint64_t, bool>{100, true}));
   slurm_.Find(100)->state = "CANCELLED";
-  EXPECT_EQ(Only(runner.Poll("n1", now_ + 5000)).signal, SIGTERM);
+  EXPECT_EQ(Only(Seen(runner, "n1", now_ + 5000)).signal, SIGTERM);
 }
 
 TEST_F(SlurmRunnerTest, AStopBeforeTheGangGatheredEndsItWithoutSlurm) {
@@ -147,7 +154,7 @@ TEST_F(SlurmRunnerTest, AStopBeforeTheGangGatheredEndsItWithoutSlurm) {
   const TaskRef t{7, 1};
   runner.Start("n1", Launch(t, "n1,n2", 0));
   runner.Stop("n1", t, now_);
-  EXPECT_FALSE(Only(runner.Poll("n1", now_)).running);
+  EXPECT_FALSE(Only(Seen(runner, "n1", now_)).running);
   runner.Start("n2", Launch(t, "n1,n2", 1));  // too late: never submitted
   EXPECT_TRUE(slurm_.submitted.empty());
   EXPECT_TRUE(slurm_.cancels.empty());
@@ -157,19 +164,19 @@ TEST_F(SlurmRunnerTest, RefusedAndLostJobsEndInsteadOfHanging) {
   SlurmRunner runner(&slurm_, o_);
   slurm_.refuse = true;
   runner.Start("n1", Launch({8, 1}, "n1", 0));
-  const TaskReport refused = Only(runner.Poll("n1", now_));
+  const TaskReport refused = Only(Seen(runner, "n1", now_));
   EXPECT_FALSE(refused.running);
   EXPECT_EQ(refused.exit_code, 1);
   runner.Forget("n1", {8, 1});
   slurm_.refuse = false;
   runner.Start("n1", Launch({9, 1}, "n1", 0));
   slurm_.down = true;  // slurmctld away: the last known state holds
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(Only(runner.Poll("n1", ++now_)).running);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(Only(Seen(runner, "n1", ++now_)).running);
   slurm_.down = false;
   slurm_.jobs.clear();  // purged: gone without a word
-  EXPECT_TRUE(Only(runner.Poll("n1", ++now_)).running);
-  EXPECT_TRUE(Only(runner.Poll("n1", ++now_)).running);
-  const TaskReport lost = Only(runner.Poll("n1", ++now_));
+  EXPECT_TRUE(Only(Seen(runner, "n1", ++now_)).running);
+  EXPECT_TRUE(Only(Seen(runner, "n1", ++now_)).running);
+  const TaskReport lost = Only(Seen(runner, "n1", ++now_));
   EXPECT_FALSE(lost.running);
   EXPECT_EQ(lost.signal, SIGKILL);
 }
@@ -183,12 +190,13 @@ TEST_F(SlurmRunnerTest, ARestartedDriverAdoptsItsSitesRunningJobsOnly) {
   slurm_.Find(100)->state = "RUNNING";
   // Another site's job, one whose end was recorded, and another user's.
   slurm_.jobs.push_back(Job(200, "stargate-11-1", "stargate:elsewhere", "RUNNING"));
-  slurm_.jobs.push_back(Job(201, "stargate-11-1", "stargate:hpc", "COMPLETED"));
-  slurm_.jobs.push_back(Job(202, "stargate-12-1", "stargate:hpc", "RUNNING", 4242));
+  slurm_.jobs.push_back(Job(201, "stargate-11-1", Tag(), "COMPLETED"));
+  slurm_.jobs.push_back(Job(202, "stargate-12-1", Tag(), "RUNNING", 4242));
+  slurm_.jobs.push_back(Job(203, "stargate-13-1", "stargate:hpc:0000beef", "RUNNING"));  // another driver of the site
   SlurmRunner again(&slurm_, o_);
   ASSERT_EQ(again.Adopt().value(), 1);
-  EXPECT_EQ(Only(again.Poll("n3", now_)).task, (TaskRef{10, 4}));
-  EXPECT_TRUE(again.Poll("n2", now_).empty());
+  EXPECT_EQ(Only(Seen(again, "n3", now_)).task, (TaskRef{10, 4}));
+  EXPECT_TRUE(Seen(again, "n2", now_).empty());
   again.Stop("n1", {10, 4}, now_);
   ASSERT_EQ(slurm_.cancels.size(), 1u);
   EXPECT_EQ(slurm_.cancels[0].first, 100u);
@@ -208,26 +216,27 @@ TEST_F(SlurmRunnerTest, EndsWhileTheDriverWasAwayAreReportedOnce) {
   slurm_.jobs.erase(slurm_.jobs.begin() + 1);  // job 21's batch job: purged
   SlurmRunner again(&slurm_, o_);
   ASSERT_TRUE(again.Adopt().ok());
-  const TaskReport failed = Only(again.Poll("n1", now_));
+  const TaskReport failed = Only(Seen(again, "n1", now_));
   EXPECT_FALSE(failed.running);
   EXPECT_EQ(failed.exit_code, 7);
-  const TaskReport lost = Only(again.Poll("n2", now_));
+  const TaskReport lost = Only(Seen(again, "n2", now_));
   EXPECT_FALSE(lost.running);
   EXPECT_EQ(lost.signal, SIGKILL);
   again.Forget("n1", {20, 1});
   again.Forget("n2", {21, 1});
   SlurmRunner third(&slurm_, o_);
   ASSERT_TRUE(third.Adopt().ok());
-  EXPECT_TRUE(third.Poll("n1", now_).empty());
-  EXPECT_TRUE(third.Poll("n2", now_).empty());
+  EXPECT_TRUE(Seen(third, "n1", now_).empty());
+  EXPECT_TRUE(Seen(third, "n2", now_).empty());
 }
 
 // An sbatch that gave up after slurmctld took the job leaves a batch job
 // nothing tracks: it is cancelled, not left running beside the retry.
 TEST_F(SlurmRunnerTest, AnUntrackedBatchJobOfTheSiteIsCancelled) {
   SlurmRunner runner(&slurm_, o_);
-  slurm_.jobs.push_back(Job(300, "stargate-30-1", "stargate:hpc", "RUNNING"));
-  runner.Poll("n1", now_);
+  slurm_.jobs.push_back(Job(300, "stargate-30-1", Tag(), "RUNNING"));
+  slurm_.jobs.push_back(Job(301, "stargate-31-1", "stargate:hpc:0000beef", "RUNNING"));  // another driver's: left alone
+  Seen(runner, "n1", now_);
   ASSERT_EQ(slurm_.cancels.size(), 1u);
   EXPECT_EQ(slurm_.cancels[0].first, 300u);
 }
