@@ -5,18 +5,20 @@
 // of the gang on this site's nodes has arrived (STARGATE_NODES lists the
 // gang's nodes), the runner submits them as one batch job (slurm_batch.h)
 // and reports each rank by that job's state (slurm_records.h: OutcomeOf),
-// read with `scontrol show job` at most twice a second. Stop is scancel
+// read with `scontrol show job` by Refresh (the driver's refresher thread,
+// at most once a second). Stop is scancel
 // (Slurm's SIGTERM), then scancel --signal=KILL after the grace period.
 //
-// A restarted driver adopts the batch jobs its site still runs (by job
-// name, --comment tag and user; the nodes from WORK_DIR/slurm/<job
-// name>.nodes) and reports them, so the server stops those it has
+// A restarted driver adopts the batch jobs it still runs (by job name, the
+// --comment tag of its site and node set, and user; the nodes from
+// WORK_DIR/slurm/<job name>.nodes) and reports them, so the server stops those it has
 // rescheduled in the meantime; those that ended while it was away are
 // reported with their end (their .nodes file is still there: no driver
 // has had the end recorded), or as lost when Slurm no longer knows them.
-// A batch job of the site that nothing tracks (an sbatch that timed out
-// after slurmctld took the job) is cancelled. Thread-safe; Slurm's tools
-// run outside the lock, so a slow slurmctld does not stall heartbeats.
+// A batch job of this driver that nothing tracks (an sbatch that timed out
+// after slurmctld took the job) is cancelled. Thread-safe; sbatch, scancel
+// and scontrol run outside the lock (Adopt, at start, excepted), so a
+// slow slurmctld does not stall heartbeats.
 #pragma once
 
 #include <cstdint>
