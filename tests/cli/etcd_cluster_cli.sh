@@ -33,17 +33,21 @@ leader() {  # index of the member that leads now
 start_server --etcd "127.0.0.1:$C1,127.0.0.1:$C2,127.0.0.1:$C3" --lease-ttl-s 20
 printf 'name: b\nrun: "true"\n' > b.yaml
 : > acked.txt
-# The burst: each key until it is acknowledged; one line per ack, with its time.
+# The burst: each key until it is acknowledged; one line per ack, with its
+# time. Bounded: it gives up after 150 s (the test fails then).
 (
+  end=$((SECONDS + 150))
   for i in $(seq 1 300); do
     until code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 15 -X POST -H "Idempotency-Key: k-$i" \
         --data-binary @b.yaml "$STARGATE_SERVER/v1/jobs") && { [ "$code" = 201 ] || [ "$code" = 200 ]; }; do
+      [ "$SECONDS" -lt "$end" ] || exit 1
       sleep 0.05
     done
     echo "k-$i $(date +%s.%N)" >> acked.txt
   done
 ) &
 BURST=$!
+PIDS+=("$BURST")
 acked() { wc -l < acked.txt; }
 for _ in $(seq 300); do [ "$(acked)" -ge 80 ] && break; sleep 0.1; done
 L=$(leader); [ -n "$L" ] || fail "no etcd leader"

@@ -12,6 +12,16 @@ need_slurm() {
   done
 }
 
+# slurm_jobs_down: kills every job of the test cluster (bounded).
+slurm_jobs_down() {
+  local ids
+  ids="$(timeout 5 squeue -h -o %i 2> /dev/null || true)"
+  [ -n "$ids" ] || return 0
+  timeout 5 scancel --signal=KILL --full $ids 2> /dev/null || true
+  timeout 5 scancel $ids 2> /dev/null || true
+  for _ in $(seq 30); do [ -z "$(timeout 2 squeue -h -o %i 2> /dev/null)" ] && return 0; sleep 0.1; done
+}
+
 # start_slurm: sets SLURM_CONF (exported) and SLURM_NODE (this host's
 # short name, the one Slurm node, with gpu:8). $SLURM_EXTRA_CONF, if set,
 # is added to slurm.conf.
@@ -65,6 +75,9 @@ AutoDetect=off
 NodeName=$host Name=gpu File=$d/fakegpu/nvidia[0-7]
 CONF
   export SLURM_CONF="$d/slurm.conf"
+  # On exit, first end this cluster's jobs: their slurmstepd processes would
+  # outlive the daemons killed by the harness's cleanup.
+  trap 'slurm_jobs_down; cleanup' EXIT
   # In the foreground (-D) so that they are this test's children, ended by PID.
   /usr/sbin/munged -F --key-file="$d/munge.key" --socket="$d/munge/munge.sock" \
     --pid-file="$d/munge/munged.pid" --log-file="$d/log/munged.log" --seed-file="$d/munge/seed" > /dev/null 2>&1 &
