@@ -7,12 +7,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <random>
 #include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
 #include "control/http_server.h"
+#include "control/random_hex.h"
 #include "core/job_file_parser.h"
 
 namespace stargate::cli {
@@ -21,10 +21,7 @@ namespace {
 using nlohmann::json;
 
 // A fresh key per submission, so a retry after a lost reply is recognised.
-std::string RandomKey() {
-  std::random_device rd;
-  return fmt::format("cli-{:016x}{:016x}", (uint64_t{rd()} << 32) | rd(), (uint64_t{rd()} << 32) | rd());
-}
+std::string RandomKey() { return "cli-" + control::RandomHex(4); }
 
 // Prints the server's JSON error (or the transport error) and returns the exit code.
 int Fail(const StatusOr<control::HttpResponse>& r) {

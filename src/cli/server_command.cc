@@ -13,7 +13,6 @@
 #include <iterator>
 #include <optional>
 #include <iostream>
-#include <random>
 #include <thread>
 #include <vector>
 
@@ -23,6 +22,7 @@
 #include "control/etcd_client.h"
 #include "control/etcd_store.h"
 #include "control/leader_lease.h"
+#include "control/random_hex.h"
 #include "control/http_server.h"
 #include "control/memory_store.h"
 #include "control/rest_api.h"
@@ -138,8 +138,7 @@ int RunServer(const ServerOptions& o) {
   std::unique_ptr<control::LeaderLease> lease;
   // Unique per process, even for two servers with the same --listen and
   // pid (containers): the write fence compares it.
-  std::random_device rd;
-  const std::string me = fmt::format("{} (pid {}, {:08x}{:08x})", o.listen, getpid(), rd(), rd());
+  const std::string me = fmt::format("{} (pid {}, {})", o.listen, getpid(), control::RandomHex(2));
   if (!o.etcd.empty()) {
     StatusOr<control::EtcdClient> client =
         control::EtcdClient::Make(SplitList(o.etcd), Duration::Seconds(2));

@@ -8,7 +8,6 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-#include <random>
 #include <set>
 #include <thread>
 
@@ -16,6 +15,7 @@
 
 #include "control/gpu_probe.h"
 #include "control/local_runner.h"
+#include "control/random_hex.h"
 #include "control/task_log_server.h"
 #include "proto/agent.grpc.pb.h"
 
@@ -246,7 +246,7 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));
   TaskLogServer logs;
   if (a.config.log_port < 0) {
-    a.log_token = TaskLogServer::NewToken();
+    a.log_token = RandomHex(4);
     a.log_port = logs.Start(a.config.node.address, a.config.work_dir + "/logs", a.log_token);
     if (a.log_port == 0) std::cerr << "stargate agent: cannot serve task logs on " << a.config.node.address << "\n";
   } else {
@@ -270,8 +270,7 @@ Status Agent::Run(const std::atomic<bool>& stop) {
   a.channel_args = args;
   a.Connect();
   a.last_cpu = ReadCpu();
-  std::random_device rd;
-  a.agent_id = fmt::format("{:08x}{:08x}{:08x}", rd(), rd(), rd());
+  a.agent_id = RandomHex(3);
   std::atomic<bool> done{false};
   std::thread watcher([&] { a.Watch(stop, done); });
   while (!stop.load()) {

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "control/gpu_probe.h"
+#include "control/random_hex.h"
 #include "control/slurm_runner.h"
 #include "control/task_log_server.h"
 
@@ -90,7 +91,7 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, const std
   runner.KeepAlive();
   SG_ASSIGN_OR_RETURN(const int adopted, runner.Adopt());
   TaskLogServer logs;
-  const std::string log_token = TaskLogServer::NewToken();
+  const std::string log_token = RandomHex(4);
   const int log_port = logs.Start(c.agent.node.address, c.agent.work_dir + "/logs", log_token);
   if (log_port == 0) std::cerr << "stargate slurm: cannot serve task logs on " << c.agent.node.address << "\n";
   fmt::print("stargate slurm {}: {} node(s) ({}), {} running job(s) adopted, logs on {}:{}\n", c.agent.node.site,

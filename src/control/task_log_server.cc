@@ -5,9 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <random>
 
-#include <fmt/format.h>
 #include <thread>
 
 namespace stargate::control {
@@ -22,11 +20,6 @@ TaskLogServer::TaskLogServer() : impl_(std::make_unique<Impl>()) {}
 TaskLogServer::~TaskLogServer() {
   impl_->http.stop();
   if (impl_->thread.joinable()) impl_->thread.join();
-}
-
-std::string TaskLogServer::NewToken() {
-  std::random_device rd;
-  return fmt::format("{:08x}{:08x}{:08x}{:08x}", rd(), rd(), rd(), rd());
 }
 
 int TaskLogServer::Start(const std::string& address, const std::string& dir, const std::string& token) {

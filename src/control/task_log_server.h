@@ -19,10 +19,8 @@ class TaskLogServer {
 
   // Serves `dir` on `address`, a port the kernel picks; returns it, or 0
   // when it cannot bind (the caller says so; logs stay on disk).
+  // `token`: a fresh RandomHex(4) per server (random_hex.h).
   int Start(const std::string& address, const std::string& dir, const std::string& token);
-
-  // A fresh random token (128 bits, hex).
-  static std::string NewToken();
 
  private:
   struct Impl;
