@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   stargate::cli::AddUpCommands(app, &exit_code);
   stargate::cli::AddCertCommands(app, &exit_code);
   stargate::cli::AddPlanCommand(app, &exit_code);
+  stargate::cli::AddServeCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

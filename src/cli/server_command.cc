@@ -213,8 +213,6 @@ int RunServer(const ServerOptions& o) {
   // Absolute, because tasks get checkpoint paths under it and run elsewhere.
   const std::string data_dir = std::filesystem::absolute(o.data_dir).lexically_normal().string();
   control::ControlPlane cp(store.get(), NowUnixMs, std::move(scheduler).value(), data_dir, o.heartbeat_timeout_ms);
-  cp.reconciler.Configure(control::ReconcilerOptions{
-      o.hot_spares, !o.no_gang_repair, int64_t{o.site_partition_grace_s} * 1000});
   if (Status st = cp.nodes.Load(NowUnixMs()); !st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;
@@ -237,6 +235,12 @@ int RunServer(const ServerOptions& o) {
     }
     for (SiteInfo& s : *sites) cp.site_info[s.name] = std::move(s);
   }
+  control::ReconcilerOptions reconciler_options{o.hot_spares, !o.no_gang_repair,
+                                                int64_t{o.site_partition_grace_s} * 1000, {}};
+  for (const auto& [name, info] : cp.site_info) {
+    if (info.latitude && info.longitude) reconciler_options.site_coordinates[name] = {*info.latitude, *info.longitude};
+  }
+  cp.reconciler.Configure(reconciler_options);
   if (!o.tokens.empty()) {
     std::ifstream in(o.tokens, std::ios::binary);
     if (!in) {

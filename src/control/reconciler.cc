@@ -24,7 +24,7 @@ struct LiveCluster {
   std::map<std::string, uint32_t> node_ids;
 };
 
-LiveCluster BuildCluster(const NodeRegistry& nodes, int hot_spares) {
+LiveCluster BuildCluster(const NodeRegistry& nodes, const ReconcilerOptions& options) {
   std::map<std::string, std::map<std::pair<int, int>, std::vector<const NodeInfo*>>> by_site;
   std::map<std::string, const NodeInfo*> site_example;
   for (const auto& [name, n] : nodes.nodes()) {
@@ -37,7 +37,11 @@ LiveCluster BuildCluster(const NodeRegistry& nodes, int hot_spares) {
     s.name = site;
     s.region = site_example[site]->region;
     s.jurisdiction = site_example[site]->jurisdiction;
-    s.hot_spares = hot_spares;
+    s.hot_spares = options.hot_spares;
+    if (auto at = options.site_coordinates.find(site); at != options.site_coordinates.end()) {
+      s.latitude = at->second.first;
+      s.longitude = at->second.second;
+    }
     for (const auto& [key, members] : pools) {
       PoolSpec p;
       p.type = static_cast<AcceleratorType>(key.first);
@@ -224,7 +228,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, int64_t now_ms) {
                    [&](const JobRecord& r) { return r.state == JobState::kPending || awaits_repair(r); })) {
     return Status();
   }
-  const LiveCluster c = BuildCluster(*nodes_, options_.hot_spares);
+  const LiveCluster c = BuildCluster(*nodes_, options_);
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
   // A node that went silent reports its stale tasks afresh when it is back.

@@ -84,6 +84,10 @@ struct ReconcilerOptions {
   // when it comes back). New work avoids the silent site meanwhile.
   // 0 = a silent site's gangs restart at once, as for a lost node.
   int64_t site_partition_grace_ms = 60'000;
+  // Where each site is (degrees north, east), from `stargate server
+  // --sites`: a job's `placement.near` scores sites by the fibre round trip
+  // from there. A site missing here sits at (0, 0).
+  std::map<std::string, std::pair<double, double>> site_coordinates;
 };
 
 class Reconciler {

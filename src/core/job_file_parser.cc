@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/job_file_root.h"
 #include "core/yaml_util.h"
 
 namespace stargate {
@@ -126,11 +127,15 @@ Status ParseCheckpointBlock(const Cursor& c, JobFile* job) {
   return Status();
 }
 
-StatusOr<JobFile> ParseRoot(const Cursor& root) {
+}  // namespace
+
+StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_view> extra_keys) {
   if (!root.IsMap()) {
     return root.Error(fmt::format("expected a map of job keys (name, resources, run, ...), got {}", root.Describe()));
   }
-  SG_ASSIGN_OR_RETURN(const Fields f, root.Map(kTopKeys));
+  std::vector<std::string_view> keys(std::begin(kTopKeys), std::end(kTopKeys));
+  keys.insert(keys.end(), extra_keys.begin(), extra_keys.end());
+  SG_ASSIGN_OR_RETURN(const Fields f, root.Map(keys));
   JobFile job;
   JobSpec& spec = job.spec;
   spec.checkpoint.enabled = false;  // only with a checkpoint block
@@ -185,10 +190,9 @@ StatusOr<JobFile> ParseRoot(const Cursor& root) {
   return job;
 }
 
-}  // namespace
-
 StatusOr<JobFile> ParseJobFile(std::string_view yaml_text, const std::string& filename) {
-  return yaml_util::ParseDocument<JobFile>(yaml_text, filename, "job file", kMaxJobFileBytes, ParseRoot);
+  return yaml_util::ParseDocument<JobFile>(yaml_text, filename, "job file", kMaxJobFileBytes,
+                                           [](const Cursor& root) { return ParseJobRoot(root, {}); });
 }
 
 }  // namespace stargate

@@ -30,4 +30,13 @@ double HaversineKm(double lat1, double lon1, double lat2, double lon2);
 // serialisation delay.
 Duration FiberLatency(double km);
 
+// Fibre routes run longer than the great circle (Singla et al., "The
+// Internet at the Speed of Light", HotNets 2014, measure substantial path
+// inflation); 1.5x is an assumed typical factor for long-haul routes.
+inline constexpr double kRouteFactor = 1.5;
+
+// Round trip over the fibre route between two points `km` apart on the
+// great circle (kRouteFactor longer each way).
+inline Duration FiberRoundTrip(double km) { return FiberLatency(km * kRouteFactor) * 2; }
+
 }  // namespace stargate::model

@@ -9,17 +9,10 @@
 
 namespace stargate::sched {
 
-namespace {
-// Fibre routes run longer than the great circle (Singla et al., "The
-// Internet at the Speed of Light", HotNets 2014, measure substantial path
-// inflation); 1.5x is an assumed typical factor for long-haul routes.
-constexpr double kRouteFactor = 1.5;
-}  // namespace
-
 double RoundTripMs(const SiteState& site, const JobRequest& req) {
   if (!req.has_users) return 0;
   const double km = model::HaversineKm(req.users_latitude, req.users_longitude, site.latitude, site.longitude);
-  return 2 * model::FiberLatency(km * kRouteFactor).seconds() * 1e3;
+  return 2 * model::FiberLatency(km * model::kRouteFactor).seconds() * 1e3;
 }
 
 double JudgedIntensity(const SiteSignals& s) { return 0.5 * (s.carbon + s.carbon_ahead); }

@@ -1,0 +1,119 @@
+// `stargate serve FILE.yaml`: keeps a model server's replicas up near their
+// users and routes requests to them (control/serve_controller.h,
+// control/serve_router.h).
+#include <CLI/CLI.hpp>
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/stop_signals.h"
+#include "control/serve_controller.h"
+#include "control/serve_router.h"
+#include "core/serve_file.h"
+
+namespace stargate::cli {
+namespace {
+
+struct ServeOptions {
+  std::string file;
+  std::string server = DefaultServerUrl();
+  std::string listen = "127.0.0.1:8480";
+  std::string region;
+  bool keep_replicas = false;
+  int threads = 64;
+};
+
+void Log(const std::string& line) {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  fmt::print("{:%H:%M:%S}.{:03d} {}\n", fmt::localtime(std::chrono::system_clock::to_time_t(now)), ms, line);
+  std::fflush(stdout);
+}
+
+int RunServe(const ServeOptions& o) {
+  std::string text;
+  if (!ReadWholeFile(o.file, "FILE", &text)) return 2;
+  StatusOr<ServeFile> file = ParseServeFile(text, o.file);
+  if (!file.ok()) {
+    std::cerr << "error: " << file.status().message() << "\n";
+    return 2;
+  }
+  const size_t colon = o.listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) port = std::atoi(o.listen.c_str() + colon + 1);
+  if (colon == std::string::npos || port < 0 || port > 65535 ||
+      o.listen.find_first_not_of("0123456789", colon + 1) != std::string::npos || colon + 1 == o.listen.size()) {
+    std::cerr << "error: --listen: expected HOST:PORT, got '" << o.listen << "'\n";
+    return 2;
+  }
+  sigset_t stop_signals = BlockStopSignals();
+  control::RouterOptions ro;
+  ro.region = o.region;
+  ro.threads = o.threads;
+  control::ServeRouter router(ro);
+  StatusOr<int> bound = router.Bind(o.listen.substr(0, colon), port);
+  if (!bound.ok()) {
+    std::cerr << "error: --listen: " << bound.status().message() << "\n";
+    return 1;
+  }
+  std::thread serving([&router] {
+    if (Status st = router.Serve(); !st.ok()) Log(std::string(st.message()));
+  });
+  const ServeSpec& spec = file->serve;
+  const std::string name = file->job.spec.name;
+  Log(fmt::format("routing {} at http://{}:{} (replicas {}..{}, control plane {})", name, o.listen.substr(0, colon),
+                  *bound, spec.min_replicas, spec.max_replicas, o.server));
+  control::ServeController controller(*std::move(file), o.server, o.region, &router, Log);
+  int rc = 0;
+  if (Status st = controller.Start(); !st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    rc = 1;
+  } else {
+    const int64_t interval_ns = spec.health_interval.nanos();
+    while (true) {
+      timespec wait{static_cast<time_t>(interval_ns / 1'000'000'000), static_cast<long>(interval_ns % 1'000'000'000)};
+      const int sig = sigtimedwait(&stop_signals, nullptr, &wait);
+      if (sig == SIGINT || sig == SIGTERM) {
+        Log(fmt::format("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+        break;
+      }
+      controller.Tick();
+    }
+    if (o.keep_replicas) {
+      Log("leaving the replica jobs running (--keep-replicas): `stargate serve` adopts them when started again");
+    } else {
+      controller.Shutdown();
+    }
+  }
+  router.Stop();
+  serving.join();
+  return rc;
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, int* exit_code) {
+  auto o = std::make_shared<ServeOptions>();
+  CLI::App* serve = app.add_subcommand(
+      "serve", "Keep a model server's replicas up near their users and route requests to them");
+  serve->add_option("file", o->file, "Serve file (a job file with a `serve` block; docs/serve-reference.md)")
+      ->required();
+  serve->add_option("--server", o->server, "Control plane URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
+  serve->add_option("--listen", o->listen, "Where the router listens (HOST:PORT; port 0 = any)")
+      ->capture_default_str();
+  serve->add_option("--region", o->region,
+                    "The router's region: requests without an X-Stargate-Region header come from there");
+  serve->add_flag("--keep-replicas", o->keep_replicas,
+                  "On SIGINT/SIGTERM leave the replica jobs running (the next `stargate serve` adopts them)");
+  serve->add_option("--threads", o->threads, "Client connections the router serves at once")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  serve->callback([o, exit_code] { *exit_code = RunServe(*o); });
+}
+
+}  // namespace stargate::cli
