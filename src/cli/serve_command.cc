@@ -7,6 +7,8 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -24,6 +26,7 @@ struct ServeOptions {
   std::string server = DefaultServerUrl();
   std::string listen = "127.0.0.1:8480";
   std::string region;
+  std::string port_file;
   bool keep_replicas = false;
   int threads = 64;
 };
@@ -60,6 +63,11 @@ int RunServe(const ServeOptions& o) {
   if (!bound.ok()) {
     std::cerr << "error: --listen: " << bound.status().message() << "\n";
     return 1;
+  }
+  if (!o.port_file.empty()) {  // written whole, then renamed: readers never see half a line
+    const std::string tmp = o.port_file + ".tmp";
+    std::ofstream(tmp) << *bound << "\n";
+    std::filesystem::rename(tmp, o.port_file);
   }
   std::thread serving([&router] {
     if (Status st = router.Serve(); !st.ok()) Log(std::string(st.message()));
@@ -108,6 +116,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->capture_default_str();
   serve->add_option("--region", o->region,
                     "The router's region: requests without an X-Stargate-Region header come from there");
+  serve->add_option("--port-file", o->port_file, "Once listening, write the router's port here");
   serve->add_flag("--keep-replicas", o->keep_replicas,
                   "On SIGINT/SIGTERM leave the replica jobs running (the next `stargate serve` adopts them)");
   serve->add_option("--threads", o->threads, "Client connections the router serves at once")

@@ -186,6 +186,8 @@ void ServeController::Follow() {
       r.healthy = false;
       r.failed_checks = 0;
       r.probe_rtt = Duration::Zero();
+      r.failing_since_ns = 0;
+      r.healthy_at_ns = 0;
       if (!node.empty()) {
         log_(fmt::format("replica {} placed on {} (site {}), attempt {}", name, node, where[node].second, attempt));
       }
@@ -232,12 +234,16 @@ void ServeController::CheckHealth() {
       if (!r.healthy) log_(fmt::format("replica {} healthy at {}:{}", name, r.host, r.port));
       r.healthy = true;
       r.failed_checks = 0;
+      r.failing_since_ns = 0;
       r.healthy_at_ns = p.started_ns;
       r.probe_rtt = r.probe_rtt > Duration::Zero()
                         ? Duration::Nanos(static_cast<int64_t>(kProbeAlpha * p.took.nanos() +
                                                                (1 - kProbeAlpha) * r.probe_rtt.nanos()))
                         : p.took;
-    } else if (++r.failed_checks >= s.health_failures && r.healthy) {
+    } else if (r.failing_since_ns == 0 && r.healthy_at_ns != 0) {  // a slow start is not a failure
+      r.failing_since_ns = p.started_ns;
+    }
+    if (!p.ok && ++r.failed_checks >= s.health_failures && r.healthy) {
       r.healthy = false;
       log_(fmt::format("replica {} unhealthy: {} failed health checks", name, r.failed_checks));
     }
@@ -277,6 +283,16 @@ void ServeController::Scale(int64_t now_ns) {
     }
     if (!it->draining) log_(fmt::format("replica {} ended ({}); replacing it", ReplicaJobName(service, it->n), it->state));
     it = replicas_.erase(it);
+  }
+  // A placed replica failing its checks too long: cancelled, so replaced below.
+  for (Replica& r : replicas_) {
+    if (r.draining || r.failing_since_ns == 0 || now_ns - r.failing_since_ns < file_.serve.replace_after.nanos()) {
+      continue;
+    }
+    log_(fmt::format("replica {} failed its health checks for {:.0f} s; replacing it", ReplicaJobName(service, r.n),
+                     (now_ns - r.failing_since_ns) / 1e9));
+    r.draining = true;  // no traffic; cancelled below at once (nothing in flight succeeds there anyway)
+    r.drain_started_ns = now_ns - kDrainNs;
   }
   int active = static_cast<int>(std::count_if(replicas_.begin(), replicas_.end(), [](const Replica& r) { return !r.draining; }));
   const double inflight = router_->TakeMeanInflight();

@@ -54,6 +54,7 @@ class ServeController {
     bool healthy = false;
     int failed_checks = 0;
     int64_t healthy_at_ns = 0;
+    int64_t failing_since_ns = 0;  // placed and failing its checks since (0 = not failing)
     Duration probe_rtt;
     bool draining = false;
     int64_t drain_started_ns = 0;

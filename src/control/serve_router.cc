@@ -110,6 +110,7 @@ struct ServeRouter::Impl {
     }
     auto c = std::make_unique<httplib::Client>(r.endpoint.host, r.endpoint.port);
     c->set_keep_alive(true);
+    c->set_tcp_nodelay(true);  // a small request must not wait for the replica's delayed ACK
     c->set_url_encode(false);  // the target is forwarded as the caller wrote it
     c->set_connection_timeout(1, 0);
     const int64_t us = options.forward_timeout.nanos() / 1000;
@@ -258,6 +259,7 @@ ServeRouter::ServeRouter(RouterOptions options) : impl_(std::make_unique<Impl>(s
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_keep_alive_max_count(1'000'000);  // load generators keep their connections
   s.set_keep_alive_timeout(30);
+  s.set_tcp_nodelay(true);  // headers and body go out as separate writes: no Nagle wait between
   s.set_payload_max_length(size_t{64} << 20);
   auto handler = [this](const httplib::Request& in, httplib::Response& out) {
     if (in.path.rfind("/_stargate/", 0) == 0) {

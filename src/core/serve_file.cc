@@ -17,7 +17,7 @@ constexpr size_t kMaxServeFileBytes = size_t{1} << 20;
 constexpr std::string_view kExtraKeys[] = {"serve"};
 constexpr std::string_view kServeKeys[] = {"replicas", "regions", "port", "health", "autoscale", "max_rtt"};
 constexpr std::string_view kReplicaKeys[] = {"min", "max"};
-constexpr std::string_view kHealthKeys[] = {"path", "interval", "timeout", "failures"};
+constexpr std::string_view kHealthKeys[] = {"path", "interval", "timeout", "failures", "replace_after"};
 constexpr std::string_view kAutoscaleKeys[] = {"target_inflight", "up_after", "down_after"};
 constexpr int kMaxReplicas = 1000;
 constexpr DurationRange kPositive{Duration::Zero(), /*min_open=*/true, Duration::Days(1)};
@@ -46,6 +46,7 @@ Status ParseHealth(const Cursor& c, ServeSpec* s) {
     SG_ASSIGN_OR_RETURN(s->health_interval, f.Dur("interval", s->health_interval, kPositive));
     SG_ASSIGN_OR_RETURN(s->health_timeout, f.Dur("timeout", s->health_timeout, kPositive));
     SG_ASSIGN_OR_RETURN(s->health_failures, f.Int("failures", s->health_failures, Range{1, 100}));
+    SG_ASSIGN_OR_RETURN(s->replace_after, f.Dur("replace_after", s->replace_after, kPositive));
   }
   if (s->health_path.empty() || s->health_path[0] != '/') {
     return c.Error(fmt::format("the health path must start with '/', got '{}'", s->health_path));

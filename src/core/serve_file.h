@@ -10,7 +10,7 @@
 //     replicas: {min: 2, max: 4}     # or `replicas: 2` (fixed)
 //     regions: [us-east, eu-west]    # where users are: replicas go near them in turn
 //     port: 8600                     # replicas listen on 8600, 8601, ... ($PORT)
-//     health: {path: /health, interval: 1s, timeout: 1s, failures: 3}
+//     health: {path: /health, interval: 1s, timeout: 1s, failures: 3, replace_after: 60s}
 //     autoscale: {target_inflight: 4, up_after: 5s, down_after: 60s}
 //     max_rtt: 40ms                  # optional: a replica at most this far from its region
 //
@@ -38,6 +38,10 @@ struct ServeSpec {
   Duration health_interval = Duration::Seconds(1);
   Duration health_timeout = Duration::Seconds(1);
   int health_failures = 3;           // failed checks in a row before a replica gets no traffic
+  // A replica that passed its checks and then failed them this long is
+  // cancelled and replaced (its server wedged, or its site cut off). One
+  // still starting (loading weights, say) has no limit.
+  Duration replace_after = Duration::Seconds(60);
   // Requests in flight per replica the autoscaler aims at (a replica's
   // useful concurrency: its batch size, or its worker count).
   double target_inflight = 4;

@@ -16,7 +16,7 @@ constexpr char kFile[] =
     "  replicas: {min: 2, max: 5}\n"
     "  regions: [us-east, eu-west]\n"
     "  port: 9000\n"
-    "  health: {path: /healthz, interval: 2s, timeout: 500ms, failures: 2}\n"
+    "  health: {path: /healthz, interval: 2s, timeout: 500ms, failures: 2, replace_after: 20s}\n"
     "  autoscale: {target_inflight: 8, up_after: 3s, down_after: 30s}\n"
     "  max_rtt: 40ms\n";
 
@@ -32,6 +32,7 @@ TEST(ServeFile, ReadsTheServeBlockAndTheJob) {
   EXPECT_EQ(f.serve.health_interval, Duration::Seconds(2));
   EXPECT_EQ(f.serve.health_timeout, Duration::Millis(500));
   EXPECT_EQ(f.serve.health_failures, 2);
+  EXPECT_EQ(f.serve.replace_after, Duration::Seconds(20));
   EXPECT_DOUBLE_EQ(f.serve.target_inflight, 8);
   EXPECT_EQ(f.serve.scale_up_after, Duration::Seconds(3));
   EXPECT_EQ(f.serve.scale_down_after, Duration::Seconds(30));
