@@ -2,7 +2,8 @@
 // of docs/job-reference.md and docs/quickstart.md is a valid job file, and
 // every ```yaml block of docs/scenario-reference.md that is a whole
 // scenario (has `sites:`) is a valid scenario, and the same as the fixture
-// the parser tests read.
+// the parser tests read; the serve reference's blocks and examples/serve
+// are valid serve files.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "core/job_file_parser.h"
 #include "core/scenario_parser.h"
+#include "core/serve_file.h"
 
 namespace stargate {
 namespace {
@@ -49,6 +51,19 @@ TEST(DocsExamples, JobFilesParse) {
     }
   }
   EXPECT_GE(checked, 2);
+}
+
+TEST(DocsExamples, ServeFilesParse) {
+  const std::string text = Read("docs/serve-reference.md");
+  int checked = 0;
+  for (const std::string& yaml : YamlBlocks(text)) {
+    auto parsed = ParseServeFile(yaml, "docs/serve-reference.md");
+    EXPECT_TRUE(parsed.ok()) << parsed.status() << "\n" << yaml;
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
+  auto example = ParseServeFile(Read("examples/serve/digits.yaml"), "examples/serve/digits.yaml");
+  EXPECT_TRUE(example.ok()) << example.status();
 }
 
 TEST(DocsExamples, TheScenarioReferenceExampleParsesAndMatchesTheFixture) {
