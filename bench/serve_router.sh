@@ -75,20 +75,30 @@ PY
 run_wrk() {  # run_wrk OUT CONNECTIONS URL
   wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"${D}s" --latency "$3" > "$1" 2>&1
 }
-echo "== added latency (wrk -t2 -c$C -d${D}s --latency; one connection: -t1 -c1)"
-run_wrk direct1.txt 1 "http://$R0/predict"
-run_wrk router1.txt 1 "$ROUTER/predict"
+echo "== added latency (wrk -t2 -c$C -d${D}s --latency; one connection: -t1 -c1, 3 runs each, alternating, medians)"
+for i in 1 2 3; do
+  run_wrk "direct1-$i.txt" 1 "http://$R0/predict"
+  run_wrk "router1-$i.txt" 1 "$ROUTER/predict"
+done
 run_wrk direct.txt "$C" "http://$R0/predict"
 run_wrk router.txt "$C" "$ROUTER/predict"
-read -r d1p50 d1p99 d1rps < <(pct direct1.txt)
-read -r r1p50 r1p99 r1rps < <(pct router1.txt)
+median() {  # median FILE...: medians of "p50 p99 req/s" over the files
+  for f in "$@"; do pct "$f"; done | /usr/bin/python3 -c '
+import statistics, sys
+rows = [[float(x) for x in line.split()] for line in sys.stdin]
+print(" ".join("%.3f" % statistics.median(col) for col in zip(*rows)))'
+}
+read -r d1p50 d1p99 d1rps < <(median direct1-*.txt)
+read -r r1p50 r1p99 r1rps < <(median router1-*.txt)
 read -r dp50 dp99 drps < <(pct direct.txt)
 read -r rp50 rp99 rrps < <(pct router.txt)
-printf '%-28s %9s %9s %9s\n' "" "p50 ms" "p99 ms" "req/s"
-printf '%-28s %9s %9s %9s\n' "1 conn, one replica direct" "$d1p50" "$d1p99" "$d1rps" "1 conn, through the router" "$r1p50" "$r1p99" "$r1rps"
-printf '%-28s %9s %9s %9s\n' "$C conns, one replica direct" "$dp50" "$dp99" "$drps" "$C conns, through the router" "$rp50" "$rp99" "$rrps"
-/usr/bin/python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print('added by the router: 1 conn p50 %.3f ms, p99 %.3f ms; %s conns p99 %.3f ms' % (a[1]-a[0], a[3]-a[2], '$C', a[5]-a[4]))" \
-  "$d1p50" "$r1p50" "$d1p99" "$r1p99" "$dp99" "$rp99"
+echo "runs (p50 p99 req/s): direct $(for f in direct1-*.txt; do echo -n "[$(pct "$f")] "; done)"
+echo "                      router $(for f in router1-*.txt; do echo -n "[$(pct "$f")] "; done)"
+printf '%-30s %9s %9s %9s\n' "" "p50 ms" "p99 ms" "req/s"
+printf '%-30s %9s %9s %9s\n' "1 conn, one replica direct" "$d1p50" "$d1p99" "$d1rps" "1 conn, through the router" "$r1p50" "$r1p99" "$r1rps"
+printf '%-30s %9s %9s %9s\n' "$C conns, one replica direct" "$dp50" "$dp99" "$drps" "$C conns, router (2 replicas)" "$rp50" "$rp99" "$rrps"
+/usr/bin/python3 -c "import sys; a=[float(x) for x in sys.argv[1:]]; print('added by the router at one connection: p50 %.3f ms, p99 %.3f ms' % (a[1]-a[0], a[3]-a[2]))" \
+  "$d1p50" "$r1p50" "$d1p99" "$r1p99"
 
 echo "== replica kill under load (wrk -t2 -c$C -d${D}s)"
 before=$(curl -s "$ROUTER/_stargate/metrics")
