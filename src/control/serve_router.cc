@@ -258,7 +258,9 @@ ServeRouter::ServeRouter(RouterOptions options) : impl_(std::make_unique<Impl>(s
   const int threads = std::max(1, impl_->options.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   s.set_keep_alive_max_count(1'000'000);  // load generators keep their connections
-  s.set_keep_alive_timeout(30);
+  // An idle kept-alive connection holds a worker until this passes, and
+  // Stop() waits for the workers: short, so a stopping router exits soon.
+  s.set_keep_alive_timeout(5);
   s.set_tcp_nodelay(true);  // headers and body go out as separate writes: no Nagle wait between
   s.set_payload_max_length(size_t{64} << 20);
   auto handler = [this](const httplib::Request& in, httplib::Response& out) {

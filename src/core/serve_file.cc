@@ -20,6 +20,7 @@ constexpr std::string_view kReplicaKeys[] = {"min", "max"};
 constexpr std::string_view kHealthKeys[] = {"path", "interval", "timeout", "failures", "replace_after"};
 constexpr std::string_view kAutoscaleKeys[] = {"target_inflight", "up_after", "down_after"};
 constexpr int kMaxReplicas = 1000;
+constexpr size_t kMaxServiceName = 100;
 constexpr DurationRange kPositive{Duration::Zero(), /*min_open=*/true, Duration::Days(1)};
 
 Status ParseReplicas(const Cursor& c, ServeSpec* s) {
@@ -79,6 +80,11 @@ StatusOr<ServeFile> ParseRoot(const Cursor& root, std::string_view text) {
   }
   if (s.max_replicas > kMaxReplicaPorts) {
     return block.Error(fmt::format("at most {} replicas (one port each from `port`)", kMaxReplicaPorts));
+  }
+  // Replica jobs are NAME-rN, and job names stop at 128 characters.
+  if (out.job.spec.name.size() > kMaxServiceName) {
+    return root.Child("name", root.node()["name"])
+        .Error(fmt::format("a service name is at most {} characters (replicas are NAME-rN)", kMaxServiceName));
   }
   if (out.job.nodes != 1) {
     const Cursor resources = root.Child("resources", root.node()["resources"]);

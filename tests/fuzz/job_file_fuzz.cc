@@ -1,7 +1,8 @@
 // libFuzzer target for the job file parser (what `stargate job submit` and
 // POST /v1/jobs accept from users) and the agent, site and token files: any byte
 // string yields a value or a Status naming the file, never a crash, hang,
-// exception or sanitizer report; an accepted job satisfies its invariants.
+// exception or sanitizer report; an accepted job satisfies its invariants,
+// and an accepted serve file's replica job file is itself a valid job file.
 // Run by scripts/fuzz.sh (seeds: examples/jobs/ and tests/fixtures/jobs/).
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 
 #include "core/agent_file.h"
 #include "core/job_file_parser.h"
+#include "core/serve_file.h"
 #include "core/site_file.h"
 
 namespace {
@@ -39,6 +41,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const stargate::SiteInfo& site : *s) Check(!site.name.empty() && site.pue >= 1);
   } else {
     Check(std::string(s.status().message()).starts_with("fuzz.yaml"));
+  }
+  const auto v = stargate::ParseServeFile(text, "fuzz.yaml");
+  if (v.ok()) {
+    Check(v->serve.min_replicas >= 1 && v->serve.min_replicas <= v->serve.max_replicas);
+    Check(v->serve.max_replicas <= stargate::kMaxReplicaPorts && v->job.nodes == 1);
+    Check(!v->serve.health_path.empty() && v->serve.health_path[0] == '/');
+    const auto replica = stargate::ReplicaJobText(*v, 3, "region-x", v->serve.port + 3);
+    Check(replica.ok());
+    const auto job = stargate::ParseJobFile(*replica, "replica.yaml");
+    Check(job.ok() && job->spec.name == v->job.spec.name + "-r3" && job->env.at("PORT") == std::to_string(v->serve.port + 3));
+    Check(job->spec.near == "region-x" && job->run == v->job.run);
+  } else {
+    Check(std::string(v.status().message()).starts_with("fuzz.yaml"));
   }
   return 0;
 }

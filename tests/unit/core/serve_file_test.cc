@@ -64,6 +64,8 @@ TEST(ServeFile, ErrorsNameFileLineAndField) {
   EXPECT_NE(error("name: s\nrun: x\nserve: {max_rtt: 10ms}\n").find("a round trip from where"), std::string::npos);
   EXPECT_NE(error("name: s\nrun: x\nresources: {nodes: 2}\nserve: {}\n").find("resources.nodes: a replica is one node"),
             std::string::npos);
+  EXPECT_NE(error("name: " + std::string(101, 'n') + "\nrun: x\nserve: {}\n").find("at most 100 characters"),
+            std::string::npos);
   EXPECT_NE(error("name: s\nrn: x\nserve: {}\n").find("unknown key 'rn'"), std::string::npos);
   EXPECT_NE(error("name: s\nrun: x\nserve: [1]\n").find("expected a map"), std::string::npos);
 }
