@@ -28,7 +28,7 @@ struct ServeOptions {
   std::string region;
   std::string port_file;
   bool keep_replicas = false;
-  int threads = 64;
+  int threads = 128;
 };
 
 void Log(const std::string& line) {
@@ -72,6 +72,8 @@ int RunServe(const ServeOptions& o) {
   std::thread serving([&router] {
     if (Status st = router.Serve(); !st.ok()) Log(std::string(st.message()));
   });
+  // Stop() before the server runs would not stop it: wait until it does.
+  for (int i = 0; i < 500 && !router.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   const ServeSpec& spec = file->serve;
   const std::string name = file->job.spec.name;
   Log(fmt::format("routing {} at http://{}:{} (replicas {}..{}, control plane {})", name, o.listen.substr(0, colon),
@@ -82,6 +84,7 @@ int RunServe(const ServeOptions& o) {
     std::cerr << "error: " << st.message() << "\n";
     rc = 1;
   } else {
+    controller.Tick();
     const int64_t interval_ns = spec.health_interval.nanos();
     while (true) {
       timespec wait{static_cast<time_t>(interval_ns / 1'000'000'000), static_cast<long>(interval_ns % 1'000'000'000)};
@@ -119,7 +122,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--port-file", o->port_file, "Once listening, write the router's port here");
   serve->add_flag("--keep-replicas", o->keep_replicas,
                   "On SIGINT/SIGTERM leave the replica jobs running (the next `stargate serve` adopts them)");
-  serve->add_option("--threads", o->threads, "Client connections the router serves at once")
+  serve->add_option("--threads", o->threads, "Client connections the router serves at once (an idle one holds its thread up to 5 s)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   serve->callback([o, exit_code] { *exit_code = RunServe(*o); });

@@ -38,7 +38,9 @@ LiveCluster BuildCluster(const NodeRegistry& nodes, const ReconcilerOptions& opt
     s.region = site_example[site]->region;
     s.jurisdiction = site_example[site]->jurisdiction;
     s.hot_spares = options.hot_spares;
-    if (auto at = options.site_coordinates.find(site); at != options.site_coordinates.end()) {
+    auto at = options.site_coordinates.find(site);
+    s.located = at != options.site_coordinates.end();
+    if (s.located) {
       s.latitude = at->second.first;
       s.longitude = at->second.second;
     }

@@ -86,7 +86,8 @@ struct ReconcilerOptions {
   int64_t site_partition_grace_ms = 60'000;
   // Where each site is (degrees north, east), from `stargate server
   // --sites`: a job's `placement.near` scores sites by the fibre round trip
-  // from there. A site missing here sits at (0, 0).
+  // from there. A site missing here is no distance from anywhere (and fails
+  // any max_rtt).
   std::map<std::string, std::pair<double, double>> site_coordinates;
 };
 

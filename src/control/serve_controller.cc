@@ -26,7 +26,10 @@ int64_t SteadyNs() {
       .count();
 }
 
-bool Ended(const std::string& state) { return state == "succeeded" || state == "failed" || state == "cancelled"; }
+// "gone": the control plane no longer knows the job (or it is not ours).
+bool Ended(const std::string& state) {
+  return state == "succeeded" || state == "failed" || state == "cancelled" || state == "gone";
+}
 
 // How long a draining replica may take to finish its requests.
 constexpr int64_t kDrainNs = 30'000'000'000;
@@ -36,13 +39,33 @@ sched::AutoscalePolicy PolicyOf(const ServeSpec& s) {
   return {s.min_replicas, s.max_replicas, s.target_inflight, s.scale_up_after, s.scale_down_after};
 }
 
-// GET `path` as JSON; an error names what failed.
+// GET `path` as a JSON object; NotFound for 404, else an error naming what
+// failed.
 StatusOr<json> GetJson(const std::string& server, const std::string& path) {
   SG_ASSIGN_OR_RETURN(const HttpResponse r, CallServer(server, "GET", path));
+  if (r.status == 404) return absl::NotFoundError(fmt::format("GET {}: HTTP 404", path));
   if (r.status != 200) return absl::UnavailableError(fmt::format("GET {}: HTTP {}: {}", path, r.status, r.body));
   json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return absl::UnavailableError(fmt::format("GET {}: not JSON", path));
+  if (!j.is_object()) return absl::UnavailableError(fmt::format("GET {}: not a JSON object", path));
   return j;
+}
+
+// The array at `key` of an object (empty when missing or not an array).
+json ArrayAt(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_array() ? *it : json::array();
+}
+
+// The object at `key` (empty when missing or not an object).
+json ObjectAt(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : json::object();
+}
+
+// Exponential backoff for replacing replicas that keep failing: 1 s, 2 s,
+// ... 64 s after the 1st, 2nd, ... 7th and later failure in a row.
+int64_t BackoffNs(int failures_in_row) {
+  return int64_t{1'000'000'000} << std::clamp(failures_in_row - 1, 0, 6);
 }
 
 }  // namespace
@@ -58,14 +81,23 @@ ServeController::ServeController(ServeFile file, std::string server, std::string
       autoscaler_(PolicyOf(file_.serve)) {}
 
 Status ServeController::Start() {
+  try {
+    return Adopt();
+  } catch (const std::exception& e) {  // an answer of an unexpected shape
+    return absl::UnavailableError(fmt::format("reading the control plane's jobs: {}", e.what()));
+  }
+}
+
+Status ServeController::Adopt() {
   const std::string& service = file_.job.spec.name;
   for (const char* state : {"running", "pending"}) {
     SG_ASSIGN_OR_RETURN(const json list, GetJson(server_, std::string("/v1/jobs?state=") + state));
-    for (const json& j : list.value("jobs", json::array())) {
+    for (const json& j : ArrayAt(list, "jobs")) {
+      if (!j.is_object()) continue;
       const int n = ReplicaNumber(service, j.value("name", ""));
       if (n < 0 || j.value("tenant", "") != file_.job.spec.tenant) continue;
       SG_ASSIGN_OR_RETURN(const json full, GetJson(server_, fmt::format("/v1/jobs/{}", j.value("id", 0))));
-      const auto spec = ParseJobFile(full["job"].value("spec", ""), "replica");
+      const auto spec = ParseJobFile(ObjectAt(full, "job").value("spec", ""), "replica");
       if (!spec.ok() || !spec->env.count("PORT")) continue;  // not one of ours after all
       Replica r;
       r.n = n;
@@ -79,7 +111,6 @@ Status ServeController::Start() {
     }
   }
   wanted_ = std::clamp(static_cast<int>(replicas_.size()), file_.serve.min_replicas, file_.serve.max_replicas);
-  Tick();
   return Status();
 }
 
@@ -146,7 +177,8 @@ void ServeController::Follow() {
   if (ticks_ % 10 == 0 || sites_.empty()) {
     if (auto sites = GetJson(server_, "/v1/sites"); sites.ok()) {
       sites_.clear();
-      for (const json& s : (*sites).value("sites", json::array())) {
+      for (const json& s : ArrayAt(*sites, "sites")) {
+        if (!s.is_object()) continue;
         Site& site = sites_[s.value("name", "")];
         site.region = s.value("region", "");
         site.located = s.contains("latitude") && s.contains("longitude");
@@ -165,20 +197,26 @@ void ServeController::Follow() {
   if (server_down_logged_) log_("control plane reachable again");
   server_down_logged_ = false;
   std::map<std::string, std::pair<std::string, std::string>> where;  // node -> (address, site)
-  for (const json& n : (*nodes).value("nodes", json::array())) {
+  for (const json& n : ArrayAt(*nodes, "nodes")) {
+    if (!n.is_object()) continue;
     where[n.value("name", "")] = {n.value("address", ""), n.value("site", "")};
   }
   for (Replica& r : replicas_) {
+    const std::string name = ReplicaJobName(file_.job.spec.name, r.n);
     auto got = GetJson(server_, fmt::format("/v1/jobs/{}", r.job));
+    const json j = got.ok() ? ObjectAt(*got, "job") : json::object();
+    if (absl::IsNotFound(got.status()) || (got.ok() && j.value("name", "") != name)) {
+      // The control plane lost it (a server without durable state, say).
+      if (r.state != "gone") log_(fmt::format("replica {}: job {} is gone", name, r.job));
+      r.state = "gone";
+      continue;
+    }
     if (!got.ok()) continue;
-    const json& j = (*got)["job"];
     const std::string state = j.value("state", "");
     const int attempt = j.value("attempt", 0);
     std::string node;
-    if (j.contains("placement") && j["placement"].is_array() && !j["placement"].empty()) {
-      node = j["placement"][0].get<std::string>();
-    }
-    const std::string name = ReplicaJobName(file_.job.spec.name, r.n);
+    const json placement = ArrayAt(j, "placement");
+    if (!placement.empty() && placement[0].is_string()) node = placement[0].get<std::string>();
     if (state != r.state && !(r.state == "pending" && state == "running")) {
       log_(fmt::format("replica {}: {} ({})", name, state, j.value("reason", "")));
     }
@@ -232,6 +270,7 @@ void ServeController::CheckHealth() {
     const std::string name = ReplicaJobName(file_.job.spec.name, r.n);
     if (p.ok) {
       if (!r.healthy) log_(fmt::format("replica {} healthy at {}:{}", name, r.host, r.port));
+      failures_in_row_ = 0;
       r.healthy = true;
       r.failed_checks = 0;
       r.failing_since_ns = 0;
@@ -281,7 +320,13 @@ void ServeController::Scale(int64_t now_ns) {
       ++it;
       continue;
     }
-    if (!it->draining) log_(fmt::format("replica {} ended ({}); replacing it", ReplicaJobName(service, it->n), it->state));
+    if (!it->draining) {
+      log_(fmt::format("replica {} ended ({}); replacing it", ReplicaJobName(service, it->n), it->state));
+      if (it->state != "succeeded") {  // a crash loop must not become a job flood
+        ++failures_in_row_;
+        no_submit_before_ns_ = now_ns + BackoffNs(failures_in_row_);
+      }
+    }
     it = replicas_.erase(it);
   }
   // A placed replica failing its checks too long: cancelled, so replaced below.
@@ -301,6 +346,16 @@ void ServeController::Scale(int64_t now_ns) {
     log_(fmt::format("scaling {} -> {} replicas (mean {:.1f} requests in flight, target {} each)", wanted_, next,
                      inflight, file_.serve.target_inflight));
     wanted_ = next;
+  }
+  if (active < wanted_ && now_ns < no_submit_before_ns_) {
+    if (!backoff_logged_) {
+      log_(fmt::format("{} replicas failed in a row: the next one in {:.0f} s", failures_in_row_,
+                       (no_submit_before_ns_ - now_ns) / 1e9));
+    }
+    backoff_logged_ = true;
+    active = wanted_;  // nothing this pass
+  } else {
+    backoff_logged_ = false;
   }
   while (active < wanted_) {
     if (Status st = Submit(RegionForNewReplica()); !st.ok()) {
@@ -375,12 +430,16 @@ void ServeController::Publish() {
 
 void ServeController::Tick() {
   const int64_t now = SteadyNs();
-  Follow();
-  CheckHealth();
-  Publish();  // before scaling: a replica found dead stops getting traffic now
-  if (!server_down_logged_) {
-    Scale(now);
-    Publish();
+  try {
+    Follow();
+    CheckHealth();
+    Publish();  // before scaling: a replica found dead stops getting traffic now
+    if (!server_down_logged_) {
+      Scale(now);
+      Publish();
+    }
+  } catch (const std::exception& e) {  // an answer of an unexpected shape: try again next pass
+    log_(fmt::format("controller pass failed: {}", e.what()));
   }
   ++ticks_;
 }

@@ -36,7 +36,8 @@ class ServeController {
   ServeController(ServeFile file, std::string server, std::string router_region, ServeRouter* router, Log log);
 
   // Adopts this service's live replica jobs and sets the wanted count to at
-  // least `min`. Unavailable when the control plane cannot be reached.
+  // least `min` (the first Tick submits what is missing). Unavailable when
+  // the control plane cannot be reached.
   Status Start();
   // One pass (call every health interval). Problems are logged, not fatal.
   void Tick();
@@ -63,6 +64,7 @@ class ServeController {
   int wanted() const { return wanted_; }
 
  private:
+  Status Adopt();
   Status Submit(const std::string& region);
   void Follow();        // job states and placements, node addresses
   void CheckHealth();   // probes every placed replica, in parallel
@@ -82,6 +84,9 @@ class ServeController {
   int wanted_ = 0;
   int next_n_ = 0;
   bool server_down_logged_ = false;
+  int failures_in_row_ = 0;           // replicas that ended badly since one was last healthy
+  int64_t no_submit_before_ns_ = 0;   // backoff after such failures
+  bool backoff_logged_ = false;
   int ticks_ = 0;
   // From GET /v1/sites: region and coordinates of each site.
   struct Site {

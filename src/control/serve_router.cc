@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -28,16 +29,39 @@ std::string ErrorJson(const std::string& code, const std::string& message) {
 
 // Headers that describe one connection, not the message (RFC 9110 7.6.1),
 // and the ones the client library writes itself.
+bool SameHeader(const std::string& a, std::string_view b) {
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
+}
+
 bool HopByHop(const std::string& name) {
-  static const char* const kNames[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                                       "te", "trailer", "upgrade", "host", "content-length"};
+  // Also the encodings: each hop's httplib decodes what it receives and
+  // encodes what it sends for its own peer.
+  static const char* const kNames[] = {"connection", "keep-alive",      "proxy-connection", "transfer-encoding",
+                                       "te",         "trailer",         "upgrade",          "host",
+                                       "content-length", "content-encoding", "accept-encoding"};
   for (const char* n : kNames) {
-    if (name.size() == std::char_traits<char>::length(n) &&
-        std::equal(name.begin(), name.end(), n, [](char a, char b) { return std::tolower(a) == b; })) {
-      return true;
-    }
+    if (SameHeader(name, n)) return true;
   }
   return false;
+}
+
+// httplib hands a multipart/form-data body over as parsed parts only: the
+// body to forward is rebuilt from them (RFC 7578), with a boundary of its
+// own. Parts come in name order; their own extra headers are not kept.
+std::string MultipartBody(const httplib::MultipartFormDataMap& parts, std::string* content_type) {
+  const std::string boundary = "stargate-" + std::to_string(NowNs());
+  std::string body;
+  for (const auto& [name, part] : parts) {
+    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + part.name + "\"";
+    if (!part.filename.empty()) body += "; filename=\"" + part.filename + "\"";
+    body += "\r\n";
+    if (!part.content_type.empty()) body += "Content-Type: " + part.content_type + "\r\n";
+    body += "\r\n" + part.content + "\r\n";
+  }
+  body += "--" + boundary + "--\r\n";
+  *content_type = "multipart/form-data; boundary=" + boundary;
+  return body;
 }
 
 // Latency histogram buckets (seconds) for /_stargate/metrics.
@@ -55,7 +79,8 @@ struct ServeRouter::Impl {
     int inflight = 0;
     uint64_t served = 0, failed = 0;
     Duration service;
-    std::vector<std::unique_ptr<httplib::Client>> idle;  // kept-alive connections
+    std::vector<std::unique_ptr<httplib::Client>> idle;  // kept-alive connections to `endpoint`
+    uint64_t generation = 0;  // bumped when the replica moves: older connections are not kept
     bool Routable() const { return endpoint.routable && failed_at_ns <= endpoint.healthy_at_ns; }
   };
 
@@ -131,13 +156,25 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
   httplib::Request fwd;
   fwd.method = in.method;
   fwd.path = in.target.empty() ? in.path : in.target;
+  std::string forwarded_for = in.remote_addr;
   for (const auto& [k, v] : in.headers) {
-    if (!HopByHop(k) && k != "REMOTE_ADDR" && k != "REMOTE_PORT" && k != "LOCAL_ADDR" && k != "LOCAL_PORT") {
+    if (SameHeader(k, "X-Forwarded-For")) {
+      forwarded_for = v + ", " + in.remote_addr;  // the chain so far, then who called us
+    } else if (!HopByHop(k) && k != "REMOTE_ADDR" && k != "REMOTE_PORT" && k != "LOCAL_ADDR" && k != "LOCAL_PORT") {
       fwd.headers.emplace(k, v);
     }
   }
-  fwd.headers.emplace("X-Forwarded-For", in.remote_addr);
-  fwd.body = in.body;
+  fwd.headers.emplace("X-Forwarded-For", forwarded_for);
+  if (in.is_multipart_form_data()) {
+    std::string type;
+    fwd.body = MultipartBody(in.files, &type);
+    for (auto it = fwd.headers.begin(); it != fwd.headers.end();) {
+      it = SameHeader(it->first, "Content-Type") ? fwd.headers.erase(it) : std::next(it);
+    }
+    fwd.headers.emplace("Content-Type", type);
+  } else {
+    fwd.body = in.body;
+  }
 
   std::vector<std::shared_ptr<Replica>> tried;
   bool replied = false;
@@ -146,6 +183,8 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
   while (static_cast<int>(tried.size()) < options.max_attempts) {
     std::shared_ptr<Replica> r;
     std::unique_ptr<httplib::Client> client;
+    std::string name;  // copied under the lock: SetReplicas may replace the endpoint meanwhile
+    uint64_t generation = 0;
     {
       std::unique_lock lock(mu);
       // Wait for a replica (only before the first attempt: a retry that
@@ -155,6 +194,8 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
       }
       if (r == nullptr) break;
       tried.push_back(r);
+      name = r->endpoint.name;
+      generation = r->generation;
       client = TakeClient(*r);
       ++r->inflight;
       AddInflight(+1);
@@ -172,8 +213,8 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
         ++r->served;
         r->service = sched::NextServiceEwma(r->service, took - r->endpoint.probe_rtt > Duration::Zero()
                                                             ? took - r->endpoint.probe_rtt : took, kServiceAlpha);
-        if (r->idle.size() < 64) r->idle.push_back(std::move(client));
-      } else if (!res) {
+        if (r->idle.size() < 64 && r->generation == generation) r->idle.push_back(std::move(client));
+      } else if (!res && r->generation == generation) {  // (a failure at its old address says nothing now)
         ++r->failed;
         r->failed_at_ns = NowNs();
         r->idle.clear();  // its other connections are as dead
@@ -186,15 +227,15 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
       for (const auto& [k, v] : res->headers) {
         if (!HopByHop(k) && k != "Content-Type") out.headers.emplace(k, v);
       }
-      out.set_header("X-Stargate-Replica", r->endpoint.name);
+      out.set_header("X-Stargate-Replica", name);
       const std::string type = res->has_header("Content-Type") ? res->get_header_value("Content-Type")
                                                                : "application/octet-stream";
       out.set_content(res->body, type.c_str());
       replied = true;
       break;
     }
-    last_error = res ? fmt::format("replica {} answered 503", r->endpoint.name)
-                     : fmt::format("replica {} did not answer: {}", r->endpoint.name, httplib::to_string(res.error()));
+    last_error = res ? fmt::format("replica {} answered 503", name)
+                     : fmt::format("replica {} did not answer: {}", name, httplib::to_string(res.error()));
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
   std::lock_guard lock(mu);
@@ -300,6 +341,8 @@ Status ServeRouter::Serve() {
   return Status();
 }
 
+bool ServeRouter::running() const { return impl_->server.is_running(); }
+
 void ServeRouter::Stop() {
   if (impl_ && impl_->server.is_running()) impl_->server.stop();
 }
@@ -315,6 +358,7 @@ void ServeRouter::SetReplicas(std::vector<ReplicaEndpoint> replicas) {
     if (r == nullptr) r = std::make_shared<Impl::Replica>();
     if (r->endpoint.host != e.host || r->endpoint.port != e.port) {  // moved (restarted elsewhere)
       r->idle.clear();
+      ++r->generation;
       r->service = Duration::Zero();
     }
     r->endpoint = std::move(e);

@@ -47,7 +47,9 @@ struct RouterOptions {
   // replica being replaced) before it is answered 503.
   Duration wait_for_replica = Duration::Seconds(5);
   int max_attempts = 3;  // replicas one request may try
-  int threads = 64;      // connections served at once
+  // Client connections served at once (an idle kept-alive one holds its
+  // thread up to 5 s); more wait for a free thread.
+  int threads = 128;
 };
 
 struct ReplicaStats {
@@ -66,6 +68,9 @@ class ServeRouter {
 
   StatusOr<int> Bind(const std::string& host, int port);  // port 0 = any free one
   Status Serve();  // blocks until Stop()
+  // Whether Serve() is accepting; Stop() before that has no effect, so a
+  // caller that may stop early waits for this first.
+  bool running() const;
   void Stop();
 
   // The controller's view of the replicas. Counters and measurements carry

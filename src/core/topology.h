@@ -48,6 +48,10 @@ struct SiteSpec {
   std::string jurisdiction;        // legal area for data residency, e.g. "US", "EU"
   double latitude = 0;
   double longitude = 0;
+  // False for a real site whose operator gave no coordinates (`stargate
+  // server --sites`): it is no distance from anywhere, so `near` neither
+  // prefers nor avoids it and a `max_rtt` excludes it.
+  bool located = true;
   Watts power_cap;                 // facility budget; 0 = unlimited
   double pue = 1.2;
   SeriesSpec carbon;               // gCO2/kWh

@@ -60,6 +60,7 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     site.latitude = spec.latitude;
     site.fabric = spec.fabric;
     site.longitude = spec.longitude;
+    site.located = spec.located;
     auto it = std::find(jurisdictions_.begin(), jurisdictions_.end(), spec.jurisdiction);
     site.jurisdiction = static_cast<int>(it - jurisdictions_.begin());
     if (it == jurisdictions_.end()) jurisdictions_.push_back(spec.jurisdiction);
@@ -146,6 +147,7 @@ const RunningGang* ClusterState::Running(JobId job) const {
 bool ClusterState::PlaceCoordinates(const std::string& name, double* latitude, double* longitude) const {
   for (const SiteState& s : sites_) {
     if (s.name != name) continue;
+    if (!s.located) return false;
     *latitude = s.latitude;
     *longitude = s.longitude;
     return true;
@@ -153,7 +155,7 @@ bool ClusterState::PlaceCoordinates(const std::string& name, double* latitude, d
   double lat = 0, lon = 0;
   int n = 0;
   for (const SiteState& s : sites_) {
-    if (s.region != name) continue;
+    if (s.region != name || !s.located) continue;
     lat += s.latitude;
     lon += s.longitude;
     ++n;

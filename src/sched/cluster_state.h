@@ -122,6 +122,7 @@ struct SiteState {
   std::string name;
   std::string region;
   double latitude = 0, longitude = 0;  // degrees, north and east positive
+  bool located = true;             // see SiteSpec::located
   FabricSpec fabric;               // link figures for the step-time model
   int jurisdiction = 0;            // index into ClusterState::jurisdictions()
   std::vector<PoolId> pools;

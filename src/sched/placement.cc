@@ -46,8 +46,9 @@ std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req
 
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
   if (!state.PoolMatches(p, req)) return false;
+  const SiteState& site = state.site(state.pool(p).site);
   return req.max_rtt <= Duration::Zero() ||
-         RoundTripMs(state.site(state.pool(p).site), req) <= req.max_rtt.seconds() * 1e3;
+         (site.located && RoundTripMs(site, req) <= req.max_rtt.seconds() * 1e3);
 }
 
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,

@@ -10,7 +10,7 @@
 namespace stargate::sched {
 
 double RoundTripMs(const SiteState& site, const JobRequest& req) {
-  if (!req.has_users) return 0;
+  if (!req.has_users || !site.located) return 0;
   const double km = model::HaversineKm(req.users_latitude, req.users_longitude, site.latitude, site.longitude);
   return 2 * model::FiberLatency(km * model::kRouteFactor).seconds() * 1e3;
 }

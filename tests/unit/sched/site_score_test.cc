@@ -72,6 +72,20 @@ TEST(SiteScore, RegionsAreTheMeanOfTheirSites) {
   EXPECT_FALSE(s.PlaceCoordinates("mars", &lat, &lon));
 }
 
+TEST(SiteScore, ASiteWithoutCoordinatesIsNoDistanceAwayAndFailsMaxRtt) {
+  SiteSpec unknown = Site("lab", "us", 0, 0);
+  unknown.located = false;
+  const ClusterState s({Site("tokyo", "jp", 35.68, 139.69), Site("ashburn", "us", 39.04, -77.49), unknown});
+  double lat = 0, lon = 0;
+  ASSERT_TRUE(s.PlaceCoordinates("us", &lat, &lon));  // the region's centre: its located sites only
+  EXPECT_NEAR(lat, 39.04, 1e-9);
+  EXPECT_FALSE(s.PlaceCoordinates("lab", &lat, &lon));
+  JobRequest r = NearTokyo(s, Duration::Seconds(1));
+  EXPECT_EQ(RoundTripMs(s.site(SiteId(2)), r), 0.0);                      // no preference when scoring
+  EXPECT_FALSE(PoolAllows(s, s.site(SiteId(2)).pools[0], r));              // but a hard limit cannot hold
+  EXPECT_TRUE(PoolAllows(s, s.site(SiteId(1)).pools[0], r));
+}
+
 TEST(SiteScore, LatencyAndQueueTermsAddToTheScore) {
   Candidate near, far, queued;
   near.runtime_s = far.runtime_s = queued.runtime_s = 3600;
