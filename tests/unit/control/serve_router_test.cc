@@ -35,13 +35,14 @@ class FakeReplica {
     if (thread_.joinable()) thread_.join();
   }
   int port() const { return port_; }
-  std::string last_target, last_body, last_custom_header;
+  std::string last_target, last_body, last_custom_header, last_file;
 
  private:
   void Answer(const httplib::Request& in, httplib::Response& out) {
     last_target = in.target;
     last_body = in.body;
     last_custom_header = in.get_header_value("X-Custom");
+    last_file = in.has_file("image") ? in.get_file_value("image").filename + ":" + in.get_file_value("image").content : "";
     out.status = in.path == "/missing" ? 404 : status_;
     out.set_header("X-From", name_);
     out.set_content(name_, "text/plain");
@@ -148,6 +149,23 @@ TEST_F(ServeRouterTest, ADeadReplicaIsRetriedOnTheNextAndGetsNoTrafficUntilAHeal
   router_->SetReplicas({Endpoint("svc-r0", a.port(), 1, 80), Endpoint("svc-r1", b.port(), 80, 1)});
   EXPECT_TRUE(StatsOf("svc-r0").routable);
   EXPECT_EQ(router_->given_up(), 0u);
+}
+
+TEST_F(ServeRouterTest, MultipartUploadsAndCompressedAnswersArriveIntact) {
+  FakeReplica a("a");
+  Start(RouterOptions{.region = "near-a"});
+  router_->SetReplicas({Endpoint("svc-r0", a.port(), 1, 80)});
+  httplib::Client c("127.0.0.1", port_);
+  const httplib::MultipartFormDataItems items = {{"image", std::string("\x89PNG\0data", 9), "cat.png", "image/png"},
+                                                 {"note", "hi", "", ""}};
+  auto r = c.Post("/v1/classify", items);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(a.last_file, std::string("cat.png:\x89PNG\0data", 17));
+  // A caller accepting gzip gets the replica's body, decoded by its client.
+  auto g = c.Get("/p", {{"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->body, "a");
 }
 
 TEST_F(ServeRouterTest, AReplicaAnswering503IsRetriedOnAnother) {
