@@ -4,6 +4,8 @@
 
 #include <httplib.h>
 
+#include "control/httplib_bind.h"
+
 #include <algorithm>
 #include <cctype>
 #include <fstream>
@@ -137,14 +139,7 @@ Status HttpServer::ServeDashboard(const std::string& web_dir) {
 }
 
 StatusOr<int> HttpServer::Bind(const std::string& host, int port) {
-  httplib::Server& s = impl_->server;
-  if (port == 0) {
-    const int bound = s.bind_to_any_port(host);
-    if (bound < 0) return absl::UnavailableError(fmt::format("cannot listen on {}:any", host));
-    return bound;
-  }
-  if (!s.bind_to_port(host, port)) return absl::UnavailableError(fmt::format("cannot listen on {}:{}", host, port));
-  return port;
+  return BindHttplib(impl_->server, host, port);
 }
 
 Status HttpServer::Serve() {

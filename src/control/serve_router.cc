@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "control/httplib_bind.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -326,14 +328,7 @@ ServeRouter::ServeRouter(RouterOptions options) : impl_(std::make_unique<Impl>(s
 ServeRouter::~ServeRouter() { Stop(); }
 
 StatusOr<int> ServeRouter::Bind(const std::string& host, int port) {
-  httplib::Server& s = impl_->server;
-  if (port == 0) {
-    const int bound = s.bind_to_any_port(host);
-    if (bound < 0) return absl::UnavailableError(fmt::format("cannot listen on {}:any", host));
-    return bound;
-  }
-  if (!s.bind_to_port(host, port)) return absl::UnavailableError(fmt::format("cannot listen on {}:{}", host, port));
-  return port;
+  return BindHttplib(impl_->server, host, port);
 }
 
 Status ServeRouter::Serve() {
