@@ -364,15 +364,11 @@ void ServeController::Scale(int64_t now_ns) {
     }
     ++active;
   }
-  if (active > wanted_) {  // drain the one serving least: the newest unhealthy one, else the least loaded
+  std::map<std::string, int> inflight_at;  // by replica name, as the router counts now
+  for (const ReplicaStats& s : router_->Stats()) inflight_at[s.name] = s.inflight;
+  auto inflight_of = [&](const Replica& r) { return inflight_at[ReplicaJobName(service, r.n)]; };
+  if (active > wanted_) {  // drain the one serving least: an unhealthy one, else the least loaded (newest on a tie)
     Replica* victim = nullptr;
-    const std::vector<ReplicaStats> stats = router_->Stats();
-    auto inflight_of = [&](const Replica& r) {
-      for (const ReplicaStats& s : stats) {
-        if (s.name == ReplicaJobName(service, r.n)) return s.inflight;
-      }
-      return 0;
-    };
     for (Replica& r : replicas_) {
       if (r.draining) continue;
       if (victim == nullptr || (victim->healthy && !r.healthy) ||
@@ -386,18 +382,13 @@ void ServeController::Scale(int64_t now_ns) {
       log_(fmt::format("draining replica {}", ReplicaJobName(service, victim->n)));
     }
   }
-  const std::vector<ReplicaStats> stats = router_->Stats();
   for (auto it = replicas_.begin(); it != replicas_.end();) {
     if (!it->draining) {
       ++it;
       continue;
     }
     const std::string name = ReplicaJobName(service, it->n);
-    int inflight_now = 0;
-    for (const ReplicaStats& s : stats) {
-      if (s.name == name) inflight_now = s.inflight;
-    }
-    if (inflight_now > 0 && now_ns - it->drain_started_ns < kDrainNs) {
+    if (inflight_of(*it) > 0 && now_ns - it->drain_started_ns < kDrainNs) {
       ++it;
       continue;
     }
