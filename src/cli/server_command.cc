@@ -296,7 +296,13 @@ int RunServer(const ServerOptions& o) {
     std::unique_lock<std::mutex> lock(cp.mu);
     while (!stopping.load()) {
       const auto pass_start = std::chrono::steady_clock::now();
-      if (Status st = cp.reconciler.Tick(NowUnixMs()); !st.ok()) {
+      const int64_t now_ms = NowUnixMs();
+      if (const int64_t credit = cp.nodes.NotePass(now_ms); credit > 0) {
+        ++cp.metrics.stalls;
+        fmt::print(stderr, "stargate server: the control loop stalled for {} ms; nodes' heartbeat deadlines moved "
+                           "by it\n", credit);
+      }
+      if (Status st = cp.reconciler.Tick(now_ms); !st.ok()) {
         std::cerr << "stargate server: control loop: " << st.message() << "\n";
       }
       cp.metrics.scheduler_pass.Observe(

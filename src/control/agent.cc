@@ -144,6 +144,12 @@ struct Agent::Impl {
       // Cancelled by the watcher (a task ended, or stopping): beat again now.
       // Otherwise the server is away: tasks keep running; retry after a pause.
       if (st.error_code() != grpc::StatusCode::CANCELLED) {
+        if (server_lost_ms < 0) {  // said once per outage, so an operator can line it up with the server's
+          server_lost_ms = now;
+          fmt::print("stargate agent {}: lost the server ({}); tasks keep running, retrying\n", config.node.name,
+                     st.error_message());
+          std::fflush(stdout);
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
         if (st.error_code() == grpc::StatusCode::UNAVAILABLE || st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
           NextServer();
@@ -151,13 +157,23 @@ struct Agent::Impl {
       }
       return;
     }
+    if (server_lost_ms >= 0) {
+      fmt::print("stargate agent {}: the server is back after {:.1f} s\n", config.node.name,
+                 static_cast<double>(NowMs() - server_lost_ms) / 1000.0);
+      std::fflush(stdout);
+      server_lost_ms = -1;
+    }
     if (reply.register_again()) registered = false;
     for (const pb::Task& t : reply.run()) {
       TaskLaunch launch{{t.job_id(), t.attempt()}, t.command(), {t.env().begin(), t.env().end()}};
       runner->Start(config.node.name, launch);
     }
     for (const pb::TaskRef& r : reply.stop()) {
-      stopping.insert({r.job_id(), r.attempt()});
+      if (stopping.insert({r.job_id(), r.attempt()}).second) {
+        fmt::print("stargate agent {}: stopping job {} attempt {}: the server no longer wants it\n",
+                   config.node.name, r.job_id(), r.attempt());
+        std::fflush(stdout);
+      }
     }
     for (const pb::TaskRef& r : reply.forget()) {
       runner->Forget(config.node.name, {r.job_id(), r.attempt()});
@@ -226,6 +242,7 @@ struct Agent::Impl {
   TaskRunner* runner = nullptr;
   std::set<TaskRef> stopping;
   bool registered = false;
+  int64_t server_lost_ms = -1;     // when heartbeats began to fail (-1: the server answers)
   int interval_ms = 1000;
   int log_port = 0;
   std::string log_token;

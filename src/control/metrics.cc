@@ -129,6 +129,9 @@ std::string RenderMetrics(ControlPlane& cp, int64_t now_ms) {
   out += fmt::format("stargate_agent_heartbeats_total {}\n", m.heartbeats);
   Header(out, "stargate_agent_registrations_total", "counter", "Agent registrations accepted.");
   out += fmt::format("stargate_agent_registrations_total {}\n", m.registrations);
+  Header(out, "stargate_server_stalls_total", "counter",
+         "Control-loop stalls long enough that nodes' heartbeat deadlines were moved by them.");
+  out += fmt::format("stargate_server_stalls_total {}\n", m.stalls);
   Header(out, "stargate_job_queue_wait_seconds", "histogram", "From submit to a job's first start.");
   out += m.queue_wait.Render("stargate_job_queue_wait_seconds");
   Header(out, "stargate_scheduler_pass_seconds", "histogram", "Wall time of one control-loop pass.");

@@ -86,6 +86,20 @@ Status NodeRegistry::Load(int64_t now_ms) {
   return Status();
 }
 
+int64_t NodeRegistry::NotePass(int64_t now_ms) {
+  const int64_t gap = now_ms - last_pass_ms_;
+  const bool first = last_pass_ms_ == 0;
+  last_pass_ms_ = std::max(last_pass_ms_, now_ms);
+  if (first || gap <= kStallMs) return 0;
+  const int64_t credit = gap - kPassIntervalMs;
+  for (auto& [name, t] : telemetry_) {
+    // Down (or left) before the stall: it stays down.
+    if (down_noted_.count(name)) continue;
+    t.last_heartbeat_ms = std::min(now_ms, t.last_heartbeat_ms + credit);
+  }
+  return credit;
+}
+
 void NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
   auto it = telemetry_.find(name);
   if (it == telemetry_.end()) return;

@@ -114,6 +114,16 @@ class NodeRegistry {
   // (kSettleMs), its silence is not yet known to be its own.
   static constexpr int64_t kSettleMs = 2'000;
   bool MaybeCutOff(const std::string& name, int64_t now_ms) const;
+  // The control loop calls this on each pass (every kPassIntervalMs, or
+  // sooner when woken). A longer gap means the server itself stalled: a
+  // slow disk write holding the lock, the process descheduled, a
+  // suspended VM. It could not hear heartbeats meanwhile, so nodes not
+  // already down get the stall credited (their deadlines move by it) and
+  // its own deafness is not taken for their silence. Returns the credit
+  // in ms (0 when the gap was normal).
+  static constexpr int64_t kPassIntervalMs = 250;
+  static constexpr int64_t kStallMs = 750;
+  int64_t NotePass(int64_t now_ms);
   // Just restarted: every known node counts as alive until agents reconnect.
   bool InGrace(int64_t now_ms) const { return now_ms <= grace_until_ms_; }
   const NodeInfo* Find(const std::string& name) const;
@@ -127,6 +137,7 @@ class NodeRegistry {
   std::map<std::string, NodeInfo> nodes_;
   std::map<std::string, NodeTelemetry> telemetry_;
   int64_t grace_until_ms_ = 0;     // after Load: nobody is down before this
+  int64_t last_pass_ms_ = 0;       // NotePass: the control loop's last pass (0 = none yet)
   std::set<std::string> down_noted_;   // down and already counted (or left)
   std::map<std::string, std::string> left_;  // node -> the agent that left it (until it registers again)
   std::map<std::string, SiteHealth> health_;

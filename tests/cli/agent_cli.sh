@@ -98,7 +98,8 @@ grep -q "^rank 0 attempt 2 restarts 1 .* on [^$VICTIM$SURVIVOR]$" "$CKPT/log" ||
 "$BIN" site list | grep -q "^lab .* 3 *2 *[0-9.]* *1  CPU:3$" || fail "site record of the lost node: $("$BIN" site list)"
 # The server is killed with -9 while a job runs and comes back: the task
 # keeps running through the outage, the agents reconcile, and nothing runs
-# twice (one start for the one attempt).
+# twice (one start for the one attempt); the agents say when they lost
+# the server and when it was back.
 cat > long.yaml <<'YAML'
 name: long
 run: echo "start attempt $STARGATE_ATTEMPT" >> "$STARGATE_WORK_DIR/starts"; sleep 4
@@ -114,6 +115,8 @@ PIDS+=($!)
 wait_state 6 succeeded 20
 [ "$(cat w?/jobs/6/starts | wc -l)" = 1 ] || fail "job 6 started $(cat w?/jobs/6/starts | wc -l) times"
 "$BIN" job show 6 > show6.txt; grep -q "restarts: *0" show6.txt || fail "the server restart restarted the job: $(cat show6.txt)"
+grep -q "stargate agent $SURVIVOR: lost the server" "agent-$SURVIVOR.log" || fail "the agent did not say it lost the server"
+grep -q "stargate agent $SURVIVOR: the server is back after [0-9.]* s" "agent-$SURVIVOR.log" || fail "the agent did not say the server was back"
 # The site's record (one node lost) survived the restart.
 "$BIN" site list | grep -q "^lab .* 3 *[23] *[0-9.]* *1  CPU:3$" || fail "site record after the restart: $("$BIN" site list)"
 

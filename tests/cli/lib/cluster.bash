@@ -11,7 +11,20 @@ cleanup() {
   rm -rf "$TMP"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; tail -n 30 "$TMP"/*.log >&2 || true; exit 1; }
+# fail MESSAGE: says why, with the logs and (if the server answers) its
+# audit trail, which gives the reason of every placement and restart.
+fail() {
+  echo "FAIL: $*" >&2
+  tail -n 30 "$TMP"/*.log >&2 || true
+  if [ -n "${STARGATE_SERVER:-}" ]; then
+    echo "==> audit trail (last 40) <==" >&2
+    curl -s -m 2 "$STARGATE_SERVER/v1/audit" 2> /dev/null | /usr/bin/python3 -c '
+import json, sys
+for e in json.load(sys.stdin)["entries"][-40:]:
+    print(e["unix_ms"], e["actor"], e["action"], e["job"], e["detail"])' >&2 || true
+  fi
+  exit 1
+}
 cd "$TMP"
 
 # free_ports N: N free loopback TCP ports, space-separated.

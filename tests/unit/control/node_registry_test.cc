@@ -34,6 +34,40 @@ TEST(NodeRegistry, LivenessFollowsHeartbeats) {
   EXPECT_FALSE(nodes.Alive("ghost", 0));
 }
 
+// A stall of the server's own control loop (its passes far apart) moves
+// the deadlines of nodes that were up by it; normal passes move nothing,
+// and a node already down or gone stays so.
+TEST(NodeRegistry, AServerStallIsNotTakenForTheNodesSilence) {
+  MemoryStore store;
+  NodeRegistry nodes(&store, 1'500);
+  ASSERT_TRUE(nodes.Register(Node("a"), 1'000).ok());
+  ASSERT_TRUE(nodes.Register(Node("b"), 1'000).ok());
+  ASSERT_TRUE(nodes.Register(Node("gone"), 1'000).ok());
+  nodes.Leave("gone", "");
+  EXPECT_EQ(nodes.NotePass(1'000), 0);             // the first pass: nothing to compare
+  EXPECT_EQ(nodes.NotePass(1'250), 0);
+  EXPECT_EQ(nodes.NotePass(1'250 + NodeRegistry::kStallMs), 0);  // slow, not stalled
+  EXPECT_FALSE(nodes.Alive("a", 2'501));
+  // Deaf from 2'000 to 4'000: "a" and "b" were heard at 1'000, so at 4'000
+  // they look 3 s silent, but 1'750 ms of that was the server's.
+  EXPECT_EQ(nodes.NotePass(2'000), 0);
+  EXPECT_EQ(nodes.NotePass(4'000), 1'750);
+  EXPECT_TRUE(nodes.Alive("a", 4'000));
+  EXPECT_TRUE(nodes.Alive("b", 4'250));
+  EXPECT_FALSE(nodes.Alive("a", 4'251));           // still down 1.5 s after its (moved) last word
+  EXPECT_FALSE(nodes.Alive("gone", 4'000));
+  // A node down (and noted) before a stall is not revived by it.
+  EXPECT_EQ(nodes.NoteFailures(5'000), 2);
+  EXPECT_EQ(nodes.NotePass(5'000), 1'000 - NodeRegistry::kPassIntervalMs);
+  EXPECT_FALSE(nodes.Alive("a", 5'000));
+  // The credit never puts a last heartbeat in the future.
+  NodeTelemetry t;
+  t.last_heartbeat_ms = 5'900;
+  ASSERT_TRUE(nodes.Heartbeat("b", t));
+  EXPECT_EQ(nodes.NotePass(7'000), 2'000 - NodeRegistry::kPassIntervalMs);
+  EXPECT_EQ(nodes.telemetry("b").last_heartbeat_ms, 7'000);
+}
+
 // Silent-site episodes: the whole site silent starts one; a node back
 // alone does not end it for the others; a new silence after some node was
 // heard starts a new one, even if a node never came back.
