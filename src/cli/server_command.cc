@@ -308,7 +308,7 @@ int RunServer(const ServerOptions& o) {
       cp.metrics.scheduler_pass.Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - pass_start).count());
       cp.changed.notify_all();  // placements made: wake the agents' long polls
-      cp.changed.wait_for(lock, std::chrono::milliseconds(250));
+      cp.changed.wait_for(lock, std::chrono::milliseconds(control::NodeRegistry::kPassIntervalMs));
     }
   });
   std::atomic<bool> serve_done{false};

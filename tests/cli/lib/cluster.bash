@@ -18,9 +18,9 @@ fail() {
   tail -n 30 "$TMP"/*.log >&2 || true
   if [ -n "${STARGATE_SERVER:-}" ]; then
     echo "==> audit trail (last 40) <==" >&2
-    curl -s -m 2 "$STARGATE_SERVER/v1/audit" 2> /dev/null | /usr/bin/python3 -c '
+    curl -s -m 2 "$STARGATE_SERVER/v1/audit?limit=40" 2> /dev/null | /usr/bin/python3 -c '
 import json, sys
-for e in json.load(sys.stdin)["entries"][-40:]:
+for e in json.load(sys.stdin)["entries"]:
     print(e["unix_ms"], e["actor"], e["action"], e["job"], e["detail"])' >&2 || true
   fi
   exit 1
