@@ -16,11 +16,12 @@
 
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
-#include "control/agent.h"
-#include "control/gpu_probe.h"
-#include "control/http_server.h"
-#include "control/slurm_site.h"
+#include "control/agent/agent.h"
+#include "control/agent/gpu_probe.h"
+#include "control/net/http_client.h"
+#include "control/slurm/slurm_site.h"
 #include "core/agent_file.h"
+#include "core/clock.h"
 
 namespace stargate::cli {
 namespace {
@@ -109,12 +110,12 @@ int UntilStopped(const std::function<Status(const std::atomic<bool>&)>& run) {
 }
 
 // `stargate agent --slurm`: a Slurm cluster's driver.
-int RunSlurmSite(const AgentOptions& o) {
+int RunSlurmSite(const AgentOptions& o, Clock& clock) {
   control::SlurmSiteConfig c;
   if (o.tls.given() && !ReadTlsFlags(o.tls, &c.agent.tls_cert, &c.agent.tls_key, &c.agent.tls_ca)) return 2;
   c.agent.server = o.server;
   c.agent.work_dir = o.work_dir;
-  c.agent.stop_grace_ms = o.stop_grace_ms;
+  c.agent.stop_grace = Duration::Millis(o.stop_grace_ms);
   c.agent.node.site = o.site;
   c.agent.node.region = o.region;
   c.agent.node.jurisdiction = o.jurisdiction;
@@ -135,16 +136,16 @@ int RunSlurmSite(const AgentOptions& o) {
   std::unique_ptr<control::SlurmClient> slurm = control::NewSlurmCommands();
   fmt::print("stargate agent: Slurm site {} ({}), server {}\n", o.site, o.jurisdiction, o.server);
   std::fflush(stdout);
-  return UntilStopped([&](const std::atomic<bool>& stop) { return control::RunSlurmSite(c, slurm.get(), stop); });
+  return UntilStopped([&](const std::atomic<bool>& stop) { return control::RunSlurmSite(c, slurm.get(), &clock, stop); });
 }
 
-int RunAgent(const AgentOptions& o) {
-  if (o.slurm) return RunSlurmSite(o);
+int RunAgent(const AgentOptions& o, Clock& clock) {
+  if (o.slurm) return RunSlurmSite(o, clock);
   control::AgentConfig c;
   if (o.tls.given() && !ReadTlsFlags(o.tls, &c.tls_cert, &c.tls_key, &c.tls_ca)) return 2;
   c.server = o.server;
   c.work_dir = o.work_dir;
-  c.stop_grace_ms = o.stop_grace_ms;
+  c.stop_grace = Duration::Millis(o.stop_grace_ms);
   control::NodeInfo& n = c.node;
   n.name = o.name;
   if (n.name.empty()) {
@@ -194,8 +195,26 @@ int RunAgent(const AgentOptions& o) {
   fmt::print("stargate agent {}: {} x {} at site {} ({}), server {}\n", n.name, n.accelerators, Name(n.accelerator),
              n.site, n.jurisdiction, o.server);
   std::fflush(stdout);
-  control::Agent agent(c);
-  return UntilStopped([&](const std::atomic<bool>& stop) { return agent.Run(stop); });
+  // Signals blocked before the agent starts its threads.
+  sigset_t stop_signals = BlockStopSignals();
+  StatusOr<std::unique_ptr<control::Agent>> agent = control::Agent::Open(c, &clock);
+  if (!agent.ok()) {
+    std::cerr << "error: " << agent.status().message() << "\n";
+    return 1;
+  }
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    (*agent)->Stop();
+  });
+  const Status st = (*agent)->Wait();
+  pthread_kill(waiter.native_handle(), SIGTERM);  // it stopped on its own: wake the waiter
+  waiter.join();
+  if (!st.ok()) {
+    std::cerr << "error: " << st.message() << "\n";
+    return 1;
+  }
+  return 0;
 }
 
 int ListFromServer(const std::string& server, const std::string& what) {
@@ -237,7 +256,7 @@ int ListFromServer(const std::string& server, const std::string& what) {
 
 }  // namespace
 
-void AddAgentCommands(CLI::App& app, int* exit_code) {
+void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
   auto o = std::make_shared<AgentOptions>();
   CLI::App* agent = app.add_subcommand("agent", "Run a node's agent: register, heartbeat, run the tasks it is given");
   agent->add_option("--server", o->server, "Server's agent API (HOST:PORT)")->capture_default_str();
@@ -268,7 +287,7 @@ void AddAgentCommands(CLI::App& app, int* exit_code) {
   agent->add_option("--config", o->config, "A YAML file with these settings (server, name, site, region, "
                                          "jurisdiction, address, accelerators, work_dir, stop_grace, tls_cert, "
                                          "tls_key, tls_ca, slurm: {partition, nodes, fence}); flags win");
-  agent->callback([o, agent, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o) : 2; });
+  agent->callback([o, agent, &clock, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o, clock) : 2; });
 
   auto server = std::make_shared<std::string>(DefaultServerUrl());
   for (const char* what : {"node", "site"}) {

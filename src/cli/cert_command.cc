@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "control/cert.h"
+#include "control/net/cert.h"
 
 namespace stargate::cli {
 namespace {

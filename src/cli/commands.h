@@ -1,12 +1,15 @@
 // File: commands.h
 // Each command group registers its subcommands on the root CLI11 app; the
 // callback runs the command and stores the process exit code in *exit_code.
+// Commands that wait, time or stamp anything use `clock` (main's
+// RealClock), never the system clock directly.
 #pragma once
 
 #include <cstdlib>
 #include <string>
 
 namespace CLI { class App; }
+namespace stargate { class Clock; }
 
 namespace stargate::cli {
 
@@ -17,14 +20,14 @@ inline std::string DefaultServerUrl() {
   return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8470";
 }
 
-void AddTwinCommands(CLI::App& app, int* exit_code);
+void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code);
 // `twin audit`, registered by AddTwinCommands on its `twin` group.
 void AddTwinAuditCommand(CLI::App* twin, int* exit_code);
 // `stargate server` and `stargate job ...` (the orchestrator).
-void AddServerCommand(CLI::App& app, int* exit_code);
-void AddJobCommands(CLI::App& app, int* exit_code);
+void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code);
+void AddJobCommands(CLI::App& app, Clock& clock, int* exit_code);
 // `stargate agent`, `stargate node list`, `stargate site list`.
-void AddAgentCommands(CLI::App& app, int* exit_code);
+void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code);
 // `stargate cert ca|issue`.
 void AddCertCommands(CLI::App& app, int* exit_code);
 
@@ -46,8 +49,8 @@ bool ReadWholeFile(const std::string& path, const std::string& flag, std::string
 // `stargate plan`.
 void AddPlanCommand(CLI::App& app, int* exit_code);
 // `stargate serve FILE`.
-void AddServeCommand(CLI::App& app, int* exit_code);
+void AddServeCommand(CLI::App& app, Clock& clock, int* exit_code);
 // `stargate up` and `stargate demo`.
-void AddUpCommands(CLI::App& app, int* exit_code);
+void AddUpCommands(CLI::App& app, Clock& clock, int* exit_code);
 
 }  // namespace stargate::cli

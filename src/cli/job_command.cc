@@ -3,17 +3,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 #include "cli/commands.h"
-#include "control/http_server.h"
-#include "control/random_hex.h"
+#include "control/net/http_client.h"
+#include "core/clock.h"
 #include "core/job_file_parser.h"
+#include "runtime/random_hex.h"
 
 namespace stargate::cli {
 namespace {
@@ -21,7 +20,7 @@ namespace {
 using nlohmann::json;
 
 // A fresh key per submission, so a retry after a lost reply is recognised.
-std::string RandomKey() { return "cli-" + control::RandomHex(4); }
+std::string RandomKey() { return "cli-" + RandomHex(4); }
 
 // Prints the server's JSON error (or the transport error) and returns the exit code.
 int Fail(const StatusOr<control::HttpResponse>& r) {
@@ -43,6 +42,7 @@ std::string Resources(const json& job) {
 
 struct Common {
   std::string server = DefaultServerUrl();
+  Clock* clock = nullptr;          // for retries and polls
 };
 
 int Submit(const Common& c, const std::string& file, std::string key) {
@@ -63,7 +63,7 @@ int Submit(const Common& c, const std::string& file, std::string key) {
   for (int attempt = 0; attempt < 5; ++attempt) {  // the same key makes retries safe
     r = control::CallServer(c.server, "POST", "/v1/jobs", text.str(), {{"Idempotency-Key", key}, {"X-Filename", file}});
     if (r.ok() && r->status != 503) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 << attempt));
+    c.clock->SleepFor(Duration::Millis(200 << attempt));
   }
   if (!r.ok() || (r->status != 200 && r->status != 201)) return Fail(r);
   const json job = json::parse(r->body)["job"];
@@ -151,16 +151,17 @@ int Logs(const Common& c, uint64_t id, int rank, bool follow) {
       return 1;
     }
     if (!follow || (ended && !more)) return 0;
-    if (!more) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (!more) c.clock->SleepFor(Duration::Millis(500));
   }
 }
 
 }  // namespace
 
-void AddJobCommands(CLI::App& app, int* exit_code) {
+void AddJobCommands(CLI::App& app, Clock& clock, int* exit_code) {
   CLI::App* job = app.add_subcommand("job", "Submit, list, show and cancel jobs on a Stargate server");
   job->require_subcommand(1);
   auto common = std::make_shared<Common>();
+  common->clock = &clock;
   job->add_option("--server", common->server, "Server URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
 
   auto file = std::make_shared<std::string>();

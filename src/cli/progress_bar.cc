@@ -6,8 +6,8 @@
 
 namespace stargate::cli {
 
-ProgressBar::ProgressBar(std::string label)
-    : label_(std::move(label)), enabled_(isatty(STDERR_FILENO) == 1), start_(std::chrono::steady_clock::now()) {}
+ProgressBar::ProgressBar(std::string label, Clock& clock)
+    : label_(std::move(label)), enabled_(isatty(STDERR_FILENO) == 1), clock_(clock), start_(clock.Now()) {}
 
 ProgressBar::~ProgressBar() {
   if (enabled_ && last_percent_ >= 0) std::fputc('\n', stderr);
@@ -20,8 +20,7 @@ void ProgressBar::Update(double fraction) {
   last_percent_ = percent;
   constexpr int kWidth = 40;
   const int filled = percent * kWidth / 100;
-  const double elapsed =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double elapsed = (clock_.Now() - start_).seconds();
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
   std::fprintf(stderr, "\r%s [%s] %3d%%  %.1fs", label_.c_str(), bar.c_str(), percent, elapsed);

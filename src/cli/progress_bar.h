@@ -3,15 +3,17 @@
 // not a terminal (CI logs, pipes).
 #pragma once
 
-#include <chrono>
 #include <cstdio>
 #include <string>
+
+#include "core/clock.h"
 
 namespace stargate::cli {
 
 class ProgressBar {
  public:
-  explicit ProgressBar(std::string label);
+  // `clock` (for the elapsed time shown) must outlive the bar.
+  ProgressBar(std::string label, Clock& clock);
   ~ProgressBar();
   void Update(double fraction);
 
@@ -19,7 +21,8 @@ class ProgressBar {
   std::string label_;
   bool enabled_;
   int last_percent_ = -1;
-  std::chrono::steady_clock::time_point start_;
+  Clock& clock_;
+  Time start_;
 };
 
 }  // namespace stargate::cli

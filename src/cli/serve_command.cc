@@ -5,17 +5,19 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
-#include "control/serve_controller.h"
-#include "control/serve_router.h"
+#include "control/serve/serve_controller.h"
+#include "control/serve/serve_router.h"
+#include "core/clock.h"
 #include "core/serve_file.h"
 
 namespace stargate::cli {
@@ -31,14 +33,16 @@ struct ServeOptions {
   int threads = 128;
 };
 
-void Log(const std::string& line) {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  fmt::print("{:%H:%M:%S}.{:03d} {}\n", fmt::localtime(std::chrono::system_clock::to_time_t(now)), ms, line);
+// A line stamped with the local time of day.
+void Log(Clock& clock, const std::string& line) {
+  const Time now = clock.Now();
+  const std::time_t secs = static_cast<std::time_t>(now.nanos() / 1'000'000'000);
+  fmt::print("{:%H:%M:%S}.{:03d} {}\n", fmt::localtime(secs), now.millis() % 1000, line);
   std::fflush(stdout);
 }
 
-int RunServe(const ServeOptions& o) {
+int RunServe(const ServeOptions& o, Clock& clock) {
+  auto log = [&clock](const std::string& line) { Log(clock, line); };
   std::string text;
   if (!ReadWholeFile(o.file, "FILE", &text)) return 2;
   StatusOr<ServeFile> file = ParseServeFile(text, o.file);
@@ -58,7 +62,7 @@ int RunServe(const ServeOptions& o) {
   control::RouterOptions ro;
   ro.region = o.region;
   ro.threads = o.threads;
-  control::ServeRouter router(ro);
+  control::ServeRouter router(ro, &clock);
   StatusOr<int> bound = router.Bind(o.listen.substr(0, colon), port);
   if (!bound.ok()) {
     std::cerr << "error: --listen: " << bound.status().message() << "\n";
@@ -69,46 +73,65 @@ int RunServe(const ServeOptions& o) {
     std::ofstream(tmp) << *bound << "\n";
     std::filesystem::rename(tmp, o.port_file);
   }
-  std::thread serving([&router] {
-    if (Status st = router.Serve(); !st.ok()) Log(std::string(st.message()));
+  std::thread serving([&router, &log] {
+    if (Status st = router.Serve(); !st.ok()) log(std::string(st.message()));
   });
   // Stop() before the server runs would not stop it: wait until it does.
-  for (int i = 0; i < 500 && !router.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && !router.running(); ++i) clock.SleepFor(Duration::Millis(10));
   const ServeSpec& spec = file->serve;
   const std::string name = file->job.spec.name;
-  Log(fmt::format("routing {} at http://{}:{} (replicas {}..{}, control plane {})", name, o.listen.substr(0, colon),
+  log(fmt::format("routing {} at http://{}:{} (replicas {}..{}, control plane {})", name, o.listen.substr(0, colon),
                   *bound, spec.min_replicas, spec.max_replicas, o.server));
-  control::ServeController controller(*std::move(file), o.server, o.region, &router, Log);
+  control::ServeController controller(*std::move(file), o.server, o.region, &router, log, &clock);
+  // SIGINT/SIGTERM, taken by a thread of their own, end the loop below.
+  std::mutex mu;
+  std::condition_variable signalled;
+  int stop_signal = 0;
+  std::thread waiter([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    std::lock_guard<std::mutex> lock(mu);
+    stop_signal = sig;
+    signalled.notify_all();
+  });
   int rc = 0;
   if (Status st = controller.Start(); !st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     rc = 1;
   } else {
     controller.Tick();
-    const int64_t interval_ns = spec.health_interval.nanos();
     while (true) {
-      timespec wait{static_cast<time_t>(interval_ns / 1'000'000'000), static_cast<long>(interval_ns % 1'000'000'000)};
-      const int sig = sigtimedwait(&stop_signals, nullptr, &wait);
-      if (sig == SIGINT || sig == SIGTERM) {
-        Log(fmt::format("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM"));
+      int sig = 0;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        const Time next = clock.Now() + spec.health_interval;
+        while (stop_signal == 0 && clock.WaitUntil(signalled, lock, next)) {
+        }
+        sig = stop_signal;
+      }
+      if (sig != 0) {
+        log(fmt::format("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM"));
         break;
       }
       controller.Tick();
     }
     if (o.keep_replicas) {
-      Log("leaving the replica jobs running (--keep-replicas): `stargate serve` adopts them when started again");
+      log("leaving the replica jobs running (--keep-replicas): `stargate serve` adopts them when started again");
     } else {
       controller.Shutdown();
     }
   }
   router.Stop();
   serving.join();
+  // Wake the waiter if no signal came (the controller could not start).
+  pthread_kill(waiter.native_handle(), SIGTERM);
+  waiter.join();
   return rc;
 }
 
 }  // namespace
 
-void AddServeCommand(CLI::App& app, int* exit_code) {
+void AddServeCommand(CLI::App& app, Clock& clock, int* exit_code) {
   auto o = std::make_shared<ServeOptions>();
   CLI::App* serve = app.add_subcommand(
       "serve", "Keep a model server's replicas up near their users and route requests to them");
@@ -125,7 +148,7 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
   serve->add_option("--threads", o->threads, "Client connections the router serves at once (an idle one holds its thread up to 5 s)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
-  serve->callback([o, exit_code] { *exit_code = RunServe(*o); });
+  serve->callback([o, &clock, exit_code] { *exit_code = RunServe(*o, clock); });
 }
 
 }  // namespace stargate::cli

@@ -2,12 +2,12 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "core/clock.h"
 #include "cli/progress_bar.h"
 #include "twin/engine.h"
 #include "twin/loader.h"
@@ -60,8 +60,8 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
   fmt::print("  report      {}\n", (dir / "report.html").string());
 }
 
-int RunTwinCommand(const RunOptions& o) {
-  const auto t0 = std::chrono::steady_clock::now();
+int RunTwinCommand(const RunOptions& o, Clock& clock) {
+  const Time t0 = clock.Now();
   // The seed goes in before the workload and series are drawn from it.
   StatusOr<twin::TwinInputs> inputs = twin::LoadScenario(
       o.scenario, o.seed >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(o.seed)) : std::nullopt);
@@ -72,7 +72,7 @@ int RunTwinCommand(const RunOptions& o) {
   if (!o.policy.empty()) inputs->spec.policy = o.policy;
   StatusOr<twin::RunResult> result;
   {
-    ProgressBar bar(o.quiet ? std::string() : fmt::format("twin {}", inputs->spec.name));
+    ProgressBar bar(o.quiet ? std::string() : fmt::format("twin {}", inputs->spec.name), clock);
     twin::Engine::Progress progress;
     if (!o.quiet) progress = [&bar](double f) { bar.Update(f); };
     result = twin::RunTwin(*inputs, progress, /*audit=*/!o.no_audit);
@@ -81,7 +81,7 @@ int RunTwinCommand(const RunOptions& o) {
     std::cerr << "error: " << result.status().message() << "\n";
     return 2;
   }
-  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall_s = (clock.Now() - t0).seconds();
   const std::filesystem::path dir = std::filesystem::path(o.out_dir) / inputs->spec.name;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
@@ -108,7 +108,7 @@ int RunTwinCommand(const RunOptions& o) {
 
 }  // namespace
 
-void AddTwinCommands(CLI::App& app, int* exit_code) {
+void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code) {
   CLI::App* twin = app.add_subcommand("twin", "Digital twin: simulate a Stargate network from a scenario");
   twin->require_subcommand(1);
 
@@ -121,7 +121,7 @@ void AddTwinCommands(CLI::App& app, int* exit_code) {
   run->add_flag("-q,--quiet", opts->quiet, "No progress bar and no summary on stdout");
   run->add_flag("--no-jobs-csv", opts->no_jobs_csv, "Skip the per-job CSV (large runs)");
   run->add_flag("--no-audit", opts->no_audit, "Skip decisions.csv, the audit trail (large runs)");
-  run->callback([opts, exit_code] { *exit_code = RunTwinCommand(*opts); });
+  run->callback([opts, &clock, exit_code] { *exit_code = RunTwinCommand(*opts, clock); });
 
   AddTwinAuditCommand(twin, exit_code);
 

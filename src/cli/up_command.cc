@@ -10,18 +10,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <sstream>
-#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
-#include "control/http_server.h"
+#include "control/net/http_client.h"
+#include "core/clock.h"
 
 namespace stargate::cli {
 namespace {
@@ -36,6 +35,7 @@ struct UpOptions {
   std::string accelerators = "CPU:1";
   int rest_port = 8470;
   int agent_port = 8471;
+  Clock* clock = nullptr;          // paces the waits for the cluster and its jobs
 };
 
 // A child process running this binary with `args`, output to `log`.
@@ -95,7 +95,7 @@ Status StartCluster(const UpOptions& o, Cluster* c) {
                      fmt::format("127.0.0.1:{}", o.rest_port), "--agent-listen", fmt::format("127.0.0.1:{}", o.agent_port),
                      "--port-file", port_file, "--heartbeat-timeout-ms", "2000"},
                     o.dir + "/server.log");
-  for (int i = 0; i < 100 && !fs::exists(port_file); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 100 && !fs::exists(port_file); ++i) o.clock->SleepFor(Duration::Millis(50));
   int rest = 0, agent = 0;
   std::ifstream(port_file) >> rest >> agent;
   if (rest == 0) return absl::UnavailableError(fmt::format("the server did not start; see {}/server.log", o.dir));
@@ -116,7 +116,7 @@ Status StartCluster(const UpOptions& o, Cluster* c) {
   for (int i = 0; i < 100; ++i) {
     auto r = control::CallServer(c->rest_url, "GET", "/v1/nodes");
     if (r.ok() && r->status == 200 && json::parse(r->body)["nodes"].size() >= want) return Status();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    o.clock->SleepFor(Duration::Millis(100));
   }
   return absl::UnavailableError(fmt::format("agents did not register; see {}/*.log", o.dir));
 }
@@ -169,11 +169,11 @@ std::string NodesOf(const json& logs) {
 
 // Polls job `id` until `done(job)` or `seconds` pass.
 template <typename Pred>
-StatusOr<json> WaitJob(const std::string& url, uint64_t id, int seconds, Pred done) {
+StatusOr<json> WaitJob(Clock& clock, const std::string& url, uint64_t id, int seconds, Pred done) {
   for (int i = 0; i < seconds * 10; ++i) {
     SG_ASSIGN_OR_RETURN(json j, Get(url, fmt::format("/v1/jobs/{}", id)));
     if (done(j["job"])) return j["job"];
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    clock.SleepFor(Duration::Millis(100));
   }
   return absl::DeadlineExceededError(fmt::format("job {} did not get there in {} s", id, seconds));
 }
@@ -207,12 +207,12 @@ Status Demo(const UpOptions& o) {
   fmt::print("2. a 2-node job prints its torchrun-style ranks\n");
   SG_ASSIGN_OR_RETURN(const uint64_t hello, SubmitText(url, "hello", "name: hello\nresources: {accelerators: CPU:1, nodes: 2}\n"
                                                                      "run: echo \"rank $RANK of $WORLD_SIZE, master $MASTER_ADDR:$MASTER_PORT\"\n"));
-  SG_ASSIGN_OR_RETURN(json h, WaitJob(url, hello, 20, [](const json& j) { return j["state"] == "succeeded"; }));
+  SG_ASSIGN_OR_RETURN(json h, WaitJob(*o.clock, url, hello, 20, [](const json& j) { return j["state"] == "succeeded"; }));
   fmt::print("   job {} {}: {}\n", hello, h["state"].get<std::string>(), h["reason"].get<std::string>());
   fmt::print("3. a 2-node training job that checkpoints; one of its nodes will die\n");
   SG_ASSIGN_OR_RETURN(const uint64_t train, SubmitText(url, "resumable-train", kTrainJob));
-  SG_ASSIGN_OR_RETURN(json t, WaitJob(url, train, 20, [](const json& j) { return j["state"] == "running"; }));
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  SG_ASSIGN_OR_RETURN(json t, WaitJob(*o.clock, url, train, 20, [](const json& j) { return j["state"] == "running"; }));
+  o.clock->SleepFor(Duration::Millis(2500));
   SG_ASSIGN_OR_RETURN(json logs, Get(url, fmt::format("/v1/jobs/{}/logs", train)));
   const std::string victim = logs["logs"].back()["node"].get<std::string>();
   fmt::print("   running on {}; kill -9 the agent of {}\n", NodesOf(logs), victim);
@@ -220,13 +220,13 @@ Status Demo(const UpOptions& o) {
   waitpid(c.agents.at(victim), nullptr, 0);
   c.agents.at(victim) = -1;
   // Restarted: requeued and placed again, or repaired in place with a spare.
-  SG_ASSIGN_OR_RETURN(t, WaitJob(url, train, 30, [](const json& j) {
+  SG_ASSIGN_OR_RETURN(t, WaitJob(*o.clock, url, train, 30, [](const json& j) {
     return j["restarts"].get<int>() > 0 && j["state"] != "pending";
   }));
   SG_ASSIGN_OR_RETURN(logs, Get(url, fmt::format("/v1/jobs/{}/logs", train)));
   fmt::print("   the server missed {}'s heartbeats, stopped the rest of the gang and restarted it on {}\n", victim,
              NodesOf(logs));
-  SG_ASSIGN_OR_RETURN(t, WaitJob(url, train, 60, [](const json& j) {
+  SG_ASSIGN_OR_RETURN(t, WaitJob(*o.clock, url, train, 60, [](const json& j) {
     return j["state"] != "pending" && j["state"] != "running";
   }));
   fmt::print("   job {} {} after {} restart(s); rank 0's output across attempts:\n", train, t["state"].get<std::string>(),
@@ -248,8 +248,9 @@ Status Demo(const UpOptions& o) {
 
 }  // namespace
 
-void AddUpCommands(CLI::App& app, int* exit_code) {
+void AddUpCommands(CLI::App& app, Clock& clock, int* exit_code) {
   auto o = std::make_shared<UpOptions>();
+  o->clock = &clock;
   CLI::App* up = app.add_subcommand("up", "Run a server and local agents emulating several sites (try it on one machine)");
   up->add_option("--dir", o->dir, "State and logs")->capture_default_str();
   up->add_option("--sites", o->sites, "Sites to emulate")->capture_default_str()->check(CLI::Range(1, 16));
@@ -261,6 +262,7 @@ void AddUpCommands(CLI::App& app, int* exit_code) {
 
   auto d = std::make_shared<UpOptions>();
   d->dir = "";
+  d->clock = &clock;
   CLI::App* demo = app.add_subcommand("demo", "A scripted end-to-end run on this machine that finishes by itself");
   demo->add_option("--dir", d->dir, "State and logs (default: a fresh temporary directory, removed afterwards)");
   demo->callback([d, exit_code] {

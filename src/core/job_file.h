@@ -32,16 +32,12 @@ namespace stargate {
 
 struct JobFile {
   // Name, tenant, kind, priority, accelerators (acceptable types),
-  // accelerator_count (nodes x per_node), jurisdictions, near, max_rtt,
-  // deferrable and checkpoint interval; `submit` and `deadline` are left
-  // for the server to set (the deadline as `deadline_after` from submit).
+  // per_node, accelerator_count (nodes x per_node), jurisdictions,
+  // regions, spread, near, max_rtt, deferrable and checkpoint interval;
+  // `submit` and `deadline` are set when the job is submitted
+  // (SetSubmitted: the deadline `deadline_after` from then).
   JobSpec spec;
   int nodes = 1;
-  int per_node = 1;                // accelerators per node
-  std::vector<std::string> regions;  // allowed; empty = anywhere
-  // `placement.spread: sites`: each node in a different site (one worker
-  // per site, as geo-distributed training such as DiLoCo wants).
-  bool spread_sites = false;
   Duration estimate = Duration::Hours(1);
   Duration deadline_after = Duration::Zero();  // deferrable: finish within this of submit
   std::string checkpoint_dir;      // "" = the server picks one under its data dir
@@ -56,5 +52,12 @@ struct JobFile {
   std::string run;                 // shell command, run with /bin/bash -c
   std::map<std::string, std::string> env;
 };
+
+// The job's times once submitted at `at`: JobSpec::submit, and for a
+// deferrable job its deadline, `deadline_after` from then.
+inline void SetSubmitted(JobFile& f, Time at) {
+  f.spec.submit = at;
+  f.spec.deadline = f.spec.deferrable ? at + f.deadline_after : Time::Never();
+}
 
 }  // namespace stargate

@@ -70,10 +70,10 @@ Status ParseResources(const Cursor& c, JobFile* job) {
     if (items.empty()) return acc->Error("give at least one accelerator, like H100:8");
     for (size_t i = 0; i < items.size(); ++i) {
       SG_ASSIGN_OR_RETURN(const Accel a, ReadAccel(items[i]));
-      if (i == 0) job->per_node = a.per_node;
-      if (a.per_node != job->per_node) {
+      if (i == 0) job->spec.per_node = a.per_node;
+      if (a.per_node != job->spec.per_node) {
         return items[i].Error(fmt::format("every acceptable type needs the same count per node ({} here, {} first)",
-                                          a.per_node, job->per_node));
+                                          a.per_node, job->spec.per_node));
       }
       if (std::find(job->spec.accelerators.begin(), job->spec.accelerators.end(), a.type) ==
           job->spec.accelerators.end()) {
@@ -83,14 +83,14 @@ Status ParseResources(const Cursor& c, JobFile* job) {
   } else {
     job->spec.accelerators = {AcceleratorType::kCpu};  // no accelerators asked for: a CPU job
   }
-  job->spec.accelerator_count = job->nodes * job->per_node;
+  job->spec.accelerator_count = job->nodes * job->spec.per_node;
   return Status();
 }
 
 Status ParsePlacement(const Cursor& c, JobFile* job) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kPlacementKeys));
   SG_ASSIGN_OR_RETURN(job->spec.jurisdictions, f.StringList("jurisdictions", {}));
-  SG_ASSIGN_OR_RETURN(job->regions, f.StringList("regions", {}));
+  SG_ASSIGN_OR_RETURN(job->spec.regions, f.StringList("regions", {}));
   SG_ASSIGN_OR_RETURN(job->spec.near, f.String("near", ""));
   SG_ASSIGN_OR_RETURN(job->spec.max_rtt, f.Dur("max_rtt", Duration::Zero(), kNonNegative));
   if (job->spec.max_rtt > Duration::Zero() && job->spec.near.empty()) {
@@ -99,7 +99,7 @@ Status ParsePlacement(const Cursor& c, JobFile* job) {
   if (auto spread = f.Get("spread")) {
     SG_ASSIGN_OR_RETURN(const std::string how, yaml_util::ReadString(*spread));
     if (how == "sites") {
-      job->spread_sites = true;
+      job->spec.spread_sites = true;
     } else if (how != "none") {
       return spread->Error(fmt::format("expected sites or none, got '{}'", how));
     }
@@ -138,6 +138,7 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
   SG_ASSIGN_OR_RETURN(const Fields f, root.Map(keys));
   JobFile job;
   JobSpec& spec = job.spec;
+  spec.per_node = 1;  // one device (a CPU slot) per node unless `resources` says otherwise
   spec.checkpoint.enabled = false;  // only with a checkpoint block
   SG_ASSIGN_OR_RETURN(spec.name, f.String("name", ""));
   if (spec.name.empty() || spec.name.size() > 128 ||

@@ -1,7 +1,8 @@
 // File: job_spec.h
 // What a user asks for: one job. Shared by the twin's workload sources and
-// (later) the orchestrator's job YAML. Plain data; validation lives with the
-// parsers.
+// the orchestrator's job files (core/job_file.h); sched/request_of.h turns
+// it into the scheduler's request for both. Plain data; validation lives
+// with the parsers.
 #pragma once
 
 #include <cstdint>
@@ -60,6 +61,14 @@ struct JobSpec {
   TrainingSpec training;
   CheckpointPolicy checkpoint;
   std::vector<std::string> jurisdictions;  // allowed; empty = anywhere
+  std::vector<std::string> regions;        // allowed; empty = anywhere
+  // Exactly this many devices on each node, one process per node (a job
+  // file's `H100:4` x nodes); 0 = any layout, whole nodes when the gang is
+  // bigger than one (the twin's jobs).
+  int per_node = 0;
+  // One node in each of several sites (`placement.spread: sites`: one
+  // worker per site, as geo-distributed training such as DiLoCo wants).
+  bool spread_sites = false;
   // Where the job's users or data are: a site or region name ("" = no
   // preference). The scheduler scores the WAN round trip from there.
   std::string near;

@@ -36,6 +36,8 @@ class Duration {
   static constexpr Duration Infinite() { return Duration(std::numeric_limits<int64_t>::max()); }
 
   constexpr int64_t nanos() const { return ns_; }
+  // Whole milliseconds, rounded toward zero (for ms fields of files and APIs).
+  constexpr int64_t millis() const { return ns_ / 1'000'000; }
   constexpr double seconds() const { return static_cast<double>(ns_) * 1e-9; }
   constexpr double hours() const { return seconds() / 3600.0; }
   constexpr bool is_infinite() const { return ns_ == std::numeric_limits<int64_t>::max(); }
@@ -61,10 +63,13 @@ class Time {
  public:
   constexpr Time() = default;
   static constexpr Time FromNanos(int64_t ns) { return Time(ns); }
+  static constexpr Time FromMillis(int64_t ms) { return Time(ms * 1'000'000); }
   static constexpr Time Epoch() { return Time(0); }
   static constexpr Time Never() { return Time(std::numeric_limits<int64_t>::max()); }
 
   constexpr int64_t nanos() const { return ns_; }
+  // Whole milliseconds since the epoch, rounded toward zero.
+  constexpr int64_t millis() const { return ns_ / 1'000'000; }
   constexpr double seconds() const { return static_cast<double>(ns_) * 1e-9; }
   constexpr Duration since_epoch() const { return Duration::Nanos(ns_); }
 

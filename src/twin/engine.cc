@@ -91,19 +91,12 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
     site_fail_rate_[s] = per_hour * scale / kHoursPerYear / kNsPerHour;
   }
 
-  // Per-job masks once, so the hot path never touches strings.
-  masks_.resize(in_.jobs.size());
-  jur_masks_.resize(in_.jobs.size());
-  users_at_.resize(in_.jobs.size());
+  // Each job's placement asks, resolved once, so the hot path never
+  // touches strings.
+  placement_.resize(in_.jobs.size());
   for (size_t j = 0; j < in_.jobs.size(); ++j) {
-    const JobSpec& spec = in_.jobs[j];
-    masks_[j] = sched::MaskOfTypes(spec.accelerators);
-    jur_masks_[j] = state_.JurisdictionsOf(spec.jurisdictions);
-    double lat = 0, lon = 0;
-    const bool located = !spec.near.empty() && state_.PlaceCoordinates(spec.near, &lat, &lon);
-    users_at_[j] = located ? std::pair<float, float>(static_cast<float>(lat), static_cast<float>(lon))
-                           : std::pair<float, float>(std::nanf(""), 0.0f);
-    jobs_[j].utilisation = UtilisationOf(spec.kind);
+    placement_[j] = sched::ResolvePlacement(in_.jobs[j], state_);
+    jobs_[j].utilisation = UtilisationOf(in_.jobs[j].kind);
   }
   // Run-time estimates the scheduler scores and backfills with: the given
   // duration, or for training the pure compute time 6ND / (devices x peak x
@@ -204,30 +197,15 @@ void Engine::Arrive(uint32_t j, Time now) {
 }
 
 sched::JobRequest Engine::RequestFor(uint32_t j) const {
-  const JobSpec& spec = in_.jobs[j];
-  sched::JobRequest req;
-  req.id = JobId(j);
-  req.tenant = tenant_[j];
-  req.accelerators = std::max(1, spec.accelerator_count);
-  req.accel_mask = masks_[j];
-  req.jurisdictions = jur_masks_[j];
-  req.has_users = !std::isnan(users_at_[j].first);
-  if (req.has_users) {
-    req.users_latitude = users_at_[j].first;
-    req.users_longitude = users_at_[j].second;
-  }
-  req.max_rtt = spec.max_rtt;
-  req.priority = spec.priority;
-  req.submit = spec.submit;
-  req.deferrable = spec.deferrable;
-  req.deadline = spec.deadline;
-  req.resumed = jobs_[j].first_start != Time::Never();
-  req.queued_at = jobs_[j].pending_since;
-  req.estimate = Duration::FromSeconds(estimate_[j].seconds() * std::max(0.0, jobs_[j].remaining));
-  req.reference = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
   const JobState& js = jobs_[j];
-  req.utilisation = js.utilisation;
-  if (spec.kind == JobKind::kTraining) req.training = &spec.training;
+  sched::JobContext context;
+  context.id = JobId(j);
+  context.tenant = tenant_[j];
+  context.estimate = Duration::FromSeconds(estimate_[j].seconds() * std::max(0.0, js.remaining));
+  context.resumed = js.first_start != Time::Never();
+  context.queued_at = js.pending_since;
+  context.utilisation = js.utilisation;
+  sched::JobRequest req = sched::RequestOf(in_.jobs[j], placement_[j], context);
   if (js.holding) {  // a gang repair: spares for the failed nodes only
     for (uint32_t n : js.failed) req.repair.push_back(NodeId(n));
     req.repair_pool = PoolId(js.pool);

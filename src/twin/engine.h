@@ -19,6 +19,7 @@
 #include "model/placement_shape.h"
 #include "sched/cluster_state.h"
 #include "sched/queue.h"
+#include "sched/request_of.h"
 #include "sched/scheduler.h"
 #include "twin/event_queue.h"
 #include "twin/inputs.h"
@@ -151,10 +152,9 @@ class Engine {
   std::vector<double> site_fail_rate_;   // site-scope failures per ns
   std::vector<int64_t> site_failures_;
   std::vector<int> site_down_;           // outstanding site outages
-  std::vector<sched::AcceleratorMask> masks_;
-  std::vector<sched::JurisdictionMask> jur_masks_;
-  // Per job: where its users are (JobSpec::near resolved), NaN latitude = nowhere.
-  std::vector<std::pair<float, float>> users_at_;
+  // Per job: its placement asks resolved against the sites (types,
+  // jurisdictions, regions, where its users are).
+  std::vector<sched::ResolvedPlacement> placement_;
   std::vector<Duration> estimate_;       // per job, on its reference accelerator
   std::vector<AuditRecord> audit_;
   std::vector<TenantId> tenant_;         // per job: its tenant, interned in first-seen order

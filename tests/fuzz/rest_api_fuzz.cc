@@ -12,8 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "control/memory_store.h"
-#include "control/rest_api.h"
+#include "control/store/memory_store.h"
+#include "control/server/rest_api.h"
+#include "runtime/manual_clock.h"
 
 namespace {
 
@@ -24,19 +25,18 @@ void Check(bool ok) {
 using namespace stargate::control;
 
 struct World {
+  stargate::ManualClock clock{stargate::Time::FromMillis(1'700'000'000'000)};
   MemoryStore store;
-  ControlPlane cp{&store, [] { return int64_t{1'700'000'000'000}; }, stargate::sched::MakeScheduler("fifo").value(),
-                  "/data", 5000};
+  ControlPlane cp{&store, &clock, stargate::sched::MakeScheduler("fifo").value(), ControlPlaneOptions{.data_dir = "/data"}};
   AccessList access = AccessList::Parse(
       "tokens:\n  - {token: admin-token-0123456789, name: ops, role: admin}\n"
       "  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}\n"
       "  - {token: view-token-0123456789, name: v, role: viewer}\n", "t.yaml").value();
-  RestApi api{&cp};
+  RestApi api{&cp, &access};
   World() {
-    cp.access = &access;
     // Something to read, cancel and be refused: a job per tenant.
-    cp.jobs.Submit("name: a\ntenant: ml\nrun: x\n", "a.yaml", "").value();
-    cp.jobs.Submit("name: b\ntenant: vision\nrun: x\n", "b.yaml", "").value();
+    cp.Submit("name: a\ntenant: ml\nrun: x\n", "a.yaml", "", "fuzz").value();
+    cp.Submit("name: b\ntenant: vision\nrun: x\n", "b.yaml", "", "fuzz").value();
   }
 };
 

@@ -40,10 +40,10 @@ env: {OMP_NUM_THREADS: "4", MODE: fast}
   EXPECT_EQ(j.spec.kind, JobKind::kTraining);
   EXPECT_EQ(j.spec.accelerators, (std::vector<AcceleratorType>{AcceleratorType::kH100, AcceleratorType::kH200}));
   EXPECT_EQ(j.nodes, 2);
-  EXPECT_EQ(j.per_node, 8);
+  EXPECT_EQ(j.spec.per_node, 8);
   EXPECT_EQ(j.spec.accelerator_count, 16);
   EXPECT_EQ(j.spec.jurisdictions, (std::vector<std::string>{"EU"}));
-  EXPECT_EQ(j.regions, (std::vector<std::string>{"eu-west"}));
+  EXPECT_EQ(j.spec.regions, (std::vector<std::string>{"eu-west"}));
   EXPECT_EQ(j.spec.near, "eu-west");
   EXPECT_EQ(j.spec.max_rtt, Duration::Millis(40));
   EXPECT_EQ(j.spec.priority, 10);
@@ -69,13 +69,13 @@ TEST(JobFile, DefaultsMakeACpuBatchJob) {
   EXPECT_FALSE(j.spec.deferrable);
   // A bare type takes its usual node size; a fixed interval is kept.
   const JobFile g = ParseOk("name: g\nresources: {accelerators: GB200}\ncheckpoint: {interval: 10m}\nrun: x\n");
-  EXPECT_EQ(g.per_node, Spec(AcceleratorType::kGB200).default_per_node);
+  EXPECT_EQ(g.spec.per_node, Spec(AcceleratorType::kGB200).default_per_node);
   EXPECT_EQ(g.spec.checkpoint.interval, Duration::Minutes(10));
   EXPECT_FALSE(g.spec.checkpoint.daly);
   EXPECT_EQ(g.checkpoint_cost, Duration::Seconds(60));
   EXPECT_EQ(g.max_restarts, 0);
-  EXPECT_FALSE(g.spread_sites);
-  EXPECT_TRUE(ParseOk("name: s\nresources: {nodes: 2}\nplacement: {spread: sites}\nrun: x\n").spread_sites);
+  EXPECT_FALSE(g.spec.spread_sites);
+  EXPECT_TRUE(ParseOk("name: s\nresources: {nodes: 2}\nplacement: {spread: sites}\nrun: x\n").spec.spread_sites);
   EXPECT_EQ(ParseOk("name: m\nmax_restarts: 3\nrun: x\n").max_restarts, 3);
   EXPECT_EQ(ParseOk("name: c\ncheckpoint: {interval: auto, cost: 45s}\nrun: x\n").checkpoint_cost, Duration::Seconds(45));
 }

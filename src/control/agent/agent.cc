@@ -1,0 +1,320 @@
+#include "control/agent/agent.h"
+
+#include <absl/strings/str_split.h>
+#include <grpcpp/grpcpp.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "control/agent/gpu_probe.h"
+#include "control/agent/local_runner.h"
+#include "control/agent/task_log_server.h"
+#include "control/net/grpc_glue.h"
+#include "control/protocol/agent_proto.h"
+#include "proto/agent.grpc.pb.h"
+#include "runtime/random_hex.h"
+
+namespace stargate::control {
+namespace {
+
+struct CpuSample {
+  uint64_t busy = 0, total = 0;
+};
+
+CpuSample ReadCpu() {
+  std::ifstream f("/proc/stat");
+  std::string cpu;
+  uint64_t v[8] = {};
+  f >> cpu >> v[0] >> v[1] >> v[2] >> v[3] >> v[4] >> v[5] >> v[6] >> v[7];
+  CpuSample s;
+  for (uint64_t x : v) s.total += x;
+  s.busy = s.total - v[3] - v[4];  // minus idle and iowait
+  return s;
+}
+
+int64_t MemoryUsedBytes() {
+  std::ifstream f("/proc/meminfo");
+  std::string key, unit;
+  int64_t value = 0, total = 0, available = 0;
+  while (f >> key >> value >> unit) {
+    if (key == "MemTotal:") total = value;
+    if (key == "MemAvailable:") available = value;
+  }
+  return (total - available) * 1024;
+}
+
+}  // namespace
+
+struct Agent::Impl {
+  Impl(AgentConfig c, Clock* clk) : config(std::move(c)), clock(clk) {}
+
+  bool Register() {
+    Registration r;
+    r.node = config.node;
+    r.node.log_port = log_port;
+    r.node.log_address = config.log_address;
+    r.node.log_token = log_token;
+    r.agent_id = agent_id;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(Duration::Seconds(3)));
+    pb::RegisterReply reply;
+    const grpc::Status st = stub->Register(&ctx, ToProto(r), &reply);
+    if (!st.ok()) {
+      std::cerr << "stargate agent " << config.node.name << ": register: " << st.error_message() << "\n";
+      if (st.error_code() == grpc::StatusCode::UNAVAILABLE) NextServer();
+      return false;
+    }
+    if (reply.heartbeat_interval_ms() > 0) interval = Duration::Millis(reply.heartbeat_interval_ms());
+    return true;
+  }
+
+  void Heartbeat(Time now) {
+    AgentHeartbeat h;
+    h.node = config.node.name;
+    if (config.host_telemetry) {
+      const CpuSample cpu = ReadCpu();
+      if (cpu.total > last_cpu.total) {
+        h.telemetry.cpu_utilisation =
+            static_cast<double>(cpu.busy - last_cpu.busy) / static_cast<double>(cpu.total - last_cpu.total);
+      }
+      last_cpu = cpu;
+      h.telemetry.memory_used_bytes = MemoryUsedBytes();
+    }
+    // GPU telemetry where a GPU exists. nvidia-smi is a process start:
+    // long polls can return many times a second, so sample it every 5 s.
+    if (config.host_telemetry && config.node.accelerator != AcceleratorType::kCpu &&
+        (!gpu_sampled.has_value() || now - *gpu_sampled >= kGpuSample)) {
+      gpu_sampled = now;
+      auto gpus = ProbeNvidiaSmi();
+      if (gpus.ok()) {
+        gpu_util = gpu_power_w = 0;
+        for (const GpuSample& g : *gpus) {
+          gpu_util += g.utilisation;
+          gpu_power_w += g.power_w;
+        }
+        gpu_util /= static_cast<double>(gpus->size());
+      }
+    }
+    h.telemetry.gpu_utilisation = gpu_util;
+    h.telemetry.gpu_power_w = gpu_power_w;
+    h.telemetry.agent_id = agent_id;
+    h.tasks = runner->Poll(config.node.name, now);
+    h.wait = kLongPoll;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(kLongPoll + Duration::Seconds(3)));
+    {
+      std::lock_guard<std::mutex> lock(inflight_mu);
+      inflight = &ctx;
+    }
+    pb::HeartbeatReply reply;
+    const grpc::Status st = stub->Heartbeat(&ctx, ToProto(h), &reply);
+    {
+      std::lock_guard<std::mutex> lock(inflight_mu);
+      inflight = nullptr;
+    }
+    if (!st.ok()) {
+      // Cancelled by the watcher (a task ended, or stopping): beat again now.
+      // Otherwise the server is away: tasks keep running; retry after a pause.
+      if (st.error_code() != grpc::StatusCode::CANCELLED) {
+        if (!server_lost.has_value()) {  // said once per outage, so an operator can line it up with the server's
+          server_lost = now;
+          fmt::print("stargate agent {}: lost the server ({}); tasks keep running, retrying\n", config.node.name,
+                     st.error_message());
+          std::fflush(stdout);
+        }
+        clock->SleepFor(Duration::Millis(500));
+        if (st.error_code() == grpc::StatusCode::UNAVAILABLE || st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+          NextServer();
+        }
+      }
+      return;
+    }
+    if (server_lost.has_value()) {
+      fmt::print("stargate agent {}: the server is back after {:.1f} s\n", config.node.name,
+                 static_cast<double>((clock->Now() - *server_lost).millis()) / 1000.0);
+      std::fflush(stdout);
+      server_lost.reset();
+    }
+    const HeartbeatResult r = FromProto(reply);
+    if (r.register_again) registered = false;
+    for (const TaskLaunch& launch : r.run) runner->Start(config.node.name, launch);
+    for (const TaskRef& ref : r.stop) {
+      if (stopping.insert(ref).second) {
+        fmt::print("stargate agent {}: stopping job {} attempt {}: the server no longer wants it\n",
+                   config.node.name, ref.job, ref.attempt);
+        std::fflush(stdout);
+      }
+    }
+    for (const TaskRef& ref : r.forget) {
+      runner->Forget(config.node.name, ref);
+      stopping.erase(ref);
+    }
+  }
+
+  void Connect() {
+    TlsPem tls{config.tls_cert, config.tls_key, config.tls_ca};
+    channel = grpc::CreateCustomChannel(servers[current], ChannelCredentials(config.tls_ca.empty() ? nullptr : &tls),
+                                        channel_args);
+    stub = pb::AgentService::NewStub(channel);
+  }
+  // After a failed call: with several servers, try the next one.
+  void NextServer() {
+    if (servers.size() < 2) return;
+    current = (current + 1) % servers.size();
+    Connect();
+    registered = false;  // a new leader may not know this agent's process yet
+  }
+
+  // Tells the server this node is going away on purpose (best effort).
+  void Leave() {
+    AgentHeartbeat h;
+    h.node = config.node.name;
+    h.telemetry.agent_id = agent_id;
+    h.leaving = true;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(DeadlineAfter(Duration::Seconds(1)));
+    pb::HeartbeatReply reply;
+    stub->Heartbeat(&ctx, ToProto(h), &reply);
+  }
+
+  // Cuts the in-flight long poll short when a task ends or the agent
+  // stops, so an end is reported at once rather than when the poll returns.
+  void Watch() {
+    while (!done.load()) {
+      const bool child_ended = runner->HasNews();
+      if (child_ended || stop.load()) {
+        std::lock_guard<std::mutex> lock(inflight_mu);
+        if (inflight != nullptr) inflight->TryCancel();
+      }
+      clock->SleepFor(Duration::Millis(child_ended ? 50 : 10));
+    }
+  }
+
+  // The agent's life: register, heartbeat until stopped, then stop the
+  // tasks and leave.
+  void Run() {
+    std::thread watcher([this] { Watch(); });
+    while (!stop.load()) {
+      const Time now = clock->Now();
+      for (const TaskRef& r : stopping) runner->Stop(config.node.name, r, now);
+      if (config.up != nullptr && !config.up->load()) {
+        registered = false;  // back up: register afresh
+        clock->SleepFor(Duration::Millis(200));
+        continue;
+      }
+      if (!registered) {
+        registered = Register();
+        if (!registered) clock->SleepFor(interval);
+        continue;
+      }
+      Heartbeat(now);  // a long poll: returns when there is work, a task ends, or after ~1 s
+    }
+    done = true;
+    watcher.join();
+    // Asked to stop: stop every task (SIGTERM), then force those still
+    // running once the runner's grace period is over.
+    const Time deadline = clock->Now() + config.stop_grace + Duration::Seconds(2);
+    for (;;) {
+      const Time now = clock->Now();
+      bool any = false;
+      for (const TaskReport& t : runner->Poll(config.node.name, now)) {
+        if (!t.running) continue;
+        any = true;
+        runner->Stop(config.node.name, t.task, now);
+      }
+      if (!any || now > deadline) break;
+      clock->SleepFor(Duration::Millis(50));
+    }
+    if (registered) Leave();
+  }
+
+  static constexpr Duration kLongPoll = Duration::Seconds(1);
+  static constexpr Duration kGpuSample = Duration::Seconds(5);
+  AgentConfig config;
+  Clock* clock;
+  std::atomic<bool> stop{false}, done{false};
+  std::mutex wait_mu;              // one Wait joins the thread
+  std::thread thread;
+  std::optional<Time> gpu_sampled;
+  double gpu_util = 0, gpu_power_w = 0;
+  std::mutex inflight_mu;
+  grpc::ClientContext* inflight = nullptr;
+  std::vector<std::string> servers;  // agent API addresses; `current` is in use
+  size_t current = 0;
+  grpc::ChannelArguments channel_args;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<pb::AgentService::Stub> stub;
+  TaskLogServer logs;
+  std::unique_ptr<LocalRunner> own_runner;
+  TaskRunner* runner = nullptr;
+  std::set<TaskRef> stopping;
+  bool registered = false;
+  std::optional<Time> server_lost;  // when heartbeats began to fail (none: the server answers)
+  Duration interval = Duration::Seconds(1);
+  int log_port = 0;
+  std::string log_token;
+  std::string agent_id;            // random per process: see RegisterRequest.agent_id
+  CpuSample last_cpu;
+};
+
+Agent::Agent(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Agent::~Agent() {
+  Stop();
+  Wait().IgnoreError();
+}
+
+StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentConfig config, Clock* clock) {
+  auto impl = std::make_unique<Impl>(std::move(config), clock);
+  Impl& a = *impl;
+  // Absolute: tasks run in their own directory and get paths under this.
+  a.config.work_dir = std::filesystem::absolute(a.config.work_dir).lexically_normal().string();
+  std::error_code ec;
+  std::filesystem::create_directories(a.config.work_dir + "/logs", ec);
+  if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));
+  if (a.config.log_port < 0) {
+    a.log_token = RandomHex(4);
+    a.log_port = a.logs.Start(a.config.node.address, a.config.work_dir + "/logs", a.log_token);
+    if (a.log_port == 0) std::cerr << "stargate agent: cannot serve task logs on " << a.config.node.address << "\n";
+  } else {
+    a.log_port = a.config.log_port;
+    a.log_token = a.config.log_token;
+  }
+  a.runner = a.config.runner;
+  if (a.runner == nullptr) {
+    a.own_runner = std::make_unique<LocalRunner>(a.config.node, a.config.work_dir, a.config.stop_grace);
+    a.runner = a.own_runner.get();
+  }
+  // Reconnect quickly after a server restart (gRPC's default backoff grows
+  // to two minutes); heartbeats are cheap.
+  a.channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+  a.channel_args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 200);
+  a.channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Several servers (one leads; standbys do not listen): on failure the
+  // agent moves on to the next.
+  a.servers = absl::StrSplit(a.config.server, ',');
+  a.Connect();
+  a.last_cpu = ReadCpu();
+  a.agent_id = RandomHex(3);
+  a.thread = std::thread([&a] { a.Run(); });
+  return std::unique_ptr<Agent>(new Agent(std::move(impl)));
+}
+
+void Agent::Stop() {
+  if (impl_) impl_->stop = true;
+}
+
+Status Agent::Wait() {
+  if (!impl_) return Status();
+  std::lock_guard<std::mutex> lock(impl_->wait_mu);
+  if (impl_->thread.joinable()) impl_->thread.join();
+  return Status();
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,80 @@
+#include "control/agent/gpu_probe.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace stargate::control {
+namespace {
+
+std::string Trim(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return "";
+  const size_t e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// A number, or 0 for "[N/A]" / "[Not Supported]".
+bool Number(const std::string& field, double* out) {
+  if (!field.empty() && field[0] == '[') {
+    *out = 0;
+    return true;
+  }
+  char* end = nullptr;
+  *out = std::strtod(field.c_str(), &end);
+  return end != field.c_str() && *end == '\0';
+}
+
+}  // namespace
+
+StatusOr<std::vector<GpuSample>> ParseNvidiaSmi(std::string_view csv) {
+  std::vector<GpuSample> out;
+  std::istringstream in{std::string(csv)};
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (Trim(line).empty()) continue;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string x; std::getline(fields, x, ',');) f.push_back(Trim(x));
+    double power = 0, util = 0, mem = 0;
+    if (f.size() != 4 || f[0].empty() || !Number(f[1], &power) || !Number(f[2], &util) || !Number(f[3], &mem)) {
+      return absl::InvalidArgumentError(
+          fmt::format("nvidia-smi line {}: expected name, power.draw, utilization.gpu, memory.total: '{}'", line_no, line));
+    }
+    out.push_back(GpuSample{f[0], power, util / 100.0, static_cast<int64_t>(mem)});
+  }
+  return out;
+}
+
+StatusOr<AcceleratorType> TypeFromGpuName(std::string_view name) {
+  // Most specific first: "GB200" contains "B200", "H200" is not "H100".
+  constexpr std::pair<std::string_view, AcceleratorType> kNames[] = {
+      {"GB200", AcceleratorType::kGB200}, {"B200", AcceleratorType::kB200},     {"H200", AcceleratorType::kH200},
+      {"H100", AcceleratorType::kH100},   {"A100", AcceleratorType::kA100},     {"MI300X", AcceleratorType::kMI300X},
+      {"MI250X", AcceleratorType::kMI250X}};
+  for (const auto& [key, type] : kNames) {
+    if (name.find(key) != std::string_view::npos) return type;
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("GPU '{}' is not in the accelerator catalog; pass --accelerators TYPE:N", name));
+}
+
+StatusOr<std::vector<GpuSample>> ProbeNvidiaSmi() {
+  FILE* p = popen("nvidia-smi --query-gpu=name,power.draw,utilization.gpu,memory.total --format=csv,noheader,nounits "
+                  "2>/dev/null", "r");
+  if (p == nullptr) return absl::NotFoundError("cannot run nvidia-smi");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int rc = pclose(p);
+  if (rc != 0) return absl::NotFoundError("nvidia-smi is not installed or found no GPU");
+  SG_ASSIGN_OR_RETURN(std::vector<GpuSample> gpus, ParseNvidiaSmi(out));
+  if (gpus.empty()) return absl::NotFoundError("nvidia-smi found no GPU");
+  return gpus;
+}
+
+}  // namespace stargate::control

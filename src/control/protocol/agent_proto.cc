@@ -1,0 +1,131 @@
+#include "control/protocol/agent_proto.h"
+
+#include <algorithm>
+
+namespace stargate::control {
+namespace {
+
+void AddRefs(const std::vector<TaskRef>& refs, google::protobuf::RepeatedPtrField<pb::TaskRef>* out) {
+  for (const TaskRef& ref : refs) {
+    pb::TaskRef* p = out->Add();
+    p->set_job_id(ref.job);
+    p->set_attempt(ref.attempt);
+  }
+}
+
+std::vector<TaskRef> Refs(const google::protobuf::RepeatedPtrField<pb::TaskRef>& in) {
+  std::vector<TaskRef> out;
+  out.reserve(static_cast<size_t>(in.size()));
+  for (const pb::TaskRef& r : in) out.push_back({r.job_id(), r.attempt()});
+  return out;
+}
+
+}  // namespace
+
+pb::RegisterRequest ToProto(const Registration& r) {
+  pb::RegisterRequest req;
+  const NodeInfo& n = r.node;
+  req.set_node_name(n.name);
+  req.set_site(n.site);
+  req.set_region(n.region);
+  req.set_jurisdiction(n.jurisdiction);
+  req.set_address(n.address);
+  req.set_accelerator(std::string(Name(n.accelerator)));
+  req.set_accelerators(n.accelerators);
+  req.set_cpus(n.cpus);
+  req.set_memory_bytes(n.memory_bytes);
+  req.set_log_port(n.log_port);
+  req.set_log_address(n.log_address);
+  req.set_log_token(n.log_token);
+  req.set_agent_id(r.agent_id);
+  return req;
+}
+
+StatusOr<Registration> FromProto(const pb::RegisterRequest& req) {
+  Registration r;
+  NodeInfo& n = r.node;
+  n.name = req.node_name();
+  n.site = req.site();
+  n.region = req.region();
+  n.jurisdiction = req.jurisdiction();
+  n.address = req.address();
+  n.accelerators = req.accelerators();
+  n.cpus = req.cpus();
+  n.memory_bytes = req.memory_bytes();
+  n.log_port = req.log_port();
+  n.log_address = req.log_address();
+  n.log_token = req.log_token();
+  r.agent_id = req.agent_id();
+  if (n.name.empty() || n.site.empty() || n.address.empty() || n.accelerators < 1 || n.accelerators > 64) {
+    return absl::InvalidArgumentError(
+        "node_name, site and address are required and accelerators must be in [1, 64]");
+  }
+  SG_ASSIGN_OR_RETURN(n.accelerator, ParseAcceleratorType(req.accelerator()));
+  return r;
+}
+
+pb::HeartbeatRequest ToProto(const AgentHeartbeat& h) {
+  pb::HeartbeatRequest req;
+  req.set_node_name(h.node);
+  req.set_cpu_utilisation(h.telemetry.cpu_utilisation);
+  req.set_memory_used_bytes(h.telemetry.memory_used_bytes);
+  req.set_gpu_utilisation(h.telemetry.gpu_utilisation);
+  req.set_gpu_power_w(h.telemetry.gpu_power_w);
+  for (const TaskReport& t : h.tasks) {
+    pb::TaskStatus* s = req.add_tasks();
+    s->set_job_id(t.task.job);
+    s->set_attempt(t.task.attempt);
+    s->set_running(t.running);
+    s->set_exit_code(t.exit_code);
+    s->set_signal(t.signal);
+  }
+  req.set_wait_ms(static_cast<int32_t>(std::clamp<int64_t>(h.wait.nanos() / 1'000'000, 0, INT32_MAX)));
+  req.set_agent_id(h.telemetry.agent_id);
+  req.set_leaving(h.leaving);
+  return req;
+}
+
+AgentHeartbeat FromProto(const pb::HeartbeatRequest& req) {
+  AgentHeartbeat h;
+  h.node = req.node_name();
+  h.telemetry.cpu_utilisation = req.cpu_utilisation();
+  h.telemetry.memory_used_bytes = req.memory_used_bytes();
+  h.telemetry.gpu_utilisation = req.gpu_utilisation();
+  h.telemetry.gpu_power_w = req.gpu_power_w();
+  h.telemetry.agent_id = req.agent_id();
+  h.tasks.reserve(static_cast<size_t>(req.tasks_size()));
+  for (const pb::TaskStatus& s : req.tasks()) {
+    h.tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal()});
+  }
+  h.wait = Duration::Millis(std::max(0, req.wait_ms()));
+  h.leaving = req.leaving();
+  return h;
+}
+
+pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
+  pb::HeartbeatReply reply;
+  reply.set_register_again(r.register_again);
+  for (const TaskLaunch& l : r.run) {
+    pb::Task* task = reply.add_run();
+    task->set_job_id(l.task.job);
+    task->set_attempt(l.task.attempt);
+    task->set_command(l.command);
+    for (const auto& [k, v] : l.env) (*task->mutable_env())[k] = v;
+  }
+  AddRefs(r.stop, reply.mutable_stop());
+  AddRefs(r.forget, reply.mutable_forget());
+  return reply;
+}
+
+HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
+  HeartbeatResult r;
+  r.register_again = reply.register_again();
+  for (const pb::Task& t : reply.run()) {
+    r.run.push_back(TaskLaunch{{t.job_id(), t.attempt()}, t.command(), {t.env().begin(), t.env().end()}});
+  }
+  r.stop = Refs(reply.stop());
+  r.forget = Refs(reply.forget());
+  return r;
+}
+
+}  // namespace stargate::control

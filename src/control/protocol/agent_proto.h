@@ -1,0 +1,47 @@
+// File: agent_proto.h
+// The agent API's messages (proto/agent.proto) as plain values and back:
+// the only place either side touches the generated protobuf types, so the
+// server's registries and the agent's runners see only task.h and
+// node_info.h. Pure functions; thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "control/protocol/node_info.h"
+#include "control/protocol/task.h"
+#include "core/status.h"
+#include "core/units.h"
+#include "proto/agent.pb.h"
+
+namespace stargate::control {
+
+// RegisterRequest.
+struct Registration {
+  NodeInfo node;
+  std::string agent_id;            // random per agent process
+};
+
+// HeartbeatRequest.
+struct AgentHeartbeat {
+  std::string node;
+  NodeTelemetry telemetry;         // agent_id and the samples; the server sets the rest
+  std::vector<TaskReport> tasks;   // every task it runs, and those ended since the last reply
+  Duration wait;                   // long poll: the server may hold the reply this long
+  bool leaving = false;            // the agent is stopping cleanly
+};
+
+namespace pb = ::stargate::agent::v1;
+
+pb::RegisterRequest ToProto(const Registration& r);
+// InvalidArgument when the node has no name, site or address, its device
+// count is outside [1, 64], or its accelerator type is unknown.
+StatusOr<Registration> FromProto(const pb::RegisterRequest& r);
+
+pb::HeartbeatRequest ToProto(const AgentHeartbeat& h);
+AgentHeartbeat FromProto(const pb::HeartbeatRequest& h);
+
+pb::HeartbeatReply ToProto(const HeartbeatResult& r);
+HeartbeatResult FromProto(const pb::HeartbeatReply& r);
+
+}  // namespace stargate::control

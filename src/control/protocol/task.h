@@ -1,0 +1,49 @@
+// File: task.h
+// The tasks the server hands agents and what agents say of them: plain
+// values of the agent API (proto/agent.proto; agent_proto.h maps them).
+// A task is one rank of one attempt of a job on one node; (job, attempt)
+// names it, so a late or repeated message never starts anything twice.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace stargate::control {
+
+struct TaskRef {
+  uint64_t job = 0;
+  uint32_t attempt = 0;
+  auto operator<=>(const TaskRef&) const = default;
+};
+
+// The file a task's output goes to, under the agent's WORK_DIR/logs/.
+std::string TaskLogName(const TaskRef& t);
+
+// A task as its node's agent last saw it.
+struct TaskReport {
+  TaskRef task;
+  bool running = true;
+  int exit_code = 0;
+  int signal = 0;                  // non-zero: ended by this signal
+};
+
+// What the server asks a node to start: the job's command and the rank's
+// environment (torchrun variables, then the job's own).
+struct TaskLaunch {
+  TaskRef task;
+  std::string command;
+  std::map<std::string, std::string> env;
+};
+
+// The server's answer to a heartbeat.
+struct HeartbeatResult {
+  std::vector<TaskLaunch> run;     // start these (not started yet)
+  std::vector<TaskRef> stop;       // stop these (SIGTERM, SIGKILL after the grace)
+  std::vector<TaskRef> forget;     // their end is recorded: stop reporting them
+  bool register_again = false;     // the server does not know this node (or another agent holds it)
+};
+
+}  // namespace stargate::control

@@ -1,0 +1,151 @@
+// File: control_plane.h
+// The state of one `stargate server` and its only owner: the job and node
+// registries over the store, the audit log, the metrics and the
+// reconciler, behind one lock that nothing outside sees. The REST API,
+// the agent API and the control loop each call a narrow method here,
+// which takes the lock, does its work on the registries and returns plain
+// values; so the store sees one writer at a time, every request sees and
+// leaves a whole state, and the lock is never held across the network
+// (a log fetch, a slow client). Time comes from the injected Clock, so a
+// test drives the whole control plane on a ManualClock.
+//
+// Thread-safe: every public method may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <absl/base/thread_annotations.h>
+
+#include "control/protocol/agent_proto.h"
+#include "control/protocol/node_info.h"
+#include "control/protocol/task.h"
+#include "control/server/audit_log.h"
+#include "control/server/job_registry.h"
+#include "control/server/metrics.h"
+#include "control/server/node_registry.h"
+#include "control/server/reconciler.h"
+#include "control/store/store.h"
+#include "core/clock.h"
+#include "core/site_file.h"
+#include "core/units.h"
+#include "sched/scheduler.h"
+
+namespace stargate::control {
+
+struct ControlPlaneOptions {
+  // Absolute: a job's checkpoints default to <data_dir>/checkpoints/<id>,
+  // and its tasks run elsewhere.
+  std::string data_dir;
+  // A node is down once it has missed heartbeats this long.
+  Duration heartbeat_timeout = Duration::Seconds(5);
+  ReconcilerOptions reconciler;
+  // What `--sites FILE` says about sites (location, power cap, PUE, grid
+  // carbon), by name; sites it does not list have none of it.
+  std::map<std::string, SiteInfo> sites;
+  // Told of events an operator lines up with others (a stall of the
+  // control loop); null = stderr.
+  std::function<void(const std::string&)> log;
+};
+
+class ControlPlane {
+ public:
+  // The heartbeat interval agents are told to keep.
+  static constexpr Duration kHeartbeatInterval = Duration::Seconds(1);
+  // A heartbeat's long poll never holds its reply longer.
+  static constexpr Duration kMaxHeartbeatWait = Duration::Seconds(5);
+
+  // `store` and `clock` must outlive the control plane.
+  ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Scheduler> scheduler, ControlPlaneOptions options);
+
+  // Reads the nodes the store knows (each alive for the restart grace).
+  Status Load();
+  // Appends to the audit log (a server starting or taking the lead).
+  Status Audit(const std::string& actor, const std::string& action, uint64_t job, const std::string& detail);
+
+  // ---- Users (the REST API). `actor` names the caller in the audit log.
+  struct Submitted {
+    JobRecord job;
+    bool created = false;          // false: the idempotency key's earlier job
+  };
+  // InvalidArgument for a bad job file (file:line:field).
+  StatusOr<Submitted> Submit(const std::string& text, const std::string& filename, const std::string& idempotency_key,
+                             const std::string& actor);
+  // Cancels job `id`, `reason` becoming its reason. NotFound;
+  // FailedPrecondition for a job that already ended.
+  StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason, const std::string& actor);
+  StatusOr<JobRecord> Job(uint64_t id);
+  StatusOr<std::vector<JobRecord>> Jobs();
+  StatusOr<std::vector<AuditEntry>> QueryAudit(const AuditFilter& filter);
+  StatusOr<int64_t> Revision();
+  // Stored jobs that could not be read back at load (why, per record).
+  std::vector<std::string> UnreadableJobs();
+
+  // Every known node as of one instant, with its sites' records.
+  struct NodeView {
+    NodeInfo info;
+    NodeTelemetry telemetry;
+    bool alive = false;
+  };
+  struct NodesView {
+    Time now;
+    std::vector<NodeView> nodes;   // by name
+    std::map<std::string, SiteHealth> health;  // by site
+  };
+  NodesView Nodes();
+  std::optional<NodeInfo> FindNode(const std::string& name);
+  // What --sites said; fixed for the server's life (no lock needed).
+  const std::map<std::string, SiteInfo>& sites() const { return sites_; }
+  // GET /metrics.
+  std::string RenderMetrics();
+
+  // ---- Agents (the agent API).
+  // FailedPrecondition while another live agent holds the node.
+  Status Register(const Registration& r);
+  // The node's agent stopped cleanly: down now, and not a failure.
+  void Leave(const std::string& node, const std::string& agent_id);
+  // A long poll: answers at once when there is something for the node to
+  // do (or to register again), else once something changes or the wait
+  // the agent asked for (at most kMaxHeartbeatWait) is over, or as soon as
+  // `cancelled` says the caller gave up. Idempotent for the same reports.
+  StatusOr<HeartbeatResult> Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled = nullptr);
+
+  // ---- The control loop.
+  // One pass now: note a stall of the loop, requeue gangs that lost a
+  // node, place pending jobs; wakes waiting heartbeats.
+  void Pass();
+  // Passes every NodeRegistry::kPassInterval, and at once when a job is
+  // submitted or cancelled or a task ends, until StopLoop().
+  void RunLoop();
+  void StopLoop();
+
+ private:
+  // After a change a waiting heartbeat or the loop should see.
+  void Changed() { changed_.notify_all(); }
+  void PassLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Store* const store_;
+  Clock* const clock_;
+  const std::map<std::string, SiteInfo> sites_;
+  const std::function<void(const std::string&)> log_;
+
+  std::mutex mu_;
+  // Notified (with or without mu_) when jobs or placements change: wakes
+  // the loop and long-polling heartbeats.
+  std::condition_variable changed_;
+  JobRegistry jobs_ ABSL_GUARDED_BY(mu_);
+  NodeRegistry nodes_ ABSL_GUARDED_BY(mu_);
+  AuditLog audit_ ABSL_GUARDED_BY(mu_);
+  Metrics metrics_ ABSL_GUARDED_BY(mu_);  // before the reconciler, which updates it
+  Reconciler reconciler_ ABSL_GUARDED_BY(mu_);
+  bool stop_loop_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace stargate::control

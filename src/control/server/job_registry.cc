@@ -1,0 +1,294 @@
+#include "control/server/job_registry.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/job_file_parser.h"
+
+namespace stargate::control {
+namespace {
+
+constexpr char kNextId[] = "meta/next_job_id";
+constexpr char kJobsPrefix[] = "jobs/";
+constexpr char kIdemPrefix[] = "idempotency/";
+constexpr int kCasRetries = 16;  // another writer raced us: re-read and try again
+
+constexpr std::pair<JobState, std::string_view> kStateNames[] = {{JobState::kPending, "pending"},
+                                                                 {JobState::kRunning, "running"},
+                                                                 {JobState::kSucceeded, "succeeded"},
+                                                                 {JobState::kFailed, "failed"},
+                                                                 {JobState::kCancelled, "cancelled"}};
+
+StatusOr<JobState> StateFromName(std::string_view name) {
+  for (const auto& [s, n] : kStateNames) {
+    if (n == name) return s;
+  }
+  return absl::DataLossError(fmt::format("stored job has unknown state '{}'", name));
+}
+
+// A counter or id stored as decimal text.
+StatusOr<uint64_t> ParseId(const KeyValue& kv) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(kv.value.data(), kv.value.data() + kv.value.size(), v);
+  if (ec != std::errc() || end != kv.value.data() + kv.value.size()) {
+    return absl::DataLossError(fmt::format("store key {}: '{}' is not a number", kv.key, kv.value));
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string_view Name(JobState s) {
+  for (const auto& [state, n] : kStateNames) {
+    if (state == s) return n;
+  }
+  return "unknown";
+}
+
+bool IsFinal(JobState s) { return s == JobState::kSucceeded || s == JobState::kFailed || s == JobState::kCancelled; }
+
+std::string JobRegistry::Key(uint64_t id) { return fmt::format("{}{:012}", kJobsPrefix, id); }
+
+std::string JobRegistry::Encode(const JobRecord& r) const {
+  nlohmann::json j = {{"id", r.id},
+                      {"state", Name(r.state)},
+                      {"spec", r.spec_text},
+                      {"filename", r.filename},
+                      {"submitted_unix_ms", r.submitted.millis()},
+                      {"updated_unix_ms", r.updated.millis()},
+                      {"restarts", r.restarts},
+                      {"idempotency_key", r.idempotency_key},
+                      {"reason", r.reason},
+                      {"attempt", r.attempt},
+                      {"nodes", r.nodes},
+                      {"master_addr", r.master_addr},
+                      {"master_port", r.master_port},
+                      {"exits", r.exits},
+                      {"stopping", r.stopping},
+                      {"repairing", r.repairing},
+                      {"failed_attempts", r.failed_attempts},
+                      {"started_unix_ms", r.started.millis()},
+                      {"checkpoint_interval_ms", r.checkpoint_interval.millis()}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 never throws
+}
+
+StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
+  const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return absl::DataLossError(fmt::format("store key {}: not a job record", kv.key));
+  }
+  JobRecord r;
+  try {
+    r.id = j.at("id").get<uint64_t>();
+    SG_ASSIGN_OR_RETURN(r.state, StateFromName(j.at("state").get<std::string>()));
+    r.spec_text = j.at("spec").get<std::string>();
+    r.filename = j.at("filename").get<std::string>();
+    r.submitted = Time::FromMillis(j.at("submitted_unix_ms").get<int64_t>());
+    r.updated = Time::FromMillis(j.at("updated_unix_ms").get<int64_t>());
+    r.restarts = j.at("restarts").get<int>();
+    r.idempotency_key = j.at("idempotency_key").get<std::string>();
+    r.reason = j.at("reason").get<std::string>();
+    r.attempt = j.value("attempt", 0u);
+    r.nodes = j.value("nodes", std::vector<std::string>{});
+    r.master_addr = j.value("master_addr", std::string());
+    r.master_port = j.value("master_port", 0);
+    r.exits = j.value("exits", std::vector<int>{});
+    r.stopping = j.value("stopping", false);
+    r.repairing = j.value("repairing", false);
+    r.failed_attempts = j.value("failed_attempts", 0);
+    r.started = Time::FromMillis(j.value("started_unix_ms", int64_t{0}));
+    r.checkpoint_interval = Duration::Millis(j.value("checkpoint_interval_ms", int64_t{0}));
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
+  }
+  SG_ASSIGN_OR_RETURN(r.spec, ParseJobFile(r.spec_text, r.filename));
+  SetSubmitted(r.spec, r.submitted);
+  r.revision = kv.revision;
+  return r;
+}
+
+StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std::string& filename,
+                                        const std::string& idempotency_key, bool* created) {
+  SG_ASSIGN_OR_RETURN(JobFile spec, ParseJobFile(spec_text, filename));
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  const std::string idem_key = kIdemPrefix + idempotency_key;
+  for (int attempt = 0; attempt < kCasRetries; ++attempt) {
+    if (!idempotency_key.empty()) {
+      StatusOr<KeyValue> seen = store_->Get(idem_key);
+      if (seen.ok()) {
+        if (created != nullptr) *created = false;
+        SG_ASSIGN_OR_RETURN(const uint64_t existing, ParseId(*seen));
+        return Get(existing);
+      }
+      if (seen.status().code() != absl::StatusCode::kNotFound) return seen.status();
+    }
+    StatusOr<KeyValue> next = store_->Get(kNextId);
+    if (!next.ok() && next.status().code() != absl::StatusCode::kNotFound) return next.status();
+    uint64_t id = 1;
+    if (next.ok()) {
+      SG_ASSIGN_OR_RETURN(id, ParseId(*next));
+    }
+    JobRecord r;
+    r.id = id;
+    r.spec_text = spec_text;
+    r.filename = filename;
+    r.spec = spec;
+    r.submitted = r.updated = StoredNow();
+    SetSubmitted(r.spec, r.submitted);
+    r.idempotency_key = idempotency_key;
+    r.reason = "submitted";
+    Txn txn;
+    txn.IfRevision(kNextId, next.ok() ? next->revision : 0).IfAbsent(Key(id));
+    txn.Put(kNextId, std::to_string(id + 1)).Put(Key(id), Encode(r));
+    if (!idempotency_key.empty()) txn.IfAbsent(idem_key).Put(idem_key, std::to_string(id));
+    StatusOr<int64_t> rev = store_->Commit(txn);
+    if (rev.ok()) {
+      r.revision = *rev;
+      if (created != nullptr) *created = true;
+      Remember(r);
+      return r;
+    }
+    if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
+  }
+  return absl::AbortedError("job submission kept racing other writers; try again");
+}
+
+Status JobRegistry::EnsureLoaded() {
+  if (loaded_) return Status();
+  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kJobsPrefix));
+  for (const KeyValue& kv : kvs) {
+    // One record this version cannot read must not take every other job
+    // down with it: it stays in the store, counted and named in unreadable().
+    StatusOr<JobRecord> r = Decode(kv);
+    if (!r.ok()) {
+      unreadable_.push_back(std::string(r.status().message()));
+      continue;
+    }
+    Remember(*r);
+  }
+  loaded_ = true;
+  return Status();
+}
+
+namespace {
+// Nodes where a rank of `r`'s attempt is still running (by the record):
+// also after the job was cancelled or failed, until that rank has exited,
+// because its devices are busy until then.
+template <typename F>
+void ForRunningRanks(const JobRecord& r, F f) {
+  for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
+    if (r.exits[rank] == JobRecord::kRunningExit) f(r.nodes[rank]);
+  }
+}
+}  // namespace
+
+void JobRegistry::Remember(const JobRecord& r) {
+  auto old = cache_.find(r.id);
+  if (old != cache_.end()) {
+    ForRunningRanks(old->second, [&](const std::string& n) {
+      auto it = running_on_.find(n);
+      if (it == running_on_.end()) return;
+      it->second.erase(r.id);
+      if (it->second.empty()) running_on_.erase(it);
+    });
+  }
+  ForRunningRanks(r, [&](const std::string& n) { running_on_[n].insert(r.id); });
+  if (IsFinal(r.state)) {
+    live_.erase(r.id);
+  } else {
+    live_.insert(r.id);
+  }
+  cache_[r.id] = r;
+}
+
+Status JobRegistry::Reload(uint64_t id) {
+  StatusOr<KeyValue> kv = store_->Get(Key(id));
+  if (!kv.ok()) return kv.status();
+  SG_ASSIGN_OR_RETURN(JobRecord r, Decode(*kv));
+  Remember(r);
+  return Status();
+}
+
+StatusOr<JobRecord> JobRegistry::Get(uint64_t id) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  auto it = cache_.find(id);
+  if (it == cache_.end()) return absl::NotFoundError(fmt::format("no job {}", id));
+  return it->second;
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::List() {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  std::vector<JobRecord> out;
+  out.reserve(cache_.size());
+  for (const auto& [id, r] : cache_) out.push_back(r);
+  return out;
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::ListLive() {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  std::vector<JobRecord> out;
+  out.reserve(live_.size());
+  for (uint64_t id : live_) out.push_back(cache_.at(id));
+  return out;
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::ListEndedButRunning() {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  std::set<uint64_t> ids;
+  for (const auto& [node, on] : running_on_) ids.insert(on.begin(), on.end());
+  std::vector<JobRecord> out;
+  for (uint64_t id : ids) {
+    if (IsFinal(cache_.at(id).state)) out.push_back(cache_.at(id));
+  }
+  return out;
+}
+
+StatusOr<std::vector<uint64_t>> JobRegistry::RunningOn(const std::string& node) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  auto it = running_on_.find(node);
+  if (it == running_on_.end()) return std::vector<uint64_t>{};
+  return std::vector<uint64_t>(it->second.begin(), it->second.end());
+}
+
+StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  r.updated = StoredNow();
+  Txn txn;
+  txn.IfRevision(Key(r.id), r.revision).Put(Key(r.id), Encode(r));
+  StatusOr<int64_t> rev = store_->Commit(txn);
+  if (!rev.ok()) {
+    if (rev.status().code() == absl::StatusCode::kFailedPrecondition) Reload(r.id).IgnoreError();
+    return rev.status();
+  }
+  r.revision = *rev;
+  Remember(r);
+  return r;
+}
+
+StatusOr<JobRecord> JobRegistry::Cancel(uint64_t id, const std::string& reason) {
+  for (int attempt = 0; attempt < kCasRetries; ++attempt) {
+    SG_ASSIGN_OR_RETURN(JobRecord r, Get(id));
+    if (r.state == JobState::kCancelled) return r;
+    if (IsFinal(r.state)) {
+      return absl::FailedPreconditionError(fmt::format("job {} already {}", id, Name(r.state)));
+    }
+    r.state = JobState::kCancelled;
+    r.reason = reason;
+    r.updated = StoredNow();
+    Txn txn;
+    txn.IfRevision(Key(id), r.revision).Put(Key(id), Encode(r));
+    StatusOr<int64_t> rev = store_->Commit(txn);
+    if (rev.ok()) {
+      r.revision = *rev;
+      Remember(r);
+      return r;
+    }
+    if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
+    SG_RETURN_IF_ERROR(Reload(id));  // someone else wrote it: start from their version
+  }
+  return absl::AbortedError(fmt::format("cancelling job {} kept racing other writers; try again", id));
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,128 @@
+// File: job_registry.h
+// The server's jobs, kept in the Store: submit (exactly once per
+// idempotency key, so a client that retries after a timeout or a server
+// crash never creates a job twice), look up, list and cancel. A job is
+// stored as the job file text the user sent plus its control-plane state;
+// the text is re-parsed on load, so the stored form is what the user wrote.
+//
+// Keys: jobs/<id, 12 digits> -> JSON record; idempotency/<key> -> id;
+// meta/next_job_id -> counter. Every change is one compare-and-swap
+// transaction, so two servers on one store never hand out the same id.
+//
+// Reads come from a write-through cache of every record (loaded on first
+// use), with an index of the running jobs by node, so a heartbeat or a
+// control-loop pass never re-reads and re-parses the store. That assumes
+// one writer per store (the leader, with etcd); a write that loses a
+// compare-and-swap reloads that record. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "control/store/store.h"
+#include "core/clock.h"
+#include "core/job_file.h"
+#include "core/status.h"
+#include "core/units.h"
+
+namespace stargate::control {
+
+enum class JobState : uint8_t { kPending, kRunning, kSucceeded, kFailed, kCancelled };
+std::string_view Name(JobState s);
+bool IsFinal(JobState s);
+
+struct JobRecord {
+  uint64_t id = 0;
+  JobState state = JobState::kPending;
+  std::string spec_text;           // the job file as submitted
+  std::string filename;            // as the client named it (for messages)
+  JobFile spec;                    // parsed from spec_text
+  Time submitted;
+  Time updated;
+  int restarts = 0;
+  std::string idempotency_key;     // "" when none was given
+  std::string reason;              // why the state is what it is
+  // The current (or last) placement, set when the job starts.
+  uint32_t attempt = 0;            // starts so far; tasks carry it so nothing runs twice
+  std::vector<std::string> nodes;  // node names in rank order
+  std::string master_addr;
+  int master_port = 0;
+  std::vector<int> exits;          // per node of this attempt; kRunningExit until it ends
+  // The attempt is being stopped (preempted, or a node of the gang was
+  // lost): its ranks are told to stop and keep their devices until they
+  // have exited (or their nodes are gone); then the job is requeued.
+  bool stopping = false;
+  // Stopping to restart in place: once drained, lost nodes are replaced by
+  // spares of the same pool (gang repair) and the survivors keep theirs;
+  // with no spare the job is requeued as a whole.
+  bool repairing = false;
+  int failed_attempts = 0;         // attempts a rank's non-zero exit ended (spec.max_restarts bounds the retries)
+  Time started;
+  // This attempt's checkpoint interval: the job's, or for `interval: auto`
+  // Daly's optimum for its nodes' measured failure rates at the start.
+  Duration checkpoint_interval;
+  int64_t revision = 0;            // store revision of this record
+
+  static constexpr int kRunningExit = -1000;
+  static constexpr int kLostExit = -1001;  // its node was lost: it will never report
+  static constexpr int kNeverStartedExit = -1002;  // stopped before its node's agent started it
+};
+
+class JobRegistry {
+ public:
+  // `store` and `clock` (submit and update times) must outlive the registry.
+  JobRegistry(Store* store, const Clock* clock) : store_(store), clock_(clock) {}
+
+  // Parses and stores a new pending job. With a non-empty idempotency key
+  // already used, returns the job stored under it (`*created` false) and
+  // stores nothing. InvalidArgument for a bad job file (file:line:field).
+  StatusOr<JobRecord> Submit(const std::string& spec_text, const std::string& filename,
+                             const std::string& idempotency_key, bool* created = nullptr);
+  // NotFound for an unknown id.
+  StatusOr<JobRecord> Get(uint64_t id);
+  // All jobs in id order.
+  StatusOr<std::vector<JobRecord>> List();
+  // Jobs not yet succeeded, failed or cancelled, in id order.
+  StatusOr<std::vector<JobRecord>> ListLive();
+  // Ids of jobs with a rank still running on `node` (running jobs, and
+  // cancelled or failed ones whose rank has not exited yet).
+  StatusOr<std::vector<uint64_t>> RunningOn(const std::string& node);
+  // Cancelled or failed jobs with ranks that have not exited yet: their
+  // devices stay taken until they do.
+  StatusOr<std::vector<JobRecord>> ListEndedButRunning();
+  // Writes `r` back if nobody changed it since it was read (its revision);
+  // FailedPrecondition otherwise. Returns it with the new revision.
+  StatusOr<JobRecord> Update(JobRecord r);
+  // Marks a pending or running job cancelled (a no-op for one already
+  // cancelled); FailedPrecondition for a job that already ended.
+  StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason);
+
+  static std::string Key(uint64_t id);
+  // Stored jobs that could not be read back at load (why, per record).
+  const std::vector<std::string>& unreadable() const { return unreadable_; }
+
+ private:
+  // Now, at the precision records are stored with (ms), so a record in
+  // the cache equals the one read back after a restart.
+  Time StoredNow() const { return Time::FromMillis(clock_->Now().millis()); }
+  StatusOr<JobRecord> Decode(const KeyValue& kv) const;
+  std::string Encode(const JobRecord& r) const;
+  Status EnsureLoaded();
+  // Puts `r` in the cache and the indexes (replacing its old version).
+  void Remember(const JobRecord& r);
+  // Re-reads job `id` from the store after a lost compare-and-swap.
+  Status Reload(uint64_t id);
+
+  Store* store_;
+  const Clock* clock_;
+  bool loaded_ = false;
+  std::map<uint64_t, JobRecord> cache_;
+  std::set<uint64_t> live_;
+  std::map<std::string, std::set<uint64_t>> running_on_;
+  std::vector<std::string> unreadable_;
+};
+
+}  // namespace stargate::control

@@ -1,0 +1,144 @@
+#include "control/server/metrics.h"
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "control/server/job_registry.h"
+#include "control/server/node_registry.h"
+
+namespace stargate::control {
+namespace {
+
+// Label values: backslash, double quote and newline escaped.
+std::string Label(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+void Header(std::string& out, const char* name, const char* type, const char* help) {
+  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+}  // namespace
+
+void Histogram::Observe(double v) {
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    if (v <= bounds_[i]) {
+      ++counts_[i];
+      break;
+    }
+  }
+  ++count_;
+  sum_ += v;
+}
+
+std::string Histogram::Render(const std::string& name) const {
+  std::string out;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < bounds_.size(); ++i) {
+    cumulative += counts_[i];
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, bounds_[i], cumulative);
+  }
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, count_, name, sum_, name, count_);
+  return out;
+}
+
+std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const std::map<std::string, SiteInfo>& site_info,
+                          const Metrics& m, Time now) {
+  std::string out;
+  // Jobs by state (every state, zeros included, so rates and alerts work).
+  std::map<std::string, int64_t> by_state;
+  for (JobState s : {JobState::kPending, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
+                     JobState::kCancelled}) {
+    by_state[std::string(Name(s))] = 0;
+  }
+  struct Site {
+    int64_t up = 0, down = 0, free = 0, used = 0;
+    double power_w = 0;
+  };
+  std::map<std::string, Site> sites;
+  std::map<std::string, int64_t> used_on;  // devices held by running ranks, per node
+  if (auto all = jobs.List(); all.ok()) {
+    for (const JobRecord& r : *all) {
+      ++by_state[std::string(Name(r.state))];
+      for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
+        if (r.exits[rank] == JobRecord::kRunningExit) used_on[r.nodes[rank]] += r.spec.spec.per_node;
+      }
+    }
+  }
+  Header(out, "stargate_jobs", "gauge", "Jobs by state.");
+  for (const auto& [state, n] : by_state) out += fmt::format("stargate_jobs{{state=\"{}\"}} {}\n", state, n);
+
+  Header(out, "stargate_node_up", "gauge", "1 while the node's agent heartbeats, else 0.");
+  std::string ages;
+  for (const auto& [name, n] : nodes.nodes()) {
+    const bool up = nodes.Alive(name, now);
+    const NodeTelemetry& t = nodes.telemetry(name);
+    Site& s = sites[n.site];
+    (up ? s.up : s.down) += 1;
+    const int64_t used = std::min<int64_t>(used_on[name], n.accelerators);
+    if (up) {
+      s.used += used;
+      s.free += n.accelerators - used;
+      s.power_w += t.gpu_power_w;
+    }
+    out += fmt::format("stargate_node_up{{node=\"{}\",site=\"{}\"}} {}\n", Label(name), Label(n.site), up ? 1 : 0);
+    if (t.last_heartbeat <= Time::Epoch()) continue;  // left cleanly: no heartbeat to age
+    ages += fmt::format("stargate_node_heartbeat_age_seconds{{node=\"{}\",site=\"{}\"}} {:.3f}\n", Label(name),
+                        Label(n.site), (now - t.last_heartbeat).seconds());
+  }
+  Header(out, "stargate_node_heartbeat_age_seconds", "gauge", "Seconds since the node's last heartbeat.");
+  out += ages;
+  Header(out, "stargate_site_nodes", "gauge", "Nodes per site, up or down.");
+  for (const auto& [site, s] : sites) {
+    out += fmt::format("stargate_site_nodes{{site=\"{0}\",state=\"up\"}} {1}\nstargate_site_nodes{{site=\"{0}\","
+                       "state=\"down\"}} {2}\n", Label(site), s.up, s.down);
+  }
+  Header(out, "stargate_site_accelerators", "gauge", "Accelerators on live nodes per site, free or used by running ranks.");
+  for (const auto& [site, s] : sites) {
+    out += fmt::format("stargate_site_accelerators{{site=\"{0}\",state=\"free\"}} {1}\nstargate_site_accelerators{{"
+                       "site=\"{0}\",state=\"used\"}} {2}\n", Label(site), s.free, s.used);
+  }
+  Header(out, "stargate_site_gpu_power_watts", "gauge", "GPU power draw per site, as its agents report it (nvidia-smi).");
+  for (const auto& [site, s] : sites) {
+    out += fmt::format("stargate_site_gpu_power_watts{{site=\"{}\"}} {}\n", Label(site), s.power_w);
+  }
+  Header(out, "stargate_site_power_cap_watts", "gauge", "Facility power a site may draw (--sites).");
+  for (const auto& [site, s] : sites) {
+    auto i = site_info.find(site);
+    if (i != site_info.end() && i->second.power_cap_w) {
+      out += fmt::format("stargate_site_power_cap_watts{{site=\"{}\"}} {}\n", Label(site), *i->second.power_cap_w);
+    }
+  }
+  Header(out, "stargate_site_carbon_intensity_grams_per_kwh", "gauge", "Grid carbon intensity of a site (--sites).");
+  for (const auto& [site, s] : sites) {
+    auto i = site_info.find(site);
+    if (i != site_info.end() && i->second.carbon_g_per_kwh) {
+      out += fmt::format("stargate_site_carbon_intensity_grams_per_kwh{{site=\"{}\"}} {}\n", Label(site),
+                         *i->second.carbon_g_per_kwh);
+    }
+  }
+  Header(out, "stargate_agent_heartbeats_total", "counter", "Agent heartbeats handled.");
+  out += fmt::format("stargate_agent_heartbeats_total {}\n", m.heartbeats);
+  Header(out, "stargate_agent_registrations_total", "counter", "Agent registrations accepted.");
+  out += fmt::format("stargate_agent_registrations_total {}\n", m.registrations);
+  Header(out, "stargate_server_stalls_total", "counter",
+         "Control-loop stalls long enough that nodes' heartbeat deadlines were moved by them.");
+  out += fmt::format("stargate_server_stalls_total {}\n", m.stalls);
+  Header(out, "stargate_job_queue_wait_seconds", "histogram", "From submit to a job's first start.");
+  out += m.queue_wait.Render("stargate_job_queue_wait_seconds");
+  Header(out, "stargate_scheduler_pass_seconds", "histogram", "Wall time of one control-loop pass.");
+  out += m.scheduler_pass.Render("stargate_scheduler_pass_seconds");
+  return out;
+}
+
+}  // namespace stargate::control

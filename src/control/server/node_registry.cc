@@ -1,0 +1,248 @@
+#include "control/server/node_registry.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace stargate::control {
+namespace {
+
+constexpr char kPrefix[] = "nodes/";
+constexpr char kHealthPrefix[] = "sitehealth/";
+constexpr Duration kHealthSave = Duration::Seconds(60);
+// A node that left: heard from so long ago it is down at any time.
+constexpr Time kLongAgo = Time::FromNanos(std::numeric_limits<int64_t>::min() / 4);
+
+// As stored: what the API shows, and the log token.
+std::string Encode(const NodeInfo& n) {
+  nlohmann::json j = NodeJson(n);
+  j["log_token"] = n.log_token;
+  return j.dump();
+}
+
+StatusOr<NodeInfo> Decode(const KeyValue& kv) {
+  const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return absl::DataLossError(fmt::format("store key {}: not a node", kv.key));
+  NodeInfo n;
+  try {
+    n.name = j.at("name").get<std::string>();
+    n.site = j.at("site").get<std::string>();
+    n.region = j.at("region").get<std::string>();
+    n.jurisdiction = j.at("jurisdiction").get<std::string>();
+    n.address = j.at("address").get<std::string>();
+    SG_ASSIGN_OR_RETURN(n.accelerator, ParseAcceleratorType(j.at("accelerator").get<std::string>()));
+    n.accelerators = j.at("accelerators").get<int>();
+    n.cpus = j.at("cpus").get<int>();
+    n.memory_bytes = j.at("memory_bytes").get<int64_t>();
+    n.log_port = j.value("log_port", 0);
+    n.log_address = j.value("log_address", "");
+    n.log_token = j.value("log_token", "");
+  } catch (const nlohmann::json::exception& e) {
+    return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
+  }
+  return n;
+}
+
+}  // namespace
+
+nlohmann::json NodeJson(const NodeInfo& n) {
+  return nlohmann::json{{"name", n.name},
+                        {"site", n.site},
+                        {"region", n.region},
+                        {"jurisdiction", n.jurisdiction},
+                        {"address", n.address},
+                        {"accelerator", Name(n.accelerator)},
+                        {"accelerators", n.accelerators},
+                        {"cpus", n.cpus},
+                        {"memory_bytes", n.memory_bytes},
+                        {"log_port", n.log_port},
+                        {"log_address", n.log_address}};
+}
+
+Status NodeRegistry::Load(Time now) {
+  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kPrefix));
+  // A server that knew no node has no agent to wait for.
+  if (!kvs.empty()) grace_until_ = now + std::max(kRestartGrace, timeout_);
+  for (const KeyValue& kv : kvs) {
+    SG_ASSIGN_OR_RETURN(NodeInfo n, Decode(kv));
+    telemetry_[n.name].last_heartbeat = now;
+    // Not counted as a failure unless heard from again first: it may have
+    // gone down (and been counted) before the restart, or left meanwhile.
+    down_noted_.insert(n.name);
+    nodes_[n.name] = std::move(n);
+  }
+  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> health, store_->List(kHealthPrefix));
+  for (const KeyValue& kv : health) {
+    const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
+    if (!j.is_object()) return absl::DataLossError(fmt::format("store key {}: not site health", kv.key));
+    SiteHealth& h = health_[kv.key.substr(sizeof(kHealthPrefix) - 1)];
+    try {
+      h.node_hours = j.value("node_hours", 0.0);
+      h.failures = j.value("failures", int64_t{0});
+    } catch (const nlohmann::json::exception& e) {
+      return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
+    }
+  }
+  health_saved_ = now;
+  return Status();
+}
+
+Duration NodeRegistry::NotePass(Time now) {
+  const bool first = !last_pass_.has_value();
+  const Duration gap = first ? Duration::Zero() : now - *last_pass_;
+  last_pass_ = first ? now : std::max(*last_pass_, now);
+  if (first || gap <= kStall) return Duration::Zero();
+  const Duration credit = gap - kPassInterval;
+  for (auto& [name, t] : telemetry_) {
+    // Down (or left) before the stall: it stays down.
+    if (down_noted_.count(name)) continue;
+    t.last_heartbeat = std::min(now, t.last_heartbeat + credit);
+  }
+  return credit;
+}
+
+void NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
+  auto it = telemetry_.find(name);
+  if (it == telemetry_.end()) return;
+  if (!agent_id.empty() && !it->second.agent_id.empty() && it->second.agent_id != agent_id) return;
+  it->second.last_heartbeat = kLongAgo;
+  down_noted_.insert(name);
+  left_[name] = it->second.agent_id;  // its late heartbeats must not revive it
+}
+
+int NodeRegistry::NoteFailures(Time now) {
+  int count = 0;
+  for (const auto& [name, t] : telemetry_) {
+    if (Alive(name, now) || down_noted_.count(name)) continue;
+    down_noted_.insert(name);
+    const std::string& site = nodes_.at(name).site;
+    ++health_[site].failures;
+    health_dirty_.insert(site);
+    failure_unsaved_ = true;
+    ++count;
+  }
+  return count;
+}
+
+Status NodeRegistry::SaveHealth(Time now) {
+  if (health_dirty_.empty() || (!failure_unsaved_ && now - health_saved_ < kHealthSave)) return Status();
+  Txn txn;
+  for (const std::string& site : health_dirty_) {
+    const SiteHealth& h = health_[site];
+    txn.Put(kHealthPrefix + site, nlohmann::json{{"node_hours", h.node_hours}, {"failures", h.failures}}.dump());
+  }
+  SG_RETURN_IF_ERROR(store_->Commit(txn).status());
+  health_dirty_.clear();
+  failure_unsaved_ = false;
+  health_saved_ = now;
+  return Status();
+}
+
+Status NodeRegistry::Register(const NodeInfo& info, Time now, const std::string& agent_id) {
+  auto held = telemetry_.find(info.name);
+  if (held != telemetry_.end() && !agent_id.empty() && !held->second.agent_id.empty() &&
+      held->second.agent_id != agent_id && Alive(info.name, now)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "node {} is held by another agent; it can take over once that one has missed its heartbeats", info.name));
+  }
+  auto it = nodes_.find(info.name);
+  if (it == nodes_.end() || Encode(it->second) != Encode(info)) {
+    SG_RETURN_IF_ERROR(store_->Put(kPrefix + info.name, Encode(info)).status());
+  }
+  nodes_[info.name] = info;
+  NodeTelemetry& t = telemetry_[info.name];
+  t.last_heartbeat = now;
+  t.agent_id = agent_id;
+  t.reported = false;
+  down_noted_.erase(info.name);
+  left_.erase(info.name);
+  return Status();
+}
+
+bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
+  auto it = telemetry_.find(name);
+  if (it == telemetry_.end()) return false;
+  const std::string& holder = it->second.agent_id;
+  if (!t.agent_id.empty() && !holder.empty() && holder != t.agent_id) return false;
+  if (auto gone = left_.find(name); gone != left_.end() && gone->second == t.agent_id) return false;
+  // After a server restart nobody holds a node: the first agent heard keeps it.
+  const std::string keep = holder.empty() ? t.agent_id : holder;
+  // Up time: the gap since the last heartbeat, if the node was up meanwhile.
+  const Duration gap = t.last_heartbeat - it->second.last_heartbeat;
+  if (gap > Duration::Zero() && gap <= timeout_ && !down_noted_.count(name)) {
+    const std::string& site = nodes_.at(name).site;
+    health_[site].node_hours += gap.hours();
+    health_dirty_.insert(site);
+  }
+  down_noted_.erase(name);
+  it->second = t;
+  it->second.agent_id = keep;
+  it->second.reported = true;
+  return true;
+}
+
+std::optional<Time> NodeRegistry::SiteSilentSince(const std::string& site, Time now) const {
+  std::optional<Time> last;
+  for (const auto& [name, n] : nodes_) {
+    if (n.site != site || left_.count(name)) continue;
+    if (Alive(name, now)) return std::nullopt;
+    last = last.has_value() ? std::max(*last, telemetry_.at(name).last_heartbeat) : telemetry_.at(name).last_heartbeat;
+  }
+  return last;
+}
+
+void NodeRegistry::NoteSilentSites(Time now) {
+  std::set<std::string> sites;
+  for (const auto& [name, n] : nodes_) sites.insert(n.site);
+  for (const std::string& site : sites) {
+    if (std::optional<Time> since = SiteSilentSince(site, now)) {
+      // A node heard after the episode began (the site came back in part,
+      // or an old episode was held open by a node that never returned):
+      // this silence is a new one.
+      auto [it, added] = silent_sites_.try_emplace(site, *since);
+      if (!added && *since > it->second) it->second = *since;
+      continue;
+    }
+    bool whole = true;
+    for (const auto& [name, n] : nodes_) {
+      if (n.site == site && !left_.count(name) && !Alive(name, now)) whole = false;
+    }
+    if (whole) silent_sites_.erase(site);
+  }
+}
+
+std::optional<Time> NodeRegistry::CutOffSince(const std::string& name, Time now) const {
+  auto n = nodes_.find(name);
+  if (n == nodes_.end() || Alive(name, now)) return std::nullopt;
+  auto s = silent_sites_.find(n->second.site);
+  if (s == silent_sites_.end() || telemetry_.at(name).last_heartbeat > s->second) return std::nullopt;
+  return s->second;
+}
+
+bool NodeRegistry::MaybeCutOff(const std::string& name, Time now) const {
+  auto n = nodes_.find(name);
+  if (n == nodes_.end() || Alive(name, now)) return false;
+  const Time quiet_at = telemetry_.at(name).last_heartbeat;
+  for (const auto& [other, info] : nodes_) {
+    if (info.site == n->second.site && telemetry_.at(other).last_heartbeat > quiet_at + kSettle) return false;
+  }
+  return true;
+}
+
+bool NodeRegistry::Ready(const std::string& name, Time now) const {
+  return Alive(name, now) && telemetry_.at(name).reported;
+}
+
+bool NodeRegistry::Alive(const std::string& name, Time now) const {
+  auto it = telemetry_.find(name);
+  return it != telemetry_.end() && (now - it->second.last_heartbeat <= timeout_ || now <= grace_until_);
+}
+
+const NodeInfo* NodeRegistry::Find(const std::string& name) const {
+  auto it = nodes_.find(name);
+  return it == nodes_.end() ? nullptr : &it->second;
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,125 @@
+// File: node_registry.h
+// The nodes agents registered: what they are (persisted in the Store under
+// nodes/<name>, so a restarted server knows them) and whether they are
+// alive (in memory only: heartbeats arrive every second from every node,
+// too often to write each one). A node is down once it has missed
+// heartbeats for `timeout`. A restarted server calls no known node down
+// before `kRestartGrace` (or the timeout, if longer) has passed: agents
+// reconnect with backoff, and a node that kept running its tasks through
+// the outage must not lose them to a race. Not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "control/protocol/node_info.h"
+#include "control/store/store.h"
+#include "core/status.h"
+#include "core/units.h"
+
+namespace stargate::control {
+
+// The node as JSON, as GET /v1/nodes shows it (no secrets).
+nlohmann::json NodeJson(const NodeInfo& n);
+
+// What a site's nodes have shown of their reliability, for checkpoint
+// intervals (`interval: auto`). Persisted under sitehealth/<site>.
+struct SiteHealth {
+  double node_hours = 0;           // up time: heartbeat gaps within the timeout, over its nodes
+  int64_t failures = 0;            // nodes lost: missed heartbeats without saying they were leaving
+};
+
+class NodeRegistry {
+ public:
+  static constexpr Duration kRestartGrace = Duration::Seconds(10);
+
+  // `store` must outlive the registry.
+  NodeRegistry(Store* store, Duration timeout) : store_(store), timeout_(timeout) {}
+
+  // Reads the known nodes; each counts as heard from at `now`, and all
+  // are alive for the restart grace (none when the store knew no node).
+  Status Load(Time now);
+  // Adds or updates a node (persisted) and counts it as heard from, for
+  // agent `agent_id`. FailedPrecondition while another agent that is still
+  // alive holds the node (a duplicate name, or this node's agent restarted
+  // before its old self was declared down).
+  Status Register(const NodeInfo& info, Time now, const std::string& agent_id = "");
+  // False for an unknown node, or one another agent holds (it must
+  // register again). `t.agent_id` "" skips the holder check.
+  bool Heartbeat(const std::string& name, const NodeTelemetry& t);
+
+  // The node's agent stopped cleanly (agent `agent_id`, "" = anyone): down
+  // now, and not a failure.
+  void Leave(const std::string& name, const std::string& agent_id);
+  // Counts each node that went down since the last call (and did not
+  // leave) as a failure of its site; returns how many. Only nodes heard
+  // from since Load count: one that went down while the server was away
+  // and never came back is not counted (it may have been counted before).
+  int NoteFailures(Time now);
+  // Persists the site health that changed: at once after a failure, else
+  // at most once a minute (up time accrues with every heartbeat).
+  Status SaveHealth(Time now);
+  const std::map<std::string, SiteHealth>& health() const { return health_; }
+
+  bool Alive(const std::string& name, Time now) const;
+  // Alive, and its agent has said what it runs since it (re-)registered:
+  // only then may new work land on it (a restarted agent, or a Slurm
+  // driver that adopted its batch jobs, may still run a stale attempt).
+  bool Ready(const std::string& name, Time now) const;
+  // When `site` was last heard from, if every node of it that did not
+  // leave is silent now (its WAN link cut, or the whole site down);
+  // nullopt while any node of it is alive or all of them left.
+  std::optional<Time> SiteSilentSince(const std::string& site, Time now) const;
+  // Notes which sites went silent as a whole, and which are whole again
+  // (every node that did not leave alive). Called once per control pass.
+  void NoteSilentSites(Time now);
+  // For a silent node that went quiet with the rest of its site (noted by
+  // NoteSilentSites, and not yet back): when the site was last heard
+  // from. Its nodes rejoin one by one; those not back yet still count.
+  std::optional<Time> CutOffSince(const std::string& name, Time now) const;
+  // A silent node whose site may be going silent as a whole: nodes stop
+  // heartbeating up to a heartbeat interval apart when a link is cut, so
+  // until some node of its site is heard well after it went quiet
+  // (kSettle), its silence is not yet known to be its own.
+  static constexpr Duration kSettle = Duration::Seconds(2);
+  bool MaybeCutOff(const std::string& name, Time now) const;
+  // The control loop calls this on each pass (every kPassInterval, or
+  // sooner when woken). A longer gap means the server itself stalled: a
+  // slow disk write holding the lock, the process descheduled, a
+  // suspended VM. It could not hear heartbeats meanwhile, so nodes not
+  // already down get the stall credited (their deadlines move by it) and
+  // its own deafness is not taken for their silence. Returns the credit
+  // (zero when the gap was normal).
+  static constexpr Duration kPassInterval = Duration::Millis(250);
+  static constexpr Duration kStall = Duration::Millis(750);
+  Duration NotePass(Time now);
+  // Just restarted: every known node counts as alive until agents reconnect.
+  bool InGrace(Time now) const { return now <= grace_until_; }
+  const NodeInfo* Find(const std::string& name) const;
+  // All known nodes by name.
+  const std::map<std::string, NodeInfo>& nodes() const { return nodes_; }
+  const NodeTelemetry& telemetry(const std::string& name) const { return telemetry_.at(name); }
+
+ private:
+  Store* store_;
+  Duration timeout_;
+  std::map<std::string, NodeInfo> nodes_;
+  std::map<std::string, NodeTelemetry> telemetry_;
+  Time grace_until_;               // after Load: nobody is down before this
+  std::optional<Time> last_pass_;  // NotePass: the control loop's last pass
+  std::set<std::string> down_noted_;   // down and already counted (or left)
+  std::map<std::string, std::string> left_;  // node -> the agent that left it (until it registers again)
+  std::map<std::string, SiteHealth> health_;
+  std::map<std::string, Time> silent_sites_;  // site -> last heard from, until whole again
+  std::set<std::string> health_dirty_;
+  bool failure_unsaved_ = false;
+  Time health_saved_;
+};
+
+}  // namespace stargate::control

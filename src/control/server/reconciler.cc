@@ -1,0 +1,562 @@
+#include "control/server/reconciler.h"
+
+#include <absl/strings/str_join.h>
+
+#include <algorithm>
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "model/checkpoint.h"
+#include "model/failure.h"
+#include "sched/request_of.h"
+
+namespace stargate::control {
+namespace {
+
+// The live cluster as the scheduler sees it: one site per registered site
+// name, one pool per (accelerator type, devices per node) in it, nodes in
+// name order, so NodeId <-> node name is stable for one Tick.
+struct LiveCluster {
+  std::vector<SiteSpec> sites;
+  std::vector<std::string> node_names;           // by NodeId
+  std::map<std::string, uint32_t> node_ids;
+};
+
+LiveCluster BuildCluster(const NodeRegistry& nodes, const ReconcilerOptions& options) {
+  std::map<std::string, std::map<std::pair<int, int>, std::vector<const NodeInfo*>>> by_site;
+  std::map<std::string, const NodeInfo*> site_example;
+  for (const auto& [name, n] : nodes.nodes()) {
+    by_site[n.site][{static_cast<int>(n.accelerator), n.accelerators}].push_back(&n);
+    site_example.emplace(n.site, &n);
+  }
+  LiveCluster c;
+  for (const auto& [site, pools] : by_site) {
+    SiteSpec s;
+    s.name = site;
+    s.region = site_example[site]->region;
+    s.jurisdiction = site_example[site]->jurisdiction;
+    s.hot_spares = options.hot_spares;
+    auto at = options.site_coordinates.find(site);
+    s.located = at != options.site_coordinates.end();
+    if (s.located) {
+      s.latitude = at->second.first;
+      s.longitude = at->second.second;
+    }
+    for (const auto& [key, members] : pools) {
+      PoolSpec p;
+      p.type = static_cast<AcceleratorType>(key.first);
+      p.nodes = static_cast<int>(members.size());
+      p.accels_per_node = std::max(1, key.second);
+      p.nodes_per_rack = 1;
+      p.domain_nodes = 1;
+      s.pools.push_back(p);
+      for (const NodeInfo* n : members) {
+        c.node_ids[n->name] = static_cast<uint32_t>(c.node_names.size());
+        c.node_names.push_back(n->name);
+      }
+    }
+    c.sites.push_back(std::move(s));
+  }
+  return c;
+}
+
+// As a shell reports it: 0-255, 128 + N for signal N. Clamped, because it
+// comes from the network and the negative sentinels mean "running"/"lost".
+int ExitStatus(const TaskReport& t) {
+  if (t.signal != 0) return 128 + std::clamp(t.signal, 1, 127);
+  return t.exit_code >= 0 && t.exit_code <= 255 ? t.exit_code : 255;
+}
+
+}  // namespace
+
+TenantId Reconciler::TenantOf(const std::string& name) {
+  auto [it, added] = tenants_.try_emplace(name, TenantId(static_cast<uint16_t>(std::min<size_t>(tenants_.size(), 65534))));
+  return it->second;
+}
+
+std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int rank) const {
+  std::map<std::string, std::string> env = r.spec.env;
+  const int world = static_cast<int>(r.nodes.size());
+  const std::string ckpt =
+      r.spec.checkpoint_dir.empty() ? fmt::format("{}/checkpoints/{}", data_dir_, r.id) : r.spec.checkpoint_dir;
+  const std::map<std::string, std::string> ours = {
+      // torchrun conventions, one process per node (a torchrun inside the
+      // command takes NNODES / NODE_RANK / MASTER_* instead).
+      {"RANK", std::to_string(rank)},
+      {"WORLD_SIZE", std::to_string(world)},
+      {"LOCAL_RANK", "0"},
+      {"LOCAL_WORLD_SIZE", "1"},
+      {"NODE_RANK", std::to_string(rank)},
+      {"NNODES", std::to_string(world)},
+      {"MASTER_ADDR", r.master_addr},
+      {"MASTER_PORT", std::to_string(r.master_port)},
+      {"STARGATE_JOB_ID", std::to_string(r.id)},
+      {"STARGATE_JOB_NAME", r.spec.spec.name},
+      {"STARGATE_ATTEMPT", std::to_string(r.attempt)},
+      {"STARGATE_RESTART_COUNT", std::to_string(r.restarts)},
+      {"STARGATE_CHECKPOINT_DIR", ckpt},
+      {"STARGATE_ACCELERATORS_PER_NODE", std::to_string(r.spec.spec.per_node)},
+      // The gang's nodes in rank order: a Slurm site driver submits the
+      // ranks on its nodes as one batch job.
+      {"STARGATE_NODES", absl::StrJoin(r.nodes, ",")},
+      // Seconds between checkpoints the job should aim for (Daly's optimum
+      // for `interval: auto`).
+      {"STARGATE_CHECKPOINT_INTERVAL_S", std::to_string(std::max<int64_t>(1, CheckpointInterval(r).millis() / 1000))},
+  };
+  for (const auto& [k, v] : ours) env[k] = v;  // ours win: ranks must be right
+  return env;
+}
+
+Status Reconciler::StopAttempt(JobRecord& r, const std::string& reason, Time now) {
+  r.stopping = true;
+  r.reason = reason;
+  SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+  return RequeueIfDrained(r, now);
+}
+
+bool Reconciler::Drained(const JobRecord& r, Time now) const {
+  for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+    if (r.exits[rank] == JobRecord::kRunningExit && nodes_->Alive(r.nodes[rank], now)) return false;
+  }
+  return true;
+}
+
+Status Reconciler::RequeueIfDrained(JobRecord& r, Time now) {
+  // A gang being repaired waits, drained, for the next pass to find spares.
+  if (r.repairing || !Drained(r, now)) return Status();
+  return Requeue(r);
+}
+
+Status Reconciler::Requeue(JobRecord& r) {
+  r.state = JobState::kPending;
+  r.stopping = false;
+  r.repairing = false;
+  ++r.restarts;
+  r.nodes.clear();
+  r.exits.clear();
+  SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+  return Status();
+}
+
+Status Reconciler::BeginAttempt(JobRecord& r, Time now) {
+  r.state = JobState::kRunning;
+  r.stopping = false;
+  r.repairing = false;
+  ++r.attempt;
+  if (r.attempt == 1 && metrics_ != nullptr) {
+    metrics_->queue_wait.Observe(std::max(Duration::Zero(), now - r.submitted).seconds());
+  }
+  r.exits.assign(r.nodes.size(), JobRecord::kRunningExit);
+  r.master_addr = nodes_->Find(r.nodes[0])->address;
+  // Below Linux's ephemeral range (32768+), where outgoing connections
+  // would collide with it.
+  r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 12000);
+  r.started = Time::FromMillis(now.millis());  // as stored
+  r.checkpoint_interval = PlanCheckpointInterval(r);
+  SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+  return Status();
+}
+
+// Marks a reason set while a job waits for its silent site.
+constexpr std::string_view kSilentSitePrefix = "waiting: ";
+
+Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, Time now) {
+  for (JobRecord& r : jobs) {
+    if (r.state != JobState::kRunning) continue;
+    if (r.stopping) {  // draining: requeue once its live ranks have stopped
+      SG_RETURN_IF_ERROR(RequeueIfDrained(r, now));
+      continue;
+    }
+    bool waiting = false;  // on a silent site, within the grace
+    std::string silent_site;
+    for (size_t rank = 0; rank < r.nodes.size() && !r.stopping; ++rank) {
+      if (r.exits[rank] != JobRecord::kRunningExit || nodes_->Alive(r.nodes[rank], now)) continue;
+      const NodeInfo* info = nodes_->Find(r.nodes[rank]);
+      if (info != nullptr && options_.site_partition_grace > Duration::Zero()) {
+        const std::optional<Time> since = nodes_->CutOffSince(r.nodes[rank], now);
+        if (since.has_value() && now - *since <= options_.site_partition_grace) {
+          waiting = true;
+          silent_site = info->site;
+          continue;
+        }
+        // Its site may be going silent too: look again next pass.
+        if (!since.has_value() && nodes_->MaybeCutOff(r.nodes[rank], now)) continue;
+      }
+      r.exits[rank] = JobRecord::kLostExit;
+      // A gang keeps its other nodes and gets a spare for the lost one
+      // (PlaceRepairs); a single node has nothing to keep.
+      // (Not for a gang spread over sites: the spare would be in a
+      // survivor's site.)
+      r.repairing = options_.gang_repair && r.nodes.size() > 1 && !r.spec.spec.spread_sites;
+      SG_RETURN_IF_ERROR(StopAttempt(r, fmt::format("node {} (rank {}) missed its heartbeats; restarting from the "
+                                                    "last checkpoint{}", r.nodes[rank], rank,
+                                                    r.repairing ? " with a spare in its place" : ""), now));
+      break;
+    }
+    // Say once that the job waits for its site, and once that it is back.
+    if (r.stopping) continue;
+    const std::string note =
+        waiting ? fmt::format("{}site {} is unreachable (all its nodes silent): its ranks keep running; restarting "
+                              "elsewhere if it is not back within {} s", kSilentSitePrefix, silent_site,
+                              options_.site_partition_grace.millis() / 1000)
+                : std::string();
+    const bool was_waiting = r.reason.rfind(kSilentSitePrefix, 0) == 0;
+    if (waiting && r.reason != note) {
+      r.reason = note;
+      SG_RETURN_IF_ERROR(Audit(now, "wait-site", r.id, note.substr(kSilentSitePrefix.size())));
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    } else if (!waiting && was_waiting) {
+      r.reason = "its site is reachable again; the attempt goes on";
+      SG_RETURN_IF_ERROR(Audit(now, "site-back", r.id, r.reason));
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    }
+  }
+  return Status();
+}
+
+Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
+  // A drained gang waiting for spares for its lost nodes.
+  // Not while a restarted server still counts every node alive: a dead
+  // node would be taken for a spare.
+  auto awaits_repair = [&](const JobRecord& r) {
+    return r.state == JobState::kRunning && r.repairing && !nodes_->InGrace(now) && Drained(r, now);
+  };
+  // Nothing waits: skip building the cluster view (10k nodes cost ~ms).
+  if (std::none_of(jobs.begin(), jobs.end(),
+                   [&](const JobRecord& r) { return r.state == JobState::kPending || awaits_repair(r); })) {
+    return Status();
+  }
+  const LiveCluster c = BuildCluster(*nodes_, options_);
+  if (c.node_names.empty()) return Status();
+  sched::ClusterState state(c.sites);
+  // A node that went silent reports its stale tasks afresh when it is back.
+  for (auto it = stale_.begin(); it != stale_.end();) {
+    it = nodes_->Alive(it->first, now) ? std::next(it) : stale_.erase(it);
+  }
+  for (const auto& [node, tasks] : stale_) {  // see OnHeartbeat
+    auto it = c.node_ids.find(node);
+    if (it == c.node_ids.end()) continue;
+    for (const auto& [ref, devices] : tasks) {
+      const int take = std::min(devices, state.FreeOn(NodeId(it->second)));
+      if (take > 0) state.Allocate(NodeId(it->second), take);
+    }
+  }
+  std::map<uint64_t, JobRecord*> by_id;
+  sched::Queue queue;
+  if (scheduler_->UsesTenantOrder()) queue.KeepTenantOrder();
+  for (JobRecord& r : jobs) {
+    by_id[r.id] = &r;
+    if (!r.nodes.empty()) {  // running, or ended with ranks still stopping
+      int64_t devices = 0;
+      // A gang under repair keeps its surviving nodes, drained or not.
+      const bool repairing = r.state == JobState::kRunning && r.repairing;
+      for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+        auto it = c.node_ids.find(r.nodes[rank]);
+        if (it == c.node_ids.end()) continue;
+        const bool holds = repairing ? r.exits[rank] != JobRecord::kLostExit && nodes_->Alive(r.nodes[rank], now)
+                                     : r.exits[rank] == JobRecord::kRunningExit;
+        if (!holds) continue;
+        const NodeId n(it->second);
+        const int take = std::min(r.spec.spec.per_node, state.FreeOn(n));
+        if (take > 0) state.Allocate(n, take);
+        devices += take;
+      }
+      // A gang over several pools (spread over sites) has no one pool for
+      // the release calendar: its devices are held, its end is not known.
+      if (devices > 0 && !r.nodes.empty() && !r.spec.spec.spread_sites) {
+        sched::RunningGang g = sched::RunningGang::Ending(
+            JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
+            r.started + Duration::Millis(static_cast<int64_t>(r.spec.estimate.seconds() * 1e3)));
+        g.priority = r.spec.spec.priority;
+        g.tenant = TenantOf(r.spec.spec.tenant);
+        g.checkpoint_origin = r.started;
+        g.checkpoint_period = r.spec.spec.checkpoint.enabled ? CheckpointInterval(r) : Duration::Zero();
+        state.AddRunning(g);
+      }
+    }
+  }
+  for (uint32_t i = 0; i < c.node_names.size(); ++i) {
+    if (nodes_->Ready(c.node_names[i], now)) continue;
+    // No new work on it: down when nothing holds it, else its free devices
+    // are taken (a silent node whose ranks wait out a site partition, one
+    // just back that has not reported yet).
+    if (state.FreeOn(NodeId(i)) == state.pool(state.PoolOf(NodeId(i))).per_node) {
+      state.SetNodeUp(NodeId(i), false);
+    } else if (state.FreeOn(NodeId(i)) > 0) {
+      state.Allocate(NodeId(i), state.FreeOn(NodeId(i)));
+    }
+  }
+  std::map<uint64_t, std::vector<size_t>> lost_ranks;  // gangs asking for spares
+  for (JobRecord& r : jobs) {
+    if (awaits_repair(r)) {
+      std::vector<size_t> lost;
+      std::optional<NodeId> survivor;
+      for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+        const bool gone = r.exits[rank] == JobRecord::kLostExit || !nodes_->Alive(r.nodes[rank], now);
+        if (gone) {
+          lost.push_back(rank);
+        } else if (auto it = c.node_ids.find(r.nodes[rank]); it != c.node_ids.end()) {
+          survivor = NodeId(it->second);
+        }
+      }
+      if (!survivor.has_value() || lost.empty()) {  // nothing to keep (or nothing lost): start over
+        r.reason += "; no node of the gang is left, requeued";
+        SG_RETURN_IF_ERROR(Requeue(r));
+      } else {
+        sched::JobRequest req = RequestOf(r, state);
+        req.repair_pool = state.PoolOf(*survivor);
+        req.per_node = r.spec.spec.per_node;
+        for (size_t rank : lost) req.repair.push_back(NodeId(c.node_ids.at(r.nodes[rank])));
+        lost_ranks[r.id] = std::move(lost);
+        queue.Push(req);
+        continue;
+      }
+    }
+    if (r.state != JobState::kPending) continue;
+    queue.Push(RequestOf(r, state));
+  }
+  if (queue.empty()) return Status();
+  const sched::Decisions decisions = scheduler_->Schedule(state, queue, now);
+  std::set<uint64_t> preempted;  // a gang under repair may be chosen as a victim too
+  for (const sched::Decision& d : decisions.items) {
+    if (const auto* p = std::get_if<sched::Preempt>(&d)) preempted.insert(p->job.value());
+  }
+  std::map<uint64_t, std::vector<std::string>> repaired;  // "lost -> spare", per gang
+  for (const sched::Decision& d : decisions.items) {
+    const auto* rp = std::get_if<sched::Repair>(&d);
+    if (rp == nullptr || !lost_ranks.count(rp->job.value()) || preempted.count(rp->job.value())) continue;
+    JobRecord& r = *by_id.at(rp->job.value());
+    auto pos = std::find(r.nodes.begin(), r.nodes.end(), c.node_names[rp->failed.value()]);
+    // One rank per node: a survivor with devices to spare is no spare.
+    if (pos == r.nodes.end() ||
+        std::find(r.nodes.begin(), r.nodes.end(), c.node_names[rp->spare.value()]) != r.nodes.end()) {
+      continue;
+    }
+    repaired[r.id].push_back(fmt::format("{} -> {}", *pos, c.node_names[rp->spare.value()]));
+    *pos = c.node_names[rp->spare.value()];
+  }
+  for (auto& [id, lost] : lost_ranks) {
+    JobRecord& r = *by_id.at(id);
+    if (repaired[id].size() == lost.size()) {  // every lost node has a spare: restart in place
+      ++r.restarts;
+      r.reason = fmt::format("gang repaired in place ({}); restarting from the last checkpoint",
+                             fmt::join(repaired[id], ", "));
+      SG_RETURN_IF_ERROR(BeginAttempt(r, now));
+      SG_RETURN_IF_ERROR(Audit(now, "repair", r.id, r.reason));
+    } else {
+      SG_ASSIGN_OR_RETURN(r, jobs_->Get(id));  // undo the partial swap
+      r.reason += preempted.count(id) ? "; preempted while under repair, requeued" : "; no spare in its pool, requeued";
+      SG_RETURN_IF_ERROR(Requeue(r));
+    }
+  }
+  return ApplyDecisions(decisions, c.node_names, by_id, now);
+}
+
+sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::ClusterState& state) {
+  sched::JobContext context;
+  context.id = JobId(static_cast<uint32_t>(r.id));
+  context.tenant = TenantOf(r.spec.spec.tenant);
+  context.estimate = r.spec.estimate;
+  context.resumed = r.attempt > 0;
+  context.queued_at = r.updated;
+  return sched::RequestOf(r.spec.spec, state, context);
+}
+
+Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::vector<std::string>& node_names,
+                                  std::map<uint64_t, JobRecord*>& by_id, Time now) {
+  for (const sched::Decision& d : decisions.items) {
+    if (const auto* st = std::get_if<sched::Start>(&d)) {
+      JobRecord& r = *by_id.at(st->job.value());
+      std::vector<NodeId> placed = st->nodes;
+      std::sort(placed.begin(), placed.end());
+      r.nodes.clear();
+      for (NodeId n : placed) r.nodes.push_back(node_names[n.value()]);
+      r.reason = st->reason.empty() ? fmt::format("placed on {} node(s)", r.nodes.size()) : st->reason;
+      SG_RETURN_IF_ERROR(BeginAttempt(r, now));
+      SG_RETURN_IF_ERROR(Audit(now, "place", r.id, fmt::format("{} -> {}", r.reason, fmt::join(r.nodes, " "))));
+    } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
+      auto it = by_id.find(p->job.value());
+      if (it != by_id.end() && it->second->state == JobState::kRunning && !it->second->stopping) {
+        SG_RETURN_IF_ERROR(StopAttempt(*it->second, p->reason, now));
+        SG_RETURN_IF_ERROR(Audit(now, "preempt", it->second->id, p->reason));
+      }
+    } else if (const auto* rj = std::get_if<sched::Reject>(&d)) {
+      // Nodes may still join: keep it pending and say why it waits.
+      JobRecord& r = *by_id.at(rj->job.value());
+      if (r.reason != rj->reason) {  // said once, not every pass
+        r.reason = rj->reason;
+        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+        SG_RETURN_IF_ERROR(Audit(now, "reject", r.id, rj->reason));
+      }
+    } else if (const auto* df = std::get_if<sched::Defer>(&d)) {
+      JobRecord& r = *by_id.at(df->job.value());
+      if (r.reason != df->reason) {
+        r.reason = df->reason;
+        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      }
+    }
+  }
+  return Status();
+}
+
+Duration Reconciler::CheckpointInterval(const JobRecord& r) {
+  return r.checkpoint_interval > Duration::Zero() ? r.checkpoint_interval
+                                                  : Duration::Millis(r.spec.spec.checkpoint.interval.millis());
+}
+
+Duration Reconciler::PlanCheckpointInterval(const JobRecord& r) const {
+  const CheckpointPolicy& cp = r.spec.spec.checkpoint;
+  if (!cp.daly) return Duration::Millis(cp.interval.millis());
+  // Each node fails at its site's measured rate, shrunk toward the Llama 3
+  // rate of a node with this many devices (model::PosteriorRate).
+  const double prior = model::FailuresPerHour(model::LlamaThreeComponents(), r.spec.spec.per_node, 1, 0);
+  double per_hour = 0;
+  for (const std::string& node : r.nodes) {
+    const NodeInfo* n = nodes_->Find(node);
+    auto h = n != nullptr ? nodes_->health().find(n->site) : nodes_->health().end();
+    per_hour += h == nodes_->health().end() ? prior : model::PosteriorRate(h->second.failures, h->second.node_hours, prior);
+  }
+  const Duration mtbf = per_hour > 0 ? Duration::FromSeconds(3600.0 / per_hour) : Duration::Infinite();
+  const Duration tau = model::DalyInterval(r.spec.checkpoint_cost, mtbf);
+  return Duration::Millis(std::max<int64_t>(1000, tau.millis()));
+}
+
+Status Reconciler::Tick() {
+  const Time now = clock_->Now();
+  nodes_->NoteFailures(now);
+  nodes_->NoteSilentSites(now);
+  // Best effort: what did not reach the store is written on a later tick;
+  // placing and restarting jobs must not wait for it.
+  nodes_->SaveHealth(now).IgnoreError();
+  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> live, jobs_->ListLive());
+  SG_RETURN_IF_ERROR(FailLostGangs(live, now));
+  // Cancelled or failed jobs whose ranks are still stopping hold their
+  // devices; a rank on a node that is gone will never report.
+  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> ending, jobs_->ListEndedButRunning());
+  for (JobRecord& r : ending) {
+    bool lost = false;
+    for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+      if (r.exits[rank] == JobRecord::kRunningExit && !nodes_->Alive(r.nodes[rank], now)) {
+        r.exits[rank] = JobRecord::kLostExit;
+        lost = true;
+      }
+    }
+    if (lost) {
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    }
+    live.push_back(std::move(r));
+  }
+  return Schedule(live, now);
+}
+
+StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
+                                                  const std::vector<TaskReport>& tasks) {
+  const Time now = clock_->Now();
+  HeartbeatResult out;
+  NodeTelemetry t = telemetry;
+  t.last_heartbeat = now;
+  if (!nodes_->Heartbeat(node, t)) {
+    out.register_again = true;
+    return out;
+  }
+  // Record what ended; a rank's non-zero exit fails the job.
+  std::set<TaskRef> reported;
+  for (const TaskReport& rep : tasks) {
+    reported.insert(rep.task);
+    if (rep.running) continue;
+    out.forget.push_back(rep.task);
+    StatusOr<JobRecord> got = jobs_->Get(rep.task.job);
+    if (!got.ok()) continue;
+    JobRecord& r = *got;
+    if (r.attempt != rep.task.attempt || r.state == JobState::kPending) continue;
+    auto pos = std::find(r.nodes.begin(), r.nodes.end(), node);
+    if (pos == r.nodes.end()) continue;
+    const size_t rank = static_cast<size_t>(pos - r.nodes.begin());
+    if (r.exits[rank] != JobRecord::kRunningExit) continue;
+    r.exits[rank] = ExitStatus(rep);
+    if (IsFinal(r.state)) {  // a cancelled or failed job's rank is gone: its devices are free
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      continue;
+    }
+    if (r.stopping) {  // a rank of a stopping attempt is gone: requeue once all are
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      SG_RETURN_IF_ERROR(RequeueIfDrained(r, now));
+      continue;
+    }
+    if (r.exits[rank] != 0) {
+      const std::string why = rep.signal != 0 ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
+                                              : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
+      if (r.failed_attempts < r.spec.max_restarts) {  // retry from the checkpoint: stop the rest, then requeue
+        ++r.failed_attempts;
+        SG_RETURN_IF_ERROR(StopAttempt(r, fmt::format("{}; restarting from the last checkpoint (retry {} of {})", why,
+                                                      r.failed_attempts, r.spec.max_restarts), now));
+        continue;
+      }
+      r.state = JobState::kFailed;
+      r.reason = why;
+    } else if (std::all_of(r.exits.begin(), r.exits.end(), [](int e) { return e == 0; })) {
+      r.state = JobState::kSucceeded;
+      r.reason = fmt::format("all {} rank(s) exited 0", r.exits.size());
+    }
+    SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+  }
+  // What this node should run: ranks of running jobs placed here, not ended.
+  std::set<TaskRef> wanted;
+  SG_ASSIGN_OR_RETURN(const std::vector<uint64_t> here, jobs_->RunningOn(node));
+  for (uint64_t id : here) {
+    SG_ASSIGN_OR_RETURN(JobRecord r, jobs_->Get(id));
+    // Stopping, cancelled or failed: not wanted, but keeps its devices until
+    // it exits. A rank the agent does not run (its start never reached the
+    // agent) has nothing to wait for.
+    if (r.stopping || r.state != JobState::kRunning) {
+      bool changed = false;
+      for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+        if (r.nodes[rank] == node && r.exits[rank] == JobRecord::kRunningExit && !reported.count({r.id, r.attempt})) {
+          r.exits[rank] = JobRecord::kNeverStartedExit;
+          changed = true;
+        }
+      }
+      if (changed) {
+        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+        if (r.stopping) SG_RETURN_IF_ERROR(RequeueIfDrained(r, now));
+      }
+      continue;
+    }
+    for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+      if (r.nodes[rank] != node || r.exits[rank] != JobRecord::kRunningExit) continue;
+      const TaskRef ref{r.id, r.attempt};
+      wanted.insert(ref);
+      if (!reported.count(ref)) {
+        out.run.push_back(TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank))});
+      }
+    }
+  }
+  // Unwanted tasks still running: told to stop. Those the job record no
+  // longer holds devices for (an attempt the server gave up on while the
+  // node was silent: a partitioned node, a Slurm job outliving its driver)
+  // hold their devices here until they end, so no new rank lands on them.
+  std::map<TaskRef, int>& stale = stale_[node];
+  stale.clear();
+  for (const TaskReport& rep : tasks) {
+    if (!rep.running || wanted.count(rep.task)) continue;
+    out.stop.push_back(rep.task);
+    StatusOr<JobRecord> r = jobs_->Get(rep.task.job);
+    const NodeInfo* info = nodes_->Find(node);
+    int devices = info != nullptr ? info->accelerators : 0;
+    if (r.ok()) {
+      auto pos = std::find(r->nodes.begin(), r->nodes.end(), node);
+      const bool held = r->attempt == rep.task.attempt && pos != r->nodes.end() &&
+                        r->exits[static_cast<size_t>(pos - r->nodes.begin())] == JobRecord::kRunningExit;
+      if (held) continue;
+      devices = r->spec.spec.per_node;
+    }
+    stale[rep.task] = devices;
+  }
+  if (stale.empty()) stale_.erase(node);
+  return out;
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,137 @@
+// File: reconciler.h
+// The control loop of `stargate server`: it keeps what runs on the nodes
+// in step with the jobs in the store, with the same sched/ policies the
+// twin uses.
+//
+// Tick (every ~0.5 s of wall time):
+//   1. a running job with a node that missed its heartbeats loses the
+//      attempt: its other nodes are told to stop it, and once they have
+//      (they keep their devices meanwhile, so nothing new lands on a node
+//      still running the old rank) it goes back to pending, restarts + 1;
+//      preemption victims drain the same way;
+//   2. the scheduler places pending jobs on live nodes (ClusterState built
+//      from the registered nodes; running gangs allocated); a start bumps
+//      the job's attempt and records its nodes in rank order; a preemption
+//      requeues its victim.
+// OnHeartbeat (per agent, ~1 Hz) is level-triggered: the agent reports the
+// tasks it runs and those that ended; the reply lists the tasks of this
+// node's running jobs it does not run yet, the tasks it runs that are not
+// wanted (cancelled, requeued, stale attempts), and the ended tasks whose
+// exit is recorded. A job ends when all its ranks exited 0 (succeeded) or
+// one exited non-zero (failed; the rest are stopped).
+//
+// Not thread-safe: the server calls it under its one mutex.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/protocol/node_info.h"
+#include "control/protocol/task.h"
+#include "control/server/audit_log.h"
+#include "control/server/job_registry.h"
+#include "control/server/metrics.h"
+#include "control/server/node_registry.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/units.h"
+#include "sched/cluster_state.h"
+#include "sched/decisions.h"
+#include "sched/scheduler.h"
+
+namespace stargate::control {
+
+struct ReconcilerOptions {
+  // Whole nodes per site kept out of new placements, for gang repair.
+  int hot_spares = 0;
+  // A gang that loses a node keeps the rest and restarts in place with a
+  // spare of the same pool (hot or merely free); false, or no spare:
+  // requeued as a whole.
+  bool gang_repair = true;
+  // When every node of a site goes silent at once, the site is more likely
+  // cut off (its WAN link) than dead: its agents keep their tasks running,
+  // so its gangs keep their attempt this long after the site was last
+  // heard from, and resume as if nothing happened when it rejoins; after
+  // that they restart elsewhere (and the site's stale ranks are stopped
+  // when it comes back). New work avoids the silent site meanwhile.
+  // 0 = a silent site's gangs restart at once, as for a lost node.
+  Duration site_partition_grace = Duration::Seconds(60);
+  // Where each site is (degrees north, east), from `stargate server
+  // --sites`: a job's `placement.near` scores sites by the fibre round trip
+  // from there. A site missing here is no distance from anywhere (and fails
+  // any max_rtt).
+  std::map<std::string, std::pair<double, double>> site_coordinates;
+};
+
+class Reconciler {
+ public:
+  // The registries and the clock must outlive the reconciler. Checkpoint
+  // directories default to <data_dir>/checkpoints/<job id>.
+  Reconciler(JobRegistry* jobs, NodeRegistry* nodes, std::unique_ptr<sched::Scheduler> scheduler,
+             std::string data_dir, const Clock* clock)
+      : jobs_(jobs),
+        nodes_(nodes),
+        scheduler_(std::move(scheduler)),
+        data_dir_(std::move(data_dir)),
+        clock_(clock) {}
+
+  void Configure(const ReconcilerOptions& options) { options_ = options; }
+  // Placements, repairs, preemptions and rejections go here too (may be
+  // null: tests without one).
+  void SetAudit(AuditLog* audit) { audit_ = audit; }
+  // Queue waits go here (may be null).
+  void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
+  // One pass of the loop at the clock's now.
+  Status Tick();
+  // A heartbeat from `node`'s agent, at the clock's now.
+  StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
+                                        const std::vector<TaskReport>& tasks);
+
+  // The environment rank `rank` of running job `r` gets (torchrun and
+  // Stargate variables, then the job's own env).
+  std::map<std::string, std::string> TaskEnv(const JobRecord& r, int rank) const;
+
+ private:
+  Status FailLostGangs(std::vector<JobRecord>& jobs, Time now);
+  Status Schedule(std::vector<JobRecord>& jobs, Time now);
+  // Stops the current attempt: ranks still running on live nodes drain
+  // first (the job keeps their devices); with none left it is requeued.
+  Status StopAttempt(JobRecord& r, const std::string& reason, Time now);
+  // No rank of the attempt runs on a live node any more.
+  bool Drained(const JobRecord& r, Time now) const;
+  // Requeues a stopping job once drained (a repairing one waits for Schedule).
+  Status RequeueIfDrained(JobRecord& r, Time now);
+  Status Requeue(JobRecord& r);
+  // A new attempt on r.nodes (rank order): env, master, checkpoint interval.
+  Status BeginAttempt(JobRecord& r, Time now);
+  // The scheduler's view of a job (a pending one, or the base of a repair).
+  sched::JobRequest RequestOf(const JobRecord& r, const sched::ClusterState& state);
+  Status ApplyDecisions(const sched::Decisions& decisions, const std::vector<std::string>& node_names,
+                        std::map<uint64_t, JobRecord*>& by_id, Time now);
+  TenantId TenantOf(const std::string& name);
+  // The interval of an attempt starting on r.nodes: the job's, or Daly's
+  // optimum for `interval: auto` (whole ms, as stored).
+  Duration PlanCheckpointInterval(const JobRecord& r) const;
+  static Duration CheckpointInterval(const JobRecord& r);
+
+  JobRegistry* jobs_;
+  NodeRegistry* nodes_;
+  std::unique_ptr<sched::Scheduler> scheduler_;
+  std::string data_dir_;
+  const Clock* clock_;
+  std::map<std::string, TenantId> tenants_;
+  // Per node: tasks it still runs that no job record holds devices for,
+  // and their devices (OnHeartbeat); kept out of placements.
+  std::map<std::string, std::map<TaskRef, int>> stale_;
+  ReconcilerOptions options_;
+  AuditLog* audit_ = nullptr;
+  Metrics* metrics_ = nullptr;
+  Status Audit(Time now, const std::string& action, uint64_t job, const std::string& detail) {
+    return audit_ == nullptr ? Status() : audit_->Append(now, "scheduler", action, job, detail);
+  }
+};
+
+}  // namespace stargate::control

@@ -1,0 +1,406 @@
+#include "control/server/rest_api.h"
+
+#include <charconv>
+#include <optional>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/job_file_parser.h"
+
+namespace stargate::control {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxBody = size_t{1} << 20;
+
+std::string_view CodeName(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
+    case absl::StatusCode::kNotFound: return "not_found";
+    case absl::StatusCode::kFailedPrecondition: return "failed_precondition";
+    case absl::StatusCode::kAborted: return "aborted";
+    case absl::StatusCode::kUnavailable: return "unavailable";
+    default: return "internal";
+  }
+}
+
+int HttpStatusOf(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument: return 400;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kFailedPrecondition: return 409;
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+// Invalid UTF-8 from a client (a header, a path) is replaced, never thrown.
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
+                           std::string_view field = {}) {
+  json err = {{"code", code}, {"message", message}};
+  if (!field.empty()) err["field"] = field;
+  return HttpResponse{status, Dump(json{{"error", err}})};
+}
+
+// The field path of a parser message "FILE:LINE:COL: a.b[1]: problem".
+std::string FieldOf(std::string_view message) {
+  size_t pos = 0;
+  for (int colons = 0; colons < 3; ++colons) {
+    pos = message.find(':', pos);
+    if (pos == std::string_view::npos) return "";
+    ++pos;
+  }
+  if (pos >= message.size() || message[pos] != ' ') return "";
+  const size_t end = message.find(": ", pos + 1);
+  if (end == std::string_view::npos) return "";
+  const std::string_view field = message.substr(pos + 1, end - pos - 1);
+  if (field.find(' ') != std::string_view::npos) return "";  // a sentence, not a path
+  return std::string(field);
+}
+
+HttpResponse FromStatus(const Status& st) {
+  const std::string message(st.message());
+  return ErrorResponse(HttpStatusOf(st.code()), CodeName(st.code()), message,
+                       st.code() == absl::StatusCode::kInvalidArgument ? FieldOf(message) : "");
+}
+
+json JobJson(const JobRecord& r, bool with_spec) {
+  const JobSpec& s = r.spec.spec;
+  json accels = json::array();
+  for (AcceleratorType t : s.accelerators) accels.push_back(Name(t));
+  json j = {{"id", r.id},
+            {"name", s.name},
+            {"tenant", s.tenant},
+            {"kind", Name(s.kind)},
+            {"state", Name(r.state)},
+            {"reason", r.reason},
+            {"accelerators", accels},
+            {"per_node", r.spec.spec.per_node},
+            {"nodes", r.spec.nodes},
+            {"priority", s.priority},
+            {"restarts", r.restarts},
+            {"submitted_unix_ms", r.submitted.millis()},
+            {"updated_unix_ms", r.updated.millis()}};
+  if (!r.idempotency_key.empty()) j["idempotency_key"] = r.idempotency_key;
+  j["attempt"] = r.attempt;
+  j["placement"] = r.nodes;  // the current (or last) attempt's nodes, in rank order
+  if (s.checkpoint.enabled && r.checkpoint_interval > Duration::Zero()) {  // of the current (or last) attempt
+    j["checkpoint_interval_s"] = static_cast<double>(r.checkpoint_interval.millis()) / 1e3;
+  }
+  if (with_spec) j["spec"] = r.spec_text;
+  return j;
+}
+
+std::optional<uint64_t> ParseId(std::string_view text) {
+  uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return v;
+}
+
+std::string Header(const HttpRequest& req, const std::string& name) {
+  auto it = req.headers.find(name);
+  return it == req.headers.end() ? "" : it->second;
+}
+
+}  // namespace
+
+HttpResponse RestApi::Handle(const HttpRequest& req) {
+  Who who = nullptr;
+  if (access_ != nullptr && req.path != "/v1/health") {
+    const std::string auth = Header(req, "authorization");
+    constexpr std::string_view kBearer = "Bearer ";
+    who = auth.starts_with(kBearer) ? access_->Find(std::string_view(auth).substr(kBearer.size())) : nullptr;
+    if (who == nullptr) {
+      return ErrorResponse(401, "unauthenticated", "this server needs \"Authorization: Bearer TOKEN\" with a known token");
+    }
+    if (req.method != "GET" && who->role == Role::kViewer) {
+      return ErrorResponse(403, "permission_denied", fmt::format("{} is a viewer: read only", who->name));
+    }
+  }
+  return Route(req, who);
+}
+
+HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
+  const std::string& p = req.path;
+  if (p == "/v1/nodes" || p == "/v1/sites") {
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    return p == "/v1/nodes" ? ListNodes() : ListSites();
+  }
+  if (p == "/metrics") {  // Prometheus; with tokens on, any role may scrape
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    HttpResponse out(200, cp_->RenderMetrics());
+    out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return out;
+  }
+  if (p == "/v1/health") {
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    StatusOr<int64_t> rev = cp_->Revision();
+    if (!rev.ok()) return FromStatus(rev.status());
+    return HttpResponse{200, Dump(json{{"status", "ok"}, {"revision", *rev},
+                                       {"unreadable_jobs", cp_->UnreadableJobs()}})};
+  }
+  if (p == "/v1/audit") {
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    if (who != nullptr && !(who->role == Role::kAdmin || (who->role == Role::kViewer && who->tenant.empty()))) {
+      return ErrorResponse(403, "permission_denied", "the audit log is for admins and all-tenant viewers");
+    }
+    return QueryAudit(req);
+  }
+  if (p == "/v1/jobs") {
+    if (req.method == "POST") return Submit(req, who);
+    if (req.method == "GET") return ListJobs(req, who);
+    return ErrorResponse(405, "method_not_allowed", "use GET or POST");
+  }
+  constexpr std::string_view kJobs = "/v1/jobs/";
+  if (p.starts_with(kJobs)) {
+    std::string_view rest = std::string_view(p).substr(kJobs.size());
+    const bool cancel = rest.ends_with("/cancel");
+    if (cancel) rest.remove_suffix(std::string_view("/cancel").size());
+    const bool logs = !cancel && rest.ends_with("/logs");
+    if (logs) rest.remove_suffix(std::string_view("/logs").size());
+    // /v1/jobs/ID/logs/RANK: one rank's log, fetched through the server.
+    std::string_view rank;
+    if (const size_t at = rest.find("/logs/"); !cancel && !logs && at != std::string_view::npos) {
+      rank = rest.substr(at + 6);
+      rest = rest.substr(0, at);
+    }
+    const std::optional<uint64_t> id = ParseId(rest);
+    if (!id.has_value()) return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
+    if (auto no = Forbidden(*id, cancel, who)) return *no;
+    if (logs || !rank.empty()) {
+      if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+      return logs ? JobLogs(*id) : JobLog(*id, rank, req);
+    }
+    if (cancel) {
+      if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
+      return CancelJob(*id, who);
+    }
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    return GetJob(*id);
+  }
+  return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
+}
+
+namespace {
+// Job files, names and keys are text: bytes that are not UTF-8 are refused
+// rather than stored and echoed back altered.
+bool ValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const int extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : -1;
+    if (extra < 0 || i + static_cast<size_t>(extra) >= s.size() + (extra == 0 ? 1 : 0)) return false;
+    for (int k = 1; k <= extra; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    }
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+}  // namespace
+
+HttpResponse RestApi::Submit(const HttpRequest& req, Who who) {
+  if (req.body.size() > kMaxBody) {
+    return ErrorResponse(413, "too_large", fmt::format("job file is {} bytes; the limit is {}", req.body.size(), kMaxBody));
+  }
+  std::string filename = Header(req, "x-filename");
+  if (filename.empty() || filename.size() > 256) filename = "job.yaml";
+  if (!ValidUtf8(req.body) || !ValidUtf8(filename)) {
+    return ErrorResponse(400, "invalid_argument", "the job file and X-Filename must be UTF-8 text");
+  }
+  const std::string key = Header(req, "idempotency-key");
+  if (!ValidUtf8(key)) return ErrorResponse(400, "invalid_argument", "Idempotency-Key must be UTF-8 text");
+  if (key.size() > 200) return ErrorResponse(400, "invalid_argument", "Idempotency-Key is longer than 200 bytes");
+  if (who != nullptr) {  // only into a tenant the caller may use (a bad file gets its 400 below)
+    StatusOr<JobFile> spec = ParseJobFile(req.body, filename);
+    if (spec.ok() && !who->May(spec->spec.tenant, true)) {
+      return ErrorResponse(403, "permission_denied",
+                           fmt::format("{} may submit to tenant '{}' only, not '{}'", who->name, who->tenant,
+                                       spec->spec.tenant),
+                           "tenant");
+    }
+  }
+  StatusOr<ControlPlane::Submitted> r = cp_->Submit(req.body, filename, key, Actor(who));
+  if (!r.ok()) return FromStatus(r.status());
+  return HttpResponse{r->created ? 201 : 200, Dump(json{{"job", JobJson(r->job, false)}})};
+}
+
+HttpResponse RestApi::ListJobs(const HttpRequest& req, Who who) {
+  std::string state_filter;
+  if (auto it = req.query.find("state"); it != req.query.end()) state_filter = it->second;
+  StatusOr<std::vector<JobRecord>> all = cp_->Jobs();
+  if (!all.ok()) return FromStatus(all.status());
+  json list = json::array();
+  bool known_state = state_filter.empty();
+  for (JobState s : {JobState::kPending, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
+                     JobState::kCancelled}) {
+    known_state = known_state || Name(s) == state_filter;
+  }
+  if (!known_state) {
+    return ErrorResponse(400, "invalid_argument",
+                         fmt::format("unknown state '{}' (known: pending, running, succeeded, failed, cancelled)",
+                                     state_filter),
+                         "state");
+  }
+  for (const JobRecord& r : *all) {
+    if (who != nullptr && !who->May(r.spec.spec.tenant, false)) continue;  // other tenants' jobs are not shown
+    if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false));
+  }
+  return HttpResponse{200, Dump(json{{"jobs", list}})};
+}
+
+HttpResponse RestApi::JobLogs(uint64_t id) {
+  StatusOr<JobRecord> r = cp_->Job(id);
+  if (!r.ok()) return FromStatus(r.status());
+  json list = json::array();
+  for (size_t rank = 0; rank < r->nodes.size(); ++rank) {
+    const std::optional<NodeInfo> n = cp_->FindNode(r->nodes[rank]);
+    json entry = {{"rank", rank}, {"node", r->nodes[rank]}, {"attempt", r->attempt}};
+    if (n.has_value() && n->log_port > 0) entry["path"] = fmt::format("/v1/jobs/{}/logs/{}", r->id, rank);
+    list.push_back(std::move(entry));
+  }
+  return HttpResponse{200, Dump(json{{"state", Name(r->state)}, {"logs", list}})};
+}
+
+HttpResponse RestApi::JobLog(uint64_t id, std::string_view rank_text, const HttpRequest& req) {
+  StatusOr<JobRecord> r = cp_->Job(id);
+  if (!r.ok()) return FromStatus(r.status());
+  const std::optional<uint64_t> rank = ParseId(rank_text);
+  if (!rank.has_value() || *rank >= r->nodes.size()) {
+    return ErrorResponse(404, "not_found", fmt::format("job {} has no rank {} (in its current attempt)", id, rank_text));
+  }
+  const std::optional<NodeInfo> n = cp_->FindNode(r->nodes[*rank]);
+  if (!n.has_value() || n->log_port <= 0) {
+    return ErrorResponse(404, "not_found", fmt::format("node {} serves no logs", r->nodes[*rank]));
+  }
+  // The caller's offset is into one attempt's log: a newer attempt has
+  // its own file.
+  if (auto it = req.query.find("attempt"); it != req.query.end() && it->second != std::to_string(r->attempt)) {
+    return ErrorResponse(409, "conflict", fmt::format("job {} is on attempt {} now", id, r->attempt));
+  }
+  int64_t offset = 0;
+  if (auto it = req.query.find("offset"); it != req.query.end()) {
+    const std::optional<uint64_t> o = ParseId(it->second);
+    if (!o.has_value() || *o > (uint64_t{1} << 62)) {
+      return ErrorResponse(400, "invalid_argument", "offset: expected a byte offset (a whole number)");
+    }
+    offset = static_cast<int64_t>(*o);
+  }
+  HttpResponse out;
+  out.fetch_url = fmt::format("http://{}:{}/logs/{}?offset={}", n->log_address.empty() ? n->address : n->log_address,
+                              n->log_port, TaskLogName({r->id, r->attempt}), offset);
+  out.fetch_headers["Authorization"] = "Bearer " + n->log_token;
+  return out;
+}
+
+HttpResponse RestApi::ListNodes() {
+  json list = json::array();
+  for (const ControlPlane::NodeView& v : cp_->Nodes().nodes) {
+    const NodeTelemetry& t = v.telemetry;
+    json node = NodeJson(v.info);
+    node.update({{"alive", v.alive},
+                 {"last_heartbeat_unix_ms", t.last_heartbeat.millis()},
+                 {"cpu_utilisation", t.cpu_utilisation},
+                 {"memory_used_bytes", t.memory_used_bytes},
+                 {"gpu_utilisation", t.gpu_utilisation},
+                 {"gpu_power_w", t.gpu_power_w}});
+    list.push_back(std::move(node));
+  }
+  return HttpResponse{200, Dump(json{{"nodes", list}})};
+}
+
+HttpResponse RestApi::ListSites() {
+  const ControlPlane::NodesView view = cp_->Nodes();
+  std::map<std::string, json> sites;
+  for (const ControlPlane::NodeView& v : view.nodes) {
+    const NodeInfo& n = v.info;
+    json& s = sites[n.site];
+    if (s.is_null()) {
+      s = {{"name", n.site}, {"region", n.region}, {"jurisdiction", n.jurisdiction}, {"nodes", 0},
+           {"nodes_alive", 0}, {"accelerators", json::object()}};
+    }
+    s["nodes"] = s["nodes"].get<int>() + 1;
+    if (v.alive) {
+      s["nodes_alive"] = s["nodes_alive"].get<int>() + 1;
+      s["gpu_power_w"] = s.value("gpu_power_w", 0.0) + v.telemetry.gpu_power_w;
+    }
+    json& acc = s["accelerators"][std::string(Name(n.accelerator))];
+    acc = (acc.is_null() ? 0 : acc.get<int>()) + n.accelerators;
+  }
+  json list = json::array();
+  for (auto& [name, s] : sites) {
+    // Measured reliability (what `checkpoint.interval: auto` plans with).
+    auto h = view.health.find(name);
+    const SiteHealth health = h == view.health.end() ? SiteHealth{} : h->second;
+    s["node_hours"] = health.node_hours;
+    s["failures"] = health.failures;
+    if (!s.contains("gpu_power_w")) s["gpu_power_w"] = 0.0;
+    // From --sites: where it is, what it may draw, its grid.
+    if (auto info = cp_->sites().find(name); info != cp_->sites().end()) {
+      const SiteInfo& i = info->second;
+      if (i.latitude) s["latitude"] = *i.latitude;
+      if (i.longitude) s["longitude"] = *i.longitude;
+      if (i.power_cap_w) s["power_cap_w"] = *i.power_cap_w;
+      s["pue"] = i.pue;
+      if (i.carbon_g_per_kwh) s["carbon_g_per_kwh"] = *i.carbon_g_per_kwh;
+    }
+    list.push_back(std::move(s));
+  }
+  return HttpResponse{200, Dump(json{{"sites", list}})};
+}
+
+HttpResponse RestApi::GetJob(uint64_t id) {
+  StatusOr<JobRecord> r = cp_->Job(id);
+  if (!r.ok()) return FromStatus(r.status());
+  return HttpResponse{200, Dump(json{{"job", JobJson(*r, true)}})};
+}
+
+HttpResponse RestApi::CancelJob(uint64_t id, Who who) {
+  StatusOr<JobRecord> r =
+      cp_->Cancel(id, fmt::format("cancelled by {}", who != nullptr ? who->name : "the user"), Actor(who));
+  if (!r.ok()) return FromStatus(r.status());
+  return HttpResponse{200, Dump(json{{"job", JobJson(*r, false)}})};
+}
+
+std::optional<HttpResponse> RestApi::Forbidden(uint64_t id, bool write, Who who) {
+  if (who == nullptr) return std::nullopt;
+  StatusOr<JobRecord> r = cp_->Job(id);
+  if (!r.ok() || who->May(r->spec.spec.tenant, write)) return std::nullopt;
+  return ErrorResponse(403, "permission_denied",
+                       fmt::format("job {} belongs to tenant '{}', not to {}", id, r->spec.spec.tenant, who->name));
+}
+
+HttpResponse RestApi::QueryAudit(const HttpRequest& req) {
+  AuditFilter f;
+  auto get = [&](const char* k) { auto it = req.query.find(k); return it == req.query.end() ? std::string() : it->second; };
+  if (const std::string job = get("job"); !job.empty()) {
+    const std::optional<uint64_t> id = ParseId(job);
+    if (!id.has_value()) return ErrorResponse(400, "invalid_argument", "job must be a job id", "job");
+    f.job = *id;
+  }
+  if (const std::string limit = get("limit"); !limit.empty()) {
+    const std::optional<uint64_t> n = ParseId(limit);
+    if (!n.has_value() || *n == 0 || *n > 100000) {
+      return ErrorResponse(400, "invalid_argument", "limit must be in [1, 100000]", "limit");
+    }
+    f.limit = *n;
+  }
+  f.actor = get("actor");
+  f.action = get("action");
+  StatusOr<std::vector<AuditEntry>> entries = cp_->QueryAudit(f);
+  if (!entries.ok()) return FromStatus(entries.status());
+  json list = json::array();
+  for (const AuditEntry& e : *entries) {
+    list.push_back({{"seq", e.seq}, {"unix_ms", e.at.millis()}, {"actor", e.actor}, {"action", e.action},
+                    {"job", e.job}, {"detail", e.detail}});
+  }
+  return HttpResponse{200, Dump(json{{"entries", list}})};
+}
+
+}  // namespace stargate::control

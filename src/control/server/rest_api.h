@@ -1,0 +1,73 @@
+// File: rest_api.h
+// The user API, REST+JSON (docs/openapi.yaml), as a pure request handler
+// so it is tested without sockets; http_server.h puts it on a port.
+//
+//   GET  /v1/health              {"status": "ok", "revision": N}
+//   POST /v1/jobs                body: the job file (YAML); headers
+//                                Idempotency-Key (optional), X-Filename
+//                                -> 201 {"job": {...}}, 200 on a replay
+//   GET  /v1/jobs[?state=S]      {"jobs": [...]}
+//   GET  /v1/jobs/{id}           {"job": {..., "spec": "<yaml>"}}
+//   POST /v1/jobs/{id}/cancel    {"job": {...}}
+//   GET  /v1/jobs/{id}/logs      {"state", "logs": [{"rank", "node", "attempt", "url"}]}
+//                                (the current or last attempt; each url is
+//                                the agent's log server, ?offset=N to tail)
+//   GET  /v1/nodes               {"nodes": [...]}  (registered nodes, alive or not)
+//   GET  /v1/sites               {"sites": [...]}  (nodes and accelerators per site)
+//   GET  /v1/audit[?job=&actor=&action=&limit=]  {"entries": [...]} (admins and
+//                                all-tenant viewers)
+//
+// With a token file (access.h) every path but /v1/health needs
+// "Authorization: Bearer TOKEN": 401 without a valid one, 403 for what the
+// caller's role or tenant does not allow; neither changes anything.
+//
+// Errors are JSON {"error": {"code", "message"[, "field"]}} with 400 (bad
+// input; `field` is the job file's field path), 404, 405, 409 (a job that
+// already ended), 413 (body over 1 MiB) or 500/503 (the store). Bad input
+// never changes stored state. Thread-safe: it holds no state of its own
+// (the caller's identity travels with each request) and the control plane
+// is.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "control/net/http_types.h"
+#include "control/server/access.h"
+#include "control/server/control_plane.h"
+
+namespace stargate::control {
+
+class RestApi {
+ public:
+  // `cp` and `access` must outlive the API. `access`: the bearer tokens
+  // (access.h); null = an open API.
+  explicit RestApi(ControlPlane* cp, const AccessList* access = nullptr) : cp_(cp), access_(access) {}
+
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  // `who` is the caller: null when the API is open.
+  using Who = const Principal*;
+  HttpResponse Route(const HttpRequest& req, Who who);
+  HttpResponse Submit(const HttpRequest& req, Who who);
+  HttpResponse ListJobs(const HttpRequest& req, Who who);
+  HttpResponse GetJob(uint64_t id);
+  HttpResponse CancelJob(uint64_t id, Who who);
+  HttpResponse JobLogs(uint64_t id);
+  HttpResponse JobLog(uint64_t id, std::string_view rank, const HttpRequest& req);
+  HttpResponse QueryAudit(const HttpRequest& req);
+  // With tokens on: 403 unless the caller may see (or, `write`, change)
+  // job `id`; nullopt when it may (or the job does not exist: 404 later).
+  std::optional<HttpResponse> Forbidden(uint64_t id, bool write, Who who);
+  static std::string Actor(Who who) { return who != nullptr ? who->name : "anonymous"; }
+  HttpResponse ListNodes();
+  HttpResponse ListSites();
+
+  ControlPlane* const cp_;
+  const AccessList* const access_;
+};
+
+}  // namespace stargate::control

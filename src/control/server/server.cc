@@ -1,0 +1,259 @@
+#include "control/server/server.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "control/net/http_server.h"
+#include "control/server/agent_service.h"
+#include "control/server/dashboard.h"
+#include "control/server/leader_lease.h"
+#include "control/server/rest_api.h"
+#include "control/store/etcd_client.h"
+#include "control/store/etcd_store.h"
+#include "control/store/memory_store.h"
+#include "control/store/sqlite_store.h"
+#include "runtime/random_hex.h"
+
+namespace stargate::control {
+
+struct Server::Impl {
+  ServerOptions o;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<LeaderLease> lease;
+  std::unique_ptr<ControlPlane> cp;
+  std::unique_ptr<RestApi> api;
+  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<AgentServer> agents;
+  std::thread loop, serve, renew;
+
+  std::mutex mu;
+  std::condition_variable cv;      // serve_done and stopping changes
+  bool serve_done = false;
+  Status serve_status;
+  bool stopping = false;           // the lease keeper ends
+  bool stopped = false;
+
+  void Log(const std::string& line) {
+    if (o.log) {
+      o.log(line);
+    } else {
+      fmt::print("{}\n", line);
+      std::fflush(stdout);
+    }
+  }
+  void Warn(const std::string& line) {
+    if (o.warn) {
+      o.warn(line);
+    } else {
+      std::cerr << line << "\n";
+    }
+  }
+  void Deposed(const std::string& why) {
+    if (o.deposed) {
+      o.deposed(why);
+      return;
+    }
+    std::cerr << "stargate server: " << why << "; exiting\n";
+    std::_Exit(3);  // no more writes from here
+  }
+
+  StatusOr<std::string> OpenStore(EtcdStore** etcd);
+  Status AwaitLead(const std::string& me);
+  void KeepLease();
+};
+
+StatusOr<std::string> Server::Impl::OpenStore(EtcdStore** etcd) {
+  if (o.in_memory) {
+    store = std::make_unique<MemoryStore>();
+    return std::string("memory");
+  }
+  if (!o.etcd.empty()) {
+    StatusOr<std::unique_ptr<EtcdStore>> opened = EtcdStore::Open(o.etcd, o.clock, o.etcd_prefix);
+    if (!opened.ok()) return absl::InvalidArgumentError(fmt::format("--etcd: {}", std::string(opened.status().message())));
+    *etcd = opened->get();
+    store = std::move(opened).value();
+    std::string endpoints;
+    for (const std::string& e : o.etcd) endpoints += (endpoints.empty() ? "" : ",") + e;
+    return fmt::format("etcd {} under {}", endpoints, o.etcd_prefix);
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.data_dir, ec);
+  if (ec) return absl::UnavailableError(fmt::format("cannot create data dir {}: {}", o.data_dir, std::string(ec.message())));
+  const std::string path = (std::filesystem::path(o.data_dir) / "state.db").string();
+  SG_ASSIGN_OR_RETURN(store, SqliteStore::Open(path));
+  return path;
+}
+
+// Several servers on one etcd: one leads (an etcd lease on <prefix>leader),
+// the others wait here, serving nothing, and take over when the leader's
+// lease runs out.
+Status Server::Impl::AwaitLead(const std::string& me) {
+  StatusOr<EtcdClient> client = EtcdClient::Make(o.etcd, Duration::Seconds(2), o.clock);
+  if (!client.ok()) return absl::InvalidArgumentError(fmt::format("--etcd: {}", std::string(client.status().message())));
+  lease = std::make_unique<LeaderLease>(std::move(client).value(), o.etcd_prefix + "leader", me, o.lease_ttl);
+  std::string announced;
+  for (;;) {
+    StatusOr<bool> got = lease->TryAcquire();
+    if (got.ok() && *got) break;
+    StatusOr<std::string> holder = lease->Holder();
+    const std::string now = !got.ok() ? std::string(got.status().message()) : holder.ok() ? *holder : "?";
+    if (now != announced) {
+      Log(fmt::format("stargate server: standby; leader: {}", now));
+      announced = now;
+    }
+    // Watch the leader key (a second at a time, to notice a stop): a
+    // release or an expired lease wakes the standby at once.
+    if (!lease->AwaitChange(Duration::Seconds(1)).ok()) {
+      o.clock->SleepFor(Duration::Millis(200));  // etcd unreachable: do not spin
+    }
+    if (o.stop_requested && o.stop_requested()) {
+      lease.reset();
+      return absl::CancelledError("stopped while standing by");
+    }
+  }
+  Log(fmt::format("stargate server: leader ({})", me));
+  return Status();
+}
+
+// Renews the lease every TTL/3; a leader that cannot renew in time (or
+// whose lease is gone) is deposed at once, so two never act together.
+void Server::Impl::KeepLease() {
+  Time renewed = o.clock->Now();
+  std::unique_lock<std::mutex> lock(mu);
+  while (!stopping) {
+    lock.unlock();
+    Time next = o.clock->Now() + o.lease_ttl / 3;
+    if (Status st = lease->KeepAlive(); st.ok()) {
+      renewed = o.clock->Now();
+    } else if (st.code() == absl::StatusCode::kFailedPrecondition || o.clock->Now() - renewed >= o.lease_ttl) {
+      // The lease is gone (or must be by now): a standby may be leading.
+      Deposed(fmt::format("lost the leadership ({})", std::string(st.message())));
+      return;
+    } else {
+      next = o.clock->Now() + Duration::Millis(200);  // etcd between leaders: retry
+    }
+    lock.lock();
+    while (!stopping && o.clock->WaitUntil(cv, lock, next)) {
+    }
+  }
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() { Stop(); }
+
+StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
+  if (options.clock == nullptr || options.scheduler == nullptr) {
+    return absl::InvalidArgumentError("a server needs a clock and a scheduler");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->o = std::move(options);
+  Impl& s = *impl;
+  EtcdStore* etcd = nullptr;
+  SG_ASSIGN_OR_RETURN(const std::string where, s.OpenStore(&etcd));
+  // Unique per process, even for two servers with the same name and pid
+  // (containers): the write fence compares it.
+  const std::string me = fmt::format("{} (pid {}, {})", s.o.name, getpid(), RandomHex(2));
+  if (etcd != nullptr) {
+    SG_RETURN_IF_ERROR(s.AwaitLead(me));
+    // Every write from here on is conditional on still holding the key.
+    etcd->FenceOn(s.o.etcd_prefix + "leader", me,
+                  [&s] { s.Deposed("a write was refused: another server leads now"); });
+    s.renew = std::thread([&s] { s.KeepLease(); });
+  }
+  auto server = std::unique_ptr<Server>(new Server(std::move(impl)));
+  server->where_ = where;
+  server->identity_ = me;
+
+  ControlPlaneOptions cpo;
+  // Absolute, because tasks get checkpoint paths under it and run elsewhere.
+  cpo.data_dir = std::filesystem::absolute(s.o.data_dir).lexically_normal().string();
+  cpo.heartbeat_timeout = s.o.heartbeat_timeout;
+  cpo.reconciler = s.o.reconciler;
+  for (const SiteInfo& info : s.o.sites) {
+    if (info.latitude && info.longitude) {
+      cpo.reconciler.site_coordinates[info.name] = {*info.latitude, *info.longitude};
+    }
+    cpo.sites[info.name] = info;
+  }
+  cpo.log = [&s](const std::string& line) { s.Warn(line); };
+  s.cp = std::make_unique<ControlPlane>(s.store.get(), s.o.clock, std::move(s.o.scheduler), std::move(cpo));
+  server->cp_ = s.cp.get();
+  SG_RETURN_IF_ERROR(s.cp->Load());
+  // Who serves, from when: a leader change is an admin-visible event.
+  if (Status st = s.cp->Audit("server " + me, s.lease ? "lead" : "start", 0, fmt::format("state in {}", where));
+      !st.ok()) {
+    return Status(st.code(), fmt::format("audit log: {}", std::string(st.message())));
+  }
+  s.api = std::make_unique<RestApi>(s.cp.get(), s.o.access ? &*s.o.access : nullptr);
+  s.http = std::make_unique<HttpServer>([&s](const HttpRequest& req) { return s.api->Handle(req); });
+  if (!s.o.web_dir.empty()) {
+    StatusOr<std::map<std::string, StaticFile>> files = LoadDashboard(s.o.web_dir);
+    if (files.ok()) {
+      s.http->ServeFiles(std::move(files).value(), "/ui/");
+    } else {
+      s.Warn(fmt::format("stargate server: no dashboard ({})", std::string(files.status().message())));
+    }
+  }
+  SG_ASSIGN_OR_RETURN(server->rest_port_, s.http->Bind(s.o.rest_host, s.o.rest_port));
+  s.agents = std::make_unique<AgentServer>(s.cp.get());
+  SG_ASSIGN_OR_RETURN(server->agent_port_,
+                      s.agents->Start(s.o.agent_host, s.o.agent_port, s.o.tls ? &*s.o.tls : nullptr));
+  s.loop = std::thread([&s] { s.cp->RunLoop(); });
+  s.serve = std::thread([&s] {
+    Status st = s.http->Serve();
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.serve_status = st;
+    s.serve_done = true;
+    s.cv.notify_all();
+  });
+  // Until it listens, a Stop would not reach it (httplib ignores it).
+  while (!s.http->running()) {
+    {
+      std::lock_guard<std::mutex> lock(s.mu);
+      if (s.serve_done) break;
+    }
+    std::this_thread::yield();
+  }
+  return server;
+}
+
+Status Server::Wait() {
+  Impl& s = *impl_;
+  std::unique_lock<std::mutex> lock(s.mu);
+  s.cv.wait(lock, [&] { return s.serve_done; });
+  return s.serve_status;
+}
+
+void Server::Stop() {
+  if (!impl_) return;
+  Impl& s = *impl_;
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    if (s.stopped) return;
+    s.stopped = true;
+  }
+  if (s.http) s.http->Stop();
+  if (s.serve.joinable()) s.serve.join();
+  if (s.cp) s.cp->StopLoop();
+  if (s.loop.joinable()) s.loop.join();
+  if (s.agents) s.agents->Stop();
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.stopping = true;
+  }
+  s.cv.notify_all();
+  if (s.renew.joinable()) s.renew.join();
+  if (s.lease) s.lease->Release().IgnoreError();  // a standby takes over at once
+}
+
+}  // namespace stargate::control

@@ -1,0 +1,24 @@
+// File: memory_store.h
+// Store held in memory: the fake for tests and for throwaway servers
+// (`stargate up --in-memory`). Same semantics as SqliteStore, nothing durable.
+#pragma once
+
+#include <map>
+
+#include "control/store/store.h"
+
+namespace stargate::control {
+
+class MemoryStore final : public Store {
+ public:
+  StatusOr<KeyValue> Get(std::string_view key) override;
+  StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override;
+  StatusOr<int64_t> Commit(const Txn& txn) override;
+  StatusOr<int64_t> Revision() override { return revision_; }
+
+ private:
+  std::map<std::string, KeyValue, std::less<>> kv_;
+  int64_t revision_ = 0;
+};
+
+}  // namespace stargate::control

@@ -1,0 +1,165 @@
+#include "control/store/sqlite_store.h"
+
+#include <sqlite3.h>
+
+#include <fmt/format.h>
+
+namespace stargate::control {
+namespace {
+
+// A prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() const { return stmt_; }
+  void Bind(int i, std::string_view text) {
+    sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+  }
+  void BindBlob(int i, std::string_view bytes) {
+    sqlite3_bind_blob(stmt_, i, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+  }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  int Step() { return sqlite3_step(stmt_); }
+  std::string Text(int col) const {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    const int n = sqlite3_column_bytes(stmt_, col);
+    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), static_cast<size_t>(n));
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_ERROR;
+};
+
+// The smallest string greater than every string starting with `prefix`
+// (empty = no upper bound), for a range scan on the primary key.
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty()) {
+    if (static_cast<unsigned char>(end.back()) != 0xff) {
+      end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+      return end;
+    }
+    end.pop_back();
+  }
+  return end;
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  if (rc != SQLITE_OK) {
+    const std::string msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return absl::UnavailableError(fmt::format("cannot open store {}: {}", path, msg));
+  }
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path));
+  sqlite3_busy_timeout(db, 5000);  // another process mid-commit: wait, do not fail
+  SG_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
+  SG_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
+  SG_RETURN_IF_ERROR(store->Exec(
+      "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL, revision INTEGER NOT NULL);"
+      "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+      "INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0);"));
+  return store;
+}
+
+SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+
+Status SqliteStore::Error(std::string_view what) const {
+  return absl::InternalError(fmt::format("store {}: {}: {}", path_, what, sqlite3_errmsg(db_)));
+}
+
+Status SqliteStore::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    const std::string msg = err != nullptr ? err : "unknown error";
+    sqlite3_free(err);
+    return absl::InternalError(fmt::format("store {}: {}", path_, msg));
+  }
+  return Status();
+}
+
+StatusOr<KeyValue> SqliteStore::Get(std::string_view key) {
+  Stmt s(db_, "SELECT value, revision FROM kv WHERE key = ?1");
+  if (!s.ok()) return Error("get");
+  s.BindBlob(1, key);
+  const int rc = s.Step();
+  if (rc == SQLITE_DONE) return absl::NotFoundError(fmt::format("no key '{}'", key));
+  if (rc != SQLITE_ROW) return Error("get");
+  return KeyValue{std::string(key), s.Text(0), s.Int(1)};
+}
+
+StatusOr<std::vector<KeyValue>> SqliteStore::List(std::string_view prefix) {
+  const std::string end = PrefixEnd(prefix);
+  Stmt s(db_, end.empty() ? "SELECT key, value, revision FROM kv WHERE key >= ?1 ORDER BY key"
+                          : "SELECT key, value, revision FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key");
+  if (!s.ok()) return Error("list");
+  s.BindBlob(1, prefix);
+  if (!end.empty()) s.BindBlob(2, end);
+  std::vector<KeyValue> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.push_back(KeyValue{s.Text(0), s.Text(1), s.Int(2)});
+  if (rc != SQLITE_DONE) return Error("list");
+  return out;
+}
+
+StatusOr<int64_t> SqliteStore::Revision() {
+  Stmt s(db_, "SELECT value FROM meta WHERE name = 'revision'");
+  if (!s.ok() || s.Step() != SQLITE_ROW) return Error("revision");
+  return s.Int(0);
+}
+
+StatusOr<int64_t> SqliteStore::Commit(const Txn& txn) {
+  SG_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  auto rollback = [&](Status st) {
+    Exec("ROLLBACK").IgnoreError();
+    return st;
+  };
+  for (const Txn::Condition& c : txn.conditions) {
+    Stmt s(db_, "SELECT revision FROM kv WHERE key = ?1");
+    if (!s.ok()) return rollback(Error("commit"));
+    s.BindBlob(1, c.key);
+    const int rc = s.Step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rollback(Error("commit"));
+    const int64_t have = rc == SQLITE_ROW ? s.Int(0) : 0;
+    if (have != c.revision) {
+      return rollback(absl::FailedPreconditionError(
+          fmt::format("key '{}' is at revision {}, not {}", c.key, have, c.revision)));
+    }
+  }
+  StatusOr<int64_t> current = Revision();
+  if (!current.ok()) return rollback(current.status());
+  const int64_t revision = *current + 1;
+  for (const Txn::Write& w : txn.writes) {
+    if (w.value.has_value()) {
+      Stmt s(db_, "INSERT INTO kv (key, value, revision) VALUES (?1, ?2, ?3) "
+                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = excluded.revision");
+      if (!s.ok()) return rollback(Error("commit"));
+      s.BindBlob(1, w.key);
+      s.BindBlob(2, *w.value);
+      s.Bind(3, revision);
+      if (s.Step() != SQLITE_DONE) return rollback(Error("commit"));
+    } else {
+      Stmt s(db_, "DELETE FROM kv WHERE key = ?1");
+      if (!s.ok()) return rollback(Error("commit"));
+      s.BindBlob(1, w.key);
+      if (s.Step() != SQLITE_DONE) return rollback(Error("commit"));
+    }
+  }
+  Stmt bump(db_, "UPDATE meta SET value = ?1 WHERE name = 'revision'");
+  if (!bump.ok()) return rollback(Error("commit"));
+  bump.Bind(1, revision);
+  if (bump.Step() != SQLITE_DONE) return rollback(Error("commit"));
+  if (Status st = Exec("COMMIT"); !st.ok()) return rollback(st);
+  return revision;
+}
+
+}  // namespace stargate::control

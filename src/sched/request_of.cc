@@ -1,0 +1,62 @@
+#include "sched/request_of.h"
+
+#include <algorithm>
+
+namespace stargate::sched {
+
+ResolvedPlacement ResolvePlacement(const JobSpec& spec, const ClusterState& state) {
+  ResolvedPlacement p;
+  p.accel_mask = MaskOfTypes(spec.accelerators);
+  p.jurisdictions = state.JurisdictionsOf(spec.jurisdictions);
+  if (!spec.regions.empty()) {  // allowed regions -> allowed sites
+    for (size_t i = 0; i < state.sites().size() && i < 64; ++i) {
+      const std::string& region = state.sites()[i].region;
+      if (std::find(spec.regions.begin(), spec.regions.end(), region) != spec.regions.end()) {
+        p.sites |= uint64_t{1} << i;
+      }
+    }
+    if (p.sites == 0) p.accel_mask = 0;  // no site in those regions (yet): nothing fits
+  }
+  if (!spec.near.empty()) {
+    double lat = 0, lon = 0;
+    if (state.PlaceCoordinates(spec.near, &lat, &lon)) {
+      p.has_users = true;
+      p.users_latitude = static_cast<float>(lat);
+      p.users_longitude = static_cast<float>(lon);
+    } else if (spec.max_rtt > Duration::Zero()) {
+      p.accel_mask = 0;  // near a place not known (yet) with a hard limit: nothing qualifies
+    }
+  }
+  return p;
+}
+
+JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, const JobContext& context) {
+  JobRequest req;
+  req.id = context.id;
+  req.tenant = context.tenant;
+  req.accelerators = std::max(1, spec.accelerator_count);
+  req.fixed_per_node = spec.per_node;
+  req.spread_sites = spec.spread_sites;
+  req.accel_mask = placement.accel_mask;
+  req.jurisdictions = placement.jurisdictions;
+  req.sites = placement.sites;
+  req.has_users = placement.has_users;
+  req.users_latitude = placement.users_latitude;
+  req.users_longitude = placement.users_longitude;
+  req.max_rtt = spec.max_rtt;
+  req.priority = spec.priority;
+  req.submit = spec.submit;
+  req.estimate = context.estimate;
+  req.reference = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
+  req.utilisation = context.utilisation;
+  // The span its gang would get is priced by the step-time model, which
+  // needs the model's size: a job file does not give it.
+  if (spec.kind == JobKind::kTraining && spec.training.params > 0) req.training = &spec.training;
+  req.deferrable = spec.deferrable;
+  req.deadline = spec.deadline;
+  req.resumed = context.resumed;
+  req.queued_at = context.queued_at;
+  return req;
+}
+
+}  // namespace stargate::sched

@@ -1,0 +1,142 @@
+// Jobs in the store: ids, exactly-once submission per idempotency key,
+// cancel, bad specs, and durability across a reopened SQLite store.
+#include "control/server/job_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include "control/store/memory_store.h"
+#include "runtime/manual_clock.h"
+#include "control/store/sqlite_store.h"
+
+namespace stargate::control {
+namespace {
+
+constexpr char kSpec[] = "name: hello\nresources: {accelerators: H100:8, nodes: 2}\nrun: echo hi\n";
+
+// Every submit happens at the same instant.
+const ManualClock kClock(Time::FromMillis(1'700'000'000'000));
+
+TEST(JobRegistry, SubmitsWithIncreasingIdsAndReadsBack) {
+  MemoryStore store;
+  JobRegistry jobs(&store, &kClock);
+  bool created = false;
+  const JobRecord a = jobs.Submit(kSpec, "a.yaml", "", &created).value();
+  EXPECT_TRUE(created);
+  const JobRecord b = jobs.Submit(kSpec, "b.yaml", "").value();
+  EXPECT_EQ(a.id, 1u);
+  EXPECT_EQ(b.id, 2u);
+  const JobRecord got = jobs.Get(1).value();
+  EXPECT_EQ(got.state, JobState::kPending);
+  EXPECT_EQ(got.spec.spec.accelerator_count, 16);
+  EXPECT_EQ(got.spec_text, kSpec);
+  EXPECT_EQ(got.filename, "a.yaml");
+  EXPECT_EQ(got.submitted, kClock.Now());
+  EXPECT_EQ(jobs.List().value().size(), 2u);
+  EXPECT_EQ(jobs.Get(9).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(JobRegistry, AnIdempotencyKeyCreatesAtMostOneJob) {
+  MemoryStore store;
+  JobRegistry jobs(&store, &kClock);
+  bool created = false;
+  const JobRecord first = jobs.Submit(kSpec, "a.yaml", "client-1/0001", &created).value();
+  EXPECT_TRUE(created);
+  const JobRecord again = jobs.Submit(kSpec, "a.yaml", "client-1/0001", &created).value();
+  EXPECT_FALSE(created);
+  EXPECT_EQ(again.id, first.id);
+  EXPECT_EQ(jobs.List().value().size(), 1u);
+  EXPECT_EQ(jobs.Submit(kSpec, "a.yaml", "client-1/0002").value().id, first.id + 1);
+}
+
+TEST(JobRegistry, BadSpecsAreRejectedWithTheirPositionAndStoreNothing) {
+  MemoryStore store;
+  JobRegistry jobs(&store, &kClock);
+  auto bad = jobs.Submit("name: x\nrun: y\nresources: {nodes: -1}\n", "bad.yaml", "k");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(bad.status().message()).rfind("bad.yaml:3:20: resources.nodes:", 0), 0u) << bad.status();
+  EXPECT_EQ(store.Revision().value(), 0);
+}
+
+TEST(JobRegistry, CancelIsFinalAndIdempotent) {
+  MemoryStore store;
+  JobRegistry jobs(&store, &kClock);
+  const uint64_t id = jobs.Submit(kSpec, "a.yaml", "").value().id;
+  const JobRecord c = jobs.Cancel(id, "by user").value();
+  EXPECT_EQ(c.state, JobState::kCancelled);
+  EXPECT_EQ(c.reason, "by user");
+  EXPECT_EQ(jobs.Cancel(id, "again").value().reason, "by user");
+  EXPECT_EQ(jobs.Cancel(77, "x").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(JobRegistry, TwoRegistriesOnOneStoreNeverShareAnId) {
+  MemoryStore store;
+  JobRegistry a(&store, &kClock), b(&store, &kClock);
+  std::set<uint64_t> ids;
+  for (int i = 0; i < 50; ++i) {
+    ids.insert(a.Submit(kSpec, "a.yaml", "").value().id);
+    ids.insert(b.Submit(kSpec, "b.yaml", "").value().id);
+  }
+  EXPECT_EQ(ids.size(), 100u);
+}
+
+TEST(JobRegistry, IndexesFollowEveryWrite) {
+  MemoryStore store;
+  JobRegistry jobs(&store, &kClock);
+  JobRecord a = jobs.Submit(kSpec, "a.yaml", "").value();
+  const uint64_t b = jobs.Submit(kSpec, "b.yaml", "").value().id;
+  a.state = JobState::kRunning;
+  a.nodes = {"n1", "n2"};
+  a.exits = {JobRecord::kRunningExit, JobRecord::kRunningExit};
+  a = jobs.Update(a).value();
+  EXPECT_EQ(jobs.RunningOn("n2").value(), (std::vector<uint64_t>{a.id}));
+  a.nodes = {"n3"};  // moved
+  a.exits = {JobRecord::kRunningExit};
+  a = jobs.Update(a).value();
+  EXPECT_TRUE(jobs.RunningOn("n2").value().empty());
+  EXPECT_EQ(jobs.RunningOn("n3").value(), (std::vector<uint64_t>{a.id}));
+  // Failed while its rank still runs: it holds n3 until the rank exits.
+  a.state = JobState::kFailed;
+  a = jobs.Update(a).value();
+  EXPECT_EQ(jobs.RunningOn("n3").value(), (std::vector<uint64_t>{a.id}));
+  EXPECT_EQ(jobs.ListEndedButRunning().value().size(), 1u);
+  a.exits = {143};
+  a = jobs.Update(a).value();
+  EXPECT_TRUE(jobs.RunningOn("n3").value().empty());
+  EXPECT_TRUE(jobs.ListEndedButRunning().value().empty());
+  ASSERT_EQ(jobs.ListLive().value().size(), 1u);
+  EXPECT_EQ(jobs.ListLive().value()[0].id, b);
+  // A stale copy loses its compare-and-swap and changes nothing.
+  JobRecord stale = jobs.Get(b).value();
+  ASSERT_TRUE(jobs.Cancel(b, "x").ok());
+  stale.state = JobState::kRunning;
+  EXPECT_EQ(jobs.Update(stale).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(jobs.Get(b).value().state, JobState::kCancelled);
+  // A second registry on the same store reads it all back.
+  JobRegistry fresh(&store, &kClock);
+  EXPECT_EQ(fresh.List().value().size(), 2u);
+  EXPECT_TRUE(fresh.ListLive().value().empty());
+}
+
+TEST(JobRegistry, JobsSurviveAReopenedSqliteStore) {
+  const std::string dir = "/tmp/stargate-registry-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  {
+    auto store = SqliteStore::Open(dir + "/state.db").value();
+    JobRegistry jobs(store.get(), &kClock);
+    ASSERT_TRUE(jobs.Submit(kSpec, "a.yaml", "k1").ok());
+    ASSERT_TRUE(jobs.Submit(kSpec, "b.yaml", "k2").ok());
+  }
+  auto store = SqliteStore::Open(dir + "/state.db").value();
+  JobRegistry jobs(store.get(), &kClock);
+  EXPECT_EQ(jobs.List().value().size(), 2u);
+  EXPECT_EQ(jobs.Submit(kSpec, "a.yaml", "k1").value().id, 1u);  // still known after the restart
+  EXPECT_EQ(jobs.Submit(kSpec, "c.yaml", "k3").value().id, 3u);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace stargate::control

@@ -1,0 +1,537 @@
+// The control loop without sockets: placement, torchrun-style env, the
+// level-triggered heartbeat protocol, success, failure, cancel, and a gang
+// that loses a node restarting elsewhere with its restart count raised.
+#include "control/server/reconciler.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "control/store/memory_store.h"
+#include "runtime/manual_clock.h"
+#include "model/checkpoint.h"
+#include "model/failure.h"
+
+namespace stargate::control {
+namespace {
+
+constexpr Time kT0 = Time::FromMillis(1'700'000'000'000);
+
+// As an agent joins: it registers, then says what it runs (nothing);
+// only then does new work land on it.
+void Join(NodeRegistry& nodes, const NodeInfo& n, Time now) {
+  ASSERT_TRUE(nodes.Register(n, now).ok());
+  NodeTelemetry t;
+  t.last_heartbeat = now;
+  ASSERT_TRUE(nodes.Heartbeat(n.name, t));
+}
+constexpr Duration kTimeout = Duration::Seconds(5);
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  ReconcilerTest() {
+    for (const char* n : {"a", "b"}) AddNode(n);
+  }
+  void AddNode(const std::string& name) {
+    NodeInfo n;
+    n.name = name;
+    n.site = "s1";
+    n.jurisdiction = "US";
+    n.address = "10.0.0." + name;
+    n.accelerator = AcceleratorType::kCpu;
+    n.accelerators = 1;
+    Join(nodes_, n, clock_.Now());
+  }
+  uint64_t Submit(int nodes, const std::string& run = "train") {
+    const std::string spec = fmt::format("name: j\nresources: {{accelerators: CPU:1, nodes: {}}}\nrun: {}\n", nodes, run);
+    return jobs_.Submit(spec, "j.yaml", "").value().id;
+  }
+  HeartbeatResult Beat(const std::string& node, std::vector<TaskReport> tasks = {}) {
+    return rec_.OnHeartbeat(node, NodeTelemetry{}, tasks).value();
+  }
+  static TaskReport Running(TaskRef t) { return TaskReport{t, true, 0, 0}; }
+  static TaskReport Exited(TaskRef t, int code) { return TaskReport{t, false, code, 0}; }
+
+  // Time moves only when a test advances it: timeouts and grace periods
+  // are decided without sleeping.
+  ManualClock clock_{kT0};
+  MemoryStore store_;
+  JobRegistry jobs_{&store_, &clock_};
+  NodeRegistry nodes_{&store_, kTimeout};
+  Reconciler rec_{&jobs_, &nodes_, sched::MakeScheduler("fifo").value(), "/data", &clock_};
+};
+
+TEST_F(ReconcilerTest, PlacesAGangAndHandsEachNodeItsRank) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  const JobRecord r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.nodes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(r.attempt, 1u);
+  EXPECT_EQ(r.master_addr, "10.0.0.a");
+  const HeartbeatResult ha = Beat("a");
+  ASSERT_EQ(ha.run.size(), 1u);
+  EXPECT_EQ(ha.run[0].command, "train");
+  EXPECT_EQ(ha.run[0].env.at("RANK"), "0");
+  EXPECT_EQ(ha.run[0].env.at("WORLD_SIZE"), "2");
+  EXPECT_EQ(ha.run[0].env.at("MASTER_ADDR"), "10.0.0.a");
+  EXPECT_EQ(ha.run[0].env.at("MASTER_PORT"), std::to_string(r.master_port));
+  EXPECT_EQ(ha.run[0].env.at("STARGATE_RESTART_COUNT"), "0");
+  EXPECT_EQ(ha.run[0].env.at("STARGATE_CHECKPOINT_DIR"), fmt::format("/data/checkpoints/{}", id));
+  EXPECT_EQ(ha.run[0].env.at("STARGATE_CHECKPOINT_INTERVAL_S"), "3600");
+  EXPECT_EQ(ha.run[0].env.at("LOCAL_RANK"), "0");
+  EXPECT_EQ(Beat("b").run.at(0).env.at("NODE_RANK"), "1");
+  // Already running: nothing new to start, nothing to stop.
+  const TaskRef t{id, 1};
+  const HeartbeatResult again = Beat("a", {Running(t)});
+  EXPECT_TRUE(again.run.empty());
+  EXPECT_TRUE(again.stop.empty());
+  // A second job does not fit while the first holds both nodes.
+  const uint64_t second = Submit(1);
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(second).value().state, JobState::kPending);
+}
+
+TEST_F(ReconcilerTest, SucceedsWhenEveryRankExitsZeroAndFailsOnANonZeroExit) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  const TaskRef t{id, 1};
+  HeartbeatResult h = Beat("a", {Exited(t, 0)});
+  EXPECT_EQ(h.forget, (std::vector<TaskRef>{t}));
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);  // rank 1 still runs
+  Beat("b", {Exited(t, 0)});
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kSucceeded);
+
+  const uint64_t bad = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  const TaskRef tb{bad, 1};
+  Beat("a", {Exited(tb, 3)});
+  const JobRecord failed = jobs_.Get(bad).value();
+  EXPECT_EQ(failed.state, JobState::kFailed);
+  EXPECT_EQ(failed.reason, "rank 0 on a exited with code 3");
+  EXPECT_EQ(Beat("b", {Running(tb)}).stop, (std::vector<TaskRef>{tb}));  // the rest is stopped
+}
+
+TEST_F(ReconcilerTest, CancelStopsTheTasksWhichKeepTheirNodesUntilTheyExit) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  ASSERT_TRUE(jobs_.Cancel(id, "by user").ok());
+  EXPECT_EQ(Beat("a", {Running({id, 1})}).stop, (std::vector<TaskRef>{{id, 1}}));
+  // Still stopping (SIGTERM, grace): a new job must not land on a or b.
+  const uint64_t next = Submit(1);
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(next).value().state, JobState::kPending);
+  Beat("a", {Exited({id, 1}, 143)});
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(next).value().nodes, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kCancelled);
+  // b's rank never reports; once b is gone its device is written off.
+  clock_.Advance(kTimeout + Duration::Millis(1));
+  Beat("a", {Running({next, 1})});
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_TRUE(jobs_.ListEndedButRunning().value().empty());
+}
+
+// A node that was silent long enough to lose its rank comes back still
+// running it (a partitioned node; a Slurm batch job outliving its driver):
+// nothing new lands on it before it has said what it runs, nor on the
+// devices the stale rank holds until it has ended.
+TEST_F(ReconcilerTest, ARejoiningNodesStaleRankHoldsItsDevicesUntilItEnds) {
+  rec_.Configure({.hot_spares = 0, .gang_repair = false});
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  const TaskRef first{id, 1};
+  clock_.Advance(kTimeout + Duration::Millis(1));  // a goes silent
+  Beat("b", {Running(first)});
+  ASSERT_TRUE(rec_.Tick().ok());
+  Beat("b", {Exited(first, 143)});
+  ASSERT_EQ(jobs_.Get(id).value().state, JobState::kPending);
+  NodeInfo a = *nodes_.Find("a");
+  ASSERT_TRUE(nodes_.Register(a, clock_.Now()).ok());  // back, but has not reported yet
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kPending) << "placed on a node that has not said what it runs";
+  EXPECT_EQ(Beat("a", {Running(first)}).stop, (std::vector<TaskRef>{first}));
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kPending) << "placed on the devices of a stale rank";
+  Beat("a", {Exited(first, 143)});
+  ASSERT_TRUE(rec_.Tick().ok());
+  const JobRecord r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.attempt, 2u);
+  EXPECT_EQ(Beat("a").run.at(0).env.at("STARGATE_NODES"), "a,b");
+}
+
+// Every node of a site goes silent at once: a cut WAN link, most likely.
+// Its gang keeps its attempt (the agents keep their tasks running) for
+// the grace, new work goes elsewhere, and when the site is back the
+// attempt simply goes on; a site silent past the grace loses its gangs.
+TEST_F(ReconcilerTest, ASilentSitesGangWaitsForItWithinTheGrace) {
+  rec_.Configure({.hot_spares = 0, .gang_repair = true, .site_partition_grace = Duration::Seconds(20)});
+  for (const char* name : {"e1", "e2"}) {
+    NodeInfo n;
+    n.name = name;
+    n.site = "paris";
+    n.jurisdiction = "EU";
+    n.address = name;
+    n.accelerator = AcceleratorType::kCpu;
+    Join(nodes_, n, clock_.Now());
+  }
+  const uint64_t id =
+      jobs_.Submit("name: eu\nresources: {nodes: 2}\nplacement: {jurisdictions: [EU]}\nrun: x\n", "e.yaml", "")
+          .value().id;
+  ASSERT_TRUE(rec_.Tick().ok());
+  const TaskRef t{id, 1};
+  ASSERT_EQ(jobs_.Get(id).value().nodes, (std::vector<std::string>{"e1", "e2"}));
+  clock_.Advance(kTimeout + Duration::Millis(1));  // paris is cut off; a and b go on
+  Beat("a");
+  Beat("b");
+  ASSERT_TRUE(rec_.Tick().ok());
+  JobRecord r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kRunning);
+  EXPECT_FALSE(r.stopping);
+  EXPECT_NE(r.reason.find("site paris is unreachable"), std::string::npos) << r.reason;
+  const uint64_t other = Submit(1);  // goes to the site that answers
+  ASSERT_TRUE(rec_.Tick().ok());
+  const std::vector<std::string> at = jobs_.Get(other).value().nodes;
+  ASSERT_EQ(at.size(), 1u);
+  EXPECT_EQ(nodes_.Find(at[0])->site, "s1");
+  clock_.Advance(Duration::Millis(10'000));  // paris is back within the grace, still running attempt 1
+  Beat("b");
+  EXPECT_TRUE(Beat("e1", {Running(t)}).stop.empty());
+  ASSERT_TRUE(rec_.Tick().ok());  // nodes come back one by one: e2 is not lost meanwhile
+  EXPECT_FALSE(jobs_.Get(id).value().stopping) << jobs_.Get(id).value().reason;
+  EXPECT_TRUE(Beat("e2", {Running(t)}).stop.empty());
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  EXPECT_EQ(r.attempt, 1u);
+  EXPECT_EQ(r.restarts, 0);
+  EXPECT_EQ(r.reason, "its site is reachable again; the attempt goes on");
+  // Silent again, now past the grace: the attempt is given up.
+  clock_.Advance(Duration::Millis(20'000) + kTimeout + Duration::Millis(1));
+  Beat("a", {Running({other, 1})});
+  Beat("b", {Running({other, 1})});
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  EXPECT_TRUE(r.state == JobState::kPending || r.stopping) << Name(r.state);
+  EXPECT_NE(r.reason.find("missed its heartbeats"), std::string::npos) << r.reason;
+}
+
+// The whole protocol on the manual clock, to the millisecond and without
+// a single sleep: a node is alive exactly up to the heartbeat timeout; a
+// silent site's gang waits exactly up to the partition grace; and
+// `interval: auto` plans with the up time and failures the clock's
+// advance produced.
+TEST_F(ReconcilerTest, TimeoutsGraceAndCheckpointIntervalsFollowTheManualClock) {
+  rec_.Configure({.hot_spares = 0, .gang_repair = false, .site_partition_grace = Duration::Seconds(30)});
+  auto paris = [&](const char* name) {
+    NodeInfo n;
+    n.name = name;
+    n.site = "paris";
+    n.jurisdiction = "EU";
+    n.address = name;
+    n.accelerator = AcceleratorType::kCpu;
+    Join(nodes_, n, clock_.Now());
+  };
+  paris("e1");
+  paris("e2");
+  const uint64_t id = jobs_.Submit("name: eu\nresources: {nodes: 2}\nplacement: {jurisdictions: [EU]}\n"
+                                   "checkpoint: {interval: auto, cost: 30s}\nrun: x\n", "eu.yaml", "")
+                          .value()
+                          .id;
+  ASSERT_TRUE(rec_.Tick().ok());
+  ASSERT_EQ(jobs_.Get(id).value().nodes, (std::vector<std::string>{"e1", "e2"}));
+  const Time quiet = clock_.Now();  // paris is never heard from again
+  auto s1_beats = [&] {
+    Beat("a");
+    Beat("b");
+  };
+  // Exactly at the timeout e1 and e2 are still alive.
+  clock_.Advance(kTimeout);
+  s1_beats();
+  ASSERT_TRUE(rec_.Tick().ok());
+  JobRecord r = jobs_.Get(id).value();
+  EXPECT_EQ(r.reason.find("unreachable"), std::string::npos) << r.reason;
+  // A millisecond later the whole site is silent: cut off, its gang waits.
+  clock_.Advance(Duration::Millis(1));
+  s1_beats();
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kRunning);
+  EXPECT_FALSE(r.stopping);
+  EXPECT_NE(r.reason.find("site paris is unreachable"), std::string::npos) << r.reason;
+  // Exactly at the grace (counted from when paris was last heard) it still waits.
+  clock_.Set(quiet + Duration::Seconds(30));
+  s1_beats();
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.attempt, 1u);
+  // A millisecond past it, the attempt is given up (nothing left to drain).
+  clock_.Advance(Duration::Millis(1));
+  s1_beats();
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kPending);
+  EXPECT_EQ(r.restarts, 1);
+  EXPECT_NE(r.reason.find("missed its heartbeats"), std::string::npos) << r.reason;
+  EXPECT_EQ(nodes_.health().at("paris").failures, 2);  // both nodes, counted once
+  // Paris comes back and beats every 4 s for 10 h of manual time: 20
+  // node-hours, two failures. The gang's next attempt plans with that.
+  paris("e1");
+  paris("e2");
+  for (int i = 0; i < 10 * 900; ++i) {
+    clock_.Advance(Duration::Seconds(4));
+    s1_beats();
+    Beat("e1");
+    Beat("e2");
+  }
+  EXPECT_NEAR(nodes_.health().at("paris").node_hours, 20, 1e-9);
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.attempt, 2u);
+  const double prior = model::FailuresPerHour(model::LlamaThreeComponents(), 1, 1, 0);
+  const double per_node = model::PosteriorRate(2, 20, prior);
+  const Duration daly = model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * per_node)));
+  EXPECT_EQ(r.checkpoint_interval, Duration::Millis(daly.millis()));
+  EXPECT_EQ(Beat("e1").run.at(0).env.at("STARGATE_CHECKPOINT_INTERVAL_S"), std::to_string(daly.millis() / 1000));
+}
+
+TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
+  rec_.Configure({.hot_spares = 0, .gang_repair = false});
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  const TaskRef first{id, 1};
+  // Only a keeps heartbeating; b goes silent past the timeout.
+  clock_.Advance(kTimeout + Duration::Millis(1));
+  Beat("a", {Running(first)});
+  ASSERT_TRUE(rec_.Tick().ok());
+  JobRecord r = jobs_.Get(id).value();
+  // The survivor is told to stop and keeps its node until it has.
+  EXPECT_TRUE(r.stopping);
+  EXPECT_NE(r.reason.find("node b (rank 1) missed its heartbeats"), std::string::npos) << r.reason;
+  EXPECT_EQ(Beat("a", {Running(first)}).stop, (std::vector<TaskRef>{first}));
+  const uint64_t other = Submit(1);  // a is the only live node, and it is still draining
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(other).value().state, JobState::kPending) << "placed on a node still running the old rank";
+  ASSERT_TRUE(jobs_.Cancel(other, "make room").ok());
+  AddNode("c");
+  // It exits (SIGTERM): now the job is requeued.
+  Beat("a", {Exited(first, 143)});
+  r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kPending);
+  EXPECT_FALSE(r.stopping);
+  EXPECT_EQ(r.restarts, 1);
+  // With c joined, the job restarts on a and c, attempt 2, restart count 1.
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.nodes, (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(r.attempt, 2u);
+  const HeartbeatResult hc = Beat("c");
+  ASSERT_EQ(hc.run.size(), 1u);
+  EXPECT_EQ(hc.run[0].task.attempt, 2u);
+  EXPECT_EQ(hc.run[0].env.at("STARGATE_RESTART_COUNT"), "1");
+  // A late report from the old attempt changes nothing and is forgotten.
+  const HeartbeatResult late = Beat("a", {Exited(first, 0), Running({id, 2})});
+  EXPECT_EQ(late.forget, (std::vector<TaskRef>{first}));
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);
+}
+
+TEST_F(ReconcilerTest, JurisdictionsAndRegionsConstrainPlacement) {
+  NodeInfo eu;
+  eu.name = "eu1";
+  eu.site = "paris";
+  eu.region = "eu-west";
+  eu.jurisdiction = "EU";
+  eu.address = "10.1.0.1";
+  eu.accelerator = AcceleratorType::kCpu;
+  Join(nodes_, eu, clock_.Now());
+  auto submit = [&](const std::string& placement) {
+    return jobs_.Submit("name: p\nplacement: " + placement + "\nrun: x\n", "p.yaml", "").value().id;
+  };
+  const uint64_t by_jurisdiction = submit("{jurisdictions: [EU]}");
+  const uint64_t by_region = submit("{regions: [eu-west]}");
+  const uint64_t nowhere = submit("{regions: [mars]}");
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(by_jurisdiction).value().nodes, (std::vector<std::string>{"eu1"}));
+  EXPECT_EQ(jobs_.Get(nowhere).value().state, JobState::kPending);
+  // The region job waits for the EU node, never taking a US one.
+  const JobRecord r = jobs_.Get(by_region).value();
+  EXPECT_EQ(r.state, JobState::kPending);
+  Beat("eu1", {Exited({by_jurisdiction, 1}, 0)});
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(by_region).value().nodes, (std::vector<std::string>{"eu1"}));
+}
+
+TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitted) {
+  ManualClock clock(kT0);
+  MemoryStore store;
+  JobRegistry jobs(&store, &clock);
+  NodeRegistry nodes(&store, kTimeout);
+  Reconciler rec(&jobs, &nodes, sched::MakeScheduler("stargate").value(), "/data", &clock);
+  for (const char* name : {"x", "y"}) {
+    NodeInfo n;
+    n.name = name;
+    n.site = "s";
+    n.address = name;
+    n.accelerator = AcceleratorType::kCpu;
+    n.accelerators = 4;
+    Join(nodes, n, clock.Now());
+  }
+  auto submit = [&](int per_node, int count) {
+    return jobs.Submit(fmt::format("name: j\nresources: {{accelerators: CPU:{}, nodes: {}}}\nrun: x\n", per_node, count),
+                       "j.yaml", "").value().id;
+  };
+  const uint64_t spread = submit(1, 2);   // one process on each of two nodes, not 2 devices on one
+  ASSERT_TRUE(rec.Tick().ok());
+  EXPECT_EQ(jobs.Get(spread).value().nodes, (std::vector<std::string>{"x", "y"}));
+  const uint64_t wide = submit(3, 2);     // 3 of the 3 left on each node
+  ASSERT_TRUE(rec.Tick().ok());
+  EXPECT_EQ(jobs.Get(wide).value().state, JobState::kRunning);
+  const uint64_t more = submit(1, 1);     // nothing left anywhere
+  const uint64_t huge = submit(8, 1);     // bigger than any node: never
+  ASSERT_TRUE(rec.Tick().ok());
+  EXPECT_EQ(jobs.Get(more).value().state, JobState::kPending);
+  EXPECT_EQ(jobs.Get(huge).value().state, JobState::kPending);
+  EXPECT_NE(jobs.Get(huge).value().reason.find("nodes with 8 accelerators"), std::string::npos) << jobs.Get(huge).value().reason;
+}
+
+TEST_F(ReconcilerTest, UnknownNodesAreToldToRegister) {
+  EXPECT_TRUE(Beat("ghost").register_again);
+}
+
+TEST_F(ReconcilerTest, AutoCheckpointIntervalIsDalyForTheSitesMeasuredFailureRate) {
+  auto interval_s = [&](uint64_t id) {
+    return std::stod(Beat(jobs_.Get(id).value().nodes[0]).run.at(0).env.at("STARGATE_CHECKPOINT_INTERVAL_S"));
+  };
+  const std::string spec =
+      "name: j\nresources: {accelerators: CPU:1, nodes: 2}\ncheckpoint: {interval: auto, cost: 30s}\nrun: t\n";
+  // No record yet: the Llama 3 rate of a one-device node, for two nodes.
+  const double prior = model::FailuresPerHour(model::LlamaThreeComponents(), 1, 1, 0);
+  const uint64_t first = jobs_.Submit(spec, "j.yaml", "").value().id;
+  ASSERT_TRUE(rec_.Tick().ok());
+  const double expected = model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * prior))).seconds();
+  EXPECT_NEAR(interval_s(first), std::floor(expected), 1.0);
+  EXPECT_NEAR(jobs_.Get(first).value().checkpoint_interval.millis() / 1e3, expected, 1e-3);
+  ASSERT_TRUE(jobs_.Cancel(first, "done").ok());
+  Beat("a", {Exited({first, 1}, 143)});
+  Beat("b", {Exited({first, 1}, 143)});
+  // Site s1 loses a node five times in 1,000 node-hours of up time, ~5x
+  // the Llama 3 rate: checkpoints come more than twice as often.
+  for (int i = 0; i < 5; ++i) {
+    for (int s = 0; s < 100 * 900; ++s) {  // 100 h of beats every 4 s
+      clock_.Advance(Duration::Millis(4000));
+      Beat("a");
+      Beat("b");
+    }
+    clock_.Advance(kTimeout + Duration::Millis(1));
+    Beat("a");
+    ASSERT_TRUE(rec_.Tick().ok());  // b is lost
+    Beat("b");                          // and back
+  }
+  EXPECT_EQ(nodes_.health().at("s1").failures, 5);
+  const uint64_t second = jobs_.Submit(spec, "j.yaml", "").value().id;
+  ASSERT_TRUE(rec_.Tick().ok());
+  const double rate = model::PosteriorRate(5, nodes_.health().at("s1").node_hours, prior);
+  const double measured = model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * rate))).seconds();
+  EXPECT_NEAR(jobs_.Get(second).value().checkpoint_interval.millis() / 1e3, measured, 1e-3);
+  EXPECT_NEAR(nodes_.health().at("s1").node_hours, 1000, 1e-6);
+  EXPECT_LT(measured, expected / 2);
+}
+
+TEST_F(ReconcilerTest, GangRepairKeepsTheSurvivorsAndTakesAHotSpare) {
+  AddNode("c");
+  rec_ = Reconciler(&jobs_, &nodes_, sched::MakeScheduler("stargate").value(), "/data", &clock_);
+  rec_.Configure({.hot_spares = 1, .gang_repair = true});
+  // Three nodes, one kept as a hot spare: a 2-node job runs, a 1-node one waits.
+  const uint64_t id = Submit(2);
+  const uint64_t waits = Submit(1);
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(waits).value().state, JobState::kPending) << "placed on the hot spare";
+  ASSERT_TRUE(jobs_.Cancel(waits, "make the test simpler").ok());
+  JobRecord r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  const std::vector<std::string> placed = r.nodes;
+  const std::string lost = placed[1], kept = placed[0];
+  const TaskRef first{id, 1};
+  // The rank-1 node goes silent; the survivor is stopped but keeps its node.
+  clock_.Advance(kTimeout + Duration::Millis(1));
+  for (const std::string& n : {std::string("a"), std::string("b"), std::string("c")}) {
+    if (n != lost) Beat(n, n == kept ? std::vector<TaskReport>{Running(first)} : std::vector<TaskReport>{});
+  }
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  EXPECT_TRUE(r.stopping);
+  EXPECT_TRUE(r.repairing);
+  EXPECT_NE(r.reason.find("with a spare in its place"), std::string::npos) << r.reason;
+  const uint64_t other = Submit(1);  // must not take the survivor's node or the spare
+  EXPECT_EQ(Beat(kept, {Running(first)}).stop, (std::vector<TaskRef>{first}));
+  Beat(kept, {Exited(first, 143)});
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);  // drained, not requeued
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  ASSERT_EQ(r.state, JobState::kRunning);
+  EXPECT_FALSE(r.stopping);
+  EXPECT_FALSE(r.repairing);
+  EXPECT_EQ(r.attempt, 2u);
+  EXPECT_EQ(r.restarts, 1);
+  ASSERT_EQ(r.nodes.size(), 2u);
+  EXPECT_EQ(r.nodes[0], kept);  // ranks keep their nodes; the spare takes rank 1
+  EXPECT_NE(r.nodes[1], lost);
+  EXPECT_NE(r.reason.find(lost + " -> " + r.nodes[1]), std::string::npos) << r.reason;
+  EXPECT_EQ(jobs_.Get(other).value().state, JobState::kPending);  // no free node: the spare was used
+  const HeartbeatResult spare = Beat(r.nodes[1]);
+  ASSERT_EQ(spare.run.size(), 1u);
+  EXPECT_EQ(spare.run[0].env.at("RANK"), "1");
+  EXPECT_EQ(spare.run[0].env.at("STARGATE_RESTART_COUNT"), "1");
+  EXPECT_EQ(Beat(kept).run.at(0).task.attempt, 2u);
+}
+
+TEST_F(ReconcilerTest, GangRepairWithoutASpareRequeuesTheGang) {
+  const uint64_t id = Submit(2);  // a and b: no node left over
+  ASSERT_TRUE(rec_.Tick().ok());
+  clock_.Advance(kTimeout + Duration::Millis(1));
+  Beat("a", {Running({id, 1})});
+  ASSERT_TRUE(rec_.Tick().ok());
+  Beat("a", {Exited({id, 1}, 143)});
+  ASSERT_TRUE(rec_.Tick().ok());
+  const JobRecord r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kPending);
+  EXPECT_FALSE(r.repairing);
+  EXPECT_EQ(r.restarts, 1);
+  EXPECT_NE(r.reason.find("no spare in its pool, requeued"), std::string::npos) << r.reason;
+}
+
+TEST_F(ReconcilerTest, ARankWhoseStartNeverReachedItsAgentDoesNotHoldTheNode) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  ASSERT_TRUE(jobs_.Cancel(id, "changed my mind").ok());  // before either agent heard of it
+  Beat("a");
+  Beat("b");
+  EXPECT_TRUE(jobs_.ListEndedButRunning().value().empty());
+  const uint64_t next = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(next).value().state, JobState::kRunning);
+}
+
+TEST_F(ReconcilerTest, PlacementsAndResidencyRefusalsGoToTheAuditLog) {
+  AuditLog audit(&store_);
+  rec_.SetAudit(&audit);
+  const uint64_t id = Submit(2);
+  const uint64_t eu = jobs_.Submit("name: eu\nplacement: {jurisdictions: [EU]}\nrun: x\n", "eu.yaml", "").value().id;
+  ASSERT_TRUE(rec_.Tick().ok());
+  ASSERT_TRUE(rec_.Tick().ok());  // said once, not every pass
+  const std::vector<AuditEntry> all = audit.Query({}).value();
+  ASSERT_EQ(all.size(), 2u);
+  const AuditEntry& place = all[0].action == "place" ? all[0] : all[1];
+  const AuditEntry& reject = all[0].action == "place" ? all[1] : all[0];
+  EXPECT_EQ(place.job, id);
+  EXPECT_EQ(place.actor, "scheduler");
+  EXPECT_NE(place.detail.find("-> a b"), std::string::npos) << place.detail;
+  EXPECT_EQ(reject.action, "reject");
+  EXPECT_EQ(reject.job, eu);
+  EXPECT_NE(reject.detail.find("data residency"), std::string::npos) << reject.detail;
+}
+
+}  // namespace
+}  // namespace stargate::control

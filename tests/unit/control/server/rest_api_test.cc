@@ -1,0 +1,252 @@
+// The REST API as a request handler: routes, status codes, JSON bodies,
+// and that bad input changes nothing.
+#include "control/server/rest_api.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sstream>
+
+#include "control/store/memory_store.h"
+#include "runtime/manual_clock.h"
+
+namespace stargate::control {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kSpec[] = "name: hello\nresources: {accelerators: H100:8, nodes: 2}\nrun: echo hi\n";
+
+class RestApiTest : public ::testing::Test {
+ protected:
+  HttpResponse Call(std::string method, std::string path, std::string body = "",
+                    std::map<std::string, std::string> headers = {}) {
+    HttpRequest req;
+    req.method = std::move(method);
+    const size_t q = path.find('?');
+    if (q != std::string::npos) {
+      const std::string query = path.substr(q + 1);
+      const size_t eq = query.find('=');
+      req.query[query.substr(0, eq)] = query.substr(eq + 1);
+      path.resize(q);
+    }
+    req.path = std::move(path);
+    req.body = std::move(body);
+    req.headers = std::move(headers);
+    return RestApi(&cp(), access_).Handle(req);
+  }
+  // A node as an agent brings it: registered, then heard from.
+  void Join(const std::string& name, AcceleratorType type, int accelerators, int log_port = 0,
+            const std::string& log_token = "", double gpu_power_w = 0) {
+    Registration r;
+    NodeInfo& n = r.node;
+    n.name = name;
+    n.site = name == "n1" ? "s" : "abilene";
+    n.address = "10.0.0.1";
+    n.accelerator = type;
+    n.accelerators = accelerators;
+    n.log_port = log_port;
+    n.log_token = log_token;
+    ASSERT_TRUE(cp().Register(r).ok());
+    AgentHeartbeat h;
+    h.node = name;
+    h.telemetry.gpu_power_w = gpu_power_w;
+    ASSERT_FALSE(cp().Heartbeat(h).value().register_again);  // no wait: answers at once
+  }
+  // The control plane, made on first use with what --sites says (sites_).
+  ControlPlane& cp() {
+    if (cp_ == nullptr) {
+      ControlPlaneOptions o;
+      o.data_dir = "/data";
+      o.sites = sites_;
+      cp_ = std::make_unique<ControlPlane>(&store_, &clock_, sched::MakeScheduler("fifo").value(), o);
+    }
+    return *cp_;
+  }
+  static constexpr int64_t kNow = 1'700'000'000'000;
+  ManualClock clock_{Time::FromMillis(kNow)};
+  MemoryStore store_;
+  std::map<std::string, SiteInfo> sites_;
+  const AccessList* access_ = nullptr;  // bearer tokens; none = an open API
+  std::unique_ptr<ControlPlane> cp_;
+};
+
+TEST_F(RestApiTest, SubmitListShowCancel) {
+  HttpResponse r = Call("POST", "/v1/jobs", kSpec, {{"idempotency-key", "k"}, {"x-filename", "hello.yaml"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  const json job = json::parse(r.body)["job"];
+  EXPECT_EQ(job["id"], 1);
+  EXPECT_EQ(job["state"], "pending");
+  EXPECT_EQ(job["nodes"], 2);
+  EXPECT_EQ(job["per_node"], 8);
+  EXPECT_EQ(job["accelerators"], json::array({"H100"}));
+  EXPECT_EQ(Call("POST", "/v1/jobs", kSpec, {{"idempotency-key", "k"}}).status, 200);  // replay
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs").body)["jobs"].size(), 1u);
+  const json shown = json::parse(Call("GET", "/v1/jobs/1").body)["job"];
+  EXPECT_EQ(shown["spec"], kSpec);
+  r = Call("POST", "/v1/jobs/1/cancel");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["job"]["state"], "cancelled");
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs?state=pending").body)["jobs"].size(), 0u);
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs?state=cancelled").body)["jobs"].size(), 1u);
+  r = Call("GET", "/v1/health");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["status"], "ok");
+}
+
+TEST_F(RestApiTest, BadInputIs4xxWithAJsonErrorAndChangesNothing) {
+  ASSERT_EQ(Call("POST", "/v1/jobs", kSpec).status, 201);
+  const int64_t before = store_.Revision().value();
+  HttpResponse r = Call("POST", "/v1/jobs", "name: x\nrun: y\nresources: {nodes: 0}\n", {{"x-filename", "bad.yaml"}});
+  EXPECT_EQ(r.status, 400);
+  const json err = json::parse(r.body)["error"];
+  EXPECT_EQ(err["code"], "invalid_argument");
+  EXPECT_EQ(err["field"], "resources.nodes");
+  EXPECT_EQ(err["message"], "bad.yaml:3:20: resources.nodes: must be in [1, 100000] (got 0)");
+  EXPECT_EQ(Call("POST", "/v1/jobs", "\x01\x02: [").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs", std::string(2 << 20, 'a')).status, 413);
+  EXPECT_EQ(Call("POST", "/v1/jobs", kSpec, {{"idempotency-key", std::string(300, 'k')}}).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/jobs/7").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/jobs/x1").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/jobs/").status, 404);
+  EXPECT_EQ(Call("DELETE", "/v1/jobs").status, 405);
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/cancel").status, 405);
+  EXPECT_EQ(Call("GET", "/v2/anything").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/jobs?state=done").status, 400);
+  EXPECT_EQ(store_.Revision().value(), before);
+  // Cancelling twice is idempotent.
+  ASSERT_EQ(Call("POST", "/v1/jobs/1/cancel").status, 200);
+  EXPECT_EQ(Call("POST", "/v1/jobs/1/cancel").status, 200);
+}
+
+// Tokens: 401 without one, 403 for another tenant's jobs or a viewer's
+// write, and neither changes anything; the audit log records who did what.
+TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
+  const AccessList access = AccessList::Parse(R"(tokens:
+  - {token: admin-token-0123456789, name: ops, role: admin}
+  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
+  - {token: bob-token-01234567890, name: bob, role: user, tenant: vision}
+  - {token: view-token-0123456789, name: grafana, role: viewer}
+)", "tokens.yaml").value();
+  access_ = &access;
+  auto as = [](const std::string& token) { return std::map<std::string, std::string>{{"authorization", "Bearer " + token}}; };
+  const std::string ml = "name: a\ntenant: ml\nrun: x\n";
+  EXPECT_EQ(Call("GET", "/v1/health").status, 200);  // probes need no token
+  EXPECT_EQ(Call("GET", "/v1/jobs").status, 401);
+  EXPECT_EQ(Call("POST", "/v1/jobs", ml, {{"authorization", "Bearer wrong-token-0123456789"}}).status, 401);
+  EXPECT_EQ(Call("POST", "/v1/jobs", ml, as("bob-token-01234567890")).status, 403);  // not bob's tenant
+  EXPECT_EQ(Call("POST", "/v1/jobs", ml, as("view-token-0123456789")).status, 403);  // viewers read only
+  ASSERT_EQ(Call("POST", "/v1/jobs", ml, as("alice-token-0123456789")).status, 201);
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: b\ntenant: vision\nrun: x\n", as("bob-token-01234567890")).status, 201);
+  // Each user sees and cancels only their tenant's jobs.
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs", "", as("alice-token-0123456789")).body)["jobs"].size(), 1u);
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs", "", as("view-token-0123456789")).body)["jobs"].size(), 2u);
+  EXPECT_EQ(Call("GET", "/v1/jobs/2", "", as("alice-token-0123456789")).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/jobs/2/cancel", "", as("alice-token-0123456789")).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/jobs/1/cancel", "", as("view-token-0123456789")).status, 403);
+  EXPECT_EQ(cp().Job(2).value().state, JobState::kPending);  // refused: unchanged
+  EXPECT_EQ(Call("POST", "/v1/jobs/2/cancel", "", as("admin-token-0123456789")).status, 200);
+  // The audit log: admins and all-tenant viewers only.
+  EXPECT_EQ(Call("GET", "/v1/audit", "", as("alice-token-0123456789")).status, 403);
+  const HttpResponse audit = Call("GET", "/v1/audit", "", as("view-token-0123456789"));
+  ASSERT_EQ(audit.status, 200) << audit.body;
+  const json entries = json::parse(audit.body)["entries"];
+  ASSERT_EQ(entries.size(), 3u) << audit.body;  // two submits and the admin's cancel
+  EXPECT_EQ(entries[0]["actor"], "alice");
+  EXPECT_EQ(entries[0]["action"], "submit");
+  EXPECT_EQ(entries[2]["actor"], "ops");
+  EXPECT_EQ(entries[2]["action"], "cancel");
+  EXPECT_EQ(entries[2]["job"], 2);
+  const json mine = json::parse(Call("GET", "/v1/audit?job=1", "", as("admin-token-0123456789")).body)["entries"];
+  EXPECT_EQ(mine.size(), 1u);
+  EXPECT_EQ(Call("GET", "/v1/audit?limit=0", "", as("admin-token-0123456789")).status, 400);
+}
+
+// Task logs are read through the server, which checks the caller first
+// and then fetches from the node's log server with that server's token
+// (agents' log servers refuse anyone else); the token is never shown.
+TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
+  const AccessList access = AccessList::Parse(R"(tokens:
+  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
+  - {token: bob-token-01234567890, name: bob, role: user, tenant: vision}
+)", "tokens.yaml").value();
+  access_ = &access;
+  auto as = [](const std::string& token) { return std::map<std::string, std::string>{{"authorization", "Bearer " + token}}; };
+  Join("n1", AcceleratorType::kCpu, 1, 9999, "log-secret-abcdef");
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: a\ntenant: ml\nrun: x\n", as("alice-token-0123456789")).status, 201);
+  cp().Pass();
+  const HttpResponse list = Call("GET", "/v1/jobs/1/logs", "", as("alice-token-0123456789"));
+  ASSERT_EQ(list.status, 200) << list.body;
+  EXPECT_EQ(json::parse(list.body)["logs"][0]["path"], "/v1/jobs/1/logs/0");
+  EXPECT_EQ(list.body.find("log-secret"), std::string::npos);
+  const HttpResponse chunk = Call("GET", "/v1/jobs/1/logs/0?offset=5", "", as("alice-token-0123456789"));
+  EXPECT_EQ(chunk.fetch_url, "http://10.0.0.1:9999/logs/job-1-attempt-1.log?offset=5");
+  EXPECT_EQ(chunk.fetch_headers.at("Authorization"), "Bearer log-secret-abcdef");
+  const HttpResponse other = Call("GET", "/v1/jobs/1/logs/0", "", as("bob-token-01234567890"));
+  EXPECT_EQ(other.status, 403);
+  EXPECT_TRUE(other.fetch_url.empty());
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0").status, 401);
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/1", "", as("alice-token-0123456789")).status, 404);
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0?offset=x", "", as("alice-token-0123456789")).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0?attempt=2", "", as("alice-token-0123456789")).status, 409);
+  EXPECT_EQ(Call("POST", "/v1/jobs/1/logs/0", "", as("alice-token-0123456789")).status, 405);
+  EXPECT_EQ(Call("GET", "/v1/nodes", "", as("alice-token-0123456789")).body.find("log-secret"), std::string::npos);
+}
+
+// GET /metrics: Prometheus text, every job state present (zeros too),
+// nodes and site accelerators from the registry, histogram lines whole.
+TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
+  SiteInfo abilene;
+  abilene.name = "abilene";
+  abilene.power_cap_w = 1.2e9;
+  abilene.carbon_g_per_kwh = 400;
+  abilene.latitude = 32.45;
+  abilene.longitude = -99.73;
+  sites_["abilene"] = abilene;
+  Join("g1", AcceleratorType::kH100, 8, 0, "", 2800);
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: a\nresources: {accelerators: H100:2}\nrun: x\n").status, 201);
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: b\nresources: {accelerators: H100:8}\nrun: x\n").status, 201);
+  cp().Pass();
+  const HttpResponse m = Call("GET", "/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_EQ(m.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
+  auto has = [&](const std::string& line) { return m.body.find(line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("stargate_jobs{state=\"running\"} 1")) << m.body;
+  EXPECT_TRUE(has("stargate_jobs{state=\"pending\"} 1"));
+  EXPECT_TRUE(has("stargate_jobs{state=\"failed\"} 0"));
+  EXPECT_TRUE(has("stargate_node_up{node=\"g1\",site=\"abilene\"} 1"));
+  EXPECT_TRUE(has("stargate_site_accelerators{site=\"abilene\",state=\"used\"} 2"));
+  EXPECT_TRUE(has("stargate_site_accelerators{site=\"abilene\",state=\"free\"} 6"));
+  EXPECT_TRUE(has("stargate_site_gpu_power_watts{site=\"abilene\"} 2800"));
+  EXPECT_TRUE(has("stargate_site_power_cap_watts{site=\"abilene\"} 1200000000"));
+  EXPECT_TRUE(has("stargate_site_carbon_intensity_grams_per_kwh{site=\"abilene\"} 400"));
+  const json site = json::parse(Call("GET", "/v1/sites").body)["sites"][0];
+  EXPECT_EQ(site["latitude"], 32.45);
+  EXPECT_EQ(site["carbon_g_per_kwh"], 400);
+  EXPECT_EQ(site["gpu_power_w"], 2800);
+  EXPECT_TRUE(has("stargate_job_queue_wait_seconds_count 1"));
+  EXPECT_TRUE(has("stargate_job_queue_wait_seconds_bucket{le=\"+Inf\"} 1"));
+  EXPECT_TRUE(has("# TYPE stargate_scheduler_pass_seconds histogram"));
+  EXPECT_EQ(Call("POST", "/metrics").status, 405);
+  // Every sample line is NAME{LABELS} VALUE or NAME VALUE.
+  std::istringstream lines(m.body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    const size_t space = line.rfind(' ');
+    ASSERT_NE(space, std::string::npos) << line;
+    EXPECT_NO_THROW((void)std::stod(line.substr(space + 1))) << line;
+  }
+}
+
+TEST(AccessList, ErrorsNameTheField) {
+  auto error = [](const std::string& text) { return std::string(AccessList::Parse(text, "t.yaml").status().message()); };
+  EXPECT_NE(error("tokens:\n  - {token: short, name: a, role: admin}\n").find("t.yaml:2:13: tokens[0].token: must be at least 16"),
+            std::string::npos) << error("tokens:\n  - {token: short, name: a, role: admin}\n");
+  EXPECT_NE(error("tokens:\n  - {token: aaaaaaaaaaaaaaaaaaaa, name: a, role: user}\n").find("a user needs a tenant"),
+            std::string::npos);
+  EXPECT_NE(error("tokens:\n  - {token: aaaaaaaaaaaaaaaaaaaa, name: a, role: root}\n").find("unknown role"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace stargate::control
