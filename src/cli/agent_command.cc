@@ -40,7 +40,7 @@ struct AgentOptions {
   int64_t stop_grace_ms = 10'000;
   std::string config;              // YAML (core/agent_file.h); flags win over it
   TlsFlags tls;                    // mutual TLS to the servers
-  // A Slurm cluster as the site (control/slurm_site.h).
+  // A Slurm cluster as the site (control/slurm/slurm_site.h).
   bool slurm = false;
   std::string slurm_partition;
   std::vector<std::string> slurm_nodes;

@@ -1,5 +1,5 @@
 // `stargate cert ca|issue`: the certificates for mutual TLS between a
-// site's agents and the servers (control/cert.h).
+// site's agents and the servers (control/net/cert.h).
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 // `stargate serve FILE.yaml`: keeps a model server's replicas up near their
-// users and routes requests to them (control/serve_controller.h,
-// control/serve_router.h).
+// users and routes requests to them (control/serve/serve_controller.h,
+// control/serve/serve_router.h).
 #include <CLI/CLI.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>

@@ -36,7 +36,7 @@ struct ServerOptions {
   std::string etcd;                // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
   int lease_ttl_s = 5;             // leader lease with --etcd: a standby takes over this long after a crash
-  std::string tokens;              // bearer tokens file (control/access.h); "" = open API
+  std::string tokens;              // bearer tokens file (control/server/access.h); "" = open API
   std::string sites;               // site metadata file (core/site_file.h)
   TlsFlags tls;                    // mutual TLS on the agent API
 };

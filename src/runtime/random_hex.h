@@ -2,6 +2,7 @@
 // Unguessable identifiers from the OS's entropy (std::random_device):
 // agent process ids, log-server tokens, server identities in the leader
 // key, idempotency keys. Not for anything simulated (that is core/rng.h).
+// Thread-safe.
 #pragma once
 
 #include <string>

@@ -2,6 +2,7 @@
 // Runs a program (no shell) to completion: its stdout and stderr
 // captured, text fed to its stdin, killed (SIGKILL) past a time limit.
 // For the command-line tools Stargate drives (sbatch, scontrol, scancel).
+// Thread-safe: each call owns its child and pipes.
 #pragma once
 
 #include <string>

@@ -5,6 +5,7 @@
 // tasks do not hold (a task that was told to stop keeps its devices until
 // it has exited), and tells the task through the vendor's visibility
 // variables, as Slurm's GRES plugin does with CUDA_VISIBLE_DEVICES.
+// Pure functions; thread-safe.
 #pragma once
 
 #include <map>

@@ -4,6 +4,7 @@
 //              --format=csv,noheader,nounits
 // The agent probes at start (`--accelerators auto`) and with each
 // heartbeat's telemetry. A node without nvidia-smi is CPU-only.
+// Thread-safe (each call runs its own nvidia-smi).
 #pragma once
 
 #include <cstdint>

@@ -4,6 +4,7 @@
 // servers and agents, each valid for both TLS server and client use, with
 // the IP addresses and DNS names given as subject alternative names. Keys
 // are written 0600. OpenSSL underneath.
+// Thread-safe: each call has its own OpenSSL objects.
 #pragma once
 
 #include <string>

@@ -11,6 +11,7 @@
 // viewer: read only (the jobs of its tenant when it has one, else all).
 // Without a token file the API is open (a warning at start): a one-machine
 // setup on loopback, as `stargate up`.
+// Immutable once parsed: thread-safe to read from any thread.
 #pragma once
 
 #include <string>

@@ -4,7 +4,7 @@
 // included), and every change a caller asks for (submit, cancel), with who
 // asked. Entries are store keys audit/<sequence> written only when absent,
 // never rewritten or deleted; GET /v1/audit queries them. Not
-// thread-safe: the server calls it under its mutex.
+// thread-safe: the control plane calls it under its lock.
 #pragma once
 
 #include <cstdint>

@@ -169,7 +169,13 @@ void ControlPlane::PassLocked() {
   }
   if (Status st = reconciler_.Tick(); !st.ok()) log_(fmt::format("stargate server: control loop: {}", std::string(st.message())));
   metrics_.scheduler_pass.Observe((clock_->Now() - start).seconds());
+  ++passes_;
   Changed();  // placements made: wake the agents' long polls
+}
+
+uint64_t ControlPlane::passes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return passes_;
 }
 
 void ControlPlane::Pass() {

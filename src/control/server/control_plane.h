@@ -125,6 +125,8 @@ class ControlPlane {
   // submitted or cancelled or a task ends, until StopLoop().
   void RunLoop();
   void StopLoop();
+  // Passes made so far (a test on a ManualClock waits for the next one).
+  uint64_t passes();
 
  private:
   // After a change a waiting heartbeat or the loop should see.
@@ -146,6 +148,7 @@ class ControlPlane {
   Metrics metrics_ ABSL_GUARDED_BY(mu_);  // before the reconciler, which updates it
   Reconciler reconciler_ ABSL_GUARDED_BY(mu_);
   bool stop_loop_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace stargate::control

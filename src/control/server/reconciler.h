@@ -20,7 +20,8 @@
 // exit is recorded. A job ends when all its ranks exited 0 (succeeded) or
 // one exited non-zero (failed; the rest are stopped).
 //
-// Not thread-safe: the server calls it under its one mutex.
+// Not thread-safe: the control plane (control_plane.h) calls it under its
+// lock.
 #pragma once
 
 #include <cstdint>

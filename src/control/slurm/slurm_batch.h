@@ -14,7 +14,7 @@
 // when the driver has not touched its lease file (WORK_DIR/slurm/lease,
 // on a filesystem the nodes share, like the logs) for `fence_s` seconds:
 // the same bound the local agent gets from PR_SET_PDEATHSIG.
-// Pure: builds text.
+// Pure: builds text; thread-safe.
 #pragma once
 
 #include <optional>

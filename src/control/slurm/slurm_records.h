@@ -1,7 +1,7 @@
 // File: slurm_records.h
 // What Slurm's tools print, read into structs: `scontrol show job -o` and
 // `scontrol show node -o` (one record per line, KEY=VALUE fields), and
-// what a Slurm job state means to Stargate. Pure: no I/O.
+// what a Slurm job state means to Stargate. Pure: no I/O; thread-safe.
 #pragma once
 
 #include <cstdint>

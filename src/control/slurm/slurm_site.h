@@ -9,6 +9,9 @@
 // re-reads the nodes: one Slurm drains or marks down stops heartbeating,
 // so the server moves its work elsewhere, and comes back when Slurm
 // returns it to service.
+//
+// RunSlurmSite owns its threads (an agent loop per node, the lease, the
+// refresher) until it returns.
 #pragma once
 
 #include <atomic>

@@ -5,6 +5,7 @@
 // Commit is one BEGIN IMMEDIATE transaction: the conditions are checked
 // and the writes applied inside it, so concurrent processes on the same
 // file (a second server by mistake) serialise instead of interleaving.
+// Not thread-safe, like every Store (store.h): one owner per process.
 #pragma once
 
 #include <memory>

@@ -9,8 +9,8 @@
 // default in a server's data dir), EtcdStore (etcd_store.h; an etcd 3.4
 // cluster, `stargate server --etcd`) and MemoryStore (memory_store.h; tests
 // and throwaway servers). All pass the same conformance suite
-// (tests/unit/control/store_test.cc). Not thread-safe: the server owns one
-// and serialises access.
+// (tests/unit/control/store/store_test.cc). Not thread-safe: the server
+// owns one and its control plane serialises access.
 #pragma once
 
 #include <cstdint>

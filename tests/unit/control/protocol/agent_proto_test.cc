@@ -1,0 +1,95 @@
+// The agent API's messages as plain values and back: every field survives
+// the round trip, and a registration the server cannot use is refused
+// with the reason.
+#include "control/protocol/agent_proto.h"
+
+#include <gtest/gtest.h>
+
+namespace stargate::control {
+namespace {
+
+TEST(AgentProto, RegistrationsRoundTripAndBadOnesAreRefused) {
+  Registration r;
+  r.node.name = "n1";
+  r.node.site = "abilene";
+  r.node.region = "us-central";
+  r.node.jurisdiction = "US";
+  r.node.address = "10.0.0.7";
+  r.node.accelerator = AcceleratorType::kH100;
+  r.node.accelerators = 8;
+  r.node.cpus = 96;
+  r.node.memory_bytes = int64_t{2} << 40;
+  r.node.log_port = 4242;
+  r.node.log_address = "10.0.0.1";
+  r.node.log_token = "secret";
+  r.agent_id = "a1b2";
+  const Registration back = FromProto(ToProto(r)).value();
+  EXPECT_EQ(back.node.name, "n1");
+  EXPECT_EQ(back.node.site, "abilene");
+  EXPECT_EQ(back.node.region, "us-central");
+  EXPECT_EQ(back.node.jurisdiction, "US");
+  EXPECT_EQ(back.node.address, "10.0.0.7");
+  EXPECT_EQ(back.node.accelerator, AcceleratorType::kH100);
+  EXPECT_EQ(back.node.accelerators, 8);
+  EXPECT_EQ(back.node.cpus, 96);
+  EXPECT_EQ(back.node.memory_bytes, int64_t{2} << 40);
+  EXPECT_EQ(back.node.log_port, 4242);
+  EXPECT_EQ(back.node.log_address, "10.0.0.1");
+  EXPECT_EQ(back.node.log_token, "secret");
+  EXPECT_EQ(back.agent_id, "a1b2");
+
+  pb::RegisterRequest bad = ToProto(r);
+  bad.set_accelerators(65);
+  EXPECT_EQ(FromProto(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = ToProto(r);
+  bad.set_node_name("");
+  EXPECT_EQ(FromProto(bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = ToProto(r);
+  bad.set_accelerator("Z9000");
+  EXPECT_EQ(FromProto(bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
+  AgentHeartbeat h;
+  h.node = "n1";
+  h.telemetry.agent_id = "a1";
+  h.telemetry.cpu_utilisation = 0.25;
+  h.telemetry.memory_used_bytes = 12345;
+  h.telemetry.gpu_utilisation = 0.5;
+  h.telemetry.gpu_power_w = 700;
+  h.tasks = {TaskReport{{7, 2}, true, 0, 0}, TaskReport{{8, 1}, false, 3, 0}, TaskReport{{9, 1}, false, 0, 15}};
+  h.wait = Duration::Millis(1000);
+  h.leaving = true;
+  const AgentHeartbeat back = FromProto(ToProto(h));
+  EXPECT_EQ(back.node, "n1");
+  EXPECT_EQ(back.telemetry.agent_id, "a1");
+  EXPECT_EQ(back.telemetry.cpu_utilisation, 0.25);
+  EXPECT_EQ(back.telemetry.memory_used_bytes, 12345);
+  EXPECT_EQ(back.telemetry.gpu_utilisation, 0.5);
+  EXPECT_EQ(back.telemetry.gpu_power_w, 700);
+  ASSERT_EQ(back.tasks.size(), 3u);
+  EXPECT_EQ(back.tasks[1].task, (TaskRef{8, 1}));
+  EXPECT_FALSE(back.tasks[1].running);
+  EXPECT_EQ(back.tasks[1].exit_code, 3);
+  EXPECT_EQ(back.tasks[2].signal, 15);
+  EXPECT_EQ(back.wait, Duration::Millis(1000));
+  EXPECT_TRUE(back.leaving);
+
+  HeartbeatResult r;
+  r.run = {TaskLaunch{{7, 3}, "python3 train.py", {{"RANK", "1"}, {"WORLD_SIZE", "2"}}}};
+  r.stop = {{8, 1}};
+  r.forget = {{9, 1}, {10, 2}};
+  r.register_again = true;
+  const HeartbeatResult rb = FromProto(ToProto(r));
+  ASSERT_EQ(rb.run.size(), 1u);
+  EXPECT_EQ(rb.run[0].task, (TaskRef{7, 3}));
+  EXPECT_EQ(rb.run[0].command, "python3 train.py");
+  EXPECT_EQ(rb.run[0].env, (std::map<std::string, std::string>{{"RANK", "1"}, {"WORLD_SIZE", "2"}}));
+  EXPECT_EQ(rb.stop, (std::vector<TaskRef>{{8, 1}}));
+  EXPECT_EQ(rb.forget, (std::vector<TaskRef>{{9, 1}, {10, 2}}));
+  EXPECT_TRUE(rb.register_again);
+  EXPECT_EQ(TaskLogName({7, 3}), "job-7-attempt-3.log");
+}
+
+}  // namespace
+}  // namespace stargate::control
