@@ -35,8 +35,8 @@ int main(int argc, char** argv) {
   for (int t = 0; t < threads; ++t) {
     grpc::ChannelArguments args;
     args.SetInt("grpc.channel_id", t);  // one connection per thread
-    stubs.push_back(pb::AgentService::NewStub(
-        grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args)));
+    stubs.push_back(
+        pb::AgentService::NewStub(grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args)));
   }
   // Register every node.
   for (int i = 0; i < agents; ++i) {
@@ -91,9 +91,11 @@ int main(int argc, char** argv) {
   std::vector<double> all;
   for (auto& v : latency_us) all.insert(all.end(), v.begin(), v.end());
   std::sort(all.begin(), all.end());
-  auto pct = [&](double q) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(q * all.size()))]; };
+  auto pct = [&](double q) {
+    return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(q * all.size()))];
+  };
   std::printf("agents %d, %.1f s: %lld heartbeats (%.0f/s), %lld failed, latency p50 %.0f us, p99 %.0f us\n", agents,
-              elapsed, static_cast<long long>(sent.load()), sent.load() / elapsed, static_cast<long long>(failed.load()),
-              pct(0.5), pct(0.99));
+              elapsed, static_cast<long long>(sent.load()), sent.load() / elapsed,
+              static_cast<long long>(failed.load()), pct(0.5), pct(0.99));
   return failed.load() == 0 ? 0 : 1;
 }

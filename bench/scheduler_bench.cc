@@ -70,8 +70,8 @@ void BM_Pass(benchmark::State& st, const char* policy) {
   }
   for (const PoolState& p : base.pools()) {
     for (uint32_t i = 0; i < p.num_nodes; i += 97) {
-      base.AddRunning(RunningGang::Ending(JobId(1'000'000 + p.first_node + i), PoolId(0), 8,
-                                  Time::Epoch() + Duration::Minutes(i)));
+      base.AddRunning(
+          RunningGang::Ending(JobId(1'000'000 + p.first_node + i), PoolId(0), 8, Time::Epoch() + Duration::Minutes(i)));
     }
   }
   const Queue queue = Jobs(100'000, base, rng);

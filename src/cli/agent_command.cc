@@ -1,17 +1,17 @@
 // `stargate agent`: run one node's agent; `stargate node list`, `site list`.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
-#include <functional>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
+#include <iostream>
 #include <iterator>
 #include <optional>
-#include <iostream>
 #include <thread>
 
 #include "cli/commands.h"
@@ -38,8 +38,8 @@ struct AgentOptions {
   std::string accelerators = "auto";
   std::string work_dir = "stargate-agent";
   int64_t stop_grace_ms = 10'000;
-  std::string config;              // YAML (core/agent_file.h); flags win over it
-  TlsFlags tls;                    // mutual TLS to the servers
+  std::string config;  // YAML (core/agent_file.h); flags win over it
+  TlsFlags tls;        // mutual TLS to the servers
   // A Slurm cluster as the site (control/slurm/slurm_site.h).
   bool slurm = false;
   std::string slurm_partition;
@@ -136,7 +136,8 @@ int RunSlurmSite(const AgentOptions& o, Clock& clock) {
   std::unique_ptr<control::SlurmClient> slurm = control::NewSlurmCommands();
   fmt::print("stargate agent: Slurm site {} ({}), server {}\n", o.site, o.jurisdiction, o.server);
   std::fflush(stdout);
-  return UntilStopped([&](const std::atomic<bool>& stop) { return control::RunSlurmSite(c, slurm.get(), &clock, stop); });
+  return UntilStopped(
+      [&](const std::atomic<bool>& stop) { return control::RunSlurmSite(c, slurm.get(), &clock, stop); });
 }
 
 int RunAgent(const AgentOptions& o, Clock& clock) {
@@ -245,7 +246,8 @@ int ListFromServer(const std::string& server, const std::string& what) {
                "LOST", "ACCELERATORS");
     for (const json& s : list) {
       std::string acc;
-      for (const auto& [type, count] : s["accelerators"].items()) acc += fmt::format("{}{}:{}", acc.empty() ? "" : " ", type, count.get<int>());
+      for (const auto& [type, count] : s["accelerators"].items())
+        acc += fmt::format("{}{}:{}", acc.empty() ? "" : " ", type, count.get<int>());
       fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6} {:>9.1f} {:>5}  {}\n", s["name"].get<std::string>(),
                  s["region"].get<std::string>(), s["jurisdiction"].get<std::string>(), s["nodes"].get<int>(),
                  s["nodes_alive"].get<int>(), s.value("node_hours", 0.0), s.value("failures", 0), acc);
@@ -266,8 +268,9 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
   agent->add_option("--jurisdiction", o->jurisdiction, "Legal area for data residency")->capture_default_str();
   agent->add_option("--address", o->address, "Address other ranks reach this node at (MASTER_ADDR)")
       ->capture_default_str();
-  agent->add_option("--accelerators", o->accelerators,
-                    "Devices on this node, TYPE:N (CPU:1 for a CPU node), or auto: nvidia-smi's GPUs, else CPU:1")
+  agent
+      ->add_option("--accelerators", o->accelerators,
+                   "Devices on this node, TYPE:N (CPU:1 for a CPU node), or auto: nvidia-smi's GPUs, else CPU:1")
       ->capture_default_str();
   agent->add_option("--work-dir", o->work_dir, "Task logs and working directories")->capture_default_str();
   agent->add_option("--stop-grace-ms", o->stop_grace_ms, "SIGTERM, then SIGKILL this much later")
@@ -280,14 +283,17 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
                   "--accelerators then names the GPU type when Slurm's GRES does not)");
   agent->add_option("--slurm-partition", o->slurm_partition, "With --slurm: this partition's nodes, and jobs in it");
   agent->add_option("--slurm-nodes", o->slurm_nodes, "With --slurm: only these Slurm nodes")->delimiter(',');
-  agent->add_option("--slurm-fence-s", o->slurm_fence_s,
-                    "With --slurm: a batch job cancels itself when this driver has been silent this long (0 = never)")
+  agent
+      ->add_option("--slurm-fence-s", o->slurm_fence_s,
+                   "With --slurm: a batch job cancels itself when this driver has been silent this long (0 = never)")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
-  agent->add_option("--config", o->config, "A YAML file with these settings (server, name, site, region, "
-                                         "jurisdiction, address, accelerators, work_dir, stop_grace, tls_cert, "
-                                         "tls_key, tls_ca, slurm: {partition, nodes, fence}); flags win");
-  agent->callback([o, agent, &clock, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o, clock) : 2; });
+  agent->add_option("--config", o->config,
+                    "A YAML file with these settings (server, name, site, region, "
+                    "jurisdiction, address, accelerators, work_dir, stop_grace, tls_cert, "
+                    "tls_key, tls_ca, slurm: {partition, nodes, fence}); flags win");
+  agent->callback(
+      [o, agent, &clock, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o, clock) : 2; });
 
   auto server = std::make_shared<std::string>(DefaultServerUrl());
   for (const char* what : {"node", "site"}) {

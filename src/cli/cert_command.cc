@@ -1,10 +1,10 @@
 // `stargate cert ca|issue`: the certificates for mutual TLS between a
 // site's agents and the servers (control/net/cert.h).
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <fstream>

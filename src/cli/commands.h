@@ -8,8 +8,12 @@
 #include <cstdlib>
 #include <string>
 
-namespace CLI { class App; }
-namespace stargate { class Clock; }
+namespace CLI {
+class App;
+}
+namespace stargate {
+class Clock;
+}
 
 namespace stargate::cli {
 

@@ -1,6 +1,6 @@
 // `stargate job submit|list|show|cancel`: the user API from the shell.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -42,7 +42,7 @@ std::string Resources(const json& job) {
 
 struct Common {
   std::string server = DefaultServerUrl();
-  Clock* clock = nullptr;          // for retries and polls
+  Clock* clock = nullptr;  // for retries and polls
 };
 
 int Submit(const Common& c, const std::string& file, std::string key) {
@@ -76,8 +76,8 @@ int List(const Common& c, const std::string& state) {
   auto r = control::CallServer(c.server, "GET", state.empty() ? "/v1/jobs" : "/v1/jobs?state=" + state);
   if (!r.ok() || r->status != 200) return Fail(r);
   const json jobs = json::parse(r->body)["jobs"];
-  fmt::print("{:>6}  {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}\n", "ID", "NAME", "TENANT", "KIND", "STATE",
-             "RESOURCES", "PRIORITY");
+  fmt::print("{:>6}  {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}\n", "ID", "NAME", "TENANT", "KIND", "STATE", "RESOURCES",
+             "PRIORITY");
   for (const json& j : jobs) {
     fmt::print("{:>6}  {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}\n", j["id"].get<uint64_t>(),
                j["name"].get<std::string>(), j["tenant"].get<std::string>(), j["kind"].get<std::string>(),
@@ -92,12 +92,12 @@ int Show(const Common& c, uint64_t id) {
   const json j = json::parse(r->body)["job"];
   std::string nodes;
   for (const json& n : j.value("placement", json::array())) nodes += (nodes.empty() ? "" : " ") + n.get<std::string>();
-  fmt::print("id:        {}\nname:      {}\ntenant:    {}\nkind:      {}\nstate:     {}\nreason:    {}\n"
-             "resources: {}\npriority:  {}\nrestarts:  {}\nattempt:   {}\nnodes:     {}\nspec:\n",
-             j["id"].get<uint64_t>(), j["name"].get<std::string>(), j["tenant"].get<std::string>(),
-             j["kind"].get<std::string>(), j["state"].get<std::string>(), j["reason"].get<std::string>(),
-             Resources(j), j["priority"].get<int>(), j["restarts"].get<int>(), j.value("attempt", 0),
-             nodes.empty() ? "-" : nodes);
+  fmt::print(
+      "id:        {}\nname:      {}\ntenant:    {}\nkind:      {}\nstate:     {}\nreason:    {}\n"
+      "resources: {}\npriority:  {}\nrestarts:  {}\nattempt:   {}\nnodes:     {}\nspec:\n",
+      j["id"].get<uint64_t>(), j["name"].get<std::string>(), j["tenant"].get<std::string>(),
+      j["kind"].get<std::string>(), j["state"].get<std::string>(), j["reason"].get<std::string>(), Resources(j),
+      j["priority"].get<int>(), j["restarts"].get<int>(), j.value("attempt", 0), nodes.empty() ? "-" : nodes);
   std::istringstream spec(j["spec"].get<std::string>());
   for (std::string line; std::getline(spec, line);) fmt::print("  {}\n", line);
   return 0;
@@ -124,7 +124,8 @@ int Logs(const Common& c, uint64_t id, int rank, bool follow) {
     for (const json& l : info["logs"]) {
       if (l["rank"].get<int>() != rank) continue;
       if (l["attempt"].get<uint32_t>() != attempt) {
-        if (attempt != 0) fmt::print("--- attempt {} on {} ---\n", l["attempt"].get<uint32_t>(), l["node"].get<std::string>());
+        if (attempt != 0)
+          fmt::print("--- attempt {} on {} ---\n", l["attempt"].get<uint32_t>(), l["node"].get<std::string>());
         attempt = l["attempt"].get<uint32_t>();
         offset = 0;
       }
@@ -142,12 +143,13 @@ int Logs(const Common& c, uint64_t id, int rank, bool follow) {
         more = !chunk->body.empty();
       } else if (!follow) {
         std::cerr << "error: the log of job " << id << " rank " << rank << " is not reachable ("
-                  << (chunk.ok() ? fmt::format("HTTP {}", chunk->status) : std::string(chunk.status().message())) << ")\n";
+                  << (chunk.ok() ? fmt::format("HTTP {}", chunk->status) : std::string(chunk.status().message()))
+                  << ")\n";
         return 1;
       }
     } else if (!follow) {
-      std::cerr << "error: job " << id << " has no log for rank " << rank << " yet (" << info["state"].get<std::string>()
-                << ")\n";
+      std::cerr << "error: job " << id << " has no log for rank " << rank << " yet ("
+                << info["state"].get<std::string>() << ")\n";
       return 1;
     }
     if (!follow || (ended && !more)) return 0;

@@ -1,8 +1,8 @@
 // `stargate plan`: capacity planning (model/capacity_plan.h) as a command,
 // and with --simulate the plan checked in the twin: one site of the
 // planned size, the Llama 3 failure rates, the training job on it.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -57,10 +57,17 @@ json PlanJson(const model::Plan& p) {
               {"rack_kw", p.rack_kw},
               {"it_mw", p.it_mw},
               {"facility_mw", p.facility_mw},
-              {"fabric", {{"tiers", p.fabric_tiers}, {"leaf", p.leaf_switches}, {"spine", p.spine_switches},
-                          {"core", p.core_switches}, {"switches", p.switches}}},
-              {"capex_usd", {{"accelerators", p.capex_accelerators_usd}, {"network", p.capex_network_usd},
-                             {"facility", p.capex_facility_usd}, {"total", p.capex_usd}}},
+              {"fabric",
+               {{"tiers", p.fabric_tiers},
+                {"leaf", p.leaf_switches},
+                {"spine", p.spine_switches},
+                {"core", p.core_switches},
+                {"switches", p.switches}}},
+              {"capex_usd",
+               {{"accelerators", p.capex_accelerators_usd},
+                {"network", p.capex_network_usd},
+                {"facility", p.capex_facility_usd},
+                {"total", p.capex_usd}}},
               {"energy_mwh", p.energy_mwh},
               {"energy_usd", p.energy_usd},
               {"tco2", p.tco2},
@@ -77,9 +84,10 @@ void PrintPlan(const model::PlanInput& in, const model::Plan& p) {
              p.mtbf_hours, p.checkpoint_interval.seconds() / 60, 100 * p.efficiency);
   fmt::print("             -> {:.2f}M {}-hours held, {:.1f} days of wall time\n", p.accelerator_hours / 1e6, s.name,
              p.wall.hours() / 24);
-  fmt::print("hardware     {} accelerators, {} nodes of {} + {} spare nodes (repairs), {} racks of {} nodes at "
-             "{:.1f} kW per rack\n", p.accelerators, p.nodes, p.per_node, p.spare_nodes, p.racks, p.nodes_per_rack,
-             p.rack_kw);
+  fmt::print(
+      "hardware     {} accelerators, {} nodes of {} + {} spare nodes (repairs), {} racks of {} nodes at "
+      "{:.1f} kW per rack\n",
+      p.accelerators, p.nodes, p.per_node, p.spare_nodes, p.racks, p.nodes_per_rack, p.rack_kw);
   fmt::print("power        {:.2f} MW IT, {:.2f} MW facility at PUE {:.2f}\n", p.it_mw, p.facility_mw, in.pue);
   fmt::print("fabric       non-blocking fat-tree, radix {}: {} tier(s), {} leaf + {} spine + {} core = {} switches\n",
              in.switch_radix, p.fabric_tiers, p.leaf_switches, p.spine_switches, p.core_switches, p.switches);
@@ -98,7 +106,8 @@ void PrintPlan(const model::PlanInput& in, const model::Plan& p) {
 // 405B used) as many as divide the fleet.
 std::string ScenarioYaml(const model::PlanInput& in, const model::Plan& p, uint64_t seed) {
   const double days = std::clamp(std::ceil(p.wall.hours() / 24 * 1.5) + 1, 2.0, 730.0);
-  const int64_t tp = std::min(p.per_node, 8) > 0 && p.accelerators % std::min(p.per_node, 8) == 0 ? std::min(p.per_node, 8) : 1;
+  const int64_t tp =
+      std::min(p.per_node, 8) > 0 && p.accelerators % std::min(p.per_node, 8) == 0 ? std::min(p.per_node, 8) : 1;
   int64_t pp = 1;
   for (int64_t c : {16, 8, 4, 2}) {
     if (in.params >= 100e9 && p.accelerators % (tp * c) == 0) {
@@ -142,8 +151,8 @@ std::string ScenarioYaml(const model::PlanInput& in, const model::Plan& p, uint6
       fmt::arg("acc", Name(in.accelerator)), fmt::arg("nodes", p.nodes + p.spare_nodes),
       fmt::arg("per_node", p.per_node), fmt::arg("per_rack", p.nodes_per_rack),
       fmt::arg("restart", static_cast<int64_t>(in.restart.seconds())), fmt::arg("count", p.accelerators),
-      fmt::arg("params", in.params), fmt::arg("tokens", in.tokens), fmt::arg("mfu", in.mfu),
-      fmt::arg("tp", tp), fmt::arg("pp", pp));
+      fmt::arg("params", in.params), fmt::arg("tokens", in.tokens), fmt::arg("mfu", in.mfu), fmt::arg("tp", tp),
+      fmt::arg("pp", pp));
 }
 
 int RunPlan(const PlanOptions& o) {
@@ -227,8 +236,10 @@ int RunPlan(const PlanOptions& o) {
       } else {
         fmt::print("             NOT finished within {:.0f} days\n", s.simulated_days);
       }
-      fmt::print("             {} interruptions; effective training time {:.1f}%; facility energy {:.0f} MWh, "
-                 "{:.0f} tCO2\n", s.interruptions, 100 * s.ettr, s.energy_mwh, s.tco2);
+      fmt::print(
+          "             {} interruptions; effective training time {:.1f}%; facility energy {:.0f} MWh, "
+          "{:.0f} tCO2\n",
+          s.interruptions, 100 * s.ettr, s.energy_mwh, s.tco2);
     }
   }
   if (o.json_out) fmt::print("{}\n", out.dump(2));

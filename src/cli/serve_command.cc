@@ -1,9 +1,9 @@
 // `stargate serve FILE.yaml`: keeps a model server's replicas up near their
 // users and routes requests to them (control/serve/serve_controller.h,
 // control/serve/serve_router.h).
-#include <CLI/CLI.hpp>
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <condition_variable>
 #include <ctime>
@@ -133,19 +133,20 @@ int RunServe(const ServeOptions& o, Clock& clock) {
 
 void AddServeCommand(CLI::App& app, Clock& clock, int* exit_code) {
   auto o = std::make_shared<ServeOptions>();
-  CLI::App* serve = app.add_subcommand(
-      "serve", "Keep a model server's replicas up near their users and route requests to them");
+  CLI::App* serve =
+      app.add_subcommand("serve", "Keep a model server's replicas up near their users and route requests to them");
   serve->add_option("file", o->file, "Serve file (a job file with a `serve` block; docs/serve-reference.md)")
       ->required();
   serve->add_option("--server", o->server, "Control plane URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
-  serve->add_option("--listen", o->listen, "Where the router listens (HOST:PORT; port 0 = any)")
-      ->capture_default_str();
+  serve->add_option("--listen", o->listen, "Where the router listens (HOST:PORT; port 0 = any)")->capture_default_str();
   serve->add_option("--region", o->region,
                     "The router's region: requests without an X-Stargate-Region header come from there");
   serve->add_option("--port-file", o->port_file, "Once listening, write the router's port here");
   serve->add_flag("--keep-replicas", o->keep_replicas,
                   "On SIGINT/SIGTERM leave the replica jobs running (the next `stargate serve` adopts them)");
-  serve->add_option("--threads", o->threads, "Client connections the router serves at once (an idle one holds its thread up to 5 s)")
+  serve
+      ->add_option("--threads", o->threads,
+                   "Client connections the router serves at once (an idle one holds its thread up to 5 s)")
       ->check(CLI::Range(1, 4096))
       ->capture_default_str();
   serve->callback([o, &clock, exit_code] { *exit_code = RunServe(*o, clock); });

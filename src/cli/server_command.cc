@@ -1,8 +1,8 @@
 // `stargate server`: the control plane's user API over a store in a data dir.
-#include <CLI/CLI.hpp>
 #include <absl/strings/str_split.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -25,7 +25,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:8470";
   std::string agent_listen = "127.0.0.1:8471";
   std::string port_file;
-  std::string web_dir;             // the dashboard's files ("" = next to the binary: ../web)
+  std::string web_dir;  // the dashboard's files ("" = next to the binary: ../web)
   std::string policy = "stargate";
   int64_t heartbeat_timeout_ms = 5000;
   bool in_memory = false;
@@ -33,12 +33,12 @@ struct ServerOptions {
   bool no_gang_repair = false;
   int site_partition_grace_s = 60;
   std::string preempt_after = "10m";
-  std::string etcd;                // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
+  std::string etcd;  // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
-  int lease_ttl_s = 5;             // leader lease with --etcd: a standby takes over this long after a crash
-  std::string tokens;              // bearer tokens file (control/server/access.h); "" = open API
-  std::string sites;               // site metadata file (core/site_file.h)
-  TlsFlags tls;                    // mutual TLS on the agent API
+  int lease_ttl_s = 5;  // leader lease with --etcd: a standby takes over this long after a crash
+  std::string tokens;   // bearer tokens file (control/server/access.h); "" = open API
+  std::string sites;    // site metadata file (core/site_file.h)
+  TlsFlags tls;         // mutual TLS on the agent API
 };
 
 // "a,b,c" -> {"a", "b", "c"}.
@@ -180,10 +180,12 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code) {
   cmd->add_option("--agent-listen", o->agent_listen, "HOST:PORT for agents (gRPC; PORT 0 = any free port)")
       ->capture_default_str();
   cmd->add_option("--port-file", o->port_file, "Once listening, write \"REST_PORT AGENT_PORT\" here");
-  cmd->add_option("--web-dir", o->web_dir,
-                  "The dashboard's files (web/ of the source tree, with its node_modules); default: ../web beside the binary");
+  cmd->add_option(
+      "--web-dir", o->web_dir,
+      "The dashboard's files (web/ of the source tree, with its node_modules); default: ../web beside the binary");
   cmd->add_option("--policy", o->policy, "Scheduler policy set: stargate or fifo")->capture_default_str();
-  cmd->add_option("--heartbeat-timeout-ms", o->heartbeat_timeout_ms, "A node is down after this long without a heartbeat")
+  cmd->add_option("--heartbeat-timeout-ms", o->heartbeat_timeout_ms,
+                  "A node is down after this long without a heartbeat")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{500}, int64_t{600000}));
   cmd->add_flag("--in-memory", o->in_memory, "Keep state in memory only (nothing survives a restart)");

@@ -1,7 +1,7 @@
 // `stargate twin audit OUT_DIR [filters]`: the scheduling decisions of a
 // finished run, from its decisions.csv.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -51,8 +51,8 @@ int RunAudit(AuditOptions o) {
   for (size_t i = 0; i < shown; ++i) {
     const twin::AuditRow& r = (*rows)[i];
     if (o.csv) {
-      fmt::print("{:.4f},{},{},{},{},{:.4f},{},\"{}\"\n", r.time_h, r.job, r.tenant, r.action, r.count,
-                 r.last_h, r.site, r.detail);
+      fmt::print("{:.4f},{},{},{},{},{:.4f},{},\"{}\"\n", r.time_h, r.job, r.tenant, r.action, r.count, r.last_h,
+                 r.site, r.detail);
     } else {
       const std::string action = r.count > 1 ? fmt::format("{} x{}", r.action, r.count) : r.action;
       fmt::print("{:>10.4f}  {:>8}  {:<12} {:<11} {:<14} {}{}\n", r.time_h, r.job, r.tenant, action,

@@ -1,14 +1,14 @@
 // `stargate twin run|validate SCENARIO.yaml`
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
-#include "core/clock.h"
 #include "cli/progress_bar.h"
+#include "core/clock.h"
 #include "twin/engine.h"
 #include "twin/loader.h"
 #include "twin/report_csv.h"
@@ -44,17 +44,17 @@ Status WriteStream(const std::filesystem::path& path, Writer&& write) {
 }
 
 void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, double wall_s) {
-  fmt::print("scenario {} (seed {}, policy {}): {:.1f} days, {} accelerators in {} nodes\n", s.scenario,
-             s.seed, s.policy, s.simulated_days, s.accelerators, s.nodes);
+  fmt::print("scenario {} (seed {}, policy {}): {:.1f} days, {} accelerators in {} nodes\n", s.scenario, s.seed,
+             s.policy, s.simulated_days, s.accelerators, s.nodes);
   fmt::print("  jobs        {} total, {} finished, {} running, {} pending, {} rejected\n", s.jobs_total,
              s.jobs_finished, s.jobs_running, s.jobs_pending, s.jobs_rejected);
   fmt::print("  JCT hours   mean {:.2f}  p50 {:.2f}  p99 {:.2f}\n", s.jct_h.mean, s.jct_h.p50, s.jct_h.p99);
   fmt::print("  wait hours  mean {:.2f}  p50 {:.2f}  p99 {:.2f}\n", s.wait_h.mean, s.wait_h.p50, s.wait_h.p99);
-  fmt::print("  utilisation {:.1f}%  goodput {:.1f}%  effective training time {:.1f}%\n",
-             100 * s.utilisation, 100 * s.goodput, 100 * s.ettr);
+  fmt::print("  utilisation {:.1f}%  goodput {:.1f}%  effective training time {:.1f}%\n", 100 * s.utilisation,
+             100 * s.goodput, 100 * s.ettr);
   fmt::print("  failures    {} component failures, {} job interruptions\n", s.failures, s.interruptions);
-  fmt::print("  energy      {:.1f} MWh, peak {:.1f} MW, {:.1f} tCO2, ${:.0f}\n", s.energy_mwh, s.peak_mw,
-             s.tco2, s.cost_usd);
+  fmt::print("  energy      {:.1f} MWh, peak {:.1f} MW, {:.1f} tCO2, ${:.0f}\n", s.energy_mwh, s.peak_mw, s.tco2,
+             s.cost_usd);
   fmt::print("  engine      {} events, {} scheduler passes in {:.2f} s ({:.0f} events/s)\n", s.events,
              s.scheduler_passes, wall_s, wall_s > 0 ? s.events / wall_s : 0.0);
   fmt::print("  report      {}\n", (dir / "report.html").string());
@@ -113,7 +113,8 @@ void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code) {
   twin->require_subcommand(1);
 
   auto opts = std::make_shared<RunOptions>();
-  CLI::App* run = twin->add_subcommand("run", "Run a scenario and write summary.json, jobs.csv, sites.csv, decisions.csv and report.html");
+  CLI::App* run = twin->add_subcommand(
+      "run", "Run a scenario and write summary.json, jobs.csv, sites.csv, decisions.csv and report.html");
   run->add_option("scenario", opts->scenario, "Scenario YAML file")->required()->check(CLI::ExistingFile);
   run->add_option("-o,--out", opts->out_dir, "Output directory (a subdirectory per scenario name)");
   run->add_option("--seed", opts->seed, "Override the scenario's seed");
@@ -139,8 +140,7 @@ void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code) {
     for (const auto& s : in->spec.sites)
       for (const auto& p : s.pools) devices += static_cast<int64_t>(p.nodes) * p.accels_per_node;
     fmt::print("{}: ok: {} sites, {} accelerators, {} jobs, {} failure components, {:.1f} days\n", *path,
-               in->spec.sites.size(), devices, in->jobs.size(), in->failures.size(),
-               in->spec.duration.hours() / 24);
+               in->spec.sites.size(), devices, in->jobs.size(), in->failures.size(), in->spec.duration.hours() / 24);
     *exit_code = 0;
   });
 }

@@ -2,13 +2,13 @@
 // machine, for trying Stargate (like `nomad agent -dev`). `stargate demo`:
 // the same, then a scripted run that finishes by itself: jobs submitted, a
 // node killed mid-gang, the gang resuming from its checkpoint elsewhere.
-#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -35,7 +35,7 @@ struct UpOptions {
   std::string accelerators = "CPU:1";
   int rest_port = 8470;
   int agent_port = 8471;
-  Clock* clock = nullptr;          // paces the waits for the cluster and its jobs
+  Clock* clock = nullptr;  // paces the waits for the cluster and its jobs
 };
 
 // A child process running this binary with `args`, output to `log`.
@@ -91,10 +91,11 @@ Status StartCluster(const UpOptions& o, Cluster* c) {
   fs::create_directories(o.dir);
   const std::string port_file = o.dir + "/ports";
   fs::remove(port_file);
-  c->server = Spawn({"stargate", "server", "--data-dir", o.dir + "/server", "--listen",
-                     fmt::format("127.0.0.1:{}", o.rest_port), "--agent-listen", fmt::format("127.0.0.1:{}", o.agent_port),
-                     "--port-file", port_file, "--heartbeat-timeout-ms", "2000"},
-                    o.dir + "/server.log");
+  c->server =
+      Spawn({"stargate", "server", "--data-dir", o.dir + "/server", "--listen",
+             fmt::format("127.0.0.1:{}", o.rest_port), "--agent-listen", fmt::format("127.0.0.1:{}", o.agent_port),
+             "--port-file", port_file, "--heartbeat-timeout-ms", "2000"},
+            o.dir + "/server.log");
   for (int i = 0; i < 100 && !fs::exists(port_file); ++i) o.clock->SleepFor(Duration::Millis(50));
   int rest = 0, agent = 0;
   std::ifstream(port_file) >> rest >> agent;
@@ -106,8 +107,8 @@ Status StartCluster(const UpOptions& o, Cluster* c) {
       const std::string name = fmt::format("site{}-node{}", s + 1, n + 1);
       c->agents[name] = Spawn({"stargate", "agent", "--server", fmt::format("127.0.0.1:{}", agent), "--name", name,
                                "--site", fmt::format("site{}", s + 1), "--region", fmt::format("region{}", s + 1),
-                               "--jurisdiction", kJurisdictions[s % 4], "--accelerators", o.accelerators,
-                               "--work-dir", o.dir + "/" + name, "--stop-grace-ms", "2000"},
+                               "--jurisdiction", kJurisdictions[s % 4], "--accelerators", o.accelerators, "--work-dir",
+                               o.dir + "/" + name, "--stop-grace-ms", "2000"},
                               o.dir + "/" + name + ".log");
     }
   }
@@ -135,9 +136,10 @@ int RunUp(const UpOptions& o) {
   }
   fmt::print("stargate up: server {} (agents on 127.0.0.1:{}), {} nodes in {} sites; state and logs in {}\n",
              c.rest_url, c.agent_port, c.agents.size(), o.sites, o.dir);
-  fmt::print("  export STARGATE_SERVER={}\n  stargate node list; stargate job submit JOB.yaml; stargate job list\n"
-             "Ctrl-C stops everything.\n",
-             c.rest_url);
+  fmt::print(
+      "  export STARGATE_SERVER={}\n  stargate node list; stargate job submit JOB.yaml; stargate job list\n"
+      "Ctrl-C stops everything.\n",
+      c.rest_url);
   std::fflush(stdout);
   WaitForSignal();
   c.Stop();
@@ -205,9 +207,12 @@ Status Demo(const UpOptions& o) {
                n["jurisdiction"].get<std::string>(), n["accelerator"].get<std::string>(), n["accelerators"].get<int>());
   }
   fmt::print("2. a 2-node job prints its torchrun-style ranks\n");
-  SG_ASSIGN_OR_RETURN(const uint64_t hello, SubmitText(url, "hello", "name: hello\nresources: {accelerators: CPU:1, nodes: 2}\n"
-                                                                     "run: echo \"rank $RANK of $WORLD_SIZE, master $MASTER_ADDR:$MASTER_PORT\"\n"));
-  SG_ASSIGN_OR_RETURN(json h, WaitJob(*o.clock, url, hello, 20, [](const json& j) { return j["state"] == "succeeded"; }));
+  SG_ASSIGN_OR_RETURN(const uint64_t hello,
+                      SubmitText(url, "hello",
+                                 "name: hello\nresources: {accelerators: CPU:1, nodes: 2}\n"
+                                 "run: echo \"rank $RANK of $WORLD_SIZE, master $MASTER_ADDR:$MASTER_PORT\"\n"));
+  SG_ASSIGN_OR_RETURN(json h,
+                      WaitJob(*o.clock, url, hello, 20, [](const json& j) { return j["state"] == "succeeded"; }));
   fmt::print("   job {} {}: {}\n", hello, h["state"].get<std::string>(), h["reason"].get<std::string>());
   fmt::print("3. a 2-node training job that checkpoints; one of its nodes will die\n");
   SG_ASSIGN_OR_RETURN(const uint64_t train, SubmitText(url, "resumable-train", kTrainJob));
@@ -221,16 +226,15 @@ Status Demo(const UpOptions& o) {
   c.agents.at(victim) = -1;
   // Restarted: requeued and placed again, or repaired in place with a spare.
   SG_ASSIGN_OR_RETURN(t, WaitJob(*o.clock, url, train, 30, [](const json& j) {
-    return j["restarts"].get<int>() > 0 && j["state"] != "pending";
-  }));
+                        return j["restarts"].get<int>() > 0 && j["state"] != "pending";
+                      }));
   SG_ASSIGN_OR_RETURN(logs, Get(url, fmt::format("/v1/jobs/{}/logs", train)));
   fmt::print("   the server missed {}'s heartbeats, stopped the rest of the gang and restarted it on {}\n", victim,
              NodesOf(logs));
-  SG_ASSIGN_OR_RETURN(t, WaitJob(*o.clock, url, train, 60, [](const json& j) {
-    return j["state"] != "pending" && j["state"] != "running";
-  }));
-  fmt::print("   job {} {} after {} restart(s); rank 0's output across attempts:\n", train, t["state"].get<std::string>(),
-             t["restarts"].get<int>());
+  SG_ASSIGN_OR_RETURN(t, WaitJob(*o.clock, url, train, 60,
+                                 [](const json& j) { return j["state"] != "pending" && j["state"] != "running"; }));
+  fmt::print("   job {} {} after {} restart(s); rank 0's output across attempts:\n", train,
+             t["state"].get<std::string>(), t["restarts"].get<int>());
   // Rank 0 of every attempt, read from the agents' work dirs.
   for (const auto& entry : fs::directory_iterator(o.dir)) {
     if (!entry.is_directory()) continue;
@@ -251,10 +255,13 @@ Status Demo(const UpOptions& o) {
 void AddUpCommands(CLI::App& app, Clock& clock, int* exit_code) {
   auto o = std::make_shared<UpOptions>();
   o->clock = &clock;
-  CLI::App* up = app.add_subcommand("up", "Run a server and local agents emulating several sites (try it on one machine)");
+  CLI::App* up =
+      app.add_subcommand("up", "Run a server and local agents emulating several sites (try it on one machine)");
   up->add_option("--dir", o->dir, "State and logs")->capture_default_str();
   up->add_option("--sites", o->sites, "Sites to emulate")->capture_default_str()->check(CLI::Range(1, 16));
-  up->add_option("--agents-per-site", o->agents_per_site, "Agents (nodes) per site")->capture_default_str()->check(CLI::Range(1, 64));
+  up->add_option("--agents-per-site", o->agents_per_site, "Agents (nodes) per site")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   up->add_option("--accelerators", o->accelerators, "Each node's devices, TYPE:N")->capture_default_str();
   up->add_option("--port", o->rest_port, "REST port (0 = any)")->capture_default_str();
   up->add_option("--agent-port", o->agent_port, "Agent API port (0 = any)")->capture_default_str();

@@ -29,30 +29,25 @@ namespace {
 //  - CPU node: 2-socket server, ~4 TF FP32 vector (e.g. 2x64-core AVX-512),
 //    ~700 W at load; stands in for CPU-only work and control nodes.
 constexpr std::array<AcceleratorSpec, kNumAcceleratorTypes> kCatalog = {{
-    {AcceleratorType::kCpu, "CPU", Teraflops(4), Gigabytes(0), GigabytesPerSec(0),
-     Watts(500), Watts(150), Watts(200), GigabytesPerSec(0), GigabitsPerSec(100), 1, 1,
-     "2-socket server estimate"},
-    {AcceleratorType::kA100, "A100", Teraflops(312), Gigabytes(80), GigabytesPerSec(2039),
-     Watts(400), Watts(55), Watts(300), GigabytesPerSec(300), GigabitsPerSec(200), 8, 1,
-     "NVIDIA A100 datasheet"},
-    {AcceleratorType::kH100, "H100", Teraflops(989), Gigabytes(80), GigabytesPerSec(3350),
-     Watts(700), Watts(80), Watts(450), GigabytesPerSec(450), GigabitsPerSec(400), 8, 1,
+    {AcceleratorType::kCpu, "CPU", Teraflops(4), Gigabytes(0), GigabytesPerSec(0), Watts(500), Watts(150), Watts(200),
+     GigabytesPerSec(0), GigabitsPerSec(100), 1, 1, "2-socket server estimate"},
+    {AcceleratorType::kA100, "A100", Teraflops(312), Gigabytes(80), GigabytesPerSec(2039), Watts(400), Watts(55),
+     Watts(300), GigabytesPerSec(300), GigabitsPerSec(200), 8, 1, "NVIDIA A100 datasheet"},
+    {AcceleratorType::kH100, "H100", Teraflops(989), Gigabytes(80), GigabytesPerSec(3350), Watts(700), Watts(80),
+     Watts(450), GigabytesPerSec(450), GigabitsPerSec(400), 8, 1,
      "NVIDIA H100 SXM datasheet; Latif et al. arXiv 2412.08602"},
-    {AcceleratorType::kH200, "H200", Teraflops(989), Gigabytes(141), GigabytesPerSec(4800),
-     Watts(700), Watts(80), Watts(450), GigabytesPerSec(450), GigabitsPerSec(400), 8, 1,
-     "NVIDIA H200 SXM datasheet"},
-    {AcceleratorType::kB200, "B200", Teraflops(2250), Gigabytes(192), GigabytesPerSec(8000),
-     Watts(1000), Watts(120), Watts(550), GigabytesPerSec(900), GigabitsPerSec(400), 8, 1,
-     "NVIDIA HGX B200 datasheet"},
-    {AcceleratorType::kGB200, "GB200", Teraflops(2500), Gigabytes(192), GigabytesPerSec(8000),
-     Watts(1200), Watts(150), Watts(450), GigabytesPerSec(900), GigabitsPerSec(800), 4, 18,
+    {AcceleratorType::kH200, "H200", Teraflops(989), Gigabytes(141), GigabytesPerSec(4800), Watts(700), Watts(80),
+     Watts(450), GigabytesPerSec(450), GigabitsPerSec(400), 8, 1, "NVIDIA H200 SXM datasheet"},
+    {AcceleratorType::kB200, "B200", Teraflops(2250), Gigabytes(192), GigabytesPerSec(8000), Watts(1000), Watts(120),
+     Watts(550), GigabytesPerSec(900), GigabitsPerSec(400), 8, 1, "NVIDIA HGX B200 datasheet"},
+    {AcceleratorType::kGB200, "GB200", Teraflops(2500), Gigabytes(192), GigabytesPerSec(8000), Watts(1200), Watts(150),
+     Watts(450), GigabytesPerSec(900), GigabitsPerSec(800), 4, 18,
      "NVIDIA GB200 NVL72 page (B200 in GB200, 1.2 kW); ~120 kW/rack"},
-    {AcceleratorType::kMI250X, "MI250X", Teraflops(383), Gigabytes(128), GigabytesPerSec(3200),
-     Watts(560), Watts(90), Watts(250), GigabytesPerSec(200), GigabitsPerSec(200), 4, 1,
+    {AcceleratorType::kMI250X, "MI250X", Teraflops(383), Gigabytes(128), GigabytesPerSec(3200), Watts(560), Watts(90),
+     Watts(250), GigabytesPerSec(200), GigabitsPerSec(200), 4, 1,
      "AMD Instinct MI250X datasheet; OLCF Frontier user guide"},
-    {AcceleratorType::kMI300X, "MI300X", Teraflops(1307), Gigabytes(192), GigabytesPerSec(5300),
-     Watts(750), Watts(100), Watts(450), GigabytesPerSec(448), GigabitsPerSec(400), 8, 1,
-     "AMD Instinct MI300X datasheet"},
+    {AcceleratorType::kMI300X, "MI300X", Teraflops(1307), Gigabytes(192), GigabytesPerSec(5300), Watts(750), Watts(100),
+     Watts(450), GigabytesPerSec(448), GigabitsPerSec(400), 8, 1, "AMD Instinct MI300X datasheet"},
 }};
 
 std::string Lower(std::string_view s) {
@@ -73,9 +68,12 @@ StatusOr<AcceleratorType> ParseAcceleratorType(std::string_view name) {
   for (const auto& spec : kCatalog) {
     if (n == Lower(spec.name)) return spec.type;
   }
-  struct Alias { std::string_view alias; AcceleratorType type; };
+  struct Alias {
+    std::string_view alias;
+    AcceleratorType type;
+  };
   static constexpr Alias kAliases[] = {
-      {"cpu-only", AcceleratorType::kCpu}, {"none", AcceleratorType::kCpu},
+      {"cpu-only", AcceleratorType::kCpu},  {"none", AcceleratorType::kCpu},
       {"a100-sxm", AcceleratorType::kA100}, {"h100-sxm", AcceleratorType::kH100},
       {"h200-sxm", AcceleratorType::kH200}, {"gb200-nvl72", AcceleratorType::kGB200},
       {"b200-hgx", AcceleratorType::kB200}, {"mi300", AcceleratorType::kMI300X},
@@ -88,8 +86,7 @@ StatusOr<AcceleratorType> ParseAcceleratorType(std::string_view name) {
     if (!known.empty()) known += ", ";
     known += spec.name;
   }
-  return absl::InvalidArgumentError(
-      fmt::format("unknown accelerator '{}' (known: {})", name, known));
+  return absl::InvalidArgumentError(fmt::format("unknown accelerator '{}' (known: {})", name, known));
 }
 
 }  // namespace stargate

@@ -27,17 +27,17 @@ inline constexpr int kNumAcceleratorTypes = 8;
 
 struct AcceleratorSpec {
   AcceleratorType type;
-  std::string_view name;       // canonical spelling used in YAML and reports
-  FlopsPerSec bf16_dense;      // peak dense BF16 matrix throughput
-  Bytes hbm;                   // device memory
+  std::string_view name;   // canonical spelling used in YAML and reports
+  FlopsPerSec bf16_dense;  // peak dense BF16 matrix throughput
+  Bytes hbm;               // device memory
   BytesPerSec hbm_bandwidth;
-  Watts tdp;                   // board power limit
-  Watts idle;                  // measured or estimated idle draw
-  Watts host_share;            // host (CPU, NIC, fans, PSU loss) power per accelerator at load
-  BytesPerSec scale_up_bw;     // NVLink / Infinity Fabric, per direction per device
-  BytesPerSec scale_out_bw;    // typical NIC bandwidth per device
-  int default_per_node;        // devices per server/tray in the usual chassis
-  int default_domain_nodes;    // nodes sharing one scale-up (NVLink) domain
+  Watts tdp;                 // board power limit
+  Watts idle;                // measured or estimated idle draw
+  Watts host_share;          // host (CPU, NIC, fans, PSU loss) power per accelerator at load
+  BytesPerSec scale_up_bw;   // NVLink / Infinity Fabric, per direction per device
+  BytesPerSec scale_out_bw;  // typical NIC bandwidth per device
+  int default_per_node;      // devices per server/tray in the usual chassis
+  int default_domain_nodes;  // nodes sharing one scale-up (NVLink) domain
   std::string_view source;
 };
 

@@ -27,8 +27,8 @@ class Id {
 };
 
 using SiteId = Id<struct SiteTag, uint16_t>;
-using PoolId = Id<struct PoolTag, uint16_t>;     // an accelerator pool inside a site
-using NodeId = Id<struct NodeTag, uint32_t>;     // dense over all sites
+using PoolId = Id<struct PoolTag, uint16_t>;  // an accelerator pool inside a site
+using NodeId = Id<struct NodeTag, uint32_t>;  // dense over all sites
 using JobId = Id<struct JobTag, uint32_t>;
 using TenantId = Id<struct TenantTag, uint16_t>;
 

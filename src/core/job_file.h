@@ -40,7 +40,7 @@ struct JobFile {
   int nodes = 1;
   Duration estimate = Duration::Hours(1);
   Duration deadline_after = Duration::Zero();  // deferrable: finish within this of submit
-  std::string checkpoint_dir;      // "" = the server picks one under its data dir
+  std::string checkpoint_dir;                  // "" = the server picks one under its data dir
   // How long one checkpoint stalls the job: with `interval: auto`, Daly's
   // optimum trades it against the failure rate. ESTIMATE default: a minute.
   Duration checkpoint_cost = Duration::Seconds(60);
@@ -49,7 +49,7 @@ struct JobFile {
   // do not count: they always restart. A rank usually crashes (its peer
   // gone) before the lost node has missed its heartbeats.
   int max_restarts = 0;
-  std::string run;                 // shell command, run with /bin/bash -c
+  std::string run;  // shell command, run with /bin/bash -c
   std::map<std::string, std::string> env;
 };
 

@@ -16,8 +16,9 @@ using yaml_util::Fields;
 using yaml_util::Range;
 
 constexpr size_t kMaxJobFileBytes = size_t{1} << 20;
-constexpr std::string_view kTopKeys[] = {"name",     "tenant",     "kind",  "resources", "placement", "priority",
-                                         "estimate", "deferrable", "checkpoint", "run",  "env", "max_restarts"};
+constexpr std::string_view kTopKeys[] = {"name",       "tenant",   "kind",     "resources",
+                                         "placement",  "priority", "estimate", "deferrable",
+                                         "checkpoint", "run",      "env",      "max_restarts"};
 constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes"};
 constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt", "spread"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
@@ -138,12 +139,12 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
   SG_ASSIGN_OR_RETURN(const Fields f, root.Map(keys));
   JobFile job;
   JobSpec& spec = job.spec;
-  spec.per_node = 1;  // one device (a CPU slot) per node unless `resources` says otherwise
+  spec.per_node = 1;                // one device (a CPU slot) per node unless `resources` says otherwise
   spec.checkpoint.enabled = false;  // only with a checkpoint block
   SG_ASSIGN_OR_RETURN(spec.name, f.String("name", ""));
-  if (spec.name.empty() || spec.name.size() > 128 ||
-      !std::all_of(spec.name.begin(), spec.name.end(),
-                   [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'; })) {
+  if (spec.name.empty() || spec.name.size() > 128 || !std::all_of(spec.name.begin(), spec.name.end(), [](char ch) {
+        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+      })) {
     return f.Has("name") ? f.Get("name")->Error("1-128 characters of letters, digits, '-', '_' or '.'")
                          : f.Missing("name");
   }

@@ -4,10 +4,14 @@ namespace stargate {
 
 std::string_view Name(JobKind k) {
   switch (k) {
-    case JobKind::kTraining: return "training";
-    case JobKind::kFineTune: return "finetune";
-    case JobKind::kBatch: return "batch";
-    case JobKind::kInference: return "inference";
+    case JobKind::kTraining:
+      return "training";
+    case JobKind::kFineTune:
+      return "finetune";
+    case JobKind::kBatch:
+      return "batch";
+    case JobKind::kInference:
+      return "inference";
   }
   return "unknown";
 }

@@ -20,18 +20,18 @@ std::string_view Name(JobKind k);
 
 // A training run's size; the step-time model turns it into wall time.
 struct TrainingSpec {
-  double params = 0;                 // model parameters N
-  double tokens = 0;                 // training tokens D (total work 6*N*D)
-  double tokens_per_step = 4e6;      // global batch in tokens
-  double mfu = 0.40;                 // achieved model FLOPs utilisation (Llama 3: 38-43%)
-  double state_bytes_per_param = 16; // bf16 weights + fp32 master + Adam moments
-  int tensor_parallel = 8;           // TP x PP ranks form one model replica
+  double params = 0;                  // model parameters N
+  double tokens = 0;                  // training tokens D (total work 6*N*D)
+  double tokens_per_step = 4e6;       // global batch in tokens
+  double mfu = 0.40;                  // achieved model FLOPs utilisation (Llama 3: 38-43%)
+  double state_bytes_per_param = 16;  // bf16 weights + fp32 master + Adam moments
+  int tensor_parallel = 8;            // TP x PP ranks form one model replica
   int pipeline_parallel = 1;
 };
 
 struct CheckpointPolicy {
   bool enabled = true;
-  bool daly = false;                 // interval = Daly optimum for the placement's MTBF
+  bool daly = false;  // interval = Daly optimum for the placement's MTBF
   Duration interval = Duration::Hours(1);
   // Asynchronous checkpoints (PyTorch DCP async_save, Megatron async
   // checkpointing, CheckFreq, GEMINI): training stalls only for the copy of
@@ -50,7 +50,7 @@ struct JobSpec {
   JobKind kind = JobKind::kBatch;
   // Acceptable accelerator types; empty means any non-CPU type.
   std::vector<AcceleratorType> accelerators;
-  int accelerator_count = 1;         // total devices in the gang
+  int accelerator_count = 1;  // total devices in the gang
   int priority = 0;
   Time submit;
   // Batch / fine-tune / inference: wall time on the reference device (the
@@ -72,7 +72,7 @@ struct JobSpec {
   // Where the job's users or data are: a site or region name ("" = no
   // preference). The scheduler scores the WAN round trip from there.
   std::string near;
-  Duration max_rtt = Duration::Zero();     // hard limit on that round trip; 0 = none
+  Duration max_rtt = Duration::Zero();  // hard limit on that round trip; 0 = none
   bool deferrable = false;
   Time deadline = Time::Never();
 };

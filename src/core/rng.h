@@ -42,9 +42,7 @@ class Rng {
   double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
   double Uniform(double lo, double hi) { return lo + (hi - lo) * Uniform(); }
   // Uniform integer in [0, n); n > 0. Lemire's multiply-shift, bias < 2^-64*n.
-  uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64);
-  }
+  uint64_t Below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >> 64); }
   bool Bernoulli(double p) { return Uniform() < p; }
   // Exponential with the given mean, by inversion.
   double Exponential(double mean) { return -mean * std::log1p(-Uniform()); }

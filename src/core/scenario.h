@@ -23,7 +23,7 @@ enum class FailureScope : uint8_t {
 struct FailureComponent {
   std::string name;
   FailureScope scope = FailureScope::kAccelerator;
-  double rate_per_year = 0;          // failures per unit (device, node, site) per year
+  double rate_per_year = 0;               // failures per unit (device, node, site) per year
   Duration repair = Duration::Hours(24);  // how long the unit stays out
 };
 
@@ -34,7 +34,7 @@ struct FailureSpec {
   // empty when a preset is named.
   std::string preset;
   std::vector<FailureComponent> components;
-  double rate_scale = 1.0;           // multiply every rate (sensitivity studies)
+  double rate_scale = 1.0;                   // multiply every rate (sensitivity studies)
   Duration restart = Duration::Minutes(10);  // job re-init after an interruption
   // When a node of a multi-node gang fails: true = the gang keeps its other
   // nodes and the scheduler finds a replacement for the failed one (gang
@@ -61,21 +61,24 @@ struct FailureSpec {
 struct GeneratorSpec {
   std::string name;
   JobKind kind = JobKind::kBatch;
-  int64_t count = 0;                 // jobs to emit over the arrival window
-  Time start;                        // arrival window
-  Time end;                          // Never() = scenario end
-  struct SizeChoice { int accelerators; double weight; };
+  int64_t count = 0;  // jobs to emit over the arrival window
+  Time start;         // arrival window
+  Time end;           // Never() = scenario end
+  struct SizeChoice {
+    int accelerators;
+    double weight;
+  };
   std::vector<SizeChoice> sizes = {{8, 1.0}};
   Duration duration_median = Duration::Hours(2);  // lognormal, non-training kinds
   double duration_sigma = 1.0;
-  double params_min = 1e9, params_max = 70e9;     // training: log-uniform
-  double tokens_per_param = 20;                   // Chinchilla-style D = k*N
+  double params_min = 1e9, params_max = 70e9;  // training: log-uniform
+  double tokens_per_param = 20;                // Chinchilla-style D = k*N
   double mfu = 0.40;
-  std::vector<AcceleratorType> accelerators;      // acceptable; empty = any GPU
+  std::vector<AcceleratorType> accelerators;  // acceptable; empty = any GPU
   std::vector<std::string> jurisdictions;
-  std::vector<std::string> near;     // each job is near one of these places, uniformly
+  std::vector<std::string> near;  // each job is near one of these places, uniformly
   Duration max_rtt = Duration::Zero();
-  int tenants = 1;                   // tenant-0 ... tenant-(n-1), uniform
+  int tenants = 1;  // tenant-0 ... tenant-(n-1), uniform
   int priority = 0;
   CheckpointPolicy checkpoint;
   double deferrable_fraction = 0;
@@ -86,16 +89,16 @@ enum class TraceFormat : uint8_t { kPhilly, kAlibabaPai, kHelios };
 
 struct TraceSpec {
   TraceFormat format = TraceFormat::kPhilly;
-  std::string path;                  // relative to the scenario file
-  double time_scale = 1.0;           // stretch (>1) or compress arrivals
-  int64_t limit = 0;                 // 0 = all rows
+  std::string path;                           // relative to the scenario file
+  double time_scale = 1.0;                    // stretch (>1) or compress arrivals
+  int64_t limit = 0;                          // 0 = all rows
   std::vector<AcceleratorType> accelerators;  // acceptable types for trace jobs
 };
 
 struct WorkloadSpec {
   std::vector<GeneratorSpec> generators;
   std::vector<TraceSpec> traces;
-  std::vector<JobSpec> jobs;         // explicit jobs
+  std::vector<JobSpec> jobs;  // explicit jobs
 };
 
 // Knobs of the scheduler's policy set (ScenarioSpec::policy names the set;
@@ -117,8 +120,8 @@ struct SchedulerSpec {
   // Grid intensity is judged as the mean of now and the mean over this
   // window ahead (the twin's series are a perfect forecast).
   Duration carbon_forecast = Duration::Hours(6);
-  bool power_cap = true;             // never admit work that would push a site over its cap
-  bool backfill = true;              // EASY backfill behind a blocked head
+  bool power_cap = true;  // never admit work that would push a site over its cap
+  bool backfill = true;   // EASY backfill behind a blocked head
   // Topology-aware gang placement: whole-node gangs in one NVLink domain or
   // one leaf when one has room (sched/placement.h FindGangNodes); false =
   // tightest-fit nodes anywhere in the pool, as the baseline does.
@@ -197,7 +200,7 @@ struct ScenarioSpec {
   uint64_t seed = 1;
   Duration duration = Duration::Days(30);
   Duration sample_interval = Duration::Hours(1);
-  std::string policy = "fifo";       // scheduler policy set (sched/): fifo | stargate
+  std::string policy = "fifo";  // scheduler policy set (sched/): fifo | stargate
   SchedulerSpec scheduler;
   std::vector<SiteSpec> sites;
   std::vector<WanLinkSpec> wan;

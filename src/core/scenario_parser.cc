@@ -25,21 +25,17 @@ using yaml_util::Range;
 
 // ---- schema: the keys each map accepts (snake_case struct field names) ----
 
-constexpr std::string_view kTopKeys[] = {
-    "name",   "description", "seed", "duration", "sample_interval",
-    "policy", "sites",       "wan",  "workload", "failures", "scheduler"};
+constexpr std::string_view kTopKeys[] = {"name",  "description", "seed",     "duration", "sample_interval", "policy",
+                                         "sites", "wan",         "workload", "failures", "scheduler"};
 constexpr std::string_view kSiteKeys[] = {
     "name",   "region", "jurisdiction", "latitude", "longitude",         "power_cap", "pue",
     "carbon", "price",  "pools",        "fabric",   "storage_bandwidth", "hot_spares"};
-constexpr std::string_view kSeriesKeys[] = {
-    "kind",      "mean",  "daily_amplitude",  "seasonal_amplitude",
-    "peak_hour", "noise", "utc_offset_hours", "file",
-    "column",    "scale"};
-constexpr std::string_view kPoolKeys[] = {"accelerator", "nodes", "accels_per_node",
-                                          "nodes_per_rack", "domain_nodes"};
-constexpr std::string_view kFabricKeys[] = {
-    "kind",           "nodes_per_leaf", "leaves_per_pod", "oversubscription",
-    "alpha_scale_up", "alpha_leaf",     "alpha_spine"};
+constexpr std::string_view kSeriesKeys[] = {"kind",      "mean",  "daily_amplitude",  "seasonal_amplitude",
+                                            "peak_hour", "noise", "utc_offset_hours", "file",
+                                            "column",    "scale"};
+constexpr std::string_view kPoolKeys[] = {"accelerator", "nodes", "accels_per_node", "nodes_per_rack", "domain_nodes"};
+constexpr std::string_view kFabricKeys[] = {"kind",           "nodes_per_leaf", "leaves_per_pod", "oversubscription",
+                                            "alpha_scale_up", "alpha_leaf",     "alpha_spine"};
 constexpr std::string_view kWanKeys[] = {"a", "b", "bandwidth", "latency"};
 constexpr std::string_view kWorkloadKeys[] = {"generators", "traces", "jobs"};
 constexpr std::string_view kGeneratorKeys[] = {"name",
@@ -67,19 +63,17 @@ constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
 constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly", "async", "write"};
 constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
-    "name",       "tenant",  "kind",     "accelerators", "count",      "accelerator_count",
-    "priority",   "submit",  "duration", "training",     "checkpoint", "jurisdictions",
-    "deferrable", "deadline", "near",     "max_rtt"};
+    "name",     "tenant",   "kind",       "accelerators",  "count",      "accelerator_count", "priority", "submit",
+    "duration", "training", "checkpoint", "jurisdictions", "deferrable", "deadline",          "near",     "max_rtt"};
 constexpr std::string_view kTrainingKeys[] = {
-    "params",          "tokens",           "tokens_per_step", "mfu", "state_bytes_per_param",
-    "tensor_parallel", "pipeline_parallel"};
-constexpr std::string_view kSchedulerKeys[] = {"weights",        "carbon_forecast", "power_cap",
-                                               "backfill",       "backfill_depth",  "backfill_interval",
-                                               "queue_depth",    "topology",       "defer",
-                                               "defer_threshold", "defer_margin",  "wait_budget",
-                                               "wait_cap",       "fair_share",      "tenants",
-                                               "preemption",     "preempt_after",   "preempt_warning",
-                                               "latency_scale",  "power_save",      "resume_wait_budget",
+    "params", "tokens", "tokens_per_step", "mfu", "state_bytes_per_param", "tensor_parallel", "pipeline_parallel"};
+constexpr std::string_view kSchedulerKeys[] = {"weights",         "carbon_forecast", "power_cap",
+                                               "backfill",        "backfill_depth",  "backfill_interval",
+                                               "queue_depth",     "topology",        "defer",
+                                               "defer_threshold", "defer_margin",    "wait_budget",
+                                               "wait_cap",        "fair_share",      "tenants",
+                                               "preemption",      "preempt_after",   "preempt_warning",
+                                               "latency_scale",   "power_save",      "resume_wait_budget",
                                                "carbon_cap"};
 constexpr std::string_view kPowerSaveKeys[] = {"enabled", "idle_after", "boot", "warm"};
 constexpr std::string_view kCarbonCapKeys[] = {"enabled", "above", "tdp_fraction"};
@@ -101,12 +95,10 @@ constexpr EnumName<JobKind> kJobKinds[] = {{"training", JobKind::kTraining},
                                            {"fine_tune", JobKind::kFineTune},
                                            {"batch", JobKind::kBatch},
                                            {"inference", JobKind::kInference}};
-constexpr EnumName<TraceFormat> kTraceFormats[] = {{"philly", TraceFormat::kPhilly},
-                                                   {"alibaba_pai", TraceFormat::kAlibabaPai},
-                                                   {"helios", TraceFormat::kHelios}};
-constexpr EnumName<FailureScope> kScopes[] = {{"accelerator", FailureScope::kAccelerator},
-                                              {"node", FailureScope::kNode},
-                                              {"site", FailureScope::kSite}};
+constexpr EnumName<TraceFormat> kTraceFormats[] = {
+    {"philly", TraceFormat::kPhilly}, {"alibaba_pai", TraceFormat::kAlibabaPai}, {"helios", TraceFormat::kHelios}};
+constexpr EnumName<FailureScope> kScopes[] = {
+    {"accelerator", FailureScope::kAccelerator}, {"node", FailureScope::kNode}, {"site", FailureScope::kSite}};
 constexpr std::string_view kPresets[] = {"llama3", "none"};
 
 // ---- limits: reject absurd values before any arithmetic can overflow ----
@@ -138,16 +130,13 @@ StatusOr<SeriesSpec> ParseSeries(const Cursor& c, Range mean_range) {
   }
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSeriesKeys));
   const SeriesSpec::Kind implied = f.Has("file") ? SeriesSpec::Kind::kFile : s.kind;
-  SG_ASSIGN_OR_RETURN(s.kind,
-                      f.Enum<SeriesSpec::Kind>("kind", implied, kSeriesKinds, "series kind"));
+  SG_ASSIGN_OR_RETURN(s.kind, f.Enum<SeriesSpec::Kind>("kind", implied, kSeriesKinds, "series kind"));
   SG_ASSIGN_OR_RETURN(s.mean, f.Number("mean", s.mean, mean_range));
   SG_ASSIGN_OR_RETURN(s.daily_amplitude, f.Number("daily_amplitude", s.daily_amplitude, kFraction));
-  SG_ASSIGN_OR_RETURN(s.seasonal_amplitude,
-                      f.Number("seasonal_amplitude", s.seasonal_amplitude, kFraction));
+  SG_ASSIGN_OR_RETURN(s.seasonal_amplitude, f.Number("seasonal_amplitude", s.seasonal_amplitude, kFraction));
   SG_ASSIGN_OR_RETURN(s.peak_hour, f.Int("peak_hour", s.peak_hour, Range{0, 23}));
   SG_ASSIGN_OR_RETURN(s.noise, f.Number("noise", s.noise, kFraction));
-  SG_ASSIGN_OR_RETURN(s.utc_offset_hours,
-                      f.Int("utc_offset_hours", s.utc_offset_hours, Range{-12, 14}));
+  SG_ASSIGN_OR_RETURN(s.utc_offset_hours, f.Int("utc_offset_hours", s.utc_offset_hours, Range{-12, 14}));
   SG_ASSIGN_OR_RETURN(s.file, f.String("file", s.file));
   SG_ASSIGN_OR_RETURN(s.column, f.Int("column", s.column, Range{0, 100000}));
   SG_ASSIGN_OR_RETURN(s.scale, f.Number("scale", s.scale, Range{0, 1e12, true}));
@@ -169,18 +158,15 @@ StatusOr<PoolSpec> ParsePool(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(nodes, Range{1, kMaxNodesPerPool}));
   p.nodes = static_cast<int>(n);
   const AcceleratorSpec& spec = Spec(p.type);
-  SG_ASSIGN_OR_RETURN(p.accels_per_node,
-                      f.Int("accels_per_node", spec.default_per_node, Range{1, kMaxAccelsPerNode}));
-  SG_ASSIGN_OR_RETURN(p.domain_nodes,
-                      f.Int("domain_nodes", spec.default_domain_nodes, Range{1, kMaxNodesPerPool}));
+  SG_ASSIGN_OR_RETURN(p.accels_per_node, f.Int("accels_per_node", spec.default_per_node, Range{1, kMaxAccelsPerNode}));
+  SG_ASSIGN_OR_RETURN(p.domain_nodes, f.Int("domain_nodes", spec.default_domain_nodes, Range{1, kMaxNodesPerPool}));
   // A scale-up domain larger than the default rack (GB200 NVL72: 18 trays)
   // is one rack, so the rack default grows with it.
   const int rack_default = std::max(PoolSpec{}.nodes_per_rack, p.domain_nodes);
-  SG_ASSIGN_OR_RETURN(p.nodes_per_rack,
-                      f.Int("nodes_per_rack", rack_default, Range{1, kMaxNodesPerPool}));
+  SG_ASSIGN_OR_RETURN(p.nodes_per_rack, f.Int("nodes_per_rack", rack_default, Range{1, kMaxNodesPerPool}));
   if (int64_t{p.nodes} * p.accels_per_node > kMaxAccelerators) {
-    return c.Error(fmt::format("{} nodes x {} accelerators is more than {} accelerators", p.nodes,
-                               p.accels_per_node, kMaxAccelerators));
+    return c.Error(fmt::format("{} nodes x {} accelerators is more than {} accelerators", p.nodes, p.accels_per_node,
+                               kMaxAccelerators));
   }
   return p;
 }
@@ -191,10 +177,8 @@ StatusOr<FabricSpec> ParseFabric(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.kind, f.Enum<FabricKind>("kind", s.kind, kFabricKinds, "fabric kind"));
   SG_ASSIGN_OR_RETURN(s.nodes_per_leaf, f.Int("nodes_per_leaf", s.nodes_per_leaf, Range{1, 1e7}));
   SG_ASSIGN_OR_RETURN(s.leaves_per_pod, f.Int("leaves_per_pod", s.leaves_per_pod, Range{1, 1e7}));
-  SG_ASSIGN_OR_RETURN(s.oversubscription,
-                      f.Number("oversubscription", s.oversubscription, Range{0, 1000, true}));
-  SG_ASSIGN_OR_RETURN(s.alpha_scale_up,
-                      f.Dur("alpha_scale_up", s.alpha_scale_up, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.oversubscription, f.Number("oversubscription", s.oversubscription, Range{0, 1000, true}));
+  SG_ASSIGN_OR_RETURN(s.alpha_scale_up, f.Dur("alpha_scale_up", s.alpha_scale_up, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(s.alpha_leaf, f.Dur("alpha_leaf", s.alpha_leaf, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(s.alpha_spine, f.Dur("alpha_spine", s.alpha_spine, kNonNegativeDuration));
   return s;
@@ -225,9 +209,8 @@ Status ParseSiteScalars(const Fields& f, SiteSpec* s) {
   SG_ASSIGN_OR_RETURN(const double cap, f.Power("power_cap", s->power_cap.value(), Range{0, 1e15}));
   s->power_cap = Watts(cap);
   SG_ASSIGN_OR_RETURN(s->pue, f.Number("pue", s->pue, Range{1, 10}));
-  SG_ASSIGN_OR_RETURN(
-      const double bw,
-      f.Bandwidth("storage_bandwidth", s->storage_bandwidth.value(), Range{0, 1e18, true}));
+  SG_ASSIGN_OR_RETURN(const double bw,
+                      f.Bandwidth("storage_bandwidth", s->storage_bandwidth.value(), Range{0, 1e18, true}));
   s->storage_bandwidth = BytesPerSec(bw);
   return absl::OkStatus();
 }
@@ -250,8 +233,7 @@ StatusOr<SiteSpec> ParseSite(const Cursor& c) {
   for (const PoolSpec& p : s.pools) nodes += p.nodes;
   SG_ASSIGN_OR_RETURN(s.hot_spares, f.Int("hot_spares", s.hot_spares, Range{0, kMaxNodesPerPool}));
   if (s.hot_spares > nodes) {
-    return f.Get("hot_spares")
-        ->Error(fmt::format("{} hot spares but the site has only {} nodes", s.hot_spares, nodes));
+    return f.Get("hot_spares")->Error(fmt::format("{} hot spares but the site has only {} nodes", s.hot_spares, nodes));
   }
   return s;
 }
@@ -270,13 +252,12 @@ StatusOr<std::vector<SiteSpec>> ParseSites(const Fields& top) {
     if (!fresh) {
       // ParseSite succeeded, so the map has a name.
       SG_ASSIGN_OR_RETURN(const Fields f, item.Map(kSiteKeys));
-      return f.Get("name")->Error(fmt::format("duplicate site name {} (first declared on line {})",
-                                              Quoted(s.name), it->second));
+      return f.Get("name")->Error(
+          fmt::format("duplicate site name {} (first declared on line {})", Quoted(s.name), it->second));
     }
     for (const PoolSpec& p : s.pools) accelerators += int64_t{p.nodes} * p.accels_per_node;
     if (accelerators > kMaxAccelerators) {
-      return item.Error(
-          fmt::format("the scenario exceeds {} accelerators in total", kMaxAccelerators));
+      return item.Error(fmt::format("the scenario exceeds {} accelerators in total", kMaxAccelerators));
     }
     sites.push_back(std::move(s));
   }
@@ -300,10 +281,8 @@ StatusOr<WanLinkSpec> ParseWanLink(const Cursor& c, std::span<const std::string_
   SG_ASSIGN_OR_RETURN(const Cursor b, f.Require("b"));
   SG_ASSIGN_OR_RETURN(w.a, ParseSiteRef(a, site_names));
   SG_ASSIGN_OR_RETURN(w.b, ParseSiteRef(b, site_names));
-  if (w.a == w.b)
-    return b.Error(fmt::format("a link needs two different sites, got {} twice", Quoted(w.a)));
-  SG_ASSIGN_OR_RETURN(const double bw,
-                      f.Bandwidth("bandwidth", w.bandwidth.value(), Range{0, 1e18, true}));
+  if (w.a == w.b) return b.Error(fmt::format("a link needs two different sites, got {} twice", Quoted(w.a)));
+  SG_ASSIGN_OR_RETURN(const double bw, f.Bandwidth("bandwidth", w.bandwidth.value(), Range{0, 1e18, true}));
   w.bandwidth = BytesPerSec(bw);
   SG_ASSIGN_OR_RETURN(w.latency, f.Dur("latency", w.latency, kNonNegativeDuration));
   return w;
@@ -344,8 +323,7 @@ StatusOr<CheckpointPolicy> ParseCheckpoint(const Cursor& c) {
     }
     StatusOr<Duration> d = yaml_util::ReadDuration(c, kPositiveDuration);
     if (!d.ok()) {
-      return c.Error(
-          fmt::format("expected auto, true, false or an interval like 30m, got {}", Quoted(text)));
+      return c.Error(fmt::format("expected auto, true, false or an interval like 30m, got {}", Quoted(text)));
     }
     p.interval = *d;
     return p;
@@ -401,19 +379,15 @@ Status ParseGeneratorShape(const Fields& f, GeneratorSpec* g) {
   if (auto sizes = f.Get("sizes")) {
     SG_ASSIGN_OR_RETURN(g->sizes, ParseSizes(*sizes));
   }
-  SG_ASSIGN_OR_RETURN(g->duration_median,
-                      f.Dur("duration_median", g->duration_median, kPositiveDuration));
-  SG_ASSIGN_OR_RETURN(g->duration_sigma,
-                      f.Number("duration_sigma", g->duration_sigma, Range{0, 10}));
+  SG_ASSIGN_OR_RETURN(g->duration_median, f.Dur("duration_median", g->duration_median, kPositiveDuration));
+  SG_ASSIGN_OR_RETURN(g->duration_sigma, f.Number("duration_sigma", g->duration_sigma, Range{0, 10}));
   SG_ASSIGN_OR_RETURN(g->params_min, f.Count("params_min", g->params_min, Range{0, 1e16, true}));
   SG_ASSIGN_OR_RETURN(g->params_max, f.Count("params_max", g->params_max, Range{0, 1e16, true}));
   if (g->params_max < g->params_min) {
     const Cursor at = f.Has("params_max") ? *f.Get("params_max") : *f.Get("params_min");
-    return at.Error(
-        fmt::format("params_max ({:g}) is below params_min ({:g})", g->params_max, g->params_min));
+    return at.Error(fmt::format("params_max ({:g}) is below params_min ({:g})", g->params_max, g->params_min));
   }
-  SG_ASSIGN_OR_RETURN(g->tokens_per_param,
-                      f.Number("tokens_per_param", g->tokens_per_param, Range{0, 1e6, true}));
+  SG_ASSIGN_OR_RETURN(g->tokens_per_param, f.Number("tokens_per_param", g->tokens_per_param, Range{0, 1e6, true}));
   SG_ASSIGN_OR_RETURN(g->mfu, f.Number("mfu", g->mfu, kMfu));
   return absl::OkStatus();
 }
@@ -442,16 +416,15 @@ StatusOr<GeneratorSpec> ParseGenerator(const Cursor& c, size_t index, std::span<
   SG_ASSIGN_OR_RETURN(g.jurisdictions, f.StringList("jurisdictions", g.jurisdictions));
   SG_ASSIGN_OR_RETURN(g.near, ParseNear(f, places));
   SG_ASSIGN_OR_RETURN(g.max_rtt, f.Dur("max_rtt", g.max_rtt, kNonNegativeDuration));
-  if (g.max_rtt > Duration::Zero() && g.near.empty()) return f.Get("max_rtt")->Error("needs `near`: a round trip from where?");
+  if (g.max_rtt > Duration::Zero() && g.near.empty())
+    return f.Get("max_rtt")->Error("needs `near`: a round trip from where?");
   SG_ASSIGN_OR_RETURN(g.tenants, f.Int("tenants", g.tenants, Range{1, 65534}));
   SG_ASSIGN_OR_RETURN(g.priority, f.Int("priority", g.priority, Range{-1e9, 1e9}));
   if (auto cp = f.Get("checkpoint")) {
     SG_ASSIGN_OR_RETURN(g.checkpoint, ParseCheckpoint(*cp));
   }
-  SG_ASSIGN_OR_RETURN(g.deferrable_fraction,
-                      f.Number("deferrable_fraction", g.deferrable_fraction, kFraction));
-  SG_ASSIGN_OR_RETURN(g.deadline_slack,
-                      f.Dur("deadline_slack", g.deadline_slack, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(g.deferrable_fraction, f.Number("deferrable_fraction", g.deferrable_fraction, kFraction));
+  SG_ASSIGN_OR_RETURN(g.deadline_slack, f.Dur("deadline_slack", g.deadline_slack, kNonNegativeDuration));
   return g;
 }
 
@@ -459,8 +432,7 @@ StatusOr<TraceSpec> ParseTrace(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kTraceKeys));
   TraceSpec t;
   SG_ASSIGN_OR_RETURN(const Cursor format, f.Require("format"));
-  SG_ASSIGN_OR_RETURN(t.format,
-                      yaml_util::ReadEnum<TraceFormat>(format, kTraceFormats, "trace format"));
+  SG_ASSIGN_OR_RETURN(t.format, yaml_util::ReadEnum<TraceFormat>(format, kTraceFormats, "trace format"));
   SG_ASSIGN_OR_RETURN(const Cursor path, f.Require("path"));
   SG_ASSIGN_OR_RETURN(t.path, yaml_util::ReadString(path));
   if (t.path.empty()) return path.Error("must not be empty");
@@ -475,16 +447,13 @@ StatusOr<TrainingSpec> ParseTraining(const Cursor& c) {
   TrainingSpec t;
   SG_ASSIGN_OR_RETURN(t.params, f.Count("params", t.params, Range{0, 1e16, true}));
   SG_ASSIGN_OR_RETURN(t.tokens, f.Count("tokens", t.tokens, Range{0, 1e18, true}));
-  SG_ASSIGN_OR_RETURN(t.tokens_per_step,
-                      f.Count("tokens_per_step", t.tokens_per_step, Range{0, 1e12, true}));
+  SG_ASSIGN_OR_RETURN(t.tokens_per_step, f.Count("tokens_per_step", t.tokens_per_step, Range{0, 1e12, true}));
   SG_ASSIGN_OR_RETURN(t.mfu, f.Number("mfu", t.mfu, kMfu));
   if (auto bytes = f.Get("state_bytes_per_param")) {
     SG_ASSIGN_OR_RETURN(t.state_bytes_per_param, yaml_util::ReadBytes(*bytes, Range{0, 1e4, true}));
   }
-  SG_ASSIGN_OR_RETURN(t.tensor_parallel,
-                      f.Int("tensor_parallel", t.tensor_parallel, Range{1, 1e6}));
-  SG_ASSIGN_OR_RETURN(t.pipeline_parallel,
-                      f.Int("pipeline_parallel", t.pipeline_parallel, Range{1, 1e6}));
+  SG_ASSIGN_OR_RETURN(t.tensor_parallel, f.Int("tensor_parallel", t.tensor_parallel, Range{1, 1e6}));
+  SG_ASSIGN_OR_RETURN(t.pipeline_parallel, f.Int("pipeline_parallel", t.pipeline_parallel, Range{1, 1e6}));
   return t;
 }
 
@@ -517,8 +486,7 @@ Status ParseJobHeader(const Fields& f, size_t index, JobSpec* j) {
     return f.Get("accelerator_count")->Error("give either count or accelerator_count, not both");
   }
   const std::string_view count_key = f.Has("count") ? "count" : "accelerator_count";
-  SG_ASSIGN_OR_RETURN(j->accelerator_count,
-                      f.Int(count_key, j->accelerator_count, Range{1, kMaxCount}));
+  SG_ASSIGN_OR_RETURN(j->accelerator_count, f.Int(count_key, j->accelerator_count, Range{1, kMaxCount}));
   SG_ASSIGN_OR_RETURN(j->priority, f.Int("priority", j->priority, Range{-1e9, 1e9}));
   return absl::OkStatus();
 }
@@ -527,8 +495,7 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kJobKeys));
   JobSpec j;
   SG_RETURN_IF_ERROR(ParseJobHeader(f, index, &j));
-  SG_ASSIGN_OR_RETURN(const Duration submit,
-                      f.Dur("submit", Duration::Zero(), kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(const Duration submit, f.Dur("submit", Duration::Zero(), kNonNegativeDuration));
   j.submit = AtOffset(submit);
   SG_ASSIGN_OR_RETURN(j.duration, f.Dur("duration", j.duration, kPositiveDuration));
   if (auto training = f.Get("training")) {
@@ -543,7 +510,8 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
   if (near.size() > 1) return f.Get("near")->Error("a job is near one place; give one site or region");
   if (!near.empty()) j.near = near[0];
   SG_ASSIGN_OR_RETURN(j.max_rtt, f.Dur("max_rtt", j.max_rtt, kNonNegativeDuration));
-  if (j.max_rtt > Duration::Zero() && j.near.empty()) return f.Get("max_rtt")->Error("needs `near`: a round trip from where?");
+  if (j.max_rtt > Duration::Zero() && j.near.empty())
+    return f.Get("max_rtt")->Error("needs `near`: a round trip from where?");
   SG_ASSIGN_OR_RETURN(j.deferrable, f.Bool("deferrable", j.deferrable));
   if (auto deadline = f.Get("deadline")) {
     SG_ASSIGN_OR_RETURN(const Duration d, yaml_util::ReadDuration(*deadline, kNonNegativeDuration));
@@ -556,8 +524,7 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
 // Parses each element of the list under `key` with `parse(cursor, index)`;
 // names (when `name_of` is given) must be unique.
 template <typename T, typename Parse, typename NameOf>
-StatusOr<std::vector<T>> ParseNamedList(const Fields& f, std::string_view key, Parse parse,
-                                        NameOf name_of) {
+StatusOr<std::vector<T>> ParseNamedList(const Fields& f, std::string_view key, Parse parse, NameOf name_of) {
   std::vector<T> out;
   auto c = f.Get(key);
   if (!c) return out;
@@ -568,8 +535,7 @@ StatusOr<std::vector<T>> ParseNamedList(const Fields& f, std::string_view key, P
     const std::string name = name_of(value);
     const auto [it, fresh] = first_line.emplace(name, items[i].mark().line + 1);
     if (!name.empty() && !fresh) {
-      return items[i].Error(
-          fmt::format("duplicate name {} (first used on line {})", Quoted(name), it->second));
+      return items[i].Error(fmt::format("duplicate name {} (first used on line {})", Quoted(name), it->second));
     }
     out.push_back(std::move(value));
   }
@@ -589,15 +555,12 @@ StatusOr<WorkloadSpec> ParseWorkload(const Cursor& c, const std::vector<SiteSpec
   auto name = [](const auto& v) { return v.name; };
   SG_ASSIGN_OR_RETURN(w.generators, ParseNamedList<GeneratorSpec>(
                                         f, "generators",
-                                        [&](const Cursor& g, size_t i) { return ParseGenerator(g, i, places); },
-                                        name));
-  SG_ASSIGN_OR_RETURN(w.traces,
-                      ParseNamedList<TraceSpec>(
-                          f, "traces", [](const Cursor& t, size_t) { return ParseTrace(t); },
-                          [](const TraceSpec&) { return std::string(); }));
+                                        [&](const Cursor& g, size_t i) { return ParseGenerator(g, i, places); }, name));
+  SG_ASSIGN_OR_RETURN(w.traces, ParseNamedList<TraceSpec>(
+                                    f, "traces", [](const Cursor& t, size_t) { return ParseTrace(t); },
+                                    [](const TraceSpec&) { return std::string(); }));
   SG_ASSIGN_OR_RETURN(w.jobs, ParseNamedList<JobSpec>(
-                                  f, "jobs", [&](const Cursor& j, size_t i) { return ParseJob(j, i, places); },
-                                  name));
+                                  f, "jobs", [&](const Cursor& j, size_t i) { return ParseJob(j, i, places); }, name));
   return w;
 }
 
@@ -607,8 +570,7 @@ StatusOr<FailureComponent> ParseComponent(const Cursor& c, size_t index) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kComponentKeys));
   FailureComponent comp;
   SG_ASSIGN_OR_RETURN(comp.name, f.String("name", fmt::format("component-{}", index)));
-  SG_ASSIGN_OR_RETURN(comp.scope,
-                      f.Enum<FailureScope>("scope", comp.scope, kScopes, "failure scope"));
+  SG_ASSIGN_OR_RETURN(comp.scope, f.Enum<FailureScope>("scope", comp.scope, kScopes, "failure scope"));
   SG_ASSIGN_OR_RETURN(const Cursor rate, f.Require("rate_per_year"));
   SG_ASSIGN_OR_RETURN(comp.rate_per_year, yaml_util::ReadNumber(rate, Range{0, 1e6}));
   SG_ASSIGN_OR_RETURN(comp.repair, f.Dur("repair", comp.repair, kNonNegativeDuration));
@@ -627,13 +589,12 @@ StatusOr<FailureSpec> ParseFailures(const Cursor& c, const std::vector<SiteSpec>
       return preset->Error(yaml_util::UnknownName("failure preset", name, kPresets));
     }
   }
-  SG_ASSIGN_OR_RETURN(s.components, ParseNamedList<FailureComponent>(
-                                        f, "components", ParseComponent,
-                                        [](const FailureComponent& fc) { return fc.name; }));
+  SG_ASSIGN_OR_RETURN(s.components,
+                      ParseNamedList<FailureComponent>(f, "components", ParseComponent,
+                                                       [](const FailureComponent& fc) { return fc.name; }));
   if (!s.preset.empty() && !s.components.empty()) {
     return f.Get("components")
-        ->Error(fmt::format("cannot be combined with preset {}; list every component instead",
-                            Quoted(s.preset)));
+        ->Error(fmt::format("cannot be combined with preset {}; list every component instead", Quoted(s.preset)));
   }
   SG_ASSIGN_OR_RETURN(s.rate_scale, f.Number("rate_scale", s.rate_scale, Range{0, 1e6}));
   SG_ASSIGN_OR_RETURN(s.restart, f.Dur("restart", s.restart, kNonNegativeDuration));
@@ -683,8 +644,7 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.power_cap, f.Bool("power_cap", s.power_cap));
   SG_ASSIGN_OR_RETURN(s.backfill, f.Bool("backfill", s.backfill));
   SG_ASSIGN_OR_RETURN(s.backfill_depth, f.Int("backfill_depth", s.backfill_depth, Range{0, 1e7}));
-  SG_ASSIGN_OR_RETURN(s.backfill_interval,
-                      f.Dur("backfill_interval", s.backfill_interval, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(s.backfill_interval, f.Dur("backfill_interval", s.backfill_interval, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(s.queue_depth, f.Int("queue_depth", s.queue_depth, Range{0, 1e7}));
   SG_ASSIGN_OR_RETURN(s.topology, f.Bool("topology", s.topology));
   SG_ASSIGN_OR_RETURN(s.defer, f.Bool("defer", s.defer));
@@ -743,8 +703,7 @@ Status ParseHeader(const Fields& f, ScenarioSpec* s) {
     SG_ASSIGN_OR_RETURN(s->seed, yaml_util::ReadUint64(*seed));
   }
   SG_ASSIGN_OR_RETURN(s->duration, f.Dur("duration", s->duration, kPositiveDuration));
-  SG_ASSIGN_OR_RETURN(s->sample_interval,
-                      f.Dur("sample_interval", s->sample_interval, kPositiveDuration));
+  SG_ASSIGN_OR_RETURN(s->sample_interval, f.Dur("sample_interval", s->sample_interval, kPositiveDuration));
   SG_ASSIGN_OR_RETURN(s->policy, f.String("policy", s->policy));
   if (s->policy.empty()) return f.Get("policy")->Error("must not be empty");
   return absl::OkStatus();
@@ -752,8 +711,7 @@ Status ParseHeader(const Fields& f, ScenarioSpec* s) {
 
 StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
   if (!root.IsMap()) {
-    return root.Error(
-        fmt::format("expected a map of scenario keys (name, sites, ...), got {}", root.Describe()));
+    return root.Error(fmt::format("expected a map of scenario keys (name, sites, ...), got {}", root.Describe()));
   }
   SG_ASSIGN_OR_RETURN(const Fields f, root.Map(kTopKeys));
   ScenarioSpec s;

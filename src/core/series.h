@@ -16,15 +16,15 @@ namespace stargate {
 struct SeriesSpec {
   enum class Kind : uint8_t { kConstant, kDiurnal, kFile };
   Kind kind = Kind::kConstant;
-  double mean = 0;               // in the series' unit (gCO2/kWh or USD/MWh)
-  double daily_amplitude = 0;    // fraction of mean, peak-to-mean of the daily sine
-  double seasonal_amplitude = 0; // fraction of mean, yearly sine (peak in January)
-  int peak_hour = 18;            // local hour of the daily maximum
-  double noise = 0;              // fraction of mean, std-dev of hourly AR(1) noise
-  int utc_offset_hours = 0;      // site local time = UTC + offset
-  std::string file;              // kFile: CSV path, relative to the scenario file
-  int column = 1;                // kFile: 0-based CSV column holding the value
-  double scale = 1.0;            // kFile: multiply each value (unit conversion)
+  double mean = 0;                // in the series' unit (gCO2/kWh or USD/MWh)
+  double daily_amplitude = 0;     // fraction of mean, peak-to-mean of the daily sine
+  double seasonal_amplitude = 0;  // fraction of mean, yearly sine (peak in January)
+  int peak_hour = 18;             // local hour of the daily maximum
+  double noise = 0;               // fraction of mean, std-dev of hourly AR(1) noise
+  int utc_offset_hours = 0;       // site local time = UTC + offset
+  std::string file;               // kFile: CSV path, relative to the scenario file
+  int column = 1;                 // kFile: 0-based CSV column holding the value
+  double scale = 1.0;             // kFile: multiply each value (unit conversion)
 };
 
 // Hourly values starting at the run's epoch; lookups past the end wrap, so a

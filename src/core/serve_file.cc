@@ -61,7 +61,8 @@ StatusOr<ServeFile> ParseRoot(const Cursor& root, std::string_view text) {
   const YAML::Node serve_node = root.node()["serve"];
   if (!serve_node.IsDefined()) return root.Error("serve: required key is missing (replicas, regions, port, health)");
   const Cursor block = root.Child("serve", serve_node);
-  if (!block.IsMap()) return block.Error(fmt::format("expected a map (replicas, regions, port, ...), got {}", block.Describe()));
+  if (!block.IsMap())
+    return block.Error(fmt::format("expected a map (replicas, regions, port, ...), got {}", block.Describe()));
   SG_ASSIGN_OR_RETURN(const Fields f, block.Map(kServeKeys));
   ServeSpec& s = out.serve;
   if (auto r = f.Get("replicas")) SG_RETURN_IF_ERROR(ParseReplicas(*r, &s));
@@ -74,7 +75,8 @@ StatusOr<ServeFile> ParseRoot(const Cursor& root, std::string_view text) {
     SG_ASSIGN_OR_RETURN(s.scale_up_after, af.Dur("up_after", s.scale_up_after, kPositive));
     SG_ASSIGN_OR_RETURN(s.scale_down_after, af.Dur("down_after", s.scale_down_after, kPositive));
   }
-  SG_ASSIGN_OR_RETURN(s.max_rtt, f.Dur("max_rtt", Duration::Zero(), DurationRange{Duration::Zero(), false, Duration::Seconds(10)}));
+  SG_ASSIGN_OR_RETURN(
+      s.max_rtt, f.Dur("max_rtt", Duration::Zero(), DurationRange{Duration::Zero(), false, Duration::Seconds(10)}));
   if (s.max_rtt > Duration::Zero() && s.regions.empty() && out.job.spec.near.empty()) {
     return f.Get("max_rtt")->Error("needs `regions` (or the job's placement.near): a round trip from where?");
   }

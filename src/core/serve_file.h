@@ -37,7 +37,7 @@ struct ServeSpec {
   std::string health_path = "/health";
   Duration health_interval = Duration::Seconds(1);
   Duration health_timeout = Duration::Seconds(1);
-  int health_failures = 3;           // failed checks in a row before a replica gets no traffic
+  int health_failures = 3;  // failed checks in a row before a replica gets no traffic
   // A replica that passed its checks and then failed them this long is
   // cancelled and replaced (its server wedged, or its site cut off). One
   // still starting (loading weights, say) has no limit.
@@ -51,7 +51,7 @@ struct ServeSpec {
 };
 
 struct ServeFile {
-  JobFile job;     // one replica, as parsed (its name is the service's)
+  JobFile job;  // one replica, as parsed (its name is the service's)
   ServeSpec serve;
   std::string text;  // the file as written: replica job files derive from it
 };

@@ -76,9 +76,7 @@ std::string_view ClosestMatch(std::string_view word, std::span<const std::string
   return best;
 }
 
-bool SameName(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && Fold(a) == Fold(b);
-}
+bool SameName(std::string_view a, std::string_view b) { return a.size() == b.size() && Fold(a) == Fold(b); }
 
 std::string JoinNames(std::span<const std::string_view> names) {
   std::string out;

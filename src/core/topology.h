@@ -26,9 +26,9 @@ enum class FabricKind : uint8_t {
 
 struct FabricSpec {
   FabricKind kind = FabricKind::kFatTree;
-  int nodes_per_leaf = 32;         // nodes under one leaf (or rail group)
-  int leaves_per_pod = 32;         // leaves sharing one spine block (pod)
-  double oversubscription = 1.0;   // leaf->spine, e.g. 7.0 for Meta's T1->T2
+  int nodes_per_leaf = 32;                        // nodes under one leaf (or rail group)
+  int leaves_per_pod = 32;                        // leaves sharing one spine block (pod)
+  double oversubscription = 1.0;                  // leaf->spine, e.g. 7.0 for Meta's T1->T2
   Duration alpha_scale_up = Duration::Micros(1);  // NVLink hop latency
   Duration alpha_leaf = Duration::Micros(2);      // through one leaf
   Duration alpha_spine = Duration::Micros(4);     // up through the spine
@@ -39,27 +39,27 @@ struct PoolSpec {
   int nodes = 0;
   int accels_per_node = 8;
   int nodes_per_rack = 4;
-  int domain_nodes = 1;            // nodes per scale-up domain (18 for NVL72)
+  int domain_nodes = 1;  // nodes per scale-up domain (18 for NVL72)
 };
 
 struct SiteSpec {
   std::string name;
   std::string region;
-  std::string jurisdiction;        // legal area for data residency, e.g. "US", "EU"
+  std::string jurisdiction;  // legal area for data residency, e.g. "US", "EU"
   double latitude = 0;
   double longitude = 0;
   // False for a real site whose operator gave no coordinates (`stargate
   // server --sites`): it is no distance from anywhere, so `near` neither
   // prefers nor avoids it and a `max_rtt` excludes it.
   bool located = true;
-  Watts power_cap;                 // facility budget; 0 = unlimited
+  Watts power_cap;  // facility budget; 0 = unlimited
   double pue = 1.2;
-  SeriesSpec carbon;               // gCO2/kWh
-  SeriesSpec price;                // USD/MWh
+  SeriesSpec carbon;  // gCO2/kWh
+  SeriesSpec price;   // USD/MWh
   std::vector<PoolSpec> pools;
   FabricSpec fabric;
   BytesPerSec storage_bandwidth = GigabytesPerSec(100);  // checkpoint storage, site total
-  int hot_spares = 0;              // nodes held back for gang repair (scheduler issue)
+  int hot_spares = 0;                                    // nodes held back for gang repair (scheduler issue)
 };
 
 struct WanLinkSpec {

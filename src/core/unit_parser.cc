@@ -58,8 +58,7 @@ Status BadNumber(std::string_view what, std::string_view text, std::string_view 
 
 // Parses "[+-]digits[.digits][e[+-]digits] unit". `what` names the kind of
 // value for messages ("duration", "power", ...).
-StatusOr<Number> SplitNumber(std::string_view raw, std::string_view what,
-                             bool allow_negative = false) {
+StatusOr<Number> SplitNumber(std::string_view raw, std::string_view what, bool allow_negative = false) {
   const std::string_view s = Trim(raw);
   if (s.empty()) return BadNumber(what, raw, "empty value");
   size_t i = 0;
@@ -209,8 +208,7 @@ StatusOr<double> ParsePower(std::string_view text) {
   SG_ASSIGN_OR_RETURN(const Number n, SplitNumber(text, "power"));
   const std::optional<double> f = Lookup(kUnits, n.unit);
   if (!f) {
-    return BadNumber("power", text,
-                     fmt::format("unknown unit {} (use W, kW, MW, GW, TW)", Quoted(n.unit)));
+    return BadNumber("power", text, fmt::format("unknown unit {} (use W, kW, MW, GW, TW)", Quoted(n.unit)));
   }
   return Scale("power", text, n.value, *f);
 }
@@ -239,8 +237,7 @@ StatusOr<double> ParseBytes(std::string_view text) {
   if (p.rest != "B") {
     const std::string hint = p.rest == "b" ? "; 'b' is bits, write 'B' for bytes" : "";
     return BadNumber("size", text,
-                     fmt::format("unknown unit {} (use B, kB, MB, GB, TB, PB or KiB..EiB{})",
-                                 Quoted(n.unit), hint));
+                     fmt::format("unknown unit {} (use B, kB, MB, GB, TB, PB or KiB..EiB{})", Quoted(n.unit), hint));
   }
   return Scale("size", text, n.value, p.factor);
 }

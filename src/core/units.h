@@ -48,8 +48,14 @@ class Duration {
   constexpr Duration operator/(int64_t k) const { return Duration(ns_ / k); }
   constexpr int64_t operator/(Duration o) const { return ns_ / o.ns_; }
   constexpr Duration operator%(Duration o) const { return Duration(ns_ % o.ns_); }
-  Duration& operator+=(Duration o) { ns_ += o.ns_; return *this; }
-  Duration& operator-=(Duration o) { ns_ -= o.ns_; return *this; }
+  Duration& operator+=(Duration o) {
+    ns_ += o.ns_;
+    return *this;
+  }
+  Duration& operator-=(Duration o) {
+    ns_ -= o.ns_;
+    return *this;
+  }
   constexpr auto operator<=>(const Duration&) const = default;
 
  private:
@@ -76,7 +82,10 @@ class Time {
   constexpr Time operator+(Duration d) const { return Time(ns_ + d.nanos()); }
   constexpr Time operator-(Duration d) const { return Time(ns_ - d.nanos()); }
   constexpr Duration operator-(Time o) const { return Duration::Nanos(ns_ - o.ns_); }
-  Time& operator+=(Duration d) { ns_ += d.nanos(); return *this; }
+  Time& operator+=(Duration d) {
+    ns_ += d.nanos();
+    return *this;
+  }
   constexpr auto operator<=>(const Time&) const = default;
 
  private:
@@ -97,21 +106,29 @@ class Quantity {
   constexpr Quantity operator*(double k) const { return Quantity(v_ * k); }
   constexpr Quantity operator/(double k) const { return Quantity(v_ / k); }
   constexpr double operator/(Quantity o) const { return v_ / o.v_; }
-  Quantity& operator+=(Quantity o) { v_ += o.v_; return *this; }
-  Quantity& operator-=(Quantity o) { v_ -= o.v_; return *this; }
+  Quantity& operator+=(Quantity o) {
+    v_ += o.v_;
+    return *this;
+  }
+  Quantity& operator-=(Quantity o) {
+    v_ -= o.v_;
+    return *this;
+  }
   constexpr auto operator<=>(const Quantity&) const = default;
 
  private:
   double v_ = 0;
 };
 template <typename Tag>
-constexpr Quantity<Tag> operator*(double k, Quantity<Tag> q) { return q * k; }
+constexpr Quantity<Tag> operator*(double k, Quantity<Tag> q) {
+  return q * k;
+}
 
 struct WattsTag {};
 struct JoulesTag {};
 struct BytesTag {};
 struct BytesPerSecTag {};
-struct FlopsTag {};        // a count of floating-point operations
+struct FlopsTag {};  // a count of floating-point operations
 struct FlopsPerSecTag {};
 struct GramsCo2Tag {};
 struct UsdTag {};

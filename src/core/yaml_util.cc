@@ -26,8 +26,7 @@ std::string FormatNumber(double v) {
 std::string DescribeRange(const Range& r) {
   const bool no_max = r.max >= 1e300;
   if (no_max) return fmt::format("{} {}", r.min_open ? ">" : ">=", FormatNumber(r.min));
-  return fmt::format("in {}{}, {}]", r.min_open ? "(" : "[", FormatNumber(r.min),
-                     FormatNumber(r.max));
+  return fmt::format("in {}{}, {}]", r.min_open ? "(" : "[", FormatNumber(r.min), FormatNumber(r.max));
 }
 
 Status CheckRange(const Cursor& c, double v, const Range& r) {
@@ -63,13 +62,10 @@ class DocumentStart : public YAML::EventHandler {
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
   void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                       YAML::EmitterStyle::value) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
-                  YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
   void OnMapEnd() override {}
 };
 
@@ -91,8 +87,7 @@ StatusOr<YAML::Node> LoadSingleDocument(std::string_view text, const ParseContex
     return ErrorAt(ctx, second.mark, "", "expected one YAML document, found a second one ('---')");
   }
   const std::string_view rest = text.substr(std::min(pos, text.size()), 1);
-  return ErrorAt(ctx, second.mark, "",
-                 fmt::format("YAML syntax error: unexpected {}", Quoted(rest)));
+  return ErrorAt(ctx, second.mark, "", fmt::format("YAML syntax error: unexpected {}", Quoted(rest)));
 }
 
 int64_t BudgetFor(size_t text_bytes) {
@@ -100,13 +95,11 @@ int64_t BudgetFor(size_t text_bytes) {
 }
 
 std::string Where(const ParseContext& ctx, const YAML::Mark& mark) {
-  if (mark.is_null() || mark.line < 0 || mark.column < 0)
-    return fmt::format("{}:1:1: ", ctx.filename);
+  if (mark.is_null() || mark.line < 0 || mark.column < 0) return fmt::format("{}:1:1: ", ctx.filename);
   return fmt::format("{}:{}:{}: ", ctx.filename, mark.line + 1, mark.column + 1);
 }
 
-Status ErrorAt(const ParseContext& ctx, const YAML::Mark& mark, std::string_view path,
-               std::string_view what) {
+Status ErrorAt(const ParseContext& ctx, const YAML::Mark& mark, std::string_view path, std::string_view what) {
   std::string msg = Where(ctx, mark);
   if (!path.empty()) {
     msg += path;
@@ -116,8 +109,7 @@ Status ErrorAt(const ParseContext& ctx, const YAML::Mark& mark, std::string_view
   return absl::InvalidArgumentError(msg);
 }
 
-std::string UnknownName(std::string_view what, std::string_view text,
-                        std::span<const std::string_view> known) {
+std::string UnknownName(std::string_view what, std::string_view text, std::span<const std::string_view> known) {
   const std::string_view m = ClosestMatch(text, known);
   const std::string hint = m.empty() ? "" : fmt::format("did you mean '{}'? ", m);
   return fmt::format("unknown {} {} ({}known: {})", what, Quoted(text), hint, JoinNames(known));
@@ -177,15 +169,14 @@ StatusOr<Fields> Cursor::Map(std::span<const std::string_view> known) const {
   SG_RETURN_IF_ERROR(Charge(1 + static_cast<int64_t>(node_.size())));
   for (const auto& kv : node_) {
     const Cursor key(kv.first, path_, mark_, ctx_);
-    if (!key.IsScalar())
-      return key.Error(fmt::format("expected a key name, got {}", key.Describe()));
+    if (!key.IsScalar()) return key.Error(fmt::format("expected a key name, got {}", key.Describe()));
     const std::string& name = kv.first.Scalar();
     // "x-" keys are free for the user, e.g. to hold blocks to alias later.
     if (name.starts_with("x-")) continue;
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       const std::string_view m = ClosestMatch(name, known);
-      const std::string hint = m.empty() ? fmt::format("known keys: {}", JoinNames(known))
-                                         : fmt::format("did you mean '{}'?", m);
+      const std::string hint =
+          m.empty() ? fmt::format("known keys: {}", JoinNames(known)) : fmt::format("did you mean '{}'?", m);
       return key.Error(fmt::format("unknown key {} ({})", Quoted(name), hint));
     }
     if (fields.Find(name) != nullptr) {
@@ -217,13 +208,9 @@ StatusOr<bool> ReadBool(const Cursor& c) {
   return c.Error(fmt::format("expected true or false, got {}", Quoted(text)));
 }
 
-StatusOr<double> ReadNumber(const Cursor& c, Range r) {
-  return ReadUnit(c, r, "a number", ParseNumber);
-}
+StatusOr<double> ReadNumber(const Cursor& c, Range r) { return ReadUnit(c, r, "a number", ParseNumber); }
 
-StatusOr<double> ReadCount(const Cursor& c, Range r) {
-  return ReadUnit(c, r, "a number", ParseCount);
-}
+StatusOr<double> ReadCount(const Cursor& c, Range r) { return ReadUnit(c, r, "a number", ParseCount); }
 
 StatusOr<int64_t> ReadInt(const Cursor& c, Range r) {
   auto parse = r.min < 0 ? ParseNumber : ParseCount;
@@ -255,10 +242,8 @@ StatusOr<Duration> ReadDuration(const Cursor& c, DurationRange r) {
   StatusOr<Duration> d = ParseDuration(text);
   if (!d.ok()) return c.Error(std::string(d.status().message()));
   if (r.min_open ? !(*d > r.min) : !(*d >= r.min)) {
-    const std::string bound =
-        r.min == Duration::Zero() ? "0" : fmt::format("{}s", FormatNumber(r.min.seconds()));
-    return c.Error(
-        fmt::format("must be {} {} (got {})", r.min_open ? ">" : ">=", bound, Quoted(text)));
+    const std::string bound = r.min == Duration::Zero() ? "0" : fmt::format("{}s", FormatNumber(r.min.seconds()));
+    return c.Error(fmt::format("must be {} {} (got {})", r.min_open ? ">" : ">=", bound, Quoted(text)));
   }
   if (*d > r.max) {
     return c.Error(fmt::format("must be <= {} days (got {})", FormatNumber(r.max.hours() / 24), Quoted(text)));
@@ -266,17 +251,13 @@ StatusOr<Duration> ReadDuration(const Cursor& c, DurationRange r) {
   return *d;
 }
 
-StatusOr<double> ReadPower(const Cursor& c, Range r) {
-  return ReadUnit(c, r, "a power like 10.2kW", ParsePower);
-}
+StatusOr<double> ReadPower(const Cursor& c, Range r) { return ReadUnit(c, r, "a power like 10.2kW", ParsePower); }
 
 StatusOr<double> ReadBandwidth(const Cursor& c, Range r) {
   return ReadUnit(c, r, "a bandwidth like 400Gbps", ParseBandwidth);
 }
 
-StatusOr<double> ReadBytes(const Cursor& c, Range r) {
-  return ReadUnit(c, r, "a size like 80GB", ParseBytes);
-}
+StatusOr<double> ReadBytes(const Cursor& c, Range r) { return ReadUnit(c, r, "a size like 80GB", ParseBytes); }
 
 StatusOr<AcceleratorType> ReadAccelerator(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const std::string text, c.Scalar("an accelerator name"));
@@ -331,8 +312,7 @@ std::optional<Cursor> Fields::Get(std::string_view key) const {
 }
 
 Status Fields::Missing(std::string_view key) const {
-  const std::string path =
-      map_.path().empty() ? std::string(key) : fmt::format("{}.{}", map_.path(), key);
+  const std::string path = map_.path().empty() ? std::string(key) : fmt::format("{}.{}", map_.path(), key);
   return ErrorAt(map_.ctx(), map_.mark(), path, "required key is missing");
 }
 
@@ -399,15 +379,14 @@ StatusOr<double> Fields::Bandwidth(std::string_view key, double fallback, Range 
   return ReadBandwidth(*c, r);
 }
 
-StatusOr<std::vector<std::string>> Fields::StringList(std::string_view key,
-                                                      std::vector<std::string> fallback) const {
+StatusOr<std::vector<std::string>> Fields::StringList(std::string_view key, std::vector<std::string> fallback) const {
   const Cursor* c = Find(key);
   if (c == nullptr) return fallback;
   return ReadStringList(*c);
 }
 
-StatusOr<std::vector<AcceleratorType>> Fields::AcceleratorList(
-    std::string_view key, std::vector<AcceleratorType> fallback) const {
+StatusOr<std::vector<AcceleratorType>> Fields::AcceleratorList(std::string_view key,
+                                                               std::vector<AcceleratorType> fallback) const {
   const Cursor* c = Find(key);
   if (c == nullptr) return fallback;
   return ReadAcceleratorList(*c);

@@ -47,8 +47,7 @@ int64_t BudgetFor(size_t text_bytes);
 std::string Where(const ParseContext& ctx, const YAML::Mark& mark);
 
 // InvalidArgument "FILE:LINE:COL: PATH: what" (or without "PATH: " when empty).
-Status ErrorAt(const ParseContext& ctx, const YAML::Mark& mark, std::string_view path,
-               std::string_view what);
+Status ErrorAt(const ParseContext& ctx, const YAML::Mark& mark, std::string_view path, std::string_view what);
 
 // Loads the one YAML document in `text` (empty text gives a null node). A
 // second document ("---") or trailing junk yaml-cpp leaves unread (a stray
@@ -135,8 +134,7 @@ StatusOr<std::vector<std::string>> ReadStringList(const Cursor& c);
 StatusOr<std::vector<AcceleratorType>> ReadAcceleratorList(const Cursor& c);
 
 // "unknown WHAT 'text' (did you mean 'x'? known: a, b, c)".
-std::string UnknownName(std::string_view what, std::string_view text,
-                        std::span<const std::string_view> known);
+std::string UnknownName(std::string_view what, std::string_view text, std::span<const std::string_view> known);
 
 // One spelling of an enum value. Matching folds case and '-' vs '_'.
 template <typename E>
@@ -174,13 +172,11 @@ class Fields {
   StatusOr<Duration> Dur(std::string_view key, Duration fallback, DurationRange r) const;
   StatusOr<double> Power(std::string_view key, double fallback, Range r) const;
   StatusOr<double> Bandwidth(std::string_view key, double fallback, Range r) const;
-  StatusOr<std::vector<std::string>> StringList(std::string_view key,
-                                                std::vector<std::string> fallback) const;
-  StatusOr<std::vector<AcceleratorType>> AcceleratorList(
-      std::string_view key, std::vector<AcceleratorType> fallback) const;
+  StatusOr<std::vector<std::string>> StringList(std::string_view key, std::vector<std::string> fallback) const;
+  StatusOr<std::vector<AcceleratorType>> AcceleratorList(std::string_view key,
+                                                         std::vector<AcceleratorType> fallback) const;
   template <typename E>
-  StatusOr<E> Enum(std::string_view key, E fallback, std::span<const EnumName<E>> table,
-                   std::string_view what) const {
+  StatusOr<E> Enum(std::string_view key, E fallback, std::span<const EnumName<E>> table, std::string_view what) const {
     const Cursor* c = Find(key);
     if (c == nullptr) return fallback;
     return ReadEnum(*c, table, what);
@@ -204,8 +200,8 @@ class Fields {
 // the parsers' own. `what` ("scenario", "job file") names the document in
 // the size-limit message; `max_bytes` bounds the text.
 template <typename T, typename Parse>
-StatusOr<T> ParseDocument(std::string_view text, const std::string& filename, std::string_view what,
-                          size_t max_bytes, Parse parse);
+StatusOr<T> ParseDocument(std::string_view text, const std::string& filename, std::string_view what, size_t max_bytes,
+                          Parse parse);
 
 // ---- template implementation ----
 
@@ -214,8 +210,8 @@ StatusOr<T> ParseDocument(std::string_view text, const std::string& filename, st
 Status GuardParse(ParseContext& ctx, const std::function<Status()>& body);
 
 template <typename T, typename Parse>
-StatusOr<T> ParseDocument(std::string_view text, const std::string& filename, std::string_view what,
-                          size_t max_bytes, Parse parse) {
+StatusOr<T> ParseDocument(std::string_view text, const std::string& filename, std::string_view what, size_t max_bytes,
+                          Parse parse) {
   ParseContext ctx{filename, BudgetFor(text.size())};
   if (text.size() > max_bytes) {
     return ErrorAt(ctx, YAML::Mark(), "",

@@ -24,7 +24,6 @@ void Reliability(const PlanInput& in, int64_t accelerators, int64_t nodes, Plan&
   p.efficiency = ExpectedEfficiency(p.checkpoint_interval, in.checkpoint_write, in.restart, mtbf);
 }
 
-
 // Nodes out for repair at once for a fleet of `accelerators` on `nodes`:
 // mean L = sum of failures/h * repair h (Little's law), and L + 3 sqrt(L)
 // spares keep a replacement at hand ~99.9% of the time (Poisson).
@@ -54,22 +53,30 @@ StatusOr<FatTree> FatTreeSwitches(int64_t ports, int k) {
     f.core = CeilDiv(f.spine * half, k);
   } else {
     return absl::InvalidArgumentError(fmt::format(
-        "{} accelerator ports exceed a 3-tier fat-tree of radix {} ({} ports): give a larger --switch-radix",
-        ports, k, int64_t{k} * k * k / 4));
+        "{} accelerator ports exceed a 3-tier fat-tree of radix {} ({} ports): give a larger --switch-radix", ports, k,
+        int64_t{k} * k * k / 4));
   }
   return f;
 }
 
 double DefaultInstalledPriceUsd(AcceleratorType type) {
   switch (type) {
-    case AcceleratorType::kA100: return 20'000;
-    case AcceleratorType::kH100: return 40'000;
-    case AcceleratorType::kH200: return 45'000;
-    case AcceleratorType::kB200: return 50'000;
-    case AcceleratorType::kGB200: return 60'000;
-    case AcceleratorType::kMI250X: return 15'000;
-    case AcceleratorType::kMI300X: return 30'000;
-    case AcceleratorType::kCpu: return 10'000;
+    case AcceleratorType::kA100:
+      return 20'000;
+    case AcceleratorType::kH100:
+      return 40'000;
+    case AcceleratorType::kH200:
+      return 45'000;
+    case AcceleratorType::kB200:
+      return 50'000;
+    case AcceleratorType::kGB200:
+      return 60'000;
+    case AcceleratorType::kMI250X:
+      return 15'000;
+    case AcceleratorType::kMI300X:
+      return 30'000;
+    case AcceleratorType::kCpu:
+      return 10'000;
   }
   return 40'000;
 }
@@ -85,10 +92,11 @@ StatusOr<Plan> Evaluate(const PlanInput& in, const Plan& base, int64_t n) {
   if (p.efficiency <= 0) {
     return absl::InvalidArgumentError(fmt::format(
         "with {} accelerators the job would be interrupted every {:.2f} h, too often to make progress with a "
-        "{:.0f} s checkpoint write and a {:.0f} min restart", n, p.mtbf_hours, in.checkpoint_write.seconds(),
-        in.restart.seconds() / 60));
+        "{:.0f} s checkpoint write and a {:.0f} min restart",
+        n, p.mtbf_hours, in.checkpoint_write.seconds(), in.restart.seconds() / 60));
   }
-  const double price = in.accelerator_price_usd > 0 ? in.accelerator_price_usd : DefaultInstalledPriceUsd(in.accelerator);
+  const double price =
+      in.accelerator_price_usd > 0 ? in.accelerator_price_usd : DefaultInstalledPriceUsd(in.accelerator);
   // One accelerator with its host share at full load, and at the facility.
   const double device_w = DevicePower(spec, 1.0).value();
   const double facility_w = FacilityPower(Watts(device_w), in.pue).value();
@@ -140,8 +148,9 @@ StatusOr<Plan> MakePlan(const PlanInput& in) {
   }
   Plan base;
   base.per_node = in.per_node > 0 ? in.per_node : spec.default_per_node;
-  base.nodes_per_rack = in.nodes_per_rack > 0 ? in.nodes_per_rack
-                        : in.accelerator == AcceleratorType::kGB200 ? spec.default_domain_nodes : 4;
+  base.nodes_per_rack = in.nodes_per_rack > 0                       ? in.nodes_per_rack
+                        : in.accelerator == AcceleratorType::kGB200 ? spec.default_domain_nodes
+                                                                    : 4;
   TrainingSpec t;
   t.params = in.params;
   t.tokens = in.tokens;
@@ -172,8 +181,10 @@ StatusOr<Plan> MakePlan(const PlanInput& in) {
   // Budget: the biggest fleet whose capex and energy fit.
   SG_ASSIGN_OR_RETURN(const Plan one, Evaluate(in, base, step));
   if (one.total_usd > in.budget_usd) {
-    return absl::InvalidArgumentError(fmt::format("a budget of ${:.3g} does not buy one node of {} (${:.3g} with its "
-                                                  "energy)", in.budget_usd, spec.name, one.total_usd));
+    return absl::InvalidArgumentError(
+        fmt::format("a budget of ${:.3g} does not buy one node of {} (${:.3g} with its "
+                    "energy)",
+                    in.budget_usd, spec.name, one.total_usd));
   }
   // Start from capex per accelerator (energy is about the same for any fleet), then step to the edge.
   const double per_accel = (one.capex_usd / static_cast<double>(step + one.spare_nodes * step));

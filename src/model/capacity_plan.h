@@ -44,20 +44,20 @@ namespace stargate::model {
 double DefaultInstalledPriceUsd(AcceleratorType type);
 
 struct PlanInput {
-  double params = 0;               // N
-  double tokens = 0;               // D
+  double params = 0;  // N
+  double tokens = 0;  // D
   AcceleratorType accelerator = AcceleratorType::kH100;
-  double mfu = 0.40;               // Llama 3 405B: 38-43% (Dubey et al. 2024)
+  double mfu = 0.40;  // Llama 3 405B: 38-43% (Dubey et al. 2024)
   // Exactly one of these sizes the fleet.
   Duration deadline = Duration::Zero();
-  double budget_usd = 0;           // capex + energy
+  double budget_usd = 0;  // capex + energy
   int64_t accelerators = 0;
-  int per_node = 0;                // 0 = the catalog's chassis
-  int nodes_per_rack = 0;          // 0 = 4, or one NVL72 domain per rack for GB200
-  double pue = 1.2;                // new large builds <= 1.3 (Uptime Institute); Google fleet 1.10
-  double usd_per_kwh = 0.0806;     // US industrial average 2023 (EIA)
-  double grid_g_per_kwh = 481;     // world average 2023 (Ember)
-  int switch_radix = 64;           // Quantum-2: 64 x 400G ports
+  int per_node = 0;                                   // 0 = the catalog's chassis
+  int nodes_per_rack = 0;                             // 0 = 4, or one NVL72 domain per rack for GB200
+  double pue = 1.2;                                   // new large builds <= 1.3 (Uptime Institute); Google fleet 1.10
+  double usd_per_kwh = 0.0806;                        // US industrial average 2023 (EIA)
+  double grid_g_per_kwh = 481;                        // world average 2023 (Ember)
+  int switch_radix = 64;                              // Quantum-2: 64 x 400G ports
   Duration checkpoint_write = Duration::Seconds(60);  // target time to persist one checkpoint
   Duration restart = Duration::Minutes(10);           // re-init and reload after an interruption
   double accelerator_price_usd = 0;                   // 0 = DefaultInstalledPriceUsd
@@ -67,15 +67,15 @@ struct PlanInput {
 
 struct Plan {
   double flops = 0;
-  double ideal_accelerator_hours = 0;  // at the MFU, no failures, no checkpoints
-  double efficiency = 0;               // expected useful share of wall time (failures, checkpoints)
-  double accelerator_hours = 0;        // ideal / efficiency: what the fleet is held for
+  double ideal_accelerator_hours = 0;              // at the MFU, no failures, no checkpoints
+  double efficiency = 0;                           // expected useful share of wall time (failures, checkpoints)
+  double accelerator_hours = 0;                    // ideal / efficiency: what the fleet is held for
   int64_t accelerators = 0, nodes = 0, racks = 0;  // racks and everything below include the spares
   int64_t spare_nodes = 0;
   int per_node = 0, nodes_per_rack = 0;
-  Duration wall;                       // accelerator_hours / accelerators
-  double mtbf_hours = 0;               // interruptions of the whole job
-  Duration checkpoint_interval;        // Daly
+  Duration wall;                 // accelerator_hours / accelerators
+  double mtbf_hours = 0;         // interruptions of the whole job
+  Duration checkpoint_interval;  // Daly
   double checkpoint_bytes = 0;
   double storage_bytes_per_s = 0;
   double node_kw = 0, rack_kw = 0, it_mw = 0, facility_mw = 0;
@@ -83,8 +83,8 @@ struct Plan {
   int64_t leaf_switches = 0, spine_switches = 0, core_switches = 0, switches = 0;
   double capex_accelerators_usd = 0, capex_network_usd = 0, capex_facility_usd = 0, capex_usd = 0;
   double energy_mwh = 0, energy_usd = 0, tco2 = 0;
-  double total_usd = 0;                // capex + energy
-  std::vector<std::string> notes;      // what the plan had to assume or could not meet
+  double total_usd = 0;            // capex + energy
+  std::vector<std::string> notes;  // what the plan had to assume or could not meet
 };
 
 // A non-blocking k-ary fat-tree for `ports` host ports (k = radix).

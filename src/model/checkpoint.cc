@@ -5,9 +5,7 @@
 
 namespace stargate::model {
 
-Bytes CheckpointBytes(const TrainingSpec& training) {
-  return Bytes(training.params * training.state_bytes_per_param);
-}
+Bytes CheckpointBytes(const TrainingSpec& training) { return Bytes(training.params * training.state_bytes_per_param); }
 
 Duration CheckpointWriteTime(Bytes state, BytesPerSec bandwidth) {
   if (state.value() <= 0) return Duration::Zero();
@@ -22,8 +20,7 @@ Duration SnapshotStallTime(Bytes state, int devices) {
 
 Duration YoungInterval(Duration write, Duration mtbf) {
   if (mtbf.is_infinite() || write.is_infinite()) return Duration::Infinite();
-  return Duration::FromSeconds(
-      std::sqrt(2 * std::max(write.seconds(), 0.0) * std::max(mtbf.seconds(), 0.0)));
+  return Duration::FromSeconds(std::sqrt(2 * std::max(write.seconds(), 0.0) * std::max(mtbf.seconds(), 0.0)));
 }
 
 Duration DalyInterval(Duration write, Duration mtbf) {

@@ -43,13 +43,9 @@ Duration RingAllReduce(Bytes n, int p, Link link) {
   return Duration::FromSeconds(2 * RingHalfSeconds(n.value(), p, link));
 }
 
-Duration TreeAllReduce(Bytes n, int p, Link link) {
-  return Duration::FromSeconds(TreeSeconds(n.value(), p, link));
-}
+Duration TreeAllReduce(Bytes n, int p, Link link) { return Duration::FromSeconds(TreeSeconds(n.value(), p, link)); }
 
-Duration BestAllReduce(Bytes n, int p, Link link) {
-  return Duration::FromSeconds(BestSeconds(n.value(), p, link));
-}
+Duration BestAllReduce(Bytes n, int p, Link link) { return Duration::FromSeconds(BestSeconds(n.value(), p, link)); }
 
 Duration HierarchicalAllReduce(Bytes n, int p_inner, Link inner, int p_outer, Link outer) {
   const int pi = std::max(p_inner, 1);

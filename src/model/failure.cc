@@ -24,23 +24,23 @@ struct Row {
 constexpr Row kRows[] = {
     // Board swap: drain, replace, burn-in, return to service.
     {"faulty_gpu", FailureScope::kAccelerator, 148, Duration::Hours(48)},
-    {"gpu_hbm3", FailureScope::kAccelerator, 72, Duration::Hours(48)},  // HBM is on-package
-    {"gpu_sram", FailureScope::kAccelerator, 19, Duration::Hours(24)},  // reset + diagnostics
+    {"gpu_hbm3", FailureScope::kAccelerator, 72, Duration::Hours(48)},               // HBM is on-package
+    {"gpu_sram", FailureScope::kAccelerator, 19, Duration::Hours(24)},               // reset + diagnostics
     {"gpu_system_processor", FailureScope::kAccelerator, 17, Duration::Hours(2)},    // reboot
     {"silent_data_corruption", FailureScope::kAccelerator, 6, Duration::Hours(48)},  // find + swap
-    {"gpu_thermal", FailureScope::kAccelerator, 6, Duration::Hours(8)},     // cooling fix, reseat
-    {"software_bug", FailureScope::kNode, 54, Duration::Minutes(30)},       // restart
-    {"network_switch_cable", FailureScope::kNode, 35, Duration::Hours(6)},  // reseat/replace
-    {"host_maintenance", FailureScope::kNode, 32, Duration::Hours(24)},     // unplanned work
-    {"nic", FailureScope::kNode, 7, Duration::Hours(8)},                    // card swap, one shift
-    {"nccl_watchdog", FailureScope::kNode, 7, Duration::Minutes(30)},       // restart
-    {"ssd", FailureScope::kNode, 3, Duration::Hours(8)},                    // drive swap + reimage
-    {"psu", FailureScope::kNode, 3, Duration::Hours(4)},                    // hot-swap part
-    {"chassis", FailureScope::kNode, 2, Duration::Hours(48)},               // server replacement
-    {"io_board", FailureScope::kNode, 2, Duration::Hours(24)},              // board swap
-    {"dependency", FailureScope::kNode, 2, Duration::Hours(2)},             // external service back
-    {"cpu", FailureScope::kNode, 2, Duration::Hours(48)},                   // motherboard-level
-    {"dram", FailureScope::kNode, 2, Duration::Hours(8)},                   // DIMM swap
+    {"gpu_thermal", FailureScope::kAccelerator, 6, Duration::Hours(8)},              // cooling fix, reseat
+    {"software_bug", FailureScope::kNode, 54, Duration::Minutes(30)},                // restart
+    {"network_switch_cable", FailureScope::kNode, 35, Duration::Hours(6)},           // reseat/replace
+    {"host_maintenance", FailureScope::kNode, 32, Duration::Hours(24)},              // unplanned work
+    {"nic", FailureScope::kNode, 7, Duration::Hours(8)},                             // card swap, one shift
+    {"nccl_watchdog", FailureScope::kNode, 7, Duration::Minutes(30)},                // restart
+    {"ssd", FailureScope::kNode, 3, Duration::Hours(8)},                             // drive swap + reimage
+    {"psu", FailureScope::kNode, 3, Duration::Hours(4)},                             // hot-swap part
+    {"chassis", FailureScope::kNode, 2, Duration::Hours(48)},                        // server replacement
+    {"io_board", FailureScope::kNode, 2, Duration::Hours(24)},                       // board swap
+    {"dependency", FailureScope::kNode, 2, Duration::Hours(2)},                      // external service back
+    {"cpu", FailureScope::kNode, 2, Duration::Hours(48)},                            // motherboard-level
+    {"dram", FailureScope::kNode, 2, Duration::Hours(8)},                            // DIMM swap
 };
 
 }  // namespace
@@ -55,8 +55,8 @@ std::vector<FailureComponent> LlamaThreeComponents() {
   return out;
 }
 
-double FailuresPerHour(const std::vector<FailureComponent>& components, int64_t devices,
-                       int64_t nodes, int64_t sites, double rate_scale) {
+double FailuresPerHour(const std::vector<FailureComponent>& components, int64_t devices, int64_t nodes, int64_t sites,
+                       double rate_scale) {
   double per_year = 0;
   for (const FailureComponent& c : components) {
     int64_t units = 0;
@@ -76,8 +76,8 @@ double FailuresPerHour(const std::vector<FailureComponent>& components, int64_t 
   return per_year * rate_scale / kHoursPerYear;
 }
 
-Duration MeanTimeBetweenFailures(const std::vector<FailureComponent>& components, int64_t devices,
-                                 int64_t nodes, double rate_scale) {
+Duration MeanTimeBetweenFailures(const std::vector<FailureComponent>& components, int64_t devices, int64_t nodes,
+                                 double rate_scale) {
   const double rate = FailuresPerHour(components, devices, nodes, 0, rate_scale);
   return rate > 0 ? Duration::FromSeconds(3600.0 / rate) : Duration::Infinite();
 }

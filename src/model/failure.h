@@ -32,14 +32,14 @@ std::vector<FailureComponent> LlamaThreeComponents();
 // Expected interruptions per hour over `devices` accelerators, `nodes` hosts
 // and `sites` sites: sum of rate_per_year * units / 8760 (a 365-day year, as
 // in the calibration above), times rate_scale. Negative counts count as 0.
-double FailuresPerHour(const std::vector<FailureComponent>& components, int64_t devices,
-                       int64_t nodes, int64_t sites, double rate_scale = 1.0);
+double FailuresPerHour(const std::vector<FailureComponent>& components, int64_t devices, int64_t nodes, int64_t sites,
+                       double rate_scale = 1.0);
 
 // Mean time between interruptions of one gang (site-scoped failures are not
 // counted: sites = 0), i.e. 1 / FailuresPerHour. Infinite when the rate is 0.
 // Llama 3 scale (16,384 devices, 2,048 nodes): 54*24/419 h ~ 3.1 h.
-Duration MeanTimeBetweenFailures(const std::vector<FailureComponent>& components, int64_t devices,
-                                 int64_t nodes, double rate_scale = 1.0);
+Duration MeanTimeBetweenFailures(const std::vector<FailureComponent>& components, int64_t devices, int64_t nodes,
+                                 double rate_scale = 1.0);
 
 // A failure rate measured over `exposure_hours` with `failures` seen,
 // shrunk toward a prior `prior_rate` (per hour) worth `prior_events`

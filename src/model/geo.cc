@@ -21,8 +21,6 @@ double HaversineKm(double lat1, double lon1, double lat2, double lon2) {
   return 2.0 * kEarthRadiusKm * std::asin(std::sqrt(h));
 }
 
-Duration FiberLatency(double km) {
-  return Duration::FromSeconds(std::max(km, 0.0) * kFiberMicrosPerKm * 1e-6);
-}
+Duration FiberLatency(double km) { return Duration::FromSeconds(std::max(km, 0.0) * kFiberMicrosPerKm * 1e-6); }
 
 }  // namespace stargate::model

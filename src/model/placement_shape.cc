@@ -12,11 +12,9 @@ BytesPerSec SpineShare(const AcceleratorSpec& accel, const FabricSpec& fabric) {
 }
 
 // The kWan link when `flows` device-to-device flows cross the bottleneck at once.
-Link WanLink(const AcceleratorSpec& accel, const FabricSpec& fabric, const PlacementShape& shape,
-             int flows) {
+Link WanLink(const AcceleratorSpec& accel, const FabricSpec& fabric, const PlacementShape& shape, int flows) {
   const BytesPerSec share = shape.wan_bandwidth / std::max(flows, 1);
-  return {std::min(share, SpineShare(accel, fabric)),
-          FiberLatency(shape.wan_km) + fabric.alpha_spine};
+  return {std::min(share, SpineShare(accel, fabric)), FiberLatency(shape.wan_km) + fabric.alpha_spine};
 }
 
 }  // namespace
@@ -30,8 +28,7 @@ SpanLevel WidestLevel(const PlacementShape& shape) {
   return SpanLevel::kWan;
 }
 
-Link LinkAt(SpanLevel level, const AcceleratorSpec& accel, const FabricSpec& fabric,
-            const PlacementShape& shape) {
+Link LinkAt(SpanLevel level, const AcceleratorSpec& accel, const FabricSpec& fabric, const PlacementShape& shape) {
   switch (level) {
     case SpanLevel::kNode:
     case SpanLevel::kDomain:
@@ -55,8 +52,8 @@ Duration GradientAllReduce(Bytes bytes, const AcceleratorSpec& accel, const Fabr
   return DataParallelAllReduce(bytes, 1, accel, fabric, shape);
 }
 
-Duration DataParallelAllReduce(Bytes bytes, int model_parallel, const AcceleratorSpec& accel,
-                               const FabricSpec& fabric, const PlacementShape& shape) {
+Duration DataParallelAllReduce(Bytes bytes, int model_parallel, const AcceleratorSpec& accel, const FabricSpec& fabric,
+                               const PlacementShape& shape) {
   const int devices = std::max(shape.devices, 1);
   const int mp = std::clamp(model_parallel, 1, devices);
   const int replicas = devices / mp;

@@ -54,8 +54,7 @@ SpanLevel WidestLevel(const PlacementShape& shape);
 //    per direction, so the flows are devices / domains.
 //    wan_bandwidth == 0 gives a zero-bandwidth link (collectives answer
 //    Infinite).
-Link LinkAt(SpanLevel level, const AcceleratorSpec& accel, const FabricSpec& fabric,
-            const PlacementShape& shape);
+Link LinkAt(SpanLevel level, const AcceleratorSpec& accel, const FabricSpec& fabric, const PlacementShape& shape);
 
 // Data-parallel gradient all-reduce of `bytes` (held by every device) over the
 // gang: HierarchicalAllReduce with the devices of each scale-up domain as the
@@ -70,7 +69,7 @@ Duration GradientAllReduce(Bytes bytes, const AcceleratorSpec& accel, const Fabr
 // same time. Replicas sharing a domain reduce over scale-up first; the rest
 // goes over the widest level, where the concurrent groups share the WAN.
 // GradientAllReduce(b, ...) == DataParallelAllReduce(b, 1, ...).
-Duration DataParallelAllReduce(Bytes bytes, int model_parallel, const AcceleratorSpec& accel,
-                               const FabricSpec& fabric, const PlacementShape& shape);
+Duration DataParallelAllReduce(Bytes bytes, int model_parallel, const AcceleratorSpec& accel, const FabricSpec& fabric,
+                               const PlacementShape& shape);
 
 }  // namespace stargate::model

@@ -44,8 +44,7 @@ HourlySeries MakeSeries(const SeriesSpec& spec, int hours, uint64_t seed) {
   return out;
 }
 
-HourlySeries ResampleToHourly(const std::vector<std::pair<int64_t, double>>& points_unix_seconds,
-                              int hours) {
+HourlySeries ResampleToHourly(const std::vector<std::pair<int64_t, double>>& points_unix_seconds, int hours) {
   std::vector<std::pair<int64_t, double>> pts;
   pts.reserve(points_unix_seconds.size());
   for (const auto& p : points_unix_seconds) {
@@ -55,8 +54,7 @@ HourlySeries ResampleToHourly(const std::vector<std::pair<int64_t, double>>& poi
   if (pts.empty()) return out;
 
   const auto by_time = [](const auto& a, const auto& b) { return a.first < b.first; };
-  const int64_t earliest =
-      std::min_element(points_unix_seconds.begin(), points_unix_seconds.end(), by_time)->first;
+  const int64_t earliest = std::min_element(points_unix_seconds.begin(), points_unix_seconds.end(), by_time)->first;
   const int64_t start = FloorDiv(earliest, kSecondsPerHour);
   std::stable_sort(pts.begin(), pts.end(), by_time);
   const int64_t covered = FloorDiv(pts.back().first, kSecondsPerHour) - start + 1;

@@ -43,7 +43,6 @@ HourlySeries MakeSeries(const SeriesSpec& spec, int hours, uint64_t seed);
 // the length (truncating, or forward-filling past the last sample); 0 means
 // through the hour of the last sample. Unsorted input is accepted. Empty input,
 // or no finite value, gives an empty series.
-HourlySeries ResampleToHourly(const std::vector<std::pair<int64_t, double>>& points_unix_seconds,
-                              int hours = 0);
+HourlySeries ResampleToHourly(const std::vector<std::pair<int64_t, double>>& points_unix_seconds, int hours = 0);
 
 }  // namespace stargate::model

@@ -19,31 +19,23 @@ int64_t CeilDiv(double a, double b) {
 
 }  // namespace
 
-double TrainingFlops(const TrainingSpec& training) {
-  return kFlopsPerParamToken * training.params * training.tokens;
-}
+double TrainingFlops(const TrainingSpec& training) { return kFlopsPerParamToken * training.params * training.tokens; }
 
-StepEstimate TrainingStep(const TrainingSpec& training, const AcceleratorSpec& accel,
-                          const FabricSpec& fabric, const PlacementShape& shape, double overlap) {
+StepEstimate TrainingStep(const TrainingSpec& training, const AcceleratorSpec& accel, const FabricSpec& fabric,
+                          const PlacementShape& shape, double overlap) {
   StepEstimate est;
-  const double tokens_per_step =
-      training.tokens_per_step > 0 ? training.tokens_per_step : training.tokens;
-  est.steps =
-      training.tokens > 0 && tokens_per_step > 0 ? CeilDiv(training.tokens, tokens_per_step) : 0;
+  const double tokens_per_step = training.tokens_per_step > 0 ? training.tokens_per_step : training.tokens;
+  est.steps = training.tokens > 0 && tokens_per_step > 0 ? CeilDiv(training.tokens, tokens_per_step) : 0;
 
   const double rate = shape.devices * accel.bf16_dense.value() * training.mfu;
-  est.compute =
-      rate > 0
-          ? Duration::FromSeconds(kFlopsPerParamToken * training.params * tokens_per_step / rate)
-          : Duration::Infinite();
+  est.compute = rate > 0 ? Duration::FromSeconds(kFlopsPerParamToken * training.params * tokens_per_step / rate)
+                         : Duration::Infinite();
 
-  const int model_parallel =
-      std::max(training.tensor_parallel, 1) * std::max(training.pipeline_parallel, 1);
+  const int model_parallel = std::max(training.tensor_parallel, 1) * std::max(training.pipeline_parallel, 1);
   const Bytes grads(kGradientBytesPerParam * training.params / model_parallel);
   const Duration comm = DataParallelAllReduce(grads, model_parallel, accel, fabric, shape);
   const double hidden = std::clamp(overlap, 0.0, 1.0) * est.compute.seconds();
-  est.comm =
-      comm.is_infinite() ? comm : Duration::FromSeconds(std::max(0.0, comm.seconds() - hidden));
+  est.comm = comm.is_infinite() ? comm : Duration::FromSeconds(std::max(0.0, comm.seconds() - hidden));
   est.step = SaturatingAdd(est.compute, est.comm);
   est.total = SaturatingMul(est.step, est.steps);
   return est;

@@ -43,9 +43,8 @@ struct StepEstimate {
 // Devices, peak (bf16_dense) or mfu <= 0 give Infinite durations. A
 // tokens_per_step <= 0 means one step of all tokens. Durations saturate at
 // Infinite instead of overflowing.
-StepEstimate TrainingStep(const TrainingSpec& training, const AcceleratorSpec& accel,
-                          const FabricSpec& fabric, const PlacementShape& shape,
-                          double overlap = kDefaultOverlap);
+StepEstimate TrainingStep(const TrainingSpec& training, const AcceleratorSpec& accel, const FabricSpec& fabric,
+                          const PlacementShape& shape, double overlap = kDefaultOverlap);
 
 // 6*N*D (Kaplan 2020). Llama 3 405B: 6 * 405e9 * 15.6e12 = 3.79e25, as Meta
 // reports 3.8e25 (Dubey et al., arXiv 2407.21783).

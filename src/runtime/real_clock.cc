@@ -5,9 +5,9 @@
 namespace stargate {
 
 RealClock::RealClock()
-    : unix_at_start_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count()),
+    : unix_at_start_ns_(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+              .count()),
       steady_at_start_(std::chrono::steady_clock::now()) {}
 
 Time RealClock::Now() const {

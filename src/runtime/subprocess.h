@@ -14,7 +14,7 @@
 namespace stargate {
 
 struct CommandResult {
-  int exit_code = 0;               // 128 + N when killed by signal N
+  int exit_code = 0;  // 128 + N when killed by signal N
   std::string out, err;
 };
 

@@ -21,8 +21,8 @@ namespace stargate::sched {
 struct Reservation {
   bool valid = false;
   PoolId pool;
-  Time shadow;            // when the head is expected to be able to start
-  int64_t extra = 0;      // devices free at `shadow` beyond the head's need
+  Time shadow;        // when the head is expected to be able to start
+  int64_t extra = 0;  // devices free at `shadow` beyond the head's need
 
   // May a job of `devices` devices and `runtime_s` start now in pool `p`?
   bool Allows(PoolId p, Time now, double runtime_s, int64_t devices) const;

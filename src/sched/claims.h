@@ -47,8 +47,8 @@ class Claims {
     CountOverlay domains;
     CountOverlay leaves;
   };
-  std::vector<int32_t> node_;                     // per global node
-  std::vector<uint32_t> touched_;                 // global nodes claimed this pass
+  std::vector<int32_t> node_;      // per global node
+  std::vector<uint32_t> touched_;  // global nodes claimed this pass
   std::vector<PoolClaims> pools_;
   std::vector<int64_t> pool_claimed_;
 };

@@ -94,8 +94,8 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
       auto& full = p.buckets[p.per_node];
       full.reserve(p.num_nodes);
       for (uint32_t i = 0; i < p.num_nodes; ++i) {
-        nodes_.push_back(NodeState{pool_index, static_cast<uint8_t>(p.per_node), true,
-                                   static_cast<uint32_t>(full.size())});
+        nodes_.push_back(
+            NodeState{pool_index, static_cast<uint8_t>(p.per_node), true, static_cast<uint32_t>(full.size())});
         full.push_back(i);
       }
       p.domains.Init(p.num_nodes, p.domain_nodes);

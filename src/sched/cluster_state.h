@@ -31,9 +31,9 @@ namespace stargate::sched {
 // "a leaf with k whole free nodes" is a bucket probe, not a scan.
 struct BlockIndex {
   int block_nodes = 1;
-  std::vector<uint16_t> whole;     // per block
-  std::vector<uint32_t> pos;       // per block: its position in buckets[whole], when whole > 0
-  CountBuckets buckets;            // [c]: blocks with exactly c > 0 whole free nodes
+  std::vector<uint16_t> whole;  // per block
+  std::vector<uint32_t> pos;    // per block: its position in buckets[whole], when whole > 0
+  CountBuckets buckets;         // [c]: blocks with exactly c > 0 whole free nodes
 
   uint32_t BlockOf(uint32_t local_node) const { return local_node / static_cast<uint32_t>(block_nodes); }
   uint32_t num_blocks() const { return static_cast<uint32_t>(whole.size()); }
@@ -51,22 +51,22 @@ struct BlockIndex {
 struct PoolState {
   SiteId site;
   AcceleratorType type = AcceleratorType::kH100;
-  int per_node = 8;                // devices per node
+  int per_node = 8;  // devices per node
   int domain_nodes = 1;
   int nodes_per_rack = 1;
   int nodes_per_leaf = 1;
   int leaves_per_pod = 1;
-  uint32_t first_node = 0;         // global index of the pool's node 0
+  uint32_t first_node = 0;  // global index of the pool's node 0
   uint32_t num_nodes = 0;
-  uint32_t hot_spares = 0;         // whole free nodes kept for gang repair
-  int64_t free_devices = 0;        // on up nodes
+  uint32_t hot_spares = 0;   // whole free nodes kept for gang repair
+  int64_t free_devices = 0;  // on up nodes
   int64_t up_nodes = 0;
   int64_t busy_devices = 0;
   // buckets[f]: pool-local indices of up nodes with exactly f > 0 free
   // devices (buckets[0] stays empty).
   CountBuckets buckets;
-  BlockIndex domains;              // blocks of domain_nodes
-  BlockIndex leaves;               // blocks of nodes_per_leaf
+  BlockIndex domains;  // blocks of domain_nodes
+  BlockIndex leaves;   // blocks of nodes_per_leaf
 
   int64_t total_devices() const { return static_cast<int64_t>(num_nodes) * per_node; }
   // Up nodes with at least `g` free devices.
@@ -76,12 +76,12 @@ struct PoolState {
 // What the driver tells the scheduler about a site's grid and load; the
 // scheduler never reads a clock or a series itself.
 struct SiteSignals {
-  double carbon = 0;               // gCO2/kWh now
-  double carbon_ahead = 0;         // mean over the forecast window
-  double carbon_min_ahead = 0;     // lowest hourly value in the window (now included)
-  Time carbon_min_at;              // start of that hour
-  double price = 0;                // USD/MWh now
-  double facility_w = 0;           // facility draw now
+  double carbon = 0;            // gCO2/kWh now
+  double carbon_ahead = 0;      // mean over the forecast window
+  double carbon_min_ahead = 0;  // lowest hourly value in the window (now included)
+  Time carbon_min_at;           // start of that hour
+  double price = 0;             // USD/MWh now
+  double facility_w = 0;        // facility draw now
 };
 
 // A running gang as backfill, fair share and preemption see it: when its
@@ -122,9 +122,9 @@ struct SiteState {
   std::string name;
   std::string region;
   double latitude = 0, longitude = 0;  // degrees, north and east positive
-  bool located = true;             // see SiteSpec::located
-  FabricSpec fabric;               // link figures for the step-time model
-  int jurisdiction = 0;            // index into ClusterState::jurisdictions()
+  bool located = true;                 // see SiteSpec::located
+  FabricSpec fabric;                   // link figures for the step-time model
+  int jurisdiction = 0;                // index into ClusterState::jurisdictions()
   std::vector<PoolId> pools;
   double power_cap_w = 0;
   double pue = 1.0;
@@ -197,7 +197,7 @@ class ClusterState {
     uint16_t pool = 0;
     uint8_t free = 0;
     bool up = true;
-    uint32_t bucket_pos = 0;       // position inside pools_[pool].buckets[free]
+    uint32_t bucket_pos = 0;  // position inside pools_[pool].buckets[free]
   };
   void BucketInsert(uint32_t node);
   void BucketErase(uint32_t node);

@@ -19,8 +19,8 @@ struct Start {
   PoolId pool;
   std::vector<NodeId> nodes;
   int per_node = 0;
-  std::string reason;              // why here (audit trail); may be empty in bulk runs
-  double power_cap = 0;            // device limit as a fraction of TDP (0 = none)
+  std::string reason;    // why here (audit trail); may be empty in bulk runs
+  double power_cap = 0;  // device limit as a fraction of TDP (0 = none)
 };
 // Stop running `job` to make room: warn it now (so it can write a
 // checkpoint) and stop it `warning` later, then requeue it.
@@ -29,9 +29,20 @@ struct Preempt {
   Duration warning;
   std::string reason;
 };
-struct Defer { JobId job; Time until; std::string reason; };
-struct Repair { JobId job; NodeId failed; NodeId spare; };
-struct Reject { JobId job; std::string reason; };
+struct Defer {
+  JobId job;
+  Time until;
+  std::string reason;
+};
+struct Repair {
+  JobId job;
+  NodeId failed;
+  NodeId spare;
+};
+struct Reject {
+  JobId job;
+  std::string reason;
+};
 
 using Decision = std::variant<Start, Preempt, Defer, Repair, Reject>;
 

@@ -16,9 +16,8 @@ constexpr Duration kRecheck = Duration::Minutes(30);
 
 }  // namespace
 
-std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req,
-                                    const Candidate& best_now, const SchedulerSpec& spec, Time now,
-                                    const Claims& claims) {
+std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req, const Candidate& best_now,
+                                    const SchedulerSpec& spec, Time now, const Claims& claims) {
   if (!spec.defer || !req.deferrable || req.resumed || req.deadline == Time::Never()) return std::nullopt;
   double cleanest = std::numeric_limits<double>::infinity();
   Time cleanest_at = now;
@@ -28,8 +27,7 @@ std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest&
     if (!PoolAllows(state, p, req)) continue;
     const PoolState& pool = state.pool(p);
     if (pool.total_devices() < req.accelerators) continue;
-    slowest_s = std::max(slowest_s,
-                         req.estimate.seconds() / model::RelativeThroughput(pool.type, req.reference));
+    slowest_s = std::max(slowest_s, req.estimate.seconds() / model::RelativeThroughput(pool.type, req.reference));
     const SiteSignals& sig = state.site(pool.site).signals;
     if (sig.carbon_min_ahead >= cleanest) continue;
     const Time clean_at = std::max(now, sig.carbon_min_at);

@@ -21,8 +21,7 @@ namespace stargate::sched {
 // `best_now` is the candidate the job would start on now. A cleaner place
 // only counts if the release calendar expects room there by its clean hour.
 // Returns the Defer to issue, or nothing when the job should start.
-std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req,
-                                    const Candidate& best_now, const SchedulerSpec& spec, Time now,
-                                    const Claims& claims);
+std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req, const Candidate& best_now,
+                                    const SchedulerSpec& spec, Time now, const Claims& claims);
 
 }  // namespace stargate::sched

@@ -46,9 +46,9 @@ class FairOrder {
   const ClusterState* state_ = nullptr;
   const Queue* queue_ = nullptr;
   bool fair_ = false;
-  std::optional<Queue::Iterator> plain_;   // fair share off: queue order
+  std::optional<Queue::Iterator> plain_;  // fair share off: queue order
   std::vector<Cursor> heap_;
-  std::optional<Cursor> current_;         // popped; goes back on the next Next()
+  std::optional<Cursor> current_;                      // popped; goes back on the next Next()
   std::unordered_map<uint16_t, TenantUsage> started_;  // this pass, per tenant
 };
 

@@ -16,8 +16,8 @@ namespace stargate::sched {
 
 // Bit i set = AcceleratorType(i) acceptable.
 using AcceleratorMask = uint16_t;
-inline constexpr AcceleratorMask kAnyGpu = static_cast<AcceleratorMask>(
-    ((1u << kNumAcceleratorTypes) - 1) & ~(1u << static_cast<int>(AcceleratorType::kCpu)));
+inline constexpr AcceleratorMask kAnyGpu =
+    static_cast<AcceleratorMask>(((1u << kNumAcceleratorTypes) - 1) & ~(1u << static_cast<int>(AcceleratorType::kCpu)));
 inline constexpr AcceleratorMask MaskOf(AcceleratorType t) {
   return static_cast<AcceleratorMask>(1u << static_cast<int>(t));
 }
@@ -35,7 +35,7 @@ using JurisdictionMask = uint64_t;
 struct JobRequest {
   JobId id;
   TenantId tenant;
-  int accelerators = 1;            // gang size in devices
+  int accelerators = 1;  // gang size in devices
   // Devices per node the job asks for (a job file's `H100:4` x nodes: one
   // process per node with exactly that many); 0 = any layout, whole nodes
   // when the gang is bigger than one (the twin's jobs).
@@ -56,10 +56,10 @@ struct JobRequest {
   float users_latitude = 0, users_longitude = 0;
   Duration max_rtt = Duration::Zero();
   int priority = 0;
-  Time submit;                     // original submit; kept across requeues
-  Duration estimate;               // runtime estimate on `reference` devices (scoring, backfill)
+  Time submit;        // original submit; kept across requeues
+  Duration estimate;  // runtime estimate on `reference` devices (scoring, backfill)
   AcceleratorType reference = AcceleratorType::kH100;
-  double utilisation = 0.8;        // expected mean device utilisation (power estimates)
+  double utilisation = 0.8;  // expected mean device utilisation (power estimates)
   // A training job's model and batch (owned by the driver, alive while the
   // job is queued): the site score prices the span its gang would get in
   // each pool with the step-time model (placement.h SpanFactor). nullptr

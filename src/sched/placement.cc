@@ -30,16 +30,17 @@ std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req
     if (!any) {
       std::string known;
       for (const std::string& j : state.jurisdictions()) known += (known.empty() ? "" : ", ") + j;
-      return Reject{req.id, fmt::format("data residency: no site is in a jurisdiction the job allows (sites are in: {})",
-                                        known)};
+      return Reject{
+          req.id, fmt::format("data residency: no site is in a jurisdiction the job allows (sites are in: {})", known)};
     }
   }
   if (max_gang > 0) {
-    return Reject{req.id, fmt::format("needs {} accelerators; the largest allowed pool has {}", req.accelerators, max_gang)};
+    return Reject{req.id,
+                  fmt::format("needs {} accelerators; the largest allowed pool has {}", req.accelerators, max_gang)};
   }
   if (req.fixed_per_node > 0) {
-    return Reject{req.id, fmt::format("no allowed site has nodes with {} accelerators of an allowed type",
-                                      req.fixed_per_node)};
+    return Reject{req.id,
+                  fmt::format("no allowed site has nodes with {} accelerators of an allowed type", req.fixed_per_node)};
   }
   return Reject{req.id, "no site offers an allowed accelerator type in an allowed jurisdiction"};
 }
@@ -47,15 +48,13 @@ std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
   if (!state.PoolMatches(p, req)) return false;
   const SiteState& site = state.site(state.pool(p).site);
-  return req.max_rtt <= Duration::Zero() ||
-         (site.located && RoundTripMs(site, req) <= req.max_rtt.seconds() * 1e3);
+  return req.max_rtt <= Duration::Zero() || (site.located && RoundTripMs(site, req) <= req.max_rtt.seconds() * 1e3);
 }
 
-std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
-                              const Claims& claims, uint32_t reserve_nodes) {
+std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
+                              uint32_t reserve_nodes) {
   const PoolState& pool = state.pool(p);
-  const int64_t need = shape.devices() +
-                       static_cast<int64_t>(reserve_nodes) * pool.per_node;
+  const int64_t need = shape.devices() + static_cast<int64_t>(reserve_nodes) * pool.per_node;
   if (pool.free_devices - claims.OnPool(p) < need) return {};
   // Exact after claims, so a search that starts always succeeds.
   if (claims.NodesWithFree(state, p, shape.per_node) < shape.nodes) return {};
@@ -106,7 +105,10 @@ std::vector<NodeId> FindGangNodes(const ClusterState& state, PoolId p, GangShape
     if (level->block_nodes <= 1 || k > static_cast<size_t>(level->block_nodes)) continue;
     for (int c = static_cast<int>(k); c <= level->block_nodes; ++c) {
       uint32_t block = 0;
-      if (overlay->ForEachWith(level->buckets, c, [&](uint32_t b) { block = b; return true; })) {
+      if (overlay->ForEachWith(level->buckets, c, [&](uint32_t b) {
+            block = b;
+            return true;
+          })) {
         TakeWholeNodes(state, pool, *level, block, claims, p, k, out);
         return out;
       }
@@ -125,8 +127,7 @@ std::vector<NodeId> FindGangNodes(const ClusterState& state, PoolId p, GangShape
   return out;
 }
 
-double SpanFactor(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
-                  const JobRequest& req) {
+double SpanFactor(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims, const JobRequest& req) {
   if (req.training == nullptr || shape.nodes <= 1) return 1.0;
   const PoolState& pool = state.pool(p);
   const int k = shape.nodes;
@@ -166,13 +167,11 @@ std::optional<NodeId> FindSpare(const ClusterState& state, PoolId p, NodeId fail
                                 const Claims& claims) {
   const PoolState& pool = state.pool(p);
   auto fits = [&](uint32_t node) {
-    return state.IsUp(NodeId(node)) &&
-           state.FreeOn(NodeId(node)) - claims.On(node) >= per_node;
+    return state.IsUp(NodeId(node)) && state.FreeOn(NodeId(node)) - claims.On(node) >= per_node;
   };
   // Scan the failed node's domain, then the rest of its leaf.
   const uint32_t local = failed.value() - pool.first_node;
-  for (const uint32_t block : {static_cast<uint32_t>(pool.domain_nodes),
-                               static_cast<uint32_t>(pool.nodes_per_leaf)}) {
+  for (const uint32_t block : {static_cast<uint32_t>(pool.domain_nodes), static_cast<uint32_t>(pool.nodes_per_leaf)}) {
     const uint32_t begin = local / block * block;
     const uint32_t end = std::min(pool.num_nodes, begin + block);
     for (uint32_t i = begin; i < end; ++i) {

@@ -39,8 +39,8 @@ std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req
 // whole for big gangs. `reserve_nodes` whole nodes' worth of devices must stay
 // free afterwards (hot spares). Returns empty when the pool cannot host the
 // gang. Cost: O(nodes returned + claimed nodes skipped).
-std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape,
-                              const Claims& claims, uint32_t reserve_nodes = 0);
+std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
+                              uint32_t reserve_nodes = 0);
 
 // A gang with `spread_sites`: one node of `shape.per_node` free devices in
 // each of `shape.nodes` different sites, from allowed pools, keeping each
@@ -73,15 +73,13 @@ std::vector<NodeId> FindGangNodes(const ClusterState& state, PoolId p, GangShape
 // site's fabric. 1 for non-training work and single-node gangs. The span
 // is predicted from block counts, so a gang that ends up wider than
 // predicted is charged by the twin, not here.
-double SpanFactor(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,
-                  const JobRequest& req);
+double SpanFactor(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims, const JobRequest& req);
 
 // A replacement for `failed` (a node of a gang in pool `p`) with `per_node`
 // free devices after `claims`: first in the failed node's NVLink domain, then
 // its leaf, so the repaired gang keeps its span; then anywhere in the pool.
 // Cost: O(nodes per leaf) plus one bucket probe.
-std::optional<NodeId> FindSpare(const ClusterState& state, PoolId p, NodeId failed, int per_node,
-                                const Claims& claims);
+std::optional<NodeId> FindSpare(const ClusterState& state, PoolId p, NodeId failed, int per_node, const Claims& claims);
 
 // Serves the queue's gang-repair requests, oldest first: one Repair per
 // failed node a spare was found for (claimed in `claims`). A gang resumes

@@ -7,9 +7,8 @@
 
 namespace stargate::sched {
 
-std::optional<PreemptionPlan> PlanPreemption(const ClusterState& state, const JobRequest& req,
-                                             const Claims& claims, Time now,
-                                             const std::unordered_set<uint32_t>& taken) {
+std::optional<PreemptionPlan> PlanPreemption(const ClusterState& state, const JobRequest& req, const Claims& claims,
+                                             Time now, const std::unordered_set<uint32_t>& taken) {
   std::optional<PreemptionPlan> best;
   std::vector<std::pair<double, const RunningGang*>> pool_victims;
   for (size_t i = 0; i < state.pools().size(); ++i) {

@@ -24,16 +24,15 @@ namespace stargate::sched {
 
 struct PreemptionPlan {
   PoolId pool;
-  std::vector<JobId> victims;      // cheapest first; empty = draining gangs already make room
-  double lost_device_s = 0;        // sum over victims of devices x lost compute
+  std::vector<JobId> victims;  // cheapest first; empty = draining gangs already make room
+  double lost_device_s = 0;    // sum over victims of devices x lost compute
 };
 
 // The cheapest plan over the pools `req` accepts, or nullopt when no pool
 // can make room from gangs of lower priority that are not yet draining and
 // not in `taken` (victims chosen earlier in the pass). Hot spares are kept.
 // Cost: O(running gangs in the accepted pools).
-std::optional<PreemptionPlan> PlanPreemption(const ClusterState& state, const JobRequest& req,
-                                             const Claims& claims, Time now,
-                                             const std::unordered_set<uint32_t>& taken);
+std::optional<PreemptionPlan> PlanPreemption(const ClusterState& state, const JobRequest& req, const Claims& claims,
+                                             Time now, const std::unordered_set<uint32_t>& taken);
 
 }  // namespace stargate::sched

@@ -20,8 +20,7 @@ bool Queue::Erase(JobId job) {
   if (it == by_id_.end()) return false;
   if (it->second.is_repair()) {
     // Few repairs wait at once (one per broken gang): a scan is cheap.
-    auto r = std::find_if(repairs_.begin(), repairs_.end(),
-                          [&](const JobRequest& q) { return q.id == job; });
+    auto r = std::find_if(repairs_.begin(), repairs_.end(), [&](const JobRequest& q) { return q.id == job; });
     if (r != repairs_.end()) repairs_.erase(r);
   } else {
     order_.erase(KeyOf(it->second));

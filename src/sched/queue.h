@@ -50,9 +50,13 @@ class Queue {
     Iterator(const Queue* q, std::set<Key>::const_iterator it) : q_(q), it_(it) {}
     const JobRequest& operator*() const { return q_->by_id_.at(it_->id); }
     const JobRequest* operator->() const { return &**this; }
-    Iterator& operator++() { ++it_; return *this; }
+    Iterator& operator++() {
+      ++it_;
+      return *this;
+    }
     bool operator!=(const Iterator& o) const { return it_ != o.it_; }
     bool operator==(const Iterator& o) const { return it_ == o.it_; }
+
    private:
     const Queue* q_;
     std::set<Key>::const_iterator it_;

@@ -64,9 +64,7 @@ class ReleaseCalendarTree : private internal::ReleaseTreeBase {
   void Insert(const ReleaseEntry& e) { insert(e); }
   // Erases the entry with e's (end, job); devices are not compared.
   void Erase(const ReleaseEntry& e) { erase(e); }
-  int64_t total_devices() const {
-    return node_begin() == node_end() ? 0 : node_begin().get_metadata();
-  }
+  int64_t total_devices() const { return node_begin() == node_end() ? 0 : node_begin().get_metadata(); }
 
   // The first gang (in end order) by whose end at least `x` > 0 devices have
   // come back, and the devices back by then; nullopt if all together give

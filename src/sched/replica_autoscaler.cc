@@ -8,8 +8,8 @@ namespace stargate::sched {
 int ReplicaAutoscaler::Wanted(double inflight) const {
   const double per = std::max(policy_.target_inflight, 1e-9);
   const double raw = std::ceil(std::max(0.0, inflight) / per - 1e-9);
-  const double clamped = std::clamp(raw, static_cast<double>(policy_.min_replicas),
-                                    static_cast<double>(policy_.max_replicas));
+  const double clamped =
+      std::clamp(raw, static_cast<double>(policy_.min_replicas), static_cast<double>(policy_.max_replicas));
   return static_cast<int>(clamped);
 }
 

@@ -18,8 +18,7 @@ std::optional<size_t> PickReplica(std::span<const ReplicaLoad> replicas, std::sp
     const ReplicaLoad& r = replicas[i];
     if (!r.routable || std::find(tried.begin(), tried.end(), i) != tried.end()) continue;
     const Duration latency = ExpectedLatency(r, fallback_service);
-    if (!best || latency < best_latency ||
-        (latency == best_latency && r.inflight < replicas[*best].inflight)) {
+    if (!best || latency < best_latency || (latency == best_latency && r.inflight < replicas[*best].inflight)) {
       best = i;
       best_latency = latency;
     }
@@ -30,8 +29,8 @@ std::optional<size_t> PickReplica(std::span<const ReplicaLoad> replicas, std::sp
 Duration NextServiceEwma(Duration previous, Duration sample, double alpha) {
   if (previous <= Duration::Zero()) return sample;
   alpha = std::clamp(alpha, 1e-6, 1.0);
-  return Duration::Nanos(std::llround(alpha * static_cast<double>(sample.nanos()) +
-                                      (1 - alpha) * static_cast<double>(previous.nanos())));
+  return Duration::Nanos(
+      std::llround(alpha * static_cast<double>(sample.nanos()) + (1 - alpha) * static_cast<double>(previous.nanos())));
 }
 
 }  // namespace stargate::sched

@@ -26,9 +26,9 @@ namespace stargate::sched {
 // driver that converts a job many times (the twin requeues after every
 // failure) keeps it per job; it depends only on the spec and on the
 // cluster's sites, which do not change during a run.
-struct ResolvedPlacement {        // 32 bytes: the twin keeps one per job
+struct ResolvedPlacement {  // 32 bytes: the twin keeps one per job
   JurisdictionMask jurisdictions = 0;
-  uint64_t sites = 0;              // 0 = any site
+  uint64_t sites = 0;  // 0 = any site
   float users_latitude = 0, users_longitude = 0;
   AcceleratorMask accel_mask = kAnyGpu;
   bool has_users = false;
@@ -48,7 +48,7 @@ struct JobContext {
   // `queued_at`, when it went back to the queue.
   bool resumed = false;
   Time queued_at;
-  double utilisation = 0.8;        // expected mean device utilisation (power estimates)
+  double utilisation = 0.8;  // expected mean device utilisation (power estimates)
 };
 
 JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, const JobContext& context);

@@ -30,7 +30,6 @@ class Scheduler {
 
 // Makes the policy set named in a scenario or server config ("fifo" or
 // "stargate"), configured by `spec`. InvalidArgument lists the known names.
-StatusOr<std::unique_ptr<Scheduler>> MakeScheduler(const std::string& policy,
-                                                   const SchedulerSpec& spec = {});
+StatusOr<std::unique_ptr<Scheduler>> MakeScheduler(const std::string& policy, const SchedulerSpec& spec = {});
 
 }  // namespace stargate::sched

@@ -25,12 +25,12 @@ Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, d
   c.pool = p;
   c.runtime_s = span_factor * req.estimate.seconds() / model::RelativeThroughput(pool.type, req.reference);
   // Only the draw above idle is the job's: idle devices draw anyway.
-  const double per_device_w = model::DevicePower(accel, req.utilisation).value() -
-                              model::DevicePower(accel, 0.0).value();
+  const double per_device_w =
+      model::DevicePower(accel, req.utilisation).value() - model::DevicePower(accel, 0.0).value();
   c.extra_w = per_device_w * req.accelerators * site.pue;
   c.energy_j = c.extra_w * c.runtime_s;
-  c.co2_g = c.energy_j / 3.6e6 * JudgedIntensity(site.signals);               // J -> kWh x g/kWh
-  c.cost_usd = c.energy_j / 3.6e9 * site.signals.price;   // J -> MWh x USD/MWh
+  c.co2_g = c.energy_j / 3.6e6 * JudgedIntensity(site.signals);  // J -> kWh x g/kWh
+  c.cost_usd = c.energy_j / 3.6e9 * site.signals.price;          // J -> MWh x USD/MWh
   c.rtt_ms = RoundTripMs(site, req);
   return c;
 }

@@ -16,15 +16,15 @@ namespace stargate::sched {
 
 struct Candidate {
   PoolId pool;
-  double runtime_s = 0;   // on this pool's accelerator type
-  double wait_s = 0;      // until the pool has room (0 = room now)
-  double extra_w = 0;     // facility draw the job adds above idle while it runs
-  double energy_j = 0;    // extra_w x runtime
-  double co2_g = 0;       // energy x grid intensity (mean of now and ahead)
-  double cost_usd = 0;    // energy x price now
-  double rtt_ms = 0;      // WAN round trip from the job's users or data (0 = none given)
-  double queue = 0;       // devices waiting for this pool this pass / pool devices
-  double score = 0;       // lower is better; set by ScoreCandidates
+  double runtime_s = 0;  // on this pool's accelerator type
+  double wait_s = 0;     // until the pool has room (0 = room now)
+  double extra_w = 0;    // facility draw the job adds above idle while it runs
+  double energy_j = 0;   // extra_w x runtime
+  double co2_g = 0;      // energy x grid intensity (mean of now and ahead)
+  double cost_usd = 0;   // energy x price now
+  double rtt_ms = 0;     // WAN round trip from the job's users or data (0 = none given)
+  double queue = 0;      // devices waiting for this pool this pass / pool devices
+  double score = 0;      // lower is better; set by ScoreCandidates
 };
 
 // Grid intensity as the scheduler judges it: the mean of now and the mean

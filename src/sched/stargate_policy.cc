@@ -17,8 +17,8 @@ std::string Reason(const ClusterState& state, const Candidate& c, size_t candida
   const PoolState& pool = state.pool(c.pool);
   const SiteState& site = state.site(pool.site);
   return fmt::format("{} {}: best of {} (score {:.3f}; est. {:.2f} h, {:.1f} kgCO2, ${:.0f}, grid {:.0f} g/kWh){}",
-                     site.name, Name(pool.type), candidates, c.score, c.runtime_s / 3600.0, c.co2_g / 1e3,
-                     c.cost_usd, site.signals.carbon, backfilled ? "; backfilled" : "");
+                     site.name, Name(pool.type), candidates, c.score, c.runtime_s / 3600.0, c.co2_g / 1e3, c.cost_usd,
+                     site.signals.carbon, backfilled ? "; backfilled" : "");
 }
 
 }  // namespace
@@ -47,8 +47,8 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     // served first, so this one needs room after theirs: a popular clean
     // pool's wait grows with its queue, and past the budget jobs start
     // elsewhere instead of leaving capacity idle.
-    const Time at = EarliestRoom(state, p, need + wait_demand_[i], claims_, now, nullptr,
-                                 now + Duration::FromSeconds(max_wait_s));
+    const Time at =
+        EarliestRoom(state, p, need + wait_demand_[i], claims_, now, nullptr, now + Duration::FromSeconds(max_wait_s));
     if (at == Time::Never() || at <= now) continue;  // not in time, or held back by power or shape
     const double wait_s = (at - now).seconds();
     // Which nodes free up is not known ahead (the calendar counts devices),
@@ -139,8 +139,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     std::stable_sort(candidates_.begin(), candidates_.end(),
                      [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
     if (!candidates_.empty()) {
-      if (std::optional<Defer> defer =
-              AdviseDeferral(state, req, candidates_.front(), spec_, now, claims_)) {
+      if (std::optional<Defer> defer = AdviseDeferral(state, req, candidates_.front(), spec_, now, claims_)) {
         out.items.push_back(std::move(*defer));
         ++not_started;
         continue;
@@ -206,8 +205,8 @@ bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest&
   return true;
 }
 
-void StargatePolicy::MakeRoom(const ClusterState& state, const JobRequest& req, Time now,
-                              Reservation* reservation, Decisions& out) {
+void StargatePolicy::MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation,
+                              Decisions& out) {
   // Stopping gangs only helps if their warning ends before room comes anyway.
   if (reservation->valid && reservation->shadow <= now + spec_.preempt_warning) return;
   std::optional<PreemptionPlan> plan = PlanPreemption(state, req, claims_, now, preempted_);
@@ -217,9 +216,10 @@ void StargatePolicy::MakeRoom(const ClusterState& state, const JobRequest& req, 
   for (JobId victim : plan->victims) {
     preempted_.insert(victim.value());
     const RunningGang* g = state.Running(victim);
-    out.items.push_back(Preempt{victim, spec_.preempt_warning,
-        fmt::format("preempted for job {} (priority {} over {}); loses {:.0f} s since its last checkpoint",
-                    req.id.value(), req.priority, g->priority, g->LostIfStoppedAt(now).seconds())});
+    out.items.push_back(
+        Preempt{victim, spec_.preempt_warning,
+                fmt::format("preempted for job {} (priority {} over {}); loses {:.0f} s since its last checkpoint",
+                            req.id.value(), req.priority, g->priority, g->LostIfStoppedAt(now).seconds())});
   }
   // Hold the pool for the job until the victims are gone.
   reservation->valid = true;

@@ -63,8 +63,7 @@ class StargatePolicy final : public Scheduler {
   // A `spread_sites` job: one node per site (PlaceSpread); false when it
   // cannot start now (a Reject is added when it never can).
   bool PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out);
-  void MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation,
-                Decisions& out);
+  void MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation, Decisions& out);
 
   SchedulerSpec spec_;
   Time next_deep_pass_ = Time::FromNanos(INT64_MIN);  // see SchedulerSpec::backfill_interval
@@ -72,7 +71,7 @@ class StargatePolicy final : public Scheduler {
   Claims claims_;
   std::vector<Candidate> candidates_;
   std::vector<double> site_claimed_w_;
-  std::vector<uint8_t> can_start_;  // per pool: a candidate now, for this job
+  std::vector<uint8_t> can_start_;    // per pool: a candidate now, for this job
   std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
   FairOrder order_;
   std::unordered_set<uint32_t> preempted_;  // victims chosen this pass

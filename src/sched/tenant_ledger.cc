@@ -57,8 +57,8 @@ double TenantLedger::DominantShare(TenantId t, const TenantUsage& extra) const {
   TenantUsage u = e == nullptr ? TenantUsage{} : e->usage;
   u += extra;
   auto frac = [](double used, double total) { return total > 0 ? used / total : 0.0; };
-  const double share = std::max({frac(u.devices, total_.devices), frac(u.memory_bytes, total_.memory_bytes),
-                                 frac(u.power_w, total_.power_w)});
+  const double share = std::max(
+      {frac(u.devices, total_.devices), frac(u.memory_bytes, total_.memory_bytes), frac(u.power_w, total_.power_w)});
   return share / (e == nullptr ? 1.0 : e->weight);
 }
 

@@ -23,7 +23,7 @@ namespace stargate::sched {
 struct TenantUsage {
   double devices = 0;
   double memory_bytes = 0;
-  double power_w = 0;              // board power limit (TDP) of the devices
+  double power_w = 0;  // board power limit (TDP) of the devices
 
   static TenantUsage Of(AcceleratorType type, int64_t devices);
   TenantUsage& operator+=(const TenantUsage& o);
@@ -56,7 +56,7 @@ class TenantLedger {
   static size_t Slot(TenantId t) { return t.valid() ? t.value() + 1u : 0u; }
 
   TenantUsage total_;
-  std::vector<Entry> entries_;     // [0] = no tenant, [i + 1] = tenant i
+  std::vector<Entry> entries_;  // [0] = no tenant, [i + 1] = tenant i
 };
 
 }  // namespace stargate::sched

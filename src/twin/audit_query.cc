@@ -10,7 +10,7 @@
 namespace stargate::twin {
 namespace {
 
-constexpr std::string_view kHeader[] = {"time_h", "job",    "name",  "tenant", "action",
+constexpr std::string_view kHeader[] = {"time_h", "job",    "name", "tenant", "action",
                                         "count",  "last_h", "site", "detail"};
 constexpr std::string_view kHeaderLine = "time_h,job,name,tenant,action,count,last_h,site,detail";
 
@@ -24,24 +24,24 @@ bool ParseNumber(const std::string& s, T* out) {
 
 Status CheckAuditAction(std::string_view action) {
   if (action.empty()) return Status();
-  for (auto a : {AuditAction::kStart, AuditAction::kDefer, AuditAction::kPreempt, AuditAction::kReject,
-                 AuditAction::kRepair}) {
+  for (auto a :
+       {AuditAction::kStart, AuditAction::kDefer, AuditAction::kPreempt, AuditAction::kReject, AuditAction::kRepair}) {
     if (Name(a) == action) return Status();
   }
   return absl::InvalidArgumentError(
       fmt::format("unknown action '{}' (known: start, defer, preempt, reject, repair)", action));
 }
 
-StatusOr<std::vector<AuditRow>> QueryAudit(std::string_view csv, const std::string& filename,
-                                           const AuditFilter& filter, int64_t* total) {
+StatusOr<std::vector<AuditRow>> QueryAudit(std::string_view csv, const std::string& filename, const AuditFilter& filter,
+                                           int64_t* total) {
   CsvReader reader(csv, filename);
   CsvRecord rec;
   SG_ASSIGN_OR_RETURN(const bool has_header, reader.Next(&rec));
   bool header_ok = has_header && rec.fields.size() == std::size(kHeader);
   for (size_t i = 0; header_ok && i < rec.fields.size(); ++i) header_ok = rec.fields[i] == kHeader[i];
   if (!header_ok) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}:1: not an audit trail (expected the header {})", filename, kHeaderLine));
+    return absl::InvalidArgumentError(
+        fmt::format("{}:1: not an audit trail (expected the header {})", filename, kHeaderLine));
   }
   std::vector<AuditRow> rows;
   int64_t count = 0;

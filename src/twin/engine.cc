@@ -25,10 +25,14 @@ constexpr double kNsPerHour = 3.6e12;
 // averages ~76% of node max power); the rest are estimates.
 float UtilisationOf(JobKind k) {
   switch (k) {
-    case JobKind::kTraining: return 0.85f;
-    case JobKind::kFineTune: return 0.80f;
-    case JobKind::kBatch: return 0.70f;
-    case JobKind::kInference: return 0.50f;
+    case JobKind::kTraining:
+      return 0.85f;
+    case JobKind::kFineTune:
+      return 0.80f;
+    case JobKind::kBatch:
+      return 0.70f;
+    case JobKind::kInference:
+      return 0.50f;
   }
   return 0.7f;
 }
@@ -46,8 +50,8 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
       jobs_on_node_(state_.num_nodes()) {
   if (scheduler_->UsesTenantOrder()) queue_.KeepTenantOrder();
   const auto& sites = in_.spec.sites;
-  const int64_t hours = std::max<int64_t>(1, (in_.spec.duration.nanos() + Duration::Hours(1).nanos() - 1) /
-                                                 Duration::Hours(1).nanos());
+  const int64_t hours =
+      std::max<int64_t>(1, (in_.spec.duration.nanos() + Duration::Hours(1).nanos() - 1) / Duration::Hours(1).nanos());
   meters_.assign(sites.size(), SiteMeter(hours));
   for (size_t s = 0; s < sites.size(); ++s) {
     carbon_integral_.emplace_back(in_.carbon[s], hours);
@@ -107,8 +111,8 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
     estimate_[j] = spec.duration;
     if (spec.kind != JobKind::kTraining) continue;
     const AcceleratorType ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
-    const double rate = Spec(ref).bf16_dense.value() * std::max(1, spec.accelerator_count) *
-                        std::max(1e-3, spec.training.mfu);
+    const double rate =
+        Spec(ref).bf16_dense.value() * std::max(1, spec.accelerator_count) * std::max(1e-3, spec.training.mfu);
     estimate_[j] = Duration::FromSeconds(model::TrainingFlops(spec.training) / rate);
   }
   // Tenants as dense ids, in first-seen order (deterministic for a seed),
@@ -138,8 +142,9 @@ void Engine::RefreshSitePower(uint32_t site, Time now) {
       const auto& pool = state_.pool(p);
       const double util = pool.busy_devices > 0 ? pool_util_sum_[p.value()] / pool.busy_devices : 0.0;
       // With power saving only busy and still-powered idle devices draw.
-      const int64_t powered = savers_.empty() ? pool.total_devices()
-                                              : std::min(pool.total_devices(), pool.busy_devices + savers_[p.value()].on_idle());
+      const int64_t powered = savers_.empty()
+                                  ? pool.total_devices()
+                                  : std::min(pool.total_devices(), pool.busy_devices + savers_[p.value()].on_idle());
       it_w += model::PoolPower(Spec(pool.type), powered, pool.busy_devices, util).value() - pool_cut_w_[p.value()];
       busy += pool.busy_devices;
     }
@@ -238,8 +243,7 @@ void Engine::RunSchedulerPass(Time now) {
     } else if (auto* preempt = std::get_if<sched::Preempt>(&d)) {
       const uint32_t j = preempt->job.value();
       if (WarnJob(j, preempt->warning, now)) {
-        Audit(j, now, AuditAction::kPreempt, state_.pools()[jobs_[j].pool].site.value(),
-              std::move(preempt->reason));
+        Audit(j, now, AuditAction::kPreempt, state_.pools()[jobs_[j].pool].site.value(), std::move(preempt->reason));
       }
     }
   }
@@ -437,8 +441,8 @@ void Engine::BeginSegment(uint32_t j, Time now) {
     js.place_total_s = est.total.seconds();
     // The job gets the site's storage bandwidth in proportion to its share
     // of the site's devices.
-    const double share = std::min(1.0, static_cast<double>(devices) /
-                                           std::max<int64_t>(1, state_.site(site_id).total_devices));
+    const double share =
+        std::min(1.0, static_cast<double>(devices) / std::max<int64_t>(1, state_.site(site_id).total_devices));
     const Bytes state = model::CheckpointBytes(spec.training);
     write = model::CheckpointWriteTime(state, BytesPerSec(site.storage_bandwidth.value() * share));
     if (spec.checkpoint.async) {  // stall for the host copy; persist in the background
@@ -457,17 +461,17 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   if (spec.checkpoint.enabled) {
     interval = spec.checkpoint.interval;
     if (spec.checkpoint.daly && !in_.failures.empty()) {
-      const Duration mtbf = model::MeanTimeBetweenFailures(in_.failures, devices, shape.nodes,
-                                                           in_.spec.failures.rate_scale);
+      const Duration mtbf =
+          model::MeanTimeBetweenFailures(in_.failures, devices, shape.nodes, in_.spec.failures.rate_scale);
       interval = model::DalyInterval(write, mtbf);
     }
     if (interval <= Duration::Zero()) interval = Duration::Hours(1);
   }
 
   const Duration repair_restart = in_.spec.failures.repair_restart;
-  js.seg.restart = js.restarts == 0 ? Duration::Zero()
+  js.seg.restart = js.restarts == 0                                            ? Duration::Zero()
                    : js.resumed_in_place && repair_restart >= Duration::Zero() ? repair_restart
-                                                                                : in_.spec.failures.restart;
+                                                                               : in_.spec.failures.restart;
   if (js.booting) {  // switched-off devices boot before anything runs
     js.seg.restart += in_.spec.scheduler.power_save.boot;
     js.booting = false;
@@ -550,11 +554,13 @@ void Engine::ChargeEnergy(uint32_t j, Time from, Time to, double utilisation) {
   const uint32_t site = pool.site.value();
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
   const double cut = utilisation > 0 ? js.cut_w : 0.0;  // a held, idle gang draws under any cap
-  const double watts = model::FacilityPower(
-      Watts((model::DevicePower(Spec(pool.type), utilisation).value() - cut) * devices), in_.spec.sites[site].pue).value();
+  const double watts =
+      model::FacilityPower(Watts((model::DevicePower(Spec(pool.type), utilisation).value() - cut) * devices),
+                           in_.spec.sites[site].pue)
+          .value();
   js.energy_j += watts * (to - from).seconds();
-  js.co2_g += watts / 3.6e6 * carbon_integral_[site].Between(from, to);   // W x g/kWh x s -> g
-  js.cost_usd += watts / 3.6e9 * price_integral_[site].Between(from, to); // W x $/MWh x s -> $
+  js.co2_g += watts / 3.6e6 * carbon_integral_[site].Between(from, to);    // W x g/kWh x s -> g
+  js.cost_usd += watts / 3.6e9 * price_integral_[site].Between(from, to);  // W x $/MWh x s -> $
 }
 
 void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
@@ -575,8 +581,8 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
     BookHold(j, now);  // a repairing gang lost another node (or its site)
   }
   // A gang being preempted is not repaired: it was going to stop anyway.
-  const bool repair = in_.spec.failures.gang_repair && failed != kNoNode && js.nodes.size() > 1 &&
-                      js.warned_at == Time::Never();
+  const bool repair =
+      in_.spec.failures.gang_repair && failed != kNoNode && js.nodes.size() > 1 && js.warned_at == Time::Never();
   if (!repair) {
     ReleaseNodes(j, now);
     js.failed.clear();
@@ -715,10 +721,11 @@ RunResult Engine::Run(const Progress& progress) {
         case EventType::kJobFinish:
           if (jobs_[e.a].epoch == e.b && jobs_[e.a].outcome == JobOutcome::kRunning) FinishJob(e.a, now);
           break;
-        case EventType::kPoolFailure: OnPoolFailure(e.a, now); break;
+        case EventType::kPoolFailure:
+          OnPoolFailure(e.a, now);
+          break;
         case EventType::kJobWake:
-          if (jobs_[e.a].epoch == e.b && jobs_[e.a].outcome == JobOutcome::kPending &&
-              !queue_.Contains(JobId(e.a))) {
+          if (jobs_[e.a].epoch == e.b && jobs_[e.a].outcome == JobOutcome::kPending && !queue_.Contains(JobId(e.a))) {
             queue_.Push(RequestFor(e.a));
             dirty_ = true;
           }
@@ -730,7 +737,9 @@ RunResult Engine::Run(const Progress& progress) {
           savers_[e.a].Sweep(now, in_.spec.scheduler.power_save.idle_after);
           RefreshSitePower(state_.pools()[e.a].site.value(), now);
           break;
-        case EventType::kSiteFailure: OnSiteFailure(e.a, now); break;
+        case EventType::kSiteFailure:
+          OnSiteFailure(e.a, now);
+          break;
         case EventType::kScriptedFailure: {
           const FailureSpec::Scripted& x = in_.spec.failures.scripted[e.a];
           FailNode(SiteNode(x.site, x.node), x.repair, now);
@@ -844,9 +853,15 @@ RunResult Engine::Collect(Time horizon) {
         ++s.jobs_finished;
         jct_h.push_back((js.end - spec.submit).hours());
         break;
-      case JobOutcome::kRunning: ++s.jobs_running; break;
-      case JobOutcome::kPending: ++s.jobs_pending; break;
-      case JobOutcome::kRejected: ++s.jobs_rejected; break;
+      case JobOutcome::kRunning:
+        ++s.jobs_running;
+        break;
+      case JobOutcome::kPending:
+        ++s.jobs_pending;
+        break;
+      case JobOutcome::kRejected:
+        ++s.jobs_rejected;
+        break;
     }
     if (js.first_start != Time::Never()) wait_h.push_back(js.wait.hours());
 
@@ -925,8 +940,8 @@ RunResult Engine::Collect(Time horizon) {
       const double e = meter.energy_j()[h];
       const double ci = in_.carbon[i].At(at);
       const double price = in_.price[i].At(at);
-      series.utilisation.push_back(ss.total_devices > 0 && span_s > 0
-                                       ? meter.busy_device_s()[h] / (span_s * ss.total_devices) : 0.0);
+      series.utilisation.push_back(
+          ss.total_devices > 0 && span_s > 0 ? meter.busy_device_s()[h] / (span_s * ss.total_devices) : 0.0);
       series.facility_mw.push_back(span_s > 0 ? e / span_s / 1e6 : 0.0);
       series.carbon.push_back(ci);
       series.price.push_back(price);

@@ -57,8 +57,8 @@ class Engine {
     uint16_t pool = 0;
     int restarts = 0;
     float utilisation = 0;
-    double remaining = 1.0;        // fraction of the job's work still to do
-    double place_total_s = 0;      // whole job's runtime on the current placement
+    double remaining = 1.0;    // fraction of the job's work still to do
+    double place_total_s = 0;  // whole job's runtime on the current placement
     Segment seg;
     Time seg_start;
     Time pending_since;
@@ -68,22 +68,22 @@ class Engine {
     double useful_device_s = 0;
     double allocated_device_s = 0;
     double useful_wall_s = 0;
-    double energy_j = 0;           // facility energy of the devices it held
+    double energy_j = 0;  // facility energy of the devices it held
     double co2_g = 0;
     double cost_usd = 0;
-    std::vector<uint32_t> nodes;   // held nodes (survivors only while repairing)
-    std::vector<uint32_t> failed;  // gang nodes lost and not yet replaced
-    bool holding = false;          // pending a gang repair, keeping `nodes`
-    bool shape_stale = true;       // `shape` no longer matches `nodes`
-    bool resumed_in_place = false; // this segment follows a gang repair
-    model::PlacementShape shape;   // span of `nodes`, for the step-time model
-    Time hold_start;               // hold time is booked from here
+    std::vector<uint32_t> nodes;     // held nodes (survivors only while repairing)
+    std::vector<uint32_t> failed;    // gang nodes lost and not yet replaced
+    bool holding = false;            // pending a gang repair, keeping `nodes`
+    bool shape_stale = true;         // `shape` no longer matches `nodes`
+    bool resumed_in_place = false;   // this segment follows a gang repair
+    model::PlacementShape shape;     // span of `nodes`, for the step-time model
+    Time hold_start;                 // hold time is booked from here
     Time warned_at = Time::Never();  // preempted: the warning went out then
-    bool booting = false;          // its next segment first waits for switched-off devices
-    double cut_w = 0;              // device draw its power cap saves, per device
-    double slowdown = 1.0;         // wall time under its power cap / uncapped
-    std::string reason;            // of its last decision that gave one
-    int64_t last_audit = -1;       // audit_ index of its last decision
+    bool booting = false;            // its next segment first waits for switched-off devices
+    double cut_w = 0;                // device draw its power cap saves, per device
+    double slowdown = 1.0;           // wall time under its power cap / uncapped
+    std::string reason;              // of its last decision that gave one
+    int64_t last_audit = -1;         // audit_ index of its last decision
   };
 
   void Arrive(uint32_t j, Time now);
@@ -145,22 +145,22 @@ class Engine {
   std::vector<JobState> jobs_;
   NodeJobs jobs_on_node_;
   std::vector<SiteMeter> meters_;
-  std::vector<double> pool_util_sum_;    // sum over busy devices of utilisation
-  std::vector<double> pool_cut_w_;       // sum over busy devices of power-cap savings
-  std::vector<PoolPowerSaver> savers_;   // per pool, when scheduler.power_save is on
-  std::vector<double> pool_fail_rate_;   // failures per ns
-  std::vector<double> site_fail_rate_;   // site-scope failures per ns
+  std::vector<double> pool_util_sum_;   // sum over busy devices of utilisation
+  std::vector<double> pool_cut_w_;      // sum over busy devices of power-cap savings
+  std::vector<PoolPowerSaver> savers_;  // per pool, when scheduler.power_save is on
+  std::vector<double> pool_fail_rate_;  // failures per ns
+  std::vector<double> site_fail_rate_;  // site-scope failures per ns
   std::vector<int64_t> site_failures_;
-  std::vector<int> site_down_;           // outstanding site outages
+  std::vector<int> site_down_;  // outstanding site outages
   // Per job: its placement asks resolved against the sites (types,
   // jurisdictions, regions, where its users are).
   std::vector<sched::ResolvedPlacement> placement_;
-  std::vector<Duration> estimate_;       // per job, on its reference accelerator
+  std::vector<Duration> estimate_;  // per job, on its reference accelerator
   std::vector<AuditRecord> audit_;
-  std::vector<TenantId> tenant_;         // per job: its tenant, interned in first-seen order
+  std::vector<TenantId> tenant_;                                  // per job: its tenant, interned in first-seen order
   std::vector<SeriesIntegral> carbon_integral_, price_integral_;  // per site
-  int64_t signals_hour_ = -1;            // hour the grid signals were last pushed for
-  std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;  // StartJob scratch
+  int64_t signals_hour_ = -1;                                     // hour the grid signals were last pushed for
+  std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;      // StartJob scratch
   uint32_t mark_generation_ = 0;
   int64_t events_processed_ = 0;
   int64_t passes_ = 0;

@@ -13,14 +13,14 @@
 namespace stargate::twin {
 
 enum class EventType : uint8_t {
-  kJobFinish,     // a = job, b = epoch (stale when the job restarted since)
-  kPoolFailure,   // a = pool: the pool's next component failure
-  kSiteFailure,   // a = site
-  kNodeRepair,    // a = node
-  kSiteRepair,    // a = site
-  kJobWake,       // a = job, b = epoch: a deferred job returns to the queue
-  kJobPreempt,    // a = job, b = epoch: a preempted job's warning is over
-  kPowerSweep,    // a = pool: idle devices may have reached their switch-off time
+  kJobFinish,        // a = job, b = epoch (stale when the job restarted since)
+  kPoolFailure,      // a = pool: the pool's next component failure
+  kSiteFailure,      // a = site
+  kNodeRepair,       // a = node
+  kSiteRepair,       // a = site
+  kJobWake,          // a = job, b = epoch: a deferred job returns to the queue
+  kJobPreempt,       // a = job, b = epoch: a preempted job's warning is over
+  kPowerSweep,       // a = pool: idle devices may have reached their switch-off time
   kScriptedFailure,  // a = index into failures.scripted
 };
 

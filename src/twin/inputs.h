@@ -15,9 +15,9 @@ namespace stargate::twin {
 
 struct TwinInputs {
   ScenarioSpec spec;
-  std::vector<HourlySeries> carbon;   // per site, gCO2/kWh
-  std::vector<HourlySeries> price;    // per site, USD/MWh
-  std::vector<JobSpec> jobs;          // sorted by submit time
+  std::vector<HourlySeries> carbon;        // per site, gCO2/kWh
+  std::vector<HourlySeries> price;         // per site, USD/MWh
+  std::vector<JobSpec> jobs;               // sorted by submit time
   std::vector<FailureComponent> failures;  // empty when failures are off
 };
 

@@ -27,8 +27,8 @@ int HoursIn(Duration d) {
   return static_cast<int>((d.nanos() + Duration::Hours(1).nanos() - 1) / Duration::Hours(1).nanos());
 }
 
-StatusOr<HourlySeries> LoadSeries(const SeriesSpec& spec, const std::string& base_dir, int hours,
-                                  uint64_t seed, const std::string& what) {
+StatusOr<HourlySeries> LoadSeries(const SeriesSpec& spec, const std::string& base_dir, int hours, uint64_t seed,
+                                  const std::string& what) {
   if (spec.kind != SeriesSpec::Kind::kFile) return model::MakeSeries(spec, hours, seed);
   const std::string path = Resolve(base_dir, spec.file);
   SG_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
@@ -50,8 +50,7 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
-StatusOr<HourlySeries> ParseSeriesCsv(const std::string& text, const std::string& filename, int column,
-                                      double scale) {
+StatusOr<HourlySeries> ParseSeriesCsv(const std::string& text, const std::string& filename, int column, double scale) {
   CsvReader reader(text, filename);
   CsvRecord rec;
   std::vector<std::pair<int64_t, double>> points;
@@ -75,8 +74,8 @@ StatusOr<HourlySeries> ParseSeriesCsv(const std::string& text, const std::string
   return model::ResampleToHourly(points);
 }
 
-StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string& filename,
-                                      const std::string& base_dir, std::optional<uint64_t> seed_override) {
+StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string& filename, const std::string& base_dir,
+                                      std::optional<uint64_t> seed_override) {
   TwinInputs in;
   SG_ASSIGN_OR_RETURN(in.spec, ParseScenario(yaml, filename));
   if (seed_override.has_value()) in.spec.seed = *seed_override;

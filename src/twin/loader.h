@@ -21,8 +21,8 @@ StatusOr<TwinInputs> LoadScenario(const std::string& path, std::optional<uint64_
 
 // The same from YAML text already in memory; `base_dir` resolves relative
 // paths inside it.
-StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string& filename,
-                                      const std::string& base_dir, std::optional<uint64_t> seed = {});
+StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string& filename, const std::string& base_dir,
+                                      std::optional<uint64_t> seed = {});
 
 // Reads a whole file; NotFound / PermissionDenied name the path.
 StatusOr<std::string> ReadFile(const std::string& path);
@@ -30,7 +30,6 @@ StatusOr<std::string> ReadFile(const std::string& path);
 // Parses a "timestamp,value" CSV (header allowed; timestamps as
 // "YYYY-MM-DD HH:MM[:SS]" UTC or unix seconds) into hourly means starting at
 // the first row's hour. `column` picks the value column.
-StatusOr<HourlySeries> ParseSeriesCsv(const std::string& text, const std::string& filename, int column,
-                                      double scale);
+StatusOr<HourlySeries> ParseSeriesCsv(const std::string& text, const std::string& filename, int column, double scale);
 
 }  // namespace stargate::twin

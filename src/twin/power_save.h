@@ -41,7 +41,7 @@ class PoolPowerSaver {
   };
   int64_t warm_ = 0;
   int64_t on_idle_ = 0;
-  std::deque<Timer> timers_;       // oldest first; their devices sum to <= on_idle_
+  std::deque<Timer> timers_;  // oldest first; their devices sum to <= on_idle_
 };
 
 }  // namespace stargate::twin

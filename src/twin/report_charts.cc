@@ -66,9 +66,7 @@ std::vector<svg::Point> CarbonBins(const SiteSeries& site) {
   for (size_t h = 0; h < n; ++h) {
     const double c = site.carbon[h], u = site.utilisation[h];
     if (!std::isfinite(c) || !std::isfinite(u)) continue;
-    const int i =
-        hi > lo ? std::min(kCarbonBins - 1, static_cast<int>((c - lo) / (hi - lo) * kCarbonBins))
-                : 0;
+    const int i = hi > lo ? std::min(kCarbonBins - 1, static_cast<int>((c - lo) / (hi - lo) * kCarbonBins)) : 0;
     bins[static_cast<size_t>(i)].carbon += c;
     bins[static_cast<size_t>(i)].util += u;
     ++bins[static_cast<size_t>(i)].hours;
@@ -112,15 +110,12 @@ svg::Series CdfLine(std::string label, std::string color, std::vector<double> jc
 double HorizonHours(const RunResult& r) {
   double hours = std::max(0.0, r.summary.simulated_days * 24.0);
   for (const SiteSeries& s : r.sites) {
-    hours = std::max({hours, static_cast<double>(s.utilisation.size()),
-                      static_cast<double>(s.facility_mw.size())});
+    hours = std::max({hours, static_cast<double>(s.utilisation.size()), static_cast<double>(s.facility_mw.size())});
   }
   return hours;
 }
 
-size_t PointsPerLine(size_t sites) {
-  return std::clamp<size_t>(12000 / std::max<size_t>(sites, 1), 150, 600);
-}
+size_t PointsPerLine(size_t sites) { return std::clamp<size_t>(12000 / std::max<size_t>(sites, 1), 150, 600); }
 
 svg::LineChart UtilisationChart(const RunResult& r) {
   svg::LineChart c;
@@ -208,14 +203,12 @@ svg::LineChart JctCdfChart(const RunResult& r) {
     all.push_back(h);
     by_kind[static_cast<size_t>(j.kind) % kKinds.size()].push_back(h);
   }
-  const size_t kinds_present =
-      std::count_if(by_kind.begin(), by_kind.end(), [](const auto& v) { return !v.empty(); });
+  const size_t kinds_present = std::count_if(by_kind.begin(), by_kind.end(), [](const auto& v) { return !v.empty(); });
   c.series.push_back(CdfLine("all finished jobs", "#111827", std::move(all)));
   if (kinds_present < 2) return c;
   for (size_t k = 0; k < kKinds.size(); ++k) {
     if (by_kind[k].empty()) continue;
-    c.series.push_back(
-        CdfLine(std::string(Name(kKinds[k])), svg::PaletteColor(k), std::move(by_kind[k])));
+    c.series.push_back(CdfLine(std::string(Name(kKinds[k])), svg::PaletteColor(k), std::move(by_kind[k])));
   }
   return c;
 }

@@ -50,20 +50,16 @@ void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
   AppendField(buf, j.name);
   buf->push_back(',');
   AppendField(buf, j.tenant);
-  fmt::format_to(out, ",{},{},{},{},", Name(j.kind), ran ? Name(j.accelerator) : "", j.accelerators,
-                 j.nodes);
+  fmt::format_to(out, ",{},{},{},{},", Name(j.kind), ran ? Name(j.accelerator) : "", j.accelerators, j.nodes);
   if (ran) AppendField(buf, r.sites[static_cast<size_t>(j.site)].name);
-  fmt::format_to(out, ",{},{},{},{},{},{},{},{},{},{},{},{},{},", report::HoursOrEmpty(j.submit),
-                 report::HoursOrEmpty(j.first_start), report::HoursOrEmpty(j.end),
-                 j.wait.is_infinite() ? "" : report::Fixed(j.wait.hours(), 4),
-                 finished ? report::Fixed((j.end - j.submit).hours(), 4) : "", j.restarts,
-                 report::Fixed(j.useful_device_s / 3600.0, 4),
-                 report::Fixed(j.allocated_device_s / 3600.0, 4),
-                 j.checkpoint_interval > Duration::Zero()
-                     ? report::Fixed(j.checkpoint_interval.seconds() / 60.0, 2)
-                     : "",
-                 report::Fixed(j.energy_kwh, 3), report::Fixed(j.co2_kg, 3), report::Fixed(j.cost_usd, 2),
-                 j.sla_missed ? 1 : 0);
+  fmt::format_to(
+      out, ",{},{},{},{},{},{},{},{},{},{},{},{},{},", report::HoursOrEmpty(j.submit),
+      report::HoursOrEmpty(j.first_start), report::HoursOrEmpty(j.end),
+      j.wait.is_infinite() ? "" : report::Fixed(j.wait.hours(), 4),
+      finished ? report::Fixed((j.end - j.submit).hours(), 4) : "", j.restarts,
+      report::Fixed(j.useful_device_s / 3600.0, 4), report::Fixed(j.allocated_device_s / 3600.0, 4),
+      j.checkpoint_interval > Duration::Zero() ? report::Fixed(j.checkpoint_interval.seconds() / 60.0, 2) : "",
+      report::Fixed(j.energy_kwh, 3), report::Fixed(j.co2_kg, 3), report::Fixed(j.cost_usd, 2), j.sla_missed ? 1 : 0);
   fmt::format_to(out, "{},", Name(j.outcome));
   AppendField(buf, j.reason);
   buf->push_back('\n');
@@ -105,8 +101,8 @@ void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out) {
     for (const SiteSeries& s : result.sites) {
       fmt::format_to(fmt::appender(buf), "{},", h);
       AppendField(&buf, s.name);
-      fmt::format_to(fmt::appender(buf), ",{},{},{},{}\n", Cell(s.utilisation, h, 6),
-                     Cell(s.facility_mw, h, 6), Cell(s.carbon, h, 3), Cell(s.price, h, 3));
+      fmt::format_to(fmt::appender(buf), ",{},{},{},{}\n", Cell(s.utilisation, h, 6), Cell(s.facility_mw, h, 6),
+                     Cell(s.carbon, h, 3), Cell(s.price, h, 3));
       FlushIfLarge(&buf, out);
     }
   }

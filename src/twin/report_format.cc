@@ -32,8 +32,7 @@ std::string Fixed(double v, int decimals) {
   // not pow(): this runs several times per row of a million-row CSV.
   static constexpr double kHalfUnit[] = {0.5, 0.05, 0.005, 5e-4, 5e-5, 5e-6, 5e-7, 5e-8, 5e-9};
   constexpr int kTable = static_cast<int>(std::size(kHalfUnit));
-  const double half = decimals >= 0 && decimals < kTable ? kHalfUnit[decimals]
-                                                         : 0.5 * std::pow(10.0, -decimals);
+  const double half = decimals >= 0 && decimals < kTable ? kHalfUnit[decimals] : 0.5 * std::pow(10.0, -decimals);
   if (std::fabs(v) < half) v = 0.0;
   return fmt::format("{:.{}f}", v, decimals);
 }
@@ -63,8 +62,7 @@ std::string Readable(double v) {
 }
 
 std::string Integer(int64_t n) {
-  const std::string digits =
-      fmt::format("{}", n < 0 ? -static_cast<uint64_t>(n) : static_cast<uint64_t>(n));
+  const std::string digits = fmt::format("{}", n < 0 ? -static_cast<uint64_t>(n) : static_cast<uint64_t>(n));
   return (n < 0 ? "-" : "") + GroupThousands(digits);
 }
 
@@ -88,12 +86,23 @@ std::string EscapeXml(std::string_view text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -118,8 +127,7 @@ Buckets BucketMeans(const std::vector<double>& values, size_t max_points) {
       sum += values[k];
       ++finite;
     }
-    b.means.push_back(finite > 0 ? sum / static_cast<double>(finite)
-                                 : std::numeric_limits<double>::quiet_NaN());
+    b.means.push_back(finite > 0 ? sum / static_cast<double>(finite) : std::numeric_limits<double>::quiet_NaN());
     b.bounds.push_back(end);
   }
   return b;

@@ -97,8 +97,7 @@ std::string Count(int64_t n) { return report::Integer(n); }
 
 // A value and its unit, stepping up a unit per factor of 1000 once the value
 // reaches 10,000 so card numbers stay short ("10.3 TWh", not "10,322,970 MWh").
-std::pair<std::string, std::string> Scaled(double v,
-                                           std::initializer_list<std::string_view> units) {
+std::pair<std::string, std::string> Scaled(double v, std::initializer_list<std::string_view> units) {
   auto unit = units.begin();
   while (std::fabs(v) >= 9999.5 && unit + 1 != units.end()) {
     v /= 1000;
@@ -107,8 +106,7 @@ std::pair<std::string, std::string> Scaled(double v,
   return {Readable(v), std::string(*unit)};
 }
 
-Card ScaledCard(std::string label, double v, std::initializer_list<std::string_view> units,
-                std::string note) {
+Card ScaledCard(std::string label, double v, std::initializer_list<std::string_view> units, std::string note) {
   auto [value, unit] = Scaled(v, units);
   return {std::move(label), std::move(value), std::move(unit), std::move(note)};
 }
@@ -126,8 +124,7 @@ std::vector<Card> HeadlineCards(const Summary& s) {
       {"ETTR", report::Percent(s.ettr), "", "training: useful / elapsed time"},
       ScaledCard("Energy", s.energy_mwh, {"MWh", "GWh", "TWh"}, "at the facility meter"),
       ScaledCard("Peak power", s.peak_mw, {"MW", "GW"}, "highest site peak"),
-      ScaledCard("Emissions", s.tco2, {"tCO\u2082", "ktCO\u2082", "MtCO\u2082"},
-                 "energy \u00d7 hourly grid intensity"),
+      ScaledCard("Emissions", s.tco2, {"tCO\u2082", "ktCO\u2082", "MtCO\u2082"}, "energy \u00d7 hourly grid intensity"),
       {"Energy cost", report::Dollars(s.cost_usd), "", "energy \u00d7 hourly price"},
       ScaledCard("Workload emissions", s.workload_tco2, {"tCO\u2082", "ktCO\u2082", "MtCO\u2082"},
                  fmt::format("jobs' devices only, idle capacity excluded; {} SLA misses", Count(s.sla_misses))),
@@ -153,8 +150,8 @@ void AppendHeader(const Summary& s, size_t sites, std::string* out) {
   fmt::format_to(o,
                  "<p class=\"meta jobs\">jobs: <b>{}</b> finished of <b>{}</b> submitted · "
                  "<b>{}</b> running · <b>{}</b> pending · <b>{}</b> rejected</p></header>\n",
-                 Count(s.jobs_finished), Count(s.jobs_total), Count(s.jobs_running),
-                 Count(s.jobs_pending), Count(s.jobs_rejected));
+                 Count(s.jobs_finished), Count(s.jobs_total), Count(s.jobs_running), Count(s.jobs_pending),
+                 Count(s.jobs_rejected));
 }
 
 void AppendCards(const Summary& s, std::string* out) {
@@ -164,16 +161,13 @@ void AppendCards(const Summary& s, std::string* out) {
                    "<div class=\"card\"><div class=\"k\">{}</div><div class=\"v\">{}{}</div>"
                    "<div class=\"n\">{}</div></div>\n",
                    EscapeXml(c.label), EscapeXml(c.value),
-                   c.unit.empty() ? "" : "<small>" + EscapeXml(c.unit) + "</small>",
-                   EscapeXml(c.note));
+                   c.unit.empty() ? "" : "<small>" + EscapeXml(c.unit) + "</small>", EscapeXml(c.note));
   }
   *out += "</section>\n";
 }
 
-void AppendChart(std::string_view heading, std::string_view note, const svg::LineChart& chart,
-                 std::string* out) {
-  fmt::format_to(std::back_inserter(*out), "<section><h2>{}</h2><p class=\"note\">{}</p><figure>",
-                 heading, note);
+void AppendChart(std::string_view heading, std::string_view note, const svg::LineChart& chart, std::string* out) {
+  fmt::format_to(std::back_inserter(*out), "<section><h2>{}</h2><p class=\"note\">{}</p><figure>", heading, note);
   *out += svg::RenderLineChart(chart);
   *out += "</figure></section>\n";
 }
@@ -182,16 +176,15 @@ std::string BucketNote(const RunResult& r) {
   const double hours = report::HorizonHours(r);
   const double points = static_cast<double>(report::PointsPerLine(r.sites.size()));
   const int width = std::max(1, static_cast<int>(std::ceil(hours / points)));
-  return width == 1 ? "Each point is one hour."
-                    : fmt::format("Each point is the mean of about {} hours.", width);
+  return width == 1 ? "Each point is one hour." : fmt::format("Each point is the mean of about {} hours.", width);
 }
 
 void AppendCharts(const RunResult& r, std::string* out) {
   const std::string bucket = BucketNote(r);
-  AppendChart("Utilisation per site",
-              "Share of each site's accelerators that were busy. " + bucket +
-                  " Hover a legend entry to pick out one site.",
-              report::UtilisationChart(r), out);
+  AppendChart(
+      "Utilisation per site",
+      "Share of each site's accelerators that were busy. " + bucket + " Hover a legend entry to pick out one site.",
+      report::UtilisationChart(r), out);
   AppendChart("Facility power per site",
               "Mean facility power (IT load plus cooling and losses) against each site's "
               "power cap (dashed, same colour). " +
@@ -218,13 +211,11 @@ double MeanOf(const std::vector<double>& v) {
 
 // "12.3 / 15.0 MW" with a bar showing peak as a share of the cap.
 std::string PeakCell(double peak, double cap) {
-  if (!(cap > 0))
-    return fmt::format("<td>{} <span class=\"muted\">(no cap)</span></td>", Readable(peak));
+  if (!(cap > 0)) return fmt::format("<td>{} <span class=\"muted\">(no cap)</span></td>", Readable(peak));
   const double share = peak / cap;
-  return fmt::format(
-      "<td{}><span class=\"bar\"><span style=\"width:{:.0f}%\"></span></span>{} / {}</td>",
-      share > 1.0 + 1e-9 ? " class=\"over\"" : "", std::clamp(share, 0.0, 1.0) * 100,
-      Readable(peak), Readable(cap));
+  return fmt::format("<td{}><span class=\"bar\"><span style=\"width:{:.0f}%\"></span></span>{} / {}</td>",
+                     share > 1.0 + 1e-9 ? " class=\"over\"" : "", std::clamp(share, 0.0, 1.0) * 100, Readable(peak),
+                     Readable(cap));
 }
 
 // Grid mean over the hours versus what the site's energy actually emitted
@@ -238,10 +229,9 @@ void AppendSiteRow(const SiteSeries& s, size_t index, std::string* out) {
   fmt::format_to(std::back_inserter(*out),
                  "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td>"
                  "<td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td></tr>\n",
-                 svg::PaletteColor(index), EscapeXml(s.name), EscapeXml(s.jurisdiction),
-                 Count(s.accelerators), report::Percent(MeanOf(s.utilisation)),
-                 PeakCell(s.peak_mw, s.power_cap_mw), Readable(s.energy_mwh), Readable(s.tco2),
-                 CarbonCell(s), report::Dollars(s.cost_usd), Count(s.failures));
+                 svg::PaletteColor(index), EscapeXml(s.name), EscapeXml(s.jurisdiction), Count(s.accelerators),
+                 report::Percent(MeanOf(s.utilisation)), PeakCell(s.peak_mw, s.power_cap_mw), Readable(s.energy_mwh),
+                 Readable(s.tco2), CarbonCell(s), report::Dollars(s.cost_usd), Count(s.failures));
 }
 
 void AppendSiteTable(const RunResult& r, std::string* out) {
@@ -270,9 +260,8 @@ void AppendSiteTable(const RunResult& r, std::string* out) {
                  "</tbody><tfoot><tr><td>All sites</td><td></td><td>{}</td><td>{}</td>"
                  "<td>max {}</td><td>{}</td><td>{}</td><td></td><td>{}</td><td>{}</td></tr>"
                  "</tfoot></table></div></section>\n",
-                 Count(accelerators), report::Percent(s.utilisation), Readable(s.peak_mw),
-                 Readable(s.energy_mwh), Readable(s.tco2), report::Dollars(s.cost_usd),
-                 Count(failures));
+                 Count(accelerators), report::Percent(s.utilisation), Readable(s.peak_mw), Readable(s.energy_mwh),
+                 Readable(s.tco2), report::Dollars(s.cost_usd), Count(failures));
 }
 
 struct Term {

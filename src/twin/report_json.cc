@@ -118,9 +118,8 @@ Json SummaryTree(const RunResult& r) {
   j["peak_mw"] = s.peak_mw;
   j["tco2"] = s.tco2;
   j["cost_usd"] = s.cost_usd;
-  j["workload"] = Json{{"energy_mwh", s.workload_energy_mwh},
-                       {"tco2", s.workload_tco2},
-                       {"cost_usd", s.workload_cost_usd}};
+  j["workload"] =
+      Json{{"energy_mwh", s.workload_energy_mwh}, {"tco2", s.workload_tco2}, {"cost_usd", s.workload_cost_usd}};
   j["sla_misses"] = s.sla_misses;
   j["deferrals"] = s.deferrals;
   j["preemptions"] = s.preemptions;
@@ -129,9 +128,12 @@ Json SummaryTree(const RunResult& r) {
   for (int k = 0; k < kNumJobKinds; ++k) {
     const KindSummary& ks = s.by_kind[k];
     if (ks.jobs == 0) continue;
-    kinds[std::string(Name(static_cast<JobKind>(k)))] =
-        Json{{"jobs", ks.jobs},           {"started", ks.started},         {"finished", ks.finished},
-             {"jct_mean_h", ks.jct_mean_h}, {"wait_mean_h", ks.wait_mean_h}, {"workload_tco2", ks.workload_tco2}};
+    kinds[std::string(Name(static_cast<JobKind>(k)))] = Json{{"jobs", ks.jobs},
+                                                             {"started", ks.started},
+                                                             {"finished", ks.finished},
+                                                             {"jct_mean_h", ks.jct_mean_h},
+                                                             {"wait_mean_h", ks.wait_mean_h},
+                                                             {"workload_tco2", ks.workload_tco2}};
   }
   j["by_kind"] = std::move(kinds);
   j["events"] = s.events;

@@ -39,9 +39,7 @@ struct Range {
   double step = 1;  // linear tick step; log ticks are labelled by value
 };
 
-bool Drawable(const Axis& a, double v) {
-  return std::isfinite(v) && (a.scale == Scale::kLinear || v > 0);
-}
+bool Drawable(const Axis& a, double v) { return std::isfinite(v) && (a.scale == Scale::kLinear || v > 0); }
 
 struct Extent {
   static constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -86,18 +84,15 @@ Range LinearRange(const Axis& a, double data_lo, double data_hi, int target) {
 Range LogRange(const Axis& a, double data_lo, double data_hi) {
   Range r;
   r.log = true;
-  r.lo = std::isfinite(a.min) && a.min > 0 ? a.min
-                                           : std::pow(10.0, std::floor(std::log10(data_lo) + kEps));
-  r.hi = std::isfinite(a.max) && a.max > 0 ? a.max
-                                           : std::pow(10.0, std::ceil(std::log10(data_hi) - kEps));
+  r.lo = std::isfinite(a.min) && a.min > 0 ? a.min : std::pow(10.0, std::floor(std::log10(data_lo) + kEps));
+  r.hi = std::isfinite(a.max) && a.max > 0 ? a.max : std::pow(10.0, std::ceil(std::log10(data_hi) - kEps));
   if (!(r.hi > r.lo)) r.hi = r.lo * 10;
   r.ticks = LogTicks(r.lo, r.hi);
   return r;
 }
 
 Range MakeRange(const Axis& a, double data_lo, double data_hi, int target) {
-  return a.scale == Scale::kLog10 ? LogRange(a, data_lo, data_hi)
-                                  : LinearRange(a, data_lo, data_hi, target);
+  return a.scale == Scale::kLog10 ? LogRange(a, data_lo, data_hi) : LinearRange(a, data_lo, data_hi, target);
 }
 
 // Data -> SVG coordinates for one chart.
@@ -124,33 +119,28 @@ std::string GroupAttr(int group) { return group >= 0 ? fmt::format(" data-g=\"{}
 
 std::string DashAttr(bool dashed) { return dashed ? " stroke-dasharray=\"6 4\"" : ""; }
 
-void DrawGridAndTicks(const LineChart& c, const Range& xr, const Range& yr, const Mapper& m,
-                      double x0, double x1, double y0, double y1, Out out) {
+void DrawGridAndTicks(const LineChart& c, const Range& xr, const Range& yr, const Mapper& m, double x0, double x1,
+                      double y0, double y1, Out out) {
   for (double t : yr.ticks) {
     const double y = m.Y(t);
-    fmt::format_to(out,
-                   "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>",
-                   x0, y, x1, y, kGrid);
-    fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"{}\">{}</text>",
-                   x0 - 6, y + 4, kText, TickLabel(t, yr.log ? t : yr.step, c.y.format));
+    fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>", x0, y, x1, y,
+                   kGrid);
+    fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"{}\">{}</text>", x0 - 6, y + 4,
+                   kText, TickLabel(t, yr.log ? t : yr.step, c.y.format));
   }
   for (double t : xr.ticks) {
     const double x = m.X(t);
-    fmt::format_to(out,
-                   "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>",
-                   x, y0, x, y1, kGrid);
-    fmt::format_to(out,
-                   "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>",
-                   x, y1 + 16, kText, TickLabel(t, xr.log ? t : xr.step, c.x.format));
+    fmt::format_to(out, "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>", x, y0, x, y1,
+                   kGrid);
+    fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>", x, y1 + 16,
+                   kText, TickLabel(t, xr.log ? t : xr.step, c.x.format));
   }
-  fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}V{:.1f}H{:.1f}\" fill=\"none\" stroke=\"{}\"/>", x0,
-                 y0, y1, x1, kAxis);
+  fmt::format_to(out, "<path d=\"M{:.1f} {:.1f}V{:.1f}H{:.1f}\" fill=\"none\" stroke=\"{}\"/>", x0, y0, y1, x1, kAxis);
 }
 
 void DrawAxisLabels(const LineChart& c, double x0, double x1, double y0, double y1, Out out) {
-  fmt::format_to(out,
-                 "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>",
-                 (x0 + x1) / 2, y1 + kXLabelGap - 4, kText, report::EscapeXml(c.x.label));
+  fmt::format_to(out, "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" fill=\"{}\">{}</text>", (x0 + x1) / 2,
+                 y1 + kXLabelGap - 4, kText, report::EscapeXml(c.x.label));
   fmt::format_to(out,
                  "<text transform=\"translate(16 {:.1f}) rotate(-90)\" text-anchor=\"middle\" "
                  "fill=\"{}\">{}</text>",
@@ -168,8 +158,7 @@ void DrawSeries(const LineChart& c, const Series& s, const Mapper& m, Out out) {
     if (pen_down && s.step) {
       fmt::format_to(std::back_inserter(d), "H{:.1f}V{:.1f}", m.X(p.x), m.Y(p.y));
     } else {
-      fmt::format_to(std::back_inserter(d), "{}{:.1f} {:.1f}", pen_down ? "L" : "M", m.X(p.x),
-                     m.Y(p.y));
+      fmt::format_to(std::back_inserter(d), "{}{:.1f} {:.1f}", pen_down ? "L" : "M", m.X(p.x), m.Y(p.y));
     }
     pen_down = true;
   }
@@ -181,8 +170,7 @@ void DrawSeries(const LineChart& c, const Series& s, const Mapper& m, Out out) {
                    GroupAttr(s.group), d, s.color, DashAttr(s.dashed), title);
   }
   if (!s.markers) return;
-  fmt::format_to(out, "<g class=\"ln\"{} fill=\"{}\"><title>{}</title>", GroupAttr(s.group),
-                 s.color, title);
+  fmt::format_to(out, "<g class=\"ln\"{} fill=\"{}\"><title>{}</title>", GroupAttr(s.group), s.color, title);
   for (const Point& p : s.points) {
     if (!Drawable(c.x, p.x) || !Drawable(c.y, p.y)) continue;
     fmt::format_to(out, "<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\"/>", m.X(p.x), m.Y(p.y));
@@ -217,14 +205,12 @@ std::vector<LegendSlot> LayoutLegend(const LineChart& c, double x0, double x1) {
 void DrawLegend(const std::vector<LegendSlot>& slots, double top, Out out) {
   for (const LegendSlot& slot : slots) {
     const Series& s = *slot.series;
-    fmt::format_to(out, "<g class=\"lg\"{} transform=\"translate({:.1f} {:.1f})\">",
-                   GroupAttr(s.group), slot.x, top + slot.row * kLegendRow);
-    fmt::format_to(
-        out, "<line x1=\"0\" y1=\"0\" x2=\"{}\" y2=\"0\" stroke=\"{}\" stroke-width=\"3\"{}/>",
-        kSwatch, s.color, DashAttr(s.dashed));
+    fmt::format_to(out, "<g class=\"lg\"{} transform=\"translate({:.1f} {:.1f})\">", GroupAttr(s.group), slot.x,
+                   top + slot.row * kLegendRow);
+    fmt::format_to(out, "<line x1=\"0\" y1=\"0\" x2=\"{}\" y2=\"0\" stroke=\"{}\" stroke-width=\"3\"{}/>", kSwatch,
+                   s.color, DashAttr(s.dashed));
     if (s.markers) {
-      fmt::format_to(out, "<circle cx=\"{}\" cy=\"0\" r=\"3.5\" fill=\"{}\"/>", kSwatch / 2,
-                     s.color);
+      fmt::format_to(out, "<circle cx=\"{}\" cy=\"0\" r=\"3.5\" fill=\"{}\"/>", kSwatch / 2, s.color);
     }
     fmt::format_to(out, "<text x=\"{}\" y=\"4\" fill=\"{}\">{}</text></g>", kSwatch + 6, kText,
                    report::EscapeXml(s.label));
@@ -232,11 +218,10 @@ void DrawLegend(const std::vector<LegendSlot>& slots, double top, Out out) {
 }
 
 void DrawEmpty(const LineChart& c, double x0, double x1, double y0, double y1, Out out) {
-  fmt::format_to(
-      out,
-      "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#f9fafb\" "
-      "stroke=\"{}\"/>",
-      x0, y0, x1 - x0, y1 - y0, kGrid);
+  fmt::format_to(out,
+                 "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"#f9fafb\" "
+                 "stroke=\"{}\"/>",
+                 x0, y0, x1 - x0, y1 - y0, kGrid);
   fmt::format_to(out,
                  "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"middle\" font-size=\"15\" "
                  "fill=\"{}\">{}</text>",
@@ -287,19 +272,16 @@ std::string TickLabel(double v, double step, Format format) {
     v *= 100;
     step *= 100;
   }
-  const int decimals =
-      step > 0 ? std::max(0, static_cast<int>(std::ceil(-std::log10(step) - kEps))) : 0;
-  std::string text =
-      decimals == 0 && std::fabs(v) >= 999.5 ? report::Readable(v) : report::Fixed(v, decimals);
+  const int decimals = step > 0 ? std::max(0, static_cast<int>(std::ceil(-std::log10(step) - kEps))) : 0;
+  std::string text = decimals == 0 && std::fabs(v) >= 999.5 ? report::Readable(v) : report::Fixed(v, decimals);
   if (format == Format::kPercent) text += "%";
   return text;
 }
 
 std::string PaletteColor(size_t i) {
   // D3's category10, reordered so neighbours contrast.
-  static constexpr std::array<std::string_view, 10> kPalette = {
-      "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-      "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"};
+  static constexpr std::array<std::string_view, 10> kPalette = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                                                "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"};
   if (i < kPalette.size()) return std::string(kPalette[i]);
   const double hue = std::fmod(static_cast<double>(i) * 137.508, 360.0);
   return fmt::format("hsl({:.0f},65%,40%)", hue);
@@ -310,12 +292,9 @@ std::string RenderLineChart(const LineChart& c) {
   const double x0 = kLeft, x1 = c.width - kRight;
   // An empty panel only needs room for its message.
   const double y0 = kTop, y1 = kTop + (e.any ? c.plot_height : std::min(c.plot_height, 90.0));
-  const std::vector<LegendSlot> legend =
-      e.any ? LayoutLegend(c, x0, x1) : std::vector<LegendSlot>{};
+  const std::vector<LegendSlot> legend = e.any ? LayoutLegend(c, x0, x1) : std::vector<LegendSlot>{};
   const int rows = legend.empty() ? 0 : legend.back().row + 1;
-  const double below = !e.any     ? 10
-                       : rows > 0 ? kLegendGap + (rows - 1) * kLegendRow + 14
-                                  : kXLabelGap + 10;
+  const double below = !e.any ? 10 : rows > 0 ? kLegendGap + (rows - 1) * kLegendRow + 14 : kXLabelGap + 10;
   const double height = y1 + below;
 
   std::string svg;

@@ -25,21 +25,21 @@ struct JobRecord {
   int accelerators = 0;
   int nodes = 0;
   AcceleratorType accelerator = AcceleratorType::kCpu;  // of the last placement
-  int site = -1;                 // index into RunResult::sites of the last placement; -1 never ran
+  int site = -1;  // index into RunResult::sites of the last placement; -1 never ran
   Time submit;
   Time first_start = Time::Never();
-  Time end = Time::Never();      // finish time, or Never if it did not finish
-  Duration wait;                 // total time pending (first wait plus waits after failures)
-  int restarts = 0;              // interruptions that sent it back to the scheduler
-  double useful_device_s = 0;    // device-seconds of work that counted
-  double allocated_device_s = 0; // device-seconds held (useful + checkpoint + restart + lost)
-  Duration checkpoint_interval;  // chosen interval (0 = none)
-  double energy_kwh = 0;         // facility energy of its devices while held (x PUE)
-  double co2_kg = 0;             // that energy x the hourly grid intensity it ran in
-  double cost_usd = 0;           // that energy x the hourly price
-  bool sla_missed = false;       // had a deadline and did not finish by it
+  Time end = Time::Never();       // finish time, or Never if it did not finish
+  Duration wait;                  // total time pending (first wait plus waits after failures)
+  int restarts = 0;               // interruptions that sent it back to the scheduler
+  double useful_device_s = 0;     // device-seconds of work that counted
+  double allocated_device_s = 0;  // device-seconds held (useful + checkpoint + restart + lost)
+  Duration checkpoint_interval;   // chosen interval (0 = none)
+  double energy_kwh = 0;          // facility energy of its devices while held (x PUE)
+  double co2_kg = 0;              // that energy x the hourly grid intensity it ran in
+  double cost_usd = 0;            // that energy x the hourly price
+  bool sla_missed = false;        // had a deadline and did not finish by it
   JobOutcome outcome = JobOutcome::kPending;
-  std::string reason;            // the last scheduling decision's reason (see AuditRecord)
+  std::string reason;  // the last scheduling decision's reason (see AuditRecord)
 };
 
 // The audit trail: every scheduling decision the twin applied, in order.
@@ -53,10 +53,10 @@ struct AuditRecord {
   Time at;
   uint32_t job = 0;
   AuditAction action = AuditAction::kStart;
-  int site = -1;                 // where it started or ran; -1 = none
-  std::string detail;            // the scheduler's reason (the latest, when count > 1)
+  int site = -1;       // where it started or ran; -1 = none
+  std::string detail;  // the scheduler's reason (the latest, when count > 1)
   uint32_t count = 1;
-  Time last;                     // time of the latest of the `count` decisions
+  Time last;  // time of the latest of the `count` decisions
 };
 
 // One value per hour of simulated time.
@@ -65,25 +65,27 @@ struct SiteSeries {
   std::string jurisdiction;
   int64_t accelerators = 0;
   double power_cap_mw = 0;
-  std::vector<double> utilisation;   // busy device-hours / device-hours
-  std::vector<double> facility_mw;   // mean facility power over the hour
-  std::vector<double> carbon;        // grid gCO2/kWh
-  std::vector<double> price;         // USD/MWh
+  std::vector<double> utilisation;  // busy device-hours / device-hours
+  std::vector<double> facility_mw;  // mean facility power over the hour
+  std::vector<double> carbon;       // grid gCO2/kWh
+  std::vector<double> price;        // USD/MWh
   double energy_mwh = 0;
-  double peak_mw = 0;                // instantaneous maximum facility power
+  double peak_mw = 0;  // instantaneous maximum facility power
   double tco2 = 0;
   double cost_usd = 0;
-  int64_t failures = 0;              // component failures at the site
+  int64_t failures = 0;  // component failures at the site
 };
 
-struct Percentiles { double mean = 0, p50 = 0, p90 = 0, p99 = 0; };
+struct Percentiles {
+  double mean = 0, p50 = 0, p90 = 0, p99 = 0;
+};
 
 // Per job kind, so a policy's trade-offs show where they land (a carbon-aware
 // wait falls mostly on long training runs, not on short batch jobs).
 struct KindSummary {
   int64_t jobs = 0, started = 0, finished = 0;
-  double jct_mean_h = 0;       // finished jobs
-  double wait_mean_h = 0;      // jobs that started
+  double jct_mean_h = 0;   // finished jobs
+  double wait_mean_h = 0;  // jobs that started
   double workload_tco2 = 0;
 };
 inline constexpr int kNumJobKinds = 4;
@@ -106,7 +108,7 @@ struct Summary {
   int64_t gang_repairs = 0;    // failed gang nodes replaced in place (failures.gang_repair)
   int64_t failures = 0;        // component failures anywhere
   double energy_mwh = 0;
-  double peak_mw = 0;          // max over sites of site peak
+  double peak_mw = 0;  // max over sites of site peak
   double tco2 = 0;
   double cost_usd = 0;
   // The part of energy, emissions and cost drawn by devices while jobs held
@@ -114,10 +116,10 @@ struct Summary {
   double workload_energy_mwh = 0;
   double workload_tco2 = 0;
   double workload_cost_usd = 0;
-  int64_t sla_misses = 0;      // jobs with a deadline that did not finish by it
-  int64_t deferrals = 0;       // carbon-aware Defer decisions applied
-  int64_t power_capped_starts = 0;  // starts under a carbon-aware power cap
-  int64_t preemptions = 0;     // running jobs stopped (after a warning) for higher priority
+  int64_t sla_misses = 0;             // jobs with a deadline that did not finish by it
+  int64_t deferrals = 0;              // carbon-aware Defer decisions applied
+  int64_t power_capped_starts = 0;    // starts under a carbon-aware power cap
+  int64_t preemptions = 0;            // running jobs stopped (after a warning) for higher priority
   KindSummary by_kind[kNumJobKinds];  // indexed by JobKind
   int64_t events = 0;
   int64_t scheduler_passes = 0;

@@ -14,11 +14,11 @@
 namespace stargate::twin {
 
 struct Segment {
-  Duration restart;     // paid at the start of the segment
-  Duration useful;      // compute still needed on this placement
-  Duration interval;    // useful compute between checkpoints; 0 = no checkpoints
-  Duration write;       // training stall of one checkpoint
-  Duration lag;         // a checkpoint is durable this long after its stall (async)
+  Duration restart;   // paid at the start of the segment
+  Duration useful;    // compute still needed on this placement
+  Duration interval;  // useful compute between checkpoints; 0 = no checkpoints
+  Duration write;     // training stall of one checkpoint
+  Duration lag;       // a checkpoint is durable this long after its stall (async)
 
   // Wall time from segment start to completion (no checkpoint after the last
   // stretch: the job ends instead).

@@ -14,8 +14,8 @@ namespace stargate::twin {
 
 class SiteMeter {
  public:
-  explicit SiteMeter(int64_t hours) : energy_j_(static_cast<size_t>(hours), 0.0),
-                                      busy_device_s_(static_cast<size_t>(hours), 0.0) {}
+  explicit SiteMeter(int64_t hours)
+      : energy_j_(static_cast<size_t>(hours), 0.0), busy_device_s_(static_cast<size_t>(hours), 0.0) {}
 
   // Accounts the current level from the last change up to `t`; then the
   // caller may Set() a new level. `t` never goes backwards.

@@ -13,14 +13,11 @@ constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 }  // namespace
 
-CsvReader::CsvReader(std::string_view text, std::string filename)
-    : text_(text), filename_(std::move(filename)) {
+CsvReader::CsvReader(std::string_view text, std::string filename) : text_(text), filename_(std::move(filename)) {
   if (text_.substr(0, kUtf8Bom.size()) == kUtf8Bom) pos_ = kUtf8Bom.size();
 }
 
-bool CsvReader::AtLineBreak() const {
-  return pos_ < text_.size() && (text_[pos_] == '\n' || text_[pos_] == '\r');
-}
+bool CsvReader::AtLineBreak() const { return pos_ < text_.size() && (text_[pos_] == '\n' || text_[pos_] == '\r'); }
 
 bool CsvReader::ConsumeLineBreak() {
   if (!AtLineBreak()) return false;
@@ -81,8 +78,7 @@ Status CsvReader::ReadQuotedField(int64_t record_line, std::string* field) {
     const auto byte = static_cast<unsigned char>(text_[pos_]);
     return TraceError(filename_, line_, "csv",
                       byte >= 0x20 && byte < 0x7f
-                          ? fmt::format("unexpected character '{}' after a closing quote",
-                                        static_cast<char>(byte))
+                          ? fmt::format("unexpected character '{}' after a closing quote", static_cast<char>(byte))
                           : fmt::format("unexpected byte 0x{:02x} after a closing quote", byte));
   }
   return absl::OkStatus();

@@ -76,8 +76,8 @@ std::vector<JobSpec> GenerateJobs(const GeneratorSpec& gen, Time horizon, Rng& r
       // Small models do not need tensor parallelism across a whole node.
       j.training.tensor_parallel = std::min(8, std::max(1, j.accelerator_count));
     } else {
-      j.duration = Duration::FromSeconds(
-          std::max(60.0, rng.LogNormal(gen.duration_median.seconds(), gen.duration_sigma)));
+      j.duration =
+          Duration::FromSeconds(std::max(60.0, rng.LogNormal(gen.duration_median.seconds(), gen.duration_sigma)));
     }
     if (gen.deferrable_fraction > 0 && rng.Bernoulli(gen.deferrable_fraction)) {
       j.deferrable = true;
@@ -95,8 +95,7 @@ std::vector<JobSpec> GenerateWorkload(const WorkloadSpec& spec, Time horizon, co
     std::vector<JobSpec> jobs = GenerateJobs(spec.generators[g], horizon, stream);
     all.insert(all.end(), std::make_move_iterator(jobs.begin()), std::make_move_iterator(jobs.end()));
   }
-  std::stable_sort(all.begin(), all.end(),
-                   [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; });
+  std::stable_sort(all.begin(), all.end(), [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; });
   return all;
 }
 

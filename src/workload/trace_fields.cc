@@ -35,9 +35,7 @@ bool ReadChar(std::string_view s, size_t* pos, char expected) {
 }
 
 // The separator between date and time: one space or 'T'.
-bool ReadDateTimeSeparator(std::string_view s, size_t* pos) {
-  return ReadChar(s, pos, ' ') || ReadChar(s, pos, 'T');
-}
+bool ReadDateTimeSeparator(std::string_view s, size_t* pos) { return ReadChar(s, pos, ' ') || ReadChar(s, pos, 'T'); }
 
 }  // namespace
 
@@ -55,8 +53,8 @@ std::string_view TrimBlanks(std::string_view s) {
 
 bool IsMissing(std::string_view s) {
   s = TrimBlanks(s);
-  return s.empty() || s == "None" || s == "null" || s == "NULL" || s == "NaN" ||
-         s == "nan" || s == "Unknown" || s == "\\N";
+  return s.empty() || s == "None" || s == "null" || s == "NULL" || s == "NaN" || s == "nan" || s == "Unknown" ||
+         s == "\\N";
 }
 
 std::optional<double> ParseFieldNumber(std::string_view s) {
@@ -87,16 +85,14 @@ std::optional<int64_t> ParseDateTime(std::string_view s) {
   s = TrimBlanks(s);
   size_t pos = 0;
   int64_t y, mo, d, h, mi, sec;
-  if (!ReadDigits(s, &pos, 4, &y) || !ReadChar(s, &pos, '-') ||
-      !ReadDigits(s, &pos, 2, &mo) || !ReadChar(s, &pos, '-') ||
-      !ReadDigits(s, &pos, 2, &d) || !ReadDateTimeSeparator(s, &pos) ||
-      !ReadDigits(s, &pos, 2, &h) || !ReadChar(s, &pos, ':') ||
-      !ReadDigits(s, &pos, 2, &mi) || !ReadChar(s, &pos, ':') ||
-      !ReadDigits(s, &pos, 2, &sec) || pos != s.size()) {
+  if (!ReadDigits(s, &pos, 4, &y) || !ReadChar(s, &pos, '-') || !ReadDigits(s, &pos, 2, &mo) ||
+      !ReadChar(s, &pos, '-') || !ReadDigits(s, &pos, 2, &d) || !ReadDateTimeSeparator(s, &pos) ||
+      !ReadDigits(s, &pos, 2, &h) || !ReadChar(s, &pos, ':') || !ReadDigits(s, &pos, 2, &mi) ||
+      !ReadChar(s, &pos, ':') || !ReadDigits(s, &pos, 2, &sec) || pos != s.size()) {
     return std::nullopt;
   }
-  if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 ||
-      d > DaysInMonth(y, static_cast<int>(mo)) || h > 23 || mi > 59 || sec > 60) {
+  if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, static_cast<int>(mo)) || h > 23 ||
+      mi > 59 || sec > 60) {
     return std::nullopt;  // 60 admits a leap second, as strptime does
   }
   return DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
@@ -121,8 +117,7 @@ std::string Excerpt(std::string_view s) {
   return out;
 }
 
-Status TraceError(const std::string& filename, int64_t line, std::string_view field,
-                  std::string_view message) {
+Status TraceError(const std::string& filename, int64_t line, std::string_view field, std::string_view message) {
   return absl::InvalidArgumentError(fmt::format("{}:{}: {}: {}", filename, line, field, message));
 }
 

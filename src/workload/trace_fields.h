@@ -20,9 +20,9 @@ namespace stargate {
 constexpr int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
   y -= m <= 2 ? 1 : 0;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;                                // [0, 399]
+  const int64_t yoe = y - era * 400;                                    // [0, 399]
   const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;       // [0, 146096]
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
   return era * 146097 + doe - 719468;
 }
 
@@ -60,7 +60,6 @@ std::optional<int64_t> ParseTimestampNanos(std::string_view s);
 std::string Excerpt(std::string_view s);
 
 // InvalidArgument "FILE:LINE: field: message".
-Status TraceError(const std::string& filename, int64_t line, std::string_view field,
-                  std::string_view message);
+Status TraceError(const std::string& filename, int64_t line, std::string_view field, std::string_view message);
 
 }  // namespace stargate

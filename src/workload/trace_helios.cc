@@ -43,11 +43,13 @@ struct HeliosColumns {
 };
 
 Status ReadHeader(const CsvRecord& rec, const std::string& filename, HeliosColumns* cols) {
-  const std::pair<std::string_view, int*> known[] = {
-      {"job_id", &cols->job_id},         {"user", &cols->user},
-      {"vc", &cols->vc},                 {"gpu_num", &cols->gpu_num},
-      {"submit_time", &cols->submit_time}, {"start_time", &cols->start_time},
-      {"end_time", &cols->end_time}};
+  const std::pair<std::string_view, int*> known[] = {{"job_id", &cols->job_id},
+                                                     {"user", &cols->user},
+                                                     {"vc", &cols->vc},
+                                                     {"gpu_num", &cols->gpu_num},
+                                                     {"submit_time", &cols->submit_time},
+                                                     {"start_time", &cols->start_time},
+                                                     {"end_time", &cols->end_time}};
   for (size_t i = 0; i < rec.fields.size(); ++i) {
     for (const auto& [name, index] : known) {
       if (TrimBlanks(rec.fields[i]) == name && *index == kAbsent) *index = static_cast<int>(i);
@@ -78,8 +80,7 @@ Status ReadTime(const CsvRecord& rec, int col, const char* name, const std::stri
   *out = ParseTimestampNanos(field);
   if (!*out) {
     return TraceError(filename, rec.line, name,
-                      fmt::format("expected \"YYYY-MM-DD HH:MM:SS\" or seconds, got \"{}\"",
-                                  Excerpt(field)));
+                      fmt::format("expected \"YYYY-MM-DD HH:MM:SS\" or seconds, got \"{}\"", Excerpt(field)));
   }
   return absl::OkStatus();
 }
@@ -88,8 +89,7 @@ Status ReadGpuNum(const CsvRecord& rec, int col, const std::string& filename, in
   const std::string_view field = Field(rec, col);
   const std::optional<int64_t> n = ParseFieldCount(field);
   if (!n || *n > kMaxTraceGpus) {
-    return TraceError(filename, rec.line, "gpu_num",
-                      fmt::format("expected a GPU count, got \"{}\"", Excerpt(field)));
+    return TraceError(filename, rec.line, "gpu_num", fmt::format("expected a GPU count, got \"{}\"", Excerpt(field)));
   }
   *gpus = *n;
   return absl::OkStatus();
@@ -99,8 +99,7 @@ Status ReadRow(const CsvRecord& rec, const HeliosColumns& cols, const std::strin
                std::vector<TraceJob>* jobs, TraceStats* stats) {
   if (rec.fields.size() != cols.count) {
     return TraceError(filename, rec.line, "row",
-                      fmt::format("expected {} fields as in the header, got {}", cols.count,
-                                  rec.fields.size()));
+                      fmt::format("expected {} fields as in the header, got {}", cols.count, rec.fields.size()));
   }
   TraceJob job;
   job.name = std::string(Field(rec, cols.job_id));
@@ -124,8 +123,8 @@ Status ReadRow(const CsvRecord& rec, const HeliosColumns& cols, const std::strin
 
 }  // namespace
 
-Status ReadHeliosJobs(std::string_view text, const std::string& filename,
-                      std::vector<TraceJob>* jobs, TraceStats* stats) {
+Status ReadHeliosJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
+                      TraceStats* stats) {
   CsvReader reader(text, filename);
   CsvRecord rec;
   SG_ASSIGN_OR_RETURN(const bool has_header, reader.Next(&rec));

@@ -37,12 +37,12 @@ std::string TenantOf(std::string_view vc, std::string_view user);
 
 // Per-format readers. Each appends the jobs that ran to *jobs and counts
 // stats->rows and stats->skipped.
-Status ReadPhillyJobs(std::string_view text, const std::string& filename,
-                      std::vector<TraceJob>* jobs, TraceStats* stats);
-Status ReadPaiTaskJobs(std::string_view text, const std::string& filename,
-                       std::vector<TraceJob>* jobs, TraceStats* stats);
-Status ReadHeliosJobs(std::string_view text, const std::string& filename,
-                      std::vector<TraceJob>* jobs, TraceStats* stats);
+Status ReadPhillyJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
+                      TraceStats* stats);
+Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
+                       TraceStats* stats);
+Status ReadHeliosJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
+                      TraceStats* stats);
 
 // Sorts by submit, applies spec.limit, makes submits relative to the
 // earliest and scaled by spec.time_scale, and fills the JobSpecs.

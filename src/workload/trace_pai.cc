@@ -39,8 +39,17 @@ namespace stargate {
 namespace {
 
 enum PaiColumn : size_t {
-  kJobName = 0, kTaskName, kInstNum, kStatus, kStartTime,
-  kEndTime, kPlanCpu, kPlanMem, kPlanGpu, kGpuType, kNumPaiColumns,
+  kJobName = 0,
+  kTaskName,
+  kInstNum,
+  kStatus,
+  kStartTime,
+  kEndTime,
+  kPlanCpu,
+  kPlanMem,
+  kPlanGpu,
+  kGpuType,
+  kNumPaiColumns,
 };
 
 // Largest plausible amount in a numeric column (inst_num, plan_gpu).
@@ -62,22 +71,21 @@ struct PaiJob {
 };
 
 // A time column: nullopt when missing or 0 ("not started" in utils.py).
-Status ReadPaiTime(const CsvRecord& rec, PaiColumn col, const char* name,
-                   const std::string& filename, std::optional<int64_t>* out) {
+Status ReadPaiTime(const CsvRecord& rec, PaiColumn col, const char* name, const std::string& filename,
+                   std::optional<int64_t>* out) {
   const std::string& field = rec.fields[col];
   if (IsMissing(field)) return absl::OkStatus();
   const std::optional<int64_t> ns = ParseTimestampNanos(field);
   if (!ns) {
-    return TraceError(filename, rec.line, name,
-                      fmt::format("expected seconds >= 0, got \"{}\"", Excerpt(field)));
+    return TraceError(filename, rec.line, name, fmt::format("expected seconds >= 0, got \"{}\"", Excerpt(field)));
   }
   if (*ns > 0) *out = ns;
   return absl::OkStatus();
 }
 
 // A non-negative number; a missing one reads as `if_missing`.
-Status ReadAmount(const CsvRecord& rec, PaiColumn col, const char* name,
-                  const std::string& filename, double if_missing, double* out) {
+Status ReadAmount(const CsvRecord& rec, PaiColumn col, const char* name, const std::string& filename, double if_missing,
+                  double* out) {
   const std::string& field = rec.fields[col];
   if (IsMissing(field)) {
     *out = if_missing;
@@ -103,8 +111,7 @@ Status ReadTask(const CsvRecord& rec, const std::string& filename, PaiTask* task
   // The epsilon keeps 3 x 33.333...% from rounding up to 2 GPUs.
   const double gpus = std::ceil(inst_num * plan_gpu / 100 - 1e-6);
   if (gpus > static_cast<double>(kMaxTraceGpus)) {
-    return TraceError(filename, rec.line, "plan_gpu",
-                      fmt::format("inst_num x plan_gpu asks for {:.0f} GPUs", gpus));
+    return TraceError(filename, rec.line, "plan_gpu", fmt::format("inst_num x plan_gpu asks for {:.0f} GPUs", gpus));
   }
   task->gpus = gpus > 0 ? static_cast<int64_t>(gpus) : 0;
   return absl::OkStatus();
@@ -156,8 +163,7 @@ Status ReadRow(const CsvRecord& rec, const std::string& filename, PaiJobTable* t
   return absl::OkStatus();
 }
 
-Status EmitJob(PaiJob& job, const std::string& filename, std::vector<TraceJob>* jobs,
-               TraceStats* stats) {
+Status EmitJob(PaiJob& job, const std::string& filename, std::vector<TraceJob>* jobs, TraceStats* stats) {
   if (job.unfinished || !job.start_ns) {
     ++stats->skipped;
     return absl::OkStatus();
@@ -178,8 +184,8 @@ Status EmitJob(PaiJob& job, const std::string& filename, std::vector<TraceJob>* 
 
 }  // namespace
 
-Status ReadPaiTaskJobs(std::string_view text, const std::string& filename,
-                       std::vector<TraceJob>* jobs, TraceStats* stats) {
+Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
+                       TraceStats* stats) {
   CsvReader reader(text, filename);
   CsvRecord rec;
   PaiJobTable table;

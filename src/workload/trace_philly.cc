@@ -53,9 +53,7 @@ Status JobError(const JobContext& ctx, std::string_view field, std::string_view 
   return TraceError(ctx.filename, ctx.line, field, message);
 }
 
-bool IsJsonBlank(std::string_view text) {
-  return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
+bool IsJsonBlank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 int64_t LineAtByte(std::string_view text, size_t byte) {
   const std::string_view before = text.substr(0, std::min(byte, text.size()));
@@ -75,8 +73,10 @@ std::vector<int64_t> TopLevelElementLines(std::string_view text) {
     const char c = text[i];
     if (c == '\n') ++line;
     if (in_string) {
-      if (c == '\\') ++i;  // an escaped character never ends the string
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;  // an escaped character never ends the string
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
@@ -102,16 +102,14 @@ StatusOr<Json> ParseJson(std::string_view text, const std::string& filename) {
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
-    return TraceError(filename, LineAtByte(text, e.byte > 0 ? e.byte - 1 : 0), "json",
-                      JsonMessage(e));
+    return TraceError(filename, LineAtByte(text, e.byte > 0 ? e.byte - 1 : 0), "json", JsonMessage(e));
   } catch (const Json::exception& e) {  // a number overflowing a double: no position
     return TraceError(filename, 1, "json", JsonMessage(e));
   }
 }
 
 // *out = obj[key] as a string; "" when absent or null unless `required`.
-Status ReadString(const Json& obj, const char* key, bool required, const JobContext& ctx,
-                  std::string* out) {
+Status ReadString(const Json& obj, const char* key, bool required, const JobContext& ctx, std::string* out) {
   const auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) {
     return required ? JobError(ctx, key, "missing") : absl::OkStatus();
@@ -124,8 +122,8 @@ Status ReadString(const Json& obj, const char* key, bool required, const JobCont
 }
 
 // *out = obj[key] as a date-time, nullopt when absent, null, "None" or "".
-Status ReadTime(const Json& obj, const char* key, const std::string& field,
-                const JobContext& ctx, std::optional<int64_t>* out) {
+Status ReadTime(const Json& obj, const char* key, const std::string& field, const JobContext& ctx,
+                std::optional<int64_t>* out) {
   const auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return absl::OkStatus();
   if (!it->is_string()) {
@@ -135,16 +133,14 @@ Status ReadTime(const Json& obj, const char* key, const std::string& field,
   if (IsMissing(s)) return absl::OkStatus();
   const std::optional<int64_t> secs = ParseDateTime(s);
   if (!secs) {
-    return JobError(ctx, field,
-                    fmt::format("expected \"YYYY-MM-DD HH:MM:SS\", got \"{}\"", Excerpt(s)));
+    return JobError(ctx, field, fmt::format("expected \"YYYY-MM-DD HH:MM:SS\", got \"{}\"", Excerpt(s)));
   }
   *out = *secs * 1000000000;
   return absl::OkStatus();
 }
 
 // The GPUs an attempt held: the sum of its per-server `gpus` lists.
-Status ReadAttemptGpus(const Json& attempt, const std::string& field, const JobContext& ctx,
-                       int64_t* gpus) {
+Status ReadAttemptGpus(const Json& attempt, const std::string& field, const JobContext& ctx, int64_t* gpus) {
   const auto details = attempt.find("detail");
   if (details == attempt.end() || details->is_null()) return absl::OkStatus();
   if (!details->is_array()) return JobError(ctx, field + ".detail", "expected an array");
@@ -179,8 +175,7 @@ Status ReadAttempts(const Json& job, const JobContext& ctx, std::vector<PhillyAt
   return absl::OkStatus();
 }
 
-Status ReadJob(const Json& job, const JobContext& ctx, std::vector<TraceJob>* jobs,
-               TraceStats* stats) {
+Status ReadJob(const Json& job, const JobContext& ctx, std::vector<TraceJob>* jobs, TraceStats* stats) {
   if (!job.is_object()) return JobError(ctx, "job", "expected an object");
   TraceJob out;
   std::string user, vc;
@@ -215,13 +210,12 @@ Status ReadJob(const Json& job, const JobContext& ctx, std::vector<TraceJob>* jo
 
 }  // namespace
 
-Status ReadPhillyJobs(std::string_view text, const std::string& filename,
-                      std::vector<TraceJob>* jobs, TraceStats* stats) {
+Status ReadPhillyJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
+                      TraceStats* stats) {
   if (IsJsonBlank(text)) return absl::OkStatus();
   SG_ASSIGN_OR_RETURN(const Json doc, ParseJson(text, filename));
   if (!doc.is_array()) {
-    return TraceError(filename, 1, "json",
-                      fmt::format("expected an array of jobs, got {}", doc.type_name()));
+    return TraceError(filename, 1, "json", fmt::format("expected an array of jobs, got {}", doc.type_name()));
   }
   const std::vector<int64_t> lines = TopLevelElementLines(text);
   for (size_t i = 0; i < doc.size(); ++i) {

@@ -21,25 +21,27 @@ int64_t ScaleNanos(int64_t ns, double scale) {
 
 Status ValidateSpec(const TraceSpec& spec, const std::string& filename) {
   if (!std::isfinite(spec.time_scale) || spec.time_scale <= 0) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: time_scale: must be a positive number, got {}", filename, spec.time_scale));
+    return absl::InvalidArgumentError(
+        fmt::format("{}: time_scale: must be a positive number, got {}", filename, spec.time_scale));
   }
   if (spec.limit < 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: limit: must be >= 0 (0 = all), got {}", filename, spec.limit));
+    return absl::InvalidArgumentError(fmt::format("{}: limit: must be >= 0 (0 = all), got {}", filename, spec.limit));
   }
   return absl::OkStatus();
 }
 
-Status ReadJobs(std::string_view text, const std::string& filename, TraceFormat format,
-                std::vector<TraceJob>* jobs, TraceStats* stats) {
+Status ReadJobs(std::string_view text, const std::string& filename, TraceFormat format, std::vector<TraceJob>* jobs,
+                TraceStats* stats) {
   switch (format) {
-    case TraceFormat::kPhilly: return ReadPhillyJobs(text, filename, jobs, stats);
-    case TraceFormat::kAlibabaPai: return ReadPaiTaskJobs(text, filename, jobs, stats);
-    case TraceFormat::kHelios: return ReadHeliosJobs(text, filename, jobs, stats);
+    case TraceFormat::kPhilly:
+      return ReadPhillyJobs(text, filename, jobs, stats);
+    case TraceFormat::kAlibabaPai:
+      return ReadPaiTaskJobs(text, filename, jobs, stats);
+    case TraceFormat::kHelios:
+      return ReadHeliosJobs(text, filename, jobs, stats);
   }
-  return absl::InvalidArgumentError(fmt::format("{}: format: unknown trace format {}", filename,
-                                                static_cast<int>(format)));
+  return absl::InvalidArgumentError(
+      fmt::format("{}: format: unknown trace format {}", filename, static_cast<int>(format)));
 }
 
 }  // namespace
@@ -59,9 +61,8 @@ std::string TenantOf(std::string_view vc, std::string_view user) {
 }
 
 std::vector<JobSpec> ToJobSpecs(std::vector<TraceJob> jobs, const TraceSpec& spec) {
-  std::stable_sort(jobs.begin(), jobs.end(), [](const TraceJob& a, const TraceJob& b) {
-    return a.submit_ns < b.submit_ns;
-  });
+  std::stable_sort(jobs.begin(), jobs.end(),
+                   [](const TraceJob& a, const TraceJob& b) { return a.submit_ns < b.submit_ns; });
   if (spec.limit > 0 && static_cast<int64_t>(jobs.size()) > spec.limit) jobs.resize(spec.limit);
   const int64_t base = jobs.empty() ? 0 : jobs.front().submit_ns;
   std::vector<JobSpec> out;
@@ -79,8 +80,8 @@ std::vector<JobSpec> ToJobSpecs(std::vector<TraceJob> jobs, const TraceSpec& spe
   return out;
 }
 
-StatusOr<std::vector<JobSpec>> ParseTrace(std::string_view text, const std::string& filename,
-                                          const TraceSpec& spec, TraceStats* stats) {
+StatusOr<std::vector<JobSpec>> ParseTrace(std::string_view text, const std::string& filename, const TraceSpec& spec,
+                                          TraceStats* stats) {
   SG_RETURN_IF_ERROR(ValidateSpec(spec, filename));
   TraceStats local;
   std::vector<TraceJob> jobs;

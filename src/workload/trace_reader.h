@@ -45,7 +45,7 @@ struct TraceStats {
 //
 // Errors are InvalidArgument "FILE:LINE: field: message" for malformed
 // input; `filename` only labels them. `stats`, when given, is overwritten.
-StatusOr<std::vector<JobSpec>> ParseTrace(std::string_view text, const std::string& filename,
-                                          const TraceSpec& spec, TraceStats* stats = nullptr);
+StatusOr<std::vector<JobSpec>> ParseTrace(std::string_view text, const std::string& filename, const TraceSpec& spec,
+                                          TraceStats* stats = nullptr);
 
 }  // namespace stargate

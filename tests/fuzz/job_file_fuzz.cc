@@ -50,7 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto replica = stargate::ReplicaJobText(*v, 3, "region-x", v->serve.port + 3);
     Check(replica.ok());
     const auto job = stargate::ParseJobFile(*replica, "replica.yaml");
-    Check(job.ok() && job->spec.name == v->job.spec.name + "-r3" && job->env.at("PORT") == std::to_string(v->serve.port + 3));
+    Check(job.ok() && job->spec.name == v->job.spec.name + "-r3" &&
+          job->env.at("PORT") == std::to_string(v->serve.port + 3));
     Check(job->spec.near == "region-x" && job->run == v->job.run);
   } else {
     Check(std::string(v.status().message()).starts_with("fuzz.yaml"));

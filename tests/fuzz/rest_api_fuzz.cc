@@ -12,8 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "control/store/memory_store.h"
 #include "control/server/rest_api.h"
+#include "control/store/memory_store.h"
 #include "runtime/manual_clock.h"
 
 namespace {
@@ -27,11 +27,14 @@ using namespace stargate::control;
 struct World {
   stargate::ManualClock clock{stargate::Time::FromMillis(1'700'000'000'000)};
   MemoryStore store;
-  ControlPlane cp{&store, &clock, stargate::sched::MakeScheduler("fifo").value(), ControlPlaneOptions{.data_dir = "/data"}};
+  ControlPlane cp{&store, &clock, stargate::sched::MakeScheduler("fifo").value(),
+                  ControlPlaneOptions{.data_dir = "/data"}};
   AccessList access = AccessList::Parse(
-      "tokens:\n  - {token: admin-token-0123456789, name: ops, role: admin}\n"
-      "  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}\n"
-      "  - {token: view-token-0123456789, name: v, role: viewer}\n", "t.yaml").value();
+                          "tokens:\n  - {token: admin-token-0123456789, name: ops, role: admin}\n"
+                          "  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}\n"
+                          "  - {token: view-token-0123456789, name: v, role: viewer}\n",
+                          "t.yaml")
+                          .value();
   RestApi api{&cp, &access};
   World() {
     // Something to read, cancel and be refused: a job per tenant.

@@ -6,8 +6,8 @@
 // when the test advances time, and a silent node is lost exactly at the
 // heartbeat timeout.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <filesystem>

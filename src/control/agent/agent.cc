@@ -129,7 +129,8 @@ struct Agent::Impl {
           std::fflush(stdout);
         }
         clock->SleepFor(Duration::Millis(500));
-        if (st.error_code() == grpc::StatusCode::UNAVAILABLE || st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        if (st.error_code() == grpc::StatusCode::UNAVAILABLE ||
+            st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
           NextServer();
         }
       }
@@ -146,8 +147,8 @@ struct Agent::Impl {
     for (const TaskLaunch& launch : r.run) runner->Start(config.node.name, launch);
     for (const TaskRef& ref : r.stop) {
       if (stopping.insert(ref).second) {
-        fmt::print("stargate agent {}: stopping job {} attempt {}: the server no longer wants it\n",
-                   config.node.name, ref.job, ref.attempt);
+        fmt::print("stargate agent {}: stopping job {} attempt {}: the server no longer wants it\n", config.node.name,
+                   ref.job, ref.attempt);
         std::fflush(stdout);
       }
     }
@@ -239,7 +240,7 @@ struct Agent::Impl {
   AgentConfig config;
   Clock* clock;
   std::atomic<bool> stop{false}, done{false};
-  std::mutex wait_mu;              // one Wait joins the thread
+  std::mutex wait_mu;  // one Wait joins the thread
   std::thread thread;
   std::optional<Time> gpu_sampled;
   double gpu_util = 0, gpu_power_w = 0;
@@ -259,7 +260,7 @@ struct Agent::Impl {
   Duration interval = Duration::Seconds(1);
   int log_port = 0;
   std::string log_token;
-  std::string agent_id;            // random per process: see RegisterRequest.agent_id
+  std::string agent_id;  // random per process: see RegisterRequest.agent_id
   CpuSample last_cpu;
 };
 

@@ -30,7 +30,7 @@
 namespace stargate::control {
 
 struct AgentConfig {
-  std::string server;              // agent API HOST:PORT, or several, comma-separated (HA: one leads)
+  std::string server;  // agent API HOST:PORT, or several, comma-separated (HA: one leads)
   NodeInfo node;
   std::string work_dir;
   Duration stop_grace = Duration::Seconds(10);  // SIGTERM, then SIGKILL this much later
@@ -44,7 +44,7 @@ struct AgentConfig {
   // log_address:log_port.
   int log_port = -1;
   std::string log_address;
-  std::string log_token;           // with log_port >= 0: that log server's token
+  std::string log_token;  // with log_port >= 0: that log server's token
   // While this reads false the agent sends no heartbeats, so the server
   // marks the node down and moves its work (a Slurm node drained or
   // down); null = always up. Not owned.

@@ -41,8 +41,8 @@ StatusOr<std::vector<GpuSample>> ParseNvidiaSmi(std::string_view csv) {
     for (std::string x; std::getline(fields, x, ',');) f.push_back(Trim(x));
     double power = 0, util = 0, mem = 0;
     if (f.size() != 4 || f[0].empty() || !Number(f[1], &power) || !Number(f[2], &util) || !Number(f[3], &mem)) {
-      return absl::InvalidArgumentError(
-          fmt::format("nvidia-smi line {}: expected name, power.draw, utilization.gpu, memory.total: '{}'", line_no, line));
+      return absl::InvalidArgumentError(fmt::format(
+          "nvidia-smi line {}: expected name, power.draw, utilization.gpu, memory.total: '{}'", line_no, line));
     }
     out.push_back(GpuSample{f[0], power, util / 100.0, static_cast<int64_t>(mem)});
   }
@@ -52,8 +52,8 @@ StatusOr<std::vector<GpuSample>> ParseNvidiaSmi(std::string_view csv) {
 StatusOr<AcceleratorType> TypeFromGpuName(std::string_view name) {
   // Most specific first: "GB200" contains "B200", "H200" is not "H100".
   constexpr std::pair<std::string_view, AcceleratorType> kNames[] = {
-      {"GB200", AcceleratorType::kGB200}, {"B200", AcceleratorType::kB200},     {"H200", AcceleratorType::kH200},
-      {"H100", AcceleratorType::kH100},   {"A100", AcceleratorType::kA100},     {"MI300X", AcceleratorType::kMI300X},
+      {"GB200", AcceleratorType::kGB200},  {"B200", AcceleratorType::kB200}, {"H200", AcceleratorType::kH200},
+      {"H100", AcceleratorType::kH100},    {"A100", AcceleratorType::kA100}, {"MI300X", AcceleratorType::kMI300X},
       {"MI250X", AcceleratorType::kMI250X}};
   for (const auto& [key, type] : kNames) {
     if (name.find(key) != std::string_view::npos) return type;
@@ -63,8 +63,10 @@ StatusOr<AcceleratorType> TypeFromGpuName(std::string_view name) {
 }
 
 StatusOr<std::vector<GpuSample>> ProbeNvidiaSmi() {
-  FILE* p = popen("nvidia-smi --query-gpu=name,power.draw,utilization.gpu,memory.total --format=csv,noheader,nounits "
-                  "2>/dev/null", "r");
+  FILE* p = popen(
+      "nvidia-smi --query-gpu=name,power.draw,utilization.gpu,memory.total --format=csv,noheader,nounits "
+      "2>/dev/null",
+      "r");
   if (p == nullptr) return absl::NotFoundError("cannot run nvidia-smi");
   std::string out;
   char buf[4096];

@@ -18,9 +18,9 @@
 namespace stargate::control {
 
 struct GpuSample {
-  std::string name;                // "NVIDIA H100 80GB HBM3"
-  double power_w = 0;              // 0 when nvidia-smi says [N/A]
-  double utilisation = 0;          // 0..1
+  std::string name;        // "NVIDIA H100 80GB HBM3"
+  double power_w = 0;      // 0 when nvidia-smi says [N/A]
+  double utilisation = 0;  // 0..1
   int64_t memory_mib = 0;
 };
 

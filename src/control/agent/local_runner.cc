@@ -72,7 +72,7 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   const pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // dies with the agent
+    prctl(PR_SET_PDEATHSIG, SIGKILL);     // dies with the agent
     if (getppid() != parent) _exit(127);  // the agent died before prctl
     sigset_t none;
     sigemptyset(&none);
@@ -125,7 +125,7 @@ void LocalRunner::Reap() {
   for (auto& [ref, p] : procs_) {
     if (!p.running || !p.leader_done) continue;
     if (p.stop_sent.has_value() && kill(-p.pid, 0) == 0) continue;  // still checkpointing; Stop() bounds it
-    kill(-p.pid, SIGKILL);  // anything the task left behind in its group
+    kill(-p.pid, SIGKILL);                                          // anything the task left behind in its group
     p.running = false;
   }
 }

@@ -17,8 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "control/protocol/node_info.h"
 #include "control/agent/task_runner.h"
+#include "control/protocol/node_info.h"
 #include "core/units.h"
 
 namespace stargate::control {
@@ -38,13 +38,13 @@ class LocalRunner : public TaskRunner {
 
  private:
   struct Proc {
-    int pid = -1;                  // also the process group id
+    int pid = -1;  // also the process group id
     bool running = true;
     int exit_code = 0;
     int signal = 0;
     std::optional<Time> stop_sent;  // when SIGTERM went
-    bool leader_done = false;      // its first process ended (exit_code/signal are its)
-    std::vector<int> devices;      // node device indices it holds while it runs
+    bool leader_done = false;       // its first process ended (exit_code/signal are its)
+    std::vector<int> devices;       // node device indices it holds while it runs
   };
   std::vector<int> PickFor(const TaskLaunch& task) const;
   void Reap();

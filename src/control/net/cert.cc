@@ -43,9 +43,11 @@ std::string CertPem(X509* c) {
   return Pem([](BIO* b, void* x) { return PEM_write_bio_X509(b, static_cast<X509*>(x)); }, c);
 }
 std::string KeyPem(EVP_PKEY* k) {
-  return Pem([](BIO* b, void* x) {
-    return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(x), nullptr, nullptr, 0, nullptr, nullptr);
-  }, k);
+  return Pem(
+      [](BIO* b, void* x) {
+        return PEM_write_bio_PrivateKey(b, static_cast<EVP_PKEY*>(x), nullptr, nullptr, 0, nullptr, nullptr);
+      },
+      k);
 }
 
 Status AddExt(X509* cert, X509* issuer, int nid, const std::string& value) {
@@ -73,7 +75,8 @@ StatusOr<Cert> NewCert(const std::string& name, EVP_PKEY* key, int days) {
   X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(days) * 86400);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* subject = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("Stargate"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(subject, "O", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>("Stargate"), -1, -1,
+                             0);
   X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8, reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1,
                              0);
   return cert;

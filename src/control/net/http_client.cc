@@ -16,8 +16,8 @@ StatusOr<HttpResponse> CallServer(const std::string& base_url, const std::string
   httplib::Headers h;
   for (const auto& [k, v] : headers) h.emplace(k, v);
   // The CLI's credentials: $STARGATE_TOKEN, unless the caller gave its own.
-  if (const char* token = std::getenv("STARGATE_TOKEN"); token != nullptr && *token != '\0' &&
-      !headers.count("Authorization")) {
+  if (const char* token = std::getenv("STARGATE_TOKEN");
+      token != nullptr && *token != '\0' && !headers.count("Authorization")) {
     h.emplace("Authorization", std::string("Bearer ") + token);
   }
   if (method != "GET" && method != "POST") {

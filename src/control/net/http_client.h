@@ -16,7 +16,6 @@ namespace stargate::control {
 // caller gave no Authorization header. Unavailable (naming the URL) when
 // it cannot connect.
 StatusOr<HttpResponse> CallServer(const std::string& base_url, const std::string& method, const std::string& path,
-                                  const std::string& body = "",
-                                  const std::map<std::string, std::string>& headers = {});
+                                  const std::string& body = "", const std::map<std::string, std::string>& headers = {});
 
 }  // namespace stargate::control

@@ -31,8 +31,8 @@ void Fetch(const HttpResponse& resp, httplib::Response& out) {
   httplib::Result r = client.Get(url.substr(path_at), h);
   if (!r) {
     out.status = 502;
-    out.set_content(ErrorJson("unavailable", fmt::format("the node's log server does not answer: {}",
-                                                          httplib::to_string(r.error()))),
+    out.set_content(ErrorJson("unavailable",
+                              fmt::format("the node's log server does not answer: {}", httplib::to_string(r.error()))),
                     "application/json");
     return;
   }
@@ -110,9 +110,7 @@ void HttpServer::ServeFiles(std::map<std::string, StaticFile> files, std::string
   impl_->index = std::move(index);
 }
 
-StatusOr<int> HttpServer::Bind(const std::string& host, int port) {
-  return BindHttplib(impl_->server, host, port);
-}
+StatusOr<int> HttpServer::Bind(const std::string& host, int port) { return BindHttplib(impl_->server, host, port); }
 
 Status HttpServer::Serve() {
   if (!impl_->server.listen_after_bind()) return absl::UnavailableError("the HTTP server stopped with an error");

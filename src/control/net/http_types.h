@@ -11,8 +11,8 @@
 namespace stargate::control {
 
 struct HttpRequest {
-  std::string method;              // "GET", "POST", ...
-  std::string path;                // without the query string
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // without the query string
   std::map<std::string, std::string> query;
   std::map<std::string, std::string> headers;  // names lower-cased
   std::string body;
@@ -22,7 +22,7 @@ struct HttpResponse {
   HttpResponse() = default;
   HttpResponse(int s, std::string b) : status(s), body(std::move(b)) {}
   int status = 200;
-  std::string body;                // JSON, unless content_type says otherwise
+  std::string body;  // JSON, unless content_type says otherwise
   std::string content_type = "application/json";
   // Set: the answer is what GET on this URL (with these headers) returns,
   // fetched by HttpServer after the handler has returned (a task log from

@@ -57,8 +57,7 @@ StatusOr<Registration> FromProto(const pb::RegisterRequest& req) {
   n.log_token = req.log_token();
   r.agent_id = req.agent_id();
   if (n.name.empty() || n.site.empty() || n.address.empty() || n.accelerators < 1 || n.accelerators > 64) {
-    return absl::InvalidArgumentError(
-        "node_name, site and address are required and accelerators must be in [1, 64]");
+    return absl::InvalidArgumentError("node_name, site and address are required and accelerators must be in [1, 64]");
   }
   SG_ASSIGN_OR_RETURN(n.accelerator, ParseAcceleratorType(req.accelerator()));
   return r;

@@ -19,16 +19,16 @@ namespace stargate::control {
 // RegisterRequest.
 struct Registration {
   NodeInfo node;
-  std::string agent_id;            // random per agent process
+  std::string agent_id;  // random per agent process
 };
 
 // HeartbeatRequest.
 struct AgentHeartbeat {
   std::string node;
-  NodeTelemetry telemetry;         // agent_id and the samples; the server sets the rest
-  std::vector<TaskReport> tasks;   // every task it runs, and those ended since the last reply
-  Duration wait;                   // long poll: the server may hold the reply this long
-  bool leaving = false;            // the agent is stopping cleanly
+  NodeTelemetry telemetry;        // agent_id and the samples; the server sets the rest
+  std::vector<TaskReport> tasks;  // every task it runs, and those ended since the last reply
+  Duration wait;                  // long poll: the server may hold the reply this long
+  bool leaving = false;           // the agent is stopping cleanly
 };
 
 namespace pb = ::stargate::agent::v1;

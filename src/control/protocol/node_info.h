@@ -22,13 +22,13 @@ struct NodeInfo {
   int accelerators = 1;
   int cpus = 0;
   int64_t memory_bytes = 0;
-  int log_port = 0;                // task logs at http://LOG_HOST:log_port/logs/<file>
-  std::string log_address;         // LOG_HOST when not `address` (a site driver's host)
-  std::string log_token;           // the log server's bearer token (stored; never shown by the API)
+  int log_port = 0;         // task logs at http://LOG_HOST:log_port/logs/<file>
+  std::string log_address;  // LOG_HOST when not `address` (a site driver's host)
+  std::string log_token;    // the log server's bearer token (stored; never shown by the API)
 };
 
 struct NodeTelemetry {
-  std::string agent_id;            // the agent process that holds the node ("" = anyone)
+  std::string agent_id;  // the agent process that holds the node ("" = anyone)
   double cpu_utilisation = 0;
   int64_t memory_used_bytes = 0;
   double gpu_utilisation = 0;

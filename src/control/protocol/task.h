@@ -27,7 +27,7 @@ struct TaskReport {
   TaskRef task;
   bool running = true;
   int exit_code = 0;
-  int signal = 0;                  // non-zero: ended by this signal
+  int signal = 0;  // non-zero: ended by this signal
 };
 
 // What the server asks a node to start: the job's command and the rank's
@@ -40,10 +40,10 @@ struct TaskLaunch {
 
 // The server's answer to a heartbeat.
 struct HeartbeatResult {
-  std::vector<TaskLaunch> run;     // start these (not started yet)
-  std::vector<TaskRef> stop;       // stop these (SIGTERM, SIGKILL after the grace)
-  std::vector<TaskRef> forget;     // their end is recorded: stop reporting them
-  bool register_again = false;     // the server does not know this node (or another agent holds it)
+  std::vector<TaskLaunch> run;  // start these (not started yet)
+  std::vector<TaskRef> stop;    // stop these (SIGTERM, SIGKILL after the grace)
+  std::vector<TaskRef> forget;  // their end is recorded: stop reporting them
+  bool register_again = false;  // the server does not know this node (or another agent holds it)
 };
 
 }  // namespace stargate::control

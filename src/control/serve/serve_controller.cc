@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "control/net/http_client.h"
-#include "runtime/random_hex.h"
 #include "core/job_file_parser.h"
 #include "model/geo.h"
+#include "runtime/random_hex.h"
 
 namespace stargate::control {
 namespace {
@@ -58,9 +58,7 @@ json ObjectAt(const json& j, const char* key) {
 
 // Exponential backoff for replacing replicas that keep failing: 1 s, 2 s,
 // ... 64 s after the 1st, 2nd, ... 7th and later failure in a row.
-Duration Backoff(int failures_in_row) {
-  return Duration::Seconds(int64_t{1} << std::clamp(failures_in_row - 1, 0, 6));
-}
+Duration Backoff(int failures_in_row) { return Duration::Seconds(int64_t{1} << std::clamp(failures_in_row - 1, 0, 6)); }
 
 }  // namespace
 
@@ -115,9 +113,8 @@ std::string ServeController::RegionForNewReplica() const {
   std::string best;
   int best_count = INT32_MAX;
   for (const std::string& region : regions) {  // the region with the fewest, first listed on a tie
-    const int count = static_cast<int>(std::count_if(replicas_.begin(), replicas_.end(), [&](const Replica& r) {
-      return !r.draining && r.region == region;
-    }));
+    const int count = static_cast<int>(std::count_if(
+        replicas_.begin(), replicas_.end(), [&](const Replica& r) { return !r.draining && r.region == region; }));
     if (count < best_count) {
       best = region;
       best_count = count;
@@ -149,8 +146,8 @@ Status ServeController::Submit(const std::string& region) {
   }
   if (!r.ok()) return r.status();
   if (r->status != 200 && r->status != 201) {
-    return absl::FailedPreconditionError(fmt::format("submitting {}: HTTP {}: {}", ReplicaJobName(file_.job.spec.name, n),
-                                                     r->status, r->body));
+    return absl::FailedPreconditionError(
+        fmt::format("submitting {}: HTTP {}: {}", ReplicaJobName(file_.job.spec.name, n), r->status, r->body));
   }
   const json job = json::parse(r->body, nullptr, false);
   if (job.is_discarded() || !job.contains("job")) return absl::UnavailableError("submit: the answer is not a job");
@@ -184,8 +181,9 @@ void ServeController::Follow() {
   }
   auto nodes = GetJson(server_, "/v1/nodes");
   if (!nodes.ok()) {
-    if (!server_down_logged_) log_(fmt::format("control plane unreachable ({}); routing to the replicas as last seen",
-                                               std::string(nodes.status().message())));
+    if (!server_down_logged_)
+      log_(fmt::format("control plane unreachable ({}); routing to the replicas as last seen",
+                       std::string(nodes.status().message())));
     server_down_logged_ = true;
     return;
   }
@@ -302,7 +300,8 @@ std::map<std::string, Duration> ServeController::NetworkFrom(const std::string& 
       }
     }
     if (n == 0) continue;
-    out[region] = model::FiberRoundTrip(model::HaversineKm(lat / n, lon / n, at->second.latitude, at->second.longitude));
+    out[region] =
+        model::FiberRoundTrip(model::HaversineKm(lat / n, lon / n, at->second.latitude, at->second.longitude));
   }
   return out;
 }
@@ -334,7 +333,8 @@ void ServeController::Scale(Time now) {
     r.draining = true;  // no traffic; cancelled below at once (nothing in flight succeeds there anyway)
     r.drain_started = now - kDrain;
   }
-  int active = static_cast<int>(std::count_if(replicas_.begin(), replicas_.end(), [](const Replica& r) { return !r.draining; }));
+  int active =
+      static_cast<int>(std::count_if(replicas_.begin(), replicas_.end(), [](const Replica& r) { return !r.draining; }));
   const double inflight = router_->TakeMeanInflight();
   const int next = autoscaler_.Observe(now, inflight, wanted_);
   if (next != wanted_) {

@@ -51,14 +51,14 @@ class ServeController {
     int n = 0;
     uint64_t job = 0;
     int port = 0;
-    std::string region;      // the users it is near ("" = anywhere)
-    std::string state;       // its job's state
+    std::string region;  // the users it is near ("" = anywhere)
+    std::string state;   // its job's state
     int attempt = -1;
     std::string node, host, site;
     bool healthy = false;
     int failed_checks = 0;
-    Time healthy_at;               // its last passed check (the epoch: none yet)
-    Time failing_since;            // placed and failing its checks since (the epoch: not failing)
+    Time healthy_at;     // its last passed check (the epoch: none yet)
+    Time failing_since;  // placed and failing its checks since (the epoch: not failing)
     Duration probe_rtt;
     bool draining = false;
     Time drain_started;
@@ -69,10 +69,10 @@ class ServeController {
  private:
   Status Adopt();
   Status Submit(const std::string& region);
-  void Follow();        // job states and placements, node addresses
-  void CheckHealth();   // probes every placed replica, in parallel
+  void Follow();       // job states and placements, node addresses
+  void CheckHealth();  // probes every placed replica, in parallel
   void Scale(Time now);
-  void Publish();       // the router's table
+  void Publish();  // the router's table
   std::string RegionForNewReplica() const;
   int FreePort() const;
   std::map<std::string, Duration> NetworkFrom(const std::string& site) const;
@@ -88,8 +88,8 @@ class ServeController {
   int wanted_ = 0;
   int next_n_ = 0;
   bool server_down_logged_ = false;
-  int failures_in_row_ = 0;           // replicas that ended badly since one was last healthy
-  Time no_submit_before_;             // backoff after such failures
+  int failures_in_row_ = 0;  // replicas that ended badly since one was last healthy
+  Time no_submit_before_;    // backoff after such failures
   bool backoff_logged_ = false;
   int ticks_ = 0;
   // From GET /v1/sites: region and coordinates of each site.

@@ -19,7 +19,6 @@
 namespace stargate::control {
 namespace {
 
-
 std::string ErrorJson(const std::string& code, const std::string& message) {
   return nlohmann::json{{"error", {{"code", code}, {"message", message}}}}.dump();
 }
@@ -34,9 +33,9 @@ bool SameHeader(const std::string& a, std::string_view b) {
 bool HopByHop(const std::string& name) {
   // Also the encodings: each hop's httplib decodes what it receives and
   // encodes what it sends for its own peer.
-  static const char* const kNames[] = {"connection", "keep-alive",      "proxy-connection", "transfer-encoding",
-                                       "te",         "trailer",         "upgrade",          "host",
-                                       "content-length", "content-encoding", "accept-encoding"};
+  static const char* const kNames[] = {
+      "connection", "keep-alive",     "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
+      "host",       "content-length", "content-encoding", "accept-encoding"};
   for (const char* n : kNames) {
     if (SameHeader(name, n)) return true;
   }
@@ -187,8 +186,7 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
       std::unique_lock lock(mu);
       // Wait for a replica (only before the first attempt: a retry that
       // finds none left gives up at once, the others having failed it).
-      while ((r = Pick(region, tried)) == nullptr && tried.empty() &&
-             clock->WaitUntil(changed, lock, wait_until)) {
+      while ((r = Pick(region, tried)) == nullptr && tried.empty() && clock->WaitUntil(changed, lock, wait_until)) {
       }
       if (r == nullptr) break;
       tried.push_back(r);
@@ -209,8 +207,9 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
       AddInflight(-1);
       if (answered_ok) {
         ++r->served;
-        r->service = sched::NextServiceEwma(r->service, took - r->endpoint.probe_rtt > Duration::Zero()
-                                                            ? took - r->endpoint.probe_rtt : took, kServiceAlpha);
+        r->service = sched::NextServiceEwma(
+            r->service, took - r->endpoint.probe_rtt > Duration::Zero() ? took - r->endpoint.probe_rtt : took,
+            kServiceAlpha);
         if (r->idle.size() < 64 && r->generation == generation) r->idle.push_back(std::move(client));
       } else if (!res && r->generation == generation) {  // (a failure at its old address says nothing now)
         ++r->failed;
@@ -226,8 +225,8 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
         if (!HopByHop(k) && k != "Content-Type") out.headers.emplace(k, v);
       }
       out.set_header("X-Stargate-Replica", name);
-      const std::string type = res->has_header("Content-Type") ? res->get_header_value("Content-Type")
-                                                               : "application/octet-stream";
+      const std::string type =
+          res->has_header("Content-Type") ? res->get_header_value("Content-Type") : "application/octet-stream";
       out.set_content(res->body, type.c_str());
       replied = true;
       break;
@@ -240,8 +239,8 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
   if (!replied) {
     ++given_up;
     out.status = 503;
-    out.set_content(ErrorJson("unavailable", fmt::format("{} (tried {} of {} replicas)", last_error, tried.size(),
-                                                         replicas.size())),
+    out.set_content(ErrorJson("unavailable",
+                              fmt::format("{} (tried {} of {} replicas)", last_error, tried.size(), replicas.size())),
                     "application/json");
     return;
   }
@@ -258,10 +257,16 @@ void ServeRouter::Impl::ReplicasJson(httplib::Response& out) {
   for (const auto& r : replicas) {
     nlohmann::json net = nlohmann::json::object();
     for (const auto& [region, d] : r->endpoint.network_by_region) net[region] = d.nanos() / 1e6;
-    list.push_back({{"name", r->endpoint.name}, {"address", fmt::format("{}:{}", r->endpoint.host, r->endpoint.port)},
-                    {"site", r->endpoint.site}, {"routable", r->Routable()}, {"inflight", r->inflight},
-                    {"served", r->served}, {"failed", r->failed}, {"service_ms", r->service.nanos() / 1e6},
-                    {"probe_rtt_ms", r->endpoint.probe_rtt.nanos() / 1e6}, {"network_ms", net}});
+    list.push_back({{"name", r->endpoint.name},
+                    {"address", fmt::format("{}:{}", r->endpoint.host, r->endpoint.port)},
+                    {"site", r->endpoint.site},
+                    {"routable", r->Routable()},
+                    {"inflight", r->inflight},
+                    {"served", r->served},
+                    {"failed", r->failed},
+                    {"service_ms", r->service.nanos() / 1e6},
+                    {"probe_rtt_ms", r->endpoint.probe_rtt.nanos() / 1e6},
+                    {"network_ms", net}});
   }
   out.set_content(nlohmann::json{{"replicas", list}, {"region", options.region}}.dump(), "application/json");
 }
@@ -269,17 +274,23 @@ void ServeRouter::Impl::ReplicasJson(httplib::Response& out) {
 void ServeRouter::Impl::Metrics(httplib::Response& out) {
   std::lock_guard lock(mu);
   std::string t;
-  t += "# HELP stargate_serve_requests_total Requests answered by a replica.\n# TYPE stargate_serve_requests_total counter\n";
+  t += "# HELP stargate_serve_requests_total Requests answered by a replica.\n# TYPE stargate_serve_requests_total "
+       "counter\n";
   t += fmt::format("stargate_serve_requests_total {}\n", answered);
   t += "# HELP stargate_serve_unanswered_total Requests no replica answered (503 from the router).\n"
        "# TYPE stargate_serve_unanswered_total counter\n";
   t += fmt::format("stargate_serve_unanswered_total {}\n", given_up);
-  t += "# HELP stargate_serve_retries_total Forwards retried on another replica.\n# TYPE stargate_serve_retries_total counter\n";
+  t += "# HELP stargate_serve_retries_total Forwards retried on another replica.\n# TYPE stargate_serve_retries_total "
+       "counter\n";
   t += fmt::format("stargate_serve_retries_total {}\n", retries);
-  t += "# HELP stargate_serve_replica_inflight Requests in flight at each replica.\n# TYPE stargate_serve_replica_inflight gauge\n";
-  for (const auto& r : replicas) t += fmt::format("stargate_serve_replica_inflight{{replica=\"{}\"}} {}\n", r->endpoint.name, r->inflight);
-  t += "# HELP stargate_serve_replica_routable 1 when the replica gets traffic.\n# TYPE stargate_serve_replica_routable gauge\n";
-  for (const auto& r : replicas) t += fmt::format("stargate_serve_replica_routable{{replica=\"{}\"}} {}\n", r->endpoint.name, r->Routable() ? 1 : 0);
+  t += "# HELP stargate_serve_replica_inflight Requests in flight at each replica.\n# TYPE "
+       "stargate_serve_replica_inflight gauge\n";
+  for (const auto& r : replicas)
+    t += fmt::format("stargate_serve_replica_inflight{{replica=\"{}\"}} {}\n", r->endpoint.name, r->inflight);
+  t += "# HELP stargate_serve_replica_routable 1 when the replica gets traffic.\n# TYPE "
+       "stargate_serve_replica_routable gauge\n";
+  for (const auto& r : replicas)
+    t += fmt::format("stargate_serve_replica_routable{{replica=\"{}\"}} {}\n", r->endpoint.name, r->Routable() ? 1 : 0);
   t += "# HELP stargate_serve_request_seconds Time from request to answer through the router.\n"
        "# TYPE stargate_serve_request_seconds histogram\n";
   uint64_t cumulative = 0;
@@ -288,7 +299,8 @@ void ServeRouter::Impl::Metrics(httplib::Response& out) {
     t += fmt::format("stargate_serve_request_seconds_bucket{{le=\"{}\"}} {}\n",
                      b < std::size(kBuckets) ? fmt::format("{}", kBuckets[b]) : "+Inf", cumulative);
   }
-  t += fmt::format("stargate_serve_request_seconds_sum {}\nstargate_serve_request_seconds_count {}\n", latency_sum_s, answered);
+  t += fmt::format("stargate_serve_request_seconds_sum {}\nstargate_serve_request_seconds_count {}\n", latency_sum_s,
+                   answered);
   out.set_content(t, "text/plain; version=0.0.4");
 }
 
@@ -324,9 +336,7 @@ ServeRouter::ServeRouter(RouterOptions options, Clock* clock)
 
 ServeRouter::~ServeRouter() { Stop(); }
 
-StatusOr<int> ServeRouter::Bind(const std::string& host, int port) {
-  return BindHttplib(impl_->server, host, port);
-}
+StatusOr<int> ServeRouter::Bind(const std::string& host, int port) { return BindHttplib(impl_->server, host, port); }
 
 Status ServeRouter::Serve() {
   if (!impl_->server.listen_after_bind()) return absl::UnavailableError("the router stopped with an error");

@@ -69,7 +69,7 @@ class ServeRouter {
   ~ServeRouter();
 
   StatusOr<int> Bind(const std::string& host, int port);  // port 0 = any free one
-  Status Serve();  // blocks until Stop()
+  Status Serve();                                         // blocks until Stop()
   // Whether Serve() is accepting; Stop() before that has no effect, so a
   // caller that may stop early waits for this first.
   bool running() const;

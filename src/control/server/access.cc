@@ -27,9 +27,12 @@ bool SameBytes(std::string_view a, std::string_view b) {
 
 std::string_view Name(Role r) {
   switch (r) {
-    case Role::kViewer: return "viewer";
-    case Role::kUser: return "user";
-    case Role::kAdmin: return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kUser:
+      return "user";
+    case Role::kAdmin:
+      return "admin";
   }
   return "viewer";
 }

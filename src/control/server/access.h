@@ -28,7 +28,7 @@ std::string_view Name(Role r);
 struct Principal {
   std::string name;
   Role role = Role::kViewer;
-  std::string tenant;              // "" = none (admins; all-tenant viewers)
+  std::string tenant;  // "" = none (admins; all-tenant viewers)
   // May see (and, with `write`, change) jobs of `job_tenant`.
   bool May(const std::string& job_tenant, bool write) const;
 };

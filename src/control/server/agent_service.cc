@@ -13,7 +13,7 @@ namespace {
 grpc::Status ToGrpc(const Status& st) {
   if (st.ok()) return grpc::Status::OK;
   const grpc::StatusCode code = st.code() == absl::StatusCode::kInvalidArgument ? grpc::StatusCode::INVALID_ARGUMENT
-                                                                                 : grpc::StatusCode::UNAVAILABLE;
+                                                                                : grpc::StatusCode::UNAVAILABLE;
   return grpc::Status(code, std::string(st.message()));
 }
 
@@ -34,7 +34,8 @@ class Service final : public pb::AgentService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Heartbeat(grpc::ServerContext* ctx, const pb::HeartbeatRequest* req, pb::HeartbeatReply* reply) override {
+  grpc::Status Heartbeat(grpc::ServerContext* ctx, const pb::HeartbeatRequest* req,
+                         pb::HeartbeatReply* reply) override {
     const AgentHeartbeat h = FromProto(*req);
     if (h.leaving) {
       cp_->Leave(h.node, h.telemetry.agent_id);

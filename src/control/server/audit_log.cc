@@ -30,9 +30,9 @@ Status AuditLog::EnsureLoaded() {
 Status AuditLog::Append(Time at, const std::string& actor, const std::string& action, uint64_t job,
                         const std::string& detail) {
   SG_RETURN_IF_ERROR(EnsureLoaded());
-  const std::string value = nlohmann::json{{"unix_ms", at.millis()}, {"actor", actor}, {"action", action},
-                                           {"job", job}, {"detail", detail}}
-                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const std::string value =
+      nlohmann::json{{"unix_ms", at.millis()}, {"actor", actor}, {"action", action}, {"job", job}, {"detail", detail}}
+          .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   for (int attempt = 0; attempt < 8; ++attempt) {  // another writer took the number: the next one
     Txn txn;
     txn.IfAbsent(Key(next_)).Put(Key(next_), value);

@@ -18,8 +18,8 @@ namespace stargate::control {
 
 struct AuditEntry {
   int64_t seq = 0;
-  Time at;                         // stored and shown as unix_ms
-  std::string actor;               // principal name, "scheduler", or "anonymous"
+  Time at;            // stored and shown as unix_ms
+  std::string actor;  // principal name, "scheduler", or "anonymous"
   // submit | cancel (callers); place | repair | reject | preempt |
   // wait-site | site-back (scheduler); start | lead (a server began
   // serving, or took the lead); join | leave (a node's agent registered,
@@ -30,24 +30,23 @@ struct AuditEntry {
 };
 
 struct AuditFilter {
-  uint64_t job = 0;                // 0 = any
-  std::string actor, action;       // "" = any
-  size_t limit = 1000;             // the newest entries that match
+  uint64_t job = 0;           // 0 = any
+  std::string actor, action;  // "" = any
+  size_t limit = 1000;        // the newest entries that match
 };
 
 class AuditLog {
  public:
   explicit AuditLog(Store* store) : store_(store) {}
 
-  Status Append(Time at, const std::string& actor, const std::string& action, uint64_t job,
-                const std::string& detail);
+  Status Append(Time at, const std::string& actor, const std::string& action, uint64_t job, const std::string& detail);
   // Oldest first.
   StatusOr<std::vector<AuditEntry>> Query(const AuditFilter& filter);
 
  private:
   Status EnsureLoaded();
   Store* store_;
-  int64_t next_ = -1;              // next sequence number (-1 = not read yet)
+  int64_t next_ = -1;  // next sequence number (-1 = not read yet)
 };
 
 }  // namespace stargate::control

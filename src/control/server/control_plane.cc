@@ -12,10 +12,9 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
     : store_(store),
       clock_(clock),
       sites_(std::move(options.sites)),
-      log_(options.log ? std::move(options.log)
-                       : std::function<void(const std::string&)>([](const std::string& line) {
-                           std::cerr << line << "\n";
-                         })),
+      log_(options.log ? std::move(options.log) : std::function<void(const std::string&)>([](const std::string& line) {
+        std::cerr << line << "\n";
+      })),
       jobs_(store, clock),
       nodes_(store, options.heartbeat_timeout),
       audit_(store),
@@ -43,9 +42,9 @@ StatusOr<ControlPlane::Submitted> ControlPlane::Submit(const std::string& text, 
     std::lock_guard<std::mutex> lock(mu_);
     SG_ASSIGN_OR_RETURN(out.job, jobs_.Submit(text, filename, idempotency_key, &out.created));
     if (out.created) {
-      SG_RETURN_IF_ERROR(audit_.Append(clock_->Now(), actor, "submit", out.job.id,
-                                       fmt::format("{} (tenant {})", out.job.spec.spec.name,
-                                                   out.job.spec.spec.tenant)));
+      SG_RETURN_IF_ERROR(
+          audit_.Append(clock_->Now(), actor, "submit", out.job.id,
+                        fmt::format("{} (tenant {})", out.job.spec.spec.name, out.job.spec.spec.tenant)));
     }
   }
   Changed();  // the loop places it now, not at its next pass
@@ -167,7 +166,8 @@ void ControlPlane::PassLocked() {
     log_(fmt::format("stargate server: the control loop stalled for {} ms; nodes' heartbeat deadlines moved by it",
                      credit.millis()));
   }
-  if (Status st = reconciler_.Tick(); !st.ok()) log_(fmt::format("stargate server: control loop: {}", std::string(st.message())));
+  if (Status st = reconciler_.Tick(); !st.ok())
+    log_(fmt::format("stargate server: control loop: {}", std::string(st.message())));
   metrics_.scheduler_pass.Observe((clock_->Now() - start).seconds());
   ++passes_;
   Changed();  // placements made: wake the agents' long polls

@@ -73,7 +73,7 @@ class ControlPlane {
   // ---- Users (the REST API). `actor` names the caller in the audit log.
   struct Submitted {
     JobRecord job;
-    bool created = false;          // false: the idempotency key's earlier job
+    bool created = false;  // false: the idempotency key's earlier job
   };
   // InvalidArgument for a bad job file (file:line:field).
   StatusOr<Submitted> Submit(const std::string& text, const std::string& filename, const std::string& idempotency_key,
@@ -96,7 +96,7 @@ class ControlPlane {
   };
   struct NodesView {
     Time now;
-    std::vector<NodeView> nodes;   // by name
+    std::vector<NodeView> nodes;               // by name
     std::map<std::string, SiteHealth> health;  // by site
   };
   NodesView Nodes();

@@ -37,20 +37,20 @@ bool IsFinal(JobState s);
 struct JobRecord {
   uint64_t id = 0;
   JobState state = JobState::kPending;
-  std::string spec_text;           // the job file as submitted
-  std::string filename;            // as the client named it (for messages)
-  JobFile spec;                    // parsed from spec_text
+  std::string spec_text;  // the job file as submitted
+  std::string filename;   // as the client named it (for messages)
+  JobFile spec;           // parsed from spec_text
   Time submitted;
   Time updated;
   int restarts = 0;
-  std::string idempotency_key;     // "" when none was given
-  std::string reason;              // why the state is what it is
+  std::string idempotency_key;  // "" when none was given
+  std::string reason;           // why the state is what it is
   // The current (or last) placement, set when the job starts.
   uint32_t attempt = 0;            // starts so far; tasks carry it so nothing runs twice
   std::vector<std::string> nodes;  // node names in rank order
   std::string master_addr;
   int master_port = 0;
-  std::vector<int> exits;          // per node of this attempt; kRunningExit until it ends
+  std::vector<int> exits;  // per node of this attempt; kRunningExit until it ends
   // The attempt is being stopped (preempted, or a node of the gang was
   // lost): its ranks are told to stop and keep their devices until they
   // have exited (or their nodes are gone); then the job is requeued.
@@ -59,15 +59,15 @@ struct JobRecord {
   // spares of the same pool (gang repair) and the survivors keep theirs;
   // with no spare the job is requeued as a whole.
   bool repairing = false;
-  int failed_attempts = 0;         // attempts a rank's non-zero exit ended (spec.max_restarts bounds the retries)
+  int failed_attempts = 0;  // attempts a rank's non-zero exit ended (spec.max_restarts bounds the retries)
   Time started;
   // This attempt's checkpoint interval: the job's, or for `interval: auto`
   // Daly's optimum for its nodes' measured failure rates at the start.
   Duration checkpoint_interval;
-  int64_t revision = 0;            // store revision of this record
+  int64_t revision = 0;  // store revision of this record
 
   static constexpr int kRunningExit = -1000;
-  static constexpr int kLostExit = -1001;  // its node was lost: it will never report
+  static constexpr int kLostExit = -1001;          // its node was lost: it will never report
   static constexpr int kNeverStartedExit = -1002;  // stopped before its node's agent started it
 };
 

@@ -8,20 +8,22 @@ using nlohmann::json;
 
 StatusOr<bool> LeaderLease::TryAcquire() {
   if (!lease_.empty()) return true;
-  SG_ASSIGN_OR_RETURN(const json grant,
-                      client_.Call("/v3/lease/grant", {{"TTL", std::max<int64_t>(1, static_cast<int64_t>(ttl_.seconds()))}}));
+  SG_ASSIGN_OR_RETURN(
+      const json grant,
+      client_.Call("/v3/lease/grant", {{"TTL", std::max<int64_t>(1, static_cast<int64_t>(ttl_.seconds()))}}));
   const std::string id = grant.value("ID", "");
   if (id.empty()) return absl::UnavailableError("etcd granted no lease");
   const std::string key = EtcdClient::Base64(key_);
   // Take the key only if nobody holds it.
   SG_ASSIGN_OR_RETURN(
       const json txn,
-      client_.Call("/v3/kv/txn",
-                   {{"compare", json::array({{{"key", key}, {"target", "CREATE"}, {"result", "EQUAL"},
-                                              {"create_revision", "0"}}})},
-                    {"success", json::array({{{"request_put",
-                                               {{"key", key}, {"value", EtcdClient::Base64(identity_)}, {"lease", id}}}}})},
-                    {"failure", json::array()}}));
+      client_.Call(
+          "/v3/kv/txn",
+          {{"compare",
+            json::array({{{"key", key}, {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}}})},
+           {"success",
+            json::array({{{"request_put", {{"key", key}, {"value", EtcdClient::Base64(identity_)}, {"lease", id}}}}})},
+           {"failure", json::array()}}));
   if (!txn.value("succeeded", false)) {
     client_.Call("/v3/lease/revoke", {{"ID", id}}).IgnoreError();  // not needed: let it go
     return false;

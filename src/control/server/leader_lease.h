@@ -44,7 +44,7 @@ class LeaderLease {
   std::string key_;
   std::string identity_;
   Duration ttl_;
-  std::string lease_;              // etcd lease ID while leader ("" = none)
+  std::string lease_;  // etcd lease ID while leader ("" = none)
 };
 
 }  // namespace stargate::control

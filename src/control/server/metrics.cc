@@ -52,13 +52,13 @@ std::string Histogram::Render(const std::string& name) const {
   return out;
 }
 
-std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const std::map<std::string, SiteInfo>& site_info,
-                          const Metrics& m, Time now) {
+std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes,
+                          const std::map<std::string, SiteInfo>& site_info, const Metrics& m, Time now) {
   std::string out;
   // Jobs by state (every state, zeros included, so rates and alerts work).
   std::map<std::string, int64_t> by_state;
-  for (JobState s : {JobState::kPending, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
-                     JobState::kCancelled}) {
+  for (JobState s :
+       {JobState::kPending, JobState::kRunning, JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
     by_state[std::string(Name(s))] = 0;
   }
   struct Site {
@@ -100,15 +100,21 @@ std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const st
   out += ages;
   Header(out, "stargate_site_nodes", "gauge", "Nodes per site, up or down.");
   for (const auto& [site, s] : sites) {
-    out += fmt::format("stargate_site_nodes{{site=\"{0}\",state=\"up\"}} {1}\nstargate_site_nodes{{site=\"{0}\","
-                       "state=\"down\"}} {2}\n", Label(site), s.up, s.down);
+    out += fmt::format(
+        "stargate_site_nodes{{site=\"{0}\",state=\"up\"}} {1}\nstargate_site_nodes{{site=\"{0}\","
+        "state=\"down\"}} {2}\n",
+        Label(site), s.up, s.down);
   }
-  Header(out, "stargate_site_accelerators", "gauge", "Accelerators on live nodes per site, free or used by running ranks.");
+  Header(out, "stargate_site_accelerators", "gauge",
+         "Accelerators on live nodes per site, free or used by running ranks.");
   for (const auto& [site, s] : sites) {
-    out += fmt::format("stargate_site_accelerators{{site=\"{0}\",state=\"free\"}} {1}\nstargate_site_accelerators{{"
-                       "site=\"{0}\",state=\"used\"}} {2}\n", Label(site), s.free, s.used);
+    out += fmt::format(
+        "stargate_site_accelerators{{site=\"{0}\",state=\"free\"}} {1}\nstargate_site_accelerators{{"
+        "site=\"{0}\",state=\"used\"}} {2}\n",
+        Label(site), s.free, s.used);
   }
-  Header(out, "stargate_site_gpu_power_watts", "gauge", "GPU power draw per site, as its agents report it (nvidia-smi).");
+  Header(out, "stargate_site_gpu_power_watts", "gauge",
+         "GPU power draw per site, as its agents report it (nvidia-smi).");
   for (const auto& [site, s] : sites) {
     out += fmt::format("stargate_site_gpu_power_watts{{site=\"{}\"}} {}\n", Label(site), s.power_w);
   }

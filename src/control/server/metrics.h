@@ -31,7 +31,7 @@ class Histogram {
 
  private:
   std::vector<double> bounds_;
-  std::vector<uint64_t> counts_;   // per bound, not cumulative
+  std::vector<uint64_t> counts_;  // per bound, not cumulative
   uint64_t count_ = 0;
   double sum_ = 0;
 };
@@ -41,14 +41,14 @@ struct Metrics {
   Histogram queue_wait{{1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600}};
   // One control-loop pass (Tick), wall time (s).
   Histogram scheduler_pass{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
-  uint64_t heartbeats = 0;         // agent heartbeats handled
-  uint64_t registrations = 0;      // agent registrations accepted
-  uint64_t stalls = 0;             // control-loop stalls credited to nodes (NodeRegistry::NotePass)
+  uint64_t heartbeats = 0;     // agent heartbeats handled
+  uint64_t registrations = 0;  // agent registrations accepted
+  uint64_t stalls = 0;         // control-loop stalls credited to nodes (NodeRegistry::NotePass)
 };
 
 // The whole exposition at `now`: the counters and histograms of `metrics`,
 // gauges from the registries and what --sites says of each site.
-std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const std::map<std::string, SiteInfo>& site_info,
-                          const Metrics& metrics, Time now);
+std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes,
+                          const std::map<std::string, SiteInfo>& site_info, const Metrics& metrics, Time now);
 
 }  // namespace stargate::control

@@ -31,8 +31,8 @@ nlohmann::json NodeJson(const NodeInfo& n);
 // What a site's nodes have shown of their reliability, for checkpoint
 // intervals (`interval: auto`). Persisted under sitehealth/<site>.
 struct SiteHealth {
-  double node_hours = 0;           // up time: heartbeat gaps within the timeout, over its nodes
-  int64_t failures = 0;            // nodes lost: missed heartbeats without saying they were leaving
+  double node_hours = 0;  // up time: heartbeat gaps within the timeout, over its nodes
+  int64_t failures = 0;   // nodes lost: missed heartbeats without saying they were leaving
 };
 
 class NodeRegistry {
@@ -111,9 +111,9 @@ class NodeRegistry {
   Duration timeout_;
   std::map<std::string, NodeInfo> nodes_;
   std::map<std::string, NodeTelemetry> telemetry_;
-  Time grace_until_;               // after Load: nobody is down before this
-  std::optional<Time> last_pass_;  // NotePass: the control loop's last pass
-  std::set<std::string> down_noted_;   // down and already counted (or left)
+  Time grace_until_;                         // after Load: nobody is down before this
+  std::optional<Time> last_pass_;            // NotePass: the control loop's last pass
+  std::set<std::string> down_noted_;         // down and already counted (or left)
   std::map<std::string, std::string> left_;  // node -> the agent that left it (until it registers again)
   std::map<std::string, SiteHealth> health_;
   std::map<std::string, Time> silent_sites_;  // site -> last heard from, until whole again

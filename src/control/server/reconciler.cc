@@ -21,7 +21,7 @@ namespace {
 // name order, so NodeId <-> node name is stable for one Tick.
 struct LiveCluster {
   std::vector<SiteSpec> sites;
-  std::vector<std::string> node_names;           // by NodeId
+  std::vector<std::string> node_names;  // by NodeId
   std::map<std::string, uint32_t> node_ids;
 };
 
@@ -73,7 +73,8 @@ int ExitStatus(const TaskReport& t) {
 }  // namespace
 
 TenantId Reconciler::TenantOf(const std::string& name) {
-  auto [it, added] = tenants_.try_emplace(name, TenantId(static_cast<uint16_t>(std::min<size_t>(tenants_.size(), 65534))));
+  auto [it, added] =
+      tenants_.try_emplace(name, TenantId(static_cast<uint16_t>(std::min<size_t>(tenants_.size(), 65534))));
   return it->second;
 }
 
@@ -191,17 +192,20 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, Time now) {
       // (Not for a gang spread over sites: the spare would be in a
       // survivor's site.)
       r.repairing = options_.gang_repair && r.nodes.size() > 1 && !r.spec.spec.spread_sites;
-      SG_RETURN_IF_ERROR(StopAttempt(r, fmt::format("node {} (rank {}) missed its heartbeats; restarting from the "
-                                                    "last checkpoint{}", r.nodes[rank], rank,
-                                                    r.repairing ? " with a spare in its place" : ""), now));
+      SG_RETURN_IF_ERROR(StopAttempt(r,
+                                     fmt::format("node {} (rank {}) missed its heartbeats; restarting from the "
+                                                 "last checkpoint{}",
+                                                 r.nodes[rank], rank, r.repairing ? " with a spare in its place" : ""),
+                                     now));
       break;
     }
     // Say once that the job waits for its site, and once that it is back.
     if (r.stopping) continue;
     const std::string note =
-        waiting ? fmt::format("{}site {} is unreachable (all its nodes silent): its ranks keep running; restarting "
-                              "elsewhere if it is not back within {} s", kSilentSitePrefix, silent_site,
-                              options_.site_partition_grace.millis() / 1000)
+        waiting ? fmt::format(
+                      "{}site {} is unreachable (all its nodes silent): its ranks keep running; restarting "
+                      "elsewhere if it is not back within {} s",
+                      kSilentSitePrefix, silent_site, options_.site_partition_grace.millis() / 1000)
                 : std::string();
     const bool was_waiting = r.reason.rfind(kSilentSitePrefix, 0) == 0;
     if (waiting && r.reason != note) {
@@ -417,7 +421,8 @@ Duration Reconciler::PlanCheckpointInterval(const JobRecord& r) const {
   for (const std::string& node : r.nodes) {
     const NodeInfo* n = nodes_->Find(node);
     auto h = n != nullptr ? nodes_->health().find(n->site) : nodes_->health().end();
-    per_hour += h == nodes_->health().end() ? prior : model::PosteriorRate(h->second.failures, h->second.node_hours, prior);
+    per_hour +=
+        h == nodes_->health().end() ? prior : model::PosteriorRate(h->second.failures, h->second.node_hours, prior);
   }
   const Duration mtbf = per_hour > 0 ? Duration::FromSeconds(3600.0 / per_hour) : Duration::Infinite();
   const Duration tau = model::DalyInterval(r.spec.checkpoint_cost, mtbf);
@@ -487,12 +492,15 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       continue;
     }
     if (r.exits[rank] != 0) {
-      const std::string why = rep.signal != 0 ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
-                                              : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
+      const std::string why = rep.signal != 0
+                                  ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
+                                  : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
       if (r.failed_attempts < r.spec.max_restarts) {  // retry from the checkpoint: stop the rest, then requeue
         ++r.failed_attempts;
-        SG_RETURN_IF_ERROR(StopAttempt(r, fmt::format("{}; restarting from the last checkpoint (retry {} of {})", why,
-                                                      r.failed_attempts, r.spec.max_restarts), now));
+        SG_RETURN_IF_ERROR(StopAttempt(r,
+                                       fmt::format("{}; restarting from the last checkpoint (retry {} of {})", why,
+                                                   r.failed_attempts, r.spec.max_restarts),
+                                       now));
         continue;
       }
       r.state = JobState::kFailed;

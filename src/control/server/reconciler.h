@@ -71,13 +71,9 @@ class Reconciler {
  public:
   // The registries and the clock must outlive the reconciler. Checkpoint
   // directories default to <data_dir>/checkpoints/<job id>.
-  Reconciler(JobRegistry* jobs, NodeRegistry* nodes, std::unique_ptr<sched::Scheduler> scheduler,
-             std::string data_dir, const Clock* clock)
-      : jobs_(jobs),
-        nodes_(nodes),
-        scheduler_(std::move(scheduler)),
-        data_dir_(std::move(data_dir)),
-        clock_(clock) {}
+  Reconciler(JobRegistry* jobs, NodeRegistry* nodes, std::unique_ptr<sched::Scheduler> scheduler, std::string data_dir,
+             const Clock* clock)
+      : jobs_(jobs), nodes_(nodes), scheduler_(std::move(scheduler)), data_dir_(std::move(data_dir)), clock_(clock) {}
 
   void Configure(const ReconcilerOptions& options) { options_ = options; }
   // Placements, repairs, preemptions and rejections go here too (may be

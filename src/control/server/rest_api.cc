@@ -17,31 +17,41 @@ constexpr size_t kMaxBody = size_t{1} << 20;
 
 std::string_view CodeName(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kInvalidArgument: return "invalid_argument";
-    case absl::StatusCode::kNotFound: return "not_found";
-    case absl::StatusCode::kFailedPrecondition: return "failed_precondition";
-    case absl::StatusCode::kAborted: return "aborted";
-    case absl::StatusCode::kUnavailable: return "unavailable";
-    default: return "internal";
+    case absl::StatusCode::kInvalidArgument:
+      return "invalid_argument";
+    case absl::StatusCode::kNotFound:
+      return "not_found";
+    case absl::StatusCode::kFailedPrecondition:
+      return "failed_precondition";
+    case absl::StatusCode::kAborted:
+      return "aborted";
+    case absl::StatusCode::kUnavailable:
+      return "unavailable";
+    default:
+      return "internal";
   }
 }
 
 int HttpStatusOf(absl::StatusCode code) {
   switch (code) {
-    case absl::StatusCode::kInvalidArgument: return 400;
-    case absl::StatusCode::kNotFound: return 404;
-    case absl::StatusCode::kFailedPrecondition: return 409;
+    case absl::StatusCode::kInvalidArgument:
+      return 400;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kFailedPrecondition:
+      return 409;
     case absl::StatusCode::kAborted:
-    case absl::StatusCode::kUnavailable: return 503;
-    default: return 500;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    default:
+      return 500;
   }
 }
 
 // Invalid UTF-8 from a client (a header, a path) is replaced, never thrown.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message,
-                           std::string_view field = {}) {
+HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message, std::string_view field = {}) {
   json err = {{"code", code}, {"message", message}};
   if (!field.empty()) err["field"] = field;
   return HttpResponse{status, Dump(json{{"error", err}})};
@@ -117,7 +127,8 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
     constexpr std::string_view kBearer = "Bearer ";
     who = auth.starts_with(kBearer) ? access_->Find(std::string_view(auth).substr(kBearer.size())) : nullptr;
     if (who == nullptr) {
-      return ErrorResponse(401, "unauthenticated", "this server needs \"Authorization: Bearer TOKEN\" with a known token");
+      return ErrorResponse(401, "unauthenticated",
+                           "this server needs \"Authorization: Bearer TOKEN\" with a known token");
     }
     if (req.method != "GET" && who->role == Role::kViewer) {
       return ErrorResponse(403, "permission_denied", fmt::format("{} is a viewer: read only", who->name));
@@ -142,8 +153,8 @@ HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     StatusOr<int64_t> rev = cp_->Revision();
     if (!rev.ok()) return FromStatus(rev.status());
-    return HttpResponse{200, Dump(json{{"status", "ok"}, {"revision", *rev},
-                                       {"unreadable_jobs", cp_->UnreadableJobs()}})};
+    return HttpResponse{200,
+                        Dump(json{{"status", "ok"}, {"revision", *rev}, {"unreadable_jobs", cp_->UnreadableJobs()}})};
   }
   if (p == "/v1/audit") {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
@@ -207,7 +218,8 @@ bool ValidUtf8(std::string_view s) {
 
 HttpResponse RestApi::Submit(const HttpRequest& req, Who who) {
   if (req.body.size() > kMaxBody) {
-    return ErrorResponse(413, "too_large", fmt::format("job file is {} bytes; the limit is {}", req.body.size(), kMaxBody));
+    return ErrorResponse(413, "too_large",
+                         fmt::format("job file is {} bytes; the limit is {}", req.body.size(), kMaxBody));
   }
   std::string filename = Header(req, "x-filename");
   if (filename.empty() || filename.size() > 256) filename = "job.yaml";
@@ -220,10 +232,10 @@ HttpResponse RestApi::Submit(const HttpRequest& req, Who who) {
   if (who != nullptr) {  // only into a tenant the caller may use (a bad file gets its 400 below)
     StatusOr<JobFile> spec = ParseJobFile(req.body, filename);
     if (spec.ok() && !who->May(spec->spec.tenant, true)) {
-      return ErrorResponse(403, "permission_denied",
-                           fmt::format("{} may submit to tenant '{}' only, not '{}'", who->name, who->tenant,
-                                       spec->spec.tenant),
-                           "tenant");
+      return ErrorResponse(
+          403, "permission_denied",
+          fmt::format("{} may submit to tenant '{}' only, not '{}'", who->name, who->tenant, spec->spec.tenant),
+          "tenant");
     }
   }
   StatusOr<ControlPlane::Submitted> r = cp_->Submit(req.body, filename, key, Actor(who));
@@ -238,15 +250,15 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req, Who who) {
   if (!all.ok()) return FromStatus(all.status());
   json list = json::array();
   bool known_state = state_filter.empty();
-  for (JobState s : {JobState::kPending, JobState::kRunning, JobState::kSucceeded, JobState::kFailed,
-                     JobState::kCancelled}) {
+  for (JobState s :
+       {JobState::kPending, JobState::kRunning, JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
     known_state = known_state || Name(s) == state_filter;
   }
   if (!known_state) {
-    return ErrorResponse(400, "invalid_argument",
-                         fmt::format("unknown state '{}' (known: pending, running, succeeded, failed, cancelled)",
-                                     state_filter),
-                         "state");
+    return ErrorResponse(
+        400, "invalid_argument",
+        fmt::format("unknown state '{}' (known: pending, running, succeeded, failed, cancelled)", state_filter),
+        "state");
   }
   for (const JobRecord& r : *all) {
     if (who != nullptr && !who->May(r.spec.spec.tenant, false)) continue;  // other tenants' jobs are not shown
@@ -273,7 +285,8 @@ HttpResponse RestApi::JobLog(uint64_t id, std::string_view rank_text, const Http
   if (!r.ok()) return FromStatus(r.status());
   const std::optional<uint64_t> rank = ParseId(rank_text);
   if (!rank.has_value() || *rank >= r->nodes.size()) {
-    return ErrorResponse(404, "not_found", fmt::format("job {} has no rank {} (in its current attempt)", id, rank_text));
+    return ErrorResponse(404, "not_found",
+                         fmt::format("job {} has no rank {} (in its current attempt)", id, rank_text));
   }
   const std::optional<NodeInfo> n = cp_->FindNode(r->nodes[*rank]);
   if (!n.has_value() || n->log_port <= 0) {
@@ -322,8 +335,8 @@ HttpResponse RestApi::ListSites() {
     const NodeInfo& n = v.info;
     json& s = sites[n.site];
     if (s.is_null()) {
-      s = {{"name", n.site}, {"region", n.region}, {"jurisdiction", n.jurisdiction}, {"nodes", 0},
-           {"nodes_alive", 0}, {"accelerators", json::object()}};
+      s = {{"name", n.site}, {"region", n.region}, {"jurisdiction", n.jurisdiction},
+           {"nodes", 0},     {"nodes_alive", 0},   {"accelerators", json::object()}};
     }
     s["nodes"] = s["nodes"].get<int>() + 1;
     if (v.alive) {
@@ -378,7 +391,10 @@ std::optional<HttpResponse> RestApi::Forbidden(uint64_t id, bool write, Who who)
 
 HttpResponse RestApi::QueryAudit(const HttpRequest& req) {
   AuditFilter f;
-  auto get = [&](const char* k) { auto it = req.query.find(k); return it == req.query.end() ? std::string() : it->second; };
+  auto get = [&](const char* k) {
+    auto it = req.query.find(k);
+    return it == req.query.end() ? std::string() : it->second;
+  };
   if (const std::string job = get("job"); !job.empty()) {
     const std::optional<uint64_t> id = ParseId(job);
     if (!id.has_value()) return ErrorResponse(400, "invalid_argument", "job must be a job id", "job");
@@ -397,8 +413,12 @@ HttpResponse RestApi::QueryAudit(const HttpRequest& req) {
   if (!entries.ok()) return FromStatus(entries.status());
   json list = json::array();
   for (const AuditEntry& e : *entries) {
-    list.push_back({{"seq", e.seq}, {"unix_ms", e.at.millis()}, {"actor", e.actor}, {"action", e.action},
-                    {"job", e.job}, {"detail", e.detail}});
+    list.push_back({{"seq", e.seq},
+                    {"unix_ms", e.at.millis()},
+                    {"actor", e.actor},
+                    {"action", e.action},
+                    {"job", e.job},
+                    {"detail", e.detail}});
   }
   return HttpResponse{200, Dump(json{{"entries", list}})};
 }

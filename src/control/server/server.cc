@@ -36,10 +36,10 @@ struct Server::Impl {
   std::thread loop, serve, renew;
 
   std::mutex mu;
-  std::condition_variable cv;      // serve_done and stopping changes
+  std::condition_variable cv;  // serve_done and stopping changes
   bool serve_done = false;
   Status serve_status;
-  bool stopping = false;           // the lease keeper ends
+  bool stopping = false;  // the lease keeper ends
   bool stopped = false;
 
   void Log(const std::string& line) {
@@ -78,7 +78,8 @@ StatusOr<std::string> Server::Impl::OpenStore(EtcdStore** etcd) {
   }
   if (!o.etcd.empty()) {
     StatusOr<std::unique_ptr<EtcdStore>> opened = EtcdStore::Open(o.etcd, o.clock, o.etcd_prefix);
-    if (!opened.ok()) return absl::InvalidArgumentError(fmt::format("--etcd: {}", std::string(opened.status().message())));
+    if (!opened.ok())
+      return absl::InvalidArgumentError(fmt::format("--etcd: {}", std::string(opened.status().message())));
     *etcd = opened->get();
     store = std::move(opened).value();
     std::string endpoints;
@@ -87,7 +88,8 @@ StatusOr<std::string> Server::Impl::OpenStore(EtcdStore** etcd) {
   }
   std::error_code ec;
   std::filesystem::create_directories(o.data_dir, ec);
-  if (ec) return absl::UnavailableError(fmt::format("cannot create data dir {}: {}", o.data_dir, std::string(ec.message())));
+  if (ec)
+    return absl::UnavailableError(fmt::format("cannot create data dir {}: {}", o.data_dir, std::string(ec.message())));
   const std::string path = (std::filesystem::path(o.data_dir) / "state.db").string();
   SG_ASSIGN_OR_RETURN(store, SqliteStore::Open(path));
   return path;
@@ -98,7 +100,8 @@ StatusOr<std::string> Server::Impl::OpenStore(EtcdStore** etcd) {
 // lease runs out.
 Status Server::Impl::AwaitLead(const std::string& me) {
   StatusOr<EtcdClient> client = EtcdClient::Make(o.etcd, Duration::Seconds(2), o.clock);
-  if (!client.ok()) return absl::InvalidArgumentError(fmt::format("--etcd: {}", std::string(client.status().message())));
+  if (!client.ok())
+    return absl::InvalidArgumentError(fmt::format("--etcd: {}", std::string(client.status().message())));
   lease = std::make_unique<LeaderLease>(std::move(client).value(), o.etcd_prefix + "leader", me, o.lease_ttl);
   std::string announced;
   for (;;) {
@@ -166,8 +169,7 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   if (etcd != nullptr) {
     SG_RETURN_IF_ERROR(s.AwaitLead(me));
     // Every write from here on is conditional on still holding the key.
-    etcd->FenceOn(s.o.etcd_prefix + "leader", me,
-                  [&s] { s.Deposed("a write was refused: another server leads now"); });
+    etcd->FenceOn(s.o.etcd_prefix + "leader", me, [&s] { s.Deposed("a write was refused: another server leads now"); });
     s.renew = std::thread([&s] { s.KeepLease(); });
   }
   auto server = std::unique_ptr<Server>(new Server(std::move(impl)));

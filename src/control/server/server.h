@@ -30,7 +30,7 @@
 namespace stargate::control {
 
 struct ServerOptions {
-  Clock* clock = nullptr;          // required; must outlive the server
+  Clock* clock = nullptr;                       // required; must outlive the server
   std::unique_ptr<sched::Scheduler> scheduler;  // required
   // Where the state lives: in memory (nothing survives), in etcd when
   // endpoints are given (HOST:PORT, keys under `etcd_prefix`, one leader
@@ -42,20 +42,20 @@ struct ServerOptions {
   Duration lease_ttl = Duration::Seconds(5);
   std::string data_dir = "stargate-data";  // also the root of default checkpoint dirs
   std::string rest_host = "127.0.0.1";
-  int rest_port = 8470;            // 0 = any free port
+  int rest_port = 8470;  // 0 = any free port
   std::string agent_host = "127.0.0.1";
   int agent_port = 8471;
   // How the server names itself (its --listen), in its identity and the
   // audit log.
   std::string name = "server";
-  std::optional<TlsPem> tls;       // mutual TLS on the agent API
+  std::optional<TlsPem> tls;         // mutual TLS on the agent API
   std::optional<AccessList> access;  // bearer tokens on the REST API; none = open
-  std::vector<SiteInfo> sites;     // --sites
+  std::vector<SiteInfo> sites;       // --sites
   Duration heartbeat_timeout = Duration::Seconds(5);
   // Hot spares, gang repair, partition grace; site coordinates are taken
   // from `sites`.
   ReconcilerOptions reconciler;
-  std::string web_dir;             // the dashboard's files; "" = none
+  std::string web_dir;  // the dashboard's files; "" = none
   // Lines an operator reads (standby, leader): null = stdout. Warnings
   // (no dashboard, a stalled loop): null = stderr.
   std::function<void(const std::string&)> log, warn;

@@ -28,19 +28,19 @@
 namespace stargate::control {
 
 struct SlurmBatchOptions {
-  std::string site;                // the --comment tag: stargate:<site>:<driver>
-  std::string work_dir;            // absolute: logs/, jobs/<id>/, slurm/lease
-  std::string partition;           // "" = Slurm's default
-  int fence_s = 0;                 // 0 = no watchdog
-  bool gpus = true;                // ask for STARGATE_ACCELERATORS_PER_NODE GPUs per node
+  std::string site;       // the --comment tag: stargate:<site>:<driver>
+  std::string work_dir;   // absolute: logs/, jobs/<id>/, slurm/lease
+  std::string partition;  // "" = Slurm's default
+  int fence_s = 0;        // 0 = no watchdog
+  bool gpus = true;       // ask for STARGATE_ACCELERATORS_PER_NODE GPUs per node
   // With gpus: CPUs per GPU (the node's share; 0 = Slurm's default). Without:
   // the whole node (--exclusive), as a CPU node is one slot in Stargate.
   int cpus_per_gpu = 0;
-  std::string driver;              // which driver of the site (its node set), in the tag
+  std::string driver;  // which driver of the site (its node set), in the tag
 };
 
 struct SlurmBatch {
-  std::vector<std::string> args;   // for sbatch (without --parsable)
+  std::vector<std::string> args;  // for sbatch (without --parsable)
   std::string script;
 };
 

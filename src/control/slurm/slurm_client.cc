@@ -49,8 +49,8 @@ class SlurmCommands : public SlurmClient {
   StatusOr<std::string> Run(const std::vector<std::string>& argv, const std::string& in) {
     SG_ASSIGN_OR_RETURN(CommandResult r, RunCommand(argv, in, timeout_));
     if (r.exit_code != 0) {
-      return absl::UnavailableError(fmt::format("{} exited with {}: {}", argv[0], r.exit_code,
-                                                std::string(absl::StripAsciiWhitespace(r.err))));
+      return absl::UnavailableError(
+          fmt::format("{} exited with {}: {}", argv[0], r.exit_code, std::string(absl::StripAsciiWhitespace(r.err))));
     }
     return r.out;
   }

@@ -25,8 +25,8 @@ int GetInt(const std::map<std::string, std::string>& r, const std::string& key) 
 
 std::vector<std::map<std::string, std::string>> ParseScontrolRecords(std::string_view text) {
   std::vector<std::map<std::string, std::string>> out;
-  for (absl::string_view line : absl::StrSplit(absl::string_view(text.data(), text.size()), '\n',
-                                               absl::SkipWhitespace())) {
+  for (absl::string_view line :
+       absl::StrSplit(absl::string_view(text.data(), text.size()), '\n', absl::SkipWhitespace())) {
     std::map<std::string, std::string> rec;
     std::string* last = nullptr;
     for (absl::string_view word : absl::StrSplit(line, ' ', absl::SkipEmpty())) {

@@ -17,23 +17,23 @@ namespace stargate::control {
 struct SlurmJob {
   uint64_t id = 0;
   std::string name;
-  std::string state;               // JobState: PENDING, RUNNING, COMPLETED, ...
+  std::string state;  // JobState: PENDING, RUNNING, COMPLETED, ...
   std::string reason;
   std::string comment;
-  std::string nodes;               // NodeList, Slurm's compressed form
-  int64_t uid = -1;                // of UserId=name(uid)
-  int exit_code = 0;               // ExitCode=CODE:SIGNAL of the batch script
+  std::string nodes;  // NodeList, Slurm's compressed form
+  int64_t uid = -1;   // of UserId=name(uid)
+  int exit_code = 0;  // ExitCode=CODE:SIGNAL of the batch script
   int signal = 0;
 };
 
 struct SlurmNode {
   std::string name;
-  std::string address;             // NodeAddr
-  std::string state;               // IDLE, MIXED, ALLOCATED, DOWN*, IDLE+DRAIN, ...
+  std::string address;  // NodeAddr
+  std::string state;    // IDLE, MIXED, ALLOCATED, DOWN*, IDLE+DRAIN, ...
   int cpus = 0;
-  int64_t memory_bytes = 0;        // RealMemory
-  int gpus = 0;                    // gpu GRES of any type
-  std::string gpu_type;            // "a100" of gpu:a100:4; "" when untyped
+  int64_t memory_bytes = 0;  // RealMemory
+  int gpus = 0;              // gpu GRES of any type
+  std::string gpu_type;      // "a100" of gpu:a100:4; "" when untyped
   std::vector<std::string> partitions;
 };
 

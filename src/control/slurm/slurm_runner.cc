@@ -88,8 +88,8 @@ StatusOr<int> SlurmRunner::Adopt() {
     gangs_[*ref] = std::move(g);
     seen.insert(*ref);
     ++adopted;
-    std::cerr << fmt::format("stargate slurm {}: adopted Slurm job {} (Stargate job {} attempt {}), {}\n", o_.batch.site,
-                             j.id, ref->job, ref->attempt, j.state);
+    std::cerr << fmt::format("stargate slurm {}: adopted Slurm job {} (Stargate job {} attempt {}), {}\n",
+                             o_.batch.site, j.id, ref->job, ref->attempt, j.state);
   }
   // Submitted, never recorded, and Slurm no longer knows it: lost.
   for (const auto& [ref, nodes] : unfinished) {

@@ -23,25 +23,25 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "control/agent/task_runner.h"
 #include "control/slurm/slurm_batch.h"
 #include "control/slurm/slurm_client.h"
 #include "control/slurm/slurm_records.h"
-#include "control/agent/task_runner.h"
 #include "core/units.h"
 
 namespace stargate::control {
 
 struct SlurmRunnerOptions {
-  SlurmBatchOptions batch;         // site, work_dir (absolute), partition, fence_s; gpus is set per gang
-  std::set<std::string> nodes;     // the Slurm nodes this driver serves
-  std::set<std::string> gpu_nodes; // those with GPUs: a gang on them asks for GRES
-  int64_t uid = -1;                // adopt only this user's jobs (-1: the driver's own uid)
+  SlurmBatchOptions batch;          // site, work_dir (absolute), partition, fence_s; gpus is set per gang
+  std::set<std::string> nodes;      // the Slurm nodes this driver serves
+  std::set<std::string> gpu_nodes;  // those with GPUs: a gang on them asks for GRES
+  int64_t uid = -1;                 // adopt only this user's jobs (-1: the driver's own uid)
   Duration stop_grace = Duration::Seconds(10);
   Duration refresh = Duration::Seconds(1);  // scontrol at most this often
 };
@@ -72,18 +72,18 @@ class SlurmRunner : public TaskRunner {
 
  private:
   struct Gang {
-    std::vector<std::string> nodes;            // this site's nodes of the gang, in rank order
-    std::map<std::string, TaskLaunch> arrived; // by node, until submitted
-    std::set<std::string> started;             // nodes whose rank reached the runner
-    uint64_t slurm_id = 0;                     // 0: not submitted (gathering, or never)
-    bool adopted = false;                      // from an earlier driver: every node's rank is there
-    bool submitting = false;                   // sbatch under way (outside the lock)
-    std::optional<Time> stop_wanted;           // when a stop came while submitting
-    SlurmOutcome outcome;                      // running until Slurm says it ended
+    std::vector<std::string> nodes;             // this site's nodes of the gang, in rank order
+    std::map<std::string, TaskLaunch> arrived;  // by node, until submitted
+    std::set<std::string> started;              // nodes whose rank reached the runner
+    uint64_t slurm_id = 0;                      // 0: not submitted (gathering, or never)
+    bool adopted = false;                       // from an earlier driver: every node's rank is there
+    bool submitting = false;                    // sbatch under way (outside the lock)
+    std::optional<Time> stop_wanted;            // when a stop came while submitting
+    SlurmOutcome outcome;                       // running until Slurm says it ended
     std::optional<Time> stop_sent;
     bool killed = false;
-    int unseen = 0;                            // refreshes in a row Slurm did not list it
-    std::set<std::string> forgotten;           // nodes whose server recorded the end
+    int unseen = 0;                   // refreshes in a row Slurm did not list it
+    std::set<std::string> forgotten;  // nodes whose server recorded the end
   };
   // Runs sbatch for a gathered gang without the lock; `lock` is held on
   // entry and on return.
@@ -98,9 +98,9 @@ class SlurmRunner : public TaskRunner {
   SlurmRunnerOptions o_;
   std::mutex mu_;
   std::map<TaskRef, Gang> gangs_;
-  std::optional<Time> refreshed_;              // the last Refresh that asked Slurm
-  bool refreshing_ = false;                     // one thread asks Slurm at a time
-  bool warned_ = false;                         // Slurm unreachable, said once until it answers
+  std::optional<Time> refreshed_;  // the last Refresh that asked Slurm
+  bool refreshing_ = false;        // one thread asks Slurm at a time
+  bool warned_ = false;            // Slurm unreachable, said once until it answers
 };
 
 }  // namespace stargate::control

@@ -24,7 +24,8 @@ std::vector<SlurmNode> SiteNodes(const SlurmSiteConfig& c, const std::vector<Slu
   std::vector<SlurmNode> out;
   for (const SlurmNode& n : all) {
     if (!c.only.empty() && !c.only.count(n.name)) continue;
-    if (!c.partition.empty() && std::find(n.partitions.begin(), n.partitions.end(), c.partition) == n.partitions.end()) {
+    if (!c.partition.empty() &&
+        std::find(n.partitions.begin(), n.partitions.end(), c.partition) == n.partitions.end()) {
       continue;
     }
     out.push_back(n);
@@ -45,13 +46,14 @@ StatusOr<NodeInfo> ToNodeInfo(const SlurmSiteConfig& c, const SlurmNode& s) {
   }
   const std::string type = !s.gpu_type.empty() ? absl::AsciiStrToUpper(s.gpu_type) : c.gpu_type;
   if (type.empty()) {
-    return absl::InvalidArgumentError(fmt::format(
-        "Slurm node {} has {} untyped GPUs (Gres=gpu:{}): give their type with --accelerators TYPE", s.name, s.gpus,
-        s.gpus));
+    return absl::InvalidArgumentError(
+        fmt::format("Slurm node {} has {} untyped GPUs (Gres=gpu:{}): give their type with --accelerators TYPE", s.name,
+                    s.gpus, s.gpus));
   }
   StatusOr<AcceleratorType> t = ParseAcceleratorType(type);
   if (!t.ok()) t = TypeFromGpuName(type);
-  if (!t.ok()) return absl::InvalidArgumentError(fmt::format("Slurm node {}: {}", s.name, std::string(t.status().message())));
+  if (!t.ok())
+    return absl::InvalidArgumentError(fmt::format("Slurm node {}: {}", s.name, std::string(t.status().message())));
   n.accelerator = *t;
   n.accelerators = std::min(s.gpus, 64);
   return n;
@@ -65,7 +67,8 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, Clock* cl
   SG_ASSIGN_OR_RETURN(const std::vector<SlurmNode> all, slurm->Nodes());
   const std::vector<SlurmNode> nodes = SiteNodes(c, all);
   if (nodes.empty()) {
-    return absl::NotFoundError(fmt::format("Slurm lists no node{}{}", c.partition.empty() ? "" : " in partition " + c.partition,
+    return absl::NotFoundError(fmt::format("Slurm lists no node{}{}",
+                                           c.partition.empty() ? "" : " in partition " + c.partition,
                                            c.only.empty() ? "" : " named " + absl::StrJoin(c.only, ",")));
   }
   std::vector<NodeInfo> infos;

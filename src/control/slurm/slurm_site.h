@@ -29,12 +29,12 @@ struct SlurmSiteConfig {
   // server, work_dir, stop_grace, TLS; node.site/region/jurisdiction
   // for every node; node.address is where the driver serves logs.
   AgentConfig agent;
-  std::string partition;           // "" = every node, Slurm's default partition
-  std::set<std::string> only;      // these Slurm nodes only ("" = all of the partition)
+  std::string partition;       // "" = every node, Slurm's default partition
+  std::set<std::string> only;  // these Slurm nodes only ("" = all of the partition)
   // The GPUs' type when Slurm's GRES does not name it (gpu:8), as in job
   // files (H100, A100, ...); CPU when the nodes have no GPUs.
   std::string gpu_type;
-  int fence_s = 15;                // see slurm_batch.h; 0 = off
+  int fence_s = 15;  // see slurm_batch.h; 0 = off
 };
 
 // Runs until `stop`; then stops the site's tasks (scancel) and returns.

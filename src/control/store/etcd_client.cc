@@ -2,7 +2,6 @@
 
 #include <httplib.h>
 
-
 #include <absl/strings/escaping.h>
 #include <fmt/format.h>
 
@@ -62,7 +61,7 @@ StatusOr<json> EtcdClient::Call(const std::string& path, const json& body) {
 }
 
 StatusOr<std::vector<json>> EtcdClient::Watch(const std::string& key, const std::string& range_end, int64_t from,
-                                               Duration wait) {
+                                              Duration wait) {
   json create = {{"key", Base64(key)}, {"start_revision", std::to_string(from)}};
   if (!range_end.empty()) create["range_end"] = Base64(range_end);
   const auto& [host, port] = endpoints_[current_];

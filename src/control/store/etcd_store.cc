@@ -76,8 +76,8 @@ StatusOr<int64_t> EtcdStore::Commit(const Txn& txn) {
     if (c.revision == 0) {
       compare.push_back({{"key", key}, {"target", "CREATE"}, {"result", "EQUAL"}, {"create_revision", "0"}});
     } else {
-      compare.push_back({{"key", key}, {"target", "MOD"}, {"result", "EQUAL"},
-                         {"mod_revision", std::to_string(c.revision + 1)}});
+      compare.push_back(
+          {{"key", key}, {"target", "MOD"}, {"result", "EQUAL"}, {"mod_revision", std::to_string(c.revision + 1)}});
     }
   }
   for (const Txn::Write& w : txn.writes) {
@@ -89,11 +89,12 @@ StatusOr<int64_t> EtcdStore::Commit(const Txn& txn) {
     }
   }
   if (!impl_->fence_key.empty()) {
-    compare.push_back({{"key", B64(impl_->fence_key)}, {"target", "VALUE"}, {"result", "EQUAL"},
-                       {"value", B64(impl_->fence_value)}});
+    compare.push_back(
+        {{"key", B64(impl_->fence_key)}, {"target", "VALUE"}, {"result", "EQUAL"}, {"value", B64(impl_->fence_value)}});
   }
-  SG_ASSIGN_OR_RETURN(const json r,
-                      impl_->Call("/v3/kv/txn", {{"compare", compare}, {"success", success}, {"failure", json::array()}}));
+  SG_ASSIGN_OR_RETURN(
+      const json r,
+      impl_->Call("/v3/kv/txn", {{"compare", compare}, {"success", success}, {"failure", json::array()}}));
   if (!r.value("succeeded", false)) {
     if (!impl_->fence_key.empty()) {
       StatusOr<json> holder = impl_->Call("/v3/kv/range", {{"key", B64(impl_->fence_key)}});

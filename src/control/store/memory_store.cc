@@ -23,8 +23,7 @@ StatusOr<int64_t> MemoryStore::Commit(const Txn& txn) {
     auto it = kv_.find(c.key);
     const int64_t have = it == kv_.end() ? 0 : it->second.revision;
     if (have != c.revision) {
-      return absl::FailedPreconditionError(
-          fmt::format("key '{}' is at revision {}, not {}", c.key, have, c.revision));
+      return absl::FailedPreconditionError(fmt::format("key '{}' is at revision {}, not {}", c.key, have, c.revision));
     }
   }
   ++revision_;

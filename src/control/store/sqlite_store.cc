@@ -131,8 +131,8 @@ StatusOr<int64_t> SqliteStore::Commit(const Txn& txn) {
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rollback(Error("commit"));
     const int64_t have = rc == SQLITE_ROW ? s.Int(0) : 0;
     if (have != c.revision) {
-      return rollback(absl::FailedPreconditionError(
-          fmt::format("key '{}' is at revision {}, not {}", c.key, have, c.revision)));
+      return rollback(
+          absl::FailedPreconditionError(fmt::format("key '{}' is at revision {}, not {}", c.key, have, c.revision)));
     }
   }
   StatusOr<int64_t> current = Revision();
@@ -140,8 +140,9 @@ StatusOr<int64_t> SqliteStore::Commit(const Txn& txn) {
   const int64_t revision = *current + 1;
   for (const Txn::Write& w : txn.writes) {
     if (w.value.has_value()) {
-      Stmt s(db_, "INSERT INTO kv (key, value, revision) VALUES (?1, ?2, ?3) "
-                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = excluded.revision");
+      Stmt s(db_,
+             "INSERT INTO kv (key, value, revision) VALUES (?1, ?2, ?3) "
+             "ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = excluded.revision");
       if (!s.ok()) return rollback(Error("commit"));
       s.BindBlob(1, w.key);
       s.BindBlob(2, *w.value);

@@ -26,7 +26,7 @@ namespace stargate::control {
 struct KeyValue {
   std::string key;
   std::string value;
-  int64_t revision = 0;            // the commit that last wrote it
+  int64_t revision = 0;  // the commit that last wrote it
 };
 
 struct Txn {

@@ -6,8 +6,11 @@ namespace stargate {
 namespace {
 
 TEST(AgentFile, ReadsWhatItGivesAndLeavesTheRestUnset) {
-  const AgentFile a = ParseAgentFile("server: 10.0.0.1:8471\nsite: abilene\naccelerators: H100:8\n"
-                                     "stop_grace: 30s\n", "agent.yaml").value();
+  const AgentFile a = ParseAgentFile(
+                          "server: 10.0.0.1:8471\nsite: abilene\naccelerators: H100:8\n"
+                          "stop_grace: 30s\n",
+                          "agent.yaml")
+                          .value();
   EXPECT_EQ(a.server, "10.0.0.1:8471");
   EXPECT_EQ(a.site, "abilene");
   EXPECT_EQ(a.accelerators, "H100:8");
@@ -19,8 +22,11 @@ TEST(AgentFile, ReadsWhatItGivesAndLeavesTheRestUnset) {
 }
 
 TEST(AgentFile, TlsFilesAndASlurmSite) {
-  const AgentFile a = ParseAgentFile("tls_cert: n.crt\ntls_key: n.key\ntls_ca: ca.crt\n"
-                                     "slurm: {partition: gpu, nodes: [g1, g2], fence: 20s}\n", "agent.yaml").value();
+  const AgentFile a = ParseAgentFile(
+                          "tls_cert: n.crt\ntls_key: n.key\ntls_ca: ca.crt\n"
+                          "slurm: {partition: gpu, nodes: [g1, g2], fence: 20s}\n",
+                          "agent.yaml")
+                          .value();
   EXPECT_EQ(a.tls_cert, "n.crt");
   EXPECT_EQ(a.tls_ca, "ca.crt");
   ASSERT_TRUE(a.slurm.has_value());

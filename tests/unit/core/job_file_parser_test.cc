@@ -77,7 +77,8 @@ TEST(JobFile, DefaultsMakeACpuBatchJob) {
   EXPECT_FALSE(g.spec.spread_sites);
   EXPECT_TRUE(ParseOk("name: s\nresources: {nodes: 2}\nplacement: {spread: sites}\nrun: x\n").spec.spread_sites);
   EXPECT_EQ(ParseOk("name: m\nmax_restarts: 3\nrun: x\n").max_restarts, 3);
-  EXPECT_EQ(ParseOk("name: c\ncheckpoint: {interval: auto, cost: 45s}\nrun: x\n").checkpoint_cost, Duration::Seconds(45));
+  EXPECT_EQ(ParseOk("name: c\ncheckpoint: {interval: auto, cost: 45s}\nrun: x\n").checkpoint_cost,
+            Duration::Seconds(45));
 }
 
 TEST(JobFile, ErrorsNameFileLineAndField) {
@@ -88,9 +89,10 @@ TEST(JobFile, ErrorsNameFileLineAndField) {
               "B200, GB200, MI250X, MI300X)");
   ExpectError("name: x\nrun: y\nresources: {accelerators: 'H100:0'}\n",
               "job.yaml:3:27: resources.accelerators: 'H100:0': the count after ':' must be a whole number in [1, 64]");
-  ExpectError("name: x\nrun: y\nresources: {accelerators: [H100:8, A100:4]}\n",
-              "job.yaml:3:36: resources.accelerators[1]: every acceptable type needs the same count per node (4 here, 8 "
-              "first)");
+  ExpectError(
+      "name: x\nrun: y\nresources: {accelerators: [H100:8, A100:4]}\n",
+      "job.yaml:3:36: resources.accelerators[1]: every acceptable type needs the same count per node (4 here, 8 "
+      "first)");
   ExpectError("name: x\nrun: y\nresources: {nodes: 0}\n",
               "job.yaml:3:20: resources.nodes: must be in [1, 100000] (got 0)");
   ExpectError("name: x\n", "job.yaml:1:1: run: required key is missing");

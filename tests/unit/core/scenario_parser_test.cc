@@ -360,13 +360,15 @@ workload:
 }
 
 TEST(ParseScenarioTest, ScriptedFailures) {
-  const ScenarioSpec s = ParseOk(std::string(kSite) + "failures:\n  scripted:\n    - {at: 40s, site: a, node: 0, repair: 2m}\n");
+  const ScenarioSpec s =
+      ParseOk(std::string(kSite) + "failures:\n  scripted:\n    - {at: 40s, site: a, node: 0, repair: 2m}\n");
   ASSERT_EQ(s.failures.scripted.size(), 1u);
   EXPECT_EQ(s.failures.scripted[0].at, Duration::Seconds(40));
   EXPECT_EQ(s.failures.scripted[0].site, "a");
   EXPECT_EQ(s.failures.scripted[0].repair, Duration::Minutes(2));
   EXPECT_FALSE(ParseScenario(std::string(kSite) + "failures:\n  scripted:\n    - {at: 1s, site: zz}\n", "t.yaml").ok());
-  EXPECT_FALSE(ParseScenario(std::string(kSite) + "failures:\n  scripted:\n    - {at: 1s, site: a, node: 99}\n", "t.yaml").ok());
+  EXPECT_FALSE(
+      ParseScenario(std::string(kSite) + "failures:\n  scripted:\n    - {at: 1s, site: a, node: 99}\n", "t.yaml").ok());
 }
 
 TEST(ParseScenarioErrorTest, CarbonCapStaysWhereTheModelIsCalibrated) {
@@ -424,8 +426,7 @@ TEST(ParseScenarioErrorTest, UnknownKeySuggestsClosest) {
 }
 
 TEST(ParseScenarioErrorTest, UnknownTopLevelKeyListsKnownWhenNothingIsClose) {
-  ExpectError(std::string(kSite) + "zzz: 1\n",
-              "t.yaml:5:1: unknown key 'zzz' (known keys: name, description, seed,");
+  ExpectError(std::string(kSite) + "zzz: 1\n", "t.yaml:5:1: unknown key 'zzz' (known keys: name, description, seed,");
 }
 
 TEST(ParseScenarioErrorTest, WrongTypeForNodes) {
@@ -536,8 +537,7 @@ TEST(ParseScenarioErrorTest, NoSites) {
 }
 
 TEST(ParseScenarioErrorTest, DurationNotPositive) {
-  ExpectError("duration: 0s\n" + std::string(kSite),
-              "t.yaml:1:11: duration: must be > 0 (got '0s')");
+  ExpectError("duration: 0s\n" + std::string(kSite), "t.yaml:1:11: duration: must be > 0 (got '0s')");
 }
 
 TEST(ParseScenarioErrorTest, BadDurationUnit) {
@@ -559,9 +559,7 @@ TEST(ParseScenarioErrorTest, YamlSyntaxError) {
   ExpectError(ReadFixture("bad_syntax.yaml"), "t.yaml:4:1: YAML syntax error: ");
 }
 
-TEST(ParseScenarioErrorTest, TabIndentationIsSyntaxError) {
-  ExpectError("sites:\n\t- name: a\n", "t.yaml:2:");
-}
+TEST(ParseScenarioErrorTest, TabIndentationIsSyntaxError) { ExpectError("sites:\n\t- name: a\n", "t.yaml:2:"); }
 
 TEST(ParseScenarioErrorTest, DuplicateKey) {
   ExpectError(R"(sites:
@@ -591,8 +589,7 @@ TEST(ParseScenarioErrorTest, MissingRequiredPoolKey) {
 }
 
 TEST(ParseScenarioErrorTest, SiteWithoutPools) {
-  ExpectError("sites:\n  - name: a\n    pools: []\n",
-              "t.yaml:3:12: sites[0].pools: a site needs at least one pool");
+  ExpectError("sites:\n  - name: a\n    pools: []\n", "t.yaml:3:12: sites[0].pools: a site needs at least one pool");
 }
 
 TEST(ParseScenarioErrorTest, HotSparesExceedNodes) {
@@ -684,8 +681,7 @@ TEST(ParseScenarioErrorTest, StrayCommaIsAnErrorNotAHang) {
 // walk has a fixed depth, so a cycle is just a type error.
 TEST(ParseScenarioErrorTest, SelfReferencingAnchors) {
   ExpectError("sites: &a [*a]\n", "t.yaml:1:8: sites[0]: expected a map, got a list");
-  ExpectError("sites:\n - &s {name: x, pools: *s}\n",
-              "t.yaml:2:4: sites[0].pools: expected a list, got a map");
+  ExpectError("sites:\n - &s {name: x, pools: *s}\n", "t.yaml:2:4: sites[0].pools: expected a list, got a map");
 }
 
 TEST(ParseScenarioErrorTest, KnownYamlCppHangInputs) {
@@ -695,8 +691,7 @@ TEST(ParseScenarioErrorTest, KnownYamlCppHangInputs) {
 }
 
 TEST(ParseScenarioErrorTest, BadSeed) {
-  ExpectError("seed: -1\n" + std::string(kSite),
-              "t.yaml:1:7: seed: expected a whole number >= 0, got '-1'");
+  ExpectError("seed: -1\n" + std::string(kSite), "t.yaml:1:7: seed: expected a whole number >= 0, got '-1'");
   ExpectError("seed: 18446744073709551616\n" + std::string(kSite),
               "t.yaml:1:7: seed: '18446744073709551616' does not fit in 64 bits");
 }
@@ -724,8 +719,8 @@ TEST(ParseScenarioErrorTest, AliasBombIsRefusedNotExpanded) {
 }
 
 TEST(ParseScenarioErrorTest, BadFixturesAllFailCleanly) {
-  for (const char* name : {"bad_accelerator.yaml", "bad_unknown_key.yaml", "bad_syntax.yaml",
-                           "bad_wan.yaml", "bad_units.yaml"}) {
+  for (const char* name :
+       {"bad_accelerator.yaml", "bad_unknown_key.yaml", "bad_syntax.yaml", "bad_wan.yaml", "bad_units.yaml"}) {
     StatusOr<ScenarioSpec> s = ParseScenario(ReadFixture(name), name);
     ASSERT_FALSE(s.ok()) << name;
     EXPECT_THAT(std::string(s.status().message()), StartsWith(std::string(name) + ":")) << name;

@@ -6,10 +6,13 @@ namespace stargate {
 namespace {
 
 TEST(SiteFile, ReadsSitesAndLeavesTheRestUnset) {
-  const auto sites = ParseSiteFile(
-      "sites:\n"
-      "  - {name: abilene, latitude: 32.45, longitude: -99.73, power_cap: 1.2GW, pue: 1.15, carbon: 400}\n"
-      "  - {name: lab}\n", "sites.yaml").value();
+  const auto sites =
+      ParseSiteFile(
+          "sites:\n"
+          "  - {name: abilene, latitude: 32.45, longitude: -99.73, power_cap: 1.2GW, pue: 1.15, carbon: 400}\n"
+          "  - {name: lab}\n",
+          "sites.yaml")
+          .value();
   ASSERT_EQ(sites.size(), 2u);
   EXPECT_EQ(sites[0].name, "abilene");
   EXPECT_DOUBLE_EQ(*sites[0].latitude, 32.45);

@@ -21,8 +21,8 @@ TEST(RingAllReduce, NothingToDoForOneRank) {
 TEST(RingAllReduce, MatchesFormulaForSmallP) {
   const Bytes n = Gigabytes(1);
   for (int p = 2; p <= 16; ++p) {
-    const double expected = 2.0 * (p - 1) * kNic.alpha.seconds() +
-                            2.0 * (p - 1) / p * n.value() / kNic.bandwidth.value();
+    const double expected =
+        2.0 * (p - 1) * kNic.alpha.seconds() + 2.0 * (p - 1) / p * n.value() / kNic.bandwidth.value();
     EXPECT_NEAR(Sec(RingAllReduce(n, p, kNic)), expected, 1e-9) << "p=" << p;
   }
 }

@@ -57,8 +57,7 @@ TEST(LinkAt, FollowsTheDocumentedTable) {
   EXPECT_EQ(LinkAt(SpanLevel::kLeaf, h100, f, s).alpha, f.alpha_leaf);
   EXPECT_EQ(LinkAt(SpanLevel::kPod, h100, f, s).bandwidth, h100.scale_out_bw);
   EXPECT_EQ(LinkAt(SpanLevel::kPod, h100, f, s).alpha, f.alpha_spine);
-  EXPECT_DOUBLE_EQ(LinkAt(SpanLevel::kSpine, h100, f, s).bandwidth.value(),
-                   h100.scale_out_bw.value() / 7.0);
+  EXPECT_DOUBLE_EQ(LinkAt(SpanLevel::kSpine, h100, f, s).bandwidth.value(), h100.scale_out_bw.value() / 7.0);
   const Link wan = LinkAt(SpanLevel::kWan, h100, FabricSpec{}, s);
   EXPECT_EQ(wan.alpha, FiberLatency(1000) + f.alpha_spine);
   // 800 Gb/s shared by one outer ring per device of a domain (8).
@@ -111,8 +110,7 @@ TEST(GradientAllReduce, HierarchicalBeatsAFlatRingOverTheNics) {
   const FabricSpec f;
   const Bytes n = Gigabytes(4);
   const PlacementShape s = H100Gang(16, 1, 1, 1);
-  EXPECT_LT(GradientAllReduce(n, h100, f, s),
-            RingAllReduce(n, s.devices, LinkAt(SpanLevel::kLeaf, h100, f, s)));
+  EXPECT_LT(GradientAllReduce(n, h100, f, s), RingAllReduce(n, s.devices, LinkAt(SpanLevel::kLeaf, h100, f, s)));
 }
 
 TEST(GradientAllReduce, NoWanBandwidthMeansNoSync) {
@@ -129,14 +127,12 @@ TEST(DataParallelAllReduce, ModelParallelOneIsGradientAllReduce) {
   s.devices_per_node = 4;
   s.domains = 2;  // both under one leaf
   const Bytes n = Gigabytes(2);
-  EXPECT_EQ(DataParallelAllReduce(n, 1, gb200, FabricSpec{}, s),
-            GradientAllReduce(n, gb200, FabricSpec{}, s));
+  EXPECT_EQ(DataParallelAllReduce(n, 1, gb200, FabricSpec{}, s), GradientAllReduce(n, gb200, FabricSpec{}, s));
   // TP=8 inside a 72-GPU domain: 9 replicas per domain reduce over NVLink
   // first, then 2 domains over the NICs.
   const Link nvl{gb200.scale_up_bw, FabricSpec{}.alpha_scale_up};
   const Link nic{gb200.scale_out_bw, FabricSpec{}.alpha_leaf};
-  EXPECT_EQ(DataParallelAllReduce(n, 8, gb200, FabricSpec{}, s),
-            HierarchicalAllReduce(n, 9, nvl, 2, nic));
+  EXPECT_EQ(DataParallelAllReduce(n, 8, gb200, FabricSpec{}, s), HierarchicalAllReduce(n, 9, nvl, 2, nic));
   // One replica: nothing to sync.
   EXPECT_EQ(DataParallelAllReduce(n, 144, gb200, FabricSpec{}, s), Duration::Zero());
 }

@@ -30,8 +30,7 @@ TEST(DevicePower, MonotoneInUtilisationForEveryType) {
 TEST(PoolPower, BusyAtLoadRestIdle) {
   const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
   const Watts pool = PoolPower(h100, 100, 30, 0.8);
-  EXPECT_DOUBLE_EQ(pool.value(),
-                   30 * DevicePower(h100, 0.8).value() + 70 * DevicePower(h100, 0).value());
+  EXPECT_DOUBLE_EQ(pool.value(), 30 * DevicePower(h100, 0.8).value() + 70 * DevicePower(h100, 0).value());
   EXPECT_EQ(PoolPower(h100, 100, 500, 1.0), DevicePower(h100, 1.0) * 100);
   EXPECT_EQ(PoolPower(h100, 100, -5, 1.0), DevicePower(h100, 0) * 100);
   EXPECT_EQ(PoolPower(h100, 0, 0, 1.0), Watts(0));

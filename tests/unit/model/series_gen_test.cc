@@ -99,8 +99,8 @@ TEST(MakeSeries, NeverNegative) {
 TEST(ResampleToHourly, AveragesQuarterAndHalfHoursAndForwardFillsGaps) {
   const int64_t t0 = 1576800000 + 900;  // 2019-12-20 00:15 UTC
   // Hour 0 at 15-min spacing, hour 1 at 30-min, hours 2-3 missing.
-  const std::vector<std::pair<int64_t, double>> pts = {
-      {t0, 1}, {t0 + 900, 2}, {t0 + 1800, 3}, {t0 + 2700, 10}, {t0 + 4500, 20}, {t0 + 4 * 3600, 7}};
+  const std::vector<std::pair<int64_t, double>> pts = {{t0, 1},         {t0 + 900, 2},   {t0 + 1800, 3},
+                                                       {t0 + 2700, 10}, {t0 + 4500, 20}, {t0 + 4 * 3600, 7}};
   const HourlySeries s = ResampleToHourly(pts);
   EXPECT_EQ(s.values, (std::vector<double>{2, 15, 15, 15, 7}));
   // A fixed length truncates or forward-fills the tail.
@@ -147,10 +147,9 @@ TEST(ResampleToHourly, GermanCarbonCsv) {
   ASSERT_GT(pts.size(), 30000u);
   const HourlySeries hourly = ResampleToHourly(pts);
   EXPECT_EQ(hourly.values.size(), 387u * 24);
-  EXPECT_NEAR(hourly.values[0], (pts[0].second + pts[1].second + pts[2].second + pts[3].second) / 4,
-              1e-9);
-  const auto [lo, hi] = std::minmax_element(pts.begin(), pts.end(),
-                                            [](auto& a, auto& b) { return a.second < b.second; });
+  EXPECT_NEAR(hourly.values[0], (pts[0].second + pts[1].second + pts[2].second + pts[3].second) / 4, 1e-9);
+  const auto [lo, hi] =
+      std::minmax_element(pts.begin(), pts.end(), [](auto& a, auto& b) { return a.second < b.second; });
   for (double v : hourly.values) {
     EXPECT_GE(v, lo->second);
     EXPECT_LE(v, hi->second);

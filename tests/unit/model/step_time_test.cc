@@ -110,8 +110,7 @@ TEST(TrainingStep, NoThroughputMeansInfinite) {
   t.params = 1e9;
   t.tokens = 1e9;
   t.mfu = 0;
-  const StepEstimate est =
-      TrainingStep(t, Spec(AcceleratorType::kH100), FabricSpec{}, PlacementShape{});
+  const StepEstimate est = TrainingStep(t, Spec(AcceleratorType::kH100), FabricSpec{}, PlacementShape{});
   EXPECT_TRUE(est.compute.is_infinite());
   EXPECT_TRUE(est.total.is_infinite());
 }
@@ -121,8 +120,7 @@ TEST(RelativeThroughput, RatioOfDenseBf16Peaks) {
   EXPECT_DOUBLE_EQ(RelativeThroughput(AcceleratorType::kH200), 1.0);
   EXPECT_NEAR(RelativeThroughput(AcceleratorType::kB200), 2250.0 / 989.0, 1e-12);
   EXPECT_NEAR(RelativeThroughput(AcceleratorType::kA100), 312.0 / 989.0, 1e-12);
-  EXPECT_NEAR(RelativeThroughput(AcceleratorType::kH100, AcceleratorType::kA100), 989.0 / 312.0,
-              1e-12);
+  EXPECT_NEAR(RelativeThroughput(AcceleratorType::kH100, AcceleratorType::kA100), 989.0 / 312.0, 1e-12);
 }
 
 }  // namespace

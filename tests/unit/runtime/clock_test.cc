@@ -95,9 +95,9 @@ TEST(ManualClock, ATimedWaitEndsOnANotifyOrAtItsDeadline) {
 TEST(RealClock, IsUnixTimeThatNeverGoesBack) {
   RealClock clock;
   const Time a = clock.Now();
-  const int64_t system_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
+  const int64_t system_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
   EXPECT_NEAR(static_cast<double>(a.millis()), static_cast<double>(system_ms), 1000.0);
   Time last = a;
   for (int i = 0; i < 1000; ++i) {

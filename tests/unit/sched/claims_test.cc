@@ -93,9 +93,9 @@ TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
           for (NodeId n : nodes) c.Add(s, p, n.value(), per_node);
         } else {
           std::vector<NodeId> nodes = FindNodes(s, p, shape, c);
-          ASSERT_EQ(nodes.empty(), c.NodesWithFree(s, p, shape.per_node) < shape.nodes ||
-                                       s.pool(p).free_devices - c.OnPool(p) <
-                                           static_cast<int64_t>(shape.nodes) * shape.per_node);
+          ASSERT_EQ(nodes.empty(),
+                    c.NodesWithFree(s, p, shape.per_node) < shape.nodes ||
+                        s.pool(p).free_devices - c.OnPool(p) < static_cast<int64_t>(shape.nodes) * shape.per_node);
           std::set<uint32_t> distinct;
           for (NodeId n : nodes) {
             ASSERT_TRUE(s.IsUp(n));
@@ -113,11 +113,13 @@ TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
           const PoolState& pool = s.pool(PoolId(q));
           for (int k = 1; k <= pool.leaves.block_nodes; ++k) {
             ASSERT_EQ(c.Leaves(PoolId(q)).AtLeast(pool.leaves.buckets, k),
-                      BlocksWithWhole(s, c, PoolId(q), pool.leaves, k)) << "leaves, k " << k;
+                      BlocksWithWhole(s, c, PoolId(q), pool.leaves, k))
+                << "leaves, k " << k;
           }
           for (int k = 1; k <= pool.domains.block_nodes; ++k) {
             ASSERT_EQ(c.Domains(PoolId(q)).AtLeast(pool.domains.buckets, k),
-                      BlocksWithWhole(s, c, PoolId(q), pool.domains, k)) << "domains, k " << k;
+                      BlocksWithWhole(s, c, PoolId(q), pool.domains, k))
+                << "domains, k " << k;
           }
         }
       }

@@ -43,9 +43,9 @@ void Apply(ClusterState& s, Queue& q, const Decisions& d) {
 TEST(FifoFirstFit, PlacesInOrderAndBlocksAtTheHead) {
   ClusterState s(Sites());
   Queue q;
-  q.Push(Req(1, 32, 0));   // fills site us
-  q.Push(Req(2, 24, 1));   // does not fit in eu (16): blocks
-  q.Push(Req(3, 1, 2));    // would fit, but FIFO waits
+  q.Push(Req(1, 32, 0));  // fills site us
+  q.Push(Req(2, 24, 1));  // does not fit in eu (16): blocks
+  q.Push(Req(3, 1, 2));   // would fit, but FIFO waits
   FifoFirstFit fifo;
   Decisions d = fifo.Schedule(s, q, Time::Epoch());
   ASSERT_EQ(d.items.size(), 1u);

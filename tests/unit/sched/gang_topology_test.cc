@@ -24,9 +24,9 @@ std::set<uint32_t> LeavesOf(const ClusterState& s, const std::vector<NodeId>& no
 
 TEST(GangTopology, PicksTheTightestLeafThatHoldsTheGang) {
   ClusterState s = FourLeaves();
-  s.Allocate(NodeId(0), 1);   // leaf 0: 3 whole nodes
-  s.Allocate(NodeId(5), 1);   // leaf 1: 3 whole nodes
-  s.Allocate(NodeId(9), 8);   // leaf 2: 3 whole nodes
+  s.Allocate(NodeId(0), 1);  // leaf 0: 3 whole nodes
+  s.Allocate(NodeId(5), 1);  // leaf 1: 3 whole nodes
+  s.Allocate(NodeId(9), 8);  // leaf 2: 3 whole nodes
   Claims c;
   c.Reset(s);
   const PoolId p(0);
@@ -43,9 +43,9 @@ TEST(GangTopology, PicksTheTightestLeafThatHoldsTheGang) {
 
 TEST(GangTopology, WideGangsSpanTheFewestLeaves) {
   ClusterState s = FourLeaves();
-  s.Allocate(NodeId(0), 8);   // leaf 0: 3 whole
+  s.Allocate(NodeId(0), 8);  // leaf 0: 3 whole
   s.Allocate(NodeId(4), 8);
-  s.Allocate(NodeId(5), 8);   // leaf 1: 2 whole
+  s.Allocate(NodeId(5), 8);  // leaf 1: 2 whole
   Claims c;
   c.Reset(s);
   // 6 nodes: no leaf holds them; leaves 2 and 3 (4 whole each) do, where a
@@ -60,7 +60,7 @@ TEST(GangTopology, WideGangsSpanTheFewestLeaves) {
 TEST(GangTopology, PrefersOneNvlinkDomain) {
   // Two NVL72 racks per leaf.
   ClusterState s = testing::OneSite({PoolSpec{AcceleratorType::kGB200, 72, 4, 18, 18}}, 36);
-  s.Allocate(NodeId(0), 4);           // domain 0: 17 whole nodes
+  s.Allocate(NodeId(0), 4);  // domain 0: 17 whole nodes
   Claims c;
   c.Reset(s);
   const PoolId p(0);

@@ -13,9 +13,7 @@ namespace {
 
 const Time kNow = Time::Epoch() + Duration::Hours(10);
 
-ClusterState Full(int nodes) {
-  return testing::OneSite({PoolSpec{AcceleratorType::kH100, nodes, 8, 1, 1}}, 4);
-}
+ClusterState Full(int nodes) { return testing::OneSite({PoolSpec{AcceleratorType::kH100, nodes, 8, 1, 1}}, 4); }
 
 // A whole-node gang on node `node` that checkpointed `since` ago.
 void RunGang(ClusterState& s, uint32_t job, uint32_t node, int priority, Duration since, bool draining = false) {

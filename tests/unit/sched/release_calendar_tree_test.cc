@@ -18,7 +18,9 @@ std::optional<ReleaseCalendarTree::Covering> Walk(const std::map<std::pair<int64
   int64_t released = 0;
   for (const auto& [key, devices] : ref) {
     released += devices;
-    if (released >= x) return ReleaseCalendarTree::Covering{ReleaseEntry{Time::FromNanos(key.first), JobId(key.second), devices}, released};
+    if (released >= x)
+      return ReleaseCalendarTree::Covering{ReleaseEntry{Time::FromNanos(key.first), JobId(key.second), devices},
+                                           released};
   }
   return std::nullopt;
 }

@@ -111,9 +111,10 @@ TEST(RequestOf, TrainingJobsArePricedByTheStepModelOnlyWithAModelSize) {
 // and a deferrable job's deadline are set when the server takes it.
 TEST(RequestOf, AJobFileAsTheServerSubmitsIt) {
   const ClusterState state = ThreeSites();
-  JobFile f = ParseJobFile("name: j\nresources: {accelerators: H100:4, nodes: 2}\n"
-                           "placement: {regions: [us-central]}\nestimate: 1h\ndeferrable: {deadline: 12h}\nrun: x\n",
-                           "j.yaml")
+  JobFile f = ParseJobFile(
+                  "name: j\nresources: {accelerators: H100:4, nodes: 2}\n"
+                  "placement: {regions: [us-central]}\nestimate: 1h\ndeferrable: {deadline: 12h}\nrun: x\n",
+                  "j.yaml")
                   .value();
   SetSubmitted(f, Time::FromMillis(1'000'000));
   const JobRequest r = RequestOf(f.spec, state, JobContext{.estimate = f.estimate});

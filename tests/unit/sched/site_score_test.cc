@@ -26,8 +26,8 @@ SiteSpec Site(std::string name, std::string region, double lat, double lon, int 
 
 // Tokyo and Ashburn (Virginia); two sites in region "us".
 ClusterState World() {
-  return ClusterState({Site("tokyo", "jp", 35.68, 139.69), Site("ashburn", "us", 39.04, -77.49),
-                       Site("dallas", "us", 32.78, -96.80)});
+  return ClusterState(
+      {Site("tokyo", "jp", 35.68, 139.69), Site("ashburn", "us", 39.04, -77.49), Site("dallas", "us", 32.78, -96.80)});
 }
 
 void Grid(ClusterState& s, uint16_t site, double carbon) {
@@ -81,8 +81,8 @@ TEST(SiteScore, ASiteWithoutCoordinatesIsNoDistanceAwayAndFailsMaxRtt) {
   EXPECT_NEAR(lat, 39.04, 1e-9);
   EXPECT_FALSE(s.PlaceCoordinates("lab", &lat, &lon));
   JobRequest r = NearTokyo(s, Duration::Seconds(1));
-  EXPECT_EQ(RoundTripMs(s.site(SiteId(2)), r), 0.0);                      // no preference when scoring
-  EXPECT_FALSE(PoolAllows(s, s.site(SiteId(2)).pools[0], r));              // but a hard limit cannot hold
+  EXPECT_EQ(RoundTripMs(s.site(SiteId(2)), r), 0.0);           // no preference when scoring
+  EXPECT_FALSE(PoolAllows(s, s.site(SiteId(2)).pools[0], r));  // but a hard limit cannot hold
   EXPECT_TRUE(PoolAllows(s, s.site(SiteId(1)).pools[0], r));
 }
 

@@ -69,7 +69,7 @@ TEST(StargatePolicy, AFasterAcceleratorCanOutweighAGreenerGrid) {
 
 TEST(StargatePolicy, ResidencyIsAHardFilter) {
   ClusterState s({Site("us", "US", AcceleratorType::kH100, 4), Site("eu", "EU", AcceleratorType::kH100, 4)});
-  Signal(s, 0, 10);   // the cleanest, but not allowed
+  Signal(s, 0, 10);  // the cleanest, but not allowed
   Signal(s, 1, 500);
   Queue q;
   JobRequest r = Req(1, 8);
@@ -84,7 +84,7 @@ TEST(StargatePolicy, NeverAdmitsPastASitesPowerCap) {
                                  Site("open", "US", AcceleratorType::kH100, 4)};
   specs[0].power_cap = Watts(51'000);
   ClusterState capped(specs);
-  Signal(capped, 0, 10);   // the cleaner grid...
+  Signal(capped, 0, 10);  // the cleaner grid...
   Signal(capped, 1, 500);
   // ...but it already draws within 1 kW of its cap; one H100 node adds ~4 kW.
   SiteSignals sig = capped.site(SiteId(0)).signals;
@@ -257,8 +257,12 @@ TEST(Backfill, ReservationIsTheEarliestTimeEnoughComesBack) {
 
 TEST(SiteScore, RelativeTermsAndZeroBests) {
   std::vector<Candidate> c(2);
-  c[0].runtime_s = 100; c[0].co2_g = 10; c[0].cost_usd = 0;
-  c[1].runtime_s = 200; c[1].co2_g = 5;  c[1].cost_usd = 0;
+  c[0].runtime_s = 100;
+  c[0].co2_g = 10;
+  c[0].cost_usd = 0;
+  c[1].runtime_s = 200;
+  c[1].co2_g = 5;
+  c[1].cost_usd = 0;
   SchedulerSpec spec;
   spec.weight_time = 1;
   spec.weight_carbon = 1;

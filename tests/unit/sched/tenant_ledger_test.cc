@@ -31,9 +31,8 @@ TEST(TenantLedger, DominantShareIsTheLargestFractionOverTheWeight) {
 TEST(TenantLedger, ClusterStateChargesRunningGangsByAcceleratorType) {
   // Half the devices of each type: the H200 half holds more memory, so a
   // tenant on H200s has the larger dominant share for the same device count.
-  ClusterState s = testing::OneSite({PoolSpec{AcceleratorType::kH100, 4, 8, 1, 1},
-                                     PoolSpec{AcceleratorType::kH200, 4, 8, 1, 1}},
-                                    4);
+  ClusterState s =
+      testing::OneSite({PoolSpec{AcceleratorType::kH100, 4, 8, 1, 1}, PoolSpec{AcceleratorType::kH200, 4, 8, 1, 1}}, 4);
   RunningGang a = RunningGang::Ending(JobId(1), PoolId(0), 16, Time::Epoch() + Duration::Hours(1));
   a.tenant = TenantId(0);
   RunningGang b = RunningGang::Ending(JobId(2), PoolId(1), 16, Time::Epoch() + Duration::Hours(1));
@@ -52,7 +51,7 @@ TEST(TenantLedger, ClusterStateChargesRunningGangsByAcceleratorType) {
 TEST(RunningGang, LostWorkIsTheTimeSinceTheLastDurableCheckpoint) {
   RunningGang g = RunningGang::Ending(JobId(1), PoolId(0), 8, Time::Never());
   g.checkpoint_origin = Time::Epoch() + Duration::Minutes(10);
-  EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch()), Duration::Zero());  // still restarting
+  EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch()), Duration::Zero());                               // still restarting
   EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch() + Duration::Minutes(70)), Duration::Minutes(60));  // no checkpoints
   g.checkpoint_period = Duration::Minutes(25);
   EXPECT_EQ(g.LostIfStoppedAt(Time::Epoch() + Duration::Minutes(70)), Duration::Minutes(10));

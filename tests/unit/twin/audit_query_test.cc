@@ -96,7 +96,7 @@ TEST(Audit, CsvRoundTripsThroughTheQuery) {
   EXPECT_EQ(QueryAudit(csv, "d.csv", tenant)->size(), 1u);
   AuditFilter window;
   window.from_h = 0.5;
-  window.to_h = 1.1;  // job 1 starts when the 2 min warning is over
+  window.to_h = 1.1;                                        // job 1 starts when the 2 min warning is over
   EXPECT_EQ(QueryAudit(csv, "d.csv", window)->size(), 2u);  // the preemption and job 1's start
   AuditFilter elsewhere;
   elsewhere.site = "paris";
@@ -130,8 +130,7 @@ TEST(Audit, RejectsAFileThatIsNotATrail) {
   EXPECT_EQ(bad.status().message(),
             "jobs.csv:1: not an audit trail (expected the header "
             "time_h,job,name,tenant,action,count,last_h,site,detail)");
-  auto short_row =
-      QueryAudit("time_h,job,name,tenant,action,count,last_h,site,detail\n1.0,2,x\n", "d.csv", {});
+  auto short_row = QueryAudit("time_h,job,name,tenant,action,count,last_h,site,detail\n1.0,2,x\n", "d.csv", {});
   ASSERT_FALSE(short_row.ok());
   EXPECT_NE(std::string(short_row.status().message()).find("d.csv:2:"), std::string::npos);
   EXPECT_TRUE(CheckAuditAction("preempt").ok());

@@ -139,9 +139,7 @@ TEST(JobsCsvTest, SiteOutOfRangeIsEmpty) {
   EXPECT_EQ(t[1][Col(t, "site")], "");
 }
 
-TEST(JobsCsvTest, EmptyResultIsJustTheHeader) {
-  EXPECT_EQ(JobsCsv(RunResult{}), std::string(kJobsHeader) + "\n");
-}
+TEST(JobsCsvTest, EmptyResultIsJustTheHeader) { EXPECT_EQ(JobsCsv(RunResult{}), std::string(kJobsHeader) + "\n"); }
 
 TEST(JobsCsvTest, SameInputSameBytes) { EXPECT_EQ(JobsCsv(SampleRun()), JobsCsv(SampleRun())); }
 
@@ -176,8 +174,7 @@ TEST(SiteSeriesCsvTest, OneRowPerHourAndSite) {
   const std::string text = SeriesCsv(SampleRun());
   const Table t = ParseCsv(text);
   ASSERT_EQ(t.size(), 1u + 2 * 48);
-  EXPECT_EQ(text.substr(0, text.find('\n')),
-            "hour,site,utilisation,facility_mw,carbon_g_per_kwh,price_usd_per_mwh");
+  EXPECT_EQ(text.substr(0, text.find('\n')), "hour,site,utilisation,facility_mw,carbon_g_per_kwh,price_usd_per_mwh");
   EXPECT_EQ(t[1][0], "0");
   EXPECT_EQ(t[1][1], "north-1");
   EXPECT_EQ(t[2][1], "texas, east");
@@ -196,8 +193,7 @@ TEST(SiteSeriesCsvTest, ShortSeriesLeaveEmptyCells) {
 }
 
 TEST(SiteSeriesCsvTest, EmptyResultIsJustTheHeader) {
-  EXPECT_EQ(SeriesCsv(RunResult{}),
-            "hour,site,utilisation,facility_mw,carbon_g_per_kwh,price_usd_per_mwh\n");
+  EXPECT_EQ(SeriesCsv(RunResult{}), "hour,site,utilisation,facility_mw,carbon_g_per_kwh,price_usd_per_mwh\n");
 }
 
 }  // namespace

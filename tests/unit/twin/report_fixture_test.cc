@@ -17,8 +17,8 @@ Time AtHours(double h) { return Time::Epoch() + Duration::FromSeconds(h * 3600.0
 Duration Hours(double h) { return Duration::FromSeconds(h * 3600.0); }
 
 // 48 hourly values with a daily cycle; `phase` shifts the peak.
-SiteSeries MakeSite(std::string name, std::string jurisdiction, int64_t accelerators, double cap_mw,
-                    double base_carbon, double carbon_swing, double phase) {
+SiteSeries MakeSite(std::string name, std::string jurisdiction, int64_t accelerators, double cap_mw, double base_carbon,
+                    double carbon_swing, double phase) {
   SiteSeries s;
   s.name = std::move(name);
   s.jurisdiction = std::move(jurisdiction);
@@ -39,8 +39,8 @@ SiteSeries MakeSite(std::string name, std::string jurisdiction, int64_t accelera
   return s;
 }
 
-JobRecord Job(uint32_t id, std::string name, JobKind kind, int accelerators, int site,
-              double submit_h, JobOutcome outcome) {
+JobRecord Job(uint32_t id, std::string name, JobKind kind, int accelerators, int site, double submit_h,
+              JobOutcome outcome) {
   JobRecord j;
   j.id = id;
   j.name = std::move(name);
@@ -148,9 +148,8 @@ RunResult BigRun(int sites, int hours, int jobs) {
     r.sites.push_back(std::move(s));
   }
   for (int k = 0; k < jobs; ++k) {
-    JobRecord j =
-        Job(static_cast<uint32_t>(k), "job-" + std::to_string(k), static_cast<JobKind>(k % 4), 8,
-            k % std::max(sites, 1), k % 1000, JobOutcome::kFinished);
+    JobRecord j = Job(static_cast<uint32_t>(k), "job-" + std::to_string(k), static_cast<JobKind>(k % 4), 8,
+                      k % std::max(sites, 1), k % 1000, JobOutcome::kFinished);
     Ran(&j, k % 1000 + 0.5, k % 1000 + 1.0 + (k % 97) * 0.37, 0.9);
     r.jobs.push_back(std::move(j));
   }

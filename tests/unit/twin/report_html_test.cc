@@ -49,10 +49,9 @@ TEST(HtmlReportTest, IsSelfContained) {
 
 TEST(HtmlReportTest, HasHeadlineTablesAndExplanations) {
   const std::string html = RenderHtmlReport(SampleRun());
-  for (const char* text :
-       {"JCT mean", "JCT p50", "JCT p99", "Wait p99", "Utilisation", "Goodput", "ETTR", "Energy",
-        "Peak power", "tCO\u2082", "Energy cost", "Interruptions", "<table",
-        "How to read these numbers", "north-1", "texas, east", "30.0%"}) {
+  for (const char* text : {"JCT mean", "JCT p50", "JCT p99", "Wait p99", "Utilisation", "Goodput", "ETTR", "Energy",
+                           "Peak power", "tCO\u2082", "Energy cost", "Interruptions", "<table",
+                           "How to read these numbers", "north-1", "texas, east", "30.0%"}) {
     EXPECT_NE(html.find(text), std::string::npos) << text;
   }
 }
@@ -68,9 +67,7 @@ TEST(HtmlReportTest, MarksASiteOverItsCap) {
   EXPECT_EQ(Count(html, "<td class=\"over\">"), 1u);  // texas: 1.12 MW on a 1 MW cap
 }
 
-TEST(HtmlReportTest, SameInputSameBytes) {
-  EXPECT_EQ(RenderHtmlReport(SampleRun()), RenderHtmlReport(SampleRun()));
-}
+TEST(HtmlReportTest, SameInputSameBytes) { EXPECT_EQ(RenderHtmlReport(SampleRun()), RenderHtmlReport(SampleRun())); }
 
 TEST(HtmlReportTest, EmptyResultRendersWithNoDataPanels) {
   const std::string html = RenderHtmlReport(RunResult{});

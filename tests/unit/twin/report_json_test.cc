@@ -63,9 +63,9 @@ TEST(SummaryJsonTest, ListsSitesInOrderWithMeanUtilisation) {
 TEST(SummaryJsonTest, KeepsTheDocumentedKeyOrder) {
   const std::string text = SummaryJson(SampleRun());
   size_t last = 0;
-  for (const char* key : {"\"scenario\"", "\"seed\"", "\"policy\"", "\"simulated_days\"",
-                          "\"jobs\"", "\"jct_hours\"", "\"wait_hours\"", "\"utilisation\"",
-                          "\"goodput\"", "\"energy_mwh\"", "\"events\"", "\"sites\""}) {
+  for (const char* key :
+       {"\"scenario\"", "\"seed\"", "\"policy\"", "\"simulated_days\"", "\"jobs\"", "\"jct_hours\"", "\"wait_hours\"",
+        "\"utilisation\"", "\"goodput\"", "\"energy_mwh\"", "\"events\"", "\"sites\""}) {
     const size_t at = text.find(key);
     ASSERT_NE(at, std::string::npos) << key;
     EXPECT_GT(at, last) << key;
@@ -123,9 +123,7 @@ TEST(SummaryJsonTest, InvalidUtf8InANameDoesNotThrow) {
   EXPECT_TRUE(parsed["scenario"].is_string());
 }
 
-TEST(SummaryJsonTest, SameInputSameBytes) {
-  EXPECT_EQ(SummaryJson(SampleRun()), SummaryJson(SampleRun()));
-}
+TEST(SummaryJsonTest, SameInputSameBytes) { EXPECT_EQ(SummaryJson(SampleRun()), SummaryJson(SampleRun())); }
 
 }  // namespace
 }  // namespace stargate::twin

@@ -42,8 +42,8 @@ TEST(NiceTicksTest, StepsAreOneTwoOrFive) {
 
 TEST(NiceTicksTest, TicksCoverTheRangeWithoutNegativeZero) {
   EXPECT_THAT(svg::TicksBetween(0, 1, 0.2),
-              ElementsAre(0.0, DoubleNear(0.2, 1e-12), DoubleNear(0.4, 1e-12),
-                          DoubleNear(0.6, 1e-12), DoubleNear(0.8, 1e-12), DoubleNear(1, 1e-12)));
+              ElementsAre(0.0, DoubleNear(0.2, 1e-12), DoubleNear(0.4, 1e-12), DoubleNear(0.6, 1e-12),
+                          DoubleNear(0.8, 1e-12), DoubleNear(1, 1e-12)));
   EXPECT_EQ(svg::TicksBetween(-0.1, 0.1, 0.5).size(), 1u);
   EXPECT_EQ(svg::TickLabel(svg::TicksBetween(-0.1, 0.1, 0.5)[0], 0.5, svg::Format::kNumber), "0.0");
 }
@@ -109,8 +109,7 @@ TEST(LineChartTest, LegendWrapsOntoMoreRows) {
   for (int i = 0; i < 30; ++i) {
     many.series.push_back({"a fairly long site name " + std::to_string(i), "#123", {{1, 1}}});
   }
-  EXPECT_GT(ViewBoxHeight(svg::RenderLineChart(many)),
-            ViewBoxHeight(svg::RenderLineChart(one)) + 4 * 22);
+  EXPECT_GT(ViewBoxHeight(svg::RenderLineChart(many)), ViewBoxHeight(svg::RenderLineChart(one)) + 4 * 22);
 }
 
 TEST(FormatTest, FixedHasNoNegativeZeroAndNoNan) {

@@ -9,20 +9,20 @@ constexpr Duration M(int64_t m) { return Duration::Minutes(m); }
 
 TEST(Segment, WallPaysRestartAndOneWritePerFullInterval) {
   Segment s{M(10), M(100), M(30), M(1)};
-  EXPECT_EQ(s.Wall(), M(10) + M(100) + M(3));   // checkpoints after 30, 60, 90
+  EXPECT_EQ(s.Wall(), M(10) + M(100) + M(3));  // checkpoints after 30, 60, 90
   Segment exact{M(0), M(90), M(30), M(1)};
-  EXPECT_EQ(exact.Wall(), M(90) + M(2));        // none at the very end
+  EXPECT_EQ(exact.Wall(), M(90) + M(2));  // none at the very end
   Segment none{M(5), M(100), Duration::Zero(), M(1)};
   EXPECT_EQ(none.Wall(), M(105));
 }
 
 TEST(Segment, InterruptionKeepsOnlyCheckpointedWork) {
   Segment s{M(10), M(100), M(30), M(1)};
-  EXPECT_EQ(s.SavedBy(M(5)), Duration::Zero());      // still restarting
+  EXPECT_EQ(s.SavedBy(M(5)), Duration::Zero());           // still restarting
   EXPECT_EQ(s.SavedBy(M(10) + M(30)), Duration::Zero());  // writing the first one
   EXPECT_EQ(s.SavedBy(M(10) + M(31)), M(30));
   EXPECT_EQ(s.SavedBy(M(10) + M(93)), M(90));
-  EXPECT_EQ(s.DoneBy(M(10) + M(45)), M(44));         // 30 saved + 14 in flight
+  EXPECT_EQ(s.DoneBy(M(10) + M(45)), M(44));  // 30 saved + 14 in flight
   Segment none{M(0), M(100), Duration::Zero(), M(1)};
   EXPECT_EQ(none.SavedBy(M(99)), Duration::Zero());
   EXPECT_EQ(none.DoneBy(M(99)), M(99));
@@ -50,8 +50,8 @@ TEST(Segment, AsyncCheckpointsCountOnceDurable) {
   s.restart = Duration::Minutes(1);
   s.useful = Duration::Hours(10);
   s.interval = Duration::Hours(1);
-  s.write = Duration::Seconds(1);   // the stall
-  s.lag = Duration::Minutes(2);     // persisted behind it
+  s.write = Duration::Seconds(1);  // the stall
+  s.lag = Duration::Minutes(2);    // persisted behind it
   const Duration first_done = Duration::Minutes(1) + Duration::Hours(1) + Duration::Seconds(1);
   EXPECT_EQ(s.SavedBy(first_done), Duration::Zero());
   EXPECT_EQ(s.SavedBy(first_done + Duration::Minutes(2) - Duration::Nanos(1)), Duration::Zero());

@@ -53,7 +53,9 @@ TEST(CsvReaderTest, HandlesQuotedFields) {
 }
 
 TEST(CsvReaderTest, AcceptsCrLfLoneCrBlankLinesAndBom) {
-  const auto recs = ReadAll("\xEF\xBB\xBF" "a,b\r\n\r\nc,d\re,f\n\n");
+  const auto recs = ReadAll(
+      "\xEF\xBB\xBF"
+      "a,b\r\n\r\nc,d\re,f\n\n");
   ASSERT_TRUE(recs.ok());
   ASSERT_EQ(recs->size(), 3u);
   EXPECT_THAT((*recs)[0].fields, ElementsAre("a", "b"));
@@ -80,8 +82,7 @@ TEST(CsvReaderTest, EmptyInputHasNoRecords) {
 TEST(CsvReaderTest, UnterminatedQuoteIsAnErrorAtItsRecord) {
   const auto recs = ReadAll("a,b\nc,\"open\nmore\n");
   ASSERT_FALSE(recs.ok());
-  EXPECT_THAT(std::string(recs.status().message()),
-              HasSubstr("t.csv:2: csv: unterminated quoted field"));
+  EXPECT_THAT(std::string(recs.status().message()), HasSubstr("t.csv:2: csv: unterminated quoted field"));
 }
 
 TEST(CsvReaderTest, TextAfterClosingQuoteIsAnError) {

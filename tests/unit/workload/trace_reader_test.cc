@@ -65,21 +65,21 @@ std::string ErrorOf(std::string_view text, TraceFormat format, const std::string
 
 TEST(PhillyTraceTest, ParsesFixture) {
   TraceStats stats;
-  const auto jobs = ParseTrace(ReadFixture("philly_small.json"), "philly_small.json",
-                               Spec(TraceFormat::kPhilly), &stats);
+  const auto jobs =
+      ParseTrace(ReadFixture("philly_small.json"), "philly_small.json", Spec(TraceFormat::kPhilly), &stats);
   ASSERT_TRUE(jobs.ok()) << jobs.status();
   EXPECT_EQ(stats.rows, 12);
   EXPECT_EQ(stats.jobs, 7);
   EXPECT_EQ(stats.skipped, 5);  // no attempts, no start, zero run, still running, no GPUs
   ExpectJobs(*jobs, {
-      {"application_1506638472019_10000", 0, 3600, 16, "b436b2"},
-      {"application_1506638472019_14199", 699, 193182, 8, "ee9e8c"},  // last attempt only
-      {"application_1506638472019_30004", 3600, 60, 2, "0e4a51"},     // null submit: start
-      {"application_1506638472019_30001", 7200, 30, 1, "u1"},         // empty vc: user
-      {"application_1506638472019_30005", 10740, 5400, 8, "ee9e8c"},
-      {"application_1506638472019_30002", 82800, 1200, 4, "0e4a51"},  // failed, but ran
-      {"application_1506638472019_30003", 7426799, 10, 1, "0e4a51"},  // across new year
-  });
+                        {"application_1506638472019_10000", 0, 3600, 16, "b436b2"},
+                        {"application_1506638472019_14199", 699, 193182, 8, "ee9e8c"},  // last attempt only
+                        {"application_1506638472019_30004", 3600, 60, 2, "0e4a51"},     // null submit: start
+                        {"application_1506638472019_30001", 7200, 30, 1, "u1"},         // empty vc: user
+                        {"application_1506638472019_30005", 10740, 5400, 8, "ee9e8c"},
+                        {"application_1506638472019_30002", 82800, 1200, 4, "0e4a51"},  // failed, but ran
+                        {"application_1506638472019_30003", 7426799, 10, 1, "0e4a51"},  // across new year
+                    });
 }
 
 TEST(PhillyTraceTest, SyntaxErrorNamesItsLine) {
@@ -139,22 +139,22 @@ TEST(PhillyTraceTest, DeepNestingDoesNotCrash) {
 
 TEST(PaiTraceTest, ParsesFixture) {
   TraceStats stats;
-  const auto jobs = ParseTrace(ReadFixture("pai_task_small.csv"), "pai_task_small.csv",
-                               Spec(TraceFormat::kAlibabaPai), &stats);
+  const auto jobs =
+      ParseTrace(ReadFixture("pai_task_small.csv"), "pai_task_small.csv", Spec(TraceFormat::kAlibabaPai), &stats);
   ASSERT_TRUE(jobs.ok()) << jobs.status();
   EXPECT_EQ(stats.rows, 17);
   EXPECT_EQ(stats.jobs, 8);
   EXPECT_EQ(stats.skipped, 5);  // waiting, start 0, CPU-only, running, zero run
   ExpectJobs(*jobs, {
-      {"0718293a4b5c6d7e8f90a1b2", 0, 60, 2, "default"},     // 200% = 2 GPUs
-      {"4f057009a5d481acec67b088", 100, 600, 1, "default"},  // 50% rounds up to 1
-      {"a1b2c3d4e5f60718293a4b5c", 600, 7200, 16, "default"},
-      {"6d2c8a0e1f3b4c5d6e7f8091", 1100, 3600, 4, "default"},  // ps has no GPU
-      {"f60718293a4b5c6d7e8f90a1", 3100, 300, 2, "default"},   // rows apart
-      {"18293a4b5c6d7e8f90a1b2c3", 4100, 42, 1, "default"},    // quoted fields
-      {"3a4b5c6d7e8f90a1b2c3d4e5", 6100, 86400, 4, "default"},  // ceil(2x1.5)+ceil(.3)
-      {"4b5c6d7e8f90a1b2c3d4e5f6", 7100, 100, 1, "default"},    // waiting ps ignored
-  });
+                        {"0718293a4b5c6d7e8f90a1b2", 0, 60, 2, "default"},     // 200% = 2 GPUs
+                        {"4f057009a5d481acec67b088", 100, 600, 1, "default"},  // 50% rounds up to 1
+                        {"a1b2c3d4e5f60718293a4b5c", 600, 7200, 16, "default"},
+                        {"6d2c8a0e1f3b4c5d6e7f8091", 1100, 3600, 4, "default"},   // ps has no GPU
+                        {"f60718293a4b5c6d7e8f90a1", 3100, 300, 2, "default"},    // rows apart
+                        {"18293a4b5c6d7e8f90a1b2c3", 4100, 42, 1, "default"},     // quoted fields
+                        {"3a4b5c6d7e8f90a1b2c3d4e5", 6100, 86400, 4, "default"},  // ceil(2x1.5)+ceil(.3)
+                        {"4b5c6d7e8f90a1b2c3d4e5f6", 7100, 100, 1, "default"},    // waiting ps ignored
+                    });
 }
 
 TEST(PaiTraceTest, AcceptsHeaderLine) {
@@ -176,15 +176,11 @@ TEST(PaiTraceTest, MalformedRowsAreErrorsWithLines) {
     const char* error;
   } cases[] = {
       {ok + "j2,worker,1.0,Terminated,10.0\n", "p.csv:2: row: expected 10 fields"},
-      {ok + ok + "j3,worker,abc,Terminated,10.0,70.0,600.0,8.0,100.0,T4\n",
-       "p.csv:3: inst_num: expected a number"},
-      {ok + "j4,worker,1.0,Terminated,10.0,70.0,600.0,8.0,-50.0,T4\n",
-       "p.csv:2: plan_gpu: expected a number"},
-      {ok + "j5,worker,1.0,Terminated,soon,70.0,600.0,8.0,100.0,T4\n",
-       "p.csv:2: start_time: expected seconds"},
+      {ok + ok + "j3,worker,abc,Terminated,10.0,70.0,600.0,8.0,100.0,T4\n", "p.csv:3: inst_num: expected a number"},
+      {ok + "j4,worker,1.0,Terminated,10.0,70.0,600.0,8.0,-50.0,T4\n", "p.csv:2: plan_gpu: expected a number"},
+      {ok + "j5,worker,1.0,Terminated,soon,70.0,600.0,8.0,100.0,T4\n", "p.csv:2: start_time: expected seconds"},
       {ok + ",worker,1.0,Terminated,10.0,70.0,600.0,8.0,100.0,T4\n", "p.csv:2: job_name: empty"},
-      {ok + "j6,\"worker,1.0,Terminated,10.0,70.0,600.0,8.0,100.0,T4\n",
-       "p.csv:2: csv: unterminated quoted field"},
+      {ok + "j6,\"worker,1.0,Terminated,10.0,70.0,600.0,8.0,100.0,T4\n", "p.csv:2: csv: unterminated quoted field"},
       {ok + "j7,worker,1000000.0,Terminated,10.0,70.0,600.0,8.0,1000000.0,T4\n",
        "p.csv:2: plan_gpu: inst_num x plan_gpu asks for"},
   };
@@ -205,24 +201,23 @@ TEST(PaiTraceTest, EmptyInputGivesNoJobs) {
 
 TEST(HeliosTraceTest, ParsesFixture) {
   TraceStats stats;
-  const auto jobs = ParseTrace(ReadFixture("helios_small.csv"), "helios_small.csv",
-                               Spec(TraceFormat::kHelios), &stats);
+  const auto jobs = ParseTrace(ReadFixture("helios_small.csv"), "helios_small.csv", Spec(TraceFormat::kHelios), &stats);
   ASSERT_TRUE(jobs.ok()) << jobs.status();
   EXPECT_EQ(stats.rows, 14);
   EXPECT_EQ(stats.jobs, 10);
   EXPECT_EQ(stats.skipped, 4);  // CPU job, cancelled twice before running, still running
   ExpectJobs(*jobs, {
-      {"1425510", 0, 3600, 8, "vcJkd"},  // Unix-second times
-      {"1425523", 0, 1, 1, "uEmpty"},    // tie keeps file order; empty vc: user
-      {"1425511", 61, 36848, 1, "vcJkd"},
-      {"1425512", 87, 249, 4, "vchbv"},
-      {"1425513", 88, 675233, 1, "vcpDC"},  // the README's three example rows
-      {"1425522", 300, 600, 1, "vcQ,1"},
-      {"1425517", 19200, 7200, 16, "vcJkd"},
-      {"1425519", 105600, 86400, 2, "vchbv"},
-      {"1425520", 235200, 1800, 8, "vchbv"},
-      {"1425521", 1833590, 20, 2, "vcpDC"},  // across a month end
-  });
+                        {"1425510", 0, 3600, 8, "vcJkd"},  // Unix-second times
+                        {"1425523", 0, 1, 1, "uEmpty"},    // tie keeps file order; empty vc: user
+                        {"1425511", 61, 36848, 1, "vcJkd"},
+                        {"1425512", 87, 249, 4, "vchbv"},
+                        {"1425513", 88, 675233, 1, "vcpDC"},  // the README's three example rows
+                        {"1425522", 300, 600, 1, "vcQ,1"},
+                        {"1425517", 19200, 7200, 16, "vcJkd"},
+                        {"1425519", 105600, 86400, 2, "vchbv"},
+                        {"1425520", 235200, 1800, 8, "vchbv"},
+                        {"1425521", 1833590, 20, 2, "vcpDC"},  // across a month end
+                    });
 }
 
 TEST(HeliosTraceTest, FindsColumnsByName) {
@@ -238,8 +233,7 @@ TEST(HeliosTraceTest, MalformedRowsAreErrorsWithLines) {
   const std::string header =
       "job_id,user,vc,gpu_num,cpu_num,node_num,state,submit_time,start_time,end_time,duration,"
       "queue\n";
-  const std::string ok =
-      "1,u,vc,1,1,1,COMPLETED,2020-06-09 18:41:01,2020-06-09 18:41:01,2020-06-09 18:42:01,60,0\n";
+  const std::string ok = "1,u,vc,1,1,1,COMPLETED,2020-06-09 18:41:01,2020-06-09 18:41:01,2020-06-09 18:42:01,60,0\n";
   const struct {
     std::string text;
     const char* error;
@@ -321,8 +315,7 @@ TEST(TraceSpecTest, RejectsBadKnobs) {
 
 // ---------------------------------------------------------------- robustness
 
-constexpr TraceFormat kFormats[] = {TraceFormat::kPhilly, TraceFormat::kAlibabaPai,
-                                    TraceFormat::kHelios};
+constexpr TraceFormat kFormats[] = {TraceFormat::kPhilly, TraceFormat::kAlibabaPai, TraceFormat::kHelios};
 
 // Parses and discards: the point is that nothing crashes or hangs, and an
 // error is always InvalidArgument.
@@ -349,10 +342,9 @@ TEST(TraceRobustnessTest, RandomBytesNeverCrash) {
 }
 
 TEST(TraceRobustnessTest, TruncatedFixturesNeverCrash) {
-  const std::pair<const char*, TraceFormat> fixtures[] = {
-      {"philly_small.json", TraceFormat::kPhilly},
-      {"pai_task_small.csv", TraceFormat::kAlibabaPai},
-      {"helios_small.csv", TraceFormat::kHelios}};
+  const std::pair<const char*, TraceFormat> fixtures[] = {{"philly_small.json", TraceFormat::kPhilly},
+                                                          {"pai_task_small.csv", TraceFormat::kAlibabaPai},
+                                                          {"helios_small.csv", TraceFormat::kHelios}};
   for (const auto& [name, format] : fixtures) {
     const std::string text = ReadFixture(name);
     ASSERT_FALSE(text.empty()) << name;
@@ -362,10 +354,9 @@ TEST(TraceRobustnessTest, TruncatedFixturesNeverCrash) {
 
 TEST(TraceRobustnessTest, MutatedFixturesNeverCrash) {
   const std::string alphabet = "\",\n\r{}[]:0123456789-. aN\\";
-  const std::pair<const char*, TraceFormat> fixtures[] = {
-      {"philly_small.json", TraceFormat::kPhilly},
-      {"pai_task_small.csv", TraceFormat::kAlibabaPai},
-      {"helios_small.csv", TraceFormat::kHelios}};
+  const std::pair<const char*, TraceFormat> fixtures[] = {{"philly_small.json", TraceFormat::kPhilly},
+                                                          {"pai_task_small.csv", TraceFormat::kAlibabaPai},
+                                                          {"helios_small.csv", TraceFormat::kHelios}};
   Rng rng(7);
   for (const auto& [name, format] : fixtures) {
     const std::string original = ReadFixture(name);

@@ -45,7 +45,8 @@ class FakeReplica {
     last_target = in.target;
     last_body = in.body;
     last_custom_header = in.get_header_value("X-Custom");
-    last_file = in.has_file("image") ? in.get_file_value("image").filename + ":" + in.get_file_value("image").content : "";
+    last_file =
+        in.has_file("image") ? in.get_file_value("image").filename + ":" + in.get_file_value("image").content : "";
     out.status = in.path == "/missing" ? 404 : status_;
     out.set_header("X-From", name_);
     out.set_content(name_, "text/plain");

@@ -8,8 +8,8 @@
 #include <set>
 
 #include "control/store/memory_store.h"
-#include "runtime/manual_clock.h"
 #include "control/store/sqlite_store.h"
+#include "runtime/manual_clock.h"
 
 namespace stargate::control {
 namespace {

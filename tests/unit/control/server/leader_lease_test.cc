@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <thread>
 
+#include "../store/etcd_process.h"
 #include "control/store/etcd_store.h"
 #include "runtime/real_clock.h"
-#include "../store/etcd_process.h"
 
 namespace stargate::control {
 namespace {
@@ -30,7 +30,8 @@ class LeaderLeaseTest : public ::testing::Test {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
   LeaderLease Make(const std::string& who, Duration ttl) {
-    return LeaderLease(EtcdClient::Make({etcd_->endpoint()}, Duration::Seconds(2), &clock_).value(), "t/leader", who, ttl);
+    return LeaderLease(EtcdClient::Make({etcd_->endpoint()}, Duration::Seconds(2), &clock_).value(), "t/leader", who,
+                       ttl);
   }
   RealClock clock_;
   std::string dir_;

@@ -47,7 +47,7 @@ TEST(NodeRegistry, AServerStallIsNotTakenForTheNodesSilence) {
   ASSERT_TRUE(nodes.Register(Node("b"), T(1'000)).ok());
   ASSERT_TRUE(nodes.Register(Node("gone"), T(1'000)).ok());
   nodes.Leave("gone", "");
-  EXPECT_EQ(nodes.NotePass(T(1'000)), Ms(0));             // the first pass: nothing to compare
+  EXPECT_EQ(nodes.NotePass(T(1'000)), Ms(0));  // the first pass: nothing to compare
   EXPECT_EQ(nodes.NotePass(T(1'250)), Ms(0));
   EXPECT_EQ(nodes.NotePass(T(1'250) + NodeRegistry::kStall), Ms(0));  // slow, not stalled
   EXPECT_FALSE(nodes.Alive("a", T(2'501)));
@@ -57,7 +57,7 @@ TEST(NodeRegistry, AServerStallIsNotTakenForTheNodesSilence) {
   EXPECT_EQ(nodes.NotePass(T(4'000)), Ms(1'750));
   EXPECT_TRUE(nodes.Alive("a", T(4'000)));
   EXPECT_TRUE(nodes.Alive("b", T(4'250)));
-  EXPECT_FALSE(nodes.Alive("a", T(4'251)));           // still down 1.5 s after its (moved) last word
+  EXPECT_FALSE(nodes.Alive("a", T(4'251)));  // still down 1.5 s after its (moved) last word
   EXPECT_FALSE(nodes.Alive("gone", T(4'000)));
   // A node down (and noted) before a stall is not revived by it.
   EXPECT_EQ(nodes.NoteFailures(T(5'000)), 2);
@@ -85,11 +85,11 @@ TEST(NodeRegistry, SilentSiteEpisodes) {
   EXPECT_EQ(nodes.CutOffSince("y", T(7'000)), T(1'000));
   NodeTelemetry t;
   t.last_heartbeat = T(8'000);
-  ASSERT_TRUE(nodes.Heartbeat("x", t));                     // x is back; y is not (and never will be)
+  ASSERT_TRUE(nodes.Heartbeat("x", t));  // x is back; y is not (and never will be)
   nodes.NoteSilentSites(T(8'000));
-  EXPECT_EQ(nodes.CutOffSince("y", T(8'000)), T(1'000));          // still the same episode for y
+  EXPECT_EQ(nodes.CutOffSince("y", T(8'000)), T(1'000));  // still the same episode for y
   EXPECT_FALSE(nodes.CutOffSince("x", T(8'000)).has_value());
-  nodes.NoteSilentSites(T(20'000));                            // silent again: a new episode
+  nodes.NoteSilentSites(T(20'000));  // silent again: a new episode
   EXPECT_EQ(nodes.CutOffSince("x", T(20'000)), T(8'000));
 }
 
@@ -103,11 +103,11 @@ TEST(NodeRegistry, ASilentNodeMayBeCutOffWithItsSiteUntilAPeerIsHeardLater) {
   ASSERT_TRUE(nodes.Register(Node("y"), T(1'000)).ok());
   NodeTelemetry t;
   t.last_heartbeat = T(2'000);
-  ASSERT_TRUE(nodes.Heartbeat("y", t));     // y's last word before the cut, 1 s after x's
+  ASSERT_TRUE(nodes.Heartbeat("y", t));  // y's last word before the cut, 1 s after x's
   EXPECT_TRUE(nodes.MaybeCutOff("x", T(2'600)));
   EXPECT_FALSE(nodes.MaybeCutOff("y", T(2'600)));  // alive
   t.last_heartbeat = T(3'100);
-  ASSERT_TRUE(nodes.Heartbeat("y", t));     // y goes on: x is down on its own
+  ASSERT_TRUE(nodes.Heartbeat("y", t));  // y goes on: x is down on its own
   EXPECT_FALSE(nodes.MaybeCutOff("x", T(3'100)));
 }
 

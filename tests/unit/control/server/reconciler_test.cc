@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "control/store/memory_store.h"
-#include "runtime/manual_clock.h"
 #include "model/checkpoint.h"
 #include "model/failure.h"
+#include "runtime/manual_clock.h"
 
 namespace stargate::control {
 namespace {
@@ -42,7 +42,8 @@ class ReconcilerTest : public ::testing::Test {
     Join(nodes_, n, clock_.Now());
   }
   uint64_t Submit(int nodes, const std::string& run = "train") {
-    const std::string spec = fmt::format("name: j\nresources: {{accelerators: CPU:1, nodes: {}}}\nrun: {}\n", nodes, run);
+    const std::string spec =
+        fmt::format("name: j\nresources: {{accelerators: CPU:1, nodes: {}}}\nrun: {}\n", nodes, run);
     return jobs_.Submit(spec, "j.yaml", "").value().id;
   }
   HeartbeatResult Beat(const std::string& node, std::vector<TaskReport> tasks = {}) {
@@ -177,7 +178,8 @@ TEST_F(ReconcilerTest, ASilentSitesGangWaitsForItWithinTheGrace) {
   }
   const uint64_t id =
       jobs_.Submit("name: eu\nresources: {nodes: 2}\nplacement: {jurisdictions: [EU]}\nrun: x\n", "e.yaml", "")
-          .value().id;
+          .value()
+          .id;
   ASSERT_TRUE(rec_.Tick().ok());
   const TaskRef t{id, 1};
   ASSERT_EQ(jobs_.Get(id).value().nodes, (std::vector<std::string>{"e1", "e2"}));
@@ -233,8 +235,11 @@ TEST_F(ReconcilerTest, TimeoutsGraceAndCheckpointIntervalsFollowTheManualClock) 
   };
   paris("e1");
   paris("e2");
-  const uint64_t id = jobs_.Submit("name: eu\nresources: {nodes: 2}\nplacement: {jurisdictions: [EU]}\n"
-                                   "checkpoint: {interval: auto, cost: 30s}\nrun: x\n", "eu.yaml", "")
+  const uint64_t id = jobs_
+                          .Submit(
+                              "name: eu\nresources: {nodes: 2}\nplacement: {jurisdictions: [EU]}\n"
+                              "checkpoint: {interval: auto, cost: 30s}\nrun: x\n",
+                              "eu.yaml", "")
                           .value()
                           .id;
   ASSERT_TRUE(rec_.Tick().ok());
@@ -379,26 +384,28 @@ TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitt
     Join(nodes, n, clock.Now());
   }
   auto submit = [&](int per_node, int count) {
-    return jobs.Submit(fmt::format("name: j\nresources: {{accelerators: CPU:{}, nodes: {}}}\nrun: x\n", per_node, count),
-                       "j.yaml", "").value().id;
+    return jobs
+        .Submit(fmt::format("name: j\nresources: {{accelerators: CPU:{}, nodes: {}}}\nrun: x\n", per_node, count),
+                "j.yaml", "")
+        .value()
+        .id;
   };
-  const uint64_t spread = submit(1, 2);   // one process on each of two nodes, not 2 devices on one
+  const uint64_t spread = submit(1, 2);  // one process on each of two nodes, not 2 devices on one
   ASSERT_TRUE(rec.Tick().ok());
   EXPECT_EQ(jobs.Get(spread).value().nodes, (std::vector<std::string>{"x", "y"}));
-  const uint64_t wide = submit(3, 2);     // 3 of the 3 left on each node
+  const uint64_t wide = submit(3, 2);  // 3 of the 3 left on each node
   ASSERT_TRUE(rec.Tick().ok());
   EXPECT_EQ(jobs.Get(wide).value().state, JobState::kRunning);
-  const uint64_t more = submit(1, 1);     // nothing left anywhere
-  const uint64_t huge = submit(8, 1);     // bigger than any node: never
+  const uint64_t more = submit(1, 1);  // nothing left anywhere
+  const uint64_t huge = submit(8, 1);  // bigger than any node: never
   ASSERT_TRUE(rec.Tick().ok());
   EXPECT_EQ(jobs.Get(more).value().state, JobState::kPending);
   EXPECT_EQ(jobs.Get(huge).value().state, JobState::kPending);
-  EXPECT_NE(jobs.Get(huge).value().reason.find("nodes with 8 accelerators"), std::string::npos) << jobs.Get(huge).value().reason;
+  EXPECT_NE(jobs.Get(huge).value().reason.find("nodes with 8 accelerators"), std::string::npos)
+      << jobs.Get(huge).value().reason;
 }
 
-TEST_F(ReconcilerTest, UnknownNodesAreToldToRegister) {
-  EXPECT_TRUE(Beat("ghost").register_again);
-}
+TEST_F(ReconcilerTest, UnknownNodesAreToldToRegister) { EXPECT_TRUE(Beat("ghost").register_again); }
 
 TEST_F(ReconcilerTest, AutoCheckpointIntervalIsDalyForTheSitesMeasuredFailureRate) {
   auto interval_s = [&](uint64_t id) {
@@ -410,7 +417,8 @@ TEST_F(ReconcilerTest, AutoCheckpointIntervalIsDalyForTheSitesMeasuredFailureRat
   const double prior = model::FailuresPerHour(model::LlamaThreeComponents(), 1, 1, 0);
   const uint64_t first = jobs_.Submit(spec, "j.yaml", "").value().id;
   ASSERT_TRUE(rec_.Tick().ok());
-  const double expected = model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * prior))).seconds();
+  const double expected =
+      model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * prior))).seconds();
   EXPECT_NEAR(interval_s(first), std::floor(expected), 1.0);
   EXPECT_NEAR(jobs_.Get(first).value().checkpoint_interval.millis() / 1e3, expected, 1e-3);
   ASSERT_TRUE(jobs_.Cancel(first, "done").ok());
@@ -427,13 +435,14 @@ TEST_F(ReconcilerTest, AutoCheckpointIntervalIsDalyForTheSitesMeasuredFailureRat
     clock_.Advance(kTimeout + Duration::Millis(1));
     Beat("a");
     ASSERT_TRUE(rec_.Tick().ok());  // b is lost
-    Beat("b");                          // and back
+    Beat("b");                      // and back
   }
   EXPECT_EQ(nodes_.health().at("s1").failures, 5);
   const uint64_t second = jobs_.Submit(spec, "j.yaml", "").value().id;
   ASSERT_TRUE(rec_.Tick().ok());
   const double rate = model::PosteriorRate(5, nodes_.health().at("s1").node_hours, prior);
-  const double measured = model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * rate))).seconds();
+  const double measured =
+      model::DalyInterval(Duration::Seconds(30), Duration::FromSeconds(3600 / (2 * rate))).seconds();
   EXPECT_NEAR(jobs_.Get(second).value().checkpoint_interval.millis() / 1e3, measured, 1e-3);
   EXPECT_NEAR(nodes_.health().at("s1").node_hours, 1000, 1e-6);
   EXPECT_LT(measured, expected / 2);

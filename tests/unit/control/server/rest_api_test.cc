@@ -127,9 +127,13 @@ TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
   - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
   - {token: bob-token-01234567890, name: bob, role: user, tenant: vision}
   - {token: view-token-0123456789, name: grafana, role: viewer}
-)", "tokens.yaml").value();
+)",
+                                              "tokens.yaml")
+                                .value();
   access_ = &access;
-  auto as = [](const std::string& token) { return std::map<std::string, std::string>{{"authorization", "Bearer " + token}}; };
+  auto as = [](const std::string& token) {
+    return std::map<std::string, std::string>{{"authorization", "Bearer " + token}};
+  };
   const std::string ml = "name: a\ntenant: ml\nrun: x\n";
   EXPECT_EQ(Call("GET", "/v1/health").status, 200);  // probes need no token
   EXPECT_EQ(Call("GET", "/v1/jobs").status, 401);
@@ -169,9 +173,13 @@ TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
   const AccessList access = AccessList::Parse(R"(tokens:
   - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
   - {token: bob-token-01234567890, name: bob, role: user, tenant: vision}
-)", "tokens.yaml").value();
+)",
+                                              "tokens.yaml")
+                                .value();
   access_ = &access;
-  auto as = [](const std::string& token) { return std::map<std::string, std::string>{{"authorization", "Bearer " + token}}; };
+  auto as = [](const std::string& token) {
+    return std::map<std::string, std::string>{{"authorization", "Bearer " + token}};
+  };
   Join("n1", AcceleratorType::kCpu, 1, 9999, "log-secret-abcdef");
   ASSERT_EQ(Call("POST", "/v1/jobs", "name: a\ntenant: ml\nrun: x\n", as("alice-token-0123456789")).status, 201);
   cp().Pass();
@@ -239,9 +247,13 @@ TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
 }
 
 TEST(AccessList, ErrorsNameTheField) {
-  auto error = [](const std::string& text) { return std::string(AccessList::Parse(text, "t.yaml").status().message()); };
-  EXPECT_NE(error("tokens:\n  - {token: short, name: a, role: admin}\n").find("t.yaml:2:13: tokens[0].token: must be at least 16"),
-            std::string::npos) << error("tokens:\n  - {token: short, name: a, role: admin}\n");
+  auto error = [](const std::string& text) {
+    return std::string(AccessList::Parse(text, "t.yaml").status().message());
+  };
+  EXPECT_NE(error("tokens:\n  - {token: short, name: a, role: admin}\n")
+                .find("t.yaml:2:13: tokens[0].token: must be at least 16"),
+            std::string::npos)
+      << error("tokens:\n  - {token: short, name: a, role: admin}\n");
   EXPECT_NE(error("tokens:\n  - {token: aaaaaaaaaaaaaaaaaaaa, name: a, role: user}\n").find("a user needs a tenant"),
             std::string::npos);
   EXPECT_NE(error("tokens:\n  - {token: aaaaaaaaaaaaaaaaaaaa, name: a, role: root}\n").find("unknown role"),

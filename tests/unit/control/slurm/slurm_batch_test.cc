@@ -22,14 +22,18 @@ std::vector<std::pair<std::string, TaskLaunch>> Gang(const std::string& command)
     TaskLaunch t;
     t.task = {12, 3};
     t.command = command;
-    t.env = {{"RANK", std::to_string(rank)}, {"WORLD_SIZE", "2"}, {"STARGATE_ACCELERATORS_PER_NODE", "4"},
+    t.env = {{"RANK", std::to_string(rank)},
+             {"WORLD_SIZE", "2"},
+             {"STARGATE_ACCELERATORS_PER_NODE", "4"},
              {"QUOTED", "it's \"x\" $HOME"}};
     ranks.emplace_back(rank == 0 ? "gpu-b" : "gpu-a", t);  // rank order is not name order
   }
   return ranks;
 }
 
-bool Has(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool Has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 TEST(SlurmBatch, ArgumentsNameTheNodesGpusLogAndSite) {
   SlurmBatchOptions o{"hpc", "/w", "gpu", 15, true, 16, ""};
@@ -47,7 +51,8 @@ TEST(SlurmBatch, ArgumentsNameTheNodesGpusLogAndSite) {
   o.gpus = false;
   o.fence_s = 0;
   const SlurmBatch cpu = MakeSlurmBatch(Gang("true"), o);
-  EXPECT_FALSE(std::any_of(cpu.args.begin(), cpu.args.end(), [](const std::string& a) { return a.rfind("--gres", 0) == 0; }));
+  EXPECT_FALSE(
+      std::any_of(cpu.args.begin(), cpu.args.end(), [](const std::string& a) { return a.rfind("--gres", 0) == 0; }));
   EXPECT_TRUE(Has(cpu.args, "--exclusive"));
   EXPECT_EQ(cpu.script.find("lease"), std::string::npos);
 }
@@ -65,7 +70,8 @@ TEST(SlurmBatch, TheScriptRunsEachNodesRankThroughSrun) {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sg-batch-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir / "bin");
   // A stand-in srun: runs the task once per node, as slurmstepd would.
-  std::ofstream(dir / "bin" / "srun") << "#!/bin/bash\nshift 2\nfor n in gpu-a gpu-b; do SLURMD_NODENAME=$n \"$@\" || exit $?; done\n";
+  std::ofstream(dir / "bin" / "srun")
+      << "#!/bin/bash\nshift 2\nfor n in gpu-a gpu-b; do SLURMD_NODENAME=$n \"$@\" || exit $?; done\n";
   std::filesystem::permissions(dir / "bin" / "srun", std::filesystem::perms::owner_all);
   SlurmBatchOptions o{"hpc", dir.string(), "", 0, true, 0, ""};
   const SlurmBatch b = MakeSlurmBatch(Gang("echo \"$STARGATE_NODE rank=$RANK q=$QUOTED\"; exit $((RANK * 5))"), o);

@@ -109,7 +109,7 @@ TEST_F(SlurmRunnerTest, AGangOnTwoNodesIsOneBatchJobOnceBothRanksArrive) {
   // n1's rank has not arrived: n1 must not report it, or the server would
   // never send it.
   EXPECT_TRUE(Seen(runner, "n1", now_).empty());
-  runner.Start("n2", Launch(t, "n2,n1,x9", 0));        // a repeated reply: nothing new
+  runner.Start("n2", Launch(t, "n2,n1,x9", 0));  // a repeated reply: nothing new
   runner.Start("n1", Launch(t, "n2,n1,x9", 1));
   ASSERT_EQ(slurm_.submitted.size(), 1u);
   const auto& args = slurm_.submitted[0];

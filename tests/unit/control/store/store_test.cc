@@ -17,8 +17,8 @@
 #include "control/store/etcd_store.h"
 #include "control/store/memory_store.h"
 #include "control/store/sqlite_store.h"
-#include "runtime/real_clock.h"
 #include "etcd_process.h"
+#include "runtime/real_clock.h"
 
 namespace stargate::control {
 namespace {
@@ -135,21 +135,21 @@ TEST_P(StoreConformance, TransactionsAreAllOrNothing) {
   EXPECT_TRUE(s.Commit(create).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Stores, StoreConformance,
-    ::testing::Values(StoreFactory{"memory", [](const TempDir&) { return std::make_unique<MemoryStore>(); }},
-                      StoreFactory{"sqlite",
-                                   [](const TempDir& d) -> std::unique_ptr<Store> {
-                                     return SqliteStore::Open(d.File("state.db")).value();
-                                   }},
-                      StoreFactory{"etcd",
-                                   [](const TempDir& d) -> std::unique_ptr<Store> {
-                                     if (!testing::EtcdProcess::Available()) return nullptr;
-                                     auto s = std::make_unique<OwnEtcd>(d);
-                                     EXPECT_TRUE(s->ok()) << "etcd did not become healthy";
-                                     return s;
-                                   }}),
-    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Stores, StoreConformance,
+                         ::testing::Values(StoreFactory{"memory",
+                                                        [](const TempDir&) { return std::make_unique<MemoryStore>(); }},
+                                           StoreFactory{"sqlite",
+                                                        [](const TempDir& d) -> std::unique_ptr<Store> {
+                                                          return SqliteStore::Open(d.File("state.db")).value();
+                                                        }},
+                                           StoreFactory{"etcd",
+                                                        [](const TempDir& d) -> std::unique_ptr<Store> {
+                                                          if (!testing::EtcdProcess::Available()) return nullptr;
+                                                          auto s = std::make_unique<OwnEtcd>(d);
+                                                          EXPECT_TRUE(s->ok()) << "etcd did not become healthy";
+                                                          return s;
+                                                        }}),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(SqliteStore, SurvivesReopen) {
   TempDir dir;
