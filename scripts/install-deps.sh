@@ -14,7 +14,7 @@ PKGS=(
   slurm-wlm munge
   python3-torch python3-sklearn iproute2
   etcd-server etcd-client
-  prometheus wrk
+  prometheus wrk valgrind
   chromium nodejs
 )
 missing=()

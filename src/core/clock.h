@@ -10,12 +10,12 @@
 //     advances it, so heartbeat timeouts, grace periods and checkpoint
 //     intervals are decided without sleeping.
 //
-// Nothing in control/, cli/ or runtime/ reads the system clock or sleeps
-// but through a Clock (tests/lint/check_layers.py checks it). The pure
-// rooms (core, model, sched) never hold one: their callers pass the time
-// in. The interface names the standard wait types because a timed wait on
-// a condition is what the control plane's threads do; core itself never
-// waits, locks or starts a thread.
+// Nothing in src/ but runtime/real_clock.cc reads the system clock or
+// sleeps: everything else goes through a Clock (tests/lint/check_layers.py
+// checks it). The pure rooms (core, model, sched, workload) never hold
+// one: their callers pass the time in. The interface names the standard
+// wait types because a timed wait on a condition is what the control
+// plane's threads do; core itself never waits, locks or starts a thread.
 //
 // Implementations are thread-safe.
 #pragma once

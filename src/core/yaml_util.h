@@ -1,6 +1,6 @@
 // File: yaml_util.h
 // Typed, position-aware reading of a yaml-cpp document for the spec parsers
-// (scenario now, job specs later). Every error is InvalidArgument with text
+// (scenarios, job, serve, site and agent files). Every error is InvalidArgument with text
 //   "FILE:LINE:COL: FIELD.PATH: what is wrong"
 // (1-based line and column), pointing at the offending value or key.
 //

@@ -54,7 +54,7 @@ std::vector<NodeId> PlaceSpread(const ClusterState& state, const JobRequest& req
 // have an allowed pool whose nodes are big enough; nullopt otherwise.
 std::optional<Reject> NeverFitsSpread(const ClusterState& state, const JobRequest& req);
 
-// Topology-aware FindNodes for gangs of whole nodes (issue 3): all in one
+// Topology-aware FindNodes for gangs of whole nodes: all in one
 // NVLink domain if one has room, else all under one leaf switch, else over
 // the fewest leaves (fullest first); the tightest such block is chosen so
 // roomy ones stay whole for bigger gangs. The twin's step-time model

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -96,10 +98,16 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   }
 
   // Each job's placement asks, resolved once, so the hot path never
-  // touches strings.
-  placement_.resize(in_.jobs.size());
+  // touches strings; jobs asking alike (a workload group) share one entry.
+  std::map<std::tuple<uint64_t, uint64_t, float, float, sched::AcceleratorMask, bool>, uint32_t> seen;
+  placement_of_.resize(in_.jobs.size());
   for (size_t j = 0; j < in_.jobs.size(); ++j) {
-    placement_[j] = sched::ResolvePlacement(in_.jobs[j], state_);
+    const sched::ResolvedPlacement p = sched::ResolvePlacement(in_.jobs[j], state_);
+    const auto key =
+        std::make_tuple(p.jurisdictions, p.sites, p.users_latitude, p.users_longitude, p.accel_mask, p.has_users);
+    auto [it, added] = seen.try_emplace(key, static_cast<uint32_t>(placements_.size()));
+    if (added) placements_.push_back(p);
+    placement_of_[j] = it->second;
     jobs_[j].utilisation = UtilisationOf(in_.jobs[j].kind);
   }
   // Run-time estimates the scheduler scores and backfills with: the given
@@ -210,7 +218,7 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   context.resumed = js.first_start != Time::Never();
   context.queued_at = js.pending_since;
   context.utilisation = js.utilisation;
-  sched::JobRequest req = sched::RequestOf(in_.jobs[j], placement_[j], context);
+  sched::JobRequest req = sched::RequestOf(in_.jobs[j], placements_[placement_of_[j]], context);
   if (js.holding) {  // a gang repair: spares for the failed nodes only
     for (uint32_t n : js.failed) req.repair.push_back(NodeId(n));
     req.repair_pool = PoolId(js.pool);

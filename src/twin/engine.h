@@ -153,8 +153,10 @@ class Engine {
   std::vector<int64_t> site_failures_;
   std::vector<int> site_down_;  // outstanding site outages
   // Per job: its placement asks resolved against the sites (types,
-  // jurisdictions, regions, where its users are).
-  std::vector<sched::ResolvedPlacement> placement_;
+  // jurisdictions, regions, where its users are), as an index into the
+  // distinct ones.
+  std::vector<sched::ResolvedPlacement> placements_;
+  std::vector<uint32_t> placement_of_;
   std::vector<Duration> estimate_;  // per job, on its reference accelerator
   std::vector<AuditRecord> audit_;
   std::vector<TenantId> tenant_;                                  // per job: its tenant, interned in first-seen order

@@ -102,8 +102,7 @@ StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string
       if (j.submit < horizon) in.jobs.push_back(std::move(j));
     }
   }
-  std::stable_sort(in.jobs.begin(), in.jobs.end(),
-                   [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; });
+  SortBySubmit(in.jobs);
   if (spec.failures.enabled) {
     in.failures = spec.failures.components;
     if (spec.failures.preset == "llama3") {

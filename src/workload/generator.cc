@@ -95,7 +95,7 @@ std::vector<JobSpec> GenerateWorkload(const WorkloadSpec& spec, Time horizon, co
     std::vector<JobSpec> jobs = GenerateJobs(spec.generators[g], horizon, stream);
     all.insert(all.end(), std::make_move_iterator(jobs.begin()), std::make_move_iterator(jobs.end()));
   }
-  std::stable_sort(all.begin(), all.end(), [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; });
+  SortBySubmit(all);
   return all;
 }
 

@@ -3,7 +3,7 @@
 // in step with the jobs in the store, with the same sched/ policies the
 // twin uses.
 //
-// Tick (every ~0.5 s of wall time):
+// Tick (every NodeRegistry::kPassInterval, 250 ms, and when woken):
 //   1. a running job with a node that missed its heartbeats loses the
 //      attempt: its other nodes are told to stop it, and once they have
 //      (they keep their devices meanwhile, so nothing new lands on a node

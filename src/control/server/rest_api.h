@@ -16,6 +16,9 @@
 //   GET  /v1/sites               {"sites": [...]}  (nodes and accelerators per site)
 //   GET  /v1/audit[?job=&actor=&action=&limit=]  {"entries": [...]} (admins and
 //                                all-tenant viewers)
+//   GET  /v1/jobs/{id}/logs/{rank}[?offset=&attempt=]  one rank's log, fetched
+//                                from its node's log server (HttpResponse::fetch_url)
+//   GET  /metrics                Prometheus text (metrics.h); any role may scrape
 //
 // With a token file (access.h) every path but /v1/health needs
 // "Authorization: Bearer TOKEN": 401 without a valid one, 403 for what the

@@ -1,6 +1,6 @@
 // File: etcd_store.h
 // Store on an etcd 3.4 cluster, through its v3 JSON gateway (/v3/kv/...),
-// for a control plane that outlives one machine (issue 6). Every key lives
+// for a control plane that outlives one machine. Every key lives
 // under `prefix` so a cluster can be shared. Revisions are etcd's, less
 // one (etcd counts its empty state as revision 1), so a fresh cluster
 // starts at 0 as the other stores do; a condition on revision r compares

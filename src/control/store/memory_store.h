@@ -1,6 +1,6 @@
 // File: memory_store.h
 // Store held in memory: the fake for tests and for throwaway servers
-// (`stargate up --in-memory`). Same semantics as SqliteStore, nothing durable.
+// (`stargate server --in-memory`). Same semantics as SqliteStore, nothing durable.
 // Not thread-safe, like every Store (store.h).
 #pragma once
 

@@ -1,7 +1,7 @@
 // File: store.h
 // The control plane's state: a small transactional key-value store with
-// revisions, modelled on etcd v3 so an etcd implementation can follow
-// (issue 6): every commit bumps one store-wide revision, each key carries
+// revisions, modelled on etcd v3 so SQLite, etcd and memory behave alike:
+// every commit bumps one store-wide revision, each key carries
 // the revision that last wrote it, and a transaction applies its writes
 // only if all its conditions on those revisions hold (compare-and-swap).
 //
