@@ -7,6 +7,8 @@
 // Thread-safe.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -43,10 +45,10 @@ class ManualClock final : public Clock {
 
   mutable std::mutex mu_;
   std::condition_variable moved_;  // SleepUntil's, notified on every move
-  Time now_;
-  int sleeping_ = 0;
+  Time now_ ABSL_GUARDED_BY(mu_);
+  int sleeping_ ABSL_GUARDED_BY(mu_) = 0;
   // WaitUntil's callers: their condition variables and mutexes, counted.
-  std::map<std::pair<std::condition_variable*, std::mutex*>, int> waiters_;
+  std::map<std::pair<std::condition_variable*, std::mutex*>, int> waiters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace stargate

@@ -1,5 +1,6 @@
 #include "control/agent/agent.h"
 
+#include <absl/base/thread_annotations.h>
 #include <absl/strings/str_split.h>
 #include <grpcpp/grpcpp.h>
 
@@ -245,8 +246,8 @@ struct Agent::Impl {
   std::optional<Time> gpu_sampled;
   double gpu_util = 0, gpu_power_w = 0;
   std::mutex inflight_mu;
-  grpc::ClientContext* inflight = nullptr;
-  std::vector<std::string> servers;  // agent API addresses; `current` is in use
+  grpc::ClientContext* inflight ABSL_GUARDED_BY(inflight_mu) = nullptr;  // the long poll in flight
+  std::vector<std::string> servers;                                      // agent API addresses; `current` is in use
   size_t current = 0;
   grpc::ChannelArguments channel_args;
   std::shared_ptr<grpc::Channel> channel;

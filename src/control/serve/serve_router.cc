@@ -1,5 +1,6 @@
 #include "control/serve/serve_router.h"
 
+#include <absl/base/thread_annotations.h>
 #include <httplib.h>
 
 #include "control/net/httplib_bind.h"
@@ -86,14 +87,16 @@ struct ServeRouter::Impl {
 
   mutable std::mutex mu;
   std::condition_variable changed;
-  std::vector<std::shared_ptr<Replica>> replicas;  // shared: a forward may outlive its removal
+  // shared: a forward may outlive its removal
+  std::vector<std::shared_ptr<Replica>> replicas ABSL_GUARDED_BY(mu);
   // Time-weighted in-flight total since the last TakeMeanInflight.
-  int inflight_total = 0;
-  Time area_since = clock->Now(), area_last = area_since;
-  double area = 0;
-  uint64_t answered = 0, given_up = 0, retries = 0;
-  uint64_t bucket_counts[std::size(kBuckets) + 1] = {};
-  double latency_sum_s = 0;
+  int inflight_total ABSL_GUARDED_BY(mu) = 0;
+  Time area_since ABSL_GUARDED_BY(mu) = clock->Now();
+  Time area_last ABSL_GUARDED_BY(mu) = area_since;
+  double area ABSL_GUARDED_BY(mu) = 0;
+  uint64_t answered ABSL_GUARDED_BY(mu) = 0, given_up ABSL_GUARDED_BY(mu) = 0, retries ABSL_GUARDED_BY(mu) = 0;
+  uint64_t bucket_counts[std::size(kBuckets) + 1] ABSL_GUARDED_BY(mu) = {};
+  double latency_sum_s ABSL_GUARDED_BY(mu) = 0;
 
   void AddInflight(int delta) {  // under mu
     const Time now = clock->Now();

@@ -1,5 +1,6 @@
 #include "control/server/server.h"
 
+#include <absl/base/thread_annotations.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -37,10 +38,10 @@ struct Server::Impl {
 
   std::mutex mu;
   std::condition_variable cv;  // serve_done and stopping changes
-  bool serve_done = false;
-  Status serve_status;
-  bool stopping = false;  // the lease keeper ends
-  bool stopped = false;
+  bool serve_done ABSL_GUARDED_BY(mu) = false;
+  Status serve_status ABSL_GUARDED_BY(mu);
+  bool stopping ABSL_GUARDED_BY(mu) = false;  // the lease keeper ends
+  bool stopped ABSL_GUARDED_BY(mu) = false;
 
   void Log(const std::string& line) {
     if (o.log) {

@@ -21,7 +21,9 @@
 // slow slurmctld does not stall heartbeats.
 #pragma once
 
+#include <absl/base/thread_annotations.h>
 #include <cstdint>
+
 #include <map>
 #include <mutex>
 #include <optional>
@@ -97,10 +99,10 @@ class SlurmRunner : public TaskRunner {
   SlurmClient* slurm_;
   SlurmRunnerOptions o_;
   std::mutex mu_;
-  std::map<TaskRef, Gang> gangs_;
-  std::optional<Time> refreshed_;  // the last Refresh that asked Slurm
-  bool refreshing_ = false;        // one thread asks Slurm at a time
-  bool warned_ = false;            // Slurm unreachable, said once until it answers
+  std::map<TaskRef, Gang> gangs_ ABSL_GUARDED_BY(mu_);
+  std::optional<Time> refreshed_ ABSL_GUARDED_BY(mu_);  // the last Refresh that asked Slurm
+  bool refreshing_ ABSL_GUARDED_BY(mu_) = false;        // one thread asks Slurm at a time
+  bool warned_ ABSL_GUARDED_BY(mu_) = false;            // Slurm unreachable, said once until it answers
 };
 
 }  // namespace stargate::control

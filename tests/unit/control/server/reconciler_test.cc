@@ -31,12 +31,15 @@ class ReconcilerTest : public ::testing::Test {
   ReconcilerTest() {
     for (const char* n : {"a", "b"}) AddNode(n);
   }
-  void AddNode(const std::string& name) {
+  void AddNode(const std::string& name) { AddNodeAt(name, "s1", "US", "10.0.0." + name); }
+  // A one-CPU node of `site` joins now.
+  void AddNodeAt(const std::string& name, const std::string& site, const std::string& jurisdiction,
+                 const std::string& address) {
     NodeInfo n;
     n.name = name;
-    n.site = "s1";
-    n.jurisdiction = "US";
-    n.address = "10.0.0." + name;
+    n.site = site;
+    n.jurisdiction = jurisdiction;
+    n.address = address;
     n.accelerator = AcceleratorType::kCpu;
     n.accelerators = 1;
     Join(nodes_, n, clock_.Now());
@@ -167,15 +170,7 @@ TEST_F(ReconcilerTest, ARejoiningNodesStaleRankHoldsItsDevicesUntilItEnds) {
 // attempt simply goes on; a site silent past the grace loses its gangs.
 TEST_F(ReconcilerTest, ASilentSitesGangWaitsForItWithinTheGrace) {
   rec_.Configure({.hot_spares = 0, .gang_repair = true, .site_partition_grace = Duration::Seconds(20)});
-  for (const char* name : {"e1", "e2"}) {
-    NodeInfo n;
-    n.name = name;
-    n.site = "paris";
-    n.jurisdiction = "EU";
-    n.address = name;
-    n.accelerator = AcceleratorType::kCpu;
-    Join(nodes_, n, clock_.Now());
-  }
+  for (const char* name : {"e1", "e2"}) AddNodeAt(name, "paris", "EU", name);
   const uint64_t id =
       jobs_.Submit("name: eu\nresources: {nodes: 2}\nplacement: {jurisdictions: [EU]}\nrun: x\n", "e.yaml", "")
           .value()
@@ -224,15 +219,7 @@ TEST_F(ReconcilerTest, ASilentSitesGangWaitsForItWithinTheGrace) {
 // advance produced.
 TEST_F(ReconcilerTest, TimeoutsGraceAndCheckpointIntervalsFollowTheManualClock) {
   rec_.Configure({.hot_spares = 0, .gang_repair = false, .site_partition_grace = Duration::Seconds(30)});
-  auto paris = [&](const char* name) {
-    NodeInfo n;
-    n.name = name;
-    n.site = "paris";
-    n.jurisdiction = "EU";
-    n.address = name;
-    n.accelerator = AcceleratorType::kCpu;
-    Join(nodes_, n, clock_.Now());
-  };
+  auto paris = [&](const char* name) { AddNodeAt(name, "paris", "EU", name); };
   paris("e1");
   paris("e2");
   const uint64_t id = jobs_
