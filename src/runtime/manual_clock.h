@@ -29,6 +29,8 @@ class ManualClock final : public Clock {
   void SleepUntil(Time deadline) override;
   // The condition variable and its mutex must outlive any Advance that may
   // find the caller waiting (members of the object whose thread waits).
+  // Advance takes that mutex to wake the waiter: a thread must not sleep on
+  // this clock while it holds a mutex another thread waits with.
   bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, Time deadline) override;
 
   // Moves time forward by `d` (>= 0) and wakes every thread whose wait

@@ -28,8 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const stargate::StatusOr<stargate::JobFile> j = stargate::ParseJobFile(text, "fuzz.yaml");
   if (j.ok()) {
     Check(!j->run.empty());
-    Check(j->nodes >= 1 && j->per_node >= 1);
-    Check(j->spec.accelerator_count == j->nodes * j->per_node);
+    Check(j->nodes >= 1 && j->spec.per_node >= 1);
+    Check(j->spec.accelerator_count == j->nodes * j->spec.per_node);
     Check(j->max_restarts >= 0 && j->checkpoint_cost > stargate::Duration::Zero());
   } else {
     Check(std::string(j.status().message()).starts_with("fuzz.yaml"));

@@ -48,8 +48,11 @@ IMPURE_STD = re.compile(
 # locks or starts a thread itself.
 PURE_EXEMPT = {("core/clock.h", "mutex"), ("core/clock.h", "condition_variable")}
 
+# std::chrono's clocks however named (an alias `Clock::now()` too), timed
+# waits on a condition variable, sleeps, and the C and Abseil clocks.
 CLOCK_READ = re.compile(
-    r"\b(system_clock|steady_clock|high_resolution_clock)::now\b|\bsleep_for\b|\bsleep_until\b|"
+    r"::now\s*\(|\b(system_clock|steady_clock|high_resolution_clock)::now\b|\bsleep_for\b|\bsleep_until\b|"
+    r"\.wait_for\s*\(|\.wait_until\s*\(|"
     r"\b(nanosleep|usleep|gettimeofday|clock_gettime)\s*\(|\btime\s*\(\s*(nullptr|NULL|0)\s*\)|"
     r"\babsl::Now\b|\babsl::SleepFor\b|(?<![\w.>:])sleep\s*\(")
 CLOCK_OWNER = "runtime/real_clock.cc"
@@ -171,7 +174,9 @@ def self_test():
         write("core/a.h", "#include <vector>\n#include <thread>\n")
         write("control/server/s.h", '#include "core/a.h"\n')
         write("control/agent/a.cc", '#include "control/server/s.h"\n#include <sqlite3.h>\n#include "core/a.h"\n')
-        write("cli/main.cc", "auto t = std::chrono::steady_clock::now();\n// sleep_for in a comment is fine\n")
+        write("cli/main.cc", "auto t = std::chrono::steady_clock::now();\n// sleep_for in a comment is fine\n"
+                             "using C = std::chrono::system_clock;\nauto u = C::now();\n"
+                             "cv.wait_until(lock, deadline);\nauto n = clock.Now();\n")
         rooms_txt = os.path.join(d, "rooms.txt")
         with open(rooms_txt, "w") as f:
             f.write("core |  | fmt::fmt\ncontrol/server | core | SQLite::SQLite3\ncontrol/agent | core | \n")
@@ -179,7 +184,9 @@ def self_test():
         expect = ["src/core/a.h:2: includes <thread>",
                   "src/control/agent/a.cc:1: includes control/server/s.h of room control/server",
                   "src/control/agent/a.cc:2: includes <sqlite3.h>, but control/agent does not link",
-                  "src/cli/main.cc:1: reads the clock"]
+                  "src/cli/main.cc:1: reads the clock",
+                  "src/cli/main.cc:4: reads the clock",
+                  "src/cli/main.cc:5: reads the clock"]
         missing = [e for e in expect if not any(p.startswith(e) for p in found)]
         if missing or len(found) != len(expect):
             print("self-test FAILED: expected\n  " + "\n  ".join(expect) + "\nfound\n  " + "\n  ".join(found))

@@ -190,7 +190,7 @@ struct Agent::Impl {
   void Watch() {
     while (!done.load()) {
       const bool child_ended = runner->HasNews();
-      if (child_ended || stop.load()) {
+      if (child_ended || Stopping()) {
         std::lock_guard<std::mutex> lock(inflight_mu);
         if (inflight != nullptr) inflight->TryCancel();
       }
@@ -202,7 +202,7 @@ struct Agent::Impl {
   // tasks and leave.
   void Run() {
     std::thread watcher([this] { Watch(); });
-    while (!stop.load()) {
+    while (!Stopping()) {
       const Time now = clock->Now();
       for (const TaskRef& r : stopping) runner->Stop(config.node.name, r, now);
       if (config.up != nullptr && !config.up->load()) {
@@ -235,6 +235,8 @@ struct Agent::Impl {
     }
     if (registered) Leave();
   }
+
+  bool Stopping() const { return stop.load() || (config.stop != nullptr && config.stop->load()); }
 
   static constexpr Duration kLongPoll = Duration::Seconds(1);
   static constexpr Duration kGpuSample = Duration::Seconds(5);

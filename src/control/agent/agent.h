@@ -52,6 +52,9 @@ struct AgentConfig {
   // Heartbeats carry this host's CPU, memory and GPU telemetry; false for
   // nodes the agent does not run on (a Slurm site driver's).
   bool host_telemetry = true;
+  // The agent also stops once this reads true (a site driver's one flag
+  // for all its nodes); null = only Stop(). Not owned.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 class Agent {
@@ -59,7 +62,8 @@ class Agent {
   // Makes WORK_DIR/logs, starts the log server (unless the config names
   // another) and the agent's loop, on threads the agent owns until Wait
   // returns. Unavailable when the work dir cannot be made. `clock` must
-  // outlive the agent.
+  // outlive the agent; it paces everything, the stop grace included, so on
+  // a ManualClock a stopping agent waits for the test to advance it.
   static StatusOr<std::unique_ptr<Agent>> Open(AgentConfig config, Clock* clock);
   ~Agent();  // Stop, then Wait
 

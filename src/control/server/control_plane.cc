@@ -137,15 +137,16 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
   auto gave_up = [&] { return cancelled && cancelled(); };
   const bool reports_an_end =
       std::any_of(h.tasks.begin(), h.tasks.end(), [](const TaskReport& r) { return !r.running; });
+  // From its arrival, not from when it gets the lock (a stalled loop).
+  const Time deadline = clock_->Now() + std::clamp(h.wait, Duration::Zero(), kMaxHeartbeatWait);
   StatusOr<HeartbeatResult> r;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    const Time deadline = clock_->Now() + std::clamp(h.wait, Duration::Zero(), kMaxHeartbeatWait);
     ++metrics_.heartbeats;
     for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
       r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks);
       if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || !r->forget.empty() ||
-          clock_->Now() >= deadline || gave_up()) {
+          clock_->Now() >= deadline || gave_up() || stop_loop_) {
         break;
       }
       clock_->WaitUntil(changed_, lock, deadline);

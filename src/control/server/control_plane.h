@@ -122,7 +122,8 @@ class ControlPlane {
   // node, place pending jobs; wakes waiting heartbeats.
   void Pass();
   // Passes every NodeRegistry::kPassInterval, and at once when a job is
-  // submitted or cancelled or a task ends, until StopLoop().
+  // submitted or cancelled or a task ends, until StopLoop(), which also
+  // answers the heartbeats waiting in long polls (the server is stopping).
   void RunLoop();
   void StopLoop();
   // Passes made so far (a test on a ManualClock waits for the next one).

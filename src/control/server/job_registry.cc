@@ -120,6 +120,9 @@ StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std:
       if (seen.ok()) {
         if (created != nullptr) *created = false;
         SG_ASSIGN_OR_RETURN(const uint64_t existing, ParseId(*seen));
+        // Not cached: the commit that made it reached the store, but its
+        // answer did not reach us (a timeout during an etcd election).
+        if (!cache_.count(existing)) SG_RETURN_IF_ERROR(Reload(existing));
         return Get(existing);
       }
       if (seen.status().code() != absl::StatusCode::kNotFound) return seen.status();

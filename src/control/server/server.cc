@@ -26,6 +26,17 @@
 
 namespace stargate::control {
 
+namespace {
+
+// Open's InvalidArgument means "fix the options" (exit 2 in the CLI); a
+// store or port that fails is not the options' fault.
+Status NotAnOptionError(const Status& st) {
+  if (st.code() != absl::StatusCode::kInvalidArgument) return st;
+  return absl::FailedPreconditionError(st.message());
+}
+
+}  // namespace
+
 struct Server::Impl {
   ServerOptions o;
   std::unique_ptr<Store> store;
@@ -40,8 +51,9 @@ struct Server::Impl {
   std::condition_variable cv;  // serve_done and stopping changes
   bool serve_done ABSL_GUARDED_BY(mu) = false;
   Status serve_status ABSL_GUARDED_BY(mu);
-  bool stopping ABSL_GUARDED_BY(mu) = false;  // the lease keeper ends
-  bool stopped ABSL_GUARDED_BY(mu) = false;
+  bool stopping ABSL_GUARDED_BY(mu) = false;   // the lease keeper ends
+  bool stopped ABSL_GUARDED_BY(mu) = false;    // a Stop began
+  bool stop_done ABSL_GUARDED_BY(mu) = false;  // ... and ended
 
   void Log(const std::string& line) {
     if (o.log) {
@@ -92,7 +104,9 @@ StatusOr<std::string> Server::Impl::OpenStore(EtcdStore** etcd) {
   if (ec)
     return absl::UnavailableError(fmt::format("cannot create data dir {}: {}", o.data_dir, std::string(ec.message())));
   const std::string path = (std::filesystem::path(o.data_dir) / "state.db").string();
-  SG_ASSIGN_OR_RETURN(store, SqliteStore::Open(path));
+  StatusOr<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(path);
+  if (!sqlite.ok()) return NotAnOptionError(sqlite.status());
+  store = std::move(sqlite).value();
   return path;
 }
 
@@ -135,7 +149,8 @@ void Server::Impl::KeepLease() {
   std::unique_lock<std::mutex> lock(mu);
   while (!stopping) {
     lock.unlock();
-    Time next = o.clock->Now() + o.lease_ttl / 3;
+    // TTL/3 in whole seconds (1 s for the default 5 s); under 3 s, at once.
+    Time next = o.clock->Now() + Duration::Seconds(o.lease_ttl.nanos() / 1'000'000'000 / 3);
     if (Status st = lease->KeepAlive(); st.ok()) {
       renewed = o.clock->Now();
     } else if (st.code() == absl::StatusCode::kFailedPrecondition || o.clock->Now() - renewed >= o.lease_ttl) {
@@ -191,11 +206,11 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   cpo.log = [&s](const std::string& line) { s.Warn(line); };
   s.cp = std::make_unique<ControlPlane>(s.store.get(), s.o.clock, std::move(s.o.scheduler), std::move(cpo));
   server->cp_ = s.cp.get();
-  SG_RETURN_IF_ERROR(s.cp->Load());
+  if (Status st = s.cp->Load(); !st.ok()) return NotAnOptionError(st);
   // Who serves, from when: a leader change is an admin-visible event.
   if (Status st = s.cp->Audit("server " + me, s.lease ? "lead" : "start", 0, fmt::format("state in {}", where));
       !st.ok()) {
-    return Status(st.code(), fmt::format("audit log: {}", std::string(st.message())));
+    return NotAnOptionError(Status(st.code(), fmt::format("audit log: {}", std::string(st.message()))));
   }
   s.api = std::make_unique<RestApi>(s.cp.get(), s.o.access ? &*s.o.access : nullptr);
   s.http = std::make_unique<HttpServer>([&s](const HttpRequest& req) { return s.api->Handle(req); });
@@ -207,10 +222,13 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
       s.Warn(fmt::format("stargate server: no dashboard ({})", std::string(files.status().message())));
     }
   }
-  SG_ASSIGN_OR_RETURN(server->rest_port_, s.http->Bind(s.o.rest_host, s.o.rest_port));
+  StatusOr<int> rest = s.http->Bind(s.o.rest_host, s.o.rest_port);
+  if (!rest.ok()) return NotAnOptionError(rest.status());
+  server->rest_port_ = *rest;
   s.agents = std::make_unique<AgentServer>(s.cp.get());
-  SG_ASSIGN_OR_RETURN(server->agent_port_,
-                      s.agents->Start(s.o.agent_host, s.o.agent_port, s.o.tls ? &*s.o.tls : nullptr));
+  StatusOr<int> agents = s.agents->Start(s.o.agent_host, s.o.agent_port, s.o.tls ? &*s.o.tls : nullptr);
+  if (!agents.ok()) return NotAnOptionError(agents.status());
+  server->agent_port_ = *agents;
   s.loop = std::thread([&s] { s.cp->RunLoop(); });
   s.serve = std::thread([&s] {
     Status st = s.http->Serve();
@@ -241,8 +259,11 @@ void Server::Stop() {
   if (!impl_) return;
   Impl& s = *impl_;
   {
-    std::lock_guard<std::mutex> lock(s.mu);
-    if (s.stopped) return;
+    std::unique_lock<std::mutex> lock(s.mu);
+    if (s.stopped) {  // another caller is stopping it: return once it is stopped
+      s.cv.wait(lock, [&] { return s.stop_done; });
+      return;
+    }
     s.stopped = true;
   }
   if (s.http) s.http->Stop();
@@ -257,6 +278,11 @@ void Server::Stop() {
   s.cv.notify_all();
   if (s.renew.joinable()) s.renew.join();
   if (s.lease) s.lease->Release().IgnoreError();  // a standby takes over at once
+  {
+    std::lock_guard<std::mutex> lock(s.mu);
+    s.stop_done = true;
+  }
+  s.cv.notify_all();
 }
 
 }  // namespace stargate::control

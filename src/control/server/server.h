@@ -36,6 +36,7 @@ struct ServerOptions {
   // endpoints are given (HOST:PORT, keys under `etcd_prefix`, one leader
   // per prefix holding a lease of `lease_ttl`), else in
   // <data_dir>/state.db (SQLite).
+  // etcd needs a RealClock: its lease runs out in real time.
   bool in_memory = false;
   std::vector<std::string> etcd;
   std::string etcd_prefix = "stargate/";
@@ -65,7 +66,9 @@ struct ServerOptions {
   // Leadership is lost (the lease could not be renewed in time, or a
   // write was fenced off): the server must not act any more. Null: it
   // says why and exits the process at once (status 3), as nothing else
-  // can stop every thread before its next write.
+  // can stop every thread before its next write. Called on the lease
+  // thread or inside a store write (under the control plane's lock), so it
+  // must not call Stop.
   std::function<void(const std::string& why)> deposed;
 };
 
@@ -86,7 +89,7 @@ class Server {
   ControlPlane& control_plane() { return *cp_; }
 
   // Stops serving (REST, agents, the loop) and hands the lead over.
-  // Idempotent.
+  // Idempotent; a second caller returns once the first has stopped it.
   void Stop();
   // Blocks until the REST server ends (Stop, or an error: returned).
   Status Wait();

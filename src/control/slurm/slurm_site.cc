@@ -116,6 +116,7 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, Clock* cl
     a.log_token = log_token;
     a.up = up[a.node.name].get();
     a.host_telemetry = false;  // this host's load is not the Slurm node's
+    a.stop = &stop;            // they stop together, at once
     StatusOr<std::unique_ptr<Agent>> agent = Agent::Open(a, clock);
     if (!agent.ok()) {
       stop_agents();

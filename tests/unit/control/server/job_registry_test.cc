@@ -121,6 +121,43 @@ TEST(JobRegistry, IndexesFollowEveryWrite) {
   EXPECT_TRUE(fresh.ListLive().value().empty());
 }
 
+// A store whose next commit is applied but whose answer is lost, as when
+// etcd elects a new leader while a submission is in flight.
+class LostReplyStore final : public Store {
+ public:
+  StatusOr<KeyValue> Get(std::string_view key) override { return inner_.Get(key); }
+  StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override { return inner_.List(prefix); }
+  StatusOr<int64_t> Commit(const Txn& txn) override {
+    StatusOr<int64_t> rev = inner_.Commit(txn);
+    if (!lose_next_) return rev;
+    lose_next_ = false;
+    return absl::UnavailableError("etcd unreachable for 10 s");
+  }
+  StatusOr<int64_t> Revision() override { return inner_.Revision(); }
+  void LoseNextReply() { lose_next_ = true; }
+
+ private:
+  MemoryStore inner_;
+  bool lose_next_ = false;
+};
+
+// The client retries with its key and gets the job the lost commit made;
+// the registry (and so the control loop) knows it from then on.
+TEST(JobRegistry, ARetryFindsTheJobWhoseCommitAnswerWasLost) {
+  LostReplyStore store;
+  JobRegistry jobs(&store, &kClock);
+  ASSERT_TRUE(jobs.Submit(kSpec, "a.yaml", "k0").ok());
+  store.LoseNextReply();
+  EXPECT_EQ(jobs.Submit(kSpec, "a.yaml", "k1").status().code(), absl::StatusCode::kUnavailable);
+  bool created = true;
+  const StatusOr<JobRecord> again = jobs.Submit(kSpec, "a.yaml", "k1", &created);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_FALSE(created);
+  EXPECT_EQ(again->id, 2u);
+  EXPECT_EQ(jobs.ListLive().value().size(), 2u);
+  EXPECT_EQ(jobs.Submit(kSpec, "a.yaml", "k2").value().id, 3u);
+}
+
 TEST(JobRegistry, JobsSurviveAReopenedSqliteStore) {
   const std::string dir = "/tmp/stargate-registry-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
