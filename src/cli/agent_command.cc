@@ -92,16 +92,13 @@ bool ApplyConfigFile(const CLI::App& cmd, AgentOptions* o) {
 
 // Runs `run` until SIGINT/SIGTERM sets the stop flag it gets.
 int UntilStopped(const std::function<Status(const std::atomic<bool>&)>& run) {
-  sigset_t stop_signals = BlockStopSignals();
+  const sigset_t stop_signals = BlockStopSignals();
   std::atomic<bool> stop{false};
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    stop = true;
-  });
-  const Status st = run(stop);
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
+  Status st;
+  {
+    SignalWaiter waiter(stop_signals, [&](int) { stop = true; });
+    st = run(stop);
+  }
   if (!st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;
@@ -197,20 +194,17 @@ int RunAgent(const AgentOptions& o, Clock& clock) {
              n.site, n.jurisdiction, o.server);
   std::fflush(stdout);
   // Signals blocked before the agent starts its threads.
-  sigset_t stop_signals = BlockStopSignals();
+  const sigset_t stop_signals = BlockStopSignals();
   StatusOr<std::unique_ptr<control::Agent>> agent = control::Agent::Open(c, &clock);
   if (!agent.ok()) {
     std::cerr << "error: " << agent.status().message() << "\n";
     return 1;
   }
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    (*agent)->Stop();
-  });
-  const Status st = (*agent)->Wait();
-  pthread_kill(waiter.native_handle(), SIGTERM);  // it stopped on its own: wake the waiter
-  waiter.join();
+  Status st;
+  {
+    SignalWaiter waiter(stop_signals, [&](int) { (*agent)->Stop(); });
+    st = (*agent)->Wait();
+  }
   if (!st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;

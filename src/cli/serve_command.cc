@@ -87,9 +87,7 @@ int RunServe(const ServeOptions& o, Clock& clock) {
   std::mutex mu;
   std::condition_variable signalled;
   int stop_signal = 0;
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
+  SignalWaiter waiter(stop_signals, [&](int sig) {
     std::lock_guard<std::mutex> lock(mu);
     stop_signal = sig;
     signalled.notify_all();
@@ -123,10 +121,7 @@ int RunServe(const ServeOptions& o, Clock& clock) {
   }
   router.Stop();
   serving.join();
-  // Wake the waiter if no signal came (the controller could not start).
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
-  return rc;
+  return rc;  // the waiter is woken and joined as it goes out of scope
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
@@ -149,18 +148,14 @@ int RunServer(const ServerOptions& o, Clock& clock) {
     std::ofstream(tmp) << server.rest_port() << " " << server.agent_port() << "\n";
     std::filesystem::rename(tmp, o.port_file);
   }
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    server.Stop();
-  });
-  fmt::print("stargate server: REST on http://{}:{}, agents on {}:{} (state: {}, policy {})\n", SplitHost(o.listen),
-             server.rest_port(), SplitHost(o.agent_listen), server.agent_port(), server.where(), o.policy);
-  std::fflush(stdout);
-  const Status served = server.Wait();
-  // Wake the waiter if serving ended on its own.
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
+  Status served;
+  {
+    SignalWaiter waiter(stop_signals, [&](int) { server.Stop(); });
+    fmt::print("stargate server: REST on http://{}:{}, agents on {}:{} (state: {}, policy {})\n", SplitHost(o.listen),
+               server.rest_port(), SplitHost(o.agent_listen), server.agent_port(), server.where(), o.policy);
+    std::fflush(stdout);
+    served = server.Wait();
+  }
   server.Stop();
   if (!served.ok()) {
     std::cerr << "error: " << served.message() << "\n";

@@ -138,7 +138,8 @@ StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std:
     r.spec_text = spec_text;
     r.filename = filename;
     r.spec = spec;
-    r.submitted = r.updated = StoredNow();
+    Stamp(r);
+    r.submitted = r.updated;
     SetSubmitted(r.spec, r.submitted);
     r.idempotency_key = idempotency_key;
     r.reason = "submitted";
@@ -255,9 +256,16 @@ StatusOr<std::vector<uint64_t>> JobRegistry::RunningOn(const std::string& node) 
   return std::vector<uint64_t>(it->second.begin(), it->second.end());
 }
 
+void JobRegistry::Stamp(JobRecord& r) const {
+  r.updated = Time::FromMillis(clock_->Now().millis());
+  r.submitted = Time::FromMillis(r.submitted.millis());
+  r.started = Time::FromMillis(r.started.millis());
+  r.checkpoint_interval = Duration::Millis(r.checkpoint_interval.millis());
+}
+
 StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {
   SG_RETURN_IF_ERROR(EnsureLoaded());
-  r.updated = StoredNow();
+  Stamp(r);
   Txn txn;
   txn.IfRevision(Key(r.id), r.revision).Put(Key(r.id), Encode(r));
   StatusOr<int64_t> rev = store_->Commit(txn);
@@ -279,7 +287,7 @@ StatusOr<JobRecord> JobRegistry::Cancel(uint64_t id, const std::string& reason) 
     }
     r.state = JobState::kCancelled;
     r.reason = reason;
-    r.updated = StoredNow();
+    Stamp(r);
     Txn txn;
     txn.IfRevision(Key(id), r.revision).Put(Key(id), Encode(r));
     StatusOr<int64_t> rev = store_->Commit(txn);

@@ -105,9 +105,10 @@ class JobRegistry {
   const std::vector<std::string>& unreadable() const { return unreadable_; }
 
  private:
-  // Now, at the precision records are stored with (ms), so a record in
-  // the cache equals the one read back after a restart.
-  Time StoredNow() const { return Time::FromMillis(clock_->Now().millis()); }
+  // Sets `updated` to now and every time of `r` to the precision the store
+  // keeps (ms), so a record in the cache equals the one read back after a
+  // restart. Every write goes through it.
+  void Stamp(JobRecord& r) const;
   StatusOr<JobRecord> Decode(const KeyValue& kv) const;
   std::string Encode(const JobRecord& r) const;
   Status EnsureLoaded();

@@ -155,7 +155,7 @@ Status Reconciler::BeginAttempt(JobRecord& r, Time now) {
   // Below Linux's ephemeral range (32768+), where outgoing connections
   // would collide with it.
   r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 12000);
-  r.started = Time::FromMillis(now.millis());  // as stored
+  r.started = now;
   r.checkpoint_interval = PlanCheckpointInterval(r);
   SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
   return Status();
@@ -413,7 +413,7 @@ Duration Reconciler::CheckpointInterval(const JobRecord& r) {
 
 Duration Reconciler::PlanCheckpointInterval(const JobRecord& r) const {
   const CheckpointPolicy& cp = r.spec.spec.checkpoint;
-  if (!cp.daly) return Duration::Millis(cp.interval.millis());
+  if (!cp.daly) return cp.interval;
   // Each node fails at its site's measured rate, shrunk toward the Llama 3
   // rate of a node with this many devices (model::PosteriorRate).
   const double prior = model::FailuresPerHour(model::LlamaThreeComponents(), r.spec.spec.per_node, 1, 0);

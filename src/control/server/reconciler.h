@@ -110,7 +110,7 @@ class Reconciler {
                         std::map<uint64_t, JobRecord*>& by_id, Time now);
   TenantId TenantOf(const std::string& name);
   // The interval of an attempt starting on r.nodes: the job's, or Daly's
-  // optimum for `interval: auto` (whole ms, as stored).
+  // optimum for `interval: auto` (at least a second).
   Duration PlanCheckpointInterval(const JobRecord& r) const;
   static Duration CheckpointInterval(const JobRecord& r);
 

@@ -1,6 +1,7 @@
 #include "control/server/server.h"
 
 #include <absl/base/thread_annotations.h>
+#include <absl/strings/str_join.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -95,9 +96,7 @@ StatusOr<std::string> Server::Impl::OpenStore(EtcdStore** etcd) {
       return absl::InvalidArgumentError(fmt::format("--etcd: {}", std::string(opened.status().message())));
     *etcd = opened->get();
     store = std::move(opened).value();
-    std::string endpoints;
-    for (const std::string& e : o.etcd) endpoints += (endpoints.empty() ? "" : ",") + e;
-    return fmt::format("etcd {} under {}", endpoints, o.etcd_prefix);
+    return fmt::format("etcd {} under {}", absl::StrJoin(o.etcd, ","), o.etcd_prefix);
   }
   std::error_code ec;
   std::filesystem::create_directories(o.data_dir, ec);
