@@ -38,8 +38,9 @@ struct AgentOptions {
   std::string accelerators = "auto";
   std::string work_dir = "stargate-agent";
   int64_t stop_grace_ms = 10'000;
-  std::string config;  // YAML (core/agent_file.h); flags win over it
-  TlsFlags tls;        // mutual TLS to the servers
+  std::string config;           // YAML (core/agent_file.h); flags win over it
+  TlsFlags tls;                 // mutual TLS to the servers
+  std::string join_token_file;  // --node-auth token: the first join ("" = $STARGATE_JOIN_TOKEN)
   // A Slurm cluster as the site (control/slurm/slurm_site.h).
   bool slurm = false;
   std::string slurm_partition;
@@ -106,10 +107,24 @@ int UntilStopped(const std::function<Status(const std::atomic<bool>&)>& run) {
   return 0;
 }
 
+// The join token: --join-token-file, else $STARGATE_JOIN_TOKEN (never a
+// flag's value: other users see a process's arguments).
+bool ReadJoinToken(const AgentOptions& o, std::string* token) {
+  if (o.join_token_file.empty()) {
+    const char* env = std::getenv("STARGATE_JOIN_TOKEN");
+    *token = env != nullptr ? env : "";
+    return true;
+  }
+  if (!ReadWholeFile(o.join_token_file, "--join-token-file", token)) return false;
+  while (!token->empty() && (token->back() == '\n' || token->back() == '\r' || token->back() == ' ')) token->pop_back();
+  return true;
+}
+
 // `stargate agent --slurm`: a Slurm cluster's driver.
 int RunSlurmSite(const AgentOptions& o, Clock& clock) {
   control::SlurmSiteConfig c;
   if (o.tls.given() && !ReadTlsFlags(o.tls, &c.agent.tls_cert, &c.agent.tls_key, &c.agent.tls_ca)) return 2;
+  if (!ReadJoinToken(o, &c.agent.join_token)) return 2;
   c.agent.server = o.server;
   c.agent.work_dir = o.work_dir;
   c.agent.stop_grace = Duration::Millis(o.stop_grace_ms);
@@ -141,6 +156,7 @@ int RunAgent(const AgentOptions& o, Clock& clock) {
   if (o.slurm) return RunSlurmSite(o, clock);
   control::AgentConfig c;
   if (o.tls.given() && !ReadTlsFlags(o.tls, &c.tls_cert, &c.tls_key, &c.tls_ca)) return 2;
+  if (!ReadJoinToken(o, &c.join_token)) return 2;
   c.server = o.server;
   c.work_dir = o.work_dir;
   c.stop_grace = Duration::Millis(o.stop_grace_ms);
@@ -271,6 +287,9 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));
   AddTlsFlags(agent, &o->tls, "Mutual TLS to the servers: this node's", "that signed the servers' certificates");
+  agent->add_option("--join-token-file", o->join_token_file,
+                    "A server with --node-auth token: the join token for the first registration (default: "
+                    "$STARGATE_JOIN_TOKEN); the node credential it yields is kept in WORK_DIR/credentials/");
   agent->add_flag("--slurm", o->slurm,
                   "Drive a Slurm cluster as this site: its nodes register as the site's nodes and each gang runs "
                   "as one sbatch job (needs sbatch, scontrol, scancel and SLURM_CONF as for any Slurm client; "
@@ -298,6 +317,7 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
     list->fallthrough();
     const std::string plural = std::string(what) + "s";
     list->callback([server, plural, exit_code] { *exit_code = ListFromServer(*server, plural); });
+    if (std::string(what) == "node") AddNodeIdentityCommands(group, server, exit_code);
   }
 }
 

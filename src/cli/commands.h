@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 namespace CLI {
@@ -32,6 +33,9 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code);
 void AddJobCommands(CLI::App& app, Clock& clock, int* exit_code);
 // `stargate agent`, `stargate node list`, `stargate site list`.
 void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code);
+// `stargate node join-token create|list|revoke`, `stargate node revoke`,
+// on AddAgentCommands' `node` group; `server` is the group's --server.
+void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server, int* exit_code);
 // `stargate cert ca|issue`.
 void AddCertCommands(CLI::App& app, int* exit_code);
 

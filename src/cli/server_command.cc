@@ -38,6 +38,11 @@ struct ServerOptions {
   std::string tokens;   // bearer tokens file (control/server/access.h); "" = open API
   std::string sites;    // site metadata file (core/site_file.h)
   TlsFlags tls;         // mutual TLS on the agent API
+  int http_workers = 16;
+  int http_read_timeout_s = 10;
+  int http_idle_timeout_s = 60;
+  int max_conns_per_client = 1024;
+  std::string node_auth = "auto";
 };
 
 // "a,b,c" -> {"a", "b", "c"}.
@@ -111,6 +116,20 @@ int RunServer(const ServerOptions& o, Clock& clock) {
   if (o.tls.given()) {
     so.tls.emplace();
     if (!ReadTlsFlags(o.tls, &so.tls->cert, &so.tls->key, &so.tls->ca)) return 2;
+  }
+  so.http.workers = o.http_workers;
+  so.http.read_timeout = Duration::Seconds(o.http_read_timeout_s);
+  so.http.write_timeout = Duration::Seconds(o.http_read_timeout_s);
+  so.http.idle_timeout = Duration::Seconds(o.http_idle_timeout_s);
+  so.http.max_per_client = static_cast<size_t>(o.max_conns_per_client);
+  if (o.node_auth == "cert" || (o.node_auth == "auto" && so.tls)) {
+    so.node_auth = control::NodeAuth::kCert;
+  } else if (o.node_auth == "token" || (o.node_auth == "auto" && so.access)) {
+    so.node_auth = control::NodeAuth::kToken;
+  } else {
+    so.node_auth = control::NodeAuth::kNone;
+    std::cerr << "stargate server: warning: --node-auth none: any agent that reaches the agent port may join as any "
+                 "node\n";
   }
   so.in_memory = o.in_memory;
   if (!o.etcd.empty()) so.etcd = SplitList(o.etcd);
@@ -210,6 +229,27 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code) {
       ->check(CLI::Range(0, 86400));
   cmd->add_flag("--no-gang-repair", o->no_gang_repair,
                 "Requeue a gang that lost a node as a whole, instead of restarting it in place with a spare");
+  cmd->add_option("--http-workers", o->http_workers,
+                  "Threads that run REST requests (reading and writing connections is one event loop's job)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  cmd->add_option("--http-read-timeout-s", o->http_read_timeout_s,
+                  "A REST request must arrive whole this long after its first byte (and its answer be read as fast)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+  cmd->add_option("--http-idle-timeout-s", o->http_idle_timeout_s,
+                  "A kept-alive REST connection with no request is closed after this long")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400));
+  cmd->add_option("--max-conns-per-client", o->max_conns_per_client,
+                  "Open REST connections one client address may hold; past it, 503")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000));
+  cmd->add_option("--node-auth", o->node_auth,
+                  "How agents prove their node: cert (the name in their TLS certificate), token (a join token, "
+                  "then a node credential), none; auto = cert with --tls-*, token with --tokens, else none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cert", "token", "none"}));
   cmd->callback([o, &clock, exit_code] { *exit_code = RunServer(*o, clock); });
 }
 

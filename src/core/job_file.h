@@ -40,7 +40,9 @@ struct JobFile {
   int nodes = 1;
   Duration estimate = Duration::Hours(1);
   Duration deadline_after = Duration::Zero();  // deferrable: finish within this of submit
-  std::string checkpoint_dir;                  // "" = the server picks one under its data dir
+  // Relative to the tenant's checkpoint area (<server data dir>/checkpoints/
+  // <tenant>/); "" = the job's id there.
+  std::string checkpoint_dir;
   // How long one checkpoint stalls the job: with `interval: auto`, Daly's
   // optimum trades it against the failure rate. ESTIMATE default: a minute.
   Duration checkpoint_cost = Duration::Seconds(60);

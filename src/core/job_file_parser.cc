@@ -108,12 +108,31 @@ Status ParsePlacement(const Cursor& c, JobFile* job) {
   return Status();
 }
 
+// NUL, escape and other C0/DEL bytes other than `allowed`: they end up in
+// process arguments, environments, logs and terminals.
+bool HasControl(std::string_view s, std::string_view allowed) {
+  return std::any_of(s.begin(), s.end(), [&](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c < 0x20 || c == 0x7f) && allowed.find(ch) == std::string_view::npos;
+  });
+}
+
 Status ParseCheckpointBlock(const Cursor& c, JobFile* job) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kCheckpointKeys));
   CheckpointPolicy& cp = job->spec.checkpoint;
   SG_ASSIGN_OR_RETURN(cp.enabled, f.Bool("enabled", true));
   SG_ASSIGN_OR_RETURN(cp.async, f.Bool("async", cp.async));
   SG_ASSIGN_OR_RETURN(job->checkpoint_dir, f.String("dir", ""));
+  if (!job->checkpoint_dir.empty()) {
+    // A path inside the tenant's checkpoint area, never beside it.
+    const std::string& d = job->checkpoint_dir;
+    const bool escapes = d.front() == '/' || d == ".." || d.starts_with("../") || d.ends_with("/..") ||
+                         d.find("/../") != std::string::npos;
+    if (escapes || HasControl(d, "") || d.size() > 256) {
+      return f.Get("dir")->Error(
+          "a relative path inside the tenant's checkpoint area (no leading '/', no '..'), under 256 bytes");
+    }
+  }
   if (auto cost = f.Get("cost")) {
     SG_ASSIGN_OR_RETURN(job->checkpoint_cost, yaml_util::ReadDuration(*cost, kPositive));
   }
@@ -149,7 +168,12 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
                          : f.Missing("name");
   }
   SG_ASSIGN_OR_RETURN(spec.tenant, f.String("tenant", spec.tenant));
-  if (spec.tenant.empty()) return f.Get("tenant")->Error("must not be empty");
+  // A tenant names a Unix user, directories and store keys on the nodes.
+  if (spec.tenant.empty() || spec.tenant.size() > 32 ||
+      !std::all_of(spec.tenant.begin(), spec.tenant.end(),
+                   [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_'; })) {
+    return f.Get("tenant")->Error("1-32 characters of letters, digits, '-' or '_'");
+  }
   SG_ASSIGN_OR_RETURN(spec.kind, f.Enum<JobKind>("kind", JobKind::kBatch, kKinds, "job kind"));
   if (auto r = f.Get("resources")) {
     SG_RETURN_IF_ERROR(ParseResources(*r, &job));
@@ -175,6 +199,7 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
   SG_ASSIGN_OR_RETURN(const Cursor run, f.Require("run"));
   SG_ASSIGN_OR_RETURN(job.run, run.Scalar("a shell command"));
   if (job.run.empty()) return run.Error("must not be empty");
+  if (HasControl(job.run, "\t\n")) return run.Error("has a control character (only tabs and line breaks may appear)");
   if (auto env = f.Get("env")) {
     if (!env->IsMap()) return env->Error(fmt::format("expected a map of NAME: value, got {}", env->Describe()));
     for (auto it = env->node().begin(); it != env->node().end(); ++it) {
@@ -186,6 +211,7 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
                               });
       if (!valid_name) return value.Error("environment names are letters, digits and '_', not starting with a digit");
       SG_ASSIGN_OR_RETURN(std::string v, value.Scalar("a string"));
+      if (HasControl(v, "\t")) return value.Error("has a control character (only tabs may appear)");
       job.env[name] = std::move(v);
     }
   }

@@ -74,7 +74,7 @@ run: |
 YAML
 "$BIN" job submit train.yaml > /dev/null
 wait_state 5 running 10
-CKPT="$TMP/data/checkpoints/5"
+CKPT="$TMP/data/checkpoints/default/5"
 for _ in $(seq 100); do [ -f "$CKPT/step" ] && [ "$(cat "$CKPT/step")" -ge 8 ] && break; sleep 0.1; done
 VICTIM=""; SURVIVOR=""
 for n in a b c; do

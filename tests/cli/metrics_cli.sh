@@ -16,6 +16,9 @@ tokens:
 YAML
 start_server --tokens tokens.yaml
 export STARGATE_TOKEN=admin-token-0123456789
+# With --tokens, agents join with a join token (--node-auth auto = token).
+STARGATE_JOIN_TOKEN=$("$BIN" node join-token create -q) || fail "no join token"
+export STARGATE_JOIN_TOKEN
 start_agent a --accelerators CPU:4
 wait_up 1
 printf 'name: m\nresources: {accelerators: CPU:1}\nrun: "true"\n' > m.yaml

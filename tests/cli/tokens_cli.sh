@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Bearer tokens end to end (issue 6): a server with --tokens; the CLI
-# sends $STARGATE_TOKEN. No token: 401; another tenant's job: 403 for
-# show, cancel and logs, and nothing changes; the owner reads its job's
+# sends $STARGATE_TOKEN. No token: 401; another tenant's job: 404 for
+# show, cancel and logs (its existence is not told), and nothing changes; the owner reads its job's
 # log through the server; the agent's log server refuses callers without
 # its own token (the server's), so logs cannot bypass the checks.
 # Usage: tokens_cli.sh STARGATE_BINARY REPO_ROOT
@@ -16,8 +16,35 @@ tokens:
 YAML
 start_server --tokens tokens.yaml
 export STARGATE_TOKEN=admin-token-0123456789
+# Node identity by join token (--tokens makes --node-auth auto mean token):
+# no token, no node; users cannot make tokens; a token node-bound to b
+# does not admit a; a revoked one admits nobody.
 start_agent a
+sleep 1.5
+[ "$("$BIN" node list | tail -n +2 | wc -l)" = 0 ] || fail "a node joined without a join token: $("$BIN" node list)"
+grep -q "the server refused this node: node a: this server admits nodes with a join token" agent-a.log ||
+  fail "the agent did not say why it was refused: $(cat agent-a.log)"
+kill "${AGENT[a]}"; wait "${AGENT[a]}" 2> /dev/null || true
+if STARGATE_TOKEN=alice-token-0123456789 "$BIN" node join-token create 2> err.txt; then fail "a user made a join token"; fi
+grep -q 403 err.txt || fail "user join token: $(cat err.txt)"
+"$BIN" node join-token create -q --node b > for-b.txt
+STARGATE_JOIN_TOKEN=$(cat for-b.txt) start_agent a
+REVOKED=$("$BIN" node join-token create -q)
+STARGATE_JOIN_TOKEN=$REVOKED "$BIN" node join-token revoke "$(echo "$REVOKED" | cut -d_ -f2)" > /dev/null
+STARGATE_JOIN_TOKEN=$REVOKED start_agent c
+sleep 1.5
+[ "$("$BIN" node list | tail -n +2 | wc -l)" = 0 ] || fail "a bad join token admitted a node: $("$BIN" node list)"
+grep -q "is for node b only" agent-a.log || fail "node-bound token: $(cat agent-a.log)"
+grep -q "was revoked" agent-c.log || fail "revoked token: $(cat agent-c.log)"
+kill "${AGENT[a]}" "${AGENT[c]}"; wait "${AGENT[a]}" "${AGENT[c]}" 2> /dev/null || true
+"$BIN" node join-token create -q > join.txt
+start_agent a --join-token-file join.txt
 wait_up 1
+[ "$(stat -c %a wa/credentials/a)" = 600 ] || fail "the node credential is not 0600"
+curl -s -H "Authorization: Bearer admin-token-0123456789" "$STARGATE_SERVER/v1/audit?action=refuse" | grep -q "join token" ||
+  fail "refusals were not audited"
+"$BIN" node join-token list | grep -q revoked || fail "join-token list: $("$BIN" node join-token list)"
+"$BIN" node join-token list | grep -q "sgj_" && fail "join-token list shows a secret"
 printf 'name: secret\ntenant: ml\nrun: echo "the ml secret"; sleep 30\n' > ml.yaml
 STARGATE_TOKEN=alice-token-0123456789 "$BIN" job submit ml.yaml > /dev/null
 wait_state 1 running 20
@@ -25,7 +52,7 @@ for _ in $(seq 50); do STARGATE_TOKEN=alice-token-0123456789 "$BIN" job logs 1 2
 STARGATE_TOKEN=alice-token-0123456789 "$BIN" job logs 1 | grep -q "the ml secret" || fail "the owner cannot read its log"
 for cmd in "job show 1" "job cancel 1" "job logs 1"; do
   if STARGATE_TOKEN=bob-token-01234567890 "$BIN" $cmd > out.txt 2> err.txt; then fail "bob could $cmd: $(cat out.txt)"; fi
-  grep -q "403" err.txt || fail "bob's $cmd: $(cat err.txt)"
+  grep -q "404" err.txt || fail "bob's $cmd: $(cat err.txt)"
   grep -q "ml secret" out.txt && fail "bob read the log"
 done
 if STARGATE_TOKEN= "$BIN" job list 2> err.txt; then fail "no token was accepted"; fi

@@ -58,7 +58,7 @@ run: $TRAIN --steps 1200 --step-sleep 0.01 --ckpt-every 100
 YAML
 "$BIN" job submit long.yaml > /dev/null
 wait_state 2 running 20
-CKPT="$TMP/data/checkpoints/2"
+CKPT="$TMP/data/checkpoints/default/2"
 for _ in $(seq 300); do "$BIN" job logs 2 2> /dev/null | grep -q "checkpoint at step 200" && break; sleep 0.1; done
 "$BIN" job logs 2 | grep -q "checkpoint at step 200" || fail "job 2 never checkpointed step 200"
 VICTIM=$("$BIN" job show 2 | sed -n 's/^nodes: *\([a-c]\) .*/\1/p')  # rank 0's node
@@ -122,7 +122,7 @@ echo "DiLoCo: $(cat diloco.json)"
 cat > serve.yaml <<YAML
 name: digits-serve
 kind: inference
-run: $PY $REPO/examples/workloads/serve.py --checkpoint $TMP/data/checkpoints/1/ckpt.pt --port 0 --port-file $TMP/serve.port
+run: $PY $REPO/examples/workloads/serve.py --checkpoint $TMP/data/checkpoints/default/1/ckpt.pt --port 0 --port-file $TMP/serve.port
 YAML
 "$BIN" job submit serve.yaml > /dev/null
 for _ in $(seq 200); do [ -s serve.port ] && break; sleep 0.1; done

@@ -1,9 +1,11 @@
 #include "control/agent/agent.h"
 
 #include <absl/base/thread_annotations.h>
+#include <absl/strings/str_join.h>
 #include <absl/strings/str_split.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +18,7 @@
 #include "control/agent/gpu_probe.h"
 #include "control/agent/local_runner.h"
 #include "control/agent/task_log_server.h"
+#include "control/net/cert.h"
 #include "control/net/grpc_glue.h"
 #include "control/protocol/agent_proto.h"
 #include "proto/agent.grpc.pb.h"
@@ -62,17 +65,64 @@ struct Agent::Impl {
     r.node.log_address = config.log_address;
     r.node.log_token = log_token;
     r.agent_id = agent_id;
+    r.join_token = config.join_token;
+    r.credential = credential;
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineAfter(Duration::Seconds(3)));
     pb::RegisterReply reply;
     const grpc::Status st = stub->Register(&ctx, ToProto(r), &reply);
     if (!st.ok()) {
-      std::cerr << "stargate agent " << config.node.name << ": register: " << st.error_message() << "\n";
+      Complain(st);
       if (st.error_code() == grpc::StatusCode::UNAVAILABLE) NextServer();
       return false;
     }
+    last_complaint.clear();
     if (reply.heartbeat_interval_ms() > 0) interval = Duration::Millis(reply.heartbeat_interval_ms());
+    if (!reply.node_credential().empty() && reply.node_credential() != credential) {
+      credential = reply.node_credential();
+      SaveCredential();
+    }
     return true;
+  }
+
+  // Says why a registration failed, in words an operator acts on, once per
+  // reason (the agent retries every second).
+  void Complain(const grpc::Status& st) {
+    std::string line;
+    const std::string& m = st.error_message();
+    if (st.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
+      line = fmt::format("the server refused this node: {}", m);
+    } else if (st.error_code() == grpc::StatusCode::UNAVAILABLE && !config.tls_cert.empty() &&
+               (m.find("andshake") != std::string::npos || m.find("SSL") != std::string::npos ||
+                m.find("ertificate") != std::string::npos)) {
+      line = fmt::format(
+          "the TLS handshake with {} failed: the server must trust the CA that signed this node's certificate "
+          "(--tls-cert), and --tls-ca must hold the CA of the server's ({})",
+          servers[current], m);
+    } else {
+      line = fmt::format("register: {}", m);
+    }
+    if (line == last_complaint) return;
+    last_complaint = line;
+    std::cerr << "stargate agent " << config.node.name << ": " << line << "\n";
+  }
+
+  // WORK_DIR/credentials/<node>, 0600, replaced whole.
+  void SaveCredential() {
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(credential_path).parent_path(), ec);
+    std::filesystem::permissions(std::filesystem::path(credential_path).parent_path(),
+                                 std::filesystem::perms::owner_all, ec);
+    const std::string tmp = credential_path + ".tmp";
+    {
+      std::ofstream f(tmp, std::ios::trunc);
+      f << credential << "\n";
+    }
+    std::filesystem::permissions(tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
+    std::filesystem::rename(tmp, credential_path, ec);
+    if (ec)
+      std::cerr << "stargate agent " << config.node.name << ": cannot keep the node credential: " << ec.message()
+                << "\n";
   }
 
   void Heartbeat(Time now) {
@@ -105,6 +155,7 @@ struct Agent::Impl {
     h.telemetry.gpu_utilisation = gpu_util;
     h.telemetry.gpu_power_w = gpu_power_w;
     h.telemetry.agent_id = agent_id;
+    h.credential = credential;
     h.tasks = runner->Poll(config.node.name, now);
     h.wait = kLongPoll;
     grpc::ClientContext ctx;
@@ -118,6 +169,12 @@ struct Agent::Impl {
     {
       std::lock_guard<std::mutex> lock(inflight_mu);
       inflight = nullptr;
+    }
+    if (st.error_code() == grpc::StatusCode::PERMISSION_DENIED) {  // the node's credential was withdrawn
+      Complain(st);
+      registered = false;
+      clock->SleepFor(interval);
+      return;
     }
     if (!st.ok()) {
       // Cancelled by the watcher (a task ended, or stopping): beat again now.
@@ -178,6 +235,7 @@ struct Agent::Impl {
     AgentHeartbeat h;
     h.node = config.node.name;
     h.telemetry.agent_id = agent_id;
+    h.credential = credential;
     h.leaving = true;
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineAfter(Duration::Seconds(1)));
@@ -263,7 +321,9 @@ struct Agent::Impl {
   Duration interval = Duration::Seconds(1);
   int log_port = 0;
   std::string log_token;
-  std::string agent_id;  // random per process: see RegisterRequest.agent_id
+  std::string agent_id;                     // random per process: see RegisterRequest.agent_id
+  std::string credential, credential_path;  // the node credential (--node-auth token) and its file
+  std::string last_complaint;
   CpuSample last_cpu;
 };
 
@@ -282,6 +342,20 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentConfig config, Clock* clock) {
   std::error_code ec;
   std::filesystem::create_directories(a.config.work_dir + "/logs", ec);
   if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));
+  if (!a.config.tls_cert.empty()) {
+    // Said here, in words, rather than as a failed handshake every second.
+    if (Status st = CheckCert(a.config.tls_cert, a.config.tls_key, a.config.tls_ca, clock->Now().millis() / 1000);
+        !st.ok()) {
+      return st;
+    }
+    StatusOr<std::vector<std::string>> names = CertNames(a.config.tls_cert);
+    if (names.ok() && std::find(names->begin(), names->end(), a.config.node.name) == names->end()) {
+      std::cerr << "stargate agent " << a.config.node.name << ": warning: the certificate (--tls-cert) names "
+                << absl::StrJoin(*names, ", ") << ", not this node; a server with --node-auth cert will refuse it\n";
+    }
+  }
+  a.credential_path = a.config.work_dir + "/credentials/" + a.config.node.name;
+  if (std::ifstream f(a.credential_path); f) std::getline(f, a.credential);
   if (a.config.log_port < 0) {
     a.log_token = RandomHex(4);
     a.log_port = a.logs.Start(a.config.node.address, a.config.work_dir + "/logs", a.log_token);

@@ -35,8 +35,14 @@ struct AgentConfig {
   std::string work_dir;
   Duration stop_grace = Duration::Seconds(10);  // SIGTERM, then SIGKILL this much later
   // Mutual TLS to the servers (PEM text; empty = plaintext): this node's
-  // certificate and key, and the CA that signed the servers'.
+  // certificate and key, and the CA that signed the servers'. With
+  // `--node-auth cert` the server admits the node only under a name the
+  // certificate holds (CN or DNS name).
   std::string tls_cert, tls_key, tls_ca;
+  // `--node-auth token`: the join token for the first registration. The
+  // node credential the server then gives is kept in
+  // WORK_DIR/credentials/<node> (0600) and shown on every call after.
+  std::string join_token;
   // Runs the tasks; null: a LocalRunner of the agent's own. Not owned.
   TaskRunner* runner = nullptr;
   // -1: the agent serves WORK_DIR/logs itself on node.address. Otherwise
@@ -61,7 +67,9 @@ class Agent {
  public:
   // Makes WORK_DIR/logs, starts the log server (unless the config names
   // another) and the agent's loop, on threads the agent owns until Wait
-  // returns. Unavailable when the work dir cannot be made. `clock` must
+  // returns. Unavailable when the work dir cannot be made;
+  // InvalidArgument for a TLS certificate that cannot work (expired, not
+  // the key's, not signed by the CA). `clock` must
   // outlive the agent; it paces everything, the stop grace included, so on
   // a ManualClock a stopping agent waits for the test to advance it.
   static StatusOr<std::unique_ptr<Agent>> Open(AgentConfig config, Clock* clock);

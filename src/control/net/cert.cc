@@ -8,6 +8,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <memory>
 
 #include <fmt/format.h>
@@ -125,6 +126,65 @@ StatusOr<CertFiles> IssueCert(const CertFiles& ca, const std::string& name, cons
   SG_RETURN_IF_ERROR(AddExt(cert.get(), ca_cert.get(), NID_subject_alt_name, san));
   if (X509_sign(cert.get(), ca_key.get(), EVP_sha256()) == 0) return Failed("signing the certificate");
   return CertFiles{CertPem(cert.get()), KeyPem(key.get())};
+}
+
+}  // namespace stargate::control
+
+namespace stargate::control {
+
+Status CheckCert(const std::string& cert_pem, const std::string& key_pem, const std::string& ca_pem,
+                 int64_t now_unix_s) {
+  StatusOr<Cert> cert = ReadCert(cert_pem);
+  if (!cert.ok()) return absl::InvalidArgumentError("the certificate (--tls-cert) is not a PEM certificate");
+  const time_t now = static_cast<time_t>(now_unix_s);
+  if (X509_cmp_time(X509_get0_notBefore(cert->get()), const_cast<time_t*>(&now)) > 0) {
+    return absl::InvalidArgumentError("the certificate (--tls-cert) is not valid yet (check this host's clock)");
+  }
+  if (X509_cmp_time(X509_get0_notAfter(cert->get()), const_cast<time_t*>(&now)) < 0) {
+    return absl::InvalidArgumentError(
+        "the certificate (--tls-cert) has expired: issue a new one with `stargate cert issue`");
+  }
+  if (!key_pem.empty()) {
+    StatusOr<Key> key = ReadKey(key_pem);
+    if (!key.ok()) return absl::InvalidArgumentError("the key (--tls-key) is not a PEM private key");
+    if (X509_check_private_key(cert->get(), key->get()) != 1) {
+      return absl::InvalidArgumentError("the key (--tls-key) is not the certificate's (--tls-cert) key");
+    }
+  }
+  if (!ca_pem.empty()) {
+    StatusOr<Cert> ca = ReadCert(ca_pem);
+    if (!ca.ok()) return absl::InvalidArgumentError("the CA (--tls-ca) is not a PEM certificate");
+    Key ca_key(X509_get_pubkey(ca->get()));
+    if (!ca_key || X509_verify(cert->get(), ca_key.get()) != 1) {
+      return absl::InvalidArgumentError(
+          "the certificate (--tls-cert) is not signed by the CA in --tls-ca: the other side will refuse the "
+          "handshake");
+    }
+  }
+  return Status();
+}
+
+StatusOr<std::vector<std::string>> CertNames(const std::string& cert_pem) {
+  StatusOr<Cert> cert = ReadCert(cert_pem);
+  if (!cert.ok()) return absl::InvalidArgumentError("not a PEM certificate");
+  std::vector<std::string> names;
+  char cn[256] = {};
+  if (X509_NAME_get_text_by_NID(X509_get_subject_name(cert->get()), NID_commonName, cn, sizeof cn) > 0) {
+    names.emplace_back(cn);
+  }
+  auto* sans = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert->get(), NID_subject_alt_name, nullptr, nullptr));
+  if (sans != nullptr) {
+    for (int i = 0; i < sk_GENERAL_NAME_num(sans); ++i) {
+      const GENERAL_NAME* g = sk_GENERAL_NAME_value(sans, i);
+      if (g->type != GEN_DNS) continue;
+      const ASN1_IA5STRING* s = g->d.dNSName;
+      std::string name(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                       static_cast<size_t>(ASN1_STRING_length(s)));
+      if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(std::move(name));
+    }
+    GENERAL_NAMES_free(sans);
+  }
+  return names;
 }
 
 }  // namespace stargate::control

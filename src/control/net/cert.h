@@ -7,6 +7,7 @@
 // Thread-safe: each call has its own OpenSSL objects.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,15 @@ StatusOr<CertFiles> MakeCa(const std::string& name, int days);
 // addresses and DNS names (the name itself counts as a DNS name).
 StatusOr<CertFiles> IssueCert(const CertFiles& ca, const std::string& name, const std::vector<std::string>& ips,
                               const std::vector<std::string>& dns, int days);
+
+// Why a leaf certificate would fail a TLS handshake before one is tried:
+// unreadable, outside its validity at `now_unix_s`, not signed by `ca_pem`
+// (when given), or its key does not match `key_pem` (when given).
+// InvalidArgument with a sentence an operator can act on.
+Status CheckCert(const std::string& cert_pem, const std::string& key_pem, const std::string& ca_pem,
+                 int64_t now_unix_s);
+
+// The certificate's CN and DNS subject alternative names.
+StatusOr<std::vector<std::string>> CertNames(const std::string& cert_pem);
 
 }  // namespace stargate::control

@@ -1,8 +1,16 @@
 // File: http_server.h
-// Serves a request handler over HTTP/1.1 (cpp-httplib, thread pool), and
-// static files next to it (the dashboard). Kept behind a pointer to an
-// implementation so httplib's heavy header stays in one .cc. Bind, Serve
-// and Stop may come from different threads.
+// Serves a request handler over HTTP/1.1, and static files next to it (the
+// dashboard). One event-loop thread (epoll) reads every connection and
+// writes every answer; only complete requests reach the pool of worker
+// threads that run the handler. So idle keep-alive connections and
+// clients that send their headers (or read their answers) a byte at a
+// time cost a file descriptor each, never a worker: they cannot stall the
+// API for anyone else. Bounds: connections in all and per client address,
+// a deadline from a request's first byte to its last, an idle deadline
+// between requests, a write deadline, sizes (http_parse.h). Every error
+// the server answers itself has a JSON body. Listens without SO_REUSEPORT:
+// a second server on a bound port fails with "address in use".
+// Bind, Serve and Stop may come from different threads.
 #pragma once
 
 #include <functional>
@@ -10,8 +18,11 @@
 #include <memory>
 #include <string>
 
+#include "control/net/http_parse.h"
 #include "control/net/http_types.h"
+#include "core/clock.h"
 #include "core/status.h"
+#include "core/units.h"
 
 namespace stargate::control {
 
@@ -22,9 +33,20 @@ struct StaticFile {
   std::string content_type, body;
 };
 
+struct HttpServerOptions {
+  int workers = 16;                                // handler threads (`stargate server --http-workers`)
+  Duration read_timeout = Duration::Seconds(10);   // a request's first byte to its last
+  Duration idle_timeout = Duration::Seconds(60);   // a kept-alive connection between requests
+  Duration write_timeout = Duration::Seconds(10);  // an answer to a client that reads slowly
+  size_t max_connections = 16384;                  // in all (each is a file descriptor)
+  size_t max_per_client = 1024;                    // from one client address
+  HttpLimits limits;
+};
+
 class HttpServer {
  public:
-  explicit HttpServer(HttpHandler handler);
+  // `clock` (the deadlines) must outlive the server.
+  HttpServer(HttpHandler handler, const Clock* clock, HttpServerOptions options = {});
   ~HttpServer();
 
   // Answers GET of these URL paths with these files, before the handler
@@ -39,6 +61,8 @@ class HttpServer {
   // Ends Serve(); a no-op before Serve() is listening.
   void Stop();
   bool running() const;
+  // Connections open now (for tests and metrics).
+  size_t connections() const;
 
  private:
   struct Impl;

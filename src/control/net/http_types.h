@@ -24,6 +24,8 @@ struct HttpResponse {
   int status = 200;
   std::string body;  // JSON, unless content_type says otherwise
   std::string content_type = "application/json";
+  // Extra response headers (Location, X-Next-Offset).
+  std::map<std::string, std::string> headers;
   // Set: the answer is what GET on this URL (with these headers) returns,
   // fetched by HttpServer after the handler has returned (a task log from
   // its node's log server, for a caller the API has authorised), so the

@@ -38,6 +38,8 @@ pb::RegisterRequest ToProto(const Registration& r) {
   req.set_log_address(n.log_address);
   req.set_log_token(n.log_token);
   req.set_agent_id(r.agent_id);
+  req.set_join_token(r.join_token);
+  req.set_node_credential(r.credential);
   return req;
 }
 
@@ -56,6 +58,11 @@ StatusOr<Registration> FromProto(const pb::RegisterRequest& req) {
   n.log_address = req.log_address();
   n.log_token = req.log_token();
   r.agent_id = req.agent_id();
+  r.join_token = req.join_token();
+  r.credential = req.node_credential();
+  if (r.agent_id.empty()) {
+    return absl::InvalidArgumentError("agent_id is required (an agent's random id: the node's holder)");
+  }
   if (n.name.empty() || n.site.empty() || n.address.empty() || n.accelerators < 1 || n.accelerators > 64) {
     return absl::InvalidArgumentError("node_name, site and address are required and accelerators must be in [1, 64]");
   }
@@ -81,6 +88,7 @@ pb::HeartbeatRequest ToProto(const AgentHeartbeat& h) {
   req.set_wait_ms(static_cast<int32_t>(std::clamp<int64_t>(h.wait.nanos() / 1'000'000, 0, INT32_MAX)));
   req.set_agent_id(h.telemetry.agent_id);
   req.set_leaving(h.leaving);
+  req.set_node_credential(h.credential);
   return req;
 }
 
@@ -98,6 +106,7 @@ AgentHeartbeat FromProto(const pb::HeartbeatRequest& req) {
   }
   h.wait = Duration::Millis(std::max(0, req.wait_ms()));
   h.leaving = req.leaving();
+  h.credential = req.node_credential();
   return h;
 }
 

@@ -19,7 +19,10 @@ namespace stargate::control {
 // RegisterRequest.
 struct Registration {
   NodeInfo node;
-  std::string agent_id;  // random per agent process
+  std::string agent_id;  // random per agent process; required
+  // Proof of identity with `--node-auth token` (node_identity.h): a join
+  // token the first time, then the node credential it was given.
+  std::string join_token, credential;
 };
 
 // HeartbeatRequest.
@@ -29,6 +32,7 @@ struct AgentHeartbeat {
   std::vector<TaskReport> tasks;  // every task it runs, and those ended since the last reply
   Duration wait;                  // long poll: the server may hold the reply this long
   bool leaving = false;           // the agent is stopping cleanly
+  std::string credential;         // the node credential (`--node-auth token`)
 };
 
 namespace pb = ::stargate::agent::v1;

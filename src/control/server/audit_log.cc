@@ -27,17 +27,23 @@ Status AuditLog::EnsureLoaded() {
   return Status();
 }
 
-Status AuditLog::Append(Time at, const std::string& actor, const std::string& action, uint64_t job,
-                        const std::string& detail) {
+Status AuditLog::Stage(Txn& txn, Time at, const std::string& actor, const std::string& action, uint64_t job,
+                       const std::string& detail) {
   SG_RETURN_IF_ERROR(EnsureLoaded());
   const std::string value =
       nlohmann::json{{"unix_ms", at.millis()}, {"actor", actor}, {"action", action}, {"job", job}, {"detail", detail}}
           .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  txn.IfAbsent(Key(next_)).Put(Key(next_), value);
+  ++next_;
+  return Status();
+}
+
+Status AuditLog::Append(Time at, const std::string& actor, const std::string& action, uint64_t job,
+                        const std::string& detail) {
   for (int attempt = 0; attempt < 8; ++attempt) {  // another writer took the number: the next one
     Txn txn;
-    txn.IfAbsent(Key(next_)).Put(Key(next_), value);
+    SG_RETURN_IF_ERROR(Stage(txn, at, actor, action, job, detail));
     StatusOr<int64_t> rev = store_->Commit(txn);
-    ++next_;
     if (rev.ok()) return Status();
     if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
   }

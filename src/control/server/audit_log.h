@@ -40,6 +40,11 @@ class AuditLog {
   explicit AuditLog(Store* store) : store_(store) {}
 
   Status Append(Time at, const std::string& actor, const std::string& action, uint64_t job, const std::string& detail);
+  // Adds the entry's write to `txn` (under the next sequence number, which
+  // is used up whether or not `txn` commits), so it commits with a change
+  // it records or not at all.
+  Status Stage(Txn& txn, Time at, const std::string& actor, const std::string& action, uint64_t job,
+               const std::string& detail);
   // Oldest first.
   StatusOr<std::vector<AuditEntry>> Query(const AuditFilter& filter);
 

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/job_file_parser.h"
+
 namespace stargate::control {
 
 ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Scheduler> scheduler,
@@ -15,9 +17,11 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
       log_(options.log ? std::move(options.log) : std::function<void(const std::string&)>([](const std::string& line) {
         std::cerr << line << "\n";
       })),
+      node_auth_(options.node_auth),
       jobs_(store, clock),
       nodes_(store, options.heartbeat_timeout),
       audit_(store),
+      identity_(store, options.node_auth),
       reconciler_(&jobs_, &nodes_, std::move(scheduler), options.data_dir, clock) {
   reconciler_.Configure(options.reconciler);
   reconciler_.SetAudit(&audit_);
@@ -37,15 +41,23 @@ Status ControlPlane::Audit(const std::string& actor, const std::string& action, 
 
 StatusOr<ControlPlane::Submitted> ControlPlane::Submit(const std::string& text, const std::string& filename,
                                                        const std::string& idempotency_key, const std::string& actor) {
+  SG_ASSIGN_OR_RETURN(JobFile parsed, ParseJobFile(text, filename));
+  return Submit(std::move(parsed), text, filename, idempotency_key, actor);
+}
+
+StatusOr<ControlPlane::Submitted> ControlPlane::Submit(JobFile parsed, const std::string& text,
+                                                       const std::string& filename, const std::string& idempotency_key,
+                                                       const std::string& actor) {
   Submitted out;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    SG_ASSIGN_OR_RETURN(out.job, jobs_.Submit(text, filename, idempotency_key, &out.created));
-    if (out.created) {
-      SG_RETURN_IF_ERROR(
-          audit_.Append(clock_->Now(), actor, "submit", out.job.id,
-                        fmt::format("{} (tenant {})", out.job.spec.spec.name, out.job.spec.spec.tenant)));
-    }
+    const Time now = clock_->Now();
+    // The audit entry commits with the job: no job without its entry.
+    auto audit = [&](Txn& txn, const JobRecord& r) {
+      return audit_.Stage(txn, now, actor, "submit", r.id,
+                          fmt::format("{} (tenant {})", r.spec.spec.name, r.spec.spec.tenant));
+    };
+    SG_ASSIGN_OR_RETURN(out.job, jobs_.Submit(std::move(parsed), text, filename, idempotency_key, &out.created, audit));
   }
   Changed();  // the loop places it now, not at its next pass
   return out;
@@ -111,29 +123,93 @@ std::string ControlPlane::RenderMetrics() {
   return control::RenderMetrics(jobs_, nodes_, sites_, metrics_, clock_->Now());
 }
 
-Status ControlPlane::Register(const Registration& r) {
+Status ControlPlane::Refuse(const std::string& node, const std::string& agent_id, const Status& st) {
+  ++metrics_.refused;
+  const Time now = clock_->Now();
+  const std::string key = node + "\n" + std::string(st.message());
+  auto it = refusal_audited_.find(key);
+  if (it == refusal_audited_.end() || now - it->second >= Duration::Seconds(60)) {
+    refusal_audited_[key] = now;
+    if (refusal_audited_.size() > 10000) refusal_audited_.clear();  // bounded, whoever calls
+    audit_
+        .Append(now, "node " + node, "refuse", 0,
+                fmt::format("agent {}: {}", agent_id.empty() ? "(no id)" : agent_id, std::string(st.message())))
+        .IgnoreError();
+  }
+  return st;
+}
+
+StatusOr<std::string> ControlPlane::Register(const Registration& r, AgentProof proof) {
   std::lock_guard<std::mutex> lock(mu_);
-  SG_RETURN_IF_ERROR(nodes_.Register(r.node, clock_->Now(), r.agent_id));
-  ++metrics_.registrations;
   const NodeInfo& n = r.node;
+  proof.join_token = r.join_token;
+  proof.credential = r.credential;
+  if (r.agent_id.empty()) return Refuse(n.name, r.agent_id, absl::PermissionDeniedError("no agent id"));
+  StatusOr<std::string> credential = identity_.Admit(n.name, proof, clock_->Now());
+  if (!credential.ok()) {
+    if (credential.status().code() != absl::StatusCode::kPermissionDenied) return credential.status();
+    return Refuse(n.name, r.agent_id, credential.status());
+  }
+  if (Status st = nodes_.Register(n, clock_->Now(), r.agent_id); !st.ok()) {
+    if (st.code() != absl::StatusCode::kFailedPrecondition) return st;
+    return Refuse(n.name, r.agent_id, st);
+  }
+  ++metrics_.registrations;
   audit_
       .Append(clock_->Now(), "node " + n.name, "join", 0,
-              fmt::format("site {} ({}), {} x {}, agent {}", n.site, n.jurisdiction, n.accelerators,
-                          Name(n.accelerator), r.agent_id))
+              fmt::format("site {} ({}), {} x {}, agent {}{}", n.site, n.jurisdiction, n.accelerators,
+                          Name(n.accelerator), r.agent_id, credential->empty() ? "" : ", new node credential"))
       .IgnoreError();  // best effort: a registration must not fail on it
+  return credential;
+}
+
+Status ControlPlane::Leave(const AgentHeartbeat& h, AgentProof proof) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    proof.credential = h.credential;
+    const std::string& agent_id = h.telemetry.agent_id;
+    if (agent_id.empty()) return Refuse(h.node, agent_id, absl::PermissionDeniedError("no agent id"));
+    if (Status st = identity_.Check(h.node, proof); !st.ok()) return Refuse(h.node, agent_id, st);
+    if (!nodes_.Leave(h.node, agent_id)) {
+      return Refuse(h.node, agent_id, absl::PermissionDeniedError("not the node's holder: a leave was ignored"));
+    }
+    audit_.Append(clock_->Now(), "node " + h.node, "leave", 0, "its agent stopped cleanly").IgnoreError();
+  }
+  Changed();  // its gangs need stopping and requeueing
   return Status();
 }
 
-void ControlPlane::Leave(const std::string& node, const std::string& agent_id) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    nodes_.Leave(node, agent_id);
-    audit_.Append(clock_->Now(), "node " + node, "leave", 0, "its agent stopped cleanly").IgnoreError();
-  }
-  Changed();  // its gangs need stopping and requeueing
+StatusOr<std::pair<std::string, JoinToken>> ControlPlane::CreateJoinToken(Duration ttl, const std::string& node,
+                                                                          const std::string& actor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(auto made, identity_.CreateJoinToken(clock_->Now(), ttl, node, actor));
+  audit_
+      .Append(clock_->Now(), actor, "join-token", 0,
+              fmt::format("created {} for {}, valid {} s", made.second.id, node.empty() ? "any node" : "node " + node,
+                          ttl.millis() / 1000))
+      .IgnoreError();
+  return made;
 }
 
-StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled) {
+StatusOr<std::vector<JoinToken>> ControlPlane::JoinTokens() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return identity_.JoinTokens();
+}
+
+Status ControlPlane::RevokeJoinToken(const std::string& id, const std::string& actor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_RETURN_IF_ERROR(identity_.RevokeJoinToken(id));
+  return audit_.Append(clock_->Now(), actor, "join-token", 0, fmt::format("revoked {}", id));
+}
+
+Status ControlPlane::RevokeNode(const std::string& node, const std::string& actor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_RETURN_IF_ERROR(identity_.RevokeNode(node));
+  return audit_.Append(clock_->Now(), actor, "revoke-node", 0, fmt::format("node {}: credential withdrawn", node));
+}
+
+StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled,
+                                                  AgentProof proof) {
   auto gave_up = [&] { return cancelled && cancelled(); };
   const bool reports_an_end =
       std::any_of(h.tasks.begin(), h.tasks.end(), [](const TaskReport& r) { return !r.running; });
@@ -142,6 +218,13 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
   StatusOr<HeartbeatResult> r;
   {
     std::unique_lock<std::mutex> lock(mu_);
+    proof.credential = h.credential;
+    // Nothing a caller says is recorded before it has shown it speaks for
+    // the node: an empty id would pass the holder check.
+    if (h.telemetry.agent_id.empty()) {
+      return Refuse(h.node, "", absl::PermissionDeniedError("a heartbeat without an agent id"));
+    }
+    if (Status st = identity_.Check(h.node, proof); !st.ok()) return Refuse(h.node, h.telemetry.agent_id, st);
     ++metrics_.heartbeats;
     for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
       r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks);

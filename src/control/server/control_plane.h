@@ -30,6 +30,7 @@
 #include "control/server/audit_log.h"
 #include "control/server/job_registry.h"
 #include "control/server/metrics.h"
+#include "control/server/node_identity.h"
 #include "control/server/node_registry.h"
 #include "control/server/reconciler.h"
 #include "control/store/store.h"
@@ -53,6 +54,8 @@ struct ControlPlaneOptions {
   // Told of events an operator lines up with others (a stall of the
   // control loop); null = stderr.
   std::function<void(const std::string&)> log;
+  // How agents prove which node they are (node_identity.h).
+  NodeAuth node_auth = NodeAuth::kNone;
 };
 
 class ControlPlane {
@@ -75,7 +78,15 @@ class ControlPlane {
     JobRecord job;
     bool created = false;  // false: the idempotency key's earlier job
   };
-  // InvalidArgument for a bad job file (file:line:field).
+  // `parsed` is `text` parsed, by the caller and outside the lock (a
+  // large file takes long to parse; heartbeats wait on the lock). The job
+  // and its audit entry commit in one transaction. An idempotency key is
+  // the tenant's: AlreadyExists when the tenant used it for another job
+  // file.
+  StatusOr<Submitted> Submit(JobFile parsed, const std::string& text, const std::string& filename,
+                             const std::string& idempotency_key, const std::string& actor);
+  // Parses, then as above. InvalidArgument for a bad job file
+  // (file:line:field).
   StatusOr<Submitted> Submit(const std::string& text, const std::string& filename, const std::string& idempotency_key,
                              const std::string& actor);
   // Cancels job `id`, `reason` becoming its reason. NotFound;
@@ -106,16 +117,33 @@ class ControlPlane {
   // GET /metrics.
   std::string RenderMetrics();
 
-  // ---- Agents (the agent API).
-  // FailedPrecondition while another live agent holds the node.
-  Status Register(const Registration& r);
+  // ---- Agents (the agent API). `proof` is what the call showed of who
+  // it is (its TLS certificate's names); the join token and credential
+  // travel in the messages. Every refusal is audited (once a minute per
+  // node and reason) and counted.
+  // The node credential to hand back ("" = none due). PermissionDenied
+  // without proof of the node (node_identity.h); FailedPrecondition while
+  // another live agent holds the node.
+  StatusOr<std::string> Register(const Registration& r, AgentProof proof = {});
   // The node's agent stopped cleanly: down now, and not a failure.
-  void Leave(const std::string& node, const std::string& agent_id);
+  // PermissionDenied as for heartbeats.
+  Status Leave(const AgentHeartbeat& h, AgentProof proof = {});
   // A long poll: answers at once when there is something for the node to
   // do (or to register again), else once something changes or the wait
   // the agent asked for (at most kMaxHeartbeatWait) is over, or as soon as
   // `cancelled` says the caller gave up. Idempotent for the same reports.
-  StatusOr<HeartbeatResult> Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled = nullptr);
+  // PermissionDenied, with nothing recorded, for a call without an agent
+  // id or without proof of the node.
+  StatusOr<HeartbeatResult> Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled = nullptr,
+                                      AgentProof proof = {});
+
+  // ---- Node identity (admins, the REST API).
+  StatusOr<std::pair<std::string, JoinToken>> CreateJoinToken(Duration ttl, const std::string& node,
+                                                              const std::string& actor);
+  StatusOr<std::vector<JoinToken>> JoinTokens();
+  Status RevokeJoinToken(const std::string& id, const std::string& actor);
+  Status RevokeNode(const std::string& node, const std::string& actor);
+  NodeAuth node_auth() const { return node_auth_; }
 
   // ---- The control loop.
   // One pass now: note a stall of the loop, requeue gangs that lost a
@@ -133,11 +161,15 @@ class ControlPlane {
   // After a change a waiting heartbeat or the loop should see.
   void Changed() { changed_.notify_all(); }
   void PassLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Audits and counts a refused agent call; `st` says why.
+  Status Refuse(const std::string& node, const std::string& agent_id, const Status& st)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Store* const store_;
   Clock* const clock_;
   const std::map<std::string, SiteInfo> sites_;
   const std::function<void(const std::string&)> log_;
+  const NodeAuth node_auth_;
 
   std::mutex mu_;
   // Notified (with or without mu_) when jobs or placements change: wakes
@@ -146,7 +178,9 @@ class ControlPlane {
   JobRegistry jobs_ ABSL_GUARDED_BY(mu_);
   NodeRegistry nodes_ ABSL_GUARDED_BY(mu_);
   AuditLog audit_ ABSL_GUARDED_BY(mu_);
-  Metrics metrics_ ABSL_GUARDED_BY(mu_);  // before the reconciler, which updates it
+  NodeIdentity identity_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Time> refusal_audited_ ABSL_GUARDED_BY(mu_);  // node and reason -> last audit
+  Metrics metrics_ ABSL_GUARDED_BY(mu_);                              // before the reconciler, which updates it
   Reconciler reconciler_ ABSL_GUARDED_BY(mu_);
   bool stop_loop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;

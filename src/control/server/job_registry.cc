@@ -112,8 +112,14 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
 StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std::string& filename,
                                         const std::string& idempotency_key, bool* created) {
   SG_ASSIGN_OR_RETURN(JobFile spec, ParseJobFile(spec_text, filename));
+  return Submit(std::move(spec), spec_text, filename, idempotency_key, created);
+}
+
+StatusOr<JobRecord> JobRegistry::Submit(JobFile spec, const std::string& spec_text, const std::string& filename,
+                                        const std::string& idempotency_key, bool* created, const AlsoWrite& also) {
   SG_RETURN_IF_ERROR(EnsureLoaded());
-  const std::string idem_key = kIdemPrefix + idempotency_key;
+  // Tenant names have no '/' (job_file_parser.h), so tenant/key is unambiguous.
+  const std::string idem_key = fmt::format("{}{}/{}", kIdemPrefix, spec.spec.tenant, idempotency_key);
   for (int attempt = 0; attempt < kCasRetries; ++attempt) {
     if (!idempotency_key.empty()) {
       StatusOr<KeyValue> seen = store_->Get(idem_key);
@@ -123,7 +129,13 @@ StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std:
         // Not cached: the commit that made it reached the store, but its
         // answer did not reach us (a timeout during an etcd election).
         if (!cache_.count(existing)) SG_RETURN_IF_ERROR(Reload(existing));
-        return Get(existing);
+        SG_ASSIGN_OR_RETURN(JobRecord earlier, Get(existing));
+        if (earlier.spec_text != spec_text) {
+          return absl::AlreadyExistsError(
+              fmt::format("Idempotency-Key '{}' was used for job {} with a different job file; use a new key",
+                          idempotency_key, existing));
+        }
+        return earlier;
       }
       if (seen.status().code() != absl::StatusCode::kNotFound) return seen.status();
     }
@@ -147,6 +159,7 @@ StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std:
     txn.IfRevision(kNextId, next.ok() ? next->revision : 0).IfAbsent(Key(id));
     txn.Put(kNextId, std::to_string(id + 1)).Put(Key(id), Encode(r));
     if (!idempotency_key.empty()) txn.IfAbsent(idem_key).Put(idem_key, std::to_string(id));
+    if (also) SG_RETURN_IF_ERROR(also(txn, r));
     StatusOr<int64_t> rev = store_->Commit(txn);
     if (rev.ok()) {
       r.revision = *rev;

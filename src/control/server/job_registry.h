@@ -5,8 +5,9 @@
 // stored as the job file text the user sent plus its control-plane state;
 // the text is re-parsed on load, so the stored form is what the user wrote.
 //
-// Keys: jobs/<id, 12 digits> -> JSON record; idempotency/<key> -> id;
-// meta/next_job_id -> counter. Every change is one compare-and-swap
+// Keys: jobs/<id, 12 digits> -> JSON record; idempotency/<tenant>/<key>
+// -> id (a key is its tenant's: one tenant's key never finds another's
+// job); meta/next_job_id -> counter. Every change is one compare-and-swap
 // transaction, so two servers on one store never hand out the same id.
 //
 // Reads come from a write-through cache of every record (loaded on first
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -76,9 +78,17 @@ class JobRegistry {
   // `store` and `clock` (submit and update times) must outlive the registry.
   JobRegistry(Store* store, const Clock* clock) : store_(store), clock_(clock) {}
 
-  // Parses and stores a new pending job. With a non-empty idempotency key
-  // already used, returns the job stored under it (`*created` false) and
-  // stores nothing. InvalidArgument for a bad job file (file:line:field).
+  // Writes that must commit with a new job (its audit entry), added to
+  // each attempt's transaction.
+  using AlsoWrite = std::function<Status(Txn&, const JobRecord&)>;
+  // Stores a new pending job: `spec` is `spec_text` parsed. With a
+  // non-empty idempotency key the job's tenant already used, returns the
+  // job stored under it (`*created` false) and stores nothing; when that
+  // job's file differs from `spec_text`, AlreadyExists.
+  StatusOr<JobRecord> Submit(JobFile spec, const std::string& spec_text, const std::string& filename,
+                             const std::string& idempotency_key, bool* created = nullptr, const AlsoWrite& also = {});
+  // Parses, then as above. InvalidArgument for a bad job file
+  // (file:line:field).
   StatusOr<JobRecord> Submit(const std::string& spec_text, const std::string& filename,
                              const std::string& idempotency_key, bool* created = nullptr);
   // NotFound for an unknown id.

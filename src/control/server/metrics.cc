@@ -137,6 +137,9 @@ std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes,
   out += fmt::format("stargate_agent_heartbeats_total {}\n", m.heartbeats);
   Header(out, "stargate_agent_registrations_total", "counter", "Agent registrations accepted.");
   out += fmt::format("stargate_agent_registrations_total {}\n", m.registrations);
+  Header(out, "stargate_agent_calls_refused_total", "counter",
+         "Agent calls refused: no proof of the node's identity, or not the node's holder.");
+  out += fmt::format("stargate_agent_calls_refused_total {}\n", m.refused);
   Header(out, "stargate_server_stalls_total", "counter",
          "Control-loop stalls long enough that nodes' heartbeat deadlines were moved by them.");
   out += fmt::format("stargate_server_stalls_total {}\n", m.stalls);

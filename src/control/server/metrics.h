@@ -43,6 +43,7 @@ struct Metrics {
   Histogram scheduler_pass{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
   uint64_t heartbeats = 0;     // agent heartbeats handled
   uint64_t registrations = 0;  // agent registrations accepted
+  uint64_t refused = 0;        // agent calls refused: no proof of the node, or not its holder
   uint64_t stalls = 0;         // control-loop stalls credited to nodes (NodeRegistry::NotePass)
 };
 

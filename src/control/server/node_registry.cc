@@ -103,13 +103,14 @@ Duration NodeRegistry::NotePass(Time now) {
   return credit;
 }
 
-void NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
+bool NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
   auto it = telemetry_.find(name);
-  if (it == telemetry_.end()) return;
-  if (!agent_id.empty() && !it->second.agent_id.empty() && it->second.agent_id != agent_id) return;
+  if (it == telemetry_.end()) return false;
+  if (!agent_id.empty() && !it->second.agent_id.empty() && it->second.agent_id != agent_id) return false;
   it->second.last_heartbeat = kLongAgo;
   down_noted_.insert(name);
   left_[name] = it->second.agent_id;  // its late heartbeats must not revive it
+  return true;
 }
 
 int NodeRegistry::NoteFailures(Time now) {

@@ -56,7 +56,8 @@ class NodeRegistry {
 
   // The node's agent stopped cleanly (agent `agent_id`, "" = anyone): down
   // now, and not a failure.
-  void Leave(const std::string& name, const std::string& agent_id);
+  // False (nothing changes) for an unknown node or another agent's.
+  bool Leave(const std::string& name, const std::string& agent_id);
   // Counts each node that went down since the last call (and did not
   // leave) as a failure of its site; returns how many. Only nodes heard
   // from since Load count: one that went down while the server was away

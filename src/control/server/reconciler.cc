@@ -81,8 +81,10 @@ TenantId Reconciler::TenantOf(const std::string& name) {
 std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int rank) const {
   std::map<std::string, std::string> env = r.spec.env;
   const int world = static_cast<int>(r.nodes.size());
-  const std::string ckpt =
-      r.spec.checkpoint_dir.empty() ? fmt::format("{}/checkpoints/{}", data_dir_, r.id) : r.spec.checkpoint_dir;
+  // Inside the tenant's area (checkpoint.dir is relative to it: the parser
+  // refuses '/' and '..'), so no job names another tenant's checkpoints.
+  const std::string ckpt = fmt::format("{}/checkpoints/{}/{}", data_dir_, r.spec.spec.tenant,
+                                       r.spec.checkpoint_dir.empty() ? std::to_string(r.id) : r.spec.checkpoint_dir);
   const std::map<std::string, std::string> ours = {
       // torchrun conventions, one process per node (a torchrun inside the
       // command takes NNODES / NODE_RANK / MASTER_* instead).

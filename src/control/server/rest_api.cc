@@ -21,8 +21,12 @@ std::string_view CodeName(absl::StatusCode code) {
       return "invalid_argument";
     case absl::StatusCode::kNotFound:
       return "not_found";
+    case absl::StatusCode::kPermissionDenied:
+      return "permission_denied";
     case absl::StatusCode::kFailedPrecondition:
       return "failed_precondition";
+    case absl::StatusCode::kAlreadyExists:
+      return "conflict";
     case absl::StatusCode::kAborted:
       return "aborted";
     case absl::StatusCode::kUnavailable:
@@ -38,7 +42,10 @@ int HttpStatusOf(absl::StatusCode code) {
       return 400;
     case absl::StatusCode::kNotFound:
       return 404;
+    case absl::StatusCode::kPermissionDenied:
+      return 403;
     case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kAlreadyExists:
       return 409;
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kUnavailable:
@@ -139,6 +146,13 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
 
 HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
   const std::string& p = req.path;
+  if (p == "/v1/join-tokens" || p.starts_with("/v1/join-tokens/") ||
+      (p.starts_with("/v1/nodes/") && p.ends_with("/revoke"))) {
+    if (who != nullptr && who->role != Role::kAdmin) {
+      return ErrorResponse(403, "permission_denied", "node identity is for admins");
+    }
+    return NodeIdentityCall(req, who);
+  }
   if (p == "/v1/nodes" || p == "/v1/sites") {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     return p == "/v1/nodes" ? ListNodes() : ListSites();
@@ -229,16 +243,19 @@ HttpResponse RestApi::Submit(const HttpRequest& req, Who who) {
   const std::string key = Header(req, "idempotency-key");
   if (!ValidUtf8(key)) return ErrorResponse(400, "invalid_argument", "Idempotency-Key must be UTF-8 text");
   if (key.size() > 200) return ErrorResponse(400, "invalid_argument", "Idempotency-Key is longer than 200 bytes");
-  if (who != nullptr) {  // only into a tenant the caller may use (a bad file gets its 400 below)
-    StatusOr<JobFile> spec = ParseJobFile(req.body, filename);
-    if (spec.ok() && !who->May(spec->spec.tenant, true)) {
-      return ErrorResponse(
-          403, "permission_denied",
-          fmt::format("{} may submit to tenant '{}' only, not '{}'", who->name, who->tenant, spec->spec.tenant),
-          "tenant");
-    }
+  for (unsigned char c : key) {
+    if (c < 0x20 || c == 0x7f) return ErrorResponse(400, "invalid_argument", "Idempotency-Key has a control character");
   }
-  StatusOr<ControlPlane::Submitted> r = cp_->Submit(req.body, filename, key, Actor(who));
+  // Parsed here, on the HTTP worker, outside the control plane's lock.
+  StatusOr<JobFile> spec = ParseJobFile(req.body, filename);
+  if (!spec.ok()) return FromStatus(spec.status());
+  if (who != nullptr && !who->May(spec->spec.tenant, true)) {  // only into a tenant the caller may use
+    return ErrorResponse(
+        403, "permission_denied",
+        fmt::format("{} may submit to tenant '{}' only, not '{}'", who->name, who->tenant, spec->spec.tenant),
+        "tenant");
+  }
+  StatusOr<ControlPlane::Submitted> r = cp_->Submit(std::move(spec).value(), req.body, filename, key, Actor(who));
   if (!r.ok()) return FromStatus(r.status());
   return HttpResponse{r->created ? 201 : 200, Dump(json{{"job", JobJson(r->job, false)}})};
 }
@@ -384,9 +401,69 @@ HttpResponse RestApi::CancelJob(uint64_t id, Who who) {
 std::optional<HttpResponse> RestApi::Forbidden(uint64_t id, bool write, Who who) {
   if (who == nullptr) return std::nullopt;
   StatusOr<JobRecord> r = cp_->Job(id);
-  if (!r.ok() || who->May(r->spec.spec.tenant, write)) return std::nullopt;
-  return ErrorResponse(403, "permission_denied",
-                       fmt::format("job {} belongs to tenant '{}', not to {}", id, r->spec.spec.tenant, who->name));
+  if (!r.ok()) return std::nullopt;
+  if (!who->May(r->spec.spec.tenant, false)) {  // another tenant's job: as if there were none
+    return FromStatus(absl::NotFoundError(fmt::format("no job {}", id)));
+  }
+  if (write && !who->May(r->spec.spec.tenant, true)) {  // a viewer of the tenant (405 came first for GETs)
+    return ErrorResponse(403, "permission_denied", fmt::format("{} may not change job {}", who->name, id));
+  }
+  return std::nullopt;
+}
+
+HttpResponse RestApi::NodeIdentityCall(const HttpRequest& req, Who who) {
+  const std::string& p = req.path;
+  auto token_json = [](const JoinToken& t) {
+    return json{{"id", t.id},
+                {"node", t.node},
+                {"created_unix_ms", t.created.millis()},
+                {"expires_unix_ms", t.expires.millis()},
+                {"created_by", t.created_by},
+                {"revoked", t.revoked}};
+  };
+  if (p == "/v1/join-tokens") {
+    if (req.method == "GET") {
+      StatusOr<std::vector<JoinToken>> all = cp_->JoinTokens();
+      if (!all.ok()) return FromStatus(all.status());
+      json list = json::array();
+      for (const JoinToken& t : *all) list.push_back(token_json(t));
+      return HttpResponse{200, Dump(json{{"join_tokens", list}})};
+    }
+    if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use GET or POST");
+    int64_t ttl_s = 24 * 3600;
+    std::string node;
+    if (!req.body.empty()) {
+      const json body = json::parse(req.body, nullptr, false);
+      if (!body.is_object()) return ErrorResponse(400, "invalid_argument", "expected a JSON object {ttl_s, node}");
+      const json ttl = body.value("ttl_s", json(ttl_s));
+      if (!ttl.is_number_integer() || ttl.get<int64_t>() < 1 || ttl.get<int64_t>() > 365 * 24 * 3600) {
+        return ErrorResponse(400, "invalid_argument", "ttl_s: whole seconds in [1, 31536000]", "ttl_s");
+      }
+      ttl_s = ttl.get<int64_t>();
+      const json n = body.value("node", json(""));
+      if (!n.is_string() || n.get<std::string>().size() > 253) {
+        return ErrorResponse(400, "invalid_argument", "node: a node name", "node");
+      }
+      node = n.get<std::string>();
+    }
+    StatusOr<std::pair<std::string, JoinToken>> made = cp_->CreateJoinToken(Duration::Seconds(ttl_s), node, Actor(who));
+    if (!made.ok()) return FromStatus(made.status());
+    return HttpResponse{201, Dump(json{{"token", made->first}, {"join_token", token_json(made->second)}})};
+  }
+  if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
+  constexpr std::string_view kTokens = "/v1/join-tokens/", kNodes = "/v1/nodes/", kRevoke = "/revoke";
+  std::string_view rest = p;
+  if (!rest.ends_with(kRevoke)) return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
+  rest.remove_suffix(kRevoke.size());
+  const bool token = rest.starts_with(kTokens);
+  rest.remove_prefix(token ? kTokens.size() : kNodes.size());
+  if (rest.empty() || rest.find('/') != std::string_view::npos) {
+    return ErrorResponse(404, "not_found", fmt::format("no such resource {}", p));
+  }
+  const Status st =
+      token ? cp_->RevokeJoinToken(std::string(rest), Actor(who)) : cp_->RevokeNode(std::string(rest), Actor(who));
+  if (!st.ok()) return FromStatus(st);
+  return HttpResponse{200, Dump(json{{"revoked", rest}})};
 }
 
 HttpResponse RestApi::QueryAudit(const HttpRequest& req) {

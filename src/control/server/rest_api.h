@@ -19,14 +19,22 @@
 //   GET  /v1/jobs/{id}/logs/{rank}[?offset=&attempt=]  one rank's log, fetched
 //                                from its node's log server (HttpResponse::fetch_url)
 //   GET  /metrics                Prometheus text (metrics.h); any role may scrape
+//   POST /v1/join-tokens         body {"ttl_s", "node"} (both optional) -> 201
+//                                {"token": "sgj_...", "join_token": {...}} (admins;
+//                                node_identity.h); the token is shown only here
+//   GET  /v1/join-tokens         {"join_tokens": [{"id", "node", "expires_unix_ms", "revoked", ...}]}
+//   POST /v1/join-tokens/{id}/revoke, POST /v1/nodes/{name}/revoke  (admins)
 //
 // With a token file (access.h) every path but /v1/health needs
 // "Authorization: Bearer TOKEN": 401 without a valid one, 403 for what the
-// caller's role or tenant does not allow; neither changes anything.
+// caller's role does not allow; neither changes anything. Another
+// tenant's job is 404, as if it did not exist. An Idempotency-Key is the
+// job's tenant's; reused with a different job file it is 409.
 //
 // Errors are JSON {"error": {"code", "message"[, "field"]}} with 400 (bad
 // input; `field` is the job file's field path), 404, 405, 409 (a job that
-// already ended), 413 (body over 1 MiB) or 500/503 (the store). Bad input
+// already ended; a reused Idempotency-Key), 413 (body over 1 MiB) or
+// 500/503 (the store). Bad input
 // never changes stored state. Thread-safe: it holds no state of its own
 // (the caller's identity travels with each request) and the control plane
 // is.
@@ -62,8 +70,10 @@ class RestApi {
   HttpResponse JobLogs(uint64_t id);
   HttpResponse JobLog(uint64_t id, std::string_view rank, const HttpRequest& req);
   HttpResponse QueryAudit(const HttpRequest& req);
-  // With tokens on: 403 unless the caller may see (or, `write`, change)
-  // job `id`; nullopt when it may (or the job does not exist: 404 later).
+  HttpResponse NodeIdentityCall(const HttpRequest& req, Who who);
+  // With tokens on: 404 when job `id` is another tenant's (its existence
+  // is not told), 403 when the caller may see but not (`write`) change
+  // it; nullopt when it may (or the job does not exist: 404 later).
   std::optional<HttpResponse> Forbidden(uint64_t id, bool write, Who who);
   static std::string Actor(Who who) { return who != nullptr ? who->name : "anonymous"; }
   HttpResponse ListNodes();

@@ -2,11 +2,14 @@
 
 #include <absl/base/thread_annotations.h>
 #include <absl/strings/str_join.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
@@ -36,10 +39,48 @@ Status NotAnOptionError(const Status& st) {
   return absl::FailedPreconditionError(st.message());
 }
 
+// Takes <dir>/server.lock (flock, exclusive, not waiting) and writes this
+// process's pid into it; the lock lasts as long as the returned fd is open
+// and dies with the process, so a server killed with -9 leaves no stale
+// lock. FailedPrecondition naming the holder when another server has it.
+StatusOr<int> LockDataDir(const std::string& dir) {
+  const std::string path = (std::filesystem::path(dir) / "server.lock").string();
+  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::UnavailableError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    std::string holder = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    if (err == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(
+          fmt::format("data dir {} is in use by another stargate server (pid {}); one server per data dir", dir,
+                      holder.empty() ? "unknown" : holder));
+    }
+    return absl::UnavailableError(fmt::format("cannot lock {}: {}", path, std::strerror(err)));
+  }
+  const std::string pid = fmt::format("{}\n", getpid());
+  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    close(fd);
+    return absl::UnavailableError(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+  }
+  return fd;
+}
+
 }  // namespace
 
 struct Server::Impl {
   ServerOptions o;
+  // The data dir's flock (SQLite only): declared first, so it is released
+  // after everything that writes the dir has gone.
+  struct Lock {
+    int fd = -1;
+    ~Lock() {
+      if (fd >= 0) close(fd);
+    }
+  } dir_lock;
   std::unique_ptr<Store> store;
   std::unique_ptr<LeaderLease> lease;
   std::unique_ptr<ControlPlane> cp;
@@ -102,6 +143,7 @@ StatusOr<std::string> Server::Impl::OpenStore(EtcdStore** etcd) {
   std::filesystem::create_directories(o.data_dir, ec);
   if (ec)
     return absl::UnavailableError(fmt::format("cannot create data dir {}: {}", o.data_dir, std::string(ec.message())));
+  SG_ASSIGN_OR_RETURN(dir_lock.fd, LockDataDir(o.data_dir));
   const std::string path = (std::filesystem::path(o.data_dir) / "state.db").string();
   StatusOr<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(path);
   if (!sqlite.ok()) return NotAnOptionError(sqlite.status());
@@ -176,6 +218,9 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   auto impl = std::make_unique<Impl>();
   impl->o = std::move(options);
   Impl& s = *impl;
+  if (s.o.node_auth == NodeAuth::kCert && !s.o.tls) {
+    return absl::InvalidArgumentError("node auth by certificate needs mutual TLS on the agent API (--tls-*)");
+  }
   EtcdStore* etcd = nullptr;
   SG_ASSIGN_OR_RETURN(const std::string where, s.OpenStore(&etcd));
   // Unique per process, even for two servers with the same name and pid
@@ -196,6 +241,7 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   cpo.data_dir = std::filesystem::absolute(s.o.data_dir).lexically_normal().string();
   cpo.heartbeat_timeout = s.o.heartbeat_timeout;
   cpo.reconciler = s.o.reconciler;
+  cpo.node_auth = s.o.node_auth;
   for (const SiteInfo& info : s.o.sites) {
     if (info.latitude && info.longitude) {
       cpo.reconciler.site_coordinates[info.name] = {*info.latitude, *info.longitude};
@@ -212,7 +258,8 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
     return NotAnOptionError(Status(st.code(), fmt::format("audit log: {}", std::string(st.message()))));
   }
   s.api = std::make_unique<RestApi>(s.cp.get(), s.o.access ? &*s.o.access : nullptr);
-  s.http = std::make_unique<HttpServer>([&s](const HttpRequest& req) { return s.api->Handle(req); });
+  s.http =
+      std::make_unique<HttpServer>([&s](const HttpRequest& req) { return s.api->Handle(req); }, s.o.clock, s.o.http);
   if (!s.o.web_dir.empty()) {
     StatusOr<std::map<std::string, StaticFile>> files = LoadDashboard(s.o.web_dir);
     if (files.ok()) {

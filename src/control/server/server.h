@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "control/net/grpc_glue.h"
+#include "control/net/http_server.h"
 #include "control/server/access.h"
 #include "control/server/control_plane.h"
 #include "control/server/reconciler.h"
@@ -35,7 +36,9 @@ struct ServerOptions {
   // Where the state lives: in memory (nothing survives), in etcd when
   // endpoints are given (HOST:PORT, keys under `etcd_prefix`, one leader
   // per prefix holding a lease of `lease_ttl`), else in
-  // <data_dir>/state.db (SQLite).
+  // <data_dir>/state.db (SQLite). A data dir has one server: it holds an
+  // exclusive flock on <data_dir>/server.lock (which names its pid) while
+  // it runs, and a second server on the dir fails to open.
   // etcd needs a RealClock: its lease runs out in real time.
   bool in_memory = false;
   std::vector<std::string> etcd;
@@ -43,15 +46,17 @@ struct ServerOptions {
   Duration lease_ttl = Duration::Seconds(5);
   std::string data_dir = "stargate-data";  // also the root of default checkpoint dirs
   std::string rest_host = "127.0.0.1";
-  int rest_port = 8470;  // 0 = any free port
+  int rest_port = 8470;    // 0 = any free port
+  HttpServerOptions http;  // the REST server's workers, deadlines and connection bounds
   std::string agent_host = "127.0.0.1";
   int agent_port = 8471;
   // How the server names itself (its --listen), in its identity and the
   // audit log.
   std::string name = "server";
-  std::optional<TlsPem> tls;         // mutual TLS on the agent API
-  std::optional<AccessList> access;  // bearer tokens on the REST API; none = open
-  std::vector<SiteInfo> sites;       // --sites
+  std::optional<TlsPem> tls;             // mutual TLS on the agent API
+  NodeAuth node_auth = NodeAuth::kNone;  // how agents prove their node (node_identity.h); kCert needs `tls`
+  std::optional<AccessList> access;      // bearer tokens on the REST API; none = open
+  std::vector<SiteInfo> sites;           // --sites
   Duration heartbeat_timeout = Duration::Seconds(5);
   // Hot spares, gang repair, partition grace; site coordinates are taken
   // from `sites`.

@@ -31,7 +31,7 @@ placement: {jurisdictions: [EU], regions: [eu-west], near: eu-west, max_rtt: 40m
 priority: 10
 estimate: 2h
 deferrable: {deadline: 12h}
-checkpoint: {dir: /data/ckpt, interval: auto}
+checkpoint: {dir: ckpt, interval: auto}
 run: python3 train.py --epochs 5
 env: {OMP_NUM_THREADS: "4", MODE: fast}
 )");
@@ -52,7 +52,7 @@ env: {OMP_NUM_THREADS: "4", MODE: fast}
   EXPECT_EQ(j.deadline_after, Duration::Hours(12));
   EXPECT_TRUE(j.spec.checkpoint.enabled);
   EXPECT_TRUE(j.spec.checkpoint.daly);
-  EXPECT_EQ(j.checkpoint_dir, "/data/ckpt");
+  EXPECT_EQ(j.checkpoint_dir, "ckpt");
   EXPECT_EQ(j.run, "python3 train.py --epochs 5");
   EXPECT_EQ(j.env.at("OMP_NUM_THREADS"), "4");
   EXPECT_EQ(j.env.at("MODE"), "fast");

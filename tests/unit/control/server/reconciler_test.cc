@@ -80,7 +80,7 @@ TEST_F(ReconcilerTest, PlacesAGangAndHandsEachNodeItsRank) {
   EXPECT_EQ(ha.run[0].env.at("MASTER_ADDR"), "10.0.0.a");
   EXPECT_EQ(ha.run[0].env.at("MASTER_PORT"), std::to_string(r.master_port));
   EXPECT_EQ(ha.run[0].env.at("STARGATE_RESTART_COUNT"), "0");
-  EXPECT_EQ(ha.run[0].env.at("STARGATE_CHECKPOINT_DIR"), fmt::format("/data/checkpoints/{}", id));
+  EXPECT_EQ(ha.run[0].env.at("STARGATE_CHECKPOINT_DIR"), fmt::format("/data/checkpoints/default/{}", id));
   EXPECT_EQ(ha.run[0].env.at("STARGATE_CHECKPOINT_INTERVAL_S"), "3600");
   EXPECT_EQ(ha.run[0].env.at("LOCAL_RANK"), "0");
   EXPECT_EQ(Beat("b").run.at(0).env.at("NODE_RANK"), "1");

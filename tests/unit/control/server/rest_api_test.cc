@@ -47,9 +47,11 @@ class RestApiTest : public ::testing::Test {
     n.accelerators = accelerators;
     n.log_port = log_port;
     n.log_token = log_token;
+    r.agent_id = "agent-" + name;
     ASSERT_TRUE(cp().Register(r).ok());
     AgentHeartbeat h;
     h.node = name;
+    h.telemetry.agent_id = r.agent_id;
     h.telemetry.gpu_power_w = gpu_power_w;
     ASSERT_FALSE(cp().Heartbeat(h).value().register_again);  // no wait: answers at once
   }
@@ -94,6 +96,25 @@ TEST_F(RestApiTest, SubmitListShowCancel) {
   EXPECT_EQ(json::parse(r.body)["status"], "ok");
 }
 
+// An Idempotency-Key is its tenant's: another tenant's same key makes a
+// new job, and the same key with another job file is 409. The submit's
+// audit entry is in the store with the job.
+TEST_F(RestApiTest, IdempotencyKeysArePerTenantAndBoundToTheBody) {
+  const std::string a = "name: a\ntenant: ml\nrun: x\n", b = "name: b\ntenant: vision\nrun: x\n";
+  ASSERT_EQ(Call("POST", "/v1/jobs", a, {{"idempotency-key", "k1"}}).status, 201);
+  const HttpResponse other = Call("POST", "/v1/jobs", b, {{"idempotency-key", "k1"}});
+  ASSERT_EQ(other.status, 201) << other.body;
+  EXPECT_EQ(json::parse(other.body)["job"]["tenant"], "vision");
+  EXPECT_EQ(Call("POST", "/v1/jobs", a, {{"idempotency-key", "k1"}}).status, 200);
+  const int64_t before = store_.Revision().value();
+  const HttpResponse changed = Call("POST", "/v1/jobs", a + "priority: 5\n", {{"idempotency-key", "k1"}});
+  EXPECT_EQ(changed.status, 409) << changed.body;
+  EXPECT_EQ(json::parse(changed.body)["error"]["code"], "conflict");
+  EXPECT_EQ(store_.Revision().value(), before);
+  const HttpResponse audit = Call("GET", "/v1/audit?action=submit");
+  EXPECT_EQ(json::parse(audit.body)["entries"].size(), 2u) << audit.body;
+}
+
 TEST_F(RestApiTest, BadInputIs4xxWithAJsonErrorAndChangesNothing) {
   ASSERT_EQ(Call("POST", "/v1/jobs", kSpec).status, 201);
   const int64_t before = store_.Revision().value();
@@ -114,12 +135,25 @@ TEST_F(RestApiTest, BadInputIs4xxWithAJsonErrorAndChangesNothing) {
   EXPECT_EQ(Call("GET", "/v2/anything").status, 404);
   EXPECT_EQ(Call("GET", "/v1/jobs?state=done").status, 400);
   EXPECT_EQ(store_.Revision().value(), before);
+  // Control characters in names, tenants, commands and env values.
+  EXPECT_EQ(Call("POST", "/v1/jobs", "name: x\ntenant: \"a\\x01b\"\nrun: y\n").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs", "name: x\ntenant: a/b\nrun: y\n").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs", "name: x\nrun: \"echo \\0 \\e[2J\"\n").status, 400);
+  r = Call("POST", "/v1/jobs", "name: x\nrun: y\nenv: {A: \"1\\n2\"}\n");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "env.A");
+  r = Call("POST", "/v1/jobs", "name: x\nrun: y\ncheckpoint: {dir: ../other-tenant/ckpt}\n");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "checkpoint.dir");
+  EXPECT_EQ(Call("POST", "/v1/jobs", "name: x\nrun: y\ncheckpoint: {dir: /data/checkpoints/ml}\n").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs", kSpec, {{"idempotency-key", "a\x01b"}}).status, 400);
+  EXPECT_EQ(store_.Revision().value(), before);
   // Cancelling twice is idempotent.
   ASSERT_EQ(Call("POST", "/v1/jobs/1/cancel").status, 200);
   EXPECT_EQ(Call("POST", "/v1/jobs/1/cancel").status, 200);
 }
 
-// Tokens: 401 without one, 403 for another tenant's jobs or a viewer's
+// Tokens: 401 without one, 404 for another tenant's jobs, 403 for a viewer's
 // write, and neither changes anything; the audit log records who did what.
 TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
   const AccessList access = AccessList::Parse(R"(tokens:
@@ -145,8 +179,11 @@ TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
   // Each user sees and cancels only their tenant's jobs.
   EXPECT_EQ(json::parse(Call("GET", "/v1/jobs", "", as("alice-token-0123456789")).body)["jobs"].size(), 1u);
   EXPECT_EQ(json::parse(Call("GET", "/v1/jobs", "", as("view-token-0123456789")).body)["jobs"].size(), 2u);
-  EXPECT_EQ(Call("GET", "/v1/jobs/2", "", as("alice-token-0123456789")).status, 403);
-  EXPECT_EQ(Call("POST", "/v1/jobs/2/cancel", "", as("alice-token-0123456789")).status, 403);
+  // Another tenant's job is as good as absent: 404, like a job that never was.
+  EXPECT_EQ(Call("GET", "/v1/jobs/2", "", as("alice-token-0123456789")).status, 404);
+  EXPECT_EQ(Call("POST", "/v1/jobs/2/cancel", "", as("alice-token-0123456789")).status, 404);
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs/2", "", as("alice-token-0123456789")).body)["error"]["message"],
+            "no job 2");
   EXPECT_EQ(Call("POST", "/v1/jobs/1/cancel", "", as("view-token-0123456789")).status, 403);
   EXPECT_EQ(cp().Job(2).value().state, JobState::kPending);  // refused: unchanged
   EXPECT_EQ(Call("POST", "/v1/jobs/2/cancel", "", as("admin-token-0123456789")).status, 200);
@@ -191,7 +228,7 @@ TEST_F(RestApiTest, TaskLogsGoThroughTheServerForAuthorisedCallersOnly) {
   EXPECT_EQ(chunk.fetch_url, "http://10.0.0.1:9999/logs/job-1-attempt-1.log?offset=5");
   EXPECT_EQ(chunk.fetch_headers.at("Authorization"), "Bearer log-secret-abcdef");
   const HttpResponse other = Call("GET", "/v1/jobs/1/logs/0", "", as("bob-token-01234567890"));
-  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(other.status, 404);
   EXPECT_TRUE(other.fetch_url.empty());
   EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/0").status, 401);
   EXPECT_EQ(Call("GET", "/v1/jobs/1/logs/1", "", as("alice-token-0123456789")).status, 404);

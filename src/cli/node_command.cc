@@ -1,0 +1,111 @@
+// `stargate node join-token create|list|revoke` and `stargate node revoke`:
+// the admin side of `--node-auth token` (control/server/node_identity.h).
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "control/net/http_client.h"
+#include "core/unit_parser.h"
+
+namespace stargate::cli {
+namespace {
+
+using nlohmann::json;
+
+// The call's JSON answer, or nullopt after saying why (exit 1).
+std::optional<json> Call(const std::string& server, const std::string& method, const std::string& path,
+                         const std::string& body = "") {
+  auto r = control::CallServer(server, method, path, body, {{"Content-Type", "application/json"}});
+  if (!r.ok()) {
+    std::cerr << "error: " << r.status().message() << "\n";
+    return std::nullopt;
+  }
+  if (r->status / 100 != 2) {
+    std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
+    return std::nullopt;
+  }
+  json j = json::parse(r->body, nullptr, false);
+  if (j.is_discarded()) {
+    std::cerr << "error: the server's answer is not JSON\n";
+    return std::nullopt;
+  }
+  return j;
+}
+
+}  // namespace
+
+void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server, int* exit_code) {
+  CLI::App* tokens = node->add_subcommand("join-token", "Join tokens for agents (a server with --node-auth token)");
+  tokens->require_subcommand(1);
+
+  auto ttl = std::make_shared<std::string>("24h");
+  auto for_node = std::make_shared<std::string>();
+  auto quiet = std::make_shared<bool>(false);
+  CLI::App* create = tokens->add_subcommand("create", "Make a join token; it is printed once and stored only hashed");
+  create->add_option("--ttl", *ttl, "How long it admits new nodes (e.g. 1h, 7d)")->capture_default_str();
+  create->add_option("--node", *for_node, "Admit only this node name (default: any)");
+  create->add_flag("-q,--quiet", *quiet, "Print the token alone");
+  create->callback([server, ttl, for_node, quiet, exit_code] {
+    StatusOr<Duration> d = ParseDuration(*ttl);
+    if (!d.ok() || *d < Duration::Seconds(1)) {
+      std::cerr << "error: --ttl: expected a duration such as 30m or 7d, got '" << *ttl << "'\n";
+      *exit_code = 2;
+      return;
+    }
+    const json body = {{"ttl_s", d->millis() / 1000}, {"node", *for_node}};
+    const std::optional<json> r = Call(*server, "POST", "/v1/join-tokens", body.dump());
+    if (!r) {
+      *exit_code = 1;
+      return;
+    }
+    if (*quiet) {
+      fmt::print("{}\n", (*r)["token"].get<std::string>());
+    } else {
+      fmt::print("join token {} (id {}, {}): give it to the agent with --join-token-file or $STARGATE_JOIN_TOKEN\n",
+                 (*r)["token"].get<std::string>(), (*r)["join_token"]["id"].get<std::string>(),
+                 for_node->empty() ? "any node" : "node " + *for_node);
+    }
+    *exit_code = 0;
+  });
+
+  CLI::App* list = tokens->add_subcommand("list", "List join tokens (never their secrets)");
+  list->callback([server, exit_code] {
+    const std::optional<json> r = Call(*server, "GET", "/v1/join-tokens");
+    if (!r) {
+      *exit_code = 1;
+      return;
+    }
+    fmt::print("{:<10} {:<16} {:<10} {:>14}  {}\n", "ID", "NODE", "STATE", "EXPIRES_UNIX_S", "CREATED_BY");
+    for (const json& t : (*r)["join_tokens"]) {
+      fmt::print("{:<10} {:<16} {:<10} {:>14}  {}\n", t["id"].get<std::string>(),
+                 t["node"].get<std::string>().empty() ? "*" : t["node"].get<std::string>(),
+                 t["revoked"].get<bool>() ? "revoked" : "valid", t["expires_unix_ms"].get<int64_t>() / 1000,
+                 t["created_by"].get<std::string>());
+    }
+    *exit_code = 0;
+  });
+
+  auto id = std::make_shared<std::string>();
+  CLI::App* revoke = tokens->add_subcommand("revoke", "Revoke a join token (nodes it admitted keep their credential)");
+  revoke->add_option("ID", *id, "The token's id")->required();
+  revoke->callback([server, id, exit_code] {
+    *exit_code = Call(*server, "POST", fmt::format("/v1/join-tokens/{}/revoke", *id)) ? 0 : 1;
+    if (*exit_code == 0) fmt::print("join token {} revoked\n", *id);
+  });
+
+  auto name = std::make_shared<std::string>();
+  CLI::App* revoke_node =
+      node->add_subcommand("revoke", "Withdraw a node's credential: its agent is refused until it joins again");
+  revoke_node->add_option("NAME", *name, "The node")->required();
+  revoke_node->callback([server, name, exit_code] {
+    *exit_code = Call(*server, "POST", fmt::format("/v1/nodes/{}/revoke", *name)) ? 0 : 1;
+    if (*exit_code == 0) fmt::print("node {}: credential withdrawn\n", *name);
+  });
+}
+
+}  // namespace stargate::cli
