@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh > /dev/null
 agents="${1:-10000}"; seconds="${2:-20}"
 tmp="$(mktemp -d)"
+chmod 1777 "$tmp"  # agents as root run tasks as their tenant's user
 taskset -c 0 ./build/stargate server --data-dir "$tmp/data" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 \
   --port-file "$tmp/port" --heartbeat-timeout-ms 5000 > "$tmp/server.log" 2>&1 &
 server=$!

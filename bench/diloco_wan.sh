@@ -12,6 +12,7 @@ PY=/usr/bin/python3
 A=sgdlA$$; B=sgdlB$$
 cleanup() { ip netns del "$A" 2> /dev/null || true; ip netns del "$B" 2> /dev/null || true; rm -rf "$TMP"; }
 TMP="$(mktemp -d)"
+chmod 1777 "$TMP"  # agents as root run tasks as their tenant's user
 trap cleanup EXIT
 source tests/cli/lib/wan.bash
 ip netns add "$A"

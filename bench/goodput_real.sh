@@ -21,6 +21,7 @@ PY=/usr/bin/python3
 BIN="$PWD/build/stargate"
 REPO="$PWD"
 TMP="$(mktemp -d)"
+chmod 1777 "$TMP"  # agents as root run tasks as their tenant's user
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; wait "$p" 2> /dev/null || true; done

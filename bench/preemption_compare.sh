@@ -12,6 +12,7 @@ bash scripts/build.sh >/dev/null
 seed="${1:-3}"
 scenario=examples/scenarios/priority-preemption.yaml
 tmp="$(mktemp -d)"
+chmod 1777 "$tmp"  # agents as root run tasks as their tenant's user
 trap 'rm -rf "$tmp"' EXIT
 run() {  # label, scheduler override (YAML flow map) or "fifo"
   local label="$1" override="$2" file="$tmp/$1.yaml"

@@ -21,6 +21,7 @@ BIN="$PWD/build/stargate"
 REPO="$PWD"
 command -v wrk > /dev/null || { echo "wrk is missing: run scripts/install-deps.sh" >&2; exit 1; }
 TMP="$(mktemp -d)"
+chmod 1777 "$TMP"  # agents as root run tasks as their tenant's user
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; wait "$p" 2> /dev/null || true; done

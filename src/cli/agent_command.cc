@@ -12,6 +12,7 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 #include "cli/commands.h"
@@ -38,9 +39,12 @@ struct AgentOptions {
   std::string accelerators = "auto";
   std::string work_dir = "stargate-agent";
   int64_t stop_grace_ms = 10'000;
-  std::string config;           // YAML (core/agent_file.h); flags win over it
-  TlsFlags tls;                 // mutual TLS to the servers
-  std::string join_token_file;  // --node-auth token: the first join ("" = $STARGATE_JOIN_TOKEN)
+  std::string config;                 // YAML (core/agent_file.h); flags win over it
+  TlsFlags tls;                       // mutual TLS to the servers
+  std::string join_token_file;        // --node-auth token: the first join ("" = $STARGATE_JOIN_TOKEN)
+  std::string tenant_users = "auto";  // on, off, auto (on when root)
+  std::string tenant_uid_range = "61000-61999";
+  std::vector<std::string> tenant_user;  // TENANT=USER
   // A Slurm cluster as the site (control/slurm/slurm_site.h).
   bool slurm = false;
   std::string slurm_partition;
@@ -120,6 +124,35 @@ bool ReadJoinToken(const AgentOptions& o, std::string* token) {
   return true;
 }
 
+// --tenant-users, --tenant-uid-range, --tenant-user into the runner's
+// config; false after saying why.
+bool TenantUsersFrom(const AgentOptions& o, control::TenantUserConfig* c) {
+  c->enabled = o.tenant_users == "on" || (o.tenant_users == "auto" && geteuid() == 0);
+  if (o.tenant_users == "on" && geteuid() != 0) {
+    std::cerr << "error: --tenant-users on: the agent must run as root to switch users\n";
+    return false;
+  }
+  unsigned lo = 0, hi = 0;
+  char dash = 0;
+  std::istringstream range(o.tenant_uid_range);
+  if (!(range >> lo >> dash >> hi) || dash != '-' || lo < 1000 || hi < lo || hi > 4000000000u) {
+    std::cerr << "error: --tenant-uid-range: expected MIN-MAX with 1000 <= MIN <= MAX, got '" << o.tenant_uid_range
+              << "'\n";
+    return false;
+  }
+  c->uid_min = lo;
+  c->uid_max = hi;
+  for (const std::string& pair : o.tenant_user) {
+    const size_t eq = pair.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size()) {
+      std::cerr << "error: --tenant-user: expected TENANT=USER, got '" << pair << "'\n";
+      return false;
+    }
+    c->named[pair.substr(0, eq)] = pair.substr(eq + 1);
+  }
+  return true;
+}
+
 // `stargate agent --slurm`: a Slurm cluster's driver.
 int RunSlurmSite(const AgentOptions& o, Clock& clock) {
   control::SlurmSiteConfig c;
@@ -157,6 +190,7 @@ int RunAgent(const AgentOptions& o, Clock& clock) {
   control::AgentConfig c;
   if (o.tls.given() && !ReadTlsFlags(o.tls, &c.tls_cert, &c.tls_key, &c.tls_ca)) return 2;
   if (!ReadJoinToken(o, &c.join_token)) return 2;
+  if (!TenantUsersFrom(o, &c.tenant_users)) return 2;
   c.server = o.server;
   c.work_dir = o.work_dir;
   c.stop_grace = Duration::Millis(o.stop_grace_ms);
@@ -287,6 +321,15 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));
   AddTlsFlags(agent, &o->tls, "Mutual TLS to the servers: this node's", "that signed the servers' certificates");
+  agent
+      ->add_option("--tenant-users", o->tenant_users,
+                   "Run each task as its tenant's Unix user (sg-<tenant>, made on first use) with private work, "
+                   "checkpoint and log areas: on, off, or auto (on when the agent runs as root)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "on", "off"}));
+  agent->add_option("--tenant-uid-range", o->tenant_uid_range, "uids for the users --tenant-users makes")
+      ->capture_default_str();
+  agent->add_option("--tenant-user", o->tenant_user, "TENANT=USER: run this tenant as this existing user (repeat)");
   agent->add_option("--join-token-file", o->join_token_file,
                     "A server with --node-auth token: the join token for the first registration (default: "
                     "$STARGATE_JOIN_TOKEN); the node credential it yields is kept in WORK_DIR/credentials/");

@@ -278,6 +278,8 @@ void AddUpCommands(CLI::App& app, Clock& clock, int* exit_code) {
     if (temporary) {
       char tmpl[] = "/tmp/stargate-demo-XXXXXX";
       o.dir = mkdtemp(tmpl);
+      // Passable by the tenants' users the agents run tasks as (root).
+      fs::permissions(o.dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
     }
     o.rest_port = 0;
     o.agent_port = 0;

@@ -38,6 +38,10 @@ struct JobFile {
   // (SetSubmitted: the deadline `deadline_after` from then).
   JobSpec spec;
   int nodes = 1;
+  // Per node, enforced by the task's cgroup: resources.memory (bytes; 0 =
+  // no limit) and resources.cpus (CPU time per second; 0 = no limit).
+  int64_t memory_bytes = 0;
+  double cpus = 0;
   Duration estimate = Duration::Hours(1);
   Duration deadline_after = Duration::Zero();  // deferrable: finish within this of submit
   // Relative to the tenant's checkpoint area (<server data dir>/checkpoints/

@@ -19,7 +19,7 @@ constexpr size_t kMaxJobFileBytes = size_t{1} << 20;
 constexpr std::string_view kTopKeys[] = {"name",       "tenant",   "kind",     "resources",
                                          "placement",  "priority", "estimate", "deferrable",
                                          "checkpoint", "run",      "env",      "max_restarts"};
-constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes"};
+constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes", "memory", "cpus"};
 constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt", "spread"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
 constexpr std::string_view kCheckpointKeys[] = {"dir", "interval", "enabled", "async", "cost"};
@@ -61,6 +61,17 @@ StatusOr<Accel> ReadAccel(const Cursor& c) {
 Status ParseResources(const Cursor& c, JobFile* job) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kResourceKeys));
   SG_ASSIGN_OR_RETURN(job->nodes, f.Int("nodes", job->nodes, Range{1, 100000}));
+  if (auto memory = f.Get("memory")) {  // a size with its unit: a bare number is refused
+    SG_ASSIGN_OR_RETURN(const std::string text, memory->Scalar("a size such as 8GiB"));
+    if (!text.empty() && std::isdigit(static_cast<unsigned char>(text.back()))) {
+      return memory->Error(fmt::format("give a unit, such as {}GiB or {}MB", text, text));
+    }
+    SG_ASSIGN_OR_RETURN(const double bytes, yaml_util::ReadBytes(*memory, Range{4 << 20, 1e15}));
+    job->memory_bytes = static_cast<int64_t>(bytes);
+  }
+  if (f.Has("cpus")) {
+    SG_ASSIGN_OR_RETURN(job->cpus, f.Number("cpus", 0, Range{0.01, 4096}));
+  }
   if (auto acc = f.Get("accelerators")) {
     std::vector<Cursor> items;
     if (acc->IsSequence()) {

@@ -25,7 +25,7 @@ run: echo "rank=$RANK world=$WORLD_SIZE node_rank=$NODE_RANK local=$LOCAL_RANK m
 YAML
 "$BIN" job submit env.yaml > /dev/null
 wait_state 1 succeeded 10
-cat w?/jobs/1/out.txt | sort > ranks.txt
+cat w?/tenants/default/jobs/1/out.txt | sort > ranks.txt
 grep -q "^rank=0 world=2 node_rank=0 local=0 master=127.0.0.1:[0-9]* restarts=0$" ranks.txt || fail "rank 0 env: $(cat ranks.txt)"
 grep -q "^rank=1 world=2 node_rank=1 local=0 master=127.0.0.1:[0-9]* restarts=0$" ranks.txt || fail "rank 1 env"
 
@@ -48,8 +48,8 @@ wait_state 3 failed 10
 printf 'name: sleeper\nrun: echo $$ > pid; exec sleep 300\n' > sleeper.yaml
 "$BIN" job submit sleeper.yaml > /dev/null
 wait_state 4 running 10
-for _ in $(seq 50); do ls w?/jobs/4/pid > /dev/null 2>&1 && break; sleep 0.1; done
-SLEEPER=$(cat w?/jobs/4/pid)
+for _ in $(seq 50); do ls w?/tenants/default/jobs/4/pid > /dev/null 2>&1 && break; sleep 0.1; done
+SLEEPER=$(cat w?/tenants/default/jobs/4/pid)
 kill -0 "$SLEEPER" || fail "sleeper not running"
 "$BIN" job cancel 4 > /dev/null
 for _ in $(seq 50); do kill -0 "$SLEEPER" 2> /dev/null || break; sleep 0.1; done
@@ -78,12 +78,12 @@ CKPT="$TMP/data/checkpoints/default/5"
 for _ in $(seq 100); do [ -f "$CKPT/step" ] && [ "$(cat "$CKPT/step")" -ge 8 ] && break; sleep 0.1; done
 VICTIM=""; SURVIVOR=""
 for n in a b c; do
-  if [ -f "w$n/jobs/5/rank" ]; then
-    if [ "$(cat "w$n/jobs/5/rank")" = 0 ]; then VICTIM="$n"; else SURVIVOR="$n"; fi
+  if [ -f "w$n/tenants/default/jobs/5/rank" ]; then
+    if [ "$(cat "w$n/tenants/default/jobs/5/rank")" = 0 ]; then VICTIM="$n"; else SURVIVOR="$n"; fi
   fi
 done
 [ -n "$VICTIM" ] && [ -n "$SURVIVOR" ] || fail "job 5 should run on two nodes"
-VICTIM_TASK=$(cat "w$VICTIM/jobs/5/pid")
+VICTIM_TASK=$(cat "w$VICTIM/tenants/default/jobs/5/pid")
 kill -9 "${AGENT[$VICTIM]}"
 for _ in $(seq 30); do kill -0 "$VICTIM_TASK" 2> /dev/null || break; sleep 0.1; done
 if kill -0 "$VICTIM_TASK" 2> /dev/null; then fail "the killed agent's task outlived it"; fi
@@ -113,7 +113,7 @@ sleep 1.5
   --heartbeat-timeout-ms 1500 >> server.log 2>&1 &
 PIDS+=($!)
 wait_state 6 succeeded 20
-[ "$(cat w?/jobs/6/starts | wc -l)" = 1 ] || fail "job 6 started $(cat w?/jobs/6/starts | wc -l) times"
+[ "$(cat w?/tenants/default/jobs/6/starts | wc -l)" = 1 ] || fail "job 6 started $(cat w?/tenants/default/jobs/6/starts | wc -l) times"
 "$BIN" job show 6 > show6.txt; grep -q "restarts: *0" show6.txt || fail "the server restart restarted the job: $(cat show6.txt)"
 grep -q "stargate agent $SURVIVOR: lost the server" "agent-$SURVIVOR.log" || fail "the agent did not say it lost the server"
 grep -q "stargate agent $SURVIVOR: the server is back after [0-9.]* s" "agent-$SURVIVOR.log" || fail "the agent did not say the server was back"
@@ -140,7 +140,7 @@ wait_state 7 running 10
 wait_state 8 running 10
 wait_state 7 succeeded 20
 wait_state 8 succeeded 20
-[ "$(cat wg/jobs/7/cvd wg/jobs/8/cvd | sort | tr '\n' ';')" = "0 0 PCI_BUS_ID;1 1 PCI_BUS_ID;" ] ||
-  fail "GPU assignment: $(cat wg/jobs/7/cvd wg/jobs/8/cvd)"
+[ "$(cat wg/tenants/default/jobs/7/cvd wg/tenants/default/jobs/8/cvd | sort | tr '\n' ';')" = "0 0 PCI_BUS_ID;1 1 PCI_BUS_ID;" ] ||
+  fail "GPU assignment: $(cat wg/tenants/default/jobs/7/cvd wg/tenants/default/jobs/8/cvd)"
 
 echo "agent CLI: ok ($(grep -c . "$CKPT/log") rank starts; $(grep 'restarts 1' "$CKPT/log" | head -n 1))"

@@ -8,6 +8,7 @@
 set -euo pipefail
 BIN="$1"
 TMP="$(mktemp -d)"
+chmod 1777 "$TMP"  # tasks run as their tenant's user (agents as root)
 SERVER_PID=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill -9 "$SERVER_PID" 2>/dev/null || true; fi

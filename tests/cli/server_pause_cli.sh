@@ -20,13 +20,13 @@ wait_up 2
 printf 'name: steady\nrun: echo "start attempt $STARGATE_ATTEMPT" >> "$STARGATE_WORK_DIR/starts"; sleep 6\n' > steady.yaml
 "$BIN" job submit steady.yaml > /dev/null
 wait_state 1 running 10
-for _ in $(seq 50); do ls w?/jobs/1/starts > /dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 50); do ls w?/tenants/default/jobs/1/starts > /dev/null 2>&1 && break; sleep 0.1; done
 SERVER_PID=${PIDS[0]}
 kill -STOP "$SERVER_PID"
 sleep 5
 kill -CONT "$SERVER_PID"
 wait_state 1 succeeded 20
-[ "$(cat w?/jobs/1/starts | wc -l)" = 1 ] || fail "job 1 started $(cat w?/jobs/1/starts | wc -l) times after the pause"
+[ "$(cat w?/tenants/default/jobs/1/starts | wc -l)" = 1 ] || fail "job 1 started $(cat w?/tenants/default/jobs/1/starts | wc -l) times after the pause"
 "$BIN" job show 1 | grep -q "restarts: *0" || fail "the pause restarted the job: $("$BIN" job show 1)"
 grep -q "the control loop stalled for [0-9]* ms" server.log || fail "the server did not say it stalled"
 curl -s "$STARGATE_SERVER/metrics" | grep -q "^stargate_server_stalls_total [1-9]" || fail "stall not counted in /metrics"

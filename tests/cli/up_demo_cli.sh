@@ -6,6 +6,7 @@
 set -euo pipefail
 BIN="$1"
 TMP="$(mktemp -d)"
+chmod 1777 "$TMP"  # tasks run as their tenant's user (agents as root)
 UP=""
 cleanup() {
   if [ -n "$UP" ]; then kill -9 "$UP" 2>/dev/null || true; fi

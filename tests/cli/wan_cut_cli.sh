@@ -46,7 +46,7 @@ run: for i in $(seq 200); do echo "$i" >> count; sleep 0.1; done
 YAML
 cli job submit eu.yaml > /dev/null
 wait_state 1 running 10
-for _ in $(seq 50); do [ -s wb1/jobs/1/count ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -s wb1/tenants/default/jobs/1/count ] && break; sleep 0.1; done
 
 ip -n "$B" link set "v$B" down  # the WAN link is cut
 ip -n "$A" link set "v$A" down
@@ -62,9 +62,9 @@ wait_state 2 succeeded 15
 cli job show 2 | grep -q "^nodes: *a1$" || fail "new work not at site-a: $(cli job show 2)"
 printf 'name: eu-short\nplacement: {jurisdictions: [EU]}\nrun: "true"\n' > eu2.yaml
 cli job submit eu2.yaml > /dev/null
-before=$(wc -l < wb1/jobs/1/count)
+before=$(wc -l < wb1/tenants/default/jobs/1/count)
 sleep 1.5
-after=$(wc -l < wb1/jobs/1/count)
+after=$(wc -l < wb1/tenants/default/jobs/1/count)
 [ "$after" -gt "$before" ] || fail "job 1 stopped counting during the cut ($before -> $after)"
 cli job list | grep -Eq "^ *3 .* pending " || fail "EU-only work should wait: $(cli job list)"
 
@@ -77,7 +77,7 @@ wait_state 1 succeeded 30
 cli job show 1 > after.txt
 grep -q "^attempt: *1$" after.txt || fail "job 1 restarted: $(cat after.txt)"
 grep -q "^restarts: *0$" after.txt || fail "job 1 restarted: $(cat after.txt)"
-[ "$(wc -l < wb1/jobs/1/count)" = 200 ] && [ "$(wc -l < wb2/jobs/1/count)" = 200 ] ||
+[ "$(wc -l < wb1/tenants/default/jobs/1/count)" = 200 ] && [ "$(wc -l < wb2/tenants/default/jobs/1/count)" = 200 ] ||
   fail "job 1 did not count to 200 once on each node"
 wait_state 3 succeeded 20
 cli job show 3 | grep -Eq "^nodes: *b[12]$" || fail "EU work not at site-b: $(cli job show 3)"

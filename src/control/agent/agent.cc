@@ -268,6 +268,15 @@ struct Agent::Impl {
         clock->SleepFor(Duration::Millis(200));
         continue;
       }
+      if (!leftovers_ended) {
+        // What an earlier agent of this node left running ends before the
+        // server hears of this one: it could hand out those attempts again.
+        if (runner->EndLeftovers(config.node.name) > 0) {
+          clock->SleepFor(Duration::Millis(50));
+          continue;
+        }
+        leftovers_ended = true;
+      }
       if (!registered) {
         registered = Register();
         if (!registered) clock->SleepFor(interval);
@@ -317,6 +326,7 @@ struct Agent::Impl {
   TaskRunner* runner = nullptr;
   std::set<TaskRef> stopping;
   bool registered = false;
+  bool leftovers_ended = false;
   std::optional<Time> server_lost;  // when heartbeats began to fail (none: the server answers)
   Duration interval = Duration::Seconds(1);
   int log_port = 0;
@@ -366,7 +376,8 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentConfig config, Clock* clock) {
   }
   a.runner = a.config.runner;
   if (a.runner == nullptr) {
-    a.own_runner = std::make_unique<LocalRunner>(a.config.node, a.config.work_dir, a.config.stop_grace);
+    a.own_runner =
+        std::make_unique<LocalRunner>(a.config.node, a.config.work_dir, a.config.stop_grace, a.config.tenant_users);
     a.runner = a.own_runner.get();
   }
   // Reconnect quickly after a server restart (gRPC's default backoff grows

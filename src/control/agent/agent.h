@@ -22,6 +22,7 @@
 #include <string>
 
 #include "control/agent/task_runner.h"
+#include "control/agent/tenant_users.h"
 #include "control/protocol/node_info.h"
 #include "core/clock.h"
 #include "core/status.h"
@@ -43,6 +44,9 @@ struct AgentConfig {
   // node credential the server then gives is kept in
   // WORK_DIR/credentials/<node> (0600) and shown on every call after.
   std::string join_token;
+  // Tasks run as their tenant's Unix user (the agent's own LocalRunner;
+  // needs root).
+  TenantUserConfig tenant_users;
   // Runs the tasks; null: a LocalRunner of the agent's own. Not owned.
   TaskRunner* runner = nullptr;
   // -1: the agent serves WORK_DIR/logs itself on node.address. Otherwise

@@ -1,27 +1,89 @@
 #include "control/agent/local_runner.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "control/agent/device_assignment.h"
+#include "control/net/digest.h"
 
 namespace stargate::control {
 
-LocalRunner::LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grace)
+namespace {
+// This agent's cgroup group: its node and work dir, so agents side by side
+// on one host (tests, a site driver) never see each other's tasks, and a
+// restarted agent finds its predecessor's.
+std::string CgroupGroup(const std::string& node, const std::string& work_dir) {
+  std::string name = node;
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+  }
+  return fmt::format("{}-{}", name.substr(0, 64), Sha256Hex(work_dir).substr(0, 12));
+}
+}  // namespace
+
+LocalRunner::LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grace, TenantUserConfig tenants)
     : node_(std::move(node)), work_dir_(std::move(work_dir)), stop_grace_(stop_grace) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  if (tenants.enabled) {
+    fmt::print("stargate agent {}: tasks run as their tenant's user (sg-<tenant>, uids {}-{}{})\n", node_.name,
+               tenants.uid_min, tenants.uid_max, tenants.named.empty() ? "" : ", or as named in the config");
+    tenants_ = std::make_unique<TenantUsers>(std::move(tenants));
+    // Logs are the agent's to serve: no task reads another's.
+    std::error_code ec;
+    std::filesystem::create_directories(work_dir_ + "/logs", ec);
+    chmod((work_dir_ + "/logs").c_str(), 0700);
+  }
+  std::string why;
+  cgroups_ = TaskCgroups::Open("/sys/fs/cgroup", CgroupGroup(node_.name, work_dir_), &why);
+  if (cgroups_ != nullptr) {
+    fmt::print("stargate agent {}: each task in its own cgroup ({})\n", node_.name, cgroups_->Describe());
+  } else {
+    fmt::print(
+        "stargate agent {}: warning: no cgroups ({}): a task's processes that leave its process group outlive its "
+        "stop, and a restarted agent cannot end what its predecessor started\n",
+        node_.name, why);
+  }
+  std::fflush(stdout);
+}
+
+int LocalRunner::EndLeftovers(const std::string&) {
+  if (cgroups_ == nullptr) return 0;
+  int left = 0;
+  for (const TaskRef& ref : cgroups_->Tasks()) {
+    auto it = procs_.find(ref);
+    if (it != procs_.end() && !it->second.lost) continue;  // one of ours
+    if (!cgroups_->Empty(ref)) {
+      if (it == procs_.end()) {
+        fmt::print("stargate agent {}: ending job {} attempt {}, left running by an earlier agent (pids {})\n",
+                   node_.name, ref.job, ref.attempt, fmt::join(cgroups_->Pids(ref), " "));
+        std::fflush(stdout);
+      }
+      cgroups_->Kill(ref);
+    }
+    Proc& p = procs_[ref];  // reported as lost from now on, until forgotten
+    p.running = false;
+    p.lost = true;
+    p.signal = SIGKILL;
+    if (!cgroups_->Empty(ref) || !cgroups_->Remove(ref)) ++left;
+  }
+  return left;
 }
 
 // Devices for a new task: as many as the server placed here
@@ -42,13 +104,53 @@ std::vector<int> LocalRunner::PickFor(const TaskLaunch& task) const {
   return devices;
 }
 
+void LocalRunner::Refuse(const TaskRef& ref, const std::string& log, const Status& why) {
+  if (std::ofstream f(log, std::ios::app); f) f << "stargate agent: cannot start the task: " << why << "\n";
+  Proc p;
+  p.running = false;
+  p.exit_code = 125;
+  procs_[ref] = p;
+  fmt::print("stargate agent {}: job {} attempt {} not started: {}\n", node_.name, ref.job, ref.attempt,
+             std::string(why.message()));
+  std::fflush(stdout);
+}
+
 void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   const TaskRef ref = task.task;
   if (procs_.count(ref)) return;  // started already (a late reply): never twice
   const std::string log = work_dir_ + "/logs/" + TaskLogName(ref);
-  const std::string dir = fmt::format("{}/jobs/{}", work_dir_, ref.job);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);  // a failure shows as the task's chdir error
+  std::string dir = fmt::format("{}/jobs/{}", work_dir_, ref.job);
+  std::optional<Account> account;  // the tenant's user, when tasks switch users
+  std::map<std::string, std::string> private_env;
+  if (tenants_ != nullptr) {
+    auto tenant_it = task.env.find("STARGATE_TENANT");
+    const std::string tenant = tenant_it != task.env.end() ? tenant_it->second : "default";
+    StatusOr<Account> a = tenants_->Resolve(tenant);
+    if (!a.ok()) return Refuse(ref, log, a.status());
+    account = *a;
+    std::error_code ec;
+    std::filesystem::create_directories(work_dir_ + "/tenants", ec);
+    chmod((work_dir_ + "/tenants").c_str(), 0711);  // passable, not listable
+    const std::string area = fmt::format("{}/tenants/{}", work_dir_, tenant);
+    dir = fmt::format("{}/jobs/{}", area, ref.job);
+    if (Status st = TenantUsers::MakePrivate(area, dir, *account); !st.ok()) return Refuse(ref, log, st);
+    // The checkpoint area: <...>/checkpoints/<tenant>/<dir>, the tenant's from <tenant> down.
+    if (auto c = task.env.find("STARGATE_CHECKPOINT_DIR"); c != task.env.end()) {
+      const std::string marker = "/checkpoints/" + tenant;
+      const size_t at = c->second.find(marker + "/");
+      if (at == std::string::npos) {
+        return Refuse(ref, log, absl::InvalidArgumentError("the checkpoint dir is not inside the tenant's area"));
+      }
+      const std::string root = c->second.substr(0, at + marker.size());
+      std::filesystem::create_directories(c->second.substr(0, at + std::string("/checkpoints").size()), ec);
+      chmod(c->second.substr(0, at + std::string("/checkpoints").size()).c_str(), 0711);
+      if (Status st = TenantUsers::MakePrivate(root, c->second, *account); !st.ok()) return Refuse(ref, log, st);
+    }
+    private_env = {{"HOME", area}, {"USER", account->name}, {"LOGNAME", account->name}};
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);  // a failure shows as the task's chdir error
+  }
   // The agent's env, then the server's, then ours: devices must be right.
   std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -63,26 +165,58 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   for (auto& [k, v] : DeviceEnv(node_.accelerator, devices, own != nullptr ? own : "")) env[k] = std::move(v);
   env["STARGATE_WORK_DIR"] = dir;
   env["STARGATE_NODE"] = node_.name;
+  for (const auto& [k, v] : private_env) env[k] = v;
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
+  std::vector<std::string> cgroup_procs;  // the child joins these before anything else
+  if (cgroups_ != nullptr) {
+    StatusOr<std::vector<std::string>> made = cgroups_->Create(ref, CgroupLimits{task.memory_bytes, task.cpus});
+    if (!made.ok()) {  // never run it outside its cgroup: it could not be stopped whole
+      if (std::ofstream f(log, std::ios::app); f)
+        f << "stargate agent: cannot start the task: " << made.status() << "\n";
+      Proc p;
+      p.running = false;
+      p.exit_code = 125;
+      procs_[ref] = p;
+      fmt::print("stargate agent {}: job {} attempt {} not started: {}\n", node_.name, ref.job, ref.attempt,
+                 std::string(made.status().message()));
+      std::fflush(stdout);
+      return;
+    }
+    cgroup_procs = std::move(made).value();
+  } else if (task.memory_bytes > 0 || task.cpus > 0) {
+    fmt::print("stargate agent {}: job {}: no cgroups here, so its memory and CPU limits are not applied\n", node_.name,
+               ref.job);
+  }
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid == 0) {
+    for (const std::string& f : cgroup_procs) {  // async-signal-safe: open, write, close
+      const int cg = open(f.c_str(), O_WRONLY | O_CLOEXEC);
+      if (cg < 0 || write(cg, "0", 1) != 1) _exit(125);
+      close(cg);
+    }
     setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);     // dies with the agent
-    if (getppid() != parent) _exit(127);  // the agent died before prctl
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    // The log first, as the agent: the file is the agent's (0600), the task
+    // only holds it open.
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (fd >= 0) {
       dup2(fd, 1);
       dup2(fd, 2);
       close(fd);
     }
+    if (account.has_value() && (setgroups(0, nullptr) != 0 || setgid(account->gid) != 0 || setuid(account->uid) != 0)) {
+      _exit(126);
+    }
+    // After setuid, which clears it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);     // dies with the agent
+    if (getppid() != parent) _exit(127);  // the agent died before prctl
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
     if (chdir(dir.c_str()) != 0) _exit(126);
     // bash execs a simple command in place of itself, so `python3
     // train.py` leads its process group and gets SIGTERM first hand.
@@ -124,9 +258,23 @@ void LocalRunner::Reap() {
   }
   for (auto& [ref, p] : procs_) {
     if (!p.running || !p.leader_done) continue;
-    if (p.stop_sent.has_value() && kill(-p.pid, 0) == 0) continue;  // still checkpointing; Stop() bounds it
-    kill(-p.pid, SIGKILL);                                          // anything the task left behind in its group
-    p.running = false;
+    if (cgroups_ == nullptr) {
+      if (p.stop_sent.has_value() && kill(-p.pid, 0) == 0) continue;  // still checkpointing; Stop() bounds it
+      kill(-p.pid, SIGKILL);                                          // anything the task left behind in its group
+      p.running = false;
+      continue;
+    }
+    // The task is its cgroup: it has ended when that is empty.
+    if (cgroups_->Empty(ref)) {
+      cgroups_->Remove(ref);
+      p.running = false;
+      continue;
+    }
+    if (p.stop_sent.has_value() && !p.killed) continue;  // still checkpointing; Stop() bounds it
+    if (!p.killed) {
+      cgroups_->Kill(ref);  // what the task left behind, wherever it went
+      p.killed = true;
+    }
   }
 }
 
@@ -139,13 +287,17 @@ void LocalRunner::Stop(const std::string&, const TaskRef& ref, Time now) {
     p.stop_sent = now;
   } else if (now - *p.stop_sent >= stop_grace_) {
     kill(-p.pid, SIGKILL);
+    if (cgroups_ != nullptr) {
+      cgroups_->Kill(ref);
+      p.killed = true;
+    }
   }
 }
 
 std::vector<TaskReport> LocalRunner::Poll(const std::string&, Time) {
   Reap();
   std::vector<TaskReport> out;
-  for (const auto& [ref, p] : procs_) out.push_back({ref, p.running, p.exit_code, p.signal});
+  for (const auto& [ref, p] : procs_) out.push_back({ref, p.running, p.exit_code, p.signal, p.lost});
   return out;
 }
 

@@ -1,23 +1,32 @@
 // File: local_runner.h
 // Runs tasks as processes on this host (`stargate agent`).
 //
-// Each task runs `/bin/bash -c COMMAND` in its own process group with the
-// env the server sent (RANK, WORLD_SIZE, MASTER_ADDR, ...) over the
-// agent's own, its devices (CUDA_VISIBLE_DEVICES...) picked among those no
-// live task holds, its output in WORK_DIR/logs/job-<id>-attempt-<n>.log,
-// and dies with the agent (PR_SET_PDEATHSIG), so an agent killed with -9
-// leaves nothing running that the server has already rescheduled
-// elsewhere. Stop sends SIGTERM to the group, SIGKILL after the grace.
+// Each task runs `/bin/bash -c COMMAND` in its own process group and its
+// own cgroup (task_cgroups.h; memory and CPU limits from the job file)
+// with the env the server sent (RANK, WORLD_SIZE, MASTER_ADDR, ...) over
+// the agent's own, its devices (CUDA_VISIBLE_DEVICES...) picked among
+// those no live task holds, its output in
+// WORK_DIR/logs/job-<id>-attempt-<n>.log. Stop sends SIGTERM to the group
+// and, after the grace, SIGKILL to everything in the cgroup; a task has
+// ended when its cgroup is empty. Its leader dies with the agent
+// (PR_SET_PDEATHSIG); what else it started is ended by the next agent of
+// the node (EndLeftovers) before that one registers, so no attempt runs
+// twice. Without writable cgroups (an agent not run as root) tasks are
+// process groups only, and the agent says so at start. Tasks run as their
+// tenant's Unix user where the agent may switch users.
 // One node; calls from one thread (HasNews from any).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "control/agent/task_cgroups.h"
 #include "control/agent/task_runner.h"
+#include "control/agent/tenant_users.h"
 #include "control/protocol/node_info.h"
 #include "core/units.h"
 
@@ -28,13 +37,19 @@ class LocalRunner : public TaskRunner {
   // `work_dir` absolute. Makes this process a child subreaper: orphans of
   // a task (a shell that died on SIGTERM leaves its python child) come
   // back here rather than to init, and are collected.
-  LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grace);
+  // With `tenants` enabled (an agent run as root), each task runs as its
+  // tenant's user (tenant_users.h), in WORK_DIR/tenants/<tenant>/jobs/<id>
+  // with the tenant's area 0700 and HOME, and its checkpoint area (the
+  // <tenant> component of STARGATE_CHECKPOINT_DIR down) the tenant's, 0700;
+  // logs stay the agent's (0600 under a 0700 dir).
+  LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grace, TenantUserConfig tenants = {});
 
   void Start(const std::string& node, const TaskLaunch& task) override;
   void Stop(const std::string& node, const TaskRef& task, Time now) override;
   std::vector<TaskReport> Poll(const std::string& node, Time now) override;
   void Forget(const std::string& node, const TaskRef& task) override;
   bool HasNews() const override;
+  int EndLeftovers(const std::string& node) override;
 
  private:
   struct Proc {
@@ -45,6 +60,8 @@ class LocalRunner : public TaskRunner {
     std::optional<Time> stop_sent;  // when SIGTERM went
     bool leader_done = false;       // its first process ended (exit_code/signal are its)
     std::vector<int> devices;       // node device indices it holds while it runs
+    bool killed = false;            // SIGKILL went to its cgroup: it ends once that is empty
+    bool lost = false;              // an earlier agent's, ended by this one
   };
   std::vector<int> PickFor(const TaskLaunch& task) const;
   void Reap();
@@ -52,6 +69,10 @@ class LocalRunner : public TaskRunner {
   NodeInfo node_;
   std::string work_dir_;
   Duration stop_grace_;
+  std::unique_ptr<TaskCgroups> cgroups_;  // null: process groups only
+  std::unique_ptr<TenantUsers> tenants_;  // null: tasks run as the agent's user
+  // Marks `ref` ended without starting it (exit 125), saying why in its log.
+  void Refuse(const TaskRef& ref, const std::string& log, const Status& why);
   std::map<TaskRef, Proc> procs_;
 };
 

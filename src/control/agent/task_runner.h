@@ -34,6 +34,12 @@ class TaskRunner {
   // Thread-safe and cheap: something ended that Poll has not reported yet,
   // so the agent cuts its long poll short and reports it at once.
   virtual bool HasNews() const { return false; }
+  // Ends what an earlier agent of `node` left running when it died (its
+  // tasks' cgroups): returns how many are still being ended. Those tasks
+  // are reported by Poll as ended and lost, so the server restarts their
+  // attempts and never hands them out again. The agent registers only
+  // once this is 0.
+  virtual int EndLeftovers(const std::string& /*node*/) { return 0; }
 };
 
 }  // namespace stargate::control

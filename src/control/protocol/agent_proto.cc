@@ -84,6 +84,7 @@ pb::HeartbeatRequest ToProto(const AgentHeartbeat& h) {
     s->set_running(t.running);
     s->set_exit_code(t.exit_code);
     s->set_signal(t.signal);
+    s->set_lost(t.lost);
   }
   req.set_wait_ms(static_cast<int32_t>(std::clamp<int64_t>(h.wait.nanos() / 1'000'000, 0, INT32_MAX)));
   req.set_agent_id(h.telemetry.agent_id);
@@ -102,7 +103,7 @@ AgentHeartbeat FromProto(const pb::HeartbeatRequest& req) {
   h.telemetry.agent_id = req.agent_id();
   h.tasks.reserve(static_cast<size_t>(req.tasks_size()));
   for (const pb::TaskStatus& s : req.tasks()) {
-    h.tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal()});
+    h.tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal(), s.lost()});
   }
   h.wait = Duration::Millis(std::max(0, req.wait_ms()));
   h.leaving = req.leaving();
@@ -119,6 +120,8 @@ pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
     task->set_attempt(l.task.attempt);
     task->set_command(l.command);
     for (const auto& [k, v] : l.env) (*task->mutable_env())[k] = v;
+    task->set_memory_bytes(l.memory_bytes);
+    task->set_cpus(l.cpus);
   }
   AddRefs(r.stop, reply.mutable_stop());
   AddRefs(r.forget, reply.mutable_forget());
@@ -129,7 +132,8 @@ HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
   HeartbeatResult r;
   r.register_again = reply.register_again();
   for (const pb::Task& t : reply.run()) {
-    r.run.push_back(TaskLaunch{{t.job_id(), t.attempt()}, t.command(), {t.env().begin(), t.env().end()}});
+    r.run.push_back(TaskLaunch{
+        {t.job_id(), t.attempt()}, t.command(), {t.env().begin(), t.env().end()}, t.memory_bytes(), t.cpus()});
   }
   r.stop = Refs(reply.stop());
   r.forget = Refs(reply.forget());

@@ -28,6 +28,10 @@ struct TaskReport {
   bool running = true;
   int exit_code = 0;
   int signal = 0;  // non-zero: ended by this signal
+  // Its agent died while it ran and the agent that followed ended what
+  // was left of it (task_cgroups.h): the rank is lost, as with a lost
+  // node, and its attempt never runs again.
+  bool lost = false;
 };
 
 // What the server asks a node to start: the job's command and the rank's
@@ -36,6 +40,8 @@ struct TaskLaunch {
   TaskRef task;
   std::string command;
   std::map<std::string, std::string> env;
+  int64_t memory_bytes = 0;  // resources.memory: the task's cgroup limit (0 = none)
+  double cpus = 0;           // resources.cpus: CPU time per second (0 = no limit)
 };
 
 // The server's answer to a heartbeat.

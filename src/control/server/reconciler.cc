@@ -98,6 +98,7 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
       {"MASTER_PORT", std::to_string(r.master_port)},
       {"STARGATE_JOB_ID", std::to_string(r.id)},
       {"STARGATE_JOB_NAME", r.spec.spec.name},
+      {"STARGATE_TENANT", r.spec.spec.tenant},
       {"STARGATE_ATTEMPT", std::to_string(r.attempt)},
       {"STARGATE_RESTART_COUNT", std::to_string(r.restarts)},
       {"STARGATE_CHECKPOINT_DIR", ckpt},
@@ -483,7 +484,17 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     if (pos == r.nodes.end()) continue;
     const size_t rank = static_cast<size_t>(pos - r.nodes.begin());
     if (r.exits[rank] != JobRecord::kRunningExit) continue;
-    r.exits[rank] = ExitStatus(rep);
+    r.exits[rank] = rep.lost ? JobRecord::kLostExit : ExitStatus(rep);
+    if (rep.lost && !IsFinal(r.state) && !r.stopping) {
+      // Its agent died and the next one ended it: lost, as with a lost
+      // node (not the job's failure), and this attempt never runs again.
+      SG_RETURN_IF_ERROR(StopAttempt(r,
+                                     fmt::format("the agent on {} restarted while rank {} ran, and ended what was "
+                                                 "left of it; restarting from the last checkpoint",
+                                                 node, rank),
+                                     now));
+      continue;
+    }
     if (IsFinal(r.state)) {  // a cancelled or failed job's rank is gone: its devices are free
       SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
       continue;
@@ -540,7 +551,8 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       const TaskRef ref{r.id, r.attempt};
       wanted.insert(ref);
       if (!reported.count(ref)) {
-        out.run.push_back(TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank))});
+        out.run.push_back(
+            TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank)), r.spec.memory_bytes, r.spec.cpus});
       }
     }
   }

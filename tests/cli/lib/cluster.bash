@@ -4,6 +4,10 @@
 # Expects BIN (the stargate binary). Provides TMP, PIDS, AGENT[name],
 # REST_PORT, AGENT_PORT, STARGATE_SERVER, free_ports.
 TMP="$(mktemp -d)"
+# Agents run as root switch each task to its tenant's user (sg-<tenant>):
+# the scratch dir is shared (sticky, like /tmp) so jobs can reach their
+# work dirs and write the files the tests read.
+chmod 1777 "$TMP"
 PIDS=()
 declare -A AGENT
 cleanup() {

@@ -10,6 +10,7 @@ wan_test() {
   A="${1}A$$"; B="${1}B$$"
   ip netns add "$A" 2> /dev/null || { echo "SKIP: cannot create network namespaces here"; exit 77; }
   TMP="$(mktemp -d)"
+  chmod 1777 "$TMP"  # tasks run as their tenant's user (agents as root)
   PIDS=()
   trap wan_cleanup EXIT
   cd "$TMP"

@@ -27,6 +27,8 @@ kind: training
 resources:
   accelerators: [H100:8, H200:8]
   nodes: 2
+  memory: 64GiB
+  cpus: 6
 placement: {jurisdictions: [EU], regions: [eu-west], near: eu-west, max_rtt: 40ms}
 priority: 10
 estimate: 2h
@@ -53,6 +55,8 @@ env: {OMP_NUM_THREADS: "4", MODE: fast}
   EXPECT_TRUE(j.spec.checkpoint.enabled);
   EXPECT_TRUE(j.spec.checkpoint.daly);
   EXPECT_EQ(j.checkpoint_dir, "ckpt");
+  EXPECT_EQ(j.memory_bytes, int64_t{64} << 30);
+  EXPECT_EQ(j.cpus, 6);
   EXPECT_EQ(j.run, "python3 train.py --epochs 5");
   EXPECT_EQ(j.env.at("OMP_NUM_THREADS"), "4");
   EXPECT_EQ(j.env.at("MODE"), "fast");
@@ -104,6 +108,12 @@ TEST(JobFile, ErrorsNameFileLineAndField) {
               "job.yaml:4:24: deferrable.deadline: must be longer than the estimate (7200 s)");
   ExpectError("name: x\nrun: [a\n", "job.yaml:3:1: YAML syntax error: end of sequence flow not found");
   ExpectError("- a\n- b\n", "job.yaml:1:1: expected a map of job keys (name, resources, run, ...), got a list");
+  ExpectError("name: x\nrun: y\nresources: {memory: 512}\n",
+              "job.yaml:3:21: resources.memory: give a unit, such as 512GiB or 512MB");
+  ExpectError("name: x\nrun: y\ntenant: a/b\n", "job.yaml:3:9: tenant: 1-32 characters of letters, digits, '-' or '_'");
+  ExpectError("name: x\nrun: y\ncheckpoint: {dir: /abs}\n",
+              "job.yaml:3:19: checkpoint.dir: a relative path inside the tenant's checkpoint area (no leading '/', no "
+              "'..'), under 256 bytes");
 }
 
 }  // namespace

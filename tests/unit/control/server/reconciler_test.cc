@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include "control/store/memory_store.h"
 #include "model/checkpoint.h"
@@ -93,6 +94,38 @@ TEST_F(ReconcilerTest, PlacesAGangAndHandsEachNodeItsRank) {
   const uint64_t second = Submit(1);
   ASSERT_TRUE(rec_.Tick().ok());
   EXPECT_EQ(jobs_.Get(second).value().state, JobState::kPending);
+}
+
+// An agent that died while a rank ran is followed by one that ends what
+// was left and reports it lost: the attempt stops and restarts as a new
+// one (not a failure of the job), and the old attempt is never handed out
+// again, to this node or any other.
+TEST_F(ReconcilerTest, ARankLostWithItsAgentRestartsAsANewAttempt) {
+  const uint64_t id = Submit(2);
+  ASSERT_TRUE(rec_.Tick().ok());
+  const TaskRef t{id, 1};
+  Beat("a", {Running(t)});
+  Beat("b", {Running(t)});
+  TaskReport lost{t, false, 0, SIGKILL, true};
+  HeartbeatResult h = Beat("a", {lost});
+  EXPECT_EQ(h.forget, (std::vector<TaskRef>{t}));
+  EXPECT_TRUE(h.run.empty());
+  JobRecord r = jobs_.Get(id).value();
+  EXPECT_TRUE(r.stopping);
+  EXPECT_EQ(r.failed_attempts, 0);
+  EXPECT_NE(r.reason.find("the agent on a restarted"), std::string::npos) << r.reason;
+  EXPECT_EQ(Beat("b", {Running(t)}).stop, (std::vector<TaskRef>{t}));  // its peer stops too
+  Beat("b", {Exited(t, 143)});
+  ASSERT_TRUE(rec_.Tick().ok());
+  r = jobs_.Get(id).value();
+  EXPECT_EQ(r.state, JobState::kRunning);
+  EXPECT_EQ(r.attempt, 2u);
+  EXPECT_EQ(r.restarts, 1);
+  for (const std::string n : {"a", "b"}) {
+    const HeartbeatResult next = Beat(n);
+    ASSERT_EQ(next.run.size(), 1u);
+    EXPECT_EQ(next.run[0].task.attempt, 2u);
+  }
 }
 
 TEST_F(ReconcilerTest, SucceedsWhenEveryRankExitsZeroAndFailsOnANonZeroExit) {

@@ -1,0 +1,150 @@
+// LocalRunner with real processes and real cgroups: a task is all of its
+// processes (a setsid child included), a stop ends all of them, and a
+// runner that follows a dead one ends what that one left and reports it
+// lost. Skipped where cgroups cannot be written (not root).
+#include "control/agent/local_runner.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "control/agent/task_cgroups.h"
+
+namespace stargate::control {
+namespace {
+
+TEST(CgroupName, RoundTrips) {
+  EXPECT_EQ(CgroupName({12, 3}), "job-12-attempt-3");
+  EXPECT_EQ(ParseCgroupName("job-12-attempt-3"), (TaskRef{12, 3}));
+  EXPECT_FALSE(ParseCgroupName("job-12-attempt-").has_value());
+  EXPECT_FALSE(ParseCgroupName("job--attempt-1").has_value());
+  EXPECT_FALSE(ParseCgroupName("cgroup.procs").has_value());
+  EXPECT_FALSE(ParseCgroupName("job-1x-attempt-2").has_value());
+}
+
+class LocalRunnerCgroups : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (geteuid() != 0 || TaskCgroups::Open("/sys/fs/cgroup", "probe-" + std::to_string(getpid()), &why) == nullptr) {
+      GTEST_SKIP() << "no writable cgroups: " << why;
+    }
+    dir_ = std::filesystem::temp_directory_path() / ("sg-runner-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_ / "logs");
+    node_.name = "n";
+    node_.accelerators = 1;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A task that starts a child in a new session (out of its process
+  // group), writes the child's pid, and waits.
+  TaskLaunch Escaper(TaskRef ref) const {
+    TaskLaunch t;
+    t.task = ref;
+    t.command = "setsid sleep 300 & echo $! > " + (dir_ / "child.pid").string() + "; sleep 300";
+    return t;
+  }
+  int ChildPid() const {
+    for (int i = 0; i < 500; ++i) {
+      std::ifstream f(dir_ / "child.pid");
+      int pid = 0;
+      // Once it leads its own session: out of the task's process group.
+      if (f >> pid && pid > 0 && getsid(pid) == pid) return pid;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+  static bool Alive(int pid) {
+    if (kill(pid, 0) != 0) return false;
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string s;
+    std::getline(stat, s);
+    return s.find(") Z ") == std::string::npos;  // a zombie is dead
+  }
+  // Polls until the task is reported ended (5 s at most).
+  static std::optional<TaskReport> AwaitEnd(LocalRunner& r, TaskRef ref, Time now) {
+    for (int i = 0; i < 500; ++i) {
+      for (const TaskReport& t : r.Poll("n", now)) {
+        if (t.task == ref && !t.running) return t;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+  }
+
+  std::filesystem::path dir_;
+  NodeInfo node_;
+};
+
+TEST_F(LocalRunnerCgroups, AStopEndsEveryProcessOfTheTask) {
+  LocalRunner runner(node_, dir_.string(), Duration::Seconds(1));
+  const TaskRef ref{1, 1};
+  runner.Start("n", Escaper(ref));
+  const int child = ChildPid();
+  ASSERT_GT(child, 0);
+  const Time t0 = Time::FromMillis(1'000'000);
+  runner.Stop("n", ref, t0);  // SIGTERM to the group: the setsid child is not in it
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(Alive(child));
+  for (const TaskReport& t : runner.Poll("n", t0)) EXPECT_TRUE(t.running) << "ended with a process left";
+  runner.Stop("n", ref, t0 + Duration::Seconds(2));  // past the grace: the whole cgroup
+  ASSERT_TRUE(AwaitEnd(runner, ref, t0).has_value());
+  EXPECT_FALSE(Alive(child));
+}
+
+TEST_F(LocalRunnerCgroups, TheNextRunnerEndsWhatADeadOneLeft) {
+  const TaskRef ref{7, 2};
+  int child = -1;
+  {
+    LocalRunner first(node_, dir_.string(), Duration::Seconds(1));
+    first.Start("n", Escaper(ref));
+    child = ChildPid();
+    ASSERT_GT(child, 0);
+  }  // "dies": nothing stopped
+  ASSERT_TRUE(Alive(child));
+  LocalRunner second(node_, dir_.string(), Duration::Seconds(1));
+  int left = 1;
+  for (int i = 0; i < 500 && left > 0; ++i) {
+    left = second.EndLeftovers("n");
+    if (left > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(left, 0);
+  for (int i = 0; i < 100 && Alive(child); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_FALSE(Alive(child));
+  const std::vector<TaskReport> seen = second.Poll("n", Time::FromMillis(0));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].task, ref);
+  EXPECT_FALSE(seen[0].running);
+  EXPECT_TRUE(seen[0].lost);
+  second.Forget("n", ref);
+  EXPECT_TRUE(second.Poll("n", Time::FromMillis(0)).empty());
+}
+
+// resources.memory is the task cgroup's limit: past it the kernel kills it.
+TEST_F(LocalRunnerCgroups, MemoryLimitsHold) {
+  LocalRunner runner(node_, dir_.string(), Duration::Seconds(1));
+  TaskLaunch t;
+  t.task = {3, 1};
+  t.command = "head -c 300m /dev/zero | tail > /dev/null";  // tail holds it all in memory
+  t.memory_bytes = 64 << 20;
+  runner.Start("n", t);
+  const std::optional<TaskReport> end = AwaitEnd(runner, t.task, Time::FromMillis(0));
+  ASSERT_TRUE(end.has_value());
+  EXPECT_TRUE(end->signal == SIGKILL || end->exit_code != 0) << end->exit_code << " " << end->signal;
+  TaskLaunch ok = t;
+  ok.task = {4, 1};
+  ok.command = "head -c 16m /dev/zero | tail > /dev/null";
+  runner.Start("n", ok);
+  const std::optional<TaskReport> fine = AwaitEnd(runner, ok.task, Time::FromMillis(0));
+  ASSERT_TRUE(fine.has_value());
+  EXPECT_EQ(fine->exit_code, 0);
+  EXPECT_EQ(fine->signal, 0);
+}
+
+}  // namespace
+}  // namespace stargate::control
