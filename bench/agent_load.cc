@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
     req.set_address("127.0.0.1");
     req.set_accelerator("CPU");
     req.set_accelerators(1);
+    req.set_agent_id("load-agent-" + std::to_string(i));  // the node's holder: required
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     pb::RegisterReply reply;
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
           pb::HeartbeatRequest req;
           req.set_node_name("load-" + std::to_string(i));
           req.set_cpu_utilisation(0.1);
+          req.set_agent_id("load-agent-" + std::to_string(i));
           grpc::ClientContext ctx;
           ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
           pb::HeartbeatReply reply;

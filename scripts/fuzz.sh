@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (clang, ASan + UBSan) and runs each for a
 # bounded time on its fixture corpus: the scenario parser for half the
 # time, the job file (and agent file) parser and the REST API (with bearer
-# tokens) for a quarter each.
+# tokens) for a quarter each, and the HTTP request parser for a sixteenth.
 #
 #   scripts/fuzz.sh            # 60 s in all
 #   scripts/fuzz.sh 600        # 10 min
@@ -24,7 +24,7 @@ cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja \
   -DCMAKE_CXX_COMPILER=clang++ \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSTARGATE_BUILD_FUZZ=ON -DSTARGATE_BUILD_TESTS=OFF -DSTARGATE_BUILD_BENCH=OFF >/dev/null
-ninja -C "$BUILD_DIR" -j"${FUZZ_JOBS:-1}" scenario_fuzz job_file_fuzz rest_api_fuzz
+ninja -C "$BUILD_DIR" -j"${FUZZ_JOBS:-1}" scenario_fuzz job_file_fuzz rest_api_fuzz http_parse_fuzz
 
 cd "$BUILD_DIR"
 run() {  # target seconds seeds
@@ -38,3 +38,5 @@ QUARTER=$(( SECONDS_TO_RUN / 4 > 0 ? SECONDS_TO_RUN / 4 : 1 ))
 run scenario_fuzz $(( SECONDS_TO_RUN - 2 * QUARTER > 0 ? SECONDS_TO_RUN - 2 * QUARTER : 1 )) "$ROOT/tests/fixtures/scenarios"
 run job_file_fuzz "$QUARTER" "$ROOT/tests/fixtures/jobs"
 run rest_api_fuzz "$QUARTER" "$ROOT/tests/fixtures/rest"
+# The HTTP framing under the REST API: a few seconds reach its corners.
+run http_parse_fuzz $(( QUARTER / 4 > 0 ? QUARTER / 4 : 1 )) "$ROOT/tests/fixtures/http"

@@ -15,6 +15,7 @@ PKGS=(
   python3-torch python3-sklearn iproute2
   etcd-server etcd-client
   prometheus wrk valgrind
+  podman runc passwd
   chromium nodejs
 )
 missing=()

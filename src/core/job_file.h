@@ -56,6 +56,8 @@ struct JobFile {
   // gone) before the lost node has missed its heartbeats.
   int max_restarts = 0;
   std::string run;  // shell command, run with /bin/bash -c
+  // An OCI image to run `run` in (podman on the node); "" = on the host.
+  std::string image;
   std::map<std::string, std::string> env;
 };
 

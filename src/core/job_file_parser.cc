@@ -16,9 +16,9 @@ using yaml_util::Fields;
 using yaml_util::Range;
 
 constexpr size_t kMaxJobFileBytes = size_t{1} << 20;
-constexpr std::string_view kTopKeys[] = {"name",       "tenant",   "kind",     "resources",
-                                         "placement",  "priority", "estimate", "deferrable",
-                                         "checkpoint", "run",      "env",      "max_restarts"};
+constexpr std::string_view kTopKeys[] = {"name",     "tenant",       "kind",       "resources",  "placement",
+                                         "priority", "estimate",     "deferrable", "checkpoint", "run",
+                                         "env",      "max_restarts", "image"};
 constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes", "memory", "cpus"};
 constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt", "spread"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
@@ -211,6 +211,15 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
   SG_ASSIGN_OR_RETURN(job.run, run.Scalar("a shell command"));
   if (job.run.empty()) return run.Error("must not be empty");
   if (HasControl(job.run, "\t\n")) return run.Error("has a control character (only tabs and line breaks may appear)");
+  if (auto image = f.Get("image")) {  // an OCI image the node already has (podman)
+    SG_ASSIGN_OR_RETURN(job.image, image->Scalar("an image name such as localhost/trainer:1"));
+    const bool ok = !job.image.empty() && job.image.size() <= 255 && job.image.front() != '-' &&
+                    std::all_of(job.image.begin(), job.image.end(), [](char ch) {
+                      return std::isalnum(static_cast<unsigned char>(ch)) ||
+                             std::string_view("./:_@-").find(ch) != std::string_view::npos;
+                    });
+    if (!ok) return image->Error("an image name: letters, digits and . / : _ @ -, not starting with '-'");
+  }
   if (auto env = f.Get("env")) {
     if (!env->IsMap()) return env->Error(fmt::format("expected a map of NAME: value, got {}", env->Describe()));
     for (auto it = env->node().begin(); it != env->node().end(); ++it) {

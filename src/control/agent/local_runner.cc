@@ -4,14 +4,17 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -22,6 +25,7 @@
 
 #include "control/agent/device_assignment.h"
 #include "control/net/digest.h"
+#include "runtime/random_hex.h"
 
 namespace stargate::control {
 
@@ -115,6 +119,71 @@ void LocalRunner::Refuse(const TaskRef& ref, const std::string& log, const Statu
   std::fflush(stdout);
 }
 
+StatusOr<std::vector<std::string>> LocalRunner::ContainerArgv(const TaskLaunch& task, const std::string& dir,
+                                                              const std::vector<int>& devices,
+                                                              const std::optional<Account>& account,
+                                                              std::map<std::string, std::string>& env,
+                                                              const std::string& log) const {
+  const std::string podman = "/usr/bin/podman";
+  if (access(podman.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError("this node has no podman (/usr/bin/podman) to run the job's image");
+  }
+  if (geteuid() != 0) return absl::FailedPreconditionError("running an image needs the agent to run as root");
+  // The container's env: the server's and ours, not the agent's own (its
+  // PATH is the host's). In a 0600 file, not on podman's command line,
+  // which anyone on the host can read.
+  std::map<std::string, std::string> inside = task.env;
+  for (const char* k : {"STARGATE_WORK_DIR", "STARGATE_NODE", "HOME", "USER", "LOGNAME", "CUDA_VISIBLE_DEVICES",
+                        "CUDA_DEVICE_ORDER", "ROCR_VISIBLE_DEVICES", "STARGATE_DEVICES"}) {
+    if (auto it = env.find(k); it != env.end()) inside[k] = it->second;
+  }
+  const std::string env_file = log + ".env";
+  {
+    const int fd = open(env_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return absl::UnavailableError(fmt::format("cannot write {}: {}", env_file, std::strerror(errno)));
+    std::string text;
+    for (const auto& [k, v] : inside) text += k + "=" + v + "\n";
+    const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    close(fd);
+    if (!ok) return absl::UnavailableError(fmt::format("cannot write {}", env_file));
+  }
+  std::vector<std::string> argv = {
+      podman, "--cgroup-manager=cgroupfs", "--runtime=runc", "run", "--rm", "--name",
+      fmt::format("sg-job{}-attempt{}-{}", task.task.job, task.task.attempt, RandomHex(1)), "--network=host",
+      // conmon stays in the task's cgroup, so a stop or a restarted agent ends it too
+      "--cgroups=no-conmon", "--env-file", env_file, "--workdir", dir, "--volume", dir + ":" + dir};
+  // podman's default limits (1048576 open files and processes) are above
+  // what a host may allow, and runc cannot raise a hard limit: the agent's
+  // own, with processes capped at 32768 (higher failed under runc 1.1 on
+  // this project's VM, hard limit 96362).
+  rlimit files{}, procs{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  getrlimit(RLIMIT_NPROC, &procs);
+  const rlim_t nproc = std::min<rlim_t>(procs.rlim_max, 32768);
+  argv.insert(argv.end(), {"--ulimit", fmt::format("nofile={}:{}", files.rlim_cur, files.rlim_max), "--ulimit",
+                           fmt::format("nproc={}:{}", std::min<rlim_t>(procs.rlim_cur, nproc), nproc)});
+  // The container's own cgroups below the task's.
+  if (cgroups_ != nullptr) argv.insert(argv.end(), {"--cgroup-parent", cgroups_->Path(task.task)});
+  if (auto c = task.env.find("STARGATE_CHECKPOINT_DIR"); c != task.env.end()) {
+    std::error_code ec;
+    std::filesystem::create_directories(c->second, ec);
+    argv.insert(argv.end(), {"--volume", c->second + ":" + c->second});
+  }
+  if (account.has_value()) argv.insert(argv.end(), {"--user", fmt::format("{}:{}", account->uid, account->gid)});
+  std::vector<std::string> nodes;  // the task's devices, and the drivers' control nodes
+  for (int d : devices) nodes.push_back(fmt::format("/dev/nvidia{}", d));
+  for (const char* n : {"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/kfd", "/dev/dri"}) {
+    nodes.push_back(n);
+  }
+  if (node_.accelerator != AcceleratorType::kCpu) {
+    for (const std::string& n : nodes) {
+      if (access(n.c_str(), F_OK) == 0) argv.insert(argv.end(), {"--device", n});
+    }
+  }
+  argv.insert(argv.end(), {task.image, "/bin/bash", "-c", task.command});
+  return argv;
+}
+
 void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   const TaskRef ref = task.task;
   if (procs_.count(ref)) return;  // started already (a late reply): never twice
@@ -166,6 +235,19 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   env["STARGATE_WORK_DIR"] = dir;
   env["STARGATE_NODE"] = node_.name;
   for (const auto& [k, v] : private_env) env[k] = v;
+  // What the child execs: bash on the host, or podman running bash in the
+  // job's image (ContainerArgv).
+  std::vector<std::string> argv_strings = {"bash", "-c", task.command};
+  std::string program = "/bin/bash";
+  if (!task.image.empty()) {
+    StatusOr<std::vector<std::string>> made_argv = ContainerArgv(task, dir, devices, account, env, log);
+    if (!made_argv.ok()) return Refuse(ref, log, made_argv.status());
+    argv_strings = std::move(made_argv).value();
+    program = argv_strings.front();
+  }
+  std::vector<char*> argv;
+  for (std::string& a : argv_strings) argv.push_back(a.data());
+  argv.push_back(nullptr);
   std::vector<std::string> env_strings;
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
@@ -174,18 +256,7 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   std::vector<std::string> cgroup_procs;  // the child joins these before anything else
   if (cgroups_ != nullptr) {
     StatusOr<std::vector<std::string>> made = cgroups_->Create(ref, CgroupLimits{task.memory_bytes, task.cpus});
-    if (!made.ok()) {  // never run it outside its cgroup: it could not be stopped whole
-      if (std::ofstream f(log, std::ios::app); f)
-        f << "stargate agent: cannot start the task: " << made.status() << "\n";
-      Proc p;
-      p.running = false;
-      p.exit_code = 125;
-      procs_[ref] = p;
-      fmt::print("stargate agent {}: job {} attempt {} not started: {}\n", node_.name, ref.job, ref.attempt,
-                 std::string(made.status().message()));
-      std::fflush(stdout);
-      return;
-    }
+    if (!made.ok()) return Refuse(ref, log, made.status());  // never outside its cgroup: it could not be stopped whole
     cgroup_procs = std::move(made).value();
   } else if (task.memory_bytes > 0 || task.cpus > 0) {
     fmt::print("stargate agent {}: job {}: no cgroups here, so its memory and CPU limits are not applied\n", node_.name,
@@ -208,7 +279,10 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
       dup2(fd, 2);
       close(fd);
     }
-    if (account.has_value() && (setgroups(0, nullptr) != 0 || setgid(account->gid) != 0 || setuid(account->uid) != 0)) {
+    // On the host the task becomes its tenant's user here; in an image,
+    // podman (root) does it for the container (--user).
+    if (account.has_value() && task.image.empty() &&
+        (setgroups(0, nullptr) != 0 || setgid(account->gid) != 0 || setuid(account->uid) != 0)) {
       _exit(126);
     }
     // After setuid, which clears it.
@@ -220,7 +294,7 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
     if (chdir(dir.c_str()) != 0) _exit(126);
     // bash execs a simple command in place of itself, so `python3
     // train.py` leads its process group and gets SIGTERM first hand.
-    execle("/bin/bash", "bash", "-c", task.command.c_str(), static_cast<char*>(nullptr), envp.data());
+    execve(program.c_str(), argv.data(), envp.data());
     _exit(127);
   }
   Proc p;

@@ -71,6 +71,14 @@ class LocalRunner : public TaskRunner {
   Duration stop_grace_;
   std::unique_ptr<TaskCgroups> cgroups_;  // null: process groups only
   std::unique_ptr<TenantUsers> tenants_;  // null: tasks run as the agent's user
+  // podman's argv to run `task` in its image (`env`: the task's env as for
+  // the host, of which the container gets the server's and Stargate's);
+  // FailedPrecondition without podman or root.
+  StatusOr<std::vector<std::string>> ContainerArgv(const TaskLaunch& task, const std::string& dir,
+                                                   const std::vector<int>& devices,
+                                                   const std::optional<Account>& account,
+                                                   std::map<std::string, std::string>& env,
+                                                   const std::string& log) const;
   // Marks `ref` ended without starting it (exit 125), saying why in its log.
   void Refuse(const TaskRef& ref, const std::string& log, const Status& why);
   std::map<TaskRef, Proc> procs_;

@@ -70,6 +70,7 @@ std::optional<TaskRef> ParseCgroupName(std::string_view name) {
 
 std::unique_ptr<TaskCgroups> TaskCgroups::Open(const std::string& root, const std::string& group, std::string* why) {
   auto out = std::unique_ptr<TaskCgroups>(new TaskCgroups());
+  out->group_ = group;
   std::string first_error;
   auto use = [&](const std::string& name, const std::string& mount) {
     const std::string dir = fmt::format("{}/stargate/{}", mount, group);
@@ -173,13 +174,26 @@ StatusOr<std::vector<std::string>> TaskCgroups::Create(const TaskRef& task, cons
   return procs;
 }
 
+std::string TaskCgroups::Path(const TaskRef& task) const {
+  return fmt::format("/stargate/{}/{}", group_, CgroupName(task));
+}
+
 std::vector<int> TaskCgroups::Pids(const TaskRef& task) const {
   std::vector<int> pids;
   const Hierarchy* m = Members();
   if (m == nullptr) return pids;
-  std::istringstream in(ReadFile(Dir(*m, task) + "/cgroup.procs"));
-  int pid = 0;
-  while (in >> pid) pids.push_back(pid);
+  auto read = [&](const std::string& dir) {
+    std::istringstream in(ReadFile(dir + "/cgroup.procs"));
+    int pid = 0;
+    while (in >> pid) pids.push_back(pid);
+  };
+  const std::string top = Dir(*m, task);
+  read(top);
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(top, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (it->is_directory(ec)) read(it->path().string());
+  }
   return pids;
 }
 
@@ -201,6 +215,14 @@ bool TaskCgroups::Remove(const TaskRef& task) {
   bool gone = true;
   for (const Hierarchy& h : used_) {
     const std::string dir = Dir(h, task);
+    // Deepest first: a container runtime's cgroups below the task's.
+    std::vector<std::string> below;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      if (it->is_directory(ec)) below.push_back(it->path().string());
+    }
+    for (auto it = below.rbegin(); it != below.rend(); ++it) rmdir(it->c_str());
     if (rmdir(dir.c_str()) != 0 && errno != ENOENT) gone = false;
   }
   return gone;

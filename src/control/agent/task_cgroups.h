@@ -53,7 +53,8 @@ class TaskCgroups {
   // SIGKILL to every process of the task, at once (cgroup.kill; or v1:
   // freeze, kill each, thaw, so none forks away meanwhile).
   void Kill(const TaskRef& task);
-  // Removes the task's cgroups once empty; true when none is left.
+  // Removes the task's cgroups (and any below them) once empty; true when
+  // none is left.
   bool Remove(const TaskRef& task);
   // Tasks with a cgroup in this agent's group now (after a restart: those
   // an earlier agent left).
@@ -61,8 +62,12 @@ class TaskCgroups {
   // "cgroup v2 at /sys/fs/cgroup/unified; v1 memory, cpu".
   std::string Describe() const;
 
-  // The pids in the task's cgroup (for tests and messages).
+  // The pids in the task's cgroup and its descendants (a container
+  // runtime makes its own below it), for tests and messages.
   std::vector<int> Pids(const TaskRef& task) const;
+  // The task's cgroup below each hierarchy's root, "/stargate/<group>/
+  // job-<id>-attempt-<n>": a container runtime's --cgroup-parent.
+  std::string Path(const TaskRef& task) const;
 
  private:
   struct Hierarchy {
@@ -75,6 +80,7 @@ class TaskCgroups {
   const Hierarchy* Members() const;
 
   std::vector<Hierarchy> used_;
+  std::string group_;
   bool v2_kill_ = false;  // cgroup.kill exists (Linux 5.14+)
 };
 

@@ -122,6 +122,7 @@ pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
     for (const auto& [k, v] : l.env) (*task->mutable_env())[k] = v;
     task->set_memory_bytes(l.memory_bytes);
     task->set_cpus(l.cpus);
+    task->set_image(l.image);
   }
   AddRefs(r.stop, reply.mutable_stop());
   AddRefs(r.forget, reply.mutable_forget());
@@ -132,8 +133,12 @@ HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
   HeartbeatResult r;
   r.register_again = reply.register_again();
   for (const pb::Task& t : reply.run()) {
-    r.run.push_back(TaskLaunch{
-        {t.job_id(), t.attempt()}, t.command(), {t.env().begin(), t.env().end()}, t.memory_bytes(), t.cpus()});
+    r.run.push_back(TaskLaunch{{t.job_id(), t.attempt()},
+                               t.command(),
+                               {t.env().begin(), t.env().end()},
+                               t.memory_bytes(),
+                               t.cpus(),
+                               t.image()});
   }
   r.stop = Refs(reply.stop());
   r.forget = Refs(reply.forget());

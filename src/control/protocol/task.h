@@ -42,6 +42,7 @@ struct TaskLaunch {
   std::map<std::string, std::string> env;
   int64_t memory_bytes = 0;  // resources.memory: the task's cgroup limit (0 = none)
   double cpus = 0;           // resources.cpus: CPU time per second (0 = no limit)
+  std::string image;         // the job's `image:` ("" = on the host)
 };
 
 // The server's answer to a heartbeat.

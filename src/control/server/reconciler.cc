@@ -551,8 +551,8 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       const TaskRef ref{r.id, r.attempt};
       wanted.insert(ref);
       if (!reported.count(ref)) {
-        out.run.push_back(
-            TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank)), r.spec.memory_bytes, r.spec.cpus});
+        out.run.push_back(TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank)), r.spec.memory_bytes,
+                                     r.spec.cpus, r.spec.image});
       }
     }
   }

@@ -110,6 +110,8 @@ TEST(JobFile, ErrorsNameFileLineAndField) {
   ExpectError("- a\n- b\n", "job.yaml:1:1: expected a map of job keys (name, resources, run, ...), got a list");
   ExpectError("name: x\nrun: y\nresources: {memory: 512}\n",
               "job.yaml:3:21: resources.memory: give a unit, such as 512GiB or 512MB");
+  ExpectError("name: x\nrun: y\nimage: '--privileged'\n",
+              "job.yaml:3:8: image: an image name: letters, digits and . / : _ @ -, not starting with '-'");
   ExpectError("name: x\nrun: y\ntenant: a/b\n", "job.yaml:3:9: tenant: 1-32 characters of letters, digits, '-' or '_'");
   ExpectError("name: x\nrun: y\ncheckpoint: {dir: /abs}\n",
               "job.yaml:3:19: checkpoint.dir: a relative path inside the tenant's checkpoint area (no leading '/', no "
