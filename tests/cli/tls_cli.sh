@@ -34,6 +34,10 @@ wait_state 1 succeeded 20
 sleep 2
 [ "$("$BIN" node list | tail -n +2 | wc -l)" = 1 ] || fail "a node without a valid certificate registered: $("$BIN" node list)"
 grep -q "register\|refused" agent-plain.log || fail "the plaintext agent did not report its failure"
+grep -q "warning: the certificate (--tls-cert) is not signed by the CA in --tls-ca" agent-rogue.log ||
+  fail "the rogue agent was not warned: $(cat agent-rogue.log)"
+grep -q "the TLS handshake with .* failed: the server must trust the CA" agent-rogue.log ||
+  fail "the rogue agent did not say why its handshake failed: $(cat agent-rogue.log)"
 grep -q "certificate names a, not this node" agent-b.log || fail "b with a's certificate: $(cat agent-b.log)"
 grep -q "held by another agent" agent-a2.log || fail "a second agent for a: $(cat agent-a2.log)"
 grep -q "warning: the certificate (--tls-cert) names a, not this node" agent-b.log || fail "b was not warned"

@@ -354,9 +354,15 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentConfig config, Clock* clock) {
   if (ec) return absl::UnavailableError(fmt::format("cannot create {}/logs: {}", a.config.work_dir, ec.message()));
   if (!a.config.tls_cert.empty()) {
     // Said here, in words, rather than as a failed handshake every second.
-    if (Status st = CheckCert(a.config.tls_cert, a.config.tls_key, a.config.tls_ca, clock->Now().millis() / 1000);
-        !st.ok()) {
+    if (Status st = CheckCert(a.config.tls_cert, a.config.tls_key, clock->Now().millis() / 1000); !st.ok()) {
       return st;
+    }
+    if (!a.config.tls_ca.empty() && !SignedBy(a.config.tls_cert, a.config.tls_ca)) {
+      // Servers may trust another CA for agents than the one that signed
+      // their own certificates (--tls-ca here): a warning, not an error.
+      std::cerr << "stargate agent " << a.config.node.name
+                << ": warning: the certificate (--tls-cert) is not signed by the CA in --tls-ca; a server that "
+                   "trusts only that CA will refuse the handshake\n";
     }
     StatusOr<std::vector<std::string>> names = CertNames(a.config.tls_cert);
     if (names.ok() && std::find(names->begin(), names->end(), a.config.node.name) == names->end()) {

@@ -73,7 +73,7 @@ class Agent {
   // another) and the agent's loop, on threads the agent owns until Wait
   // returns. Unavailable when the work dir cannot be made;
   // InvalidArgument for a TLS certificate that cannot work (expired, not
-  // the key's, not signed by the CA). `clock` must
+  // yet valid, not the key's). `clock` must
   // outlive the agent; it paces everything, the stop grace included, so on
   // a ManualClock a stopping agent waits for the test to advance it.
   static StatusOr<std::unique_ptr<Agent>> Open(AgentConfig config, Clock* clock);

@@ -170,15 +170,25 @@ StatusOr<std::vector<std::string>> LocalRunner::ContainerArgv(const TaskLaunch& 
     argv.insert(argv.end(), {"--volume", c->second + ":" + c->second});
   }
   if (account.has_value()) argv.insert(argv.end(), {"--user", fmt::format("{}:{}", account->uid, account->gid)});
-  std::vector<std::string> nodes;  // the task's devices, and the drivers' control nodes
-  for (int d : devices) nodes.push_back(fmt::format("/dev/nvidia{}", d));
-  for (const char* n : {"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools", "/dev/kfd", "/dev/dri"}) {
-    nodes.push_back(n);
-  }
-  if (node_.accelerator != AcceleratorType::kCpu) {
-    for (const std::string& n : nodes) {
-      if (access(n.c_str(), F_OK) == 0) argv.insert(argv.end(), {"--device", n});
+  // Device nodes: NVIDIA's for the host GPUs the task holds (the indices
+  // DeviceEnv put in CUDA_VISIBLE_DEVICES, the driver's numbering, the same
+  // inside), and the driver's control nodes; AMD's /dev/kfd and /dev/dri
+  // expose all of the node's GPUs, ROCR_VISIBLE_DEVICES narrows them.
+  std::vector<std::string> nodes;
+  if (node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X) {
+    if (!devices.empty()) nodes = {"/dev/kfd", "/dev/dri"};
+  } else if (node_.accelerator != AcceleratorType::kCpu && !devices.empty()) {
+    if (auto cvd = env.find("CUDA_VISIBLE_DEVICES"); cvd != env.end()) {
+      for (std::string_view rest = cvd->second; !rest.empty();) {
+        const size_t comma = rest.find(',');
+        nodes.push_back(fmt::format("/dev/nvidia{}", rest.substr(0, comma)));
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      }
     }
+    for (const char* n : {"/dev/nvidiactl", "/dev/nvidia-uvm", "/dev/nvidia-uvm-tools"}) nodes.push_back(n);
+  }
+  for (const std::string& n : nodes) {
+    if (access(n.c_str(), F_OK) == 0) argv.insert(argv.end(), {"--device", n});
   }
   argv.insert(argv.end(), {task.image, "/bin/bash", "-c", task.command});
   return argv;
@@ -203,17 +213,23 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
     const std::string area = fmt::format("{}/tenants/{}", work_dir_, tenant);
     dir = fmt::format("{}/jobs/{}", area, ref.job);
     if (Status st = TenantUsers::MakePrivate(area, dir, *account); !st.ok()) return Refuse(ref, log, st);
-    // The checkpoint area: <...>/checkpoints/<tenant>/<dir>, the tenant's from <tenant> down.
-    if (auto c = task.env.find("STARGATE_CHECKPOINT_DIR"); c != task.env.end()) {
-      const std::string marker = "/checkpoints/" + tenant;
-      const size_t at = c->second.find(marker + "/");
-      if (at == std::string::npos) {
+    // The checkpoint area (STARGATE_CHECKPOINT_AREA, the server's
+    // <data dir>/checkpoints/<tenant>) is the tenant's, and the job's
+    // checkpoint dir must lie inside it.
+    auto c = task.env.find("STARGATE_CHECKPOINT_DIR");
+    auto ca = task.env.find("STARGATE_CHECKPOINT_AREA");
+    if (c != task.env.end() && ca != task.env.end()) {
+      namespace fs = std::filesystem;
+      const fs::path ckpt_area = fs::path(ca->second).lexically_normal();
+      const fs::path rel = fs::path(c->second).lexically_normal().lexically_relative(ckpt_area);
+      if (ckpt_area.filename() != tenant || rel.empty() || *rel.begin() == ".." || *rel.begin() == ".") {
         return Refuse(ref, log, absl::InvalidArgumentError("the checkpoint dir is not inside the tenant's area"));
       }
-      const std::string root = c->second.substr(0, at + marker.size());
-      std::filesystem::create_directories(c->second.substr(0, at + std::string("/checkpoints").size()), ec);
-      chmod(c->second.substr(0, at + std::string("/checkpoints").size()).c_str(), 0711);
-      if (Status st = TenantUsers::MakePrivate(root, c->second, *account); !st.ok()) return Refuse(ref, log, st);
+      fs::create_directories(ckpt_area.parent_path(), ec);
+      chmod(ckpt_area.parent_path().c_str(), 0711);  // passable, not listable
+      if (Status st = TenantUsers::MakePrivate(ckpt_area.string(), c->second, *account); !st.ok()) {
+        return Refuse(ref, log, st);
+      }
     }
     private_env = {{"HOME", area}, {"USER", account->name}, {"LOGNAME", account->name}};
   } else {

@@ -1,5 +1,6 @@
 #include "control/agent/tenant_users.h"
 
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sys/stat.h>
@@ -43,6 +44,19 @@ uint32_t Hash(const std::string& s) {
 
 }  // namespace
 
+std::string TenantUsers::UserName(const std::string& tenant) {
+  // sg-<tenant> where that is a user name as it stands (lower case, at most
+  // 32 characters); otherwise a readable prefix and a hash of the exact
+  // name, so "Acme" and "acme" never share a user.
+  const bool plain = tenant.size() <= 29 && std::none_of(tenant.begin(), tenant.end(), [](char c) {
+                       return std::isupper(static_cast<unsigned char>(c));
+                     });
+  if (plain) return "sg-" + tenant;
+  std::string prefix = tenant.substr(0, 19);
+  for (char& c : prefix) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return fmt::format("sg-{}-{:08x}", prefix, Hash(tenant));
+}
+
 StatusOr<Account> TenantUsers::Resolve(const std::string& tenant) {
   if (auto it = cache_.find(tenant); it != cache_.end()) return it->second;
   if (auto named = config_.named.find(tenant); named != config_.named.end()) {
@@ -54,15 +68,13 @@ StatusOr<Account> TenantUsers::Resolve(const std::string& tenant) {
     if (a->uid == 0) return absl::InvalidArgumentError(fmt::format("tenant {} may not run as root", tenant));
     return cache_[tenant] = *a;
   }
-  // The job file's tenant rule (letters, digits, '-', '_'; 1-32) keeps
-  // this a valid user name: sg- and at most 32 more.
-  if (tenant.empty() || tenant.size() > 29 || !std::all_of(tenant.begin(), tenant.end(), [](char c) {
+  // The job file's tenant rule (letters, digits, '-', '_'; 1-32).
+  if (tenant.empty() || tenant.size() > 32 || !std::all_of(tenant.begin(), tenant.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
       })) {
     return absl::InvalidArgumentError(fmt::format("tenant '{}' cannot name a Unix user", tenant));
   }
-  std::string name = "sg-" + tenant;
-  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string name = UserName(tenant);
   if (std::optional<Account> a = Lookup(name)) return cache_[tenant] = *a;
   const uint32_t span = config_.uid_max - config_.uid_min + 1;
   for (uint32_t i = 0; i < span; ++i) {
@@ -86,29 +98,45 @@ StatusOr<Account> TenantUsers::Resolve(const std::string& tenant) {
 
 Status TenantUsers::MakePrivate(const std::string& root, const std::string& path, const Account& account) {
   namespace fs = std::filesystem;
+  // `root`'s parents are the agent's (root-owned); below `root` the tenant
+  // owns what it may have changed, so each step is opened without
+  // following a symlink: a link the tenant planted is refused, never
+  // chowned through.
   std::error_code ec;
-  fs::create_directories(path, ec);
-  if (ec) return absl::UnavailableError(fmt::format("cannot create {}: {}", path, ec.message()));
-  const fs::path rel = fs::path(path).lexically_relative(root);
+  fs::create_directories(root, ec);
+  if (ec) return absl::UnavailableError(fmt::format("cannot create {}: {}", root, ec.message()));
+  const fs::path rel = fs::path(path).lexically_normal().lexically_relative(fs::path(root).lexically_normal());
   if (rel.empty() || *rel.begin() == "..") {
     return absl::InternalError(fmt::format("{} is not inside {}", path, root));
   }
-  fs::path at = root;
-  auto own = [&](const fs::path& p) -> Status {
-    if (chown(p.c_str(), account.uid, account.gid) != 0) {
-      return absl::UnavailableError(fmt::format("cannot give {} to {}: {}", p.string(), account.name, strerror(errno)));
-    }
-    return Status();
+  int dir = open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) return absl::UnavailableError(fmt::format("cannot open {}: {}", root, strerror(errno)));
+  auto fail = [&](const std::string& what) {
+    const std::string why = strerror(errno);
+    close(dir);
+    return absl::UnavailableError(fmt::format("{}: {}", what, why));
   };
-  SG_RETURN_IF_ERROR(own(at));
-  if (chmod(at.c_str(), 0700) != 0) {
-    return absl::UnavailableError(fmt::format("cannot make {} private: {}", at.string(), strerror(errno)));
+  if (fchown(dir, account.uid, account.gid) != 0 || fchmod(dir, 0700) != 0) {
+    return fail(fmt::format("cannot give {} to {}", root, account.name));
   }
+  fs::path at = root;
   for (const fs::path& part : rel) {
-    if (part == ".") continue;
+    if (part == "." || part.empty()) continue;
+    if (part == "..") {
+      close(dir);
+      return absl::InvalidArgumentError(fmt::format("{} has a '..'", path));
+    }
     at /= part;
-    SG_RETURN_IF_ERROR(own(at));
+    if (mkdirat(dir, part.c_str(), 0700) != 0 && errno != EEXIST)
+      return fail(fmt::format("cannot create {}", at.string()));
+    const int next = openat(dir, part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) return fail(fmt::format("{} is not a directory of the tenant's (a symlink?)", at.string()));
+    close(dir);
+    dir = next;
+    if (fchown(dir, account.uid, account.gid) != 0)
+      return fail(fmt::format("cannot give {} to {}", at.string(), account.name));
   }
+  close(dir);
   return Status();
 }
 

@@ -40,11 +40,15 @@ class TenantUsers {
   // when it cannot be made (the range is full, useradd failed);
   // InvalidArgument for a tenant name no user may have.
   StatusOr<Account> Resolve(const std::string& tenant);
+  // The user made for `tenant` when the config names none: sg-<tenant>,
+  // or for names with capitals or over 29 characters sg-<prefix>-<hash>.
+  static std::string UserName(const std::string& tenant);
 
   // `path` and every missing directory above it down from `root` made,
   // and `path`'s components from `root` down (root included) owned by
   // `account`; `root` itself 0700. Used for a tenant's work and checkpoint
-  // areas.
+  // areas. Below `root` nothing is followed through a symlink (the tenant
+  // may have planted one): such a path is refused.
   static Status MakePrivate(const std::string& root, const std::string& path, const Account& account);
 
  private:

@@ -132,15 +132,14 @@ StatusOr<CertFiles> IssueCert(const CertFiles& ca, const std::string& name, cons
 
 namespace stargate::control {
 
-Status CheckCert(const std::string& cert_pem, const std::string& key_pem, const std::string& ca_pem,
-                 int64_t now_unix_s) {
+Status CheckCert(const std::string& cert_pem, const std::string& key_pem, int64_t now_unix_s) {
   StatusOr<Cert> cert = ReadCert(cert_pem);
   if (!cert.ok()) return absl::InvalidArgumentError("the certificate (--tls-cert) is not a PEM certificate");
-  const time_t now = static_cast<time_t>(now_unix_s);
-  if (X509_cmp_time(X509_get0_notBefore(cert->get()), const_cast<time_t*>(&now)) > 0) {
+  time_t now = static_cast<time_t>(now_unix_s);
+  if (X509_cmp_time(X509_get0_notBefore(cert->get()), &now) > 0) {
     return absl::InvalidArgumentError("the certificate (--tls-cert) is not valid yet (check this host's clock)");
   }
-  if (X509_cmp_time(X509_get0_notAfter(cert->get()), const_cast<time_t*>(&now)) < 0) {
+  if (X509_cmp_time(X509_get0_notAfter(cert->get()), &now) < 0) {
     return absl::InvalidArgumentError(
         "the certificate (--tls-cert) has expired: issue a new one with `stargate cert issue`");
   }
@@ -151,17 +150,15 @@ Status CheckCert(const std::string& cert_pem, const std::string& key_pem, const 
       return absl::InvalidArgumentError("the key (--tls-key) is not the certificate's (--tls-cert) key");
     }
   }
-  if (!ca_pem.empty()) {
-    StatusOr<Cert> ca = ReadCert(ca_pem);
-    if (!ca.ok()) return absl::InvalidArgumentError("the CA (--tls-ca) is not a PEM certificate");
-    Key ca_key(X509_get_pubkey(ca->get()));
-    if (!ca_key || X509_verify(cert->get(), ca_key.get()) != 1) {
-      return absl::InvalidArgumentError(
-          "the certificate (--tls-cert) is not signed by the CA in --tls-ca: the other side will refuse the "
-          "handshake");
-    }
-  }
   return Status();
+}
+
+bool SignedBy(const std::string& cert_pem, const std::string& ca_pem) {
+  StatusOr<Cert> cert = ReadCert(cert_pem);
+  StatusOr<Cert> ca = ReadCert(ca_pem);
+  if (!cert.ok() || !ca.ok()) return false;
+  Key ca_key(X509_get_pubkey(ca->get()));
+  return ca_key && X509_verify(cert->get(), ca_key.get()) == 1;
 }
 
 StatusOr<std::vector<std::string>> CertNames(const std::string& cert_pem) {

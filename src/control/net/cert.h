@@ -28,12 +28,14 @@ StatusOr<CertFiles> MakeCa(const std::string& name, int days);
 StatusOr<CertFiles> IssueCert(const CertFiles& ca, const std::string& name, const std::vector<std::string>& ips,
                               const std::vector<std::string>& dns, int days);
 
-// Why a leaf certificate would fail a TLS handshake before one is tried:
-// unreadable, outside its validity at `now_unix_s`, not signed by `ca_pem`
-// (when given), or its key does not match `key_pem` (when given).
-// InvalidArgument with a sentence an operator can act on.
-Status CheckCert(const std::string& cert_pem, const std::string& key_pem, const std::string& ca_pem,
-                 int64_t now_unix_s);
+// Why a leaf certificate cannot work in any TLS handshake, said before one
+// is tried: unreadable, outside its validity at `now_unix_s`, or its key
+// does not match `key_pem` (when given). InvalidArgument with a sentence
+// an operator can act on.
+Status CheckCert(const std::string& cert_pem, const std::string& key_pem, int64_t now_unix_s);
+// Whether `ca_pem` signed `cert_pem` (false for unreadable input). A peer
+// that trusts only that CA refuses a certificate it did not sign.
+bool SignedBy(const std::string& cert_pem, const std::string& ca_pem);
 
 // The certificate's CN and DNS subject alternative names.
 StatusOr<std::vector<std::string>> CertNames(const std::string& cert_pem);

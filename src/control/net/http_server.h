@@ -58,7 +58,7 @@ class HttpServer {
   StatusOr<int> Bind(const std::string& host, int port);
   // Serves until Stop() (from any thread). Blocks.
   Status Serve();
-  // Ends Serve(); a no-op before Serve() is listening.
+  // Ends Serve() (from any thread); called first, Serve returns at once.
   void Stop();
   bool running() const;
   // Connections open now (for tests and metrics).

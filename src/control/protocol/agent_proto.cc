@@ -60,9 +60,6 @@ StatusOr<Registration> FromProto(const pb::RegisterRequest& req) {
   r.agent_id = req.agent_id();
   r.join_token = req.join_token();
   r.credential = req.node_credential();
-  if (r.agent_id.empty()) {
-    return absl::InvalidArgumentError("agent_id is required (an agent's random id: the node's holder)");
-  }
   if (n.name.empty() || n.site.empty() || n.address.empty() || n.accelerators < 1 || n.accelerators > 64) {
     return absl::InvalidArgumentError("node_name, site and address are required and accelerators must be in [1, 64]");
   }

@@ -19,7 +19,7 @@ namespace stargate::control {
 // RegisterRequest.
 struct Registration {
   NodeInfo node;
-  std::string agent_id;  // random per agent process; required
+  std::string agent_id;  // random per agent process; the server refuses (and audits) an empty one
   // Proof of identity with `--node-auth token` (node_identity.h): a join
   // token the first time, then the node credential it was given.
   std::string join_token, credential;

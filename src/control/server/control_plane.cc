@@ -127,10 +127,18 @@ Status ControlPlane::Refuse(const std::string& node, const std::string& agent_id
   ++metrics_.refused;
   const Time now = clock_->Now();
   const std::string key = node + "\n" + std::string(st.message());
+  // Once a minute per node and reason, and at most kRefusalAudits a minute
+  // in all: callers who make up node names cannot fill the audit log (the
+  // metric still counts every refusal).
+  if (now - refusal_window_ >= Duration::Seconds(60)) {
+    refusal_window_ = now;
+    refusal_audits_ = 0;
+    refusal_audited_.clear();
+  }
   auto it = refusal_audited_.find(key);
-  if (it == refusal_audited_.end() || now - it->second >= Duration::Seconds(60)) {
+  if ((it == refusal_audited_.end() || now - it->second >= Duration::Seconds(60)) && refusal_audits_ < kRefusalAudits) {
     refusal_audited_[key] = now;
-    if (refusal_audited_.size() > 10000) refusal_audited_.clear();  // bounded, whoever calls
+    ++refusal_audits_;
     audit_
         .Append(now, "node " + node, "refuse", 0,
                 fmt::format("agent {}: {}", agent_id.empty() ? "(no id)" : agent_id, std::string(st.message())))
@@ -145,6 +153,13 @@ StatusOr<std::string> ControlPlane::Register(const Registration& r, AgentProof p
   proof.join_token = r.join_token;
   proof.credential = r.credential;
   if (r.agent_id.empty()) return Refuse(n.name, r.agent_id, absl::PermissionDeniedError("no agent id"));
+  // The holder first: a refused registration changes nothing (no new credential).
+  if (nodes_.HeldByOther(n.name, r.agent_id, clock_->Now())) {
+    return Refuse(n.name, r.agent_id,
+                  absl::FailedPreconditionError(fmt::format("node {} is held by another agent; it can take over once "
+                                                            "that one has missed its heartbeats",
+                                                            n.name)));
+  }
   StatusOr<std::string> credential = identity_.Admit(n.name, proof, clock_->Now());
   if (!credential.ok()) {
     if (credential.status().code() != absl::StatusCode::kPermissionDenied) return credential.status();
@@ -204,7 +219,7 @@ Status ControlPlane::RevokeJoinToken(const std::string& id, const std::string& a
 
 Status ControlPlane::RevokeNode(const std::string& node, const std::string& actor) {
   std::lock_guard<std::mutex> lock(mu_);
-  SG_RETURN_IF_ERROR(identity_.RevokeNode(node));
+  SG_RETURN_IF_ERROR(identity_.RevokeNode(node, clock_->Now()));
   return audit_.Append(clock_->Now(), actor, "revoke-node", 0, fmt::format("node {}: credential withdrawn", node));
 }
 

@@ -180,7 +180,10 @@ class ControlPlane {
   AuditLog audit_ ABSL_GUARDED_BY(mu_);
   NodeIdentity identity_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Time> refusal_audited_ ABSL_GUARDED_BY(mu_);  // node and reason -> last audit
-  Metrics metrics_ ABSL_GUARDED_BY(mu_);                              // before the reconciler, which updates it
+  Time refusal_window_ ABSL_GUARDED_BY(mu_);
+  int refusal_audits_ ABSL_GUARDED_BY(mu_) = 0;
+  static constexpr int kRefusalAudits = 100;
+  Metrics metrics_ ABSL_GUARDED_BY(mu_);  // before the reconciler, which updates it
   Reconciler reconciler_ ABSL_GUARDED_BY(mu_);
   bool stop_loop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -123,6 +123,19 @@ StatusOr<JobRecord> JobRegistry::Submit(JobFile spec, const std::string& spec_te
   for (int attempt = 0; attempt < kCasRetries; ++attempt) {
     if (!idempotency_key.empty()) {
       StatusOr<KeyValue> seen = store_->Get(idem_key);
+      if (!seen.ok() && seen.status().code() == absl::StatusCode::kNotFound) {
+        // Written before keys were per tenant (idempotency/<key>): still
+        // this tenant's when its job is, so a retry across an upgrade
+        // finds its job.
+        StatusOr<KeyValue> legacy = store_->Get(kIdemPrefix + idempotency_key);
+        if (legacy.ok()) {
+          StatusOr<uint64_t> id = ParseId(*legacy);
+          if (id.ok() && (cache_.count(*id) || Reload(*id).ok()) &&
+              cache_.at(*id).spec.spec.tenant == spec.spec.tenant) {
+            seen = legacy;
+          }
+        }
+      }
       if (seen.ok()) {
         if (created != nullptr) *created = false;
         SG_ASSIGN_OR_RETURN(const uint64_t existing, ParseId(*seen));
@@ -130,6 +143,10 @@ StatusOr<JobRecord> JobRegistry::Submit(JobFile spec, const std::string& spec_te
         // answer did not reach us (a timeout during an etcd election).
         if (!cache_.count(existing)) SG_RETURN_IF_ERROR(Reload(existing));
         SG_ASSIGN_OR_RETURN(JobRecord earlier, Get(existing));
+        if (earlier.spec.spec.tenant != spec.spec.tenant) {  // a key stored before keys were per tenant
+          return absl::AlreadyExistsError(
+              fmt::format("Idempotency-Key '{}' is in use; use a new key", idempotency_key));
+        }
         if (earlier.spec_text != spec_text) {
           return absl::AlreadyExistsError(
               fmt::format("Idempotency-Key '{}' was used for job {} with a different job file; use a new key",

@@ -4,6 +4,7 @@
 #include <absl/strings/str_split.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,9 @@ namespace {
 
 constexpr char kTokenPrefix[] = "jointokens/";
 constexpr char kCredPrefix[] = "nodecreds/";
+
+// A node's credential record after `stargate node revoke`: "revoked <ms>".
+constexpr std::string_view kRevokedTag = "revoked ";
 
 // "sgj_<id>_<secret>": the id finds the record, the secret proves it.
 constexpr std::string_view kTokenTag = "sgj_";
@@ -79,7 +83,8 @@ StatusOr<std::string> NodeIdentity::CredentialHash(const std::string& node) {
   StatusOr<KeyValue> kv = store_->Get(kCredPrefix + node);
   if (!kv.ok() && kv.status().code() != absl::StatusCode::kNotFound) return kv.status();
   std::string hash = kv.ok() ? kv->value : "";
-  cred_hash_[node] = hash;
+  // Only what exists is kept: names anyone may make up never grow the map.
+  if (!hash.empty()) cred_hash_[node] = hash;
   return hash;
 }
 
@@ -126,6 +131,23 @@ StatusOr<std::string> NodeIdentity::Admit(const std::string& node, const AgentPr
   if (t.revoked) return refused(fmt::format("{} was revoked", id));
   if (now >= t.expires) return refused(fmt::format("{} expired", id));
   if (!t.node.empty() && t.node != node) return refused(fmt::format("{} is for node {} only", id, t.node));
+  // A token makes a node; it never takes one over. A node that joined
+  // shows its credential; one an admin revoked joins again only with a
+  // token made after the revocation.
+  SG_ASSIGN_OR_RETURN(const std::string existing, CredentialHash(node));
+  if (existing.starts_with(kRevokedTag)) {
+    int64_t at_ms = 0;
+    std::from_chars(existing.data() + kRevokedTag.size(), existing.data() + existing.size(), at_ms);
+    if (t.created.millis() <= at_ms) {
+      return absl::PermissionDeniedError(
+          fmt::format("node {}: it was revoked; join it again with a join token made after that", node));
+    }
+  } else if (!existing.empty()) {
+    return absl::PermissionDeniedError(fmt::format(
+        "node {}: it has joined already and its agent must show its node credential (WORK_DIR/credentials/{}); "
+        "if that is lost, `stargate node revoke {}` and join with a new token",
+        node, node, node));
+  }
   const std::string credential = "sgn_" + RandomHex(8);
   const std::string cred_hash = Sha256Hex(credential);
   SG_RETURN_IF_ERROR(store_->Put(kCredPrefix + node, cred_hash).status());
@@ -182,13 +204,13 @@ Status NodeIdentity::RevokeJoinToken(const std::string& id) {
   return store_->Commit(txn).status();
 }
 
-Status NodeIdentity::RevokeNode(const std::string& node) {
+Status NodeIdentity::RevokeNode(const std::string& node, Time now) {
   SG_ASSIGN_OR_RETURN(const std::string hash, CredentialHash(node));
   if (hash.empty()) return absl::NotFoundError(fmt::format("node {} has no node credential", node));
-  Txn txn;
-  txn.Delete(kCredPrefix + node);
-  SG_RETURN_IF_ERROR(store_->Commit(txn).status());
-  cred_hash_[node] = "";
+  if (hash.starts_with(kRevokedTag)) return Status();
+  const std::string revoked = fmt::format("{}{}", kRevokedTag, now.millis());
+  SG_RETURN_IF_ERROR(store_->Put(kCredPrefix + node, revoked).status());
+  cred_hash_[node] = revoked;
   return Status();
 }
 

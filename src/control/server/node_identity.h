@@ -7,8 +7,10 @@
 //   token  each node joins once with a join token an admin made (`stargate
 //          node join-token create`; stored only as a SHA-256, with an
 //          expiry, revocable) and gets a node credential of its own
-//          (stored as a hash too), which it shows on every later call;
-//          `stargate node revoke NAME` withdraws it;
+//          (stored as a hash too), which it shows on every later call; a
+//          token makes a node, never takes over one that joined;
+//          `stargate node revoke NAME` withdraws it (a token made later
+//          may join it again);
 //   none   no proof (an open one-machine setup; the server warns).
 //
 // On top of the proof, the node's holder rule (node_registry.h) still
@@ -64,9 +66,10 @@ class NodeIdentity {
   StatusOr<std::vector<JoinToken>> JoinTokens();
   // NotFound for an unknown id.
   Status RevokeJoinToken(const std::string& id);
-  // Withdraws `node`'s credential: its agent must join again with a
-  // token. NotFound when it has none.
-  Status RevokeNode(const std::string& node);
+  // Withdraws `node`'s credential at `now`: its agent is refused, and it
+  // joins again only with a join token made after now. NotFound when it
+  // has none.
+  Status RevokeNode(const std::string& node, Time now);
 
  private:
   Status CheckCert(const std::string& node, const AgentProof& proof) const;

@@ -141,10 +141,14 @@ Status NodeRegistry::SaveHealth(Time now) {
   return Status();
 }
 
+bool NodeRegistry::HeldByOther(const std::string& name, const std::string& agent_id, Time now) const {
+  auto held = telemetry_.find(name);
+  return held != telemetry_.end() && !agent_id.empty() && !held->second.agent_id.empty() &&
+         held->second.agent_id != agent_id && Alive(name, now);
+}
+
 Status NodeRegistry::Register(const NodeInfo& info, Time now, const std::string& agent_id) {
-  auto held = telemetry_.find(info.name);
-  if (held != telemetry_.end() && !agent_id.empty() && !held->second.agent_id.empty() &&
-      held->second.agent_id != agent_id && Alive(info.name, now)) {
+  if (HeldByOther(info.name, agent_id, now)) {
     return absl::FailedPreconditionError(fmt::format(
         "node {} is held by another agent; it can take over once that one has missed its heartbeats", info.name));
   }

@@ -50,6 +50,8 @@ class NodeRegistry {
   // alive holds the node (a duplicate name, or this node's agent restarted
   // before its old self was declared down).
   Status Register(const NodeInfo& info, Time now, const std::string& agent_id = "");
+  // Another live agent than `agent_id` holds the node.
+  bool HeldByOther(const std::string& name, const std::string& agent_id, Time now) const;
   // False for an unknown node, or one another agent holds (it must
   // register again). `t.agent_id` "" skips the holder check.
   bool Heartbeat(const std::string& name, const NodeTelemetry& t);

@@ -83,8 +83,9 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
   const int world = static_cast<int>(r.nodes.size());
   // Inside the tenant's area (checkpoint.dir is relative to it: the parser
   // refuses '/' and '..'), so no job names another tenant's checkpoints.
-  const std::string ckpt = fmt::format("{}/checkpoints/{}/{}", data_dir_, r.spec.spec.tenant,
-                                       r.spec.checkpoint_dir.empty() ? std::to_string(r.id) : r.spec.checkpoint_dir);
+  const std::string area = fmt::format("{}/checkpoints/{}", data_dir_, r.spec.spec.tenant);
+  const std::string ckpt =
+      fmt::format("{}/{}", area, r.spec.checkpoint_dir.empty() ? std::to_string(r.id) : r.spec.checkpoint_dir);
   const std::map<std::string, std::string> ours = {
       // torchrun conventions, one process per node (a torchrun inside the
       // command takes NNODES / NODE_RANK / MASTER_* instead).
@@ -102,6 +103,7 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
       {"STARGATE_ATTEMPT", std::to_string(r.attempt)},
       {"STARGATE_RESTART_COUNT", std::to_string(r.restarts)},
       {"STARGATE_CHECKPOINT_DIR", ckpt},
+      {"STARGATE_CHECKPOINT_AREA", area},  // the tenant's: its agents make it the tenant user's
       {"STARGATE_ACCELERATORS_PER_NODE", std::to_string(r.spec.spec.per_node)},
       // The gang's nodes in rank order: a Slurm site driver submits the
       // ranks on its nodes as one batch job.

@@ -221,6 +221,10 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   if (s.o.node_auth == NodeAuth::kCert && !s.o.tls) {
     return absl::InvalidArgumentError("node auth by certificate needs mutual TLS on the agent API (--tls-*)");
   }
+  if (s.o.node_auth == NodeAuth::kToken && !s.o.access) {
+    // Else anyone who reaches the REST API could make join tokens.
+    return absl::InvalidArgumentError("node auth by join token needs --tokens: only admins may make join tokens");
+  }
   EtcdStore* etcd = nullptr;
   SG_ASSIGN_OR_RETURN(const std::string where, s.OpenStore(&etcd));
   // Unique per process, even for two servers with the same name and pid

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,6 +18,36 @@
 
 namespace stargate::control {
 namespace {
+
+TEST(TenantUsers, NamesNeverCollide) {
+  EXPECT_EQ(TenantUsers::UserName("ml-team"), "sg-ml-team");
+  EXPECT_NE(TenantUsers::UserName("Acme"), TenantUsers::UserName("acme"));
+  EXPECT_LE(TenantUsers::UserName(std::string(32, 'x')).size(), 32u);
+  EXPECT_NE(TenantUsers::UserName(std::string(32, 'x')), TenantUsers::UserName(std::string(31, 'x')));
+}
+
+// A tenant owns its area, so it may plant a symlink where the agent will
+// make the next job's dir: the agent must refuse it, not chown through it.
+TEST(TenantUsers, MakePrivateNeverFollowsASymlink) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (chown)";
+  const std::filesystem::path area = std::filesystem::temp_directory_path() / ("sg-area-" + std::to_string(getpid()));
+  const std::filesystem::path victim = area.string() + "-victim";
+  std::filesystem::create_directories(area / "jobs");
+  std::filesystem::create_directories(victim);
+  std::filesystem::create_symlink(victim, area / "jobs" / "5");
+  const Account nobody{"nobody", 65534, 65534};
+  EXPECT_FALSE(TenantUsers::MakePrivate(area.string(), (area / "jobs" / "5" / "x").string(), nobody).ok());
+  struct stat st {};
+  ASSERT_EQ(stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_TRUE(TenantUsers::MakePrivate(area.string(), (area / "jobs" / "6" / "x").string(), nobody).ok());
+  ASSERT_EQ(stat((area / "jobs" / "6" / "x").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65534u);
+  ASSERT_EQ(stat(area.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::filesystem::remove_all(area);
+  std::filesystem::remove_all(victim);
+}
 
 TEST(CgroupName, RoundTrips) {
   EXPECT_EQ(CgroupName({12, 3}), "job-12-attempt-3");

@@ -72,11 +72,28 @@ TEST_F(NodeIdentityTest, JoinTokenThenNodeCredential) {
   // A restarted agent shows its credential (no token needed), once the old one is gone.
   clock_.Advance(Duration::Seconds(10));
   EXPECT_TRUE(c.Register(Reg("a", "x2", "", *cred)).ok());
-  // Withdrawn: refused until it joins again.
+  // A token makes a node; it never takes over one that joined (nor does a
+  // refused registration change its credential).
+  clock_.Advance(Duration::Seconds(10));
+  Status st = c.Register(Reg("a", "thief", token)).status();
+  EXPECT_NE(std::string(st.message()).find("has joined already"), std::string::npos) << st;
+  ASSERT_TRUE(c.Register(Reg("a", "x3", "", *cred)).ok());
+  ASSERT_TRUE(c.Heartbeat(Beat("a", "x3", *cred)).ok());
+  EXPECT_FALSE(c.Register(Reg("a", "thief2", token)).ok());  // held by x3, which keeps its credential
+  EXPECT_TRUE(c.Heartbeat(Beat("a", "x3", *cred)).ok());
+  // Withdrawn: refused, also with the token it joined with; a token made
+  // after the revocation joins it again.
+  clock_.Advance(Duration::Seconds(1));
   ASSERT_TRUE(c.RevokeNode("a", "ops").ok());
-  EXPECT_EQ(c.Heartbeat(Beat("a", "x2", *cred)).status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(c.Register(Reg("a", "x2", "", *cred)).status().code(), absl::StatusCode::kPermissionDenied);
-  EXPECT_GE(Refusals(), 4u);
+  EXPECT_EQ(c.Heartbeat(Beat("a", "x3", *cred)).status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(c.Register(Reg("a", "x3", "", *cred)).status().code(), absl::StatusCode::kPermissionDenied);
+  clock_.Advance(Duration::Seconds(10));
+  st = c.Register(Reg("a", "x4", token)).status();
+  EXPECT_NE(std::string(st.message()).find("was revoked"), std::string::npos) << st;
+  clock_.Advance(Duration::Seconds(1));
+  const std::string fresh = c.CreateJoinToken(Duration::Hours(1), "a", "ops").value().first;
+  EXPECT_TRUE(c.Register(Reg("a", "x4", fresh)).ok());
+  EXPECT_GE(Refusals(), 6u);
 }
 
 TEST_F(NodeIdentityTest, TokensExpireAreRevokedAndMayNameOneNode) {
