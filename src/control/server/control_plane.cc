@@ -240,6 +240,11 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
       return Refuse(h.node, "", absl::PermissionDeniedError("a heartbeat without an agent id"));
     }
     if (Status st = identity_.Check(h.node, proof); !st.ok()) return Refuse(h.node, h.telemetry.agent_id, st);
+    if (nodes_.HeldByOther(h.node, h.telemetry.agent_id, clock_->Now())) {
+      return Refuse(h.node, h.telemetry.agent_id,
+                    absl::PermissionDeniedError("not the node's holder: another live agent holds it; its reports "
+                                                "are ignored"));
+    }
     ++metrics_.heartbeats;
     for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
       r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks);

@@ -133,7 +133,8 @@ class ControlPlane {
   // the agent asked for (at most kMaxHeartbeatWait) is over, or as soon as
   // `cancelled` says the caller gave up. Idempotent for the same reports.
   // PermissionDenied, with nothing recorded, for a call without an agent
-  // id or without proof of the node.
+  // id, without proof of the node, or from another agent than the node's
+  // live holder.
   StatusOr<HeartbeatResult> Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled = nullptr,
                                       AgentProof proof = {});
 
