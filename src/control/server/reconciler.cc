@@ -39,6 +39,7 @@ LiveCluster BuildCluster(const NodeRegistry& nodes, const ReconcilerOptions& opt
     s.region = site_example[site]->region;
     s.jurisdiction = site_example[site]->jurisdiction;
     s.hot_spares = options.hot_spares;
+    if (auto pue = options.site_pue.find(site); pue != options.site_pue.end()) s.pue = pue->second;
     auto at = options.site_coordinates.find(site);
     s.located = at != options.site_coordinates.end();
     if (s.located) {
@@ -241,6 +242,14 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
   const LiveCluster c = BuildCluster(*nodes_, options_);
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
+  for (size_t i = 0; i < c.sites.size(); ++i) {
+    auto carbon = options_.site_carbon.find(c.sites[i].name);
+    if (carbon == options_.site_carbon.end()) continue;
+    sched::SiteSignals signals;
+    signals.carbon = signals.carbon_ahead = signals.carbon_min_ahead = carbon->second;
+    signals.carbon_min_at = now;
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), signals);
+  }
   // A node that went silent reports its stale tasks afresh when it is back.
   for (auto it = stale_.begin(); it != stale_.end();) {
     it = nodes_->Alive(it->first, now) ? std::next(it) : stale_.erase(it);

@@ -65,6 +65,12 @@ struct ReconcilerOptions {
   // from there. A site missing here is no distance from anywhere (and fails
   // any max_rtt).
   std::map<std::string, std::pair<double, double>> site_coordinates;
+  // What --sites says of a site's grid (gCO2/kWh, held constant: now, the
+  // forecast window and its minimum) and its PUE: the scheduler scores
+  // sites on them as the twin does. A site missing here is 0 g/kWh and
+  // PUE 1.2.
+  std::map<std::string, double> site_carbon;
+  std::map<std::string, double> site_pue;
 };
 
 class Reconciler {

@@ -250,6 +250,8 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
     if (info.latitude && info.longitude) {
       cpo.reconciler.site_coordinates[info.name] = {*info.latitude, *info.longitude};
     }
+    if (info.carbon_g_per_kwh) cpo.reconciler.site_carbon[info.name] = *info.carbon_g_per_kwh;
+    cpo.reconciler.site_pue[info.name] = info.pue;
     cpo.sites[info.name] = info;
   }
   cpo.log = [&s](const std::string& line) { s.Warn(line); };

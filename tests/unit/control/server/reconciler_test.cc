@@ -96,6 +96,36 @@ TEST_F(ReconcilerTest, PlacesAGangAndHandsEachNodeItsRank) {
   EXPECT_EQ(jobs_.Get(second).value().state, JobState::kPending);
 }
 
+// Carbon from --sites reaches the scheduler: with equal free capacity,
+// work lands on the cleaner site, swapping the figures swaps the
+// placement, and the reason prints the real figure (issue 18).
+TEST_F(ReconcilerTest, PlacesOnTheCleanerSiteTheSitesFileNames) {
+  AddNodeAt("c", "s2", "US", "10.0.0.c");
+  AddNodeAt("d", "s2", "US", "10.0.0.d");
+  for (const auto& [s1, s2, want] : {std::tuple{700.0, 30.0, "s2"}, std::tuple{30.0, 700.0, "s1"}}) {
+    Reconciler rec{&jobs_, &nodes_, sched::MakeScheduler("stargate").value(), "/data", &clock_};
+    AuditLog audit(&store_);
+    rec.SetAudit(&audit);
+    ReconcilerOptions o;
+    o.site_carbon = {{"s1", s1}, {"s2", s2}};
+    rec.Configure(o);
+    const uint64_t id = Submit(1);
+    ASSERT_TRUE(rec.Tick().ok());
+    const JobRecord r = jobs_.Get(id).value();
+    ASSERT_EQ(r.state, JobState::kRunning);
+    EXPECT_EQ(nodes_.Find(r.nodes[0])->site, want) << s1 << " vs " << s2;
+    AuditFilter f;
+    f.job = id;
+    f.action = "place";
+    const std::vector<AuditEntry> placed = audit.Query(f).value();
+    ASSERT_EQ(placed.size(), 1u);
+    EXPECT_NE(placed[0].detail.find(fmt::format("grid {:.0f} g/kWh", std::min(s1, s2))), std::string::npos)
+        << placed[0].detail;
+    ASSERT_TRUE(jobs_.Cancel(id, "next").ok());
+    rec.OnHeartbeat(r.nodes[0], NodeTelemetry{}, {Exited({id, 1}, 143)}).value();
+  }
+}
+
 // An agent that died while a rank ran is followed by one that ends what
 // was left and reports it lost: the attempt stops and restarts as a new
 // one (not a failure of the job), and the old attempt is never handed out
