@@ -14,13 +14,7 @@ source "$(dirname "$0")/lib/cluster.bash"
 { [ "$(id -u)" = 0 ] && command -v podman > /dev/null; } || { echo "SKIP: needs root and podman"; exit 77; }
 IMAGE="localhost/stargate-test:$$"
 end_all() {
-  g="a-$(printf '%s' "$TMP/wa" | sha256sum | cut -c1-12)"
-  for f in /sys/fs/cgroup/stargate/$g/*/cgroup.kill /sys/fs/cgroup/unified/stargate/$g/*/cgroup.kill; do
-    [ -e "$f" ] && echo 1 > "$f"
-  done
-  for c in $(podman ps -a --filter "label=stargate-test=$$" --format '{{.ID}}' 2> /dev/null); do
-    podman rm -f "$c" > /dev/null 2>&1 || true
-  done
+  end_tasks  # the container's processes sit in its task's cgroup
   podman ps -a --format '{{.ID}} {{.Image}}' 2> /dev/null | awk -v i="$IMAGE" '$2 == i {print $1}' |
     xargs -r podman rm -f > /dev/null 2>&1 || true
   podman rmi -f "$IMAGE" > /dev/null 2>&1 || true

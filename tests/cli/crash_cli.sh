@@ -10,17 +10,6 @@ set -euo pipefail
 BIN="$1"
 source "$(dirname "$0")/lib/cluster.bash"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (cgroups)"; exit 77; }
-GROUPS_TO_END=()
-end_tasks() {  # whatever the jobs left when the test ends, however it ends
-  for n in a b; do
-    g="$n-$(printf '%s' "$TMP/w$n" | sha256sum | cut -c1-12)"
-    for f in /sys/fs/cgroup/stargate/$g/*/cgroup.kill /sys/fs/cgroup/unified/stargate/$g/*/cgroup.kill; do
-      [ -e "$f" ] && echo 1 > "$f"
-    done
-  done
-  cleanup
-}
-trap end_tasks EXIT
 start_server
 SERVER=${PIDS[0]}
 restart_server() {

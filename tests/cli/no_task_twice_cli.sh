@@ -13,17 +13,6 @@ if [ "$(id -u)" != 0 ] || ! mkdir -p /sys/fs/cgroup/pids/stargate-probe 2> /dev/
   echo "SKIP: cgroups are not writable here"; exit 77
 fi
 rmdir /sys/fs/cgroup/pids/stargate-probe /sys/fs/cgroup/stargate-probe 2> /dev/null || true
-# On any exit, end what the job started: its agent may be gone (kill -9)
-# and the setsid children with it out of every process group.
-GROUP="a-$(printf '%s' "$TMP/wa" | sha256sum | cut -c1-12)"
-end_tasks() {
-  for f in /sys/fs/cgroup/stargate/$GROUP/*/cgroup.kill /sys/fs/cgroup/unified/stargate/$GROUP/*/cgroup.kill; do
-    [ -e "$f" ] && echo 1 > "$f"
-  done
-  for p in $(cat /sys/fs/cgroup/pids/stargate/$GROUP/*/cgroup.procs 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
-  cleanup
-}
-trap end_tasks EXIT
 start_server
 start_agent a --stop-grace-ms 2000
 wait_up 1

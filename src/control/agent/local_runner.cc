@@ -122,7 +122,7 @@ void LocalRunner::Refuse(const TaskRef& ref, const std::string& log, const Statu
 StatusOr<std::vector<std::string>> LocalRunner::ContainerArgv(const TaskLaunch& task, const std::string& dir,
                                                               const std::vector<int>& devices,
                                                               const std::optional<Account>& account,
-                                                              std::map<std::string, std::string>& env,
+                                                              const std::map<std::string, std::string>& env,
                                                               const std::string& log) const {
   const std::string podman = "/usr/bin/podman";
   if (access(podman.c_str(), X_OK) != 0) {

@@ -77,7 +77,7 @@ class LocalRunner : public TaskRunner {
   StatusOr<std::vector<std::string>> ContainerArgv(const TaskLaunch& task, const std::string& dir,
                                                    const std::vector<int>& devices,
                                                    const std::optional<Account>& account,
-                                                   std::map<std::string, std::string>& env,
+                                                   const std::map<std::string, std::string>& env,
                                                    const std::string& log) const;
   // Marks `ref` ended without starting it (exit 125), saying why in its log.
   void Refuse(const TaskRef& ref, const std::string& log, const Status& why);

@@ -157,6 +157,12 @@ struct HttpServer::Impl {
   void Readable(uint64_t id, Time now);
   void Writable(uint64_t id, Time now);
   void Advance(uint64_t id, Time now);
+  // A request's first byte is in: its read deadline runs from now.
+  void NoteStart(Conn& c, Time now) {
+    if (c.started || c.in.empty()) return;
+    c.started = true;
+    c.deadline = now + o.read_timeout;
+  }
   void Respond(uint64_t id, std::string bytes, bool keep_alive, Time now);
   void Close(uint64_t id);
   void Sweep(Time now);
@@ -276,10 +282,7 @@ void HttpServer::Impl::Readable(uint64_t id, Time now) {
     Close(id);
     return;
   }
-  if (!c.started && !c.in.empty()) {
-    c.started = true;
-    c.deadline = now + o.read_timeout;
-  }
+  NoteStart(c, now);
   // A head is re-parsed only when a line may have ended (a client sending a
   // byte at a time costs no rescans) or when it may have outgrown a limit.
   if (c.head.has_value() || new_line || c.in.size() > o.limits.max_target) Advance(id, now);
@@ -288,10 +291,7 @@ void HttpServer::Impl::Readable(uint64_t id, Time now) {
 void HttpServer::Impl::Advance(uint64_t id, Time now) {
   Conn& c = conns.at(id);
   if (c.in.empty()) return;
-  if (!c.started) {
-    c.started = true;
-    c.deadline = now + o.read_timeout;
-  }
+  NoteStart(c, now);
   if (!c.head.has_value()) {
     HeadParse p = ParseRequestHead(c.in, o.limits);
     if (p.state == HeadParse::State::kIncomplete) return;

@@ -17,7 +17,6 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
       log_(options.log ? std::move(options.log) : std::function<void(const std::string&)>([](const std::string& line) {
         std::cerr << line << "\n";
       })),
-      node_auth_(options.node_auth),
       jobs_(store, clock),
       nodes_(store, options.heartbeat_timeout),
       audit_(store),
@@ -154,21 +153,15 @@ StatusOr<std::string> ControlPlane::Register(const Registration& r, AgentProof p
   proof.credential = r.credential;
   if (r.agent_id.empty()) return Refuse(n.name, r.agent_id, absl::PermissionDeniedError("no agent id"));
   // The holder first: a refused registration changes nothing (no new credential).
-  if (nodes_.HeldByOther(n.name, r.agent_id, clock_->Now())) {
-    return Refuse(n.name, r.agent_id,
-                  absl::FailedPreconditionError(fmt::format("node {} is held by another agent; it can take over once "
-                                                            "that one has missed its heartbeats",
-                                                            n.name)));
+  if (Status st = nodes_.CheckHolder(n.name, r.agent_id, clock_->Now()); !st.ok()) {
+    return Refuse(n.name, r.agent_id, st);
   }
   StatusOr<std::string> credential = identity_.Admit(n.name, proof, clock_->Now());
   if (!credential.ok()) {
     if (credential.status().code() != absl::StatusCode::kPermissionDenied) return credential.status();
     return Refuse(n.name, r.agent_id, credential.status());
   }
-  if (Status st = nodes_.Register(n, clock_->Now(), r.agent_id); !st.ok()) {
-    if (st.code() != absl::StatusCode::kFailedPrecondition) return st;
-    return Refuse(n.name, r.agent_id, st);
-  }
+  SG_RETURN_IF_ERROR(nodes_.Register(n, clock_->Now(), r.agent_id));  // its holder rule was checked above
   ++metrics_.registrations;
   audit_
       .Append(clock_->Now(), "node " + n.name, "join", 0,
@@ -178,13 +171,25 @@ StatusOr<std::string> ControlPlane::Register(const Registration& r, AgentProof p
   return credential;
 }
 
+Status ControlPlane::Vouch(const std::string& node, const std::string& agent_id, const AgentProof& proof) {
+  // Nothing a caller says is recorded before it has shown it speaks for
+  // the node: an empty id would pass the holder check.
+  if (agent_id.empty()) return Refuse(node, agent_id, absl::PermissionDeniedError("no agent id"));
+  if (Status st = identity_.Check(node, proof); !st.ok()) return Refuse(node, agent_id, st);
+  if (nodes_.HeldByOther(node, agent_id, clock_->Now())) {
+    return Refuse(node, agent_id,
+                  absl::PermissionDeniedError("not the node's holder: another live agent holds it; its reports "
+                                              "are ignored"));
+  }
+  return Status();
+}
+
 Status ControlPlane::Leave(const AgentHeartbeat& h, AgentProof proof) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     proof.credential = h.credential;
     const std::string& agent_id = h.telemetry.agent_id;
-    if (agent_id.empty()) return Refuse(h.node, agent_id, absl::PermissionDeniedError("no agent id"));
-    if (Status st = identity_.Check(h.node, proof); !st.ok()) return Refuse(h.node, agent_id, st);
+    SG_RETURN_IF_ERROR(Vouch(h.node, agent_id, proof));
     if (!nodes_.Leave(h.node, agent_id)) {
       return Refuse(h.node, agent_id, absl::PermissionDeniedError("not the node's holder: a leave was ignored"));
     }
@@ -234,17 +239,7 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
   {
     std::unique_lock<std::mutex> lock(mu_);
     proof.credential = h.credential;
-    // Nothing a caller says is recorded before it has shown it speaks for
-    // the node: an empty id would pass the holder check.
-    if (h.telemetry.agent_id.empty()) {
-      return Refuse(h.node, "", absl::PermissionDeniedError("a heartbeat without an agent id"));
-    }
-    if (Status st = identity_.Check(h.node, proof); !st.ok()) return Refuse(h.node, h.telemetry.agent_id, st);
-    if (nodes_.HeldByOther(h.node, h.telemetry.agent_id, clock_->Now())) {
-      return Refuse(h.node, h.telemetry.agent_id,
-                    absl::PermissionDeniedError("not the node's holder: another live agent holds it; its reports "
-                                                "are ignored"));
-    }
+    SG_RETURN_IF_ERROR(Vouch(h.node, h.telemetry.agent_id, proof));
     ++metrics_.heartbeats;
     for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
       r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks);

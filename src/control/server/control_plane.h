@@ -144,7 +144,6 @@ class ControlPlane {
   StatusOr<std::vector<JoinToken>> JoinTokens();
   Status RevokeJoinToken(const std::string& id, const std::string& actor);
   Status RevokeNode(const std::string& node, const std::string& actor);
-  NodeAuth node_auth() const { return node_auth_; }
 
   // ---- The control loop.
   // One pass now: note a stall of the loop, requeue gangs that lost a
@@ -162,6 +161,11 @@ class ControlPlane {
   // After a change a waiting heartbeat or the loop should see.
   void Changed() { changed_.notify_all(); }
   void PassLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A call after registering (a heartbeat, a leave) speaks for `node`: it
+  // has an agent id, proof of the node, and is the live holder's.
+  // PermissionDenied (refused: audited, counted) otherwise.
+  Status Vouch(const std::string& node, const std::string& agent_id, const AgentProof& proof)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Audits and counts a refused agent call; `st` says why.
   Status Refuse(const std::string& node, const std::string& agent_id, const Status& st)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -170,7 +174,6 @@ class ControlPlane {
   Clock* const clock_;
   const std::map<std::string, SiteInfo> sites_;
   const std::function<void(const std::string&)> log_;
-  const NodeAuth node_auth_;
 
   std::mutex mu_;
   // Notified (with or without mu_) when jobs or placements change: wakes

@@ -95,9 +95,9 @@ StatusOr<std::string> NodeIdentity::Admit(const std::string& node, const AgentPr
     return std::string();
   }
   // Token mode: its own credential first (a restarted agent), else a join token.
+  SG_ASSIGN_OR_RETURN(const std::string existing, CredentialHash(node));
   if (!proof.credential.empty()) {
-    SG_ASSIGN_OR_RETURN(const std::string hash, CredentialHash(node));
-    if (!hash.empty() && ConstantTimeEquals(hash, Sha256Hex(proof.credential))) return std::string();
+    if (!existing.empty() && ConstantTimeEquals(existing, Sha256Hex(proof.credential))) return std::string();
     if (proof.join_token.empty()) {
       return absl::PermissionDeniedError(
           fmt::format("node {}: its node credential is not valid (revoked, or another node's); join again with a "
@@ -134,7 +134,6 @@ StatusOr<std::string> NodeIdentity::Admit(const std::string& node, const AgentPr
   // A token makes a node; it never takes one over. A node that joined
   // shows its credential; one an admin revoked joins again only with a
   // token made after the revocation.
-  SG_ASSIGN_OR_RETURN(const std::string existing, CredentialHash(node));
   if (existing.starts_with(kRevokedTag)) {
     int64_t at_ms = 0;
     std::from_chars(existing.data() + kRevokedTag.size(), existing.data() + existing.size(), at_ms);

@@ -147,11 +147,14 @@ bool NodeRegistry::HeldByOther(const std::string& name, const std::string& agent
          held->second.agent_id != agent_id && Alive(name, now);
 }
 
+Status NodeRegistry::CheckHolder(const std::string& name, const std::string& agent_id, Time now) const {
+  if (!HeldByOther(name, agent_id, now)) return Status();
+  return absl::FailedPreconditionError(
+      fmt::format("node {} is held by another agent; it can take over once that one has missed its heartbeats", name));
+}
+
 Status NodeRegistry::Register(const NodeInfo& info, Time now, const std::string& agent_id) {
-  if (HeldByOther(info.name, agent_id, now)) {
-    return absl::FailedPreconditionError(fmt::format(
-        "node {} is held by another agent; it can take over once that one has missed its heartbeats", info.name));
-  }
+  SG_RETURN_IF_ERROR(CheckHolder(info.name, agent_id, now));
   auto it = nodes_.find(info.name);
   if (it == nodes_.end() || Encode(it->second) != Encode(info)) {
     SG_RETURN_IF_ERROR(store_->Put(kPrefix + info.name, Encode(info)).status());

@@ -52,6 +52,8 @@ class NodeRegistry {
   Status Register(const NodeInfo& info, Time now, const std::string& agent_id = "");
   // Another live agent than `agent_id` holds the node.
   bool HeldByOther(const std::string& name, const std::string& agent_id, Time now) const;
+  // FailedPrecondition, saying so, when HeldByOther.
+  Status CheckHolder(const std::string& name, const std::string& agent_id, Time now) const;
   // False for an unknown node, or one another agent holds (it must
   // register again). `t.agent_id` "" skips the holder check.
   bool Heartbeat(const std::string& name, const NodeTelemetry& t);

@@ -10,8 +10,24 @@ TMP="$(mktemp -d)"
 chmod 1777 "$TMP"
 PIDS=()
 declare -A AGENT
+# end_tasks: SIGKILL to every process in the task cgroups of the agents
+# start_agent made (control/agent/task_cgroups.h: stargate/<node>-<first
+# 12 hex of sha256(work dir)>/job-*), in each hierarchy: an agent killed
+# with -9 leaves its tasks' children running, out of any process group.
+end_tasks() {
+  local n g
+  for n in "${!AGENT[@]}"; do
+    g="$n-$(printf '%s' "$TMP/w$n" | sha256sum | cut -c1-12)"
+    for f in /sys/fs/cgroup/stargate/$g/*/cgroup.kill /sys/fs/cgroup/unified/stargate/$g/*/cgroup.kill; do
+      [ -e "$f" ] && echo 1 > "$f" 2> /dev/null
+    done
+    for p in $(cat /sys/fs/cgroup/pids/stargate/$g/*/cgroup.procs 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
+  done
+  return 0
+}
 cleanup() {
   for p in "${PIDS[@]}"; do kill -9 "$p" 2> /dev/null || true; wait "$p" 2> /dev/null || true; done
+  end_tasks
   rm -rf "$TMP"
 }
 trap cleanup EXIT
