@@ -31,7 +31,7 @@ agent us2 us us-east
 agent eu1 eu eu-west
 wait_up 3
 
-read -r BASE < <(free_ports 1)
+BASE=$(free_port_run 3)  # the replicas listen on BASE, BASE+1, BASE+2
 cat > svc.yaml <<YAML
 name: echo
 resources: {accelerators: CPU:1}

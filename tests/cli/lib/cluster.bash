@@ -56,6 +56,27 @@ for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])' "$1"
 }
 
+# free_port_run N: the first of N consecutive free loopback ports, below
+# the kernel's ephemeral range (32768+), so no client connection of a test
+# running beside this one takes one of them meanwhile (free_ports' ports
+# are ephemeral: fine alone, not for a run a program fills in later).
+free_port_run() {
+  /usr/bin/python3 -c '
+import random, socket, sys
+n = int(sys.argv[1])
+for _ in range(1000):
+    base = random.randrange(20000, 32000 - n)
+    socks = []
+    try:
+        for p in range(base, base + n):
+            s = socket.socket(); s.bind(("127.0.0.1", p)); socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks: s.close()
+    print(base); break' "$1"
+}
+
 # start_server [SERVER FLAGS...]: in $TMP/data, ports chosen by the kernel.
 start_server() {
   "$BIN" server --data-dir data --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 --port-file port \
