@@ -85,9 +85,10 @@ for line in open(ticks):
 runs = collections.defaultdict(list)
 for (job, attempt), ts in spans.items():
     ts.sort()
-    # One run of an attempt ticks every ~50 ms: a gap of a second or more
-    # means it ran again (twice).
-    if any(b - a > 1e9 for a, b in zip(ts, ts[1:])): bad.append(f"job {job} attempt {attempt} ran twice")
+    # One run of an attempt writes 6 ticks: more means it ran again. (Not
+    # the gaps between ticks: on a loaded machine a run can stall for a
+    # second between two of its own ticks.)
+    if len(ts) > 6: bad.append(f"job {job} attempt {attempt} ran twice ({len(ts)} ticks)")
     runs[job].append((ts[0], ts[-1], attempt))
 for job, rs in runs.items():
     rs.sort()
