@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
 #include "control/server/server.h"
+#include "control/server/site_book.h"
 #include "core/site_file.h"
 #include "core/unit_parser.h"
 #include "sched/scheduler.h"
@@ -78,6 +79,8 @@ int RunServer(const ServerOptions& o, Clock& clock) {
   }
   // Before gRPC and httplib start their threads.
   sigset_t stop_signals = BlockStopSignals();
+  sigaddset(&stop_signals, SIGHUP);  // a reload, not a stop
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   SchedulerSpec spec;
   StatusOr<Duration> preempt_after = ParseDuration(o.preempt_after);
   if (!preempt_after.ok() || *preempt_after < Duration::Zero()) {
@@ -94,12 +97,13 @@ int RunServer(const ServerOptions& o, Clock& clock) {
   if (!o.sites.empty()) {
     std::string text;
     if (!ReadWholeFile(o.sites, "--sites", &text)) return 2;
-    StatusOr<std::vector<SiteInfo>> sites = ParseSiteFile(text, o.sites);
+    StatusOr<std::shared_ptr<const control::SiteBook>> sites = control::SiteBook::Parse(text, o.sites);
     if (!sites.ok()) {
       std::cerr << "error: " << sites.status().message() << "\n";
       return 2;
     }
     so.sites = std::move(sites).value();
+    so.sites_file = o.sites;
   }
   if (!o.tokens.empty()) {
     std::string text;
@@ -150,7 +154,8 @@ int RunServer(const ServerOptions& o, Clock& clock) {
   // A standby gives up on SIGINT/SIGTERM.
   so.stop_requested = [&stop_signals] {
     const timespec none{0, 0};
-    return sigtimedwait(&stop_signals, nullptr, &none) > 0;
+    const int sig = sigtimedwait(&stop_signals, nullptr, &none);
+    return sig > 0 && sig != SIGHUP;  // nothing to reload yet
   };
   StatusOr<std::unique_ptr<control::Server>> opened = control::Server::Open(std::move(so));
   if (!opened.ok()) {
@@ -169,7 +174,20 @@ int RunServer(const ServerOptions& o, Clock& clock) {
   }
   Status served;
   {
-    SignalWaiter waiter(stop_signals, [&](int) { server.Stop(); });
+    // SIGHUP reads --sites again; SIGINT and SIGTERM stop the server.
+    SignalWaiter waiter(stop_signals, [&](int sig) {
+      if (sig != SIGHUP) {
+        server.Stop();
+        return;
+      }
+      const Status st = server.control_plane().ReloadSites("signal SIGHUP");
+      if (st.ok()) {
+        fmt::print("stargate server: reloaded {}\n", o.sites);
+      } else {
+        std::cerr << "stargate server: reload refused, the old sites stay: " << st.message() << "\n";
+      }
+      std::fflush(stdout);
+    });
     fmt::print("stargate server: REST on http://{}:{}, agents on {}:{} (state: {}, policy {})\n", SplitHost(o.listen),
                server.rest_port(), SplitHost(o.agent_listen), server.agent_port(), server.where(), o.policy);
     std::fflush(stdout);
@@ -208,7 +226,8 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code) {
       ->capture_default_str();
   AddTlsFlags(cmd, &o->tls, "Agent API over mutual TLS: this server's", "whose agents may connect");
   cmd->add_option("--sites", o->sites,
-                  "A YAML file about the sites: latitude, longitude, power_cap, pue, carbon (core/site_file.h)");
+                  "A YAML file about the sites: latitude, longitude, power_cap, pue, carbon and price series, forecast "
+                  "(core/site_file.h); SIGHUP or POST /v1/sites/reload reads it again");
   cmd->add_option("--tokens", o->tokens,
                   "YAML file of bearer tokens (name, role admin/user/viewer, tenant); without it the API is open");
   cmd->add_option("--lease-ttl-s", o->lease_ttl_s,

@@ -4,9 +4,13 @@ namespace stargate::cli {
 
 SignalWaiter::SignalWaiter(const sigset_t& signals, std::function<void(int)> on_signal)
     : thread_([this, signals, on_signal = std::move(on_signal)] {
-        int sig = 0;
-        sigwait(&signals, &sig);
-        if (!done_.load()) on_signal(sig);
+        for (;;) {
+          int sig = 0;
+          sigwait(&signals, &sig);
+          if (done_.load()) return;
+          on_signal(sig);
+          if (sig != SIGHUP) return;  // a reload: keep waiting
+        }
       }) {}
 
 SignalWaiter::~SignalWaiter() {

@@ -24,7 +24,8 @@ inline sigset_t BlockStopSignals() {
 }
 
 // A thread that waits for one of `signals` (blocked by BlockStopSignals)
-// and calls `on_signal` with it, from that thread. Destroying the waiter
+// and calls `on_signal` with it, from that thread; SIGHUP (a reload, in
+// a set that has it) is answered and waited past, any other ends the wait. Destroying the waiter
 // (the command ended on its own, or after the signal) wakes and joins it;
 // `on_signal` is not called for that wake-up.
 class SignalWaiter {

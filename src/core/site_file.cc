@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/text_fields.h"
 #include "core/yaml_util.h"
 
 namespace stargate {
@@ -12,8 +13,59 @@ using yaml_util::Fields;
 using yaml_util::Range;
 
 constexpr size_t kMaxSiteFileBytes = 1 << 20;
+constexpr size_t kMaxInlinePoints = 100000;
 constexpr std::string_view kRootKeys[] = {"sites"};
-constexpr std::string_view kSiteKeys[] = {"name", "latitude", "longitude", "power_cap", "pue", "carbon"};
+constexpr std::string_view kSiteKeys[] = {"name", "latitude", "longitude", "power_cap",
+                                          "pue",  "carbon",   "price",     "forecast"};
+constexpr std::string_view kSeriesKeys[] = {"mean", "points", "file", "column", "scale", "stale_after"};
+
+// "2026-12-03 10:00:00" or "2026-12-03T10:00:00Z" (UTC), or Unix seconds.
+StatusOr<Time> ReadPointTime(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(std::string text, c.Scalar("a UTC time or Unix seconds"));
+  std::string_view s = text;
+  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.remove_suffix(1);
+  if (const std::optional<int64_t> secs = ParseDateTime(s)) return Time::Epoch() + Duration::Seconds(*secs);
+  const std::optional<double> unix_s = ParseFieldNumber(s);
+  if (unix_s && *unix_s >= 0 && *unix_s < 9e9) return Time::Epoch() + Duration::FromSeconds(*unix_s);
+  return c.Error(
+      fmt::format("expected a UTC time such as \"2026-12-03 10:00:00\" or Unix seconds, got {}", c.Describe()));
+}
+
+// A number (held constant) or a map describing a series.
+StatusOr<GridSeriesInfo> ReadSeries(const Cursor& c, Range values) {
+  GridSeriesInfo out;
+  if (c.IsScalar()) {
+    SG_ASSIGN_OR_RETURN(out.mean, yaml_util::ReadNumber(c, values));
+    return out;
+  }
+  if (!c.IsMap()) return c.Error("expected a number or a map (mean, points, file, column, scale, stale_after)");
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSeriesKeys));
+  if (f.Has("mean")) {
+    SG_ASSIGN_OR_RETURN(out.mean, f.Number("mean", 0, values));
+  }
+  if (std::optional<Cursor> points = f.Get("points")) {
+    SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, points->Items());
+    if (items.size() > kMaxInlinePoints) return points->Error("too many points (use `file:`)");
+    for (const Cursor& item : items) {
+      if (!item.IsSequence() || item.node().size() != 2) return item.Error("expected [time, value]");
+      SG_ASSIGN_OR_RETURN(const std::vector<Cursor> pair, item.Items());
+      SG_ASSIGN_OR_RETURN(const Time at, ReadPointTime(pair[0]));
+      SG_ASSIGN_OR_RETURN(const double v, yaml_util::ReadNumber(pair[1], values));
+      if (!out.points.empty() && at <= out.points.back().first) return pair[0].Error("points must be in time order");
+      out.points.emplace_back(at, v);
+    }
+  }
+  SG_ASSIGN_OR_RETURN(out.file, f.String("file", ""));
+  if (f.Has("file") && out.file.empty()) return f.Get("file")->Error("must not be empty");
+  if (!out.file.empty() && !out.points.empty()) return c.Error("`points` and `file` are alternatives: give one");
+  SG_ASSIGN_OR_RETURN(out.column, f.Int("column", out.column, Range{1, 1000}));
+  SG_ASSIGN_OR_RETURN(out.scale, f.Number("scale", out.scale, Range{0, 1e6, true}));
+  if ((f.Has("column") || f.Has("scale")) && out.file.empty()) return c.Error("`column` and `scale` go with `file`");
+  SG_ASSIGN_OR_RETURN(out.stale_after,
+                      f.Dur("stale_after", out.stale_after, yaml_util::DurationRange{Duration::Zero(), true}));
+  if (!out.given()) return c.Error("give a `mean`, `points` or a `file`");
+  return out;
+}
 
 StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
   if (!root.IsMap()) return root.Error("expected a map with `sites:`");
@@ -23,7 +75,9 @@ StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
   std::vector<SiteInfo> out;
   std::set<std::string> names;
   for (const Cursor& item : items) {
-    if (!item.IsMap()) return item.Error("expected a map (name, latitude, longitude, power_cap, pue, carbon)");
+    if (!item.IsMap()) {
+      return item.Error("expected a map (name, latitude, longitude, power_cap, pue, carbon, price, forecast)");
+    }
     SG_ASSIGN_OR_RETURN(const Fields s, item.Map(kSiteKeys));
     SiteInfo info;
     SG_ASSIGN_OR_RETURN(const Cursor name, s.Require("name"));
@@ -39,9 +93,14 @@ StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
       SG_ASSIGN_OR_RETURN(info.power_cap_w, s.Power("power_cap", 0, Range{0, 1e13, true}));
     }
     SG_ASSIGN_OR_RETURN(info.pue, s.Number("pue", info.pue, Range{1, 3}));
-    if (s.Has("carbon")) {
-      SG_ASSIGN_OR_RETURN(info.carbon_g_per_kwh, s.Number("carbon", 0, Range{0, 2000}));
+    if (std::optional<Cursor> c = s.Get("carbon")) {
+      SG_ASSIGN_OR_RETURN(info.carbon, ReadSeries(*c, Range{0, 2000}));
     }
+    if (std::optional<Cursor> c = s.Get("price")) {
+      SG_ASSIGN_OR_RETURN(info.price, ReadSeries(*c, Range{-1000, 100000}));
+    }
+    SG_ASSIGN_OR_RETURN(info.forecast, s.Dur("forecast", info.forecast,
+                                             yaml_util::DurationRange{Duration::Zero(), false, Duration::Hours(168)}));
     out.push_back(std::move(info));
   }
   return out;

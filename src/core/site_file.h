@@ -1,35 +1,67 @@
 // File: site_file.h
 // What an operator tells `stargate server --sites FILE` about its sites
 // that their agents cannot: where they are, the power they may draw, and
-// their grid's carbon intensity. The dashboard puts them on a map with
-// their draw against the cap; /metrics exports them.
+// their grid: carbon intensity and electricity price, each a constant or a
+// series of timestamped values with a forecast. The scheduler places and
+// defers work on them as the twin does; the dashboard puts the sites on a
+// map with their draw against the cap; /metrics exports them.
 //
 //   sites:
 //     - name: abilene                  # as agents give it (--site)
 //       latitude: 32.45
 //       longitude: -99.73
-//       power_cap: 1.2GW               # facility power the site may draw
+//       power_cap: 1.2MW               # facility power the site may draw
 //       pue: 1.15                      # facility / IT power (default 1.2)
-//       carbon: 400                    # grid gCO2/kWh (a yearly mean, say)
+//       carbon: 400                    # grid gCO2/kWh, held constant
+//       price:                         # USD/MWh, a series:
+//         mean: 60                     #   the yearly mean (default: the points')
+//         points:                      #   [UTC time or Unix seconds, value]
+//           - ["2026-12-03 00:00:00", 48]
+//           - ["2026-12-03 01:00:00", 41]
+//         stale_after: 2h              #   a value older than this is stale
+//       forecast: 6h                   # how far ahead deferral looks
+//     - name: frankfurt
+//       carbon:
+//         file: ../shared/data/carbon/ger_ci.csv   # CSV: time, value (relative to this file)
+//         column: 1                    #   0-based column of the value
 //
-// Parsed by ParseSiteFile; errors name file, line, column and field.
+// A series' value at time t is its last point at or before t; with none,
+// or one older than `stale_after`, the signal is stale and the site's mean
+// stands in (said in /v1/sites, /metrics and placement reasons). The
+// forecast is the series' own points ahead (a perfect forecast, as the
+// twin's). Parsed by ParseSiteFile; errors name file, line, column and
+// field. Reading `file:` is the server's (I/O).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
+#include "core/units.h"
 
 namespace stargate {
+
+struct GridSeriesInfo {
+  std::optional<double> mean;                   // the fallback; default: the points' mean
+  std::vector<std::pair<Time, double>> points;  // inline, in time order
+  std::string file;                             // CSV with a header (time, value, ...); "" = none
+  int column = 1;
+  double scale = 1.0;  // each CSV value times this (unit conversion)
+  Duration stale_after = Duration::Hours(2);
+  bool given() const { return mean.has_value() || !points.empty() || !file.empty(); }
+};
 
 struct SiteInfo {
   std::string name;
   std::optional<double> latitude, longitude;  // degrees
   std::optional<double> power_cap_w;
   double pue = 1.2;
-  std::optional<double> carbon_g_per_kwh;
+  GridSeriesInfo carbon;  // gCO2/kWh
+  GridSeriesInfo price;   // USD/MWh
+  Duration forecast = Duration::Hours(6);
 };
 
 StatusOr<std::vector<SiteInfo>> ParseSiteFile(std::string_view yaml_text, const std::string& filename);

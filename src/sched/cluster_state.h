@@ -82,6 +82,10 @@ struct SiteSignals {
   Time carbon_min_at;           // start of that hour
   double price = 0;             // USD/MWh now
   double facility_w = 0;        // facility draw now
+  // The server's: no fresh value, so the site's mean stands in (said in
+  // placement reasons). The twin's series are never stale.
+  bool carbon_stale = false;
+  bool price_stale = false;
 };
 
 // A running gang as backfill, fair share and preemption see it: when its

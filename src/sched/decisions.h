@@ -1,6 +1,40 @@
 // File: decisions.h
-// The scheduler's output: plain values the drivers apply. See the seam in
-// docs/architecture.md.
+// The scheduler's output: plain values the drivers apply, and the one
+// contract both drivers (twin/engine.cc, control/server/reconciler.cc)
+// honour, so what the twin shows is what a server does with the same
+// inputs. See the seam in docs/architecture.md.
+//
+// Every decision names a job the driver queued (from the single
+// job-spec-to-request conversion, sched/request_of.h). For each, a driver
+// must:
+//
+//   Start    run the job's gang on exactly `nodes` (`per_node` devices on
+//            each, all in `pool` of `site`), as one new attempt; limit its
+//            devices to `power_cap` x TDP when non-zero (the twin scales
+//            the gang's power and speed; an agent runs nvidia-smi -pl and
+//            reports whether the limit holds, and a limit that does not is
+//            counted as none); record `reason` in the audit trail ("place").
+//            It reports back the attempt's end: success, failure, or a
+//            lost node (a Repair or a requeue follows).
+//   Preempt  warn the running gang now (SIGTERM: time to checkpoint), stop
+//            it `warning` later (SIGKILL), then requeue it: the attempt
+//            ends as a preemption, not a failure (no retry is spent), and
+//            resumes from its last checkpoint. Audited ("preempt").
+//   Defer    take the job out of the queue until `until`, then offer it
+//            again (it may be deferred again); `reason` says why (the
+//            carbon now and the cleaner hour expected). Audited ("defer").
+//   Repair   in the gang held for repair, replace `failed` by `spare` (same
+//            pool) and restart the gang in place from its last checkpoint,
+//            the surviving nodes kept. Audited ("repair").
+//   Reject   final: the job can never run on this cluster (no pool of an
+//            allowed type, size or jurisdiction); it leaves the queue and
+//            fails with `reason`. Audited ("reject"). A server that has
+//            just restarted, still hearing from its nodes, holds it instead.
+//
+// A decision about a job no longer queued (cancelled meanwhile) is
+// ignored. Both drivers feed the scheduler the same grid signals
+// (sched/grid_signals.h). (A test running one scenario through both and
+// comparing their decision logs is still to be written.)
 #pragma once
 
 #include <string>
@@ -29,16 +63,19 @@ struct Preempt {
   Duration warning;
   std::string reason;
 };
+// Out of the queue until `until` (a cleaner hour), for `reason`.
 struct Defer {
   JobId job;
   Time until;
   std::string reason;
 };
+// Restart the gang in place with `spare` for its lost `failed` node.
 struct Repair {
   JobId job;
   NodeId failed;
   NodeId spare;
 };
+// Final: the job can never run here; it fails with `reason`.
 struct Reject {
   JobId job;
   std::string reason;

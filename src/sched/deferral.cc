@@ -47,8 +47,8 @@ std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest&
   // is full now, look again shortly.
   const Time until = std::min(latest_start, cleanest_at > now ? cleanest_at : now + kRecheck);
   return Defer{req.id, until,
-               fmt::format("deferred: {} at {:.0f} g/kWh now; {:.0f} g/kWh expected by {:.1f} h", here.name,
-                           intensity_now, cleanest, until.seconds() / 3600.0)};
+               fmt::format("deferred: {} at {:.0f} g/kWh now; {:.0f} g/kWh expected in {:.1f} h", here.name,
+                           intensity_now, cleanest, (until - now).seconds() / 3600.0)};
 }
 
 }  // namespace stargate::sched

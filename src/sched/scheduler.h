@@ -26,6 +26,9 @@ class Scheduler {
   // True if Schedule() reads Queue::by_tenant(): the driver then builds its
   // queue with Queue::KeepTenantOrder().
   virtual bool UsesTenantOrder() const { return false; }
+  // True if no Start takes a site past its power cap (the driver then says
+  // so of jobs a cap holds back).
+  virtual bool HonoursPowerCaps() const { return false; }
 };
 
 // Makes the policy set named in a scenario or server config ("fifo" or

@@ -16,9 +16,12 @@ namespace {
 std::string Reason(const ClusterState& state, const Candidate& c, size_t candidates, bool backfilled) {
   const PoolState& pool = state.pool(c.pool);
   const SiteState& site = state.site(pool.site);
-  return fmt::format("{} {}: best of {} (score {:.3f}; est. {:.2f} h, {:.1f} kgCO2, ${:.0f}, grid {:.0f} g/kWh){}",
-                     site.name, Name(pool.type), candidates, c.score, c.runtime_s / 3600.0, c.co2_g / 1e3, c.cost_usd,
-                     site.signals.carbon, backfilled ? "; backfilled" : "");
+  const SiteSignals& sig = site.signals;
+  return fmt::format(
+      "{} {}: best of {} (score {:.3f}; est. {:.2f} h, {:.1f} kgCO2, ${:.0f}, grid {:.0f} g/kWh{}, {:.0f} $/MWh{}){}",
+      site.name, Name(pool.type), candidates, c.score, c.runtime_s / 3600.0, c.co2_g / 1e3, c.cost_usd, sig.carbon,
+      sig.carbon_stale ? " (stale: the site's mean)" : "", sig.price,
+      sig.price_stale ? " (stale: the site's mean)" : "", backfilled ? "; backfilled" : "");
 }
 
 }  // namespace

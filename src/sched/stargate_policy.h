@@ -49,6 +49,7 @@ class StargatePolicy final : public Scheduler {
   std::string name() const override { return "stargate"; }
   Decisions Schedule(const ClusterState& state, const Queue& queue, Time now) override;
   bool UsesTenantOrder() const override { return spec_.fair_share; }
+  bool HonoursPowerCaps() const override { return spec_.power_cap; }
 
  private:
   // Adds the pools that are full now but free up within the wait budget to

@@ -15,6 +15,7 @@
 #include "model/power.h"
 #include "model/power_cap.h"
 #include "model/step_time.h"
+#include "sched/grid_signals.h"
 
 namespace stargate::twin {
 namespace {
@@ -178,25 +179,11 @@ void Engine::PushGridSignals(Time now) {
   const int64_t hour = now.nanos() / Duration::Hours(1).nanos();
   if (hour == signals_hour_) return;
   signals_hour_ = hour;
-  const int64_t ahead_h = in_.spec.scheduler.carbon_forecast.nanos() / Duration::Hours(1).nanos();
   for (size_t s = 0; s < in_.spec.sites.size(); ++s) {
     const SiteId id(static_cast<uint16_t>(s));
     sched::SiteSignals signals = state_.site(id).signals;
-    signals.carbon = in_.carbon[s].At(now);
-    signals.price = in_.price[s].At(now);
-    double sum = 0;
-    signals.carbon_min_ahead = signals.carbon;
-    signals.carbon_min_at = now;
-    for (int64_t h = 1; h <= ahead_h; ++h) {
-      const Time at = Time::Epoch() + Duration::Hours(hour + h);
-      const double ci = in_.carbon[s].At(at);
-      sum += ci;
-      if (ci < signals.carbon_min_ahead) {
-        signals.carbon_min_ahead = ci;
-        signals.carbon_min_at = at;
-      }
-    }
-    signals.carbon_ahead = ahead_h > 0 ? sum / static_cast<double>(ahead_h) : signals.carbon;
+    sched::SetGridSignals([&](Time t) { return in_.carbon[s].At(t); }, [&](Time t) { return in_.price[s].At(t); }, now,
+                          in_.spec.scheduler.carbon_forecast, &signals);
     state_.SetSignals(id, signals);
   }
 }

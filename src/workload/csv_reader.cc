@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "workload/trace_fields.h"
+#include "core/text_fields.h"
 
 namespace stargate {
 namespace {

@@ -31,8 +31,8 @@
 
 #include <fmt/format.h>
 
+#include "core/text_fields.h"
 #include "workload/csv_reader.h"
-#include "workload/trace_fields.h"
 #include "workload/trace_job.h"
 
 namespace stargate {

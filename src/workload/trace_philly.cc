@@ -29,7 +29,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "workload/trace_fields.h"
+#include "core/text_fields.h"
 #include "workload/trace_job.h"
 
 namespace stargate {

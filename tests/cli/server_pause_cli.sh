@@ -29,7 +29,10 @@ wait_state 1 succeeded 20
 [ "$(cat w?/tenants/default/jobs/1/starts | wc -l)" = 1 ] || fail "job 1 started $(cat w?/tenants/default/jobs/1/starts | wc -l) times after the pause"
 "$BIN" job show 1 | grep -q "restarts: *0" || fail "the pause restarted the job: $("$BIN" job show 1)"
 grep -q "the control loop stalled for [0-9]* ms" server.log || fail "the server did not say it stalled"
-curl -s "$STARGATE_SERVER/metrics" | grep -q "^stargate_server_stalls_total [1-9]" || fail "stall not counted in /metrics"
+# Read whole before grep -q, which stops reading early: under pipefail the
+# writer's SIGPIPE would fail the check.
+METRICS=$(curl -s "$STARGATE_SERVER/metrics")
+grep -q "^stargate_server_stalls_total [1-9]" <<< "$METRICS" || fail "stall not counted in /metrics"
 
 # A node that really dies is still found out (its job moves to the other).
 printf 'name: victim\nrun: sleep 30\n' > victim.yaml

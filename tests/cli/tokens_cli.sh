@@ -41,7 +41,7 @@ kill "${AGENT[a]}" "${AGENT[c]}"; wait "${AGENT[a]}" "${AGENT[c]}" 2> /dev/null 
 start_agent a --join-token-file join.txt
 wait_up 1
 [ "$(stat -c %a wa/credentials/a)" = 600 ] || fail "the node credential is not 0600"
-curl -s -H "Authorization: Bearer admin-token-0123456789" "$STARGATE_SERVER/v1/audit?action=refuse" | grep -q "join token" ||
+grep -q "join token" <<< "$(curl -s -H "Authorization: Bearer admin-token-0123456789" "$STARGATE_SERVER/v1/audit?action=refuse")" ||
   fail "refusals were not audited"
 "$BIN" node join-token list | grep -q revoked || fail "join-token list: $("$BIN" node join-token list)"
 "$BIN" node join-token list | grep -q "sgj_" && fail "join-token list shows a secret"

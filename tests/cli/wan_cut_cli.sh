@@ -81,6 +81,6 @@ grep -q "^restarts: *0$" after.txt || fail "job 1 restarted: $(cat after.txt)"
   fail "job 1 did not count to 200 once on each node"
 wait_state 3 succeeded 20
 cli job show 3 | grep -Eq "^nodes: *b[12]$" || fail "EU work not at site-b: $(cli job show 3)"
-ip netns exec "$A" curl -s "http://10.231.0.1:$REST_PORT/v1/audit?job=1" | grep -q '"site-back"' ||
+grep -q '"site-back"' <<< "$(ip netns exec "$A" curl -s "http://10.231.0.1:$REST_PORT/v1/audit?job=1")" ||
   fail "no site-back in the audit log"
 echo "WAN cut: site-b's job ran through the cut; new work went to site-a; site-b rejoined"

@@ -204,9 +204,16 @@ struct Agent::Impl {
     if (r.register_again) registered = false;
     for (const TaskLaunch& launch : r.run) runner->Start(config.node.name, launch);
     for (const TaskRef& ref : r.stop) {
-      if (stopping.insert(ref).second) {
-        fmt::print("stargate agent {}: stopping job {} attempt {}: the server no longer wants it\n", config.node.name,
-                   ref.job, ref.attempt);
+      auto grace = r.stop_grace.find(ref);
+      const Duration g = grace == r.stop_grace.end() ? Duration::Zero() : grace->second;
+      if (stopping.emplace(ref, g).second) {
+        if (g > Duration::Zero()) {
+          fmt::print("stargate agent {}: stopping job {} attempt {}: preempted, {:.0f} s to checkpoint\n",
+                     config.node.name, ref.job, ref.attempt, g.seconds());
+        } else {
+          fmt::print("stargate agent {}: stopping job {} attempt {}: the server no longer wants it\n", config.node.name,
+                     ref.job, ref.attempt);
+        }
         std::fflush(stdout);
       }
     }
@@ -262,7 +269,7 @@ struct Agent::Impl {
     std::thread watcher([this] { Watch(); });
     while (!Stopping()) {
       const Time now = clock->Now();
-      for (const TaskRef& r : stopping) runner->Stop(config.node.name, r, now);
+      for (const auto& [r, grace] : stopping) runner->Stop(config.node.name, r, now, grace);
       if (config.up != nullptr && !config.up->load()) {
         registered = false;  // back up: register afresh
         clock->SleepFor(Duration::Millis(200));
@@ -295,7 +302,7 @@ struct Agent::Impl {
       for (const TaskReport& t : runner->Poll(config.node.name, now)) {
         if (!t.running) continue;
         any = true;
-        runner->Stop(config.node.name, t.task, now);
+        runner->Stop(config.node.name, t.task, now, Duration::Zero());
       }
       if (!any || now > deadline) break;
       clock->SleepFor(Duration::Millis(50));
@@ -324,7 +331,7 @@ struct Agent::Impl {
   TaskLogServer logs;
   std::unique_ptr<LocalRunner> own_runner;
   TaskRunner* runner = nullptr;
-  std::set<TaskRef> stopping;
+  std::map<TaskRef, Duration> stopping;  // with their grace (0 = the runner's)
   bool registered = false;
   bool leftovers_ended = false;
   std::optional<Time> server_lost;  // when heartbeats began to fail (none: the server answers)

@@ -1,5 +1,8 @@
 #include "control/agent/local_runner.h"
 
+#include <absl/strings/str_join.h>
+#include <absl/strings/str_split.h>
+
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
@@ -43,7 +46,7 @@ std::string CgroupGroup(const std::string& node, const std::string& work_dir) {
 }  // namespace
 
 LocalRunner::LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grace, TenantUserConfig tenants)
-    : node_(std::move(node)), work_dir_(std::move(work_dir)), stop_grace_(stop_grace) {
+    : node_(std::move(node)), work_dir_(std::move(work_dir)), stop_grace_(stop_grace), limiter_(node_.accelerator) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (tenants.enabled) {
     fmt::print("stargate agent {}: tasks run as their tenant's user (sg-<tenant>, uids {}-{}{})\n", node_.name,
@@ -248,6 +251,26 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   const bool amd = node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X;
   const char* own = std::getenv(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
   for (auto& [k, v] : DeviceEnv(node_.accelerator, devices, own != nullptr ? own : "")) env[k] = std::move(v);
+  // The scheduler's power cap, on the devices as the driver numbers them.
+  TaskReport::Cap cap = TaskReport::Cap::kNone;
+  std::vector<std::string> capped;
+  if (task.power_cap > 0) {
+    std::string why;
+    if (auto ids = env.find(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
+        ids != env.end() && node_.accelerator != AcceleratorType::kCpu) {
+      capped = absl::StrSplit(ids->second, ',', absl::SkipEmpty());
+    }
+    if (limiter_.Apply(capped, task.power_cap, &why)) {
+      cap = TaskReport::Cap::kEnforced;
+      fmt::print("stargate agent {}: job {} attempt {}: devices {} limited to {:.0f}% of their default power\n",
+                 node_.name, ref.job, ref.attempt, absl::StrJoin(capped, ","), task.power_cap * 100);
+    } else {
+      cap = TaskReport::Cap::kNotEnforced;
+      capped.clear();
+      fmt::print("stargate agent {}: job {} attempt {}: power cap of {:.0f}% not enforced: {}\n", node_.name, ref.job,
+                 ref.attempt, task.power_cap * 100, why);
+    }
+  }
   env["STARGATE_WORK_DIR"] = dir;
   env["STARGATE_NODE"] = node_.name;
   for (const auto& [k, v] : private_env) env[k] = v;
@@ -315,6 +338,8 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   }
   Proc p;
   p.devices = devices;
+  p.cap = cap;
+  p.capped = std::move(capped);
   if (pid < 0) {  // could not fork: report it as ended
     p.running = false;
     p.exit_code = 127;
@@ -368,14 +393,14 @@ void LocalRunner::Reap() {
   }
 }
 
-void LocalRunner::Stop(const std::string&, const TaskRef& ref, Time now) {
+void LocalRunner::Stop(const std::string&, const TaskRef& ref, Time now, Duration grace) {
   auto it = procs_.find(ref);
   if (it == procs_.end() || !it->second.running) return;
   Proc& p = it->second;
   if (!p.stop_sent.has_value()) {
     kill(-p.pid, SIGTERM);  // time to checkpoint
     p.stop_sent = now;
-  } else if (now - *p.stop_sent >= stop_grace_) {
+  } else if (now - *p.stop_sent >= (grace > Duration::Zero() ? grace : stop_grace_)) {
     kill(-p.pid, SIGKILL);
     if (cgroups_ != nullptr) {
       cgroups_->Kill(ref);
@@ -387,7 +412,13 @@ void LocalRunner::Stop(const std::string&, const TaskRef& ref, Time now) {
 std::vector<TaskReport> LocalRunner::Poll(const std::string&, Time) {
   Reap();
   std::vector<TaskReport> out;
-  for (const auto& [ref, p] : procs_) out.push_back({ref, p.running, p.exit_code, p.signal, p.lost});
+  for (auto& [ref, p] : procs_) {
+    if (!p.running && !p.capped.empty()) {  // ended: its devices back to their default limit
+      limiter_.Restore(p.capped);
+      p.capped.clear();
+    }
+    out.push_back({ref, p.running, p.exit_code, p.signal, p.lost, p.cap});
+  }
   return out;
 }
 

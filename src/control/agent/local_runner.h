@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "control/agent/power_limit.h"
 #include "control/agent/task_cgroups.h"
 #include "control/agent/task_runner.h"
 #include "control/agent/tenant_users.h"
@@ -45,7 +46,7 @@ class LocalRunner : public TaskRunner {
   LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grace, TenantUserConfig tenants = {});
 
   void Start(const std::string& node, const TaskLaunch& task) override;
-  void Stop(const std::string& node, const TaskRef& task, Time now) override;
+  void Stop(const std::string& node, const TaskRef& task, Time now, Duration grace) override;
   std::vector<TaskReport> Poll(const std::string& node, Time now) override;
   void Forget(const std::string& node, const TaskRef& task) override;
   bool HasNews() const override;
@@ -62,6 +63,8 @@ class LocalRunner : public TaskRunner {
     std::vector<int> devices;       // node device indices it holds while it runs
     bool killed = false;            // SIGKILL went to its cgroup: it ends once that is empty
     bool lost = false;              // an earlier agent's, ended by this one
+    TaskReport::Cap cap = TaskReport::Cap::kNone;
+    std::vector<std::string> capped;  // driver ids of devices limited for it (restored at its end)
   };
   std::vector<int> PickFor(const TaskLaunch& task) const;
   void Reap();
@@ -71,6 +74,7 @@ class LocalRunner : public TaskRunner {
   Duration stop_grace_;
   std::unique_ptr<TaskCgroups> cgroups_;  // null: process groups only
   std::unique_ptr<TenantUsers> tenants_;  // null: tasks run as the agent's user
+  PowerLimiter limiter_;
   // podman's argv to run `task` in its image (`env`: the task's env as for
   // the host, of which the container gets the server's and Stargate's);
   // FailedPrecondition without podman or root.

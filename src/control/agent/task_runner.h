@@ -24,8 +24,9 @@ class TaskRunner {
   // reply) is never started twice.
   virtual void Start(const std::string& node, const TaskLaunch& task) = 0;
   // Asks a running task to stop: the first call sends SIGTERM (time to
-  // checkpoint); calls after the runner's grace period force it.
-  virtual void Stop(const std::string& node, const TaskRef& task, Time now) = 0;
+  // checkpoint); calls once `grace` has passed since (the runner's own
+  // when zero; a preemption's warning otherwise) force it.
+  virtual void Stop(const std::string& node, const TaskRef& task, Time now, Duration grace) = 0;
   // Every task of `node` the runner knows: running, or ended and not yet
   // forgotten (with its exit).
   virtual std::vector<TaskReport> Poll(const std::string& node, Time now) = 0;

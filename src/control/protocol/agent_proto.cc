@@ -82,6 +82,7 @@ pb::HeartbeatRequest ToProto(const AgentHeartbeat& h) {
     s->set_exit_code(t.exit_code);
     s->set_signal(t.signal);
     s->set_lost(t.lost);
+    s->set_power_cap_state(static_cast<int32_t>(t.cap));
   }
   req.set_wait_ms(static_cast<int32_t>(std::clamp<int64_t>(h.wait.nanos() / 1'000'000, 0, INT32_MAX)));
   req.set_agent_id(h.telemetry.agent_id);
@@ -100,7 +101,9 @@ AgentHeartbeat FromProto(const pb::HeartbeatRequest& req) {
   h.telemetry.agent_id = req.agent_id();
   h.tasks.reserve(static_cast<size_t>(req.tasks_size()));
   for (const pb::TaskStatus& s : req.tasks()) {
-    h.tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal(), s.lost()});
+    const int cap = s.power_cap_state();
+    h.tasks.push_back(TaskReport{TaskRef{s.job_id(), s.attempt()}, s.running(), s.exit_code(), s.signal(), s.lost(),
+                                 cap >= 0 && cap <= 2 ? static_cast<TaskReport::Cap>(cap) : TaskReport::Cap::kNone});
   }
   h.wait = Duration::Millis(std::max(0, req.wait_ms()));
   h.leaving = req.leaving();
@@ -120,8 +123,15 @@ pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
     task->set_memory_bytes(l.memory_bytes);
     task->set_cpus(l.cpus);
     task->set_image(l.image);
+    task->set_power_cap(l.power_cap);
   }
   AddRefs(r.stop, reply.mutable_stop());
+  for (const auto& [ref, grace] : r.stop_grace) {
+    pb::StopGrace* g = reply.add_stop_grace();
+    g->mutable_task()->set_job_id(ref.job);
+    g->mutable_task()->set_attempt(ref.attempt);
+    g->set_grace_ms(grace.millis());
+  }
   AddRefs(r.forget, reply.mutable_forget());
   return reply;
 }
@@ -135,7 +145,12 @@ HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
                                {t.env().begin(), t.env().end()},
                                t.memory_bytes(),
                                t.cpus(),
-                               t.image()});
+                               t.image(),
+                               // A limit outside (0, 1] is no limit.
+                               t.power_cap() > 0 && t.power_cap() <= 1 ? t.power_cap() : 0.0});
+  }
+  for (const pb::StopGrace& g : reply.stop_grace()) {
+    if (g.grace_ms() > 0) r.stop_grace[{g.task().job_id(), g.task().attempt()}] = Duration::Millis(g.grace_ms());
   }
   r.stop = Refs(reply.stop());
   r.forget = Refs(reply.forget());

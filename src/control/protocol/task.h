@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/units.h"
+
 namespace stargate::control {
 
 struct TaskRef {
@@ -32,6 +34,9 @@ struct TaskReport {
   // was left of it (task_cgroups.h): the rank is lost, as with a lost
   // node, and its attempt never runs again.
   bool lost = false;
+  // Whether its launch's power_cap holds on the node's devices.
+  enum class Cap : uint8_t { kNone = 0, kEnforced = 1, kNotEnforced = 2 };
+  Cap cap = Cap::kNone;
 };
 
 // What the server asks a node to start: the job's command and the rank's
@@ -43,12 +48,18 @@ struct TaskLaunch {
   int64_t memory_bytes = 0;  // resources.memory: the task's cgroup limit (0 = none)
   double cpus = 0;           // resources.cpus: CPU time per second (0 = no limit)
   std::string image;         // the job's `image:` ("" = on the host)
+  // The device power limit the scheduler chose (Start.power_cap), as a
+  // fraction of each device's TDP; 0 = none.
+  double power_cap = 0;
 };
 
 // The server's answer to a heartbeat.
 struct HeartbeatResult {
   std::vector<TaskLaunch> run;  // start these (not started yet)
   std::vector<TaskRef> stop;    // stop these (SIGTERM, SIGKILL after the grace)
+  // Stops with their own grace (a preemption's warning) instead of the
+  // agent's.
+  std::map<TaskRef, Duration> stop_grace;
   std::vector<TaskRef> forget;  // their end is recorded: stop reporting them
   bool register_again = false;  // the server does not know this node (or another agent holds it)
 };

@@ -20,8 +20,8 @@ struct AuditEntry {
   int64_t seq = 0;
   Time at;            // stored and shown as unix_ms
   std::string actor;  // principal name, "scheduler", or "anonymous"
-  // submit | cancel (callers); place | repair | reject | preempt |
-  // wait-site | site-back (scheduler); start | lead (a server began
+  // submit | cancel (callers); place | repair | reject | preempt | defer |
+  // power-hold | wait-site | site-back (scheduler); sites-reload; start | lead (a server began
   // serving, or took the lead); join | leave (a node's agent registered,
   // or stopped cleanly).
   std::string action;

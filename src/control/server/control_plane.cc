@@ -13,7 +13,7 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
                            ControlPlaneOptions options)
     : store_(store),
       clock_(clock),
-      sites_(std::move(options.sites)),
+      sites_file_(std::move(options.sites_file)),
       log_(options.log ? std::move(options.log) : std::function<void(const std::string&)>([](const std::string& line) {
         std::cerr << line << "\n";
       })),
@@ -22,7 +22,9 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
       audit_(store),
       identity_(store, options.node_auth),
       reconciler_(&jobs_, &nodes_, std::move(scheduler), options.data_dir, clock) {
-  reconciler_.Configure(options.reconciler);
+  reconciler_options_ = options.reconciler;
+  reconciler_options_.sites = std::move(options.sites);
+  reconciler_.Configure(reconciler_options_);
   reconciler_.SetAudit(&audit_);
   reconciler_.SetMetrics(&metrics_);
 }
@@ -117,9 +119,35 @@ std::optional<NodeInfo> ControlPlane::FindNode(const std::string& name) {
   return *n;
 }
 
+ControlPlane::SitesView ControlPlane::Sites() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return SitesView{clock_->Now(), reconciler_options_.sites, reconciler_.site_draw()};
+}
+
+Status ControlPlane::ReloadSites(const std::string& actor) {
+  if (sites_file_.empty()) return absl::FailedPreconditionError("the server was started without --sites");
+  StatusOr<std::shared_ptr<const SiteBook>> book = SiteBook::Load(sites_file_);  // outside the lock: file I/O
+  std::lock_guard<std::mutex> lock(mu_);
+  const Time now = clock_->Now();
+  if (!book.ok()) {
+    SG_RETURN_IF_ERROR(
+        audit_.Append(now, actor, "sites-reload", 0,
+                      fmt::format("refused, the old sites stay: {}", std::string(book.status().message()))));
+    return book.status();
+  }
+  reconciler_options_.sites = *std::move(book);
+  reconciler_.Configure(reconciler_options_);
+  SG_RETURN_IF_ERROR(
+      audit_.Append(now, actor, "sites-reload", 0,
+                    fmt::format("{}: {} site(s)", sites_file_, reconciler_options_.sites->sites().size())));
+  Changed();
+  return Status();
+}
+
 std::string ControlPlane::RenderMetrics() {
   std::lock_guard<std::mutex> lock(mu_);
-  return control::RenderMetrics(jobs_, nodes_, sites_, metrics_, clock_->Now());
+  return control::RenderMetrics(jobs_, nodes_, reconciler_options_.sites.get(), reconciler_.site_draw(), metrics_,
+                                clock_->Now());
 }
 
 Status ControlPlane::Refuse(const std::string& node, const std::string& agent_id, const Status& st) {

@@ -48,9 +48,11 @@ struct ControlPlaneOptions {
   // A node is down once it has missed heartbeats this long.
   Duration heartbeat_timeout = Duration::Seconds(5);
   ReconcilerOptions reconciler;
-  // What `--sites FILE` says about sites (location, power cap, PUE, grid
-  // carbon), by name; sites it does not list have none of it.
-  std::map<std::string, SiteInfo> sites;
+  // `--sites FILE` (site_book.h): location, power cap, PUE, grid carbon
+  // and price of each site; sites it does not list have none of it. Null:
+  // no file. `sites_file` is read again by ReloadSites.
+  std::shared_ptr<const SiteBook> sites;
+  std::string sites_file;
   // Told of events an operator lines up with others (a stall of the
   // control loop); null = stderr.
   std::function<void(const std::string&)> log;
@@ -112,8 +114,19 @@ class ControlPlane {
   };
   NodesView Nodes();
   std::optional<NodeInfo> FindNode(const std::string& name);
-  // What --sites said; fixed for the server's life (no lock needed).
-  const std::map<std::string, SiteInfo>& sites() const { return sites_; }
+  // What --sites says now (null: no file), the grid it gives each site
+  // at `now`, and each site's draw as the last pass reckoned it.
+  struct SitesView {
+    Time now;
+    std::shared_ptr<const SiteBook> book;
+    std::map<std::string, SiteDraw> draw;
+  };
+  SitesView Sites();
+  // Reads the --sites file again and uses it from the next pass (SIGHUP,
+  // POST /v1/sites/reload). FailedPrecondition without a file; a bad file
+  // (InvalidArgument, naming file, line and field) changes nothing.
+  // Audited as `actor`.
+  Status ReloadSites(const std::string& actor);
   // GET /metrics.
   std::string RenderMetrics();
 
@@ -172,7 +185,7 @@ class ControlPlane {
 
   Store* const store_;
   Clock* const clock_;
-  const std::map<std::string, SiteInfo> sites_;
+  const std::string sites_file_;
   const std::function<void(const std::string&)> log_;
 
   std::mutex mu_;
@@ -189,6 +202,7 @@ class ControlPlane {
   static constexpr int kRefusalAudits = 100;
   Metrics metrics_ ABSL_GUARDED_BY(mu_);  // before the reconciler, which updates it
   Reconciler reconciler_ ABSL_GUARDED_BY(mu_);
+  ReconcilerOptions reconciler_options_ ABSL_GUARDED_BY(mu_);  // its sites swapped by a reload
   bool stop_loop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -70,7 +70,10 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"repairing", r.repairing},
                       {"failed_attempts", r.failed_attempts},
                       {"started_unix_ms", r.started.millis()},
-                      {"checkpoint_interval_ms", r.checkpoint_interval.millis()}};
+                      {"checkpoint_interval_ms", r.checkpoint_interval.millis()},
+                      {"stop_grace_ms", r.stop_grace.millis()},
+                      {"deferred_until_unix_ms", r.deferred_until.millis()},
+                      {"power_cap", r.power_cap}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 never throws
 }
 
@@ -100,6 +103,9 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.failed_attempts = j.value("failed_attempts", 0);
     r.started = Time::FromMillis(j.value("started_unix_ms", int64_t{0}));
     r.checkpoint_interval = Duration::Millis(j.value("checkpoint_interval_ms", int64_t{0}));
+    r.stop_grace = Duration::Millis(j.value("stop_grace_ms", int64_t{0}));
+    r.deferred_until = Time::FromMillis(j.value("deferred_until_unix_ms", int64_t{0}));
+    r.power_cap = j.value("power_cap", 0.0);
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }
@@ -291,6 +297,8 @@ void JobRegistry::Stamp(JobRecord& r) const {
   r.submitted = Time::FromMillis(r.submitted.millis());
   r.started = Time::FromMillis(r.started.millis());
   r.checkpoint_interval = Duration::Millis(r.checkpoint_interval.millis());
+  r.stop_grace = Duration::Millis(r.stop_grace.millis());
+  r.deferred_until = Time::FromMillis(r.deferred_until.millis());
 }
 
 StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {

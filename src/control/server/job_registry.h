@@ -66,6 +66,14 @@ struct JobRecord {
   // This attempt's checkpoint interval: the job's, or for `interval: auto`
   // Daly's optimum for its nodes' measured failure rates at the start.
   Duration checkpoint_interval;
+  // A stopping attempt's warning (a preemption's): its ranks get SIGTERM
+  // and SIGKILL this much later; 0 = the agent's own grace.
+  Duration stop_grace;
+  // A pending job the scheduler deferred (to a cleaner hour) is not
+  // offered to it again before this time; `reason` says why.
+  Time deferred_until;
+  // This attempt's device power limit as a fraction of TDP (0 = none).
+  double power_cap = 0;
   int64_t revision = 0;  // store revision of this record
 
   static constexpr int kRunningExit = -1000;

@@ -52,8 +52,8 @@ std::string Histogram::Render(const std::string& name) const {
   return out;
 }
 
-std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes,
-                          const std::map<std::string, SiteInfo>& site_info, const Metrics& m, Time now) {
+std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const SiteBook* book,
+                          const std::map<std::string, SiteDraw>& draw, const Metrics& m, Time now) {
   std::string out;
   // Jobs by state (every state, zeros included, so rates and alerts work).
   std::map<std::string, int64_t> by_state;
@@ -118,21 +118,43 @@ std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes,
   for (const auto& [site, s] : sites) {
     out += fmt::format("stargate_site_gpu_power_watts{{site=\"{}\"}} {}\n", Label(site), s.power_w);
   }
+  Header(out, "stargate_site_facility_power_watts", "gauge",
+         "Facility draw per site as the scheduler reckons it: GPU power reported (or the catalog's estimate for "
+         "nodes without a reading) x PUE; source says which.");
+  for (const auto& [site, d] : draw) {
+    out += fmt::format("stargate_site_facility_power_watts{{site=\"{}\",source=\"{}\"}} {}\n", Label(site), d.Source(),
+                       d.facility_w);
+  }
+  std::string caps, carbon, price, stale;
+  for (const auto& [site, s] : sites) {
+    const SiteInfo* i = book != nullptr ? book->Find(site) : nullptr;
+    if (i == nullptr) continue;
+    if (i->power_cap_w)
+      caps += fmt::format("stargate_site_power_cap_watts{{site=\"{}\"}} {}\n", Label(site), *i->power_cap_w);
+    const SiteGridNow g = book->GridAt(site, now);
+    if (g.carbon_given) {
+      carbon += fmt::format("stargate_site_carbon_intensity_grams_per_kwh{{site=\"{}\"}} {}\n", Label(site),
+                            g.signals.carbon);
+      stale += fmt::format("stargate_site_signal_stale{{site=\"{}\",signal=\"carbon\"}} {}\n", Label(site),
+                           g.signals.carbon_stale ? 1 : 0);
+    }
+    if (g.price_given) {
+      price += fmt::format("stargate_site_price_usd_per_mwh{{site=\"{}\"}} {}\n", Label(site), g.signals.price);
+      stale += fmt::format("stargate_site_signal_stale{{site=\"{}\",signal=\"price\"}} {}\n", Label(site),
+                           g.signals.price_stale ? 1 : 0);
+    }
+  }
   Header(out, "stargate_site_power_cap_watts", "gauge", "Facility power a site may draw (--sites).");
-  for (const auto& [site, s] : sites) {
-    auto i = site_info.find(site);
-    if (i != site_info.end() && i->second.power_cap_w) {
-      out += fmt::format("stargate_site_power_cap_watts{{site=\"{}\"}} {}\n", Label(site), *i->second.power_cap_w);
-    }
-  }
-  Header(out, "stargate_site_carbon_intensity_grams_per_kwh", "gauge", "Grid carbon intensity of a site (--sites).");
-  for (const auto& [site, s] : sites) {
-    auto i = site_info.find(site);
-    if (i != site_info.end() && i->second.carbon_g_per_kwh) {
-      out += fmt::format("stargate_site_carbon_intensity_grams_per_kwh{{site=\"{}\"}} {}\n", Label(site),
-                         *i->second.carbon_g_per_kwh);
-    }
-  }
+  out += caps;
+  Header(out, "stargate_site_carbon_intensity_grams_per_kwh", "gauge",
+         "Grid carbon intensity of a site now (--sites; its mean when stale).");
+  out += carbon;
+  Header(out, "stargate_site_price_usd_per_mwh", "gauge",
+         "Electricity price of a site now (--sites; its mean when stale).");
+  out += price;
+  Header(out, "stargate_site_signal_stale", "gauge",
+         "1 while a site's grid signal has no value newer than its stale_after (the site's mean stands in).");
+  out += stale;
   Header(out, "stargate_agent_heartbeats_total", "counter", "Agent heartbeats handled.");
   out += fmt::format("stargate_agent_heartbeats_total {}\n", m.heartbeats);
   Header(out, "stargate_agent_registrations_total", "counter", "Agent registrations accepted.");

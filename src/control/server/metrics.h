@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "control/server/site_book.h"
 #include "core/site_file.h"
 #include "core/units.h"
 
@@ -49,7 +50,8 @@ struct Metrics {
 
 // The whole exposition at `now`: the counters and histograms of `metrics`,
 // gauges from the registries and what --sites says of each site.
-std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes,
-                          const std::map<std::string, SiteInfo>& site_info, const Metrics& metrics, Time now);
+// `sites` may be null (no --sites file).
+std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const SiteBook* sites,
+                          const std::map<std::string, SiteDraw>& draw, const Metrics& metrics, Time now);
 
 }  // namespace stargate::control

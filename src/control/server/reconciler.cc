@@ -11,7 +11,10 @@
 
 #include "model/checkpoint.h"
 #include "model/failure.h"
+#include "model/power.h"
+#include "sched/placement.h"
 #include "sched/request_of.h"
+#include "sched/site_score.h"
 
 namespace stargate::control {
 namespace {
@@ -39,12 +42,15 @@ LiveCluster BuildCluster(const NodeRegistry& nodes, const ReconcilerOptions& opt
     s.region = site_example[site]->region;
     s.jurisdiction = site_example[site]->jurisdiction;
     s.hot_spares = options.hot_spares;
-    if (auto pue = options.site_pue.find(site); pue != options.site_pue.end()) s.pue = pue->second;
-    auto at = options.site_coordinates.find(site);
-    s.located = at != options.site_coordinates.end();
+    const SiteInfo* info = options.sites != nullptr ? options.sites->Find(site) : nullptr;
+    s.located = info != nullptr && info->latitude.has_value();
     if (s.located) {
-      s.latitude = at->second.first;
-      s.longitude = at->second.second;
+      s.latitude = *info->latitude;
+      s.longitude = *info->longitude;
+    }
+    if (info != nullptr) {
+      s.pue = info->pue;
+      if (info->power_cap_w) s.power_cap = Watts(*info->power_cap_w);
     }
     for (const auto& [key, members] : pools) {
       PoolSpec p;
@@ -141,6 +147,7 @@ Status Reconciler::Requeue(JobRecord& r) {
   r.state = JobState::kPending;
   r.stopping = false;
   r.repairing = false;
+  r.stop_grace = Duration::Zero();
   ++r.restarts;
   r.nodes.clear();
   r.exits.clear();
@@ -162,6 +169,7 @@ Status Reconciler::BeginAttempt(JobRecord& r, Time now) {
   // would collide with it.
   r.master_port = 20000 + static_cast<int>((r.id * 31 + r.attempt) % 12000);
   r.started = now;
+  r.stop_grace = Duration::Zero();
   r.checkpoint_interval = PlanCheckpointInterval(r);
   SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
   return Status();
@@ -242,14 +250,6 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
   const LiveCluster c = BuildCluster(*nodes_, options_);
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
-  for (size_t i = 0; i < c.sites.size(); ++i) {
-    auto carbon = options_.site_carbon.find(c.sites[i].name);
-    if (carbon == options_.site_carbon.end()) continue;
-    sched::SiteSignals signals;
-    signals.carbon = signals.carbon_ahead = signals.carbon_min_ahead = carbon->second;
-    signals.carbon_min_at = now;
-    state.SetSignals(SiteId(static_cast<uint16_t>(i)), signals);
-  }
   // A node that went silent reports its stale tasks afresh when it is back.
   for (auto it = stale_.begin(); it != stale_.end();) {
     it = nodes_->Alive(it->first, now) ? std::next(it) : stale_.erase(it);
@@ -296,6 +296,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       }
     }
   }
+  SetSiteSignals(state, c.node_names, now);
   for (uint32_t i = 0; i < c.node_names.size(); ++i) {
     if (nodes_->Ready(c.node_names[i], now)) continue;
     // No new work on it: down when nothing holds it, else its free devices
@@ -334,6 +335,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       }
     }
     if (r.state != JobState::kPending) continue;
+    if (r.deferred_until > now) continue;  // out of the queue until its hour, as in the twin
     queue.Push(RequestOf(r, state));
   }
   if (queue.empty()) return Status();
@@ -370,7 +372,80 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       SG_RETURN_IF_ERROR(Requeue(r));
     }
   }
-  return ApplyDecisions(decisions, c.node_names, by_id, now);
+  SG_RETURN_IF_ERROR(ApplyDecisions(decisions, c.node_names, by_id, now));
+  return NotePowerHolds(state, queue, decisions, by_id, now);
+}
+
+void Reconciler::SetSiteSignals(sched::ClusterState& state, const std::vector<std::string>& node_names, Time now) {
+  std::vector<SiteDraw> draw(state.sites().size());
+  for (uint32_t i = 0; i < node_names.size(); ++i) {
+    const NodeId n(i);
+    const sched::PoolState& pool = state.pool(state.PoolOf(n));
+    SiteDraw& d = draw[pool.site.value()];
+    if (!nodes_->Alive(node_names[i], now)) continue;  // a silent node is not counted (nor known)
+    const double measured = nodes_->telemetry(node_names[i]).gpu_power_w;
+    if (measured > 0) {
+      d.it_w += measured;
+      d.measured_nodes++;
+    } else {
+      // No reading (no nvidia-smi/rocm-smi): the catalog's figure for its
+      // busy and idle devices, at the utilisation jobs are assumed to run.
+      const int busy = pool.per_node - state.FreeOn(n);
+      d.it_w += model::PoolPower(Spec(pool.type), pool.per_node, busy, sched::JobRequest{}.utilisation).value();
+      d.estimated_nodes++;
+    }
+  }
+  site_draw_.clear();
+  for (size_t s = 0; s < state.sites().size(); ++s) {
+    const sched::SiteState& site = state.site(SiteId(static_cast<uint16_t>(s)));
+    sched::SiteSignals signals;
+    if (options_.sites != nullptr) signals = options_.sites->GridAt(site.name, now).signals;
+    draw[s].facility_w = model::FacilityPower(Watts(draw[s].it_w), site.pue).value();
+    signals.facility_w = draw[s].facility_w;
+    state.SetSignals(SiteId(static_cast<uint16_t>(s)), signals);
+    site_draw_[site.name] = draw[s];
+  }
+}
+
+Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue,
+                                  const sched::Decisions& decisions, std::map<uint64_t, JobRecord*>& by_id, Time now) {
+  if (!scheduler_->HonoursPowerCaps()) return Status();
+  std::set<uint64_t> decided;
+  for (const sched::Decision& d : decisions.items) {
+    std::visit([&](const auto& x) { decided.insert(x.job.value()); }, d);
+  }
+  if (std::none_of(state.sites().begin(), state.sites().end(),
+                   [](const sched::SiteState& site) { return site.power_cap_w > 0; })) {
+    return Status();
+  }
+  for (const sched::JobRequest& req : queue) {  // repairs excluded
+    if (decided.count(req.id.value())) continue;
+    // Held back by a cap alone: a pool with room whose site's draw plus
+    // this start's would pass the cap. Said once per change.
+    std::string why;
+    for (size_t i = 0; i < state.pools().size() && why.empty(); ++i) {
+      const PoolId p(static_cast<uint16_t>(i));
+      const sched::PoolState& pool = state.pool(p);
+      if (!sched::PoolAllows(state, p, req) || pool.free_devices < sched::ShapeFor(req, pool.per_node).devices()) {
+        continue;
+      }
+      const double extra_w = sched::Estimate(state, p, req).extra_w;
+      if (sched::PowerAdmits(state, pool.site, 0, extra_w)) continue;
+      const sched::SiteState& site = state.site(pool.site);
+      const SiteDraw& d = site_draw_[site.name];
+      why = fmt::format(
+          "held back by power: site {} draws {:.1f} kW (GPU power: {}, x PUE {:.2f}) of its {:.1f} kW cap; "
+          "starting here would add {:.1f} kW; no new work starts there until its draw falls",
+          site.name, site.signals.facility_w / 1e3, d.Source(), site.pue, site.power_cap_w / 1e3, extra_w / 1e3);
+    }
+    auto it = by_id.find(req.id.value());
+    if (why.empty() || it == by_id.end() || it->second->reason == why) continue;
+    JobRecord& r = *it->second;
+    r.reason = why;
+    SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    SG_RETURN_IF_ERROR(Audit(now, "power-hold", r.id, why));
+  }
+  return Status();
 }
 
 sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::ClusterState& state) {
@@ -393,28 +468,37 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       r.nodes.clear();
       for (NodeId n : placed) r.nodes.push_back(node_names[n.value()]);
       r.reason = st->reason.empty() ? fmt::format("placed on {} node(s)", r.nodes.size()) : st->reason;
+      r.power_cap = st->power_cap;
       SG_RETURN_IF_ERROR(BeginAttempt(r, now));
       SG_RETURN_IF_ERROR(Audit(now, "place", r.id, fmt::format("{} -> {}", r.reason, fmt::join(r.nodes, " "))));
     } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
       auto it = by_id.find(p->job.value());
       if (it != by_id.end() && it->second->state == JobState::kRunning && !it->second->stopping) {
-        SG_RETURN_IF_ERROR(StopAttempt(*it->second, p->reason, now));
-        SG_RETURN_IF_ERROR(Audit(now, "preempt", it->second->id, p->reason));
+        // SIGTERM now, SIGKILL when the warning ends (the agents apply it);
+        // the attempt ends as a preemption, not a failure of the job.
+        JobRecord& r = *it->second;
+        r.stop_grace = p->warning;
+        const std::string why = fmt::format("preempted ({} s warning): {}", p->warning.millis() / 1000, p->reason);
+        SG_RETURN_IF_ERROR(StopAttempt(r, why, now));
+        SG_RETURN_IF_ERROR(Audit(now, "preempt", r.id, why));
       }
     } else if (const auto* rj = std::get_if<sched::Reject>(&d)) {
-      // Nodes may still join: keep it pending and say why it waits.
+      // Final, as in the twin: the job can never run on the nodes this
+      // server has known, and fails with the reason. (Not while a restarted
+      // server is still hearing from its nodes.)
       JobRecord& r = *by_id.at(rj->job.value());
-      if (r.reason != rj->reason) {  // said once, not every pass
-        r.reason = rj->reason;
-        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
-        SG_RETURN_IF_ERROR(Audit(now, "reject", r.id, rj->reason));
-      }
+      if (nodes_->InGrace(now) || r.state != JobState::kPending) continue;
+      r.state = JobState::kFailed;
+      r.reason = "rejected: " + rj->reason;
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      SG_RETURN_IF_ERROR(Audit(now, "reject", r.id, rj->reason));
     } else if (const auto* df = std::get_if<sched::Defer>(&d)) {
+      // Out of the queue until `until`, as in the twin.
       JobRecord& r = *by_id.at(df->job.value());
-      if (r.reason != df->reason) {
-        r.reason = df->reason;
-        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
-      }
+      r.deferred_until = df->until;
+      r.reason = df->reason;
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      SG_RETURN_IF_ERROR(Audit(now, "defer", r.id, df->reason));
     }
   }
   return Status();
@@ -485,7 +569,18 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
   std::set<TaskRef> reported;
   for (const TaskReport& rep : tasks) {
     reported.insert(rep.task);
+    // Whether the rank's power cap holds, said once per rank: a cap not
+    // enforced is counted as none (the draw the node reports, uncapped).
+    if (rep.cap != TaskReport::Cap::kNone && rep.running && cap_noted_.insert({rep.task, node}).second) {
+      SG_RETURN_IF_ERROR(Audit(now, "power-cap", rep.task.job,
+                               rep.cap == TaskReport::Cap::kEnforced
+                                   ? fmt::format("attempt {}: the power cap is enforced on {}", rep.task.attempt, node)
+                                   : fmt::format("attempt {}: the power cap is NOT enforced on {} (no controllable "
+                                                 "device): its draw counts uncapped",
+                                                 rep.task.attempt, node)));
+    }
     if (rep.running) continue;
+    cap_noted_.erase({rep.task, node});
     out.forget.push_back(rep.task);
     StatusOr<JobRecord> got = jobs_->Get(rep.task.job);
     if (!got.ok()) continue;
@@ -563,7 +658,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       wanted.insert(ref);
       if (!reported.count(ref)) {
         out.run.push_back(TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank)), r.spec.memory_bytes,
-                                     r.spec.cpus, r.spec.image});
+                                     r.spec.cpus, r.spec.image, r.power_cap});
       }
     }
   }
@@ -577,6 +672,9 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     if (!rep.running || wanted.count(rep.task)) continue;
     out.stop.push_back(rep.task);
     StatusOr<JobRecord> r = jobs_->Get(rep.task.job);
+    if (r.ok() && r->attempt == rep.task.attempt && r->stopping && r->stop_grace > Duration::Zero()) {
+      out.stop_grace[rep.task] = r->stop_grace;  // a preemption's warning
+    }
     const NodeInfo* info = nodes_->Find(node);
     int devices = info != nullptr ? info->accelerators : 0;
     if (r.ok()) {

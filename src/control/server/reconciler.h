@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@
 #include "control/server/job_registry.h"
 #include "control/server/metrics.h"
 #include "control/server/node_registry.h"
+#include "control/server/site_book.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/units.h"
@@ -60,17 +62,13 @@ struct ReconcilerOptions {
   // when it comes back). New work avoids the silent site meanwhile.
   // 0 = a silent site's gangs restart at once, as for a lost node.
   Duration site_partition_grace = Duration::Seconds(60);
-  // Where each site is (degrees north, east), from `stargate server
-  // --sites`: a job's `placement.near` scores sites by the fibre round trip
-  // from there. A site missing here is no distance from anywhere (and fails
-  // any max_rtt).
-  std::map<std::string, std::pair<double, double>> site_coordinates;
-  // What --sites says of a site's grid (gCO2/kWh, held constant: now, the
-  // forecast window and its minimum) and its PUE: the scheduler scores
-  // sites on them as the twin does. A site missing here is 0 g/kWh and
-  // PUE 1.2.
-  std::map<std::string, double> site_carbon;
-  std::map<std::string, double> site_pue;
+  // What `--sites` says of the sites (site_book.h): where each is (a
+  // job's `placement.near` scores sites by the fibre round trip from
+  // there; a site not listed is no distance from anywhere and fails any
+  // max_rtt), its PUE and power cap, and its grid's carbon and price with
+  // their forecast: the scheduler gets them as the twin's does. Null, or a
+  // site not listed: 0 g/kWh, 0 $/MWh, PUE 1.2, no cap.
+  std::shared_ptr<const SiteBook> sites;
 };
 
 class Reconciler {
@@ -93,12 +91,21 @@ class Reconciler {
   StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
                                         const std::vector<TaskReport>& tasks);
 
+  // Each site's draw as the last pass reckoned it.
+  const std::map<std::string, SiteDraw>& site_draw() const { return site_draw_; }
+
   // The environment rank `rank` of running job `r` gets (torchrun and
   // Stargate variables, then the job's own env).
   std::map<std::string, std::string> TaskEnv(const JobRecord& r, int rank) const;
 
  private:
   Status FailLostGangs(std::vector<JobRecord>& jobs, Time now);
+  // Each site's grid signals (site book) and facility draw (site_draw_).
+  void SetSiteSignals(sched::ClusterState& state, const std::vector<std::string>& node_names, Time now);
+  // Pending jobs that did not start only because a site's power cap held
+  // them back: their reason and an audit entry say so.
+  Status NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue, const sched::Decisions& decisions,
+                        std::map<uint64_t, JobRecord*>& by_id, Time now);
   Status Schedule(std::vector<JobRecord>& jobs, Time now);
   // Stops the current attempt: ranks still running on live nodes drain
   // first (the job keeps their devices); with none left it is requeued.
@@ -130,6 +137,8 @@ class Reconciler {
   // and their devices (OnHeartbeat); kept out of placements.
   std::map<std::string, std::map<TaskRef, int>> stale_;
   ReconcilerOptions options_;
+  std::map<std::string, SiteDraw> site_draw_;
+  std::set<std::pair<TaskRef, std::string>> cap_noted_;  // ranks whose power cap state was audited
   AuditLog* audit_ = nullptr;
   Metrics* metrics_ = nullptr;
   Status Audit(Time now, const std::string& action, uint64_t job, const std::string& detail) {

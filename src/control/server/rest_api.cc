@@ -153,6 +153,14 @@ HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
     }
     return NodeIdentityCall(req, who);
   }
+  if (p == "/v1/sites/reload") {  // read --sites again (as SIGHUP does)
+    if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
+    if (who != nullptr && who->role != Role::kAdmin) {
+      return ErrorResponse(403, "permission_denied", "reloading the sites file is for admins");
+    }
+    if (Status st = cp_->ReloadSites(Actor(who)); !st.ok()) return FromStatus(st);
+    return ListSites();
+  }
   if (p == "/v1/nodes" || p == "/v1/sites") {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     return p == "/v1/nodes" ? ListNodes() : ListSites();
@@ -346,9 +354,10 @@ HttpResponse RestApi::ListNodes() {
 }
 
 HttpResponse RestApi::ListSites() {
-  const ControlPlane::NodesView view = cp_->Nodes();
+  const ControlPlane::NodesView nodes = cp_->Nodes();
+  const ControlPlane::SitesView view = cp_->Sites();
   std::map<std::string, json> sites;
-  for (const ControlPlane::NodeView& v : view.nodes) {
+  for (const ControlPlane::NodeView& v : nodes.nodes) {
     const NodeInfo& n = v.info;
     json& s = sites[n.site];
     if (s.is_null()) {
@@ -366,19 +375,41 @@ HttpResponse RestApi::ListSites() {
   json list = json::array();
   for (auto& [name, s] : sites) {
     // Measured reliability (what `checkpoint.interval: auto` plans with).
-    auto h = view.health.find(name);
-    const SiteHealth health = h == view.health.end() ? SiteHealth{} : h->second;
+    auto h = nodes.health.find(name);
+    const SiteHealth health = h == nodes.health.end() ? SiteHealth{} : h->second;
     s["node_hours"] = health.node_hours;
     s["failures"] = health.failures;
     if (!s.contains("gpu_power_w")) s["gpu_power_w"] = 0.0;
-    // From --sites: where it is, what it may draw, its grid.
-    if (auto info = cp_->sites().find(name); info != cp_->sites().end()) {
-      const SiteInfo& i = info->second;
-      if (i.latitude) s["latitude"] = *i.latitude;
-      if (i.longitude) s["longitude"] = *i.longitude;
-      if (i.power_cap_w) s["power_cap_w"] = *i.power_cap_w;
-      s["pue"] = i.pue;
-      if (i.carbon_g_per_kwh) s["carbon_g_per_kwh"] = *i.carbon_g_per_kwh;
+    // What the scheduler reckons it draws (measured, or estimated).
+    if (auto d = view.draw.find(name); d != view.draw.end()) {
+      s["facility_power_w"] = d->second.facility_w;
+      s["power_source"] = d->second.Source();
+    }
+    // From --sites: where it is, what it may draw, its grid now.
+    const SiteInfo* i = view.book != nullptr ? view.book->Find(name) : nullptr;
+    if (i != nullptr) {
+      if (i->latitude) s["latitude"] = *i->latitude;
+      if (i->longitude) s["longitude"] = *i->longitude;
+      if (i->power_cap_w) s["power_cap_w"] = *i->power_cap_w;
+      s["pue"] = i->pue;
+      const SiteGridNow g = view.book->GridAt(name, view.now);
+      auto signal = [&](const char* key, double value, bool stale, Time as_of, const GridSeriesInfo& info) {
+        json j = {{"value", value}, {"stale", stale}, {"stale_after_s", info.stale_after.seconds()}};
+        if (as_of != Time::Never()) j["as_of_unix_ms"] = as_of.millis();
+        s[key] = std::move(j);
+      };
+      if (g.carbon_given) {
+        s["carbon_g_per_kwh"] = g.signals.carbon;
+        signal("carbon", g.signals.carbon, g.signals.carbon_stale, g.carbon_as_of, i->carbon);
+        s["carbon"]["forecast_mean"] = g.signals.carbon_ahead;
+        s["carbon"]["forecast_min"] = g.signals.carbon_min_ahead;
+        s["carbon"]["forecast_min_at_unix_ms"] = g.signals.carbon_min_at.millis();
+      }
+      if (g.price_given) {
+        s["price_usd_per_mwh"] = g.signals.price;
+        signal("price", g.signals.price, g.signals.price_stale, g.price_as_of, i->price);
+      }
+      s["forecast_s"] = i->forecast.seconds();
     }
     list.push_back(std::move(s));
   }

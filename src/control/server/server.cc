@@ -246,14 +246,8 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   cpo.heartbeat_timeout = s.o.heartbeat_timeout;
   cpo.reconciler = s.o.reconciler;
   cpo.node_auth = s.o.node_auth;
-  for (const SiteInfo& info : s.o.sites) {
-    if (info.latitude && info.longitude) {
-      cpo.reconciler.site_coordinates[info.name] = {*info.latitude, *info.longitude};
-    }
-    if (info.carbon_g_per_kwh) cpo.reconciler.site_carbon[info.name] = *info.carbon_g_per_kwh;
-    cpo.reconciler.site_pue[info.name] = info.pue;
-    cpo.sites[info.name] = info;
-  }
+  cpo.sites = s.o.sites;
+  cpo.sites_file = s.o.sites_file;
   cpo.log = [&s](const std::string& line) { s.Warn(line); };
   s.cp = std::make_unique<ControlPlane>(s.store.get(), s.o.clock, std::move(s.o.scheduler), std::move(cpo));
   server->cp_ = s.cp.get();

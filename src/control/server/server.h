@@ -22,6 +22,7 @@
 #include "control/server/access.h"
 #include "control/server/control_plane.h"
 #include "control/server/reconciler.h"
+#include "control/server/site_book.h"
 #include "core/clock.h"
 #include "core/site_file.h"
 #include "core/status.h"
@@ -56,10 +57,11 @@ struct ServerOptions {
   std::optional<TlsPem> tls;             // mutual TLS on the agent API
   NodeAuth node_auth = NodeAuth::kNone;  // how agents prove their node (node_identity.h); kCert needs `tls`
   std::optional<AccessList> access;      // bearer tokens on the REST API; none = open
-  std::vector<SiteInfo> sites;           // --sites
+  // --sites, loaded (null: none), and its path, read again on a reload.
+  std::shared_ptr<const SiteBook> sites;
+  std::string sites_file;
   Duration heartbeat_timeout = Duration::Seconds(5);
-  // Hot spares, gang repair, partition grace; site coordinates are taken
-  // from `sites`.
+  // Hot spares, gang repair, partition grace; the sites are `sites`.
   ReconcilerOptions reconciler;
   std::string web_dir;  // the dashboard's files; "" = none
   // Lines an operator reads (standby, leader): null = stdout. Warnings

@@ -160,7 +160,7 @@ void SlurmRunner::Submit(const TaskRef& ref, std::unique_lock<std::mutex>& lock)
     const Time when = *after.stop_wanted;
     after.stop_wanted.reset();
     lock.unlock();
-    Stop("", ref, when);
+    Stop("", ref, when, Duration::Zero());
     lock.lock();
   }
 }
@@ -231,7 +231,7 @@ std::vector<uint64_t> SlurmRunner::Apply(const std::vector<SlurmJob>& jobs) {
   return orphans;
 }
 
-void SlurmRunner::Stop(const std::string&, const TaskRef& ref, Time now) {
+void SlurmRunner::Stop(const std::string&, const TaskRef& ref, Time now, Duration grace) {
   uint64_t id = 0;
   bool kill = false;
   {
@@ -250,7 +250,7 @@ void SlurmRunner::Stop(const std::string&, const TaskRef& ref, Time now) {
     }
     if (!g.stop_sent.has_value()) {
       g.stop_sent = now;
-    } else if (!g.killed && now - *g.stop_sent >= o_.stop_grace) {
+    } else if (!g.killed && now - *g.stop_sent >= (grace > Duration::Zero() ? grace : o_.stop_grace)) {
       g.killed = true;
       kill = true;
     } else {

@@ -65,7 +65,7 @@ class SlurmRunner : public TaskRunner {
   void Refresh(Time now);
 
   void Start(const std::string& node, const TaskLaunch& task) override;
-  void Stop(const std::string& node, const TaskRef& task, Time now) override;
+  void Stop(const std::string& node, const TaskRef& task, Time now, Duration grace) override;
   std::vector<TaskReport> Poll(const std::string& node, Time now) override;
   void Forget(const std::string& node, const TaskRef& task) override;
 

@@ -165,7 +165,7 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, Clock* cl
           if (!usable) {
             const Time at = clock->Now();
             for (const TaskReport& t : runner.Poll(s.name, at)) {
-              if (t.running) runner.Stop(s.name, t.task, at);
+              if (t.running) runner.Stop(s.name, t.task, at, Duration::Zero());
             }
           }
           it->second->store(usable);

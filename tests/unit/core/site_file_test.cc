@@ -18,10 +18,41 @@ TEST(SiteFile, ReadsSitesAndLeavesTheRestUnset) {
   EXPECT_DOUBLE_EQ(*sites[0].latitude, 32.45);
   EXPECT_DOUBLE_EQ(*sites[0].power_cap_w, 1.2e9);
   EXPECT_DOUBLE_EQ(sites[0].pue, 1.15);
-  EXPECT_DOUBLE_EQ(*sites[0].carbon_g_per_kwh, 400);
+  EXPECT_DOUBLE_EQ(*sites[0].carbon.mean, 400);
+  EXPECT_TRUE(sites[0].carbon.points.empty());
+  EXPECT_FALSE(sites[0].price.given());
   EXPECT_FALSE(sites[1].latitude.has_value());
   EXPECT_FALSE(sites[1].power_cap_w.has_value());
   EXPECT_DOUBLE_EQ(sites[1].pue, 1.2);
+}
+
+// Carbon and price as series: inline points (UTC times or Unix seconds,
+// in time order) or a CSV file, with a mean and a staleness bound.
+TEST(SiteFile, ReadsSeries) {
+  const auto sites =
+      ParseSiteFile(
+          "sites:\n"
+          "  - name: a\n"
+          "    carbon:\n"
+          "      mean: 300\n"
+          "      points: [[\"2026-12-03 00:00:00\", 420], [\"2026-12-03T01:00:00Z\", 90], [1796263200, 80]]\n"
+          "      stale_after: 90m\n"
+          "    price: {file: prices.csv, column: 2, scale: 0.001}\n"
+          "    forecast: 12h\n",
+          "sites.yaml")
+          .value();
+  const SiteInfo& a = sites.at(0);
+  EXPECT_EQ(*a.carbon.mean, 300);
+  ASSERT_EQ(a.carbon.points.size(), 3u);
+  EXPECT_EQ(a.carbon.points[0].first, Time::Epoch() + Duration::Seconds(1796256000));  // 2026-12-03 00:00 UTC
+  EXPECT_EQ(a.carbon.points[1].first, Time::Epoch() + Duration::Seconds(1796259600));
+  EXPECT_EQ(a.carbon.points[2].first, Time::Epoch() + Duration::Seconds(1796263200));
+  EXPECT_EQ(a.carbon.points[1].second, 90);
+  EXPECT_EQ(a.carbon.stale_after, Duration::Minutes(90));
+  EXPECT_EQ(a.price.file, "prices.csv");
+  EXPECT_EQ(a.price.column, 2);
+  EXPECT_DOUBLE_EQ(a.price.scale, 0.001);
+  EXPECT_EQ(a.forecast, Duration::Hours(12));
 }
 
 TEST(SiteFile, ErrorsNameFileLineAndField) {
@@ -32,6 +63,15 @@ TEST(SiteFile, ErrorsNameFileLineAndField) {
   EXPECT_NE(error("sites:\n  - {name: a, carbn: 5}\n").find("unknown key 'carbn'"), std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, power_cap: lots}\n").find("power_cap"), std::string::npos);
   EXPECT_FALSE(ParseSiteFile("{}", "s.yaml").ok());  // no sites
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {points: [[2, 1], [1, 1]]}}\n").find("time order"), std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {points: [[\"yesterday\", 1]]}}\n").find("UTC time"),
+            std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {points: [[1, 1]], file: x.csv}}\n").find("alternatives"),
+            std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {column: 2}}\n").find("go with `file`"), std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {}}\n").find("give a `mean`"), std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: 5000}\n").find("carbon"), std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, forecast: 30d}\n").find("forecast"), std::string::npos);
 }
 
 }  // namespace

@@ -119,11 +119,31 @@ TEST_F(LocalRunnerCgroups, AStopEndsEveryProcessOfTheTask) {
   const int child = ChildPid();
   ASSERT_GT(child, 0);
   const Time t0 = Time::FromMillis(1'000'000);
-  runner.Stop("n", ref, t0);  // SIGTERM to the group: the setsid child is not in it
+  runner.Stop("n", ref, t0, Duration::Zero());  // SIGTERM to the group: the setsid child is not in it
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(Alive(child));
   for (const TaskReport& t : runner.Poll("n", t0)) EXPECT_TRUE(t.running) << "ended with a process left";
-  runner.Stop("n", ref, t0 + Duration::Seconds(2));  // past the grace: the whole cgroup
+  runner.Stop("n", ref, t0 + Duration::Seconds(2), Duration::Zero());  // past the grace: the whole cgroup
+  ASSERT_TRUE(AwaitEnd(runner, ref, t0).has_value());
+  EXPECT_FALSE(Alive(child));
+}
+
+// A preemption's warning replaces the runner's grace: SIGKILL comes when
+// the warning ends, not before (however short the runner's own grace).
+TEST_F(LocalRunnerCgroups, APreemptionsWarningOutlastsTheRunnersGrace) {
+  LocalRunner runner(node_, dir_.string(), Duration::Seconds(1));
+  const TaskRef ref{2, 1};
+  runner.Start("n", Escaper(ref));
+  const int child = ChildPid();
+  ASSERT_GT(child, 0);
+  const Time t0 = Time::FromMillis(1'000'000);
+  const Duration warning = Duration::Seconds(5);
+  runner.Stop("n", ref, t0, warning);
+  runner.Stop("n", ref, t0 + Duration::Seconds(2), warning);  // past the runner's grace, within the warning
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_TRUE(Alive(child));
+  for (const TaskReport& t : runner.Poll("n", t0)) EXPECT_TRUE(t.running) << "killed before its warning ended";
+  runner.Stop("n", ref, t0 + Duration::Seconds(6), warning);
   ASSERT_TRUE(AwaitEnd(runner, ref, t0).has_value());
   EXPECT_FALSE(Alive(child));
 }

@@ -55,6 +55,17 @@ class ReconcilerTest : public ::testing::Test {
   }
   static TaskReport Running(TaskRef t) { return TaskReport{t, true, 0, 0}; }
   static TaskReport Exited(TaskRef t, int code) { return TaskReport{t, false, code, 0}; }
+  // A sites file giving each site a constant grid carbon figure.
+  static std::shared_ptr<const SiteBook> Sites(const std::map<std::string, double>& carbon) {
+    std::vector<SiteInfo> sites;
+    for (const auto& [name, g] : carbon) {
+      SiteInfo s;
+      s.name = name;
+      s.carbon.mean = g;
+      sites.push_back(s);
+    }
+    return SiteBook::FromSites(sites).value();
+  }
 
   // Time moves only when a test advances it: timeouts and grace periods
   // are decided without sleeping.
@@ -107,7 +118,7 @@ TEST_F(ReconcilerTest, PlacesOnTheCleanerSiteTheSitesFileNames) {
     AuditLog audit(&store_);
     rec.SetAudit(&audit);
     ReconcilerOptions o;
-    o.site_carbon = {{"s1", s1}, {"s2", s2}};
+    o.sites = Sites({{"s1", s1}, {"s2", s2}});
     rec.Configure(o);
     const uint64_t id = Submit(1);
     ASSERT_TRUE(rec.Tick().ok());
@@ -450,8 +461,10 @@ TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitt
   const uint64_t huge = submit(8, 1);  // bigger than any node: never
   ASSERT_TRUE(rec.Tick().ok());
   EXPECT_EQ(jobs.Get(more).value().state, JobState::kPending);
-  EXPECT_EQ(jobs.Get(huge).value().state, JobState::kPending);
-  EXPECT_NE(jobs.Get(huge).value().reason.find("nodes with 8 accelerators"), std::string::npos)
+  // A Reject is final, as in the twin: the job fails with the reason.
+  EXPECT_EQ(jobs.Get(huge).value().state, JobState::kFailed);
+  EXPECT_NE(jobs.Get(huge).value().reason.find("rejected: no allowed site has nodes with 8 accelerators"),
+            std::string::npos)
       << jobs.Get(huge).value().reason;
 }
 

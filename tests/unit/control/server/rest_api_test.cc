@@ -60,7 +60,9 @@ class RestApiTest : public ::testing::Test {
     if (cp_ == nullptr) {
       ControlPlaneOptions o;
       o.data_dir = "/data";
-      o.sites = sites_;
+      std::vector<SiteInfo> sites;
+      for (const auto& [name, info] : sites_) sites.push_back(info);
+      o.sites = SiteBook::FromSites(sites).value();
       cp_ = std::make_unique<ControlPlane>(&store_, &clock_, sched::MakeScheduler("fifo").value(), o);
     }
     return *cp_;
@@ -201,6 +203,11 @@ TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
   const json mine = json::parse(Call("GET", "/v1/audit?job=1", "", as("admin-token-0123456789")).body)["entries"];
   EXPECT_EQ(mine.size(), 1u);
   EXPECT_EQ(Call("GET", "/v1/audit?limit=0", "", as("admin-token-0123456789")).status, 400);
+  // Reloading the sites file is for admins (this server has none: 409).
+  EXPECT_EQ(Call("POST", "/v1/sites/reload", "", as("alice-token-0123456789")).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/sites/reload", "", as("view-token-0123456789")).status, 403);
+  EXPECT_EQ(Call("POST", "/v1/sites/reload", "", as("admin-token-0123456789")).status, 409);
+  EXPECT_EQ(Call("GET", "/v1/sites/reload", "", as("admin-token-0123456789")).status, 405);
 }
 
 // Task logs are read through the server, which checks the caller first
@@ -244,7 +251,7 @@ TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
   SiteInfo abilene;
   abilene.name = "abilene";
   abilene.power_cap_w = 1.2e9;
-  abilene.carbon_g_per_kwh = 400;
+  abilene.carbon.mean = 400;
   abilene.latitude = 32.45;
   abilene.longitude = -99.73;
   sites_["abilene"] = abilene;

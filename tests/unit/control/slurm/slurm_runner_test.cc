@@ -137,12 +137,12 @@ TEST_F(SlurmRunnerTest, StopIsScancelThenAKillAfterTheGrace) {
   const TaskRef t{6, 2};
   runner.Start("n1", Launch(t, "n1", 0));
   slurm_.Find(100)->state = "RUNNING";
-  runner.Stop("n1", t, now_);
-  runner.Stop("n1", t, now_ + Duration::Millis(1000));  // within the grace: once only
+  runner.Stop("n1", t, now_, Duration::Zero());
+  runner.Stop("n1", t, now_ + Duration::Millis(1000), Duration::Zero());  // within the grace: once only
   ASSERT_EQ(slurm_.cancels.size(), 1u);
   EXPECT_EQ(slurm_.cancels[0], (std::pair<uint64_t, bool>{100, false}));
-  runner.Stop("n1", t, now_ + Duration::Millis(3000));
-  runner.Stop("n1", t, now_ + Duration::Millis(4000));
+  runner.Stop("n1", t, now_ + Duration::Millis(3000), Duration::Zero());
+  runner.Stop("n1", t, now_ + Duration::Millis(4000), Duration::Zero());
   ASSERT_EQ(slurm_.cancels.size(), 2u);
   EXPECT_EQ(slurm_.cancels[1], (std::pair<uint64_t, bool>{100, true}));
   slurm_.Find(100)->state = "CANCELLED";
@@ -153,7 +153,7 @@ TEST_F(SlurmRunnerTest, AStopBeforeTheGangGatheredEndsItWithoutSlurm) {
   SlurmRunner runner(&slurm_, o_);
   const TaskRef t{7, 1};
   runner.Start("n1", Launch(t, "n1,n2", 0));
-  runner.Stop("n1", t, now_);
+  runner.Stop("n1", t, now_, Duration::Zero());
   EXPECT_FALSE(Only(Seen(runner, "n1", now_)).running);
   runner.Start("n2", Launch(t, "n1,n2", 1));  // too late: never submitted
   EXPECT_TRUE(slurm_.submitted.empty());
@@ -197,7 +197,7 @@ TEST_F(SlurmRunnerTest, ARestartedDriverAdoptsItsSitesRunningJobsOnly) {
   ASSERT_EQ(again.Adopt().value(), 1);
   EXPECT_EQ(Only(Seen(again, "n3", now_)).task, (TaskRef{10, 4}));
   EXPECT_TRUE(Seen(again, "n2", now_).empty());
-  again.Stop("n1", {10, 4}, now_);
+  again.Stop("n1", {10, 4}, now_, Duration::Zero());
   ASSERT_EQ(slurm_.cancels.size(), 1u);
   EXPECT_EQ(slurm_.cancels[0].first, 100u);
 }

@@ -1,4 +1,4 @@
-#include "workload/trace_fields.h"
+#include "core/text_fields.h"
 
 #include <charconv>
 #include <cmath>

@@ -1,5 +1,5 @@
-// File: trace_fields.h
-// Field-level helpers shared by the trace readers: strict number and
+// File: text_fields.h
+// Field-level helpers shared by the trace and series readers: strict number and
 // date-time parsing without locale, timegm or the C runtime's time zone, and
 // the one spelling of a trace error ("FILE:LINE: field: message").
 //

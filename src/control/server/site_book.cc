@@ -1,0 +1,121 @@
+#include "control/server/site_book.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "workload/series_csv.h"
+
+namespace stargate::control {
+namespace {
+
+StatusOr<std::string> ReadText(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return absl::NotFoundError(fmt::format("{}: cannot open file", path));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) return absl::DataLossError(fmt::format("{}: read error", path));
+  return ss.str();
+}
+
+}  // namespace
+
+std::string SiteDraw::Source() const {
+  if (measured_nodes > 0 && estimated_nodes > 0) return "measured + estimate";
+  if (measured_nodes > 0) return "measured";
+  return estimated_nodes > 0 ? "estimate" : "none";
+}
+
+StatusOr<std::shared_ptr<const SiteBook>> SiteBook::Load(const std::string& path) {
+  SG_ASSIGN_OR_RETURN(const std::string text, ReadText(path));
+  return Parse(text, path);
+}
+
+StatusOr<std::shared_ptr<const SiteBook>> SiteBook::Parse(const std::string& yaml, const std::string& filename) {
+  SG_ASSIGN_OR_RETURN(std::vector<SiteInfo> sites, ParseSiteFile(yaml, filename));
+  return FromSites(std::move(sites), std::filesystem::path(filename).parent_path().string());
+}
+
+StatusOr<std::shared_ptr<const SiteBook>> SiteBook::FromSites(std::vector<SiteInfo> sites,
+                                                              const std::string& base_dir) {
+  auto book = std::shared_ptr<SiteBook>(new SiteBook());
+  auto load = [&](const SiteInfo& site, const GridSeriesInfo& info, const char* what) -> StatusOr<Series> {
+    Series s;
+    s.given = info.given();
+    s.points.stale_after = info.stale_after;
+    for (const auto& p : info.points) s.points.points.push_back(p);
+    if (!info.file.empty()) {
+      std::filesystem::path path(info.file);
+      if (path.is_relative() && !base_dir.empty()) path = std::filesystem::path(base_dir) / path;
+      const std::string name = path.lexically_normal().string();
+      auto text = ReadText(name);
+      if (!text.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("site {}: {}.file: {}", site.name, what, std::string(text.status().message())));
+      }
+      auto rows = ReadSeriesPoints(*text, name, info.column, info.scale);
+      if (!rows.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("site {}: {}.file: {}", site.name, what, std::string(rows.status().message())));
+      }
+      for (const auto& [secs, v] : *rows) {
+        const Time at = Time::Epoch() + Duration::Seconds(secs);
+        // Rows out of order or repeated: the later row wins its time.
+        if (!s.points.points.empty() && at <= s.points.points.back().first) {
+          if (at == s.points.points.back().first) s.points.points.back().second = v;
+          continue;
+        }
+        s.points.points.emplace_back(at, v);
+      }
+    }
+    if (info.mean.has_value()) {
+      s.points.mean = *info.mean;
+    } else if (!s.points.points.empty()) {
+      double sum = 0;
+      for (const auto& p : s.points.points) sum += p.second;
+      s.points.mean = sum / static_cast<double>(s.points.points.size());
+    }
+    return s;
+  };
+  for (const SiteInfo& site : sites) {
+    book->index_[site.name] = book->carbon_.size();
+    SG_ASSIGN_OR_RETURN(Series carbon, load(site, site.carbon, "carbon"));
+    SG_ASSIGN_OR_RETURN(Series price, load(site, site.price, "price"));
+    book->carbon_.push_back(std::move(carbon));
+    book->price_.push_back(std::move(price));
+  }
+  book->sites_ = std::move(sites);
+  return std::shared_ptr<const SiteBook>(std::move(book));
+}
+
+const SiteInfo* SiteBook::Find(const std::string& name) const {
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &sites_[it->second];
+}
+
+SiteGridNow SiteBook::GridAt(const std::string& name, Time now) const {
+  SiteGridNow out;
+  auto it = index_.find(name);
+  if (it == index_.end()) return out;
+  const Series& carbon = carbon_[it->second];
+  const Series& price = price_[it->second];
+  out.carbon_given = carbon.given;
+  out.price_given = price.given;
+  // A constant (no points) is its mean at every time, never stale.
+  auto value = [](const Series& s, Time t) {
+    return s.points.points.empty() ? sched::PointSeries::Value{s.points.mean, false, Time::Never()} : s.points.At(t);
+  };
+  sched::SetGridSignals([&](Time t) { return value(carbon, t).value; }, [&](Time t) { return value(price, t).value; },
+                        now, sites_[it->second].forecast, &out.signals);
+  const auto c = value(carbon, now);
+  const auto p = value(price, now);
+  out.signals.carbon_stale = carbon.given && c.stale;
+  out.signals.price_stale = price.given && p.stale;
+  out.carbon_as_of = c.as_of;
+  out.price_as_of = p.as_of;
+  return out;
+}
+
+}  // namespace stargate::control
