@@ -17,7 +17,7 @@ constexpr size_t kMaxInlinePoints = 100000;
 constexpr std::string_view kRootKeys[] = {"sites"};
 constexpr std::string_view kSiteKeys[] = {"name", "latitude", "longitude", "power_cap",
                                           "pue",  "carbon",   "price",     "forecast"};
-constexpr std::string_view kSeriesKeys[] = {"mean", "points", "file", "column", "scale", "stale_after"};
+constexpr std::string_view kSeriesKeys[] = {"mean", "points", "file", "column", "scale", "stale_after", "url", "poll"};
 
 // "2026-12-03 10:00:00" or "2026-12-03T10:00:00Z" (UTC), or Unix seconds.
 StatusOr<Time> ReadPointTime(const Cursor& c) {
@@ -38,7 +38,8 @@ StatusOr<GridSeriesInfo> ReadSeries(const Cursor& c, Range values) {
     SG_ASSIGN_OR_RETURN(out.mean, yaml_util::ReadNumber(c, values));
     return out;
   }
-  if (!c.IsMap()) return c.Error("expected a number or a map (mean, points, file, column, scale, stale_after)");
+  if (!c.IsMap())
+    return c.Error("expected a number or a map (mean, points, file, url, column, scale, poll, stale_after)");
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSeriesKeys));
   if (f.Has("mean")) {
     SG_ASSIGN_OR_RETURN(out.mean, f.Number("mean", 0, values));
@@ -57,13 +58,25 @@ StatusOr<GridSeriesInfo> ReadSeries(const Cursor& c, Range values) {
   }
   SG_ASSIGN_OR_RETURN(out.file, f.String("file", ""));
   if (f.Has("file") && out.file.empty()) return f.Get("file")->Error("must not be empty");
-  if (!out.file.empty() && !out.points.empty()) return c.Error("`points` and `file` are alternatives: give one");
+  SG_ASSIGN_OR_RETURN(out.url, f.String("url", ""));
+  if (f.Has("url") && !out.url.starts_with("http://")) {
+    return f.Get("url")->Error("expected an http:// URL (a source inside the operator's network)");
+  }
+  if (static_cast<int>(!out.file.empty()) + static_cast<int>(!out.points.empty()) + static_cast<int>(!out.url.empty()) >
+      1) {
+    return c.Error("`points`, `file` and `url` are alternatives: give one");
+  }
+  SG_ASSIGN_OR_RETURN(out.poll, f.Dur("poll", out.poll, yaml_util::DurationRange{Duration::Seconds(1)}));
+  if (f.Has("poll") && out.url.empty()) return c.Error("`poll` goes with `url`");
+  if (!out.url.empty() && !out.mean.has_value()) {
+    return c.Error("a `url` source needs a `mean`: the figure used until it answers, and when it goes stale");
+  }
   SG_ASSIGN_OR_RETURN(out.column, f.Int("column", out.column, Range{1, 1000}));
   SG_ASSIGN_OR_RETURN(out.scale, f.Number("scale", out.scale, Range{0, 1e6, true}));
   if ((f.Has("column") || f.Has("scale")) && out.file.empty()) return c.Error("`column` and `scale` go with `file`");
   SG_ASSIGN_OR_RETURN(out.stale_after,
                       f.Dur("stale_after", out.stale_after, yaml_util::DurationRange{Duration::Zero(), true}));
-  if (!out.given()) return c.Error("give a `mean`, `points` or a `file`");
+  if (!out.given()) return c.Error("give a `mean`, `points`, a `file` or a `url`");
   return out;
 }
 

@@ -24,6 +24,10 @@
 //       carbon:
 //         file: ../shared/data/carbon/ger_ci.csv   # CSV: time, value (relative to this file)
 //         column: 1                    #   0-based column of the value
+//     - name: dublin
+//       carbon:
+//         url: http://10.0.0.5:9000/carbon/ie      # polled: the JSON shape of
+//         poll: 5m                     #   control/server/grid_feed.h
 //
 // A series' value at time t is its last point at or before t; with none,
 // or one older than `stale_after`, the signal is stale and the site's mean
@@ -48,10 +52,12 @@ struct GridSeriesInfo {
   std::optional<double> mean;                   // the fallback; default: the points' mean
   std::vector<std::pair<Time, double>> points;  // inline, in time order
   std::string file;                             // CSV with a header (time, value, ...); "" = none
+  std::string url;                              // http:// source polled every `poll`; "" = none
+  Duration poll = Duration::Minutes(5);
   int column = 1;
   double scale = 1.0;  // each CSV value times this (unit conversion)
   Duration stale_after = Duration::Hours(2);
-  bool given() const { return mean.has_value() || !points.empty() || !file.empty(); }
+  bool given() const { return mean.has_value() || !points.empty() || !file.empty() || !url.empty(); }
 };
 
 struct SiteInfo {

@@ -30,6 +30,20 @@ ResolvedPlacement ResolvePlacement(const JobSpec& spec, const ClusterState& stat
   return p;
 }
 
+float UtilisationOf(JobKind k) {
+  switch (k) {
+    case JobKind::kTraining:
+      return 0.85f;
+    case JobKind::kFineTune:
+      return 0.80f;
+    case JobKind::kBatch:
+      return 0.70f;
+    case JobKind::kInference:
+      return 0.50f;
+  }
+  return 0.7f;
+}
+
 JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, const JobContext& context) {
   JobRequest req;
   req.id = context.id;

@@ -48,8 +48,14 @@ struct JobContext {
   // `queued_at`, when it went back to the queue.
   bool resumed = false;
   Time queued_at;
-  double utilisation = 0.8;  // expected mean device utilisation (power estimates)
+  double utilisation = 0.8;  // expected mean device utilisation (power estimates): UtilisationOf(kind)
 };
+
+// Average device utilisation while a job of this kind holds it, for both
+// drivers' power estimates. Training runs near its power limit (Latif et
+// al. arXiv 2412.08602: intensive training averages ~76% of node max
+// power); the rest are estimates.
+float UtilisationOf(JobKind k);
 
 JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, const JobContext& context);
 inline JobRequest RequestOf(const JobSpec& spec, const ClusterState& state, const JobContext& context) {

@@ -23,23 +23,6 @@ namespace {
 constexpr double kHoursPerYear = 8760.0;
 constexpr double kNsPerHour = 3.6e12;
 
-// Average device utilisation while a job of this kind holds it. Training runs
-// near its power limit (Latif et al. arXiv 2412.08602: intensive training
-// averages ~76% of node max power); the rest are estimates.
-float UtilisationOf(JobKind k) {
-  switch (k) {
-    case JobKind::kTraining:
-      return 0.85f;
-    case JobKind::kFineTune:
-      return 0.80f;
-    case JobKind::kBatch:
-      return 0.70f;
-    case JobKind::kInference:
-      return 0.50f;
-  }
-  return 0.7f;
-}
-
 // Checkpoint cost for non-training work, whose state size is unknown.
 constexpr Duration kDefaultCheckpointWrite = Duration::Seconds(30);
 
@@ -109,7 +92,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
     auto [it, added] = seen.try_emplace(key, static_cast<uint32_t>(placements_.size()));
     if (added) placements_.push_back(p);
     placement_of_[j] = it->second;
-    jobs_[j].utilisation = UtilisationOf(in_.jobs[j].kind);
+    jobs_[j].utilisation = sched::UtilisationOf(in_.jobs[j].kind);
   }
   // Run-time estimates the scheduler scores and backfills with: the given
   // duration, or for training the pure compute time 6ND / (devices x peak x

@@ -144,6 +144,18 @@ Status ControlPlane::ReloadSites(const std::string& actor) {
   return Status();
 }
 
+Status ControlPlane::SetFeed(const std::string& site, const std::string& signal, const std::string& url,
+                             std::vector<std::pair<Time, double>> points) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reconciler_options_.sites == nullptr) return absl::NotFoundError("no sites");
+  std::shared_ptr<const SiteBook> next = reconciler_options_.sites->WithPoints(site, signal, url, std::move(points));
+  if (next == nullptr)
+    return absl::NotFoundError(fmt::format("site {} {} is no longer fed from {}", site, signal, url));
+  reconciler_options_.sites = std::move(next);
+  reconciler_.Configure(reconciler_options_);
+  return Status();
+}
+
 std::string ControlPlane::RenderMetrics() {
   std::lock_guard<std::mutex> lock(mu_);
   return control::RenderMetrics(jobs_, nodes_, reconciler_options_.sites.get(), reconciler_.site_draw(), metrics_,

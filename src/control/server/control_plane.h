@@ -127,6 +127,10 @@ class ControlPlane {
   // (InvalidArgument, naming file, line and field) changes nothing.
   // Audited as `actor`.
   Status ReloadSites(const std::string& actor);
+  // The points an HTTP source answered for `site`'s `signal` (grid_feed.h);
+  // NotFound when the sites no longer feed it from `url` (reloaded).
+  Status SetFeed(const std::string& site, const std::string& signal, const std::string& url,
+                 std::vector<std::pair<Time, double>> points);
   // GET /metrics.
   std::string RenderMetrics();
 

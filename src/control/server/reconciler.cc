@@ -455,6 +455,7 @@ sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::Cluster
   context.estimate = r.spec.estimate;
   context.resumed = r.attempt > 0;
   context.queued_at = r.updated;
+  context.utilisation = sched::UtilisationOf(r.spec.spec.kind);  // as the twin's
   return sched::RequestOf(r.spec.spec, state, context);
 }
 

@@ -1,4 +1,5 @@
 #include "control/server/server.h"
+#include "control/server/grid_feed.h"
 
 #include <absl/base/thread_annotations.h>
 #include <absl/strings/str_join.h>
@@ -87,7 +88,8 @@ struct Server::Impl {
   std::unique_ptr<RestApi> api;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<AgentServer> agents;
-  std::thread loop, serve, renew;
+  std::unique_ptr<GridPoller> poller;  // --sites `url:` sources
+  std::thread loop, serve, renew, poll;
 
   std::mutex mu;
   std::condition_variable cv;  // serve_done and stopping changes
@@ -276,6 +278,10 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   if (!agents.ok()) return NotAnOptionError(agents.status());
   server->agent_port_ = *agents;
   s.loop = std::thread([&s] { s.cp->RunLoop(); });
+  if (!s.o.sites_file.empty()) {  // a reload may add HTTP sources: poll whenever there is a file
+    s.poller = std::make_unique<GridPoller>(s.cp.get(), s.o.clock, [&s](const std::string& line) { s.Warn(line); });
+    s.poll = std::thread([&s] { s.poller->Run(); });
+  }
   s.serve = std::thread([&s] {
     Status st = s.http->Serve();
     std::lock_guard<std::mutex> lock(s.mu);
@@ -316,6 +322,8 @@ void Server::Stop() {
   if (s.serve.joinable()) s.serve.join();
   if (s.cp) s.cp->StopLoop();
   if (s.loop.joinable()) s.loop.join();
+  if (s.poller) s.poller->Stop();
+  if (s.poll.joinable()) s.poll.join();
   if (s.agents) s.agents->Stop();
   {
     std::lock_guard<std::mutex> lock(s.mu);

@@ -44,6 +44,7 @@ StatusOr<std::shared_ptr<const SiteBook>> SiteBook::FromSites(std::vector<SiteIn
   auto load = [&](const SiteInfo& site, const GridSeriesInfo& info, const char* what) -> StatusOr<Series> {
     Series s;
     s.given = info.given();
+    s.constant = info.points.empty() && info.file.empty() && info.url.empty();
     s.points.stale_after = info.stale_after;
     for (const auto& p : info.points) s.points.points.push_back(p);
     if (!info.file.empty()) {
@@ -90,6 +91,28 @@ StatusOr<std::shared_ptr<const SiteBook>> SiteBook::FromSites(std::vector<SiteIn
   return std::shared_ptr<const SiteBook>(std::move(book));
 }
 
+std::vector<SiteBook::Source> SiteBook::Sources() const {
+  std::vector<Source> out;
+  for (const SiteInfo& s : sites_) {
+    if (!s.carbon.url.empty()) out.push_back({s.name, "carbon", s.carbon.url, s.carbon.poll});
+    if (!s.price.url.empty()) out.push_back({s.name, "price", s.price.url, s.price.poll});
+  }
+  return out;
+}
+
+std::shared_ptr<const SiteBook> SiteBook::WithPoints(const std::string& site, const std::string& signal,
+                                                     const std::string& url,
+                                                     std::vector<std::pair<Time, double>> points) const {
+  auto it = index_.find(site);
+  if (it == index_.end()) return nullptr;
+  const SiteInfo& info = sites_[it->second];
+  const bool carbon = signal == "carbon";
+  if ((carbon ? info.carbon.url : info.price.url) != url || url.empty()) return nullptr;
+  auto copy = std::make_shared<SiteBook>(*this);
+  (carbon ? copy->carbon_ : copy->price_)[it->second].points.points = std::move(points);
+  return copy;
+}
+
 const SiteInfo* SiteBook::Find(const std::string& name) const {
   auto it = index_.find(name);
   return it == index_.end() ? nullptr : &sites_[it->second];
@@ -103,9 +126,9 @@ SiteGridNow SiteBook::GridAt(const std::string& name, Time now) const {
   const Series& price = price_[it->second];
   out.carbon_given = carbon.given;
   out.price_given = price.given;
-  // A constant (no points) is its mean at every time, never stale.
+  // A constant is its mean at every time, never stale.
   auto value = [](const Series& s, Time t) {
-    return s.points.points.empty() ? sched::PointSeries::Value{s.points.mean, false, Time::Never()} : s.points.At(t);
+    return s.constant ? sched::PointSeries::Value{s.points.mean, false, Time::Never()} : s.points.At(t);
   };
   sched::SetGridSignals([&](Time t) { return value(carbon, t).value; }, [&](Time t) { return value(price, t).value; },
                         now, sites_[it->second].forecast, &out.signals);

@@ -55,6 +55,18 @@ class SiteBook {
                                                              const std::string& base_dir = ".");
 
   const std::vector<SiteInfo>& sites() const { return sites_; }
+  // The `url:` sources to poll (grid_feed.h).
+  struct Source {
+    std::string site;
+    std::string signal;  // "carbon" or "price"
+    std::string url;
+    Duration poll;
+  };
+  std::vector<Source> Sources() const;
+  // A copy with `points` for `site`'s `signal`, if it is still fed from
+  // `url` (a reload may have changed it); else null.
+  std::shared_ptr<const SiteBook> WithPoints(const std::string& site, const std::string& signal, const std::string& url,
+                                             std::vector<std::pair<Time, double>> points) const;
   // nullptr for a site the file does not list.
   const SiteInfo* Find(const std::string& name) const;
   // Its grid at `now`; a site not in the file, or without a figure, has 0
@@ -64,7 +76,8 @@ class SiteBook {
  private:
   struct Series {
     bool given = false;
-    sched::PointSeries points;  // no points: a constant (its mean)
+    bool constant = true;  // a mean alone: never stale
+    sched::PointSeries points;
   };
   std::vector<SiteInfo> sites_;
   std::map<std::string, size_t> index_;

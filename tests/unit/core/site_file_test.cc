@@ -70,6 +70,11 @@ TEST(SiteFile, ErrorsNameFileLineAndField) {
             std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, carbon: {column: 2}}\n").find("go with `file`"), std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, carbon: {}}\n").find("give a `mean`"), std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {url: \"https://x/\", mean: 1}}\n").find("http://"),
+            std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {url: \"http://x/\"}}\n").find("needs a `mean`"), std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {mean: 1, poll: 1m}}\n").find("goes with `url`"), std::string::npos);
+  EXPECT_TRUE(ParseSiteFile("sites:\n  - {name: a, carbon: {url: \"http://x:9/c\", mean: 1, poll: 30s}}\n", "s").ok());
   EXPECT_NE(error("sites:\n  - {name: a, carbon: 5000}\n").find("carbon"), std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, forecast: 30d}\n").find("forecast"), std::string::npos);
 }
