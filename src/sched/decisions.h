@@ -33,8 +33,8 @@
 //
 // A decision about a job no longer queued (cancelled meanwhile) is
 // ignored. Both drivers feed the scheduler the same grid signals
-// (sched/grid_signals.h). (A test running one scenario through both and
-// comparing their decision logs is still to be written.)
+// (sched/grid_signals.h). tests/integration/conformance_test.cc runs one
+// scenario through both and requires identical decision logs.
 #pragma once
 
 #include <string>

@@ -19,8 +19,8 @@ YAML
 start_server --web-dir "$REPO/web" --sites sites.yaml
 start_agent a
 wait_up 1
-curl -s "$STARGATE_SERVER/ui/" | grep -q '<div id="app">' || fail "no dashboard at /ui/"
-printf 'name: shown\nrun: sleep 3; echo "hello from the dashboard job"\n' > j.yaml
+grep -q '<div id="app">' <<< "$(curl -s "$STARGATE_SERVER/ui/")" || fail "no dashboard at /ui/"
+printf 'name: shown\nrun: sleep 10; echo "hello from the dashboard job"\n' > j.yaml
 "$BIN" job submit j.yaml > /dev/null
 node "$REPO/web/test/dashboard.test.mjs" "$STARGATE_SERVER/ui/" 1 "hello from the dashboard job" ||
   fail "the dashboard test failed"
