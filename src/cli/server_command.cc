@@ -151,11 +151,14 @@ int RunServer(const ServerOptions& o, Clock& clock) {
     std::error_code ec;
     so.web_dir = (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "web").string();
   }
-  // A standby gives up on SIGINT/SIGTERM.
-  so.stop_requested = [&stop_signals] {
+  // A standby gives up on SIGINT/SIGTERM; a SIGHUP meanwhile is kept, and
+  // the sites are read again once it leads.
+  bool reload_on_lead = false;
+  so.stop_requested = [&stop_signals, &reload_on_lead] {
     const timespec none{0, 0};
     const int sig = sigtimedwait(&stop_signals, nullptr, &none);
-    return sig > 0 && sig != SIGHUP;  // nothing to reload yet
+    if (sig == SIGHUP) reload_on_lead = true;
+    return sig > 0 && sig != SIGHUP;
   };
   StatusOr<std::unique_ptr<control::Server>> opened = control::Server::Open(std::move(so));
   if (!opened.ok()) {
@@ -167,6 +170,10 @@ int RunServer(const ServerOptions& o, Clock& clock) {
     return opened.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
   control::Server& server = **opened;
+  if (reload_on_lead && !o.sites.empty()) {
+    const Status st = server.control_plane().ReloadSites("signal SIGHUP");
+    if (!st.ok()) std::cerr << "stargate server: reload refused, the old sites stay: " << st.message() << "\n";
+  }
   if (!o.port_file.empty()) {  // written whole, then renamed: readers never see half a line
     const std::string tmp = o.port_file + ".tmp";
     std::ofstream(tmp) << server.rest_port() << " " << server.agent_port() << "\n";

@@ -1,5 +1,6 @@
 #include "core/site_file.h"
 
+#include <cctype>
 #include <set>
 
 #include "core/text_fields.h"
@@ -18,6 +19,30 @@ constexpr std::string_view kRootKeys[] = {"sites"};
 constexpr std::string_view kSiteKeys[] = {"name", "latitude", "longitude", "power_cap",
                                           "pue",  "carbon",   "price",     "forecast"};
 constexpr std::string_view kSeriesKeys[] = {"mean", "points", "file", "column", "scale", "stale_after", "url", "poll"};
+
+// http://HOST[:PORT][/PATH]: a host of letters, digits, '.', '-' (or an
+// IPv4 address) and a port in [1, 65535], nothing else before the path.
+bool HttpUrlOk(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme) || url.size() > 2048) return false;
+  std::string_view rest = url.substr(kScheme.size());
+  const std::string_view authority = rest.substr(0, rest.find('/'));
+  const size_t colon = authority.find(':');
+  const std::string_view host = authority.substr(0, colon);
+  if (host.empty() || host.size() > 253) return false;
+  for (char ch : host) {
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-')) return false;
+  }
+  if (colon == std::string_view::npos) return true;
+  const std::string_view port = authority.substr(colon + 1);
+  if (port.empty() || port.size() > 5) return false;
+  int p = 0;
+  for (char ch : port) {
+    if (ch < '0' || ch > '9') return false;
+    p = p * 10 + (ch - '0');
+  }
+  return p >= 1 && p <= 65535;
+}
 
 // "2026-12-03 10:00:00" or "2026-12-03T10:00:00Z" (UTC), or Unix seconds.
 StatusOr<Time> ReadPointTime(const Cursor& c) {
@@ -59,14 +84,16 @@ StatusOr<GridSeriesInfo> ReadSeries(const Cursor& c, Range values) {
   SG_ASSIGN_OR_RETURN(out.file, f.String("file", ""));
   if (f.Has("file") && out.file.empty()) return f.Get("file")->Error("must not be empty");
   SG_ASSIGN_OR_RETURN(out.url, f.String("url", ""));
-  if (f.Has("url") && !out.url.starts_with("http://")) {
-    return f.Get("url")->Error("expected an http:// URL (a source inside the operator's network)");
+  if (f.Has("url") && !HttpUrlOk(out.url)) {
+    return f.Get("url")->Error(
+        "expected http://HOST[:PORT]/PATH with PORT in [1, 65535] (a source inside the operator's network)");
   }
   if (static_cast<int>(!out.file.empty()) + static_cast<int>(!out.points.empty()) + static_cast<int>(!out.url.empty()) >
       1) {
     return c.Error("`points`, `file` and `url` are alternatives: give one");
   }
-  SG_ASSIGN_OR_RETURN(out.poll, f.Dur("poll", out.poll, yaml_util::DurationRange{Duration::Seconds(1)}));
+  SG_ASSIGN_OR_RETURN(
+      out.poll, f.Dur("poll", out.poll, yaml_util::DurationRange{Duration::Seconds(1), false, Duration::Days(1)}));
   if (f.Has("poll") && out.url.empty()) return c.Error("`poll` goes with `url`");
   if (!out.url.empty() && !out.mean.has_value()) {
     return c.Error("a `url` source needs a `mean`: the figure used until it answers, and when it goes stale");
@@ -107,10 +134,10 @@ StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
     }
     SG_ASSIGN_OR_RETURN(info.pue, s.Number("pue", info.pue, Range{1, 3}));
     if (std::optional<Cursor> c = s.Get("carbon")) {
-      SG_ASSIGN_OR_RETURN(info.carbon, ReadSeries(*c, Range{0, 2000}));
+      SG_ASSIGN_OR_RETURN(info.carbon, ReadSeries(*c, Range{kCarbonRange.min, kCarbonRange.max}));
     }
     if (std::optional<Cursor> c = s.Get("price")) {
-      SG_ASSIGN_OR_RETURN(info.price, ReadSeries(*c, Range{-1000, 100000}));
+      SG_ASSIGN_OR_RETURN(info.price, ReadSeries(*c, Range{kPriceRange.min, kPriceRange.max}));
     }
     SG_ASSIGN_OR_RETURN(info.forecast, s.Dur("forecast", info.forecast,
                                              yaml_util::DurationRange{Duration::Zero(), false, Duration::Hours(168)}));

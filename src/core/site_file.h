@@ -48,6 +48,15 @@
 
 namespace stargate {
 
+// The values a signal may take, wherever it comes from (the file, a CSV,
+// an HTTP source): gCO2/kWh and USD/MWh.
+struct SignalRange {
+  double min, max;
+  bool Holds(double v) const { return v >= min && v <= max; }
+};
+inline constexpr SignalRange kCarbonRange{0, 2000};
+inline constexpr SignalRange kPriceRange{-1000, 100000};
+
 struct GridSeriesInfo {
   std::optional<double> mean;                   // the fallback; default: the points' mean
   std::vector<std::pair<Time, double>> points;  // inline, in time order

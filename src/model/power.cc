@@ -4,11 +4,18 @@
 
 namespace stargate::model {
 
-Watts DevicePower(const AcceleratorSpec& accel, double utilisation) {
+Watts BoardPower(const AcceleratorSpec& accel, double utilisation) {
   const double u = std::clamp(utilisation, 0.0, 1.0);
-  const Watts device = accel.idle + (accel.tdp - accel.idle) * u;
-  const Watts host = accel.host_share * (kHostIdleFraction + (1 - kHostIdleFraction) * u);
-  return device + host;
+  return accel.idle + (accel.tdp - accel.idle) * u;
+}
+
+Watts HostPower(const AcceleratorSpec& accel, double utilisation) {
+  const double u = std::clamp(utilisation, 0.0, 1.0);
+  return accel.host_share * (kHostIdleFraction + (1 - kHostIdleFraction) * u);
+}
+
+Watts DevicePower(const AcceleratorSpec& accel, double utilisation) {
+  return BoardPower(accel, utilisation) + HostPower(accel, utilisation);
 }
 
 Watts PoolPower(const AcceleratorSpec& accel, int64_t total, int64_t busy, double utilisation) {

@@ -27,8 +27,11 @@ inline constexpr double kHostIdleFraction = 0.4;
 
 // One device plus its host share at utilisation `u` (clamped to [0, 1]):
 //   idle + (tdp - idle)*u  +  host_share*(0.4 + 0.6*u).
-// Non-decreasing in u.
+// Non-decreasing in u. The sum of BoardPower (what nvidia-smi's
+// power.draw reads) and HostPower.
 Watts DevicePower(const AcceleratorSpec& accel, double utilisation);
+Watts BoardPower(const AcceleratorSpec& accel, double utilisation);  // idle + (tdp - idle)*u
+Watts HostPower(const AcceleratorSpec& accel, double utilisation);   // host_share*(0.4 + 0.6*u)
 
 // A pool of `total` devices of which `busy` (clamped to [0, total]) run at
 // `utilisation` and the rest sit idle (DevicePower at 0).

@@ -14,8 +14,9 @@
 //     server hands it, and ends a task when the twin's model says it ends
 //     (a job's estimate on the H100 reference; no checkpoints, no restart
 //     overhead, as the scenario sets for the twin), or at the end of a
-//     preemption's warning; it reports the GPU power the model gives its
-//     busy and idle devices; the failed node stops heartbeating.
+//     preemption's warning; it reports the GPU (board) power the model
+//     gives its busy and idle devices and that the caps it is given hold;
+//     the failed node stops heartbeating.
 // Both get every job file through the one parser and the one conversion
 // (sched::RequestOf), and the server passes at the instants the twin does
 // (arrivals, ends, wake-ups, the failure and the repair). Their decision
@@ -407,10 +408,13 @@ class ServerRun {
     std::vector<control::TaskReport> reports;
     for (const auto& [ref, t] : tasks) {
       const bool running = t.end > now;
-      reports.push_back(control::TaskReport{ref, running, 0, running ? 0 : t.signal});
+      // A capped task's agent enforces its cap (nvidia-smi -pl).
+      reports.push_back(
+          control::TaskReport{ref, running, 0, running ? 0 : t.signal, false,
+                              t.cut_w > 0 ? control::TaskReport::Cap::kEnforced : control::TaskReport::Cap::kNone});
     }
     control::NodeTelemetry telemetry;
-    telemetry.gpu_power_w = NodePowerW(node, now);
+    telemetry.gpu_power_w = NodePowerW(node, now, /*board=*/true);
     const control::HeartbeatResult r = rec_.OnHeartbeat(node, telemetry, reports).value();
     ASSERT_FALSE(r.register_again) << node;
     for (const control::TaskRef& ref : r.forget) tasks.erase(ref);
@@ -435,20 +439,24 @@ class ServerRun {
     }
   }
 
-  // The node's GPU power now as its nvidia-smi would show it (the model's
-  // figure for its busy and idle devices, host share included).
-  double NodePowerW(const std::string& node, Time now) const {
+  // The node's power now as the model gives it for its busy and idle
+  // devices: `board` = the GPUs alone (what nvidia-smi reports), else with
+  // the host share (what the twin's meter counts).
+  double NodePowerW(const std::string& node, Time now, bool board = false) const {
     const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
+    auto power = [&](double u) {
+      return board ? model::BoardPower(h100, u).value() : model::DevicePower(h100, u).value();
+    };
     double w = 0;
     int busy = 0;
     if (auto it = tasks_.find(node); it != tasks_.end()) {
       for (const auto& [ref, t] : it->second) {
         if (t.end <= now) continue;
-        w += (model::DevicePower(h100, t.utilisation).value() - t.cut_w) * t.devices;
+        w += (power(t.utilisation) - t.cut_w) * t.devices;
         busy += t.devices;
       }
     }
-    return w + model::DevicePower(h100, 0).value() * (8 - busy);
+    return w + power(0) * (8 - busy);
   }
 
   // Energy and emissions from the last instant to `to`: each live node's

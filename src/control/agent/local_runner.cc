@@ -251,26 +251,6 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   const bool amd = node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X;
   const char* own = std::getenv(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
   for (auto& [k, v] : DeviceEnv(node_.accelerator, devices, own != nullptr ? own : "")) env[k] = std::move(v);
-  // The scheduler's power cap, on the devices as the driver numbers them.
-  TaskReport::Cap cap = TaskReport::Cap::kNone;
-  std::vector<std::string> capped;
-  if (task.power_cap > 0) {
-    std::string why;
-    if (auto ids = env.find(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
-        ids != env.end() && node_.accelerator != AcceleratorType::kCpu) {
-      capped = absl::StrSplit(ids->second, ',', absl::SkipEmpty());
-    }
-    if (limiter_.Apply(capped, task.power_cap, &why)) {
-      cap = TaskReport::Cap::kEnforced;
-      fmt::print("stargate agent {}: job {} attempt {}: devices {} limited to {:.0f}% of their default power\n",
-                 node_.name, ref.job, ref.attempt, absl::StrJoin(capped, ","), task.power_cap * 100);
-    } else {
-      cap = TaskReport::Cap::kNotEnforced;
-      capped.clear();
-      fmt::print("stargate agent {}: job {} attempt {}: power cap of {:.0f}% not enforced: {}\n", node_.name, ref.job,
-                 ref.attempt, task.power_cap * 100, why);
-    }
-  }
   env["STARGATE_WORK_DIR"] = dir;
   env["STARGATE_NODE"] = node_.name;
   for (const auto& [k, v] : private_env) env[k] = v;
@@ -302,6 +282,27 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
                ref.job);
   }
   const pid_t parent = getpid();
+  // The scheduler's power cap, on the devices as the driver numbers them
+  // (once nothing can refuse the task: a refused task never holds a limit).
+  TaskReport::Cap cap = TaskReport::Cap::kNone;
+  std::vector<std::string> capped;
+  if (task.power_cap > 0) {
+    std::string why;
+    if (auto ids = env.find(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
+        ids != env.end() && node_.accelerator != AcceleratorType::kCpu) {
+      capped = absl::StrSplit(ids->second, ',', absl::SkipEmpty());
+    }
+    if (limiter_.Apply(capped, task.power_cap, &why)) {
+      cap = TaskReport::Cap::kEnforced;
+      fmt::print("stargate agent {}: job {} attempt {}: devices {} limited to {:.0f}% of their default power\n",
+                 node_.name, ref.job, ref.attempt, absl::StrJoin(capped, ","), task.power_cap * 100);
+    } else {
+      cap = TaskReport::Cap::kNotEnforced;
+      capped.clear();
+      fmt::print("stargate agent {}: job {} attempt {}: power cap of {:.0f}% not enforced: {}\n", node_.name, ref.job,
+                 ref.attempt, task.power_cap * 100, why);
+    }
+  }
   const pid_t pid = fork();
   if (pid == 0) {
     for (const std::string& f : cgroup_procs) {  // async-signal-safe: open, write, close

@@ -126,7 +126,9 @@ ControlPlane::SitesView ControlPlane::Sites() {
 
 Status ControlPlane::ReloadSites(const std::string& actor) {
   if (sites_file_.empty()) return absl::FailedPreconditionError("the server was started without --sites");
-  StatusOr<std::shared_ptr<const SiteBook>> book = SiteBook::Load(sites_file_);  // outside the lock: file I/O
+  // One reload at a time, so an older read never replaces a newer one.
+  std::lock_guard<std::mutex> one(reload_mu_);
+  StatusOr<std::shared_ptr<const SiteBook>> book = SiteBook::Load(sites_file_);  // outside mu_: file I/O
   std::lock_guard<std::mutex> lock(mu_);
   const Time now = clock_->Now();
   if (!book.ok()) {
@@ -135,7 +137,8 @@ Status ControlPlane::ReloadSites(const std::string& actor) {
                       fmt::format("refused, the old sites stay: {}", std::string(book.status().message()))));
     return book.status();
   }
-  reconciler_options_.sites = *std::move(book);
+  reconciler_options_.sites =
+      reconciler_options_.sites != nullptr ? (*book)->WithFeedsOf(*reconciler_options_.sites) : *std::move(book);
   reconciler_.Configure(reconciler_options_);
   SG_RETURN_IF_ERROR(
       audit_.Append(now, actor, "sites-reload", 0,

@@ -192,6 +192,7 @@ class ControlPlane {
   const std::string sites_file_;
   const std::function<void(const std::string&)> log_;
 
+  std::mutex reload_mu_;  // taken before mu_, by ReloadSites only
   std::mutex mu_;
   // Notified (with or without mu_) when jobs or placements change: wakes
   // the loop and long-polling heartbeats.

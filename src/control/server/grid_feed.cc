@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -26,7 +27,11 @@ bool SplitUrl(const std::string& url, std::string* origin, std::string* path) {
   return origin->size() > kScheme.size();
 }
 
-StatusOr<std::string> Fetch(const std::string& url) {
+// The whole answer within kFetchDeadline on `clock` (a slow source that
+// trickles bytes does not hold the poller), at most kMaxAnswerBytes.
+constexpr Duration kFetchDeadline = Duration::Seconds(15);
+
+StatusOr<std::string> Fetch(const std::string& url, const Clock& clock) {
   std::string origin, path;
   if (!SplitUrl(url, &origin, &path)) return absl::InvalidArgumentError("not an http:// URL");
   httplib::Client client(origin);
@@ -34,16 +39,22 @@ StatusOr<std::string> Fetch(const std::string& url) {
   client.set_read_timeout(5, 0);
   client.set_write_timeout(5, 0);
   std::string body;
-  bool too_big = false;
+  bool too_big = false, too_slow = false;
+  const Time deadline = clock.Now() + kFetchDeadline;
   auto res = client.Get(path, [&](const char* data, size_t n) {
     if (body.size() + n > kMaxAnswerBytes) {
       too_big = true;
+      return false;
+    }
+    if (clock.Now() > deadline) {
+      too_slow = true;
       return false;
     }
     body.append(data, n);
     return true;
   });
   if (too_big) return absl::ResourceExhaustedError(fmt::format("answer over {} bytes", kMaxAnswerBytes));
+  if (too_slow) return absl::DeadlineExceededError(fmt::format("no whole answer in {} s", kFetchDeadline.seconds()));
   if (!res) return absl::UnavailableError(fmt::format("no answer ({})", httplib::to_string(res.error())));
   if (res->status != 200) return absl::UnavailableError(fmt::format("HTTP {}", res->status));
   return body;
@@ -63,7 +74,7 @@ StatusOr<Time> ReadAt(const nlohmann::json& at, const std::string& where) {
 
 }  // namespace
 
-StatusOr<std::vector<std::pair<Time, double>>> ParseGridFeed(std::string_view json_text) {
+StatusOr<std::vector<std::pair<Time, double>>> ParseGridFeed(std::string_view json_text, SignalRange range) {
   const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("not a JSON object");
   std::map<Time, double> points;
@@ -79,7 +90,10 @@ StatusOr<std::vector<std::pair<Time, double>>> ParseGridFeed(std::string_view js
       }
       SG_ASSIGN_OR_RETURN(const Time at, ReadAt(e.at("at"), where));
       const double v = e.at("value").get<double>();
-      if (!std::isfinite(v)) return absl::InvalidArgumentError(fmt::format("{}.value: not finite", where));
+      if (!std::isfinite(v) || !range.Holds(v)) {
+        return absl::InvalidArgumentError(
+            fmt::format("{}.value: {} is outside [{}, {}]", where, v, range.min, range.max));
+      }
       points[at] = v;
       if (points.size() > kMaxPoints) return absl::InvalidArgumentError("too many points");
     }
@@ -106,8 +120,12 @@ int GridPoller::PollDue() {
     next[key] = now + s.poll;
     ++fetched;
     StatusOr<std::vector<std::pair<Time, double>>> points = [&]() -> StatusOr<std::vector<std::pair<Time, double>>> {
-      SG_ASSIGN_OR_RETURN(const std::string body, Fetch(s.url));
-      return ParseGridFeed(body);
+      try {  // nothing a source answers may end the server
+        SG_ASSIGN_OR_RETURN(const std::string body, Fetch(s.url, *clock_));
+        return ParseGridFeed(body, s.signal == "carbon" ? kCarbonRange : kPriceRange);
+      } catch (const std::exception& e) {
+        return absl::InternalError(fmt::format("fetching it failed: {}", e.what()));
+      }
     }();
     Status st = points.status();
     if (points.ok()) st = cp_->SetFeed(s.site, s.signal, s.url, *std::move(points));

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/site_file.h"
 #include "core/status.h"
 #include "core/units.h"
 
@@ -34,7 +35,9 @@ class ControlPlane;
 
 // The points of one answer, in time order (a repeated time: the later
 // entry). InvalidArgument naming the entry for anything else.
-StatusOr<std::vector<std::pair<Time, double>>> ParseGridFeed(std::string_view json_text);
+// Values outside `range` are refused.
+StatusOr<std::vector<std::pair<Time, double>>> ParseGridFeed(std::string_view json_text,
+                                                             SignalRange range = {-1e300, 1e300});
 
 // Polls every `url:` source of the control plane's current sites (a
 // reload's new sources included) and hands their points to it.

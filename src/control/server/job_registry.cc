@@ -73,7 +73,9 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"checkpoint_interval_ms", r.checkpoint_interval.millis()},
                       {"stop_grace_ms", r.stop_grace.millis()},
                       {"deferred_until_unix_ms", r.deferred_until.millis()},
-                      {"power_cap", r.power_cap}};
+                      {"power_cap", r.power_cap},
+                      {"stop_since_unix_ms", r.stop_since.millis()},
+                      {"queued_unix_ms", r.queued.millis()}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 never throws
 }
 
@@ -106,6 +108,8 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.stop_grace = Duration::Millis(j.value("stop_grace_ms", int64_t{0}));
     r.deferred_until = Time::FromMillis(j.value("deferred_until_unix_ms", int64_t{0}));
     r.power_cap = j.value("power_cap", 0.0);
+    r.stop_since = Time::FromMillis(j.value("stop_since_unix_ms", int64_t{0}));
+    r.queued = Time::FromMillis(j.value("queued_unix_ms", int64_t{0}));
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }
@@ -299,6 +303,8 @@ void JobRegistry::Stamp(JobRecord& r) const {
   r.checkpoint_interval = Duration::Millis(r.checkpoint_interval.millis());
   r.stop_grace = Duration::Millis(r.stop_grace.millis());
   r.deferred_until = Time::FromMillis(r.deferred_until.millis());
+  r.stop_since = Time::FromMillis(r.stop_since.millis());
+  r.queued = Time::FromMillis(r.queued.millis());
 }
 
 StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {

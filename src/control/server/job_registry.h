@@ -74,6 +74,10 @@ struct JobRecord {
   Time deferred_until;
   // This attempt's device power limit as a fraction of TDP (0 = none).
   double power_cap = 0;
+  // When the attempt began stopping (StopAttempt), and when the job last
+  // went back to the queue (a requeue; Epoch = never: queued at submit).
+  Time stop_since;
+  Time queued;
   int64_t revision = 0;  // store revision of this record
 
   static constexpr int kRunningExit = -1000;

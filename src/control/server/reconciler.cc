@@ -3,6 +3,7 @@
 #include <absl/strings/str_join.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <set>
 
@@ -12,6 +13,7 @@
 #include "model/checkpoint.h"
 #include "model/failure.h"
 #include "model/power.h"
+#include "model/power_cap.h"
 #include "sched/placement.h"
 #include "sched/request_of.h"
 #include "sched/site_score.h"
@@ -125,6 +127,7 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
 
 Status Reconciler::StopAttempt(JobRecord& r, const std::string& reason, Time now) {
   r.stopping = true;
+  r.stop_since = now;
   r.reason = reason;
   SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
   return RequeueIfDrained(r, now);
@@ -148,6 +151,7 @@ Status Reconciler::Requeue(JobRecord& r) {
   r.stopping = false;
   r.repairing = false;
   r.stop_grace = Duration::Zero();
+  r.queued = clock_->Now();
   ++r.restarts;
   r.nodes.clear();
   r.exits.clear();
@@ -292,11 +296,17 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
         g.tenant = TenantOf(r.spec.spec.tenant);
         g.checkpoint_origin = r.started;
         g.checkpoint_period = r.spec.spec.checkpoint.enabled ? CheckpointInterval(r) : Duration::Zero();
+        if (r.stopping && r.stop_grace > Duration::Zero()) {
+          // Preempted: its devices come back when its warning ends (or it
+          // ends first), as the policy and the twin expect of a victim.
+          g.draining = true;
+          g.expected_end = std::min(g.expected_end, r.stop_since + r.stop_grace);
+        }
         state.AddRunning(g);
       }
     }
   }
-  SetSiteSignals(state, c.node_names, now);
+  SetSiteSignals(state, now);
   for (uint32_t i = 0; i < c.node_names.size(); ++i) {
     if (nodes_->Ready(c.node_names[i], now)) continue;
     // No new work on it: down when nothing holds it, else its free devices
@@ -376,35 +386,85 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
   return NotePowerHolds(state, queue, decisions, by_id, now);
 }
 
-void Reconciler::SetSiteSignals(sched::ClusterState& state, const std::vector<std::string>& node_names, Time now) {
-  std::vector<SiteDraw> draw(state.sites().size());
-  for (uint32_t i = 0; i < node_names.size(); ++i) {
-    const NodeId n(i);
-    const sched::PoolState& pool = state.pool(state.PoolOf(n));
-    SiteDraw& d = draw[pool.site.value()];
-    if (!nodes_->Alive(node_names[i], now)) continue;  // a silent node is not counted (nor known)
-    const double measured = nodes_->telemetry(node_names[i]).gpu_power_w;
+void Reconciler::ReckonDraw(const std::vector<JobRecord>& jobs, Time now) {
+  // What each node's running ranks hold, and at what utilisation and cap
+  // (the cut of a cap its agent said holds).
+  struct Load {
+    double busy = 0, util_sum = 0, cut_w = 0;
+  };
+  std::map<std::string, Load> load;
+  for (const JobRecord& r : jobs) {
+    const float util = sched::UtilisationOf(r.spec.spec.kind);
+    for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
+      if (r.exits[rank] != JobRecord::kRunningExit) continue;
+      const NodeInfo* n = nodes_->Find(r.nodes[rank]);
+      if (n == nullptr) continue;
+      Load& l = load[r.nodes[rank]];
+      const double take = std::min<double>(r.spec.spec.per_node, n->accelerators - l.busy);
+      if (take <= 0) continue;
+      l.busy += take;
+      l.util_sum += take * util;
+      auto cap = cap_state_.find({TaskRef{r.id, r.attempt}, r.nodes[rank]});
+      if (r.power_cap > 0 && cap != cap_state_.end() && cap->second == TaskReport::Cap::kEnforced) {
+        l.cut_w += take * model::PowerCapEffect(Spec(n->accelerator), util, r.power_cap).saved.value();
+      }
+    }
+  }
+  // Forget cap reports of ranks no longer running (ended, lost, requeued).
+  std::set<std::pair<TaskRef, std::string>> running;
+  for (const JobRecord& r : jobs) {
+    for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
+      if (r.exits[rank] == JobRecord::kRunningExit) running.insert({TaskRef{r.id, r.attempt}, r.nodes[rank]});
+    }
+  }
+  std::erase_if(cap_state_, [&](const auto& e) { return !running.count(e.first); });
+  site_draw_.clear();
+  for (const auto& [name, n] : nodes_->nodes()) {
+    SiteDraw& d = site_draw_[n.site];
+    if (!nodes_->Alive(name, now)) continue;  // a silent node is not counted (nor known)
+    const AcceleratorSpec& spec = Spec(n.accelerator);
+    const Load& l = load[name];
+    // The catalog's figure for its busy and idle devices (device and host
+    // share, linear in utilisation), less the cuts of enforced caps.
+    auto linear = [&](auto power) {
+      const double idle = power(spec, 0.0).value(), full = power(spec, 1.0).value();
+      return n.accelerators * idle + l.util_sum * (full - idle);
+    };
+    const double estimate = linear(model::DevicePower) - l.cut_w;
+    // A reading counts when it is higher: nvidia-smi's board power plus
+    // the catalog's host share. The estimate covers what a reading lags
+    // behind (ranks started since) and nodes without one. A reading that
+    // is not a number, negative or past 1.5 x TDP per device is none.
+    double measured = nodes_->telemetry(name).gpu_power_w;
+    if (!std::isfinite(measured) || measured <= 0 || measured > 1.5 * n.accelerators * spec.tdp.value()) measured = 0;
     if (measured > 0) {
-      d.it_w += measured;
+      d.it_w += std::max(measured + linear(model::HostPower), estimate);
       d.measured_nodes++;
     } else {
-      // No reading (no nvidia-smi/rocm-smi): the catalog's figure for its
-      // busy and idle devices, at the utilisation jobs are assumed to run.
-      const int busy = pool.per_node - state.FreeOn(n);
-      d.it_w += model::PoolPower(Spec(pool.type), pool.per_node, busy, sched::JobRequest{}.utilisation).value();
+      d.it_w += estimate;
       d.estimated_nodes++;
     }
   }
-  site_draw_.clear();
+  for (auto& [site, d] : site_draw_) {
+    const SiteInfo* info = options_.sites != nullptr ? options_.sites->Find(site) : nullptr;
+    d.facility_w = model::FacilityPower(Watts(d.it_w), info != nullptr ? info->pue : SiteSpec{}.pue).value();
+  }
+}
+
+void Reconciler::SetSiteSignals(sched::ClusterState& state, Time now) {
   for (size_t s = 0; s < state.sites().size(); ++s) {
     const sched::SiteState& site = state.site(SiteId(static_cast<uint16_t>(s)));
     sched::SiteSignals signals;
     if (options_.sites != nullptr) signals = options_.sites->GridAt(site.name, now).signals;
-    draw[s].facility_w = model::FacilityPower(Watts(draw[s].it_w), site.pue).value();
-    signals.facility_w = draw[s].facility_w;
+    auto d = site_draw_.find(site.name);
+    signals.facility_w = d != site_draw_.end() ? d->second.facility_w : 0.0;
     state.SetSignals(SiteId(static_cast<uint16_t>(s)), signals);
-    site_draw_[site.name] = draw[s];
   }
+}
+
+bool Reconciler::IsRankOf(const TaskRef& task, const std::string& node) {
+  StatusOr<JobRecord> r = jobs_->Get(task.job);
+  return r.ok() && r->attempt == task.attempt && std::find(r->nodes.begin(), r->nodes.end(), node) != r->nodes.end();
 }
 
 Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue,
@@ -439,8 +499,11 @@ Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched:
           site.name, site.signals.facility_w / 1e3, d.Source(), site.pue, site.power_cap_w / 1e3, extra_w / 1e3);
     }
     auto it = by_id.find(req.id.value());
-    if (why.empty() || it == by_id.end() || it->second->reason == why) continue;
+    if (why.empty() || it == by_id.end()) continue;
     JobRecord& r = *it->second;
+    // Said once while the same site holds it, not each pass its draw moves.
+    const std::string key = why.substr(0, why.find(" draws "));
+    if (r.reason.rfind(key + " draws ", 0) == 0) continue;
     r.reason = why;
     SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
     SG_RETURN_IF_ERROR(Audit(now, "power-hold", r.id, why));
@@ -454,8 +517,8 @@ sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::Cluster
   context.tenant = TenantOf(r.spec.spec.tenant);
   context.estimate = r.spec.estimate;
   context.resumed = r.attempt > 0;
-  context.queued_at = r.updated;
-  context.utilisation = sched::UtilisationOf(r.spec.spec.kind);  // as the twin's
+  context.queued_at = r.queued > Time::Epoch() ? r.queued : r.submitted;  // back in the queue (a requeue), or submitted
+  context.utilisation = sched::UtilisationOf(r.spec.spec.kind);           // as the twin's
   return sched::RequestOf(r.spec.spec, state, context);
 }
 
@@ -553,6 +616,7 @@ Status Reconciler::Tick() {
     }
     live.push_back(std::move(r));
   }
+  ReckonDraw(live, now);  // every pass: /v1/sites and /metrics show it even with nothing to place
   return Schedule(live, now);
 }
 
@@ -572,7 +636,9 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     reported.insert(rep.task);
     // Whether the rank's power cap holds, said once per rank: a cap not
     // enforced is counted as none (the draw the node reports, uncapped).
-    if (rep.cap != TaskReport::Cap::kNone && rep.running && cap_noted_.insert({rep.task, node}).second) {
+    if (rep.cap != TaskReport::Cap::kNone && rep.running && !cap_state_.count({rep.task, node}) &&
+        IsRankOf(rep.task, node)) {
+      cap_state_[{rep.task, node}] = rep.cap;
       SG_RETURN_IF_ERROR(Audit(now, "power-cap", rep.task.job,
                                rep.cap == TaskReport::Cap::kEnforced
                                    ? fmt::format("attempt {}: the power cap is enforced on {}", rep.task.attempt, node)
@@ -581,7 +647,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
                                                  rep.task.attempt, node)));
     }
     if (rep.running) continue;
-    cap_noted_.erase({rep.task, node});
+    cap_state_.erase({rep.task, node});
     out.forget.push_back(rep.task);
     StatusOr<JobRecord> got = jobs_->Get(rep.task.job);
     if (!got.ok()) continue;

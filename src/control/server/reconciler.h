@@ -100,8 +100,15 @@ class Reconciler {
 
  private:
   Status FailLostGangs(std::vector<JobRecord>& jobs, Time now);
+  // Each site's draw (site_draw_) from its live nodes: the catalog's
+  // figure for the devices running ranks hold (their kinds' utilisation,
+  // less enforced caps' cuts) and for idle ones, or a node's GPU reading
+  // plus the host share when that is higher; times the site's PUE.
+  void ReckonDraw(const std::vector<JobRecord>& jobs, Time now);
   // Each site's grid signals (site book) and facility draw (site_draw_).
-  void SetSiteSignals(sched::ClusterState& state, const std::vector<std::string>& node_names, Time now);
+  void SetSiteSignals(sched::ClusterState& state, Time now);
+  // `task` is the current attempt of a job with a rank on `node`.
+  bool IsRankOf(const TaskRef& task, const std::string& node);
   // Pending jobs that did not start only because a site's power cap held
   // them back: their reason and an audit entry say so.
   Status NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue, const sched::Decisions& decisions,
@@ -138,7 +145,8 @@ class Reconciler {
   std::map<std::string, std::map<TaskRef, int>> stale_;
   ReconcilerOptions options_;
   std::map<std::string, SiteDraw> site_draw_;
-  std::set<std::pair<TaskRef, std::string>> cap_noted_;  // ranks whose power cap state was audited
+  // Ranks whose power cap state their agent reported (audited once).
+  std::map<std::pair<TaskRef, std::string>, TaskReport::Cap> cap_state_;
   AuditLog* audit_ = nullptr;
   Metrics* metrics_ = nullptr;
   Status Audit(Time now, const std::string& action, uint64_t job, const std::string& detail) {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -11,7 +12,15 @@
 namespace stargate::control {
 namespace {
 
+// A sites file or a series' CSV: a year of 15-minute points is ~1.5 MB.
+constexpr uintmax_t kMaxFileBytes = 64 << 20;
+
 StatusOr<std::string> ReadText(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  if (!ec && size > kMaxFileBytes) {
+    return absl::InvalidArgumentError(fmt::format("{}: {} bytes; the limit is {}", path, size, kMaxFileBytes));
+  }
   std::ifstream f(path, std::ios::binary);
   if (!f) return absl::NotFoundError(fmt::format("{}: cannot open file", path));
   std::ostringstream ss;
@@ -41,7 +50,8 @@ StatusOr<std::shared_ptr<const SiteBook>> SiteBook::Parse(const std::string& yam
 StatusOr<std::shared_ptr<const SiteBook>> SiteBook::FromSites(std::vector<SiteInfo> sites,
                                                               const std::string& base_dir) {
   auto book = std::shared_ptr<SiteBook>(new SiteBook());
-  auto load = [&](const SiteInfo& site, const GridSeriesInfo& info, const char* what) -> StatusOr<Series> {
+  auto load = [&](const SiteInfo& site, const GridSeriesInfo& info, const char* what,
+                  SignalRange range) -> StatusOr<Series> {
     Series s;
     s.given = info.given();
     s.constant = info.points.empty() && info.file.empty() && info.url.empty();
@@ -61,15 +71,16 @@ StatusOr<std::shared_ptr<const SiteBook>> SiteBook::FromSites(std::vector<SiteIn
         return absl::InvalidArgumentError(
             fmt::format("site {}: {}.file: {}", site.name, what, std::string(rows.status().message())));
       }
+      // In time order; a time given twice: the later row wins.
+      std::map<Time, double> by_time;
       for (const auto& [secs, v] : *rows) {
-        const Time at = Time::Epoch() + Duration::Seconds(secs);
-        // Rows out of order or repeated: the later row wins its time.
-        if (!s.points.points.empty() && at <= s.points.points.back().first) {
-          if (at == s.points.points.back().first) s.points.points.back().second = v;
-          continue;
+        if (!range.Holds(v)) {
+          return absl::InvalidArgumentError(fmt::format("site {}: {}.file: {}: a value of {} is outside [{}, {}]",
+                                                        site.name, what, name, v, range.min, range.max));
         }
-        s.points.points.emplace_back(at, v);
+        by_time[Time::Epoch() + Duration::Seconds(secs)] = v;
       }
+      s.points.points.assign(by_time.begin(), by_time.end());
     }
     if (info.mean.has_value()) {
       s.points.mean = *info.mean;
@@ -82,8 +93,8 @@ StatusOr<std::shared_ptr<const SiteBook>> SiteBook::FromSites(std::vector<SiteIn
   };
   for (const SiteInfo& site : sites) {
     book->index_[site.name] = book->carbon_.size();
-    SG_ASSIGN_OR_RETURN(Series carbon, load(site, site.carbon, "carbon"));
-    SG_ASSIGN_OR_RETURN(Series price, load(site, site.price, "price"));
+    SG_ASSIGN_OR_RETURN(Series carbon, load(site, site.carbon, "carbon", kCarbonRange));
+    SG_ASSIGN_OR_RETURN(Series price, load(site, site.price, "price", kPriceRange));
     book->carbon_.push_back(std::move(carbon));
     book->price_.push_back(std::move(price));
   }
@@ -110,6 +121,22 @@ std::shared_ptr<const SiteBook> SiteBook::WithPoints(const std::string& site, co
   if ((carbon ? info.carbon.url : info.price.url) != url || url.empty()) return nullptr;
   auto copy = std::make_shared<SiteBook>(*this);
   (carbon ? copy->carbon_ : copy->price_)[it->second].points.points = std::move(points);
+  return copy;
+}
+
+std::shared_ptr<const SiteBook> SiteBook::WithFeedsOf(const SiteBook& old) const {
+  auto copy = std::make_shared<SiteBook>(*this);
+  for (const auto& [name, i] : index_) {
+    auto o = old.index_.find(name);
+    if (o == old.index_.end()) continue;
+    const SiteInfo &now = sites_[i], &before = old.sites_[o->second];
+    if (!now.carbon.url.empty() && now.carbon.url == before.carbon.url) {
+      copy->carbon_[i].points.points = old.carbon_[o->second].points.points;
+    }
+    if (!now.price.url.empty() && now.price.url == before.price.url) {
+      copy->price_[i].points.points = old.price_[o->second].points.points;
+    }
+  }
   return copy;
 }
 

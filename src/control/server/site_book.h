@@ -65,6 +65,9 @@ class SiteBook {
   std::vector<Source> Sources() const;
   // A copy with `points` for `site`'s `signal`, if it is still fed from
   // `url` (a reload may have changed it); else null.
+  // A copy that keeps `old`'s fetched points for each signal fed from the
+  // same `url:` in both (a reload does not make them stale).
+  std::shared_ptr<const SiteBook> WithFeedsOf(const SiteBook& old) const;
   std::shared_ptr<const SiteBook> WithPoints(const std::string& site, const std::string& signal, const std::string& url,
                                              std::vector<std::pair<Time, double>> points) const;
   // nullptr for a site the file does not list.

@@ -119,6 +119,7 @@ void SlurmRunner::Start(const std::string& node, const TaskLaunch& task) {
     if (std::find(g.nodes.begin(), g.nodes.end(), node) == g.nodes.end()) g.nodes.push_back(node);
   }
   g.started.insert(node);
+  if (task.power_cap > 0) g.cap_asked = true;
   if (g.slurm_id != 0 || g.submitting || !g.outcome.running || g.stop_sent.has_value()) return;  // never twice
   g.arrived.emplace(node, task);
   for (const std::string& n : g.nodes) {
@@ -270,7 +271,8 @@ std::vector<TaskReport> SlurmRunner::Poll(const std::string& node, Time) {
     // gang must not hide a rank whose start is still on its way: the
     // server would never resend it), or once the gang runs in Slurm.
     if (g.slurm_id == 0 && !g.adopted && !g.started.count(node)) continue;
-    out.push_back({ref, g.outcome.running, g.outcome.exit_code, g.outcome.signal});
+    out.push_back({ref, g.outcome.running, g.outcome.exit_code, g.outcome.signal, false,
+                   g.cap_asked ? TaskReport::Cap::kNotEnforced : TaskReport::Cap::kNone});
   }
   return out;
 }

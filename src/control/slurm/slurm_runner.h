@@ -77,11 +77,14 @@ class SlurmRunner : public TaskRunner {
     std::vector<std::string> nodes;             // this site's nodes of the gang, in rank order
     std::map<std::string, TaskLaunch> arrived;  // by node, until submitted
     std::set<std::string> started;              // nodes whose rank reached the runner
-    uint64_t slurm_id = 0;                      // 0: not submitted (gathering, or never)
-    bool adopted = false;                       // from an earlier driver: every node's rank is there
-    bool submitting = false;                    // sbatch under way (outside the lock)
-    std::optional<Time> stop_wanted;            // when a stop came while submitting
-    SlurmOutcome outcome;                       // running until Slurm says it ended
+    // Asked a device power cap: Slurm gives the runner no way to set one,
+    // so it is reported not enforced (the server counts it uncapped).
+    bool cap_asked = false;
+    uint64_t slurm_id = 0;            // 0: not submitted (gathering, or never)
+    bool adopted = false;             // from an earlier driver: every node's rank is there
+    bool submitting = false;          // sbatch under way (outside the lock)
+    std::optional<Time> stop_wanted;  // when a stop came while submitting
+    SlurmOutcome outcome;             // running until Slurm says it ended
     std::optional<Time> stop_sent;
     bool killed = false;
     int unseen = 0;                   // refreshes in a row Slurm did not list it

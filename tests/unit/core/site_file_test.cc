@@ -1,5 +1,6 @@
 #include "core/site_file.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 namespace stargate {
@@ -73,6 +74,13 @@ TEST(SiteFile, ErrorsNameFileLineAndField) {
   EXPECT_NE(error("sites:\n  - {name: a, carbon: {url: \"https://x/\", mean: 1}}\n").find("http://"),
             std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, carbon: {url: \"http://x/\"}}\n").find("needs a `mean`"), std::string::npos);
+  for (const char* url : {"http://h:99999999999/x", "http://h:0/x", "http://h:/x", "http://a b/x", "http:///x"}) {
+    EXPECT_NE(error(fmt::format("sites:\n  - {{name: a, carbon: {{url: \"{}\", mean: 1}}}}\n", url)).find("PORT in"),
+              std::string::npos)
+        << url;
+  }
+  EXPECT_NE(error("sites:\n  - {name: a, carbon: {url: \"http://x/\", mean: 1, poll: 2d}}\n").find("poll"),
+            std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, carbon: {mean: 1, poll: 1m}}\n").find("goes with `url`"), std::string::npos);
   EXPECT_TRUE(ParseSiteFile("sites:\n  - {name: a, carbon: {url: \"http://x:9/c\", mean: 1, poll: 30s}}\n", "s").ok());
   EXPECT_NE(error("sites:\n  - {name: a, carbon: 5000}\n").find("carbon"), std::string::npos);

@@ -40,6 +40,26 @@ TEST(ParseGridFeed, RefusesAnythingElseNamingTheEntry) {
   EXPECT_NE(error(R"({"values": [{"at": "soon", "value": 1}]})").find("values[0].at"), std::string::npos);
   EXPECT_NE(error(R"({"forecast": [{"at": 1, "value": "x"}]})").find("forecast[0]"), std::string::npos);
   EXPECT_NE(error("{\"values\": [").find("not a JSON"), std::string::npos);
+  EXPECT_NE(std::string(ParseGridFeed(R"({"values": [{"at": 1, "value": 5000}]})", kCarbonRange).status().message())
+                .find("outside [0, 2000]"),
+            std::string::npos);
+}
+
+// A reload keeps what a source already answered when it still feeds the
+// same signal from the same URL; a changed URL starts afresh.
+TEST(SiteBook, AReloadKeepsTheFetchedPointsOfAnUnchangedSource) {
+  SiteInfo ie;
+  ie.name = "ie";
+  ie.carbon.mean = 350;
+  ie.carbon.url = "http://127.0.0.1:9/c";
+  const auto old = SiteBook::FromSites({ie}).value()->WithPoints("ie", "carbon", ie.carbon.url, {{kT0, 120.0}});
+  ASSERT_NE(old, nullptr);
+  const auto same = SiteBook::FromSites({ie}).value()->WithFeedsOf(*old);
+  EXPECT_EQ(same->GridAt("ie", kT0).signals.carbon, 120);
+  ie.carbon.url = "http://127.0.0.1:9/other";
+  const auto moved = SiteBook::FromSites({ie}).value()->WithFeedsOf(*old);
+  EXPECT_TRUE(moved->GridAt("ie", kT0).signals.carbon_stale);
+  EXPECT_EQ(old->WithPoints("ie", "carbon", "http://elsewhere/", {}), nullptr);
 }
 
 TEST(GridPoller, FetchesOnTheClockAndKeepsTheLastValuesUntilStale) {

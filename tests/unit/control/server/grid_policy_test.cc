@@ -7,13 +7,16 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "control/server/control_plane.h"
 #include "control/server/reconciler.h"
 #include "control/server/site_book.h"
 #include "control/store/memory_store.h"
+#include "model/power.h"
 #include "runtime/manual_clock.h"
 
 namespace stargate::control {
@@ -136,24 +139,44 @@ TEST_F(GridPolicyTest, AStaleSignalFallsBackToTheMeanAndSaysSo) {
 // A site whose reported draw is at its cap starts no new work until the
 // draw falls; the job's reason and the audit say why.
 TEST_F(GridPolicyTest, ASiteAtItsPowerCapStartsNothingUntilItsDrawFalls) {
-  Join("g", "s1", AcceleratorType::kH100, 1900);
+  // One H100 whose board reads 680 W (its host share adds the catalog's
+  // idle figure): with a job's draw on top, past the 1 kW cap.
+  Join("g", "s1", AcceleratorType::kH100, 680);
   SiteInfo s1 = Site("s1", 300);
   s1.pue = 1.0;
-  s1.power_cap_w = 2000;
+  s1.power_cap_w = 1000;
   Use({s1});
   const uint64_t id = Submit("", "H100:1");
   ASSERT_TRUE(rec_->Tick().ok());
   JobRecord r = jobs_.Get(id).value();
   EXPECT_EQ(r.state, JobState::kPending);
-  EXPECT_NE(r.reason.find("held back by power: site s1 draws 1.9 kW (GPU power: measured"), std::string::npos)
+  const double host_idle = model::HostPower(Spec(AcceleratorType::kH100), 0).value();
+  EXPECT_NE(r.reason.find(fmt::format("held back by power: site s1 draws {:.1f} kW (GPU power: measured, x PUE 1.00) "
+                                      "of its 1.0 kW cap",
+                                      (680 + host_idle) / 1e3)),
+            std::string::npos)
       << r.reason;
   ASSERT_EQ(Audits(id, "power-hold").size(), 1u);
   EXPECT_EQ(rec_->site_draw().at("s1").Source(), "measured");
+  Beat("g", 690);  // the draw moves a little: still held, not said again
   ASSERT_TRUE(rec_->Tick().ok());
-  EXPECT_EQ(Audits(id, "power-hold").size(), 1u);  // said once
-  Beat("g", 90);                                   // the draw falls
+  EXPECT_EQ(Audits(id, "power-hold").size(), 1u);
+  Beat("g", 90);  // the draw falls
   ASSERT_TRUE(rec_->Tick().ok());
   EXPECT_EQ(jobs_.Get(id).value().state, JobState::kRunning);
+}
+
+// A reading that cannot be true (not a number, or past 1.5 x TDP per
+// device) is no reading: the estimate stands in, and a hostile agent
+// cannot block its site.
+TEST_F(GridPolicyTest, ABogusReadingIsNoReading) {
+  for (double bogus : {std::numeric_limits<double>::infinity(), std::nan(""), -5.0, 1e300, 1100.0}) {
+    Join("g", "s1", AcceleratorType::kH100, bogus);
+    Use({Site("s1", 300)});
+    ASSERT_TRUE(rec_->Tick().ok());
+    EXPECT_EQ(rec_->site_draw().at("s1").Source(), "estimate") << bogus;
+    EXPECT_TRUE(std::isfinite(rec_->site_draw().at("s1").facility_w)) << bogus;
+  }
 }
 
 // Without a reading, the catalog's estimate for the node stands in, and is
