@@ -46,7 +46,10 @@ std::string CgroupGroup(const std::string& node, const std::string& work_dir) {
 }  // namespace
 
 LocalRunner::LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grace, TenantUserConfig tenants)
-    : node_(std::move(node)), work_dir_(std::move(work_dir)), stop_grace_(stop_grace), limiter_(node_.accelerator) {
+    : node_(std::move(node)),
+      work_dir_(std::move(work_dir)),
+      stop_grace_(stop_grace),
+      limiter_(node_.accelerator, work_dir_.empty() ? "" : work_dir_ + "/power-limits") {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (tenants.enabled) {
     fmt::print("stargate agent {}: tasks run as their tenant's user (sg-<tenant>, uids {}-{}{})\n", node_.name,
@@ -71,6 +74,10 @@ LocalRunner::LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grac
 }
 
 int LocalRunner::EndLeftovers(const std::string&) {
+  if (!limits_restored_) {  // devices an earlier agent left power-limited
+    limiter_.RestoreLeftovers();
+    limits_restored_ = true;
+  }
   if (cgroups_ == nullptr) return 0;
   int left = 0;
   for (const TaskRef& ref : cgroups_->Tasks()) {

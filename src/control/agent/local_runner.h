@@ -75,6 +75,7 @@ class LocalRunner : public TaskRunner {
   std::unique_ptr<TaskCgroups> cgroups_;  // null: process groups only
   std::unique_ptr<TenantUsers> tenants_;  // null: tasks run as the agent's user
   PowerLimiter limiter_;
+  bool limits_restored_ = false;
   // podman's argv to run `task` in its image (`env`: the task's env as for
   // the host, of which the container gets the server's and Stargate's);
   // FailedPrecondition without podman or root.

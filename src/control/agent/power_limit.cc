@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
+#include <fstream>
+
 #include "core/text_fields.h"
 #include "runtime/subprocess.h"
 
@@ -31,6 +34,31 @@ bool PowerLimiter::Nvidia() const {
   return type_ != AcceleratorType::kCpu && type_ != AcceleratorType::kMI250X && type_ != AcceleratorType::kMI300X;
 }
 bool PowerLimiter::Amd() const { return type_ == AcceleratorType::kMI250X || type_ == AcceleratorType::kMI300X; }
+
+void PowerLimiter::Save() const {
+  if (state_file_.empty()) return;
+  const std::string tmp = state_file_ + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    for (const auto& [id, w] : limited_) f << id << " " << w << "\n";
+  }
+  std::rename(tmp.c_str(), state_file_.c_str());
+}
+
+void PowerLimiter::RestoreLeftovers() {
+  if (state_file_.empty()) return;
+  std::ifstream f(state_file_);
+  std::vector<std::string> ids;
+  std::string id;
+  double w = 0;
+  while (f >> id >> w) {
+    if (w > 0 && w < 1e5 && id.size() < 128) {
+      limited_[id] = w;
+      ids.push_back(id);
+    }
+  }
+  Restore(ids);
+}
 
 bool PowerLimiter::Apply(const std::vector<std::string>& devices, double fraction, std::string* why) {
   if (!(fraction > 0 && fraction <= 1)) {
@@ -67,6 +95,7 @@ bool PowerLimiter::Apply(const std::vector<std::string>& devices, double fractio
       return false;
     }
     limited_[idx] = default_w;
+    Save();  // before the next device: a death midway still leaves a record
   }
   return true;
 }
@@ -84,6 +113,7 @@ void PowerLimiter::Restore(const std::vector<std::string>& devices) {
     }
     limited_.erase(it);
   }
+  Save();
 }
 
 }  // namespace stargate::control

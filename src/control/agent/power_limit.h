@@ -23,7 +23,14 @@ namespace stargate::control {
 
 class PowerLimiter {
  public:
-  explicit PowerLimiter(AcceleratorType type) : type_(type) {}
+  // `state_file` ("" = none) records the devices limited and their
+  // defaults, so an agent that follows a dead one restores them
+  // (RestoreLeftovers) before it runs anything.
+  explicit PowerLimiter(AcceleratorType type, std::string state_file = "")
+      : type_(type), state_file_(std::move(state_file)) {}
+
+  // Restores what the state file says an earlier agent left limited.
+  void RestoreLeftovers();
 
   // Limits each of `devices` to `fraction` (0, 1] of its default; true when
   // every one took it, else false with `why` (those that did are restored).
@@ -36,7 +43,9 @@ class PowerLimiter {
  private:
   bool Nvidia() const;
   bool Amd() const;
+  void Save() const;  // limited_ to the state file
   AcceleratorType type_;
+  std::string state_file_;
   std::map<std::string, double> limited_;  // device -> its default limit (W)
 };
 

@@ -85,6 +85,24 @@ TEST_F(StandInNvidiaSmi, ARefusalIsNotEnforcedAndUndoesTheRest) {
   EXPECT_EQ(calls.back(), "-i 0 -pl 700");  // device 0 restored
 }
 
+// An agent that dies with devices limited leaves a record; the next one
+// restores them before it runs anything.
+TEST_F(StandInNvidiaSmi, TheNextAgentRestoresWhatADeadOneLeftLimited) {
+  const std::string state = (dir_ / "power-limits").string();
+  {
+    PowerLimiter dying(AcceleratorType::kH100, state);
+    std::string why;
+    ASSERT_TRUE(dying.Apply({"2"}, 0.5, &why)) << why;
+  }  // gone without Restore
+  PowerLimiter next(AcceleratorType::kH100, state);
+  next.RestoreLeftovers();
+  const std::vector<std::string> calls = Calls();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[2], "-i 2 -pl 700");
+  next.RestoreLeftovers();  // nothing left
+  EXPECT_EQ(Calls().size(), 3u);
+}
+
 TEST_F(StandInNvidiaSmi, ACpuNodeHasNothingToLimit) {
   PowerLimiter limiter(AcceleratorType::kCpu);
   std::string why;
