@@ -142,7 +142,9 @@ struct Agent::Impl {
     if (config.host_telemetry && config.node.accelerator != AcceleratorType::kCpu &&
         (!gpu_sampled.has_value() || now - *gpu_sampled >= kGpuSample)) {
       gpu_sampled = now;
-      auto gpus = ProbeNvidiaSmi();
+      const bool amd =
+          config.node.accelerator == AcceleratorType::kMI250X || config.node.accelerator == AcceleratorType::kMI300X;
+      auto gpus = amd ? ProbeRocmSmi() : ProbeNvidiaSmi();
       if (gpus.ok()) {
         gpu_util = gpu_power_w = 0;
         for (const GpuSample& g : *gpus) {

@@ -1,10 +1,12 @@
 #include "control/agent/gpu_probe.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace stargate::control {
 namespace {
@@ -47,6 +49,41 @@ StatusOr<std::vector<GpuSample>> ParseNvidiaSmi(std::string_view csv) {
     out.push_back(GpuSample{f[0], power, util / 100.0, static_cast<int64_t>(mem)});
   }
   return out;
+}
+
+StatusOr<std::vector<GpuSample>> ParseRocmSmi(std::string_view json) {
+  const nlohmann::json j = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return absl::InvalidArgumentError("rocm-smi: not a JSON object");
+  std::vector<GpuSample> out;
+  for (const auto& [card, fields] : j.items()) {
+    if (!card.starts_with("card")) continue;  // "system" and the like
+    if (!fields.is_object()) return absl::InvalidArgumentError(fmt::format("rocm-smi: {}: not an object", card));
+    GpuSample g;
+    for (const auto& [key, value] : fields.items()) {
+      if (!value.is_string()) continue;
+      double v = 0;
+      const std::string text = Trim(value.get<std::string>());
+      if (!Number(text, &v)) v = 0;  // "N/A (Secondary die)"
+      if (key.find("Graphics Package Power (W)") != std::string::npos) g.power_w = std::max(0.0, v);
+      if (key == "GPU use (%)") g.utilisation = std::clamp(v / 100.0, 0.0, 1.0);
+    }
+    out.push_back(g);
+  }
+  return out;
+}
+
+StatusOr<std::vector<GpuSample>> ProbeRocmSmi() {
+  FILE* p = popen("rocm-smi --showpower --showuse --json 2>/dev/null", "r");
+  if (p == nullptr) return absl::NotFoundError("cannot run rocm-smi");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0 && out.size() < (1 << 20)) out.append(buf, n);
+  const int rc = pclose(p);
+  if (rc != 0) return absl::NotFoundError("rocm-smi is not installed or found no GPU");
+  SG_ASSIGN_OR_RETURN(std::vector<GpuSample> gpus, ParseRocmSmi(out));
+  if (gpus.empty()) return absl::NotFoundError("rocm-smi found no GPU");
+  return gpus;
 }
 
 StatusOr<AcceleratorType> TypeFromGpuName(std::string_view name) {

@@ -1,5 +1,6 @@
 // File: gpu_probe.h
-// What GPUs a node has, and how busy they are, from nvidia-smi:
+// What GPUs a node has, and how busy they are and what they draw, from
+// nvidia-smi (or rocm-smi on AMD nodes, for the draw and use):
 //   nvidia-smi --query-gpu=name,power.draw,utilization.gpu,memory.total
 //              --format=csv,noheader,nounits
 // The agent probes at start (`--accelerators auto`) and with each
@@ -33,5 +34,15 @@ StatusOr<AcceleratorType> TypeFromGpuName(std::string_view name);
 
 // Runs nvidia-smi; NotFound when it is not installed or finds no GPU.
 StatusOr<std::vector<GpuSample>> ProbeNvidiaSmi();
+
+// AMD's counterpart, `rocm-smi --showpower --showuse --json`:
+//   {"card0": {"Average Graphics Package Power (W)": "222.0", "GPU use (%)": "35"}, ...}
+// (ROCm 6 names the power "Current Socket Graphics Package Power (W)"; an
+// MI250X's secondary die says "N/A (Secondary die)": its primary die's
+// figure holds both, so it counts 0). Name and memory stay empty.
+// InvalidArgument for anything else.
+StatusOr<std::vector<GpuSample>> ParseRocmSmi(std::string_view json);
+// Runs rocm-smi; NotFound when it is not installed or finds no GPU.
+StatusOr<std::vector<GpuSample>> ProbeRocmSmi();
 
 }  // namespace stargate::control

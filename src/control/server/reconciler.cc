@@ -419,7 +419,9 @@ void Reconciler::ReckonDraw(const std::vector<JobRecord>& jobs, Time now) {
   }
   std::erase_if(cap_state_, [&](const auto& e) { return !running.count(e.first); });
   site_draw_.clear();
-  for (const auto& [name, n] : nodes_->nodes()) {
+  for (const auto& entry : nodes_->nodes()) {
+    const std::string& name = entry.first;
+    const NodeInfo& n = entry.second;  // (not a structured binding: the lambdas below capture it)
     SiteDraw& d = site_draw_[n.site];
     if (!nodes_->Alive(name, now)) continue;  // a silent node is not counted (nor known)
     const AcceleratorSpec& spec = Spec(n.accelerator);

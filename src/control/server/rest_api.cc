@@ -373,7 +373,9 @@ HttpResponse RestApi::ListSites() {
     acc = (acc.is_null() ? 0 : acc.get<int>()) + n.accelerators;
   }
   json list = json::array();
-  for (auto& [name, s] : sites) {
+  for (auto& entry : sites) {
+    const std::string& name = entry.first;
+    json& s = entry.second;  // (not a structured binding: `signal` captures it)
     // Measured reliability (what `checkpoint.interval: auto` plans with).
     auto h = nodes.health.find(name);
     const SiteHealth health = h == nodes.health.end() ? SiteHealth{} : h->second;

@@ -35,5 +35,24 @@ TEST(GpuProbe, ProductNamesMapToCatalogTypes) {
   EXPECT_FALSE(TypeFromGpuName("Tesla T4").ok());
 }
 
+// rocm-smi's JSON, as ROCm 5 and 6 write it: an MI250X's secondary die
+// counts 0 (its primary's figure holds both).
+TEST(GpuProbe, ParsesRocmSmiJson) {
+  // ("(%)" and "(W)" end raw strings: a delimiter keeps them in.)
+  const auto gpus = ParseRocmSmi(R"json({"card0": {"Average Graphics Package Power (W)": "237.0", "GPU use (%)": "98"},
+                           "card1": {"Average Graphics Package Power (W)": "N/A (Secondary die)", "GPU use (%)": "97"},
+                           "card2": {"Current Socket Graphics Package Power (W)": "4.0", "GPU use (%)": "0"},
+                           "system": {"Driver version": "6.7.0"}})json")
+                        .value();
+  ASSERT_EQ(gpus.size(), 3u);
+  EXPECT_DOUBLE_EQ(gpus[0].power_w, 237);
+  EXPECT_DOUBLE_EQ(gpus[0].utilisation, 0.98);
+  EXPECT_DOUBLE_EQ(gpus[1].power_w, 0);
+  EXPECT_DOUBLE_EQ(gpus[2].power_w, 4);
+  EXPECT_FALSE(ParseRocmSmi("[1]").ok());
+  EXPECT_FALSE(ParseRocmSmi(R"({"card0": 3})").ok());
+  EXPECT_FALSE(ParseRocmSmi("garbage").ok());
+}
+
 }  // namespace
 }  // namespace stargate::control
