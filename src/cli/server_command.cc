@@ -32,6 +32,7 @@ struct ServerOptions {
   int hot_spares = 0;
   bool no_gang_repair = false;
   int site_partition_grace_s = 60;
+  int reject_grace_s = 30;
   std::string preempt_after = "10m";
   std::string etcd;  // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
@@ -145,6 +146,7 @@ int RunServer(const ServerOptions& o, Clock& clock) {
   so.reconciler.hot_spares = o.hot_spares;
   so.reconciler.gang_repair = !o.no_gang_repair;
   so.reconciler.site_partition_grace = Duration::Seconds(o.site_partition_grace_s);
+  so.reconciler.reject_grace = Duration::Seconds(o.reject_grace_s);
   // The dashboard at /ui/: web/ of the source tree, beside build/.
   so.web_dir = o.web_dir;
   if (so.web_dir.empty()) {
@@ -248,6 +250,11 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code) {
                   "A job with priority > 0 that would wait longer than this stops lower-priority work "
                   "(SIGTERM first: time to checkpoint)")
       ->capture_default_str();
+  cmd->add_option("--reject-grace-s", o->reject_grace_s,
+                  "A job no registered node could ever run fails this long after its submission, unless a node "
+                  "that fits joins meanwhile (nodes still joining a new cluster)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
   cmd->add_option("--site-partition-grace-s", o->site_partition_grace_s,
                   "When all of a site's nodes go silent at once (its WAN link cut), its jobs keep their attempt "
                   "this long before restarting elsewhere (0 = at once)")

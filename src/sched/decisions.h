@@ -28,8 +28,10 @@
 //            the surviving nodes kept. Audited ("repair").
 //   Reject   final: the job can never run on this cluster (no pool of an
 //            allowed type, size or jurisdiction); it leaves the queue and
-//            fails with `reason`. Audited ("reject"). A server that has
-//            just restarted, still hearing from its nodes, holds it instead.
+//            fails with `reason`. Audited ("reject"). The server first
+//            waits its reject grace from the job's submission (nodes still
+//            joining a new cluster; 0 in the twin, which knows its whole
+//            topology), and a server that has just restarted holds it.
 //
 // A decision about a job no longer queued (cancelled meanwhile) is
 // ignored. Both drivers feed the scheduler the same grid signals

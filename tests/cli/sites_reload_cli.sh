@@ -6,13 +6,14 @@
 #     old sites, and keeps serving).
 #  3. POST /v1/sites/reload (admins only when tokens are on; here the API
 #     is open) reads it again.
-#  4. A job no site can ever run fails at once ("rejected: ...").
+#  4. A job no site can ever run fails ("rejected: ...") after the
+#     reject grace.
 # Usage: sites_reload_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
 source "$(dirname "$0")/lib/cluster.bash"
 printf 'sites:\n  - {name: lab, carbon: 700, price: {mean: 50}}\n' > sites.yaml
-start_server --sites sites.yaml
+start_server --sites sites.yaml --reject-grace-s 2
 SERVER_PID=${PIDS[0]}
 start_agent a
 wait_up 1
@@ -49,9 +50,12 @@ CODE=$(curl -s -o reload.json -w '%{http_code}' -X POST "$STARGATE_SERVER/v1/sit
 AUDIT=$(curl -s "$STARGATE_SERVER/v1/audit?action=sites-reload")
 [ "$(grep -o '"sites-reload"' <<< "$AUDIT" | wc -l)" = 3 ] || fail "reloads audited: $AUDIT"
 
-# 4. A job that can never run fails at once.
+# 4. A job no node could ever run waits the reject grace (2 s here) for
+#    nodes still joining, saying so, then fails.
 printf 'name: huge\nresources: {accelerators: CPU:1, nodes: 3}\nrun: "true"\n' > huge.yaml
 "$BIN" job submit huge.yaml > /dev/null
+for _ in $(seq 20); do "$BIN" job show 2 | grep -q "waiting: needs 3" && break; sleep 0.05; done
+"$BIN" job show 2 | grep -q "waiting: needs 3" || fail "a rejected job should wait the grace first: $("$BIN" job show 2)"
 wait_state 2 failed 10
 "$BIN" job show 2 | grep -q "rejected: " || fail "rejection: $("$BIN" job show 2)"
 echo "sites reload CLI: ok"

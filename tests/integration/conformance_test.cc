@@ -303,6 +303,7 @@ class ServerRun {
     o.sites = book_;
     o.gang_repair = false;  // the scenario's failures.gang_repair
     o.site_partition_grace = Duration::Zero();
+    o.reject_grace = Duration::Zero();  // the twin knows its whole topology from the start
     rec_.Configure(o);
     rec_.SetAudit(&audit_);
     for (const JobDef& j : jobs) estimate_.push_back(ParseJobFile(j.text, "job.yaml").value());

@@ -553,7 +553,18 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       // server has known, and fails with the reason. (Not while a restarted
       // server is still hearing from its nodes.)
       JobRecord& r = *by_id.at(rj->job.value());
-      if (nodes_->InGrace(now) || r.state != JobState::kPending) continue;
+      if (r.state != JobState::kPending) continue;
+      if (nodes_->InGrace(now) || now - r.submitted < options_.reject_grace) {
+        const std::string why = fmt::format(
+            "waiting: {} (it fails {} s after its submission unless a node that fits "
+            "joins)",
+            rj->reason, options_.reject_grace.millis() / 1000);
+        if (r.reason != why) {  // said once, not every pass
+          r.reason = why;
+          SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+        }
+        continue;
+      }
       r.state = JobState::kFailed;
       r.reason = "rejected: " + rj->reason;
       SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));

@@ -62,6 +62,11 @@ struct ReconcilerOptions {
   // when it comes back). New work avoids the silent site meanwhile.
   // 0 = a silent site's gangs restart at once, as for a lost node.
   Duration site_partition_grace = Duration::Seconds(60);
+  // A job the scheduler rejects (no registered node could ever run it)
+  // fails this long after its submission, not at once, so nodes still
+  // joining a new cluster can take it (the twin knows its whole topology
+  // from the start: 0 there). Meanwhile its reason says why it waits.
+  Duration reject_grace = Duration::Seconds(30);
   // What `--sites` says of the sites (site_book.h): where each is (a
   // job's `placement.near` scores sites by the fibre round trip from
   // there; a site not listed is no distance from anywhere and fails any

@@ -461,7 +461,13 @@ TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitt
   const uint64_t huge = submit(8, 1);  // bigger than any node: never
   ASSERT_TRUE(rec.Tick().ok());
   EXPECT_EQ(jobs.Get(more).value().state, JobState::kPending);
-  // A Reject is final, as in the twin: the job fails with the reason.
+  // A Reject waits the reject grace for nodes still joining, saying why...
+  EXPECT_EQ(jobs.Get(huge).value().state, JobState::kPending);
+  EXPECT_EQ(jobs.Get(huge).value().reason.rfind("waiting: no allowed site has nodes with 8 accelerators", 0), 0u)
+      << jobs.Get(huge).value().reason;
+  // ... then is final, as in the twin: the job fails with the reason.
+  clock.Advance(ReconcilerOptions{}.reject_grace);
+  ASSERT_TRUE(rec.Tick().ok());
   EXPECT_EQ(jobs.Get(huge).value().state, JobState::kFailed);
   EXPECT_NE(jobs.Get(huge).value().reason.find("rejected: no allowed site has nodes with 8 accelerators"),
             std::string::npos)
@@ -592,7 +598,13 @@ TEST_F(ReconcilerTest, PlacementsAndResidencyRefusalsGoToTheAuditLog) {
   const uint64_t id = Submit(2);
   const uint64_t eu = jobs_.Submit("name: eu\nplacement: {jurisdictions: [EU]}\nrun: x\n", "eu.yaml", "").value().id;
   ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(eu).value().reason.rfind("waiting: data residency", 0), 0u);  // the reject grace first
+  clock_.Advance(ReconcilerOptions{}.reject_grace);
+  Beat("a", {Running({id, 1})});
+  Beat("b", {Running({id, 1})});
+  ASSERT_TRUE(rec_.Tick().ok());
   ASSERT_TRUE(rec_.Tick().ok());  // said once, not every pass
+  EXPECT_EQ(jobs_.Get(eu).value().state, JobState::kFailed);
   const std::vector<AuditEntry> all = audit.Query({}).value();
   ASSERT_EQ(all.size(), 2u);
   const AuditEntry& place = all[0].action == "place" ? all[0] : all[1];
