@@ -47,11 +47,7 @@ bool HttpUrlOk(std::string_view url) {
 // "2026-12-03 10:00:00" or "2026-12-03T10:00:00Z" (UTC), or Unix seconds.
 StatusOr<Time> ReadPointTime(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(std::string text, c.Scalar("a UTC time or Unix seconds"));
-  std::string_view s = text;
-  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.remove_suffix(1);
-  if (const std::optional<int64_t> secs = ParseDateTime(s)) return Time::Epoch() + Duration::Seconds(*secs);
-  const std::optional<double> unix_s = ParseFieldNumber(s);
-  if (unix_s && *unix_s >= 0 && *unix_s < 9e9) return Time::Epoch() + Duration::FromSeconds(*unix_s);
+  if (const std::optional<int64_t> ns = ParseTimestampNanos(WithoutUtcSuffix(text))) return Time::FromNanos(*ns);
   return c.Error(
       fmt::format("expected a UTC time such as \"2026-12-03 10:00:00\" or Unix seconds, got {}", c.Describe()));
 }

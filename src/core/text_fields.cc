@@ -98,6 +98,11 @@ std::optional<int64_t> ParseDateTime(std::string_view s) {
   return DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
 }
 
+std::string_view WithoutUtcSuffix(std::string_view s) {
+  if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) s.remove_suffix(1);
+  return s;
+}
+
 std::optional<int64_t> ParseTimestampNanos(std::string_view s) {
   if (const std::optional<int64_t> secs = ParseDateTime(s)) {
     return *secs * kNanosPerSecond;

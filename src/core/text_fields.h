@@ -56,6 +56,10 @@ std::optional<int64_t> ParseDateTime(std::string_view s);
 // of seconds (Unix time or a trace-relative offset), 0 <= s < 9e9.
 std::optional<int64_t> ParseTimestampNanos(std::string_view s);
 
+// `s` without the one trailing 'Z' (or 'z') that marks a date-time as UTC
+// ("2026-12-03T10:00:00Z"), for the parsers above, which read UTC anyway.
+std::string_view WithoutUtcSuffix(std::string_view s);
+
 // `s` for an error message: at most 40 characters, control bytes as '?'.
 std::string Excerpt(std::string_view s);
 

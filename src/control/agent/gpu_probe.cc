@@ -29,6 +29,23 @@ bool Number(const std::string& field, double* out) {
   return end != field.c_str() && *end == '\0';
 }
 
+// Runs a vendor tool's `command` and parses what it prints (at most
+// 1 MiB); NotFound when the tool is missing, fails or finds no GPU.
+StatusOr<std::vector<GpuSample>> Probe(std::string_view tool, const char* command,
+                                       StatusOr<std::vector<GpuSample>> (*parse)(std::string_view)) {
+  FILE* p = popen(command, "r");
+  if (p == nullptr) return absl::NotFoundError(fmt::format("cannot run {}", tool));
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0 && out.size() < (1 << 20)) out.append(buf, n);
+  const int rc = pclose(p);
+  if (rc != 0) return absl::NotFoundError(fmt::format("{} is not installed or found no GPU", tool));
+  SG_ASSIGN_OR_RETURN(std::vector<GpuSample> gpus, parse(out));
+  if (gpus.empty()) return absl::NotFoundError(fmt::format("{} found no GPU", tool));
+  return gpus;
+}
+
 }  // namespace
 
 StatusOr<std::vector<GpuSample>> ParseNvidiaSmi(std::string_view csv) {
@@ -73,17 +90,7 @@ StatusOr<std::vector<GpuSample>> ParseRocmSmi(std::string_view json) {
 }
 
 StatusOr<std::vector<GpuSample>> ProbeRocmSmi() {
-  FILE* p = popen("rocm-smi --showpower --showuse --json 2>/dev/null", "r");
-  if (p == nullptr) return absl::NotFoundError("cannot run rocm-smi");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0 && out.size() < (1 << 20)) out.append(buf, n);
-  const int rc = pclose(p);
-  if (rc != 0) return absl::NotFoundError("rocm-smi is not installed or found no GPU");
-  SG_ASSIGN_OR_RETURN(std::vector<GpuSample> gpus, ParseRocmSmi(out));
-  if (gpus.empty()) return absl::NotFoundError("rocm-smi found no GPU");
-  return gpus;
+  return Probe("rocm-smi", "rocm-smi --showpower --showuse --json 2>/dev/null", ParseRocmSmi);
 }
 
 StatusOr<AcceleratorType> TypeFromGpuName(std::string_view name) {
@@ -100,20 +107,10 @@ StatusOr<AcceleratorType> TypeFromGpuName(std::string_view name) {
 }
 
 StatusOr<std::vector<GpuSample>> ProbeNvidiaSmi() {
-  FILE* p = popen(
-      "nvidia-smi --query-gpu=name,power.draw,utilization.gpu,memory.total --format=csv,noheader,nounits "
-      "2>/dev/null",
-      "r");
-  if (p == nullptr) return absl::NotFoundError("cannot run nvidia-smi");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int rc = pclose(p);
-  if (rc != 0) return absl::NotFoundError("nvidia-smi is not installed or found no GPU");
-  SG_ASSIGN_OR_RETURN(std::vector<GpuSample> gpus, ParseNvidiaSmi(out));
-  if (gpus.empty()) return absl::NotFoundError("nvidia-smi found no GPU");
-  return gpus;
+  return Probe("nvidia-smi",
+               "nvidia-smi --query-gpu=name,power.draw,utilization.gpu,memory.total --format=csv,noheader,nounits "
+               "2>/dev/null",
+               ParseNvidiaSmi);
 }
 
 }  // namespace stargate::control

@@ -61,14 +61,15 @@ StatusOr<std::string> Fetch(const std::string& url, const Clock& clock) {
 }
 
 StatusOr<Time> ReadAt(const nlohmann::json& at, const std::string& where) {
+  // A number is Unix seconds; a string a date-time (not seconds in quotes).
+  std::optional<int64_t> ns;
   if (at.is_number()) {
-    const double s = at.get<double>();
-    if (s >= 0 && s < 9e9) return Time::Epoch() + Duration::FromSeconds(s);
+    ns = ParseTimestampNanos(at.dump());
   } else if (at.is_string()) {
-    std::string_view text = at.get_ref<const std::string&>();
-    if (!text.empty() && (text.back() == 'Z' || text.back() == 'z')) text.remove_suffix(1);
-    if (const std::optional<int64_t> secs = ParseDateTime(text)) return Time::Epoch() + Duration::Seconds(*secs);
+    const std::optional<int64_t> secs = ParseDateTime(WithoutUtcSuffix(at.get_ref<const std::string&>()));
+    if (secs.has_value()) ns = *secs * 1'000'000'000;
   }
+  if (ns.has_value()) return Time::FromNanos(*ns);
   return absl::InvalidArgumentError(fmt::format("{}.at: expected a UTC date-time or Unix seconds", where));
 }
 

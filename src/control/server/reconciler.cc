@@ -393,10 +393,12 @@ void Reconciler::ReckonDraw(const std::vector<JobRecord>& jobs, Time now) {
     double busy = 0, util_sum = 0, cut_w = 0;
   };
   std::map<std::string, Load> load;
+  std::set<std::pair<TaskRef, std::string>> running;  // ranks running now: cap reports of others are forgotten
   for (const JobRecord& r : jobs) {
     const float util = sched::UtilisationOf(r.spec.spec.kind);
     for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
       if (r.exits[rank] != JobRecord::kRunningExit) continue;
+      running.insert({TaskRef{r.id, r.attempt}, r.nodes[rank]});
       const NodeInfo* n = nodes_->Find(r.nodes[rank]);
       if (n == nullptr) continue;
       Load& l = load[r.nodes[rank]];
@@ -411,12 +413,6 @@ void Reconciler::ReckonDraw(const std::vector<JobRecord>& jobs, Time now) {
     }
   }
   // Forget cap reports of ranks no longer running (ended, lost, requeued).
-  std::set<std::pair<TaskRef, std::string>> running;
-  for (const JobRecord& r : jobs) {
-    for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
-      if (r.exits[rank] == JobRecord::kRunningExit) running.insert({TaskRef{r.id, r.attempt}, r.nodes[rank]});
-    }
-  }
   std::erase_if(cap_state_, [&](const auto& e) { return !running.count(e.first); });
   site_draw_.clear();
   for (const auto& entry : nodes_->nodes()) {
@@ -472,18 +468,18 @@ bool Reconciler::IsRankOf(const TaskRef& task, const std::string& node) {
 Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue,
                                   const sched::Decisions& decisions, std::map<uint64_t, JobRecord*>& by_id, Time now) {
   if (!scheduler_->HonoursPowerCaps()) return Status();
-  std::set<uint64_t> decided;
-  for (const sched::Decision& d : decisions.items) {
-    std::visit([&](const auto& x) { decided.insert(x.job.value()); }, d);
-  }
   if (std::none_of(state.sites().begin(), state.sites().end(),
                    [](const sched::SiteState& site) { return site.power_cap_w > 0; })) {
     return Status();
   }
+  std::set<uint64_t> decided;
+  for (const sched::Decision& d : decisions.items) {
+    std::visit([&](const auto& x) { decided.insert(x.job.value()); }, d);
+  }
   for (const sched::JobRequest& req : queue) {  // repairs excluded
     if (decided.count(req.id.value())) continue;
     // Held back by a cap alone: a pool with room whose site's draw plus
-    // this start's would pass the cap. Said once per change.
+    // this start's would pass the cap. Said once per holding site.
     std::string why;
     for (size_t i = 0; i < state.pools().size() && why.empty(); ++i) {
       const PoolId p(static_cast<uint16_t>(i));
@@ -550,8 +546,9 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       }
     } else if (const auto* rj = std::get_if<sched::Reject>(&d)) {
       // Final, as in the twin: the job can never run on the nodes this
-      // server has known, and fails with the reason. (Not while a restarted
-      // server is still hearing from its nodes.)
+      // server has known, and fails with the reason, once the reject grace
+      // (nodes still joining) is over and not while a restarted server is
+      // still hearing from its nodes.
       JobRecord& r = *by_id.at(rj->job.value());
       if (r.state != JobState::kPending) continue;
       if (nodes_->InGrace(now) || now - r.submitted < options_.reject_grace) {

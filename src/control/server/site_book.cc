@@ -56,7 +56,7 @@ StatusOr<std::shared_ptr<const SiteBook>> SiteBook::FromSites(std::vector<SiteIn
     s.given = info.given();
     s.constant = info.points.empty() && info.file.empty() && info.url.empty();
     s.points.stale_after = info.stale_after;
-    for (const auto& p : info.points) s.points.points.push_back(p);
+    s.points.points = info.points;
     if (!info.file.empty()) {
       std::filesystem::path path(info.file);
       if (path.is_relative() && !base_dir.empty()) path = std::filesystem::path(base_dir) / path;
