@@ -49,7 +49,8 @@ LocalRunner::LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grac
     : node_(std::move(node)),
       work_dir_(std::move(work_dir)),
       stop_grace_(stop_grace),
-      limiter_(node_.accelerator, work_dir_.empty() ? "" : work_dir_ + "/power-limits") {
+      limiter_(node_.accelerator, work_dir_.empty() ? "" : work_dir_ + "/power-limits"),
+      ledger_(work_dir_.empty() ? "" : work_dir_ + "/task-ledger") {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (tenants.enabled) {
     fmt::print("stargate agent {}: tasks run as their tenant's user (sg-<tenant>, uids {}-{}{})\n", node_.name,
@@ -78,23 +79,45 @@ int LocalRunner::EndLeftovers(const std::string&) {
     limiter_.RestoreLeftovers();
     limits_restored_ = true;
   }
+  if (!ledger_read_) {  // what an earlier agent started and the server may not have heard ended
+    for (const TaskLedger::Entry& e : ledger_.Load()) {
+      if (procs_.count(e.task)) continue;
+      Proc& p = procs_[e.task];
+      p.running = false;
+      p.inherited = true;
+      if (e.end.has_value()) {  // reported as it ended
+        p.exit_code = e.end->exit_code;
+        p.signal = e.end->signal;
+      } else {  // it may have run: lost, never started again
+        p.lost = true;
+        p.signal = SIGKILL;
+      }
+    }
+    ledger_read_ = true;
+  }
   if (cgroups_ == nullptr) return 0;
   int left = 0;
   for (const TaskRef& ref : cgroups_->Tasks()) {
     auto it = procs_.find(ref);
-    if (it != procs_.end() && !it->second.lost) continue;  // one of ours
+    if (it != procs_.end() && !it->second.inherited) continue;  // one of ours
+    Proc& p = procs_[ref];                                      // reported from now on, until forgotten
+    if (it == procs_.end()) {  // a cgroup the ledger does not name (an agent from before it)
+      p.inherited = true;
+      p.lost = true;
+      p.signal = SIGKILL;
+    }
+    p.running = false;
     if (!cgroups_->Empty(ref)) {
-      if (it == procs_.end()) {
+      if (!p.killed) {
         fmt::print("stargate agent {}: ending job {} attempt {}, left running by an earlier agent (pids {})\n",
                    node_.name, ref.job, ref.attempt, fmt::join(cgroups_->Pids(ref), " "));
         std::fflush(stdout);
+        p.killed = true;
       }
       cgroups_->Kill(ref);
+      p.lost = true;
+      p.signal = SIGKILL;
     }
-    Proc& p = procs_[ref];  // reported as lost from now on, until forgotten
-    p.running = false;
-    p.lost = true;
-    p.signal = SIGKILL;
     if (!cgroups_->Empty(ref) || !cgroups_->Remove(ref)) ++left;
   }
   return left;
@@ -124,6 +147,7 @@ void LocalRunner::Refuse(const TaskRef& ref, const std::string& log, const Statu
   p.running = false;
   p.exit_code = 125;
   procs_[ref] = p;
+  ledger_.Ended(ref, {p.exit_code, 0});
   fmt::print("stargate agent {}: job {} attempt {} not started: {}\n", node_.name, ref.job, ref.attempt,
              std::string(why.message()));
   std::fflush(stdout);
@@ -279,6 +303,8 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   std::vector<char*> envp;
   for (std::string& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
+  // Recorded before anything of it runs: a next agent must know it started.
+  if (Status st = ledger_.Begin(ref); !st.ok()) return Refuse(ref, log, st);
   std::vector<std::string> cgroup_procs;  // the child joins these before anything else
   if (cgroups_ != nullptr) {
     StatusOr<std::vector<std::string>> made = cgroups_->Create(ref, CgroupLimits{task.memory_bytes, task.cpus});
@@ -351,6 +377,7 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   if (pid < 0) {  // could not fork: report it as ended
     p.running = false;
     p.exit_code = 127;
+    ledger_.Ended(ref, {p.exit_code, 0});
   } else {
     setpgid(pid, pid);
     p.pid = pid;
@@ -385,12 +412,14 @@ void LocalRunner::Reap() {
       if (p.stop_sent.has_value() && kill(-p.pid, 0) == 0) continue;  // still checkpointing; Stop() bounds it
       kill(-p.pid, SIGKILL);                                          // anything the task left behind in its group
       p.running = false;
+      ledger_.Ended(ref, {p.exit_code, p.signal});
       continue;
     }
     // The task is its cgroup: it has ended when that is empty.
     if (cgroups_->Empty(ref)) {
       cgroups_->Remove(ref);
       p.running = false;
+      ledger_.Ended(ref, {p.exit_code, p.signal});
       continue;
     }
     if (p.stop_sent.has_value() && !p.killed) continue;  // still checkpointing; Stop() bounds it
@@ -432,7 +461,10 @@ std::vector<TaskReport> LocalRunner::Poll(const std::string&, Time) {
 
 void LocalRunner::Forget(const std::string&, const TaskRef& ref) {
   auto it = procs_.find(ref);
-  if (it != procs_.end() && !it->second.running) procs_.erase(it);
+  if (it != procs_.end() && !it->second.running) {
+    procs_.erase(it);
+    ledger_.Drop(ref);
+  }
 }
 
 bool LocalRunner::HasNews() const {

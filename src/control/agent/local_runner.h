@@ -10,8 +10,9 @@
 // and, after the grace, SIGKILL to everything in the cgroup; a task has
 // ended when its cgroup is empty. Its leader dies with the agent
 // (PR_SET_PDEATHSIG); what else it started is ended by the next agent of
-// the node (EndLeftovers) before that one registers, so no attempt runs
-// twice. Without writable cgroups (an agent not run as root) tasks are
+// the node (EndLeftovers) before that one registers, which also reports
+// the ends its predecessor recorded but never told the server
+// (task_ledger.h), so no attempt runs twice. Without writable cgroups (an agent not run as root) tasks are
 // process groups only, and the agent says so at start. Tasks run as their
 // tenant's Unix user where the agent may switch users.
 // One node; calls from one thread (HasNews from any).
@@ -26,6 +27,7 @@
 
 #include "control/agent/power_limit.h"
 #include "control/agent/task_cgroups.h"
+#include "control/agent/task_ledger.h"
 #include "control/agent/task_runner.h"
 #include "control/agent/tenant_users.h"
 #include "control/protocol/node_info.h"
@@ -63,6 +65,7 @@ class LocalRunner : public TaskRunner {
     std::vector<int> devices;       // node device indices it holds while it runs
     bool killed = false;            // SIGKILL went to its cgroup: it ends once that is empty
     bool lost = false;              // an earlier agent's, ended by this one
+    bool inherited = false;         // an earlier agent's (from its ledger or cgroups)
     TaskReport::Cap cap = TaskReport::Cap::kNone;
     std::vector<std::string> capped;  // driver ids of devices limited for it (restored at its end)
   };
@@ -76,6 +79,8 @@ class LocalRunner : public TaskRunner {
   std::unique_ptr<TenantUsers> tenants_;  // null: tasks run as the agent's user
   PowerLimiter limiter_;
   bool limits_restored_ = false;
+  TaskLedger ledger_;
+  bool ledger_read_ = false;
   // podman's argv to run `task` in its image (`env`: the task's env as for
   // the host, of which the container gets the server's and Stargate's);
   // FailedPrecondition without podman or root.

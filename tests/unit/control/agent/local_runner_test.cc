@@ -1,7 +1,9 @@
 // LocalRunner with real processes and real cgroups: a task is all of its
 // processes (a setsid child included), a stop ends all of them, and a
 // runner that follows a dead one ends what that one left and reports it
-// lost. Skipped where cgroups cannot be written (not root).
+// lost (the cgroup tests are skipped where cgroups cannot be written: not
+// root); and the ledger of started attempts that keeps each to one run
+// across an agent's death.
 #include "control/agent/local_runner.h"
 
 #include <gtest/gtest.h>
@@ -15,9 +17,110 @@
 #include <thread>
 
 #include "control/agent/task_cgroups.h"
+#include "control/agent/task_ledger.h"
 
 namespace stargate::control {
 namespace {
+
+// Polls until the task is reported ended (5 s at most).
+std::optional<TaskReport> AwaitEnd(LocalRunner& r, TaskRef ref, Time now) {
+  for (int i = 0; i < 500; ++i) {
+    for (const TaskReport& t : r.Poll("n", now)) {
+      if (t.task == ref && !t.running) return t;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return std::nullopt;
+}
+
+// A fresh work dir, removed at the end.
+class WorkDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("sg-ledger-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_ / "logs");
+    node_.name = "n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  NodeInfo node_;
+};
+
+TEST_F(WorkDir, TheLedgerKeepsStartsAndEndsUntilDropped) {
+  TaskLedger ledger((dir_ / "task-ledger").string());
+  ASSERT_TRUE(ledger.Begin({5, 1}).ok());
+  ASSERT_TRUE(ledger.Begin({5, 2}).ok());
+  ledger.Ended({5, 2}, {3, 0});
+  ASSERT_TRUE(ledger.Begin({9, 1}).ok());
+  ledger.Ended({9, 1}, {0, 9});
+  ledger.Drop({9, 1});
+  // What a kill can leave: a cut-off start, a half-written end, a stranger.
+  std::ofstream(dir_ / "task-ledger" / "job-6-attempt-1").flush();
+  std::ofstream(dir_ / "task-ledger" / "job-5-attempt-1.tmp") << "ended 0";
+  std::ofstream(dir_ / "task-ledger" / "notes") << "ended 0 0\n";
+  const std::vector<TaskLedger::Entry> got = ledger.Load();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].task, (TaskRef{5, 1}));
+  EXPECT_FALSE(got[0].end.has_value());
+  EXPECT_EQ(got[1].task, (TaskRef{5, 2}));
+  ASSERT_TRUE(got[1].end.has_value());
+  EXPECT_EQ(got[1].end->exit_code, 3);
+  EXPECT_EQ(got[2].task, (TaskRef{6, 1}));
+  EXPECT_FALSE(got[2].end.has_value());
+}
+
+// An agent killed after its task ended and before the server heard of it:
+// the next one reports that end and does not run the attempt again when
+// the server, not having heard, hands it out once more.
+TEST_F(WorkDir, TheNextRunnerReportsAnEndItsPredecessorNeverTold) {
+  const TaskRef ref{11, 1};
+  TaskLaunch t;
+  t.task = ref;
+  t.command = "echo ran >> " + (dir_ / "runs").string() + "; exit 3";
+  {
+    LocalRunner first(node_, dir_.string(), Duration::Seconds(1));
+    first.Start("n", t);
+    const std::optional<TaskReport> end = AwaitEnd(first, ref, Time::FromMillis(0));
+    ASSERT_TRUE(end.has_value());
+    EXPECT_EQ(end->exit_code, 3);
+  }  // "dies" before the server said forget
+  LocalRunner second(node_, dir_.string(), Duration::Seconds(1));
+  for (int i = 0; i < 100 && second.EndLeftovers("n") > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  second.Start("n", t);  // the server asks again
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::vector<TaskReport> seen = second.Poll("n", Time::FromMillis(0));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].running);
+  EXPECT_FALSE(seen[0].lost);
+  EXPECT_EQ(seen[0].exit_code, 3);
+  std::ifstream runs(dir_ / "runs");
+  std::string all((std::istreambuf_iterator<char>(runs)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all, "ran\n");
+  second.Forget("n", ref);
+  EXPECT_TRUE(second.Poll("n", Time::FromMillis(0)).empty());
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "task-ledger" / "job-11-attempt-1"));
+}
+
+// One that started and has no end recorded (the agent died at once) is
+// lost: reported so, and never started again.
+TEST_F(WorkDir, AStartWithNoRecordedEndIsLost) {
+  ASSERT_TRUE(TaskLedger((dir_ / "task-ledger").string()).Begin({12, 4}).ok());
+  LocalRunner runner(node_, dir_.string(), Duration::Seconds(1));
+  for (int i = 0; i < 100 && runner.EndLeftovers("n") > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  TaskLaunch t;
+  t.task = {12, 4};
+  t.command = "touch " + (dir_ / "ran").string();
+  runner.Start("n", t);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const std::vector<TaskReport> seen = runner.Poll("n", Time::FromMillis(0));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_TRUE(seen[0].lost);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "ran"));
+}
 
 TEST(TenantUsers, NamesNeverCollide) {
   EXPECT_EQ(TenantUsers::UserName("ml-team"), "sg-ml-team");
@@ -97,17 +200,6 @@ class LocalRunnerCgroups : public ::testing::Test {
     std::getline(stat, s);
     return s.find(") Z ") == std::string::npos;  // a zombie is dead
   }
-  // Polls until the task is reported ended (5 s at most).
-  static std::optional<TaskReport> AwaitEnd(LocalRunner& r, TaskRef ref, Time now) {
-    for (int i = 0; i < 500; ++i) {
-      for (const TaskReport& t : r.Poll("n", now)) {
-        if (t.task == ref && !t.running) return t;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return std::nullopt;
-  }
-
   std::filesystem::path dir_;
   NodeInfo node_;
 };
