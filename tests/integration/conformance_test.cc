@@ -6,17 +6,26 @@
 // and one for a jurisdiction no site is in; a scripted node failure; an
 // urgent job that preempts) goes through
 //   - the twin (twin::Engine), and
-//   - the server's control loop (Reconciler::Tick, as ControlPlane::Pass
-//     runs it, with its job and node registries over an in-memory store and
-//     the sites file as a SiteBook) on the manual clock, with the agents'
-//     side of the protocol (OnHeartbeat) played by this test: each node
-//     heartbeats at every event with the tasks it runs, starts what the
-//     server hands it, and ends a task when the twin's model says it ends
-//     (a job's estimate on the H100 reference; no checkpoints, no restart
-//     overhead, as the scenario sets for the twin), or at the end of a
-//     preemption's warning; it reports the GPU (board) power the model
-//     gives its busy and idle devices and that the caps it is given hold;
-//     the failed node stops heartbeating.
+//   - the server's control plane (control::ControlPlane, the one object
+//     that owns a `stargate server`'s state: its job and node registries
+//     over a store, the audit log, the metrics and the reconciler, behind
+//     its lock), with the sites file as a SiteBook, on the manual clock:
+//     jobs come in through its Submit, as the REST API hands them over;
+//     nodes join and heartbeat through its agent API (Register, Heartbeat),
+//     as the agents' gRPC service hands them over; and the test makes the
+//     control loop's passes (Pass) at the instants the twin has events
+//     (arrivals, ends, wake-ups, the failure and the repair), where the
+//     loop's thread would pass every 250 ms (so a gap between passes is no
+//     stall here: ControlPlaneOptions::credit_stalls is off). The agents
+//     are in-process model agents: each heartbeats at every event with the
+//     tasks it runs, starts what the server hands it, and ends a task when
+//     the twin's model says it ends (a job's estimate on the H100
+//     reference; no checkpoints, no restart overhead, as the scenario sets
+//     for the twin), or at the end of a preemption's warning; it reports
+//     the GPU (board) power the model gives its busy and idle devices and
+//     that the caps it is given hold; the failed node stops heartbeating.
+//     (The listeners, REST over HTTP and the agent API over gRPC, carry
+//     the same calls and are tested on their own.)
 // Both get every job file through the one parser and the one conversion
 // (sched::RequestOf), and the server passes at the instants the twin does
 // (arrivals, ends, wake-ups, the failure and the repair). Their decision
@@ -36,10 +45,7 @@
 
 #include <fmt/format.h>
 
-#include "control/server/audit_log.h"
-#include "control/server/job_registry.h"
-#include "control/server/node_registry.h"
-#include "control/server/reconciler.h"
+#include "control/server/control_plane.h"
 #include "control/server/site_book.h"
 #include "control/store/memory_store.h"
 #include "core/job_file_parser.h"
@@ -283,29 +289,37 @@ class ServerRun {
         s.price.points.emplace_back(kT0 + Duration::Hours(h), d.price[static_cast<size_t>(h)]);
       }
       infos.push_back(s);
-      for (int n = 0; n < kNodesPerSite; ++n) {
-        control::NodeInfo node;
-        node.name = fmt::format("{}-{:02}", d.name, n);
-        node.site = d.name;
-        node.region = d.region;
-        node.jurisdiction = d.jurisdiction;
-        node.address = "10.0.0.1";
-        node.accelerator = AcceleratorType::kH100;
-        node.accelerators = 8;
-        EXPECT_TRUE(nodes_.Register(node, clock_.Now()).ok());
-        up_.insert(node.name);
-        pue_[node.name] = d.pue;
-        site_of_[node.name] = d.name;
-      }
     }
     book_ = control::SiteBook::FromSites(infos).value();
-    control::ReconcilerOptions o;
+    control::ControlPlaneOptions o;
+    o.data_dir = "/data";
+    o.heartbeat_timeout = kHeartbeatTimeout;
     o.sites = book_;
-    o.gang_repair = false;  // the scenario's failures.gang_repair
-    o.site_partition_grace = Duration::Zero();
-    o.reject_grace = Duration::Zero();  // the twin knows its whole topology from the start
-    rec_.Configure(o);
-    rec_.SetAudit(&audit_);
+    o.credit_stalls = false;  // passes at events, not every 250 ms
+    o.log = [](const std::string&) {};
+    o.reconciler.gang_repair = false;  // the scenario's failures.gang_repair
+    o.reconciler.site_partition_grace = Duration::Zero();
+    o.reconciler.reject_grace = Duration::Zero();  // the twin knows its whole topology from the start
+    cp_ = std::make_unique<control::ControlPlane>(&store_, &clock_, sched::MakeScheduler(g_policy, Policy()).value(),
+                                                  std::move(o));
+    EXPECT_TRUE(cp_->Load().ok());
+    for (const SiteDef& d : sites) {
+      for (int n = 0; n < kNodesPerSite; ++n) {
+        control::Registration r;
+        r.node.name = fmt::format("{}-{:02}", d.name, n);
+        r.node.site = d.name;
+        r.node.region = d.region;
+        r.node.jurisdiction = d.jurisdiction;
+        r.node.address = "10.0.0.1";
+        r.node.accelerator = AcceleratorType::kH100;
+        r.node.accelerators = 8;
+        r.agent_id = "agent-" + r.node.name;
+        EXPECT_TRUE(cp_->Register(r).ok());
+        up_.insert(r.node.name);
+        pue_[r.node.name] = d.pue;
+        site_of_[r.node.name] = d.name;
+      }
+    }
     for (const JobDef& j : jobs) estimate_.push_back(ParseJobFile(j.text, "job.yaml").value());
   }
 
@@ -323,10 +337,10 @@ class ServerRun {
       if (now == back_at) up_.insert(failed_node_);
       for (const std::string& n : up_) Beat(n);  // what ended
       while (next_job < jobs_defs_.size() && kT0 + jobs_defs_[next_job].submit == now) {
-        ASSERT_TRUE(jobs_.Submit(jobs_defs_[next_job].text, "job.yaml", "").ok());
+        ASSERT_TRUE(cp_->Submit(jobs_defs_[next_job].text, "job.yaml", "", "conformance").ok());
         ++next_job;
       }
-      ASSERT_TRUE(rec_.Tick().ok());
+      cp_->Pass();
       for (const std::string& n : up_) Beat(n);  // what to start and stop
       // The next instant anything happens.
       Time next = next_job < jobs_defs_.size() ? kT0 + jobs_defs_[next_job].submit : Time::Never();
@@ -338,13 +352,16 @@ class ServerRun {
           if (task.end > now) next = std::min(next, task.end);
         }
       }
-      const std::vector<JobRecord> live = jobs_.ListLive().value();
-      for (const JobRecord& r : live) {
+      const std::vector<JobRecord> all = cp_->Jobs().value();
+      for (const JobRecord& r : all) {
         if (r.state == JobState::kPending && r.deferred_until > now) next = std::min(next, r.deferred_until);
       }
       // A lost node still counted alive: look again once it is not.
-      if (!up_.count(failed_node_) && nodes_.Alive(failed_node_, now)) {
-        next = std::min(next, nodes_.telemetry(failed_node_).last_heartbeat + kHeartbeatTimeout + Duration::Millis(1));
+      if (!up_.count(failed_node_)) {
+        for (const control::ControlPlane::NodeView& v : cp_->Nodes().nodes) {
+          if (v.info.name != failed_node_ || !v.alive) continue;
+          next = std::min(next, v.telemetry.last_heartbeat + kHeartbeatTimeout + Duration::Millis(1));
+        }
       }
       if (next == Time::Never()) break;
       now = next;
@@ -356,7 +373,7 @@ class ServerRun {
     std::vector<Decision> out;
     std::map<uint32_t, size_t> last_defer;  // job -> its folded deferral, while the latest entry
     const std::vector<control::AuditEntry> entries =
-        audit_.Query(control::AuditFilter{0, "scheduler", "", 100000}).value();
+        cp_->QueryAudit(control::AuditFilter{0, "scheduler", "", 100000}).value();
     for (const control::AuditEntry& e : entries) {
       static const std::map<std::string, std::string> kActions = {
           {"place", "start"}, {"defer", "defer"}, {"preempt", "preempt"}, {"reject", "reject"}, {"repair", "repair"}};
@@ -414,9 +431,12 @@ class ServerRun {
           control::TaskReport{ref, running, 0, running ? 0 : t.signal, false,
                               t.cut_w > 0 ? control::TaskReport::Cap::kEnforced : control::TaskReport::Cap::kNone});
     }
-    control::NodeTelemetry telemetry;
-    telemetry.gpu_power_w = NodePowerW(node, now, /*board=*/true);
-    const control::HeartbeatResult r = rec_.OnHeartbeat(node, telemetry, reports).value();
+    control::AgentHeartbeat beat;
+    beat.node = node;
+    beat.telemetry.agent_id = "agent-" + node;
+    beat.telemetry.gpu_power_w = NodePowerW(node, now, /*board=*/true);
+    beat.tasks = std::move(reports);
+    const control::HeartbeatResult r = cp_->Heartbeat(beat).value();
     ASSERT_FALSE(r.register_again) << node;
     for (const control::TaskRef& ref : r.forget) tasks.erase(ref);
     for (const control::TaskRef& ref : r.stop) {
@@ -493,10 +513,7 @@ class ServerRun {
   const std::vector<JobDef>& jobs_defs_;
   ManualClock clock_{kT0};
   control::MemoryStore store_;
-  control::JobRegistry jobs_{&store_, &clock_};
-  control::NodeRegistry nodes_{&store_, kHeartbeatTimeout};
-  control::AuditLog audit_{&store_};
-  control::Reconciler rec_{&jobs_, &nodes_, sched::MakeScheduler(g_policy, Policy()).value(), "/data", &clock_};
+  std::unique_ptr<control::ControlPlane> cp_;
   std::shared_ptr<const control::SiteBook> book_;
   std::vector<JobFile> estimate_;  // by job id - 1
   std::set<std::string> up_;

@@ -17,6 +17,7 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
       log_(options.log ? std::move(options.log) : std::function<void(const std::string&)>([](const std::string& line) {
         std::cerr << line << "\n";
       })),
+      credit_stalls_(options.credit_stalls),
       jobs_(store, clock),
       nodes_(store, options.heartbeat_timeout),
       audit_(store),
@@ -303,7 +304,7 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
 
 void ControlPlane::PassLocked() {
   const Time start = clock_->Now();
-  if (const Duration credit = nodes_.NotePass(start); credit > Duration::Zero()) {
+  if (const Duration credit = credit_stalls_ ? nodes_.NotePass(start) : Duration::Zero(); credit > Duration::Zero()) {
     ++metrics_.stalls;
     log_(fmt::format("stargate server: the control loop stalled for {} ms; nodes' heartbeat deadlines moved by it",
                      credit.millis()));

@@ -58,6 +58,12 @@ struct ControlPlaneOptions {
   std::function<void(const std::string&)> log;
   // How agents prove which node they are (node_identity.h).
   NodeAuth node_auth = NodeAuth::kNone;
+  // A gap between passes longer than NodeRegistry::kStall is a stall of
+  // the loop, and moves the nodes' heartbeat deadlines by it (a server
+  // paused is not every node silent). Off only for a driver that passes
+  // at events instead of on the loop's cadence (the conformance test on
+  // the manual clock), where hours between passes are no stall.
+  bool credit_stalls = true;
 };
 
 class ControlPlane {
@@ -191,6 +197,7 @@ class ControlPlane {
   Clock* const clock_;
   const std::string sites_file_;
   const std::function<void(const std::string&)> log_;
+  const bool credit_stalls_;
 
   std::mutex reload_mu_;  // taken before mu_, by ReloadSites only
   std::mutex mu_;
