@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   stargate::cli::AddUpCommands(app, clock, &exit_code);
   stargate::cli::AddCertCommands(app, &exit_code);
   stargate::cli::AddPlanCommand(app, &exit_code);
+  stargate::cli::AddForecastCommand(app, &exit_code);
   stargate::cli::AddServeCommand(app, clock, &exit_code);
   try {
     app.parse(argc, argv);

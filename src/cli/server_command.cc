@@ -95,6 +95,7 @@ int RunServer(const ServerOptions& o, Clock& clock) {
     return 2;
   }
   so.scheduler = std::move(scheduler).value();
+  so.scheduler_spec = spec;
   if (!o.sites.empty()) {
     std::string text;
     if (!ReadWholeFile(o.sites, "--sites", &text)) return 2;

@@ -60,6 +60,11 @@ struct SiteSpec {
   FabricSpec fabric;
   BytesPerSec storage_bandwidth = GigabytesPerSec(100);  // checkpoint storage, site total
   int hot_spares = 0;                                    // nodes held back for gang repair (scheduler issue)
+  // Node failures measured at this site (per node per year), on top of the
+  // scenario's failure components, each keeping the node out `node_repair`
+  // (a live forecast's measured rates; 0 = none).
+  double node_failures_per_year = 0;
+  Duration node_repair = Duration::Hours(1);
 };
 
 struct WanLinkSpec {

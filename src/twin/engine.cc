@@ -62,6 +62,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   site_fail_rate_.assign(sites.size(), 0.0);
   site_failures_.assign(sites.size(), 0);
   site_down_.assign(sites.size(), 0);
+  drained_.assign(state_.num_nodes(), false);
 
   const double scale = in_.spec.failures.rate_scale;
   for (size_t p = 0; p < state_.pools().size(); ++p) {
@@ -72,6 +73,8 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
       if (c.scope == FailureScope::kNode) per_hour += c.rate_per_year * pool.num_nodes;
     }
     pool_fail_rate_[p] = per_hour * scale / kHoursPerYear / kNsPerHour;
+    // The site's measured rate is a measurement: not scaled.
+    pool_fail_rate_[p] += sites[pool.site.value()].node_failures_per_year * pool.num_nodes / kHoursPerYear / kNsPerHour;
   }
   for (size_t s = 0; s < sites.size(); ++s) {
     double per_hour = 0;
@@ -177,6 +180,27 @@ void Engine::Arrive(uint32_t j, Time now) {
   js.pending_since = now;
   queue_.Push(RequestFor(j));
   dirty_ = true;
+}
+
+void Engine::StartRunning(const RunningAtStart& r) {
+  const Time t0 = Time::Epoch();
+  if (r.job >= jobs_.size() || r.nodes.empty() || jobs_[r.job].arrived) return;
+  const uint32_t nodes = state_.num_nodes();
+  if (std::any_of(r.nodes.begin(), r.nodes.end(), [&](uint32_t n) { return n >= nodes; })) return;
+  const PoolId pool = state_.PoolOf(NodeId(r.nodes[0]));
+  JobState& js = jobs_[r.job];
+  js.arrived = true;
+  js.pending_since = t0;
+  js.remaining = std::clamp(r.remaining, 0.0, 1.0);
+  sched::Start s;
+  s.job = JobId(r.job);
+  s.pool = pool;
+  s.site = state_.pools()[pool.value()].site;
+  for (uint32_t n : r.nodes) s.nodes.push_back(NodeId(n));
+  s.per_node = r.per_node;
+  s.power_cap = r.power_cap;
+  s.reason = "running when the run began";
+  StartJob(s, t0);
 }
 
 sched::JobRequest Engine::RequestFor(uint32_t j) const {
@@ -629,23 +653,38 @@ void Engine::OnPoolFailure(uint32_t p, Time now) {
     if (c.scope == FailureScope::kAccelerator) total += c.rate_per_year * pool.total_devices();
     if (c.scope == FailureScope::kNode) total += c.rate_per_year * pool.num_nodes;
   }
-  double x = rng_.Uniform() * total;
+  // The site's measured failures (a node out `node_repair`), else a
+  // component by its share (with no measured rate, the draw is as it
+  // always was: a seed's run does not change).
+  const SiteSpec& site = in_.spec.sites[pool.site.value()];
+  const double measured = site.node_failures_per_year * pool.num_nodes;
+  const double scaled = total * in_.spec.failures.rate_scale;
+  double x = rng_.Uniform();
   const FailureComponent* hit = nullptr;
-  for (const auto& c : in_.failures) {
-    double w = 0;
-    if (c.scope == FailureScope::kAccelerator) w = c.rate_per_year * pool.total_devices();
-    if (c.scope == FailureScope::kNode) w = c.rate_per_year * pool.num_nodes;
-    if (w <= 0) continue;
-    hit = &c;
-    if (x < w) break;
-    x -= w;
+  Duration repair = site.node_repair;
+  bool broke = measured > 0 && x * (scaled + measured) < measured;
+  if (!broke) {
+    x = measured > 0 ? (x * (scaled + measured) - measured) / in_.spec.failures.rate_scale : x * total;
+    for (const auto& c : in_.failures) {
+      double w = 0;
+      if (c.scope == FailureScope::kAccelerator) w = c.rate_per_year * pool.total_devices();
+      if (c.scope == FailureScope::kNode) w = c.rate_per_year * pool.num_nodes;
+      if (w <= 0) continue;
+      hit = &c;
+      if (x < w) break;
+      x -= w;
+    }
+    if (hit != nullptr) {
+      broke = true;
+      repair = hit->repair;
+    }
   }
   // Every node of a pool has the same device count, so the failing unit's
   // node is uniform over the pool either way.
   const uint32_t node = pool.first_node + static_cast<uint32_t>(rng_.Below(pool.num_nodes));
   ++failures_;
   ++site_failures_[pool.site.value()];
-  if (hit != nullptr && site_down_[pool.site.value()] == 0) FailNode(node, hit->repair, now);
+  if (broke && site_down_[pool.site.value()] == 0) FailNode(node, repair, now);
   ScheduleNextPoolFailure(p, now);
 }
 
@@ -680,6 +719,10 @@ RunResult Engine::Run(const Progress& progress) {
     events_.Push(Time::Epoch() + in_.spec.failures.scripted[i].at, EventType::kScriptedFailure, i);
   }
 
+  // Jobs running when the run begins hold their nodes from time 0.
+  for (const RunningAtStart& r : in_.running) StartRunning(r);
+  for (const NodeDrain& d : in_.drains) events_.Push(Time::Epoch() + d.at, EventType::kNodeDrain, d.node);
+
   size_t next_arrival = 0;
   int last_tick = -1;
   for (;;) {
@@ -689,7 +732,8 @@ RunResult Engine::Run(const Progress& progress) {
     if (now >= horizon || now == Time::Never()) break;
     // Everything that happens at `now` first, then one scheduling pass.
     while (next_arrival < in_.jobs.size() && in_.jobs[next_arrival].submit == now) {
-      Arrive(static_cast<uint32_t>(next_arrival++), now);
+      const uint32_t j = static_cast<uint32_t>(next_arrival++);
+      if (!jobs_[j].arrived) Arrive(j, now);  // (one running at the start has)
       ++events_processed_;
     }
     while (!events_.empty() && events_.NextTime() == now) {
@@ -723,8 +767,15 @@ RunResult Engine::Run(const Progress& progress) {
           FailNode(SiteNode(x.site, x.node), x.repair, now);
           break;
         }
+        case EventType::kNodeDrain:
+          if (e.a < drained_.size()) {
+            drained_[e.a] = true;
+            state_.SetNodeUp(NodeId(e.a), false);  // what runs there goes on (Release restores its count)
+            dirty_ = true;
+          }
+          break;
         case EventType::kNodeRepair:
-          if (site_down_[state_.pools()[state_.PoolOf(NodeId(e.a)).value()].site.value()] == 0) {
+          if (!drained_[e.a] && site_down_[state_.pools()[state_.PoolOf(NodeId(e.a)).value()].site.value()] == 0) {
             state_.SetNodeUp(NodeId(e.a), true);
             dirty_ = true;
           }
@@ -733,7 +784,9 @@ RunResult Engine::Run(const Progress& progress) {
           if (--site_down_[e.a] > 0) break;
           for (PoolId p : state_.site(SiteId(static_cast<uint16_t>(e.a))).pools) {
             const auto& pool = state_.pool(p);
-            for (uint32_t i = 0; i < pool.num_nodes; ++i) state_.SetNodeUp(NodeId(pool.first_node + i), true);
+            for (uint32_t i = 0; i < pool.num_nodes; ++i) {
+              if (!drained_[pool.first_node + i]) state_.SetNodeUp(NodeId(pool.first_node + i), true);
+            }
           }
           RefreshSitePower(e.a, now);
           dirty_ = true;

@@ -87,6 +87,8 @@ class Engine {
   };
 
   void Arrive(uint32_t j, Time now);
+  // A job running when the run begins (TwinInputs::running), on its nodes.
+  void StartRunning(const RunningAtStart& r);
   void RunSchedulerPass(Time now);
   void StartJob(const sched::Start& s, Time now);
   void ApplyRepair(const sched::Repair& r, Time now);
@@ -152,6 +154,7 @@ class Engine {
   std::vector<double> site_fail_rate_;  // site-scope failures per ns
   std::vector<int64_t> site_failures_;
   std::vector<int> site_down_;  // outstanding site outages
+  std::vector<bool> drained_;   // per node: out of service (TwinInputs::drains), never back up
   // Per job: its placement asks resolved against the sites (types,
   // jurisdictions, regions, where its users are), as an index into the
   // distinct ones.

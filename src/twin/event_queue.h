@@ -22,6 +22,7 @@ enum class EventType : uint8_t {
   kJobPreempt,       // a = job, b = epoch: a preempted job's warning is over
   kPowerSweep,       // a = pool: idle devices may have reached their switch-off time
   kScriptedFailure,  // a = index into failures.scripted
+  kNodeDrain,        // a = node: it takes no new work from now (TwinInputs::drains)
 };
 
 struct Event {

@@ -5,6 +5,7 @@
 // or by hand in tests.
 #pragma once
 
+#include <cstdint>
 #include <vector>
 
 #include "core/job_spec.h"
@@ -13,12 +14,36 @@
 
 namespace stargate::twin {
 
+// A job already running when the run begins (a live forecast's snapshot
+// of the server, control/server/forecast.h): it holds `nodes` from time 0,
+// `per_node` devices on each, and has `remaining` of its work (a fraction
+// of its whole) to do, under `power_cap` (a fraction of TDP; 0 = none).
+// `nodes` are global node ids as ClusterState numbers them (the sites in
+// order, each one's pools in order), all in one pool.
+struct RunningAtStart {
+  uint32_t job = 0;  // index into `jobs`
+  std::vector<uint32_t> nodes;
+  int per_node = 0;
+  double remaining = 1.0;
+  double power_cap = 0;
+};
+
+// A node taken out of service at `at`: it takes no new work from then,
+// and what runs on it runs to its end (an operator's drain; a live
+// forecast's what-if). `node` is a global node id, as for RunningAtStart.
+struct NodeDrain {
+  Duration at;
+  uint32_t node = 0;
+};
+
 struct TwinInputs {
   ScenarioSpec spec;
   std::vector<HourlySeries> carbon;        // per site, gCO2/kWh
   std::vector<HourlySeries> price;         // per site, USD/MWh
   std::vector<JobSpec> jobs;               // sorted by submit time
   std::vector<FailureComponent> failures;  // empty when failures are off
+  std::vector<RunningAtStart> running;     // started before time 0; none in a scenario file
+  std::vector<NodeDrain> drains;           // none in a scenario file
 };
 
 }  // namespace stargate::twin

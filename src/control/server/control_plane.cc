@@ -18,6 +18,8 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
         std::cerr << line << "\n";
       })),
       credit_stalls_(options.credit_stalls),
+      policy_(scheduler->name()),
+      scheduler_spec_(options.scheduler_spec),
       jobs_(store, clock),
       nodes_(store, options.heartbeat_timeout),
       audit_(store),
@@ -111,6 +113,24 @@ ControlPlane::NodesView ControlPlane::Nodes() {
   }
   v.health = nodes_.health();
   return v;
+}
+
+StatusOr<ForecastSnapshot> ControlPlane::ForecastState() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ForecastSnapshot s;
+  s.now = clock_->Now();
+  s.policy = policy_;
+  s.scheduler = scheduler_spec_;
+  s.nodes = nodes_.nodes();
+  for (const auto& [name, info] : s.nodes) {
+    if (nodes_.Alive(name, s.now)) s.alive.insert(name);
+  }
+  s.health = nodes_.health();
+  s.sites = reconciler_options_.sites;
+  s.hot_spares = reconciler_options_.hot_spares;
+  s.gang_repair = reconciler_options_.gang_repair;
+  SG_ASSIGN_OR_RETURN(s.jobs, jobs_.ListLive());
+  return s;
 }
 
 std::optional<NodeInfo> ControlPlane::FindNode(const std::string& name) {

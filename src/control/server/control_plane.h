@@ -28,6 +28,7 @@
 #include "control/protocol/node_info.h"
 #include "control/protocol/task.h"
 #include "control/server/audit_log.h"
+#include "control/server/forecast.h"
 #include "control/server/job_registry.h"
 #include "control/server/metrics.h"
 #include "control/server/node_identity.h"
@@ -64,6 +65,9 @@ struct ControlPlaneOptions {
   // at events instead of on the loop's cadence (the conformance test on
   // the manual clock), where hours between passes are no stall.
   bool credit_stalls = true;
+  // What the scheduler was made with: the live forecast (forecast.h) makes
+  // its own of the same policy from it.
+  SchedulerSpec scheduler_spec;
 };
 
 class ControlPlane {
@@ -139,6 +143,9 @@ class ControlPlane {
                  std::vector<std::pair<Time, double>> points);
   // GET /metrics.
   std::string RenderMetrics();
+  // What a live forecast starts from (forecast.h), copied under the lock;
+  // the forecast itself runs outside it.
+  StatusOr<ForecastSnapshot> ForecastState();
 
   // ---- Agents (the agent API). `proof` is what the call showed of who
   // it is (its TLS certificate's names); the join token and credential
@@ -198,6 +205,8 @@ class ControlPlane {
   const std::string sites_file_;
   const std::function<void(const std::string&)> log_;
   const bool credit_stalls_;
+  const std::string policy_;  // the scheduler's name
+  const SchedulerSpec scheduler_spec_;
 
   std::mutex reload_mu_;  // taken before mu_, by ReloadSites only
   std::mutex mu_;

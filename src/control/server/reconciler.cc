@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "control/server/live_cluster.h"
 #include "model/checkpoint.h"
 #include "model/failure.h"
 #include "model/power.h"
@@ -20,57 +21,6 @@
 
 namespace stargate::control {
 namespace {
-
-// The live cluster as the scheduler sees it: one site per registered site
-// name, one pool per (accelerator type, devices per node) in it, nodes in
-// name order, so NodeId <-> node name is stable for one Tick.
-struct LiveCluster {
-  std::vector<SiteSpec> sites;
-  std::vector<std::string> node_names;  // by NodeId
-  std::map<std::string, uint32_t> node_ids;
-};
-
-LiveCluster BuildCluster(const NodeRegistry& nodes, const ReconcilerOptions& options) {
-  std::map<std::string, std::map<std::pair<int, int>, std::vector<const NodeInfo*>>> by_site;
-  std::map<std::string, const NodeInfo*> site_example;
-  for (const auto& [name, n] : nodes.nodes()) {
-    by_site[n.site][{static_cast<int>(n.accelerator), n.accelerators}].push_back(&n);
-    site_example.emplace(n.site, &n);
-  }
-  LiveCluster c;
-  for (const auto& [site, pools] : by_site) {
-    SiteSpec s;
-    s.name = site;
-    s.region = site_example[site]->region;
-    s.jurisdiction = site_example[site]->jurisdiction;
-    s.hot_spares = options.hot_spares;
-    const SiteInfo* info = options.sites != nullptr ? options.sites->Find(site) : nullptr;
-    s.located = info != nullptr && info->latitude.has_value();
-    if (s.located) {
-      s.latitude = *info->latitude;
-      s.longitude = *info->longitude;
-    }
-    if (info != nullptr) {
-      s.pue = info->pue;
-      if (info->power_cap_w) s.power_cap = Watts(*info->power_cap_w);
-    }
-    for (const auto& [key, members] : pools) {
-      PoolSpec p;
-      p.type = static_cast<AcceleratorType>(key.first);
-      p.nodes = static_cast<int>(members.size());
-      p.accels_per_node = std::max(1, key.second);
-      p.nodes_per_rack = 1;
-      p.domain_nodes = 1;
-      s.pools.push_back(p);
-      for (const NodeInfo* n : members) {
-        c.node_ids[n->name] = static_cast<uint32_t>(c.node_names.size());
-        c.node_names.push_back(n->name);
-      }
-    }
-    c.sites.push_back(std::move(s));
-  }
-  return c;
-}
 
 // As a shell reports it: 0-255, 128 + N for signal N. Clamped, because it
 // comes from the network and the negative sentinels mean "running"/"lost".
@@ -251,7 +201,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
                    [&](const JobRecord& r) { return r.state == JobState::kPending || awaits_repair(r); })) {
     return Status();
   }
-  const LiveCluster c = BuildCluster(*nodes_, options_);
+  const LiveCluster c = BuildCluster(nodes_->nodes(), options_.hot_spares, options_.sites.get());
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
   // A node that went silent reports its stale tasks afresh when it is back.

@@ -2,11 +2,13 @@
 
 #include <charconv>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/job_file_parser.h"
+#include "core/unit_parser.h"
 
 namespace stargate::control {
 namespace {
@@ -137,7 +139,7 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
       return ErrorResponse(401, "unauthenticated",
                            "this server needs \"Authorization: Bearer TOKEN\" with a known token");
     }
-    if (req.method != "GET" && who->role == Role::kViewer) {
+    if (req.method != "GET" && who->role == Role::kViewer && req.path != "/v1/forecast") {
       return ErrorResponse(403, "permission_denied", fmt::format("{} is a viewer: read only", who->name));
     }
   }
@@ -164,6 +166,10 @@ HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
   if (p == "/v1/nodes" || p == "/v1/sites") {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     return p == "/v1/nodes" ? ListNodes() : ListSites();
+  }
+  if (p == "/v1/forecast") {  // POST: with a what-if (it changes nothing, so viewers may)
+    if (req.method != "GET" && req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use GET or POST");
+    return GetForecast(req, who);
   }
   if (p == "/metrics") {  // Prometheus; with tokens on, any role may scrape
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
@@ -290,6 +296,243 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req, Who who) {
     if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false));
   }
   return HttpResponse{200, Dump(json{{"jobs", list}})};
+}
+
+namespace {
+json MsOrNull(Time t) { return t == Time::Never() ? json(nullptr) : json(t.millis()); }
+json QuantilesJson(const Quantiles& q) {
+  return json{{"p10", MsOrNull(q[0])}, {"p50", MsOrNull(q[1])}, {"p90", MsOrNull(q[2])}};
+}
+
+// A forecast as the API shows it to `may_see` (a job's tenant -> shown).
+template <typename MaySee>
+json ForecastJson(const Forecast& f, const MaySee& may_see) {
+  json jobs = json::array();
+  for (const JobForecast& j : f.jobs) {
+    if (!may_see(j.tenant)) continue;  // other tenants' jobs are not shown
+    json e = {{"id", j.id},
+              {"name", j.name},
+              {"tenant", j.tenant},
+              {"state", Name(j.state)},
+              {"started_in_seeds", j.started},
+              {"finished_in_seeds", j.finished},
+              {"start_unix_ms", QuantilesJson(j.start)},
+              {"finish_unix_ms", QuantilesJson(j.finish)},
+              {"site", j.site},
+              {"site_share", j.site_share},
+              {"interruptions", j.interruptions},
+              {"co2_kg", j.co2_kg}};
+    if (j.added) e["what_if"] = true;
+    jobs.push_back(std::move(e));
+  }
+  json sites = json::array();
+  for (const SiteForecast& s : f.sites) {
+    sites.push_back({{"name", s.name},
+                     {"accelerators", s.accelerators},
+                     {"power_cap_mw", s.power_cap_mw},
+                     {"mean_mw", s.mean_mw},
+                     {"peak_mw", s.peak_mw},
+                     {"utilisation", s.utilisation},
+                     {"tco2", s.tco2},
+                     {"node_failures_per_year", s.node_failures_per_year}});
+  }
+  return json{{"now_unix_ms", f.now.millis()},
+              {"horizon_s", f.horizon.millis() / 1000},
+              {"seeds", f.seeds},
+              {"policy", f.policy},
+              {"goodput", f.goodput},
+              {"useful_device_h", f.useful_device_h},
+              {"tco2", f.tco2},
+              {"jobs", jobs},
+              {"sites", sites}};
+}
+
+template <typename MaySee>
+json DiffJson(const ForecastDiff& d, const MaySee& may_see) {
+  json jobs = json::array();
+  for (const ForecastDiff::Job& j : d.jobs) {
+    if (!may_see(j.tenant)) continue;
+    jobs.push_back({{"id", j.id},
+                    {"name", j.name},
+                    {"tenant", j.tenant},
+                    {"added", j.added},
+                    {"start_p50_unix_ms", {MsOrNull(j.start_before), MsOrNull(j.start_after)}},
+                    {"finish_p50_unix_ms", {MsOrNull(j.finish_before), MsOrNull(j.finish_after)}},
+                    {"site", {j.site_before, j.site_after}},
+                    {"co2_kg", {j.co2_kg_before, j.co2_kg_after}}});
+  }
+  json sites = json::array();
+  for (const ForecastDiff::Site& s : d.sites) {
+    sites.push_back({{"name", s.name},
+                     {"tco2", {s.tco2_before, s.tco2_after}},
+                     {"mean_mw", {s.mean_mw_before, s.mean_mw_after}},
+                     {"utilisation", {s.utilisation_before, s.utilisation_after}}});
+  }
+  return json{{"goodput", {d.goodput_before, d.goodput_after}},
+              {"tco2", {d.tco2_before, d.tco2_after}},
+              {"jobs", jobs},
+              {"sites", sites}};
+}
+
+// A duration field of a what-if ("2h"); false after setting *error.
+bool ReadDuration(const json& v, const std::string& field, Duration* out, std::optional<HttpResponse>* error) {
+  StatusOr<Duration> d = v.is_string() ? ParseDuration(v.get<std::string>()) : StatusOr<Duration>(Duration::Zero());
+  if (!v.is_string() || !d.ok() || *d < Duration::Zero()) {
+    *error = ErrorResponse(400, "invalid_argument", fmt::format("{}: expected a duration such as 2h", field), field);
+    return false;
+  }
+  *out = *d;
+  return true;
+}
+
+// The body of POST /v1/forecast: horizon, seeds and what_if (rest-api.md).
+std::optional<HttpResponse> ReadForecastAsk(const std::string& body, ForecastOptions* o, WhatIf* w) {
+  const json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return ErrorResponse(400, "invalid_argument", "expected a JSON object");
+  std::optional<HttpResponse> error;
+  auto bad = [&](const std::string& field, const std::string& problem) {
+    return ErrorResponse(400, "invalid_argument", fmt::format("{}: {}", field, problem), field);
+  };
+  for (const auto& [key, value] : j.items()) {
+    if (key != "horizon" && key != "seeds" && key != "what_if") return bad(key, "unknown field");
+  }
+  if (j.contains("horizon")) {
+    if (!ReadDuration(j["horizon"], "horizon", &o->horizon, &error)) return error;
+    if (o->horizon <= Duration::Zero() || o->horizon > ForecastOptions::kMaxHorizon) {
+      return bad("horizon", "expected a duration above 0 and at most 7d");
+    }
+  }
+  if (j.contains("seeds")) {
+    if (!j["seeds"].is_number_integer() || j["seeds"].get<int64_t>() < 1 ||
+        j["seeds"].get<int64_t>() > ForecastOptions::kMaxSeeds) {
+      return bad("seeds", fmt::format("expected 1 to {}", ForecastOptions::kMaxSeeds));
+    }
+    o->seeds = j["seeds"].get<int>();
+  }
+  if (!j.contains("what_if")) return std::nullopt;
+  const json& x = j["what_if"];
+  if (!x.is_object()) return bad("what_if", "expected an object");
+  auto list = [&](const char* name) -> const json* {
+    return x.contains(name) && x[name].is_array() ? &x[name] : nullptr;
+  };
+  auto text = [](const json& v, const char* name) {
+    return v.contains(name) && v[name].is_string() ? v[name].get<std::string>() : std::string();
+  };
+  for (const auto& [key, value] : x.items()) {
+    static const std::set<std::string> kKnown = {"drains", "add_nodes", "policy", "weights", "spikes", "submit"};
+    if (!kKnown.count(key)) return bad("what_if." + key, "unknown field");
+    if ((key == "drains" || key == "add_nodes" || key == "spikes") && !value.is_array()) {
+      return bad("what_if." + key, "expected a list");
+    }
+  }
+  if (const json* drains = list("drains")) {
+    for (size_t i = 0; i < drains->size(); ++i) {
+      const json& d = (*drains)[i];
+      const std::string field = fmt::format("what_if.drains[{}]", i);
+      if (!d.is_object() || text(d, "target").empty()) return bad(field + ".target", "give a site or node name");
+      WhatIf::Drain drain{text(d, "target"), Duration::Zero()};
+      if (d.contains("at") && !ReadDuration(d["at"], field + ".at", &drain.at, &error)) return error;
+      w->drains.push_back(std::move(drain));
+    }
+  }
+  if (const json* adds = list("add_nodes")) {
+    for (size_t i = 0; i < adds->size(); ++i) {
+      const json& a = (*adds)[i];
+      const std::string field = fmt::format("what_if.add_nodes[{}]", i);
+      if (!a.is_object() || text(a, "site").empty()) return bad(field + ".site", "give the site");
+      WhatIf::AddNodes add;
+      add.site = text(a, "site");
+      if (a.contains("count")) {
+        if (!a["count"].is_number_integer()) return bad(field + ".count", "expected a whole number");
+        add.count = static_cast<int>(std::clamp<int64_t>(a["count"].get<int64_t>(), -1, 1'000'000));
+      }
+      const std::string accel = text(a, "accelerators");  // "H100:8"
+      const size_t colon = accel.find(':');
+      StatusOr<AcceleratorType> type = ParseAcceleratorType(accel.substr(0, colon));
+      const std::optional<uint64_t> per = colon == std::string::npos ? std::nullopt : ParseId(accel.substr(colon + 1));
+      if (!type.ok() || !per.has_value()) return bad(field + ".accelerators", "expected TYPE:N, such as H100:8");
+      add.type = *type;
+      add.per_node = static_cast<int>(std::min<uint64_t>(*per, 1000));
+      w->add_nodes.push_back(std::move(add));
+    }
+  }
+  w->policy = text(x, "policy");
+  if (x.contains("weights")) {
+    if (!x["weights"].is_object()) return bad("what_if.weights", "expected an object of numbers");
+    for (const auto& [name, v] : x["weights"].items()) {
+      if (!v.is_number()) return bad("what_if.weights." + name, "expected a number");
+      w->weights[name] = v.get<double>();
+    }
+  }
+  if (const json* spikes = list("spikes")) {
+    for (size_t i = 0; i < spikes->size(); ++i) {
+      const json& v = (*spikes)[i];
+      const std::string field = fmt::format("what_if.spikes[{}]", i);
+      if (!v.is_object() || text(v, "site").empty()) return bad(field + ".site", "give the site");
+      WhatIf::Spike spike;
+      spike.site = text(v, "site");
+      const std::string signal = text(v, "signal");
+      if (signal != "carbon" && signal != "price") return bad(field + ".signal", "expected carbon or price");
+      spike.carbon = signal == "carbon";
+      if (!v.contains("value") || !v["value"].is_number()) return bad(field + ".value", "expected a number");
+      spike.value = v["value"].get<double>();
+      if (v.contains("from") && !ReadDuration(v["from"], field + ".from", &spike.from, &error)) return error;
+      spike.to = spike.from + Duration::Hours(1);
+      if (v.contains("to") && !ReadDuration(v["to"], field + ".to", &spike.to, &error)) return error;
+      w->spikes.push_back(std::move(spike));
+    }
+  }
+  if (x.contains("submit")) {
+    if (!x["submit"].is_string() || x["submit"].get<std::string>().empty()) {
+      return bad("what_if.submit", "expected a job file's text");
+    }
+    w->submit = x["submit"].get<std::string>();
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+HttpResponse RestApi::GetForecast(const HttpRequest& req, Who who) {
+  ForecastOptions o;
+  WhatIf what_if;
+  if (req.method == "POST") {
+    if (auto error = ReadForecastAsk(req.body, &o, &what_if)) return *error;
+  }
+  if (auto it = req.query.find("horizon"); it != req.query.end()) {
+    StatusOr<Duration> h = ParseDuration(it->second);
+    if (!h.ok() || *h <= Duration::Zero() || *h > ForecastOptions::kMaxHorizon) {
+      return ErrorResponse(
+          400, "invalid_argument",
+          fmt::format("horizon: expected a duration above 0 and at most 7d, such as 24h; got '{}'", it->second),
+          "horizon");
+    }
+    o.horizon = *h;
+  }
+  if (auto it = req.query.find("seeds"); it != req.query.end()) {
+    const std::optional<uint64_t> n = ParseId(it->second);
+    if (!n.has_value() || *n < 1 || *n > static_cast<uint64_t>(ForecastOptions::kMaxSeeds)) {
+      return ErrorResponse(400, "invalid_argument",
+                           fmt::format("seeds: expected 1 to {}, got '{}'", ForecastOptions::kMaxSeeds, it->second),
+                           "seeds");
+    }
+    o.seeds = static_cast<int>(*n);
+  }
+  if (forecasting_.exchange(true)) {
+    return ErrorResponse(429, "resource_exhausted", "a forecast is running; try again when it is done");
+  }
+  // The state is copied under the control plane's lock; the runs are not.
+  StatusOr<ForecastSnapshot> state = cp_->ForecastState();
+  StatusOr<Forecast> base = state.ok() ? RunForecast(*state, o) : StatusOr<Forecast>(state.status());
+  StatusOr<Forecast> changed = base;
+  if (base.ok() && !what_if.empty()) changed = RunForecast(*state, o, what_if);
+  forecasting_ = false;
+  if (!base.ok()) return FromStatus(base.status());
+  if (!changed.ok()) return FromStatus(changed.status());
+  auto may_see = [who](const std::string& tenant) { return who == nullptr || who->May(tenant, false); };
+  if (what_if.empty()) return HttpResponse{200, Dump(ForecastJson(*base, may_see))};
+  return HttpResponse{200, Dump(json{{"baseline", ForecastJson(*base, may_see)},
+                                     {"what_if", ForecastJson(*changed, may_see)},
+                                     {"changes", DiffJson(Diff(*base, *changed), may_see)}})};
 }
 
 HttpResponse RestApi::JobLogs(uint64_t id) {

@@ -40,6 +40,8 @@
 // is.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -78,9 +80,14 @@ class RestApi {
   static std::string Actor(Who who) { return who != nullptr ? who->name : "anonymous"; }
   HttpResponse ListNodes();
   HttpResponse ListSites();
+  // GET /v1/forecast?horizon=24h&seeds=4 (forecast.h), or POST with a
+  // what-if (the baseline, the what-if and their diff): one at a time (a
+  // forecast takes CPU seconds); another meanwhile is 429.
+  HttpResponse GetForecast(const HttpRequest& req, Who who);
 
   ControlPlane* const cp_;
   const AccessList* const access_;
+  std::atomic<bool> forecasting_{false};
 };
 
 }  // namespace stargate::control

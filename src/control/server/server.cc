@@ -250,6 +250,7 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   cpo.node_auth = s.o.node_auth;
   cpo.sites = s.o.sites;
   cpo.sites_file = s.o.sites_file;
+  cpo.scheduler_spec = s.o.scheduler_spec;
   cpo.log = [&s](const std::string& line) { s.Warn(line); };
   s.cp = std::make_unique<ControlPlane>(s.store.get(), s.o.clock, std::move(s.o.scheduler), std::move(cpo));
   server->cp_ = s.cp.get();

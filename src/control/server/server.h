@@ -34,6 +34,7 @@ namespace stargate::control {
 struct ServerOptions {
   Clock* clock = nullptr;                       // required; must outlive the server
   std::unique_ptr<sched::Scheduler> scheduler;  // required
+  SchedulerSpec scheduler_spec;                 // what `scheduler` was made with (the live forecast's copies)
   // Where the state lives: in memory (nothing survives), in etcd when
   // endpoints are given (HOST:PORT, keys under `etcd_prefix`, one leader
   // per prefix holding a lease of `lease_ttl`), else in

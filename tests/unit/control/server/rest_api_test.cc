@@ -25,9 +25,11 @@ class RestApiTest : public ::testing::Test {
     req.method = std::move(method);
     const size_t q = path.find('?');
     if (q != std::string::npos) {
-      const std::string query = path.substr(q + 1);
-      const size_t eq = query.find('=');
-      req.query[query.substr(0, eq)] = query.substr(eq + 1);
+      std::stringstream query(path.substr(q + 1));
+      for (std::string kv; std::getline(query, kv, '&');) {
+        const size_t eq = kv.find('=');
+        req.query[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
       path.resize(q);
     }
     req.path = std::move(path);
@@ -288,6 +290,124 @@ TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
     ASSERT_NE(space, std::string::npos) << line;
     EXPECT_NO_THROW((void)std::stod(line.substr(space + 1))) << line;
   }
+}
+
+// GET /v1/forecast: the live state run ahead with the server's scheduler;
+// each tenant sees its own jobs' forecasts (and every site's figures).
+TEST_F(RestApiTest, TheForecastShowsEachCallerItsOwnJobs) {
+  const AccessList access = AccessList::Parse(R"(tokens:
+  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
+  - {token: view-token-0123456789, name: grafana, role: viewer}
+)",
+                                              "tokens.yaml")
+                                .value();
+  access_ = &access;
+  auto as = [](const std::string& token) {
+    return std::map<std::string, std::string>{{"authorization", "Bearer " + token}};
+  };
+  Join("n1", AcceleratorType::kH100, 8);
+  const auto viewer = as("view-token-0123456789"), alice = as("alice-token-0123456789");
+  ASSERT_EQ(
+      Call("POST", "/v1/jobs", "name: a\ntenant: ml\nresources: {accelerators: H100:8}\nestimate: 2h\nrun: x\n", alice)
+          .status,
+      201);
+  cp().Pass();  // job 1 runs on n1
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: b\nresources: {accelerators: H100:8}\nestimate: 1h\nrun: x\n",
+                 as("view-token-0123456789"))
+                .status,
+            403);  // (viewers submit nothing: job 2 comes from an open API below)
+  access_ = nullptr;
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: b\nresources: {accelerators: H100:8}\nestimate: 1h\nrun: x\n").status, 201);
+  access_ = &access;
+  clock_.Advance(Duration::Minutes(30));
+  AgentHeartbeat h;  // n1 runs job 1 still
+  h.node = "n1";
+  h.telemetry.agent_id = "agent-n1";
+  h.tasks = {TaskReport{TaskRef{1, 1}, true, 0, 0}};
+  ASSERT_FALSE(cp().Heartbeat(h).value().register_again);
+  const HttpResponse all = Call("GET", "/v1/forecast?horizon=6h&seeds=2", "", viewer);
+  ASSERT_EQ(all.status, 200) << all.body;
+  const json f = json::parse(all.body);
+  EXPECT_EQ(f["seeds"], 2);
+  EXPECT_EQ(f["horizon_s"], 6 * 3600);
+  EXPECT_EQ(f["policy"], "fifo");
+  ASSERT_EQ(f["jobs"].size(), 2u);
+  const int64_t now = kNow + Duration::Minutes(30).millis();
+  EXPECT_EQ(f["now_unix_ms"], now);
+  EXPECT_EQ(f["jobs"][0]["state"], "running");
+  EXPECT_EQ(f["jobs"][0]["finish_unix_ms"]["p50"], now + Duration::Minutes(90).millis());
+  // Job 2 waits for n1: it starts when job 1 ends, and runs its hour.
+  EXPECT_EQ(f["jobs"][1]["start_unix_ms"]["p50"], now + Duration::Minutes(90).millis());
+  EXPECT_EQ(f["jobs"][1]["finish_unix_ms"]["p50"], now + Duration::Minutes(150).millis());
+  EXPECT_EQ(f["jobs"][1]["site"], "s");
+  ASSERT_EQ(f["sites"].size(), 1u);
+  EXPECT_EQ(f["sites"][0]["name"], "s");
+  // Alice sees her job alone.
+  const json mine = json::parse(Call("GET", "/v1/forecast?horizon=6h&seeds=1", "", alice).body);
+  ASSERT_EQ(mine["jobs"].size(), 1u);
+  EXPECT_EQ(mine["jobs"][0]["name"], "a");
+  // Bad asks are 400 naming the field; only GET.
+  for (const char* bad : {"horizon=0s", "horizon=8d", "horizon=soon", "seeds=0", "seeds=65", "seeds=x"}) {
+    const HttpResponse r = Call("GET", std::string("/v1/forecast?") + bad, "", viewer);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_EQ(json::parse(r.body)["error"]["field"], std::string(bad).substr(0, std::string(bad).find('='))) << bad;
+  }
+  EXPECT_EQ(Call("PUT", "/v1/forecast", "", alice).status, 405);
+  EXPECT_EQ(Call("GET", "/v1/forecast").status, 401);
+  // A what-if changes nothing: viewers may ask one.
+  EXPECT_EQ(Call("POST", "/v1/forecast", R"({"seeds": 1, "what_if": {"policy": "stargate"}})", viewer).status, 200);
+}
+
+// POST /v1/forecast with a what-if: the baseline, the what-if and what
+// changed; fields of a bad ask are named.
+TEST_F(RestApiTest, AWhatIfForecastAnswersWithTheChanges) {
+  Join("n1", AcceleratorType::kH100, 8);
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(Call("POST", "/v1/jobs", "name: w\nresources: {accelerators: H100:8}\nestimate: 1h\nrun: x\n").status,
+              201);
+  }
+  const HttpResponse r = Call("POST", "/v1/forecast", R"({"horizon": "6h", "seeds": 1, "what_if": {
+      "add_nodes": [{"site": "s", "count": 1, "accelerators": "H100:8"}],
+      "submit": "name: extra\nresources: {accelerators: H100:8}\nestimate: 30m\nrun: x\n"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json f = json::parse(r.body);
+  EXPECT_EQ(f["baseline"]["jobs"].size(), 2u);
+  EXPECT_EQ(f["what_if"]["jobs"].size(), 3u);
+  EXPECT_EQ(f["what_if"]["jobs"][2]["what_if"], true);
+  // Job 2 no longer waits for job 1; the extra job is new.
+  const json& changes = f["changes"]["jobs"];
+  ASSERT_EQ(changes.size(), 2u) << changes.dump();
+  EXPECT_EQ(changes[0]["id"], 2);
+  EXPECT_EQ(changes[0]["start_p50_unix_ms"][0], kNow + Duration::Hours(1).millis());
+  EXPECT_EQ(changes[0]["start_p50_unix_ms"][1], kNow);
+  EXPECT_EQ(changes[1]["name"], "extra");
+  EXPECT_EQ(changes[1]["added"], true);
+  EXPECT_TRUE(changes[1]["start_p50_unix_ms"][0].is_null());
+  // Bad asks: 400 naming the field.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"([])", ""},
+      {R"({"when": 1})", "when"},
+      {R"({"seeds": 100})", "seeds"},
+      {R"({"horizon": "forever"})", "horizon"},
+      {R"({"what_if": {"drains": [{"target": "nowhere"}]}})", ""},
+      {R"({"what_if": {"drains": [{"target": "n1", "at": 5}]}})", "what_if.drains[0].at"},
+      {R"({"what_if": {"add_nodes": [{"site": "s", "accelerators": "H100"}]}})", "what_if.add_nodes[0].accelerators"},
+      {R"({"what_if": {"spikes": [{"site": "s", "signal": "wind", "value": 1}]}})", "what_if.spikes[0].signal"},
+      {R"({"what_if": {"weights": {"carbon": "high"}}})", "what_if.weights.carbon"},
+      {R"({"what_if": {"submit": ""}})", "what_if.submit"},
+      {R"({"what_if": {"teleport": true}})", "what_if.teleport"},
+  };
+  for (const auto& [body, field] : bad) {
+    const HttpResponse e = Call("POST", "/v1/forecast", body);
+    EXPECT_EQ(e.status, 400) << body << " " << e.body;
+    if (!field.empty()) {
+      EXPECT_EQ(json::parse(e.body)["error"]["field"], field) << body;
+    }
+  }
+  EXPECT_NE(json::parse(Call("POST", "/v1/forecast", bad[4].first).body)["error"]["message"].get<std::string>().find(
+                "no site or node named 'nowhere'"),
+            std::string::npos);
+  EXPECT_EQ(cp().Jobs().value().size(), 2u);  // a what-if submits nothing
 }
 
 TEST(AccessList, ErrorsNameTheField) {

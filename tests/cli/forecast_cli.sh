@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The live forecast (issue 19): `stargate forecast` runs the server's state
+# ahead with its own scheduler. Two CPU jobs of an hour run on a 2-CPU
+# node; a third waits: it is forecast to start when the first ends (about
+# an hour from now) on the same site, and to finish an hour after that.
+# What-ifs (one more node, a drain, a job submitted) answer with what
+# changes and submit nothing. Bad flags exit 2; an unreachable server
+# exits 1 naming the URL.
+# Usage: forecast_cli.sh STARGATE_BINARY REPO_ROOT
+set -euo pipefail
+BIN="$1"
+source "$(dirname "$0")/lib/cluster.bash"
+start_server
+start_agent a --accelerators CPU:2
+wait_up 1
+for i in 1 2 3; do
+  printf 'name: j%s\nresources: {accelerators: CPU:1}\nestimate: 1h\nrun: sleep 300\n' "$i" > "j$i.yaml"
+  "$BIN" job submit "j$i.yaml" > /dev/null
+done
+wait_state 1 running 10
+wait_state 2 running 10
+"$BIN" forecast --horizon 4h --seeds 2 -o json > forecast.json || fail "forecast -o json"
+/usr/bin/python3 - <<'PY' || fail "forecast: $(cat forecast.json)"
+import json
+f = json.load(open("forecast.json"))
+now = f["now_unix_ms"]
+assert f["horizon_s"] == 4 * 3600 and f["seeds"] == 2, f
+jobs = {j["name"]: j for j in f["jobs"]}
+assert jobs["j1"]["state"] == "running" and jobs["j3"]["state"] == "pending", jobs
+# j1 ends about an hour from now; j3 starts then, at site lab, and runs an hour.
+end1 = jobs["j1"]["finish_unix_ms"]["p50"]
+assert abs(end1 - now - 3600e3) < 60e3, end1 - now
+start3 = jobs["j3"]["start_unix_ms"]["p50"]
+assert abs(start3 - end1) < 60e3, (start3, end1)
+assert abs(jobs["j3"]["finish_unix_ms"]["p50"] - start3 - 3600e3) < 60e3
+assert jobs["j3"]["site"] == "lab" and jobs["j3"]["site_share"] == 1.0
+assert [s["name"] for s in f["sites"]] == ["lab"] and f["sites"][0]["accelerators"] == 2
+print("forecast json ok")
+PY
+out="$("$BIN" forecast --horizon 2h --seeds 1)" || fail "forecast table"
+grep -q "^JOB " <<< "$out" || fail "no job table: $out"
+grep -Eq "^3 +j3 +default +pending +\+(59m|1h0[01]m)" <<< "$out" || fail "j3's start not in the table: $out"
+grep -q "^lab " <<< "$out" || fail "no site row: $out"
+# What if the site had one more node: j3 starts now, and a job submitted
+# in the what-if is forecast (it is not submitted).
+out="$("$BIN" forecast --horizon 4h --seeds 1 --add-nodes lab:1:CPU:2 --submit j1.yaml)" || fail "what-if: $out"
+grep -Eq "^3 +j3 +\+(59m|1h0[01]m) +-> +now " <<< "$out" || fail "j3 should start now with one more node: $out"
+grep -Eq "^4 +j1 .*submitted in the what-if" <<< "$out" || fail "the what-if's job is missing: $out"
+[ "$("$BIN" job list | grep -c ' j1 ')" = 1 ] || fail "a what-if submitted a job"
+"$BIN" forecast --seeds 1 --drain lab -o json > whatif.json || fail "what-if -o json"
+/usr/bin/python3 -c '
+import json
+f = json.load(open("whatif.json"))
+j3 = [j for j in f["what_if"]["jobs"] if j["name"] == "j3"][0]
+assert j3["start_unix_ms"]["p50"] is None, j3  # the only site takes no new work
+assert [j["name"] for j in f["changes"]["jobs"]] == ["j3"], f["changes"]
+' || fail "drain what-if: $(cat whatif.json)"
+code=0; "$BIN" forecast --drain nowhere > err.out 2>&1 || code=$?
+[ "$code" = 2 ] && grep -q "no site or node named 'nowhere'" err.out || fail "--drain nowhere: exit $code: $(cat err.out)"
+code=0; "$BIN" forecast --spike lab:wind=3 > err.out 2>&1 || code=$?
+[ "$code" = 2 ] || fail "--spike lab:wind=3: exit $code: $(cat err.out)"
+code=0; "$BIN" forecast --horizon 8d > err.out 2>&1 || code=$?
+[ "$code" = 2 ] && grep -q "at most 7d" err.out || fail "--horizon 8d: exit $code: $(cat err.out)"
+code=0; "$BIN" forecast -o yaml > err.out 2>&1 || code=$?
+[ "$code" = 2 ] || fail "-o yaml: exit $code"
+code=0; "$BIN" forecast --server http://127.0.0.1:1 > err.out 2>&1 || code=$?
+[ "$code" = 1 ] && grep -q "127.0.0.1:1" err.out || fail "unreachable: exit $code: $(cat err.out)"
+echo "forecast CLI: ok"
