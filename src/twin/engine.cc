@@ -185,9 +185,17 @@ void Engine::Arrive(uint32_t j, Time now) {
 void Engine::StartRunning(const RunningAtStart& r) {
   const Time t0 = Time::Epoch();
   if (r.job >= jobs_.size() || r.nodes.empty() || jobs_[r.job].arrived) return;
+  // Only a consistent claim (its nodes up, in one pool, each once, with
+  // room): anything else (a stale record) arrives as queued work instead.
   const uint32_t nodes = state_.num_nodes();
-  if (std::any_of(r.nodes.begin(), r.nodes.end(), [&](uint32_t n) { return n >= nodes; })) return;
+  if (r.per_node < 1 || std::any_of(r.nodes.begin(), r.nodes.end(), [&](uint32_t n) { return n >= nodes; })) return;
   const PoolId pool = state_.PoolOf(NodeId(r.nodes[0]));
+  std::vector<uint32_t> sorted = r.nodes;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return;
+  for (uint32_t n : r.nodes) {
+    if (state_.PoolOf(NodeId(n)) != pool || !state_.IsUp(NodeId(n)) || state_.FreeOn(NodeId(n)) < r.per_node) return;
+  }
   JobState& js = jobs_[r.job];
   js.arrived = true;
   js.pending_since = t0;

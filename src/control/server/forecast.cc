@@ -194,6 +194,7 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     return std::tie(qa, a->id) < std::tie(qb, b->id);
   });
   job_ids->clear();
+  std::map<std::string, int> free;  // devices not yet claimed by a running job, per node
   for (const JobRecord* r : order) {
     JobSpec spec = r->spec.spec;
     spec.submit = Time::Epoch();
@@ -209,16 +210,19 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     run.job = j;
     run.per_node = r->spec.spec.per_node;
     run.power_cap = r->power_cap;
+    // Its nodes live, each once, with room: a stale record may claim
+    // devices another job holds, and is then queued work.
     bool whole = run.per_node > 0;
     for (const std::string& n : r->nodes) {
       auto id = c.node_ids.find(n);
-      if (id == c.node_ids.end() || !alive.count(n)) {
-        whole = false;
-        break;
-      }
+      whole = whole && id != c.node_ids.end() && alive.count(n) > 0 &&
+              free.try_emplace(n, nodes.at(n).accelerators).first->second >= run.per_node &&
+              std::find(run.nodes.begin(), run.nodes.end(), id->second) == run.nodes.end();
+      if (!whole) break;
       run.nodes.push_back(id->second);
     }
     if (!whole) continue;
+    for (const std::string& n : r->nodes) free[n] -= run.per_node;
     const double estimate_s = std::max(1.0, r->spec.estimate.seconds());
     // Past its estimate it is taken to be nearly done.
     run.remaining = std::max(0.05, 1.0 - (snapshot.now - r->started).seconds() / estimate_s);

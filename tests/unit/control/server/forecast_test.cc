@@ -117,6 +117,20 @@ TEST_F(ForecastTest, ASilentNodeStaysDownAndItsJobWaitsInTheQueue) {
   for (uint64_t id : {1, 2, 3, 4}) EXPECT_NE(Of(f, id).site, "") << id;
 }
 
+// A stale record (two jobs claiming one node) never breaks the run: the
+// second claim is queued work.
+TEST_F(ForecastTest, AConflictingClaimIsQueuedWork) {
+  AddRunning("first", 2.0, "a0", Duration::Minutes(30));
+  AddRunning("second", 2.0, "a0", Duration::Minutes(10));
+  ForecastOptions o;
+  o.horizon = Duration::Hours(4);
+  o.seeds = 1;
+  const Forecast f = RunForecast(s_, o).value();
+  EXPECT_EQ(Of(f, 1).finish[1], kNow + Duration::Minutes(90));
+  EXPECT_EQ(Of(f, 2).start[1], kNow);  // started afresh on a free node
+  EXPECT_EQ(Of(f, 2).finish[1], kNow + Duration::Hours(2));
+}
+
 TEST_F(ForecastTest, WorkThatDoesNotStartWithinTheHorizonSaysSo) {
   for (int i = 0; i < 5; ++i) Add(fmt::format("long{}", i), 10.0);
   ForecastOptions o;
