@@ -1,5 +1,6 @@
-// The Stargate dashboard: sites, jobs (with their logs), nodes and the
-// audit trail of placement decisions, polled from the server's REST API
+// The Stargate dashboard: sites, jobs (with their logs and predicted
+// starts), the standing forecast, nodes and the audit trail of placement
+// decisions, polled from the server's REST API
 // every two seconds. Preact + htm as plain ES modules: no build step.
 import { h, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
@@ -115,19 +116,58 @@ function Logs({ id }) {
   return html`<pre data-logs=${id}>${text}</pre>`;
 }
 
+// "in 1h05m" from the forecast's own time; null: past its horizon.
+function inTime(ms, asOf) {
+  if (ms === null || ms === undefined) return "beyond the forecast";
+  const m = Math.max(0, Math.round((ms - asOf) / 60000));
+  return m === 0 ? "now" : `in ${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+// A pending job's predicted start (a running one's end), from the
+// server's standing forecast.
+function predicted(j) {
+  const f = j.forecast;
+  if (!f) return "-";
+  if (j.state === "pending") {
+    return `starts ${inTime(f.start_unix_ms.p50, f.as_of_unix_ms)}${f.site ? ` at ${f.site}` : ""}`;
+  }
+  return `ends ${inTime(f.finish_unix_ms.p50, f.as_of_unix_ms)}`;
+}
+
 function Jobs({ jobs }) {
   const [open, setOpen] = useState(null);
   return html`<table id="jobs">
-    <tr><th>ID</th><th>name</th><th>tenant</th><th>state</th><th>nodes</th><th>attempt</th><th>restarts</th><th>reason</th><th></th></tr>
+    <tr><th>ID</th><th>name</th><th>tenant</th><th>state</th><th>nodes</th><th>attempt</th><th>restarts</th><th>reason</th><th>predicted</th><th></th></tr>
     ${jobs.map((j) => html`<tr data-job=${j.id}>
       <td>${j.id}</td><td>${j.name}</td><td>${j.tenant}</td>
       <td class=${`state-${j.state}`} data-state>${j.state}</td>
       <td>${(j.placement || []).join(" ") || "-"}</td><td>${j.attempt}</td><td>${j.restarts}</td>
       <td>${j.reason || ""}</td>
+      <td data-predicted>${predicted(j)}</td>
       <td><button class="link" onClick=${() => setOpen(open === j.id ? null : j.id)}>logs</button></td>
     </tr>`)}
   </table>
   ${open !== null && html`<${Logs} id=${open} />`}`;
+}
+
+// The standing forecast (GET /v1/forecast?latest=1): the next hours per site.
+function Forecast({ forecast }) {
+  if (!forecast) return html`<p id="forecast">No standing forecast yet (the server makes one every --forecast-interval).</p>`;
+  const f = forecast;
+  return html`<div id="forecast">
+    <p>Made ${new Date(f.now_unix_ms).toLocaleTimeString()}, ${Math.round(f.horizon_s / 3600)} h ahead over
+      ${f.seeds} seed(s) with the ${f.policy} policy: goodput ${f.goodput.toFixed(3)}, ${f.tco2.toFixed(3)} tCO2,
+      ${f.useful_device_h.toFixed(1)} device-hours of work.</p>
+    <table>
+      <tr><th>site</th><th>devices</th><th>mean MW</th><th>peak MW</th><th>cap MW</th><th>utilisation</th><th>tCO2</th><th>node failures / year</th></tr>
+      ${f.sites.map((s) => html`<tr data-forecast-site=${s.name}>
+        <td>${s.name}</td><td>${s.accelerators}</td><td>${s.mean_mw.toFixed(4)}</td><td>${s.peak_mw.toFixed(4)}</td>
+        <td>${s.power_cap_mw > 0 ? s.power_cap_mw.toFixed(3) : "-"}</td>
+        <td>${(100 * s.utilisation).toFixed(0)}%</td><td>${s.tco2.toFixed(4)}</td>
+        <td>${s.node_failures_per_year.toFixed(2)}</td>
+      </tr>`)}
+    </table>
+  </div>`;
 }
 
 function Nodes({ nodes }) {
@@ -160,7 +200,11 @@ function App() {
     ]);
     let audit = { entries: [] };
     try { audit = await api("/v1/audit?limit=50"); } catch (e) { /* admins and all-tenant viewers only */ }
-    return { sites: sites.sites, nodes: nodes.nodes, jobs: jobs.jobs, power: sitePower(metrics), audit: audit.entries };
+    let forecast = null;
+    try { forecast = await api("/v1/forecast?latest=1"); } catch (e) { /* none made yet */ }
+    return {
+      sites: sites.sites, nodes: nodes.nodes, jobs: jobs.jobs, power: sitePower(metrics), audit: audit.entries, forecast,
+    };
   });
   const d = view.data;
   return html`
@@ -174,6 +218,7 @@ function App() {
       ${!d ? html`<section>Loading…</section>` : html`
         <section><h2>Sites</h2><${Sites} sites=${d.sites} nodes=${d.nodes} power=${d.power} /></section>
         <section><h2>Jobs</h2><${Jobs} jobs=${d.jobs} /></section>
+        <section><h2>Forecast</h2><${Forecast} forecast=${d.forecast} /></section>
         <section><h2>Nodes</h2><${Nodes} nodes=${d.nodes} /></section>
         <section><h2>Placement decisions (audit)</h2><${Audit} entries=${d.audit} /></section>`}
     </main>`;

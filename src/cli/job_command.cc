@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -98,6 +99,33 @@ int Show(const Common& c, uint64_t id) {
       j["id"].get<uint64_t>(), j["name"].get<std::string>(), j["tenant"].get<std::string>(),
       j["kind"].get<std::string>(), j["state"].get<std::string>(), j["reason"].get<std::string>(), Resources(j),
       j["priority"].get<int>(), j["restarts"].get<int>(), j.value("attempt", 0), nodes.empty() ? "-" : nodes);
+  if (j.contains("forecast")) {  // the server's standing forecast (GET /v1/forecast, rest-api.md)
+    const json& f = j["forecast"];
+    const int64_t as_of = f["as_of_unix_ms"].get<int64_t>();
+    auto at = [as_of](const json& t) {
+      if (!t.is_number()) return std::string("not within the forecast");
+      const int64_t minutes = std::max<int64_t>(0, (t.get<int64_t>() - as_of + 30'000) / 60'000);
+      return minutes == 0 ? std::string("at once") : fmt::format("in {}h{:02}m", minutes / 60, minutes % 60);
+    };
+    const std::string site = f["site"].get<std::string>();
+    if (j["state"] == "pending") {
+      fmt::print("predicted: starts {} (p10 {}, p90 {}){}, finishes {}\n", at(f["start_unix_ms"]["p50"]),
+                 at(f["start_unix_ms"]["p10"]), at(f["start_unix_ms"]["p90"]),
+                 site.empty() ? "" : fmt::format(" at {} ({:.0f}% of runs)", site, 100 * f["site_share"].get<double>()),
+                 at(f["finish_unix_ms"]["p50"]));
+    } else {
+      fmt::print("predicted: finishes {} (p10 {}, p90 {})\n", at(f["finish_unix_ms"]["p50"]),
+                 at(f["finish_unix_ms"]["p10"]), at(f["finish_unix_ms"]["p90"]));
+    }
+    const std::time_t made = static_cast<std::time_t>(as_of / 1000);
+    std::tm utc{};
+    gmtime_r(&made, &utc);
+    fmt::print(
+        "           (times from the server's standing forecast of {:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC, {} h "
+        "ahead; stargate forecast for a fresh one)\n",
+        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+        f["horizon_s"].get<int64_t>() / 3600);
+  }
   std::istringstream spec(j["spec"].get<std::string>());
   for (std::string line; std::getline(spec, line);) fmt::print("  {}\n", line);
   return 0;

@@ -34,6 +34,8 @@ struct ServerOptions {
   int site_partition_grace_s = 60;
   int reject_grace_s = 30;
   std::string preempt_after = "10m";
+  std::string forecast_interval = "5m";
+  int forecast_seeds = 4;
   std::string etcd;  // comma-separated HOST:PORT client endpoints; "" = SQLite in the data dir
   std::string etcd_prefix = "stargate/";
   int lease_ttl_s = 5;  // leader lease with --etcd: a standby takes over this long after a crash
@@ -89,6 +91,15 @@ int RunServer(const ServerOptions& o, Clock& clock) {
     return 2;
   }
   spec.preempt_after = *preempt_after;
+  StatusOr<Duration> forecast_every = ParseDuration(o.forecast_interval);
+  if (!forecast_every.ok() || *forecast_every < Duration::Zero() ||
+      (*forecast_every > Duration::Zero() && *forecast_every < Duration::Seconds(10))) {
+    std::cerr << "error: --forecast-interval: expected 0 (none) or a duration of at least 10s such as 5m, got '"
+              << o.forecast_interval << "'\n";
+    return 2;
+  }
+  so.forecast_every = *forecast_every;
+  so.forecast_seeds = o.forecast_seeds;
   auto scheduler = sched::MakeScheduler(o.policy, spec);
   if (!scheduler.ok()) {
     std::cerr << "error: --policy: " << scheduler.status().message() << "\n";
@@ -251,6 +262,13 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code) {
                   "A job with priority > 0 that would wait longer than this stops lower-priority work "
                   "(SIGTERM first: time to checkpoint)")
       ->capture_default_str();
+  cmd->add_option("--forecast-interval", o->forecast_interval,
+                  "How often the standing forecast (24 h ahead, shown with pending jobs: job show, the dashboard) is "
+                  "made, off the control loop; 0 = never")
+      ->capture_default_str();
+  cmd->add_option("--forecast-seeds", o->forecast_seeds, "Seeds of the standing forecast")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--reject-grace-s", o->reject_grace_s,
                   "A job no registered node could ever run fails this long after its submission, unless a node "
                   "that fits joins meanwhile (nodes still joining a new cluster)")

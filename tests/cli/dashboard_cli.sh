@@ -3,7 +3,8 @@
 # /ui/; headless Chromium (Debian's) driven by Playwright (playwright-core
 # from npm, web/node_modules) loads it, sees the sites and nodes, sees a
 # submitted job go from running to succeeded, opens its log and finds the
-# placement in the audit trail. Skipped (exit 77) without /usr/bin/chromium
+# placement in the audit trail, and a queued job's predicted start from the
+# standing forecast. Skipped (exit 77) without /usr/bin/chromium
 # or without web/node_modules (scripts/install-deps.sh installs both).
 # Usage: dashboard_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
@@ -16,12 +17,16 @@ cat > sites.yaml <<'YAML'
 sites:
   - {name: lab, latitude: 48.86, longitude: 2.35, power_cap: 1MW, pue: 1.2, carbon: 56}
 YAML
-start_server --web-dir "$REPO/web" --sites sites.yaml
-start_agent a
+start_server --web-dir "$REPO/web" --sites sites.yaml --forecast-interval 10s
+start_agent a --accelerators CPU:1
 wait_up 1
 grep -q '<div id="app">' <<< "$(curl -s "$STARGATE_SERVER/ui/")" || fail "no dashboard at /ui/"
 printf 'name: shown\nrun: sleep 10; echo "hello from the dashboard job"\n' > j.yaml
 "$BIN" job submit j.yaml > /dev/null
-node "$REPO/web/test/dashboard.test.mjs" "$STARGATE_SERVER/ui/" 1 "hello from the dashboard job" ||
+# Two more that queue on the one CPU: the third waits an hour behind the second.
+printf 'name: next\nestimate: 1h\nrun: sleep 300\n' > k.yaml
+"$BIN" job submit k.yaml > /dev/null
+"$BIN" job submit k.yaml > /dev/null
+node "$REPO/web/test/dashboard.test.mjs" "$STARGATE_SERVER/ui/" 1 "hello from the dashboard job" 3 ||
   fail "the dashboard test failed"
 echo "dashboard CLI: ok"

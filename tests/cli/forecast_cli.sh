@@ -3,14 +3,15 @@
 # ahead with its own scheduler. Two CPU jobs of an hour run on a 2-CPU
 # node; a third waits: it is forecast to start when the first ends (about
 # an hour from now) on the same site, and to finish an hour after that.
-# What-ifs (one more node, a drain, a job submitted) answer with what
+# `job show` gives a pending job's predicted start from the server's
+# standing forecast. What-ifs (one more node, a drain, a job submitted) answer with what
 # changes and submit nothing. Bad flags exit 2; an unreachable server
 # exits 1 naming the URL.
 # Usage: forecast_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
 source "$(dirname "$0")/lib/cluster.bash"
-start_server
+start_server --forecast-interval 10s
 start_agent a --accelerators CPU:2
 wait_up 1
 for i in 1 2 3; do
@@ -59,6 +60,15 @@ code=0; "$BIN" forecast --drain nowhere > err.out 2>&1 || code=$?
 [ "$code" = 2 ] && grep -q "no site or node named 'nowhere'" err.out || fail "--drain nowhere: exit $code: $(cat err.out)"
 code=0; "$BIN" forecast --spike lab:wind=3 > err.out 2>&1 || code=$?
 [ "$code" = 2 ] || fail "--spike lab:wind=3: exit $code: $(cat err.out)"
+# The standing forecast (every 10 s here) shows with the pending job.
+for _ in $(seq 150); do
+  "$BIN" job show 3 > show.out
+  grep -q "^predicted:" show.out && break
+  sleep 0.1
+done
+grep -Eq "^predicted: starts in (0h59m|1h0[01]m) .* at lab \(100% of runs\), finishes in (1h59m|2h0[01]m)" show.out ||
+  fail "job show 3: $(cat show.out)"
+"$BIN" job show 1 | grep -Eq "^predicted: finishes in (0h59m|1h0[01]m)" || fail "job show 1: $("$BIN" job show 1)"
 code=0; "$BIN" forecast --horizon 8d > err.out 2>&1 || code=$?
 [ "$code" = 2 ] && grep -q "at most 7d" err.out || fail "--horizon 8d: exit $code: $(cat err.out)"
 code=0; "$BIN" forecast -o yaml > err.out 2>&1 || code=$?

@@ -1,11 +1,13 @@
 // End to end in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): the dashboard loads, shows the sites and nodes, shows
 // the submitted job, follows it to completion, opens its log, and shows
-// the placement in the audit trail. Screenshots are not kept.
-// Usage: node dashboard.test.mjs URL JOB_ID EXPECTED_LOG_TEXT
+// the placement in the audit trail; a job waiting behind it shows its
+// predicted start and the standing forecast its site. Screenshots are not
+// kept.
+// Usage: node dashboard.test.mjs URL JOB_ID EXPECTED_LOG_TEXT [WAITING_JOB_ID]
 import { chromium } from "playwright-core";
 
-const [url, jobId, logText] = process.argv.slice(2);
+const [url, jobId, logText, waitingId] = process.argv.slice(2);
 const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
 
 const browser = await chromium.launch({
@@ -42,8 +44,15 @@ try {
   if (!audit.includes("place")) fail("no placement in the audit trail");
   const nodes = await page.textContent("#nodes");
   if (!nodes.includes("up")) fail("no node shown up");
+  if (waitingId) {  // the standing forecast (every 10 s in the test) reaches the page
+    await page.waitForFunction(
+      (id) => /starts in \d+h\d\dm at lab/.test(document.querySelector(`tr[data-job="${id}"] [data-predicted]`)?.textContent || ""),
+      waitingId, { timeout: 30000 });
+    await page.waitForSelector('[data-forecast-site="lab"]', { timeout: 15000 });
+  }
   if (errors.length) fail(`page errors: ${errors.join("; ")}`);
-  console.log(`dashboard: job ${jobId} seen ${[...seen].join(" -> ")}, log and audit shown`);
+  console.log(`dashboard: job ${jobId} seen ${[...seen].join(" -> ")}, log and audit shown` +
+              (waitingId ? `; job ${waitingId}'s predicted start and the forecast shown` : ""));
 } finally {
   await browser.close();
 }

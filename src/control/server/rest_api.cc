@@ -33,6 +33,8 @@ std::string_view CodeName(absl::StatusCode code) {
       return "aborted";
     case absl::StatusCode::kUnavailable:
       return "unavailable";
+    case absl::StatusCode::kResourceExhausted:
+      return "resource_exhausted";
     default:
       return "internal";
   }
@@ -52,6 +54,8 @@ int HttpStatusOf(absl::StatusCode code) {
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kUnavailable:
       return 503;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
     default:
       return 500;
   }
@@ -88,7 +92,14 @@ HttpResponse FromStatus(const Status& st) {
                        st.code() == absl::StatusCode::kInvalidArgument ? FieldOf(message) : "");
 }
 
-json JobJson(const JobRecord& r, bool with_spec) {
+json MsOrNull(Time t) { return t == Time::Never() ? json(nullptr) : json(t.millis()); }
+json QuantilesJson(const Quantiles& q) {
+  return json{{"p10", MsOrNull(q[0])}, {"p50", MsOrNull(q[1])}, {"p90", MsOrNull(q[2])}};
+}
+
+// `standing`: the server's standing forecast (null: none), whose view of
+// a pending or running job is shown with it.
+json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = nullptr) {
   const JobSpec& s = r.spec.spec;
   json accels = json::array();
   for (AcceleratorType t : s.accelerators) accels.push_back(Name(t));
@@ -112,6 +123,18 @@ json JobJson(const JobRecord& r, bool with_spec) {
     j["checkpoint_interval_s"] = static_cast<double>(r.checkpoint_interval.millis()) / 1e3;
   }
   if (with_spec) j["spec"] = r.spec_text;
+  if (standing != nullptr && (r.state == JobState::kPending || r.state == JobState::kRunning)) {
+    auto f = std::lower_bound(standing->jobs.begin(), standing->jobs.end(), r.id,
+                              [](const JobForecast& x, uint64_t id) { return x.id < id; });
+    if (f != standing->jobs.end() && f->id == r.id) {
+      j["forecast"] = {{"as_of_unix_ms", standing->now.millis()},
+                       {"horizon_s", standing->horizon.millis() / 1000},
+                       {"start_unix_ms", QuantilesJson(f->start)},
+                       {"finish_unix_ms", QuantilesJson(f->finish)},
+                       {"site", f->site},
+                       {"site_share", f->site_share}};
+    }
+  }
   return j;
 }
 
@@ -279,6 +302,7 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req, Who who) {
   if (auto it = req.query.find("state"); it != req.query.end()) state_filter = it->second;
   StatusOr<std::vector<JobRecord>> all = cp_->Jobs();
   if (!all.ok()) return FromStatus(all.status());
+  const std::shared_ptr<const Forecast> standing = forecaster_->Latest();
   json list = json::array();
   bool known_state = state_filter.empty();
   for (JobState s :
@@ -293,16 +317,12 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req, Who who) {
   }
   for (const JobRecord& r : *all) {
     if (who != nullptr && !who->May(r.spec.spec.tenant, false)) continue;  // other tenants' jobs are not shown
-    if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false));
+    if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false, standing.get()));
   }
   return HttpResponse{200, Dump(json{{"jobs", list}})};
 }
 
 namespace {
-json MsOrNull(Time t) { return t == Time::Never() ? json(nullptr) : json(t.millis()); }
-json QuantilesJson(const Quantiles& q) {
-  return json{{"p10", MsOrNull(q[0])}, {"p50", MsOrNull(q[1])}, {"p90", MsOrNull(q[2])}};
-}
 
 // A forecast as the API shows it to `may_see` (a job's tenant -> shown).
 template <typename MaySee>
@@ -517,22 +537,25 @@ HttpResponse RestApi::GetForecast(const HttpRequest& req, Who who) {
     }
     o.seeds = static_cast<int>(*n);
   }
-  if (forecasting_.exchange(true)) {
-    return ErrorResponse(429, "resource_exhausted", "a forecast is running; try again when it is done");
-  }
-  // The state is copied under the control plane's lock; the runs are not.
-  StatusOr<ForecastSnapshot> state = cp_->ForecastState();
-  StatusOr<Forecast> base = state.ok() ? RunForecast(*state, o) : StatusOr<Forecast>(state.status());
-  StatusOr<Forecast> changed = base;
-  if (base.ok() && !what_if.empty()) changed = RunForecast(*state, o, what_if);
-  forecasting_ = false;
-  if (!base.ok()) return FromStatus(base.status());
-  if (!changed.ok()) return FromStatus(changed.status());
   auto may_see = [who](const std::string& tenant) { return who == nullptr || who->May(tenant, false); };
-  if (what_if.empty()) return HttpResponse{200, Dump(ForecastJson(*base, may_see))};
-  return HttpResponse{200, Dump(json{{"baseline", ForecastJson(*base, may_see)},
-                                     {"what_if", ForecastJson(*changed, may_see)},
-                                     {"changes", DiffJson(Diff(*base, *changed), may_see)}})};
+  if (auto it = req.query.find("latest"); it != req.query.end() && it->second != "0" && req.method == "GET") {
+    const std::shared_ptr<const Forecast> latest = forecaster_->Latest();
+    if (latest == nullptr) {
+      return ErrorResponse(404, "not_found", "no standing forecast yet (the server's --forecast-interval)");
+    }
+    return HttpResponse{200, Dump(ForecastJson(*latest, may_see))};
+  }
+  if (what_if.empty()) {
+    StatusOr<Forecast> f = forecaster_->Ask(o);
+    if (!f.ok()) return FromStatus(f.status());
+    return HttpResponse{200, Dump(ForecastJson(*f, may_see))};
+  }
+  StatusOr<std::pair<Forecast, Forecast>> both = forecaster_->AskWhatIf(o, what_if);
+  if (!both.ok()) return FromStatus(both.status());
+  const auto& [base, changed] = *both;
+  return HttpResponse{200, Dump(json{{"baseline", ForecastJson(base, may_see)},
+                                     {"what_if", ForecastJson(changed, may_see)},
+                                     {"changes", DiffJson(Diff(base, changed), may_see)}})};
 }
 
 HttpResponse RestApi::JobLogs(uint64_t id) {
@@ -664,7 +687,7 @@ HttpResponse RestApi::ListSites() {
 HttpResponse RestApi::GetJob(uint64_t id) {
   StatusOr<JobRecord> r = cp_->Job(id);
   if (!r.ok()) return FromStatus(r.status());
-  return HttpResponse{200, Dump(json{{"job", JobJson(*r, true)}})};
+  return HttpResponse{200, Dump(json{{"job", JobJson(*r, true, forecaster_->Latest().get())}})};
 }
 
 HttpResponse RestApi::CancelJob(uint64_t id, Who who) {

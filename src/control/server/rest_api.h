@@ -40,7 +40,7 @@
 // is.
 #pragma once
 
-#include <atomic>
+#include <memory>
 
 #include <cstdint>
 #include <optional>
@@ -50,6 +50,7 @@
 #include "control/net/http_types.h"
 #include "control/server/access.h"
 #include "control/server/control_plane.h"
+#include "control/server/forecaster.h"
 
 namespace stargate::control {
 
@@ -57,7 +58,13 @@ class RestApi {
  public:
   // `cp` and `access` must outlive the API. `access`: the bearer tokens
   // (access.h); null = an open API.
-  explicit RestApi(ControlPlane* cp, const AccessList* access = nullptr) : cp_(cp), access_(access) {}
+  // `forecaster`: the server's (its standing forecast shows in job
+  // answers); null = one of the API's own, with none standing.
+  explicit RestApi(ControlPlane* cp, const AccessList* access = nullptr, Forecaster* forecaster = nullptr)
+      : cp_(cp),
+        access_(access),
+        own_forecaster_(forecaster == nullptr ? std::make_unique<Forecaster>(cp, nullptr) : nullptr),
+        forecaster_(forecaster == nullptr ? own_forecaster_.get() : forecaster) {}
 
   HttpResponse Handle(const HttpRequest& req);
 
@@ -82,12 +89,14 @@ class RestApi {
   HttpResponse ListSites();
   // GET /v1/forecast?horizon=24h&seeds=4 (forecast.h), or POST with a
   // what-if (the baseline, the what-if and their diff): one at a time (a
-  // forecast takes CPU seconds); another meanwhile is 429.
+  // forecast takes CPU seconds); another meanwhile is 429. `?latest=1`:
+  // the standing forecast (404 before the first).
   HttpResponse GetForecast(const HttpRequest& req, Who who);
 
   ControlPlane* const cp_;
   const AccessList* const access_;
-  std::atomic<bool> forecasting_{false};
+  const std::unique_ptr<Forecaster> own_forecaster_;
+  Forecaster* const forecaster_;
 };
 
 }  // namespace stargate::control

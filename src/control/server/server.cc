@@ -89,7 +89,8 @@ struct Server::Impl {
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<AgentServer> agents;
   std::unique_ptr<GridPoller> poller;  // --sites `url:` sources
-  std::thread loop, serve, renew, poll;
+  std::unique_ptr<Forecaster> forecaster;
+  std::thread loop, serve, renew, poll, forecast;
 
   std::mutex mu;
   std::condition_variable cv;  // serve_done and stopping changes
@@ -260,7 +261,10 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
       !st.ok()) {
     return NotAnOptionError(Status(st.code(), fmt::format("audit log: {}", std::string(st.message()))));
   }
-  s.api = std::make_unique<RestApi>(s.cp.get(), s.o.access ? &*s.o.access : nullptr);
+  ForecastOptions standing;
+  standing.seeds = std::clamp(s.o.forecast_seeds, 1, ForecastOptions::kMaxSeeds);
+  s.forecaster = std::make_unique<Forecaster>(s.cp.get(), s.o.clock, s.o.forecast_every, standing);
+  s.api = std::make_unique<RestApi>(s.cp.get(), s.o.access ? &*s.o.access : nullptr, s.forecaster.get());
   s.http =
       std::make_unique<HttpServer>([&s](const HttpRequest& req) { return s.api->Handle(req); }, s.o.clock, s.o.http);
   if (!s.o.web_dir.empty()) {
@@ -279,6 +283,7 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   if (!agents.ok()) return NotAnOptionError(agents.status());
   server->agent_port_ = *agents;
   s.loop = std::thread([&s] { s.cp->RunLoop(); });
+  if (s.o.forecast_every > Duration::Zero()) s.forecast = std::thread([&s] { s.forecaster->Run(); });
   if (!s.o.sites_file.empty()) {  // a reload may add HTTP sources: poll whenever there is a file
     s.poller = std::make_unique<GridPoller>(s.cp.get(), s.o.clock, [&s](const std::string& line) { s.Warn(line); });
     s.poll = std::thread([&s] { s.poller->Run(); });
@@ -325,6 +330,8 @@ void Server::Stop() {
   if (s.loop.joinable()) s.loop.join();
   if (s.poller) s.poller->Stop();
   if (s.poll.joinable()) s.poll.join();
+  if (s.forecaster) s.forecaster->Stop();
+  if (s.forecast.joinable()) s.forecast.join();
   if (s.agents) s.agents->Stop();
   {
     std::lock_guard<std::mutex> lock(s.mu);

@@ -65,6 +65,10 @@ struct ServerOptions {
   // Hot spares, gang repair, partition grace; the sites are `sites`.
   ReconcilerOptions reconciler;
   std::string web_dir;  // the dashboard's files; "" = none
+  // The standing forecast (forecaster.h): 24 h ahead with this many seeds,
+  // made every `forecast_every` (zero: none), shown with jobs.
+  Duration forecast_every = Duration::Minutes(5);
+  int forecast_seeds = 4;
   // Lines an operator reads (standby, leader): null = stdout. Warnings
   // (no dashboard, a stalled loop): null = stderr.
   std::function<void(const std::string&)> log, warn;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sstream>
+#include <thread>
 
 #include "control/store/memory_store.h"
 #include "runtime/manual_clock.h"
@@ -408,6 +409,54 @@ TEST_F(RestApiTest, AWhatIfForecastAnswersWithTheChanges) {
                 "no site or node named 'nowhere'"),
             std::string::npos);
   EXPECT_EQ(cp().Jobs().value().size(), 2u);  // a what-if submits nothing
+}
+
+// The standing forecast (forecaster.h): made every interval of the clock
+// off the caller's thread; jobs show their predicted start and end with
+// it, and ?latest=1 answers it without a run.
+TEST_F(RestApiTest, TheStandingForecastShowsWithPendingJobs) {
+  Join("n1", AcceleratorType::kH100, 8);
+  EXPECT_EQ(Call("GET", "/v1/forecast?latest=1").status, 404);  // this API has no standing forecast
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(Call("POST", "/v1/jobs", "name: w\nresources: {accelerators: H100:8}\nestimate: 1h\nrun: x\n").status,
+              201);
+  }
+  cp().Pass();  // job 1 runs
+  ForecastOptions standing;
+  standing.seeds = 1;
+  Forecaster forecaster(&cp(), &clock_, Duration::Minutes(5), standing);
+  std::thread run([&] { forecaster.Run(); });
+  for (int i = 0; i < 500 && forecaster.Latest() == nullptr; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::shared_ptr<const Forecast> first = forecaster.Latest();
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->now, Time::FromMillis(kNow));
+  HttpRequest req;
+  req.method = "GET";
+  req.path = "/v1/jobs/2";
+  RestApi api(&cp(), nullptr, &forecaster);
+  json job = json::parse(api.Handle(req).body)["job"];
+  ASSERT_TRUE(job.contains("forecast")) << job.dump();
+  EXPECT_EQ(job["forecast"]["start_unix_ms"]["p50"], kNow + Duration::Hours(1).millis());
+  EXPECT_EQ(job["forecast"]["finish_unix_ms"]["p50"], kNow + Duration::Hours(2).millis());
+  EXPECT_EQ(job["forecast"]["site"], "s");
+  EXPECT_EQ(job["forecast"]["as_of_unix_ms"], kNow);
+  req.path = "/v1/jobs";
+  EXPECT_TRUE(json::parse(api.Handle(req).body)["jobs"][1].contains("forecast"));
+  req.path = "/v1/forecast";
+  req.query["latest"] = "1";
+  const HttpResponse latest = api.Handle(req);
+  ASSERT_EQ(latest.status, 200) << latest.body;
+  EXPECT_EQ(json::parse(latest.body)["now_unix_ms"], kNow);
+  // The next one comes with the clock, five minutes on.
+  clock_.Advance(Duration::Minutes(5));
+  for (int i = 0; i < 500 && forecaster.Latest() == first; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(forecaster.Latest()->now, Time::FromMillis(kNow) + Duration::Minutes(5));
+  forecaster.Stop();
+  run.join();
 }
 
 TEST(AccessList, ErrorsNameTheField) {
