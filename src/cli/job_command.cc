@@ -117,6 +117,10 @@ int Show(const Common& c, uint64_t id) {
       fmt::print("predicted: finishes {} (p10 {}, p90 {})\n", at(f["finish_unix_ms"]["p50"]),
                  at(f["finish_unix_ms"]["p10"]), at(f["finish_unix_ms"]["p90"]));
     }
+    if (f.contains("run_time_from") && f["run_time_from"] != "the job file") {
+      fmt::print("           (run time: {:.0f}% of the file's estimate, from {})\n",
+                 100 * f["run_time_ratio"].get<double>(), f["run_time_from"].get<std::string>());
+    }
     const std::time_t made = static_cast<std::time_t>(as_of / 1000);
     std::tm utc{};
     gmtime_r(&made, &utc);

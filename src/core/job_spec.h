@@ -66,6 +66,11 @@ struct JobSpec {
   // relative throughput on others. Ignored for training, whose
   // length comes from TrainingSpec.
   Duration duration = Duration::Hours(1);
+  // What the scheduler is told it takes (its backfill and scores), where
+  // that differs from `duration` (a live forecast runs a job for what jobs
+  // like it took, and schedules it on its file's estimate); zero = the
+  // duration. Not for training.
+  Duration estimate = Duration::Zero();
   TrainingSpec training;
   CheckpointPolicy checkpoint;
   std::vector<std::string> jurisdictions;  // allowed; empty = anywhere

@@ -103,7 +103,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   estimate_.resize(in_.jobs.size());
   for (size_t j = 0; j < in_.jobs.size(); ++j) {
     const JobSpec& spec = in_.jobs[j];
-    estimate_[j] = spec.duration;
+    estimate_[j] = spec.estimate > Duration::Zero() ? spec.estimate : spec.duration;
     if (spec.kind != JobKind::kTraining) continue;
     const AcceleratorType ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
     const double rate =

@@ -130,6 +130,8 @@ StatusOr<ForecastSnapshot> ControlPlane::ForecastState() {
   s.hot_spares = reconciler_options_.hot_spares;
   s.gang_repair = reconciler_options_.gang_repair;
   SG_ASSIGN_OR_RETURN(s.jobs, jobs_.ListLive());
+  for (const JobRecord& r : s.jobs)
+    s.run_times[r.id] = reconciler_.run_times().For(r.spec.spec.tenant, r.spec.spec.name);
   return s;
 }
 

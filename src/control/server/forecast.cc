@@ -127,6 +127,27 @@ Status Drains(const WhatIf& w, const LiveCluster& c, const std::map<std::string,
   return Status();
 }
 
+// The twin takes its jobs in submit order: sorts them (stably), and their
+// ids and the running jobs' indices with them.
+void SortBySubmit(twin::TwinInputs& in, std::vector<uint64_t>* ids) {
+  std::vector<uint32_t> order(in.jobs.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return in.jobs[a].submit < in.jobs[b].submit; });
+  std::vector<uint32_t> where(order.size());
+  std::vector<JobSpec> jobs;
+  std::vector<uint64_t> sorted_ids;
+  jobs.reserve(order.size());
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    where[order[i]] = i;
+    jobs.push_back(std::move(in.jobs[order[i]]));
+    sorted_ids.push_back((*ids)[order[i]]);
+  }
+  in.jobs = std::move(jobs);
+  *ids = std::move(sorted_ids);
+  for (twin::RunningAtStart& r : in.running) r.job = where[r.job];
+}
+
 }  // namespace
 
 StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Duration horizon, const WhatIf& w,
@@ -183,7 +204,10 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     in.spec.failures.scripted.push_back(FailureSpec::Scripted{
         Duration::Zero(), site, static_cast<int>(id - site_first.at(site)), horizon + Duration::Hours(1)});
   }
-  // The queue in its order, then the running jobs; all there at time 0.
+  // The queue in its order, then the running jobs; all there at time 0,
+  // but a job the server deferred (to a cleaner hour) arrives when it
+  // comes back to the queue, as there: deciding afresh now, with the
+  // forecast window moved on, would put it later than the server will.
   std::vector<const JobRecord*> order;
   for (const JobRecord& r : snapshot.jobs) {
     if (r.state == JobState::kPending || r.state == JobState::kRunning) order.push_back(&r);
@@ -198,6 +222,17 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
   for (const JobRecord* r : order) {
     JobSpec spec = r->spec.spec;
     spec.submit = Time::Epoch();
+    if (r->state == JobState::kPending && r->deferred_until > snapshot.now) {
+      spec.submit = Time::Epoch() + (r->deferred_until - snapshot.now);
+    }
+    // Run for what jobs like it took; scheduled on its file's estimate,
+    // as the server schedules it.
+    double ratio = 1;
+    if (auto rt = snapshot.run_times.find(r->id); rt != snapshot.run_times.end() && spec.kind != JobKind::kTraining) {
+      ratio = rt->second.ratio;
+      spec.estimate = spec.duration;
+      spec.duration = Duration::FromSeconds(spec.duration.seconds() * ratio);
+    }
     if (spec.deadline != Time::Never())
       spec.deadline = Time::Epoch() + std::max(Duration::Zero(), spec.deadline - snapshot.now);
     const uint32_t j = static_cast<uint32_t>(in.jobs.size());
@@ -223,9 +258,9 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     }
     if (!whole) continue;
     for (const std::string& n : r->nodes) free[n] -= run.per_node;
-    const double estimate_s = std::max(1.0, r->spec.estimate.seconds());
-    // Past its estimate it is taken to be nearly done.
-    run.remaining = std::max(0.05, 1.0 - (snapshot.now - r->started).seconds() / estimate_s);
+    const double run_s = std::max(1.0, r->spec.estimate.seconds() * ratio);
+    // Past what it should take it is taken to be nearly done.
+    run.remaining = std::max(0.05, 1.0 - (snapshot.now - r->started).seconds() / run_s);
     in.running.push_back(std::move(run));
   }
   SG_RETURN_IF_ERROR(Spikes(w, &in));
@@ -242,6 +277,7 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     in.jobs.push_back(std::move(spec));
     job_ids->push_back(last + 1);
   }
+  SortBySubmit(in, job_ids);
   return in;
 }
 
@@ -321,6 +357,14 @@ StatusOr<Forecast> RunForecast(const ForecastSnapshot& s, const ForecastOptions&
       if (count > jf.site_share * o.seeds) {
         jf.site = in.spec.sites[static_cast<size_t>(site)].name;
         jf.site_share = static_cast<double>(count) / o.seeds;
+      }
+    }
+    if (!jf.added) {
+      if (auto rt = s.run_times.find(jf.id); rt != s.run_times.end() && in.jobs[j].estimate > Duration::Zero()) {
+        jf.run_time_ratio = rt->second.ratio;
+        jf.run_time_from = rt->second.from;
+      } else {
+        jf.run_time_from = "the job file";
       }
     }
     jf.interruptions = interruptions[j] / o.seeds;

@@ -30,6 +30,7 @@
 #include "control/protocol/node_info.h"
 #include "control/server/job_registry.h"
 #include "control/server/node_registry.h"
+#include "control/server/run_time_history.h"
 #include "control/server/site_book.h"
 #include "core/scenario.h"
 #include "core/status.h"
@@ -47,6 +48,9 @@ struct ForecastSnapshot {
   std::map<std::string, SiteHealth> health;  // by site
   std::shared_ptr<const SiteBook> sites;     // null: no --sites
   std::vector<JobRecord> jobs;               // pending and running
+  // Per job id: what jobs like it took against their estimates
+  // (run_time_history.h); absent = the estimate.
+  std::map<uint64_t, RunTimeHistory::Estimate> run_times;
   int hot_spares = 0;
   bool gang_repair = false;
 };
@@ -101,11 +105,13 @@ struct JobForecast {
   int started = 0, finished = 0;                                 // seeds in which it did, within the horizon
   Quantiles start{Time::Never(), Time::Never(), Time::Never()};  // pending jobs
   Quantiles finish{Time::Never(), Time::Never(), Time::Never()};
-  std::string site;          // where it ran in most seeds ("" = none)
-  double site_share = 0;     // in that many of the seeds
-  double interruptions = 0;  // mean over the seeds
-  double co2_kg = 0;         // of its work within the horizon, mean over the seeds
-  bool added = false;        // the what-if's submitted job
+  std::string site;           // where it ran in most seeds ("" = none)
+  double site_share = 0;      // in that many of the seeds
+  double interruptions = 0;   // mean over the seeds
+  double co2_kg = 0;          // of its work within the horizon, mean over the seeds
+  double run_time_ratio = 1;  // its run time as the runs took it / its file's estimate
+  std::string run_time_from;  // where that came from (run_time_history.h)
+  bool added = false;         // the what-if's submitted job
 };
 
 struct SiteForecast {

@@ -654,6 +654,9 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     } else if (std::all_of(r.exits.begin(), r.exits.end(), [](int e) { return e == 0; })) {
       r.state = JobState::kSucceeded;
       r.reason = fmt::format("all {} rank(s) exited 0", r.exits.size());
+      if (r.restarts == 0 && r.attempt == 1 && r.spec.estimate > Duration::Zero()) {  // one whole run
+        run_times_.Add(r.spec.spec.tenant, r.spec.spec.name, (now - r.started).seconds() / r.spec.estimate.seconds());
+      }
     }
     SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
   }

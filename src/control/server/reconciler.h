@@ -37,6 +37,7 @@
 #include "control/server/job_registry.h"
 #include "control/server/metrics.h"
 #include "control/server/node_registry.h"
+#include "control/server/run_time_history.h"
 #include "control/server/site_book.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -96,6 +97,9 @@ class Reconciler {
   StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
                                         const std::vector<TaskReport>& tasks);
 
+  // What finished jobs took against their estimates (the forecast's).
+  const RunTimeHistory& run_times() const { return run_times_; }
+
   // Each site's draw as the last pass reckoned it.
   const std::map<std::string, SiteDraw>& site_draw() const { return site_draw_; }
 
@@ -150,6 +154,7 @@ class Reconciler {
   std::map<std::string, std::map<TaskRef, int>> stale_;
   ReconcilerOptions options_;
   std::map<std::string, SiteDraw> site_draw_;
+  RunTimeHistory run_times_;
   // Ranks whose power cap state their agent reported (audited once).
   std::map<std::pair<TaskRef, std::string>, TaskReport::Cap> cap_state_;
   AuditLog* audit_ = nullptr;

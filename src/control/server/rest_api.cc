@@ -132,7 +132,9 @@ json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = null
                        {"start_unix_ms", QuantilesJson(f->start)},
                        {"finish_unix_ms", QuantilesJson(f->finish)},
                        {"site", f->site},
-                       {"site_share", f->site_share}};
+                       {"site_share", f->site_share},
+                       {"run_time_ratio", f->run_time_ratio},
+                       {"run_time_from", f->run_time_from}};
     }
   }
   return j;
@@ -341,7 +343,9 @@ json ForecastJson(const Forecast& f, const MaySee& may_see) {
               {"site", j.site},
               {"site_share", j.site_share},
               {"interruptions", j.interruptions},
-              {"co2_kg", j.co2_kg}};
+              {"co2_kg", j.co2_kg},
+              {"run_time_ratio", j.run_time_ratio},
+              {"run_time_from", j.run_time_from}};
     if (j.added) e["what_if"] = true;
     jobs.push_back(std::move(e));
   }
