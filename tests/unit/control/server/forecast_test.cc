@@ -192,7 +192,7 @@ TEST_F(ForecastTest, DrainingASiteLetsItsWorkFinishAndSendsNewWorkElsewhere) {
   const Forecast base = RunForecast(s_, o).value();
   const Forecast drained = RunForecast(s_, o, w).value();
   EXPECT_EQ(Of(drained, 1).finish[1], kNow + Duration::Minutes(30));  // it runs to its end
-  EXPECT_EQ(Of(base, 4).start[1], kNow);  // a1 was free
+  EXPECT_EQ(Of(base, 4).start[1], kNow);                              // a1 was free
   // Only b's two nodes take work: the third waits for one of the first two.
   EXPECT_EQ(Of(drained, 2).site, "b");
   EXPECT_EQ(Of(drained, 3).site, "b");
