@@ -39,6 +39,9 @@ Status Bad(const std::string& field, const std::string& problem) {
 // New nodes, named <site>/what-if-<i>-<k>, of the site's region and
 // jurisdiction (those of a node already there), alive.
 Status AddNodes(const WhatIf& w, ForecastSnapshot* s) {
+  int64_t total = 0;  // a what-if is any caller's: its size is bounded as the fleet's would be
+  for (const WhatIf::AddNodes& a : w.add_nodes) total += std::max(0, a.count);
+  if (total > 100'000) return Bad("add_nodes", "at most 100000 nodes in all");
   for (size_t i = 0; i < w.add_nodes.size(); ++i) {
     const WhatIf::AddNodes& a = w.add_nodes[i];
     const std::string field = fmt::format("add_nodes[{}]", i);
@@ -152,6 +155,9 @@ void SortBySubmit(twin::TwinInputs& in, std::vector<uint64_t>* ids) {
 
 StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Duration horizon, const WhatIf& w,
                                             std::vector<uint64_t>* job_ids) {
+  if (w.drains.size() > 1000) return Bad("drains", "at most 1000");
+  if (w.spikes.size() > 1000) return Bad("spikes", "at most 1000");
+  if (w.add_nodes.size() > 1000) return Bad("add_nodes", "at most 1000 entries");
   ForecastSnapshot s;  // what the what-if changes of the snapshot: nodes and the policy
   const ForecastSnapshot* base = &snapshot;
   if (!w.add_nodes.empty() || !w.policy.empty() || !w.weights.empty()) {
@@ -406,19 +412,14 @@ ForecastDiff Diff(const Forecast& baseline, const Forecast& what_if) {
     d.jobs.push_back(std::move(x));
   }
   std::map<std::string, ForecastDiff::Site> sites;
-  for (const SiteForecast& s : baseline.sites) {
-    ForecastDiff::Site& x = sites[s.name];
-    x.name = s.name;
-    x.tco2_before = s.tco2;
-    x.mean_mw_before = s.mean_mw;
-    x.utilisation_before = s.utilisation;
-  }
-  for (const SiteForecast& s : what_if.sites) {
-    ForecastDiff::Site& x = sites[s.name];
-    x.name = s.name;
-    x.tco2_after = s.tco2;
-    x.mean_mw_after = s.mean_mw;
-    x.utilisation_after = s.utilisation;
+  for (const bool after : {false, true}) {
+    for (const SiteForecast& s : (after ? what_if : baseline).sites) {
+      ForecastDiff::Site& x = sites[s.name];
+      x.name = s.name;
+      (after ? x.tco2_after : x.tco2_before) = s.tco2;
+      (after ? x.mean_mw_after : x.mean_mw_before) = s.mean_mw;
+      (after ? x.utilisation_after : x.utilisation_before) = s.utilisation;
+    }
   }
   for (auto& [name, x] : sites) d.sites.push_back(std::move(x));
   return d;

@@ -280,6 +280,12 @@ TEST_F(ForecastTest, AWhatIfThatNamesNothingIsRefusedNamingTheField) {
   w.add_nodes.push_back({"a", 0, AcceleratorType::kH100, 8});
   EXPECT_EQ(message(w), "what_if.add_nodes[0].count: expected 1 to 100000 nodes");
   w = {};
+  w.add_nodes.assign(3, {"a", 40'000, AcceleratorType::kH100, 8});  // any caller's: bounded
+  EXPECT_EQ(message(w), "what_if.add_nodes: at most 100000 nodes in all");
+  w = {};
+  w.drains.assign(1001, {"a", Duration::Zero()});
+  EXPECT_EQ(message(w), "what_if.drains: at most 1000");
+  w = {};
   w.submit = "name: x\nresources: {accelerators: H100:nine}\nrun: x\n";
   EXPECT_NE(message(w).find("what-if.yaml:2"), std::string::npos) << message(w);
 }

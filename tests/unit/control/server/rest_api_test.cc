@@ -160,15 +160,15 @@ TEST_F(RestApiTest, BadInputIs4xxWithAJsonErrorAndChangesNothing) {
 
 // Tokens: 401 without one, 404 for another tenant's jobs, 403 for a viewer's
 // write, and neither changes anything; the audit log records who did what.
-TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
-  const AccessList access = AccessList::Parse(R"(tokens:
+constexpr char kTokens[] = R"(tokens:
   - {token: admin-token-0123456789, name: ops, role: admin}
   - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
   - {token: bob-token-01234567890, name: bob, role: user, tenant: vision}
   - {token: view-token-0123456789, name: grafana, role: viewer}
-)",
-                                              "tokens.yaml")
-                                .value();
+)";
+
+TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
+  const AccessList access = AccessList::Parse(kTokens, "tokens.yaml").value();
   access_ = &access;
   auto as = [](const std::string& token) {
     return std::map<std::string, std::string>{{"authorization", "Bearer " + token}};
@@ -296,12 +296,7 @@ TEST_F(RestApiTest, MetricsInThePrometheusTextFormat) {
 // GET /v1/forecast: the live state run ahead with the server's scheduler;
 // each tenant sees its own jobs' forecasts (and every site's figures).
 TEST_F(RestApiTest, TheForecastShowsEachCallerItsOwnJobs) {
-  const AccessList access = AccessList::Parse(R"(tokens:
-  - {token: alice-token-0123456789, name: alice, role: user, tenant: ml}
-  - {token: view-token-0123456789, name: grafana, role: viewer}
-)",
-                                              "tokens.yaml")
-                                .value();
+  const AccessList access = AccessList::Parse(kTokens, "tokens.yaml").value();
   access_ = &access;
   auto as = [](const std::string& token) {
     return std::map<std::string, std::string>{{"authorization", "Bearer " + token}};
