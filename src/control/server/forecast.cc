@@ -175,7 +175,8 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
   const LiveCluster c = BuildCluster(nodes, snapshot.hot_spares, snapshot.sites.get());
   twin::TwinInputs in;
   in.spec.name = "forecast";
-  in.spec.description = fmt::format("the live network at {} ms (Unix), {} h ahead", s.now.millis(), horizon.hours());
+  in.spec.description =
+      fmt::format("the live network at {} ms (Unix), {} h ahead", snapshot.now.millis(), horizon.hours());
   in.spec.seed = 1;
   in.spec.duration = horizon;
   in.spec.policy = base->policy;
