@@ -50,7 +50,7 @@ LocalRunner::LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grac
       work_dir_(std::move(work_dir)),
       stop_grace_(stop_grace),
       limiter_(node_.accelerator, work_dir_.empty() ? "" : work_dir_ + "/power-limits"),
-      ledger_(work_dir_.empty() ? "" : work_dir_ + "/task-ledger") {
+      ledger_(work_dir_.empty() ? "" : LedgerDir(node_.name, work_dir_)) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   if (tenants.enabled) {
     fmt::print("stargate agent {}: tasks run as their tenant's user (sg-<tenant>, uids {}-{}{})\n", node_.name,
@@ -72,6 +72,10 @@ LocalRunner::LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grac
         node_.name, why);
   }
   std::fflush(stdout);
+}
+
+std::string LocalRunner::LedgerDir(const std::string& node, const std::string& work_dir) {
+  return work_dir + "/task-ledger/" + CgroupGroup(node, work_dir);
 }
 
 int LocalRunner::EndLeftovers(const std::string&) {
@@ -417,9 +421,9 @@ void LocalRunner::Reap() {
     }
     // The task is its cgroup: it has ended when that is empty.
     if (cgroups_->Empty(ref)) {
+      ledger_.Ended(ref, {p.exit_code, p.signal});  // first: a kill between the two must not lose the end
       cgroups_->Remove(ref);
       p.running = false;
-      ledger_.Ended(ref, {p.exit_code, p.signal});
       continue;
     }
     if (p.stop_sent.has_value() && !p.killed) continue;  // still checkpointing; Stop() bounds it

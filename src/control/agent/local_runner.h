@@ -47,6 +47,10 @@ class LocalRunner : public TaskRunner {
   // logs stay the agent's (0600 under a 0700 dir).
   LocalRunner(NodeInfo node, std::string work_dir, Duration stop_grace, TenantUserConfig tenants = {});
 
+  // Where the agent of `node` working in `work_dir` keeps its task ledger
+  // (task_ledger.h): its own, should agents of several nodes share a dir.
+  static std::string LedgerDir(const std::string& node, const std::string& work_dir);
+
   void Start(const std::string& node, const TaskLaunch& task) override;
   void Stop(const std::string& node, const TaskRef& task, Time now, Duration grace) override;
   std::vector<TaskReport> Poll(const std::string& node, Time now) override;

@@ -1,7 +1,8 @@
 // File: task_ledger.h
 // The agent's record of the attempts it started, kept on disk from just
 // before a task starts until the server has heard how it ended (Forget):
-// WORK_DIR/task-ledger/job-<id>-attempt-<n>, holding "started" or
+// WORK_DIR/task-ledger/<node>-<hash of WORK_DIR>/job-<id>-attempt-<n>
+// (agents of several nodes may share a work dir), holding "started" or
 // "ended <exit code> <signal>".
 //
 // Why: the server hands a node every rank placed there that its agent does

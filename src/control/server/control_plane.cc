@@ -130,8 +130,13 @@ StatusOr<ForecastSnapshot> ControlPlane::ForecastState() {
   s.hot_spares = reconciler_options_.hot_spares;
   s.gang_repair = reconciler_options_.gang_repair;
   SG_ASSIGN_OR_RETURN(s.jobs, jobs_.ListLive());
-  for (const JobRecord& r : s.jobs)
-    s.run_times[r.id] = reconciler_.run_times().For(r.spec.spec.tenant, r.spec.spec.name);
+  std::map<std::pair<std::string, std::string>, RunTimeHistory::Estimate> seen;  // one lookup per tenant and name
+  for (const JobRecord& r : s.jobs) {
+    const auto key = std::make_pair(r.spec.spec.tenant, r.spec.spec.name);
+    auto it = seen.find(key);
+    if (it == seen.end()) it = seen.emplace(key, reconciler_.run_times().For(key.first, key.second)).first;
+    s.run_times[r.id] = it->second;
+  }
   return s;
 }
 

@@ -103,6 +103,7 @@ Status Spikes(const WhatIf& w, twin::TwinInputs* in) {
       return Bad(field + ".value", fmt::format("expected {} to {}", range.min, range.max));
     }
     if (x.from < Duration::Zero() || x.to <= x.from) return Bad(field + ".to", "expected 0 <= from < to");
+    if (x.to > Duration::Days(30)) return Bad(field + ".to", "expected a time within 30 days");
     std::vector<double>& v = (x.carbon ? in->carbon : in->price)[site].values;
     const int64_t hour = Duration::Hours(1).nanos();
     const int64_t first = x.from.nanos() / hour, end = (x.to.nanos() + hour - 1) / hour;
@@ -114,6 +115,7 @@ Status Spikes(const WhatIf& w, twin::TwinInputs* in) {
 // A site's nodes, or one node, out of service from the drain's time.
 Status Drains(const WhatIf& w, const LiveCluster& c, const std::map<std::string, NodeInfo>& nodes, Duration horizon,
               twin::TwinInputs* in) {
+  std::map<uint32_t, Duration> first;  // per node its earliest drain: never more entries than nodes
   for (size_t i = 0; i < w.drains.size(); ++i) {
     const WhatIf::Drain& d = w.drains[i];
     const std::string field = fmt::format("drains[{}]", i);
@@ -122,11 +124,13 @@ Status Drains(const WhatIf& w, const LiveCluster& c, const std::map<std::string,
     for (uint32_t id = 0; id < c.node_names.size(); ++id) {
       const std::string& name = c.node_names[id];
       if (name != d.target && nodes.at(name).site != d.target) continue;
-      in->drains.push_back(twin::NodeDrain{d.at, id});
+      auto [it, fresh] = first.try_emplace(id, d.at);
+      if (!fresh) it->second = std::min(it->second, d.at);
       ++found;
     }
     if (found == 0) return Bad(field + ".target", fmt::format("no site or node named '{}'", d.target));
   }
+  for (const auto& [id, at] : first) in->drains.push_back(twin::NodeDrain{at, id});
   return Status();
 }
 
@@ -294,6 +298,11 @@ StatusOr<Forecast> RunForecast(const ForecastSnapshot& s, const ForecastOptions&
   }
   if (o.seeds < 1 || o.seeds > ForecastOptions::kMaxSeeds) {
     return absl::InvalidArgumentError(fmt::format("seeds: expected 1 to {}", ForecastOptions::kMaxSeeds));
+  }
+  if (o.seeds * o.horizon.hours() > ForecastOptions::kMaxSeedHours) {
+    return absl::InvalidArgumentError(
+        fmt::format("seeds: {} seeds of {:.0f} h is more than {} seed-hours; ask for fewer seeds or a shorter horizon",
+                    o.seeds, o.horizon.hours(), ForecastOptions::kMaxSeedHours));
   }
   std::vector<uint64_t> ids;
   SG_ASSIGN_OR_RETURN(twin::TwinInputs in, ForecastScenario(s, o.horizon, what_if, &ids));

@@ -61,6 +61,9 @@ struct ForecastOptions {
   uint64_t first_seed = 1;
   static constexpr Duration kMaxHorizon = Duration::Days(7);
   static constexpr int kMaxSeeds = 64;
+  // Seeds x horizon at most this: 64 seeds of a day, or 9 of a week (one
+  // ask holds the forecaster, and any role may ask).
+  static constexpr int64_t kMaxSeedHours = 64 * 24;
 };
 
 // A what-if: the state changed before it is run ahead, so that the answer

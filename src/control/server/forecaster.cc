@@ -51,10 +51,12 @@ void Forecaster::Run() {
       continue;
     }
     lock.unlock();
-    StatusOr<Forecast> f = Ask(standing_);  // busy with an asked one: next time
+    StatusOr<Forecast> f = Ask(standing_);
     lock.lock();
     if (f.ok()) latest_ = std::make_shared<const Forecast>(std::move(f).value());
-    due = clock_->Now() + every_;
+    // Busy with an asked one: its turn comes as soon as that is done.
+    const bool busy = f.status().code() == absl::StatusCode::kResourceExhausted;
+    due = clock_->Now() + (busy ? Duration::Seconds(1) : every_);
   }
 }
 

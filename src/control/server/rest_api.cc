@@ -33,8 +33,6 @@ std::string_view CodeName(absl::StatusCode code) {
       return "aborted";
     case absl::StatusCode::kUnavailable:
       return "unavailable";
-    case absl::StatusCode::kResourceExhausted:
-      return "resource_exhausted";
     default:
       return "internal";
   }
@@ -54,8 +52,6 @@ int HttpStatusOf(absl::StatusCode code) {
     case absl::StatusCode::kAborted:
     case absl::StatusCode::kUnavailable:
       return 503;
-    case absl::StatusCode::kResourceExhausted:
-      return 429;
     default:
       return 500;
   }
@@ -401,8 +397,9 @@ json DiffJson(const ForecastDiff& d, const MaySee& may_see) {
 // A duration field of a what-if ("2h"); false after setting *error.
 bool ReadDuration(const json& v, const std::string& field, Duration* out, std::optional<HttpResponse>* error) {
   StatusOr<Duration> d = v.is_string() ? ParseDuration(v.get<std::string>()) : StatusOr<Duration>(Duration::Zero());
-  if (!v.is_string() || !d.ok() || *d < Duration::Zero()) {
-    *error = ErrorResponse(400, "invalid_argument", fmt::format("{}: expected a duration such as 2h", field), field);
+  if (!v.is_string() || !d.ok() || *d < Duration::Zero() || *d > Duration::Days(30)) {
+    *error = ErrorResponse(400, "invalid_argument",
+                           fmt::format("{}: expected a duration such as 2h, at most 30d", field), field);
     return false;
   }
   *out = *d;
@@ -516,6 +513,14 @@ std::optional<HttpResponse> ReadForecastAsk(const std::string& body, ForecastOpt
 }
 }  // namespace
 
+// The forecaster busy with another ask is 429 (try again), not an error.
+HttpResponse ForecastError(const Status& st) {
+  if (st.code() == absl::StatusCode::kResourceExhausted) {
+    return ErrorResponse(429, "resource_exhausted", std::string(st.message()));
+  }
+  return FromStatus(st);
+}
+
 HttpResponse RestApi::GetForecast(const HttpRequest& req, Who who) {
   ForecastOptions o;
   WhatIf what_if;
@@ -551,11 +556,11 @@ HttpResponse RestApi::GetForecast(const HttpRequest& req, Who who) {
   }
   if (what_if.empty()) {
     StatusOr<Forecast> f = forecaster_->Ask(o);
-    if (!f.ok()) return FromStatus(f.status());
+    if (!f.ok()) return ForecastError(f.status());
     return HttpResponse{200, Dump(ForecastJson(*f, may_see))};
   }
   StatusOr<std::pair<Forecast, Forecast>> both = forecaster_->AskWhatIf(o, what_if);
-  if (!both.ok()) return FromStatus(both.status());
+  if (!both.ok()) return ForecastError(both.status());
   const auto& [base, changed] = *both;
   return HttpResponse{200, Dump(json{{"baseline", ForecastJson(base, may_see)},
                                      {"what_if", ForecastJson(changed, may_see)},

@@ -12,15 +12,17 @@ void RunTimeHistory::Add(const std::string& tenant, const std::string& name, dou
   auto key = std::make_pair(tenant, name);
   if (!groups_.count(key) && groups_.size() >= kMaxGroups) {
     auto oldest = std::min_element(groups_.begin(), groups_.end(),
-                                   [](const auto& a, const auto& b) { return a.second.second < b.second.second; });
+                                   [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
     groups_.erase(oldest);
   }
-  auto& [ratios, last] = groups_[key];
-  ratios.push_back(ratio);
-  if (ratios.size() > kKeep) ratios.pop_front();
-  last = ++adds_;
+  Group& g = groups_[key];
+  g.ratios.push_back(ratio);
+  if (g.ratios.size() > kKeep) g.ratios.pop_front();
+  g.last = ++adds_;
+  g.median.reset();
   all_.push_back(ratio);
   if (all_.size() > kKeep * 16) all_.pop_front();
+  all_median_.reset();
 }
 
 double RunTimeHistory::Median(const std::deque<double>& v) {
@@ -31,10 +33,15 @@ double RunTimeHistory::Median(const std::deque<double>& v) {
 }
 
 RunTimeHistory::Estimate RunTimeHistory::For(const std::string& tenant, const std::string& name) const {
-  if (auto it = groups_.find({tenant, name}); it != groups_.end() && it->second.first.size() >= kMinGroup) {
-    return {Median(it->second.first), fmt::format("{} earlier runs of {}/{}", it->second.first.size(), tenant, name)};
+  if (auto it = groups_.find({tenant, name}); it != groups_.end() && it->second.ratios.size() >= kMinGroup) {
+    const Group& g = it->second;
+    if (!g.median) g.median = Median(g.ratios);
+    return {*g.median, fmt::format("{} earlier runs of {}/{}", g.ratios.size(), tenant, name)};
   }
-  if (all_.size() >= kMinAll) return {Median(all_), fmt::format("{} earlier jobs", all_.size())};
+  if (all_.size() >= kMinAll) {
+    if (!all_median_) all_median_ = Median(all_);
+    return {*all_median_, fmt::format("{} earlier jobs", all_.size())};
+  }
   return {1.0, "the job file"};
 }
 

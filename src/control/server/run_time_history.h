@@ -10,7 +10,9 @@
 // file's estimate). Only attempts that ran once, whole, count (a restart's
 // run time is not the job's). Bounded: kKeep entries per group, the most
 // recent; kMaxGroups groups, the least recently added dropped first.
-// Lives in memory: after a restart it fills again as jobs finish.
+// Medians are cached between adds: the forecast asks for every live job
+// under the control plane's lock. Lives in memory: after a restart it
+// fills again as jobs finish.
 // Not thread-safe (the control plane's lock guards it).
 #pragma once
 
@@ -18,6 +20,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -43,9 +46,14 @@ class RunTimeHistory {
  private:
   static double Median(const std::deque<double>& v);
 
-  std::map<std::pair<std::string, std::string>, std::pair<std::deque<double>, uint64_t>>
-      groups_;              // -> (ratios, last add)
+  struct Group {
+    std::deque<double> ratios;
+    uint64_t last = 0;                     // when it was last added to (adds_)
+    mutable std::optional<double> median;  // cached until the next Add
+  };
+  std::map<std::pair<std::string, std::string>, Group> groups_;
   std::deque<double> all_;  // the most recent kKeep x 16 of any group
+  mutable std::optional<double> all_median_;
   uint64_t adds_ = 0;
 };
 

@@ -100,13 +100,16 @@ TEST_F(WorkDir, TheNextRunnerReportsAnEndItsPredecessorNeverTold) {
   EXPECT_EQ(all, "ran\n");
   second.Forget("n", ref);
   EXPECT_TRUE(second.Poll("n", Time::FromMillis(0)).empty());
-  EXPECT_FALSE(std::filesystem::exists(dir_ / "task-ledger" / "job-11-attempt-1"));
+  EXPECT_TRUE(std::filesystem::exists(LocalRunner::LedgerDir("n", dir_.string())));
+  EXPECT_FALSE(std::filesystem::exists(LocalRunner::LedgerDir("n", dir_.string()) + "/job-11-attempt-1"));
 }
 
 // One that started and has no end recorded (the agent died at once) is
 // lost: reported so, and never started again.
 TEST_F(WorkDir, AStartWithNoRecordedEndIsLost) {
-  ASSERT_TRUE(TaskLedger((dir_ / "task-ledger").string()).Begin({12, 4}).ok());
+  ASSERT_TRUE(TaskLedger(LocalRunner::LedgerDir("n", dir_.string())).Begin({12, 4}).ok());
+  // Another node's agent sharing the work dir has its own ledger: not ours to report.
+  ASSERT_TRUE(TaskLedger(LocalRunner::LedgerDir("m", dir_.string())).Begin({13, 1}).ok());
   LocalRunner runner(node_, dir_.string(), Duration::Seconds(1));
   for (int i = 0; i < 100 && runner.EndLeftovers("n") > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));

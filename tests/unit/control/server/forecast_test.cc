@@ -175,6 +175,12 @@ TEST_F(ForecastTest, BoundsOnTheAsk) {
   EXPECT_EQ(RunForecast(s_, o).status().code(), absl::StatusCode::kInvalidArgument);
   o.seeds = 65;
   EXPECT_EQ(RunForecast(s_, o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.seeds = 64;  // one ask holds the forecaster: seeds x horizon is bounded
+  o.horizon = Duration::Hours(25);
+  EXPECT_EQ(RunForecast(s_, o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.horizon = Duration::Hours(24);
+  EXPECT_TRUE(RunForecast(s_, o).ok());
+  o.horizon = Duration::Hours(1);
   o.seeds = 1;
   EXPECT_TRUE(RunForecast(s_, o).ok());  // an empty queue forecasts too
 }
@@ -285,6 +291,15 @@ TEST_F(ForecastTest, AWhatIfThatNamesNothingIsRefusedNamingTheField) {
   w = {};
   w.drains.assign(1001, {"a", Duration::Zero()});
   EXPECT_EQ(message(w), "what_if.drains: at most 1000");
+  w.drains.assign(1000, {"a", Duration::Hours(1)});  // the same nodes again and again: one drain each
+  w.drains[7].at = Duration::Zero();
+  std::vector<uint64_t> ids;
+  const twin::TwinInputs in = ForecastScenario(s_, o.horizon, w, &ids).value();
+  ASSERT_EQ(in.drains.size(), 2u);
+  EXPECT_EQ(in.drains[0].at, Duration::Zero());  // the earliest
+  w = {};
+  w.spikes.push_back({"a", true, 100, Duration::Zero(), Duration::Days(31)});
+  EXPECT_EQ(message(w), "what_if.spikes[0].to: expected a time within 30 days");
   w = {};
   w.submit = "name: x\nresources: {accelerators: H100:nine}\nrun: x\n";
   EXPECT_NE(message(w).find("what-if.yaml:2"), std::string::npos) << message(w);

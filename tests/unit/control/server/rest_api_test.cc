@@ -387,6 +387,8 @@ TEST_F(RestApiTest, AWhatIfForecastAnswersWithTheChanges) {
       {R"({"horizon": "forever"})", "horizon"},
       {R"({"what_if": {"drains": [{"target": "nowhere"}]}})", ""},
       {R"({"what_if": {"drains": [{"target": "n1", "at": 5}]}})", "what_if.drains[0].at"},
+      {R"({"what_if": {"spikes": [{"site": "s", "signal": "carbon", "value": 1, "from": "292y"}]}})",
+       "what_if.spikes[0].from"},
       {R"({"what_if": {"add_nodes": [{"site": "s", "accelerators": "H100"}]}})", "what_if.add_nodes[0].accelerators"},
       {R"({"what_if": {"spikes": [{"site": "s", "signal": "wind", "value": 1}]}})", "what_if.spikes[0].signal"},
       {R"({"what_if": {"weights": {"carbon": "high"}}})", "what_if.weights.carbon"},
