@@ -12,7 +12,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format time python3 curl
   slurm-wlm munge
-  python3-torch python3-sklearn iproute2
+  python3-torch python3-sklearn iproute2 libxgboost-dev
   etcd-server etcd-client
   prometheus wrk valgrind
   podman runc passwd

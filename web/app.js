@@ -134,15 +134,34 @@ function predicted(j) {
   return `ends ${inTime(f.finish_unix_ms.p50, f.as_of_unix_ms)}`;
 }
 
+// "20m", "1h05m".
+function span(s) {
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m}m` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+// The run time the scheduler plans with and where it came from (the
+// learned model, earlier runs, the file, the default), with the chance
+// the job fails early; the full words on hover.
+function estimate(j) {
+  const e = j.estimate;
+  if (!e) return "-";
+  const planned = e.given === "file" ? e.file_s : e.predicted_s;
+  if (planned === undefined) return e.given === "file" ? span(e.file_s) : "auto";
+  const early = e.fail_early >= 0.05 ? `, ${Math.round(100 * e.fail_early)}% fail early` : "";
+  return `${span(planned)} (${e.given === "file" ? "file" : e.source})${early}`;
+}
+
 function Jobs({ jobs }) {
   const [open, setOpen] = useState(null);
   return html`<table id="jobs">
-    <tr><th>ID</th><th>name</th><th>tenant</th><th>state</th><th>nodes</th><th>attempt</th><th>restarts</th><th>reason</th><th>predicted</th><th></th></tr>
+    <tr><th>ID</th><th>name</th><th>tenant</th><th>state</th><th>nodes</th><th>attempt</th><th>restarts</th><th>reason</th><th>estimate</th><th>predicted</th><th></th></tr>
     ${jobs.map((j) => html`<tr data-job=${j.id}>
       <td>${j.id}</td><td>${j.name}</td><td>${j.tenant}</td>
       <td class=${`state-${j.state}`} data-state>${j.state}</td>
       <td>${(j.placement || []).join(" ") || "-"}</td><td>${j.attempt}</td><td>${j.restarts}</td>
       <td>${j.reason || ""}</td>
+      <td data-estimate title=${(j.estimate && j.estimate.from) || ""}>${estimate(j)}</td>
       <td data-predicted>${predicted(j)}</td>
       <td><button class="link" onClick=${() => setOpen(open === j.id ? null : j.id)}>logs</button></td>
     </tr>`)}

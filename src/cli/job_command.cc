@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -87,6 +89,14 @@ int List(const Common& c, const std::string& state) {
   return 0;
 }
 
+// "1h05m", "42m", "30s".
+std::string Span(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
+  if (s < 60) return fmt::format("{}s", s);
+  const int64_t m = (s + 30) / 60;
+  return m < 60 ? fmt::format("{}m", m) : fmt::format("{}h{:02}m", m / 60, m % 60);
+}
+
 int Show(const Common& c, uint64_t id) {
   auto r = control::CallServer(c.server, "GET", fmt::format("/v1/jobs/{}", id));
   if (!r.ok() || r->status != 200) return Fail(r);
@@ -99,6 +109,19 @@ int Show(const Common& c, uint64_t id) {
       j["id"].get<uint64_t>(), j["name"].get<std::string>(), j["tenant"].get<std::string>(),
       j["kind"].get<std::string>(), j["state"].get<std::string>(), j["reason"].get<std::string>(), Resources(j),
       j["priority"].get<int>(), j["restarts"].get<int>(), j.value("attempt", 0), nodes.empty() ? "-" : nodes);
+  if (j.contains("estimate")) {  // what the scheduler plans with, and where it came from
+    const json& e = j["estimate"];
+    const bool file = e.value("given", "auto") == "file";
+    std::string line = file ? fmt::format("{} (the job file)", Span(e["file_s"].get<double>())) : "auto";
+    if (e.contains("predicted_s")) {
+      const std::string predicted =
+          fmt::format("{} ({})", Span(e["predicted_s"].get<double>()), e["from"].get<std::string>());
+      line = file && e["source"] != "file" ? line + "; predicted run " + predicted : file ? line : predicted;
+      const double p = e.value("fail_early", 0.0);
+      if (p >= 0.005) line += fmt::format("; {:.0f}% chance it fails in its first 10 minutes", 100 * p);
+    }
+    fmt::print("estimate:  {}\n", line);
+  }
   if (j.contains("forecast")) {  // the server's standing forecast (GET /v1/forecast, rest-api.md)
     const json& f = j["forecast"];
     const int64_t as_of = f["as_of_unix_ms"].get<int64_t>();
@@ -117,9 +140,9 @@ int Show(const Common& c, uint64_t id) {
       fmt::print("predicted: finishes {} (p10 {}, p90 {})\n", at(f["finish_unix_ms"]["p50"]),
                  at(f["finish_unix_ms"]["p10"]), at(f["finish_unix_ms"]["p90"]));
     }
-    if (f.contains("run_time_from") && f["run_time_from"] != "the job file") {
-      fmt::print("           (run time: {:.0f}% of the file's estimate, from {})\n",
-                 100 * f["run_time_ratio"].get<double>(), f["run_time_from"].get<std::string>());
+    if (f.contains("run_time_s") && f["run_time_from"] != "the job file") {
+      fmt::print("           (run for {}: {})\n", Span(f["run_time_s"].get<double>()),
+                 f["run_time_from"].get<std::string>());
     }
     const std::time_t made = static_cast<std::time_t>(as_of / 1000);
     std::tm utc{};

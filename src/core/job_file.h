@@ -11,7 +11,7 @@
 //   placement: {jurisdictions: [EU], regions: [eu-west], near: eu-west, max_rtt: 40ms}
 //                                   # spread: sites = one node per site
 //   priority: 10
-//   estimate: 2h                    # expected run time (backfill, scoring)
+//   estimate: 2h                    # expected run time (backfill, scoring); auto: learned
 //   deferrable: {deadline: 12h}     # may wait for clean power; done 12 h after submit
 //   checkpoint: {dir: /data/ckpt/digits, interval: auto}
 //   run: python3 train.py --epochs 5
@@ -42,7 +42,11 @@ struct JobFile {
   // no limit) and resources.cpus (CPU time per second; 0 = no limit).
   int64_t memory_bytes = 0;
   double cpus = 0;
+  // `estimate: 2h`, or `auto` (the default): the server predicts the run
+  // time from jobs like it (control/server/run_time_model.h); `estimate`
+  // then holds 1 h, what the twin and the file's checks use.
   Duration estimate = Duration::Hours(1);
+  bool estimate_auto = true;
   Duration deadline_after = Duration::Zero();  // deferrable: finish within this of submit
   // Relative to the tenant's checkpoint area (<server data dir>/checkpoints/
   // <tenant>/); "" = the job's id there.

@@ -195,13 +195,19 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
   if (auto p = f.Get("placement")) SG_RETURN_IF_ERROR(ParsePlacement(*p, &job));
   SG_ASSIGN_OR_RETURN(spec.priority, f.Int("priority", 0, Range{-1e9, 1e9}));
   SG_ASSIGN_OR_RETURN(job.max_restarts, f.Int("max_restarts", job.max_restarts, Range{0, 1000}));
-  SG_ASSIGN_OR_RETURN(job.estimate, f.Dur("estimate", job.estimate, kPositive));
+  if (auto e = f.Get("estimate")) {  // a duration, or auto (learned by the server)
+    SG_ASSIGN_OR_RETURN(const std::string text, e->Scalar("a duration or auto"));
+    if (text != "auto") {
+      SG_ASSIGN_OR_RETURN(job.estimate, yaml_util::ReadDuration(*e, kPositive));
+      job.estimate_auto = false;
+    }
+  }
   spec.duration = job.estimate;
   if (auto d = f.Get("deferrable")) {
     SG_ASSIGN_OR_RETURN(const Fields df, d->Map(kDeferrableKeys));
     SG_ASSIGN_OR_RETURN(const Cursor deadline, df.Require("deadline"));
     SG_ASSIGN_OR_RETURN(job.deadline_after, yaml_util::ReadDuration(deadline, kPositive));
-    if (job.deadline_after <= job.estimate) {
+    if (!job.estimate_auto && job.deadline_after <= job.estimate) {
       return deadline.Error(fmt::format("must be longer than the estimate ({:.0f} s)", job.estimate.seconds()));
     }
     spec.deferrable = true;

@@ -4,7 +4,7 @@
 # node; a third waits: it is forecast to start when the first ends (about
 # an hour from now) on the same site, and to finish an hour after that.
 # `job show` gives a pending job's predicted start from the server's
-# standing forecast. What-ifs (one more node, a drain, a job submitted) answer with what
+# standing forecast, and where its estimate comes from. What-ifs (one more node, a drain, a job submitted) answer with what
 # changes and submit nothing. Bad flags exit 2; an unreachable server
 # exits 1 naming the URL.
 # Usage: forecast_cli.sh STARGATE_BINARY REPO_ROOT
@@ -69,6 +69,13 @@ done
 grep -Eq "^predicted: starts in (0h59m|1h0[01]m) .* at lab \(100% of runs\), finishes in (1h59m|2h0[01]m)" show.out ||
   fail "job show 3: $(cat show.out)"
 "$BIN" job show 1 | grep -Eq "^predicted: finishes in (0h59m|1h0[01]m)" || fail "job show 1: $("$BIN" job show 1)"
+# Where each estimate comes from: the file's, or (estimate: auto, the
+# default) the server's prediction, with no history yet its default hour.
+grep -q "^estimate:  1h00m (the job file)" show.out || fail "job show 3's estimate: $(cat show.out)"
+printf 'name: auto\nresources: {accelerators: CPU:1}\nrun: sleep 300\n' > auto.yaml
+id="$("$BIN" job submit auto.yaml | grep -Eo '[0-9]+' | head -1)"
+"$BIN" job show "$id" | grep -q "^estimate:  1h00m (no history yet: the default of 1 h)" ||
+  fail "job show $id's estimate: $("$BIN" job show "$id")"
 code=0; "$BIN" forecast --horizon 8d > err.out 2>&1 || code=$?
 [ "$code" = 2 ] && grep -q "at most 7d" err.out || fail "--horizon 8d: exit $code: $(cat err.out)"
 code=0; "$BIN" forecast -o yaml > err.out 2>&1 || code=$?

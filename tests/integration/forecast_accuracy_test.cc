@@ -208,6 +208,7 @@ Errors Replayed(bool exact) {
       ++next;
     }
     r.cp->Pass();
+    EXPECT_TRUE(r.cp->TrainRunTimes().ok());  // as the server's trainer does every few seconds
     for (const std::string& n : r.up) Beat(r, n);
     if (forecast_at.count(now)) {
       const control::ForecastSnapshot snap = r.cp->ForecastState().value();
@@ -229,7 +230,7 @@ Errors Replayed(bool exact) {
       for (const JobRecord& j : snap.jobs) {
         if (j.state != JobState::kPending || !scored.insert(j.id).second) continue;
         const double took_h = r.run_time.at(j.id).hours(), file_h = j.spec.estimate.hours();
-        learned.learned_run.push_back(std::abs(file_h * snap.run_times.at(j.id).ratio - took_h));
+        learned.learned_run.push_back(std::abs(snap.run_times.at(j.id).run_time.hours() - took_h));
         learned.file_run.push_back(std::abs(file_h - took_h));
       }
       predictions.emplace_back(now, std::move(both));
@@ -282,7 +283,7 @@ void Report(const char* users, const Errors& e) {
   row("forecast (4 seeds; failures, grid, caps; learned run times)", e.forecast);
   row("forecast, the files' estimates", e.unlearned);
   row("plain backfill (squeue --start analogue)", e.anchor);
-  fmt::print("| {} | run time: learned (median ratio of earlier runs) | {} | {:.2f} | {:.2f} | {:.2f} |\n", users,
+  fmt::print("| {} | run time: learned (run_time_model.h) | {} | {:.2f} | {:.2f} | {:.2f} |\n", users,
              e.learned_run.size(), Quantile(e.learned_run, 0.5), Quantile(e.learned_run, 0.9), Mean(e.learned_run));
   fmt::print("| {} | run time: the job file's estimate | {} | {:.2f} | {:.2f} | {:.2f} |\n", users, e.file_run.size(),
              Quantile(e.file_run, 0.5), Quantile(e.file_run, 0.9), Mean(e.file_run));

@@ -36,6 +36,7 @@ LIB_HEADERS = [
     ("absl/", "absl::strings"),
     ("CLI/", "CLI11::CLI11"),
     ("google/protobuf/", "stargate_proto"),
+    ("xgboost/", "PkgConfig::XGBOOST"),
 ]
 # "proto/agent.pb.h" and friends: the generated code of stargate_proto.
 GENERATED = [("proto/", "stargate_proto")]

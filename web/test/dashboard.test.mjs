@@ -49,6 +49,9 @@ try {
       (id) => /starts in \d+h\d\dm at lab/.test(document.querySelector(`tr[data-job="${id}"] [data-predicted]`)?.textContent || ""),
       waitingId, { timeout: 30000 });
     await page.waitForSelector('[data-forecast-site="lab"]', { timeout: 15000 });
+    // Its estimate, from its file (the scheduler plans with it).
+    const est = await page.textContent(`tr[data-job="${waitingId}"] [data-estimate]`);
+    if (!/^1h00m \(file\)/.test(est)) fail(`job ${waitingId}'s estimate shows '${est}'`);
   }
   if (errors.length) fail(`page errors: ${errors.join("; ")}`);
   console.log(`dashboard: job ${jobId} seen ${[...seen].join(" -> ")}, log and audit shown` +

@@ -34,7 +34,34 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
 
 Status ControlPlane::Load() {
   std::lock_guard<std::mutex> lock(mu_);
-  return nodes_.Load(clock_->Now());
+  SG_RETURN_IF_ERROR(nodes_.Load(clock_->Now()));
+  if (history_loaded_) return Status();
+  // In id order, not quite the order they ended: close enough for medians.
+  SG_ASSIGN_OR_RETURN(const std::vector<JobRecord> all, jobs_.List());
+  for (const JobRecord& r : all) reconciler_.Remember(r);
+  history_loaded_ = true;
+  return Status();
+}
+
+std::map<uint64_t, RunPrediction> ControlPlane::Predictions(const std::vector<JobRecord>& jobs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::map<uint64_t, RunPrediction> out;
+  for (const JobRecord& r : jobs) out[r.id] = reconciler_.PredictionOf(r);
+  return out;
+}
+
+Status ControlPlane::TrainRunTimes() {
+  std::lock_guard<std::mutex> train(train_mu_);
+  std::optional<RunTimeModel::Batch> batch;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    batch = reconciler_.run_times().TakeBatch();
+  }
+  if (!batch) return Status();
+  SG_ASSIGN_OR_RETURN(RunTimeModel::Trained trained, trainer_.Train(*batch));
+  std::lock_guard<std::mutex> lock(mu_);
+  reconciler_.run_times().Publish(std::move(trained));
+  return Status();
 }
 
 Status ControlPlane::Audit(const std::string& actor, const std::string& action, uint64_t job,
@@ -130,13 +157,8 @@ StatusOr<ForecastSnapshot> ControlPlane::ForecastState() {
   s.hot_spares = reconciler_options_.hot_spares;
   s.gang_repair = reconciler_options_.gang_repair;
   SG_ASSIGN_OR_RETURN(s.jobs, jobs_.ListLive());
-  std::map<std::pair<std::string, std::string>, RunTimeHistory::Estimate> seen;  // one lookup per tenant and name
-  for (const JobRecord& r : s.jobs) {
-    const auto key = std::make_pair(r.spec.spec.tenant, r.spec.spec.name);
-    auto it = seen.find(key);
-    if (it == seen.end()) it = seen.emplace(key, reconciler_.run_times().For(key.first, key.second)).first;
-    s.run_times[r.id] = it->second;
-  }
+  reconciler_.PredictAll(s.jobs);  // cached since the last pass unless the model moved
+  for (const JobRecord& r : s.jobs) s.run_times[r.id] = reconciler_.PredictionOf(r);
   return s;
 }
 

@@ -80,7 +80,8 @@ class ControlPlane {
   // `store` and `clock` must outlive the control plane.
   ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Scheduler> scheduler, ControlPlaneOptions options);
 
-  // Reads the nodes the store knows (each alive for the restart grace).
+  // Reads the nodes the store knows (each alive for the restart grace),
+  // and (once) refills the run-time model from the jobs that ended.
   Status Load();
   // Appends to the audit log (a server starting or taking the lead).
   Status Audit(const std::string& actor, const std::string& action, uint64_t job, const std::string& detail);
@@ -146,6 +147,13 @@ class ControlPlane {
   // What a live forecast starts from (forecast.h), copied under the lock;
   // the forecast itself runs outside it.
   StatusOr<ForecastSnapshot> ForecastState();
+  // The run-time model's prediction for each of `jobs` (run_time_model.h).
+  std::map<uint64_t, RunPrediction> Predictions(const std::vector<JobRecord>& jobs);
+  // Trains the run-time model when enough jobs ended since it last was:
+  // the rows are copied under the lock, the trees fitted outside it (a
+  // pass never waits for them), the model swapped in under it. One at a
+  // time; the server calls it every few seconds.
+  Status TrainRunTimes();
 
   // ---- Agents (the agent API). `proof` is what the call showed of who
   // it is (its TLS certificate's names); the join token and credential
@@ -209,6 +217,8 @@ class ControlPlane {
   const SchedulerSpec scheduler_spec_;
 
   std::mutex reload_mu_;  // taken before mu_, by ReloadSites only
+  std::mutex train_mu_;   // taken before mu_, by TrainRunTimes only
+  RunTimeModel::Trainer trainer_ ABSL_GUARDED_BY(train_mu_);
   std::mutex mu_;
   // Notified (with or without mu_) when jobs or placements change: wakes
   // the loop and long-polling heartbeats.
@@ -226,6 +236,7 @@ class ControlPlane {
   ReconcilerOptions reconciler_options_ ABSL_GUARDED_BY(mu_);  // its sites swapped by a reload
   bool stop_loop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool history_loaded_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace stargate::control

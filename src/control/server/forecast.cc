@@ -7,6 +7,7 @@
 
 #include "control/server/live_cluster.h"
 #include "core/job_file_parser.h"
+#include "core/rng.h"
 #include "core/site_file.h"
 #include "sched/scheduler.h"
 #include "twin/engine.h"
@@ -236,14 +237,14 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     if (r->state == JobState::kPending && r->deferred_until > snapshot.now) {
       spec.submit = Time::Epoch() + (r->deferred_until - snapshot.now);
     }
-    // Run for what jobs like it took; scheduled on its file's estimate,
-    // as the server schedules it.
-    double ratio = 1;
+    // Runs for what the run-time model predicts; scheduled on what the
+    // server schedules it with (its file's estimate, or for `estimate:
+    // auto` the prediction).
     if (auto rt = snapshot.run_times.find(r->id); rt != snapshot.run_times.end() && spec.kind != JobKind::kTraining) {
-      ratio = rt->second.ratio;
-      spec.estimate = spec.duration;
-      spec.duration = Duration::FromSeconds(spec.duration.seconds() * ratio);
+      spec.estimate = r->spec.estimate_auto ? rt->second.run_time : r->spec.estimate;
+      spec.duration = rt->second.run_time;
     }
+    const Duration runs_for = spec.duration;
     if (spec.deadline != Time::Never())
       spec.deadline = Time::Epoch() + std::max(Duration::Zero(), spec.deadline - snapshot.now);
     const uint32_t j = static_cast<uint32_t>(in.jobs.size());
@@ -269,7 +270,7 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     }
     if (!whole) continue;
     for (const std::string& n : r->nodes) free[n] -= run.per_node;
-    const double run_s = std::max(1.0, r->spec.estimate.seconds() * ratio);
+    const double run_s = std::max(1.0, runs_for.seconds());
     // Past what it should take it is taken to be nearly done.
     run.remaining = std::max(0.05, 1.0 - (snapshot.now - r->started).seconds() / run_s);
     in.running.push_back(std::move(run));
@@ -321,8 +322,25 @@ StatusOr<Forecast> RunForecast(const ForecastSnapshot& s, const ForecastOptions&
   f.policy = in.spec.policy;
   f.sites.resize(in.spec.sites.size());
   auto real = [&](Time t) { return t == Time::Never() ? t : s.now + (t - Time::Epoch()); };
+  // A pending job the model gives a chance of failing early fails in
+  // that share of the runs, RunTimeModel::kEarly after it starts (its
+  // devices free again; a rerun is not foreseen).
+  std::vector<std::pair<size_t, double>> may_fail;
+  std::vector<Duration> runs_for(n);
+  for (size_t j = 0; j < n; ++j) {
+    runs_for[j] = in.jobs[j].duration;
+    auto rt = s.run_times.find(ids[j]);
+    if (rt != s.run_times.end() && rt->second.fail_early > 0 && !going_on.count(j) &&
+        in.jobs[j].kind != JobKind::kTraining) {
+      may_fail.emplace_back(j, rt->second.fail_early);
+    }
+  }
   for (int seed = 0; seed < o.seeds; ++seed) {
     in.spec.seed = o.first_seed + static_cast<uint64_t>(seed);
+    Rng draws(in.spec.seed ^ 0x6661696c6561726cull);  // "failearl"
+    for (const auto& [j, p] : may_fail) {
+      in.jobs[j].duration = draws.Uniform() < p ? std::min(runs_for[j], RunTimeModel::kEarly) : runs_for[j];
+    }
     SG_ASSIGN_OR_RETURN(std::unique_ptr<sched::Scheduler> scheduler,
                         sched::MakeScheduler(in.spec.policy, in.spec.scheduler));
     twin::Engine engine(in, std::move(scheduler));
@@ -376,10 +394,12 @@ StatusOr<Forecast> RunForecast(const ForecastSnapshot& s, const ForecastOptions&
       }
     }
     if (!jf.added) {
-      if (auto rt = s.run_times.find(jf.id); rt != s.run_times.end() && in.jobs[j].estimate > Duration::Zero()) {
-        jf.run_time_ratio = rt->second.ratio;
+      if (auto rt = s.run_times.find(jf.id); rt != s.run_times.end() && in.jobs[j].kind != JobKind::kTraining) {
+        jf.run_time = rt->second.run_time;
         jf.run_time_from = rt->second.from;
+        jf.fail_early = rt->second.fail_early;
       } else {
+        jf.run_time = rec->second->spec.estimate;
         jf.run_time_from = "the job file";
       }
     }

@@ -30,7 +30,7 @@
 #include "control/protocol/node_info.h"
 #include "control/server/job_registry.h"
 #include "control/server/node_registry.h"
-#include "control/server/run_time_history.h"
+#include "control/server/run_time_model.h"
 #include "control/server/site_book.h"
 #include "core/scenario.h"
 #include "core/status.h"
@@ -48,9 +48,9 @@ struct ForecastSnapshot {
   std::map<std::string, SiteHealth> health;  // by site
   std::shared_ptr<const SiteBook> sites;     // null: no --sites
   std::vector<JobRecord> jobs;               // pending and running
-  // Per job id: what jobs like it took against their estimates
-  // (run_time_history.h); absent = the estimate.
-  std::map<uint64_t, RunTimeHistory::Estimate> run_times;
+  // Per job id: the run-time model's prediction (run_time_model.h);
+  // absent = the file's estimate.
+  std::map<uint64_t, RunPrediction> run_times;
   int hot_spares = 0;
   bool gang_repair = false;
 };
@@ -112,8 +112,9 @@ struct JobForecast {
   double site_share = 0;      // in that many of the seeds
   double interruptions = 0;   // mean over the seeds
   double co2_kg = 0;          // of its work within the horizon, mean over the seeds
-  double run_time_ratio = 1;  // its run time as the runs took it / its file's estimate
-  std::string run_time_from;  // where that came from (run_time_history.h)
+  Duration run_time;          // what the runs took it to run for (run_time_model.h)
+  std::string run_time_from;  // where that came from
+  double fail_early = 0;      // the model's chance its next attempt fails early (a pending job's runs draw it)
   bool added = false;         // the what-if's submitted job
 };
 

@@ -201,6 +201,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
                    [&](const JobRecord& r) { return r.state == JobState::kPending || awaits_repair(r); })) {
     return Status();
   }
+  PredictAll(jobs);  // one batch through the model when it has changed
   const LiveCluster c = BuildCluster(nodes_->nodes(), options_.hot_spares, options_.sites.get());
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
@@ -241,7 +242,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       if (devices > 0 && !r.nodes.empty() && !r.spec.spec.spread_sites) {
         sched::RunningGang g = sched::RunningGang::Ending(
             JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
-            r.started + Duration::Millis(static_cast<int64_t>(r.spec.estimate.seconds() * 1e3)));
+            r.started + Duration::Millis(static_cast<int64_t>(EstimateOf(r).seconds() * 1e3)));
         g.priority = r.spec.spec.priority;
         g.tenant = TenantOf(r.spec.spec.tenant);
         g.checkpoint_origin = r.started;
@@ -459,11 +460,49 @@ Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched:
   return Status();
 }
 
+RunPrediction Reconciler::PredictionOf(const JobRecord& r) {
+  auto it = predicted_.find(r.id);
+  if (it == predicted_.end() || it->second.first != run_times_.version()) {
+    it = predicted_.insert_or_assign(r.id, std::make_pair(run_times_.version(), run_times_.Predict(FeaturesOf(r.spec))))
+             .first;
+  }
+  return it->second.second;
+}
+
+void Reconciler::PredictAll(const std::vector<JobRecord>& jobs) {
+  std::map<uint64_t, std::pair<uint64_t, RunPrediction>> kept;
+  std::vector<uint64_t> ids;
+  std::vector<RunFeatures> stale;
+  for (const JobRecord& r : jobs) {
+    auto it = predicted_.find(r.id);
+    if (it != predicted_.end() && it->second.first == run_times_.version()) {
+      kept.insert(*it);
+    } else if (!kept.count(r.id)) {
+      ids.push_back(r.id);
+      stale.push_back(FeaturesOf(r.spec));
+    }
+  }
+  std::vector<RunPrediction> fresh = run_times_.Predict(stale);
+  for (size_t i = 0; i < ids.size(); ++i) kept[ids[i]] = {run_times_.version(), std::move(fresh[i])};
+  predicted_ = std::move(kept);
+}
+
+Duration Reconciler::EstimateOf(const JobRecord& r) {
+  return r.spec.estimate_auto ? PredictionOf(r).run_time : r.spec.estimate;
+}
+
+void Reconciler::Remember(const JobRecord& r) {
+  if (r.attempt != 1 || r.restarts != 0 || r.started == Time::Epoch()) return;
+  if (r.state == JobState::kSucceeded || r.state == JobState::kFailed) {
+    run_times_.Observe(FeaturesOf(r.spec), r.updated - r.started, r.state == JobState::kSucceeded);
+  }
+}
+
 sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::ClusterState& state) {
   sched::JobContext context;
   context.id = JobId(static_cast<uint32_t>(r.id));
   context.tenant = TenantOf(r.spec.spec.tenant);
-  context.estimate = r.spec.estimate;
+  context.estimate = EstimateOf(r);
   context.resumed = r.attempt > 0;
   context.queued_at = r.queued > Time::Epoch() ? r.queued : r.submitted;  // back in the queue (a requeue), or submitted
   context.utilisation = sched::UtilisationOf(r.spec.spec.kind);           // as the twin's
@@ -638,6 +677,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       continue;
     }
     if (r.exits[rank] != 0) {
+      if (r.attempt == 1 && r.restarts == 0) run_times_.Observe(FeaturesOf(r.spec), now - r.started, false);
       const std::string why = rep.signal != 0
                                   ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
                                   : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
@@ -654,9 +694,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     } else if (std::all_of(r.exits.begin(), r.exits.end(), [](int e) { return e == 0; })) {
       r.state = JobState::kSucceeded;
       r.reason = fmt::format("all {} rank(s) exited 0", r.exits.size());
-      if (r.restarts == 0 && r.attempt == 1 && r.spec.estimate > Duration::Zero()) {  // one whole run
-        run_times_.Add(r.spec.spec.tenant, r.spec.spec.name, (now - r.started).seconds() / r.spec.estimate.seconds());
-      }
+      if (r.restarts == 0 && r.attempt == 1) run_times_.Observe(FeaturesOf(r.spec), now - r.started, true);
     }
     SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
   }

@@ -37,7 +37,7 @@
 #include "control/server/job_registry.h"
 #include "control/server/metrics.h"
 #include "control/server/node_registry.h"
-#include "control/server/run_time_history.h"
+#include "control/server/run_time_model.h"
 #include "control/server/site_book.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -97,8 +97,20 @@ class Reconciler {
   StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
                                         const std::vector<TaskReport>& tasks);
 
-  // What finished jobs took against their estimates (the forecast's).
-  const RunTimeHistory& run_times() const { return run_times_; }
+  // How long jobs like a job ran (run_time_model.h): fed here as first
+  // attempts end; the control plane trains it.
+  RunTimeModel& run_times() { return run_times_; }
+  const RunTimeModel& run_times() const { return run_times_; }
+  // The model's prediction for `r` (cached while the model's version holds).
+  RunPrediction PredictionOf(const JobRecord& r);
+  // Refreshes the cached predictions of `jobs` in one batch, and forgets
+  // those of jobs not among them.
+  void PredictAll(const std::vector<JobRecord>& jobs);
+  // The run time the scheduler plans `r` with: its file's estimate, or for
+  // `estimate: auto` the prediction.
+  Duration EstimateOf(const JobRecord& r);
+  // A stored job that ended (the server's start refills the model).
+  void Remember(const JobRecord& r);
 
   // Each site's draw as the last pass reckoned it.
   const std::map<std::string, SiteDraw>& site_draw() const { return site_draw_; }
@@ -154,7 +166,8 @@ class Reconciler {
   std::map<std::string, std::map<TaskRef, int>> stale_;
   ReconcilerOptions options_;
   std::map<std::string, SiteDraw> site_draw_;
-  RunTimeHistory run_times_;
+  RunTimeModel run_times_;
+  std::map<uint64_t, std::pair<uint64_t, RunPrediction>> predicted_;  // per job: the model's version, its prediction
   // Ranks whose power cap state their agent reported (audited once).
   std::map<std::pair<TaskRef, std::string>, TaskReport::Cap> cap_state_;
   AuditLog* audit_ = nullptr;

@@ -95,7 +95,10 @@ json QuantilesJson(const Quantiles& q) {
 
 // `standing`: the server's standing forecast (null: none), whose view of
 // a pending or running job is shown with it.
-json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = nullptr) {
+// `predicted`: the run-time model's prediction for a live job (null: none
+// shown).
+json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = nullptr,
+             const RunPrediction* predicted = nullptr) {
   const JobSpec& s = r.spec.spec;
   json accels = json::array();
   for (AcceleratorType t : s.accelerators) accels.push_back(Name(t));
@@ -119,6 +122,15 @@ json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = null
     j["checkpoint_interval_s"] = static_cast<double>(r.checkpoint_interval.millis()) / 1e3;
   }
   if (with_spec) j["spec"] = r.spec_text;
+  json estimate = {{"given", r.spec.estimate_auto ? "auto" : "file"}};
+  if (!r.spec.estimate_auto) estimate["file_s"] = r.spec.estimate.millis() / 1000.0;
+  if (predicted != nullptr) {
+    estimate["predicted_s"] = predicted->run_time.millis() / 1000.0;
+    estimate["source"] = Name(predicted->source);
+    estimate["from"] = predicted->from;
+    estimate["fail_early"] = predicted->fail_early;
+  }
+  j["estimate"] = std::move(estimate);
   if (standing != nullptr && (r.state == JobState::kPending || r.state == JobState::kRunning)) {
     auto f = std::lower_bound(standing->jobs.begin(), standing->jobs.end(), r.id,
                               [](const JobForecast& x, uint64_t id) { return x.id < id; });
@@ -129,7 +141,7 @@ json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = null
                        {"finish_unix_ms", QuantilesJson(f->finish)},
                        {"site", f->site},
                        {"site_share", f->site_share},
-                       {"run_time_ratio", f->run_time_ratio},
+                       {"run_time_s", f->run_time.millis() / 1000.0},
                        {"run_time_from", f->run_time_from}};
     }
   }
@@ -313,9 +325,19 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req, Who who) {
         fmt::format("unknown state '{}' (known: pending, running, succeeded, failed, cancelled)", state_filter),
         "state");
   }
-  for (const JobRecord& r : *all) {
+  std::vector<JobRecord> shown;
+  for (JobRecord& r : *all) {
     if (who != nullptr && !who->May(r.spec.spec.tenant, false)) continue;  // other tenants' jobs are not shown
-    if (state_filter.empty() || Name(r.state) == state_filter) list.push_back(JobJson(r, false, standing.get()));
+    if (state_filter.empty() || Name(r.state) == state_filter) shown.push_back(std::move(r));
+  }
+  std::vector<JobRecord> live;
+  for (const JobRecord& r : shown) {
+    if (r.state == JobState::kPending || r.state == JobState::kRunning) live.push_back(r);
+  }
+  const std::map<uint64_t, RunPrediction> predicted = cp_->Predictions(live);
+  for (const JobRecord& r : shown) {
+    auto p = predicted.find(r.id);
+    list.push_back(JobJson(r, false, standing.get(), p == predicted.end() ? nullptr : &p->second));
   }
   return HttpResponse{200, Dump(json{{"jobs", list}})};
 }
@@ -340,8 +362,9 @@ json ForecastJson(const Forecast& f, const MaySee& may_see) {
               {"site_share", j.site_share},
               {"interruptions", j.interruptions},
               {"co2_kg", j.co2_kg},
-              {"run_time_ratio", j.run_time_ratio},
-              {"run_time_from", j.run_time_from}};
+              {"run_time_s", j.run_time.millis() / 1000.0},
+              {"run_time_from", j.run_time_from},
+              {"fail_early", j.fail_early}};
     if (j.added) e["what_if"] = true;
     jobs.push_back(std::move(e));
   }
@@ -696,7 +719,12 @@ HttpResponse RestApi::ListSites() {
 HttpResponse RestApi::GetJob(uint64_t id) {
   StatusOr<JobRecord> r = cp_->Job(id);
   if (!r.ok()) return FromStatus(r.status());
-  return HttpResponse{200, Dump(json{{"job", JobJson(*r, true, forecaster_->Latest().get())}})};
+  std::map<uint64_t, RunPrediction> predicted;
+  if (r->state == JobState::kPending || r->state == JobState::kRunning) predicted = cp_->Predictions({*r});
+  auto p = predicted.find(r->id);
+  return HttpResponse{
+      200,
+      Dump(json{{"job", JobJson(*r, true, forecaster_->Latest().get(), p == predicted.end() ? nullptr : &p->second)}})};
 }
 
 HttpResponse RestApi::CancelJob(uint64_t id, Who who) {

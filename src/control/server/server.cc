@@ -90,7 +90,23 @@ struct Server::Impl {
   std::unique_ptr<AgentServer> agents;
   std::unique_ptr<GridPoller> poller;  // --sites `url:` sources
   std::unique_ptr<Forecaster> forecaster;
-  std::thread loop, serve, renew, poll, forecast;
+  std::thread loop, serve, renew, poll, forecast, learn;
+  // The run-time model's trainer (ControlPlane::TrainRunTimes), every 5 s.
+  std::mutex learn_mu;
+  std::condition_variable learn_wake;
+  bool learn_stop ABSL_GUARDED_BY(learn_mu) = false;
+  void Learn() {
+    std::unique_lock<std::mutex> lock(learn_mu);
+    bool warned = false;
+    while (!learn_stop) {
+      lock.unlock();
+      const Status st = cp->TrainRunTimes();
+      if (!st.ok() && !warned) Warn("training the run-time model: " + std::string(st.message()));
+      warned = warned || !st.ok();
+      lock.lock();
+      if (!learn_stop) o.clock->WaitUntil(learn_wake, lock, o.clock->Now() + Duration::Seconds(5));
+    }
+  }
 
   std::mutex mu;
   std::condition_variable cv;  // serve_done and stopping changes
@@ -284,6 +300,7 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   server->agent_port_ = *agents;
   s.loop = std::thread([&s] { s.cp->RunLoop(); });
   if (s.o.forecast_every > Duration::Zero()) s.forecast = std::thread([&s] { s.forecaster->Run(); });
+  s.learn = std::thread([&s] { s.Learn(); });
   if (!s.o.sites_file.empty()) {  // a reload may add HTTP sources: poll whenever there is a file
     s.poller = std::make_unique<GridPoller>(s.cp.get(), s.o.clock, [&s](const std::string& line) { s.Warn(line); });
     s.poll = std::thread([&s] { s.poller->Run(); });
@@ -332,6 +349,12 @@ void Server::Stop() {
   if (s.poll.joinable()) s.poll.join();
   if (s.forecaster) s.forecaster->Stop();
   if (s.forecast.joinable()) s.forecast.join();
+  {
+    std::lock_guard<std::mutex> lock(s.learn_mu);
+    s.learn_stop = true;
+  }
+  s.learn_wake.notify_all();
+  if (s.learn.joinable()) s.learn.join();
   if (s.agents) s.agents->Stop();
   {
     std::lock_guard<std::mutex> lock(s.mu);
