@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <vector>
@@ -28,6 +29,7 @@ struct ForecastFlags {
   // What-ifs (rest-api.md, POST /v1/forecast).
   std::vector<std::string> drains, add_nodes, weights, spikes;
   std::string policy, submit;
+  std::string export_path;  // --export: the scenario file, "-" = standard output
   bool what_if() const {
     return !drains.empty() || !add_nodes.empty() || !weights.empty() || !spikes.empty() || !policy.empty() ||
            !submit.empty();
@@ -139,6 +141,46 @@ void PrintChanges(const json& j) {
   }
 }
 
+// GET `path` (POST with the what-if when there is one): 0 and the answer's
+// body, or the exit code (2 for a bad ask, 1 otherwise) with the error said.
+int Ask(const ForecastFlags& f, const std::string& path, const json& what_if, std::string* body) {
+  auto r = f.what_if() ? control::CallServer(f.server, "POST", path, json{{"what_if", what_if}}.dump(),
+                                             {{"Content-Type", "application/json"}})
+                       : control::CallServer(f.server, "GET", path);
+  if (!r.ok()) {
+    std::cerr << "error: " << r.status().message() << "\n";
+    return 1;
+  }
+  if (r->status != 200) {
+    std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
+    return r->status == 400 ? 2 : 1;
+  }
+  *body = std::move(r->body);
+  return 0;
+}
+
+// --export: the scenario the forecast runs (its first seed), for `stargate
+// twin run`.
+int ExportScenario(const ForecastFlags& f, Duration horizon, const json& what_if) {
+  std::string body;
+  const int code = Ask(f, fmt::format("/v1/forecast/scenario?horizon={}s", horizon.millis() / 1000), what_if, &body);
+  if (code != 0) return code;
+  if (f.export_path == "-") {
+    std::cout << body;
+    return 0;
+  }
+  std::ofstream out(f.export_path, std::ios::binary | std::ios::trunc);
+  out << body;
+  out.close();
+  if (!out) {
+    std::cerr << "error: --export: cannot write " << f.export_path << "\n";
+    return 1;
+  }
+  std::cerr << "wrote " << f.export_path << " (the forecast's first seed); rerun it with: stargate twin run "
+            << f.export_path << "\n";
+  return 0;
+}
+
 int RunForecastCommand(const ForecastFlags& f) {
   StatusOr<Duration> horizon = ParseDuration(f.horizon);
   if (!horizon.ok() || *horizon <= Duration::Zero() || *horizon > Duration::Days(7)) {
@@ -156,19 +198,12 @@ int RunForecastCommand(const ForecastFlags& f) {
   }
   json what_if;
   if (f.what_if() && !WhatIfJson(f, &what_if)) return 2;
-  const std::string path = fmt::format("/v1/forecast?horizon={}s&seeds={}", horizon->millis() / 1000, f.seeds);
-  auto r = f.what_if() ? control::CallServer(f.server, "POST", path, json{{"what_if", what_if}}.dump(),
-                                             {{"Content-Type", "application/json"}})
-                       : control::CallServer(f.server, "GET", path);
-  if (!r.ok()) {
-    std::cerr << "error: " << r.status().message() << "\n";
-    return 1;
-  }
-  if (r->status != 200) {
-    std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
-    return r->status == 400 ? 2 : 1;
-  }
-  const json j = json::parse(r->body, nullptr, false);
+  if (!f.export_path.empty()) return ExportScenario(f, *horizon, what_if);
+  std::string body;
+  const int code =
+      Ask(f, fmt::format("/v1/forecast?horizon={}s&seeds={}", horizon->millis() / 1000, f.seeds), what_if, &body);
+  if (code != 0) return code;
+  const json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) {
     std::cerr << "error: the server's answer is not JSON\n";
     return 1;
@@ -232,6 +267,9 @@ void AddForecastCommand(CLI::App& app, int* exit_code) {
                   "What if SITE's grid carbon or price were VALUE over a span (a:carbon=800@1h-5h; default the "
                   "first hour)");
   cmd->add_option("--submit", f->submit, "What if this job file were submitted now");
+  cmd->add_option("--export", f->export_path,
+                  "Write the forecast's scenario (its first seed, with any what-if) to FILE for `stargate twin "
+                  "run` ('-': standard output); runs nothing");
   cmd->callback([f, exit_code] { *exit_code = RunForecastCommand(*f); });
 }
 

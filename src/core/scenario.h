@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/job_spec.h"
@@ -194,6 +195,27 @@ struct SchedulerSpec {
   Duration preempt_warning = Duration::Minutes(2);
 };
 
+// A job already running when the run begins (an exported live forecast,
+// twin::RunningAtStart): `job` names an explicit job; it holds `nodes`
+// (site and node index within it, 0-based over its pools in order, all
+// in one pool) with `per_node` devices each, has `remaining` of its work
+// to do, under `power_cap` (a fraction of TDP; 0 = none).
+struct RunningSpec {
+  std::string job;
+  std::vector<std::pair<std::string, int>> nodes;
+  int per_node = 0;
+  double remaining = 1.0;
+  double power_cap = 0;
+};
+
+// A node drained at `at` (twin::NodeDrain): it takes no new work from
+// then; what runs on it runs to its end.
+struct DrainSpec {
+  Duration at;
+  std::string site;
+  int node = 0;
+};
+
 struct ScenarioSpec {
   std::string name;
   std::string description;
@@ -206,6 +228,8 @@ struct ScenarioSpec {
   std::vector<WanLinkSpec> wan;
   WorkloadSpec workload;
   FailureSpec failures;
+  std::vector<RunningSpec> running;
+  std::vector<DrainSpec> drains;
 };
 
 }  // namespace stargate

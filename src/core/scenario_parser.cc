@@ -25,14 +25,20 @@ using yaml_util::Range;
 
 // ---- schema: the keys each map accepts (snake_case struct field names) ----
 
-constexpr std::string_view kTopKeys[] = {"name",  "description", "seed",     "duration", "sample_interval", "policy",
-                                         "sites", "wan",         "workload", "failures", "scheduler"};
-constexpr std::string_view kSiteKeys[] = {
-    "name",   "region", "jurisdiction", "latitude", "longitude",         "power_cap", "pue",
-    "carbon", "price",  "pools",        "fabric",   "storage_bandwidth", "hot_spares"};
-constexpr std::string_view kSeriesKeys[] = {"kind",      "mean",  "daily_amplitude",  "seasonal_amplitude",
-                                            "peak_hour", "noise", "utc_offset_hours", "file",
-                                            "column",    "scale"};
+constexpr std::string_view kTopKeys[] = {"name",      "description", "seed",  "duration", "sample_interval",
+                                         "policy",    "sites",       "wan",   "workload", "failures",
+                                         "scheduler", "running",     "drains"};
+constexpr std::string_view kRunningKeys[] = {"job", "nodes", "per_node", "remaining", "power_cap"};
+constexpr std::string_view kDrainKeys[] = {"at", "site", "node"};
+constexpr std::string_view kSiteKeys[] = {"name",       "region",    "jurisdiction",
+                                          "latitude",   "longitude", "power_cap",
+                                          "pue",        "carbon",    "price",
+                                          "pools",      "fabric",    "storage_bandwidth",
+                                          "hot_spares", "located",   "node_failures_per_year",
+                                          "node_repair"};
+constexpr std::string_view kSeriesKeys[] = {
+    "kind",   "mean",  "daily_amplitude", "seasonal_amplitude", "peak_hour", "noise", "utc_offset_hours", "file",
+    "column", "scale", "values"};
 constexpr std::string_view kPoolKeys[] = {"accelerator", "nodes", "accels_per_node", "nodes_per_rack", "domain_nodes"};
 constexpr std::string_view kFabricKeys[] = {"kind",           "nodes_per_leaf", "leaves_per_pod", "oversubscription",
                                             "alpha_scale_up", "alpha_leaf",     "alpha_spine"};
@@ -64,7 +70,8 @@ constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly", "
 constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
     "name",     "tenant",   "kind",       "accelerators",  "count",      "accelerator_count", "priority", "submit",
-    "duration", "training", "checkpoint", "jurisdictions", "deferrable", "deadline",          "near",     "max_rtt"};
+    "duration", "training", "checkpoint", "jurisdictions", "deferrable", "deadline",          "near",     "max_rtt",
+    "estimate", "per_node", "spread",     "regions"};
 constexpr std::string_view kTrainingKeys[] = {
     "params", "tokens", "tokens_per_step", "mfu", "state_bytes_per_param", "tensor_parallel", "pipeline_parallel"};
 constexpr std::string_view kSchedulerKeys[] = {"weights",         "carbon_forecast", "power_cap",
@@ -86,7 +93,8 @@ constexpr std::string_view kComponentKeys[] = {"name", "scope", "rate_per_year",
 
 constexpr EnumName<SeriesSpec::Kind> kSeriesKinds[] = {{"constant", SeriesSpec::Kind::kConstant},
                                                        {"diurnal", SeriesSpec::Kind::kDiurnal},
-                                                       {"file", SeriesSpec::Kind::kFile}};
+                                                       {"file", SeriesSpec::Kind::kFile},
+                                                       {"hourly", SeriesSpec::Kind::kHourly}};
 constexpr EnumName<FabricKind> kFabricKinds[] = {{"fat_tree", FabricKind::kFatTree},
                                                  {"rail_optimized", FabricKind::kRailOptimized},
                                                  {"nvl_domain", FabricKind::kNvlDomain}};
@@ -145,6 +153,17 @@ StatusOr<SeriesSpec> ParseSeries(const Cursor& c, Range mean_range) {
   }
   if (s.kind != SeriesSpec::Kind::kFile && f.Has("file")) {
     return f.Get("file")->Error("only used with kind: file");
+  }
+  if (auto values = f.Get("values")) {
+    if (s.kind != SeriesSpec::Kind::kHourly) return values->Error("only used with kind: hourly");
+    SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, values->Items());
+    for (const Cursor& v : items) {
+      SG_ASSIGN_OR_RETURN(const double x, yaml_util::ReadNumber(v, mean_range));
+      s.values.push_back(x);
+    }
+  }
+  if (s.kind == SeriesSpec::Kind::kHourly && s.values.empty()) {
+    return f.Has("values") ? f.Get("values")->Error("needs at least one value") : f.Missing("values");
   }
   return s;
 }
@@ -232,6 +251,10 @@ StatusOr<SiteSpec> ParseSite(const Cursor& c) {
   int64_t nodes = 0;
   for (const PoolSpec& p : s.pools) nodes += p.nodes;
   SG_ASSIGN_OR_RETURN(s.hot_spares, f.Int("hot_spares", s.hot_spares, Range{0, kMaxNodesPerPool}));
+  SG_ASSIGN_OR_RETURN(s.located, f.Bool("located", s.located));
+  SG_ASSIGN_OR_RETURN(s.node_failures_per_year,
+                      f.Number("node_failures_per_year", s.node_failures_per_year, Range{0, 1e6}));
+  SG_ASSIGN_OR_RETURN(s.node_repair, f.Dur("node_repair", s.node_repair, kBoundedDuration));
   if (s.hot_spares > nodes) {
     return f.Get("hot_spares")->Error(fmt::format("{} hot spares but the site has only {} nodes", s.hot_spares, nodes));
   }
@@ -498,6 +521,18 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
   SG_ASSIGN_OR_RETURN(const Duration submit, f.Dur("submit", Duration::Zero(), kNonNegativeDuration));
   j.submit = AtOffset(submit);
   SG_ASSIGN_OR_RETURN(j.duration, f.Dur("duration", j.duration, kPositiveDuration));
+  SG_ASSIGN_OR_RETURN(j.estimate, f.Dur("estimate", j.estimate, kNonNegativeDuration));
+  SG_ASSIGN_OR_RETURN(j.per_node, f.Int("per_node", j.per_node, Range{0, kMaxAccelsPerNode}));
+  if (j.per_node > 0 && j.accelerator_count % j.per_node != 0) {
+    return f.Get("per_node")
+        ->Error(fmt::format("{} accelerators is not a whole number of nodes of {}", j.accelerator_count, j.per_node));
+  }
+  if (auto spread = f.Get("spread")) {  // as a job file's placement.spread
+    SG_ASSIGN_OR_RETURN(const std::string what, yaml_util::ReadString(*spread));
+    if (what != "sites") return spread->Error("expected sites (one node per site)");
+    j.spread_sites = true;
+  }
+  SG_ASSIGN_OR_RETURN(j.regions, f.StringList("regions", j.regions));
   if (auto training = f.Get("training")) {
     SG_ASSIGN_OR_RETURN(j.training, ParseTraining(*training));
   }
@@ -694,6 +729,78 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   return s;
 }
 
+// ---- what runs and drains from the start (an exported forecast) ----
+
+// "site:index": node `index` of `site` (0-based over its pools in order).
+StatusOr<std::pair<std::string, int>> ParseNodeRef(const Cursor& c, const std::vector<SiteSpec>& sites) {
+  SG_ASSIGN_OR_RETURN(const std::string text, yaml_util::ReadString(c));
+  const size_t colon = text.rfind(':');
+  int index = -1;
+  if (colon != std::string::npos && colon + 1 < text.size() && colon + 10 > text.size()) {
+    index = 0;
+    for (char ch : text.substr(colon + 1)) index = ch >= '0' && ch <= '9' && index >= 0 ? index * 10 + (ch - '0') : -1;
+  }
+  if (index < 0) return c.Error(fmt::format("expected SITE:INDEX such as a:0, got {}", Quoted(text)));
+  const std::string site = text.substr(0, colon);
+  auto known = std::find_if(sites.begin(), sites.end(), [&](const SiteSpec& ss) { return ss.name == site; });
+  if (known == sites.end()) return c.Error(fmt::format("unknown site {}", Quoted(site)));
+  int nodes = 0;
+  for (const PoolSpec& p : known->pools) nodes += p.nodes;
+  if (index >= nodes) return c.Error(fmt::format("site {} has {} node(s), numbered from 0", Quoted(site), nodes));
+  return std::make_pair(site, index);
+}
+
+Status ParseStarted(const Fields& f, ScenarioSpec* s) {
+  std::set<std::string> jobs;
+  for (const JobSpec& j : s->workload.jobs) jobs.insert(j.name);
+  if (auto running = f.Get("running")) {
+    SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, running->Items());
+    std::set<std::string> seen;
+    for (const Cursor& item : items) {
+      SG_ASSIGN_OR_RETURN(const Fields r, item.Map(kRunningKeys));
+      RunningSpec x;
+      SG_ASSIGN_OR_RETURN(const Cursor job, r.Require("job"));
+      SG_ASSIGN_OR_RETURN(x.job, yaml_util::ReadString(job));
+      if (!jobs.count(x.job)) return job.Error(fmt::format("no job named {} in workload.jobs", Quoted(x.job)));
+      if (!seen.insert(x.job).second) return job.Error(fmt::format("job {} is listed twice", Quoted(x.job)));
+      SG_ASSIGN_OR_RETURN(const Cursor nodes, r.Require("nodes"));
+      SG_ASSIGN_OR_RETURN(const std::vector<Cursor> refs, nodes.Items());
+      if (refs.empty()) return nodes.Error("a running job holds at least one node");
+      for (const Cursor& n : refs) {
+        SG_ASSIGN_OR_RETURN(auto ref, ParseNodeRef(n, s->sites));
+        x.nodes.push_back(std::move(ref));
+      }
+      SG_ASSIGN_OR_RETURN(const Cursor per_node, r.Require("per_node"));
+      SG_ASSIGN_OR_RETURN(const int64_t pn, yaml_util::ReadInt(per_node, Range{1, kMaxAccelsPerNode}));
+      x.per_node = static_cast<int>(pn);
+      SG_ASSIGN_OR_RETURN(x.remaining, r.Number("remaining", x.remaining, Range{0, 1, true}));
+      SG_ASSIGN_OR_RETURN(x.power_cap, r.Number("power_cap", x.power_cap, kFraction));
+      s->running.push_back(std::move(x));
+    }
+  }
+  if (auto drains = f.Get("drains")) {
+    SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, drains->Items());
+    for (const Cursor& item : items) {
+      SG_ASSIGN_OR_RETURN(const Fields d, item.Map(kDrainKeys));
+      DrainSpec x;
+      SG_ASSIGN_OR_RETURN(x.at, d.Dur("at", x.at, kBoundedDuration));
+      SG_ASSIGN_OR_RETURN(const Cursor site, d.Require("site"));
+      SG_ASSIGN_OR_RETURN(x.site, yaml_util::ReadString(site));
+      auto known =
+          std::find_if(s->sites.begin(), s->sites.end(), [&](const SiteSpec& ss) { return ss.name == x.site; });
+      if (known == s->sites.end()) return site.Error(fmt::format("unknown site {}", Quoted(x.site)));
+      int nodes = 0;
+      for (const PoolSpec& p : known->pools) nodes += p.nodes;
+      SG_ASSIGN_OR_RETURN(const Cursor node, d.Require("node"));
+      SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(node, Range{0, 1e9}));
+      if (n >= nodes) return node.Error(fmt::format("site {} has {} node(s), numbered from 0", Quoted(x.site), nodes));
+      x.node = static_cast<int>(n);
+      s->drains.push_back(std::move(x));
+    }
+  }
+  return Status();
+}
+
 // ---- the document ----
 
 Status ParseHeader(const Fields& f, ScenarioSpec* s) {
@@ -727,6 +834,7 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
   if (auto scheduler = f.Get("scheduler")) {
     SG_ASSIGN_OR_RETURN(s.scheduler, ParseScheduler(*scheduler));
   }
+  SG_RETURN_IF_ERROR(ParseStarted(f, &s));
   return s;
 }
 

@@ -14,7 +14,9 @@
 namespace stargate {
 
 struct SeriesSpec {
-  enum class Kind : uint8_t { kConstant, kDiurnal, kFile };
+  // kHourly: `values`, one per hour from the run's start (an exported
+  // live forecast's grid, scenario_export.h).
+  enum class Kind : uint8_t { kConstant, kDiurnal, kFile, kHourly };
   Kind kind = Kind::kConstant;
   double mean = 0;                // in the series' unit (gCO2/kWh or USD/MWh)
   double daily_amplitude = 0;     // fraction of mean, peak-to-mean of the daily sine
@@ -25,6 +27,7 @@ struct SeriesSpec {
   std::string file;               // kFile: CSV path, relative to the scenario file
   int column = 1;                 // kFile: 0-based CSV column holding the value
   double scale = 1.0;             // kFile: multiply each value (unit conversion)
+  std::vector<double> values;     // kHourly
 };
 
 // Hourly values starting at the run's epoch; lookups past the end wrap, so a

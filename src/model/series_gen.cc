@@ -28,6 +28,10 @@ double DiurnalShape(const SeriesSpec& spec, int h) {
 HourlySeries MakeSeries(const SeriesSpec& spec, int hours, uint64_t seed) {
   HourlySeries out;
   if (hours <= 0 || spec.kind == SeriesSpec::Kind::kFile) return out;
+  if (spec.kind == SeriesSpec::Kind::kHourly) {  // as given (HourlySeries wraps past its end)
+    out.values = spec.values;
+    return out;
+  }
   out.values.reserve(static_cast<size_t>(hours));
   if (spec.kind == SeriesSpec::Kind::kConstant) {
     out.values.assign(static_cast<size_t>(hours), spec.mean);

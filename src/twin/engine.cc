@@ -431,6 +431,14 @@ void Engine::BeginSegment(uint32_t j, Time now) {
       const uint32_t gen = ++mark_generation_;
       int domains = 0, leaves = 0, pods = 0;
       for (uint32_t n : js.nodes) {
+        // A gang spread over sites (`spread: sites`) has nodes outside its
+        // first pool: each such node is a domain, leaf and pod of its own
+        // (it talks over the WAN). Indexing them as this pool's would
+        // write outside the marks.
+        if (n < pool.first_node || n - pool.first_node >= pool.num_nodes) {
+          ++domains, ++leaves, ++pods;
+          continue;
+        }
         const uint32_t local = n - pool.first_node;
         const uint32_t leaf = local / pool.nodes_per_leaf;
         if (std::exchange(mark_domain_[local / pool.domain_nodes], gen) != gen) ++domains;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/scenario_parser.h"
@@ -37,6 +38,35 @@ StatusOr<HourlySeries> LoadSeries(const SeriesSpec& spec, const std::string& bas
     return absl::InvalidArgumentError(fmt::format("{}: {}", what, std::string(series.status().message())));
   }
   return series;
+}
+
+// `running` and `drains` as the engine takes them: jobs by index (after
+// the sort), nodes by global id (the sites in order, each one's pools in
+// order, as ClusterState numbers them).
+Status PlaceStarted(const ScenarioSpec& spec, TwinInputs& in) {
+  std::map<std::string, uint32_t> first;  // per site, its first global node id
+  uint32_t next = 0;
+  for (const SiteSpec& site : spec.sites) {
+    first[site.name] = next;
+    for (const PoolSpec& p : site.pools) next += static_cast<uint32_t>(p.nodes);
+  }
+  std::map<std::string, uint32_t> job_index;
+  for (uint32_t j = 0; j < in.jobs.size(); ++j) job_index.emplace(in.jobs[j].name, j);
+  for (const RunningSpec& r : spec.running) {
+    auto j = job_index.find(r.job);
+    if (j == job_index.end()) return absl::InvalidArgumentError(fmt::format("running: no job {}", r.job));
+    RunningAtStart run;
+    run.job = j->second;
+    run.per_node = r.per_node;
+    run.remaining = r.remaining;
+    run.power_cap = r.power_cap;
+    for (const auto& [site, node] : r.nodes) run.nodes.push_back(first.at(site) + static_cast<uint32_t>(node));
+    in.running.push_back(std::move(run));
+  }
+  for (const DrainSpec& d : spec.drains) {
+    in.drains.push_back(NodeDrain{d.at, first.at(d.site) + static_cast<uint32_t>(d.node)});
+  }
+  return Status();
 }
 
 }  // namespace
@@ -84,6 +114,7 @@ StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string
     }
   }
   SortBySubmit(in.jobs);
+  SG_RETURN_IF_ERROR(PlaceStarted(spec, in));
   if (spec.failures.enabled) {
     in.failures = spec.failures.components;
     if (spec.failures.preset == "llama3") {

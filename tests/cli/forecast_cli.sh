@@ -76,6 +76,19 @@ printf 'name: auto\nresources: {accelerators: CPU:1}\nrun: sleep 300\n' > auto.y
 id="$("$BIN" job submit auto.yaml | grep -Eo '[0-9]+' | head -1)"
 "$BIN" job show "$id" | grep -q "^estimate:  1h00m (no history yet: the default of 1 h)" ||
   fail "job show $id's estimate: $("$BIN" job show "$id")"
+# The forecast as a scenario file, rerun by the twin: j3 (job 3) starts
+# when j1 ends, about an hour in, as the forecast says.
+"$BIN" forecast --horizon 4h --export forecast-scenario.yaml 2> export.err || fail "--export: $(cat export.err)"
+grep -q "twin run forecast-scenario.yaml" export.err || fail "--export says: $(cat export.err)"
+grep -q "name: j3#3" forecast-scenario.yaml || fail "no j3#3 in the export: $(head -50 forecast-scenario.yaml)"
+"$BIN" twin run forecast-scenario.yaml --out rerun -q || fail "twin run of the export"
+/usr/bin/python3 - <<'PY' || fail "the rerun: $(ls -R rerun)"
+import csv, glob
+rows = {r["name"]: r for r in csv.DictReader(open(glob.glob("rerun/*/jobs.csv")[0]))}
+start = float(rows["j3#3"]["first_start_h"])
+assert 0.95 < start < 1.05, rows["j3#3"]
+PY
+"$BIN" forecast --export - --drain lab@1h | grep -q "^drains:" || fail "--export - with a drain"
 code=0; "$BIN" forecast --horizon 8d > err.out 2>&1 || code=$?
 [ "$code" = 2 ] && grep -q "at most 7d" err.out || fail "--horizon 8d: exit $code: $(cat err.out)"
 code=0; "$BIN" forecast -o yaml > err.out 2>&1 || code=$?

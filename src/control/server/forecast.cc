@@ -11,6 +11,7 @@
 #include "core/site_file.h"
 #include "sched/scheduler.h"
 #include "twin/engine.h"
+#include "twin/scenario_export.h"
 
 namespace stargate::control {
 namespace {
@@ -293,7 +294,40 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
   return in;
 }
 
-StatusOr<Forecast> RunForecast(const ForecastSnapshot& s, const ForecastOptions& o, const WhatIf& what_if) {
+namespace {
+
+// A pending job the model gives a chance of failing early fails in that
+// share of the runs, RunTimeModel::kEarly after it starts (its devices
+// free again; a rerun is not foreseen).
+struct EarlyFailures {
+  std::vector<std::pair<size_t, double>> may_fail;  // twin job index, chance
+  std::vector<Duration> runs_for;                   // every job's predicted run
+};
+
+EarlyFailures MayFailEarly(const twin::TwinInputs& in, const std::vector<uint64_t>& ids, const ForecastSnapshot& s) {
+  std::set<size_t> going_on;
+  for (const twin::RunningAtStart& r : in.running) going_on.insert(r.job);
+  EarlyFailures e;
+  for (size_t j = 0; j < ids.size(); ++j) {
+    e.runs_for.push_back(in.jobs[j].duration);
+    auto rt = s.run_times.find(ids[j]);
+    if (rt != s.run_times.end() && rt->second.fail_early > 0 && !going_on.count(j) &&
+        in.jobs[j].kind != JobKind::kTraining) {
+      e.may_fail.emplace_back(j, rt->second.fail_early);
+    }
+  }
+  return e;
+}
+
+// The runs of seed `seed`: who fails early.
+void DrawEarlyFailures(const EarlyFailures& e, uint64_t seed, twin::TwinInputs* in) {
+  Rng draws(seed ^ 0x6661696c6561726cull);  // "failearl"
+  for (const auto& [j, p] : e.may_fail) {
+    in->jobs[j].duration = draws.Uniform() < p ? std::min(e.runs_for[j], RunTimeModel::kEarly) : e.runs_for[j];
+  }
+}
+
+Status CheckOptions(const ForecastOptions& o) {
   if (o.horizon <= Duration::Zero() || o.horizon > ForecastOptions::kMaxHorizon) {
     return absl::InvalidArgumentError("horizon: expected a duration above 0 and at most 7d");
   }
@@ -305,6 +339,30 @@ StatusOr<Forecast> RunForecast(const ForecastSnapshot& s, const ForecastOptions&
         fmt::format("seeds: {} seeds of {:.0f} h is more than {} seed-hours; ask for fewer seeds or a shorter horizon",
                     o.seeds, o.horizon.hours(), ForecastOptions::kMaxSeedHours));
   }
+  return Status();
+}
+
+}  // namespace
+
+StatusOr<std::string> ExportForecast(const ForecastSnapshot& s, const ForecastOptions& o, const WhatIf& what_if) {
+  SG_RETURN_IF_ERROR(CheckOptions(o));
+  std::vector<uint64_t> ids;
+  SG_ASSIGN_OR_RETURN(twin::TwinInputs in, ForecastScenario(s, o.horizon, what_if, &ids));
+  in.spec.seed = o.first_seed;
+  DrawEarlyFailures(MayFailEarly(in, ids, s), in.spec.seed, &in);
+  for (size_t j = 0; j < ids.size(); ++j) {
+    JobSpec& spec = in.jobs[j];
+    spec.name = fmt::format("{}#{}", spec.name, ids[j]);  // names are unique in a scenario
+    // A deferred job whose deadline has passed by the time it comes back
+    // (already missed): a scenario's deadline must follow its submit.
+    if (spec.deadline != Time::Never() && spec.deadline <= spec.submit)
+      spec.deadline = spec.submit + Duration::Nanos(1);
+  }
+  return twin::ExportScenario(in);
+}
+
+StatusOr<Forecast> RunForecast(const ForecastSnapshot& s, const ForecastOptions& o, const WhatIf& what_if) {
+  SG_RETURN_IF_ERROR(CheckOptions(o));
   std::vector<uint64_t> ids;
   SG_ASSIGN_OR_RETURN(twin::TwinInputs in, ForecastScenario(s, o.horizon, what_if, &ids));
   std::map<uint64_t, const JobRecord*> records;
@@ -322,25 +380,10 @@ StatusOr<Forecast> RunForecast(const ForecastSnapshot& s, const ForecastOptions&
   f.policy = in.spec.policy;
   f.sites.resize(in.spec.sites.size());
   auto real = [&](Time t) { return t == Time::Never() ? t : s.now + (t - Time::Epoch()); };
-  // A pending job the model gives a chance of failing early fails in
-  // that share of the runs, RunTimeModel::kEarly after it starts (its
-  // devices free again; a rerun is not foreseen).
-  std::vector<std::pair<size_t, double>> may_fail;
-  std::vector<Duration> runs_for(n);
-  for (size_t j = 0; j < n; ++j) {
-    runs_for[j] = in.jobs[j].duration;
-    auto rt = s.run_times.find(ids[j]);
-    if (rt != s.run_times.end() && rt->second.fail_early > 0 && !going_on.count(j) &&
-        in.jobs[j].kind != JobKind::kTraining) {
-      may_fail.emplace_back(j, rt->second.fail_early);
-    }
-  }
+  const EarlyFailures early = MayFailEarly(in, ids, s);
   for (int seed = 0; seed < o.seeds; ++seed) {
     in.spec.seed = o.first_seed + static_cast<uint64_t>(seed);
-    Rng draws(in.spec.seed ^ 0x6661696c6561726cull);  // "failearl"
-    for (const auto& [j, p] : may_fail) {
-      in.jobs[j].duration = draws.Uniform() < p ? std::min(runs_for[j], RunTimeModel::kEarly) : runs_for[j];
-    }
+    DrawEarlyFailures(early, in.spec.seed, &in);
     SG_ASSIGN_OR_RETURN(std::unique_ptr<sched::Scheduler> scheduler,
                         sched::MakeScheduler(in.spec.policy, in.spec.scheduler));
     twin::Engine engine(in, std::move(scheduler));

@@ -175,6 +175,13 @@ ForecastDiff Diff(const Forecast& baseline, const Forecast& what_if);
 StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Duration horizon, const WhatIf& what_if,
                                             std::vector<uint64_t>* job_ids);
 
+// The scenario the forecast's first seed runs, as a scenario file
+// (twin/scenario_export.h) that `stargate twin run` reruns to the same
+// results: each job named NAME#ID, the early failures that seed draws in
+// place. Errors as RunForecast's.
+StatusOr<std::string> ExportForecast(const ForecastSnapshot& snapshot, const ForecastOptions& options,
+                                     const WhatIf& what_if = {});
+
 // InvalidArgument for a horizon outside (0, 7 days] or seeds outside
 // [1, 64], or a bad what-if.
 StatusOr<Forecast> RunForecast(const ForecastSnapshot& snapshot, const ForecastOptions& options,

@@ -37,6 +37,13 @@ StatusOr<std::pair<Forecast, Forecast>> Forecaster::AskWhatIf(const ForecastOpti
   return std::make_pair(std::move(base), std::move(changed));
 }
 
+StatusOr<std::string> Forecaster::Export(const ForecastOptions& options, const WhatIf& what_if) {
+  Turn turn(&busy_);
+  if (!turn.mine()) return Busy();
+  SG_ASSIGN_OR_RETURN(const ForecastSnapshot state, cp_->ForecastState());
+  return ExportForecast(state, options, what_if);
+}
+
 std::shared_ptr<const Forecast> Forecaster::Latest() const {
   std::lock_guard<std::mutex> lock(mu_);
   return latest_;

@@ -31,6 +31,9 @@ class Forecaster {
   // The baseline and the what-if, from one copy of the state, on the same
   // seeds. ResourceExhausted while another runs.
   StatusOr<std::pair<Forecast, Forecast>> AskWhatIf(const ForecastOptions& options, const WhatIf& what_if);
+  // The scenario the forecast's first seed would run (ExportForecast),
+  // under the same one-at-a-time rule.
+  StatusOr<std::string> Export(const ForecastOptions& options, const WhatIf& what_if);
   // The standing forecast's latest result (null: none yet).
   std::shared_ptr<const Forecast> Latest() const;
 

@@ -172,7 +172,8 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
       return ErrorResponse(401, "unauthenticated",
                            "this server needs \"Authorization: Bearer TOKEN\" with a known token");
     }
-    if (req.method != "GET" && who->role == Role::kViewer && req.path != "/v1/forecast") {
+    if (req.method != "GET" && who->role == Role::kViewer && req.path != "/v1/forecast" &&
+        req.path != "/v1/forecast/scenario") {
       return ErrorResponse(403, "permission_denied", fmt::format("{} is a viewer: read only", who->name));
     }
   }
@@ -200,7 +201,7 @@ HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     return p == "/v1/nodes" ? ListNodes() : ListSites();
   }
-  if (p == "/v1/forecast") {  // POST: with a what-if (it changes nothing, so viewers may)
+  if (p == "/v1/forecast" || p == "/v1/forecast/scenario") {  // POST: with a what-if (it changes nothing)
     if (req.method != "GET" && req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use GET or POST");
     return GetForecast(req, who);
   }
@@ -570,6 +571,19 @@ HttpResponse RestApi::GetForecast(const HttpRequest& req, Who who) {
     o.seeds = static_cast<int>(*n);
   }
   auto may_see = [who](const std::string& tenant) { return who == nullptr || who->May(tenant, false); };
+  if (req.path == "/v1/forecast/scenario") {  // the scenario file (ExportForecast)
+    if (who != nullptr && !who->tenant.empty()) {
+      return ErrorResponse(403, "permission_denied",
+                           fmt::format("{} sees tenant {} only; the scenario holds every tenant's jobs (admins and "
+                                       "all-tenant viewers may export it)",
+                                       who->name, who->tenant));
+    }
+    StatusOr<std::string> yaml = forecaster_->Export(o, what_if);
+    if (!yaml.ok()) return ForecastError(yaml.status());
+    HttpResponse out(200, std::move(yaml).value());
+    out.content_type = "application/yaml";
+    return out;
+  }
   if (auto it = req.query.find("latest"); it != req.query.end() && it->second != "0" && req.method == "GET") {
     const std::shared_ptr<const Forecast> latest = forecaster_->Latest();
     if (latest == nullptr) {

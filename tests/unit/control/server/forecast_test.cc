@@ -10,6 +10,9 @@
 #include <fmt/format.h>
 
 #include "core/job_file_parser.h"
+#include "sched/scheduler.h"
+#include "twin/engine.h"
+#include "twin/loader.h"
 
 namespace stargate::control {
 namespace {
@@ -162,6 +165,47 @@ TEST_F(ForecastTest, MeasuredFailuresInterruptWork) {
     EXPECT_EQ(f.jobs[i].finish, again.jobs[i].finish);
     EXPECT_EQ(f.jobs[i].interruptions, again.jobs[i].interruptions);
   }
+}
+
+// The export (`stargate forecast --export`) reruns with `stargate twin
+// run` to the forecast's own first seed: running jobs, a silent node, a
+// measured failure rate, learned run times and an early failure drawn, a
+// drain and a job submitted in a what-if, all in the file.
+TEST_F(ForecastTest, TheExportedScenarioRerunsToTheForecastsFirstSeed) {
+  AddRunning("running", 3.0, "a0", Duration::Minutes(30));
+  AddRunning("silent", 1.0, "b1", Duration::Minutes(10));
+  s_.alive.erase("b1");
+  for (int i = 0; i < 6; ++i) Add("wait", 2.0);  // one name: exported as wait#ID
+  s_.health["a"] = SiteHealth{2000, 40};
+  for (const JobRecord& r : s_.jobs) s_.run_times[r.id] = RunPrediction{Duration::Minutes(100), 0, {}, "test"};
+  s_.run_times[4].fail_early = 0.999;  // fails 10 minutes in
+  WhatIf w;
+  w.drains.push_back({"a1", Duration::Hours(1)});
+  w.submit = "name: extra\nresources: {accelerators: H100:8}\nestimate: 30m\nrun: x\n";
+  ForecastOptions o;
+  o.horizon = Duration::Hours(12);
+  o.seeds = 1;
+  const Forecast f = RunForecast(s_, o, w).value();
+  const std::string text = ExportForecast(s_, o, w).value();
+  const StatusOr<twin::TwinInputs> in = twin::LoadScenarioText(text, "forecast.yaml", ".");
+  ASSERT_TRUE(in.ok()) << in.status() << "\n" << text;
+  EXPECT_EQ(in->running.size(), 1u);  // the silent node's job is queued work
+  EXPECT_EQ(in->drains.size(), 1u);
+  twin::Engine engine(*in, sched::MakeScheduler(in->spec.policy, in->spec.scheduler).value());
+  const twin::RunResult r = engine.Run();
+  ASSERT_EQ(r.jobs.size(), f.jobs.size());
+  for (const twin::JobRecord& j : r.jobs) {
+    const uint64_t id = std::stoull(j.name.substr(j.name.rfind('#') + 1));
+    const Time start = j.first_start == Time::Never() ? j.first_start : kNow + (j.first_start - Time::Epoch());
+    const Time end = j.end == Time::Never() ? j.end : kNow + (j.end - Time::Epoch());
+    if (Of(f, id).state == JobState::kPending) EXPECT_EQ(start, Of(f, id).start[1]) << j.name;
+    EXPECT_EQ(end, Of(f, id).finish[1]) << j.name;
+  }
+  EXPECT_EQ(Of(f, 4).finish[1] - Of(f, 4).start[1], Duration::Minutes(10));  // the early failure is in the file
+  EXPECT_NE(text.find("name: extra#"), std::string::npos);
+  EXPECT_NE(text.find("node_failures_per_year:"), std::string::npos);
+  o.seeds = 65;
+  EXPECT_FALSE(ExportForecast(s_, o).ok());
 }
 
 TEST_F(ForecastTest, BoundsOnTheAsk) {

@@ -352,6 +352,20 @@ TEST_F(RestApiTest, TheForecastShowsEachCallerItsOwnJobs) {
   EXPECT_EQ(Call("GET", "/v1/forecast").status, 401);
   // A what-if changes nothing: viewers may ask one.
   EXPECT_EQ(Call("POST", "/v1/forecast", R"({"seeds": 1, "what_if": {"policy": "stargate"}})", viewer).status, 200);
+  // The scenario file holds every tenant's jobs: an all-tenant viewer may
+  // export it (with a what-if too), a tenant's user may not.
+  const HttpResponse scenario = Call("GET", "/v1/forecast/scenario?horizon=6h", "", viewer);
+  ASSERT_EQ(scenario.status, 200) << scenario.body;
+  EXPECT_EQ(scenario.content_type, "application/yaml");
+  EXPECT_NE(scenario.body.find("name: a#1"), std::string::npos) << scenario.body;
+  EXPECT_NE(scenario.body.find("name: b#2"), std::string::npos);
+  EXPECT_NE(scenario.body.find("running:"), std::string::npos);
+  const HttpResponse refused = Call("GET", "/v1/forecast/scenario", "", alice);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("every tenant's jobs"), std::string::npos) << refused.body;
+  EXPECT_EQ(Call("POST", "/v1/forecast/scenario", R"({"what_if": {"drains": [{"target": "n1"}]}})", viewer).status,
+            200);
+  EXPECT_EQ(Call("GET", "/v1/forecast/scenario?horizon=9d", "", viewer).status, 400);
 }
 
 // POST /v1/forecast with a what-if: the baseline, the what-if and what
