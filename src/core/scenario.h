@@ -199,13 +199,16 @@ struct SchedulerSpec {
 // twin::RunningAtStart): `job` names an explicit job; it holds `nodes`
 // (site and node index within it, 0-based over its pools in order, all
 // in one pool) with `per_node` devices each, has `remaining` of its work
-// to do, under `power_cap` (a fraction of TDP; 0 = none).
+// to do, under `power_cap` (a fraction of TDP; 0 = none), with
+// `since_checkpoint` of compute done since its last checkpoint (lost if
+// it is interrupted before the next).
 struct RunningSpec {
   std::string job;
   std::vector<std::pair<std::string, int>> nodes;
   int per_node = 0;
   double remaining = 1.0;
   double power_cap = 0;
+  Duration since_checkpoint;
 };
 
 // A node drained at `at` (twin::NodeDrain): it takes no new work from

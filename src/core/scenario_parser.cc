@@ -28,7 +28,7 @@ using yaml_util::Range;
 constexpr std::string_view kTopKeys[] = {"name",      "description", "seed",  "duration", "sample_interval",
                                          "policy",    "sites",       "wan",   "workload", "failures",
                                          "scheduler", "running",     "drains"};
-constexpr std::string_view kRunningKeys[] = {"job", "nodes", "per_node", "remaining", "power_cap"};
+constexpr std::string_view kRunningKeys[] = {"job", "nodes", "per_node", "remaining", "power_cap", "since_checkpoint"};
 constexpr std::string_view kDrainKeys[] = {"at", "site", "node"};
 constexpr std::string_view kSiteKeys[] = {"name",       "region",    "jurisdiction",
                                           "latitude",   "longitude", "power_cap",
@@ -775,6 +775,7 @@ Status ParseStarted(const Fields& f, ScenarioSpec* s) {
       x.per_node = static_cast<int>(pn);
       SG_ASSIGN_OR_RETURN(x.remaining, r.Number("remaining", x.remaining, Range{0, 1, true}));
       SG_ASSIGN_OR_RETURN(x.power_cap, r.Number("power_cap", x.power_cap, kFraction));
+      SG_ASSIGN_OR_RETURN(x.since_checkpoint, r.Dur("since_checkpoint", x.since_checkpoint, kBoundedDuration));
       s->running.push_back(std::move(x));
     }
   }
@@ -839,6 +840,8 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
 }
 
 }  // namespace
+
+StatusOr<FabricSpec> ParseFabricMap(const yaml_util::Cursor& c) { return ParseFabric(c); }
 
 StatusOr<ScenarioSpec> ParseScenario(std::string_view yaml_text, const std::string& filename) {
   return yaml_util::ParseDocument<ScenarioSpec>(yaml_text, filename, "scenario", kMaxTextBytes, ParseRoot);

@@ -22,6 +22,14 @@
 
 namespace stargate {
 
+namespace yaml_util {
+class Cursor;
+}  // namespace yaml_util
+
+// One `fabric:` map, as a scenario's site has it (a --sites file's site
+// too, core/site_file.h); errors as below.
+StatusOr<FabricSpec> ParseFabricMap(const yaml_util::Cursor& c);
+
 // Parses one YAML document. `filename` is only used in messages.
 //
 // On success every field is in range and cross-references hold: at least one

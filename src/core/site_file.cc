@@ -3,6 +3,7 @@
 #include <cctype>
 #include <set>
 
+#include "core/scenario_parser.h"
 #include "core/text_fields.h"
 #include "core/yaml_util.h"
 
@@ -16,8 +17,8 @@ using yaml_util::Range;
 constexpr size_t kMaxSiteFileBytes = 1 << 20;
 constexpr size_t kMaxInlinePoints = 100000;
 constexpr std::string_view kRootKeys[] = {"sites"};
-constexpr std::string_view kSiteKeys[] = {"name", "latitude", "longitude", "power_cap",
-                                          "pue",  "carbon",   "price",     "forecast"};
+constexpr std::string_view kSiteKeys[] = {"name",   "latitude", "longitude", "power_cap", "pue",
+                                          "carbon", "price",    "forecast",  "fabric"};
 constexpr std::string_view kSeriesKeys[] = {"mean", "points", "file", "column", "scale", "stale_after", "url", "poll"};
 
 // http://HOST[:PORT][/PATH]: a host of letters, digits, '.', '-' (or an
@@ -112,7 +113,7 @@ StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
   std::set<std::string> names;
   for (const Cursor& item : items) {
     if (!item.IsMap()) {
-      return item.Error("expected a map (name, latitude, longitude, power_cap, pue, carbon, price, forecast)");
+      return item.Error("expected a map (name, latitude, longitude, power_cap, pue, carbon, price, forecast, fabric)");
     }
     SG_ASSIGN_OR_RETURN(const Fields s, item.Map(kSiteKeys));
     SiteInfo info;
@@ -134,6 +135,10 @@ StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
     }
     if (std::optional<Cursor> c = s.Get("price")) {
       SG_ASSIGN_OR_RETURN(info.price, ReadSeries(*c, Range{kPriceRange.min, kPriceRange.max}));
+    }
+    if (std::optional<Cursor> c = s.Get("fabric")) {
+      SG_ASSIGN_OR_RETURN(FabricSpec fabric, ParseFabricMap(*c));
+      info.fabric = fabric;
     }
     SG_ASSIGN_OR_RETURN(info.forecast, s.Dur("forecast", info.forecast,
                                              yaml_util::DurationRange{Duration::Zero(), false, Duration::Hours(168)}));

@@ -20,6 +20,8 @@
 //           - ["2026-12-03 01:00:00", 41]
 //         stale_after: 2h              #   a value older than this is stale
 //       forecast: 6h                   # how far ahead deferral looks
+//       fabric: {kind: fat_tree, nodes_per_leaf: 32}   # where known: as a scenario's
+//                                      #   (nodes fill leaves in name order)
 //     - name: frankfurt
 //       carbon:
 //         file: ../shared/data/carbon/ger_ci.csv   # CSV: time, value (relative to this file)
@@ -44,6 +46,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/topology.h"
 #include "core/units.h"
 
 namespace stargate {
@@ -77,6 +80,11 @@ struct SiteInfo {
   GridSeriesInfo carbon;  // gCO2/kWh
   GridSeriesInfo price;   // USD/MWh
   Duration forecast = Duration::Hours(6);
+  // The site's network, where the operator knows it (a scenario site's
+  // `fabric:`); none: the twin's default fat tree. Nodes fill its leaves
+  // in name order, for the scheduler's topology-aware placement and the
+  // forecast's step times.
+  std::optional<FabricSpec> fabric;
 };
 
 StatusOr<std::vector<SiteInfo>> ParseSiteFile(std::string_view yaml_text, const std::string& filename);

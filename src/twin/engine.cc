@@ -200,6 +200,7 @@ void Engine::StartRunning(const RunningAtStart& r) {
   js.arrived = true;
   js.pending_since = t0;
   js.remaining = std::clamp(r.remaining, 0.0, 1.0);
+  js.head = std::max(Duration::Zero(), r.since_checkpoint);
   sched::Start s;
   s.job = JobId(r.job);
   s.pool = pool;
@@ -270,7 +271,7 @@ sched::RunningGang Engine::GangOf(uint32_t j, Time end) const {
   g.priority = in_.jobs[j].priority;
   // Checkpoints become durable every interval + write after the restart
   // (and the async lag).
-  g.checkpoint_origin = js.seg_start + js.seg.restart;
+  g.checkpoint_origin = js.seg_start + js.seg.restart - js.seg.head;
   g.checkpoint_lag = js.seg.lag;
   g.checkpoint_period = js.seg.interval > Duration::Zero() ? js.seg.interval + js.seg.write : Duration::Zero();
   g.draining = js.warned_at != Time::Never();
@@ -498,6 +499,12 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   js.seg.interval = interval;
   js.seg.write = interval > Duration::Zero() ? write : Duration::Zero();
   js.seg.lag = interval > Duration::Zero() ? lag : Duration::Zero();
+  // A job running when the run began: what it did since its last
+  // checkpoint is at stake (at most what it did, and within one interval).
+  const Duration done = Duration::FromSeconds((1 - js.remaining) * js.place_total_s);
+  js.seg.head = std::min(std::exchange(js.head, Duration::Zero()), done);
+  if (interval > Duration::Zero()) js.seg.head = std::min(js.seg.head, interval - Duration::Nanos(1));
+  if (js.seg.restart > Duration::Zero()) js.seg.head = Duration::Zero();
   js.seg_start = now;
   js.warned_at = Time::Never();
   js.outcome = JobOutcome::kRunning;
@@ -520,11 +527,16 @@ void Engine::Account(uint32_t j, Time now, Duration useful, bool finished) {
   JobState& js = jobs_[j];
   const Duration elapsed = now - js.seg_start;
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
-  js.useful_wall_s += useful.seconds();
-  js.useful_device_s += useful.seconds() * devices;
+  // A negative `useful`: work done before the run began was lost (a
+  // head): it was never counted here, so it only goes back to do.
+  const Duration counted = std::max(useful, Duration::Zero());
+  js.useful_wall_s += counted.seconds();
+  js.useful_device_s += counted.seconds() * devices;
   js.allocated_device_s += elapsed.seconds() * devices;
   ChargeEnergy(j, js.seg_start, now, js.utilisation);
-  if (js.place_total_s > 0) js.remaining = std::max(0.0, js.remaining - useful.seconds() / js.place_total_s);
+  if (js.place_total_s > 0) {
+    js.remaining = std::clamp(js.remaining - useful.seconds() / js.place_total_s, 0.0, 1.0);
+  }
   if (finished) js.remaining = 0;
 }
 

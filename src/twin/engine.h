@@ -60,6 +60,7 @@ class Engine {
     double remaining = 1.0;    // fraction of the job's work still to do
     double place_total_s = 0;  // whole job's runtime on the current placement
     Segment seg;
+    Duration head;  // running when the run began: compute since its last checkpoint (its first segment's head)
     Time seg_start;
     Time pending_since;
     Duration wait;

@@ -19,13 +19,17 @@ namespace stargate::twin {
 // `per_node` devices on each, and has `remaining` of its work (a fraction
 // of its whole) to do, under `power_cap` (a fraction of TDP; 0 = none).
 // `nodes` are global node ids as ClusterState numbers them (the sites in
-// order, each one's pools in order), all in one pool.
+// order, each one's pools in order), all in one pool. `since_checkpoint`:
+// compute it has done since its last durable checkpoint, lost if it is
+// interrupted before the next (Segment::head; at most its checkpoint
+// interval, all it has done when it keeps none).
 struct RunningAtStart {
   uint32_t job = 0;  // index into `jobs`
   std::vector<uint32_t> nodes;
   int per_node = 0;
   double remaining = 1.0;
   double power_cap = 0;
+  Duration since_checkpoint;
 };
 
 // A node taken out of service at `at`: it takes no new work from then,

@@ -60,6 +60,7 @@ Status PlaceStarted(const ScenarioSpec& spec, TwinInputs& in) {
     run.per_node = r.per_node;
     run.remaining = r.remaining;
     run.power_cap = r.power_cap;
+    run.since_checkpoint = r.since_checkpoint;
     for (const auto& [site, node] : r.nodes) run.nodes.push_back(first.at(site) + static_cast<uint32_t>(node));
     in.running.push_back(std::move(run));
   }

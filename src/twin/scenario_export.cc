@@ -284,7 +284,7 @@ StatusOr<std::string> ExportScenario(const TwinInputs& in) {
       }
       y << YAML::EndSeq << YAML::Key << "per_node" << YAML::Value << std::to_string(r.per_node) << YAML::Key
         << "remaining" << YAML::Value << Num(r.remaining) << YAML::Key << "power_cap" << YAML::Value << Num(r.power_cap)
-        << YAML::EndMap;
+        << YAML::Key << "since_checkpoint" << YAML::Value << Dur(r.since_checkpoint) << YAML::EndMap;
     }
     y << YAML::EndSeq;
   }

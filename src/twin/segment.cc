@@ -4,7 +4,15 @@
 
 namespace stargate::twin {
 
+Segment Segment::Whole() const {
+  Segment s = *this;
+  s.useful = useful + head;
+  s.head = Duration::Zero();
+  return s;
+}
+
 Duration Segment::Wall() const {
+  if (head > Duration::Zero()) return Whole().Wall() - head;
   if (interval <= Duration::Zero()) return restart + useful;
   // Checkpoints after each full interval, except one that would land exactly at the end.
   int64_t checkpoints = useful / interval;
@@ -13,6 +21,7 @@ Duration Segment::Wall() const {
 }
 
 Duration Segment::DoneBy(Duration elapsed) const {
+  if (head > Duration::Zero()) return Whole().DoneBy(elapsed + head) - head;
   const Duration run = elapsed - restart;
   if (run <= Duration::Zero()) return Duration::Zero();
   if (interval <= Duration::Zero()) return std::min(run, useful);
@@ -23,6 +32,7 @@ Duration Segment::DoneBy(Duration elapsed) const {
 }
 
 Duration Segment::SavedBy(Duration elapsed) const {
+  if (head > Duration::Zero()) return Whole().SavedBy(elapsed + head) - head;
   if (interval <= Duration::Zero()) return Duration::Zero();
   // A checkpoint whose stall ends at t is durable at t + lag.
   const Duration run = elapsed - lag - restart;

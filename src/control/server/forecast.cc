@@ -274,6 +274,14 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     const double run_s = std::max(1.0, runs_for.seconds());
     // Past what it should take it is taken to be nearly done.
     run.remaining = std::max(0.05, 1.0 - (snapshot.now - r->started).seconds() / run_s);
+    // Its last checkpoint, as the server reckons it (every interval of
+    // this attempt since its start, as for preemption's cost): what it did
+    // since is lost if a failure stops it before the next. None kept: all
+    // it did.
+    const Duration ran = std::max(Duration::Zero(), snapshot.now - r->started);
+    run.since_checkpoint = r->spec.spec.checkpoint.enabled && r->checkpoint_interval > Duration::Zero()
+                               ? Duration::Nanos(ran.nanos() % r->checkpoint_interval.nanos())
+                               : ran;
     in.running.push_back(std::move(run));
   }
   SG_RETURN_IF_ERROR(Spikes(w, &in));

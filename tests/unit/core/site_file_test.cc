@@ -85,6 +85,23 @@ TEST(SiteFile, ErrorsNameFileLineAndField) {
   EXPECT_TRUE(ParseSiteFile("sites:\n  - {name: a, carbon: {url: \"http://x:9/c\", mean: 1, poll: 30s}}\n", "s").ok());
   EXPECT_NE(error("sites:\n  - {name: a, carbon: 5000}\n").find("carbon"), std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, forecast: 30d}\n").find("forecast"), std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, fabric: {kind: torus}}\n").find("sites[0].fabric.kind"), std::string::npos);
+}
+
+// A site's network where the operator knows it, as a scenario's site says it.
+TEST(SiteFile, ReadsAFabricWhereKnown) {
+  const auto sites = ParseSiteFile(
+                         "sites:\n"
+                         "  - {name: a, fabric: {kind: rail_optimized, nodes_per_leaf: 16, oversubscription: 2}}\n"
+                         "  - {name: b}\n",
+                         "sites.yaml")
+                         .value();
+  ASSERT_TRUE(sites[0].fabric.has_value());
+  EXPECT_EQ(sites[0].fabric->kind, FabricKind::kRailOptimized);
+  EXPECT_EQ(sites[0].fabric->nodes_per_leaf, 16);
+  EXPECT_DOUBLE_EQ(sites[0].fabric->oversubscription, 2);
+  EXPECT_EQ(sites[0].fabric->leaves_per_pod, FabricSpec{}.leaves_per_pod);
+  EXPECT_FALSE(sites[1].fabric.has_value());
 }
 
 }  // namespace

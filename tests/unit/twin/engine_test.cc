@@ -195,6 +195,36 @@ TEST(Engine, ScriptedFailureAtAGivenTimeOnAGivenNode) {
   EXPECT_NEAR((r.jobs[0].end - Time::Epoch()).seconds() / 60, 55 + 10 + 90 + 1, 1e-9);
 }
 
+// A job running when the run began (a live forecast's) holds its nodes
+// from time 0; the compute it did since its last checkpoint is lost when
+// a failure stops it before the next, and the next comes one interval
+// after the last, not after time 0.
+TEST(Engine, ARunningJobLosesWhatItDidSinceItsLastCheckpoint) {
+  auto run = [](Duration since_checkpoint, Duration fail_at) -> double {
+    TwinInputs in = SmallCluster(2);
+    in.spec.failures.restart = Duration::Zero();
+    in.spec.failures.scripted = {{fail_at, "s", 0, Duration::Zero()}};
+    JobSpec j = Batch(16, Duration::Hours(2));
+    j.checkpoint.enabled = true;
+    j.checkpoint.interval = Duration::Minutes(30);
+    in.jobs = {j};  // (each checkpoint stalls it the default 30 s)
+    in.running = {RunningAtStart{0, {0, 1}, 8, 0.5, 0, since_checkpoint}};  // 1 h of 2 done
+    const RunResult r = RunTwin(in).value();
+    EXPECT_EQ(r.jobs[0].first_start, Time::Epoch());
+    return (r.jobs[0].end - Time::Epoch()).seconds() / 60;
+  };
+  // No failure: the hour left, with checkpoints 10 and 40 min of compute in.
+  EXPECT_DOUBLE_EQ(run(Duration::Minutes(20), Duration::Hours(5)), 60 + 1);
+  // A failure 5 min in: with its last checkpoint 20 min back, 25 min are
+  // lost (80 to do again, two checkpoints); with one just written, 5 (60
+  // to do, one checkpoint).
+  EXPECT_DOUBLE_EQ(run(Duration::Minutes(20), Duration::Minutes(5)), 5 + 80 + 1);
+  EXPECT_DOUBLE_EQ(run(Duration::Zero(), Duration::Minutes(5)), 5 + 60 + 0.5);
+  // 20 min past its last, its next checkpoint is 10 min in (durable at
+  // 10.5): a failure at 15 min keeps it, and 50 min are left.
+  EXPECT_DOUBLE_EQ(run(Duration::Minutes(20), Duration::Minutes(15)), 15 + 50 + 0.5);
+}
+
 TEST(Engine, FailuresInterruptAndCheckpointsLimitTheLoss) {
   TwinInputs in = SmallCluster(4);
   in.spec.duration = Duration::Days(30);

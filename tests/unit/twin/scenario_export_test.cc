@@ -73,7 +73,7 @@ failures:
   gang_repair: true
   scripted: [{at: 6h, site: b, node: 2, repair: 3h}]
 running:
-  - {job: long, nodes: ["a:0", "a:1"], per_node: 8, remaining: 0.4, power_cap: 0.8}
+  - {job: long, nodes: ["a:0", "a:1"], per_node: 8, remaining: 0.4, power_cap: 0.8, since_checkpoint: 50m}
 drains:
   - {at: 12h, site: a, node: 5}
 )";
@@ -87,6 +87,7 @@ RunResult RunOnce(const TwinInputs& in) {
 TEST(ScenarioExport, RunsToTheSameResultsAndWritesTheSameAgain) {
   const TwinInputs in = LoadScenarioText(kScenario, "rt.yaml", ".").value();
   ASSERT_EQ(in.running.size(), 1u);
+  EXPECT_EQ(in.running[0].since_checkpoint, Duration::Minutes(50));
   ASSERT_EQ(in.drains.size(), 1u);
   EXPECT_EQ(in.drains[0].node, 5u);  // global ids: a's nodes first
   EXPECT_EQ(in.price[1].values, (std::vector<double>{40, 45.5, -3, 60}));

@@ -66,5 +66,20 @@ TEST(Segment, DoneNeverExceedsUseful) {
   EXPECT_EQ(s.SavedBy(M(500)), M(50));
 }
 
+// A job running when the run began, 20 min past its last checkpoint
+// (interval 30): its next checkpoint comes 10 min in, and an interruption
+// before that loses the 20 min too.
+TEST(Segment, AHeadShiftsTheCheckpointsAndIsLostBeforeTheFirst) {
+  Segment s{M(0), M(100), M(30), M(1), Duration::Zero(), M(20)};
+  EXPECT_EQ(s.Wall(), M(100) + M(3));  // checkpoints 10, 40, 70, 100 min of compute in: the last is the end
+  EXPECT_EQ(s.DoneBy(M(5)), M(5));
+  EXPECT_EQ(s.SavedBy(M(5)), Duration::Zero() - M(20));  // the head is lost with the rest
+  EXPECT_EQ(s.SavedBy(M(12)), M(10));                    // the first checkpoint, 10 min in, covers it
+  EXPECT_EQ(s.DoneBy(M(12)), M(11));
+  Segment none{M(0), M(100), Duration::Zero(), Duration::Zero(), Duration::Zero(), M(20)};
+  EXPECT_EQ(none.Wall(), M(100));
+  EXPECT_EQ(none.SavedBy(M(99)), Duration::Zero() - M(20));  // no checkpoints: all it did is at stake
+}
+
 }  // namespace
 }  // namespace stargate::twin

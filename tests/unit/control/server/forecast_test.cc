@@ -179,6 +179,11 @@ TEST_F(ForecastTest, TheExportedScenarioRerunsToTheForecastsFirstSeed) {
   s_.health["a"] = SiteHealth{2000, 40};
   for (const JobRecord& r : s_.jobs) s_.run_times[r.id] = RunPrediction{Duration::Minutes(100), 0, {}, "test"};
   s_.run_times[4].fail_early = 0.999;  // fails 10 minutes in
+  std::vector<SiteInfo> sites(2);      // a's network is known
+  sites[0].name = "a";
+  sites[1].name = "b";
+  sites[0].fabric = FabricSpec{FabricKind::kRailOptimized, 16};
+  s_.sites = SiteBook::FromSites(sites).value();
   WhatIf w;
   w.drains.push_back({"a1", Duration::Hours(1)});
   w.submit = "name: extra\nresources: {accelerators: H100:8}\nestimate: 30m\nrun: x\n";
@@ -190,6 +195,9 @@ TEST_F(ForecastTest, TheExportedScenarioRerunsToTheForecastsFirstSeed) {
   const StatusOr<twin::TwinInputs> in = twin::LoadScenarioText(text, "forecast.yaml", ".");
   ASSERT_TRUE(in.ok()) << in.status() << "\n" << text;
   EXPECT_EQ(in->running.size(), 1u);  // the silent node's job is queued work
+  EXPECT_EQ(in->spec.sites[0].fabric.kind, FabricKind::kRailOptimized);
+  EXPECT_EQ(in->spec.sites[0].fabric.nodes_per_leaf, 16);
+  EXPECT_EQ(in->spec.sites[1].fabric.kind, FabricKind::kFatTree);
   EXPECT_EQ(in->drains.size(), 1u);
   twin::Engine engine(*in, sched::MakeScheduler(in->spec.policy, in->spec.scheduler).value());
   const twin::RunResult r = engine.Run();
@@ -204,6 +212,7 @@ TEST_F(ForecastTest, TheExportedScenarioRerunsToTheForecastsFirstSeed) {
   EXPECT_EQ(Of(f, 4).finish[1] - Of(f, 4).start[1], Duration::Minutes(10));  // the early failure is in the file
   EXPECT_NE(text.find("name: extra#"), std::string::npos);
   EXPECT_NE(text.find("node_failures_per_year:"), std::string::npos);
+  EXPECT_NE(text.find("since_checkpoint: 30m"), std::string::npos);  // `running` began 30 min ago, keeps none
   o.seeds = 65;
   EXPECT_FALSE(ExportForecast(s_, o).ok());
 }
