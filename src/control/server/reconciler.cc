@@ -460,7 +460,7 @@ Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched:
   return Status();
 }
 
-RunPrediction Reconciler::PredictionOf(const JobRecord& r) {
+const RunPrediction& Reconciler::PredictionOf(const JobRecord& r) {
   auto it = predicted_.find(r.id);
   if (it == predicted_.end() || it->second.first != run_times_.version()) {
     it = predicted_.insert_or_assign(r.id, std::make_pair(run_times_.version(), run_times_.Predict(FeaturesOf(r.spec))))
@@ -470,21 +470,27 @@ RunPrediction Reconciler::PredictionOf(const JobRecord& r) {
 }
 
 void Reconciler::PredictAll(const std::vector<JobRecord>& jobs) {
-  std::map<uint64_t, std::pair<uint64_t, RunPrediction>> kept;
+  const uint64_t version = run_times_.version();
   std::vector<uint64_t> ids;
   std::vector<RunFeatures> stale;
   for (const JobRecord& r : jobs) {
     auto it = predicted_.find(r.id);
-    if (it != predicted_.end() && it->second.first == run_times_.version()) {
-      kept.insert(*it);
-    } else if (!kept.count(r.id)) {
+    if (it == predicted_.end() || it->second.first != version) {
       ids.push_back(r.id);
       stale.push_back(FeaturesOf(r.spec));
     }
   }
-  std::vector<RunPrediction> fresh = run_times_.Predict(stale);
-  for (size_t i = 0; i < ids.size(); ++i) kept[ids[i]] = {run_times_.version(), std::move(fresh[i])};
-  predicted_ = std::move(kept);
+  if (!stale.empty()) {
+    std::vector<RunPrediction> fresh = run_times_.Predict(stale);
+    for (size_t i = 0; i < ids.size(); ++i)
+      predicted_.insert_or_assign(ids[i], std::make_pair(version, std::move(fresh[i])));
+  }
+  // Ended jobs' entries go now and then: the cache stays within twice the live jobs.
+  if (predicted_.size() > 2 * jobs.size() + 64) {
+    std::set<uint64_t> live;
+    for (const JobRecord& r : jobs) live.insert(r.id);
+    std::erase_if(predicted_, [&](const auto& e) { return !live.count(e.first); });
+  }
 }
 
 Duration Reconciler::EstimateOf(const JobRecord& r) {

@@ -101,10 +101,11 @@ class Reconciler {
   // attempts end; the control plane trains it.
   RunTimeModel& run_times() { return run_times_; }
   const RunTimeModel& run_times() const { return run_times_; }
-  // The model's prediction for `r` (cached while the model's version holds).
-  RunPrediction PredictionOf(const JobRecord& r);
-  // Refreshes the cached predictions of `jobs` in one batch, and forgets
-  // those of jobs not among them.
+  // The model's prediction for `r` (cached while the model's version
+  // holds; valid until the next call).
+  const RunPrediction& PredictionOf(const JobRecord& r);
+  // Refreshes the stale cached predictions of `jobs` in one batch; drops
+  // those of jobs not among them once they are as many as the rest.
   void PredictAll(const std::vector<JobRecord>& jobs);
   // The run time the scheduler plans `r` with: its file's estimate, or for
   // `estimate: auto` the prediction.
