@@ -31,7 +31,9 @@ Status MakeMatrix(const std::vector<float>& rows, size_t cols, const std::vector
   if (!margin.empty() && margin.size() != rows.size() / cols) {
     return absl::InvalidArgumentError(fmt::format("{} margins for {} rows", margin.size(), rows.size() / cols));
   }
-  SG_RETURN_IF_ERROR(Check(XGDMatrixCreateFromMat(rows.data(), rows.size() / cols, cols, NAN, &m->h), "matrix"));
+  // One thread here too: no OpenMP pool of every core inside the server.
+  SG_RETURN_IF_ERROR(
+      Check(XGDMatrixCreateFromMat_omp(rows.data(), rows.size() / cols, cols, NAN, &m->h, /*nthread=*/1), "matrix"));
   if (margin.empty()) return Status();
   return Check(XGDMatrixSetFloatInfo(m->h, "base_margin", margin.data(), margin.size()), "margins");
 }
