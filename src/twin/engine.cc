@@ -396,6 +396,12 @@ void Engine::SwapInShape(uint32_t j, uint32_t out, uint32_t in) {
   }
   const auto& pool = state_.pools()[js.pool];
   const uint32_t base = pool.first_node;
+  // A node outside the pool (a gang spread over sites): recount instead.
+  auto inside = [&](uint32_t n) { return n >= base && n - base < pool.num_nodes; };
+  if (!inside(out) || !inside(in)) {
+    js.shape_stale = true;
+    return;
+  }
   auto update = [&](uint32_t block, int* count) {
     const uint32_t b_out = (out - base) / block, b_in = (in - base) / block;
     if (b_out == b_in) return;
@@ -406,7 +412,9 @@ void Engine::SwapInShape(uint32_t j, uint32_t out, uint32_t in) {
   };
   update(static_cast<uint32_t>(pool.domain_nodes), &js.shape.domains);
   update(static_cast<uint32_t>(pool.nodes_per_leaf), &js.shape.leaves);
-  update(static_cast<uint32_t>(pool.nodes_per_leaf * pool.leaves_per_pod), &js.shape.pods);
+  // In 64 bits: a fabric may give 1e7 x 1e7 (an int product would wrap, even to 0).
+  update(static_cast<uint32_t>(std::min<int64_t>(int64_t{pool.nodes_per_leaf} * pool.leaves_per_pod, UINT32_MAX)),
+         &js.shape.pods);
 }
 
 // Starts a run segment of job `j` on the nodes it holds.

@@ -120,7 +120,9 @@ void Site(YAML::Emitter& y, const SiteSpec& s, const HourlySeries& carbon, const
   kv("power_cap", Num(s.power_cap.value()) + "W");
   kv("pue", Num(s.pue));
   kv("storage_bandwidth", Num(s.storage_bandwidth.value()) + "B/s");
-  kv("hot_spares", std::to_string(s.hot_spares));
+  int nodes = 0;
+  for (const PoolSpec& p : s.pools) nodes += p.nodes;
+  kv("hot_spares", std::to_string(std::min(s.hot_spares, nodes)));  // the server's is one figure for every site
   kv("node_failures_per_year", Num(s.node_failures_per_year));
   kv("node_repair", Dur(s.node_repair));
   Series(y, "carbon", carbon);
@@ -149,7 +151,10 @@ void Site(YAML::Emitter& y, const SiteSpec& s, const HourlySeries& carbon, const
   y << YAML::EndMap;
 }
 
-void Job(YAML::Emitter& y, const JobSpec& j) {
+// `places`: the sites and regions a `near` may name; another (a live job's
+// place no site is in) means nothing to the scheduler and is left out,
+// with its max_rtt, as the scheduler leaves it out.
+void Job(YAML::Emitter& y, const JobSpec& j, const std::set<std::string>& places) {
   auto kv = [&y](const char* k, const std::string& v) { y << YAML::Key << k << YAML::Value << v; };
   y << YAML::BeginMap;
   kv("name", j.name);
@@ -183,17 +188,24 @@ void Job(YAML::Emitter& y, const JobSpec& j) {
   y << YAML::Key << "checkpoint" << YAML::Value << YAML::Flow << YAML::BeginMap;
   y << YAML::Key << "enabled" << YAML::Value << c.enabled << YAML::Key << "daly" << YAML::Value << c.daly << YAML::Key
     << "async" << YAML::Value << c.async;
-  if (!c.daly) kv("interval", Dur(c.interval));
+  kv("interval", Dur(c.interval));  // used under daly too when failures are off
   kv("write", Dur(c.write));
   y << YAML::EndMap;
-  for (const auto& [key, list] : {std::pair{"jurisdictions", &j.jurisdictions}, std::pair{"regions", &j.regions}}) {
+  // Near an unknown place with a hard round-trip limit, no site
+  // qualifies (sched/request_of.cc): a region no site is in says the same.
+  const bool nowhere = !j.near.empty() && !places.count(j.near) && j.max_rtt > Duration::Zero();
+  const std::vector<std::string> nowhere_region = {"nowhere: near " + j.near + " (unknown) with a max_rtt"};
+  const std::vector<std::string>* regions = nowhere ? &nowhere_region : &j.regions;
+  for (const auto& [key, list] : {std::pair{"jurisdictions", &j.jurisdictions}, std::pair{"regions", regions}}) {
     if (list->empty()) continue;
     y << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (const std::string& x : *list) y << x;
     y << YAML::EndSeq;
   }
-  if (!j.near.empty()) kv("near", j.near);
-  if (j.max_rtt > Duration::Zero()) kv("max_rtt", Dur(j.max_rtt));
+  if (!j.near.empty() && places.count(j.near)) {
+    kv("near", j.near);
+    if (j.max_rtt > Duration::Zero()) kv("max_rtt", Dur(j.max_rtt));
+  }
   y << YAML::Key << "deferrable" << YAML::Value << j.deferrable;
   if (j.deadline != Time::Never()) kv("deadline", Dur(j.deadline - Time::Epoch()));
   y << YAML::EndMap;
@@ -244,7 +256,12 @@ StatusOr<std::string> ExportScenario(const TwinInputs& in) {
     y << YAML::EndSeq;
   }
   y << YAML::Key << "workload" << YAML::Value << YAML::BeginMap << YAML::Key << "jobs" << YAML::Value << YAML::BeginSeq;
-  for (const JobSpec& j : in.jobs) Job(y, j);
+  std::set<std::string> places;
+  for (const SiteSpec& site : s.sites) {
+    places.insert(site.name);
+    if (!site.region.empty()) places.insert(site.region);
+  }
+  for (const JobSpec& j : in.jobs) Job(y, j, places);
   y << YAML::EndSeq << YAML::EndMap;
   const FailureSpec& f = s.failures;
   y << YAML::Key << "failures" << YAML::Value << YAML::BeginMap;

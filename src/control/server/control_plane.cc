@@ -46,6 +46,7 @@ Status ControlPlane::Load() {
 std::map<uint64_t, RunPrediction> ControlPlane::Predictions(const std::vector<JobRecord>& jobs) {
   std::lock_guard<std::mutex> lock(mu_);
   std::map<uint64_t, RunPrediction> out;
+  reconciler_.PredictAll(jobs);  // the stale ones in one batch
   for (const JobRecord& r : jobs) out[r.id] = reconciler_.PredictionOf(r);
   return out;
 }

@@ -238,6 +238,11 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     if (r->state == JobState::kPending && r->deferred_until > snapshot.now) {
       spec.submit = Time::Epoch() + (r->deferred_until - snapshot.now);
     }
+    // A job file's training run gives no model size for the twin's
+    // step-time model (it would take no time): it runs for its time, as a
+    // fine-tune does (the same gang of GPUs; the twin's fine-tune draws a
+    // little less).
+    if (spec.kind == JobKind::kTraining && spec.training.params <= 0) spec.kind = JobKind::kFineTune;
     // Runs for what the run-time model predicts; scheduled on what the
     // server schedules it with (its file's estimate, or for `estimate:
     // auto` the prediction).
@@ -246,8 +251,12 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
       spec.duration = rt->second.run_time;
     }
     const Duration runs_for = spec.duration;
-    if (spec.deadline != Time::Never())
+    if (spec.deadline != Time::Never()) {
       spec.deadline = Time::Epoch() + std::max(Duration::Zero(), spec.deadline - snapshot.now);
+      // Missed already by the time it is back in the queue: just after it
+      // comes back (a scenario's deadline follows its submit).
+      spec.deadline = std::max(spec.deadline, spec.submit + Duration::Nanos(1));
+    }
     const uint32_t j = static_cast<uint32_t>(in.jobs.size());
     in.jobs.push_back(std::move(spec));
     job_ids->push_back(r->id);
@@ -291,8 +300,11 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     if (!f.ok()) return f.status();
     SetSubmitted(*f, snapshot.now);
     JobSpec spec = f->spec;
+    if (spec.kind == JobKind::kTraining && spec.training.params <= 0) spec.kind = JobKind::kFineTune;  // as above
     spec.submit = Time::Epoch();
-    if (spec.deadline != Time::Never()) spec.deadline = Time::Epoch() + (spec.deadline - snapshot.now);
+    if (spec.deadline != Time::Never()) {
+      spec.deadline = Time::Epoch() + std::max(Duration::Nanos(1), spec.deadline - snapshot.now);
+    }
     uint64_t last = 0;
     for (const JobRecord& r : snapshot.jobs) last = std::max(last, r.id);
     in.jobs.push_back(std::move(spec));
@@ -361,10 +373,6 @@ StatusOr<std::string> ExportForecast(const ForecastSnapshot& s, const ForecastOp
   for (size_t j = 0; j < ids.size(); ++j) {
     JobSpec& spec = in.jobs[j];
     spec.name = fmt::format("{}#{}", spec.name, ids[j]);  // names are unique in a scenario
-    // A deferred job whose deadline has passed by the time it comes back
-    // (already missed): a scenario's deadline must follow its submit.
-    if (spec.deadline != Time::Never() && spec.deadline <= spec.submit)
-      spec.deadline = spec.submit + Duration::Nanos(1);
   }
   return twin::ExportScenario(in);
 }

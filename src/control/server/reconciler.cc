@@ -196,6 +196,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
   auto awaits_repair = [&](const JobRecord& r) {
     return r.state == JobState::kRunning && r.repairing && !nodes_->InGrace(now) && Drained(r, now);
   };
+  PrunePredictions(jobs);  // `jobs` are all that may still run
   // Nothing waits: skip building the cluster view (10k nodes cost ~ms).
   if (std::none_of(jobs.begin(), jobs.end(),
                    [&](const JobRecord& r) { return r.state == JobState::kPending || awaits_repair(r); })) {
@@ -469,6 +470,13 @@ const RunPrediction& Reconciler::PredictionOf(const JobRecord& r) {
   return it->second.second;
 }
 
+void Reconciler::PrunePredictions(const std::vector<JobRecord>& jobs) {
+  if (predicted_.size() <= 2 * jobs.size() + 64) return;
+  std::set<uint64_t> live;
+  for (const JobRecord& r : jobs) live.insert(r.id);
+  std::erase_if(predicted_, [&](const auto& e) { return !live.count(e.first); });
+}
+
 void Reconciler::PredictAll(const std::vector<JobRecord>& jobs) {
   const uint64_t version = run_times_.version();
   std::vector<uint64_t> ids;
@@ -485,18 +493,15 @@ void Reconciler::PredictAll(const std::vector<JobRecord>& jobs) {
     for (size_t i = 0; i < ids.size(); ++i)
       predicted_.insert_or_assign(ids[i], std::make_pair(version, std::move(fresh[i])));
   }
-  // Ended jobs' entries go now and then: the cache stays within twice the live jobs.
-  if (predicted_.size() > 2 * jobs.size() + 64) {
-    std::set<uint64_t> live;
-    for (const JobRecord& r : jobs) live.insert(r.id);
-    std::erase_if(predicted_, [&](const auto& e) { return !live.count(e.first); });
-  }
 }
 
 Duration Reconciler::EstimateOf(const JobRecord& r) {
   return r.spec.estimate_auto ? PredictionOf(r).run_time : r.spec.estimate;
 }
 
+// Approximate where the live path is exact: a failed job's `updated` is
+// when its last rank reported (a stop grace after the failure), and a
+// first attempt that failed and was retried is no longer on record.
 void Reconciler::Remember(const JobRecord& r) {
   if (r.attempt != 1 || r.restarts != 0 || r.started == Time::Epoch()) return;
   if (r.state == JobState::kSucceeded || r.state == JobState::kFailed) {
@@ -682,8 +687,11 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       SG_RETURN_IF_ERROR(RequeueIfDrained(r, now));
       continue;
     }
+    // A first attempt's end goes to the run-time model once it is stored
+    // (a heartbeat repeated after a failed write is not counted twice).
+    const bool first = r.attempt == 1 && r.restarts == 0;
+    std::optional<bool> ended_ok;
     if (r.exits[rank] != 0) {
-      if (r.attempt == 1 && r.restarts == 0) run_times_.Observe(FeaturesOf(r.spec), now - r.started, false);
       const std::string why = rep.signal != 0
                                   ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
                                   : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
@@ -693,16 +701,19 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
                                        fmt::format("{}; restarting from the last checkpoint (retry {} of {})", why,
                                                    r.failed_attempts, r.spec.max_restarts),
                                        now));
+        if (first) run_times_.Observe(FeaturesOf(r.spec), now - r.started, false);
         continue;
       }
       r.state = JobState::kFailed;
       r.reason = why;
+      ended_ok = false;
     } else if (std::all_of(r.exits.begin(), r.exits.end(), [](int e) { return e == 0; })) {
       r.state = JobState::kSucceeded;
       r.reason = fmt::format("all {} rank(s) exited 0", r.exits.size());
-      if (r.restarts == 0 && r.attempt == 1) run_times_.Observe(FeaturesOf(r.spec), now - r.started, true);
+      ended_ok = true;
     }
     SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    if (first && ended_ok.has_value()) run_times_.Observe(FeaturesOf(r.spec), now - r.started, *ended_ok);
   }
   // What this node should run: ranks of running jobs placed here, not ended.
   std::set<TaskRef> wanted;

@@ -104,9 +104,11 @@ class Reconciler {
   // The model's prediction for `r` (cached while the model's version
   // holds; valid until the next call).
   const RunPrediction& PredictionOf(const JobRecord& r);
-  // Refreshes the stale cached predictions of `jobs` in one batch; drops
-  // those of jobs not among them once they are as many as the rest.
+  // Refreshes the stale cached predictions of `jobs` in one batch.
   void PredictAll(const std::vector<JobRecord>& jobs);
+  // Drops the entries of jobs not in `jobs` (every job that may still
+  // run) once they are as many as the rest.
+  void PrunePredictions(const std::vector<JobRecord>& jobs);
   // The run time the scheduler plans `r` with: its file's estimate, or for
   // `estimate: auto` the prediction.
   Duration EstimateOf(const JobRecord& r);

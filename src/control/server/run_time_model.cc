@@ -26,8 +26,16 @@ typename Map::mapped_type& Touch(Map& m, const typename Map::key_type& key, uint
   auto it = m.find(key);
   if (it == m.end()) {
     if (m.size() >= max) {
-      m.erase(std::min_element(m.begin(), m.end(),
-                               [](const auto& a, const auto& b) { return a.second.last < b.second.last; }));
+      // Drop the least recently touched tenth at once: a server refilling
+      // from many unique names pays O(1) amortised, not a scan per name.
+      std::vector<uint64_t> lasts;
+      lasts.reserve(m.size());
+      for (const auto& e : m) lasts.push_back(e.second.last);
+      const auto cut = lasts.begin() + static_cast<std::ptrdiff_t>(m.size() / 10);
+      std::nth_element(lasts.begin(), cut, lasts.end());
+      const uint64_t below = *cut;
+      std::erase_if(m, [below](const auto& e) { return e.second.last < below; });
+      if (m.size() >= max) m.erase(m.begin());  // (ties)
     }
     it = m.emplace(key, typename Map::mapped_type{}).first;
   }
@@ -166,7 +174,7 @@ RunPrediction RunTimeModel::Fallback(const RunFeatures& f) const {
   } else if (auto t = tenant_ratio_.find(f.tenant);
              f.given > Duration::Zero() && t != tenant_ratio_.end() && t->second.v.size() >= kMinTenant) {
     const double share = std::exp(static_cast<double>(t->second.Median()));
-    p.run_time = Duration::FromSeconds(f.given.seconds() * share);
+    p.run_time = Duration::FromSeconds(std::min(f.given.seconds() * share, Duration::Days(30).seconds()));
     p.source = EstimateSource::kTenant;
     p.from = fmt::format("the file's estimate x {:.2f}, tenant {}'s median share of it ({} runs)", share, f.tenant,
                          t->second.v.size());
@@ -222,8 +230,9 @@ std::vector<RunPrediction> RunTimeModel::Predict(const std::vector<RunFeatures>&
     if (g != groups_.end()) {  // the model's chance as a prior worth kPriorEnds of the group's own ends
       p.fail_early = (g->second.early + kPriorEnds * p.fail_early) / (g->second.ends + kPriorEnds);
     }
-    p.from = fmt::format("learned model ({} runs; {} of {}/{})", trained_on_,
-                         g == groups_.end() ? 0 : g->second.runs.v.size(), fs[i].tenant, fs[i].name);
+    // (Not how many runs it learned from: those are every tenant's.)
+    p.from = fmt::format("learned model ({} earlier runs of {}/{})", g == groups_.end() ? 0 : g->second.runs.v.size(),
+                         fs[i].tenant, fs[i].name);
     out.push_back(std::move(p));
   }
   return out;

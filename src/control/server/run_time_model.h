@@ -85,7 +85,7 @@ struct RunPrediction {
   Duration run_time;
   double fail_early = 0;  // chance its next attempt fails by its own exit within kEarly
   EstimateSource source = EstimateSource::kDefault;
-  std::string from;  // in words, for `job show`: "learned model (412 runs; 9 of ml/train)"
+  std::string from;  // in words, for `job show`: "learned model (9 earlier runs of ml/train)"
 };
 
 struct RunTimeModelOptions {

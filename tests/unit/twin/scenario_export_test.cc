@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "sched/scheduler.h"
 #include "twin/engine.h"
 #include "twin/loader.h"
@@ -110,6 +112,30 @@ TEST(ScenarioExport, RunsToTheSameResultsAndWritesTheSameAgain) {
   EXPECT_EQ(a.summary.tco2, b.summary.tco2);
   EXPECT_EQ(a.summary.goodput, b.summary.goodput);
   EXPECT_EQ(a.jobs[0].first_start, Time::Epoch());  // `long` was running from the start
+}
+
+// What a live network may hold that a scenario file would refuse is
+// written so that it reads back and runs the same: more hot spares than a
+// site has nodes, a job near a place no site is in.
+TEST(ScenarioExport, WritesWhatTheServerAllowsAsTheParserWants) {
+  TwinInputs in = LoadScenarioText(kScenario, "rt.yaml", ".").value();
+  in.spec.sites[1].hot_spares = 50;  // b has 8 nodes
+  auto job = [&in](const std::string& name) -> JobSpec& {
+    return *std::find_if(in.jobs.begin(), in.jobs.end(), [&](const JobSpec& j) { return j.name == name; });
+  };
+  job("eu-only").near = "mars";  // with its max_rtt: nothing qualifies
+  job("late").near = "moon";     // without: no preference
+  const std::string text = ExportScenario(in).value();
+  const StatusOr<TwinInputs> again = LoadScenarioText(text, "exported.yaml", ".");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->spec.sites[1].hot_spares, 8);
+  const RunResult a = RunOnce(in), b = RunOnce(*again);
+  for (size_t j = 0; j < a.jobs.size(); ++j) {
+    EXPECT_EQ(a.jobs[j].first_start, b.jobs[j].first_start) << a.jobs[j].name;
+    EXPECT_EQ(a.jobs[j].end, b.jobs[j].end) << a.jobs[j].name;
+  }
+  const size_t eu = static_cast<size_t>(&job("eu-only") - in.jobs.data());
+  EXPECT_EQ(a.jobs[eu].first_start, Time::Never());  // near nowhere with a limit: never placed
 }
 
 TEST(ScenarioExport, RefusesWhatAScenarioCannotSay) {

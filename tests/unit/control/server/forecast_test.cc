@@ -186,7 +186,7 @@ TEST_F(ForecastTest, TheExportedScenarioRerunsToTheForecastsFirstSeed) {
   s_.sites = SiteBook::FromSites(sites).value();
   WhatIf w;
   w.drains.push_back({"a1", Duration::Hours(1)});
-  w.submit = "name: extra\nresources: {accelerators: H100:8}\nestimate: 30m\nrun: x\n";
+  w.submit = "name: extra\nkind: training\nresources: {accelerators: H100:8}\nestimate: 30m\nrun: x\n";
   ForecastOptions o;
   o.horizon = Duration::Hours(12);
   o.seeds = 1;
