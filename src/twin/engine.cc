@@ -196,6 +196,16 @@ void Engine::StartRunning(const RunningAtStart& r) {
   for (uint32_t n : r.nodes) {
     if (state_.PoolOf(NodeId(n)) != pool || !state_.IsUp(NodeId(n)) || state_.FreeOn(NodeId(n)) < r.per_node) return;
   }
+  // ... and the job's own: its size, and an accelerator it accepts (a
+  // hand-written scenario's `running:` may say otherwise).
+  const JobSpec& spec = in_.jobs[r.job];
+  const AcceleratorType type = state_.pools()[pool.value()].type;
+  if (int64_t{spec.accelerator_count} != static_cast<int64_t>(r.nodes.size()) * r.per_node) return;
+  if (spec.per_node > 0 && spec.per_node != r.per_node) return;
+  const bool accepted = spec.accelerators.empty() ? type != AcceleratorType::kCpu
+                                                  : std::find(spec.accelerators.begin(), spec.accelerators.end(),
+                                                              type) != spec.accelerators.end();
+  if (!accepted) return;
   JobState& js = jobs_[r.job];
   js.arrived = true;
   js.pending_since = t0;

@@ -225,6 +225,23 @@ TEST(Engine, ARunningJobLosesWhatItDidSinceItsLastCheckpoint) {
   EXPECT_DOUBLE_EQ(run(Duration::Minutes(20), Duration::Minutes(15)), 15 + 50 + 0.5);
 }
 
+// A claim that does not match its job (another size, a type it does not
+// accept) is queued work, not a running job.
+TEST(Engine, ARunningClaimThatDoesNotFitItsJobIsQueuedWork) {
+  auto reason = [](JobSpec j, RunningAtStart claim) {
+    TwinInputs in = SmallCluster(2);
+    in.jobs = {std::move(j)};
+    in.running = {std::move(claim)};
+    return RunTwin(in).value().jobs[0].reason;
+  };
+  const std::string running = "running when the run began";
+  EXPECT_EQ(reason(Batch(16, Duration::Hours(1)), RunningAtStart{0, {0, 1}, 8, 0.5, 0, {}}), running);
+  EXPECT_NE(reason(Batch(8, Duration::Hours(1)), RunningAtStart{0, {0, 1}, 8, 0.5, 0, {}}), running);  // 16 != 8
+  JobSpec a100 = Batch(16, Duration::Hours(1));
+  a100.accelerators = {AcceleratorType::kA100};
+  EXPECT_NE(reason(a100, RunningAtStart{0, {0, 1}, 8, 0.5, 0, {}}), running);  // the nodes are H100s
+}
+
 TEST(Engine, FailuresInterruptAndCheckpointsLimitTheLoss) {
   TwinInputs in = SmallCluster(4);
   in.spec.duration = Duration::Days(30);
