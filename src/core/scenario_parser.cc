@@ -128,6 +128,20 @@ constexpr DurationRange kBoundedDuration{Duration::Zero(), false, Duration::Days
 
 Time AtOffset(Duration d) { return Time::FromNanos(d.nanos()); }
 
+// How many nodes the declared site `name` has; an error at `at` when no
+// site has that name.
+StatusOr<int64_t> SiteNodes(const Cursor& at, const std::vector<SiteSpec>& sites, const std::string& name) {
+  auto known = std::find_if(sites.begin(), sites.end(), [&](const SiteSpec& s) { return s.name == name; });
+  if (known == sites.end()) return at.Error(fmt::format("unknown site {}", Quoted(name)));
+  return NodeCount(*known);
+}
+
+// Node `index` of a site of `nodes` (0-based over its pools in order).
+Status CheckNodeIndex(const Cursor& at, const std::string& site, int64_t index, int64_t nodes) {
+  if (index < nodes) return Status();
+  return at.Error(fmt::format("site {} has {} node(s), numbered from 0", Quoted(site), nodes));
+}
+
 // ---- sites ----
 
 StatusOr<SeriesSpec> ParseSeries(const Cursor& c, Range mean_range) {
@@ -248,8 +262,7 @@ StatusOr<SiteSpec> ParseSite(const Cursor& c) {
   if (auto fabric = f.Get("fabric")) {
     SG_ASSIGN_OR_RETURN(s.fabric, ParseFabric(*fabric));
   }
-  int64_t nodes = 0;
-  for (const PoolSpec& p : s.pools) nodes += p.nodes;
+  const int64_t nodes = NodeCount(s);
   SG_ASSIGN_OR_RETURN(s.hot_spares, f.Int("hot_spares", s.hot_spares, Range{0, kMaxNodesPerPool}));
   SG_ASSIGN_OR_RETURN(s.located, f.Bool("located", s.located));
   SG_ASSIGN_OR_RETURN(s.node_failures_per_year,
@@ -646,14 +659,9 @@ StatusOr<FailureSpec> ParseFailures(const Cursor& c, const std::vector<SiteSpec>
       SG_ASSIGN_OR_RETURN(x.at, yaml_util::ReadDuration(at, kNonNegativeDuration));
       SG_ASSIGN_OR_RETURN(const Cursor site, e.Require("site"));
       SG_ASSIGN_OR_RETURN(x.site, yaml_util::ReadString(site));
-      auto known = std::find_if(sites.begin(), sites.end(), [&](const SiteSpec& ss) { return ss.name == x.site; });
-      if (known == sites.end()) return site.Error(fmt::format("unknown site {}", Quoted(x.site)));
-      int nodes = 0;
-      for (const PoolSpec& p : known->pools) nodes += p.nodes;
+      SG_ASSIGN_OR_RETURN(const int64_t nodes, SiteNodes(site, sites, x.site));
       SG_ASSIGN_OR_RETURN(x.node, e.Int("node", x.node, Range{0, 1e9}));
-      if (x.node >= nodes) {
-        return e.Get("node")->Error(fmt::format("site {} has {} node(s), numbered from 0", Quoted(x.site), nodes));
-      }
+      if (e.Has("node")) SG_RETURN_IF_ERROR(CheckNodeIndex(*e.Get("node"), x.site, x.node, nodes));
       SG_ASSIGN_OR_RETURN(x.repair, e.Dur("repair", x.repair, kNonNegativeDuration));
       s.scripted.push_back(std::move(x));
     }
@@ -742,11 +750,8 @@ StatusOr<std::pair<std::string, int>> ParseNodeRef(const Cursor& c, const std::v
   }
   if (index < 0) return c.Error(fmt::format("expected SITE:INDEX such as a:0, got {}", Quoted(text)));
   const std::string site = text.substr(0, colon);
-  auto known = std::find_if(sites.begin(), sites.end(), [&](const SiteSpec& ss) { return ss.name == site; });
-  if (known == sites.end()) return c.Error(fmt::format("unknown site {}", Quoted(site)));
-  int nodes = 0;
-  for (const PoolSpec& p : known->pools) nodes += p.nodes;
-  if (index >= nodes) return c.Error(fmt::format("site {} has {} node(s), numbered from 0", Quoted(site), nodes));
+  SG_ASSIGN_OR_RETURN(const int64_t nodes, SiteNodes(c, sites, site));
+  SG_RETURN_IF_ERROR(CheckNodeIndex(c, site, index, nodes));
   return std::make_pair(site, index);
 }
 
@@ -787,14 +792,10 @@ Status ParseStarted(const Fields& f, ScenarioSpec* s) {
       SG_ASSIGN_OR_RETURN(x.at, d.Dur("at", x.at, kBoundedDuration));
       SG_ASSIGN_OR_RETURN(const Cursor site, d.Require("site"));
       SG_ASSIGN_OR_RETURN(x.site, yaml_util::ReadString(site));
-      auto known =
-          std::find_if(s->sites.begin(), s->sites.end(), [&](const SiteSpec& ss) { return ss.name == x.site; });
-      if (known == s->sites.end()) return site.Error(fmt::format("unknown site {}", Quoted(x.site)));
-      int nodes = 0;
-      for (const PoolSpec& p : known->pools) nodes += p.nodes;
+      SG_ASSIGN_OR_RETURN(const int64_t nodes, SiteNodes(site, s->sites, x.site));
       SG_ASSIGN_OR_RETURN(const Cursor node, d.Require("node"));
       SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(node, Range{0, 1e9}));
-      if (n >= nodes) return node.Error(fmt::format("site {} has {} node(s), numbered from 0", Quoted(x.site), nodes));
+      SG_RETURN_IF_ERROR(CheckNodeIndex(node, x.site, n, nodes));
       x.node = static_cast<int>(n);
       s->drains.push_back(std::move(x));
     }

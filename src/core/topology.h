@@ -67,6 +67,13 @@ struct SiteSpec {
   Duration node_repair = Duration::Hours(1);
 };
 
+// Every node of the site, over its pools (numbered 0... in pool order).
+inline int64_t NodeCount(const SiteSpec& s) {
+  int64_t n = 0;
+  for (const PoolSpec& p : s.pools) n += p.nodes;
+  return n;
+}
+
 struct WanLinkSpec {
   std::string a;
   std::string b;

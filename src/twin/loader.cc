@@ -48,7 +48,7 @@ Status PlaceStarted(const ScenarioSpec& spec, TwinInputs& in) {
   uint32_t next = 0;
   for (const SiteSpec& site : spec.sites) {
     first[site.name] = next;
-    for (const PoolSpec& p : site.pools) next += static_cast<uint32_t>(p.nodes);
+    next += static_cast<uint32_t>(NodeCount(site));
   }
   std::map<std::string, uint32_t> job_index;
   for (uint32_t j = 0; j < in.jobs.size(); ++j) job_index.emplace(in.jobs[j].name, j);

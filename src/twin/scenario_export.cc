@@ -120,9 +120,8 @@ void Site(YAML::Emitter& y, const SiteSpec& s, const HourlySeries& carbon, const
   kv("power_cap", Num(s.power_cap.value()) + "W");
   kv("pue", Num(s.pue));
   kv("storage_bandwidth", Num(s.storage_bandwidth.value()) + "B/s");
-  int nodes = 0;
-  for (const PoolSpec& p : s.pools) nodes += p.nodes;
-  kv("hot_spares", std::to_string(std::min(s.hot_spares, nodes)));  // the server's is one figure for every site
+  kv("hot_spares",
+     std::to_string(std::min<int64_t>(s.hot_spares, NodeCount(s))));  // the server's is one figure for every site
   kv("node_failures_per_year", Num(s.node_failures_per_year));
   kv("node_repair", Dur(s.node_repair));
   Series(y, "carbon", carbon);
@@ -215,8 +214,7 @@ void Job(YAML::Emitter& y, const JobSpec& j, const std::set<std::string>& places
 StatusOr<std::string> NodeRef(const ScenarioSpec& spec, uint32_t id) {
   uint32_t first = 0;
   for (const SiteSpec& s : spec.sites) {
-    uint32_t n = 0;
-    for (const PoolSpec& p : s.pools) n += static_cast<uint32_t>(p.nodes);
+    const auto n = static_cast<uint32_t>(NodeCount(s));
     if (id < first + n) return fmt::format("{}:{}", s.name, id - first);
     first += n;
   }

@@ -157,6 +157,21 @@ void SortBySubmit(twin::TwinInputs& in, std::vector<uint64_t>* ids) {
   for (twin::RunningAtStart& r : in.running) r.job = where[r.job];
 }
 
+// A server job as the twin runs it, its `submit` already from now:
+//  - a job file's training run gives no model size for the twin's
+//    step-time model (it would take no time): it runs for its time, as a
+//    fine-tune does (the same gang of GPUs; the twin's fine-tune draws a
+//    little less);
+//  - its deadline from now, and one already missed by the time it is in
+//    the queue just after it arrives (a scenario's deadline follows its
+//    submit).
+void AsTwinJob(Time now, JobSpec* spec) {
+  if (spec->kind == JobKind::kTraining && spec->training.params <= 0) spec->kind = JobKind::kFineTune;
+  if (spec->deadline != Time::Never()) {
+    spec->deadline = std::max(Time::Epoch() + (spec->deadline - now), spec->submit + Duration::Nanos(1));
+  }
+}
+
 }  // namespace
 
 StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Duration horizon, const WhatIf& w,
@@ -238,11 +253,7 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     if (r->state == JobState::kPending && r->deferred_until > snapshot.now) {
       spec.submit = Time::Epoch() + (r->deferred_until - snapshot.now);
     }
-    // A job file's training run gives no model size for the twin's
-    // step-time model (it would take no time): it runs for its time, as a
-    // fine-tune does (the same gang of GPUs; the twin's fine-tune draws a
-    // little less).
-    if (spec.kind == JobKind::kTraining && spec.training.params <= 0) spec.kind = JobKind::kFineTune;
+    AsTwinJob(snapshot.now, &spec);
     // Runs for what the run-time model predicts; scheduled on what the
     // server schedules it with (its file's estimate, or for `estimate:
     // auto` the prediction).
@@ -251,12 +262,6 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
       spec.duration = rt->second.run_time;
     }
     const Duration runs_for = spec.duration;
-    if (spec.deadline != Time::Never()) {
-      spec.deadline = Time::Epoch() + std::max(Duration::Zero(), spec.deadline - snapshot.now);
-      // Missed already by the time it is back in the queue: just after it
-      // comes back (a scenario's deadline follows its submit).
-      spec.deadline = std::max(spec.deadline, spec.submit + Duration::Nanos(1));
-    }
     const uint32_t j = static_cast<uint32_t>(in.jobs.size());
     in.jobs.push_back(std::move(spec));
     job_ids->push_back(r->id);
@@ -300,11 +305,8 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     if (!f.ok()) return f.status();
     SetSubmitted(*f, snapshot.now);
     JobSpec spec = f->spec;
-    if (spec.kind == JobKind::kTraining && spec.training.params <= 0) spec.kind = JobKind::kFineTune;  // as above
     spec.submit = Time::Epoch();
-    if (spec.deadline != Time::Never()) {
-      spec.deadline = Time::Epoch() + std::max(Duration::Nanos(1), spec.deadline - snapshot.now);
-    }
+    AsTwinJob(snapshot.now, &spec);
     uint64_t last = 0;
     for (const JobRecord& r : snapshot.jobs) last = std::max(last, r.id);
     in.jobs.push_back(std::move(spec));
