@@ -1,60 +1,120 @@
 #!/usr/bin/env bash
-# Trivial-job throughput, side by side on this machine (issue 4): N jobs
-# that run `true`, submitted one CLI call each, from the first submit to
-# the last completion, through
-#   - Slurm 22.05 from Debian: a single-host cluster (munge, slurmctld,
-#     slurmd, CPUs=2, sched/backfill) set up under a temp dir as in
-#     ../shared/notes/dependencies.md, `sbatch --wrap true`, completions
-#     counted in the jobcomp/filetxt log;
-#   - Stargate: `stargate server` and two `stargate agent`s of CPU:1 (the
-#     same two slots), `stargate job submit`, completions from the REST API.
+# Trivial-job throughput, Stargate vs Slurm 22.05, side by side in one run
+# on this machine (issue 20). N jobs that run `true`, timed from the first
+# submit to the last completion, each system on its best path and on the
+# naive one:
+#   - array: one job array of N (sbatch --array=0-N-1; stargate job submit
+#     --array N);
+#   - per call: N CLI calls, one job each (sbatch --wrap true; stargate job
+#     submit), whose latencies give the p50/p90 of one submit.
+# Equal slots: Slurm's one node has CPUs=64 (one CPU per job); Stargate
+# has four agents of CPU:16.
+# Slurm is tuned as its high-throughput guide says
+# (https://slurm.schedmd.com/high_throughput.html):
+# SchedulerParameters=batch_sched_delay=0,sched_min_interval=0 (no wait to
+# batch launches, passes as often as wanted), SlurmctldDebug/SlurmdDebug
+# error (logging off the hot path), MaxJobCount and MaxArraySize above N,
+# MinJobAge=300 as before, sched/backfill, select/cons_tres, jobcomp/filetxt
+# (completions are counted in its log, as sacct would need slurmdbd),
+# proctrack/linuxproc and task/none (no cgroup plugin: fewer steps per job
+# than its default).
+# Stargate: `stargate server` (SQLite, group commit) and four `stargate
+# agent`s, as the CLI tests start them.
 # Needs root and the slurm-wlm and munge packages (scripts/install-deps.sh).
-# Usage: bench/throughput_vs_slurm.sh [N]
+# Usage: bench/throughput_vs_slurm.sh [N] [PATHS]   (PATHS: "array call")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh > /dev/null
-N="${1:-200}"
+N="${1:-10000}"
+PATHS="${2:-array call}"
+SLOTS=64
 BIN="$PWD/build/stargate"
 REPO="$PWD"
-# The CLI tests' harness: a temp dir (cleaned up with every process it
-# started), the test Slurm (lib/slurm.bash), the server and agents.
 source "$REPO/tests/cli/lib/cluster.bash"
 source "$REPO/tests/cli/lib/slurm.bash"
 D="$TMP"
 now() { date +%s.%N; }
+RESULTS="$D/results.txt"
+: > "$RESULTS"
 
-# ---- Slurm ----
+# ---- Slurm, tuned ----
 need_slurm
-SLURM_EXTRA_CONF="MaxJobCount=100000" start_slurm
+SLURM_CPUS=$SLOTS SLURM_EXTRA_CONF="MaxJobCount=$((N * 3 + 1000))
+MaxArraySize=$((N + 1))
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
+SlurmctldDebug=error
+SlurmdDebug=error
+SlurmdParameters=config_overrides" start_slurm
 cd "$D"
-t0=$(now)
-for _ in $(seq "$N"); do sbatch -Q -o /dev/null --wrap true; done
-t1=$(now)
 JOBCOMP="$D/slurm/log/jobcomp.txt"
-completed() { if [ -f "$JOBCOMP" ]; then grep -c . "$JOBCOMP"; else echo 0; fi; }
-for _ in $(seq 6000); do [ "$(completed)" -ge "$N" ] && break; sleep 0.1; done
-t2=$(now)
-done_slurm=$(grep -c "JobState=COMPLETED" "$JOBCOMP" || true)
+completed() { if [ -f "$JOBCOMP" ]; then grep -c . "$JOBCOMP" || true; else echo 0; fi; }
+# slurm_run PATH: submits N jobs that way, waits for all, appends a line.
+slurm_run() {
+  local base t0 t1 t2 lat="$D/lat-slurm-$1"
+  base=$(completed)
+  : > "$lat"
+  t0=$(now)
+  if [ "$1" = array ]; then
+    sbatch -Q -o /dev/null --array="0-$((N - 1))" --wrap true
+  else
+    for _ in $(seq "$N"); do
+      local a b
+      a=$(now); sbatch -Q -o /dev/null --wrap true; b=$(now)
+      echo "$a $b" >> "$lat"
+    done
+  fi
+  t1=$(now)
+  for _ in $(seq 36000); do [ $(( $(completed) - base )) -ge "$N" ] && break; sleep 0.05; done
+  t2=$(now)
+  echo "slurm $1 $t0 $t1 $t2 $(( $(completed) - base )) $lat" >> "$RESULTS"
+}
+for p in $PATHS; do slurm_run "$p"; done
+slurm_jobs_down
 
 # ---- Stargate ----
 start_server
-for n in a b; do start_agent "$n" --accelerators CPU:1; done
-wait_up 2
+for n in a b c d; do start_agent "$n" --accelerators CPU:16; done
+wait_up 4
 printf 'name: t\nrun: "true"\n' > "$D/t.yaml"
-s0=$(now)
-for _ in $(seq "$N"); do "$BIN" job submit "$D/t.yaml" > /dev/null; done
-s1=$(now)
-count() { curl -s "$STARGATE_SERVER/v1/jobs?state=$1" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))'; }
-for _ in $(seq 6000); do [ "$(count succeeded)" -ge "$N" ] && break; sleep 0.1; done
-s2=$(now)
-done_sg=$(count succeeded)
+succeeded_total() {
+  curl -s "$STARGATE_SERVER/metrics" | awk -F' ' '/^stargate_jobs\{.*state="succeeded"/ {s += $2} END {print s + 0}'
+}
+stargate_run() {
+  local base t0 t1 t2 lat="$D/lat-stargate-$1"
+  base=$(succeeded_total)
+  : > "$lat"
+  t0=$(now)
+  if [ "$1" = array ]; then
+    "$BIN" job submit --array "$N" "$D/t.yaml" > /dev/null
+  else
+    for _ in $(seq "$N"); do
+      local a b
+      a=$(now); "$BIN" job submit "$D/t.yaml" > /dev/null; b=$(now)
+      echo "$a $b" >> "$lat"
+    done
+  fi
+  t1=$(now)
+  for _ in $(seq 36000); do [ $(( $(succeeded_total) - base )) -ge "$N" ] && break; sleep 0.05; done
+  t2=$(now)
+  echo "stargate $1 $t0 $t1 $t2 $(( $(succeeded_total) - base )) $lat" >> "$RESULTS"
+}
+for p in $PATHS; do stargate_run "$p"; done
 
-/usr/bin/python3 - "$N" "$t0" "$t1" "$t2" "$done_slurm" "$s0" "$s1" "$s2" "$done_sg" <<'PY'
-import sys
-n = int(sys.argv[1]); t0, t1, t2 = map(float, sys.argv[2:5]); ds = int(sys.argv[5])
-s0, s1, s2 = map(float, sys.argv[6:9]); dg = int(sys.argv[9])
-slurm, sg = ds / (t2 - t0), dg / (s2 - s0)
-print(f"slurm    {ds}/{n} completed: submit {t1 - t0:.2f} s, all done {t2 - t0:.2f} s, {slurm:.1f} jobs/s")
-print(f"stargate {dg}/{n} succeeded: submit {s1 - s0:.2f} s, all done {s2 - s0:.2f} s, {sg:.1f} jobs/s")
-print(f"stargate / slurm: {sg / slurm:.1f}x")
+/usr/bin/python3 - "$N" "$SLOTS" "$RESULTS" <<'PY'
+import statistics, sys
+n, slots = int(sys.argv[1]), int(sys.argv[2])
+rows = [l.split() for l in open(sys.argv[3])]
+rate = {}
+print(f"{n} trivial jobs, {slots} slots each; seconds from the first submit")
+print(f"{'system':9} {'path':6} {'done':>7} {'submitted':>10} {'all done':>9} {'jobs/s':>8} {'submit p50':>11} {'p90':>8}")
+for system, path, t0, t1, t2, done, lat in rows:
+    t0, t1, t2, done = float(t0), float(t1), float(t2), int(done)
+    rate[system, path] = done / (t2 - t0)
+    lats = sorted(float(b) - float(a) for a, b in (l.split() for l in open(lat)))
+    p50 = f"{1000 * statistics.median(lats):.1f} ms" if lats else "-"
+    p90 = f"{1000 * lats[int(0.9 * (len(lats) - 1))]:.1f} ms" if lats else "-"
+    print(f"{system:9} {path:6} {done:>7} {t1 - t0:>9.2f}s {t2 - t0:>8.2f}s {rate[system, path]:>8.1f} {p50:>11} {p90:>8}")
+for path in ("array", "call"):
+    if ("slurm", path) in rate and ("stargate", path) in rate:
+        print(f"stargate / slurm, {path}: {rate['stargate', path] / rate['slurm', path]:.2f}x")
 PY

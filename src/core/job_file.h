@@ -14,6 +14,7 @@
 //   estimate: 2h                    # expected run time (backfill, scoring); auto: learned
 //   deferrable: {deadline: 12h}     # may wait for clean power; done 12 h after submit
 //   checkpoint: {dir: /data/ckpt/digits, interval: auto}
+//   array: 0-999                    # one job per index (job_array.h)
 //   run: python3 train.py --epochs 5
 //   env: {OMP_NUM_THREADS: "4"}
 //
@@ -25,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/job_array.h"
 #include "core/job_spec.h"
 #include "core/units.h"
 
@@ -63,6 +65,8 @@ struct JobFile {
   // An OCI image to run `run` in (podman on the node); "" = on the host.
   std::string image;
   std::map<std::string, std::string> env;
+  // `array:`: submitted as one job per index (empty: one job).
+  JobArray array;
 };
 
 // The job's times once submitted at `at`: JobSpec::submit, and for a

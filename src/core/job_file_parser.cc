@@ -18,7 +18,7 @@ using yaml_util::Range;
 constexpr size_t kMaxJobFileBytes = size_t{1} << 20;
 constexpr std::string_view kTopKeys[] = {"name",     "tenant",       "kind",       "resources",  "placement",
                                          "priority", "estimate",     "deferrable", "checkpoint", "run",
-                                         "env",      "max_restarts", "image"};
+                                         "env",      "max_restarts", "image",      "array"};
 constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes", "memory", "cpus"};
 constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt", "spread"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
@@ -225,6 +225,12 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
                              std::string_view("./:_@-").find(ch) != std::string_view::npos;
                     });
     if (!ok) return image->Error("an image name: letters, digits and . / : _ @ -, not starting with '-'");
+  }
+  if (auto a = f.Get("array")) {  // a count, or ranges of indices
+    SG_ASSIGN_OR_RETURN(const std::string text, a->Scalar("a count (100) or ranges of indices (0-99,200)"));
+    StatusOr<JobArray> array = JobArray::Parse(text);
+    if (!array.ok()) return a->Error(std::string(array.status().message()));
+    job.array = *std::move(array);
   }
   if (auto env = f.Get("env")) {
     if (!env->IsMap()) return env->Error(fmt::format("expected a map of NAME: value, got {}", env->Describe()));

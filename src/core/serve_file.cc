@@ -58,6 +58,9 @@ Status ParseHealth(const Cursor& c, ServeSpec* s) {
 StatusOr<ServeFile> ParseRoot(const Cursor& root, std::string_view text) {
   ServeFile out;
   SG_ASSIGN_OR_RETURN(out.job, ParseJobRoot(root, kExtraKeys));
+  if (!out.job.array.empty()) {  // replicas are the serve block's to count
+    return root.Child("array", root.node()["array"]).Error("a service has replicas (serve.replicas), not an array");
+  }
   const YAML::Node serve_node = root.node()["serve"];
   if (!serve_node.IsDefined()) return root.Error("serve: required key is missing (replicas, regions, port, health)");
   const Cursor block = root.Child("serve", serve_node);

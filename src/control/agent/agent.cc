@@ -165,6 +165,10 @@ struct Agent::Impl {
     {
       std::lock_guard<std::mutex> lock(inflight_mu);
       inflight = &ctx;
+      // A beat that reports ends is answered soon (with the work the
+      // freed devices get): cutting it short would only lose that answer.
+      inflight_reports_end =
+          std::any_of(h.tasks.begin(), h.tasks.end(), [](const TaskReport& t) { return !t.running; });
     }
     pb::HeartbeatReply reply;
     const grpc::Status st = stub->Heartbeat(&ctx, ToProto(h), &reply);
@@ -259,9 +263,9 @@ struct Agent::Impl {
       const bool child_ended = runner->HasNews();
       if (child_ended || Stopping()) {
         std::lock_guard<std::mutex> lock(inflight_mu);
-        if (inflight != nullptr) inflight->TryCancel();
+        if (inflight != nullptr && (!inflight_reports_end || Stopping())) inflight->TryCancel();
       }
-      clock->SleepFor(Duration::Millis(child_ended ? 50 : 10));
+      clock->SleepFor(Duration::Millis(child_ended ? 5 : 10));
     }
   }
 
@@ -325,7 +329,8 @@ struct Agent::Impl {
   double gpu_util = 0, gpu_power_w = 0;
   std::mutex inflight_mu;
   grpc::ClientContext* inflight ABSL_GUARDED_BY(inflight_mu) = nullptr;  // the long poll in flight
-  std::vector<std::string> servers;                                      // agent API addresses; `current` is in use
+  bool inflight_reports_end ABSL_GUARDED_BY(inflight_mu) = false;
+  std::vector<std::string> servers;  // agent API addresses; `current` is in use
   size_t current = 0;
   grpc::ChannelArguments channel_args;
   std::shared_ptr<grpc::Channel> channel;

@@ -145,8 +145,20 @@ std::string TaskCgroups::Describe() const {
 StatusOr<std::vector<std::string>> TaskCgroups::Create(const TaskRef& task, const CgroupLimits& limits) {
   if (!Empty(task)) Kill(task);  // a name in use: an earlier start of this very task
   Remove(task);
+  // Only the hierarchies this task needs: each one the child joins is a
+  // migration, and on a hybrid host each migration waits for an RCU grace
+  // period (milliseconds) while the agent, which vforked it, waits too.
+  // Membership always; the freezer where there is no cgroup.kill (Kill
+  // freezes); memory and cpu for a limit.
+  const Hierarchy* members = Members();
+  const bool freezer_kills = !(Find("v2") != nullptr && v2_kill_);
+  auto needed = [&](const Hierarchy& h) {
+    return &h == members || (h.name == "freezer" && freezer_kills) || (h.name == "memory" && limits.memory_bytes > 0) ||
+           (h.name == "cpu" && limits.cpus > 0);
+  };
   std::vector<std::string> procs;
   for (const Hierarchy& h : used_) {
+    if (!needed(h)) continue;
     const std::string dir = Dir(h, task);
     std::string why;
     if (!MakeDirs(dir, &why)) return absl::UnavailableError(why);

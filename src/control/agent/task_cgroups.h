@@ -45,8 +45,10 @@ class TaskCgroups {
   ~TaskCgroups();
 
   // Makes the task's cgroups (fresh: an old one of that name is killed
-  // and removed first) with `limits`; returns the cgroup.procs files a
-  // child writes "0" to, before exec, to join them.
+  // and removed first) with `limits`, in the hierarchies it needs (the
+  // membership one, the freezer when Kill needs it, memory and cpu for
+  // their limits); returns the cgroup.procs files a child writes "0" to,
+  // before exec, to join them.
   StatusOr<std::vector<std::string>> Create(const TaskRef& task, const CgroupLimits& limits);
   // No process of the task is left (true also when it has no cgroup).
   bool Empty(const TaskRef& task) const;

@@ -80,19 +80,50 @@ StatusOr<ControlPlane::Submitted> ControlPlane::Submit(const std::string& text, 
 StatusOr<ControlPlane::Submitted> ControlPlane::Submit(JobFile parsed, const std::string& text,
                                                        const std::string& filename, const std::string& idempotency_key,
                                                        const std::string& actor) {
-  Submitted out;
+  std::vector<JobRegistry::NewJob> one;
+  one.push_back(JobRegistry::NewJob{std::move(parsed), text, filename, idempotency_key});
+  SG_ASSIGN_OR_RETURN(std::vector<JobRegistry::Made> made, SubmitMany(std::move(one), actor));
+  return Submitted{std::move(made[0].jobs.front()), made[0].created};
+}
+
+StatusOr<std::vector<JobRegistry::Made>> ControlPlane::SubmitMany(std::vector<JobRegistry::NewJob> batch,
+                                                                  const std::string& actor) {
+  StatusOr<std::vector<JobRegistry::Made>> made;
   {
     std::lock_guard<std::mutex> lock(mu_);
     const Time now = clock_->Now();
     // The audit entry commits with the job: no job without its entry.
     auto audit = [&](Txn& txn, const JobRecord& r) {
-      return audit_.Stage(txn, now, actor, "submit", r.id,
-                          fmt::format("{} (tenant {})", r.spec.spec.name, r.spec.spec.tenant));
+      std::string detail = fmt::format("{} (tenant {})", r.spec.spec.name, r.spec.spec.tenant);
+      if (r.array_id != 0) {
+        detail += fmt::format(", array {} of {} jobs (indices {}, job ids {}-{})", r.array_id, r.spec.array.size(),
+                              r.spec.array.text(), r.id, r.id + r.spec.array.size() - 1);
+      }
+      return audit_.Stage(txn, now, actor, "submit", r.id, detail);
     };
-    SG_ASSIGN_OR_RETURN(out.job, jobs_.Submit(std::move(parsed), text, filename, idempotency_key, &out.created, audit));
+    made = jobs_.SubmitMany(std::move(batch), audit);
   }
-  Changed();  // the loop places it now, not at its next pass
-  return out;
+  if (made.ok()) Changed();  // the loop places them now, not at its next pass
+  return made;
+}
+
+StatusOr<std::vector<JobRecord>> ControlPlane::Array(uint64_t array_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return jobs_.Array(array_id);
+}
+
+StatusOr<std::vector<JobRecord>> ControlPlane::CancelArray(uint64_t array_id, const std::string& reason,
+                                                           const std::string& actor) {
+  StatusOr<std::vector<JobRecord>> now;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SG_ASSIGN_OR_RETURN(const std::vector<JobRecord> cancelled, jobs_.CancelArray(array_id, reason));
+    SG_RETURN_IF_ERROR(audit_.Append(clock_->Now(), actor, "cancel", array_id,
+                                     fmt::format("array {}: {} job(s) not yet ended", array_id, cancelled.size())));
+    now = jobs_.Array(array_id);
+  }
+  Changed();  // their nodes are told to stop them on their next reply
+  return now;
 }
 
 StatusOr<JobRecord> ControlPlane::Cancel(uint64_t id, const std::string& reason, const std::string& actor) {
@@ -125,6 +156,8 @@ StatusOr<int64_t> ControlPlane::Revision() {
   std::lock_guard<std::mutex> lock(mu_);
   return store_->Revision();
 }
+
+Status ControlPlane::AwaitDurable() { return store_->WaitDurable(store_->LastCommitted()); }
 
 std::vector<std::string> ControlPlane::UnreadableJobs() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -241,7 +274,7 @@ Status ControlPlane::Refuse(const std::string& node, const std::string& agent_id
 }
 
 StatusOr<std::string> ControlPlane::Register(const Registration& r, AgentProof proof) {
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   const NodeInfo& n = r.node;
   proof.join_token = r.join_token;
   proof.credential = r.credential;
@@ -262,6 +295,8 @@ StatusOr<std::string> ControlPlane::Register(const Registration& r, AgentProof p
               fmt::format("site {} ({}), {} x {}, agent {}{}", n.site, n.jurisdiction, n.accelerators,
                           Name(n.accelerator), r.agent_id, credential->empty() ? "" : ", new node credential"))
       .IgnoreError();  // best effort: a registration must not fail on it
+  lock.unlock();
+  SG_RETURN_IF_ERROR(AwaitDurable());  // the credential is handed out only once stored
   return credential;
 }
 
@@ -290,7 +325,7 @@ Status ControlPlane::Leave(const AgentHeartbeat& h, AgentProof proof) {
     audit_.Append(clock_->Now(), "node " + h.node, "leave", 0, "its agent stopped cleanly").IgnoreError();
   }
   Changed();  // its gangs need stopping and requeueing
-  return Status();
+  return AwaitDurable();
 }
 
 StatusOr<std::pair<std::string, JoinToken>> ControlPlane::CreateJoinToken(Duration ttl, const std::string& node,
@@ -335,11 +370,23 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
     proof.credential = h.credential;
     SG_RETURN_IF_ERROR(Vouch(h.node, h.telemetry.agent_id, proof));
     ++metrics_.heartbeats;
+    // Ends reported free devices, and the pass they wake may place work
+    // here: the answer that acknowledges the ends waits for that pass
+    // (briefly), so one round trip carries both, not two.
+    const uint64_t passes_before = passes_;
+    const Time pass_deadline = std::min(deadline, clock_->Now() + kHoldForPass);
     for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
       r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks);
-      if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || !r->forget.empty() ||
+      const bool hold = r.ok() && !r->forget.empty() && passes_ == passes_before && clock_->Now() < pass_deadline;
+      if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || (!r->forget.empty() && !hold) ||
           clock_->Now() >= deadline || gave_up() || stop_loop_) {
         break;
+      }
+      if (hold) {
+        Changed();  // the loop passes now
+        clock_->WaitUntil(changed_, lock, pass_deadline);
+        if (gave_up()) break;
+        continue;
       }
       clock_->WaitUntil(changed_, lock, deadline);
       // The agent gave up on this poll (it may be leaving): a late
@@ -349,6 +396,10 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
   }
   // An ended task may free room or end a job: the loop should look now.
   if (reports_an_end) Changed();
+  // A reply tells the agent to start, stop or forget tasks: only once
+  // what it says (and the ends it acknowledges) is on disk, so a server
+  // restarted after a crash never disowns a task it handed out.
+  SG_RETURN_IF_ERROR(AwaitDurable());
   return r;
 }
 

@@ -76,6 +76,9 @@ class ControlPlane {
   static constexpr Duration kHeartbeatInterval = Duration::Seconds(1);
   // A heartbeat's long poll never holds its reply longer.
   static constexpr Duration kMaxHeartbeatWait = Duration::Seconds(5);
+  // A heartbeat that reports ends waits at most this for the pass they
+  // wake, to carry the new work that pass places on the node.
+  static constexpr Duration kHoldForPass = Duration::Millis(100);
 
   // `store` and `clock` must outlive the control plane.
   ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Scheduler> scheduler, ControlPlaneOptions options);
@@ -102,6 +105,15 @@ class ControlPlane {
   // (file:line:field).
   StatusOr<Submitted> Submit(const std::string& text, const std::string& filename, const std::string& idempotency_key,
                              const std::string& actor);
+  // Many submissions (job files, arrays) in one transaction, each with its
+  // audit entry: all stored, or none (JobRegistry::SubmitMany). The
+  // callers parsed the files outside the lock.
+  StatusOr<std::vector<JobRegistry::Made>> SubmitMany(std::vector<JobRegistry::NewJob> batch, const std::string& actor);
+  // The elements of job array `array_id` (NotFound: no such array).
+  StatusOr<std::vector<JobRecord>> Array(uint64_t array_id);
+  // Cancels every element of the array not yet ended (one audit entry);
+  // returns the elements now (in index order).
+  StatusOr<std::vector<JobRecord>> CancelArray(uint64_t array_id, const std::string& reason, const std::string& actor);
   // Cancels job `id`, `reason` becoming its reason. NotFound;
   // FailedPrecondition for a job that already ended.
   StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason, const std::string& actor);
@@ -109,6 +121,10 @@ class ControlPlane {
   StatusOr<std::vector<JobRecord>> Jobs();
   StatusOr<std::vector<AuditEntry>> QueryAudit(const AuditFilter& filter);
   StatusOr<int64_t> Revision();
+  // Returns once every commit made so far is on disk (store.h, group
+  // commit): called before any answer leaves the server, without the lock,
+  // so one fsync serves every answer that waits meanwhile.
+  Status AwaitDurable();
   // Stored jobs that could not be read back at load (why, per record).
   std::vector<std::string> UnreadableJobs();
 

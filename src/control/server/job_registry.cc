@@ -76,6 +76,11 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"power_cap", r.power_cap},
                       {"stop_since_unix_ms", r.stop_since.millis()},
                       {"queued_unix_ms", r.queued.millis()}};
+  if (r.array_id != 0) {
+    j["array_id"] = r.array_id;
+    j["array_index"] = r.array_index;
+    j["array"] = r.spec.array.text();  // may come from --array, not the file
+  }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 never throws
 }
 
@@ -85,6 +90,7 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     return absl::DataLossError(fmt::format("store key {}: not a job record", kv.key));
   }
   JobRecord r;
+  std::string array_text;
   try {
     r.id = j.at("id").get<uint64_t>();
     SG_ASSIGN_OR_RETURN(r.state, StateFromName(j.at("state").get<std::string>()));
@@ -110,10 +116,23 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.power_cap = j.value("power_cap", 0.0);
     r.stop_since = Time::FromMillis(j.value("stop_since_unix_ms", int64_t{0}));
     r.queued = Time::FromMillis(j.value("queued_unix_ms", int64_t{0}));
+    r.array_id = j.value("array_id", uint64_t{0});
+    r.array_index = j.value("array_index", 0u);
+    array_text = j.value("array", std::string());
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }
-  SG_ASSIGN_OR_RETURN(r.spec, ParseJobFile(r.spec_text, r.filename));
+  if (parsed_text_.first != r.spec_text || parsed_text_.second != r.filename) {
+    SG_ASSIGN_OR_RETURN(parsed_, ParseJobFile(r.spec_text, r.filename));
+    parsed_text_ = {r.spec_text, r.filename};
+  }
+  r.spec = parsed_;
+  if (r.array_id != 0) {
+    StatusOr<JobArray> array = JobArray::Parse(array_text);
+    if (!array.ok())
+      return absl::DataLossError(fmt::format("store key {}: array: {}", kv.key, std::string(array.status().message())));
+    r.spec.array = *std::move(array);
+  }
   SetSubmitted(r.spec, r.submitted);
   r.revision = kv.revision;
   return r;
@@ -127,76 +146,161 @@ StatusOr<JobRecord> JobRegistry::Submit(const std::string& spec_text, const std:
 
 StatusOr<JobRecord> JobRegistry::Submit(JobFile spec, const std::string& spec_text, const std::string& filename,
                                         const std::string& idempotency_key, bool* created, const AlsoWrite& also) {
-  SG_RETURN_IF_ERROR(EnsureLoaded());
+  std::vector<NewJob> one;
+  one.push_back(NewJob{std::move(spec), spec_text, filename, idempotency_key});
+  SG_ASSIGN_OR_RETURN(std::vector<Made> made, SubmitMany(std::move(one), also));
+  if (created != nullptr) *created = made[0].created;
+  return std::move(made[0].jobs.front());
+}
+
+StatusOr<std::optional<uint64_t>> JobRegistry::KeyedJob(const std::string& tenant, const std::string& idempotency_key) {
   // Tenant names have no '/' (job_file_parser.h), so tenant/key is unambiguous.
-  const std::string idem_key = fmt::format("{}{}/{}", kIdemPrefix, spec.spec.tenant, idempotency_key);
-  for (int attempt = 0; attempt < kCasRetries; ++attempt) {
-    if (!idempotency_key.empty()) {
-      StatusOr<KeyValue> seen = store_->Get(idem_key);
-      if (!seen.ok() && seen.status().code() == absl::StatusCode::kNotFound) {
-        // Written before keys were per tenant (idempotency/<key>): still
-        // this tenant's when its job is, so a retry across an upgrade
-        // finds its job.
-        StatusOr<KeyValue> legacy = store_->Get(kIdemPrefix + idempotency_key);
-        if (legacy.ok()) {
-          StatusOr<uint64_t> id = ParseId(*legacy);
-          if (id.ok() && (cache_.count(*id) || Reload(*id).ok()) &&
-              cache_.at(*id).spec.spec.tenant == spec.spec.tenant) {
-            seen = legacy;
-          }
-        }
+  StatusOr<KeyValue> seen = store_->Get(fmt::format("{}{}/{}", kIdemPrefix, tenant, idempotency_key));
+  if (!seen.ok() && seen.status().code() == absl::StatusCode::kNotFound) {
+    // Written before keys were per tenant (idempotency/<key>): still this
+    // tenant's when its job is, so a retry across an upgrade finds its job.
+    StatusOr<KeyValue> legacy = store_->Get(kIdemPrefix + idempotency_key);
+    if (legacy.ok()) {
+      StatusOr<uint64_t> id = ParseId(*legacy);
+      if (id.ok() && (cache_.count(*id) || Reload(*id).ok()) && cache_.at(*id).spec.spec.tenant == tenant) {
+        seen = legacy;
       }
-      if (seen.ok()) {
-        if (created != nullptr) *created = false;
-        SG_ASSIGN_OR_RETURN(const uint64_t existing, ParseId(*seen));
-        // Not cached: the commit that made it reached the store, but its
-        // answer did not reach us (a timeout during an etcd election).
-        if (!cache_.count(existing)) SG_RETURN_IF_ERROR(Reload(existing));
-        SG_ASSIGN_OR_RETURN(JobRecord earlier, Get(existing));
-        if (earlier.spec.spec.tenant != spec.spec.tenant) {  // a key stored before keys were per tenant
-          return absl::AlreadyExistsError(
-              fmt::format("Idempotency-Key '{}' is in use; use a new key", idempotency_key));
-        }
-        if (earlier.spec_text != spec_text) {
-          return absl::AlreadyExistsError(
-              fmt::format("Idempotency-Key '{}' was used for job {} with a different job file; use a new key",
-                          idempotency_key, existing));
-        }
-        return earlier;
-      }
-      if (seen.status().code() != absl::StatusCode::kNotFound) return seen.status();
     }
+  }
+  if (!seen.ok()) {
+    if (seen.status().code() == absl::StatusCode::kNotFound) return std::optional<uint64_t>();
+    return seen.status();
+  }
+  SG_ASSIGN_OR_RETURN(const uint64_t id, ParseId(*seen));
+  // Not cached: the commit that made it reached the store, but its answer
+  // did not reach us (a timeout during an etcd election).
+  if (!cache_.count(id)) SG_RETURN_IF_ERROR(Reload(id));
+  return std::optional<uint64_t>(id);
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::SubmissionOf(uint64_t id) {
+  SG_ASSIGN_OR_RETURN(JobRecord first, Get(id));
+  if (first.array_id != id) return std::vector<JobRecord>{std::move(first)};
+  return Array(id);
+}
+
+StatusOr<std::vector<JobRegistry::Made>> JobRegistry::SubmitMany(std::vector<NewJob> batch, const AlsoWrite& also) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  for (int attempt = 0; attempt < kCasRetries; ++attempt) {
+    std::vector<Made> out(batch.size());
     StatusOr<KeyValue> next = store_->Get(kNextId);
     if (!next.ok() && next.status().code() != absl::StatusCode::kNotFound) return next.status();
     uint64_t id = 1;
     if (next.ok()) {
       SG_ASSIGN_OR_RETURN(id, ParseId(*next));
     }
-    JobRecord r;
-    r.id = id;
-    r.spec_text = spec_text;
-    r.filename = filename;
-    r.spec = spec;
-    Stamp(r);
-    r.submitted = r.updated;
-    SetSubmitted(r.spec, r.submitted);
-    r.idempotency_key = idempotency_key;
-    r.reason = "submitted";
     Txn txn;
-    txn.IfRevision(kNextId, next.ok() ? next->revision : 0).IfAbsent(Key(id));
-    txn.Put(kNextId, std::to_string(id + 1)).Put(Key(id), Encode(r));
-    if (!idempotency_key.empty()) txn.IfAbsent(idem_key).Put(idem_key, std::to_string(id));
-    if (also) SG_RETURN_IF_ERROR(also(txn, r));
+    txn.IfRevision(kNextId, next.ok() ? next->revision : 0);
+    std::set<std::string> keys;  // this batch's
+    bool any = false;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const NewJob& item = batch[i];
+      const std::string& tenant = item.spec.spec.tenant;
+      if (!item.idempotency_key.empty()) {
+        SG_ASSIGN_OR_RETURN(const std::optional<uint64_t> earlier_id, KeyedJob(tenant, item.idempotency_key));
+        if (earlier_id.has_value()) {
+          SG_ASSIGN_OR_RETURN(const JobRecord earlier, Get(*earlier_id));
+          if (earlier.spec.spec.tenant != tenant) {  // a key stored before keys were per tenant
+            return absl::AlreadyExistsError(
+                fmt::format("Idempotency-Key '{}' is in use; use a new key", item.idempotency_key));
+          }
+          if (earlier.spec_text != item.text || earlier.spec.array.text() != item.spec.array.text()) {
+            return absl::AlreadyExistsError(
+                fmt::format("Idempotency-Key '{}' was used for job {} with a different job file; use a new key",
+                            item.idempotency_key, *earlier_id));
+          }
+          SG_ASSIGN_OR_RETURN(out[i].jobs, SubmissionOf(*earlier_id));
+          continue;
+        }
+        const std::string idem_key = fmt::format("{}{}/{}", kIdemPrefix, tenant, item.idempotency_key);
+        if (!keys.insert(idem_key).second) {
+          return absl::InvalidArgumentError(
+              fmt::format("Idempotency-Key '{}' is given twice in one request", item.idempotency_key));
+        }
+        txn.IfAbsent(idem_key).Put(idem_key, std::to_string(id));
+      }
+      const std::vector<uint32_t> indices =
+          item.spec.array.empty() ? std::vector<uint32_t>{0} : item.spec.array.Indices();
+      out[i].jobs.reserve(indices.size());
+      out[i].created = any = true;
+      JobRecord r;
+      r.spec_text = item.text;
+      r.filename = item.filename;
+      r.spec = item.spec;
+      Stamp(r);
+      r.submitted = r.updated;
+      SetSubmitted(r.spec, r.submitted);
+      r.idempotency_key = item.idempotency_key;
+      r.reason = "submitted";
+      r.array_id = item.spec.array.empty() ? 0 : id;
+      for (uint32_t index : indices) {
+        r.id = id++;
+        r.array_index = index;
+        txn.IfAbsent(Key(r.id)).Put(Key(r.id), Encode(r));
+        out[i].jobs.push_back(r);
+      }
+      if (also) SG_RETURN_IF_ERROR(also(txn, out[i].jobs.front()));
+    }
+    if (!any) return out;
+    txn.Put(kNextId, std::to_string(id));
     StatusOr<int64_t> rev = store_->Commit(txn);
     if (rev.ok()) {
-      r.revision = *rev;
-      if (created != nullptr) *created = true;
-      Remember(r);
-      return r;
+      for (Made& m : out) {
+        if (!m.created) continue;
+        for (JobRecord& r : m.jobs) {
+          r.revision = *rev;
+          Remember(r);
+        }
+      }
+      return out;
     }
     if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
   }
   return absl::AbortedError("job submission kept racing other writers; try again");
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::Array(uint64_t array_id) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  std::vector<JobRecord> out;
+  // An array's elements have consecutive ids from its id.
+  for (auto it = cache_.find(array_id); it != cache_.end() && it->second.array_id == array_id; ++it) {
+    out.push_back(it->second);
+  }
+  if (out.empty() || array_id == 0) return absl::NotFoundError(fmt::format("no job array {}", array_id));
+  return out;
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::CancelArray(uint64_t array_id, const std::string& reason) {
+  for (int attempt = 0; attempt < kCasRetries; ++attempt) {
+    SG_ASSIGN_OR_RETURN(std::vector<JobRecord> elements, Array(array_id));
+    std::vector<JobRecord> changed;
+    Txn txn;
+    for (JobRecord& r : elements) {
+      if (IsFinal(r.state)) continue;
+      r.state = JobState::kCancelled;
+      r.reason = reason;
+      Stamp(r);
+      txn.IfRevision(Key(r.id), r.revision).Put(Key(r.id), Encode(r));
+      changed.push_back(std::move(r));
+    }
+    if (changed.empty()) return changed;
+    StatusOr<int64_t> rev = store_->Commit(txn);
+    if (rev.ok()) {
+      for (JobRecord& r : changed) {
+        r.revision = *rev;
+        Remember(r);
+      }
+      return changed;
+    }
+    if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
+    for (const JobRecord& r : changed) SG_RETURN_IF_ERROR(Reload(r.id));
+  }
+  return absl::AbortedError(fmt::format("cancelling array {} kept racing other writers; try again", array_id));
 }
 
 Status JobRegistry::EnsureLoaded() {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -78,6 +79,11 @@ struct JobRecord {
   // went back to the queue (a requeue; Epoch = never: queued at submit).
   Time stop_since;
   Time queued;
+  // An element of a job array (job_array.h): the array's id (its first
+  // element's job id; 0 = not in an array) and this element's index. The
+  // array's indices are spec.array.
+  uint64_t array_id = 0;
+  uint32_t array_index = 0;
   int64_t revision = 0;  // store revision of this record
 
   static constexpr int kRunningExit = -1000;
@@ -103,6 +109,29 @@ class JobRegistry {
   // (file:line:field).
   StatusOr<JobRecord> Submit(const std::string& spec_text, const std::string& filename,
                              const std::string& idempotency_key, bool* created = nullptr);
+  // Many submissions in one transaction (a bulk submit, an array): each
+  // is a job, or with spec.array one job per index (consecutive ids, the
+  // first the array's id). `also` runs once per submission, with its
+  // first job. An idempotency key already used answers that submission
+  // with its earlier jobs, as above; one key twice in a batch is
+  // InvalidArgument. All or nothing.
+  struct NewJob {
+    JobFile spec;  // `text` parsed; spec.array may be set from elsewhere (--array)
+    std::string text;
+    std::string filename;
+    std::string idempotency_key;
+  };
+  struct Made {
+    std::vector<JobRecord> jobs;  // one, or an array's elements in index order
+    bool created = false;
+  };
+  StatusOr<std::vector<Made>> SubmitMany(std::vector<NewJob> batch, const AlsoWrite& also = {});
+  // The elements of the array whose id is `array_id`, in index order;
+  // NotFound when no array has that id.
+  StatusOr<std::vector<JobRecord>> Array(uint64_t array_id);
+  // Cancels every element of the array not yet ended, in one transaction;
+  // returns the elements it cancelled.
+  StatusOr<std::vector<JobRecord>> CancelArray(uint64_t array_id, const std::string& reason);
   // NotFound for an unknown id.
   StatusOr<JobRecord> Get(uint64_t id);
   // All jobs in id order.
@@ -138,6 +167,10 @@ class JobRegistry {
   void Remember(const JobRecord& r);
   // Re-reads job `id` from the store after a lost compare-and-swap.
   Status Reload(uint64_t id);
+  // The job an idempotency key of `tenant` names, if any (and cached).
+  StatusOr<std::optional<uint64_t>> KeyedJob(const std::string& tenant, const std::string& idempotency_key);
+  // A job's whole submission: its array's elements, or itself.
+  StatusOr<std::vector<JobRecord>> SubmissionOf(uint64_t id);
 
   Store* store_;
   const Clock* clock_;
@@ -146,6 +179,10 @@ class JobRegistry {
   std::set<uint64_t> live_;
   std::map<std::string, std::set<uint64_t>> running_on_;
   std::vector<std::string> unreadable_;
+  // The last job file Decode parsed: an array's elements share one text,
+  // and are read back one after the other.
+  mutable std::pair<std::string, std::string> parsed_text_;  // text, filename
+  mutable JobFile parsed_;
 };
 
 }  // namespace stargate::control

@@ -72,6 +72,20 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
       {"STARGATE_CHECKPOINT_INTERVAL_S", std::to_string(std::max<int64_t>(1, CheckpointInterval(r).millis() / 1000))},
   };
   for (const auto& [k, v] : ours) env[k] = v;  // ours win: ranks must be right
+  if (r.array_id != 0) {
+    // An array element: its index, and the names a Slurm array's scripts
+    // read (sbatch(1), OUTPUT ENVIRONMENT VARIABLES) for the same values.
+    const JobArray& a = r.spec.array;
+    const std::pair<std::string_view, std::string> array[] = {
+        {"ARRAY_JOB_ID", std::to_string(r.array_id)},   {"ARRAY_TASK_ID", std::to_string(r.array_index)},
+        {"ARRAY_TASK_COUNT", std::to_string(a.size())}, {"ARRAY_TASK_MIN", std::to_string(a.min())},
+        {"ARRAY_TASK_MAX", std::to_string(a.max())},
+    };
+    for (const auto& [name, value] : array) env[fmt::format("SLURM_{}", name)] = value;
+    env["STARGATE_ARRAY_ID"] = std::to_string(r.array_id);
+    env["STARGATE_ARRAY_INDEX"] = std::to_string(r.array_index);
+    env["STARGATE_ARRAY_SIZE"] = std::to_string(a.size());
+  }
   return env;
 }
 

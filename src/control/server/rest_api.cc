@@ -116,6 +116,9 @@ json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = null
             {"submitted_unix_ms", r.submitted.millis()},
             {"updated_unix_ms", r.updated.millis()}};
   if (!r.idempotency_key.empty()) j["idempotency_key"] = r.idempotency_key;
+  if (r.array_id != 0) {
+    j["array"] = {{"id", r.array_id}, {"index", r.array_index}, {"size", r.spec.array.size()}};
+  }
   j["attempt"] = r.attempt;
   j["placement"] = r.nodes;  // the current (or last) attempt's nodes, in rank order
   if (s.checkpoint.enabled && r.checkpoint_interval > Duration::Zero()) {  // of the current (or last) attempt
@@ -177,7 +180,11 @@ HttpResponse RestApi::Handle(const HttpRequest& req) {
       return ErrorResponse(403, "permission_denied", fmt::format("{} is a viewer: read only", who->name));
     }
   }
-  return Route(req, who);
+  HttpResponse out = Route(req, who);
+  // Group commit (store.h): the answer leaves once what it reports and
+  // what the call changed is on disk, whatever the call was.
+  if (Status st = cp_->AwaitDurable(); !st.ok()) return FromStatus(st);
+  return out;
 }
 
 HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
@@ -225,6 +232,11 @@ HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
     }
     return QueryAudit(req);
   }
+  if (p == "/v1/jobs/bulk") {
+    if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
+    return SubmitBulk(req, who);
+  }
+  if (p.starts_with("/v1/arrays/")) return ArrayCall(req, who);
   if (p == "/v1/jobs") {
     if (req.method == "POST") return Submit(req, who);
     if (req.method == "GET") return ListJobs(req, who);
@@ -278,40 +290,194 @@ bool ValidUtf8(std::string_view s) {
 }
 }  // namespace
 
+namespace {
+// Most job files in one bulk request, and most bytes of job records one
+// request may store (an array stores its file once per job).
+constexpr size_t kMaxBulkFiles = 1000;
+constexpr uint64_t kMaxStoredBytes = uint64_t{64} << 20;
+
+json ArrayJson(const std::vector<JobRecord>& jobs) {
+  const JobRecord& first = jobs.front();
+  return json{{"id", first.array_id},
+              {"size", jobs.size()},
+              {"indices", first.spec.array.text()},
+              {"first_job", first.id},
+              {"last_job", jobs.back().id}};
+}
+
+// What a bulk or single submit answers for one submission.
+json MadeJson(const JobRegistry::Made& m) {
+  json j = {{"job", JobJson(m.jobs.front(), false)}, {"created", m.created}};
+  if (m.jobs.front().array_id != 0) j["array"] = ArrayJson(m.jobs);
+  return j;
+}
+}  // namespace
+
+StatusOr<JobRegistry::NewJob> RestApi::Prepare(std::string text, std::string filename, std::string key,
+                                               const std::string& array, Who who) {
+  if (text.size() > kMaxBody) {
+    return absl::InvalidArgumentError(fmt::format("job file is {} bytes; the limit is {}", text.size(), kMaxBody));
+  }
+  if (filename.empty() || filename.size() > 256) filename = "job.yaml";
+  if (!ValidUtf8(text) || !ValidUtf8(filename)) {
+    return absl::InvalidArgumentError("the job file and its name must be UTF-8 text");
+  }
+  if (!ValidUtf8(key)) return absl::InvalidArgumentError("Idempotency-Key must be UTF-8 text");
+  if (key.size() > 200) return absl::InvalidArgumentError("Idempotency-Key is longer than 200 bytes");
+  for (unsigned char c : key) {
+    if (c < 0x20 || c == 0x7f) return absl::InvalidArgumentError("Idempotency-Key has a control character");
+  }
+  // Parsed here, on the HTTP worker, outside the control plane's lock.
+  SG_ASSIGN_OR_RETURN(JobFile spec, ParseJobFile(text, filename));
+  if (!array.empty()) {  // --array: in place of the file's
+    StatusOr<JobArray> a = JobArray::Parse(array);
+    if (!a.ok()) return absl::InvalidArgumentError(fmt::format("array: {}", std::string(a.status().message())));
+    spec.array = *std::move(a);
+  }
+  if (!spec.array.empty() && uint64_t{spec.array.size()} * (text.size() + 512) > kMaxStoredBytes) {
+    return absl::InvalidArgumentError(fmt::format(
+        "array: {} jobs of a {}-byte job file would store more than {} MiB; use a shorter file or fewer jobs",
+        spec.array.size(), text.size(), kMaxStoredBytes >> 20));
+  }
+  if (who != nullptr && !who->May(spec.spec.tenant, true)) {  // only into a tenant the caller may use
+    return absl::PermissionDeniedError(
+        fmt::format("{} may submit to tenant '{}' only, not '{}'", who->name, who->tenant, spec.spec.tenant));
+  }
+  return JobRegistry::NewJob{std::move(spec), std::move(text), std::move(filename), std::move(key)};
+}
+
 HttpResponse RestApi::Submit(const HttpRequest& req, Who who) {
   if (req.body.size() > kMaxBody) {
     return ErrorResponse(413, "too_large",
                          fmt::format("job file is {} bytes; the limit is {}", req.body.size(), kMaxBody));
   }
-  std::string filename = Header(req, "x-filename");
-  if (filename.empty() || filename.size() > 256) filename = "job.yaml";
-  if (!ValidUtf8(req.body) || !ValidUtf8(filename)) {
-    return ErrorResponse(400, "invalid_argument", "the job file and X-Filename must be UTF-8 text");
+  auto array = req.query.find("array");
+  StatusOr<JobRegistry::NewJob> item = Prepare(req.body, Header(req, "x-filename"), Header(req, "idempotency-key"),
+                                               array == req.query.end() ? "" : array->second, who);
+  if (!item.ok()) {
+    // A refused tenant names its field, as a parse error does.
+    if (item.status().code() == absl::StatusCode::kPermissionDenied) {
+      return ErrorResponse(403, "permission_denied", std::string(item.status().message()), "tenant");
+    }
+    return FromStatus(item.status());
   }
-  const std::string key = Header(req, "idempotency-key");
-  if (!ValidUtf8(key)) return ErrorResponse(400, "invalid_argument", "Idempotency-Key must be UTF-8 text");
-  if (key.size() > 200) return ErrorResponse(400, "invalid_argument", "Idempotency-Key is longer than 200 bytes");
-  for (unsigned char c : key) {
-    if (c < 0x20 || c == 0x7f) return ErrorResponse(400, "invalid_argument", "Idempotency-Key has a control character");
+  std::vector<JobRegistry::NewJob> one;
+  one.push_back(*std::move(item));
+  StatusOr<std::vector<JobRegistry::Made>> made = cp_->SubmitMany(std::move(one), Actor(who));
+  if (!made.ok()) return FromStatus(made.status());
+  const JobRegistry::Made& m = made->front();
+  json out = {{"job", JobJson(m.jobs.front(), false)}};
+  if (m.jobs.front().array_id != 0) out["array"] = ArrayJson(m.jobs);
+  return HttpResponse{m.created ? 201 : 200, Dump(out)};
+}
+
+HttpResponse RestApi::SubmitBulk(const HttpRequest& req, Who who) {
+  const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("jobs") || !body["jobs"].is_array()) {
+    return ErrorResponse(400, "invalid_argument",
+                         "expected {\"jobs\": [{\"file\": \"JOB FILE TEXT\", \"filename\": ..., "
+                         "\"idempotency_key\": ..., \"array\": ...}, ...]}");
   }
-  // Parsed here, on the HTTP worker, outside the control plane's lock.
-  StatusOr<JobFile> spec = ParseJobFile(req.body, filename);
-  if (!spec.ok()) return FromStatus(spec.status());
-  if (who != nullptr && !who->May(spec->spec.tenant, true)) {  // only into a tenant the caller may use
-    return ErrorResponse(
-        403, "permission_denied",
-        fmt::format("{} may submit to tenant '{}' only, not '{}'", who->name, who->tenant, spec->spec.tenant),
-        "tenant");
+  const json& jobs = body["jobs"];
+  if (jobs.empty() || jobs.size() > kMaxBulkFiles) {
+    return ErrorResponse(400, "invalid_argument", fmt::format("jobs: 1 to {} job files per request", kMaxBulkFiles),
+                         "jobs");
   }
-  StatusOr<ControlPlane::Submitted> r = cp_->Submit(std::move(spec).value(), req.body, filename, key, Actor(who));
-  if (!r.ok()) return FromStatus(r.status());
-  return HttpResponse{r->created ? 201 : 200, Dump(json{{"job", JobJson(r->job, false)}})};
+  std::vector<JobRegistry::NewJob> batch;
+  batch.reserve(jobs.size());
+  uint64_t total = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const json& e = jobs[i];
+    auto text_of = [&](const char* name) -> std::optional<std::string> {
+      if (!e.is_object() || !e.contains(name)) return std::string();
+      if (!e[name].is_string()) return std::nullopt;
+      return e[name].get<std::string>();
+    };
+    const std::optional<std::string> file = text_of("file"), filename = text_of("filename"),
+                                     key = text_of("idempotency_key"), array = text_of("array");
+    const std::string field = fmt::format("jobs[{}]", i);
+    if (!e.is_object() || !file || !filename || !key || !array || file->empty()) {
+      return ErrorResponse(400, "invalid_argument",
+                           fmt::format("{}: an object with \"file\" (the job file's text) and optional string "
+                                       "\"filename\", \"idempotency_key\" and \"array\"",
+                                       field),
+                           field);
+    }
+    StatusOr<JobRegistry::NewJob> item = Prepare(*file, *filename, *key, *array, who);
+    if (!item.ok()) {
+      const int status = HttpStatusOf(item.status().code());
+      const std::string f = FieldOf(std::string(item.status().message()));
+      return ErrorResponse(status, CodeName(item.status().code()),
+                           fmt::format("{}: {}", field, std::string(item.status().message())),
+                           f.empty() ? field : field + "." + f);
+    }
+    total += item->spec.array.empty() ? 1 : item->spec.array.size();
+    if (total > JobArray::kMaxSize) {
+      return ErrorResponse(400, "invalid_argument", fmt::format("more than {} jobs in one request", JobArray::kMaxSize),
+                           field);
+    }
+    batch.push_back(*std::move(item));
+  }
+  StatusOr<std::vector<JobRegistry::Made>> made = cp_->SubmitMany(std::move(batch), Actor(who));
+  if (!made.ok()) return FromStatus(made.status());
+  json results = json::array();
+  bool created = false;
+  for (const JobRegistry::Made& m : *made) {
+    results.push_back(MadeJson(m));
+    created = created || m.created;
+  }
+  return HttpResponse{created ? 201 : 200, Dump(json{{"results", results}})};
+}
+
+HttpResponse RestApi::ArrayCall(const HttpRequest& req, Who who) {
+  std::string_view rest = std::string_view(req.path).substr(std::string_view("/v1/arrays/").size());
+  const bool cancel = rest.ends_with("/cancel");
+  if (cancel) rest.remove_suffix(std::string_view("/cancel").size());
+  const std::optional<uint64_t> id = ParseId(rest);
+  if (!id.has_value()) return ErrorResponse(404, "not_found", fmt::format("no such resource {}", req.path));
+  if (req.method != (cancel ? "POST" : "GET")) {
+    return ErrorResponse(405, "method_not_allowed", cancel ? "use POST" : "use GET");
+  }
+  if (auto no = Forbidden(*id, cancel, who)) return *no;
+  StatusOr<std::vector<JobRecord>> jobs =
+      cancel
+          ? cp_->CancelArray(*id, fmt::format("cancelled by {}", who != nullptr ? who->name : "the user"), Actor(who))
+          : cp_->Array(*id);
+  if (!jobs.ok()) return FromStatus(jobs.status());
+  json a = ArrayJson(*jobs);
+  const JobRecord& first = jobs->front();
+  a["name"] = first.spec.spec.name;
+  a["tenant"] = first.spec.spec.tenant;
+  json states = json::object();
+  for (JobState s :
+       {JobState::kPending, JobState::kRunning, JobState::kSucceeded, JobState::kFailed, JobState::kCancelled}) {
+    states[std::string(Name(s))] = 0;
+  }
+  int64_t first_submitted = first.submitted.millis(), last_updated = 0;
+  for (const JobRecord& r : *jobs) {
+    states[std::string(Name(r.state))] = states[std::string(Name(r.state))].get<int64_t>() + 1;
+    last_updated = std::max(last_updated, r.updated.millis());
+  }
+  a["states"] = states;
+  a["ended"] =
+      states["succeeded"].get<int64_t>() + states["failed"].get<int64_t>() + states["cancelled"].get<int64_t>() ==
+      static_cast<int64_t>(jobs->size());
+  a["submitted_unix_ms"] = first_submitted;
+  a["updated_unix_ms"] = last_updated;
+  return HttpResponse{200, Dump(json{{"array", a}})};
 }
 
 HttpResponse RestApi::ListJobs(const HttpRequest& req, Who who) {
   std::string state_filter;
   if (auto it = req.query.find("state"); it != req.query.end()) state_filter = it->second;
-  StatusOr<std::vector<JobRecord>> all = cp_->Jobs();
+  std::optional<uint64_t> array;
+  if (auto it = req.query.find("array"); it != req.query.end()) {
+    array = ParseId(it->second);
+    if (!array.has_value()) {
+      return ErrorResponse(400, "invalid_argument", fmt::format("array: '{}' is not an array id", it->second), "array");
+    }
+  }
+  StatusOr<std::vector<JobRecord>> all = array.has_value() ? cp_->Array(*array) : cp_->Jobs();
   if (!all.ok()) return FromStatus(all.status());
   const std::shared_ptr<const Forecast> standing = forecaster_->Latest();
   json list = json::array();

@@ -73,6 +73,16 @@ class RestApi {
   using Who = const Principal*;
   HttpResponse Route(const HttpRequest& req, Who who);
   HttpResponse Submit(const HttpRequest& req, Who who);
+  // POST /v1/jobs/bulk: many job files in one request and one transaction.
+  HttpResponse SubmitBulk(const HttpRequest& req, Who who);
+  // One submission's checks and parse, outside the lock: the file and its
+  // name UTF-8, a sane key, a valid file (InvalidArgument naming file,
+  // line and field), an array that fits, a tenant `who` may use.
+  StatusOr<JobRegistry::NewJob> Prepare(std::string text, std::string filename, std::string key,
+                                        const std::string& array, Who who);
+  // GET /v1/arrays/ID (its elements' states, counted) and POST
+  // /v1/arrays/ID/cancel.
+  HttpResponse ArrayCall(const HttpRequest& req, Who who);
   HttpResponse ListJobs(const HttpRequest& req, Who who);
   HttpResponse GetJob(uint64_t id);
   HttpResponse CancelJob(uint64_t id, Who who);

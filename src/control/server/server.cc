@@ -164,7 +164,9 @@ StatusOr<std::string> Server::Impl::OpenStore(EtcdStore** etcd) {
     return absl::UnavailableError(fmt::format("cannot create data dir {}: {}", o.data_dir, std::string(ec.message())));
   SG_ASSIGN_OR_RETURN(dir_lock.fd, LockDataDir(o.data_dir));
   const std::string path = (std::filesystem::path(o.data_dir) / "state.db").string();
-  StatusOr<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(path);
+  // Group commit: every answer waits for its commits' sync (RestApi::Handle,
+  // ControlPlane::Heartbeat), which the commits made meanwhile share.
+  StatusOr<std::unique_ptr<SqliteStore>> sqlite = SqliteStore::Open(path, {.group_commit = true});
   if (!sqlite.ok()) return NotAnOptionError(sqlite.status());
   store = std::move(sqlite).value();
   return path;

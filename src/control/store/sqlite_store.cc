@@ -1,6 +1,11 @@
 #include "control/store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -52,7 +57,7 @@ std::string PrefixEnd(std::string_view prefix) {
 
 }  // namespace
 
-StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, Options options) {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
@@ -60,14 +65,20 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
     sqlite3_close(db);
     return absl::UnavailableError(fmt::format("cannot open store {}: {}", path, msg));
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path));
+  // A private in-memory database has no file to sync.
+  const bool group_commit = options.group_commit && path != ":memory:" && !path.empty();
+  std::unique_ptr<SqliteStore> store(new SqliteStore(db, path, group_commit));
   sqlite3_busy_timeout(db, 5000);  // another process mid-commit: wait, do not fail
   SG_RETURN_IF_ERROR(store->Exec("PRAGMA journal_mode=WAL"));
-  SG_RETURN_IF_ERROR(store->Exec("PRAGMA synchronous=FULL"));
+  SG_RETURN_IF_ERROR(store->Exec(group_commit ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"));
   SG_RETURN_IF_ERROR(store->Exec(
       "CREATE TABLE IF NOT EXISTS kv (key BLOB PRIMARY KEY, value BLOB NOT NULL, revision INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
       "INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0);"));
+  // What an earlier process committed may not be on disk yet (it was
+  // killed between a commit and its sync): the first WaitDurable syncs it.
+  SG_ASSIGN_OR_RETURN(const int64_t revision, store->Revision());
+  store->written_.store(revision);
   return store;
 }
 
@@ -160,7 +171,48 @@ StatusOr<int64_t> SqliteStore::Commit(const Txn& txn) {
   bump.Bind(1, revision);
   if (bump.Step() != SQLITE_DONE) return rollback(Error("commit"));
   if (Status st = Exec("COMMIT"); !st.ok()) return rollback(st);
+  written_.store(revision, std::memory_order_release);
   return revision;
+}
+
+Status SqliteStore::SyncFiles() const {
+  for (const std::string& file : {path_ + "-wal", path_}) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT && file != path_) continue;  // no WAL (yet, or truncated): the database holds it all
+      return absl::InternalError(fmt::format("store {}: cannot open {} to sync it: {}", path_, file, strerror(errno)));
+    }
+    const int rc = ::fdatasync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) return absl::InternalError(fmt::format("store {}: fdatasync {}: {}", path_, file, strerror(err)));
+    return Status();
+  }
+  return Status();
+}
+
+Status SqliteStore::WaitDurable(int64_t revision) {
+  if (!group_commit_) return Status();
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  while (durable_ < revision) {
+    if (syncing_) {  // one sync at a time; the next one covers this caller's commit too
+      synced_.wait(lock);
+      continue;
+    }
+    syncing_ = true;
+    // Every commit up to `target` has written its WAL frames (written_ is
+    // stored after SQLite's COMMIT returned), so one fdatasync covers them all.
+    const int64_t target = written_.load(std::memory_order_acquire);
+    lock.unlock();
+    const Status st = SyncFiles();
+    ++syncs_;
+    lock.lock();
+    syncing_ = false;
+    if (st.ok()) durable_ = std::max(durable_, target);
+    synced_.notify_all();
+    if (!st.ok()) return st;
+  }
+  return Status();
 }
 
 }  // namespace stargate::control

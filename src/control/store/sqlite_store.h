@@ -1,14 +1,28 @@
 // File: sqlite_store.h
-// Store in one SQLite file: journal_mode=WAL and synchronous=FULL, so a
-// commit has reached the disk (the WAL is fsynced) before Commit returns,
-// and a process killed at any point loses no acknowledged commit. Each
-// Commit is one BEGIN IMMEDIATE transaction: the conditions are checked
-// and the writes applied inside it, so concurrent processes on the same
-// file (a second server by mistake) serialise instead of interleaving.
-// Not thread-safe, like every Store (store.h): one owner per process.
+// Store in one SQLite file, journal_mode=WAL. Each Commit is one BEGIN
+// IMMEDIATE transaction: the conditions are checked and the writes applied
+// inside it, so concurrent processes on the same file (a second server by
+// mistake) serialise instead of interleaving.
+//
+// Durability, two ways:
+//   - plain (the default): synchronous=FULL, so the WAL is fsynced before
+//     Commit returns; one fsync per commit.
+//   - group commit (`stargate server`): synchronous=NORMAL, so Commit only
+//     writes the WAL (into the page cache: a killed process loses nothing,
+//     a power cut could), and WaitDurable fdatasyncs the WAL file itself,
+//     outside the owner's lock, for every commit made up to then: the
+//     same call SQLite makes at commit under FULL, shared by every commit
+//     that arrived while the previous sync ran. SQLite still syncs the WAL
+//     before each checkpoint and the database after it (NORMAL does), so a
+//     WAL restart never drops a frame a sync covered.
+// Not thread-safe (but for LastCommitted and WaitDurable), like every
+// Store (store.h): one owner per process.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "control/store/store.h"
@@ -21,7 +35,12 @@ class SqliteStore final : public Store {
  public:
   // Opens or creates the database at `path` (":memory:" for a private
   // in-memory one). Errors name the path.
-  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  struct Options {
+    // See above; off: every Commit is durable when it returns.
+    bool group_commit = false;
+  };
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path, Options options);
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path) { return Open(path, Options{}); }
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -30,14 +49,29 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override;
   StatusOr<int64_t> Commit(const Txn& txn) override;
   StatusOr<int64_t> Revision() override;
+  int64_t LastCommitted() const override { return written_.load(std::memory_order_acquire); }
+  Status WaitDurable(int64_t revision) override;
+
+  // fdatasyncs made by WaitDurable so far (a benchmark's count).
+  int64_t syncs() const { return syncs_.load(); }
 
  private:
-  SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  SqliteStore(sqlite3* db, std::string path, bool group_commit)
+      : db_(db), path_(std::move(path)), group_commit_(group_commit) {}
   Status Exec(const char* sql);
   Status Error(std::string_view what) const;
+  // fdatasync of the WAL file (the database file when there is none).
+  Status SyncFiles() const;
 
   sqlite3* db_;
   std::string path_;
+  const bool group_commit_;
+  std::atomic<int64_t> written_{0};  // the last revision committed (to the WAL)
+  std::atomic<int64_t> syncs_{0};
+  std::mutex sync_mu_;
+  std::condition_variable synced_;
+  int64_t durable_ = 0;   // guarded by sync_mu_: every commit up to it is on disk
+  bool syncing_ = false;  // guarded by sync_mu_: a WaitDurable is in fdatasync
 };
 
 }  // namespace stargate::control

@@ -9,8 +9,9 @@
 // default in a server's data dir), EtcdStore (etcd_store.h; an etcd 3.4
 // cluster, `stargate server --etcd`) and MemoryStore (memory_store.h; tests
 // and throwaway servers). All pass the same conformance suite
-// (tests/unit/control/store/store_test.cc). Not thread-safe: the server
-// owns one and its control plane serialises access.
+// (tests/unit/control/store/store_test.cc). Not thread-safe (but for
+// LastCommitted and WaitDurable): the server owns one and its control plane
+// serialises access.
 #pragma once
 
 #include <cstdint>
@@ -64,6 +65,25 @@ class Store {
   virtual StatusOr<int64_t> Commit(const Txn& txn) = 0;
   // The revision of the last commit (0 for a new store).
   virtual StatusOr<int64_t> Revision() = 0;
+
+  // ---- Group commit. A store may return from Commit before the commit is
+  // on disk (SqliteStore opened with group_commit: the WAL is written,
+  // not yet fsynced), so that the commits made while one fsync runs share
+  // the next one instead of each paying its own. Whoever answers a client
+  // (an API reply, a heartbeat's reply) calls WaitDurable(LastCommitted())
+  // first, so "acknowledged means durable" still holds: nothing a caller
+  // was told can be lost by a crash, only what nobody was told yet.
+  // Unlike the rest of Store these two are thread-safe, and WaitDurable is
+  // meant to be called without the owner's lock: commits go on while a
+  // sync waits on the disk. A store whose commits are durable when Commit
+  // returns (etcd, memory, SQLite without group commit) returns at once.
+  //
+  // The last revision Commit returned (0 before the first).
+  virtual int64_t LastCommitted() const { return 0; }
+  // Returns once every commit up to `revision` is durable; an error when
+  // the disk refused (then nothing since the last good sync is known to
+  // be durable, and the caller must not acknowledge it).
+  virtual Status WaitDurable(int64_t revision) { return Status(); }
 
   // Unconditional single write.
   StatusOr<int64_t> Put(std::string key, std::string value);

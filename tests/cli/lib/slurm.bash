@@ -24,7 +24,9 @@ slurm_jobs_down() {
 
 # start_slurm: sets SLURM_CONF (exported) and SLURM_NODE (this host's
 # short name, the one Slurm node, with gpu:8). $SLURM_EXTRA_CONF, if set,
-# is added to slurm.conf.
+# is added to slurm.conf; $SLURM_CPUS, if set, is the node's CPU count
+# (with SlurmdParameters=config_overrides in the extra conf when it is more
+# than the host has).
 start_slurm() {
   local d="$TMP/slurm" host ctld_port slurmd_port
   host="$(hostname -s)"
@@ -67,7 +69,7 @@ JobCompLoc=$d/log/jobcomp.txt
 MinJobAge=300
 KillWait=5
 ${SLURM_EXTRA_CONF:-}
-NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=1000 Gres=gpu:8 State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=${SLURM_CPUS:-$(nproc)} RealMemory=1000 Gres=gpu:8 State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
   cat > "$d/gres.conf" <<CONF

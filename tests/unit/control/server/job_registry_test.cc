@@ -9,6 +9,7 @@
 
 #include "control/store/memory_store.h"
 #include "control/store/sqlite_store.h"
+#include "core/job_file_parser.h"
 #include "runtime/manual_clock.h"
 
 namespace stargate::control {
@@ -172,6 +173,49 @@ TEST(JobRegistry, JobsSurviveAReopenedSqliteStore) {
   EXPECT_EQ(jobs.List().value().size(), 2u);
   EXPECT_EQ(jobs.Submit(kSpec, "a.yaml", "k1").value().id, 1u);  // still known after the restart
   EXPECT_EQ(jobs.Submit(kSpec, "c.yaml", "k3").value().id, 3u);
+  std::filesystem::remove_all(dir);
+}
+
+// An array's elements read back whole after a restart (their index, the
+// array's indices from --array, not the file), and a retry with its key
+// finds every element.
+TEST(JobRegistry, ArraysSurviveAReopenedStore) {
+  const std::string dir = "/tmp/stargate-registry-array-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  {
+    auto store = SqliteStore::Open(dir + "/state.db", {.group_commit = true}).value();
+    JobRegistry jobs(store.get(), &kClock);
+    std::vector<JobRegistry::NewJob> batch;
+    JobFile spec = ParseJobFile(kSpec, "a.yaml").value();
+    spec.array = JobArray::Parse("10-14").value();
+    batch.push_back({spec, kSpec, "a.yaml", "arr"});
+    batch.push_back({ParseJobFile(kSpec, "b.yaml").value(), kSpec, "b.yaml", ""});
+    const auto made = jobs.SubmitMany(batch).value();
+    ASSERT_EQ(made[0].jobs.size(), 5u);
+    EXPECT_EQ(made[1].jobs.front().id, 6u);
+    ASSERT_TRUE(store->WaitDurable(store->LastCommitted()).ok());
+  }
+  auto store = SqliteStore::Open(dir + "/state.db").value();
+  JobRegistry jobs(store.get(), &kClock);
+  const std::vector<JobRecord> array = jobs.Array(1).value();
+  ASSERT_EQ(array.size(), 5u);
+  EXPECT_EQ(array[3].id, 4u);
+  EXPECT_EQ(array[3].array_id, 1u);
+  EXPECT_EQ(array[3].array_index, 13u);
+  EXPECT_EQ(array[3].spec.array.text(), "10-14");
+  EXPECT_EQ(jobs.Get(6).value().array_id, 0u);
+  EXPECT_EQ(jobs.Array(6).status().code(), absl::StatusCode::kNotFound);
+  JobFile spec = ParseJobFile(kSpec, "a.yaml").value();
+  spec.array = JobArray::Parse("10-14").value();
+  const auto again = jobs.SubmitMany({{spec, kSpec, "a.yaml", "arr"}}).value();
+  EXPECT_FALSE(again[0].created);
+  EXPECT_EQ(again[0].jobs.size(), 5u);
+  spec.array = JobArray::Parse("10-15").value();  // the same key, another array: a conflict
+  EXPECT_EQ(jobs.SubmitMany({{spec, kSpec, "a.yaml", "arr"}}).status().code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(jobs.Cancel(2, "one").ok());
+  EXPECT_EQ(jobs.CancelArray(1, "all").value().size(), 4u);  // the rest
+  EXPECT_EQ(jobs.CancelArray(1, "again").value().size(), 0u);
+  EXPECT_EQ(jobs.Get(6).value().state, JobState::kPending);
   std::filesystem::remove_all(dir);
 }
 

@@ -213,6 +213,138 @@ TEST_F(RestApiTest, TokensRolesTenantsAndTheAuditLog) {
   EXPECT_EQ(Call("GET", "/v1/sites/reload", "", as("admin-token-0123456789")).status, 405);
 }
 
+// An array is one submit: N jobs with consecutive ids, each its index;
+// shown, listed, counted and cancelled as a group; a retry with its key
+// makes nothing new.
+TEST_F(RestApiTest, JobArrays) {
+  const std::string file = "name: sweep\ntenant: ml\narray: 0-9:3\nrun: x\n";
+  HttpResponse r = Call("POST", "/v1/jobs", file, {{"idempotency-key", "a1"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  json a = json::parse(r.body)["array"];
+  EXPECT_EQ(a["id"], 1);
+  EXPECT_EQ(a["size"], 4);  // 0, 3, 6, 9
+  EXPECT_EQ(a["first_job"], 1);
+  EXPECT_EQ(a["last_job"], 4);
+  EXPECT_EQ(Call("POST", "/v1/jobs", file, {{"idempotency-key", "a1"}}).status, 200);  // replay: nothing new
+  // --array in place of the file's (a query), and a plain job after.
+  r = Call("POST", "/v1/jobs?array=3", "name: b\ntenant: ml\nrun: x\n");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(json::parse(r.body)["array"]["id"], 5);
+  ASSERT_EQ(Call("POST", "/v1/jobs", "name: c\ntenant: ml\nrun: x\n").status, 201);
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs").body)["jobs"].size(), 8u);
+  const json elements = json::parse(Call("GET", "/v1/jobs?array=1").body)["jobs"];
+  ASSERT_EQ(elements.size(), 4u);
+  EXPECT_EQ(elements[2]["array"], json({{"id", 1}, {"index", 6}, {"size", 4}}));
+  EXPECT_EQ(Call("GET", "/v1/jobs?array=x").status, 400);
+  EXPECT_EQ(Call("GET", "/v1/jobs?array=8").status, 404);  // a job, not an array
+  // The element's tasks learn their index (Slurm's names too).
+  const std::map<std::string, std::string> env =
+      Reconciler(nullptr, nullptr, nullptr, "/d", &clock_).TaskEnv(cp().Job(3).value(), 0);
+  EXPECT_EQ(env.at("STARGATE_ARRAY_INDEX"), "6");
+  EXPECT_EQ(env.at("STARGATE_ARRAY_ID"), "1");
+  EXPECT_EQ(env.at("SLURM_ARRAY_TASK_ID"), "6");
+  EXPECT_EQ(env.at("SLURM_ARRAY_JOB_ID"), "1");
+  EXPECT_EQ(env.at("SLURM_ARRAY_TASK_COUNT"), "4");
+  EXPECT_EQ(env.at("SLURM_ARRAY_TASK_MAX"), "9");
+  EXPECT_EQ(Reconciler(nullptr, nullptr, nullptr, "/d", &clock_)
+                .TaskEnv(cp().Job(8).value(), 0)
+                .count("STARGATE_ARRAY_INDEX"),
+            0u);
+  // One element cancelled alone, then the rest as a group.
+  ASSERT_EQ(Call("POST", "/v1/jobs/2/cancel").status, 200);
+  r = Call("GET", "/v1/arrays/1");
+  ASSERT_EQ(r.status, 200) << r.body;
+  a = json::parse(r.body)["array"];
+  EXPECT_EQ(a["states"]["pending"], 3);
+  EXPECT_EQ(a["states"]["cancelled"], 1);
+  EXPECT_EQ(a["ended"], false);
+  EXPECT_EQ(a["name"], "sweep");
+  r = Call("POST", "/v1/arrays/1/cancel");
+  ASSERT_EQ(r.status, 200) << r.body;
+  a = json::parse(r.body)["array"];
+  EXPECT_EQ(a["states"]["cancelled"], 4);
+  EXPECT_EQ(a["ended"], true);
+  EXPECT_EQ(cp().Job(5).value().state, JobState::kPending);  // another array: untouched
+  EXPECT_EQ(Call("GET", "/v1/arrays/8").status, 404);
+  EXPECT_EQ(Call("GET", "/v1/arrays/1/cancel").status, 405);
+  EXPECT_EQ(Call("POST", "/v1/arrays/1").status, 405);
+  // Bad arrays: 400 naming the field, nothing stored.
+  const int64_t before = store_.Revision().value();
+  r = Call("POST", "/v1/jobs", "name: x\narray: 5-1\nrun: x\n", {{"x-filename", "bad.yaml"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "array");
+  EXPECT_EQ(Call("POST", "/v1/jobs?array=0-100000", "name: x\nrun: x\n").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs?array=2,1", "name: x\nrun: x\n").status, 400);
+  // A big file times many jobs would fill the store: refused.
+  EXPECT_EQ(Call("POST", "/v1/jobs?array=100000", "name: x\nrun: x\nenv: {A: " + std::string(4000, 'a') + "}\n").status,
+            400);
+  EXPECT_EQ(store_.Revision().value(), before);
+}
+
+// Many job files in one request and one transaction: all stored, or none.
+TEST_F(RestApiTest, BulkSubmit) {
+  auto bulk = [](const json& jobs) { return json{{"jobs", jobs}}.dump(); };
+  const json two = json::array({{{"file", "name: a\nrun: x\n"}, {"idempotency_key", "b1"}},
+                                {{"file", "name: b\nrun: x\n"}, {"filename", "b.yaml"}, {"array", "3"}}});
+  HttpResponse r = Call("POST", "/v1/jobs/bulk", bulk(two));
+  ASSERT_EQ(r.status, 201) << r.body;
+  json results = json::parse(r.body)["results"];
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_EQ(results[0]["job"]["id"], 1);
+  EXPECT_EQ(results[0]["created"], true);
+  EXPECT_EQ(results[1]["array"]["size"], 3);
+  EXPECT_EQ(results[1]["array"]["first_job"], 2);
+  EXPECT_EQ(json::parse(Call("GET", "/v1/jobs").body)["jobs"].size(), 4u);
+  const HttpResponse audit = Call("GET", "/v1/audit?action=submit");
+  EXPECT_EQ(json::parse(audit.body)["entries"].size(), 2u) << audit.body;  // one per submission
+  // A replay of the keyed one alone makes nothing.
+  r = Call("POST", "/v1/jobs/bulk", bulk(json::array({two[0]})));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["results"][0]["created"], false);
+  // One bad file refuses the whole request, naming it.
+  const int64_t before = store_.Revision().value();
+  r = Call("POST", "/v1/jobs/bulk",
+           bulk(json::array({{{"file", "name: c\nrun: x\n"}}, {{"file", "name: d\nrun: x\npriority: z\n"}}})));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["field"], "jobs[1].priority") << r.body;
+  EXPECT_EQ(Call("POST", "/v1/jobs/bulk", "not json").status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs/bulk", bulk(json::array())).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs/bulk", bulk(json::array({{{"file", 5}}}))).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs/bulk", bulk(json::array({json::array()}))).status, 400);
+  // One key twice in a request is a mistake, not a replay.
+  EXPECT_EQ(Call("POST", "/v1/jobs/bulk",
+                 bulk(json::array({{{"file", "name: e\nrun: x\n"}, {"idempotency_key", "dup"}},
+                                   {{"file", "name: e\nrun: x\n"}, {"idempotency_key", "dup"}}})))
+                .status,
+            400);
+  json many = json::array();
+  for (int i = 0; i < 1001; ++i) many.push_back({{"file", "name: f\nrun: x\n"}});
+  EXPECT_EQ(Call("POST", "/v1/jobs/bulk", bulk(many)).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/jobs/bulk").status, 405);
+  EXPECT_EQ(store_.Revision().value(), before);
+}
+
+// A tenant's token submits arrays and bulk jobs to its tenant only, and
+// another tenant's array is as good as absent.
+TEST_F(RestApiTest, ArraysAndBulkKeepTenantsApart) {
+  const AccessList access = AccessList::Parse(kTokens, "tokens.yaml").value();
+  access_ = &access;
+  auto as = [](const std::string& token) {
+    return std::map<std::string, std::string>{{"authorization", "Bearer " + token}};
+  };
+  ASSERT_EQ(Call("POST", "/v1/jobs?array=2", "name: a\ntenant: ml\nrun: x\n", as("alice-token-0123456789")).status,
+            201);
+  const std::string other = json{{"jobs", json::array({{{"file", "name: b\ntenant: ml\nrun: x\n"}}})}}.dump();
+  HttpResponse r = Call("POST", "/v1/jobs/bulk", other, as("bob-token-01234567890"));
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_EQ(Call("GET", "/v1/arrays/1", "", as("bob-token-01234567890")).status, 404);
+  EXPECT_EQ(Call("POST", "/v1/arrays/1/cancel", "", as("bob-token-01234567890")).status, 404);
+  EXPECT_EQ(Call("POST", "/v1/arrays/1/cancel", "", as("view-token-0123456789")).status, 403);
+  EXPECT_EQ(Call("GET", "/v1/jobs?array=1", "", as("bob-token-01234567890")).body, R"({"jobs":[]})");
+  EXPECT_EQ(Call("GET", "/v1/arrays/1", "", as("alice-token-0123456789")).status, 200);
+  EXPECT_EQ(cp().Job(1).value().state, JobState::kPending);
+}
+
 // Task logs are read through the server, which checks the caller first
 // and then fetches from the node's log server with that server's token
 // (agents' log servers refuse anyone else); the token is never shown.

@@ -1,0 +1,59 @@
+// stargate, the front: `stargate job ...` (the commands people and scripts
+// run many times a second: submit, list, show, cancel, wait, logs) is
+// served here, by a binary that links only the CLI parser and a small
+// HTTP client (cli/rest_client.h), so it starts in a few milliseconds.
+// Every other command (server, agent, twin, up, ...) is the full binary,
+// stargate-full beside this one, exec'd in place with the same arguments:
+// one process, one PID, the same exit code. Loading the full binary's
+// gRPC, protobuf, abseil and xgboost costs ~30 ms at every start, which
+// dominated a job submit (bench/RESULTS.md).
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "cli/commands.h"
+#include "runtime/real_clock.h"
+
+namespace {
+
+// The full binary: stargate-full in this binary's own directory.
+std::string FullBinary() {
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  std::string dir = ".";
+  if (n > 0) {
+    const std::string path(self, static_cast<size_t>(n));
+    const size_t slash = path.rfind('/');
+    if (slash != std::string::npos) dir = path.substr(0, slash);
+  }
+  return dir + "/stargate-full";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "job") {
+    CLI::App app{"Stargate: orchestrator and digital twin for a decentralized AI datacenter network", "stargate"};
+    app.require_subcommand(1);
+    int exit_code = 0;
+    stargate::RealClock clock;
+    stargate::cli::AddJobCommands(app, clock, &exit_code);
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      return app.exit(e);
+    }
+    return exit_code;
+  }
+  const std::string full = FullBinary();
+  execv(full.c_str(), argv);
+  std::cerr << "stargate: cannot run " << full << ": " << std::strerror(errno)
+            << " (it is installed beside the stargate binary)\n";
+  return 127;
+}
