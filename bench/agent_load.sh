@@ -1,29 +1,51 @@
 #!/usr/bin/env bash
-# The control plane under 10,000 emulated agents heartbeating at 1 Hz
-# (issue 4): the server pinned to CPU 0, the emulator (bench/agent_load.cc)
-# to CPU 1; prints the emulator's figures and the server's CPU use over the
-# heartbeat phase from /proc. Target: the server under one core.
-# Usage: bench/agent_load.sh [AGENTS] [SECONDS]
+# The control plane under emulated agents (issues 4 and 20): the server
+# pinned to CPU 0, the emulator (bench/agent_load.cc) to CPU 1; prints the
+# emulator's figures and the server's CPU use over the heartbeat phase from
+# /proc. With JOBS > 0, an array of JOBS one-node jobs is submitted as the
+# heartbeats start, and flows through the emulated nodes (each runs a task
+# for one period). Target: the server under one core.
+# Usage: bench/agent_load.sh [AGENTS] [SECONDS] [PERIOD_MS] [JOBS]
+#   bench/agent_load.sh 10000 15              # issue 4: 10,000 agents at 1 Hz
+#   bench/agent_load.sh 100000 30 5000 20000  # issue 20: 100,000 at 0.2 Hz, jobs flowing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh > /dev/null
-agents="${1:-10000}"; seconds="${2:-20}"
+agents="${1:-10000}"; seconds="${2:-20}"; period_ms="${3:-1000}"; jobs="${4:-0}"
 tmp="$(mktemp -d)"
 chmod 1777 "$tmp"  # agents as root run tasks as their tenant's user
 taskset -c 0 ./build/stargate server --data-dir "$tmp/data" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 \
-  --port-file "$tmp/port" --heartbeat-timeout-ms 5000 > "$tmp/server.log" 2>&1 &
+  --port-file "$tmp/port" --heartbeat-timeout-ms $((period_ms * 3 > 5000 ? period_ms * 3 : 5000)) \
+  > "$tmp/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
 read -r _ agent_port < "$tmp/port"
 ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
-taskset -c 1 ./build/agent_load --server "127.0.0.1:$agent_port" --agents "$agents" --seconds "$seconds" --threads 4 &
+rest="http://127.0.0.1:$(cut -d' ' -f1 "$tmp/port")"
+metric() { curl -s "$rest/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+up() { curl -s "$rest/metrics" | grep -c '^stargate_node_up{.*} 1$' || true; }
+s_reg=$(date +%s.%N)
+taskset -c 1 ./build/agent_load --server "127.0.0.1:$agent_port" --agents "$agents" --seconds "$seconds" --threads 16 \
+  --period-ms "$period_ms" &
 load=$!
-sleep 3   # registration
+# Registration: until every node registered (or the emulator gave up).
+until [ "$(metric stargate_agent_registrations_total)" = "$agents" ] || ! kill -0 $load 2> /dev/null; do sleep 0.5; done
+echo "registered $agents nodes in $(awk -v a="$s_reg" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
+if [ "$jobs" -gt 0 ]; then
+  printf 'name: flow\nrun: "true"\n' > "$tmp/flow.yaml"
+  STARGATE_SERVER="$rest" ./build/stargate job submit --array "$jobs" "$tmp/flow.yaml"
+fi
 t0=$(ticks); s0=$(date +%s.%N)
 wait $load
 t1=$(ticks); s1=$(date +%s.%N)
 awk -v a="$t0" -v b="$t1" -v hz="$hz" -v s0="$s0" -v s1="$s1" \
   'BEGIN { printf "server CPU: %.2f cores over %.1f s of heartbeats\n", (b - a) / hz / (s1 - s0), s1 - s0 }'
-"./build/stargate" node list --server "http://127.0.0.1:$(cut -d' ' -f1 "$tmp/port")" | grep -c " up " | sed 's/^/nodes up: /'
+echo "nodes up: $(up)"
+if [ "$jobs" -gt 0 ]; then
+  curl -s "$rest/metrics" | grep -E '^stargate_jobs\{' | tr '\n' ' '
+  echo
+  curl -s "$rest/metrics" | grep -E '^stargate_scheduler_pass_seconds_(sum|count)' | tr '\n' ' '
+  echo
+fi

@@ -36,6 +36,52 @@ D="$TMP"
 now() { date +%s.%N; }
 RESULTS="$D/results.txt"
 : > "$RESULTS"
+# calls N LATENCY_FILE CMD...: runs CMD N times, one after the other (as a
+# script's loop would), and writes each call's start and end (seconds) to
+# LATENCY_FILE. Timed in one process for both systems, so neither pays for
+# a `date` per call.
+cat > "$D/calls.py" <<'PY'
+import subprocess, sys, time
+n, out, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+with open(out, "w") as f:
+    for _ in range(n):
+        a = time.time()
+        if subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode != 0:
+            sys.exit(f"{cmd[0]} failed")
+        f.write(f"{a} {time.time()}\n")
+PY
+calls() { /usr/bin/python3 "$D/calls.py" "$@"; }
+# until_done KIND WHERE BASE N: waits (20 looks a second, 30 min at most)
+# until BASE + N jobs completed, counted in Slurm's jobcomp file (KIND
+# file) or in a Stargate server's metrics (KIND url: one kept-alive
+# connection), and prints the count. Cheap for both: no process per look.
+cat > "$D/until_done.py" <<'PY'
+import http.client, re, sys, time, urllib.parse
+kind, where, base, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+conn = None
+def count():
+    global conn
+    if kind == "file":
+        try:
+            with open(where, "rb") as f:
+                return sum(1 for line in f if line.strip())
+        except FileNotFoundError:
+            return 0
+    if conn is None:
+        u = urllib.parse.urlparse(where)
+        conn = http.client.HTTPConnection(u.hostname, u.port)
+    conn.request("GET", "/metrics")
+    body = conn.getresponse().read().decode()
+    m = re.search(r'^stargate_jobs\{state="succeeded"\} (\d+)', body, re.M)
+    return int(m.group(1)) if m else 0
+end = time.time() + 1800
+c = count()
+while c - base < n and time.time() < end:
+    time.sleep(0.05)
+    c = count()
+print(c)
+PY
+until_done() { /usr/bin/python3 "$D/until_done.py" "$@"; }
 
 # ---- Slurm, tuned ----
 need_slurm
@@ -47,7 +93,7 @@ SlurmdDebug=error
 SlurmdParameters=config_overrides" start_slurm
 cd "$D"
 JOBCOMP="$D/slurm/log/jobcomp.txt"
-completed() { if [ -f "$JOBCOMP" ]; then grep -c . "$JOBCOMP" || true; else echo 0; fi; }
+completed() { until_done file "$JOBCOMP" 0 0; }
 # slurm_run PATH: submits N jobs that way, waits for all, appends a line.
 slurm_run() {
   local base t0 t1 t2 lat="$D/lat-slurm-$1"
@@ -57,16 +103,13 @@ slurm_run() {
   if [ "$1" = array ]; then
     sbatch -Q -o /dev/null --array="0-$((N - 1))" --wrap true
   else
-    for _ in $(seq "$N"); do
-      local a b
-      a=$(now); sbatch -Q -o /dev/null --wrap true; b=$(now)
-      echo "$a $b" >> "$lat"
-    done
+    calls "$N" "$lat" sbatch -Q -o /dev/null --wrap true
   fi
   t1=$(now)
-  for _ in $(seq 36000); do [ $(( $(completed) - base )) -ge "$N" ] && break; sleep 0.05; done
+  local done_now
+  done_now=$(until_done file "$JOBCOMP" "$base" "$N")
   t2=$(now)
-  echo "slurm $1 $t0 $t1 $t2 $(( $(completed) - base )) $lat" >> "$RESULTS"
+  echo "slurm $1 $t0 $t1 $t2 $((done_now - base)) $lat" >> "$RESULTS"
 }
 for p in $PATHS; do slurm_run "$p"; done
 slurm_jobs_down
@@ -76,9 +119,7 @@ start_server
 for n in a b c d; do start_agent "$n" --accelerators CPU:16; done
 wait_up 4
 printf 'name: t\nrun: "true"\n' > "$D/t.yaml"
-succeeded_total() {
-  curl -s "$STARGATE_SERVER/metrics" | awk -F' ' '/^stargate_jobs\{.*state="succeeded"/ {s += $2} END {print s + 0}'
-}
+succeeded_total() { until_done url "$STARGATE_SERVER" 0 0; }
 stargate_run() {
   local base t0 t1 t2 lat="$D/lat-stargate-$1"
   base=$(succeeded_total)
@@ -87,16 +128,13 @@ stargate_run() {
   if [ "$1" = array ]; then
     "$BIN" job submit --array "$N" "$D/t.yaml" > /dev/null
   else
-    for _ in $(seq "$N"); do
-      local a b
-      a=$(now); "$BIN" job submit "$D/t.yaml" > /dev/null; b=$(now)
-      echo "$a $b" >> "$lat"
-    done
+    calls "$N" "$lat" "$BIN" job submit "$D/t.yaml"
   fi
   t1=$(now)
-  for _ in $(seq 36000); do [ $(( $(succeeded_total) - base )) -ge "$N" ] && break; sleep 0.05; done
+  local done_now
+  done_now=$(until_done url "$STARGATE_SERVER" "$base" "$N")
   t2=$(now)
-  echo "stargate $1 $t0 $t1 $t2 $(( $(succeeded_total) - base )) $lat" >> "$RESULTS"
+  echo "stargate $1 $t0 $t1 $t2 $((done_now - base)) $lat" >> "$RESULTS"
 }
 for p in $PATHS; do stargate_run "$p"; done
 

@@ -116,7 +116,7 @@ bool NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
 int NodeRegistry::NoteFailures(Time now) {
   int count = 0;
   for (const auto& [name, t] : telemetry_) {
-    if (Alive(name, now) || down_noted_.count(name)) continue;
+    if (Alive(t, now) || down_noted_.count(name)) continue;
     down_noted_.insert(name);
     const std::string& site = nodes_.at(name).site;
     ++health_[site].failures;
@@ -191,33 +191,39 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
   return true;
 }
 
-std::optional<Time> NodeRegistry::SiteSilentSince(const std::string& site, Time now) const {
-  std::optional<Time> last;
-  for (const auto& [name, n] : nodes_) {
-    if (n.site != site || left_.count(name)) continue;
-    if (Alive(name, now)) return std::nullopt;
-    last = last.has_value() ? std::max(*last, telemetry_.at(name).last_heartbeat) : telemetry_.at(name).last_heartbeat;
-  }
-  return last;
-}
-
 void NodeRegistry::NoteSilentSites(Time now) {
-  std::set<std::string> sites;
-  for (const auto& [name, n] : nodes_) sites.insert(n.site);
-  for (const std::string& site : sites) {
-    if (std::optional<Time> since = SiteSilentSince(site, now)) {
+  // One pass over the nodes, per site: whether any node (not left) is
+  // alive, whether any is silent, and the last heartbeat of them. A
+  // network of thousands of small sites must not cost sites x nodes.
+  struct Seen {
+    bool any_alive = false;
+    bool any_silent = false;
+    std::optional<Time> last;
+  };
+  std::map<std::string, Seen> sites;
+  for (const auto& [name, n] : nodes_) {
+    Seen& seen = sites[n.site];
+    if (!left_.empty() && left_.count(name)) continue;
+    const NodeTelemetry* t = FindTelemetry(name);
+    if (t != nullptr && Alive(*t, now)) {
+      seen.any_alive = true;
+      continue;
+    }
+    seen.any_silent = true;
+    if (t == nullptr) continue;
+    const Time beat = t->last_heartbeat;
+    seen.last = seen.last.has_value() ? std::max(*seen.last, beat) : beat;
+  }
+  for (const auto& [site, seen] : sites) {
+    if (!seen.any_alive && seen.last.has_value()) {  // every node silent
       // A node heard after the episode began (the site came back in part,
       // or an old episode was held open by a node that never returned):
       // this silence is a new one.
-      auto [it, added] = silent_sites_.try_emplace(site, *since);
-      if (!added && *since > it->second) it->second = *since;
+      auto [it, added] = silent_sites_.try_emplace(site, *seen.last);
+      if (!added && *seen.last > it->second) it->second = *seen.last;
       continue;
     }
-    bool whole = true;
-    for (const auto& [name, n] : nodes_) {
-      if (n.site == site && !left_.count(name) && !Alive(name, now)) whole = false;
-    }
-    if (whole) silent_sites_.erase(site);
+    if (!seen.any_silent) silent_sites_.erase(site);  // whole again
   }
 }
 
@@ -245,7 +251,7 @@ bool NodeRegistry::Ready(const std::string& name, Time now) const {
 
 bool NodeRegistry::Alive(const std::string& name, Time now) const {
   auto it = telemetry_.find(name);
-  return it != telemetry_.end() && (now - it->second.last_heartbeat <= timeout_ || now <= grace_until_);
+  return it != telemetry_.end() && Alive(it->second, now);
 }
 
 const NodeInfo* NodeRegistry::Find(const std::string& name) const {

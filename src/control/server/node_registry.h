@@ -73,16 +73,24 @@ class NodeRegistry {
   const std::map<std::string, SiteHealth>& health() const { return health_; }
 
   bool Alive(const std::string& name, Time now) const;
+  // The same for a node's telemetry already at hand (a loop over every
+  // node need not look each up by name).
+  bool Alive(const NodeTelemetry& t, Time now) const {
+    return now - t.last_heartbeat <= timeout_ || now <= grace_until_;
+  }
+  // The node's telemetry, null for a node never heard from.
+  const NodeTelemetry* FindTelemetry(const std::string& name) const {
+    auto it = telemetry_.find(name);
+    return it == telemetry_.end() ? nullptr : &it->second;
+  }
   // Alive, and its agent has said what it runs since it (re-)registered:
   // only then may new work land on it (a restarted agent, or a Slurm
   // driver that adopted its batch jobs, may still run a stale attempt).
   bool Ready(const std::string& name, Time now) const;
-  // When `site` was last heard from, if every node of it that did not
-  // leave is silent now (its WAN link cut, or the whole site down);
-  // nullopt while any node of it is alive or all of them left.
-  std::optional<Time> SiteSilentSince(const std::string& site, Time now) const;
-  // Notes which sites went silent as a whole, and which are whole again
-  // (every node that did not leave alive). Called once per control pass.
+  // Notes which sites went silent as a whole (every node of it that did
+  // not leave is silent now: its WAN link cut, or the whole site down),
+  // since their last heartbeat, and which are whole again (every node
+  // that did not leave alive). Called once per control pass.
   void NoteSilentSites(Time now);
   // For a silent node that went quiet with the rest of its site (noted by
   // NoteSilentSites, and not yet back): when the site was last heard

@@ -381,13 +381,16 @@ void Reconciler::ReckonDraw(const std::vector<JobRecord>& jobs, Time now) {
   // Forget cap reports of ranks no longer running (ended, lost, requeued).
   std::erase_if(cap_state_, [&](const auto& e) { return !running.count(e.first); });
   site_draw_.clear();
+  const Load idle;  // a node no rank runs on
   for (const auto& entry : nodes_->nodes()) {
     const std::string& name = entry.first;
     const NodeInfo& n = entry.second;  // (not a structured binding: the lambdas below capture it)
     SiteDraw& d = site_draw_[n.site];
-    if (!nodes_->Alive(name, now)) continue;  // a silent node is not counted (nor known)
+    const NodeTelemetry* t = nodes_->FindTelemetry(name);
+    if (t == nullptr || !nodes_->Alive(*t, now)) continue;  // a silent node is not counted (nor known)
     const AcceleratorSpec& spec = Spec(n.accelerator);
-    const Load& l = load[name];
+    auto found = load.find(name);
+    const Load& l = found == load.end() ? idle : found->second;
     // The catalog's figure for its busy and idle devices (device and host
     // share, linear in utilisation), less the cuts of enforced caps.
     auto linear = [&](auto power) {
@@ -399,7 +402,7 @@ void Reconciler::ReckonDraw(const std::vector<JobRecord>& jobs, Time now) {
     // the catalog's host share. The estimate covers what a reading lags
     // behind (ranks started since) and nodes without one. A reading that
     // is not a number, negative or past 1.5 x TDP per device is none.
-    double measured = nodes_->telemetry(name).gpu_power_w;
+    double measured = t->gpu_power_w;
     if (!std::isfinite(measured) || measured <= 0 || measured > 1.5 * n.accelerators * spec.tdp.value()) measured = 0;
     if (measured > 0) {
       d.it_w += std::max(measured + linear(model::HostPower), estimate);
