@@ -125,6 +125,45 @@ TEST_F(WorkDir, AStartWithNoRecordedEndIsLost) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "ran"));
 }
 
+// A command with no shell syntax is exec'd without bash, one with any
+// (or a program not on PATH, a builtin) through bash: the same exits and
+// output either way.
+TEST_F(WorkDir, CommandsRunWithOrWithoutAShellAlike) {
+  node_.accelerators = 8;
+  LocalRunner runner(node_, dir_.string(), Duration::Seconds(1));
+  const Time now = Time::FromMillis(1'000'000);
+  struct Case {
+    std::string command;
+    int exit_code;
+    std::string output;  // the log holds it
+  };
+  const Case cases[] = {
+      {"printenv _", 0, "no shell"},                       // direct: bash would have set $_ to the program's path
+      {"printf direct:%s,%s a b", 0, "direct:a,b"},        // direct: /usr/bin/printf
+      {"false", 1, ""},                                    // direct
+      {"/bin/sh -c exit:3", 127, "exit:3"},                // direct, sh's own error
+      {"printf '%s' \"$((2 + 3))\"", 0, "5"},              // quotes and $: bash
+      {"no-such-program-here", 127, "command not found"},  // not on PATH: bash says so
+      {"exit 4", 4, ""},                                   // a builtin: bash
+      {"A=1 printenv A", 0, "1"},                          // a variable first: bash
+  };
+  uint64_t job = 1;
+  for (const Case& c : cases) {
+    TaskLaunch t;
+    t.task = TaskRef{job++, 1};
+    t.command = c.command;
+    t.env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+    t.env["_"] = "no shell";
+    runner.Start("n", t);
+    const std::optional<TaskReport> end = AwaitEnd(runner, t.task, now);
+    ASSERT_TRUE(end.has_value()) << c.command;
+    EXPECT_EQ(end->exit_code, c.exit_code) << c.command;
+    std::ifstream log(dir_ / "logs" / TaskLogName(t.task));
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find(c.output), std::string::npos) << c.command << ": " << text;
+  }
+}
+
 TEST(TenantUsers, NamesNeverCollide) {
   EXPECT_EQ(TenantUsers::UserName("ml-team"), "sg-ml-team");
   EXPECT_NE(TenantUsers::UserName("Acme"), TenantUsers::UserName("acme"));
