@@ -134,6 +134,33 @@ std::optional<JobRef> RefArg(const std::string& text) {
   return ref;
 }
 
+// What a job argument names once looked up: a job, or (an array's id)
+// the whole array, with its summary.
+struct Named {
+  uint64_t id = 0;
+  bool whole_array = false;
+  json array;
+};
+// Says why on stderr, and sets *exit_code, when `text` names nothing.
+std::optional<Named> Lookup(Common& c, const std::string& text, int* exit_code) {
+  std::optional<JobRef> ref = RefArg(text);
+  if (!ref.has_value()) {
+    *exit_code = 2;
+    return std::nullopt;
+  }
+  Named out;
+  std::string error;
+  std::optional<uint64_t> id = Resolve(c, *ref, &error, &out.array);
+  if (!id.has_value()) {
+    std::cerr << "error: " << error << "\n";
+    *exit_code = 1;
+    return std::nullopt;
+  }
+  out.id = *id;
+  out.whole_array = out.array.is_object() && out.array["id"].get<uint64_t>() == *id;
+  return out;
+}
+
 int Submit(Common& c, const std::string& file, std::string key, const std::string& array) {
   std::ifstream f(file, std::ios::binary);
   if (!f) {
@@ -215,16 +242,10 @@ int Wait(Common& c, const std::vector<std::string>& refs, double timeout_s) {
   };
   std::vector<Target> targets;
   for (const std::string& text : refs) {
-    std::optional<JobRef> ref = RefArg(text);
-    if (!ref.has_value()) return 2;
-    json array;
-    std::string error;
-    std::optional<uint64_t> id = Resolve(c, *ref, &error, &array);
-    if (!id.has_value()) {
-      std::cerr << "error: " << error << "\n";
-      return 2;
-    }
-    targets.push_back(Target{text, *id, array.is_object() && array["id"].get<uint64_t>() == *id});
+    int exit_code = 0;
+    const std::optional<Named> named = Lookup(c, text, &exit_code);
+    if (!named.has_value()) return 2;  // nothing to wait for: bad input
+    targets.push_back(Target{text, named->id, named->whole_array});
   }
   const Time deadline = timeout_s > 0 ? c.clock->Now() + Duration::Seconds(timeout_s) : Time::Never();
   bool all_good = true;
@@ -265,18 +286,12 @@ std::string Span(double seconds) {
 }
 
 int Show(Common& c, const std::string& text) {
-  std::optional<JobRef> ref = RefArg(text);
-  if (!ref.has_value()) return 2;
-  json array;
-  std::string error;
-  std::optional<uint64_t> resolved = Resolve(c, *ref, &error, &array);
-  if (!resolved.has_value()) {
-    std::cerr << "error: " << error << "\n";
-    return 1;
-  }
-  const uint64_t id = *resolved;
-  if (array.is_object() && array["id"].get<uint64_t>() == id) {  // a whole array
-    PrintArray(array);
+  int exit_code = 0;
+  const std::optional<Named> named = Lookup(c, text, &exit_code);
+  if (!named.has_value()) return exit_code;
+  const uint64_t id = named->id;
+  if (named->whole_array) {
+    PrintArray(named->array);
     fmt::print("(stargate job show {}_INDEX for one of its jobs; stargate job list --array {} for all)\n", id, id);
     return 0;
   }
@@ -347,22 +362,17 @@ int Show(Common& c, const std::string& text) {
 }
 
 int Cancel(Common& c, const std::string& text) {
-  std::optional<JobRef> ref = RefArg(text);
-  if (!ref.has_value()) return 2;
-  json array;
-  std::string error;
-  std::optional<uint64_t> id = Resolve(c, *ref, &error, &array);
-  if (!id.has_value()) {
-    std::cerr << "error: " << error << "\n";
-    return 1;
-  }
-  if (array.is_object() && array["id"].get<uint64_t>() == *id) {  // an array's id: the whole array, as scancel
-    auto r = c.Call("POST", fmt::format("/v1/arrays/{}/cancel", *id));
+  int exit_code = 0;
+  const std::optional<Named> named = Lookup(c, text, &exit_code);
+  if (!named.has_value()) return exit_code;
+  const uint64_t id = named->id;
+  if (named->whole_array) {  // an array's id: the whole array, as scancel
+    auto r = c.Call("POST", fmt::format("/v1/arrays/{}/cancel", id));
     if (!r.ok() || r.status != 200) return Fail(r);
-    fmt::print("array {}: {}\n", *id, StateCounts(json::parse(r.body)["array"]["states"]));
+    fmt::print("array {}: {}\n", id, StateCounts(json::parse(r.body)["array"]["states"]));
     return 0;
   }
-  auto r = c.Call("POST", fmt::format("/v1/jobs/{}/cancel", *id));
+  auto r = c.Call("POST", fmt::format("/v1/jobs/{}/cancel", id));
   if (!r.ok() || r.status != 200) return Fail(r);
   fmt::print("job {} {}\n", text, json::parse(r.body)["job"]["state"].get<std::string>());
   return 0;
