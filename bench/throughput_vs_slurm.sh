@@ -82,6 +82,24 @@ while c - base < n and time.time() < end:
 print(c)
 PY
 until_done() { /usr/bin/python3 "$D/until_done.py" "$@"; }
+# measure SYSTEM PATH KIND WHERE: N jobs submitted on PATH (array: the
+# caller's ARRAY_CMD once; call: its CALL_CMD N times), timed until all
+# completed (until_done KIND WHERE); appends a line to $RESULTS.
+measure() {
+  local system="$1" path="$2" kind="$3" where="$4" lat="$D/lat-$1-$2" base t0 t1 t2 done_now
+  base=$(until_done "$kind" "$where" 0 0)
+  : > "$lat"
+  t0=$(now)
+  if [ "$path" = array ]; then
+    "${ARRAY_CMD[@]}" > /dev/null
+  else
+    calls "$N" "$lat" "${CALL_CMD[@]}"
+  fi
+  t1=$(now)
+  done_now=$(until_done "$kind" "$where" "$base" "$N")
+  t2=$(now)
+  echo "$system $path $t0 $t1 $t2 $((done_now - base)) $lat" >> "$RESULTS"
+}
 
 # ---- Slurm, tuned ----
 need_slurm
@@ -93,25 +111,9 @@ SlurmdDebug=error
 SlurmdParameters=config_overrides" start_slurm
 cd "$D"
 JOBCOMP="$D/slurm/log/jobcomp.txt"
-completed() { until_done file "$JOBCOMP" 0 0; }
-# slurm_run PATH: submits N jobs that way, waits for all, appends a line.
-slurm_run() {
-  local base t0 t1 t2 lat="$D/lat-slurm-$1"
-  base=$(completed)
-  : > "$lat"
-  t0=$(now)
-  if [ "$1" = array ]; then
-    sbatch -Q -o /dev/null --array="0-$((N - 1))" --wrap true
-  else
-    calls "$N" "$lat" sbatch -Q -o /dev/null --wrap true
-  fi
-  t1=$(now)
-  local done_now
-  done_now=$(until_done file "$JOBCOMP" "$base" "$N")
-  t2=$(now)
-  echo "slurm $1 $t0 $t1 $t2 $((done_now - base)) $lat" >> "$RESULTS"
-}
-for p in $PATHS; do slurm_run "$p"; done
+ARRAY_CMD=(sbatch -Q -o /dev/null --array="0-$((N - 1))" --wrap true)
+CALL_CMD=(sbatch -Q -o /dev/null --wrap true)
+for p in $PATHS; do measure slurm "$p" file "$JOBCOMP"; done
 slurm_jobs_down
 
 # ---- Stargate ----
@@ -119,24 +121,9 @@ start_server
 for n in a b c d; do start_agent "$n" --accelerators CPU:16; done
 wait_up 4
 printf 'name: t\nrun: "true"\n' > "$D/t.yaml"
-succeeded_total() { until_done url "$STARGATE_SERVER" 0 0; }
-stargate_run() {
-  local base t0 t1 t2 lat="$D/lat-stargate-$1"
-  base=$(succeeded_total)
-  : > "$lat"
-  t0=$(now)
-  if [ "$1" = array ]; then
-    "$BIN" job submit --array "$N" "$D/t.yaml" > /dev/null
-  else
-    calls "$N" "$lat" "$BIN" job submit "$D/t.yaml"
-  fi
-  t1=$(now)
-  local done_now
-  done_now=$(until_done url "$STARGATE_SERVER" "$base" "$N")
-  t2=$(now)
-  echo "stargate $1 $t0 $t1 $t2 $((done_now - base)) $lat" >> "$RESULTS"
-}
-for p in $PATHS; do stargate_run "$p"; done
+ARRAY_CMD=("$BIN" job submit --array "$N" "$D/t.yaml")
+CALL_CMD=("$BIN" job submit "$D/t.yaml")
+for p in $PATHS; do measure stargate "$p" url "$STARGATE_SERVER"; done
 
 /usr/bin/python3 - "$N" "$SLOTS" "$RESULTS" <<'PY'
 import statistics, sys
