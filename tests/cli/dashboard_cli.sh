@@ -21,12 +21,15 @@ start_server --web-dir "$REPO/web" --sites sites.yaml --forecast-interval 10s
 start_agent a --accelerators CPU:1
 wait_up 1
 grep -q '<div id="app">' <<< "$(curl -s "$STARGATE_SERVER/ui/")" || fail "no dashboard at /ui/"
-printf 'name: shown\nrun: sleep 10; echo "hello from the dashboard job"\n' > j.yaml
+# It runs until the page has seen it running and the test touches the
+# release file (at most 120 s), so a slow browser start cannot miss it.
+printf 'name: shown\nrun: for i in $(seq 1200); do [ -e %s ] && break; sleep 0.1; done; echo "hello from the dashboard job"\n' \
+  "$TMP/release" > j.yaml
 "$BIN" job submit j.yaml > /dev/null
 # Two more that queue on the one CPU: the third waits an hour behind the second.
 printf 'name: next\nestimate: 1h\nrun: sleep 300\n' > k.yaml
 "$BIN" job submit k.yaml > /dev/null
 "$BIN" job submit k.yaml > /dev/null
-node "$REPO/web/test/dashboard.test.mjs" "$STARGATE_SERVER/ui/" 1 "hello from the dashboard job" 3 ||
+node "$REPO/web/test/dashboard.test.mjs" "$STARGATE_SERVER/ui/" 1 "hello from the dashboard job" 3 "$TMP/release" ||
   fail "the dashboard test failed"
 echo "dashboard CLI: ok"

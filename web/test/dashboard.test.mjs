@@ -4,10 +4,11 @@
 // the placement in the audit trail; a job waiting behind it shows its
 // predicted start and the standing forecast its site. Screenshots are not
 // kept.
-// Usage: node dashboard.test.mjs URL JOB_ID EXPECTED_LOG_TEXT [WAITING_JOB_ID]
+// Usage: node dashboard.test.mjs URL JOB_ID EXPECTED_LOG_TEXT [WAITING_JOB_ID [RELEASE_FILE]]
+import { writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const [url, jobId, logText, waitingId] = process.argv.slice(2);
+const [url, jobId, logText, waitingId, releaseFile] = process.argv.slice(2);
 const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
 
 const browser = await chromium.launch({
@@ -30,6 +31,8 @@ try {
   for (;;) {
     const s = (await stateOf()).trim();
     seen.add(s);
+    // The job waits for this file once the page has shown it running.
+    if (s === "running" && releaseFile) writeFileSync(releaseFile, "");
     if (s === "succeeded") break;
     if (s === "failed" || s === "cancelled") fail(`job ${jobId} ended ${s}`);
     if (Date.now() > deadline) fail(`job ${jobId} still ${s} after 60 s`);
