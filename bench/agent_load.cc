@@ -3,10 +3,14 @@
 // threads at once), then sends each one's heartbeat once a period (spread
 // evenly over it) for S seconds, and prints what it achieved:
 // heartbeats/s, RPC latency p50/p99, failures, and the emulated tasks run.
-// Each node runs the tasks a reply hands it for one period: its next beat
-// reports them ended with exit 0 (so submitted jobs flow through the
-// emulated nodes). bench/agent_load.sh measures the server's CPU while
-// this runs.
+// Each node runs the tasks a reply hands it for --task-periods periods
+// (default 1; 0 = until the server says stop): the beat after that
+// reports them ended with exit 0, so submitted jobs flow through the
+// emulated nodes. A task the server stops (a cancel, a preemption's
+// warning) ends at the node's next beat with exit 143, as a rank that
+// writes its checkpoint on SIGTERM and exits. Nodes are spread over
+// --sites sites (default 10). bench/agent_load.sh measures the server's
+// CPU while this runs; bench/preempt_scale.sh times a preemption.
 //   agent_load --server 127.0.0.1:8471 --agents 10000 --seconds 20 --threads 4 --period-ms 1000
 #include <grpcpp/grpcpp.h>
 
@@ -26,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
   std::string server = "127.0.0.1:8471";
-  int agents = 10000, seconds = 20, threads = 4;
+  int agents = 10000, seconds = 20, threads = 4, task_periods = 1, sites = 10;
   int64_t period_us = 1'000'000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -35,6 +39,8 @@ int main(int argc, char** argv) {
     if (k == "--seconds") seconds = std::atoi(v.c_str());
     if (k == "--threads") threads = std::max(1, std::atoi(v.c_str()));
     if (k == "--period-ms") period_us = std::max<int64_t>(1, std::atoll(v.c_str())) * 1000;
+    if (k == "--task-periods") task_periods = std::max(0, std::atoi(v.c_str()));
+    if (k == "--sites") sites = std::max(1, std::atoi(v.c_str()));
   }
   std::vector<std::unique_ptr<pb::AgentService::Stub>> stubs;
   for (int t = 0; t < threads; ++t) {
@@ -53,7 +59,7 @@ int main(int argc, char** argv) {
         for (int i = t; i < agents && register_failed.load() == 0; i += threads) {
           pb::RegisterRequest req;
           req.set_node_name("load-" + std::to_string(i));
-          req.set_site("load-site-" + std::to_string(i % 10));
+          req.set_site("load-site-" + std::to_string(i % sites));
           req.set_region("load");
           req.set_jurisdiction("US");
           req.set_address("127.0.0.1");
@@ -77,7 +83,12 @@ int main(int argc, char** argv) {
   std::atomic<int64_t> sent{0}, failed{0}, tasks_run{0};
   // Per node: the tasks it was handed, reported ended at its next beat
   // and until the server says to forget them.
-  std::vector<std::vector<pb::TaskStatus>> running(agents);
+  struct Task {
+    pb::TaskStatus status;
+    int beats = 0;         // beats sent since it started
+    bool stopped = false;  // the server said stop
+  };
+  std::vector<std::vector<Task>> running(agents);
   std::vector<std::vector<double>> latency_us(threads);
   const auto start = Clock::now();
   const auto end = start + std::chrono::seconds(seconds);
@@ -94,9 +105,15 @@ int main(int argc, char** argv) {
           req.set_node_name("load-" + std::to_string(i));
           req.set_cpu_utilisation(0.1);
           req.set_agent_id("load-agent-" + std::to_string(i));
-          for (pb::TaskStatus& task : running[i]) {
-            task.set_running(false);  // a period later: done
-            *req.add_tasks() = task;
+          for (Task& task : running[i]) {
+            ++task.beats;
+            if (task.stopped) {  // SIGTERM: checkpoint, exit 143
+              task.status.set_running(false);
+              task.status.set_exit_code(143);
+            } else if (task_periods > 0 && task.beats >= task_periods) {
+              task.status.set_running(false);  // its periods are over: done
+            }
+            *req.add_tasks() = task.status;
           }
           grpc::ClientContext ctx;
           ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -106,21 +123,26 @@ int main(int argc, char** argv) {
           latency_us[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
           ++sent;
           if (!st.ok() || reply.register_again()) ++failed;
+          auto same = [](const pb::TaskStatus& t, const auto& ref) {
+            return t.job_id() == ref.job_id() && t.attempt() == ref.attempt();
+          };
           for (const pb::TaskRef& f : reply.forget()) {
-            std::erase_if(running[i], [&](const pb::TaskStatus& task) {
-              return task.job_id() == f.job_id() && task.attempt() == f.attempt();
-            });
+            std::erase_if(running[i], [&](const Task& task) { return same(task.status, f); });
           }
+          auto stop = [&](const pb::TaskRef& ref) {
+            for (Task& task : running[i]) task.stopped = task.stopped || same(task.status, ref);
+          };
+          for (const pb::TaskRef& ref : reply.stop()) stop(ref);
+          for (const pb::StopGrace& g : reply.stop_grace()) stop(g.task());
           for (const pb::Task& task : reply.run()) {
-            const bool known = std::any_of(running[i].begin(), running[i].end(), [&](const pb::TaskStatus& r) {
-              return r.job_id() == task.job_id() && r.attempt() == task.attempt();
-            });
+            const bool known =
+                std::any_of(running[i].begin(), running[i].end(), [&](const Task& r) { return same(r.status, task); });
             if (known) continue;
-            pb::TaskStatus status;
-            status.set_job_id(task.job_id());
-            status.set_attempt(task.attempt());
-            status.set_running(true);
-            running[i].push_back(status);
+            Task t;
+            t.status.set_job_id(task.job_id());
+            t.status.set_attempt(task.attempt());
+            t.status.set_running(true);
+            running[i].push_back(std::move(t));
             ++tasks_run;
           }
         }

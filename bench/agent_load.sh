@@ -5,13 +5,17 @@
 # /proc. With JOBS > 0, an array of JOBS one-node jobs is submitted as the
 # heartbeats start, and flows through the emulated nodes (each runs a task
 # for one period). Target: the server under one core.
-# Usage: bench/agent_load.sh [AGENTS] [SECONDS] [PERIOD_MS] [JOBS]
+# Usage: bench/agent_load.sh [AGENTS] [SECONDS] [PERIOD_MS] [JOBS] [THREADS]
+#   THREADS (16): the emulator's threads, each a sequence of blocking
+#   heartbeat calls; an end's reply waits for the pass it wakes, so many
+#   nodes need many threads to keep their pace (real agents are each their
+#   own process).
 #   bench/agent_load.sh 10000 15              # issue 4: 10,000 agents at 1 Hz
 #   bench/agent_load.sh 100000 30 5000 20000  # issue 20: 100,000 at 0.2 Hz, jobs flowing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh > /dev/null
-agents="${1:-10000}"; seconds="${2:-20}"; period_ms="${3:-1000}"; jobs="${4:-0}"
+agents="${1:-10000}"; seconds="${2:-20}"; period_ms="${3:-1000}"; jobs="${4:-0}"; threads="${5:-16}"
 tmp="$(mktemp -d)"
 chmod 1777 "$tmp"  # agents as root run tasks as their tenant's user
 taskset -c 0 ./build/stargate server --data-dir "$tmp/data" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 \
@@ -27,7 +31,7 @@ rest="http://127.0.0.1:$(cut -d' ' -f1 "$tmp/port")"
 metric() { curl -s "$rest/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 up() { curl -s "$rest/metrics" | grep -c '^stargate_node_up{.*} 1$' || true; }
 s_reg=$(date +%s.%N)
-taskset -c 1 ./build/agent_load --server "127.0.0.1:$agent_port" --agents "$agents" --seconds "$seconds" --threads 16 \
+taskset -c 1 ./build/agent_load --server "127.0.0.1:$agent_port" --agents "$agents" --seconds "$seconds" --threads "$threads" \
   --period-ms "$period_ms" &
 load=$!
 # Registration: until every node registered (or the emulator gave up).

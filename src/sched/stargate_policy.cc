@@ -179,7 +179,17 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       out.items.push_back(std::move(*never));
       continue;
     }
-    if (reservation.valid) continue;
+    if (reservation.valid) {
+      // Another job holds the reservation. This one may still stop gangs
+      // for itself (victims not yet taken this pass): urgent jobs arriving
+      // together each make their own room at once, instead of one per
+      // pass, each waiting for the one before it to start.
+      if (spec_.preemption && req.priority > 0) {
+        Reservation own = Reserve(state, req, claims_, now);
+        if (!own.valid || own.shadow - now > spec_.preempt_after) MakeRoom(state, req, now, &own, out);
+      }
+      continue;
+    }
     reservation = Reserve(state, req, claims_, now);
     if (spec_.preemption && req.priority > 0 &&
         (!reservation.valid || reservation.shadow - now > spec_.preempt_after)) {

@@ -410,8 +410,20 @@ void ControlPlane::PassLocked() {
     log_(fmt::format("stargate server: the control loop stalled for {} ms; nodes' heartbeat deadlines moved by it",
                      credit.millis()));
   }
+  // The pass's writes (placements, restarts, audit entries) share one
+  // store transaction: one log write for a pass that places 20,000 jobs.
+  // None is acknowledged before EndBatch (LastCommitted waits for it).
+  const Status begun = store_->BeginBatch();
   if (Status st = reconciler_.Tick(); !st.ok())
     log_(fmt::format("stargate server: control loop: {}", std::string(st.message())));
+  if (begun.ok()) {
+    if (Status st = store_->EndBatch(); !st.ok()) {
+      // What the pass wrote is gone: read the jobs from the store again.
+      log_(fmt::format("stargate server: control loop: the pass's writes were lost ({}); reading the jobs again",
+                       std::string(st.message())));
+      jobs_.Forget();
+    }
+  }
   metrics_.scheduler_pass.Observe((clock_->Now() - start).seconds());
   ++passes_;
   Changed();  // placements made: wake the agents' long polls

@@ -303,6 +303,16 @@ StatusOr<std::vector<JobRecord>> JobRegistry::CancelArray(uint64_t array_id, con
   return absl::AbortedError(fmt::format("cancelling array {} kept racing other writers; try again", array_id));
 }
 
+void JobRegistry::Forget() {
+  for (const auto& [node, ids] : running_on_) touched_nodes_.insert(node);
+  loaded_ = false;
+  cache_.clear();
+  live_.clear();
+  running_on_.clear();
+  ended_running_.clear();
+  unreadable_.clear();
+}
+
 Status JobRegistry::EnsureLoaded() {
   if (loaded_) return Status();
   SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kJobsPrefix));
@@ -336,13 +346,24 @@ void JobRegistry::Remember(const JobRecord& r) {
   auto old = cache_.find(r.id);
   if (old != cache_.end()) {
     ForRunningRanks(old->second, [&](const std::string& n) {
+      touched_nodes_.insert(n);
       auto it = running_on_.find(n);
       if (it == running_on_.end()) return;
       it->second.erase(r.id);
       if (it->second.empty()) running_on_.erase(it);
     });
   }
-  ForRunningRanks(r, [&](const std::string& n) { running_on_[n].insert(r.id); });
+  bool runs = false;
+  ForRunningRanks(r, [&](const std::string& n) {
+    touched_nodes_.insert(n);
+    running_on_[n].insert(r.id);
+    runs = true;
+  });
+  if (runs && IsFinal(r.state)) {
+    ended_running_.insert(r.id);
+  } else {
+    ended_running_.erase(r.id);
+  }
   if (IsFinal(r.state)) {
     live_.erase(r.id);
   } else {
@@ -382,14 +403,20 @@ StatusOr<std::vector<JobRecord>> JobRegistry::ListLive() {
   return out;
 }
 
+StatusOr<std::vector<JobRecord>> JobRegistry::ListLiveWhere(const std::function<bool(const JobRecord&)>& want) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  std::vector<JobRecord> out;
+  for (uint64_t id : live_) {
+    const JobRecord& r = cache_.at(id);
+    if (want(r)) out.push_back(r);
+  }
+  return out;
+}
+
 StatusOr<std::vector<JobRecord>> JobRegistry::ListEndedButRunning() {
   SG_RETURN_IF_ERROR(EnsureLoaded());
-  std::set<uint64_t> ids;
-  for (const auto& [node, on] : running_on_) ids.insert(on.begin(), on.end());
   std::vector<JobRecord> out;
-  for (uint64_t id : ids) {
-    if (IsFinal(cache_.at(id).state)) out.push_back(cache_.at(id));
-  }
+  for (uint64_t id : ended_running_) out.push_back(cache_.at(id));
   return out;
 }
 

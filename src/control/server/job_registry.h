@@ -23,6 +23,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "control/store/store.h"
@@ -138,18 +139,39 @@ class JobRegistry {
   StatusOr<std::vector<JobRecord>> List();
   // Jobs not yet succeeded, failed or cancelled, in id order.
   StatusOr<std::vector<JobRecord>> ListLive();
+  // Those of them for which `want` says yes (it sees each without a copy).
+  StatusOr<std::vector<JobRecord>> ListLiveWhere(const std::function<bool(const JobRecord&)>& want);
   // Ids of jobs with a rank still running on `node` (running jobs, and
   // cancelled or failed ones whose rank has not exited yet).
   StatusOr<std::vector<uint64_t>> RunningOn(const std::string& node);
   // Cancelled or failed jobs with ranks that have not exited yet: their
   // devices stay taken until they do.
   StatusOr<std::vector<JobRecord>> ListEndedButRunning();
+  // Without copies, for a pass over what changed (the records must be
+  // loaded: after any other call that succeeded). Null for an unknown id.
+  const JobRecord* Peek(uint64_t id) const {
+    auto it = cache_.find(id);
+    return it == cache_.end() ? nullptr : &it->second;
+  }
+  // The ids RunningOn gives, without a copy (null: none).
+  const std::set<uint64_t>* RunningOnRef(const std::string& node) const {
+    auto it = running_on_.find(node);
+    return it == running_on_.end() ? nullptr : &it->second;
+  }
+  // The nodes where the ranks running changed since the last call (a job
+  // placed, ended, requeued, or its record otherwise rewritten while a
+  // rank runs there): what they draw may have changed.
+  std::set<std::string> TakeTouchedNodes() { return std::exchange(touched_nodes_, {}); }
   // Writes `r` back if nobody changed it since it was read (its revision);
   // FailedPrecondition otherwise. Returns it with the new revision.
   StatusOr<JobRecord> Update(JobRecord r);
   // Marks a pending or running job cancelled (a no-op for one already
   // cancelled); FailedPrecondition for a job that already ended.
   StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason);
+
+  // Drops every record kept in memory (a batch of writes was lost, see
+  // Store::EndBatch): the next call reads them all from the store again.
+  void Forget();
 
   static std::string Key(uint64_t id);
   // Stored jobs that could not be read back at load (why, per record).
@@ -178,6 +200,8 @@ class JobRegistry {
   std::map<uint64_t, JobRecord> cache_;
   std::set<uint64_t> live_;
   std::map<std::string, std::set<uint64_t>> running_on_;
+  std::set<std::string> touched_nodes_;  // see TakeTouchedNodes
+  std::set<uint64_t> ended_running_;     // ended jobs with a rank still running
   std::vector<std::string> unreadable_;
   // The last job file Decode parsed: an array's elements share one text,
   // and are read back one after the other.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -67,12 +68,17 @@ Status NodeRegistry::Load(Time now) {
   if (!kvs.empty()) grace_until_ = now + std::max(kRestartGrace, timeout_);
   for (const KeyValue& kv : kvs) {
     SG_ASSIGN_OR_RETURN(NodeInfo n, Decode(kv));
-    telemetry_[n.name].last_heartbeat = now;
+    site_nodes_[n.site].names.insert(n.name);
+    SetLastHeartbeat(n.name, n.site, telemetry_[n.name], now);
     // Not counted as a failure unless heard from again first: it may have
     // gone down (and been counted) before the restart, or left meanwhile.
     down_noted_.insert(n.name);
+    unreported_.insert(n.name);
+    changed_.insert(n.name);
+    sites_to_check_.insert(n.site);
     nodes_[n.name] = std::move(n);
   }
+  ++version_;
   SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> health, store_->List(kHealthPrefix));
   for (const KeyValue& kv : health) {
     const nlohmann::json j = nlohmann::json::parse(kv.value, nullptr, false);
@@ -95,11 +101,18 @@ Duration NodeRegistry::NotePass(Time now) {
   last_pass_ = first ? now : std::max(*last_pass_, now);
   if (first || gap <= kStall) return Duration::Zero();
   const Duration credit = gap - kPassInterval;
+  deadlines_ = {};
   for (auto& [name, t] : telemetry_) {
-    // Down (or left) before the stall: it stays down.
-    if (down_noted_.count(name)) continue;
-    t.last_heartbeat = std::min(now, t.last_heartbeat + credit);
+    // Down (or left) before the stall: it stays down. (So no silent node's
+    // last heartbeat moves.)
+    if (!down_noted_.count(name)) {
+      SetLastHeartbeat(name, nodes_.at(name).site, t, std::min(now, t.last_heartbeat + credit));
+    } else {
+      Expect(name, t.last_heartbeat);
+    }
   }
+  // (No node's draw changes: one that was up stays up.)
+  for (const auto& [site, members] : site_nodes_) sites_to_check_.insert(site);
   return credit;
 }
 
@@ -107,24 +120,70 @@ bool NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
   auto it = telemetry_.find(name);
   if (it == telemetry_.end()) return false;
   if (!agent_id.empty() && !it->second.agent_id.empty() && it->second.agent_id != agent_id) return false;
-  it->second.last_heartbeat = kLongAgo;
+  SiteMembers& site = site_nodes_.at(nodes_.at(name).site);
+  if (!left_.count(name)) {
+    ++site.left;
+    site.silent.erase({it->second.last_heartbeat, name});  // if it was silent
+  }
+  left_[name] = it->second.agent_id;                                   // its late heartbeats must not revive it
+  SetLastHeartbeat(name, nodes_.at(name).site, it->second, kLongAgo);  // silent from the next pass
   down_noted_.insert(name);
-  left_[name] = it->second.agent_id;  // its late heartbeats must not revive it
+  changed_.insert(name);
+  sites_to_check_.insert(nodes_.at(name).site);
   return true;
 }
 
-int NodeRegistry::NoteFailures(Time now) {
-  int count = 0;
-  for (const auto& [name, t] : telemetry_) {
-    if (Alive(t, now) || down_noted_.count(name)) continue;
-    down_noted_.insert(name);
-    const std::string& site = nodes_.at(name).site;
+void NodeRegistry::Expect(const std::string& name, Time at) { deadlines_.emplace(at, name); }
+
+void NodeRegistry::SetLastHeartbeat(const std::string& name, const std::string& site, NodeTelemetry& t, Time at) {
+  SiteMembers& members = site_nodes_[site];
+  t.last_heartbeat = at;
+  members.last_heard = std::max(members.last_heard, at);
+  Expect(name, at);
+}
+
+void NodeRegistry::Detach(const std::string& name) {
+  auto n = nodes_.find(name);
+  if (n == nodes_.end()) return;  // a new node
+  const std::string site = n->second.site;
+  SiteMembers& members = site_nodes_.at(site);
+  const Time last = telemetry_.at(name).last_heartbeat;
+  if (left_.count(name)) {
+    --members.left;
+  } else if (silent_.count(name)) {
+    members.silent.erase({last, name});
+  }
+  members.names.erase(name);
+  if (members.names.empty()) site_nodes_.erase(site);
+  sites_to_check_.insert(site);
+  silent_.erase(name);
+  left_.erase(name);
+}
+
+void NodeRegistry::Expire(Time now) {
+  if (now <= grace_until_) return;  // every node counts as alive meanwhile
+  while (!deadlines_.empty() && now - deadlines_.top().first > timeout_) {
+    const Deadline d = deadlines_.top();
+    deadlines_.pop();
+    auto t = telemetry_.find(d.second);
+    if (t == telemetry_.end() || t->second.last_heartbeat != d.first) continue;  // heard from since
+    const std::string& site = nodes_.at(d.second).site;
+    if (silent_.insert(d.second).second && !left_.count(d.second)) {
+      site_nodes_.at(site).silent.emplace(t->second.last_heartbeat, d.second);
+    }
+    changed_.insert(d.second);
+    sites_to_check_.insert(site);
+    if (!down_noted_.insert(d.second).second) continue;  // left, or counted already
     ++health_[site].failures;
     health_dirty_.insert(site);
     failure_unsaved_ = true;
-    ++count;
+    ++expired_failures_;
   }
-  return count;
+}
+
+int NodeRegistry::NoteFailures(Time now) {
+  Expire(now);
+  return std::exchange(expired_failures_, 0);
 }
 
 Status NodeRegistry::SaveHealth(Time now) {
@@ -158,14 +217,19 @@ Status NodeRegistry::Register(const NodeInfo& info, Time now, const std::string&
   auto it = nodes_.find(info.name);
   if (it == nodes_.end() || Encode(it->second) != Encode(info)) {
     SG_RETURN_IF_ERROR(store_->Put(kPrefix + info.name, Encode(info)).status());
+    ++version_;
   }
+  Detach(info.name);  // out of its site's accounting (maybe a site it leaves), back in below
   nodes_[info.name] = info;
+  site_nodes_[info.site].names.insert(info.name);
+  sites_to_check_.insert(info.site);
   NodeTelemetry& t = telemetry_[info.name];
-  t.last_heartbeat = now;
+  SetLastHeartbeat(info.name, info.site, t, now);
   t.agent_id = agent_id;
   t.reported = false;
+  unreported_.insert(info.name);
+  changed_.insert(info.name);
   down_noted_.erase(info.name);
-  left_.erase(info.name);
   return Status();
 }
 
@@ -185,34 +249,46 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
     health_dirty_.insert(site);
   }
   down_noted_.erase(name);
+  const std::string& site = nodes_.at(name).site;
+  const Time last = it->second.last_heartbeat;
+  if (silent_.erase(name) > 0) {  // back
+    site_nodes_.at(site).silent.erase({last, name});
+    sites_to_check_.insert(site);
+  }
   it->second = t;
+  it->second.last_heartbeat = last;
+  SetLastHeartbeat(name, site, it->second, t.last_heartbeat);
   it->second.agent_id = keep;
   it->second.reported = true;
+  unreported_.erase(name);
+  changed_.insert(name);
   return true;
 }
 
 void NodeRegistry::NoteSilentSites(Time now) {
-  // One pass over the nodes, per site: whether any node (not left) is
-  // alive, whether any is silent, and the last heartbeat of them. A
-  // network of thousands of small sites must not cost sites x nodes.
+  // Per site whose nodes' liveness changed since the last call: whether
+  // any node (not left) is alive, whether any is silent, and the last
+  // heartbeat of them. Another site's answer is the same as last time.
+  Expire(now);
   struct Seen {
     bool any_alive = false;
     bool any_silent = false;
     std::optional<Time> last;
   };
   std::map<std::string, Seen> sites;
-  for (const auto& [name, n] : nodes_) {
-    Seen& seen = sites[n.site];
-    if (!left_.empty() && left_.count(name)) continue;
-    const NodeTelemetry* t = FindTelemetry(name);
-    if (t != nullptr && Alive(*t, now)) {
-      seen.any_alive = true;
+  for (const std::string& site : std::exchange(sites_to_check_, {})) {
+    auto members = site_nodes_.find(site);
+    if (members == site_nodes_.end()) {
+      silent_sites_.erase(site);  // no node left there
       continue;
     }
-    seen.any_silent = true;
-    if (t == nullptr) continue;
-    const Time beat = t->last_heartbeat;
-    seen.last = seen.last.has_value() ? std::max(*seen.last, beat) : beat;
+    // After Expire(now), a node (not left) is alive unless it is silent.
+    const SiteMembers& m = members->second;
+    Seen& seen = sites[site];
+    const size_t active = m.names.size() - static_cast<size_t>(m.left);
+    seen.any_alive = active > m.silent.size();
+    seen.any_silent = !m.silent.empty();
+    if (seen.any_silent) seen.last = m.silent.rbegin()->first;
   }
   for (const auto& [site, seen] : sites) {
     if (!seen.any_alive && seen.last.has_value()) {  // every node silent
@@ -238,11 +314,8 @@ std::optional<Time> NodeRegistry::CutOffSince(const std::string& name, Time now)
 bool NodeRegistry::MaybeCutOff(const std::string& name, Time now) const {
   auto n = nodes_.find(name);
   if (n == nodes_.end() || Alive(name, now)) return false;
-  const Time quiet_at = telemetry_.at(name).last_heartbeat;
-  for (const auto& [other, info] : nodes_) {
-    if (info.site == n->second.site && telemetry_.at(other).last_heartbeat > quiet_at + kSettle) return false;
-  }
-  return true;
+  // Some node of its site heard (or registered) well after it went quiet?
+  return site_nodes_.at(n->second.site).last_heard <= telemetry_.at(name).last_heartbeat + kSettle;
 }
 
 bool NodeRegistry::Ready(const std::string& name, Time now) const {

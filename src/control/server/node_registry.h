@@ -7,13 +7,23 @@
 // before `kRestartGrace` (or the timeout, if longer) has passed: agents
 // reconnect with backoff, and a node that kept running its tasks through
 // the outage must not lose them to a race. Not thread-safe.
+//
+// Kept incremental for networks of 100,000 nodes and more (issue 20): a
+// heartbeat costs a few map operations, and what a control pass asks
+// (which nodes went silent, which sites fell silent, which nodes are not
+// ready, whose draw changed) costs what changed since the last pass, not a
+// walk over every node. Silence is found from a queue of heartbeat
+// deadlines, not by looking at every node's last heartbeat.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <queue>
 #include <set>
 #include <string>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -117,6 +127,29 @@ class NodeRegistry {
   const NodeInfo* Find(const std::string& name) const;
   // All known nodes by name.
   const std::map<std::string, NodeInfo>& nodes() const { return nodes_; }
+  // Moves on whenever a node is added or what one is (site, accelerators,
+  // ...) changes: a cluster view built from nodes() is current while it
+  // stays the same.
+  uint64_t version() const { return version_; }
+  // Every node that may not be Ready at `now`, the time of the last
+  // NoteFailures or NoteSilentSites (a superset: silent since, not yet
+  // reported since registering). Each is still to be asked Ready().
+  template <typename F>
+  void ForEachMaybeNotReady(F f) const {
+    for (const std::string& n : silent_) f(n);
+    for (const std::string& n : unreported_) {
+      if (!silent_.count(n)) f(n);
+    }
+  }
+  // Every node found silent (not Alive) by the last NoteFailures or
+  // NoteSilentSites, and not heard from since.
+  template <typename F>
+  void ForEachSilent(F f) const {
+    for (const std::string& n : silent_) f(n);
+  }
+  // The nodes heard from, gone silent, (re-)registered or left since the
+  // last call: those whose telemetry or liveness may have changed.
+  std::unordered_set<std::string> TakeChanged() { return std::exchange(changed_, {}); }
   const NodeTelemetry& telemetry(const std::string& name) const { return telemetry_.at(name); }
 
  private:
@@ -133,6 +166,35 @@ class NodeRegistry {
   std::set<std::string> health_dirty_;
   bool failure_unsaved_ = false;
   Time health_saved_;
+
+  // Finds the nodes whose heartbeat deadline passed by `now` (past the
+  // restart grace): each is silent from then, its site is looked at again,
+  // and (unless it left or was already counted) it is a failure.
+  void Expire(Time now);
+  // A heartbeat deadline for `name`, heard at `at`.
+  void Expect(const std::string& name, Time at);
+  using Deadline = std::pair<Time, std::string>;  // last heartbeat, node
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  int expired_failures_ = 0;  // counted by Expire, returned by NoteFailures
+  // Per site: its nodes, and what NoteSilentSites and MaybeCutOff ask of
+  // them, kept as heartbeats, silences, leaves and registrations happen.
+  struct SiteMembers {
+    std::set<std::string> names;
+    int left = 0;                                   // of them, in left_
+    std::set<std::pair<Time, std::string>> silent;  // of them, silent and not left: last heartbeat, name
+    Time last_heard;                                // the latest heartbeat (or registration) of any of them
+  };
+  std::map<std::string, SiteMembers> site_nodes_;
+  // Every change of a node's last heartbeat goes through here.
+  void SetLastHeartbeat(const std::string& name, const std::string& site, NodeTelemetry& t, Time at);
+  // Takes `name` out of its site's silent and left accounting (before it
+  // registers again, maybe elsewhere).
+  void Detach(const std::string& name);
+  std::set<std::string> sites_to_check_;     // NoteSilentSites looks at these again
+  std::set<std::string> silent_;             // found silent by Expire, not heard from since
+  std::set<std::string> unreported_;         // registered, no heartbeat since
+  std::unordered_set<std::string> changed_;  // see TakeChanged
+  uint64_t version_ = 0;
 };
 
 }  // namespace stargate::control

@@ -217,7 +217,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     return Status();
   }
   PredictAll(jobs);  // one batch through the model when it has changed
-  const LiveCluster c = BuildCluster(nodes_->nodes(), options_.hot_spares, options_.sites.get());
+  const LiveCluster& c = Cluster();
   if (c.node_names.empty()) return Status();
   sched::ClusterState state(c.sites);
   // A node that went silent reports its stale tasks afresh when it is back.
@@ -273,17 +273,22 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     }
   }
   SetSiteSignals(state, now);
-  for (uint32_t i = 0; i < c.node_names.size(); ++i) {
-    if (nodes_->Ready(c.node_names[i], now)) continue;
+  // The nodes that may not be ready (silent, or not reported since they
+  // registered), not every node: the registry keeps that set.
+  nodes_->ForEachMaybeNotReady([&](const std::string& name) {
+    if (nodes_->Ready(name, now)) return;
+    auto id = c.node_ids.find(name);
+    if (id == c.node_ids.end()) return;
+    const NodeId i(id->second);
     // No new work on it: down when nothing holds it, else its free devices
     // are taken (a silent node whose ranks wait out a site partition, one
     // just back that has not reported yet).
-    if (state.FreeOn(NodeId(i)) == state.pool(state.PoolOf(NodeId(i))).per_node) {
-      state.SetNodeUp(NodeId(i), false);
-    } else if (state.FreeOn(NodeId(i)) > 0) {
-      state.Allocate(NodeId(i), state.FreeOn(NodeId(i)));
+    if (state.FreeOn(i) == state.pool(state.PoolOf(i)).per_node) {
+      state.SetNodeUp(i, false);
+    } else if (state.FreeOn(i) > 0) {
+      state.Allocate(i, state.FreeOn(i));
     }
-  }
+  });
   std::map<uint64_t, std::vector<size_t>> lost_ranks;  // gangs asking for spares
   for (JobRecord& r : jobs) {
     if (awaits_repair(r)) {
@@ -352,70 +357,115 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
   return NotePowerHolds(state, queue, decisions, by_id, now);
 }
 
-void Reconciler::ReckonDraw(const std::vector<JobRecord>& jobs, Time now) {
-  // What each node's running ranks hold, and at what utilisation and cap
-  // (the cut of a cap its agent said holds).
-  struct Load {
-    double busy = 0, util_sum = 0, cut_w = 0;
-  };
-  std::map<std::string, Load> load;
-  std::set<std::pair<TaskRef, std::string>> running;  // ranks running now: cap reports of others are forgotten
-  for (const JobRecord& r : jobs) {
-    const float util = sched::UtilisationOf(r.spec.spec.kind);
-    for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
-      if (r.exits[rank] != JobRecord::kRunningExit) continue;
-      running.insert({TaskRef{r.id, r.attempt}, r.nodes[rank]});
-      const NodeInfo* n = nodes_->Find(r.nodes[rank]);
-      if (n == nullptr) continue;
-      Load& l = load[r.nodes[rank]];
-      const double take = std::min<double>(r.spec.spec.per_node, n->accelerators - l.busy);
-      if (take <= 0) continue;
-      l.busy += take;
-      l.util_sum += take * util;
-      auto cap = cap_state_.find({TaskRef{r.id, r.attempt}, r.nodes[rank]});
-      if (r.power_cap > 0 && cap != cap_state_.end() && cap->second == TaskReport::Cap::kEnforced) {
-        l.cut_w += take * model::PowerCapEffect(Spec(n->accelerator), util, r.power_cap).saved.value();
+const LiveCluster& Reconciler::Cluster() {
+  if (!cluster_built_ || cluster_version_ != nodes_->version()) {
+    cluster_ = BuildCluster(nodes_->nodes(), options_.hot_spares, options_.sites.get());
+    cluster_version_ = nodes_->version();
+    cluster_built_ = true;
+  }
+  return cluster_;
+}
+
+Reconciler::NodeDraw Reconciler::ReckonNode(const std::string& name, Time now) const {
+  NodeDraw out;
+  const NodeInfo* n = nodes_->Find(name);
+  if (n == nullptr) return out;
+  out.site = n->site;
+  const NodeTelemetry* t = nodes_->FindTelemetry(name);
+  if (t == nullptr || !nodes_->Alive(*t, now)) return out;  // a silent node is not counted (nor known)
+  // What its running ranks hold, and at what utilisation and cap (the cut
+  // of a cap its agent said holds): live jobs first, then ended ones whose
+  // ranks still run, each in id order.
+  double busy = 0, util_sum = 0, cut_w = 0;
+  if (const std::set<uint64_t>* ids = jobs_->RunningOnRef(name)) {
+    for (const bool ended : {false, true}) {
+      for (uint64_t id : *ids) {
+        const JobRecord* r = jobs_->Peek(id);
+        if (r == nullptr || IsFinal(r->state) != ended) continue;
+        const float util = sched::UtilisationOf(r->spec.spec.kind);
+        for (size_t rank = 0; rank < r->nodes.size() && rank < r->exits.size(); ++rank) {
+          if (r->exits[rank] != JobRecord::kRunningExit || r->nodes[rank] != name) continue;
+          const double take = std::min<double>(r->spec.spec.per_node, n->accelerators - busy);
+          if (take <= 0) continue;
+          busy += take;
+          util_sum += take * util;
+          auto cap = cap_state_.find({TaskRef{r->id, r->attempt}, name});
+          if (r->power_cap > 0 && cap != cap_state_.end() && cap->second == TaskReport::Cap::kEnforced) {
+            cut_w += take * model::PowerCapEffect(Spec(n->accelerator), util, r->power_cap).saved.value();
+          }
+        }
       }
     }
   }
-  // Forget cap reports of ranks no longer running (ended, lost, requeued).
-  std::erase_if(cap_state_, [&](const auto& e) { return !running.count(e.first); });
-  site_draw_.clear();
-  const Load idle;  // a node no rank runs on
-  for (const auto& entry : nodes_->nodes()) {
-    const std::string& name = entry.first;
-    const NodeInfo& n = entry.second;  // (not a structured binding: the lambdas below capture it)
-    SiteDraw& d = site_draw_[n.site];
-    const NodeTelemetry* t = nodes_->FindTelemetry(name);
-    if (t == nullptr || !nodes_->Alive(*t, now)) continue;  // a silent node is not counted (nor known)
-    const AcceleratorSpec& spec = Spec(n.accelerator);
-    auto found = load.find(name);
-    const Load& l = found == load.end() ? idle : found->second;
-    // The catalog's figure for its busy and idle devices (device and host
-    // share, linear in utilisation), less the cuts of enforced caps.
-    auto linear = [&](auto power) {
-      const double idle = power(spec, 0.0).value(), full = power(spec, 1.0).value();
-      return n.accelerators * idle + l.util_sum * (full - idle);
-    };
-    const double estimate = linear(model::DevicePower) - l.cut_w;
-    // A reading counts when it is higher: nvidia-smi's board power plus
-    // the catalog's host share. The estimate covers what a reading lags
-    // behind (ranks started since) and nodes without one. A reading that
-    // is not a number, negative or past 1.5 x TDP per device is none.
-    double measured = t->gpu_power_w;
-    if (!std::isfinite(measured) || measured <= 0 || measured > 1.5 * n.accelerators * spec.tdp.value()) measured = 0;
-    if (measured > 0) {
-      d.it_w += std::max(measured + linear(model::HostPower), estimate);
-      d.measured_nodes++;
-    } else {
-      d.it_w += estimate;
-      d.estimated_nodes++;
-    }
+  const AcceleratorSpec& spec = Spec(n->accelerator);
+  // The catalog's figure for its busy and idle devices (device and host
+  // share, linear in utilisation), less the cuts of enforced caps.
+  auto linear = [&](auto power) {
+    const double idle = power(spec, 0.0).value(), full = power(spec, 1.0).value();
+    return n->accelerators * idle + util_sum * (full - idle);
+  };
+  const double estimate = linear(model::DevicePower) - cut_w;
+  // A reading counts when it is higher: nvidia-smi's board power plus
+  // the catalog's host share. The estimate covers what a reading lags
+  // behind (ranks started since) and nodes without one. A reading that
+  // is not a number, negative or past 1.5 x TDP per device is none.
+  double measured = t->gpu_power_w;
+  if (!std::isfinite(measured) || measured <= 0 || measured > 1.5 * n->accelerators * spec.tdp.value()) measured = 0;
+  const double it_w = measured > 0 ? std::max(measured + linear(model::HostPower), estimate) : estimate;
+  out.it_uw = std::llround(it_w * 1e6);
+  out.source = measured > 0 ? NodeDraw::kMeasured : NodeDraw::kEstimated;
+  return out;
+}
+
+void Reconciler::UpdateDraw(Time now) {
+  std::set<std::string> dirty = jobs_->TakeTouchedNodes();
+  for (const std::string& name : nodes_->TakeChanged()) dirty.insert(name);
+  if (draw_full_) {
+    for (const auto& [name, info] : nodes_->nodes()) dirty.insert(name);
+    draw_full_ = false;
   }
-  for (auto& [site, d] : site_draw_) {
+  auto add = [&](const NodeDraw& d, int sign) {
+    SiteSum& sum = site_sum_[d.site];
+    sum.it_uw += sign * d.it_uw;
+    sum.nodes += sign;
+    sum.measured += sign * (d.source == NodeDraw::kMeasured);
+    sum.estimated += sign * (d.source == NodeDraw::kEstimated);
+    if (sum.nodes == 0) site_sum_.erase(d.site);
+  };
+  for (const std::string& name : dirty) {
+    NodeDraw next = ReckonNode(name, now);
+    auto old = node_draw_.find(name);
+    if (old != node_draw_.end()) add(old->second, -1);
+    if (next.site.empty()) {  // not a known node
+      if (old != node_draw_.end()) node_draw_.erase(old);
+      continue;
+    }
+    add(next, +1);
+    node_draw_[name] = std::move(next);
+  }
+  site_draw_.clear();
+  for (const auto& [site, sum] : site_sum_) {
+    SiteDraw& d = site_draw_[site];
+    d.it_w = static_cast<double>(sum.it_uw) / 1e6;
+    d.measured_nodes = sum.measured;
+    d.estimated_nodes = sum.estimated;
     const SiteInfo* info = options_.sites != nullptr ? options_.sites->Find(site) : nullptr;
     d.facility_w = model::FacilityPower(Watts(d.it_w), info != nullptr ? info->pue : SiteSpec{}.pue).value();
   }
+  PruneCapReports(now);
+}
+
+void Reconciler::PruneCapReports(Time now) {
+  if (cap_state_.empty() || now - caps_pruned_ < Duration::Seconds(10)) return;
+  caps_pruned_ = now;
+  std::erase_if(cap_state_, [&](const auto& e) {
+    const JobRecord* r = jobs_->Peek(e.first.first.job);
+    if (r == nullptr || r->attempt != e.first.first.attempt) return true;
+    for (size_t rank = 0; rank < r->nodes.size() && rank < r->exits.size(); ++rank) {
+      if (r->nodes[rank] == e.first.second && r->exits[rank] == JobRecord::kRunningExit) return false;
+    }
+    return true;
+  });
 }
 
 void Reconciler::SetSiteSignals(sched::ClusterState& state, Time now) {
@@ -625,7 +675,18 @@ Status Reconciler::Tick() {
   // Best effort: what did not reach the store is written on a later tick;
   // placing and restarting jobs must not wait for it.
   nodes_->SaveHealth(now).IgnoreError();
-  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> live, jobs_->ListLive());
+  // The live jobs this pass may change: queued, stopping, under repair,
+  // waiting for a silent site, or with a rank on a silent node. A running
+  // job whose ranks are all on live nodes is left alone (and not copied)
+  // unless there is work to place.
+  std::set<uint64_t> on_silent_nodes;
+  nodes_->ForEachSilent([&](const std::string& name) {
+    if (const std::set<uint64_t>* ids = jobs_->RunningOnRef(name)) on_silent_nodes.insert(ids->begin(), ids->end());
+  });
+  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> live, jobs_->ListLiveWhere([&](const JobRecord& r) {
+    return r.state != JobState::kRunning || r.stopping || r.repairing || on_silent_nodes.count(r.id) ||
+           r.reason.rfind(kSilentSitePrefix, 0) == 0;
+  }));
   SG_RETURN_IF_ERROR(FailLostGangs(live, now));
   // Cancelled or failed jobs whose ranks are still stopping hold their
   // devices; a rank on a node that is gone will never report.
@@ -641,9 +702,16 @@ Status Reconciler::Tick() {
     if (lost) {
       SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
     }
-    live.push_back(std::move(r));
   }
-  ReckonDraw(live, now);  // every pass: /v1/sites and /metrics show it even with nothing to place
+  UpdateDraw(now);  // every pass: /v1/sites and /metrics show it even with nothing to place
+  // Work to place (or a gang to repair): the scheduler sees every live job.
+  if (std::none_of(live.begin(), live.end(), [](const JobRecord& r) {
+        return r.state == JobState::kPending || (r.state == JobState::kRunning && r.repairing);
+      })) {
+    return Status();
+  }
+  SG_ASSIGN_OR_RETURN(live, jobs_->ListLive());
+  live.insert(live.end(), std::make_move_iterator(ending.begin()), std::make_move_iterator(ending.end()));
   return Schedule(live, now);
 }
 

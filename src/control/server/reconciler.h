@@ -29,12 +29,14 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "control/protocol/node_info.h"
 #include "control/protocol/task.h"
 #include "control/server/audit_log.h"
 #include "control/server/job_registry.h"
+#include "control/server/live_cluster.h"
 #include "control/server/metrics.h"
 #include "control/server/node_registry.h"
 #include "control/server/run_time_model.h"
@@ -85,7 +87,11 @@ class Reconciler {
              const Clock* clock)
       : jobs_(jobs), nodes_(nodes), scheduler_(std::move(scheduler)), data_dir_(std::move(data_dir)), clock_(clock) {}
 
-  void Configure(const ReconcilerOptions& options) { options_ = options; }
+  void Configure(const ReconcilerOptions& options) {
+    options_ = options;
+    draw_full_ = true;  // the sites (their PUE) may have changed
+    cluster_built_ = false;
+  }
   // Placements, repairs, preemptions and rejections go here too (may be
   // null: tests without one).
   void SetAudit(AuditLog* audit) { audit_ = audit; }
@@ -117,6 +123,14 @@ class Reconciler {
 
   // Each site's draw as the last pass reckoned it.
   const std::map<std::string, SiteDraw>& site_draw() const { return site_draw_; }
+  // Each site's draw (site_draw()) from its live nodes: the catalog's
+  // figure for the devices running ranks hold (their kinds' utilisation,
+  // less enforced caps' cuts) and for idle ones, or a node's GPU reading
+  // plus the host share when that is higher; times the site's PUE. Each
+  // pass calls it first. Incremental: only the nodes heard from, gone
+  // silent or whose running ranks changed since the last call are
+  // reckoned again (all of them the first time, and after Configure).
+  void UpdateDraw(Time now);
 
   // The environment rank `rank` of running job `r` gets (torchrun and
   // Stargate variables, then the job's own env).
@@ -124,11 +138,15 @@ class Reconciler {
 
  private:
   Status FailLostGangs(std::vector<JobRecord>& jobs, Time now);
-  // Each site's draw (site_draw_) from its live nodes: the catalog's
-  // figure for the devices running ranks hold (their kinds' utilisation,
-  // less enforced caps' cuts) and for idle ones, or a node's GPU reading
-  // plus the host share when that is higher; times the site's PUE.
-  void ReckonDraw(const std::vector<JobRecord>& jobs, Time now);
+  // What node `name` adds to its site's draw now.
+  struct NodeDraw {
+    std::string site;
+    int64_t it_uw = 0;  // microwatts: sums move by exact amounts
+    enum Source { kNone, kMeasured, kEstimated } source = kNone;
+  };
+  NodeDraw ReckonNode(const std::string& name, Time now) const;
+  // Forgets the cap reports of ranks no longer running (now and then).
+  void PruneCapReports(Time now);
   // Each site's grid signals (site book) and facility draw (site_draw_).
   void SetSiteSignals(sched::ClusterState& state, Time now);
   // `task` is the current attempt of a job with a rank on `node`.
@@ -169,6 +187,21 @@ class Reconciler {
   std::map<std::string, std::map<TaskRef, int>> stale_;
   ReconcilerOptions options_;
   std::map<std::string, SiteDraw> site_draw_;
+  // UpdateDraw's state: each node's share, and each site's sums of them.
+  struct SiteSum {
+    int64_t it_uw = 0;
+    int nodes = 0, measured = 0, estimated = 0;
+  };
+  std::unordered_map<std::string, NodeDraw> node_draw_;
+  std::map<std::string, SiteSum> site_sum_;
+  bool draw_full_ = true;  // reckon every node on the next pass
+  // The cluster view of the registered nodes (live_cluster.h), built again
+  // only when they (NodeRegistry::version) or the options change.
+  const LiveCluster& Cluster();
+  LiveCluster cluster_;
+  bool cluster_built_ = false;
+  uint64_t cluster_version_ = 0;
+  Time caps_pruned_;
   RunTimeModel run_times_;
   std::map<uint64_t, std::pair<uint64_t, RunPrediction>> predicted_;  // per job: the model's version, its prediction
   // Ranks whose power cap state their agent reported (audited once).

@@ -10,15 +10,31 @@
 #include <fmt/format.h>
 
 namespace stargate::control {
-namespace {
 
-// A prepared statement, finalized on scope exit.
-class Stmt {
+// A statement from the store's cache (prepared the first time), reset and
+// its bindings cleared on scope exit.
+class CachedStmt {
  public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
+  CachedStmt(SqliteStore* store, const char* sql) {
+    auto [it, added] = store->statements_.try_emplace(sql, nullptr);
+    if (added) {
+      rc_ = sqlite3_prepare_v3(store->db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &it->second, nullptr);
+      if (rc_ != SQLITE_OK) {
+        sqlite3_finalize(it->second);
+        store->statements_.erase(it);
+        return;
+      }
+    }
+    stmt_ = it->second;
+    rc_ = SQLITE_OK;
+  }
+  ~CachedStmt() {
+    if (stmt_ == nullptr) return;
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  CachedStmt(const CachedStmt&) = delete;
+  CachedStmt& operator=(const CachedStmt&) = delete;
   bool ok() const { return rc_ == SQLITE_OK; }
   sqlite3_stmt* get() const { return stmt_; }
   void Bind(int i, std::string_view text) {
@@ -40,6 +56,8 @@ class Stmt {
   sqlite3_stmt* stmt_ = nullptr;
   int rc_ = SQLITE_ERROR;
 };
+
+namespace {
 
 // The smallest string greater than every string starting with `prefix`
 // (empty = no upper bound), for a range scan on the primary key.
@@ -82,7 +100,10 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
   return store;
 }
 
-SqliteStore::~SqliteStore() { sqlite3_close(db_); }
+SqliteStore::~SqliteStore() {
+  for (auto& [sql, stmt] : statements_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
 
 Status SqliteStore::Error(std::string_view what) const {
   return absl::InternalError(fmt::format("store {}: {}: {}", path_, what, sqlite3_errmsg(db_)));
@@ -98,8 +119,14 @@ Status SqliteStore::Exec(const char* sql) {
   return Status();
 }
 
+Status SqliteStore::Run(const char* sql) {
+  CachedStmt s(this, sql);
+  if (!s.ok() || s.Step() != SQLITE_DONE) return Error(sql);
+  return Status();
+}
+
 StatusOr<KeyValue> SqliteStore::Get(std::string_view key) {
-  Stmt s(db_, "SELECT value, revision FROM kv WHERE key = ?1");
+  CachedStmt s(this, "SELECT value, revision FROM kv WHERE key = ?1");
   if (!s.ok()) return Error("get");
   s.BindBlob(1, key);
   const int rc = s.Step();
@@ -110,8 +137,8 @@ StatusOr<KeyValue> SqliteStore::Get(std::string_view key) {
 
 StatusOr<std::vector<KeyValue>> SqliteStore::List(std::string_view prefix) {
   const std::string end = PrefixEnd(prefix);
-  Stmt s(db_, end.empty() ? "SELECT key, value, revision FROM kv WHERE key >= ?1 ORDER BY key"
-                          : "SELECT key, value, revision FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key");
+  CachedStmt s(this, end.empty() ? "SELECT key, value, revision FROM kv WHERE key >= ?1 ORDER BY key"
+                                 : "SELECT key, value, revision FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key");
   if (!s.ok()) return Error("list");
   s.BindBlob(1, prefix);
   if (!end.empty()) s.BindBlob(2, end);
@@ -123,19 +150,25 @@ StatusOr<std::vector<KeyValue>> SqliteStore::List(std::string_view prefix) {
 }
 
 StatusOr<int64_t> SqliteStore::Revision() {
-  Stmt s(db_, "SELECT value FROM meta WHERE name = 'revision'");
+  CachedStmt s(this, "SELECT value FROM meta WHERE name = 'revision'");
   if (!s.ok() || s.Step() != SQLITE_ROW) return Error("revision");
   return s.Int(0);
 }
 
 StatusOr<int64_t> SqliteStore::Commit(const Txn& txn) {
-  SG_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  // In a batch, a savepoint makes this commit all or nothing on its own.
+  SG_RETURN_IF_ERROR(Run(in_batch_ ? "SAVEPOINT txn" : "BEGIN IMMEDIATE"));
   auto rollback = [&](Status st) {
-    Exec("ROLLBACK").IgnoreError();
+    if (in_batch_) {
+      Run("ROLLBACK TO txn").IgnoreError();
+      Run("RELEASE txn").IgnoreError();
+    } else {
+      Run("ROLLBACK").IgnoreError();
+    }
     return st;
   };
   for (const Txn::Condition& c : txn.conditions) {
-    Stmt s(db_, "SELECT revision FROM kv WHERE key = ?1");
+    CachedStmt s(this, "SELECT revision FROM kv WHERE key = ?1");
     if (!s.ok()) return rollback(Error("commit"));
     s.BindBlob(1, c.key);
     const int rc = s.Step();
@@ -151,28 +184,52 @@ StatusOr<int64_t> SqliteStore::Commit(const Txn& txn) {
   const int64_t revision = *current + 1;
   for (const Txn::Write& w : txn.writes) {
     if (w.value.has_value()) {
-      Stmt s(db_,
-             "INSERT INTO kv (key, value, revision) VALUES (?1, ?2, ?3) "
-             "ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = excluded.revision");
+      CachedStmt s(this,
+                   "INSERT INTO kv (key, value, revision) VALUES (?1, ?2, ?3) "
+                   "ON CONFLICT(key) DO UPDATE SET value = excluded.value, revision = excluded.revision");
       if (!s.ok()) return rollback(Error("commit"));
       s.BindBlob(1, w.key);
       s.BindBlob(2, *w.value);
       s.Bind(3, revision);
       if (s.Step() != SQLITE_DONE) return rollback(Error("commit"));
     } else {
-      Stmt s(db_, "DELETE FROM kv WHERE key = ?1");
+      CachedStmt s(this, "DELETE FROM kv WHERE key = ?1");
       if (!s.ok()) return rollback(Error("commit"));
       s.BindBlob(1, w.key);
       if (s.Step() != SQLITE_DONE) return rollback(Error("commit"));
     }
   }
-  Stmt bump(db_, "UPDATE meta SET value = ?1 WHERE name = 'revision'");
+  CachedStmt bump(this, "UPDATE meta SET value = ?1 WHERE name = 'revision'");
   if (!bump.ok()) return rollback(Error("commit"));
   bump.Bind(1, revision);
   if (bump.Step() != SQLITE_DONE) return rollback(Error("commit"));
-  if (Status st = Exec("COMMIT"); !st.ok()) return rollback(st);
+  if (in_batch_) {
+    if (Status st = Run("RELEASE txn"); !st.ok()) return rollback(st);
+    batch_revision_ = revision;
+    return revision;
+  }
+  if (Status st = Run("COMMIT"); !st.ok()) return rollback(st);
   written_.store(revision, std::memory_order_release);
   return revision;
+}
+
+Status SqliteStore::BeginBatch() {
+  if (in_batch_) return absl::FailedPreconditionError(fmt::format("store {}: a batch is already open", path_));
+  SG_RETURN_IF_ERROR(Run("BEGIN IMMEDIATE"));
+  in_batch_ = true;
+  batch_revision_ = 0;
+  return Status();
+}
+
+Status SqliteStore::EndBatch() {
+  if (!in_batch_) return absl::FailedPreconditionError(fmt::format("store {}: no batch is open", path_));
+  in_batch_ = false;
+  if (Status st = Run("COMMIT"); !st.ok()) {
+    Run("ROLLBACK").IgnoreError();
+    return st;
+  }
+  if (batch_revision_ > 0) written_.store(batch_revision_, std::memory_order_release);
+  return Status();
 }
 
 Status SqliteStore::SyncFiles() const {

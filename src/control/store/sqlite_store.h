@@ -24,10 +24,12 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "control/store/store.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace stargate::control {
 
@@ -49,6 +51,8 @@ class SqliteStore final : public Store {
   StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override;
   StatusOr<int64_t> Commit(const Txn& txn) override;
   StatusOr<int64_t> Revision() override;
+  Status BeginBatch() override;
+  Status EndBatch() override;
   int64_t LastCommitted() const override { return written_.load(std::memory_order_acquire); }
   Status WaitDurable(int64_t revision) override;
 
@@ -59,14 +63,22 @@ class SqliteStore final : public Store {
   SqliteStore(sqlite3* db, std::string path, bool group_commit)
       : db_(db), path_(std::move(path)), group_commit_(group_commit) {}
   Status Exec(const char* sql);
+  // One statement without results, through the statement cache.
+  Status Run(const char* sql);
   Status Error(std::string_view what) const;
   // fdatasync of the WAL file (the database file when there is none).
   Status SyncFiles() const;
 
   sqlite3* db_;
+  // Statements prepared once (by SQL text) and reset after each use:
+  // parsing SQL cost as much as the writes it did (100k-node runs).
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+  friend class CachedStmt;
   std::string path_;
   const bool group_commit_;
   std::atomic<int64_t> written_{0};  // the last revision committed (to the WAL)
+  bool in_batch_ = false;
+  int64_t batch_revision_ = 0;  // the last commit of the open batch
   std::atomic<int64_t> syncs_{0};
   std::mutex sync_mu_;
   std::condition_variable synced_;

@@ -85,6 +85,18 @@ class Store {
   // be durable, and the caller must not acknowledge it).
   virtual Status WaitDurable(int64_t revision) { return Status(); }
 
+  // ---- Batches. The commits between BeginBatch and EndBatch share one
+  // transaction of the underlying database (one write of its log instead
+  // of one per commit): each is still all or nothing on its own and gets
+  // its own revision, but none counts in LastCommitted, so none can be
+  // acknowledged, until EndBatch has committed them all. If EndBatch fails
+  // every commit of the batch is lost, and the caller must drop whatever
+  // it kept in memory of them (and read the store again). Not nested; not
+  // thread-safe (the owner's lock covers the whole batch). A store
+  // without batches commits each as it comes (etcd, memory).
+  virtual Status BeginBatch() { return Status(); }
+  virtual Status EndBatch() { return Status(); }
+
   // Unconditional single write.
   StatusOr<int64_t> Put(std::string key, std::string value);
 };

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 #include "sched/stargate_policy.h"
 #include "test_cluster.h"
 
@@ -108,6 +111,38 @@ TEST(StargatePolicyPreemption, WarnsVictimsAndHoldsTheRoom) {
   same.Push(Urgent(16, 0));
   StargatePolicy on({});
   EXPECT_TRUE(on.Schedule(s, same, kNow).empty());
+}
+
+// Urgent jobs submitted together each make their own room in the same
+// pass (issue 20: 10,000 gang members preempted in seconds, not one gang
+// per pass), each from victims no other took; a low-priority job still
+// does not preempt.
+TEST(StargatePolicyPreemption, UrgentJobsTogetherEachPreemptInOnePass) {
+  ClusterState s = Full(4);
+  for (uint32_t n = 0; n < 4; ++n) RunGang(s, n + 1, n, 0, Duration::Minutes(10 * (n + 1)));
+  Queue q;
+  for (uint32_t i = 0; i < 3; ++i) {
+    JobRequest r = Urgent(8);
+    r.id = JobId(1000 + i);
+    r.submit = kNow + Duration::Seconds(i);
+    q.Push(r);
+  }
+  JobRequest low = Urgent(8, 0);
+  low.id = JobId(2000);
+  low.submit = kNow + Duration::Seconds(9);
+  q.Push(low);
+  StargatePolicy policy({});
+  const Decisions d = policy.Schedule(s, q, kNow);
+  std::map<uint32_t, uint32_t> victim_for;  // victim -> the job it was stopped for
+  for (const Decision& item : d.items) {
+    const auto* p = std::get_if<Preempt>(&item);
+    ASSERT_NE(p, nullptr) << "only preemptions expected";
+    const size_t at = p->reason.find("preempted for job ");
+    ASSERT_NE(at, std::string::npos) << p->reason;
+    EXPECT_TRUE(victim_for.emplace(p->job.value(), std::stoul(p->reason.substr(at + 18))).second) << p->reason;
+  }
+  // Three victims, the three that lose least, one for each urgent job.
+  EXPECT_EQ(victim_for, (std::map<uint32_t, uint32_t>{{1, 1000}, {2, 1001}, {3, 1002}}));
 }
 
 TEST(StargatePolicyPreemption, NoPreemptionWhenRoomComesSoon) {

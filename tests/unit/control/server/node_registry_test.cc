@@ -4,6 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
 #include "control/store/memory_store.h"
 
 namespace stargate::control {
@@ -192,6 +199,158 @@ TEST(NodeRegistry, SitesRecordUpTimeAndLostNodesButNotCleanLeaves) {
   t.last_heartbeat = T(10'100'000);
   ASSERT_TRUE(restarted.Heartbeat("b", t));  // b is heard from again, then lost
   EXPECT_EQ(restarted.NoteFailures(T(10'200'000)), 1);
+}
+
+// What a control pass asks costs what changed (issue 20): silence is
+// found from heartbeat deadlines. The nodes that may not be ready are the
+// silent and the unreported ones; a heartbeat superseded by a later one
+// does not make its node silent.
+TEST(NodeRegistry, SilenceComesFromHeartbeatDeadlines) {
+  MemoryStore store;
+  NodeRegistry nodes(&store, Ms(5'000));
+  for (const char* n : {"a", "b", "c"}) ASSERT_TRUE(nodes.Register(Node(n), T(1'000)).ok());
+  auto maybe_not_ready = [&] {
+    std::set<std::string> out;
+    nodes.ForEachMaybeNotReady([&](const std::string& n) { out.insert(n); });
+    return out;
+  };
+  EXPECT_EQ(maybe_not_ready(), (std::set<std::string>{"a", "b", "c"}));  // none has reported
+  const uint64_t version = nodes.version();
+  NodeTelemetry t;
+  t.last_heartbeat = T(1'500);
+  ASSERT_TRUE(nodes.Heartbeat("a", t));
+  t.last_heartbeat = T(2'000);
+  ASSERT_TRUE(nodes.Heartbeat("a", t));
+  EXPECT_EQ(nodes.version(), version);  // heartbeats change no node's description
+  EXPECT_EQ(maybe_not_ready(), (std::set<std::string>{"b", "c"}));
+  EXPECT_EQ(nodes.TakeChanged(), (std::unordered_set<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(nodes.TakeChanged().empty());
+  // b and c silent since 1'000; a's 1'500 deadline is stale (heard at 2'000).
+  EXPECT_EQ(nodes.NoteFailures(T(6'600)), 2);
+  EXPECT_EQ(nodes.TakeChanged(), (std::unordered_set<std::string>{"b", "c"}));
+  t.last_heartbeat = T(6'700);
+  ASSERT_TRUE(nodes.Heartbeat("b", t));
+  EXPECT_EQ(maybe_not_ready(), (std::set<std::string>{"c"}));
+  EXPECT_EQ(nodes.NoteFailures(T(7'000)), 0);
+  EXPECT_EQ(nodes.NoteFailures(T(7'001)), 1);  // a, 5 s after 2'000
+  EXPECT_EQ(maybe_not_ready(), (std::set<std::string>{"a", "c"}));
+  EXPECT_EQ(nodes.NoteFailures(T(60'000)), 1);  // b; c and a are counted once
+  // Described anew: the version moves; the same description: it does not.
+  NodeInfo moved = Node("c");
+  moved.accelerators = 4;
+  ASSERT_TRUE(nodes.Register(moved, T(61'000)).ok());
+  EXPECT_GT(nodes.version(), version);
+  const uint64_t v2 = nodes.version();
+  ASSERT_TRUE(nodes.Register(moved, T(61'000)).ok());
+  EXPECT_EQ(nodes.version(), v2);
+}
+
+// Against the definition, on a random run: each pass's failure count is
+// the number of nodes down and not yet counted (not left); every node
+// that is not Ready is among those ForEachMaybeNotReady visits; and the
+// silent-site episodes (CutOffSince) and MaybeCutOff are those a walk over
+// every node of every site finds.
+TEST(NodeRegistry, IncrementalSilenceMatchesTheDefinitionOnARandomRun) {
+  MemoryStore store;
+  const Duration timeout = Ms(3'000);
+  NodeRegistry nodes(&store, timeout);
+  std::mt19937 rng(7);
+  std::vector<std::string> names;
+  for (int i = 0; i < 30; ++i) names.push_back("n" + std::to_string(i));
+  struct Model {
+    Time last;
+    bool counted = true;  // not registered yet: nothing to count
+    bool left = false;
+  };
+  auto site_of = [](const std::string& n) { return "s" + std::to_string(std::stoi(n.substr(1)) % 3); };
+  std::map<std::string, Time> episodes;  // the definition's silent sites: site -> last heard
+  std::map<std::string, Time> heard;     // site -> the last heartbeat or registration of any node
+  std::map<std::string, Model> model;
+  Time now = T(1'000);
+  int passes_with_failures = 0;
+  int cut_off_seen = 0;
+  for (int step = 0; step < 3'000; ++step) {
+    const std::string& n = names[rng() % names.size()];
+    switch (rng() % 6) {
+      case 0: {
+        NodeInfo info = Node(n);
+        info.site = site_of(n);
+        ASSERT_TRUE(nodes.Register(info, now).ok());
+        model[n] = Model{now, false, false};
+        heard[site_of(n)] = std::max(heard[site_of(n)], now);
+        break;
+      }
+      case 1:
+      case 2:
+        if (model.count(n)) {
+          NodeTelemetry t;
+          t.last_heartbeat = now;
+          if (nodes.Heartbeat(n, t)) {
+            model[n] = Model{now, false, false};
+            heard[site_of(n)] = std::max(heard[site_of(n)], now);
+          }
+        }
+        break;
+      case 3:
+        if (model.count(n) && rng() % 4 == 0 && nodes.Leave(n, "")) {
+          model[n].counted = true;
+          model[n].left = true;
+        }
+        break;
+      default:
+        now = now + Ms(static_cast<int64_t>(rng() % 1'500));
+        break;
+    }
+    int expected = 0;
+    for (auto& [name, m] : model) {
+      if (m.counted || now - m.last <= timeout) continue;
+      m.counted = true;
+      ++expected;
+    }
+    ASSERT_EQ(nodes.NoteFailures(now), expected) << "step " << step;
+    passes_with_failures += expected > 0;
+    nodes.NoteSilentSites(now);
+    // The definition: per site, over its nodes that did not leave.
+    auto alive = [&](const Model& m) { return !m.left && now - m.last <= timeout; };
+    std::map<std::string, std::pair<bool, std::optional<Time>>> seen;  // any alive; last heard of the silent
+    for (const auto& [name, m] : model) {
+      auto& [any_alive, last] = seen[site_of(name)];
+      if (m.left) continue;
+      if (alive(m)) {
+        any_alive = true;
+      } else {
+        last = last.has_value() ? std::max(*last, m.last) : m.last;
+      }
+    }
+    for (const auto& [site, v] : seen) {
+      const auto& [any_alive, last] = v;
+      if (!any_alive && last.has_value()) {
+        auto [it, added] = episodes.try_emplace(site, *last);
+        if (!added && *last > it->second) it->second = *last;
+      } else if (!last.has_value()) {
+        episodes.erase(site);
+      }
+    }
+    for (const auto& [name, m] : model) {
+      std::optional<Time> since;
+      auto e = episodes.find(site_of(name));
+      if (!alive(m) && !m.left && e != episodes.end() && m.last <= e->second) since = e->second;
+      if (!alive(m) && m.left && e != episodes.end()) since = e->second;  // left: heard "long ago"
+      ASSERT_EQ(nodes.CutOffSince(name, now), since) << name << " step " << step;
+      cut_off_seen += since.has_value();
+      // Some node of the site heard (ever, even one that left since) well
+      // after it went quiet: a left node went quiet "long ago".
+      const bool maybe = !alive(m) && !m.left && heard[site_of(name)] <= m.last + NodeRegistry::kSettle;
+      ASSERT_EQ(nodes.MaybeCutOff(name, now), maybe) << name << " step " << step;
+    }
+    std::set<std::string> visited;
+    nodes.ForEachMaybeNotReady([&](const std::string& x) { visited.insert(x); });
+    for (const auto& [name, m] : model) {
+      if (!nodes.Ready(name, now)) EXPECT_TRUE(visited.count(name)) << name << " step " << step;
+    }
+  }
+  EXPECT_GT(passes_with_failures, 10);
+  EXPECT_GT(cut_off_seen, 10);
 }
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <random>
+
 #include "control/store/memory_store.h"
 #include "model/checkpoint.h"
 #include "model/failure.h"
@@ -615,6 +617,76 @@ TEST_F(ReconcilerTest, PlacementsAndResidencyRefusalsGoToTheAuditLog) {
   EXPECT_EQ(reject.action, "reject");
   EXPECT_EQ(reject.job, eu);
   EXPECT_NE(reject.detail.find("data residency"), std::string::npos) << reject.detail;
+}
+
+// The sites' draw is kept up to date incrementally (issue 20: a pass costs
+// what changed, not every node): after a random run of submissions,
+// heartbeats with and without GPU readings, task ends, nodes going silent,
+// leaving and joining again, it equals what a reconciler that reckons
+// every node afresh finds.
+TEST_F(ReconcilerTest, TheIncrementalSiteDrawEqualsOneReckonedAfresh) {
+  std::mt19937 rng(20);
+  std::vector<std::string> gpu_nodes;
+  for (int i = 0; i < 9; ++i) {
+    NodeInfo n;
+    n.name = fmt::format("g{}", i);
+    n.site = fmt::format("site{}", i % 3);
+    n.address = "10.1.0." + std::to_string(i);
+    n.accelerator = i % 2 ? AcceleratorType::kH100 : AcceleratorType::kA100;
+    n.accelerators = 8;
+    Join(nodes_, n, clock_.Now());
+    gpu_nodes.push_back(n.name);
+  }
+  std::map<std::string, std::vector<TaskRef>> runs;  // what each node was told to run
+  auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  for (int step = 0; step < 400; ++step) {
+    const int what = static_cast<int>(rng() % 10);
+    const std::string node = pick(gpu_nodes);
+    if (what < 2) {  // a job of one or two nodes, of some kind
+      const char* kinds[] = {"training", "batch", "inference", "finetune"};
+      const std::string spec =
+          fmt::format("name: j\nkind: {}\nresources: {{accelerators: {}:{}, nodes: {}}}\nrun: x\n", kinds[rng() % 4],
+                      rng() % 2 ? "H100" : "A100", rng() % 2 ? 4 : 8, 1 + rng() % 2);
+      ASSERT_TRUE(jobs_.Submit(spec, "j.yaml", "").ok());
+    } else if (what < 7) {  // a heartbeat: what it runs, a reading or none
+      NodeTelemetry t;
+      t.gpu_power_w = rng() % 3 == 0 ? 0.0 : 100.0 * static_cast<double>(rng() % 60);
+      std::vector<TaskReport> reports;
+      for (const TaskRef& task : runs[node]) reports.push_back(Running(task));
+      const StatusOr<HeartbeatResult> r = rec_.OnHeartbeat(node, t, reports);
+      ASSERT_TRUE(r.ok());
+      for (const TaskLaunch& l : r->run) runs[node].push_back(l.task);
+      for (const TaskRef& f : r->forget) std::erase(runs[node], f);
+    } else if (what == 7 && !runs[node].empty()) {  // a task ends
+      const TaskRef task = runs[node].back();
+      ASSERT_TRUE(rec_.OnHeartbeat(node, NodeTelemetry{}, {Exited(task, 0)}).ok());
+      runs[node].pop_back();
+    } else if (what == 8) {  // time passes: sometimes past the heartbeat timeout
+      clock_.Advance(rng() % 4 == 0 ? kTimeout + Duration::Seconds(1) : Duration::Millis(rng() % 2000));
+    } else if (rng() % 2) {
+      nodes_.Leave(node, "");
+    } else {
+      Join(nodes_, *nodes_.Find(node), clock_.Now());
+      runs[node].clear();
+    }
+    ASSERT_TRUE(rec_.Tick().ok());
+    if (step % 10 != 9) continue;
+    rec_.UpdateDraw(clock_.Now());  // the placements this pass made
+    Reconciler fresh(&jobs_, &nodes_, sched::MakeScheduler("fifo").value(), "/data", &clock_);
+    fresh.UpdateDraw(clock_.Now());
+    ASSERT_EQ(rec_.site_draw().size(), fresh.site_draw().size()) << "step " << step;
+    for (const auto& [site, d] : fresh.site_draw()) {
+      const SiteDraw& got = rec_.site_draw().at(site);
+      EXPECT_NEAR(got.it_w, d.it_w, 1e-3) << site << " step " << step;
+      EXPECT_NEAR(got.facility_w, d.facility_w, 1e-3) << site << " step " << step;
+      EXPECT_EQ(got.measured_nodes, d.measured_nodes) << site << " step " << step;
+      EXPECT_EQ(got.estimated_nodes, d.estimated_nodes) << site << " step " << step;
+    }
+  }
+  // The run did exercise the draw: some site drew with ranks running.
+  int64_t running = 0;
+  for (const JobRecord& r : jobs_.List().value()) running += r.state == JobState::kRunning;
+  EXPECT_GT(running, 0);
 }
 
 }  // namespace

@@ -199,6 +199,37 @@ TEST(SqliteStore, GroupCommitSharesOneSync) {
   EXPECT_EQ(s->syncs(), 2);
 }
 
+// A batch: its commits get revisions one by one and read back at once,
+// a failed condition undoes only its own commit, and none counts as
+// committed (nothing can be acknowledged) until EndBatch. A batch never
+// ended (the process died) leaves nothing behind.
+TEST(SqliteStore, BatchesCommitTogetherOrNotAtAll) {
+  TempDir dir;
+  {
+    auto s = SqliteStore::Open(dir.File("state.db"), {.group_commit = true}).value();
+    ASSERT_TRUE(s->Put("before", "v").ok());
+    ASSERT_TRUE(s->BeginBatch().ok());
+    EXPECT_FALSE(s->BeginBatch().ok());  // not nested
+    EXPECT_EQ(s->Put("a", "1").value(), 2);
+    Txn stale;
+    stale.IfRevision("a", 1).Put("a", "lost").Put("b", "lost");
+    EXPECT_EQ(s->Commit(stale).status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(s->Put("b", "2").value(), 3);
+    EXPECT_EQ(s->Get("a").value().value, "1");  // read back inside the batch
+    EXPECT_EQ(s->LastCommitted(), 1);           // nothing of it may be acknowledged yet
+    ASSERT_TRUE(s->EndBatch().ok());
+    EXPECT_FALSE(s->EndBatch().ok());
+    EXPECT_EQ(s->LastCommitted(), 3);
+    ASSERT_TRUE(s->BeginBatch().ok());
+    ASSERT_TRUE(s->Put("c", "never").ok());  // and the process ends with the batch open
+  }
+  auto s = SqliteStore::Open(dir.File("state.db"), {.group_commit = true}).value();
+  EXPECT_EQ(s->Get("a").value().value, "1");
+  EXPECT_EQ(s->Get("b").value().value, "2");
+  EXPECT_EQ(s->Get("c").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s->Revision().value(), 3);
+}
+
 // Reopened, what an earlier process committed is synced by the first wait
 // (it may have been killed between its commit and its sync).
 TEST(SqliteStore, GroupCommitSyncsWhatItFoundAtOpen) {
