@@ -422,6 +422,7 @@ void ControlPlane::PassLocked() {
       log_(fmt::format("stargate server: control loop: the pass's writes were lost ({}); reading the jobs again",
                        std::string(st.message())));
       jobs_.Forget();
+      nodes_.HealthUnsaved();
     }
   }
   metrics_.scheduler_pass.Observe((clock_->Now() - start).seconds());

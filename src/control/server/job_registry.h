@@ -169,6 +169,8 @@ class JobRegistry {
   // cancelled); FailedPrecondition for a job that already ended.
   StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason);
 
+  // Reads the records into memory (once; every other call does it first).
+  Status Load() { return EnsureLoaded(); }
   // Drops every record kept in memory (a batch of writes was lost, see
   // Store::EndBatch): the next call reads them all from the store again.
   void Forget();

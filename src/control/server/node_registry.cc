@@ -102,6 +102,7 @@ Duration NodeRegistry::NotePass(Time now) {
   if (first || gap <= kStall) return Duration::Zero();
   const Duration credit = gap - kPassInterval;
   deadlines_ = {};
+  queued_at_.clear();
   for (auto& [name, t] : telemetry_) {
     // Down (or left) before the stall: it stays down. (So no silent node's
     // last heartbeat moves.)
@@ -125,21 +126,30 @@ bool NodeRegistry::Leave(const std::string& name, const std::string& agent_id) {
     ++site.left;
     site.silent.erase({it->second.last_heartbeat, name});  // if it was silent
   }
-  left_[name] = it->second.agent_id;                                   // its late heartbeats must not revive it
-  SetLastHeartbeat(name, nodes_.at(name).site, it->second, kLongAgo);  // silent from the next pass
+  left_[name] = it->second.agent_id;  // its late heartbeats must not revive it
+  SetLastHeartbeat(name, nodes_.at(name).site, it->second, kLongAgo, /*now=*/true);  // silent from the next pass
   down_noted_.insert(name);
   changed_.insert(name);
   sites_to_check_.insert(nodes_.at(name).site);
   return true;
 }
 
-void NodeRegistry::Expect(const std::string& name, Time at) { deadlines_.emplace(at, name); }
+void NodeRegistry::Expect(const std::string& name, Time at, bool replace) {
+  auto [it, added] = queued_at_.try_emplace(name, at);
+  // One deadline per node: a later heartbeat is found when its queued one
+  // comes due (Expire queues it again), so a heartbeat, or a long poll
+  // woken by every pass, costs no push.
+  if (!added && !replace) return;
+  it->second = at;
+  deadlines_.emplace(at, name);
+}
 
-void NodeRegistry::SetLastHeartbeat(const std::string& name, const std::string& site, NodeTelemetry& t, Time at) {
+void NodeRegistry::SetLastHeartbeat(const std::string& name, const std::string& site, NodeTelemetry& t, Time at,
+                                    bool now) {
   SiteMembers& members = site_nodes_[site];
   t.last_heartbeat = at;
   members.last_heard = std::max(members.last_heard, at);
-  Expect(name, at);
+  Expect(name, at, /*replace=*/now);
 }
 
 void NodeRegistry::Detach(const std::string& name) {
@@ -165,8 +175,15 @@ void NodeRegistry::Expire(Time now) {
   while (!deadlines_.empty() && now - deadlines_.top().first > timeout_) {
     const Deadline d = deadlines_.top();
     deadlines_.pop();
+    auto queued = queued_at_.find(d.second);
+    if (queued == queued_at_.end() || queued->second != d.first) continue;  // replaced by a later one
+    queued_at_.erase(queued);
     auto t = telemetry_.find(d.second);
-    if (t == telemetry_.end() || t->second.last_heartbeat != d.first) continue;  // heard from since
+    if (t == telemetry_.end()) continue;
+    if (Alive(t->second, now)) {  // heard from since: due at its last heartbeat's deadline
+      Expect(d.second, t->second.last_heartbeat);
+      continue;
+    }
     const std::string& site = nodes_.at(d.second).site;
     if (silent_.insert(d.second).second && !left_.count(d.second)) {
       site_nodes_.at(site).silent.emplace(t->second.last_heartbeat, d.second);
@@ -184,6 +201,11 @@ void NodeRegistry::Expire(Time now) {
 int NodeRegistry::NoteFailures(Time now) {
   Expire(now);
   return std::exchange(expired_failures_, 0);
+}
+
+void NodeRegistry::HealthUnsaved() {
+  for (const auto& [site, h] : health_) health_dirty_.insert(site);
+  failure_unsaved_ = !health_dirty_.empty();
 }
 
 Status NodeRegistry::SaveHealth(Time now) {
@@ -251,9 +273,13 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
   down_noted_.erase(name);
   const std::string& site = nodes_.at(name).site;
   const Time last = it->second.last_heartbeat;
+  // Its share of the site's draw moves with its reading, or as it comes
+  // back; a long poll woken again with the same reading changes nothing.
+  bool changed = it->second.gpu_power_w != t.gpu_power_w;
   if (silent_.erase(name) > 0) {  // back
     site_nodes_.at(site).silent.erase({last, name});
     sites_to_check_.insert(site);
+    changed = true;
   }
   it->second = t;
   it->second.last_heartbeat = last;
@@ -261,7 +287,7 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
   it->second.agent_id = keep;
   it->second.reported = true;
   unreported_.erase(name);
-  changed_.insert(name);
+  if (changed) changed_.insert(name);
   return true;
 }
 

@@ -22,6 +22,7 @@
 #include <queue>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -80,6 +81,9 @@ class NodeRegistry {
   // Persists the site health that changed: at once after a failure, else
   // at most once a minute (up time accrues with every heartbeat).
   Status SaveHealth(Time now);
+  // What SaveHealth wrote was lost (a store batch that did not commit):
+  // every site's health is saved again on the next call.
+  void HealthUnsaved();
   const std::map<std::string, SiteHealth>& health() const { return health_; }
 
   bool Alive(const std::string& name, Time now) const;
@@ -147,8 +151,9 @@ class NodeRegistry {
   void ForEachSilent(F f) const {
     for (const std::string& n : silent_) f(n);
   }
-  // The nodes heard from, gone silent, (re-)registered or left since the
-  // last call: those whose telemetry or liveness may have changed.
+  // The nodes whose GPU reading changed, gone silent or back, (re-)
+  // registered or left since the last call: those whose share of their
+  // site's draw may have changed.
   std::unordered_set<std::string> TakeChanged() { return std::exchange(changed_, {}); }
   const NodeTelemetry& telemetry(const std::string& name) const { return telemetry_.at(name); }
 
@@ -171,9 +176,11 @@ class NodeRegistry {
   // restart grace): each is silent from then, its site is looked at again,
   // and (unless it left or was already counted) it is a failure.
   void Expire(Time now);
-  // A heartbeat deadline for `name`, heard at `at`.
-  void Expect(const std::string& name, Time at);
-  using Deadline = std::pair<Time, std::string>;  // last heartbeat, node
+  // A heartbeat deadline for `name`, heard at `at`: queued unless one is
+  // already (`replace`: this one instead, as when it leaves).
+  void Expect(const std::string& name, Time at, bool replace = false);
+  std::unordered_map<std::string, Time> queued_at_;  // node -> the heartbeat its queued deadline is for
+  using Deadline = std::pair<Time, std::string>;     // last heartbeat, node
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   int expired_failures_ = 0;  // counted by Expire, returned by NoteFailures
   // Per site: its nodes, and what NoteSilentSites and MaybeCutOff ask of
@@ -185,8 +192,9 @@ class NodeRegistry {
     Time last_heard;                                // the latest heartbeat (or registration) of any of them
   };
   std::map<std::string, SiteMembers> site_nodes_;
-  // Every change of a node's last heartbeat goes through here.
-  void SetLastHeartbeat(const std::string& name, const std::string& site, NodeTelemetry& t, Time at);
+  // Every change of a node's last heartbeat goes through here (`now`:
+  // its deadline is due at once, as when it leaves).
+  void SetLastHeartbeat(const std::string& name, const std::string& site, NodeTelemetry& t, Time at, bool now = false);
   // Takes `name` out of its site's silent and left accounting (before it
   // registers again, maybe elsewhere).
   void Detach(const std::string& name);

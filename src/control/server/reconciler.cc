@@ -679,6 +679,7 @@ Status Reconciler::Tick() {
   // waiting for a silent site, or with a rank on a silent node. A running
   // job whose ranks are all on live nodes is left alone (and not copied)
   // unless there is work to place.
+  SG_RETURN_IF_ERROR(jobs_->Load());  // RunningOnRef reads the loaded index
   std::set<uint64_t> on_silent_nodes;
   nodes_->ForEachSilent([&](const std::string& name) {
     if (const std::set<uint64_t>* ids = jobs_->RunningOnRef(name)) on_silent_nodes.insert(ids->begin(), ids->end());

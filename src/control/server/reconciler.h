@@ -89,8 +89,7 @@ class Reconciler {
 
   void Configure(const ReconcilerOptions& options) {
     options_ = options;
-    draw_full_ = true;  // the sites (their PUE) may have changed
-    cluster_built_ = false;
+    cluster_built_ = false;  // the sites (location, PUE, power cap) may have changed
   }
   // Placements, repairs, preemptions and rejections go here too (may be
   // null: tests without one).
@@ -129,7 +128,7 @@ class Reconciler {
   // plus the host share when that is higher; times the site's PUE. Each
   // pass calls it first. Incremental: only the nodes heard from, gone
   // silent or whose running ranks changed since the last call are
-  // reckoned again (all of them the first time, and after Configure).
+  // reckoned again (all of them the first time).
   void UpdateDraw(Time now);
 
   // The environment rank `rank` of running job `r` gets (torchrun and

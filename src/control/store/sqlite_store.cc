@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace stargate::control {
@@ -156,10 +158,18 @@ StatusOr<int64_t> SqliteStore::Revision() {
 }
 
 StatusOr<int64_t> SqliteStore::Commit(const Txn& txn) {
+  // A batch SQLite gave up on: nothing more may go in, or a savepoint
+  // would open a transaction of its own and commit outside the batch.
+  if (batch_broken_) return absl::AbortedError(fmt::format("store {}: the batch was rolled back", path_));
   // In a batch, a savepoint makes this commit all or nothing on its own.
   SG_RETURN_IF_ERROR(Run(in_batch_ ? "SAVEPOINT txn" : "BEGIN IMMEDIATE"));
   auto rollback = [&](Status st) {
     if (in_batch_) {
+      // Some errors (SQLITE_FULL, IOERR, NOMEM) end the whole transaction.
+      if (sqlite3_get_autocommit(db_) != 0) {
+        batch_broken_ = true;
+        return st;
+      }
       Run("ROLLBACK TO txn").IgnoreError();
       Run("RELEASE txn").IgnoreError();
     } else {
@@ -224,6 +234,9 @@ Status SqliteStore::BeginBatch() {
 Status SqliteStore::EndBatch() {
   if (!in_batch_) return absl::FailedPreconditionError(fmt::format("store {}: no batch is open", path_));
   in_batch_ = false;
+  if (std::exchange(batch_broken_, false)) {
+    return absl::AbortedError(fmt::format("store {}: the batch was rolled back", path_));
+  }
   if (Status st = Run("COMMIT"); !st.ok()) {
     Run("ROLLBACK").IgnoreError();
     return st;

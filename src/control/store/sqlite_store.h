@@ -78,6 +78,7 @@ class SqliteStore final : public Store {
   const bool group_commit_;
   std::atomic<int64_t> written_{0};  // the last revision committed (to the WAL)
   bool in_batch_ = false;
+  bool batch_broken_ = false;   // SQLite rolled the whole batch back (a full disk, an I/O error)
   int64_t batch_revision_ = 0;  // the last commit of the open batch
   std::atomic<int64_t> syncs_{0};
   std::mutex sync_mu_;
