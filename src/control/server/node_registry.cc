@@ -108,7 +108,7 @@ Duration NodeRegistry::NotePass(Time now) {
     // last heartbeat moves.)
     if (!down_noted_.count(name)) {
       SetLastHeartbeat(name, nodes_.at(name).site, t, std::min(now, t.last_heartbeat + credit));
-    } else {
+    } else if (!silent_.count(name)) {  // down, not yet found silent (a silent node needs no deadline)
       Expect(name, t.last_heartbeat);
     }
   }
@@ -292,40 +292,24 @@ bool NodeRegistry::Heartbeat(const std::string& name, const NodeTelemetry& t) {
 }
 
 void NodeRegistry::NoteSilentSites(Time now) {
-  // Per site whose nodes' liveness changed since the last call: whether
-  // any node (not left) is alive, whether any is silent, and the last
-  // heartbeat of them. Another site's answer is the same as last time.
+  // Per site whose nodes' liveness changed since the last call, from its
+  // counts (after Expire(now), a node that did not leave is alive unless
+  // it is silent). Another site's answer is the same as last time.
   Expire(now);
-  struct Seen {
-    bool any_alive = false;
-    bool any_silent = false;
-    std::optional<Time> last;
-  };
-  std::map<std::string, Seen> sites;
   for (const std::string& site : std::exchange(sites_to_check_, {})) {
     auto members = site_nodes_.find(site);
-    if (members == site_nodes_.end()) {
-      silent_sites_.erase(site);  // no node left there
+    if (members == site_nodes_.end() || members->second.silent.empty()) {
+      silent_sites_.erase(site);  // whole again (or no node left there)
       continue;
     }
-    // After Expire(now), a node (not left) is alive unless it is silent.
     const SiteMembers& m = members->second;
-    Seen& seen = sites[site];
-    const size_t active = m.names.size() - static_cast<size_t>(m.left);
-    seen.any_alive = active > m.silent.size();
-    seen.any_silent = !m.silent.empty();
-    if (seen.any_silent) seen.last = m.silent.rbegin()->first;
-  }
-  for (const auto& [site, seen] : sites) {
-    if (!seen.any_alive && seen.last.has_value()) {  // every node silent
-      // A node heard after the episode began (the site came back in part,
-      // or an old episode was held open by a node that never returned):
-      // this silence is a new one.
-      auto [it, added] = silent_sites_.try_emplace(site, *seen.last);
-      if (!added && *seen.last > it->second) it->second = *seen.last;
-      continue;
-    }
-    if (!seen.any_silent) silent_sites_.erase(site);  // whole again
+    if (m.names.size() - static_cast<size_t>(m.left) > m.silent.size()) continue;  // some node alive
+    // Every node silent since its last heartbeat. A node heard after the
+    // episode began (the site came back in part, or an old episode was
+    // held open by a node that never returned): this silence is a new one.
+    const Time last = m.silent.rbegin()->first;
+    auto [it, added] = silent_sites_.try_emplace(site, last);
+    if (!added && last > it->second) it->second = last;
   }
 }
 

@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-
 #include <utility>
 
 #include <fmt/format.h>
