@@ -28,6 +28,7 @@ struct ServerOptions {
   std::string web_dir;  // the dashboard's files ("" = next to the binary: ../web)
   std::string policy = "stargate";
   int64_t heartbeat_timeout_ms = 5000;
+  int max_long_polls = 1024;
   bool in_memory = false;
   int hot_spares = 0;
   bool no_gang_repair = false;
@@ -155,6 +156,7 @@ int RunServer(const ServerOptions& o, Clock& clock) {
   so.data_dir = o.data_dir;
   so.name = o.listen;
   so.heartbeat_timeout = Duration::Millis(o.heartbeat_timeout_ms);
+  so.max_long_polls = o.max_long_polls;
   so.reconciler.hot_spares = o.hot_spares;
   so.reconciler.gang_repair = !o.no_gang_repair;
   so.reconciler.site_partition_grace = Duration::Seconds(o.site_partition_grace_s);
@@ -241,6 +243,11 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code) {
                   "A node is down after this long without a heartbeat")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{500}, int64_t{600000}));
+  cmd->add_option("--max-long-polls", o->max_long_polls,
+                  "At most this many agent heartbeats wait in a long poll at once (each holds a server thread); "
+                  "past it an agent is told to beat again in 1-2 s")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   cmd->add_flag("--in-memory", o->in_memory, "Keep state in memory only (nothing survives a restart)");
   cmd->add_option("--etcd", o->etcd, "Keep state in etcd instead: client endpoints HOST:PORT[,HOST:PORT...]");
   cmd->add_option("--etcd-prefix", o->etcd_prefix, "Key prefix in etcd (several deployments can share a cluster)")

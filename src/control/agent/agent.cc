@@ -227,6 +227,8 @@ struct Agent::Impl {
       runner->Forget(config.node.name, ref);
       stopping.erase(ref);
     }
+    // The server holds too many long polls to hold ours: beat again later.
+    if (r.next_beat > Duration::Zero()) clock->SleepFor(r.next_beat);
   }
 
   void Connect() {

@@ -133,6 +133,7 @@ pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
     g->set_grace_ms(grace.millis());
   }
   AddRefs(r.forget, reply.mutable_forget());
+  reply.set_next_beat_ms(r.next_beat.millis());
   return reply;
 }
 
@@ -154,6 +155,8 @@ HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
   }
   r.stop = Refs(reply.stop());
   r.forget = Refs(reply.forget());
+  // A server's word, but no reason to stop beating for long.
+  r.next_beat = Duration::Millis(std::clamp<int64_t>(reply.next_beat_ms(), 0, 60'000));
   return r;
 }
 

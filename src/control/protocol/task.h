@@ -62,6 +62,9 @@ struct HeartbeatResult {
   std::map<TaskRef, Duration> stop_grace;
   std::vector<TaskRef> forget;  // their end is recorded: stop reporting them
   bool register_again = false;  // the server does not know this node (or another agent holds it)
+  // Wait this long before the next heartbeat (zero: at once): the server
+  // holds too many long polls to hold this one (ControlPlaneOptions).
+  Duration next_beat;
 };
 
 }  // namespace stargate::control

@@ -18,6 +18,7 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
         std::cerr << line << "\n";
       })),
       credit_stalls_(options.credit_stalls),
+      max_long_polls_(options.max_long_polls),
       policy_(scheduler->name()),
       scheduler_spec_(options.scheduler_spec),
       jobs_(store, clock),
@@ -388,7 +389,17 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
         if (gave_up()) break;
         continue;
       }
+      if (metrics_.long_polls >= max_long_polls_) {
+        // Held, it would take one server thread more than allowed: answer
+        // now, and spread the agents' next beats over a second.
+        ++metrics_.polls_turned_away;
+        const uint64_t spread = (std::hash<std::string>{}(h.node) + metrics_.heartbeats) % 1000;
+        r->next_beat = kHeartbeatInterval + Duration::Millis(static_cast<int64_t>(spread));
+        break;
+      }
+      ++metrics_.long_polls;
       clock_->WaitUntil(changed_, lock, deadline);
+      --metrics_.long_polls;
       // The agent gave up on this poll (it may be leaving): a late
       // OnHeartbeat would count it alive again.
       if (gave_up()) break;

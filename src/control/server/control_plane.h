@@ -48,6 +48,11 @@ struct ControlPlaneOptions {
   std::string data_dir;
   // A node is down once it has missed heartbeats this long.
   Duration heartbeat_timeout = Duration::Seconds(5);
+  // At most this many heartbeats wait in long polls at once. Each holds
+  // a server thread while it waits; past this a heartbeat is answered at
+  // once and its agent told to beat again in 1-2 s (a node count or a
+  // client that would pin every thread costs poll latency instead).
+  int max_long_polls = 1024;
   ReconcilerOptions reconciler;
   // `--sites FILE` (site_book.h): location, power cap, PUE, grid carbon
   // and price of each site; sites it does not list have none of it. Null:
@@ -229,6 +234,7 @@ class ControlPlane {
   const std::string sites_file_;
   const std::function<void(const std::string&)> log_;
   const bool credit_stalls_;
+  const int max_long_polls_;
   const std::string policy_;  // the scheduler's name
   const SchedulerSpec scheduler_spec_;
 

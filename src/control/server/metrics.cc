@@ -157,6 +157,12 @@ std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const Si
   out += stale;
   Header(out, "stargate_agent_heartbeats_total", "counter", "Agent heartbeats handled.");
   out += fmt::format("stargate_agent_heartbeats_total {}\n", m.heartbeats);
+  Header(out, "stargate_agent_long_polls", "gauge", "Agent heartbeats waiting in a long poll now.");
+  out += fmt::format("stargate_agent_long_polls {}\n", m.long_polls);
+  Header(
+      out, "stargate_agent_polls_turned_away_total", "counter",
+      "Heartbeats answered at once, with a later next beat, because the most long polls the server holds were held.");
+  out += fmt::format("stargate_agent_polls_turned_away_total {}\n", m.polls_turned_away);
   Header(out, "stargate_agent_registrations_total", "counter", "Agent registrations accepted.");
   out += fmt::format("stargate_agent_registrations_total {}\n", m.registrations);
   Header(out, "stargate_agent_calls_refused_total", "counter",

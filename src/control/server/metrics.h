@@ -42,10 +42,12 @@ struct Metrics {
   Histogram queue_wait{{1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600}};
   // One control-loop pass (Tick), wall time (s).
   Histogram scheduler_pass{{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1}};
-  uint64_t heartbeats = 0;     // agent heartbeats handled
-  uint64_t registrations = 0;  // agent registrations accepted
-  uint64_t refused = 0;        // agent calls refused: no proof of the node, or not its holder
-  uint64_t stalls = 0;         // control-loop stalls credited to nodes (NodeRegistry::NotePass)
+  uint64_t heartbeats = 0;         // agent heartbeats handled
+  uint64_t registrations = 0;      // agent registrations accepted
+  uint64_t refused = 0;            // agent calls refused: no proof of the node, or not its holder
+  uint64_t stalls = 0;             // control-loop stalls credited to nodes (NodeRegistry::NotePass)
+  int64_t long_polls = 0;          // heartbeats waiting in a long poll now
+  uint64_t polls_turned_away = 0;  // heartbeats answered at once, max_long_polls being held
 };
 
 // The whole exposition at `now`: the counters and histograms of `metrics`,

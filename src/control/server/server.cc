@@ -265,6 +265,7 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   // Absolute, because tasks get checkpoint paths under it and run elsewhere.
   cpo.data_dir = std::filesystem::absolute(s.o.data_dir).lexically_normal().string();
   cpo.heartbeat_timeout = s.o.heartbeat_timeout;
+  cpo.max_long_polls = s.o.max_long_polls;
   cpo.reconciler = s.o.reconciler;
   cpo.node_auth = s.o.node_auth;
   cpo.sites = s.o.sites;

@@ -62,6 +62,7 @@ struct ServerOptions {
   std::shared_ptr<const SiteBook> sites;
   std::string sites_file;
   Duration heartbeat_timeout = Duration::Seconds(5);
+  int max_long_polls = 1024;  // ControlPlaneOptions::max_long_polls
   // Hot spares, gang repair, partition grace; the sites are `sites`.
   ReconcilerOptions reconciler;
   std::string web_dir;  // the dashboard's files; "" = none

@@ -6,7 +6,20 @@
 // starts at 0 as the other stores do; a condition on revision r compares
 // the key's mod_revision with r + 1, and "absent" its create_revision
 // with 0. A commit is one etcd transaction: atomic, and durable once a
-// quorum has it on disk. With several endpoints a request that cannot
+// quorum has it on disk.
+//
+// A batch (Store::BeginBatch) is sent at EndBatch as few etcd
+// transactions as etcd's --max-txn-ops allows (kMaxTxnOps keys written
+// and conditions each; a commit is never split), instead of one round
+// trip and one raft entry per commit. etcd gives a transaction one
+// revision, so a commit in a batch is given a batch revision instead
+// (from kBatchRevisions up, never an etcd one): use it, as any revision,
+// only in conditions on the keys it wrote, where the store reads it as
+// the etcd revision those keys got. Its conditions on keys the batch
+// wrote earlier are decided at once; the others travel with the batch,
+// and if one fails at EndBatch that transaction and those after it are
+// lost (the ones before it are committed): the caller reads the store
+// again, as after any failed EndBatch. With several endpoints a request that cannot
 // reach one (or that meets an election) goes to the next, for up to
 // `retry_for`. Not thread-safe, like every Store.
 #pragma once
@@ -37,6 +50,11 @@ class EtcdStore final : public Store {
   StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override;
   StatusOr<int64_t> Commit(const Txn& txn) override;
   StatusOr<int64_t> Revision() override;
+  Status BeginBatch() override;
+  Status EndBatch() override;
+
+  static constexpr int64_t kBatchRevisions = int64_t{1} << 62;
+  static constexpr size_t kMaxTxnOps = 128;  // etcd 3.4's default --max-txn-ops
 
   // etcd's watch: the changes to keys under `prefix` committed after
   // store revision `after`, in commit order, once there are any or after

@@ -90,10 +90,14 @@ class Store {
   // of one per commit): each is still all or nothing on its own and gets
   // its own revision, but none counts in LastCommitted, so none can be
   // acknowledged, until EndBatch has committed them all. If EndBatch fails
-  // every commit of the batch is lost, and the caller must drop whatever
-  // it kept in memory of them (and read the store again). Not nested; not
+  // the batch's commits are lost (all of them; in EtcdStore those from
+  // the refused transaction on), and the caller must drop whatever it
+  // kept in memory of them (and read the store again). Not nested; not
   // thread-safe (the owner's lock covers the whole batch). A store
-  // without batches commits each as it comes (etcd, memory).
+  // without batches commits each as it comes (memory). EtcdStore sends a
+  // batch as few etcd transactions, and its commits get revisions that
+  // stand for etcd's (etcd_store.h): a revision is only ever compared for
+  // equality, in a condition on the key it came with.
   virtual Status BeginBatch() { return Status(); }
   virtual Status EndBatch() { return Status(); }
 

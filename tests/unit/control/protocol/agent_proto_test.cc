@@ -80,6 +80,7 @@ TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
   r.stop = {{8, 1}};
   r.forget = {{9, 1}, {10, 2}};
   r.register_again = true;
+  r.next_beat = Duration::Millis(1500);
   const HeartbeatResult rb = FromProto(ToProto(r));
   ASSERT_EQ(rb.run.size(), 1u);
   EXPECT_EQ(rb.run[0].task, (TaskRef{7, 3}));
@@ -88,6 +89,10 @@ TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
   EXPECT_EQ(rb.stop, (std::vector<TaskRef>{{8, 1}}));
   EXPECT_EQ(rb.forget, (std::vector<TaskRef>{{9, 1}, {10, 2}}));
   EXPECT_TRUE(rb.register_again);
+  EXPECT_EQ(rb.next_beat, Duration::Millis(1500));
+  pb::HeartbeatReply far;
+  far.set_next_beat_ms(int64_t{1} << 40);  // a server's word, within reason
+  EXPECT_EQ(FromProto(far).next_beat, Duration::Seconds(60));
   EXPECT_EQ(TaskLogName({7, 3}), "job-7-attempt-3.log");
 }
 

@@ -275,6 +275,92 @@ TEST(SqliteStore, GroupCommitUnderConcurrentWriters) {
 // A child commits as fast as it can and reports each acknowledged commit
 // down a pipe; the parent SIGKILLs it mid-stream. Every acknowledged commit
 // must be there after reopening, and the store must still work.
+// etcd batches: commits get batch revisions that read back inside the
+// batch and stand for etcd's after it; a batch goes as few transactions
+// as etcd's limit allows (each key once, with its last value); a
+// condition another writer broke meanwhile fails EndBatch and loses that
+// transaction; a commit over the limit is refused with the reason.
+TEST(EtcdStore, BatchesGoAsFewTransactions) {
+  if (!testing::EtcdProcess::Available()) GTEST_SKIP() << "/usr/bin/etcd is missing";
+  TempDir dir;
+  testing::EtcdProcess etcd(dir.File(""));
+  ASSERT_TRUE(etcd.healthy());
+  RealClock clock;
+  auto s = EtcdStore::Open({etcd.endpoint()}, &clock, "t/", Duration::Seconds(5)).value();
+  auto other = EtcdStore::Open({etcd.endpoint()}, &clock, "t/", Duration::Seconds(5)).value();
+  const int64_t before = s->Put("before", "v").value();
+  ASSERT_TRUE(s->Put("gone", "v").ok());
+
+  ASSERT_TRUE(s->BeginBatch().ok());
+  EXPECT_FALSE(s->BeginBatch().ok());  // not nested
+  const int64_t a = s->Put("a", "1").value();
+  EXPECT_GE(a, EtcdStore::kBatchRevisions);
+  Txn stale;  // decided at once against the batch
+  stale.IfRevision("a", before).Put("a", "lost").Put("b", "lost");
+  EXPECT_EQ(s->Commit(stale).status().code(), absl::StatusCode::kFailedPrecondition);
+  Txn next;
+  next.IfRevision("a", a).IfRevision("before", before).Put("a", "2").Put("b", "2").Delete("gone");
+  const int64_t a2 = s->Commit(next).value();
+  EXPECT_EQ(s->Get("a").value().value, "2");  // read back inside the batch
+  EXPECT_EQ(s->Get("a").value().revision, a2);
+  EXPECT_EQ(s->Get("gone").status().code(), absl::StatusCode::kNotFound);
+  std::vector<std::string> listed;
+  const std::vector<KeyValue> all = s->List("").value();
+  for (const KeyValue& kv : all) listed.push_back(kv.key);
+  EXPECT_EQ(listed, (std::vector<std::string>{"a", "b", "before"}));
+  EXPECT_EQ(other->Get("a").status().code(), absl::StatusCode::kNotFound);  // nothing sent yet
+  ASSERT_TRUE(s->EndBatch().ok());
+  EXPECT_FALSE(s->EndBatch().ok());
+  const int64_t real = s->Revision().value();
+  EXPECT_EQ(real, before + 2);  // one transaction
+  EXPECT_EQ(other->Get("a").value().value, "2");
+  EXPECT_EQ(other->Get("a").value().revision, real);
+  EXPECT_EQ(other->Get("gone").status().code(), absl::StatusCode::kNotFound);
+  // The batch revision a commit got stands for etcd's; an older one does not.
+  Txn old;
+  old.IfRevision("a", a).Put("a", "lost");
+  EXPECT_EQ(s->Commit(old).status().code(), absl::StatusCode::kFailedPrecondition);
+  Txn after;
+  after.IfRevision("a", a2).IfRevision("b", real).Put("a", "3");
+  ASSERT_TRUE(s->Commit(after).ok());
+  EXPECT_EQ(s->Get("a").value().value, "3");
+
+  // 300 commits of a key each and one key written by all: three
+  // transactions of at most 128 keys.
+  const int64_t start = s->Revision().value();
+  ASSERT_TRUE(s->BeginBatch().ok());
+  for (int i = 0; i < 300; ++i) {
+    Txn t;
+    t.IfAbsent(fmt::format("k/{:03}", i))
+        .Put(fmt::format("k/{:03}", i), std::to_string(i))
+        .Put("count", std::to_string(i));
+    ASSERT_TRUE(s->Commit(t).ok()) << i;
+  }
+  ASSERT_TRUE(s->EndBatch().ok());
+  EXPECT_EQ(s->Revision().value(), start + 3);
+  EXPECT_EQ(other->List("k/").value().size(), 300u);
+  EXPECT_EQ(other->Get("count").value().value, "299");
+
+  // Another writer breaks a condition the batch sent to etcd.
+  const int64_t x = s->Put("x", "1").value();
+  ASSERT_TRUE(s->BeginBatch().ok());
+  Txn on_x;
+  on_x.IfRevision("x", x).Put("x", "mine").Put("y", "mine");
+  ASSERT_TRUE(s->Commit(on_x).ok());
+  ASSERT_TRUE(other->Put("x", "theirs").ok());
+  const Status lost = s->EndBatch();
+  EXPECT_EQ(lost.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(lost.message()).find("'x'"), std::string::npos) << lost;
+  EXPECT_EQ(s->Get("x").value().value, "theirs");
+  EXPECT_EQ(s->Get("y").status().code(), absl::StatusCode::kNotFound);
+
+  Txn huge;
+  for (size_t i = 0; i <= EtcdStore::kMaxTxnOps; ++i) huge.Put(fmt::format("h/{}", i), "v");
+  const auto refused = s->Commit(huge);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(refused.status().message()).find("--max-txn-ops"), std::string::npos);
+}
+
 TEST(SqliteStore, KillNineLosesNoAcknowledgedCommit) {
   TempDir dir;
   const std::string path = dir.File("state.db");
