@@ -10,7 +10,7 @@ PKGS=(
   libsqlite3-dev libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-14-dev clang-format time python3 curl
+  clang libclang-rt-14-dev clang-format time python3 python3-yaml curl
   slurm-wlm munge
   python3-torch python3-sklearn iproute2 libxgboost-dev
   etcd-server etcd-client

@@ -15,7 +15,11 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/client_config.h"
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/output.h"
+#include "cli/rest_client.h"
 #include "cli/stop_signals.h"
 #include "control/agent/agent.h"
 #include "control/agent/gpu_probe.h"
@@ -262,26 +266,50 @@ int RunAgent(const AgentOptions& o, Clock& clock) {
   return 0;
 }
 
-int ListFromServer(const std::string& server, const std::string& what) {
-  auto r = control::CallServer(server, "GET", "/v1/" + what);
+// `node list` and `site list` (`what`: nodes or sites).
+int ListFromServer(const std::string& what, Format format) {
+  if (!Settings().error.empty()) {
+    std::cerr << "error: " << Settings().error << "\n";
+    return exit_code::kUsage;
+  }
+  RestClient client(ServerUrl(), Settings().token);
+  const RestClient::Response r = client.Call("GET", "/v1/" + what);
   if (!r.ok()) {
-    std::cerr << "error: " << r.status().message() << "\n";
-    return 1;
+    std::cerr << "error: " << r.error << "\n";
+    return r.unreachable ? exit_code::kUnreachable : exit_code::kError;
   }
-  if (r->status != 200) {
-    std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
-    return 1;
+  if (r.status != 200) {
+    std::cerr << "error: HTTP " << r.status << ": " << r.body << "\n";
+    return exit_code::ForHttpStatus(r.status);
   }
-  const json list = json::parse(r->body)[what];
+  const json list = json::parse(r.body)[what];
+  if (format == Format::kJson || format == Format::kYaml) {
+    PrintDocument(json{{what, list}}, format);
+    return exit_code::kOk;
+  }
+  if (format == Format::kName) {
+    for (const json& item : list)
+      fmt::print("{}/{}\n", what.substr(0, what.size() - 1), item["name"].get<std::string>());
+    return exit_code::kOk;
+  }
+  const bool wide = format == Format::kWide;
   if (what == "nodes") {
-    fmt::print("{:<16} {:<12} {:<8} {:<12} {:<10} {:>6} {:>8}\n", "NAME", "SITE", "JURIS", "ACCELERATORS", "STATE",
-               "CPU%", "MEM_GIB");
+    fmt::print("{:<16} {:<12} {:<8} {:<12} {:<10} {:>6} {:>8}{}\n", "NAME", "SITE", "JURIS", "ACCELERATORS", "STATE",
+               "CPU%", "MEM_GIB", wide ? fmt::format(" {:>7} {:<22} {}", "GPU_W", "ADDRESS", "REGION") : "");
     for (const json& n : list) {
-      fmt::print("{:<16} {:<12} {:<8} {:<12} {:<10} {:>6.1f} {:>8.1f}\n", n["name"].get<std::string>(),
+      // A down node's figures are its last report, not its state now: none shown.
+      const bool up = n["alive"].get<bool>();
+      const std::string cpu = up ? fmt::format("{:.1f}", 100 * n["cpu_utilisation"].get<double>()) : "-";
+      const std::string mem = up ? fmt::format("{:.1f}", n["memory_used_bytes"].get<double>() / (1 << 30)) : "-";
+      std::string extra;
+      if (wide) {
+        extra = fmt::format(" {:>7} {:<22} {}", up ? fmt::format("{:.0f}", n.value("gpu_power_w", 0.0)) : "-",
+                            n.value("address", "-"), n.value("region", "-"));
+      }
+      fmt::print("{:<16} {:<12} {:<8} {:<12} {:<10} {:>6} {:>8}{}\n", n["name"].get<std::string>(),
                  n["site"].get<std::string>(), n["jurisdiction"].get<std::string>(),
                  fmt::format("{}:{}", n["accelerator"].get<std::string>(), n["accelerators"].get<int>()),
-                 n["alive"].get<bool>() ? "up" : "down", 100 * n["cpu_utilisation"].get<double>(),
-                 n["memory_used_bytes"].get<double>() / (1 << 30));
+                 up ? "up" : "down", cpu, mem, extra);
     }
   } else {
     // NODE_H and LOST: the site's record (up time, nodes lost) that
@@ -297,7 +325,7 @@ int ListFromServer(const std::string& server, const std::string& what) {
                  s["nodes_alive"].get<int>(), s.value("node_hours", 0.0), s.value("failures", 0), acc);
     }
   }
-  return 0;
+  return exit_code::kOk;
 }
 
 }  // namespace
@@ -351,16 +379,27 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
   agent->callback(
       [o, agent, &clock, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o, clock) : 2; });
 
-  auto server = std::make_shared<std::string>(DefaultServerUrl());
   for (const char* what : {"node", "site"}) {
     CLI::App* group = app.add_subcommand(what, fmt::format("The {}s the server knows", what));
     group->require_subcommand(1);
-    group->add_option("--server", *server, "Server URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
+    group->add_option("--server", Globals().server,
+                      "Server URL (default $STARGATE_SERVER, the context's, http://127.0.0.1:8470)");
     CLI::App* list = group->add_subcommand("list", fmt::format("List {}s", what));
     list->fallthrough();
+    struct ListFlags {
+      std::string output = "table";
+      bool watch = false;
+      double interval = 2;
+    };
+    auto flags = std::make_shared<ListFlags>();
+    AddOutputFlag(list, &flags->output);
+    AddWatchFlags(list, &flags->watch, &flags->interval);
     const std::string plural = std::string(what) + "s";
-    list->callback([server, plural, exit_code] { *exit_code = ListFromServer(*server, plural); });
-    if (std::string(what) == "node") AddNodeIdentityCommands(group, server, exit_code);
+    list->callback([flags, plural, exit_code, &clock] {
+      const Format format = ParseFormat(flags->output);
+      *exit_code = Watch(clock, flags->watch, flags->interval, format, [=] { return ListFromServer(plural, format); });
+    });
+    if (std::string(what) == "node") AddNodeIdentityCommands(group, exit_code);
   }
 }
 

@@ -18,24 +18,21 @@ class Clock;
 
 namespace stargate::cli {
 
-// The REST API the client commands talk to: $STARGATE_SERVER, else the
-// server's default address.
-inline std::string DefaultServerUrl() {
-  const char* env = std::getenv("STARGATE_SERVER");
-  return env != nullptr && *env != '\0' ? env : "http://127.0.0.1:8470";
-}
-
 void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code);
 // `twin audit`, registered by AddTwinCommands on its `twin` group.
 void AddTwinAuditCommand(CLI::App* twin, int* exit_code);
 // `stargate server` and `stargate job ...` (the orchestrator).
 void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code);
 void AddJobCommands(CLI::App& app, Clock& clock, int* exit_code);
+// `stargate run [--nodes N --gpus TYPE:N] -- CMD...`.
+void AddRunCommand(CLI::App& app, Clock& clock, int* exit_code);
+// `stargate completion bash|zsh`, from the whole command tree of `app`.
+void AddCompletionCommand(CLI::App& app, int* exit_code);
 // `stargate agent`, `stargate node list`, `stargate site list`.
 void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code);
 // `stargate node join-token create|list|revoke`, `stargate node revoke`,
-// on AddAgentCommands' `node` group; `server` is the group's --server.
-void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server, int* exit_code);
+// on AddAgentCommands' `node` group.
+void AddNodeIdentityCommands(CLI::App* node, int* exit_code);
 // `stargate cert ca|issue`.
 void AddCertCommands(CLI::App& app, int* exit_code);
 

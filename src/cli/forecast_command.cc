@@ -12,7 +12,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/client_config.h"
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "control/net/http_client.h"
 #include "core/unit_parser.h"
 
@@ -22,7 +24,6 @@ namespace {
 using nlohmann::json;
 
 struct ForecastFlags {
-  std::string server = DefaultServerUrl();
   std::string horizon = "24h";
   int seeds = 4;
   std::string output = "table";
@@ -144,16 +145,20 @@ void PrintChanges(const json& j) {
 // GET `path` (POST with the what-if when there is one): 0 and the answer's
 // body, or the exit code (2 for a bad ask, 1 otherwise) with the error said.
 int Ask(const ForecastFlags& f, const std::string& path, const json& what_if, std::string* body) {
-  auto r = f.what_if() ? control::CallServer(f.server, "POST", path, json{{"what_if", what_if}}.dump(),
-                                             {{"Content-Type", "application/json"}})
-                       : control::CallServer(f.server, "GET", path);
+  if (!Settings().error.empty()) {
+    std::cerr << "error: " << Settings().error << "\n";
+    return exit_code::kUsage;
+  }
+  auto r = f.what_if() ? control::CallServer(ServerUrl(), "POST", path, json{{"what_if", what_if}}.dump(),
+                                             AuthHeaders({{"Content-Type", "application/json"}}))
+                       : control::CallServer(ServerUrl(), "GET", path, "", AuthHeaders());
   if (!r.ok()) {
     std::cerr << "error: " << r.status().message() << "\n";
-    return 1;
+    return r.status().code() == absl::StatusCode::kUnavailable ? exit_code::kUnreachable : exit_code::kError;
   }
   if (r->status != 200) {
     std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
-    return r->status == 400 ? 2 : 1;
+    return exit_code::ForHttpStatus(r->status);
   }
   *body = std::move(r->body);
   return 0;
@@ -253,7 +258,8 @@ void AddForecastCommand(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<ForecastFlags>();
   CLI::App* cmd = app.add_subcommand(
       "forecast", "What the next hours hold: the live state simulated with the server's own scheduler");
-  cmd->add_option("--server", f->server, "Server URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
+  cmd->add_option("--server", Globals().server,
+                  "Server URL (default $STARGATE_SERVER, the context's, http://127.0.0.1:8470)");
   cmd->add_option("--horizon", f->horizon, "How far ahead (at most 7d)")->capture_default_str();
   cmd->add_option("--seeds", f->seeds, "Runs with different failures (1 to 64)")->capture_default_str();
   cmd->add_option("-o,--output", f->output, "table or json")->capture_default_str();

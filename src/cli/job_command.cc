@@ -1,7 +1,10 @@
-// `stargate job submit|list|show|cancel`: the user API from the shell.
+// `stargate job submit|list|show|cancel|wait|logs` and `stargate run`:
+// the user API from the shell. Exit codes: exit_codes.h (docs/cli.md).
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,13 +13,17 @@
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <sstream>
 #include <vector>
 
+#include "cli/client_config.h"
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/output.h"
 #include "cli/rest_client.h"
 #include "core/clock.h"
 #include "runtime/random_hex.h"
@@ -44,16 +51,24 @@ std::string RandomKey() { return "cli-" + RandomHex(4); }
 
 using Response = RestClient::Response;
 
-// Prints the server's JSON error (or the transport error) and returns the exit code.
+// Prints the server's JSON error (or the transport error) and returns the
+// exit code (exit_codes.h).
 int Fail(const Response& r) {
   if (!r.ok()) {
     std::cerr << "error: " << r.error << "\n";
-    return 1;
+    return r.unreachable ? exit_code::kUnreachable : exit_code::kError;
   }
   const json j = json::parse(r.body, nullptr, false);
   const std::string message = !j.is_discarded() && j.contains("error") ? j["error"].value("message", r.body) : r.body;
   std::cerr << "error: " << message << " (HTTP " << r.status << ")\n";
-  return r.status >= 400 && r.status < 500 ? 2 : 1;
+  return exit_code::ForHttpStatus(r.status);
+}
+
+// The exit code for how a job (or, with several, the worst of them) ended.
+int OutcomeCode(const std::string& state) {
+  if (state == "succeeded") return exit_code::kOk;
+  if (state == "cancelled") return exit_code::kJobCancelled;
+  return exit_code::kJobFailed;
 }
 
 std::string Resources(const json& job) {
@@ -63,17 +78,23 @@ std::string Resources(const json& job) {
 }
 
 struct Common {
-  std::string server = DefaultServerUrl();
   Clock* clock = nullptr;  // for retries and polls
-  // One connection for all of a command's calls, made on first use (after
-  // --server is parsed).
+  // One connection for all of a command's calls, made on first use (once
+  // the command line, with --server and --context, is parsed).
   std::unique_ptr<RestClient> client;
   Response Call(const std::string& method, const std::string& path, const std::string& body = "",
                 const std::vector<std::pair<std::string, std::string>>& headers = {}) {
-    if (client == nullptr) client = std::make_unique<RestClient>(server);
+    if (client == nullptr) client = std::make_unique<RestClient>(ServerUrl(), Settings().token);
     return client->Call(method, path, body, headers);
   }
 };
+
+// False (after saying why) when the config file or context is unusable.
+bool SettingsOk() {
+  if (Settings().error.empty()) return true;
+  std::cerr << "error: " << Settings().error << "\n";
+  return false;
+}
 
 // A job as the user names it: its id, or ARRAY_INDEX (an array's element
 // by index, as squeue prints it).
@@ -101,11 +122,13 @@ std::optional<JobRef> ParseRef(const std::string& text) {
 // The job `ref` names: an element by index is looked up in its array.
 // With `whole_array`, an array's id names the whole array (as scancel
 // does): its summary (GET /v1/arrays/ID) is put in *array.
-std::optional<uint64_t> Resolve(Common& c, const JobRef& ref, std::string* error, json* array = nullptr) {
+std::optional<uint64_t> Resolve(Common& c, const JobRef& ref, std::string* error, json* array = nullptr,
+                                bool* unreachable = nullptr) {
   if (ref.index.has_value()) {
     const Response r = c.Call("GET", fmt::format("/v1/jobs?array={}", ref.id));
     if (!r.ok()) {
       *error = r.error;
+      if (unreachable != nullptr) *unreachable = r.unreachable;
       return std::nullopt;
     }
     if (r.status != 200) {
@@ -145,15 +168,16 @@ struct Named {
 std::optional<Named> Lookup(Common& c, const std::string& text, int* exit_code) {
   std::optional<JobRef> ref = RefArg(text);
   if (!ref.has_value()) {
-    *exit_code = 2;
+    *exit_code = exit_code::kUsage;
     return std::nullopt;
   }
   Named out;
   std::string error;
-  std::optional<uint64_t> id = Resolve(c, *ref, &error, &out.array);
+  bool unreachable = false;
+  std::optional<uint64_t> id = Resolve(c, *ref, &error, &out.array, &unreachable);
   if (!id.has_value()) {
     std::cerr << "error: " << error << "\n";
-    *exit_code = 1;
+    *exit_code = unreachable ? exit_code::kUnreachable : exit_code::kNotFound;
     return std::nullopt;
   }
   out.id = *id;
@@ -161,14 +185,10 @@ std::optional<Named> Lookup(Common& c, const std::string& text, int* exit_code) 
   return out;
 }
 
-int Submit(Common& c, const std::string& file, std::string key, const std::string& array) {
-  std::ifstream f(file, std::ios::binary);
-  if (!f) {
-    std::cerr << "error: cannot read " << file << "\n";
-    return 2;
-  }
-  std::stringstream text;
-  text << f.rdbuf();
+// Submits `text` (named `filename` in errors); the new job's (or array's)
+// id in *id. Says why and returns the exit code on failure.
+int SubmitText(Common& c, const std::string& text, const std::string& filename, std::string key,
+               const std::string& array, bool quiet, uint64_t* id = nullptr) {
   // The server checks the file: its errors name the file as given here
   // (X-Filename), its line and field, as a local parse would (the `stargate`
   // front binary links no YAML parser, to start fast).
@@ -176,15 +196,20 @@ int Submit(Common& c, const std::string& file, std::string key, const std::strin
   Response r;
   const std::string path = array.empty() ? "/v1/jobs" : "/v1/jobs?array=" + UrlEncode(array);
   for (int attempt = 0; attempt < 5; ++attempt) {  // the same key makes retries safe
-    r = c.Call("POST", path, text.str(), {{"Idempotency-Key", key}, {"X-Filename", file}});
+    r = c.Call("POST", path, text, {{"Idempotency-Key", key}, {"X-Filename", filename}});
     if (r.ok() && r.status != 503) break;
+    if (r.unreachable && attempt >= 2) break;  // nobody there: say so soon
     c.clock->SleepFor(Duration::Millis(200 << attempt));
   }
   if (!r.ok() || (r.status != 200 && r.status != 201)) return Fail(r);
   const json answer = json::parse(r.body);
   const json& job = answer["job"];
   const char* known = r.status == 200 ? ", already known under this idempotency key" : "";
-  if (answer.contains("array")) {
+  const uint64_t made = answer.contains("array") ? answer["array"]["id"].get<uint64_t>() : job["id"].get<uint64_t>();
+  if (id != nullptr) *id = made;
+  if (quiet) {
+    fmt::print("{}\n", made);
+  } else if (answer.contains("array")) {
     const json& a = answer["array"];
     fmt::print("array {} submitted: {} jobs (indices {}, ids {}-{}){}\n", a["id"].get<uint64_t>(),
                a["size"].get<uint64_t>(), a["indices"].get<std::string>(), a["first_job"].get<uint64_t>(),
@@ -192,27 +217,86 @@ int Submit(Common& c, const std::string& file, std::string key, const std::strin
   } else {
     fmt::print("job {} submitted ({}){}\n", job["id"].get<uint64_t>(), job["state"].get<std::string>(), known);
   }
-  return 0;
+  std::fflush(stdout);
+  return exit_code::kOk;
 }
 
-int List(Common& c, const std::string& state, uint64_t array) {
+// `file` is a path, or "-" for standard input.
+int Submit(Common& c, const std::string& file, const std::string& key, const std::string& array, bool quiet) {
+  std::stringstream text;
+  if (file == "-") {
+    text << std::cin.rdbuf();
+  } else {
+    std::ifstream f(file, std::ios::binary);
+    if (!f) {
+      std::cerr << "error: cannot read " << file << "\n";
+      return exit_code::kUsage;
+    }
+    text << f.rdbuf();
+  }
+  return SubmitText(c, text.str(), file == "-" ? "<stdin>" : file, key, array, quiet);
+}
+
+// The jobs of a list call, or the exit code it failed with.
+struct StatusOrJobs {
+  json jobs = json::array();
+  int code = exit_code::kOk;
+};
+
+struct ListFilter {
+  std::string state, tenant;
+  uint64_t array = 0;
+};
+
+StatusOrJobs ListJobs(Common& c, const ListFilter& f) {
   std::string query;
-  if (!state.empty()) query += "state=" + state;
-  if (array != 0) query += fmt::format("{}array={}", query.empty() ? "" : "&", array);
-  auto r = c.Call("GET", query.empty() ? "/v1/jobs" : "/v1/jobs?" + query);
-  if (!r.ok() || r.status != 200) return Fail(r);
-  const json jobs = json::parse(r.body)["jobs"];
-  fmt::print("{:>6}  {:<12} {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}\n", "ID", "ARRAY", "NAME", "TENANT", "KIND",
-             "STATE", "RESOURCES", "PRIORITY");
+  auto add = [&](const std::string& kv) { query += (query.empty() ? "?" : "&") + kv; };
+  if (!f.state.empty()) add("state=" + UrlEncode(f.state));
+  if (!f.tenant.empty()) add("tenant=" + UrlEncode(f.tenant));
+  if (f.array != 0) add(fmt::format("array={}", f.array));
+  Response r = c.Call("GET", "/v1/jobs" + query);
+  StatusOrJobs out;
+  if (!r.ok() || r.status != 200) {
+    out.code = Fail(r);
+    return out;
+  }
+  out.jobs = json::parse(r.body)["jobs"];
+  return out;
+}
+
+int List(Common& c, const ListFilter& filter, Format format) {
+  StatusOrJobs got = ListJobs(c, filter);
+  if (got.code != exit_code::kOk) return got.code;
+  const json& jobs = got.jobs;
+  if (format == Format::kJson || format == Format::kYaml) {
+    PrintDocument(json{{"jobs", jobs}}, format);
+    return exit_code::kOk;
+  }
+  if (format == Format::kName) {
+    for (const json& j : jobs) fmt::print("job/{}\n", j["id"].get<uint64_t>());
+    return exit_code::kOk;
+  }
+  const bool wide = format == Format::kWide;
+  fmt::print("{:>6}  {:<12} {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}{}\n", "ID", "ARRAY", "NAME", "TENANT", "KIND",
+             "STATE", "RESOURCES", "PRIORITY",
+             wide ? fmt::format("  {:>8}  {:<24} {}", "RESTARTS", "NODES", "REASON") : "");
   for (const json& j : jobs) {
     const std::string element = j.contains("array") ? fmt::format("{}_{}", j["array"]["id"].get<uint64_t>(),
                                                                   j["array"]["index"].get<uint32_t>())
                                                     : "-";
-    fmt::print("{:>6}  {:<12} {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}\n", j["id"].get<uint64_t>(), element,
+    std::string extra;
+    if (wide) {
+      std::string nodes;
+      for (const json& n : j.value("placement", json::array()))
+        nodes += (nodes.empty() ? "" : ",") + n.get<std::string>();
+      extra = fmt::format("  {:>8}  {:<24} {}", j["restarts"].get<int>(), nodes.empty() ? "-" : nodes,
+                          j["reason"].get<std::string>());
+    }
+    fmt::print("{:>6}  {:<12} {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}{}\n", j["id"].get<uint64_t>(), element,
                j["name"].get<std::string>(), j["tenant"].get<std::string>(), j["kind"].get<std::string>(),
-               j["state"].get<std::string>(), Resources(j), j["priority"].get<int>());
+               j["state"].get<std::string>(), Resources(j), j["priority"].get<int>(), extra);
   }
-  return 0;
+  return exit_code::kOk;
 }
 
 // "pending 3, running 2, succeeded 95" (the states with any).
@@ -233,7 +317,8 @@ void PrintArray(const json& a) {
 }
 
 // Waits until every job `refs` names has ended (an array's id: all its
-// jobs); exit 0 when all succeeded, 1 when any did not, 3 on timeout.
+// jobs); exit 0 when all succeeded, 8 when any failed, else 9 when any
+// was cancelled, 3 on timeout (exit_codes.h).
 int Wait(Common& c, const std::vector<std::string>& refs, double timeout_s) {
   struct Target {
     std::string name;
@@ -242,13 +327,13 @@ int Wait(Common& c, const std::vector<std::string>& refs, double timeout_s) {
   };
   std::vector<Target> targets;
   for (const std::string& text : refs) {
-    int exit_code = 0;
-    const std::optional<Named> named = Lookup(c, text, &exit_code);
-    if (!named.has_value()) return 2;  // nothing to wait for: bad input
+    int code = 0;
+    const std::optional<Named> named = Lookup(c, text, &code);
+    if (!named.has_value()) return code;  // nothing to wait for
     targets.push_back(Target{text, named->id, named->whole_array});
   }
   const Time deadline = timeout_s > 0 ? c.clock->Now() + Duration::Seconds(timeout_s) : Time::Never();
-  bool all_good = true;
+  int worst = exit_code::kOk;             // failed over cancelled over succeeded
   Duration pause = Duration::Millis(50);  // short jobs end soon: poll fast at first, then every second
   for (const Target& t : targets) {
     for (;;) {
@@ -258,23 +343,32 @@ int Wait(Common& c, const std::vector<std::string>& refs, double timeout_s) {
       const std::string state = t.array ? "" : j["state"].get<std::string>();
       const bool ended = t.array ? j["ended"].get<bool>() : state != "pending" && state != "running";
       if (ended) {
-        const bool good =
-            t.array ? j["states"]["succeeded"].get<uint64_t>() == j["size"].get<uint64_t>() : state == "succeeded";
-        all_good = all_good && good;
+        int code = OutcomeCode(state);
+        if (t.array) {
+          const json& n = j["states"];
+          code = n.value("failed", uint64_t{0}) > 0      ? exit_code::kJobFailed
+                 : n.value("cancelled", uint64_t{0}) > 0 ? exit_code::kJobCancelled
+                                                         : exit_code::kOk;
+        }
+        if (code == exit_code::kJobFailed) {
+          worst = code;
+        } else if (code == exit_code::kJobCancelled && worst == exit_code::kOk) {
+          worst = code;
+        }
         fmt::print("{} {}: {}\n", t.array ? "array" : "job", t.name, t.array ? StateCounts(j["states"]) : state);
         break;
       }
       if (c.clock->Now() >= deadline) {
         std::cerr << "error: timed out waiting for " << t.name << " (" << (t.array ? StateCounts(j["states"]) : state)
                   << ")\n";
-        return 3;
+        return exit_code::kTimeout;
       }
       c.clock->SleepFor(pause);
       pause = std::min(pause * 2, Duration::Seconds(1));
     }
   }
   std::fflush(stdout);
-  return all_good ? 0 : 1;
+  return worst;
 }
 
 // "1h05m", "42m", "30s".
@@ -285,12 +379,20 @@ std::string Span(double seconds) {
   return m < 60 ? fmt::format("{}m", m) : fmt::format("{}h{:02}m", m / 60, m % 60);
 }
 
-int Show(Common& c, const std::string& text) {
-  int exit_code = 0;
-  const std::optional<Named> named = Lookup(c, text, &exit_code);
-  if (!named.has_value()) return exit_code;
+int Show(Common& c, const std::string& text, Format format) {
+  int code = 0;
+  const std::optional<Named> named = Lookup(c, text, &code);
+  if (!named.has_value()) return code;
   const uint64_t id = named->id;
   if (named->whole_array) {
+    if (format == Format::kJson || format == Format::kYaml) {
+      PrintDocument(named->array, format);
+      return exit_code::kOk;
+    }
+    if (format == Format::kName) {
+      fmt::print("array/{}\n", id);
+      return exit_code::kOk;
+    }
     PrintArray(named->array);
     fmt::print("(stargate job show {}_INDEX for one of its jobs; stargate job list --array {} for all)\n", id, id);
     return 0;
@@ -298,6 +400,14 @@ int Show(Common& c, const std::string& text) {
   auto r = c.Call("GET", fmt::format("/v1/jobs/{}", id));
   if (!r.ok() || r.status != 200) return Fail(r);
   const json j = json::parse(r.body)["job"];
+  if (format == Format::kJson || format == Format::kYaml) {
+    PrintDocument(j, format);
+    return exit_code::kOk;
+  }
+  if (format == Format::kName) {
+    fmt::print("job/{}\n", id);
+    return exit_code::kOk;
+  }
   std::string nodes;
   for (const json& n : j.value("placement", json::array())) nodes += (nodes.empty() ? "" : " ") + n.get<std::string>();
   fmt::print(
@@ -361,10 +471,10 @@ int Show(Common& c, const std::string& text) {
   return 0;
 }
 
-int Cancel(Common& c, const std::string& text) {
-  int exit_code = 0;
-  const std::optional<Named> named = Lookup(c, text, &exit_code);
-  if (!named.has_value()) return exit_code;
+int CancelOne(Common& c, const std::string& text) {
+  int code = 0;
+  const std::optional<Named> named = Lookup(c, text, &code);
+  if (!named.has_value()) return code;
   const uint64_t id = named->id;
   if (named->whole_array) {  // an array's id: the whole array, as scancel
     auto r = c.Call("POST", fmt::format("/v1/arrays/{}/cancel", id));
@@ -375,19 +485,70 @@ int Cancel(Common& c, const std::string& text) {
   auto r = c.Call("POST", fmt::format("/v1/jobs/{}/cancel", id));
   if (!r.ok() || r.status != 200) return Fail(r);
   fmt::print("job {} {}\n", text, json::parse(r.body)["job"]["state"].get<std::string>());
-  return 0;
+  return exit_code::kOk;
 }
 
-// Prints rank `rank`'s log of job `id`; with `follow`, keeps printing what
-// is appended (a new attempt's log after a restart) until the job ends.
-int Logs(Common& c, uint64_t id, int rank, bool follow) {
+// Cancels each job `refs` names (on to the next after a failure; the exit
+// code is the first failure's), or with `all` every pending and running
+// job of `tenant`.
+int Cancel(Common& c, const std::vector<std::string>& refs, bool all, const std::string& tenant) {
+  std::vector<std::string> targets = refs;
+  if (all) {
+    if (!refs.empty()) {
+      std::cerr << "error: give job ids or --all, not both\n";
+      return exit_code::kUsage;
+    }
+    if (tenant.empty()) {
+      std::cerr << "error: --all needs --tenant T (or a context with a tenant: stargate config set-context)\n";
+      return exit_code::kUsage;
+    }
+    for (const char* state : {"pending", "running"}) {
+      StatusOrJobs got = ListJobs(c, ListFilter{state, tenant, 0});
+      if (got.code != exit_code::kOk) return got.code;
+      for (const json& j : got.jobs) targets.push_back(std::to_string(j["id"].get<uint64_t>()));
+    }
+    if (targets.empty()) fmt::print("no pending or running jobs of tenant {}\n", tenant);
+  } else if (refs.empty()) {
+    std::cerr << "error: name the jobs to cancel (IDs, ARRAY_INDEX, arrays' ids) or --all --tenant T\n";
+    return exit_code::kUsage;
+  }
+  int first_failure = exit_code::kOk;
+  for (const std::string& t : targets) {
+    const int code = CancelOne(c, t);
+    if (first_failure == exit_code::kOk) first_failure = code;
+  }
+  return first_failure;
+}
+
+// Prints rank `asked`'s log of job `id` (none asked: of a failed job the
+// rank whose exit failed it, else rank 0); with `follow`, keeps printing
+// what is appended (a new attempt's log after a restart) until the job
+// ends, then exits with its outcome (0, 8 failed, 9 cancelled), or until
+// `deadline` (exit 3, the job left running). Following rank 0 of a job
+// that then fails by another rank's exit, that rank's log follows.
+int Logs(Common& c, uint64_t id, std::optional<int> asked, bool follow, Time deadline = Time::Never()) {
   uint32_t attempt = 0;
   int64_t offset = 0;
+  int rank = asked.value_or(0);
+  bool switched = false;  // to the failing rank, once
   for (;;) {
     auto r = c.Call("GET", fmt::format("/v1/jobs/{}/logs", id));
     if (!r.ok() || r.status != 200) return Fail(r);
     const json info = json::parse(r.body);
     const bool ended = info["state"] != "pending" && info["state"] != "running";
+    // The failing rank's log, where no rank was asked for.
+    auto to_failing_rank = [&] {
+      if (asked.has_value() || switched || info["state"] != "failed" || !info.contains("failed_rank")) return false;
+      switched = true;
+      if (info["failed_rank"].get<int>() == rank) return false;
+      rank = info["failed_rank"].get<int>();
+      attempt = 0;
+      offset = 0;
+      std::cerr << "(rank " << rank << ": the rank whose exit failed the job; --rank N for another)\n";
+      if (follow) fmt::print("--- rank {}, whose exit failed the job ---\n", rank);
+      return true;
+    };
+    if (!follow) to_failing_rank();
     std::string path;
     for (const json& l : info["logs"]) {
       if (l["rank"].get<int>() != rank) continue;
@@ -412,77 +573,219 @@ int Logs(Common& c, uint64_t id, int rank, bool follow) {
       } else if (!follow) {
         std::cerr << "error: the log of job " << id << " rank " << rank << " is not reachable ("
                   << (chunk.ok() ? fmt::format("HTTP {}", chunk.status) : chunk.error) << ")\n";
-        return 1;
+        return chunk.ok() ? exit_code::ForHttpStatus(chunk.status) : exit_code::kError;
       }
     } else if (!follow) {
       std::cerr << "error: job " << id << " has no log for rank " << rank << " yet ("
                 << info["state"].get<std::string>() << ")\n";
-      return 1;
+      return exit_code::kNotFound;
     }
-    if (!follow || (ended && !more)) return 0;
+    if (!follow) return exit_code::kOk;
+    if (ended && !more) {
+      if (to_failing_rank()) continue;
+      return OutcomeCode(info["state"].get<std::string>());
+    }
+    if (c.clock->Now() >= deadline) {
+      std::cerr << "error: timed out following job " << id << " (" << info["state"].get<std::string>()
+                << "); it goes on\n";
+      return exit_code::kTimeout;
+    }
     if (!more) c.clock->SleepFor(Duration::Millis(500));
   }
+}
+
+// `stargate run`'s job file: the command, quoted for the shell as given,
+// on `nodes` nodes of `gpus` (TYPE:N; default a CPU node).
+std::string InlineJob(const std::vector<std::string>& command, const std::string& name, int nodes,
+                      const std::string& gpus, const std::string& tenant) {
+  std::string shell;
+  for (const std::string& word : command) {
+    const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](unsigned char ch) {
+      return std::isalnum(ch) || std::string_view("_-./=:,@%+").find(static_cast<char>(ch)) != std::string_view::npos;
+    });
+    std::string quoted = "'";
+    for (char ch : word) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    shell += (shell.empty() ? "" : " ") + (plain ? word : quoted + "'");
+  }
+  std::string job_name = name;
+  if (job_name.empty()) {  // the program's base name, in the characters a job name may have
+    std::string base = command.front().substr(command.front().rfind('/') + 1);
+    for (char& ch : base) {
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_' && ch != '.') ch = '-';
+    }
+    job_name = "run-" + base.substr(0, 48);
+  }
+  // JSON strings are YAML flow scalars: no quoting left to chance.
+  std::string text = fmt::format("name: {}\n", json(job_name).dump());
+  if (!tenant.empty()) text += fmt::format("tenant: {}\n", json(tenant).dump());
+  text +=
+      fmt::format("resources:\n  nodes: {}\n  accelerators: {}\n", nodes, json(gpus.empty() ? "CPU:1" : gpus).dump());
+  text += fmt::format("run: {}\n", json(shell).dump());
+  return text;
+}
+
+// Submits the command as a job and follows its log (the failing rank's
+// once one fails) to the end; exits with its outcome. With --timeout, a
+// job still going then is left running (exit 3).
+int Run(Common& c, const std::vector<std::string>& command, const std::string& name, int nodes, const std::string& gpus,
+        double timeout_s, bool detach) {
+  if (command.empty()) {
+    std::cerr << "error: no command: stargate run [FLAGS] -- CMD [ARGS...]\n";
+    return exit_code::kUsage;
+  }
+  const std::string text = InlineJob(command, name, nodes, gpus, Settings().tenant);
+  uint64_t id = 0;
+  if (const int code = SubmitText(c, text, "<stargate run>", "", "", true, &id); code != exit_code::kOk) return code;
+  if (detach) return exit_code::kOk;
+  std::cerr << "(job " << id << "; its output follows. Ctrl-C leaves it running: stargate job cancel " << id << ")\n";
+  const Time deadline =
+      timeout_s > 0 ? c.clock->Now() + Duration::Millis(static_cast<int64_t>(timeout_s * 1000)) : Time::Never();
+  return Logs(c, id, std::nullopt, true, deadline);
 }
 
 }  // namespace
 
 void AddJobCommands(CLI::App& app, Clock& clock, int* exit_code) {
-  CLI::App* job = app.add_subcommand("job", "Submit, list, show and cancel jobs on a Stargate server");
+  CLI::App* job = app.add_subcommand("job", "Submit, list, show, cancel, wait for and read the logs of jobs");
   job->require_subcommand(1);
   auto common = std::make_shared<Common>();
   common->clock = &clock;
-  job->add_option("--server", common->server, "Server URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
+  job->add_option("--server", Globals().server,
+                  "Server URL (default $STARGATE_SERVER, the context's, http://127.0.0.1:8470)");
 
   auto file = std::make_shared<std::string>();
   auto key = std::make_shared<std::string>();
   auto array = std::make_shared<std::string>();
-  CLI::App* submit = job->add_subcommand("submit", "Submit a job file (YAML)");
-  submit->add_option("file", *file, "Job file")->required();
+  auto quiet = std::make_shared<bool>(false);
+  CLI::App* submit = job->add_subcommand("submit", "Submit a job file (YAML; - reads standard input)");
+  submit->add_option("file", *file, "Job file, or - for standard input")->required();
   submit->add_option("--idempotency-key", *key, "Retry-safe key (default: a fresh random one)");
   submit->add_option("--array", *array,
                      "One job per index, in place of the file's array: a count (100) or ranges (0-999, 1-99:2,200)");
-  submit->callback([=] { *exit_code = Submit(*common, *file, *key, *array); });
+  submit->add_flag("-q,--quiet", *quiet, "Print only the new job's id (an array's id for an array)");
+  submit->callback(
+      [=] { *exit_code = SettingsOk() ? Submit(*common, *file, *key, *array, *quiet) : exit_code::kUsage; });
 
-  auto state = std::make_shared<std::string>();
-  auto array_id = std::make_shared<uint64_t>(0);
+  auto filter = std::make_shared<ListFilter>();
+  auto output = std::make_shared<std::string>("table");
+  auto watch = std::make_shared<bool>(false);
+  auto interval = std::make_shared<double>(2);
   CLI::App* list = job->add_subcommand("list", "List jobs");
-  list->add_option("--state", *state, "Only jobs in this state (pending, running, succeeded, failed, cancelled)");
-  list->add_option("--array", *array_id, "Only the jobs of this array");
-  list->callback([=] { *exit_code = List(*common, *state, *array_id); });
+  list->add_option("--state", filter->state,
+                   "Only jobs in this state (pending, running, succeeded, failed, cancelled)");
+  list->add_option("--array", filter->array, "Only the jobs of this array");
+  CLI::Option* list_tenant =
+      list->add_option("--tenant", filter->tenant, "Only this tenant's jobs (default: the context's tenant)");
+  AddOutputFlag(list, output.get());
+  AddWatchFlags(list, watch.get(), interval.get());
+  list->callback([=, &clock] {
+    if (!SettingsOk()) {
+      *exit_code = exit_code::kUsage;
+      return;
+    }
+    ListFilter f = *filter;
+    if (list_tenant->count() == 0) f.tenant = Settings().tenant;
+    const Format format = ParseFormat(*output);
+    *exit_code = Watch(clock, *watch, *interval, format, [=] { return List(*common, f, format); });
+  });
 
   auto ref = std::make_shared<std::string>();
+  auto show_output = std::make_shared<std::string>("table");
   CLI::App* show = job->add_subcommand("show", "Show one job and its spec (an array's id: the array)");
   show->add_option("id", *ref, "Job id, ARRAY_INDEX (12_3), or an array's id")->required();
-  show->callback([=] { *exit_code = Show(*common, *ref); });
+  AddOutputFlag(show, show_output.get());
+  show->callback(
+      [=] { *exit_code = SettingsOk() ? Show(*common, *ref, ParseFormat(*show_output)) : exit_code::kUsage; });
 
-  CLI::App* cancel =
-      job->add_subcommand("cancel", "Cancel a pending or running job (an array's id: every job of the array)");
-  cancel->add_option("id", *ref, "Job id, ARRAY_INDEX (12_3), or an array's id")->required();
-  cancel->callback([=] { *exit_code = Cancel(*common, *ref); });
+  auto cancel_refs = std::make_shared<std::vector<std::string>>();
+  auto cancel_all = std::make_shared<bool>(false);
+  auto cancel_tenant = std::make_shared<std::string>();
+  CLI::App* cancel = job->add_subcommand(
+      "cancel", "Cancel pending or running jobs (an array's id: every job of the array), or --all of a tenant's");
+  cancel->add_option("ids", *cancel_refs, "Job ids, ARRAY_INDEX (12_3), or arrays' ids");
+  cancel->add_flag("--all", *cancel_all, "Every pending and running job of --tenant");
+  CLI::Option* cancel_tenant_flag =
+      cancel->add_option("--tenant", *cancel_tenant, "With --all: whose jobs (default: the context's tenant)");
+  cancel->callback([=] {
+    if (!SettingsOk()) {
+      *exit_code = exit_code::kUsage;
+      return;
+    }
+    const std::string tenant = cancel_tenant_flag->count() > 0 ? *cancel_tenant : Settings().tenant;
+    *exit_code = Cancel(*common, *cancel_refs, *cancel_all, tenant);
+  });
 
   auto refs = std::make_shared<std::vector<std::string>>();
   auto timeout = std::make_shared<double>(0);
   CLI::App* wait = job->add_subcommand(
-      "wait", "Wait until jobs end (an array's id: all its jobs); exit 0 if all succeeded, 1 if not, 3 on timeout");
+      "wait",
+      "Wait until jobs end (an array's id: all its jobs); exit 0 if all succeeded, 8 if any failed, 9 if any was "
+      "cancelled (none failed), 3 on timeout");
   wait->add_option("ids", *refs, "Job ids, ARRAY_INDEX, or arrays' ids")->required();
   wait->add_option("--timeout", *timeout, "Give up after this many seconds (0 = never)")->check(CLI::NonNegativeNumber);
-  wait->callback([=] { *exit_code = Wait(*common, *refs, *timeout); });
+  wait->callback([=] { *exit_code = SettingsOk() ? Wait(*common, *refs, *timeout) : exit_code::kUsage; });
   auto rank = std::make_shared<int>(0);
   auto follow = std::make_shared<bool>(false);
-  CLI::App* logs = job->add_subcommand("logs", "Print a job's output (rank 0 unless --rank)");
+  CLI::App* logs = job->add_subcommand(
+      "logs", "Print a job's output (the rank that failed it, else rank 0, unless --rank); -f exits with its outcome");
   logs->add_option("id", *ref, "Job id or ARRAY_INDEX (12_3)")->required();
-  logs->add_option("--rank", *rank, "Which rank's output")->check(CLI::NonNegativeNumber);
-  logs->add_flag("-f,--follow", *follow, "Keep printing as it grows, across restarts, until the job ends");
+  CLI::Option* rank_flag = logs->add_option("--rank", *rank, "Which rank's output")->check(CLI::NonNegativeNumber);
+  logs->add_flag("-f,--follow", *follow,
+                 "Keep printing as it grows, across restarts, until the job ends; exit 0 if it succeeded, 8 if it "
+                 "failed, 9 if it was cancelled");
   logs->callback([=] {
+    if (!SettingsOk()) {
+      *exit_code = exit_code::kUsage;
+      return;
+    }
     std::optional<JobRef> job = RefArg(*ref);
+    if (!job.has_value()) {
+      *exit_code = exit_code::kUsage;
+      return;
+    }
     std::string error;
-    std::optional<uint64_t> id = job.has_value() ? Resolve(*common, *job, &error) : std::nullopt;
-    if (!error.empty()) std::cerr << "error: " << error << "\n";
-    *exit_code = id.has_value() ? Logs(*common, *id, *rank, *follow) : 2;
+    bool unreachable = false;
+    std::optional<uint64_t> id = Resolve(*common, *job, &error, nullptr, &unreachable);
+    if (!id.has_value()) {
+      std::cerr << "error: " << error << "\n";
+      *exit_code = unreachable ? exit_code::kUnreachable : exit_code::kNotFound;
+      return;
+    }
+    *exit_code = Logs(*common, *id, rank_flag->count() > 0 ? std::optional<int>(*rank) : std::nullopt, *follow);
   });
 
   // `--server` may come after the subcommand too: `stargate job list --server URL`.
   for (CLI::App* sub : {submit, list, show, cancel, wait, logs}) sub->fallthrough();
+}
+
+void AddRunCommand(CLI::App& app, Clock& clock, int* exit_code) {
+  struct RunFlags {
+    std::vector<std::string> command;
+    std::string name, gpus;
+    int nodes = 1;
+    double timeout = 0;
+    bool detach = false;
+  };
+  auto o = std::make_shared<RunFlags>();
+  auto common = std::make_shared<Common>();
+  common->clock = &clock;
+  CLI::App* run = app.add_subcommand(
+      "run",
+      "Run a command as a job (sbatch --wrap style) and follow its output: stargate run [--nodes N] [--gpus TYPE:N] "
+      "-- CMD [ARGS...]; exits with its outcome (0, 8 failed, 9 cancelled, 3 timeout)");
+  run->add_option("--nodes", o->nodes, "Nodes (ranks), torchrun style")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000));
+  run->add_option("--gpus", o->gpus, "Devices per node, TYPE:N (H100:8); default a CPU node (CPU:1)");
+  run->add_option("--name", o->name, "Job name (default: run-<program>)");
+  run->add_option("--timeout", o->timeout, "Stop following after this many seconds, leaving the job running (exit 3)")
+      ->check(CLI::NonNegativeNumber);
+  run->add_flag("-d,--detach", o->detach, "Print the job's id and return at once");
+  run->add_option("command", o->command, "The command and its arguments (after --)")->required();
+  run->callback([=] {
+    *exit_code =
+        SettingsOk() ? Run(*common, o->command, o->name, o->nodes, o->gpus, o->timeout, o->detach) : exit_code::kUsage;
+  });
 }
 
 }  // namespace stargate::cli

@@ -8,7 +8,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/client_config.h"
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/output.h"
 #include "control/net/http_client.h"
 #include "core/unit_parser.h"
 
@@ -17,16 +20,26 @@ namespace {
 
 using nlohmann::json;
 
-// The call's JSON answer, or nullopt after saying why (exit 1).
-std::optional<json> Call(const std::string& server, const std::string& method, const std::string& path,
-                         const std::string& body = "") {
-  auto r = control::CallServer(server, method, path, body, {{"Content-Type", "application/json"}});
+// The call's JSON answer, or nullopt after saying why (*code: the exit
+// code, exit_codes.h).
+std::optional<json> Call(const std::string& method, const std::string& path, const std::string& body = "",
+                         int* code = nullptr) {
+  int ignored = 0;
+  int& exit = code != nullptr ? *code : ignored;
+  if (!Settings().error.empty()) {
+    std::cerr << "error: " << Settings().error << "\n";
+    exit = exit_code::kUsage;
+    return std::nullopt;
+  }
+  auto r = control::CallServer(ServerUrl(), method, path, body, AuthHeaders({{"Content-Type", "application/json"}}));
   if (!r.ok()) {
     std::cerr << "error: " << r.status().message() << "\n";
+    exit = r.status().code() == absl::StatusCode::kUnavailable ? exit_code::kUnreachable : exit_code::kError;
     return std::nullopt;
   }
   if (r->status / 100 != 2) {
     std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
+    exit = exit_code::ForHttpStatus(r->status);
     return std::nullopt;
   }
   json j = json::parse(r->body, nullptr, false);
@@ -39,7 +52,7 @@ std::optional<json> Call(const std::string& server, const std::string& method, c
 
 }  // namespace
 
-void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server, int* exit_code) {
+void AddNodeIdentityCommands(CLI::App* node, int* exit_code) {
   CLI::App* tokens = node->add_subcommand("join-token", "Join tokens for agents (a server with --node-auth token)");
   tokens->require_subcommand(1);
 
@@ -50,7 +63,7 @@ void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server
   create->add_option("--ttl", *ttl, "How long it admits new nodes (e.g. 1h, 7d)")->capture_default_str();
   create->add_option("--node", *for_node, "Admit only this node name (default: any)");
   create->add_flag("-q,--quiet", *quiet, "Print the token alone");
-  create->callback([server, ttl, for_node, quiet, exit_code] {
+  create->callback([ttl, for_node, quiet, exit_code] {
     StatusOr<Duration> d = ParseDuration(*ttl);
     if (!d.ok() || *d < Duration::Seconds(1)) {
       std::cerr << "error: --ttl: expected a duration such as 30m or 7d, got '" << *ttl << "'\n";
@@ -58,9 +71,10 @@ void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server
       return;
     }
     const json body = {{"ttl_s", d->millis() / 1000}, {"node", *for_node}};
-    const std::optional<json> r = Call(*server, "POST", "/v1/join-tokens", body.dump());
+    int code = 0;
+    const std::optional<json> r = Call("POST", "/v1/join-tokens", body.dump(), &code);
     if (!r) {
-      *exit_code = 1;
+      *exit_code = code;
       return;
     }
     if (*quiet) {
@@ -74,10 +88,23 @@ void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server
   });
 
   CLI::App* list = tokens->add_subcommand("list", "List join tokens (never their secrets)");
-  list->callback([server, exit_code] {
-    const std::optional<json> r = Call(*server, "GET", "/v1/join-tokens");
+  auto output = std::make_shared<std::string>("table");
+  AddOutputFlag(list, output.get());
+  list->callback([exit_code, output] {
+    int code = 0;
+    const std::optional<json> r = Call("GET", "/v1/join-tokens", "", &code);
     if (!r) {
-      *exit_code = 1;
+      *exit_code = code;
+      return;
+    }
+    *exit_code = 0;
+    const Format format = ParseFormat(*output);
+    if (format == Format::kJson || format == Format::kYaml) {
+      PrintDocument(*r, format);
+      return;
+    }
+    if (format == Format::kName) {
+      for (const json& t : (*r)["join_tokens"]) fmt::print("join-token/{}\n", t["id"].get<std::string>());
       return;
     }
     fmt::print("{:<10} {:<16} {:<10} {:>14}  {}\n", "ID", "NODE", "STATE", "EXPIRES_UNIX_S", "CREATED_BY");
@@ -93,8 +120,9 @@ void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server
   auto id = std::make_shared<std::string>();
   CLI::App* revoke = tokens->add_subcommand("revoke", "Revoke a join token (nodes it admitted keep their credential)");
   revoke->add_option("ID", *id, "The token's id")->required();
-  revoke->callback([server, id, exit_code] {
-    *exit_code = Call(*server, "POST", fmt::format("/v1/join-tokens/{}/revoke", *id)) ? 0 : 1;
+  revoke->callback([id, exit_code] {
+    int code = 0;
+    *exit_code = Call("POST", fmt::format("/v1/join-tokens/{}/revoke", *id), "", &code) ? 0 : code;
     if (*exit_code == 0) fmt::print("join token {} revoked\n", *id);
   });
 
@@ -102,8 +130,9 @@ void AddNodeIdentityCommands(CLI::App* node, std::shared_ptr<std::string> server
   CLI::App* revoke_node =
       node->add_subcommand("revoke", "Withdraw a node's credential: its agent is refused until it joins again");
   revoke_node->add_option("NAME", *name, "The node")->required();
-  revoke_node->callback([server, name, exit_code] {
-    *exit_code = Call(*server, "POST", fmt::format("/v1/nodes/{}/revoke", *name)) ? 0 : 1;
+  revoke_node->callback([name, exit_code] {
+    int code = 0;
+    *exit_code = Call("POST", fmt::format("/v1/nodes/{}/revoke", *name), "", &code) ? 0 : code;
     if (*exit_code == 0) fmt::print("node {}: credential withdrawn\n", *name);
   });
 }

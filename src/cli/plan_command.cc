@@ -8,6 +8,9 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.h"
 #include "core/unit_parser.h"
@@ -75,9 +78,44 @@ json PlanJson(const model::Plan& p) {
               {"notes", p.notes}};
 }
 
+// 70e9 -> "70B", 15.6e12 -> "15.6T", 125e6 -> "125M": counts as model
+// cards write them.
+std::string Count(double n) {
+  for (const auto& [scale, suffix] :
+       {std::pair{1e12, "T"}, std::pair{1e9, "B"}, std::pair{1e6, "M"}, std::pair{1e3, "K"}}) {
+    if (n >= scale) return fmt::format("{:.4g}{}", n / scale, suffix);
+  }
+  return fmt::format("{:.4g}", n);
+}
+
+// What in the inputs or the plan looks like a slip (a unit left off, a
+// figure off by a thousand): said before the plan, and in its JSON.
+std::vector<std::string> Implausible(const model::PlanInput& in) {
+  std::vector<std::string> w;
+  if (in.params < 1e8) {
+    w.push_back(fmt::format("--params {}: {} parameters is tiny for a plan like this; did you mean {}B?",
+                            Count(in.params), Count(in.params), Count(in.params)));
+  }
+  if (in.params > 1e14) w.push_back(fmt::format("--params {}: larger than any model trained so far", Count(in.params)));
+  if (in.tokens < in.params) {
+    w.push_back(
+        fmt::format("--tokens {} is fewer than the parameters ({}): compute-optimal training uses ~20 tokens "
+                    "per parameter (Hoffmann et al. 2022)",
+                    Count(in.tokens), Count(in.params)));
+  }
+  if (in.deadline > Duration::Zero() && in.deadline < Duration::Hours(1)) {
+    w.push_back(fmt::format("--deadline of {:.0f} s: a training run measured in seconds? (a unit: 54d, 12h)",
+                            in.deadline.seconds()));
+  }
+  if (in.mfu > 0.7)
+    w.push_back(fmt::format("--mfu {:.2f}: above what any published large run achieved (~0.4-0.55)", in.mfu));
+  return w;
+}
+
 void PrintPlan(const model::PlanInput& in, const model::Plan& p) {
   const AcceleratorSpec& s = Spec(in.accelerator);
-  fmt::print("Plan: {:.3g} parameters x {:.3g} tokens on {}, MFU {:.2f}\n\n", in.params, in.tokens, s.name, in.mfu);
+  fmt::print("Plan: {} parameters x {} tokens on {}, MFU {:.2f}\n\n", Count(in.params), Count(in.tokens), s.name,
+             in.mfu);
   fmt::print("compute      {:.3g} FLOPs (6ND); {:.2f}M {}-hours at the MFU\n", p.flops, p.ideal_accelerator_hours / 1e6,
              s.name);
   fmt::print("reliability  job MTBF {:.2f} h (Llama 3 rates); checkpoint every {:.0f} min (Daly); efficiency {:.1f}%\n",
@@ -197,12 +235,20 @@ int RunPlan(const PlanOptions& o) {
   in.accelerator_price_usd = o.accelerator_price;
   in.switch_price_usd = o.switch_price;
   in.facility_usd_per_it_watt = o.facility_per_watt;
+  std::vector<std::string> warnings = Implausible(in);
+  for (const std::string& w : warnings) std::cerr << "warning: " << w << "\n";
   StatusOr<model::Plan> plan = model::MakePlan(in);
   if (!plan.ok()) {
     std::cerr << "error: " << plan.status().message() << "\n";
     return 2;
   }
   json out = PlanJson(*plan);
+  if (const double days = plan->wall.hours() / 24; days > 1000) {
+    warnings.push_back(fmt::format("the run takes {:.0f} days ({:.1f} years){}", days, days / 365,
+                                   in.budget_usd > 0 ? ": the budget buys too few accelerators for this model" : ""));
+    std::cerr << "warning: " << warnings.back() << "\n";
+  }
+  out["warnings"] = warnings;
   if (!o.json_out) PrintPlan(in, *plan);
   std::fflush(stdout);
   if (o.simulate) {

@@ -35,7 +35,8 @@ bool Await(int fd, short events, int ms) {
 
 }  // namespace
 
-RestClient::RestClient(std::string base_url) : base_url_(std::move(base_url)) {
+RestClient::RestClient(std::string base_url, std::string token)
+    : base_url_(std::move(base_url)), token_(std::move(token)) {
   std::string rest = base_url_;
   constexpr std::string_view kScheme = "http://";
   if (rest.rfind(kScheme, 0) == 0) {
@@ -116,15 +117,22 @@ RestClient::Response RestClient::Call(const std::string& method, const std::stri
     request += k + ": " + v + "\r\n";
     authorization = authorization || Lower(k) == "authorization";
   }
-  // The CLI's credentials: $STARGATE_TOKEN, unless the caller gave its own.
-  if (const char* token = std::getenv("STARGATE_TOKEN"); token != nullptr && *token != '\0' && !authorization) {
-    request += std::string("Authorization: Bearer ") + token + "\r\n";
-  }
+  // The CLI's credentials: the token given (a context's), else
+  // $STARGATE_TOKEN, unless the caller gave its own.
+  const char* env = std::getenv("STARGATE_TOKEN");
+  const std::string token = !token_.empty() ? token_ : env != nullptr ? env : "";
+  if (!token.empty() && !authorization) request += "Authorization: Bearer " + token + "\r\n";
   if (method == "POST") request += "Content-Type: application/yaml\r\n";
   request += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   for (int attempt = 0; attempt < 2; ++attempt) {
     const bool reused = fd_ >= 0;
-    if (!reused && !Connect(&out.error)) return out;
+    if (!reused && !Connect(&out.error)) {
+      out.unreachable = true;
+      out.error +=
+          " (is a server running there? `stargate up` starts one; --server, $STARGATE_SERVER or "
+          "`stargate config use-context` name another)";
+      return out;
+    }
     bool closed_before_answer = false;
     out = Exchange(request, &closed_before_answer);
     if (out.ok() || !reused || !closed_before_answer) return out;

@@ -6,8 +6,10 @@
 // binary (front/main.cc) links nothing heavier, so `stargate job submit`
 // starts in a few milliseconds (bench/RESULTS.md).
 //
-// Sends "Authorization: Bearer $STARGATE_TOKEN" when that is set and the
-// caller gave no Authorization header. Not thread-safe.
+// Sends "Authorization: Bearer TOKEN" (the token given, else
+// $STARGATE_TOKEN) when the caller gave no Authorization header. An
+// answer that never came says so in one line, with the URL and a hint
+// (`Response::unreachable`). Not thread-safe.
 #pragma once
 
 #include <string>
@@ -19,7 +21,7 @@ namespace stargate::cli {
 class RestClient {
  public:
   // `base_url`: http://HOST:PORT (a trailing '/' is ignored).
-  explicit RestClient(std::string base_url);
+  explicit RestClient(std::string base_url, std::string token = "");
   ~RestClient();
   RestClient(const RestClient&) = delete;
   RestClient& operator=(const RestClient&) = delete;
@@ -30,6 +32,7 @@ class RestClient {
     // Set when no answer came (cannot connect, timed out, a bad URL);
     // status and body are then empty.
     std::string error;
+    bool unreachable = false;  // no connection could be made (the error has the URL and a hint)
     bool ok() const { return error.empty(); }
   };
   // GET or POST `path` (with its query). A connection the server closed
@@ -45,6 +48,7 @@ class RestClient {
   Response Exchange(const std::string& request, bool* closed_before_answer);
 
   std::string base_url_;
+  std::string token_;
   std::string host_;
   std::string port_;
   std::string url_error_;  // set when base_url_ is not http://HOST:PORT

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/client_config.h"
 #include "cli/commands.h"
 #include "cli/stop_signals.h"
 #include "control/serve/serve_controller.h"
@@ -25,7 +26,7 @@ namespace {
 
 struct ServeOptions {
   std::string file;
-  std::string server = DefaultServerUrl();
+  std::string server;  // "" = the resolved one (client_config.h)
   std::string listen = "127.0.0.1:8480";
   std::string region;
   std::string port_file;
@@ -80,9 +81,10 @@ int RunServe(const ServeOptions& o, Clock& clock) {
   for (int i = 0; i < 500 && !router.running(); ++i) clock.SleepFor(Duration::Millis(10));
   const ServeSpec& spec = file->serve;
   const std::string name = file->job.spec.name;
+  const std::string server = o.server.empty() ? ServerUrl() : o.server;
   log(fmt::format("routing {} at http://{}:{} (replicas {}..{}, control plane {})", name, o.listen.substr(0, colon),
-                  *bound, spec.min_replicas, spec.max_replicas, o.server));
-  control::ServeController controller(*std::move(file), o.server, o.region, &router, log, &clock);
+                  *bound, spec.min_replicas, spec.max_replicas, server));
+  control::ServeController controller(*std::move(file), server, o.region, &router, log, &clock);
   // SIGINT/SIGTERM, taken by a thread of their own, end the loop below.
   std::mutex mu;
   std::condition_variable signalled;
@@ -132,7 +134,8 @@ void AddServeCommand(CLI::App& app, Clock& clock, int* exit_code) {
       app.add_subcommand("serve", "Keep a model server's replicas up near their users and route requests to them");
   serve->add_option("file", o->file, "Serve file (a job file with a `serve` block; docs/serve-reference.md)")
       ->required();
-  serve->add_option("--server", o->server, "Control plane URL (default $STARGATE_SERVER or http://127.0.0.1:8470)");
+  serve->add_option("--server", o->server,
+                    "Control plane URL (default $STARGATE_SERVER, the context's, http://127.0.0.1:8470)");
   serve->add_option("--listen", o->listen, "Where the router listens (HOST:PORT; port 0 = any)")->capture_default_str();
   serve->add_option("--region", o->region,
                     "The router's region: requests without an X-Stargate-Region header come from there");

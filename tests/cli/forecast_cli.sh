@@ -94,5 +94,5 @@ code=0; "$BIN" forecast --horizon 8d > err.out 2>&1 || code=$?
 code=0; "$BIN" forecast -o yaml > err.out 2>&1 || code=$?
 [ "$code" = 2 ] || fail "-o yaml: exit $code"
 code=0; "$BIN" forecast --server http://127.0.0.1:1 > err.out 2>&1 || code=$?
-[ "$code" = 1 ] && grep -q "127.0.0.1:1" err.out || fail "unreachable: exit $code: $(cat err.out)"
+[ "$code" = 7 ] && grep -q "127.0.0.1:1" err.out || fail "unreachable: exit $code: $(cat err.out)"
 echo "forecast CLI: ok"

@@ -30,4 +30,14 @@ if "$BIN" plan --params 405B --tokens 15.6T --mfu 0.4 2> "$TMP/err"; then fail "
 grep -q "exactly one of a deadline, a budget or an accelerator count" "$TMP/err" || fail "message: $(cat "$TMP/err")"
 if "$BIN" plan --params lots --tokens 1T --deadline 1d 2> "$TMP/err"; then fail "bad --params accepted"; fi
 grep -q -- "--params" "$TMP/err" || fail "message: $(cat "$TMP/err")"
+# Implausible inputs are warned of (a unit or a B left off), and the
+# parameters print as model cards write them.
+"$BIN" plan --params 70 --tokens 1.4T --accelerators 64 --json > "$TMP/tiny.json" 2> "$TMP/err" || fail "70 parameters"
+grep -q "warning: --params 70: .*did you mean 70B" "$TMP/err" || fail "no warning for 70 parameters: $(cat "$TMP/err")"
+grep -q "did you mean 70B" "$TMP/tiny.json" || fail "the JSON has no warnings: $(head -c 300 "$TMP/tiny.json")"
+"$BIN" plan --params 70B --tokens 1.4T --deadline 30 > /dev/null 2> "$TMP/err" || true
+grep -q "warning: --deadline of 30 s" "$TMP/err" || fail "no warning for a 30-second deadline: $(cat "$TMP/err")"
+"$BIN" plan --params 405B --tokens 15.6T --budget 20M > "$TMP/out" 2> "$TMP/err" || fail "a small budget"
+grep -q "warning: the run takes [0-9]* days .*the budget buys too few" "$TMP/err" || fail "no warning for years: $(cat "$TMP/err")"
+grep -q "^Plan: 405B parameters x 15.6T tokens" "$TMP/out" || fail "parameters as 405B: $(head -1 "$TMP/out")"
 echo "plan CLI: ok"

@@ -1,6 +1,6 @@
 // stargate, the front: `stargate job ...` (the commands people and scripts
-// run many times a second: submit, list, show, cancel, wait, logs) is
-// served here, by a binary that links only the CLI parser and a small
+// run many times a second: submit, list, show, cancel, wait, logs), `run`
+// and `config` are served here, by a binary that links only the CLI parser and a small
 // HTTP client (cli/rest_client.h), so it starts in a few milliseconds.
 // Every other command (server, agent, twin, up, ...) is the full binary,
 // stargate-full beside this one, exec'd in place with the same arguments:
@@ -17,7 +17,9 @@
 #include <string>
 #include <string_view>
 
+#include "cli/client_config.h"
 #include "cli/commands.h"
+#include "cli/exit_codes.h"
 #include "runtime/real_clock.h"
 
 namespace {
@@ -35,19 +37,38 @@ std::string FullBinary() {
   return dir + "/stargate-full";
 }
 
+// The command word: the first argument that is neither a global flag
+// (--server URL, --context NAME, --server=URL) nor such a flag's value.
+std::string_view CommandWord(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--server" || a == "--context") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--server=", 0) == 0 || a.rfind("--context=", 0) == 0) continue;
+    return a;
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::string_view(argv[1]) == "job") {
+  const std::string_view word = CommandWord(argc, argv);
+  if (word == "job" || word == "run" || word == "config") {
     CLI::App app{"Stargate: orchestrator and digital twin for a decentralized AI datacenter network", "stargate"};
     app.require_subcommand(1);
     int exit_code = 0;
     stargate::RealClock clock;
+    stargate::cli::AddGlobalFlags(app);
     stargate::cli::AddJobCommands(app, clock, &exit_code);
+    stargate::cli::AddRunCommand(app, clock, &exit_code);
+    stargate::cli::AddConfigCommands(app, &exit_code);
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-      return app.exit(e);
+      return app.exit(e) == 0 ? 0 : stargate::cli::exit_code::kUsage;
     }
     return exit_code;
   }

@@ -69,6 +69,7 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"stopping", r.stopping},
                       {"repairing", r.repairing},
                       {"failed_attempts", r.failed_attempts},
+                      {"failed_rank", r.failed_rank},
                       {"started_unix_ms", r.started.millis()},
                       {"checkpoint_interval_ms", r.checkpoint_interval.millis()},
                       {"stop_grace_ms", r.stop_grace.millis()},
@@ -109,6 +110,7 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.stopping = j.value("stopping", false);
     r.repairing = j.value("repairing", false);
     r.failed_attempts = j.value("failed_attempts", 0);
+    r.failed_rank = j.value("failed_rank", -1);
     r.started = Time::FromMillis(j.value("started_unix_ms", int64_t{0}));
     r.checkpoint_interval = Duration::Millis(j.value("checkpoint_interval_ms", int64_t{0}));
     r.stop_grace = Duration::Millis(j.value("stop_grace_ms", int64_t{0}));

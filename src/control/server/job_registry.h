@@ -64,6 +64,9 @@ struct JobRecord {
   // with no spare the job is requeued as a whole.
   bool repairing = false;
   int failed_attempts = 0;  // attempts a rank's non-zero exit ended (spec.max_restarts bounds the retries)
+  // The rank whose non-zero exit ended the last failed attempt (-1: none
+  // did): `job logs` shows its output by default.
+  int failed_rank = -1;
   Time started;
   // This attempt's checkpoint interval: the job's, or for `interval: auto`
   // Daly's optimum for its nodes' measured failure rates at the start.

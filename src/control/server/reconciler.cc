@@ -781,6 +781,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       const std::string why = rep.signal != 0
                                   ? fmt::format("rank {} on {} was killed by signal {}", rank, node, rep.signal)
                                   : fmt::format("rank {} on {} exited with code {}", rank, node, rep.exit_code);
+      r.failed_rank = static_cast<int>(rank);
       if (r.failed_attempts < r.spec.max_restarts) {  // retry from the checkpoint: stop the rest, then requeue
         ++r.failed_attempts;
         SG_RETURN_IF_ERROR(StopAttempt(r,

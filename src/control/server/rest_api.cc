@@ -120,7 +120,8 @@ json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = null
     j["array"] = {{"id", r.array_id}, {"index", r.array_index}, {"size", r.spec.array.size()}};
   }
   j["attempt"] = r.attempt;
-  j["placement"] = r.nodes;  // the current (or last) attempt's nodes, in rank order
+  j["placement"] = r.nodes;                                  // the current (or last) attempt's nodes, in rank order
+  if (r.failed_rank >= 0) j["failed_rank"] = r.failed_rank;  // whose exit ended the last failed attempt
   if (s.checkpoint.enabled && r.checkpoint_interval > Duration::Zero()) {  // of the current (or last) attempt
     j["checkpoint_interval_s"] = static_cast<double>(r.checkpoint_interval.millis()) / 1e3;
   }
@@ -492,9 +493,12 @@ HttpResponse RestApi::ListJobs(const HttpRequest& req, Who who) {
         fmt::format("unknown state '{}' (known: pending, running, succeeded, failed, cancelled)", state_filter),
         "state");
   }
+  std::string tenant_filter;
+  if (auto it = req.query.find("tenant"); it != req.query.end()) tenant_filter = it->second;
   std::vector<JobRecord> shown;
   for (JobRecord& r : *all) {
     if (who != nullptr && !who->May(r.spec.spec.tenant, false)) continue;  // other tenants' jobs are not shown
+    if (!tenant_filter.empty() && r.spec.spec.tenant != tenant_filter) continue;
     if (state_filter.empty() || Name(r.state) == state_filter) shown.push_back(std::move(r));
   }
   std::vector<JobRecord> live;
@@ -780,7 +784,9 @@ HttpResponse RestApi::JobLogs(uint64_t id) {
     if (n.has_value() && n->log_port > 0) entry["path"] = fmt::format("/v1/jobs/{}/logs/{}", r->id, rank);
     list.push_back(std::move(entry));
   }
-  return HttpResponse{200, Dump(json{{"state", Name(r->state)}, {"logs", list}})};
+  json out = {{"state", Name(r->state)}, {"logs", list}};
+  if (r->failed_rank >= 0) out["failed_rank"] = r->failed_rank;
+  return HttpResponse{200, Dump(out)};
 }
 
 HttpResponse RestApi::JobLog(uint64_t id, std::string_view rank_text, const HttpRequest& req) {
