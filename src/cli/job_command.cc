@@ -188,13 +188,14 @@ std::optional<Named> Lookup(Common& c, const std::string& text, int* exit_code) 
 // Submits `text` (named `filename` in errors); the new job's (or array's)
 // id in *id. Says why and returns the exit code on failure.
 int SubmitText(Common& c, const std::string& text, const std::string& filename, std::string key,
-               const std::string& array, bool quiet, uint64_t* id = nullptr) {
+               const std::string& array, bool quiet, bool allow_pending, uint64_t* id = nullptr) {
   // The server checks the file: its errors name the file as given here
   // (X-Filename), its line and field, as a local parse would (the `stargate`
   // front binary links no YAML parser, to start fast).
   if (key.empty()) key = RandomKey();
   Response r;
-  const std::string path = array.empty() ? "/v1/jobs" : "/v1/jobs?array=" + UrlEncode(array);
+  std::string path = array.empty() ? "/v1/jobs" : "/v1/jobs?array=" + UrlEncode(array);
+  if (allow_pending) path += array.empty() ? "?allow_pending=true" : "&allow_pending=true";
   for (int attempt = 0; attempt < 5; ++attempt) {  // the same key makes retries safe
     r = c.Call("POST", path, text, {{"Idempotency-Key", key}, {"X-Filename", filename}});
     if (r.ok() && r.status != 503) break;
@@ -222,7 +223,8 @@ int SubmitText(Common& c, const std::string& text, const std::string& filename, 
 }
 
 // `file` is a path, or "-" for standard input.
-int Submit(Common& c, const std::string& file, const std::string& key, const std::string& array, bool quiet) {
+int Submit(Common& c, const std::string& file, const std::string& key, const std::string& array, bool quiet,
+           bool allow_pending) {
   std::stringstream text;
   if (file == "-") {
     text << std::cin.rdbuf();
@@ -234,7 +236,7 @@ int Submit(Common& c, const std::string& file, const std::string& key, const std
     }
     text << f.rdbuf();
   }
-  return SubmitText(c, text.str(), file == "-" ? "<stdin>" : file, key, array, quiet);
+  return SubmitText(c, text.str(), file == "-" ? "<stdin>" : file, key, array, quiet, allow_pending);
 }
 
 // The jobs of a list call, or the exit code it failed with.
@@ -635,7 +637,9 @@ int Run(Common& c, const std::vector<std::string>& command, const std::string& n
   }
   const std::string text = InlineJob(command, name, nodes, gpus, Settings().tenant);
   uint64_t id = 0;
-  if (const int code = SubmitText(c, text, "<stargate run>", "", "", true, &id); code != exit_code::kOk) return code;
+  if (const int code = SubmitText(c, text, "<stargate run>", "", "", true, false, &id); code != exit_code::kOk) {
+    return code;
+  }
   if (detach) return exit_code::kOk;
   std::cerr << "(job " << id << "; its output follows. Ctrl-C leaves it running: stargate job cancel " << id << ")\n";
   const Time deadline =
@@ -657,14 +661,18 @@ void AddJobCommands(CLI::App& app, Clock& clock, int* exit_code) {
   auto key = std::make_shared<std::string>();
   auto array = std::make_shared<std::string>();
   auto quiet = std::make_shared<bool>(false);
+  auto allow_pending = std::make_shared<bool>(false);
   CLI::App* submit = job->add_subcommand("submit", "Submit a job file (YAML; - reads standard input)");
   submit->add_option("file", *file, "Job file, or - for standard input")->required();
   submit->add_option("--idempotency-key", *key, "Retry-safe key (default: a fresh random one)");
   submit->add_option("--array", *array,
                      "One job per index, in place of the file's array: a count (100) or ranges (0-999, 1-99:2,200)");
   submit->add_flag("-q,--quiet", *quiet, "Print only the new job's id (an array's id for an array)");
-  submit->callback(
-      [=] { *exit_code = SettingsOk() ? Submit(*common, *file, *key, *array, *quiet) : exit_code::kUsage; });
+  submit->add_flag("--allow-pending", *allow_pending,
+                   "Queue a job no site can run on the nodes known now (for nodes yet to join) instead of refusing it");
+  submit->callback([=] {
+    *exit_code = SettingsOk() ? Submit(*common, *file, *key, *array, *quiet, *allow_pending) : exit_code::kUsage;
+  });
 
   auto filter = std::make_shared<ListFilter>();
   auto output = std::make_shared<std::string>("table");

@@ -166,7 +166,7 @@ std::string ScenarioYaml(const model::PlanInput& in, const model::Plan& p, uint6
       "    pue: {pue}\n"
       "    carbon: {{kind: constant, mean: {grid}}}\n"
       "    price: {{kind: constant, mean: {price}}}\n"
-      "    storage_bandwidth: {bw:.0f}\n"
+      "    storage_bandwidth: {bw:.0f}B/s\n"
       "    pools:\n"
       "      - {{accelerator: {acc}, nodes: {nodes}, accels_per_node: {per_node}, nodes_per_rack: {per_rack}}}\n"
       "    fabric: {{kind: fat_tree}}\n"

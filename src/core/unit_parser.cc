@@ -56,6 +56,13 @@ Status BadNumber(std::string_view what, std::string_view text, std::string_view 
   return absl::InvalidArgumentError(fmt::format("invalid {} {}: {}", what, Quoted(text), why));
 }
 
+// A number without its unit is refused (but zero, the same in every
+// unit): `power_cap: 60` meant 60 W to the parser and 60 MW to its writer.
+Status NeedsUnit(std::string_view what, std::string_view text, const Number& n, std::string_view units) {
+  if (!n.unit.empty() || n.value == 0) return Status();
+  return BadNumber(what, text, fmt::format("a number needs its unit ({})", units));
+}
+
 // Parses "[+-]digits[.digits][e[+-]digits] unit". `what` names the kind of
 // value for messages ("duration", "power", ...).
 StatusOr<Number> SplitNumber(std::string_view raw, std::string_view what, bool allow_negative = false) {
@@ -176,6 +183,7 @@ constexpr int64_t kMaxNanos = std::numeric_limits<int64_t>::max() - 1;
 
 StatusOr<Duration> ParseDuration(std::string_view text) {
   SG_ASSIGN_OR_RETURN(const Number n, SplitNumber(text, "duration"));
+  SG_RETURN_IF_ERROR(NeedsUnit("duration", text, n, "e.g. 90s, 10m, 1.5h, 54d"));
   const std::string_view unit = n.unit.empty() ? "s" : n.unit;
   int64_t per = 0;
   for (const DurationUnit& u : kDurationUnits) {
@@ -183,9 +191,7 @@ StatusOr<Duration> ParseDuration(std::string_view text) {
   }
   if (per == 0) {
     return BadNumber("duration", text,
-                     fmt::format("unknown unit {} (use ns, us, ms, s, m, h, d, w, y; "
-                                 "a plain number is seconds)",
-                                 Quoted(n.unit)));
+                     fmt::format("unknown unit {} (use ns, us, ms, s, m, h, d, w, y)", Quoted(n.unit)));
   }
   const Status too_large = BadNumber("duration", text, "too large (at most ~292 years)");
   if (n.integer) {
@@ -206,6 +212,7 @@ StatusOr<double> ParsePower(std::string_view text) {
   static constexpr Unit kUnits[] = {{"", 1},     {"W", 1},    {"kW", 1e3}, {"KW", 1e3},
                                     {"MW", 1e6}, {"GW", 1e9}, {"TW", 1e12}};
   SG_ASSIGN_OR_RETURN(const Number n, SplitNumber(text, "power"));
+  SG_RETURN_IF_ERROR(NeedsUnit("power", text, n, "W, kW, MW, GW"));
   const std::optional<double> f = Lookup(kUnits, n.unit);
   if (!f) {
     return BadNumber("power", text, fmt::format("unknown unit {} (use W, kW, MW, GW, TW)", Quoted(n.unit)));
@@ -215,6 +222,7 @@ StatusOr<double> ParsePower(std::string_view text) {
 
 StatusOr<double> ParseBandwidth(std::string_view text) {
   SG_ASSIGN_OR_RETURN(const Number n, SplitNumber(text, "bandwidth"));
+  SG_RETURN_IF_ERROR(NeedsUnit("bandwidth", text, n, "e.g. 400Gbps, 25Gb/s, 100GB/s"));
   if (n.unit.empty()) return n.value;
   const Prefixed p = SplitPrefix(n.unit);
   static constexpr Unit kPerSecond[] = {{"bps", 1.0 / 8}, {"b/s", 1.0 / 8}, {"Bps", 1}, {"B/s", 1}};
@@ -222,16 +230,16 @@ StatusOr<double> ParseBandwidth(std::string_view text) {
   // Binary prefixes are for bytes only: "Gibps" is not a unit anyone means.
   const bool binary_bits = p.binary && f && *f != 1.0;
   if (!f || binary_bits) {
-    return BadNumber("bandwidth", text,
-                     fmt::format("unknown unit {} (use e.g. 400Gbps, 25Gb/s, 100GB/s, 1.8TB/s, "
-                                 "10GiB/s; a plain number is bytes/s)",
-                                 Quoted(n.unit)));
+    return BadNumber(
+        "bandwidth", text,
+        fmt::format("unknown unit {} (use e.g. 400Gbps, 25Gb/s, 100GB/s, 1.8TB/s, 10GiB/s)", Quoted(n.unit)));
   }
   return Scale("bandwidth", text, n.value, p.factor * *f);
 }
 
 StatusOr<double> ParseBytes(std::string_view text) {
   SG_ASSIGN_OR_RETURN(const Number n, SplitNumber(text, "size"));
+  SG_RETURN_IF_ERROR(NeedsUnit("size", text, n, "B, kB, MB, GB, TB or KiB..EiB"));
   if (n.unit.empty()) return n.value;
   const Prefixed p = SplitPrefix(n.unit);
   if (p.rest != "B") {

@@ -178,7 +178,7 @@ void Job(YAML::Emitter& y, const JobSpec& j, const std::set<std::string>& places
     kv("tokens", Num(t.tokens));
     kv("tokens_per_step", Num(t.tokens_per_step));
     kv("mfu", Num(t.mfu));
-    kv("state_bytes_per_param", Num(t.state_bytes_per_param));
+    kv("state_bytes_per_param", Num(t.state_bytes_per_param) + "B");
     kv("tensor_parallel", std::to_string(t.tensor_parallel));
     kv("pipeline_parallel", std::to_string(t.pipeline_parallel));
     y << YAML::EndMap;

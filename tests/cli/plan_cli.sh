@@ -35,7 +35,10 @@ grep -q -- "--params" "$TMP/err" || fail "message: $(cat "$TMP/err")"
 "$BIN" plan --params 70 --tokens 1.4T --accelerators 64 --json > "$TMP/tiny.json" 2> "$TMP/err" || fail "70 parameters"
 grep -q "warning: --params 70: .*did you mean 70B" "$TMP/err" || fail "no warning for 70 parameters: $(cat "$TMP/err")"
 grep -q "did you mean 70B" "$TMP/tiny.json" || fail "the JSON has no warnings: $(head -c 300 "$TMP/tiny.json")"
-"$BIN" plan --params 70B --tokens 1.4T --deadline 30 > /dev/null 2> "$TMP/err" || true
+code=0; "$BIN" plan --params 70B --tokens 1.4T --deadline 30 > /dev/null 2> "$TMP/err" || code=$?
+[ "$code" = 2 ] && grep -q "invalid duration '30': a number needs its unit" "$TMP/err" ||
+  fail "a deadline without its unit: exit $code: $(cat "$TMP/err")"
+"$BIN" plan --params 70B --tokens 1.4T --deadline 30s > /dev/null 2> "$TMP/err" || true
 grep -q "warning: --deadline of 30 s" "$TMP/err" || fail "no warning for a 30-second deadline: $(cat "$TMP/err")"
 "$BIN" plan --params 405B --tokens 15.6T --budget 20M > "$TMP/out" 2> "$TMP/err" || fail "a small budget"
 grep -q "warning: the run takes [0-9]* days .*the budget buys too few" "$TMP/err" || fail "no warning for years: $(cat "$TMP/err")"

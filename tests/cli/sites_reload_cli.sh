@@ -6,8 +6,8 @@
 #     old sites, and keeps serving).
 #  3. POST /v1/sites/reload (admins only when tokens are on; here the API
 #     is open) reads it again.
-#  4. A job no site can ever run fails ("rejected: ...") after the
-#     reject grace.
+#  4. A job no site can ever run is refused at submit; queued anyway
+#     (--allow-pending) it fails ("rejected: ...") after the reject grace.
 # Usage: sites_reload_cli.sh STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
@@ -50,10 +50,14 @@ CODE=$(curl -s -o reload.json -w '%{http_code}' -X POST "$STARGATE_SERVER/v1/sit
 AUDIT=$(curl -s "$STARGATE_SERVER/v1/audit?action=sites-reload")
 [ "$(grep -o '"sites-reload"' <<< "$AUDIT" | wc -l)" = 3 ] || fail "reloads audited: $AUDIT"
 
-# 4. A job no node could ever run waits the reject grace (2 s here) for
-#    nodes still joining, saying so, then fails.
+# 4. A job no node could ever run is refused at submit with the reason
+#    (exit 2); with --allow-pending it waits the reject grace (2 s here)
+#    for nodes still joining, saying so, then fails.
 printf 'name: huge\nresources: {accelerators: CPU:1, nodes: 3}\nrun: "true"\n' > huge.yaml
-"$BIN" job submit huge.yaml > /dev/null
+code=0; "$BIN" job submit huge.yaml 2> err.txt || code=$?
+[ "$code" = 2 ] && grep -q "huge.yaml: no site can ever run this job: needs 3" err.txt ||
+  fail "a job that can never run is refused at submit: exit $code: $(cat err.txt)"
+"$BIN" job submit --allow-pending huge.yaml > /dev/null
 for _ in $(seq 20); do "$BIN" job show 2 | grep -q "waiting: needs 3" && break; sleep 0.05; done
 "$BIN" job show 2 | grep -q "waiting: needs 3" || fail "a rejected job should wait the grace first: $("$BIN" job show 2)"
 wait_state 2 failed 10

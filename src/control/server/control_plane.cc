@@ -93,6 +93,15 @@ StatusOr<std::vector<JobRegistry::Made>> ControlPlane::SubmitMany(std::vector<Jo
   {
     std::lock_guard<std::mutex> lock(mu_);
     const Time now = clock_->Now();
+    for (const JobRegistry::NewJob& item : batch) {
+      if (item.allow_pending) continue;
+      if (std::optional<std::string> why = reconciler_.NeverRuns(item.spec.spec)) {
+        return absl::InvalidArgumentError(
+            fmt::format("{}: no site can ever run this job: {} (submit it with --allow-pending, "
+                        "allow_pending=true over REST, to queue it for nodes yet to join)",
+                        item.filename.empty() ? "the job" : item.filename, *why));
+      }
+    }
     // The audit entry commits with the job: no job without its entry.
     auto audit = [&](Txn& txn, const JobRecord& r) {
       std::string detail = fmt::format("{} (tenant {})", r.spec.spec.name, r.spec.spec.tenant);

@@ -124,6 +124,9 @@ class JobRegistry {
     std::string text;
     std::string filename;
     std::string idempotency_key;
+    // False: refused (ControlPlane::SubmitMany) when no site could ever
+    // run it on the nodes known now, rather than left to wait for one.
+    bool allow_pending = true;
   };
   struct Made {
     std::vector<JobRecord> jobs;  // one, or an array's elements in index order

@@ -366,6 +366,20 @@ const LiveCluster& Reconciler::Cluster() {
   return cluster_;
 }
 
+std::optional<std::string> Reconciler::NeverRuns(const JobSpec& spec) {
+  const LiveCluster& c = Cluster();
+  if (c.node_names.empty()) return std::nullopt;
+  if (fit_state_ == nullptr || fit_version_ != cluster_version_) {  // built once per change of the nodes
+    fit_state_ = std::make_unique<sched::ClusterState>(c.sites);
+    fit_version_ = cluster_version_;
+  }
+  const sched::JobRequest req = sched::RequestOf(spec, *fit_state_, sched::JobContext{});
+  const std::optional<sched::Reject> never =
+      req.spread_sites ? sched::NeverFitsSpread(*fit_state_, req) : sched::NeverFits(*fit_state_, req);
+  if (!never.has_value()) return std::nullopt;
+  return never->reason;
+}
+
 Reconciler::NodeDraw Reconciler::ReckonNode(const std::string& name, Time now) const {
   NodeDraw out;
   const NodeInfo* n = nodes_->Find(name);
@@ -784,10 +798,18 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       r.failed_rank = static_cast<int>(rank);
       if (r.failed_attempts < r.spec.max_restarts) {  // retry from the checkpoint: stop the rest, then requeue
         ++r.failed_attempts;
-        SG_RETURN_IF_ERROR(StopAttempt(r,
-                                       fmt::format("{}; restarting from the last checkpoint (retry {} of {})", why,
-                                                   r.failed_attempts, r.spec.max_restarts),
-                                       now));
+        // Back off as Kubernetes' CrashLoopBackOff does (10 s, doubling,
+        // at most 5 min): a job that fails at once does not spin through
+        // its retries, nor hold devices others wait for.
+        const Duration backoff = RestartBackoff(r.failed_attempts);
+        r.deferred_until = now + backoff;
+        SG_RETURN_IF_ERROR(StopAttempt(
+            r,
+            fmt::format("{}; restarting from the last checkpoint in {} s at the earliest (retry {} of {}; each "
+                        "waits twice the one before, at most {} s)",
+                        why, backoff.millis() / 1000, r.failed_attempts, r.spec.max_restarts,
+                        kMaxRestartBackoff.millis() / 1000),
+            now));
         if (first) run_times_.Observe(FeaturesOf(r.spec), now - r.started, false);
         continue;
       }

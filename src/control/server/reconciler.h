@@ -98,6 +98,19 @@ class Reconciler {
   void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
   // One pass of the loop at the clock's now.
   Status Tick();
+  // How long a job waits before retry `n` (1, 2, ...) after a rank's
+  // non-zero exit ended its attempt: 10 s, doubling, at most 5 min.
+  static constexpr Duration kFirstRestartBackoff = Duration::Seconds(10);
+  static constexpr Duration kMaxRestartBackoff = Duration::Minutes(5);
+  static Duration RestartBackoff(int n) {
+    Duration d = kFirstRestartBackoff;
+    for (int i = 1; i < n && d < kMaxRestartBackoff; ++i) d = d * 2;
+    return std::min(d, kMaxRestartBackoff);
+  }
+  // Why `spec` could never run on the nodes registered now (down ones
+  // counted as up; sched::NeverFits), or nullopt when some site could hold
+  // it, or no node has registered yet (nothing is known to refuse on).
+  std::optional<std::string> NeverRuns(const JobSpec& spec);
   // A heartbeat from `node`'s agent, at the clock's now.
   StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
                                         const std::vector<TaskReport>& tasks);
@@ -198,6 +211,9 @@ class Reconciler {
   // only when they (NodeRegistry::version) or the options change.
   const LiveCluster& Cluster();
   LiveCluster cluster_;
+  // The cluster's empty state, for NeverRuns (built with Cluster()).
+  std::unique_ptr<sched::ClusterState> fit_state_;
+  uint64_t fit_version_ = 0;
   bool cluster_built_ = false;
   uint64_t cluster_version_ = 0;
   Time caps_pruned_;

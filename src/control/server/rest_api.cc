@@ -57,6 +57,13 @@ int HttpStatusOf(absl::StatusCode code) {
   }
 }
 
+// `?allow_pending=true` (or 1): a job no site can run yet is queued for
+// nodes yet to join instead of refused (ControlPlane::SubmitMany).
+bool AllowPending(const HttpRequest& req) {
+  auto it = req.query.find("allow_pending");
+  return it != req.query.end() && (it->second == "true" || it->second == "1");
+}
+
 // Invalid UTF-8 from a client (a header, a path) is replaced, never thrown.
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -362,6 +369,7 @@ HttpResponse RestApi::Submit(const HttpRequest& req, Who who) {
     }
     return FromStatus(item.status());
   }
+  item->allow_pending = AllowPending(req);
   std::vector<JobRegistry::NewJob> one;
   one.push_back(*std::move(item));
   StatusOr<std::vector<JobRegistry::Made>> made = cp_->SubmitMany(std::move(one), Actor(who));
@@ -412,6 +420,7 @@ HttpResponse RestApi::SubmitBulk(const HttpRequest& req, Who who) {
                            fmt::format("{}: {}", field, std::string(item.status().message())),
                            f.empty() ? field : field + "." + f);
     }
+    item->allow_pending = AllowPending(req) || (e.contains("allow_pending") && e["allow_pending"] == true);
     total += item->spec.array.empty() ? 1 : item->spec.array.size();
     if (total > JobArray::kMaxSize) {
       return ErrorResponse(400, "invalid_argument", fmt::format("more than {} jobs in one request", JobArray::kMaxSize),

@@ -63,6 +63,11 @@ TEST(SiteFile, ErrorsNameFileLineAndField) {
   EXPECT_NE(error("sites:\n  - {name: a}\n  - {name: a}\n").find("a second site"), std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, carbn: 5}\n").find("unknown key 'carbn'"), std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, power_cap: lots}\n").find("power_cap"), std::string::npos);
+  // 60 W or 60 MW? A power without its unit is refused, naming the field.
+  const std::string bare = error("sites:\n  - {name: a, power_cap: 60}\n");
+  EXPECT_NE(bare.find("s.yaml:2:"), std::string::npos) << bare;
+  EXPECT_NE(bare.find("power_cap: invalid power '60': a number needs its unit (W, kW, MW, GW)"), std::string::npos)
+      << bare;
   EXPECT_FALSE(ParseSiteFile("{}", "s.yaml").ok());  // no sites
   EXPECT_NE(error("sites:\n  - {name: a, carbon: {points: [[2, 1], [1, 1]]}}\n").find("time order"), std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, carbon: {points: [[\"yesterday\", 1]]}}\n").find("UTC time"),

@@ -33,13 +33,24 @@ TEST(ParseDurationTest, AcceptsEveryUnit) {
   EXPECT_EQ(*ParseDuration("2hr"), Duration::Hours(2));
 }
 
-TEST(ParseDurationTest, PlainNumberIsSeconds) {
-  EXPECT_EQ(*ParseDuration("42"), Duration::Seconds(42));
-  EXPECT_EQ(*ParseDuration("0.25"), Duration::Millis(250));
+// A plain number is refused (the reader cannot tell 60 W from 60 MW),
+// naming the units; zero is zero in any unit.
+TEST(ParseDurationTest, PlainNumberNeedsAUnit) {
   EXPECT_EQ(*ParseDuration("0"), Duration::Zero());
   EXPECT_EQ(*ParseDuration(" 3 h "), Duration::Hours(3));
-  EXPECT_EQ(*ParseDuration("1e3"), Duration::Seconds(1000));
-  EXPECT_EQ(*ParseDuration("86_400"), Duration::Days(1));
+  EXPECT_EQ(*ParseDuration("86_400s"), Duration::Days(1));
+  for (const char* bare : {"42", "0.25", "1e3", "86_400"}) {
+    const auto d = ParseDuration(bare);
+    ASSERT_FALSE(d.ok()) << bare;
+    EXPECT_NE(std::string(d.status().message()).find("needs its unit"), std::string::npos) << d.status();
+  }
+  for (auto parse : {+[](std::string_view t) { return ParsePower(t).status(); },
+                     +[](std::string_view t) { return ParseBandwidth(t).status(); },
+                     +[](std::string_view t) { return ParseBytes(t).status(); }}) {
+    EXPECT_NE(std::string(parse("60").message()).find("needs its unit"), std::string::npos);
+    EXPECT_TRUE(parse("0").ok());
+  }
+  EXPECT_DOUBLE_EQ(*ParseCount("405"), 405);  // a count is ones
 }
 
 TEST(ParseDurationTest, IntegersConvertExactly) {
@@ -70,7 +81,7 @@ TEST(ParsePowerTest, Units) {
   EXPECT_DOUBLE_EQ(*ParsePower("1200MW"), 1.2e9);
   EXPECT_DOUBLE_EQ(*ParsePower("10GW"), 1e10);
   EXPECT_DOUBLE_EQ(*ParsePower("5 KW"), 5000);
-  EXPECT_DOUBLE_EQ(*ParsePower("350"), 350);
+  EXPECT_DOUBLE_EQ(*ParsePower("350W"), 350);
   ExpectError(ParsePower("10kV"), "unknown unit 'kV'");
   ExpectError(ParsePower("-1W"), "must not be negative");
   ExpectError(ParsePower("1e300TW"), "too large");
@@ -84,7 +95,7 @@ TEST(ParseBandwidthTest, BitsAndBytes) {
   EXPECT_DOUBLE_EQ(*ParseBandwidth("100GBps"), 100e9);
   EXPECT_DOUBLE_EQ(*ParseBandwidth("800Mbps"), 1e8);
   EXPECT_DOUBLE_EQ(*ParseBandwidth("1GiB/s"), 1073741824.0);
-  EXPECT_DOUBLE_EQ(*ParseBandwidth("1e9"), 1e9);
+  EXPECT_DOUBLE_EQ(*ParseBandwidth("1e9B/s"), 1e9);
   ExpectError(ParseBandwidth("400G"), "unknown unit 'G'");
   ExpectError(ParseBandwidth("1Gibps"), "unknown unit");
   ExpectError(ParseBandwidth("5GB"), "unknown unit 'GB'");
@@ -96,7 +107,7 @@ TEST(ParseBytesTest, DecimalAndBinary) {
   EXPECT_DOUBLE_EQ(*ParseBytes("141GiB"), 141.0 * 1073741824.0);
   EXPECT_DOUBLE_EQ(*ParseBytes("2EB"), 2e18);  // 'E' then 'B' is not an exponent
   EXPECT_DOUBLE_EQ(*ParseBytes("16B"), 16);
-  EXPECT_DOUBLE_EQ(*ParseBytes("4096"), 4096);
+  EXPECT_DOUBLE_EQ(*ParseBytes("4096B"), 4096);
   ExpectError(ParseBytes("80Gb"), "'b' is bits");
   ExpectError(ParseBytes("80GB/s"), "unknown unit");
 }

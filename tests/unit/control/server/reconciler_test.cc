@@ -191,6 +191,41 @@ TEST_F(ReconcilerTest, SucceedsWhenEveryRankExitsZeroAndFailsOnANonZeroExit) {
   EXPECT_EQ(Beat("b", {Running(tb)}).stop, (std::vector<TaskRef>{tb}));  // the rest is stopped
 }
 
+// A rank's non-zero exit with retries left: the attempt stops, and the job
+// waits 10 s, then 20 s, ... before each retry (CrashLoopBackOff-style),
+// saying so; the last failure fails it.
+TEST_F(ReconcilerTest, RetriesAfterAFailureBackOffExponentially) {
+  const uint64_t id =
+      jobs_.Submit("name: j\nresources: {accelerators: CPU:1}\nmax_restarts: 2\nrun: x\n", "j.yaml", "").value().id;
+  for (int retry = 1; retry <= 2; ++retry) {
+    ASSERT_TRUE(rec_.Tick().ok());
+    const JobRecord running = jobs_.Get(id).value();
+    ASSERT_EQ(running.state, JobState::kRunning) << retry;
+    const TaskRef t{id, running.attempt};
+    Beat(running.nodes[0], {Exited(t, 1)});
+    const JobRecord waiting = jobs_.Get(id).value();
+    ASSERT_EQ(waiting.state, JobState::kPending) << waiting.reason;
+    const Duration backoff = Duration::Seconds(10) * (int64_t{1} << (retry - 1));
+    EXPECT_EQ(waiting.deferred_until, clock_.Now() + backoff);
+    EXPECT_NE(
+        waiting.reason.find(fmt::format("in {} s at the earliest (retry {} of 2", backoff.millis() / 1000, retry)),
+        std::string::npos)
+        << waiting.reason;
+    clock_.Advance(backoff - Duration::Seconds(1));
+    for (const char* n : {"a", "b"}) Beat(n);
+    ASSERT_TRUE(rec_.Tick().ok());
+    EXPECT_EQ(jobs_.Get(id).value().state, JobState::kPending) << "placed before its back-off ended";
+    clock_.Advance(Duration::Seconds(1));
+    for (const char* n : {"a", "b"}) Beat(n);
+  }
+  ASSERT_TRUE(rec_.Tick().ok());
+  const JobRecord last = jobs_.Get(id).value();
+  ASSERT_EQ(last.state, JobState::kRunning);
+  Beat(last.nodes[0], {Exited(TaskRef{id, last.attempt}, 1)});
+  EXPECT_EQ(jobs_.Get(id).value().state, JobState::kFailed);
+  EXPECT_EQ(Reconciler::RestartBackoff(10), Duration::Minutes(5));
+}
+
 TEST_F(ReconcilerTest, CancelStopsTheTasksWhichKeepTheirNodesUntilTheyExit) {
   const uint64_t id = Submit(2);
   ASSERT_TRUE(rec_.Tick().ok());

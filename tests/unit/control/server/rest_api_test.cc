@@ -618,3 +618,33 @@ TEST(AccessList, ErrorsNameTheField) {
 
 }  // namespace
 }  // namespace stargate::control
+
+namespace stargate::control {
+namespace {
+
+// A job no site could ever run on the nodes registered is refused at
+// submit with the reason (and the hint), in a bulk submit too; with
+// allow_pending it is queued; with no node registered yet nothing is
+// refused.
+TEST_F(RestApiTest, AJobNoSiteCanRunIsRefusedAtSubmitUnlessAllowedToWait) {
+  const std::string big = "name: big\nresources: {accelerators: H100:8, nodes: 2}\nrun: x\n";
+  ASSERT_EQ(Call("POST", "/v1/jobs", big).status, 201);  // no node known yet
+  Join("n1", AcceleratorType::kH100, 8);
+  HttpResponse r = Call("POST", "/v1/jobs", big, {{"x-filename", "big.yaml"}});
+  ASSERT_EQ(r.status, 400) << r.body;
+  const std::string message = json::parse(r.body)["error"]["message"];
+  EXPECT_NE(message.find("big.yaml: no site can ever run this job: "), std::string::npos) << message;
+  EXPECT_NE(message.find("--allow-pending"), std::string::npos) << message;
+  const std::string other = "name: a100\nresources: {accelerators: A100:8}\nrun: x\n";
+  EXPECT_EQ(Call("POST", "/v1/jobs", other).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/jobs?allow_pending=true", big).status, 201);
+  EXPECT_EQ(Call("POST", "/v1/jobs", "name: fits\nresources: {accelerators: H100:8}\nrun: x\n").status, 201);
+  const json bulk = {{"jobs", json::array({{{"file", big}}})}};
+  EXPECT_EQ(Call("POST", "/v1/jobs/bulk", bulk.dump()).status, 400);
+  const json allowed = {{"jobs", json::array({{{"file", big}, {"allow_pending", true}}})}};
+  EXPECT_EQ(Call("POST", "/v1/jobs/bulk", allowed.dump()).status, 201)
+      << Call("POST", "/v1/jobs/bulk", allowed.dump()).body;
+}
+
+}  // namespace
+}  // namespace stargate::control
