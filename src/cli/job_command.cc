@@ -185,8 +185,9 @@ std::optional<Named> Lookup(Common& c, const std::string& text, int* exit_code) 
   return out;
 }
 
-// Submits `text` (named `filename` in errors); the new job's (or array's)
-// id in *id. Says why and returns the exit code on failure.
+// Submits `text` (named `filename` in errors) and prints what was made
+// (with `quiet` its id only); with `id`, puts the id there and prints
+// nothing unless `quiet`. Says why and returns the exit code on failure.
 int SubmitText(Common& c, const std::string& text, const std::string& filename, std::string key,
                const std::string& array, bool quiet, bool allow_pending, uint64_t* id = nullptr) {
   // The server checks the file: its errors name the file as given here
@@ -207,7 +208,10 @@ int SubmitText(Common& c, const std::string& text, const std::string& filename, 
   const json& job = answer["job"];
   const char* known = r.status == 200 ? ", already known under this idempotency key" : "";
   const uint64_t made = answer.contains("array") ? answer["array"]["id"].get<uint64_t>() : job["id"].get<uint64_t>();
-  if (id != nullptr) *id = made;
+  if (id != nullptr) {  // the caller says what it needs to
+    *id = made;
+    if (!quiet) return exit_code::kOk;
+  }
   if (quiet) {
     fmt::print("{}\n", made);
   } else if (answer.contains("array")) {
@@ -637,7 +641,7 @@ int Run(Common& c, const std::vector<std::string>& command, const std::string& n
   }
   const std::string text = InlineJob(command, name, nodes, gpus, Settings().tenant);
   uint64_t id = 0;
-  if (const int code = SubmitText(c, text, "<stargate run>", "", "", true, false, &id); code != exit_code::kOk) {
+  if (const int code = SubmitText(c, text, "<stargate run>", "", "", detach, false, &id); code != exit_code::kOk) {
     return code;
   }
   if (detach) return exit_code::kOk;

@@ -137,9 +137,10 @@ int RunUp(const UpOptions& o) {
   fmt::print("stargate up: server {} (agents on 127.0.0.1:{}), {} nodes in {} sites; state and logs in {}\n",
              c.rest_url, c.agent_port, c.agents.size(), o.sites, o.dir);
   fmt::print(
+      "  dashboard: {}/ui/\n"
       "  export STARGATE_SERVER={}\n  stargate node list; stargate job submit JOB.yaml; stargate job list\n"
       "Ctrl-C stops everything.\n",
-      c.rest_url);
+      c.rest_url, c.rest_url);
   std::fflush(stdout);
   WaitForSignal();
   c.Stop();
