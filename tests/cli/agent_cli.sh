@@ -134,6 +134,8 @@ name: gpu
 resources: {accelerators: H100:1}
 run: echo "$CUDA_VISIBLE_DEVICES $STARGATE_DEVICES $CUDA_DEVICE_ORDER" > "$STARGATE_WORK_DIR/cvd"; sleep 2
 YAML
+# (Submitted once the node has joined: a job no known node can run is refused.)
+for _ in $(seq 100); do "$BIN" node list | grep -q "^g .* up " && break; sleep 0.1; done
 "$BIN" job submit gpu.yaml > /dev/null
 "$BIN" job submit gpu.yaml > /dev/null
 wait_state 7 running 10

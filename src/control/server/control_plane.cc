@@ -446,8 +446,68 @@ void ControlPlane::PassLocked() {
     }
   }
   metrics_.scheduler_pass.Observe((clock_->Now() - start).seconds());
+  if (history_.Due(start)) SampleHistory(start);
   ++passes_;
   Changed();  // placements made: wake the agents' long polls
+}
+
+void ControlPlane::SampleHistory(Time now) {
+  if (!jobs_.Load().ok()) return;
+  HistorySample s;
+  s.at = now;
+  int64_t ended = 0;
+  std::map<std::string, int64_t> busy_on;  // devices held by running ranks, per node
+  jobs_.ForEach([&](const JobRecord& r) {
+    if (r.state == JobState::kPending) {
+      ++s.pending;
+    } else if (r.state == JobState::kRunning) {
+      ++s.running;
+    } else {
+      ++ended;
+    }
+    for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
+      if (r.exits[rank] == JobRecord::kRunningExit) busy_on[r.nodes[rank]] += r.spec.spec.per_node;
+    }
+  });
+  s.started = static_cast<int64_t>(metrics_.queue_wait.count() - history_started_);
+  s.finished = history_ended_ < 0 ? 0 : ended - history_ended_;
+  history_started_ = metrics_.queue_wait.count();
+  history_ended_ = ended;
+  std::map<std::string, SiteSample> sites;
+  for (const auto& [name, n] : nodes_.nodes()) {
+    SiteSample& site = sites[n.site];
+    if (!nodes_.Alive(name, now)) continue;
+    site.devices += static_cast<float>(n.accelerators);
+    if (auto b = busy_on.find(name); b != busy_on.end()) site.busy += static_cast<float>(b->second);
+  }
+  const SiteBook* book = reconciler_options_.sites.get();
+  double carbon_w = 0, weighted = 0;
+  for (auto& [name, site] : sites) {
+    if (auto d = reconciler_.site_draw().find(name); d != reconciler_.site_draw().end()) {
+      site.facility_w = static_cast<float>(d->second.facility_w);
+    }
+    if (book != nullptr) {
+      if (const SiteInfo* info = book->Find(name); info != nullptr && info->power_cap_w.has_value()) {
+        site.cap_w = static_cast<float>(*info->power_cap_w);
+      }
+      if (const SiteGridNow grid = book->GridAt(name, now); grid.carbon_given) {
+        site.carbon = static_cast<float>(grid.signals.carbon);
+        carbon_w += site.facility_w;
+        weighted += site.facility_w * grid.signals.carbon;
+      }
+    }
+    s.total.facility_w += site.facility_w;
+    s.total.cap_w += site.cap_w;
+    s.total.busy += site.busy;
+    s.total.devices += site.devices;
+  }
+  s.total.carbon = carbon_w > 0 ? static_cast<float>(weighted / carbon_w) : -1;
+  history_.Add(std::move(s), sites);
+}
+
+nlohmann::json ControlPlane::HistoryJson() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return history_.ToJson();
 }
 
 uint64_t ControlPlane::passes() {

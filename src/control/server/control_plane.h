@@ -29,6 +29,7 @@
 #include "control/protocol/task.h"
 #include "control/server/audit_log.h"
 #include "control/server/forecast.h"
+#include "control/server/history.h"
 #include "control/server/job_registry.h"
 #include "control/server/metrics.h"
 #include "control/server/node_identity.h"
@@ -165,6 +166,8 @@ class ControlPlane {
                  std::vector<std::pair<Time, double>> points);
   // GET /metrics.
   std::string RenderMetrics();
+  // GET /v1/history: the last 24 h at one-minute resolution (history.h).
+  nlohmann::json HistoryJson();
   // What a live forecast starts from (forecast.h), copied under the lock;
   // the forecast itself runs outside it.
   StatusOr<ForecastSnapshot> ForecastState();
@@ -259,6 +262,11 @@ class ControlPlane {
   bool stop_loop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
   bool history_loaded_ ABSL_GUARDED_BY(mu_) = false;
+  // The dashboard's time series: a sample a minute, taken by a pass.
+  void SampleHistory(Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  History history_ ABSL_GUARDED_BY(mu_);
+  uint64_t history_started_ ABSL_GUARDED_BY(mu_) = 0;  // first starts counted at the last sample
+  int64_t history_ended_ ABSL_GUARDED_BY(mu_) = -1;    // jobs ended at the last sample (-1: none yet)
 };
 
 }  // namespace stargate::control

@@ -159,6 +159,11 @@ class JobRegistry {
     auto it = cache_.find(id);
     return it == cache_.end() ? nullptr : &it->second;
   }
+  // Calls `fn` on every record in id order, without copies (loaded, as
+  // for Peek).
+  void ForEach(const std::function<void(const JobRecord&)>& fn) const {
+    for (const auto& [id, r] : cache_) fn(r);
+  }
   // The ids RunningOn gives, without a copy (null: none).
   const std::set<uint64_t>* RunningOnRef(const std::string& node) const {
     auto it = running_on_.find(node);

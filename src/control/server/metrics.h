@@ -29,6 +29,7 @@ class Histogram {
   void Observe(double v);
   // The _bucket, _sum and _count lines for metric `name`.
   std::string Render(const std::string& name) const;
+  uint64_t count() const { return count_; }
 
  private:
   std::vector<double> bounds_;

@@ -216,6 +216,10 @@ HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
     return p == "/v1/nodes" ? ListNodes() : ListSites();
   }
+  if (p == "/v1/history") {  // the dashboard's time series (history.h); as /v1/sites, for any caller
+    if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
+    return HttpResponse{200, Dump(cp_->HistoryJson())};
+  }
   if (p == "/v1/forecast" || p == "/v1/forecast/scenario") {  // POST: with a what-if (it changes nothing)
     if (req.method != "GET" && req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use GET or POST");
     return GetForecast(req, who);
