@@ -1,10 +1,15 @@
-// The Stargate dashboard: sites, jobs (with their logs and predicted
-// starts), the standing forecast, nodes and the audit trail of placement
-// decisions, polled from the server's REST API
-// every two seconds. Preact + htm as plain ES modules: no build step.
+// The Stargate dashboard: a world map of the sites, the last 24 h as
+// charts (site power against cap, utilisation, queue depth, carbon, jobs
+// started and finished per minute; GET /v1/history), sites, jobs (with
+// their logs and predicted starts), the standing forecast, nodes and the
+// audit trail of placement decisions, polled from the server's REST API
+// every two seconds. Preact + htm as plain ES modules, uPlot for the
+// charts, d3-geo over world-atlas's land (with topojson-client) for the
+// map: npm packages, no build step.
 import { h, render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import htm from "htm";
+import uPlot from "uplot";
 
 const html = htm.bind(h);
 const POLL_MS = 2000;
@@ -32,7 +37,7 @@ function sitePower(metrics) {
   return out;
 }
 
-function usePoll(load) {
+function usePoll(load, every = POLL_MS) {
   const [state, setState] = useState({ data: null, error: null });
   useEffect(() => {
     let live = true;
@@ -45,7 +50,7 @@ function usePoll(load) {
       }
     };
     tick();
-    const timer = setInterval(tick, POLL_MS);
+    const timer = setInterval(tick, every);
     return () => { live = false; clearInterval(timer); };
   }, []);
   return state;
@@ -58,24 +63,103 @@ function carbonColour(g) {
   return `hsl(${Math.round(130 * (1 - t))}, 60%, 42%)`;
 }
 
-// Sites on an equirectangular world (longitude, latitude): size by
-// accelerators, colour by grid carbon. Only sites --sites placed.
+// The world's land (world-atlas, 1:110m), fetched once.
+let landPromise = null;
+function useLand() {
+  const [land, setLand] = useState(null);
+  useEffect(() => {
+    landPromise ||= fetch("/ui/vendor/world-atlas/land-110m.json")
+      .then((r) => r.json())
+      .then((topo) => window.topojson.feature(topo, topo.objects.land));
+    landPromise.then(setLand).catch(() => setLand(null));
+  }, []);
+  return land;
+}
+
+// Sites on a Natural Earth projection of the world: colour by grid
+// carbon, size by the facility draw the server reckons (docs/rest-api.md,
+// GET /v1/sites). Only sites --sites placed.
+const MAP_W = 720, MAP_H = 370;
 function SiteMap({ sites }) {
+  const land = useLand();
+  const projection = window.d3.geoNaturalEarth1().fitSize([MAP_W, MAP_H], { type: "Sphere" });
+  const path = window.d3.geoPath(projection);
   const placed = sites.filter((s) => s.latitude !== undefined);
-  if (!placed.length) return null;
-  return html`<svg id="map" viewBox="-180 -90 360 180" preserveAspectRatio="xMidYMid meet">
-    <rect x="-180" y="-90" width="360" height="180" fill="#e8edf4" />
-    ${[-120, -60, 0, 60, 120].map((x) => html`<line x1=${x} y1="-90" x2=${x} y2="90" stroke="#d3dae5" stroke-width="0.4" />`)}
-    ${[-60, -30, 0, 30, 60].map((y) => html`<line x1="-180" y1=${y} x2="180" y2=${y} stroke="#d3dae5" stroke-width="0.4" />`)}
+  const maxW = Math.max(1, ...placed.map((s) => s.facility_power_w || 0));
+  return html`<svg id="map" viewBox=${`0 0 ${MAP_W} ${MAP_H}`} preserveAspectRatio="xMidYMid meet">
+    <path class="sphere" d=${path({ type: "Sphere" })} />
+    ${land && html`<path class="land" d=${path(land)} />`}
     ${placed.map((s) => {
-      const total = Object.values(s.accelerators || {}).reduce((a, b) => a + b, 0);
-      const r = 2 + Math.sqrt(total);
+      const [x, y] = projection([s.longitude, s.latitude]);
+      const r = 3 + 12 * Math.sqrt((s.facility_power_w || 0) / maxW);
       return html`<g data-map-site=${s.name}>
-        <circle cx=${s.longitude} cy=${-s.latitude} r=${Math.min(r, 12)} fill=${carbonColour(s.carbon_g_per_kwh)} fill-opacity="0.8" />
-        <text x=${s.longitude + Math.min(r, 12) + 1} y=${-s.latitude + 1.5} font-size="5">${s.name}</text>
+        <title>${s.name}: ${((s.facility_power_w || 0) / 1e3).toFixed(1)} kW, ${s.carbon_g_per_kwh ?? "?"} g/kWh</title>
+        <circle cx=${x} cy=${y} r=${r} fill=${carbonColour(s.carbon_g_per_kwh)} fill-opacity="0.8" stroke="#fff" />
+        <text x=${x + r + 2} y=${y + 4} font-size="11">${s.name}</text>
       </g>`;
     })}
   </svg>`;
+}
+
+// One uPlot chart; made again when its series change, else fed new data.
+const PALETTE = ["#2f6fde", "#d9534f", "#2a9d5c", "#e0a526", "#8e5ad1", "#1fa3a3", "#c25a98", "#6b7a8f"];
+function Chart({ id, title, unit, series, data }) {
+  const box = useRef(null);
+  const plot = useRef(null);
+  const key = series.map((s) => s.label).join("|");
+  useEffect(() => {
+    const opts = {
+      title, width: 460, height: 200,
+      series: [{}, ...series.map((s, i) => ({
+        label: s.label, stroke: s.stroke || PALETTE[i % PALETTE.length], width: 1.5, dash: s.dash, spanGaps: true,
+      }))],
+      axes: [{}, { label: unit, size: 60 }],
+      legend: { live: false },
+    };
+    plot.current = new uPlot(opts, data, box.current);
+    return () => plot.current.destroy();
+  }, [key]);
+  useEffect(() => {
+    plot.current?.setData(data, false);
+    // At least the last hour across: a young server's few minutes read as minutes.
+    const t = data[0];
+    if (t.length) plot.current?.setScale("x", { min: Math.min(t[0], t[t.length - 1] - 3600), max: t[t.length - 1] });
+  }, [data]);
+  return html`<div class="panel" data-panel=${id} ref=${box}></div>`;
+}
+
+// The last 24 h (GET /v1/history), one chart per question an operator asks.
+function Charts({ history }) {
+  if (!history || history.t.length === 0) return html`<p id="charts">No history yet: the server samples once a minute.</p>`;
+  const t = history.t;
+  // The eight sites drawing most now: more lines would tangle.
+  const last = (a) => a[a.length - 1] ?? 0;
+  const names = Object.keys(history.sites)
+    .sort((a, b) => last(history.sites[b].facility_w) - last(history.sites[a].facility_w)).slice(0, 8);
+  const mw = (a) => a.map((v) => (v === null ? null : v / 1e6));
+  const pct = (busy, devices) => busy.map((b, i) => (b === null || !devices[i] ? null : (100 * b) / devices[i]));
+  const power = [], powerSeries = [];
+  names.forEach((n, i) => {
+    power.push(mw(history.sites[n].facility_w));
+    powerSeries.push({ label: n, stroke: PALETTE[i % PALETTE.length] });
+    if (history.sites[n].cap_w.some((v) => v !== null)) {
+      power.push(mw(history.sites[n].cap_w));
+      powerSeries.push({ label: `${n} cap`, stroke: PALETTE[i % PALETTE.length], dash: [6, 4] });
+    }
+  });
+  return html`<div id="charts" class="charts">
+    <${Chart} id="power" title="Site power against cap" unit="MW" series=${powerSeries} data=${[t, ...power]} />
+    <${Chart} id="utilisation" title="Utilisation (devices busy)" unit="%"
+      series=${[{ label: "all sites", stroke: "#222" }, ...names.map((n) => ({ label: n }))]}
+      data=${[t, pct(history.total.busy, history.total.devices), ...names.map((n) => pct(history.sites[n].busy, history.sites[n].devices))]} />
+    <${Chart} id="queue" title="Queue depth" unit="jobs"
+      series=${[{ label: "pending" }, { label: "running" }]} data=${[t, history.jobs.pending, history.jobs.running]} />
+    <${Chart} id="carbon" title="Grid carbon" unit="g/kWh"
+      series=${[{ label: "by draw", stroke: "#222" }, ...names.map((n) => ({ label: n }))]}
+      data=${[t, history.total.carbon_g_per_kwh, ...names.map((n) => history.sites[n].carbon_g_per_kwh)]} />
+    <${Chart} id="throughput" title="Jobs per minute" unit="jobs/min"
+      series=${[{ label: "started" }, { label: "finished" }]} data=${[t, history.jobs.started, history.jobs.finished]} />
+  </div>`;
 }
 
 function Sites({ sites, nodes, power }) {
@@ -213,6 +297,7 @@ function Audit({ entries }) {
 
 function App() {
   const [token, setToken] = useState(localStorage.getItem("stargate-token") || "");
+  const history = usePoll(() => api("/v1/history"), 10000);
   const view = usePoll(async () => {
     const [sites, nodes, jobs, metrics] = await Promise.all([
       api("/v1/sites"), api("/v1/nodes"), api("/v1/jobs"), api("/metrics"),
@@ -234,7 +319,8 @@ function App() {
       ${view.error && html`<span class="error">${view.error}</span>`}
     </header>
     <main>
-      ${!d ? html`<section>Loading…</section>` : html`
+      ${d && html`
+        <section><h2>The last 24 hours</h2><${Charts} history=${history.data} /></section>
         <section><h2>Sites</h2><${Sites} sites=${d.sites} nodes=${d.nodes} power=${d.power} /></section>
         <section><h2>Jobs</h2><${Jobs} jobs=${d.jobs} /></section>
         <section><h2>Forecast</h2><${Forecast} forecast=${d.forecast} /></section>

@@ -2,10 +2,13 @@
 // playwright-core): the dashboard loads, shows the sites and nodes, shows
 // the submitted job, follows it to completion, opens its log, and shows
 // the placement in the audit trail; a job waiting behind it shows its
-// predicted start and the standing forecast its site. Screenshots are not
-// kept.
+// predicted start and the standing forecast its site; the world map draws
+// the land and the site, and each chart panel of the last 24 h draws.
+// With $STARGATE_SCREENSHOTS set to a directory, a screenshot of the map,
+// of each panel and of the page goes there (docs/images/ holds the
+// ones bench/dashboard_screenshots.sh made).
 // Usage: node dashboard.test.mjs URL JOB_ID EXPECTED_LOG_TEXT [WAITING_JOB_ID [RELEASE_FILE]]
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
 const [url, jobId, logText, waitingId, releaseFile] = process.argv.slice(2);
@@ -16,12 +19,19 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
 });
 try {
-  const page = await browser.newPage();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
   await page.goto(url);
   await page.waitForSelector("[data-site]", { timeout: 15000 });
   await page.waitForSelector('[data-map-site="lab"]', { timeout: 15000 });  // on the map (--sites)
+  // The world map: land from world-atlas, the site placed on it.
+  await page.waitForFunction(() => (document.querySelector("#map path.land")?.getAttribute("d") || "").length > 1000,
+                             null, { timeout: 15000 });
+  // The last 24 h: every panel drew its chart (a uPlot canvas).
+  const panels = ["power", "utilisation", "queue", "carbon", "throughput"];
+  for (const p of panels) await page.waitForSelector(`[data-panel="${p}"] canvas`, { timeout: 30000 });
+  if ((await page.textContent("body")).includes("Loading")) fail("a stray 'Loading' is on the page");
   const card = await page.textContent('[data-site="lab"]');
   if (!card.includes("56 g/kWh") || !card.includes("cap 1.0 MW")) fail(`site card: ${card}`);
   await page.waitForSelector(`tr[data-job="${jobId}"]`, { timeout: 15000 });
@@ -57,6 +67,13 @@ try {
     if (!/^1h00m \(file\)/.test(est)) fail(`job ${waitingId}'s estimate shows '${est}'`);
   }
   if (errors.length) fail(`page errors: ${errors.join("; ")}`);
+  const shots = process.env.STARGATE_SCREENSHOTS;
+  if (shots) {
+    mkdirSync(shots, { recursive: true });
+    await page.locator("#map").screenshot({ path: `${shots}/dashboard-map.png` });
+    for (const p of panels) await page.locator(`[data-panel="${p}"]`).screenshot({ path: `${shots}/dashboard-${p}.png` });
+    await page.screenshot({ path: `${shots}/dashboard.png`, fullPage: true });
+  }
   console.log(`dashboard: job ${jobId} seen ${[...seen].join(" -> ")}, log and audit shown` +
               (waitingId ? `; job ${waitingId}'s predicted start and the forecast shown` : ""));
 } finally {
