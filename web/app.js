@@ -181,14 +181,15 @@ function Sites({ sites, nodes, power }) {
   })}</div>`;
 }
 
-function Logs({ id }) {
+// The tail of one rank's log, fetched again every two seconds (follow).
+function Logs({ id, rank = 0 }) {
   const [text, setText] = useState("");
   useEffect(() => {
     let live = true;
     const load = async () => {
       try {
-        const t = await api(`/v1/jobs/${id}/logs/0`);
-        if (live) setText(t);
+        const t = await api(`/v1/jobs/${id}/logs/${rank}`);
+        if (live) setText(t.length > 8000 ? `…${t.slice(-8000)}` : t);
       } catch (e) {
         if (live) setText(e.message);
       }
@@ -196,8 +197,46 @@ function Logs({ id }) {
     load();
     const timer = setInterval(load, POLL_MS);
     return () => { live = false; clearInterval(timer); };
-  }, [id]);
-  return html`<pre data-logs=${id}>${text}</pre>`;
+  }, [id, rank]);
+  return html`<pre data-logs=${rank === 0 ? id : undefined} data-rank-log=${rank}>${text}</pre>`;
+}
+
+// One job: its ranks and where they run, its attempts, why it was placed
+// (or moved, preempted, restarted: the audit trail), its predicted start
+// or end, and each rank's log tail, followed.
+function JobPage({ id, onClose }) {
+  const view = usePoll(async () => {
+    const [job, logs] = await Promise.all([api(`/v1/jobs/${id}`), api(`/v1/jobs/${id}/logs`)]);
+    let audit = { entries: [] };
+    try { audit = await api(`/v1/audit?job=${id}&limit=50`); } catch (e) { /* admins and all-tenant viewers only */ }
+    return { job: job.job, logs, audit: audit.entries };
+  });
+  const [rank, setRank] = useState(null);
+  const d = view.data;
+  if (!d) return html`<div class="job-page" data-job-page=${id}>${view.error || ""}</div>`;
+  const j = d.job;
+  const shown = rank ?? (j.failed_rank !== undefined && j.state === "failed" ? j.failed_rank : 0);
+  return html`<div class="job-page" data-job-page=${id}>
+    <h3>job ${j.id} · ${j.name} · <span class=${`state-${j.state}`}>${j.state}</span>
+      <button class="link close" onClick=${onClose}>close</button></h3>
+    <p>${j.reason}</p>
+    <p>tenant ${j.tenant} · ${j.nodes} × ${(j.accelerators || []).join("|")}:${j.per_node} · priority ${j.priority} ·
+      attempt ${j.attempt} · restarts ${j.restarts} · estimate ${estimate(j)} · ${predicted(j)}</p>
+    <table data-ranks>
+      <tr><th>rank</th><th>node</th><th>attempt</th><th>log</th></tr>
+      ${d.logs.logs.map((l) => html`<tr>
+        <td>${l.rank}${j.failed_rank === l.rank ? " (failed the job)" : ""}</td><td>${l.node}</td><td>${l.attempt}</td>
+        <td>${l.path ? html`<button class="link" onClick=${() => setRank(l.rank)}>${l.rank === shown ? "shown" : "show"}</button>` : "-"}</td>
+      </tr>`)}
+    </table>
+    ${d.logs.logs.length > 0 && html`<${Logs} id=${id} rank=${shown} />`}
+    <h4>Decisions</h4>
+    <table data-job-audit>
+      ${d.audit.slice().reverse().map((e) => html`<tr>
+        <td>${new Date(e.unix_ms).toLocaleTimeString()}</td><td>${e.actor}</td><td>${e.action}</td><td>${e.detail}</td>
+      </tr>`)}
+    </table>
+  </div>`;
 }
 
 // "in 1h05m" from the forecast's own time; null: past its horizon.
@@ -247,10 +286,10 @@ function Jobs({ jobs }) {
       <td>${j.reason || ""}</td>
       <td data-estimate title=${(j.estimate && j.estimate.from) || ""}>${estimate(j)}</td>
       <td data-predicted>${predicted(j)}</td>
-      <td><button class="link" onClick=${() => setOpen(open === j.id ? null : j.id)}>logs</button></td>
+      <td><button class="link" onClick=${() => setOpen(open === j.id ? null : j.id)}>open</button></td>
     </tr>`)}
   </table>
-  ${open !== null && html`<${Logs} id=${open} />`}`;
+  ${open !== null && html`<${JobPage} key=${open} id=${open} onClose=${() => setOpen(null)} />`}`;
 }
 
 // The standing forecast (GET /v1/forecast?latest=1): the next hours per site.

@@ -1,7 +1,8 @@
 // End to end in headless Chromium (Debian's /usr/bin/chromium, driven by
 // playwright-core): the dashboard loads, shows the sites and nodes, shows
 // the submitted job, follows it to completion, opens its log, and shows
-// the placement in the audit trail; a job waiting behind it shows its
+// the placement in the audit trail; its job page shows its ranks and why
+// it was placed; a job waiting behind it shows its
 // predicted start and the standing forecast its site; the world map draws
 // the land and the site, and each chart panel of the last 24 h draws.
 // With $STARGATE_SCREENSHOTS set to a directory, a screenshot of the map,
@@ -53,6 +54,13 @@ try {
   await page.waitForFunction(
     ([id, text]) => document.querySelector(`[data-logs="${id}"]`)?.textContent.includes(text),
     [jobId, logText], { timeout: 15000 });
+  // The job page: its ranks and their nodes, and why it was placed.
+  await page.waitForSelector(`[data-job-page="${jobId}"] [data-ranks]`, { timeout: 15000 });
+  const ranks = await page.$$eval(`[data-job-page="${jobId}"] [data-ranks] tr`,
+                                  (rows) => rows.slice(1).map((r) => [...r.cells].map((c) => c.textContent.trim())));
+  if (ranks.length !== 1 || ranks[0][0] !== "0" || ranks[0][1] !== "a") fail(`job page ranks: ${JSON.stringify(ranks)}`);
+  await page.waitForFunction((id) => document.querySelector(`[data-job-page="${id}"] [data-job-audit]`)?.textContent.includes("place"),
+                             jobId, { timeout: 15000 });
   const audit = await page.textContent("#audit");
   if (!audit.includes("place")) fail("no placement in the audit trail");
   const nodes = await page.textContent("#nodes");
@@ -72,6 +80,7 @@ try {
     mkdirSync(shots, { recursive: true });
     await page.locator("#map").screenshot({ path: `${shots}/dashboard-map.png` });
     for (const p of panels) await page.locator(`[data-panel="${p}"]`).screenshot({ path: `${shots}/dashboard-${p}.png` });
+    await page.locator(`[data-job-page="${jobId}"]`).screenshot({ path: `${shots}/dashboard-job.png` });
     await page.screenshot({ path: `${shots}/dashboard.png`, fullPage: true });
   }
   console.log(`dashboard: job ${jobId} seen ${[...seen].join(" -> ")}, log and audit shown` +
