@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -88,26 +89,40 @@ ClientSettings ResolveSettings() {
   return s;
 }
 
-int UseContext(const std::string& name) {
+// Reads the config file; false after saying why.
+bool ReadConfig(const std::string& path, ClientConfig* c) {
+  std::string error;
+  if (LoadConfig(path, c, &error)) return true;
+  std::cerr << "error: " << error << "\n";
+  return false;
+}
+
+// Reads the config file, lets `change` change it (an exit code other
+// than kOk: nothing is written), and writes it back.
+int EditConfig(const std::function<int(ClientConfig&, const std::string& path)>& change) {
   const std::string path = ConfigPath();
   ClientConfig c;
+  if (!ReadConfig(path, &c)) return exit_code::kError;
+  if (const int code = change(c, path); code != exit_code::kOk) return code;
   std::string error;
-  if (!LoadConfig(path, &c, &error)) {
-    std::cerr << "error: " << error << "\n";
-    return exit_code::kError;
-  }
-  if (c.contexts.count(name) == 0) {
-    std::cerr << "error: no context '" << name << "' in " << path << " (stargate config set-context " << name
-              << " --server URL makes one)\n";
-    return exit_code::kNotFound;
-  }
-  c.current = name;
   if (!SaveConfig(path, c, &error)) {
     std::cerr << "error: " << error << "\n";
     return exit_code::kError;
   }
-  fmt::print("using context {} ({})\n", name, c.contexts[name].server);
   return exit_code::kOk;
+}
+
+int UseContext(const std::string& name) {
+  return EditConfig([&](ClientConfig& c, const std::string& path) {
+    if (c.contexts.count(name) == 0) {
+      std::cerr << "error: no context '" << name << "' in " << path << " (stargate config set-context " << name
+                << " --server URL makes one)\n";
+      return exit_code::kNotFound;
+    }
+    c.current = name;
+    fmt::print("using context {} ({})\n", name, c.contexts[name].server);
+    return exit_code::kOk;
+  });
 }
 
 int SetContext(const std::string& name, const std::optional<std::string>& server,
@@ -116,56 +131,33 @@ int SetContext(const std::string& name, const std::optional<std::string>& server
     std::cerr << "error: --server: expected http://HOST:PORT, got '" << *server << "'\n";
     return exit_code::kUsage;
   }
-  const std::string path = ConfigPath();
-  ClientConfig c;
-  std::string error;
-  if (!LoadConfig(path, &c, &error)) {
-    std::cerr << "error: " << error << "\n";
-    return exit_code::kError;
-  }
-  const bool made = c.contexts.count(name) == 0;
-  Context& ctx = c.contexts[name];
-  if (server.has_value()) ctx.server = *server;
-  if (token_file.has_value()) ctx.token_file = *token_file;
-  if (tenant.has_value()) ctx.tenant = *tenant;
-  if (c.current.empty()) c.current = name;
-  if (!SaveConfig(path, c, &error)) {
-    std::cerr << "error: " << error << "\n";
-    return exit_code::kError;
-  }
-  fmt::print("context {} {}{}\n", name, made ? "made" : "changed", c.current == name ? " (current)" : "");
-  return exit_code::kOk;
+  return EditConfig([&](ClientConfig& c, const std::string&) {
+    const bool made = c.contexts.count(name) == 0;
+    Context& ctx = c.contexts[name];
+    if (server.has_value()) ctx.server = *server;
+    if (token_file.has_value()) ctx.token_file = *token_file;
+    if (tenant.has_value()) ctx.tenant = *tenant;
+    if (c.current.empty()) c.current = name;
+    fmt::print("context {} {}{}\n", name, made ? "made" : "changed", c.current == name ? " (current)" : "");
+    return exit_code::kOk;
+  });
 }
 
 int DeleteContext(const std::string& name) {
-  const std::string path = ConfigPath();
-  ClientConfig c;
-  std::string error;
-  if (!LoadConfig(path, &c, &error)) {
-    std::cerr << "error: " << error << "\n";
-    return exit_code::kError;
-  }
-  if (c.contexts.erase(name) == 0) {
-    std::cerr << "error: no context '" << name << "' in " << path << "\n";
-    return exit_code::kNotFound;
-  }
-  if (c.current == name) c.current.clear();
-  if (!SaveConfig(path, c, &error)) {
-    std::cerr << "error: " << error << "\n";
-    return exit_code::kError;
-  }
-  fmt::print("context {} deleted\n", name);
-  return exit_code::kOk;
+  return EditConfig([&](ClientConfig& c, const std::string& path) {
+    if (c.contexts.erase(name) == 0) {
+      std::cerr << "error: no context '" << name << "' in " << path << "\n";
+      return exit_code::kNotFound;
+    }
+    if (c.current == name) c.current.clear();
+    fmt::print("context {} deleted\n", name);
+    return exit_code::kOk;
+  });
 }
 
 int GetContexts(const std::string& output) {
-  const std::string path = ConfigPath();
   ClientConfig c;
-  std::string error;
-  if (!LoadConfig(path, &c, &error)) {
-    std::cerr << "error: " << error << "\n";
-    return exit_code::kError;
-  }
+  if (!ReadConfig(ConfigPath(), &c)) return exit_code::kError;
   const Format f = ParseFormat(output);
   if (f == Format::kJson || f == Format::kYaml) {
     json list = json::array();
@@ -313,9 +305,7 @@ void AddConfigCommands(CLI::App& app, int* exit_code) {
   CLI::App* current = config->add_subcommand("current-context", "Print the current context's name");
   current->callback([=] {
     ClientConfig c;
-    std::string error;
-    if (!LoadConfig(ConfigPath(), &c, &error)) {
-      std::cerr << "error: " << error << "\n";
+    if (!ReadConfig(ConfigPath(), &c)) {
       *exit_code = exit_code::kError;
       return;
     }
