@@ -14,6 +14,7 @@
 #include "core/job_file_parser.h"
 #include "core/scenario_parser.h"
 #include "core/serve_file.h"
+#include "core/site_file.h"
 
 namespace stargate {
 namespace {
@@ -64,6 +65,17 @@ TEST(DocsExamples, ServeFilesParse) {
   EXPECT_GE(checked, 1);
   auto example = ParseServeFile(Read("examples/serve/digits.yaml"), "examples/serve/digits.yaml");
   EXPECT_TRUE(example.ok()) << example.status();
+}
+
+TEST(DocsExamples, TheSitesReferenceExampleParses) {
+  const std::string text = Read("docs/sites-reference.md");
+  int checked = 0;
+  for (const std::string& yaml : YamlBlocks(text)) {
+    auto parsed = ParseSiteFile(yaml, "docs/sites-reference.md");
+    EXPECT_TRUE(parsed.ok()) << parsed.status() << "\n" << yaml;
+    ++checked;
+  }
+  EXPECT_GE(checked, 1);
 }
 
 TEST(DocsExamples, TheScenarioReferenceExampleParsesAndMatchesTheFixture) {
