@@ -354,7 +354,73 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     }
   }
   SG_RETURN_IF_ERROR(ApplyDecisions(decisions, c.node_names, by_id, now));
-  return NotePowerHolds(state, queue, decisions, by_id, now);
+  SG_RETURN_IF_ERROR(NotePowerHolds(state, queue, decisions, by_id, now));
+  return ExplainWaits(state, queue, decisions, by_id);
+}
+
+namespace {
+constexpr std::string_view kWaitingFor = "waiting for ";
+constexpr std::string_view kWaitingTurn = "waiting its turn: ";
+}  // namespace
+
+Status Reconciler::ExplainWaits(const sched::ClusterState& state, const sched::Queue& queue,
+                                const sched::Decisions& decisions, std::map<uint64_t, JobRecord*>& by_id) {
+  std::set<uint64_t> decided;
+  for (const sched::Decision& d : decisions.items) {
+    std::visit([&](const auto& x) { decided.insert(x.job.value()); }, d);
+  }
+  int explained = 0;
+  for (const sched::JobRequest& req : queue) {  // in queue order: the first ones are the ones people ask about
+    if (explained >= kExplainedPerPass) break;
+    if (decided.count(req.id.value())) continue;
+    JobRecord& r = *by_id.at(req.id.value());
+    // A reason that says more (a deferral, a power hold, a silent site, a
+    // reject grace, why it was requeued) is kept.
+    if (r.state != JobState::kPending ||
+        !(r.reason == "submitted" || r.reason.starts_with(kWaitingFor) || r.reason.starts_with(kWaitingTurn))) {
+      continue;
+    }
+    ++explained;
+    std::string types;
+    for (AcceleratorType t : r.spec.spec.accelerators) types += (types.empty() ? "" : "|") + std::string(Name(t));
+    // The allowed pool with the most nodes that could take a rank now.
+    int64_t best = 0, sites_with_one = 0;
+    std::string best_site;
+    sched::GangShape shape = sched::ShapeFor(req, 1);
+    std::set<uint16_t> counted_sites;
+    for (size_t i = 0; i < state.pools().size(); ++i) {
+      const PoolId p(static_cast<uint16_t>(i));
+      if (!sched::PoolAllows(state, p, req)) continue;
+      const sched::PoolState& pool = state.pool(p);
+      const sched::GangShape here = sched::ShapeFor(req, pool.per_node);
+      const int64_t n = pool.NodesWithFree(here.per_node);
+      if (n > 0 && counted_sites.insert(pool.site.value()).second) ++sites_with_one;
+      if (n > best || best_site.empty()) {
+        best = n;
+        best_site = state.site(pool.site).name;
+        shape = here;
+      }
+    }
+    std::string why;
+    if (req.spread_sites) {
+      why = sites_with_one < shape.nodes
+                ? fmt::format("{}one node with {} free {} in each of {} sites: {} site(s) have one now", kWaitingFor,
+                              shape.per_node, types, shape.nodes, sites_with_one)
+                : fmt::format("{}sites have room, held for jobs ahead of it (priority, fair share or a reservation)",
+                              kWaitingTurn);
+    } else if (best < shape.nodes) {
+      why = fmt::format("{}{} node(s) with {} free {} in one site: the best site{} has {} now", kWaitingFor,
+                        shape.nodes, shape.per_node, types, best_site.empty() ? "" : " (" + best_site + ")", best);
+    } else {
+      why = fmt::format("{}{} has room, held for jobs ahead of it (priority, fair share or a reservation)",
+                        kWaitingTurn, best_site);
+    }
+    if (r.reason != why) {  // written when it changes, not every pass
+      r.reason = why;
+      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+    }
+  }
+  return Status();
 }
 
 const LiveCluster& Reconciler::Cluster() {
