@@ -268,30 +268,15 @@ int RunAgent(const AgentOptions& o, Clock& clock) {
 
 // `node list` and `site list` (`what`: nodes or sites).
 int ListFromServer(const std::string& what, Format format) {
-  if (!Settings().error.empty()) {
-    std::cerr << "error: " << Settings().error << "\n";
-    return exit_code::kUsage;
-  }
+  if (!SettingsOk()) return exit_code::kUsage;
   RestClient client(ServerUrl(), Settings().token);
   const RestClient::Response r = client.Call("GET", "/v1/" + what);
-  if (!r.ok()) {
-    std::cerr << "error: " << r.error << "\n";
-    return r.unreachable ? exit_code::kUnreachable : exit_code::kError;
-  }
-  if (r.status != 200) {
-    std::cerr << "error: HTTP " << r.status << ": " << r.body << "\n";
-    return exit_code::ForHttpStatus(r.status);
-  }
+  if (!r.ok() || r.status != 200) return ReportFailure(r);
   const json list = json::parse(r.body)[what];
-  if (format == Format::kJson || format == Format::kYaml) {
-    PrintDocument(json{{what, list}}, format);
-    return exit_code::kOk;
-  }
-  if (format == Format::kName) {
-    for (const json& item : list)
-      fmt::print("{}/{}\n", what.substr(0, what.size() - 1), item["name"].get<std::string>());
-    return exit_code::kOk;
-  }
+  std::vector<std::string> names;
+  for (const json& item : list)
+    names.push_back(what.substr(0, what.size() - 1) + "/" + item["name"].get<std::string>());
+  if (PrintAs(format, json{{what, list}}, names)) return exit_code::kOk;
   const bool wide = format == Format::kWide;
   if (what == "nodes") {
     fmt::print("{:<16} {:<12} {:<8} {:<12} {:<10} {:>6} {:>8}{}\n", "NAME", "SITE", "JURIS", "ACCELERATORS", "STATE",

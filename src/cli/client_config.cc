@@ -158,23 +158,17 @@ int DeleteContext(const std::string& name) {
 int GetContexts(const std::string& output) {
   ClientConfig c;
   if (!ReadConfig(ConfigPath(), &c)) return exit_code::kError;
-  const Format f = ParseFormat(output);
-  if (f == Format::kJson || f == Format::kYaml) {
-    json list = json::array();
-    for (const auto& [name, ctx] : c.contexts) {
-      list.push_back({{"name", name},
-                      {"current", name == c.current},
-                      {"server", ctx.server},
-                      {"token_file", ctx.token_file},
-                      {"tenant", ctx.tenant}});
-    }
-    PrintDocument(json{{"contexts", list}}, f);
-    return exit_code::kOk;
+  json list = json::array();
+  std::vector<std::string> names;
+  for (const auto& [name, ctx] : c.contexts) {
+    list.push_back({{"name", name},
+                    {"current", name == c.current},
+                    {"server", ctx.server},
+                    {"token_file", ctx.token_file},
+                    {"tenant", ctx.tenant}});
+    names.push_back("context/" + name);
   }
-  if (f == Format::kName) {
-    for (const auto& [name, ctx] : c.contexts) fmt::print("context/{}\n", name);
-    return exit_code::kOk;
-  }
+  if (PrintAs(ParseFormat(output), json{{"contexts", list}}, names)) return exit_code::kOk;
   fmt::print("{:<8} {:<16} {:<32} {:<12} {}\n", "CURRENT", "NAME", "SERVER", "TENANT", "TOKEN_FILE");
   for (const auto& [name, ctx] : c.contexts) {
     fmt::print("{:<8} {:<16} {:<32} {:<12} {}\n", name == c.current ? "*" : "", name,
@@ -258,6 +252,12 @@ void AddGlobalFlags(CLI::App& app) {
 const ClientSettings& Settings() {
   static const ClientSettings settings = ResolveSettings();
   return settings;
+}
+
+bool SettingsOk() {
+  if (Settings().error.empty()) return true;
+  std::cerr << "error: " << Settings().error << "\n";
+  return false;
 }
 
 std::string ServerUrl() { return Settings().server; }

@@ -58,6 +58,9 @@ struct ClientSettings {
   std::string error;   // set when the config, context or token file is unusable
 };
 const ClientSettings& Settings();
+// False, after saying why, when the config file, the context or its
+// token file is unusable (a command then exits kUsage).
+bool SettingsOk();
 // The server URL (ClientSettings::server).
 std::string ServerUrl();
 // {"Authorization": "Bearer TOKEN"} for the resolved token, plus `more`.

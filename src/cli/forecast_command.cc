@@ -15,7 +15,7 @@
 #include "cli/client_config.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "control/net/http_client.h"
+#include "cli/server_call.h"
 #include "core/unit_parser.h"
 
 namespace stargate::cli {
@@ -145,23 +145,13 @@ void PrintChanges(const json& j) {
 // GET `path` (POST with the what-if when there is one): 0 and the answer's
 // body, or the exit code (2 for a bad ask, 1 otherwise) with the error said.
 int Ask(const ForecastFlags& f, const std::string& path, const json& what_if, std::string* body) {
-  if (!Settings().error.empty()) {
-    std::cerr << "error: " << Settings().error << "\n";
-    return exit_code::kUsage;
-  }
-  auto r = f.what_if() ? control::CallServer(ServerUrl(), "POST", path, json{{"what_if", what_if}}.dump(),
-                                             AuthHeaders({{"Content-Type", "application/json"}}))
-                       : control::CallServer(ServerUrl(), "GET", path, "", AuthHeaders());
-  if (!r.ok()) {
-    std::cerr << "error: " << r.status().message() << "\n";
-    return r.status().code() == absl::StatusCode::kUnavailable ? exit_code::kUnreachable : exit_code::kError;
-  }
-  if (r->status != 200) {
-    std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
-    return exit_code::ForHttpStatus(r->status);
-  }
-  *body = std::move(r->body);
-  return 0;
+  control::HttpResponse r;
+  const int code = f.what_if() ? CallServerAs("POST", path, json{{"what_if", what_if}}.dump(),
+                                              {{"Content-Type", "application/json"}}, &r)
+                               : CallServerAs("GET", path, "", {}, &r);
+  if (code != exit_code::kOk) return code;
+  *body = std::move(r.body);
+  return exit_code::kOk;
 }
 
 // --export: the scenario the forecast runs (its first seed), for `stargate

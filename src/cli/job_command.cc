@@ -51,19 +51,6 @@ std::string RandomKey() { return "cli-" + RandomHex(4); }
 
 using Response = RestClient::Response;
 
-// Prints the server's JSON error (or the transport error) and returns the
-// exit code (exit_codes.h).
-int Fail(const Response& r) {
-  if (!r.ok()) {
-    std::cerr << "error: " << r.error << "\n";
-    return r.unreachable ? exit_code::kUnreachable : exit_code::kError;
-  }
-  const json j = json::parse(r.body, nullptr, false);
-  const std::string message = !j.is_discarded() && j.contains("error") ? j["error"].value("message", r.body) : r.body;
-  std::cerr << "error: " << message << " (HTTP " << r.status << ")\n";
-  return exit_code::ForHttpStatus(r.status);
-}
-
 // The exit code for how a job (or, with several, the worst of them) ended.
 int OutcomeCode(const std::string& state) {
   if (state == "succeeded") return exit_code::kOk;
@@ -88,13 +75,6 @@ struct Common {
     return client->Call(method, path, body, headers);
   }
 };
-
-// False (after saying why) when the config file or context is unusable.
-bool SettingsOk() {
-  if (Settings().error.empty()) return true;
-  std::cerr << "error: " << Settings().error << "\n";
-  return false;
-}
 
 // A job as the user names it: its id, or ARRAY_INDEX (an array's element
 // by index, as squeue prints it).
@@ -165,7 +145,9 @@ struct Named {
   json array;
 };
 // Says why on stderr, and sets *exit_code, when `text` names nothing.
-std::optional<Named> Lookup(Common& c, const std::string& text, int* exit_code) {
+// Without `arrays`, an array's id is only its first job's (no summary
+// fetched).
+std::optional<Named> Lookup(Common& c, const std::string& text, int* exit_code, bool arrays = true) {
   std::optional<JobRef> ref = RefArg(text);
   if (!ref.has_value()) {
     *exit_code = exit_code::kUsage;
@@ -174,7 +156,7 @@ std::optional<Named> Lookup(Common& c, const std::string& text, int* exit_code) 
   Named out;
   std::string error;
   bool unreachable = false;
-  std::optional<uint64_t> id = Resolve(c, *ref, &error, &out.array, &unreachable);
+  std::optional<uint64_t> id = Resolve(c, *ref, &error, arrays ? &out.array : nullptr, &unreachable);
   if (!id.has_value()) {
     std::cerr << "error: " << error << "\n";
     *exit_code = unreachable ? exit_code::kUnreachable : exit_code::kNotFound;
@@ -203,7 +185,7 @@ int SubmitText(Common& c, const std::string& text, const std::string& filename, 
     if (r.unreachable && attempt >= 2) break;  // nobody there: say so soon
     c.clock->SleepFor(Duration::Millis(200 << attempt));
   }
-  if (!r.ok() || (r.status != 200 && r.status != 201)) return Fail(r);
+  if (!r.ok() || (r.status != 200 && r.status != 201)) return ReportFailure(r);
   const json answer = json::parse(r.body);
   const json& job = answer["job"];
   const char* known = r.status == 200 ? ", already known under this idempotency key" : "";
@@ -263,7 +245,7 @@ StatusOrJobs ListJobs(Common& c, const ListFilter& f) {
   Response r = c.Call("GET", "/v1/jobs" + query);
   StatusOrJobs out;
   if (!r.ok() || r.status != 200) {
-    out.code = Fail(r);
+    out.code = ReportFailure(r);
     return out;
   }
   out.jobs = json::parse(r.body)["jobs"];
@@ -274,14 +256,9 @@ int List(Common& c, const ListFilter& filter, Format format) {
   StatusOrJobs got = ListJobs(c, filter);
   if (got.code != exit_code::kOk) return got.code;
   const json& jobs = got.jobs;
-  if (format == Format::kJson || format == Format::kYaml) {
-    PrintDocument(json{{"jobs", jobs}}, format);
-    return exit_code::kOk;
-  }
-  if (format == Format::kName) {
-    for (const json& j : jobs) fmt::print("job/{}\n", j["id"].get<uint64_t>());
-    return exit_code::kOk;
-  }
+  std::vector<std::string> names;
+  for (const json& j : jobs) names.push_back(fmt::format("job/{}", j["id"].get<uint64_t>()));
+  if (PrintAs(format, json{{"jobs", jobs}}, names)) return exit_code::kOk;
   const bool wide = format == Format::kWide;
   fmt::print("{:>6}  {:<12} {:<24} {:<12} {:<10} {:<10} {:<16} {:>8}{}\n", "ID", "ARRAY", "NAME", "TENANT", "KIND",
              "STATE", "RESOURCES", "PRIORITY",
@@ -344,7 +321,7 @@ int Wait(Common& c, const std::vector<std::string>& refs, double timeout_s) {
   for (const Target& t : targets) {
     for (;;) {
       auto r = c.Call("GET", fmt::format("/v1/{}/{}", t.array ? "arrays" : "jobs", t.id));
-      if (!r.ok() || r.status != 200) return Fail(r);
+      if (!r.ok() || r.status != 200) return ReportFailure(r);
       const json j = json::parse(r.body)[t.array ? "array" : "job"];
       const std::string state = t.array ? "" : j["state"].get<std::string>();
       const bool ended = t.array ? j["ended"].get<bool>() : state != "pending" && state != "running";
@@ -391,29 +368,15 @@ int Show(Common& c, const std::string& text, Format format) {
   if (!named.has_value()) return code;
   const uint64_t id = named->id;
   if (named->whole_array) {
-    if (format == Format::kJson || format == Format::kYaml) {
-      PrintDocument(named->array, format);
-      return exit_code::kOk;
-    }
-    if (format == Format::kName) {
-      fmt::print("array/{}\n", id);
-      return exit_code::kOk;
-    }
+    if (PrintAs(format, named->array, {fmt::format("array/{}", id)})) return exit_code::kOk;
     PrintArray(named->array);
     fmt::print("(stargate job show {}_INDEX for one of its jobs; stargate job list --array {} for all)\n", id, id);
     return 0;
   }
   auto r = c.Call("GET", fmt::format("/v1/jobs/{}", id));
-  if (!r.ok() || r.status != 200) return Fail(r);
+  if (!r.ok() || r.status != 200) return ReportFailure(r);
   const json j = json::parse(r.body)["job"];
-  if (format == Format::kJson || format == Format::kYaml) {
-    PrintDocument(j, format);
-    return exit_code::kOk;
-  }
-  if (format == Format::kName) {
-    fmt::print("job/{}\n", id);
-    return exit_code::kOk;
-  }
+  if (PrintAs(format, j, {fmt::format("job/{}", id)})) return exit_code::kOk;
   std::string nodes;
   for (const json& n : j.value("placement", json::array())) nodes += (nodes.empty() ? "" : " ") + n.get<std::string>();
   fmt::print(
@@ -484,12 +447,12 @@ int CancelOne(Common& c, const std::string& text) {
   const uint64_t id = named->id;
   if (named->whole_array) {  // an array's id: the whole array, as scancel
     auto r = c.Call("POST", fmt::format("/v1/arrays/{}/cancel", id));
-    if (!r.ok() || r.status != 200) return Fail(r);
+    if (!r.ok() || r.status != 200) return ReportFailure(r);
     fmt::print("array {}: {}\n", id, StateCounts(json::parse(r.body)["array"]["states"]));
     return 0;
   }
   auto r = c.Call("POST", fmt::format("/v1/jobs/{}/cancel", id));
-  if (!r.ok() || r.status != 200) return Fail(r);
+  if (!r.ok() || r.status != 200) return ReportFailure(r);
   fmt::print("job {} {}\n", text, json::parse(r.body)["job"]["state"].get<std::string>());
   return exit_code::kOk;
 }
@@ -539,7 +502,7 @@ int Logs(Common& c, uint64_t id, std::optional<int> asked, bool follow, Time dea
   bool switched = false;  // to the failing rank, once
   for (;;) {
     auto r = c.Call("GET", fmt::format("/v1/jobs/{}/logs", id));
-    if (!r.ok() || r.status != 200) return Fail(r);
+    if (!r.ok() || r.status != 200) return ReportFailure(r);
     const json info = json::parse(r.body);
     const bool ended = info["state"] != "pending" && info["state"] != "running";
     // The failing rank's log, where no rank was asked for.
@@ -750,20 +713,9 @@ void AddJobCommands(CLI::App& app, Clock& clock, int* exit_code) {
       *exit_code = exit_code::kUsage;
       return;
     }
-    std::optional<JobRef> job = RefArg(*ref);
-    if (!job.has_value()) {
-      *exit_code = exit_code::kUsage;
-      return;
-    }
-    std::string error;
-    bool unreachable = false;
-    std::optional<uint64_t> id = Resolve(*common, *job, &error, nullptr, &unreachable);
-    if (!id.has_value()) {
-      std::cerr << "error: " << error << "\n";
-      *exit_code = unreachable ? exit_code::kUnreachable : exit_code::kNotFound;
-      return;
-    }
-    *exit_code = Logs(*common, *id, rank_flag->count() > 0 ? std::optional<int>(*rank) : std::nullopt, *follow);
+    const std::optional<Named> named = Lookup(*common, *ref, exit_code, /*arrays=*/false);
+    if (!named.has_value()) return;
+    *exit_code = Logs(*common, named->id, rank_flag->count() > 0 ? std::optional<int>(*rank) : std::nullopt, *follow);
   });
 
   // `--server` may come after the subcommand too: `stargate job list --server URL`.

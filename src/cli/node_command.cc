@@ -8,11 +8,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cli/client_config.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/output.h"
-#include "control/net/http_client.h"
+#include "cli/server_call.h"
 #include "core/unit_parser.h"
 
 namespace stargate::cli {
@@ -26,23 +25,10 @@ std::optional<json> Call(const std::string& method, const std::string& path, con
                          int* code = nullptr) {
   int ignored = 0;
   int& exit = code != nullptr ? *code : ignored;
-  if (!Settings().error.empty()) {
-    std::cerr << "error: " << Settings().error << "\n";
-    exit = exit_code::kUsage;
-    return std::nullopt;
-  }
-  auto r = control::CallServer(ServerUrl(), method, path, body, AuthHeaders({{"Content-Type", "application/json"}}));
-  if (!r.ok()) {
-    std::cerr << "error: " << r.status().message() << "\n";
-    exit = r.status().code() == absl::StatusCode::kUnavailable ? exit_code::kUnreachable : exit_code::kError;
-    return std::nullopt;
-  }
-  if (r->status / 100 != 2) {
-    std::cerr << "error: HTTP " << r->status << ": " << r->body << "\n";
-    exit = exit_code::ForHttpStatus(r->status);
-    return std::nullopt;
-  }
-  json j = json::parse(r->body, nullptr, false);
+  control::HttpResponse r;
+  exit = CallServerAs(method, path, body, {{"Content-Type", "application/json"}}, &r);
+  if (exit != exit_code::kOk) return std::nullopt;
+  json j = json::parse(r.body, nullptr, false);
   if (j.is_discarded()) {
     std::cerr << "error: the server's answer is not JSON\n";
     return std::nullopt;
@@ -98,15 +84,9 @@ void AddNodeIdentityCommands(CLI::App* node, int* exit_code) {
       return;
     }
     *exit_code = 0;
-    const Format format = ParseFormat(*output);
-    if (format == Format::kJson || format == Format::kYaml) {
-      PrintDocument(*r, format);
-      return;
-    }
-    if (format == Format::kName) {
-      for (const json& t : (*r)["join_tokens"]) fmt::print("join-token/{}\n", t["id"].get<std::string>());
-      return;
-    }
+    std::vector<std::string> names;
+    for (const json& t : (*r)["join_tokens"]) names.push_back("join-token/" + t["id"].get<std::string>());
+    if (PrintAs(ParseFormat(*output), *r, names)) return;
     fmt::print("{:<10} {:<16} {:<10} {:>14}  {}\n", "ID", "NODE", "STATE", "EXPIRES_UNIX_S", "CREATED_BY");
     for (const json& t : (*r)["join_tokens"]) {
       fmt::print("{:<10} {:<16} {:<10} {:>14}  {}\n", t["id"].get<std::string>(),

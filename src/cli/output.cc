@@ -109,6 +109,16 @@ void PrintDocument(const json& doc, Format format, bool compact) {
   std::fflush(stdout);
 }
 
+bool PrintAs(Format format, const json& doc, const std::vector<std::string>& names) {
+  if (format == Format::kJson || format == Format::kYaml) {
+    PrintDocument(doc, format);
+    return true;
+  }
+  if (format != Format::kName) return false;
+  for (const std::string& n : names) fmt::print("{}\n", n);
+  return true;
+}
+
 int Watch(Clock& clock, bool watch, double interval_s, Format format, const std::function<int()>& once) {
   if (!watch) return once();
   const bool redraw = (format == Format::kTable || format == Format::kWide) && isatty(STDOUT_FILENO);

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -35,6 +36,10 @@ std::string ToYaml(const nlohmann::json& value);
 // Prints `doc` as json (indented) or yaml; with `compact`, json on one
 // line (a --watch stream: one document per line).
 void PrintDocument(const nlohmann::json& doc, Format format, bool compact = false);
+// For json and yaml prints `doc`, for name `names` one per line
+// ("job/12"), and returns true; false for table and wide, which the
+// caller prints its own way.
+bool PrintAs(Format format, const nlohmann::json& doc, const std::vector<std::string>& names);
 
 // Runs `once` now and, with `watch`, again every `interval_s` seconds
 // until the process is interrupted (or `once` fails: its exit code): a

@@ -10,6 +10,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/exit_codes.h"
 
 namespace stargate::cli {
 namespace {
@@ -238,6 +243,17 @@ RestClient::Response RestClient::Exchange(const std::string& request, bool* clos
     buffered_ = std::move(in);
   }
   return out;
+}
+
+int ReportFailure(const RestClient::Response& r) {
+  if (!r.ok()) {
+    std::cerr << "error: " << r.error << "\n";
+    return r.unreachable ? exit_code::kUnreachable : exit_code::kError;
+  }
+  const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
+  const std::string message = !j.is_discarded() && j.contains("error") ? j["error"].value("message", r.body) : r.body;
+  std::cerr << "error: " << message << " (HTTP " << r.status << ")\n";
+  return exit_code::ForHttpStatus(r.status);
 }
 
 }  // namespace stargate::cli

@@ -56,4 +56,8 @@ class RestClient {
   std::string buffered_;  // read past the last answer (none, with keep-alive)
 };
 
+// Says on stderr why `r` is no success (the server's JSON error message,
+// or why no answer came) and returns the exit code (exit_codes.h).
+int ReportFailure(const RestClient::Response& r);
+
 }  // namespace stargate::cli

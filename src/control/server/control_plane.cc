@@ -452,23 +452,15 @@ void ControlPlane::PassLocked() {
 }
 
 void ControlPlane::SampleHistory(Time now) {
-  if (!jobs_.Load().ok()) return;
+  StatusOr<JobRegistry::Census> census = jobs_.TakeCensus();
+  if (!census.ok()) return;
   HistorySample s;
   s.at = now;
-  int64_t ended = 0;
-  std::map<std::string, int64_t> busy_on;  // devices held by running ranks, per node
-  jobs_.ForEach([&](const JobRecord& r) {
-    if (r.state == JobState::kPending) {
-      ++s.pending;
-    } else if (r.state == JobState::kRunning) {
-      ++s.running;
-    } else {
-      ++ended;
-    }
-    for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
-      if (r.exits[rank] == JobRecord::kRunningExit) busy_on[r.nodes[rank]] += r.spec.spec.per_node;
-    }
-  });
+  auto count = [&](JobState st) { return census->by_state[st]; };
+  s.pending = count(JobState::kPending);
+  s.running = count(JobState::kRunning);
+  const int64_t ended = count(JobState::kSucceeded) + count(JobState::kFailed) + count(JobState::kCancelled);
+  const std::map<std::string, int64_t>& busy_on = census->busy_on;
   s.started = static_cast<int64_t>(metrics_.queue_wait.count() - history_started_);
   s.finished = history_ended_ < 0 ? 0 : ended - history_ended_;
   history_started_ = metrics_.queue_wait.count();

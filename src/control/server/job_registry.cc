@@ -455,6 +455,18 @@ StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {
   return r;
 }
 
+StatusOr<JobRegistry::Census> JobRegistry::TakeCensus() {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  Census out;
+  for (const auto& [id, r] : cache_) {
+    ++out.by_state[r.state];
+    for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
+      if (r.exits[rank] == JobRecord::kRunningExit) out.busy_on[r.nodes[rank]] += r.spec.spec.per_node;
+    }
+  }
+  return out;
+}
+
 StatusOr<JobRecord> JobRegistry::Cancel(uint64_t id, const std::string& reason) {
   for (int attempt = 0; attempt < kCasRetries; ++attempt) {
     SG_ASSIGN_OR_RETURN(JobRecord r, Get(id));

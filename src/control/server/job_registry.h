@@ -159,11 +159,14 @@ class JobRegistry {
     auto it = cache_.find(id);
     return it == cache_.end() ? nullptr : &it->second;
   }
-  // Calls `fn` on every record in id order, without copies (loaded, as
-  // for Peek).
-  void ForEach(const std::function<void(const JobRecord&)>& fn) const {
-    for (const auto& [id, r] : cache_) fn(r);
-  }
+  // Jobs by state, and the devices running ranks hold on each node (not
+  // capped at the node's count), in one pass over the records without
+  // copies: /metrics and the dashboard's history count them alike.
+  struct Census {
+    std::map<JobState, int64_t> by_state;
+    std::map<std::string, int64_t> busy_on;
+  };
+  StatusOr<Census> TakeCensus();
   // The ids RunningOn gives, without a copy (null: none).
   const std::set<uint64_t>* RunningOnRef(const std::string& node) const {
     auto it = running_on_.find(node);

@@ -67,13 +67,9 @@ std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const Si
   };
   std::map<std::string, Site> sites;
   std::map<std::string, int64_t> used_on;  // devices held by running ranks, per node
-  if (auto all = jobs.List(); all.ok()) {
-    for (const JobRecord& r : *all) {
-      ++by_state[std::string(Name(r.state))];
-      for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
-        if (r.exits[rank] == JobRecord::kRunningExit) used_on[r.nodes[rank]] += r.spec.spec.per_node;
-      }
-    }
+  if (StatusOr<JobRegistry::Census> census = jobs.TakeCensus(); census.ok()) {
+    for (const auto& [state, n] : census->by_state) by_state[std::string(Name(state))] = n;
+    used_on = std::move(census->busy_on);
   }
   Header(out, "stargate_jobs", "gauge", "Jobs by state.");
   for (const auto& [state, n] : by_state) out += fmt::format("stargate_jobs{{state=\"{}\"}} {}\n", state, n);

@@ -354,8 +354,13 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     }
   }
   SG_RETURN_IF_ERROR(ApplyDecisions(decisions, c.node_names, by_id, now));
-  SG_RETURN_IF_ERROR(NotePowerHolds(state, queue, decisions, by_id, now));
-  return ExplainWaits(state, queue, decisions, by_id);
+  // The jobs the scheduler decided something for; the others wait.
+  std::set<uint64_t> decided;
+  for (const sched::Decision& d : decisions.items) {
+    std::visit([&](const auto& x) { decided.insert(x.job.value()); }, d);
+  }
+  SG_RETURN_IF_ERROR(NotePowerHolds(state, queue, decided, by_id, now));
+  return ExplainWaits(state, queue, decided, by_id);
 }
 
 namespace {
@@ -364,11 +369,7 @@ constexpr std::string_view kWaitingTurn = "waiting its turn: ";
 }  // namespace
 
 Status Reconciler::ExplainWaits(const sched::ClusterState& state, const sched::Queue& queue,
-                                const sched::Decisions& decisions, std::map<uint64_t, JobRecord*>& by_id) {
-  std::set<uint64_t> decided;
-  for (const sched::Decision& d : decisions.items) {
-    std::visit([&](const auto& x) { decided.insert(x.job.value()); }, d);
-  }
+                                const std::set<uint64_t>& decided, std::map<uint64_t, JobRecord*>& by_id) {
   int explained = 0;
   for (const sched::JobRequest& req : queue) {  // in queue order: the first ones are the ones people ask about
     if (explained >= kExplainedPerPass) break;
@@ -565,15 +566,11 @@ bool Reconciler::IsRankOf(const TaskRef& task, const std::string& node) {
 }
 
 Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue,
-                                  const sched::Decisions& decisions, std::map<uint64_t, JobRecord*>& by_id, Time now) {
+                                  const std::set<uint64_t>& decided, std::map<uint64_t, JobRecord*>& by_id, Time now) {
   if (!scheduler_->HonoursPowerCaps()) return Status();
   if (std::none_of(state.sites().begin(), state.sites().end(),
                    [](const sched::SiteState& site) { return site.power_cap_w > 0; })) {
     return Status();
-  }
-  std::set<uint64_t> decided;
-  for (const sched::Decision& d : decisions.items) {
-    std::visit([&](const auto& x) { decided.insert(x.job.value()); }, d);
   }
   for (const sched::JobRequest& req : queue) {  // repairs excluded
     if (decided.count(req.id.value())) continue;

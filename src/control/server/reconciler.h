@@ -165,13 +165,13 @@ class Reconciler {
   bool IsRankOf(const TaskRef& task, const std::string& node);
   // Pending jobs that did not start only because a site's power cap held
   // them back: their reason and an audit entry say so.
-  Status NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue, const sched::Decisions& decisions,
+  Status NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue, const std::set<uint64_t>& decided,
                         std::map<uint64_t, JobRecord*>& by_id, Time now);
   // Puts in plain words why pending jobs this pass left waiting wait ("waiting
   // for 2 node(s) with 1 free CPU in one site: the best site (s1) has 1
   // now"), for the first kExplainedPerPass in queue order whose reason
   // says nothing more specific.
-  Status ExplainWaits(const sched::ClusterState& state, const sched::Queue& queue, const sched::Decisions& decisions,
+  Status ExplainWaits(const sched::ClusterState& state, const sched::Queue& queue, const std::set<uint64_t>& decided,
                       std::map<uint64_t, JobRecord*>& by_id);
   static constexpr int kExplainedPerPass = 32;
   Status Schedule(std::vector<JobRecord>& jobs, Time now);

@@ -1,0 +1,20 @@
+// File: server_call.h
+// One request to the server from a command of the full binary
+// (control::CallServer), with the client settings (client_config.h: the
+// server URL and token resolved from flags, environment and context).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "control/net/http_types.h"
+
+namespace stargate::cli {
+
+// On a 2xx answer puts it in *out and returns kOk; otherwise says why on
+// stderr (an unusable context, no answer, the status and body) and returns
+// the exit code (exit_codes.h).
+int CallServerAs(const std::string& method, const std::string& path, const std::string& body,
+                 const std::map<std::string, std::string>& headers, control::HttpResponse* out);
+
+}  // namespace stargate::cli
