@@ -25,7 +25,7 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:8470";
   std::string agent_listen = "127.0.0.1:8471";
   std::string port_file;
-  std::string web_dir;  // the dashboard's files ("" = next to the binary: ../web)
+  std::string web_dir;  // the dashboard's files on disk ("" = those built into the binary)
   std::string policy = "stargate";
   int64_t heartbeat_timeout_ms = 5000;
   int max_long_polls = 1024;
@@ -161,12 +161,7 @@ int RunServer(const ServerOptions& o, Clock& clock) {
   so.reconciler.gang_repair = !o.no_gang_repair;
   so.reconciler.site_partition_grace = Duration::Seconds(o.site_partition_grace_s);
   so.reconciler.reject_grace = Duration::Seconds(o.reject_grace_s);
-  // The dashboard at /ui/: web/ of the source tree, beside build/.
   so.web_dir = o.web_dir;
-  if (so.web_dir.empty()) {
-    std::error_code ec;
-    so.web_dir = (std::filesystem::read_symlink("/proc/self/exe", ec).parent_path().parent_path() / "web").string();
-  }
   // A standby gives up on SIGINT/SIGTERM; a SIGHUP meanwhile is kept, and
   // the sites are read again once it leads.
   bool reload_on_lead = false;
@@ -235,9 +230,9 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code) {
   cmd->add_option("--agent-listen", o->agent_listen, "HOST:PORT for agents (gRPC; PORT 0 = any free port)")
       ->capture_default_str();
   cmd->add_option("--port-file", o->port_file, "Once listening, write \"REST_PORT AGENT_PORT\" here");
-  cmd->add_option(
-      "--web-dir", o->web_dir,
-      "The dashboard's files (web/ of the source tree, with its node_modules); default: ../web beside the binary");
+  cmd->add_option("--web-dir", o->web_dir,
+                  "Serve the dashboard from this directory (web/ of the source tree, with its node_modules) instead of "
+                  "the copy built into the binary: for editing the pages without a rebuild");
   cmd->add_option("--policy", o->policy, "Scheduler policy set: stargate or fifo")->capture_default_str();
   cmd->add_option("--heartbeat-timeout-ms", o->heartbeat_timeout_ms,
                   "A node is down after this long without a heartbeat")

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "assets/embedded_files.h"
 #include "cli/commands.h"
 #include "cli/progress_bar.h"
 #include "core/clock.h"
@@ -14,6 +15,7 @@
 #include "twin/report_csv.h"
 #include "twin/report_html.h"
 #include "twin/report_json.h"
+#include "twin/report_warnings.h"
 
 namespace stargate::cli {
 namespace {
@@ -23,6 +25,8 @@ struct RunOptions {
   std::string out_dir = "out";
   int64_t seed = -1;
   std::string policy;
+  std::vector<std::string> compare;  // overrides the scenario's `compare:`
+  bool no_compare = false;
   bool quiet = false;
   bool no_jobs_csv = false;
   bool no_audit = false;
@@ -43,6 +47,17 @@ Status WriteStream(const std::filesystem::path& path, Writer&& write) {
   return f.good() ? Status() : absl::DataLossError(fmt::format("short write to {}", path.string()));
 }
 
+void PrintComparison(std::span<const twin::report::RunDigest> runs) {
+  if (runs.size() < 2) return;
+  fmt::print("  compared    {:<10} {:>8} {:>9} {:>9} {:>10} {:>10} {:>12}\n", "policy", "finished", "JCT p50 h",
+             "JCT p99 h", "util", "tCO2", "cost");
+  for (const twin::report::RunDigest& r : runs) {
+    const twin::Summary& s = r.summary;
+    fmt::print("              {:<10} {:>8} {:>9.2f} {:>9.2f} {:>9.1f}% {:>10.1f} {:>12.0f}\n", s.policy,
+               s.jobs_finished, s.jct_h.p50, s.jct_h.p99, 100 * s.utilisation, s.tco2, s.cost_usd);
+  }
+}
+
 void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, double wall_s) {
   fmt::print("scenario {} (seed {}, policy {}): {:.1f} days, {} accelerators in {} nodes\n", s.scenario, s.seed,
              s.policy, s.simulated_days, s.accelerators, s.nodes);
@@ -60,29 +75,66 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
   fmt::print("  report      {}\n", (dir / "report.html").string());
 }
 
-int RunTwinCommand(const RunOptions& o, Clock& clock) {
-  const Time t0 = clock.Now();
+// The chart library report.html inlines, from the copy built into the binary.
+StatusOr<twin::ChartLibrary> BuiltInChartLibrary() {
+  const std::optional<std::string_view> js = assets::EmbeddedFile("node_modules/uplot/dist/uPlot.iife.min.js");
+  const std::optional<std::string_view> css = assets::EmbeddedFile("node_modules/uplot/dist/uPlot.min.css");
+  if (!js || !css) {
+    return absl::FailedPreconditionError(
+        "this binary was built without uPlot (web/node_modules was missing): run scripts/install-deps.sh and rebuild");
+  }
+  return twin::ChartLibrary{*js, *css};
+}
+
+// Loads the scenario and runs it under `policy` ("" = its own); `name` and
+// `compare` get the scenario's name and its `compare:` list.
+StatusOr<twin::RunResult> RunOnce(const RunOptions& o, const std::string& policy, bool audit, Clock& clock,
+                                  std::string* name, std::vector<std::string>* compare) {
   // The seed goes in before the workload and series are drawn from it.
   StatusOr<twin::TwinInputs> inputs = twin::LoadScenario(
       o.scenario, o.seed >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(o.seed)) : std::nullopt);
-  if (!inputs.ok()) {
-    std::cerr << "error: " << inputs.status().message() << "\n";
-    return 2;
+  if (!inputs.ok()) return inputs.status();
+  if (!policy.empty()) inputs->spec.policy = policy;
+  *name = inputs->spec.name;
+  *compare = inputs->spec.compare;
+  ProgressBar bar(o.quiet ? std::string() : fmt::format("twin {} ({})", inputs->spec.name, inputs->spec.policy), clock);
+  twin::Engine::Progress progress;
+  if (!o.quiet) progress = [&bar](double f) { bar.Update(f); };
+  return twin::RunTwin(*inputs, progress, audit);
+}
+
+int RunTwinCommand(const RunOptions& o, Clock& clock) {
+  const Time t0 = clock.Now();
+  StatusOr<twin::ChartLibrary> library = BuiltInChartLibrary();
+  if (!library.ok()) {
+    std::cerr << "error: " << library.status().message() << "\n";
+    return 1;
   }
-  if (!o.policy.empty()) inputs->spec.policy = o.policy;
-  StatusOr<twin::RunResult> result;
-  {
-    ProgressBar bar(o.quiet ? std::string() : fmt::format("twin {}", inputs->spec.name), clock);
-    twin::Engine::Progress progress;
-    if (!o.quiet) progress = [&bar](double f) { bar.Update(f); };
-    result = twin::RunTwin(*inputs, progress, /*audit=*/!o.no_audit);
-  }
+  std::string name;
+  std::vector<std::string> policies;
+  StatusOr<twin::RunResult> result = RunOnce(o, o.policy, /*audit=*/!o.no_audit, clock, &name, &policies);
   if (!result.ok()) {
     std::cerr << "error: " << result.status().message() << "\n";
     return 2;
   }
+  // The same scenario and seed under each other policy, kept as digests.
+  std::vector<twin::report::RunDigest> compared;
+  std::string compare_json = "[" + twin::SummaryJson(*result);
+  if (!o.compare.empty()) policies = o.compare;
+  if (o.no_compare) policies.clear();
+  for (const std::string& policy : policies) {
+    if (policy == result->summary.policy) continue;
+    std::vector<std::string> unused;
+    StatusOr<twin::RunResult> other = RunOnce(o, policy, /*audit=*/false, clock, &name, &unused);
+    if (!other.ok()) {
+      std::cerr << "error: policy " << policy << ": " << other.status().message() << "\n";
+      return 2;
+    }
+    compared.push_back(twin::report::DigestOf(*other));
+    compare_json += ",\n" + twin::SummaryJson(*other);
+  }
   const double wall_s = (clock.Now() - t0).seconds();
-  const std::filesystem::path dir = std::filesystem::path(o.out_dir) / inputs->spec.name;
+  const std::filesystem::path dir = std::filesystem::path(o.out_dir) / name;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -97,12 +149,19 @@ int RunTwinCommand(const RunOptions& o, Clock& clock) {
   if (st.ok() && !o.no_audit) {
     st = WriteStream(dir / "decisions.csv", [&](std::ostream& f) { twin::WriteAuditCsv(*result, f); });
   }
-  if (st.ok()) st = WriteText(dir / "report.html", twin::RenderHtmlReport(*result));
+  if (st.ok() && !compared.empty()) st = WriteText(dir / "compare.json", compare_json + "]\n");
+  if (st.ok()) st = WriteText(dir / "report.html", twin::RenderHtmlReport(*result, *library, compared));
   if (!st.ok()) {
     std::cerr << "error: " << st.message() << "\n";
     return 1;
   }
-  if (!o.quiet) PrintSummary(result->summary, dir, wall_s);
+  if (!o.quiet) {
+    PrintSummary(result->summary, dir, wall_s);
+    std::vector<twin::report::RunDigest> runs{twin::report::DigestOf(*result)};
+    runs.insert(runs.end(), compared.begin(), compared.end());
+    PrintComparison(runs);
+    for (const std::string& w : twin::report::RunWarnings(*result)) fmt::print("  warning     {}\n", w);
+  }
   return 0;
 }
 
@@ -118,7 +177,11 @@ void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code) {
   run->add_option("scenario", opts->scenario, "Scenario YAML file")->required()->check(CLI::ExistingFile);
   run->add_option("-o,--out", opts->out_dir, "Output directory (a subdirectory per scenario name)");
   run->add_option("--seed", opts->seed, "Override the scenario's seed");
-  run->add_option("--policy", opts->policy, "Override the scheduler policy (fifo)");
+  run->add_option("--policy", opts->policy, "Override the scheduler policy (fifo or stargate)");
+  run->add_option("--compare", opts->compare,
+                  "Also run the scenario under this policy (repeatable; overrides the scenario's compare:) and "
+                  "compare them in report.html and compare.json");
+  run->add_flag("--no-compare", opts->no_compare, "Run only the scenario's own policy");
   run->add_flag("-q,--quiet", opts->quiet, "No progress bar and no summary on stdout");
   run->add_flag("--no-jobs-csv", opts->no_jobs_csv, "Skip the per-job CSV (large runs)");
   run->add_flag("--no-audit", opts->no_audit, "Skip decisions.csv, the audit trail (large runs)");

@@ -226,6 +226,9 @@ struct ScenarioSpec {
   Duration duration = Duration::Days(30);
   Duration sample_interval = Duration::Hours(1);
   std::string policy = "fifo";  // scheduler policy set (sched/): fifo | stargate
+  // Other policy sets to run the same scenario under (same seed, same
+  // workload and failures); the report compares them with `policy`.
+  std::vector<std::string> compare;
   SchedulerSpec scheduler;
   std::vector<SiteSpec> sites;
   std::vector<WanLinkSpec> wan;

@@ -25,9 +25,9 @@ using yaml_util::Range;
 
 // ---- schema: the keys each map accepts (snake_case struct field names) ----
 
-constexpr std::string_view kTopKeys[] = {"name",      "description", "seed",  "duration", "sample_interval",
-                                         "policy",    "sites",       "wan",   "workload", "failures",
-                                         "scheduler", "running",     "drains"};
+constexpr std::string_view kTopKeys[] = {"name",     "description", "seed",    "duration", "sample_interval",
+                                         "policy",   "compare",     "sites",   "wan",      "workload",
+                                         "failures", "scheduler",   "running", "drains"};
 constexpr std::string_view kRunningKeys[] = {"job", "nodes", "per_node", "remaining", "power_cap", "since_checkpoint"};
 constexpr std::string_view kDrainKeys[] = {"at", "site", "node"};
 constexpr std::string_view kSiteKeys[] = {"name",       "region",    "jurisdiction",
@@ -815,6 +815,10 @@ Status ParseHeader(const Fields& f, ScenarioSpec* s) {
   SG_ASSIGN_OR_RETURN(s->sample_interval, f.Dur("sample_interval", s->sample_interval, kPositiveDuration));
   SG_ASSIGN_OR_RETURN(s->policy, f.String("policy", s->policy));
   if (s->policy.empty()) return f.Get("policy")->Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(s->compare, f.StringList("compare", {}));
+  for (const std::string& p : s->compare) {
+    if (p.empty()) return f.Get("compare")->Error("a policy name must not be empty");
+  }
   return absl::OkStatus();
 }
 

@@ -12,9 +12,10 @@
 
 #include <fmt/format.h>
 
+#include "twin/report_chart.h"
 #include "twin/report_charts.h"
 #include "twin/report_format.h"
-#include "twin/report_svg.h"
+#include "twin/report_warnings.h"
 
 namespace stargate::twin {
 namespace {
@@ -42,11 +43,18 @@ h2{font-size:18px;margin:36px 0 4px;padding-top:12px;border-top:1px solid var(--
 .card .v small{font-size:14px;font-weight:400;color:var(--muted);margin-left:3px}
 .card .n{font-size:12px;color:var(--muted)}
 .note{color:var(--muted);margin:0 0 8px;max-width:900px}
-figure{margin:0}
-svg.chart{width:100%;height:auto;display:block}
-svg.hl .ln{opacity:.12}
-svg.hl .ln.on{opacity:1}
-.lg{cursor:default}
+.warnings{border:1px solid #f5c2c0;background:#fef3f2;border-radius:8px;padding:8px 16px;margin:0 0 16px}
+.warnings.none{border-color:var(--line);background:var(--card);color:var(--muted)}
+.warnings ul{margin:4px 0;padding-left:20px}
+.warnings b{color:var(--bad)}
+.chart{min-height:40px}
+.chart.empty{color:var(--muted);padding:16px 0}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:18px 24px}
+.multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:10px 16px}
+.multiples .chart.empty{font-size:12px}
+.u-title{font-size:13px!important;font-weight:600!important}
+.multiples .u-title{font-size:12px!important}
+.delta{font-size:11px;color:var(--muted);margin-left:4px}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
 th{font-size:12px;color:var(--muted);font-weight:600;white-space:normal;vertical-align:bottom}
@@ -67,21 +75,57 @@ dd{margin:2px 0 0 0;color:#374151}
 footer{margin-top:36px;color:var(--muted);font-size:12px}
 )css";
 
-// Legend hover: dim every line of the chart except the hovered site's.
+// Draws every [data-chart] element from the page's JSON with uPlot: small
+// multiples without legend or axis titles (the section says what they
+// show), the larger charts with both and a hover readout.
 constexpr std::string_view kScript = R"js(
-document.querySelectorAll('svg.chart').forEach(function(s){
-  s.querySelectorAll('.lg[data-g]').forEach(function(l){
-    var g=l.getAttribute('data-g');
-    l.addEventListener('mouseenter',function(){
-      s.classList.add('hl');
-      s.querySelectorAll('.ln[data-g="'+g+'"]').forEach(function(e){e.classList.add('on');});
-    });
-    l.addEventListener('mouseleave',function(){
-      s.classList.remove('hl');
-      s.querySelectorAll('.ln.on').forEach(function(e){e.classList.remove('on');});
-    });
+(function(){
+var charts = {};
+JSON.parse(document.getElementById('report-data').textContent).charts.forEach(function(c){ charts[c.id] = c; });
+function num(a, v) {
+  if (v == null || !isFinite(v)) return '';
+  if (a.pct) return (Math.round(v * 1000) / 10) + '%';
+  return v.toLocaleString('en-US', {maximumSignificantDigits: Math.abs(v) >= 1000 ? 21 : 3});
+}
+function scale(a) {
+  if (a.log) return {distr: 3, log: 10};
+  return {range: function(u, lo, hi) {
+    var r = uPlot.rangeNum(lo, hi, 0.1, true);
+    return [a.min != null ? a.min : r[0], a.max != null ? a.max : r[1]];
+  }};
+}
+function axis(a, small, vertical) {
+  return {label: small ? undefined : a.label, size: vertical ? (small ? 48 : 64) : (small ? 24 : 36),
+          labelSize: 18, font: '11px system-ui,sans-serif',
+          labelFont: '12px system-ui,sans-serif', gap: 3,
+          values: function(u, splits) { return splits.map(function(v) { return num(a, v); }); }};
+}
+var plots = [];
+document.querySelectorAll('[data-chart]').forEach(function(el) {
+  var c = charts[el.getAttribute('data-chart')];
+  if (!c) return;
+  if (!c.data[0].length) { el.textContent = c.empty; el.classList.add('empty'); return; }
+  var small = el.classList.contains('small');
+  var series = [{label: c.x.label, value: function(u, v) { return num(c.x, v); }}];
+  c.series.forEach(function(s) {
+    series.push({label: s.label, stroke: s.color, width: small ? 1.25 : 1.6, dash: s.dash ? [6, 4] : undefined,
+                 spanGaps: true, points: {show: s.markers, size: 5, fill: s.color, stroke: s.color},
+                 paths: s.step ? uPlot.paths.stepped({align: 1}) : undefined,
+                 value: function(u, v) { return num(c.y, v); }});
   });
+  var h = small ? 120 : 260;
+  var x = scale(c.x); x.time = false;
+  var u = new uPlot({width: el.clientWidth || 300, height: h, title: c.title, series: series,
+                     scales: {x: x, y: scale(c.y)}, axes: [axis(c.x, small, false), axis(c.y, small, true)],
+                     legend: {show: !small}, cursor: {drag: {x: !small, y: false}}}, c.data, el);
+  plots.push([u, el, h]);
 });
+var t;
+window.addEventListener('resize', function() {
+  clearTimeout(t);
+  t = setTimeout(function() { plots.forEach(function(p) { p[0].setSize({width: p[1].clientWidth, height: p[2]}); }); }, 100);
+});
+})();
 )js";
 
 struct Card {
@@ -166,41 +210,148 @@ void AppendCards(const Summary& s, std::string* out) {
   *out += "</section>\n";
 }
 
-void AppendChart(std::string_view heading, std::string_view note, const svg::LineChart& chart, std::string* out) {
-  fmt::format_to(std::back_inserter(*out), "<section><h2>{}</h2><p class=\"note\">{}</p><figure>", heading, note);
-  *out += svg::RenderLineChart(chart);
-  *out += "</figure></section>\n";
+// Collects the page's charts for its JSON and writes each one's place.
+class ChartSink {
+ public:
+  void Place(chart::Chart c, bool small, std::string* out) {
+    fmt::format_to(std::back_inserter(*out),
+                   "<div class=\"chart{}\" data-chart=\"{}\" role=\"img\" aria-label=\"{}\"></div>",
+                   small ? " small" : "", EscapeXml(c.id), EscapeXml(c.title));
+    charts_.push_back(std::move(c));
+  }
+
+  std::string Json() const {
+    std::string json = "{\"charts\":[";
+    for (size_t i = 0; i < charts_.size(); ++i) json += (i > 0 ? ",\n" : "\n") + chart::ChartJson(charts_[i]);
+    return json + "]}";
+  }
+
+ private:
+  std::vector<chart::Chart> charts_;
+};
+
+void AppendWarnings(const RunResult& r, std::string* out) {
+  const std::vector<std::string> warnings = report::RunWarnings(r);
+  if (warnings.empty()) {
+    *out +=
+        "<section class=\"warnings none\" data-warnings=\"0\">No warnings: no missed deadline, no rejected or "
+        "unfinished job, no site idle or over its cap, no capped start.</section>\n";
+    return;
+  }
+  fmt::format_to(std::back_inserter(*out), "<section class=\"warnings\" data-warnings=\"{}\"><b>{} to look at</b><ul>",
+                 warnings.size(), warnings.size() == 1 ? "One thing" : fmt::format("{} things", warnings.size()));
+  for (const std::string& w : warnings) fmt::format_to(std::back_inserter(*out), "<li>{}</li>", EscapeXml(w));
+  *out += "</ul></section>\n";
 }
 
-std::string BucketNote(const RunResult& r) {
-  const double hours = report::HorizonHours(r);
-  const double points = static_cast<double>(report::PointsPerLine(r.sites.size()));
+// A figure, and under it how it compares with the first run's.
+std::string Compared(const std::string& text, double v, double base, bool first) {
+  if (first || !std::isfinite(v) || !std::isfinite(base)) return text;
+  if (base == 0) return v == 0 ? text + "<span class=\"delta\">same</span>" : text;
+  const double change = (v - base) / std::fabs(base) * 100;
+  return fmt::format("{}<span class=\"delta\">{}{:.1f}%</span>", text, change >= 0 ? "+" : "\u2212", std::fabs(change));
+}
+
+void AppendComparison(std::span<const report::RunDigest> runs, std::string* out) {
+  if (runs.size() < 2) return;
+  fmt::format_to(std::back_inserter(*out),
+                 "<section id=\"compare\"><h2>Policies compared</h2><p class=\"note\">The same scenario, seed, "
+                 "workload and failures under each policy. Percentages are against <b>{}</b>, the first row.</p>"
+                 "<div class=\"scroll\"><table><thead><tr><th>Policy</th><th>Finished</th><th>JCT p50 h</th>"
+                 "<th>JCT p99 h</th><th>Wait p99 h</th><th>Utilisation</th><th>Energy MWh</th><th>tCO\u2082</th>"
+                 "<th>Workload tCO\u2082</th><th>Energy cost</th><th>SLA misses</th><th>Capped starts</th>"
+                 "<th>Deferrals</th></tr></thead><tbody>\n",
+                 EscapeXml(runs[0].summary.policy));
+  const Summary& b = runs[0].summary;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const Summary& s = runs[i].summary;
+    const bool first = i == 0;
+    auto n = [](int64_t v) { return static_cast<double>(v); };
+    fmt::format_to(std::back_inserter(*out),
+                   "<tr data-policy=\"{}\"><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>"
+                   "<td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                   "<td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                   EscapeXml(s.policy), chart::PaletteColor(i), EscapeXml(s.policy),
+                   Compared(Count(s.jobs_finished), n(s.jobs_finished), n(b.jobs_finished), first),
+                   Compared(Hours(s.jct_h.p50), s.jct_h.p50, b.jct_h.p50, first),
+                   Compared(Hours(s.jct_h.p99), s.jct_h.p99, b.jct_h.p99, first),
+                   Compared(Hours(s.wait_h.p99), s.wait_h.p99, b.wait_h.p99, first),
+                   Compared(report::Percent(s.utilisation), s.utilisation, b.utilisation, first),
+                   Compared(Readable(s.energy_mwh), s.energy_mwh, b.energy_mwh, first),
+                   Compared(Readable(s.tco2), s.tco2, b.tco2, first),
+                   Compared(Readable(s.workload_tco2), s.workload_tco2, b.workload_tco2, first),
+                   Compared(report::Dollars(s.cost_usd), s.cost_usd, b.cost_usd, first), Count(s.sla_misses),
+                   Count(s.power_capped_starts), Count(s.deferrals));
+  }
+  *out += "</tbody></table></div></section>\n";
+}
+
+std::string BucketNote(double hours, size_t lines) {
+  const double points = static_cast<double>(report::PointsPerLine(lines));
   const int width = std::max(1, static_cast<int>(std::ceil(hours / points)));
   return width == 1 ? "Each point is one hour." : fmt::format("Each point is the mean of about {} hours.", width);
 }
 
-void AppendCharts(const RunResult& r, std::string* out) {
-  const std::string bucket = BucketNote(r);
-  AppendChart(
-      "Utilisation per site",
-      "Share of each site's accelerators that were busy. " + bucket + " Hover a legend entry to pick out one site.",
-      report::UtilisationChart(r), out);
-  AppendChart("Facility power per site",
-              "Mean facility power (IT load plus cooling and losses) against each site's "
-              "power cap (dashed, same colour). " +
-                  bucket + " The table below has the instantaneous peaks.",
-              report::PowerChart(r), out);
-  AppendChart("Load and grid carbon intensity",
-              "For each site, hours are grouped by how carbon-intensive the grid was and each "
-              "dot is the site's mean utilisation in that group. A line falling to the right "
-              "means the site ran harder when its grid was cleaner; a flat line means load "
-              "ignored carbon.",
-              report::CarbonChart(r), out);
-  AppendChart("Job completion time",
-              "Cumulative share of finished jobs that completed within a given time from "
-              "submission (log scale). Lines further left are faster; a long tail to the "
-              "right is what p99 measures.",
-              report::JctCdfChart(r), out);
+void AppendNetwork(std::span<const report::RunDigest> runs, ChartSink* sink, std::string* out) {
+  const bool compared = runs.size() > 1;
+  fmt::format_to(std::back_inserter(*out),
+                 "<section id=\"network\"><h2>The network{}</h2><p class=\"note\">All sites together: facility "
+                 "power (IT load plus cooling and losses){}, the share of accelerators busy, and the emissions "
+                 "accumulated since the start{}. {}</p><div class=\"grid\">",
+                 compared ? ", policy by policy" : "", compared ? "" : " against the sum of the sites' caps (dashed)",
+                 compared ? "; then each policy's completion times" : "",
+                 BucketNote(runs.empty() ? 0 : runs[0].horizon_h, runs.size()));
+  sink->Place(report::NetworkPowerChart(runs), false, out);
+  sink->Place(report::NetworkUtilisationChart(runs), false, out);
+  sink->Place(report::EmissionsChart(runs), false, out);
+  if (compared) sink->Place(report::PolicyJctChart(runs), false, out);
+  *out += "</div></section>\n";
+}
+
+void AppendMultiples(const RunResult& r, std::string_view id, std::string_view heading, std::string note,
+                     chart::Chart (*make)(const RunResult&, size_t), ChartSink* sink, std::string* out) {
+  const std::vector<size_t> shown = report::PanelSites(r);
+  if (shown.size() < r.sites.size()) {
+    note += fmt::format(" {} of {} sites shown: those that used the most energy (sites.csv has every site).",
+                        shown.size(), r.sites.size());
+  }
+  fmt::format_to(std::back_inserter(*out), "<section id=\"{}\"><h2>{}</h2><p class=\"note\">{}</p>", id, heading, note);
+  if (shown.empty()) {
+    *out += "<p class=\"note\">No sites in this run.</p></section>\n";
+    return;
+  }
+  *out += "<div class=\"multiples\">";
+  for (size_t site : shown) sink->Place(make(r, site), true, out);
+  *out += "</div></section>\n";
+}
+
+void AppendSiteCharts(const RunResult& r, ChartSink* sink, std::string* out) {
+  const std::string bucket =
+      fmt::format("Each point is the mean of about {} hours.",
+                  std::max(1, static_cast<int>(std::ceil(report::HorizonHours(r) / report::kSmallPoints))));
+  AppendMultiples(r, "site-utilisation", "Utilisation per site",
+                  "Share of each site's accelerators that were busy, 0-100% on every panel, over the days of the "
+                  "run. " +
+                      bucket,
+                  report::SiteUtilisationChart, sink, out);
+  AppendMultiples(r, "site-power", "Facility power per site",
+                  "Mean facility power in MW against the site's power cap (dashed); each panel has its own scale. " +
+                      bucket + " The table below has the instantaneous peaks.",
+                  report::SitePowerChart, sink, out);
+  AppendMultiples(r, "site-carbon", "Load and grid carbon intensity per site",
+                  "Each site's hours grouped by how carbon-intensive its grid was (gCO\u2082/kWh, across); each dot "
+                  "is the mean utilisation in that group. A line falling to the right means the site ran harder "
+                  "when its grid was cleaner; a flat line means load ignored carbon.",
+                  report::SiteCarbonChart, sink, out);
+}
+
+void AppendJct(const RunResult& r, ChartSink* sink, std::string* out) {
+  *out +=
+      "<section id=\"jct\"><h2>Job completion time</h2><p class=\"note\">Cumulative share of finished jobs "
+      "that completed within a given time from submission (log scale), overall and by job kind. Lines further "
+      "left are faster; a long tail to the right is what p99 measures.</p>";
+  sink->Place(report::JctCdfChart(r), false, out);
+  *out += "</section>\n";
 }
 
 double MeanOf(const std::vector<double>& v) {
@@ -229,7 +380,7 @@ void AppendSiteRow(const SiteSeries& s, size_t index, std::string* out) {
   fmt::format_to(std::back_inserter(*out),
                  "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td>"
                  "<td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td></tr>\n",
-                 svg::PaletteColor(index), EscapeXml(s.name), EscapeXml(s.jurisdiction), Count(s.accelerators),
+                 chart::PaletteColor(index), EscapeXml(s.name), EscapeXml(s.jurisdiction), Count(s.accelerators),
                  report::Percent(MeanOf(s.utilisation)), PeakCell(s.peak_mw, s.power_cap_mw), Readable(s.energy_mwh),
                  Readable(s.tco2), CarbonCell(s), report::Dollars(s.cost_usd), Count(s.failures));
 }
@@ -316,26 +467,48 @@ void AppendHowToRead(std::string* out) {
   *out += "</dl></section>\n";
 }
 
+// Library text goes into a <script> or <style> element as is, except
+// that nothing in it may close that element early.
+std::string Inline(std::string_view text, std::string_view closing) {
+  std::string out(text);
+  for (size_t at = out.find(closing); at != std::string::npos; at = out.find(closing, at + 2)) out.insert(at + 1, "\\");
+  return out;
+}
+
 }  // namespace
 
-std::string RenderHtmlReport(const RunResult& result) {
+std::string RenderHtmlReport(const RunResult& result, const ChartLibrary& library,
+                             std::span<const report::RunDigest> compared) {
+  std::vector<report::RunDigest> runs;
+  runs.reserve(compared.size() + 1);
+  runs.push_back(report::DigestOf(result));
+  runs.insert(runs.end(), compared.begin(), compared.end());
+
   std::string out;
-  out.reserve(256 * 1024);
+  out.reserve(512 * 1024);
   fmt::format_to(std::back_inserter(out),
                  "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                  "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                 "<title>Stargate twin report: {}</title><style>{}</style></head>\n<body><main>\n",
-                 EscapeXml(result.summary.scenario), kStyle);
+                 "<title>Stargate twin report: {}</title><style>{}</style><style>{}</style></head>\n<body><main>\n",
+                 EscapeXml(result.summary.scenario), Inline(library.style, "</style"), kStyle);
   AppendHeader(result.summary, result.sites.size(), &out);
+  AppendWarnings(result, &out);
   AppendCards(result.summary, &out);
-  AppendCharts(result, &out);
+  out += "<noscript><p class=\"note\">The charts need JavaScript; the tables do not.</p></noscript>\n";
+  ChartSink sink;
+  AppendComparison(runs, &out);
+  AppendNetwork(runs, &sink, &out);
+  AppendSiteCharts(result, &sink, &out);
+  AppendJct(result, &sink, &out);
   AppendSiteTable(result, &out);
   AppendHowToRead(&out);
   fmt::format_to(std::back_inserter(out),
                  "<footer>Written by the Stargate twin from scenario \u201c{}\u201d, seed {}. The "
-                 "same scenario and seed give the same file, byte for byte.</footer>\n"
-                 "</main><script>{}</script></body></html>\n",
-                 EscapeXml(result.summary.scenario), result.summary.seed, kScript);
+                 "same scenario and seed give the same file, byte for byte. Charts drawn with uPlot.</footer>\n"
+                 "</main><script type=\"application/json\" id=\"report-data\">{}</script>\n"
+                 "<script>{}</script>\n<script>{}</script></body></html>\n",
+                 EscapeXml(result.summary.scenario), result.summary.seed, sink.Json(),
+                 Inline(library.script, "</script"), kScript);
   return out;
 }
 

@@ -1,28 +1,45 @@
 // File: report_html.h
-// The run as one self-contained HTML page: inline CSS, inline SVG charts and
-// a few lines of inline script (legend hover highlights a site's lines); no
-// external scripts, fonts, images or links, so the file can be mailed,
-// archived or opened offline.
+// The run as one self-contained HTML page: inline CSS, the chart library
+// (uPlot) and the page's data and script inline; no external scripts,
+// fonts, images or links, so the file can be mailed, archived or opened
+// offline.
 //
-// Sections: headline cards (jobs, JCT mean/p50/p99, wait p99, utilisation,
-// goodput, ETTR, energy, peak power, tCO2, cost, interruptions); charts of
-// (1) utilisation per site, (2) facility power per site against its cap,
-// (3) utilisation by grid carbon intensity, (4) the JCT CDF; a per-site
-// table; and "How to read these numbers". Charts come from report_charts.h.
+// Sections: the header and the run's warnings (report_warnings.h), then
+// headline cards (jobs, JCT, wait, utilisation, goodput, ETTR, energy,
+// peak power, tCO2, cost, interruptions); with the scenario run under other
+// policies, a table comparing them; the network's power, utilisation,
+// emissions (and, compared, JCT) with one line per policy; small
+// multiples per site (utilisation, power against cap, load against grid
+// carbon); the JCT CDF by job kind; a per-site table; and "How to read
+// these numbers". Charts come from report_charts.h.
 //
-// Size stays bounded whatever the run: hourly lines are bucket-averaged to
-// at most 600 points, CDF lines to 1000. Same input, same bytes: no clock,
-// no locale, no hash order. Pure function; thread-safe.
+// Size stays bounded whatever the run (downsampled lines, at most
+// report::kMaxSitePanels small multiples). Same input, same bytes: no
+// clock, no locale, no hash order. Pure function; thread-safe.
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
 
+#include "twin/report_charts.h"
 #include "twin/run_result.h"
 
 namespace stargate::twin {
 
-// The full HTML document (UTF-8). Never fails: an empty RunResult renders
-// with "no data" panels.
-std::string RenderHtmlReport(const RunResult& result);
+// The chart library the page inlines: uPlot's IIFE build (it defines the
+// global `uPlot`) and its stylesheet. The binary holds them
+// (assets/embedded_files.h); the twin takes them as text so it stays free
+// of I/O.
+struct ChartLibrary {
+  std::string_view script;
+  std::string_view style;
+};
+
+// The full HTML document (UTF-8). `compared` are digests of the same
+// scenario run under other policies, shown beside this run's. Never fails:
+// an empty RunResult renders with "no data" panels.
+std::string RenderHtmlReport(const RunResult& result, const ChartLibrary& library,
+                             std::span<const report::RunDigest> compared = {});
 
 }  // namespace stargate::twin

@@ -17,7 +17,7 @@ cat > sites.yaml <<'YAML'
 sites:
   - {name: lab, latitude: 48.86, longitude: 2.35, power_cap: 1MW, pue: 1.2, carbon: 56}
 YAML
-start_server --web-dir "$REPO/web" --sites sites.yaml --forecast-interval 10s
+start_server --sites sites.yaml --forecast-interval 10s
 start_agent a --accelerators CPU:1
 wait_up 1
 grep -q '<div id="app">' <<< "$(curl -s "$STARGATE_SERVER/ui/")" || fail "no dashboard at /ui/"

@@ -5,12 +5,20 @@
 // it was placed; a job waiting behind it shows its
 // predicted start and the standing forecast its site; the world map draws
 // the land and the site, and each chart panel of the last 24 h draws.
-// With $STARGATE_SCREENSHOTS set to a directory, a screenshot of the map,
-// of each panel and of the page goes there (docs/images/ holds the
-// ones bench/dashboard_screenshots.sh made).
+// Then, on a second page whose /v1/history and /v1/sites answers are fixed
+// (fixtures.mjs), each panel and the map are compared with their
+// reference image in docs/images/ (screenshot_compare.mjs). With
+// $STARGATE_SCREENSHOTS set to a directory, those screenshots, the live
+// job page and the live page go there instead
+// (bench/dashboard_screenshots.sh writes new references that way).
 // Usage: node dashboard.test.mjs URL JOB_ID EXPECTED_LOG_TEXT [WAITING_JOB_ID [RELEASE_FILE]]
 import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { historyFixture, sitesFixture } from "./fixtures.mjs";
+import { expectLikeReference } from "./screenshot_compare.mjs";
+
+const references = fileURLToPath(new URL("../../docs/images/", import.meta.url));
 
 const [url, jobId, logText, waitingId, releaseFile] = process.argv.slice(2);
 const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
@@ -78,11 +86,31 @@ try {
   const shots = process.env.STARGATE_SCREENSHOTS;
   if (shots) {
     mkdirSync(shots, { recursive: true });
-    await page.locator("#map").screenshot({ path: `${shots}/dashboard-map.png` });
-    for (const p of panels) await page.locator(`[data-panel="${p}"]`).screenshot({ path: `${shots}/dashboard-${p}.png` });
     await page.locator(`[data-job-page="${jobId}"]`).screenshot({ path: `${shots}/dashboard-job.png` });
     await page.screenshot({ path: `${shots}/dashboard.png`, fullPage: true });
   }
+  // The same page on fixed data, for pictures that repeat.
+  const fixed = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "UTC", locale: "en-US" });
+  await fixed.route("**/v1/history", (route) => route.fulfill({ json: historyFixture() }));
+  await fixed.route("**/v1/sites", async (route) => route.fulfill({ json: sitesFixture(await (await route.fetch()).json()) }));
+  const still = await fixed.newPage();
+  still.on("pageerror", (e) => errors.push(e.message));
+  await still.goto(url);
+  await still.waitForSelector('[data-map-site="texas"]', { timeout: 15000 });
+  await still.waitForFunction(() => (document.querySelector("#map path.land")?.getAttribute("d") || "").length > 1000,
+                              null, { timeout: 15000 });
+  for (const p of panels) await still.waitForSelector(`[data-panel="${p}"] canvas`, { timeout: 15000 });
+  await still.waitForTimeout(300);  // the last layout pass
+  const pictures = [["map", "#map"], ...panels.map((p) => [p, `[data-panel="${p}"]`])];
+  const seenLike = [];
+  for (const [name, sel] of pictures) {
+    const png = await still.locator(sel).screenshot({ path: shots ? `${shots}/dashboard-${name}.png` : undefined });
+    if (shots) continue;
+    const r = await expectLikeReference(browser, png, `${references}/dashboard-${name}.png`, fail);
+    seenLike.push(`${name} ${(100 * r.alike).toFixed(0)}%`);
+  }
+  if (seenLike.length) console.log(`screenshots like their references: ${seenLike.join(", ")}`);
+  if (errors.length) fail(`page errors: ${errors.join("; ")}`);
   console.log(`dashboard: job ${jobId} seen ${[...seen].join(" -> ")}, log and audit shown` +
               (waitingId ? `; job ${waitingId}'s predicted start and the forecast shown` : ""));
 } finally {

@@ -1,14 +1,37 @@
 #include "control/server/dashboard.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "assets/embedded_files.h"
+
 namespace stargate::control {
 
-StatusOr<std::map<std::string, StaticFile>> LoadDashboard(const std::string& web_dir) {
+WebFileReader WebDirReader(std::string dir) {
+  return [dir = std::move(dir)](std::string_view rel) -> StatusOr<std::string> {
+    const std::string path = fmt::format("{}/{}", dir, rel);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return absl::NotFoundError(fmt::format("cannot read {}", path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+}
+
+WebFileReader EmbeddedWebReader() {
+  return [](std::string_view rel) -> StatusOr<std::string> {
+    const std::optional<std::string_view> bytes = assets::EmbeddedFile(rel);
+    if (!bytes)
+      return absl::NotFoundError(fmt::format("{} was not built in (web/node_modules missing at build?)", rel));
+    return std::string(*bytes);
+  };
+}
+
+StatusOr<std::map<std::string, StaticFile>> LoadDashboard(const WebFileReader& read) {
   const std::pair<const char*, const char*> kFiles[] = {
       {"/ui/", "index.html"},
       {"/ui/app.js", "app.js"},
@@ -27,17 +50,14 @@ StatusOr<std::map<std::string, StaticFile>> LoadDashboard(const std::string& web
   };
   std::map<std::string, StaticFile> files;
   for (const auto& [url, rel] : kFiles) {
-    const std::string path = web_dir + "/" + rel;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return absl::NotFoundError(fmt::format("dashboard: cannot read {}", path));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string name(rel);
+    StatusOr<std::string> body = read(rel);
+    if (!body.ok()) return absl::NotFoundError(fmt::format("dashboard: {}", std::string(body.status().message())));
+    const std::string_view name(rel);
     const char* type = name.ends_with(".js")     ? "text/javascript; charset=utf-8"
                        : name.ends_with(".css")  ? "text/css; charset=utf-8"
                        : name.ends_with(".json") ? "application/json"
                                                  : "text/html; charset=utf-8";
-    files[url] = {type, ss.str()};
+    files[url] = {type, std::move(body).value()};
   }
   files["/ui/index.html"] = files["/ui/"];
   return files;

@@ -286,13 +286,12 @@ StatusOr<std::unique_ptr<Server>> Server::Open(ServerOptions options) {
   s.api = std::make_unique<RestApi>(s.cp.get(), s.o.access ? &*s.o.access : nullptr, s.forecaster.get());
   s.http =
       std::make_unique<HttpServer>([&s](const HttpRequest& req) { return s.api->Handle(req); }, s.o.clock, s.o.http);
-  if (!s.o.web_dir.empty()) {
-    StatusOr<std::map<std::string, StaticFile>> files = LoadDashboard(s.o.web_dir);
-    if (files.ok()) {
-      s.http->ServeFiles(std::move(files).value(), "/ui/");
-    } else {
-      s.Warn(fmt::format("stargate server: no dashboard ({})", std::string(files.status().message())));
-    }
+  StatusOr<std::map<std::string, StaticFile>> files =
+      LoadDashboard(s.o.web_dir.empty() ? EmbeddedWebReader() : WebDirReader(s.o.web_dir));
+  if (files.ok()) {
+    s.http->ServeFiles(std::move(files).value(), "/ui/");
+  } else {
+    s.Warn(fmt::format("stargate server: no dashboard ({})", std::string(files.status().message())));
   }
   StatusOr<int> rest = s.http->Bind(s.o.rest_host, s.o.rest_port);
   if (!rest.ok()) return NotAnOptionError(rest.status());

@@ -65,7 +65,7 @@ struct ServerOptions {
   int max_long_polls = 1024;  // ControlPlaneOptions::max_long_polls
   // Hot spares, gang repair, partition grace; the sites are `sites`.
   ReconcilerOptions reconciler;
-  std::string web_dir;  // the dashboard's files; "" = none
+  std::string web_dir;  // the dashboard's files on disk; "" = those built into the binary
   // The standing forecast (forecaster.h): 24 h ahead with this many seeds,
   // made every `forecast_every` (zero: none), shown with jobs.
   Duration forecast_every = Duration::Minutes(5);

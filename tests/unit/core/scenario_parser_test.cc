@@ -736,3 +736,18 @@ TEST(ParseScenarioErrorTest, DeepNestingIsAnErrorNotACrash) {
 
 }  // namespace
 }  // namespace stargate
+
+namespace stargate {
+namespace {
+
+TEST(ParseScenarioTest, ComparePoliciesForTheReport) {
+  EXPECT_TRUE(ParseOk(kSite).compare.empty());
+  EXPECT_EQ(ParseOk(std::string(kSite) + "compare: [stargate, fifo]\n").compare,
+            (std::vector<std::string>{"stargate", "fifo"}));
+  EXPECT_EQ(ParseOk(std::string(kSite) + "compare: stargate\n").compare, (std::vector<std::string>{"stargate"}));
+  ExpectError(std::string(kSite) + "compare: [stargate, '']\n",
+              "t.yaml:5:10: compare: a policy name must not be empty");
+}
+
+}  // namespace
+}  // namespace stargate

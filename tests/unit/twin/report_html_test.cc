@@ -4,6 +4,7 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "report_fixture.h"
 
@@ -13,6 +14,14 @@ namespace {
 using report_testing::BigRun;
 using report_testing::SampleRun;
 
+// Stands in for uPlot: the tests check what the page holds, not drawing
+// (web/test/report.test.mjs draws it in Chromium).
+constexpr ChartLibrary kLibrary{"/* uPlot stand-in */ var uPlot = {};", ".uplot{display:block}"};
+
+std::string Render(const RunResult& r, std::span<const report::RunDigest> compared = {}) {
+  return RenderHtmlReport(r, kLibrary, compared);
+}
+
 size_t Count(const std::string& text, const std::string& needle) {
   size_t n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
@@ -21,34 +30,50 @@ size_t Count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-std::string WithoutSvgNamespace(std::string html) {
-  const std::string xmlns = "xmlns=\"http://www.w3.org/2000/svg\"";
-  for (size_t at = html.find(xmlns); at != std::string::npos; at = html.find(xmlns, at)) {
-    html.erase(at, xmlns.size());
-  }
-  return html;
+// The page's chart data, as its script reads it.
+nlohmann::json ChartData(const std::string& html) {
+  const std::string open = "<script type=\"application/json\" id=\"report-data\">";
+  const size_t begin = html.find(open) + open.size();
+  return nlohmann::json::parse(html.substr(begin, html.find("</script>", begin) - begin));
 }
 
-TEST(HtmlReportTest, OneSvgPerChart) {
-  const std::string html = RenderHtmlReport(SampleRun());
-  EXPECT_EQ(Count(html, "<svg"), 4u);
-  EXPECT_EQ(Count(html, "</svg>"), 4u);
-  for (const char* id : {"chart-utilisation", "chart-power", "chart-carbon", "chart-jct"}) {
-    EXPECT_NE(html.find(std::string("id=\"") + id + "\""), std::string::npos) << id;
+TEST(HtmlReportTest, EveryPlaceHasItsChart) {
+  const std::string html = Render(SampleRun());
+  const nlohmann::json data = ChartData(html);
+  // Network power, utilisation, emissions; three small multiples for each
+  // of two sites; the JCT CDF.
+  ASSERT_EQ(data["charts"].size(), 3u + 3 * 2 + 1);
+  for (const nlohmann::json& c : data["charts"]) {
+    const std::string id = c["id"];
+    EXPECT_EQ(Count(html, "data-chart=\"" + id + "\""), 1u) << id;
+  }
+  EXPECT_EQ(Count(html, "class=\"chart small\""), 6u);
+  for (const char* id : {"net-power", "net-utilisation", "net-emissions", "site-0-utilisation", "site-1-power",
+                         "site-1-carbon", "jct-by-kind"}) {
+    EXPECT_NE(html.find(std::string("data-chart=\"") + id + "\""), std::string::npos) << id;
   }
 }
 
-TEST(HtmlReportTest, IsSelfContained) {
-  const std::string html = WithoutSvgNamespace(RenderHtmlReport(SampleRun()));
+TEST(HtmlReportTest, IsSelfContainedWithTheLibraryInline) {
+  const std::string html = Render(SampleRun());
   EXPECT_EQ(html.find("http://"), std::string::npos);
   EXPECT_EQ(html.find("https://"), std::string::npos);
   EXPECT_EQ(html.find("<script src"), std::string::npos);
   EXPECT_EQ(html.find("<link"), std::string::npos);
   EXPECT_EQ(html.find("@import"), std::string::npos);
+  EXPECT_NE(html.find("<script>/* uPlot stand-in */ var uPlot = {};</script>"), std::string::npos);
+  EXPECT_NE(html.find("<style>.uplot{display:block}</style>"), std::string::npos);
+}
+
+TEST(HtmlReportTest, ALibraryCannotCloseItsElement) {
+  const ChartLibrary hostile{"var s = '</script><b>x</b>';", "a{}</style><script>"};
+  const std::string html = RenderHtmlReport(SampleRun(), hostile);
+  EXPECT_NE(html.find("var s = '<\\/script><b>x</b>';"), std::string::npos);
+  EXPECT_NE(html.find("a{}<\\/style><script>"), std::string::npos);
 }
 
 TEST(HtmlReportTest, HasHeadlineTablesAndExplanations) {
-  const std::string html = RenderHtmlReport(SampleRun());
+  const std::string html = Render(SampleRun());
   for (const char* text : {"JCT mean", "JCT p50", "JCT p99", "Wait p99", "Utilisation", "Goodput", "ETTR", "Energy",
                            "Peak power", "tCO\u2082", "Energy cost", "Interruptions", "<table",
                            "How to read these numbers", "north-1", "texas, east", "30.0%"}) {
@@ -56,25 +81,65 @@ TEST(HtmlReportTest, HasHeadlineTablesAndExplanations) {
   }
 }
 
+TEST(HtmlReportTest, WarningsHeadThePage) {
+  const std::string html = Render(SampleRun());
+  const size_t warnings = html.find("<section class=\"warnings\"");
+  ASSERT_NE(warnings, std::string::npos);
+  EXPECT_LT(warnings, html.find("<section class=\"cards\">"));
+  EXPECT_NE(html.find("2 jobs were rejected"), std::string::npos);
+  EXPECT_NE(html.find("1 site went over its power cap: texas, east (1.12 MW on 1.00 MW)"), std::string::npos);
+
+  RunResult calm = SampleRun();
+  calm.summary.jobs_rejected = calm.summary.jobs_pending = 0;
+  calm.sites[1].peak_mw = 0.9;
+  EXPECT_NE(Render(calm).find("<section class=\"warnings none\" data-warnings=\"0\">No warnings"), std::string::npos);
+}
+
 TEST(HtmlReportTest, EscapesUserText) {
-  const std::string html = RenderHtmlReport(SampleRun());
+  const std::string html = Render(SampleRun());
   EXPECT_NE(html.find("sample &lt;two-site&gt;"), std::string::npos);
   EXPECT_EQ(html.find("<two-site>"), std::string::npos);
 }
 
 TEST(HtmlReportTest, MarksASiteOverItsCap) {
-  const std::string html = RenderHtmlReport(SampleRun());
+  const std::string html = Render(SampleRun());
   EXPECT_EQ(Count(html, "<td class=\"over\">"), 1u);  // texas: 1.12 MW on a 1 MW cap
 }
 
-TEST(HtmlReportTest, SameInputSameBytes) { EXPECT_EQ(RenderHtmlReport(SampleRun()), RenderHtmlReport(SampleRun())); }
+TEST(HtmlReportTest, SameInputSameBytes) { EXPECT_EQ(Render(SampleRun()), Render(SampleRun())); }
+
+TEST(HtmlReportTest, ComparesPolicies) {
+  report::RunDigest fifo = report::DigestOf(SampleRun());
+  fifo.summary.policy = "fifo";
+  fifo.summary.tco2 *= 2;
+  fifo.summary.jct_h.p50 = 3.0;
+  const std::vector<report::RunDigest> compared = {fifo};
+  const std::string html = Render(SampleRun(), compared);
+  EXPECT_NE(html.find("<h2>Policies compared</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<tr data-policy=\"carbon-aware\">"), std::string::npos);
+  EXPECT_NE(html.find("<tr data-policy=\"fifo\">"), std::string::npos);
+  EXPECT_NE(html.find("<span class=\"delta\">+100.0%</span>"), std::string::npos);      // tCO2 doubled
+  EXPECT_NE(html.find("<span class=\"delta\">\u221250.0%</span>"), std::string::npos);  // p50 6 h -> 3 h
+  const nlohmann::json data = ChartData(html);
+  bool policy_jct = false;
+  for (const nlohmann::json& c : data["charts"]) {
+    if (c["id"] == "net-power") {
+      ASSERT_EQ(c["series"].size(), 3u);  // one line per policy, and the summed caps
+      EXPECT_EQ(c["series"][1]["label"], "fifo");
+      EXPECT_EQ(c["series"][2]["dash"], true);
+    }
+    policy_jct = policy_jct || c["id"] == "policy-jct";
+  }
+  EXPECT_TRUE(policy_jct);
+  EXPECT_EQ(Render(SampleRun()).find("Policies compared"), std::string::npos);
+}
 
 TEST(HtmlReportTest, EmptyResultRendersWithNoDataPanels) {
-  const std::string html = RenderHtmlReport(RunResult{});
-  EXPECT_EQ(Count(html, "<svg"), 4u);
+  const std::string html = Render(RunResult{});
   EXPECT_NE(html.find("No finished jobs"), std::string::npos);
   EXPECT_NE(html.find("No sites in this run"), std::string::npos);
   EXPECT_NE(html.find("</html>"), std::string::npos);
+  for (const nlohmann::json& c : ChartData(html)["charts"]) EXPECT_EQ(c["data"][0].size(), 0u) << c["id"];
 }
 
 TEST(HtmlReportTest, NoFinishedJobsSaysSo) {
@@ -83,7 +148,7 @@ TEST(HtmlReportTest, NoFinishedJobsSaysSo) {
     if (j.outcome == JobOutcome::kFinished) j.outcome = JobOutcome::kRunning;
   }
   r.summary.jobs_finished = 0;
-  const std::string html = RenderHtmlReport(r);
+  const std::string html = Render(r);
   EXPECT_NE(html.find("No finished jobs"), std::string::npos);
   EXPECT_NE(html.find("JCT p50</div><div class=\"v\">\u2013"), std::string::npos);
 }
@@ -91,26 +156,24 @@ TEST(HtmlReportTest, NoFinishedJobsSaysSo) {
 TEST(HtmlReportTest, NonFiniteNumbersShowADash) {
   RunResult r = SampleRun();
   r.summary.goodput = std::numeric_limits<double>::quiet_NaN();
-  const std::string html = RenderHtmlReport(r);
+  r.sites[0].utilisation[3] = std::numeric_limits<double>::infinity();
+  const std::string html = Render(r);
   EXPECT_EQ(html.find("nan"), std::string::npos);
+  EXPECT_EQ(html.find(">inf"), std::string::npos);
+  EXPECT_EQ(html.find("inf%"), std::string::npos);
   EXPECT_EQ(html.find("inf<"), std::string::npos);
   EXPECT_NE(html.find("Goodput</div><div class=\"v\">\u2013"), std::string::npos);
 }
 
-// A year on 30 sites with 200k jobs: every line is downsampled and the file
-// stays small.
+// A year on 30 sites with 200k jobs: lines are downsampled, only the
+// biggest sites get small multiples, and the file stays small.
 TEST(HtmlReportTest, LargeRunStaysSmall) {
-  const std::string html = RenderHtmlReport(BigRun(30, 8760, 200000));
-  EXPECT_LT(html.size(), 2u * 1024 * 1024);
-  size_t paths = 0;
-  for (size_t at = html.find(" d=\""); at != std::string::npos; at = html.find(" d=\"", at + 1)) {
-    const size_t begin = at + 4;
-    const std::string d = html.substr(begin, html.find('"', begin) - begin);
-    // Every point starts with M, L or (staircase) H.
-    EXPECT_LE(Count(d, "M") + Count(d, "L") + Count(d, "H"), 1000u);
-    ++paths;
-  }
-  EXPECT_GT(paths, 60u);  // 30 utilisation + 30 power + 30 caps + ...
+  const std::string html = Render(BigRun(30, 8760, 200000));
+  EXPECT_LT(html.size(), 1024u * 1024);
+  const nlohmann::json data = ChartData(html);
+  EXPECT_EQ(data["charts"].size(), 3u + 3 * report::kMaxSitePanels + 1);
+  for (const nlohmann::json& c : data["charts"]) EXPECT_LE(c["data"][0].size(), 1000u) << c["id"];
+  EXPECT_NE(html.find("24 of 30 sites shown"), std::string::npos);
 }
 
 }  // namespace
