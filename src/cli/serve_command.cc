@@ -51,6 +51,8 @@ int RunServe(const ServeOptions& o, Clock& clock) {
     std::cerr << "error: " << file.status().message() << "\n";
     return 2;
   }
+  std::error_code cwd_error;
+  file->submit_dir = std::filesystem::current_path(cwd_error).string();
   const size_t colon = o.listen.rfind(':');
   int port = -1;
   if (colon != std::string::npos) port = std::atoi(o.listen.c_str() + colon + 1);

@@ -131,6 +131,8 @@ StatusOr<std::string> ReplicaJobText(const ServeFile& file, int n, const std::st
     env["PORT"] = std::to_string(port);
     env["STARGATE_SERVE_PORT"] = std::to_string(port);
     env["STARGATE_REPLICA"] = name;
+    const YAML::Node& given = env;  // a const lookup adds no key
+    if (!file.submit_dir.empty() && !given["STARGATE_SUBMIT_DIR"]) env["STARGATE_SUBMIT_DIR"] = file.submit_dir;
     if (!region.empty()) {
       root["placement"]["near"] = region;
       if (file.serve.max_rtt > Duration::Zero()) {

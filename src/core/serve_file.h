@@ -54,6 +54,11 @@ struct ServeFile {
   JobFile job;  // one replica, as parsed (its name is the service's)
   ServeSpec serve;
   std::string text;  // the file as written: replica job files derive from it
+  // Where `stargate serve` ran (absolute; "" = not known): each replica
+  // gets it as STARGATE_SUBMIT_DIR (Slurm's SLURM_SUBMIT_DIR), so a `run`
+  // can name files beside it on nodes that see the same path, rather than
+  // an install path written into the file.
+  std::string submit_dir;
 };
 
 // Replica ports run from `port` to `port + kMaxReplicaPorts - 1`.
@@ -63,7 +68,9 @@ StatusOr<ServeFile> ParseServeFile(std::string_view yaml_text, const std::string
 
 // The job file of replica `n` near `region` ("" = no preference) listening
 // on `port`: the serve file without its `serve` block, named NAME-rN, kind
-// inference, with the replica's environment added.
+// inference, with the replica's environment added (PORT,
+// STARGATE_SERVE_PORT, STARGATE_REPLICA, and STARGATE_SUBMIT_DIR unless
+// the file's env sets it).
 StatusOr<std::string> ReplicaJobText(const ServeFile& file, int n, const std::string& region, int port);
 
 // The job name of replica `n`, and the replica number of a job name (-1 when
