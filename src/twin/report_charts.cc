@@ -267,11 +267,17 @@ std::vector<size_t> PanelSites(const RunResult& r) {
   return order;
 }
 
+// A site's small multiple of `what`, titled with its name.
+Chart SitePanel(const RunResult& r, size_t site, std::string_view what) {
+  Chart c;
+  c.id = fmt::format("site-{}-{}", site, what);
+  c.title = r.sites[site].name;
+  return c;
+}
+
 Chart SiteUtilisationChart(const RunResult& r, size_t site) {
   const SiteSeries& s = r.sites[site];
-  Chart c;
-  c.id = fmt::format("site-{}-utilisation", site);
-  c.title = s.name;
+  Chart c = SitePanel(r, site, "utilisation");
   c.x = DaysAxis(HorizonHours(r));
   c.y = PercentAxis("busy");
   c.series.push_back(Line("utilisation", chart::PaletteColor(0), HourlyPoints(s.utilisation, kSmallPoints)));
@@ -280,9 +286,7 @@ Chart SiteUtilisationChart(const RunResult& r, size_t site) {
 
 Chart SitePowerChart(const RunResult& r, size_t site) {
   const SiteSeries& s = r.sites[site];
-  Chart c;
-  c.id = fmt::format("site-{}-power", site);
-  c.title = s.name;
+  Chart c = SitePanel(r, site, "power");
   const double horizon = HorizonHours(r);
   c.x = DaysAxis(horizon);
   c.y.label = "MW";
@@ -299,9 +303,7 @@ Chart SitePowerChart(const RunResult& r, size_t site) {
 
 Chart SiteCarbonChart(const RunResult& r, size_t site) {
   const SiteSeries& s = r.sites[site];
-  Chart c;
-  c.id = fmt::format("site-{}-carbon", site);
-  c.title = s.name;
+  Chart c = SitePanel(r, site, "carbon");
   c.x.label = "gCO\u2082/kWh";
   c.y = PercentAxis("busy");
   c.empty_message = "No carbon series";

@@ -13,20 +13,13 @@
 // (bench/dashboard_screenshots.sh writes new references that way).
 // Usage: node dashboard.test.mjs URL JOB_ID EXPECTED_LOG_TEXT [WAITING_JOB_ID [RELEASE_FILE]]
 import { mkdirSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
 import { historyFixture, sitesFixture } from "./fixtures.mjs";
-import { expectLikeReference } from "./screenshot_compare.mjs";
-
-const references = fileURLToPath(new URL("../../docs/images/", import.meta.url));
+import { expectLikeReference, launchChromium, references } from "./screenshot_compare.mjs";
 
 const [url, jobId, logText, waitingId, releaseFile] = process.argv.slice(2);
 const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];

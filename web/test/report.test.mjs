@@ -10,19 +10,13 @@
 // writes new references that way).
 // Usage: node report.test.mjs REPORT_HTML EXPECTED_POLICY...
 import { mkdirSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
-import { expectLikeReference } from "./screenshot_compare.mjs";
-
-const references = fileURLToPath(new URL("../../docs/images/", import.meta.url));
+import { pathToFileURL } from "node:url";
+import { expectLikeReference, launchChromium, references } from "./screenshot_compare.mjs";
 
 const [report, ...policies] = process.argv.slice(2);
 const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   // Self-contained: any request other than the file itself fails the test.

@@ -7,6 +7,19 @@
 // anti-aliasing. Calibrated on this repository's pictures: the same panel
 // redrawn is 100% alike, two different panels at most 86%.
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+// Where the reference pictures live: docs/images/ of this repository.
+export const references = fileURLToPath(new URL("../../docs/images/", import.meta.url));
+
+// Debian's Chromium, headless, as both browser tests drive it.
+export function launchChromium() {
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+}
 
 export const kBlock = 16;
 

@@ -13,6 +13,8 @@ namespace {
 constexpr char kNextId[] = "meta/next_job_id";
 constexpr char kJobsPrefix[] = "jobs/";
 constexpr char kIdemPrefix[] = "idempotency/";
+// A submission being stored in stages: its marker (see CommitSubmission).
+constexpr char kSubmittingPrefix[] = "submitting/";
 constexpr int kCasRetries = 16;  // another writer raced us: re-read and try again
 
 constexpr std::pair<JobState, std::string_view> kStateNames[] = {{JobState::kPending, "pending"},
@@ -196,6 +198,7 @@ StatusOr<std::vector<JobRegistry::Made>> JobRegistry::SubmitMany(std::vector<New
     if (next.ok()) {
       SG_ASSIGN_OR_RETURN(id, ParseId(*next));
     }
+    const uint64_t first = id;
     Txn txn;
     txn.IfRevision(kNextId, next.ok() ? next->revision : 0);
     std::set<std::string> keys;  // this batch's
@@ -250,12 +253,13 @@ StatusOr<std::vector<JobRegistry::Made>> JobRegistry::SubmitMany(std::vector<New
     }
     if (!any) return out;
     txn.Put(kNextId, std::to_string(id));
-    StatusOr<int64_t> rev = store_->Commit(txn);
+    std::map<std::string, int64_t> revisions;
+    StatusOr<int64_t> rev = CommitSubmission(txn, first, id, &revisions);
     if (rev.ok()) {
       for (Made& m : out) {
         if (!m.created) continue;
         for (JobRecord& r : m.jobs) {
-          r.revision = *rev;
+          r.revision = revisions.empty() ? *rev : revisions.at(Key(r.id));
           Remember(r);
         }
       }
@@ -291,18 +295,128 @@ StatusOr<std::vector<JobRecord>> JobRegistry::CancelArray(uint64_t array_id, con
       changed.push_back(std::move(r));
     }
     if (changed.empty()) return changed;
-    StatusOr<int64_t> rev = store_->Commit(txn);
-    if (rev.ok()) {
-      for (JobRecord& r : changed) {
-        r.revision = *rev;
-        Remember(r);
-      }
-      return changed;
-    }
-    if (rev.status().code() != absl::StatusCode::kFailedPrecondition) return rev.status();
-    for (const JobRecord& r : changed) SG_RETURN_IF_ERROR(Reload(r.id));
+    std::vector<JobRecord> tried = changed;
+    StatusOr<std::vector<JobRecord>> done = CommitCancels(std::move(changed));
+    if (done.ok() || done.status().code() != absl::StatusCode::kFailedPrecondition) return done;
+    for (const JobRecord& r : tried) SG_RETURN_IF_ERROR(Reload(r.id));
   }
   return absl::AbortedError(fmt::format("cancelling array {} kept racing other writers; try again", array_id));
+}
+
+StatusOr<std::vector<JobRecord>> JobRegistry::CommitCancels(std::vector<JobRecord> changed) {
+  // Each element's cancel stands alone (a cancel is idempotent), so an
+  // array larger than one commit is cancelled in several.
+  const size_t per_commit = std::max<size_t>(1, std::min<size_t>(store_->MaxOpsPerCommit(), 1 << 20) - 2);
+  for (size_t from = 0; from < changed.size(); from += per_commit) {
+    const size_t to = std::min(changed.size(), from + per_commit);
+    Txn txn;
+    for (size_t i = from; i < to; ++i) {
+      txn.IfRevision(Key(changed[i].id), changed[i].revision).Put(Key(changed[i].id), Encode(changed[i]));
+    }
+    SG_ASSIGN_OR_RETURN(const int64_t rev, store_->Commit(txn));
+    for (size_t i = from; i < to; ++i) {
+      changed[i].revision = rev;
+      Remember(changed[i]);
+    }
+  }
+  return changed;
+}
+
+// ---- Submissions larger than one commit.
+//
+// etcd takes at most 128 operations in a transaction, and an array of
+// 10,000 jobs is 10,000 writes. Such a submission is stored in stages:
+//  1. the next job id moves past the new jobs (the same compare-and-swap
+//     as a single commit), with a marker "submitting/<first id>" that
+//     names the new jobs' ids and every other key the submission writes;
+//  2. the writes, with their conditions, in commits the store takes;
+//  3. the marker is removed, and only then is anything acknowledged.
+// A failure in 2 or 3 undoes what was written. A server that dies part
+// way leaves the marker, and the next one to load the registry removes
+// the jobs and keys it names (UndoUnfinishedSubmissions): the client was
+// never told, so to every reader it is all or nothing, as one commit is.
+StatusOr<int64_t> JobRegistry::CommitSubmission(const Txn& txn, uint64_t first, uint64_t end,
+                                                std::map<std::string, int64_t>* revisions) {
+  const size_t limit = store_->MaxOpsPerCommit();
+  if (txn.writes.size() <= limit && txn.conditions.size() + 1 <= limit) return store_->Commit(txn);
+  if (limit < 8)
+    return absl::FailedPreconditionError(fmt::format("the store takes only {} operations a commit", limit));
+  std::map<std::string, int64_t> condition_of;
+  for (const Txn::Condition& c : txn.conditions) condition_of[c.key] = c.revision;
+  nlohmann::json marker = {{"first", first}, {"end", end}, {"keys", nlohmann::json::array()}};
+  std::vector<const Txn::Write*> staged;
+  for (const Txn::Write& w : txn.writes) {
+    if (w.key == kNextId) continue;
+    staged.push_back(&w);
+    if (!w.key.starts_with(kJobsPrefix)) marker["keys"].push_back(w.key);
+  }
+  const std::string marker_key = fmt::format("{}{:012}", kSubmittingPrefix, first);
+  Txn reserve;
+  reserve.IfRevision(kNextId, condition_of[kNextId]).Put(kNextId, std::to_string(end));
+  std::set<std::string> written_keys;
+  for (const Txn::Write* w : staged) written_keys.insert(w->key);
+  for (const auto& [key, revision] : condition_of) {  // a condition on a key it does not write
+    if (key != kNextId && !written_keys.contains(key)) reserve.IfRevision(key, revision);
+  }
+  reserve.IfAbsent(marker_key).Put(marker_key, marker.dump());
+  SG_ASSIGN_OR_RETURN(const int64_t reserved, store_->Commit(reserve));
+
+  std::vector<std::string> written;
+  auto undo = [&](Status why) {
+    // Best effort: what stays is removed when the registry is next loaded.
+    const size_t per_commit = limit - 2;
+    for (size_t from = 0; from < written.size(); from += per_commit) {
+      Txn t;
+      for (size_t i = from; i < std::min(written.size(), from + per_commit); ++i) t.Delete(written[i]);
+      if (!store_->Commit(t).ok()) return why;
+    }
+    (void)store_->Commit(Txn().Delete(marker_key));
+    return why;
+  };
+  const size_t per_commit = limit - 2;
+  for (size_t from = 0; from < staged.size(); from += per_commit) {
+    const size_t to = std::min(staged.size(), from + per_commit);
+    Txn part;
+    for (size_t i = from; i < to; ++i) {
+      const Txn::Write& w = *staged[i];
+      if (auto c = condition_of.find(w.key); c != condition_of.end()) part.IfRevision(w.key, c->second);
+      part.writes.push_back(w);
+    }
+    StatusOr<int64_t> rev = store_->Commit(part);
+    if (!rev.ok()) {
+      // Another writer took a key the submission needed: as a lost
+      // compare-and-swap, the caller reads again and retries.
+      return undo(rev.status());
+    }
+    for (size_t i = from; i < to; ++i) {
+      written.push_back(staged[i]->key);
+      (*revisions)[staged[i]->key] = *rev;
+    }
+  }
+  StatusOr<int64_t> done = store_->Commit(Txn().IfRevision(marker_key, reserved).Delete(marker_key));
+  if (!done.ok()) return undo(done.status());
+  return done;
+}
+
+Status JobRegistry::UndoUnfinishedSubmissions() {
+  SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> markers, store_->List(kSubmittingPrefix));
+  const size_t per_commit = std::max<size_t>(1, std::min<size_t>(store_->MaxOpsPerCommit(), 1 << 20) - 2);
+  for (const KeyValue& m : markers) {
+    const nlohmann::json j = nlohmann::json::parse(m.value, nullptr, false);
+    if (j.is_discarded() || !j.contains("first") || !j.contains("end") || !j.contains("keys")) {
+      return absl::DataLossError(fmt::format("store key {}: not a submission marker", m.key));
+    }
+    std::vector<std::string> keys;
+    for (uint64_t id = j["first"].get<uint64_t>(); id < j["end"].get<uint64_t>(); ++id) keys.push_back(Key(id));
+    for (const nlohmann::json& k : j["keys"]) keys.push_back(k.get<std::string>());
+    for (size_t from = 0; from < keys.size(); from += per_commit) {
+      Txn t;
+      for (size_t i = from; i < std::min(keys.size(), from + per_commit); ++i) t.Delete(keys[i]);
+      SG_RETURN_IF_ERROR(store_->Commit(t).status());
+    }
+    SG_RETURN_IF_ERROR(store_->Commit(Txn().Delete(m.key)).status());
+  }
+  return Status();
 }
 
 void JobRegistry::Forget() {
@@ -317,6 +431,7 @@ void JobRegistry::Forget() {
 
 Status JobRegistry::EnsureLoaded() {
   if (loaded_) return Status();
+  SG_RETURN_IF_ERROR(UndoUnfinishedSubmissions());
   SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> kvs, store_->List(kJobsPrefix));
   for (const KeyValue& kv : kvs) {
     // One record this version cannot read must not take every other job

@@ -209,6 +209,18 @@ class JobRegistry {
   StatusOr<std::optional<uint64_t>> KeyedJob(const std::string& tenant, const std::string& idempotency_key);
   // A job's whole submission: its array's elements, or itself.
   StatusOr<std::vector<JobRecord>> SubmissionOf(uint64_t id);
+  // Commits `txn` whole, or, when it is over the store's limit for one
+  // commit (a large array on etcd: 128 operations), as several behind a
+  // marker (see job_registry.cc); `revisions` gets the revision each key
+  // was written at. Jobs `first` to `end` - 1 are the ones it creates.
+  StatusOr<int64_t> CommitSubmission(const Txn& txn, uint64_t first, uint64_t end,
+                                     std::map<std::string, int64_t>* revisions);
+  // Removes what a submission stored in stages left behind when its
+  // server died before the last stage: it was never acknowledged.
+  Status UndoUnfinishedSubmissions();
+  // Cancels in commits the store takes; on a lost compare-and-swap
+  // FailedPrecondition, the commits before it stand.
+  StatusOr<std::vector<JobRecord>> CommitCancels(std::vector<JobRecord> changed);
 
   Store* store_;
   const Clock* clock_;

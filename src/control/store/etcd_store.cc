@@ -210,6 +210,8 @@ StatusOr<std::vector<KeyValue>> EtcdStore::List(std::string_view prefix) {
   return out;
 }
 
+size_t EtcdStore::MaxOpsPerCommit() const { return impl_->max_txn_ops; }
+
 StatusOr<int64_t> EtcdStore::Commit(const Txn& txn) {
   Impl& m = *impl_;
   if (txn.writes.size() > m.max_txn_ops || txn.conditions.size() + 1 > m.max_txn_ops) {

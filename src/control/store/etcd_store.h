@@ -52,6 +52,7 @@ class EtcdStore final : public Store {
   StatusOr<int64_t> Revision() override;
   Status BeginBatch() override;
   Status EndBatch() override;
+  size_t MaxOpsPerCommit() const override;
 
   static constexpr int64_t kBatchRevisions = int64_t{1} << 62;
   static constexpr size_t kMaxTxnOps = 128;  // etcd 3.4's default --max-txn-ops

@@ -19,6 +19,11 @@ StatusOr<std::vector<KeyValue>> MemoryStore::List(std::string_view prefix) {
 }
 
 StatusOr<int64_t> MemoryStore::Commit(const Txn& txn) {
+  if (txn.writes.size() > max_ops_ || txn.conditions.size() + 1 > max_ops_) {
+    return absl::InvalidArgumentError(
+        fmt::format("a transaction of {} writes and {} conditions is over the limit of {}", txn.writes.size(),
+                    txn.conditions.size(), max_ops_));
+  }
   for (const Txn::Condition& c : txn.conditions) {
     auto it = kv_.find(c.key);
     const int64_t have = it == kv_.end() ? 0 : it->second.revision;

@@ -14,6 +14,7 @@
 // serialises access.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -100,6 +101,12 @@ class Store {
   // equality, in a condition on the key it came with.
   virtual Status BeginBatch() { return Status(); }
   virtual Status EndBatch() { return Status(); }
+
+  // The most operations one commit may hold: Commit refuses a
+  // transaction with more writes, or more conditions plus one, as
+  // InvalidArgument (etcd's --max-txn-ops; unlimited elsewhere). Whoever
+  // stores more at once splits it (JobRegistry: a large job array).
+  virtual size_t MaxOpsPerCommit() const { return SIZE_MAX; }
 
   // Unconditional single write.
   StatusOr<int64_t> Put(std::string key, std::string value);

@@ -90,12 +90,14 @@ TEST(ServeFile, ReplicaJobFilesParseAsJobsWithTheirPortAndRegion) {
 
 TEST(ServeFile, ReplicasKnowWhereServeRan) {
   ServeFile f = ParseServeFile(kFile, "svc.yaml").value();
-  EXPECT_EQ(ParseJobFile(ReplicaJobText(f, 0, "", 9000).value(), "r.yaml").value().env.count("STARGATE_SUBMIT_DIR"), 0u);
+  EXPECT_EQ(ParseJobFile(ReplicaJobText(f, 0, "", 9000).value(), "r.yaml").value().env.count("STARGATE_SUBMIT_DIR"),
+            0u);
   f.submit_dir = "/home/ana/models";
   EXPECT_EQ(ParseJobFile(ReplicaJobText(f, 0, "", 9000).value(), "r.yaml").value().env.at("STARGATE_SUBMIT_DIR"),
             "/home/ana/models");
   // The file's own value wins.
-  ServeFile own = ParseServeFile("name: s\nrun: x\nenv: {STARGATE_SUBMIT_DIR: /srv/app}\nserve: {}\n", "svc.yaml").value();
+  ServeFile own =
+      ParseServeFile("name: s\nrun: x\nenv: {STARGATE_SUBMIT_DIR: /srv/app}\nserve: {}\n", "svc.yaml").value();
   own.submit_dir = "/home/ana";
   EXPECT_EQ(ParseJobFile(ReplicaJobText(own, 0, "", 9000).value(), "r.yaml").value().env.at("STARGATE_SUBMIT_DIR"),
             "/srv/app");

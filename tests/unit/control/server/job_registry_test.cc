@@ -221,3 +221,104 @@ TEST(JobRegistry, ArraysSurviveAReopenedStore) {
 
 }  // namespace
 }  // namespace stargate::control
+
+namespace stargate::control {
+namespace {
+
+// A store that takes at most 16 operations a commit, as etcd takes 128,
+// and fails every commit from the `fail_from`-th on (a server dying part
+// way through).
+class SmallCommitStore final : public Store {
+ public:
+  StatusOr<KeyValue> Get(std::string_view key) override { return inner_.Get(key); }
+  StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override { return inner_.List(prefix); }
+  StatusOr<int64_t> Commit(const Txn& txn) override {
+    ++commits_;
+    if (fail_from_ > 0 && commits_ >= fail_from_) return absl::UnavailableError("the store went away");
+    return inner_.Commit(txn);
+  }
+  StatusOr<int64_t> Revision() override { return inner_.Revision(); }
+  size_t MaxOpsPerCommit() const override { return inner_.MaxOpsPerCommit(); }
+  void FailFrom(int n) { fail_from_ = commits_ + n; }
+  void Heal() { fail_from_ = 0; }
+  int commits() const { return commits_; }
+
+ private:
+  MemoryStore inner_{16};
+  int commits_ = 0;
+  int fail_from_ = 0;
+};
+
+JobRegistry::NewJob ArrayOf(const std::string& range, const std::string& key) {
+  JobFile spec = ParseJobFile(kSpec, "a.yaml").value();
+  spec.array = JobArray::Parse(range).value();
+  return {spec, kSpec, "a.yaml", key};
+}
+
+// An array larger than one commit is stored in several, whole, with each
+// record at the revision its key has: later compare-and-swaps on them work.
+TEST(JobRegistry, AnArrayLargerThanACommitIsStoredWhole) {
+  SmallCommitStore store;
+  JobRegistry jobs(&store, &kClock);
+  const int before = store.commits();
+  const auto made = jobs.SubmitMany({ArrayOf("0-99", "big")}).value();
+  ASSERT_EQ(made[0].jobs.size(), 100u);
+  EXPECT_GE(store.commits() - before, 100 / 14 + 2);  // the reservation, the writes, the marker's removal
+  EXPECT_TRUE(store.List("submitting/").value().empty());
+  for (const JobRecord& r : made[0].jobs) {
+    EXPECT_EQ(store.Get(JobRegistry::Key(r.id)).value().revision, r.revision) << r.id;
+  }
+  EXPECT_EQ(jobs.Submit(kSpec, "b.yaml", "").value().id, 101u);
+  // The whole array cancels, in commits the store takes.
+  EXPECT_EQ(jobs.CancelArray(1, "all").value().size(), 100u);
+  JobRegistry fresh(&store, &kClock);
+  EXPECT_EQ(fresh.Array(1).value().size(), 100u);
+  for (const JobRecord& r : fresh.Array(1).value()) EXPECT_EQ(r.state, JobState::kCancelled);
+  // The key finds the array again.
+  EXPECT_EQ(fresh.SubmitMany({ArrayOf("0-99", "big")}).value()[0].jobs.size(), 100u);
+}
+
+// A server that dies part way leaves a marker; whoever loads the registry
+// next removes what it names. The client was never told: no job of it is
+// seen, its key is free, and the next submission works.
+TEST(JobRegistry, AnArrayCutShortIsUndoneWhenTheRegistryLoads) {
+  SmallCommitStore store;
+  {
+    JobRegistry jobs(&store, &kClock);
+    ASSERT_TRUE(jobs.Submit(kSpec, "a.yaml", "").ok());
+    store.FailFrom(4);  // the reservation and two parts of the writes get in
+    EXPECT_EQ(jobs.SubmitMany({ArrayOf("0-99", "cut")}).status().code(), absl::StatusCode::kUnavailable);
+  }
+  store.Heal();
+  ASSERT_EQ(store.List("submitting/").value().size(), 1u);
+  EXPECT_GT(store.List("jobs/").value().size(), 1u);
+  JobRegistry next(&store, &kClock);
+  const std::vector<JobRecord> all = next.List().value();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].id, 1u);
+  EXPECT_TRUE(store.List("submitting/").value().empty());
+  EXPECT_TRUE(store.List("idempotency/").value().empty());
+  const auto again = next.SubmitMany({ArrayOf("0-99", "cut")}).value();
+  ASSERT_EQ(again[0].jobs.size(), 100u);
+  EXPECT_TRUE(again[0].created);
+  EXPECT_EQ(again[0].jobs.front().id, 102u);  // ids are never reused
+}
+
+// A part that loses a compare-and-swap undoes at once what was written,
+// and the submission is tried again past the ids it had reserved.
+TEST(JobRegistry, APartThatLosesARaceIsUndoneAndTriedAgain) {
+  SmallCommitStore store;
+  JobRegistry jobs(&store, &kClock);
+  // Job 20 exists already (another writer): the part that writes it fails.
+  ASSERT_TRUE(store.Commit(Txn().Put(JobRegistry::Key(20), "{}")).ok());
+  const auto made = jobs.SubmitMany({ArrayOf("0-99", "x")}).value();
+  EXPECT_EQ(made[0].jobs.front().id, 101u);
+  EXPECT_TRUE(store.List("submitting/").value().empty());
+  const std::vector<KeyValue> keys = store.List("jobs/").value();
+  ASSERT_EQ(keys.size(), 101u);  // the stray one and the array
+  EXPECT_EQ(keys[0].key, JobRegistry::Key(20));
+  EXPECT_EQ(keys[1].key, JobRegistry::Key(101));
+}
+
+}  // namespace
+}  // namespace stargate::control
