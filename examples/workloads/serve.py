@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Serve the digits classifier over HTTP: something real to route to.
 
-Loads the model train_ddp.py checkpointed (--checkpoint, default
-$STARGATE_CHECKPOINT_DIR/ckpt.pt); with no checkpoint it trains one in a
+Loads the model train_ddp.py checkpointed (--checkpoint FILE, or by default
+ckpt.pt of the newest complete checkpoint in $STARGATE_CHECKPOINT_DIR,
+stargate_checkpoint.py); with no checkpoint it trains one in a
 few seconds first (the same MLP, one process). Endpoints:
 
   GET  /health                 {"status": "ok", "step": N, "requests": N}
@@ -28,13 +29,13 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_ddp import load_digits, model  # noqa: E402  (same network and data as training)
+import stargate_checkpoint  # noqa: E402
+from train_ddp import CHECKPOINT, load_digits, model  # noqa: E402  (same network and data as training)
 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ckpt_dir = os.environ.get("STARGATE_CHECKPOINT_DIR", "checkpoints")
-    p.add_argument("--checkpoint", default=os.path.join(ckpt_dir, "ckpt.pt"))
+    p.add_argument("--checkpoint", default="", help="a ckpt.pt (default: the newest complete checkpoint's)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=int(os.environ.get("STARGATE_SERVE_PORT", "8500")))
     p.add_argument("--port-file", default="")
@@ -120,8 +121,12 @@ def make_handler(net, step, stats):
 def main():
     args = parse_args()
     net = model()
-    if os.path.exists(args.checkpoint):
-        state = torch.load(args.checkpoint, map_location="cpu")
+    path = args.checkpoint
+    if not path:
+        found = stargate_checkpoint.latest(os.environ.get("STARGATE_CHECKPOINT_DIR", "checkpoints"))
+        path = os.path.join(found[0], CHECKPOINT) if found else ""
+    if path and os.path.exists(path):
+        state = torch.load(path, map_location="cpu")
         net.load_state_dict(state["model"])
         step = state["step"]
     else:

@@ -9,12 +9,15 @@ WORLD_SIZE processes. Launched by Stargate (or torchrun) it reads:
   STARGATE_CHECKPOINT_DIR        where checkpoints go (default ./checkpoints)
   STARGATE_CHECKPOINT_INTERVAL_S seconds between checkpoints (with --ckpt-every)
   STARGATE_RESTART_COUNT         how many times the job was restarted
+  STARGATE_CHECKPOINT_KEEP       complete checkpoints kept (default 2)
 
-Checkpoints are atomic (write a temporary file, fsync, rename, fsync the
-directory), written every --ckpt-every steps, every
+Checkpoints are step-N directories sealed with a manifest of every file's
+size and SHA-256 (stargate_checkpoint.py: files, fsync, manifest, rename),
+written every --ckpt-every steps, every
 STARGATE_CHECKPOINT_INTERVAL_S seconds, and on SIGTERM (a preemption
 warning or a stop: the ranks agree on the step to stop at, rank 0 writes,
-all exit 143). On start the latest checkpoint is loaded, so a restarted job
+all exit 143). On start the newest complete checkpoint is loaded (a torn,
+truncated or corrupted one is skipped, and named), so a restarted job
 continues its step count. Gloo on CPU, NCCL when every rank has a GPU.
 
 Output (rank 0): "step S loss L acc A steps/s R" every --log-every steps,
@@ -33,6 +36,9 @@ import torch
 import torch.distributed as dist
 import torch.nn as nn
 from torch.nn.parallel import DistributedDataParallel as DDP
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stargate_checkpoint  # noqa: E402  (beside this file)
 
 CHECKPOINT = "ckpt.pt"
 
@@ -66,24 +72,6 @@ def model():
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
 
 
-def save_atomic(path, state):
-    """Write to a temporary file in the same directory, fsync, rename, fsync
-    the directory: a reader sees the old checkpoint or the new one, never a
-    torn file, even if the node dies mid-write."""
-    d = os.path.dirname(path)
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.rename(tmp, path)
-    fd = os.open(d, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def accuracy(net, x, y):
     with torch.no_grad():
         return (net(x).argmax(dim=1) == y).float().mean().item()
@@ -99,8 +87,8 @@ def main():
     ckpt_dir = os.environ.get("STARGATE_CHECKPOINT_DIR", "checkpoints")
     interval_s = float(os.environ.get("STARGATE_CHECKPOINT_INTERVAL_S", "0") or 0)
     restarts = int(os.environ.get("STARGATE_RESTART_COUNT", "0"))
+    keep = int(os.environ.get("STARGATE_CHECKPOINT_KEEP", "2") or 2)
     os.makedirs(ckpt_dir, exist_ok=True)
-    path = os.path.join(ckpt_dir, CHECKPOINT)
 
     stop = {"asked": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("asked", True))
@@ -120,8 +108,9 @@ def main():
     net = model().to(device)
     opt = torch.optim.SGD(net.parameters(), lr=args.lr, momentum=0.9)
     step = 0
-    if os.path.exists(path):
-        state = torch.load(path, map_location=device)
+    found = stargate_checkpoint.latest(ckpt_dir)  # complete ones only: never a torn or truncated one
+    if found is not None:
+        state = torch.load(os.path.join(found[0], CHECKPOINT), map_location=device)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = state["step"]
@@ -138,7 +127,8 @@ def main():
         t = time.time()
         saved["step"] = step
         if rank == 0:
-            save_atomic(path, {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step})
+            state = {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step}
+            stargate_checkpoint.save(ckpt_dir, step, lambda d: torch.save(state, os.path.join(d, CHECKPOINT)), keep)
             print(f"checkpoint at step {step} ({why})", flush=True)
         dist.barrier()
         saved["count"] += 1

@@ -12,7 +12,8 @@ them with SGD + Nesterov momentum (the paper's outer lr 0.7, momentum
 of every step, as plain DDP would: --mode ddp runs the same job that way
 for comparison. Same data and model as train_ddp.py (scikit-learn digits).
 
-Checkpoints (atomic, as in train_ddp.py) hold the global model and the
+Checkpoints (sealed step-N directories, as in train_ddp.py:
+stargate_checkpoint.py) hold the global model and the
 outer optimizer, written every --ckpt-every outer steps and on SIGTERM (the
 stop flag rides along with the outer all-reduce, so the ranks agree at a
 sync point without an extra round trip); a restart resumes at the outer
@@ -32,7 +33,8 @@ import torch.distributed as dist
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_ddp import accuracy, load_digits, model, save_atomic  # noqa: E402
+import stargate_checkpoint  # noqa: E402
+from train_ddp import accuracy, load_digits, model  # noqa: E402
 
 CHECKPOINT = "diloco.pt"
 
@@ -65,7 +67,6 @@ def main():
     os.environ.setdefault("MASTER_PORT", "29500")
     ckpt_dir = os.environ.get("STARGATE_CHECKPOINT_DIR", "checkpoints")
     os.makedirs(ckpt_dir, exist_ok=True)
-    path = os.path.join(ckpt_dir, CHECKPOINT)
     stop = {"asked": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__("asked", True))
 
@@ -78,8 +79,9 @@ def main():
     global_net = model()  # the synchronised parameters (identical on every rank)
     outer = torch.optim.SGD(global_net.parameters(), lr=args.outer_lr, momentum=args.outer_momentum, nesterov=True)
     outer_step = 0
-    if os.path.exists(path):
-        state = torch.load(path)
+    found = stargate_checkpoint.latest(ckpt_dir)  # complete ones only
+    if found is not None:
+        state = torch.load(os.path.join(found[0], CHECKPOINT))
         global_net.load_state_dict(state["model"])
         outer.load_state_dict(state["outer"])
         outer_step = state["outer_step"]
@@ -141,8 +143,8 @@ def main():
             print(f"outer {outer_step} loss {loss.item():.4f} acc {acc:.3f} sent {sent / 1e6:.3f} MB", flush=True)
         if msg[-1] > 0 or outer_step % args.ckpt_every == 0 or outer_step == args.outer_steps:
             if rank == 0:
-                save_atomic(path, {"model": global_net.state_dict(), "outer": outer.state_dict(),
-                                   "outer_step": outer_step})
+                state = {"model": global_net.state_dict(), "outer": outer.state_dict(), "outer_step": outer_step}
+                stargate_checkpoint.save(ckpt_dir, outer_step, lambda d: torch.save(state, os.path.join(d, CHECKPOINT)))
                 print(f"checkpoint at outer step {outer_step}{' (SIGTERM)' if msg[-1] > 0 else ''}", flush=True)
             dist.barrier()
         if msg[-1] > 0:

@@ -53,6 +53,8 @@ bool ReadTlsFlags(const TlsFlags& flags, std::string* cert, std::string* key, st
 bool ReadWholeFile(const std::string& path, const std::string& flag, std::string* out);
 // `stargate plan`.
 void AddPlanCommand(CLI::App& app, int* exit_code);
+// `stargate checkpoint seal|verify|latest` (checkpoint_command.cc).
+void AddCheckpointCommands(CLI::App& app, Clock& clock, int* exit_code);
 // `stargate forecast`.
 void AddForecastCommand(CLI::App& app, int* exit_code);
 // `stargate serve FILE`.

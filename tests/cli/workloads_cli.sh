@@ -122,7 +122,8 @@ echo "DiLoCo: $(cat diloco.json)"
 cat > serve.yaml <<YAML
 name: digits-serve
 kind: inference
-run: $PY $REPO/examples/workloads/serve.py --checkpoint $TMP/data/checkpoints/default/1/ckpt.pt --port 0 --port-file $TMP/serve.port
+checkpoint: {dir: "1"}  # job 1's area: serve.py loads its newest complete checkpoint
+run: $PY $REPO/examples/workloads/serve.py --port 0 --port-file $TMP/serve.port
 YAML
 "$BIN" job submit serve.yaml > /dev/null
 for _ in $(seq 200); do [ -s serve.port ] && break; sleep 0.1; done

@@ -1,6 +1,6 @@
 // File: digest.h
 // SHA-256 for secrets the server keeps only as hashes (join tokens, node
-// credentials), and a comparison whose time does not depend on where two
+// credentials) and for checkpoint files (streamed), and a comparison whose time does not depend on where two
 // strings first differ.
 #pragma once
 
@@ -11,6 +11,21 @@ namespace stargate::control {
 
 // Lower-case hex of SHA-256(`data`).
 std::string Sha256Hex(std::string_view data);
+
+// SHA-256 over data given in pieces (a checkpoint file read in chunks).
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+  void Update(std::string_view data);
+  // Lower-case hex of the digest of everything given; call once.
+  std::string Hex();
+
+ private:
+  void* ctx_;  // EVP_MD_CTX, kept out of this header
+};
 
 // a == b, in time that depends only on their lengths.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
