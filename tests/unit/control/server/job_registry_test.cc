@@ -272,8 +272,9 @@ TEST(JobRegistry, AnArrayLargerThanACommitIsStoredWhole) {
   // The whole array cancels, in commits the store takes.
   EXPECT_EQ(jobs.CancelArray(1, "all").value().size(), 100u);
   JobRegistry fresh(&store, &kClock);
-  EXPECT_EQ(fresh.Array(1).value().size(), 100u);
-  for (const JobRecord& r : fresh.Array(1).value()) EXPECT_EQ(r.state, JobState::kCancelled);
+  const std::vector<JobRecord> array = fresh.Array(1).value();
+  EXPECT_EQ(array.size(), 100u);
+  for (const JobRecord& r : array) EXPECT_EQ(r.state, JobState::kCancelled);
   // The key finds the array again.
   EXPECT_EQ(fresh.SubmitMany({ArrayOf("0-99", "big")}).value()[0].jobs.size(), 100u);
 }

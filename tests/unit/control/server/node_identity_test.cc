@@ -59,8 +59,8 @@ TEST_F(NodeIdentityTest, JoinTokenThenNodeCredential) {
   const auto [token, record] = c.CreateJoinToken(Duration::Hours(1), "", "ops").value();
   EXPECT_EQ(token.find(record.id), 4u);
   // The store holds a hash, never the token.
-  for (const KeyValue& kv : store_.List("").value())
-    EXPECT_EQ(kv.value.find(token.substr(5 + record.id.size())), std::string::npos);
+  const std::vector<KeyValue> stored = store_.List("").value();  // a named copy: value() of a temporary dangles
+  for (const KeyValue& kv : stored) EXPECT_EQ(kv.value.find(token.substr(5 + record.id.size())), std::string::npos);
   StatusOr<std::string> cred = c.Register(Reg("a", "x1", token));
   ASSERT_TRUE(cred.ok()) << cred.status();
   ASSERT_TRUE(cred->starts_with("sgn_"));

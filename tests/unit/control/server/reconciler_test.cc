@@ -740,7 +740,8 @@ TEST_F(ReconcilerTest, TheIncrementalSiteDrawEqualsOneReckonedAfresh) {
   }
   // The run did exercise the draw: some site drew with ranks running.
   int64_t running = 0;
-  for (const JobRecord& r : jobs_.List().value()) running += r.state == JobState::kRunning;
+  const std::vector<JobRecord> all = jobs_.List().value();  // a named copy: value() of a temporary dangles
+  for (const JobRecord& r : all) running += r.state == JobState::kRunning;
   EXPECT_GT(running, 0);
 }
 
