@@ -24,6 +24,7 @@
 #include "control/agent/agent.h"
 #include "control/agent/gpu_probe.h"
 #include "control/net/http_client.h"
+#include "control/protocol/agent_proto.h"
 #include "control/slurm/slurm_site.h"
 #include "core/agent_file.h"
 #include "core/clock.h"
@@ -42,6 +43,7 @@ struct AgentOptions {
   std::string address = "127.0.0.1";
   std::string accelerators = "auto";
   std::string work_dir = "stargate-agent";
+  std::string checkpoint_root;  // the site's checkpoint store; "" = the server's data dir
   int64_t stop_grace_ms = 10'000;
   std::string config;                 // YAML (core/agent_file.h); flags win over it
   TlsFlags tls;                       // mutual TLS to the servers
@@ -82,6 +84,7 @@ bool ApplyConfigFile(const CLI::App& cmd, AgentOptions* o) {
   take("--address", file->address, &o->address);
   take("--accelerators", file->accelerators, &o->accelerators);
   take("--work-dir", file->work_dir, &o->work_dir);
+  take("--checkpoint-root", file->checkpoint_root, &o->checkpoint_root);
   take("--tls-cert", file->tls_cert, &o->tls.cert);
   take("--tls-key", file->tls_key, &o->tls.key);
   take("--tls-ca", file->tls_ca, &o->tls.ca);
@@ -169,6 +172,7 @@ int RunSlurmSite(const AgentOptions& o, Clock& clock) {
   c.agent.node.region = o.region;
   c.agent.node.jurisdiction = o.jurisdiction;
   c.agent.node.address = o.address;
+  c.agent.node.checkpoint_root = o.checkpoint_root;
   c.partition = o.slurm_partition;
   c.only.insert(o.slurm_nodes.begin(), o.slurm_nodes.end());
   c.fence_s = o.slurm_fence_s;
@@ -209,6 +213,7 @@ int RunAgent(const AgentOptions& o, Clock& clock) {
   n.region = o.region;
   n.jurisdiction = o.jurisdiction;
   n.address = o.address;
+  n.checkpoint_root = o.checkpoint_root;
   // "auto": what nvidia-smi sees, else one CPU slot; or "TYPE:N" as in job files.
   std::string accelerators = o.accelerators;
   if (accelerators == "auto") {
@@ -330,6 +335,14 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
                    "Devices on this node, TYPE:N (CPU:1 for a CPU node), or auto: nvidia-smi's GPUs, else CPU:1")
       ->capture_default_str();
   agent->add_option("--work-dir", o->work_dir, "Task logs and working directories")->capture_default_str();
+  agent
+      ->add_option("--checkpoint-root", o->checkpoint_root,
+                   "The site's checkpoint store as this node mounts it (absolute; its shared filesystem): "
+                   "tasks checkpoint under ROOT/<tenant>/ (default: the server's data dir)")
+      ->check([](const std::string& v) {
+        const Status st = control::CheckCheckpointRoot(v);
+        return st.ok() ? std::string() : std::string(st.message());
+      });
   agent->add_option("--stop-grace-ms", o->stop_grace_ms, "SIGTERM, then SIGKILL this much later")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));
@@ -359,7 +372,7 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
       ->check(CLI::Range(0, 3600));
   agent->add_option("--config", o->config,
                     "A YAML file with these settings (server, name, site, region, "
-                    "jurisdiction, address, accelerators, work_dir, stop_grace, tls_cert, "
+                    "jurisdiction, address, accelerators, work_dir, checkpoint_root, stop_grace, tls_cert, "
                     "tls_key, tls_ca, slurm: {partition, nodes, fence}); flags win");
   agent->callback(
       [o, agent, &clock, exit_code] { *exit_code = ApplyConfigFile(*agent, o.get()) ? RunAgent(*o, clock) : 2; });

@@ -9,9 +9,9 @@ using yaml_util::Cursor;
 using yaml_util::Fields;
 
 constexpr size_t kMaxAgentFileBytes = 64 * 1024;
-constexpr std::string_view kKeys[] = {"server",  "name",         "site",     "region",     "jurisdiction",
-                                      "address", "accelerators", "work_dir", "stop_grace", "tls_cert",
-                                      "tls_key", "tls_ca",       "slurm"};
+constexpr std::string_view kKeys[] = {
+    "server",          "name",       "site",     "region",  "jurisdiction", "address", "accelerators", "work_dir",
+    "checkpoint_root", "stop_grace", "tls_cert", "tls_key", "tls_ca",       "slurm"};
 constexpr std::string_view kSlurmKeys[] = {"partition", "nodes", "fence"};
 
 StatusOr<AgentFile> ParseRoot(const Cursor& root) {
@@ -26,6 +26,7 @@ StatusOr<AgentFile> ParseRoot(const Cursor& root) {
                             {"address", &a.address},
                             {"accelerators", &a.accelerators},
                             {"work_dir", &a.work_dir},
+                            {"checkpoint_root", &a.checkpoint_root},
                             {"tls_cert", &a.tls_cert},
                             {"tls_key", &a.tls_key},
                             {"tls_ca", &a.tls_ca}}) {

@@ -11,6 +11,7 @@
 //   address: 10.1.0.17                 # other ranks reach this node here
 //   accelerators: H100:8               # or auto (nvidia-smi; else CPU:1)
 //   work_dir: /var/lib/stargate
+//   checkpoint_root: /mnt/ckpt         # the site's checkpoint store (its shared filesystem)
 //   stop_grace: 30s                    # SIGTERM, then SIGKILL this much later
 //   tls_cert: /etc/stargate/node.crt   # mutual TLS to the servers (PEM files)
 //   tls_key: /etc/stargate/node.key
@@ -33,7 +34,7 @@ namespace stargate {
 
 // Each field is set only when the file gives it.
 struct AgentFile {
-  std::optional<std::string> server, name, site, region, jurisdiction, address, accelerators, work_dir;
+  std::optional<std::string> server, name, site, region, jurisdiction, address, accelerators, work_dir, checkpoint_root;
   std::optional<Duration> stop_grace;
   std::optional<std::string> tls_cert, tls_key, tls_ca;
   // Present: the agent is a Slurm site driver (`--slurm`).

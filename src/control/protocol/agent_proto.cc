@@ -22,6 +22,26 @@ std::vector<TaskRef> Refs(const google::protobuf::RepeatedPtrField<pb::TaskRef>&
 
 }  // namespace
 
+Status CheckCheckpointRoot(std::string_view root) {
+  if (root.empty()) return Status();
+  auto bad = [&] {
+    return absl::InvalidArgumentError(
+        "checkpoint_root: expected an absolute path in normal form (no '.', '..' or '//' parts, no trailing '/'), "
+        "at most 1024 printable bytes");
+  };
+  if (root.size() > 1024 || root.size() < 2 || root.front() != '/' || root.back() == '/') return bad();
+  for (const char c : root) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return bad();
+  }
+  for (size_t from = 1; from < root.size();) {
+    const size_t to = std::min(root.find('/', from), root.size());
+    const std::string_view part = root.substr(from, to - from);
+    if (part.empty() || part == "." || part == "..") return bad();
+    from = to + 1;
+  }
+  return Status();
+}
+
 pb::RegisterRequest ToProto(const Registration& r) {
   pb::RegisterRequest req;
   const NodeInfo& n = r.node;
@@ -37,6 +57,7 @@ pb::RegisterRequest ToProto(const Registration& r) {
   req.set_log_port(n.log_port);
   req.set_log_address(n.log_address);
   req.set_log_token(n.log_token);
+  req.set_checkpoint_root(n.checkpoint_root);
   req.set_agent_id(r.agent_id);
   req.set_join_token(r.join_token);
   req.set_node_credential(r.credential);
@@ -57,6 +78,7 @@ StatusOr<Registration> FromProto(const pb::RegisterRequest& req) {
   n.log_port = req.log_port();
   n.log_address = req.log_address();
   n.log_token = req.log_token();
+  n.checkpoint_root = req.checkpoint_root();
   r.agent_id = req.agent_id();
   r.join_token = req.join_token();
   r.credential = req.node_credential();
@@ -64,6 +86,7 @@ StatusOr<Registration> FromProto(const pb::RegisterRequest& req) {
     return absl::InvalidArgumentError("node_name, site and address are required and accelerators must be in [1, 64]");
   }
   SG_ASSIGN_OR_RETURN(n.accelerator, ParseAcceleratorType(req.accelerator()));
+  SG_RETURN_IF_ERROR(CheckCheckpointRoot(n.checkpoint_root));
   return r;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "control/protocol/node_info.h"
@@ -39,8 +40,14 @@ namespace pb = ::stargate::agent::v1;
 
 pb::RegisterRequest ToProto(const Registration& r);
 // InvalidArgument when the node has no name, site or address, its device
-// count is outside [1, 64], or its accelerator type is unknown.
+// count is outside [1, 64], its accelerator type is unknown, or its
+// checkpoint root is not as CheckCheckpointRoot wants it.
 StatusOr<Registration> FromProto(const pb::RegisterRequest& r);
+
+// A checkpoint root a node may declare: "" (none), or an absolute path in
+// normal form (not "/"; no ".", "..", "//" or trailing '/'), at most 1024 bytes, of
+// printable characters: tasks' checkpoint dirs are built under it.
+Status CheckCheckpointRoot(std::string_view root);
 
 pb::HeartbeatRequest ToProto(const AgentHeartbeat& h);
 AgentHeartbeat FromProto(const pb::HeartbeatRequest& h);

@@ -25,6 +25,9 @@ struct NodeInfo {
   int log_port = 0;         // task logs at http://LOG_HOST:log_port/logs/<file>
   std::string log_address;  // LOG_HOST when not `address` (a site driver's host)
   std::string log_token;    // the log server's bearer token (stored; never shown by the API)
+  // The site's checkpoint store as this node mounts it (`stargate agent
+  // --checkpoint-root`): absolute, normal; "" = the server's data dir.
+  std::string checkpoint_root;
 };
 
 struct NodeTelemetry {

@@ -40,6 +40,7 @@ StatusOr<NodeInfo> Decode(const KeyValue& kv) {
     n.log_port = j.value("log_port", 0);
     n.log_address = j.value("log_address", "");
     n.log_token = j.value("log_token", "");
+    n.checkpoint_root = j.value("checkpoint_root", "");
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }
@@ -59,7 +60,8 @@ nlohmann::json NodeJson(const NodeInfo& n) {
                         {"cpus", n.cpus},
                         {"memory_bytes", n.memory_bytes},
                         {"log_port", n.log_port},
-                        {"log_address", n.log_address}};
+                        {"log_address", n.log_address},
+                        {"checkpoint_root", n.checkpoint_root}};
 }
 
 Status NodeRegistry::Load(Time now) {

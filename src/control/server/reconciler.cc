@@ -41,8 +41,13 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
   std::map<std::string, std::string> env = r.spec.env;
   const int world = static_cast<int>(r.nodes.size());
   // Inside the tenant's area (checkpoint.dir is relative to it: the parser
-  // refuses '/' and '..'), so no job names another tenant's checkpoints.
-  const std::string area = fmt::format("{}/checkpoints/{}", data_dir_, r.spec.spec.tenant);
+  // refuses '/' and '..'), so no job names another tenant's checkpoints;
+  // the area is in the checkpoint store of the rank's site (the root its
+  // node declared), else in the server's data dir (one machine).
+  const NodeInfo* node = rank < static_cast<int>(r.nodes.size()) ? nodes_->Find(r.nodes[rank]) : nullptr;
+  const std::string root = node != nullptr && !node->checkpoint_root.empty() ? node->checkpoint_root
+                                                                             : fmt::format("{}/checkpoints", data_dir_);
+  const std::string area = fmt::format("{}/{}", root, r.spec.spec.tenant);
   const std::string ckpt =
       fmt::format("{}/{}", area, r.spec.checkpoint_dir.empty() ? std::to_string(r.id) : r.spec.checkpoint_dir);
   const std::map<std::string, std::string> ours = {

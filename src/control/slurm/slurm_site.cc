@@ -75,6 +75,7 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, Clock* cl
   SlurmRunnerOptions ro;
   for (const SlurmNode& s : nodes) {
     SG_ASSIGN_OR_RETURN(NodeInfo n, ToNodeInfo(c, s));
+    n.checkpoint_root = c.agent.node.checkpoint_root;  // the site's, for every node it drives
     infos.push_back(n);
     ro.nodes.insert(n.name);
     if (n.accelerator != AcceleratorType::kCpu) {

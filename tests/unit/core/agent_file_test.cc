@@ -8,10 +8,11 @@ namespace {
 TEST(AgentFile, ReadsWhatItGivesAndLeavesTheRestUnset) {
   const AgentFile a = ParseAgentFile(
                           "server: 10.0.0.1:8471\nsite: abilene\naccelerators: H100:8\n"
-                          "stop_grace: 30s\n",
+                          "stop_grace: 30s\ncheckpoint_root: /mnt/abilene/ckpt\n",
                           "agent.yaml")
                           .value();
   EXPECT_EQ(a.server, "10.0.0.1:8471");
+  EXPECT_EQ(a.checkpoint_root, "/mnt/abilene/ckpt");
   EXPECT_EQ(a.site, "abilene");
   EXPECT_EQ(a.accelerators, "H100:8");
   EXPECT_EQ(a.stop_grace, Duration::Seconds(30));

@@ -22,8 +22,10 @@ TEST(AgentProto, RegistrationsRoundTripAndBadOnesAreRefused) {
   r.node.log_port = 4242;
   r.node.log_address = "10.0.0.1";
   r.node.log_token = "secret";
+  r.node.checkpoint_root = "/mnt/abilene/ckpt";
   r.agent_id = "a1b2";
   const Registration back = FromProto(ToProto(r)).value();
+  EXPECT_EQ(back.node.checkpoint_root, "/mnt/abilene/ckpt");
   EXPECT_EQ(back.node.name, "n1");
   EXPECT_EQ(back.node.site, "abilene");
   EXPECT_EQ(back.node.region, "us-central");
@@ -94,6 +96,27 @@ TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
   far.set_next_beat_ms(int64_t{1} << 40);  // a server's word, within reason
   EXPECT_EQ(FromProto(far).next_beat, Duration::Seconds(60));
   EXPECT_EQ(TaskLogName({7, 3}), "job-7-attempt-3.log");
+}
+
+// A node's checkpoint root becomes the prefix of its tasks' checkpoint
+// dirs: only an absolute path in normal form gets in.
+TEST(AgentProto, OnlyANormalAbsoluteCheckpointRootIsTaken) {
+  for (const char* good : {"", "/mnt/ckpt", "/a", "/srv/site b/ckpt"}) {
+    EXPECT_TRUE(CheckCheckpointRoot(good).ok()) << good;
+  }
+  for (const char* bad : {"/", "relative/ckpt", "/mnt/../etc", "/mnt/./ckpt", "/mnt//ckpt", "/mnt/ckpt/", "/mnt/\nx"}) {
+    EXPECT_EQ(CheckCheckpointRoot(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_FALSE(CheckCheckpointRoot("/" + std::string(1024, 'x')).ok());
+  Registration r;
+  r.node.name = "n1";
+  r.node.site = "s";
+  r.node.address = "10.0.0.1";
+  r.node.accelerators = 1;
+  r.node.checkpoint_root = "/mnt/../etc";
+  const Status st = FromProto(ToProto(r)).status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("checkpoint_root"), std::string::npos);
 }
 
 }  // namespace

@@ -78,6 +78,31 @@ class ReconcilerTest : public ::testing::Test {
   Reconciler rec_{&jobs_, &nodes_, sched::MakeScheduler("fifo").value(), "/data", &clock_};
 };
 
+// A node that declares its site's checkpoint store (agent
+// --checkpoint-root) gets its ranks' checkpoint dirs there; one that does
+// not, the server's data dir.
+TEST_F(ReconcilerTest, CheckpointsGoToTheStoreTheNodesSiteDeclares) {
+  NodeInfo c;
+  c.name = "c";
+  c.site = "s2";
+  c.jurisdiction = "US";
+  c.address = "10.0.0.c";
+  c.accelerator = AcceleratorType::kCpu;
+  c.accelerators = 2;
+  c.checkpoint_root = "/mnt/site-two/ckpt";
+  Join(nodes_, c, clock_.Now());
+  const uint64_t id =
+      jobs_.Submit("name: j\nresources: {accelerators: CPU:2}\ncheckpoint: {dir: runs/7}\nrun: x\n", "j.yaml", "")
+          .value()
+          .id;
+  ASSERT_TRUE(rec_.Tick().ok());
+  ASSERT_EQ(jobs_.Get(id).value().nodes, (std::vector<std::string>{"c"}));
+  const HeartbeatResult hc = Beat("c");
+  ASSERT_EQ(hc.run.size(), 1u);
+  EXPECT_EQ(hc.run[0].env.at("STARGATE_CHECKPOINT_DIR"), "/mnt/site-two/ckpt/default/runs/7");
+  EXPECT_EQ(hc.run[0].env.at("STARGATE_CHECKPOINT_AREA"), "/mnt/site-two/ckpt/default");
+}
+
 TEST_F(ReconcilerTest, PlacesAGangAndHandsEachNodeItsRank) {
   const uint64_t id = Submit(2);
   ASSERT_TRUE(rec_.Tick().ok());
