@@ -47,12 +47,15 @@ Status WriteStream(const std::filesystem::path& path, Writer&& write) {
   return f.good() ? Status() : absl::DataLossError(fmt::format("short write to {}", path.string()));
 }
 
-void PrintComparison(std::span<const twin::report::RunDigest> runs) {
-  if (runs.size() < 2) return;
+// The run's summary beside those of the same scenario under other policies.
+void PrintComparison(const twin::Summary& first, std::span<const twin::report::RunDigest> others) {
+  if (others.empty()) return;
   fmt::print("  compared    {:<10} {:>8} {:>9} {:>9} {:>10} {:>10} {:>12}\n", "policy", "finished", "JCT p50 h",
              "JCT p99 h", "util", "tCO2", "cost");
-  for (const twin::report::RunDigest& r : runs) {
-    const twin::Summary& s = r.summary;
+  std::vector<const twin::Summary*> rows{&first};
+  for (const twin::report::RunDigest& r : others) rows.push_back(&r.summary);
+  for (const twin::Summary* row : rows) {
+    const twin::Summary& s = *row;
     fmt::print("              {:<10} {:>8} {:>9.2f} {:>9.2f} {:>9.1f}% {:>10.1f} {:>12.0f}\n", s.policy,
                s.jobs_finished, s.jct_h.p50, s.jct_h.p99, 100 * s.utilisation, s.tco2, s.cost_usd);
   }
@@ -157,9 +160,7 @@ int RunTwinCommand(const RunOptions& o, Clock& clock) {
   }
   if (!o.quiet) {
     PrintSummary(result->summary, dir, wall_s);
-    std::vector<twin::report::RunDigest> runs{twin::report::DigestOf(*result)};
-    runs.insert(runs.end(), compared.begin(), compared.end());
-    PrintComparison(runs);
+    PrintComparison(result->summary, compared);
     for (const std::string& w : twin::report::RunWarnings(*result)) fmt::print("  warning     {}\n", w);
   }
   return 0;

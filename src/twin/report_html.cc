@@ -286,9 +286,9 @@ void AppendComparison(std::span<const report::RunDigest> runs, std::string* out)
   *out += "</tbody></table></div></section>\n";
 }
 
-std::string BucketNote(double hours, size_t lines) {
-  const double points = static_cast<double>(report::PointsPerLine(lines));
-  const int width = std::max(1, static_cast<int>(std::ceil(hours / points)));
+// How many hours a point of a line of at most `points` points stands for.
+std::string BucketNote(double hours, size_t points) {
+  const int width = std::max(1, static_cast<int>(std::ceil(hours / static_cast<double>(points))));
   return width == 1 ? "Each point is one hour." : fmt::format("Each point is the mean of about {} hours.", width);
 }
 
@@ -300,7 +300,7 @@ void AppendNetwork(std::span<const report::RunDigest> runs, ChartSink* sink, std
                  "accumulated since the start{}. {}</p><div class=\"grid\">",
                  compared ? ", policy by policy" : "", compared ? "" : " against the sum of the sites' caps (dashed)",
                  compared ? "; then each policy's completion times" : "",
-                 BucketNote(runs.empty() ? 0 : runs[0].horizon_h, runs.size()));
+                 BucketNote(runs.empty() ? 0 : runs[0].horizon_h, report::PointsPerLine(runs.size())));
   sink->Place(report::NetworkPowerChart(runs), false, out);
   sink->Place(report::NetworkUtilisationChart(runs), false, out);
   sink->Place(report::EmissionsChart(runs), false, out);
@@ -326,9 +326,7 @@ void AppendMultiples(const RunResult& r, std::string_view id, std::string_view h
 }
 
 void AppendSiteCharts(const RunResult& r, ChartSink* sink, std::string* out) {
-  const std::string bucket =
-      fmt::format("Each point is the mean of about {} hours.",
-                  std::max(1, static_cast<int>(std::ceil(report::HorizonHours(r) / report::kSmallPoints))));
+  const std::string bucket = BucketNote(report::HorizonHours(r), report::kSmallPoints);
   AppendMultiples(r, "site-utilisation", "Utilisation per site",
                   "Share of each site's accelerators that were busy, 0-100% on every panel, over the days of the "
                   "run. " +

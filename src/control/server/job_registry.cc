@@ -303,10 +303,26 @@ StatusOr<std::vector<JobRecord>> JobRegistry::CancelArray(uint64_t array_id, con
   return absl::AbortedError(fmt::format("cancelling array {} kept racing other writers; try again", array_id));
 }
 
+size_t JobRegistry::PerCommit() const {
+  // Room for a condition per write and the store's own (etcd's fence); no
+  // commit bigger than a million writes even where the store has no limit.
+  return std::max<size_t>(1, std::min<size_t>(store_->MaxOpsPerCommit(), 1 << 20) - 2);
+}
+
+Status JobRegistry::DeleteInCommits(const std::vector<std::string>& keys) {
+  const size_t per_commit = PerCommit();
+  for (size_t from = 0; from < keys.size(); from += per_commit) {
+    Txn t;
+    for (size_t i = from; i < std::min(keys.size(), from + per_commit); ++i) t.Delete(keys[i]);
+    SG_RETURN_IF_ERROR(store_->Commit(t).status());
+  }
+  return Status();
+}
+
 StatusOr<std::vector<JobRecord>> JobRegistry::CommitCancels(std::vector<JobRecord> changed) {
   // Each element's cancel stands alone (a cancel is idempotent), so an
   // array larger than one commit is cancelled in several.
-  const size_t per_commit = std::max<size_t>(1, std::min<size_t>(store_->MaxOpsPerCommit(), 1 << 20) - 2);
+  const size_t per_commit = PerCommit();
   for (size_t from = 0; from < changed.size(); from += per_commit) {
     const size_t to = std::min(changed.size(), from + per_commit);
     Txn txn;
@@ -364,16 +380,10 @@ StatusOr<int64_t> JobRegistry::CommitSubmission(const Txn& txn, uint64_t first, 
   std::vector<std::string> written;
   auto undo = [&](Status why) {
     // Best effort: what stays is removed when the registry is next loaded.
-    const size_t per_commit = limit - 2;
-    for (size_t from = 0; from < written.size(); from += per_commit) {
-      Txn t;
-      for (size_t i = from; i < std::min(written.size(), from + per_commit); ++i) t.Delete(written[i]);
-      if (!store_->Commit(t).ok()) return why;
-    }
-    (void)store_->Commit(Txn().Delete(marker_key));
+    if (DeleteInCommits(written).ok()) (void)store_->Commit(Txn().Delete(marker_key));
     return why;
   };
-  const size_t per_commit = limit - 2;
+  const size_t per_commit = PerCommit();
   for (size_t from = 0; from < staged.size(); from += per_commit) {
     const size_t to = std::min(staged.size(), from + per_commit);
     Txn part;
@@ -400,7 +410,6 @@ StatusOr<int64_t> JobRegistry::CommitSubmission(const Txn& txn, uint64_t first, 
 
 Status JobRegistry::UndoUnfinishedSubmissions() {
   SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> markers, store_->List(kSubmittingPrefix));
-  const size_t per_commit = std::max<size_t>(1, std::min<size_t>(store_->MaxOpsPerCommit(), 1 << 20) - 2);
   for (const KeyValue& m : markers) {
     const nlohmann::json j = nlohmann::json::parse(m.value, nullptr, false);
     if (j.is_discarded() || !j.contains("first") || !j.contains("end") || !j.contains("keys")) {
@@ -409,11 +418,7 @@ Status JobRegistry::UndoUnfinishedSubmissions() {
     std::vector<std::string> keys;
     for (uint64_t id = j["first"].get<uint64_t>(); id < j["end"].get<uint64_t>(); ++id) keys.push_back(Key(id));
     for (const nlohmann::json& k : j["keys"]) keys.push_back(k.get<std::string>());
-    for (size_t from = 0; from < keys.size(); from += per_commit) {
-      Txn t;
-      for (size_t i = from; i < std::min(keys.size(), from + per_commit); ++i) t.Delete(keys[i]);
-      SG_RETURN_IF_ERROR(store_->Commit(t).status());
-    }
+    SG_RETURN_IF_ERROR(DeleteInCommits(keys));
     SG_RETURN_IF_ERROR(store_->Commit(Txn().Delete(m.key)).status());
   }
   return Status();
@@ -575,9 +580,7 @@ StatusOr<JobRegistry::Census> JobRegistry::TakeCensus() {
   Census out;
   for (const auto& [id, r] : cache_) {
     ++out.by_state[r.state];
-    for (size_t rank = 0; rank < r.nodes.size() && rank < r.exits.size(); ++rank) {
-      if (r.exits[rank] == JobRecord::kRunningExit) out.busy_on[r.nodes[rank]] += r.spec.spec.per_node;
-    }
+    ForRunningRanks(r, [&](const std::string& n) { out.busy_on[n] += r.spec.spec.per_node; });
   }
   return out;
 }

@@ -218,6 +218,10 @@ class JobRegistry {
   // Removes what a submission stored in stages left behind when its
   // server died before the last stage: it was never acknowledged.
   Status UndoUnfinishedSubmissions();
+  // Writes (or, for keys alone, deletes) that fit one commit of the store.
+  size_t PerCommit() const;
+  // Deletes `keys` in commits the store takes.
+  Status DeleteInCommits(const std::vector<std::string>& keys);
   // Cancels in commits the store takes; on a lost compare-and-swap
   // FailedPrecondition, the commits before it stand.
   StatusOr<std::vector<JobRecord>> CommitCancels(std::vector<JobRecord> changed);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "control/store/memory_store.h"
+#include "forwarding_store.h"
 #include "runtime/manual_clock.h"
 #include "sched/scheduler.h"
 
@@ -17,26 +18,22 @@ namespace {
 
 // A memory store whose next batch is lost at EndBatch: it goes back to
 // what it held before the batch began.
-class LosingStore final : public Store {
+class LosingStore final : public ForwardingStore {
  public:
-  StatusOr<KeyValue> Get(std::string_view key) override { return now_.Get(key); }
-  StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override { return now_.List(prefix); }
-  StatusOr<int64_t> Commit(const Txn& txn) override { return now_.Commit(txn); }
-  StatusOr<int64_t> Revision() override { return now_.Revision(); }
   Status BeginBatch() override {
-    before_ = now_;
+    before_ = inner_;
     return Status();
   }
   Status EndBatch() override {
     if (!lose_next) return Status();
     lose_next = false;
-    now_ = before_;
+    inner_ = before_;
     return absl::UnavailableError("the disk went away");
   }
   bool lose_next = false;
 
  private:
-  MemoryStore now_, before_;
+  MemoryStore before_;
 };
 
 // A CPU:1 node `name` registered and heard from; its heartbeat (no wait).

@@ -10,6 +10,7 @@
 #include "control/store/memory_store.h"
 #include "control/store/sqlite_store.h"
 #include "core/job_file_parser.h"
+#include "forwarding_store.h"
 #include "runtime/manual_clock.h"
 
 namespace stargate::control {
@@ -124,21 +125,17 @@ TEST(JobRegistry, IndexesFollowEveryWrite) {
 
 // A store whose next commit is applied but whose answer is lost, as when
 // etcd elects a new leader while a submission is in flight.
-class LostReplyStore final : public Store {
+class LostReplyStore final : public ForwardingStore {
  public:
-  StatusOr<KeyValue> Get(std::string_view key) override { return inner_.Get(key); }
-  StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override { return inner_.List(prefix); }
   StatusOr<int64_t> Commit(const Txn& txn) override {
     StatusOr<int64_t> rev = inner_.Commit(txn);
     if (!lose_next_) return rev;
     lose_next_ = false;
     return absl::UnavailableError("etcd unreachable for 10 s");
   }
-  StatusOr<int64_t> Revision() override { return inner_.Revision(); }
   void LoseNextReply() { lose_next_ = true; }
 
  private:
-  MemoryStore inner_;
   bool lose_next_ = false;
 };
 
@@ -228,23 +225,19 @@ namespace {
 // A store that takes at most 16 operations a commit, as etcd takes 128,
 // and fails every commit from the `fail_from`-th on (a server dying part
 // way through).
-class SmallCommitStore final : public Store {
+class SmallCommitStore final : public ForwardingStore {
  public:
-  StatusOr<KeyValue> Get(std::string_view key) override { return inner_.Get(key); }
-  StatusOr<std::vector<KeyValue>> List(std::string_view prefix) override { return inner_.List(prefix); }
+  SmallCommitStore() : ForwardingStore(16) {}
   StatusOr<int64_t> Commit(const Txn& txn) override {
     ++commits_;
     if (fail_from_ > 0 && commits_ >= fail_from_) return absl::UnavailableError("the store went away");
     return inner_.Commit(txn);
   }
-  StatusOr<int64_t> Revision() override { return inner_.Revision(); }
-  size_t MaxOpsPerCommit() const override { return inner_.MaxOpsPerCommit(); }
   void FailFrom(int n) { fail_from_ = commits_ + n; }
   void Heal() { fail_from_ = 0; }
   int commits() const { return commits_; }
 
  private:
-  MemoryStore inner_{16};
   int commits_ = 0;
   int fail_from_ = 0;
 };

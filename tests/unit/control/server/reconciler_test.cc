@@ -29,6 +29,19 @@ void Join(NodeRegistry& nodes, const NodeInfo& n, Time now) {
 }
 constexpr Duration kTimeout = Duration::Seconds(5);
 
+// A node of `site` with `cpus` CPU slots.
+NodeInfo CpuNode(const std::string& name, const std::string& site, const std::string& jurisdiction,
+                 const std::string& address, int cpus = 1) {
+  NodeInfo n;
+  n.name = name;
+  n.site = site;
+  n.jurisdiction = jurisdiction;
+  n.address = address;
+  n.accelerator = AcceleratorType::kCpu;
+  n.accelerators = cpus;
+  return n;
+}
+
 class ReconcilerTest : public ::testing::Test {
  protected:
   ReconcilerTest() {
@@ -38,14 +51,7 @@ class ReconcilerTest : public ::testing::Test {
   // A one-CPU node of `site` joins now.
   void AddNodeAt(const std::string& name, const std::string& site, const std::string& jurisdiction,
                  const std::string& address) {
-    NodeInfo n;
-    n.name = name;
-    n.site = site;
-    n.jurisdiction = jurisdiction;
-    n.address = address;
-    n.accelerator = AcceleratorType::kCpu;
-    n.accelerators = 1;
-    Join(nodes_, n, clock_.Now());
+    Join(nodes_, CpuNode(name, site, jurisdiction, address), clock_.Now());
   }
   uint64_t Submit(int nodes, const std::string& run = "train") {
     const std::string spec =
@@ -82,13 +88,7 @@ class ReconcilerTest : public ::testing::Test {
 // --checkpoint-root) gets its ranks' checkpoint dirs there; one that does
 // not, the server's data dir.
 TEST_F(ReconcilerTest, CheckpointsGoToTheStoreTheNodesSiteDeclares) {
-  NodeInfo c;
-  c.name = "c";
-  c.site = "s2";
-  c.jurisdiction = "US";
-  c.address = "10.0.0.c";
-  c.accelerator = AcceleratorType::kCpu;
-  c.accelerators = 2;
+  NodeInfo c = CpuNode("c", "s2", "US", "10.0.0.c", 2);
   c.checkpoint_root = "/mnt/site-two/ckpt";
   Join(nodes_, c, clock_.Now());
   const uint64_t id =
@@ -486,13 +486,8 @@ TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
 }
 
 TEST_F(ReconcilerTest, JurisdictionsAndRegionsConstrainPlacement) {
-  NodeInfo eu;
-  eu.name = "eu1";
-  eu.site = "paris";
+  NodeInfo eu = CpuNode("eu1", "paris", "EU", "10.1.0.1");
   eu.region = "eu-west";
-  eu.jurisdiction = "EU";
-  eu.address = "10.1.0.1";
-  eu.accelerator = AcceleratorType::kCpu;
   Join(nodes_, eu, clock_.Now());
   auto submit = [&](const std::string& placement) {
     return jobs_.Submit("name: p\nplacement: " + placement + "\nrun: x\n", "p.yaml", "").value().id;
@@ -518,13 +513,7 @@ TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitt
   NodeRegistry nodes(&store, kTimeout);
   Reconciler rec(&jobs, &nodes, sched::MakeScheduler("stargate").value(), "/data", &clock);
   for (const char* name : {"x", "y"}) {
-    NodeInfo n;
-    n.name = name;
-    n.site = "s";
-    n.address = name;
-    n.accelerator = AcceleratorType::kCpu;
-    n.accelerators = 4;
-    Join(nodes, n, clock.Now());
+    Join(nodes, CpuNode(name, "s", "", name, 4), clock.Now());
   }
   auto submit = [&](int per_node, int count) {
     return jobs
