@@ -578,7 +578,8 @@ StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {
 StatusOr<JobRegistry::Census> JobRegistry::TakeCensus() {
   SG_RETURN_IF_ERROR(EnsureLoaded());
   Census out;
-  for (const auto& [id, r] : cache_) {
+  for (const auto& entry : cache_) {
+    const JobRecord& r = entry.second;  // not a structured binding: clang 14 cannot capture one
     ++out.by_state[r.state];
     ForRunningRanks(r, [&](const std::string& n) { out.busy_on[n] += r.spec.spec.per_node; });
   }
