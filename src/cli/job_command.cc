@@ -362,6 +362,35 @@ std::string Span(double seconds) {
   return m < 60 ? fmt::format("{}m", m) : fmt::format("{}h{:02}m", m / 60, m % 60);
 }
 
+std::string Megabytes(const json& bytes) { return fmt::format("{:.1f} MB", bytes.get<double>() / 1e6); }
+
+// Where the job's checkpoints are (each site's newest complete one) and
+// the copies between sites (issue 22).
+void PrintCheckpoints(const json& c) {
+  std::string held;
+  const json sites = c.value("sites", json::object());  // items() of a temporary would dangle
+  for (const auto& [site, h] : sites.items()) {
+    held += fmt::format("{}{} step {} ({})", held.empty() ? "" : ", ", site, h["step"].get<int64_t>(),
+                        Megabytes(h["bytes"]));
+  }
+  const int want = c.value("replica_sites", 1);
+  fmt::print("checkpoints: {}{}\n", held.empty() ? "none reported yet" : held,
+             want > 1 ? fmt::format(" (the job wants {} sites)", want) : "");
+  const json copies = c.value("copies", json::array());
+  for (const json& cp : copies) {
+    std::string line = fmt::format("  {} step {} from {}: {}", cp["site"].get<std::string>(), cp["step"].get<int64_t>(),
+                                   cp["from"].get<std::string>(), cp["state"].get<std::string>());
+    if (cp["state"] == "copying" || cp["state"] == "failed") {
+      line += fmt::format(" {} of {}", Megabytes(cp["bytes_done"]), Megabytes(cp["bytes_total"]));
+    } else if (cp.contains("seconds")) {
+      line += fmt::format(" ({} in {:.1f} s)", Megabytes(cp["bytes_total"]), cp["seconds"].get<double>());
+    }
+    if (cp.value("staging", false)) line += cp["state"] == "done" ? " [staged]" : " [staging: its ranks wait]";
+    if (cp.contains("error")) line += ": " + cp["error"].get<std::string>();
+    fmt::print("{}\n", line);
+  }
+}
+
 int Show(Common& c, const std::string& text, Format format) {
   int code = 0;
   const std::optional<Named> named = Lookup(c, text, &code);
@@ -434,6 +463,7 @@ int Show(Common& c, const std::string& text, Format format) {
         utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
         f["horizon_s"].get<int64_t>() / 3600);
   }
+  if (j.contains("checkpoints")) PrintCheckpoints(j["checkpoints"]);
   fmt::print("spec:\n");
   std::istringstream spec(j["spec"].get<std::string>());
   for (std::string line; std::getline(spec, line);) fmt::print("  {}\n", line);

@@ -13,7 +13,7 @@
 //   priority: 10
 //   estimate: 2h                    # expected run time (backfill, scoring); auto: learned
 //   deferrable: {deadline: 12h}     # may wait for clean power; done 12 h after submit
-//   checkpoint: {dir: /data/ckpt/digits, interval: auto}
+//   checkpoint: {dir: digits, interval: auto, replicas: {sites: 2}, keep: 2}
 //   array: 0-999                    # one job per index (job_array.h)
 //   run: python3 train.py --epochs 5
 //   env: {OMP_NUM_THREADS: "4"}
@@ -56,6 +56,9 @@ struct JobFile {
   // How long one checkpoint stalls the job: with `interval: auto`, Daly's
   // optimum trades it against the failure rate. ESTIMATE default: a minute.
   Duration checkpoint_cost = Duration::Seconds(60);
+  // `checkpoint.keep`: complete checkpoints a copy leaves in a site's
+  // store (the job prunes its own, STARGATE_CHECKPOINT_KEEP).
+  int checkpoint_keep = 2;
   // How often an attempt that failed (a rank exited non-zero) is restarted
   // from its checkpoint before the job fails. Lost nodes and preemptions
   // do not count: they always restart. A rank usually crashes (its peer

@@ -22,7 +22,9 @@ constexpr std::string_view kTopKeys[] = {"name",     "tenant",       "kind",    
 constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes", "memory", "cpus"};
 constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt", "spread"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
-constexpr std::string_view kCheckpointKeys[] = {"dir", "interval", "enabled", "async", "cost"};
+constexpr std::string_view kCheckpointKeys[] = {"dir",  "interval", "enabled", "async",
+                                                "cost", "replicas", "keep",    "site_wait"};
+constexpr std::string_view kReplicaKeys[] = {"sites"};
 constexpr EnumName<JobKind> kKinds[] = {{"training", JobKind::kTraining},
                                         {"finetune", JobKind::kFineTune},
                                         {"batch", JobKind::kBatch},
@@ -146,6 +148,15 @@ Status ParseCheckpointBlock(const Cursor& c, JobFile* job) {
   }
   if (auto cost = f.Get("cost")) {
     SG_ASSIGN_OR_RETURN(job->checkpoint_cost, yaml_util::ReadDuration(*cost, kPositive));
+  }
+  if (auto replicas = f.Get("replicas")) {
+    // Copies in this many sites' stores (the one it runs at among them).
+    SG_ASSIGN_OR_RETURN(const Fields r, replicas->Map(kReplicaKeys));
+    SG_ASSIGN_OR_RETURN(cp.replica_sites, r.Int("sites", 1, Range{1, kMaxReplicaSites}));
+  }
+  SG_ASSIGN_OR_RETURN(job->checkpoint_keep, f.Int("keep", job->checkpoint_keep, Range{1, 1000}));
+  if (auto wait = f.Get("site_wait")) {
+    SG_ASSIGN_OR_RETURN(cp.site_wait, yaml_util::ReadDuration(*wait, kNonNegative));
   }
   if (auto interval = f.Get("interval")) {
     SG_ASSIGN_OR_RETURN(const std::string text, interval->Scalar("a duration or auto"));

@@ -42,7 +42,24 @@ struct CheckpointPolicy {
   // machines): overrides the model's figure (training) or the 30 s default
   // (other kinds). Zero = not given.
   Duration write = Duration::Zero();
+  // Complete checkpoints kept in this many sites' stores (`replicas:
+  // {sites: 2}`), inside the job's jurisdictions; 1 = where it runs only.
+  int replica_sites = 1;
+  // After an interruption, how long the job waits for a site that is down
+  // when only that site's store holds its newest checkpoint, before it
+  // restarts from the newest one a live site holds (or from its start).
+  // Negative: the default, SiteWait's.
+  Duration site_wait = Duration::Nanos(-1);
 };
+
+// The job's site_wait: as given, else 4 h with its checkpoints in one
+// site (an outage of hours costs less than the work since its start), 0
+// with replicas (the replica is at most a copy behind).
+inline Duration SiteWait(const CheckpointPolicy& c) {
+  if (c.site_wait >= Duration::Zero()) return c.site_wait;
+  return c.replica_sites > 1 ? Duration::Zero() : Duration::Hours(4);
+}
+inline constexpr int kMaxReplicaSites = 16;
 
 struct JobSpec {
   std::string name;

@@ -18,7 +18,7 @@ constexpr size_t kMaxSiteFileBytes = 1 << 20;
 constexpr size_t kMaxInlinePoints = 100000;
 constexpr std::string_view kRootKeys[] = {"sites"};
 constexpr std::string_view kSiteKeys[] = {"name",   "latitude", "longitude", "power_cap", "pue",
-                                          "carbon", "price",    "forecast",  "fabric"};
+                                          "carbon", "price",    "forecast",  "fabric",    "wan_bandwidth"};
 constexpr std::string_view kSeriesKeys[] = {"mean", "points", "file", "column", "scale", "stale_after", "url", "poll"};
 
 // http://HOST[:PORT][/PATH]: a host of letters, digits, '.', '-' (or an
@@ -113,7 +113,8 @@ StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
   std::set<std::string> names;
   for (const Cursor& item : items) {
     if (!item.IsMap()) {
-      return item.Error("expected a map (name, latitude, longitude, power_cap, pue, carbon, price, forecast, fabric)");
+      return item.Error(
+          "expected a map (name, latitude, longitude, power_cap, pue, carbon, price, forecast, fabric, wan_bandwidth)");
     }
     SG_ASSIGN_OR_RETURN(const Fields s, item.Map(kSiteKeys));
     SiteInfo info;
@@ -130,6 +131,10 @@ StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
       SG_ASSIGN_OR_RETURN(info.power_cap_w, s.Power("power_cap", 0, Range{0, 1e13, true}));
     }
     SG_ASSIGN_OR_RETURN(info.pue, s.Number("pue", info.pue, Range{1, 3}));
+    if (s.Has("wan_bandwidth")) {
+      SG_ASSIGN_OR_RETURN(const double bps, s.Bandwidth("wan_bandwidth", 0, Range{1, 1e15}));
+      info.wan_bandwidth = BytesPerSec(bps);
+    }
     if (std::optional<Cursor> c = s.Get("carbon")) {
       SG_ASSIGN_OR_RETURN(info.carbon, ReadSeries(*c, Range{kCarbonRange.min, kCarbonRange.max}));
     }

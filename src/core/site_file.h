@@ -22,6 +22,8 @@
 //       forecast: 6h                   # how far ahead deferral looks
 //       fabric: {kind: fat_tree, nodes_per_leaf: 32}   # where known: as a scenario's
 //                                      #   (nodes fill leaves in name order)
+//       wan_bandwidth: 10Gbps          # the site's WAN link: checkpoint copies in or out
+//                                      #   go at most this fast (default unlimited)
 //     - name: frankfurt
 //       carbon:
 //         file: ../shared/data/carbon/ger_ci.csv   # CSV: time, value (relative to this file)
@@ -85,6 +87,10 @@ struct SiteInfo {
   // in name order, for the scheduler's topology-aware placement and the
   // forecast's step times.
   std::optional<FabricSpec> fabric;
+  // The site's WAN link (`wan_bandwidth: 10Gbps`): checkpoint copies into
+  // or out of the site go at most this fast (the slower end of a pair
+  // sets a copy's rate); none: unlimited.
+  std::optional<BytesPerSec> wan_bandwidth;
 };
 
 StatusOr<std::vector<SiteInfo>> ParseSiteFile(std::string_view yaml_text, const std::string& filename);

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "control/agent/checkpoint_mover.h"
 #include "control/agent/gpu_probe.h"
 #include "control/agent/local_runner.h"
 #include "control/agent/task_log_server.h"
@@ -64,6 +65,7 @@ struct Agent::Impl {
     r.node.log_port = log_port;
     r.node.log_address = config.log_address;
     r.node.log_token = log_token;
+    r.node.moves_checkpoints = mover != nullptr;
     r.agent_id = agent_id;
     r.join_token = config.join_token;
     r.credential = credential;
@@ -159,6 +161,7 @@ struct Agent::Impl {
     h.telemetry.agent_id = agent_id;
     h.credential = credential;
     h.tasks = runner->Poll(config.node.name, now);
+    if (mover != nullptr) mover->Report(&h.held, &h.copies);
     h.wait = kLongPoll;
     grpc::ClientContext ctx;
     ctx.set_deadline(DeadlineAfter(kLongPoll + Duration::Seconds(3)));
@@ -206,8 +209,9 @@ struct Agent::Impl {
       std::fflush(stdout);
       server_lost.reset();
     }
-    const HeartbeatResult r = FromProto(reply);
+    HeartbeatResult r = FromProto(reply);
     if (r.register_again) registered = false;
+    if (mover != nullptr && !r.register_again) mover->Want(std::move(r.watch), std::move(r.pull));
     for (const TaskLaunch& launch : r.run) runner->Start(config.node.name, launch);
     for (const TaskRef& ref : r.stop) {
       auto grace = r.stop_grace.find(ref);
@@ -338,6 +342,11 @@ struct Agent::Impl {
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<pb::AgentService::Stub> stub;
   TaskLogServer logs;
+  // The site store's checkpoints (an agent with its own log server and a
+  // checkpoint root); null otherwise.
+  std::mutex owners_mu;                 // the mover's thread resolves tenants' accounts
+  std::unique_ptr<TenantUsers> owners;  // with tenant users: for the mover (which goes first)
+  std::unique_ptr<CheckpointMover> mover;
   std::unique_ptr<LocalRunner> own_runner;
   TaskRunner* runner = nullptr;
   std::map<TaskRef, Duration> stopping;  // with their grace (0 = the runner's)
@@ -390,8 +399,20 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentConfig config, Clock* clock) {
   if (std::ifstream f(a.credential_path); f) std::getline(f, a.credential);
   if (a.config.log_port < 0) {
     a.log_token = RandomHex(4);
-    a.log_port = a.logs.Start(a.config.node.address, a.config.work_dir + "/logs", a.log_token);
+    a.log_port =
+        a.logs.Start(a.config.node.address, a.config.work_dir + "/logs", a.log_token, a.config.node.checkpoint_root);
     if (a.log_port == 0) std::cerr << "stargate agent: cannot serve task logs on " << a.config.node.address << "\n";
+    if (a.log_port != 0 && !a.config.node.checkpoint_root.empty()) {
+      CheckpointMoverOptions mo{a.config.node.checkpoint_root, a.config.node.jurisdiction, a.config.node.name};
+      if (a.config.tenant_users.enabled) {  // copies belong to their tenant's user, as its tasks' files do
+        a.owners = std::make_unique<TenantUsers>(a.config.tenant_users);
+        mo.owner = [&a](const std::string& tenant) {
+          std::lock_guard<std::mutex> lock(a.owners_mu);
+          return a.owners->Resolve(tenant);
+        };
+      }
+      a.mover = std::make_unique<CheckpointMover>(std::move(mo), clock);
+    }
   } else {
     a.log_port = a.config.log_port;
     a.log_token = a.config.log_token;

@@ -29,8 +29,8 @@ bool IsHex64(std::string_view s) {
          std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// A path a manifest may name: relative, '/'-separated, no empty, "." or
-// ".." part, no NUL: it stays inside the checkpoint's directory.
+}  // namespace
+
 bool SafeRelative(std::string_view p) {
   if (p.empty() || p.front() == '/' || p.find('\0') != std::string_view::npos) return false;
   size_t from = 0;
@@ -43,7 +43,6 @@ bool SafeRelative(std::string_view p) {
   return true;
 }
 
-// Size and SHA-256 of a file, read in chunks.
 StatusOr<std::pair<uint64_t, std::string>> HashFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(fmt::format("{}: cannot read", path.string()));
@@ -69,8 +68,6 @@ Status FsyncPath(const fs::path& path, bool directory) {
   if (rc != 0) return absl::DataLossError(fmt::format("fsync {}: {}", path.string(), std::strerror(errno)));
   return Status();
 }
-
-}  // namespace
 
 std::string ManifestJson(const CheckpointManifest& m) {
   json files = json::array();
@@ -117,18 +114,6 @@ StatusOr<CheckpointManifest> ParseManifest(std::string_view text, std::string_vi
     m.files.push_back(std::move(file));
   }
   return m;
-}
-
-std::string CheckpointDirName(int64_t step) { return fmt::format("step-{:012}", step); }
-
-std::optional<int64_t> StepOfDirName(std::string_view name) {
-  constexpr std::string_view kPrefix = "step-";
-  if (!name.starts_with(kPrefix) || name.size() != kPrefix.size() + 12) return std::nullopt;
-  int64_t step = 0;
-  const char* begin = name.data() + kPrefix.size();
-  const auto [end, ec] = std::from_chars(begin, name.data() + name.size(), step);
-  if (ec != std::errc() || end != name.data() + name.size() || step < 0) return std::nullopt;
-  return step;
 }
 
 Status VerifyCheckpoint(const fs::path& dir, CheckpointManifest* out) {

@@ -23,8 +23,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "control/protocol/checkpoint_messages.h"
 #include "core/status.h"
 
 namespace stargate::control {
@@ -48,9 +50,14 @@ std::string ManifestJson(const CheckpointManifest& m);
 // InvalidArgument naming `where` and the field for anything off.
 StatusOr<CheckpointManifest> ParseManifest(std::string_view json, std::string_view where);
 
-// "step-000000000150"; and back (nullopt for any other name).
-std::string CheckpointDirName(int64_t step);
-std::optional<int64_t> StepOfDirName(std::string_view name);
+// A path a manifest may name: relative, '/'-separated, no empty, "." or
+// ".." part, no NUL: it stays inside the checkpoint's directory.
+bool SafeRelative(std::string_view p);
+
+// Size and lower-case hex SHA-256 of a file, read in chunks.
+StatusOr<std::pair<uint64_t, std::string>> HashFile(const std::filesystem::path& path);
+// fsync of a file or a directory (its entries).
+Status FsyncPath(const std::filesystem::path& path, bool directory);
 
 // OK when `dir` holds a complete checkpoint (its manifest in *manifest);
 // else why not, naming the file.

@@ -12,6 +12,18 @@ namespace stargate::control {
 // Lower-case hex of SHA-256(`data`).
 std::string Sha256Hex(std::string_view data);
 
+// Lower-case hex of HMAC-SHA256(`key`, `data`): a capability one party
+// derives from a secret it shares with another (a checkpoint ticket).
+std::string HmacSha256Hex(std::string_view key, std::string_view data);
+
+// The bearer that reads one checkpoint directory `dir` from an agent whose
+// log server has `log_token` (checkpoint_messages.h): the server, which
+// knows every node's token, hands it to the peer that copies it, and that
+// peer can read nothing else there.
+inline std::string CheckpointTicket(std::string_view log_token, std::string_view dir) {
+  return HmacSha256Hex(log_token, std::string("checkpoint:").append(dir));
+}
+
 // SHA-256 over data given in pieces (a checkpoint file read in chunks).
 class Sha256Stream {
  public:

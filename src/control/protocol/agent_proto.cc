@@ -58,6 +58,7 @@ pb::RegisterRequest ToProto(const Registration& r) {
   req.set_log_address(n.log_address);
   req.set_log_token(n.log_token);
   req.set_checkpoint_root(n.checkpoint_root);
+  req.set_moves_checkpoints(n.moves_checkpoints);
   req.set_agent_id(r.agent_id);
   req.set_join_token(r.join_token);
   req.set_node_credential(r.credential);
@@ -79,6 +80,7 @@ StatusOr<Registration> FromProto(const pb::RegisterRequest& req) {
   n.log_address = req.log_address();
   n.log_token = req.log_token();
   n.checkpoint_root = req.checkpoint_root();
+  n.moves_checkpoints = req.moves_checkpoints() && !n.checkpoint_root.empty();
   r.agent_id = req.agent_id();
   r.join_token = req.join_token();
   r.credential = req.node_credential();
@@ -111,6 +113,21 @@ pb::HeartbeatRequest ToProto(const AgentHeartbeat& h) {
   req.set_agent_id(h.telemetry.agent_id);
   req.set_leaving(h.leaving);
   req.set_node_credential(h.credential);
+  for (const CheckpointHeld& c : h.held) {
+    pb::CheckpointHeld* m = req.add_held();
+    m->set_job_id(c.job);
+    m->set_step(c.step);
+    m->set_bytes(c.bytes);
+  }
+  for (const CheckpointCopyReport& c : h.copies) {
+    pb::CheckpointCopy* m = req.add_copies();
+    m->set_job_id(c.job);
+    m->set_step(c.step);
+    m->set_state(static_cast<int32_t>(c.state));
+    m->set_bytes_done(c.bytes_done);
+    m->set_bytes_total(c.bytes_total);
+    m->set_error(c.error);
+  }
   return req;
 }
 
@@ -131,6 +148,15 @@ AgentHeartbeat FromProto(const pb::HeartbeatRequest& req) {
   h.wait = Duration::Millis(std::max(0, req.wait_ms()));
   h.leaving = req.leaving();
   h.credential = req.node_credential();
+  for (const pb::CheckpointHeld& m : req.held()) {
+    if (m.step() >= 0) h.held.push_back(CheckpointHeld{m.job_id(), m.step(), m.bytes()});
+  }
+  for (const pb::CheckpointCopy& m : req.copies()) {
+    const int state = m.state();
+    if (state < 0 || state > 3) continue;  // a newer agent's state this server does not know
+    h.copies.push_back(CheckpointCopyReport{m.job_id(), m.step(), static_cast<CheckpointCopyReport::State>(state),
+                                            m.bytes_done(), m.bytes_total(), m.error().substr(0, 512)});
+  }
   return h;
 }
 
@@ -157,6 +183,23 @@ pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
   }
   AddRefs(r.forget, reply.mutable_forget());
   reply.set_next_beat_ms(r.next_beat.millis());
+  for (const CheckpointWatch& w : r.watch) {
+    pb::CheckpointWatch* m = reply.add_watch();
+    m->set_job_id(w.job);
+    m->set_dir(w.dir);
+  }
+  for (const CheckpointPull& p : r.pull) {
+    pb::CheckpointPull* m = reply.add_pull();
+    m->set_job_id(p.job);
+    m->set_step(p.step);
+    m->set_dir(p.dir);
+    m->set_source_url(p.source_url);
+    m->set_source_dir(p.source_dir);
+    m->set_ticket(p.ticket);
+    m->set_rate_bytes_per_s(p.rate_bytes_per_s);
+    m->set_keep(p.keep);
+    for (const std::string& j : p.jurisdictions) m->add_jurisdictions(j);
+  }
   return reply;
 }
 
@@ -180,6 +223,18 @@ HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
   r.forget = Refs(reply.forget());
   // A server's word, but no reason to stop beating for long.
   r.next_beat = Duration::Millis(std::clamp<int64_t>(reply.next_beat_ms(), 0, 60'000));
+  for (const pb::CheckpointWatch& m : reply.watch()) r.watch.push_back(CheckpointWatch{m.job_id(), m.dir()});
+  for (const pb::CheckpointPull& m : reply.pull()) {
+    r.pull.push_back(CheckpointPull{m.job_id(),
+                                    m.step(),
+                                    m.dir(),
+                                    m.source_url(),
+                                    m.source_dir(),
+                                    m.ticket(),
+                                    std::max<int64_t>(0, m.rate_bytes_per_s()),
+                                    std::max(1, m.keep()),
+                                    {m.jurisdictions().begin(), m.jurisdictions().end()}});
+  }
   return r;
 }
 

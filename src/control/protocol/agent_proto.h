@@ -34,6 +34,9 @@ struct AgentHeartbeat {
   Duration wait;                  // long poll: the server may hold the reply this long
   bool leaving = false;           // the agent is stopping cleanly
   std::string credential;         // the node credential (`--node-auth token`)
+  // The site store's checkpoints (checkpoint_messages.h).
+  std::vector<CheckpointHeld> held;
+  std::vector<CheckpointCopyReport> copies;
 };
 
 namespace pb = ::stargate::agent::v1;

@@ -28,6 +28,9 @@ struct NodeInfo {
   // The site's checkpoint store as this node mounts it (`stargate agent
   // --checkpoint-root`): absolute, normal; "" = the server's data dir.
   std::string checkpoint_root;
+  // Its agent reports the store's checkpoints and copies them between
+  // sites (checkpoint_mover.h; a Slurm site driver's nodes do not).
+  bool moves_checkpoints = false;
 };
 
 struct NodeTelemetry {

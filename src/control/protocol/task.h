@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "control/protocol/checkpoint_messages.h"
 #include "core/units.h"
 
 namespace stargate::control {
@@ -65,6 +66,10 @@ struct HeartbeatResult {
   // Wait this long before the next heartbeat (zero: at once): the server
   // holds too many long polls to hold this one (ControlPlaneOptions).
   Duration next_beat;
+  // The site store's job areas to report and copies to make
+  // (checkpoint_messages.h); only for the agent that speaks for its site.
+  std::vector<CheckpointWatch> watch;
+  std::vector<CheckpointPull> pull;
 };
 
 }  // namespace stargate::control

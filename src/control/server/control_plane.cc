@@ -25,12 +25,28 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
       nodes_(store, options.heartbeat_timeout),
       audit_(store),
       identity_(store, options.node_auth),
-      reconciler_(&jobs_, &nodes_, std::move(scheduler), options.data_dir, clock) {
+      reconciler_(&jobs_, &nodes_, std::move(scheduler), options.data_dir, clock),
+      replicator_(&jobs_, &nodes_) {
   reconciler_options_ = options.reconciler;
   reconciler_options_.sites = std::move(options.sites);
-  reconciler_.Configure(reconciler_options_);
+  std::lock_guard<std::mutex> lock(mu_);
+  ConfigureLocked();
   reconciler_.SetAudit(&audit_);
   reconciler_.SetMetrics(&metrics_);
+  replicator_.SetAudit(&audit_);
+  // A rank whose site store lacks the job's newest checkpoint starts once
+  // it is staged there (the reconciler asks under the lock).
+  reconciler_.SetLaunchGate([this](const JobRecord& r, const std::string& node)
+                                ABSL_NO_THREAD_SAFETY_ANALYSIS { return replicator_.Staging(r, node, clock_->Now()); });
+  // A requeued job whose newest checkpoint is at a site that is down waits
+  // for it (its checkpoint.site_wait), rather than restart from older.
+  reconciler_.SetHoldGate([this](const JobRecord& r, Time now)
+                              ABSL_NO_THREAD_SAFETY_ANALYSIS { return replicator_.HoldForCheckpoint(r, now); });
+}
+
+void ControlPlane::ConfigureLocked() {
+  reconciler_.Configure(reconciler_options_);
+  replicator_.SetSites(reconciler_options_.sites);
 }
 
 Status ControlPlane::Load() {
@@ -95,7 +111,9 @@ StatusOr<std::vector<JobRegistry::Made>> ControlPlane::SubmitMany(std::vector<Jo
     const Time now = clock_->Now();
     for (const JobRegistry::NewJob& item : batch) {
       if (item.allow_pending) continue;
-      if (std::optional<std::string> why = reconciler_.NeverRuns(item.spec.spec)) {
+      std::optional<std::string> why = reconciler_.NeverRuns(item.spec.spec);
+      if (!why.has_value()) why = replicator_.NeverReplicates(item.spec.spec);
+      if (why.has_value()) {
         return absl::InvalidArgumentError(
             fmt::format("{}: no site can ever run this job: {} (submit it with --allow-pending, "
                         "allow_pending=true over REST, to queue it for nodes yet to join)",
@@ -150,6 +168,11 @@ StatusOr<JobRecord> ControlPlane::Cancel(uint64_t id, const std::string& reason,
 StatusOr<JobRecord> ControlPlane::Job(uint64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   return jobs_.Get(id);
+}
+
+std::vector<CheckpointCopyState> ControlPlane::CheckpointCopies(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return replicator_.CopiesOf(id);
 }
 
 StatusOr<std::vector<JobRecord>> ControlPlane::Jobs() {
@@ -233,7 +256,7 @@ Status ControlPlane::ReloadSites(const std::string& actor) {
   }
   reconciler_options_.sites =
       reconciler_options_.sites != nullptr ? (*book)->WithFeedsOf(*reconciler_options_.sites) : *std::move(book);
-  reconciler_.Configure(reconciler_options_);
+  ConfigureLocked();
   SG_RETURN_IF_ERROR(
       audit_.Append(now, actor, "sites-reload", 0,
                     fmt::format("{}: {} site(s)", sites_file_, reconciler_options_.sites->sites().size())));
@@ -249,14 +272,15 @@ Status ControlPlane::SetFeed(const std::string& site, const std::string& signal,
   if (next == nullptr)
     return absl::NotFoundError(fmt::format("site {} {} is no longer fed from {}", site, signal, url));
   reconciler_options_.sites = std::move(next);
-  reconciler_.Configure(reconciler_options_);
+  ConfigureLocked();
   return Status();
 }
 
 std::string ControlPlane::RenderMetrics() {
   std::lock_guard<std::mutex> lock(mu_);
   return control::RenderMetrics(jobs_, nodes_, reconciler_options_.sites.get(), reconciler_.site_draw(), metrics_,
-                                clock_->Now());
+                                clock_->Now()) +
+         RenderCheckpointMetrics(replicator_.counters(), replicator_.InFlight());
 }
 
 Status ControlPlane::Refuse(const std::string& node, const std::string& agent_id, const Status& st) {
@@ -387,9 +411,18 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
     const Time pass_deadline = std::min(deadline, clock_->Now() + kHoldForPass);
     for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
       r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks);
+      if (r.ok() && !r->register_again) {
+        if (Status st = replicator_.OnHeartbeat(h.node, h.held, h.copies, clock_->Now(), &*r); !st.ok()) r = st;
+      }
+      // A copy the agent has not heard of yet is news worth answering for.
+      const bool new_copy = r.ok() && std::any_of(r->pull.begin(), r->pull.end(), [&](const CheckpointPull& p) {
+                              return std::none_of(h.copies.begin(), h.copies.end(), [&](const CheckpointCopyReport& c) {
+                                return c.job == p.job && c.step == p.step;
+                              });
+                            });
       const bool hold = r.ok() && !r->forget.empty() && passes_ == passes_before && clock_->Now() < pass_deadline;
       if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || (!r->forget.empty() && !hold) ||
-          clock_->Now() >= deadline || gave_up() || stop_loop_) {
+          new_copy || clock_->Now() >= deadline || gave_up() || stop_loop_) {
         break;
       }
       if (hold) {
@@ -436,6 +469,8 @@ void ControlPlane::PassLocked() {
   const Status begun = store_->BeginBatch();
   if (Status st = reconciler_.Tick(); !st.ok())
     log_(fmt::format("stargate server: control loop: {}", std::string(st.message())));
+  if (Status st = replicator_.Plan(clock_->Now()); !st.ok())
+    log_(fmt::format("stargate server: checkpoint copies: {}", std::string(st.message())));
   if (begun.ok()) {
     if (Status st = store_->EndBatch(); !st.ok()) {
       // What the pass wrote is gone: read the jobs from the store again.

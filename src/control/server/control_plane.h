@@ -28,6 +28,7 @@
 #include "control/protocol/node_info.h"
 #include "control/protocol/task.h"
 #include "control/server/audit_log.h"
+#include "control/server/checkpoint_replicator.h"
 #include "control/server/forecast.h"
 #include "control/server/history.h"
 #include "control/server/job_registry.h"
@@ -124,6 +125,9 @@ class ControlPlane {
   // FailedPrecondition for a job that already ended.
   StatusOr<JobRecord> Cancel(uint64_t id, const std::string& reason, const std::string& actor);
   StatusOr<JobRecord> Job(uint64_t id);
+  // The copies of job `id`'s checkpoints between sites, planned or made
+  // (checkpoint_replicator.h).
+  std::vector<CheckpointCopyState> CheckpointCopies(uint64_t id);
   StatusOr<std::vector<JobRecord>> Jobs();
   StatusOr<std::vector<AuditEntry>> QueryAudit(const AuditFilter& filter);
   StatusOr<int64_t> Revision();
@@ -259,6 +263,9 @@ class ControlPlane {
   Metrics metrics_ ABSL_GUARDED_BY(mu_);  // before the reconciler, which updates it
   Reconciler reconciler_ ABSL_GUARDED_BY(mu_);
   ReconcilerOptions reconciler_options_ ABSL_GUARDED_BY(mu_);  // its sites swapped by a reload
+  CheckpointReplicator replicator_ ABSL_GUARDED_BY(mu_);
+  // reconciler_options_ (changed) to the reconciler and the replicator.
+  void ConfigureLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool stop_loop_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t passes_ ABSL_GUARDED_BY(mu_) = 0;
   bool history_loaded_ ABSL_GUARDED_BY(mu_) = false;

@@ -84,6 +84,13 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
     j["array_index"] = r.array_index;
     j["array"] = r.spec.array.text();  // may come from --array, not the file
   }
+  if (!r.checkpoints.empty()) {
+    nlohmann::json c = nlohmann::json::object();
+    for (const auto& [site, h] : r.checkpoints) {
+      c[site] = {{"step", h.step}, {"bytes", h.bytes}, {"seen_unix_ms", h.seen.millis()}};
+    }
+    j["checkpoints"] = std::move(c);
+  }
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);  // bad UTF-8 never throws
 }
 
@@ -123,6 +130,12 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.array_id = j.value("array_id", uint64_t{0});
     r.array_index = j.value("array_index", 0u);
     array_text = j.value("array", std::string());
+    if (auto c = j.find("checkpoints"); c != j.end() && c->is_object()) {
+      for (const auto& [site, h] : c->items()) {
+        r.checkpoints[site] = SiteCheckpoint{h.at("step").get<int64_t>(), h.at("bytes").get<uint64_t>(),
+                                             Time::FromMillis(h.value("seen_unix_ms", int64_t{0}))};
+      }
+    }
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }

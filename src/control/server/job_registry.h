@@ -38,6 +38,15 @@ enum class JobState : uint8_t { kPending, kRunning, kSucceeded, kFailed, kCancel
 std::string_view Name(JobState s);
 bool IsFinal(JobState s);
 
+// The newest complete checkpoint of a job in one site's store, as the
+// agent that speaks for the site last reported it (checkpoint_replicator.h).
+struct SiteCheckpoint {
+  int64_t step = 0;
+  uint64_t bytes = 0;
+  Time seen;  // when first reported
+  auto operator<=>(const SiteCheckpoint&) const = default;
+};
+
 struct JobRecord {
   uint64_t id = 0;
   JobState state = JobState::kPending;
@@ -88,6 +97,8 @@ struct JobRecord {
   // array's indices are spec.array.
   uint64_t array_id = 0;
   uint32_t array_index = 0;
+  // Per site: the newest complete checkpoint its store holds (issue 22).
+  std::map<std::string, SiteCheckpoint> checkpoints;
   int64_t revision = 0;  // store revision of this record
 
   static constexpr int kRunningExit = -1000;

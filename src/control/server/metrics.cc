@@ -174,4 +174,21 @@ std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const Si
   return out;
 }
 
+std::string RenderCheckpointMetrics(const ReplicatorCounters& c, int in_flight) {
+  std::string out;
+  Header(out, "stargate_checkpoint_copies_total", "counter",
+         "Checkpoint copies between sites' stores, by how they ended (refused: outside the job's jurisdictions).");
+  out += fmt::format("stargate_checkpoint_copies_total{{result=\"done\"}} {}\n", c.copies_done);
+  out += fmt::format("stargate_checkpoint_copies_total{{result=\"failed\"}} {}\n", c.copies_failed);
+  out += fmt::format("stargate_checkpoint_copies_total{{result=\"refused\"}} {}\n", c.copies_refused);
+  Header(out, "stargate_checkpoint_copy_bytes_total", "counter", "Bytes of checkpoints copied between sites.");
+  out += fmt::format("stargate_checkpoint_copy_bytes_total {}\n", c.bytes_copied);
+  Header(out, "stargate_checkpoint_copies_in_flight", "gauge", "Checkpoint copies asked for and not done yet.");
+  out += fmt::format("stargate_checkpoint_copies_in_flight {}\n", in_flight);
+  Header(out, "stargate_checkpoint_stagings_total", "counter",
+         "Attempts whose ranks waited for a checkpoint to be copied to their site first.");
+  out += fmt::format("stargate_checkpoint_stagings_total {}\n", c.stagings);
+  return out;
+}
+
 }  // namespace stargate::control

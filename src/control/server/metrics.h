@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "control/server/checkpoint_replicator.h"
 #include "control/server/site_book.h"
 #include "core/site_file.h"
 #include "core/units.h"
@@ -56,5 +57,9 @@ struct Metrics {
 // `sites` may be null (no --sites file).
 std::string RenderMetrics(JobRegistry& jobs, const NodeRegistry& nodes, const SiteBook* sites,
                           const std::map<std::string, SiteDraw>& draw, const Metrics& metrics, Time now);
+
+// The checkpoint copies between sites (checkpoint_replicator.h): counters
+// and the copies not done yet.
+std::string RenderCheckpointMetrics(const ReplicatorCounters& c, int in_flight);
 
 }  // namespace stargate::control

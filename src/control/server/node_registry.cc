@@ -41,6 +41,7 @@ StatusOr<NodeInfo> Decode(const KeyValue& kv) {
     n.log_address = j.value("log_address", "");
     n.log_token = j.value("log_token", "");
     n.checkpoint_root = j.value("checkpoint_root", "");
+    n.moves_checkpoints = j.value("moves_checkpoints", false);
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(fmt::format("store key {}: {}", kv.key, e.what()));
   }
@@ -61,7 +62,8 @@ nlohmann::json NodeJson(const NodeInfo& n) {
                         {"memory_bytes", n.memory_bytes},
                         {"log_port", n.log_port},
                         {"log_address", n.log_address},
-                        {"checkpoint_root", n.checkpoint_root}};
+                        {"checkpoint_root", n.checkpoint_root},
+                        {"moves_checkpoints", n.moves_checkpoints}};
 }
 
 Status NodeRegistry::Load(Time now) {

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "control/server/checkpoint_replicator.h"
 #include "control/server/live_cluster.h"
 #include "model/checkpoint.h"
 #include "model/failure.h"
@@ -48,8 +49,7 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
   const std::string root = node != nullptr && !node->checkpoint_root.empty() ? node->checkpoint_root
                                                                              : fmt::format("{}/checkpoints", data_dir_);
   const std::string area = fmt::format("{}/{}", root, r.spec.spec.tenant);
-  const std::string ckpt =
-      fmt::format("{}/{}", area, r.spec.checkpoint_dir.empty() ? std::to_string(r.id) : r.spec.checkpoint_dir);
+  const std::string ckpt = JobCheckpointDir(root, r);
   const std::map<std::string, std::string> ours = {
       // torchrun conventions, one process per node (a torchrun inside the
       // command takes NNODES / NODE_RANK / MASTER_* instead).
@@ -77,6 +77,9 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
       {"STARGATE_CHECKPOINT_INTERVAL_S", std::to_string(std::max<int64_t>(1, CheckpointInterval(r).millis() / 1000))},
   };
   for (const auto& [k, v] : ours) env[k] = v;  // ours win: ranks must be right
+  // How many checkpoints the job's own pruning keeps (checkpoint.keep, as
+  // copies to other sites keep): its env may say otherwise.
+  env.try_emplace("STARGATE_CHECKPOINT_KEEP", std::to_string(r.spec.checkpoint_keep));
   if (r.array_id != 0) {
     // An array element: its index, and the names a Slurm array's scripts
     // read (sbatch(1), OUTPUT ENVIRONMENT VARIABLES) for the same values.
@@ -322,6 +325,13 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     }
     if (r.state != JobState::kPending) continue;
     if (r.deferred_until > now) continue;  // out of the queue until its hour, as in the twin
+    if (std::optional<std::string> held = hold_gate_ ? hold_gate_(r, now) : std::nullopt) {
+      if (r.reason != *held) {
+        r.reason = *std::move(held);
+        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      }
+      continue;
+    }
     queue.Push(RequestOf(r, state));
   }
   if (queue.empty()) return Status();
@@ -918,7 +928,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       if (r.nodes[rank] != node || r.exits[rank] != JobRecord::kRunningExit) continue;
       const TaskRef ref{r.id, r.attempt};
       wanted.insert(ref);
-      if (!reported.count(ref)) {
+      if (!reported.count(ref) && !(launch_gate_ && launch_gate_(r, node))) {
         out.run.push_back(TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank)), r.spec.memory_bytes,
                                      r.spec.cpus, r.spec.image, r.power_cap});
       }

@@ -25,8 +25,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -96,6 +98,18 @@ class Reconciler {
   void SetAudit(AuditLog* audit) { audit_ = audit; }
   // Queue waits go here (may be null).
   void SetMetrics(Metrics* metrics) { metrics_ = metrics; }
+  // Whether rank launches of a job on a node wait (its checkpoint is being
+  // staged at the node's site): such a rank is not handed to its agent
+  // yet. Null: none waits.
+  void SetLaunchGate(std::function<bool(const JobRecord&, const std::string& node)> gate) {
+    launch_gate_ = std::move(gate);
+  }
+  // Why a pending job is not offered to the scheduler this pass (its
+  // newest checkpoint is at a site that is down), becoming its reason;
+  // nullopt: offered. Null: every job is.
+  void SetHoldGate(std::function<std::optional<std::string>(const JobRecord&, Time now)> gate) {
+    hold_gate_ = std::move(gate);
+  }
   // One pass of the loop at the clock's now.
   Status Tick();
   // How long a job waits before retry `n` (1, 2, ...) after a rank's
@@ -230,6 +244,8 @@ class Reconciler {
   std::map<std::pair<TaskRef, std::string>, TaskReport::Cap> cap_state_;
   AuditLog* audit_ = nullptr;
   Metrics* metrics_ = nullptr;
+  std::function<bool(const JobRecord&, const std::string&)> launch_gate_;
+  std::function<std::optional<std::string>(const JobRecord&, Time)> hold_gate_;
   Status Audit(Time now, const std::string& action, uint64_t job, const std::string& detail) {
     return audit_ == nullptr ? Status() : audit_->Append(now, "scheduler", action, job, detail);
   }

@@ -132,6 +132,13 @@ json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = null
   if (s.checkpoint.enabled && r.checkpoint_interval > Duration::Zero()) {  // of the current (or last) attempt
     j["checkpoint_interval_s"] = static_cast<double>(r.checkpoint_interval.millis()) / 1e3;
   }
+  if (s.checkpoint.enabled) {  // where its checkpoints are (issue 22)
+    json sites = json::object();
+    for (const auto& [site, h] : r.checkpoints) {
+      sites[site] = {{"step", h.step}, {"bytes", h.bytes}, {"seen_unix_ms", h.seen.millis()}};
+    }
+    j["checkpoints"] = {{"replica_sites", s.checkpoint.replica_sites}, {"sites", std::move(sites)}};
+  }
   if (with_spec) j["spec"] = r.spec_text;
   json estimate = {{"given", r.spec.estimate_auto ? "auto" : "file"}};
   if (!r.spec.estimate_auto) estimate["file_s"] = r.spec.estimate.millis() / 1000.0;
@@ -921,9 +928,25 @@ HttpResponse RestApi::GetJob(uint64_t id) {
   std::map<uint64_t, RunPrediction> predicted;
   if (r->state == JobState::kPending || r->state == JobState::kRunning) predicted = cp_->Predictions({*r});
   auto p = predicted.find(r->id);
-  return HttpResponse{
-      200,
-      Dump(json{{"job", JobJson(*r, true, forecaster_->Latest().get(), p == predicted.end() ? nullptr : &p->second)}})};
+  json j = JobJson(*r, true, forecaster_->Latest().get(), p == predicted.end() ? nullptr : &p->second);
+  if (std::vector<CheckpointCopyState> copies = cp_->CheckpointCopies(id); !copies.empty()) {
+    json list = json::array();
+    for (const CheckpointCopyState& c : copies) {
+      json e = {{"site", c.site},
+                {"from", c.from},
+                {"step", c.step},
+                {"state", Name(c.state)},
+                {"bytes_done", c.bytes_done},
+                {"bytes_total", c.bytes_total},
+                {"since_unix_ms", c.since.millis()},
+                {"staging", c.staging}};
+      if (c.ended != Time()) e["seconds"] = (c.ended - c.since).seconds();
+      if (!c.error.empty()) e["error"] = c.error;
+      list.push_back(std::move(e));
+    }
+    j["checkpoints"]["copies"] = std::move(list);
+  }
+  return HttpResponse{200, Dump(json{{"job", std::move(j)}})};
 }
 
 HttpResponse RestApi::CancelJob(uint64_t id, Who who) {

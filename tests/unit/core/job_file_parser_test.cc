@@ -85,6 +85,28 @@ TEST(JobFile, DefaultsMakeACpuBatchJob) {
             Duration::Seconds(45));
 }
 
+// Checkpoints across sites: replicas, what a copy keeps, how long an
+// interrupted job waits for the site that holds its newest checkpoint.
+TEST(JobFile, CheckpointReplicasKeepAndSiteWait) {
+  const JobFile j = ParseOk("name: r\ncheckpoint: {replicas: {sites: 3}, keep: 4, site_wait: 30m}\nrun: x\n");
+  EXPECT_EQ(j.spec.checkpoint.replica_sites, 3);
+  EXPECT_EQ(j.checkpoint_keep, 4);
+  EXPECT_EQ(SiteWait(j.spec.checkpoint), Duration::Minutes(30));
+  const JobFile d = ParseOk("name: d\ncheckpoint: {interval: 1h}\nrun: x\n");
+  EXPECT_EQ(d.spec.checkpoint.replica_sites, 1);
+  EXPECT_EQ(d.checkpoint_keep, 2);
+  EXPECT_EQ(SiteWait(d.spec.checkpoint), Duration::Hours(4));  // one site: wait out an outage
+  const JobFile r = ParseOk("name: r\ncheckpoint: {replicas: {sites: 2}}\nrun: x\n");
+  EXPECT_EQ(SiteWait(r.spec.checkpoint), Duration::Zero());  // a replica is a copy behind
+  ExpectError("name: x\nrun: y\ncheckpoint: {replicas: {sites: 17}}\n",
+              "job.yaml:3:32: checkpoint.replicas.sites: must be in [1, 16] (got 17)");
+  ExpectError("name: x\nrun: y\ncheckpoint: {replicas: {site: 2}}\n",
+              "job.yaml:3:25: checkpoint.replicas: unknown key 'site' (did you mean 'sites'?)");
+  ExpectError("name: x\nrun: y\ncheckpoint: {site_wait: 3}\n",
+              "job.yaml:3:25: checkpoint.site_wait: invalid duration '3': a number needs its unit (e.g. 90s, 10m, "
+              "1.5h, 54d)");
+}
+
 TEST(JobFile, ErrorsNameFileLineAndField) {
   ExpectError("name: x\nrun: y\nresource: {nodes: 2}\n",
               "job.yaml:3:1: unknown key 'resource' (did you mean 'resources'?)");

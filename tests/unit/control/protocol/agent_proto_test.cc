@@ -98,6 +98,50 @@ TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
   EXPECT_EQ(TaskLogName({7, 3}), "job-7-attempt-3.log");
 }
 
+// What the agent that speaks for a site's store says and hears (issue 22).
+TEST(AgentProto, CheckpointListsAndReportsRoundTrip) {
+  AgentHeartbeat h;
+  h.held = {{7, 150, 53211}};
+  h.copies = {{7, 150, CheckpointCopyReport::State::kCopying, 1000, 53211, ""},
+              {8, 40, CheckpointCopyReport::State::kRefused, 0, 0, "outside [EU]"}};
+  const AgentHeartbeat back = FromProto(ToProto(h));
+  EXPECT_EQ(back.held, h.held);
+  EXPECT_EQ(back.copies, h.copies);
+  // A state this server does not know, or a negative step, is dropped.
+  pb::HeartbeatRequest odd = ToProto(h);
+  odd.mutable_copies(0)->set_state(9);
+  odd.mutable_held(0)->set_step(-1);
+  EXPECT_EQ(FromProto(odd).copies.size(), 1u);
+  EXPECT_TRUE(FromProto(odd).held.empty());
+
+  HeartbeatResult r;
+  r.watch = {{7, "/ckpt/a/ml/7"}};
+  r.pull = {{7,
+             150,
+             "/ckpt/b/ml/7",
+             "http://10.0.0.1:9000",
+             "/ckpt/a/ml/7/step-000000000150",
+             "ticket",
+             2'000'000,
+             3,
+             {"EU", "UK"}}};
+  const HeartbeatResult rb = FromProto(ToProto(r));
+  EXPECT_EQ(rb.watch, r.watch);
+  EXPECT_EQ(rb.pull, r.pull);
+  EXPECT_EQ(CheckpointDirName(150), "step-000000000150");
+  EXPECT_EQ(StepOfDirName("step-000000000150"), 150);
+  EXPECT_FALSE(StepOfDirName("step-150").has_value());
+  NodeInfo n;
+  n.name = "a1";
+  n.site = "s";
+  n.address = "10.0.0.1";
+  n.checkpoint_root = "/ckpt/a";
+  n.moves_checkpoints = true;
+  EXPECT_TRUE(FromProto(ToProto(Registration{n, "x", "", ""})).value().node.moves_checkpoints);
+  n.checkpoint_root = "";  // nothing to move without a store
+  EXPECT_FALSE(FromProto(ToProto(Registration{n, "x", "", ""})).value().node.moves_checkpoints);
+}
+
 // A node's checkpoint root becomes the prefix of its tasks' checkpoint
 // dirs: only an absolute path in normal form gets in.
 TEST(AgentProto, OnlyANormalAbsoluteCheckpointRootIsTaken) {
