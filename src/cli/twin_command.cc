@@ -71,6 +71,16 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
   fmt::print("  utilisation {:.1f}%  goodput {:.1f}%  effective training time {:.1f}%\n", 100 * s.utilisation,
              100 * s.goodput, 100 * s.ettr);
   fmt::print("  failures    {} component failures, {} job interruptions\n", s.failures, s.interruptions);
+  if (const twin::CheckpointTraffic& c = s.checkpoints; c.any()) {
+    fmt::print("  checkpoints {:.1f} TB replicated over the WAN; {} restores elsewhere ({:.1f} TB, {:.2f} h staging)\n",
+               c.replication_tb, c.restores, c.restore_tb, c.staging_h);
+    if (c.site_losses > 0) {
+      fmt::print(
+          "  site loss   {} jobs lost their site: {} waited and resumed there, {} restarted from a replica, {} from "
+          "their start; {:.1f} h waiting, {:.1f} h of work redone\n",
+          c.site_losses, c.waited, c.from_replica, c.from_scratch, c.waited_h, c.redone_h);
+    }
+  }
   fmt::print("  energy      {:.1f} MWh, peak {:.1f} MW, {:.1f} tCO2, ${:.0f}\n", s.energy_mwh, s.peak_mw, s.tco2,
              s.cost_usd);
   fmt::print("  engine      {} events, {} scheduler passes in {:.2f} s ({:.0f} events/s)\n", s.events,

@@ -24,7 +24,7 @@ constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
 constexpr std::string_view kCheckpointKeys[] = {"dir",  "interval", "enabled", "async",
                                                 "cost", "replicas", "keep",    "site_wait"};
-constexpr std::string_view kReplicaKeys[] = {"sites"};
+constexpr std::string_view kReplicaKeys[] = {"sites", "every"};
 constexpr EnumName<JobKind> kKinds[] = {{"training", JobKind::kTraining},
                                         {"finetune", JobKind::kFineTune},
                                         {"batch", JobKind::kBatch},
@@ -153,9 +153,10 @@ Status ParseCheckpointBlock(const Cursor& c, JobFile* job) {
     // Copies in this many sites' stores (the one it runs at among them).
     SG_ASSIGN_OR_RETURN(const Fields r, replicas->Map(kReplicaKeys));
     SG_ASSIGN_OR_RETURN(cp.replica_sites, r.Int("sites", 1, Range{1, kMaxReplicaSites}));
+    SG_ASSIGN_OR_RETURN(cp.replica_every, r.Dur("every", cp.replica_every, kNonNegative));
   }
   SG_ASSIGN_OR_RETURN(job->checkpoint_keep, f.Int("keep", job->checkpoint_keep, Range{1, 1000}));
-  if (auto wait = f.Get("site_wait")) {
+  if (auto wait = f.Get("site_wait"); wait.has_value() && !(wait->IsScalar() && wait->node().Scalar() == "auto")) {
     SG_ASSIGN_OR_RETURN(cp.site_wait, yaml_util::ReadDuration(*wait, kNonNegative));
   }
   if (auto interval = f.Get("interval")) {

@@ -45,20 +45,19 @@ struct CheckpointPolicy {
   // Complete checkpoints kept in this many sites' stores (`replicas:
   // {sites: 2}`), inside the job's jurisdictions; 1 = where it runs only.
   int replica_sites = 1;
+  // At most one copy to each replica site this often (`replicas: {every:
+  // 30m}`): a copy takes the newest complete checkpoint; 0 = as often as
+  // the checkpoints come and the link allows.
+  Duration replica_every = Duration::Zero();
   // After an interruption, how long the job waits for a site that is down
   // when only that site's store holds its newest checkpoint, before it
   // restarts from the newest one a live site holds (or from its start).
-  // Negative: the default, SiteWait's.
+  // Negative: `auto`, as long as the work at stake (what restarting from
+  // the older checkpoint would do again): then the wait and the redone
+  // work together cost at most twice what the best choice, made knowing
+  // how long the outage lasts, would (the ski-rental bound).
   Duration site_wait = Duration::Nanos(-1);
 };
-
-// The job's site_wait: as given, else 4 h with its checkpoints in one
-// site (an outage of hours costs less than the work since its start), 0
-// with replicas (the replica is at most a copy behind).
-inline Duration SiteWait(const CheckpointPolicy& c) {
-  if (c.site_wait >= Duration::Zero()) return c.site_wait;
-  return c.replica_sites > 1 ? Duration::Zero() : Duration::Hours(4);
-}
 inline constexpr int kMaxReplicaSites = 16;
 
 struct JobSpec {

@@ -47,8 +47,10 @@ struct FailureSpec {
   // Failures at given times, on top of the random ones (which `enabled:
   // false` turns off): replaying an incident seen on real machines, or a
   // what-if. Node `node` of site `site` (0-based over its pools in order)
-  // fails at `at` and is back `repair` later.
+  // fails at `at` and is back `repair` later; with `node: all`
+  // (kWholeSite) the whole site does (a grid or cooling outage).
   struct Scripted {
+    static constexpr int kWholeSite = -1;
     Duration at;
     std::string site;
     int node = 0;

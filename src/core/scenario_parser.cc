@@ -66,7 +66,9 @@ constexpr std::string_view kGeneratorKeys[] = {"name",
                                                "deferrable_fraction",
                                                "deadline_slack"};
 constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
-constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly", "async", "write"};
+constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly",     "async",
+                                                 "write",   "replicas", "site_wait"};
+constexpr std::string_view kReplicaKeys[] = {"sites", "every"};
 constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
     "name",     "tenant",   "kind",       "accelerators",  "count",      "accelerator_count", "priority", "submit",
@@ -369,6 +371,14 @@ StatusOr<CheckpointPolicy> ParseCheckpoint(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(p.daly, f.Bool("daly", p.daly));
   SG_ASSIGN_OR_RETURN(p.async, f.Bool("async", p.async));
   SG_ASSIGN_OR_RETURN(p.write, f.Dur("write", p.write, kNonNegativeDuration));
+  if (auto replicas = f.Get("replicas")) {  // as a job file's (docs/job-reference.md)
+    SG_ASSIGN_OR_RETURN(const Fields r, replicas->Map(kReplicaKeys));
+    SG_ASSIGN_OR_RETURN(p.replica_sites, r.Int("sites", 1, Range{1, kMaxReplicaSites}));
+    SG_ASSIGN_OR_RETURN(p.replica_every, r.Dur("every", p.replica_every, kNonNegativeDuration));
+  }
+  if (auto wait = f.Get("site_wait"); wait.has_value() && !(wait->IsScalar() && SameName(wait->node().Scalar(), "auto"))) {
+    SG_ASSIGN_OR_RETURN(p.site_wait, yaml_util::ReadDuration(*wait, kNonNegativeDuration));
+  }
   if (auto interval = f.Get("interval")) {
     if (interval->IsScalar() && SameName(interval->node().Scalar(), "auto")) {
       if (f.Has("daly") && !p.daly) return interval->Error("'auto' contradicts daly: false");
@@ -660,8 +670,12 @@ StatusOr<FailureSpec> ParseFailures(const Cursor& c, const std::vector<SiteSpec>
       SG_ASSIGN_OR_RETURN(const Cursor site, e.Require("site"));
       SG_ASSIGN_OR_RETURN(x.site, yaml_util::ReadString(site));
       SG_ASSIGN_OR_RETURN(const int64_t nodes, SiteNodes(site, sites, x.site));
-      SG_ASSIGN_OR_RETURN(x.node, e.Int("node", x.node, Range{0, 1e9}));
-      if (e.Has("node")) SG_RETURN_IF_ERROR(CheckNodeIndex(*e.Get("node"), x.site, x.node, nodes));
+      if (auto node = e.Get("node"); node.has_value() && node->IsScalar() && node->node().Scalar() == "all") {
+        x.node = FailureSpec::Scripted::kWholeSite;
+      } else {
+        SG_ASSIGN_OR_RETURN(x.node, e.Int("node", x.node, Range{0, 1e9}));
+        if (e.Has("node")) SG_RETURN_IF_ERROR(CheckNodeIndex(*e.Get("node"), x.site, x.node, nodes));
+      }
       SG_ASSIGN_OR_RETURN(x.repair, e.Dur("repair", x.repair, kNonNegativeDuration));
       s.scripted.push_back(std::move(x));
     }

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "model/checkpoint.h"
+#include "model/geo.h"
 #include "model/failure.h"
 #include "model/placement_shape.h"
 #include "model/power.h"
@@ -57,6 +58,14 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
           pool.hot_spares, static_cast<int64_t>(std::ceil(in_.spec.scheduler.power_save.warm * pool.num_nodes)));
       savers_.emplace_back(std::min<int64_t>(pool.total_devices(), warm_nodes * pool.per_node));
     }
+  }
+  for (const WanLinkSpec& w : in_.spec.wan) {  // the parser checked the names
+    int a = -1, b = -1;
+    for (size_t i = 0; i < sites.size(); ++i) {
+      if (sites[i].name == w.a) a = static_cast<int>(i);
+      if (sites[i].name == w.b) b = static_cast<int>(i);
+    }
+    if (a >= 0 && b >= 0) wan_bw_[{std::min(a, b), std::max(a, b)}] = w.bandwidth.value();
   }
   pool_fail_rate_.assign(state_.pools().size(), 0.0);
   site_fail_rate_.assign(sites.size(), 0.0);
@@ -513,6 +522,19 @@ void Engine::BeginSegment(uint32_t j, Time now) {
     js.seg.restart += in_.spec.scheduler.power_save.boot;
     js.booting = false;
   }
+  if (spec.checkpoint.enabled) {
+    // Its newest checkpoint is in another site's store: copied here first
+    // (the server's staging), before the job computes again.
+    const int here = static_cast<int>(site_id.value());
+    if (js.ckpt_site >= 0 && js.ckpt_site != here && js.remaining < 1.0) {
+      const Duration staging = CopyTime(j, js.ckpt_site, here);
+      js.seg.restart += staging;
+      ++ckpt_.restores;
+      ckpt_.restore_tb += CheckpointBytesOf(j) / 1e12;
+      ckpt_.staging_h += staging.hours();
+    }
+    js.ckpt_site = here;
+  }
   js.seg.useful = Duration::FromSeconds(js.remaining * js.place_total_s);
   js.seg.interval = interval;
   js.seg.write = interval > Duration::Zero() ? write : Duration::Zero();
@@ -552,6 +574,17 @@ void Engine::Account(uint32_t j, Time now, Duration useful, bool finished) {
   js.useful_device_s += counted.seconds() * devices;
   js.allocated_device_s += elapsed.seconds() * devices;
   ChargeEnergy(j, js.seg_start, now, js.utilisation);
+  if (const CheckpointPolicy& cp = in_.jobs[j].checkpoint;
+      cp.enabled && cp.replica_sites > 1 && js.seg.interval > Duration::Zero() && js.ckpt_site >= 0) {
+    // Checkpoints go to the other replica sites one copy at a time, the
+    // newest first (the agents' movers): at most one per copy time.
+    if (const int replica = ReplicaSite(j, static_cast<uint32_t>(js.ckpt_site)); replica >= 0) {
+      const Duration copy = CopyTime(j, js.ckpt_site, replica);
+      const Duration every = std::max({js.seg.interval + js.seg.write, copy, cp.replica_every});
+      const double copied = std::floor(elapsed.seconds() / every.seconds());
+      ckpt_.replication_tb += copied * CheckpointBytesOf(j) * (cp.replica_sites - 1) / 1e12;
+    }
+  }
   if (js.place_total_s > 0) {
     js.remaining = std::clamp(js.remaining - useful.seconds() / js.place_total_s, 0.0, 1.0);
   }
@@ -734,27 +767,130 @@ void Engine::OnPoolFailure(uint32_t p, Time now) {
   ScheduleNextPoolFailure(p, now);
 }
 
+double Engine::CheckpointBytesOf(uint32_t j) const {
+  const JobSpec& spec = in_.jobs[j];
+  return spec.kind == JobKind::kTraining ? model::CheckpointBytes(spec.training).value() : 0.0;
+}
+
+Duration Engine::CopyTime(uint32_t j, int a, int b) const {
+  const double bytes = CheckpointBytesOf(j);
+  if (bytes <= 0 || a == b) return Duration::Zero();
+  auto link = wan_bw_.find({std::min(a, b), std::max(a, b)});
+  // No link in the scenario: the default WAN link's (WanLinkSpec, 400 Gb/s).
+  const double bw = link != wan_bw_.end() ? link->second : WanLinkSpec{}.bandwidth.value();
+  return Duration::FromSeconds(bytes / bw);
+}
+
+int Engine::ReplicaSite(uint32_t j, uint32_t site) const {
+  const JobSpec& spec = in_.jobs[j];
+  if (spec.checkpoint.replica_sites < 2) return -1;
+  const auto& sites = in_.spec.sites;
+  const SiteSpec& from = sites[site];
+  int best = -1;
+  double best_km = 0;
+  for (size_t s = 0; s < sites.size(); ++s) {
+    if (s == site || site_down_[s] > 0) continue;
+    const auto& js = spec.jurisdictions;
+    if (!js.empty() && std::find(js.begin(), js.end(), sites[s].jurisdiction) == js.end()) continue;
+    const double km = model::HaversineKm(from.latitude, from.longitude, sites[s].latitude, sites[s].longitude);
+    if (best < 0 || km < best_km) {
+      best = static_cast<int>(s);
+      best_km = km;
+    }
+  }
+  return best;
+}
+
+void Engine::LoseSite(uint32_t j, uint32_t site, Duration repair, Time now) {
+  JobState& js = jobs_[j];
+  const JobSpec& spec = in_.jobs[j];
+  if (js.outcome != JobOutcome::kRunning || !spec.checkpoint.enabled || js.ckpt_site != static_cast<int32_t>(site) ||
+      js.warned_at != Time::Never()) {
+    InterruptJob(j, now, kNoNode);
+    return;
+  }
+  ++ckpt_.site_losses;
+  const Duration elapsed = now - js.seg_start;
+  const Duration saved_here = js.seg.SavedBy(elapsed);
+  // Work of earlier segments: all of it in the site's checkpoints.
+  const Duration before = Duration::FromSeconds((1 - js.remaining) * js.place_total_s);
+  const int replica = ReplicaSite(j, site);
+  Duration saved_there = Duration::Zero() - before;  // no replica: from its start
+  if (replica >= 0) {
+    // A copy behind: a checkpoint is there a copy time after it is
+    // durable. When checkpoints come more often than copies go (back to
+    // back, or `every`), each copy takes the newest at its start: the last
+    // to arrive is then on average half a copy period older again.
+    const Duration copy = CopyTime(j, static_cast<int>(site), replica);
+    const Duration every = std::max(copy, spec.checkpoint.replica_every);
+    const Duration lag = every <= js.seg.interval ? copy : copy + every / 2;
+    saved_there = std::min(saved_here, elapsed > lag ? js.seg.SavedBy(elapsed - lag) : Duration::Zero());
+  }
+  const Duration at_stake = saved_here - saved_there;
+  const Duration wait = spec.checkpoint.site_wait >= Duration::Zero() ? spec.checkpoint.site_wait : at_stake;
+  state_.RemoveRunning(JobId(j));
+  Time back;
+  if (repair <= wait) {  // the site is back first: resume from its own store
+    ++ckpt_.waited;
+    ckpt_.waited_h += repair.hours();
+    Account(j, now, saved_here, /*finished=*/false);
+    back = now + repair;
+  } else {
+    ckpt_.waited_h += wait.hours();
+    Account(j, now, saved_there, /*finished=*/false);
+    if (saved_there < Duration::Zero()) {  // the earlier work counted as useful is lost
+      const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+      js.useful_wall_s = std::max(0.0, js.useful_wall_s - before.seconds());
+      js.useful_device_s = std::max(0.0, js.useful_device_s - before.seconds() * devices);
+    }
+    ++(replica >= 0 ? ckpt_.from_replica : ckpt_.from_scratch);
+    ckpt_.redone_h += at_stake.hours();
+    js.ckpt_site = replica;
+    back = now + wait;
+  }
+  ++js.restarts;
+  ++interruptions_;
+  ++js.epoch;
+  js.outcome = JobOutcome::kPending;
+  js.pending_since = now;
+  ReleaseNodes(j, now);
+  js.failed.clear();
+  js.holding = false;
+  js.booting = false;
+  if (back <= now) {
+    queue_.Push(RequestFor(j));
+  } else {
+    events_.Push(back, EventType::kJobWake, j, js.epoch);
+  }
+}
+
 void Engine::OnSiteFailure(uint32_t site, Time now) {
-  ++failures_;
-  ++site_failures_[site];
   Duration repair = Duration::Hours(4);
   for (const auto& c : in_.failures) {
     if (c.scope == FailureScope::kSite) repair = c.repair;
   }
+  TakeSiteDown(site, repair, now);
+  ScheduleNextSiteFailure(site, now);
+}
+
+void Engine::TakeSiteDown(uint32_t site, Duration repair, Time now) {
+  ++failures_;
+  ++site_failures_[site];
+  // First in the queue: a job that waits for the site (LoseSite) wakes at
+  // the same instant, and must find it up.
+  events_.Push(now + repair, EventType::kSiteRepair, site);
   for (PoolId p : state_.site(SiteId(static_cast<uint16_t>(site))).pools) {
     const auto& pool = state_.pool(p);
     for (uint32_t i = 0; i < pool.num_nodes; ++i) {
       const uint32_t node = pool.first_node + i;
       if (!state_.IsUp(NodeId(node))) continue;
       const std::vector<uint32_t> victims = jobs_on_node_.On(node);
-      for (uint32_t j : victims) InterruptJob(j, now, kNoNode);
+      for (uint32_t j : victims) LoseSite(j, site, repair, now);
       state_.SetNodeUp(NodeId(node), false);
     }
   }
   ++site_down_[site];
   RefreshSitePower(site, now);
-  events_.Push(now + repair, EventType::kSiteRepair, site);
-  ScheduleNextSiteFailure(site, now);
 }
 
 RunResult Engine::Run(const Progress& progress) {
@@ -810,7 +946,13 @@ RunResult Engine::Run(const Progress& progress) {
           break;
         case EventType::kScriptedFailure: {
           const FailureSpec::Scripted& x = in_.spec.failures.scripted[e.a];
-          FailNode(SiteNode(x.site, x.node), x.repair, now);
+          if (x.node == FailureSpec::Scripted::kWholeSite) {
+            for (uint32_t i = 0; i < in_.spec.sites.size(); ++i) {
+              if (in_.spec.sites[i].name == x.site) TakeSiteDown(i, x.repair, now);
+            }
+          } else {
+            FailNode(SiteNode(x.site, x.node), x.repair, now);
+          }
           break;
         }
         case EventType::kNodeDrain:
@@ -898,6 +1040,7 @@ RunResult Engine::Collect(Time horizon) {
   s.preemptions = preemptions_;
   s.power_capped_starts = capped_starts_;
   s.failures = failures_;
+  s.checkpoints = ckpt_;
 
   // Close the books at the horizon: running jobs count the work done so far.
   std::vector<double> jct_h, wait_h;

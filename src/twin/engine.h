@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,6 +84,10 @@ class Engine {
     bool booting = false;            // its next segment first waits for switched-off devices
     double cut_w = 0;                // device draw its power cap saves, per device
     double slowdown = 1.0;           // wall time under its power cap / uncapped
+    // The site whose store holds its newest checkpoint (-1: none yet): a
+    // restart elsewhere first copies it over the WAN (staging), and a site
+    // outage strands it there unless a replica is elsewhere.
+    int32_t ckpt_site = -1;
     std::string reason;              // of its last decision that gave one
     int64_t last_audit = -1;         // audit_ index of its last decision
   };
@@ -110,6 +115,20 @@ class Engine {
   // `failed` = the node whose failure stops the job, or kNoNode when the
   // whole gang is lost (site outage); gang repair only applies to the former.
   void InterruptJob(uint32_t j, Time now, uint32_t failed);
+  // Running job `j` loses site `site` (down for `repair`), with its
+  // checkpoint store: as the server's replicator does, it waits for the
+  // site while waiting costs less than the work at stake (its
+  // checkpoint.site_wait), else restarts from the replica another site
+  // holds (one copy behind), or from its start.
+  void LoseSite(uint32_t j, uint32_t site, Duration repair, Time now);
+  // A job's checkpoint size (training jobs; 0 for the rest), and how long
+  // a copy of it takes from site `a` to site `b` over their WAN link.
+  double CheckpointBytesOf(uint32_t j) const;
+  Duration CopyTime(uint32_t j, int a, int b) const;
+  // Where job `j`'s replica is when `site` holds its checkpoints: the
+  // nearest other site that is up and inside its jurisdictions (-1: none,
+  // or the job keeps one copy).
+  int ReplicaSite(uint32_t j, uint32_t site) const;
   void BookHold(uint32_t j, Time now);
   // Charges job `j` for holding its devices over [from, to] at `utilisation`.
   void ChargeEnergy(uint32_t j, Time from, Time to, double utilisation);
@@ -124,6 +143,8 @@ class Engine {
   void FailNode(uint32_t node, Duration repair, Time now);
   void OnPoolFailure(uint32_t pool, Time now);
   void OnSiteFailure(uint32_t site, Time now);
+  // The whole site down for `repair` (a random site failure or a scripted one).
+  void TakeSiteDown(uint32_t site, Duration repair, Time now);
   void ScheduleNextPoolFailure(uint32_t pool, Time now);
   void ScheduleNextSiteFailure(uint32_t site, Time now);
   void RefreshSitePower(uint32_t site, Time now);
@@ -176,6 +197,9 @@ class Engine {
   int64_t preemptions_ = 0;
   int64_t capped_starts_ = 0;
   int64_t failures_ = 0;
+  // Checkpoints across sites (issue 22).
+  std::map<std::pair<int, int>, double> wan_bw_;  // scenario WAN links, bytes/s, both ways
+  CheckpointTraffic ckpt_;
   bool dirty_ = false;
   bool audit_on_ = true;
 };

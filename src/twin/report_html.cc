@@ -158,7 +158,7 @@ Card ScaledCard(std::string label, double v, std::initializer_list<std::string_v
 std::vector<Card> HeadlineCards(const Summary& s) {
   // With nothing finished the percentiles are placeholders, not zero-hour jobs.
   const Percentiles jct = s.jobs_finished > 0 ? s.jct_h : Percentiles{kNaN, kNaN, kNaN, kNaN};
-  return {
+  std::vector<Card> cards = {
       {"JCT mean", Hours(jct.mean), "h", "submit to finish"},
       {"JCT p50", Hours(jct.p50), "h", "median finished job"},
       {"JCT p99", Hours(jct.p99), "h", fmt::format("p90 {} h", Hours(jct.p90))},
@@ -177,6 +177,14 @@ std::vector<Card> HeadlineCards(const Summary& s) {
                    s.gang_repairs > 0 ? fmt::format("; {} nodes repaired in place", Count(s.gang_repairs)) : "",
                    s.preemptions > 0 ? fmt::format("; {} preemptions", Count(s.preemptions)) : "")},
   };
+  if (const CheckpointTraffic& c = s.checkpoints; c.site_losses > 0) {  // checkpoints across sites
+    cards.push_back({"Site losses", Count(c.site_losses), "",
+                     fmt::format("jobs whose site went down: {} waited and resumed there, {} restarted from a "
+                                 "replica, {} from their start; {:.1f} h waiting, {:.1f} h redone; {:.1f} TB replicated",
+                                 Count(c.waited), Count(c.from_replica), Count(c.from_scratch), c.waited_h, c.redone_h,
+                                 c.replication_tb)});
+  }
+  return cards;
 }
 
 // `text`, or a dash when it is empty, so the header never shows a bare label.

@@ -189,6 +189,12 @@ void Job(YAML::Emitter& y, const JobSpec& j, const std::set<std::string>& places
     << "async" << YAML::Value << c.async;
   kv("interval", Dur(c.interval));  // used under daly too when failures are off
   kv("write", Dur(c.write));
+  if (c.replica_sites > 1) {
+    y << YAML::Key << "replicas" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "sites"
+      << YAML::Value << c.replica_sites << YAML::Key << "every" << YAML::Value << Dur(c.replica_every)
+      << YAML::EndMap;
+  }
+  if (c.site_wait >= Duration::Zero()) kv("site_wait", Dur(c.site_wait));
   y << YAML::EndMap;
   // Near an unknown place with a hard round-trip limit, no site
   // qualifies (sched/request_of.cc): a region no site is in says the same.
@@ -281,7 +287,8 @@ StatusOr<std::string> ExportScenario(const TwinInputs& in) {
     y << YAML::Key << "scripted" << YAML::Value << YAML::BeginSeq;
     for (const FailureSpec::Scripted& x : f.scripted) {
       y << YAML::Flow << YAML::BeginMap << YAML::Key << "at" << YAML::Value << Dur(x.at) << YAML::Key << "site"
-        << YAML::Value << x.site << YAML::Key << "node" << YAML::Value << std::to_string(x.node) << YAML::Key
+        << YAML::Value << x.site << YAML::Key << "node" << YAML::Value
+        << (x.node == FailureSpec::Scripted::kWholeSite ? std::string("all") : std::to_string(x.node)) << YAML::Key
         << "repair" << YAML::Value << Dur(x.repair) << YAML::EndMap;
     }
     y << YAML::EndSeq;

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "control/agent/checkpoint_store.h"
+#include "control/net/digest.h"
 
 namespace stargate::control {
 namespace {
@@ -37,6 +38,21 @@ struct ManifestStamp {
   int64_t size = 0, ctime_ns = 0;
   auto operator<=>(const ManifestStamp&) const = default;
 };
+
+// The first `n` bytes of `path` into `sha`.
+Status HashPrefix(const fs::path& path, uint64_t n, Sha256Stream* sha) {
+  std::ifstream in(path, std::ios::binary);
+  std::string buf(1 << 20, '\0');
+  while (n > 0 && in) {
+    in.read(buf.data(), static_cast<std::streamsize>(std::min<uint64_t>(n, buf.size())));
+    const auto got = static_cast<uint64_t>(in.gcount());
+    if (got == 0) break;
+    sha->Update(std::string_view(buf.data(), got));
+    n -= got;
+  }
+  if (n > 0) return absl::DataLossError(fmt::format("{}: shorter than it was", path.string()));
+  return Status();
+}
 
 std::optional<ManifestStamp> StampOf(const fs::path& manifest) {
   struct stat st {};
@@ -203,19 +219,30 @@ struct CheckpointMover::Impl {
       }
       *done += have;
       Set(p, State::kCopying, *done, *total);
+      // The file is hashed as it arrives (what a cut copy left is hashed
+      // first), so it is not read back after.
+      auto sha = std::make_unique<Sha256Stream>();
+      uint64_t size = have;
+      if (have > 0) SG_RETURN_IF_ERROR(HashPrefix(local, have, sha.get()));
       if (have < f.size) {
         std::ofstream out;
         bool ranged = false;
         auto opened = [&](const httplib::Response& r) {
           ranged = r.status == 206;
           if (r.status != 200 && !ranged) return false;
-          if (!ranged) *done -= have;  // the peer sent it whole: start over
+          if (!ranged) {  // the peer sent it whole: start over
+            *done -= have;
+            size = 0;
+            sha = std::make_unique<Sha256Stream>();
+          }
           out.open(local, ranged ? std::ios::binary | std::ios::app : std::ios::binary | std::ios::trunc);
           return static_cast<bool>(out);
         };
         uint64_t since_report = 0;
         auto got = [&](const char* data, size_t n) {
           out.write(data, static_cast<std::streamsize>(n));
+          sha->Update(std::string_view(data, n));
+          size += n;
           *done += n;
           moved += n;
           since_report += n;
@@ -242,12 +269,11 @@ struct CheckpointMover::Impl {
           return absl::UnavailableError(fmt::format("{}/{}: HTTP {}", what, f.path, r->status));
         }
       }
-      SG_ASSIGN_OR_RETURN(const auto sized, HashFile(local));
-      if (sized.first != f.size || sized.second != f.sha256) {
+      const std::string hex = sha->Hex();
+      if (size != f.size || hex != f.sha256) {
         fs::remove(local, ec);  // copied again from the start next time
         return absl::DataLossError(fmt::format("{}/{}: {} bytes with SHA-256 {}, but the manifest says {} bytes, {}",
-                                               what, f.path, sized.first, sized.second.substr(0, 12), f.size,
-                                               f.sha256.substr(0, 12)));
+                                               what, f.path, size, hex.substr(0, 12), f.size, f.sha256.substr(0, 12)));
       }
       SG_RETURN_IF_ERROR(FsyncPath(local, false));
     }

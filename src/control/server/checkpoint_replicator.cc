@@ -172,6 +172,14 @@ Status CheckpointReplicator::Plan(Time now) {
         }
         for (const std::string& t : chosen) {
           if (!lacks(t)) continue;
+          // One copy per `replicas.every` at most: a replica refreshed
+          // more recently waits (an arrived copy records when it came).
+          const Duration every = r.spec.spec.checkpoint.replica_every;
+          if (auto h = r.checkpoints.find(t); every > Duration::Zero() && h != r.checkpoints.end() &&
+                                               now - h->second.seen < every && !copies_.contains({r.id, t})) {
+            interest.insert(t);
+            continue;
+          }
           AddPull(r, t, Nearest(t, holders), newest, false, now);
           planned.insert({r.id, t});
           interest.insert(t);
@@ -307,37 +315,46 @@ bool CheckpointReplicator::Staging(const JobRecord& r, const std::string& node, 
 
 std::optional<std::string> CheckpointReplicator::HoldForCheckpoint(const JobRecord& r, Time now) {
   if (!planned_ || !r.spec.spec.checkpoint.enabled || r.checkpoints.empty()) return std::nullopt;
-  int64_t newest = -1, newest_live = -1;
+  const SiteCheckpoint* newest = nullptr;
+  const SiteCheckpoint* newest_live = nullptr;
   std::string live_site;
   std::vector<std::string> down;
-  for (const auto& [site, h] : r.checkpoints) newest = std::max(newest, h.step);
+  for (const auto& [site, h] : r.checkpoints) {
+    if (newest == nullptr || h.step > newest->step) newest = &h;
+  }
   for (const auto& [site, h] : r.checkpoints) {
     if (speakers_.contains(site)) {
-      if (h.step > newest_live) live_site = site;
-      newest_live = std::max(newest_live, h.step);
-    } else if (h.step == newest) {
+      if (newest_live == nullptr || h.step > newest_live->step) {
+        newest_live = &h;
+        live_site = site;
+      }
+    } else if (h.step == newest->step) {
       down.push_back(site);
     }
   }
-  if (newest_live >= newest) return std::nullopt;
-  const Duration wait = SiteWait(r.spec.spec.checkpoint);
+  if (newest_live != nullptr && newest_live->step >= newest->step) return std::nullopt;
+  // auto: as long as the work at stake, the time between the newest
+  // checkpoint and the one it would restart from (or its submission).
+  const CheckpointPolicy& cp = r.spec.spec.checkpoint;
+  const Duration at_stake = newest->seen - (newest_live != nullptr ? newest_live->seen : r.submitted);
+  const Duration wait = cp.site_wait >= Duration::Zero() ? cp.site_wait : std::max(Duration::Zero(), at_stake);
   const Time since = r.queued != Time() ? r.queued : r.updated;
   const std::string elsewhere =
-      newest_live >= 0 ? fmt::format("the newest a live site holds is step {} at {}", newest_live, live_site)
-                       : "no live site holds one";
+      newest_live != nullptr ? fmt::format("the newest a live site holds is step {} at {}", newest_live->step, live_site)
+                             : "no live site holds one";
   if (now - since >= wait) {
     if (gave_up_noted_.insert({r.id, since.millis()}).second) {
       Audit(now, "checkpoint-site-wait-over", r.id,
             fmt::format("waited {} s for site {} (its newest checkpoint, step {}); {}: restarting from it",
-                        (now - since).millis() / 1000, fmt::join(down, ", "), newest, elsewhere))
+                        (now - since).millis() / 1000, fmt::join(down, ", "), newest->step, elsewhere))
           .IgnoreError();
     }
     return std::nullopt;
   }
-  return fmt::format(
-      "waiting for site {} (down), which holds its newest checkpoint (step {}); {}; at most {} s more "
-      "(checkpoint.site_wait)",
-      fmt::join(down, ", "), newest, elsewhere, (wait - (now - since)).millis() / 1000);
+  return fmt::format("waiting for site {} (down), which holds its newest checkpoint (step {}); {}; at most {} s more "
+                     "(checkpoint.site_wait{})",
+                     fmt::join(down, ", "), newest->step, elsewhere, (wait - (now - since)).millis() / 1000,
+                     cp.site_wait >= Duration::Zero() ? "" : ": auto, the work at stake");
 }
 
 std::vector<CheckpointCopyState> CheckpointReplicator::CopiesOf(uint64_t id) const {

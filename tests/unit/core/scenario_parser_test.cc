@@ -279,6 +279,29 @@ TEST(ParseScenarioTest, CheckpointShorthands) {
   EXPECT_FALSE(s.workload.generators[2].checkpoint.enabled);
 }
 
+// Checkpoints across sites, as a job file says them; a whole-site outage.
+TEST(ParseScenarioTest, CheckpointReplicasAndSiteOutages) {
+  const ScenarioSpec s = ParseOk(std::string(kSite) + R"(failures:
+  scripted:
+    - {at: 30d, site: a, node: all, repair: 12h}
+workload:
+  generators:
+    - {checkpoint: {interval: 1h, replicas: {sites: 2, every: 30m}, site_wait: 2h}}
+    - {checkpoint: {interval: 1h, site_wait: auto}}
+)");
+  const CheckpointPolicy& c = s.workload.generators[0].checkpoint;
+  EXPECT_EQ(c.replica_sites, 2);
+  EXPECT_EQ(c.replica_every, Duration::Minutes(30));
+  EXPECT_EQ(c.site_wait, Duration::Hours(2));
+  EXPECT_LT(s.workload.generators[1].checkpoint.site_wait, Duration::Zero());
+  EXPECT_EQ(s.workload.generators[1].checkpoint.replica_sites, 1);
+  ASSERT_EQ(s.failures.scripted.size(), 1u);
+  EXPECT_EQ(s.failures.scripted[0].node, FailureSpec::Scripted::kWholeSite);
+  EXPECT_FALSE(ParseScenario(std::string(kSite) + "workload:\n  generators:\n    - {checkpoint: {replicas: {sites: 0}}}\n",
+                             "t.yaml")
+                   .ok());
+}
+
 TEST(ParseScenarioTest, SchedulerKnobsAndResilience) {
   const ScenarioSpec s = ParseOk(std::string(kSite) + R"(policy: stargate
 scheduler:

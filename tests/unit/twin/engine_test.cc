@@ -370,3 +370,75 @@ TEST(Engine, LlamaThreeWithGangRepairAndAsyncCheckpointsKeeps97Percent) {
 
 }  // namespace
 }  // namespace stargate::twin
+
+namespace stargate::twin {
+namespace {
+
+// Two EU sites, 2 nodes each; a 20 h job running at site a from the start
+// (checkpoints every hour); site a goes down whole at 10 h for `repair`.
+TwinInputs SiteLoss(Duration repair, int replica_sites) {
+  TwinInputs in = SmallCluster(2);
+  in.spec.sites[0].name = "a";
+  in.spec.sites[0].jurisdiction = "EU";
+  SiteSpec b = in.spec.sites[0];
+  b.name = "b";
+  b.latitude = 53.3;
+  in.spec.sites.push_back(b);
+  in.carbon.push_back(in.carbon[0]);
+  in.price.push_back(in.price[0]);
+  JobSpec j = Batch(16, Duration::Hours(20));
+  j.checkpoint = CheckpointPolicy{true, false, Duration::Hours(1)};
+  j.checkpoint.replica_sites = replica_sites;
+  in.jobs = {j};
+  in.running = {RunningAtStart{0, {0, 1}, 8, 1.0, 0, {}}};
+  FailureSpec::Scripted outage;
+  outage.at = Duration::Hours(10);
+  outage.site = "a";
+  outage.node = FailureSpec::Scripted::kWholeSite;
+  outage.repair = repair;
+  in.spec.failures.scripted = {outage};
+  return in;
+}
+
+// The checkpoints are in the lost site's store: a short outage is waited
+// out (less than the work at stake), a long one costs the wait and the work.
+TEST(Engine, ASiteLossIsWaitedOutWhileWaitingCostsLessThanTheWorkAtStake) {
+  const RunResult brief = RunTwin(SiteLoss(Duration::Hours(2), 1)).value();
+  const CheckpointTraffic& c = brief.summary.checkpoints;
+  EXPECT_EQ(c.site_losses, 1);
+  EXPECT_EQ(c.waited, 1);
+  EXPECT_DOUBLE_EQ(c.waited_h, 2.0);
+  EXPECT_EQ(c.from_scratch + c.from_replica, 0);
+  ASSERT_EQ(brief.jobs[0].outcome, JobOutcome::kFinished);
+  EXPECT_EQ(brief.jobs[0].site, 0);  // back at its own site
+  EXPECT_LT(brief.jobs[0].end, Time::Epoch() + Duration::Hours(24));
+
+  // Down for two days: it waits as long as the ~9 h of work it would redo,
+  // then starts over at site b.
+  const RunResult lost = RunTwin(SiteLoss(Duration::Hours(48), 1)).value();
+  const CheckpointTraffic& l = lost.summary.checkpoints;
+  EXPECT_EQ(l.from_scratch, 1);
+  EXPECT_NEAR(l.waited_h, 9.0, 1e-6);  // nine hourly checkpoints were durable
+  EXPECT_NEAR(l.redone_h, l.waited_h, 1e-9);
+  ASSERT_EQ(lost.jobs[0].outcome, JobOutcome::kFinished);
+  EXPECT_EQ(lost.jobs[0].site, 1);
+  EXPECT_GT(lost.jobs[0].end, Time::Epoch() + Duration::Hours(39));
+  EXPECT_NEAR(lost.jobs[0].useful_device_s, 16 * 20 * 3600.0, 1.0);  // the lost work is not counted as useful
+}
+
+// With a replica at site b it moves on at once and loses at most the
+// last interval.
+TEST(Engine, AReplicaElsewhereLetsAJobResumeAtOnceAfterASiteLoss) {
+  const RunResult r = RunTwin(SiteLoss(Duration::Hours(48), 2)).value();
+  const CheckpointTraffic& c = r.summary.checkpoints;
+  EXPECT_EQ(c.from_replica, 1);
+  EXPECT_EQ(c.waited, 0);
+  EXPECT_EQ(c.from_scratch, 0);
+  EXPECT_LT(c.redone_h, 1e-9);  // a batch job's checkpoints are tiny here: the replica is current
+  ASSERT_EQ(r.jobs[0].outcome, JobOutcome::kFinished);
+  EXPECT_EQ(r.jobs[0].site, 1);
+  EXPECT_LT(r.jobs[0].end, Time::Epoch() + Duration::Hours(22));
+}
+
+}  // namespace
+}  // namespace stargate::twin

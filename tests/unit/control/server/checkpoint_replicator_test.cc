@@ -199,14 +199,19 @@ TEST_F(CheckpointReplicatorTest, AStagingThatNeverEndsGivesUpAfterItsLimit) {
 }
 
 // After an outage of the site holding its newest checkpoint, a job waits
-// for that site (checkpoint.site_wait) rather than restart from an older
-// copy; past the wait it restarts from the newest a live site holds.
+// for that site rather than restart from an older copy: by default as
+// long as the work at stake (here the 2 h between the two checkpoints);
+// past that it restarts from the newest a live site holds.
 TEST_F(CheckpointReplicatorTest, AJobWaitsForTheDownSiteThatHoldsItsNewestCheckpoint) {
   Join("a1", "site-a", "EU");
   Join("b1", "site-b", "EU");
   const uint64_t id = Submit("", 1);
   JobRecord r = jobs_.Get(id).value();
-  r.checkpoints = {{"site-a", {200, 8000, clock_.Now()}}, {"site-b", {100, 8000, clock_.Now()}}};
+  const Time older = clock_.Now();
+  clock_.Advance(Duration::Hours(2));
+  Alive("a1");
+  Alive("b1");
+  r.checkpoints = {{"site-a", {200, 8000, clock_.Now()}}, {"site-b", {100, 8000, older}}};
   r.queued = clock_.Now();
   r = jobs_.Update(r).value();
   ASSERT_TRUE(replicator_.Plan(clock_.Now()).ok());
@@ -218,7 +223,7 @@ TEST_F(CheckpointReplicatorTest, AJobWaitsForTheDownSiteThatHoldsItsNewestCheckp
   std::optional<std::string> held = replicator_.HoldForCheckpoint(r, clock_.Now());
   ASSERT_TRUE(held.has_value());
   EXPECT_NE(held->find("waiting for site site-a (down), which holds its newest checkpoint (step 200); the newest a "
-                       "live site holds is step 100 at site-b"),
+                       "live site holds is step 100 at site-b; at most 7194 s more (checkpoint.site_wait: auto"),
             std::string::npos)
       << *held;
   // The reconciler keeps it out of the queue with that reason.
@@ -226,16 +231,16 @@ TEST_F(CheckpointReplicatorTest, AJobWaitsForTheDownSiteThatHoldsItsNewestCheckp
   ASSERT_TRUE(rec_.Tick().ok());
   EXPECT_EQ(jobs_.Get(id).value().state, JobState::kPending);
   EXPECT_NE(jobs_.Get(id).value().reason.find("waiting for site site-a"), std::string::npos);
-  // Past its site_wait (4 h by default) it restarts from step 100.
-  clock_.Advance(Duration::Hours(4));
+  // Past the work at stake it restarts from step 100.
+  clock_.Advance(Duration::Hours(2));
   Alive("b1");
   ASSERT_TRUE(replicator_.Plan(clock_.Now()).ok());
   EXPECT_FALSE(replicator_.HoldForCheckpoint(r, clock_.Now()).has_value());
   ASSERT_EQ(Audits("checkpoint-site-wait-over").size(), 1u);
   EXPECT_NE(Audits("checkpoint-site-wait-over")[0].detail.find("restarting from it"), std::string::npos);
-  // With replicas the default wait is none: the replica is a copy behind.
-  const uint64_t replicated = Submit("", 2);
-  JobRecord q = jobs_.Get(replicated).value();
+  // A job that says site_wait: 0s never waits.
+  const std::string spec = "name: n\ncheckpoint: {interval: 10m, site_wait: 0s}\nrun: x\n";
+  JobRecord q = jobs_.Get(jobs_.Submit(spec, "n.yaml", "").value().id).value();
   q.checkpoints = r.checkpoints;
   q.queued = clock_.Now();
   EXPECT_FALSE(replicator_.HoldForCheckpoint(q, clock_.Now()).has_value());
