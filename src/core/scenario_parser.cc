@@ -67,7 +67,7 @@ constexpr std::string_view kGeneratorKeys[] = {"name",
                                                "deadline_slack"};
 constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
 constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly",     "async",
-                                                 "write",   "replicas", "site_wait"};
+                                                "write",   "replicas", "site_wait"};
 constexpr std::string_view kReplicaKeys[] = {"sites", "every"};
 constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
@@ -376,7 +376,8 @@ StatusOr<CheckpointPolicy> ParseCheckpoint(const Cursor& c) {
     SG_ASSIGN_OR_RETURN(p.replica_sites, r.Int("sites", 1, Range{1, kMaxReplicaSites}));
     SG_ASSIGN_OR_RETURN(p.replica_every, r.Dur("every", p.replica_every, kNonNegativeDuration));
   }
-  if (auto wait = f.Get("site_wait"); wait.has_value() && !(wait->IsScalar() && SameName(wait->node().Scalar(), "auto"))) {
+  if (auto wait = f.Get("site_wait");
+      wait.has_value() && !(wait->IsScalar() && SameName(wait->node().Scalar(), "auto"))) {
     SG_ASSIGN_OR_RETURN(p.site_wait, yaml_util::ReadDuration(*wait, kNonNegativeDuration));
   }
   if (auto interval = f.Get("interval")) {

@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 
 #include "model/checkpoint.h"
-#include "model/geo.h"
 #include "model/failure.h"
+#include "model/geo.h"
 #include "model/placement_shape.h"
 #include "model/power.h"
 #include "model/power_cap.h"

@@ -88,8 +88,8 @@ class Engine {
     // restart elsewhere first copies it over the WAN (staging), and a site
     // outage strands it there unless a replica is elsewhere.
     int32_t ckpt_site = -1;
-    std::string reason;              // of its last decision that gave one
-    int64_t last_audit = -1;         // audit_ index of its last decision
+    std::string reason;       // of its last decision that gave one
+    int64_t last_audit = -1;  // audit_ index of its last decision
   };
 
   void Arrive(uint32_t j, Time now);

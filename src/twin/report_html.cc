@@ -178,11 +178,12 @@ std::vector<Card> HeadlineCards(const Summary& s) {
                    s.preemptions > 0 ? fmt::format("; {} preemptions", Count(s.preemptions)) : "")},
   };
   if (const CheckpointTraffic& c = s.checkpoints; c.site_losses > 0) {  // checkpoints across sites
-    cards.push_back({"Site losses", Count(c.site_losses), "",
-                     fmt::format("jobs whose site went down: {} waited and resumed there, {} restarted from a "
-                                 "replica, {} from their start; {:.1f} h waiting, {:.1f} h redone; {:.1f} TB replicated",
-                                 Count(c.waited), Count(c.from_replica), Count(c.from_scratch), c.waited_h, c.redone_h,
-                                 c.replication_tb)});
+    cards.push_back(
+        {"Site losses", Count(c.site_losses), "",
+         fmt::format("jobs whose site went down: {} waited and resumed there, {} restarted from a "
+                     "replica, {} from their start; {:.1f} h waiting, {:.1f} h redone; {:.1f} TB replicated",
+                     Count(c.waited), Count(c.from_replica), Count(c.from_scratch), c.waited_h, c.redone_h,
+                     c.replication_tb)});
   }
   return cards;
 }

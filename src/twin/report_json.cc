@@ -125,11 +125,16 @@ Json SummaryTree(const RunResult& r) {
   j["preemptions"] = s.preemptions;
   j["power_capped_starts"] = s.power_capped_starts;
   if (const CheckpointTraffic& c = s.checkpoints; c.any()) {  // checkpoints across sites
-    j["checkpoints"] = Json{{"replication_tb", c.replication_tb}, {"restores", c.restores},
-                            {"restore_tb", c.restore_tb},         {"staging_hours", c.staging_h},
-                            {"site_losses", c.site_losses},       {"waited_for_site", c.waited},
-                            {"waited_hours", c.waited_h},         {"restarted_from_replica", c.from_replica},
-                            {"restarted_from_start", c.from_scratch}, {"redone_hours", c.redone_h}};
+    j["checkpoints"] = Json{{"replication_tb", c.replication_tb},
+                            {"restores", c.restores},
+                            {"restore_tb", c.restore_tb},
+                            {"staging_hours", c.staging_h},
+                            {"site_losses", c.site_losses},
+                            {"waited_for_site", c.waited},
+                            {"waited_hours", c.waited_h},
+                            {"restarted_from_replica", c.from_replica},
+                            {"restarted_from_start", c.from_scratch},
+                            {"redone_hours", c.redone_h}};
   }
   Json kinds;
   for (int k = 0; k < kNumJobKinds; ++k) {

@@ -94,16 +94,16 @@ inline constexpr int kNumJobKinds = 4;
 // restores at another site, and what site outages did to the jobs whose
 // checkpoints they held.
 struct CheckpointTraffic {
-  double replication_tb = 0;   // replica copies of every checkpoint written
-  int64_t restores = 0;        // restarts that first copied a checkpoint from another site
+  double replication_tb = 0;  // replica copies of every checkpoint written
+  int64_t restores = 0;       // restarts that first copied a checkpoint from another site
   double restore_tb = 0;
-  double staging_h = 0;        // their copy time, before the job computed again
-  int64_t site_losses = 0;     // running jobs whose site went down under them
-  int64_t waited = 0;          // of those: waited for the site and resumed from its store
-  double waited_h = 0;         // time all of them waited for their site
-  int64_t from_replica = 0;    // restarted elsewhere from a replica
-  int64_t from_scratch = 0;    // restarted from their start (no reachable checkpoint)
-  double redone_h = 0;         // work those restarts did again (wall hours on the gang)
+  double staging_h = 0;      // their copy time, before the job computed again
+  int64_t site_losses = 0;   // running jobs whose site went down under them
+  int64_t waited = 0;        // of those: waited for the site and resumed from its store
+  double waited_h = 0;       // time all of them waited for their site
+  int64_t from_replica = 0;  // restarted elsewhere from a replica
+  int64_t from_scratch = 0;  // restarted from their start (no reachable checkpoint)
+  double redone_h = 0;       // work those restarts did again (wall hours on the gang)
   bool any() const { return replication_tb > 0 || restores > 0 || site_losses > 0; }
 };
 
@@ -133,10 +133,10 @@ struct Summary {
   double workload_energy_mwh = 0;
   double workload_tco2 = 0;
   double workload_cost_usd = 0;
-  int64_t sla_misses = 0;             // jobs with a deadline that did not finish by it
-  int64_t deferrals = 0;              // carbon-aware Defer decisions applied
-  int64_t power_capped_starts = 0;    // starts under a carbon-aware power cap
-  int64_t preemptions = 0;            // running jobs stopped (after a warning) for higher priority
+  int64_t sla_misses = 0;           // jobs with a deadline that did not finish by it
+  int64_t deferrals = 0;            // carbon-aware Defer decisions applied
+  int64_t power_capped_starts = 0;  // starts under a carbon-aware power cap
+  int64_t preemptions = 0;          // running jobs stopped (after a warning) for higher priority
   CheckpointTraffic checkpoints;
   KindSummary by_kind[kNumJobKinds];  // indexed by JobKind
   int64_t events = 0;

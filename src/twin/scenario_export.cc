@@ -190,9 +190,8 @@ void Job(YAML::Emitter& y, const JobSpec& j, const std::set<std::string>& places
   kv("interval", Dur(c.interval));  // used under daly too when failures are off
   kv("write", Dur(c.write));
   if (c.replica_sites > 1) {
-    y << YAML::Key << "replicas" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "sites"
-      << YAML::Value << c.replica_sites << YAML::Key << "every" << YAML::Value << Dur(c.replica_every)
-      << YAML::EndMap;
+    y << YAML::Key << "replicas" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "sites" << YAML::Value
+      << c.replica_sites << YAML::Key << "every" << YAML::Value << Dur(c.replica_every) << YAML::EndMap;
   }
   if (c.site_wait >= Duration::Zero()) kv("site_wait", Dur(c.site_wait));
   y << YAML::EndMap;

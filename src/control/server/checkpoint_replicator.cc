@@ -176,7 +176,7 @@ Status CheckpointReplicator::Plan(Time now) {
           // more recently waits (an arrived copy records when it came).
           const Duration every = r.spec.spec.checkpoint.replica_every;
           if (auto h = r.checkpoints.find(t); every > Duration::Zero() && h != r.checkpoints.end() &&
-                                               now - h->second.seen < every && !copies_.contains({r.id, t})) {
+                                              now - h->second.seen < every && !copies_.contains({r.id, t})) {
             interest.insert(t);
             continue;
           }
@@ -339,9 +339,9 @@ std::optional<std::string> CheckpointReplicator::HoldForCheckpoint(const JobReco
   const Duration at_stake = newest->seen - (newest_live != nullptr ? newest_live->seen : r.submitted);
   const Duration wait = cp.site_wait >= Duration::Zero() ? cp.site_wait : std::max(Duration::Zero(), at_stake);
   const Time since = r.queued != Time() ? r.queued : r.updated;
-  const std::string elsewhere =
-      newest_live != nullptr ? fmt::format("the newest a live site holds is step {} at {}", newest_live->step, live_site)
-                             : "no live site holds one";
+  const std::string elsewhere = newest_live != nullptr ? fmt::format("the newest a live site holds is step {} at {}",
+                                                                     newest_live->step, live_site)
+                                                       : "no live site holds one";
   if (now - since >= wait) {
     if (gave_up_noted_.insert({r.id, since.millis()}).second) {
       Audit(now, "checkpoint-site-wait-over", r.id,
@@ -351,10 +351,11 @@ std::optional<std::string> CheckpointReplicator::HoldForCheckpoint(const JobReco
     }
     return std::nullopt;
   }
-  return fmt::format("waiting for site {} (down), which holds its newest checkpoint (step {}); {}; at most {} s more "
-                     "(checkpoint.site_wait{})",
-                     fmt::join(down, ", "), newest->step, elsewhere, (wait - (now - since)).millis() / 1000,
-                     cp.site_wait >= Duration::Zero() ? "" : ": auto, the work at stake");
+  return fmt::format(
+      "waiting for site {} (down), which holds its newest checkpoint (step {}); {}; at most {} s more "
+      "(checkpoint.site_wait{})",
+      fmt::join(down, ", "), newest->step, elsewhere, (wait - (now - since)).millis() / 1000,
+      cp.site_wait >= Duration::Zero() ? "" : ": auto, the work at stake");
 }
 
 std::vector<CheckpointCopyState> CheckpointReplicator::CopiesOf(uint64_t id) const {

@@ -297,9 +297,10 @@ workload:
   EXPECT_EQ(s.workload.generators[1].checkpoint.replica_sites, 1);
   ASSERT_EQ(s.failures.scripted.size(), 1u);
   EXPECT_EQ(s.failures.scripted[0].node, FailureSpec::Scripted::kWholeSite);
-  EXPECT_FALSE(ParseScenario(std::string(kSite) + "workload:\n  generators:\n    - {checkpoint: {replicas: {sites: 0}}}\n",
-                             "t.yaml")
-                   .ok());
+  EXPECT_FALSE(
+      ParseScenario(std::string(kSite) + "workload:\n  generators:\n    - {checkpoint: {replicas: {sites: 0}}}\n",
+                    "t.yaml")
+          .ok());
 }
 
 TEST(ParseScenarioTest, SchedulerKnobsAndResilience) {
