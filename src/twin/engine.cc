@@ -333,13 +333,26 @@ void Engine::StopPreempted(uint32_t j, Time now) {
   JobState& js = jobs_[j];
   const Duration saved = js.seg.SavedOnStop(js.warned_at - js.seg_start, now - js.warned_at);
   Account(j, now, saved, /*finished=*/false);
-  ++js.restarts;
   ++preemptions_;
-  ++js.epoch;
-  js.outcome = JobOutcome::kPending;
-  js.pending_since = now;
+  BackToPending(j, now);
   ReleaseNodes(j, now);
   queue_.Push(RequestFor(j));
+}
+
+void Engine::BackToPending(uint32_t j, Time now) {
+  JobState& js = jobs_[j];
+  ++js.restarts;
+  ++js.epoch;  // the pending finish event is now stale
+  js.outcome = JobOutcome::kPending;
+  js.pending_since = now;
+}
+
+void Engine::ReleaseGang(uint32_t j, Time now) {
+  JobState& js = jobs_[j];
+  ReleaseNodes(j, now);
+  js.failed.clear();
+  js.holding = false;
+  js.booting = false;  // it gave back the devices that were booting
 }
 
 void Engine::StartJob(const sched::Start& s, Time now) {
@@ -653,11 +666,8 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
                                ? js.seg.SavedBy(now - js.seg_start)
                                : js.seg.SavedOnStop(js.warned_at - js.seg_start, now - js.warned_at);
     Account(j, now, saved, /*finished=*/false);
-    ++js.restarts;
     ++interruptions_;
-    ++js.epoch;  // the pending finish event is now stale
-    js.outcome = JobOutcome::kPending;
-    js.pending_since = now;
+    BackToPending(j, now);
   } else {
     BookHold(j, now);  // a repairing gang lost another node (or its site)
   }
@@ -665,10 +675,7 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   const bool repair =
       in_.spec.failures.gang_repair && failed != kNoNode && js.nodes.size() > 1 && js.warned_at == Time::Never();
   if (!repair) {
-    ReleaseNodes(j, now);
-    js.failed.clear();
-    js.holding = false;
-    js.booting = false;  // it gave back the devices that were booting
+    ReleaseGang(j, now);
     queue_.Push(RequestFor(j));
     return;
   }
@@ -848,15 +855,9 @@ void Engine::LoseSite(uint32_t j, uint32_t site, Duration repair, Time now) {
     js.ckpt_site = replica;
     back = now + wait;
   }
-  ++js.restarts;
   ++interruptions_;
-  ++js.epoch;
-  js.outcome = JobOutcome::kPending;
-  js.pending_since = now;
-  ReleaseNodes(j, now);
-  js.failed.clear();
-  js.holding = false;
-  js.booting = false;
+  BackToPending(j, now);
+  ReleaseGang(j, now);
   if (back <= now) {
     queue_.Push(RequestFor(j));
   } else {

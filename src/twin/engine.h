@@ -115,6 +115,10 @@ class Engine {
   // `failed` = the node whose failure stops the job, or kNoNode when the
   // whole gang is lost (site outage); gang repair only applies to the former.
   void InterruptJob(uint32_t j, Time now, uint32_t failed);
+  // A running job's attempt is over: one restart more, pending from now.
+  void BackToPending(uint32_t j, Time now);
+  // Gives back every node of job `j`'s gang (survivors of a repair too).
+  void ReleaseGang(uint32_t j, Time now);
   // Running job `j` loses site `site` (down for `repair`), with its
   // checkpoint store: as the server's replicator does, it waits for the
   // site while waiting costs less than the work at stake (its
