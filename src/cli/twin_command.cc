@@ -71,6 +71,10 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
   fmt::print("  utilisation {:.1f}%  goodput {:.1f}%  effective training time {:.1f}%\n", 100 * s.utilisation,
              100 * s.goodput, 100 * s.ettr);
   fmt::print("  failures    {} component failures, {} job interruptions\n", s.failures, s.interruptions);
+  if (s.inputs.moves > 0) {
+    fmt::print("  input data  {} starts brought {:.1f} TB to their site first ({:.1f} h)\n", s.inputs.moves,
+               s.inputs.tb, s.inputs.hours);
+  }
   if (const twin::CheckpointTraffic& c = s.checkpoints; c.any()) {
     fmt::print("  checkpoints {:.1f} TB replicated over the WAN; {} restores elsewhere ({:.1f} TB, {:.2f} h staging)\n",
                c.replication_tb, c.restores, c.restore_tb, c.staging_h);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/data_input_parser.h"
 #include "core/job_file_root.h"
 #include "core/yaml_util.h"
 
@@ -18,7 +19,7 @@ using yaml_util::Range;
 constexpr size_t kMaxJobFileBytes = size_t{1} << 20;
 constexpr std::string_view kTopKeys[] = {"name",     "tenant",       "kind",       "resources",  "placement",
                                          "priority", "estimate",     "deferrable", "checkpoint", "run",
-                                         "env",      "max_restarts", "image",      "array"};
+                                         "env",      "max_restarts", "image",      "array",      "inputs"};
 constexpr std::string_view kResourceKeys[] = {"accelerators", "nodes", "memory", "cpus"};
 constexpr std::string_view kPlacementKeys[] = {"jurisdictions", "regions", "near", "max_rtt", "spread"};
 constexpr std::string_view kDeferrableKeys[] = {"deadline"};
@@ -225,6 +226,9 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
     spec.deferrable = true;
   }
   if (auto cp = f.Get("checkpoint")) SG_RETURN_IF_ERROR(ParseCheckpointBlock(*cp, &job));
+  if (auto inputs = f.Get("inputs")) {
+    SG_ASSIGN_OR_RETURN(spec.inputs, ParseDataInputs(*inputs));
+  }
   SG_ASSIGN_OR_RETURN(const Cursor run, f.Require("run"));
   SG_ASSIGN_OR_RETURN(job.run, run.Scalar("a shell command"));
   if (job.run.empty()) return run.Error("must not be empty");

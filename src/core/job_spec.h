@@ -60,6 +60,15 @@ struct CheckpointPolicy {
 };
 inline constexpr int kMaxReplicaSites = 16;
 
+// A dataset a job reads (`inputs:`), and which sites hold a copy of it:
+// the scheduler charges a site without one the time to bring it there
+// (data gravity), and the twin spends that time before the job computes.
+struct DataInput {
+  std::string name;
+  double bytes = 0;
+  std::vector<std::string> sites;
+};
+
 struct JobSpec {
   std::string name;
   std::string tenant = "default";
@@ -95,6 +104,7 @@ struct JobSpec {
   // preference). The scheduler scores the WAN round trip from there.
   std::string near;
   Duration max_rtt = Duration::Zero();  // hard limit on that round trip; 0 = none
+  std::vector<DataInput> inputs;        // datasets it reads (none for most jobs)
   bool deferrable = false;
   Time deadline = Time::Never();
 };

@@ -1,5 +1,7 @@
 #include "core/scenario_parser.h"
 
+#include "core/data_input_parser.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -71,9 +73,9 @@ constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly",  
 constexpr std::string_view kReplicaKeys[] = {"sites", "every"};
 constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
-    "name",     "tenant",   "kind",       "accelerators",  "count",      "accelerator_count", "priority", "submit",
-    "duration", "training", "checkpoint", "jurisdictions", "deferrable", "deadline",          "near",     "max_rtt",
-    "estimate", "per_node", "spread",     "regions"};
+    "name",   "tenant",   "kind",     "accelerators", "count",         "accelerator_count", "priority",
+    "submit", "duration", "training", "checkpoint",   "jurisdictions", "deferrable",        "deadline",
+    "near",   "max_rtt",  "estimate", "per_node",     "spread",        "regions",           "inputs"};
 constexpr std::string_view kTrainingKeys[] = {
     "params", "tokens", "tokens_per_step", "mfu", "state_bytes_per_param", "tensor_parallel", "pipeline_parallel"};
 constexpr std::string_view kSchedulerKeys[] = {"weights",         "carbon_forecast", "power_cap",
@@ -565,6 +567,18 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
     SG_ASSIGN_OR_RETURN(j.checkpoint, ParseCheckpoint(*cp));
   }
   SG_ASSIGN_OR_RETURN(j.jurisdictions, f.StringList("jurisdictions", j.jurisdictions));
+  if (auto inputs = f.Get("inputs")) {
+    SG_ASSIGN_OR_RETURN(j.inputs, ParseDataInputs(*inputs));
+    // Holders are sites of the scenario (places also holds regions: a
+    // typo that names neither fails here, not silently in the run).
+    for (const DataInput& in : j.inputs) {
+      for (const std::string& site : in.sites) {
+        if (std::find(places.begin(), places.end(), site) == places.end()) {
+          return inputs->Error(yaml_util::UnknownName("site", site, places));
+        }
+      }
+    }
+  }
   SG_ASSIGN_OR_RETURN(const std::vector<std::string> near, ParseNear(f, places));
   if (near.size() > 1) return f.Get("near")->Error("a job is near one place; give one site or region");
   if (!near.empty()) j.near = near[0];

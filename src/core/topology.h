@@ -59,7 +59,11 @@ struct SiteSpec {
   std::vector<PoolSpec> pools;
   FabricSpec fabric;
   BytesPerSec storage_bandwidth = GigabytesPerSec(100);  // checkpoint storage, site total
-  int hot_spares = 0;                                    // nodes held back for gang repair (scheduler issue)
+  // The site's WAN uplink for moving data in or out (0 = not given): a pair
+  // of sites with no `wan` link between them moves data at the slower of
+  // their uplinks (a server's `wan_bandwidth`, sites file).
+  BytesPerSec wan_uplink = BytesPerSec(0);
+  int hot_spares = 0;  // nodes held back for gang repair (scheduler issue)
   // Node failures measured at this site (per node per year), on top of the
   // scenario's failure components, each keeping the node out `node_repair`
   // (a live forecast's measured rates; 0 = none).

@@ -50,6 +50,28 @@ void BlockIndex::Dec(uint32_t b) {
   Link(b);
 }
 
+void ClusterState::SetWanLink(SiteId a, SiteId b, double bytes_per_s) {
+  wan_links_[{std::min(a.value(), b.value()), std::max(a.value(), b.value())}] = bytes_per_s;
+}
+
+double ClusterState::WanBytesPerSec(SiteId a, SiteId b) const {
+  if (auto it = wan_links_.find({std::min(a.value(), b.value()), std::max(a.value(), b.value())});
+      it != wan_links_.end()) {
+    return it->second;
+  }
+  const double x = sites_[a.value()].wan_uplink, y = sites_[b.value()].wan_uplink;
+  if (x > 0 && y > 0) return std::min(x, y);
+  if (x > 0 || y > 0) return std::max(x, y);
+  return kDefaultWan;
+}
+
+std::optional<SiteId> ClusterState::FindSite(std::string_view name) const {
+  for (size_t s = 0; s < sites_.size(); ++s) {
+    if (sites_[s].name == name) return SiteId(static_cast<uint16_t>(s));
+  }
+  return std::nullopt;
+}
+
 ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
   uint32_t next_node = 0;
   for (size_t s = 0; s < sites.size(); ++s) {
@@ -66,6 +88,7 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     if (it == jurisdictions_.end()) jurisdictions_.push_back(spec.jurisdiction);
     site.power_cap_w = spec.power_cap.value();
     site.pue = spec.pue;
+    site.wan_uplink = spec.wan_uplink.value();
     for (const PoolSpec& ps : spec.pools) {
       PoolState pool;
       pool.site = SiteId(static_cast<uint16_t>(s));

@@ -13,7 +13,10 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -133,6 +136,7 @@ struct SiteState {
   double power_cap_w = 0;
   double pue = 1.0;
   int64_t total_devices = 0;
+  double wan_uplink = 0;  // bytes/s (SiteSpec::wan_uplink; 0 = not given)
   SiteSignals signals;
 };
 
@@ -152,6 +156,15 @@ class ClusterState {
   int FreeOn(NodeId n) const { return nodes_[n.value()].free; }
   bool IsUp(NodeId n) const { return nodes_[n.value()].up; }
   uint32_t LocalIndex(NodeId n) const { return n.value() - pools_[nodes_[n.value()].pool].first_node; }
+
+  // Data moves between sites (data gravity, JobRequest::data), bytes/s: a
+  // link the driver set (a scenario's `wan`), else the slower of the two
+  // sites' uplinks, else kDefaultWan (a scenario link's default, 400 Gb/s).
+  static constexpr double kDefaultWan = 400e9 / 8;
+  void SetWanLink(SiteId a, SiteId b, double bytes_per_s);
+  double WanBytesPerSec(SiteId a, SiteId b) const;
+  // The site named `name`, or nullopt.
+  std::optional<SiteId> FindSite(std::string_view name) const;
 
   // Jurisdiction names in first-seen order; a job's JurisdictionMask indexes this.
   const std::vector<std::string>& jurisdictions() const { return jurisdictions_; }
@@ -210,6 +223,7 @@ class ClusterState {
   std::vector<PoolState> pools_;
   std::vector<NodeState> nodes_;
   std::vector<std::string> jurisdictions_;
+  std::map<std::pair<uint16_t, uint16_t>, double> wan_links_;  // (lower, higher) site -> bytes/s
   int64_t total_devices_ = 0;
   std::vector<ReleaseCalendarTree> running_;  // per pool
   std::unordered_map<uint32_t, RunningGang> running_by_job_;

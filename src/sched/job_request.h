@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/accelerator.h"
@@ -32,6 +33,13 @@ inline AcceleratorMask MaskOfTypes(const std::vector<AcceleratorType>& types) {
 // Bit i set = jurisdiction i of the ClusterState's table allowed; 0 = anywhere.
 using JurisdictionMask = uint64_t;
 
+// A dataset the job reads (JobSpec::inputs) and the sites holding it.
+struct DataNeed {
+  std::string name;
+  double bytes = 0;
+  std::vector<SiteId> at;  // none known: no cost is charged for it
+};
+
 struct JobRequest {
   JobId id;
   TenantId tenant;
@@ -55,6 +63,9 @@ struct JobRequest {
   bool has_users = false;
   float users_latitude = 0, users_longitude = 0;
   Duration max_rtt = Duration::Zero();
+  // Data gravity: a pool's site without a copy of each dataset is charged
+  // the time to bring it from the best-connected holder (site_score.h).
+  std::vector<DataNeed> data;
   int priority = 0;
   Time submit;        // original submit; kept across requeues
   Duration estimate;  // runtime estimate on `reference` devices (scoring, backfill)

@@ -44,6 +44,19 @@ float UtilisationOf(JobKind k) {
   return 0.7f;
 }
 
+std::vector<DataNeed> ResolveData(const JobSpec& spec, const ClusterState& state) {
+  std::vector<DataNeed> out;
+  out.reserve(spec.inputs.size());
+  for (const DataInput& in : spec.inputs) {
+    DataNeed d{in.name, in.bytes, {}};
+    for (const std::string& site : in.sites) {
+      if (std::optional<SiteId> id = state.FindSite(site)) d.at.push_back(*id);
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
 JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, const JobContext& context) {
   JobRequest req;
   req.id = context.id;

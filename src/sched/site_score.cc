@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include <fmt/format.h>
+
 #include "model/geo.h"
 #include "model/power.h"
 #include "model/step_time.h"
@@ -32,14 +34,56 @@ Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, d
   c.co2_g = c.energy_j / 3.6e6 * JudgedIntensity(site.signals);  // J -> kWh x g/kWh
   c.cost_usd = c.energy_j / 3.6e9 * site.signals.price;          // J -> MWh x USD/MWh
   c.rtt_ms = RoundTripMs(site, req);
+  if (!req.data.empty()) c.move_s = MoveSeconds(state, pool.site, req);
   return c;
+}
+
+namespace {
+
+// The fastest link from a holder of `d` to `site` (0: `site` holds it, or
+// no holder is known), and that holder.
+double BestRate(const ClusterState& state, SiteId site, const DataNeed& d, SiteId* from) {
+  double best = 0;
+  for (SiteId h : d.at) {
+    if (h == site) return 0;
+    if (const double bw = state.WanBytesPerSec(h, site); bw > best) {
+      best = bw;
+      *from = h;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+double MoveSeconds(const ClusterState& state, SiteId site, const JobRequest& req) {
+  double s = 0;
+  for (const DataNeed& d : req.data) {
+    SiteId from;
+    if (const double bw = BestRate(state, site, d, &from); bw > 0) s += d.bytes / bw;
+  }
+  return s;
+}
+
+std::string MoveReason(const ClusterState& state, SiteId site, const JobRequest& req) {
+  std::string out;
+  for (const DataNeed& d : req.data) {
+    SiteId from;
+    const double bw = BestRate(state, site, d, &from);
+    if (bw <= 0) continue;
+    const double tb = d.bytes / 1e12;
+    out += fmt::format("; data {} at {}, {}, {:.1f} h to move", d.name, state.site(from).name,
+                       tb >= 1 ? fmt::format("{:.1f} TB", tb) : fmt::format("{:.0f} GB", d.bytes / 1e9),
+                       d.bytes / bw / 3600);
+  }
+  return out;
 }
 
 void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
   double best_t = kInf, best_c = kInf, best_k = kInf;
   for (const Candidate& c : candidates) {
-    best_t = std::min(best_t, c.wait_s + c.runtime_s);
+    best_t = std::min(best_t, c.wait_s + c.move_s + c.runtime_s);
     best_c = std::min(best_c, c.co2_g);
     best_k = std::min(best_k, c.cost_usd);
   }
@@ -47,8 +91,8 @@ void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec)
   // job) compares by difference so it still ranks without dividing by 0.
   auto rel = [](double x, double best) { return best > 0 ? x / best : 1.0 + x; };
   for (Candidate& c : candidates) {
-    c.score = spec.weight_time * rel(c.wait_s + c.runtime_s, best_t) + spec.weight_carbon * rel(c.co2_g, best_c) +
-              spec.weight_cost * rel(c.cost_usd, best_k) +
+    c.score = spec.weight_time * rel(c.wait_s + c.move_s + c.runtime_s, best_t) +
+              spec.weight_carbon * rel(c.co2_g, best_c) + spec.weight_cost * rel(c.cost_usd, best_k) +
               spec.weight_latency * c.rtt_ms / std::max(1e-9, spec.latency_scale.seconds() * 1e3) +
               spec.weight_queue * c.queue;
   }

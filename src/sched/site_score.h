@@ -7,6 +7,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 
 #include "core/scenario.h"
 #include "sched/cluster_state.h"
@@ -23,6 +24,7 @@ struct Candidate {
   double co2_g = 0;      // energy x grid intensity (mean of now and ahead)
   double cost_usd = 0;   // energy x price now
   double rtt_ms = 0;     // WAN round trip from the job's users or data (0 = none given)
+  double move_s = 0;     // bringing its input data to this site (0 = all here, or none)
   double queue = 0;      // devices waiting for this pool this pass / pool devices
   double score = 0;      // lower is better; set by ScoreCandidates
 };
@@ -35,7 +37,14 @@ double JudgedIntensity(const SiteSignals& s);
 // time is stretched by `span_factor` (placement.h SpanFactor).
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor = 1.0);
 
-// score = w_time * (wait + runtime) / best (wait + runtime) + w_carbon * co2 / least co2
+// Seconds to bring `req`'s input data to `site`: each dataset the site
+// lacks, from the holder with the fastest link (MoveSeconds), in turn.
+double MoveSeconds(const ClusterState& state, SiteId site, const JobRequest& req);
+// Where the time goes, for a placement's reason: "; data corpus from
+// site-b, 2.0 TB, 4.4 h to move" ("" when nothing moves).
+std::string MoveReason(const ClusterState& state, SiteId site, const JobRequest& req);
+
+// score = w_time * (wait + move + runtime) / best (wait + move + runtime) + w_carbon * co2 / least co2
 //       + w_cost * cost / least cost + w_latency * rtt / latency_scale + w_queue * queue,
 // over the candidates given.
 void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec);

@@ -13,15 +13,18 @@
 namespace stargate::sched {
 namespace {
 
-std::string Reason(const ClusterState& state, const Candidate& c, size_t candidates, bool backfilled) {
+std::string Reason(const ClusterState& state, const Candidate& c, size_t candidates, bool backfilled,
+                   const JobRequest& req) {
   const PoolState& pool = state.pool(c.pool);
   const SiteState& site = state.site(pool.site);
   const SiteSignals& sig = site.signals;
   return fmt::format(
-      "{} {}: best of {} (score {:.3f}; est. {:.2f} h, {:.1f} kgCO2, ${:.0f}, grid {:.0f} g/kWh{}, {:.0f} $/MWh{}){}",
-      site.name, Name(pool.type), candidates, c.score, c.runtime_s / 3600.0, c.co2_g / 1e3, c.cost_usd, sig.carbon,
-      sig.carbon_stale ? " (stale: the site's mean)" : "", sig.price,
-      sig.price_stale ? " (stale: the site's mean)" : "", backfilled ? "; backfilled" : "");
+             "{} {}: best of {} (score {:.3f}; est. {:.2f} h, {:.1f} kgCO2, ${:.0f}, grid {:.0f} g/kWh{}, {:.0f} "
+             "$/MWh{}){}",
+             site.name, Name(pool.type), candidates, c.score, c.runtime_s / 3600.0, c.co2_g / 1e3, c.cost_usd,
+             sig.carbon, sig.carbon_stale ? " (stale: the site's mean)" : "", sig.price,
+             sig.price_stale ? " (stale: the site's mean)" : "", backfilled ? "; backfilled" : "") +
+         (req.data.empty() ? "" : MoveReason(state, pool.site, req));
 }
 
 }  // namespace
@@ -165,7 +168,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       reservation.Take(c.pool, now, c.runtime_s, need);
       order_.Charge(TenantUsage::Of(pool.type, need));
       const double cap = CarbonPowerCap(spec_, state.site(pool.site), req);
-      std::string reason = Reason(state, c, candidates_.size(), reservation.valid);
+      std::string reason = Reason(state, c, candidates_.size(), reservation.valid, req);
       if (cap > 0) reason += fmt::format("; power capped at {:.0f}% of TDP", cap * 100);
       out.items.push_back(Start{req.id, pool.site, c.pool, std::move(nodes), shape.per_node, std::move(reason), cap});
       placed = true;

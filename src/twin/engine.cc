@@ -17,6 +17,7 @@
 #include "model/power_cap.h"
 #include "model/step_time.h"
 #include "sched/grid_signals.h"
+#include "sched/site_score.h"
 
 namespace stargate::twin {
 namespace {
@@ -59,13 +60,9 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
       savers_.emplace_back(std::min<int64_t>(pool.total_devices(), warm_nodes * pool.per_node));
     }
   }
-  for (const WanLinkSpec& w : in_.spec.wan) {  // the parser checked the names
-    int a = -1, b = -1;
-    for (size_t i = 0; i < sites.size(); ++i) {
-      if (sites[i].name == w.a) a = static_cast<int>(i);
-      if (sites[i].name == w.b) b = static_cast<int>(i);
-    }
-    if (a >= 0 && b >= 0) wan_bw_[{std::min(a, b), std::max(a, b)}] = w.bandwidth.value();
+  for (const WanLinkSpec& w : in_.spec.wan) {  // checkpoint copies and data moves (the parser checked the names)
+    const std::optional<SiteId> a = state_.FindSite(w.a), b = state_.FindSite(w.b);
+    if (a && b) state_.SetWanLink(*a, *b, w.bandwidth.value());
   }
   pool_fail_rate_.assign(state_.pools().size(), 0.0);
   site_fail_rate_.assign(sites.size(), 0.0);
@@ -241,6 +238,7 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   context.queued_at = js.pending_since;
   context.utilisation = js.utilisation;
   sched::JobRequest req = sched::RequestOf(in_.jobs[j], placements_[placement_of_[j]], context);
+  if (!in_.jobs[j].inputs.empty()) req.data = sched::ResolveData(in_.jobs[j], state_);
   if (js.holding) {  // a gang repair: spares for the failed nodes only
     for (uint32_t n : js.failed) req.repair.push_back(NodeId(n));
     req.repair_pool = PoolId(js.pool);
@@ -535,6 +533,22 @@ void Engine::BeginSegment(uint32_t j, Time now) {
     js.seg.restart += in_.spec.scheduler.power_save.boot;
     js.booting = false;
   }
+  if (!spec.inputs.empty() && js.data_site != static_cast<int32_t>(site_id.value())) {
+    // Its input data is brought here first (data gravity: the scheduler
+    // charged the same time, sched::MoveSeconds).
+    sched::JobRequest need;
+    need.data = sched::ResolveData(spec, state_);
+    const Duration move = Duration::FromSeconds(sched::MoveSeconds(state_, site_id, need));
+    if (move > Duration::Zero()) {
+      js.seg.restart += move;
+      ++inputs_.moves;
+      for (const sched::DataNeed& d : need.data) {
+        if (std::find(d.at.begin(), d.at.end(), site_id) == d.at.end() && !d.at.empty()) inputs_.tb += d.bytes / 1e12;
+      }
+      inputs_.hours += move.hours();
+    }
+    js.data_site = static_cast<int32_t>(site_id.value());
+  }
   if (spec.checkpoint.enabled) {
     // Its newest checkpoint is in another site's store: copied here first
     // (the server's staging), before the job computes again.
@@ -782,9 +796,7 @@ double Engine::CheckpointBytesOf(uint32_t j) const {
 Duration Engine::CopyTime(uint32_t j, int a, int b) const {
   const double bytes = CheckpointBytesOf(j);
   if (bytes <= 0 || a == b) return Duration::Zero();
-  auto link = wan_bw_.find({std::min(a, b), std::max(a, b)});
-  // No link in the scenario: the default WAN link's (WanLinkSpec, 400 Gb/s).
-  const double bw = link != wan_bw_.end() ? link->second : WanLinkSpec{}.bandwidth.value();
+  const double bw = state_.WanBytesPerSec(SiteId(static_cast<uint16_t>(a)), SiteId(static_cast<uint16_t>(b)));
   return Duration::FromSeconds(bytes / bw);
 }
 
@@ -1042,6 +1054,7 @@ RunResult Engine::Collect(Time horizon) {
   s.power_capped_starts = capped_starts_;
   s.failures = failures_;
   s.checkpoints = ckpt_;
+  s.inputs = inputs_;
 
   // Close the books at the horizon: running jobs count the work done so far.
   std::vector<double> jct_h, wait_h;

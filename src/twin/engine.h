@@ -88,6 +88,7 @@ class Engine {
     // restart elsewhere first copies it over the WAN (staging), and a site
     // outage strands it there unless a replica is elsewhere.
     int32_t ckpt_site = -1;
+    int32_t data_site = -1;   // where its input data was last brought (-1: not yet)
     std::string reason;       // of its last decision that gave one
     int64_t last_audit = -1;  // audit_ index of its last decision
   };
@@ -202,8 +203,8 @@ class Engine {
   int64_t capped_starts_ = 0;
   int64_t failures_ = 0;
   // Checkpoints across sites (issue 22).
-  std::map<std::pair<int, int>, double> wan_bw_;  // scenario WAN links, bytes/s, both ways
   CheckpointTraffic ckpt_;
+  DataMoves inputs_;
   bool dirty_ = false;
   bool audit_on_ = true;
 };

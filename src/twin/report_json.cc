@@ -124,6 +124,9 @@ Json SummaryTree(const RunResult& r) {
   j["deferrals"] = s.deferrals;
   j["preemptions"] = s.preemptions;
   j["power_capped_starts"] = s.power_capped_starts;
+  if (s.inputs.moves > 0) {
+    j["inputs"] = Json{{"moves", s.inputs.moves}, {"tb", s.inputs.tb}, {"hours", s.inputs.hours}};
+  }
   if (const CheckpointTraffic& c = s.checkpoints; c.any()) {  // checkpoints across sites
     j["checkpoints"] = Json{{"replication_tb", c.replication_tb},
                             {"restores", c.restores},

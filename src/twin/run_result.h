@@ -107,6 +107,13 @@ struct CheckpointTraffic {
   bool any() const { return replication_tb > 0 || restores > 0 || site_losses > 0; }
 };
 
+// Input data brought to where jobs ran (data gravity, JobSpec::inputs).
+struct DataMoves {
+  int64_t moves = 0;  // starts that first moved data
+  double tb = 0;
+  double hours = 0;  // their move time, before the job computed
+};
+
 struct Summary {
   std::string scenario;
   uint64_t seed = 0;
@@ -138,6 +145,7 @@ struct Summary {
   int64_t power_capped_starts = 0;  // starts under a carbon-aware power cap
   int64_t preemptions = 0;          // running jobs stopped (after a warning) for higher priority
   CheckpointTraffic checkpoints;
+  DataMoves inputs;
   KindSummary by_kind[kNumJobKinds];  // indexed by JobKind
   int64_t events = 0;
   int64_t scheduler_passes = 0;

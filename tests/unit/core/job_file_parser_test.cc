@@ -107,6 +107,20 @@ TEST(JobFile, CheckpointReplicasKeepAndSiteWait) {
               "1.5h, 54d)");
 }
 
+// Inputs: datasets with their size and the sites that hold them.
+TEST(JobFile, InputsNameTheirSizeAndSites) {
+  const JobFile j = ParseOk("name: r\ninputs:\n  - {name: corpus, size: 2TB, sites: [site-b, site-c]}\nrun: x\n");
+  ASSERT_EQ(j.spec.inputs.size(), 1u);
+  EXPECT_EQ(j.spec.inputs[0].name, "corpus");
+  EXPECT_DOUBLE_EQ(j.spec.inputs[0].bytes, 2e12);
+  EXPECT_EQ(j.spec.inputs[0].sites, (std::vector<std::string>{"site-b", "site-c"}));
+  ExpectError(
+      "name: x\nrun: y\ninputs:\n  - {name: c, size: 2, sites: [b]}\n",
+      "job.yaml:4:21: inputs[0].size: invalid size '2': a number needs its unit (B, kB, MB, GB, TB or KiB..EiB)");
+  ExpectError("name: x\nrun: y\ninputs:\n  - {name: c, size: 2TB, sites: []}\n",
+              "job.yaml:4:33: inputs[0].sites: at least one site that holds it");
+}
+
 TEST(JobFile, ErrorsNameFileLineAndField) {
   ExpectError("name: x\nrun: y\nresource: {nodes: 2}\n",
               "job.yaml:3:1: unknown key 'resource' (did you mean 'resources'?)");

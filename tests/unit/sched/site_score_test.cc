@@ -134,5 +134,37 @@ TEST(SiteScore, MaxRttIsAHardFilterForEveryPolicy) {
   }
 }
 
+// Data gravity: a site without the job's input is charged the time to
+// bring it over the WAN, so the job goes where its data is unless that site
+// is much worse; when it cannot, the reason says what moves.
+TEST(SiteScore, InputDataPullsTheJobToWhereItIs) {
+  ClusterState s = World();
+  for (uint16_t i = 0; i < 3; ++i) Grid(s, i, 300);
+  s.SetWanLink(SiteId(1), SiteId(2), 1e9);  // ashburn-dallas: 8 Gb/s
+  s.SetWanLink(SiteId(0), SiteId(2), 1e8);  // tokyo-dallas: 0.8 Gb/s
+  JobRequest req;
+  req.id = JobId(1);
+  req.accelerators = 8;
+  req.estimate = Duration::Hours(1);
+  req.data = {DataNeed{"corpus", 2e12, {SiteId(2)}}};  // 2 TB at dallas
+  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(2), req), 0);
+  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(1), req), 2000);  // over the link
+  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(0), req), 20000);
+  EXPECT_DOUBLE_EQ(s.WanBytesPerSec(SiteId(0), SiteId(1)), ClusterState::kDefaultWan);  // no link, no uplinks
+  EXPECT_EQ(MoveReason(s, SiteId(1), req), "; data corpus at dallas, 2.0 TB, 0.6 h to move");
+  EXPECT_EQ(MoveReason(s, SiteId(2), req), "");
+  StargatePolicy policy({});
+  Queue q;
+  q.Push(req);
+  const Start start = std::get<Start>(policy.Schedule(s, q, Time::Epoch()).items.at(0));
+  EXPECT_EQ(start.site, SiteId(2));
+  // Dallas full: Ashburn, the best connected, with the move in its reason.
+  s.Allocate(NodeId(4), 8);
+  s.Allocate(NodeId(5), 8);
+  const Start moved = std::get<Start>(policy.Schedule(s, q, Time::Epoch()).items.at(0));
+  EXPECT_EQ(moved.site, SiteId(1));
+  EXPECT_NE(moved.reason.find("; data corpus at dallas, 2.0 TB, 0.6 h to move"), std::string::npos) << moved.reason;
+}
+
 }  // namespace
 }  // namespace stargate::sched

@@ -442,3 +442,35 @@ TEST(Engine, AReplicaElsewhereLetsAJobResumeAtOnceAfterASiteLoss) {
 
 }  // namespace
 }  // namespace stargate::twin
+
+namespace stargate::twin {
+namespace {
+
+// Data gravity in the twin: a job whose 2 TB input is at site b. FIFO
+// takes site a (first fit) and spends the move over the 8 Gb/s link
+// before computing; the stargate policy, charged the same move, goes to b.
+TEST(Engine, InputDataIsMovedBeforeTheJobComputesAndPullsTheStargatePolicy) {
+  TwinInputs in = SiteLoss(Duration::Hours(1), 1);
+  in.running.clear();
+  in.spec.failures.scripted.clear();
+  in.spec.wan = {WanLinkSpec{"a", "b", BytesPerSec(1e9), Duration::Zero()}};
+  JobSpec j = Batch(16, Duration::Hours(2));
+  j.inputs = {DataInput{"corpus", 2e12, {"b"}}};
+  in.jobs = {j};
+  in.spec.policy = "fifo";
+  const RunResult fifo = RunTwin(in).value();
+  ASSERT_EQ(fifo.jobs[0].outcome, JobOutcome::kFinished);
+  EXPECT_EQ(fifo.jobs[0].site, 0);
+  EXPECT_EQ(fifo.summary.inputs.moves, 1);
+  EXPECT_DOUBLE_EQ(fifo.summary.inputs.tb, 2.0);
+  EXPECT_NEAR(fifo.summary.inputs.hours, 2000.0 / 3600, 1e-9);
+  EXPECT_EQ(fifo.jobs[0].end, Time::Epoch() + Duration::Hours(2) + Duration::Seconds(2000));
+  in.spec.policy = "stargate";
+  const RunResult gravity = RunTwin(in).value();
+  EXPECT_EQ(gravity.jobs[0].site, 1);
+  EXPECT_EQ(gravity.summary.inputs.moves, 0);
+  EXPECT_EQ(gravity.jobs[0].end, Time::Epoch() + Duration::Hours(2));
+}
+
+}  // namespace
+}  // namespace stargate::twin
