@@ -5,8 +5,10 @@
 // with the parsers.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/accelerator.h"
@@ -68,6 +70,12 @@ struct DataInput {
   double bytes = 0;
   std::vector<std::string> sites;
 };
+
+// Whether a job that allows `allowed` (JobSpec::jurisdictions; empty =
+// anywhere) may have its work or data in `jurisdiction`.
+inline bool JurisdictionAllowed(const std::vector<std::string>& allowed, std::string_view jurisdiction) {
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), jurisdiction) != allowed.end();
+}
 
 struct JobSpec {
   std::string name;

@@ -809,8 +809,7 @@ int Engine::ReplicaSite(uint32_t j, uint32_t site) const {
   double best_km = 0;
   for (size_t s = 0; s < sites.size(); ++s) {
     if (s == site || site_down_[s] > 0) continue;
-    const auto& js = spec.jurisdictions;
-    if (!js.empty() && std::find(js.begin(), js.end(), sites[s].jurisdiction) == js.end()) continue;
+    if (!JurisdictionAllowed(spec.jurisdictions, sites[s].jurisdiction)) continue;
     const double km = model::HaversineKm(from.latitude, from.longitude, sites[s].latitude, sites[s].longitude);
     if (best < 0 || km < best_km) {
       best = static_cast<int>(s);

@@ -17,6 +17,7 @@
 
 #include "control/agent/checkpoint_store.h"
 #include "control/net/digest.h"
+#include "core/job_spec.h"
 
 namespace stargate::control {
 namespace {
@@ -38,21 +39,6 @@ struct ManifestStamp {
   int64_t size = 0, ctime_ns = 0;
   auto operator<=>(const ManifestStamp&) const = default;
 };
-
-// The first `n` bytes of `path` into `sha`.
-Status HashPrefix(const fs::path& path, uint64_t n, Sha256Stream* sha) {
-  std::ifstream in(path, std::ios::binary);
-  std::string buf(1 << 20, '\0');
-  while (n > 0 && in) {
-    in.read(buf.data(), static_cast<std::streamsize>(std::min<uint64_t>(n, buf.size())));
-    const auto got = static_cast<uint64_t>(in.gcount());
-    if (got == 0) break;
-    sha->Update(std::string_view(buf.data(), got));
-    n -= got;
-  }
-  if (n > 0) return absl::DataLossError(fmt::format("{}: shorter than it was", path.string()));
-  return Status();
-}
 
 std::optional<ManifestStamp> StampOf(const fs::path& manifest) {
   struct stat st {};
@@ -150,11 +136,11 @@ struct CheckpointMover::Impl {
   }
 
   void Copy(const CheckpointPull& p) {
-    const auto& js = p.jurisdictions;
-    if (!js.empty() && std::find(js.begin(), js.end(), options.jurisdiction) == js.end()) {
+    if (!JurisdictionAllowed(p.jurisdictions, options.jurisdiction)) {
       Set(p, State::kRefused, 0, 0,
           fmt::format("node {} is in jurisdiction {}, outside the job's [{}]", options.node,
-                      options.jurisdiction.empty() ? "(none)" : options.jurisdiction, fmt::join(js, ", ")));
+                      options.jurisdiction.empty() ? "(none)" : options.jurisdiction,
+                      fmt::join(p.jurisdictions, ", ")));
       return;
     }
     if (!Under(options.root, p.dir) || p.dir[options.root.size() + 1] == '.' || p.step < 0) {
@@ -223,7 +209,10 @@ struct CheckpointMover::Impl {
       // first), so it is not read back after.
       auto sha = std::make_unique<Sha256Stream>();
       uint64_t size = have;
-      if (have > 0) SG_RETURN_IF_ERROR(HashPrefix(local, have, sha.get()));
+      if (have > 0) {
+        SG_ASSIGN_OR_RETURN(const uint64_t hashed, HashInto(local, sha.get(), have));
+        if (hashed != have) return absl::DataLossError(fmt::format("{}: shorter than it was", local.string()));
+      }
       if (have < f.size) {
         std::ofstream out;
         bool ranged = false;

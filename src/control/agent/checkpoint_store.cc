@@ -43,22 +43,32 @@ bool SafeRelative(std::string_view p) {
   return true;
 }
 
-StatusOr<std::pair<uint64_t, std::string>> HashFile(const fs::path& path) {
+StatusOr<uint64_t> HashInto(const fs::path& path, Sha256Stream* sha, uint64_t limit) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(fmt::format("{}: cannot read", path.string()));
-  Sha256Stream sha;
   std::string buf(kReadChunk, '\0');
   uint64_t size = 0;
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  while (in && size < limit) {
+    in.read(buf.data(), static_cast<std::streamsize>(std::min<uint64_t>(buf.size(), limit - size)));
     const auto got = static_cast<size_t>(in.gcount());
     if (got == 0) break;
-    sha.Update(std::string_view(buf.data(), got));
+    sha->Update(std::string_view(buf.data(), got));
     size += got;
   }
   if (in.bad()) return absl::DataLossError(fmt::format("{}: read error", path.string()));
+  return size;
+}
+
+namespace {
+
+// Size and lower-case hex SHA-256 of a whole file.
+StatusOr<std::pair<uint64_t, std::string>> HashFile(const fs::path& path) {
+  Sha256Stream sha;
+  SG_ASSIGN_OR_RETURN(const uint64_t size, HashInto(path, &sha));
   return std::make_pair(size, sha.Hex());
 }
+
+}  // namespace
 
 Status FsyncPath(const fs::path& path, bool directory) {
   const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);

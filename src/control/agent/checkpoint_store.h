@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "control/net/digest.h"
 #include "control/protocol/checkpoint_messages.h"
 #include "core/status.h"
 
@@ -54,8 +55,9 @@ StatusOr<CheckpointManifest> ParseManifest(std::string_view json, std::string_vi
 // ".." part, no NUL: it stays inside the checkpoint's directory.
 bool SafeRelative(std::string_view p);
 
-// Size and lower-case hex SHA-256 of a file, read in chunks.
-StatusOr<std::pair<uint64_t, std::string>> HashFile(const std::filesystem::path& path);
+// Feeds the first `limit` bytes of a file (all of it by default) to `sha`,
+// read in chunks; returns how many there were.
+StatusOr<uint64_t> HashInto(const std::filesystem::path& path, Sha256Stream* sha, uint64_t limit = UINT64_MAX);
 // fsync of a file or a directory (its entries).
 Status FsyncPath(const std::filesystem::path& path, bool directory);
 

@@ -14,11 +14,6 @@ namespace {
 
 using State = CheckpointCopyReport::State;
 
-bool Allowed(const JobSpec& spec, const std::string& jurisdiction) {
-  const auto& js = spec.jurisdictions;
-  return js.empty() || std::find(js.begin(), js.end(), jurisdiction) != js.end();
-}
-
 std::string LogUrl(const NodeInfo& n) {
   const std::string& host = n.log_address.empty() ? n.address : n.log_address;
   return host.find(':') != std::string::npos ? fmt::format("http://[{}]:{}", host, n.log_port)
@@ -145,7 +140,7 @@ Status CheckpointReplicator::Plan(Time now) {
         std::vector<std::string> outside;
         for (const auto& [site, node] : speakers_) {
           if (chosen.contains(site)) continue;
-          if (!Allowed(r.spec.spec, nodes_->Find(node)->jurisdiction)) {
+          if (!JurisdictionAllowed(r.spec.spec.jurisdictions, nodes_->Find(node)->jurisdiction)) {
             outside.push_back(site);
             continue;
           }
@@ -217,6 +212,7 @@ Status CheckpointReplicator::Plan(Time now) {
   }
   std::erase_if(refused_noted_, [&](const Key& k) { return !live_ids.contains(k.first); });
   std::erase_if(gave_up_noted_, [&](const auto& k) { return !live_ids.contains(k.first); });
+  std::erase_if(failures_noted_, [&](const auto& k) { return !live_ids.contains(std::get<0>(k)); });
   return Status();
 }
 
@@ -378,7 +374,7 @@ std::optional<std::string> CheckpointReplicator::NeverReplicates(const JobSpec& 
   std::map<std::string, std::string> inside, outside;  // site -> jurisdiction
   for (const auto& [name, n] : nodes_->nodes()) {
     if (!n.moves_checkpoints) continue;
-    (Allowed(spec, n.jurisdiction) ? inside : outside).emplace(n.site, n.jurisdiction);
+    (JurisdictionAllowed(spec.jurisdictions, n.jurisdiction) ? inside : outside).emplace(n.site, n.jurisdiction);
   }
   if (static_cast<int>(inside.size()) >= want) return std::nullopt;
   std::vector<std::string> in, out;
