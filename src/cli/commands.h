@@ -55,6 +55,8 @@ bool ReadWholeFile(const std::string& path, const std::string& flag, std::string
 void AddPlanCommand(CLI::App& app, int* exit_code);
 // `stargate checkpoint seal|verify|latest` (checkpoint_command.cc).
 void AddCheckpointCommands(CLI::App& app, Clock& clock, int* exit_code);
+// `stargate data register|list|show|unregister` (data_command.cc).
+void AddDataCommands(CLI::App& app, int* exit_code);
 // `stargate forecast`.
 void AddForecastCommand(CLI::App& app, int* exit_code);
 // `stargate serve FILE`.

@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   stargate::cli::AddCertCommands(app, &exit_code);
   stargate::cli::AddPlanCommand(app, &exit_code);
   stargate::cli::AddCheckpointCommands(app, clock, &exit_code);
+  stargate::cli::AddDataCommands(app, &exit_code);
   stargate::cli::AddForecastCommand(app, &exit_code);
   stargate::cli::AddServeCommand(app, clock, &exit_code);
   stargate::cli::AddConfigCommands(app, &exit_code);

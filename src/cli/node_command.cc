@@ -19,21 +19,10 @@ namespace {
 
 using nlohmann::json;
 
-// The call's JSON answer, or nullopt after saying why (*code: the exit
-// code, exit_codes.h).
+// A JSON call (server_call.h).
 std::optional<json> Call(const std::string& method, const std::string& path, const std::string& body = "",
                          int* code = nullptr) {
-  int ignored = 0;
-  int& exit = code != nullptr ? *code : ignored;
-  control::HttpResponse r;
-  exit = CallServerAs(method, path, body, {{"Content-Type", "application/json"}}, &r);
-  if (exit != exit_code::kOk) return std::nullopt;
-  json j = json::parse(r.body, nullptr, false);
-  if (j.is_discarded()) {
-    std::cerr << "error: the server's answer is not JSON\n";
-    return std::nullopt;
-  }
-  return j;
+  return CallServerJson(method, path, body, code);
 }
 
 }  // namespace

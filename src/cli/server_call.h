@@ -5,7 +5,10 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "control/net/http_types.h"
 
@@ -16,5 +19,10 @@ namespace stargate::cli {
 // the exit code (exit_codes.h).
 int CallServerAs(const std::string& method, const std::string& path, const std::string& body,
                  const std::map<std::string, std::string>& headers, control::HttpResponse* out);
+
+// A JSON call: its answer, or nullopt after saying why (*code, when given:
+// the exit code).
+std::optional<nlohmann::json> CallServerJson(const std::string& method, const std::string& path,
+                                             const std::string& body = "", int* code = nullptr);
 
 }  // namespace stargate::cli

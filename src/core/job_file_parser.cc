@@ -227,7 +227,7 @@ StatusOr<JobFile> ParseJobRoot(const Cursor& root, std::span<const std::string_v
   }
   if (auto cp = f.Get("checkpoint")) SG_RETURN_IF_ERROR(ParseCheckpointBlock(*cp, &job));
   if (auto inputs = f.Get("inputs")) {
-    SG_ASSIGN_OR_RETURN(spec.inputs, ParseDataInputs(*inputs));
+    SG_ASSIGN_OR_RETURN(spec.inputs, ParseDataInputs(*inputs, /*names=*/true));
   }
   SG_ASSIGN_OR_RETURN(const Cursor run, f.Require("run"));
   SG_ASSIGN_OR_RETURN(job.run, run.Scalar("a shell command"));

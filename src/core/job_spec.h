@@ -65,10 +65,14 @@ inline constexpr int kMaxReplicaSites = 16;
 // A dataset a job reads (`inputs:`), and which sites hold a copy of it:
 // the scheduler charges a site without one the time to bring it there
 // (data gravity), and the twin spends that time before the job computes.
+// A job file may instead name a dataset registered with the server
+// (`inputs: [corpus]`, `stargate data register`): it comes with no size
+// and no sites, and the server fills both in from its registry.
 struct DataInput {
   std::string name;
   double bytes = 0;
   std::vector<std::string> sites;
+  bool registered() const { return sites.empty(); }
 };
 
 // Whether a job that allows `allowed` (JobSpec::jurisdictions; empty =

@@ -568,7 +568,7 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
   }
   SG_ASSIGN_OR_RETURN(j.jurisdictions, f.StringList("jurisdictions", j.jurisdictions));
   if (auto inputs = f.Get("inputs")) {
-    SG_ASSIGN_OR_RETURN(j.inputs, ParseDataInputs(*inputs));
+    SG_ASSIGN_OR_RETURN(j.inputs, ParseDataInputs(*inputs, /*names=*/false));
     // Holders are sites of the scenario (places also holds regions: a
     // typo that names neither fails here, not silently in the run).
     for (const DataInput& in : j.inputs) {

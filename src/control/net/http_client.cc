@@ -20,10 +20,12 @@ StatusOr<HttpResponse> CallServer(const std::string& base_url, const std::string
       token != nullptr && *token != '\0' && !headers.count("Authorization")) {
     h.emplace("Authorization", std::string("Bearer ") + token);
   }
-  if (method != "GET" && method != "POST") {
+  if (method != "GET" && method != "POST" && method != "DELETE") {
     return absl::InvalidArgumentError(fmt::format("unsupported method {}", method));
   }
-  httplib::Result r = method == "GET" ? client.Get(path, h) : client.Post(path, h, body, "application/yaml");
+  httplib::Result r = method == "GET"    ? client.Get(path, h)
+                      : method == "POST" ? client.Post(path, h, body, "application/yaml")
+                                         : client.Delete(path, h);
   if (!r) {
     return absl::UnavailableError(
         fmt::format("cannot reach the server at {}: {}", base_url, httplib::to_string(r.error())));

@@ -11,7 +11,8 @@
 
 namespace stargate::control {
 
-// `base_url` is "http://127.0.0.1:8470"; GET or POST (the body as YAML).
+// `base_url` is "http://127.0.0.1:8470"; GET, POST (the body as YAML) or
+// DELETE.
 // Sends "Authorization: Bearer $STARGATE_TOKEN" when that is set and the
 // caller gave no Authorization header. Unavailable (naming the URL) when
 // it cannot connect.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -25,6 +26,7 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
       nodes_(store, options.heartbeat_timeout),
       audit_(store),
       identity_(store, options.node_auth),
+      datasets_(store),
       reconciler_(&jobs_, &nodes_, std::move(scheduler), options.data_dir, clock),
       replicator_(&jobs_, &nodes_) {
   reconciler_options_ = options.reconciler;
@@ -33,6 +35,7 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
   ConfigureLocked();
   reconciler_.SetAudit(&audit_);
   reconciler_.SetMetrics(&metrics_);
+  reconciler_.SetDatasets(&datasets_);
   replicator_.SetAudit(&audit_);
   // A rank whose site store lacks the job's newest checkpoint starts once
   // it is staged there (the reconciler asks under the lock).
@@ -52,6 +55,7 @@ void ControlPlane::ConfigureLocked() {
 Status ControlPlane::Load() {
   std::lock_guard<std::mutex> lock(mu_);
   SG_RETURN_IF_ERROR(nodes_.Load(clock_->Now()));
+  SG_RETURN_IF_ERROR(datasets_.Load());
   if (history_loaded_) return Status();
   // In id order, not quite the order they ended: close enough for medians.
   SG_ASSIGN_OR_RETURN(const std::vector<JobRecord> all, jobs_.List());
@@ -110,6 +114,17 @@ StatusOr<std::vector<JobRegistry::Made>> ControlPlane::SubmitMany(std::vector<Jo
     std::lock_guard<std::mutex> lock(mu_);
     const Time now = clock_->Now();
     for (const JobRegistry::NewJob& item : batch) {
+      // A dataset the job names must be registered (a typo would else
+      // cost the job its data gravity silently). Checked, not resolved:
+      // each pass looks its copies up again.
+      for (const DataInput& in : item.spec.spec.inputs) {
+        if (in.registered() && datasets_.Find(item.spec.spec.tenant, in.name) == nullptr) {
+          return absl::InvalidArgumentError(
+              fmt::format("{}: inputs: tenant {} has no dataset {} (register it: stargate data register {} "
+                          "--site SITE --size SIZE --path PATH)",
+                          item.filename.empty() ? "the job" : item.filename, item.spec.spec.tenant, in.name, in.name));
+        }
+      }
       if (item.allow_pending) continue;
       std::optional<std::string> why = reconciler_.NeverRuns(item.spec.spec);
       if (!why.has_value()) why = replicator_.NeverReplicates(item.spec.spec);
@@ -224,7 +239,8 @@ StatusOr<ForecastSnapshot> ControlPlane::ForecastState() {
   s.hot_spares = reconciler_options_.hot_spares;
   s.gang_repair = reconciler_options_.gang_repair;
   SG_ASSIGN_OR_RETURN(s.jobs, jobs_.ListLive());
-  reconciler_.PredictAll(s.jobs);  // cached since the last pass unless the model moved
+  for (JobRecord& r : s.jobs) datasets_.Resolve(r.spec.spec);  // as the live passes see them
+  reconciler_.PredictAll(s.jobs);                              // cached since the last pass unless the model moved
   for (const JobRecord& r : s.jobs) s.run_times[r.id] = reconciler_.PredictionOf(r);
   return s;
 }
@@ -372,6 +388,63 @@ StatusOr<std::pair<std::string, JoinToken>> ControlPlane::CreateJoinToken(Durati
                           ttl.millis() / 1000))
       .IgnoreError();
   return made;
+}
+
+StatusOr<Dataset> ControlPlane::RegisterData(const std::string& tenant, const std::string& name, DatasetCopy copy,
+                                             const std::string& actor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // A site the server knows: a typo would else hold data nowhere.
+  std::set<std::string> known;
+  if (reconciler_options_.sites != nullptr) {
+    for (const SiteInfo& s : reconciler_options_.sites->sites()) known.insert(s.name);
+  }
+  for (const auto& [node, info] : nodes_.nodes()) known.insert(info.site);
+  if (!known.contains(copy.site)) {
+    std::string list;
+    for (const std::string& s : known) list += (list.empty() ? "" : ", ") + s;
+    return absl::InvalidArgumentError(
+        fmt::format("site: no site {} (known: {})", copy.site, list.empty() ? "none yet" : list));
+  }
+  const Time now = clock_->Now();
+  copy.registered = now;
+  copy.by = actor;
+  const std::string detail = fmt::format("dataset {} (tenant {}): {:.1f} GB at site {}, {}", name, tenant,
+                                         copy.bytes / 1e9, copy.site, copy.path);
+  SG_ASSIGN_OR_RETURN(Dataset d, datasets_.WithCopy(tenant, name, std::move(copy)));
+  Txn txn;
+  datasets_.Stage(txn, d);
+  SG_RETURN_IF_ERROR(audit_.Stage(txn, now, actor, "data-register", 0, detail));
+  SG_RETURN_IF_ERROR(store_->Commit(txn).status());
+  datasets_.Apply(d);
+  Changed();  // pending jobs that name it are weighed again
+  return d;
+}
+
+StatusOr<Dataset> ControlPlane::UnregisterData(const std::string& tenant, const std::string& name,
+                                               const std::string& site, const std::string& actor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SG_ASSIGN_OR_RETURN(Dataset d, datasets_.WithoutCopy(tenant, name, site));
+  Txn txn;
+  datasets_.Stage(txn, d);
+  SG_RETURN_IF_ERROR(audit_.Stage(
+      txn, clock_->Now(), actor, "data-unregister", 0,
+      fmt::format("dataset {} (tenant {}): {}", name, tenant, site.empty() ? "every copy" : "copy at site " + site)));
+  SG_RETURN_IF_ERROR(store_->Commit(txn).status());
+  datasets_.Apply(d);
+  Changed();
+  return d;
+}
+
+std::vector<Dataset> ControlPlane::Datasets(const std::string& tenant) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return datasets_.List(tenant);
+}
+
+std::optional<Dataset> ControlPlane::FindDataset(const std::string& tenant, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const Dataset* d = datasets_.Find(tenant, name);
+  if (d == nullptr) return std::nullopt;
+  return *d;
 }
 
 StatusOr<std::vector<JoinToken>> ControlPlane::JoinTokens() {

@@ -29,6 +29,7 @@
 #include "control/protocol/task.h"
 #include "control/server/audit_log.h"
 #include "control/server/checkpoint_replicator.h"
+#include "control/server/dataset_book.h"
 #include "control/server/forecast.h"
 #include "control/server/history.h"
 #include "control/server/job_registry.h"
@@ -211,6 +212,17 @@ class ControlPlane {
   Status RevokeJoinToken(const std::string& id, const std::string& actor);
   Status RevokeNode(const std::string& node, const std::string& actor);
 
+  // ---- Datasets (the REST API; dataset_book.h). The site must be one the
+  // server knows (its sites file or a node's --site): InvalidArgument
+  // naming the known ones otherwise. Audited as `actor`.
+  StatusOr<Dataset> RegisterData(const std::string& tenant, const std::string& name, DatasetCopy copy,
+                                 const std::string& actor);
+  // Without its copy at `site` ("" = every copy: the dataset is gone).
+  StatusOr<Dataset> UnregisterData(const std::string& tenant, const std::string& name, const std::string& site,
+                                   const std::string& actor);
+  std::vector<Dataset> Datasets(const std::string& tenant);
+  std::optional<Dataset> FindDataset(const std::string& tenant, const std::string& name);
+
   // ---- The control loop.
   // One pass now: note a stall of the loop, requeue gangs that lost a
   // node, place pending jobs; wakes waiting heartbeats.
@@ -256,6 +268,7 @@ class ControlPlane {
   NodeRegistry nodes_ ABSL_GUARDED_BY(mu_);
   AuditLog audit_ ABSL_GUARDED_BY(mu_);
   NodeIdentity identity_ ABSL_GUARDED_BY(mu_);
+  DatasetBook datasets_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Time> refusal_audited_ ABSL_GUARDED_BY(mu_);  // node and reason -> last audit
   Time refusal_window_ ABSL_GUARDED_BY(mu_);
   int refusal_audits_ ABSL_GUARDED_BY(mu_) = 0;

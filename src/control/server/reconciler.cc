@@ -3,6 +3,7 @@
 #include <absl/strings/str_join.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <optional>
 #include <set>
@@ -80,6 +81,23 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
   // How many checkpoints the job's own pruning keeps (checkpoint.keep, as
   // copies to other sites keep): its env may say otherwise.
   env.try_emplace("STARGATE_CHECKPOINT_KEEP", std::to_string(r.spec.checkpoint_keep));
+  // Where each registered dataset the job reads lies at this rank's site
+  // (`stargate data register --path`): STARGATE_DATA_<NAME>, the name upper
+  // case with '.' and '-' as '_'. Unset where the site holds no copy.
+  if (datasets_ != nullptr && node != nullptr) {
+    for (const DataInput& in : r.spec.spec.inputs) {
+      const Dataset* d = in.registered() ? datasets_->Find(r.spec.spec.tenant, in.name) : nullptr;
+      if (d == nullptr) continue;
+      for (const DatasetCopy& c : d->copies) {
+        if (c.site != node->site) continue;
+        std::string var = "STARGATE_DATA_";
+        for (const char ch : in.name) {
+          var += std::isalnum(static_cast<unsigned char>(ch)) ? static_cast<char>(std::toupper(ch)) : '_';
+        }
+        env[var] = c.path;
+      }
+    }
+  }
   if (r.array_id != 0) {
     // An array element: its index, and the names a Slurm array's scripts
     // read (sbatch(1), OUTPUT ENVIRONMENT VARIABLES) for the same values.
@@ -676,6 +694,13 @@ sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::Cluster
   context.resumed = r.attempt > 0;
   context.queued_at = r.queued > Time::Epoch() ? r.queued : r.submitted;  // back in the queue (a requeue), or submitted
   context.utilisation = sched::UtilisationOf(r.spec.spec.kind);           // as the twin's
+  const bool named = std::any_of(r.spec.spec.inputs.begin(), r.spec.spec.inputs.end(),
+                                 [](const DataInput& in) { return in.registered(); });
+  if (named && datasets_ != nullptr) {  // rare: a copy with the registry's sizes and holders
+    JobSpec spec = r.spec.spec;
+    datasets_->Resolve(spec);
+    return sched::RequestOf(spec, state, context);
+  }
   return sched::RequestOf(r.spec.spec, state, context);
 }
 

@@ -37,6 +37,7 @@
 #include "control/protocol/node_info.h"
 #include "control/protocol/task.h"
 #include "control/server/audit_log.h"
+#include "control/server/dataset_book.h"
 #include "control/server/job_registry.h"
 #include "control/server/live_cluster.h"
 #include "control/server/metrics.h"
@@ -110,6 +111,9 @@ class Reconciler {
   void SetHoldGate(std::function<std::optional<std::string>(const JobRecord&, Time now)> gate) {
     hold_gate_ = std::move(gate);
   }
+  // Where job files' registered inputs (`inputs: [corpus]`) are looked up
+  // each pass (may be null: they charge no data gravity).
+  void SetDatasets(const DatasetBook* datasets) { datasets_ = datasets; }
   // One pass of the loop at the clock's now.
   Status Tick();
   // How long a job waits before retry `n` (1, 2, ...) after a rank's
@@ -246,6 +250,7 @@ class Reconciler {
   Metrics* metrics_ = nullptr;
   std::function<bool(const JobRecord&, const std::string&)> launch_gate_;
   std::function<std::optional<std::string>(const JobRecord&, Time)> hold_gate_;
+  const DatasetBook* datasets_ = nullptr;
   Status Audit(Time now, const std::string& action, uint64_t job, const std::string& detail) {
     return audit_ == nullptr ? Status() : audit_->Append(now, "scheduler", action, job, detail);
   }

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "control/server/rest_reply.h"
 #include "core/job_file_parser.h"
 #include "core/unit_parser.h"
 
@@ -14,85 +15,17 @@ namespace stargate::control {
 namespace {
 
 using nlohmann::json;
+using rest::Dump;
+using rest::ErrorResponse;
+using rest::FromStatus;
 
 constexpr size_t kMaxBody = size_t{1} << 20;
-
-std::string_view CodeName(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kInvalidArgument:
-      return "invalid_argument";
-    case absl::StatusCode::kNotFound:
-      return "not_found";
-    case absl::StatusCode::kPermissionDenied:
-      return "permission_denied";
-    case absl::StatusCode::kFailedPrecondition:
-      return "failed_precondition";
-    case absl::StatusCode::kAlreadyExists:
-      return "conflict";
-    case absl::StatusCode::kAborted:
-      return "aborted";
-    case absl::StatusCode::kUnavailable:
-      return "unavailable";
-    default:
-      return "internal";
-  }
-}
-
-int HttpStatusOf(absl::StatusCode code) {
-  switch (code) {
-    case absl::StatusCode::kInvalidArgument:
-      return 400;
-    case absl::StatusCode::kNotFound:
-      return 404;
-    case absl::StatusCode::kPermissionDenied:
-      return 403;
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists:
-      return 409;
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kUnavailable:
-      return 503;
-    default:
-      return 500;
-  }
-}
 
 // `?allow_pending=true` (or 1): a job no site can run yet is queued for
 // nodes yet to join instead of refused (ControlPlane::SubmitMany).
 bool AllowPending(const HttpRequest& req) {
   auto it = req.query.find("allow_pending");
   return it != req.query.end() && (it->second == "true" || it->second == "1");
-}
-
-// Invalid UTF-8 from a client (a header, a path) is replaced, never thrown.
-std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-HttpResponse ErrorResponse(int status, std::string_view code, std::string_view message, std::string_view field = {}) {
-  json err = {{"code", code}, {"message", message}};
-  if (!field.empty()) err["field"] = field;
-  return HttpResponse{status, Dump(json{{"error", err}})};
-}
-
-// The field path of a parser message "FILE:LINE:COL: a.b[1]: problem".
-std::string FieldOf(std::string_view message) {
-  size_t pos = 0;
-  for (int colons = 0; colons < 3; ++colons) {
-    pos = message.find(':', pos);
-    if (pos == std::string_view::npos) return "";
-    ++pos;
-  }
-  if (pos >= message.size() || message[pos] != ' ') return "";
-  const size_t end = message.find(": ", pos + 1);
-  if (end == std::string_view::npos) return "";
-  const std::string_view field = message.substr(pos + 1, end - pos - 1);
-  if (field.find(' ') != std::string_view::npos) return "";  // a sentence, not a path
-  return std::string(field);
-}
-
-HttpResponse FromStatus(const Status& st) {
-  const std::string message(st.message());
-  return ErrorResponse(HttpStatusOf(st.code()), CodeName(st.code()), message,
-                       st.code() == absl::StatusCode::kInvalidArgument ? FieldOf(message) : "");
 }
 
 json MsOrNull(Time t) { return t == Time::Never() ? json(nullptr) : json(t.millis()); }
@@ -251,6 +184,7 @@ HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
     }
     return QueryAudit(req);
   }
+  if (p == "/v1/datasets" || p.starts_with("/v1/datasets/")) return DatasetCall(req, who);
   if (p == "/v1/jobs/bulk") {
     if (req.method != "POST") return ErrorResponse(405, "method_not_allowed", "use POST");
     return SubmitBulk(req, who);
@@ -425,11 +359,7 @@ HttpResponse RestApi::SubmitBulk(const HttpRequest& req, Who who) {
     }
     StatusOr<JobRegistry::NewJob> item = Prepare(*file, *filename, *key, *array, who);
     if (!item.ok()) {
-      const int status = HttpStatusOf(item.status().code());
-      const std::string f = FieldOf(std::string(item.status().message()));
-      return ErrorResponse(status, CodeName(item.status().code()),
-                           fmt::format("{}: {}", field, std::string(item.status().message())),
-                           f.empty() ? field : field + "." + f);
+      return rest::FromStatusIn(item.status(), field);
     }
     item->allow_pending = AllowPending(req) || (e.contains("allow_pending") && e["allow_pending"] == true);
     total += item->spec.array.empty() ? 1 : item->spec.array.size();

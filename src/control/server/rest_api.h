@@ -24,6 +24,8 @@
 //                                node_identity.h); the token is shown only here
 //   GET  /v1/join-tokens         {"join_tokens": [{"id", "node", "expires_unix_ms", "revoked", ...}]}
 //   POST /v1/join-tokens/{id}/revoke, POST /v1/nodes/{name}/revoke  (admins)
+//   GET|POST|DELETE /v1/datasets[/{name}]  datasets a tenant registered
+//                                (rest_datasets.cc, dataset_book.h)
 //
 // With a token file (access.h) every path but /v1/health needs
 // "Authorization: Bearer TOKEN": 401 without a valid one, 403 for what the
@@ -90,6 +92,8 @@ class RestApi {
   HttpResponse JobLog(uint64_t id, std::string_view rank, const HttpRequest& req);
   HttpResponse QueryAudit(const HttpRequest& req);
   HttpResponse NodeIdentityCall(const HttpRequest& req, Who who);
+  // /v1/datasets[/NAME] (rest_datasets.cc).
+  HttpResponse DatasetCall(const HttpRequest& req, Who who);
   // With tokens on: 404 when job `id` is another tenant's (its existence
   // is not told), 403 when the caller may see but not (`write`) change
   // it; nullopt when it may (or the job does not exist: 404 later).

@@ -121,6 +121,22 @@ TEST(JobFile, InputsNameTheirSizeAndSites) {
               "job.yaml:4:33: inputs[0].sites: at least one site that holds it");
 }
 
+// A bare name is a dataset registered with the server (`stargate data
+// register`): no size and no sites until the server resolves it.
+TEST(JobFile, InputsMayNameRegisteredDatasets) {
+  const JobFile j = ParseOk("name: r\ninputs: [corpus, {name: logs, size: 1TB, sites: [b]}]\nrun: x\n");
+  ASSERT_EQ(j.spec.inputs.size(), 2u);
+  EXPECT_EQ(j.spec.inputs[0].name, "corpus");
+  EXPECT_TRUE(j.spec.inputs[0].registered());
+  EXPECT_EQ(j.spec.inputs[0].bytes, 0);
+  EXPECT_FALSE(j.spec.inputs[1].registered());
+  ExpectError("name: x\nrun: y\ninputs: [corpus, corpus]\n", "job.yaml:3:18: inputs[1]: a second input with this name");
+  ExpectError("name: x\nrun: y\ninputs: ['a/b']\n",
+              "job.yaml:3:10: inputs[0]: a dataset name has only letters, digits, '.', '_' and '-', not '/'");
+  ExpectError("name: x\nrun: y\ninputs: ['.hidden']\n",
+              "job.yaml:3:10: inputs[0]: a dataset name does not start with '.'");
+}
+
 TEST(JobFile, ErrorsNameFileLineAndField) {
   ExpectError("name: x\nrun: y\nresource: {nodes: 2}\n",
               "job.yaml:3:1: unknown key 'resource' (did you mean 'resources'?)");

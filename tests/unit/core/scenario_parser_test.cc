@@ -414,6 +414,13 @@ TEST(ParseScenarioErrorTest, NearMustNameASiteOrRegion) {
               "t.yaml:7:14: workload.jobs[0].near: a job is near one place; give one site or region");
 }
 
+// A scenario has no dataset registry: its inputs give size and sites.
+TEST(ParseScenarioErrorTest, InputsCannotNameARegisteredDataset) {
+  ExpectError(std::string(kSite) + "workload:\n  jobs:\n    - {inputs: [corpus]}\n",
+              "t.yaml:7:17: workload.jobs[0].inputs[0]: a scenario has no dataset registry to name one from: give "
+              "{name, size, sites}");
+}
+
 TEST(ParseScenarioErrorTest, SchedulerWeightsMustNotAllBeZero) {
   ExpectError(std::string(kSite) + "scheduler:\n  weights: {time: 0, carbon: 0, cost: 0, latency: 0}\n",
               "t.yaml:6:12: scheduler.weights: at least one weight must be positive");

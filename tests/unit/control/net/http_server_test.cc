@@ -265,7 +265,7 @@ TEST(CallServer, NamesTheUrlItCannotReach) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_NE(std::string(r.status().message()).find("http://127.0.0.1:1"), std::string::npos);
-  EXPECT_EQ(CallServer("http://127.0.0.1:1", "DELETE", "/x").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CallServer("http://127.0.0.1:1", "PATCH", "/x").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace
