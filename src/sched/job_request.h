@@ -33,11 +33,14 @@ inline AcceleratorMask MaskOfTypes(const std::vector<AcceleratorType>& types) {
 // Bit i set = jurisdiction i of the ClusterState's table allowed; 0 = anywhere.
 using JurisdictionMask = uint64_t;
 
-// A dataset the job reads (JobSpec::inputs) and the sites holding it.
+// A dataset the job reads (JobSpec::inputs) and the sites holding it; or,
+// for a job that resumes, its newest checkpoint and the live sites whose
+// stores hold it (staged before the job starts anywhere else).
 struct DataNeed {
   std::string name;
   double bytes = 0;
   std::vector<SiteId> at;  // none known: no cost is charged for it
+  bool checkpoint = false;
 };
 
 struct JobRequest {

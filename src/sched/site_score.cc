@@ -72,9 +72,14 @@ std::string MoveReason(const ClusterState& state, SiteId site, const JobRequest&
     const double bw = BestRate(state, site, d, &from);
     if (bw <= 0) continue;
     const double tb = d.bytes / 1e12;
-    out += fmt::format("; data {} at {}, {}, {:.1f} h to move", d.name, state.site(from).name,
-                       tb >= 1 ? fmt::format("{:.1f} TB", tb) : fmt::format("{:.0f} GB", d.bytes / 1e9),
-                       d.bytes / bw / 3600);
+    const std::string size = tb >= 1 ? fmt::format("{:.1f} TB", tb) : fmt::format("{:.0f} GB", d.bytes / 1e9);
+    const double h = d.bytes / bw / 3600;
+    if (d.checkpoint) {
+      out += fmt::format("; checkpoint at {}, {}, {} to stage", state.site(from).name, size,
+                         h >= 1 ? fmt::format("{:.1f} h", h) : fmt::format("{:.0f} min", h * 60));
+    } else {
+      out += fmt::format("; data {} at {}, {}, {:.1f} h to move", d.name, state.site(from).name, size, h);
+    }
   }
   return out;
 }

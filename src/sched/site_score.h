@@ -37,11 +37,13 @@ double JudgedIntensity(const SiteSignals& s);
 // time is stretched by `span_factor` (placement.h SpanFactor).
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor = 1.0);
 
-// Seconds to bring `req`'s input data to `site`: each dataset the site
-// lacks, from the holder with the fastest link (MoveSeconds), in turn.
+// Seconds to bring `req`'s input data (and a resuming job's newest
+// checkpoint) to `site`: each the site lacks, from the holder with the
+// fastest link, in turn.
 double MoveSeconds(const ClusterState& state, SiteId site, const JobRequest& req);
-// Where the time goes, for a placement's reason: "; data corpus from
-// site-b, 2.0 TB, 4.4 h to move" ("" when nothing moves).
+// Where the time goes, for a placement's reason: "; data corpus at
+// site-b, 2.0 TB, 4.4 h to move", "; checkpoint at site-a, 80 GB, 11 min
+// to stage" ("" when nothing moves).
 std::string MoveReason(const ClusterState& state, SiteId site, const JobRequest& req);
 
 // score = w_time * (wait + move + runtime) / best (wait + move + runtime) + w_carbon * co2 / least co2

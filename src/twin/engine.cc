@@ -239,6 +239,13 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   context.utilisation = js.utilisation;
   sched::JobRequest req = sched::RequestOf(in_.jobs[j], placements_[placement_of_[j]], context);
   if (!in_.jobs[j].inputs.empty()) req.data = sched::ResolveData(in_.jobs[j], state_);
+  // A job that resumes from its newest checkpoint in a live site's store:
+  // a site without it is charged the staging StartJob spends (the server
+  // charges the same from its replicator's view of the stores).
+  if (in_.jobs[j].checkpoint.enabled && js.ckpt_site >= 0 && js.remaining < 1.0 && site_down_[js.ckpt_site] == 0) {
+    const SiteId at(static_cast<uint16_t>(js.ckpt_site));
+    req.data.push_back(sched::DataNeed{"checkpoint", CheckpointBytesOf(j), {at}, /*checkpoint=*/true});
+  }
   if (js.holding) {  // a gang repair: spares for the failed nodes only
     for (uint32_t n : js.failed) req.repair.push_back(NodeId(n));
     req.repair_pool = PoolId(js.pool);

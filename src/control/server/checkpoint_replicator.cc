@@ -354,6 +354,22 @@ std::optional<std::string> CheckpointReplicator::HoldForCheckpoint(const JobReco
       cp.site_wait >= Duration::Zero() ? "" : ": auto, the work at stake");
 }
 
+std::optional<DataInput> CheckpointReplicator::RestoreFrom(const JobRecord& r) const {
+  if (!planned_ || !r.spec.spec.checkpoint.enabled) return std::nullopt;
+  int64_t step = -1;
+  for (const auto& [site, h] : r.checkpoints) {
+    if (speakers_.contains(site)) step = std::max(step, h.step);
+  }
+  if (step < 0) return std::nullopt;
+  DataInput out{fmt::format("checkpoint step {}", step), 0, {}};
+  for (const auto& [site, h] : r.checkpoints) {
+    if (!speakers_.contains(site) || h.step != step) continue;
+    out.bytes = std::max(out.bytes, static_cast<double>(h.bytes));
+    out.sites.push_back(site);
+  }
+  return out;
+}
+
 std::vector<CheckpointCopyState> CheckpointReplicator::CopiesOf(uint64_t id) const {
   std::vector<CheckpointCopyState> out;
   for (auto it = copies_.lower_bound({id, ""}); it != copies_.end() && it->first.first == id; ++it) {

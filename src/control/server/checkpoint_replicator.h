@@ -95,6 +95,10 @@ class CheckpointReplicator {
   // only at sites that are down, and its site_wait since it was requeued
   // is not over), or nullopt.
   std::optional<std::string> HoldForCheckpoint(const JobRecord& r, Time now);
+  // Job `r`'s newest checkpoint that live sites hold: its step in the
+  // name ("checkpoint step 120"), its size, those sites; nullopt when no
+  // live site holds one (or checkpoints are off).
+  std::optional<DataInput> RestoreFrom(const JobRecord& r) const;
   // The copies of job `id` planned or made (by destination site).
   std::vector<CheckpointCopyState> CopiesOf(uint64_t id) const;
   // Why `spec` could never keep its replicas on the stores registered now

@@ -45,6 +45,9 @@ ControlPlane::ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Sc
   // for it (its checkpoint.site_wait), rather than restart from older.
   reconciler_.SetHoldGate([this](const JobRecord& r, Time now)
                               ABSL_NO_THREAD_SAFETY_ANALYSIS { return replicator_.HoldForCheckpoint(r, now); });
+  // A site without the newest checkpoint is charged the time to stage it.
+  reconciler_.SetRestoreNeed([this](const JobRecord& r)
+                                 ABSL_NO_THREAD_SAFETY_ANALYSIS { return replicator_.RestoreFrom(r); });
 }
 
 void ControlPlane::ConfigureLocked() {

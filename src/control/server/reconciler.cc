@@ -696,12 +696,26 @@ sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::Cluster
   context.utilisation = sched::UtilisationOf(r.spec.spec.kind);           // as the twin's
   const bool named = std::any_of(r.spec.spec.inputs.begin(), r.spec.spec.inputs.end(),
                                  [](const DataInput& in) { return in.registered(); });
+  sched::JobRequest req;
   if (named && datasets_ != nullptr) {  // rare: a copy with the registry's sizes and holders
     JobSpec spec = r.spec.spec;
     datasets_->Resolve(spec);
-    return sched::RequestOf(spec, state, context);
+    req = sched::RequestOf(spec, state, context);
+  } else {
+    req = sched::RequestOf(r.spec.spec, state, context);
   }
-  return sched::RequestOf(r.spec.spec, state, context);
+  // A job that ran before resumes from its newest checkpoint: a site whose
+  // store lacks it waits for it to be staged (the twin charges the same).
+  if (r.state == JobState::kPending && r.attempt > 0 && restore_need_) {
+    if (std::optional<DataInput> need = restore_need_(r)) {
+      JobSpec only;
+      only.inputs.push_back(*std::move(need));
+      sched::DataNeed d = std::move(sched::ResolveData(only, state).front());
+      d.checkpoint = true;
+      req.data.push_back(std::move(d));
+    }
+  }
+  return req;
 }
 
 Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::vector<std::string>& node_names,

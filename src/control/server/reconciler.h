@@ -111,6 +111,12 @@ class Reconciler {
   void SetHoldGate(std::function<std::optional<std::string>(const JobRecord&, Time now)> gate) {
     hold_gate_ = std::move(gate);
   }
+  // For a job that resumes: its newest checkpoint a live site holds (size,
+  // and those sites), which the scheduler charges a site without it the
+  // time to stage (as data gravity); nullopt: none. Null: never.
+  void SetRestoreNeed(std::function<std::optional<DataInput>(const JobRecord&)> need) {
+    restore_need_ = std::move(need);
+  }
   // Where job files' registered inputs (`inputs: [corpus]`) are looked up
   // each pass (may be null: they charge no data gravity).
   void SetDatasets(const DatasetBook* datasets) { datasets_ = datasets; }
@@ -251,6 +257,7 @@ class Reconciler {
   std::function<bool(const JobRecord&, const std::string&)> launch_gate_;
   std::function<std::optional<std::string>(const JobRecord&, Time)> hold_gate_;
   const DatasetBook* datasets_ = nullptr;
+  std::function<std::optional<DataInput>(const JobRecord&)> restore_need_;
   Status Audit(Time now, const std::string& action, uint64_t job, const std::string& detail) {
     return audit_ == nullptr ? Status() : audit_->Append(now, "scheduler", action, job, detail);
   }

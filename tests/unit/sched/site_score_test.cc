@@ -166,5 +166,25 @@ TEST(SiteScore, InputDataPullsTheJobToWhereItIs) {
   EXPECT_NE(moved.reason.find("; data corpus at dallas, 2.0 TB, 0.6 h to move"), std::string::npos) << moved.reason;
 }
 
+// A resuming job's newest checkpoint weighs as its data does, and a site
+// that must stage it says so (in minutes when under an hour).
+TEST(SiteScore, AResumingJobsCheckpointIsStagedTimeInTheScore) {
+  ClusterState s = World();
+  for (uint16_t i = 0; i < 3; ++i) Grid(s, i, 300);
+  s.SetWanLink(SiteId(1), SiteId(2), 1e9);
+  JobRequest req;
+  req.accelerators = 8;
+  req.estimate = Duration::Hours(1);
+  req.data = {DataNeed{"checkpoint step 120", 8e10, {SiteId(2)}, /*checkpoint=*/true}};  // 80 GB at dallas
+  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(1), req), 80);
+  EXPECT_EQ(MoveReason(s, SiteId(1), req), "; checkpoint at dallas, 80 GB, 1 min to stage");
+  req.data[0].bytes = 8e12;
+  EXPECT_EQ(MoveReason(s, SiteId(1), req), "; checkpoint at dallas, 8.0 TB, 2.2 h to stage");
+  StargatePolicy policy({});
+  Queue q;
+  q.Push(req);
+  EXPECT_EQ(std::get<Start>(policy.Schedule(s, q, Time::Epoch()).items.at(0)).site, SiteId(2));
+}
+
 }  // namespace
 }  // namespace stargate::sched

@@ -474,3 +474,70 @@ TEST(Engine, InputDataIsMovedBeforeTheJobComputesAndPullsTheStargatePolicy) {
 
 }  // namespace
 }  // namespace stargate::twin
+
+namespace stargate::twin {
+namespace {
+
+// Checkpoint gravity: a 70B fine-tune starts at site a (cleaner in the
+// first hours); its node fails at 6 h, when b is a little cleaner and a
+// has a node free. Its 1.1 TB checkpoint is in a's store, 12.4 h away over
+// the 200 Mb/s link: the stargate policy, charged that staging, resumes
+// at a. FIFO-like disregard (the same run without the charge) would go
+// to b and spend the 12.4 h staging first.
+constexpr char kCheckpointGravity[] = R"(name: ckpt-gravity
+seed: 1
+duration: 3d
+policy: stargate
+sites:
+  - name: a
+    jurisdiction: EU
+    latitude: 50.1
+    longitude: 8.7
+    carbon: {kind: hourly, values: [50, 50, 50, 50, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60, 60]}
+    pools:
+      - {accelerator: H100, nodes: 2, accels_per_node: 8, nodes_per_rack: 2}
+  - name: b
+    jurisdiction: EU
+    latitude: 53.3
+    longitude: -6.3
+    carbon: {kind: hourly, values: [60, 60, 60, 60, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50, 50]}
+    pools:
+      - {accelerator: H100, nodes: 2, accels_per_node: 8, nodes_per_rack: 2}
+wan:
+  - {a: a, b: b, bandwidth: 200Mbps}
+failures:
+  enabled: false
+  restart: 10m
+  scripted:
+    - {at: 6h, site: a, node: 1, repair: 48h}
+workload:
+  jobs:
+    - name: ft
+      kind: training
+      accelerators: H100
+      count: 8
+      submit: 0s
+      training: {params: 70B, tokens: 0.5B, tokens_per_step: 1M, mfu: 0.4}
+      checkpoint: {enabled: true, interval: 1h}
+)";
+
+TEST(Engine, AResumingJobIsChargedTheStagingOfItsCheckpointAndStaysWhereItIs) {
+  StatusOr<TwinInputs> in = LoadScenarioText(kCheckpointGravity, "gravity.yaml", ".");
+  ASSERT_TRUE(in.ok()) << in.status();
+  const RunResult r = RunTwin(*in).value();
+  ASSERT_EQ(r.jobs.size(), 1u);
+  EXPECT_EQ(r.summary.interruptions, 1);
+  EXPECT_EQ(r.jobs[0].site, 0);  // resumed at a, which holds its checkpoint
+  EXPECT_EQ(r.summary.checkpoints.restores, 0);
+  EXPECT_EQ(r.summary.checkpoints.staging_h, 0);
+  // With a 20 Gb/s link the staging is 7 min: b's cleaner grid wins, and the
+  // copy is spent before it computes.
+  in->spec.wan[0].bandwidth = BytesPerSec(20e9 / 8);
+  const RunResult fast = RunTwin(*in).value();
+  EXPECT_EQ(fast.jobs[0].site, 1);
+  EXPECT_EQ(fast.summary.checkpoints.restores, 1);
+  EXPECT_NEAR(fast.summary.checkpoints.staging_h * 60, 1.12e12 / 2.5e9 / 60, 0.5);
+}
+
+}  // namespace
+}  // namespace stargate::twin

@@ -262,5 +262,35 @@ TEST_F(CheckpointReplicatorTest, OnlyTheSitesSpeakerIsHeardAndOnlyOnWhatItWatche
   EXPECT_TRUE(jobs_.Get(other).value().checkpoints.empty());
 }
 
+// A job back in the queue resumes from the newest checkpoint a live site
+// holds: the scheduler charges any other site the time to stage it there
+// (as data gravity) and so places it where it is.
+TEST_F(CheckpointReplicatorTest, AResumingJobIsPlacedWhereALiveSiteHoldsItsNewestCheckpoint) {
+  Join("a1", "site-a", "EU");
+  Join("b1", "site-b", "EU");
+  Join("c1", "site-c", "EU");
+  const uint64_t id = Submit("", 1);
+  JobRecord r = jobs_.Get(id).value();
+  r.attempt = 1;  // it ran before: step 120 is at b and c, step 100 at a
+  r.checkpoints = {{"site-a", {100, 4'000'000'000'000, kT0}},
+                   {"site-b", {120, 5'000'000'000'000, kT0}},
+                   {"site-c", {120, 5'000'000'000'000, kT0}}};
+  ASSERT_TRUE(jobs_.Update(r).ok());
+  EXPECT_FALSE(replicator_.RestoreFrom(jobs_.Get(id).value()).has_value());  // before a pass knows the sites
+  clock_.Advance(kTimeout + Duration::Seconds(1));                           // site-c goes quiet
+  Alive("a1");
+  Alive("b1");
+  ASSERT_TRUE(replicator_.Plan(clock_.Now()).ok());
+  const std::optional<DataInput> need = replicator_.RestoreFrom(jobs_.Get(id).value());
+  ASSERT_TRUE(need.has_value());
+  EXPECT_EQ(need->name, "checkpoint step 120");
+  EXPECT_EQ(need->bytes, 5e12);
+  EXPECT_EQ(need->sites, std::vector<std::string>{"site-b"});
+  Reconciler rec(&jobs_, &nodes_, sched::MakeScheduler("stargate").value(), "/data", &clock_);
+  rec.SetRestoreNeed([this](const JobRecord& j) { return replicator_.RestoreFrom(j); });
+  ASSERT_TRUE(rec.Tick().ok());
+  EXPECT_EQ(jobs_.Get(id).value().nodes, std::vector<std::string>{"b1"}) << jobs_.Get(id).value().reason;
+}
+
 }  // namespace
 }  // namespace stargate::control
