@@ -71,6 +71,13 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
   fmt::print("  utilisation {:.1f}%  goodput {:.1f}%  effective training time {:.1f}%\n", 100 * s.utilisation,
              100 * s.goodput, 100 * s.ettr);
   fmt::print("  failures    {} component failures, {} job interruptions\n", s.failures, s.interruptions);
+  if (s.replay.jobs > 0) {  // trace jobs: what the trace recorded beside this run
+    fmt::print(
+        "  trace wait  {} trace jobs: recorded mean {:.2f} p50 {:.2f} p99 {:.2f} h; here mean {:.2f} p50 {:.2f} "
+        "p99 {:.2f} h\n",
+        s.replay.jobs, s.replay.recorded_wait_h.mean, s.replay.recorded_wait_h.p50, s.replay.recorded_wait_h.p99,
+        s.replay.twin_wait_h.mean, s.replay.twin_wait_h.p50, s.replay.twin_wait_h.p99);
+  }
   if (s.inputs.moves > 0) {
     fmt::print("  input data  {} starts brought {:.1f} TB to their site first ({:.1f} h)\n", s.inputs.moves,
                s.inputs.tb, s.inputs.hours);

@@ -108,6 +108,10 @@ struct JobSpec {
   // like it took, and schedules it on its file's estimate); zero = the
   // duration. Not for training.
   Duration estimate = Duration::Zero();
+  // A trace job's queueing as the trace recorded it (its start less its
+  // submit, on the trace's own clock); negative: none recorded. The twin
+  // reports its own waits beside these (Summary::replay).
+  Duration recorded_wait = Duration::Nanos(-1);
   TrainingSpec training;
   CheckpointPolicy checkpoint;
   std::vector<std::string> jurisdictions;  // allowed; empty = anywhere

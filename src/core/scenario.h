@@ -88,7 +88,7 @@ struct GeneratorSpec {
   Duration deadline_slack = Duration::Hours(24);
 };
 
-enum class TraceFormat : uint8_t { kPhilly, kAlibabaPai, kHelios };
+enum class TraceFormat : uint8_t { kPhilly, kAlibabaPai, kHelios, kAcme, kOpenb, kJobList };
 
 struct TraceSpec {
   TraceFormat format = TraceFormat::kPhilly;

@@ -108,7 +108,8 @@ constexpr EnumName<JobKind> kJobKinds[] = {{"training", JobKind::kTraining},
                                            {"batch", JobKind::kBatch},
                                            {"inference", JobKind::kInference}};
 constexpr EnumName<TraceFormat> kTraceFormats[] = {
-    {"philly", TraceFormat::kPhilly}, {"alibaba_pai", TraceFormat::kAlibabaPai}, {"helios", TraceFormat::kHelios}};
+    {"philly", TraceFormat::kPhilly}, {"alibaba_pai", TraceFormat::kAlibabaPai}, {"helios", TraceFormat::kHelios},
+    {"acme", TraceFormat::kAcme},     {"alibaba_openb", TraceFormat::kOpenb},    {"job_list", TraceFormat::kJobList}};
 constexpr EnumName<FailureScope> kScopes[] = {
     {"accelerator", FailureScope::kAccelerator}, {"node", FailureScope::kNode}, {"site", FailureScope::kSite}};
 constexpr std::string_view kPresets[] = {"llama3", "none"};

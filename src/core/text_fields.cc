@@ -81,21 +81,56 @@ std::optional<int64_t> ParseFieldCount(std::string_view s) {
   return static_cast<int64_t>(*v);
 }
 
-std::optional<int64_t> ParseDateTime(std::string_view s) {
+std::optional<int64_t> ParseDateTimeNanos(std::string_view s) {
   s = TrimBlanks(s);
   size_t pos = 0;
   int64_t y, mo, d, h, mi, sec;
   if (!ReadDigits(s, &pos, 4, &y) || !ReadChar(s, &pos, '-') || !ReadDigits(s, &pos, 2, &mo) ||
       !ReadChar(s, &pos, '-') || !ReadDigits(s, &pos, 2, &d) || !ReadDateTimeSeparator(s, &pos) ||
       !ReadDigits(s, &pos, 2, &h) || !ReadChar(s, &pos, ':') || !ReadDigits(s, &pos, 2, &mi) ||
-      !ReadChar(s, &pos, ':') || !ReadDigits(s, &pos, 2, &sec) || pos != s.size()) {
+      !ReadChar(s, &pos, ':') || !ReadDigits(s, &pos, 2, &sec)) {
     return std::nullopt;
   }
   if (y < 1970 || y > 2200 || mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, static_cast<int>(mo)) || h > 23 ||
       mi > 59 || sec > 60) {
     return std::nullopt;  // 60 admits a leap second, as strptime does
   }
-  return DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+  // A fraction of a second: up to nine digits count, more are dropped.
+  int64_t frac = 0;
+  if (ReadChar(s, &pos, '.') || ReadChar(s, &pos, ',')) {
+    int digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 9) frac = frac * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (int i = digits; i < 9; ++i) frac *= 10;
+  }
+  // The zone: Z, or +HH:MM, +HHMM, +HH (and '-'), east of UTC positive.
+  int64_t offset_s = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    const int64_t sign = s[pos] == '-' ? -1 : 1;
+    ++pos;
+    int64_t oh = 0, om = 0;
+    if (!ReadDigits(s, &pos, 2, &oh)) return std::nullopt;
+    const bool colon = ReadChar(s, &pos, ':');
+    if ((colon || pos < s.size()) && !ReadDigits(s, &pos, 2, &om)) return std::nullopt;
+    if (oh > 23 || om > 59) return std::nullopt;
+    offset_s = sign * (oh * 3600 + om * 60);
+  }
+  if (pos != s.size()) return std::nullopt;
+  const int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  return secs * kNanosPerSecond + frac;
+}
+
+std::optional<int64_t> ParseDateTime(std::string_view s) {
+  const std::optional<int64_t> ns = ParseDateTimeNanos(s);
+  if (!ns) return std::nullopt;
+  // Whole seconds, rounding down (a date-time before 1970 only by its zone).
+  return *ns >= 0 ? *ns / kNanosPerSecond : -((-*ns + kNanosPerSecond - 1) / kNanosPerSecond);
 }
 
 std::string_view WithoutUtcSuffix(std::string_view s) {
@@ -104,9 +139,7 @@ std::string_view WithoutUtcSuffix(std::string_view s) {
 }
 
 std::optional<int64_t> ParseTimestampNanos(std::string_view s) {
-  if (const std::optional<int64_t> secs = ParseDateTime(s)) {
-    return *secs * kNanosPerSecond;
-  }
+  if (const std::optional<int64_t> ns = ParseDateTimeNanos(s)) return ns;
   const std::optional<double> v = ParseFieldNumber(s);
   if (!v || *v < 0 || *v >= kMaxTimestampSeconds) return std::nullopt;
   return std::llround(*v * 1e9);

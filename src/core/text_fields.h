@@ -44,12 +44,17 @@ std::optional<double> ParseFieldNumber(std::string_view s);
 // columns that had a NaN as floats).
 std::optional<int64_t> ParseFieldCount(std::string_view s);
 
-// "YYYY-MM-DD HH:MM:SS" (or with a 'T' between date and time) as seconds
-// since 1970-01-01 00:00:00, reading the wall-clock time as UTC. The traces
-// record local time without a zone; only differences matter to the readers,
-// so the zone cancels out except across a DST change (off by at most 1 h).
-// Years 1970-2200 only, so that nanoseconds and their differences never
-// overflow int64.
+// An ISO 8601 date-time, "YYYY-MM-DD HH:MM:SS" (or with a 'T' between date
+// and time), optionally with a fraction of a second (".123") and a zone
+// ("Z", "+08:00", "-0500", "+08"), as nanoseconds since 1970-01-01
+// 00:00:00 UTC. With a zone (the Acme traces of InternLM write "+08:00")
+// the time is converted to UTC; without one, the wall-clock time is read
+// as UTC: the older traces record local time without a zone, and only
+// differences matter to the readers, so the zone cancels out except across
+// a DST change (off by at most 1 h). Years 1970-2200 only, so that
+// nanoseconds and their differences never overflow int64.
+std::optional<int64_t> ParseDateTimeNanos(std::string_view s);
+// The same in whole seconds (the fraction dropped).
 std::optional<int64_t> ParseDateTime(std::string_view s);
 
 // A trace timestamp in nanoseconds: either a date-time as above or a number
@@ -57,7 +62,7 @@ std::optional<int64_t> ParseDateTime(std::string_view s);
 std::optional<int64_t> ParseTimestampNanos(std::string_view s);
 
 // `s` without the one trailing 'Z' (or 'z') that marks a date-time as UTC
-// ("2026-12-03T10:00:00Z"), for the parsers above, which read UTC anyway.
+// ("2026-12-03T10:00:00Z"); the parsers above take it as well.
 std::string_view WithoutUtcSuffix(std::string_view s);
 
 // `s` for an error message: at most 40 characters, control bytes as '?'.

@@ -1063,7 +1063,7 @@ RunResult Engine::Collect(Time horizon) {
   s.inputs = inputs_;
 
   // Close the books at the horizon: running jobs count the work done so far.
-  std::vector<double> jct_h, wait_h;
+  std::vector<double> jct_h, wait_h, recorded_h, replayed_h;
   double useful = 0, allocated = 0, ettr_useful = 0, ettr_wall = 0;
   r.jobs.reserve(in_.jobs.size());
   for (size_t j = 0; j < in_.jobs.size(); ++j) {
@@ -1104,6 +1104,10 @@ RunResult Engine::Collect(Time horizon) {
         break;
     }
     if (js.first_start != Time::Never()) wait_h.push_back(js.wait.hours());
+    if (js.first_start != Time::Never() && spec.recorded_wait >= Duration::Zero()) {
+      recorded_h.push_back(spec.recorded_wait.hours());
+      replayed_h.push_back(js.wait.hours());
+    }
 
     JobRecord rec;
     rec.id = static_cast<uint32_t>(j);
@@ -1156,6 +1160,9 @@ RunResult Engine::Collect(Time horizon) {
     if (ks.started > 0) ks.wait_mean_h /= static_cast<double>(ks.started);
   }
   s.wait_h = Summarise(wait_h);
+  s.replay.jobs = static_cast<int64_t>(recorded_h.size());
+  s.replay.recorded_wait_h = Summarise(recorded_h);
+  s.replay.twin_wait_h = Summarise(replayed_h);
   s.goodput = allocated > 0 ? useful / allocated : 0;
   s.useful_device_h = useful / 3600.0;
   s.ettr = ettr_wall > 0 ? ettr_useful / ettr_wall : 0;

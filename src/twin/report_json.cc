@@ -107,6 +107,11 @@ Json SummaryTree(const RunResult& r) {
                    {"rejected", s.jobs_rejected}};
   j["jct_hours"] = PercentilesJson(s.jct_h);
   j["wait_hours"] = PercentilesJson(s.wait_h);
+  if (s.replay.jobs > 0) {
+    j["trace_replay"] = Json{{"jobs", s.replay.jobs},
+                             {"recorded_wait_hours", PercentilesJson(s.replay.recorded_wait_h)},
+                             {"wait_hours", PercentilesJson(s.replay.twin_wait_h)}};
+  }
   j["utilisation"] = s.utilisation;
   j["goodput"] = s.goodput;
   j["useful_device_hours"] = s.useful_device_h;

@@ -114,6 +114,15 @@ struct DataMoves {
   double hours = 0;  // their move time, before the job computed
 };
 
+// Trace replay: the queueing a trace recorded for its jobs (start less
+// submit) beside the twin's for the same jobs, those that started in the
+// run. With a trace's time_scale other than 1 the two are not on one clock.
+struct TraceReplay {
+  int64_t jobs = 0;
+  Percentiles recorded_wait_h;
+  Percentiles twin_wait_h;
+};
+
 struct Summary {
   std::string scenario;
   uint64_t seed = 0;
@@ -146,6 +155,7 @@ struct Summary {
   int64_t preemptions = 0;          // running jobs stopped (after a warning) for higher priority
   CheckpointTraffic checkpoints;
   DataMoves inputs;
+  TraceReplay replay;
   KindSummary by_kind[kNumJobKinds];  // indexed by JobKind
   int64_t events = 0;
   int64_t scheduler_passes = 0;

@@ -1,5 +1,7 @@
 // Reader for SenseTime's Helios traces, file cluster_log.csv (one per
-// cluster: Earth, Saturn, Uranus, Venus).
+// cluster: Earth, Saturn, Uranus, Venus), and for the Acme traces of
+// Shanghai AI Lab's LLM clusters (trace_seren.csv, trace_kalos.csv), which
+// follow the same schema.
 //
 // Schema, from S-Lab-System-Group/HeliosData README.md ("cluster_log.csv"):
 //   job_id,user,vc,gpu_num,cpu_num,node_num,state,submit_time,start_time,
@@ -8,6 +10,9 @@
 // CANCELLED, FAILED, TIMEOUT or NODE_FAIL; duration = end - start and queue =
 // start - submit, in seconds. Copies of the trace prepared for simulators
 // store the times as Unix seconds, so each time field may be either.
+// Acme (InternLM/AcmeTrace README.md; Hu et al., NSDI '24) has no vc, adds
+// columns (type, gpu_time; Kalos: fail_time, stop_time, ...) and writes
+// times with their zone, "2023-03-01 00:18:22+08:00": read as UTC instants.
 //
 // Columns are found by header name, so reordered or extra columns are fine;
 // job_id, gpu_num, submit_time, start_time and end_time are required.
@@ -28,88 +33,38 @@
 namespace stargate {
 namespace {
 
-constexpr int kAbsent = -1;
-
-// Index of each column the reader uses in the header, or kAbsent.
+// Index of each column the reader uses in the header, or kAbsentColumn.
 struct HeliosColumns {
-  int job_id = kAbsent;
-  int user = kAbsent;
-  int vc = kAbsent;
-  int gpu_num = kAbsent;
-  int submit_time = kAbsent;
-  int start_time = kAbsent;
-  int end_time = kAbsent;
+  int job_id, user, vc, gpu_num, submit_time, start_time, end_time;
   size_t count = 0;  // fields per row
 };
 
 Status ReadHeader(const CsvRecord& rec, const std::string& filename, HeliosColumns* cols) {
-  const std::pair<std::string_view, int*> known[] = {{"job_id", &cols->job_id},
-                                                     {"user", &cols->user},
-                                                     {"vc", &cols->vc},
-                                                     {"gpu_num", &cols->gpu_num},
-                                                     {"submit_time", &cols->submit_time},
-                                                     {"start_time", &cols->start_time},
-                                                     {"end_time", &cols->end_time}};
-  for (size_t i = 0; i < rec.fields.size(); ++i) {
-    for (const auto& [name, index] : known) {
-      if (TrimBlanks(rec.fields[i]) == name && *index == kAbsent) *index = static_cast<int>(i);
-    }
-  }
-  cols->count = rec.fields.size();
-  for (const auto& [name, index] : known) {
-    const bool optional = name == "user" || name == "vc";
-    if (*index == kAbsent && !optional) {
-      return TraceError(filename, rec.line, "header",
-                        fmt::format("missing column \"{}\" (cluster_log.csv starts with a header "
-                                    "row: job_id,user,vc,gpu_num,...)",
-                                    name));
-    }
-  }
-  return absl::OkStatus();
-}
-
-std::string_view Field(const CsvRecord& rec, int col) {
-  return col == kAbsent ? std::string_view() : TrimBlanks(rec.fields[col]);
-}
-
-// A time column: nullopt when missing ("", None, NaN...).
-Status ReadTime(const CsvRecord& rec, int col, const char* name, const std::string& filename,
-                std::optional<int64_t>* out) {
-  const std::string_view field = Field(rec, col);
-  if (IsMissing(field)) return absl::OkStatus();
-  *out = ParseTimestampNanos(field);
-  if (!*out) {
-    return TraceError(filename, rec.line, name,
-                      fmt::format("expected \"YYYY-MM-DD HH:MM:SS\" or seconds, got \"{}\"", Excerpt(field)));
-  }
-  return absl::OkStatus();
-}
-
-Status ReadGpuNum(const CsvRecord& rec, int col, const std::string& filename, int64_t* gpus) {
-  const std::string_view field = Field(rec, col);
-  const std::optional<int64_t> n = ParseFieldCount(field);
-  if (!n || *n > kMaxTraceGpus) {
-    return TraceError(filename, rec.line, "gpu_num", fmt::format("expected a GPU count, got \"{}\"", Excerpt(field)));
-  }
-  *gpus = *n;
-  return absl::OkStatus();
+  *cols = HeliosColumns{FindColumn(rec, {"job_id"}),      FindColumn(rec, {"user"}),
+                        FindColumn(rec, {"vc"}),          FindColumn(rec, {"gpu_num"}),
+                        FindColumn(rec, {"submit_time"}), FindColumn(rec, {"start_time"}),
+                        FindColumn(rec, {"end_time"}),    rec.fields.size()};
+  return RequireColumns(rec, filename,
+                        {{"job_id", cols->job_id},
+                         {"gpu_num", cols->gpu_num},
+                         {"submit_time", cols->submit_time},
+                         {"start_time", cols->start_time},
+                         {"end_time", cols->end_time}},
+                        "cluster_log.csv starts with a header row: job_id,user,vc,gpu_num,...");
 }
 
 Status ReadRow(const CsvRecord& rec, const HeliosColumns& cols, const std::string& filename,
                std::vector<TraceJob>* jobs, TraceStats* stats) {
-  if (rec.fields.size() != cols.count) {
-    return TraceError(filename, rec.line, "row",
-                      fmt::format("expected {} fields as in the header, got {}", cols.count, rec.fields.size()));
-  }
+  SG_RETURN_IF_ERROR(CheckWidth(rec, cols.count, filename));
   TraceJob job;
-  job.name = std::string(Field(rec, cols.job_id));
+  job.name = std::string(FieldAt(rec, cols.job_id));
   if (job.name.empty()) return TraceError(filename, rec.line, "job_id", "empty");
-  job.tenant = TenantOf(Field(rec, cols.vc), Field(rec, cols.user));
+  job.tenant = TenantOf(FieldAt(rec, cols.vc), FieldAt(rec, cols.user));
   std::optional<int64_t> submit, start, end;
-  SG_RETURN_IF_ERROR(ReadGpuNum(rec, cols.gpu_num, filename, &job.gpus));
-  SG_RETURN_IF_ERROR(ReadTime(rec, cols.submit_time, "submit_time", filename, &submit));
-  SG_RETURN_IF_ERROR(ReadTime(rec, cols.start_time, "start_time", filename, &start));
-  SG_RETURN_IF_ERROR(ReadTime(rec, cols.end_time, "end_time", filename, &end));
+  SG_RETURN_IF_ERROR(ReadGpuField(rec, cols.gpu_num, "gpu_num", filename, &job.gpus));
+  SG_RETURN_IF_ERROR(ReadTimeField(rec, cols.submit_time, "submit_time", filename, &submit));
+  SG_RETURN_IF_ERROR(ReadTimeField(rec, cols.start_time, "start_time", filename, &start));
+  SG_RETURN_IF_ERROR(ReadTimeField(rec, cols.end_time, "end_time", filename, &end));
   if (!start || !end) {
     ++stats->skipped;  // cancelled while queued, or still running
     return absl::OkStatus();
@@ -125,19 +80,10 @@ Status ReadRow(const CsvRecord& rec, const HeliosColumns& cols, const std::strin
 
 Status ReadHeliosJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
                       TraceStats* stats) {
-  CsvReader reader(text, filename);
-  CsvRecord rec;
-  SG_ASSIGN_OR_RETURN(const bool has_header, reader.Next(&rec));
-  if (!has_header) return absl::OkStatus();  // empty input: no jobs
-  HeliosColumns cols;
-  SG_RETURN_IF_ERROR(ReadHeader(rec, filename, &cols));
-  while (true) {
-    SG_ASSIGN_OR_RETURN(const bool more, reader.Next(&rec));
-    if (!more) break;
-    ++stats->rows;
-    SG_RETURN_IF_ERROR(ReadRow(rec, cols, filename, jobs, stats));
-  }
-  return absl::OkStatus();
+  HeliosColumns cols{};
+  return ReadCsvTrace(
+      text, filename, stats, [&](const CsvRecord& rec) { return ReadHeader(rec, filename, &cols); },
+      [&](const CsvRecord& rec) { return ReadRow(rec, cols, filename, jobs, stats); });
 }
 
 }  // namespace stargate

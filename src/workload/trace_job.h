@@ -4,13 +4,18 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/job_spec.h"
 #include "core/scenario.h"
 #include "core/status.h"
+#include "workload/csv_reader.h"
 #include "workload/trace_reader.h"
 
 namespace stargate {
@@ -35,6 +40,32 @@ void KeepIfRan(TraceJob job, std::vector<TraceJob>* jobs, TraceStats* stats);
 // The first non-empty of `vc` and `user`, else "default".
 std::string TenantOf(std::string_view vc, std::string_view user);
 
+// ---- CSV traces, whose columns are found by header name.
+inline constexpr int kAbsentColumn = -1;
+// The index of the first header field (blanks trimmed) that is one of
+// `names`, else kAbsentColumn.
+int FindColumn(const CsvRecord& header, std::initializer_list<std::string_view> names);
+// InvalidArgument "FILE:LINE: header: missing column "NAME" (HINT)" for
+// the first of `required` (a name and the index FindColumn gave it) that
+// the header lacks.
+Status RequireColumns(const CsvRecord& header, const std::string& filename,
+                      std::initializer_list<std::pair<std::string_view, int>> required, std::string_view hint);
+// The field at `col`, blanks trimmed ("" for kAbsentColumn).
+std::string_view FieldAt(const CsvRecord& rec, int col);
+// A time column (ParseTimestampNanos: ISO 8601 with or without a zone, or
+// seconds); *out stays nullopt when the field is missing (IsMissing).
+Status ReadTimeField(const CsvRecord& rec, int col, std::string_view name, const std::string& filename,
+                     std::optional<int64_t>* out);
+// A GPU count column (a whole number up to kMaxTraceGpus).
+Status ReadGpuField(const CsvRecord& rec, int col, std::string_view name, const std::string& filename, int64_t* gpus);
+// A row with as many fields as the header.
+Status CheckWidth(const CsvRecord& rec, size_t width, const std::string& filename);
+// Reads a CSV trace: `header` with its first row (none: no jobs), then
+// `row` with each data row, counted in stats->rows.
+Status ReadCsvTrace(std::string_view text, const std::string& filename, TraceStats* stats,
+                    const std::function<Status(const CsvRecord&)>& header,
+                    const std::function<Status(const CsvRecord&)>& row);
+
 // Per-format readers. Each appends the jobs that ran to *jobs and counts
 // stats->rows and stats->skipped.
 Status ReadPhillyJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
@@ -43,6 +74,10 @@ Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, std::
                        TraceStats* stats);
 Status ReadHeliosJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
                       TraceStats* stats);
+Status ReadOpenbJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
+                     TraceStats* stats);
+Status ReadJobListJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
+                       TraceStats* stats);
 
 // Sorts by submit, applies spec.limit, makes submits relative to the
 // earliest and scaled by spec.time_scale, and fills the JobSpecs.

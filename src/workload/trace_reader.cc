@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text_fields.h"
 #include "workload/trace_job.h"
 
 namespace stargate {
@@ -38,7 +39,12 @@ Status ReadJobs(std::string_view text, const std::string& filename, TraceFormat 
     case TraceFormat::kAlibabaPai:
       return ReadPaiTaskJobs(text, filename, jobs, stats);
     case TraceFormat::kHelios:
+    case TraceFormat::kAcme:  // Helios's schema, with zoned ISO 8601 times
       return ReadHeliosJobs(text, filename, jobs, stats);
+    case TraceFormat::kOpenb:
+      return ReadOpenbJobs(text, filename, jobs, stats);
+    case TraceFormat::kJobList:
+      return ReadJobListJobs(text, filename, jobs, stats);
   }
   return absl::InvalidArgumentError(
       fmt::format("{}: format: unknown trace format {}", filename, static_cast<int>(format)));
@@ -52,6 +58,75 @@ void KeepIfRan(TraceJob job, std::vector<TraceJob>* jobs, TraceStats* stats) {
     return;
   }
   jobs->push_back(std::move(job));
+}
+
+int FindColumn(const CsvRecord& header, std::initializer_list<std::string_view> names) {
+  for (size_t i = 0; i < header.fields.size(); ++i) {
+    for (std::string_view name : names) {
+      if (TrimBlanks(header.fields[i]) == name) return static_cast<int>(i);
+    }
+  }
+  return kAbsentColumn;
+}
+
+Status RequireColumns(const CsvRecord& header, const std::string& filename,
+                      std::initializer_list<std::pair<std::string_view, int>> required, std::string_view hint) {
+  for (const auto& [name, index] : required) {
+    if (index == kAbsentColumn) {
+      return TraceError(filename, header.line, "header", fmt::format("missing column \"{}\" ({})", name, hint));
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string_view FieldAt(const CsvRecord& rec, int col) {
+  return col == kAbsentColumn ? std::string_view() : TrimBlanks(rec.fields[col]);
+}
+
+Status ReadTimeField(const CsvRecord& rec, int col, std::string_view name, const std::string& filename,
+                     std::optional<int64_t>* out) {
+  const std::string_view field = FieldAt(rec, col);
+  if (IsMissing(field)) return absl::OkStatus();
+  *out = ParseTimestampNanos(field);
+  if (!*out) {
+    return TraceError(filename, rec.line, name,
+                      fmt::format("expected \"YYYY-MM-DD HH:MM:SS\" (ISO 8601, a zone such as +08:00 allowed) or "
+                                  "seconds, got \"{}\"",
+                                  Excerpt(field)));
+  }
+  return absl::OkStatus();
+}
+
+Status ReadGpuField(const CsvRecord& rec, int col, std::string_view name, const std::string& filename, int64_t* gpus) {
+  const std::string_view field = FieldAt(rec, col);
+  const std::optional<int64_t> n = ParseFieldCount(field);
+  if (!n || *n > kMaxTraceGpus) {
+    return TraceError(filename, rec.line, name, fmt::format("expected a GPU count, got \"{}\"", Excerpt(field)));
+  }
+  *gpus = *n;
+  return absl::OkStatus();
+}
+
+Status CheckWidth(const CsvRecord& rec, size_t width, const std::string& filename) {
+  if (rec.fields.size() == width) return absl::OkStatus();
+  return TraceError(filename, rec.line, "row",
+                    fmt::format("expected {} fields as in the header, got {}", width, rec.fields.size()));
+}
+
+Status ReadCsvTrace(std::string_view text, const std::string& filename, TraceStats* stats,
+                    const std::function<Status(const CsvRecord&)>& header,
+                    const std::function<Status(const CsvRecord&)>& row) {
+  CsvReader reader(text, filename);
+  CsvRecord rec;
+  SG_ASSIGN_OR_RETURN(const bool has_header, reader.Next(&rec));
+  if (!has_header) return absl::OkStatus();  // empty input: no jobs
+  SG_RETURN_IF_ERROR(header(rec));
+  while (true) {
+    SG_ASSIGN_OR_RETURN(const bool more, reader.Next(&rec));
+    if (!more) return absl::OkStatus();
+    ++stats->rows;
+    SG_RETURN_IF_ERROR(row(rec));
+  }
 }
 
 std::string TenantOf(std::string_view vc, std::string_view user) {
@@ -76,6 +151,7 @@ std::vector<JobSpec> ToJobSpecs(std::vector<TraceJob> jobs, const TraceSpec& spe
     s.accelerator_count = static_cast<int>(job.gpus);
     s.submit = Time::FromNanos(ScaleNanos(job.submit_ns - base, spec.time_scale));
     s.duration = Duration::Nanos(job.end_ns - job.start_ns);
+    s.recorded_wait = Duration::Nanos(std::max<int64_t>(0, job.start_ns - job.submit_ns));
   }
   return out;
 }

@@ -10,6 +10,12 @@
 //    data/pai_task_table.header).
 //  - kHelios: SenseTime Helios `cluster_log.csv` (S-Lab-System-Group/HeliosData
 //    README.md).
+//  - kAcme: Shanghai AI Lab's Acme `trace_seren.csv` / `trace_kalos.csv`
+//    (InternLM/AcmeTrace README.md): Helios's schema, times with a zone.
+//  - kOpenb: Alibaba's 2023 GPU pod traces, `openb_pod_list_*.csv`
+//    (alibaba/clusterdata: cluster-trace-gpu-v2023/README.md).
+//  - kJobList: a plain CSV job list, submission_time,duration,num_gpu
+//    (trace_job_list.cc).
 //
 // Every reader keeps only jobs that ran: at least one GPU and a run with a
 // start, an end and a positive length. The rest are skipped and counted.
@@ -33,6 +39,9 @@ struct TraceStats {
   int64_t rows = 0;     // data records read (Philly: jobs; PAI: task rows)
   int64_t jobs = 0;     // jobs returned (after spec.limit)
   int64_t skipped = 0;  // trace jobs dropped: never ran, unfinished, 0 GPUs
+  // GPU-sharing jobs (openb: one GPU with gpu_milli under 1000), each given
+  // a whole device: the twin does not pack shares of one device.
+  int64_t shared = 0;
 };
 
 // Parses one trace. Submit times are made relative to the earliest submit

@@ -37,13 +37,51 @@ TEST(ParseDateTimeTest, ReadsTraceTimestamps) {
 }
 
 TEST(ParseDateTimeTest, RejectsMalformedAndOutOfRange) {
-  for (const char* bad : {"", "None", "2017-10-07", "2017-10-07 01:11", "2017-10-07 01:11:39 PDT",
-                          "2017/10/07 01:11:39", "2017-1-07 01:11:39", "2017-13-01 00:00:00", "2017-00-01 00:00:00",
-                          "2019-02-29 00:00:00", "2017-04-31 00:00:00", "2017-10-07 24:00:00", "2017-10-07 23:60:00",
-                          "2017-10-07 23:59:61", "1969-12-31 23:59:59", "2201-01-01 00:00:00", "2017-10-07  01:11:39",
-                          "+017-10-07 01:11:39", "2017-10-07 01:11:39.5"}) {
+  for (const char* bad : {"",
+                          "None",
+                          "2017-10-07",
+                          "2017-10-07 01:11",
+                          "2017-10-07 01:11:39 PDT",
+                          "2017/10/07 01:11:39",
+                          "2017-1-07 01:11:39",
+                          "2017-13-01 00:00:00",
+                          "2017-00-01 00:00:00",
+                          "2019-02-29 00:00:00",
+                          "2017-04-31 00:00:00",
+                          "2017-10-07 24:00:00",
+                          "2017-10-07 23:60:00",
+                          "2017-10-07 23:59:61",
+                          "1969-12-31 23:59:59",
+                          "2201-01-01 00:00:00",
+                          "2017-10-07  01:11:39",
+                          "+017-10-07 01:11:39",
+                          "2017-10-07 01:11:39.",
+                          "2017-10-07 01:11:39+8",
+                          "2017-10-07 01:11:39+08:",
+                          "2017-10-07 01:11:39+24:00",
+                          "2017-10-07 01:11:39+08:60",
+                          "2017-10-07 01:11:39Z+01",
+                          "2017-10-07 01:11:39 +08:00"}) {
     EXPECT_FALSE(ParseDateTime(bad).has_value()) << bad;
   }
+}
+
+// ISO 8601 as the Acme traces (InternLM, NSDI '24) and grid feeds write it:
+// a fraction of a second, and a zone that moves the time to UTC.
+TEST(ParseDateTimeTest, ReadsFractionsAndZones) {
+  // 2023-03-01 00:18:22+08:00 is 2023-02-28 16:18:22 UTC (calendar.timegm: 1677601102).
+  EXPECT_EQ(ParseDateTime("2023-03-01 00:18:22+08:00"), 1677601102);
+  EXPECT_EQ(ParseDateTime("2023-03-01 00:18:22+0800"), 1677601102);
+  EXPECT_EQ(ParseDateTime("2023-03-01 00:18:22+08"), 1677601102);
+  EXPECT_EQ(ParseDateTime("2023-02-28T16:18:22Z"), 1677601102);
+  EXPECT_EQ(ParseDateTime("2023-02-28T11:18:22-05:00"), 1677601102);
+  EXPECT_EQ(ParseDateTime("2023-02-28T16:18:22.999Z"), 1677601102);  // whole seconds, rounded down
+  EXPECT_EQ(ParseDateTimeNanos("2023-02-28T16:18:22.25+00:00"), 1677601102250000000);
+  EXPECT_EQ(ParseDateTimeNanos("2023-02-28 16:18:22.1234567891"), 1677601102123456789);  // past ns: dropped
+  EXPECT_EQ(ParseDateTime("1970-01-01 00:00:00+01:00"), -3600);                          // before 1970 only by its zone
+  EXPECT_EQ(ParseTimestampNanos("2023-03-01 00:18:22+08:00"), int64_t{1677601102} * 1000000000);
+  // Differences across zones are true durations: 00:18 in Shanghai is 16:18 UTC.
+  EXPECT_EQ(*ParseDateTime("2023-03-01 00:20:51+08:00") - *ParseDateTime("2023-02-28 16:18:22+00:00"), 149);
 }
 
 TEST(ParseNumberTest, AcceptsDecimalsOnly) {

@@ -541,3 +541,29 @@ TEST(Engine, AResumingJobIsChargedTheStagingOfItsCheckpointAndStaysWhereItIs) {
 
 }  // namespace
 }  // namespace stargate::twin
+
+namespace stargate::twin {
+namespace {
+
+// Trace replay: the waits a trace recorded beside the twin's for the same
+// jobs; jobs without a recorded wait (generated ones) stay out of it.
+TEST(Engine, TraceJobsReportTheirRecordedWaitBesideTheTwins) {
+  TwinInputs in = SmallCluster(1);
+  JobSpec a = Batch(8, Duration::Hours(1));
+  a.recorded_wait = Duration::Hours(2);
+  JobSpec b = Batch(8, Duration::Hours(1));
+  b.recorded_wait = Duration::Zero();
+  JobSpec generated = Batch(8, Duration::Hours(1), Time::Epoch() + Duration::Hours(10));
+  in.jobs = {a, b, generated};
+  const RunResult r = RunTwin(in).value();
+  EXPECT_EQ(r.summary.replay.jobs, 2);
+  EXPECT_DOUBLE_EQ(r.summary.replay.recorded_wait_h.mean, 1.0);
+  EXPECT_DOUBLE_EQ(r.summary.replay.recorded_wait_h.p99, 2.0);
+  EXPECT_DOUBLE_EQ(r.summary.replay.twin_wait_h.mean, 0.5);  // one node: the second waits an hour
+  EXPECT_DOUBLE_EQ(r.summary.replay.twin_wait_h.p99, 1.0);
+  const std::string json = SummaryJson(r);
+  EXPECT_NE(json.find("\"trace_replay\""), std::string::npos) << json;
+}
+
+}  // namespace
+}  // namespace stargate::twin

@@ -28,6 +28,9 @@ workload:
     - {format: philly, path: philly_small.json}
     - {format: alibaba_pai, path: pai_task_small.csv}
     - {format: helios, path: helios_small.csv, time_scale: 2}
+    - {format: acme, path: acme_small.csv}
+    - {format: alibaba_openb, path: openb_small.csv}
+    - {format: job_list, path: job_list_small.csv}
   generators:
     - {name: extra, kind: batch, count: 20, sizes: [{accelerators: 8, weight: 1}]}
 )";
@@ -35,13 +38,17 @@ workload:
 TEST(Loader, ReadsEveryTraceFormatRelativeToTheScenario) {
   auto in = LoadScenarioText(kScenario, "traces.yaml", kTraces);
   ASSERT_TRUE(in.ok()) << in.status();
-  // 20 synthetic jobs plus a non-trivial number from each fixture.
-  EXPECT_GT(in->jobs.size(), 20u + 3 * 3);
+  // 20 synthetic jobs plus a non-trivial number from each fixture (3 from
+  // acme, 4 from openb, 3 from the job list).
+  EXPECT_GT(in->jobs.size(), 20u + 3 * 3 + 10);
   EXPECT_TRUE(std::is_sorted(in->jobs.begin(), in->jobs.end(),
                              [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; }));
   RunResult r = RunTwin(*in).value();
   EXPECT_EQ(r.summary.jobs_total, static_cast<int64_t>(in->jobs.size()));
   EXPECT_GT(r.summary.jobs_finished, r.summary.jobs_total / 2);
+  // Every trace job that started is in the replay; the generated ones not.
+  EXPECT_GT(r.summary.replay.jobs, 9 + 10);
+  EXPECT_LT(r.summary.replay.jobs, static_cast<int64_t>(in->jobs.size()) - 19);
 }
 
 TEST(Loader, AMissingTraceFileIsAnErrorNamingIt) {

@@ -243,7 +243,8 @@ TEST(HeliosTraceTest, MalformedRowsAreErrorsWithLines) {
       {header + ok + "2,u,vc,x,1,1,COMPLETED,2020-06-09 18:41:01,2020-06-09 18:41:01,,0,0\n",
        "h.csv:3: gpu_num: expected a GPU count"},
       {header + "3,u,vc,1,1,1,COMPLETED,2020-02-30 00:00:00,2020-06-09 18:41:01,,0,0\n",
-       "h.csv:2: submit_time: expected \"YYYY-MM-DD HH:MM:SS\" or seconds"},
+       "h.csv:2: submit_time: expected \"YYYY-MM-DD HH:MM:SS\" (ISO 8601, a zone such as +08:00 allowed) or "
+       "seconds"},
       {header + "4,u,vc,1,1,1,COMPLETED\n", "h.csv:2: row: expected 12 fields"},
       {header + ok + ",u,vc,1,1,1,COMPLETED,,,,0,0\n", "h.csv:3: job_id: empty"},
   };
@@ -257,6 +258,96 @@ TEST(HeliosTraceTest, EmptyInputGivesNoJobs) {
     const auto jobs = ParseTrace(text, "h.csv", Spec(TraceFormat::kHelios));
     ASSERT_TRUE(jobs.ok()) << text;
     EXPECT_TRUE(jobs->empty());
+  }
+}
+
+// ---------------------------------------------------------------- Acme
+
+// Helios's schema with zoned times: instants, so jobs from a +08:00 and a
+// UTC file line up; FAILED and NODE_FAIL jobs ran and are kept.
+TEST(AcmeTraceTest, ParsesFixtureWithZonedTimes) {
+  TraceStats stats;
+  const auto jobs = ParseTrace(ReadFixture("acme_small.csv"), "acme_small.csv", Spec(TraceFormat::kAcme), &stats);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  EXPECT_EQ(stats.rows, 5);
+  EXPECT_EQ(stats.skipped, 2);  // a CPU job, one cancelled in the queue
+  ExpectJobs(*jobs, {
+                        {"7000001", 0, 7200, 8, "u0001"},
+                        {"7000002", 600, 100, 16, "u0002"},
+                        {"7000005", 2400, 21600, 32, "u0003"},  // 16:50 UTC is 00:50 +08:00
+                    });
+  // The queueing each recorded (start less submit), for a replay.
+  EXPECT_EQ((*jobs)[0].recorded_wait, Duration::Seconds(30));
+  EXPECT_EQ((*jobs)[1].recorded_wait, Duration::Seconds(300));
+  EXPECT_EQ((*jobs)[2].recorded_wait, Duration::Seconds(600));
+}
+
+// ---------------------------------------------------------------- openb
+
+TEST(OpenbTraceTest, ParsesFixtureAndCountsGpuShares) {
+  TraceStats stats;
+  const auto jobs = ParseTrace(ReadFixture("openb_small.csv"), "openb_small.csv", Spec(TraceFormat::kOpenb), &stats);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  EXPECT_EQ(stats.rows, 7);
+  EXPECT_EQ(stats.skipped, 3);  // a CPU pod, one never scheduled, one with no run
+  EXPECT_EQ(stats.shared, 2);   // 250 and 810 thousandths of a GPU
+  ExpectJobs(*jobs, {
+                        {"pod-a", 0, 7200, 8, "default"},
+                        {"pod-b", 60, 1190, 1, "default"},  // from scheduled to deleted
+                        {"pod-c", 100, 3540, 1, "default"},
+                        {"pod-f", 400, 115, 1, "default"},
+                    });
+}
+
+TEST(OpenbTraceTest, MalformedRowsAreErrorsWithLines) {
+  const std::string header =
+      "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,"
+      "scheduled_time\n";
+  const struct {
+    std::string text;
+    const char* error;
+  } cases[] = {
+      {"name,num_gpu,creation_time\np,1,0\n", "o.csv:1: header: missing column \"scheduled_time\""},
+      {header + "p,1,1,1,1200,,LS,Running,0,10,0\n", "o.csv:2: gpu_milli: expected thousandths of a GPU"},
+      {header + "p,1,1,x,1000,,LS,Running,0,10,0\n", "o.csv:2: num_gpu: expected a GPU count"},
+      {header + "p,1,1,1,1000,,LS,Running,soon,10,0\n", "o.csv:2: creation_time: expected"},
+      {header + ",1,1,1,1000,,LS,Running,0,10,0\n", "o.csv:2: name: empty"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(ErrorOf(c.text, TraceFormat::kOpenb, "o.csv"), StartsWith(c.error)) << c.text;
+  }
+}
+
+// ---------------------------------------------------------------- job list
+
+TEST(JobListTraceTest, ParsesFixture) {
+  TraceStats stats;
+  const auto jobs =
+      ParseTrace(ReadFixture("job_list_small.csv"), "job_list_small.csv", Spec(TraceFormat::kJobList), &stats);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  EXPECT_EQ(stats.rows, 5);
+  EXPECT_EQ(stats.skipped, 2);  // no GPU, no run
+  ExpectJobs(*jobs, {
+                        {"a", 0, 3600, 8, "alice"},
+                        {"tokyo", 0, 600, 2, "carol"},  // 09:00 +09:00 is midnight UTC
+                        {"job-3", 300, 90, 1, "bob"},   // unnamed: its line
+                    });
+}
+
+TEST(JobListTraceTest, MalformedRowsAreErrorsWithLines) {
+  const struct {
+    std::string text;
+    const char* error;
+  } cases[] = {
+      {"submit_time,num_gpu\n0,1\n", "l.csv:1: header: missing column \"duration\""},
+      {"submit_time,duration,gpus\n0,1,1\n", "l.csv:1: header: missing column \"num_gpu\""},
+      {"submit_time,duration,num_gpu\n0,1h,1\n", "l.csv:2: duration: expected seconds"},
+      {"submit_time,duration,num_gpu\n0,-5,1\n", "l.csv:2: duration: expected seconds"},
+      {"submit_time,duration,num_gpu\n,5,1\n", "l.csv:2: submission_time: missing"},
+      {"submit_time,duration,num_gpu\n0,5\n", "l.csv:2: row: expected 3 fields"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(ErrorOf(c.text, TraceFormat::kJobList, "l.csv"), StartsWith(c.error)) << c.text;
   }
 }
 
@@ -315,7 +406,8 @@ TEST(TraceSpecTest, RejectsBadKnobs) {
 
 // ---------------------------------------------------------------- robustness
 
-constexpr TraceFormat kFormats[] = {TraceFormat::kPhilly, TraceFormat::kAlibabaPai, TraceFormat::kHelios};
+constexpr TraceFormat kFormats[] = {TraceFormat::kPhilly, TraceFormat::kAlibabaPai, TraceFormat::kHelios,
+                                    TraceFormat::kAcme,   TraceFormat::kOpenb,      TraceFormat::kJobList};
 
 // Parses and discards: the point is that nothing crashes or hangs, and an
 // error is always InvalidArgument.
@@ -342,9 +434,10 @@ TEST(TraceRobustnessTest, RandomBytesNeverCrash) {
 }
 
 TEST(TraceRobustnessTest, TruncatedFixturesNeverCrash) {
-  const std::pair<const char*, TraceFormat> fixtures[] = {{"philly_small.json", TraceFormat::kPhilly},
-                                                          {"pai_task_small.csv", TraceFormat::kAlibabaPai},
-                                                          {"helios_small.csv", TraceFormat::kHelios}};
+  const std::pair<const char*, TraceFormat> fixtures[] = {
+      {"philly_small.json", TraceFormat::kPhilly}, {"pai_task_small.csv", TraceFormat::kAlibabaPai},
+      {"helios_small.csv", TraceFormat::kHelios},  {"acme_small.csv", TraceFormat::kAcme},
+      {"openb_small.csv", TraceFormat::kOpenb},    {"job_list_small.csv", TraceFormat::kJobList}};
   for (const auto& [name, format] : fixtures) {
     const std::string text = ReadFixture(name);
     ASSERT_FALSE(text.empty()) << name;
@@ -354,9 +447,10 @@ TEST(TraceRobustnessTest, TruncatedFixturesNeverCrash) {
 
 TEST(TraceRobustnessTest, MutatedFixturesNeverCrash) {
   const std::string alphabet = "\",\n\r{}[]:0123456789-. aN\\";
-  const std::pair<const char*, TraceFormat> fixtures[] = {{"philly_small.json", TraceFormat::kPhilly},
-                                                          {"pai_task_small.csv", TraceFormat::kAlibabaPai},
-                                                          {"helios_small.csv", TraceFormat::kHelios}};
+  const std::pair<const char*, TraceFormat> fixtures[] = {
+      {"philly_small.json", TraceFormat::kPhilly}, {"pai_task_small.csv", TraceFormat::kAlibabaPai},
+      {"helios_small.csv", TraceFormat::kHelios},  {"acme_small.csv", TraceFormat::kAcme},
+      {"openb_small.csv", TraceFormat::kOpenb},    {"job_list_small.csv", TraceFormat::kJobList}};
   Rng rng(7);
   for (const auto& [name, format] : fixtures) {
     const std::string original = ReadFixture(name);
