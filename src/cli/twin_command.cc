@@ -111,14 +111,24 @@ StatusOr<twin::ChartLibrary> BuiltInChartLibrary() {
 }
 
 // Loads the scenario and runs it under `policy` ("" = its own); `name` and
-// `compare` get the scenario's name and its `compare:` list.
+// `compare` get the scenario's name and its `compare:` list. `first`: the
+// scenario's first run, which says what each trace gave.
 StatusOr<twin::RunResult> RunOnce(const RunOptions& o, const std::string& policy, bool audit, Clock& clock,
-                                  std::string* name, std::vector<std::string>* compare) {
+                                  std::string* name, std::vector<std::string>* compare, bool first = false) {
   // The seed goes in before the workload and series are drawn from it.
   StatusOr<twin::TwinInputs> inputs = twin::LoadScenario(
       o.scenario, o.seed >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(o.seed)) : std::nullopt);
   if (!inputs.ok()) return inputs.status();
   if (!policy.empty()) inputs->spec.policy = policy;
+  if (first && !o.quiet) {
+    for (const twin::TraceRead& t : inputs->traces) {
+      std::string also;
+      if (t.stats.shared > 0) also += fmt::format(", {} GPU-sharing given a whole device", t.stats.shared);
+      if (t.past_horizon > 0) also += fmt::format(", {} submitted after the run's end", t.past_horizon);
+      fmt::print("trace {}: {} rows, {} jobs, {} skipped (never ran or no GPU){}\n", t.path, t.stats.rows, t.stats.jobs,
+                 t.stats.skipped, also);
+    }
+  }
   *name = inputs->spec.name;
   *compare = inputs->spec.compare;
   ProgressBar bar(o.quiet ? std::string() : fmt::format("twin {} ({})", inputs->spec.name, inputs->spec.policy), clock);
@@ -136,7 +146,8 @@ int RunTwinCommand(const RunOptions& o, Clock& clock) {
   }
   std::string name;
   std::vector<std::string> policies;
-  StatusOr<twin::RunResult> result = RunOnce(o, o.policy, /*audit=*/!o.no_audit, clock, &name, &policies);
+  StatusOr<twin::RunResult> result =
+      RunOnce(o, o.policy, /*audit=*/!o.no_audit, clock, &name, &policies, /*first=*/true);
   if (!result.ok()) {
     std::cerr << "error: " << result.status().message() << "\n";
     return 2;

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/job_spec.h"
 #include "core/scenario.h"
 #include "core/series.h"
+#include "workload/trace_reader.h"
 
 namespace stargate::twin {
 
@@ -40,6 +42,13 @@ struct NodeDrain {
   uint32_t node = 0;
 };
 
+// What one of the scenario's traces gave (`twin run` says so).
+struct TraceRead {
+  std::string path;  // as the scenario names it
+  TraceStats stats;
+  int64_t past_horizon = 0;  // jobs submitted after the run's end, left out
+};
+
 struct TwinInputs {
   ScenarioSpec spec;
   std::vector<HourlySeries> carbon;        // per site, gCO2/kWh
@@ -48,6 +57,7 @@ struct TwinInputs {
   std::vector<FailureComponent> failures;  // empty when failures are off
   std::vector<RunningAtStart> running;     // started before time 0; none in a scenario file
   std::vector<NodeDrain> drains;           // none in a scenario file
+  std::vector<TraceRead> traces;           // per workload.traces entry
 };
 
 }  // namespace stargate::twin

@@ -109,10 +109,16 @@ StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string
     const TraceSpec& trace = spec.workload.traces[t];
     const std::string path = Resolve(base_dir, trace.path);
     SG_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-    SG_ASSIGN_OR_RETURN(std::vector<JobSpec> jobs, ParseTrace(text, path, trace));
+    TraceRead read{trace.path, {}, 0};
+    SG_ASSIGN_OR_RETURN(std::vector<JobSpec> jobs, ParseTrace(text, path, trace, &read.stats));
     for (auto& j : jobs) {
-      if (j.submit < horizon) in.jobs.push_back(std::move(j));
+      if (j.submit < horizon) {
+        in.jobs.push_back(std::move(j));
+      } else {
+        ++read.past_horizon;
+      }
     }
+    in.traces.push_back(std::move(read));
   }
   SortBySubmit(in.jobs);
   SG_RETURN_IF_ERROR(PlaceStarted(spec, in));

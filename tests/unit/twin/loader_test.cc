@@ -41,6 +41,12 @@ TEST(Loader, ReadsEveryTraceFormatRelativeToTheScenario) {
   // 20 synthetic jobs plus a non-trivial number from each fixture (3 from
   // acme, 4 from openb, 3 from the job list).
   EXPECT_GT(in->jobs.size(), 20u + 3 * 3 + 10);
+  // What each trace gave, for `twin run` to say.
+  ASSERT_EQ(in->traces.size(), 6u);
+  EXPECT_EQ(in->traces[4].path, "openb_small.csv");
+  EXPECT_EQ(in->traces[4].stats.jobs, 4);
+  EXPECT_EQ(in->traces[4].stats.shared, 2);
+  EXPECT_EQ(in->traces[4].past_horizon, 0);
   EXPECT_TRUE(std::is_sorted(in->jobs.begin(), in->jobs.end(),
                              [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; }));
   RunResult r = RunTwin(*in).value();
