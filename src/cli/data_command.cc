@@ -5,7 +5,6 @@
 // moves it.
 #include <CLI/CLI.hpp>
 
-#include <cctype>
 #include <iostream>
 #include <memory>
 
@@ -15,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/output.h"
+#include "cli/rest_client.h"
 #include "cli/server_call.h"
 #include "core/data_input_parser.h"
 #include "core/unit_parser.h"
@@ -43,20 +43,6 @@ void PrintDataset(const json& d) {
     fmt::print("  {:<16} {:>10}  {}  (by {})\n", c["site"].get<std::string>(), Bytes(c["bytes"].get<double>()),
                c["path"].get<std::string>(), c["registered_by"].get<std::string>());
   }
-}
-
-// `s` as a query value: unreserved characters as they are, the rest %XX.
-std::string QueryValue(const std::string& s) {
-  std::string out;
-  for (const char c : s) {
-    const auto b = static_cast<unsigned char>(c);
-    if (std::isalnum(b) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += c;
-    } else {
-      out += fmt::format("%{:02X}", b);
-    }
-  }
-  return out;
 }
 
 // A dataset name checked here, so a bad one is a usage error before any
@@ -142,7 +128,7 @@ void AddDataCommands(CLI::App& app, int* exit_code) {
   unreg->add_option("--tenant", *tenant, "Whose dataset");
   unreg->callback([=] {
     if (!NameOk(*name, exit_code)) return;
-    std::string query = from->empty() ? "" : "?site=" + QueryValue(*from);
+    std::string query = from->empty() ? "" : "?site=" + UrlEncode(*from);
     query += TenantQuery(*tenant, query.empty() ? '?' : '&');
     const std::optional<json> r = CallServerJson("DELETE", "/v1/datasets/" + *name + query, "", exit_code);
     if (!r) return;

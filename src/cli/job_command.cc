@@ -33,19 +33,6 @@ namespace {
 
 using nlohmann::json;
 
-// `text` as a query value (percent-encoded but for unreserved characters).
-std::string UrlEncode(std::string_view text) {
-  std::string out;
-  for (unsigned char ch : text) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      out += fmt::format("%{:02X}", ch);
-    }
-  }
-  return out;
-}
-
 // A fresh key per submission, so a retry after a lost reply is recognised.
 std::string RandomKey() { return "cli-" + RandomHex(4); }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -55,6 +56,9 @@ class RestClient {
   int fd_ = -1;
   std::string buffered_;  // read past the last answer (none, with keep-alive)
 };
+
+// `text` as a query value (percent-encoded but for unreserved characters).
+std::string UrlEncode(std::string_view text);
 
 // Says on stderr why `r` is no success (the server's JSON error message,
 // or why no answer came) and returns the exit code (exit_codes.h).

@@ -44,10 +44,10 @@ float UtilisationOf(JobKind k) {
   return 0.7f;
 }
 
-std::vector<DataNeed> ResolveData(const JobSpec& spec, const ClusterState& state) {
+std::vector<DataNeed> ResolveData(const std::vector<DataInput>& inputs, const ClusterState& state) {
   std::vector<DataNeed> out;
-  out.reserve(spec.inputs.size());
-  for (const DataInput& in : spec.inputs) {
+  out.reserve(inputs.size());
+  for (const DataInput& in : inputs) {
     DataNeed d{in.name, in.bytes, {}};
     for (const std::string& site : in.sites) {
       if (std::optional<SiteId> id = state.FindSite(site)) d.at.push_back(*id);

@@ -57,16 +57,16 @@ struct JobContext {
 // power); the rest are estimates.
 float UtilisationOf(JobKind k);
 
-// The spec's inputs against the cluster's sites (holders it does not know
-// are left out).
-std::vector<DataNeed> ResolveData(const JobSpec& spec, const ClusterState& state);
+// Datasets (a spec's inputs, or a resuming job's checkpoint) against the
+// cluster's sites (holders it does not know are left out).
+std::vector<DataNeed> ResolveData(const std::vector<DataInput>& inputs, const ClusterState& state);
 
 // `data`: ResolveData's (a driver that keeps ResolvedPlacement per job
 // resolves it for the few jobs with inputs).
 JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, const JobContext& context);
 inline JobRequest RequestOf(const JobSpec& spec, const ClusterState& state, const JobContext& context) {
   JobRequest r = RequestOf(spec, ResolvePlacement(spec, state), context);
-  if (!spec.inputs.empty()) r.data = ResolveData(spec, state);
+  if (!spec.inputs.empty()) r.data = ResolveData(spec.inputs, state);
   return r;
 }
 

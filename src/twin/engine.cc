@@ -238,7 +238,7 @@ sched::JobRequest Engine::RequestFor(uint32_t j) const {
   context.queued_at = js.pending_since;
   context.utilisation = js.utilisation;
   sched::JobRequest req = sched::RequestOf(in_.jobs[j], placements_[placement_of_[j]], context);
-  if (!in_.jobs[j].inputs.empty()) req.data = sched::ResolveData(in_.jobs[j], state_);
+  if (!in_.jobs[j].inputs.empty()) req.data = sched::ResolveData(in_.jobs[j].inputs, state_);
   // A job that resumes from its newest checkpoint in a live site's store:
   // a site without it is charged the staging StartJob spends (the server
   // charges the same from its replicator's view of the stores).
@@ -544,7 +544,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
     // Its input data is brought here first (data gravity: the scheduler
     // charged the same time, sched::MoveSeconds).
     sched::JobRequest need;
-    need.data = sched::ResolveData(spec, state_);
+    need.data = sched::ResolveData(spec.inputs, state_);
     const Duration move = Duration::FromSeconds(sched::MoveSeconds(state_, site_id, need));
     if (move > Duration::Zero()) {
       js.seg.restart += move;

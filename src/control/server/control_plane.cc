@@ -242,8 +242,8 @@ StatusOr<ForecastSnapshot> ControlPlane::ForecastState() {
   s.hot_spares = reconciler_options_.hot_spares;
   s.gang_repair = reconciler_options_.gang_repair;
   SG_ASSIGN_OR_RETURN(s.jobs, jobs_.ListLive());
-  for (JobRecord& r : s.jobs) datasets_.Resolve(r.spec.spec);  // as the live passes see them
-  reconciler_.PredictAll(s.jobs);                              // cached since the last pass unless the model moved
+  for (JobRecord& r : s.jobs) datasets_.Resolve(r.spec.spec.tenant, r.spec.spec.inputs);  // as the live passes see them
+  reconciler_.PredictAll(s.jobs);  // cached since the last pass unless the model moved
   for (const JobRecord& r : s.jobs) s.run_times[r.id] = reconciler_.PredictionOf(r);
   return s;
 }

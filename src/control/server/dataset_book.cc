@@ -159,19 +159,23 @@ std::vector<Dataset> DatasetBook::List(const std::string& tenant) const {
   return out;
 }
 
-std::vector<std::string> DatasetBook::Resolve(JobSpec& spec) const {
+double Dataset::bytes() const {
+  double out = 0;
+  for (const DatasetCopy& c : copies) out = std::max(out, c.bytes);
+  return out;
+}
+
+std::vector<std::string> DatasetBook::Resolve(const std::string& tenant, std::vector<DataInput>& inputs) const {
   std::vector<std::string> unknown;
-  for (DataInput& in : spec.inputs) {
+  for (DataInput& in : inputs) {
     if (!in.registered()) continue;
-    const Dataset* d = Find(spec.tenant, in.name);
+    const Dataset* d = Find(tenant, in.name);
     if (d == nullptr) {
       unknown.push_back(in.name);
       continue;
     }
-    for (const DatasetCopy& c : d->copies) {
-      in.bytes = std::max(in.bytes, c.bytes);
-      in.sites.push_back(c.site);
-    }
+    in.bytes = d->bytes();
+    for (const DatasetCopy& c : d->copies) in.sites.push_back(c.site);
   }
   return unknown;
 }

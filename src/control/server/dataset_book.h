@@ -36,6 +36,8 @@ struct Dataset {
   std::string tenant;
   std::string name;
   std::vector<DatasetCopy> copies;  // by site
+  // Its size: the largest copy's (copies registered at different sizes).
+  double bytes() const;
 };
 
 class DatasetBook {
@@ -67,11 +69,11 @@ class DatasetBook {
   // `tenant`'s datasets by name ("" = every tenant's, by tenant then name).
   std::vector<Dataset> List(const std::string& tenant) const;
 
-  // `spec`'s registered inputs (DataInput::registered) with the size and
-  // sites of their registered copies (the largest size where copies
-  // differ). Returns the names `spec.tenant` has not registered (left as
-  // they are: no data gravity is charged for them).
-  std::vector<std::string> Resolve(JobSpec& spec) const;
+  // The registered ones of `tenant`'s job's `inputs` (DataInput::registered)
+  // with the size and sites of their registered copies. Returns the names
+  // `tenant` has not registered (left as they are: no data gravity is
+  // charged for them).
+  std::vector<std::string> Resolve(const std::string& tenant, std::vector<DataInput>& inputs) const;
 
  private:
   static std::string Key(const std::string& tenant, const std::string& name);

@@ -694,23 +694,20 @@ sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::Cluster
   context.resumed = r.attempt > 0;
   context.queued_at = r.queued > Time::Epoch() ? r.queued : r.submitted;  // back in the queue (a requeue), or submitted
   context.utilisation = sched::UtilisationOf(r.spec.spec.kind);           // as the twin's
-  const bool named = std::any_of(r.spec.spec.inputs.begin(), r.spec.spec.inputs.end(),
-                                 [](const DataInput& in) { return in.registered(); });
-  sched::JobRequest req;
-  if (named && datasets_ != nullptr) {  // rare: a copy with the registry's sizes and holders
-    JobSpec spec = r.spec.spec;
-    datasets_->Resolve(spec);
-    req = sched::RequestOf(spec, state, context);
-  } else {
-    req = sched::RequestOf(r.spec.spec, state, context);
+  sched::JobRequest req = sched::RequestOf(r.spec.spec, state, context);
+  const std::vector<DataInput>& inputs = r.spec.spec.inputs;
+  if (datasets_ != nullptr && std::any_of(inputs.begin(), inputs.end(), [](const DataInput& in) {
+        return in.registered();
+      })) {  // rare: the registry's sizes and holders for the datasets it names
+    std::vector<DataInput> resolved = inputs;
+    datasets_->Resolve(r.spec.spec.tenant, resolved);
+    req.data = sched::ResolveData(resolved, state);
   }
   // A job that ran before resumes from its newest checkpoint: a site whose
   // store lacks it waits for it to be staged (the twin charges the same).
   if (r.state == JobState::kPending && r.attempt > 0 && restore_need_) {
     if (std::optional<DataInput> need = restore_need_(r)) {
-      JobSpec only;
-      only.inputs.push_back(*std::move(need));
-      sched::DataNeed d = std::move(sched::ResolveData(only, state).front());
+      sched::DataNeed d = std::move(sched::ResolveData({*std::move(need)}, state).front());
       d.checkpoint = true;
       req.data.push_back(std::move(d));
     }

@@ -28,16 +28,14 @@ constexpr size_t kMaxDatasetBody = 64 * 1024;
 
 json DatasetJson(const Dataset& d) {
   json copies = json::array();
-  double bytes = 0;
   for (const DatasetCopy& c : d.copies) {
-    bytes = std::max(bytes, c.bytes);
     copies.push_back(json{{"site", c.site},
                           {"bytes", c.bytes},
                           {"path", c.path},
                           {"registered_unix_ms", c.registered.millis()},
                           {"registered_by", c.by}});
   }
-  return json{{"tenant", d.tenant}, {"name", d.name}, {"bytes", bytes}, {"copies", copies}};
+  return json{{"tenant", d.tenant}, {"name", d.name}, {"bytes", d.bytes()}, {"copies", copies}};
 }
 
 std::string QueryOr(const HttpRequest& req, const std::string& key, const std::string& fallback) {
@@ -47,16 +45,12 @@ std::string QueryOr(const HttpRequest& req, const std::string& key, const std::s
 
 // An error of the book's ("site: ...") names its field.
 HttpResponse BookError(const Status& st) {
-  HttpResponse out = FromStatus(st);
-  const std::string m(st.message());
+  const std::string text(st.message());
+  const std::string_view m = text;
   for (std::string_view f : {"site", "size", "path", "tenant"}) {
-    if (std::string_view(m).starts_with(f) && std::string_view(m).substr(f.size()).starts_with(": ")) {
-      json j = json::parse(out.body);
-      j["error"]["field"] = f;
-      out.body = Dump(j);
-    }
+    if (m.starts_with(f) && m.substr(f.size()).starts_with(": ")) return FromStatus(st, f);
   }
-  return out;
+  return FromStatus(st);
 }
 
 }  // namespace

@@ -80,6 +80,10 @@ HttpResponse FromStatus(const Status& st) {
                        st.code() == absl::StatusCode::kInvalidArgument ? FieldOf(message) : "");
 }
 
+HttpResponse FromStatus(const Status& st, std::string_view field) {
+  return ErrorResponse(HttpStatusOf(st.code()), CodeName(st.code()), std::string(st.message()), field);
+}
+
 HttpResponse FromStatusIn(const Status& st, const std::string& field) {
   const std::string message(st.message());
   const std::string f = FieldOf(message);

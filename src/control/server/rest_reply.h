@@ -24,6 +24,8 @@ HttpResponse ErrorResponse(int status, std::string_view code, std::string_view m
 // A parser's InvalidArgument ("FILE:LINE:COL: a.b[1]: problem") names
 // its field.
 HttpResponse FromStatus(const Status& st);
+// As FromStatus, naming `field` as the one at fault.
+HttpResponse FromStatus(const Status& st, std::string_view field);
 // As FromStatus, for an item of a request: the message starts "FIELD: ",
 // and the field it names is under FIELD ("jobs[3].resources").
 HttpResponse FromStatusIn(const Status& st, const std::string& field);

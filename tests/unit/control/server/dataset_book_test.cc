@@ -32,7 +32,7 @@ TEST(DatasetBook, ResolvesAJobsNamedInputsFromItsTenantsCopies) {
   JobSpec spec;
   spec.tenant = "ml";
   spec.inputs = {DataInput{"corpus", 0, {}}, DataInput{"images", 0, {}}, DataInput{"inline", 3e12, {"d"}}};
-  EXPECT_EQ(book.Resolve(spec), std::vector<std::string>{"images"});  // vision's: not ml's to name
+  EXPECT_EQ(book.Resolve(spec.tenant, spec.inputs), std::vector<std::string>{"images"});  // vision's: not ml's to name
   EXPECT_EQ(spec.inputs[0].sites, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(spec.inputs[0].bytes, 2e12);  // the largest copy
   EXPECT_TRUE(spec.inputs[1].sites.empty());
