@@ -4,7 +4,8 @@
 #   bench/policy_compare.sh SCENARIO.yaml "label:override-yaml" ...
 # Each override is YAML merged over the scenario's top level by replacing
 # the keys it names (policy, scheduler, failures). With no overrides:
-# fifo vs stargate.
+# fifo vs stargate. BOUND=1 also solves each run's oracle bound (`twin run
+# --bound`) and adds the bound's tCO2 and the run's gap to it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -12,7 +13,8 @@ scenario="$1"; shift
 if [ $# -eq 0 ]; then set -- "fifo:policy: fifo" "stargate:policy: stargate"; fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-printf "%-22s %9s %9s %8s %6s %9s %10s %9s %9s %9s %12s %6s %9s\n" policy jct_mean_h wait_p99_h goodput ettr train_jct train_wait tco2 g_per_dh wl_tco2 cost_usd sla finished
+bound=(); [ "${BOUND:-0}" = 1 ] && bound=(--bound)
+printf "%-22s %9s %9s %8s %6s %9s %10s %9s %9s %9s %12s %6s %9s %9s %7s %12s %7s\n" policy jct_mean_h wait_p99_h goodput ettr train_jct train_wait tco2 g_per_dh wl_tco2 cost_usd sla finished bound_t gap bound_usd gap
 for run in "$@"; do
   label="${run%%:*}"; override="${run#*:}"
   /usr/bin/python3 - "$scenario" "$override" "$tmp/$label.yaml" <<'PY'
@@ -28,7 +30,7 @@ for line in text.splitlines():
     if not skip: lines.append(line)
 open(dst, 'w').write('\n'.join(lines) + '\n' + override + '\n')
 PY
-  ./build/stargate twin run "$tmp/$label.yaml" -o "$tmp/$label" -q --no-jobs-csv
+  ./build/stargate twin run "$tmp/$label.yaml" -o "$tmp/$label" -q --no-jobs-csv "${bound[@]}"
   /usr/bin/python3 - "$label" "$tmp/$label"/*/summary.json <<'PY'
 import json, sys
 d = json.load(open(sys.argv[2]))
@@ -36,9 +38,12 @@ t = d.get('by_kind', {}).get('training', {})
 # g_per_dh: facility gCO2 per useful device-hour, so runs that get
 # different amounts of work done compare fairly.
 per_dh = d['tco2'] * 1e6 / d['useful_device_hours'] if d['useful_device_hours'] > 0 else 0
-print("%-22s %9.2f %9.2f %8.3f %6.3f %9.1f %10.1f %9.0f %9.1f %9.0f %12.0f %6d %9d" % (
+b = d.get('bound')
+tail = ("%9.0f %6.1f%% %12.0f %6.1f%%" % (b['tco2'], 100 * b['tco2_gap'], b['cost_usd'], 100 * b['cost_gap'])
+        if b else "%9s %7s %12s %7s" % ("-", "-", "-", "-"))
+print("%-22s %9.2f %9.2f %8.3f %6.3f %9.1f %10.1f %9.0f %9.1f %9.0f %12.0f %6d %9d " % (
     sys.argv[1], d['jct_hours']['mean'], d['wait_hours']['p99'], d['goodput'],
     d['effective_training_time_ratio'], t.get('jct_mean_h', 0), t.get('wait_mean_h', 0), d['tco2'],
-    per_dh, d['workload']['tco2'], d['cost_usd'], d['sla_misses'], d['jobs']['finished']))
+    per_dh, d['workload']['tco2'], d['cost_usd'], d['sla_misses'], d['jobs']['finished']) + tail)
 PY
 done

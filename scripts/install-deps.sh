@@ -12,7 +12,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev clang-format time python3 python3-yaml curl
   slurm-wlm munge
-  python3-torch python3-sklearn iproute2 libxgboost-dev
+  python3-torch python3-sklearn iproute2 libxgboost-dev coinor-libclp-dev
   etcd-server etcd-client
   prometheus wrk valgrind
   podman runc passwd

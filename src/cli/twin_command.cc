@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/progress_bar.h"
 #include "core/clock.h"
+#include "oracle/oracle_bound.h"
 #include "twin/engine.h"
 #include "twin/loader.h"
 #include "twin/report_csv.h"
@@ -30,6 +31,7 @@ struct RunOptions {
   bool quiet = false;
   bool no_jobs_csv = false;
   bool no_audit = false;
+  bool bound = false;  // solve the oracle bound for each run
 };
 
 Status WriteText(const std::filesystem::path& path, const std::string& text) {
@@ -94,6 +96,14 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
   }
   fmt::print("  energy      {:.1f} MWh, peak {:.1f} MW, {:.1f} tCO2, ${:.0f}\n", s.energy_mwh, s.peak_mw, s.tco2,
              s.cost_usd);
+  if (const twin::BoundFigures& b = s.bound; b.computed) {
+    auto gap = [](double run, double bound) { return bound > 0 ? 100 * (run / bound - 1) : 0.0; };
+    fmt::print(
+        "  bound       no schedule of this work emits under {:.1f} tCO2 (this run +{:.1f}%) or costs under ${:.0f} "
+        "(+{:.1f}%); idle draw alone {:.1f} tCO2{}\n",
+        b.tco2, gap(s.tco2, b.tco2), b.cost_usd, gap(s.cost_usd, b.cost_usd), b.fixed_tco2,
+        b.proven ? " (proven by duality)" : "");
+  }
   fmt::print("  engine      {} events, {} scheduler passes in {:.2f} s ({:.0f} events/s)\n", s.events,
              s.scheduler_passes, wall_s, wall_s > 0 ? s.events / wall_s : 0.0);
   fmt::print("  report      {}\n", (dir / "report.html").string());
@@ -134,7 +144,23 @@ StatusOr<twin::RunResult> RunOnce(const RunOptions& o, const std::string& policy
   ProgressBar bar(o.quiet ? std::string() : fmt::format("twin {} ({})", inputs->spec.name, inputs->spec.policy), clock);
   twin::Engine::Progress progress;
   if (!o.quiet) progress = [&bar](double f) { bar.Update(f); };
-  return twin::RunTwin(*inputs, progress, audit);
+  StatusOr<twin::RunResult> result = twin::RunTwin(*inputs, progress, audit);
+  if (!result.ok() || !o.bound) return result;
+  // The bound is for this run's work: solved after it, on its inputs.
+  const Time t0 = clock.Now();
+  StatusOr<twin::BoundFigures> bound = oracle::OracleBound(*inputs, *result);
+  if (!bound.ok()) {
+    std::cerr << "warning: policy " << result->summary.policy << ": no oracle bound: " << bound.status().message()
+              << "\n";
+  } else {
+    result->summary.bound = *bound;
+    if (!o.quiet) {
+      fmt::print("oracle bound for {}: {} job classes, {} rows, {} columns, {:.0f} h slots, solved in {:.1f} s\n",
+                 result->summary.policy, bound->classes, bound->rows, bound->columns, bound->slot_h,
+                 (clock.Now() - t0).seconds());
+    }
+  }
+  return result;
 }
 
 int RunTwinCommand(const RunOptions& o, Clock& clock) {
@@ -218,6 +244,8 @@ void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code) {
   run->add_flag("-q,--quiet", opts->quiet, "No progress bar and no summary on stdout");
   run->add_flag("--no-jobs-csv", opts->no_jobs_csv, "Skip the per-job CSV (large runs)");
   run->add_flag("--no-audit", opts->no_audit, "Skip decisions.csv, the audit trail (large runs)");
+  run->add_flag("--bound", opts->bound,
+                "Also solve the oracle bound: the least tCO2 and cost any schedule could spend on each run's work");
   run->callback([opts, &clock, exit_code] { *exit_code = RunTwinCommand(*opts, clock); });
 
   AddTwinAuditCommand(twin, exit_code);

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/grid_forecast.h"
 #include "core/job_spec.h"
 #include "core/topology.h"
 #include "core/units.h"
@@ -123,6 +124,9 @@ struct SchedulerSpec {
   // Grid intensity is judged as the mean of now and the mean over this
   // window ahead (the twin's series are a perfect forecast).
   Duration carbon_forecast = Duration::Hours(6);
+  // How the scheduler foresees those hours (core/grid_forecast.h); the bill
+  // is always the actual series. `forecast_model` in a scenario.
+  ForecastModel forecast_model = ForecastModel::kPerfect;
   bool power_cap = true;  // never admit work that would push a site over its cap
   bool backfill = true;   // EASY backfill behind a blocked head
   // Topology-aware gang placement: whole-node gangs in one NVLink domain or

@@ -78,14 +78,12 @@ constexpr std::string_view kJobKeys[] = {
     "near",   "max_rtt",  "estimate", "per_node",     "spread",        "regions",           "inputs"};
 constexpr std::string_view kTrainingKeys[] = {
     "params", "tokens", "tokens_per_step", "mfu", "state_bytes_per_param", "tensor_parallel", "pipeline_parallel"};
-constexpr std::string_view kSchedulerKeys[] = {"weights",         "carbon_forecast", "power_cap",
-                                               "backfill",        "backfill_depth",  "backfill_interval",
-                                               "queue_depth",     "topology",        "defer",
-                                               "defer_threshold", "defer_margin",    "wait_budget",
-                                               "wait_cap",        "fair_share",      "tenants",
-                                               "preemption",      "preempt_after",   "preempt_warning",
-                                               "latency_scale",   "power_save",      "resume_wait_budget",
-                                               "carbon_cap"};
+constexpr std::string_view kSchedulerKeys[] = {
+    "weights",         "carbon_forecast",    "forecast_model", "power_cap",       "backfill",
+    "backfill_depth",  "backfill_interval",  "queue_depth",    "topology",        "defer",
+    "defer_threshold", "defer_margin",       "wait_budget",    "wait_cap",        "fair_share",
+    "tenants",         "preemption",         "preempt_after",  "preempt_warning", "latency_scale",
+    "power_save",      "resume_wait_budget", "carbon_cap"};
 constexpr std::string_view kPowerSaveKeys[] = {"enabled", "idle_after", "boot", "warm"};
 constexpr std::string_view kCarbonCapKeys[] = {"enabled", "above", "tdp_fraction"};
 constexpr std::string_view kTenantWeightKeys[] = {"name", "weight"};
@@ -99,6 +97,9 @@ constexpr EnumName<SeriesSpec::Kind> kSeriesKinds[] = {{"constant", SeriesSpec::
                                                        {"diurnal", SeriesSpec::Kind::kDiurnal},
                                                        {"file", SeriesSpec::Kind::kFile},
                                                        {"hourly", SeriesSpec::Kind::kHourly}};
+constexpr EnumName<ForecastModel> kForecastModels[] = {{"perfect", ForecastModel::kPerfect},
+                                                       {"persistence", ForecastModel::kPersistence},
+                                                       {"day_ago", ForecastModel::kDayAgo}};
 constexpr EnumName<FabricKind> kFabricKinds[] = {{"fat_tree", FabricKind::kFatTree},
                                                  {"rail_optimized", FabricKind::kRailOptimized},
                                                  {"nvl_domain", FabricKind::kNvlDomain}};
@@ -714,6 +715,9 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
     }
   }
   SG_ASSIGN_OR_RETURN(s.carbon_forecast, f.Dur("carbon_forecast", s.carbon_forecast, kNonNegativeDuration));
+  if (std::optional<Cursor> m = f.Get("forecast_model")) {
+    SG_ASSIGN_OR_RETURN(s.forecast_model, ParseForecastModel(*m));
+  }
   SG_ASSIGN_OR_RETURN(s.power_cap, f.Bool("power_cap", s.power_cap));
   SG_ASSIGN_OR_RETURN(s.backfill, f.Bool("backfill", s.backfill));
   SG_ASSIGN_OR_RETURN(s.backfill_depth, f.Int("backfill_depth", s.backfill_depth, Range{0, 1e7}));
@@ -877,6 +881,10 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
 }  // namespace
 
 StatusOr<FabricSpec> ParseFabricMap(const yaml_util::Cursor& c) { return ParseFabric(c); }
+
+StatusOr<ForecastModel> ParseForecastModel(const yaml_util::Cursor& c) {
+  return yaml_util::ReadEnum(c, std::span<const EnumName<ForecastModel>>(kForecastModels), "forecast model");
+}
 
 StatusOr<ScenarioSpec> ParseScenario(std::string_view yaml_text, const std::string& filename) {
   return yaml_util::ParseDocument<ScenarioSpec>(yaml_text, filename, "scenario", kMaxTextBytes, ParseRoot);

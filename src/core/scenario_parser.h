@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/grid_forecast.h"
 #include "core/scenario.h"
 #include "core/status.h"
 #include "core/unit_parser.h"  // ParseDuration, ParsePower, ParseBandwidth, ParseBytes, ParseCount
@@ -29,6 +30,8 @@ class Cursor;
 // One `fabric:` map, as a scenario's site has it (a --sites file's site
 // too, core/site_file.h); errors as below.
 StatusOr<FabricSpec> ParseFabricMap(const yaml_util::Cursor& c);
+// One forecast model name (core/grid_forecast.h), as both files take it.
+StatusOr<ForecastModel> ParseForecastModel(const yaml_util::Cursor& c);
 
 // Parses one YAML document. `filename` is only used in messages.
 //

@@ -36,8 +36,12 @@ struct HourlySeries {
   std::vector<double> values;
   double At(Time t) const {
     if (values.empty()) return 0;
-    const int64_t h = t.nanos() / Duration::Hours(1).nanos();
-    return values[static_cast<size_t>(h % static_cast<int64_t>(values.size()))];
+    // Hours before the epoch wrap too (a day-ago forecast at the start
+    // reads the day before): floor division, then a non-negative index.
+    const int64_t hour = Duration::Hours(1).nanos();
+    const int64_t h = t.nanos() >= 0 ? t.nanos() / hour : -((-t.nanos() + hour - 1) / hour);
+    const int64_t n = static_cast<int64_t>(values.size());
+    return values[static_cast<size_t>(((h % n) + n) % n)];
   }
 };
 

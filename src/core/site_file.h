@@ -20,6 +20,7 @@
 //           - ["2026-12-03 01:00:00", 41]
 //         stale_after: 2h              #   a value older than this is stale
 //       forecast: 6h                   # how far ahead deferral looks
+//       forecast_model: perfect        # or persistence, day_ago (core/grid_forecast.h)
 //       fabric: {kind: fat_tree, nodes_per_leaf: 32}   # where known: as a scenario's
 //                                      #   (nodes fill leaves in name order)
 //       wan_bandwidth: 10Gbps          # the site's WAN link: checkpoint copies in or out
@@ -37,7 +38,8 @@
 // or one older than `stale_after`, the signal is stale and the site's mean
 // stands in (said in /v1/sites, /metrics and placement reasons). The
 // forecast is the series' own points ahead (a perfect forecast, as the
-// twin's). Parsed by ParseSiteFile; errors name file, line, column and
+// twin's by default), or as `forecast_model` foresees it from the points
+// already seen. Parsed by ParseSiteFile; errors name file, line, column and
 // field. Reading `file:` is the server's (I/O).
 #pragma once
 
@@ -47,6 +49,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/grid_forecast.h"
 #include "core/status.h"
 #include "core/topology.h"
 #include "core/units.h"
@@ -82,6 +85,10 @@ struct SiteInfo {
   GridSeriesInfo carbon;  // gCO2/kWh
   GridSeriesInfo price;   // USD/MWh
   Duration forecast = Duration::Hours(6);
+  // How the scheduler foresees the hours ahead (core/grid_forecast.h):
+  // perfect = the series' own points ahead; persistence for a feed of live
+  // readings alone.
+  ForecastModel forecast_model = ForecastModel::kPerfect;
   // The site's network, where the operator knows it (a scenario site's
   // `fabric:`); none: the twin's default fat tree. Nodes fill its leaves
   // in name order, for the scheduler's topology-aware placement and the

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/grid_forecast.h"
 #include "core/units.h"
 #include "sched/cluster_state.h"
 
@@ -36,8 +37,13 @@ struct PointSeries {
 // price now, and over the next `horizon` in whole hours (the values at the
 // hour starts after now's hour, UTC or run epoch) the carbon mean, its
 // minimum (now included) and the start of the minimum's hour. Staleness and
-// facility draw are the caller's.
+// facility draw are the caller's. The hours ahead are as `model` foresees
+// them from `carbon` (core/grid_forecast.h).
 void SetGridSignals(absl::FunctionRef<double(Time)> carbon, absl::FunctionRef<double(Time)> price, Time now,
-                    Duration horizon, SiteSignals* out);
+                    Duration horizon, ForecastModel model, SiteSignals* out);
+
+// The value `model` foresees at `at` (after `now`) from the series `actual`,
+// reading it at `now` or before only, unless the model is perfect.
+double Foreseen(absl::FunctionRef<double(Time)> actual, Time now, Time at, ForecastModel model);
 
 }  // namespace stargate::sched

@@ -150,7 +150,7 @@ void Engine::RefreshSitePower(uint32_t site, Time now) {
       busy += pool.busy_devices;
     }
   }
-  meter.Set(model::FacilityPower(Watts(it_w), ss.pue).value(), busy);
+  meter.Set(model::FacilityPower(Watts(it_w), ss.pue).value(), busy, site_down_[site] == 0);
   sched::SiteSignals signals = ss.signals;
   signals.facility_w = meter.facility_w();
   state_.SetSignals(SiteId(static_cast<uint16_t>(site)), signals);
@@ -175,7 +175,7 @@ void Engine::PushGridSignals(Time now) {
     const SiteId id(static_cast<uint16_t>(s));
     sched::SiteSignals signals = state_.site(id).signals;
     sched::SetGridSignals([&](Time t) { return in_.carbon[s].At(t); }, [&](Time t) { return in_.price[s].At(t); }, now,
-                          in_.spec.scheduler.carbon_forecast, &signals);
+                          in_.spec.scheduler.carbon_forecast, in_.spec.scheduler.forecast_model, &signals);
     state_.SetSignals(id, signals);
   }
 }
@@ -216,6 +216,7 @@ void Engine::StartRunning(const RunningAtStart& r) {
   js.arrived = true;
   js.pending_since = t0;
   js.remaining = std::clamp(r.remaining, 0.0, 1.0);
+  js.start_remaining = js.remaining;
   js.head = std::max(Duration::Zero(), r.since_checkpoint);
   sched::Start s;
   s.job = JobId(r.job);
@@ -1073,6 +1074,7 @@ RunResult Engine::Collect(Time horizon) {
       const Duration elapsed = horizon - js.seg_start;
       const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
       const Duration done = js.seg.DoneBy(elapsed);
+      if (js.place_total_s > 0) js.remaining = std::max(0.0, js.remaining - done.seconds() / js.place_total_s);
       js.useful_wall_s += done.seconds();
       js.useful_device_s += done.seconds() * devices;
       js.allocated_device_s += elapsed.seconds() * devices;
@@ -1127,6 +1129,7 @@ RunResult Engine::Collect(Time horizon) {
     rec.wait = js.wait;
     rec.restarts = js.restarts;
     rec.useful_device_s = js.useful_device_s;
+    rec.work_done = std::max(0.0, js.start_remaining - js.remaining);
     rec.allocated_device_s = js.allocated_device_s;
     rec.checkpoint_interval = js.seg.interval;
     rec.energy_kwh = js.energy_j / 3.6e6;
@@ -1192,6 +1195,7 @@ RunResult Engine::Collect(Time horizon) {
       series.facility_mw.push_back(span_s > 0 ? e / span_s / 1e6 : 0.0);
       series.carbon.push_back(ci);
       series.price.push_back(price);
+      series.up.push_back(span_s > 0 ? std::clamp(1.0 - meter.down_s()[h] / span_s, 0.0, 1.0) : 1.0);
       series.energy_mwh += e / kJoulesPerMwh;
       series.tco2 += (Joules(e) * GramsPerKwh(ci)).value() / 1e6;
       series.cost_usd += (Joules(e) * UsdPerMwh(price)).value();

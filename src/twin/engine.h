@@ -58,8 +58,9 @@ class Engine {
     uint16_t pool = 0;
     int restarts = 0;
     float utilisation = 0;
-    double remaining = 1.0;    // fraction of the job's work still to do
-    double place_total_s = 0;  // whole job's runtime on the current placement
+    double remaining = 1.0;        // fraction of the job's work still to do
+    double start_remaining = 1.0;  // ... when the run began (less for a job running then)
+    double place_total_s = 0;      // whole job's runtime on the current placement
     Segment seg;
     Duration head;  // running when the run began: compute since its last checkpoint (its first segment's head)
     Time seg_start;

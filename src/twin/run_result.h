@@ -33,6 +33,7 @@ struct JobRecord {
   int restarts = 0;               // interruptions that sent it back to the scheduler
   double useful_device_s = 0;     // device-seconds of work that counted
   double allocated_device_s = 0;  // device-seconds held (useful + checkpoint + restart + lost)
+  double work_done = 0;           // fraction of its whole work done in this run (0..1)
   Duration checkpoint_interval;   // chosen interval (0 = none)
   double energy_kwh = 0;          // facility energy of its devices while held (x PUE)
   double co2_kg = 0;              // that energy x the hourly grid intensity it ran in
@@ -69,6 +70,7 @@ struct SiteSeries {
   std::vector<double> facility_mw;  // mean facility power over the hour
   std::vector<double> carbon;       // grid gCO2/kWh
   std::vector<double> price;        // USD/MWh
+  std::vector<double> up;           // fraction of the hour the site was up (an outage draws nothing)
   double energy_mwh = 0;
   double peak_mw = 0;  // instantaneous maximum facility power
   double tco2 = 0;
@@ -123,6 +125,19 @@ struct TraceReplay {
   Percentiles twin_wait_h;
 };
 
+// The oracle bound (oracle/oracle_bound.h), when `twin run --bound` asked
+// for it: the least tCO2 and cost any schedule could have spent on this
+// run's work, from a time-indexed linear program. `fixed_*` is the part no
+// schedule avoids (idle devices that stay powered).
+struct BoundFigures {
+  bool computed = false;
+  double tco2 = 0, cost_usd = 0;
+  double fixed_tco2 = 0, fixed_cost_usd = 0;
+  double slot_h = 1;    // the program's time step (carbon and price: the slot's lowest hour)
+  bool proven = false;  // both figures are duality bounds (else the solver's optimum, within its tolerance)
+  int64_t classes = 0, rows = 0, columns = 0;
+};
+
 struct Summary {
   std::string scenario;
   uint64_t seed = 0;
@@ -156,6 +171,7 @@ struct Summary {
   CheckpointTraffic checkpoints;
   DataMoves inputs;
   TraceReplay replay;
+  BoundFigures bound;
   KindSummary by_kind[kNumJobKinds];  // indexed by JobKind
   int64_t events = 0;
   int64_t scheduler_passes = 0;

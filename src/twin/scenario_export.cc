@@ -69,6 +69,7 @@ void Scheduler(YAML::Emitter& y, const SchedulerSpec& s) {
   auto kv = [&y](const char* k, const std::string& v) { y << YAML::Key << k << YAML::Value << v; };
   auto flag = [&y](const char* k, bool v) { y << YAML::Key << k << YAML::Value << v; };
   kv("carbon_forecast", Dur(s.carbon_forecast));
+  kv("forecast_model", std::string(Name(s.forecast_model)));
   flag("power_cap", s.power_cap);
   flag("backfill", s.backfill);
   kv("backfill_depth", std::to_string(s.backfill_depth));

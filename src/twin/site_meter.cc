@@ -13,13 +13,15 @@ void SiteMeter::AdvanceTo(Time t) {
     const double dt = static_cast<double>(stop - last_ns_) * 1e-9;
     energy_j_[static_cast<size_t>(h)] += facility_w_ * dt;
     busy_device_s_[static_cast<size_t>(h)] += static_cast<double>(busy_) * dt;
+    if (!up_) down_s_[static_cast<size_t>(h)] += dt;
     last_ns_ = stop;
   }
   last_ns_ = std::max(last_ns_, t.nanos());
 }
 
-void SiteMeter::Set(double facility_w, int64_t busy_devices) {
+void SiteMeter::Set(double facility_w, int64_t busy_devices, bool up) {
   facility_w_ = facility_w;
+  up_ = up;
   busy_ = busy_devices;
   peak_w_ = std::max(peak_w_, facility_w);
 }

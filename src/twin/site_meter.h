@@ -15,24 +15,31 @@ namespace stargate::twin {
 class SiteMeter {
  public:
   explicit SiteMeter(int64_t hours)
-      : energy_j_(static_cast<size_t>(hours), 0.0), busy_device_s_(static_cast<size_t>(hours), 0.0) {}
+      : energy_j_(static_cast<size_t>(hours), 0.0),
+        busy_device_s_(static_cast<size_t>(hours), 0.0),
+        down_s_(static_cast<size_t>(hours), 0.0) {}
 
   // Accounts the current level from the last change up to `t`; then the
   // caller may Set() a new level. `t` never goes backwards.
   void AdvanceTo(Time t);
-  void Set(double facility_w, int64_t busy_devices);
+  // `up` false: the site is out (an outage), which the oracle bound
+  // (oracle/) must know to charge no idle draw for those hours.
+  void Set(double facility_w, int64_t busy_devices, bool up = true);
 
   double facility_w() const { return facility_w_; }
   double peak_w() const { return peak_w_; }
   const std::vector<double>& energy_j() const { return energy_j_; }
   const std::vector<double>& busy_device_s() const { return busy_device_s_; }
+  const std::vector<double>& down_s() const { return down_s_; }
 
  private:
   std::vector<double> energy_j_;
   std::vector<double> busy_device_s_;
+  std::vector<double> down_s_;  // seconds of each hour the site was out
   int64_t last_ns_ = 0;
   double facility_w_ = 0;
   int64_t busy_ = 0;
+  bool up_ = true;
   double peak_w_ = 0;
 };
 

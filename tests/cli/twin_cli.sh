@@ -27,6 +27,43 @@ sed 's/^seed: .*/seed: 7/' "$ROOT/examples/scenarios/llama3-405b.yaml" > "$TMP/s
 "$BIN" twin run "$TMP/seed7.yaml" --out "$TMP/d" -q
 cmp -s "$TMP/c/llama3-405b/jobs.csv" "$TMP/d/llama3-405b/jobs.csv" || fail "--seed 7 differs from seed: 7 in the file"
 
+# --bound: the oracle bound beside the run, never above it, the same bytes
+# on a second run; under a forecast model the run still bills actuals.
+cat > "$TMP/two.yaml" <<'YAML'
+name: two
+duration: 3d
+sites:
+  - name: dirty
+    jurisdiction: US
+    carbon: {kind: diurnal, mean: 500, daily_amplitude: 0.3, noise: 0.1}
+    price: {kind: diurnal, mean: 60, daily_amplitude: 0.4, noise: 0.1}
+    pools: [{accelerator: H100, nodes: 8}]
+  - name: clean
+    jurisdiction: EU
+    carbon: {kind: diurnal, mean: 120, daily_amplitude: 0.4, noise: 0.1}
+    price: 80
+    pools: [{accelerator: A100, nodes: 8}]
+workload:
+  generators:
+    - {kind: batch, count: 200, end: 2d, sizes: [8, 16], duration_median: 2h, deferrable_fraction: 0.5, deadline_slack: 12h}
+    - {kind: fine_tune, count: 40, end: 2d, sizes: [8], jurisdictions: EU}
+YAML
+for run in e f; do
+  "$BIN" twin run "$TMP/two.yaml" --out "$TMP/$run" --bound --no-compare --policy stargate > "$TMP/$run.txt"
+done
+grep -q "no schedule of this work emits under" "$TMP/e.txt" || { cat "$TMP/e.txt"; fail "no bound line"; }
+cmp -s "$TMP/e/two/summary.json" "$TMP/f/two/summary.json" || fail "the bound is not the same twice"
+/usr/bin/python3 - "$TMP/e/two/summary.json" <<'PY' || fail "bound not below the run"
+import json, sys
+d = json.load(open(sys.argv[1]))
+b = d["bound"]
+assert 0 < b["tco2"] <= d["tco2"] and 0 < b["cost_usd"] <= d["cost_usd"], (b, d["tco2"], d["cost_usd"])
+assert abs(b["tco2_gap"] - (d["tco2"] / b["tco2"] - 1)) < 1e-4 and b["lp"]["columns"] > 0 and b["proven"]
+PY
+sed 's/^duration: 3d/duration: 3d\nscheduler: {forecast_model: persistence}/' "$TMP/two.yaml" > "$TMP/persist.yaml"
+"$BIN" twin run "$TMP/persist.yaml" --out "$TMP/g" -q --no-compare --policy stargate
+cmp -s "$TMP/e/two/jobs.csv" "$TMP/g/two/jobs.csv" && fail "forecast_model: persistence changed no decision"
+
 # Every shipped scenario validates.
 for s in "$ROOT"/examples/scenarios/*.yaml; do
   "$BIN" twin validate "$s" > /dev/null || fail "$s does not validate"

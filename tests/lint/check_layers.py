@@ -37,6 +37,7 @@ LIB_HEADERS = [
     ("CLI/", "CLI11::CLI11"),
     ("google/protobuf/", "stargate_proto"),
     ("xgboost/", "PkgConfig::XGBOOST"),
+    ("coin/", "PkgConfig::CLP"),
 ]
 # "proto/agent.pb.h" and friends: the generated code of stargate_proto.
 GENERATED = [("proto/", "stargate_proto")]

@@ -158,7 +158,7 @@ SiteGridNow SiteBook::GridAt(const std::string& name, Time now) const {
     return s.constant ? sched::PointSeries::Value{s.points.mean, false, Time::Never()} : s.points.At(t);
   };
   sched::SetGridSignals([&](Time t) { return value(carbon, t).value; }, [&](Time t) { return value(price, t).value; },
-                        now, sites_[it->second].forecast, &out.signals);
+                        now, sites_[it->second].forecast, sites_[it->second].forecast_model, &out.signals);
   const auto c = value(carbon, now);
   const auto p = value(price, now);
   out.signals.carbon_stale = carbon.given && c.stale;

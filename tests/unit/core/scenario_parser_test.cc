@@ -308,6 +308,7 @@ TEST(ParseScenarioTest, SchedulerKnobsAndResilience) {
 scheduler:
   weights: {time: 2, carbon: 0.5, cost: 0}
   carbon_forecast: 12h
+  forecast_model: day-ago
   power_cap: false
   backfill: true
   backfill_depth: 50
@@ -330,6 +331,13 @@ workload:
   EXPECT_DOUBLE_EQ(s.scheduler.weight_carbon, 0.5);
   EXPECT_DOUBLE_EQ(s.scheduler.weight_cost, 0);
   EXPECT_EQ(s.scheduler.carbon_forecast, Duration::Hours(12));
+  EXPECT_EQ(s.scheduler.forecast_model, ForecastModel::kDayAgo);
+  EXPECT_EQ(ParseOk(std::string(kSite)).scheduler.forecast_model, ForecastModel::kPerfect);
+  StatusOr<ScenarioSpec> bad = ParseScenario(std::string(kSite) + "scheduler: {forecast_model: oracle}\n", "t.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message()).find("scheduler.forecast_model"), std::string::npos)
+      << bad.status().message();
+  EXPECT_NE(std::string(bad.status().message()).find("persistence"), std::string::npos);
   EXPECT_FALSE(s.scheduler.power_cap);
   EXPECT_EQ(s.scheduler.backfill_depth, 50);
   EXPECT_TRUE(s.scheduler.fair_share);

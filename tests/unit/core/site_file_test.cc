@@ -39,7 +39,8 @@ TEST(SiteFile, ReadsSeries) {
           "      points: [[\"2026-12-03 00:00:00\", 420], [\"2026-12-03T01:00:00Z\", 90], [1796263200, 80]]\n"
           "      stale_after: 90m\n"
           "    price: {file: prices.csv, column: 2, scale: 0.001}\n"
-          "    forecast: 12h\n",
+          "    forecast: 12h\n"
+          "    forecast_model: persistence\n",
           "sites.yaml")
           .value();
   const SiteInfo& a = sites.at(0);
@@ -54,6 +55,7 @@ TEST(SiteFile, ReadsSeries) {
   EXPECT_EQ(a.price.column, 2);
   EXPECT_DOUBLE_EQ(a.price.scale, 0.001);
   EXPECT_EQ(a.forecast, Duration::Hours(12));
+  EXPECT_EQ(a.forecast_model, ForecastModel::kPersistence);
 }
 
 TEST(SiteFile, ErrorsNameFileLineAndField) {
@@ -90,6 +92,8 @@ TEST(SiteFile, ErrorsNameFileLineAndField) {
   EXPECT_TRUE(ParseSiteFile("sites:\n  - {name: a, carbon: {url: \"http://x:9/c\", mean: 1, poll: 30s}}\n", "s").ok());
   EXPECT_NE(error("sites:\n  - {name: a, carbon: 5000}\n").find("carbon"), std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, forecast: 30d}\n").find("forecast"), std::string::npos);
+  EXPECT_NE(error("sites:\n  - {name: a, forecast_model: psychic}\n").find("sites[0].forecast_model"),
+            std::string::npos);
   EXPECT_NE(error("sites:\n  - {name: a, fabric: {kind: torus}}\n").find("sites[0].fabric.kind"), std::string::npos);
 }
 

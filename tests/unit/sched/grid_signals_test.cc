@@ -35,7 +35,7 @@ TEST(SetGridSignals, ForecastsOverWholeHoursAhead) {
   SiteSignals s;
   s.facility_w = 7;  // not the function's
   SetGridSignals(
-      carbon, [](Time) { return 60.0; }, H(0) + Duration::Minutes(20), Duration::Hours(3), &s);
+      carbon, [](Time) { return 60.0; }, H(0) + Duration::Minutes(20), Duration::Hours(3), ForecastModel::kPerfect, &s);
   EXPECT_EQ(s.carbon, 500);
   EXPECT_EQ(s.price, 60);
   EXPECT_DOUBLE_EQ(s.carbon_ahead, (400 + 90 + 300) / 3.0);
@@ -43,10 +43,32 @@ TEST(SetGridSignals, ForecastsOverWholeHoursAhead) {
   EXPECT_EQ(s.carbon_min_at, H(2));
   EXPECT_EQ(s.facility_w, 7);
   SetGridSignals(
-      carbon, [](Time) { return 60.0; }, H(0), Duration::Zero(), &s);  // no forecast: now only
+      carbon, [](Time) { return 60.0; }, H(0), Duration::Zero(), ForecastModel::kPerfect, &s);  // no forecast: now only
   EXPECT_EQ(s.carbon_ahead, 500);
   EXPECT_EQ(s.carbon_min_ahead, 500);
   EXPECT_EQ(s.carbon_min_at, H(0));
+}
+
+TEST(SetGridSignals, ForeseesOnlyWhatItsModelCanKnow) {
+  // Hour h of the series is 100 + h: any hour's value names the hour read.
+  auto carbon = [](Time t) { return 100.0 + static_cast<double>(t.nanos() / Duration::Hours(1).nanos()); };
+  const Time now = H(30) + Duration::Minutes(20);
+  EXPECT_EQ(Foreseen(carbon, now, H(33), ForecastModel::kPerfect), 133);
+  EXPECT_EQ(Foreseen(carbon, now, H(33), ForecastModel::kPersistence), 130);  // now's hour, held
+  // The same hour of day, from the latest day already seen.
+  EXPECT_EQ(Foreseen(carbon, now, H(33), ForecastModel::kDayAgo), 109);
+  EXPECT_EQ(Foreseen(carbon, now, H(54), ForecastModel::kDayAgo), 130);  // 23h40m ahead: one day back, now's hour
+  EXPECT_EQ(Foreseen(carbon, now, H(55), ForecastModel::kDayAgo), 107);  // 24h40m ahead: two days back
+  SiteSignals s;
+  SetGridSignals(
+      carbon, [](Time) { return 60.0; }, now, Duration::Hours(2), ForecastModel::kPersistence, &s);
+  EXPECT_EQ(s.carbon_ahead, 130);
+  EXPECT_EQ(s.carbon_min_at, now);  // nothing ahead looks cleaner than now
+  SetGridSignals(
+      carbon, [](Time) { return 60.0; }, now, Duration::Hours(2), ForecastModel::kDayAgo, &s);
+  EXPECT_DOUBLE_EQ(s.carbon_ahead, (107 + 108) / 2.0);
+  EXPECT_EQ(s.carbon_min_ahead, 107);
+  EXPECT_EQ(s.carbon_min_at, H(31));  // the hour it forecasts, not the hour it read
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "batch_job.h"
 #include "model/power.h"
 #include "model/power_cap.h"
 #include "twin/loader.h"
@@ -31,15 +32,7 @@ TwinInputs SmallCluster(int nodes) {
   return in;
 }
 
-JobSpec Batch(int devices, Duration d, Time submit = Time::Epoch()) {
-  JobSpec j;
-  j.kind = JobKind::kBatch;
-  j.accelerator_count = devices;
-  j.duration = d;
-  j.submit = submit;
-  j.checkpoint.enabled = false;
-  return j;
-}
+using testing::Batch;
 
 TEST(Engine, RunsJobsBackToBackUnderFifo) {
   TwinInputs in = SmallCluster(2);
@@ -55,6 +48,33 @@ TEST(Engine, RunsJobsBackToBackUnderFifo) {
   EXPECT_DOUBLE_EQ(r.summary.goodput, 1.0);
   // 16 device-hours + 16 device-hours busy out of 16 devices x 48 h.
   EXPECT_NEAR(r.summary.utilisation, 32.0 / (16 * 48), 1e-9);
+}
+
+// The scheduler defers on what its forecast model foresees; the bill is the
+// actual series either way.
+TEST(Engine, DefersOnTheForecastItsModelGives) {
+  auto start_of_deferrable = [](ForecastModel model) {
+    TwinInputs in = SmallCluster(1);
+    in.spec.policy = "stargate";
+    in.spec.scheduler.carbon_forecast = Duration::Hours(12);
+    in.spec.scheduler.forecast_model = model;
+    std::vector<double> carbon(24, 100.0);
+    for (int h = 0; h < 6; ++h) carbon[h] = 500;  // a dirty morning, every day alike
+    in.carbon[0] = HourlySeries{carbon};
+    JobSpec j = Batch(8, Duration::Hours(1));
+    j.deferrable = true;
+    j.deadline = Time::Epoch() + Duration::Hours(20);
+    in.jobs = {j};
+    RunResult r = RunTwin(in).value();
+    EXPECT_EQ(r.jobs[0].outcome, JobOutcome::kFinished);
+    return r.jobs[0].first_start;
+  };
+  // Perfect foresight waits for the clean hours; so does a day-ago
+  // forecast, exact on a series whose days repeat.
+  EXPECT_EQ(start_of_deferrable(ForecastModel::kPerfect), Time::Epoch() + Duration::Hours(6));
+  EXPECT_EQ(start_of_deferrable(ForecastModel::kDayAgo), Time::Epoch() + Duration::Hours(6));
+  // Persistence sees the dirty hour held for ever: nothing to wait for.
+  EXPECT_EQ(start_of_deferrable(ForecastModel::kPersistence), Time::Epoch());
 }
 
 TEST(Engine, PreemptionWarnsTheVictimWhichKeepsItsWorkAndResumes) {
