@@ -96,6 +96,10 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
   }
   fmt::print("  energy      {:.1f} MWh, peak {:.1f} MW, {:.1f} tCO2, ${:.0f}\n", s.energy_mwh, s.peak_mw, s.tco2,
              s.cost_usd);
+  if (s.largest_step_mw > 0) {
+    fmt::print("  power swing largest step {:.1f} MW (at {}), largest change within a minute {:.1f} MW\n",
+               s.largest_step_mw, s.largest_step_site, s.largest_ramp_mw_per_min);
+  }
   if (const twin::BoundFigures& b = s.bound; b.computed) {
     auto gap = [](double run, double bound) { return bound > 0 ? 100 * (run / bound - 1) : 0.0; };
     fmt::print(

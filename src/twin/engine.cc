@@ -1181,6 +1181,13 @@ RunResult Engine::Collect(Time horizon) {
     series.accelerators = ss.total_devices;
     series.power_cap_mw = ss.power_cap_w / 1e6;
     series.peak_mw = meter.peak_w() / 1e6;
+    series.largest_step_mw = meter.swings().largest_step_w() / 1e6;
+    series.largest_ramp_mw_per_min = meter.swings().largest_ramp_w() / 1e6;
+    if (series.largest_step_mw > s.largest_step_mw) {
+      s.largest_step_mw = series.largest_step_mw;
+      s.largest_step_site = series.name;
+    }
+    s.largest_ramp_mw_per_min = std::max(s.largest_ramp_mw_per_min, series.largest_ramp_mw_per_min);
     series.failures = site_failures_[i];
     const size_t hours = meter.energy_j().size();
     const double last_hour_s = horizon.seconds() - static_cast<double>(hours - 1) * 3600.0;

@@ -83,6 +83,8 @@ Json SiteJson(const SiteSeries& s) {
   j["accelerators"] = s.accelerators;
   j["power_cap_mw"] = s.power_cap_mw;
   j["peak_mw"] = s.peak_mw;
+  j["largest_step_mw"] = s.largest_step_mw;
+  j["largest_ramp_mw_per_min"] = s.largest_ramp_mw_per_min;
   j["energy_mwh"] = s.energy_mwh;
   j["tco2"] = s.tco2;
   j["cost_usd"] = s.cost_usd;
@@ -121,6 +123,9 @@ Json SummaryTree(const RunResult& r) {
   j["failures"] = s.failures;
   j["energy_mwh"] = s.energy_mwh;
   j["peak_mw"] = s.peak_mw;
+  j["power_swings"] = Json{{"largest_step_mw", s.largest_step_mw},
+                           {"largest_step_site", s.largest_step_site},
+                           {"largest_ramp_mw_per_min", s.largest_ramp_mw_per_min}};
   j["tco2"] = s.tco2;
   j["cost_usd"] = s.cost_usd;
   if (const BoundFigures& b = s.bound; b.computed) {

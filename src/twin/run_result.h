@@ -73,6 +73,8 @@ struct SiteSeries {
   std::vector<double> up;           // fraction of the hour the site was up (an outage draws nothing)
   double energy_mwh = 0;
   double peak_mw = 0;  // instantaneous maximum facility power
+  // Its largest move at one instant, and within any minute (twin/power_swings.h).
+  double largest_step_mw = 0, largest_ramp_mw_per_min = 0;
   double tco2 = 0;
   double cost_usd = 0;
   int64_t failures = 0;  // component failures at the site
@@ -156,7 +158,9 @@ struct Summary {
   int64_t gang_repairs = 0;    // failed gang nodes replaced in place (failures.gang_repair)
   int64_t failures = 0;        // component failures anywhere
   double energy_mwh = 0;
-  double peak_mw = 0;  // max over sites of site peak
+  double peak_mw = 0;                                       // max over sites of site peak
+  double largest_step_mw = 0, largest_ramp_mw_per_min = 0;  // max over sites
+  std::string largest_step_site;                            // where the largest step was
   double tco2 = 0;
   double cost_usd = 0;
   // The part of energy, emissions and cost drawn by devices while jobs held

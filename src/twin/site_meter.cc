@@ -24,6 +24,7 @@ void SiteMeter::Set(double facility_w, int64_t busy_devices, bool up) {
   up_ = up;
   busy_ = busy_devices;
   peak_w_ = std::max(peak_w_, facility_w);
+  swings_.Level(Time::Epoch() + Duration::Nanos(last_ns_), facility_w);
 }
 
 }  // namespace stargate::twin

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/units.h"
+#include "twin/power_swings.h"
 
 namespace stargate::twin {
 
@@ -31,6 +32,7 @@ class SiteMeter {
   const std::vector<double>& energy_j() const { return energy_j_; }
   const std::vector<double>& busy_device_s() const { return busy_device_s_; }
   const std::vector<double>& down_s() const { return down_s_; }
+  const PowerSwings& swings() const { return swings_; }
 
  private:
   std::vector<double> energy_j_;
@@ -41,6 +43,7 @@ class SiteMeter {
   int64_t busy_ = 0;
   bool up_ = true;
   double peak_w_ = 0;
+  PowerSwings swings_;  // at the second the changes happen, not hourly
 };
 
 }  // namespace stargate::twin

@@ -7,6 +7,7 @@
 #include "batch_job.h"
 #include "model/power.h"
 #include "model/power_cap.h"
+#include "sched/request_of.h"
 #include "twin/loader.h"
 #include "twin/report_csv.h"
 #include "twin/report_json.h"
@@ -48,6 +49,22 @@ TEST(Engine, RunsJobsBackToBackUnderFifo) {
   EXPECT_DOUBLE_EQ(r.summary.goodput, 1.0);
   // 16 device-hours + 16 device-hours busy out of 16 devices x 48 h.
   EXPECT_NEAR(r.summary.utilisation, 32.0 / (16 * 48), 1e-9);
+}
+
+// A gang that starts, fails and restarts moves the site's power by its own
+// draw at once: the step the twin reports (Llama 3's tens of megawatts).
+TEST(Engine, ReportsTheLargestPowerStepAtTheInstantItHappens) {
+  TwinInputs in = SmallCluster(4);
+  in.jobs = {Batch(24, Duration::Hours(2)), Batch(8, Duration::Hours(1), Time::Epoch() + Duration::Hours(5))};
+  RunResult r = RunTwin(in).value();
+  const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
+  const double per_device =
+      model::DevicePower(h100, sched::UtilisationOf(JobKind::kBatch)).value() - model::DevicePower(h100, 0).value();
+  ASSERT_EQ(r.sites.size(), 1u);
+  EXPECT_NEAR(r.sites[0].largest_step_mw, 24 * per_device * 1.5 / 1e6, 1e-9);
+  EXPECT_NEAR(r.sites[0].largest_ramp_mw_per_min, r.sites[0].largest_step_mw, 1e-9);
+  EXPECT_EQ(r.summary.largest_step_site, "s");
+  EXPECT_EQ(r.summary.largest_step_mw, r.sites[0].largest_step_mw);
 }
 
 // The scheduler defers on what its forecast model foresees; the bill is the

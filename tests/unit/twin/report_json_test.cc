@@ -55,9 +55,10 @@ TEST(SummaryJsonTest, ListsSitesInOrderWithMeanUtilisation) {
   double mean = 0;
   for (double u : r.sites[1].utilisation) mean += u / 48.0;
   EXPECT_NEAR(s["mean_utilisation"].get<double>(), mean, 1e-6);
-  for (const char* key : {"energy_mwh", "tco2", "cost_usd"}) {
+  for (const char* key : {"energy_mwh", "tco2", "cost_usd", "largest_step_mw", "largest_ramp_mw_per_min"}) {
     EXPECT_TRUE(s.contains(key)) << key;
   }
+  EXPECT_TRUE(j["power_swings"].contains("largest_step_site"));
 }
 
 TEST(SummaryJsonTest, KeepsTheDocumentedKeyOrder) {

@@ -136,6 +136,30 @@ TEST_F(GridPolicyTest, AStaleSignalFallsBackToTheMeanAndSaysSo) {
   EXPECT_NE(placed[0].detail.find("grid 500 g/kWh (stale: the site's mean)"), std::string::npos) << placed[0].detail;
 }
 
+// The server foresees the hours ahead as the site's forecast_model says,
+// through the twin's function (sched::Foreseen): the series' points ahead,
+// the current reading held, or yesterday's same hours.
+TEST(SiteForecastModel, TheServerForeseesAsTheTwinDoes) {
+  const Time hour0 = Time::Epoch() + Duration::Hours((kT0 - Time::Epoch()).nanos() / Duration::Hours(1).nanos());
+  SiteInfo s = Site("s", 300);
+  s.forecast = Duration::Hours(2);
+  s.carbon.stale_after = Duration::Hours(30);
+  for (int h = -24; h <= 2; ++h) {  // yesterday 200 + h, now 400, the next two hours 100
+    const double v = h < 0 ? 200.0 + h : h == 0 ? 400.0 : 100.0;
+    s.carbon.points.push_back({hour0 + Duration::Hours(h), v});
+  }
+  auto ahead = [&](ForecastModel m) {
+    s.forecast_model = m;
+    return SiteBook::FromSites({s}).value()->GridAt("s", hour0 + Duration::Minutes(10)).signals;
+  };
+  EXPECT_EQ(ahead(ForecastModel::kPerfect).carbon_ahead, 100);
+  const sched::SiteSignals held = ahead(ForecastModel::kPersistence);
+  EXPECT_EQ(held.carbon_ahead, 400);
+  EXPECT_EQ(held.carbon_min_at, hour0 + Duration::Minutes(10));
+  // hours +1 and +2 as they were a day earlier: 200 - 23 and 200 - 22
+  EXPECT_DOUBLE_EQ(ahead(ForecastModel::kDayAgo).carbon_ahead, (177 + 178) / 2.0);
+}
+
 // A site whose reported draw is at its cap starts no new work until the
 // draw falls; the job's reason and the audit say why.
 TEST_F(GridPolicyTest, ASiteAtItsPowerCapStartsNothingUntilItsDrawFalls) {
