@@ -21,6 +21,12 @@ int64_t CeilDiv(double a, double b) {
 
 double TrainingFlops(const TrainingSpec& training) { return kFlopsPerParamToken * training.params * training.tokens; }
 
+Duration PureComputeTime(const TrainingSpec& training, const AcceleratorSpec& accel, int devices) {
+  const double rate = accel.bf16_dense.value() * std::max(1, devices) * std::max(1e-3, training.mfu);
+  if (rate <= 0) return Duration::Infinite();
+  return Duration::FromSeconds(TrainingFlops(training) / rate);
+}
+
 StepEstimate TrainingStep(const TrainingSpec& training, const AcceleratorSpec& accel, const FabricSpec& fabric,
                           const PlacementShape& shape, double overlap) {
   StepEstimate est;

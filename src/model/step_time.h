@@ -50,6 +50,13 @@ StepEstimate TrainingStep(const TrainingSpec& training, const AcceleratorSpec& a
 // reports 3.8e25 (Dubey et al., arXiv 2407.21783).
 double TrainingFlops(const TrainingSpec& training);
 
+// A training run's pure compute time on `devices` of `accel`: 6ND / (devices
+// x peak x MFU), MFU at least 1e-3, one device at least. What the scheduler
+// is told a training job takes before placement (communication comes on
+// placement, TrainingStep), and the least device time the oracle bound
+// (oracle/) charges it. Infinite when `accel` has no peak.
+Duration PureComputeTime(const TrainingSpec& training, const AcceleratorSpec& accel, int devices);
+
 // Throughput of `a` relative to `ref` for non-training work: the ratio of
 // their dense BF16 peaks (core/accelerator.cc). Used to scale batch
 // durations given on the reference device. 0 when ref has no peak.

@@ -24,7 +24,7 @@ constexpr double kProvenTolerance = 1e-4;
 
 int LinearProgram::AddColumn(double upper) {
   upper_.push_back(upper);
-  return columns_++;
+  return columns() - 1;
 }
 
 int LinearProgram::AddRow(Row kind, double rhs) {
@@ -36,7 +36,7 @@ void LinearProgram::Set(int row, int column, double coef) { cells_.push_back(Cel
 
 StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
     const std::vector<std::vector<double>>& objectives) const {
-  if (columns_ == 0 || rows_.empty()) return absl::InvalidArgumentError("the program has no columns or no rows");
+  if (columns() == 0 || rows_.empty()) return absl::InvalidArgumentError("the program has no columns or no rows");
   for (const RowSpec& r : rows_) {
     if (!std::isfinite(r.rhs)) return absl::InvalidArgumentError("a row's limit is not finite");
   }
@@ -44,12 +44,12 @@ StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
     if (std::isnan(u) || u < 0) return absl::InvalidArgumentError("a column's upper bound is negative or NaN");
   }
   for (const Cell& c : cells_) {
-    if (!std::isfinite(c.coef) || c.row < 0 || c.row >= rows() || c.column < 0 || c.column >= columns_) {
+    if (!std::isfinite(c.coef) || c.row < 0 || c.row >= rows() || c.column < 0 || c.column >= columns()) {
       return absl::InvalidArgumentError(fmt::format("bad matrix cell ({}, {})", c.row, c.column));
     }
   }
   for (const std::vector<double>& obj : objectives) {
-    if (obj.size() != static_cast<size_t>(columns_)) {
+    if (obj.size() != static_cast<size_t>(columns())) {
       return absl::InvalidArgumentError("an objective's length is not the number of columns");
     }
     for (double v : obj) {
@@ -62,7 +62,7 @@ StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return std::tie(cells_[a].column, cells_[a].row) < std::tie(cells_[b].column, cells_[b].row);
   });
-  std::vector<CoinBigIndex> start(static_cast<size_t>(columns_) + 1, 0);
+  std::vector<CoinBigIndex> start(static_cast<size_t>(columns()) + 1, 0);
   std::vector<int> index(cells_.size());
   std::vector<double> value(cells_.size());
   for (size_t k = 0; k < order.size(); ++k) {
@@ -75,7 +75,7 @@ StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
     ++start[static_cast<size_t>(c.column) + 1];
   }
   std::partial_sum(start.begin(), start.end(), start.begin());
-  std::vector<double> col_lo(static_cast<size_t>(columns_), 0.0), col_up(static_cast<size_t>(columns_));
+  std::vector<double> col_lo(static_cast<size_t>(columns()), 0.0), col_up(static_cast<size_t>(columns()));
   for (size_t j = 0; j < col_up.size(); ++j) col_up[j] = upper_[j] >= kUnbounded ? kInfinity : upper_[j];
   std::vector<double> row_lo(rows_.size()), row_up(rows_.size());
   for (size_t i = 0; i < rows_.size(); ++i) {
@@ -85,8 +85,8 @@ StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
 
   Model model(Clp_newModel());
   Clp_setLogLevel(model.get(), 0);
-  Clp_loadProblem(model.get(), columns_, rows(), start.data(), index.data(), value.data(), col_lo.data(), col_up.data(),
-                  objectives.empty() ? nullptr : objectives[0].data(), row_lo.data(), row_up.data());
+  Clp_loadProblem(model.get(), columns(), rows(), start.data(), index.data(), value.data(), col_lo.data(),
+                  col_up.data(), objectives.empty() ? nullptr : objectives[0].data(), row_lo.data(), row_up.data());
   Clp_setOptimizationDirection(model.get(), 1);
 
   // The Lagrangian bound of the row duals y the solve ended with: no

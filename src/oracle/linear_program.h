@@ -36,7 +36,7 @@ class LinearProgram {
   // Adds `coef` at (row, column); the same cell twice is an error at Solve.
   void Set(int row, int column, double coef);
 
-  int columns() const { return columns_; }
+  int columns() const { return static_cast<int>(upper_.size()); }
   int rows() const { return static_cast<int>(rows_.size()); }
   int64_t nonzeros() const { return static_cast<int64_t>(cells_.size()); }
 
@@ -58,8 +58,7 @@ class LinearProgram {
     int row, column;
     double coef;
   };
-  int columns_ = 0;
-  std::vector<double> upper_;
+  std::vector<double> upper_;  // one per column
   std::vector<RowSpec> rows_;
   std::vector<Cell> cells_;
 };

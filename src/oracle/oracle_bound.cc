@@ -54,13 +54,14 @@ struct Setup {
 };
 
 double WholeWorkHours(const JobSpec& spec, AcceleratorType ref) {
+  const int devices = std::max(1, spec.accelerator_count);
   if (spec.kind == JobKind::kTraining) {
-    // Device-seconds of pure compute: 6ND / (peak x MFU), as the engine
-    // estimates it; the step-time model only adds communication.
-    const double per_device = Spec(ref).bf16_dense.value() * std::max(1e-3, spec.training.mfu);
-    return per_device > 0 ? model::TrainingFlops(spec.training) / per_device / 3600.0 : 0.0;
+    // Pure compute, as the engine estimates it: the step-time model only
+    // adds communication.
+    const Duration t = model::PureComputeTime(spec.training, Spec(ref), devices);
+    return t == Duration::Infinite() ? 0.0 : t.hours() * devices;
   }
-  return spec.duration.hours() * std::max(1, spec.accelerator_count);
+  return spec.duration.hours() * devices;
 }
 
 Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sched::ClusterState& state) {
@@ -72,12 +73,12 @@ Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sche
   for (const twin::JobRecord& rec : run.jobs) {
     if (rec.work_done <= 0 || rec.id >= in.jobs.size()) continue;
     const JobSpec& spec = in.jobs[rec.id];
-    JobWork w;
-    w.key.ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
-    w.key.kind = spec.kind;
     sched::JobContext context;
     context.utilisation = sched::UtilisationOf(spec.kind);
     const sched::JobRequest req = sched::RequestOf(spec, state, context);
+    JobWork w;
+    w.key.ref = req.reference;
+    w.key.kind = spec.kind;
     for (size_t p = 0; p < state.pools().size(); ++p) {
       const sched::PoolState& pool = state.pools()[p];
       if (model::RelativeThroughput(pool.type, w.key.ref) <= 0) continue;

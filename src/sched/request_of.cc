@@ -74,7 +74,7 @@ JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, co
   req.priority = spec.priority;
   req.submit = spec.submit;
   req.estimate = context.estimate;
-  req.reference = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
+  req.reference = ReferenceOf(spec);
   req.utilisation = context.utilisation;
   // The span its gang would get is priced by the step-time model, which
   // needs the model's size: a job file does not give it.

@@ -57,6 +57,12 @@ struct JobContext {
 // power); the rest are estimates.
 float UtilisationOf(JobKind k);
 
+// The type a job's duration is given on, and its work scaled from: its
+// first acceptable type, H100 when it names none (JobSpec::duration).
+inline AcceleratorType ReferenceOf(const JobSpec& spec) {
+  return spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
+}
+
 // Datasets (a spec's inputs, or a resuming job's checkpoint) against the
 // cluster's sites (holders it does not know are left out).
 std::vector<DataNeed> ResolveData(const std::vector<DataInput>& inputs, const ClusterState& state);

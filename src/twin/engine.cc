@@ -111,10 +111,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
     const JobSpec& spec = in_.jobs[j];
     estimate_[j] = spec.estimate > Duration::Zero() ? spec.estimate : spec.duration;
     if (spec.kind != JobKind::kTraining) continue;
-    const AcceleratorType ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
-    const double rate =
-        Spec(ref).bf16_dense.value() * std::max(1, spec.accelerator_count) * std::max(1e-3, spec.training.mfu);
-    estimate_[j] = Duration::FromSeconds(model::TrainingFlops(spec.training) / rate);
+    estimate_[j] = model::PureComputeTime(spec.training, Spec(sched::ReferenceOf(spec)), spec.accelerator_count);
   }
   // Tenants as dense ids, in first-seen order (deterministic for a seed),
   // with their fair-share weights.
@@ -517,8 +514,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   } else {
     // Durations are measured on the job's first acceptable type (H100 when
     // any GPU will do), so a CPU-only job is not scaled against a GPU.
-    const AcceleratorType ref = spec.accelerators.empty() ? AcceleratorType::kH100 : spec.accelerators[0];
-    js.place_total_s = spec.duration.seconds() / model::RelativeThroughput(pool.type, ref);
+    js.place_total_s = spec.duration.seconds() / model::RelativeThroughput(pool.type, sched::ReferenceOf(spec));
   }
   if (spec.checkpoint.write > Duration::Zero()) write = spec.checkpoint.write;  // measured: it wins over the model
   js.place_total_s *= js.slowdown;  // a capped device does the same work slower
@@ -597,6 +593,10 @@ void Engine::AddDraw(uint32_t j, double devices) {
   pool_cut_w_[js.pool] += devices * js.cut_w;
 }
 
+void Engine::DoneWork(JobState& js, Duration useful) {
+  if (js.place_total_s > 0) js.remaining = std::clamp(js.remaining - useful.seconds() / js.place_total_s, 0.0, 1.0);
+}
+
 // Books the segment that ends at `now` (finished or cut short).
 void Engine::Account(uint32_t j, Time now, Duration useful, bool finished) {
   JobState& js = jobs_[j];
@@ -620,9 +620,7 @@ void Engine::Account(uint32_t j, Time now, Duration useful, bool finished) {
       ckpt_.replication_tb += copied * CheckpointBytesOf(j) * (cp.replica_sites - 1) / 1e12;
     }
   }
-  if (js.place_total_s > 0) {
-    js.remaining = std::clamp(js.remaining - useful.seconds() / js.place_total_s, 0.0, 1.0);
-  }
+  DoneWork(js, useful);
   if (finished) js.remaining = 0;
 }
 
@@ -1074,7 +1072,7 @@ RunResult Engine::Collect(Time horizon) {
       const Duration elapsed = horizon - js.seg_start;
       const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
       const Duration done = js.seg.DoneBy(elapsed);
-      if (js.place_total_s > 0) js.remaining = std::max(0.0, js.remaining - done.seconds() / js.place_total_s);
+      DoneWork(js, done);
       js.useful_wall_s += done.seconds();
       js.useful_device_s += done.seconds() * devices;
       js.allocated_device_s += elapsed.seconds() * devices;

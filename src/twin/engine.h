@@ -162,6 +162,8 @@ class Engine {
   void PushGridSignals(Time now);
   // Books the segment that ends at `now`, of which `useful` compute counts.
   void Account(uint32_t j, Time now, Duration useful, bool finished);
+  // Takes `useful` compute on the current placement off the work left.
+  static void DoneWork(JobState& js, Duration useful);
   // The release-calendar entry for running job `j`, ending at `end`.
   sched::RunningGang GangOf(uint32_t j, Time end) const;
   RunResult Collect(Time horizon);
