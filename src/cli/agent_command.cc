@@ -45,6 +45,7 @@ struct AgentOptions {
   std::string work_dir = "stargate-agent";
   std::string checkpoint_root;  // the site's checkpoint store; "" = the server's data dir
   int64_t stop_grace_ms = 10'000;
+  std::string holding_load;
   std::string config;                 // YAML (core/agent_file.h); flags win over it
   TlsFlags tls;                       // mutual TLS to the servers
   std::string join_token_file;        // --node-auth token: the first join ("" = $STARGATE_JOIN_TOKEN)
@@ -202,6 +203,7 @@ int RunAgent(const AgentOptions& o, Clock& clock) {
   c.server = o.server;
   c.work_dir = o.work_dir;
   c.stop_grace = Duration::Millis(o.stop_grace_ms);
+  c.holding_load = o.holding_load;
   control::NodeInfo& n = c.node;
   n.name = o.name;
   if (n.name.empty()) {
@@ -343,6 +345,9 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
         const Status st = control::CheckCheckpointRoot(v);
         return st.ok() ? std::string() : std::string(st.message());
       });
+  agent->add_option("--holding-load", o->holding_load,
+                    "Command that keeps the devices in CUDA_VISIBLE_DEVICES busy; at a site with a power ramp "
+                    "limit it holds a ramped task's devices after it ends while their limit steps down");
   agent->add_option("--stop-grace-ms", o->stop_grace_ms, "SIGTERM, then SIGKILL this much later")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));

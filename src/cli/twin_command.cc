@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "assets/embedded_files.h"
 #include "cli/commands.h"
@@ -32,6 +33,10 @@ struct RunOptions {
   bool no_jobs_csv = false;
   bool no_audit = false;
   bool bound = false;  // solve the oracle bound for each run
+  // Every site's power ramp limit (sched/power_ramp.h), over the
+  // scenario's: the same run with and without choreography.
+  std::optional<double> ramp_mw_per_s, ramp_mw_per_min;
+  bool no_power_ramp = false;
 };
 
 Status WriteText(const std::filesystem::path& path, const std::string& text) {
@@ -100,6 +105,10 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
     fmt::print("  power swing largest step {:.1f} MW (at {}), largest change within a minute {:.1f} MW\n",
                s.largest_step_mw, s.largest_step_site, s.largest_ramp_mw_per_min);
   }
+  if (s.ramped_starts > 0) {
+    fmt::print("  power ramp  {} starts ramped, {:.1f} job-hours lost to ramps, {:.2f} MWh of holding load\n",
+               s.ramped_starts, s.ramp_wait_h, s.holding_mwh);
+  }
   if (const twin::BoundFigures& b = s.bound; b.computed) {
     auto gap = [](double run, double bound) { return bound > 0 ? 100 * (run / bound - 1) : 0.0; };
     fmt::print(
@@ -134,6 +143,13 @@ StatusOr<twin::RunResult> RunOnce(const RunOptions& o, const std::string& policy
       o.scenario, o.seed >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(o.seed)) : std::nullopt);
   if (!inputs.ok()) return inputs.status();
   if (!policy.empty()) inputs->spec.policy = policy;
+  if (o.no_power_ramp || o.ramp_mw_per_s || o.ramp_mw_per_min) {
+    for (SiteSpec& site : inputs->spec.sites) {
+      if (o.no_power_ramp) site.power_ramp = PowerRampLimit{};
+      if (o.ramp_mw_per_s) site.power_ramp.mw_per_s = *o.ramp_mw_per_s;
+      if (o.ramp_mw_per_min) site.power_ramp.mw_per_min = *o.ramp_mw_per_min;
+    }
+  }
   if (first && !o.quiet) {
     for (const twin::TraceRead& t : inputs->traces) {
       std::string also;
@@ -248,6 +264,16 @@ void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code) {
   run->add_flag("-q,--quiet", opts->quiet, "No progress bar and no summary on stdout");
   run->add_flag("--no-jobs-csv", opts->no_jobs_csv, "Skip the per-job CSV (large runs)");
   run->add_flag("--no-audit", opts->no_audit, "Skip decisions.csv, the audit trail (large runs)");
+  run->add_option("--power-ramp-mw-per-s", opts->ramp_mw_per_s,
+                  "Every site's power may change by at most this many MW within a second (starts are staggered "
+                  "and ramped, stops held)")
+      ->check(CLI::Range(1e-3, 1e6));
+  run->add_option("--power-ramp-mw-per-min", opts->ramp_mw_per_min,
+                  "Every site's power may change by at most this many MW within a minute")
+      ->check(CLI::Range(1e-3, 1e6));
+  run->add_flag("--no-power-ramp", opts->no_power_ramp, "Drop every site's power ramp limit (no choreography)")
+      ->excludes("--power-ramp-mw-per-s")
+      ->excludes("--power-ramp-mw-per-min");
   run->add_flag("--bound", opts->bound,
                 "Also solve the oracle bound: the least tCO2 and cost any schedule could spend on each run's work");
   run->callback([opts, &clock, exit_code] { *exit_code = RunTwinCommand(*opts, clock); });

@@ -32,18 +32,19 @@ constexpr std::string_view kTopKeys[] = {"name",     "description", "seed",    "
                                          "failures", "scheduler",   "running", "drains"};
 constexpr std::string_view kRunningKeys[] = {"job", "nodes", "per_node", "remaining", "power_cap", "since_checkpoint"};
 constexpr std::string_view kDrainKeys[] = {"at", "site", "node"};
-constexpr std::string_view kSiteKeys[] = {"name",       "region",    "jurisdiction",
-                                          "latitude",   "longitude", "power_cap",
-                                          "pue",        "carbon",    "price",
-                                          "pools",      "fabric",    "storage_bandwidth",
-                                          "hot_spares", "located",   "node_failures_per_year",
-                                          "node_repair"};
+constexpr std::string_view kSiteKeys[] = {"name",        "region",    "jurisdiction",
+                                          "latitude",    "longitude", "power_cap",
+                                          "pue",         "carbon",    "price",
+                                          "pools",       "fabric",    "storage_bandwidth",
+                                          "hot_spares",  "located",   "node_failures_per_year",
+                                          "node_repair", "power_ramp"};
 constexpr std::string_view kSeriesKeys[] = {
     "kind",   "mean",  "daily_amplitude", "seasonal_amplitude", "peak_hour", "noise", "utc_offset_hours", "file",
     "column", "scale", "values"};
 constexpr std::string_view kPoolKeys[] = {"accelerator", "nodes", "accels_per_node", "nodes_per_rack", "domain_nodes"};
 constexpr std::string_view kFabricKeys[] = {"kind",           "nodes_per_leaf", "leaves_per_pod", "oversubscription",
                                             "alpha_scale_up", "alpha_leaf",     "alpha_spine"};
+constexpr std::string_view kRampKeys[] = {"mw_per_s", "mw_per_min"};
 constexpr std::string_view kWanKeys[] = {"a", "b", "bandwidth", "latency"};
 constexpr std::string_view kWorkloadKeys[] = {"generators", "traces", "jobs"};
 constexpr std::string_view kGeneratorKeys[] = {"name",
@@ -274,6 +275,9 @@ StatusOr<SiteSpec> ParseSite(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.node_failures_per_year,
                       f.Number("node_failures_per_year", s.node_failures_per_year, Range{0, 1e6}));
   SG_ASSIGN_OR_RETURN(s.node_repair, f.Dur("node_repair", s.node_repair, kBoundedDuration));
+  if (auto ramp = f.Get("power_ramp")) {
+    SG_ASSIGN_OR_RETURN(s.power_ramp, ParsePowerRamp(*ramp));
+  }
   if (s.hot_spares > nodes) {
     return f.Get("hot_spares")->Error(fmt::format("{} hot spares but the site has only {} nodes", s.hot_spares, nodes));
   }
@@ -881,6 +885,16 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
 }  // namespace
 
 StatusOr<FabricSpec> ParseFabricMap(const yaml_util::Cursor& c) { return ParseFabric(c); }
+
+StatusOr<PowerRampLimit> ParsePowerRamp(const yaml_util::Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kRampKeys));
+  PowerRampLimit r;
+  // A limit below 1 kW a second would stretch one GPU's start over minutes.
+  SG_ASSIGN_OR_RETURN(r.mw_per_s, f.Number("mw_per_s", 0, Range{1e-3, 1e6}));
+  SG_ASSIGN_OR_RETURN(r.mw_per_min, f.Number("mw_per_min", 0, Range{1e-3, 1e6}));
+  if (!f.Has("mw_per_s") && !f.Has("mw_per_min")) return c.Error("give `mw_per_s`, `mw_per_min` or both");
+  return r;
+}
 
 StatusOr<ForecastModel> ParseForecastModel(const yaml_util::Cursor& c) {
   return yaml_util::ReadEnum(c, std::span<const EnumName<ForecastModel>>(kForecastModels), "forecast model");

@@ -30,6 +30,9 @@ class Cursor;
 // One `fabric:` map, as a scenario's site has it (a --sites file's site
 // too, core/site_file.h); errors as below.
 StatusOr<FabricSpec> ParseFabricMap(const yaml_util::Cursor& c);
+// One `power_ramp:` map (mw_per_s, mw_per_min; at least one, each > 0),
+// as both files take it.
+StatusOr<PowerRampLimit> ParsePowerRamp(const yaml_util::Cursor& c);
 // One forecast model name (core/grid_forecast.h), as both files take it.
 StatusOr<ForecastModel> ParseForecastModel(const yaml_util::Cursor& c);
 

@@ -17,8 +17,9 @@ using yaml_util::Range;
 constexpr size_t kMaxSiteFileBytes = 1 << 20;
 constexpr size_t kMaxInlinePoints = 100000;
 constexpr std::string_view kRootKeys[] = {"sites"};
-constexpr std::string_view kSiteKeys[] = {"name",  "latitude", "longitude", "power_cap",     "pue",           "carbon",
-                                          "price", "forecast", "fabric",    "wan_bandwidth", "forecast_model"};
+constexpr std::string_view kSiteKeys[] = {"name",   "latitude",      "longitude",      "power_cap",
+                                          "pue",    "carbon",        "price",          "forecast",
+                                          "fabric", "wan_bandwidth", "forecast_model", "power_ramp"};
 constexpr std::string_view kSeriesKeys[] = {"mean", "points", "file", "column", "scale", "stale_after", "url", "poll"};
 
 // http://HOST[:PORT][/PATH]: a host of letters, digits, '.', '-' (or an
@@ -149,6 +150,9 @@ StatusOr<std::vector<SiteInfo>> ParseRoot(const Cursor& root) {
                                              yaml_util::DurationRange{Duration::Zero(), false, Duration::Hours(168)}));
     if (std::optional<Cursor> m = s.Get("forecast_model")) {
       SG_ASSIGN_OR_RETURN(info.forecast_model, ParseForecastModel(*m));
+    }
+    if (std::optional<Cursor> r = s.Get("power_ramp")) {
+      SG_ASSIGN_OR_RETURN(info.power_ramp, ParsePowerRamp(*r));
     }
     out.push_back(std::move(info));
   }

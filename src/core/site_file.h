@@ -98,6 +98,9 @@ struct SiteInfo {
   // or out of the site go at most this fast (the slower end of a pair
   // sets a copy's rate); none: unlimited.
   std::optional<BytesPerSec> wan_bandwidth;
+  // How fast the site's power may move (`power_ramp: {mw_per_s, mw_per_min}`):
+  // starts are staggered and stops held to it (sched/power_ramp.h).
+  PowerRampLimit power_ramp;
 };
 
 StatusOr<std::vector<SiteInfo>> ParseSiteFile(std::string_view yaml_text, const std::string& filename);

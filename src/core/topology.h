@@ -42,6 +42,26 @@ struct PoolSpec {
   int domain_nodes = 1;  // nodes per scale-up domain (18 for NVL72)
 };
 
+// How fast a site's facility power may move (0 = no limit): what its
+// electrical plant and grid connection accept. NVIDIA's GB300 power
+// smoothing exposes the same two knobs in hardware (a ramp-up rate limit
+// and a power floor that ramps down; "How new GB300 NVL72 features provide
+// steady power for AI", NVIDIA technical blog, 2025).
+struct PowerRampLimit {
+  double mw_per_s = 0;    // largest change within any second
+  double mw_per_min = 0;  // largest change within any minute
+  bool limited() const { return mw_per_s > 0 || mw_per_min > 0; }
+  // The steady rate (W/s) that keeps both: a ramp in one-second steps of
+  // this size changes the power by at most mw_per_s in a second and
+  // mw_per_min in a minute. 0 = no limit.
+  double RateWattsPerSecond() const {
+    if (!limited()) return 0;
+    const double per_s = mw_per_s > 0 ? mw_per_s * 1e6 : 1e300;
+    const double per_min = mw_per_min > 0 ? mw_per_min * 1e6 / 60.0 : 1e300;
+    return per_s < per_min ? per_s : per_min;
+  }
+};
+
 struct SiteSpec {
   std::string name;
   std::string region;
@@ -52,7 +72,8 @@ struct SiteSpec {
   // server --sites`): it is no distance from anywhere, so `near` neither
   // prefers nor avoids it and a `max_rtt` excludes it.
   bool located = true;
-  Watts power_cap;  // facility budget; 0 = unlimited
+  Watts power_cap;            // facility budget; 0 = unlimited
+  PowerRampLimit power_ramp;  // choreographed starts and stops (sched/power_ramp.h)
   double pue = 1.2;
   SeriesSpec carbon;  // gCO2/kWh
   SeriesSpec price;   // USD/MWh

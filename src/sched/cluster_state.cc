@@ -87,6 +87,7 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     site.jurisdiction = static_cast<int>(it - jurisdictions_.begin());
     if (it == jurisdictions_.end()) jurisdictions_.push_back(spec.jurisdiction);
     site.power_cap_w = spec.power_cap.value();
+    site.ramp_w_per_s = spec.power_ramp.RateWattsPerSecond();
     site.pue = spec.pue;
     site.wan_uplink = spec.wan_uplink.value();
     for (const PoolSpec& ps : spec.pools) {

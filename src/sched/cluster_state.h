@@ -134,6 +134,7 @@ struct SiteState {
   int jurisdiction = 0;                // index into ClusterState::jurisdictions()
   std::vector<PoolId> pools;
   double power_cap_w = 0;
+  double ramp_w_per_s = 0;  // SiteSpec::power_ramp's rate; 0 = no limit
   double pue = 1.0;
   int64_t total_devices = 0;
   double wan_uplink = 0;  // bytes/s (SiteSpec::wan_uplink; 0 = not given)

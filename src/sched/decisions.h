@@ -13,7 +13,11 @@
 //            devices to `power_cap` x TDP when non-zero (the twin scales
 //            the gang's power and speed; an agent runs nvidia-smi -pl and
 //            reports whether the limit holds, and a limit that does not is
-//            counted as none); record `reason` in the audit trail ("place").
+//            counted as none); at a site with a power ramp limit, launch
+//            and raise the gang's power as `ramp_*` say, hold a stopped
+//            gang's power as a load that falls at the site's rate, and
+//            keep a gang held for repair at its running draw
+//            (sched/power_ramp.h); record `reason` in the audit trail ("place").
 //            It reports back the attempt's end: success, failure, or a
 //            lost node (a Repair or a requeue follows).
 //   Preempt  warn the running gang now (SIGTERM: time to checkpoint), stop
@@ -25,7 +29,8 @@
 //            carbon now and the cleaner hour expected). Audited ("defer").
 //   Repair   in the gang held for repair, replace `failed` by `spare` (same
 //            pool) and restart the gang in place from its last checkpoint,
-//            the surviving nodes kept. Audited ("repair").
+//            the surviving nodes kept, its power ramped as a Start's.
+//            Audited ("repair").
 //   Reject   final: the job can never run on this cluster (no pool of an
 //            allowed type, size or jurisdiction); it leaves the queue and
 //            fails with `reason`. Audited ("reject"). The server first
@@ -57,6 +62,13 @@ struct Start {
   int per_node = 0;
   std::string reason;    // why here (audit trail); may be empty in bulk runs
   double power_cap = 0;  // device limit as a fraction of TDP (0 = none)
+  // At a site with a power ramp limit (sched/power_ramp.h): the gang's
+  // nodes wait idle `ramp_after`, it launches at its devices' lowest power
+  // limit and stays there `ramp_hold`, then its limit rises evenly to full
+  // over `ramp_up`. All zero: launch now at full power.
+  Duration ramp_after;
+  Duration ramp_hold;
+  Duration ramp_up;
 };
 // Stop running `job` to make room: warn it now (so it can write a
 // checkpoint) and stop it `warning` later, then requeue it.
@@ -76,6 +88,10 @@ struct Repair {
   JobId job;
   NodeId failed;
   NodeId spare;
+  // The restarted gang's power ramp, as a Start's (sched/power_ramp.h).
+  Duration ramp_after;
+  Duration ramp_hold;
+  Duration ramp_up;
 };
 // Final: the job can never run here; it fails with `reason`.
 struct Reject {

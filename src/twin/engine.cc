@@ -41,6 +41,8 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   const int64_t hours =
       std::max<int64_t>(1, (in_.spec.duration.nanos() + Duration::Hours(1).nanos() - 1) / Duration::Hours(1).nanos());
   meters_.assign(sites.size(), SiteMeter(hours));
+  ramp_step_at_.assign(sites.size(), Time::Never());
+  for (const SiteSpec& site : sites) ramps_.emplace_back(site.power_ramp.RateWattsPerSecond());
   for (size_t s = 0; s < sites.size(); ++s) {
     carbon_integral_.emplace_back(in_.carbon[s], hours);
     price_integral_.emplace_back(in_.price[s], hours);
@@ -147,10 +149,34 @@ void Engine::RefreshSitePower(uint32_t site, Time now) {
       busy += pool.busy_devices;
     }
   }
-  meter.Set(model::FacilityPower(Watts(it_w), ss.pue).value(), busy, site_down_[site] == 0);
+  const double facility_w =
+      site_down_[site] == 0 ? model::FacilityPower(Watts(it_w), ss.pue).value() + ramps_[site].offset_w() : 0.0;
+  meter.Set(std::max(0.0, facility_w), busy, site_down_[site] == 0);
   sched::SiteSignals signals = ss.signals;
   signals.facility_w = meter.facility_w();
   state_.SetSignals(SiteId(static_cast<uint16_t>(site)), signals);
+}
+
+sched::Rise Engine::RiseOf(uint32_t j) const {
+  const JobState& js = jobs_[j];
+  return sched::GangRise(state_.pools()[js.pool].type, static_cast<int64_t>(js.nodes.size()) * js.per_node,
+                         js.utilisation, js.power_cap, state_.site(state_.pools()[js.pool].site).pue);
+}
+
+void Engine::HoldFall(uint32_t j, uint32_t site, Time now) {
+  const sched::Rise drawn = ramps_[site].Stop(j, RiseOf(j), now);
+  ramp_channels_.Fall(SiteId(static_cast<uint16_t>(site)), drawn,
+                      state_.site(SiteId(static_cast<uint16_t>(site))).ramp_w_per_s, now);
+  StepRamp(site, now);
+}
+
+void Engine::StepRamp(uint32_t site, Time now) {
+  const Time next = ramps_[site].Advance(now);
+  RefreshSitePower(site, now);
+  if (next != Time::Never() && next < ramp_step_at_[site]) {
+    ramp_step_at_[site] = next;
+    events_.Push(next, EventType::kRampStep, site);
+  }
 }
 
 void Engine::FreedDevices(uint32_t p, int64_t devices, Time now) {
@@ -256,6 +282,7 @@ void Engine::RunSchedulerPass(Time now) {
   ++passes_;
   PushGridSignals(now);
   sched::Decisions decisions = scheduler_->Schedule(state_, queue_, now);
+  ramp_channels_.Choreograph(state_, queue_, now, &decisions);
   for (auto& d : decisions.items) {
     if (auto* start = std::get_if<sched::Start>(&d)) {
       StartJob(*start, now);
@@ -375,10 +402,26 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   // A power cap holds for the whole placement (repairs included).
   const model::CapEffect cap = model::PowerCapEffect(Spec(state_.pools()[js.pool].type), js.utilisation, s.power_cap);
   js.cut_w = cap.saved.value();
+  js.power_cap = s.power_cap;
   js.slowdown = cap.slowdown;
   if (js.slowdown > 1.0) ++capped_starts_;
   AddDraw(j, static_cast<double>(s.nodes.size()) * s.per_node);
   TakeDevices(js.pool, static_cast<int64_t>(s.nodes.size()) * s.per_node, j);
+  if (const uint32_t site = s.site.value();
+      Choreographed(site) && s.ramp_after + s.ramp_hold + s.ramp_up > Duration::Zero()) {
+    const auto& ss = state_.site(s.site);
+    const sched::Rise rise =
+        sched::GangRise(state_.pools()[js.pool].type, static_cast<int64_t>(s.nodes.size()) * s.per_node, js.utilisation,
+                        s.power_cap, ss.pue);
+    ramps_[site].Plan(j, now, sched::RampSlot{s.ramp_after, s.ramp_hold, s.ramp_up}, rise);
+    // Nothing runs before the launch, and the floor and the rise are
+    // counted as time lost: all of the hold, half of the even rise (the
+    // gang runs slower under its lower limits).
+    js.ramp_wait = s.ramp_after + s.ramp_hold + Duration::Nanos(s.ramp_up.nanos() / 2);
+    ++ramped_starts_;
+    ramp_wait_s_ += js.ramp_wait.seconds();
+    StepRamp(site, now);
+  }
   js.shape_stale = true;
   js.resumed_in_place = false;
   BeginSegment(j, now);
@@ -395,12 +438,13 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   TakeDevices(js.pool, js.per_node, j);
   js.nodes.push_back(r.spare.value());
   jobs_on_node_.Add(r.spare.value(), j);
+  const bool idle = js.held_idle;
   SwapInShape(j, r.failed.value(), r.spare.value());
   if (audit_on_) {  // the trail only: jobs.csv keeps the reason the job was placed for
     Audit(j, now, AuditAction::kRepair, state_.pools()[js.pool].site.value(),
           fmt::format("node {} replaced by spare {} in place", r.failed.value(), r.spare.value()));
   }
-  AddDraw(j, js.per_node);
+  if (!idle) AddDraw(j, js.per_node);  // a held load draws on the spare too
   ++gang_repairs_;
   if (!js.failed.empty()) {  // still short of nodes: keep asking
     queue_.Push(RequestFor(j));
@@ -409,6 +453,18 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   }
   queue_.Erase(r.job);
   js.holding = false;
+  if (idle) {  // the gang computes again: its devices draw again
+    AddDraw(j, static_cast<double>(js.nodes.size()) * js.per_node);
+    js.held_idle = false;
+    if (const uint32_t site = state_.pools()[js.pool].site.value();
+        Choreographed(site) && r.ramp_after + r.ramp_hold + r.ramp_up > Duration::Zero()) {
+      ramps_[site].Plan(j, now, sched::RampSlot{r.ramp_after, r.ramp_hold, r.ramp_up}, RiseOf(j));
+      js.ramp_wait = r.ramp_after + r.ramp_hold + Duration::Nanos(r.ramp_up.nanos() / 2);
+      ++ramped_starts_;
+      ramp_wait_s_ += js.ramp_wait.seconds();
+      StepRamp(site, now);
+    }
+  }
   js.resumed_in_place = true;
   BeginSegment(j, now);
 }
@@ -533,6 +589,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   js.seg.restart = js.restarts == 0                                            ? Duration::Zero()
                    : js.resumed_in_place && repair_restart >= Duration::Zero() ? repair_restart
                                                                                : in_.spec.failures.restart;
+  js.seg.restart += std::exchange(js.ramp_wait, Duration::Zero());
   if (js.booting) {  // switched-off devices boot before anything runs
     js.seg.restart += in_.spec.scheduler.power_save.boot;
     js.booting = false;
@@ -576,6 +633,15 @@ void Engine::BeginSegment(uint32_t j, Time now) {
   js.seg.head = std::min(std::exchange(js.head, Duration::Zero()), done);
   if (interval > Duration::Zero()) js.seg.head = std::min(js.seg.head, interval - Duration::Nanos(1));
   if (js.seg.restart > Duration::Zero()) js.seg.head = Duration::Zero();
+  if (js.seg.interval > Duration::Zero() && js.seg.write > Duration::Zero() && js.seg.useful > js.seg.interval &&
+      !Choreographed(site_id.value())) {
+    // Its checkpoints stall the whole gang at once: each write drops the
+    // site by the gang's draw and restores it when done (within a minute
+    // when the write is shorter). Closed form, as the segment is; on a
+    // choreographed site the gang holds its draw through the write.
+    const double rise = RiseOf(j).total();
+    meters_[site_id.value()].NoteSwing(rise, js.seg.write < Duration::Minutes(1) ? rise : 0.0);
+  }
   js.seg_start = now;
   js.warned_at = Time::Never();
   js.outcome = JobOutcome::kRunning;
@@ -632,7 +698,11 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
     jobs_on_node_.Remove(n, j);
   }
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
-  AddDraw(j, -devices);
+  const uint32_t site = state_.pools()[js.pool].site.value();
+  if (Choreographed(site) && !js.held_idle && site_down_[site] == 0) {
+    HoldFall(j, site, now);  // its draw held, falling at the site's rate
+  }
+  if (!std::exchange(js.held_idle, false)) AddDraw(j, -devices);
   if (state_.pools()[js.pool].busy_devices == 0) {  // no drift
     pool_util_sum_[js.pool] = 0;
     pool_cut_w_[js.pool] = 0;
@@ -657,7 +727,9 @@ void Engine::BookHold(uint32_t j, Time now) {
   if (!js.holding) return;
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
   js.allocated_device_s += (now - js.hold_start).seconds() * devices;
-  ChargeEnergy(j, js.hold_start, now, 0.0);  // held, idle, waiting for a spare
+  // Held, waiting for a spare, idle (at a choreographed site its agents'
+  // holding load is the site's: twin/site_ramp.h).
+  ChargeEnergy(j, js.hold_start, now, 0.0);
   js.hold_start = now;
 }
 
@@ -705,7 +777,14 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   js.nodes.pop_back();
   state_.Release(NodeId(failed), js.per_node);
   jobs_on_node_.Remove(failed, j);
-  AddDraw(j, -static_cast<double>(js.per_node));
+  if (!js.held_idle) AddDraw(j, -static_cast<double>(js.per_node));
+  if (!js.holding) {
+    // The survivors stop computing: their devices go idle until it resumes
+    // (at a choreographed site after a holding load's fall).
+    if (const uint32_t site = state_.pools()[js.pool].site.value(); Choreographed(site)) HoldFall(j, site, now);
+    AddDraw(j, -static_cast<double>(js.nodes.size()) * js.per_node);
+    js.held_idle = true;
+  }
   // Swaps are tracked one at a time; two outstanding holes in one block
   // would be miscounted, so recount then.
   if (!js.failed.empty()) js.shape_stale = true;
@@ -908,6 +987,7 @@ void Engine::TakeSiteDown(uint32_t site, Duration repair, Time now) {
     }
   }
   ++site_down_[site];
+  ramps_[site].Clear();
   RefreshSitePower(site, now);
 }
 
@@ -973,6 +1053,12 @@ RunResult Engine::Run(const Progress& progress) {
           }
           break;
         }
+        case EventType::kRampStep:
+          if (ramp_step_at_[e.a] == now) {
+            ramp_step_at_[e.a] = Time::Never();
+            StepRamp(e.a, now);
+          }
+          break;
         case EventType::kNodeDrain:
           if (e.a < drained_.size()) {
             drained_[e.a] = true;
@@ -1057,6 +1143,8 @@ RunResult Engine::Collect(Time horizon) {
   s.deferrals = deferrals_;
   s.preemptions = preemptions_;
   s.power_capped_starts = capped_starts_;
+  s.ramped_starts = ramped_starts_;
+  s.ramp_wait_h = ramp_wait_s_ / 3600.0;
   s.failures = failures_;
   s.checkpoints = ckpt_;
   s.inputs = inputs_;
@@ -1186,6 +1274,8 @@ RunResult Engine::Collect(Time horizon) {
       s.largest_step_site = series.name;
     }
     s.largest_ramp_mw_per_min = std::max(s.largest_ramp_mw_per_min, series.largest_ramp_mw_per_min);
+    ramps_[i].Advance(horizon);
+    s.holding_mwh += ramps_[i].held_j() / 3.6e9;
     series.failures = site_failures_[i];
     const size_t hours = meter.energy_j().size();
     const double last_hour_s = horizon.seconds() - static_cast<double>(hours - 1) * 3600.0;

@@ -30,6 +30,7 @@
 #include "twin/segment.h"
 #include "twin/series_integral.h"
 #include "twin/site_meter.h"
+#include "twin/site_ramp.h"
 
 namespace stargate::twin {
 
@@ -83,7 +84,10 @@ class Engine {
     Time hold_start;                 // hold time is booked from here
     Time warned_at = Time::Never();  // preempted: the warning went out then
     bool booting = false;            // its next segment first waits for switched-off devices
+    bool held_idle = false;          // held for repair with its devices idle (its draw taken off)
+    Duration ramp_wait;              // its next segment first waits for its power ramp (sched/power_ramp.h)
     double cut_w = 0;                // device draw its power cap saves, per device
+    double power_cap = 0;            // its Start's (a fraction of TDP; 0 = none)
     double slowdown = 1.0;           // wall time under its power cap / uncapped
     // The site whose store holds its newest checkpoint (-1: none yet): a
     // restart elsewhere first copies it over the WAN (staging), and a site
@@ -154,6 +158,15 @@ class Engine {
   void ScheduleNextPoolFailure(uint32_t pool, Time now);
   void ScheduleNextSiteFailure(uint32_t site, Time now);
   void RefreshSitePower(uint32_t site, Time now);
+  // Power choreography (sched/power_ramp.h): whether `site` has a ramp
+  // limit; job `j`'s gang's facility watts above idle; the site's next
+  // ramp change scheduled.
+  bool Choreographed(uint32_t site) const { return state_.site(SiteId(static_cast<uint16_t>(site))).ramp_w_per_s > 0; }
+  sched::Rise RiseOf(uint32_t j) const;
+  void StepRamp(uint32_t site, Time now);
+  // Gang `j` at choreographed `site` stops drawing: its agents' holding
+  // load falls (SiteRamp::Stop) and the site's channel waits for it.
+  void HoldFall(uint32_t j, uint32_t site, Time now);
   // Power saving: `devices` of pool `p` became idle / are taken by job `j`.
   void FreedDevices(uint32_t p, int64_t devices, Time now);
   void TakeDevices(uint32_t p, int64_t devices, uint32_t j);
@@ -177,6 +190,9 @@ class Engine {
   std::vector<JobState> jobs_;
   NodeJobs jobs_on_node_;
   std::vector<SiteMeter> meters_;
+  std::vector<SiteRamp> ramps_;         // per site (twin/site_ramp.h)
+  std::vector<Time> ramp_step_at_;      // per site: its kRampStep event pending (Never: none)
+  sched::RampChannels ramp_channels_;   // the scheduler side of the choreography
   std::vector<double> pool_util_sum_;   // sum over busy devices of utilisation
   std::vector<double> pool_cut_w_;      // sum over busy devices of power-cap savings
   std::vector<PoolPowerSaver> savers_;  // per pool, when scheduler.power_save is on
@@ -204,6 +220,8 @@ class Engine {
   int64_t deferrals_ = 0;
   int64_t preemptions_ = 0;
   int64_t capped_starts_ = 0;
+  int64_t ramped_starts_ = 0;  // starts given a power ramp
+  double ramp_wait_s_ = 0;     // their time lost to it (JobState::ramp_wait)
   int64_t failures_ = 0;
   // Checkpoints across sites (issue 22).
   CheckpointTraffic ckpt_;

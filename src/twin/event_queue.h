@@ -23,6 +23,7 @@ enum class EventType : uint8_t {
   kPowerSweep,       // a = pool: idle devices may have reached their switch-off time
   kScriptedFailure,  // a = index into failures.scripted
   kNodeDrain,        // a = node: it takes no new work from now (TwinInputs::drains)
+  kRampStep,         // a = site: a choreographed power change is due (twin/site_ramp.h)
 };
 
 struct Event {

@@ -10,6 +10,7 @@
 // O(changes within a window) per instant; deterministic.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <utility>
@@ -27,9 +28,17 @@ class PowerSwings {
   // as it still count against it.
   void Level(Time t, double watts);
 
+  // A swing that is not a level change here (a gang's checkpoint stall,
+  // which the twin does not simulate write by write): counted as a step
+  // and as a change within the window.
+  void Note(double step_w, double ramp_w) {
+    noted_step_ = std::max(noted_step_, step_w);
+    noted_ramp_ = std::max(noted_ramp_, ramp_w);
+  }
+
   // Including the instant still open.
-  double largest_step_w() const { return Closed().step_; }
-  double largest_ramp_w() const { return Closed().ramp_; }
+  double largest_step_w() const { return std::max(Closed().step_, noted_step_); }
+  double largest_ramp_w() const { return std::max(Closed().ramp_, noted_ramp_); }
 
  private:
   PowerSwings Closed() const;
@@ -41,6 +50,7 @@ class PowerSwings {
   double base_ = 0;      // level before it
   double level_ = 0;     // level after its changes so far
   double step_ = 0, ramp_ = 0;
+  double noted_step_ = 0, noted_ramp_ = 0;
   // Closed instants within the window (time, level from then on), oldest
   // first, plus the last one before the window: the level a window ago.
   std::deque<std::pair<int64_t, double>> recent_;

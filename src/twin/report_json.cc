@@ -125,7 +125,10 @@ Json SummaryTree(const RunResult& r) {
   j["peak_mw"] = s.peak_mw;
   j["power_swings"] = Json{{"largest_step_mw", s.largest_step_mw},
                            {"largest_step_site", s.largest_step_site},
-                           {"largest_ramp_mw_per_min", s.largest_ramp_mw_per_min}};
+                           {"largest_ramp_mw_per_min", s.largest_ramp_mw_per_min},
+                           {"ramped_starts", s.ramped_starts},
+                           {"ramp_wait_h", s.ramp_wait_h},
+                           {"holding_mwh", s.holding_mwh}};
   j["tco2"] = s.tco2;
   j["cost_usd"] = s.cost_usd;
   if (const BoundFigures& b = s.bound; b.computed) {

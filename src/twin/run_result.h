@@ -161,6 +161,11 @@ struct Summary {
   double peak_mw = 0;                                       // max over sites of site peak
   double largest_step_mw = 0, largest_ramp_mw_per_min = 0;  // max over sites
   std::string largest_step_site;                            // where the largest step was
+  // Power choreography at ramp-limited sites (sched/power_ramp.h): starts
+  // given a ramp, the job time they lost to it, the holding loads' energy.
+  int64_t ramped_starts = 0;
+  double ramp_wait_h = 0;
+  double holding_mwh = 0;
   double tco2 = 0;
   double cost_usd = 0;
   // The part of energy, emissions and cost drawn by devices while jobs held

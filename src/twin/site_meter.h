@@ -33,6 +33,7 @@ class SiteMeter {
   const std::vector<double>& busy_device_s() const { return busy_device_s_; }
   const std::vector<double>& down_s() const { return down_s_; }
   const PowerSwings& swings() const { return swings_; }
+  void NoteSwing(double step_w, double ramp_w) { swings_.Note(step_w, ramp_w); }
 
  private:
   std::vector<double> energy_j_;

@@ -64,6 +64,29 @@ sed 's/^duration: 3d/duration: 3d\nscheduler: {forecast_model: persistence}/' "$
 "$BIN" twin run "$TMP/persist.yaml" --out "$TMP/g" -q --no-compare --policy stargate
 cmp -s "$TMP/e/two/jobs.csv" "$TMP/g/two/jobs.csv" && fail "forecast_model: persistence changed no decision"
 
+# A power ramp limit on every site: starts ramped and held within it, the
+# same bytes twice; a limit of zero is refused, and --no-power-ramp goes
+# with neither.
+for run in h i; do
+  "$BIN" twin run "$TMP/two.yaml" --out "$TMP/$run" --no-compare --policy stargate --power-ramp-mw-per-min 0.02 \
+    > "$TMP/$run.txt"
+done
+grep -q "starts ramped" "$TMP/h.txt" || { cat "$TMP/h.txt"; fail "no power ramp line"; }
+cmp -s "$TMP/h/two/summary.json" "$TMP/i/two/summary.json" || fail "a ramped run is not the same twice"
+/usr/bin/python3 - "$TMP/h/two/summary.json" "$TMP/e/two/summary.json" <<'PY' || fail "ramp limit not kept"
+import json, sys
+ramped, free = (json.load(open(p))["power_swings"] for p in sys.argv[1:3])
+assert ramped["ramped_starts"] > 0 and ramped["holding_mwh"] > 0, ramped
+assert ramped["largest_ramp_mw_per_min"] <= 0.02 + 1e-9 and free["ramped_starts"] == 0, (ramped, free)
+PY
+if "$BIN" twin run "$TMP/two.yaml" --out "$TMP/j" -q --power-ramp-mw-per-min 0 2> "$TMP/j.err"; then
+  fail "a zero ramp limit was taken"
+fi
+grep -q "power-ramp-mw-per-min" "$TMP/j.err" || { cat "$TMP/j.err"; fail "the refusal does not name the flag"; }
+if "$BIN" twin run "$TMP/two.yaml" --out "$TMP/j" -q --no-power-ramp --power-ramp-mw-per-s 1 2> "$TMP/j.err"; then
+  fail "--no-power-ramp with a limit was taken"
+fi
+
 # Every shipped scenario validates.
 for s in "$ROOT"/examples/scenarios/*.yaml; do
   "$BIN" twin validate "$s" > /dev/null || fail "$s does not validate"

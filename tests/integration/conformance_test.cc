@@ -72,6 +72,7 @@ struct SiteDef {
   double latitude, longitude, pue;
   double power_cap_w;  // 0 = none
   std::vector<double> carbon, price;
+  double ramp_mw_per_min = 0;  // power choreography (sched/power_ramp.h); 0 = none
 };
 
 // Three sites in name order (the server orders its sites by name; the
@@ -94,6 +95,9 @@ std::vector<SiteDef> Sites() {
   // b-middle may draw what 2.5 of its 4 nodes draw busy: a binding cap.
   const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
   s[1].power_cap_w = s[1].pue * model::PoolPower(h100, 8 * kNodesPerSite, 20, 0.75).value();
+  // c-south's grid takes a change of 4.2 kW a minute: about one node's
+  // rise, so starts together there are staggered.
+  s[2].ramp_mw_per_min = 0.0042;
   return s;
 }
 
@@ -162,6 +166,15 @@ SchedulerSpec Policy() {
 }
 
 // "70%" from a placement reason's "power capped at 70% of TDP" ("" = none).
+// "0.004 MW: launch in 60 s, full 61 s later" from a placement reason's
+// power ramp ("" = none).
+std::string RampOf(const std::string& reason) {
+  const size_t at = reason.find("power ramp ");
+  if (at == std::string::npos) return "";
+  const size_t end = std::min(reason.find(';', at), reason.find(" -> ", at));  // the server's detail adds the nodes
+  return reason.substr(at + 11, end == std::string::npos ? std::string::npos : end - at - 11);
+}
+
 std::string CapOf(const std::string& reason) {
   const size_t at = reason.find("power capped at ");
   return at == std::string::npos ? "" : reason.substr(at + 16, reason.find(' ', at + 16) - at - 16);
@@ -172,8 +185,9 @@ struct Decision {
   Duration at;  // from hour 0
   uint32_t job = 0;
   std::string action, site;
-  std::string cap;  // a start's device power cap ("70%"; "" = none)
-  Duration last;    // deferrals folded: the last one
+  std::string cap;   // a start's device power cap ("70%"; "" = none)
+  std::string ramp;  // a start's power ramp ("" = none)
+  Duration last;     // deferrals folded: the last one
   int count = 1;
   std::string Line() const {
     auto hms = [](Duration d) {
@@ -183,6 +197,7 @@ struct Decision {
     std::string line = fmt::format("{} job {} {}", hms(at), job, action);
     if (!site.empty()) line += " at " + site;
     if (!cap.empty()) line += " capped at " + cap;
+    if (!ramp.empty()) line += " ramp " + ramp;
     if (count > 1) line += fmt::format(" (x{}, last {})", count, hms(last));
     return line;
   }
@@ -227,6 +242,7 @@ TwinRun RunTwin(const std::vector<SiteDef>& sites, const std::vector<JobDef>& jo
     s.longitude = d.longitude;
     s.pue = d.pue;
     s.power_cap = Watts(d.power_cap_w);
+    s.power_ramp.mw_per_min = d.ramp_mw_per_min;
     PoolSpec p;  // as the server builds a pool from its nodes
     p.type = AcceleratorType::kH100;
     p.nodes = kNodesPerSite;
@@ -254,6 +270,7 @@ TwinRun RunTwin(const std::vector<SiteDef>& sites, const std::vector<JobDef>& jo
     if (a.action == twin::AuditAction::kStart) {
       d.site = sites[static_cast<size_t>(a.site)].name;
       d.cap = CapOf(a.detail);
+      d.ramp = RampOf(a.detail);
     }
     d.count = static_cast<int>(a.count);
     d.last = a.last - Time::Epoch();
@@ -284,6 +301,7 @@ class ServerRun {
       s.longitude = d.longitude;
       s.pue = d.pue;
       if (d.power_cap_w > 0) s.power_cap_w = d.power_cap_w;
+      s.power_ramp.mw_per_min = d.ramp_mw_per_min;
       for (int h = 0; h < kSeriesHours; ++h) {
         s.carbon.points.emplace_back(kT0 + Duration::Hours(h), d.carbon[static_cast<size_t>(h)]);
         s.price.points.emplace_back(kT0 + Duration::Hours(h), d.price[static_cast<size_t>(h)]);
@@ -355,6 +373,8 @@ class ServerRun {
       const std::vector<JobRecord> all = cp_->Jobs().value();
       for (const JobRecord& r : all) {
         if (r.state == JobState::kPending && r.deferred_until > now) next = std::min(next, r.deferred_until);
+        if (r.state == JobState::kRunning && r.launch_at > now)
+          next = std::min(next, r.launch_at);  // a staggered start
       }
       // A lost node still counted alive: look again once it is not.
       if (!up_.count(failed_node_)) {
@@ -401,6 +421,7 @@ class ServerRun {
         EXPECT_NE(site, site_of_.end()) << e.detail;
         if (site != site_of_.end()) d.site = site->second;
         d.cap = CapOf(e.detail);
+        d.ramp = RampOf(e.detail);
       }
       out.push_back(d);
     }
@@ -455,7 +476,10 @@ class ServerRun {
       // A capped device draws less and does the same work slower (the
       // twin's model of it, model/power_cap.h).
       const model::CapEffect cap = model::PowerCapEffect(Spec(AcceleratorType::kH100), util, l.power_cap);
-      const Duration run = Duration::FromSeconds(1.0 * (f.estimate.seconds() * cap.slowdown));
+      // Its power ramp costs what the twin counts (the launch was already
+      // staggered by the server): the hold and half the rise.
+      const Duration run = Duration::FromSeconds(1.0 * (f.estimate.seconds() * cap.slowdown)) + l.ramp_hold +
+                           Duration::Nanos(l.ramp_up.nanos() / 2);
       tasks[l.task] = Task{now + run, 0, f.spec.per_node, util, cap.saved.value()};
     }
   }
@@ -562,6 +586,12 @@ TEST_P(Conformance, TheTwinAndTheServerMakeTheSameDecisions) {
     EXPECT_GE(count("preempt"), 1);
     EXPECT_GE(std::count_if(twin.log.begin(), twin.log.end(), [](const Decision& d) { return !d.cap.empty(); }), 1);
   }
+  // Starts at c-south are ramped, and some staggered behind another's rise.
+  EXPECT_GE(std::count_if(twin.log.begin(), twin.log.end(), [](const Decision& d) { return !d.ramp.empty(); }), 1);
+  EXPECT_GE(std::count_if(
+                twin.log.begin(), twin.log.end(),
+                [](const Decision& d) { return d.ramp.find("launch in 0 s") == std::string::npos && !d.ramp.empty(); }),
+            1);
 
   Figures s = server.figures();
   for (const Decision& d : server_log) {

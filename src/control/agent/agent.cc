@@ -421,6 +421,7 @@ StatusOr<std::unique_ptr<Agent>> Agent::Open(AgentConfig config, Clock* clock) {
   if (a.runner == nullptr) {
     a.own_runner =
         std::make_unique<LocalRunner>(a.config.node, a.config.work_dir, a.config.stop_grace, a.config.tenant_users);
+    a.own_runner->SetHoldingLoad(a.config.holding_load);
     a.runner = a.own_runner.get();
   }
   // Reconnect quickly after a server restart (gRPC's default backoff grows

@@ -35,6 +35,10 @@ struct AgentConfig {
   NodeInfo node;
   std::string work_dir;
   Duration stop_grace = Duration::Seconds(10);  // SIGTERM, then SIGKILL this much later
+  // A command that keeps the devices in CUDA_VISIBLE_DEVICES busy (e.g.
+  // DCGM's load generator): after a ramped task ends it holds their power
+  // while the limit steps down (sched/power_ramp.h). "" = none.
+  std::string holding_load;
   // Mutual TLS to the servers (PEM text; empty = plaintext): this node's
   // certificate and key, and the CA that signed the servers'. With
   // `--node-auth cert` the server admits the node only under a name the

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -389,6 +390,15 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   }
   for (const auto& [k, v] : task.env) env[k] = v;
   const std::vector<int> devices = PickFor(task);
+  // A holding load on these devices gives way: the new task's own draw
+  // takes its place.
+  for (Hold& h : holds_) {
+    if (std::any_of(h.devices.begin(), h.devices.end(),
+                    [&](int d) { return std::find(devices.begin(), devices.end(), d) != devices.end(); })) {
+      EndHold(h);
+    }
+  }
+  std::erase_if(holds_, [](const Hold& h) { return h.pgid < 0; });
   const bool amd = node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X;
   const char* own = std::getenv(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
   for (auto& [k, v] : DeviceEnv(node_.accelerator, devices, own != nullptr ? own : "")) env[k] = std::move(v);
@@ -458,6 +468,29 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   Proc p;
   p.devices = devices;
   p.cap = cap;
+  if (task.ramped()) {
+    // A choreographed start (sched/power_ramp.h): the lowest limit first.
+    std::vector<std::string> ids;
+    if (auto it = env.find(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
+        it != env.end() && node_.accelerator != AcceleratorType::kCpu) {
+      ids = absl::StrSplit(it->second, ',', absl::SkipEmpty());
+    }
+    p.ramp_target = cap == TaskReport::Cap::kEnforced ? task.power_cap : 1.0;
+    p.ramp_limit = task.RampLimitAt(Duration::Zero(), p.ramp_target);
+    std::string why;
+    if (limiter_.Apply(ids, p.ramp_limit, &why)) {
+      p.ramping = true;
+      p.hold_after = task.ramp_up > Duration::Zero();
+      p.ramp = task;
+      capped = ids;
+      fmt::print(
+          "stargate agent {}: job {} attempt {}: power ramp: {:.0f}% of default for {:.0f} s, then up over {:.0f} s\n",
+          node_.name, ref.job, ref.attempt, p.ramp_limit * 100, task.ramp_hold.seconds(), task.ramp_up.seconds());
+    } else {
+      fmt::print("stargate agent {}: job {} attempt {}: power ramp not enforced: {}\n", node_.name, ref.job,
+                 ref.attempt, why);
+    }
+  }
   p.capped = std::move(capped);
   if (pid < 0) {  // could not fork: report it as ended
     p.running = false;
@@ -531,8 +564,110 @@ void LocalRunner::Stop(const std::string&, const TaskRef& ref, Time now, Duratio
   }
 }
 
-std::vector<TaskReport> LocalRunner::Poll(const std::string&, Time) {
+void LocalRunner::StepRamps(Time now) {
+  for (auto& [ref, p] : procs_) {
+    if (!p.ramping || !p.running) continue;
+    if (!p.launched) p.launched = now;
+    const double limit = p.ramp.RampLimitAt(now - *p.launched, p.ramp_target);
+    const bool done = limit >= p.ramp_target;
+    // Steps of a few percent: each is a call to the vendor tool per device.
+    if (!done && limit - p.ramp_limit < 0.02) continue;
+    std::string why;
+    if (done && p.ramp_target >= 1.0) {
+      limiter_.Restore(p.capped);
+      p.capped.clear();
+    } else if (!limiter_.Apply(p.capped, limit, &why)) {
+      fmt::print("stargate agent {}: job {}: power ramp stopped at {:.0f}%: {}\n", node_.name, ref.job,
+                 p.ramp_limit * 100, why);
+      p.ramping = false;
+      continue;
+    }
+    p.ramp_limit = limit;
+    p.ramping = !done;
+  }
+}
+
+void LocalRunner::StartHold(const TaskRef& ref, Proc& p) {
+  p.hold_after = false;
+  if (holding_load_.empty()) {
+    fmt::print("stargate agent {}: job {} attempt {}: its end is not ramped down: no --holding-load\n", node_.name,
+               ref.job, ref.attempt);
+    return;
+  }
+  Hold h;
+  h.task = ref;
+  h.ids = p.capped;
+  h.devices = p.devices;
+  h.ramp = p.ramp;
+  h.from = h.limit = p.ramp_limit;
+  std::string ids_env =
+      fmt::format("{}={}",
+                  node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X
+                      ? "ROCR_VISIBLE_DEVICES"
+                      : "CUDA_VISIBLE_DEVICES",
+                  absl::StrJoin(h.ids, ","));
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
+  env_strings.push_back(ids_env);
+  std::vector<char*> envp;
+  for (std::string& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string sh = "/bin/sh", dash_c = "-c", command = holding_load_;
+  char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  pid_t pid = -1;
+  const int err = posix_spawn(&pid, sh.c_str(), nullptr, &attr, argv, envp.data());
+  posix_spawnattr_destroy(&attr);
+  if (err != 0) {
+    fmt::print("stargate agent {}: job {}: holding load not started: {}\n", node_.name, ref.job, std::strerror(err));
+    return;
+  }
+  h.pgid = pid;
+  p.capped.clear();  // the hold restores them
+  fmt::print("stargate agent {}: job {} attempt {}: holding load on devices {} from {:.0f}% down over {:.0f} s\n",
+             node_.name, ref.job, ref.attempt, absl::StrJoin(h.ids, ","), h.from * 100,
+             (h.ramp.ramp_up + h.ramp.ramp_hold).seconds());
+  holds_.push_back(std::move(h));
+}
+
+void LocalRunner::EndHold(Hold& h) {
+  if (h.pgid < 0) return;
+  kill(-h.pgid, SIGKILL);
+  h.pgid = -1;
+  limiter_.Restore(h.ids);
+}
+
+void LocalRunner::StepHolds(Time now) {
+  for (Hold& h : holds_) {
+    if (!h.since) h.since = now;
+    // Down the way it came up: the ramp's limit at the same time before its end.
+    const Duration left = h.ramp.ramp_hold + h.ramp.ramp_up - (now - *h.since);
+    if (now - *h.since >= h.ramp.ramp_up + h.ramp.ramp_hold) {  // down, the floor held, released
+      EndHold(h);
+      continue;
+    }
+    const double limit = std::min(h.from, h.ramp.RampLimitAt(left, 1.0));
+    if (h.limit - limit < 0.02) continue;
+    std::string why;
+    if (!limiter_.Apply(h.ids, limit, &why)) {
+      EndHold(h);
+      continue;
+    }
+    h.limit = limit;
+  }
+  std::erase_if(holds_, [](const Hold& h) { return h.pgid < 0; });
+}
+
+std::vector<TaskReport> LocalRunner::Poll(const std::string&, Time now) {
   Reap();
+  StepRamps(now);
+  for (auto& [ref, p] : procs_) {
+    if (!p.running && p.hold_after) StartHold(ref, p);
+  }
+  StepHolds(now);
   std::vector<TaskReport> out;
   for (auto& [ref, p] : procs_) {
     if (!p.running && !p.capped.empty()) {  // ended: its devices back to their default limit

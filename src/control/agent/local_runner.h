@@ -51,6 +51,16 @@ class LocalRunner : public TaskRunner {
   // (task_ledger.h): its own, should agents of several nodes share a dir.
   static std::string LedgerDir(const std::string& node, const std::string& work_dir);
 
+  // Holding loads are filler: none outlives the runner.
+  ~LocalRunner() override {
+    for (Hold& h : holds_) EndHold(h);
+  }
+  LocalRunner(const LocalRunner&) = delete;
+  LocalRunner& operator=(const LocalRunner&) = delete;
+
+  // The holding-load command (AgentConfig::holding_load; "" = none).
+  void SetHoldingLoad(std::string command) { holding_load_ = std::move(command); }
+
   void Start(const std::string& node, const TaskLaunch& task) override;
   void Stop(const std::string& node, const TaskRef& task, Time now, Duration grace) override;
   std::vector<TaskReport> Poll(const std::string& node, Time now) override;
@@ -72,7 +82,32 @@ class LocalRunner : public TaskRunner {
     bool inherited = false;         // an earlier agent's (from its ledger or cgroups)
     TaskReport::Cap cap = TaskReport::Cap::kNone;
     std::vector<std::string> capped;  // driver ids of devices limited for it (restored at its end)
+    // Its power ramp (TaskLaunch::ramp_*), while the limit still rises:
+    // from its first Poll, toward `ramp_target` (its cap; 1 = none).
+    bool ramping = false;
+    TaskLaunch ramp;  // its launch, for the ramp's figures
+    double ramp_target = 1.0, ramp_limit = 0;
+    std::optional<Time> launched;
+    bool hold_after = false;  // its ramp held: hold its devices down the same ramp when it ends
   };
+  // A holding load on an ended ramped task's devices (sched/power_ramp.h):
+  // the command runs while their limit steps from `from` to the floor over
+  // the ramp's `up` and stays there its `hold`, then it is killed and the
+  // limits restored.
+  struct Hold {
+    TaskRef task;
+    int pgid = -1;
+    std::vector<std::string> ids;  // driver ids, limited
+    std::vector<int> devices;      // node indices
+    TaskLaunch ramp;
+    double from = 1, limit = 1;
+    std::optional<Time> since;
+  };
+  void StartHold(const TaskRef& ref, Proc& p);
+  void StepHolds(Time now);
+  void EndHold(Hold& h);
+  // Moves each ramping task's device limit to where its ramp is at `now`.
+  void StepRamps(Time now);
   std::vector<int> PickFor(const TaskLaunch& task) const;
   void Reap();
 
@@ -82,6 +117,8 @@ class LocalRunner : public TaskRunner {
   std::unique_ptr<TaskCgroups> cgroups_;  // null: process groups only
   std::unique_ptr<TenantUsers> tenants_;  // null: tasks run as the agent's user
   PowerLimiter limiter_;
+  std::string holding_load_;
+  std::vector<Hold> holds_;
   bool limits_restored_ = false;
   TaskLedger ledger_;
   bool ledger_read_ = false;

@@ -173,6 +173,9 @@ pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
     task->set_cpus(l.cpus);
     task->set_image(l.image);
     task->set_power_cap(l.power_cap);
+    task->set_ramp_hold_ms(l.ramp_hold.millis());
+    task->set_ramp_up_ms(l.ramp_up.millis());
+    task->set_ramp_floor(l.ramp_floor);
   }
   AddRefs(r.stop, reply.mutable_stop());
   for (const auto& [ref, grace] : r.stop_grace) {
@@ -203,6 +206,10 @@ pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
   return reply;
 }
 
+namespace {
+Duration RampPart(int64_t ms) { return ms > 0 && ms <= 86'400'000 ? Duration::Millis(ms) : Duration::Zero(); }
+}  // namespace
+
 HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
   HeartbeatResult r;
   r.register_again = reply.register_again();
@@ -214,7 +221,11 @@ HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
                                t.cpus(),
                                t.image(),
                                // A limit outside (0, 1] is no limit.
-                               t.power_cap() > 0 && t.power_cap() <= 1 ? t.power_cap() : 0.0});
+                               t.power_cap() > 0 && t.power_cap() <= 1 ? t.power_cap() : 0.0,
+                               // A ramp of more than a day is a bad message: none.
+                               RampPart(t.ramp_hold_ms()),
+                               RampPart(t.ramp_up_ms()),
+                               t.ramp_floor() > 0 && t.ramp_floor() <= 1 ? t.ramp_floor() : 0.0});
   }
   for (const pb::StopGrace& g : reply.stop_grace()) {
     if (g.grace_ms() > 0) r.stop_grace[{g.task().job_id(), g.task().attempt()}] = Duration::Millis(g.grace_ms());

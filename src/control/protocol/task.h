@@ -52,6 +52,21 @@ struct TaskLaunch {
   // The device power limit the scheduler chose (Start.power_cap), as a
   // fraction of each device's TDP; 0 = none.
   double power_cap = 0;
+  // Its power ramp (sched::Start, sched/power_ramp.h): at `ramp_floor`
+  // of TDP for `ramp_hold` from launch, then rising evenly to full (its
+  // power_cap, or the default limit) over `ramp_up`. Zero: none.
+  Duration ramp_hold, ramp_up;
+  double ramp_floor = 0;
+
+  bool ramped() const { return ramp_hold + ramp_up > Duration::Zero() && ramp_floor > 0; }
+  // The device limit (a fraction of TDP) `since` after launch, toward
+  // `target` (its cap as enforced; 1 = the default limit).
+  double RampLimitAt(Duration since, double target) const {
+    const double floor = ramp_floor < target ? ramp_floor : target;
+    if (since < ramp_hold) return floor;
+    if (ramp_up <= Duration::Zero() || since >= ramp_hold + ramp_up) return target;
+    return floor + (target - floor) * (since - ramp_hold).seconds() / ramp_up.seconds();
+  }
 };
 
 // The server's answer to a heartbeat.

@@ -77,6 +77,9 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"stop_grace_ms", r.stop_grace.millis()},
                       {"deferred_until_unix_ms", r.deferred_until.millis()},
                       {"power_cap", r.power_cap},
+                      {"launch_unix_ms", r.launch_at.millis()},
+                      {"ramp_hold_ms", r.ramp_hold.millis()},
+                      {"ramp_up_ms", r.ramp_up.millis()},
                       {"stop_since_unix_ms", r.stop_since.millis()},
                       {"queued_unix_ms", r.queued.millis()}};
   if (r.array_id != 0) {
@@ -125,6 +128,9 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.stop_grace = Duration::Millis(j.value("stop_grace_ms", int64_t{0}));
     r.deferred_until = Time::FromMillis(j.value("deferred_until_unix_ms", int64_t{0}));
     r.power_cap = j.value("power_cap", 0.0);
+    r.launch_at = Time::FromMillis(j.value("launch_unix_ms", int64_t{0}));
+    r.ramp_hold = Duration::Millis(j.value("ramp_hold_ms", int64_t{0}));
+    r.ramp_up = Duration::Millis(j.value("ramp_up_ms", int64_t{0}));
     r.stop_since = Time::FromMillis(j.value("stop_since_unix_ms", int64_t{0}));
     r.queued = Time::FromMillis(j.value("queued_unix_ms", int64_t{0}));
     r.array_id = j.value("array_id", uint64_t{0});

@@ -88,6 +88,11 @@ struct JobRecord {
   Time deferred_until;
   // This attempt's device power limit as a fraction of TDP (0 = none).
   double power_cap = 0;
+  // Its power ramp (sched::Start's ramp_*, at a ramp-limited site): its
+  // tasks launch no earlier than `launch_at`, at their devices' lowest
+  // limit for `ramp_hold`, then rise evenly over `ramp_up`.
+  Time launch_at;
+  Duration ramp_hold, ramp_up;
   // When the attempt began stopping (StopAttempt), and when the job last
   // went back to the queue (a requeue; Epoch = never: queued at submit).
   Time stop_since;

@@ -28,6 +28,7 @@ LiveCluster BuildCluster(const std::map<std::string, NodeInfo>& nodes, int hot_s
     if (info != nullptr) {
       s.pue = info->pue;
       if (info->power_cap_w) s.power_cap = Watts(*info->power_cap_w);
+      s.power_ramp = info->power_ramp;                               // choreographed starts (sched/power_ramp.h)
       if (info->wan_bandwidth) s.wan_uplink = *info->wan_bandwidth;  // data moves (data gravity)
       if (info->fabric) s.fabric = *info->fabric;
     }

@@ -281,12 +281,16 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       // A gang over several pools (spread over sites) has no one pool for
       // the release calendar: its devices are held, its end is not known.
       if (devices > 0 && !r.nodes.empty() && !r.spec.spec.spread_sites) {
+        // A ramped start computes from its launch, slowly at first: the
+        // time the twin counts lost to it (sched/power_ramp.h).
+        const Duration ramp =
+            std::max(Duration::Zero(), r.launch_at - r.started) + r.ramp_hold + Duration::Nanos(r.ramp_up.nanos() / 2);
         sched::RunningGang g = sched::RunningGang::Ending(
             JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
-            r.started + Duration::Millis(static_cast<int64_t>(EstimateOf(r).seconds() * 1e3)));
+            r.started + ramp + Duration::Millis(static_cast<int64_t>(EstimateOf(r).seconds() * 1e3)));
         g.priority = r.spec.spec.priority;
         g.tenant = TenantOf(r.spec.spec.tenant);
-        g.checkpoint_origin = r.started;
+        g.checkpoint_origin = r.started + ramp;
         g.checkpoint_period = r.spec.spec.checkpoint.enabled ? CheckpointInterval(r) : Duration::Zero();
         if (r.stopping && r.stop_grace > Duration::Zero()) {
           // Preempted: its devices come back when its warning ends (or it
@@ -353,15 +357,27 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     queue.Push(RequestOf(r, state));
   }
   if (queue.empty()) return Status();
-  const sched::Decisions decisions = scheduler_->Schedule(state, queue, now);
+  sched::Decisions decisions = scheduler_->Schedule(state, queue, now);
+  for (const Fall& f : std::exchange(falls_, {})) {
+    for (size_t s = 0; s < state.sites().size(); ++s) {
+      const sched::SiteState& site = state.sites()[s];
+      if (site.name != f.site || site.ramp_w_per_s <= 0) continue;
+      // PUE applies at the site, as the twin's rise does.
+      const sched::Rise drawn{f.drawn.step_w * site.pue, f.drawn.ramp_w * site.pue};
+      ramp_channels_.Fall(SiteId(static_cast<uint16_t>(s)), drawn, site.ramp_w_per_s, f.at);
+    }
+  }
+  ramp_channels_.Choreograph(state, queue, now, &decisions);
   std::set<uint64_t> preempted;  // a gang under repair may be chosen as a victim too
   for (const sched::Decision& d : decisions.items) {
     if (const auto* p = std::get_if<sched::Preempt>(&d)) preempted.insert(p->job.value());
   }
   std::map<uint64_t, std::vector<std::string>> repaired;  // "lost -> spare", per gang
+  std::map<uint64_t, const sched::Repair*> ramp_of;       // its restart's power ramp
   for (const sched::Decision& d : decisions.items) {
     const auto* rp = std::get_if<sched::Repair>(&d);
     if (rp == nullptr || !lost_ranks.count(rp->job.value()) || preempted.count(rp->job.value())) continue;
+    ramp_of[rp->job.value()] = rp;
     JobRecord& r = *by_id.at(rp->job.value());
     auto pos = std::find(r.nodes.begin(), r.nodes.end(), c.node_names[rp->failed.value()]);
     // One rank per node: a survivor with devices to spare is no spare.
@@ -378,6 +394,13 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       ++r.restarts;
       r.reason = fmt::format("gang repaired in place ({}); restarting from the last checkpoint",
                              fmt::join(repaired[id], ", "));
+      // Its restart ramped as a start is (sched/power_ramp.h).
+      const auto ramp = ramp_of.find(id);
+      const sched::Repair none{};
+      const sched::Repair& rp = ramp != ramp_of.end() ? *ramp->second : none;
+      r.launch_at = now + rp.ramp_after;
+      r.ramp_hold = rp.ramp_hold;
+      r.ramp_up = rp.ramp_up;
       SG_RETURN_IF_ERROR(BeginAttempt(r, now));
       SG_RETURN_IF_ERROR(Audit(now, "repair", r.id, r.reason));
     } else {
@@ -726,6 +749,9 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       for (NodeId n : placed) r.nodes.push_back(node_names[n.value()]);
       r.reason = st->reason.empty() ? fmt::format("placed on {} node(s)", r.nodes.size()) : st->reason;
       r.power_cap = st->power_cap;
+      r.launch_at = now + st->ramp_after;  // staggered at a ramp-limited site
+      r.ramp_hold = st->ramp_hold;
+      r.ramp_up = st->ramp_up;
       SG_RETURN_IF_ERROR(BeginAttempt(r, now));
       SG_RETURN_IF_ERROR(Audit(now, "place", r.id, fmt::format("{} -> {}", r.reason, fmt::join(r.nodes, " "))));
     } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
@@ -881,6 +907,18 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     if (pos == r.nodes.end()) continue;
     const size_t rank = static_cast<size_t>(pos - r.nodes.begin());
     if (r.exits[rank] != JobRecord::kRunningExit) continue;
+    if (r.ramp_hold + r.ramp_up > Duration::Zero() &&
+        std::all_of(r.exits.begin(), r.exits.end(), [](int e) { return e == JobRecord::kRunningExit; })) {
+      // The gang's first rank to end: its agents' holding loads fall from
+      // what it drew (sched/power_ramp.h).
+      if (const NodeInfo* info = nodes_->Find(node); info != nullptr) {
+        const sched::Rise rise =
+            sched::GangRise(info->accelerator, static_cast<int64_t>(r.nodes.size()) * r.spec.spec.per_node,
+                            sched::UtilisationOf(r.spec.spec.kind), r.power_cap, 1.0);
+        const sched::RampSlot slot{std::max(Duration::Zero(), r.launch_at - r.started), r.ramp_hold, r.ramp_up};
+        falls_.push_back(Fall{info->site, info->accelerator, sched::DrawnAt(rise, slot, now - r.started), now});
+      }
+    }
     r.exits[rank] = rep.lost ? JobRecord::kLostExit : ExitStatus(rep);
     if (rep.lost && !IsFinal(r.state) && !r.stopping) {
       // Its agent died and the next one ended it: lost, as with a lost
@@ -964,9 +1002,10 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       if (r.nodes[rank] != node || r.exits[rank] != JobRecord::kRunningExit) continue;
       const TaskRef ref{r.id, r.attempt};
       wanted.insert(ref);
-      if (!reported.count(ref) && !(launch_gate_ && launch_gate_(r, node))) {
+      if (!reported.count(ref) && !(launch_gate_ && launch_gate_(r, node)) && r.launch_at <= now) {
         out.run.push_back(TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank)), r.spec.memory_bytes,
-                                     r.spec.cpus, r.spec.image, r.power_cap});
+                                     r.spec.cpus, r.spec.image, r.power_cap, r.ramp_hold, r.ramp_up,
+                                     r.ramp_hold + r.ramp_up > Duration::Zero() ? model::kMinCapFraction : 0.0});
       }
     }
   }

@@ -49,6 +49,7 @@
 #include "core/units.h"
 #include "sched/cluster_state.h"
 #include "sched/decisions.h"
+#include "sched/power_ramp.h"
 #include "sched/scheduler.h"
 
 namespace stargate::control {
@@ -222,6 +223,16 @@ class Reconciler {
   JobRegistry* jobs_;
   NodeRegistry* nodes_;
   std::unique_ptr<sched::Scheduler> scheduler_;
+  sched::RampChannels ramp_channels_;  // power choreography (sched/power_ramp.h)
+  // Ramped gangs that stopped since the last pass, whose agents' holding
+  // loads now fall: the next pass's channel waits for them.
+  struct Fall {
+    std::string site;
+    AcceleratorType type;
+    sched::Rise drawn;
+    Time at;
+  };
+  std::vector<Fall> falls_;
   std::string data_dir_;
   const Clock* clock_;
   std::map<std::string, TenantId> tenants_;

@@ -790,3 +790,23 @@ TEST(ParseScenarioTest, ComparePoliciesForTheReport) {
 
 }  // namespace
 }  // namespace stargate
+
+namespace stargate {
+namespace {
+
+TEST(ParseScenarioTest, SitePowerRamp) {
+  StatusOr<ScenarioSpec> s = ParseScenario(
+      "sites:\n  - name: a\n    power_ramp: {mw_per_min: 12}\n    pools:\n      - {accelerator: H100, nodes: 8}\n",
+      "t.yaml");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_DOUBLE_EQ(s->sites[0].power_ramp.RateWattsPerSecond(), 0.2e6);
+  StatusOr<ScenarioSpec> bad = ParseScenario(
+      "sites:\n  - name: a\n    power_ramp: {mw_per_min: -1}\n    pools:\n      - {accelerator: H100, nodes: 8}\n",
+      "t.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.status().message()).find("t.yaml:3"), std::string::npos) << bad.status();
+  EXPECT_NE(std::string(bad.status().message()).find("mw_per_min"), std::string::npos) << bad.status();
+}
+
+}  // namespace
+}  // namespace stargate

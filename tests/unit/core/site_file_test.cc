@@ -115,3 +115,25 @@ TEST(SiteFile, ReadsAFabricWhereKnown) {
 
 }  // namespace
 }  // namespace stargate
+
+namespace stargate {
+namespace {
+
+TEST(SiteFile, ReadsAPowerRampLimit) {
+  const auto sites = ParseSiteFile(
+                         "sites:\n"
+                         "  - {name: a, power_ramp: {mw_per_s: 2, mw_per_min: 30}}\n"
+                         "  - {name: b}\n",
+                         "sites.yaml")
+                         .value();
+  EXPECT_DOUBLE_EQ(sites[0].power_ramp.mw_per_s, 2);
+  EXPECT_DOUBLE_EQ(sites[0].power_ramp.RateWattsPerSecond(), 0.5e6);  // the minute's limit binds
+  EXPECT_FALSE(sites[1].power_ramp.limited());
+  const Status empty = ParseSiteFile("sites:\n  - {name: a, power_ramp: {}}\n", "sites.yaml").status();
+  EXPECT_NE(std::string(empty.message()).find("mw_per_s"), std::string::npos) << empty;
+  EXPECT_FALSE(ParseSiteFile("sites:\n  - {name: a, power_ramp: {mw_per_s: 0}}\n", "sites.yaml").ok());
+  EXPECT_FALSE(ParseSiteFile("sites:\n  - {name: a, power_ramp: {mw_per_hour: 1}}\n", "sites.yaml").ok());
+}
+
+}  // namespace
+}  // namespace stargate

@@ -17,23 +17,8 @@ namespace {
 
 const std::string kScenarios = std::string(STARGATE_SOURCE_DIR) + "/examples/scenarios/";
 
-// One US site with one H100 pool, no failures, flat series.
-TwinInputs SmallCluster(int nodes) {
-  TwinInputs in;
-  in.spec.name = "small";
-  in.spec.duration = Duration::Days(2);
-  SiteSpec site;
-  site.name = "s";
-  site.jurisdiction = "US";
-  site.pue = 1.5;
-  site.pools.push_back(PoolSpec{AcceleratorType::kH100, nodes, 8, 4, 1});
-  in.spec.sites.push_back(site);
-  in.carbon.push_back(HourlySeries{{100.0}});
-  in.price.push_back(HourlySeries{{50.0}});
-  return in;
-}
-
 using testing::Batch;
+using testing::SmallCluster;
 
 TEST(Engine, RunsJobsBackToBackUnderFifo) {
   TwinInputs in = SmallCluster(2);

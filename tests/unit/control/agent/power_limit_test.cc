@@ -145,5 +145,89 @@ TEST_F(StandInNvidiaSmi, TheRunnerReportsTheCapAndRestoresItAtTheEnd) {
   }
 }
 
+// One node with one H100, and a task on it ramped 2 s at the floor, then
+// up over 10 s.
+NodeInfo OneH100() {
+  NodeInfo node;
+  node.name = "n";
+  node.accelerator = AcceleratorType::kH100;
+  node.accelerators = 1;
+  return node;
+}
+TaskLaunch Ramped(const std::string& command) {
+  TaskLaunch t;
+  t.task = {1, 1};
+  t.command = command;
+  t.env = {{"STARGATE_ACCELERATORS_PER_NODE", "1"}};
+  t.ramp_hold = Duration::Seconds(2);
+  t.ramp_up = Duration::Seconds(10);
+  t.ramp_floor = 0.5;
+  return t;
+}
+
+// A choreographed start (sched/power_ramp.h): the devices launch at the
+// floor, stay there through the hold, then the limit rises in steps to
+// the default, which ends the ramp.
+TEST_F(StandInNvidiaSmi, TheRunnerRampsTheLimitFromTheFloorToTheDefault) {
+  LocalRunner runner(OneH100(), (dir_ / "work").string(), Duration::Seconds(1));
+  runner.Start("n", Ramped("sleep 30"));
+  const Time t0 = Time::Epoch() + Duration::Hours(1);
+  for (int s : {0, 1, 2, 3, 4, 13, 20}) runner.Poll("n", t0 + Duration::Seconds(s));
+  const std::vector<std::string> calls = Calls();
+  std::vector<std::string> limits;
+  for (const std::string& c : calls) {
+    if (c.find("-pl") != std::string::npos) limits.push_back(c);
+  }
+  // 50% at launch and through the hold (no call at 1 s or 2 s); 55% at
+  // 3 s, 60% at 4 s; then the default.
+  EXPECT_EQ(limits, (std::vector<std::string>{"-i 0 -pl 350", "-i 0 -pl 385", "-i 0 -pl 420", "-i 0 -pl 700"}));
+  runner.Stop("n", {1, 1}, t0, Duration::Zero());
+  runner.Stop("n", {1, 1}, t0 + Duration::Seconds(5), Duration::Zero());
+  for (int i = 0; i < 200; ++i) {
+    const std::vector<TaskReport> r = runner.Poll("n", t0 + Duration::Seconds(30));
+    if (!r.empty() && !r[0].running) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// When a ramped task ends, the holding load keeps its devices busy while
+// their limit steps down the ramp in reverse, then is killed and the
+// default limit restored; a new task on those devices ends it at once.
+TEST_F(StandInNvidiaSmi, AHoldingLoadTakesAnEndedTaskDownTheRamp) {
+  LocalRunner runner(OneH100(), (dir_ / "work").string(), Duration::Seconds(1));
+  const std::string pid_file = (dir_ / "hold.pid").string();
+  runner.SetHoldingLoad("echo $$ $CUDA_VISIBLE_DEVICES > '" + pid_file + "'; exec sleep 100");
+  runner.Start("n", Ramped("exit 0"));
+  const Time t0 = Time::Epoch() + Duration::Hours(1);
+  bool ended = false;
+  for (int i = 0; i < 300 && !ended; ++i) {
+    for (const TaskReport& r : runner.Poll("n", t0)) ended = ended || !r.running;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(ended);
+  for (int i = 0; i < 300 && !std::filesystem::exists(pid_file); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  int pid = 0;
+  std::string devices;
+  std::ifstream(pid_file) >> pid >> devices;
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(devices, "0");
+  EXPECT_EQ(kill(pid, 0), 0);  // running
+  // The task ended at the floor (its ramp had not begun): the hold starts
+  // there and ends when the ramp's length and the floor's hold are over.
+  runner.Poll("n", t0 + Duration::Seconds(11));
+  EXPECT_EQ(kill(pid, 0), 0);
+  for (int i = 0; i < 300 && kill(pid, 0) == 0; ++i) {
+    runner.Poll("n", t0 + Duration::Seconds(12));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(kill(pid, 0), 0);  // killed and reaped
+  const std::vector<std::string> calls = Calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), "-i 0 -pl 700");  // restored
+}
+
 }  // namespace
 }  // namespace stargate::control

@@ -1,0 +1,95 @@
+// File: power_ramp.h
+// Choreographed power at sites with a ramp limit (SiteSpec::power_ramp).
+// A gang that starts moves its site's power by its whole rise at once
+// (every device from idle to running); the Llama 3 paper (Dubey et al.,
+// arXiv 2407.21783, §3.3.4) reports swings of tens of megawatts when a
+// 16k-GPU job starts, stops or checkpoints in step. Here each ramp-limited
+// site has one ramp channel: a starting gang's rise is planned on it after
+// the rises already planned there, at the site's rate (one-second steps no
+// larger than its per-second limit, a minute's worth no larger than its
+// per-minute limit). The gang holds its nodes idle until its turn
+// (`ramp_after`: starts are staggered), launches with its devices at their
+// lowest power limit (model::kMinCapFraction of TDP; the launch is a step
+// from idle to that floor, so the channel rests for the time the rate
+// would have taken, `ramp_hold`, before and after it), then rises evenly
+// to full (`ramp_up`). A launch step above the per-second limit cannot be
+// smoothed by limits alone (the floor is the hardware's); the site's
+// largest step then shows it.
+//
+// Falls are the drivers': a stopped gang's rise becomes a holding load
+// (its devices burn it) that falls at the same rate, and a gang held for a
+// repair keeps its devices at their running draw; so rises and falls each
+// move the site by at most its rate, and in opposite directions.
+//
+// Both drivers call Choreograph on each pass's decisions before applying
+// (and logging) them, so the rises are part of the decision log the
+// conformance test compares. The channel lives in the driver's
+// RampChannels: a server that restarts plans from a free channel.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/accelerator.h"
+#include "core/ids.h"
+#include "core/units.h"
+#include "sched/cluster_state.h"
+#include "sched/decisions.h"
+#include "sched/queue.h"
+
+namespace stargate::sched {
+
+// Facility watts `devices` of `type` add going from idle to running at
+// `utilisation` under `power_cap` (a fraction of TDP; 0 = none), at `pue`.
+double GangRiseWatts(AcceleratorType type, int64_t devices, double utilisation, double power_cap, double pue);
+
+// A gang's rise: the launch step to its devices' lowest limit, and the rest.
+struct Rise {
+  double step_w = 0;  // at launch
+  double ramp_w = 0;  // evenly after the hold
+  double total() const { return step_w + ramp_w; }
+};
+Rise GangRise(AcceleratorType type, int64_t devices, double utilisation, double power_cap, double pue);
+
+struct RampSlot {
+  Duration after;  // nodes held idle this long before the launch
+  Duration hold;   // then at the lowest limit this long
+  Duration up;     // then rising evenly to full this long
+};
+
+// The whole seconds a rise takes at `w_per_s` (> 0): the hold after (and
+// the rest before) its launch step, and its even part.
+RampSlot RiseSeconds(const Rise& rise, double w_per_s);
+
+// What of `rise`, started on `slot`, a gang draws `since` its start: the
+// launch step from `after` on, then one even step a second from the end
+// of the hold (the drivers' steps, twin/site_ramp.h and the agents').
+Rise DrawnAt(const Rise& rise, const RampSlot& slot, Duration since);
+
+// A stopped gang's fall, drawing `drawn`: its even part a step a second
+// (`up`), then the floor held `hold` more, then released at once; its
+// agents hold it so (`stargate agent --holding-load`).
+RampSlot FallSeconds(const Rise& drawn, double w_per_s);
+
+class RampChannels {
+ public:
+  // Plans `rise` at `site`, whose rate is `w_per_s` (> 0), at `now`: after
+  // every rise planned there before.
+  RampSlot Take(SiteId site, const Rise& rise, double w_per_s, Time now);
+  // A gang drawing `drawn` at `site` stopped at `now` and falls
+  // (FallSeconds): no rise launches there until the fall and a rest after
+  // its release are over. Falls that overlap are not kept apart: each
+  // gang's agents fall on their own.
+  void Fall(SiteId site, const Rise& drawn, double w_per_s, Time now);
+
+  // Gives each Start at a ramp-limited site its slot, in decision order,
+  // and says so in its reason; each gang a Repair restarts there too (one
+  // slot for all its Repairs of the pass). Starts of jobs not in `queue`
+  // are left.
+  void Choreograph(const ClusterState& state, const Queue& queue, Time now, Decisions* decisions);
+
+ private:
+  std::vector<Time> free_at_;  // per site: when its planned rises end
+};
+
+}  // namespace stargate::sched

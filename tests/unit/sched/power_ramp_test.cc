@@ -1,0 +1,81 @@
+#include "sched/power_ramp.h"
+
+#include <gtest/gtest.h>
+
+#include "model/power.h"
+#include "model/power_cap.h"
+
+namespace stargate::sched {
+namespace {
+
+constexpr Time S(int64_t s) { return Time::Epoch() + Duration::Seconds(s); }
+
+TEST(PowerRamp, AGangRisesFromIdleToRunningInTwoParts) {
+  const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
+  const double per_device = model::DevicePower(h100, 0.8).value() - model::DevicePower(h100, 0).value();
+  EXPECT_NEAR(GangRiseWatts(AcceleratorType::kH100, 16, 0.8, 0, 1.25), 16 * per_device * 1.25, 1e-6);
+  const Rise r = GangRise(AcceleratorType::kH100, 16, 0.8, 0, 1.25);
+  EXPECT_NEAR(r.total(), 16 * per_device * 1.25, 1e-6);
+  // The launch goes to the lowest limit an agent sets; the rest rises.
+  EXPECT_NEAR(r.step_w, GangRiseWatts(AcceleratorType::kH100, 16, 0.8, model::kMinCapFraction, 1.25), 1e-6);
+  EXPECT_GT(r.step_w, 0);
+  EXPECT_GT(r.ramp_w, 0);
+  // Under a cap the gang rises less.
+  EXPECT_LT(GangRise(AcceleratorType::kH100, 16, 0.8, 0.6, 1.25).total(), r.total());
+}
+
+TEST(PowerRamp, RisesAtOneSiteQueueOnItsChannelInWholeSeconds) {
+  RampChannels c;
+  const Rise rise{1000, 2500};  // 1 kW at launch, 2.5 kW after
+  const RampSlot a = c.Take(SiteId(0), rise, 1000, S(10));
+  EXPECT_EQ(a.after, Duration::Zero());
+  EXPECT_EQ(a.hold, Duration::Seconds(1));
+  EXPECT_EQ(a.up, Duration::Seconds(3));  // ceil(2.5)
+  // The next waits for the first's 4 s and a second's rest before its
+  // own launch step.
+  const RampSlot b = c.Take(SiteId(0), rise, 1000, S(11));
+  EXPECT_EQ(b.after, Duration::Seconds(4));
+  // Another site's channel is its own; a free channel starts at once.
+  EXPECT_EQ(c.Take(SiteId(3), rise, 1000, S(11)).after, Duration::Zero());
+  EXPECT_EQ(c.Take(SiteId(0), rise, 1000, S(100)).after, Duration::Zero());
+  // No rate, no ramp.
+  const RampSlot none = c.Take(SiteId(1), rise, 0, S(0));
+  EXPECT_EQ(none.hold + none.up + none.after, Duration::Zero());
+}
+
+TEST(PowerRamp, OnlyStartsAtRampLimitedSitesAreChoreographed) {
+  SiteSpec limited, free;
+  limited.name = "limited";
+  limited.power_ramp.mw_per_min = 0.06;  // 1 kW/s
+  free.name = "free";
+  for (SiteSpec* s : {&limited, &free}) s->pools.push_back(PoolSpec{AcceleratorType::kH100, 4, 8, 1, 1});
+  ClusterState state({limited, free});
+  EXPECT_DOUBLE_EQ(state.site(SiteId(0)).ramp_w_per_s, 1000);
+  EXPECT_EQ(state.site(SiteId(1)).ramp_w_per_s, 0);
+  Queue queue;
+  for (uint32_t j = 0; j < 3; ++j) {
+    JobRequest req;
+    req.id = JobId(j);
+    req.accelerators = 8;
+    req.utilisation = 0.8;
+    queue.Push(req);
+  }
+  Decisions d;
+  d.items.push_back(Start{JobId(0), SiteId(0), PoolId(0), {NodeId(0)}, 8, "why"});
+  d.items.push_back(Start{JobId(1), SiteId(0), PoolId(0), {NodeId(1)}, 8, "why"});
+  d.items.push_back(Start{JobId(2), SiteId(1), PoolId(1), {NodeId(4)}, 8, "why"});
+  RampChannels c;
+  c.Choreograph(state, queue, S(0), &d);
+  const auto& first = std::get<Start>(d.items[0]);
+  const auto& second = std::get<Start>(d.items[1]);
+  const auto& elsewhere = std::get<Start>(d.items[2]);
+  EXPECT_EQ(first.ramp_after, Duration::Zero());
+  EXPECT_GT(first.ramp_up, Duration::Zero());
+  EXPECT_EQ(second.ramp_after, first.ramp_hold + first.ramp_up + second.ramp_hold);  // staggered
+  EXPECT_NE(first.reason.find("power ramp"), std::string::npos) << first.reason;
+  EXPECT_EQ(elsewhere.ramp_after + elsewhere.ramp_hold + elsewhere.ramp_up, Duration::Zero());
+  EXPECT_EQ(elsewhere.reason, "why");
+}
+
+}  // namespace
+}  // namespace stargate::sched
