@@ -14,10 +14,11 @@
 //            the gang's power and speed; an agent runs nvidia-smi -pl and
 //            reports whether the limit holds, and a limit that does not is
 //            counted as none); at a site with a power ramp limit, launch
-//            and raise the gang's power as `ramp_*` say, hold a stopped
-//            gang's power as a load that falls at the site's rate, and
-//            keep a gang held for repair at its running draw
-//            (sched/power_ramp.h); record `reason` in the audit trail ("place").
+//            and raise the gang's power as `ramp_*` say, and take a
+//            stopped gang's power (one held for a repair too) down its
+//            rise with a holding load, telling the channel
+//            (RampChannels::Fall) (sched/power_ramp.h); record `reason`
+//            in the audit trail ("place").
 //            It reports back the attempt's end: success, failure, or a
 //            lost node (a Repair or a requeue follows).
 //   Preempt  warn the running gang now (SIGTERM: time to checkpoint), stop

@@ -55,20 +55,24 @@ Rise DrawnAt(const Rise& rise, const RampSlot& slot, Duration since) {
 
 RampSlot FallSeconds(const Rise& drawn, double w_per_s) { return RiseSeconds(drawn, w_per_s); }
 
-void RampChannels::Fall(SiteId site, const Rise& drawn, double w_per_s, Time now) {
+void RampChannels::Fall(const std::string& site, const Rise& drawn, double w_per_s, Time now) {
   if (w_per_s <= 0 || drawn.total() <= 0) return;
-  if (free_at_.size() <= site.value()) free_at_.resize(site.value() + 1u, kNeverUsed);
   const RampSlot f = FallSeconds(drawn, w_per_s);
   // Its steps, the floor's hold, the release, and the rest after it.
   const Time end = now + f.up + f.hold + f.hold;
-  free_at_[site.value()] = std::max(free_at_[site.value()], end);
+  Time& free_at = free_at_.try_emplace(site, kNeverUsed).first->second;
+  free_at = std::max(free_at, end);
 }
 
-RampSlot RampChannels::Take(SiteId site, const Rise& rise, double w_per_s, Time now) {
-  if (free_at_.size() <= site.value()) free_at_.resize(site.value() + 1u, kNeverUsed);
-  Time& free_at = free_at_[site.value()];
+void RampChannels::Reserve(const std::string& site, Time until) {
+  Time& free_at = free_at_.try_emplace(site, kNeverUsed).first->second;
+  free_at = std::max(free_at, until);
+}
+
+RampSlot RampChannels::Take(const std::string& site, const Rise& rise, double w_per_s, Time now) {
   RampSlot slot;
   if (w_per_s <= 0 || rise.total() <= 0) return slot;
+  Time& free_at = free_at_.try_emplace(site, kNeverUsed).first->second;
   // Whole seconds: the drivers change the power once a second, each step
   // no larger than the rate. The launch step is as large as `hold`
   // seconds of the rate, so the channel rests that long on both sides of
@@ -95,7 +99,7 @@ void RampChannels::Choreograph(const ClusterState& state, const Queue& queue, Ti
       auto done = std::find_if(repaired.begin(), repaired.end(), [&](const auto& p) { return p.first == repair->job; });
       if (done == repaired.end()) {
         const Rise rise = GangRise(pool.type, req->accelerators, req->utilisation, 0, site.pue);
-        repaired.emplace_back(repair->job, Take(pool.site, rise, site.ramp_w_per_s, now));
+        repaired.emplace_back(repair->job, Take(site.name, rise, site.ramp_w_per_s, now));
         done = std::prev(repaired.end());
       }
       repair->ramp_after = done->second.after;
@@ -110,7 +114,7 @@ void RampChannels::Choreograph(const ClusterState& state, const Queue& queue, Ti
     const int64_t devices = static_cast<int64_t>(start->nodes.size()) * start->per_node;
     const Rise rise = GangRise(state.pool(start->pool).type, devices, queue.at(start->job.value()).utilisation,
                                start->power_cap, site.pue);
-    const RampSlot slot = Take(start->site, rise, site.ramp_w_per_s, now);
+    const RampSlot slot = Take(site.name, rise, site.ramp_w_per_s, now);
     start->ramp_after = slot.after;
     start->ramp_hold = slot.hold;
     start->ramp_up = slot.up;

@@ -16,18 +16,23 @@
 // smoothed by limits alone (the floor is the hardware's); the site's
 // largest step then shows it.
 //
-// Falls are the drivers': a stopped gang's rise becomes a holding load
-// (its devices burn it) that falls at the same rate, and a gang held for a
-// repair keeps its devices at their running draw; so rises and falls each
-// move the site by at most its rate, and in opposite directions.
+// Falls are the drivers': a stopped gang's draw (a gang held for a repair
+// too) becomes a holding load (`stargate agent --holding-load` burns it)
+// that steps down its rise's path, and the channel waits for it (Fall).
 //
 // Both drivers call Choreograph on each pass's decisions before applying
 // (and logging) them, so the rises are part of the decision log the
 // conformance test compares. The channel lives in the driver's
-// RampChannels: a server that restarts plans from a free channel.
+// RampChannels: a server that restarts reserves the rises its stored jobs
+// still have (Reserve), not the falls under way. A slot
+// is taken for every Start and Repair of the pass, also those a driver
+// then drops (a repair without all its spares): time lost, the same in
+// both.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/accelerator.h"
@@ -75,12 +80,15 @@ class RampChannels {
  public:
   // Plans `rise` at `site`, whose rate is `w_per_s` (> 0), at `now`: after
   // every rise planned there before.
-  RampSlot Take(SiteId site, const Rise& rise, double w_per_s, Time now);
+  RampSlot Take(const std::string& site, const Rise& rise, double w_per_s, Time now);
   // A gang drawing `drawn` at `site` stopped at `now` and falls
   // (FallSeconds): no rise launches there until the fall and a rest after
   // its release are over. Falls that overlap are not kept apart: each
   // gang's agents fall on their own.
-  void Fall(SiteId site, const Rise& drawn, double w_per_s, Time now);
+  void Fall(const std::string& site, const Rise& drawn, double w_per_s, Time now);
+  // Nothing launches at `site` before `until` (a restarted driver's rises
+  // already planned).
+  void Reserve(const std::string& site, Time until);
 
   // Gives each Start at a ramp-limited site its slot, in decision order,
   // and says so in its reason; each gang a Repair restarts there too (one
@@ -89,7 +97,9 @@ class RampChannels {
   void Choreograph(const ClusterState& state, const Queue& queue, Time now, Decisions* decisions);
 
  private:
-  std::vector<Time> free_at_;  // per site: when its planned rises end
+  // Per site, by name (a server's site indices move as sites join): when
+  // its planned rises and falls end.
+  std::unordered_map<std::string, Time> free_at_;
 };
 
 }  // namespace stargate::sched

@@ -165,8 +165,8 @@ sched::Rise Engine::RiseOf(uint32_t j) const {
 
 void Engine::HoldFall(uint32_t j, uint32_t site, Time now) {
   const sched::Rise drawn = ramps_[site].Stop(j, RiseOf(j), now);
-  ramp_channels_.Fall(SiteId(static_cast<uint16_t>(site)), drawn,
-                      state_.site(SiteId(static_cast<uint16_t>(site))).ramp_w_per_s, now);
+  const sched::SiteState& ss = state_.site(SiteId(static_cast<uint16_t>(site)));
+  ramp_channels_.Fall(ss.name, drawn, ss.ramp_w_per_s, now);
   StepRamp(site, now);
 }
 
@@ -699,7 +699,7 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
   }
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
   const uint32_t site = state_.pools()[js.pool].site.value();
-  if (Choreographed(site) && !js.held_idle && site_down_[site] == 0) {
+  if (Choreographed(site) && !js.held_idle && site_down_[site] == 0 && !losing_site_) {
     HoldFall(j, site, now);  // its draw held, falling at the site's rate
   }
   if (!std::exchange(js.held_idle, false)) AddDraw(j, -devices);
@@ -982,12 +982,14 @@ void Engine::TakeSiteDown(uint32_t site, Duration repair, Time now) {
       const uint32_t node = pool.first_node + i;
       if (!state_.IsUp(NodeId(node))) continue;
       const std::vector<uint32_t> victims = jobs_on_node_.On(node);
+      losing_site_ = true;  // its gangs stop with it: nothing falls, nothing to wait for
       for (uint32_t j : victims) LoseSite(j, site, repair, now);
+      losing_site_ = false;
       state_.SetNodeUp(NodeId(node), false);
     }
   }
   ++site_down_[site];
-  ramps_[site].Clear();
+  ramps_[site].Clear(now);
   RefreshSitePower(site, now);
 }
 

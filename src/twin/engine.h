@@ -221,6 +221,7 @@ class Engine {
   int64_t preemptions_ = 0;
   int64_t capped_starts_ = 0;
   int64_t ramped_starts_ = 0;  // starts given a power ramp
+  bool losing_site_ = false;   // TakeSiteDown is ending the site's gangs
   double ramp_wait_s_ = 0;     // their time lost to it (JobState::ramp_wait)
   int64_t failures_ = 0;
   // Checkpoints across sites (issue 22).

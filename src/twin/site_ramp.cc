@@ -21,6 +21,7 @@ void SiteRamp::Plan(uint32_t job, Time now, const sched::RampSlot& slot, const s
   c.next_tick = c.step_at + slot.hold;
   c.ticks = rise.ramp_w > 0 ? std::max<int64_t>(1, slot.up.nanos() / Duration::Seconds(1).nanos()) : 0;
   c.each_w = c.ticks > 0 ? rise.ramp_w / static_cast<double>(c.ticks) : 0.0;
+  c.planned = rise;
   deficit_w_ += c.Left();
   changes_.push_back(c);
 }
@@ -36,8 +37,11 @@ sched::Rise SiteRamp::Stop(uint32_t job, const sched::Rise& rise, Time now) {
   auto it = std::find_if(changes_.begin(), changes_.end(), [&](const Change& c) { return c.job == job && c.sign > 0; });
   if (it != changes_.end()) {  // a rise under way: only its applied part is drawn
     deficit_w_ = std::max(0.0, deficit_w_ - it->Left());
-    if (it->step_w > 0) drawn.step_w = 0;
-    drawn.ramp_w = std::max(0.0, rise.ramp_w - static_cast<double>(it->ticks) * it->each_w);
+    // Of the plan (the whole gang's), by the share of it that stops (its
+    // survivors, when a node is lost).
+    const double share = it->planned.total() > 0 ? rise.total() / it->planned.total() : 0.0;
+    drawn.step_w = it->step_w > 0 ? 0.0 : it->planned.step_w * share;
+    drawn.ramp_w = std::max(0.0, it->planned.ramp_w - static_cast<double>(it->ticks) * it->each_w) * share;
     changes_.erase(it);
   }
   if (drawn.total() <= 0 || rate_ <= 0) return drawn;
@@ -57,7 +61,8 @@ sched::Rise SiteRamp::Stop(uint32_t job, const sched::Rise& rise, Time now) {
   return drawn;
 }
 
-void SiteRamp::Clear() {
+void SiteRamp::Clear(Time now) {
+  Book(now);
   changes_.clear();
   deficit_w_ = 0;
   holding_w_ = 0;

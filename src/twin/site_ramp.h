@@ -35,8 +35,8 @@ class SiteRamp {
   // said above.
   // Returns what it drew (sched::DrawnAt of its plan).
   sched::Rise Stop(uint32_t job, const sched::Rise& rise, Time now);
-  // The site went out: nothing is left to rise or fall.
-  void Clear();
+  // The site went out at `now`: nothing is left to rise or fall.
+  void Clear(Time now);
   // Applies every change due at or before `now`; the next one's time
   // (Time::Never() when none is left).
   Time Advance(Time now);
@@ -59,6 +59,7 @@ class SiteRamp {
     Time next_tick;  // the next of `ticks` steps of `each_w`
     int64_t ticks;
     double each_w;
+    sched::Rise planned;  // a rise's whole plan (what Stop scales from)
     double Left() const { return step_w + static_cast<double>(ticks) * each_w; }
     Time Next() const;
   };

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -398,7 +397,7 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
       EndHold(h);
     }
   }
-  std::erase_if(holds_, [](const Hold& h) { return h.pgid < 0; });
+  std::erase_if(holds_, [](const Hold& h) { return h.ids.empty(); });
   const bool amd = node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X;
   const char* own = std::getenv(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
   for (auto& [k, v] : DeviceEnv(node_.accelerator, devices, own != nullptr ? own : "")) env[k] = std::move(v);
@@ -462,14 +461,10 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
                  ref.attempt, task.power_cap * 100, why);
     }
   }
-  const pid_t pid = SpawnTask(SpawnArgs{parent, &cgroup_procs, log.c_str(),
-                                        account.has_value() && task.image.empty() ? &*account : nullptr, dir.c_str(),
-                                        program.c_str(), argv.data(), envp.data()});
+  // A choreographed start (sched/power_ramp.h): the lowest limit before
+  // anything runs, then StepRamps raises it.
   Proc p;
-  p.devices = devices;
-  p.cap = cap;
   if (task.ramped()) {
-    // A choreographed start (sched/power_ramp.h): the lowest limit first.
     std::vector<std::string> ids;
     if (auto it = env.find(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
         it != env.end() && node_.accelerator != AcceleratorType::kCpu) {
@@ -482,15 +477,23 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
       p.ramping = true;
       p.hold_after = task.ramp_up > Duration::Zero();
       p.ramp = task;
+      p.ramp_ids = ids;
       capped = ids;
       fmt::print(
           "stargate agent {}: job {} attempt {}: power ramp: {:.0f}% of default for {:.0f} s, then up over {:.0f} s\n",
           node_.name, ref.job, ref.attempt, p.ramp_limit * 100, task.ramp_hold.seconds(), task.ramp_up.seconds());
     } else {
+      // A refused floor restored the devices' defaults: the cap goes back on.
+      cap = ReapplyCap(capped, task.power_cap, cap);
       fmt::print("stargate agent {}: job {} attempt {}: power ramp not enforced: {}\n", node_.name, ref.job,
                  ref.attempt, why);
     }
   }
+  const pid_t pid = SpawnTask(SpawnArgs{parent, &cgroup_procs, log.c_str(),
+                                        account.has_value() && task.image.empty() ? &*account : nullptr, dir.c_str(),
+                                        program.c_str(), argv.data(), envp.data()});
+  p.devices = devices;
+  p.cap = cap;
   p.capped = std::move(capped);
   if (pid < 0) {  // could not fork: report it as ended
     p.running = false;
@@ -517,6 +520,9 @@ void LocalRunner::Reap() {
     int status = 0;
     const pid_t w = waitpid(-1, &status, WNOHANG);
     if (w <= 0) break;
+    for (Hold& h : holds_) {
+      if (h.pgid == w) h.pgid = -1;  // its command ended: the hold ends at the next step
+    }
     for (auto& [ref, p] : procs_) {
       if (p.pid != w || !p.running || p.leader_done) continue;
       p.leader_done = true;
@@ -564,6 +570,13 @@ void LocalRunner::Stop(const std::string&, const TaskRef& ref, Time now, Duratio
   }
 }
 
+TaskReport::Cap LocalRunner::ReapplyCap(std::vector<std::string>& ids, double cap, TaskReport::Cap state) {
+  std::string why;
+  if (state == TaskReport::Cap::kEnforced && !ids.empty() && limiter_.Apply(ids, cap, &why)) return state;
+  if (state == TaskReport::Cap::kEnforced) ids.clear();
+  return state == TaskReport::Cap::kEnforced ? TaskReport::Cap::kNotEnforced : state;
+}
+
 void LocalRunner::StepRamps(Time now) {
   for (auto& [ref, p] : procs_) {
     if (!p.ramping || !p.running) continue;
@@ -574,12 +587,14 @@ void LocalRunner::StepRamps(Time now) {
     if (!done && limit - p.ramp_limit < 0.02) continue;
     std::string why;
     if (done && p.ramp_target >= 1.0) {
-      limiter_.Restore(p.capped);
+      limiter_.Restore(p.ramp_ids);
       p.capped.clear();
-    } else if (!limiter_.Apply(p.capped, limit, &why)) {
+    } else if (!limiter_.Apply(p.ramp_ids, limit, &why)) {
+      // The devices are back at their defaults: the cap, if any, goes back on.
+      p.cap = ReapplyCap(p.capped, p.ramp_target, p.cap);
       fmt::print("stargate agent {}: job {}: power ramp stopped at {:.0f}%: {}\n", node_.name, ref.job,
                  p.ramp_limit * 100, why);
-      p.ramping = false;
+      p.ramping = p.hold_after = false;
       continue;
     }
     p.ramp_limit = limit;
@@ -587,7 +602,7 @@ void LocalRunner::StepRamps(Time now) {
   }
 }
 
-void LocalRunner::StartHold(const TaskRef& ref, Proc& p) {
+void LocalRunner::StartHold(const TaskRef& ref, Proc& p, Time now) {
   p.hold_after = false;
   if (holding_load_.empty()) {
     fmt::print("stargate agent {}: job {} attempt {}: its end is not ramped down: no --holding-load\n", node_.name,
@@ -596,60 +611,78 @@ void LocalRunner::StartHold(const TaskRef& ref, Proc& p) {
   }
   Hold h;
   h.task = ref;
-  h.ids = p.capped;
+  h.ids = p.ramp_ids;
   h.devices = p.devices;
   h.ramp = p.ramp;
-  h.from = h.limit = p.ramp_limit;
-  std::string ids_env =
-      fmt::format("{}={}",
-                  node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X
-                      ? "ROCR_VISIBLE_DEVICES"
-                      : "CUDA_VISIBLE_DEVICES",
-                  absl::StrJoin(h.ids, ","));
+  h.target = p.ramp_target;
+  // Down the way it came up, from where it was: as far into the rise as it
+  // got (the floor's hold at least), as the twin's fall
+  // (sched::FallSeconds of what it drew).
+  const Duration into = p.launched ? now - *p.launched : Duration::Zero();
+  h.from = std::clamp(into, h.ramp.ramp_hold, h.ramp.ramp_hold + h.ramp.ramp_up);
+  h.limit = h.ramp.RampLimitAt(h.from, h.target);
+  std::string why;
+  if (h.ids.empty() || !limiter_.Apply(h.ids, h.limit, &why)) {
+    fmt::print("stargate agent {}: job {}: no holding load: {}\n", node_.name, ref.job,
+               h.ids.empty() ? "no controllable device" : why);
+    return;
+  }
+  // Its env: the agent's, with the devices the task had (and no other
+  // device list).
+  const bool amd = node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X;
+  const std::string key = amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES";
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  env_strings.push_back(ids_env);
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (std::string_view(*e).substr(0, key.size() + 1) != key + "=") env_strings.emplace_back(*e);
+  }
+  env_strings.push_back(key + "=" + absl::StrJoin(h.ids, ","));
   std::vector<char*> envp;
-  for (std::string& s : env_strings) envp.push_back(s.data());
+  for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
   std::string sh = "/bin/sh", dash_c = "-c", command = holding_load_;
   char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-  posix_spawnattr_setpgroup(&attr, 0);
-  pid_t pid = -1;
-  const int err = posix_spawn(&pid, sh.c_str(), nullptr, &attr, argv, envp.data());
-  posix_spawnattr_destroy(&attr);
-  if (err != 0) {
-    fmt::print("stargate agent {}: job {}: holding load not started: {}\n", node_.name, ref.job, std::strerror(err));
+  const pid_t parent = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {  // only async-signal-safe calls from here
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // filler: it never outlives the agent
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    execve(sh.c_str(), argv, envp.data());
+    _exit(127);
+  }
+  if (pid < 0) {
+    fmt::print("stargate agent {}: job {}: holding load not started: {}\n", node_.name, ref.job, std::strerror(errno));
+    limiter_.Restore(h.ids);
     return;
   }
+  setpgid(pid, pid);
   h.pgid = pid;
+  h.since = now;
   p.capped.clear();  // the hold restores them
   fmt::print("stargate agent {}: job {} attempt {}: holding load on devices {} from {:.0f}% down over {:.0f} s\n",
-             node_.name, ref.job, ref.attempt, absl::StrJoin(h.ids, ","), h.from * 100,
-             (h.ramp.ramp_up + h.ramp.ramp_hold).seconds());
+             node_.name, ref.job, ref.attempt, absl::StrJoin(h.ids, ","), h.limit * 100, h.from.seconds());
   holds_.push_back(std::move(h));
 }
 
 void LocalRunner::EndHold(Hold& h) {
-  if (h.pgid < 0) return;
-  kill(-h.pgid, SIGKILL);
+  if (h.ids.empty()) return;
+  if (h.pgid > 0) kill(-h.pgid, SIGKILL);  // never one Reap collected: its id may be another's now
   h.pgid = -1;
   limiter_.Restore(h.ids);
+  h.ids.clear();
 }
 
 void LocalRunner::StepHolds(Time now) {
   for (Hold& h : holds_) {
-    if (!h.since) h.since = now;
-    // Down the way it came up: the ramp's limit at the same time before its end.
-    const Duration left = h.ramp.ramp_hold + h.ramp.ramp_up - (now - *h.since);
-    if (now - *h.since >= h.ramp.ramp_up + h.ramp.ramp_hold) {  // down, the floor held, released
+    const Duration left = h.from - (now - h.since);  // its place on the rise, going down
+    if (left <= Duration::Zero() || h.pgid < 0) {    // released (or its command ended)
       EndHold(h);
       continue;
     }
-    const double limit = std::min(h.from, h.ramp.RampLimitAt(left, 1.0));
+    const double limit = h.ramp.RampLimitAt(left, h.target);
     if (h.limit - limit < 0.02) continue;
     std::string why;
     if (!limiter_.Apply(h.ids, limit, &why)) {
@@ -658,14 +691,14 @@ void LocalRunner::StepHolds(Time now) {
     }
     h.limit = limit;
   }
-  std::erase_if(holds_, [](const Hold& h) { return h.pgid < 0; });
+  std::erase_if(holds_, [](const Hold& h) { return h.ids.empty(); });
 }
 
 std::vector<TaskReport> LocalRunner::Poll(const std::string&, Time now) {
   Reap();
   StepRamps(now);
   for (auto& [ref, p] : procs_) {
-    if (!p.running && p.hold_after) StartHold(ref, p);
+    if (!p.running && p.hold_after) StartHold(ref, p, now);
   }
   StepHolds(now);
   std::vector<TaskReport> out;

@@ -88,23 +88,30 @@ class LocalRunner : public TaskRunner {
     TaskLaunch ramp;  // its launch, for the ramp's figures
     double ramp_target = 1.0, ramp_limit = 0;
     std::optional<Time> launched;
-    bool hold_after = false;  // its ramp held: hold its devices down the same ramp when it ends
+    bool hold_after = false;            // its ramp held: hold its devices down the same ramp when it ends
+    std::vector<std::string> ramp_ids;  // driver ids of the devices it ramps (kept when the limit is restored)
   };
   // A holding load on an ended ramped task's devices (sched/power_ramp.h):
-  // the command runs while their limit steps from `from` to the floor over
-  // the ramp's `up` and stays there its `hold`, then it is killed and the
-  // limits restored.
+  // the command runs while their limit steps down the rise from `from`
+  // (its place on it when the task ended) to the floor and holds it, as
+  // long as the task took to get there, then it is killed and the limits
+  // restored. `pgid` -1: its command ended (collected by Reap); `ids`
+  // empty: over.
   struct Hold {
     TaskRef task;
     int pgid = -1;
     std::vector<std::string> ids;  // driver ids, limited
     std::vector<int> devices;      // node indices
     TaskLaunch ramp;
-    double from = 1, limit = 1;
-    std::optional<Time> since;
+    double target = 1, limit = 1;
+    Duration from;
+    Time since;
   };
-  void StartHold(const TaskRef& ref, Proc& p);
+  void StartHold(const TaskRef& ref, Proc& p, Time now);
   void StepHolds(Time now);
+  // A refused limit restored the devices' defaults: puts an enforced cap
+  // back on `ids`, or says it no longer holds (and clears them).
+  TaskReport::Cap ReapplyCap(std::vector<std::string>& ids, double cap, TaskReport::Cap state);
   void EndHold(Hold& h);
   // Moves each ramping task's device limit to where its ramp is at `now`.
   void StepRamps(Time now);

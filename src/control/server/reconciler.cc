@@ -24,6 +24,12 @@
 namespace stargate::control {
 namespace {
 
+// A ramped start computes from its launch, slowly at first: the time the
+// twin counts lost to it (sched/power_ramp.h), not the job's own run time.
+Duration RampWait(const JobRecord& r) {
+  return std::max(Duration::Zero(), r.launch_at - r.started) + r.ramp_hold + Duration::Nanos(r.ramp_up.nanos() / 2);
+}
+
 // As a shell reports it: 0-255, 128 + N for signal N. Clamped, because it
 // comes from the network and the negative sentinels mean "running"/"lost".
 int ExitStatus(const TaskReport& t) {
@@ -149,6 +155,22 @@ Status Reconciler::Requeue(JobRecord& r) {
   return Status();
 }
 
+void Reconciler::NoteFall(const JobRecord& r, const std::string& node, Time now) {
+  if (r.ramp_hold + r.ramp_up <= Duration::Zero()) return;
+  auto [it, first] = fallen_.try_emplace(r.id, r.attempt);
+  if (!first && it->second == r.attempt) return;  // once per attempt: its first rank to end
+  it->second = r.attempt;
+  const NodeInfo* info = nodes_->Find(node);
+  if (info == nullptr) return;
+  // Its ranks that still draw (a lost node's does not), as the twin's
+  // survivors.
+  const auto drawing = std::count_if(r.exits.begin(), r.exits.end(), [](int e) { return e != JobRecord::kLostExit; });
+  const sched::Rise rise = sched::GangRise(info->accelerator, static_cast<int64_t>(drawing) * r.spec.spec.per_node,
+                                           sched::UtilisationOf(r.spec.spec.kind), r.power_cap, 1.0);
+  const sched::RampSlot slot{std::max(Duration::Zero(), r.launch_at - r.started), r.ramp_hold, r.ramp_up};
+  falls_.push_back(Fall{info->site, info->accelerator, sched::DrawnAt(rise, slot, now - r.started), now});
+}
+
 Status Reconciler::BeginAttempt(JobRecord& r, Time now) {
   r.state = JobState::kRunning;
   r.stopping = false;
@@ -237,6 +259,16 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     return r.state == JobState::kRunning && r.repairing && !nodes_->InGrace(now) && Drained(r, now);
   };
   PrunePredictions(jobs);  // `jobs` are all that may still run
+  if (!ramps_seeded_) {
+    // A restarted server: the rises its predecessor planned still run.
+    ramps_seeded_ = true;
+    for (const JobRecord& r : jobs) {
+      if (r.state != JobState::kRunning || r.ramp_hold + r.ramp_up <= Duration::Zero() || r.nodes.empty()) continue;
+      if (const NodeInfo* info = nodes_->Find(r.nodes[0]); info != nullptr) {
+        ramp_channels_.Reserve(info->site, r.launch_at + r.ramp_hold + r.ramp_up);
+      }
+    }
+  }
   // Nothing waits: skip building the cluster view (10k nodes cost ~ms).
   if (std::none_of(jobs.begin(), jobs.end(),
                    [&](const JobRecord& r) { return r.state == JobState::kPending || awaits_repair(r); })) {
@@ -281,10 +313,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       // A gang over several pools (spread over sites) has no one pool for
       // the release calendar: its devices are held, its end is not known.
       if (devices > 0 && !r.nodes.empty() && !r.spec.spec.spread_sites) {
-        // A ramped start computes from its launch, slowly at first: the
-        // time the twin counts lost to it (sched/power_ramp.h).
-        const Duration ramp =
-            std::max(Duration::Zero(), r.launch_at - r.started) + r.ramp_hold + Duration::Nanos(r.ramp_up.nanos() / 2);
+        const Duration ramp = RampWait(r);
         sched::RunningGang g = sched::RunningGang::Ending(
             JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
             r.started + ramp + Duration::Millis(static_cast<int64_t>(EstimateOf(r).seconds() * 1e3)));
@@ -364,7 +393,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       if (site.name != f.site || site.ramp_w_per_s <= 0) continue;
       // PUE applies at the site, as the twin's rise does.
       const sched::Rise drawn{f.drawn.step_w * site.pue, f.drawn.ramp_w * site.pue};
-      ramp_channels_.Fall(SiteId(static_cast<uint16_t>(s)), drawn, site.ramp_w_per_s, f.at);
+      ramp_channels_.Fall(site.name, drawn, site.ramp_w_per_s, f.at);
     }
   }
   ramp_channels_.Choreograph(state, queue, now, &decisions);
@@ -705,7 +734,8 @@ Duration Reconciler::EstimateOf(const JobRecord& r) {
 void Reconciler::Remember(const JobRecord& r) {
   if (r.attempt != 1 || r.restarts != 0 || r.started == Time::Epoch()) return;
   if (r.state == JobState::kSucceeded || r.state == JobState::kFailed) {
-    run_times_.Observe(FeaturesOf(r.spec), r.updated - r.started, r.state == JobState::kSucceeded);
+    run_times_.Observe(FeaturesOf(r.spec), r.updated - r.started - RampWait(r), r.state == JobState::kSucceeded);
+    fallen_.erase(r.id);
   }
 }
 
@@ -907,18 +937,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     if (pos == r.nodes.end()) continue;
     const size_t rank = static_cast<size_t>(pos - r.nodes.begin());
     if (r.exits[rank] != JobRecord::kRunningExit) continue;
-    if (r.ramp_hold + r.ramp_up > Duration::Zero() &&
-        std::all_of(r.exits.begin(), r.exits.end(), [](int e) { return e == JobRecord::kRunningExit; })) {
-      // The gang's first rank to end: its agents' holding loads fall from
-      // what it drew (sched/power_ramp.h).
-      if (const NodeInfo* info = nodes_->Find(node); info != nullptr) {
-        const sched::Rise rise =
-            sched::GangRise(info->accelerator, static_cast<int64_t>(r.nodes.size()) * r.spec.spec.per_node,
-                            sched::UtilisationOf(r.spec.spec.kind), r.power_cap, 1.0);
-        const sched::RampSlot slot{std::max(Duration::Zero(), r.launch_at - r.started), r.ramp_hold, r.ramp_up};
-        falls_.push_back(Fall{info->site, info->accelerator, sched::DrawnAt(rise, slot, now - r.started), now});
-      }
-    }
+    NoteFall(r, node, now);
     r.exits[rank] = rep.lost ? JobRecord::kLostExit : ExitStatus(rep);
     if (rep.lost && !IsFinal(r.state) && !r.stopping) {
       // Its agent died and the next one ended it: lost, as with a lost
@@ -962,7 +981,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
                         why, backoff.millis() / 1000, r.failed_attempts, r.spec.max_restarts,
                         kMaxRestartBackoff.millis() / 1000),
             now));
-        if (first) run_times_.Observe(FeaturesOf(r.spec), now - r.started, false);
+        if (first) run_times_.Observe(FeaturesOf(r.spec), now - r.started - RampWait(r), false);
         continue;
       }
       r.state = JobState::kFailed;
@@ -974,7 +993,9 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       ended_ok = true;
     }
     SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
-    if (first && ended_ok.has_value()) run_times_.Observe(FeaturesOf(r.spec), now - r.started, *ended_ok);
+    if (first && ended_ok.has_value()) {
+      run_times_.Observe(FeaturesOf(r.spec), now - r.started - RampWait(r), *ended_ok);
+    }
   }
   // What this node should run: ranks of running jobs placed here, not ended.
   std::set<TaskRef> wanted;

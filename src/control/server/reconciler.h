@@ -233,6 +233,11 @@ class Reconciler {
     Time at;
   };
   std::vector<Fall> falls_;
+  std::map<uint64_t, uint32_t> fallen_;  // job -> the attempt whose fall is noted
+  bool ramps_seeded_ = false;            // the channels hold the stored jobs' rises
+  // A ramped attempt's first rank to end (on `node`): its agents' holding
+  // loads fall from what it drew (sched/power_ramp.h); once per attempt.
+  void NoteFall(const JobRecord& r, const std::string& node, Time now);
   std::string data_dir_;
   const Clock* clock_;
   std::map<std::string, TenantId> tenants_;

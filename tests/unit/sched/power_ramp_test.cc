@@ -27,19 +27,19 @@ TEST(PowerRamp, AGangRisesFromIdleToRunningInTwoParts) {
 TEST(PowerRamp, RisesAtOneSiteQueueOnItsChannelInWholeSeconds) {
   RampChannels c;
   const Rise rise{1000, 2500};  // 1 kW at launch, 2.5 kW after
-  const RampSlot a = c.Take(SiteId(0), rise, 1000, S(10));
+  const RampSlot a = c.Take("a", rise, 1000, S(10));
   EXPECT_EQ(a.after, Duration::Zero());
   EXPECT_EQ(a.hold, Duration::Seconds(1));
   EXPECT_EQ(a.up, Duration::Seconds(3));  // ceil(2.5)
   // The next waits for the first's 4 s and a second's rest before its
   // own launch step.
-  const RampSlot b = c.Take(SiteId(0), rise, 1000, S(11));
+  const RampSlot b = c.Take("a", rise, 1000, S(11));
   EXPECT_EQ(b.after, Duration::Seconds(4));
   // Another site's channel is its own; a free channel starts at once.
-  EXPECT_EQ(c.Take(SiteId(3), rise, 1000, S(11)).after, Duration::Zero());
-  EXPECT_EQ(c.Take(SiteId(0), rise, 1000, S(100)).after, Duration::Zero());
+  EXPECT_EQ(c.Take("d", rise, 1000, S(11)).after, Duration::Zero());
+  EXPECT_EQ(c.Take("a", rise, 1000, S(100)).after, Duration::Zero());
   // No rate, no ramp.
-  const RampSlot none = c.Take(SiteId(1), rise, 0, S(0));
+  const RampSlot none = c.Take("b", rise, 0, S(0));
   EXPECT_EQ(none.hold + none.up + none.after, Duration::Zero());
 }
 

@@ -59,7 +59,7 @@ TEST(SiteRamp, AGangStoppedMidRiseHoldsOnlyWhatItDrew) {
   EXPECT_EQ(r.Advance(S(1)), S(2));
   EXPECT_EQ(r.Advance(S(2)), S(3));
   EXPECT_EQ(r.offset_w(), 1000);  // the part above the floor, then the floor
-  r.Clear();
+  r.Clear(S(2));
   EXPECT_EQ(r.offset_w(), 0);
   EXPECT_EQ(r.Advance(S(3)), Time::Never());
 }

@@ -215,18 +215,44 @@ TEST_F(StandInNvidiaSmi, AHoldingLoadTakesAnEndedTaskDownTheRamp) {
   ASSERT_GT(pid, 0);
   EXPECT_EQ(devices, "0");
   EXPECT_EQ(kill(pid, 0), 0);  // running
-  // The task ended at the floor (its ramp had not begun): the hold starts
-  // there and ends when the ramp's length and the floor's hold are over.
-  runner.Poll("n", t0 + Duration::Seconds(11));
+  // The task ended at the floor (its ramp had not begun): the hold stays
+  // there for the floor's 2 s, as the twin's fall does.
+  runner.Poll("n", t0 + Duration::Seconds(1));
   EXPECT_EQ(kill(pid, 0), 0);
   for (int i = 0; i < 300 && kill(pid, 0) == 0; ++i) {
-    runner.Poll("n", t0 + Duration::Seconds(12));
+    runner.Poll("n", t0 + Duration::Seconds(2));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_NE(kill(pid, 0), 0);  // killed and reaped
   const std::vector<std::string> calls = Calls();
   ASSERT_FALSE(calls.empty());
   EXPECT_EQ(calls.back(), "-i 0 -pl 700");  // restored
+}
+
+// A task that ran past its ramp (its limit back at the default) is held
+// from the top and stepped down the whole rise: 12 s, through 70% at 6 s
+// left.
+TEST_F(StandInNvidiaSmi, AHoldingLoadTakesAFullTaskDownTheWholeRamp) {
+  LocalRunner runner(OneH100(), (dir_ / "work").string(), Duration::Seconds(1));
+  runner.SetHoldingLoad("exec sleep 100");
+  runner.Start("n", Ramped("sleep 0.3"));
+  const Time t0 = Time::Epoch() + Duration::Hours(1);
+  runner.Poll("n", t0);                          // launched: at the floor
+  runner.Poll("n", t0 + Duration::Seconds(13));  // up: the default back
+  bool ended = false;
+  for (int i = 0; i < 300 && !ended; ++i) {
+    for (const TaskReport& r : runner.Poll("n", t0 + Duration::Seconds(20))) ended = ended || !r.running;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(ended);
+  runner.Poll("n", t0 + Duration::Seconds(26));
+  runner.Poll("n", t0 + Duration::Seconds(33));
+  std::vector<std::string> limits;
+  for (const std::string& c : Calls()) {
+    if (c.find("-pl") != std::string::npos) limits.push_back(c);
+  }
+  EXPECT_EQ(limits,
+            (std::vector<std::string>{"-i 0 -pl 350", "-i 0 -pl 700", "-i 0 -pl 700", "-i 0 -pl 490", "-i 0 -pl 700"}));
 }
 
 }  // namespace
