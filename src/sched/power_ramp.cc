@@ -41,13 +41,15 @@ RampSlot RiseSeconds(const Rise& rise, double w_per_s) {
   return s;
 }
 
+int64_t StepsOf(Duration up) { return std::max<int64_t>(1, up.nanos() / Duration::Seconds(1).nanos()); }
+
 Rise DrawnAt(const Rise& rise, const RampSlot& slot, Duration since) {
   Rise d;
   if (since < slot.after) return d;
   d.step_w = rise.step_w;
   const Duration into = since - slot.after - slot.hold;
   if (into < Duration::Zero() || rise.ramp_w <= 0) return d;
-  const int64_t ticks = std::max<int64_t>(1, slot.up.nanos() / Duration::Seconds(1).nanos());
+  const int64_t ticks = StepsOf(slot.up);
   const int64_t done = std::min(ticks, into.nanos() / Duration::Seconds(1).nanos() + 1);
   d.ramp_w = rise.ramp_w * static_cast<double>(done) / static_cast<double>(ticks);
   return d;

@@ -60,7 +60,16 @@ struct RampSlot {
   Duration after;  // nodes held idle this long before the launch
   Duration hold;   // then at the lowest limit this long
   Duration up;     // then rising evenly to full this long
+
+  bool ramped() const { return after + hold + up > Duration::Zero(); }
+  // The job time it costs, as both drivers count it: nothing runs before
+  // the launch, all of the floor's hold, half of the even rise (the gang
+  // runs slower under its lower limits).
+  Duration Lost() const { return after + hold + Duration::Nanos(up.nanos() / 2); }
 };
+
+// The one-second steps of an even part `up` long (one at least).
+int64_t StepsOf(Duration up);
 
 // The whole seconds a rise takes at `w_per_s` (> 0): the hold after (and
 // the rest before) its launch step, and its even part.

@@ -163,6 +163,16 @@ sched::Rise Engine::RiseOf(uint32_t j) const {
                          js.utilisation, js.power_cap, state_.site(state_.pools()[js.pool].site).pue);
 }
 
+void Engine::PlanRise(uint32_t j, const sched::RampSlot& slot, Time now) {
+  const uint32_t site = state_.pools()[jobs_[j].pool].site.value();
+  if (!Choreographed(site) || !slot.ramped()) return;
+  ramps_[site].Plan(j, now, slot, RiseOf(j));
+  jobs_[j].ramp_wait = slot.Lost();
+  ++ramped_starts_;
+  ramp_wait_s_ += slot.Lost().seconds();
+  StepRamp(site, now);
+}
+
 void Engine::HoldFall(uint32_t j, uint32_t site, Time now) {
   const sched::Rise drawn = ramps_[site].Stop(j, RiseOf(j), now);
   const sched::SiteState& ss = state_.site(SiteId(static_cast<uint16_t>(site)));
@@ -407,21 +417,7 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   if (js.slowdown > 1.0) ++capped_starts_;
   AddDraw(j, static_cast<double>(s.nodes.size()) * s.per_node);
   TakeDevices(js.pool, static_cast<int64_t>(s.nodes.size()) * s.per_node, j);
-  if (const uint32_t site = s.site.value();
-      Choreographed(site) && s.ramp_after + s.ramp_hold + s.ramp_up > Duration::Zero()) {
-    const auto& ss = state_.site(s.site);
-    const sched::Rise rise =
-        sched::GangRise(state_.pools()[js.pool].type, static_cast<int64_t>(s.nodes.size()) * s.per_node, js.utilisation,
-                        s.power_cap, ss.pue);
-    ramps_[site].Plan(j, now, sched::RampSlot{s.ramp_after, s.ramp_hold, s.ramp_up}, rise);
-    // Nothing runs before the launch, and the floor and the rise are
-    // counted as time lost: all of the hold, half of the even rise (the
-    // gang runs slower under its lower limits).
-    js.ramp_wait = s.ramp_after + s.ramp_hold + Duration::Nanos(s.ramp_up.nanos() / 2);
-    ++ramped_starts_;
-    ramp_wait_s_ += js.ramp_wait.seconds();
-    StepRamp(site, now);
-  }
+  PlanRise(j, sched::RampSlot{s.ramp_after, s.ramp_hold, s.ramp_up}, now);
   js.shape_stale = true;
   js.resumed_in_place = false;
   BeginSegment(j, now);
@@ -438,13 +434,11 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   TakeDevices(js.pool, js.per_node, j);
   js.nodes.push_back(r.spare.value());
   jobs_on_node_.Add(r.spare.value(), j);
-  const bool idle = js.held_idle;
   SwapInShape(j, r.failed.value(), r.spare.value());
   if (audit_on_) {  // the trail only: jobs.csv keeps the reason the job was placed for
     Audit(j, now, AuditAction::kRepair, state_.pools()[js.pool].site.value(),
           fmt::format("node {} replaced by spare {} in place", r.failed.value(), r.spare.value()));
   }
-  if (!idle) AddDraw(j, js.per_node);  // a held load draws on the spare too
   ++gang_repairs_;
   if (!js.failed.empty()) {  // still short of nodes: keep asking
     queue_.Push(RequestFor(j));
@@ -453,18 +447,9 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   }
   queue_.Erase(r.job);
   js.holding = false;
-  if (idle) {  // the gang computes again: its devices draw again
-    AddDraw(j, static_cast<double>(js.nodes.size()) * js.per_node);
-    js.held_idle = false;
-    if (const uint32_t site = state_.pools()[js.pool].site.value();
-        Choreographed(site) && r.ramp_after + r.ramp_hold + r.ramp_up > Duration::Zero()) {
-      ramps_[site].Plan(j, now, sched::RampSlot{r.ramp_after, r.ramp_hold, r.ramp_up}, RiseOf(j));
-      js.ramp_wait = r.ramp_after + r.ramp_hold + Duration::Nanos(r.ramp_up.nanos() / 2);
-      ++ramped_starts_;
-      ramp_wait_s_ += js.ramp_wait.seconds();
-      StepRamp(site, now);
-    }
-  }
+  // The gang computes again: its devices, idle while it was held, draw again.
+  AddDraw(j, static_cast<double>(js.nodes.size()) * js.per_node);
+  PlanRise(j, sched::RampSlot{r.ramp_after, r.ramp_hold, r.ramp_up}, now);
   js.resumed_in_place = true;
   BeginSegment(j, now);
 }
@@ -699,10 +684,11 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
   }
   const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
   const uint32_t site = state_.pools()[js.pool].site.value();
-  if (Choreographed(site) && !js.held_idle && site_down_[site] == 0 && !losing_site_) {
-    HoldFall(j, site, now);  // its draw held, falling at the site's rate
+  // A gang held for a repair drew nothing since (InterruptJob).
+  if (!js.holding) {
+    if (Choreographed(site) && site_down_[site] == 0 && !losing_site_) HoldFall(j, site, now);
+    AddDraw(j, -devices);
   }
-  if (!std::exchange(js.held_idle, false)) AddDraw(j, -devices);
   if (state_.pools()[js.pool].busy_devices == 0) {  // no drift
     pool_util_sum_[js.pool] = 0;
     pool_cut_w_[js.pool] = 0;
@@ -777,13 +763,13 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   js.nodes.pop_back();
   state_.Release(NodeId(failed), js.per_node);
   jobs_on_node_.Remove(failed, j);
-  if (!js.held_idle) AddDraw(j, -static_cast<double>(js.per_node));
   if (!js.holding) {
-    // The survivors stop computing: their devices go idle until it resumes
-    // (at a choreographed site after a holding load's fall).
+    // The whole gang stops computing: the failed node's draw is gone, the
+    // survivors' devices idle until it resumes (at a choreographed site
+    // after a holding load's fall).
+    AddDraw(j, -static_cast<double>(js.per_node));
     if (const uint32_t site = state_.pools()[js.pool].site.value(); Choreographed(site)) HoldFall(j, site, now);
     AddDraw(j, -static_cast<double>(js.nodes.size()) * js.per_node);
-    js.held_idle = true;
   }
   // Swaps are tracked one at a time; two outstanding holes in one block
   // would be miscounted, so recount then.

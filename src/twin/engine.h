@@ -77,14 +77,13 @@ class Engine {
     double cost_usd = 0;
     std::vector<uint32_t> nodes;     // held nodes (survivors only while repairing)
     std::vector<uint32_t> failed;    // gang nodes lost and not yet replaced
-    bool holding = false;            // pending a gang repair, keeping `nodes`
+    bool holding = false;            // pending a gang repair, keeping `nodes` (idle: its draw taken off)
     bool shape_stale = true;         // `shape` no longer matches `nodes`
     bool resumed_in_place = false;   // this segment follows a gang repair
     model::PlacementShape shape;     // span of `nodes`, for the step-time model
     Time hold_start;                 // hold time is booked from here
     Time warned_at = Time::Never();  // preempted: the warning went out then
     bool booting = false;            // its next segment first waits for switched-off devices
-    bool held_idle = false;          // held for repair with its devices idle (its draw taken off)
     Duration ramp_wait;              // its next segment first waits for its power ramp (sched/power_ramp.h)
     double cut_w = 0;                // device draw its power cap saves, per device
     double power_cap = 0;            // its Start's (a fraction of TDP; 0 = none)
@@ -164,6 +163,9 @@ class Engine {
   bool Choreographed(uint32_t site) const { return state_.site(SiteId(static_cast<uint16_t>(site))).ramp_w_per_s > 0; }
   sched::Rise RiseOf(uint32_t j) const;
   void StepRamp(uint32_t site, Time now);
+  // Gang `j`, just started or restarted on `slot` (from Choreograph): its
+  // rise planned where its site is choreographed, and the time it costs.
+  void PlanRise(uint32_t j, const sched::RampSlot& slot, Time now);
   // Gang `j` at choreographed `site` stops drawing: its agents' holding
   // load falls (SiteRamp::Stop) and the site's channel waits for it.
   void HoldFall(uint32_t j, uint32_t site, Time now);

@@ -19,7 +19,7 @@ void SiteRamp::Plan(uint32_t job, Time now, const sched::RampSlot& slot, const s
   c.step_at = now + slot.after;
   c.step_w = rise.step_w;
   c.next_tick = c.step_at + slot.hold;
-  c.ticks = rise.ramp_w > 0 ? std::max<int64_t>(1, slot.up.nanos() / Duration::Seconds(1).nanos()) : 0;
+  c.ticks = rise.ramp_w > 0 ? sched::StepsOf(slot.up) : 0;
   c.each_w = c.ticks > 0 ? rise.ramp_w / static_cast<double>(c.ticks) : 0.0;
   c.planned = rise;
   deficit_w_ += c.Left();
@@ -52,7 +52,7 @@ sched::Rise SiteRamp::Stop(uint32_t job, const sched::Rise& rise, Time now) {
   c.job = job;
   c.sign = -1;
   c.step_w = drawn.step_w;
-  c.ticks = drawn.ramp_w > 0 ? std::max<int64_t>(1, fall.up.nanos() / Duration::Seconds(1).nanos()) : 0;
+  c.ticks = drawn.ramp_w > 0 ? sched::StepsOf(fall.up) : 0;
   c.each_w = c.ticks > 0 ? drawn.ramp_w / static_cast<double>(c.ticks) : 0.0;
   c.next_tick = now + Duration::Seconds(1);
   c.step_at = now + Duration::Seconds(c.ticks) + fall.hold;

@@ -398,8 +398,7 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
     }
   }
   std::erase_if(holds_, [](const Hold& h) { return h.ids.empty(); });
-  const bool amd = node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X;
-  const char* own = std::getenv(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
+  const char* own = std::getenv(VisibleDevicesVar());
   for (auto& [k, v] : DeviceEnv(node_.accelerator, devices, own != nullptr ? own : "")) env[k] = std::move(v);
   env["STARGATE_WORK_DIR"] = dir;
   env["STARGATE_NODE"] = node_.name;
@@ -443,13 +442,14 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   // The scheduler's power cap, on the devices as the driver numbers them
   // (once nothing can refuse the task: a refused task never holds a limit).
   TaskReport::Cap cap = TaskReport::Cap::kNone;
+  std::vector<std::string> driver_ids;  // its devices as the driver numbers them (none on a CPU node)
+  if (auto ids = env.find(VisibleDevicesVar()); ids != env.end() && node_.accelerator != AcceleratorType::kCpu) {
+    driver_ids = absl::StrSplit(ids->second, ',', absl::SkipEmpty());
+  }
   std::vector<std::string> capped;
   if (task.power_cap > 0) {
     std::string why;
-    if (auto ids = env.find(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
-        ids != env.end() && node_.accelerator != AcceleratorType::kCpu) {
-      capped = absl::StrSplit(ids->second, ',', absl::SkipEmpty());
-    }
+    capped = driver_ids;
     if (limiter_.Apply(capped, task.power_cap, &why)) {
       cap = TaskReport::Cap::kEnforced;
       fmt::print("stargate agent {}: job {} attempt {}: devices {} limited to {:.0f}% of their default power\n",
@@ -465,11 +465,7 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
   // anything runs, then StepRamps raises it.
   Proc p;
   if (task.ramped()) {
-    std::vector<std::string> ids;
-    if (auto it = env.find(amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES");
-        it != env.end() && node_.accelerator != AcceleratorType::kCpu) {
-      ids = absl::StrSplit(it->second, ',', absl::SkipEmpty());
-    }
+    const std::vector<std::string>& ids = driver_ids;
     p.ramp_target = cap == TaskReport::Cap::kEnforced ? task.power_cap : 1.0;
     p.ramp_limit = task.RampLimitAt(Duration::Zero(), p.ramp_target);
     std::string why;
@@ -629,8 +625,7 @@ void LocalRunner::StartHold(const TaskRef& ref, Proc& p, Time now) {
   }
   // Its env: the agent's, with the devices the task had (and no other
   // device list).
-  const bool amd = node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X;
-  const std::string key = amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES";
+  const std::string key = VisibleDevicesVar();
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::string_view(*e).substr(0, key.size() + 1) != key + "=") env_strings.emplace_back(*e);

@@ -116,6 +116,11 @@ class LocalRunner : public TaskRunner {
   // Moves each ramping task's device limit to where its ramp is at `now`.
   void StepRamps(Time now);
   std::vector<int> PickFor(const TaskLaunch& task) const;
+  // The variable a task's device list goes in (ROCm's on AMD nodes).
+  const char* VisibleDevicesVar() const {
+    const bool amd = node_.accelerator == AcceleratorType::kMI250X || node_.accelerator == AcceleratorType::kMI300X;
+    return amd ? "ROCR_VISIBLE_DEVICES" : "CUDA_VISIBLE_DEVICES";
+  }
   void Reap();
 
   NodeInfo node_;

@@ -24,11 +24,14 @@
 namespace stargate::control {
 namespace {
 
-// A ramped start computes from its launch, slowly at first: the time the
-// twin counts lost to it (sched/power_ramp.h), not the job's own run time.
-Duration RampWait(const JobRecord& r) {
-  return std::max(Duration::Zero(), r.launch_at - r.started) + r.ramp_hold + Duration::Nanos(r.ramp_up.nanos() / 2);
+// The attempt's power ramp (sched/power_ramp.h), as its Start gave it.
+sched::RampSlot RampOf(const JobRecord& r) {
+  return sched::RampSlot{std::max(Duration::Zero(), r.launch_at - r.started), r.ramp_hold, r.ramp_up};
 }
+
+// A ramped start computes from its launch, slowly at first: the time the
+// twin counts lost to it, not the job's own run time.
+Duration RampWait(const JobRecord& r) { return RampOf(r).Lost(); }
 
 // As a shell reports it: 0-255, 128 + N for signal N. Clamped, because it
 // comes from the network and the negative sentinels mean "running"/"lost".
@@ -156,7 +159,8 @@ Status Reconciler::Requeue(JobRecord& r) {
 }
 
 void Reconciler::NoteFall(const JobRecord& r, const std::string& node, Time now) {
-  if (r.ramp_hold + r.ramp_up <= Duration::Zero()) return;
+  const sched::RampSlot slot = RampOf(r);
+  if (!slot.ramped()) return;
   auto [it, first] = fallen_.try_emplace(r.id, r.attempt);
   if (!first && it->second == r.attempt) return;  // once per attempt: its first rank to end
   it->second = r.attempt;
@@ -167,8 +171,7 @@ void Reconciler::NoteFall(const JobRecord& r, const std::string& node, Time now)
   const auto drawing = std::count_if(r.exits.begin(), r.exits.end(), [](int e) { return e != JobRecord::kLostExit; });
   const sched::Rise rise = sched::GangRise(info->accelerator, static_cast<int64_t>(drawing) * r.spec.spec.per_node,
                                            sched::UtilisationOf(r.spec.spec.kind), r.power_cap, 1.0);
-  const sched::RampSlot slot{std::max(Duration::Zero(), r.launch_at - r.started), r.ramp_hold, r.ramp_up};
-  falls_.push_back(Fall{info->site, info->accelerator, sched::DrawnAt(rise, slot, now - r.started), now});
+  falls_.push_back(Fall{info->site, sched::DrawnAt(rise, slot, now - r.started), now});
 }
 
 Status Reconciler::BeginAttempt(JobRecord& r, Time now) {
@@ -263,9 +266,10 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     // A restarted server: the rises its predecessor planned still run.
     ramps_seeded_ = true;
     for (const JobRecord& r : jobs) {
-      if (r.state != JobState::kRunning || r.ramp_hold + r.ramp_up <= Duration::Zero() || r.nodes.empty()) continue;
+      const sched::RampSlot slot = RampOf(r);
+      if (r.state != JobState::kRunning || !slot.ramped() || r.nodes.empty()) continue;
       if (const NodeInfo* info = nodes_->Find(r.nodes[0]); info != nullptr) {
-        ramp_channels_.Reserve(info->site, r.launch_at + r.ramp_hold + r.ramp_up);
+        ramp_channels_.Reserve(info->site, r.started + slot.after + slot.hold + slot.up);
       }
     }
   }
@@ -388,13 +392,12 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
   if (queue.empty()) return Status();
   sched::Decisions decisions = scheduler_->Schedule(state, queue, now);
   for (const Fall& f : std::exchange(falls_, {})) {
-    for (size_t s = 0; s < state.sites().size(); ++s) {
-      const sched::SiteState& site = state.sites()[s];
-      if (site.name != f.site || site.ramp_w_per_s <= 0) continue;
-      // PUE applies at the site, as the twin's rise does.
-      const sched::Rise drawn{f.drawn.step_w * site.pue, f.drawn.ramp_w * site.pue};
-      ramp_channels_.Fall(site.name, drawn, site.ramp_w_per_s, f.at);
-    }
+    const std::optional<SiteId> id = state.FindSite(f.site);
+    if (!id) continue;
+    // PUE applies at the site, as the twin's rise does.
+    const sched::SiteState& site = state.site(*id);
+    ramp_channels_.Fall(site.name, sched::Rise{f.drawn.step_w * site.pue, f.drawn.ramp_w * site.pue}, site.ramp_w_per_s,
+                        f.at);
   }
   ramp_channels_.Choreograph(state, queue, now, &decisions);
   std::set<uint64_t> preempted;  // a gang under repair may be chosen as a victim too
@@ -1026,7 +1029,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
       if (!reported.count(ref) && !(launch_gate_ && launch_gate_(r, node)) && r.launch_at <= now) {
         out.run.push_back(TaskLaunch{ref, r.spec.run, TaskEnv(r, static_cast<int>(rank)), r.spec.memory_bytes,
                                      r.spec.cpus, r.spec.image, r.power_cap, r.ramp_hold, r.ramp_up,
-                                     r.ramp_hold + r.ramp_up > Duration::Zero() ? model::kMinCapFraction : 0.0});
+                                     RampOf(r).ramped() ? model::kMinCapFraction : 0.0});
       }
     }
   }

@@ -228,8 +228,7 @@ class Reconciler {
   // loads now fall: the next pass's channel waits for them.
   struct Fall {
     std::string site;
-    AcceleratorType type;
-    sched::Rise drawn;
+    sched::Rise drawn;  // at a PUE of 1
     Time at;
   };
   std::vector<Fall> falls_;
