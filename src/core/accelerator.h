@@ -39,6 +39,12 @@ struct AcceleratorSpec {
   int default_per_node;      // devices per server/tray in the usual chassis
   int default_domain_nodes;  // nodes sharing one scale-up (NVLink) domain
   std::string_view source;
+  // What an all-reduce inside one scale-up domain achieves, as a fraction of
+  // scale_up_bw: nccl-tests' bus bandwidth over the link's line rate. Below
+  // 1 for a ring (protocol overhead: NCCL gets ~80% of NVLink, RCCL ~75% of
+  // xGMI); above 1 where the switch reduces in-network (NVLink SHARP, NVLS),
+  // whose bus bandwidth passes the line rate. Sources in accelerator.cc.
+  double scale_up_allreduce = 1.0;
 };
 
 // Returns the spec for `type`; every enumerator has one.

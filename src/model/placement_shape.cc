@@ -32,7 +32,7 @@ Link LinkAt(SpanLevel level, const AcceleratorSpec& accel, const FabricSpec& fab
   switch (level) {
     case SpanLevel::kNode:
     case SpanLevel::kDomain:
-      if (accel.scale_up_bw.value() > 0) return {accel.scale_up_bw, fabric.alpha_scale_up};
+      if (accel.scale_up_bw.value() > 0) return {accel.scale_up_bw * accel.scale_up_allreduce, fabric.alpha_scale_up};
       [[fallthrough]];
     case SpanLevel::kLeaf:
       return {accel.scale_out_bw, fabric.alpha_leaf};

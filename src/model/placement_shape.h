@@ -41,8 +41,9 @@ enum class SpanLevel : uint8_t { kNode, kDomain, kLeaf, kPod, kSpine, kWan };
 SpanLevel WidestLevel(const PlacementShape& shape);
 
 // What one device gets when talking to peers at `level`:
-//  - kNode, kDomain: scale_up_bw, alpha_scale_up (a device without scale-up
-//    links, scale_up_bw == 0, falls back to the kLeaf link);
+//  - kNode, kDomain: scale_up_bw x scale_up_allreduce (what an all-reduce
+//    achieves of it), alpha_scale_up (a device without scale-up links,
+//    scale_up_bw == 0, falls back to the kLeaf link);
 //  - kLeaf: scale_out_bw (the device's NIC), alpha_leaf;
 //  - kPod:  scale_out_bw, alpha_spine;
 //  - kSpine: scale_out_bw / oversubscription (leaf uplinks are shared),

@@ -50,7 +50,7 @@ TEST(LinkAt, FollowsTheDocumentedTable) {
 
   for (SpanLevel l : {SpanLevel::kNode, SpanLevel::kDomain}) {
     const Link link = LinkAt(l, h100, f, s);
-    EXPECT_EQ(link.bandwidth, h100.scale_up_bw);
+    EXPECT_EQ(link.bandwidth, h100.scale_up_bw * h100.scale_up_allreduce);
     EXPECT_EQ(link.alpha, f.alpha_scale_up);
   }
   EXPECT_EQ(LinkAt(SpanLevel::kLeaf, h100, f, s).bandwidth, h100.scale_out_bw);
@@ -84,7 +84,7 @@ TEST(GradientAllReduce, SingleDeviceIsFreeSingleNodeIsANvlinkRing) {
   EXPECT_EQ(GradientAllReduce(n, h100, FabricSpec{}, PlacementShape{}), Duration::Zero());
   const PlacementShape node = H100Gang(1, 1, 1, 1);
   EXPECT_EQ(GradientAllReduce(n, h100, FabricSpec{}, node),
-            RingAllReduce(n, 8, {h100.scale_up_bw, FabricSpec{}.alpha_scale_up}));
+            RingAllReduce(n, 8, {h100.scale_up_bw * h100.scale_up_allreduce, FabricSpec{}.alpha_scale_up}));
 }
 
 TEST(GradientAllReduce, GrowsAsTheGangSpreads) {
@@ -130,7 +130,7 @@ TEST(DataParallelAllReduce, ModelParallelOneIsGradientAllReduce) {
   EXPECT_EQ(DataParallelAllReduce(n, 1, gb200, FabricSpec{}, s), GradientAllReduce(n, gb200, FabricSpec{}, s));
   // TP=8 inside a 72-GPU domain: 9 replicas per domain reduce over NVLink
   // first, then 2 domains over the NICs.
-  const Link nvl{gb200.scale_up_bw, FabricSpec{}.alpha_scale_up};
+  const Link nvl{gb200.scale_up_bw * gb200.scale_up_allreduce, FabricSpec{}.alpha_scale_up};
   const Link nic{gb200.scale_out_bw, FabricSpec{}.alpha_leaf};
   EXPECT_EQ(DataParallelAllReduce(n, 8, gb200, FabricSpec{}, s), HierarchicalAllReduce(n, 9, nvl, 2, nic));
   // One replica: nothing to sync.
