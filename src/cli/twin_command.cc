@@ -154,6 +154,9 @@ StatusOr<twin::RunResult> RunOnce(const RunOptions& o, const std::string& policy
     for (const twin::TraceRead& t : inputs->traces) {
       std::string also;
       if (t.stats.shared > 0) also += fmt::format(", {} GPU-sharing given a whole device", t.stats.shared);
+      if (t.stats.joined + t.stats.unjoined > 0) {
+        also += fmt::format(", {} with a submit time from the job table, {} without", t.stats.joined, t.stats.unjoined);
+      }
       if (t.past_horizon > 0) also += fmt::format(", {} submitted after the run's end", t.past_horizon);
       fmt::print("trace {}: {} rows, {} jobs, {} skipped (never ran or no GPU){}\n", t.path, t.stats.rows, t.stats.jobs,
                  t.stats.skipped, also);

@@ -93,7 +93,10 @@ enum class TraceFormat : uint8_t { kPhilly, kAlibabaPai, kHelios, kAcme, kOpenb,
 
 struct TraceSpec {
   TraceFormat format = TraceFormat::kPhilly;
-  std::string path;                           // relative to the scenario file
+  std::string path;  // relative to the scenario file
+  // alibaba_pai only: pai_job_table.csv (relative to the scenario file),
+  // joined by job_name for each job's submit time and user. Empty = none.
+  std::string job_table;
   double time_scale = 1.0;                    // stretch (>1) or compress arrivals
   int64_t limit = 0;                          // 0 = all rows
   std::vector<AcceleratorType> accelerators;  // acceptable types for trace jobs

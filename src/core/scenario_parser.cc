@@ -72,7 +72,7 @@ constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
 constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly",     "async",
                                                 "write",   "replicas", "site_wait"};
 constexpr std::string_view kReplicaKeys[] = {"sites", "every"};
-constexpr std::string_view kTraceKeys[] = {"format", "path", "time_scale", "limit", "accelerators"};
+constexpr std::string_view kTraceKeys[] = {"format", "path", "job_table", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
     "name",   "tenant",   "kind",     "accelerators", "count",         "accelerator_count", "priority",
     "submit", "duration", "training", "checkpoint",   "jurisdictions", "deferrable",        "deadline",
@@ -491,6 +491,11 @@ StatusOr<TraceSpec> ParseTrace(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const Cursor path, f.Require("path"));
   SG_ASSIGN_OR_RETURN(t.path, yaml_util::ReadString(path));
   if (t.path.empty()) return path.Error("must not be empty");
+  if (auto table = f.Get("job_table")) {
+    if (t.format != TraceFormat::kAlibabaPai) return table->Error("only an alibaba_pai trace has a job table");
+    SG_ASSIGN_OR_RETURN(t.job_table, yaml_util::ReadString(*table));
+    if (t.job_table.empty()) return table->Error("must not be empty");
+  }
   SG_ASSIGN_OR_RETURN(t.time_scale, f.Number("time_scale", t.time_scale, Range{0, 1e6, true}));
   SG_ASSIGN_OR_RETURN(t.limit, f.Int64("limit", t.limit, Range{0, 1e12}));
   SG_ASSIGN_OR_RETURN(t.accelerators, f.AcceleratorList("accelerators", t.accelerators));

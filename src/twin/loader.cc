@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <sstream>
+#include <string>
 
 #include "core/scenario_parser.h"
 #include "core/text_fields.h"
@@ -110,7 +112,15 @@ StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string
     const std::string path = Resolve(base_dir, trace.path);
     SG_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
     TraceRead read{trace.path, {}, 0};
-    SG_ASSIGN_OR_RETURN(std::vector<JobSpec> jobs, ParseTrace(text, path, trace, &read.stats));
+    std::string table_text;
+    std::optional<TraceText> table;
+    if (!trace.job_table.empty()) {
+      const std::string table_path = Resolve(base_dir, trace.job_table);
+      SG_ASSIGN_OR_RETURN(table_text, ReadFile(table_path));
+      table = TraceText{table_text, table_path};
+    }
+    SG_ASSIGN_OR_RETURN(std::vector<JobSpec> jobs,
+                        ParseTrace(text, path, trace, &read.stats, table ? &*table : nullptr));
     for (auto& j : jobs) {
       if (j.submit < horizon) {
         in.jobs.push_back(std::move(j));

@@ -70,8 +70,9 @@ Status ReadCsvTrace(std::string_view text, const std::string& filename, TraceSta
 // stats->rows and stats->skipped.
 Status ReadPhillyJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
                       TraceStats* stats);
-Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
-                       TraceStats* stats);
+// `job_table` may be null (no pai_job_table).
+Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, const TraceText* job_table,
+                       std::vector<TraceJob>* jobs, TraceStats* stats);
 Status ReadHeliosJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
                       TraceStats* stats);
 Status ReadOpenbJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,

@@ -18,10 +18,19 @@
 // skipped. GPUs = sum over launched tasks of ceil(inst_num * plan_gpu / 100):
 // PAI shares GPUs fractionally, the twin allocates whole devices. Run =
 // earliest task start to latest task end.
-// The task table has no submit time (pai_job_table's start_time is the
-// submission, a second file), so submit = the job's first task launch and
-// the trace's own queueing delay is not replayed. It has no user either, so
-// every job's tenant is "default".
+// The task table has no submit time and no user. With the job table
+// (pai_job_table.csv: job_name,inst_id,user,status,start_time,end_time,
+// data/pai_job_table.header; its start_time is "timestamp of job submission
+// time", README.md), a job's submit is its start_time there and its tenant
+// its user, so the replay (Summary::replay) compares against the queueing
+// PAI recorded ("the gap between job.start_time and the earliest
+// task.start_time ... implies its wait time", README.md). A submit later
+// than the first launch (clock skew) is taken as the launch. A job the job
+// table lacks, or whose start_time there is 0 or empty, is submitted at its
+// first task launch with tenant "default", as with no job table (counted in
+// TraceStats::unjoined). A job_name on several job-table rows keeps the
+// earliest submit and the first non-empty user.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -147,6 +156,61 @@ class PaiJobTable {
   std::vector<PaiJob> jobs_;
 };
 
+// pai_job_table.csv's columns.
+enum PaiJobColumn : size_t {
+  kJobTableName = 0,
+  kJobTableInstId,
+  kJobTableUser,
+  kJobTableStatus,
+  kJobTableStart,
+  kJobTableEnd,
+  kNumJobTableColumns,
+};
+
+struct PaiSubmit {
+  std::optional<int64_t> submit_ns;
+  std::string user;
+};
+
+Status ReadJobTableRow(const CsvRecord& rec, const std::string& filename,
+                       std::unordered_map<std::string, PaiSubmit>* submits) {
+  if (rec.fields.size() != kNumJobTableColumns) {
+    return TraceError(filename, rec.line, "row",
+                      fmt::format("expected {} fields (job_name,inst_id,user,status,start_time,end_time), got {}",
+                                  static_cast<size_t>(kNumJobTableColumns), rec.fields.size()));
+  }
+  const std::string& name = rec.fields[kJobTableName];
+  if (IsMissing(name)) return TraceError(filename, rec.line, "job_name", "empty");
+  std::optional<int64_t> submit;
+  const std::string& field = rec.fields[kJobTableStart];
+  if (!IsMissing(field)) {
+    submit = ParseTimestampNanos(field);
+    if (!submit) {
+      return TraceError(filename, rec.line, "start_time",
+                        fmt::format("expected seconds >= 0, got \"{}\"", Excerpt(field)));
+    }
+    if (*submit <= 0) submit.reset();
+  }
+  PaiSubmit& s = (*submits)[name];
+  if (submit && (!s.submit_ns || *submit < *s.submit_ns)) s.submit_ns = submit;
+  const std::string_view user = TrimBlanks(rec.fields[kJobTableUser]);
+  if (s.user.empty() && !IsMissing(user)) s.user = std::string(user);
+  return absl::OkStatus();
+}
+
+StatusOr<std::unordered_map<std::string, PaiSubmit>> ReadJobTable(const TraceText& table) {
+  std::unordered_map<std::string, PaiSubmit> submits;
+  CsvReader reader(table.text, table.filename);
+  CsvRecord rec;
+  for (bool first = true;; first = false) {
+    SG_ASSIGN_OR_RETURN(const bool more, reader.Next(&rec));
+    if (!more) break;
+    if (first && TrimBlanks(rec.fields[0]) == "job_name") continue;  // optional header
+    SG_RETURN_IF_ERROR(ReadJobTableRow(rec, table.filename, &submits));
+  }
+  return submits;
+}
+
 Status ReadRow(const CsvRecord& rec, const std::string& filename, PaiJobTable* table) {
   if (rec.fields.size() != kNumPaiColumns) {
     return TraceError(filename, rec.line, "row",
@@ -163,7 +227,8 @@ Status ReadRow(const CsvRecord& rec, const std::string& filename, PaiJobTable* t
   return absl::OkStatus();
 }
 
-Status EmitJob(PaiJob& job, const std::string& filename, std::vector<TraceJob>* jobs, TraceStats* stats) {
+Status EmitJob(PaiJob& job, const std::string& filename, const std::unordered_map<std::string, PaiSubmit>* submits,
+               std::vector<TraceJob>* jobs, TraceStats* stats) {
   if (job.unfinished || !job.start_ns) {
     ++stats->skipped;
     return absl::OkStatus();
@@ -172,20 +237,37 @@ Status EmitJob(PaiJob& job, const std::string& filename, std::vector<TraceJob>* 
     return TraceError(filename, job.first_line, "plan_gpu",
                       fmt::format("job {} asks for {} GPUs in all", Excerpt(job.name), job.gpus));
   }
+  int64_t submit_ns = *job.start_ns;
+  std::string tenant = "default";
+  bool joined = false;
+  if (submits != nullptr) {
+    const auto it = submits->find(job.name);
+    if (it != submits->end() && it->second.submit_ns) {
+      submit_ns = std::min(*it->second.submit_ns, submit_ns);
+      if (!it->second.user.empty()) tenant = it->second.user;
+      joined = true;
+    }
+  }
+  const size_t kept = jobs->size();
   KeepIfRan(TraceJob{.name = std::move(job.name),
-                     .tenant = "default",
+                     .tenant = std::move(tenant),
                      .gpus = job.gpus,
-                     .submit_ns = *job.start_ns,
+                     .submit_ns = submit_ns,
                      .start_ns = *job.start_ns,
                      .end_ns = job.end_ns},
             jobs, stats);
+  if (submits != nullptr && jobs->size() > kept) ++(joined ? stats->joined : stats->unjoined);
   return absl::OkStatus();
 }
 
 }  // namespace
 
-Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, std::vector<TraceJob>* jobs,
-                       TraceStats* stats) {
+Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, const TraceText* job_table,
+                       std::vector<TraceJob>* jobs, TraceStats* stats) {
+  std::optional<std::unordered_map<std::string, PaiSubmit>> submits;
+  if (job_table != nullptr) {
+    SG_ASSIGN_OR_RETURN(submits, ReadJobTable(*job_table));
+  }
   CsvReader reader(text, filename);
   CsvRecord rec;
   PaiJobTable table;
@@ -196,7 +278,9 @@ Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, std::
     ++stats->rows;
     SG_RETURN_IF_ERROR(ReadRow(rec, filename, &table));
   }
-  for (PaiJob& job : table.jobs()) SG_RETURN_IF_ERROR(EmitJob(job, filename, jobs, stats));
+  for (PaiJob& job : table.jobs()) {
+    SG_RETURN_IF_ERROR(EmitJob(job, filename, submits ? &*submits : nullptr, jobs, stats));
+  }
   return absl::OkStatus();
 }
 

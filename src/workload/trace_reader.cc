@@ -31,13 +31,17 @@ Status ValidateSpec(const TraceSpec& spec, const std::string& filename) {
   return absl::OkStatus();
 }
 
-Status ReadJobs(std::string_view text, const std::string& filename, TraceFormat format, std::vector<TraceJob>* jobs,
-                TraceStats* stats) {
+Status ReadJobs(std::string_view text, const std::string& filename, TraceFormat format, const TraceText* job_table,
+                std::vector<TraceJob>* jobs, TraceStats* stats) {
+  if (job_table != nullptr && format != TraceFormat::kAlibabaPai) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: job_table: only an alibaba_pai trace has a job table", job_table->filename));
+  }
   switch (format) {
     case TraceFormat::kPhilly:
       return ReadPhillyJobs(text, filename, jobs, stats);
     case TraceFormat::kAlibabaPai:
-      return ReadPaiTaskJobs(text, filename, jobs, stats);
+      return ReadPaiTaskJobs(text, filename, job_table, jobs, stats);
     case TraceFormat::kHelios:
     case TraceFormat::kAcme:  // Helios's schema, with zoned ISO 8601 times
       return ReadHeliosJobs(text, filename, jobs, stats);
@@ -157,11 +161,11 @@ std::vector<JobSpec> ToJobSpecs(std::vector<TraceJob> jobs, const TraceSpec& spe
 }
 
 StatusOr<std::vector<JobSpec>> ParseTrace(std::string_view text, const std::string& filename, const TraceSpec& spec,
-                                          TraceStats* stats) {
+                                          TraceStats* stats, const TraceText* job_table) {
   SG_RETURN_IF_ERROR(ValidateSpec(spec, filename));
   TraceStats local;
   std::vector<TraceJob> jobs;
-  SG_RETURN_IF_ERROR(ReadJobs(text, filename, spec.format, &jobs, &local));
+  SG_RETURN_IF_ERROR(ReadJobs(text, filename, spec.format, job_table, &jobs, &local));
   std::vector<JobSpec> out = ToJobSpecs(std::move(jobs), spec);
   local.jobs = static_cast<int64_t>(out.size());
   if (stats != nullptr) *stats = local;

@@ -7,7 +7,8 @@
 //    (msr-fiddle/philly-traces README.md and analysis notebook).
 //  - kAlibabaPai: Alibaba PAI `pai_task_table.csv` of cluster-trace-gpu-v2020
 //    (alibaba/clusterdata: cluster-trace-gpu-v2020/README.md and
-//    data/pai_task_table.header).
+//    data/pai_task_table.header), joined with `pai_job_table.csv` when given
+//    (its submit times and users).
 //  - kHelios: SenseTime Helios `cluster_log.csv` (S-Lab-System-Group/HeliosData
 //    README.md).
 //  - kAcme: Shanghai AI Lab's Acme `trace_seren.csv` / `trace_kalos.csv`
@@ -42,6 +43,17 @@ struct TraceStats {
   // GPU-sharing jobs (openb: one GPU with gpu_milli under 1000), each given
   // a whole device: the twin does not pack shares of one device.
   int64_t shared = 0;
+  // PAI with a job table, of the jobs that ran (before spec.limit): those
+  // the job table gives a submit time (and user), and those it does not
+  // (submitted at their first launch, as with no job table).
+  int64_t joined = 0;
+  int64_t unjoined = 0;
+};
+
+// A second file a trace's jobs are joined with (PAI's pai_job_table.csv).
+struct TraceText {
+  std::string_view text;
+  std::string filename;  // labels errors only
 };
 
 // Parses one trace. Submit times are made relative to the earliest submit
@@ -52,9 +64,12 @@ struct TraceStats {
 // gave it, duration = end - start of its (last) run on the trace's GPU (the
 // twin scales by device speed), accelerators = spec.accelerators.
 //
+// `job_table`, for kAlibabaPai only (InvalidArgument otherwise), is the
+// pai_job_table the task table is joined with.
+//
 // Errors are InvalidArgument "FILE:LINE: field: message" for malformed
 // input; `filename` only labels them. `stats`, when given, is overwritten.
 StatusOr<std::vector<JobSpec>> ParseTrace(std::string_view text, const std::string& filename, const TraceSpec& spec,
-                                          TraceStats* stats = nullptr);
+                                          TraceStats* stats = nullptr, const TraceText* job_table = nullptr);
 
 }  // namespace stargate

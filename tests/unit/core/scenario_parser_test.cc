@@ -154,6 +154,7 @@ TEST(ParseScenarioTest, FullScenarioRoundTrip) {
   const TraceSpec& t = s.workload.traces[0];
   EXPECT_EQ(t.format, TraceFormat::kAlibabaPai);
   EXPECT_EQ(t.path, "traces/pai.csv");
+  EXPECT_EQ(t.job_table, "traces/pai_job.csv");
   EXPECT_DOUBLE_EQ(t.time_scale, 0.5);
   EXPECT_EQ(t.limit, 100000);
   EXPECT_THAT(t.accelerators, ElementsAre(AcceleratorType::kA100));
@@ -409,6 +410,13 @@ TEST(ParseScenarioErrorTest, CarbonCapStaysWhereTheModelIsCalibrated) {
 }
 
 // ---- bad input: exact position and field path ----
+
+TEST(ParseScenarioErrorTest, OnlyAPaiTraceHasAJobTable) {
+  ExpectError(std::string(kSite) + "workload:\n  traces:\n    - {format: helios, path: h.csv, job_table: j.csv}\n",
+              "t.yaml:7:48: workload.traces[0].job_table: only an alibaba_pai trace has a job table");
+  ExpectError(std::string(kSite) + "workload:\n  traces:\n    - {format: alibaba_pai, path: p.csv, job_table: ''}\n",
+              "t.yaml:7:53: workload.traces[0].job_table: must not be empty");
+}
 
 TEST(ParseScenarioErrorTest, MaxRttNeedsNear) {
   ExpectError(std::string(kSite) + "workload:\n  jobs:\n    - {max_rtt: 10ms}\n",

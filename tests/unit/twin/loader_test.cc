@@ -26,7 +26,7 @@ failures: {preset: none}
 workload:
   traces:
     - {format: philly, path: philly_small.json}
-    - {format: alibaba_pai, path: pai_task_small.csv}
+    - {format: alibaba_pai, path: pai_task_small.csv, job_table: pai_job_small.csv}
     - {format: helios, path: helios_small.csv, time_scale: 2}
     - {format: acme, path: acme_small.csv}
     - {format: alibaba_openb, path: openb_small.csv}
@@ -47,6 +47,8 @@ TEST(Loader, ReadsEveryTraceFormatRelativeToTheScenario) {
   EXPECT_EQ(in->traces[4].stats.jobs, 4);
   EXPECT_EQ(in->traces[4].stats.shared, 2);
   EXPECT_EQ(in->traces[4].past_horizon, 0);
+  EXPECT_EQ(in->traces[1].stats.joined, 6);  // the PAI task table joined with its job table
+  EXPECT_EQ(in->traces[1].stats.unjoined, 2);
   EXPECT_TRUE(std::is_sorted(in->jobs.begin(), in->jobs.end(),
                              [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; }));
   RunResult r = RunTwin(*in).value();
@@ -63,6 +65,14 @@ TEST(Loader, AMissingTraceFileIsAnErrorNamingIt) {
   auto in = LoadScenarioText(yaml, "traces.yaml", kTraces);
   ASSERT_FALSE(in.ok());
   EXPECT_NE(std::string(in.status().message()).find("nowhere.csv"), std::string::npos) << in.status();
+}
+
+TEST(Loader, AMissingJobTableIsAnErrorNamingIt) {
+  std::string yaml = kScenario;
+  yaml.replace(yaml.find("pai_job_small.csv"), 17, "nojobs.csv");
+  auto in = LoadScenarioText(yaml, "traces.yaml", kTraces);
+  ASSERT_FALSE(in.ok());
+  EXPECT_NE(std::string(in.status().message()).find("nojobs.csv"), std::string::npos) << in.status();
 }
 
 TEST(Loader, ABadTraceRowNamesFileAndLine) {

@@ -189,6 +189,65 @@ TEST(PaiTraceTest, MalformedRowsAreErrorsWithLines) {
   }
 }
 
+// With pai_job_table: submits and users from it, the rest as without.
+TEST(PaiTraceTest, JoinsTheJobTable) {
+  const std::string table_text = ReadFixture("pai_job_small.csv");
+  const TraceText table{table_text, "pai_job_small.csv"};
+  TraceStats stats;
+  const auto jobs = ParseTrace(ReadFixture("pai_task_small.csv"), "pai_task_small.csv", Spec(TraceFormat::kAlibabaPai),
+                               &stats, &table);
+  ASSERT_TRUE(jobs.ok()) << jobs.status();
+  EXPECT_EQ(stats.jobs, 8);
+  EXPECT_EQ(stats.joined, 6);
+  EXPECT_EQ(stats.unjoined, 2);  // start_time 0; not in the job table
+  // The earliest submit, 700 s, is time 0.
+  ExpectJobs(*jobs, {
+                        {"4f057009a5d481acec67b088", 0, 600, 1, "d2d3b77d342e"},       // waited 300 s
+                        {"0718293a4b5c6d7e8f90a1b2", 150, 60, 2, "58540f191766"},      // waited 50 s
+                        {"a1b2c3d4e5f60718293a4b5c", 800, 7200, 16, "58540f191766"},   // submit after launch
+                        {"6d2c8a0e1f3b4c5d6e7f8091", 1290, 3600, 4, "default"},        // no user
+                        {"f60718293a4b5c6d7e8f90a1", 3300, 300, 2, "default"},         // start_time 0
+                        {"18293a4b5c6d7e8f90a1b2c3", 4300, 42, 1, "default"},          // not in the table
+                        {"3a4b5c6d7e8f90a1b2c3d4e5", 6100, 86400, 4, "a0b1c2d3e4f5"},  // two rows
+                        {"4b5c6d7e8f90a1b2c3d4e5f6", 7200, 100, 1, "d2d3b77d342e"},
+                    });
+  EXPECT_EQ((*jobs)[0].recorded_wait, Duration::Seconds(300));
+  EXPECT_EQ((*jobs)[1].recorded_wait, Duration::Seconds(50));
+  EXPECT_EQ((*jobs)[2].recorded_wait, Duration::Zero());
+  EXPECT_EQ((*jobs)[6].recorded_wait, Duration::Seconds(200));
+}
+
+TEST(PaiTraceTest, JobTableWithHeaderAndErrors) {
+  const std::string task = "j1,worker,1.0,Terminated,10.0,70.0,600.0,8.0,100.0,T4\n";
+  {
+    const std::string text = "job_name,inst_id,user,status,start_time,end_time\nj1,i1,alice,Terminated,4.0,70.0\n";
+    const TraceText table{text, "jobs.csv"};
+    const auto jobs = ParseTrace(task, "p.csv", Spec(TraceFormat::kAlibabaPai), nullptr, &table);
+    ASSERT_TRUE(jobs.ok()) << jobs.status();
+    ExpectJobs(*jobs, {{"j1", 0, 60, 1, "alice"}});
+    EXPECT_EQ((*jobs)[0].recorded_wait, Duration::Seconds(6));
+  }
+  const struct {
+    std::string text;
+    const char* error;
+  } cases[] = {
+      {"j1,i1,alice,Terminated,4.0\n", "jobs.csv:1: row: expected 6 fields"},
+      {"j1,i1,alice,Terminated,4.0,70.0\nj2,i2,bob,Terminated,later,70.0\n", "jobs.csv:2: start_time: expected"},
+      {",i1,alice,Terminated,4.0,70.0\n", "jobs.csv:1: job_name: empty"},
+  };
+  for (const auto& c : cases) {
+    const TraceText table{c.text, "jobs.csv"};
+    const auto jobs = ParseTrace(task, "p.csv", Spec(TraceFormat::kAlibabaPai), nullptr, &table);
+    ASSERT_FALSE(jobs.ok()) << c.text;
+    EXPECT_THAT(std::string(jobs.status().message()), StartsWith(c.error)) << c.text;
+  }
+  // Only PAI has a job table.
+  const TraceText table{"j1,i1,alice,Terminated,4.0,70.0\n", "jobs.csv"};
+  const auto other = ParseTrace("", "h.csv", Spec(TraceFormat::kHelios), nullptr, &table);
+  ASSERT_FALSE(other.ok());
+  EXPECT_THAT(std::string(other.status().message()), HasSubstr("only an alibaba_pai trace has a job table"));
+}
+
 TEST(PaiTraceTest, EmptyInputGivesNoJobs) {
   for (const char* text : {"", "\n", "\r\n\r\n"}) {
     const auto jobs = ParseTrace(text, "p.csv", Spec(TraceFormat::kAlibabaPai));
