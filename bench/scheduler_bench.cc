@@ -51,7 +51,7 @@ Queue Jobs(int n, const ClusterState& s, Rng& rng) {
     r.accelerators = sizes[rng.Below(10)];
     r.submit = Time::Epoch() + Duration::Seconds(i);
     r.estimate = Duration::Minutes(10 + static_cast<int64_t>(rng.Below(6000)));
-    if (rng.Bernoulli(0.1)) r.jurisdictions = s.JurisdictionBit("EU");
+    if (rng.Bernoulli(0.1)) r.allowed = s.AllowedSites({"EU"}, {});
     q.Push(r);
   }
   return q;

@@ -190,27 +190,35 @@ bool ClusterState::PlaceCoordinates(const std::string& name, double* latitude, d
   return true;
 }
 
-JurisdictionMask ClusterState::JurisdictionBit(const std::string& name) const {
-  for (size_t i = 0; i < jurisdictions_.size() && i < 64; ++i) {
-    if (jurisdictions_[i] == name) return JurisdictionMask{1} << i;
+std::shared_ptr<const SiteSet> ClusterState::AllowedSites(const std::vector<std::string>& jurisdictions,
+                                                          const std::vector<std::string>& regions) const {
+  if (jurisdictions.empty() && regions.empty()) return nullptr;
+  auto key = std::make_pair(jurisdictions, regions);
+  if (auto it = allowed_sites_.find(key); it != allowed_sites_.end()) return it->second;
+  auto in = [](const std::vector<std::string>& names, const std::string& name) {
+    return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
+  };
+  auto set = std::make_shared<SiteSet>(sites_.size());
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    const SiteState& s = sites_[i];
+    if (in(jurisdictions, jurisdictions_[s.jurisdiction]) && in(regions, s.region)) {
+      set->Add(SiteId(static_cast<uint16_t>(i)));
+    }
   }
-  return 0;
+  return allowed_sites_.emplace(std::move(key), std::move(set)).first->second;
 }
 
-JurisdictionMask ClusterState::JurisdictionsOf(const std::vector<std::string>& names) const {
-  JurisdictionMask m = 0;
-  for (const std::string& name : names) m |= JurisdictionBit(name);
-  if (m == 0 && !names.empty()) m = JurisdictionMask{1} << 63;
-  return m;
+bool ClusterState::AnySiteIn(const std::vector<std::string>& jurisdictions) const {
+  return std::any_of(jurisdictions.begin(), jurisdictions.end(), [this](const std::string& j) {
+    return std::find(jurisdictions_.begin(), jurisdictions_.end(), j) != jurisdictions_.end();
+  });
 }
 
 bool ClusterState::PoolMatches(PoolId id, const JobRequest& req) const {
   const PoolState& p = pools_[id.value()];
   if (!(req.accel_mask & MaskOf(p.type))) return false;
   if (req.fixed_per_node > p.per_node) return false;  // its nodes are too small
-  const SiteState& s = sites_[p.site.value()];
-  if (req.jurisdictions != 0 && !(req.jurisdictions & (JurisdictionMask{1} << s.jurisdiction))) return false;
-  return req.sites == 0 || (p.site.value() < 64 && (req.sites & (uint64_t{1} << p.site.value())) != 0);
+  return req.allowed == nullptr || req.allowed->Has(p.site);
 }
 
 int64_t ClusterState::MaxGang(const JobRequest& req) const {

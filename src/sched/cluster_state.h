@@ -14,10 +14,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/ids.h"
@@ -25,6 +27,7 @@
 #include "sched/count_overlay.h"
 #include "sched/job_request.h"
 #include "sched/release_calendar_tree.h"
+#include "sched/site_set.h"
 #include "sched/tenant_ledger.h"
 
 namespace stargate::sched {
@@ -167,13 +170,17 @@ class ClusterState {
   // The site named `name`, or nullopt.
   std::optional<SiteId> FindSite(std::string_view name) const;
 
-  // Jurisdiction names in first-seen order; a job's JurisdictionMask indexes this.
+  // Jurisdiction names in first-seen order; SiteState::jurisdiction indexes this.
   const std::vector<std::string>& jurisdictions() const { return jurisdictions_; }
-  // Bit for `name`, or 0 when no site is in that jurisdiction.
-  JurisdictionMask JurisdictionBit(const std::string& name) const;
-  // The mask for a job's allowed jurisdictions (empty = anywhere). When none
-  // of them has a site, a bit no site has, so nothing matches.
-  JurisdictionMask JurisdictionsOf(const std::vector<std::string>& names) const;
+  // The sites in one of `jurisdictions` (each a site's jurisdiction name)
+  // and in one of `regions` (each a site's region); an empty list does not
+  // narrow. Null when both are empty (every site); an empty set when no
+  // site qualifies. Interned: the same ask gets the same set, so a million
+  // jobs asking alike hold one.
+  std::shared_ptr<const SiteSet> AllowedSites(const std::vector<std::string>& jurisdictions,
+                                              const std::vector<std::string>& regions) const;
+  // Whether some site is in one of `jurisdictions`.
+  bool AnySiteIn(const std::vector<std::string>& jurisdictions) const;
   // Whether pool `p` could ever hold `req`'s gang by what it is: accelerator
   // type, node size for a fixed per-node count, jurisdiction and site.
   // (PoolAllows adds the round trip from the job's users.)
@@ -224,6 +231,10 @@ class ClusterState {
   std::vector<PoolState> pools_;
   std::vector<NodeState> nodes_;
   std::vector<std::string> jurisdictions_;
+  // AllowedSites' interned sets, by (jurisdictions, regions). A cache: it
+  // changes no answer, so it may change in a const call.
+  mutable std::map<std::pair<std::vector<std::string>, std::vector<std::string>>, std::shared_ptr<const SiteSet>>
+      allowed_sites_;
   std::map<std::pair<uint16_t, uint16_t>, double> wan_links_;  // (lower, higher) site -> bytes/s
   int64_t total_devices_ = 0;
   std::vector<ReleaseCalendarTree> running_;  // per pool

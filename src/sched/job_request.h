@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "core/ids.h"
 #include "core/job_spec.h"
 #include "core/units.h"
+#include "sched/site_set.h"
 
 namespace stargate::sched {
 
@@ -29,9 +31,6 @@ inline AcceleratorMask MaskOfTypes(const std::vector<AcceleratorType>& types) {
   for (AcceleratorType t : types) m |= MaskOf(t);
   return m == 0 ? kAnyGpu : m;
 }
-
-// Bit i set = jurisdiction i of the ClusterState's table allowed; 0 = anywhere.
-using JurisdictionMask = uint64_t;
 
 // A dataset the job reads (JobSpec::inputs) and the sites holding it; or,
 // for a job that resumes, its newest checkpoint and the live sites whose
@@ -52,10 +51,12 @@ struct JobRequest {
   // when the gang is bigger than one (the twin's jobs).
   int fixed_per_node = 0;
   AcceleratorMask accel_mask = kAnyGpu;
-  JurisdictionMask jurisdictions = 0;
-  // Bit i set = site i allowed (regions a job file names, resolved by the
-  // driver); 0 = any site. Sites past 64 are allowed only when this is 0.
-  uint64_t sites = 0;
+  // The sites its jurisdictions (data residency) and regions allow, of any
+  // number (ClusterState::AllowedSites); null = every site.
+  std::shared_ptr<const SiteSet> allowed;
+  // It names jurisdictions and no site is in any of them (what a rejection
+  // says).
+  bool residency_unmet = false;
   // One node in each of `nodes` different sites (a geo-distributed job such
   // as DiLoCo: a worker per site), `fixed_per_node` devices each. Placed by
   // PlaceSpread; the twin's jobs never ask for it.

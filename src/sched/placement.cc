@@ -24,15 +24,15 @@ std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req
   const int64_t max_gang = state.MaxGang(req);
   if (max_gang >= req.accelerators) return std::nullopt;
   // Data residency first: say so when it alone rules every site out.
-  if (req.jurisdictions != 0) {
-    bool any = false;
-    for (const SiteState& s : state.sites()) any = any || (req.jurisdictions & (JurisdictionMask{1} << s.jurisdiction));
-    if (!any) {
-      std::string known;
-      for (const std::string& j : state.jurisdictions()) known += (known.empty() ? "" : ", ") + j;
-      return Reject{
-          req.id, fmt::format("data residency: no site is in a jurisdiction the job allows (sites are in: {})", known)};
-    }
+  if (req.residency_unmet) {
+    // A network of many jurisdictions names the first few.
+    constexpr size_t kNamed = 20;
+    const std::vector<std::string>& all = state.jurisdictions();
+    std::string known;
+    for (size_t i = 0; i < all.size() && i < kNamed; ++i) known += (known.empty() ? "" : ", ") + all[i];
+    if (all.size() > kNamed) known += fmt::format(" and {} more", all.size() - kNamed);
+    return Reject{req.id,
+                  fmt::format("data residency: no site is in a jurisdiction the job allows (sites are in: {})", known)};
   }
   if (max_gang > 0) {
     return Reject{req.id,

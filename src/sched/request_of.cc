@@ -7,16 +7,10 @@ namespace stargate::sched {
 ResolvedPlacement ResolvePlacement(const JobSpec& spec, const ClusterState& state) {
   ResolvedPlacement p;
   p.accel_mask = MaskOfTypes(spec.accelerators);
-  p.jurisdictions = state.JurisdictionsOf(spec.jurisdictions);
-  if (!spec.regions.empty()) {  // allowed regions -> allowed sites
-    for (size_t i = 0; i < state.sites().size() && i < 64; ++i) {
-      const std::string& region = state.sites()[i].region;
-      if (std::find(spec.regions.begin(), spec.regions.end(), region) != spec.regions.end()) {
-        p.sites |= uint64_t{1} << i;
-      }
-    }
-    if (p.sites == 0) p.accel_mask = 0;  // no site in those regions (yet): nothing fits
-  }
+  p.allowed = state.AllowedSites(spec.jurisdictions, spec.regions);
+  p.residency_unmet = !spec.jurisdictions.empty() && !state.AnySiteIn(spec.jurisdictions);
+  // No site in those regions (yet): nothing fits.
+  if (!spec.regions.empty() && !p.residency_unmet && p.allowed->empty()) p.accel_mask = 0;
   if (!spec.near.empty()) {
     double lat = 0, lon = 0;
     if (state.PlaceCoordinates(spec.near, &lat, &lon)) {
@@ -65,8 +59,8 @@ JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, co
   req.fixed_per_node = spec.per_node;
   req.spread_sites = spec.spread_sites;
   req.accel_mask = placement.accel_mask;
-  req.jurisdictions = placement.jurisdictions;
-  req.sites = placement.sites;
+  req.allowed = placement.allowed;
+  req.residency_unmet = placement.residency_unmet;
   req.has_users = placement.has_users;
   req.users_latitude = placement.users_latitude;
   req.users_longitude = placement.users_longitude;

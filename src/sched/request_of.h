@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 
 #include "core/ids.h"
 #include "core/job_spec.h"
@@ -26,12 +27,12 @@ namespace stargate::sched {
 // driver that converts a job many times (the twin requeues after every
 // failure) keeps it per job; it depends only on the spec and on the
 // cluster's sites, which do not change during a run.
-struct ResolvedPlacement {  // 32 bytes: the twin keeps one per job
-  JurisdictionMask jurisdictions = 0;
-  uint64_t sites = 0;  // 0 = any site
+struct ResolvedPlacement {
+  std::shared_ptr<const SiteSet> allowed;  // JobRequest::allowed: null = any site
   float users_latitude = 0, users_longitude = 0;
   AcceleratorMask accel_mask = kAnyGpu;
   bool has_users = false;
+  bool residency_unmet = false;  // JobRequest::residency_unmet
 };
 
 ResolvedPlacement ResolvePlacement(const JobSpec& spec, const ClusterState& state);

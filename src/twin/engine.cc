@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <string>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -92,16 +94,18 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
     site_fail_rate_[s] = per_hour * scale / kHoursPerYear / kNsPerHour;
   }
 
-  // Each job's placement asks, resolved once, so the hot path never
-  // touches strings; jobs asking alike (a workload group) share one entry.
-  std::map<std::tuple<uint64_t, uint64_t, float, float, sched::AcceleratorMask, bool>, uint32_t> seen;
+  // Each job's placement asks, resolved once per distinct ask (resolving
+  // costs a pass over the sites), so the hot path never touches strings;
+  // jobs asking alike (a workload group) share one entry.
+  using Ask = std::tuple<std::vector<std::string>, std::vector<std::string>, std::string, bool, sched::AcceleratorMask>;
+  std::map<Ask, uint32_t> seen;
   placement_of_.resize(in_.jobs.size());
   for (size_t j = 0; j < in_.jobs.size(); ++j) {
-    const sched::ResolvedPlacement p = sched::ResolvePlacement(in_.jobs[j], state_);
-    const auto key =
-        std::make_tuple(p.jurisdictions, p.sites, p.users_latitude, p.users_longitude, p.accel_mask, p.has_users);
-    auto [it, added] = seen.try_emplace(key, static_cast<uint32_t>(placements_.size()));
-    if (added) placements_.push_back(p);
+    const JobSpec& spec = in_.jobs[j];
+    Ask ask{spec.jurisdictions, spec.regions, spec.near, spec.max_rtt > Duration::Zero(),
+            sched::MaskOfTypes(spec.accelerators)};
+    auto [it, added] = seen.try_emplace(std::move(ask), static_cast<uint32_t>(placements_.size()));
+    if (added) placements_.push_back(sched::ResolvePlacement(spec, state_));
     placement_of_[j] = it->second;
     jobs_[j].utilisation = sched::UtilisationOf(in_.jobs[j].kind);
   }

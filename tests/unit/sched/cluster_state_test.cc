@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace stargate::sched {
 namespace {
 
@@ -25,8 +28,14 @@ TEST(ClusterState, BuildsDenseNodesAndPools) {
   EXPECT_EQ(s.pool(PoolId(1)).first_node, 4u);
   EXPECT_EQ(s.total_devices(), 32 + 72 + 2);
   EXPECT_EQ(s.jurisdictions(), (std::vector<std::string>{"US", "EU"}));
-  EXPECT_EQ(s.JurisdictionBit("EU"), 2u);
-  EXPECT_EQ(s.JurisdictionBit("CN"), 0u);
+  EXPECT_EQ(s.AllowedSites({}, {}), nullptr);
+  EXPECT_TRUE(s.AllowedSites({"EU"}, {})->Has(SiteId(1)));
+  EXPECT_FALSE(s.AllowedSites({"EU"}, {})->Has(SiteId(0)));
+  EXPECT_TRUE(s.AllowedSites({"CN"}, {})->empty());
+  EXPECT_TRUE(s.AnySiteIn({"CN", "EU"}));
+  EXPECT_FALSE(s.AnySiteIn({"CN"}));
+  // The same ask gets the same set.
+  EXPECT_EQ(s.AllowedSites({"EU"}, {}), s.AllowedSites({"EU"}, {}));
   EXPECT_EQ(s.pool(PoolId(0)).NodesWithFree(8), 4);
 }
 
@@ -62,13 +71,40 @@ TEST(ClusterState, MaxGangHonoursTypeAndJurisdiction) {
   JobRequest r;
   r.accel_mask = MaskOf(AcceleratorType::kGB200);
   EXPECT_EQ(s.MaxGang(r), 72);
-  r.jurisdictions = s.JurisdictionBit("US");
+  r.allowed = s.AllowedSites({"US"}, {});
   EXPECT_EQ(s.MaxGang(r), 0);
   r.accel_mask = kAnyGpu;
   EXPECT_EQ(s.MaxGang(r), 32);
   r.accel_mask = MaskOf(AcceleratorType::kCpu);
-  r.jurisdictions = 0;
+  r.allowed = nullptr;
   EXPECT_EQ(s.MaxGang(r), 2);
+}
+
+// A network of thousands of sites: a job's allowed sites are not limited to
+// the first 64 (they were a 64-bit mask once).
+TEST(ClusterState, AllowedSitesReachPastTheSixtyFourth) {
+  std::vector<SiteSpec> sites;
+  for (int i = 0; i < 300; ++i) {
+    SiteSpec site;
+    site.name = "s" + std::to_string(i);
+    site.region = i % 100 == 99 ? "far" : "near";
+    site.jurisdiction = i < 200 ? "US" : "BR";
+    site.pools.push_back(PoolSpec{AcceleratorType::kH100, 1, 8, 1, 1});
+    sites.push_back(site);
+  }
+  ClusterState s(sites);
+  const auto far = s.AllowedSites({}, {"far"});
+  ASSERT_NE(far, nullptr);
+  EXPECT_EQ(far->Count(), 3u);  // sites 99, 199 and 299
+  EXPECT_TRUE(far->Has(SiteId(299)));
+  const auto far_br = s.AllowedSites({"BR"}, {"far"});
+  EXPECT_EQ(far_br->Count(), 1u);
+  EXPECT_TRUE(far_br->Has(SiteId(299)));
+  JobRequest r;
+  r.allowed = far_br;
+  for (size_t p = 0; p < s.pools().size(); ++p) {
+    EXPECT_EQ(s.PoolMatches(PoolId(static_cast<uint16_t>(p)), r), p == 299) << p;
+  }
 }
 
 }  // namespace

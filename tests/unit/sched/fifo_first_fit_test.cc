@@ -60,7 +60,7 @@ TEST(FifoFirstFit, RejectsWhatCanNeverFitAndMovesOn) {
   Queue q;
   q.Push(Req(1, 64, 0));
   JobRequest eu_only = Req(2, 16, 1);
-  eu_only.jurisdictions = s.JurisdictionBit("EU");
+  eu_only.allowed = s.AllowedSites({"EU"}, {});
   q.Push(eu_only);
   FifoFirstFit fifo;
   Decisions d = fifo.Schedule(s, q, Time::Epoch());
@@ -93,7 +93,7 @@ TEST(FifoFirstFit, NeverOvercommitsOrSplitsGangs) {
     const int sizes[] = {1, 2, 4, 8, 16, 24, 40};
     for (uint32_t i = 0; i < 30; ++i) {
       JobRequest r = Req(i, sizes[rng.Below(7)], static_cast<int64_t>(rng.Below(100)));
-      if (rng.Bernoulli(0.3)) r.jurisdictions = s.JurisdictionBit(rng.Bernoulli(0.5) ? "EU" : "US");
+      if (rng.Bernoulli(0.3)) r.allowed = s.AllowedSites({rng.Bernoulli(0.5) ? "EU" : "US"}, {});
       q.Push(r);
       reqs[i] = r;
     }
@@ -107,9 +107,8 @@ TEST(FifoFirstFit, NeverOvercommitsOrSplitsGangs) {
         const JobRequest& r = reqs.at(st->job.value());
         EXPECT_EQ(static_cast<int>(st->nodes.size()) * st->per_node >= r.accelerators, true);
         EXPECT_LT((static_cast<int>(st->nodes.size()) - 1) * st->per_node, r.accelerators);
-        const SiteState& site = s.site(st->site);
-        if (r.jurisdictions != 0) {
-          EXPECT_TRUE(r.jurisdictions & (JurisdictionMask{1} << site.jurisdiction));
+        if (r.allowed != nullptr) {
+          EXPECT_TRUE(r.allowed->Has(st->site));
         }
         for (NodeId n : st->nodes) {
           EXPECT_EQ(s.PoolOf(n), st->pool);

@@ -74,8 +74,8 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
       r.accelerators = sizes[rng.Below(7)];
       r.submit = Time::Epoch() + Duration::Seconds(static_cast<int64_t>(rng.Below(100)));
       r.estimate = Duration::Minutes(1 + static_cast<int64_t>(rng.Below(600)));
-      if (rng.Bernoulli(0.3)) r.jurisdictions = s.JurisdictionBit(rng.Bernoulli(0.5) ? "EU" : "US");
-      if (r.jurisdictions == 0 && rng.Bernoulli(0.1)) r.jurisdictions = JurisdictionMask{1} << 40;
+      if (rng.Bernoulli(0.3)) r.allowed = s.AllowedSites({rng.Bernoulli(0.5) ? "EU" : "US"}, {});
+      if (r.allowed == nullptr && rng.Bernoulli(0.1)) r.allowed = s.AllowedSites({"nowhere"}, {});
       r.tenant = TenantId(static_cast<uint16_t>(rng.Below(4)));
       r.priority = rng.Bernoulli(0.2) ? 5 : 0;
       if (rng.Bernoulli(0.3)) {
@@ -114,7 +114,9 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
         EXPECT_GE(static_cast<int>(st->nodes.size()) * st->per_node, r.accelerators);
         EXPECT_LT((static_cast<int>(st->nodes.size()) - 1) * st->per_node, r.accelerators);
         const SiteState& site = s.site(st->site);
-        if (r.jurisdictions != 0) EXPECT_TRUE(r.jurisdictions & (JurisdictionMask{1} << site.jurisdiction));
+        if (r.allowed != nullptr) {
+          EXPECT_TRUE(r.allowed->Has(st->site));
+        }
         if (r.max_rtt > Duration::Zero()) EXPECT_LE(RoundTripMs(site, r), r.max_rtt.seconds() * 1e3);
         for (NodeId n : st->nodes) {
           EXPECT_EQ(s.PoolOf(n), st->pool);

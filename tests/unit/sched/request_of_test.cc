@@ -61,8 +61,11 @@ TEST(RequestOf, WhatTheSpecSaysIsResolvedAgainstTheCluster) {
   EXPECT_EQ(r.fixed_per_node, 8);
   EXPECT_TRUE(r.spread_sites);
   EXPECT_EQ(r.accel_mask, MaskOf(AcceleratorType::kH100) | MaskOf(AcceleratorType::kA100));
-  EXPECT_EQ(r.jurisdictions, state.JurisdictionsOf({"EU"}));
-  EXPECT_EQ(r.sites, 0b011u);  // paris and dublin are eu-west
+  // In the EU and in eu-west: paris and dublin.
+  ASSERT_NE(r.allowed, nullptr);
+  EXPECT_EQ(r.allowed->Count(), 2u);
+  EXPECT_TRUE(r.allowed->Has(SiteId(0)) && r.allowed->Has(SiteId(1)));
+  EXPECT_FALSE(r.residency_unmet);
   EXPECT_TRUE(r.has_users);
   EXPECT_FLOAT_EQ(r.users_latitude, 48.86f);
   EXPECT_EQ(r.max_rtt, Duration::Millis(20));
@@ -120,7 +123,9 @@ TEST(RequestOf, AJobFileAsTheServerSubmitsIt) {
   const JobRequest r = RequestOf(f.spec, state, JobContext{.estimate = f.estimate});
   EXPECT_EQ(r.accelerators, 8);
   EXPECT_EQ(r.fixed_per_node, 4);
-  EXPECT_EQ(r.sites, 0b100u);
+  ASSERT_NE(r.allowed, nullptr);
+  EXPECT_EQ(r.allowed->Count(), 1u);
+  EXPECT_TRUE(r.allowed->Has(SiteId(2)));
   EXPECT_EQ(r.submit, Time::FromMillis(1'000'000));
   EXPECT_TRUE(r.deferrable);
   EXPECT_EQ(r.deadline, Time::FromMillis(1'000'000) + Duration::Hours(12));

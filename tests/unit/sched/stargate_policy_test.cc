@@ -73,7 +73,7 @@ TEST(StargatePolicy, ResidencyIsAHardFilter) {
   Signal(s, 1, 500);
   Queue q;
   JobRequest r = Req(1, 8);
-  r.jurisdictions = s.JurisdictionBit("EU");
+  r.allowed = s.AllowedSites({"EU"}, {});
   q.Push(r);
   StargatePolicy policy({});
   EXPECT_EQ(OnlyStart(policy.Schedule(s, q, Time::Epoch())).site, SiteId(1));
@@ -299,7 +299,7 @@ TEST(SpreadSites, OneNodePerSiteCleanestFirst) {
   // Residency to the US leaves two sites: three workers can never start.
   JobRequest three = r;
   three.accelerators = 24;
-  three.jurisdictions = s.JurisdictionsOf({"US"});
+  three.allowed = s.AllowedSites({"US"}, {});
   Queue q3;
   q3.Push(three);
   const Decisions d = policy.Schedule(s, q3, Time::Epoch());
