@@ -6,14 +6,18 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <map>
 #include <new>
 #include <set>
+#include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
+#include "core/site_sets.h"
 #include "core/yaml_util.h"
 
 namespace stargate {
@@ -27,9 +31,14 @@ using yaml_util::Range;
 
 // ---- schema: the keys each map accepts (snake_case struct field names) ----
 
-constexpr std::string_view kTopKeys[] = {"name",     "description", "seed",    "duration", "sample_interval",
-                                         "policy",   "compare",     "sites",   "wan",      "workload",
-                                         "failures", "scheduler",   "running", "drains"};
+constexpr std::string_view kTopKeys[] = {"name",     "description", "seed",      "duration",  "sample_interval",
+                                         "policy",   "compare",     "sites",     "site_sets", "wan",
+                                         "workload", "failures",    "scheduler", "running",   "drains"};
+constexpr std::string_view kSiteSetKeys[] = {"name", "count",  "nodes", "pool",   "regions",
+                                             "pue",  "carbon", "price", "fabric", "seed"};
+constexpr std::string_view kSiteSetRegionKeys[] = {"name",   "jurisdiction", "latitude", "longitude",
+                                                   "weight", "carbon",       "price"};
+constexpr std::string_view kPoolTemplateKeys[] = {"accelerator", "accels_per_node", "nodes_per_rack", "domain_nodes"};
 constexpr std::string_view kRunningKeys[] = {"job", "nodes", "per_node", "remaining", "power_cap", "since_checkpoint"};
 constexpr std::string_view kDrainKeys[] = {"at", "site", "node"};
 constexpr std::string_view kSiteKeys[] = {"name",        "region",    "jurisdiction",
@@ -189,14 +198,19 @@ StatusOr<SeriesSpec> ParseSeries(const Cursor& c, Range mean_range) {
   return s;
 }
 
-StatusOr<PoolSpec> ParsePool(const Cursor& c) {
-  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kPoolKeys));
+// A pool; a site set's `template` has no `nodes` (each site draws its own)
+// and gets nodes = 1.
+StatusOr<PoolSpec> ParsePool(const Cursor& c, bool template_only = false) {
+  SG_ASSIGN_OR_RETURN(const Fields f, template_only ? c.Map(kPoolTemplateKeys) : c.Map(kPoolKeys));
   PoolSpec p;
   SG_ASSIGN_OR_RETURN(const Cursor acc, f.Require("accelerator"));
   SG_ASSIGN_OR_RETURN(p.type, yaml_util::ReadAccelerator(acc));
-  SG_ASSIGN_OR_RETURN(const Cursor nodes, f.Require("nodes"));
-  SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(nodes, Range{1, kMaxNodesPerPool}));
-  p.nodes = static_cast<int>(n);
+  p.nodes = 1;
+  if (!template_only) {
+    SG_ASSIGN_OR_RETURN(const Cursor nodes, f.Require("nodes"));
+    SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(nodes, Range{1, kMaxNodesPerPool}));
+    p.nodes = static_cast<int>(n);
+  }
   const AcceleratorSpec& spec = Spec(p.type);
   SG_ASSIGN_OR_RETURN(p.accels_per_node, f.Int("accels_per_node", spec.default_per_node, Range{1, kMaxAccelsPerNode}));
   SG_ASSIGN_OR_RETURN(p.domain_nodes, f.Int("domain_nodes", spec.default_domain_nodes, Range{1, kMaxNodesPerPool}));
@@ -285,6 +299,7 @@ StatusOr<SiteSpec> ParseSite(const Cursor& c) {
 }
 
 StatusOr<std::vector<SiteSpec>> ParseSites(const Fields& top) {
+  if (!top.Has("sites") && top.Has("site_sets")) return std::vector<SiteSpec>{};
   SG_ASSIGN_OR_RETURN(const Cursor c, top.Require("sites"));
   SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c.Items());
   if (items.empty()) return c.Error("at least one site is required");
@@ -308,6 +323,129 @@ StatusOr<std::vector<SiteSpec>> ParseSites(const Fields& top) {
     sites.push_back(std::move(s));
   }
   return sites;
+}
+
+// ---- site sets ----
+
+// A number, or [low, high], within `r`.
+StatusOr<std::pair<double, double>> ReadSpan(const Cursor& c, Range r) {
+  if (c.IsScalar()) {
+    SG_ASSIGN_OR_RETURN(const double x, yaml_util::ReadNumber(c, r));
+    return std::make_pair(x, x);
+  }
+  SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c.Items());
+  if (items.size() != 2) return c.Error("expected a number or [low, high]");
+  SG_ASSIGN_OR_RETURN(const double lo, yaml_util::ReadNumber(items[0], r));
+  SG_ASSIGN_OR_RETURN(const double hi, yaml_util::ReadNumber(items[1], r));
+  if (hi < lo) return items[1].Error(fmt::format("high ({}) is below low ({})", hi, lo));
+  return std::make_pair(lo, hi);
+}
+
+StatusOr<SiteSetRegion> ParseSiteSetRegion(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSiteSetRegionKeys));
+  SiteSetRegion r;
+  SG_ASSIGN_OR_RETURN(const Cursor name, f.Require("name"));
+  SG_ASSIGN_OR_RETURN(r.name, yaml_util::ReadString(name));
+  if (r.name.empty()) return name.Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(r.jurisdiction, f.String("jurisdiction", r.jurisdiction));
+  SG_ASSIGN_OR_RETURN(const Cursor lat, f.Require("latitude"));
+  SG_ASSIGN_OR_RETURN(std::tie(r.latitude_min, r.latitude_max), ReadSpan(lat, Range{-90, 90}));
+  SG_ASSIGN_OR_RETURN(const Cursor lon, f.Require("longitude"));
+  SG_ASSIGN_OR_RETURN(std::tie(r.longitude_min, r.longitude_max), ReadSpan(lon, Range{-180, 180}));
+  SG_ASSIGN_OR_RETURN(r.weight, f.Number("weight", r.weight, Range{0, 1e12, true}));
+  if (auto carbon = f.Get("carbon")) {
+    SG_ASSIGN_OR_RETURN(r.carbon, ParseSeries(*carbon, Range{0, 1e5}));
+    r.has_carbon = true;
+  }
+  if (auto price = f.Get("price")) {
+    SG_ASSIGN_OR_RETURN(r.price, ParseSeries(*price, Range{-1e6, 1e6}));
+    r.has_price = true;
+  }
+  return r;
+}
+
+StatusOr<SiteSetSpec> ParseSiteSet(const Cursor& c) {
+  SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSiteSetKeys));
+  SiteSetSpec set;
+  SG_ASSIGN_OR_RETURN(const Cursor name, f.Require("name"));
+  SG_ASSIGN_OR_RETURN(set.name, yaml_util::ReadString(name));
+  if (set.name.empty()) return name.Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(const Cursor count, f.Require("count"));
+  SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(count, Range{1, static_cast<double>(kMaxSites)}));
+  set.count = static_cast<int>(n);
+  SG_ASSIGN_OR_RETURN(const Cursor nodes, f.Require("nodes"));
+  SG_ASSIGN_OR_RETURN(const auto span, ReadSpan(nodes, Range{1, kMaxNodesPerPool}));
+  if (span.first != std::floor(span.first) || span.second != std::floor(span.second)) {
+    return nodes.Error("node counts are whole numbers");
+  }
+  set.nodes_min = static_cast<int>(span.first);
+  set.nodes_max = static_cast<int>(span.second);
+  SG_ASSIGN_OR_RETURN(const Cursor pool, f.Require("pool"));
+  SG_ASSIGN_OR_RETURN(set.pool, ParsePool(pool, /*template_only=*/true));
+  if (int64_t{set.nodes_max} * set.pool.accels_per_node > kMaxAccelerators) {
+    return nodes.Error(fmt::format("{} nodes x {} accelerators is more than {} accelerators", set.nodes_max,
+                                   set.pool.accels_per_node, kMaxAccelerators));
+  }
+  SG_ASSIGN_OR_RETURN(const Cursor regions, f.Require("regions"));
+  SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, regions.Items());
+  if (items.empty()) return regions.Error("a site set needs at least one region");
+  for (const Cursor& item : items) {
+    SG_ASSIGN_OR_RETURN(SiteSetRegion r, ParseSiteSetRegion(item));
+    for (const SiteSetRegion& seen : set.regions) {
+      if (seen.name == r.name) return item.Error(fmt::format("duplicate region {}", Quoted(r.name)));
+    }
+    set.regions.push_back(std::move(r));
+  }
+  SG_ASSIGN_OR_RETURN(set.pue, f.Number("pue", set.pue, Range{1, 10}));
+  if (auto carbon = f.Get("carbon")) {
+    SG_ASSIGN_OR_RETURN(set.carbon, ParseSeries(*carbon, Range{0, 1e5}));
+  }
+  if (auto price = f.Get("price")) {
+    SG_ASSIGN_OR_RETURN(set.price, ParseSeries(*price, Range{-1e6, 1e6}));
+  }
+  if (auto fabric = f.Get("fabric")) {
+    SG_ASSIGN_OR_RETURN(set.fabric, ParseFabric(*fabric));
+  }
+  if (auto seed = f.Get("seed")) {
+    SG_ASSIGN_OR_RETURN(set.seed, yaml_util::ReadUint64(*seed));
+  }
+  return set;
+}
+
+// Appends the sites the `site_sets` generate to *sites, checking the
+// whole: site and pool counts, unique names, total accelerators.
+Status ParseSiteSets(const Cursor& c, std::vector<SiteSpec>* sites) {
+  SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c.Items());
+  std::vector<SiteSetSpec> sets;
+  size_t total = sites->size();
+  for (const Cursor& item : items) {
+    SG_ASSIGN_OR_RETURN(SiteSetSpec set, ParseSiteSet(item));
+    for (const SiteSetSpec& seen : sets) {
+      if (seen.name == set.name) return item.Error(fmt::format("duplicate site set {}", Quoted(set.name)));
+    }
+    total += static_cast<size_t>(set.count);
+    if (total > kMaxSites) {
+      return item.Error(fmt::format("more than {} sites with the generated ones", kMaxSites));
+    }
+    sets.push_back(std::move(set));
+  }
+  ExpandSiteSets(sets, sites);
+  std::set<std::string_view> names;
+  size_t pools = 0;
+  int64_t accelerators = 0;
+  for (size_t i = 0; i < sites->size(); ++i) {
+    const SiteSpec& s = (*sites)[i];
+    if (!names.insert(s.name).second) {
+      return c.Error(fmt::format("generated site {} has the name of another site", Quoted(s.name)));
+    }
+    pools += s.pools.size();
+    for (const PoolSpec& p : s.pools) accelerators += int64_t{p.nodes} * p.accels_per_node;
+  }
+  if (pools > kMaxSites) return c.Error(fmt::format("more than {} pools with the generated sites", kMaxSites));
+  if (accelerators > kMaxAccelerators) {
+    return c.Error(fmt::format("the scenario exceeds {} accelerators in total", kMaxAccelerators));
+  }
+  return absl::OkStatus();
 }
 
 // ---- WAN ----
@@ -873,6 +1011,9 @@ StatusOr<ScenarioSpec> ParseRoot(const Cursor& root) {
   ScenarioSpec s;
   SG_RETURN_IF_ERROR(ParseHeader(f, &s));
   SG_ASSIGN_OR_RETURN(s.sites, ParseSites(f));
+  if (auto sets = f.Get("site_sets")) {
+    SG_RETURN_IF_ERROR(ParseSiteSets(*sets, &s.sites));
+  }
   SG_ASSIGN_OR_RETURN(s.wan, ParseWan(f, s.sites));
   if (auto workload = f.Get("workload")) {
     SG_ASSIGN_OR_RETURN(s.workload, ParseWorkload(*workload, s.sites));
