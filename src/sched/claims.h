@@ -33,6 +33,10 @@ class Claims {
   int64_t NodesWithFree(const ClusterState& state, PoolId p, int g) const {
     return pools_[p.value()].nodes.AtLeast(state.pool(p).buckets, g);
   }
+  // NodesWithFree(state, p, g) >= want, stopping as soon as it is.
+  bool HasNodesWithFree(const ClusterState& state, PoolId p, int g, int64_t want) const {
+    return pools_[p.value()].nodes.HasAtLeast(state.pool(p).buckets, g, want);
+  }
   // The pool's overlays: items are pool-local node, domain and leaf indices.
   const CountOverlay& Nodes(PoolId p) const { return pools_[p.value()].nodes; }
   const CountOverlay& Domains(PoolId p) const { return pools_[p.value()].domains; }

@@ -33,6 +33,17 @@ int64_t CountOverlay::AtLeast(const CountBuckets& buckets, int g) const {
   return n;
 }
 
+bool CountOverlay::HasAtLeast(const CountBuckets& buckets, int g, int64_t want) const {
+  if (want <= 0) return true;
+  int64_t n = 0;
+  for (int c = static_cast<int>(consumed_.size()) - 1; c >= std::max(g, 1); --c) {
+    n += static_cast<int64_t>(buckets[c].size()) - consumed_[c] - stray_[c];
+    n += static_cast<int64_t>(overlay_[c].size());
+    if (n >= want) return true;
+  }
+  return false;
+}
+
 void CountOverlay::Take(const CountBuckets& buckets, uint32_t item, int count, int n) {
   const int before = taken_[item];
   assert(count - before >= n);

@@ -38,6 +38,9 @@ class CountOverlay {
   int Taken(uint32_t item) const { return taken_[item]; }
   // Items with at least `g` (>= 1) left after the takes.
   int64_t AtLeast(const CountBuckets& buckets, int g) const;
+  // Whether AtLeast(buckets, g) >= want, counting from the largest count
+  // down and stopping once there are enough (one bucket, usually).
+  bool HasAtLeast(const CountBuckets& buckets, int g, int64_t want) const;
   // Takes `n` from `item`, whose state count is `count` (n <= count - Taken).
   void Take(const CountBuckets& buckets, uint32_t item, int count, int n);
 

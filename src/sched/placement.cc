@@ -57,7 +57,7 @@ std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape sha
   const int64_t need = shape.devices() + static_cast<int64_t>(reserve_nodes) * pool.per_node;
   if (pool.free_devices - claims.OnPool(p) < need) return {};
   // Exact after claims, so a search that starts always succeeds.
-  if (claims.NodesWithFree(state, p, shape.per_node) < shape.nodes) return {};
+  if (!claims.HasNodesWithFree(state, p, shape.per_node, shape.nodes)) return {};
   std::vector<NodeId> out;
   out.reserve(shape.nodes);
   auto full = [&] { return static_cast<int>(out.size()) >= shape.nodes; };
@@ -94,7 +94,7 @@ std::vector<NodeId> FindGangNodes(const ClusterState& state, PoolId p, GangShape
     return FindNodes(state, p, shape, claims, reserve_nodes);
   }
   const size_t k = static_cast<size_t>(shape.nodes);
-  if (claims.NodesWithFree(state, p, pool.per_node) < static_cast<int64_t>(k + reserve_nodes)) return {};
+  if (!claims.HasNodesWithFree(state, p, pool.per_node, static_cast<int64_t>(k + reserve_nodes))) return {};
   std::vector<NodeId> out;
   out.reserve(k);
   // One NVLink domain, else one leaf: the block with the fewest whole free
@@ -144,7 +144,7 @@ double SpanFactor(const ClusterState& state, PoolId p, GangShape shape, const Cl
   model::PlacementShape now = tight;
   const bool whole = shape.per_node == pool.per_node;
   auto block_with_room = [&](const BlockIndex& level, const CountOverlay& overlay) {
-    return level.block_nodes > 1 && k <= level.block_nodes && overlay.AtLeast(level.buckets, k) > 0;
+    return level.block_nodes > 1 && k <= level.block_nodes && overlay.HasAtLeast(level.buckets, k, 1);
   };
   if (whole && block_with_room(pool.domains, claims.Domains(p))) {
     // one NVLink domain: as tight as it gets

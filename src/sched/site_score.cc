@@ -20,6 +20,10 @@ double RoundTripMs(const SiteState& site, const JobRequest& req) {
 double JudgedIntensity(const SiteSignals& s) { return 0.5 * (s.carbon + s.carbon_ahead); }
 
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor) {
+  return Estimate(state, p, req, span_factor, RoundTripMs(state.site(state.pool(p).site), req));
+}
+
+Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor, double rtt_ms) {
   const PoolState& pool = state.pool(p);
   const SiteState& site = state.site(pool.site);
   const AcceleratorSpec& accel = Spec(pool.type);
@@ -33,7 +37,7 @@ Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, d
   c.energy_j = c.extra_w * c.runtime_s;
   c.co2_g = c.energy_j / 3.6e6 * JudgedIntensity(site.signals);  // J -> kWh x g/kWh
   c.cost_usd = c.energy_j / 3.6e9 * site.signals.price;          // J -> MWh x USD/MWh
-  c.rtt_ms = RoundTripMs(site, req);
+  c.rtt_ms = rtt_ms;
   if (!req.data.empty()) c.move_s = MoveSeconds(state, pool.site, req);
   return c;
 }

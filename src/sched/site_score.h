@@ -36,6 +36,9 @@ double JudgedIntensity(const SiteSignals& s);
 // The job's figures on pool `p` (capacity is not checked here); its run
 // time is stretched by `span_factor` (placement.h SpanFactor).
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor = 1.0);
+// The same with the round trip from the job's users to the pool's site
+// given (RoundTripMs, which a caller may have cached per site).
+Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor, double rtt_ms);
 
 // Seconds to bring `req`'s input data (and a resuming job's newest
 // checkpoint) to `site`: each the site lacks, from the holder with the

@@ -1,6 +1,8 @@
 #include "sched/stargate_policy.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -27,7 +29,42 @@ std::string Reason(const ClusterState& state, const Candidate& c, size_t candida
          (req.data.empty() ? "" : MoveReason(state, pool.site, req));
 }
 
+// Moves the best-scored candidate of [from, end) to `from`, keeping the
+// others in order: applied at 0, 1, 2, ... it gives exactly the order a
+// stable sort by score would, but a job that places in its best pool (the
+// usual case) costs one scan, not a sort of every candidate.
+void BringBestTo(std::vector<Candidate>& candidates, size_t from) {
+  auto best = std::min_element(candidates.begin() + static_cast<std::ptrdiff_t>(from), candidates.end(),
+                               [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+  std::rotate(candidates.begin() + static_cast<std::ptrdiff_t>(from), best, best + 1);
+}
+
 }  // namespace
+
+double StargatePolicy::RoundTrip(const ClusterState& state, SiteId site, const JobRequest& req) {
+  if (!req.has_users) return 0;
+  const std::pair<float, float> at{req.users_latitude, req.users_longitude};
+  if (round_trip_row_ == nullptr || round_trip_at_ != at) {
+    // A network whose jobs come from many places keeps the cache bounded.
+    constexpr size_t kMaxPlaces = 64;
+    if (round_trips_.size() >= kMaxPlaces) round_trips_.clear();
+    round_trip_row_ = &round_trips_[at];
+    round_trip_at_ = at;
+    if (round_trip_row_->empty()) {
+      round_trip_row_->assign(state.sites().size(), std::numeric_limits<double>::quiet_NaN());
+    }
+  }
+  double& rtt = (*round_trip_row_)[site.value()];
+  if (std::isnan(rtt)) rtt = RoundTripMs(state.site(site), req);
+  return rtt;
+}
+
+bool StargatePolicy::Allows(const ClusterState& state, PoolId p, const JobRequest& req) {
+  if (!state.PoolMatches(p, req)) return false;
+  if (req.max_rtt <= Duration::Zero()) return true;
+  const SiteId site = state.pool(p).site;
+  return state.site(site).located && RoundTrip(state, site, req) <= req.max_rtt.seconds() * 1e3;
+}
 
 bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& req, Time now,
                                   Reservation* reservation) {
@@ -44,7 +81,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
   if (max_wait_s <= 0) return false;
   for (size_t i = 0; i < state.pools().size(); ++i) {
     const PoolId p(static_cast<uint16_t>(i));
-    if (can_start_[i] || !PoolAllows(state, p, req)) continue;
+    if (can_start_[i] || !Allows(state, p, req)) continue;
     if (reservation->valid && reservation->pool == p) continue;  // promised to the head
     const PoolState& pool = state.pool(p);
     const GangShape shape = ShapeFor(req, pool.per_node);
@@ -60,7 +97,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
     // Which nodes free up is not known ahead (the calendar counts devices),
     // so the span is priced as the best case: its tightest span there
     // (SpanFactor 1).
-    Candidate c = Estimate(state, p, req);
+    Candidate c = Estimate(state, p, req, 1.0, RoundTrip(state, pool.site, req));
     c.wait_s = wait_s;
     c.queue = static_cast<double>(wait_demand_[i]) / static_cast<double>(std::max<int64_t>(1, pool.total_devices()));
     candidates_.push_back(c);
@@ -80,11 +117,10 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& r
       EarliestRoom(state, best->pool, need, claims_, now, &reservation->extra);
     }
     wait_demand_[best->pool.value()] += need;
-  } else {  // back to the now-candidates, best first
+  } else {  // back to the now-candidates, best first (the rest in turn: BringBestTo)
     candidates_.resize(now_count);
     ScoreCandidates(candidates_, spec_);
-    std::stable_sort(candidates_.begin(), candidates_.end(),
-                     [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+    BringBestTo(candidates_, 0);
   }
   return wait;
 }
@@ -109,6 +145,8 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   int not_started = 0;
   order_.Begin(state, queue, spec_.fair_share);
   preempted_.clear();
+  round_trips_.clear();
+  round_trip_row_ = nullptr;
   while (const JobRequest* next = order_.Next()) {
     const JobRequest& req = *next;
     if (not_started > 0 && not_started >= depth) break;  // depth 0 = stop at the first
@@ -121,17 +159,17 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     std::fill(can_start_.begin(), can_start_.end(), 0);
     for (size_t i = 0; i < state.pools().size(); ++i) {
       const PoolId p(static_cast<uint16_t>(i));
-      if (!PoolAllows(state, p, req)) continue;
+      if (!Allows(state, p, req)) continue;
       const PoolState& pool = state.pool(p);
       const GangShape shape = ShapeFor(req, pool.per_node);
       const int64_t need = shape.devices();
       if (pool.free_devices - claims_.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node < need ||
-          claims_.NodesWithFree(state, p, shape.per_node) < shape.nodes) {
+          !claims_.HasNodesWithFree(state, p, shape.per_node, shape.nodes)) {
         continue;
       }
       // The span the gang would get here now, priced by the step-time model.
       const double span = spec_.topology ? SpanFactor(state, p, shape, claims_, req) : 1.0;
-      Candidate c = Estimate(state, p, req, span);
+      Candidate c = Estimate(state, p, req, span, RoundTrip(state, pool.site, req));
       c.queue = static_cast<double>(wait_demand_[i]) / static_cast<double>(std::max<int64_t>(1, pool.total_devices()));
       if (spec_.power_cap && !PowerAdmits(state, pool.site, site_claimed_w_[pool.site.value()], c.extra_w)) {
         continue;
@@ -140,11 +178,11 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       candidates_.push_back(c);
       can_start_[i] = 1;
     }
-    // 2. Score and place in the best pool that has the nodes.
+    // 2. Score and place in the best pool that has the nodes (candidates in
+    // score order, ties in pool order, brought forward one at a time).
     ScoreCandidates(candidates_, spec_);
-    std::stable_sort(candidates_.begin(), candidates_.end(),
-                     [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
     if (!candidates_.empty()) {
+      BringBestTo(candidates_, 0);
       if (std::optional<Defer> defer = AdviseDeferral(state, req, candidates_.front(), spec_, now, claims_)) {
         out.items.push_back(std::move(*defer));
         ++not_started;
@@ -156,7 +194,9 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       }
     }
     bool placed = false;
-    for (const Candidate& c : candidates_) {
+    for (size_t k = 0; k < candidates_.size(); ++k) {
+      if (k > 0) BringBestTo(candidates_, k);
+      const Candidate& c = candidates_[k];
       const PoolState& pool = state.pool(c.pool);
       const GangShape shape = ShapeFor(req, pool.per_node);
       std::vector<NodeId> nodes = spec_.topology ? FindGangNodes(state, c.pool, shape, claims_, pool.hot_spares)

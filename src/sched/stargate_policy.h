@@ -56,7 +56,7 @@ class StargatePolicy final : public Scheduler {
   // candidates_ (after the now-candidates) and says whether one of them
   // beats every pool with room now; if so, and no job holds a reservation
   // yet, reserves it for this job. Leaves candidates_ as the now-candidates,
-  // best first, when the answer is no.
+  // the best first (the rest in pool order), when the answer is no.
   bool WorthWaiting(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation);
 
   // Preempts for blocked head `req` when a plan exists, and points the
@@ -65,6 +65,12 @@ class StargatePolicy final : public Scheduler {
   // cannot start now (a Reject is added when it never can).
   bool PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out);
   void MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation, Decisions& out);
+  // RoundTripMs from `req`'s users to `site`, computed once per pass for
+  // each users' location and site (a great-circle distance is three
+  // trigonometric calls, per pool per job otherwise).
+  double RoundTrip(const ClusterState& state, SiteId site, const JobRequest& req);
+  // PoolAllows (placement.h) with RoundTrip's cached round trips.
+  bool Allows(const ClusterState& state, PoolId p, const JobRequest& req);
 
   SchedulerSpec spec_;
   Time next_deep_pass_ = Time::FromNanos(INT64_MIN);  // see SchedulerSpec::backfill_interval
@@ -76,6 +82,11 @@ class StargatePolicy final : public Scheduler {
   std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
   FairOrder order_;
   std::unordered_set<uint32_t> preempted_;  // victims chosen this pass
+  // Per users' location: the round trip to each site (NaN: not yet), for
+  // this pass.
+  std::map<std::pair<float, float>, std::vector<double>> round_trips_;
+  std::pair<float, float> round_trip_at_;          // the last location looked up,
+  std::vector<double>* round_trip_row_ = nullptr;  // and its row (null: none)
 };
 
 }  // namespace stargate::sched

@@ -109,11 +109,18 @@ TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
           for (int g = 1; g <= s.pool(PoolId(q)).per_node; ++g) {
             ASSERT_EQ(c.NodesWithFree(s, PoolId(q), g), BruteForce(s, c, PoolId(q), g))
                 << "trial " << trial << " step " << step << " pool " << q << " g " << g;
+            const int64_t exact = BruteForce(s, c, PoolId(q), g);
+            for (int64_t want = 0; want <= exact + 1; ++want) {
+              ASSERT_EQ(c.HasNodesWithFree(s, PoolId(q), g, want), exact >= want) << "g " << g << " want " << want;
+            }
           }
           const PoolState& pool = s.pool(PoolId(q));
           for (int k = 1; k <= pool.leaves.block_nodes; ++k) {
             ASSERT_EQ(c.Leaves(PoolId(q)).AtLeast(pool.leaves.buckets, k),
                       BlocksWithWhole(s, c, PoolId(q), pool.leaves, k))
+                << "leaves, k " << k;
+            ASSERT_EQ(c.Leaves(PoolId(q)).HasAtLeast(pool.leaves.buckets, k, 1),
+                      BlocksWithWhole(s, c, PoolId(q), pool.leaves, k) >= 1)
                 << "leaves, k " << k;
           }
           for (int k = 1; k <= pool.domains.block_nodes; ++k) {
