@@ -198,6 +198,28 @@ StatusOr<SeriesSpec> ParseSeries(const Cursor& c, Range mean_range) {
   return s;
 }
 
+// A required, non-empty `name`.
+StatusOr<std::string> RequireName(const Fields& f) {
+  SG_ASSIGN_OR_RETURN(const Cursor name, f.Require("name"));
+  SG_ASSIGN_OR_RETURN(std::string out, yaml_util::ReadString(name));
+  if (out.empty()) return name.Error("must not be empty");
+  return out;
+}
+
+// A site's grid: `carbon` and `price` series where given (prices do go
+// negative on windy nights); *given says which were.
+Status ParseGrid(const Fields& f, SeriesSpec* carbon, SeriesSpec* price, std::pair<bool, bool>* given = nullptr) {
+  if (auto c = f.Get("carbon")) {
+    SG_ASSIGN_OR_RETURN(*carbon, ParseSeries(*c, Range{0, 1e5}));
+    if (given != nullptr) given->first = true;
+  }
+  if (auto p = f.Get("price")) {
+    SG_ASSIGN_OR_RETURN(*price, ParseSeries(*p, Range{-1e6, 1e6}));
+    if (given != nullptr) given->second = true;
+  }
+  return absl::OkStatus();
+}
+
 // A pool; a site set's `template` has no `nodes` (each site draws its own)
 // and gets nodes = 1.
 StatusOr<PoolSpec> ParsePool(const Cursor& c, bool template_only = false) {
@@ -253,9 +275,7 @@ StatusOr<std::vector<PoolSpec>> ParsePools(const Fields& site) {
 
 // The scalar fields of a site; its name is required and non-empty.
 Status ParseSiteScalars(const Fields& f, SiteSpec* s) {
-  SG_ASSIGN_OR_RETURN(const Cursor name, f.Require("name"));
-  SG_ASSIGN_OR_RETURN(s->name, yaml_util::ReadString(name));
-  if (s->name.empty()) return name.Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(s->name, RequireName(f));
   SG_ASSIGN_OR_RETURN(s->region, f.String("region", s->region));
   SG_ASSIGN_OR_RETURN(s->jurisdiction, f.String("jurisdiction", s->jurisdiction));
   SG_ASSIGN_OR_RETURN(s->latitude, f.Number("latitude", s->latitude, Range{-90, 90}));
@@ -273,12 +293,7 @@ StatusOr<SiteSpec> ParseSite(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSiteKeys));
   SiteSpec s;
   SG_RETURN_IF_ERROR(ParseSiteScalars(f, &s));
-  if (auto carbon = f.Get("carbon")) {
-    SG_ASSIGN_OR_RETURN(s.carbon, ParseSeries(*carbon, Range{0, 1e5}));
-  }
-  if (auto price = f.Get("price")) {  // prices do go negative on windy nights
-    SG_ASSIGN_OR_RETURN(s.price, ParseSeries(*price, Range{-1e6, 1e6}));
-  }
+  SG_RETURN_IF_ERROR(ParseGrid(f, &s.carbon, &s.price));
   SG_ASSIGN_OR_RETURN(s.pools, ParsePools(f));
   if (auto fabric = f.Get("fabric")) {
     SG_ASSIGN_OR_RETURN(s.fabric, ParseFabric(*fabric));
@@ -344,32 +359,24 @@ StatusOr<std::pair<double, double>> ReadSpan(const Cursor& c, Range r) {
 StatusOr<SiteSetRegion> ParseSiteSetRegion(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSiteSetRegionKeys));
   SiteSetRegion r;
-  SG_ASSIGN_OR_RETURN(const Cursor name, f.Require("name"));
-  SG_ASSIGN_OR_RETURN(r.name, yaml_util::ReadString(name));
-  if (r.name.empty()) return name.Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(r.name, RequireName(f));
   SG_ASSIGN_OR_RETURN(r.jurisdiction, f.String("jurisdiction", r.jurisdiction));
   SG_ASSIGN_OR_RETURN(const Cursor lat, f.Require("latitude"));
   SG_ASSIGN_OR_RETURN(std::tie(r.latitude_min, r.latitude_max), ReadSpan(lat, Range{-90, 90}));
   SG_ASSIGN_OR_RETURN(const Cursor lon, f.Require("longitude"));
   SG_ASSIGN_OR_RETURN(std::tie(r.longitude_min, r.longitude_max), ReadSpan(lon, Range{-180, 180}));
   SG_ASSIGN_OR_RETURN(r.weight, f.Number("weight", r.weight, Range{0, 1e12, true}));
-  if (auto carbon = f.Get("carbon")) {
-    SG_ASSIGN_OR_RETURN(r.carbon, ParseSeries(*carbon, Range{0, 1e5}));
-    r.has_carbon = true;
-  }
-  if (auto price = f.Get("price")) {
-    SG_ASSIGN_OR_RETURN(r.price, ParseSeries(*price, Range{-1e6, 1e6}));
-    r.has_price = true;
-  }
+  std::pair<bool, bool> given;
+  SG_RETURN_IF_ERROR(ParseGrid(f, &r.carbon, &r.price, &given));
+  r.has_carbon = given.first;
+  r.has_price = given.second;
   return r;
 }
 
 StatusOr<SiteSetSpec> ParseSiteSet(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kSiteSetKeys));
   SiteSetSpec set;
-  SG_ASSIGN_OR_RETURN(const Cursor name, f.Require("name"));
-  SG_ASSIGN_OR_RETURN(set.name, yaml_util::ReadString(name));
-  if (set.name.empty()) return name.Error("must not be empty");
+  SG_ASSIGN_OR_RETURN(set.name, RequireName(f));
   SG_ASSIGN_OR_RETURN(const Cursor count, f.Require("count"));
   SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(count, Range{1, static_cast<double>(kMaxSites)}));
   set.count = static_cast<int>(n);
@@ -397,12 +404,7 @@ StatusOr<SiteSetSpec> ParseSiteSet(const Cursor& c) {
     set.regions.push_back(std::move(r));
   }
   SG_ASSIGN_OR_RETURN(set.pue, f.Number("pue", set.pue, Range{1, 10}));
-  if (auto carbon = f.Get("carbon")) {
-    SG_ASSIGN_OR_RETURN(set.carbon, ParseSeries(*carbon, Range{0, 1e5}));
-  }
-  if (auto price = f.Get("price")) {
-    SG_ASSIGN_OR_RETURN(set.price, ParseSeries(*price, Range{-1e6, 1e6}));
-  }
+  SG_RETURN_IF_ERROR(ParseGrid(f, &set.carbon, &set.price));
   if (auto fabric = f.Get("fabric")) {
     SG_ASSIGN_OR_RETURN(set.fabric, ParseFabric(*fabric));
   }

@@ -59,20 +59,15 @@ TEST(Loader, ReadsEveryTraceFormatRelativeToTheScenario) {
   EXPECT_LT(r.summary.replay.jobs, static_cast<int64_t>(in->jobs.size()) - 19);
 }
 
+// A trace file or a PAI job table that is not there.
 TEST(Loader, AMissingTraceFileIsAnErrorNamingIt) {
-  std::string yaml = kScenario;
-  yaml.replace(yaml.find("pai_task_small.csv"), 18, "nowhere.csv");
-  auto in = LoadScenarioText(yaml, "traces.yaml", kTraces);
-  ASSERT_FALSE(in.ok());
-  EXPECT_NE(std::string(in.status().message()).find("nowhere.csv"), std::string::npos) << in.status();
-}
-
-TEST(Loader, AMissingJobTableIsAnErrorNamingIt) {
-  std::string yaml = kScenario;
-  yaml.replace(yaml.find("pai_job_small.csv"), 17, "nojobs.csv");
-  auto in = LoadScenarioText(yaml, "traces.yaml", kTraces);
-  ASSERT_FALSE(in.ok());
-  EXPECT_NE(std::string(in.status().message()).find("nojobs.csv"), std::string::npos) << in.status();
+  for (const std::string& file : {"pai_task_small.csv", "pai_job_small.csv"}) {
+    std::string yaml = kScenario;
+    yaml.replace(yaml.find(file), file.size(), "nowhere.csv");
+    auto in = LoadScenarioText(yaml, "traces.yaml", kTraces);
+    ASSERT_FALSE(in.ok()) << file;
+    EXPECT_NE(std::string(in.status().message()).find("nowhere.csv"), std::string::npos) << in.status();
+  }
 }
 
 TEST(Loader, ABadTraceRowNamesFileAndLine) {
