@@ -431,14 +431,18 @@ Status ParseSiteSets(const Cursor& c, std::vector<SiteSpec>* sites) {
     }
     sets.push_back(std::move(set));
   }
+  if (sets.empty()) return c.Error("give at least one site set (or leave `site_sets` out)");
+  const size_t listed = sites->size();
   ExpandSiteSets(sets, sites);
   std::set<std::string_view> names;
   size_t pools = 0;
   int64_t accelerators = 0;
-  for (size_t i = 0; i < sites->size(); ++i) {
+  // The listed sites, then each set's (a clash names the set that made it).
+  for (size_t i = 0, k = 0, left = listed; i < sites->size(); ++i, --left) {
+    while (left == 0) left = static_cast<size_t>(sets[k++].count);
     const SiteSpec& s = (*sites)[i];
     if (!names.insert(s.name).second) {
-      return c.Error(fmt::format("generated site {} has the name of another site", Quoted(s.name)));
+      return items[k - 1].Error(fmt::format("generated site {} has the name of another site", Quoted(s.name)));
     }
     pools += s.pools.size();
     for (const PoolSpec& p : s.pools) accelerators += int64_t{p.nodes} * p.accels_per_node;

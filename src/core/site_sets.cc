@@ -20,8 +20,8 @@ size_t DrawRegion(const std::vector<SiteSetRegion>& regions, double total_weight
   return regions.size() - 1;
 }
 
-// Log-uniform in [lo, hi] over whole numbers: as many sites of 1-2 nodes
-// as of 32-64.
+// Log-uniform in [lo, hi + 1), floored: each doubling of size about as
+// common (as many sites of 2-3 nodes as of 32-63).
 int DrawNodes(int lo, int hi, Rng& rng) {
   if (lo >= hi) return lo;
   const double x = std::exp(rng.Uniform(std::log(lo), std::log(hi + 1.0)));

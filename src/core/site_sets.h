@@ -4,7 +4,8 @@
 // campuses), and ExpandSiteSets turns each into ordinary SiteSpecs. Sites
 // draw their region by weight, their coordinates uniformly inside the
 // region's box and their node count log-uniformly between the set's bounds
-// (small sites are common, big ones rare), all from the set's own seed: the
+// (each doubling of size about as common, so small sites outnumber big
+// ones), all from the set's own seed: the
 // network stays the same while a scenario's seed varies its workload and
 // failures, and another `seed` on the set draws another network. Pure: no
 // I/O, clock or globals.

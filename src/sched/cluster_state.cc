@@ -193,8 +193,11 @@ bool ClusterState::PlaceCoordinates(const std::string& name, double* latitude, d
 std::shared_ptr<const SiteSet> ClusterState::AllowedSites(const std::vector<std::string>& jurisdictions,
                                                           const std::vector<std::string>& regions) const {
   if (jurisdictions.empty() && regions.empty()) return nullptr;
-  auto key = std::make_pair(jurisdictions, regions);
-  if (auto it = allowed_sites_.find(key); it != allowed_sites_.end()) return it->second;
+  if (auto it = allowed_sites_.find(AskRef(jurisdictions, regions)); it != allowed_sites_.end()) return it->second;
+  // Asks come from users (a server resolves every job file's): bounded.
+  // Sets already handed out live on in their requests.
+  constexpr size_t kMaxAsks = 4096;
+  if (allowed_sites_.size() >= kMaxAsks) allowed_sites_.clear();
   auto in = [](const std::vector<std::string>& names, const std::string& name) {
     return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
   };
@@ -205,7 +208,7 @@ std::shared_ptr<const SiteSet> ClusterState::AllowedSites(const std::vector<std:
       set->Add(SiteId(static_cast<uint16_t>(i)));
     }
   }
-  return allowed_sites_.emplace(std::move(key), std::move(set)).first->second;
+  return allowed_sites_.emplace(Ask(jurisdictions, regions), std::move(set)).first->second;
 }
 
 bool ClusterState::AnySiteIn(const std::vector<std::string>& jurisdictions) const {

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -176,7 +177,9 @@ class ClusterState {
   // and in one of `regions` (each a site's region); an empty list does not
   // narrow. Null when both are empty (every site); an empty set when no
   // site qualifies. Interned: the same ask gets the same set, so a million
-  // jobs asking alike hold one.
+  // jobs asking alike hold one (up to 4,096 distinct asks, then the cache
+  // starts over). The cache makes this const call unsafe to run alongside
+  // any other call, as every call here already is (not thread-safe).
   std::shared_ptr<const SiteSet> AllowedSites(const std::vector<std::string>& jurisdictions,
                                               const std::vector<std::string>& regions) const;
   // Whether some site is in one of `jurisdictions`.
@@ -233,8 +236,18 @@ class ClusterState {
   std::vector<std::string> jurisdictions_;
   // AllowedSites' interned sets, by (jurisdictions, regions). A cache: it
   // changes no answer, so it may change in a const call.
-  mutable std::map<std::pair<std::vector<std::string>, std::vector<std::string>>, std::shared_ptr<const SiteSet>>
-      allowed_sites_;
+  using Ask = std::pair<std::vector<std::string>, std::vector<std::string>>;
+  using AskRef = std::pair<const std::vector<std::string>&, const std::vector<std::string>&>;
+  // Orders asks and looks one up by reference, without copying its names
+  // (the server resolves every pending job at every pass).
+  struct AskLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return std::tie(a.first, a.second) < std::tie(b.first, b.second);
+    }
+  };
+  mutable std::map<Ask, std::shared_ptr<const SiteSet>, AskLess> allowed_sites_;
   std::map<std::pair<uint16_t, uint16_t>, double> wan_links_;  // (lower, higher) site -> bytes/s
   int64_t total_devices_ = 0;
   std::vector<ReleaseCalendarTree> running_;  // per pool

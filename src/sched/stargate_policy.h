@@ -30,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <unordered_set>
 #include <utility>
 #include <vector>

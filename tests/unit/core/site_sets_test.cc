@@ -142,13 +142,19 @@ TEST(ParseSiteSets, BadSetsNameTheField) {
     ASSERT_FALSE(s.ok()) << c.to;
     EXPECT_THAT(std::string(s.status().message()), StartsWith(c.error)) << c.to;
   }
+  // An empty list of sets, and no sites at all.
+  std::string none = kScenario;
+  none.replace(none.find("site_sets:"), none.find("workload:") - none.find("site_sets:"), "site_sets: []\n");
+  auto n = ParseScenario(none, "t.yaml");
+  ASSERT_FALSE(n.ok());
+  EXPECT_THAT(std::string(n.status().message()), testing::HasSubstr("give at least one site set"));
   // A generated name may not clash with a listed site.
   std::string clash = kScenario;
   clash.insert(clash.find("site_sets:"), "sites:\n  - {name: edge-017, pools: [{accelerator: H100, nodes: 1}]}\n");
   auto s = ParseScenario(clash, "t.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(std::string(s.status().message()),
-              testing::HasSubstr("generated site 'edge-017' has the name of another site"));
+              testing::HasSubstr("site_sets[0]: generated site 'edge-017' has the name of another site"));
 }
 
 }  // namespace

@@ -88,7 +88,7 @@ TEST(ClusterState, AllowedSitesReachPastTheSixtyFourth) {
     SiteSpec site;
     site.name = "s" + std::to_string(i);
     site.region = i % 100 == 99 ? "far" : "near";
-    site.jurisdiction = i < 200 ? "US" : "BR";
+    site.jurisdiction = "J" + std::to_string(i / 3);  // 100 jurisdictions
     site.pools.push_back(PoolSpec{AcceleratorType::kH100, 1, 8, 1, 1});
     sites.push_back(site);
   }
@@ -97,11 +97,15 @@ TEST(ClusterState, AllowedSitesReachPastTheSixtyFourth) {
   ASSERT_NE(far, nullptr);
   EXPECT_EQ(far->Count(), 3u);  // sites 99, 199 and 299
   EXPECT_TRUE(far->Has(SiteId(299)));
-  const auto far_br = s.AllowedSites({"BR"}, {"far"});
-  EXPECT_EQ(far_br->Count(), 1u);
-  EXPECT_TRUE(far_br->Has(SiteId(299)));
+  // Jurisdiction 99 (sites 297-299) is past the 64th: a 64-bit mask of
+  // jurisdictions had no bit for it.
+  const auto j99 = s.AllowedSites({"J99"}, {});
+  EXPECT_EQ(j99->Count(), 3u);
+  const auto far_j99 = s.AllowedSites({"J99"}, {"far"});
+  EXPECT_EQ(far_j99->Count(), 1u);
+  EXPECT_TRUE(far_j99->Has(SiteId(299)));
   JobRequest r;
-  r.allowed = far_br;
+  r.allowed = far_j99;
   for (size_t p = 0; p < s.pools().size(); ++p) {
     EXPECT_EQ(s.PoolMatches(PoolId(static_cast<uint16_t>(p)), r), p == 299) << p;
   }

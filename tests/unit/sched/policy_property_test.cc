@@ -75,7 +75,10 @@ TEST_P(PolicyProperties, HoldUnderRandomWorkloads) {
       r.submit = Time::Epoch() + Duration::Seconds(static_cast<int64_t>(rng.Below(100)));
       r.estimate = Duration::Minutes(1 + static_cast<int64_t>(rng.Below(600)));
       if (rng.Bernoulli(0.3)) r.allowed = s.AllowedSites({rng.Bernoulli(0.5) ? "EU" : "US"}, {});
-      if (r.allowed == nullptr && rng.Bernoulli(0.1)) r.allowed = s.AllowedSites({"nowhere"}, {});
+      if (r.allowed == nullptr && rng.Bernoulli(0.1)) {  // residency no site meets: rejected as such
+        r.allowed = s.AllowedSites({"nowhere"}, {});
+        r.residency_unmet = true;
+      }
       r.tenant = TenantId(static_cast<uint16_t>(rng.Below(4)));
       r.priority = rng.Bernoulli(0.2) ? 5 : 0;
       if (rng.Bernoulli(0.3)) {

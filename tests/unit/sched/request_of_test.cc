@@ -5,7 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "core/job_file_parser.h"
+#include "sched/placement.h"
 
 namespace stargate::sched {
 namespace {
@@ -98,6 +103,50 @@ TEST(RequestOf, NothingFitsWhenTheSpecNamesWhatTheClusterLacks) {
   const JobRequest r = RequestOf(region, state, {});
   EXPECT_TRUE(r.has_users);
   EXPECT_NEAR(r.users_latitude, (48.86 + 53.35) / 2, 1e-4);
+}
+
+// Residency that no site meets is rejected as residency, naming where the
+// sites are; a region with no site is rejected as "nothing offers it".
+TEST(RequestOf, ResidencyNoSiteMeetsIsSaidSo) {
+  const ClusterState state = ThreeSites();
+  JobSpec s;
+  s.jurisdictions = {"CN"};
+  const JobRequest r = RequestOf(s, state, {});
+  EXPECT_TRUE(r.residency_unmet);
+  ASSERT_NE(r.allowed, nullptr);
+  EXPECT_TRUE(r.allowed->empty());
+  const std::optional<Reject> never = NeverFits(state, r);
+  ASSERT_TRUE(never.has_value());
+  EXPECT_NE(never->reason.find("data residency: no site is in a jurisdiction the job allows (sites are in: "),
+            std::string::npos)
+      << never->reason;
+  // A jurisdiction that has sites, in a region that has none of them.
+  JobSpec both;
+  both.jurisdictions = {"EU"};
+  both.regions = {"us-central"};
+  const JobRequest b = RequestOf(both, state, {});
+  EXPECT_FALSE(b.residency_unmet);
+  EXPECT_TRUE(b.allowed->empty());
+  EXPECT_EQ(b.accel_mask, 0);
+}
+
+// A rejection names at most 20 jurisdictions of a network of many.
+TEST(RequestOf, AResidencyRejectionNamesTwentyJurisdictions) {
+  std::vector<SiteSpec> sites;
+  for (int i = 0; i < 30; ++i) {
+    SiteSpec site;
+    site.name = "s" + std::to_string(i);
+    site.jurisdiction = "J" + std::to_string(i);
+    site.pools.push_back(PoolSpec{AcceleratorType::kH100, 1, 8, 1, 1});
+    sites.push_back(site);
+  }
+  const ClusterState state(sites);
+  JobSpec s;
+  s.jurisdictions = {"CN"};
+  const std::optional<Reject> never = NeverFits(state, RequestOf(s, state, {}));
+  ASSERT_TRUE(never.has_value());
+  EXPECT_NE(never->reason.find("J19 and 10 more)"), std::string::npos) << never->reason;
+  EXPECT_EQ(never->reason.find("J20"), std::string::npos) << never->reason;
 }
 
 TEST(RequestOf, TrainingJobsArePricedByTheStepModelOnlyWithAModelSize) {

@@ -511,7 +511,8 @@ TEST_F(ReconcilerTest, JurisdictionsAndRegionsConstrainPlacement) {
 // a job could never start).
 TEST_F(ReconcilerTest, RegionsReachSitesPastTheSixtyFourth) {
   for (int i = 0; i < 100; ++i) {
-    NodeInfo n = CpuNode(fmt::format("n{}", i), fmt::format("site-{:03d}", i), i < 90 ? "US" : "BR",
+    // A jurisdiction per site: 100, past what a 64-bit mask could name.
+    NodeInfo n = CpuNode(fmt::format("n{}", i), fmt::format("site-{:03d}", i), fmt::format("J{:03d}", i),
                          fmt::format("10.2.0.{}", i));
     n.region = i == 97 ? "edge-97" : "core";
     Join(nodes_, n, clock_.Now());
@@ -519,14 +520,14 @@ TEST_F(ReconcilerTest, RegionsReachSitesPastTheSixtyFourth) {
   const uint64_t by_region =
       jobs_.Submit("name: r\nplacement: {regions: [edge-97]}\nrun: x\n", "r.yaml", "").value().id;
   const uint64_t by_jurisdiction =
-      jobs_.Submit("name: j\nplacement: {jurisdictions: [BR]}\nrun: x\n", "j.yaml", "").value().id;
+      jobs_.Submit("name: j\nplacement: {jurisdictions: [J090]}\nrun: x\n", "j.yaml", "").value().id;
   ASSERT_TRUE(rec_.Tick().ok());
   const JobRecord r = jobs_.Get(by_region).value();
   ASSERT_EQ(r.state, JobState::kRunning) << r.reason;
   EXPECT_EQ(nodes_.Find(r.nodes.at(0))->site, "site-097");
   const JobRecord j = jobs_.Get(by_jurisdiction).value();
   ASSERT_EQ(j.state, JobState::kRunning) << j.reason;
-  EXPECT_EQ(nodes_.Find(j.nodes.at(0))->jurisdiction, "BR");
+  EXPECT_EQ(nodes_.Find(j.nodes.at(0))->jurisdiction, "J090");
 }
 
 TEST(ReconcilerShape, JobsGetExactlyTheirPerNodeCountAndNodesAreNeverOvercommitted) {
