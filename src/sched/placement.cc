@@ -46,9 +46,7 @@ std::optional<Reject> NeverFits(const ClusterState& state, const JobRequest& req
 }
 
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req) {
-  if (!state.PoolMatches(p, req)) return false;
-  const SiteState& site = state.site(state.pool(p).site);
-  return req.max_rtt <= Duration::Zero() || (site.located && RoundTripMs(site, req) <= req.max_rtt.seconds() * 1e3);
+  return PoolAllows(state, p, req, [&](SiteId site) { return RoundTripMs(state.site(site), req); });
 }
 
 std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape shape, const Claims& claims,

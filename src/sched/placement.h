@@ -29,6 +29,15 @@ GangShape ShapeFor(const JobRequest& req, int per_node);
 // True if pool `p` allows `req`: accelerator type, jurisdiction, site
 // (regions), and the round trip from the job's users within its max_rtt.
 bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req);
+// The same with the round trip to a site from `round_trip(site)` (a
+// caller's cache of RoundTripMs), called only when the job has a limit.
+template <class RoundTrip>
+bool PoolAllows(const ClusterState& state, PoolId p, const JobRequest& req, RoundTrip round_trip) {
+  if (!state.PoolMatches(p, req)) return false;
+  if (req.max_rtt <= Duration::Zero()) return true;
+  const SiteId site = state.pool(p).site;
+  return state.site(site).located && round_trip(site) <= req.max_rtt.seconds() * 1e3;
+}
 
 // A Reject for `req` when no allowed pool could ever hold its gang (down
 // nodes counted as up), with the reason; nullopt when one could.

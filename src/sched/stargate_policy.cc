@@ -60,10 +60,7 @@ double StargatePolicy::RoundTrip(const ClusterState& state, SiteId site, const J
 }
 
 bool StargatePolicy::Allows(const ClusterState& state, PoolId p, const JobRequest& req) {
-  if (!state.PoolMatches(p, req)) return false;
-  if (req.max_rtt <= Duration::Zero()) return true;
-  const SiteId site = state.pool(p).site;
-  return state.site(site).located && RoundTrip(state, site, req) <= req.max_rtt.seconds() * 1e3;
+  return PoolAllows(state, p, req, [&](SiteId site) { return RoundTrip(state, site, req); });
 }
 
 bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& req, Time now,

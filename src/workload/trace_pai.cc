@@ -80,7 +80,7 @@ struct PaiJob {
 };
 
 // A time column: nullopt when missing or 0 ("not started" in utils.py).
-Status ReadPaiTime(const CsvRecord& rec, PaiColumn col, const char* name, const std::string& filename,
+Status ReadPaiTime(const CsvRecord& rec, size_t col, const char* name, const std::string& filename,
                    std::optional<int64_t>* out) {
   const std::string& field = rec.fields[col];
   if (IsMissing(field)) return absl::OkStatus();
@@ -156,6 +156,21 @@ class PaiJobTable {
   std::vector<PaiJob> jobs_;
 };
 
+// Calls `row` with each data row of a PAI table: the .csv files ship
+// without a header (the names are a separate .header file), but a first
+// line naming the columns is skipped.
+template <class Row>
+Status ForEachPaiRow(std::string_view text, const std::string& filename, Row row) {
+  CsvReader reader(text, filename);
+  CsvRecord rec;
+  for (bool first = true;; first = false) {
+    SG_ASSIGN_OR_RETURN(const bool more, reader.Next(&rec));
+    if (!more) return absl::OkStatus();
+    if (first && TrimBlanks(rec.fields[0]) == "job_name") continue;
+    SG_RETURN_IF_ERROR(row(rec));
+  }
+}
+
 // pai_job_table.csv's columns.
 enum PaiJobColumn : size_t {
   kJobTableName = 0,
@@ -182,15 +197,7 @@ Status ReadJobTableRow(const CsvRecord& rec, const std::string& filename,
   const std::string& name = rec.fields[kJobTableName];
   if (IsMissing(name)) return TraceError(filename, rec.line, "job_name", "empty");
   std::optional<int64_t> submit;
-  const std::string& field = rec.fields[kJobTableStart];
-  if (!IsMissing(field)) {
-    submit = ParseTimestampNanos(field);
-    if (!submit) {
-      return TraceError(filename, rec.line, "start_time",
-                        fmt::format("expected seconds >= 0, got \"{}\"", Excerpt(field)));
-    }
-    if (*submit <= 0) submit.reset();
-  }
+  SG_RETURN_IF_ERROR(ReadPaiTime(rec, kJobTableStart, "start_time", filename, &submit));
   PaiSubmit& s = (*submits)[name];
   if (submit && (!s.submit_ns || *submit < *s.submit_ns)) s.submit_ns = submit;
   const std::string_view user = TrimBlanks(rec.fields[kJobTableUser]);
@@ -200,14 +207,9 @@ Status ReadJobTableRow(const CsvRecord& rec, const std::string& filename,
 
 StatusOr<std::unordered_map<std::string, PaiSubmit>> ReadJobTable(const TraceText& table) {
   std::unordered_map<std::string, PaiSubmit> submits;
-  CsvReader reader(table.text, table.filename);
-  CsvRecord rec;
-  for (bool first = true;; first = false) {
-    SG_ASSIGN_OR_RETURN(const bool more, reader.Next(&rec));
-    if (!more) break;
-    if (first && TrimBlanks(rec.fields[0]) == "job_name") continue;  // optional header
-    SG_RETURN_IF_ERROR(ReadJobTableRow(rec, table.filename, &submits));
-  }
+  SG_RETURN_IF_ERROR(ForEachPaiRow(table.text, table.filename, [&](const CsvRecord& rec) {
+    return ReadJobTableRow(rec, table.filename, &submits);
+  }));
   return submits;
 }
 
@@ -268,16 +270,11 @@ Status ReadPaiTaskJobs(std::string_view text, const std::string& filename, const
   if (job_table != nullptr) {
     SG_ASSIGN_OR_RETURN(submits, ReadJobTable(*job_table));
   }
-  CsvReader reader(text, filename);
-  CsvRecord rec;
   PaiJobTable table;
-  for (bool first = true;; first = false) {
-    SG_ASSIGN_OR_RETURN(const bool more, reader.Next(&rec));
-    if (!more) break;
-    if (first && TrimBlanks(rec.fields[0]) == "job_name") continue;  // optional header
+  SG_RETURN_IF_ERROR(ForEachPaiRow(text, filename, [&](const CsvRecord& rec) {
     ++stats->rows;
-    SG_RETURN_IF_ERROR(ReadRow(rec, filename, &table));
-  }
+    return ReadRow(rec, filename, &table);
+  }));
   for (PaiJob& job : table.jobs()) {
     SG_RETURN_IF_ERROR(EmitJob(job, filename, submits ? &*submits : nullptr, jobs, stats));
   }
