@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include <memory>
+#include <string>
 #include <variant>
 #include <vector>
 
@@ -83,6 +84,11 @@ void BM_Pass(benchmark::State& st, const char* policy) {
   }
   const Queue queue = Jobs(100'000, base, rng);
   SchedulerSpec spec;
+  // "stargate-full-scan": the stargate policy weighing every pool for every
+  // job (bounded_search off), the same placements, for comparison.
+  const std::string name = policy;
+  spec.bounded_search = name != "stargate-full-scan";
+  if (!spec.bounded_search) policy = "stargate";
   spec.backfill_depth = 100'000;
   spec.backfill_interval = Duration::Zero();  // every pass deep, as the first one of an interval
   auto scheduler = MakeScheduler(policy, spec).value();
@@ -155,11 +161,20 @@ BENCHMARK_CAPTURE(BM_Pass, stargate, "stargate")
     ->Args({90, 10})
     ->Args({100, 10})
     ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_Pass, stargate_full_scan, "stargate-full-scan")
+    ->Args({0, 10})
+    ->Args({90, 10})
+    ->Args({100, 10})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Pass, fifo_sites, "fifo")->Args({100, 10'000})->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_Pass, stargate_sites, "stargate")
     ->Args({0, 10'000})
     ->Args({90, 10'000})
     ->Args({100, 10'000})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
+BENCHMARK_CAPTURE(BM_Pass, stargate_full_scan_sites, "stargate-full-scan")
+    ->Args({90, 10'000})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 BENCHMARK_CAPTURE(BM_Sustained, fifo, "fifo")->Unit(benchmark::kMillisecond)->Iterations(200);

@@ -136,6 +136,15 @@ struct SchedulerSpec {
   // one leaf when one has room (sched/placement.h FindGangNodes); false =
   // tightest-fit nodes anywhere in the pool, as the baseline does.
   bool topology = true;
+  // Find each job's best pools by walking pools sorted by what the score
+  // weighs and stopping once no pool left can beat them
+  // (sched/candidate_search.h), instead of weighing every pool. The same
+  // placements either way; false is for comparing the two.
+  bool bounded_search = true;
+  // ... on networks of at least this many pools: on a few, weighing every
+  // pool is cheaper than keeping sorted orders (bench/RESULTS.md). Not a
+  // scenario key; tests set 0 to compare the two on small networks.
+  int bounded_search_min_pools = 64;
   // A pass ends after looking at this many jobs it could not start
   // (blocked, waiting, deferred). Like Slurm, which runs a deep backfill
   // every bf_interval and a shallow pass (default_queue_depth) on each

@@ -93,7 +93,7 @@ constexpr std::string_view kSchedulerKeys[] = {
     "backfill_depth",  "backfill_interval",  "queue_depth",    "topology",        "defer",
     "defer_threshold", "defer_margin",       "wait_budget",    "wait_cap",        "fair_share",
     "tenants",         "preemption",         "preempt_after",  "preempt_warning", "latency_scale",
-    "power_save",      "resume_wait_budget", "carbon_cap"};
+    "power_save",      "resume_wait_budget", "carbon_cap",     "bounded_search"};
 constexpr std::string_view kPowerSaveKeys[] = {"enabled", "idle_after", "boot", "warm"};
 constexpr std::string_view kCarbonCapKeys[] = {"enabled", "above", "tdp_fraction"};
 constexpr std::string_view kTenantWeightKeys[] = {"name", "weight"};
@@ -877,6 +877,7 @@ StatusOr<SchedulerSpec> ParseScheduler(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(s.backfill_interval, f.Dur("backfill_interval", s.backfill_interval, kNonNegativeDuration));
   SG_ASSIGN_OR_RETURN(s.queue_depth, f.Int("queue_depth", s.queue_depth, Range{0, 1e7}));
   SG_ASSIGN_OR_RETURN(s.topology, f.Bool("topology", s.topology));
+  SG_ASSIGN_OR_RETURN(s.bounded_search, f.Bool("bounded_search", s.bounded_search));
   SG_ASSIGN_OR_RETURN(s.defer, f.Bool("defer", s.defer));
   SG_ASSIGN_OR_RETURN(s.defer_threshold, f.Number("defer_threshold", s.defer_threshold, Range{0, 100}));
   SG_ASSIGN_OR_RETURN(s.defer_margin, f.Number("defer_margin", s.defer_margin, Range{0, 100}));

@@ -6,8 +6,11 @@ namespace stargate::sched {
 
 void Claims::Reset(const ClusterState& state) {
   const size_t num_pools = state.pools().size();
+  // The same state as the last pass (a state's shape never changes) needs
+  // no look at every pool's shape.
+  const bool known = &state == last_state_ && state.shape_id() == last_shape_id_;
   bool same_shape = node_.size() == state.num_nodes() && pools_.size() == num_pools;
-  for (size_t p = 0; same_shape && p < num_pools; ++p) {
+  for (size_t p = 0; same_shape && !known && p < num_pools; ++p) {
     const PoolState& pool = state.pools()[p];
     same_shape = pools_[p].nodes.sized_for(pool.num_nodes, pool.per_node) &&
                  pools_[p].domains.sized_for(pool.domains.num_blocks(), pool.domains.block_nodes) &&
@@ -16,6 +19,8 @@ void Claims::Reset(const ClusterState& state) {
   if (!same_shape) {
     node_.assign(state.num_nodes(), 0);
     touched_.clear();
+    touched_pools_.clear();
+    pool_claimed_.assign(num_pools, 0);
     pools_.assign(num_pools, PoolClaims{});
     for (size_t p = 0; p < num_pools; ++p) {
       const PoolState& pool = state.pools()[p];
@@ -26,12 +31,17 @@ void Claims::Reset(const ClusterState& state) {
   }
   for (uint32_t n : touched_) node_[n] = 0;
   touched_.clear();
-  for (PoolClaims& pc : pools_) {
-    pc.nodes.Clear();
-    pc.domains.Clear();
-    pc.leaves.Clear();
+  // Only the pools the last pass claimed in have anything to forget.
+  pool_claimed_.resize(num_pools, 0);
+  for (uint16_t p : touched_pools_) {
+    pools_[p].nodes.Clear();
+    pools_[p].domains.Clear();
+    pools_[p].leaves.Clear();
+    pool_claimed_[p] = 0;
   }
-  pool_claimed_.assign(num_pools, 0);
+  touched_pools_.clear();
+  last_state_ = &state;
+  last_shape_id_ = state.shape_id();
 }
 
 void Claims::Add(const ClusterState& state, PoolId p, uint32_t node, int devices) {
@@ -42,6 +52,7 @@ void Claims::Add(const ClusterState& state, PoolId p, uint32_t node, int devices
   assert(state.IsUp(NodeId(node)) && free_now - before >= devices);
   if (before == 0) touched_.push_back(node);
   node_[node] = before + devices;
+  if (pool_claimed_[p.value()] == 0) touched_pools_.push_back(p.value());
   pool_claimed_[p.value()] += devices;
   const uint32_t local = node - pool.first_node;
   pc.nodes.Take(pool.buckets, local, free_now, devices);

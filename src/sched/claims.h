@@ -55,6 +55,11 @@ class Claims {
   std::vector<uint32_t> touched_;  // global nodes claimed this pass
   std::vector<PoolClaims> pools_;
   std::vector<int64_t> pool_claimed_;
+  std::vector<uint16_t> touched_pools_;  // pools claimed in this pass
+  // The state the claims were last sized for (compared by address and
+  // ClusterState::shape_id, never dereferenced).
+  const ClusterState* last_state_ = nullptr;
+  uint64_t last_shape_id_ = 0;
 };
 
 }  // namespace stargate::sched

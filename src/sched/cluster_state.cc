@@ -131,6 +131,30 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     sites_.push_back(std::move(site));
   }
   running_.resize(pools_.size());
+  // FNV-1a over the pools' shapes.
+  shape_id_ = 14695981039346656037ull;
+  auto mix = [&](uint64_t v) { shape_id_ = (shape_id_ ^ v) * 1099511628211ull; };
+  mix(pools_.size());
+  for (const PoolState& p : pools_) {
+    for (uint64_t v : {uint64_t{p.first_node}, uint64_t{p.num_nodes}, static_cast<uint64_t>(p.per_node),
+                       uint64_t{p.domains.num_blocks()}, static_cast<uint64_t>(p.domains.block_nodes),
+                       uint64_t{p.leaves.num_blocks()}, static_cast<uint64_t>(p.leaves.block_nodes)}) {
+      mix(v);
+    }
+  }
+  // Each type's pools, largest first, for MaxGang.
+  by_devices_.resize(kNumAcceleratorTypes);
+  by_nodes_.resize(kNumAcceleratorTypes);
+  for (size_t i = 0; i < pools_.size(); ++i) {
+    by_devices_[static_cast<size_t>(pools_[i].type)].push_back(PoolId(static_cast<uint16_t>(i)));
+  }
+  for (size_t t = 0; t < by_devices_.size(); ++t) {
+    by_nodes_[t] = by_devices_[t];
+    std::stable_sort(by_devices_[t].begin(), by_devices_[t].end(),
+                     [&](PoolId a, PoolId b) { return pool(a).total_devices() > pool(b).total_devices(); });
+    std::stable_sort(by_nodes_[t].begin(), by_nodes_[t].end(),
+                     [&](PoolId a, PoolId b) { return pool(a).num_nodes > pool(b).num_nodes; });
+  }
   TenantUsage capacity;
   for (const PoolState& p : pools_) capacity += TenantUsage::Of(p.type, p.total_devices());
   tenants_.SetCapacity(capacity);
@@ -150,6 +174,7 @@ Duration RunningGang::LostIfStoppedAt(Time now) const {
 void ClusterState::AddRunning(const RunningGang& g) {
   RemoveRunning(g.job);
   running_by_job_[g.job.value()] = g;
+  MarkChanged(g.pool.value());
   running_[g.pool.value()].Insert(ReleaseEntry{g.expected_end, g.job, g.devices});
   tenants_.Add(g.tenant, TenantUsage::Of(pools_[g.pool.value()].type, g.devices));
 }
@@ -158,6 +183,7 @@ void ClusterState::RemoveRunning(JobId job) {
   auto it = running_by_job_.find(job.value());
   if (it == running_by_job_.end()) return;
   const RunningGang& g = it->second;
+  MarkChanged(g.pool.value());
   running_[g.pool.value()].Erase(ReleaseEntry{g.expected_end, job, 0});
   tenants_.Remove(g.tenant, TenantUsage::Of(pools_[g.pool.value()].type, g.devices));
   running_by_job_.erase(it);
@@ -224,12 +250,44 @@ bool ClusterState::PoolMatches(PoolId id, const JobRequest& req) const {
   return req.allowed == nullptr || req.allowed->Has(p.site);
 }
 
+void ClusterState::SetSignals(SiteId s, const SiteSignals& signals) {
+  SiteSignals& old = sites_[s.value()].signals;
+  if (old.carbon != signals.carbon || old.carbon_ahead != signals.carbon_ahead ||
+      old.carbon_min_ahead != signals.carbon_min_ahead || old.price != signals.price) {
+    ++grid_version_;
+  }
+  old = signals;
+}
+
+void ClusterState::MarkChanged(uint32_t pool) {
+  if (log_.flag.empty() || log_.flag[pool]) return;
+  log_.flag[pool] = 1;
+  log_.pools.push_back(PoolId(static_cast<uint16_t>(pool)));
+}
+
+bool ClusterState::TakeChangedPools(uint64_t reader, std::vector<PoolId>* pools) const {
+  pools->clear();
+  const bool same = reader != 0 && reader == log_.reader;
+  if (same) pools->swap(log_.pools);
+  for (PoolId p : *pools) log_.flag[p.value()] = 0;
+  log_.pools.clear();
+  if (!same) log_.flag.assign(pools_.size(), 0);
+  log_.reader = reader;
+  return same;
+}
+
 int64_t ClusterState::MaxGang(const JobRequest& req) const {
   int64_t best = 0;
-  for (size_t i = 0; i < pools_.size(); ++i) {
-    const PoolState& p = pools_[i];
-    if (!PoolMatches(PoolId(static_cast<uint16_t>(i)), req)) continue;
-    best = std::max(best, req.fixed_per_node > 0 ? int64_t{p.num_nodes} * req.fixed_per_node : p.total_devices());
+  for (size_t t = 0; t < by_devices_.size(); ++t) {
+    if ((req.accel_mask & MaskOf(static_cast<AcceleratorType>(t))) == 0) continue;
+    // The first pool the job accepts in its type's largest-first order
+    // is the type's largest (by nodes, for a fixed per-node count).
+    for (PoolId id : req.fixed_per_node > 0 ? by_nodes_[t] : by_devices_[t]) {
+      if (!PoolMatches(id, req)) continue;
+      const PoolState& p = pool(id);
+      best = std::max(best, req.fixed_per_node > 0 ? int64_t{p.num_nodes} * req.fixed_per_node : p.total_devices());
+      break;
+    }
   }
   return best;
 }
@@ -270,6 +328,7 @@ void ClusterState::Allocate(NodeId n, int devices) {
   NodeState& ns = nodes_[n.value()];
   assert(ns.up && ns.free >= devices);
   PoolState& p = pools_[ns.pool];
+  MarkChanged(ns.pool);
   BucketErase(n.value());
   ns.free = static_cast<uint8_t>(ns.free - devices);
   BucketInsert(n.value());
@@ -281,6 +340,7 @@ void ClusterState::Release(NodeId n, int devices) {
   NodeState& ns = nodes_[n.value()];
   PoolState& p = pools_[ns.pool];
   assert(ns.free + devices <= p.per_node);
+  MarkChanged(ns.pool);
   p.busy_devices -= devices;
   if (!ns.up) {  // released after going down: just restore the count
     ns.free = static_cast<uint8_t>(ns.free + devices);
@@ -296,6 +356,7 @@ void ClusterState::SetNodeUp(NodeId n, bool up) {
   NodeState& ns = nodes_[n.value()];
   if (ns.up == up) return;
   PoolState& p = pools_[ns.pool];
+  MarkChanged(ns.pool);
   if (up) {
     ns.up = true;
     BucketInsert(n.value());

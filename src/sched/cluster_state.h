@@ -155,6 +155,10 @@ class ClusterState {
   const PoolState& pool(PoolId p) const { return pools_[p.value()]; }
   const SiteState& site(SiteId s) const { return sites_[s.value()]; }
   uint32_t num_nodes() const { return static_cast<uint32_t>(nodes_.size()); }
+  // A hash of every pool's shape (nodes, devices per node, blocks), fixed
+  // at construction: per-pass scratch sized for one state can tell a new
+  // state of another shape at the same address (Claims::Reset).
+  uint64_t shape_id() const { return shape_id_; }
   int64_t total_devices() const { return total_devices_; }
 
   PoolId PoolOf(NodeId n) const { return PoolId(nodes_[n.value()].pool); }
@@ -194,8 +198,17 @@ class ClusterState {
   bool PlaceCoordinates(const std::string& name, double* latitude, double* longitude) const;
 
   // Largest gang (devices) that could ever run in one pool the request allows,
-  // counting down nodes too. 0 = no acceptable pool at all.
+  // counting down nodes too. 0 = no acceptable pool at all. Walks each
+  // acceptable type's pools largest first, to the first it accepts.
   int64_t MaxGang(const JobRequest& req) const;
+
+  // For a scheduler that keeps per-pool indexes from pass to pass
+  // (StargatePolicy): the pools whose nodes or release calendar changed
+  // since `reader`'s last call. False (and no list) when this is the
+  // first call, or another reader called last: the reader must then look
+  // at every pool. A log, not a query (hence const with a mutable log):
+  // each call starts a new one.
+  bool TakeChangedPools(uint64_t reader, std::vector<PoolId>* pools) const;
 
   // Driver mutations. Allocate/Release keep the free indexes and busy counts
   // exact; callers must not over-allocate (checked in debug builds).
@@ -203,7 +216,10 @@ class ClusterState {
   void Release(NodeId n, int devices);
   // A node going down must be idle (the driver stops its jobs first).
   void SetNodeUp(NodeId n, bool up);
-  void SetSignals(SiteId s, const SiteSignals& signals) { sites_[s.value()].signals = signals; }
+  void SetSignals(SiteId s, const SiteSignals& signals);
+  // Changes whenever a site's grid figures (carbon now, ahead and lowest
+  // ahead, price) change, not its load: orders by those figures are re-sorted only then.
+  uint64_t grid_version() const { return grid_version_; }
 
   // The release calendar for backfill: the driver records each gang it
   // starts with its expected end and drops it when the devices come back.
@@ -227,6 +243,7 @@ class ClusterState {
     bool up = true;
     uint32_t bucket_pos = 0;  // position inside pools_[pool].buckets[free]
   };
+  void MarkChanged(uint32_t pool);
   void BucketInsert(uint32_t node);
   void BucketErase(uint32_t node);
 
@@ -250,7 +267,28 @@ class ClusterState {
   mutable std::map<Ask, std::shared_ptr<const SiteSet>, AskLess> allowed_sites_;
   std::map<std::pair<uint16_t, uint16_t>, double> wan_links_;  // (lower, higher) site -> bytes/s
   int64_t total_devices_ = 0;
+  uint64_t shape_id_ = 0;
+  uint64_t grid_version_ = 0;
   std::vector<ReleaseCalendarTree> running_;  // per pool
+  // TakeChangedPools' log, kept once someone reads it. A copy of the
+  // state starts with no reader: its reader must look at every pool.
+  struct ChangeLog {
+    uint64_t reader = 0;
+    std::vector<PoolId> pools;
+    std::vector<uint8_t> flag;  // per pool (empty: no log)
+    ChangeLog() = default;
+    ChangeLog(const ChangeLog&) {}
+    ChangeLog& operator=(const ChangeLog&) {
+      *this = ChangeLog();
+      return *this;
+    }
+    ChangeLog(ChangeLog&&) = default;
+    ChangeLog& operator=(ChangeLog&&) = default;
+  };
+  mutable ChangeLog log_;
+  // Per accelerator type: its pools by devices and by nodes, largest
+  // first (ties in pool order), so MaxGang stops at the first it accepts.
+  std::vector<std::vector<PoolId>> by_devices_, by_nodes_;
   std::unordered_map<uint32_t, RunningGang> running_by_job_;
   TenantLedger tenants_;
 };

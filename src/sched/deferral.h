@@ -14,6 +14,7 @@
 #include "sched/cluster_state.h"
 #include "sched/decisions.h"
 #include "sched/job_request.h"
+#include "sched/pool_orders.h"
 #include "sched/site_score.h"
 
 namespace stargate::sched {
@@ -21,7 +22,10 @@ namespace stargate::sched {
 // `best_now` is the candidate the job would start on now. A cleaner place
 // only counts if the release calendar expects room there by its clean hour.
 // Returns the Defer to issue, or nothing when the job should start.
+// `orders` (up to date with `state`) lets it look only at pools whose
+// forecast is clean enough to wait for.
 std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest& req, const Candidate& best_now,
-                                    const SchedulerSpec& spec, Time now, const Claims& claims);
+                                    const SchedulerSpec& spec, Time now, const Claims& claims,
+                                    const PoolOrders& orders);
 
 }  // namespace stargate::sched

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 
 #include <ext/pb_ds/assoc_container.hpp>
@@ -89,6 +90,12 @@ class ReleaseCalendarTree : private internal::ReleaseTreeBase {
       if (before >= x) return Covering{**it, before};
       it = it.get_r_child();
     }
+  }
+  // The first gang to end after `t`, or nullopt.
+  std::optional<ReleaseEntry> FirstEndingAfter(Time t) const {
+    const auto it = upper_bound(ReleaseEntry{t, JobId(std::numeric_limits<uint32_t>::max()), 0});
+    if (it == Base::end()) return std::nullopt;
+    return *it;
   }
 };
 

@@ -12,8 +12,13 @@
 namespace stargate::sched {
 
 double RoundTripMs(const SiteState& site, const JobRequest& req) {
-  if (!req.has_users || !site.located) return 0;
-  const double km = model::HaversineKm(req.users_latitude, req.users_longitude, site.latitude, site.longitude);
+  if (!req.has_users) return 0;
+  return RoundTripMs(site, req.users_latitude, req.users_longitude);
+}
+
+double RoundTripMs(const SiteState& site, double latitude, double longitude) {
+  if (!site.located) return 0;
+  const double km = model::HaversineKm(latitude, longitude, site.latitude, site.longitude);
   return 2 * model::FiberLatency(km * model::kRouteFactor).seconds() * 1e3;
 }
 
@@ -23,17 +28,32 @@ Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, d
   return Estimate(state, p, req, span_factor, RoundTripMs(state.site(state.pool(p).site), req));
 }
 
+namespace {
+
+// Only the draw above idle is the job's: idle devices draw anyway.
+double ExtraWattsPerDevice(AcceleratorType type, const JobRequest& req) {
+  const AcceleratorSpec& accel = Spec(type);
+  return model::DevicePower(accel, req.utilisation).value() - model::DevicePower(accel, 0.0).value();
+}
+
+}  // namespace
+
+TypeFactors FactorsFor(AcceleratorType type, const JobRequest& req) {
+  TypeFactors f;
+  f.runtime_s = req.estimate.seconds() / model::RelativeThroughput(type, req.reference);
+  const double joules_per_pue = ExtraWattsPerDevice(type, req) * req.accelerators * f.runtime_s;
+  f.co2_per_key = joules_per_pue / 3.6e6;
+  f.cost_per_key = joules_per_pue / 3.6e9;
+  return f;
+}
+
 Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, double span_factor, double rtt_ms) {
   const PoolState& pool = state.pool(p);
   const SiteState& site = state.site(pool.site);
-  const AcceleratorSpec& accel = Spec(pool.type);
   Candidate c;
   c.pool = p;
   c.runtime_s = span_factor * req.estimate.seconds() / model::RelativeThroughput(pool.type, req.reference);
-  // Only the draw above idle is the job's: idle devices draw anyway.
-  const double per_device_w =
-      model::DevicePower(accel, req.utilisation).value() - model::DevicePower(accel, 0.0).value();
-  c.extra_w = per_device_w * req.accelerators * site.pue;
+  c.extra_w = ExtraWattsPerDevice(pool.type, req) * req.accelerators * site.pue;
   c.energy_j = c.extra_w * c.runtime_s;
   c.co2_g = c.energy_j / 3.6e6 * JudgedIntensity(site.signals);  // J -> kWh x g/kWh
   c.cost_usd = c.energy_j / 3.6e9 * site.signals.price;          // J -> MWh x USD/MWh
@@ -88,23 +108,27 @@ std::string MoveReason(const ClusterState& state, SiteId site, const JobRequest&
   return out;
 }
 
-void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec) {
-  constexpr double kInf = std::numeric_limits<double>::infinity();
-  double best_t = kInf, best_c = kInf, best_k = kInf;
-  for (const Candidate& c : candidates) {
-    best_t = std::min(best_t, c.wait_s + c.move_s + c.runtime_s);
-    best_c = std::min(best_c, c.co2_g);
-    best_k = std::min(best_k, c.cost_usd);
-  }
+void ScoreNorms::Include(const Candidate& c) {
+  time = std::min(time, c.wait_s + c.move_s + c.runtime_s);
+  co2 = std::min(co2, c.co2_g);
+  cost = std::min(cost, c.cost_usd);
+  runtime = std::min(runtime, c.runtime_s);
+}
+
+double ScoreOf(const Candidate& c, const ScoreNorms& norms, const SchedulerSpec& spec) {
   // A term whose best is zero (free power, zero-carbon grid, zero-length
   // job) compares by difference so it still ranks without dividing by 0.
   auto rel = [](double x, double best) { return best > 0 ? x / best : 1.0 + x; };
-  for (Candidate& c : candidates) {
-    c.score = spec.weight_time * rel(c.wait_s + c.move_s + c.runtime_s, best_t) +
-              spec.weight_carbon * rel(c.co2_g, best_c) + spec.weight_cost * rel(c.cost_usd, best_k) +
-              spec.weight_latency * c.rtt_ms / std::max(1e-9, spec.latency_scale.seconds() * 1e3) +
-              spec.weight_queue * c.queue;
-  }
+  return spec.weight_time * rel(c.wait_s + c.move_s + c.runtime_s, norms.time) +
+         spec.weight_carbon * rel(c.co2_g, norms.co2) + spec.weight_cost * rel(c.cost_usd, norms.cost) +
+         spec.weight_latency * c.rtt_ms / std::max(1e-9, spec.latency_scale.seconds() * 1e3) +
+         spec.weight_queue * c.queue;
+}
+
+void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec) {
+  ScoreNorms norms;
+  for (const Candidate& c : candidates) norms.Include(c);
+  for (Candidate& c : candidates) c.score = ScoreOf(c, norms, spec);
 }
 
 bool PowerAdmits(const ClusterState& state, SiteId site, double claimed_w, double extra_w) {

@@ -6,6 +6,7 @@
 // forecast grid figures, and whether the site's power cap admits it.
 #pragma once
 
+#include <limits>
 #include <span>
 #include <string>
 
@@ -49,13 +50,41 @@ double MoveSeconds(const ClusterState& state, SiteId site, const JobRequest& req
 // to stage" ("" when nothing moves).
 std::string MoveReason(const ClusterState& state, SiteId site, const JobRequest& req);
 
-// score = w_time * (wait + move + runtime) / best (wait + move + runtime) + w_carbon * co2 / least co2
-//       + w_cost * cost / least cost + w_latency * rtt / latency_scale + w_queue * queue,
-// over the candidates given.
+// The relative terms' references: the best time (wait + move + runtime),
+// the least emissions and the least cost among the candidates weighed
+// together.
+struct ScoreNorms {
+  double time = std::numeric_limits<double>::infinity();
+  double co2 = std::numeric_limits<double>::infinity();
+  double cost = std::numeric_limits<double>::infinity();
+  double runtime = std::numeric_limits<double>::infinity();  // the shortest run time alone (wait budgets)
+  void Include(const Candidate& c);
+};
+
+// score = w_time * (wait + move + runtime) / norms.time + w_carbon * co2 / norms.co2
+//       + w_cost * cost / norms.cost + w_latency * rtt / latency_scale + w_queue * queue.
+// Non-decreasing in each of the candidate's figures (the weights are not
+// negative), which is what lets the bounded search (candidate_search.h)
+// stop early.
+double ScoreOf(const Candidate& c, const ScoreNorms& norms, const SchedulerSpec& spec);
+// Sets each candidate's score, with the norms of the candidates given.
 void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec);
+
+// A job's figures on any pool of one accelerator type, up to the site:
+// its run time there (span factor 1), and the emissions and cost per unit
+// of the site's pue x judged intensity and pue x price (Estimate's co2_g
+// and cost_usd, which the bounded search's sorted keys multiply).
+struct TypeFactors {
+  double runtime_s = 0;
+  double co2_per_key = 0;
+  double cost_per_key = 0;
+};
+TypeFactors FactorsFor(AcceleratorType type, const JobRequest& req);
 
 // Round trip in ms over fibre from `req`'s users to `site` (0 without users).
 double RoundTripMs(const SiteState& site, const JobRequest& req);
+// The same from a point (0 for a site that is not located).
+double RoundTripMs(const SiteState& site, double latitude, double longitude);
 
 // True if the site's draw now, plus what this pass already admitted there
 // (`claimed_w`), plus `extra_w` stays within its power cap (0 = no cap).

@@ -15,28 +15,27 @@
 namespace stargate::sched {
 namespace {
 
-std::string Reason(const ClusterState& state, const Candidate& c, size_t candidates, bool backfilled,
-                   const JobRequest& req) {
+std::string Reason(const ClusterState& state, const Candidate& c, bool backfilled, const JobRequest& req) {
   const PoolState& pool = state.pool(c.pool);
   const SiteState& site = state.site(pool.site);
   const SiteSignals& sig = site.signals;
   return fmt::format(
-             "{} {}: best of {} (score {:.3f}; est. {:.2f} h, {:.1f} kgCO2, ${:.0f}, grid {:.0f} g/kWh{}, {:.0f} "
+             "{} {}: best score {:.3f} (est. {:.2f} h, {:.1f} kgCO2, ${:.0f}, grid {:.0f} g/kWh{}, {:.0f} "
              "$/MWh{}){}",
-             site.name, Name(pool.type), candidates, c.score, c.runtime_s / 3600.0, c.co2_g / 1e3, c.cost_usd,
-             sig.carbon, sig.carbon_stale ? " (stale: the site's mean)" : "", sig.price,
+             site.name, Name(pool.type), c.score, c.runtime_s / 3600.0, c.co2_g / 1e3, c.cost_usd, sig.carbon,
+             sig.carbon_stale ? " (stale: the site's mean)" : "", sig.price,
              sig.price_stale ? " (stale: the site's mean)" : "", backfilled ? "; backfilled" : "") +
          (req.data.empty() ? "" : MoveReason(state, pool.site, req));
 }
 
-// Moves the best-scored candidate of [from, end) to `from`, keeping the
-// others in order: applied at 0, 1, 2, ... it gives exactly the order a
-// stable sort by score would, but a job that places in its best pool (the
-// usual case) costs one scan, not a sort of every candidate.
-void BringBestTo(std::vector<Candidate>& candidates, size_t from) {
-  auto best = std::min_element(candidates.begin() + static_cast<std::ptrdiff_t>(from), candidates.end(),
-                               [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
-  std::rotate(candidates.begin() + static_cast<std::ptrdiff_t>(from), best, best + 1);
+// The least room a pool with nodes of `fewest` to `most` devices needs for
+// `req`'s gang to fit now (WakeIndex::Room), taking the pool most
+// favourable to it.
+int64_t RoomNeeded(const JobRequest& req, int fewest, int most) {
+  if (req.fixed_per_node > 0) return WakeIndex::DevicesOnANode(req.fixed_per_node);
+  if (req.accelerators <= fewest) return WakeIndex::DevicesOnANode(req.accelerators);  // one node anywhere
+  if (req.accelerators >= most) return WakeIndex::WholeNodes(ShapeFor(req.accelerators, most).nodes);
+  return WakeIndex::DevicesOnANode(1);
 }
 
 }  // namespace
@@ -45,90 +44,134 @@ double StargatePolicy::RoundTrip(const ClusterState& state, SiteId site, const J
   if (!req.has_users) return 0;
   const std::pair<float, float> at{req.users_latitude, req.users_longitude};
   if (round_trip_row_ == nullptr || round_trip_at_ != at) {
-    // A network whose jobs come from many places keeps the cache bounded.
-    constexpr size_t kMaxPlaces = 64;
-    if (round_trips_.size() >= kMaxPlaces) round_trips_.clear();
-    round_trip_row_ = &round_trips_[at];
+    round_trip_row_ = &orders_.RoundTrips(state, at.first, at.second);
     round_trip_at_ = at;
-    if (round_trip_row_->empty()) {
-      round_trip_row_->assign(state.sites().size(), std::numeric_limits<double>::quiet_NaN());
-    }
   }
-  double& rtt = (*round_trip_row_)[site.value()];
-  if (std::isnan(rtt)) rtt = RoundTripMs(state.site(site), req);
-  return rtt;
+  return (*round_trip_row_)[site.value()];
 }
 
 bool StargatePolicy::Allows(const ClusterState& state, PoolId p, const JobRequest& req) {
   return PoolAllows(state, p, req, [&](SiteId site) { return RoundTrip(state, site, req); });
 }
 
-bool StargatePolicy::WorthWaiting(const ClusterState& state, const JobRequest& req, Time now,
+PoolJudge::Verdict StargatePolicy::Judge::Now(PoolId p, Candidate* c) {
+  if (!policy.Allows(state, p, req)) return Verdict::kNo;
+  const PoolState& pool = state.pool(p);
+  const GangShape shape = ShapeFor(req, pool.per_node);
+  const int64_t need = shape.devices();
+  const Claims& claims = policy.claims_;
+  if (pool.free_devices - claims.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node < need ||
+      !claims.HasNodesWithFree(state, p, shape.per_node, shape.nodes)) {
+    return Verdict::kNotNow;
+  }
+  // The span the gang would get here now, priced by the step-time model.
+  const double span = policy.spec_.topology ? SpanFactor(state, p, shape, claims, req) : 1.0;
+  *c = Estimate(state, p, req, span, policy.RoundTrip(state, pool.site, req));
+  c->queue = policy.QueueAt(state, p);
+  if (policy.spec_.power_cap && !PowerAdmits(state, pool.site, policy.site_claimed_w_[pool.site.value()], c->extra_w)) {
+    return Verdict::kNotNow;
+  }
+  if (!reservation.Allows(p, now, c->runtime_s, need)) return Verdict::kNotNow;
+  return Verdict::kNow;
+}
+
+bool StargatePolicy::Judge::Later(PoolId p, Candidate* c) {
+  if (reservation.valid && reservation.pool == p) return false;  // promised to the head
+  const PoolState& pool = state.pool(p);
+  const int64_t need = ShapeFor(req, pool.per_node).devices();
+  // Jobs ahead of this one that chose to wait for the pool this pass are
+  // served first, so this one needs room after theirs: a popular clean
+  // pool's wait grows with its queue, and past the budget jobs start
+  // elsewhere instead of leaving capacity idle.
+  const Time at = EarliestRoom(state, p, need + policy.wait_demand_[p.value()], policy.claims_, now, nullptr,
+                               now + Duration::FromSeconds(max_wait_s));
+  if (at == Time::Never() || at <= now) return false;  // not in time, or held back by power or shape
+  // Which nodes free up is not known ahead (the calendar counts devices),
+  // so the span is priced as the best case: its tightest span there
+  // (SpanFactor 1).
+  *c = Estimate(state, p, req, 1.0, policy.RoundTrip(state, pool.site, req));
+  c->wait_s = (at - now).seconds();
+  c->queue = policy.QueueAt(state, p);
+  return true;
+}
+
+double StargatePolicy::QueueAt(const ClusterState& state, PoolId p) const {
+  return static_cast<double>(wait_demand_[p.value()]) /
+         static_cast<double>(std::max<int64_t>(1, state.pool(p).total_devices()));
+}
+
+void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
+  const JobRequest& req = judge->req;
+  // The bounds hold when a job's figures on a pool are its type's factors
+  // times the pool's keys, or more (a training span stretches them): not
+  // for a job with data to bring, whose time depends on where the data is.
+  const bool bounded = spec_.bounded_search && req.data.empty() &&
+                       state.pools().size() >= static_cast<size_t>(spec_.bounded_search_min_pools);
+  if (!bounded) {
+    search_.BeginFull(state.pools().size(), all_pools_, spec_, judge);
+    return;
+  }
+  std::vector<CandidateSearch::TypeOrders>& types = type_orders_;
+  types.clear();
+  const bool rtt = req.has_users && (spec_.weight_latency > 0 || req.max_rtt > Duration::Zero());
+  for (int t = 0; t < kNumAcceleratorTypes; ++t) {
+    const auto type = static_cast<AcceleratorType>(t);
+    if ((req.accel_mask & MaskOf(type)) == 0 || orders_.OfType(type).empty()) continue;
+    CandidateSearch::TypeOrders o;
+    o.carbon = &orders_.ByCarbon(type);
+    o.cost = &orders_.ByCost(type);
+    if (rtt) o.rtt = &orders_.ByRoundTrip(state, type, req.users_latitude, req.users_longitude);
+    o.factors = FactorsFor(type, req);
+    o.room_needed = RoomNeeded(req, orders_.MinPerNode(type), orders_.MaxPerNode(type));
+    types.push_back(o);
+  }
+  const double limit =
+      req.max_rtt > Duration::Zero() ? req.max_rtt.seconds() * 1e3 : std::numeric_limits<double>::infinity();
+  search_.Begin(state.pools().size(), types, limit, spec_, judge);
+}
+
+bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& now_norms, Judge* judge,
                                   Reservation* reservation) {
+  const JobRequest& req = judge->req;
+  const Time now = judge->now;
   const double budget = req.resumed ? spec_.resume_wait_budget : spec_.wait_budget;
   if (budget <= 0) return false;
-  double best_runtime = candidates_.front().runtime_s;
-  for (const Candidate& c : candidates_) best_runtime = std::min(best_runtime, c.runtime_s);
-  const size_t now_count = candidates_.size();
   // The budget covers the job's whole time in the queue, so a job that has
   // already waited (for room, or for a better pool in earlier passes) does
   // not keep chasing a pool that keeps slipping away.
   const Time since = req.resumed ? req.queued_at : req.submit;
-  const double max_wait_s = std::min(budget * best_runtime, spec_.wait_cap.seconds()) - (now - since).seconds();
-  if (max_wait_s <= 0) return false;
-  for (size_t i = 0; i < state.pools().size(); ++i) {
-    const PoolId p(static_cast<uint16_t>(i));
-    if (can_start_[i] || !Allows(state, p, req)) continue;
-    if (reservation->valid && reservation->pool == p) continue;  // promised to the head
-    const PoolState& pool = state.pool(p);
-    const GangShape shape = ShapeFor(req, pool.per_node);
-    const int64_t need = shape.devices();
-    // Jobs ahead of this one that chose to wait for the pool this pass are
-    // served first, so this one needs room after theirs: a popular clean
-    // pool's wait grows with its queue, and past the budget jobs start
-    // elsewhere instead of leaving capacity idle.
-    const Time at =
-        EarliestRoom(state, p, need + wait_demand_[i], claims_, now, nullptr, now + Duration::FromSeconds(max_wait_s));
-    if (at == Time::Never() || at <= now) continue;  // not in time, or held back by power or shape
-    const double wait_s = (at - now).seconds();
-    // Which nodes free up is not known ahead (the calendar counts devices),
-    // so the span is priced as the best case: its tightest span there
-    // (SpanFactor 1).
-    Candidate c = Estimate(state, p, req, 1.0, RoundTrip(state, pool.site, req));
-    c.wait_s = wait_s;
-    c.queue = static_cast<double>(wait_demand_[i]) / static_cast<double>(std::max<int64_t>(1, pool.total_devices()));
-    candidates_.push_back(c);
+  judge->max_wait_s = std::min(budget * now_norms.runtime, spec_.wait_cap.seconds()) - (now - since).seconds();
+  if (judge->max_wait_s <= 0) return false;
+  // The pools worth waiting for are weighed with those the job can start
+  // in now; waiting wins only when one of them is the best of all.
+  search_.Rank(true, search_.AllNorms(now + Duration::FromSeconds(judge->max_wait_s)));
+  bool later = false;
+  const Candidate* best = search_.Next(&later);
+  if (best == nullptr || !later) return false;
+  const int64_t need = ShapeFor(req, state.pool(best->pool).per_node).devices();
+  if (!reservation->valid) {
+    // Hold the better pool for this job, as for a blocked head.
+    reservation->valid = true;
+    reservation->pool = best->pool;
+    reservation->shadow = now + Duration::FromSeconds(best->wait_s);
+    EarliestRoom(state, best->pool, need, claims_, now, &reservation->extra);
   }
-  if (candidates_.size() == now_count) return false;
-  ScoreCandidates(candidates_, spec_);
-  const auto best = std::min_element(candidates_.begin(), candidates_.end(),
-                                     [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
-  const bool wait = best - candidates_.begin() >= static_cast<std::ptrdiff_t>(now_count);
-  if (wait) {
-    const int64_t need = ShapeFor(req, state.pool(best->pool).per_node).devices();
-    if (!reservation->valid) {
-      // Hold the better pool for this job, as for a blocked head.
-      reservation->valid = true;
-      reservation->pool = best->pool;
-      reservation->shadow = now + Duration::FromSeconds(best->wait_s);
-      EarliestRoom(state, best->pool, need, claims_, now, &reservation->extra);
-    }
-    wait_demand_[best->pool.value()] += need;
-  } else {  // back to the now-candidates, best first (the rest in turn: BringBestTo)
-    candidates_.resize(now_count);
-    ScoreCandidates(candidates_, spec_);
-    BringBestTo(candidates_, 0);
-  }
-  return wait;
+  wait_demand_[best->pool.value()] += need;
+  return true;
 }
 
 Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue, Time now) {
   Decisions out;
   claims_.Reset(state);
   site_claimed_w_.assign(state.sites().size(), 0.0);
-  can_start_.assign(state.pools().size(), 0);
   wait_demand_.assign(state.pools().size(), 0);
+  if (all_pools_.size() != state.pools().size()) {
+    all_pools_.resize(state.pools().size());
+    for (size_t i = 0; i < all_pools_.size(); ++i) all_pools_[i] = PoolId(static_cast<uint16_t>(i));
+  }
+
   PlaceRepairs(state, queue, claims_, out);
+  RefreshOrders(state, now, out);
 
   Reservation reservation;
   // Jobs looked at that did not start (waiting, deferred, blocked): past
@@ -142,7 +185,6 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   int not_started = 0;
   order_.Begin(state, queue, spec_.fair_share);
   preempted_.clear();
-  round_trips_.clear();
   round_trip_row_ = nullptr;
   while (const JobRequest* next = order_.Next()) {
     const JobRequest& req = *next;
@@ -151,63 +193,47 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       if (!PlaceSpreadJob(state, req, out)) ++not_started;
       continue;
     }
-    // 1. Filter: type, residency, capacity now, power cap, the reservation.
-    candidates_.clear();
-    std::fill(can_start_.begin(), can_start_.end(), 0);
-    for (size_t i = 0; i < state.pools().size(); ++i) {
-      const PoolId p(static_cast<uint16_t>(i));
-      if (!Allows(state, p, req)) continue;
-      const PoolState& pool = state.pool(p);
-      const GangShape shape = ShapeFor(req, pool.per_node);
-      const int64_t need = shape.devices();
-      if (pool.free_devices - claims_.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node < need ||
-          !claims_.HasNodesWithFree(state, p, shape.per_node, shape.nodes)) {
-        continue;
-      }
-      // The span the gang would get here now, priced by the step-time model.
-      const double span = spec_.topology ? SpanFactor(state, p, shape, claims_, req) : 1.0;
-      Candidate c = Estimate(state, p, req, span, RoundTrip(state, pool.site, req));
-      c.queue = static_cast<double>(wait_demand_[i]) / static_cast<double>(std::max<int64_t>(1, pool.total_devices()));
-      if (spec_.power_cap && !PowerAdmits(state, pool.site, site_claimed_w_[pool.site.value()], c.extra_w)) {
-        continue;
-      }
-      if (!reservation.Allows(p, now, c.runtime_s, need)) continue;
-      candidates_.push_back(c);
-      can_start_[i] = 1;
-    }
-    // 2. Score and place in the best pool that has the nodes (candidates in
-    // score order, ties in pool order, brought forward one at a time).
-    ScoreCandidates(candidates_, spec_);
-    if (!candidates_.empty()) {
-      BringBestTo(candidates_, 0);
-      if (std::optional<Defer> defer = AdviseDeferral(state, req, candidates_.front(), spec_, now, claims_)) {
+    // 1. Candidates: the pools the job may and can start in now (type,
+    // residency, round trip, capacity, power cap, the reservation), best
+    // first by score, found without weighing every pool where the bounds
+    // hold (candidate_search.h).
+    Judge judge{*this, state, req, now, reservation};
+    BeginSearch(state, &judge);
+    ScoreNorms norms;
+    const Candidate* c = nullptr;
+    if (search_.NowNorms(&norms)) {
+      search_.Rank(false, norms);
+      c = search_.Next();
+      if (std::optional<Defer> defer = AdviseDeferral(state, req, *c, spec_, now, claims_, orders_)) {
         out.items.push_back(std::move(*defer));
         ++not_started;
         continue;
       }
-      if (WorthWaiting(state, req, now, &reservation)) {
+      if (WorthWaiting(state, norms, &judge, &reservation)) {
         ++not_started;
         continue;
       }
+      search_.Rank(false, norms);  // back to the pools with room now
+      c = search_.Next();
     }
+    // 2. Place in the best pool that has the nodes.
     bool placed = false;
-    for (size_t k = 0; k < candidates_.size(); ++k) {
-      if (k > 0) BringBestTo(candidates_, k);
-      const Candidate& c = candidates_[k];
-      const PoolState& pool = state.pool(c.pool);
+    for (; c != nullptr; c = search_.Next()) {
+      const PoolState& pool = state.pool(c->pool);
       const GangShape shape = ShapeFor(req, pool.per_node);
-      std::vector<NodeId> nodes = spec_.topology ? FindGangNodes(state, c.pool, shape, claims_, pool.hot_spares)
-                                                 : FindNodes(state, c.pool, shape, claims_, pool.hot_spares);
+      std::vector<NodeId> nodes = spec_.topology ? FindGangNodes(state, c->pool, shape, claims_, pool.hot_spares)
+                                                 : FindNodes(state, c->pool, shape, claims_, pool.hot_spares);
       if (nodes.empty()) continue;
       const int64_t need = shape.devices();
-      for (NodeId n : nodes) claims_.Add(state, c.pool, n.value(), shape.per_node);
-      site_claimed_w_[pool.site.value()] += c.extra_w;
-      reservation.Take(c.pool, now, c.runtime_s, need);
+      for (NodeId n : nodes) claims_.Add(state, c->pool, n.value(), shape.per_node);
+      Claimed(state, c->pool);
+      site_claimed_w_[pool.site.value()] += c->extra_w;
+      reservation.Take(c->pool, now, c->runtime_s, need);
       order_.Charge(TenantUsage::Of(pool.type, need));
       const double cap = CarbonPowerCap(spec_, state.site(pool.site), req);
-      std::string reason = Reason(state, c, candidates_.size(), reservation.valid, req);
+      std::string reason = Reason(state, *c, reservation.valid, req);
       if (cap > 0) reason += fmt::format("; power capped at {:.0f}% of TDP", cap * 100);
-      out.items.push_back(Start{req.id, pool.site, c.pool, std::move(nodes), shape.per_node, std::move(reason), cap});
+      out.items.push_back(Start{req.id, pool.site, c->pool, std::move(nodes), shape.per_node, std::move(reason), cap});
       placed = true;
       break;
     }
@@ -240,6 +266,68 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   return out;
 }
 
+void StargatePolicy::RefreshOrders(const ClusterState& state, Time now, const Decisions& repairs) {
+  const bool incremental =
+      state.TakeChangedPools(reinterpret_cast<uintptr_t>(this), &changed_) && primed_ && now >= last_now_;
+  const bool moved = orders_.Update(state, !incremental);
+  if (!incremental || moved) {
+    due_heap_ = {};
+    for (size_t i = 0; i < state.pools().size(); ++i) {
+      UpdateRoom(state, PoolId(static_cast<uint16_t>(i)));
+      UpdateDue(state, PoolId(static_cast<uint16_t>(i)), now);
+    }
+  } else {
+    // What the driver changed, what the last pass's claims changed (they
+    // are gone now), and the pools whose next release time has come.
+    for (PoolId p : changed_) {
+      UpdateRoom(state, p);
+      UpdateDue(state, p, now);
+    }
+    for (PoolId p : claimed_) UpdateRoom(state, p);
+    while (!due_heap_.empty() && due_heap_.top().first <= now.nanos()) {
+      const auto [due, p] = due_heap_.top();
+      due_heap_.pop();
+      if (orders_.Due(PoolId(p)) == due) UpdateDue(state, PoolId(p), now);
+    }
+  }
+  claimed_.clear();
+  for (const Decision& d : repairs.items) {
+    if (const auto* r = std::get_if<Repair>(&d)) Claimed(state, state.PoolOf(r->spare));
+  }
+  primed_ = true;
+  last_now_ = now;
+}
+
+void StargatePolicy::Claimed(const ClusterState& state, PoolId p) {
+  UpdateRoom(state, p);
+  claimed_.push_back(p);
+}
+
+void StargatePolicy::UpdateRoom(const ClusterState& state, PoolId p) {
+  const PoolState& pool = state.pool(p);
+  int64_t room = WakeIndex::kNever;
+  if (pool.free_devices - claims_.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node >= 1) {
+    int most = pool.per_node;
+    while (most > 1 && !claims_.HasNodesWithFree(state, p, most, 1)) --most;
+    room = WakeIndex::Room(claims_.NodesWithFree(state, p, pool.per_node), most);
+  }
+  orders_.SetRoom(p, room);
+}
+
+void StargatePolicy::UpdateDue(const ClusterState& state, PoolId p, Time now) {
+  // Only a gang ending after now brings room a job could wait for (the
+  // calendar's overdue gangs have not brought it).
+  const ReleaseCalendarTree& calendar = state.running(p);
+  int64_t due = WakeIndex::kNever;
+  if (!calendar.empty() && calendar.begin()->end > now) {
+    due = calendar.begin()->end.nanos();
+  } else if (const std::optional<ReleaseEntry> next = calendar.FirstEndingAfter(now)) {
+    due = next->end.nanos();
+  }
+  if (due != orders_.Due(p) && due != WakeIndex::kNever) due_heap_.emplace(due, p.value());
+  orders_.SetDue(p, due);
+}
+
 bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out) {
   // Cleanest (by the job's estimated emissions there) sites first; rank 0,
   // usually the coordinator, at the best one.
@@ -251,7 +339,10 @@ bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest&
     return false;
   }
   std::string where;
-  for (NodeId n : nodes) where += (where.empty() ? "" : ", ") + state.site(state.pool(state.PoolOf(n)).site).name;
+  for (NodeId n : nodes) {
+    Claimed(state, state.PoolOf(n));
+    where += (where.empty() ? "" : ", ") + state.site(state.pool(state.PoolOf(n)).site).name;
+  }
   const PoolId pool = state.PoolOf(nodes.front());
   out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), shape.per_node,
                             fmt::format("spread over {} sites, cleanest first: {}", shape.nodes, where)});

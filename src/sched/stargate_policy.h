@@ -5,8 +5,9 @@
 //      free capacity (keeping each site's hot spares) and the site's power
 //      cap (the job's estimated extra draw must fit under it);
 //   2. scores the survivors by estimated run time (heterogeneity-aware),
-//      emissions and energy cost (site_score.h) and places the gang in the
-//      best one that has the nodes, topology-first (FindGangNodes: one
+//      emissions and energy cost (site_score.h), meeting them best first
+//      without weighing every pool (candidate_search.h), and places the
+//      gang in the best one that has the nodes, topology-first (FindGangNodes: one
 //      NVLink domain, else one leaf, else fewest leaves), recording why in
 //      Start::reason;
 //      A pool that is full now but scores better once its wait is counted
@@ -30,15 +31,18 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
+#include <queue>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "core/scenario.h"
 #include "sched/backfill.h"
+#include "sched/candidate_search.h"
 #include "sched/claims.h"
 #include "sched/fair_order.h"
+#include "sched/pool_orders.h"
 #include "sched/scheduler.h"
 #include "sched/site_score.h"
 
@@ -53,41 +57,79 @@ class StargatePolicy final : public Scheduler {
   bool HonoursPowerCaps() const override { return spec_.power_cap; }
 
  private:
-  // Adds the pools that are full now but free up within the wait budget to
-  // candidates_ (after the now-candidates) and says whether one of them
-  // beats every pool with room now; if so, and no job holds a reservation
-  // yet, reserves it for this job. Leaves candidates_ as the now-candidates,
-  // the best first (the rest in pool order), when the answer is no.
-  bool WorthWaiting(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation);
+  // What a pool is to the job being placed (the filters of step 1, and
+  // the wait of step 2's "worth waiting for"), for the candidate search.
+  struct Judge final : PoolJudge {
+    Judge(StargatePolicy& policy, const ClusterState& state, const JobRequest& req, Time now,
+          const Reservation& reservation)
+        : policy(policy), state(state), req(req), now(now), reservation(reservation) {}
+    Verdict Now(PoolId p, Candidate* c) override;
+    bool Later(PoolId p, Candidate* c) override;
+    StargatePolicy& policy;
+    const ClusterState& state;
+    const JobRequest& req;
+    Time now;
+    const Reservation& reservation;
+    double max_wait_s = 0;  // how long the job may still wait for a better pool
+  };
 
-  // Preempts for blocked head `req` when a plan exists, and points the
-  // reservation at the pool the victims leave.
+  // Starts the candidate search for the judge's job: bounded where the
+  // bounds hold, else over every pool.
+  void BeginSearch(const ClusterState& state, Judge* judge);
+  // Whether a pool that is full now but frees up within the wait budget
+  // beats every pool with room now (scored together); if so, and no job
+  // holds a reservation yet, reserves it for this job.
+  bool WorthWaiting(const ClusterState& state, const ScoreNorms& now_norms, Judge* judge, Reservation* reservation);
   // A `spread_sites` job: one node per site (PlaceSpread); false when it
   // cannot start now (a Reject is added when it never can).
   bool PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out);
+  // Tells the pool orders pool `p`'s room after the claims, and when its
+  // calendar next brings devices back (PoolOrders::SetRoom, SetDue), so
+  // walks skip it while it is full.
+  void UpdateRoom(const ClusterState& state, PoolId p);
+  // UpdateRoom after this pass claimed devices in `p` (and again at the
+  // next pass, when the claims are gone).
+  void Claimed(const ClusterState& state, PoolId p);
+  // At the start of a pass: the orders' grid keys, and the room and due of
+  // every pool that changed since the last pass (of all pools for a state
+  // this policy has not seen pass by pass). `repairs`: the repairs this
+  // pass has claimed.
+  void RefreshOrders(const ClusterState& state, Time now, const Decisions& repairs);
+  void UpdateDue(const ClusterState& state, PoolId p, Time now);
+  // Preempts for blocked head `req` when a plan exists, and points the
+  // reservation at the pool the victims leave.
   void MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation, Decisions& out);
-  // RoundTripMs from `req`'s users to `site`, computed once per pass for
-  // each users' location and site (a great-circle distance is three
-  // trigonometric calls, per pool per job otherwise).
+  // RoundTripMs from `req`'s users to `site`, computed once for each users'
+  // location and site (PoolOrders::RoundTrips).
   double RoundTrip(const ClusterState& state, SiteId site, const JobRequest& req);
   // PoolAllows (placement.h) with RoundTrip's cached round trips.
   bool Allows(const ClusterState& state, PoolId p, const JobRequest& req);
+  // Devices jobs earlier in the pass chose to wait for in `p`, as a
+  // fraction of the pool (the score's queue term).
+  double QueueAt(const ClusterState& state, PoolId p) const;
 
   SchedulerSpec spec_;
   Time next_deep_pass_ = Time::FromNanos(INT64_MIN);  // see SchedulerSpec::backfill_interval
-  // Scratch reused across passes so a pass allocates nothing in steady state.
+  // Scratch reused across passes so a pass allocates little in steady state.
   Claims claims_;
-  std::vector<Candidate> candidates_;
+  PoolOrders orders_;
+  CandidateSearch search_;
+  std::vector<CandidateSearch::TypeOrders> type_orders_;  // BeginSearch's scratch
+  std::vector<PoolId> all_pools_;
+  // RefreshOrders' bookkeeping: the state's changed pools, the pools this
+  // pass claimed in, each pool's next release time as a min-heap (stale
+  // entries are skipped), and the last pass.
+  std::vector<PoolId> changed_, claimed_;
+  std::priority_queue<std::pair<int64_t, uint16_t>, std::vector<std::pair<int64_t, uint16_t>>, std::greater<>>
+      due_heap_;
+  bool primed_ = false;
+  Time last_now_;
   std::vector<double> site_claimed_w_;
-  std::vector<uint8_t> can_start_;    // per pool: a candidate now, for this job
   std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
   FairOrder order_;
-  std::unordered_set<uint32_t> preempted_;  // victims chosen this pass
-  // Per users' location: the round trip to each site (NaN: not yet), for
-  // this pass.
-  std::map<std::pair<float, float>, std::vector<double>> round_trips_;
-  std::pair<float, float> round_trip_at_;          // the last location looked up,
-  std::vector<double>* round_trip_row_ = nullptr;  // and its row (null: none)
+  std::unordered_set<uint32_t> preempted_;               // victims chosen this pass
+  std::pair<float, float> round_trip_at_;                // the last users' location looked up,
+  const std::vector<double>* round_trip_row_ = nullptr;  // and its round trips (null: none)
 };
 
 }  // namespace stargate::sched

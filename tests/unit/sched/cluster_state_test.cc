@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,80 @@ TEST(ClusterState, AllowedSitesReachPastTheSixtyFourth) {
   for (size_t p = 0; p < s.pools().size(); ++p) {
     EXPECT_EQ(s.PoolMatches(PoolId(static_cast<uint16_t>(p)), r), p == 299) << p;
   }
+}
+
+}  // namespace
+}  // namespace stargate::sched
+
+namespace stargate::sched {
+namespace {
+
+// MaxGang walks each type's pools largest first; it must agree with a
+// look at every pool, fixed per-node counts and residency included.
+TEST(ClusterState, MaxGangAgreesWithEveryPool) {
+  std::vector<SiteSpec> sites;
+  for (int i = 0; i < 40; ++i) {
+    SiteSpec site;
+    site.name = "s" + std::to_string(i);
+    site.jurisdiction = i % 3 == 0 ? "EU" : "US";
+    site.pools.push_back(PoolSpec{AcceleratorType::kH100, 1 + (i * 7) % 13, i % 2 == 0 ? 8 : 4, 1, 1});
+    sites.push_back(site);
+  }
+  ClusterState s(sites);
+  for (const int fixed : {0, 4, 8}) {
+    for (const bool eu : {false, true}) {
+      JobRequest r;
+      r.fixed_per_node = fixed;
+      if (eu) r.allowed = s.AllowedSites({"EU"}, {});
+      int64_t want = 0;
+      for (size_t i = 0; i < s.pools().size(); ++i) {
+        const PoolState& p = s.pools()[i];
+        if (!s.PoolMatches(PoolId(static_cast<uint16_t>(i)), r)) continue;
+        want = std::max(want, fixed > 0 ? int64_t{p.num_nodes} * fixed : p.total_devices());
+      }
+      EXPECT_EQ(s.MaxGang(r), want) << "fixed " << fixed << " eu " << eu;
+    }
+  }
+}
+
+// The change log a scheduler keeps its per-pool indexes by: the pools the
+// driver changed since the reader's last look; a state the reader has not
+// read (or read by another reader last, or a copy) says so.
+TEST(ClusterState, TakeChangedPoolsLogsThePoolsTheDriverChanged) {
+  ClusterState s(TwoSites());
+  std::vector<PoolId> changed;
+  EXPECT_FALSE(s.TakeChangedPools(7, &changed));  // first look: every pool
+  s.Allocate(NodeId(5), 2);                       // pool 1
+  s.AddRunning(RunningGang::Ending(JobId(1), PoolId(0), 8, Time::Epoch() + Duration::Hours(1)));
+  s.Allocate(NodeId(6), 2);  // pool 1 again: logged once
+  ASSERT_TRUE(s.TakeChangedPools(7, &changed));
+  EXPECT_EQ(changed, (std::vector<PoolId>{PoolId(1), PoolId(0)}));
+  ASSERT_TRUE(s.TakeChangedPools(7, &changed));
+  EXPECT_TRUE(changed.empty());
+  s.SetNodeUp(NodeId(23), false);  // pool 2
+  EXPECT_FALSE(s.TakeChangedPools(8, &changed)) << "another reader must look at every pool";
+  EXPECT_TRUE(changed.empty());
+  ClusterState copy = s;
+  EXPECT_FALSE(copy.TakeChangedPools(8, &changed)) << "a copy must be looked at whole";
+  s.RemoveRunning(JobId(1));
+  ASSERT_TRUE(s.TakeChangedPools(8, &changed));
+  EXPECT_EQ(changed, (std::vector<PoolId>{PoolId(0)}));
+}
+
+// The grid version moves with the grid figures the pool orders sort by,
+// not with a site's load.
+TEST(ClusterState, GridVersionMovesWithTheGridNotTheLoad) {
+  ClusterState s(TwoSites());
+  SiteSignals sig;
+  sig.carbon = 100;
+  s.SetSignals(SiteId(0), sig);
+  const uint64_t v = s.grid_version();
+  sig.facility_w = 5e6;
+  s.SetSignals(SiteId(0), sig);
+  EXPECT_EQ(s.grid_version(), v);
+  sig.price = 70;
+  s.SetSignals(SiteId(0), sig);
+  EXPECT_GT(s.grid_version(), v);
 }
 
 }  // namespace

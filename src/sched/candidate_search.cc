@@ -1,0 +1,302 @@
+#include "sched/candidate_search.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace stargate::sched {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// How far two figures computed in different orders of the same products
+// can differ by rounding, with a wide margin (they differ in the last
+// few bits).
+double Slack(double a, double b) { return 1e-9 * (std::abs(a) + std::abs(b)) + 1e-12; }
+
+// The orders a Rank walks: emissions, cost, round trip.
+enum List { kCarbon = 0, kCost = 1, kRtt = 2 };
+
+// Heap order: the best (least score, then now before later, then pool
+// order) on top.
+struct Worse {
+  template <class S>
+  bool operator()(const S& a, const S& b) const {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.later != b.later) return a.later;
+    return a.pool.value() > b.pool.value();
+  }
+};
+
+}  // namespace
+
+void CandidateSearch::Begin(size_t num_pools, std::span<const TypeOrders> types, double rtt_limit_ms,
+                            const SchedulerSpec& spec, PoolJudge* judge) {
+  BeginFull(num_pools, {}, spec, judge);
+  bounded_ = true;
+  types_.assign(types.begin(), types.end());
+  rtt_limit_ms_ = rtt_limit_ms;
+}
+
+void CandidateSearch::BeginFull(size_t num_pools, std::span<const PoolId> pools, const SchedulerSpec& spec,
+                                PoolJudge* judge) {
+  spec_ = &spec;
+  judge_ = judge;
+  bounded_ = false;
+  types_.clear();
+  all_ = pools;
+  looked_ = 0;
+  horizon_ = WakeIndex::kNever;
+  if (stamp_.size() != num_pools || ++job_ == 0) {
+    stamp_.assign(num_pools, 0);
+    rank_stamp_.assign(num_pools, 0);
+    verdict_.resize(num_pools);
+    later_.resize(num_pools);
+    now_c_.resize(num_pools);
+    later_c_.resize(num_pools);
+    job_ = 1;
+  }
+}
+
+PoolJudge::Verdict CandidateSearch::NowOf(PoolId p) {
+  const size_t i = p.value();
+  if (stamp_[i] != job_) {
+    stamp_[i] = job_;
+    verdict_[i] = static_cast<uint8_t>(judge_->Now(p, &now_c_[i]));
+    later_[i] = 0;
+    ++looked_;
+  }
+  return static_cast<PoolJudge::Verdict>(verdict_[i]);
+}
+
+bool CandidateSearch::LaterOf(PoolId p) {
+  const size_t i = p.value();
+  if (later_[i] == 0) later_[i] = judge_->Later(p, &later_c_[i]) ? 1 : 2;
+  return later_[i] == 1;
+}
+
+bool CandidateSearch::IsMember(PoolId p, bool with_later, bool* later) {
+  const PoolJudge::Verdict v = NowOf(p);
+  *later = false;
+  if (v == PoolJudge::Verdict::kNow) return true;
+  if (!with_later || v != PoolJudge::Verdict::kNotNow || !LaterOf(p)) return false;
+  *later = true;
+  return true;
+}
+
+const Candidate& CandidateSearch::CandidateOf(PoolId p, bool later) const {
+  return later ? later_c_[p.value()] : now_c_[p.value()];
+}
+
+bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
+  const TypeOrders& o = types_[t];
+  // This type's least figures among the members met so far.
+  double least_co2 = kInf, least_cost = kInf, least_time = kInf;
+  bool any = false, later = false;
+  auto meet = [&](PoolId p) {
+    if (!IsMember(p, with_later, &later)) return;
+    const Candidate& c = CandidateOf(p, later);
+    norms->Include(c);
+    least_co2 = std::min(least_co2, c.co2_g);
+    least_cost = std::min(least_cost, c.cost_usd);
+    least_time = std::min(least_time, c.wait_s + c.move_s + c.runtime_s);
+    any = true;
+  };
+  // The emissions and cost orders, each walked until no pool further on
+  // can have a lower figure than one met: a member's figure is at least
+  // the type's factor times its key (the span factor and waits only add).
+  struct Walk {
+    const PoolOrders::Sorted* order;
+    double factor;
+    const double* least;
+    bool active;
+    size_t i = 0;
+    bool done = false;
+  };
+  Walk walks[2] = {{o.carbon, o.factors.co2_per_key, &least_co2, true},
+                   {o.cost, o.factors.cost_per_key, &least_cost, Uses(t, kCost)}};
+  // With a round-trip limit, the pools within reach, all of them: when
+  // they are few this ends first, and then every member is known.
+  const bool ball = o.rtt != nullptr && rtt_limit_ms_ < kInf;
+  size_t b = 0;
+  for (;;) {
+    if (ball) {
+      b = NextIn(*o.rtt, b, t, with_later);
+      if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return any;
+      meet(o.rtt->pools[b++]);
+    }
+    Walk* w = !walks[0].done ? &walks[0] : (walks[1].active && !walks[1].done ? &walks[1] : nullptr);
+    if (w == nullptr) break;
+    w->i = NextIn(*w->order, w->i, t, with_later);
+    if (w->i >= w->order->pools.size()) {
+      w->done = true;
+      if (!any) return false;  // every pool that could be a member was met
+      continue;
+    }
+    const double bound = w->factor * w->order->keys[w->i];
+    if (*w->least < kInf && bound > *w->least + Slack(bound, *w->least)) {
+      w->done = true;
+      continue;
+    }
+    meet(w->order->pools[w->i++]);
+  }
+  // The least time is the type's run time when a member runs at it (no
+  // wait, no span to price); otherwise, if the type could still hold the
+  // least time of all, every member is looked at.
+  const double runtime = o.factors.runtime_s;
+  if (least_time > runtime + Slack(least_time, runtime) && runtime < norms->time) {
+    const PoolOrders::Sorted& order = ball ? *o.rtt : *o.carbon;
+    for (size_t i = NextIn(order, 0, t, with_later); i < order.pools.size() && !(ball && order.keys[i] > rtt_limit_ms_);
+         i = NextIn(order, i + 1, t, with_later)) {
+      meet(order.pools[i]);
+    }
+  }
+  return any;
+}
+
+bool CandidateSearch::NowNorms(ScoreNorms* norms) {
+  *norms = ScoreNorms{};
+  bool any = false;
+  if (!bounded_) {
+    for (PoolId p : all_) {
+      if (NowOf(p) != PoolJudge::Verdict::kNow) continue;
+      norms->Include(now_c_[p.value()]);
+      any = true;
+    }
+    now_norms_ = *norms;
+    return any;
+  }
+  // Each type's least emissions and least cost sit at its first candidate
+  // in those orders; every candidate of a type runs as long.
+  for (size_t t = 0; t < types_.size(); ++t) {
+    any = NormsOf(t, false, norms) || any;
+  }
+  now_norms_ = *norms;
+  return any;
+}
+
+ScoreNorms CandidateSearch::AllNorms(Time horizon) {
+  horizon_ = horizon.nanos();
+  ScoreNorms norms = now_norms_;
+  bool later = false;
+  if (!bounded_) {
+    for (PoolId p : all_) {
+      if (IsMember(p, true, &later) && later) norms.Include(later_c_[p.value()]);
+    }
+    return norms;
+  }
+  for (size_t t = 0; t < types_.size(); ++t) NormsOf(t, true, &norms);
+  return norms;
+}
+
+size_t CandidateSearch::NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later) const {
+  const size_t now = order.room.NextAwake(from, types_[t].room_needed);
+  if (!with_later || now == from) return now;
+  // A pool worth waiting for needs devices back after now, by the horizon.
+  return std::min(now, order.due.NextAwake(from, horizon_));
+}
+
+bool CandidateSearch::Uses(size_t t, int list) const {
+  switch (list) {
+    case kCarbon:
+      return true;  // every pool of the type: the walk's backbone
+    case kCost:
+      return spec_->weight_cost > 0;
+    default:
+      return types_[t].rtt != nullptr;
+  }
+}
+
+void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
+  with_later_ = with_later;
+  norms_ = norms;
+  if (++rank_ == 0) {
+    std::fill(rank_stamp_.begin(), rank_stamp_.end(), 0);
+    rank_ = 1;
+  }
+  seen_.clear();
+  walks_.assign(types_.size(), Walk{});
+  if (!bounded_) {
+    for (PoolId p : all_) Meet(p);
+    return;
+  }
+  for (size_t t = 0; t < types_.size(); ++t) {
+    for (int l = 0; l < 3; ++l) {
+      if (Uses(t, l)) walks_[t].pos[l] = NextIn(ListOf(t, l), 0, t, with_later_);
+    }
+    walks_[t].bound = Bound(t);
+  }
+}
+
+const PoolOrders::Sorted& CandidateSearch::ListOf(size_t t, int list) const {
+  const TypeOrders& o = types_[t];
+  return list == kCarbon ? *o.carbon : (list == kCost ? *o.cost : *o.rtt);
+}
+
+void CandidateSearch::Meet(PoolId p) {
+  const size_t i = p.value();
+  if (rank_stamp_[i] == rank_) return;
+  rank_stamp_[i] = rank_;
+  bool later = false;
+  if (!IsMember(p, with_later_, &later)) return;
+  seen_.push_back(Seen{ScoreOf(CandidateOf(p, later), norms_, *spec_), later, p});
+  std::push_heap(seen_.begin(), seen_.end(), Worse{});
+}
+
+double CandidateSearch::Bound(size_t t) const {
+  const Walk& w = walks_[t];
+  const TypeOrders& o = types_[t];
+  for (int l = 0; l < 3; ++l) {
+    // One order walked to its end has met every pool of the type that
+    // could be a member (or, for round trips, every one within reach).
+    if (!Uses(t, l)) continue;
+    const PoolOrders::Sorted& list = ListOf(t, l);
+    if (w.pos[l] >= list.pools.size()) return kInf;
+    if (l == kRtt && list.keys[w.pos[l]] > rtt_limit_ms_) return kInf;
+  }
+  Candidate least;
+  least.runtime_s = o.factors.runtime_s;
+  least.co2_g = o.factors.co2_per_key * o.carbon->keys[w.pos[kCarbon]];
+  if (Uses(t, kCost)) least.cost_usd = o.factors.cost_per_key * o.cost->keys[w.pos[kCost]];
+  if (Uses(t, kRtt)) least.rtt_ms = o.rtt->keys[w.pos[kRtt]];
+  return ScoreOf(least, norms_, *spec_);
+}
+
+void CandidateSearch::Step(size_t t) {
+  Walk& w = walks_[t];
+  int l = w.turn;
+  while (!Uses(t, l)) l = (l + 1) % 3;
+  w.turn = (l + 1) % 3;
+  const PoolOrders::Sorted& list = ListOf(t, l);
+  Meet(list.pools[w.pos[l]]);
+  w.pos[l] = NextIn(list, w.pos[l] + 1, t, with_later_);
+  w.bound = Bound(t);
+}
+
+const Candidate* CandidateSearch::Next(bool* later) {
+  for (;;) {
+    double bound = kInf;
+    size_t walk = 0;
+    for (size_t t = 0; t < walks_.size(); ++t) {
+      if (walks_[t].bound < bound) {
+        bound = walks_[t].bound;
+        walk = t;
+      }
+    }
+    if (!seen_.empty()) {
+      const Seen best = seen_.front();
+      if (bound == kInf || best.score + Slack(best.score, bound) < bound) {
+        std::pop_heap(seen_.begin(), seen_.end(), Worse{});
+        seen_.pop_back();
+        Candidate& c = best.later ? later_c_[best.pool.value()] : now_c_[best.pool.value()];
+        c.score = best.score;
+        if (later != nullptr) *later = best.later;
+        return &c;
+      }
+    }
+    if (bound == kInf) return nullptr;
+    Step(walk);
+  }
+}
+
+}  // namespace stargate::sched

@@ -1,0 +1,151 @@
+// File: candidate_search.h
+// A job's candidate pools, best first, without weighing every pool of a
+// network of thousands of sites (issue 24).
+//
+// The site score (site_score.h ScoreOf) never falls when one of a pool's
+// figures grows. A job's run time on a pool is its type's run time (or
+// more), its emissions and cost a factor of the job and type times a key
+// of the site (pue x judged intensity, pue x price) (or more), and its
+// round trip is a key of the site too; PoolOrders (pool_orders.h) keeps each type's pools
+// sorted by each key. So the pools a walk down those orders has not met
+// yet score at least what the keys at the walk's positions give, and a
+// pool that scores below that bound is the best left. This is Fagin's
+// threshold algorithm (Fagin, Lotem and Naor, "Optimal aggregation
+// algorithms for middleware", PODS 2001), with the round-trip order
+// stopping at the job's max_rtt (every pool past it is out of reach).
+//
+// The result is exactly a full scan's: pools come in the order of a
+// stable sort by score of every candidate (ties: pools the job can start
+// in now before pools worth waiting for, then pool order). A pool is
+// yielded only when its score is below every unmet pool's bound by more
+// than rounding could account for. The scores' references (ScoreNorms:
+// the best time, least emissions and least cost among the candidates) are
+// found first, each by walking one order to its first candidate.
+//
+// A training gang's span factor stretches its time, emissions and cost on
+// a pool (never below the type's factors times the keys), so its bounds
+// hold too, though its norms may take longer walks. A job with data to
+// move, whose time depends on where the data is, is searched by looking
+// at every pool (BeginFull), by the same code. Pure; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "core/scenario.h"
+#include "sched/pool_orders.h"
+#include "sched/site_score.h"
+
+namespace stargate::sched {
+
+// What a pool is to the job being searched for, as the caller judges it
+// (the policy's filters: residency, round trip, room, power, reservation).
+// Each answer is asked for at most once per job.
+class PoolJudge {
+ public:
+  enum class Verdict : uint8_t { kNo, kNow, kNotNow };
+  virtual ~PoolJudge() = default;
+  // kNow: the job may start in `p` now (*c: its figures, queue included);
+  // kNotNow: it may run there but cannot start now; kNo: it may not.
+  virtual Verdict Now(PoolId p, Candidate* c) = 0;
+  // For a kNotNow pool: whether room comes soon enough to wait for it
+  // (*c: its figures with wait_s).
+  virtual bool Later(PoolId p, Candidate* c) = 0;
+};
+
+class CandidateSearch {
+ public:
+  // One accelerator type's orders for the job, and the job's factors there.
+  struct TypeOrders {
+    const PoolOrders::Sorted* carbon = nullptr;  // every pool of the type
+    const PoolOrders::Sorted* cost = nullptr;
+    const PoolOrders::Sorted* rtt = nullptr;  // null: the round trip is neither weighed nor limited
+    TypeFactors factors;
+    // The least room (WakeIndex::Room) a pool of the type needs now for
+    // the job: pools with less are passed over.
+    int64_t room_needed = WakeIndex::DevicesOnANode(1);
+  };
+
+  // Starts a bounded search over `types` (the job's acceptable types that
+  // the network has); `rtt_limit_ms` ends the round-trip orders (infinity:
+  // no limit). `num_pools` sizes the per-pool memory.
+  void Begin(size_t num_pools, std::span<const TypeOrders> types, double rtt_limit_ms, const SchedulerSpec& spec,
+             PoolJudge* judge);
+  // Starts a search that looks at every pool in `pools`.
+  void BeginFull(size_t num_pools, std::span<const PoolId> pools, const SchedulerSpec& spec, PoolJudge* judge);
+
+  // The norms over the pools the job can start in now; false when there
+  // is none.
+  bool NowNorms(ScoreNorms* norms);
+  // The norms over those and the pools worth waiting for (after
+  // NowNorms): pools waking after `horizon` (the job's longest wait) are
+  // not looked at.
+  ScoreNorms AllNorms(Time horizon);
+
+  // Restarts the best-first order with `norms`, over the pools the job can
+  // start in now and, `with_later`, those worth waiting for (by the
+  // horizon AllNorms was given).
+  void Rank(bool with_later, const ScoreNorms& norms);
+  // The next candidate in that order (score set; `*later`: one worth
+  // waiting for), or nullptr when none is left.
+  const Candidate* Next(bool* later = nullptr);
+
+  // Pools looked at since Begin (a measure of the search's cost).
+  int64_t looked() const { return looked_; }
+
+ private:
+  struct Walk {  // one type's positions in its orders during a Rank
+    size_t pos[3] = {0, 0, 0};
+    int turn = 0;
+    double bound = 0;  // Bound() at these positions
+  };
+  struct Seen {
+    double score;
+    bool later;
+    PoolId pool;
+  };
+  // The pool's verdicts, asked for once per job.
+  PoolJudge::Verdict NowOf(PoolId p);
+  bool LaterOf(PoolId p);
+  bool IsMember(PoolId p, bool with_later, bool* later);
+  const Candidate& CandidateOf(PoolId p, bool later) const;
+  // Adds to `norms` members of type `t` (now-candidates, and `with_later`
+  // those worth waiting for) that hold its least emissions, least cost
+  // and time; false when the type has no member.
+  bool NormsOf(size_t t, bool with_later, ScoreNorms* norms);
+  // The least score any pool of type `t` not yet met in this Rank can have.
+  double Bound(size_t t) const;
+  void Step(size_t t);
+  void Meet(PoolId p);
+  // Whether type `t`'s walk uses order `list` (candidate_search.cc List).
+  bool Uses(size_t t, int list) const;
+  const PoolOrders::Sorted& ListOf(size_t t, int list) const;
+  // The first position >= from in `order` whose pool could be a member
+  // for type `t`'s walk: room now for the job, or (`with_later`) devices
+  // due back by the horizon.
+  size_t NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later) const;
+
+  const SchedulerSpec* spec_ = nullptr;
+  PoolJudge* judge_ = nullptr;
+  bool bounded_ = true;
+  std::vector<TypeOrders> types_;
+  std::span<const PoolId> all_;
+  double rtt_limit_ms_ = 0;
+  ScoreNorms now_norms_;
+
+  // Per pool, stamped with the job (stamp_) and the Rank (rank_stamp_).
+  uint32_t job_ = 0, rank_ = 0;
+  std::vector<uint32_t> stamp_, rank_stamp_;
+  std::vector<uint8_t> verdict_, later_;
+  std::vector<Candidate> now_c_, later_c_;
+  int64_t looked_ = 0;
+
+  bool with_later_ = false;
+  int64_t horizon_ = WakeIndex::kNever;  // ns; set by AllNorms
+  ScoreNorms norms_;
+  std::vector<Walk> walks_;
+  std::vector<Seen> seen_;
+};
+
+}  // namespace stargate::sched

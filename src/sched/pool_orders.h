@@ -1,0 +1,99 @@
+// File: pool_orders.h
+// The pools of each accelerator type sorted by what the site score weighs,
+// for the bounded candidate search (candidate_search.h): by the site's
+// pue x judged intensity (a job's emissions there are that times a factor
+// of the job and the type), by pue x price (its energy cost), and, per
+// users' location, by round trip. Also every pool by the lowest intensity
+// in its forecast window (deferral.h).
+//
+// Kept across passes: Update() re-sorts only the orders whose keys moved
+// (grid figures move hourly, passes come every few seconds), and the round
+// trips, which depend only on where the sites are, are sorted once per
+// users' location. Ties are broken by pool index, so a walk meets equal
+// keys in pool order. Each order also knows its pools' room now and when
+// their calendars next bring devices back, kept by the scheduler through
+// SetRoom and SetDue, so walks skip full pools. Pure; not thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/accelerator.h"
+#include "sched/cluster_state.h"
+#include "sched/wake_index.h"
+
+namespace stargate::sched {
+
+class PoolOrders {
+ public:
+  // Pools with their keys, ascending (ties in pool order), and each
+  // one's room and when devices are next due back (wake_index.h; not kept
+  // for ByMinAhead).
+  struct Sorted {
+    std::vector<PoolId> pools;
+    std::vector<double> keys;
+    WakeIndex room;
+    WakeIndex due;
+  };
+
+  // Brings every order up to date with `state`'s grid figures, and, when
+  // `check_layout` (a state the orders may not have seen), with where its
+  // sites are and which pools they have. True when the layout changed (or
+  // was first seen): every pool's room and due are then reset.
+  bool Update(const ClusterState& state, bool check_layout);
+  // Pool `p`'s room now (WakeIndex::Room, or kNever) and when
+  // its calendar next hands devices back (ns after now; kNever: nothing
+  // due). Every pool has a whole node and nothing due until told.
+  void SetRoom(PoolId p, int64_t room);
+  void SetDue(PoolId p, int64_t due);
+  int64_t Due(PoolId p) const { return due_[p.value()]; }
+
+  const Sorted& ByCarbon(AcceleratorType t) const { return carbon_[Index(t)]; }
+  const Sorted& ByCost(AcceleratorType t) const { return cost_[Index(t)]; }
+  // The most and the fewest devices a node of type `t` has (0: no such
+  // pool).
+  int MaxPerNode(AcceleratorType t) const { return max_per_node_[Index(t)]; }
+  int MinPerNode(AcceleratorType t) const { return min_per_node_[Index(t)]; }
+  // Pools of type `t` in pool order.
+  const std::vector<PoolId>& OfType(AcceleratorType t) const { return of_type_[Index(t)]; }
+  // Every pool, by its site's SiteSignals::carbon_min_ahead.
+  const Sorted& ByMinAhead() const { return min_ahead_; }
+  // Pools of type `t` by round trip (ms, RoundTripMs) from a point; an
+  // unlocated site's round trip is 0.
+  const Sorted& ByRoundTrip(const ClusterState& state, AcceleratorType t, float latitude, float longitude);
+  // The round trip from a point to each site, by site index.
+  const std::vector<double>& RoundTrips(const ClusterState& state, float latitude, float longitude);
+
+ private:
+  static size_t Index(AcceleratorType t) { return static_cast<size_t>(t); }
+  struct Place {
+    std::vector<double> per_site;
+    std::vector<Sorted> per_type;  // sorted on first use: empty pools = not yet
+    std::vector<uint8_t> sorted;
+  };
+  Place& PlaceAt(const ClusterState& state, float latitude, float longitude);
+  // Calls f on every indexed order that holds pool `p`.
+  template <class F>
+  void ForEachOrderOf(PoolId p, F f);
+
+  // What the orders were built from: where the sites are and which pools
+  // they have (a change drops everything), and each site's keys.
+  std::vector<double> layout_;
+  std::vector<std::vector<PoolId>> of_type_;  // per type, in pool order
+  std::vector<PoolId> all_;
+  std::vector<int64_t> room_, due_;  // per pool
+  std::vector<AcceleratorType> type_of_;
+  std::vector<int> max_per_node_ = std::vector<int>(kNumAcceleratorTypes, 0);
+  std::vector<int> min_per_node_ = std::vector<int>(kNumAcceleratorTypes, 0);
+  std::vector<double> carbon_key_, cost_key_, min_ahead_key_;  // per site
+  std::vector<double> scratch_[3];
+  uint64_t grid_version_ = 0;  // ClusterState::grid_version at the last look
+  std::vector<Sorted> carbon_ = std::vector<Sorted>(kNumAcceleratorTypes);
+  std::vector<Sorted> cost_ = std::vector<Sorted>(kNumAcceleratorTypes);
+  Sorted min_ahead_;
+  std::map<std::pair<float, float>, Place> places_;
+};
+
+}  // namespace stargate::sched

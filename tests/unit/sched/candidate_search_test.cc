@@ -1,0 +1,331 @@
+// The bounded candidate search (candidate_search.h) against a full scan:
+//  - on random networks, queues and weights, a stargate pass with the
+//    bounded search decides exactly what it decides weighing every pool
+//    (starts, nodes, reasons, waits, deferrals, rejections), pass after
+//    pass, ties and unlocated sites included;
+//  - on a network of many sites it looks at a few pools, not all;
+//  - a job with a round-trip limit looks only within reach.
+#include "sched/candidate_search.h"
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include <map>
+
+#include "core/rng.h"
+#include "sched/placement.h"
+#include "sched/stargate_policy.h"
+
+namespace stargate::sched {
+namespace {
+
+// One line per decision, every field that a driver acts on.
+std::string Render(const Decisions& d) {
+  std::string out;
+  for (const Decision& item : d.items) {
+    if (const auto* s = std::get_if<Start>(&item)) {
+      out += fmt::format("start {} site {} pool {} x{} cap {} [", s->job.value(), s->site.value(), s->pool.value(),
+                         s->per_node, s->power_cap);
+      for (NodeId n : s->nodes) out += fmt::format("{} ", n.value());
+      out += "] " + s->reason + "\n";
+    } else if (const auto* p = std::get_if<Preempt>(&item)) {
+      out += fmt::format("preempt {} {} {}\n", p->job.value(), p->warning.nanos(), p->reason);
+    } else if (const auto* f = std::get_if<Defer>(&item)) {
+      out += fmt::format("defer {} {} {}\n", f->job.value(), f->until.nanos(), f->reason);
+    } else if (const auto* r = std::get_if<Reject>(&item)) {
+      out += fmt::format("reject {} {}\n", r->job.value(), r->reason);
+    } else if (const auto* r = std::get_if<Repair>(&item)) {
+      out += fmt::format("repair {} {} {}\n", r->job.value(), r->failed.value(), r->spare.value());
+    }
+  }
+  return out;
+}
+
+std::vector<SiteSpec> RandomSites(Rng& rng, int n) {
+  const char* jurisdictions[] = {"US", "EU", "NO", "IN"};
+  const AcceleratorType types[] = {AcceleratorType::kH100, AcceleratorType::kA100, AcceleratorType::kB200};
+  std::vector<SiteSpec> sites;
+  for (int i = 0; i < n; ++i) {
+    SiteSpec s;
+    s.name = "site" + std::to_string(i);
+    s.region = "r" + std::to_string(rng.Below(4));
+    s.jurisdiction = jurisdictions[rng.Below(4)];
+    s.pue = 1.1 + 0.1 * static_cast<double>(rng.Below(3));  // few values: ties in the keys
+    const int nodes = 1 + static_cast<int>(rng.Below(5));
+    s.pools.push_back(PoolSpec{types[rng.Below(3)], nodes, 8, 2, 1});
+    if (rng.Bernoulli(0.2))
+      s.pools.push_back(PoolSpec{types[rng.Below(3)], 1 + static_cast<int>(rng.Below(3)), 4, 1, 1});
+    s.hot_spares = rng.Bernoulli(0.2) ? 1 : 0;
+    s.fabric.nodes_per_leaf = 2;  // gangs of 3+ nodes span leaves
+    s.fabric.oversubscription = 4;
+    s.power_cap = rng.Bernoulli(0.3) ? Watts(2'000.0 + 4'000.0 * nodes * rng.Uniform()) : Watts(0);
+    s.located = !rng.Bernoulli(0.1);
+    s.latitude = -60 + 120 * rng.Uniform();
+    s.longitude = -180 + 360 * rng.Uniform();
+    sites.push_back(s);
+  }
+  return sites;
+}
+
+void RandomSignals(Rng& rng, ClusterState& s, Time now) {
+  for (size_t i = 0; i < s.sites().size(); ++i) {
+    SiteSignals sig;
+    // Whole numbers from a short range: many sites tie.
+    sig.carbon = static_cast<double>(20 * (1 + rng.Below(12)));
+    sig.carbon_ahead = rng.Bernoulli(0.5) ? sig.carbon : static_cast<double>(20 * (1 + rng.Below(12)));
+    sig.carbon_min_ahead = std::min(sig.carbon, static_cast<double>(20 * (1 + rng.Below(12))));
+    sig.carbon_min_at = now + Duration::Hours(static_cast<int64_t>(rng.Below(6)));
+    sig.price = rng.Bernoulli(0.1) ? 0.0 : static_cast<double>(10 * (1 + rng.Below(8)));
+    sig.facility_w = 1'000 * rng.Uniform();
+    s.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+}
+
+// A model whose gradient all-reduce a wide span slows (the policy prices
+// it with SpanFactor).
+const TrainingSpec* Model() {
+  static const TrainingSpec model = [] {
+    TrainingSpec t;
+    t.params = 70e9;
+    t.tokens = 1e12;
+    t.tokens_per_step = 5e3;  // small steps: the gradient sync is exposed
+    return t;
+  }();
+  return &model;
+}
+
+JobRequest RandomJob(Rng& rng, ClusterState& s, uint32_t id) {
+  JobRequest r;
+  r.id = JobId(id);
+  const int sizes[] = {1, 2, 4, 8, 16, 24};
+  r.accelerators = sizes[rng.Below(6)];
+  r.submit = Time::Epoch() + Duration::Seconds(static_cast<int64_t>(rng.Below(100)));
+  r.estimate = Duration::Minutes(1 + static_cast<int64_t>(rng.Below(600)));
+  if (rng.Bernoulli(0.3)) r.accel_mask = MaskOf(rng.Bernoulli(0.5) ? AcceleratorType::kH100 : AcceleratorType::kA100);
+  if (rng.Bernoulli(0.3)) r.allowed = s.AllowedSites({rng.Bernoulli(0.5) ? "EU" : "US"}, {});
+  if (r.allowed == nullptr && rng.Bernoulli(0.1)) r.allowed = s.AllowedSites({}, {"r1", "r2"});
+  r.tenant = TenantId(static_cast<uint16_t>(rng.Below(4)));
+  r.priority = rng.Bernoulli(0.15) ? 5 : 0;
+  r.utilisation = rng.Bernoulli(0.05) ? 0.0 : 0.8;  // no extra draw: every pool ties on carbon and cost
+  if (rng.Bernoulli(0.4)) {
+    r.has_users = true;
+    r.users_latitude = static_cast<float>(-60 + 120 * rng.Uniform());
+    r.users_longitude = static_cast<float>(-180 + 360 * rng.Uniform());
+    if (rng.Bernoulli(0.6)) r.max_rtt = Duration::Millis(20 + static_cast<int64_t>(rng.Below(200)));
+  }
+  if (rng.Bernoulli(0.2)) r.training = Model();  // gangs of 16 or 24 span nodes
+  if (rng.Bernoulli(0.3)) {
+    r.deferrable = true;
+    r.deadline = r.submit + Duration::Hours(static_cast<int64_t>(2 + rng.Below(48)));
+  }
+  return r;
+}
+
+SchedulerSpec RandomSpec(Rng& rng) {
+  SchedulerSpec spec;
+  const double weights[] = {0, 0.5, 1, 3};
+  spec.weight_time = weights[rng.Below(4)];
+  spec.weight_carbon = weights[rng.Below(4)];
+  spec.weight_cost = weights[rng.Below(4)];
+  spec.weight_latency = weights[rng.Below(4)];
+  spec.weight_queue = weights[rng.Below(4)];
+  if (spec.weight_time + spec.weight_carbon + spec.weight_cost + spec.weight_latency + spec.weight_queue == 0) {
+    spec.weight_time = 1;
+  }
+  const double budgets[] = {0, 0.5, 2};
+  spec.wait_budget = budgets[rng.Below(3)];
+  spec.resume_wait_budget = budgets[rng.Below(3)];
+  spec.preempt_after = Duration::Minutes(static_cast<int64_t>(rng.Below(3) * 30));
+  spec.fair_share = rng.Bernoulli(0.3);
+  return spec;
+}
+
+TEST(CandidateSearch, DecidesExactlyAsAFullScanOnRandomNetworks) {
+  Rng rng(24);
+  int starts = 0, waits_or_defers = 0;
+  for (int trial = 0; trial < 1000; ++trial) {
+    std::vector<SiteSpec> specs = RandomSites(rng, 3 + static_cast<int>(rng.Below(40)));
+    // Each policy keeps its own state, changed alike pass by pass, so the
+    // bounded one keeps its indexes from pass to pass as in a driver.
+    ClusterState s(specs), f(specs);
+    auto both = [&](auto change) {
+      change(s);
+      change(f);
+    };
+    SchedulerSpec spec = RandomSpec(rng);
+    spec.bounded_search = true;
+    spec.bounded_search_min_pools = 0;  // bounded on every network, however small
+    StargatePolicy bounded(spec);
+    spec.bounded_search = false;
+    StargatePolicy full(spec);
+    Queue q;
+    if (spec.fair_share) q.KeepTenantOrder();
+    std::map<uint32_t, JobRequest> reqs;
+    for (uint32_t i = 0; i < 100; ++i) {
+      reqs[i] = RandomJob(rng, s, i);
+      q.Push(reqs[i]);
+    }
+    std::vector<Start> running;
+    for (int pass = 0; pass < 6; ++pass) {
+      const Time now = Time::Epoch() + Duration::Minutes(20 * pass);
+      RandomSignals(rng, s, now);
+      for (size_t i = 0; i < specs.size(); ++i) {
+        const SiteId site(static_cast<uint16_t>(i));
+        f.SetSignals(site, s.site(site).signals);
+      }
+      const Decisions d = bounded.Schedule(s, q, now);
+      const std::string want = Render(full.Schedule(f, q, now));
+      ASSERT_EQ(Render(d), want) << "trial " << trial << " pass " << pass;
+      for (const Decision& item : d.items) {
+        if (const auto* st = std::get_if<Start>(&item)) {
+          ++starts;
+          if (rng.Bernoulli(0.1)) continue;  // the driver could not start it: it stays queued
+          both([&](ClusterState& c) {
+            for (NodeId n : st->nodes) c.Allocate(n, st->per_node);
+          });
+          q.Erase(st->job);
+          running.push_back(*st);
+          RunningGang g = RunningGang::Ending(st->job, st->pool, static_cast<int64_t>(st->nodes.size()) * st->per_node,
+                                              now + reqs.at(st->job.value()).estimate);
+          g.tenant = reqs.at(st->job.value()).tenant;
+          both([&](ClusterState& c) { c.AddRunning(g); });
+        } else if (const auto* r = std::get_if<Reject>(&item)) {
+          q.Erase(r->job);
+        } else if (std::holds_alternative<Defer>(item)) {
+          ++waits_or_defers;
+        }
+      }
+      // Some gangs end; some end late (their calendar entries overdue).
+      for (size_t k = 0; k < running.size();) {
+        if (rng.Bernoulli(0.3)) {
+          const Start& st = running[k];
+          both([&](ClusterState& c) {
+            for (NodeId n : st.nodes) c.Release(n, st.per_node);
+            c.RemoveRunning(st.job);
+          });
+          running[k] = running.back();
+          running.pop_back();
+        } else {
+          ++k;
+        }
+      }
+    }
+  }
+  EXPECT_GT(starts, 5000);  // the comparison was exercised
+  EXPECT_GT(waits_or_defers, 50);
+}
+
+// A judge that finds every allowed pool open, for looking at the search
+// alone.
+struct OpenJudge final : PoolJudge {
+  OpenJudge(const ClusterState& s, const JobRequest& r) : state(s), req(r) {}
+  Verdict Now(PoolId p, Candidate* c) override {
+    if (!PoolAllows(state, p, req)) return Verdict::kNo;
+    *c = Estimate(state, p, req);
+    return Verdict::kNow;
+  }
+  bool Later(PoolId, Candidate*) override { return false; }
+  const ClusterState& state;
+  const JobRequest& req;
+};
+
+ClusterState ManySites(int n) {
+  std::vector<SiteSpec> specs;
+  for (int i = 0; i < n; ++i) {
+    SiteSpec s;
+    s.name = "s" + std::to_string(i);
+    s.jurisdiction = "EU";
+    s.pue = 1.2;
+    s.latitude = 40 + 20.0 * (i % 97) / 97;
+    s.longitude = -5 + 30.0 * (i % 89) / 89;
+    s.pools.push_back(PoolSpec{AcceleratorType::kH100, 2, 8, 2, 1});
+    specs.push_back(s);
+  }
+  ClusterState state(specs);
+  for (int i = 0; i < n; ++i) {
+    SiteSignals sig;
+    sig.carbon = sig.carbon_ahead = 50 + (i * 7919) % 500;
+    sig.price = 30 + (i * 104729) % 70;
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+  return state;
+}
+
+// A one-node job of an hour.
+JobRequest NodeForAnHour() {
+  JobRequest req;
+  req.accelerators = 8;
+  req.estimate = Duration::Hours(1);
+  return req;
+}
+
+TEST(CandidateSearch, LooksAtAFewOfManyPools) {
+  const ClusterState state = ManySites(2'000);
+  PoolOrders orders;
+  orders.Update(state, true);
+  const JobRequest req = NodeForAnHour();
+  OpenJudge judge(state, req);
+  SchedulerSpec spec;
+  CandidateSearch search;
+  CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100), &orders.ByCost(AcceleratorType::kH100),
+                                nullptr, FactorsFor(AcceleratorType::kH100, req)};
+  search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
+  ScoreNorms norms;
+  ASSERT_TRUE(search.NowNorms(&norms));
+  search.Rank(false, norms);
+  const Candidate* best = search.Next();
+  ASSERT_NE(best, nullptr);
+  const double found = best->score;
+  const PoolId pool = best->pool;
+  EXPECT_LT(search.looked(), 100) << "a bounded search should not look at most of 2,000 pools";
+
+  // The full scan agrees.
+  std::vector<PoolId> all;
+  for (size_t i = 0; i < state.pools().size(); ++i) all.push_back(PoolId(static_cast<uint16_t>(i)));
+  search.BeginFull(state.pools().size(), all, spec, &judge);
+  ASSERT_TRUE(search.NowNorms(&norms));
+  search.Rank(false, norms);
+  EXPECT_EQ(search.Next()->pool, pool);
+  EXPECT_EQ(search.looked(), 2'000);
+  EXPECT_GT(found, 0);
+}
+
+TEST(CandidateSearch, ARoundTripLimitLooksOnlyWithinReach) {
+  const ClusterState state = ManySites(2'000);
+  PoolOrders orders;
+  orders.Update(state, true);
+  JobRequest req = NodeForAnHour();
+  req.has_users = true;
+  req.users_latitude = 41;
+  req.users_longitude = -4;
+  req.max_rtt = Duration::Millis(3);
+  OpenJudge judge(state, req);
+  SchedulerSpec spec;
+  spec.weight_carbon = spec.weight_cost = 0;  // only the round trip orders the pools
+  int within = 0;
+  for (const SiteState& site : state.sites()) within += RoundTripMs(site, req) <= 3.0 ? 1 : 0;
+  ASSERT_GT(within, 0);
+  ASSERT_LT(within, 200);
+  CandidateSearch search;
+  CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100), &orders.ByCost(AcceleratorType::kH100),
+                                &orders.ByRoundTrip(state, AcceleratorType::kH100, 41, -4),
+                                FactorsFor(AcceleratorType::kH100, req)};
+  search.Begin(state.pools().size(), std::span(&o, 1), 3.0, spec, &judge);
+  ScoreNorms norms;
+  ASSERT_TRUE(search.NowNorms(&norms));
+  search.Rank(false, norms);
+  int yielded = 0;
+  double last = -1;
+  while (const Candidate* c = search.Next()) {
+    EXPECT_LE(c->rtt_ms, 3.0);
+    EXPECT_GE(c->score, last);  // best first
+    last = c->score;
+    ++yielded;
+  }
+  EXPECT_EQ(yielded, within);
+  EXPECT_LT(search.looked(), 2 * within + 50);  // the emissions order walks a little too
+}
+
+}  // namespace
+}  // namespace stargate::sched
