@@ -144,7 +144,7 @@ bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
   // wait, no span to price); otherwise, if the type could still hold the
   // least time of all, every member is looked at.
   const double runtime = o.factors.runtime_s;
-  if (least_time > runtime + Slack(least_time, runtime) && runtime < norms->time) {
+  if (least_time > runtime && runtime < norms->time) {
     const PoolOrders::Sorted& order = ball ? *o.rtt : *o.carbon;
     for (size_t i = NextIn(order, 0, t, with_later); i < order.pools.size() && !(ball && order.keys[i] > rtt_limit_ms_);
          i = NextIn(order, i + 1, t, with_later)) {

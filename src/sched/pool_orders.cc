@@ -45,12 +45,14 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
     if (moved) {
       layout_ = std::move(layout);
       places_.clear();
+      ++places_cleared_;
     }
   }
   // The same state's grid figures as last time: nothing to re-sort.
   if (!check_layout && !moved && state.grid_version() == grid_version_) return false;
   grid_version_ = state.grid_version();
   const size_t sites = state.sites().size();
+  negative_keys_ = false;
   std::vector<double>& carbon = scratch_[0];
   std::vector<double>& cost = scratch_[1];
   std::vector<double>& min_ahead = scratch_[2];
@@ -61,6 +63,7 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
     const SiteState& s = state.sites()[i];
     carbon[i] = s.pue * JudgedIntensity(s.signals);
     cost[i] = s.pue * s.signals.price;
+    negative_keys_ = negative_keys_ || cost[i] < 0 || carbon[i] < 0;
     min_ahead[i] = s.signals.carbon_min_ahead;
   }
   if (moved) {
@@ -126,7 +129,10 @@ PoolOrders::Place& PoolOrders::PlaceAt(const ClusterState& state, float latitude
   const std::pair<float, float> at{latitude, longitude};
   auto it = places_.find(at);
   if (it != places_.end()) return it->second;
-  if (places_.size() >= kMaxPlaces) places_.clear();
+  if (places_.size() >= kMaxPlaces) {
+    places_.clear();
+    ++places_cleared_;
+  }
   Place& place = places_[at];
   place.per_site.reserve(state.sites().size());
   for (const SiteState& s : state.sites()) place.per_site.push_back(RoundTripMs(s, latitude, longitude));

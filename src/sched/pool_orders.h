@@ -63,8 +63,15 @@ class PoolOrders {
   // Pools of type `t` by round trip (ms, RoundTripMs) from a point; an
   // unlocated site's round trip is 0.
   const Sorted& ByRoundTrip(const ClusterState& state, AcceleratorType t, float latitude, float longitude);
-  // The round trip from a point to each site, by site index.
+  // The round trip from a point to each site, by site index. Valid until
+  // places_cleared() changes (the cache of locations is bounded).
   const std::vector<double>& RoundTrips(const ClusterState& state, float latitude, float longitude);
+  uint64_t places_cleared() const { return places_cleared_; }
+  // Some site's pue x price or pue x intensity is below zero (negative
+  // power prices happen): a training gang's span then makes a figure
+  // lower than its type's factor times the key, and the bounds do not
+  // hold.
+  bool negative_keys() const { return negative_keys_; }
 
  private:
   static size_t Index(AcceleratorType t) { return static_cast<size_t>(t); }
@@ -90,6 +97,8 @@ class PoolOrders {
   std::vector<double> carbon_key_, cost_key_, min_ahead_key_;  // per site
   std::vector<double> scratch_[3];
   uint64_t grid_version_ = 0;  // ClusterState::grid_version at the last look
+  uint64_t places_cleared_ = 0;
+  bool negative_keys_ = false;
   std::vector<Sorted> carbon_ = std::vector<Sorted>(kNumAcceleratorTypes);
   std::vector<Sorted> cost_ = std::vector<Sorted>(kNumAcceleratorTypes);
   Sorted min_ahead_;

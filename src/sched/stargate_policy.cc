@@ -43,9 +43,10 @@ int64_t RoomNeeded(const JobRequest& req, int fewest, int most) {
 double StargatePolicy::RoundTrip(const ClusterState& state, SiteId site, const JobRequest& req) {
   if (!req.has_users) return 0;
   const std::pair<float, float> at{req.users_latitude, req.users_longitude};
-  if (round_trip_row_ == nullptr || round_trip_at_ != at) {
+  if (round_trip_row_ == nullptr || round_trip_at_ != at || round_trip_cleared_ != orders_.places_cleared()) {
     round_trip_row_ = &orders_.RoundTrips(state, at.first, at.second);
     round_trip_at_ = at;
+    round_trip_cleared_ = orders_.places_cleared();
   }
   return (*round_trip_row_)[site.value()];
 }
@@ -105,7 +106,7 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
   // The bounds hold when a job's figures on a pool are its type's factors
   // times the pool's keys, or more (a training span stretches them): not
   // for a job with data to bring, whose time depends on where the data is.
-  const bool bounded = spec_.bounded_search && req.data.empty() &&
+  const bool bounded = spec_.bounded_search && req.data.empty() && !orders_.negative_keys() &&
                        state.pools().size() >= static_cast<size_t>(spec_.bounded_search_min_pools);
   if (!bounded) {
     search_.BeginFull(state.pools().size(), all_pools_, spec_, judge);
@@ -273,8 +274,10 @@ void StargatePolicy::RefreshOrders(const ClusterState& state, Time now, const De
   if (!incremental || moved) {
     due_heap_ = {};
     for (size_t i = 0; i < state.pools().size(); ++i) {
-      UpdateRoom(state, PoolId(static_cast<uint16_t>(i)));
-      UpdateDue(state, PoolId(static_cast<uint16_t>(i)), now);
+      const PoolId p(static_cast<uint16_t>(i));
+      UpdateRoom(state, p);
+      UpdateDue(state, p, now);
+      if (orders_.Due(p) != WakeIndex::kNever) due_heap_.emplace(orders_.Due(p), p.value());
     }
   } else {
     // What the driver changed, what the last pass's claims changed (they
@@ -296,6 +299,8 @@ void StargatePolicy::RefreshOrders(const ClusterState& state, Time now, const De
   }
   primed_ = true;
   last_now_ = now;
+  last_state_ = &state;
+  last_shape_id_ = state.shape_id();
 }
 
 void StargatePolicy::Claimed(const ClusterState& state, PoolId p) {

@@ -124,12 +124,15 @@ class StargatePolicy final : public Scheduler {
       due_heap_;
   bool primed_ = false;
   Time last_now_;
+  const ClusterState* last_state_ = nullptr;  // compared, never dereferenced
+  uint64_t last_shape_id_ = 0;
   std::vector<double> site_claimed_w_;
   std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
   FairOrder order_;
   std::unordered_set<uint32_t> preempted_;               // victims chosen this pass
   std::pair<float, float> round_trip_at_;                // the last users' location looked up,
-  const std::vector<double>* round_trip_row_ = nullptr;  // and its round trips (null: none)
+  const std::vector<double>* round_trip_row_ = nullptr;  // and its round trips (null: none),
+  uint64_t round_trip_cleared_ = 0;                      // valid while PoolOrders::places_cleared() is this
 };
 
 }  // namespace stargate::sched

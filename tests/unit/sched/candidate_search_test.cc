@@ -77,6 +77,7 @@ void RandomSignals(Rng& rng, ClusterState& s, Time now) {
     sig.carbon_min_ahead = std::min(sig.carbon, static_cast<double>(20 * (1 + rng.Below(12))));
     sig.carbon_min_at = now + Duration::Hours(static_cast<int64_t>(rng.Below(6)));
     sig.price = rng.Bernoulli(0.1) ? 0.0 : static_cast<double>(10 * (1 + rng.Below(8)));
+    if (rng.Bernoulli(0.01)) sig.price = -20;  // negative power prices happen: the search falls back
     sig.facility_w = 1'000 * rng.Uniform();
     s.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
   }
@@ -115,6 +116,10 @@ JobRequest RandomJob(Rng& rng, ClusterState& s, uint32_t id) {
     if (rng.Bernoulli(0.6)) r.max_rtt = Duration::Millis(20 + static_cast<int64_t>(rng.Below(200)));
   }
   if (rng.Bernoulli(0.2)) r.training = Model();  // gangs of 16 or 24 span nodes
+  if (rng.Bernoulli(0.1)) {                      // a job file's H100:4 x nodes
+    r.fixed_per_node = 4;
+    r.accelerators = 4 * (1 + static_cast<int>(rng.Below(4)));
+  }
   if (rng.Bernoulli(0.3)) {
     r.deferrable = true;
     r.deadline = r.submit + Duration::Hours(static_cast<int64_t>(2 + rng.Below(48)));
@@ -194,6 +199,16 @@ TEST(CandidateSearch, DecidesExactlyAsAFullScanOnRandomNetworks) {
           q.Erase(r->job);
         } else if (std::holds_alternative<Defer>(item)) {
           ++waits_or_defers;
+        }
+      }
+      // A node goes down (an idle one: the driver stops its jobs first)
+      // or comes back.
+      if (rng.Bernoulli(0.3)) {
+        const NodeId n(static_cast<uint32_t>(rng.Below(s.num_nodes())));
+        const bool idle = s.FreeOn(n) == s.pool(s.PoolOf(n)).per_node;
+        if (!s.IsUp(n) || idle) {
+          const bool up = !s.IsUp(n);
+          both([&](ClusterState& c) { c.SetNodeUp(n, up); });
         }
       }
       // Some gangs end; some end late (their calendar entries overdue).
@@ -325,6 +340,37 @@ TEST(CandidateSearch, ARoundTripLimitLooksOnlyWithinReach) {
   }
   EXPECT_EQ(yielded, within);
   EXPECT_LT(search.looked(), 2 * within + 50);  // the emissions order walks a little too
+}
+
+}  // namespace
+}  // namespace stargate::sched
+
+namespace stargate::sched {
+namespace {
+
+// More users' locations in one pass than the round-trip cache keeps (it
+// starts over past 256): the policy must not hold on to a dropped row.
+TEST(CandidateSearch, ManyUsersLocationsInOnePass) {
+  ClusterState s = ManySites(300), f = ManySites(300);
+  SchedulerSpec spec;
+  spec.bounded_search_min_pools = 0;
+  StargatePolicy bounded(spec);
+  spec.bounded_search = false;
+  StargatePolicy full(spec);
+  Queue q;
+  for (uint32_t i = 0; i < 600; ++i) {
+    JobRequest r = NodeForAnHour();
+    r.id = JobId(i);
+    r.submit = Time::Epoch() + Duration::Seconds(i);
+    r.has_users = true;
+    r.users_latitude = static_cast<float>(40 + 0.03 * i);
+    r.users_longitude = static_cast<float>(-5 + 0.05 * (i % 7));
+    if (i % 3 == 0) r.max_rtt = Duration::Millis(4);
+    q.Push(r);
+  }
+  const std::string want = Render(full.Schedule(f, q, Time::Epoch()));
+  EXPECT_EQ(Render(bounded.Schedule(s, q, Time::Epoch())), want);
+  EXPECT_NE(want.find("start"), std::string::npos);
 }
 
 }  // namespace
