@@ -20,8 +20,7 @@ void Reservation::Take(PoolId p, Time now, double runtime_s, int64_t devices) {
 
 Time EarliestRoom(const ClusterState& state, PoolId p, int64_t need, const Claims& claims, Time now, int64_t* extra,
                   Time limit) {
-  const PoolState& pool = state.pool(p);
-  int64_t avail = pool.free_devices - claims.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node;
+  int64_t avail = claims.Unreserved(state, p);
   Time at = now;
   if (avail < need) {
     const auto covering = state.running(p).FirstCovering(need - avail);

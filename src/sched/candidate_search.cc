@@ -166,8 +166,6 @@ bool CandidateSearch::NowNorms(ScoreNorms* norms) {
     now_norms_ = *norms;
     return any;
   }
-  // Each type's least emissions and least cost sit at its first candidate
-  // in those orders; every candidate of a type runs as long.
   for (size_t t = 0; t < types_.size(); ++t) {
     any = NormsOf(t, false, norms) || any;
   }

@@ -27,6 +27,13 @@ class Claims {
   // Devices claimed on global node `node`.
   int On(uint32_t node) const { return node_[node]; }
   int64_t OnPool(PoolId p) const { return pool_claimed_[p.value()]; }
+  // Devices of pool `p` free for new work after the claims: its free
+  // devices less those claimed and its hot spares' whole nodes (may be
+  // negative).
+  int64_t Unreserved(const ClusterState& state, PoolId p) const {
+    const PoolState& pool = state.pool(p);
+    return pool.free_devices - OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node;
+  }
   bool empty() const { return touched_.empty(); }
 
   // Up nodes of pool `p` with at least `g` free devices after the claims.

@@ -1,7 +1,6 @@
 #include "sched/pool_orders.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "sched/site_score.h"
 

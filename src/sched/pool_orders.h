@@ -56,6 +56,8 @@ class PoolOrders {
   // pool).
   int MaxPerNode(AcceleratorType t) const { return max_per_node_[Index(t)]; }
   int MinPerNode(AcceleratorType t) const { return min_per_node_[Index(t)]; }
+  // Every pool, in pool order.
+  const std::vector<PoolId>& All() const { return all_; }
   // Pools of type `t` in pool order.
   const std::vector<PoolId>& OfType(AcceleratorType t) const { return of_type_[Index(t)]; }
   // Every pool, by its site's SiteSignals::carbon_min_ahead.

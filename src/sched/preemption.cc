@@ -16,7 +16,7 @@ std::optional<PreemptionPlan> PlanPreemption(const ClusterState& state, const Jo
     if (!PoolAllows(state, p, req)) continue;
     const PoolState& pool = state.pool(p);
     const int64_t need = ShapeFor(req, pool.per_node).devices();
-    int64_t room = pool.free_devices - claims.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node;
+    int64_t room = claims.Unreserved(state, p);
     // Devices are there but the job still could not start (fragments, the
     // power cap, a reservation): stopping gangs by device count would not
     // reliably help.

@@ -91,8 +91,11 @@ class ReleaseCalendarTree : private internal::ReleaseTreeBase {
       it = it.get_r_child();
     }
   }
-  // The first gang to end after `t`, or nullopt.
+  // The first gang to end after `t`, or nullopt. O(1) when none is
+  // overdue (the first gang ends after `t`), else O(log n).
   std::optional<ReleaseEntry> FirstEndingAfter(Time t) const {
+    if (empty()) return std::nullopt;
+    if (begin()->end > t) return *begin();
     const auto it = upper_bound(ReleaseEntry{t, JobId(std::numeric_limits<uint32_t>::max()), 0});
     if (it == Base::end()) return std::nullopt;
     return *it;

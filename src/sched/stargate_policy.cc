@@ -61,8 +61,7 @@ PoolJudge::Verdict StargatePolicy::Judge::Now(PoolId p, Candidate* c) {
   const GangShape shape = ShapeFor(req, pool.per_node);
   const int64_t need = shape.devices();
   const Claims& claims = policy.claims_;
-  if (pool.free_devices - claims.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node < need ||
-      !claims.HasNodesWithFree(state, p, shape.per_node, shape.nodes)) {
+  if (claims.Unreserved(state, p) < need || !claims.HasNodesWithFree(state, p, shape.per_node, shape.nodes)) {
     return Verdict::kNotNow;
   }
   // The span the gang would get here now, priced by the step-time model.
@@ -109,7 +108,7 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
   const bool bounded = spec_.bounded_search && req.data.empty() && !orders_.negative_keys() &&
                        state.pools().size() >= static_cast<size_t>(spec_.bounded_search_min_pools);
   if (!bounded) {
-    search_.BeginFull(state.pools().size(), all_pools_, spec_, judge);
+    search_.BeginFull(state.pools().size(), orders_.All(), spec_, judge);
     return;
   }
   std::vector<CandidateSearch::TypeOrders>& types = type_orders_;
@@ -166,11 +165,6 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   claims_.Reset(state);
   site_claimed_w_.assign(state.sites().size(), 0.0);
   wait_demand_.assign(state.pools().size(), 0);
-  if (all_pools_.size() != state.pools().size()) {
-    all_pools_.resize(state.pools().size());
-    for (size_t i = 0; i < all_pools_.size(); ++i) all_pools_[i] = PoolId(static_cast<uint16_t>(i));
-  }
-
   PlaceRepairs(state, queue, claims_, out);
   RefreshOrders(state, now, out);
 
@@ -268,8 +262,9 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
 }
 
 void StargatePolicy::RefreshOrders(const ClusterState& state, Time now, const Decisions& repairs) {
-  const bool incremental =
-      state.TakeChangedPools(reinterpret_cast<uintptr_t>(this), &changed_) && primed_ && now >= last_now_;
+  // Kept indexes hold for the state read last, pass after pass.
+  const bool incremental = state.TakeChangedPools(reinterpret_cast<uintptr_t>(this), &changed_) && primed_ &&
+                           now >= last_now_ && &state == last_state_ && state.shape_id() == last_shape_id_;
   const bool moved = orders_.Update(state, !incremental);
   if (!incremental || moved) {
     due_heap_ = {};
@@ -311,7 +306,7 @@ void StargatePolicy::Claimed(const ClusterState& state, PoolId p) {
 void StargatePolicy::UpdateRoom(const ClusterState& state, PoolId p) {
   const PoolState& pool = state.pool(p);
   int64_t room = WakeIndex::kNever;
-  if (pool.free_devices - claims_.OnPool(p) - static_cast<int64_t>(pool.hot_spares) * pool.per_node >= 1) {
+  if (claims_.Unreserved(state, p) >= 1) {
     int most = pool.per_node;
     while (most > 1 && !claims_.HasNodesWithFree(state, p, most, 1)) --most;
     room = WakeIndex::Room(claims_.NodesWithFree(state, p, pool.per_node), most);
@@ -322,13 +317,8 @@ void StargatePolicy::UpdateRoom(const ClusterState& state, PoolId p) {
 void StargatePolicy::UpdateDue(const ClusterState& state, PoolId p, Time now) {
   // Only a gang ending after now brings room a job could wait for (the
   // calendar's overdue gangs have not brought it).
-  const ReleaseCalendarTree& calendar = state.running(p);
-  int64_t due = WakeIndex::kNever;
-  if (!calendar.empty() && calendar.begin()->end > now) {
-    due = calendar.begin()->end.nanos();
-  } else if (const std::optional<ReleaseEntry> next = calendar.FirstEndingAfter(now)) {
-    due = next->end.nanos();
-  }
+  const std::optional<ReleaseEntry> next = state.running(p).FirstEndingAfter(now);
+  const int64_t due = next ? next->end.nanos() : WakeIndex::kNever;
   if (due != orders_.Due(p) && due != WakeIndex::kNever) due_heap_.emplace(due, p.value());
   orders_.SetDue(p, due);
 }

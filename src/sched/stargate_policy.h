@@ -115,7 +115,6 @@ class StargatePolicy final : public Scheduler {
   PoolOrders orders_;
   CandidateSearch search_;
   std::vector<CandidateSearch::TypeOrders> type_orders_;  // BeginSearch's scratch
-  std::vector<PoolId> all_pools_;
   // RefreshOrders' bookkeeping: the state's changed pools, the pools this
   // pass claimed in, each pool's next release time as a min-heap (stale
   // entries are skipped), and the last pass.

@@ -342,12 +342,6 @@ TEST(CandidateSearch, ARoundTripLimitLooksOnlyWithinReach) {
   EXPECT_LT(search.looked(), 2 * within + 50);  // the emissions order walks a little too
 }
 
-}  // namespace
-}  // namespace stargate::sched
-
-namespace stargate::sched {
-namespace {
-
 // More users' locations in one pass than the round-trip cache keeps (it
 // starts over past 256): the policy must not hold on to a dropped row.
 TEST(CandidateSearch, ManyUsersLocationsInOnePass) {
@@ -371,6 +365,46 @@ TEST(CandidateSearch, ManyUsersLocationsInOnePass) {
   const std::string want = Render(full.Schedule(f, q, Time::Epoch()));
   EXPECT_EQ(Render(bounded.Schedule(s, q, Time::Epoch())), want);
   EXPECT_NE(want.find("start"), std::string::npos);
+}
+
+// One policy scheduling two states in turn (two drivers' views) keeps
+// no index of one for the other: every pass decides as a full scan does.
+TEST(CandidateSearch, OnePolicyOnTwoStatesInTurn) {
+  SchedulerSpec spec;
+  spec.bounded_search_min_pools = 0;
+  StargatePolicy bounded(spec);
+  spec.bounded_search = false;
+  StargatePolicy full(spec);
+  // The full scan gets its own copies, changed alike (a state read by
+  // two policies is looked at whole by each).
+  ClusterState a = ManySites(100), b = ManySites(100), fa = ManySites(100), fb = ManySites(100);
+  // b is full but for its last 10 sites; a is empty.
+  for (uint32_t n = 0; n < 180; ++n) {
+    b.Allocate(NodeId(n), 8);
+    fb.Allocate(NodeId(n), 8);
+  }
+  for (int pass = 0; pass < 4; ++pass) {
+    ClusterState& s = pass % 2 == 0 ? a : b;
+    ClusterState& f = pass % 2 == 0 ? fa : fb;
+    Queue q;
+    for (uint32_t i = 0; i < 5; ++i) {
+      JobRequest r = NodeForAnHour();
+      r.id = JobId(100 * pass + i);
+      r.accelerators = 16;  // a whole site: each pass fills the best five
+      q.Push(r);
+    }
+    const Time now = Time::Epoch() + Duration::Minutes(pass);
+    const Decisions d = bounded.Schedule(s, q, now);
+    EXPECT_EQ(Render(d), Render(full.Schedule(f, q, now))) << "pass " << pass;
+    for (const Decision& item : d.items) {
+      if (const auto* st = std::get_if<Start>(&item)) {
+        for (NodeId n : st->nodes) {
+          s.Allocate(n, st->per_node);
+          f.Allocate(n, st->per_node);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

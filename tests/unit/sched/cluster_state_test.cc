@@ -112,12 +112,6 @@ TEST(ClusterState, AllowedSitesReachPastTheSixtyFourth) {
   }
 }
 
-}  // namespace
-}  // namespace stargate::sched
-
-namespace stargate::sched {
-namespace {
-
 // MaxGang walks each type's pools largest first; it must agree with a
 // look at every pool, fixed per-node counts and residency included.
 TEST(ClusterState, MaxGangAgreesWithEveryPool) {
