@@ -153,7 +153,7 @@ StatusOr<twin::RunResult> RunOnce(const RunOptions& o, const std::string& policy
   if (first && !o.quiet) {
     for (const twin::TraceRead& t : inputs->traces) {
       std::string also;
-      if (t.stats.shared > 0) also += fmt::format(", {} GPU-sharing given a whole device", t.stats.shared);
+      if (t.stats.shared > 0) also += fmt::format(", {} sharing a GPU (packed as shares of one)", t.stats.shared);
       if (t.stats.joined + t.stats.unjoined > 0) {
         also += fmt::format(", {} with a submit time from the job table, {} without", t.stats.joined, t.stats.unjoined);
       }

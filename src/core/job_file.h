@@ -6,7 +6,8 @@
 //   tenant: ml-team
 //   kind: training                  # training | finetune | batch | inference
 //   resources:
-//     accelerators: H100:8          # per node; a list gives acceptable types
+//     accelerators: H100:8          # per node; a list gives acceptable types;
+//                                   # H100:0.25 = a quarter of one device, shared
 //     nodes: 2
 //   placement: {jurisdictions: [EU], regions: [eu-west], near: eu-west, max_rtt: 40ms}
 //                                   # spread: sites = one node per site

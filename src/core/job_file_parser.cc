@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "core/data_input_parser.h"
 #include "core/job_file_root.h"
@@ -39,9 +40,25 @@ constexpr DurationRange kNonNegative{Duration::Zero(), false, kMaxJobDuration};
 struct Accel {
   AcceleratorType type;
   int per_node;
+  int share_milli = 0;  // "H100:0.25": a share of one device, in thousandths
 };
 
-// "H100:8" (8 per node) or "H100" (the type's usual node).
+// A share of one device written as a fraction, "0.25": thousandths in
+// [1, 999], at most three decimals; nullopt for anything else.
+std::optional<int> ReadShare(const std::string& count) {
+  if (count.size() < 3 || count.size() > 5 || count.compare(0, 2, "0.") != 0) return std::nullopt;
+  int milli = 0;
+  for (size_t i = 2; i < 5; ++i) {
+    const char ch = i < count.size() ? count[i] : '0';
+    if (ch < '0' || ch > '9') return std::nullopt;
+    milli = milli * 10 + (ch - '0');
+  }
+  if (milli == 0) return std::nullopt;
+  return milli;
+}
+
+// "H100:8" (8 per node), "H100:0.25" (a quarter of one device, shared
+// with other jobs) or "H100" (the type's usual node).
 StatusOr<Accel> ReadAccel(const Cursor& c) {
   SG_ASSIGN_OR_RETURN(const std::string text, c.Scalar("an accelerator like H100:8"));
   const size_t colon = text.find(':');
@@ -51,6 +68,17 @@ StatusOr<Accel> ReadAccel(const Cursor& c) {
   Accel a{*type, Spec(*type).default_per_node};
   if (colon != std::string::npos) {
     const std::string count = text.substr(colon + 1);
+    if (count.find('.') != std::string::npos) {
+      const std::optional<int> share = ReadShare(count);
+      if (!share) {
+        return c.Error(
+            fmt::format("'{}': a share of one device is a fraction from 0.001 to 0.999, like {}:0.25", text, name));
+      }
+      if (*type == AcceleratorType::kCpu) return c.Error(fmt::format("'{}': a share is of an accelerator", text));
+      a.per_node = 1;
+      a.share_milli = *share;
+      return a;
+    }
     int n = 0;
     const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), n);
     if (ec != std::errc() || end != count.data() + count.size() || n < 1 || n > 64) {
@@ -85,7 +113,13 @@ Status ParseResources(const Cursor& c, JobFile* job) {
     if (items.empty()) return acc->Error("give at least one accelerator, like H100:8");
     for (size_t i = 0; i < items.size(); ++i) {
       SG_ASSIGN_OR_RETURN(const Accel a, ReadAccel(items[i]));
-      if (i == 0) job->spec.per_node = a.per_node;
+      if (i == 0) {
+        job->spec.per_node = a.per_node;
+        job->spec.share_milli = a.share_milli;
+      }
+      if (a.share_milli != job->spec.share_milli) {
+        return items[i].Error("every acceptable type needs the same share of a device");
+      }
       if (a.per_node != job->spec.per_node) {
         return items[i].Error(fmt::format("every acceptable type needs the same count per node ({} here, {} first)",
                                           a.per_node, job->spec.per_node));
@@ -97,6 +131,9 @@ Status ParseResources(const Cursor& c, JobFile* job) {
     }
   } else {
     job->spec.accelerators = {AcceleratorType::kCpu};  // no accelerators asked for: a CPU job
+  }
+  if (job->spec.share_milli > 0 && job->nodes != 1) {
+    return f.Get("nodes")->Error("a share of a device (like H100:0.25) is for a job of one node");
   }
   job->spec.accelerator_count = job->nodes * job->spec.per_node;
   return Status();

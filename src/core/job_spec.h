@@ -96,6 +96,10 @@ struct JobSpec {
   // Acceptable accelerator types; empty means any non-CPU type.
   std::vector<AcceleratorType> accelerators;
   int accelerator_count = 1;  // total devices in the gang
+  // A share of one device, in thousandths (1-999), for a one-device job
+  // that packs with others on a device (a job file's `H100:0.25`, openb's
+  // gpu_milli, PAI's plan_gpu under 100); 0 = whole devices.
+  int share_milli = 0;
   int priority = 0;
   Time submit;
   // Batch / fine-tune / inference: wall time on the reference device (the

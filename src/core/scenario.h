@@ -71,6 +71,7 @@ struct GeneratorSpec {
   struct SizeChoice {
     int accelerators;
     double weight;
+    int share_milli = 0;  // `share: 0.25`: a share of one device (JobSpec::share_milli)
   };
   std::vector<SizeChoice> sizes = {{8, 1.0}};
   Duration duration_median = Duration::Hours(2);  // lognormal, non-training kinds

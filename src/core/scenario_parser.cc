@@ -77,7 +77,7 @@ constexpr std::string_view kGeneratorKeys[] = {"name",
                                                "checkpoint",
                                                "deferrable_fraction",
                                                "deadline_slack"};
-constexpr std::string_view kSizeKeys[] = {"accelerators", "weight"};
+constexpr std::string_view kSizeKeys[] = {"accelerators", "share", "weight"};
 constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly",     "async",
                                                 "write",   "replicas", "site_wait"};
 constexpr std::string_view kReplicaKeys[] = {"sites", "every"};
@@ -554,9 +554,15 @@ StatusOr<std::vector<GeneratorSpec::SizeChoice>> ParseSizes(const Cursor& c) {
       choice.accelerators = static_cast<int>(n);
     } else {
       SG_ASSIGN_OR_RETURN(const Fields f, item.Map(kSizeKeys));
-      SG_ASSIGN_OR_RETURN(const Cursor acc, f.Require("accelerators"));
-      SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(acc, Range{1, kMaxCount}));
-      choice.accelerators = static_cast<int>(n);
+      if (auto share = f.Get("share")) {  // a share of one device, packed with others
+        if (f.Has("accelerators")) return share->Error("give accelerators or a share of one device, not both");
+        SG_ASSIGN_OR_RETURN(const double x, yaml_util::ReadNumber(*share, Range{0.001, 0.999}));
+        choice.share_milli = static_cast<int>(std::lround(x * 1000));
+      } else {
+        SG_ASSIGN_OR_RETURN(const Cursor acc, f.Require("accelerators"));
+        SG_ASSIGN_OR_RETURN(const int64_t n, yaml_util::ReadInt(acc, Range{1, kMaxCount}));
+        choice.accelerators = static_cast<int>(n);
+      }
       SG_ASSIGN_OR_RETURN(choice.weight, f.Number("weight", 1.0, Range{0, 1e12, true}));
     }
     sizes.push_back(choice);
@@ -577,6 +583,10 @@ Status ParseGeneratorShape(const Fields& f, GeneratorSpec* g) {
   }
   if (auto sizes = f.Get("sizes")) {
     SG_ASSIGN_OR_RETURN(g->sizes, ParseSizes(*sizes));
+    const bool shares = std::any_of(g->sizes.begin(), g->sizes.end(), [](const auto& s) { return s.share_milli > 0; });
+    if (shares && g->kind == JobKind::kTraining) {
+      return sizes->Error("a share of one device is for batch, fine-tune and inference work, not training");
+    }
   }
   SG_ASSIGN_OR_RETURN(g->duration_median, f.Dur("duration_median", g->duration_median, kPositiveDuration));
   SG_ASSIGN_OR_RETURN(g->duration_sigma, f.Number("duration_sigma", g->duration_sigma, Range{0, 10}));

@@ -40,6 +40,8 @@ void Claims::Reset(const ClusterState& state) {
     pool_claimed_[p] = 0;
   }
   touched_pools_.clear();
+  share_claimed_.clear();
+  opened_.clear();
   last_state_ = &state;
   last_shape_id_ = state.shape_id();
 }
@@ -63,6 +65,14 @@ void Claims::Add(const ClusterState& state, PoolId p, uint32_t node, int devices
     pc.domains.Take(pool.domains.buckets, d, pool.domains.whole[d], 1);
     pc.leaves.Take(pool.leaves.buckets, l, pool.leaves.whole[l], 1);
   }
+}
+
+void Claims::AddShare(const ClusterState& state, PoolId p, uint32_t node, int slot, int milli, bool opens) {
+  if (opens) {
+    Add(state, p, node, 1);
+    opened_[p.value()].emplace_back(node, slot);
+  }
+  share_claimed_[ShareKey(node, slot)] += milli;
 }
 
 }  // namespace stargate::sched

@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cstdint>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/ids.h"
@@ -52,14 +54,38 @@ class Claims {
   // Claims `devices` on `node` (of pool `p`, up, with room).
   void Add(const ClusterState& state, PoolId p, uint32_t node, int devices);
 
+  // Shares (ClusterState::AddShare): thousandths of slot `slot` of global
+  // node `node` claimed this pass.
+  int ShareClaimed(uint32_t node, int slot) const {
+    auto it = share_claimed_.find(ShareKey(node, slot));
+    return it == share_claimed_.end() ? 0 : it->second;
+  }
+  // Claims `milli` of that slot (in pool `p`); `opens`: the slot was closed,
+  // so one of the node's free devices is claimed too.
+  void AddShare(const ClusterState& state, PoolId p, uint32_t node, int slot, int milli, bool opens);
+  // Calls f(node, slot) for the slots this pass opened in pool `p`, in the
+  // order opened, until f returns true.
+  template <class F>
+  void ForSlotsOpened(PoolId p, F f) const {
+    auto it = opened_.find(p.value());
+    if (it == opened_.end()) return;
+    for (const auto& [node, slot] : it->second) {
+      if (f(node, slot)) return;
+    }
+  }
+
  private:
   struct PoolClaims {
     CountOverlay nodes;
     CountOverlay domains;
     CountOverlay leaves;
   };
-  std::vector<int32_t> node_;      // per global node
-  std::vector<uint32_t> touched_;  // global nodes claimed this pass
+  static uint64_t ShareKey(uint32_t node, int slot) { return (uint64_t{node} << 8) | static_cast<uint8_t>(slot); }
+
+  std::unordered_map<uint64_t, int> share_claimed_;                             // by ShareKey
+  std::unordered_map<uint16_t, std::vector<std::pair<uint32_t, int>>> opened_;  // per pool
+  std::vector<int32_t> node_;                                                   // per global node
+  std::vector<uint32_t> touched_;                                               // global nodes claimed this pass
   std::vector<PoolClaims> pools_;
   std::vector<int64_t> pool_claimed_;
   std::vector<uint16_t> touched_pools_;  // pools claimed in this pass

@@ -171,12 +171,17 @@ Duration RunningGang::LostIfStoppedAt(Time now) const {
   return Duration::Nanos(since - k * period);
 }
 
+TenantUsage ClusterState::UsageOf(const RunningGang& g) const {
+  const AcceleratorType type = pools_[g.pool.value()].type;
+  return TenantUsage::Of(type, g.share > 0 ? g.share : static_cast<double>(g.devices));
+}
+
 void ClusterState::AddRunning(const RunningGang& g) {
   RemoveRunning(g.job);
   running_by_job_[g.job.value()] = g;
   MarkChanged(g.pool.value());
   running_[g.pool.value()].Insert(ReleaseEntry{g.expected_end, g.job, g.devices});
-  tenants_.Add(g.tenant, TenantUsage::Of(pools_[g.pool.value()].type, g.devices));
+  tenants_.Add(g.tenant, UsageOf(g));
 }
 
 void ClusterState::RemoveRunning(JobId job) {
@@ -185,7 +190,7 @@ void ClusterState::RemoveRunning(JobId job) {
   const RunningGang& g = it->second;
   MarkChanged(g.pool.value());
   running_[g.pool.value()].Erase(ReleaseEntry{g.expected_end, job, 0});
-  tenants_.Remove(g.tenant, TenantUsage::Of(pools_[g.pool.value()].type, g.devices));
+  tenants_.Remove(g.tenant, UsageOf(g));
   running_by_job_.erase(it);
 }
 
@@ -350,6 +355,63 @@ void ClusterState::Release(NodeId n, int devices) {
   ns.free = static_cast<uint8_t>(ns.free + devices);
   BucketInsert(n.value());
   p.free_devices += devices;
+}
+
+bool ClusterState::AddShare(NodeId n, int slot, int milli) {
+  assert(slot >= 0 && slot < 256 && milli > 0 && milli < kWholeShare);
+  std::vector<int16_t>& used = node_shares_[n.value()];
+  if (used.size() <= static_cast<size_t>(slot)) used.resize(static_cast<size_t>(slot) + 1, 0);
+  const uint16_t pool = nodes_[n.value()].pool;
+  const bool opens = used[slot] == 0;
+  if (opens) {
+    Allocate(n, 1);
+  } else {
+    open_slots_.erase(
+        OpenSlot{pool, static_cast<int16_t>(kWholeShare - used[slot]), n.value(), static_cast<uint8_t>(slot)});
+  }
+  used[slot] = static_cast<int16_t>(used[slot] + milli);
+  // An over-full slot (a driver restoring what agents report) stays open
+  // with no room.
+  open_slots_.insert(OpenSlot{pool, static_cast<int16_t>(std::max(0, kWholeShare - used[slot])), n.value(),
+                              static_cast<uint8_t>(slot)});
+  MarkChanged(pool);
+  return opens;
+}
+
+bool ClusterState::RemoveShare(NodeId n, int slot, int milli) {
+  auto it = node_shares_.find(n.value());
+  if (it == node_shares_.end() || it->second.size() <= static_cast<size_t>(slot) || it->second[slot] == 0) {
+    return false;
+  }
+  std::vector<int16_t>& used = it->second;
+  const uint16_t pool = nodes_[n.value()].pool;
+  open_slots_.erase(OpenSlot{pool, static_cast<int16_t>(std::max(0, kWholeShare - used[slot])), n.value(),
+                             static_cast<uint8_t>(slot)});
+  used[slot] = static_cast<int16_t>(std::max(0, used[slot] - milli));
+  MarkChanged(pool);
+  if (used[slot] > 0) {
+    open_slots_.insert(OpenSlot{pool, static_cast<int16_t>(std::max(0, kWholeShare - used[slot])), n.value(),
+                                static_cast<uint8_t>(slot)});
+    return false;
+  }
+  if (std::all_of(used.begin(), used.end(), [](int16_t u) { return u == 0; })) node_shares_.erase(it);
+  Release(n, 1);
+  return true;
+}
+
+void ClusterState::FillShares(NodeId n) {
+  auto it = node_shares_.find(n.value());
+  if (it == node_shares_.end()) return;
+  for (size_t slot = 0; slot < it->second.size(); ++slot) {
+    const int used = it->second[slot];
+    if (used > 0 && used < kWholeShare) AddShare(n, static_cast<int>(slot), kWholeShare - used);
+  }
+}
+
+int ClusterState::ShareUsed(NodeId n, int slot) const {
+  auto it = node_shares_.find(n.value());
+  if (it == node_shares_.end() || slot < 0 || it->second.size() <= static_cast<size_t>(slot)) return 0;
+  return it->second[slot];
 }
 
 void ClusterState::SetNodeUp(NodeId n, bool up) {

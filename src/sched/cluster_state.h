@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -113,6 +114,10 @@ struct RunningGang {
   Duration checkpoint_lag;
   // Told to stop (preempted); expected_end is then the end of its warning.
   bool draining = false;
+  // A share of one device (JobRequest::share_milli / 1000), charged to its
+  // tenant as that much of a device; its `devices` are 0 (the slot's
+  // device comes back only with its last share).
+  double share = 0;
 
   // A gang known only by when its devices come back (no tenant, priority
   // 0, no checkpoints).
@@ -217,6 +222,35 @@ class ClusterState {
   // A node going down must be idle (the driver stops its jobs first).
   void SetNodeUp(NodeId n, bool up);
   void SetSignals(SiteId s, const SiteSignals& signals);
+
+  // Shared devices (JobRequest::share_milli). Slot `slot` (0 up to the
+  // node's device count) of node `n` is one of its devices split in
+  // thousandths among jobs; while any share uses it, it is taken from the
+  // node's free devices like a job's. The drivers number slots as the
+  // scheduler's Start says (Start::share_slot); an agent maps a slot to
+  // the device its first share got.
+  static constexpr int kWholeShare = 1000;
+  // Adds a share of `milli` to slot `slot` of `n`, opening the slot (one
+  // free device taken) when no share used it; true when it opened.
+  bool AddShare(NodeId n, int slot, int milli);
+  // Takes the share away, closing the slot (its device back) when no
+  // share is left; true when it closed.
+  bool RemoveShare(NodeId n, int slot, int milli);
+  // Thousandths in use in slot `slot` of `n` (0: closed).
+  int ShareUsed(NodeId n, int slot) const;
+  // Fills every open slot of `n`: no new share goes there (the server's
+  // node that may not be ready, whose free devices it takes too).
+  void FillShares(NodeId n);
+  // Calls f(node, slot, free thousandths) for pool `p`'s open slots with
+  // at least `milli` free, fewest free first (then node, then slot), until
+  // f returns true.
+  template <class F>
+  void ForSlotsWithRoom(PoolId p, int milli, F f) const {
+    for (auto it = open_slots_.lower_bound(OpenSlot{p.value(), static_cast<int16_t>(milli), 0, 0});
+         it != open_slots_.end() && it->pool == p.value(); ++it) {
+      if (f(NodeId(it->node), static_cast<int>(it->slot), static_cast<int>(it->free))) return;
+    }
+  }
   // Changes whenever a site's grid figures (carbon now, ahead and lowest
   // ahead, price) change, not its load: orders by those figures are re-sorted only then.
   uint64_t grid_version() const { return grid_version_; }
@@ -244,11 +278,24 @@ class ClusterState {
     uint32_t bucket_pos = 0;  // position inside pools_[pool].buckets[free]
   };
   void MarkChanged(uint32_t pool);
+  TenantUsage UsageOf(const RunningGang& g) const;
   void BucketInsert(uint32_t node);
   void BucketErase(uint32_t node);
 
+  // An open shared slot, ordered for best-fit lookups per pool.
+  struct OpenSlot {
+    uint16_t pool;
+    int16_t free;  // thousandths
+    uint32_t node;
+    uint8_t slot;
+    auto operator<=>(const OpenSlot&) const = default;
+  };
+
   std::vector<SiteState> sites_;
   std::vector<PoolState> pools_;
+  // Thousandths used per slot, of nodes with an open slot only.
+  std::unordered_map<uint32_t, std::vector<int16_t>> node_shares_;
+  std::set<OpenSlot> open_slots_;
   std::vector<NodeState> nodes_;
   std::vector<std::string> jurisdictions_;
   // AllowedSites' interned sets, by (jurisdictions, regions). A cache: it

@@ -9,7 +9,9 @@
 // must:
 //
 //   Start    run the job's gang on exactly `nodes` (`per_node` devices on
-//            each, all in `pool` of `site`), as one new attempt; limit its
+//            each, all in `pool` of `site`; for a share, its thousandths
+//            of one device in slot `share_slot`, packed with the slot's
+//            other shares on one device), as one new attempt; limit its
 //            devices to `power_cap` x TDP when non-zero (the twin scales
 //            the gang's power and speed; an agent runs nvidia-smi -pl and
 //            reports whether the limit holds, and a limit that does not is
@@ -70,6 +72,12 @@ struct Start {
   Duration ramp_after;
   Duration ramp_hold;
   Duration ramp_up;
+  // A share of one device (JobRequest::share_milli): `share_milli`
+  // thousandths of slot `share_slot` of its one node, with `per_node` 1
+  // (ClusterState::AddShare opens the slot, taking a device, when no share
+  // uses it yet). 0: whole devices.
+  int share_milli = 0;
+  int share_slot = 0;
 };
 // Stop running `job` to make room: warn it now (so it can write a
 // checkpoint) and stop it `warning` later, then requeue it.

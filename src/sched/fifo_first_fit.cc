@@ -28,6 +28,13 @@ Decisions FifoFirstFit::Schedule(const ClusterState& state, const Queue& queue, 
     for (size_t p = 0; p < state.pools().size() && !placed; ++p) {
       const PoolId pool(static_cast<uint16_t>(p));
       if (!PoolAllows(state, pool, req)) continue;
+      if (req.share_milli > 0) {  // a share of one device, packed
+        const std::optional<ShareSpot> spot = FindShare(state, pool, req.share_milli, claims);
+        if (!spot) continue;
+        out.items.push_back(ClaimShare(state, req, pool, *spot, claims));
+        placed = true;
+        continue;
+      }
       const GangShape shape = ShapeFor(req, state.pool(pool).per_node);
       std::vector<NodeId> nodes = FindNodes(state, pool, shape, claims);
       if (nodes.empty()) continue;

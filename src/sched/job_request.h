@@ -51,6 +51,12 @@ struct JobRequest {
   // when the gang is bigger than one (the twin's jobs).
   int fixed_per_node = 0;
   AcceleratorMask accel_mask = kAnyGpu;
+  // A share of one device in thousandths (JobSpec::share_milli): the job
+  // packs with others into a slot of one device (ClusterState shares);
+  // 0 = whole devices.
+  int share_milli = 0;
+  // Devices whose draw the job is charged: its share of one, or its gang.
+  double devices_drawn() const { return share_milli > 0 ? share_milli / 1000.0 : accelerators; }
   // The sites its jurisdictions (data residency) and regions allow, of any
   // number (ClusterState::AllowedSites); null = every site.
   std::shared_ptr<const SiteSet> allowed;

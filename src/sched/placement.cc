@@ -69,6 +69,38 @@ std::vector<NodeId> FindNodes(const ClusterState& state, PoolId p, GangShape sha
   return out;
 }
 
+std::optional<ShareSpot> FindShare(const ClusterState& state, PoolId p, int milli, const Claims& claims,
+                                   uint32_t reserve_nodes) {
+  std::optional<ShareSpot> spot;
+  state.ForSlotsWithRoom(p, milli, [&](NodeId n, int slot, int free) {
+    if (free - claims.ShareClaimed(n.value(), slot) < milli) return false;
+    spot = ShareSpot{n, slot, false};
+    return true;
+  });
+  if (spot) return spot;
+  claims.ForSlotsOpened(p, [&](uint32_t n, int slot) {
+    if (ClusterState::kWholeShare - claims.ShareClaimed(n, slot) < milli) return false;
+    spot = ShareSpot{NodeId(n), slot, false};
+    return true;
+  });
+  if (spot) return spot;
+  const std::vector<NodeId> nodes = FindNodes(state, p, GangShape{1, 1}, claims, reserve_nodes);
+  if (nodes.empty()) return std::nullopt;
+  const NodeId n = nodes.front();
+  int slot = 0;
+  while (state.ShareUsed(n, slot) > 0 || claims.ShareClaimed(n.value(), slot) > 0) ++slot;
+  return ShareSpot{n, slot, true};
+}
+
+Start ClaimShare(const ClusterState& state, const JobRequest& req, PoolId p, const ShareSpot& spot, Claims& claims,
+                 std::string reason, double power_cap) {
+  claims.AddShare(state, p, spot.node.value(), spot.slot, req.share_milli, spot.opens);
+  Start s{req.id, state.pool(p).site, p, {spot.node}, 1, std::move(reason), power_cap};
+  s.share_milli = req.share_milli;
+  s.share_slot = spot.slot;
+  return s;
+}
+
 namespace {
 
 // Appends the whole free, unclaimed nodes of block `b` of `level` to `out`

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "sched/claims.h"
@@ -62,6 +63,23 @@ std::vector<NodeId> PlaceSpread(const ClusterState& state, const JobRequest& req
 // For a `spread_sites` request: a Reject when fewer sites than its nodes
 // have an allowed pool whose nodes are big enough; nullopt otherwise.
 std::optional<Reject> NeverFitsSpread(const ClusterState& state, const JobRequest& req);
+
+// Where a share of one device (JobRequest::share_milli) goes in pool `p`
+// after `claims`: the open slot with the least room that holds it (slots
+// open before the pass, then those it opened), else a new slot (the node's
+// lowest free slot number) on the tightest node with a free device,
+// keeping `reserve_nodes` whole free nodes. Packing onto open slots first
+// keeps devices whole for whole-device work.
+struct ShareSpot {
+  NodeId node;
+  int slot = 0;
+  bool opens = false;  // a new slot: takes one of the node's free devices
+};
+std::optional<ShareSpot> FindShare(const ClusterState& state, PoolId p, int milli, const Claims& claims,
+                                   uint32_t reserve_nodes = 0);
+// Claims `spot` for `req` in `claims` and returns its Start.
+Start ClaimShare(const ClusterState& state, const JobRequest& req, PoolId p, const ShareSpot& spot, Claims& claims,
+                 std::string reason = {}, double power_cap = 0);
 
 // Topology-aware FindNodes for gangs of whole nodes: all in one
 // NVLink domain if one has room, else all under one leaf switch, else over

@@ -112,7 +112,9 @@ void RampChannels::Choreograph(const ClusterState& state, const Queue& queue, Ti
     auto* start = std::get_if<Start>(&d);
     if (start == nullptr || !queue.Contains(start->job)) continue;
     const SiteState& site = state.site(start->site);
-    if (site.ramp_w_per_s <= 0) continue;
+    // A share's device is shared: its limit is no one job's to ramp, and a
+    // share's rise is a part of one device's.
+    if (site.ramp_w_per_s <= 0 || start->share_milli > 0) continue;
     const int64_t devices = static_cast<int64_t>(start->nodes.size()) * start->per_node;
     const Rise rise = GangRise(state.pool(start->pool).type, devices, queue.at(start->job.value()).utilisation,
                                start->power_cap, site.pue);

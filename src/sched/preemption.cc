@@ -28,7 +28,9 @@ std::optional<PreemptionPlan> PlanPreemption(const ClusterState& state, const Jo
       if (g == nullptr) continue;
       if (g->draining) {
         draining += g->devices;  // already on its way out
-      } else if (g->priority < req.priority && !taken.count(g->job.value())) {
+      } else if (g->devices > 0 && g->priority < req.priority && !taken.count(g->job.value())) {
+        // (A share of a device, devices 0, is no victim: stopping it frees
+        // no device while its slot's other shares run.)
         const double cost = static_cast<double>(g->devices) * g->LostIfStoppedAt(now).seconds();
         pool_victims.emplace_back(cost, g);
       }

@@ -57,6 +57,7 @@ JobRequest RequestOf(const JobSpec& spec, const ResolvedPlacement& placement, co
   req.tenant = context.tenant;
   req.accelerators = std::max(1, spec.accelerator_count);
   req.fixed_per_node = spec.per_node;
+  req.share_milli = spec.share_milli;
   req.spread_sites = spec.spread_sites;
   req.accel_mask = placement.accel_mask;
   req.allowed = placement.allowed;

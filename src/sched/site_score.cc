@@ -41,7 +41,7 @@ double ExtraWattsPerDevice(AcceleratorType type, const JobRequest& req) {
 TypeFactors FactorsFor(AcceleratorType type, const JobRequest& req) {
   TypeFactors f;
   f.runtime_s = req.estimate.seconds() / model::RelativeThroughput(type, req.reference);
-  const double joules_per_pue = ExtraWattsPerDevice(type, req) * req.accelerators * f.runtime_s;
+  const double joules_per_pue = ExtraWattsPerDevice(type, req) * req.devices_drawn() * f.runtime_s;
   f.co2_per_key = joules_per_pue / 3.6e6;
   f.cost_per_key = joules_per_pue / 3.6e9;
   return f;
@@ -53,7 +53,7 @@ Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, d
   Candidate c;
   c.pool = p;
   c.runtime_s = span_factor * req.estimate.seconds() / model::RelativeThroughput(pool.type, req.reference);
-  c.extra_w = ExtraWattsPerDevice(pool.type, req) * req.accelerators * site.pue;
+  c.extra_w = ExtraWattsPerDevice(pool.type, req) * req.devices_drawn() * site.pue;
   c.energy_j = c.extra_w * c.runtime_s;
   c.co2_g = c.energy_j / 3.6e6 * JudgedIntensity(site.signals);  // J -> kWh x g/kWh
   c.cost_usd = c.energy_j / 3.6e9 * site.signals.price;          // J -> MWh x USD/MWh

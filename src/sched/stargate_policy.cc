@@ -59,9 +59,13 @@ PoolJudge::Verdict StargatePolicy::Judge::Now(PoolId p, Candidate* c) {
   if (!policy.Allows(state, p, req)) return Verdict::kNo;
   const PoolState& pool = state.pool(p);
   const GangShape shape = ShapeFor(req, pool.per_node);
-  const int64_t need = shape.devices();
+  int64_t need = shape.devices();
   const Claims& claims = policy.claims_;
-  if (claims.Unreserved(state, p) < need || !claims.HasNodesWithFree(state, p, shape.per_node, shape.nodes)) {
+  if (req.share_milli > 0) {  // a share: room in an open slot, or a device for a new one
+    const std::optional<ShareSpot> spot = FindShare(state, p, req.share_milli, claims, pool.hot_spares);
+    if (!spot) return Verdict::kNotNow;
+    need = spot->opens ? 1 : 0;
+  } else if (claims.Unreserved(state, p) < need || !claims.HasNodesWithFree(state, p, shape.per_node, shape.nodes)) {
     return Verdict::kNotNow;
   }
   // The span the gang would get here now, priced by the step-time model.
@@ -105,7 +109,9 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
   // The bounds hold when a job's figures on a pool are its type's factors
   // times the pool's keys, or more (a training span stretches them): not
   // for a job with data to bring, whose time depends on where the data is.
-  const bool bounded = spec_.bounded_search && req.data.empty() && !orders_.negative_keys() &&
+  // Nor for a share, whose room may be in an open slot of a pool with no
+  // free device (the room index counts devices).
+  const bool bounded = spec_.bounded_search && req.data.empty() && req.share_milli == 0 && !orders_.negative_keys() &&
                        state.pools().size() >= static_cast<size_t>(spec_.bounded_search_min_pools);
   if (!bounded) {
     search_.BeginFull(state.pools().size(), orders_.All(), spec_, judge);
@@ -216,19 +222,32 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     for (; c != nullptr; c = search_.Next()) {
       const PoolState& pool = state.pool(c->pool);
       const GangShape shape = ShapeFor(req, pool.per_node);
-      std::vector<NodeId> nodes = spec_.topology ? FindGangNodes(state, c->pool, shape, claims_, pool.hot_spares)
-                                                 : FindNodes(state, c->pool, shape, claims_, pool.hot_spares);
-      if (nodes.empty()) continue;
-      const int64_t need = shape.devices();
-      for (NodeId n : nodes) claims_.Add(state, c->pool, n.value(), shape.per_node);
-      Claimed(state, c->pool);
+      std::vector<NodeId> nodes;
+      std::optional<ShareSpot> spot;
+      if (req.share_milli > 0) {
+        spot = FindShare(state, c->pool, req.share_milli, claims_, pool.hot_spares);
+        if (!spot) continue;
+      } else {
+        nodes = spec_.topology ? FindGangNodes(state, c->pool, shape, claims_, pool.hot_spares)
+                               : FindNodes(state, c->pool, shape, claims_, pool.hot_spares);
+        if (nodes.empty()) continue;
+      }
+      const int64_t need = spot ? (spot->opens ? 1 : 0) : shape.devices();
       site_claimed_w_[pool.site.value()] += c->extra_w;
       reservation.Take(c->pool, now, c->runtime_s, need);
-      order_.Charge(TenantUsage::Of(pool.type, need));
-      const double cap = CarbonPowerCap(spec_, state.site(pool.site), req);
+      order_.Charge(TenantUsage::Of(pool.type, req.share_milli > 0 ? req.devices_drawn() : need));
+      // A shared device's power limit is no one job's to set.
+      const double cap = req.share_milli > 0 ? 0 : CarbonPowerCap(spec_, state.site(pool.site), req);
       std::string reason = Reason(state, *c, reservation.valid, req);
       if (cap > 0) reason += fmt::format("; power capped at {:.0f}% of TDP", cap * 100);
-      out.items.push_back(Start{req.id, pool.site, c->pool, std::move(nodes), shape.per_node, std::move(reason), cap});
+      if (spot) {
+        out.items.push_back(ClaimShare(state, req, c->pool, *spot, claims_, std::move(reason), cap));
+      } else {
+        for (NodeId n : nodes) claims_.Add(state, c->pool, n.value(), shape.per_node);
+        out.items.push_back(
+            Start{req.id, pool.site, c->pool, std::move(nodes), shape.per_node, std::move(reason), cap});
+      }
+      Claimed(state, c->pool);
       placed = true;
       break;
     }

@@ -4,9 +4,9 @@
 
 namespace stargate::sched {
 
-TenantUsage TenantUsage::Of(AcceleratorType type, int64_t devices) {
+TenantUsage TenantUsage::Of(AcceleratorType type, double devices) {
   const AcceleratorSpec& s = Spec(type);
-  const double n = static_cast<double>(devices);
+  const double n = devices;
   return TenantUsage{n, n * s.hbm.value(), n * s.tdp.value()};
 }
 

@@ -25,7 +25,7 @@ struct TenantUsage {
   double memory_bytes = 0;
   double power_w = 0;  // board power limit (TDP) of the devices
 
-  static TenantUsage Of(AcceleratorType type, int64_t devices);
+  static TenantUsage Of(AcceleratorType type, double devices);  // devices may be a share of one
   TenantUsage& operator+=(const TenantUsage& o);
   TenantUsage& operator-=(const TenantUsage& o);
 };

@@ -245,6 +245,7 @@ void Engine::StartRunning(const RunningAtStart& r) {
   const AcceleratorType type = state_.pools()[pool.value()].type;
   if (int64_t{spec.accelerator_count} != static_cast<int64_t>(r.nodes.size()) * r.per_node) return;
   if (spec.per_node > 0 && spec.per_node != r.per_node) return;
+  if (spec.share_milli > 0) return;  // a share has no slot yet: it queues
   const bool accepted = spec.accelerators.empty() ? type != AcceleratorType::kCpu
                                                   : std::find(spec.accelerators.begin(), spec.accelerators.end(),
                                                               type) != spec.accelerators.end();
@@ -328,7 +329,10 @@ sched::RunningGang Engine::GangOf(uint32_t j, Time end) const {
   sched::RunningGang g;
   g.job = JobId(j);
   g.pool = PoolId(js.pool);
-  g.devices = static_cast<int64_t>(js.nodes.size()) * js.per_node;
+  // A share's device comes back only with its slot's last share: the
+  // calendar does not count it.
+  g.devices = js.share_milli > 0 ? 0 : static_cast<int64_t>(js.nodes.size()) * js.per_node;
+  g.share = js.share_milli / 1000.0;
   g.expected_end = end;
   g.tenant = tenant_[j];
   g.priority = in_.jobs[j].priority;
@@ -406,10 +410,18 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   Audit(j, now, AuditAction::kStart, s.site.value(), s.reason);
   js.per_node = s.per_node;
   js.pool = s.pool.value();
+  js.share_milli = static_cast<int16_t>(s.share_milli);
+  js.share_slot = static_cast<uint8_t>(s.share_slot);
   js.nodes.clear();
   js.nodes.reserve(s.nodes.size());
+  int64_t taken = 0;  // devices taken from the free ones
   for (NodeId n : s.nodes) {
-    state_.Allocate(n, s.per_node);
+    if (s.share_milli > 0) {
+      taken += state_.AddShare(n, s.share_slot, s.share_milli) ? 1 : 0;
+    } else {
+      state_.Allocate(n, s.per_node);
+      taken += s.per_node;
+    }
     js.nodes.push_back(n.value());
     jobs_on_node_.Add(n.value(), j);
   }
@@ -419,8 +431,8 @@ void Engine::StartJob(const sched::Start& s, Time now) {
   js.power_cap = s.power_cap;
   js.slowdown = cap.slowdown;
   if (js.slowdown > 1.0) ++capped_starts_;
-  AddDraw(j, static_cast<double>(s.nodes.size()) * s.per_node);
-  TakeDevices(js.pool, static_cast<int64_t>(s.nodes.size()) * s.per_node, j);
+  AddDraw(j, Drawn(js));
+  TakeDevices(js.pool, taken, j);
   PlanRise(j, sched::RampSlot{s.ramp_after, s.ramp_hold, s.ramp_up}, now);
   js.shape_stale = true;
   js.resumed_in_place = false;
@@ -452,7 +464,7 @@ void Engine::ApplyRepair(const sched::Repair& r, Time now) {
   queue_.Erase(r.job);
   js.holding = false;
   // The gang computes again: its devices, idle while it was held, draw again.
-  AddDraw(j, static_cast<double>(js.nodes.size()) * js.per_node);
+  AddDraw(j, Drawn(js));
   PlanRise(j, sched::RampSlot{r.ramp_after, r.ramp_hold, r.ramp_up}, now);
   js.resumed_in_place = true;
   BeginSegment(j, now);
@@ -656,7 +668,7 @@ void Engine::DoneWork(JobState& js, Duration useful) {
 void Engine::Account(uint32_t j, Time now, Duration useful, bool finished) {
   JobState& js = jobs_[j];
   const Duration elapsed = now - js.seg_start;
-  const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  const double devices = Drawn(js);
   // A negative `useful`: work done before the run began was lost (a
   // head): it was never counted here, so it only goes back to do.
   const Duration counted = std::max(useful, Duration::Zero());
@@ -682,11 +694,17 @@ void Engine::Account(uint32_t j, Time now, Duration useful, bool finished) {
 void Engine::ReleaseNodes(uint32_t j, Time now) {
   JobState& js = jobs_[j];
   state_.RemoveRunning(JobId(j));
+  int64_t freed = 0;  // devices back among the free ones
   for (uint32_t n : js.nodes) {
-    state_.Release(NodeId(n), js.per_node);
+    if (js.share_milli > 0) {
+      freed += state_.RemoveShare(NodeId(n), js.share_slot, js.share_milli) ? 1 : 0;
+    } else {
+      state_.Release(NodeId(n), js.per_node);
+      freed += js.per_node;
+    }
     jobs_on_node_.Remove(n, j);
   }
-  const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  const double devices = Drawn(js);
   const uint32_t site = state_.pools()[js.pool].site.value();
   // A gang held for a repair drew nothing since (InterruptJob).
   if (!js.holding) {
@@ -697,7 +715,7 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
     pool_util_sum_[js.pool] = 0;
     pool_cut_w_[js.pool] = 0;
   }
-  FreedDevices(js.pool, static_cast<int64_t>(js.nodes.size()) * js.per_node, now);
+  FreedDevices(js.pool, freed, now);
   js.nodes.clear();
   js.nodes.shrink_to_fit();
   RefreshSitePower(state_.pools()[js.pool].site.value(), now);
@@ -715,7 +733,7 @@ void Engine::FinishJob(uint32_t j, Time now) {
 void Engine::BookHold(uint32_t j, Time now) {
   JobState& js = jobs_[j];
   if (!js.holding) return;
-  const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  const double devices = Drawn(js);
   js.allocated_device_s += (now - js.hold_start).seconds() * devices;
   // Held, waiting for a spare, idle (at a choreographed site its agents'
   // holding load is the site's: twin/site_ramp.h).
@@ -728,7 +746,7 @@ void Engine::ChargeEnergy(uint32_t j, Time from, Time to, double utilisation) {
   if (to <= from || js.nodes.empty()) return;
   const auto& pool = state_.pools()[js.pool];
   const uint32_t site = pool.site.value();
-  const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+  const double devices = Drawn(js);
   const double cut = utilisation > 0 ? js.cut_w : 0.0;  // a held, idle gang draws under any cap
   const double watts =
       model::FacilityPower(Watts((model::DevicePower(Spec(pool.type), utilisation).value() - cut) * devices),
@@ -773,7 +791,7 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
     // after a holding load's fall).
     AddDraw(j, -static_cast<double>(js.per_node));
     if (const uint32_t site = state_.pools()[js.pool].site.value(); Choreographed(site)) HoldFall(j, site, now);
-    AddDraw(j, -static_cast<double>(js.nodes.size()) * js.per_node);
+    AddDraw(j, -Drawn(js));
   }
   // Swaps are tracked one at a time; two outstanding holes in one block
   // would be miscounted, so recount then.
@@ -932,7 +950,7 @@ void Engine::LoseSite(uint32_t j, uint32_t site, Duration repair, Time now) {
     ckpt_.waited_h += wait.hours();
     Account(j, now, saved_there, /*finished=*/false);
     if (saved_there < Duration::Zero()) {  // the earlier work counted as useful is lost
-      const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+      const double devices = Drawn(js);
       js.useful_wall_s = std::max(0.0, js.useful_wall_s - before.seconds());
       js.useful_device_s = std::max(0.0, js.useful_device_s - before.seconds() * devices);
     }
@@ -1150,7 +1168,7 @@ RunResult Engine::Collect(Time horizon) {
     const JobSpec& spec = in_.jobs[j];
     if (js.outcome == JobOutcome::kRunning) {
       const Duration elapsed = horizon - js.seg_start;
-      const double devices = static_cast<double>(js.nodes.size()) * js.per_node;
+      const double devices = Drawn(js);
       const Duration done = js.seg.DoneBy(elapsed);
       DoneWork(js, done);
       js.useful_wall_s += done.seconds();

@@ -57,6 +57,10 @@ class Engine {
     uint32_t epoch = 0;
     int per_node = 0;
     uint16_t pool = 0;
+    // A share of one device (sched::Start::share_milli) in slot share_slot
+    // of its one node; 0 = whole devices.
+    int16_t share_milli = 0;
+    uint8_t share_slot = 0;
     int restarts = 0;
     float utilisation = 0;
     double remaining = 1.0;        // fraction of the job's work still to do
@@ -181,6 +185,11 @@ class Engine {
   static void DoneWork(JobState& js, Duration useful);
   // The release-calendar entry for running job `j`, ending at `end`.
   sched::RunningGang GangOf(uint32_t j, Time end) const;
+  // Devices whose draw and time a job is charged: its share of one, or
+  // its nodes' devices.
+  static double Drawn(const JobState& js) {
+    return js.share_milli > 0 ? js.share_milli / 1000.0 : static_cast<double>(js.nodes.size()) * js.per_node;
+  }
   RunResult Collect(Time horizon);
 
   const TwinInputs& in_;

@@ -29,15 +29,15 @@ std::vector<int64_t> ArrivalTimes(int64_t count, Time start, Time end, Rng& rng)
   return out;
 }
 
-int PickSize(const GeneratorSpec& gen, Rng& rng) {
+const GeneratorSpec::SizeChoice& PickSize(const GeneratorSpec& gen, Rng& rng) {
   double total = 0;
   for (const auto& s : gen.sizes) total += s.weight;
   double x = rng.Uniform() * total;
   for (const auto& s : gen.sizes) {
-    if (x < s.weight) return s.accelerators;
+    if (x < s.weight) return s;
     x -= s.weight;
   }
-  return gen.sizes.back().accelerators;
+  return gen.sizes.back();
 }
 
 }  // namespace
@@ -67,7 +67,11 @@ std::vector<JobSpec> GenerateJobs(const GeneratorSpec& gen, Time horizon, Rng& r
     j.max_rtt = gen.max_rtt;
     j.priority = gen.priority;
     j.checkpoint = gen.checkpoint;
-    j.accelerator_count = gen.sizes.empty() ? 1 : PickSize(gen, rng);
+    if (!gen.sizes.empty()) {
+      const GeneratorSpec::SizeChoice& size = PickSize(gen, rng);
+      j.accelerator_count = size.accelerators;
+      j.share_milli = size.share_milli;
+    }
     if (gen.kind == JobKind::kTraining) {
       const double lo = std::log(gen.params_min), hi = std::log(std::max(gen.params_min, gen.params_max));
       j.training.params = std::exp(rng.Uniform(lo, hi));

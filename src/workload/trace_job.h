@@ -31,6 +31,9 @@ struct TraceJob {
   int64_t submit_ns = 0;
   int64_t start_ns = 0;  // of the run whose length becomes the duration
   int64_t end_ns = 0;
+  // A share of one GPU in thousandths (gpus 1; JobSpec::share_milli); 0 =
+  // whole GPUs.
+  int64_t share_milli = 0;
 };
 
 // Appends `job` to *jobs when it ran (gpus > 0 and end > start); otherwise

@@ -12,8 +12,9 @@
 //
 // A pod is a job submitted at creation_time that ran from scheduled_time to
 // deletion_time on num_gpu GPUs. Skipped: num_gpu 0 (CPU pods), never
-// scheduled, deletion <= scheduled. A GPU-sharing pod takes a whole device
-// in the twin (which does not pack shares of one device) and is counted in
+// scheduled, deletion <= scheduled. A GPU-sharing pod is a share of one
+// device (JobSpec::share_milli = gpu_milli), packed with others onto a
+// device as the trace's own scheduler did, and counted in
 // TraceStats::shared. There is no user column: every pod is tenant
 // "default".
 #include <optional>
@@ -80,9 +81,10 @@ Status ReadRow(const CsvRecord& rec, const OpenbColumns& cols, const std::string
   job.submit_ns = created.value_or(*scheduled);
   job.start_ns = *scheduled;
   job.end_ns = *deleted;
+  if (job.gpus == 1 && milli > 0 && milli < 1000) job.share_milli = milli;
   const size_t before = jobs->size();
   KeepIfRan(std::move(job), jobs, stats);
-  if (jobs->size() > before && jobs->back().gpus == 1 && milli > 0 && milli < 1000) ++stats->shared;
+  if (jobs->size() > before && jobs->back().share_milli > 0) ++stats->shared;
   return absl::OkStatus();
 }
 

@@ -15,9 +15,12 @@
 // Mapping: a job is all rows with its job_name (they need not be adjacent).
 // Tasks that never launched are ignored; a task that launched but has no end
 // (still running when the trace ends) or ends before it starts makes the job
-// skipped. GPUs = sum over launched tasks of ceil(inst_num * plan_gpu / 100):
-// PAI shares GPUs fractionally, the twin allocates whole devices. Run =
-// earliest task start to latest task end.
+// skipped. GPUs = sum over launched tasks of ceil(inst_num * plan_gpu / 100).
+// PAI shares GPUs fractionally: a job asking less than one GPU in all (sum
+// of inst_num * plan_gpu under 100) is a share of one device in
+// thousandths (JobSpec::share_milli), packed with others onto a device, and
+// counted in TraceStats::shared. Run = earliest task start to latest task
+// end.
 // The task table has no submit time and no user. With the job table
 // (pai_job_table.csv: job_name,inst_id,user,status,start_time,end_time,
 // data/pai_job_table.header; its start_time is "timestamp of job submission
@@ -66,6 +69,7 @@ constexpr double kMaxAmount = 1e9;
 
 struct PaiTask {
   int64_t gpus = 0;
+  double percent = 0;               // inst_num x plan_gpu: percent of one GPU in all
   std::optional<int64_t> start_ns;  // nullopt: never launched
   std::optional<int64_t> end_ns;
 };
@@ -74,6 +78,7 @@ struct PaiJob {
   std::string name;
   int64_t first_line = 0;
   int64_t gpus = 0;
+  double percent = 0;               // of one GPU, over its launched tasks
   std::optional<int64_t> start_ns;  // earliest launch
   int64_t end_ns = 0;               // latest end
   bool unfinished = false;
@@ -123,6 +128,7 @@ Status ReadTask(const CsvRecord& rec, const std::string& filename, PaiTask* task
     return TraceError(filename, rec.line, "plan_gpu", fmt::format("inst_num x plan_gpu asks for {:.0f} GPUs", gpus));
   }
   task->gpus = gpus > 0 ? static_cast<int64_t>(gpus) : 0;
+  task->percent = inst_num * plan_gpu;
   return absl::OkStatus();
 }
 
@@ -133,6 +139,7 @@ void AddTask(const PaiTask& task, PaiJob* job) {
     return;
   }
   job->gpus += task.gpus;
+  job->percent += task.percent;
   if (!job->start_ns || *task.start_ns < *job->start_ns) job->start_ns = task.start_ns;
   if (*task.end_ns > job->end_ns) job->end_ns = *task.end_ns;
 }
@@ -256,8 +263,12 @@ Status EmitJob(PaiJob& job, const std::string& filename, const std::unordered_ma
                      .gpus = job.gpus,
                      .submit_ns = submit_ns,
                      .start_ns = *job.start_ns,
-                     .end_ns = job.end_ns},
+                     .end_ns = job.end_ns,
+                     .share_milli = job.gpus == 1 && job.percent < 100 - 1e-6
+                                        ? std::clamp<int64_t>(std::llround(job.percent * 10), 1, 999)
+                                        : 0},
             jobs, stats);
+  if (jobs->size() > kept && jobs->back().share_milli > 0) ++stats->shared;
   if (submits != nullptr && jobs->size() > kept) ++(joined ? stats->joined : stats->unjoined);
   return absl::OkStatus();
 }

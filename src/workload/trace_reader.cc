@@ -153,6 +153,7 @@ std::vector<JobSpec> ToJobSpecs(std::vector<TraceJob> jobs, const TraceSpec& spe
     s.kind = JobKind::kBatch;
     s.accelerators = spec.accelerators;
     s.accelerator_count = static_cast<int>(job.gpus);
+    s.share_milli = static_cast<int>(job.share_milli);
     s.submit = Time::FromNanos(ScaleNanos(job.submit_ns - base, spec.time_scale));
     s.duration = Duration::Nanos(job.end_ns - job.start_ns);
     s.recorded_wait = Duration::Nanos(std::max<int64_t>(0, job.start_ns - job.submit_ns));

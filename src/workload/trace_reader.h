@@ -40,8 +40,9 @@ struct TraceStats {
   int64_t rows = 0;     // data records read (Philly: jobs; PAI: task rows)
   int64_t jobs = 0;     // jobs returned (after spec.limit)
   int64_t skipped = 0;  // trace jobs dropped: never ran, unfinished, 0 GPUs
-  // GPU-sharing jobs (openb: one GPU with gpu_milli under 1000), each given
-  // a whole device: the twin does not pack shares of one device.
+  // GPU-sharing jobs (openb: one GPU with gpu_milli under 1000; PAI: less
+  // than one GPU in all), each a share of one device (JobSpec::share_milli)
+  // that the scheduler packs with others onto a device.
   int64_t shared = 0;
   // PAI with a job table, of the jobs that ran (before spec.limit): those
   // the job table gives a submit time (and user), and those it does not

@@ -8,7 +8,8 @@
 # (its step count continues) with STARGATE_RESTART_COUNT=1, the site's
 # record counts the lost node, and the killed agent's task does not
 # outlive it. Two 1-GPU jobs on an emulated 2-GPU node see different
-# CUDA_VISIBLE_DEVICES. Usage: agent_cli.sh STARGATE_BINARY REPO_ROOT
+# CUDA_VISIBLE_DEVICES; two half-GPU jobs share one. Usage: agent_cli.sh
+# STARGATE_BINARY REPO_ROOT
 set -euo pipefail
 BIN="$1"
 source "$(dirname "$0")/lib/cluster.bash"
@@ -144,5 +145,22 @@ wait_state 7 succeeded 20
 wait_state 8 succeeded 20
 [ "$(cat wg/tenants/default/jobs/7/cvd wg/tenants/default/jobs/8/cvd | sort | tr '\n' ';')" = "0 0 PCI_BUS_ID;1 1 PCI_BUS_ID;" ] ||
   fail "GPU assignment: $(cat wg/tenants/default/jobs/7/cvd wg/tenants/default/jobs/8/cvd)"
+
+# Shares of one device: two half-GPU jobs run at once on one GPU, packed
+# into one slot; a whole-GPU job beside them gets the other.
+cat > half.yaml <<'YAML'
+name: half
+resources: {accelerators: 'H100:0.5'}
+run: echo "$CUDA_VISIBLE_DEVICES $STARGATE_GPU_SHARE $STARGATE_GPU_SHARE_SLOT" > "$STARGATE_WORK_DIR/cvd"; sleep 2
+YAML
+"$BIN" job submit half.yaml > /dev/null
+"$BIN" job submit half.yaml > /dev/null
+"$BIN" job submit gpu.yaml > /dev/null
+for j in 9 10 11; do wait_state "$j" running 10; done
+"$BIN" job show 9 -o json | python3 -c 'import json, sys; assert json.load(sys.stdin)["share"] == {"of_device": 0.5, "slot": 0}' ||
+  fail "job show share: $("$BIN" job show 9 -o json)"
+for j in 9 10 11; do wait_state "$j" succeeded 20; done
+[ "$(cat wg/tenants/default/jobs/9/cvd wg/tenants/default/jobs/10/cvd wg/tenants/default/jobs/11/cvd | tr '\n' ';')" = "0 0.500 0;0 0.500 0;1 1 PCI_BUS_ID;" ] ||
+  fail "shares: $(cat wg/tenants/default/jobs/{9,10,11}/cvd)"
 
 echo "agent CLI: ok ($(grep -c . "$CKPT/log") rank starts; $(grep 'restarts 1' "$CKPT/log" | head -n 1))"

@@ -1,7 +1,8 @@
 // Conformance: the twin and the server run the same policy the same way.
 //
 // One small scenario (three sites with different hourly carbon and price
-// series, one under a binding power cap; ~60 jobs of mixed kinds,
+// series, one under a binding power cap; ~80 jobs of mixed kinds (a
+// dozen of them shares of one device, packed),
 // priorities and sizes, deferrable ones among them; a job that never fits
 // and one for a jurisdiction no site is in; a scripted node failure; an
 // urgent job that preempts) goes through
@@ -106,7 +107,8 @@ struct JobDef {
   std::string text;
 };
 
-// ~60 jobs, deterministic: mostly one 8-GPU node, some 2-node gangs, mixed
+// ~80 jobs, deterministic: mostly one 8-GPU node, some 2-node gangs, a
+// dozen shares of one device (a half or a quarter), mixed
 // kinds and priorities, every seventh deferrable; a burst of long
 // low-priority work, then an urgent 2-node job that preempts; one job too
 // big for any pool and one for a jurisdiction no site is in.
@@ -129,6 +131,14 @@ std::vector<JobDef> Jobs() {
     if (deferrable) text += "deferrable: {deadline: 14h}\n";
     text += "run: x\n";
     jobs.push_back({Duration::Minutes(i * 11), text});
+  }
+  // Shares of one device (inference replicas, small fine-tunes), packed.
+  for (int i = 0; i < 12; ++i) {
+    jobs.push_back(
+        {Duration::Minutes(30 + i * 37),
+         fmt::format("name: share{}\nkind: {}\nresources: {{accelerators: 'H100:{}'}}\nestimate: {}m\n"
+                     "run: x\n",
+                     i, i % 2 == 0 ? "inference" : "finetune", i % 3 == 0 ? "0.5" : "0.25", 30 + (i * 13) % 90)});
   }
   // A burst of long, low-priority work fills the sites...
   for (int i = 0; i < 6; ++i) {
@@ -429,14 +439,17 @@ class ServerRun {
   }
 
   Figures figures() const { return figures_; }
+  // The most shares of one device that ran at once on a node.
+  int most_sharers() const { return most_sharers_; }
 
  private:
   struct Task {
     Time end;
     int signal = 0;
-    int devices = 8;
+    double devices = 8;  // a share: its part of one device
     double utilisation = 0;
     double cut_w = 0;  // per device, under a power cap
+    int slot = -1;     // a share: the node's shared device it is in
   };
 
   // One agent's heartbeat: the tasks it runs or that ended, and the GPU
@@ -480,7 +493,14 @@ class ServerRun {
       // staggered by the server): the hold and half the rise.
       const Duration run = Duration::FromSeconds(1.0 * (f.estimate.seconds() * cap.slowdown)) + l.ramp_hold +
                            Duration::Nanos(l.ramp_up.nanos() / 2);
-      tasks[l.task] = Task{now + run, 0, f.spec.per_node, util, cap.saved.value()};
+      const int slot = f.spec.share_milli > 0 ? std::stoi(l.env.at("STARGATE_GPU_SHARE_SLOT")) : -1;
+      const double devices = slot >= 0 ? f.spec.share_milli / 1000.0 : f.spec.per_node;
+      tasks[l.task] = Task{now + run, 0, devices, util, cap.saved.value(), slot};
+      if (slot >= 0) {  // how many shares its device holds now
+        const auto sharers = std::count_if(
+            tasks.begin(), tasks.end(), [&](const auto& kv) { return kv.second.slot == slot && kv.second.end > now; });
+        most_sharers_ = std::max<int>(most_sharers_, static_cast<int>(sharers));
+      }
     }
   }
 
@@ -492,15 +512,22 @@ class ServerRun {
     auto power = [&](double u) {
       return board ? model::BoardPower(h100, u).value() : model::DevicePower(h100, u).value();
     };
-    double w = 0;
-    int busy = 0;
+    double w = 0, busy = 0;
+    std::set<int> slots;  // a shared device is busy once, its shares draw their part above idle
     if (auto it = tasks_.find(node); it != tasks_.end()) {
       for (const auto& [ref, t] : it->second) {
         if (t.end <= now) continue;
-        w += (power(t.utilisation) - t.cut_w) * t.devices;
-        busy += t.devices;
+        if (t.slot >= 0) {
+          w += (power(t.utilisation) - power(0) - t.cut_w) * t.devices;
+          slots.insert(t.slot);
+        } else {
+          w += (power(t.utilisation) - t.cut_w) * t.devices;
+          busy += t.devices;
+        }
       }
     }
+    busy += static_cast<double>(slots.size());
+    w += power(0) * static_cast<double>(slots.size());
     return w + power(0) * (8 - busy);
   }
 
@@ -535,6 +562,7 @@ class ServerRun {
 
   const std::vector<SiteDef>& sites_;
   const std::vector<JobDef>& jobs_defs_;
+  int most_sharers_ = 0;
   ManualClock clock_{kT0};
   control::MemoryStore store_;
   std::unique_ptr<control::ControlPlane> cp_;
@@ -581,6 +609,7 @@ TEST_P(Conformance, TheTwinAndTheServerMakeTheSameDecisions) {
     if (!d.site.empty()) sites_used.insert(d.site);
   }
   EXPECT_EQ(sites_used.size(), 3u);
+  EXPECT_GE(server.most_sharers(), 2);  // shares of one device ran packed together
   if (g_policy == "stargate") {
     EXPECT_GE(count("defer"), 1);
     EXPECT_GE(count("preempt"), 1);

@@ -1,10 +1,18 @@
 #include "control/agent/device_assignment.h"
 
+#include <absl/strings/numbers.h>
 #include <absl/strings/str_split.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 namespace stargate::control {
+
+int ShareSlotOf(const std::map<std::string, std::string>& env) {
+  auto it = env.find("STARGATE_GPU_SHARE_SLOT");
+  int slot = -1;
+  if (it == env.end() || !absl::SimpleAtoi(it->second, &slot) || slot < 0 || slot > 255) return -1;
+  return slot;
+}
 
 std::vector<int> PickDevices(int total, const std::set<int>& held, int want) {
   std::vector<int> out;

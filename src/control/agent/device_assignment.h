@@ -17,6 +17,11 @@
 
 namespace stargate::control {
 
+// The slot of a node's shared device a task's share is in
+// (STARGATE_GPU_SHARE_SLOT, set by the server: sched::Start::share_slot),
+// or -1 for a task of whole devices (unset, empty or malformed).
+int ShareSlotOf(const std::map<std::string, std::string>& env);
+
 // The `want` lowest indices in [0, total) not in `held`; fewer when fewer
 // are free (the caller says so in the log: the server over-placed).
 std::vector<int> PickDevices(int total, const std::set<int>& held, int want);

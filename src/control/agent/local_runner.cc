@@ -178,15 +178,21 @@ int LocalRunner::EndLeftovers(const std::string&) {
 }
 
 // Devices for a new task: as many as the server placed here
-// (STARGATE_ACCELERATORS_PER_NODE), among those no live task holds.
+// (STARGATE_ACCELERATORS_PER_NODE), among those no live task holds; for a
+// share of one device, the device its slot's live shares have, else one
+// no live task holds (the server opens a slot only where a device is free).
 std::vector<int> LocalRunner::PickFor(const TaskLaunch& task) const {
+  const int slot = ShareSlotOf(task.env);
   std::set<int> held;
   for (const auto& [ref, p] : procs_) {
-    if (p.running) held.insert(p.devices.begin(), p.devices.end());
+    if (!p.running) continue;
+    if (slot >= 0 && p.share_slot == slot && !p.devices.empty()) return p.devices;
+    held.insert(p.devices.begin(), p.devices.end());
   }
   int want = node_.accelerators;
   auto it = task.env.find("STARGATE_ACCELERATORS_PER_NODE");
   if (it != task.env.end()) want = std::clamp(std::atoi(it->second.c_str()), 0, node_.accelerators);
+  if (slot >= 0) want = std::min(want, 1);
   std::vector<int> devices = PickDevices(node_.accelerators, held, want);
   if (static_cast<int>(devices.size()) < want) {
     std::cerr << fmt::format("stargate agent {}: job {} wants {} devices, {} free\n", node_.name, task.task.job, want,
@@ -489,6 +495,7 @@ void LocalRunner::Start(const std::string&, const TaskLaunch& task) {
                                         account.has_value() && task.image.empty() ? &*account : nullptr, dir.c_str(),
                                         program.c_str(), argv.data(), envp.data()});
   p.devices = devices;
+  p.share_slot = ShareSlotOf(task.env);
   p.cap = cap;
   p.capped = std::move(capped);
   if (pid < 0) {  // could not fork: report it as ended

@@ -77,6 +77,7 @@ class LocalRunner : public TaskRunner {
     std::optional<Time> stop_sent;  // when SIGTERM went
     bool leader_done = false;       // its first process ended (exit_code/signal are its)
     std::vector<int> devices;       // node device indices it holds while it runs
+    int share_slot = -1;            // a share of one device: the slot it is in (STARGATE_GPU_SHARE_SLOT)
     bool killed = false;            // SIGKILL went to its cgroup: it ends once that is empty
     bool lost = false;              // an earlier agent's, ended by this one
     bool inherited = false;         // an earlier agent's (from its ledger or cgroups)

@@ -1,6 +1,9 @@
 #include "control/server/job_registry.h"
 
+#include <algorithm>
 #include <charconv>
+#include <set>
+#include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -67,6 +70,7 @@ std::string JobRegistry::Encode(const JobRecord& r) const {
                       {"nodes", r.nodes},
                       {"master_addr", r.master_addr},
                       {"master_port", r.master_port},
+                      {"share_slot", r.share_slot},
                       {"exits", r.exits},
                       {"stopping", r.stopping},
                       {"repairing", r.repairing},
@@ -118,6 +122,7 @@ StatusOr<JobRecord> JobRegistry::Decode(const KeyValue& kv) const {
     r.nodes = j.value("nodes", std::vector<std::string>{});
     r.master_addr = j.value("master_addr", std::string());
     r.master_port = j.value("master_port", 0);
+    r.share_slot = std::clamp(j.value("share_slot", 0), 0, 255);
     r.exits = j.value("exits", std::vector<int>{});
     r.stopping = j.value("stopping", false);
     r.repairing = j.value("repairing", false);
@@ -597,10 +602,17 @@ StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {
 StatusOr<JobRegistry::Census> JobRegistry::TakeCensus() {
   SG_RETURN_IF_ERROR(EnsureLoaded());
   Census out;
+  std::set<std::pair<std::string, int>> slots;  // shared devices counted once
   for (const auto& entry : cache_) {
     const JobRecord& r = entry.second;  // not a structured binding: clang 14 cannot capture one
     ++out.by_state[r.state];
-    ForRunningRanks(r, [&](const std::string& n) { out.busy_on[n] += r.spec.spec.per_node; });
+    ForRunningRanks(r, [&](const std::string& n) {
+      if (r.spec.spec.share_milli == 0) {
+        out.busy_on[n] += r.spec.spec.per_node;
+      } else if (slots.emplace(n, r.share_slot).second) {
+        ++out.busy_on[n];
+      }
+    });
   }
   return out;
 }

@@ -63,6 +63,10 @@ struct JobRecord {
   std::vector<std::string> nodes;  // node names in rank order
   std::string master_addr;
   int master_port = 0;
+  // A share of one device (spec.spec.share_milli): the slot of its node
+  // the scheduler packed it into (sched::Start::share_slot); its agent
+  // maps the slot to one device (STARGATE_GPU_SHARE_SLOT).
+  int share_slot = 0;
   std::vector<int> exits;  // per node of this attempt; kRunningExit until it ends
   // The attempt is being stopped (preempted, or a node of the gang was
   // lost): its ranks are told to stop and keep their devices until they

@@ -79,6 +79,12 @@ std::map<std::string, std::string> Reconciler::TaskEnv(const JobRecord& r, int r
       {"STARGATE_CHECKPOINT_DIR", ckpt},
       {"STARGATE_CHECKPOINT_AREA", area},  // the tenant's: its agents make it the tenant user's
       {"STARGATE_ACCELERATORS_PER_NODE", std::to_string(r.spec.spec.per_node)},
+      // A share of one device: the slot its agent maps to one device, and
+      // the share (always set, empty for whole devices, so no job's own env
+      // can name another job's slot).
+      {"STARGATE_GPU_SHARE_SLOT", r.spec.spec.share_milli > 0 ? std::to_string(r.share_slot) : ""},
+      {"STARGATE_GPU_SHARE",
+       r.spec.spec.share_milli > 0 ? fmt::format("{:.3f}", r.spec.spec.share_milli / 1000.0) : ""},
       // The gang's nodes in rank order: a Slurm site driver submits the
       // ranks on its nodes as one batch job.
       {"STARGATE_NODES", absl::StrJoin(r.nodes, ",")},
@@ -301,6 +307,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     by_id[r.id] = &r;
     if (!r.nodes.empty()) {  // running, or ended with ranks still stopping
       int64_t devices = 0;
+      bool share = false;  // a share of one device, held
       // A gang under repair keeps its surviving nodes, drained or not.
       const bool repairing = r.state == JobState::kRunning && r.repairing;
       for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
@@ -310,19 +317,27 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
                                      : r.exits[rank] == JobRecord::kRunningExit;
         if (!holds) continue;
         const NodeId n(it->second);
+        if (r.spec.spec.share_milli > 0) {  // its slot, opened by its first share
+          if (state.ShareUsed(n, r.share_slot) > 0 || state.FreeOn(n) > 0) {
+            state.AddShare(n, r.share_slot, r.spec.spec.share_milli);
+            share = true;
+          }
+          continue;
+        }
         const int take = std::min(r.spec.spec.per_node, state.FreeOn(n));
         if (take > 0) state.Allocate(n, take);
         devices += take;
       }
       // A gang over several pools (spread over sites) has no one pool for
       // the release calendar: its devices are held, its end is not known.
-      if (devices > 0 && !r.nodes.empty() && !r.spec.spec.spread_sites) {
+      if ((devices > 0 || share) && !r.nodes.empty() && !r.spec.spec.spread_sites) {
         const Duration ramp = RampWait(r);
         sched::RunningGang g = sched::RunningGang::Ending(
             JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
             r.started + ramp + Duration::Millis(static_cast<int64_t>(EstimateOf(r).seconds() * 1e3)));
         g.priority = r.spec.spec.priority;
         g.tenant = TenantOf(r.spec.spec.tenant);
+        if (share) g.share = r.spec.spec.share_milli / 1000.0;
         g.checkpoint_origin = r.started + ramp;
         g.checkpoint_period = r.spec.spec.checkpoint.enabled ? CheckpointInterval(r) : Duration::Zero();
         if (r.stopping && r.stop_grace > Duration::Zero()) {
@@ -348,8 +363,9 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     // just back that has not reported yet).
     if (state.FreeOn(i) == state.pool(state.PoolOf(i)).per_node) {
       state.SetNodeUp(i, false);
-    } else if (state.FreeOn(i) > 0) {
-      state.Allocate(i, state.FreeOn(i));
+    } else {
+      if (state.FreeOn(i) > 0) state.Allocate(i, state.FreeOn(i));
+      state.FillShares(i);  // nor into its shared devices
     }
   });
   std::map<uint64_t, std::vector<size_t>> lost_ranks;  // gangs asking for spares
@@ -546,6 +562,7 @@ Reconciler::NodeDraw Reconciler::ReckonNode(const std::string& name, Time now) c
   // of a cap its agent said holds): live jobs first, then ended ones whose
   // ranks still run, each in id order.
   double busy = 0, util_sum = 0, cut_w = 0;
+  std::set<int> slots;  // shared devices, each busy once (as the twin counts them)
   if (const std::set<uint64_t>* ids = jobs_->RunningOnRef(name)) {
     for (const bool ended : {false, true}) {
       for (uint64_t id : *ids) {
@@ -554,9 +571,14 @@ Reconciler::NodeDraw Reconciler::ReckonNode(const std::string& name, Time now) c
         const float util = sched::UtilisationOf(r->spec.spec.kind);
         for (size_t rank = 0; rank < r->nodes.size() && rank < r->exits.size(); ++rank) {
           if (r->exits[rank] != JobRecord::kRunningExit || r->nodes[rank] != name) continue;
-          const double take = std::min<double>(r->spec.spec.per_node, n->accelerators - busy);
+          // A share draws its part of its slot's device, which is busy.
+          const bool share = r->spec.spec.share_milli > 0;
+          const bool opens = share && !slots.count(r->share_slot);
+          const double take = share ? (opens && busy + 1 > n->accelerators ? 0 : r->spec.spec.share_milli / 1000.0)
+                                    : std::min<double>(r->spec.spec.per_node, n->accelerators - busy);
           if (take <= 0) continue;
-          busy += take;
+          if (share) slots.insert(r->share_slot);
+          busy += share ? (opens ? 1 : 0) : take;
           util_sum += take * util;
           auto cap = cap_state_.find({TaskRef{r->id, r->attempt}, name});
           if (r->power_cap > 0 && cap != cap_state_.end() && cap->second == TaskReport::Cap::kEnforced) {
@@ -782,6 +804,7 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       for (NodeId n : placed) r.nodes.push_back(node_names[n.value()]);
       r.reason = st->reason.empty() ? fmt::format("placed on {} node(s)", r.nodes.size()) : st->reason;
       r.power_cap = st->power_cap;
+      r.share_slot = st->share_slot;
       r.launch_at = now + st->ramp_after;  // staggered at a ramp-limited site
       r.ramp_hold = st->ramp_hold;
       r.ramp_up = st->ramp_up;

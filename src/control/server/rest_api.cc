@@ -56,6 +56,9 @@ json JobJson(const JobRecord& r, bool with_spec, const Forecast* standing = null
             {"submitted_unix_ms", r.submitted.millis()},
             {"updated_unix_ms", r.updated.millis()}};
   if (!r.idempotency_key.empty()) j["idempotency_key"] = r.idempotency_key;
+  if (s.share_milli > 0) {  // a share of one device, and the slot it was packed into
+    j["share"] = {{"of_device", s.share_milli / 1000.0}, {"slot", r.share_slot}};
+  }
   if (r.array_id != 0) {
     j["array"] = {{"id", r.array_id}, {"index", r.array_index}, {"size", r.spec.array.size()}};
   }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 namespace stargate {
 namespace {
 
@@ -135,6 +137,30 @@ TEST(JobFile, InputsMayNameRegisteredDatasets) {
               "job.yaml:3:10: inputs[0]: a dataset name has only letters, digits, '.', '_' and '-', not '/'");
   ExpectError("name: x\nrun: y\ninputs: ['.hidden']\n",
               "job.yaml:3:10: inputs[0]: a dataset name does not start with '.'");
+}
+
+TEST(JobFile, AShareOfOneDevice) {
+  const JobFile f = ParseOk("name: x\nrun: y\nresources: {accelerators: [H100:0.25, A100:0.25]}\n");
+  EXPECT_EQ(f.spec.share_milli, 250);
+  EXPECT_EQ(f.spec.per_node, 1);
+  EXPECT_EQ(f.spec.accelerator_count, 1);
+  EXPECT_EQ(f.spec.accelerators.size(), 2u);
+  EXPECT_EQ(ParseOk("name: x\nrun: y\nresources: {accelerators: 'H100:0.5'}\n").spec.share_milli, 500);
+  EXPECT_EQ(ParseOk("name: x\nrun: y\nresources: {accelerators: 'H100:0.125'}\n").spec.share_milli, 125);
+  EXPECT_EQ(ParseOk("name: x\nrun: y\nresources: {accelerators: H100:8}\n").spec.share_milli, 0);
+  for (const char* bad : {"H100:0.0", "H100:0.1234", "H100:1.5", "H100:.5", "H100:0.x"}) {
+    auto j = ParseJobFile(fmt::format("name: x\nrun: y\nresources: {{accelerators: '{}'}}\n", bad), "job.yaml");
+    ASSERT_FALSE(j.ok()) << bad;
+    EXPECT_NE(std::string(j.status().message()).find("a share of one device is a fraction from 0.001 to 0.999"),
+              std::string::npos)
+        << j.status();
+  }
+  ExpectError("name: x\nrun: y\nresources: {accelerators: 'CPU:0.5'}\n",
+              "job.yaml:3:27: resources.accelerators: 'CPU:0.5': a share is of an accelerator");
+  ExpectError("name: x\nrun: y\nresources: {accelerators: [H100:0.5, A100:0.25]}\n",
+              "job.yaml:3:38: resources.accelerators[1]: every acceptable type needs the same share of a device");
+  ExpectError("name: x\nrun: y\nresources: {accelerators: 'H100:0.5', nodes: 2}\n",
+              "job.yaml:3:46: resources.nodes: a share of a device (like H100:0.25) is for a job of one node");
 }
 
 TEST(JobFile, ErrorsNameFileLineAndField) {

@@ -578,6 +578,29 @@ TEST(ParseScenarioErrorTest, GeneratorWeightNotPositive) {
               "1000000000000] (got 0)");
 }
 
+TEST(ParseScenarioErrorTest, GeneratorShares) {
+  ExpectError(std::string(kSite) + R"(workload:
+  generators:
+    - sizes:
+        - {share: 1.5}
+)",
+              "t.yaml:8:19: workload.generators[0].sizes[0].share: must be in [0.001, 0.999] (got 1.5)");
+  ExpectError(std::string(kSite) + R"(workload:
+  generators:
+    - sizes:
+        - {share: 0.5, accelerators: 1}
+)",
+              "t.yaml:8:19: workload.generators[0].sizes[0].share: give accelerators or a share of one device, not "
+              "both");
+  ExpectError(std::string(kSite) + R"(workload:
+  generators:
+    - kind: training
+      sizes: [{share: 0.5}]
+)",
+              "t.yaml:8:14: workload.generators[0].sizes: a share of one device is for batch, fine-tune and "
+              "inference work, not training");
+}
+
 TEST(ParseScenarioErrorTest, NoSites) {
   ExpectError("name: empty\nsites: []\n", "t.yaml:2:8: sites: at least one site is required");
   ExpectError("name: empty\n", "t.yaml:1:1: sites: required key is missing");

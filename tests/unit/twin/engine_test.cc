@@ -589,3 +589,65 @@ TEST(Engine, TraceJobsReportTheirRecordedWaitBesideTheTwins) {
 
 }  // namespace
 }  // namespace stargate::twin
+
+namespace stargate::twin {
+namespace {
+
+// Shares of one device (JobSpec::share_milli, as openb and PAI traces ask)
+// pack onto one device: four quarters on a one-device cluster run at once,
+// each charged a quarter of the device's draw; as whole devices they would
+// run one after another.
+TEST(Engine, SharesOfOneDeviceRunTogetherAndPayTheirShare) {
+  for (const char* policy : {"fifo", "stargate"}) {
+    TwinInputs in = testing::SmallCluster(1);
+    in.spec.sites[0].pools[0] = PoolSpec{AcceleratorType::kH100, 1, 1, 1, 1};
+    in.spec.policy = policy;
+    for (int k = 0; k < 5; ++k) {
+      JobSpec j = testing::Batch(1, Duration::Hours(1));
+      j.share_milli = 250;
+      in.jobs.push_back(j);
+    }
+    JobSpec whole = testing::Batch(1, Duration::Hours(1));
+    in.jobs.push_back(whole);
+    RunResult r = RunTwin(in).value();
+    ASSERT_EQ(r.jobs.size(), 6u);
+    for (int k = 0; k < 4; ++k) {
+      EXPECT_EQ(r.jobs[k].first_start, Time::Epoch()) << policy << " " << k;
+      EXPECT_EQ(r.jobs[k].end, Time::Epoch() + Duration::Hours(1)) << policy;
+      EXPECT_NEAR(r.jobs[k].useful_device_s, 0.25 * 3600, 1e-6) << policy;
+    }
+    // The fifth does not fit the full device; the whole-device job waits
+    // for all four.
+    EXPECT_EQ(r.jobs[4].first_start, Time::Epoch() + Duration::Hours(1)) << policy;
+    EXPECT_GE(r.jobs[5].first_start, Time::Epoch() + Duration::Hours(1)) << policy;
+    const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
+    const double watts = model::DevicePower(h100, sched::UtilisationOf(JobKind::kBatch)).value() * 1.5;
+    EXPECT_NEAR(r.jobs[0].energy_kwh, 0.25 * watts / 1e3, 1e-9) << policy;
+    EXPECT_NEAR(r.jobs[5].energy_kwh, watts / 1e3, 1e-9) << policy;
+  }
+}
+
+// A node that fails stops every share on it; they start again, packed,
+// when it is back.
+TEST(Engine, SharesOnAFailedNodeRestartTogether) {
+  TwinInputs in = testing::SmallCluster(1);
+  in.spec.sites[0].pools[0] = PoolSpec{AcceleratorType::kH100, 1, 1, 1, 1};
+  in.spec.policy = "stargate";
+  in.spec.failures.restart = Duration::Zero();
+  in.spec.failures.scripted = {{Duration::Minutes(30), "s", 0, Duration::Minutes(10)}};
+  for (int k = 0; k < 3; ++k) {
+    JobSpec j = testing::Batch(1, Duration::Hours(1));
+    j.share_milli = 300;
+    in.jobs.push_back(j);
+  }
+  RunResult r = RunTwin(in).value();
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(r.jobs[k].outcome, JobOutcome::kFinished) << k;
+    EXPECT_EQ(r.jobs[k].restarts, 1) << k;
+    // No checkpoints: the hour starts over when the node is back at 40 min.
+    EXPECT_EQ(r.jobs[k].end, Time::Epoch() + Duration::Minutes(100)) << k;
+  }
+}
+
+}  // namespace
+}  // namespace stargate::twin

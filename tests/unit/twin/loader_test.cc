@@ -33,6 +33,7 @@ workload:
     - {format: job_list, path: job_list_small.csv}
   generators:
     - {name: extra, kind: batch, count: 20, sizes: [{accelerators: 8, weight: 1}]}
+    - {name: small, kind: inference, count: 10, sizes: [{share: 0.25}]}
 )";
 
 TEST(Loader, ReadsEveryTraceFormatRelativeToTheScenario) {
@@ -40,7 +41,11 @@ TEST(Loader, ReadsEveryTraceFormatRelativeToTheScenario) {
   ASSERT_TRUE(in.ok()) << in.status();
   // 20 synthetic jobs plus a non-trivial number from each fixture (3 from
   // acme, 4 from openb, 3 from the job list).
-  EXPECT_GT(in->jobs.size(), 20u + 3 * 3 + 10);
+  EXPECT_GT(in->jobs.size(), 30u + 3 * 3 + 10);
+  // Shares of one device: the generator's ten quarters, openb's two pods
+  // and PAI's one half-GPU job.
+  EXPECT_EQ(std::count_if(in->jobs.begin(), in->jobs.end(), [](const JobSpec& j) { return j.share_milli == 250; }), 11);
+  EXPECT_EQ(std::count_if(in->jobs.begin(), in->jobs.end(), [](const JobSpec& j) { return j.share_milli > 0; }), 13);
   // What each trace gave, for `twin run` to say.
   ASSERT_EQ(in->traces.size(), 6u);
   EXPECT_EQ(in->traces[4].path, "openb_small.csv");
@@ -56,7 +61,7 @@ TEST(Loader, ReadsEveryTraceFormatRelativeToTheScenario) {
   EXPECT_GT(r.summary.jobs_finished, r.summary.jobs_total / 2);
   // Every trace job that started is in the replay; the generated ones not.
   EXPECT_GT(r.summary.replay.jobs, 9 + 10);
-  EXPECT_LT(r.summary.replay.jobs, static_cast<int64_t>(in->jobs.size()) - 19);
+  EXPECT_LT(r.summary.replay.jobs, static_cast<int64_t>(in->jobs.size()) - 29);
 }
 
 // A trace file or a PAI job table that is not there.

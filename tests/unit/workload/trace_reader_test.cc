@@ -155,6 +155,11 @@ TEST(PaiTraceTest, ParsesFixture) {
                         {"3a4b5c6d7e8f90a1b2c3d4e5", 6100, 86400, 4, "default"},  // ceil(2x1.5)+ceil(.3)
                         {"4b5c6d7e8f90a1b2c3d4e5f6", 7100, 100, 1, "default"},    // waiting ps ignored
                     });
+  // Less than one GPU in all is a share of one device, as PAI meant it.
+  EXPECT_EQ(stats.shared, 1);
+  EXPECT_EQ((*jobs)[1].share_milli, 500);
+  EXPECT_EQ((*jobs)[4].share_milli, 0);  // 3 x 25% + 33%: more than one GPU
+  EXPECT_EQ((*jobs)[5].share_milli, 0);
 }
 
 TEST(PaiTraceTest, AcceptsHeaderLine) {
@@ -356,6 +361,11 @@ TEST(OpenbTraceTest, ParsesFixtureAndCountsGpuShares) {
                         {"pod-c", 100, 3540, 1, "default"},
                         {"pod-f", 400, 115, 1, "default"},
                     });
+  // Shares of one GPU as the pods asked for them.
+  EXPECT_EQ((*jobs)[0].share_milli, 0);
+  EXPECT_EQ((*jobs)[1].share_milli, 250);
+  EXPECT_EQ((*jobs)[2].share_milli, 0);
+  EXPECT_EQ((*jobs)[3].share_milli, 810);
 }
 
 TEST(OpenbTraceTest, MalformedRowsAreErrorsWithLines) {

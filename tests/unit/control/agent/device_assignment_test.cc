@@ -30,5 +30,15 @@ TEST(DeviceEnv, VendorVariablesForTheIndices) {
   EXPECT_EQ(cpu.at("STARGATE_DEVICES"), "0");
 }
 
+TEST(ShareSlotOf, OnlyAWholeNumberTheServerSetNamesASlot) {
+  EXPECT_EQ(ShareSlotOf({}), -1);
+  EXPECT_EQ(ShareSlotOf({{"STARGATE_GPU_SHARE_SLOT", ""}}), -1);  // whole devices
+  EXPECT_EQ(ShareSlotOf({{"STARGATE_GPU_SHARE_SLOT", "0"}}), 0);
+  EXPECT_EQ(ShareSlotOf({{"STARGATE_GPU_SHARE_SLOT", "7"}}), 7);
+  EXPECT_EQ(ShareSlotOf({{"STARGATE_GPU_SHARE_SLOT", "-1"}}), -1);
+  EXPECT_EQ(ShareSlotOf({{"STARGATE_GPU_SHARE_SLOT", "256"}}), -1);
+  EXPECT_EQ(ShareSlotOf({{"STARGATE_GPU_SHARE_SLOT", "1x"}}), -1);
+}
+
 }  // namespace
 }  // namespace stargate::control

@@ -164,6 +164,37 @@ TEST_F(WorkDir, CommandsRunWithOrWithoutAShellAlike) {
   }
 }
 
+// Shares of one device (STARGATE_GPU_SHARE_SLOT): the tasks of one slot
+// get one device; another slot gets its own, not a whole task's.
+TEST_F(WorkDir, SharesOfASlotGetOneDevice) {
+  node_.accelerators = 4;
+  node_.accelerator = AcceleratorType::kH100;
+  LocalRunner runner(node_, dir_.string(), Duration::Seconds(1));
+  const Time now = Time::FromMillis(1'000'000);
+  struct Case {
+    std::string per_node, slot, devices;
+  };
+  const Case cases[] = {{"1", "", "0"}, {"1", "0", "1"}, {"1", "0", "1"}, {"1", "1", "2"}, {"1", "x", "3"}};
+  std::vector<TaskRef> refs;
+  uint64_t job = 1;
+  for (const Case& c : cases) {
+    TaskLaunch t;
+    t.task = TaskRef{job++, 1};
+    t.command = "printf 'devices=%s.' \"$STARGATE_DEVICES\"; sleep 2";
+    t.env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+    t.env["STARGATE_ACCELERATORS_PER_NODE"] = c.per_node;
+    t.env["STARGATE_GPU_SHARE_SLOT"] = c.slot;
+    runner.Start("n", t);
+    refs.push_back(t.task);
+  }
+  for (size_t i = 0; i < refs.size(); ++i) {
+    ASSERT_TRUE(AwaitEnd(runner, refs[i], now).has_value()) << i;
+    std::ifstream log(dir_ / "logs" / TaskLogName(refs[i]));
+    const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("devices=" + cases[i].devices + "."), std::string::npos) << i << ": " << text;
+  }
+}
+
 TEST(TenantUsers, NamesNeverCollide) {
   EXPECT_EQ(TenantUsers::UserName("ml-team"), "sg-ml-team");
   EXPECT_NE(TenantUsers::UserName("Acme"), TenantUsers::UserName("acme"));

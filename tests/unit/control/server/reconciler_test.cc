@@ -785,3 +785,56 @@ TEST_F(ReconcilerTest, TheIncrementalSiteDrawEqualsOneReckonedAfresh) {
 
 }  // namespace
 }  // namespace stargate::control
+
+namespace stargate::control {
+namespace {
+
+// Shares of one device (`H100:0.5`): packed into one slot of a node's
+// device, each rank told its slot; a job's own env cannot name a slot.
+TEST_F(ReconcilerTest, SharesOfADevicePackIntoOneSlot) {
+  NodeInfo g = CpuNode("g", "s1", "US", "10.0.0.g", 1);
+  g.accelerator = AcceleratorType::kH100;
+  Join(nodes_, g, clock_.Now());
+  auto submit = [&](const std::string& accel, const std::string& env = "{}") {
+    return jobs_
+        .Submit(fmt::format("name: j\nresources: {{accelerators: '{}'}}\nenv: {}\nrun: x\n", accel, env), "j.yaml", "")
+        .value()
+        .id;
+  };
+  const uint64_t s1 = submit("H100:0.5");
+  const uint64_t s2 = submit("H100:0.5");
+  const uint64_t s3 = submit("H100:0.5");
+  const uint64_t whole = submit("H100:1", "{STARGATE_GPU_SHARE_SLOT: '0'}");
+  ASSERT_TRUE(rec_.Tick().ok());
+  for (uint64_t id : {s1, s2}) {
+    const JobRecord r = jobs_.Get(id).value();
+    ASSERT_EQ(r.state, JobState::kRunning) << id;
+    EXPECT_EQ(r.nodes, (std::vector<std::string>{"g"}));
+    EXPECT_EQ(r.share_slot, 0);
+  }
+  EXPECT_EQ(jobs_.Get(s3).value().state, JobState::kPending);  // the device is full
+  HeartbeatResult hb = Beat("g");
+  ASSERT_EQ(hb.run.size(), 2u);
+  for (const TaskLaunch& t : hb.run) {
+    EXPECT_EQ(t.env.at("STARGATE_GPU_SHARE_SLOT"), "0");
+    EXPECT_EQ(t.env.at("STARGATE_GPU_SHARE"), "0.500");
+    EXPECT_EQ(t.env.at("STARGATE_ACCELERATORS_PER_NODE"), "1");
+  }
+  // One share ends: the third takes its room in the same slot, not the
+  // whole-device job (the device is still shared).
+  Beat("g", {Exited({s1, 1}, 0), Running({s2, 1})});
+  ASSERT_TRUE(rec_.Tick().ok());
+  ASSERT_EQ(jobs_.Get(s3).value().state, JobState::kRunning);
+  EXPECT_EQ(jobs_.Get(s3).value().share_slot, 0);
+  EXPECT_EQ(jobs_.Get(whole).value().state, JobState::kPending);
+  Beat("g", {Exited({s2, 1}, 0), Exited({s3, 1}, 0)});
+  ASSERT_TRUE(rec_.Tick().ok());
+  ASSERT_EQ(jobs_.Get(whole).value().state, JobState::kRunning);
+  hb = Beat("g");
+  ASSERT_EQ(hb.run.size(), 1u);
+  EXPECT_EQ(hb.run[0].env.at("STARGATE_GPU_SHARE_SLOT"), "");  // ours win over the job's env
+  EXPECT_EQ(hb.run[0].env.at("STARGATE_GPU_SHARE"), "");
+}
+
+}  // namespace
+}  // namespace stargate::control
