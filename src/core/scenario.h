@@ -228,6 +228,7 @@ struct RunningSpec {
   double remaining = 1.0;
   double power_cap = 0;
   Duration since_checkpoint;
+  int share_slot = -1;  // a share of one device: its slot (twin::RunningAtStart)
 };
 
 // A node drained at `at` (twin::NodeDrain): it takes no new work from

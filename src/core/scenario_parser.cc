@@ -39,7 +39,8 @@ constexpr std::string_view kSiteSetKeys[] = {"name", "count",  "nodes", "pool", 
 constexpr std::string_view kSiteSetRegionKeys[] = {"name",   "jurisdiction", "latitude", "longitude",
                                                    "weight", "carbon",       "price"};
 constexpr std::string_view kPoolTemplateKeys[] = {"accelerator", "accels_per_node", "nodes_per_rack", "domain_nodes"};
-constexpr std::string_view kRunningKeys[] = {"job", "nodes", "per_node", "remaining", "power_cap", "since_checkpoint"};
+constexpr std::string_view kRunningKeys[] = {"job",       "nodes",      "per_node",        "remaining",
+                                             "power_cap", "share_slot", "since_checkpoint"};
 constexpr std::string_view kDrainKeys[] = {"at", "site", "node"};
 constexpr std::string_view kSiteKeys[] = {"name",        "region",    "jurisdiction",
                                           "latitude",    "longitude", "power_cap",
@@ -83,9 +84,10 @@ constexpr std::string_view kCheckpointKeys[] = {"enabled", "interval", "daly",  
 constexpr std::string_view kReplicaKeys[] = {"sites", "every"};
 constexpr std::string_view kTraceKeys[] = {"format", "path", "job_table", "time_scale", "limit", "accelerators"};
 constexpr std::string_view kJobKeys[] = {
-    "name",   "tenant",   "kind",     "accelerators", "count",         "accelerator_count", "priority",
-    "submit", "duration", "training", "checkpoint",   "jurisdictions", "deferrable",        "deadline",
-    "near",   "max_rtt",  "estimate", "per_node",     "spread",        "regions",           "inputs"};
+    "name",       "tenant",   "kind",     "accelerators", "count",      "accelerator_count",
+    "priority",   "submit",   "duration", "training",     "checkpoint", "jurisdictions",
+    "deferrable", "deadline", "near",     "max_rtt",      "estimate",   "per_node",
+    "spread",     "regions",  "inputs",   "share"};
 constexpr std::string_view kTrainingKeys[] = {
     "params", "tokens", "tokens_per_step", "mfu", "state_bytes_per_param", "tensor_parallel", "pipeline_parallel"};
 constexpr std::string_view kSchedulerKeys[] = {
@@ -718,6 +720,11 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
     return f.Get("per_node")
         ->Error(fmt::format("{} accelerators is not a whole number of nodes of {}", j.accelerator_count, j.per_node));
   }
+  if (auto share = f.Get("share")) {  // a share of one device, as a job file's H100:0.25
+    SG_ASSIGN_OR_RETURN(const double x, yaml_util::ReadNumber(*share, Range{0.001, 0.999}));
+    if (j.accelerator_count != 1 || j.per_node > 1) return share->Error("a share of one device needs count 1");
+    j.share_milli = static_cast<int>(std::lround(x * 1000));
+  }
   if (auto spread = f.Get("spread")) {  // as a job file's placement.spread
     SG_ASSIGN_OR_RETURN(const std::string what, yaml_util::ReadString(*spread));
     if (what != "sites") return spread->Error("expected sites (one node per site)");
@@ -979,6 +986,7 @@ Status ParseStarted(const Fields& f, ScenarioSpec* s) {
       SG_ASSIGN_OR_RETURN(x.remaining, r.Number("remaining", x.remaining, Range{0, 1, true}));
       SG_ASSIGN_OR_RETURN(x.power_cap, r.Number("power_cap", x.power_cap, kFraction));
       SG_ASSIGN_OR_RETURN(x.since_checkpoint, r.Dur("since_checkpoint", x.since_checkpoint, kBoundedDuration));
+      SG_ASSIGN_OR_RETURN(x.share_slot, r.Int("share_slot", x.share_slot, Range{-1, 255}));
       s->running.push_back(std::move(x));
     }
   }

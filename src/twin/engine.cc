@@ -236,16 +236,24 @@ void Engine::StartRunning(const RunningAtStart& r) {
   std::vector<uint32_t> sorted = r.nodes;
   std::sort(sorted.begin(), sorted.end());
   if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) return;
+  const JobSpec& spec = in_.jobs[r.job];
+  if (spec.share_milli > 0) {  // its slot, open with room for it, or a free device to open it on
+    const NodeId n(r.nodes[0]);
+    const int used = r.share_slot >= 0 && r.share_slot < 256 ? state_.ShareUsed(n, r.share_slot) : -1;
+    if (r.nodes.size() != 1 || r.per_node != 1 || used < 0 || !state_.IsUp(n) ||
+        (used > 0 ? used + spec.share_milli > sched::ClusterState::kWholeShare : state_.FreeOn(n) < 1)) {
+      return;
+    }
+  }
   for (uint32_t n : r.nodes) {
-    if (state_.PoolOf(NodeId(n)) != pool || !state_.IsUp(NodeId(n)) || state_.FreeOn(NodeId(n)) < r.per_node) return;
+    if (state_.PoolOf(NodeId(n)) != pool || !state_.IsUp(NodeId(n))) return;
+    if (spec.share_milli == 0 && state_.FreeOn(NodeId(n)) < r.per_node) return;
   }
   // ... and the job's own: its size, and an accelerator it accepts (a
   // hand-written scenario's `running:` may say otherwise).
-  const JobSpec& spec = in_.jobs[r.job];
   const AcceleratorType type = state_.pools()[pool.value()].type;
   if (int64_t{spec.accelerator_count} != static_cast<int64_t>(r.nodes.size()) * r.per_node) return;
   if (spec.per_node > 0 && spec.per_node != r.per_node) return;
-  if (spec.share_milli > 0) return;  // a share has no slot yet: it queues
   const bool accepted = spec.accelerators.empty() ? type != AcceleratorType::kCpu
                                                   : std::find(spec.accelerators.begin(), spec.accelerators.end(),
                                                               type) != spec.accelerators.end();
@@ -263,6 +271,10 @@ void Engine::StartRunning(const RunningAtStart& r) {
   for (uint32_t n : r.nodes) s.nodes.push_back(NodeId(n));
   s.per_node = r.per_node;
   s.power_cap = r.power_cap;
+  if (spec.share_milli > 0) {
+    s.share_milli = spec.share_milli;
+    s.share_slot = r.share_slot;
+  }
   s.reason = "running when the run began";
   StartJob(s, t0);
 }

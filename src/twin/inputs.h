@@ -32,6 +32,9 @@ struct RunningAtStart {
   double remaining = 1.0;
   double power_cap = 0;
   Duration since_checkpoint;
+  // A share of one device (its JobSpec::share_milli): the slot of its one
+  // node it is in (sched::Start::share_slot); -1 for whole devices.
+  int share_slot = -1;
 };
 
 // A node taken out of service at `at`: it takes no new work from then,

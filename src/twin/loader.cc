@@ -63,6 +63,7 @@ Status PlaceStarted(const ScenarioSpec& spec, TwinInputs& in) {
     run.remaining = r.remaining;
     run.power_cap = r.power_cap;
     run.since_checkpoint = r.since_checkpoint;
+    run.share_slot = r.share_slot;
     for (const auto& [site, node] : r.nodes) run.nodes.push_back(first.at(site) + static_cast<uint32_t>(node));
     in.running.push_back(std::move(run));
   }

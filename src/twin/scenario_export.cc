@@ -167,6 +167,7 @@ void Job(YAML::Emitter& y, const JobSpec& j, const std::set<std::string>& places
   }
   kv("count", std::to_string(j.accelerator_count));
   if (j.per_node > 0) kv("per_node", std::to_string(j.per_node));
+  if (j.share_milli > 0) kv("share", Num(j.share_milli / 1000.0));
   if (j.spread_sites) kv("spread", "sites");
   kv("priority", std::to_string(j.priority));
   kv("submit", Dur(j.submit - Time::Epoch()));
@@ -306,7 +307,9 @@ StatusOr<std::string> ExportScenario(const TwinInputs& in) {
       }
       y << YAML::EndSeq << YAML::Key << "per_node" << YAML::Value << std::to_string(r.per_node) << YAML::Key
         << "remaining" << YAML::Value << Num(r.remaining) << YAML::Key << "power_cap" << YAML::Value << Num(r.power_cap)
-        << YAML::Key << "since_checkpoint" << YAML::Value << Dur(r.since_checkpoint) << YAML::EndMap;
+        << YAML::Key << "since_checkpoint" << YAML::Value << Dur(r.since_checkpoint);
+      if (r.share_slot >= 0) y << YAML::Key << "share_slot" << YAML::Value << std::to_string(r.share_slot);
+      y << YAML::EndMap;
     }
     y << YAML::EndSeq;
   }

@@ -360,3 +360,54 @@ TEST_F(ForecastTest, AWhatIfThatNamesNothingIsRefusedNamingTheField) {
 
 }  // namespace
 }  // namespace stargate::control
+
+namespace stargate::control {
+namespace {
+
+// Running shares of one device go on in their slot; a share waiting for
+// room in it starts when one of them ends.
+TEST_F(ForecastTest, RunningSharesKeepTheirSlot) {
+  for (const char* n : {"a1", "b0", "b1"}) AddRunning(fmt::format("full-{}", n), 10.0, n, Duration::Minutes(1));
+  JobRecord& seven = AddRunning("seven", 10.0, "a0", Duration::Minutes(1));
+  seven.spec_text = "name: seven\nresources: {accelerators: H100:7}\nestimate: 600m\nrun: x\n";
+  seven.spec = ParseJobFile(seven.spec_text, "job.yaml").value();
+  auto share = [&](const std::string& name, int minutes, bool running) -> JobRecord& {
+    JobRecord& r = running ? AddRunning(name, minutes / 60.0, "a0", Duration::Minutes(30)) : Add(name, 1.0);
+    r.spec_text =
+        fmt::format("name: {}\nresources: {{accelerators: 'H100:0.5'}}\nestimate: {}m\nrun: x\n", name, minutes);
+    r.spec = ParseJobFile(r.spec_text, "job.yaml").value();
+    SetSubmitted(r.spec, r.submitted);
+    r.share_slot = 0;
+    return r;
+  };
+  const uint64_t s1 = share("s1", 60, true).id;   // 30 min left
+  const uint64_t s2 = share("s2", 120, true).id;  // 90 min left
+  const uint64_t next = share("next", 60, false).id;
+  ForecastOptions o;
+  o.horizon = Duration::Hours(12);
+  o.seeds = 1;
+  const Forecast f = RunForecast(s_, o).value();
+  EXPECT_EQ(Of(f, s1).state, JobState::kRunning);
+  EXPECT_EQ(Of(f, s1).start[0], kNow - Duration::Minutes(30));
+  EXPECT_EQ(Of(f, s1).finish[0], kNow + Duration::Minutes(30));
+  EXPECT_EQ(Of(f, s2).finish[0], kNow + Duration::Minutes(90));
+  // The device holds two halves: the waiting one starts when s1 ends.
+  EXPECT_EQ(Of(f, next).start[0], kNow + Duration::Minutes(30));
+  // Exported, the shares and their slot rerun alike.
+  const std::string text = ExportForecast(s_, o).value();
+  EXPECT_NE(text.find("share: 0.5"), std::string::npos) << text;
+  EXPECT_NE(text.find("share_slot: 0"), std::string::npos) << text;
+  const StatusOr<twin::TwinInputs> in = twin::LoadScenarioText(text, "forecast.yaml", ".");
+  ASSERT_TRUE(in.ok()) << in.status() << "\n" << text;
+  EXPECT_EQ(in->running.size(), 6u);
+  twin::Engine engine(*in, sched::MakeScheduler(in->spec.policy, in->spec.scheduler).value());
+  const twin::RunResult r = engine.Run();
+  for (const twin::JobRecord& j : r.jobs) {
+    const uint64_t id = std::stoull(j.name.substr(j.name.rfind('#') + 1));
+    const Time end = j.end == Time::Never() ? j.end : kNow + (j.end - Time::Epoch());
+    EXPECT_EQ(end, Of(f, id).finish[0]) << j.name;
+  }
+}
+
+}  // namespace
+}  // namespace stargate::control

@@ -803,7 +803,7 @@ TEST_F(ReconcilerTest, SharesOfADevicePackIntoOneSlot) {
   };
   const uint64_t s1 = submit("H100:0.5");
   const uint64_t s2 = submit("H100:0.5");
-  const uint64_t s3 = submit("H100:0.5");
+  const uint64_t s3 = submit("H100:0.75");
   const uint64_t whole = submit("H100:1", "{STARGATE_GPU_SHARE_SLOT: '0'}");
   ASSERT_TRUE(rec_.Tick().ok());
   for (uint64_t id : {s1, s2}) {
@@ -820,14 +820,19 @@ TEST_F(ReconcilerTest, SharesOfADevicePackIntoOneSlot) {
     EXPECT_EQ(t.env.at("STARGATE_GPU_SHARE"), "0.500");
     EXPECT_EQ(t.env.at("STARGATE_ACCELERATORS_PER_NODE"), "1");
   }
-  // One share ends: the third takes its room in the same slot, not the
-  // whole-device job (the device is still shared).
+  // One half ends: the other still holds half the device, too little for
+  // three quarters (the next pass rebuilds the slot from the records).
   Beat("g", {Exited({s1, 1}, 0), Running({s2, 1})});
+  ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(s3).value().state, JobState::kPending);
+  // The other ends: the three quarters take the slot; the whole-device job
+  // still waits behind it (the device is shared).
+  Beat("g", {Exited({s2, 1}, 0)});
   ASSERT_TRUE(rec_.Tick().ok());
   ASSERT_EQ(jobs_.Get(s3).value().state, JobState::kRunning);
   EXPECT_EQ(jobs_.Get(s3).value().share_slot, 0);
   EXPECT_EQ(jobs_.Get(whole).value().state, JobState::kPending);
-  Beat("g", {Exited({s2, 1}, 0), Exited({s3, 1}, 0)});
+  Beat("g", {Exited({s3, 1}, 0)});
   ASSERT_TRUE(rec_.Tick().ok());
   ASSERT_EQ(jobs_.Get(whole).value().state, JobState::kRunning);
   hb = Beat("g");
