@@ -273,13 +273,60 @@ int RunAgent(const AgentOptions& o, Clock& clock) {
   return 0;
 }
 
+// `node list` and `site list` filters and paging.
+struct ListFilters {
+  std::string site, region, jurisdiction;
+  size_t limit = 0;  // 0: all, fetched a page at a time
+  std::string by;    // site list: one row per region or jurisdiction
+};
+
+// `site list --by region|jurisdiction`: the sites aggregated per group.
+int ListGroups(RestClient& client, const std::string& query, const std::string& by, Format format) {
+  const RestClient::Response r = client.Call("GET", "/v1/sites?by=" + by + query);
+  if (!r.ok() || r.status != 200) return ReportFailure(r);
+  const std::string key = by == "region" ? "regions" : "jurisdictions";
+  const json list = json::parse(r.body)[key];
+  std::vector<std::string> names;
+  for (const json& g : list) names.push_back(by + "/" + g[by].get<std::string>());
+  if (PrintAs(format, json{{key, list}}, names)) return exit_code::kOk;
+  fmt::print("{:<16} {:>6} {:>7} {:>7}  {}\n", by == "region" ? "REGION" : "JURIS", "SITES", "NODES", "UP",
+             "ACCELERATORS");
+  for (const json& g : list) {
+    std::string acc;
+    for (const auto& [type, count] : g["accelerators"].items())
+      acc += fmt::format("{}{}:{}", acc.empty() ? "" : " ", type, count.get<int>());
+    fmt::print("{:<16} {:>6} {:>7} {:>7}  {}\n", g[by].get<std::string>(), g["sites"].get<int>(), g["nodes"].get<int>(),
+               g["nodes_alive"].get<int>(), acc);
+  }
+  return exit_code::kOk;
+}
+
 // `node list` and `site list` (`what`: nodes or sites).
-int ListFromServer(const std::string& what, Format format) {
+int ListFromServer(const std::string& what, Format format, const ListFilters& filters) {
   if (!SettingsOk()) return exit_code::kUsage;
   RestClient client(ServerUrl(), Settings().token);
-  const RestClient::Response r = client.Call("GET", "/v1/" + what);
-  if (!r.ok() || r.status != 200) return ReportFailure(r);
-  const json list = json::parse(r.body)[what];
+  std::string query;
+  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"site", filters.site},
+                                   {"region", filters.region},
+                                   {"jurisdiction", filters.jurisdiction}}) {
+    if (!value.empty()) query += fmt::format("&{}={}", key, UrlEncode(value));
+  }
+  if (!filters.by.empty()) return ListGroups(client, query, filters.by, format);
+  // A page at a time (thousands of sites or nodes), following `next`.
+  constexpr size_t kPage = 500;
+  json list = json::array();
+  std::string after;
+  for (;;) {
+    const size_t want = filters.limit > 0 ? filters.limit - list.size() : kPage;
+    std::string path = fmt::format("/v1/{}?limit={}{}", what, std::min(want, kPage), query);
+    if (!after.empty()) path += "&after=" + UrlEncode(after);
+    const RestClient::Response r = client.Call("GET", path);
+    if (!r.ok() || r.status != 200) return ReportFailure(r);
+    const json page = json::parse(r.body);
+    for (const json& item : page[what]) list.push_back(item);
+    if (!page.contains("next") || (filters.limit > 0 && list.size() >= filters.limit)) break;
+    after = page["next"].get<std::string>();
+  }
   std::vector<std::string> names;
   for (const json& item : list)
     names.push_back(what.substr(0, what.size() - 1) + "/" + item["name"].get<std::string>());
@@ -397,10 +444,21 @@ void AddAgentCommands(CLI::App& app, Clock& clock, int* exit_code) {
     auto flags = std::make_shared<ListFlags>();
     AddOutputFlag(list, &flags->output);
     AddWatchFlags(list, &flags->watch, &flags->interval);
+    auto filters = std::make_shared<ListFilters>();
+    if (std::string(what) == "node") list->add_option("--site", filters->site, "Only this site's nodes");
+    list->add_option("--region", filters->region, fmt::format("Only {}s in this region", what));
+    list->add_option("--jurisdiction", filters->jurisdiction, fmt::format("Only {}s in this jurisdiction", what));
+    list->add_option("--limit", filters->limit, "At most this many, in name order (default: all)")
+        ->check(CLI::Range(size_t{0}, size_t{100000}));
+    if (std::string(what) == "site") {
+      list->add_option("--by", filters->by, "One row per region or jurisdiction: sites, nodes, accelerators")
+          ->check(CLI::IsMember({"region", "jurisdiction"}));
+    }
     const std::string plural = std::string(what) + "s";
-    list->callback([flags, plural, exit_code, &clock] {
+    list->callback([flags, filters, plural, exit_code, &clock] {
       const Format format = ParseFormat(flags->output);
-      *exit_code = Watch(clock, flags->watch, flags->interval, format, [=] { return ListFromServer(plural, format); });
+      *exit_code =
+          Watch(clock, flags->watch, flags->interval, format, [=] { return ListFromServer(plural, format, *filters); });
     });
     if (std::string(what) == "node") AddNodeIdentityCommands(group, exit_code);
   }

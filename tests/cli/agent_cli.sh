@@ -163,4 +163,11 @@ for j in 9 10 11; do wait_state "$j" succeeded 20; done
 [ "$(cat wg/tenants/default/jobs/9/cvd wg/tenants/default/jobs/10/cvd wg/tenants/default/jobs/11/cvd | tr '\n' ';')" = "0 0.500 0;0 0.500 0;1 1 PCI_BUS_ID;" ] ||
   fail "shares: $(cat wg/tenants/default/jobs/{9,10,11}/cvd)"
 
+# Lists a page at a time, filtered, or one row per region.
+[ "$("$BIN" site list --limit 1 | wc -l)" = 2 ] || fail "site list --limit 1: $("$BIN" site list --limit 1)"
+[ "$("$BIN" node list --site gpus -o name)" = "node/g" ] || fail "node list --site: $("$BIN" node list --site gpus -o name)"
+"$BIN" site list --by jurisdiction -o json | python3 -c 'import json, sys; assert sum(g["sites"] for g in json.load(sys.stdin)["jurisdictions"]) == 2' ||
+  fail "site list --by: $("$BIN" site list --by jurisdiction -o json)"
+if "$BIN" site list --by planet 2> /dev/null; then fail "site list --by planet exited 0"; fi
+
 echo "agent CLI: ok ($(grep -c . "$CKPT/log") rank starts; $(grep 'restarts 1' "$CKPT/log" | head -n 1))"

@@ -153,11 +153,11 @@ HttpResponse RestApi::Route(const HttpRequest& req, Who who) {
       return ErrorResponse(403, "permission_denied", "reloading the sites file is for admins");
     }
     if (Status st = cp_->ReloadSites(Actor(who)); !st.ok()) return FromStatus(st);
-    return ListSites();
+    return ListSites(HttpRequest{});
   }
   if (p == "/v1/nodes" || p == "/v1/sites") {
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
-    return p == "/v1/nodes" ? ListNodes() : ListSites();
+    return p == "/v1/nodes" ? ListNodes(req) : ListSites(req);
   }
   if (p == "/v1/history") {  // the dashboard's time series (history.h); as /v1/sites, for any caller
     if (req.method != "GET") return ErrorResponse(405, "method_not_allowed", "use GET");
@@ -774,9 +774,104 @@ HttpResponse RestApi::JobLog(uint64_t id, std::string_view rank_text, const Http
   return out;
 }
 
-HttpResponse RestApi::ListNodes() {
+namespace {
+
+// A list's filters and page, from the query: `KEY=VALUE` filters (each of
+// `filters`; an item is kept when every given one matches), `after=NAME`
+// (items named after it, in name order) and `limit=N` (at most N; 0 or
+// none: all). Thousands of sites and nodes are read a page at a time.
+struct ListQuery {
+  std::map<std::string, std::string> match;
+  std::string after;
+  size_t limit = 0;
+};
+constexpr size_t kMaxListLimit = 100000;
+
+std::optional<HttpResponse> ReadListQuery(const HttpRequest& req, std::initializer_list<const char*> filters,
+                                          ListQuery* q) {
+  for (const char* key : filters) {
+    if (auto it = req.query.find(key); it != req.query.end()) q->match[key] = it->second;
+  }
+  if (auto it = req.query.find("after"); it != req.query.end()) q->after = it->second;
+  if (auto it = req.query.find("limit"); it != req.query.end()) {
+    size_t n = 0;
+    const auto [end, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+    if (ec != std::errc() || end != it->second.data() + it->second.size() || n > kMaxListLimit) {
+      return ErrorResponse(400, "invalid_argument",
+                           fmt::format("limit: a whole number from 0 to {}, got '{}'", kMaxListLimit, it->second),
+                           "limit");
+    }
+    q->limit = n;
+  }
+  return std::nullopt;
+}
+
+bool Matches(const ListQuery& q, const std::string& key, const std::string& value) {
+  auto it = q.match.find(key);
+  return it == q.match.end() || it->second == value;
+}
+
+// Of `names` (sorted), those the page holds: after q.after, at most
+// q.limit; `next` is the name to ask `after` for the rest ("" = none).
+std::vector<std::string> PageOf(const std::vector<std::string>& names, const ListQuery& q, std::string* next) {
+  auto from = q.after.empty() ? names.begin() : std::upper_bound(names.begin(), names.end(), q.after);
+  std::vector<std::string> out;
+  for (auto it = from; it != names.end(); ++it) {
+    if (q.limit > 0 && out.size() == q.limit) {
+      *next = out.back();
+      break;
+    }
+    out.push_back(*it);
+  }
+  return out;
+}
+
+json Listing(const char* key, json list, size_t total, const std::string& next) {
+  json out = {{key, std::move(list)}, {"total", total}};
+  if (!next.empty()) out["next"] = next;
+  return out;
+}
+
+// ?by=region|jurisdiction: the sites aggregated per group.
+json SitesBy(const std::string& by, const std::map<std::string, json>& sites) {
+  // One row per region (or jurisdiction): its sites, nodes and devices.
+  std::map<std::string, json> groups;
+  for (const auto& [name, s] : sites) {
+    const std::string key = s[by].get<std::string>();
+    json& g = groups[key];
+    if (g.is_null()) g = {{by, key}, {"sites", 0}, {"nodes", 0}, {"nodes_alive", 0}, {"accelerators", json::object()}};
+    g["sites"] = g["sites"].get<int>() + 1;
+    g["nodes"] = g["nodes"].get<int>() + s["nodes"].get<int>();
+    g["nodes_alive"] = g["nodes_alive"].get<int>() + s["nodes_alive"].get<int>();
+    for (const auto& [type, count] : s["accelerators"].items()) {
+      json& acc = g["accelerators"][type];
+      acc = (acc.is_null() ? 0 : acc.get<int>()) + count.get<int>();
+    }
+  }
   json list = json::array();
-  for (const ControlPlane::NodeView& v : cp_->Nodes().nodes) {
+  for (auto& [key, g] : groups) list.push_back(std::move(g));
+  return json{{by == "region" ? "regions" : "jurisdictions", std::move(list)}};
+}
+
+}  // namespace
+
+HttpResponse RestApi::ListNodes(const HttpRequest& req) {
+  ListQuery q;
+  if (auto bad = ReadListQuery(req, {"site", "region", "jurisdiction"}, &q)) return *bad;
+  const ControlPlane::NodesView view = cp_->Nodes();
+  std::map<std::string, const ControlPlane::NodeView*> by_name;
+  for (const ControlPlane::NodeView& v : view.nodes) {
+    if (Matches(q, "site", v.info.site) && Matches(q, "region", v.info.region) &&
+        Matches(q, "jurisdiction", v.info.jurisdiction)) {
+      by_name.emplace(v.info.name, &v);
+    }
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, v] : by_name) names.push_back(name);
+  std::string next;
+  json list = json::array();
+  for (const std::string& name : PageOf(names, q, &next)) {
+    const ControlPlane::NodeView& v = *by_name.at(name);
     const NodeTelemetry& t = v.telemetry;
     json node = NodeJson(v.info);
     node.update({{"alive", v.alive},
@@ -787,15 +882,23 @@ HttpResponse RestApi::ListNodes() {
                  {"gpu_power_w", t.gpu_power_w}});
     list.push_back(std::move(node));
   }
-  return HttpResponse{200, Dump(json{{"nodes", list}})};
+  return HttpResponse{200, Dump(Listing("nodes", std::move(list), names.size(), next))};
 }
 
-HttpResponse RestApi::ListSites() {
+HttpResponse RestApi::ListSites(const HttpRequest& req) {
+  ListQuery q;
+  if (auto bad = ReadListQuery(req, {"region", "jurisdiction"}, &q)) return *bad;
+  std::string by;
+  if (auto it = req.query.find("by"); it != req.query.end()) by = it->second;
+  if (!by.empty() && by != "region" && by != "jurisdiction") {
+    return ErrorResponse(400, "invalid_argument", fmt::format("by: region or jurisdiction, got '{}'", by), "by");
+  }
   const ControlPlane::NodesView nodes = cp_->Nodes();
   const ControlPlane::SitesView view = cp_->Sites();
   std::map<std::string, json> sites;
   for (const ControlPlane::NodeView& v : nodes.nodes) {
     const NodeInfo& n = v.info;
+    if (!Matches(q, "region", n.region) || !Matches(q, "jurisdiction", n.jurisdiction)) continue;
     json& s = sites[n.site];
     if (s.is_null()) {
       s = {{"name", n.site}, {"region", n.region}, {"jurisdiction", n.jurisdiction},
@@ -809,10 +912,13 @@ HttpResponse RestApi::ListSites() {
     json& acc = s["accelerators"][std::string(Name(n.accelerator))];
     acc = (acc.is_null() ? 0 : acc.get<int>()) + n.accelerators;
   }
+  if (!by.empty()) return HttpResponse{200, Dump(SitesBy(by, sites))};
+  std::vector<std::string> names;
+  for (const auto& entry : sites) names.push_back(entry.first);
+  std::string next;
   json list = json::array();
-  for (auto& entry : sites) {
-    const std::string& name = entry.first;
-    json& s = entry.second;  // (not a structured binding: `signal` captures it)
+  for (const std::string& name : PageOf(names, q, &next)) {
+    json& s = sites.at(name);  // (not a structured binding: `signal` captures it)
     // Measured reliability (what `checkpoint.interval: auto` plans with).
     auto h = nodes.health.find(name);
     const SiteHealth health = h == nodes.health.end() ? SiteHealth{} : h->second;
@@ -852,7 +958,7 @@ HttpResponse RestApi::ListSites() {
     }
     list.push_back(std::move(s));
   }
-  return HttpResponse{200, Dump(json{{"sites", list}})};
+  return HttpResponse{200, Dump(Listing("sites", std::move(list), names.size(), next))};
 }
 
 HttpResponse RestApi::GetJob(uint64_t id) {

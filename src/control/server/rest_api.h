@@ -99,8 +99,9 @@ class RestApi {
   // it; nullopt when it may (or the job does not exist: 404 later).
   std::optional<HttpResponse> Forbidden(uint64_t id, bool write, Who who);
   static std::string Actor(Who who) { return who != nullptr ? who->name : "anonymous"; }
-  HttpResponse ListNodes();
-  HttpResponse ListSites();
+  // GET /v1/nodes and /v1/sites: filters, `after` and `limit` (a page).
+  HttpResponse ListNodes(const HttpRequest& req);
+  HttpResponse ListSites(const HttpRequest& req);
   // GET /v1/forecast?horizon=24h&seeds=4 (forecast.h), or POST with a
   // what-if (the baseline, the what-if and their diff): one at a time (a
   // forecast takes CPU seconds); another meanwhile is 429. `?latest=1`:

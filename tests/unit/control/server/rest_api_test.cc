@@ -3,6 +3,8 @@
 #include "control/server/rest_api.h"
 
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <sstream>
@@ -583,6 +585,66 @@ TEST_F(RestApiTest, AJobNoSiteCanRunIsRefusedAtSubmitUnlessAllowedToWait) {
   const json allowed = {{"jobs", json::array({{{"file", big}, {"allow_pending", true}}})}};
   EXPECT_EQ(Call("POST", "/v1/jobs/bulk", allowed.dump()).status, 201)
       << Call("POST", "/v1/jobs/bulk", allowed.dump()).body;
+}
+
+}  // namespace
+}  // namespace stargate::control
+
+namespace stargate::control {
+namespace {
+
+// Thousands of sites are read a page at a time, filtered, or one row per
+// region; bad paging asks are 400s naming the field.
+TEST_F(RestApiTest, SitesAndNodesComeInPagesFilteredOrByRegion) {
+  for (int i = 0; i < 12; ++i) {
+    Registration r;
+    r.node.name = fmt::format("n{:02}", i);
+    r.node.site = fmt::format("site-{:02}", i / 2);  // two nodes a site, six sites
+    r.node.region = i < 8 ? "eu" : "us";
+    r.node.jurisdiction = i < 8 ? "EU" : "US";
+    r.node.address = "10.0.0.1";
+    r.node.accelerator = AcceleratorType::kH100;
+    r.node.accelerators = 8;
+    r.agent_id = "agent-" + r.node.name;
+    ASSERT_TRUE(cp().Register(r).ok());
+  }
+  auto get = [&](const std::string& path) {
+    const HttpResponse r = Call("GET", path);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return json::parse(r.body);
+  };
+  json page = get("/v1/sites?limit=4");
+  ASSERT_EQ(page["sites"].size(), 4u);
+  EXPECT_EQ(page["total"], 6);
+  EXPECT_EQ(page["sites"][3]["name"], "site-03");
+  EXPECT_EQ(page["next"], "site-03");
+  page = get("/v1/sites?limit=4&after=site-03");
+  ASSERT_EQ(page["sites"].size(), 2u);
+  EXPECT_EQ(page["sites"][0]["name"], "site-04");
+  EXPECT_FALSE(page.contains("next"));
+  EXPECT_EQ(get("/v1/sites")["sites"].size(), 6u);  // no limit: all (the dashboard's ask)
+  page = get("/v1/sites?region=us");
+  ASSERT_EQ(page["sites"].size(), 2u);
+  EXPECT_EQ(page["sites"][0]["name"], "site-04");
+  EXPECT_EQ(page["sites"][0]["nodes"], 2);
+  const json regions = get("/v1/sites?by=region")["regions"];
+  ASSERT_EQ(regions.size(), 2u);
+  EXPECT_EQ(regions[0]["region"], "eu");
+  EXPECT_EQ(regions[0]["sites"], 4);
+  EXPECT_EQ(regions[0]["nodes"], 8);
+  EXPECT_EQ(regions[0]["accelerators"]["H100"], 64);
+  EXPECT_EQ(get("/v1/sites?by=jurisdiction&region=us")["jurisdictions"][0]["jurisdiction"], "US");
+  page = get("/v1/nodes?site=site-05&limit=1");
+  ASSERT_EQ(page["nodes"].size(), 1u);
+  EXPECT_EQ(page["nodes"][0]["name"], "n10");
+  EXPECT_EQ(page["total"], 2);
+  EXPECT_EQ(page["next"], "n10");
+  EXPECT_EQ(get("/v1/nodes?site=site-05&after=n10")["nodes"][0]["name"], "n11");
+  for (const char* bad : {"/v1/sites?limit=x", "/v1/sites?limit=-1", "/v1/nodes?limit=100001", "/v1/sites?by=planet"}) {
+    const HttpResponse r = Call("GET", bad);
+    EXPECT_EQ(r.status, 400) << bad;
+    EXPECT_NE(r.body.find("\"field\""), std::string::npos) << bad << ": " << r.body;
+  }
 }
 
 }  // namespace
