@@ -135,6 +135,9 @@ Status ParseResources(const Cursor& c, JobFile* job) {
   if (job->spec.share_milli > 0 && job->nodes != 1) {
     return f.Get("nodes")->Error("a share of a device (like H100:0.25) is for a job of one node");
   }
+  if (job->spec.share_milli > 0 && job->spec.kind == JobKind::kTraining) {
+    return f.Get("accelerators")->Error("a share of a device is for batch, fine-tune and inference work, not training");
+  }
   job->spec.accelerator_count = job->nodes * job->spec.per_node;
   return Status();
 }
@@ -151,6 +154,7 @@ Status ParsePlacement(const Cursor& c, JobFile* job) {
   if (auto spread = f.Get("spread")) {
     SG_ASSIGN_OR_RETURN(const std::string how, yaml_util::ReadString(*spread));
     if (how == "sites") {
+      if (job->spec.share_milli > 0) return spread->Error("a share of one device runs on one node, not one per site");
       job->spec.spread_sites = true;
     } else if (how != "none") {
       return spread->Error(fmt::format("expected sites or none, got '{}'", how));

@@ -723,11 +723,13 @@ StatusOr<JobSpec> ParseJob(const Cursor& c, size_t index, std::span<const std::s
   if (auto share = f.Get("share")) {  // a share of one device, as a job file's H100:0.25
     SG_ASSIGN_OR_RETURN(const double x, yaml_util::ReadNumber(*share, Range{0.001, 0.999}));
     if (j.accelerator_count != 1 || j.per_node > 1) return share->Error("a share of one device needs count 1");
+    if (j.kind == JobKind::kTraining) return share->Error("a share of one device is not for training");
     j.share_milli = static_cast<int>(std::lround(x * 1000));
   }
   if (auto spread = f.Get("spread")) {  // as a job file's placement.spread
     SG_ASSIGN_OR_RETURN(const std::string what, yaml_util::ReadString(*spread));
     if (what != "sites") return spread->Error("expected sites (one node per site)");
+    if (j.share_milli > 0) return spread->Error("a share of one device runs on one node, not one per site");
     j.spread_sites = true;
   }
   SG_ASSIGN_OR_RETURN(j.regions, f.StringList("regions", j.regions));

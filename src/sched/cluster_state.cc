@@ -176,11 +176,30 @@ TenantUsage ClusterState::UsageOf(const RunningGang& g) const {
   return TenantUsage::Of(type, g.share > 0 ? g.share : static_cast<double>(g.devices));
 }
 
+namespace {
+uint64_t SlotKey(NodeId n, int slot) { return (uint64_t{n.value()} << 8) | static_cast<uint8_t>(slot); }
+}  // namespace
+
+void ClusterState::EraseSlotEntry(uint16_t pool, const SlotEnds& ends) {
+  if (!ends.empty()) running_[pool].Erase(ReleaseEntry{ends.rbegin()->first, JobId(ends.rbegin()->second), 0});
+}
+
+void ClusterState::InsertSlotEntry(uint16_t pool, const SlotEnds& ends) {
+  if (!ends.empty()) running_[pool].Insert(ReleaseEntry{ends.rbegin()->first, JobId(ends.rbegin()->second), 1});
+}
+
 void ClusterState::AddRunning(const RunningGang& g) {
   RemoveRunning(g.job);
   running_by_job_[g.job.value()] = g;
   MarkChanged(g.pool.value());
-  running_[g.pool.value()].Insert(ReleaseEntry{g.expected_end, g.job, g.devices});
+  if (g.share > 0 && g.share_slot >= 0) {  // the slot's device, back with its last share
+    SlotEnds& ends = slot_ends_[SlotKey(g.share_node, g.share_slot)];
+    EraseSlotEntry(g.pool.value(), ends);
+    ends.emplace(g.expected_end, g.job.value());
+    InsertSlotEntry(g.pool.value(), ends);
+  } else {
+    running_[g.pool.value()].Insert(ReleaseEntry{g.expected_end, g.job, g.devices});
+  }
   tenants_.Add(g.tenant, UsageOf(g));
 }
 
@@ -189,7 +208,17 @@ void ClusterState::RemoveRunning(JobId job) {
   if (it == running_by_job_.end()) return;
   const RunningGang& g = it->second;
   MarkChanged(g.pool.value());
-  running_[g.pool.value()].Erase(ReleaseEntry{g.expected_end, job, 0});
+  if (g.share > 0 && g.share_slot >= 0) {
+    auto ends = slot_ends_.find(SlotKey(g.share_node, g.share_slot));
+    if (ends != slot_ends_.end()) {
+      EraseSlotEntry(g.pool.value(), ends->second);
+      ends->second.erase({g.expected_end, job.value()});
+      InsertSlotEntry(g.pool.value(), ends->second);
+      if (ends->second.empty()) slot_ends_.erase(ends);
+    }
+  } else {
+    running_[g.pool.value()].Erase(ReleaseEntry{g.expected_end, job, 0});
+  }
   tenants_.Remove(g.tenant, UsageOf(g));
   running_by_job_.erase(it);
 }

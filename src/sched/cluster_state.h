@@ -115,9 +115,14 @@ struct RunningGang {
   // Told to stop (preempted); expected_end is then the end of its warning.
   bool draining = false;
   // A share of one device (JobRequest::share_milli / 1000), charged to its
-  // tenant as that much of a device; its `devices` are 0 (the slot's
-  // device comes back only with its last share).
+  // tenant as that much of a device, in slot `share_slot` of
+  // `share_node`. Its `devices` are 0: the slot's device comes back with
+  // its last share, so the calendar holds one entry of one device per
+  // slot, at the latest expected end of its shares (under that share's
+  // job).
   double share = 0;
+  NodeId share_node;
+  int share_slot = -1;
 
   // A gang known only by when its devices come back (no tenant, priority
   // 0, no checkpoints).
@@ -337,6 +342,13 @@ class ClusterState {
   // first (ties in pool order), so MaxGang stops at the first it accepts.
   std::vector<std::vector<PoolId>> by_devices_, by_nodes_;
   std::unordered_map<uint32_t, RunningGang> running_by_job_;
+  // Per shared slot (node << 8 | slot) with running shares: their
+  // (expected end, job), the latest of which is the slot's calendar entry.
+  std::map<uint64_t, std::set<std::pair<Time, uint32_t>>> slot_ends_;
+  using SlotEnds = std::set<std::pair<Time, uint32_t>>;
+  // The slot's calendar entry (its latest end) out of / into the calendar.
+  void EraseSlotEntry(uint16_t pool, const SlotEnds& ends);
+  void InsertSlotEntry(uint16_t pool, const SlotEnds& ends);
   TenantLedger tenants_;
 };
 

@@ -73,7 +73,8 @@ std::optional<ShareSpot> FindShare(const ClusterState& state, PoolId p, int mill
                                    uint32_t reserve_nodes) {
   std::optional<ShareSpot> spot;
   state.ForSlotsWithRoom(p, milli, [&](NodeId n, int slot, int free) {
-    if (free - claims.ShareClaimed(n.value(), slot) < milli) return false;
+    // (A drained node keeps its running shares' slots, and takes no more.)
+    if (!state.IsUp(n) || free - claims.ShareClaimed(n.value(), slot) < milli) return false;
     spot = ShareSpot{n, slot, false};
     return true;
   });

@@ -345,6 +345,10 @@ sched::RunningGang Engine::GangOf(uint32_t j, Time end) const {
   // calendar does not count it.
   g.devices = js.share_milli > 0 ? 0 : static_cast<int64_t>(js.nodes.size()) * js.per_node;
   g.share = js.share_milli / 1000.0;
+  if (js.share_milli > 0) {
+    g.share_node = NodeId(js.nodes[0]);
+    g.share_slot = js.share_slot;
+  }
   g.expected_end = end;
   g.tenant = tenant_[j];
   g.priority = in_.jobs[j].priority;
@@ -720,7 +724,8 @@ void Engine::ReleaseNodes(uint32_t j, Time now) {
   const uint32_t site = state_.pools()[js.pool].site.value();
   // A gang held for a repair drew nothing since (InterruptJob).
   if (!js.holding) {
-    if (Choreographed(site) && site_down_[site] == 0 && !losing_site_) HoldFall(j, site, now);
+    // (A share was never ramped, as the server's: no fall either.)
+    if (Choreographed(site) && site_down_[site] == 0 && !losing_site_ && js.share_milli == 0) HoldFall(j, site, now);
     AddDraw(j, -devices);
   }
   if (state_.pools()[js.pool].busy_devices == 0) {  // no drift

@@ -166,7 +166,9 @@ Status Reconciler::Requeue(JobRecord& r) {
 
 void Reconciler::NoteFall(const JobRecord& r, const std::string& node, Time now) {
   const sched::RampSlot slot = RampOf(r);
-  if (!slot.ramped()) return;
+  // Given no ramp (a share, or a start at a site with no limit): no fall.
+  // (Not slot.ramped(): `after` can be a stored time's rounding.)
+  if (r.ramp_hold + r.ramp_up <= Duration::Zero()) return;
   auto [it, first] = fallen_.try_emplace(r.id, r.attempt);
   if (!first && it->second == r.attempt) return;  // once per attempt: its first rank to end
   it->second = r.attempt;
@@ -337,7 +339,11 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
             r.started + ramp + Duration::Millis(static_cast<int64_t>(EstimateOf(r).seconds() * 1e3)));
         g.priority = r.spec.spec.priority;
         g.tenant = TenantOf(r.spec.spec.tenant);
-        if (share) g.share = r.spec.spec.share_milli / 1000.0;
+        if (share) {
+          g.share = r.spec.spec.share_milli / 1000.0;
+          g.share_node = NodeId(c.node_ids.at(r.nodes[0]));
+          g.share_slot = r.share_slot;
+        }
         g.checkpoint_origin = r.started + ramp;
         g.checkpoint_period = r.spec.spec.checkpoint.enabled ? CheckpointInterval(r) : Duration::Zero();
         if (r.stopping && r.stop_grace > Duration::Zero()) {

@@ -159,6 +159,14 @@ TEST(JobFile, AShareOfOneDevice) {
               "job.yaml:3:27: resources.accelerators: 'CPU:0.5': a share is of an accelerator");
   ExpectError("name: x\nrun: y\nresources: {accelerators: [H100:0.5, A100:0.25]}\n",
               "job.yaml:3:38: resources.accelerators[1]: every acceptable type needs the same share of a device");
+  for (const auto& [text, message] : std::vector<std::pair<std::string, std::string>>{
+           {"name: x\nrun: y\nkind: training\nresources: {accelerators: 'H100:0.5'}\n", "not training"},
+           {"name: x\nrun: y\nresources: {accelerators: 'H100:0.5'}\nplacement: {spread: sites}\n",
+            "not one per site"}}) {
+    auto j = ParseJobFile(text, "job.yaml");
+    ASSERT_FALSE(j.ok()) << text;
+    EXPECT_NE(std::string(j.status().message()).find(message), std::string::npos) << j.status();
+  }
   ExpectError("name: x\nrun: y\nresources: {accelerators: 'H100:0.5', nodes: 2}\n",
               "job.yaml:3:46: resources.nodes: a share of a device (like H100:0.25) is for a job of one node");
 }

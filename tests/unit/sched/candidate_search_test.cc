@@ -25,8 +25,8 @@ std::string Render(const Decisions& d) {
   std::string out;
   for (const Decision& item : d.items) {
     if (const auto* s = std::get_if<Start>(&item)) {
-      out += fmt::format("start {} site {} pool {} x{} cap {} [", s->job.value(), s->site.value(), s->pool.value(),
-                         s->per_node, s->power_cap);
+      out += fmt::format("start {} site {} pool {} x{} cap {} share {}/{} [", s->job.value(), s->site.value(),
+                         s->pool.value(), s->per_node, s->power_cap, s->share_milli, s->share_slot);
       for (NodeId n : s->nodes) out += fmt::format("{} ", n.value());
       out += "] " + s->reason + "\n";
     } else if (const auto* p = std::get_if<Preempt>(&item)) {
@@ -124,6 +124,10 @@ JobRequest RandomJob(Rng& rng, ClusterState& s, uint32_t id) {
     r.deferrable = true;
     r.deadline = r.submit + Duration::Hours(static_cast<int64_t>(2 + rng.Below(48)));
   }
+  if (r.fixed_per_node == 0 && r.training == nullptr && rng.Bernoulli(0.1)) {  // a share of one device
+    r.accelerators = 1;
+    r.share_milli = 100 * (1 + static_cast<int>(rng.Below(9)));
+  }
   return r;
 }
 
@@ -187,12 +191,22 @@ TEST(CandidateSearch, DecidesExactlyAsAFullScanOnRandomNetworks) {
           ++starts;
           if (rng.Bernoulli(0.1)) continue;  // the driver could not start it: it stays queued
           both([&](ClusterState& c) {
-            for (NodeId n : st->nodes) c.Allocate(n, st->per_node);
+            if (st->share_milli > 0) {
+              c.AddShare(st->nodes[0], st->share_slot, st->share_milli);
+            } else {
+              for (NodeId n : st->nodes) c.Allocate(n, st->per_node);
+            }
           });
           q.Erase(st->job);
           running.push_back(*st);
-          RunningGang g = RunningGang::Ending(st->job, st->pool, static_cast<int64_t>(st->nodes.size()) * st->per_node,
-                                              now + reqs.at(st->job.value()).estimate);
+          RunningGang g = RunningGang::Ending(
+              st->job, st->pool, st->share_milli > 0 ? 0 : static_cast<int64_t>(st->nodes.size()) * st->per_node,
+              now + reqs.at(st->job.value()).estimate);
+          g.share = st->share_milli / 1000.0;
+          if (st->share_milli > 0) {
+            g.share_node = st->nodes[0];
+            g.share_slot = st->share_slot;
+          }
           g.tenant = reqs.at(st->job.value()).tenant;
           both([&](ClusterState& c) { c.AddRunning(g); });
         } else if (const auto* r = std::get_if<Reject>(&item)) {
@@ -216,7 +230,11 @@ TEST(CandidateSearch, DecidesExactlyAsAFullScanOnRandomNetworks) {
         if (rng.Bernoulli(0.3)) {
           const Start& st = running[k];
           both([&](ClusterState& c) {
-            for (NodeId n : st.nodes) c.Release(n, st.per_node);
+            if (st.share_milli > 0) {
+              c.RemoveShare(st.nodes[0], st.share_slot, st.share_milli);
+            } else {
+              for (NodeId n : st.nodes) c.Release(n, st.per_node);
+            }
             c.RemoveRunning(st.job);
           });
           running[k] = running.back();

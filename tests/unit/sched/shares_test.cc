@@ -204,6 +204,51 @@ TEST(Shares, AShareIsChargedItsShareOfTheDevicesDraw) {
   EXPECT_NEAR(s.tenants().Usage(TenantId(0)).devices, 0, 1e-12);
 }
 
+// A slot's device comes back with its last share: one calendar entry of
+// one device per slot, at its latest end, so a blocked head still gets a
+// reservation and shares behind it backfill into open slots.
+TEST(Shares, ASlotsDeviceIsOnTheCalendarAtItsLastSharesEnd) {
+  ClusterState s = Cluster(1, 8);
+  const PoolId p(0);
+  for (int slot = 0; slot < 8; ++slot) {
+    s.AddShare(NodeId(0), slot, 600);
+    for (int k = 0; k < 1 + slot % 2; ++k) {  // odd slots: a second share, ending later
+      const uint32_t job = static_cast<uint32_t>(100 + 10 * slot + k);
+      if (k == 1) s.AddShare(NodeId(0), slot, 100);
+      RunningGang g = RunningGang::Ending(JobId(job), p, 0, Time::Epoch() + Duration::Hours(10 + k));
+      g.share = k == 0 ? 0.6 : 0.1;
+      g.share_node = NodeId(0);
+      g.share_slot = slot;
+      s.AddRunning(g);
+    }
+  }
+  ASSERT_EQ(s.FreeOn(NodeId(0)), 0);
+  EXPECT_EQ(s.running(p).total_devices(), 8);  // one per slot, not per share
+  // The odd slots come back at 11 h (their later share), the even at 10 h.
+  std::map<int64_t, int64_t> back;  // hour -> devices
+  for (const ReleaseEntry& e : s.running(p))
+    back[(e.end - Time::Epoch()).nanos() / Duration::Hours(1).nanos()] += e.devices;
+  EXPECT_EQ(back, (std::map<int64_t, int64_t>{{10, 4}, {11, 4}}));
+  Queue q;
+  q.Push(Whole(1, 1, 0));    // waits for a device
+  q.Push(Share(2, 300, 1));  // fits an even slot's 400 now
+  q.Push(Share(3, 300, 2));  // and another
+  StargatePolicy policy({});
+  const std::vector<Start> st = Starts(policy.Schedule(s, q, Time::Epoch()));
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_EQ(st[0].job, JobId(2));
+  EXPECT_EQ(st[1].job, JobId(3));
+  // Ending a share takes it off its slot's entry; the slot's last one
+  // takes the entry away.
+  s.RemoveRunning(JobId(111));  // slot 1's later share
+  s.RemoveRunning(JobId(100));  // slot 0's only share
+  EXPECT_EQ(s.running(p).total_devices(), 7);
+  back.clear();
+  for (const ReleaseEntry& e : s.running(p))
+    back[(e.end - Time::Epoch()).nanos() / Duration::Hours(1).nanos()] += e.devices;
+  EXPECT_EQ(back, (std::map<int64_t, int64_t>{{10, 4}, {11, 3}}));
+}
+
 // Random shares and whole jobs through both policies, started and ended
 // as a driver does: no node holds more than its devices, no slot more
 // than one device, and every share lands in a slot the driver can open.
@@ -243,6 +288,15 @@ TEST(Shares, NoNodeOrSlotIsEverOverfilled) {
           ++shares_started;
         }
         running[st.job.value()] = h;
+        RunningGang g = RunningGang::Ending(
+            st.job, st.pool, h.milli > 0 ? 0 : int64_t{h.per_node} * static_cast<int64_t>(h.nodes.size()),
+            Time::Epoch() + Duration::Seconds(pass + 3600));
+        g.share = h.milli / 1000.0;
+        if (h.milli > 0) {
+          g.share_node = h.nodes[0];
+          g.share_slot = h.slot;
+        }
+        s.AddRunning(g);
       }
       Apply(s, q, d);
       for (uint32_t n = 0; n < s.num_nodes(); ++n) {
@@ -259,6 +313,7 @@ TEST(Shares, NoNodeOrSlotIsEverOverfilled) {
           } else {
             for (NodeId n : h.nodes) s.Release(n, h.per_node);
           }
+          s.RemoveRunning(JobId(it->first));
           it = running.erase(it);
         } else {
           ++it;
@@ -266,7 +321,15 @@ TEST(Shares, NoNodeOrSlotIsEverOverfilled) {
       }
     }
     EXPECT_GT(shares_started, 100) << name;
+    // The calendar holds each open slot once and each whole gang.
+    int64_t held = 0;
+    for (uint32_t n = 0; n < s.num_nodes(); ++n) held += s.pool(s.PoolOf(NodeId(n))).per_node - s.FreeOn(NodeId(n));
+    int64_t on_calendar = 0;
+    for (size_t p = 0; p < s.pools().size(); ++p)
+      on_calendar += s.running(PoolId(static_cast<uint16_t>(p))).total_devices();
+    EXPECT_EQ(on_calendar, held) << name;
     for (auto& [job, h] : running) {
+      s.RemoveRunning(JobId(job));
       if (h.milli > 0) {
         s.RemoveShare(h.nodes[0], h.slot, h.milli);
       } else {
