@@ -79,12 +79,48 @@ function useLand() {
 // Sites on a Natural Earth projection of the world: colour by grid
 // carbon, size by the facility draw the server reckons (docs/rest-api.md,
 // GET /v1/sites). Only sites --sites placed.
-const MAP_W = 720, MAP_H = 370;
+// Past MAP_CLUSTER_AT placed sites (a decentralized network of thousands),
+// sites in one CLUSTER_PX square of the map are drawn as one circle: its
+// count, its summed draw, its draw-weighted carbon.
+const MAP_W = 720, MAP_H = 370, MAP_CLUSTER_AT = 150, CLUSTER_PX = 24;
+function clusterSites(placed, projection) {
+  const cells = new Map();
+  for (const s of placed) {
+    const [x, y] = projection([s.longitude, s.latitude]);
+    const key = `${Math.floor(x / CLUSTER_PX)},${Math.floor(y / CLUSTER_PX)}`;
+    const c = cells.get(key) || { x: 0, y: 0, n: 0, w: 0, gw: 0, g: 0, gn: 0, names: [] };
+    const w = s.facility_power_w || 0;
+    c.x += x; c.y += y; c.n += 1; c.w += w;
+    if (s.carbon_g_per_kwh !== undefined) { c.gw += w * s.carbon_g_per_kwh; c.g += s.carbon_g_per_kwh; c.gn += 1; }
+    if (c.names.length < 3) c.names.push(s.name);
+    cells.set(key, c);
+  }
+  return [...cells.values()].map((c) => ({
+    x: c.x / c.n, y: c.y / c.n, n: c.n, w: c.w, names: c.names,
+    carbon: c.gn === 0 ? undefined : Math.round(c.w > 0 ? c.gw / c.w : c.g / c.gn),
+  }));
+}
 function SiteMap({ sites }) {
   const land = useLand();
   const projection = window.d3.geoNaturalEarth1().fitSize([MAP_W, MAP_H], { type: "Sphere" });
   const path = window.d3.geoPath(projection);
   const placed = sites.filter((s) => s.latitude !== undefined);
+  if (placed.length > MAP_CLUSTER_AT) {
+    const clusters = clusterSites(placed, projection);
+    const maxC = Math.max(1, ...clusters.map((c) => c.w));
+    return html`<svg id="map" data-map-clusters=${clusters.length} viewBox=${`0 0 ${MAP_W} ${MAP_H}`} preserveAspectRatio="xMidYMid meet">
+      <path class="sphere" d=${path({ type: "Sphere" })} />
+      ${land && html`<path class="land" d=${path(land)} />`}
+      ${clusters.map((c) => {
+        const r = 3 + 12 * Math.sqrt(c.w / maxC);
+        return html`<g data-map-cluster=${c.n}>
+          <title>${c.n} sites (${c.names.join(", ")}${c.n > c.names.length ? ", …" : ""}): ${(c.w / 1e3).toFixed(1)} kW, ${c.carbon ?? "?"} g/kWh</title>
+          <circle cx=${c.x} cy=${c.y} r=${r} fill=${carbonColour(c.carbon)} fill-opacity="0.8" stroke="#fff" />
+          ${c.n > 1 ? html`<text x=${c.x} y=${c.y + 4} font-size="10" text-anchor="middle">${c.n}</text>` : ""}
+        </g>`;
+      })}
+    </svg>`;
+  }
   const maxW = Math.max(1, ...placed.map((s) => s.facility_power_w || 0));
   return html`<svg id="map" viewBox=${`0 0 ${MAP_W} ${MAP_H}`} preserveAspectRatio="xMidYMid meet">
     <path class="sphere" d=${path({ type: "Sphere" })} />
@@ -162,23 +198,28 @@ function Charts({ history }) {
   </div>`;
 }
 
-function Sites({ sites, nodes, power }) {
-  return html`<${SiteMap} sites=${sites} /><div class="sites">${sites.map((s) => {
+// At most SITE_CARDS cards, the sites drawing most first; the rest are on
+// the map and in `stargate site list`.
+const SITE_CARDS = 48;
+function Sites({ sites, power }) {
+  const shown = sites.length <= SITE_CARDS ? sites
+    : [...sites].sort((a, b) => (power[b.name] || 0) - (power[a.name] || 0) || a.name.localeCompare(b.name)).slice(0, SITE_CARDS);
+  return html`<${SiteMap} sites=${sites} /><div class="sites">${shown.map((s) => {
     const total = Object.values(s.accelerators || {}).reduce((a, b) => a + b, 0);
-    const mine = nodes.filter((n) => n.site === s.name);
-    const up = mine.filter((n) => n.alive).length;
+    const all = s.nodes || 0, up = s.nodes_alive || 0;
     return html`<div class="site" data-site=${s.name}>
       <h3>${s.name}</h3>
       <div>${s.region} · ${s.jurisdiction}</div>
-      <div>nodes up ${up} / ${mine.length}</div>
-      <div class="bar"><div style=${`width:${mine.length ? (100 * up) / mine.length : 0}%`}></div></div>
+      <div>nodes up ${up} / ${all}</div>
+      <div class="bar"><div style=${`width:${all ? (100 * up) / all : 0}%`}></div></div>
       <div>accelerators ${Object.entries(s.accelerators || {}).map(([t, n]) => `${t}:${n}`).join(" ")} (${total})</div>
       <div>GPU power ${((power[s.name] || 0) / 1000).toFixed(1)} kW${s.power_cap_w ? html` · cap ${(s.power_cap_w / 1e6).toFixed(1)} MW` : ""}</div>
       ${s.power_cap_w ? html`<div class="bar" title="GPU power x PUE against the site's cap"><div style=${`width:${Math.min(100, (100 * (power[s.name] || 0) * (s.pue || 1)) / s.power_cap_w)}%`}></div></div>` : ""}
       <div style=${`color:${carbonColour(s.carbon_g_per_kwh)}`}>grid ${s.carbon_g_per_kwh !== undefined ? `${s.carbon_g_per_kwh} g/kWh` : "carbon unknown"}</div>
       <div>node-hours ${(s.node_hours || 0).toFixed(1)} · nodes lost ${s.failures || 0}</div>
     </div>`;
-  })}</div>`;
+  })}</div>${shown.length < sites.length
+    ? html`<p data-sites-more=${sites.length - shown.length}>… and ${sites.length - shown.length} more sites: <code>stargate site list</code>, or <code>--by region</code></p>` : ""}`;
 }
 
 // The tail of one rank's log, fetched again every two seconds (follow).
@@ -312,8 +353,12 @@ function Forecast({ forecast }) {
   </div>`;
 }
 
-function Nodes({ nodes }) {
-  return html`<table id="nodes">
+// The first NODE_ROWS nodes by name (GET /v1/nodes?limit=): a network of
+// tens of thousands of nodes is read with `stargate node list`.
+const NODE_ROWS = 200;
+function Nodes({ nodes, total }) {
+  return html`${total > nodes.length
+    ? html`<p data-nodes-more=${total - nodes.length}>The first ${nodes.length} of ${total} nodes: <code>stargate node list --site S</code> for the rest.</p>` : ""}<table id="nodes">
     <tr><th>name</th><th>site</th><th>accelerators</th><th>state</th><th>CPU</th><th>heartbeat</th></tr>
     ${nodes.map((n) => html`<tr>
       <td>${n.name}</td><td>${n.site}</td><td>${n.accelerator}:${n.accelerators}</td>
@@ -339,14 +384,14 @@ function App() {
   const history = usePoll(() => api("/v1/history"), 10000);
   const view = usePoll(async () => {
     const [sites, nodes, jobs, metrics] = await Promise.all([
-      api("/v1/sites"), api("/v1/nodes"), api("/v1/jobs"), api("/metrics"),
+      api("/v1/sites"), api(`/v1/nodes?limit=${NODE_ROWS}`), api("/v1/jobs"), api("/metrics"),
     ]);
     let audit = { entries: [] };
     try { audit = await api("/v1/audit?limit=50"); } catch (e) { /* admins and all-tenant viewers only */ }
     let forecast = null;
     try { forecast = await api("/v1/forecast?latest=1"); } catch (e) { /* none made yet */ }
     return {
-      sites: sites.sites, nodes: nodes.nodes, jobs: jobs.jobs, power: sitePower(metrics), audit: audit.entries, forecast,
+      sites: sites.sites, nodes: nodes.nodes, nodes_total: nodes.total ?? nodes.nodes.length, jobs: jobs.jobs, power: sitePower(metrics), audit: audit.entries, forecast,
     };
   });
   const d = view.data;
@@ -360,10 +405,10 @@ function App() {
     <main>
       ${d && html`
         <section><h2>The last 24 hours</h2><${Charts} history=${history.data} /></section>
-        <section><h2>Sites</h2><${Sites} sites=${d.sites} nodes=${d.nodes} power=${d.power} /></section>
+        <section><h2>Sites</h2><${Sites} sites=${d.sites} power=${d.power} /></section>
         <section><h2>Jobs</h2><${Jobs} jobs=${d.jobs} /></section>
         <section><h2>Forecast</h2><${Forecast} forecast=${d.forecast} /></section>
-        <section><h2>Nodes</h2><${Nodes} nodes=${d.nodes} /></section>
+        <section><h2>Nodes</h2><${Nodes} nodes=${d.nodes} total=${d.nodes_total} /></section>
         <section><h2>Placement decisions (audit)</h2><${Audit} entries=${d.audit} /></section>`}
     </main>`;
 }

@@ -102,6 +102,40 @@ try {
     const r = await expectLikeReference(browser, png, `${references}/dashboard-${name}.png`, fail);
     seenLike.push(`${name} ${(100 * r.alike).toFixed(0)}%`);
   }
+  // A decentralized network: 2,000 sites and 50,000 nodes. The map draws
+  // clusters, the page shows the 48 sites drawing most and the first 200
+  // nodes, and says how many more there are.
+  const many = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  await many.route("**/v1/sites", async (route) => {
+    const template = ((await (await route.fetch()).json()).sites || [])[0] || {};
+    const sites = Array.from({ length: 2000 }, (_, i) => ({
+      ...template, name: `edge-${String(i).padStart(4, "0")}`, region: `r${i % 17}`,
+      latitude: -50 + ((i * 37) % 110), longitude: -170 + ((i * 53) % 340),
+      carbon_g_per_kwh: 50 + ((i * 7) % 600), facility_power_w: 1e4 + ((i * 131) % 9000), nodes: 25, nodes_alive: 25,
+    }));
+    await route.fulfill({ json: { sites, total: sites.length } });
+  });
+  await many.route("**/v1/nodes*", async (route) => {
+    const live = await (await route.fetch()).json();
+    await route.fulfill({ json: { nodes: live.nodes, total: 50000 } });
+  });
+  const crowd = await many.newPage();
+  crowd.on("pageerror", (e) => errors.push(e.message));
+  await crowd.goto(url);
+  await crowd.waitForSelector("#map[data-map-clusters]", { timeout: 15000 });
+  const crowdSeen = await crowd.evaluate(() => ({
+    clusters: Number(document.querySelector("#map").getAttribute("data-map-clusters")),
+    inClusters: [...document.querySelectorAll("[data-map-cluster]")].reduce((a, g) => a + Number(g.getAttribute("data-map-cluster")), 0),
+    sitesOnMap: document.querySelectorAll("[data-map-site]").length,
+    cards: document.querySelectorAll("[data-site]").length,
+    moreSites: document.querySelector("[data-sites-more]")?.getAttribute("data-sites-more"),
+    moreNodes: document.querySelector("[data-nodes-more]")?.getAttribute("data-nodes-more"),
+  }));
+  if (!(crowdSeen.clusters > 10 && crowdSeen.clusters < 1000) || crowdSeen.inClusters !== 2000 || crowdSeen.sitesOnMap !== 0 ||
+      crowdSeen.cards !== 48 || crowdSeen.moreSites !== "1952" || !(Number(crowdSeen.moreNodes) > 49000)) {
+    fail(`2,000 sites: ${JSON.stringify(crowdSeen)}`);
+  }
+  console.log(`2,000 sites: ${crowdSeen.clusters} clusters on the map, 48 cards, ${crowdSeen.moreSites} more sites, ${crowdSeen.moreNodes} more nodes`);
   if (seenLike.length) console.log(`screenshots like their references: ${seenLike.join(", ")}`);
   if (errors.length) fail(`page errors: ${errors.join("; ")}`);
   console.log(`dashboard: job ${jobId} seen ${[...seen].join(" -> ")}, log and audit shown` +
