@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "sched/replica_choice.h"
 #include "sched/scheduler.h"
 
 namespace stargate::sched {
@@ -179,6 +180,41 @@ BENCHMARK_CAPTURE(BM_Pass, stargate_full_scan_sites, "stargate-full-scan")
     ->Iterations(1);
 BENCHMARK_CAPTURE(BM_Sustained, fifo, "fifo")->Unit(benchmark::kMillisecond)->Iterations(200);
 BENCHMARK_CAPTURE(BM_Sustained, stargate, "stargate")->Unit(benchmark::kMillisecond)->Iterations(200);
+
+// The serving router's choice (issue 24): one request's pick and the two
+// load changes it makes (in flight up, then down with a new service time),
+// over n replicas, by the full scan and by the index.
+std::vector<ReplicaLoad> RandomReplicas(size_t n) {
+  Rng rng(5);
+  std::vector<ReplicaLoad> loads(n);
+  for (auto& r : loads) {
+    r.routable = true;
+    r.network = Duration::Micros(static_cast<int64_t>(rng.Below(80'000)));
+    r.inflight = static_cast<int>(rng.Below(8));
+    r.service = Duration::Micros(2'000 + static_cast<int64_t>(rng.Below(20'000)));
+  }
+  return loads;
+}
+
+void BM_PickReplica(benchmark::State& st, bool indexed) {
+  std::vector<ReplicaLoad> loads = RandomReplicas(static_cast<size_t>(st.range(0)));
+  ReplicaIndex index;
+  for (size_t i = 0; i < loads.size(); ++i) index.Set(i, loads[i]);
+  int64_t tick = 0;
+  for (auto _ : st) {
+    const std::optional<size_t> best =
+        indexed ? index.Pick({}, Duration::Millis(5)) : PickReplica(loads, {}, Duration::Millis(5));
+    benchmark::DoNotOptimize(best);
+    ReplicaLoad& r = loads[*best];
+    ++r.inflight;
+    if (indexed) index.Set(*best, r);
+    --r.inflight;
+    r.service = Duration::Micros(2'000 + (++tick * 7919) % 20'000);
+    if (indexed) index.Set(*best, r);
+  }
+}
+BENCHMARK_CAPTURE(BM_PickReplica, full_scan, false)->Arg(10)->Arg(100)->Arg(1'000)->Arg(10'000);
+BENCHMARK_CAPTURE(BM_PickReplica, index, true)->Arg(10)->Arg(100)->Arg(1'000)->Arg(10'000);
 
 }  // namespace
 }  // namespace stargate::sched

@@ -26,6 +26,48 @@ std::optional<size_t> PickReplica(std::span<const ReplicaLoad> replicas, std::sp
   return best;
 }
 
+void ReplicaIndex::Set(size_t i, const ReplicaLoad& r) {
+  if (i >= loads_.size()) {
+    loads_.resize(i + 1);
+    key_.resize(i + 1);
+  }
+  if (key_[i]) measured_.erase(*key_[i]);
+  key_[i].reset();
+  unmeasured_.erase(i);
+  loads_[i] = r;
+  if (!r.routable) return;
+  if (r.service <= Duration::Zero()) {
+    unmeasured_.insert(i);
+    return;
+  }
+  key_[i] = Key{ExpectedLatency(r, r.service), r.inflight, i};
+  measured_.insert(*key_[i]);
+}
+
+std::optional<size_t> ReplicaIndex::Pick(std::span<const size_t> tried, Duration fallback_service) const {
+  auto skipped = [&](size_t i) { return std::find(tried.begin(), tried.end(), i) != tried.end(); };
+  std::optional<Key> best;
+  for (const Key& k : measured_) {  // the first not tried (each tried one skips one entry)
+    if (skipped(k.index)) continue;
+    best = k;
+    break;
+  }
+  for (size_t i : unmeasured_) {
+    if (skipped(i)) continue;
+    const Key k{ExpectedLatency(loads_[i], fallback_service), loads_[i].inflight, i};
+    if (!best || k < *best) best = k;
+  }
+  if (!best) return std::nullopt;
+  return best->index;
+}
+
+void ReplicaIndex::Clear() {
+  measured_.clear();
+  unmeasured_.clear();
+  loads_.clear();
+  key_.clear();
+}
+
 Duration NextServiceEwma(Duration previous, Duration sample, double alpha) {
   if (previous <= Duration::Zero()) return sample;
   alpha = std::clamp(alpha, 1e-6, 1.0);

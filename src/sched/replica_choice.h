@@ -11,7 +11,9 @@
 
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <span>
+#include <vector>
 
 #include "core/units.h"
 
@@ -32,6 +34,35 @@ Duration ExpectedLatency(const ReplicaLoad& r, Duration fallback_service);
 // ties go to fewer in flight, then the lower index. Nothing when none is left.
 std::optional<size_t> PickReplica(std::span<const ReplicaLoad> replicas, std::span<const size_t> tried,
                                   Duration fallback_service);
+
+// PickReplica's answer in O(log n) per request and per change, for a
+// router with hundreds of replicas (edge sites): the routable replicas
+// with a measured service time kept ordered by (expected latency, in
+// flight, index); those not measured yet, whose latency moves with the
+// fallback (the others' mean), are looked at apart (a replica is one
+// only until its first answer). One index per users' region (the network
+// term differs). The caller calls Set after every change of a replica's
+// load.
+class ReplicaIndex {
+ public:
+  // Replica `i`'s load is now `r` (adds it when new).
+  void Set(size_t i, const ReplicaLoad& r);
+  // As PickReplica(loads, tried, fallback_service) over the loads Set.
+  std::optional<size_t> Pick(std::span<const size_t> tried, Duration fallback_service) const;
+  void Clear();
+
+ private:
+  struct Key {
+    Duration latency;
+    int inflight = 0;
+    size_t index = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::set<Key> measured_;
+  std::set<size_t> unmeasured_;     // routable, no service time yet
+  std::vector<ReplicaLoad> loads_;  // by index
+  std::vector<std::optional<Key>> key_;
+};
 
 // The next EWMA of a service time: weight `alpha` (0, 1] on the new sample;
 // the first sample is taken as is.

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -78,6 +80,7 @@ struct ServeRouter::Impl {
     Duration service;
     std::vector<std::unique_ptr<httplib::Client>> idle;  // kept-alive connections to `endpoint`
     uint64_t generation = 0;  // bumped when the replica moves: older connections are not kept
+    size_t slot = 0;          // its index in `replicas` (and in each ReplicaIndex)
     bool Routable() const { return endpoint.routable && failed_at <= endpoint.healthy_at; }
   };
 
@@ -96,6 +99,15 @@ struct ServeRouter::Impl {
   double area ABSL_GUARDED_BY(mu) = 0;
   uint64_t answered ABSL_GUARDED_BY(mu) = 0, given_up ABSL_GUARDED_BY(mu) = 0, retries ABSL_GUARDED_BY(mu) = 0;
   uint64_t bucket_counts[std::size(kBuckets) + 1] ABSL_GUARDED_BY(mu) = {};
+  // The choice in O(log n) (sched::ReplicaIndex): one index per users'
+  // region some replica has a network figure for ("" for any other: every
+  // replica's probe round trip), made on the first request from there and
+  // told of every change of a replica's load (Touch); the measured service
+  // times' sum, for the unmeasured replicas' fallback.
+  std::map<std::string, sched::ReplicaIndex> by_region ABSL_GUARDED_BY(mu);
+  std::set<std::string> regions ABSL_GUARDED_BY(mu);
+  int64_t service_sum_ns ABSL_GUARDED_BY(mu) = 0;
+  int measured ABSL_GUARDED_BY(mu) = 0;
   double latency_sum_s ABSL_GUARDED_BY(mu) = 0;
 
   void AddInflight(int delta) {  // under mu
@@ -105,25 +117,40 @@ struct ServeRouter::Impl {
     inflight_total += delta;
   }
 
-  std::shared_ptr<Replica> Pick(const std::string& region, const std::vector<std::shared_ptr<Replica>>& tried) {
-    std::vector<sched::ReplicaLoad> loads;
+  static sched::ReplicaLoad LoadFor(const Replica& r, const std::string& region) {
+    auto net = r.endpoint.network_by_region.find(region);
+    return {r.Routable(), net != r.endpoint.network_by_region.end() ? net->second : r.endpoint.probe_rtt, r.inflight,
+            r.service};
+  }
+  // After any change of r's in-flight count, service time or health.
+  void Touch(const Replica& r) {  // under mu
+    for (auto& [region, index] : by_region) index.Set(r.slot, LoadFor(r, region));
+  }
+  void SetService(Replica& r, Duration service) {  // under mu
+    if (r.service > Duration::Zero()) {
+      service_sum_ns -= r.service.nanos();
+      --measured;
+    }
+    r.service = service;
+    if (r.service > Duration::Zero()) {
+      service_sum_ns += r.service.nanos();
+      ++measured;
+    }
+  }
+
+  std::shared_ptr<Replica> Pick(const std::string& asked, const std::vector<std::shared_ptr<Replica>>& tried) {
+    const std::string region = regions.count(asked) ? asked : "";
+    auto [it, made] = by_region.try_emplace(region);
+    if (made) {
+      for (const auto& r : replicas) it->second.Set(r->slot, LoadFor(*r, region));
+    }
     std::vector<size_t> skip;
-    Duration mean_service;
-    int measured = 0;
-    for (size_t i = 0; i < replicas.size(); ++i) {
-      const Replica& r = *replicas[i];
-      auto net = r.endpoint.network_by_region.find(region);
-      loads.push_back({r.Routable(), net != r.endpoint.network_by_region.end() ? net->second : r.endpoint.probe_rtt,
-                       r.inflight, r.service});
-      if (std::find(tried.begin(), tried.end(), replicas[i]) != tried.end()) skip.push_back(i);
-      if (r.service > Duration::Zero()) {
-        mean_service += r.service;
-        ++measured;
-      }
+    for (const auto& t : tried) {
+      if (t->slot < replicas.size() && replicas[t->slot] == t) skip.push_back(t->slot);
     }
     // An unmeasured replica is taken to be as fast as the others' mean.
-    const Duration fallback = measured > 0 ? Duration::Nanos(mean_service.nanos() / measured) : Duration::Millis(1);
-    const auto best = sched::PickReplica(loads, skip, fallback);
+    const Duration fallback = measured > 0 ? Duration::Nanos(service_sum_ns / measured) : Duration::Millis(1);
+    const auto best = it->second.Pick(skip, fallback);
     return best ? replicas[*best] : nullptr;
   }
 
@@ -197,6 +224,7 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
       generation = r->generation;
       client = TakeClient(*r);
       ++r->inflight;
+      Touch(*r);
       AddInflight(+1);
       if (tried.size() > 1) ++retries;
     }
@@ -210,9 +238,10 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
       AddInflight(-1);
       if (answered_ok) {
         ++r->served;
-        r->service = sched::NextServiceEwma(
-            r->service, took - r->endpoint.probe_rtt > Duration::Zero() ? took - r->endpoint.probe_rtt : took,
-            kServiceAlpha);
+        SetService(
+            *r, sched::NextServiceEwma(
+                    r->service, took - r->endpoint.probe_rtt > Duration::Zero() ? took - r->endpoint.probe_rtt : took,
+                    kServiceAlpha));
         if (r->idle.size() < 64 && r->generation == generation) r->idle.push_back(std::move(client));
       } else if (!res && r->generation == generation) {  // (a failure at its old address says nothing now)
         ++r->failed;
@@ -221,6 +250,8 @@ void ServeRouter::Impl::Forward(const httplib::Request& in, httplib::Response& o
       } else {
         ++r->served;
       }
+      // (A replica SetReplicas dropped meanwhile is in no index now.)
+      if (r->slot < replicas.size() && replicas[r->slot] == r) Touch(*r);
     }
     if (answered_ok || (res && static_cast<int>(tried.size()) >= options.max_attempts)) {
       out.status = res->status;
@@ -367,9 +398,22 @@ void ServeRouter::SetReplicas(std::vector<ReplicaEndpoint> replicas) {
       r->service = Duration::Zero();
     }
     r->endpoint = std::move(e);
+    r->slot = next.size();
     next.push_back(std::move(r));
   }
   impl_->replicas = std::move(next);
+  // The indexes are made again on the next requests.
+  impl_->by_region.clear();
+  impl_->regions.clear();
+  impl_->service_sum_ns = 0;
+  impl_->measured = 0;
+  for (const auto& r : impl_->replicas) {
+    for (const auto& [region, d] : r->endpoint.network_by_region) impl_->regions.insert(region);
+    if (r->service > Duration::Zero()) {
+      impl_->service_sum_ns += r->service.nanos();
+      ++impl_->measured;
+    }
+  }
   impl_->changed.notify_all();
 }
 

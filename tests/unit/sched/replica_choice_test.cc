@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "core/rng.h"
+
 namespace stargate::sched {
 namespace {
 
@@ -47,6 +49,39 @@ TEST(ReplicaChoice, UnmeasuredReplicaUsesTheFallbackAndTiesGoToFewerInFlight) {
 TEST(ReplicaChoice, ServiceEwma) {
   EXPECT_EQ(NextServiceEwma(Duration::Zero(), Duration::Millis(8), 0.2), Duration::Millis(8));
   EXPECT_EQ(NextServiceEwma(Duration::Millis(10), Duration::Millis(20), 0.25), Duration::Micros(12500));
+}
+
+// The index answers as PickReplica does, through random changes of load,
+// health and measurement, with ties (equal latencies) and retries.
+TEST(ReplicaIndex, PicksAsTheFullScanDoes) {
+  Rng rng(11);
+  for (int trial = 0; trial < 50; ++trial) {
+    const size_t n = 1 + rng.Below(40);
+    std::vector<ReplicaLoad> loads(n);
+    ReplicaIndex index;
+    auto random_load = [&] {
+      ReplicaLoad r;
+      r.routable = rng.Bernoulli(0.85);
+      r.network = Duration::Millis(static_cast<int64_t>(rng.Below(5)) * 10);  // few values: ties
+      r.inflight = static_cast<int>(rng.Below(4));
+      r.service =
+          rng.Bernoulli(0.2) ? Duration::Zero() : Duration::Millis(5 * (1 + static_cast<int64_t>(rng.Below(4))));
+      return r;
+    };
+    for (size_t i = 0; i < n; ++i) {
+      loads[i] = random_load();
+      index.Set(i, loads[i]);
+    }
+    for (int step = 0; step < 300; ++step) {
+      const size_t i = rng.Below(n);
+      loads[i] = random_load();
+      index.Set(i, loads[i]);
+      std::vector<size_t> tried;
+      for (int k = static_cast<int>(rng.Below(3)); k > 0; --k) tried.push_back(rng.Below(n));
+      const Duration fallback = Duration::Millis(5 * (1 + static_cast<int64_t>(rng.Below(4))));
+      ASSERT_EQ(index.Pick(tried, fallback), PickReplica(loads, tried, fallback)) << trial << " " << step;
+    }
+  }
 }
 
 }  // namespace
