@@ -280,6 +280,14 @@ struct ListFilters {
   std::string by;    // site list: one row per region or jurisdiction
 };
 
+// {"H100": 16, "A100": 8} as "A100:8 H100:16" (the JSON's key order).
+std::string AcceleratorsText(const json& accelerators) {
+  std::string out;
+  for (const auto& [type, count] : accelerators.items())
+    out += fmt::format("{}{}:{}", out.empty() ? "" : " ", type, count.get<int>());
+  return out;
+}
+
 // `site list --by region|jurisdiction`: the sites aggregated per group.
 int ListGroups(RestClient& client, const std::string& query, const std::string& by, Format format) {
   const RestClient::Response r = client.Call("GET", "/v1/sites?by=" + by + query);
@@ -292,11 +300,8 @@ int ListGroups(RestClient& client, const std::string& query, const std::string& 
   fmt::print("{:<16} {:>6} {:>7} {:>7}  {}\n", by == "region" ? "REGION" : "JURIS", "SITES", "NODES", "UP",
              "ACCELERATORS");
   for (const json& g : list) {
-    std::string acc;
-    for (const auto& [type, count] : g["accelerators"].items())
-      acc += fmt::format("{}{}:{}", acc.empty() ? "" : " ", type, count.get<int>());
     fmt::print("{:<16} {:>6} {:>7} {:>7}  {}\n", g[by].get<std::string>(), g["sites"].get<int>(), g["nodes"].get<int>(),
-               g["nodes_alive"].get<int>(), acc);
+               g["nodes_alive"].get<int>(), AcceleratorsText(g["accelerators"]));
   }
   return exit_code::kOk;
 }
@@ -356,12 +361,10 @@ int ListFromServer(const std::string& what, Format format, const ListFilters& fi
     fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6} {:>9} {:>5}  {}\n", "SITE", "REGION", "JURIS", "NODES", "UP", "NODE_H",
                "LOST", "ACCELERATORS");
     for (const json& s : list) {
-      std::string acc;
-      for (const auto& [type, count] : s["accelerators"].items())
-        acc += fmt::format("{}{}:{}", acc.empty() ? "" : " ", type, count.get<int>());
       fmt::print("{:<16} {:<12} {:<8} {:>6} {:>6} {:>9.1f} {:>5}  {}\n", s["name"].get<std::string>(),
                  s["region"].get<std::string>(), s["jurisdiction"].get<std::string>(), s["nodes"].get<int>(),
-                 s["nodes_alive"].get<int>(), s.value("node_hours", 0.0), s.value("failures", 0), acc);
+                 s["nodes_alive"].get<int>(), s.value("node_hours", 0.0), s.value("failures", 0),
+                 AcceleratorsText(s["accelerators"]));
     }
   }
   return exit_code::kOk;

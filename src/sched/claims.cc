@@ -72,7 +72,7 @@ void Claims::AddShare(const ClusterState& state, PoolId p, uint32_t node, int sl
     Add(state, p, node, 1);
     opened_[p.value()].emplace_back(node, slot);
   }
-  share_claimed_[ShareKey(node, slot)] += milli;
+  share_claimed_[ClusterState::SlotKey(NodeId(node), slot)] += milli;
 }
 
 }  // namespace stargate::sched

@@ -57,7 +57,7 @@ class Claims {
   // Shares (ClusterState::AddShare): thousandths of slot `slot` of global
   // node `node` claimed this pass.
   int ShareClaimed(uint32_t node, int slot) const {
-    auto it = share_claimed_.find(ShareKey(node, slot));
+    auto it = share_claimed_.find(ClusterState::SlotKey(NodeId(node), slot));
     return it == share_claimed_.end() ? 0 : it->second;
   }
   // Claims `milli` of that slot (in pool `p`); `opens`: the slot was closed,
@@ -80,9 +80,7 @@ class Claims {
     CountOverlay domains;
     CountOverlay leaves;
   };
-  static uint64_t ShareKey(uint32_t node, int slot) { return (uint64_t{node} << 8) | static_cast<uint8_t>(slot); }
-
-  std::unordered_map<uint64_t, int> share_claimed_;                             // by ShareKey
+  std::unordered_map<uint64_t, int> share_claimed_;                             // by ClusterState::SlotKey
   std::unordered_map<uint16_t, std::vector<std::pair<uint32_t, int>>> opened_;  // per pool
   std::vector<int32_t> node_;                                                   // per global node
   std::vector<uint32_t> touched_;                                               // global nodes claimed this pass

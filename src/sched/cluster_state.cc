@@ -176,10 +176,6 @@ TenantUsage ClusterState::UsageOf(const RunningGang& g) const {
   return TenantUsage::Of(type, g.share > 0 ? g.share : static_cast<double>(g.devices));
 }
 
-namespace {
-uint64_t SlotKey(NodeId n, int slot) { return (uint64_t{n.value()} << 8) | static_cast<uint8_t>(slot); }
-}  // namespace
-
 void ClusterState::EraseSlotEntry(uint16_t pool, const SlotEnds& ends) {
   if (!ends.empty()) running_[pool].Erase(ReleaseEntry{ends.rbegin()->first, JobId(ends.rbegin()->second), 0});
 }
@@ -386,24 +382,26 @@ void ClusterState::Release(NodeId n, int devices) {
   p.free_devices += devices;
 }
 
+ClusterState::OpenSlot ClusterState::OpenSlotOf(NodeId n, int slot, int used) const {
+  // An over-full slot (a driver restoring what agents report) is open with
+  // no room.
+  return OpenSlot{nodes_[n.value()].pool, static_cast<int16_t>(std::max(0, kWholeShare - used)), n.value(),
+                  static_cast<uint8_t>(slot)};
+}
+
 bool ClusterState::AddShare(NodeId n, int slot, int milli) {
   assert(slot >= 0 && slot < 256 && milli > 0 && milli < kWholeShare);
   std::vector<int16_t>& used = node_shares_[n.value()];
   if (used.size() <= static_cast<size_t>(slot)) used.resize(static_cast<size_t>(slot) + 1, 0);
-  const uint16_t pool = nodes_[n.value()].pool;
   const bool opens = used[slot] == 0;
   if (opens) {
     Allocate(n, 1);
   } else {
-    open_slots_.erase(
-        OpenSlot{pool, static_cast<int16_t>(kWholeShare - used[slot]), n.value(), static_cast<uint8_t>(slot)});
+    open_slots_.erase(OpenSlotOf(n, slot, used[slot]));
   }
   used[slot] = static_cast<int16_t>(used[slot] + milli);
-  // An over-full slot (a driver restoring what agents report) stays open
-  // with no room.
-  open_slots_.insert(OpenSlot{pool, static_cast<int16_t>(std::max(0, kWholeShare - used[slot])), n.value(),
-                              static_cast<uint8_t>(slot)});
-  MarkChanged(pool);
+  open_slots_.insert(OpenSlotOf(n, slot, used[slot]));
+  MarkChanged(nodes_[n.value()].pool);
   return opens;
 }
 
@@ -413,14 +411,11 @@ bool ClusterState::RemoveShare(NodeId n, int slot, int milli) {
     return false;
   }
   std::vector<int16_t>& used = it->second;
-  const uint16_t pool = nodes_[n.value()].pool;
-  open_slots_.erase(OpenSlot{pool, static_cast<int16_t>(std::max(0, kWholeShare - used[slot])), n.value(),
-                             static_cast<uint8_t>(slot)});
+  open_slots_.erase(OpenSlotOf(n, slot, used[slot]));
   used[slot] = static_cast<int16_t>(std::max(0, used[slot] - milli));
-  MarkChanged(pool);
+  MarkChanged(nodes_[n.value()].pool);
   if (used[slot] > 0) {
-    open_slots_.insert(OpenSlot{pool, static_cast<int16_t>(std::max(0, kWholeShare - used[slot])), n.value(),
-                                static_cast<uint8_t>(slot)});
+    open_slots_.insert(OpenSlotOf(n, slot, used[slot]));
     return false;
   }
   if (std::all_of(used.begin(), used.end(), [](int16_t u) { return u == 0; })) node_shares_.erase(it);

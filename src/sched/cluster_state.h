@@ -246,6 +246,8 @@ class ClusterState {
   // Fills every open slot of `n`: no new share goes there (the server's
   // node that may not be ready, whose free devices it takes too).
   void FillShares(NodeId n);
+  // One number for slot `slot` of node `n` (Claims' and the calendar's key).
+  static uint64_t SlotKey(NodeId n, int slot) { return (uint64_t{n.value()} << 8) | static_cast<uint8_t>(slot); }
   // Calls f(node, slot, free thousandths) for pool `p`'s open slots with
   // at least `milli` free, fewest free first (then node, then slot), until
   // f returns true.
@@ -295,6 +297,8 @@ class ClusterState {
     uint8_t slot;
     auto operator<=>(const OpenSlot&) const = default;
   };
+  // Slot `slot` of `n` with `used` thousandths in use, as open_slots_ keys it.
+  OpenSlot OpenSlotOf(NodeId n, int slot, int used) const;
 
   std::vector<SiteState> sites_;
   std::vector<PoolState> pools_;

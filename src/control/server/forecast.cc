@@ -248,8 +248,8 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     return std::tie(qa, a->id) < std::tie(qb, b->id);
   });
   job_ids->clear();
-  std::map<std::string, int> free;              // devices not yet claimed by a running job, per node
-  std::set<std::pair<std::string, int>> slots;  // shared devices already claimed, by node and slot
+  std::map<std::string, int> free;  // devices not yet claimed by a running job, per node
+  DeviceTally held;                 // what those kept so far hold (a shared device once)
   for (const JobRecord* r : order) {
     JobSpec spec = r->spec.spec;
     spec.submit = Time::Epoch();
@@ -275,25 +275,20 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
     run.job = j;
     run.per_node = r->spec.spec.per_node;
     run.power_cap = r->power_cap;
-    const bool share = r->spec.spec.share_milli > 0;
-    if (share) run.share_slot = r->share_slot;
+    if (r->spec.spec.share_milli > 0) run.share_slot = r->share_slot;
     // Its nodes live, each once, with room: a stale record may claim
     // devices another job holds, and is then queued work.
     bool whole = run.per_node > 0;
-    // A share takes a device only for the first share of its slot.
-    const bool opens = share && !slots.count({r->nodes[0], r->share_slot});
-    const int takes = share ? (opens ? 1 : 0) : run.per_node;
     for (const std::string& n : r->nodes) {
       auto id = c.node_ids.find(n);
       whole = whole && id != c.node_ids.end() && alive.count(n) > 0 &&
-              free.try_emplace(n, nodes.at(n).accelerators).first->second >= takes &&
+              free.try_emplace(n, nodes.at(n).accelerators).first->second >= held.Peek(n, *r) &&
               std::find(run.nodes.begin(), run.nodes.end(), id->second) == run.nodes.end();
       if (!whole) break;
       run.nodes.push_back(id->second);
     }
     if (!whole) continue;
-    for (const std::string& n : r->nodes) free[n] -= takes;
-    if (share) slots.emplace(r->nodes[0], r->share_slot);
+    for (const std::string& n : r->nodes) free[n] -= held.Add(n, *r);
     const double run_s = std::max(1.0, runs_for.seconds());
     // Past what it should take it is taken to be nearly done.
     run.remaining = std::max(0.05, 1.0 - (snapshot.now - r->started).seconds() / run_s);

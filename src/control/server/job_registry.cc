@@ -602,17 +602,11 @@ StatusOr<JobRecord> JobRegistry::Update(JobRecord r) {
 StatusOr<JobRegistry::Census> JobRegistry::TakeCensus() {
   SG_RETURN_IF_ERROR(EnsureLoaded());
   Census out;
-  std::set<std::pair<std::string, int>> slots;  // shared devices counted once
+  DeviceTally held;
   for (const auto& entry : cache_) {
     const JobRecord& r = entry.second;  // not a structured binding: clang 14 cannot capture one
     ++out.by_state[r.state];
-    ForRunningRanks(r, [&](const std::string& n) {
-      if (r.spec.spec.share_milli == 0) {
-        out.busy_on[n] += r.spec.spec.per_node;
-      } else if (slots.emplace(n, r.share_slot).second) {
-        ++out.busy_on[n];
-      }
-    });
+    ForRunningRanks(r, [&](const std::string& n) { out.busy_on[n] += held.Add(n, r); });
   }
   return out;
 }

@@ -115,6 +115,27 @@ struct JobRecord {
   static constexpr int kNeverStartedExit = -1002;  // stopped before its node's agent started it
 };
 
+// Devices running ranks hold on their nodes, counted job after job: a
+// rank of whole devices holds its per-node count; a share of one device
+// (spec.share_milli) holds its slot's device once, however many shares
+// run in it (as ClusterState counts them).
+class DeviceTally {
+ public:
+  // What `r`'s rank on `node` would add, and adding it.
+  int Peek(const std::string& node, const JobRecord& r) const {
+    if (r.spec.spec.share_milli == 0) return r.spec.spec.per_node;
+    return slots_.count({node, r.share_slot}) ? 0 : 1;
+  }
+  int Add(const std::string& node, const JobRecord& r) {
+    const int n = Peek(node, r);
+    if (r.spec.spec.share_milli > 0) slots_.emplace(node, r.share_slot);
+    return n;
+  }
+
+ private:
+  std::set<std::pair<std::string, int>> slots_;
+};
+
 class JobRegistry {
  public:
   // `store` and `clock` (submit and update times) must outlive the registry.

@@ -568,7 +568,7 @@ Reconciler::NodeDraw Reconciler::ReckonNode(const std::string& name, Time now) c
   // of a cap its agent said holds): live jobs first, then ended ones whose
   // ranks still run, each in id order.
   double busy = 0, util_sum = 0, cut_w = 0;
-  std::set<int> slots;  // shared devices, each busy once (as the twin counts them)
+  DeviceTally held;  // a shared device busy once (as the twin counts it)
   if (const std::set<uint64_t>* ids = jobs_->RunningOnRef(name)) {
     for (const bool ended : {false, true}) {
       for (uint64_t id : *ids) {
@@ -579,12 +579,11 @@ Reconciler::NodeDraw Reconciler::ReckonNode(const std::string& name, Time now) c
           if (r->exits[rank] != JobRecord::kRunningExit || r->nodes[rank] != name) continue;
           // A share draws its part of its slot's device, which is busy.
           const bool share = r->spec.spec.share_milli > 0;
-          const bool opens = share && !slots.count(r->share_slot);
-          const double take = share ? (opens && busy + 1 > n->accelerators ? 0 : r->spec.spec.share_milli / 1000.0)
-                                    : std::min<double>(r->spec.spec.per_node, n->accelerators - busy);
+          const double take =
+              share ? (busy + held.Peek(name, *r) > n->accelerators ? 0 : r->spec.spec.share_milli / 1000.0)
+                    : std::min<double>(r->spec.spec.per_node, n->accelerators - busy);
           if (take <= 0) continue;
-          if (share) slots.insert(r->share_slot);
-          busy += share ? (opens ? 1 : 0) : take;
+          busy += share ? held.Add(name, *r) : take;
           util_sum += take * util;
           auto cap = cap_state_.find({TaskRef{r->id, r->attempt}, name});
           if (r->power_cap > 0 && cap != cap_state_.end() && cap->second == TaskReport::Cap::kEnforced) {
