@@ -12,6 +12,7 @@
 #include "cli/progress_bar.h"
 #include "core/clock.h"
 #include "oracle/oracle_bound.h"
+#include "sched/power_ramp.h"
 #include "twin/engine.h"
 #include "twin/loader.h"
 #include "twin/report_csv.h"
@@ -108,6 +109,8 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
   if (s.ramped_starts > 0) {
     fmt::print("  power ramp  {} starts ramped, {:.1f} job-hours lost to ramps, {:.2f} MWh of holding load\n",
                s.ramped_starts, s.ramp_wait_h, s.holding_mwh);
+    fmt::print("              {} stops held for their fall's turn, {} fell beside others (turn over {} min off)\n",
+               s.held_falls, s.overdue_falls, sched::kMaxFallWait.nanos() / Duration::Minutes(1).nanos());
   }
   if (const twin::BoundFigures& b = s.bound; b.computed) {
     auto gap = [](double run, double bound) { return bound > 0 ? 100 * (run / bound - 1) : 0.0; };

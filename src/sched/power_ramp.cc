@@ -57,13 +57,19 @@ Rise DrawnAt(const Rise& rise, const RampSlot& slot, Duration since) {
 
 RampSlot FallSeconds(const Rise& drawn, double w_per_s) { return RiseSeconds(drawn, w_per_s); }
 
-void RampChannels::Fall(const std::string& site, const Rise& drawn, double w_per_s, Time now) {
-  if (w_per_s <= 0 || drawn.total() <= 0) return;
+Duration RampChannels::Fall(const std::string& site, const Rise& drawn, double w_per_s, Time now) {
+  if (w_per_s <= 0 || drawn.total() <= 0) return Duration::Zero();
   const RampSlot f = FallSeconds(drawn, w_per_s);
+  Time& falls_end = falls_end_.try_emplace(site, kNeverUsed).first->second;
+  const Time begin = std::clamp(falls_end, now, now + kMaxFallWait);
+  held_falls_ += begin > now ? 1 : 0;
+  overdue_falls_ += falls_end > now + kMaxFallWait ? 1 : 0;
   // Its steps, the floor's hold, the release, and the rest after it.
-  const Time end = now + f.up + f.hold + f.hold;
+  const Time end = begin + f.up + f.hold + f.hold;
+  falls_end = std::max(falls_end, end);
   Time& free_at = free_at_.try_emplace(site, kNeverUsed).first->second;
   free_at = std::max(free_at, end);
+  return begin - now;
 }
 
 void RampChannels::Reserve(const std::string& site, Time until) {

@@ -19,6 +19,11 @@
 // Falls are the drivers': a stopped gang's draw (a gang held for a repair
 // too) becomes a holding load (`stargate agent --holding-load` burns it)
 // that steps down its rise's path, and the channel waits for it (Fall).
+// Falls take turns on a fall channel of their own (a fall beside a rise
+// nets out, two side by side do not): a gang that stops while another
+// falls is held at its draw until that fall and a rest after its release
+// are over, kMaxFallWait at most, and its agents are told when to fall
+// (HeartbeatReply.fall).
 //
 // Both drivers call Choreograph on each pass's decisions before applying
 // (and logging) them, so the rises are part of the decision log the
@@ -85,19 +90,31 @@ Rise DrawnAt(const Rise& rise, const RampSlot& slot, Duration since);
 // agents hold it so (`stargate agent --holding-load`).
 RampSlot FallSeconds(const Rise& drawn, double w_per_s);
 
+// The longest a stopped gang is held at its draw for its fall's turn: past
+// it, it falls beside the falls before it. Devices at full draw doing no
+// work cost energy, and an agent that is never told its turn (a server
+// restarted) falls at once after kFallUnanswered.
+inline constexpr Duration kMaxFallWait = Duration::Minutes(10);
+inline constexpr Duration kFallUnanswered = Duration::Seconds(30);
+
 class RampChannels {
  public:
   // Plans `rise` at `site`, whose rate is `w_per_s` (> 0), at `now`: after
   // every rise planned there before.
   RampSlot Take(const std::string& site, const Rise& rise, double w_per_s, Time now);
   // A gang drawing `drawn` at `site` stopped at `now` and falls
-  // (FallSeconds): no rise launches there until the fall and a rest after
-  // its release are over. Falls that overlap are not kept apart: each
-  // gang's agents fall on their own.
-  void Fall(const std::string& site, const Rise& drawn, double w_per_s, Time now);
+  // (FallSeconds) after the falls before it there (and a rest after the
+  // last one's release), held at its draw until then: returns that wait
+  // (kMaxFallWait at most). No rise launches there until its fall and a
+  // rest after its release are over.
+  Duration Fall(const std::string& site, const Rise& drawn, double w_per_s, Time now);
   // Nothing launches at `site` before `until` (a restarted driver's rises
   // already planned).
   void Reserve(const std::string& site, Time until);
+  // Falls given a turn later than their stop, and those whose turn would
+  // have been past kMaxFallWait (they fell beside the falls before them).
+  int64_t held_falls() const { return held_falls_; }
+  int64_t overdue_falls() const { return overdue_falls_; }
 
   // Gives each Start at a ramp-limited site its slot, in decision order,
   // and says so in its reason; each gang a Repair restarts there too (one
@@ -107,8 +124,10 @@ class RampChannels {
 
  private:
   // Per site, by name (a server's site indices move as sites join): when
-  // its planned rises and falls end.
+  // its planned rises and falls end, and when its falls alone end.
   std::unordered_map<std::string, Time> free_at_;
+  std::unordered_map<std::string, Time> falls_end_;
+  int64_t held_falls_ = 0, overdue_falls_ = 0;
 };
 
 }  // namespace stargate::sched

@@ -180,7 +180,7 @@ void Engine::PlanRise(uint32_t j, const sched::RampSlot& slot, Time now) {
 void Engine::HoldFall(uint32_t j, uint32_t site, Time now) {
   const sched::Rise drawn = ramps_[site].Stop(j, RiseOf(j), now);
   const sched::SiteState& ss = state_.site(SiteId(static_cast<uint16_t>(site)));
-  ramp_channels_.Fall(ss.name, drawn, ss.ramp_w_per_s, now);
+  ramps_[site].DelayFall(j, ramp_channels_.Fall(ss.name, drawn, ss.ramp_w_per_s, now));
   StepRamp(site, now);
 }
 
@@ -1171,6 +1171,8 @@ RunResult Engine::Collect(Time horizon) {
   s.preemptions = preemptions_;
   s.power_capped_starts = capped_starts_;
   s.ramped_starts = ramped_starts_;
+  s.held_falls = ramp_channels_.held_falls();
+  s.overdue_falls = ramp_channels_.overdue_falls();
   s.ramp_wait_h = ramp_wait_s_ / 3600.0;
   s.failures = failures_;
   s.checkpoints = ckpt_;

@@ -127,6 +127,8 @@ Json SummaryTree(const RunResult& r) {
                            {"largest_step_site", s.largest_step_site},
                            {"largest_ramp_mw_per_min", s.largest_ramp_mw_per_min},
                            {"ramped_starts", s.ramped_starts},
+                           {"held_falls", s.held_falls},
+                           {"overdue_falls", s.overdue_falls},
                            {"ramp_wait_h", s.ramp_wait_h},
                            {"holding_mwh", s.holding_mwh}};
   j["tco2"] = s.tco2;

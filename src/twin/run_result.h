@@ -162,8 +162,11 @@ struct Summary {
   double largest_step_mw = 0, largest_ramp_mw_per_min = 0;  // max over sites
   std::string largest_step_site;                            // where the largest step was
   // Power choreography at ramp-limited sites (sched/power_ramp.h): starts
-  // given a ramp, the job time they lost to it, the holding loads' energy.
+  // given a ramp, the job time they lost to it, the holding loads' energy;
+  // stopped gangs held for their fall's turn, and those whose turn would
+  // have come after sched::kMaxFallWait (fell beside others).
   int64_t ramped_starts = 0;
+  int64_t held_falls = 0, overdue_falls = 0;
   double ramp_wait_h = 0;
   double holding_mwh = 0;
   double tco2 = 0;

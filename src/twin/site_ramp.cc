@@ -61,6 +61,15 @@ sched::Rise SiteRamp::Stop(uint32_t job, const sched::Rise& rise, Time now) {
   return drawn;
 }
 
+void SiteRamp::DelayFall(uint32_t job, Duration wait) {
+  if (wait <= Duration::Zero()) return;
+  auto it =
+      std::find_if(changes_.rbegin(), changes_.rend(), [&](const Change& c) { return c.job == job && c.sign < 0; });
+  if (it == changes_.rend()) return;
+  it->next_tick = it->next_tick + wait;
+  it->step_at = it->step_at + wait;
+}
+
 void SiteRamp::Clear(Time now) {
   Book(now);
   changes_.clear();

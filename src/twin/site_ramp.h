@@ -9,9 +9,9 @@
 //   - the fall of a gang that stopped, in reverse: its devices held by the
 //     agent's holding load (`stargate agent --holding-load`) whose limit
 //     steps down once a second from the gang's draw to the floor over the
-//     same `up`, then released (a step of the floor's draw). Falls of
-//     gangs that stop together run side by side, as each gang's agents
-//     hold their own devices.
+//     same `up`, then released (a step of the floor's draw). A fall
+//     waits its turn at the gang's draw when the ramp channel says so
+//     (DelayFall), as the agents do when the server tells them.
 // The engine adds offset_w() to the site's facility power. O(planned
 // changes) per change; deterministic.
 #pragma once
@@ -35,6 +35,9 @@ class SiteRamp {
   // said above.
   // Returns what it drew (sched::DrawnAt of its plan).
   sched::Rise Stop(uint32_t job, const sched::Rise& rise, Time now);
+  // Gang `job`'s fall (Stop just now) begins `wait` later: it is held at
+  // what it drew until then (sched::RampChannels::Fall's turn).
+  void DelayFall(uint32_t job, Duration wait);
   // The site went out at `now`: nothing is left to rise or fall.
   void Clear(Time now);
   // Applies every change due at or before `now`; the next one's time

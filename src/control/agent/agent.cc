@@ -161,6 +161,7 @@ struct Agent::Impl {
     h.telemetry.agent_id = agent_id;
     h.credential = credential;
     h.tasks = runner->Poll(config.node.name, now);
+    h.holding = runner->Holding(config.node.name);
     if (mover != nullptr) mover->Report(&h.held, &h.copies);
     h.wait = kLongPoll;
     grpc::ClientContext ctx;
@@ -213,6 +214,7 @@ struct Agent::Impl {
     if (r.register_again) registered = false;
     if (mover != nullptr && !r.register_again) mover->Want(std::move(r.watch), std::move(r.pull));
     for (const TaskLaunch& launch : r.run) runner->Start(config.node.name, launch);
+    for (const auto& [ref, in] : r.fall) runner->FallAt(config.node.name, ref, clock->Now() + in);
     for (const TaskRef& ref : r.stop) {
       auto grace = r.stop_grace.find(ref);
       const Duration g = grace == r.stop_grace.end() ? Duration::Zero() : grace->second;

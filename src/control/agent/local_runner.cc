@@ -666,6 +666,7 @@ void LocalRunner::StartHold(const TaskRef& ref, Proc& p, Time now) {
   p.capped.clear();  // the hold restores them
   fmt::print("stargate agent {}: job {} attempt {}: holding load on devices {} from {:.0f}% down over {:.0f} s\n",
              node_.name, ref.job, ref.attempt, absl::StrJoin(h.ids, ","), h.limit * 100, h.from.seconds());
+  std::fflush(stdout);
   holds_.push_back(std::move(h));
 }
 
@@ -677,10 +678,38 @@ void LocalRunner::EndHold(Hold& h) {
   h.ids.clear();
 }
 
+std::vector<TaskRef> LocalRunner::Holding(const std::string&) const {
+  std::vector<TaskRef> out;
+  for (const Hold& h : holds_) {
+    if (!h.fall_at && !h.ids.empty()) out.push_back(h.task);
+  }
+  return out;
+}
+
+void LocalRunner::FallAt(const std::string&, const TaskRef& task, Time at) {
+  for (Hold& h : holds_) {
+    if (h.task != task || h.fall_at) continue;
+    h.fall_at = at;
+    fmt::print(
+        "stargate agent {}: job {} attempt {}: the holding load falls {:.0f} s after the task's end (the "
+        "site's falls take turns)\n",
+        node_.name, task.job, task.attempt, std::max(0.0, (at - h.since).seconds()));
+    std::fflush(stdout);
+  }
+}
+
 void LocalRunner::StepHolds(Time now) {
   for (Hold& h : holds_) {
-    const Duration left = h.from - (now - h.since);  // its place on the rise, going down
-    if (left <= Duration::Zero() || h.pgid < 0) {    // released (or its command ended)
+    if (!h.fall_at && now - h.since >= kFallUnanswered) {
+      h.fall_at = now;
+      fmt::print("stargate agent {}: job {} attempt {}: no word on the holding load's turn in {:.0f} s: falling\n",
+                 node_.name, h.task.job, h.task.attempt, kFallUnanswered.seconds());
+      std::fflush(stdout);
+    }
+    // Its place on the rise, going down from its turn.
+    const Duration falling = h.fall_at && now > *h.fall_at ? now - *h.fall_at : Duration::Zero();
+    const Duration left = h.from - falling;
+    if (left <= Duration::Zero() || h.pgid < 0) {  // released (or its command ended)
       EndHold(h);
       continue;
     }

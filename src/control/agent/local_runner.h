@@ -58,6 +58,8 @@ class LocalRunner : public TaskRunner {
   LocalRunner(const LocalRunner&) = delete;
   LocalRunner& operator=(const LocalRunner&) = delete;
 
+  std::vector<TaskRef> Holding(const std::string& node) const override;
+  void FallAt(const std::string& node, const TaskRef& task, Time at) override;
   // The holding-load command (AgentConfig::holding_load; "" = none).
   void SetHoldingLoad(std::string command) { holding_load_ = std::move(command); }
 
@@ -93,9 +95,11 @@ class LocalRunner : public TaskRunner {
     std::vector<std::string> ramp_ids;  // driver ids of the devices it ramps (kept when the limit is restored)
   };
   // A holding load on an ended ramped task's devices (sched/power_ramp.h):
-  // the command runs while their limit steps down the rise from `from`
+  // the command runs at the limit the task had until its fall's turn
+  // (`fall_at`: the server's word, or kFallUnanswered after `since`
+  // without one), then while their limit steps down the rise from `from`
   // (its place on it when the task ended) to the floor and holds it, as
-  // long as the task took to get there, then it is killed and the limits
+  // long as the task took to get there; then it is killed and the limits
   // restored. `pgid` -1: its command ended (collected by Reap); `ids`
   // empty: over.
   struct Hold {
@@ -107,7 +111,11 @@ class LocalRunner : public TaskRunner {
     double target = 1, limit = 1;
     Duration from;
     Time since;
+    std::optional<Time> fall_at;
   };
+  // How long a holding load waits for the server's word on its fall's turn
+  // (a server away or restarted) before it falls on its own.
+  static constexpr Duration kFallUnanswered = Duration::Seconds(30);
   void StartHold(const TaskRef& ref, Proc& p, Time now);
   void StepHolds(Time now);
   // A refused limit restored the devices' defaults: puts an enforced cap

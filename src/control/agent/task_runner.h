@@ -35,6 +35,11 @@ class TaskRunner {
   // Thread-safe and cheap: something ended that Poll has not reported yet,
   // so the agent cuts its long poll short and reports it at once.
   virtual bool HasNews() const { return false; }
+  // Ended tasks of `node` whose devices a holding load keeps at their draw
+  // until the server gives their fall a turn (sched/power_ramp.h).
+  virtual std::vector<TaskRef> Holding(const std::string& /*node*/) const { return {}; }
+  // The server's turn: `task`'s fall begins at `at`.
+  virtual void FallAt(const std::string& /*node*/, const TaskRef& /*task*/, Time /*at*/) {}
   // Ends what an earlier agent of `node` left running when it died (its
   // tasks' cgroups): returns how many are still being ended. Those tasks
   // are reported by Poll as ended and lost, so the server restarts their

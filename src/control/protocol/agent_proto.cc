@@ -113,6 +113,7 @@ pb::HeartbeatRequest ToProto(const AgentHeartbeat& h) {
   req.set_agent_id(h.telemetry.agent_id);
   req.set_leaving(h.leaving);
   req.set_node_credential(h.credential);
+  AddRefs(h.holding, req.mutable_holding());
   for (const CheckpointHeld& c : h.held) {
     pb::CheckpointHeld* m = req.add_held();
     m->set_job_id(c.job);
@@ -148,6 +149,7 @@ AgentHeartbeat FromProto(const pb::HeartbeatRequest& req) {
   h.wait = Duration::Millis(std::max(0, req.wait_ms()));
   h.leaving = req.leaving();
   h.credential = req.node_credential();
+  h.holding = Refs(req.holding());
   for (const pb::CheckpointHeld& m : req.held()) {
     if (m.step() >= 0) h.held.push_back(CheckpointHeld{m.job_id(), m.step(), m.bytes()});
   }
@@ -186,6 +188,12 @@ pb::HeartbeatReply ToProto(const HeartbeatResult& r) {
   }
   AddRefs(r.forget, reply.mutable_forget());
   reply.set_next_beat_ms(r.next_beat.millis());
+  for (const auto& [ref, in] : r.fall) {
+    pb::FallTurn* f = reply.add_fall();
+    f->mutable_task()->set_job_id(ref.job);
+    f->mutable_task()->set_attempt(ref.attempt);
+    f->set_in_ms(in.millis());
+  }
   for (const CheckpointWatch& w : r.watch) {
     pb::CheckpointWatch* m = reply.add_watch();
     m->set_job_id(w.job);
@@ -232,6 +240,11 @@ HeartbeatResult FromProto(const pb::HeartbeatReply& reply) {
   }
   r.stop = Refs(reply.stop());
   r.forget = Refs(reply.forget());
+  // A turn more than an hour off is a bad message: at once.
+  for (const pb::FallTurn& f : reply.fall()) {
+    r.fall[{f.task().job_id(), f.task().attempt()}] =
+        f.in_ms() > 0 && f.in_ms() <= 3'600'000 ? Duration::Millis(f.in_ms()) : Duration::Zero();
+  }
   // A server's word, but no reason to stop beating for long.
   r.next_beat = Duration::Millis(std::clamp<int64_t>(reply.next_beat_ms(), 0, 60'000));
   for (const pb::CheckpointWatch& m : reply.watch()) r.watch.push_back(CheckpointWatch{m.job_id(), m.dir()});

@@ -37,6 +37,8 @@ struct AgentHeartbeat {
   // The site store's checkpoints (checkpoint_messages.h).
   std::vector<CheckpointHeld> held;
   std::vector<CheckpointCopyReport> copies;
+  // Ended ramped tasks held at their draw until told their fall's turn.
+  std::vector<TaskRef> holding;
 };
 
 namespace pb = ::stargate::agent::v1;

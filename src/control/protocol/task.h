@@ -77,6 +77,9 @@ struct HeartbeatResult {
   // agent's.
   std::map<TaskRef, Duration> stop_grace;
   std::vector<TaskRef> forget;  // their end is recorded: stop reporting them
+  // Holding tasks' falls (AgentHeartbeat::holding): each begins this long
+  // after the reply (sched/power_ramp.h: a site's falls take turns).
+  std::map<TaskRef, Duration> fall;
   bool register_again = false;  // the server does not know this node (or another agent holds it)
   // Wait this long before the next heartbeat (zero: at once): the server
   // holds too many long polls to hold this one (ControlPlaneOptions).

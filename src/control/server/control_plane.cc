@@ -486,7 +486,7 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
     const uint64_t passes_before = passes_;
     const Time pass_deadline = std::min(deadline, clock_->Now() + kHoldForPass);
     for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
-      r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks);
+      r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks, h.holding);
       if (r.ok() && !r->register_again) {
         if (Status st = replicator_.OnHeartbeat(h.node, h.held, h.copies, clock_->Now(), &*r); !st.ok()) r = st;
       }

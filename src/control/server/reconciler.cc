@@ -179,7 +179,30 @@ void Reconciler::NoteFall(const JobRecord& r, const std::string& node, Time now)
   const auto drawing = std::count_if(r.exits.begin(), r.exits.end(), [](int e) { return e != JobRecord::kLostExit; });
   const sched::Rise rise = sched::GangRise(info->accelerator, static_cast<int64_t>(drawing) * r.spec.spec.per_node,
                                            sched::UtilisationOf(r.spec.spec.kind), r.power_cap, 1.0);
-  falls_.push_back(Fall{info->site, sched::DrawnAt(rise, slot, now - r.started), now});
+  falls_.push_back(Fall{TaskRef{r.id, r.attempt}, info->site, sched::DrawnAt(rise, slot, now - r.started), now});
+}
+
+void Reconciler::TakeFallTurns(Time now) {
+  // Turns long past: a rank that ends later falls at once (FallTurnOf).
+  std::erase_if(fall_turns_, [&](const auto& t) { return t.second + sched::kMaxFallWait < now; });
+  if (falls_.empty()) return;
+  const std::vector<SiteSpec>& sites = Cluster().sites;
+  for (const Fall& f : std::exchange(falls_, {})) {
+    auto spec = std::find_if(sites.begin(), sites.end(), [&](const SiteSpec& s) { return s.name == f.site; });
+    if (spec == sites.end()) continue;
+    // PUE applies at the site, as the twin's rise does.
+    const Duration wait =
+        ramp_channels_.Fall(f.site, sched::Rise{f.drawn.step_w * spec->pue, f.drawn.ramp_w * spec->pue},
+                            spec->power_ramp.RateWattsPerSecond(), f.at);
+    fall_turns_[f.task] = f.at + wait;
+  }
+}
+
+std::optional<Duration> Reconciler::FallTurnOf(const TaskRef& task, Time now) const {
+  if (auto it = fall_turns_.find(task); it != fall_turns_.end()) return std::max(Duration::Zero(), it->second - now);
+  const bool noted = std::any_of(falls_.begin(), falls_.end(), [&](const Fall& f) { return f.task == task; });
+  if (noted) return std::nullopt;
+  return Duration::Zero();
 }
 
 Status Reconciler::BeginAttempt(JobRecord& r, Time now) {
@@ -413,14 +436,6 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
   }
   if (queue.empty()) return Status();
   sched::Decisions decisions = scheduler_->Schedule(state, queue, now);
-  for (const Fall& f : std::exchange(falls_, {})) {
-    const std::optional<SiteId> id = state.FindSite(f.site);
-    if (!id) continue;
-    // PUE applies at the site, as the twin's rise does.
-    const sched::SiteState& site = state.site(*id);
-    ramp_channels_.Fall(site.name, sched::Rise{f.drawn.step_w * site.pue, f.drawn.ramp_w * site.pue}, site.ramp_w_per_s,
-                        f.at);
-  }
   ramp_channels_.Choreograph(state, queue, now, &decisions);
   std::set<uint64_t> preempted;  // a gang under repair may be chosen as a victim too
   for (const sched::Decision& d : decisions.items) {
@@ -919,7 +934,8 @@ Status Reconciler::Tick() {
       SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
     }
   }
-  UpdateDraw(now);  // every pass: /v1/sites and /metrics show it even with nothing to place
+  UpdateDraw(now);     // every pass: /v1/sites and /metrics show it even with nothing to place
+  TakeFallTurns(now);  // every pass: agents hold devices at their draw until told
   // Work to place (or a gang to repair): the scheduler sees every live job.
   if (std::none_of(live.begin(), live.end(), [](const JobRecord& r) {
         return r.state == JobState::kPending || (r.state == JobState::kRunning && r.repairing);
@@ -932,7 +948,8 @@ Status Reconciler::Tick() {
 }
 
 StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
-                                                  const std::vector<TaskReport>& tasks) {
+                                                  const std::vector<TaskReport>& tasks,
+                                                  const std::vector<TaskRef>& holding) {
   const Time now = clock_->Now();
   HeartbeatResult out;
   NodeTelemetry t = telemetry;
@@ -1086,6 +1103,15 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
     stale[rep.task] = devices;
   }
   if (stale.empty()) stale_.erase(node);
+  // Falls' turns, for ranks of this node's own jobs only (a node has at
+  // most 64 devices, so as many ranks: more is not an agent's list).
+  for (size_t i = 0; i < holding.size() && i < 64; ++i) {
+    if (!IsRankOf(holding[i], node) && !fall_turns_.count(holding[i])) {
+      out.fall[holding[i]] = Duration::Zero();  // no gang of its here: nothing to wait for
+      continue;
+    }
+    if (std::optional<Duration> wait = FallTurnOf(holding[i], now)) out.fall[holding[i]] = *wait;
+  }
   return out;
 }
 

@@ -137,8 +137,10 @@ class Reconciler {
   // it, or no node has registered yet (nothing is known to refuse on).
   std::optional<std::string> NeverRuns(const JobSpec& spec);
   // A heartbeat from `node`'s agent, at the clock's now.
+  // `holding`: ended ramped tasks whose devices its agent holds at their
+  // draw until told their fall's turn (HeartbeatResult::fall).
   StatusOr<HeartbeatResult> OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,
-                                        const std::vector<TaskReport>& tasks);
+                                        const std::vector<TaskReport>& tasks, const std::vector<TaskRef>& holding = {});
 
   // How long jobs like a job ran (run_time_model.h): fed here as first
   // attempts end; the control plane trains it.
@@ -227,13 +229,24 @@ class Reconciler {
   // Ramped gangs that stopped since the last pass, whose agents' holding
   // loads now fall: the next pass's channel waits for them.
   struct Fall {
+    TaskRef task;
     std::string site;
     sched::Rise drawn;  // at a PUE of 1
     Time at;
   };
   std::vector<Fall> falls_;
   std::map<uint64_t, uint32_t> fallen_;  // job -> the attempt whose fall is noted
-  bool ramps_seeded_ = false;            // the channels hold the stored jobs' rises
+  // When each noted fall begins (its turn on the site's fall channel),
+  // told to the agents holding its ranks' devices; kept a while after.
+  std::map<TaskRef, Time> fall_turns_;
+  // Gives the falls noted since the last pass their turns (every pass,
+  // whether or not anything waits).
+  void TakeFallTurns(Time now);
+  // A holding rank's turn: when known, its wait from `now`; none while its
+  // fall is still to be given one; zero for a fall this server never
+  // noted (it restarted since, or the rank was no ramped gang's).
+  std::optional<Duration> FallTurnOf(const TaskRef& task, Time now) const;
+  bool ramps_seeded_ = false;  // the channels hold the stored jobs' rises
   // A ramped attempt's first rank to end (on `node`): its agents' holding
   // loads fall from what it drew (sched/power_ramp.h); once per attempt.
   void NoteFall(const JobRecord& r, const std::string& node, Time now);

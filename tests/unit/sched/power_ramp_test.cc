@@ -43,6 +43,40 @@ TEST(PowerRamp, RisesAtOneSiteQueueOnItsChannelInWholeSeconds) {
   EXPECT_EQ(none.hold + none.up + none.after, Duration::Zero());
 }
 
+TEST(PowerRamp, FallsAtOneSiteTakeTurnsAndHoldBackTheNextRise) {
+  RampChannels c;
+  const Rise drawn{1000, 2500};  // the floor's step takes 1 s, the rest 3
+  // The first falls at once: 3 s of steps, the floor held 1 s, released,
+  // a second's rest.
+  EXPECT_EQ(c.Fall("a", drawn, 1000, S(10)), Duration::Zero());
+  // One stopping beside it waits for all of that.
+  EXPECT_EQ(c.Fall("a", drawn, 1000, S(11)), Duration::Seconds(4));
+  // A third, at the same instant, after the second.
+  EXPECT_EQ(c.Fall("a", drawn, 1000, S(11)), Duration::Seconds(9));
+  // Another site's falls are its own; an idle channel's fall is at once.
+  EXPECT_EQ(c.Fall("b", drawn, 1000, S(11)), Duration::Zero());
+  EXPECT_EQ(c.Fall("a", drawn, 1000, S(100)), Duration::Zero());
+  // A rise launches after the falls and a rest.
+  EXPECT_EQ(c.Take("a", drawn, 1000, S(100)).after, Duration::Seconds(6));
+  // No rate or nothing drawn: no fall.
+  EXPECT_EQ(c.Fall("c", drawn, 0, S(0)), Duration::Zero());
+  EXPECT_EQ(c.Fall("c", Rise{}, 1000, S(0)), Duration::Zero());
+}
+
+TEST(PowerRamp, AFallWaitsAtMostTheLongestHold) {
+  RampChannels c;
+  const Rise big{0, 400'000};  // 400 s of steps each
+  EXPECT_EQ(c.Fall("a", big, 1000, S(0)), Duration::Zero());
+  EXPECT_EQ(c.Fall("a", big, 1000, S(0)), Duration::Seconds(400));
+  // The third would wait 800 s: it is held kMaxFallWait and falls beside
+  // the second; so do the next, and the channel counts their ends.
+  EXPECT_EQ(c.Fall("a", big, 1000, S(0)), kMaxFallWait);
+  EXPECT_EQ(c.Fall("a", big, 1000, S(0)), kMaxFallWait);
+  EXPECT_EQ(c.Take("a", big, 1000, S(0)).after, kMaxFallWait + Duration::Seconds(400));
+  EXPECT_EQ(c.held_falls(), 3);  // all but the first
+  EXPECT_EQ(c.overdue_falls(), 2);
+}
+
 TEST(PowerRamp, OnlyStartsAtRampLimitedSitesAreChoreographed) {
   SiteSpec limited, free;
   limited.name = "limited";

@@ -65,6 +65,30 @@ TEST(EngineChoreography, StartsAreStaggeredAndStopsHeldWithinTheSiteLimits) {
   EXPECT_EQ(again.summary.holding_mwh, choreographed.summary.holding_mwh);
 }
 
+// Gangs that end at one instant fall in turn (sched::RampChannels::Fall),
+// each held at its draw until the one before has fallen: the site's
+// minute stays within its limit, and the waits cost holding energy.
+TEST(EngineChoreography, GangsEndingTogetherFallInTurn) {
+  TwinInputs in = Site(8);
+  // Started ten minutes apart (each rise alone on the channel, so each
+  // loses the same time to it), all end at one instant.
+  for (int i = 0; i < 4; ++i) {
+    in.jobs.push_back(
+        Batch(16, Duration::Hours(3) - Duration::Minutes(10 * i), Time::Epoch() + Duration::Minutes(10 * i)));
+  }
+  const double per_minute = 1.5 * GangRiseMw();
+  in.spec.sites[0].power_ramp.mw_per_min = per_minute;
+  const RunResult r = RunTwin(in).value();
+  for (size_t j = 1; j < in.jobs.size(); ++j) ASSERT_EQ(r.jobs[j].end, r.jobs[0].end) << j;
+  // Side by side, four falls would move it by four times the rate.
+  EXPECT_LE(r.summary.largest_ramp_mw_per_min, per_minute + 1e-9);
+  // The last waits for three falls of about a gang's rise each at the
+  // rate (a minute and a half here), held at its draw.
+  const sched::Rise one = sched::GangRise(AcceleratorType::kH100, 16, sched::UtilisationOf(JobKind::kBatch), 0, 1.25);
+  const double fall_s = (one.total() / (per_minute * 1e6 / 60));
+  EXPECT_GT(r.summary.holding_mwh, 6 * one.total() / 1e6 * fall_s / 3600);
+}
+
 // A gang held for repair: its survivors idle (the site drops, then surges
 // on the restart) on a plain site; on a choreographed one their agents'
 // holding load takes them down the ramp instead.

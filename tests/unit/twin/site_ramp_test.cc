@@ -39,13 +39,23 @@ TEST(SiteRamp, AStoppedGangIsHeldAndFallsItsRiseBackwards) {
   EXPECT_NEAR(r.held_j(), 3500 + (3500 - 2500.0 / 3) + (3500 - 5000.0 / 3) + 1000, 1e-6);
 }
 
-TEST(SiteRamp, GangsStoppedTogetherFallSideBySide) {
+TEST(SiteRamp, AFallToldToWaitIsHeldAtItsDrawUntilItsTurn) {
   SiteRamp r(1000);
-  r.Stop(1, sched::Rise{0, 2000}, S(0));
+  r.Stop(1, sched::Rise{0, 2000}, S(0));  // falls at once: 1 kW a second
   r.Stop(2, sched::Rise{0, 2000}, S(0));
-  r.Advance(S(0));
-  r.Advance(S(1));
-  EXPECT_EQ(r.offset_w(), 2000);  // each fell by its own step
+  r.DelayFall(2, Duration::Seconds(3));  // after the first and a rest
+  EXPECT_EQ(r.Advance(S(0)), S(1));
+  EXPECT_EQ(r.Advance(S(1)), S(2));
+  EXPECT_EQ(r.offset_w(), 3000);  // only the first stepped
+  EXPECT_EQ(r.Advance(S(2)), S(4));
+  EXPECT_EQ(r.offset_w(), 2000);  // the second still held whole
+  EXPECT_EQ(r.Advance(S(4)), S(5));
+  EXPECT_EQ(r.offset_w(), 1000);
+  EXPECT_EQ(r.Advance(S(5)), Time::Never());
+  EXPECT_EQ(r.offset_w(), 0);
+  // 2 kW for 3 s waiting, then 2 and 1 kW for a second each; the first
+  // drew 2 and 1 kW.
+  EXPECT_NEAR(r.held_j(), 4000 + 3000 + 2000 + 2000 + 1000, 1e-6);
 }
 
 TEST(SiteRamp, AGangStoppedMidRiseHoldsOnlyWhatItDrew) {

@@ -190,9 +190,10 @@ TEST_F(StandInNvidiaSmi, TheRunnerRampsTheLimitFromTheFloorToTheDefault) {
   }
 }
 
-// When a ramped task ends, the holding load keeps its devices busy while
-// their limit steps down the ramp in reverse, then is killed and the
-// default limit restored; a new task on those devices ends it at once.
+// When a ramped task ends, the holding load keeps its devices busy until
+// the server gives its fall a turn, then while their limit steps down the
+// ramp in reverse; then it is killed and the default limit restored; a
+// new task on those devices ends it at once.
 TEST_F(StandInNvidiaSmi, AHoldingLoadTakesAnEndedTaskDownTheRamp) {
   LocalRunner runner(OneH100(), (dir_ / "work").string(), Duration::Seconds(1));
   const std::string pid_file = (dir_ / "hold.pid").string();
@@ -215,12 +216,17 @@ TEST_F(StandInNvidiaSmi, AHoldingLoadTakesAnEndedTaskDownTheRamp) {
   ASSERT_GT(pid, 0);
   EXPECT_EQ(devices, "0");
   EXPECT_EQ(kill(pid, 0), 0);  // running
-  // The task ended at the floor (its ramp had not begun): the hold stays
-  // there for the floor's 2 s, as the twin's fall does.
-  runner.Poll("n", t0 + Duration::Seconds(1));
+  // It asks for its turn until told; the server says 5 s from the end.
+  EXPECT_EQ(runner.Holding("n"), (std::vector<TaskRef>{{1, 1}}));
+  runner.FallAt("n", {1, 1}, t0 + Duration::Seconds(5));
+  EXPECT_TRUE(runner.Holding("n").empty());
+  // The task ended at the floor (its ramp had not begun): from its turn
+  // the hold stays there for the floor's 2 s, as the twin's fall does.
+  runner.Poll("n", t0 + Duration::Seconds(4));
+  runner.Poll("n", t0 + Duration::Seconds(6));
   EXPECT_EQ(kill(pid, 0), 0);
   for (int i = 0; i < 300 && kill(pid, 0) == 0; ++i) {
-    runner.Poll("n", t0 + Duration::Seconds(2));
+    runner.Poll("n", t0 + Duration::Seconds(7));
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_NE(kill(pid, 0), 0);  // killed and reaped
@@ -231,7 +237,8 @@ TEST_F(StandInNvidiaSmi, AHoldingLoadTakesAnEndedTaskDownTheRamp) {
 
 // A task that ran past its ramp (its limit back at the default) is held
 // from the top and stepped down the whole rise: 12 s, through 70% at 6 s
-// left.
+// left. Without word from the server it holds the top for
+// kFallUnanswered (30 s), then falls on its own.
 TEST_F(StandInNvidiaSmi, AHoldingLoadTakesAFullTaskDownTheWholeRamp) {
   LocalRunner runner(OneH100(), (dir_ / "work").string(), Duration::Seconds(1));
   runner.SetHoldingLoad("exec sleep 100");
@@ -245,8 +252,13 @@ TEST_F(StandInNvidiaSmi, AHoldingLoadTakesAFullTaskDownTheWholeRamp) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   ASSERT_TRUE(ended);
-  runner.Poll("n", t0 + Duration::Seconds(26));
-  runner.Poll("n", t0 + Duration::Seconds(33));
+  runner.Poll("n", t0 + Duration::Seconds(26));  // still at the top: no turn yet
+  runner.Poll("n", t0 + Duration::Seconds(49));
+  EXPECT_EQ(runner.Holding("n"), (std::vector<TaskRef>{{1, 1}}));
+  runner.Poll("n", t0 + Duration::Seconds(50));  // unanswered: falls from here
+  EXPECT_TRUE(runner.Holding("n").empty());
+  runner.Poll("n", t0 + Duration::Seconds(56));
+  runner.Poll("n", t0 + Duration::Seconds(63));
   std::vector<std::string> limits;
   for (const std::string& c : Calls()) {
     if (c.find("-pl") != std::string::npos) limits.push_back(c);

@@ -62,6 +62,7 @@ TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
   h.tasks = {TaskReport{{7, 2}, true, 0, 0}, TaskReport{{8, 1}, false, 3, 0}, TaskReport{{9, 1}, false, 0, 15}};
   h.wait = Duration::Millis(1000);
   h.leaving = true;
+  h.holding = {{8, 1}};
   const AgentHeartbeat back = FromProto(ToProto(h));
   EXPECT_EQ(back.node, "n1");
   EXPECT_EQ(back.telemetry.agent_id, "a1");
@@ -76,6 +77,7 @@ TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
   EXPECT_EQ(back.tasks[2].signal, 15);
   EXPECT_EQ(back.wait, Duration::Millis(1000));
   EXPECT_TRUE(back.leaving);
+  EXPECT_EQ(back.holding, (std::vector<TaskRef>{{8, 1}}));
 
   HeartbeatResult r;
   r.run = {TaskLaunch{{7, 3}, "python3 train.py", {{"RANK", "1"}, {"WORLD_SIZE", "2"}}}};
@@ -83,6 +85,7 @@ TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
   r.forget = {{9, 1}, {10, 2}};
   r.register_again = true;
   r.next_beat = Duration::Millis(1500);
+  r.fall = {{{8, 1}, Duration::Millis(4000)}, {{11, 1}, Duration::Zero()}};
   const HeartbeatResult rb = FromProto(ToProto(r));
   ASSERT_EQ(rb.run.size(), 1u);
   EXPECT_EQ(rb.run[0].task, (TaskRef{7, 3}));
@@ -95,6 +98,13 @@ TEST(AgentProto, HeartbeatsAndRepliesRoundTrip) {
   pb::HeartbeatReply far;
   far.set_next_beat_ms(int64_t{1} << 40);  // a server's word, within reason
   EXPECT_EQ(FromProto(far).next_beat, Duration::Seconds(60));
+  EXPECT_EQ(rb.fall, r.fall);
+  // A fall's turn more than an hour off, or before now, is at once.
+  pb::FallTurn* bad = far.add_fall();
+  bad->mutable_task()->set_job_id(3);
+  bad->set_in_ms(int64_t{1} << 40);
+  far.add_fall()->set_in_ms(-5);
+  EXPECT_EQ(FromProto(far).fall, (std::map<TaskRef, Duration>{{{3, 0}, Duration::Zero()}, {{0, 0}, Duration::Zero()}}));
   EXPECT_EQ(TaskLogName({7, 3}), "job-7-attempt-3.log");
 }
 

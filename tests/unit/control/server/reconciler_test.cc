@@ -13,6 +13,8 @@
 #include "model/checkpoint.h"
 #include "model/failure.h"
 #include "runtime/manual_clock.h"
+#include "sched/power_ramp.h"
+#include "sched/request_of.h"
 
 namespace stargate::control {
 namespace {
@@ -839,6 +841,63 @@ TEST_F(ReconcilerTest, SharesOfADevicePackIntoOneSlot) {
   ASSERT_EQ(hb.run.size(), 1u);
   EXPECT_EQ(hb.run[0].env.at("STARGATE_GPU_SHARE_SLOT"), "");  // ours win over the job's env
   EXPECT_EQ(hb.run[0].env.at("STARGATE_GPU_SHARE"), "");
+}
+
+// Ramped gangs that end together at a ramp-limited site fall in turn
+// (sched/power_ramp.h): the agents holding their devices ask, the next
+// pass gives each fall its turn on the site's fall channel, and the
+// second waits for the first's fall and a rest. A rank the server never
+// noted a fall for (or of a job not on this node) falls at once.
+TEST_F(ReconcilerTest, FallsOfGangsEndingTogetherTakeTurns) {
+  SiteInfo site;
+  site.name = "r";
+  site.power_ramp.mw_per_min = 0.06;  // 1 kW a second
+  ReconcilerOptions o;
+  o.sites = SiteBook::FromSites({site}).value();
+  rec_.Configure(o);
+  for (const char* name : {"g1", "g2"}) {
+    NodeInfo g = CpuNode(name, "r", "US", std::string("10.0.1.") + name, 1);
+    g.accelerator = AcceleratorType::kH100;
+    Join(nodes_, g, clock_.Now());
+  }
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 2; ++i) {
+    ids.push_back(jobs_.Submit("name: j\nresources: {accelerators: H100:1}\nrun: x\n", "j.yaml", "").value().id);
+  }
+  ASSERT_TRUE(rec_.Tick().ok());
+  std::map<uint64_t, std::string> node_of;
+  for (uint64_t id : ids) {
+    const JobRecord r = jobs_.Get(id).value();
+    ASSERT_EQ(r.state, JobState::kRunning);
+    ASSERT_GT(r.ramp_hold + r.ramp_up, Duration::Zero());  // choreographed
+    node_of[id] = r.nodes[0];
+    Beat(r.nodes[0], {Running({id, 1})});
+  }
+  clock_.Advance(Duration::Hours(1));  // both at full draw
+  for (uint64_t id : ids) {
+    const HeartbeatResult h = rec_.OnHeartbeat(node_of[id], NodeTelemetry{}, {Exited({id, 1}, 0)}, {{id, 1}}).value();
+    EXPECT_TRUE(h.fall.empty());  // noted: its turn comes with the next pass
+  }
+  ASSERT_TRUE(rec_.Tick().ok());
+  std::vector<Duration> waits;
+  for (uint64_t id : ids) {
+    const HeartbeatResult h = rec_.OnHeartbeat(node_of[id], NodeTelemetry{}, {}, {{id, 1}}).value();
+    ASSERT_EQ(h.fall.size(), 1u);
+    waits.push_back(h.fall.at({id, 1}));
+  }
+  const JobRecord first = jobs_.Get(ids[0]).value();
+  const sched::Rise drawn =
+      sched::GangRise(AcceleratorType::kH100, 1, sched::UtilisationOf(first.spec.spec.kind), 0, SiteInfo{}.pue);
+  const sched::RampSlot fall = sched::FallSeconds(drawn, 1000);
+  EXPECT_EQ(waits[0], Duration::Zero());
+  EXPECT_EQ(waits[1], fall.up + fall.hold + fall.hold);
+  // Later, the wait is what is left of it.
+  clock_.Advance(Duration::Seconds(1));
+  EXPECT_EQ(rec_.OnHeartbeat(node_of[ids[1]], NodeTelemetry{}, {}, {{ids[1], 1}}).value().fall.at({ids[1], 1}),
+            waits[1] - Duration::Seconds(1));
+  // Never noted, or no rank of this node: at once.
+  const HeartbeatResult other = rec_.OnHeartbeat(node_of[ids[0]], NodeTelemetry{}, {}, {{999, 1}}).value();
+  EXPECT_EQ(other.fall.at({999, 1}), Duration::Zero());
 }
 
 }  // namespace
