@@ -114,6 +114,10 @@ StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
   for (size_t k = 0; k < objectives.size(); ++k) {
     if (k == 0) {
       Clp_initialSolve(model.get());  // presolve, then CLP's choice of method
+      // The primal simplex from where it ended: already optimal, so only a
+      // few pivots at most, and the duals then come from the final basis
+      // itself (after presolve they can be off enough to lose the proof).
+      if (Clp_status(model.get()) == 0) Clp_primal(model.get(), 0);
     } else {
       // Same constraints: the last optimal basis is still feasible, so the
       // primal simplex goes on from it.

@@ -53,15 +53,46 @@ struct Setup {
   std::vector<JobWork> jobs;
 };
 
-double WholeWorkHours(const JobSpec& spec, AcceleratorType ref) {
+// The gang packed as tightly as `pool` allows: the fewest nodes, NVLink
+// domains, leaves and pods its devices fit in.
+model::PlacementShape Packed(const sched::PoolState& pool, const JobSpec& spec, int devices) {
+  model::PlacementShape shape;
+  shape.devices = devices;
+  shape.devices_per_node = std::min(devices, spec.per_node > 0 ? spec.per_node : pool.per_node);
+  shape.nodes = (devices + shape.devices_per_node - 1) / std::max(1, shape.devices_per_node);
+  auto blocks = [](int n, int per) { return (n + std::max(1, per) - 1) / std::max(1, per); };
+  shape.domains = blocks(shape.nodes, pool.domain_nodes);
+  shape.leaves = blocks(shape.nodes, pool.nodes_per_leaf);
+  shape.pods = blocks(shape.leaves, pool.leaves_per_pod);
+  return shape;
+}
+
+// The least reference device-hours the whole job takes in any of `pools`.
+// A training job: its step-time model on the gang packed as tightly as
+// the pool allows (a wider spread, the WAN of `spread: sites`, only adds
+// exposed communication), on another type scaled back to the reference by
+// peak throughput; so a pool charged this times its throughput factor
+// never takes less than the job's packed run there. Other work: its
+// duration times its devices.
+double WholeWorkHours(const JobSpec& spec, AcceleratorType ref, const sched::ClusterState& state,
+                      const std::vector<SiteSpec>& sites, const std::vector<uint16_t>& pools) {
   const int devices = std::max(1, spec.accelerator_count);
-  if (spec.kind == JobKind::kTraining) {
-    // Pure compute, as the engine estimates it: the step-time model only
-    // adds communication.
-    const Duration t = model::PureComputeTime(spec.training, Spec(ref), devices);
-    return t == Duration::Infinite() ? 0.0 : t.hours() * devices;
+  if (spec.kind != JobKind::kTraining) return spec.duration.hours() * devices;
+  double least = std::numeric_limits<double>::infinity();
+  for (uint16_t p : pools) {
+    const sched::PoolState& pool = state.pools()[p];
+    const double rt = model::RelativeThroughput(pool.type, ref);
+    const SiteSpec& site = sites[pool.site.value()];
+    const model::StepEstimate est =
+        model::TrainingStep(spec.training, Spec(pool.type), site.fabric, Packed(pool, spec, devices));
+    if (est.total == Duration::Infinite() || rt <= 0) continue;
+    least = std::min(least, est.total.hours() * devices * rt);
   }
-  return spec.duration.hours() * devices;
+  if (std::isfinite(least)) return least;
+  // No pool has a figure for it: pure compute on the reference (the
+  // step-time model only adds to it).
+  const Duration pure = model::PureComputeTime(spec.training, Spec(ref), devices);
+  return pure == Duration::Infinite() ? 0.0 : pure.hours() * devices;
 }
 
 Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sched::ClusterState& state) {
@@ -99,7 +130,7 @@ Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sche
     if (spec.deadline != Time::Never() && !rec.sla_missed) {
       w.key.last_slot = std::clamp<int64_t>((spec.deadline.nanos() - 1) / kNsPerHour, w.first_hour, hours - 1);
     }
-    w.work_h = rec.work_done * WholeWorkHours(spec, w.key.ref);
+    w.work_h = rec.work_done * WholeWorkHours(spec, w.key.ref, state, in.spec.sites, w.key.pools);
     w.devices = std::max(1, spec.accelerator_count);
     if (w.work_h > 0) s.jobs.push_back(std::move(w));
   }

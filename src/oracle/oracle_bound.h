@@ -8,10 +8,12 @@
 //
 // The program is a time-indexed linear relaxation of scheduling:
 //   - the work each job did in the run (JobRecord::work_done of its whole)
-//     in reference device-hours: a training job's pure compute time
-//     6ND / (peak x MFU) (the step-time model only adds to it), any other
-//     job's duration times its devices; on another type, scaled by peak
-//     throughput as the engine scales it;
+//     in reference device-hours: a training job's failure-free run time
+//     by the step-time model with its gang packed as tightly as a pool
+//     allows (compute and the exposed all-reduce; a wider spread only adds
+//     to it), the least over its pools once scaled back to the reference
+//     by peak throughput; any other job's duration times its devices; on
+//     another type, scaled by peak throughput as the engine scales it;
 //   - it may run in any slot from its submit to its deadline (to the
 //     horizon when it has none, or when the run itself missed it), in any
 //     pool its placement rules allow (sched::PoolAllows), split across

@@ -185,7 +185,8 @@ TEST(OracleBound, NeverAboveTheRunOnRandomNetworks) {
         if (r.Uniform() < 0.3) spec.jurisdictions = {places[static_cast<int>(r.Uniform() * 3)]};
         if (r.Uniform() < 0.2) {
           spec.kind = JobKind::kTraining;
-          spec.accelerator_count = 8;
+          // One node, or a gang over two (its all-reduce leaves the node).
+          spec.accelerator_count = r.Uniform() < 0.5 ? 8 : 16;
           spec.training.params = 1e9;
           spec.training.tokens = 2e9 + r.Uniform() * 2e10;
         }
