@@ -37,13 +37,15 @@ struct ClassWork {
   int64_t first_slot = std::numeric_limits<int64_t>::max();
   std::map<int64_t, double> work;     // reference device-hours arriving per slot
   std::map<int64_t, double> devices;  // devices arriving per slot (its jobs' gangs)
+  std::map<int64_t, double> due;      // work to be done by the end of each slot (before the class's last)
 };
 
 // One job's part of the program, independent of the time step.
 struct JobWork {
   ClassKey key;  // last_slot holds the last hour until the step is known
   int64_t first_hour = 0;
-  double work_h = 0;  // reference device-hours
+  int64_t due_hour = 0;  // done by the end of this hour (BoundOptions::by_run_ends), else the class's last
+  double work_h = 0;     // reference device-hours
   double devices = 0;
 };
 
@@ -95,7 +97,9 @@ double WholeWorkHours(const JobSpec& spec, AcceleratorType ref, const sched::Clu
   return pure == Duration::Infinite() ? 0.0 : pure.hours() * devices;
 }
 
-Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sched::ClusterState& state) {
+Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sched::ClusterState& state,
+              const BoundOptions& options) {
+  const bool by_run_ends = options.by_run_ends || options.at_run_placement;
   Setup s;
   const int64_t hours = std::max<int64_t>(1, (in.spec.duration.nanos() + kNsPerHour - 1) / kNsPerHour);
   s.span_h.assign(static_cast<size_t>(hours), 1.0);
@@ -118,17 +122,25 @@ Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sche
       const bool ran_here = rec.site == static_cast<int>(pool.site.value()) && rec.accelerator == pool.type;
       const bool fits = spec.spread_sites || (pool.total_devices() >= spec.accelerator_count &&
                                               (spec.per_node <= 0 || pool.per_node >= spec.per_node));
-      if (ran_here || (fits && sched::PoolAllows(state, PoolId(static_cast<uint16_t>(p)), req))) {
+      if (options.at_run_placement
+              ? ran_here
+              : ran_here || (fits && sched::PoolAllows(state, PoolId(static_cast<uint16_t>(p)), req))) {
         w.key.pools.push_back(static_cast<uint16_t>(p));
       }
     }
     if (w.key.pools.empty()) continue;  // cannot happen for work that ran; nothing to bound it by
-    w.first_hour = std::clamp<int64_t>(spec.submit.nanos() / kNsPerHour, 0, hours - 1);
+    const Time from = options.at_run_placement && rec.first_start != Time::Never() ? rec.first_start : spec.submit;
+    w.first_hour = std::clamp<int64_t>(from.nanos() / kNsPerHour, 0, hours - 1);
     w.key.last_slot = hours - 1;
     // Its deadline binds only when the run met it: a run that missed it
     // must still be a schedule the program allows.
     if (spec.deadline != Time::Never() && !rec.sla_missed) {
       w.key.last_slot = std::clamp<int64_t>((spec.deadline.nanos() - 1) / kNsPerHour, w.first_hour, hours - 1);
+    }
+    w.due_hour = w.key.last_slot;
+    if (by_run_ends && rec.end != Time::Never()) {
+      w.due_hour =
+          std::min(w.due_hour, std::clamp<int64_t>((rec.end.nanos() - 1) / kNsPerHour, w.first_hour, hours - 1));
     }
     w.work_h = rec.work_done * WholeWorkHours(spec, w.key.ref, state, in.spec.sites, w.key.pools);
     w.devices = std::max(1, spec.accelerator_count);
@@ -147,6 +159,7 @@ std::map<ClassKey, ClassWork> Classes(const Setup& s, int64_t step) {
     c.first_slot = std::min(c.first_slot, slot);
     c.work[slot] += w.work_h;
     c.devices[slot] += w.devices;
+    if (w.due_hour / step < key.last_slot) c.due[w.due_hour / step] += w.work_h;
   }
   return classes;
 }
@@ -167,7 +180,7 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
   if (run.sites.size() != in.spec.sites.size()) {
     return absl::InvalidArgumentError("the run's sites are not the scenario's");
   }
-  const Setup setup = Prepare(in, run, state);
+  const Setup setup = Prepare(in, run, state, options);
   const int64_t hours = static_cast<int64_t>(setup.span_h.size());
   for (const twin::SiteSeries& site : run.sites) {
     if (static_cast<int64_t>(site.carbon.size()) != hours || static_cast<int64_t>(site.price.size()) != hours) {
@@ -243,6 +256,7 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     }
     return it->second;
   };
+  const bool own = options.at_run_placement;
   const SchedulerSpec::CarbonCap& cap = in.spec.scheduler.carbon_cap;
   for (const auto& [key, c] : classes) {
     // Per pool: device-hours one reference device-hour takes there, and the
@@ -265,28 +279,37 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     }
     double devices = 0, total_work = 0;
     for (const auto& [slot, w] : c.work) total_work += w;
+    // Work arrived and not yet due: at most that is carried past a slot
+    // (the jobs' own due slots, pooled: a relaxation of each job's).
+    double open_work = 0;
     int backlog = -1;  // the column carrying work from the slot before
     for (int64_t t = c.first_slot; t <= key.last_slot; ++t) {
       const auto arriving = c.work.find(t);
+      if (arriving != c.work.end()) open_work += arriving->second;
+      if (const auto due = c.due.find(t); due != c.due.end()) open_work -= due->second;
       const int balance = lp.AddRow(LinearProgram::Row::kEqual, arriving == c.work.end() ? 0.0 : arriving->second);
       if (const auto d = c.devices.find(t); d != c.devices.end()) devices += d->second;
       // At once, the class runs on no more devices than its jobs have.
+      // (Counting the run's own placement, neither this nor the pools'
+      // room binds: the run did it; work it did in another pool before a
+      // restart may not fit the last one.)
       const double parallel_h = devices * slot_h[static_cast<size_t>(t)];
-      const int parallel = lp.AddRow(LinearProgram::Row::kAtMost, parallel_h);
+      const int parallel = own ? -1 : lp.AddRow(LinearProgram::Row::kAtMost, parallel_h);
       for (size_t i = 0; i < key.pools.size(); ++i) {
         const size_t site = state.pools()[key.pools[i]].site.value();
-        const Capacity& room = capacity_of(key.pools[i], t);
         // The tightest limit its rows imply (the duality bound needs one).
-        const double upper = std::min({total_work, room.device_h / use[i], parallel_h / use[i]});
+        double upper = total_work;
+        if (!own) upper = std::min({upper, capacity_of(key.pools[i], t).device_h / use[i], parallel_h / use[i]});
         const int x = column(joules[i] / kJoulesPerKwh * lowest(site, t, false) / 1e6,
                              joules[i] / kJoulesPerMwh * lowest(site, t, true), upper);
         lp.Set(balance, x, 1.0);
+        if (own) continue;
         lp.Set(parallel, x, use[i]);
-        lp.Set(room.row, x, use[i]);
+        lp.Set(capacity_of(key.pools[i], t).row, x, use[i]);
       }
       if (backlog >= 0) lp.Set(balance, backlog, -1.0);
       if (t < key.last_slot) {  // nothing is carried past the last slot: all of it is done
-        backlog = column(0, 0, total_work);
+        backlog = column(0, 0, std::max(0.0, std::min(total_work, open_work)));
         lp.Set(balance, backlog, 1.0);
       }
     }

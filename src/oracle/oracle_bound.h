@@ -43,6 +43,18 @@ namespace stargate::oracle {
 
 struct BoundOptions {
   int64_t max_columns = 1'500'000;
+  // Each job the run finished must be done by the hour the run finished
+  // it (its deadline too, when earlier): the least any schedule could
+  // spend giving every job at least the run's service. Its gap is what
+  // the run's placement and timing left, not the time it could have
+  // taken.
+  bool by_run_ends = false;
+  // Not a bound: the work where and when the run put it (the pool it last
+  // ran in, between its first start and its end), as the program counts
+  // it. The run's figure above this is what it spent beyond the work's
+  // own draw (devices held idle, checkpoints, work lost to failures,
+  // communication); this above the bound is where it chose to run.
+  bool at_run_placement = false;
 };
 
 // The bound for `run`, a run of `inputs`. FailedPrecondition when the

@@ -133,18 +133,20 @@ Json SummaryTree(const RunResult& r) {
                            {"holding_mwh", s.holding_mwh}};
   j["tco2"] = s.tco2;
   j["cost_usd"] = s.cost_usd;
-  if (const BoundFigures& b = s.bound; b.computed) {
+  for (const auto& [key, b] : {std::pair{"bound", &s.bound}, std::pair{"bound_at_run_ends", &s.bound_at_run_ends},
+                               std::pair{"at_run_placement", &s.at_run_placement}}) {
+    if (!b->computed) continue;
     // The gap is how far above the least any schedule could spend.
     auto gap = [](double run, double bound) { return bound > 0 ? run / bound - 1 : 0.0; };
-    j["bound"] = Json{{"tco2", b.tco2},
-                      {"cost_usd", b.cost_usd},
-                      {"tco2_gap", gap(s.tco2, b.tco2)},
-                      {"cost_gap", gap(s.cost_usd, b.cost_usd)},
-                      {"fixed_tco2", b.fixed_tco2},
-                      {"fixed_cost_usd", b.fixed_cost_usd},
-                      {"slot_hours", b.slot_h},
-                      {"proven", b.proven},
-                      {"lp", Json{{"classes", b.classes}, {"rows", b.rows}, {"columns", b.columns}}}};
+    j[key] = Json{{"tco2", b->tco2},
+                  {"cost_usd", b->cost_usd},
+                  {"tco2_gap", gap(s.tco2, b->tco2)},
+                  {"cost_gap", gap(s.cost_usd, b->cost_usd)},
+                  {"fixed_tco2", b->fixed_tco2},
+                  {"fixed_cost_usd", b->fixed_cost_usd},
+                  {"slot_hours", b->slot_h},
+                  {"proven", b->proven},
+                  {"lp", Json{{"classes", b->classes}, {"rows", b->rows}, {"columns", b->columns}}}};
   }
   j["workload"] =
       Json{{"energy_mwh", s.workload_energy_mwh}, {"tco2", s.workload_tco2}, {"cost_usd", s.workload_cost_usd}};

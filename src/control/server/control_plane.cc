@@ -497,8 +497,10 @@ StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const
                               });
                             });
       const bool hold = r.ok() && !r->forget.empty() && passes_ == passes_before && clock_->Now() < pass_deadline;
+      // A holding load's fall turn is news too: its devices burn at full
+      // draw until it comes.
       if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || (!r->forget.empty() && !hold) ||
-          new_copy || clock_->Now() >= deadline || gave_up() || stop_loop_) {
+          !r->fall.empty() || new_copy || clock_->Now() >= deadline || gave_up() || stop_loop_) {
         break;
       }
       if (hold) {

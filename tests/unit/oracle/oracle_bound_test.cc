@@ -96,6 +96,13 @@ TEST(OracleBound, PutsTheWorkAtTheCleanestSiteItMayUse) {
   EXPECT_EQ(s.run.jobs[0].site, 0);
   EXPECT_NEAR(s.bound.tco2, idle + BusyTco2(32, 100), kTol);
   EXPECT_GT(s.run.summary.tco2, s.bound.tco2 * 1.1);
+  // Counted where the run put it (not a bound): the dirty site, the run's
+  // own figure; its gap to the bound is the choice of site.
+  BoundOptions own;
+  own.at_run_placement = true;
+  const twin::BoundFigures placed = OracleBound(in, s.run, own).value();
+  EXPECT_NEAR(placed.tco2, idle + BusyTco2(32, 500), kTol);
+  EXPECT_NEAR(placed.tco2, s.run.summary.tco2, 1e-4 * s.run.summary.tco2);
 
   // Kept in the EU, it can only run at the dirty site: the run is the bound.
   in.jobs[0].jurisdictions = {"EU"};
@@ -119,6 +126,27 @@ TEST(OracleBound, KeepsDeadlinesTheRunMet) {
   s = RunAndBound(in);
   EXPECT_FALSE(s.run.jobs[0].sla_missed);
   EXPECT_NEAR(s.bound.tco2, idle + BusyTco2(16, 500), kTol);
+}
+
+// At the run's own finish times, a job the run finished in the dirty
+// morning must be done by then: the bound is the run's figure, while the
+// plain bound lets it wait for the clean hours.
+TEST(OracleBound, AtTheRunsEndsAJobIsDueWhenTheRunFinishedIt) {
+  TwinInputs in = Day();
+  std::vector<double> carbon(24, 100.0);
+  for (int h = 0; h < 6; ++h) carbon[h] = 500;
+  AddSite(in, Site("only", "US", 1), carbon);
+  in.jobs = {Batch(8, Duration::Hours(2))};
+  const double idle = IdleTco2(8, 18, 100) + IdleTco2(8, 6, 500);
+  const Solved s = RunAndBound(in);
+  ASSERT_LT(s.run.jobs[0].end, Time::Epoch() + Duration::Hours(6));
+  BoundOptions at_ends;
+  at_ends.by_run_ends = true;
+  const twin::BoundFigures ends = OracleBound(in, s.run, at_ends).value();
+  EXPECT_NEAR(s.bound.tco2, idle + BusyTco2(16, 100), kTol);
+  EXPECT_NEAR(ends.tco2, idle + BusyTco2(16, 500), kTol);
+  EXPECT_NEAR(ends.tco2, s.run.summary.tco2, 1e-4 * s.run.summary.tco2);
+  EXPECT_TRUE(ends.proven);
 }
 
 TEST(OracleBound, RunsAJobOnNoMoreDevicesThanItsOwn) {
@@ -200,6 +228,14 @@ TEST(OracleBound, NeverAboveTheRunOnRandomNetworks) {
       EXPECT_GT(s.bound.tco2, 0);
       EXPECT_LE(s.bound.tco2, s.run.summary.tco2 * (1 + 1e-9));
       EXPECT_LE(s.bound.cost_usd, s.run.summary.cost_usd * (1 + 1e-9));
+      // At the run's finish times: tighter, and still never above the run.
+      BoundOptions at_ends;
+      at_ends.by_run_ends = true;
+      const twin::BoundFigures ends = OracleBound(in, s.run, at_ends).value();
+      EXPECT_TRUE(ends.proven);
+      EXPECT_GE(ends.tco2, s.bound.tco2 * (1 - 1e-4));
+      EXPECT_LE(ends.tco2, s.run.summary.tco2 * (1 + 1e-9));
+      EXPECT_LE(ends.cost_usd, s.run.summary.cost_usd * (1 + 1e-9));
     }
   }
 }
