@@ -6,9 +6,7 @@
 # the keys it names (policy, scheduler, failures). With no overrides:
 # fifo vs stargate. BOUND=1 also solves each run's oracle bound (`twin run
 # --bound`) and adds the bound's tCO2 and the run's gap to it, and the
-# bound with each job finished no later than the run finished it (ends_t),
-# and (not a bound) the run's own placement as the program counts it
-# (own_t: the run's gap to it is what it spent beyond the work's draw).
+# bound with each job finished no later than the run finished it (ends_t).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -17,7 +15,7 @@ if [ $# -eq 0 ]; then set -- "fifo:policy: fifo" "stargate:policy: stargate"; fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 bound=(); [ "${BOUND:-0}" = 1 ] && bound=(--bound)
-printf "%-22s %9s %9s %8s %6s %9s %10s %9s %9s %9s %12s %6s %9s %9s %7s %12s %7s %9s %7s %9s %7s\n" policy jct_mean_h wait_p99_h goodput ettr train_jct train_wait tco2 g_per_dh wl_tco2 cost_usd sla finished bound_t gap bound_usd gap ends_t gap own_t gap
+printf "%-22s %9s %9s %8s %6s %9s %10s %9s %9s %9s %12s %6s %9s %9s %7s %12s %7s %9s %7s\n" policy jct_mean_h wait_p99_h goodput ettr train_jct train_wait tco2 g_per_dh wl_tco2 cost_usd sla finished bound_t gap bound_usd gap ends_t gap
 for run in "$@"; do
   label="${run%%:*}"; override="${run#*:}"
   /usr/bin/python3 - "$scenario" "$override" "$tmp/$label.yaml" <<'PY'
@@ -47,9 +45,6 @@ tail = ("%9.0f %6.1f%% %12.0f %6.1f%%" % (b['tco2'], 100 * b['tco2_gap'], b['cos
 e = d.get('bound_at_run_ends')
 if e:
     tail += " %9.0f %6.1f%%" % (e['tco2'], 100 * e['tco2_gap'])
-p = d.get('at_run_placement')
-if p:
-    tail += " %9.0f %6.1f%%" % (p['tco2'], 100 * p['tco2_gap'])
 print("%-22s %9.2f %9.2f %8.3f %6.3f %9.1f %10.1f %9.0f %9.1f %9.0f %12.0f %6d %9d " % (
     sys.argv[1], d['jct_hours']['mean'], d['wait_hours']['p99'], d['goodput'],
     d['effective_training_time_ratio'], t.get('jct_mean_h', 0), t.get('wait_mean_h', 0), d['tco2'],

@@ -125,12 +125,6 @@ void PrintSummary(const twin::Summary& s, const std::filesystem::path& dir, doub
           "${:.0f} (+{:.1f}%){}\n",
           e.tco2, gap(s.tco2, e.tco2), e.cost_usd, gap(s.cost_usd, e.cost_usd), e.proven ? " (proven)" : "");
     }
-    if (const twin::BoundFigures& p = s.at_run_placement; p.computed) {
-      fmt::print(
-          "              this run's own placement, as the program counts it: {:.1f} tCO2 (this run +{:.1f}%: what it "
-          "spent beyond the work's own draw)\n",
-          p.tco2, gap(s.tco2, p.tco2));
-    }
   }
   fmt::print("  engine      {} events, {} scheduler passes in {:.2f} s ({:.0f} events/s)\n", s.events,
              s.scheduler_passes, wall_s, wall_s > 0 ? s.events / wall_s : 0.0);
@@ -209,14 +203,6 @@ StatusOr<twin::RunResult> RunOnce(const RunOptions& o, const std::string& policy
     return result;
   }
   result->summary.bound_at_run_ends = *ends;
-  oracle::BoundOptions placed;
-  placed.at_run_placement = true;
-  if (StatusOr<twin::BoundFigures> own = oracle::OracleBound(*inputs, *result, placed); own.ok()) {
-    result->summary.at_run_placement = *own;
-  } else {
-    std::cerr << "warning: policy " << result->summary.policy
-              << ": the run's own placement could not be counted: " << own.status().message() << "\n";
-  }
   return result;
 }
 

@@ -99,7 +99,7 @@ double WholeWorkHours(const JobSpec& spec, AcceleratorType ref, const sched::Clu
 
 Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sched::ClusterState& state,
               const BoundOptions& options) {
-  const bool by_run_ends = options.by_run_ends || options.at_run_placement;
+  const bool by_run_ends = options.by_run_ends;
   Setup s;
   const int64_t hours = std::max<int64_t>(1, (in.spec.duration.nanos() + kNsPerHour - 1) / kNsPerHour);
   s.span_h.assign(static_cast<size_t>(hours), 1.0);
@@ -122,15 +122,12 @@ Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sche
       const bool ran_here = rec.site == static_cast<int>(pool.site.value()) && rec.accelerator == pool.type;
       const bool fits = spec.spread_sites || (pool.total_devices() >= spec.accelerator_count &&
                                               (spec.per_node <= 0 || pool.per_node >= spec.per_node));
-      if (options.at_run_placement
-              ? ran_here
-              : ran_here || (fits && sched::PoolAllows(state, PoolId(static_cast<uint16_t>(p)), req))) {
+      if (ran_here || (fits && sched::PoolAllows(state, PoolId(static_cast<uint16_t>(p)), req))) {
         w.key.pools.push_back(static_cast<uint16_t>(p));
       }
     }
     if (w.key.pools.empty()) continue;  // cannot happen for work that ran; nothing to bound it by
-    const Time from = options.at_run_placement && rec.first_start != Time::Never() ? rec.first_start : spec.submit;
-    w.first_hour = std::clamp<int64_t>(from.nanos() / kNsPerHour, 0, hours - 1);
+    w.first_hour = std::clamp<int64_t>(spec.submit.nanos() / kNsPerHour, 0, hours - 1);
     w.key.last_slot = hours - 1;
     // Its deadline binds only when the run met it: a run that missed it
     // must still be a schedule the program allows.
@@ -256,7 +253,6 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     }
     return it->second;
   };
-  const bool own = options.at_run_placement;
   const SchedulerSpec::CarbonCap& cap = in.spec.scheduler.carbon_cap;
   for (const auto& [key, c] : classes) {
     // Per pool: device-hours one reference device-hour takes there, and the
@@ -290,22 +286,18 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
       const int balance = lp.AddRow(LinearProgram::Row::kEqual, arriving == c.work.end() ? 0.0 : arriving->second);
       if (const auto d = c.devices.find(t); d != c.devices.end()) devices += d->second;
       // At once, the class runs on no more devices than its jobs have.
-      // (Counting the run's own placement, neither this nor the pools'
-      // room binds: the run did it; work it did in another pool before a
-      // restart may not fit the last one.)
       const double parallel_h = devices * slot_h[static_cast<size_t>(t)];
-      const int parallel = own ? -1 : lp.AddRow(LinearProgram::Row::kAtMost, parallel_h);
+      const int parallel = lp.AddRow(LinearProgram::Row::kAtMost, parallel_h);
       for (size_t i = 0; i < key.pools.size(); ++i) {
         const size_t site = state.pools()[key.pools[i]].site.value();
+        const Capacity& room = capacity_of(key.pools[i], t);
         // The tightest limit its rows imply (the duality bound needs one).
-        double upper = total_work;
-        if (!own) upper = std::min({upper, capacity_of(key.pools[i], t).device_h / use[i], parallel_h / use[i]});
+        const double upper = std::min({total_work, room.device_h / use[i], parallel_h / use[i]});
         const int x = column(joules[i] / kJoulesPerKwh * lowest(site, t, false) / 1e6,
                              joules[i] / kJoulesPerMwh * lowest(site, t, true), upper);
         lp.Set(balance, x, 1.0);
-        if (own) continue;
         lp.Set(parallel, x, use[i]);
-        lp.Set(capacity_of(key.pools[i], t).row, x, use[i]);
+        lp.Set(room.row, x, use[i]);
       }
       if (backlog >= 0) lp.Set(balance, backlog, -1.0);
       if (t < key.last_slot) {  // nothing is carried past the last slot: all of it is done

@@ -49,12 +49,6 @@ struct BoundOptions {
   // the run's placement and timing left, not the time it could have
   // taken.
   bool by_run_ends = false;
-  // Not a bound: the work where and when the run put it (the pool it last
-  // ran in, between its first start and its end), as the program counts
-  // it. The run's figure above this is what it spent beyond the work's
-  // own draw (devices held idle, checkpoints, work lost to failures,
-  // communication); this above the bound is where it chose to run.
-  bool at_run_placement = false;
 };
 
 // The bound for `run`, a run of `inputs`. FailedPrecondition when the

@@ -133,8 +133,7 @@ Json SummaryTree(const RunResult& r) {
                            {"holding_mwh", s.holding_mwh}};
   j["tco2"] = s.tco2;
   j["cost_usd"] = s.cost_usd;
-  for (const auto& [key, b] : {std::pair{"bound", &s.bound}, std::pair{"bound_at_run_ends", &s.bound_at_run_ends},
-                               std::pair{"at_run_placement", &s.at_run_placement}}) {
+  for (const auto& [key, b] : {std::pair{"bound", &s.bound}, std::pair{"bound_at_run_ends", &s.bound_at_run_ends}}) {
     if (!b->computed) continue;
     // The gap is how far above the least any schedule could spend.
     auto gap = [](double run, double bound) { return bound > 0 ? run / bound - 1 : 0.0; };

@@ -187,9 +187,6 @@ struct Summary {
   // The same with every finished job due by the hour this run finished it
   // (oracle::BoundOptions::by_run_ends).
   BoundFigures bound_at_run_ends;
-  // Not a bound: this run's own placement as the program counts it
-  // (oracle::BoundOptions::at_run_placement).
-  BoundFigures at_run_placement;
   KindSummary by_kind[kNumJobKinds];  // indexed by JobKind
   int64_t events = 0;
   int64_t scheduler_passes = 0;
