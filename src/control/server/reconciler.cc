@@ -179,12 +179,13 @@ void Reconciler::NoteFall(const JobRecord& r, const std::string& node, Time now)
   const auto drawing = std::count_if(r.exits.begin(), r.exits.end(), [](int e) { return e != JobRecord::kLostExit; });
   const sched::Rise rise = sched::GangRise(info->accelerator, static_cast<int64_t>(drawing) * r.spec.spec.per_node,
                                            sched::UtilisationOf(r.spec.spec.kind), r.power_cap, 1.0);
-  falls_.push_back(Fall{TaskRef{r.id, r.attempt}, info->site, sched::DrawnAt(rise, slot, now - r.started), now});
+  falls_.push_back(
+      Fall{TaskRef{r.id, r.attempt}, r.nodes, info->site, sched::DrawnAt(rise, slot, now - r.started), now});
 }
 
 void Reconciler::TakeFallTurns(Time now) {
   // Turns long past: a rank that ends later falls at once (FallTurnOf).
-  std::erase_if(fall_turns_, [&](const auto& t) { return t.second + sched::kMaxFallWait < now; });
+  std::erase_if(fall_turns_, [&](const auto& t) { return t.second.at + sched::kMaxFallWait < now; });
   if (falls_.empty()) return;
   const std::vector<SiteSpec>& sites = Cluster().sites;
   for (const Fall& f : std::exchange(falls_, {})) {
@@ -194,14 +195,19 @@ void Reconciler::TakeFallTurns(Time now) {
     const Duration wait =
         ramp_channels_.Fall(f.site, sched::Rise{f.drawn.step_w * spec->pue, f.drawn.ramp_w * spec->pue},
                             spec->power_ramp.RateWattsPerSecond(), f.at);
-    fall_turns_[f.task] = f.at + wait;
+    fall_turns_[f.task] = FallTurn{f.at + wait, f.nodes};
   }
 }
 
-std::optional<Duration> Reconciler::FallTurnOf(const TaskRef& task, Time now) const {
-  if (auto it = fall_turns_.find(task); it != fall_turns_.end()) return std::max(Duration::Zero(), it->second - now);
-  const bool noted = std::any_of(falls_.begin(), falls_.end(), [&](const Fall& f) { return f.task == task; });
-  if (noted) return std::nullopt;
+std::optional<Duration> Reconciler::FallTurnOf(const TaskRef& task, const std::string& node, Time now) const {
+  auto part_of = [&](const std::vector<std::string>& nodes) {
+    return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+  };
+  if (auto it = fall_turns_.find(task); it != fall_turns_.end()) {
+    return part_of(it->second.nodes) ? std::max(Duration::Zero(), it->second.at - now) : Duration::Zero();
+  }
+  const auto noted = std::find_if(falls_.begin(), falls_.end(), [&](const Fall& f) { return f.task == task; });
+  if (noted != falls_.end() && part_of(noted->nodes)) return std::nullopt;
   return Duration::Zero();
 }
 
@@ -1106,11 +1112,7 @@ StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const
   // Falls' turns, for ranks of this node's own jobs only (a node has at
   // most 64 devices, so as many ranks: more is not an agent's list).
   for (size_t i = 0; i < holding.size() && i < 64; ++i) {
-    if (!IsRankOf(holding[i], node) && !fall_turns_.count(holding[i])) {
-      out.fall[holding[i]] = Duration::Zero();  // no gang of its here: nothing to wait for
-      continue;
-    }
-    if (std::optional<Duration> wait = FallTurnOf(holding[i], now)) out.fall[holding[i]] = *wait;
+    if (std::optional<Duration> wait = FallTurnOf(holding[i], node, now)) out.fall[holding[i]] = *wait;
   }
   return out;
 }

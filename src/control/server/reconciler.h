@@ -230,6 +230,7 @@ class Reconciler {
   // loads now fall: the next pass's channel waits for them.
   struct Fall {
     TaskRef task;
+    std::vector<std::string> nodes;  // the gang's, whose agents may ask for its turn
     std::string site;
     sched::Rise drawn;  // at a PUE of 1
     Time at;
@@ -238,14 +239,20 @@ class Reconciler {
   std::map<uint64_t, uint32_t> fallen_;  // job -> the attempt whose fall is noted
   // When each noted fall begins (its turn on the site's fall channel),
   // told to the agents holding its ranks' devices; kept a while after.
-  std::map<TaskRef, Time> fall_turns_;
+  struct FallTurn {
+    Time at;
+    std::vector<std::string> nodes;
+  };
+  std::map<TaskRef, FallTurn> fall_turns_;
   // Gives the falls noted since the last pass their turns (every pass,
   // whether or not anything waits).
   void TakeFallTurns(Time now);
-  // A holding rank's turn: when known, its wait from `now`; none while its
-  // fall is still to be given one; zero for a fall this server never
-  // noted (it restarted since, or the rank was no ramped gang's).
-  std::optional<Duration> FallTurnOf(const TaskRef& task, Time now) const;
+  // A holding rank's turn, asked by `node`'s agent: when known, its wait
+  // from `now`; none while its fall is still to be given one; zero for a
+  // fall this server never noted (it restarted since, or the rank was no
+  // ramped gang's) or of a gang `node` was not part of (nothing of
+  // another tenant's job is told).
+  std::optional<Duration> FallTurnOf(const TaskRef& task, const std::string& node, Time now) const;
   bool ramps_seeded_ = false;  // the channels hold the stored jobs' rises
   // A ramped attempt's first rank to end (on `node`): its agents' holding
   // loads fall from what it drew (sched/power_ramp.h); once per attempt.

@@ -895,9 +895,11 @@ TEST_F(ReconcilerTest, FallsOfGangsEndingTogetherTakeTurns) {
   clock_.Advance(Duration::Seconds(1));
   EXPECT_EQ(rec_.OnHeartbeat(node_of[ids[1]], NodeTelemetry{}, {}, {{ids[1], 1}}).value().fall.at({ids[1], 1}),
             waits[1] - Duration::Seconds(1));
-  // Never noted, or no rank of this node: at once.
-  const HeartbeatResult other = rec_.OnHeartbeat(node_of[ids[0]], NodeTelemetry{}, {}, {{999, 1}}).value();
+  // Never noted, or asked by a node that was not the gang's: at once (a
+  // node learns nothing of another job's fall).
+  const HeartbeatResult other = rec_.OnHeartbeat(node_of[ids[0]], NodeTelemetry{}, {}, {{999, 1}, {ids[1], 1}}).value();
   EXPECT_EQ(other.fall.at({999, 1}), Duration::Zero());
+  EXPECT_EQ(other.fall.at({ids[1], 1}), Duration::Zero());
 }
 
 }  // namespace
