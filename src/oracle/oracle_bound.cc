@@ -99,7 +99,6 @@ double WholeWorkHours(const JobSpec& spec, AcceleratorType ref, const sched::Clu
 
 Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sched::ClusterState& state,
               const BoundOptions& options) {
-  const bool by_run_ends = options.by_run_ends;
   Setup s;
   const int64_t hours = std::max<int64_t>(1, (in.spec.duration.nanos() + kNsPerHour - 1) / kNsPerHour);
   s.span_h.assign(static_cast<size_t>(hours), 1.0);
@@ -135,7 +134,7 @@ Setup Prepare(const twin::TwinInputs& in, const twin::RunResult& run, const sche
       w.key.last_slot = std::clamp<int64_t>((spec.deadline.nanos() - 1) / kNsPerHour, w.first_hour, hours - 1);
     }
     w.due_hour = w.key.last_slot;
-    if (by_run_ends && rec.end != Time::Never()) {
+    if (options.by_run_ends && rec.end != Time::Never()) {
       w.due_hour =
           std::min(w.due_hour, std::clamp<int64_t>((rec.end.nanos() - 1) / kNsPerHour, w.first_hour, hours - 1));
     }
