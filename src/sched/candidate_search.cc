@@ -14,8 +14,9 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // few bits).
 double Slack(double a, double b) { return 1e-9 * (std::abs(a) + std::abs(b)) + 1e-12; }
 
-// The orders a Rank walks: emissions, cost, round trip.
-enum List { kCarbon = 0, kCost = 1, kRtt = 2 };
+// The orders a Rank walks: emissions, cost, round trip, and the plane of
+// both keys (which stands for the first two).
+enum List { kCarbon = 0, kCost = 1, kRtt = 2, kBoth = 3 };
 
 // Heap order: the best (least score, then now before later, then pool
 // order) on top.
@@ -205,6 +206,56 @@ bool CandidateSearch::Uses(size_t t, int list) const {
   }
 }
 
+bool CandidateSearch::Walks(size_t t, int list) const {
+  const bool plane = types_[t].both != nullptr && spec_->weight_cost > 0;
+  switch (list) {
+    case kBoth:
+      return plane;
+    case kCarbon:
+    case kCost:
+      return !plane && Uses(t, list);
+    default:
+      return Uses(t, list);
+  }
+}
+
+bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_t t) const {
+  const size_t leaves = plane.room.leaves();
+  if (node >= leaves && node - leaves >= plane.pools.size()) return false;  // past the last pool
+  // As NextIn: room now for the job, or devices due back by the horizon.
+  return plane.room.Least(node) <= types_[t].room_needed || (with_later_ && plane.due.Least(node) <= horizon_);
+}
+
+double CandidateSearch::KeyOf(size_t t, size_t node) const {
+  const TypeOrders& o = types_[t];
+  Candidate least;
+  least.runtime_s = o.factors.runtime_s;
+  least.co2_g = o.factors.co2_per_key * o.both->carbon[node];
+  least.cost_usd = o.factors.cost_per_key * o.both->cost[node];
+  return ScoreOf(least, norms_, *spec_);
+}
+
+void CandidateSearch::PlaneStep(size_t t) {
+  const PoolOrders::Plane& plane = *types_[t].both;
+  std::vector<Cell>& heap = cells_[t];
+  const auto worse = [](const Cell& a, const Cell& b) { return a.key != b.key ? a.key > b.key : a.node > b.node; };
+  const size_t leaves = plane.room.leaves();
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), worse);
+    const size_t node = heap.back().node;
+    heap.pop_back();
+    if (node >= leaves) {
+      Meet(plane.pools[node - leaves]);
+      return;
+    }
+    for (size_t child : {2 * node, 2 * node + 1}) {
+      if (!MayHold(plane, child, t)) continue;
+      heap.push_back(Cell{KeyOf(t, child), static_cast<uint32_t>(child)});
+      std::push_heap(heap.begin(), heap.end(), worse);
+    }
+  }
+}
+
 void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
   with_later_ = with_later;
   norms_ = norms;
@@ -218,10 +269,13 @@ void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
     for (PoolId p : all_) Meet(p);
     return;
   }
+  if (cells_.size() < types_.size()) cells_.resize(types_.size());
   for (size_t t = 0; t < types_.size(); ++t) {
     for (int l = 0; l < 3; ++l) {
-      if (Uses(t, l)) walks_[t].pos[l] = NextIn(ListOf(t, l), 0, t, with_later_);
+      if (Walks(t, l)) walks_[t].pos[l] = NextIn(ListOf(t, l), 0, t, with_later_);
     }
+    cells_[t].clear();
+    if (Walks(t, kBoth) && MayHold(*types_[t].both, 1, t)) cells_[t].push_back(Cell{KeyOf(t, 1), 1});
     walks_[t].bound = Bound(t);
   }
 }
@@ -247,15 +301,24 @@ double CandidateSearch::Bound(size_t t) const {
   for (int l = 0; l < 3; ++l) {
     // One order walked to its end has met every pool of the type that
     // could be a member (or, for round trips, every one within reach).
-    if (!Uses(t, l)) continue;
+    if (!Walks(t, l)) continue;
     const PoolOrders::Sorted& list = ListOf(t, l);
     if (w.pos[l] >= list.pools.size()) return kInf;
     if (l == kRtt && list.keys[w.pos[l]] > rtt_limit_ms_) return kInf;
   }
   Candidate least;
   least.runtime_s = o.factors.runtime_s;
-  least.co2_g = o.factors.co2_per_key * o.carbon->keys[w.pos[kCarbon]];
-  if (Uses(t, kCost)) least.cost_usd = o.factors.cost_per_key * o.cost->keys[w.pos[kCost]];
+  if (Walks(t, kBoth)) {
+    // Every pool not met lies below a cell still to be walked, and the
+    // cell on top has the least corner.
+    if (cells_[t].empty()) return kInf;
+    const size_t node = cells_[t].front().node;
+    least.co2_g = o.factors.co2_per_key * o.both->carbon[node];
+    least.cost_usd = o.factors.cost_per_key * o.both->cost[node];
+  } else {
+    least.co2_g = o.factors.co2_per_key * o.carbon->keys[w.pos[kCarbon]];
+    if (Uses(t, kCost)) least.cost_usd = o.factors.cost_per_key * o.cost->keys[w.pos[kCost]];
+  }
   if (Uses(t, kRtt)) least.rtt_ms = o.rtt->keys[w.pos[kRtt]];
   return ScoreOf(least, norms_, *spec_);
 }
@@ -263,8 +326,13 @@ double CandidateSearch::Bound(size_t t) const {
 void CandidateSearch::Step(size_t t) {
   Walk& w = walks_[t];
   int l = w.turn;
-  while (!Uses(t, l)) l = (l + 1) % 3;
-  w.turn = (l + 1) % 3;
+  while (!Walks(t, l)) l = (l + 1) % 4;
+  w.turn = (l + 1) % 4;
+  if (l == kBoth) {
+    PlaneStep(t);
+    w.bound = Bound(t);
+    return;
+  }
   const PoolOrders::Sorted& list = ListOf(t, l);
   Meet(list.pools[w.pos[l]]);
   w.pos[l] = NextIn(list, w.pos[l] + 1, t, with_later_);

@@ -65,6 +65,9 @@ class CandidateSearch {
     // The least room (WakeIndex::Room) a pool of the type needs now for
     // the job: pools with less are passed over.
     int64_t room_needed = WakeIndex::DevicesOnANode(1);
+    // Both keys at once: with cost weighed, a Rank walks this instead of
+    // the emissions and cost orders (null: those two).
+    const PoolOrders::Plane* both = nullptr;
   };
 
   // Starts a bounded search over `types` (the job's acceptable types that
@@ -100,6 +103,12 @@ class CandidateSearch {
     int turn = 0;
     double bound = 0;  // Bound() at these positions
   };
+  // A node of a type's Plane still to be walked below, by the least score
+  // of its corner (round trip aside).
+  struct Cell {
+    double key;
+    uint32_t node;
+  };
   struct Seen {
     double score;
     bool later;
@@ -118,8 +127,15 @@ class CandidateSearch {
   double Bound(size_t t) const;
   void Step(size_t t);
   void Meet(PoolId p);
-  // Whether type `t`'s walk uses order `list` (candidate_search.cc List).
+  // Whether type `t`'s figures weigh order `list` (candidate_search.cc
+  // List), and whether its Rank walks it.
   bool Uses(size_t t, int list) const;
+  bool Walks(size_t t, int list) const;
+  // The plane walk: whether a node may hold a member, its key, and one
+  // step (to the next pool it meets).
+  bool MayHold(const PoolOrders::Plane& plane, size_t node, size_t t) const;
+  double KeyOf(size_t t, size_t node) const;
+  void PlaneStep(size_t t);
   const PoolOrders::Sorted& ListOf(size_t t, int list) const;
   // The first position >= from in `order` whose pool could be a member
   // for type `t`'s walk: room now for the job, or (`with_later`) devices
@@ -145,6 +161,7 @@ class CandidateSearch {
   int64_t horizon_ = WakeIndex::kNever;  // ns; set by AllNorms
   ScoreNorms norms_;
   std::vector<Walk> walks_;
+  std::vector<std::vector<Cell>> cells_;  // per type, a min-heap by key
   std::vector<Seen> seen_;
 };
 

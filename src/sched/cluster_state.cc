@@ -307,6 +307,17 @@ bool ClusterState::TakeChangedPools(uint64_t reader, std::vector<PoolId>* pools)
 }
 
 int64_t ClusterState::MaxGang(const JobRequest& req) const {
+  if (req.allowed == nullptr) return MaxGangWalk(req);  // each type's first pool matches
+  const GangAsk ask{req.allowed.get(), req.accel_mask, req.fixed_per_node};
+  if (auto it = max_gang_.find(ask); it != max_gang_.end()) return it->second.second;
+  constexpr size_t kMaxAsks = 4'096;
+  if (max_gang_.size() >= kMaxAsks) max_gang_.clear();
+  const int64_t best = MaxGangWalk(req);
+  max_gang_.emplace(ask, std::make_pair(req.allowed, best));
+  return best;
+}
+
+int64_t ClusterState::MaxGangWalk(const JobRequest& req) const {
   int64_t best = 0;
   for (size_t t = 0; t < by_devices_.size(); ++t) {
     if ((req.accel_mask & MaskOf(static_cast<AcceleratorType>(t))) == 0) continue;

@@ -209,7 +209,9 @@ class ClusterState {
 
   // Largest gang (devices) that could ever run in one pool the request allows,
   // counting down nodes too. 0 = no acceptable pool at all. Walks each
-  // acceptable type's pools largest first, to the first it accepts.
+  // acceptable type's pools largest first, to the first it accepts; a
+  // job with allowed sites asks once per (sites, types, node size), as a
+  // set that rules out whole types would walk all their pools each time.
   int64_t MaxGang(const JobRequest& req) const;
 
   // For a scheduler that keeps per-pool indexes from pass to pass
@@ -345,6 +347,13 @@ class ClusterState {
   // Per accelerator type: its pools by devices and by nodes, largest
   // first (ties in pool order), so MaxGang stops at the first it accepts.
   std::vector<std::vector<PoolId>> by_devices_, by_nodes_;
+  // MaxGang's answers for jobs with allowed sites, by (set, types, fixed
+  // per-node count). A cache, like allowed_sites_: pools never change
+  // after construction, and each entry holds its set so the address is
+  // not reused while it is a key.
+  using GangAsk = std::tuple<const SiteSet*, AcceleratorMask, int>;
+  mutable std::map<GangAsk, std::pair<std::shared_ptr<const SiteSet>, int64_t>> max_gang_;
+  int64_t MaxGangWalk(const JobRequest& req) const;
   std::unordered_map<uint32_t, RunningGang> running_by_job_;
   // Per shared slot (node << 8 | slot) with running shares: their
   // (expected end, job), the latest of which is the slot's calendar entry.

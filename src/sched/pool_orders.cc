@@ -1,6 +1,8 @@
 #include "sched/pool_orders.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <limits>
 
 #include "sched/site_score.h"
 
@@ -22,6 +24,72 @@ PoolOrders::Sorted SortBy(const ClusterState& state, const std::vector<PoolId>& 
   if (!room.empty()) {
     out.room.Build(out.pools, room);
     out.due.Build(out.pools, due);
+  }
+  return out;
+}
+
+// Orders positions [lo, hi) of `pools` (a node's cell; only those below
+// `n` hold pools) so that each half of the cell holds the lower and the
+// higher keys along the cell's wider key, relative to the whole plane's
+// spread, recursively.
+void SplitCells(std::vector<PoolId>& pools, size_t lo, size_t hi, size_t n, const std::vector<double>& x,
+                const std::vector<double>& y, double x_span, double y_span) {
+  const size_t end = std::min(hi, n);
+  if (end <= lo + 1 || hi - lo < 2) return;
+  double x_lo = x[pools[lo].value()], x_hi = x_lo, y_lo = y[pools[lo].value()], y_hi = y_lo;
+  for (size_t i = lo + 1; i < end; ++i) {
+    x_lo = std::min(x_lo, x[pools[i].value()]);
+    x_hi = std::max(x_hi, x[pools[i].value()]);
+    y_lo = std::min(y_lo, y[pools[i].value()]);
+    y_hi = std::max(y_hi, y[pools[i].value()]);
+  }
+  const std::vector<double>& key = (x_hi - x_lo) * y_span >= (y_hi - y_lo) * x_span ? x : y;
+  const size_t mid = lo + (hi - lo) / 2;
+  if (mid < end) {
+    std::nth_element(pools.begin() + static_cast<ptrdiff_t>(lo), pools.begin() + static_cast<ptrdiff_t>(mid),
+                     pools.begin() + static_cast<ptrdiff_t>(end), [&](PoolId a, PoolId b) {
+                       const double ka = key[a.value()], kb = key[b.value()];
+                       return ka != kb ? ka < kb : a.value() < b.value();
+                     });
+  }
+  SplitCells(pools, lo, mid, n, x, y, x_span, y_span);
+  SplitCells(pools, mid, hi, n, x, y, x_span, y_span);
+}
+
+// `pools` as a k-d tree over the sites' two keys (Plane).
+PoolOrders::Plane PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools,
+                          const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
+                          const std::vector<int64_t>& room, const std::vector<int64_t>& due) {
+  PoolOrders::Plane out;
+  out.pools = pools;
+  const size_t n = pools.size();
+  // Keys by pool, for the splits.
+  std::vector<double> x(state.pools().size()), y(state.pools().size());
+  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t site = state.pool(pools[i]).site.value();
+    x[pools[i].value()] = carbon_key[site];
+    y[pools[i].value()] = cost_key[site];
+    x_lo = i == 0 ? carbon_key[site] : std::min(x_lo, carbon_key[site]);
+    x_hi = i == 0 ? carbon_key[site] : std::max(x_hi, carbon_key[site]);
+    y_lo = i == 0 ? cost_key[site] : std::min(y_lo, cost_key[site]);
+    y_hi = i == 0 ? cost_key[site] : std::max(y_hi, cost_key[site]);
+  }
+  size_t leaves = 1;  // as WakeIndex lays its tree out
+  while (leaves < n) leaves *= 2;
+  SplitCells(out.pools, 0, leaves, n, x, y, std::max(x_hi - x_lo, 1e-12), std::max(y_hi - y_lo, 1e-12));
+  out.room.Build(out.pools, room);
+  out.due.Build(out.pools, due);
+  constexpr double kNone = std::numeric_limits<double>::infinity();
+  out.carbon.assign(2 * leaves, kNone);
+  out.cost.assign(2 * leaves, kNone);
+  for (size_t i = 0; i < n; ++i) {
+    out.carbon[leaves + i] = x[out.pools[i].value()];
+    out.cost[leaves + i] = y[out.pools[i].value()];
+  }
+  for (size_t i = leaves - 1; i >= 1; --i) {
+    out.carbon[i] = std::min(out.carbon[2 * i], out.carbon[2 * i + 1]);
+    out.cost[i] = std::min(out.cost[2 * i], out.cost[2 * i + 1]);
   }
   return out;
 }
@@ -85,11 +153,16 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
       of_type_[static_cast<size_t>(state.pools()[i].type)].push_back(all_[i]);
     }
   }
-  if (moved || carbon != carbon_key_) {
+  const bool carbon_moved = moved || carbon != carbon_key_;
+  const bool cost_moved = moved || cost != cost_key_;
+  if (carbon_moved || cost_moved) {
+    for (size_t t = 0; t < of_type_.size(); ++t) both_[t] = PlaneOf(state, of_type_[t], carbon, cost, room_, due_);
+  }
+  if (carbon_moved) {
     for (size_t t = 0; t < of_type_.size(); ++t) carbon_[t] = SortBy(state, of_type_[t], carbon, room_, due_);
     carbon_key_.swap(carbon);
   }
-  if (moved || cost != cost_key_) {
+  if (cost_moved) {
     for (size_t t = 0; t < of_type_.size(); ++t) cost_[t] = SortBy(state, of_type_[t], cost, room_, due_);
     cost_key_.swap(cost);
   }
@@ -103,13 +176,13 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
 void PoolOrders::SetRoom(PoolId p, int64_t room) {
   if (room_[p.value()] == room) return;
   room_[p.value()] = room;
-  ForEachOrderOf(p, [&](Sorted& order) { order.room.Set(p, room); });
+  ForEachOrderOf(p, [&](auto& order) { order.room.Set(p, room); });
 }
 
 void PoolOrders::SetDue(PoolId p, int64_t due) {
   if (due_[p.value()] == due) return;
   due_[p.value()] = due;
-  ForEachOrderOf(p, [&](Sorted& order) { order.due.Set(p, due); });
+  ForEachOrderOf(p, [&](auto& order) { order.due.Set(p, due); });
 }
 
 template <class F>
@@ -117,6 +190,7 @@ void PoolOrders::ForEachOrderOf(PoolId p, F f) {
   const size_t t = static_cast<size_t>(type_of_[p.value()]);
   f(carbon_[t]);
   f(cost_[t]);
+  f(both_[t]);
   for (auto& [at, place] : places_) {
     if (place.sorted[t]) f(place.per_type[t]);
   }

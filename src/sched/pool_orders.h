@@ -38,6 +38,22 @@ class PoolOrders {
     WakeIndex due;
   };
 
+  // A type's pools as a k-d tree over the two site keys at once (pue x
+  // judged intensity, pue x price), laid out as a WakeIndex's tree: node i
+  // covers the positions below it, each node's cell is split at its middle
+  // position along its wider key. Per node, the least of each key below it,
+  // so the least score any pool below can have is the score of that
+  // corner; a best-first walk (candidate_search.h) meets the pools with the
+  // least weighted sum of both keys first, whatever the job's weights,
+  // where a walk down each key alone meets every pool that is low in one
+  // and high in the other.
+  struct Plane {
+    std::vector<PoolId> pools;         // by position
+    std::vector<double> carbon, cost;  // per node, [1, 2 * room.leaves())
+    WakeIndex room;
+    WakeIndex due;
+  };
+
   // Brings every order up to date with `state`'s grid figures, and, when
   // `check_layout` (a state the orders may not have seen), with where its
   // sites are and which pools they have. True when the layout changed (or
@@ -52,6 +68,7 @@ class PoolOrders {
 
   const Sorted& ByCarbon(AcceleratorType t) const { return carbon_[Index(t)]; }
   const Sorted& ByCost(AcceleratorType t) const { return cost_[Index(t)]; }
+  const Plane& ByBoth(AcceleratorType t) const { return both_[Index(t)]; }
   // The most and the fewest devices a node of type `t` has (0: no such
   // pool).
   int MaxPerNode(AcceleratorType t) const { return max_per_node_[Index(t)]; }
@@ -104,6 +121,7 @@ class PoolOrders {
   std::vector<Sorted> carbon_ = std::vector<Sorted>(kNumAcceleratorTypes);
   std::vector<Sorted> cost_ = std::vector<Sorted>(kNumAcceleratorTypes);
   Sorted min_ahead_;
+  std::vector<Plane> both_ = std::vector<Plane>(kNumAcceleratorTypes);
   std::map<std::pair<float, float>, Place> places_;
 };
 

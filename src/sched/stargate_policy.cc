@@ -126,6 +126,7 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
     CandidateSearch::TypeOrders o;
     o.carbon = &orders_.ByCarbon(type);
     o.cost = &orders_.ByCost(type);
+    o.both = &orders_.ByBoth(type);
     if (rtt) o.rtt = &orders_.ByRoundTrip(state, type, req.users_latitude, req.users_longitude);
     o.factors = FactorsFor(type, req);
     o.room_needed = RoomNeeded(req, orders_.MinPerNode(type), orders_.MaxPerNode(type));

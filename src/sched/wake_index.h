@@ -40,6 +40,11 @@ class WakeIndex {
   // The first position >= from whose value is <= `by`; size() when none.
   size_t NextAwake(size_t from, int64_t by) const;
   size_t size() const { return n_; }
+  // The tree itself, for an index laid out over the same positions
+  // (PoolOrders::Plane): node i in [1, 2 * leaves()) holds the least value
+  // below it; position k is node leaves() + k.
+  size_t leaves() const { return leaves_; }
+  int64_t Least(size_t node) const { return tree_[node]; }
 
  private:
   size_t n_ = 0;

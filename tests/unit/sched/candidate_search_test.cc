@@ -324,6 +324,46 @@ TEST(CandidateSearch, LooksAtAFewOfManyPools) {
   EXPECT_GT(found, 0);
 }
 
+// Late in a busy pass the pools left are clean and dear or cheap and
+// dirty: here every pool but one lies on the line carbon + price = const,
+// and the one below it, fair in both, is the best. Walking each key alone
+// meets most pools before either bound passes it; the plane of both keys
+// goes to it.
+TEST(CandidateSearch, ThePlaneFindsAPoolFairInBothKeys) {
+  ClusterState state = ManySites(2'000);
+  for (int i = 0; i < 2'000; ++i) {
+    SiteSignals sig;
+    sig.carbon = sig.carbon_ahead = i == 1'000 ? 1'000 : 100 + i;
+    sig.price = i == 1'000 ? 1'000 : 100 + (1'999 - i);
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+  PoolOrders orders;
+  orders.Update(state, true);
+  const JobRequest req = NodeForAnHour();
+  OpenJudge judge(state, req);
+  SchedulerSpec spec;
+  spec.weight_time = 0;
+  spec.weight_carbon = spec.weight_cost = 1;
+  auto best = [&](bool plane, int64_t* looked) {
+    CandidateSearch search;
+    CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100), &orders.ByCost(AcceleratorType::kH100),
+                                  nullptr, FactorsFor(AcceleratorType::kH100, req)};
+    if (plane) o.both = &orders.ByBoth(AcceleratorType::kH100);
+    search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
+    ScoreNorms norms;
+    EXPECT_TRUE(search.NowNorms(&norms));
+    search.Rank(false, norms);
+    const Candidate* c = search.Next();
+    *looked = search.looked();
+    return c == nullptr ? -1 : static_cast<int>(c->pool.value());
+  };
+  int64_t by_plane = 0, by_keys = 0;
+  EXPECT_EQ(best(true, &by_plane), 1'000);
+  EXPECT_EQ(best(false, &by_keys), 1'000);
+  EXPECT_LT(by_plane, 60);
+  EXPECT_GT(by_keys, 1'000);
+}
+
 TEST(CandidateSearch, ARoundTripLimitLooksOnlyWithinReach) {
   const ClusterState state = ManySites(2'000);
   PoolOrders orders;
