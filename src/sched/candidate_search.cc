@@ -31,6 +31,11 @@ struct Worse {
 
 }  // namespace
 
+// Min-heap order of the plane walks' cells.
+struct CandidateSearch::CellWorse {
+  bool operator()(const Cell& a, const Cell& b) const { return a.key != b.key ? a.key > b.key : a.node > b.node; }
+};
+
 void CandidateSearch::Begin(size_t num_pools, std::span<const TypeOrders> types, double rtt_limit_ms,
                             const SchedulerSpec& spec, PoolJudge* judge) {
   BeginFull(num_pools, {}, spec, judge);
@@ -89,20 +94,38 @@ const Candidate& CandidateSearch::CandidateOf(PoolId p, bool later) const {
   return later ? later_c_[p.value()] : now_c_[p.value()];
 }
 
+void CandidateSearch::MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms, Least* least) {
+  bool later = false;
+  if (!IsMember(p, with_later, &later)) return;
+  const Candidate& c = CandidateOf(p, later);
+  norms->Include(c);
+  least->co2 = std::min(least->co2, c.co2_g);
+  least->cost = std::min(least->cost, c.cost_usd);
+  least->time = std::min(least->time, c.wait_s + c.move_s + c.runtime_s);
+  least->any = true;
+}
+
 bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
   const TypeOrders& o = types_[t];
-  // This type's least figures among the members met so far.
-  double least_co2 = kInf, least_cost = kInf, least_time = kInf;
-  bool any = false, later = false;
-  auto meet = [&](PoolId p) {
-    if (!IsMember(p, with_later, &later)) return;
-    const Candidate& c = CandidateOf(p, later);
-    norms->Include(c);
-    least_co2 = std::min(least_co2, c.co2_g);
-    least_cost = std::min(least_cost, c.cost_usd);
-    least_time = std::min(least_time, c.wait_s + c.move_s + c.runtime_s);
-    any = true;
-  };
+  Least least;  // this type's least figures among the members met so far
+  if (!OrderNorms(t, with_later, norms, &least)) return least.any;
+  // The least time is the type's run time when a member runs at it (no
+  // wait, no span to price); otherwise, if the type could still hold the
+  // least time of all, every member is looked at.
+  const double runtime = o.factors.runtime_s;
+  if (least.time > runtime && runtime < norms->time) {
+    const bool ball = o.rtt != nullptr && rtt_limit_ms_ < kInf && !o.reach_only;
+    const PoolOrders::Sorted& order = ball ? *o.rtt : *o.carbon;
+    for (size_t i = NextIn(order, 0, t, with_later); i < order.pools.size() && !(ball && order.keys[i] > rtt_limit_ms_);
+         i = NextIn(order, i + 1, t, with_later)) {
+      MeetForNorms(order.pools[i], with_later, norms, &least);
+    }
+  }
+  return least.any;
+}
+
+bool CandidateSearch::OrderNorms(size_t t, bool with_later, ScoreNorms* norms, Least* least) {
+  const TypeOrders& o = types_[t];
   // The emissions and cost orders, each walked until no pool further on
   // can have a lower figure than one met: a member's figure is at least
   // the type's factor times its key (the span factor and waits only add).
@@ -114,24 +137,25 @@ bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
     size_t i = 0;
     bool done = false;
   };
-  Walk walks[2] = {{o.carbon, o.factors.co2_per_key, &least_co2, true},
-                   {o.cost, o.factors.cost_per_key, &least_cost, Uses(t, kCost)}};
+  Walk walks[2] = {{o.carbon, o.factors.co2_per_key, &least->co2, true},
+                   {o.cost, o.factors.cost_per_key, &least->cost, Uses(t, kCost)}};
   // With a round-trip limit, the pools within reach, all of them: when
-  // they are few this ends first, and then every member is known.
-  const bool ball = o.rtt != nullptr && rtt_limit_ms_ < kInf;
+  // they are few this ends first, and then every member is known (unless
+  // the orders hold only those already).
+  const bool ball = o.rtt != nullptr && rtt_limit_ms_ < kInf && !o.reach_only;
   size_t b = 0;
   for (;;) {
     if (ball) {
       b = NextIn(*o.rtt, b, t, with_later);
-      if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return any;
-      meet(o.rtt->pools[b++]);
+      if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return false;
+      MeetForNorms(o.rtt->pools[b++], with_later, norms, least);
     }
     Walk* w = !walks[0].done ? &walks[0] : (walks[1].active && !walks[1].done ? &walks[1] : nullptr);
     if (w == nullptr) break;
     w->i = NextIn(*w->order, w->i, t, with_later);
     if (w->i >= w->order->pools.size()) {
       w->done = true;
-      if (!any) return false;  // every pool that could be a member was met
+      if (!least->any) return false;  // every pool that could be a member was met
       continue;
     }
     const double bound = w->factor * w->order->keys[w->i];
@@ -139,20 +163,9 @@ bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
       w->done = true;
       continue;
     }
-    meet(w->order->pools[w->i++]);
+    MeetForNorms(w->order->pools[w->i++], with_later, norms, least);
   }
-  // The least time is the type's run time when a member runs at it (no
-  // wait, no span to price); otherwise, if the type could still hold the
-  // least time of all, every member is looked at.
-  const double runtime = o.factors.runtime_s;
-  if (least_time > runtime && runtime < norms->time) {
-    const PoolOrders::Sorted& order = ball ? *o.rtt : *o.carbon;
-    for (size_t i = NextIn(order, 0, t, with_later); i < order.pools.size() && !(ball && order.keys[i] > rtt_limit_ms_);
-         i = NextIn(order, i + 1, t, with_later)) {
-      meet(order.pools[i]);
-    }
-  }
-  return any;
+  return true;
 }
 
 bool CandidateSearch::NowNorms(ScoreNorms* norms) {
@@ -207,7 +220,7 @@ bool CandidateSearch::Uses(size_t t, int list) const {
 }
 
 bool CandidateSearch::Walks(size_t t, int list) const {
-  const bool plane = types_[t].both != nullptr && spec_->weight_cost > 0;
+  const bool plane = types_[t].both != nullptr;
   switch (list) {
     case kBoth:
       return plane;
@@ -219,29 +232,52 @@ bool CandidateSearch::Walks(size_t t, int list) const {
   }
 }
 
-bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_t t) const {
+bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later) const {
   const size_t leaves = plane.room.leaves();
   if (node >= leaves && node - leaves >= plane.pools.size()) return false;  // past the last pool
   // As NextIn: room now for the job, or devices due back by the horizon.
-  return plane.room.Least(node) <= types_[t].room_needed || (with_later_ && plane.due.Least(node) <= horizon_);
+  return plane.room.Least(node) <= types_[t].room_needed || (with_later && plane.due.Least(node) <= horizon_);
 }
 
 double CandidateSearch::KeyOf(size_t t, size_t node) const {
+  // Rounding apart from ScoreOf's own is far inside the Slack that Next
+  // allows, and Bound scores the top cell by ScoreOf itself.
+  const Walk& w = walks_[t];
+  const double* least = &types_[t].both->least[node * PoolOrders::kDirections + w.dir];
+  return w.base + w.along[0] * least[0] + w.along[1] * least[1];
+}
+
+void CandidateSearch::SetKeyForm(size_t t) {
   const TypeOrders& o = types_[t];
+  Walk& w = walks_[t];
   Candidate least;
   least.runtime_s = o.factors.runtime_s;
-  least.co2_g = o.factors.co2_per_key * o.both->carbon[node];
-  least.cost_usd = o.factors.cost_per_key * o.both->cost[node];
-  return ScoreOf(least, norms_, *spec_);
+  w.base = ScoreOf(least, norms_, *spec_);
+  // ScoreOf's relative terms: x / best, or 1 + x when the best is 0 (in
+  // base already).
+  auto per = [](double weight, double factor, double best) { return weight * factor / (best > 0 ? best : 1.0); };
+  const double cx = per(spec_->weight_carbon, o.factors.co2_per_key, norms_.co2);
+  const double cy = per(spec_->weight_cost, o.factors.cost_per_key, norms_.cost);
+  // The two directions either side of (cx, cy), and (cx, cy) as their sum
+  // with multiples of at least 0 (Cramer's rule).
+  const PoolOrders::Plane& plane = *o.both;
+  constexpr int K = PoolOrders::kDirections;
+  int i = 0;
+  while (i < K - 2 && cy * plane.on_carbon[i + 1] > cx * plane.on_cost[i + 1]) ++i;
+  const double a0 = plane.on_carbon[i], b0 = plane.on_cost[i];
+  const double a1 = plane.on_carbon[i + 1], b1 = plane.on_cost[i + 1];
+  const double det = a0 * b1 - b0 * a1;
+  w.dir = i;
+  w.along[0] = std::max(0.0, (cx * b1 - cy * a1) / det);
+  w.along[1] = std::max(0.0, (a0 * cy - b0 * cx) / det);
 }
 
 void CandidateSearch::PlaneStep(size_t t) {
   const PoolOrders::Plane& plane = *types_[t].both;
   std::vector<Cell>& heap = cells_[t];
-  const auto worse = [](const Cell& a, const Cell& b) { return a.key != b.key ? a.key > b.key : a.node > b.node; };
   const size_t leaves = plane.room.leaves();
   while (!heap.empty()) {
-    std::pop_heap(heap.begin(), heap.end(), worse);
+    std::pop_heap(heap.begin(), heap.end(), CellWorse{});
     const size_t node = heap.back().node;
     heap.pop_back();
     if (node >= leaves) {
@@ -249,9 +285,9 @@ void CandidateSearch::PlaneStep(size_t t) {
       return;
     }
     for (size_t child : {2 * node, 2 * node + 1}) {
-      if (!MayHold(plane, child, t)) continue;
+      if (!MayHold(plane, child, t, with_later_)) continue;
       heap.push_back(Cell{KeyOf(t, child), static_cast<uint32_t>(child)});
-      std::push_heap(heap.begin(), heap.end(), worse);
+      std::push_heap(heap.begin(), heap.end(), CellWorse{});
     }
   }
 }
@@ -275,7 +311,8 @@ void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
       if (Walks(t, l)) walks_[t].pos[l] = NextIn(ListOf(t, l), 0, t, with_later_);
     }
     cells_[t].clear();
-    if (Walks(t, kBoth) && MayHold(*types_[t].both, 1, t)) cells_[t].push_back(Cell{KeyOf(t, 1), 1});
+    if (Walks(t, kBoth)) SetKeyForm(t);
+    if (Walks(t, kBoth) && MayHold(*types_[t].both, 1, t, with_later_)) cells_[t].push_back(Cell{KeyOf(t, 1), 1});
     walks_[t].bound = Bound(t);
   }
 }
@@ -306,20 +343,18 @@ double CandidateSearch::Bound(size_t t) const {
     if (w.pos[l] >= list.pools.size()) return kInf;
     if (l == kRtt && list.keys[w.pos[l]] > rtt_limit_ms_) return kInf;
   }
-  Candidate least;
-  least.runtime_s = o.factors.runtime_s;
+  const double rtt_ms = Uses(t, kRtt) ? o.rtt->keys[w.pos[kRtt]] : 0.0;
   if (Walks(t, kBoth)) {
     // Every pool not met lies below a cell still to be walked, and the
-    // cell on top has the least corner.
+    // cell on top has the least key.
     if (cells_[t].empty()) return kInf;
-    const size_t node = cells_[t].front().node;
-    least.co2_g = o.factors.co2_per_key * o.both->carbon[node];
-    least.cost_usd = o.factors.cost_per_key * o.both->cost[node];
-  } else {
-    least.co2_g = o.factors.co2_per_key * o.carbon->keys[w.pos[kCarbon]];
-    if (Uses(t, kCost)) least.cost_usd = o.factors.cost_per_key * o.cost->keys[w.pos[kCost]];
+    return cells_[t].front().key + LatencyTerm(rtt_ms, *spec_);
   }
-  if (Uses(t, kRtt)) least.rtt_ms = o.rtt->keys[w.pos[kRtt]];
+  Candidate least;
+  least.runtime_s = o.factors.runtime_s;
+  least.co2_g = o.factors.co2_per_key * o.carbon->keys[w.pos[kCarbon]];
+  if (Uses(t, kCost)) least.cost_usd = o.factors.cost_per_key * o.cost->keys[w.pos[kCost]];
+  least.rtt_ms = rtt_ms;
   return ScoreOf(least, norms_, *spec_);
 }
 

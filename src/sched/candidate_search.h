@@ -65,9 +65,13 @@ class CandidateSearch {
     // The least room (WakeIndex::Room) a pool of the type needs now for
     // the job: pools with less are passed over.
     int64_t room_needed = WakeIndex::DevicesOnANode(1);
-    // Both keys at once: with cost weighed, a Rank walks this instead of
-    // the emissions and cost orders (null: those two).
+    // Both keys at once: when given, a Rank walks this instead of the
+    // emissions and cost orders (which still find the norms).
     const PoolOrders::Plane* both = nullptr;
+    // The orders hold only the pools within the round-trip limit
+    // (PoolOrders::Reach), so the round-trip order need not be walked to
+    // it to know every member.
+    bool reach_only = false;
   };
 
   // Starts a bounded search over `types` (the job's acceptable types that
@@ -102,6 +106,14 @@ class CandidateSearch {
     size_t pos[3] = {0, 0, 0};
     int turn = 0;
     double bound = 0;  // Bound() at these positions
+    // The plane's key of a cell: the least score (round trip aside) of any
+    // pool below it, base + along[0] x least of direction `dir` + along[1]
+    // x least of direction dir + 1, set once per Rank (for given norms,
+    // ScoreOf is linear in the keys, and its weights are a sum of those two
+    // directions' with these non-negative multiples).
+    double base = 0;
+    double along[2] = {0, 0};
+    int dir = 0;
   };
   // A node of a type's Plane still to be walked below, by the least score
   // of its corner (round trip aside).
@@ -109,6 +121,7 @@ class CandidateSearch {
     double key;
     uint32_t node;
   };
+  struct CellWorse;
   struct Seen {
     double score;
     bool later;
@@ -123,6 +136,16 @@ class CandidateSearch {
   // those worth waiting for) that hold its least emissions, least cost
   // and time; false when the type has no member.
   bool NormsOf(size_t t, bool with_later, ScoreNorms* norms);
+  struct Least {
+    double co2 = std::numeric_limits<double>::infinity();
+    double cost = std::numeric_limits<double>::infinity();
+    double time = std::numeric_limits<double>::infinity();
+    bool any = false;
+  };
+  void MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms, Least* least);
+  // The least emissions and cost of type `t`'s members, by its orders;
+  // false when every member is known (or there is none).
+  bool OrderNorms(size_t t, bool with_later, ScoreNorms* norms, Least* least);
   // The least score any pool of type `t` not yet met in this Rank can have.
   double Bound(size_t t) const;
   void Step(size_t t);
@@ -133,8 +156,9 @@ class CandidateSearch {
   bool Walks(size_t t, int list) const;
   // The plane walk: whether a node may hold a member, its key, and one
   // step (to the next pool it meets).
-  bool MayHold(const PoolOrders::Plane& plane, size_t node, size_t t) const;
+  bool MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later) const;
   double KeyOf(size_t t, size_t node) const;
+  void SetKeyForm(size_t t);
   void PlaneStep(size_t t);
   const PoolOrders::Sorted& ListOf(size_t t, int list) const;
   // The first position >= from in `order` whose pool could be a member

@@ -1,8 +1,10 @@
 #include "sched/pool_orders.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <limits>
+#include <numbers>
 
 #include "sched/site_score.h"
 
@@ -80,16 +82,30 @@ PoolOrders::Plane PlaneOf(const ClusterState& state, const std::vector<PoolId>& 
   SplitCells(out.pools, 0, leaves, n, x, y, std::max(x_hi - x_lo, 1e-12), std::max(y_hi - y_lo, 1e-12));
   out.room.Build(out.pools, room);
   out.due.Build(out.pools, due);
-  constexpr double kNone = std::numeric_limits<double>::infinity();
-  out.carbon.assign(2 * leaves, kNone);
-  out.cost.assign(2 * leaves, kNone);
+  // Directions evenly spread in angle over the keys scaled by their least
+  // (so a job weighing emissions and cost alike, each against its best,
+  // falls between two of them).
+  constexpr int K = PoolOrders::kDirections;
+  const double x_scale = x_lo > 0 ? x_lo : std::max(x_hi, 1e-12);
+  const double y_scale = y_lo > 0 ? y_lo : std::max(y_hi, 1e-12);
+  for (int k = 0; k < K; ++k) {
+    const double angle = std::numbers::pi / 2 * k / (K - 1);
+    out.on_carbon[k] = k == K - 1 ? 0.0 : std::cos(angle) / x_scale;
+    out.on_cost[k] = k == 0 ? 0.0 : std::sin(angle) / y_scale;
+  }
+  // Finite, so a zero weight times it is 0, not NaN.
+  constexpr double kNone = std::numeric_limits<double>::max() / 8;
+  out.least.assign(2 * leaves * K, kNone);
   for (size_t i = 0; i < n; ++i) {
-    out.carbon[leaves + i] = x[out.pools[i].value()];
-    out.cost[leaves + i] = y[out.pools[i].value()];
+    const PoolId p = out.pools[i];
+    for (int k = 0; k < K; ++k) {
+      out.least[(leaves + i) * K + k] = out.on_carbon[k] * x[p.value()] + out.on_cost[k] * y[p.value()];
+    }
   }
   for (size_t i = leaves - 1; i >= 1; --i) {
-    out.carbon[i] = std::min(out.carbon[2 * i], out.carbon[2 * i + 1]);
-    out.cost[i] = std::min(out.cost[2 * i], out.cost[2 * i + 1]);
+    for (int k = 0; k < K; ++k) {
+      out.least[i * K + k] = std::min(out.least[2 * i * K + k], out.least[(2 * i + 1) * K + k]);
+    }
   }
   return out;
 }
@@ -157,6 +173,7 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
   const bool cost_moved = moved || cost != cost_key_;
   if (carbon_moved || cost_moved) {
     for (size_t t = 0; t < of_type_.size(); ++t) both_[t] = PlaneOf(state, of_type_[t], carbon, cost, room_, due_);
+    for (auto& [at, place] : places_) place.balls.clear();  // built again on first use
   }
   if (carbon_moved) {
     for (size_t t = 0; t < of_type_.size(); ++t) carbon_[t] = SortBy(state, of_type_[t], carbon, room_, due_);
@@ -193,6 +210,12 @@ void PoolOrders::ForEachOrderOf(PoolId p, F f) {
   f(both_[t]);
   for (auto& [at, place] : places_) {
     if (place.sorted[t]) f(place.per_type[t]);
+    for (auto& [key, ball] : place.balls) {
+      if (key.first != t) continue;
+      f(ball.carbon);
+      f(ball.cost);
+      f(ball.both);
+    }
   }
 }
 
@@ -212,6 +235,24 @@ PoolOrders::Place& PoolOrders::PlaceAt(const ClusterState& state, float latitude
   place.per_type.resize(kNumAcceleratorTypes);
   place.sorted.assign(kNumAcceleratorTypes, 0);
   return place;
+}
+
+const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, AcceleratorType t, float latitude, float longitude,
+                                          double limit_ms) {
+  const Sorted& by_rtt = ByRoundTrip(state, t, latitude, longitude);
+  Place& place = PlaceAt(state, latitude, longitude);
+  const std::pair<size_t, double> key{Index(t), limit_ms};
+  if (auto it = place.balls.find(key); it != place.balls.end()) return it->second;
+  // Full: keep this limit's (a search asks for each of its types in turn).
+  if (place.balls.size() >= kMaxBalls) std::erase_if(place.balls, [&](auto& e) { return e.first.second != limit_ms; });
+  std::vector<PoolId> within;
+  for (size_t i = 0; i < by_rtt.pools.size() && by_rtt.keys[i] <= limit_ms; ++i) within.push_back(by_rtt.pools[i]);
+  std::sort(within.begin(), within.end());  // pool order: the orders break ties by it
+  Reach& reach = place.balls[key];
+  reach.carbon = SortBy(state, within, carbon_key_, room_, due_);
+  reach.cost = SortBy(state, within, cost_key_, room_, due_);
+  reach.both = PlaneOf(state, within, carbon_key_, cost_key_, room_, due_);
+  return reach;
 }
 
 const std::vector<double>& PoolOrders::RoundTrips(const ClusterState& state, float latitude, float longitude) {

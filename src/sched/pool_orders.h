@@ -15,6 +15,7 @@
 // SetRoom and SetDue, so walks skip full pools. Pure; not thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <utility>
@@ -41,15 +42,24 @@ class PoolOrders {
   // A type's pools as a k-d tree over the two site keys at once (pue x
   // judged intensity, pue x price), laid out as a WakeIndex's tree: node i
   // covers the positions below it, each node's cell is split at its middle
-  // position along its wider key. Per node, the least of each key below it,
-  // so the least score any pool below can have is the score of that
-  // corner; a best-first walk (candidate_search.h) meets the pools with the
-  // least weighted sum of both keys first, whatever the job's weights,
-  // where a walk down each key alone meets every pool that is low in one
-  // and high in the other.
+  // position along its wider key. Per node, the least of a few weighted
+  // sums of the keys below it (directions spread from the carbon key alone
+  // to the price key alone), so the least score any pool below can have is
+  // bounded by the two directions either side of the job's weights; a
+  // best-first walk (candidate_search.h) meets the pools with the least
+  // weighted sum of both keys first, whatever the job's weights, where a
+  // walk down each key alone meets every pool that is low in one and high
+  // in the other. (Each key's least alone, a cell's corner, bounds a
+  // diagonal cell so loosely that the walk opens most cells.)
+  static constexpr int kDirections = 8;
   struct Plane {
-    std::vector<PoolId> pools;         // by position
-    std::vector<double> carbon, cost;  // per node, [1, 2 * room.leaves())
+    std::vector<PoolId> pools;  // by position
+    // Direction k's weights on the carbon and price keys: k = 0 the carbon
+    // key alone, rising in angle to the price key alone.
+    std::array<double, kDirections> on_carbon{}, on_cost{};
+    // Per node i in [1, 2 * room.leaves()), least[i * kDirections + k]:
+    // the least of direction k's sum over the pools below (huge where none).
+    std::vector<double> least;
     WakeIndex room;
     WakeIndex due;
   };
@@ -82,6 +92,19 @@ class PoolOrders {
   // Pools of type `t` by round trip (ms, RoundTripMs) from a point; an
   // unlocated site's round trip is 0.
   const Sorted& ByRoundTrip(const ClusterState& state, AcceleratorType t, float latitude, float longitude);
+  // Pools of type `t` within `limit_ms` round trip of a point (the
+  // prefix of ByRoundTrip up to it), in their own orders and plane: a job
+  // with a round-trip limit walks only the pools in reach, where the
+  // orders of the whole network would meet every pool out of reach that
+  // is cleaner or cheaper first. Kept per point and limit, until the keys
+  // move; valid until then, or until a call for another limit at a point
+  // holding kMaxBalls.
+  struct Reach {
+    Sorted carbon, cost;
+    Plane both;
+  };
+  const Reach& Ball(const ClusterState& state, AcceleratorType t, float latitude, float longitude, double limit_ms);
+  static constexpr size_t kMaxBalls = 32;
   // The round trip from a point to each site, by site index. Valid until
   // places_cleared() changes (the cache of locations is bounded).
   const std::vector<double>& RoundTrips(const ClusterState& state, float latitude, float longitude);
@@ -98,6 +121,7 @@ class PoolOrders {
     std::vector<double> per_site;
     std::vector<Sorted> per_type;  // sorted on first use: empty pools = not yet
     std::vector<uint8_t> sorted;
+    std::map<std::pair<size_t, double>, Reach> balls;  // by (type, limit)
   };
   Place& PlaceAt(const ClusterState& state, float latitude, float longitude);
   // Calls f on every indexed order that holds pool `p`.

@@ -115,14 +115,17 @@ void ScoreNorms::Include(const Candidate& c) {
   runtime = std::min(runtime, c.runtime_s);
 }
 
+double LatencyTerm(double rtt_ms, const SchedulerSpec& spec) {
+  return spec.weight_latency * rtt_ms / std::max(1e-9, spec.latency_scale.seconds() * 1e3);
+}
+
 double ScoreOf(const Candidate& c, const ScoreNorms& norms, const SchedulerSpec& spec) {
   // A term whose best is zero (free power, zero-carbon grid, zero-length
   // job) compares by difference so it still ranks without dividing by 0.
   auto rel = [](double x, double best) { return best > 0 ? x / best : 1.0 + x; };
   return spec.weight_time * rel(c.wait_s + c.move_s + c.runtime_s, norms.time) +
          spec.weight_carbon * rel(c.co2_g, norms.co2) + spec.weight_cost * rel(c.cost_usd, norms.cost) +
-         spec.weight_latency * c.rtt_ms / std::max(1e-9, spec.latency_scale.seconds() * 1e3) +
-         spec.weight_queue * c.queue;
+         LatencyTerm(c.rtt_ms, spec) + spec.weight_queue * c.queue;
 }
 
 void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec) {

@@ -67,6 +67,8 @@ struct ScoreNorms {
 // negative), which is what lets the bounded search (candidate_search.h)
 // stop early.
 double ScoreOf(const Candidate& c, const ScoreNorms& norms, const SchedulerSpec& spec);
+// ScoreOf's round-trip term alone.
+double LatencyTerm(double rtt_ms, const SchedulerSpec& spec);
 // Sets each candidate's score, with the norms of the candidates given.
 void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec);
 

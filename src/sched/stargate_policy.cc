@@ -120,20 +120,32 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
   std::vector<CandidateSearch::TypeOrders>& types = type_orders_;
   types.clear();
   const bool rtt = req.has_users && (spec_.weight_latency > 0 || req.max_rtt > Duration::Zero());
+  const bool limited = req.has_users && req.max_rtt > Duration::Zero();
+  const double limit = limited ? req.max_rtt.seconds() * 1e3 : std::numeric_limits<double>::infinity();
   for (int t = 0; t < kNumAcceleratorTypes; ++t) {
     const auto type = static_cast<AcceleratorType>(t);
     if ((req.accel_mask & MaskOf(type)) == 0 || orders_.OfType(type).empty()) continue;
     CandidateSearch::TypeOrders o;
-    o.carbon = &orders_.ByCarbon(type);
-    o.cost = &orders_.ByCost(type);
-    o.both = &orders_.ByBoth(type);
-    if (rtt) o.rtt = &orders_.ByRoundTrip(state, type, req.users_latitude, req.users_longitude);
+    // A round-trip limit: only the pools in reach; the round-trip order is
+    // walked too when it is weighed.
+    if (limited) {
+      const PoolOrders::Reach& reach = orders_.Ball(state, type, req.users_latitude, req.users_longitude, limit);
+      o.carbon = &reach.carbon;
+      o.cost = &reach.cost;
+      o.both = &reach.both;
+      o.reach_only = true;
+    } else {
+      o.carbon = &orders_.ByCarbon(type);
+      o.cost = &orders_.ByCost(type);
+      o.both = &orders_.ByBoth(type);
+    }
+    if (rtt && spec_.weight_latency > 0) {
+      o.rtt = &orders_.ByRoundTrip(state, type, req.users_latitude, req.users_longitude);
+    }
     o.factors = FactorsFor(type, req);
     o.room_needed = RoomNeeded(req, orders_.MinPerNode(type), orders_.MaxPerNode(type));
     types.push_back(o);
   }
-  const double limit =
-      req.max_rtt > Duration::Zero() ? req.max_rtt.seconds() * 1e3 : std::numeric_limits<double>::infinity();
   search_.Begin(state.pools().size(), types, limit, spec_, judge);
 }
 
