@@ -5,83 +5,84 @@
 #include <cstddef>
 #include <limits>
 #include <numbers>
+#include <utility>
 
 #include "sched/site_score.h"
 
 namespace stargate::sched {
 namespace {
 
-// Sorts `pools` by key[site of pool], ties in pool order, and indexes
-// when they wake.
-PoolOrders::Sorted SortBy(const ClusterState& state, const std::vector<PoolId>& pools,
-                          const std::vector<double>& site_key, const std::vector<int64_t>& room,
-                          const std::vector<int64_t>& due) {
-  PoolOrders::Sorted out;
-  out.pools = pools;
-  std::stable_sort(out.pools.begin(), out.pools.end(), [&](PoolId a, PoolId b) {
-    return site_key[state.pool(a).site.value()] < site_key[state.pool(b).site.value()];
-  });
-  out.keys.reserve(out.pools.size());
-  for (PoolId p : out.pools) out.keys.push_back(site_key[state.pool(p).site.value()]);
-  if (!room.empty()) {
-    out.room.Build(out.pools, room);
-    out.due.Build(out.pools, due);
+// Sorts `pools` by key[site of pool], ties in pool order, into `out`
+// (reusing its storage: the orders are sorted again every hour), and
+// indexes when they wake.
+void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& site_key,
+            const std::vector<int64_t>& room, const std::vector<int64_t>& due, PoolOrders::Sorted* out) {
+  // Keys beside their pools: a sort that looks each key up through its
+  // pool's site misses the cache on every comparison.
+  std::vector<std::pair<double, uint16_t>> keyed;
+  keyed.reserve(pools.size());
+  for (PoolId p : pools) keyed.emplace_back(site_key[state.pool(p).site.value()], p.value());
+  std::sort(keyed.begin(), keyed.end());
+  out->pools.resize(keyed.size());
+  out->keys.resize(keyed.size());
+  for (size_t i = 0; i < keyed.size(); ++i) {
+    out->keys[i] = keyed[i].first;
+    out->pools[i] = PoolId(keyed[i].second);
   }
-  return out;
+  if (!room.empty()) {
+    out->room.Build(out->pools, room);
+    out->due.Build(out->pools, due);
+  }
 }
 
-// Orders positions [lo, hi) of `pools` (a node's cell; only those below
+struct Point {
+  double x, y;  // carbon and price keys
+  PoolId pool;
+};
+
+// Orders positions [lo, hi) of `points` (a node's cell; only those below
 // `n` hold pools) so that each half of the cell holds the lower and the
 // higher keys along the cell's wider key, relative to the whole plane's
 // spread, recursively.
-void SplitCells(std::vector<PoolId>& pools, size_t lo, size_t hi, size_t n, const std::vector<double>& x,
-                const std::vector<double>& y, double x_span, double y_span) {
+void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, double x_span, double y_span) {
   const size_t end = std::min(hi, n);
   if (end <= lo + 1 || hi - lo < 2) return;
-  double x_lo = x[pools[lo].value()], x_hi = x_lo, y_lo = y[pools[lo].value()], y_hi = y_lo;
+  double x_lo = points[lo].x, x_hi = x_lo, y_lo = points[lo].y, y_hi = y_lo;
   for (size_t i = lo + 1; i < end; ++i) {
-    x_lo = std::min(x_lo, x[pools[i].value()]);
-    x_hi = std::max(x_hi, x[pools[i].value()]);
-    y_lo = std::min(y_lo, y[pools[i].value()]);
-    y_hi = std::max(y_hi, y[pools[i].value()]);
+    x_lo = std::min(x_lo, points[i].x);
+    x_hi = std::max(x_hi, points[i].x);
+    y_lo = std::min(y_lo, points[i].y);
+    y_hi = std::max(y_hi, points[i].y);
   }
-  const std::vector<double>& key = (x_hi - x_lo) * y_span >= (y_hi - y_lo) * x_span ? x : y;
+  const bool by_x = (x_hi - x_lo) * y_span >= (y_hi - y_lo) * x_span;
   const size_t mid = lo + (hi - lo) / 2;
   if (mid < end) {
-    std::nth_element(pools.begin() + static_cast<ptrdiff_t>(lo), pools.begin() + static_cast<ptrdiff_t>(mid),
-                     pools.begin() + static_cast<ptrdiff_t>(end), [&](PoolId a, PoolId b) {
-                       const double ka = key[a.value()], kb = key[b.value()];
-                       return ka != kb ? ka < kb : a.value() < b.value();
+    std::nth_element(points.begin() + static_cast<ptrdiff_t>(lo), points.begin() + static_cast<ptrdiff_t>(mid),
+                     points.begin() + static_cast<ptrdiff_t>(end), [by_x](const Point& a, const Point& b) {
+                       const double ka = by_x ? a.x : a.y, kb = by_x ? b.x : b.y;
+                       return ka != kb ? ka < kb : a.pool < b.pool;
                      });
   }
-  SplitCells(pools, lo, mid, n, x, y, x_span, y_span);
-  SplitCells(pools, mid, hi, n, x, y, x_span, y_span);
+  SplitCells(points, lo, mid, n, x_span, y_span);
+  SplitCells(points, mid, hi, n, x_span, y_span);
 }
 
-// `pools` as a k-d tree over the sites' two keys (Plane).
-PoolOrders::Plane PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools,
-                          const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
-                          const std::vector<int64_t>& room, const std::vector<int64_t>& due) {
-  PoolOrders::Plane out;
-  out.pools = pools;
-  const size_t n = pools.size();
-  // Keys by pool, for the splits.
-  std::vector<double> x(state.pools().size()), y(state.pools().size());
+// Plane `out`'s directions and least sums, from its pools' keys now. The
+// cells stay as they were split: any split bounds truly, a split on
+// older keys only less tightly, so the hourly change of every site's keys
+// refills the plane (O(n)) and splits it again only every kRefills.
+void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
+               PoolOrders::Plane* out) {
+  const size_t n = out->pools.size();
+  const size_t leaves = out->room.leaves();
   double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
   for (size_t i = 0; i < n; ++i) {
-    const size_t site = state.pool(pools[i]).site.value();
-    x[pools[i].value()] = carbon_key[site];
-    y[pools[i].value()] = cost_key[site];
+    const size_t site = state.pool(out->pools[i]).site.value();
     x_lo = i == 0 ? carbon_key[site] : std::min(x_lo, carbon_key[site]);
     x_hi = i == 0 ? carbon_key[site] : std::max(x_hi, carbon_key[site]);
     y_lo = i == 0 ? cost_key[site] : std::min(y_lo, cost_key[site]);
     y_hi = i == 0 ? cost_key[site] : std::max(y_hi, cost_key[site]);
   }
-  size_t leaves = 1;  // as WakeIndex lays its tree out
-  while (leaves < n) leaves *= 2;
-  SplitCells(out.pools, 0, leaves, n, x, y, std::max(x_hi - x_lo, 1e-12), std::max(y_hi - y_lo, 1e-12));
-  out.room.Build(out.pools, room);
-  out.due.Build(out.pools, due);
   // Directions evenly spread in angle over the keys scaled by their least
   // (so a job weighing emissions and cost alike, each against its best,
   // falls between two of them).
@@ -90,24 +91,65 @@ PoolOrders::Plane PlaneOf(const ClusterState& state, const std::vector<PoolId>& 
   const double y_scale = y_lo > 0 ? y_lo : std::max(y_hi, 1e-12);
   for (int k = 0; k < K; ++k) {
     const double angle = std::numbers::pi / 2 * k / (K - 1);
-    out.on_carbon[k] = k == K - 1 ? 0.0 : std::cos(angle) / x_scale;
-    out.on_cost[k] = k == 0 ? 0.0 : std::sin(angle) / y_scale;
+    out->on_carbon[k] = k == K - 1 ? 0.0 : std::cos(angle) / x_scale;
+    out->on_cost[k] = k == 0 ? 0.0 : std::sin(angle) / y_scale;
   }
   // Finite, so a zero weight times it is 0, not NaN.
   constexpr double kNone = std::numeric_limits<double>::max() / 8;
-  out.least.assign(2 * leaves * K, kNone);
+  out->least.assign(2 * leaves * K, kNone);
   for (size_t i = 0; i < n; ++i) {
-    const PoolId p = out.pools[i];
+    const size_t site = state.pool(out->pools[i]).site.value();
     for (int k = 0; k < K; ++k) {
-      out.least[(leaves + i) * K + k] = out.on_carbon[k] * x[p.value()] + out.on_cost[k] * y[p.value()];
+      out->least[(leaves + i) * K + k] = out->on_carbon[k] * carbon_key[site] + out->on_cost[k] * cost_key[site];
     }
   }
   for (size_t i = leaves - 1; i >= 1; --i) {
     for (int k = 0; k < K; ++k) {
-      out.least[i * K + k] = std::min(out.least[2 * i * K + k], out.least[(2 * i + 1) * K + k]);
+      out->least[i * K + k] = std::min(out->least[2 * i * K + k], out->least[(2 * i + 1) * K + k]);
     }
   }
-  return out;
+  ++out->fills;
+}
+
+// `pools` as a k-d tree over the sites' two keys (Plane), split anew, into
+// `out` (reusing its storage).
+void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
+             const std::vector<double>& cost_key, const std::vector<int64_t>& room, const std::vector<int64_t>& due,
+             PoolOrders::Plane* out) {
+  const size_t n = pools.size();
+  std::vector<Point> points;
+  points.reserve(n);
+  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t site = state.pool(pools[i]).site.value();
+    const Point p{carbon_key[site], cost_key[site], pools[i]};
+    points.push_back(p);
+    x_lo = i == 0 ? p.x : std::min(x_lo, p.x);
+    x_hi = i == 0 ? p.x : std::max(x_hi, p.x);
+    y_lo = i == 0 ? p.y : std::min(y_lo, p.y);
+    y_hi = i == 0 ? p.y : std::max(y_hi, p.y);
+  }
+  size_t leaves = 1;  // as WakeIndex lays its tree out
+  while (leaves < n) leaves *= 2;
+  SplitCells(points, 0, leaves, n, std::max(x_hi - x_lo, 1e-12), std::max(y_hi - y_lo, 1e-12));
+  out->pools.resize(n);
+  for (size_t i = 0; i < n; ++i) out->pools[i] = points[i].pool;
+  out->room.Build(out->pools, room);
+  out->due.Build(out->pools, due);
+  out->fills = 0;
+  FillPlane(state, carbon_key, cost_key, out);
+}
+
+// Plane `out` brought to the keys now: split anew every kRefills fills.
+void RefreshPlane(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
+                  const std::vector<int64_t>& room, const std::vector<int64_t>& due, PoolOrders::Plane* out) {
+  constexpr int kRefills = 24;
+  if (out->fills < kRefills) {
+    FillPlane(state, carbon_key, cost_key, out);
+  } else {
+    const std::vector<PoolId> pools = out->pools;
+    PlaneOf(state, pools, carbon_key, cost_key, room, due, out);
+  }
 }
 
 }  // namespace
@@ -172,19 +214,27 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
   const bool carbon_moved = moved || carbon != carbon_key_;
   const bool cost_moved = moved || cost != cost_key_;
   if (carbon_moved || cost_moved) {
-    for (size_t t = 0; t < of_type_.size(); ++t) both_[t] = PlaneOf(state, of_type_[t], carbon, cost, room_, due_);
-    for (auto& [at, place] : places_) place.balls.clear();  // built again on first use
+    for (size_t t = 0; t < of_type_.size(); ++t) {
+      if (moved) {
+        PlaneOf(state, of_type_[t], carbon, cost, room_, due_, &both_[t]);
+      } else {
+        RefreshPlane(state, carbon, cost, room_, due_, &both_[t]);
+      }
+    }
+    for (auto& [at, place] : places_) {
+      for (auto& [key, ball] : place.balls) ball.stale = true;  // refreshed on first use
+    }
   }
   if (carbon_moved) {
-    for (size_t t = 0; t < of_type_.size(); ++t) carbon_[t] = SortBy(state, of_type_[t], carbon, room_, due_);
+    for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], carbon, room_, due_, &carbon_[t]);
     carbon_key_.swap(carbon);
   }
   if (cost_moved) {
-    for (size_t t = 0; t < of_type_.size(); ++t) cost_[t] = SortBy(state, of_type_[t], cost, room_, due_);
+    for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], cost, room_, due_, &cost_[t]);
     cost_key_.swap(cost);
   }
   if (moved || min_ahead != min_ahead_key_) {
-    min_ahead_ = SortBy(state, all_, min_ahead, {}, {});
+    SortBy(state, all_, min_ahead, {}, {}, &min_ahead_);
     min_ahead_key_.swap(min_ahead);
   }
   return moved;
@@ -242,16 +292,25 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
   const Sorted& by_rtt = ByRoundTrip(state, t, latitude, longitude);
   Place& place = PlaceAt(state, latitude, longitude);
   const std::pair<size_t, double> key{Index(t), limit_ms};
-  if (auto it = place.balls.find(key); it != place.balls.end()) return it->second;
+  if (auto it = place.balls.find(key); it != place.balls.end()) {
+    Reach& reach = it->second;
+    if (reach.stale) {
+      SortBy(state, reach.carbon.pools, carbon_key_, room_, due_, &reach.carbon);
+      SortBy(state, reach.cost.pools, cost_key_, room_, due_, &reach.cost);
+      RefreshPlane(state, carbon_key_, cost_key_, room_, due_, &reach.both);
+      reach.stale = false;
+    }
+    return reach;
+  }
   // Full: keep this limit's (a search asks for each of its types in turn).
   if (place.balls.size() >= kMaxBalls) std::erase_if(place.balls, [&](auto& e) { return e.first.second != limit_ms; });
   std::vector<PoolId> within;
   for (size_t i = 0; i < by_rtt.pools.size() && by_rtt.keys[i] <= limit_ms; ++i) within.push_back(by_rtt.pools[i]);
   std::sort(within.begin(), within.end());  // pool order: the orders break ties by it
   Reach& reach = place.balls[key];
-  reach.carbon = SortBy(state, within, carbon_key_, room_, due_);
-  reach.cost = SortBy(state, within, cost_key_, room_, due_);
-  reach.both = PlaneOf(state, within, carbon_key_, cost_key_, room_, due_);
+  SortBy(state, within, carbon_key_, room_, due_, &reach.carbon);
+  SortBy(state, within, cost_key_, room_, due_, &reach.cost);
+  PlaneOf(state, within, carbon_key_, cost_key_, room_, due_, &reach.both);
   return reach;
 }
 
@@ -263,7 +322,7 @@ const PoolOrders::Sorted& PoolOrders::ByRoundTrip(const ClusterState& state, Acc
                                                   float longitude) {
   Place& place = PlaceAt(state, latitude, longitude);
   if (!place.sorted[Index(t)]) {
-    place.per_type[Index(t)] = SortBy(state, of_type_[Index(t)], place.per_site, room_, due_);
+    SortBy(state, of_type_[Index(t)], place.per_site, room_, due_, &place.per_type[Index(t)]);
     place.sorted[Index(t)] = 1;
   }
   return place.per_type[Index(t)];

@@ -62,6 +62,7 @@ class PoolOrders {
     std::vector<double> least;
     WakeIndex room;
     WakeIndex due;
+    int fills = 0;  // refills since last split (pool_orders.cc FillPlane)
   };
 
   // Brings every order up to date with `state`'s grid figures, and, when
@@ -102,6 +103,7 @@ class PoolOrders {
   struct Reach {
     Sorted carbon, cost;
     Plane both;
+    bool stale = false;  // the keys moved since it was sorted
   };
   const Reach& Ball(const ClusterState& state, AcceleratorType t, float latitude, float longitude, double limit_ms);
   static constexpr size_t kMaxBalls = 32;

@@ -1,0 +1,120 @@
+// PoolOrders' planes (the k-d trees over both site keys) hold what the
+// bounded search relies on, however often the keys move: every pool of
+// the type once, each node's least sums the least over the pools below it
+// at the keys now (whether the plane was split anew or refilled), room
+// and due kept per pool; and a ball holds exactly the pools within reach.
+#include "sched/pool_orders.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <limits>
+#include <set>
+#include <vector>
+
+#include "core/rng.h"
+#include "sched/site_score.h"
+
+namespace stargate::sched {
+namespace {
+
+ClusterState RandomNetwork(Rng& rng, int sites) {
+  std::vector<SiteSpec> specs;
+  const AcceleratorType types[] = {AcceleratorType::kH100, AcceleratorType::kA100};
+  for (int i = 0; i < sites; ++i) {
+    SiteSpec s;
+    s.name = "s" + std::to_string(i);
+    s.pue = 1.1 + 0.1 * static_cast<double>(rng.Below(3));
+    s.latitude = -60 + 120 * rng.Uniform();
+    s.longitude = -180 + 360 * rng.Uniform();
+    s.pools.push_back(PoolSpec{types[rng.Below(2)], 1 + static_cast<int>(rng.Below(4)), 8, 2, 1});
+    specs.push_back(s);
+  }
+  return ClusterState(specs);
+}
+
+void MoveKeys(Rng& rng, ClusterState& state) {
+  for (size_t i = 0; i < state.sites().size(); ++i) {
+    SiteSignals sig;
+    sig.carbon = sig.carbon_ahead = rng.Bernoulli(0.05) ? 0.0 : 20 + 600 * rng.Uniform();
+    sig.price = rng.Bernoulli(0.2) ? 50.0 : 10 + 90 * rng.Uniform();  // some ties
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+}
+
+// Checks `plane` against the keys in `state`: its pools are `want`, and
+// every node's least sums are the least over the pools below it.
+void ExpectHolds(const ClusterState& state, const PoolOrders::Plane& plane, std::vector<PoolId> want,
+                 const std::vector<int64_t>& room) {
+  std::vector<PoolId> got = plane.pools;
+  std::sort(got.begin(), got.end());
+  std::sort(want.begin(), want.end());
+  ASSERT_EQ(got, want);
+  constexpr int K = PoolOrders::kDirections;
+  const size_t leaves = plane.room.leaves();
+  ASSERT_GE(leaves, plane.pools.size());
+  ASSERT_EQ(plane.least.size(), 2 * leaves * K);
+  for (int k = 0; k < K; ++k) {
+    ASSERT_GE(plane.on_carbon[k], 0);
+    ASSERT_GE(plane.on_cost[k], 0);
+  }
+  for (size_t node = 1; node < 2 * leaves; ++node) {
+    // The positions below `node`.
+    size_t lo = node, hi = node + 1;
+    while (lo < leaves) lo *= 2, hi *= 2;
+    int64_t least_room = WakeIndex::kNever;
+    for (int k = 0; k < K; ++k) {
+      double least = std::numeric_limits<double>::infinity();
+      for (size_t leaf = lo; leaf < hi && leaf - leaves < plane.pools.size(); ++leaf) {
+        const SiteState& site = state.site(state.pool(plane.pools[leaf - leaves]).site);
+        const double x = site.pue * JudgedIntensity(site.signals), y = site.pue * site.signals.price;
+        least = std::min(least, plane.on_carbon[k] * x + plane.on_cost[k] * y);
+        if (k == 0) least_room = std::min(least_room, room[plane.pools[leaf - leaves].value()]);
+      }
+      if (least == std::numeric_limits<double>::infinity()) continue;  // no pool below
+      EXPECT_EQ(plane.least[node * K + k], least) << "node " << node << " direction " << k;
+    }
+    EXPECT_EQ(plane.room.Least(node), least_room) << "node " << node;
+  }
+}
+
+TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
+  Rng rng(7);
+  for (int trial = 0; trial < 20; ++trial) {
+    ClusterState state = RandomNetwork(rng, 1 + static_cast<int>(rng.Below(60)));
+    PoolOrders orders;
+    std::vector<int64_t> room(state.pools().size(), WakeIndex::Room(INT32_MAX, 0));
+    MoveKeys(rng, state);
+    orders.Update(state, true);
+    const float lat = 10, lon = 20;
+    const double limit = 30 + 100 * rng.Uniform();
+    // More moves than a plane is refilled before it is split anew.
+    for (int hour = 0; hour < 60; ++hour) {
+      for (int k = 0; k < 5; ++k) {  // rooms change between moves
+        const PoolId p(static_cast<uint16_t>(rng.Below(state.pools().size())));
+        room[p.value()] = WakeIndex::Room(rng.Below(4), static_cast<int>(rng.Below(9)));
+        orders.SetRoom(p, room[p.value()]);
+      }
+      for (AcceleratorType t : {AcceleratorType::kH100, AcceleratorType::kA100}) {
+        ExpectHolds(state, orders.ByBoth(t), orders.OfType(t), room);
+        std::vector<PoolId> within;
+        for (PoolId p : orders.OfType(t)) {
+          if (RoundTripMs(state.site(state.pool(p).site), lat, lon) <= limit) within.push_back(p);
+        }
+        const PoolOrders::Reach& reach = orders.Ball(state, t, lat, lon, limit);
+        ExpectHolds(state, reach.both, within, room);
+        for (const PoolOrders::Sorted* order : {&reach.carbon, &reach.cost}) {
+          std::set<PoolId> in(order->pools.begin(), order->pools.end());
+          EXPECT_EQ(in, std::set<PoolId>(within.begin(), within.end()));
+          EXPECT_TRUE(std::is_sorted(order->keys.begin(), order->keys.end()));
+        }
+        if (HasFailure()) return;
+      }
+      MoveKeys(rng, state);
+      orders.Update(state, false);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace stargate::sched
