@@ -276,18 +276,41 @@ void CandidateSearch::PlaneStep(size_t t) {
   const PoolOrders::Plane& plane = *types_[t].both;
   std::vector<Cell>& heap = cells_[t];
   const size_t leaves = plane.room.leaves();
+  auto push = [&](const Cell& c) {
+    heap.push_back(c);
+    std::push_heap(heap.begin(), heap.end(), CellWorse{});
+  };
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), CellWorse{});
-    const size_t node = heap.back().node;
+    Cell cell = heap.back();
     heap.pop_back();
-    if (node >= leaves) {
-      Meet(plane.pools[node - leaves]);
-      return;
+    // Down the better child while it is still the least cell, leaving the
+    // other for later: every cell not walked stays in the heap, so its top
+    // still bounds every pool not met.
+    while (cell.node < leaves) {
+      Cell best{kInf, 0}, other{kInf, 0};
+      for (size_t child : {2 * cell.node, 2 * cell.node + 1}) {
+        if (!MayHold(plane, child, t, with_later_)) continue;
+        const Cell c{KeyOf(t, child), static_cast<uint32_t>(child)};
+        if (best.node == 0 || CellWorse{}(best, c)) {
+          other = best;
+          best = c;
+        } else {
+          other = c;
+        }
+      }
+      if (other.node != 0) push(other);
+      if (best.node == 0) break;  // nothing below can be a member
+      if (!heap.empty() && CellWorse{}(best, heap.front())) {
+        push(best);  // another cell is less: walk from there
+        best.node = 0;
+        break;
+      }
+      cell = best;
     }
-    for (size_t child : {2 * node, 2 * node + 1}) {
-      if (!MayHold(plane, child, t, with_later_)) continue;
-      heap.push_back(Cell{KeyOf(t, child), static_cast<uint32_t>(child)});
-      std::push_heap(heap.begin(), heap.end(), CellWorse{});
+    if (cell.node >= leaves) {
+      Meet(plane.pools[cell.node - leaves]);
+      return;
     }
   }
 }
