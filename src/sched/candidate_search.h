@@ -6,13 +6,18 @@
 // figures grows. A job's run time on a pool is its type's run time (or
 // more), its emissions and cost a factor of the job and type times a key
 // of the site (pue x judged intensity, pue x price) (or more), and its
-// round trip is a key of the site too; PoolOrders (pool_orders.h) keeps each type's pools
-// sorted by each key. So the pools a walk down those orders has not met
-// yet score at least what the keys at the walk's positions give, and a
-// pool that scores below that bound is the best left. This is Fagin's
-// threshold algorithm (Fagin, Lotem and Naor, "Optimal aggregation
-// algorithms for middleware", PODS 2001), with the round-trip order
-// stopping at the job's max_rtt (every pool past it is out of reach).
+// round trip is a key of the site too; PoolOrders (pool_orders.h) keeps
+// each type's pools sorted by each key, and as a plane over both grid keys
+// (a k-d tree whose cells bound the weighted sum of the keys below them).
+// So the pools a walk down the plane (best first by the job's weighted
+// sum) and the round-trip order has not met yet score at least what the
+// least cell and the walk's position give, and a pool that scores below
+// that bound is the best left. This is Fagin's threshold algorithm (Fagin,
+// Lotem and Naor, "Optimal aggregation algorithms for middleware", PODS
+// 2001) over two lists, one of them a best-first tree walk; the round-trip
+// limit is met by walking only the pools in reach (PoolOrders::Ball).
+// Without a plane (TypeOrders::both null) the emissions and cost orders
+// are walked as two lists instead.
 //
 // The result is exactly a full scan's: pools come in the order of a
 // stable sort by score of every candidate (ties: pools the job can start
