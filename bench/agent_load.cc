@@ -9,7 +9,10 @@
 // emulated nodes. A task the server stops (a cancel, a preemption's
 // warning) ends at the node's next beat with exit 143, as a rank that
 // writes its checkpoint on SIGTERM and exits. Nodes are spread over
-// --sites sites (default 10). bench/agent_load.sh measures the server's
+// --sites sites (default 10), all in region "load", or with
+// --site-regions 1 each site in its own region "load-r<site>" (so a job's
+// region constraint can name any one site: bench/sites_server.sh).
+// bench/agent_load.sh measures the server's
 // CPU while this runs; bench/preempt_scale.sh times a preemption.
 //   agent_load --server 127.0.0.1:8471 --agents 10000 --seconds 20 --threads 4 --period-ms 1000
 #include <grpcpp/grpcpp.h>
@@ -30,7 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 int main(int argc, char** argv) {
   std::string server = "127.0.0.1:8471";
-  int agents = 10000, seconds = 20, threads = 4, task_periods = 1, sites = 10;
+  int agents = 10000, seconds = 20, threads = 4, task_periods = 1, sites = 10, site_regions = 0;
   int64_t period_us = 1'000'000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     if (k == "--period-ms") period_us = std::max<int64_t>(1, std::atoll(v.c_str())) * 1000;
     if (k == "--task-periods") task_periods = std::max(0, std::atoi(v.c_str()));
     if (k == "--sites") sites = std::max(1, std::atoi(v.c_str()));
+    if (k == "--site-regions") site_regions = std::atoi(v.c_str());
   }
   std::vector<std::unique_ptr<pb::AgentService::Stub>> stubs;
   for (int t = 0; t < threads; ++t) {
@@ -60,7 +64,7 @@ int main(int argc, char** argv) {
           pb::RegisterRequest req;
           req.set_node_name("load-" + std::to_string(i));
           req.set_site("load-site-" + std::to_string(i % sites));
-          req.set_region("load");
+          req.set_region(site_regions != 0 ? "load-r" + std::to_string(i % sites) : "load");
           req.set_jurisdiction("US");
           req.set_address("127.0.0.1");
           req.set_accelerator("CPU");
