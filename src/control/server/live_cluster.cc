@@ -45,6 +45,7 @@ LiveCluster BuildCluster(const std::map<std::string, NodeInfo>& nodes, int hot_s
         c.node_names.push_back(n->name);
       }
     }
+    c.site_ids[s.name] = static_cast<uint32_t>(c.sites.size());
     c.sites.push_back(std::move(s));
   }
   return c;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ struct LiveCluster {
   std::vector<SiteSpec> sites;
   std::vector<std::string> node_names;  // by NodeId: sites, then pools, in order
   std::map<std::string, uint32_t> node_ids;
+  std::map<std::string, uint32_t, std::less<>> site_ids;  // by name: its index in `sites`
 };
 
 // `sites` may be null (no --sites file).

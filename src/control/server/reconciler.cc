@@ -187,10 +187,11 @@ void Reconciler::TakeFallTurns(Time now) {
   // Turns long past: a rank that ends later falls at once (FallTurnOf).
   std::erase_if(fall_turns_, [&](const auto& t) { return t.second.at + sched::kMaxFallWait < now; });
   if (falls_.empty()) return;
-  const std::vector<SiteSpec>& sites = Cluster().sites;
+  const LiveCluster& cluster = Cluster();
   for (const Fall& f : std::exchange(falls_, {})) {
-    auto spec = std::find_if(sites.begin(), sites.end(), [&](const SiteSpec& s) { return s.name == f.site; });
-    if (spec == sites.end()) continue;
+    const auto id = cluster.site_ids.find(f.site);
+    if (id == cluster.site_ids.end()) continue;
+    const SiteSpec* spec = &cluster.sites[id->second];
     // PUE applies at the site, as the twin's rise does.
     const Duration wait =
         ramp_channels_.Fall(f.site, sched::Rise{f.drawn.step_w * spec->pue, f.drawn.ramp_w * spec->pue},
