@@ -458,22 +458,42 @@ Status ParseSiteSets(const Cursor& c, std::vector<SiteSpec>* sites) {
 
 // ---- WAN ----
 
-StatusOr<std::string> ParseSiteRef(const Cursor& c, std::span<const std::string_view> site_names) {
+// A link's end: a site's name, else a region's (a site's name wins).
+struct LinkEnd {
+  std::string name;
+  bool region = false;
+};
+
+StatusOr<LinkEnd> ParseLinkEnd(const Cursor& c, std::span<const std::string_view> site_names,
+                               std::span<const std::string_view> region_names) {
   SG_ASSIGN_OR_RETURN(std::string name, yaml_util::ReadString(c));
-  if (std::find(site_names.begin(), site_names.end(), name) == site_names.end()) {
-    return c.Error(yaml_util::UnknownName("site", name, site_names));
-  }
-  return name;
+  if (std::find(site_names.begin(), site_names.end(), name) != site_names.end()) return LinkEnd{name, false};
+  if (std::find(region_names.begin(), region_names.end(), name) != region_names.end()) return LinkEnd{name, true};
+  std::vector<std::string_view> known(site_names.begin(), site_names.end());
+  known.insert(known.end(), region_names.begin(), region_names.end());
+  return c.Error(yaml_util::UnknownName("site or region", name, known));
 }
 
-StatusOr<WanLinkSpec> ParseWanLink(const Cursor& c, std::span<const std::string_view> site_names) {
+StatusOr<WanLinkSpec> ParseWanLink(const Cursor& c, std::span<const std::string_view> site_names,
+                                   std::span<const std::string_view> region_names) {
   SG_ASSIGN_OR_RETURN(const Fields f, c.Map(kWanKeys));
   WanLinkSpec w;
   SG_ASSIGN_OR_RETURN(const Cursor a, f.Require("a"));
   SG_ASSIGN_OR_RETURN(const Cursor b, f.Require("b"));
-  SG_ASSIGN_OR_RETURN(w.a, ParseSiteRef(a, site_names));
-  SG_ASSIGN_OR_RETURN(w.b, ParseSiteRef(b, site_names));
-  if (w.a == w.b) return b.Error(fmt::format("a link needs two different sites, got {} twice", Quoted(w.a)));
+  SG_ASSIGN_OR_RETURN(const LinkEnd end_a, ParseLinkEnd(a, site_names, region_names));
+  SG_ASSIGN_OR_RETURN(const LinkEnd end_b, ParseLinkEnd(b, site_names, region_names));
+  if (end_a.region != end_b.region) {
+    return b.Error(fmt::format("a link joins two sites or two regions (their hubs), not a site ({}) and a region ({})",
+                               Quoted(end_a.region ? end_b.name : end_a.name),
+                               Quoted(end_a.region ? end_a.name : end_b.name)));
+  }
+  w.a = end_a.name;
+  w.b = end_b.name;
+  w.regions = end_a.region;
+  if (w.a == w.b) {
+    return b.Error(
+        fmt::format("a link needs two different {}, got {} twice", w.regions ? "regions" : "sites", Quoted(w.a)));
+  }
   SG_ASSIGN_OR_RETURN(const double bw, f.Bandwidth("bandwidth", w.bandwidth.value(), Range{0, 1e18, true}));
   w.bandwidth = BytesPerSec(bw);
   SG_ASSIGN_OR_RETURN(w.latency, f.Dur("latency", w.latency, kNonNegativeDuration));
@@ -484,12 +504,17 @@ StatusOr<std::vector<WanLinkSpec>> ParseWan(const Fields& top, const std::vector
   std::vector<WanLinkSpec> links;
   auto c = top.Get("wan");
   if (!c) return links;
-  std::vector<std::string_view> names;
-  for (const SiteSpec& s : sites) names.push_back(s.name);
+  std::vector<std::string_view> names, regions;
+  for (const SiteSpec& s : sites) {
+    names.push_back(s.name);
+    if (!s.region.empty() && std::find(regions.begin(), regions.end(), s.region) == regions.end()) {
+      regions.push_back(s.region);
+    }
+  }
   SG_ASSIGN_OR_RETURN(const std::vector<Cursor> items, c->Items());
   std::set<std::pair<std::string, std::string>> seen;  // unordered pair, smaller name first
   for (const Cursor& item : items) {
-    SG_ASSIGN_OR_RETURN(WanLinkSpec w, ParseWanLink(item, names));
+    SG_ASSIGN_OR_RETURN(WanLinkSpec w, ParseWanLink(item, names, regions));
     if (!seen.emplace(std::min(w.a, w.b), std::max(w.a, w.b)).second) {
       return item.Error(fmt::format("duplicate link between {} and {}", Quoted(w.a), Quoted(w.b)));
     }

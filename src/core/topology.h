@@ -100,10 +100,13 @@ inline int64_t NodeCount(const SiteSpec& s) {
 }
 
 struct WanLinkSpec {
+  // Two sites, or (`regions`) two regions: a link between their hubs, the
+  // backbone that sites without a link of their own reach each other over.
   std::string a;
   std::string b;
   BytesPerSec bandwidth = GigabitsPerSec(400);
   Duration latency = Duration::Zero();  // one way; zero = derive from distance
+  bool regions = false;
 };
 
 }  // namespace stargate

@@ -54,12 +54,22 @@ void ClusterState::SetWanLink(SiteId a, SiteId b, double bytes_per_s) {
   wan_links_[{std::min(a.value(), b.value()), std::max(a.value(), b.value())}] = bytes_per_s;
 }
 
+void ClusterState::LinkRegions(const std::string& a, const std::string& b, double bytes_per_s, double latency_s) {
+  backbone_.Link(a, b, bytes_per_s, latency_s);
+}
+
 double ClusterState::WanBytesPerSec(SiteId a, SiteId b) const {
   if (auto it = wan_links_.find({std::min(a.value(), b.value()), std::max(a.value(), b.value())});
       it != wan_links_.end()) {
     return it->second;
   }
   const double x = sites_[a.value()].wan_uplink, y = sites_[b.value()].wan_uplink;
+  if (!backbone_.empty()) {
+    if (const std::optional<double> path =
+            backbone_.PathBytesPerSec(sites_[a.value()].region, sites_[b.value()].region)) {
+      return std::min({x > 0 ? x : kDefaultWan, *path, y > 0 ? y : kDefaultWan});
+    }
+  }
   if (x > 0 && y > 0) return std::min(x, y);
   if (x > 0 || y > 0) return std::max(x, y);
   return kDefaultWan;

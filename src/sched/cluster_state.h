@@ -31,6 +31,7 @@
 #include "sched/release_calendar_tree.h"
 #include "sched/site_set.h"
 #include "sched/tenant_ledger.h"
+#include "sched/wan_backbone.h"
 
 namespace stargate::sched {
 
@@ -177,10 +178,15 @@ class ClusterState {
   uint32_t LocalIndex(NodeId n) const { return n.value() - pools_[nodes_[n.value()].pool].first_node; }
 
   // Data moves between sites (data gravity, JobRequest::data), bytes/s: a
-  // link the driver set (a scenario's `wan`), else the slower of the two
-  // sites' uplinks, else kDefaultWan (a scenario link's default, 400 Gb/s).
+  // link the driver set between the two (a scenario's `wan`); else, when
+  // both sites' regions are on the backbone (links between regions), the
+  // least of each site's uplink and the backbone path between their hubs
+  // (wan_backbone.h); else the slower of the two sites' uplinks; else
+  // kDefaultWan (a scenario link's default, 400 Gb/s). A site without an
+  // uplink of its own reaches its hub at kDefaultWan.
   static constexpr double kDefaultWan = 400e9 / 8;
   void SetWanLink(SiteId a, SiteId b, double bytes_per_s);
+  void LinkRegions(const std::string& a, const std::string& b, double bytes_per_s, double latency_s);
   double WanBytesPerSec(SiteId a, SiteId b) const;
   // The site named `name`, or nullopt.
   std::optional<SiteId> FindSite(std::string_view name) const;
@@ -324,6 +330,7 @@ class ClusterState {
   };
   mutable std::map<Ask, std::shared_ptr<const SiteSet>, AskLess> allowed_sites_;
   std::map<std::pair<uint16_t, uint16_t>, double> wan_links_;  // (lower, higher) site -> bytes/s
+  WanBackbone backbone_;
   int64_t total_devices_ = 0;
   uint64_t shape_id_ = 0;
   uint64_t grid_version_ = 0;

@@ -65,6 +65,18 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
     }
   }
   for (const WanLinkSpec& w : in_.spec.wan) {  // checkpoint copies and data moves (the parser checked the names)
+    if (w.regions) {
+      // The backbone routes by latency: a link's own, else its length
+      // between the regions' centres over fibre.
+      double latency_s = w.latency.seconds();
+      double lat_a = 0, lon_a = 0, lat_b = 0, lon_b = 0;
+      if (latency_s <= 0 && state_.PlaceCoordinates(w.a, &lat_a, &lon_a) &&
+          state_.PlaceCoordinates(w.b, &lat_b, &lon_b)) {
+        latency_s = model::FiberLatency(model::HaversineKm(lat_a, lon_a, lat_b, lon_b) * model::kRouteFactor).seconds();
+      }
+      state_.LinkRegions(w.a, w.b, w.bandwidth.value(), latency_s);
+      continue;
+    }
     const std::optional<SiteId> a = state_.FindSite(w.a), b = state_.FindSite(w.b);
     if (a && b) state_.SetWanLink(*a, *b, w.bandwidth.value());
   }

@@ -545,7 +545,7 @@ TEST(ParseScenarioErrorTest, WanLinkToUnknownSite) {
   ExpectError(std::string(kSite) + R"(wan:
   - {a: a, b: abilne}
 )",
-              "t.yaml:6:15: wan[0].b: unknown site 'abilne' (known: a)");
+              "t.yaml:6:15: wan[0].b: unknown site or region 'abilne' (known: a)");
 }
 
 TEST(ParseScenarioErrorTest, WanLinkSuggestsSite) {
@@ -555,8 +555,42 @@ TEST(ParseScenarioErrorTest, WanLinkSuggestsSite) {
 wan:
   - {a: paris, b: abilne}
 )",
-              "t.yaml:5:19: wan[0].b: unknown site 'abilne' (did you mean 'abilene'? known: "
+              "t.yaml:5:19: wan[0].b: unknown site or region 'abilne' (did you mean 'abilene'? known: "
               "abilene, paris)");
+}
+
+// A backbone: links between regions (their hubs), beside links between
+// sites; a link joins two of a kind, and names a region only if a site is
+// in it.
+TEST(ParseScenarioTest, WanLinksJoinRegionsHubs) {
+  const ScenarioSpec s = ParseOk(R"(sites:
+  - {name: abilene, region: us-south, pools: [{accelerator: H100, nodes: 8}]}
+  - {name: paris, region: eu-west, pools: [{accelerator: H100, nodes: 8}]}
+  - {name: lyon, region: eu-west, pools: [{accelerator: H100, nodes: 8}]}
+wan:
+  - {a: us-south, b: eu-west, bandwidth: 100Gbps}
+  - {a: paris, b: lyon}
+)");
+  ASSERT_EQ(s.wan.size(), 2u);
+  EXPECT_TRUE(s.wan[0].regions);
+  EXPECT_EQ(s.wan[0].a, "us-south");
+  EXPECT_DOUBLE_EQ(s.wan[0].bandwidth.value(), 100e9 / 8);
+  EXPECT_FALSE(s.wan[1].regions);
+}
+
+TEST(ParseScenarioErrorTest, WanLinkJoinsTwoOfAKind) {
+  const std::string sites = R"(sites:
+  - {name: abilene, region: us-south, pools: [{accelerator: H100, nodes: 8}]}
+  - {name: paris, region: eu-west, pools: [{accelerator: H100, nodes: 8}]}
+wan:
+)";
+  ExpectError(sites + "  - {a: paris, b: us-south}\n",
+              "t.yaml:5:19: wan[0].b: a link joins two sites or two regions (their hubs), not a site ('paris') and "
+              "a region ('us-south')");
+  ExpectError(sites + "  - {a: eu-west, b: eu-west}\n",
+              "t.yaml:5:21: wan[0].b: a link needs two different regions, got 'eu-west' twice");
+  ExpectError(sites + "  - {a: eu-west, b: eu-north}\n",
+              "t.yaml:5:21: wan[0].b: unknown site or region 'eu-north' (known: abilene, paris, us-south, eu-west)");
 }
 
 TEST(ParseScenarioErrorTest, GeneratorSizesEmpty) {

@@ -494,6 +494,30 @@ TEST(Engine, InputDataIsMovedBeforeTheJobComputesAndPullsTheStargatePolicy) {
   EXPECT_EQ(gravity.jobs[0].end, Time::Epoch() + Duration::Hours(2));
 }
 
+// The same move over a backbone: a and b in regions joined by a 4 Gb/s
+// link between their hubs, and no link of their own; the move takes the
+// backbone's bandwidth (each site's uplink to its hub is the default
+// 400 Gb/s).
+TEST(Engine, InputDataMovesOverTheRegionsBackbone) {
+  TwinInputs in = SiteLoss(Duration::Hours(1), 1);
+  in.running.clear();
+  in.spec.failures.scripted.clear();
+  in.spec.sites[0].region = "r-a";
+  in.spec.sites[1].region = "r-b";
+  WanLinkSpec backbone{"r-a", "r-b", BytesPerSec(0.5e9), Duration::Millis(30)};
+  backbone.regions = true;
+  in.spec.wan = {backbone};
+  JobSpec j = Batch(16, Duration::Hours(2));
+  j.inputs = {DataInput{"corpus", 2e12, {"b"}}};
+  in.jobs = {j};
+  in.spec.policy = "fifo";
+  const RunResult fifo = RunTwin(in).value();
+  ASSERT_EQ(fifo.jobs[0].outcome, JobOutcome::kFinished);
+  EXPECT_EQ(fifo.jobs[0].site, 0);
+  EXPECT_NEAR(fifo.summary.inputs.hours, 4000.0 / 3600, 1e-9);
+  EXPECT_EQ(fifo.jobs[0].end, Time::Epoch() + Duration::Hours(2) + Duration::Seconds(4000));
+}
+
 }  // namespace
 }  // namespace stargate::twin
 
