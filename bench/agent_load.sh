@@ -16,19 +16,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh > /dev/null
 agents="${1:-10000}"; seconds="${2:-20}"; period_ms="${3:-1000}"; jobs="${4:-0}"; threads="${5:-16}"
-tmp="$(mktemp -d)"
-chmod 1777 "$tmp"  # agents as root run tasks as their tenant's user
-taskset -c 0 ./build/stargate server --data-dir "$tmp/data" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 \
-  --port-file "$tmp/port" --heartbeat-timeout-ms $((period_ms * 3 > 5000 ? period_ms * 3 : 5000)) \
-  > "$tmp/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-read -r _ agent_port < "$tmp/port"
+source bench/load_server.sh
 ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 hz=$(getconf CLK_TCK)
-rest="http://127.0.0.1:$(cut -d' ' -f1 "$tmp/port")"
-metric() { curl -s "$rest/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+rest="$STARGATE_SERVER"
 up() { curl -s "$rest/metrics" | grep -c '^stargate_node_up{.*} 1$' || true; }
 s_reg=$(date +%s.%N)
 taskset -c 1 ./build/agent_load --server "127.0.0.1:$agent_port" --agents "$agents" --seconds "$seconds" --threads "$threads" \

@@ -16,22 +16,10 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh > /dev/null
 agents="${1:-10000}"; gang="${2:-100}"; period_ms="${3:-1000}"
 gangs=$((agents / gang))
-tmp="$(mktemp -d)"
-chmod 1777 "$tmp"
-taskset -c 0 ./build/stargate server --data-dir "$tmp/data" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 \
-  --port-file "$tmp/port" --heartbeat-timeout-ms $((period_ms * 3 > 5000 ? period_ms * 3 : 5000)) \
-  > "$tmp/server.log" 2>&1 &
-server=$!
-load=""
-trap 'kill $server $load 2>/dev/null || true; wait $server $load 2>/dev/null || true; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-read -r rest_port agent_port < "$tmp/port"
-export STARGATE_SERVER="http://127.0.0.1:$rest_port"
+source bench/load_server.sh
 taskset -c 1 ./build/agent_load --server "127.0.0.1:$agent_port" --agents "$agents" --seconds 600 --threads 16 \
   --period-ms "$period_ms" --task-periods 0 --sites 10 > "$tmp/load.log" 2>&1 &
 load=$!
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 # count ARRAY STATE: how many of the array's jobs are in STATE.
 count() { curl -s "$STARGATE_SERVER/v1/arrays/$1" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['array']['states'].get('$2', 0))"; }
 # wait_for ARRAY STATE N SECONDS
@@ -41,12 +29,8 @@ wait_for() {
   tail -n 5 "$tmp/server.log" "$tmp/load.log" >&2
   exit 1
 }
-metric() { curl -s "$STARGATE_SERVER/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 t=$(now)
-until [ "$(metric stargate_agent_registrations_total)" = "$agents" ]; do
-  kill -0 $load 2> /dev/null || { echo "FAIL: the emulator ended"; cat "$tmp/load.log"; exit 1; }
-  sleep 0.5
-done
+wait_registered
 echo "registered $agents nodes in $(since "$t") s"
 printf 'name: low\nresources: {accelerators: CPU:1, nodes: %d}\nrun: train\n' "$gang" > "$tmp/low.yaml"
 printf 'name: urgent\npriority: 10\nresources: {accelerators: CPU:1, nodes: %d}\nrun: serve\n' "$gang" > "$tmp/urgent.yaml"

@@ -16,28 +16,12 @@ cd "$(dirname "$0")/.."
 bash scripts/build.sh > /dev/null
 sites="${1:-2000}"; agents="${2:-50000}"; jobs="${3:-2000}"; period_ms="${4:-5000}"
 [ "$sites" -gt 64 ] || { echo "SITES must be over 64" >&2; exit 2; }
-tmp="$(mktemp -d)"
-chmod 1777 "$tmp"
-taskset -c 0 ./build/stargate server --data-dir "$tmp/data" --listen 127.0.0.1:0 --agent-listen 127.0.0.1:0 \
-  --port-file "$tmp/port" --heartbeat-timeout-ms $((period_ms * 3 > 5000 ? period_ms * 3 : 5000)) \
-  > "$tmp/server.log" 2>&1 &
-server=$!
-load=""
-trap 'kill $server $load 2>/dev/null || true; wait $server $load 2>/dev/null || true; rm -rf "$tmp"' EXIT
-for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
-read -r rest_port agent_port < "$tmp/port"
-export STARGATE_SERVER="http://127.0.0.1:$rest_port"
+source bench/load_server.sh
 taskset -c 1 ./build/agent_load --server "127.0.0.1:$agent_port" --agents "$agents" --seconds 900 --threads 16 \
   --period-ms "$period_ms" --sites "$sites" --site-regions 1 > "$tmp/load.log" 2>&1 &
 load=$!
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
-metric() { curl -s "$STARGATE_SERVER/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 t=$(now)
-until [ "$(metric stargate_agent_registrations_total)" = "$agents" ]; do
-  kill -0 $load 2> /dev/null || { echo "FAIL: the emulator ended"; cat "$tmp/load.log"; exit 1; }
-  sleep 0.5
-done
+wait_registered
 echo "registered $agents nodes in $sites sites in $(since "$t") s"
 sleep $(((period_ms * 2 + 999) / 1000))  # every node has beaten since
 passes0=$(metric stargate_scheduler_pass_seconds_count); secs0=$(metric stargate_scheduler_pass_seconds_sum)

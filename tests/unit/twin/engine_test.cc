@@ -468,17 +468,24 @@ TEST(Engine, AReplicaElsewhereLetsAJobResumeAtOnceAfterASiteLoss) {
 namespace stargate::twin {
 namespace {
 
+// Two sites a and b and one 2-hour job whose 2 TB input is at b, over
+// `wan`.
+TwinInputs DataAtB(std::vector<WanLinkSpec> wan) {
+  TwinInputs in = SiteLoss(Duration::Hours(1), 1);
+  in.running.clear();
+  in.spec.failures.scripted.clear();
+  in.spec.wan = std::move(wan);
+  JobSpec j = Batch(16, Duration::Hours(2));
+  j.inputs = {DataInput{"corpus", 2e12, {"b"}}};
+  in.jobs = {j};
+  return in;
+}
+
 // Data gravity in the twin: a job whose 2 TB input is at site b. FIFO
 // takes site a (first fit) and spends the move over the 8 Gb/s link
 // before computing; the stargate policy, charged the same move, goes to b.
 TEST(Engine, InputDataIsMovedBeforeTheJobComputesAndPullsTheStargatePolicy) {
-  TwinInputs in = SiteLoss(Duration::Hours(1), 1);
-  in.running.clear();
-  in.spec.failures.scripted.clear();
-  in.spec.wan = {WanLinkSpec{"a", "b", BytesPerSec(1e9), Duration::Zero()}};
-  JobSpec j = Batch(16, Duration::Hours(2));
-  j.inputs = {DataInput{"corpus", 2e12, {"b"}}};
-  in.jobs = {j};
+  TwinInputs in = DataAtB({WanLinkSpec{"a", "b", BytesPerSec(1e9), Duration::Zero()}});
   in.spec.policy = "fifo";
   const RunResult fifo = RunTwin(in).value();
   ASSERT_EQ(fifo.jobs[0].outcome, JobOutcome::kFinished);
@@ -499,17 +506,11 @@ TEST(Engine, InputDataIsMovedBeforeTheJobComputesAndPullsTheStargatePolicy) {
 // backbone's bandwidth (each site's uplink to its hub is the default
 // 400 Gb/s).
 TEST(Engine, InputDataMovesOverTheRegionsBackbone) {
-  TwinInputs in = SiteLoss(Duration::Hours(1), 1);
-  in.running.clear();
-  in.spec.failures.scripted.clear();
-  in.spec.sites[0].region = "r-a";
-  in.spec.sites[1].region = "r-b";
   WanLinkSpec backbone{"r-a", "r-b", BytesPerSec(0.5e9), Duration::Millis(30)};
   backbone.regions = true;
-  in.spec.wan = {backbone};
-  JobSpec j = Batch(16, Duration::Hours(2));
-  j.inputs = {DataInput{"corpus", 2e12, {"b"}}};
-  in.jobs = {j};
+  TwinInputs in = DataAtB({backbone});
+  in.spec.sites[0].region = "r-a";
+  in.spec.sites[1].region = "r-b";
   in.spec.policy = "fifo";
   const RunResult fifo = RunTwin(in).value();
   ASSERT_EQ(fifo.jobs[0].outcome, JobOutcome::kFinished);
