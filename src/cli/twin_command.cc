@@ -33,6 +33,7 @@ struct RunOptions {
   bool quiet = false;
   bool no_jobs_csv = false;
   bool no_audit = false;
+  bool no_sites_csv = false;
   bool bound = false;  // solve the oracle bound for each run
   // Every site's power ramp limit (sched/power_ramp.h), over the
   // scenario's: the same run with and without choreography.
@@ -249,7 +250,9 @@ int RunTwinCommand(const RunOptions& o, Clock& clock) {
   if (st.ok() && !o.no_jobs_csv) {
     st = WriteStream(dir / "jobs.csv", [&](std::ostream& f) { twin::WriteJobsCsv(*result, f); });
   }
-  if (st.ok()) st = WriteStream(dir / "sites.csv", [&](std::ostream& f) { twin::WriteSiteSeriesCsv(*result, f); });
+  if (st.ok() && !o.no_sites_csv) {
+    st = WriteStream(dir / "sites.csv", [&](std::ostream& f) { twin::WriteSiteSeriesCsv(*result, f); });
+  }
   if (st.ok() && !o.no_audit) {
     st = WriteStream(dir / "decisions.csv", [&](std::ostream& f) { twin::WriteAuditCsv(*result, f); });
   }
@@ -287,6 +290,8 @@ void AddTwinCommands(CLI::App& app, Clock& clock, int* exit_code) {
   run->add_flag("-q,--quiet", opts->quiet, "No progress bar and no summary on stdout");
   run->add_flag("--no-jobs-csv", opts->no_jobs_csv, "Skip the per-job CSV (large runs)");
   run->add_flag("--no-audit", opts->no_audit, "Skip decisions.csv, the audit trail (large runs)");
+  run->add_flag("--no-sites-csv", opts->no_sites_csv,
+                "Skip sites.csv, every site's hourly series (networks of thousands of sites)");
   run->add_option("--power-ramp-mw-per-s", opts->ramp_mw_per_s,
                   "Every site's power may change by at most this many MW within a second (starts are staggered "
                   "and ramped, stops held)")

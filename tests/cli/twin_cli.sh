@@ -22,6 +22,11 @@ for f in summary.json jobs.csv sites.csv decisions.csv report.html; do
 done
 "$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/c" -q --seed 7
 cmp -s "$TMP/a/llama3-405b/summary.json" "$TMP/c/llama3-405b/summary.json" && fail "--seed had no effect"
+# The large-run switches skip their files and nothing else.
+"$BIN" twin run "$ROOT/examples/scenarios/llama3-405b.yaml" --out "$TMP/e" -q --no-jobs-csv --no-audit --no-sites-csv
+for f in jobs.csv sites.csv decisions.csv; do [ ! -e "$TMP/e/llama3-405b/$f" ] || fail "$f written though skipped"; done
+cmp -s "$TMP/a/llama3-405b/summary.json" "$TMP/e/llama3-405b/summary.json" || fail "skipping files changed the summary"
+[ -s "$TMP/e/llama3-405b/report.html" ] || fail "no report without the CSVs"
 # --seed redraws the workload too, not just failures: the same as writing the seed in the file.
 sed 's/^seed: .*/seed: 7/' "$ROOT/examples/scenarios/llama3-405b.yaml" > "$TMP/seed7.yaml"
 "$BIN" twin run "$TMP/seed7.yaml" --out "$TMP/d" -q
