@@ -302,16 +302,32 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
     }
     return reach;
   }
-  // Full: keep this limit's (a search asks for each of its types in turn).
-  if (place.balls.size() >= kMaxBalls) std::erase_if(place.balls, [&](auto& e) { return e.first.second != limit_ms; });
   std::vector<PoolId> within;
   for (size_t i = 0; i < by_rtt.pools.size() && by_rtt.keys[i] <= limit_ms; ++i) within.push_back(by_rtt.pools[i]);
+  // Full (too many limits here, or too many pools in balls anywhere: jobs
+  // from many places, each with wide balls): keep only this point's balls
+  // of this limit, which a search asks for each of its types in turn.
+  const size_t held = within.size() + BallPools();
+  const size_t budget = std::max<size_t>(kMinBallPools, kBallPoolsPerPool * state.pools().size());
+  if (place.balls.size() >= kMaxBalls || held > budget) {
+    for (auto& [at, p] : places_) {
+      std::erase_if(p.balls, [&](auto& e) { return &p != &place || e.first.second != limit_ms; });
+    }
+  }
   std::sort(within.begin(), within.end());  // pool order: the orders break ties by it
   Reach& reach = place.balls[key];
   SortBy(state, within, carbon_key_, room_, due_, &reach.carbon);
   SortBy(state, within, cost_key_, room_, due_, &reach.cost);
   PlaneOf(state, within, carbon_key_, cost_key_, room_, due_, &reach.both);
   return reach;
+}
+
+size_t PoolOrders::BallPools() const {
+  size_t held = 0;
+  for (const auto& [at, place] : places_) {
+    for (const auto& [key, ball] : place.balls) held += ball.both.pools.size();
+  }
+  return held;
 }
 
 const std::vector<double>& PoolOrders::RoundTrips(const ClusterState& state, float latitude, float longitude) {

@@ -98,8 +98,10 @@ class PoolOrders {
   // with a round-trip limit walks only the pools in reach, where the
   // orders of the whole network would meet every pool out of reach that
   // is cleaner or cheaper first. Kept per point and limit, until the keys
-  // move; valid until then, or until a call for another limit at a point
-  // holding kMaxBalls.
+  // move; valid until then, or until a call for another point or limit
+  // when a point holds kMaxBalls or the balls together hold more pools
+  // than the budget (kBallPoolsPerPool per pool of the network, at least
+  // kMinBallPools): memory stays bounded however many places jobs come from.
   struct Reach {
     Sorted carbon, cost;
     Plane both;
@@ -107,6 +109,10 @@ class PoolOrders {
   };
   const Reach& Ball(const ClusterState& state, AcceleratorType t, float latitude, float longitude, double limit_ms);
   static constexpr size_t kMaxBalls = 32;
+  static constexpr size_t kBallPoolsPerPool = 8;
+  static constexpr size_t kMinBallPools = 65'536;
+  // The pools the balls hold, all points and limits together.
+  size_t BallPools() const;
   // The round trip from a point to each site, by site index. Valid until
   // places_cleared() changes (the cache of locations is bounded).
   const std::vector<double>& RoundTrips(const ClusterState& state, float latitude, float longitude);

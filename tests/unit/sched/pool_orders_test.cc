@@ -116,5 +116,38 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
   }
 }
 
+// Jobs from many places, each asking for a ball over the whole network:
+// the balls together stay within their budget, one point holds at most
+// kMaxBalls limits, and the ball just asked for is whole.
+TEST(PoolOrders, BallsStayWithinTheirBudget) {
+  Rng rng(3);
+  std::vector<SiteSpec> specs;
+  for (int i = 0; i < 3'000; ++i) {
+    SiteSpec s;
+    s.name = "s" + std::to_string(i);
+    s.latitude = -60 + 120 * rng.Uniform();
+    s.longitude = -180 + 360 * rng.Uniform();
+    s.pools.push_back(PoolSpec{AcceleratorType::kH100, 1, 8, 1, 1});
+    specs.push_back(s);
+  }
+  ClusterState state(specs);
+  MoveKeys(rng, state);
+  PoolOrders orders;
+  orders.Update(state, true);
+  const size_t budget = std::max(PoolOrders::kMinBallPools, PoolOrders::kBallPoolsPerPool * state.pools().size());
+  for (int place = 0; place < 60; ++place) {
+    const float lat = static_cast<float>(place), lon = static_cast<float>(-place);
+    const PoolOrders::Reach& reach = orders.Ball(state, AcceleratorType::kH100, lat, lon, 1e9);
+    EXPECT_EQ(reach.both.pools.size(), 3'000u);
+    EXPECT_LE(orders.BallPools(), budget);
+  }
+  EXPECT_GT(orders.BallPools(), 3'000u);  // more than one kept: the budget is not a cache of one
+  for (int limit = 0; limit < 40; ++limit) {
+    const PoolOrders::Reach& reach = orders.Ball(state, AcceleratorType::kH100, 0, 0, 1'000 + limit);
+    EXPECT_FALSE(reach.both.pools.empty());
+    EXPECT_LE(orders.BallPools(), budget);
+  }
+}
+
 }  // namespace
 }  // namespace stargate::sched
