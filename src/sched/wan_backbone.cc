@@ -1,6 +1,7 @@
 #include "sched/wan_backbone.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <queue>
 #include <tuple>
@@ -9,6 +10,7 @@ namespace stargate::sched {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr int64_t kNoPath = std::numeric_limits<int64_t>::max();
 
 }  // namespace
 
@@ -19,49 +21,51 @@ void WanBackbone::Link(const std::string& a, const std::string& b, double bytes_
     return it->second;
   };
   const uint32_t x = hub(a), y = hub(b);
+  // Whole nanoseconds: latencies summed along a path then tie exactly
+  // when they should (10 ms + 20 ms is 30 ms), so the wider path wins.
+  const int64_t latency_ns = std::llround(std::max(0.0, latency_s) * 1e9);
   for (auto [from, to] : {std::pair{x, y}, std::pair{y, x}}) {
     std::vector<Edge>& out = edges_[from];
     std::erase_if(out, [&](const Edge& e) { return e.to == to; });
-    out.push_back(Edge{to, bytes_per_s, latency_s});
+    out.push_back(Edge{to, bytes_per_s, latency_ns});
   }
-  solved_ = false;
+  from_.clear();  // every source is solved again on first use
 }
 
-void WanBackbone::Solve() const {
-  // Dijkstra from every hub, by latency, a wider path winning a tie: the
-  // backbone has a hub per region, so this is small.
-  const size_t n = edges_.size();
-  paths_.assign(n * n, Path{kInf, 0});
-  using Item = std::tuple<double, double, uint32_t>;  // latency, -bandwidth, hub
-  for (uint32_t s = 0; s < n; ++s) {
-    Path* best = &paths_[s * n];
-    best[s] = Path{0, kInf};
-    std::priority_queue<Item, std::vector<Item>, std::greater<>> queue;
-    queue.emplace(0.0, -kInf, s);
-    while (!queue.empty()) {
-      const auto [latency, neg_bw, u] = queue.top();
-      queue.pop();
-      if (latency != best[u].latency_s || -neg_bw != best[u].bytes_per_s) continue;  // superseded
-      for (const Edge& e : edges_[u]) {
-        const Path via{latency + e.latency_s, std::min(-neg_bw, e.bytes_per_s)};
-        Path& known = best[e.to];
-        if (via.latency_s < known.latency_s ||
-            (via.latency_s == known.latency_s && via.bytes_per_s > known.bytes_per_s)) {
-          known = via;
-          queue.emplace(via.latency_s, -via.bytes_per_s, e.to);
-        }
+const std::vector<WanBackbone::Path>& WanBackbone::From(uint32_t s) const {
+  // Dijkstra from one hub, by latency, a wider path winning a tie; solved
+  // for a source when first asked, so a backbone of many hubs costs only
+  // the sources that transfers start from.
+  if (from_.empty()) from_.resize(edges_.size());
+  std::vector<Path>& best = from_[s];
+  if (!best.empty()) return best;
+  best.assign(edges_.size(), Path{kNoPath, 0});
+  best[s] = Path{0, kInf};
+  using Item = std::tuple<int64_t, double, uint32_t>;  // latency, -bandwidth, hub
+  std::priority_queue<Item, std::vector<Item>, std::greater<>> queue;
+  queue.emplace(0, -kInf, s);
+  while (!queue.empty()) {
+    const auto [latency, neg_bw, u] = queue.top();
+    queue.pop();
+    if (latency != best[u].latency_ns || -neg_bw != best[u].bytes_per_s) continue;  // superseded
+    for (const Edge& e : edges_[u]) {
+      const Path via{latency + e.latency_ns, std::min(-neg_bw, e.bytes_per_s)};
+      Path& known = best[e.to];
+      if (via.latency_ns < known.latency_ns ||
+          (via.latency_ns == known.latency_ns && via.bytes_per_s > known.bytes_per_s)) {
+        known = via;
+        queue.emplace(via.latency_ns, -via.bytes_per_s, e.to);
       }
     }
   }
-  solved_ = true;
+  return best;
 }
 
 std::optional<WanBackbone::Path> WanBackbone::PathBetween(std::string_view a, std::string_view b) const {
   const auto x = hub_.find(a), y = hub_.find(b);
   if (x == hub_.end() || y == hub_.end()) return std::nullopt;
-  if (!solved_) Solve();
-  const Path& p = paths_[x->second * edges_.size() + y->second];
-  if (p.latency_s == kInf) return std::nullopt;
+  const Path& p = From(x->second)[y->second];
+  if (p.latency_ns == kNoPath) return std::nullopt;
   return p;
 }
 
@@ -74,7 +78,7 @@ std::optional<double> WanBackbone::PathBytesPerSec(std::string_view a, std::stri
 std::optional<double> WanBackbone::PathLatency(std::string_view a, std::string_view b) const {
   const std::optional<Path> p = PathBetween(a, b);
   if (!p) return std::nullopt;
-  return p->latency_s;
+  return static_cast<double>(p->latency_ns) * 1e-9;
 }
 
 }  // namespace stargate::sched

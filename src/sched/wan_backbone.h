@@ -5,8 +5,8 @@
 // uplink to its hub, then the path between the hubs with the least
 // latency (ties: the wider); what a transfer gets is the least bandwidth
 // along the way. A network of 10,000 sites in 20 regions is then a few
-// lines of links, not 50 million pairs. Pure; not thread-safe (the paths
-// are worked out on first use after a change).
+// lines of links, not 50 million pairs. Pure; not thread-safe (each
+// source hub's paths are worked out on first use after a change).
 #pragma once
 
 #include <cstdint>
@@ -35,19 +35,21 @@ class WanBackbone {
  private:
   struct Edge {
     uint32_t to;
-    double bytes_per_s, latency_s;
+    double bytes_per_s;
+    int64_t latency_ns;
   };
   struct Path {
-    double latency_s, bytes_per_s;
+    int64_t latency_ns;  // max: no path
+    double bytes_per_s;
   };
   std::optional<Path> PathBetween(std::string_view a, std::string_view b) const;
-  void Solve() const;
+  // The chosen path from hub `s` to every hub.
+  const std::vector<Path>& From(uint32_t s) const;
 
   std::map<std::string, uint32_t, std::less<>> hub_;
   std::vector<std::vector<Edge>> edges_;  // per hub
-  // Per (from, to) hub, once solved: the chosen path (latency infinite: none).
-  mutable std::vector<Path> paths_;
-  mutable bool solved_ = false;
+  // Per source hub, once asked for (empty: not yet): the path to each hub.
+  mutable std::vector<std::vector<Path>> from_;
 };
 
 }  // namespace stargate::sched

@@ -34,6 +34,13 @@ TEST(WanBackbone, ThePathOfLeastLatencyCarriesItsNarrowestLink) {
   tie.Link("a", "c", 30, 0.01);
   tie.Link("c", "d", 20, 0.01);
   EXPECT_EQ(tie.PathBytesPerSec("a", "d"), 20);
+  // Latencies that tie in milliseconds tie exactly (1 + 9 = 10 ms, which
+  // doubles in seconds put a hair under 0.010): the wider path.
+  WanBackbone ms;
+  ms.Link("a", "b", 100, 0.001);
+  ms.Link("b", "c", 100, 0.009);
+  ms.Link("a", "c", 400, 0.010);
+  EXPECT_EQ(ms.PathBytesPerSec("a", "c"), 400);
   // Islands are not joined.
   tie.Link("x", "y", 10, 0.01);
   EXPECT_EQ(tie.PathBytesPerSec("a", "x"), std::nullopt);
