@@ -310,8 +310,9 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
   const size_t held = within.size() + BallPools();
   const size_t budget = std::max<size_t>(kMinBallPools, kBallPoolsPerPool * state.pools().size());
   if (place.balls.size() >= kMaxBalls || held > budget) {
-    for (auto& [at, p] : places_) {
-      std::erase_if(p.balls, [&](auto& e) { return &p != &place || e.first.second != limit_ms; });
+    for (auto& entry : places_) {
+      const bool here = &entry.second == &place;
+      std::erase_if(entry.second.balls, [&](auto& e) { return !here || e.first.second != limit_ms; });
     }
   }
   std::sort(within.begin(), within.end());  // pool order: the orders break ties by it

@@ -24,8 +24,9 @@ void WanBackbone::Link(const std::string& a, const std::string& b, double bytes_
   // Whole nanoseconds: latencies summed along a path then tie exactly
   // when they should (10 ms + 20 ms is 30 ms), so the wider path wins.
   const int64_t latency_ns = std::llround(std::max(0.0, latency_s) * 1e9);
-  for (auto [from, to] : {std::pair{x, y}, std::pair{y, x}}) {
-    std::vector<Edge>& out = edges_[from];
+  for (const std::pair<uint32_t, uint32_t>& ends : {std::pair{x, y}, std::pair{y, x}}) {
+    std::vector<Edge>& out = edges_[ends.first];
+    const uint32_t to = ends.second;
     std::erase_if(out, [&](const Edge& e) { return e.to == to; });
     out.push_back(Edge{to, bytes_per_s, latency_ns});
   }
