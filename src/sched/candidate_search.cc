@@ -240,8 +240,8 @@ bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_
 }
 
 double CandidateSearch::KeyOf(size_t t, size_t node) const {
-  // Rounding apart from ScoreOf's own is far inside the Slack that Next
-  // allows, and Bound scores the top cell by ScoreOf itself.
+  // Rounding apart from ScoreOf's own (Bound adds the round trip to the
+  // top cell's key) is far inside the Slack that Next allows.
   const Walk& w = walks_[t];
   const double* least = &types_[t].both->least[node * PoolOrders::kDirections + w.dir];
   return w.base + w.along[0] * least[0] + w.along[1] * least[1];
@@ -303,7 +303,6 @@ void CandidateSearch::PlaneStep(size_t t) {
       if (best.node == 0) break;  // nothing below can be a member
       if (!heap.empty() && CellWorse{}(best, heap.front())) {
         push(best);  // another cell is less: walk from there
-        best.node = 0;
         break;
       }
       cell = best;
@@ -334,8 +333,10 @@ void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
       if (Walks(t, l)) walks_[t].pos[l] = NextIn(ListOf(t, l), 0, t, with_later_);
     }
     cells_[t].clear();
-    if (Walks(t, kBoth)) SetKeyForm(t);
-    if (Walks(t, kBoth) && MayHold(*types_[t].both, 1, t, with_later_)) cells_[t].push_back(Cell{KeyOf(t, 1), 1});
+    if (Walks(t, kBoth)) {
+      SetKeyForm(t);
+      if (MayHold(*types_[t].both, 1, t, with_later_)) cells_[t].push_back(Cell{KeyOf(t, 1), 1});
+    }
     walks_[t].bound = Bound(t);
   }
 }

@@ -40,6 +40,19 @@ struct Point {
   PoolId pool;
 };
 
+// The least and greatest of each key over some points (all 0 for none).
+struct Box {
+  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
+  bool any = false;
+  void Add(double x, double y) {
+    x_lo = any ? std::min(x_lo, x) : x;
+    x_hi = any ? std::max(x_hi, x) : x;
+    y_lo = any ? std::min(y_lo, y) : y;
+    y_hi = any ? std::max(y_hi, y) : y;
+    any = true;
+  }
+};
+
 // Orders positions [lo, hi) of `points` (a node's cell; only those below
 // `n` hold pools) so that each half of the cell holds the lower and the
 // higher keys along the cell's wider key, relative to the whole plane's
@@ -47,14 +60,9 @@ struct Point {
 void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, double x_span, double y_span) {
   const size_t end = std::min(hi, n);
   if (end <= lo + 1 || hi - lo < 2) return;
-  double x_lo = points[lo].x, x_hi = x_lo, y_lo = points[lo].y, y_hi = y_lo;
-  for (size_t i = lo + 1; i < end; ++i) {
-    x_lo = std::min(x_lo, points[i].x);
-    x_hi = std::max(x_hi, points[i].x);
-    y_lo = std::min(y_lo, points[i].y);
-    y_hi = std::max(y_hi, points[i].y);
-  }
-  const bool by_x = (x_hi - x_lo) * y_span >= (y_hi - y_lo) * x_span;
+  Box cell;
+  for (size_t i = lo; i < end; ++i) cell.Add(points[i].x, points[i].y);
+  const bool by_x = (cell.x_hi - cell.x_lo) * y_span >= (cell.y_hi - cell.y_lo) * x_span;
   const size_t mid = lo + (hi - lo) / 2;
   if (mid < end) {
     std::nth_element(points.begin() + static_cast<ptrdiff_t>(lo), points.begin() + static_cast<ptrdiff_t>(mid),
@@ -75,20 +83,17 @@ void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key,
                PoolOrders::Plane* out) {
   const size_t n = out->pools.size();
   const size_t leaves = out->room.leaves();
-  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const size_t site = state.pool(out->pools[i]).site.value();
-    x_lo = i == 0 ? carbon_key[site] : std::min(x_lo, carbon_key[site]);
-    x_hi = i == 0 ? carbon_key[site] : std::max(x_hi, carbon_key[site]);
-    y_lo = i == 0 ? cost_key[site] : std::min(y_lo, cost_key[site]);
-    y_hi = i == 0 ? cost_key[site] : std::max(y_hi, cost_key[site]);
+  Box all;
+  for (PoolId p : out->pools) {
+    const size_t site = state.pool(p).site.value();
+    all.Add(carbon_key[site], cost_key[site]);
   }
   // Directions evenly spread in angle over the keys scaled by their least
   // (so a job weighing emissions and cost alike, each against its best,
   // falls between two of them).
   constexpr int K = PoolOrders::kDirections;
-  const double x_scale = x_lo > 0 ? x_lo : std::max(x_hi, 1e-12);
-  const double y_scale = y_lo > 0 ? y_lo : std::max(y_hi, 1e-12);
+  const double x_scale = all.x_lo > 0 ? all.x_lo : std::max(all.x_hi, 1e-12);
+  const double y_scale = all.y_lo > 0 ? all.y_lo : std::max(all.y_hi, 1e-12);
   for (int k = 0; k < K; ++k) {
     const double angle = std::numbers::pi / 2 * k / (K - 1);
     out->on_carbon[k] = k == K - 1 ? 0.0 : std::cos(angle) / x_scale;
@@ -119,19 +124,15 @@ void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const 
   const size_t n = pools.size();
   std::vector<Point> points;
   points.reserve(n);
-  double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const size_t site = state.pool(pools[i]).site.value();
-    const Point p{carbon_key[site], cost_key[site], pools[i]};
-    points.push_back(p);
-    x_lo = i == 0 ? p.x : std::min(x_lo, p.x);
-    x_hi = i == 0 ? p.x : std::max(x_hi, p.x);
-    y_lo = i == 0 ? p.y : std::min(y_lo, p.y);
-    y_hi = i == 0 ? p.y : std::max(y_hi, p.y);
+  Box all;
+  for (PoolId p : pools) {
+    const size_t site = state.pool(p).site.value();
+    points.push_back(Point{carbon_key[site], cost_key[site], p});
+    all.Add(carbon_key[site], cost_key[site]);
   }
   size_t leaves = 1;  // as WakeIndex lays its tree out
   while (leaves < n) leaves *= 2;
-  SplitCells(points, 0, leaves, n, std::max(x_hi - x_lo, 1e-12), std::max(y_hi - y_lo, 1e-12));
+  SplitCells(points, 0, leaves, n, std::max(all.x_hi - all.x_lo, 1e-12), std::max(all.y_hi - all.y_lo, 1e-12));
   out->pools.resize(n);
   for (size_t i = 0; i < n; ++i) out->pools[i] = points[i].pool;
   out->room.Build(out->pools, room);
@@ -315,7 +316,6 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
       std::erase_if(entry.second.balls, [&](auto& e) { return !here || e.first.second != limit_ms; });
     }
   }
-  std::sort(within.begin(), within.end());  // pool order: the orders break ties by it
   Reach& reach = place.balls[key];
   SortBy(state, within, carbon_key_, room_, due_, &reach.carbon);
   SortBy(state, within, cost_key_, room_, due_, &reach.cost);

@@ -7,10 +7,25 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
+#include <limits>
+
 #include "sched/cluster_state.h"
 
 namespace stargate::sched {
 namespace {
+
+struct LinkArgs {
+  const char* a;
+  const char* b;
+  double bytes_per_s, latency_s;
+};
+
+WanBackbone Backbone(std::initializer_list<LinkArgs> links) {
+  WanBackbone b;
+  for (const LinkArgs& l : links) b.Link(l.a, l.b, l.bytes_per_s, l.latency_s);
+  return b;
+}
 
 TEST(WanBackbone, ThePathOfLeastLatencyCarriesItsNarrowestLink) {
   WanBackbone b;
@@ -28,18 +43,11 @@ TEST(WanBackbone, ThePathOfLeastLatencyCarriesItsNarrowestLink) {
   b.Link("in", "us", 500, 0.050);
   EXPECT_EQ(b.PathBytesPerSec("us", "in"), 500);
   // Two paths of equal latency: the wider.
-  WanBackbone tie;
-  tie.Link("a", "b", 10, 0.01);
-  tie.Link("b", "d", 10, 0.01);
-  tie.Link("a", "c", 30, 0.01);
-  tie.Link("c", "d", 20, 0.01);
+  WanBackbone tie = Backbone({{"a", "b", 10, 0.01}, {"b", "d", 10, 0.01}, {"a", "c", 30, 0.01}, {"c", "d", 20, 0.01}});
   EXPECT_EQ(tie.PathBytesPerSec("a", "d"), 20);
   // Latencies that tie in milliseconds tie exactly (1 + 9 = 10 ms, which
   // doubles in seconds put a hair under 0.010): the wider path.
-  WanBackbone ms;
-  ms.Link("a", "b", 100, 0.001);
-  ms.Link("b", "c", 100, 0.009);
-  ms.Link("a", "c", 400, 0.010);
+  const WanBackbone ms = Backbone({{"a", "b", 100, 0.001}, {"b", "c", 100, 0.009}, {"a", "c", 400, 0.010}});
   EXPECT_EQ(ms.PathBytesPerSec("a", "c"), 400);
   // Islands are not joined.
   tie.Link("x", "y", 10, 0.01);
