@@ -53,9 +53,10 @@ void CandidateSearch::BeginFull(size_t num_pools, std::span<const PoolId> pools,
   all_ = pools;
   looked_ = 0;
   horizon_ = WakeIndex::kNever;
+  for (Ranking& r : rankings_) r.ranked = false;
   if (stamp_.size() != num_pools || ++job_ == 0) {
     stamp_.assign(num_pools, 0);
-    rank_stamp_.assign(num_pools, 0);
+    for (Ranking& r : rankings_) r.stamp.assign(num_pools, 0);
     verdict_.resize(num_pools);
     later_.resize(num_pools);
     now_c_.resize(num_pools);
@@ -242,22 +243,22 @@ bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_
 double CandidateSearch::KeyOf(size_t t, size_t node) const {
   // Rounding apart from ScoreOf's own (Bound adds the round trip to the
   // top cell's key) is far inside the Slack that Next allows.
-  const Walk& w = walks_[t];
+  const Walk& w = r_->walks[t];
   const double* least = &types_[t].both->least[node * PoolOrders::kDirections + w.dir];
   return w.base + w.along[0] * least[0] + w.along[1] * least[1];
 }
 
 void CandidateSearch::SetKeyForm(size_t t) {
   const TypeOrders& o = types_[t];
-  Walk& w = walks_[t];
+  Walk& w = r_->walks[t];
   Candidate least;
   least.runtime_s = o.factors.runtime_s;
-  w.base = ScoreOf(least, norms_, *spec_);
+  w.base = ScoreOf(least, r_->norms, *spec_);
   // ScoreOf's relative terms: x / best, or 1 + x when the best is 0 (in
   // base already).
   auto per = [](double weight, double factor, double best) { return weight * factor / (best > 0 ? best : 1.0); };
-  const double cx = per(spec_->weight_carbon, o.factors.co2_per_key, norms_.co2);
-  const double cy = per(spec_->weight_cost, o.factors.cost_per_key, norms_.cost);
+  const double cx = per(spec_->weight_carbon, o.factors.co2_per_key, r_->norms.co2);
+  const double cy = per(spec_->weight_cost, o.factors.cost_per_key, r_->norms.cost);
   // The two directions either side of (cx, cy), and (cx, cy) as their sum
   // with multiples of at least 0 (Cramer's rule).
   const PoolOrders::Plane& plane = *o.both;
@@ -274,7 +275,7 @@ void CandidateSearch::SetKeyForm(size_t t) {
 
 void CandidateSearch::PlaneStep(size_t t) {
   const PoolOrders::Plane& plane = *types_[t].both;
-  std::vector<Cell>& heap = cells_[t];
+  std::vector<Cell>& heap = r_->cells[t];
   const size_t leaves = plane.room.leaves();
   auto push = [&](const Cell& c) {
     heap.push_back(c);
@@ -290,7 +291,7 @@ void CandidateSearch::PlaneStep(size_t t) {
     while (cell.node < leaves) {
       Cell best{kInf, 0}, other{kInf, 0};
       for (size_t child : {2 * cell.node, 2 * cell.node + 1}) {
-        if (!MayHold(plane, child, t, with_later_)) continue;
+        if (!MayHold(plane, child, t, r_->with_later)) continue;
         const Cell c{KeyOf(t, child), static_cast<uint32_t>(child)};
         if (best.node == 0 || CellWorse{}(best, c)) {
           other = best;
@@ -315,29 +316,37 @@ void CandidateSearch::PlaneStep(size_t t) {
 }
 
 void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
-  with_later_ = with_later;
-  norms_ = norms;
-  if (++rank_ == 0) {
-    std::fill(rank_stamp_.begin(), rank_stamp_.end(), 0);
-    rank_ = 1;
+  r_ = &rankings_[with_later ? 1 : 0];
+  if (r_->ranked && r_->norms == norms) {
+    r_->replay = 0;
+    return;
   }
-  seen_.clear();
-  walks_.assign(types_.size(), Walk{});
+  r_->ranked = true;
+  r_->with_later = with_later;
+  r_->norms = norms;
+  if (++r_->rank == 0) {
+    std::fill(r_->stamp.begin(), r_->stamp.end(), 0);
+    r_->rank = 1;
+  }
+  r_->seen.clear();
+  r_->yielded.clear();
+  r_->replay = 0;
+  r_->walks.assign(types_.size(), Walk{});
   if (!bounded_) {
     for (PoolId p : all_) Meet(p);
     return;
   }
-  if (cells_.size() < types_.size()) cells_.resize(types_.size());
+  if (r_->cells.size() < types_.size()) r_->cells.resize(types_.size());
   for (size_t t = 0; t < types_.size(); ++t) {
     for (int l = 0; l < 3; ++l) {
-      if (Walks(t, l)) walks_[t].pos[l] = NextIn(ListOf(t, l), 0, t, with_later_);
+      if (Walks(t, l)) r_->walks[t].pos[l] = NextIn(ListOf(t, l), 0, t, r_->with_later);
     }
-    cells_[t].clear();
+    r_->cells[t].clear();
     if (Walks(t, kBoth)) {
       SetKeyForm(t);
-      if (MayHold(*types_[t].both, 1, t, with_later_)) cells_[t].push_back(Cell{KeyOf(t, 1), 1});
+      if (MayHold(*types_[t].both, 1, t, r_->with_later)) r_->cells[t].push_back(Cell{KeyOf(t, 1), 1});
     }
-    walks_[t].bound = Bound(t);
+    r_->walks[t].bound = Bound(t);
   }
 }
 
@@ -348,16 +357,16 @@ const PoolOrders::Sorted& CandidateSearch::ListOf(size_t t, int list) const {
 
 void CandidateSearch::Meet(PoolId p) {
   const size_t i = p.value();
-  if (rank_stamp_[i] == rank_) return;
-  rank_stamp_[i] = rank_;
+  if (r_->stamp[i] == r_->rank) return;
+  r_->stamp[i] = r_->rank;
   bool later = false;
-  if (!IsMember(p, with_later_, &later)) return;
-  seen_.push_back(Seen{ScoreOf(CandidateOf(p, later), norms_, *spec_), later, p});
-  std::push_heap(seen_.begin(), seen_.end(), Worse{});
+  if (!IsMember(p, r_->with_later, &later)) return;
+  r_->seen.push_back(Seen{ScoreOf(CandidateOf(p, later), r_->norms, *spec_), later, p});
+  std::push_heap(r_->seen.begin(), r_->seen.end(), Worse{});
 }
 
 double CandidateSearch::Bound(size_t t) const {
-  const Walk& w = walks_[t];
+  const Walk& w = r_->walks[t];
   const TypeOrders& o = types_[t];
   for (int l = 0; l < 3; ++l) {
     // One order walked to its end has met every pool of the type that
@@ -371,19 +380,19 @@ double CandidateSearch::Bound(size_t t) const {
   if (Walks(t, kBoth)) {
     // Every pool not met lies below a cell still to be walked, and the
     // cell on top has the least key.
-    if (cells_[t].empty()) return kInf;
-    return cells_[t].front().key + LatencyTerm(rtt_ms, *spec_);
+    if (r_->cells[t].empty()) return kInf;
+    return r_->cells[t].front().key + LatencyTerm(rtt_ms, *spec_);
   }
   Candidate least;
   least.runtime_s = o.factors.runtime_s;
   least.co2_g = o.factors.co2_per_key * o.carbon->keys[w.pos[kCarbon]];
   if (Uses(t, kCost)) least.cost_usd = o.factors.cost_per_key * o.cost->keys[w.pos[kCost]];
   least.rtt_ms = rtt_ms;
-  return ScoreOf(least, norms_, *spec_);
+  return ScoreOf(least, r_->norms, *spec_);
 }
 
 void CandidateSearch::Step(size_t t) {
-  Walk& w = walks_[t];
+  Walk& w = r_->walks[t];
   int l = w.turn;
   while (!Walks(t, l)) l = (l + 1) % 4;
   w.turn = (l + 1) % 4;
@@ -394,28 +403,38 @@ void CandidateSearch::Step(size_t t) {
   }
   const PoolOrders::Sorted& list = ListOf(t, l);
   Meet(list.pools[w.pos[l]]);
-  w.pos[l] = NextIn(list, w.pos[l] + 1, t, with_later_);
+  w.pos[l] = NextIn(list, w.pos[l] + 1, t, r_->with_later);
   w.bound = Bound(t);
 }
 
 const Candidate* CandidateSearch::Next(bool* later) {
+  if (r_->replay < r_->yielded.size()) {
+    // The other Rank may have scored the pool by its own norms since.
+    const Seen& again = r_->yielded[r_->replay++];
+    Candidate& c = again.later ? later_c_[again.pool.value()] : now_c_[again.pool.value()];
+    c.score = again.score;
+    if (later != nullptr) *later = again.later;
+    return &c;
+  }
   for (;;) {
     double bound = kInf;
     size_t walk = 0;
-    for (size_t t = 0; t < walks_.size(); ++t) {
-      if (walks_[t].bound < bound) {
-        bound = walks_[t].bound;
+    for (size_t t = 0; t < r_->walks.size(); ++t) {
+      if (r_->walks[t].bound < bound) {
+        bound = r_->walks[t].bound;
         walk = t;
       }
     }
-    if (!seen_.empty()) {
-      const Seen best = seen_.front();
+    if (!r_->seen.empty()) {
+      const Seen best = r_->seen.front();
       if (bound == kInf || best.score + Slack(best.score, bound) < bound) {
-        std::pop_heap(seen_.begin(), seen_.end(), Worse{});
-        seen_.pop_back();
+        std::pop_heap(r_->seen.begin(), r_->seen.end(), Worse{});
+        r_->seen.pop_back();
         Candidate& c = best.later ? later_c_[best.pool.value()] : now_c_[best.pool.value()];
         c.score = best.score;
         if (later != nullptr) *later = best.later;
+        r_->yielded.push_back(best);
+        r_->replay = r_->yielded.size();
         return &c;
       }
     }

@@ -97,7 +97,11 @@ class CandidateSearch {
 
   // Restarts the best-first order with `norms`, over the pools the job can
   // start in now and, `with_later`, those worth waiting for (by the
-  // horizon AllNorms was given).
+  // horizon AllNorms was given). The job's last Rank of the same kind and
+  // norms is not walked again: its candidates so far are handed out anew,
+  // then its walk goes on (a policy that looks at the best now, then at
+  // the best with later pools, then places in the best now walks twice,
+  // not three times).
   void Rank(bool with_later, const ScoreNorms& norms);
   // The next candidate in that order (score set; `*later`: one worth
   // waiting for), or nullptr when none is left.
@@ -171,6 +175,21 @@ class CandidateSearch {
   // due back by the horizon.
   size_t NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later) const;
 
+  // One Rank's walk: one for the pools with room now, one with those worth
+  // waiting for, each kept through the other's.
+  struct Ranking {
+    bool ranked = false;  // for the job being searched for
+    bool with_later = false;
+    ScoreNorms norms;
+    std::vector<Walk> walks;
+    std::vector<std::vector<Cell>> cells;  // per type, a min-heap by key
+    std::vector<Seen> seen;                // met, not yet handed out: a min-heap
+    std::vector<Seen> yielded;             // handed out, in order
+    size_t replay = 0;                     // the next of yielded to hand out again
+    uint32_t rank = 0;                     // pools met are stamped with it
+    std::vector<uint32_t> stamp;
+  };
+
   const SchedulerSpec* spec_ = nullptr;
   PoolJudge* judge_ = nullptr;
   bool bounded_ = true;
@@ -179,19 +198,16 @@ class CandidateSearch {
   double rtt_limit_ms_ = 0;
   ScoreNorms now_norms_;
 
-  // Per pool, stamped with the job (stamp_) and the Rank (rank_stamp_).
-  uint32_t job_ = 0, rank_ = 0;
-  std::vector<uint32_t> stamp_, rank_stamp_;
+  // Per pool, stamped with the job.
+  uint32_t job_ = 0;
+  std::vector<uint32_t> stamp_;
   std::vector<uint8_t> verdict_, later_;
   std::vector<Candidate> now_c_, later_c_;
   int64_t looked_ = 0;
 
-  bool with_later_ = false;
   int64_t horizon_ = WakeIndex::kNever;  // ns; set by AllNorms
-  ScoreNorms norms_;
-  std::vector<Walk> walks_;
-  std::vector<std::vector<Cell>> cells_;  // per type, a min-heap by key
-  std::vector<Seen> seen_;
+  Ranking rankings_[2];                  // without and with later pools
+  Ranking* r_ = &rankings_[0];           // the last Rank's
 };
 
 }  // namespace stargate::sched

@@ -153,6 +153,26 @@ void RefreshPlane(const ClusterState& state, const std::vector<double>& carbon_k
   }
 }
 
+// `pools` in `out`'s orders and plane, sorted and split anew.
+void ReachOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
+             const std::vector<double>& cost_key, const std::vector<int64_t>& room, const std::vector<int64_t>& due,
+             PoolOrders::Reach* out) {
+  SortBy(state, pools, carbon_key, room, due, &out->carbon);
+  SortBy(state, pools, cost_key, room, due, &out->cost);
+  PlaneOf(state, pools, carbon_key, cost_key, room, due, &out->both);
+  out->stale = false;
+}
+
+// `out` brought to the keys now, if they moved since it was sorted.
+void Refresh(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
+             const std::vector<int64_t>& room, const std::vector<int64_t>& due, PoolOrders::Reach* out) {
+  if (!out->stale) return;
+  SortBy(state, out->carbon.pools, carbon_key, room, due, &out->carbon);
+  SortBy(state, out->cost.pools, cost_key, room, due, &out->cost);
+  RefreshPlane(state, carbon_key, cost_key, room, due, &out->both);
+  out->stale = false;
+}
+
 }  // namespace
 
 bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
@@ -172,6 +192,8 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
       layout_ = std::move(layout);
       places_.clear();
       ++places_cleared_;
+      fenced_.clear();
+      fenced_pools_ = 0;
     }
   }
   // The same state's grid figures as last time: nothing to re-sort.
@@ -222,9 +244,11 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
         RefreshPlane(state, carbon, cost, room_, due_, &both_[t]);
       }
     }
+    // Refreshed on first use.
     for (auto& [at, place] : places_) {
-      for (auto& [key, ball] : place.balls) ball.stale = true;  // refreshed on first use
+      for (auto& [key, ball] : place.balls) ball.stale = true;
     }
+    for (auto& [key, fenced] : fenced_) fenced.reach.stale = true;
   }
   if (carbon_moved) {
     for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], carbon, room_, due_, &carbon_[t]);
@@ -268,6 +292,12 @@ void PoolOrders::ForEachOrderOf(PoolId p, F f) {
       f(ball.both);
     }
   }
+  for (auto& [key, fenced] : fenced_) {
+    if (key.second != t) continue;
+    f(fenced.reach.carbon);
+    f(fenced.reach.cost);
+    f(fenced.reach.both);
+  }
 }
 
 PoolOrders::Place& PoolOrders::PlaceAt(const ClusterState& state, float latitude, float longitude) {
@@ -294,14 +324,8 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
   Place& place = PlaceAt(state, latitude, longitude);
   const std::pair<size_t, double> key{Index(t), limit_ms};
   if (auto it = place.balls.find(key); it != place.balls.end()) {
-    Reach& reach = it->second;
-    if (reach.stale) {
-      SortBy(state, reach.carbon.pools, carbon_key_, room_, due_, &reach.carbon);
-      SortBy(state, reach.cost.pools, cost_key_, room_, due_, &reach.cost);
-      RefreshPlane(state, carbon_key_, cost_key_, room_, due_, &reach.both);
-      reach.stale = false;
-    }
-    return reach;
+    Refresh(state, carbon_key_, cost_key_, room_, due_, &it->second);
+    return it->second;
   }
   std::vector<PoolId> within;
   for (size_t i = 0; i < by_rtt.pools.size() && by_rtt.keys[i] <= limit_ms; ++i) within.push_back(by_rtt.pools[i]);
@@ -317,11 +341,37 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
     }
   }
   Reach& reach = place.balls[key];
-  SortBy(state, within, carbon_key_, room_, due_, &reach.carbon);
-  SortBy(state, within, cost_key_, room_, due_, &reach.cost);
-  PlaneOf(state, within, carbon_key_, cost_key_, room_, due_, &reach.both);
+  ReachOf(state, within, carbon_key_, cost_key_, room_, due_, &reach);
   return reach;
 }
+
+const PoolOrders::Reach& PoolOrders::Within(const ClusterState& state, AcceleratorType t,
+                                            const std::shared_ptr<const SiteSet>& allowed) {
+  const std::pair<const SiteSet*, size_t> key{allowed.get(), Index(t)};
+  if (auto it = fenced_.find(key); it != fenced_.end()) {
+    Refresh(state, carbon_key_, cost_key_, room_, due_, &it->second.reach);
+    return it->second.reach;
+  }
+  std::vector<PoolId> within;
+  for (PoolId p : of_type_[Index(t)]) {
+    if (allowed->Has(state.pool(p).site)) within.push_back(p);
+  }
+  // Full: keep only this set's orders (a search asks for each of its
+  // types in turn, and holds those it has).
+  const size_t budget = std::max<size_t>(kMinBallPools, kBallPoolsPerPool * state.pools().size());
+  if (fenced_.size() >= kMaxFences || fenced_pools_ + within.size() > budget) {
+    std::erase_if(fenced_, [&](auto& e) { return e.first.first != key.first; });
+    fenced_pools_ = 0;
+    for (const auto& [k, fenced] : fenced_) fenced_pools_ += fenced.reach.both.pools.size();
+  }
+  Fenced& fenced = fenced_[key];
+  fenced.set = allowed;
+  ReachOf(state, within, carbon_key_, cost_key_, room_, due_, &fenced.reach);
+  fenced_pools_ += within.size();
+  return fenced.reach;
+}
+
+size_t PoolOrders::FencedPools() const { return fenced_pools_; }
 
 size_t PoolOrders::BallPools() const {
   size_t held = 0;

@@ -18,11 +18,13 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include "core/accelerator.h"
 #include "sched/cluster_state.h"
+#include "sched/site_set.h"
 #include "sched/wake_index.h"
 
 namespace stargate::sched {
@@ -113,6 +115,18 @@ class PoolOrders {
   static constexpr size_t kMinBallPools = 65'536;
   // The pools the balls hold, all points and limits together.
   size_t BallPools() const;
+  // Pools of type `t` at the sites of `allowed` (a job's jurisdictions or
+  // regions), in their own orders and plane: a job that may use only some
+  // sites walks only their pools, where the network's orders would meet
+  // every other site's cleaner or cheaper pools first (and every pool of a
+  // type with no allowed site at all). Kept per set, each holding its set
+  // (so the address is not reused while it is a key), until the keys move;
+  // valid until then, or until a call for another set when kMaxFences
+  // sets are held or the pools they hold pass the balls' budget.
+  const Reach& Within(const ClusterState& state, AcceleratorType t, const std::shared_ptr<const SiteSet>& allowed);
+  static constexpr size_t kMaxFences = 256;
+  // The pools the sets' orders hold, all sets together.
+  size_t FencedPools() const;
   // The round trip from a point to each site, by site index. Valid until
   // places_cleared() changes (the cache of locations is bounded).
   const std::vector<double>& RoundTrips(const ClusterState& state, float latitude, float longitude);
@@ -155,6 +169,12 @@ class PoolOrders {
   Sorted min_ahead_;
   std::vector<Plane> both_ = std::vector<Plane>(kNumAcceleratorTypes);
   std::map<std::pair<float, float>, Place> places_;
+  struct Fenced {
+    std::shared_ptr<const SiteSet> set;
+    Reach reach;
+  };
+  std::map<std::pair<const SiteSet*, size_t>, Fenced> fenced_;  // by (set, type)
+  size_t fenced_pools_ = 0;
 };
 
 }  // namespace stargate::sched

@@ -59,6 +59,7 @@ struct ScoreNorms {
   double cost = std::numeric_limits<double>::infinity();
   double runtime = std::numeric_limits<double>::infinity();  // the shortest run time alone (wait budgets)
   void Include(const Candidate& c);
+  bool operator==(const ScoreNorms&) const = default;
 };
 
 // score = w_time * (wait + move + runtime) / norms.time + w_carbon * co2 / norms.co2

@@ -125,15 +125,24 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
   for (int t = 0; t < kNumAcceleratorTypes; ++t) {
     const auto type = static_cast<AcceleratorType>(t);
     if ((req.accel_mask & MaskOf(type)) == 0 || orders_.OfType(type).empty()) continue;
+    // Only some sites allowed: only their pools (none of the type: no
+    // walk at all).
+    const PoolOrders::Reach* fenced = req.allowed == nullptr ? nullptr : &orders_.Within(state, type, req.allowed);
+    if (fenced != nullptr && fenced->both.pools.empty()) continue;
     CandidateSearch::TypeOrders o;
     // A round-trip limit: only the pools in reach; the round-trip order is
-    // walked too when it is weighed.
+    // walked too when it is weighed. (The pools allowed and in reach are
+    // left to the judge to tell apart.)
     if (limited) {
       const PoolOrders::Reach& reach = orders_.Ball(state, type, req.users_latitude, req.users_longitude, limit);
       o.carbon = &reach.carbon;
       o.cost = &reach.cost;
       o.both = &reach.both;
       o.reach_only = true;
+    } else if (fenced != nullptr) {
+      o.carbon = &fenced->carbon;
+      o.cost = &fenced->cost;
+      o.both = &fenced->both;
     } else {
       o.carbon = &orders_.ByCarbon(type);
       o.cost = &orders_.ByCost(type);

@@ -364,6 +364,89 @@ TEST(CandidateSearch, ThePlaneFindsAPoolFairInBothKeys) {
   EXPECT_GT(by_keys, 1'000);
 }
 
+// Every third pool is full now and worth waiting for (10 min), and those
+// are the cleanest: the pools with later ones weigh emissions by other norms.
+struct SomeLaterJudge final : PoolJudge {
+  SomeLaterJudge(const ClusterState& s, const JobRequest& r) : state(s), req(r) {}
+  Verdict Now(PoolId p, Candidate* c) override {
+    *c = Estimate(state, p, req);
+    return p.value() % 3 == 0 ? Verdict::kNotNow : Verdict::kNow;
+  }
+  bool Later(PoolId p, Candidate* c) override {
+    *c = Estimate(state, p, req);
+    c->wait_s = 600;
+    return true;
+  }
+  const ClusterState& state;
+  const JobRequest& req;
+};
+
+// A policy ranks the pools with room now, then those with later ones too,
+// then those with room now again: the third Rank hands out the first one's
+// candidates (scored by its own norms, though the second scored some of
+// them by its own) and goes on as a fresh search would.
+TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
+  ClusterState state = ManySites(300);
+  for (int i = 0; i < 300; ++i) {
+    SiteSignals sig;
+    sig.carbon = sig.carbon_ahead = (i % 3 == 0 ? 20 : 200) + (i * 7919) % 300;
+    sig.price = 30 + (i * 104729) % 70;
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+  PoolOrders orders;
+  orders.Update(state, true);
+  const JobRequest req = NodeForAnHour();
+  SomeLaterJudge judge(state, req);
+  SchedulerSpec spec;
+  const CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100),
+                                      &orders.ByCost(AcceleratorType::kH100),
+                                      nullptr,
+                                      FactorsFor(AcceleratorType::kH100, req),
+                                      WakeIndex::DevicesOnANode(8),
+                                      &orders.ByBoth(AcceleratorType::kH100)};
+  struct Got {
+    PoolId pool;
+    double score;
+    bool operator==(const Got&) const = default;
+  };
+  auto take = [](CandidateSearch& search, int n) {
+    std::vector<Got> got;
+    for (int i = 0; i < n; ++i) {
+      const Candidate* c = search.Next();
+      if (c == nullptr) break;
+      got.push_back(Got{c->pool, c->score});
+    }
+    return got;
+  };
+  // Fresh: the first 40 candidates with room now.
+  CandidateSearch fresh;
+  fresh.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
+  ScoreNorms norms;
+  ASSERT_TRUE(fresh.NowNorms(&norms));
+  fresh.Rank(false, norms);
+  const std::vector<Got> want = take(fresh, 40);
+  ASSERT_EQ(want.size(), 40u);
+
+  CandidateSearch search;
+  search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
+  ASSERT_TRUE(search.NowNorms(&norms));
+  search.Rank(false, norms);
+  EXPECT_EQ(take(search, 5), std::vector<Got>(want.begin(), want.begin() + 5));
+  const ScoreNorms all = search.AllNorms(Time::Epoch() + Duration::Hours(1));
+  ASSERT_LT(all.co2, norms.co2);  // the later pools are weighed by other norms
+  search.Rank(true, all);
+  bool later = false;
+  const Candidate* best = search.Next(&later);
+  ASSERT_NE(best, nullptr);
+  EXPECT_TRUE(later);  // a clean pool worth waiting for is the best of all
+  take(search, 200);   // scores pools with room now by the other norms
+  const int64_t looked = search.looked();
+  search.Rank(false, norms);
+  EXPECT_EQ(take(search, 5), std::vector<Got>(want.begin(), want.begin() + 5));
+  EXPECT_EQ(search.looked(), looked);  // handed out again, not looked for
+  EXPECT_EQ(take(search, 35), std::vector<Got>(want.begin() + 5, want.end()));
+}
+
 TEST(CandidateSearch, ARoundTripLimitLooksOnlyWithinReach) {
   const ClusterState state = ManySites(2'000);
   PoolOrders orders;

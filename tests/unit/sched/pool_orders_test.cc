@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <set>
 #include <vector>
 
@@ -88,6 +89,11 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
     orders.Update(state, true);
     const float lat = 10, lon = 20;
     const double limit = 30 + 100 * rng.Uniform();
+    auto allowed = std::make_shared<SiteSet>(state.sites().size());
+    for (size_t i = 0; i < state.sites().size(); ++i) {
+      if (rng.Bernoulli(0.3)) allowed->Add(SiteId(static_cast<uint16_t>(i)));
+    }
+    const std::shared_ptr<const SiteSet> fence = allowed;
     // More moves than a plane is refilled before it is split anew.
     for (int hour = 0; hour < 60; ++hour) {
       for (int k = 0; k < 5; ++k) {  // rooms change between moves
@@ -101,12 +107,19 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
         for (PoolId p : orders.OfType(t)) {
           if (RoundTripMs(state.site(state.pool(p).site), lat, lon) <= limit) within.push_back(p);
         }
-        const PoolOrders::Reach& reach = orders.Ball(state, t, lat, lon, limit);
-        ExpectHolds(state, reach.both, within, room);
-        for (const PoolOrders::Sorted* order : {&reach.carbon, &reach.cost}) {
-          std::set<PoolId> in(order->pools.begin(), order->pools.end());
-          EXPECT_EQ(in, std::set<PoolId>(within.begin(), within.end()));
-          EXPECT_TRUE(std::is_sorted(order->keys.begin(), order->keys.end()));
+        std::vector<PoolId> fenced;
+        for (PoolId p : orders.OfType(t)) {
+          if (fence->Has(state.pool(p).site)) fenced.push_back(p);
+        }
+        const std::pair<const PoolOrders::Reach*, const std::vector<PoolId>*> reaches[] = {
+            {&orders.Ball(state, t, lat, lon, limit), &within}, {&orders.Within(state, t, fence), &fenced}};
+        for (const auto& [reach, want] : reaches) {
+          ExpectHolds(state, reach->both, *want, room);
+          for (const PoolOrders::Sorted* order : {&reach->carbon, &reach->cost}) {
+            std::set<PoolId> in(order->pools.begin(), order->pools.end());
+            EXPECT_EQ(in, std::set<PoolId>(want->begin(), want->end()));
+            EXPECT_TRUE(std::is_sorted(order->keys.begin(), order->keys.end()));
+          }
         }
         if (HasFailure()) return;
       }
@@ -147,6 +160,36 @@ TEST(PoolOrders, BallsStayWithinTheirBudget) {
     EXPECT_FALSE(reach.both.pools.empty());
     EXPECT_LE(orders.BallPools(), budget);
   }
+}
+
+// Jobs with many different allowed-site sets: the sets' orders together
+// stay within the balls' budget and kMaxFences sets, and the orders just
+// asked for are whole.
+TEST(PoolOrders, AllowedSitesOrdersStayWithinTheirBudget) {
+  Rng rng(5);
+  std::vector<SiteSpec> specs;
+  for (int i = 0; i < 3'000; ++i) {
+    SiteSpec s;
+    s.name = "s" + std::to_string(i);
+    s.pools.push_back(PoolSpec{AcceleratorType::kH100, 1, 8, 1, 1});
+    specs.push_back(s);
+  }
+  ClusterState state(specs);
+  MoveKeys(rng, state);
+  PoolOrders orders;
+  orders.Update(state, true);
+  const size_t budget = std::max(PoolOrders::kMinBallPools, PoolOrders::kBallPoolsPerPool * state.pools().size());
+  std::vector<std::shared_ptr<const SiteSet>> sets;  // held, as jobs hold theirs
+  for (int k = 0; k < 400; ++k) {
+    auto set = std::make_shared<SiteSet>(state.sites().size());
+    const size_t size = 10 + rng.Below(2'990);
+    for (size_t i = 0; i < size; ++i) set->Add(SiteId(static_cast<uint16_t>(i)));
+    sets.push_back(set);
+    const PoolOrders::Reach& reach = orders.Within(state, AcceleratorType::kH100, sets.back());
+    EXPECT_EQ(reach.both.pools.size(), size);
+    EXPECT_LE(orders.FencedPools(), budget);
+  }
+  EXPECT_GT(orders.FencedPools(), 3'000u);  // more than one kept
 }
 
 }  // namespace
