@@ -112,17 +112,61 @@ bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
   if (!OrderNorms(t, with_later, norms, &least)) return least.any;
   // The least time is the type's run time when a member runs at it (no
   // wait, no span to price); otherwise, if the type could still hold the
-  // least time of all, every member is looked at.
+  // least time of all, the members are met by a bound on their time until
+  // none left could have less.
   const double runtime = o.factors.runtime_s;
   if (least.time > runtime && runtime < norms->time) {
     const bool ball = o.rtt != nullptr && rtt_limit_ms_ < kInf && !o.reach_only;
     const PoolOrders::Sorted& order = ball ? *o.rtt : *o.carbon;
-    for (size_t i = NextIn(order, 0, t, with_later); i < order.pools.size() && !(ball && order.keys[i] > rtt_limit_ms_);
-         i = NextIn(order, i + 1, t, with_later)) {
-      MeetForNorms(order.pools[i], with_later, norms, &least);
-    }
+    const size_t end = ball
+                           ? static_cast<size_t>(std::upper_bound(order.keys.begin(), order.keys.end(), rtt_limit_ms_) -
+                                                 order.keys.begin())
+                           : order.pools.size();
+    TimeWalk(order, end, t, with_later, norms, &least);
   }
   return least.any;
+}
+
+void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later,
+                               ScoreNorms* norms, Least* least) {
+  // A member's time is at least the type's run time, and for one without
+  // room now, the wait until its calendar next hands devices back: a
+  // best-first walk down the order's trees by that bound (the pool that
+  // frees up first is usually the one with the least wait).
+  const size_t leaves = order.room.leaves();
+  const double runtime = types_[t].factors.runtime_s;
+  auto first = [leaves](size_t node) {  // the first position below a node
+    while (node < leaves) node *= 2;
+    return node - leaves;
+  };
+  auto key = [&](size_t node) {
+    if (first(node) >= end) return kInf;
+    if (order.room.Least(node) <= types_[t].room_needed) return runtime;
+    const int64_t due = order.due.Least(node);
+    if (!with_later || due > horizon_) return kInf;
+    return runtime + static_cast<double>(due - now_ns_) / 1e9;
+  };
+  std::vector<Cell>& heap = time_cells_;
+  heap.clear();
+  if (const double k = key(1); k < kInf) heap.push_back(Cell{k, 1});
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), CellWorse{});
+    const Cell cell = heap.back();
+    heap.pop_back();
+    // Ties and rounding apart: a pool whose bound equals the least time
+    // met may still have it.
+    if (least->time < kInf && cell.key > least->time + Slack(cell.key, least->time)) break;
+    if (cell.node >= leaves) {
+      MeetForNorms(order.pools[cell.node - leaves], with_later, norms, least);
+      continue;
+    }
+    for (size_t child : {2 * cell.node, 2 * cell.node + 1}) {
+      if (const double k = key(child); k < kInf) {
+        heap.push_back(Cell{k, static_cast<uint32_t>(child)});
+        std::push_heap(heap.begin(), heap.end(), CellWorse{});
+      }
+    }
+  }
 }
 
 bool CandidateSearch::OrderNorms(size_t t, bool with_later, ScoreNorms* norms, Least* least) {
@@ -188,7 +232,8 @@ bool CandidateSearch::NowNorms(ScoreNorms* norms) {
   return any;
 }
 
-ScoreNorms CandidateSearch::AllNorms(Time horizon) {
+ScoreNorms CandidateSearch::AllNorms(Time now, Time horizon) {
+  now_ns_ = now.nanos();
   horizon_ = horizon.nanos();
   ScoreNorms norms = now_norms_;
   bool later = false;

@@ -91,9 +91,9 @@ class CandidateSearch {
   // is none.
   bool NowNorms(ScoreNorms* norms);
   // The norms over those and the pools worth waiting for (after
-  // NowNorms): pools waking after `horizon` (the job's longest wait) are
-  // not looked at.
-  ScoreNorms AllNorms(Time horizon);
+  // NowNorms), as the judge finds them at `now`: pools waking after
+  // `horizon` (the job's longest wait) are not looked at.
+  ScoreNorms AllNorms(Time now, Time horizon);
 
   // Restarts the best-first order with `norms`, over the pools the job can
   // start in now and, `with_later`, those worth waiting for (by the
@@ -155,6 +155,10 @@ class CandidateSearch {
   // The least emissions and cost of type `t`'s members, by its orders;
   // false when every member is known (or there is none).
   bool OrderNorms(size_t t, bool with_later, ScoreNorms* norms, Least* least);
+  // Meets type `t`'s members among the first `end` positions of `order`
+  // until none left could take less time than the least met.
+  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, ScoreNorms* norms,
+                Least* least);
   // The least score any pool of type `t` not yet met in this Rank can have.
   double Bound(size_t t) const;
   void Step(size_t t);
@@ -206,6 +210,8 @@ class CandidateSearch {
   int64_t looked_ = 0;
 
   int64_t horizon_ = WakeIndex::kNever;  // ns; set by AllNorms
+  int64_t now_ns_ = 0;                   // likewise
+  std::vector<Cell> time_cells_;         // TimeWalk's heap
   Ranking rankings_[2];                  // without and with later pools
   Ranking* r_ = &rankings_[0];           // the last Rank's
 };

@@ -172,7 +172,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& n
   if (judge->max_wait_s <= 0) return false;
   // The pools worth waiting for are weighed with those the job can start
   // in now; waiting wins only when one of them is the best of all.
-  search_.Rank(true, search_.AllNorms(now + Duration::FromSeconds(judge->max_wait_s)));
+  search_.Rank(true, search_.AllNorms(now, now + Duration::FromSeconds(judge->max_wait_s)));
   bool later = false;
   const Candidate* best = search_.Next(&later);
   if (best == nullptr || !later) return false;
@@ -185,6 +185,8 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& n
     EarliestRoom(state, best->pool, need, claims_, now, &reservation->extra);
   }
   wait_demand_[best->pool.value()] += need;
+  UpdateDue(state, best->pool, now);
+  waited_.push_back(best->pool);  // its due is set back at the next pass
   return true;
 }
 
@@ -323,6 +325,7 @@ void StargatePolicy::RefreshOrders(const ClusterState& state, Time now, const De
       UpdateDue(state, p, now);
     }
     for (PoolId p : claimed_) UpdateRoom(state, p);
+    for (PoolId p : waited_) UpdateDue(state, p, now);
     while (!due_heap_.empty() && due_heap_.top().first <= now.nanos()) {
       const auto [due, p] = due_heap_.top();
       due_heap_.pop();
@@ -330,6 +333,7 @@ void StargatePolicy::RefreshOrders(const ClusterState& state, Time now, const De
     }
   }
   claimed_.clear();
+  waited_.clear();
   for (const Decision& d : repairs.items) {
     if (const auto* r = std::get_if<Repair>(&d)) Claimed(state, state.PoolOf(r->spare));
   }
@@ -357,9 +361,16 @@ void StargatePolicy::UpdateRoom(const ClusterState& state, PoolId p) {
 
 void StargatePolicy::UpdateDue(const ClusterState& state, PoolId p, Time now) {
   // Only a gang ending after now brings room a job could wait for (the
-  // calendar's overdue gangs have not brought it).
+  // calendar's overdue gangs have not brought it), and none before there
+  // is room for a device more than jobs earlier in the pass chose to wait
+  // for there (Judge::Later): a pool whose releases they have taken up is
+  // no longer met by the walks for pools worth waiting for.
   const std::optional<ReleaseEntry> next = state.running(p).FirstEndingAfter(now);
-  const int64_t due = next ? next->end.nanos() : WakeIndex::kNever;
+  int64_t due = next ? next->end.nanos() : WakeIndex::kNever;
+  if (due != WakeIndex::kNever && wait_demand_[p.value()] > 0) {
+    const Time room = EarliestRoom(state, p, 1 + wait_demand_[p.value()], claims_, now);
+    due = room == Time::Never() ? WakeIndex::kNever : std::max(due, room.nanos());
+  }
   if (due != orders_.Due(p) && due != WakeIndex::kNever) due_heap_.emplace(due, p.value());
   orders_.SetDue(p, due);
 }

@@ -95,6 +95,9 @@ class StargatePolicy final : public Scheduler {
   // this policy has not seen pass by pass). `repairs`: the repairs this
   // pass has claimed.
   void RefreshOrders(const ClusterState& state, Time now, const Decisions& repairs);
+  // Tells the pool orders when pool `p` may next have room for a job that
+  // waits (PoolOrders::SetDue): its calendar's next release after now, or
+  // later when jobs this pass chose to wait for its releases.
   void UpdateDue(const ClusterState& state, PoolId p, Time now);
   // Preempts for blocked head `req` when a plan exists, and points the
   // reservation at the pool the victims leave.
@@ -116,9 +119,10 @@ class StargatePolicy final : public Scheduler {
   CandidateSearch search_;
   std::vector<CandidateSearch::TypeOrders> type_orders_;  // BeginSearch's scratch
   // RefreshOrders' bookkeeping: the state's changed pools, the pools this
-  // pass claimed in, each pool's next release time as a min-heap (stale
-  // entries are skipped), and the last pass.
-  std::vector<PoolId> changed_, claimed_;
+  // pass claimed in and those jobs chose to wait for, each pool's next
+  // release time as a min-heap (stale entries are skipped), and the last
+  // pass.
+  std::vector<PoolId> changed_, claimed_, waited_;
   std::priority_queue<std::pair<int64_t, uint16_t>, std::vector<std::pair<int64_t, uint16_t>>, std::greater<>>
       due_heap_;
   bool primed_ = false;

@@ -432,7 +432,7 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
   ASSERT_TRUE(search.NowNorms(&norms));
   search.Rank(false, norms);
   EXPECT_EQ(take(search, 5), std::vector<Got>(want.begin(), want.begin() + 5));
-  const ScoreNorms all = search.AllNorms(Time::Epoch() + Duration::Hours(1));
+  const ScoreNorms all = search.AllNorms(Time::Epoch(), Time::Epoch() + Duration::Hours(1));
   ASSERT_LT(all.co2, norms.co2);  // the later pools are weighed by other norms
   search.Rank(true, all);
   bool later = false;
