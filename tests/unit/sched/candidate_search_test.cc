@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <functional>
 #include <map>
 
 #include "core/rng.h"
@@ -445,6 +446,65 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
   EXPECT_EQ(take(search, 5), std::vector<Got>(want.begin(), want.begin() + 5));
   EXPECT_EQ(search.looked(), looked);  // handed out again, not looked for
   EXPECT_EQ(take(search, 35), std::vector<Got>(want.begin() + 5, want.end()));
+}
+
+// No pool has room now; each is worth waiting for until its calendar's
+// next release (pool p at minute p + 1) plus some more. The cleanest
+// (pool 0) takes 2 h with its wait; the dirtiest (pool 50) is the fastest,
+// 1 h 51 min, though the release bound of many pools before it is below
+// 2 h: the least time of all must still be found.
+TEST(CandidateSearch, TheLeastTimeOfPoolsWorthWaitingForIsFound) {
+  ClusterState state = ManySites(300);
+  for (int i = 0; i < 300; ++i) {
+    SiteSignals sig;
+    sig.carbon = sig.carbon_ahead = i == 50 ? 1'000 : 100 + i;
+    sig.price = 50;
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+  PoolOrders orders;
+  orders.Update(state, true);
+  const Time now = Time::Epoch() + Duration::Hours(3);
+  auto release = [&](PoolId p) { return now + Duration::Minutes(1 + p.value()); };
+  for (size_t i = 0; i < state.pools().size(); ++i) {
+    const PoolId p(static_cast<uint16_t>(i));
+    orders.SetRoom(p, WakeIndex::kNever);
+    orders.SetDue(p, release(p).nanos());
+  }
+  struct WaitJudge final : PoolJudge {
+    WaitJudge(const ClusterState& s, const JobRequest& r, std::function<Time(PoolId)> f, Time t)
+        : state(s), req(r), release(std::move(f)), now(t) {}
+    Verdict Now(PoolId p, Candidate* c) override {
+      *c = Estimate(state, p, req);
+      return Verdict::kNotNow;
+    }
+    bool Later(PoolId p, Candidate* c) override {
+      *c = Estimate(state, p, req);
+      const Duration more = p.value() == 0 ? Duration::Minutes(59) : Duration::Hours(p.value() == 50 ? 0 : 10);
+      c->wait_s = (release(p) - now + more).seconds();
+      return true;
+    }
+    const ClusterState& state;
+    const JobRequest& req;
+    std::function<Time(PoolId)> release;
+    Time now;
+  };
+  const JobRequest req = NodeForAnHour();
+  WaitJudge judge(state, req, release, now);
+  SchedulerSpec spec;
+  spec.weight_cost = 0;  // the norms walk the emissions order alone: it meets pool 0 and stops
+  const CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100),
+                                      &orders.ByCost(AcceleratorType::kH100),
+                                      nullptr,
+                                      FactorsFor(AcceleratorType::kH100, req),
+                                      WakeIndex::DevicesOnANode(8),
+                                      &orders.ByBoth(AcceleratorType::kH100)};
+  CandidateSearch search;
+  search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
+  ScoreNorms norms;
+  EXPECT_FALSE(search.NowNorms(&norms));
+  const ScoreNorms all = search.AllNorms(now, now + Duration::Hours(20));
+  EXPECT_DOUBLE_EQ(all.time, Duration::Minutes(111).seconds());
+  EXPECT_LT(search.looked(), 100);  // not every pool
 }
 
 TEST(CandidateSearch, ARoundTripLimitLooksOnlyWithinReach) {
