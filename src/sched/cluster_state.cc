@@ -242,17 +242,32 @@ bool ClusterState::PlaceCoordinates(const std::string& name, double* latitude, d
     *longitude = s.longitude;
     return true;
   }
-  double lat = 0, lon = 0;
+  // A region's centre: the mean of its sites' latitudes and longitudes,
+  // the longitudes taken the way round the globe that spans them more
+  // narrowly: a region across the antimeridian (170 and -170) is centred
+  // at 180, not at 0 on the far side of the world.
+  double lat = 0, lon = 0, east = 0;  // east: longitudes below 0 taken + 360
+  double lo = 0, hi = 0, east_lo = 0, east_hi = 0;
   int n = 0;
   for (const SiteState& s : sites_) {
     if (s.region != name || !s.located) continue;
+    const double e = s.longitude < 0 ? s.longitude + 360 : s.longitude;
+    lo = n == 0 ? s.longitude : std::min(lo, s.longitude);
+    hi = n == 0 ? s.longitude : std::max(hi, s.longitude);
+    east_lo = n == 0 ? e : std::min(east_lo, e);
+    east_hi = n == 0 ? e : std::max(east_hi, e);
     lat += s.latitude;
     lon += s.longitude;
+    east += e;
     ++n;
   }
   if (n == 0) return false;
   *latitude = lat / n;
   *longitude = lon / n;
+  if (east_hi - east_lo < hi - lo) {
+    const double centre = east / n;
+    *longitude = centre > 180 ? centre - 360 : centre;
+  }
   return true;
 }
 

@@ -72,6 +72,20 @@ TEST(SiteScore, RegionsAreTheMeanOfTheirSites) {
   EXPECT_FALSE(s.PlaceCoordinates("mars", &lat, &lon));
 }
 
+// A region across the antimeridian is centred on it, not on the far side
+// of the world; one across the prime meridian stays the plain mean.
+TEST(SiteScore, ARegionAcrossTheAntimeridianIsCentredOnIt) {
+  const ClusterState s({Site("fiji", "pacific", -18.0, 178.0), Site("samoa", "pacific", -14.0, -172.0),
+                        Site("tonga", "pacific", -21.0, -175.0), Site("lisbon", "iberia-uk", 38.7, -9.1),
+                        Site("london", "iberia-uk", 51.5, -0.1), Site("paris", "iberia-uk", 48.9, 2.35)});
+  double lat = 0, lon = 0;
+  ASSERT_TRUE(s.PlaceCoordinates("pacific", &lat, &lon));
+  EXPECT_NEAR(lat, (-18.0 - 14.0 - 21.0) / 3, 1e-9);
+  EXPECT_NEAR(lon, (178.0 + 188.0 + 185.0) / 3 - 360, 1e-9);  // -176.33: between them
+  ASSERT_TRUE(s.PlaceCoordinates("iberia-uk", &lat, &lon));
+  EXPECT_NEAR(lon, (-9.1 - 0.1 + 2.35) / 3, 1e-9);
+}
+
 TEST(SiteScore, ASiteWithoutCoordinatesIsNoDistanceAwayAndFailsMaxRtt) {
   SiteSpec unknown = Site("lab", "us", 0, 0);
   unknown.located = false;
