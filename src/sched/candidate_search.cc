@@ -53,6 +53,7 @@ void CandidateSearch::BeginFull(size_t num_pools, std::span<const PoolId> pools,
   all_ = pools;
   looked_ = 0;
   horizon_ = WakeIndex::kNever;
+  now_ns_ = WakeIndex::kNever;  // no wait is counted before AllNorms says when now is
   for (Ranking& r : rankings_) r.ranked = false;
   if (stamp_.size() != num_pools || ++job_ == 0) {
     stamp_.assign(num_pools, 0);
@@ -247,7 +248,9 @@ ScoreNorms CandidateSearch::AllNorms(Time now, Time horizon) {
   return norms;
 }
 
-size_t CandidateSearch::NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later) const {
+size_t CandidateSearch::NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later,
+                               bool later_only) const {
+  if (later_only) return order.due.NextAwake(from, horizon_);
   const size_t now = order.room.NextAwake(from, types_[t].room_needed);
   if (!with_later || now == from) return now;
   // A pool worth waiting for needs devices back after now, by the horizon.
@@ -278,9 +281,11 @@ bool CandidateSearch::Walks(size_t t, int list) const {
   }
 }
 
-bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later) const {
+bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later,
+                              bool later_only) const {
   const size_t leaves = plane.room.leaves();
   if (node >= leaves && node - leaves >= plane.pools.size()) return false;  // past the last pool
+  if (later_only) return plane.due.Least(node) <= horizon_;
   // As NextIn: room now for the job, or devices due back by the horizon.
   return plane.room.Least(node) <= types_[t].room_needed || (with_later && plane.due.Least(node) <= horizon_);
 }
@@ -289,8 +294,13 @@ double CandidateSearch::KeyOf(size_t t, size_t node) const {
   // Rounding apart from ScoreOf's own (Bound adds the round trip to the
   // top cell's key) is far inside the Slack that Next allows.
   const Walk& w = r_->walks[t];
-  const double* least = &types_[t].both->least[node * PoolOrders::kDirections + w.dir];
-  return w.base + w.along[0] * least[0] + w.along[1] * least[1];
+  const PoolOrders::Plane& plane = *types_[t].both;
+  const double* least = &plane.least[node * PoolOrders::kDirections + w.dir];
+  const double key = w.base + w.along[0] * least[0] + w.along[1] * least[1];
+  if (!r_->later_only) return key;
+  // Only pools worth waiting for are met, each at least until the cell's
+  // first release.
+  return key + w.per_wait_s * std::max(0.0, static_cast<double>(plane.due.Least(node) - now_ns_) / 1e9);
 }
 
 void CandidateSearch::SetKeyForm(size_t t) {
@@ -299,6 +309,8 @@ void CandidateSearch::SetKeyForm(size_t t) {
   Candidate least;
   least.runtime_s = o.factors.runtime_s;
   w.base = ScoreOf(least, r_->norms, *spec_);
+  // ScoreOf's time term grows by this much per second of wait.
+  w.per_wait_s = spec_->weight_time / (r_->norms.time > 0 ? r_->norms.time : 1.0);
   // ScoreOf's relative terms: x / best, or 1 + x when the best is 0 (in
   // base already).
   auto per = [](double weight, double factor, double best) { return weight * factor / (best > 0 ? best : 1.0); };
@@ -336,7 +348,7 @@ void CandidateSearch::PlaneStep(size_t t) {
     while (cell.node < leaves) {
       Cell best{kInf, 0}, other{kInf, 0};
       for (size_t child : {2 * cell.node, 2 * cell.node + 1}) {
-        if (!MayHold(plane, child, t, r_->with_later)) continue;
+        if (!MayHold(plane, child, t, r_->with_later, r_->later_only)) continue;
         const Cell c{KeyOf(t, child), static_cast<uint32_t>(child)};
         if (best.node == 0 || CellWorse{}(best, c)) {
           other = best;
@@ -360,14 +372,21 @@ void CandidateSearch::PlaneStep(size_t t) {
   }
 }
 
-void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
+void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) { Start(with_later, norms, nullptr); }
+
+void CandidateSearch::RankAgainst(const Candidate& best_now, const ScoreNorms& norms) { Start(true, norms, &best_now); }
+
+void CandidateSearch::Start(bool with_later, const ScoreNorms& norms, const Candidate* best_now) {
   r_ = &rankings_[with_later ? 1 : 0];
-  if (r_->ranked && r_->norms == norms) {
+  const bool later_only = best_now != nullptr;
+  if (r_->ranked && r_->norms == norms && r_->later_only == later_only &&
+      (!later_only || r_->against == best_now->pool)) {
     r_->replay = 0;
     return;
   }
   r_->ranked = true;
   r_->with_later = with_later;
+  r_->later_only = later_only;
   r_->norms = norms;
   if (++r_->rank == 0) {
     std::fill(r_->stamp.begin(), r_->stamp.end(), 0);
@@ -376,6 +395,13 @@ void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
   r_->seen.clear();
   r_->yielded.clear();
   r_->replay = 0;
+  if (later_only) {
+    // The pools with room now stand for themselves by their best: it was
+    // the best of them by these norms, and ranks before a later pool of
+    // its score.
+    r_->against = best_now->pool;
+    r_->seen.push_back(Seen{ScoreOf(*best_now, norms, *spec_), false, best_now->pool});
+  }
   r_->walks.assign(types_.size(), Walk{});
   if (!bounded_) {
     for (PoolId p : all_) Meet(p);
@@ -384,12 +410,14 @@ void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) {
   if (r_->cells.size() < types_.size()) r_->cells.resize(types_.size());
   for (size_t t = 0; t < types_.size(); ++t) {
     for (int l = 0; l < 3; ++l) {
-      if (Walks(t, l)) r_->walks[t].pos[l] = NextIn(ListOf(t, l), 0, t, r_->with_later);
+      if (Walks(t, l)) r_->walks[t].pos[l] = NextIn(ListOf(t, l), 0, t, r_->with_later, r_->later_only);
     }
     r_->cells[t].clear();
     if (Walks(t, kBoth)) {
       SetKeyForm(t);
-      if (MayHold(*types_[t].both, 1, t, r_->with_later)) r_->cells[t].push_back(Cell{KeyOf(t, 1), 1});
+      if (MayHold(*types_[t].both, 1, t, r_->with_later, r_->later_only)) {
+        r_->cells[t].push_back(Cell{KeyOf(t, 1), 1});
+      }
     }
     r_->walks[t].bound = Bound(t);
   }
@@ -405,7 +433,7 @@ void CandidateSearch::Meet(PoolId p) {
   if (r_->stamp[i] == r_->rank) return;
   r_->stamp[i] = r_->rank;
   bool later = false;
-  if (!IsMember(p, r_->with_later, &later)) return;
+  if (!IsMember(p, r_->with_later, &later) || (r_->later_only && !later)) return;
   r_->seen.push_back(Seen{ScoreOf(CandidateOf(p, later), r_->norms, *spec_), later, p});
   std::push_heap(r_->seen.begin(), r_->seen.end(), Worse{});
 }
@@ -448,7 +476,7 @@ void CandidateSearch::Step(size_t t) {
   }
   const PoolOrders::Sorted& list = ListOf(t, l);
   Meet(list.pools[w.pos[l]]);
-  w.pos[l] = NextIn(list, w.pos[l] + 1, t, r_->with_later);
+  w.pos[l] = NextIn(list, w.pos[l] + 1, t, r_->with_later, r_->later_only);
   w.bound = Bound(t);
 }
 

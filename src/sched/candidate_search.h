@@ -103,6 +103,12 @@ class CandidateSearch {
   // the best with later pools, then places in the best now walks twice,
   // not three times).
   void Rank(bool with_later, const ScoreNorms& norms);
+  // Rank(true, norms) for norms that AllNorms found equal to the norms of
+  // the pools with room now, whose best by them is `best_now` (the first
+  // candidate of Rank(false, norms)): those pools score as they did, so
+  // only the pools worth waiting for are walked, against it (Next hands
+  // out the best of them and best_now, ties to best_now, as Rank would).
+  void RankAgainst(const Candidate& best_now, const ScoreNorms& norms);
   // The next candidate in that order (score set; `*later`: one worth
   // waiting for), or nullptr when none is left.
   const Candidate* Next(bool* later = nullptr);
@@ -123,6 +129,9 @@ class CandidateSearch {
     double base = 0;
     double along[2] = {0, 0};
     int dir = 0;
+    // A pool worth waiting for scores this much more per second of wait
+    // (KeyOf adds it when only such pools are walked).
+    double per_wait_s = 0;
   };
   // A node of a type's Plane still to be walked below, by the least score
   // of its corner (round trip aside).
@@ -163,13 +172,14 @@ class CandidateSearch {
   double Bound(size_t t) const;
   void Step(size_t t);
   void Meet(PoolId p);
+  void Start(bool with_later, const ScoreNorms& norms, const Candidate* best_now);
   // Whether type `t`'s figures weigh order `list` (candidate_search.cc
   // List), and whether its Rank walks it.
   bool Uses(size_t t, int list) const;
   bool Walks(size_t t, int list) const;
   // The plane walk: whether a node may hold a member, its key, and one
   // step (to the next pool it meets).
-  bool MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later) const;
+  bool MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later, bool later_only = false) const;
   double KeyOf(size_t t, size_t node) const;
   void SetKeyForm(size_t t);
   void PlaneStep(size_t t);
@@ -177,13 +187,16 @@ class CandidateSearch {
   // The first position >= from in `order` whose pool could be a member
   // for type `t`'s walk: room now for the job, or (`with_later`) devices
   // due back by the horizon.
-  size_t NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later) const;
+  // (`later_only`: only pools with devices due back by the horizon.)
+  size_t NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later, bool later_only = false) const;
 
   // One Rank's walk: one for the pools with room now, one with those worth
   // waiting for, each kept through the other's.
   struct Ranking {
     bool ranked = false;  // for the job being searched for
     bool with_later = false;
+    bool later_only = false;  // RankAgainst's: only pools worth waiting for are met
+    PoolId against;           // and the best pool with room now they are ranked against
     ScoreNorms norms;
     std::vector<Walk> walks;
     std::vector<std::vector<Cell>> cells;  // per type, a min-heap by key

@@ -158,8 +158,8 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
   search_.Begin(state.pools().size(), types, limit, spec_, judge);
 }
 
-bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& now_norms, Judge* judge,
-                                  Reservation* reservation) {
+bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& now_norms, const Candidate& best_now,
+                                  Judge* judge, Reservation* reservation) {
   const JobRequest& req = judge->req;
   const Time now = judge->now;
   const double budget = req.resumed ? spec_.resume_wait_budget : spec_.wait_budget;
@@ -172,7 +172,12 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& n
   if (judge->max_wait_s <= 0) return false;
   // The pools worth waiting for are weighed with those the job can start
   // in now; waiting wins only when one of them is the best of all.
-  search_.Rank(true, search_.AllNorms(now, now + Duration::FromSeconds(judge->max_wait_s)));
+  const ScoreNorms all = search_.AllNorms(now, now + Duration::FromSeconds(judge->max_wait_s));
+  if (all == now_norms) {
+    search_.RankAgainst(best_now, all);  // no pool worth waiting for moved a norm
+  } else {
+    search_.Rank(true, all);
+  }
   bool later = false;
   const Candidate* best = search_.Next(&later);
   if (best == nullptr || !later) return false;
@@ -234,7 +239,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
         ++not_started;
         continue;
       }
-      if (WorthWaiting(state, norms, &judge, &reservation)) {
+      if (WorthWaiting(state, norms, *c, &judge, &reservation)) {
         ++not_started;
         continue;
       }

@@ -77,9 +77,11 @@ class StargatePolicy final : public Scheduler {
   // bounds hold, else over every pool.
   void BeginSearch(const ClusterState& state, Judge* judge);
   // Whether a pool that is full now but frees up within the wait budget
-  // beats every pool with room now (scored together); if so, and no job
-  // holds a reservation yet, reserves it for this job.
-  bool WorthWaiting(const ClusterState& state, const ScoreNorms& now_norms, Judge* judge, Reservation* reservation);
+  // beats every pool with room now (scored together; `best_now` is the
+  // best of those by `now_norms`); if so, and no job holds a reservation
+  // yet, reserves it for this job.
+  bool WorthWaiting(const ClusterState& state, const ScoreNorms& now_norms, const Candidate& best_now, Judge* judge,
+                    Reservation* reservation);
   // A `spread_sites` job: one node per site (PlaceSpread); false when it
   // cannot start now (a Reject is added when it never can).
   bool PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out);
