@@ -290,17 +290,28 @@ bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_
   return plane.room.Least(node) <= types_[t].room_needed || (with_later && plane.due.Least(node) <= horizon_);
 }
 
-double CandidateSearch::KeyOf(size_t t, size_t node) const {
-  // Rounding apart from ScoreOf's own (Bound adds the round trip to the
-  // top cell's key) is far inside the Slack that Next allows.
+CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
   const Walk& w = r_->walks[t];
   const PoolOrders::Plane& plane = *types_[t].both;
-  const double* least = &plane.least[node * PoolOrders::kDirections + w.dir];
-  const double key = w.base + w.along[0] * least[0] + w.along[1] * least[1];
-  if (!r_->later_only) return key;
+  return KeyForm{plane.least.data() + w.dir,
+                 plane.due.tree(),
+                 w.base,
+                 w.along[0],
+                 w.along[1],
+                 w.per_wait_s,
+                 now_ns_,
+                 r_->later_only};
+}
+
+double CandidateSearch::KeyForm::operator()(size_t node) const {
+  // Rounding apart from ScoreOf's own (Bound adds the round trip to the
+  // top cell's key) is far inside the Slack that Next allows.
+  const double* at = least + node * PoolOrders::kDirections;
+  const double key = base + along0 * at[0] + along1 * at[1];
+  if (!wait) return key;
   // Only pools worth waiting for are met, each at least until the cell's
   // first release.
-  return key + w.per_wait_s * std::max(0.0, static_cast<double>(plane.due.Least(node) - now_ns_) / 1e9);
+  return key + per_wait_s * std::max(0.0, static_cast<double>(due[node] - now_ns) / 1e9);
 }
 
 void CandidateSearch::SetKeyForm(size_t t) {
@@ -334,6 +345,21 @@ void CandidateSearch::PlaneStep(size_t t) {
   const PoolOrders::Plane& plane = *types_[t].both;
   std::vector<Cell>& heap = r_->cells[t];
   const size_t leaves = plane.room.leaves();
+  // MayHold and the keys over raw arrays: the heap's pushes would otherwise
+  // make the compiler reload every vector's data at each step (they may
+  // alias), on the hottest loop of a busy pass.
+  const size_t end = leaves + plane.pools.size();
+  const int64_t* room = plane.room.tree();
+  const int64_t* due = plane.due.tree();
+  const int64_t room_needed = types_[t].room_needed;
+  const bool later = r_->with_later, later_only = r_->later_only;
+  const int64_t horizon = horizon_;
+  const KeyForm key_of = FormOf(t);
+  auto may_hold = [&](size_t node) {
+    if (node >= end) return false;  // a leaf past the last pool
+    if (later_only) return due[node] <= horizon;
+    return room[node] <= room_needed || (later && due[node] <= horizon);
+  };
   auto push = [&](const Cell& c) {
     heap.push_back(c);
     std::push_heap(heap.begin(), heap.end(), CellWorse{});
@@ -348,8 +374,8 @@ void CandidateSearch::PlaneStep(size_t t) {
     while (cell.node < leaves) {
       Cell best{kInf, 0}, other{kInf, 0};
       for (size_t child : {2 * cell.node, 2 * cell.node + 1}) {
-        if (!MayHold(plane, child, t, r_->with_later, r_->later_only)) continue;
-        const Cell c{KeyOf(t, child), static_cast<uint32_t>(child)};
+        if (!may_hold(child)) continue;
+        const Cell c{key_of(child), static_cast<uint32_t>(child)};
         if (best.node == 0 || CellWorse{}(best, c)) {
           other = best;
           best = c;
@@ -416,7 +442,7 @@ void CandidateSearch::Start(bool with_later, const ScoreNorms& norms, const Cand
     if (Walks(t, kBoth)) {
       SetKeyForm(t);
       if (MayHold(*types_[t].both, 1, t, r_->with_later, r_->later_only)) {
-        r_->cells[t].push_back(Cell{KeyOf(t, 1), 1});
+        r_->cells[t].push_back(Cell{FormOf(t)(1), 1});
       }
     }
     r_->walks[t].bound = Bound(t);

@@ -130,7 +130,7 @@ class CandidateSearch {
     double along[2] = {0, 0};
     int dir = 0;
     // A pool worth waiting for scores this much more per second of wait
-    // (KeyOf adds it when only such pools are walked).
+    // (KeyForm adds it when only such pools are walked).
     double per_wait_s = 0;
   };
   // A node of a type's Plane still to be walked below, by the least score
@@ -180,7 +180,16 @@ class CandidateSearch {
   // The plane walk: whether a node may hold a member, its key, and one
   // step (to the next pool it meets).
   bool MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later, bool later_only = false) const;
-  double KeyOf(size_t t, size_t node) const;
+  // A cell's key (Walk) for type `t`'s plane in this Rank, over raw arrays.
+  struct KeyForm {
+    const double* least;  // the plane's least sums, at the Rank's first direction
+    const int64_t* due;   // the plane's due tree
+    double base, along0, along1, per_wait_s;
+    int64_t now_ns;
+    bool wait;  // adds the cell's least wait (only pools worth waiting for are met)
+    double operator()(size_t node) const;
+  };
+  KeyForm FormOf(size_t t) const;
   void SetKeyForm(size_t t);
   void PlaneStep(size_t t);
   const PoolOrders::Sorted& ListOf(size_t t, int list) const;

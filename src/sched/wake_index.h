@@ -45,6 +45,7 @@ class WakeIndex {
   // below it; position k is node leaves() + k.
   size_t leaves() const { return leaves_; }
   int64_t Least(size_t node) const { return tree_[node]; }
+  const int64_t* tree() const { return tree_.data(); }  // Least(node) is tree()[node]
 
  private:
   size_t n_ = 0;
