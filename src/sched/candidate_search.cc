@@ -293,25 +293,31 @@ bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_
 CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
   const Walk& w = r_->walks[t];
   const PoolOrders::Plane& plane = *types_[t].both;
-  return KeyForm{plane.least.data() + w.dir,
-                 plane.due.tree(),
-                 w.base,
-                 w.along[0],
-                 w.along[1],
-                 w.per_wait_s,
-                 now_ns_,
-                 r_->later_only};
+  KeyForm f;
+  // Pools that can be members: with room now, or (with later ones) with
+  // devices due back; only the latter when walked alone.
+  f.open = r_->later_only ? nullptr : plane.least_open.data() + w.dir;
+  f.due_sums = r_->with_later ? plane.least_due.data() + w.dir : nullptr;
+  f.due = plane.due.tree();
+  f.base = w.base;
+  f.along0 = w.along[0];
+  f.along1 = w.along[1];
+  f.per_wait_s = r_->later_only ? w.per_wait_s : 0;
+  f.now_ns = now_ns_;
+  return f;
 }
 
 double CandidateSearch::KeyForm::operator()(size_t node) const {
   // Rounding apart from ScoreOf's own (Bound adds the round trip to the
   // top cell's key) is far inside the Slack that Next allows.
-  const double* at = least + node * PoolOrders::kDirections;
-  const double key = base + along0 * at[0] + along1 * at[1];
-  if (!wait) return key;
+  constexpr int K = PoolOrders::kDirections;
+  auto sum = [&](const double* least) { return along0 * least[node * K] + along1 * least[node * K + 1]; };
+  double key = open != nullptr ? sum(open) : kInf;
+  if (due_sums != nullptr) key = std::min(key, sum(due_sums));
   // Only pools worth waiting for are met, each at least until the cell's
   // first release.
-  return key + per_wait_s * std::max(0.0, static_cast<double>(due[node] - now_ns) / 1e9);
+  if (per_wait_s > 0) key += per_wait_s * std::max(0.0, static_cast<double>(due[node] - now_ns) / 1e9);
+  return base + key;
 }
 
 void CandidateSearch::SetKeyForm(size_t t) {

@@ -182,11 +182,14 @@ class CandidateSearch {
   bool MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later, bool later_only = false) const;
   // A cell's key (Walk) for type `t`'s plane in this Rank, over raw arrays.
   struct KeyForm {
-    const double* least;  // the plane's least sums, at the Rank's first direction
-    const int64_t* due;   // the plane's due tree
-    double base, along0, along1, per_wait_s;
-    int64_t now_ns;
-    bool wait;  // adds the cell's least wait (only pools worth waiting for are met)
+    // The plane's least sums over pools with room now and over those with
+    // devices due back, at the Rank's first direction (null: not members).
+    const double* open = nullptr;
+    const double* due_sums = nullptr;
+    const int64_t* due = nullptr;  // the plane's due tree
+    double base = 0, along0 = 0, along1 = 0;
+    double per_wait_s = 0;  // > 0: adds the cell's least wait (only pools worth waiting for are met)
+    int64_t now_ns = 0;
     double operator()(size_t node) const;
   };
   KeyForm FormOf(size_t t) const;

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <limits>
 #include <numbers>
+#include <type_traits>
 #include <utility>
 
 #include "sched/site_score.h"
@@ -75,6 +76,43 @@ void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, doub
   SplitCells(points, mid, hi, n, x_span, y_span);
 }
 
+// Finite, so a zero weight times it is 0, not NaN.
+constexpr double kNone = std::numeric_limits<double>::max() / 8;
+
+// `least`: per node, the least of each direction's sum over the positions
+// below for which in(position) holds.
+template <class In>
+void Gather(const PoolOrders::Plane& plane, std::vector<double>* least, In in) {
+  constexpr int K = PoolOrders::kDirections;
+  const size_t leaves = plane.room.leaves();
+  least->assign(2 * leaves * K, kNone);
+  for (size_t i = 0; i < plane.pools.size(); ++i) {
+    if (!in(i)) continue;
+    std::copy_n(plane.sums.begin() + static_cast<ptrdiff_t>(i * K), K,
+                least->begin() + static_cast<ptrdiff_t>((leaves + i) * K));
+  }
+  for (size_t i = leaves - 1; i >= 1; --i) {
+    for (int k = 0; k < K; ++k) (*least)[i * K + k] = std::min((*least)[2 * i * K + k], (*least)[(2 * i + 1) * K + k]);
+  }
+}
+
+// Position `pos` of `plane` counted in `least` (`in`) or not, and the
+// nodes above it brought to that.
+void Relink(const PoolOrders::Plane& plane, std::vector<double>& least, size_t pos, bool in) {
+  constexpr int K = PoolOrders::kDirections;
+  size_t i = plane.room.leaves() + pos;
+  for (int k = 0; k < K; ++k) least[i * K + k] = in ? plane.sums[pos * K + k] : kNone;
+  for (i /= 2; i >= 1; i /= 2) {
+    bool changed = false;
+    for (int k = 0; k < K; ++k) {
+      const double m = std::min(least[2 * i * K + k], least[(2 * i + 1) * K + k]);
+      changed = changed || least[i * K + k] != m;
+      least[i * K + k] = m;
+    }
+    if (!changed) break;  // nothing above changes
+  }
+}
+
 // Plane `out`'s directions and least sums, from its pools' keys now. The
 // cells stay as they were split: any split bounds truly, a split on
 // older keys only less tightly, so the hourly change of every site's keys
@@ -99,20 +137,17 @@ void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key,
     out->on_carbon[k] = k == K - 1 ? 0.0 : std::cos(angle) / x_scale;
     out->on_cost[k] = k == 0 ? 0.0 : std::sin(angle) / y_scale;
   }
-  // Finite, so a zero weight times it is 0, not NaN.
-  constexpr double kNone = std::numeric_limits<double>::max() / 8;
-  out->least.assign(2 * leaves * K, kNone);
+  out->sums.resize(n * K);
   for (size_t i = 0; i < n; ++i) {
     const size_t site = state.pool(out->pools[i]).site.value();
     for (int k = 0; k < K; ++k) {
-      out->least[(leaves + i) * K + k] = out->on_carbon[k] * carbon_key[site] + out->on_cost[k] * cost_key[site];
+      out->sums[i * K + k] = out->on_carbon[k] * carbon_key[site] + out->on_cost[k] * cost_key[site];
     }
   }
-  for (size_t i = leaves - 1; i >= 1; --i) {
-    for (int k = 0; k < K; ++k) {
-      out->least[i * K + k] = std::min(out->least[2 * i * K + k], out->least[(2 * i + 1) * K + k]);
-    }
-  }
+  const int64_t* room = out->room.tree();
+  const int64_t* due = out->due.tree();
+  Gather(*out, &out->least_open, [&](size_t i) { return PoolOrders::Plane::Open(room[leaves + i]); });
+  Gather(*out, &out->least_due, [&](size_t i) { return PoolOrders::Plane::Due(due[leaves + i]); });
   ++out->fills;
 }
 
@@ -268,13 +303,41 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
 void PoolOrders::SetRoom(PoolId p, int64_t room) {
   if (room_[p.value()] == room) return;
   room_[p.value()] = room;
-  ForEachOrderOf(p, [&](auto& order) { order.room.Set(p, room); });
+  ForEachOrderOf(p, [&](auto& order) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(order)>, Plane>) {
+      order.SetRoom(p, room);
+    } else {
+      order.room.Set(p, room);
+    }
+  });
 }
 
 void PoolOrders::SetDue(PoolId p, int64_t due) {
   if (due_[p.value()] == due) return;
   due_[p.value()] = due;
-  ForEachOrderOf(p, [&](auto& order) { order.due.Set(p, due); });
+  ForEachOrderOf(p, [&](auto& order) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(order)>, Plane>) {
+      order.SetDue(p, due);
+    } else {
+      order.due.Set(p, due);
+    }
+  });
+}
+
+void PoolOrders::Plane::SetRoom(PoolId p, int64_t value) {
+  const size_t pos = room.PositionOf(p);
+  if (pos == room.size()) return;
+  const bool was = Open(room.tree()[room.leaves() + pos]);
+  room.Set(p, value);
+  if (was != Open(value)) Relink(*this, least_open, pos, !was);
+}
+
+void PoolOrders::Plane::SetDue(PoolId p, int64_t value) {
+  const size_t pos = due.PositionOf(p);
+  if (pos == due.size()) return;
+  const bool was = Due(due.tree()[due.leaves() + pos]);
+  due.Set(p, value);
+  if (was != Due(value)) Relink(*this, least_due, pos, !was);
 }
 
 template <class F>

@@ -59,12 +59,23 @@ class PoolOrders {
     // Direction k's weights on the carbon and price keys: k = 0 the carbon
     // key alone, rising in angle to the price key alone.
     std::array<double, kDirections> on_carbon{}, on_cost{};
-    // Per node i in [1, 2 * room.leaves()), least[i * kDirections + k]:
-    // the least of direction k's sum over the pools below (huge where none).
-    std::vector<double> least;
+    // Per node i in [1, 2 * room.leaves()), least_open[i * kDirections +
+    // k]: the least of direction k's sum over the pools below that have
+    // room now for a job of one device (room at most
+    // WakeIndex::DevicesOnANode(1)); least_due: over those with devices
+    // due back (due below kNever); huge where none. A pool that fills up
+    // leaves the first, so late in a pass a cell's bound is that of the
+    // pools a job could still start in, not of the clean ones now full.
+    std::vector<double> least_open, least_due;
+    std::vector<double> sums;  // per position p, sums[p * kDirections + k]: its own
     WakeIndex room;
     WakeIndex due;
     int fills = 0;  // refills since last split (pool_orders.cc FillPlane)
+    // Room and due as SetRoom and SetDue tell them, the sums above kept.
+    void SetRoom(PoolId p, int64_t value);
+    void SetDue(PoolId p, int64_t value);
+    static bool Open(int64_t room) { return room <= WakeIndex::DevicesOnANode(1); }
+    static bool Due(int64_t due) { return due != WakeIndex::kNever; }
   };
 
   // Brings every order up to date with `state`'s grid figures, and, when

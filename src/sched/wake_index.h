@@ -40,6 +40,10 @@ class WakeIndex {
   // The first position >= from whose value is <= `by`; size() when none.
   size_t NextAwake(size_t from, int64_t by) const;
   size_t size() const { return n_; }
+  // Pool `p`'s position, or size() for a pool not in the list.
+  size_t PositionOf(PoolId p) const {
+    return p.value() < position_.size() && position_[p.value()] != kAbsent ? position_[p.value()] : n_;
+  }
   // The tree itself, for an index laid out over the same positions
   // (PoolOrders::Plane): node i in [1, 2 * leaves()) holds the least value
   // below it; position k is node leaves() + k.

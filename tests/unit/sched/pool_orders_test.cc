@@ -44,9 +44,10 @@ void MoveKeys(Rng& rng, ClusterState& state) {
 }
 
 // Checks `plane` against the keys in `state`: its pools are `want`, and
-// every node's least sums are the least over the pools below it.
+// every node's least sums are the least over the pools below it that have
+// room now (least_open) and devices due back (least_due).
 void ExpectHolds(const ClusterState& state, const PoolOrders::Plane& plane, std::vector<PoolId> want,
-                 const std::vector<int64_t>& room) {
+                 const std::vector<int64_t>& room, const std::vector<int64_t>& due) {
   std::vector<PoolId> got = plane.pools;
   std::sort(got.begin(), got.end());
   std::sort(want.begin(), want.end());
@@ -54,26 +55,34 @@ void ExpectHolds(const ClusterState& state, const PoolOrders::Plane& plane, std:
   constexpr int K = PoolOrders::kDirections;
   const size_t leaves = plane.room.leaves();
   ASSERT_GE(leaves, plane.pools.size());
-  ASSERT_EQ(plane.least.size(), 2 * leaves * K);
+  ASSERT_EQ(plane.least_open.size(), 2 * leaves * K);
+  ASSERT_EQ(plane.least_due.size(), 2 * leaves * K);
   for (int k = 0; k < K; ++k) {
     ASSERT_GE(plane.on_carbon[k], 0);
     ASSERT_GE(plane.on_cost[k], 0);
   }
+  constexpr double kInf = std::numeric_limits<double>::infinity();
   for (size_t node = 1; node < 2 * leaves; ++node) {
     // The positions below `node`.
     size_t lo = node, hi = node + 1;
     while (lo < leaves) lo *= 2, hi *= 2;
     int64_t least_room = WakeIndex::kNever;
     for (int k = 0; k < K; ++k) {
-      double least = std::numeric_limits<double>::infinity();
+      double open = kInf, due_back = kInf;
       for (size_t leaf = lo; leaf < hi && leaf - leaves < plane.pools.size(); ++leaf) {
-        const SiteState& site = state.site(state.pool(plane.pools[leaf - leaves]).site);
+        const PoolId p = plane.pools[leaf - leaves];
+        const SiteState& site = state.site(state.pool(p).site);
         const double x = site.pue * JudgedIntensity(site.signals), y = site.pue * site.signals.price;
-        least = std::min(least, plane.on_carbon[k] * x + plane.on_cost[k] * y);
-        if (k == 0) least_room = std::min(least_room, room[plane.pools[leaf - leaves].value()]);
+        const double sum = plane.on_carbon[k] * x + plane.on_cost[k] * y;
+        if (room[p.value()] <= WakeIndex::DevicesOnANode(1)) open = std::min(open, sum);
+        if (due[p.value()] != WakeIndex::kNever) due_back = std::min(due_back, sum);
+        if (k == 0) least_room = std::min(least_room, room[p.value()]);
       }
-      if (least == std::numeric_limits<double>::infinity()) continue;  // no pool below
-      EXPECT_EQ(plane.least[node * K + k], least) << "node " << node << " direction " << k;
+      // Where no pool below counts, the sum is huge (past any score).
+      if (open < kInf) EXPECT_EQ(plane.least_open[node * K + k], open) << "node " << node << " direction " << k;
+      if (open == kInf) EXPECT_GT(plane.least_open[node * K + k], 1e300) << "node " << node;
+      if (due_back < kInf) EXPECT_EQ(plane.least_due[node * K + k], due_back) << "node " << node << " direction " << k;
+      if (due_back == kInf) EXPECT_GT(plane.least_due[node * K + k], 1e300) << "node " << node;
     }
     EXPECT_EQ(plane.room.Least(node), least_room) << "node " << node;
   }
@@ -85,6 +94,7 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
     ClusterState state = RandomNetwork(rng, 1 + static_cast<int>(rng.Below(60)));
     PoolOrders orders;
     std::vector<int64_t> room(state.pools().size(), WakeIndex::Room(INT32_MAX, 0));
+    std::vector<int64_t> due(state.pools().size(), WakeIndex::kNever);
     MoveKeys(rng, state);
     orders.Update(state, true);
     const float lat = 10, lon = 20;
@@ -96,13 +106,17 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
     const std::shared_ptr<const SiteSet> fence = allowed;
     // More moves than a plane is refilled before it is split anew.
     for (int hour = 0; hour < 60; ++hour) {
-      for (int k = 0; k < 5; ++k) {  // rooms change between moves
+      for (int k = 0; k < 5; ++k) {  // rooms and dues change between moves
         const PoolId p(static_cast<uint16_t>(rng.Below(state.pools().size())));
-        room[p.value()] = WakeIndex::Room(rng.Below(4), static_cast<int>(rng.Below(9)));
+        room[p.value()] =
+            rng.Bernoulli(0.3) ? WakeIndex::kNever : WakeIndex::Room(rng.Below(4), static_cast<int>(rng.Below(9)));
         orders.SetRoom(p, room[p.value()]);
+        const PoolId q(static_cast<uint16_t>(rng.Below(state.pools().size())));
+        due[q.value()] = rng.Bernoulli(0.5) ? WakeIndex::kNever : static_cast<int64_t>(rng.Below(1'000'000));
+        orders.SetDue(q, due[q.value()]);
       }
       for (AcceleratorType t : {AcceleratorType::kH100, AcceleratorType::kA100}) {
-        ExpectHolds(state, orders.ByBoth(t), orders.OfType(t), room);
+        ExpectHolds(state, orders.ByBoth(t), orders.OfType(t), room, due);
         std::vector<PoolId> within;
         for (PoolId p : orders.OfType(t)) {
           if (RoundTripMs(state.site(state.pool(p).site), lat, lon) <= limit) within.push_back(p);
@@ -114,7 +128,7 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
         const std::pair<const PoolOrders::Reach*, const std::vector<PoolId>*> reaches[] = {
             {&orders.Ball(state, t, lat, lon, limit), &within}, {&orders.Within(state, t, fence), &fenced}};
         for (const auto& [reach, want] : reaches) {
-          ExpectHolds(state, reach->both, *want, room);
+          ExpectHolds(state, reach->both, *want, room, due);
           for (const PoolOrders::Sorted* order : {&reach->carbon, &reach->cost}) {
             std::set<PoolId> in(order->pools.begin(), order->pools.end());
             EXPECT_EQ(in, std::set<PoolId>(want->begin(), want->end()));
