@@ -104,16 +104,29 @@ double StargatePolicy::QueueAt(const ClusterState& state, PoolId p) const {
          static_cast<double>(std::max<int64_t>(1, state.pool(p).total_devices()));
 }
 
-void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
-  const JobRequest& req = judge->req;
+bool StargatePolicy::Bounded(const ClusterState& state, const JobRequest& req) const {
   // The bounds hold when a job's figures on a pool are its type's factors
   // times the pool's keys, or more (a training span stretches them): not
   // for a job with data to bring, whose time depends on where the data is.
   // Nor for a share, whose room may be in an open slot of a pool with no
   // free device (the room index counts devices).
-  const bool bounded = spec_.bounded_search && req.data.empty() && req.share_milli == 0 && !orders_.negative_keys() &&
-                       state.pools().size() >= static_cast<size_t>(spec_.bounded_search_min_pools);
-  if (!bounded) {
+  return spec_.bounded_search && req.data.empty() && req.share_milli == 0 && !orders_.negative_keys() &&
+         state.pools().size() >= static_cast<size_t>(spec_.bounded_search_min_pools);
+}
+
+bool StargatePolicy::AnyRoom(const JobRequest& req) const {
+  for (int t = 0; t < kNumAcceleratorTypes; ++t) {
+    const auto type = static_cast<AcceleratorType>(t);
+    if ((req.accel_mask & MaskOf(type)) == 0 || orders_.OfType(type).empty()) continue;
+    const int64_t needed = RoomNeeded(req, orders_.MinPerNode(type), orders_.MaxPerNode(type));
+    if (orders_.ByCarbon(type).room.Least(1) <= needed) return true;
+  }
+  return false;
+}
+
+void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
+  const JobRequest& req = judge->req;
+  if (!Bounded(state, req)) {
     search_.BeginFull(state.pools().size(), orders_.All(), spec_, judge);
     return;
   }
@@ -228,10 +241,13 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     // first by score, found without weighing every pool where the bounds
     // hold (candidate_search.h).
     Judge judge{*this, state, req, now, reservation};
-    BeginSearch(state, &judge);
     ScoreNorms norms;
     const Candidate* c = nullptr;
-    if (search_.NowNorms(&norms)) {
+    // No pool of the job's types has room for it (most jobs late in a busy
+    // pass): no search to begin.
+    const bool none = Bounded(state, req) && !AnyRoom(req);
+    if (!none) BeginSearch(state, &judge);
+    if (!none && search_.NowNorms(&norms)) {
       search_.Rank(false, norms);
       c = search_.Next();
       if (std::optional<Defer> defer = AdviseDeferral(state, req, *c, spec_, now, claims_, orders_)) {

@@ -73,6 +73,12 @@ class StargatePolicy final : public Scheduler {
     double max_wait_s = 0;  // how long the job may still wait for a better pool
   };
 
+  // Whether `req`'s candidates may be searched with bounds (else every
+  // pool is looked at).
+  bool Bounded(const ClusterState& state, const JobRequest& req) const;
+  // Whether a pool of one of `req`'s types has the room it needs now, by
+  // the room index (WakeIndex::Room): false means it can start nowhere.
+  bool AnyRoom(const JobRequest& req) const;
   // Starts the candidate search for the judge's job: bounded where the
   // bounds hold, else over every pool.
   void BeginSearch(const ClusterState& state, Judge* judge);

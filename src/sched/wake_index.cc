@@ -29,7 +29,8 @@ void WakeIndex::Set(PoolId p, int64_t value) {
 }
 
 size_t WakeIndex::NextAwake(size_t from, int64_t by) const {
-  if (from >= n_) return n_;
+  // None anywhere (a full type, asked for by each job that cannot start).
+  if (from >= n_ || tree_[1] > by) return n_;
   size_t i = leaves_ + from;
   if (tree_[i] > by) {
     // Up until a right sibling holds such a value, then down to its
