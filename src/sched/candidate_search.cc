@@ -123,12 +123,12 @@ bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
                            ? static_cast<size_t>(std::upper_bound(order.keys.begin(), order.keys.end(), rtt_limit_ms_) -
                                                  order.keys.begin())
                            : order.pools.size();
-    TimeWalk(order, end, t, with_later, norms, &least);
+    TimeWalk(order, end, t, with_later, false, norms, &least);
   }
   return least.any;
 }
 
-void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later,
+void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, bool later_only,
                                ScoreNorms* norms, Least* least) {
   // A member's time is at least the type's run time, and for one without
   // room now, the wait until its calendar next hands devices back: a
@@ -142,7 +142,7 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
   };
   auto key = [&](size_t node) {
     if (first(node) >= end) return kInf;
-    if (order.room.Least(node) <= types_[t].room_needed) return runtime;
+    if (!later_only && order.room.Least(node) <= types_[t].room_needed) return runtime;
     const int64_t due = order.due.Least(node);
     if (!with_later || due > horizon_) return kInf;
     return runtime + static_cast<double>(due - now_ns_) / 1e9;
@@ -154,9 +154,11 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
     std::pop_heap(heap.begin(), heap.end(), CellWorse{});
     const Cell cell = heap.back();
     heap.pop_back();
-    // Ties and rounding apart: a pool whose bound equals the least time
-    // met may still have it.
-    if (least->time < kInf && cell.key > least->time + Slack(cell.key, least->time)) break;
+    // No pool left could lower the norm (or the type's least time met so
+    // far, when its norm is lower: its members are all that matter), ties
+    // and rounding apart.
+    const double beat = std::min(least->time, norms->time);
+    if (beat < kInf && cell.key > beat + Slack(cell.key, beat)) break;
     if (cell.node >= leaves) {
       MeetForNorms(order.pools[cell.node - leaves], with_later, norms, least);
       continue;

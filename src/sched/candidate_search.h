@@ -166,8 +166,10 @@ class CandidateSearch {
   bool OrderNorms(size_t t, bool with_later, ScoreNorms* norms, Least* least);
   // Meets type `t`'s members among the first `end` positions of `order`
   // until none left could take less time than the least met.
-  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, ScoreNorms* norms,
-                Least* least);
+  // (`later_only`: only pools with devices due back, whose members are
+  // met as pools worth waiting for.)
+  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, bool later_only,
+                ScoreNorms* norms, Least* least);
   // The least score any pool of type `t` not yet met in this Rank can have.
   double Bound(size_t t) const;
   void Step(size_t t);

@@ -128,6 +128,11 @@ double ScoreOf(const Candidate& c, const ScoreNorms& norms, const SchedulerSpec&
          LatencyTerm(c.rtt_ms, spec) + spec.weight_queue * c.queue;
 }
 
+bool SameScores(const ScoreNorms& a, const ScoreNorms& b, const SchedulerSpec& spec) {
+  return (spec.weight_time == 0 || a.time == b.time) && (spec.weight_carbon == 0 || a.co2 == b.co2) &&
+         (spec.weight_cost == 0 || a.cost == b.cost);
+}
+
 void ScoreCandidates(std::span<Candidate> candidates, const SchedulerSpec& spec) {
   ScoreNorms norms;
   for (const Candidate& c : candidates) norms.Include(c);

@@ -68,6 +68,9 @@ struct ScoreNorms {
 // negative), which is what lets the bounded search (candidate_search.h)
 // stop early.
 double ScoreOf(const Candidate& c, const ScoreNorms& norms, const SchedulerSpec& spec);
+// Whether ScoreOf scores every candidate alike by `a` and by `b`: the
+// references of the terms it weighs are the same.
+bool SameScores(const ScoreNorms& a, const ScoreNorms& b, const SchedulerSpec& spec);
 // ScoreOf's round-trip term alone.
 double LatencyTerm(double rtt_ms, const SchedulerSpec& spec);
 // Sets each candidate's score, with the norms of the candidates given.

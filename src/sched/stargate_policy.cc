@@ -186,7 +186,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& n
   // The pools worth waiting for are weighed with those the job can start
   // in now; waiting wins only when one of them is the best of all.
   const ScoreNorms all = search_.AllNorms(now, now + Duration::FromSeconds(judge->max_wait_s));
-  if (all == now_norms) {
+  if (SameScores(all, now_norms, spec_)) {
     search_.RankAgainst(best_now, all);  // no pool worth waiting for moved a norm
   } else {
     search_.Rank(true, all);

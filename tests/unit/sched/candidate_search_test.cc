@@ -396,6 +396,12 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
   }
   PoolOrders orders;
   orders.Update(state, true);
+  // As a policy keeps them: the full pools have no room, and devices due
+  // back when the judge says.
+  for (size_t i = 0; i < state.pools().size(); i += 3) {
+    orders.SetRoom(PoolId(static_cast<uint16_t>(i)), WakeIndex::kNever);
+    orders.SetDue(PoolId(static_cast<uint16_t>(i)), (Time::Epoch() + Duration::Minutes(10)).nanos());
+  }
   const JobRequest req = NodeForAnHour();
   SomeLaterJudge judge(state, req);
   SchedulerSpec spec;
