@@ -143,7 +143,7 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
   auto key = [&](size_t node) {
     if (first(node) >= end) return kInf;
     if (!later_only && order.room.Least(node) <= types_[t].room_needed) return runtime;
-    const int64_t due = order.due.Least(node);
+    const int64_t due = DueOf(order, t).Least(node);
     if (!with_later || due > horizon_) return kInf;
     return runtime + static_cast<double>(due - now_ns_) / 1e9;
   };
@@ -252,11 +252,11 @@ ScoreNorms CandidateSearch::AllNorms(Time now, Time horizon) {
 
 size_t CandidateSearch::NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later,
                                bool later_only) const {
-  if (later_only) return order.due.NextAwake(from, horizon_);
+  if (later_only) return DueOf(order, t).NextAwake(from, horizon_);
   const size_t now = order.room.NextAwake(from, types_[t].room_needed);
   if (!with_later || now == from) return now;
   // A pool worth waiting for needs devices back after now, by the horizon.
-  return std::min(now, order.due.NextAwake(from, horizon_));
+  return std::min(now, DueOf(order, t).NextAwake(from, horizon_));
 }
 
 bool CandidateSearch::Uses(size_t t, int list) const {
@@ -287,9 +287,9 @@ bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_
                               bool later_only) const {
   const size_t leaves = plane.room.leaves();
   if (node >= leaves && node - leaves >= plane.pools.size()) return false;  // past the last pool
-  if (later_only) return plane.due.Least(node) <= horizon_;
+  if (later_only) return DueOf(plane, t).Least(node) <= horizon_;
   // As NextIn: room now for the job, or devices due back by the horizon.
-  return plane.room.Least(node) <= types_[t].room_needed || (with_later && plane.due.Least(node) <= horizon_);
+  return plane.room.Least(node) <= types_[t].room_needed || (with_later && DueOf(plane, t).Least(node) <= horizon_);
 }
 
 CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
@@ -300,7 +300,7 @@ CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
   // devices due back; only the latter when walked alone.
   f.open = r_->later_only ? nullptr : plane.least_open.data() + w.dir;
   f.due_sums = r_->with_later ? plane.least_due.data() + w.dir : nullptr;
-  f.due = plane.due.tree();
+  f.due = DueOf(plane, t).tree();
   f.base = w.base;
   f.along0 = w.along[0];
   f.along1 = w.along[1];
@@ -358,7 +358,7 @@ void CandidateSearch::PlaneStep(size_t t) {
   // alias), on the hottest loop of a busy pass.
   const size_t end = leaves + plane.pools.size();
   const int64_t* room = plane.room.tree();
-  const int64_t* due = plane.due.tree();
+  const int64_t* due = DueOf(plane, t).tree();
   const int64_t room_needed = types_[t].room_needed;
   const bool later = r_->with_later, later_only = r_->later_only;
   const int64_t horizon = horizon_;

@@ -73,6 +73,10 @@ class CandidateSearch {
     // Both keys at once: when given, a Rank walks this instead of the
     // emissions and cost orders (which still find the norms).
     const PoolOrders::Plane* both = nullptr;
+    // The job needs two whole nodes or more on every pool of the type:
+    // pools worth waiting for are those whose due2 (PoolOrders::SetDue)
+    // comes by the horizon.
+    bool two_nodes = false;
     // The orders hold only the pools within the round-trip limit
     // (PoolOrders::Reach), so the round-trip order need not be walked to
     // it to know every member.
@@ -198,6 +202,11 @@ class CandidateSearch {
   void SetKeyForm(size_t t);
   void PlaneStep(size_t t);
   const PoolOrders::Sorted& ListOf(size_t t, int list) const;
+  // The index of when devices are due back that type `t`'s job goes by.
+  template <class Order>
+  const WakeIndex& DueOf(const Order& order, size_t t) const {
+    return types_[t].two_nodes ? order.due2 : order.due;
+  }
   // The first position >= from in `order` whose pool could be a member
   // for type `t`'s walk: room now for the job, or (`with_later`) devices
   // due back by the horizon.

@@ -17,7 +17,7 @@ namespace {
 // (reusing its storage: the orders are sorted again every hour), and
 // indexes when they wake.
 void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& site_key,
-            const std::vector<int64_t>& room, const std::vector<int64_t>& due, PoolOrders::Sorted* out) {
+            const PoolOrders::Wakes* wakes, PoolOrders::Sorted* out) {
   // Keys beside their pools: a sort that looks each key up through its
   // pool's site misses the cache on every comparison.
   std::vector<std::pair<double, uint16_t>> keyed;
@@ -30,9 +30,10 @@ void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const s
     out->keys[i] = keyed[i].first;
     out->pools[i] = PoolId(keyed[i].second);
   }
-  if (!room.empty()) {
-    out->room.Build(out->pools, room);
-    out->due.Build(out->pools, due);
+  if (wakes != nullptr) {
+    out->room.Build(out->pools, wakes->room);
+    out->due.Build(out->pools, wakes->due);
+    out->due2.Build(out->pools, wakes->due2);
   }
 }
 
@@ -154,8 +155,7 @@ void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key,
 // `pools` as a k-d tree over the sites' two keys (Plane), split anew, into
 // `out` (reusing its storage).
 void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
-             const std::vector<double>& cost_key, const std::vector<int64_t>& room, const std::vector<int64_t>& due,
-             PoolOrders::Plane* out) {
+             const std::vector<double>& cost_key, const PoolOrders::Wakes& wakes, PoolOrders::Plane* out) {
   const size_t n = pools.size();
   std::vector<Point> points;
   points.reserve(n);
@@ -170,41 +170,41 @@ void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const 
   SplitCells(points, 0, leaves, n, std::max(all.x_hi - all.x_lo, 1e-12), std::max(all.y_hi - all.y_lo, 1e-12));
   out->pools.resize(n);
   for (size_t i = 0; i < n; ++i) out->pools[i] = points[i].pool;
-  out->room.Build(out->pools, room);
-  out->due.Build(out->pools, due);
+  out->room.Build(out->pools, wakes.room);
+  out->due.Build(out->pools, wakes.due);
+  out->due2.Build(out->pools, wakes.due2);
   out->fills = 0;
   FillPlane(state, carbon_key, cost_key, out);
 }
 
 // Plane `out` brought to the keys now: split anew every kRefills fills.
 void RefreshPlane(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
-                  const std::vector<int64_t>& room, const std::vector<int64_t>& due, PoolOrders::Plane* out) {
+                  const PoolOrders::Wakes& wakes, PoolOrders::Plane* out) {
   constexpr int kRefills = 24;
   if (out->fills < kRefills) {
     FillPlane(state, carbon_key, cost_key, out);
   } else {
     const std::vector<PoolId> pools = out->pools;
-    PlaneOf(state, pools, carbon_key, cost_key, room, due, out);
+    PlaneOf(state, pools, carbon_key, cost_key, wakes, out);
   }
 }
 
 // `pools` in `out`'s orders and plane, sorted and split anew.
 void ReachOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
-             const std::vector<double>& cost_key, const std::vector<int64_t>& room, const std::vector<int64_t>& due,
-             PoolOrders::Reach* out) {
-  SortBy(state, pools, carbon_key, room, due, &out->carbon);
-  SortBy(state, pools, cost_key, room, due, &out->cost);
-  PlaneOf(state, pools, carbon_key, cost_key, room, due, &out->both);
+             const std::vector<double>& cost_key, const PoolOrders::Wakes& wakes, PoolOrders::Reach* out) {
+  SortBy(state, pools, carbon_key, &wakes, &out->carbon);
+  SortBy(state, pools, cost_key, &wakes, &out->cost);
+  PlaneOf(state, pools, carbon_key, cost_key, wakes, &out->both);
   out->stale = false;
 }
 
 // `out` brought to the keys now, if they moved since it was sorted.
 void Refresh(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
-             const std::vector<int64_t>& room, const std::vector<int64_t>& due, PoolOrders::Reach* out) {
+             const PoolOrders::Wakes& wakes, PoolOrders::Reach* out) {
   if (!out->stale) return;
-  SortBy(state, out->carbon.pools, carbon_key, room, due, &out->carbon);
-  SortBy(state, out->cost.pools, cost_key, room, due, &out->cost);
-  RefreshPlane(state, carbon_key, cost_key, room, due, &out->both);
+  SortBy(state, out->carbon.pools, carbon_key, &wakes, &out->carbon);
+  SortBy(state, out->cost.pools, cost_key, &wakes, &out->cost);
+  RefreshPlane(state, carbon_key, cost_key, wakes, &out->both);
   out->stale = false;
 }
 
@@ -251,8 +251,9 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
   }
   if (moved) {
     of_type_.assign(kNumAcceleratorTypes, {});
-    room_.assign(state.pools().size(), WakeIndex::Room(INT32_MAX, 0));
-    due_.assign(state.pools().size(), WakeIndex::kNever);
+    wakes_.room.assign(state.pools().size(), WakeIndex::Room(INT32_MAX, 0));
+    wakes_.due.assign(state.pools().size(), WakeIndex::kNever);
+    wakes_.due2.assign(state.pools().size(), WakeIndex::kNever);
     type_of_.clear();
     max_per_node_.assign(kNumAcceleratorTypes, 0);
     min_per_node_.assign(kNumAcceleratorTypes, 0);
@@ -274,9 +275,9 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
   if (carbon_moved || cost_moved) {
     for (size_t t = 0; t < of_type_.size(); ++t) {
       if (moved) {
-        PlaneOf(state, of_type_[t], carbon, cost, room_, due_, &both_[t]);
+        PlaneOf(state, of_type_[t], carbon, cost, wakes_, &both_[t]);
       } else {
-        RefreshPlane(state, carbon, cost, room_, due_, &both_[t]);
+        RefreshPlane(state, carbon, cost, wakes_, &both_[t]);
       }
     }
     // Refreshed on first use.
@@ -286,23 +287,23 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
     for (auto& [key, fenced] : fenced_) fenced.reach.stale = true;
   }
   if (carbon_moved) {
-    for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], carbon, room_, due_, &carbon_[t]);
+    for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], carbon, &wakes_, &carbon_[t]);
     carbon_key_.swap(carbon);
   }
   if (cost_moved) {
-    for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], cost, room_, due_, &cost_[t]);
+    for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], cost, &wakes_, &cost_[t]);
     cost_key_.swap(cost);
   }
   if (moved || min_ahead != min_ahead_key_) {
-    SortBy(state, all_, min_ahead, {}, {}, &min_ahead_);
+    SortBy(state, all_, min_ahead, nullptr, &min_ahead_);
     min_ahead_key_.swap(min_ahead);
   }
   return moved;
 }
 
 void PoolOrders::SetRoom(PoolId p, int64_t room) {
-  if (room_[p.value()] == room) return;
-  room_[p.value()] = room;
+  if (wakes_.room[p.value()] == room) return;
+  wakes_.room[p.value()] = room;
   ForEachOrderOf(p, [&](auto& order) {
     if constexpr (std::is_same_v<std::decay_t<decltype(order)>, Plane>) {
       order.SetRoom(p, room);
@@ -312,15 +313,17 @@ void PoolOrders::SetRoom(PoolId p, int64_t room) {
   });
 }
 
-void PoolOrders::SetDue(PoolId p, int64_t due) {
-  if (due_[p.value()] == due) return;
-  due_[p.value()] = due;
+void PoolOrders::SetDue(PoolId p, int64_t due, int64_t due2) {
+  if (wakes_.due[p.value()] == due && wakes_.due2[p.value()] == due2) return;
+  wakes_.due[p.value()] = due;
+  wakes_.due2[p.value()] = due2;
   ForEachOrderOf(p, [&](auto& order) {
     if constexpr (std::is_same_v<std::decay_t<decltype(order)>, Plane>) {
       order.SetDue(p, due);
     } else {
       order.due.Set(p, due);
     }
+    order.due2.Set(p, due2);
   });
 }
 
@@ -387,7 +390,7 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
   Place& place = PlaceAt(state, latitude, longitude);
   const std::pair<size_t, double> key{Index(t), limit_ms};
   if (auto it = place.balls.find(key); it != place.balls.end()) {
-    Refresh(state, carbon_key_, cost_key_, room_, due_, &it->second);
+    Refresh(state, carbon_key_, cost_key_, wakes_, &it->second);
     return it->second;
   }
   std::vector<PoolId> within;
@@ -404,7 +407,7 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
     }
   }
   Reach& reach = place.balls[key];
-  ReachOf(state, within, carbon_key_, cost_key_, room_, due_, &reach);
+  ReachOf(state, within, carbon_key_, cost_key_, wakes_, &reach);
   return reach;
 }
 
@@ -412,7 +415,7 @@ const PoolOrders::Reach& PoolOrders::Within(const ClusterState& state, Accelerat
                                             const std::shared_ptr<const SiteSet>& allowed) {
   const std::pair<const SiteSet*, size_t> key{allowed.get(), Index(t)};
   if (auto it = fenced_.find(key); it != fenced_.end()) {
-    Refresh(state, carbon_key_, cost_key_, room_, due_, &it->second.reach);
+    Refresh(state, carbon_key_, cost_key_, wakes_, &it->second.reach);
     return it->second.reach;
   }
   std::vector<PoolId> within;
@@ -429,7 +432,7 @@ const PoolOrders::Reach& PoolOrders::Within(const ClusterState& state, Accelerat
   }
   Fenced& fenced = fenced_[key];
   fenced.set = allowed;
-  ReachOf(state, within, carbon_key_, cost_key_, room_, due_, &fenced.reach);
+  ReachOf(state, within, carbon_key_, cost_key_, wakes_, &fenced.reach);
   fenced_pools_ += within.size();
   return fenced.reach;
 }
@@ -452,7 +455,7 @@ const PoolOrders::Sorted& PoolOrders::ByRoundTrip(const ClusterState& state, Acc
                                                   float longitude) {
   Place& place = PlaceAt(state, latitude, longitude);
   if (!place.sorted[Index(t)]) {
-    SortBy(state, of_type_[Index(t)], place.per_site, room_, due_, &place.per_type[Index(t)]);
+    SortBy(state, of_type_[Index(t)], place.per_site, &wakes_, &place.per_type[Index(t)]);
     place.sorted[Index(t)] = 1;
   }
   return place.per_type[Index(t)];

@@ -39,6 +39,7 @@ class PoolOrders {
     std::vector<double> keys;
     WakeIndex room;
     WakeIndex due;
+    WakeIndex due2;  // SetDue's due2: for jobs needing two whole nodes or more
   };
 
   // A type's pools as a k-d tree over the two site keys at once (pue x
@@ -70,6 +71,7 @@ class PoolOrders {
     std::vector<double> sums;  // per position p, sums[p * kDirections + k]: its own
     WakeIndex room;
     WakeIndex due;
+    WakeIndex due2;
     int fills = 0;  // refills since last split (pool_orders.cc FillPlane)
     // Room and due as SetRoom and SetDue tell them, the sums above kept.
     void SetRoom(PoolId p, int64_t value);
@@ -87,8 +89,14 @@ class PoolOrders {
   // its calendar next hands devices back (ns after now; kNever: nothing
   // due). Every pool has a whole node and nothing due until told.
   void SetRoom(PoolId p, int64_t room);
-  void SetDue(PoolId p, int64_t due);
-  int64_t Due(PoolId p) const { return due_[p.value()]; }
+  // `due2`: the same for a job that needs two whole nodes of the pool or
+  // more (no earlier than `due`).
+  void SetDue(PoolId p, int64_t due, int64_t due2);
+  int64_t Due(PoolId p) const { return wakes_.due[p.value()]; }
+  // Per pool, what SetRoom and SetDue told.
+  struct Wakes {
+    std::vector<int64_t> room, due, due2;
+  };
 
   const Sorted& ByCarbon(AcceleratorType t) const { return carbon_[Index(t)]; }
   const Sorted& ByCost(AcceleratorType t) const { return cost_[Index(t)]; }
@@ -166,7 +174,7 @@ class PoolOrders {
   std::vector<double> layout_;
   std::vector<std::vector<PoolId>> of_type_;  // per type, in pool order
   std::vector<PoolId> all_;
-  std::vector<int64_t> room_, due_;  // per pool
+  Wakes wakes_;
   std::vector<AcceleratorType> type_of_;
   std::vector<int> max_per_node_ = std::vector<int>(kNumAcceleratorTypes, 0);
   std::vector<int> min_per_node_ = std::vector<int>(kNumAcceleratorTypes, 0);

@@ -166,6 +166,7 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
     }
     o.factors = FactorsFor(type, req);
     o.room_needed = RoomNeeded(req, orders_.MinPerNode(type), orders_.MaxPerNode(type));
+    o.two_nodes = req.fixed_per_node <= 0 && req.accelerators > orders_.MaxPerNode(type);
     types.push_back(o);
   }
   search_.Begin(state.pools().size(), types, limit, spec_, judge);
@@ -345,7 +346,11 @@ void StargatePolicy::RefreshOrders(const ClusterState& state, Time now, const De
       UpdateRoom(state, p);
       UpdateDue(state, p, now);
     }
-    for (PoolId p : claimed_) UpdateRoom(state, p);
+    // (A claim moves when room for two nodes comes, too.)
+    for (PoolId p : claimed_) {
+      UpdateRoom(state, p);
+      UpdateDue(state, p, now);
+    }
     for (PoolId p : waited_) UpdateDue(state, p, now);
     while (!due_heap_.empty() && due_heap_.top().first <= now.nanos()) {
       const auto [due, p] = due_heap_.top();
@@ -388,12 +393,17 @@ void StargatePolicy::UpdateDue(const ClusterState& state, PoolId p, Time now) {
   // no longer met by the walks for pools worth waiting for.
   const std::optional<ReleaseEntry> next = state.running(p).FirstEndingAfter(now);
   int64_t due = next ? next->end.nanos() : WakeIndex::kNever;
-  if (due != WakeIndex::kNever && wait_demand_[p.value()] > 0) {
-    const Time room = EarliestRoom(state, p, 1 + wait_demand_[p.value()], claims_, now);
-    due = room == Time::Never() ? WakeIndex::kNever : std::max(due, room.nanos());
-  }
+  // A job that needs two whole nodes needs at least their devices.
+  int64_t due2 = due;
+  auto no_earlier = [&](int64_t* at, int64_t devices) {
+    if (*at == WakeIndex::kNever) return;
+    const Time room = EarliestRoom(state, p, devices + wait_demand_[p.value()], claims_, now);
+    *at = room == Time::Never() ? WakeIndex::kNever : std::max(*at, room.nanos());
+  };
+  if (wait_demand_[p.value()] > 0) no_earlier(&due, 1);
+  no_earlier(&due2, 2 * int64_t{state.pool(p).per_node});
   if (due != orders_.Due(p) && due != WakeIndex::kNever) due_heap_.emplace(due, p.value());
-  orders_.SetDue(p, due);
+  orders_.SetDue(p, due, due2);
 }
 
 bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out) {

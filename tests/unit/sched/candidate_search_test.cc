@@ -400,7 +400,7 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
   // back when the judge says.
   for (size_t i = 0; i < state.pools().size(); i += 3) {
     orders.SetRoom(PoolId(static_cast<uint16_t>(i)), WakeIndex::kNever);
-    orders.SetDue(PoolId(static_cast<uint16_t>(i)), (Time::Epoch() + Duration::Minutes(10)).nanos());
+    orders.SetDue(PoolId(static_cast<uint16_t>(i)), (Time::Epoch() + Duration::Minutes(10)).nanos(), WakeIndex::kNever);
   }
   const JobRequest req = NodeForAnHour();
   SomeLaterJudge judge(state, req);
@@ -474,7 +474,7 @@ TEST(CandidateSearch, TheLeastTimeOfPoolsWorthWaitingForIsFound) {
   for (size_t i = 0; i < state.pools().size(); ++i) {
     const PoolId p(static_cast<uint16_t>(i));
     orders.SetRoom(p, WakeIndex::kNever);
-    orders.SetDue(p, release(p).nanos());
+    orders.SetDue(p, release(p).nanos(), release(p).nanos());
   }
   struct WaitJudge final : PoolJudge {
     WaitJudge(const ClusterState& s, const JobRequest& r, std::function<Time(PoolId)> f, Time t)
