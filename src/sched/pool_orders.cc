@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <limits>
 #include <numbers>
-#include <type_traits>
 #include <utility>
 
 #include "sched/site_score.h"
@@ -301,16 +300,20 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
   return moved;
 }
 
+namespace {
+
+// Pool `p`'s room and due in one order; a plane keeps its sums too.
+void SetRoomIn(PoolOrders::Sorted& order, PoolId p, int64_t room) { order.room.Set(p, room); }
+void SetRoomIn(PoolOrders::Plane& plane, PoolId p, int64_t room) { plane.SetRoom(p, room); }
+void SetDueIn(PoolOrders::Sorted& order, PoolId p, int64_t due) { order.due.Set(p, due); }
+void SetDueIn(PoolOrders::Plane& plane, PoolId p, int64_t due) { plane.SetDue(p, due); }
+
+}  // namespace
+
 void PoolOrders::SetRoom(PoolId p, int64_t room) {
   if (wakes_.room[p.value()] == room) return;
   wakes_.room[p.value()] = room;
-  ForEachOrderOf(p, [&](auto& order) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(order)>, Plane>) {
-      order.SetRoom(p, room);
-    } else {
-      order.room.Set(p, room);
-    }
-  });
+  ForEachOrderOf(p, [&](auto& order) { SetRoomIn(order, p, room); });
 }
 
 void PoolOrders::SetDue(PoolId p, int64_t due, int64_t due2) {
@@ -318,30 +321,29 @@ void PoolOrders::SetDue(PoolId p, int64_t due, int64_t due2) {
   wakes_.due[p.value()] = due;
   wakes_.due2[p.value()] = due2;
   ForEachOrderOf(p, [&](auto& order) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(order)>, Plane>) {
-      order.SetDue(p, due);
-    } else {
-      order.due.Set(p, due);
-    }
+    SetDueIn(order, p, due);
     order.due2.Set(p, due2);
   });
 }
 
-void PoolOrders::Plane::SetRoom(PoolId p, int64_t value) {
-  const size_t pos = room.PositionOf(p);
-  if (pos == room.size()) return;
-  const bool was = Open(room.tree()[room.leaves() + pos]);
-  room.Set(p, value);
-  if (was != Open(value)) Relink(*this, least_open, pos, !was);
+namespace {
+
+// `p`'s value in `index` of `plane`, and its sums in or out of `least` as
+// in(value) says.
+void SetKeeping(PoolOrders::Plane& plane, WakeIndex& index, std::vector<double>& least, PoolId p, int64_t value,
+                bool (*in)(int64_t)) {
+  const size_t pos = index.PositionOf(p);
+  if (pos == index.size()) return;
+  const bool was = in(index.tree()[index.leaves() + pos]);
+  index.Set(p, value);
+  if (was != in(value)) Relink(plane, least, pos, !was);
 }
 
-void PoolOrders::Plane::SetDue(PoolId p, int64_t value) {
-  const size_t pos = due.PositionOf(p);
-  if (pos == due.size()) return;
-  const bool was = Due(due.tree()[due.leaves() + pos]);
-  due.Set(p, value);
-  if (was != Due(value)) Relink(*this, least_due, pos, !was);
-}
+}  // namespace
+
+void PoolOrders::Plane::SetRoom(PoolId p, int64_t value) { SetKeeping(*this, room, least_open, p, value, &Open); }
+
+void PoolOrders::Plane::SetDue(PoolId p, int64_t value) { SetKeeping(*this, due, least_due, p, value, &Due); }
 
 template <class F>
 void PoolOrders::ForEachOrderOf(PoolId p, F f) {

@@ -365,6 +365,16 @@ TEST(CandidateSearch, ThePlaneFindsAPoolFairInBothKeys) {
   EXPECT_GT(by_keys, 1'000);
 }
 
+// The H100 pools' orders and plane for a one-node job `req`.
+CandidateSearch::TypeOrders PlaneOfH100(const PoolOrders& orders, const JobRequest& req) {
+  return CandidateSearch::TypeOrders{&orders.ByCarbon(AcceleratorType::kH100),
+                                     &orders.ByCost(AcceleratorType::kH100),
+                                     nullptr,
+                                     FactorsFor(AcceleratorType::kH100, req),
+                                     WakeIndex::DevicesOnANode(8),
+                                     &orders.ByBoth(AcceleratorType::kH100)};
+}
+
 // Every third pool is full now and worth waiting for (10 min), and those
 // are the cleanest: the pools with later ones weigh emissions by other norms.
 struct SomeLaterJudge final : PoolJudge {
@@ -405,12 +415,7 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
   const JobRequest req = NodeForAnHour();
   SomeLaterJudge judge(state, req);
   SchedulerSpec spec;
-  const CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100),
-                                      &orders.ByCost(AcceleratorType::kH100),
-                                      nullptr,
-                                      FactorsFor(AcceleratorType::kH100, req),
-                                      WakeIndex::DevicesOnANode(8),
-                                      &orders.ByBoth(AcceleratorType::kH100)};
+  const CandidateSearch::TypeOrders o = PlaneOfH100(orders, req);
   struct Got {
     PoolId pool;
     double score;
@@ -498,12 +503,7 @@ TEST(CandidateSearch, TheLeastTimeOfPoolsWorthWaitingForIsFound) {
   WaitJudge judge(state, req, release, now);
   SchedulerSpec spec;
   spec.weight_cost = 0;  // the norms walk the emissions order alone: it meets pool 0 and stops
-  const CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100),
-                                      &orders.ByCost(AcceleratorType::kH100),
-                                      nullptr,
-                                      FactorsFor(AcceleratorType::kH100, req),
-                                      WakeIndex::DevicesOnANode(8),
-                                      &orders.ByBoth(AcceleratorType::kH100)};
+  const CandidateSearch::TypeOrders o = PlaneOfH100(orders, req);
   CandidateSearch search;
   search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
   ScoreNorms norms;

@@ -34,6 +34,20 @@ ClusterState RandomNetwork(Rng& rng, int sites) {
   return ClusterState(specs);
 }
 
+// `n` sites of one H100 node each, anywhere.
+ClusterState OneNodeSites(Rng& rng, int n) {
+  std::vector<SiteSpec> specs;
+  for (int i = 0; i < n; ++i) {
+    SiteSpec s;
+    s.name = "s" + std::to_string(i);
+    s.latitude = -60 + 120 * rng.Uniform();
+    s.longitude = -180 + 360 * rng.Uniform();
+    s.pools.push_back(PoolSpec{AcceleratorType::kH100, 1, 8, 1, 1});
+    specs.push_back(s);
+  }
+  return ClusterState(specs);
+}
+
 void MoveKeys(Rng& rng, ClusterState& state) {
   for (size_t i = 0; i < state.sites().size(); ++i) {
     SiteSignals sig;
@@ -148,16 +162,7 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
 // kMaxBalls limits, and the ball just asked for is whole.
 TEST(PoolOrders, BallsStayWithinTheirBudget) {
   Rng rng(3);
-  std::vector<SiteSpec> specs;
-  for (int i = 0; i < 3'000; ++i) {
-    SiteSpec s;
-    s.name = "s" + std::to_string(i);
-    s.latitude = -60 + 120 * rng.Uniform();
-    s.longitude = -180 + 360 * rng.Uniform();
-    s.pools.push_back(PoolSpec{AcceleratorType::kH100, 1, 8, 1, 1});
-    specs.push_back(s);
-  }
-  ClusterState state(specs);
+  ClusterState state = OneNodeSites(rng, 3'000);
   MoveKeys(rng, state);
   PoolOrders orders;
   orders.Update(state, true);
@@ -181,14 +186,7 @@ TEST(PoolOrders, BallsStayWithinTheirBudget) {
 // asked for are whole.
 TEST(PoolOrders, AllowedSitesOrdersStayWithinTheirBudget) {
   Rng rng(5);
-  std::vector<SiteSpec> specs;
-  for (int i = 0; i < 3'000; ++i) {
-    SiteSpec s;
-    s.name = "s" + std::to_string(i);
-    s.pools.push_back(PoolSpec{AcceleratorType::kH100, 1, 8, 1, 1});
-    specs.push_back(s);
-  }
-  ClusterState state(specs);
+  ClusterState state = OneNodeSites(rng, 3'000);
   MoveKeys(rng, state);
   PoolOrders orders;
   orders.Update(state, true);
