@@ -54,7 +54,11 @@ void CandidateSearch::BeginFull(size_t num_pools, std::span<const PoolId> pools,
   looked_ = 0;
   horizon_ = WakeIndex::kNever;
   now_ns_ = WakeIndex::kNever;  // no wait is counted before AllNorms says when now is
-  for (Ranking& r : rankings_) r.ranked = false;
+  for (Ranking& r : rankings_) {
+    r.ranked = false;
+    r.yielded.clear();  // nothing to hand out again before the job's first Rank
+    r.replay = 0;
+  }
   if (stamp_.size() != num_pools || ++job_ == 0) {
     stamp_.assign(num_pools, 0);
     for (Ranking& r : rankings_) r.stamp.assign(num_pools, 0);
@@ -123,12 +127,12 @@ bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
                            ? static_cast<size_t>(std::upper_bound(order.keys.begin(), order.keys.end(), rtt_limit_ms_) -
                                                  order.keys.begin())
                            : order.pools.size();
-    TimeWalk(order, end, t, with_later, false, norms, &least);
+    TimeWalk(order, end, t, with_later, norms, &least);
   }
   return least.any;
 }
 
-void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, bool later_only,
+void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later,
                                ScoreNorms* norms, Least* least) {
   // A member's time is at least the type's run time, and for one without
   // room now, the wait until its calendar next hands devices back: a
@@ -142,7 +146,7 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
   };
   auto key = [&](size_t node) {
     if (first(node) >= end) return kInf;
-    if (!later_only && order.room.Least(node) <= types_[t].room_needed) return runtime;
+    if (order.room.Least(node) <= types_[t].room_needed) return runtime;
     const int64_t due = DueOf(order, t).Least(node);
     if (!with_later || due > horizon_) return kInf;
     return runtime + static_cast<double>(due - now_ns_) / 1e9;
@@ -154,10 +158,8 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
     std::pop_heap(heap.begin(), heap.end(), CellWorse{});
     const Cell cell = heap.back();
     heap.pop_back();
-    // No pool left could lower the norm (or the type's least time met so
-    // far, when its norm is lower: its members are all that matter), ties
-    // and rounding apart.
-    const double beat = std::min(least->time, norms->time);
+    // No pool left could lower the norm, ties and rounding apart.
+    const double beat = norms->time;
     if (beat < kInf && cell.key > beat + Slack(cell.key, beat)) break;
     if (cell.node >= leaves) {
       MeetForNorms(order.pools[cell.node - leaves], with_later, norms, least);
@@ -293,18 +295,18 @@ bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_
 }
 
 CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
-  const Walk& w = r_->walks[t];
+  const Walk& w = R().walks[t];
   const PoolOrders::Plane& plane = *types_[t].both;
   KeyForm f;
   // Pools that can be members: with room now, or (with later ones) with
   // devices due back; only the latter when walked alone.
-  f.open = r_->later_only ? nullptr : plane.least_open.data() + w.dir;
-  f.due_sums = r_->with_later ? plane.least_due.data() + w.dir : nullptr;
+  f.open = R().later_only ? nullptr : plane.least_open.data() + w.dir;
+  f.due_sums = R().with_later ? plane.least_due.data() + w.dir : nullptr;
   f.due = DueOf(plane, t).tree();
   f.base = w.base;
   f.along0 = w.along[0];
   f.along1 = w.along[1];
-  f.per_wait_s = r_->later_only ? w.per_wait_s : 0;
+  f.per_wait_s = R().later_only ? w.per_wait_s : 0;
   f.now_ns = now_ns_;
   return f;
 }
@@ -324,17 +326,17 @@ double CandidateSearch::KeyForm::operator()(size_t node) const {
 
 void CandidateSearch::SetKeyForm(size_t t) {
   const TypeOrders& o = types_[t];
-  Walk& w = r_->walks[t];
+  Walk& w = R().walks[t];
   Candidate least;
   least.runtime_s = o.factors.runtime_s;
-  w.base = ScoreOf(least, r_->norms, *spec_);
+  w.base = ScoreOf(least, R().norms, *spec_);
   // ScoreOf's time term grows by this much per second of wait.
-  w.per_wait_s = spec_->weight_time / (r_->norms.time > 0 ? r_->norms.time : 1.0);
+  w.per_wait_s = spec_->weight_time / (R().norms.time > 0 ? R().norms.time : 1.0);
   // ScoreOf's relative terms: x / best, or 1 + x when the best is 0 (in
   // base already).
   auto per = [](double weight, double factor, double best) { return weight * factor / (best > 0 ? best : 1.0); };
-  const double cx = per(spec_->weight_carbon, o.factors.co2_per_key, r_->norms.co2);
-  const double cy = per(spec_->weight_cost, o.factors.cost_per_key, r_->norms.cost);
+  const double cx = per(spec_->weight_carbon, o.factors.co2_per_key, R().norms.co2);
+  const double cy = per(spec_->weight_cost, o.factors.cost_per_key, R().norms.cost);
   // The two directions either side of (cx, cy), and (cx, cy) as their sum
   // with multiples of at least 0 (Cramer's rule).
   const PoolOrders::Plane& plane = *o.both;
@@ -351,7 +353,7 @@ void CandidateSearch::SetKeyForm(size_t t) {
 
 void CandidateSearch::PlaneStep(size_t t) {
   const PoolOrders::Plane& plane = *types_[t].both;
-  std::vector<Cell>& heap = r_->cells[t];
+  std::vector<Cell>& heap = R().cells[t];
   const size_t leaves = plane.room.leaves();
   // MayHold and the keys over raw arrays: the heap's pushes would otherwise
   // make the compiler reload every vector's data at each step (they may
@@ -360,7 +362,7 @@ void CandidateSearch::PlaneStep(size_t t) {
   const int64_t* room = plane.room.tree();
   const int64_t* due = DueOf(plane, t).tree();
   const int64_t room_needed = types_[t].room_needed;
-  const bool later = r_->with_later, later_only = r_->later_only;
+  const bool later = R().with_later, later_only = R().later_only;
   const int64_t horizon = horizon_;
   const KeyForm key_of = FormOf(t);
   auto may_hold = [&](size_t node) {
@@ -411,49 +413,49 @@ void CandidateSearch::Rank(bool with_later, const ScoreNorms& norms) { Start(wit
 void CandidateSearch::RankAgainst(const Candidate& best_now, const ScoreNorms& norms) { Start(true, norms, &best_now); }
 
 void CandidateSearch::Start(bool with_later, const ScoreNorms& norms, const Candidate* best_now) {
-  r_ = &rankings_[with_later ? 1 : 0];
+  current_ = with_later ? 1 : 0;
   const bool later_only = best_now != nullptr;
-  if (r_->ranked && r_->norms == norms && r_->later_only == later_only &&
-      (!later_only || r_->against == best_now->pool)) {
-    r_->replay = 0;
+  if (R().ranked && R().norms == norms && R().later_only == later_only &&
+      (!later_only || R().against == best_now->pool)) {
+    R().replay = 0;
     return;
   }
-  r_->ranked = true;
-  r_->with_later = with_later;
-  r_->later_only = later_only;
-  r_->norms = norms;
-  if (++r_->rank == 0) {
-    std::fill(r_->stamp.begin(), r_->stamp.end(), 0);
-    r_->rank = 1;
+  R().ranked = true;
+  R().with_later = with_later;
+  R().later_only = later_only;
+  R().norms = norms;
+  if (++R().rank == 0) {
+    std::fill(R().stamp.begin(), R().stamp.end(), 0);
+    R().rank = 1;
   }
-  r_->seen.clear();
-  r_->yielded.clear();
-  r_->replay = 0;
+  R().seen.clear();
+  R().yielded.clear();
+  R().replay = 0;
   if (later_only) {
     // The pools with room now stand for themselves by their best: it was
     // the best of them by these norms, and ranks before a later pool of
     // its score.
-    r_->against = best_now->pool;
-    r_->seen.push_back(Seen{ScoreOf(*best_now, norms, *spec_), false, best_now->pool});
+    R().against = best_now->pool;
+    R().seen.push_back(Seen{ScoreOf(*best_now, norms, *spec_), false, best_now->pool});
   }
-  r_->walks.assign(types_.size(), Walk{});
+  R().walks.assign(types_.size(), Walk{});
   if (!bounded_) {
     for (PoolId p : all_) Meet(p);
     return;
   }
-  if (r_->cells.size() < types_.size()) r_->cells.resize(types_.size());
+  if (R().cells.size() < types_.size()) R().cells.resize(types_.size());
   for (size_t t = 0; t < types_.size(); ++t) {
     for (int l = 0; l < 3; ++l) {
-      if (Walks(t, l)) r_->walks[t].pos[l] = NextIn(ListOf(t, l), 0, t, r_->with_later, r_->later_only);
+      if (Walks(t, l)) R().walks[t].pos[l] = NextIn(ListOf(t, l), 0, t, R().with_later, R().later_only);
     }
-    r_->cells[t].clear();
+    R().cells[t].clear();
     if (Walks(t, kBoth)) {
       SetKeyForm(t);
-      if (MayHold(*types_[t].both, 1, t, r_->with_later, r_->later_only)) {
-        r_->cells[t].push_back(Cell{FormOf(t)(1), 1});
+      if (MayHold(*types_[t].both, 1, t, R().with_later, R().later_only)) {
+        R().cells[t].push_back(Cell{FormOf(t)(1), 1});
       }
     }
-    r_->walks[t].bound = Bound(t);
+    R().walks[t].bound = Bound(t);
   }
 }
 
@@ -464,16 +466,16 @@ const PoolOrders::Sorted& CandidateSearch::ListOf(size_t t, int list) const {
 
 void CandidateSearch::Meet(PoolId p) {
   const size_t i = p.value();
-  if (r_->stamp[i] == r_->rank) return;
-  r_->stamp[i] = r_->rank;
+  if (R().stamp[i] == R().rank) return;
+  R().stamp[i] = R().rank;
   bool later = false;
-  if (!IsMember(p, r_->with_later, &later) || (r_->later_only && !later)) return;
-  r_->seen.push_back(Seen{ScoreOf(CandidateOf(p, later), r_->norms, *spec_), later, p});
-  std::push_heap(r_->seen.begin(), r_->seen.end(), Worse{});
+  if (!IsMember(p, R().with_later, &later) || (R().later_only && !later)) return;
+  R().seen.push_back(Seen{ScoreOf(CandidateOf(p, later), R().norms, *spec_), later, p});
+  std::push_heap(R().seen.begin(), R().seen.end(), Worse{});
 }
 
 double CandidateSearch::Bound(size_t t) const {
-  const Walk& w = r_->walks[t];
+  const Walk& w = R().walks[t];
   const TypeOrders& o = types_[t];
   for (int l = 0; l < 3; ++l) {
     // One order walked to its end has met every pool of the type that
@@ -487,19 +489,19 @@ double CandidateSearch::Bound(size_t t) const {
   if (Walks(t, kBoth)) {
     // Every pool not met lies below a cell still to be walked, and the
     // cell on top has the least key.
-    if (r_->cells[t].empty()) return kInf;
-    return r_->cells[t].front().key + LatencyTerm(rtt_ms, *spec_);
+    if (R().cells[t].empty()) return kInf;
+    return R().cells[t].front().key + LatencyTerm(rtt_ms, *spec_);
   }
   Candidate least;
   least.runtime_s = o.factors.runtime_s;
   least.co2_g = o.factors.co2_per_key * o.carbon->keys[w.pos[kCarbon]];
   if (Uses(t, kCost)) least.cost_usd = o.factors.cost_per_key * o.cost->keys[w.pos[kCost]];
   least.rtt_ms = rtt_ms;
-  return ScoreOf(least, r_->norms, *spec_);
+  return ScoreOf(least, R().norms, *spec_);
 }
 
 void CandidateSearch::Step(size_t t) {
-  Walk& w = r_->walks[t];
+  Walk& w = R().walks[t];
   int l = w.turn;
   while (!Walks(t, l)) l = (l + 1) % 4;
   w.turn = (l + 1) % 4;
@@ -510,14 +512,14 @@ void CandidateSearch::Step(size_t t) {
   }
   const PoolOrders::Sorted& list = ListOf(t, l);
   Meet(list.pools[w.pos[l]]);
-  w.pos[l] = NextIn(list, w.pos[l] + 1, t, r_->with_later, r_->later_only);
+  w.pos[l] = NextIn(list, w.pos[l] + 1, t, R().with_later, R().later_only);
   w.bound = Bound(t);
 }
 
 const Candidate* CandidateSearch::Next(bool* later) {
-  if (r_->replay < r_->yielded.size()) {
+  if (R().replay < R().yielded.size()) {
     // The other Rank may have scored the pool by its own norms since.
-    const Seen& again = r_->yielded[r_->replay++];
+    const Seen& again = R().yielded[R().replay++];
     Candidate& c = again.later ? later_c_[again.pool.value()] : now_c_[again.pool.value()];
     c.score = again.score;
     if (later != nullptr) *later = again.later;
@@ -526,22 +528,22 @@ const Candidate* CandidateSearch::Next(bool* later) {
   for (;;) {
     double bound = kInf;
     size_t walk = 0;
-    for (size_t t = 0; t < r_->walks.size(); ++t) {
-      if (r_->walks[t].bound < bound) {
-        bound = r_->walks[t].bound;
+    for (size_t t = 0; t < R().walks.size(); ++t) {
+      if (R().walks[t].bound < bound) {
+        bound = R().walks[t].bound;
         walk = t;
       }
     }
-    if (!r_->seen.empty()) {
-      const Seen best = r_->seen.front();
+    if (!R().seen.empty()) {
+      const Seen best = R().seen.front();
       if (bound == kInf || best.score + Slack(best.score, bound) < bound) {
-        std::pop_heap(r_->seen.begin(), r_->seen.end(), Worse{});
-        r_->seen.pop_back();
+        std::pop_heap(R().seen.begin(), R().seen.end(), Worse{});
+        R().seen.pop_back();
         Candidate& c = best.later ? later_c_[best.pool.value()] : now_c_[best.pool.value()];
         c.score = best.score;
         if (later != nullptr) *later = best.later;
-        r_->yielded.push_back(best);
-        r_->replay = r_->yielded.size();
+        R().yielded.push_back(best);
+        R().replay = R().yielded.size();
         return &c;
       }
     }

@@ -169,11 +169,9 @@ class CandidateSearch {
   // false when every member is known (or there is none).
   bool OrderNorms(size_t t, bool with_later, ScoreNorms* norms, Least* least);
   // Meets type `t`'s members among the first `end` positions of `order`
-  // until none left could take less time than the least met.
-  // (`later_only`: only pools with devices due back, whose members are
-  // met as pools worth waiting for.)
-  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, bool later_only,
-                ScoreNorms* norms, Least* least);
+  // until none left could lower the time norm.
+  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, ScoreNorms* norms,
+                Least* least);
   // The least score any pool of type `t` not yet met in this Rank can have.
   double Bound(size_t t) const;
   void Step(size_t t);
@@ -249,7 +247,9 @@ class CandidateSearch {
   int64_t now_ns_ = 0;                   // likewise
   std::vector<Cell> time_cells_;         // TimeWalk's heap
   Ranking rankings_[2];                  // without and with later pools
-  Ranking* r_ = &rankings_[0];           // the last Rank's
+  size_t current_ = 0;                   // the last Rank's (an index: the search may be copied)
+  Ranking& R() { return rankings_[current_]; }
+  const Ranking& R() const { return rankings_[current_]; }
 };
 
 }  // namespace stargate::sched

@@ -138,10 +138,11 @@ class PoolOrders {
   // regions), in their own orders and plane: a job that may use only some
   // sites walks only their pools, where the network's orders would meet
   // every other site's cleaner or cheaper pools first (and every pool of a
-  // type with no allowed site at all). Kept per set, each holding its set
-  // (so the address is not reused while it is a key), until the keys move;
-  // valid until then, or until a call for another set when kMaxFences
-  // sets are held or the pools they hold pass the balls' budget.
+  // type with no allowed site at all). Kept per (set, type), each holding
+  // its set (so the address is not reused while it is a key), refreshed on
+  // first use after the keys move, dropped when the layout changes; valid
+  // until then, or until a call for another set when kMaxFences entries
+  // are held or the pools they hold pass the balls' budget.
   const Reach& Within(const ClusterState& state, AcceleratorType t, const std::shared_ptr<const SiteSet>& allowed);
   static constexpr size_t kMaxFences = 256;
   // The pools the sets' orders hold, all sets together.

@@ -459,6 +459,69 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
   EXPECT_EQ(take(search, 35), std::vector<Got>(want.begin() + 5, want.end()));
 }
 
+// Pool 7 is full now and worth waiting for, as clean as the cleanest pool
+// with room (1) and as cheap as the cheapest (2), so it moves no norm: the
+// walk of the pools worth waiting for alone, against the best with room
+// now, must pick as the walk of all of them does: pool 7 after a short
+// wait, pool 1 after a long one.
+TEST(CandidateSearch, RankingAgainstTheBestNowPicksAsRankingAll) {
+  ClusterState state = ManySites(300);
+  for (int i = 0; i < 300; ++i) {
+    SiteSignals sig;
+    sig.carbon = sig.carbon_ahead = i == 1 || i == 7 ? 100 : (i == 2 ? 300 : 400 + i);
+    sig.price = i == 2 || i == 7 ? 50 : (i == 1 ? 100 : 90);
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+  PoolOrders orders;
+  orders.Update(state, true);
+  const Time now = Time::Epoch();
+  const JobRequest req = NodeForAnHour();
+  for (const Duration wait : {Duration::Minutes(10), Duration::Hours(3)}) {
+    orders.SetRoom(PoolId(7), WakeIndex::kNever);
+    orders.SetDue(PoolId(7), (now + wait).nanos(), (now + wait).nanos());
+    struct OneLaterJudge final : PoolJudge {
+      OneLaterJudge(const ClusterState& s, const JobRequest& r, Duration w) : state(s), req(r), wait(w) {}
+      Verdict Now(PoolId p, Candidate* c) override {
+        *c = Estimate(state, p, req);
+        return p.value() == 7 ? Verdict::kNotNow : Verdict::kNow;
+      }
+      bool Later(PoolId p, Candidate* c) override {
+        *c = Estimate(state, p, req);
+        c->wait_s = wait.seconds();
+        return p.value() == 7;
+      }
+      const ClusterState& state;
+      const JobRequest& req;
+      Duration wait;
+    } judge(state, req, wait);
+    SchedulerSpec spec;
+    const CandidateSearch::TypeOrders o = PlaneOfH100(orders, req);
+    auto best = [&](bool against, bool* later) {
+      CandidateSearch search;
+      search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
+      ScoreNorms norms;
+      EXPECT_TRUE(search.NowNorms(&norms));
+      search.Rank(false, norms);
+      const Candidate* now_best = search.Next();
+      EXPECT_EQ(now_best->pool, PoolId(1));
+      const ScoreNorms all = search.AllNorms(now, now + Duration::Hours(20));
+      EXPECT_TRUE(SameScores(all, norms, spec));  // pool 7 moves no norm
+      if (against) {
+        search.RankAgainst(*now_best, all);
+      } else {
+        search.Rank(true, all);
+      }
+      const Candidate* c = search.Next(later);
+      return std::make_pair(c->pool, c->score);
+    };
+    bool later_all = false, later_against = false;
+    const auto by_all = best(false, &later_all);
+    EXPECT_EQ(best(true, &later_against), by_all) << "wait " << wait.seconds();
+    EXPECT_EQ(later_against, later_all);
+    EXPECT_EQ(by_all.first, PoolId(wait < Duration::Hours(1) ? 7 : 1)) << "wait " << wait.seconds();
+  }
+}
+
 // No pool has room now; each is worth waiting for until its calendar's
 // next release (pool p at minute p + 1) plus some more. The cleanest
 // (pool 0) takes 2 h with its wait; the dirtiest (pool 50) is the fastest,
