@@ -41,6 +41,7 @@ struct HourlySeries {
     const int64_t hour = Duration::Hours(1).nanos();
     const int64_t h = t.nanos() >= 0 ? t.nanos() / hour : -((-t.nanos() + hour - 1) / hour);
     const int64_t n = static_cast<int64_t>(values.size());
+    if (h >= 0 && h < n) return values[static_cast<size_t>(h)];  // no division: every site, every hour
     return values[static_cast<size_t>(((h % n) + n) % n)];
   }
 };

@@ -7,6 +7,7 @@
 #include <numbers>
 #include <utility>
 
+#include "sched/key_sort.h"
 #include "sched/site_score.h"
 
 namespace stargate::sched {
@@ -19,10 +20,10 @@ void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const s
             const PoolOrders::Wakes* wakes, PoolOrders::Sorted* out) {
   // Keys beside their pools: a sort that looks each key up through its
   // pool's site misses the cache on every comparison.
-  std::vector<std::pair<double, uint16_t>> keyed;
+  std::vector<KeyedPool> keyed, scratch;
   keyed.reserve(pools.size());
   for (PoolId p : pools) keyed.emplace_back(site_key[state.pool(p).site.value()], p.value());
-  std::sort(keyed.begin(), keyed.end());
+  SortKeyed(&keyed, &scratch);
   out->pools.resize(keyed.size());
   out->keys.resize(keyed.size());
   for (size_t i = 0; i < keyed.size(); ++i) {
