@@ -285,13 +285,22 @@ bool CandidateSearch::Walks(size_t t, int list) const {
   }
 }
 
-bool CandidateSearch::MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later,
-                              bool later_only) const {
-  const size_t leaves = plane.room.leaves();
-  if (node >= leaves && node - leaves >= plane.pools.size()) return false;  // past the last pool
-  if (later_only) return DueOf(plane, t).Least(node) <= horizon_;
+CandidateSearch::CellFilter CandidateSearch::FilterOf(size_t t) const {
+  const PoolOrders::Plane& plane = *types_[t].both;
+  return CellFilter{plane.room.leaves() + plane.pools.size(),
+                    plane.room.tree(),
+                    DueOf(plane, t).tree(),
+                    types_[t].room_needed,
+                    horizon_,
+                    R().with_later,
+                    R().later_only};
+}
+
+bool CandidateSearch::CellFilter::operator()(size_t node) const {
+  if (node >= end) return false;  // a leaf past the last pool
+  if (later_only) return due[node] <= horizon;
   // As NextIn: room now for the job, or devices due back by the horizon.
-  return plane.room.Least(node) <= types_[t].room_needed || (with_later && DueOf(plane, t).Least(node) <= horizon_);
+  return room[node] <= room_needed || (with_later && due[node] <= horizon);
 }
 
 CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
@@ -355,21 +364,11 @@ void CandidateSearch::PlaneStep(size_t t) {
   const PoolOrders::Plane& plane = *types_[t].both;
   std::vector<Cell>& heap = R().cells[t];
   const size_t leaves = plane.room.leaves();
-  // MayHold and the keys over raw arrays: the heap's pushes would otherwise
-  // make the compiler reload every vector's data at each step (they may
-  // alias), on the hottest loop of a busy pass.
-  const size_t end = leaves + plane.pools.size();
-  const int64_t* room = plane.room.tree();
-  const int64_t* due = DueOf(plane, t).tree();
-  const int64_t room_needed = types_[t].room_needed;
-  const bool later = R().with_later, later_only = R().later_only;
-  const int64_t horizon = horizon_;
+  // The filter and the keys over raw arrays: the heap's pushes would
+  // otherwise make the compiler reload every vector's data at each step
+  // (they may alias), on the hottest loop of a busy pass.
+  const CellFilter may_hold = FilterOf(t);
   const KeyForm key_of = FormOf(t);
-  auto may_hold = [&](size_t node) {
-    if (node >= end) return false;  // a leaf past the last pool
-    if (later_only) return due[node] <= horizon;
-    return room[node] <= room_needed || (later && due[node] <= horizon);
-  };
   auto push = [&](const Cell& c) {
     heap.push_back(c);
     std::push_heap(heap.begin(), heap.end(), CellWorse{});
@@ -451,7 +450,7 @@ void CandidateSearch::Start(bool with_later, const ScoreNorms& norms, const Cand
     R().cells[t].clear();
     if (Walks(t, kBoth)) {
       SetKeyForm(t);
-      if (MayHold(*types_[t].both, 1, t, R().with_later, R().later_only)) {
+      if (FilterOf(t)(1)) {
         R().cells[t].push_back(Cell{FormOf(t)(1), 1});
       }
     }

@@ -182,8 +182,17 @@ class CandidateSearch {
   bool Uses(size_t t, int list) const;
   bool Walks(size_t t, int list) const;
   // The plane walk: whether a node may hold a member, its key, and one
-  // step (to the next pool it meets).
-  bool MayHold(const PoolOrders::Plane& plane, size_t node, size_t t, bool with_later, bool later_only = false) const;
+  // step (to the next pool it meets). Whether a node of type `t`'s plane
+  // may hold a member in this Rank, over raw arrays.
+  struct CellFilter {
+    size_t end;  // leaves + pools: nodes at or past it are leaves past the last pool
+    const int64_t* room;
+    const int64_t* due;
+    int64_t room_needed, horizon;
+    bool with_later, later_only;
+    bool operator()(size_t node) const;
+  };
+  CellFilter FilterOf(size_t t) const;
   // A cell's key (Walk) for type `t`'s plane in this Rank, over raw arrays.
   struct KeyForm {
     // The plane's least sums over pools with room now and over those with
