@@ -228,7 +228,6 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
       places_.clear();
       ++places_cleared_;
       fenced_.clear();
-      fenced_pools_ = 0;
     }
   }
   // The same state's grid figures as last time: nothing to re-sort.
@@ -401,9 +400,7 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
   // Full (too many limits here, or too many pools in balls anywhere: jobs
   // from many places, each with wide balls): keep only this point's balls
   // of this limit, which a search asks for each of its types in turn.
-  const size_t held = within.size() + BallPools();
-  const size_t budget = std::max<size_t>(kMinBallPools, kBallPoolsPerPool * state.pools().size());
-  if (place.balls.size() >= kMaxBalls || held > budget) {
+  if (place.balls.size() >= kMaxBalls || within.size() + BallPools() > Budget(state)) {
     for (auto& entry : places_) {
       const bool here = &entry.second == &place;
       std::erase_if(entry.second.balls, [&](auto& e) { return !here || e.first.second != limit_ms; });
@@ -427,20 +424,24 @@ const PoolOrders::Reach& PoolOrders::Within(const ClusterState& state, Accelerat
   }
   // Full: keep only this set's orders (a search asks for each of its
   // types in turn, and holds those it has).
-  const size_t budget = std::max<size_t>(kMinBallPools, kBallPoolsPerPool * state.pools().size());
-  if (fenced_.size() >= kMaxFences || fenced_pools_ + within.size() > budget) {
+  if (fenced_.size() >= kMaxFences || within.size() + FencedPools() > Budget(state)) {
     std::erase_if(fenced_, [&](auto& e) { return e.first.first != key.first; });
-    fenced_pools_ = 0;
-    for (const auto& [k, fenced] : fenced_) fenced_pools_ += fenced.reach.both.pools.size();
   }
   Fenced& fenced = fenced_[key];
   fenced.set = allowed;
   ReachOf(state, within, carbon_key_, cost_key_, wakes_, &fenced.reach);
-  fenced_pools_ += within.size();
   return fenced.reach;
 }
 
-size_t PoolOrders::FencedPools() const { return fenced_pools_; }
+size_t PoolOrders::FencedPools() const {
+  size_t held = 0;
+  for (const auto& [key, fenced] : fenced_) held += fenced.reach.both.pools.size();
+  return held;
+}
+
+size_t PoolOrders::Budget(const ClusterState& state) {
+  return std::max<size_t>(kMinBallPools, kBallPoolsPerPool * state.pools().size());
+}
 
 size_t PoolOrders::BallPools() const {
   size_t held = 0;

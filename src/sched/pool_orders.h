@@ -159,6 +159,8 @@ class PoolOrders {
 
  private:
   static size_t Index(AcceleratorType t) { return static_cast<size_t>(t); }
+  // The most pools the balls hold together, and apart the sets' orders.
+  static size_t Budget(const ClusterState& state);
   struct Place {
     std::vector<double> per_site;
     std::vector<Sorted> per_type;  // sorted on first use: empty pools = not yet
@@ -194,7 +196,6 @@ class PoolOrders {
     Reach reach;
   };
   std::map<std::pair<const SiteSet*, size_t>, Fenced> fenced_;  // by (set, type)
-  size_t fenced_pools_ = 0;
 };
 
 }  // namespace stargate::sched
