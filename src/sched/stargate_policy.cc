@@ -114,12 +114,19 @@ bool StargatePolicy::Bounded(const ClusterState& state, const JobRequest& req) c
          state.pools().size() >= static_cast<size_t>(spec_.bounded_search_min_pools);
 }
 
+bool StargatePolicy::Searches(const JobRequest& req, AcceleratorType type) const {
+  return (req.accel_mask & MaskOf(type)) != 0 && !orders_.OfType(type).empty();
+}
+
+int64_t StargatePolicy::RoomNeededOn(const JobRequest& req, AcceleratorType type) const {
+  return RoomNeeded(req, orders_.MinPerNode(type), orders_.MaxPerNode(type));
+}
+
 bool StargatePolicy::AnyRoom(const JobRequest& req) const {
   for (int t = 0; t < kNumAcceleratorTypes; ++t) {
     const auto type = static_cast<AcceleratorType>(t);
-    if ((req.accel_mask & MaskOf(type)) == 0 || orders_.OfType(type).empty()) continue;
-    const int64_t needed = RoomNeeded(req, orders_.MinPerNode(type), orders_.MaxPerNode(type));
-    if (orders_.ByCarbon(type).room.Least(1) <= needed) return true;
+    if (!Searches(req, type)) continue;
+    if (orders_.ByCarbon(type).room.Least(1) <= RoomNeededOn(req, type)) return true;
   }
   return false;
 }
@@ -137,7 +144,7 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
   const double limit = limited ? req.max_rtt.seconds() * 1e3 : std::numeric_limits<double>::infinity();
   for (int t = 0; t < kNumAcceleratorTypes; ++t) {
     const auto type = static_cast<AcceleratorType>(t);
-    if ((req.accel_mask & MaskOf(type)) == 0 || orders_.OfType(type).empty()) continue;
+    if (!Searches(req, type)) continue;
     // Only some sites allowed: only their pools (none of the type: no
     // walk at all).
     const PoolOrders::Reach* fenced = req.allowed == nullptr ? nullptr : &orders_.Within(state, type, req.allowed);
@@ -165,7 +172,7 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
       o.rtt = &orders_.ByRoundTrip(state, type, req.users_latitude, req.users_longitude);
     }
     o.factors = FactorsFor(type, req);
-    o.room_needed = RoomNeeded(req, orders_.MinPerNode(type), orders_.MaxPerNode(type));
+    o.room_needed = RoomNeededOn(req, type);
     o.two_nodes = req.fixed_per_node <= 0 && req.accelerators > orders_.MaxPerNode(type);
     types.push_back(o);
   }

@@ -76,6 +76,11 @@ class StargatePolicy final : public Scheduler {
   // Whether `req`'s candidates may be searched with bounds (else every
   // pool is looked at).
   bool Bounded(const ClusterState& state, const JobRequest& req) const;
+  // Whether `req`'s search looks at type `type`: the job accepts it and
+  // the network has it.
+  bool Searches(const JobRequest& req, AcceleratorType type) const;
+  // The least room (WakeIndex::Room) a pool of `type` needs for `req`.
+  int64_t RoomNeededOn(const JobRequest& req, AcceleratorType type) const;
   // Whether a pool of one of `req`'s types has the room it needs now, by
   // the room index (WakeIndex::Room): false means it can start nowhere.
   bool AnyRoom(const JobRequest& req) const;
