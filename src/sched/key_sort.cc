@@ -17,7 +17,7 @@ uint64_t Ordered(double key) {
 
 }  // namespace
 
-void SortKeyed(std::vector<KeyedPool>* items, std::vector<KeyedPool>* scratch) {
+void SortKeyed(std::vector<KeyedPool>* items) {
   const size_t n = items->size();
   // Few items sort faster by comparison.
   constexpr size_t kRadixFrom = 256;
@@ -25,11 +25,10 @@ void SortKeyed(std::vector<KeyedPool>* items, std::vector<KeyedPool>* scratch) {
     std::sort(items->begin(), items->end());
     return;
   }
-  std::vector<uint64_t> ordered(n);
-  scratch->resize(n);
+  std::vector<KeyedPool> scratch(n);
+  std::vector<uint64_t> ordered(n), ordered_to(n);
   std::vector<KeyedPool>* from = items;
-  std::vector<KeyedPool>* to = scratch;
-  std::vector<uint64_t> ordered_to(n);
+  std::vector<KeyedPool>* to = &scratch;
   for (size_t i = 0; i < n; ++i) ordered[i] = Ordered((*items)[i].first);
   // Digits, least significant first: the pool's two bytes, then the key's eight.
   for (int digit = 0; digit < 10; ++digit) {
@@ -48,7 +47,7 @@ void SortKeyed(std::vector<KeyedPool>* items, std::vector<KeyedPool>* scratch) {
     std::swap(from, to);
     ordered.swap(ordered_to);
   }
-  if (from != items) items->swap(*scratch);
+  if (from != items) items->swap(scratch);
 }
 
 }  // namespace stargate::sched

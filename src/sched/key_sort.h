@@ -18,7 +18,7 @@ namespace stargate::sched {
 
 using KeyedPool = std::pair<double, uint16_t>;
 
-// Sorts `items`; `scratch` is reused storage.
-void SortKeyed(std::vector<KeyedPool>* items, std::vector<KeyedPool>* scratch);
+// Sorts `items`.
+void SortKeyed(std::vector<KeyedPool>* items);
 
 }  // namespace stargate::sched

@@ -20,10 +20,10 @@ void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const s
             const PoolOrders::Wakes* wakes, PoolOrders::Sorted* out) {
   // Keys beside their pools: a sort that looks each key up through its
   // pool's site misses the cache on every comparison.
-  std::vector<KeyedPool> keyed, scratch;
+  std::vector<KeyedPool> keyed;
   keyed.reserve(pools.size());
   for (PoolId p : pools) keyed.emplace_back(site_key[state.pool(p).site.value()], p.value());
-  SortKeyed(&keyed, &scratch);
+  SortKeyed(&keyed);
   out->pools.resize(keyed.size());
   out->keys.resize(keyed.size());
   for (size_t i = 0; i < keyed.size(); ++i) {

@@ -15,7 +15,6 @@ namespace {
 
 TEST(KeySort, SortsAsTheComparisonSortDoes) {
   Rng rng(11);
-  std::vector<KeyedPool> scratch;
   for (int trial = 0; trial < 200; ++trial) {
     const size_t n = rng.Below(3'000);
     std::vector<KeyedPool> items;
@@ -44,7 +43,7 @@ TEST(KeySort, SortsAsTheComparisonSortDoes) {
     }
     std::vector<KeyedPool> want = items;
     std::sort(want.begin(), want.end());
-    SortKeyed(&items, &scratch);
+    SortKeyed(&items);
     ASSERT_EQ(items.size(), want.size());
     for (size_t i = 0; i < n; ++i) {
       // -0.0 and 0.0 compare equal: either may stand where the other does.
