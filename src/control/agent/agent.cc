@@ -213,8 +213,8 @@ struct Agent::Impl {
     HeartbeatResult r = FromProto(reply);
     if (r.register_again) registered = false;
     if (mover != nullptr && !r.register_again) mover->Want(std::move(r.watch), std::move(r.pull));
-    for (const TaskLaunch& launch : r.run) runner->Start(config.node.name, launch);
-    for (const auto& [ref, in] : r.fall) runner->FallAt(config.node.name, ref, clock->Now() + in);
+    // Stops before starts: a start may take the devices (or the share
+    // slot) of a task this same reply stops, and must know it is leaving.
     for (const TaskRef& ref : r.stop) {
       auto grace = r.stop_grace.find(ref);
       const Duration g = grace == r.stop_grace.end() ? Duration::Zero() : grace->second;
@@ -227,8 +227,11 @@ struct Agent::Impl {
                      ref.job, ref.attempt);
         }
         std::fflush(stdout);
+        runner->Stop(config.node.name, ref, clock->Now(), g);
       }
     }
+    for (const TaskLaunch& launch : r.run) runner->Start(config.node.name, launch);
+    for (const auto& [ref, in] : r.fall) runner->FallAt(config.node.name, ref, clock->Now() + in);
     for (const TaskRef& ref : r.forget) {
       runner->Forget(config.node.name, ref);
       stopping.erase(ref);

@@ -181,11 +181,21 @@ int LocalRunner::EndLeftovers(const std::string&) {
 // (STARGATE_ACCELERATORS_PER_NODE), among those no live task holds; for a
 // share of one device, the device its slot's live shares have, else one
 // no live task holds (the server opens a slot only where a device is free).
+//
+// A task told to stop is on its way out: the server has let its devices
+// go (a node it gave up on, a preempted gang's warning) and may reopen
+// its slot number for a new share. A new share never joins it, or the
+// slot's later shares would follow a process about to end onto a device
+// the server thinks free; its devices are taken only when no other is.
 std::vector<int> LocalRunner::PickFor(const TaskLaunch& task) const {
   const int slot = ShareSlotOf(task.env);
-  std::set<int> held;
+  std::set<int> held, leaving;
   for (const auto& [ref, p] : procs_) {
     if (!p.running) continue;
+    if (p.stop_sent.has_value()) {
+      leaving.insert(p.devices.begin(), p.devices.end());
+      continue;
+    }
     if (slot >= 0 && p.share_slot == slot && !p.devices.empty()) return p.devices;
     held.insert(p.devices.begin(), p.devices.end());
   }
@@ -193,7 +203,16 @@ std::vector<int> LocalRunner::PickFor(const TaskLaunch& task) const {
   auto it = task.env.find("STARGATE_ACCELERATORS_PER_NODE");
   if (it != task.env.end()) want = std::clamp(std::atoi(it->second.c_str()), 0, node_.accelerators);
   if (slot >= 0) want = std::min(want, 1);
-  std::vector<int> devices = PickDevices(node_.accelerators, held, want);
+  std::set<int> busy = held;
+  busy.insert(leaving.begin(), leaving.end());
+  std::vector<int> devices = PickDevices(node_.accelerators, busy, want);
+  if (static_cast<int>(devices.size()) < want) {
+    // Short: the leaving tasks' devices, lowest first, as the server counts them free.
+    std::set<int> taken = held;
+    taken.insert(devices.begin(), devices.end());
+    for (int d : PickDevices(node_.accelerators, taken, want - static_cast<int>(devices.size()))) devices.push_back(d);
+    std::sort(devices.begin(), devices.end());
+  }
   if (static_cast<int>(devices.size()) < want) {
     std::cerr << fmt::format("stargate agent {}: job {} wants {} devices, {} free\n", node_.name, task.task.job, want,
                              devices.size());

@@ -195,6 +195,53 @@ TEST_F(WorkDir, SharesOfASlotGetOneDevice) {
   }
 }
 
+// A share told to stop (a node the server gave up on, whose slot number it
+// reopened) is never joined: the new share of that slot gets a device of
+// its own, the slot's next share follows the new one, and the leaving
+// share's device goes to a new task only when no other is free.
+TEST_F(WorkDir, ANewShareNeverJoinsOneToldToStop) {
+  node_.accelerators = 3;
+  node_.accelerator = AcceleratorType::kH100;
+  LocalRunner runner(node_, dir_.string(), Duration::Seconds(30));
+  const Time now = Time::FromMillis(1'000'000);
+  uint64_t job = 1;
+  auto start = [&](const std::string& per_node, const std::string& slot, const std::string& wait) {
+    TaskLaunch t;
+    t.task = TaskRef{job++, 1};
+    // Deaf to SIGTERM: the stale share stays for its whole grace.
+    t.command = "trap '' TERM; printf 'devices=%s.' \"$STARGATE_DEVICES\"; " + wait;
+    t.env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+    t.env["STARGATE_ACCELERATORS_PER_NODE"] = per_node;
+    t.env["STARGATE_GPU_SHARE_SLOT"] = slot;
+    runner.Start("n", t);
+    return t.task;
+  };
+  auto devices_of = [&](TaskRef ref) {
+    for (int i = 0; i < 200; ++i) {
+      std::ifstream log(dir_ / "logs" / TaskLogName(ref));
+      const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+      const size_t at = text.find("devices=");
+      if (at != std::string::npos && text.find('.', at) != std::string::npos) {
+        return text.substr(at + 8, text.find('.', at) - at - 8);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::string("?");
+  };
+  const TaskRef stale = start("1", "0", "sleep 5");
+  ASSERT_EQ(devices_of(stale), "0");
+  runner.Stop("n", stale, now, Duration::Seconds(30));  // SIGTERM, ignored
+  const TaskRef fresh = start("1", "0", "sleep 1");
+  EXPECT_EQ(devices_of(fresh), "1");
+  const TaskRef next = start("1", "0", "sleep 1");
+  EXPECT_EQ(devices_of(next), "1");
+  // Two devices wanted, one free: the leaving share's comes second.
+  const TaskRef whole = start("2", "", "sleep 1");
+  EXPECT_EQ(devices_of(whole), "0,2");
+  runner.Stop("n", stale, now + Duration::Seconds(31), Duration::Seconds(30));  // SIGKILL
+  for (TaskRef ref : {stale, fresh, next, whole}) EXPECT_TRUE(AwaitEnd(runner, ref, now).has_value()) << ref.job;
+}
+
 TEST(TenantUsers, NamesNeverCollide) {
   EXPECT_EQ(TenantUsers::UserName("ml-team"), "sg-ml-team");
   EXPECT_NE(TenantUsers::UserName("Acme"), TenantUsers::UserName("acme"));
