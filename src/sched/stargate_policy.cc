@@ -75,7 +75,9 @@ PoolJudge::Verdict StargatePolicy::Judge::Now(PoolId p, Candidate* c) {
   if (policy.spec_.power_cap && !PowerAdmits(state, pool.site, policy.site_claimed_w_[pool.site.value()], c->extra_w)) {
     return Verdict::kNotNow;
   }
-  if (!reservation.Allows(p, now, c->runtime_s, need)) return Verdict::kNotNow;
+  if (!reservation.Allows(p, now, c->runtime_s, need) || !policy.HeldAllow(p, now, c->runtime_s, need)) {
+    return Verdict::kNotNow;
+  }
   return Verdict::kNow;
 }
 
@@ -236,6 +238,8 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   int not_started = 0;
   order_.Begin(state, queue, spec_.fair_share);
   preempted_.clear();
+  held_.clear();
+  held_in_.assign(state.pools().size(), 0);
   round_trip_row_ = nullptr;
   while (const JobRequest* next = order_.Next()) {
     const JobRequest& req = *next;
@@ -288,6 +292,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       const int64_t need = spot ? (spot->opens ? 1 : 0) : shape.devices();
       site_claimed_w_[pool.site.value()] += c->extra_w;
       reservation.Take(c->pool, now, c->runtime_s, need);
+      TakeHeld(c->pool, now, c->runtime_s, need);
       order_.Charge(TenantUsage::Of(pool.type, req.share_milli > 0 ? req.devices_drawn() : need));
       // A shared device's power limit is no one job's to set.
       const double cap = req.share_milli > 0 ? 0 : CarbonPowerCap(spec_, state.site(pool.site), req);
@@ -320,6 +325,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
       if (spec_.preemption && req.priority > 0) {
         Reservation own = Reserve(state, req, claims_, now);
         if (!own.valid || own.shadow - now > spec_.preempt_after) MakeRoom(state, req, now, &own, out);
+        if (own.valid) Hold(state, req, own, now);
       }
       continue;
     }
@@ -432,6 +438,27 @@ bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest&
   out.items.push_back(Start{req.id, state.pool(pool).site, pool, std::move(nodes), shape.per_node,
                             fmt::format("spread over {} sites, cleanest first: {}", shape.nodes, where)});
   return true;
+}
+
+void StargatePolicy::Hold(const ClusterState& state, const JobRequest& req, const Reservation& r, Time now) {
+  held_.push_back(r);
+  ++held_in_[r.pool.value()];
+  // Jobs after it that wait for this pool wait behind it, as behind a job
+  // that chose to wait there.
+  wait_demand_[r.pool.value()] += ShapeFor(req, state.pool(r.pool).per_node).devices();
+  UpdateDue(state, r.pool, now);
+  waited_.push_back(r.pool);
+}
+
+bool StargatePolicy::HeldAllow(PoolId p, Time now, double runtime_s, int64_t devices) const {
+  if (held_in_.empty() || held_in_[p.value()] == 0) return true;
+  return std::all_of(held_.begin(), held_.end(),
+                     [&](const Reservation& r) { return r.Allows(p, now, runtime_s, devices); });
+}
+
+void StargatePolicy::TakeHeld(PoolId p, Time now, double runtime_s, int64_t devices) {
+  if (held_in_.empty() || held_in_[p.value()] == 0) return;
+  for (Reservation& r : held_) r.Take(p, now, runtime_s, devices);
 }
 
 void StargatePolicy::MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation,

@@ -20,7 +20,11 @@
 //      later jobs around the reservation (backfill.h); a head of higher
 //      priority that would wait past `preempt_after` preempts the
 //      lower-priority gangs that lose least since their last checkpoint
-//      (preemption.h) and reserves the room they leave.
+//      (preemption.h) and reserves the room they leave. Every other
+//      urgent job that cannot start (preemption on, priority above 0) may
+//      stop gangs for itself too, and holds its own reservation for the
+//      pass, so backfill behind it does not take the room its victims
+//      leave (or that frees up for it) and make it preempt again.
 // Jobs are taken by priority, then weighted fair share across tenants
 // (fair_order.h), then submit.
 // Gang-repair requests are served before any of this (PlaceRepairs), and
@@ -117,6 +121,15 @@ class StargatePolicy final : public Scheduler {
   // Preempts for blocked head `req` when a plan exists, and points the
   // reservation at the pool the victims leave.
   void MakeRoom(const ClusterState& state, const JobRequest& req, Time now, Reservation* reservation, Decisions& out);
+  // An urgent job that is not the head holds `r` (its own) for the rest
+  // of the pass: backfill must allow it, and its devices count as waited
+  // for in the pool (wait_demand_).
+  void Hold(const ClusterState& state, const JobRequest& req, const Reservation& r, Time now);
+  // Whether every reservation held by urgent jobs other than the head
+  // allows a job of `devices` and `runtime_s` to start now in `p`; Take
+  // books one that started (Reservation::Allows, Take).
+  bool HeldAllow(PoolId p, Time now, double runtime_s, int64_t devices) const;
+  void TakeHeld(PoolId p, Time now, double runtime_s, int64_t devices);
   // RoundTripMs from `req`'s users to `site`, computed once for each users'
   // location and site (PoolOrders::RoundTrips).
   double RoundTrip(const ClusterState& state, SiteId site, const JobRequest& req);
@@ -148,6 +161,8 @@ class StargatePolicy final : public Scheduler {
   std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
   FairOrder order_;
   std::unordered_set<uint32_t> preempted_;               // victims chosen this pass
+  std::vector<Reservation> held_;                        // Hold: this pass's, few
+  std::vector<uint32_t> held_in_;                        // per pool: how many of held_ are there
   std::pair<float, float> round_trip_at_;                // the last users' location looked up,
   const std::vector<double>* round_trip_row_ = nullptr;  // and its round trips (null: none),
   uint64_t round_trip_cleared_ = 0;                      // valid while PoolOrders::places_cleared() is this

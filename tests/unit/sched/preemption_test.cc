@@ -145,6 +145,48 @@ TEST(StargatePolicyPreemption, UrgentJobsTogetherEachPreemptInOnePass) {
   EXPECT_EQ(victim_for, (std::map<uint32_t, uint32_t>{{1, 1000}, {2, 1001}, {3, 1002}}));
 }
 
+// An urgent job that is not the head holds its own reservation too: a
+// low-priority job does not backfill into the room its draining victims
+// (or a free node beside them) will make up, which would leave it short
+// when they end and make it stop another gang. A job that ends before the
+// victims do still backfills.
+TEST(StargatePolicyPreemption, UrgentJobsBehindTheHeadHoldTheirRoomToo) {
+  ClusterState s =
+      testing::OneSite({PoolSpec{AcceleratorType::kH100, 2, 8, 1, 1}, PoolSpec{AcceleratorType::kA100, 2, 8, 1, 1}}, 4);
+  auto gang = [&](uint32_t job, uint32_t node, uint16_t pool, Time end, bool draining) {
+    s.Allocate(NodeId(node), 8);
+    RunningGang g = RunningGang::Ending(JobId(job), PoolId(pool), 8, end);
+    g.draining = draining;
+    s.AddRunning(g);
+  };
+  const Time warning_ends = kNow + Duration::Seconds(90);
+  gang(1, 0, 0, warning_ends, true);  // the head's victims, draining
+  gang(2, 1, 0, warning_ends, true);
+  gang(3, 2, 1, warning_ends, true);  // the second urgent job's: it needs node 3 as well
+  auto job = [](uint32_t id, int devices, AcceleratorType type, int priority, Duration estimate, int at) {
+    JobRequest r = Urgent(devices, priority);
+    r.id = JobId(id);
+    r.accel_mask = MaskOf(type);
+    r.estimate = estimate;
+    r.submit = kNow + Duration::Seconds(at);
+    return r;
+  };
+  for (bool short_job : {false, true}) {
+    Queue q;
+    q.Push(job(1000, 16, AcceleratorType::kH100, 10, Duration::Hours(1), 0));
+    q.Push(job(1001, 16, AcceleratorType::kA100, 10, Duration::Hours(1), 1));
+    q.Push(job(2000, 8, AcceleratorType::kA100, 0, short_job ? Duration::Seconds(10) : Duration::Hours(1), 2));
+    StargatePolicy policy({});
+    const Decisions d = policy.Schedule(s, q, kNow);
+    std::vector<uint32_t> started;
+    for (const Decision& item : d.items) {
+      EXPECT_EQ(std::get_if<Preempt>(&item), nullptr) << "the victims already draining are enough";
+      if (const auto* st = std::get_if<Start>(&item)) started.push_back(st->job.value());
+    }
+    EXPECT_EQ(started, short_job ? std::vector<uint32_t>{2000} : std::vector<uint32_t>{}) << short_job;
+  }
+}
+
 TEST(StargatePolicyPreemption, NoPreemptionWhenRoomComesSoon) {
   ClusterState s = Full(1);
   s.Allocate(NodeId(0), 8);
