@@ -4,6 +4,9 @@
 #include <absl/strings/str_join.h>
 #include <absl/strings/str_split.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 namespace stargate::control {
@@ -37,6 +40,26 @@ std::string SlurmComment(const std::string& site, const std::string& driver) {
   return "stargate:" + site + (driver.empty() ? "" : ":" + driver);
 }
 
+namespace {
+
+// The shards a share of one device asks for on its one node (0: not a
+// share, or no shards there).
+int ShardsFor(const std::vector<std::pair<std::string, TaskLaunch>>& ranks, const SlurmBatchOptions& o) {
+  if (ranks.size() != 1 || !o.gpus) return 0;
+  const auto per_gpu = o.shards_per_gpu.find(ranks.front().first);
+  if (per_gpu == o.shards_per_gpu.end() || per_gpu->second <= 0) return 0;
+  const auto share = ranks.front().second.env.find("STARGATE_GPU_SHARE");
+  double fraction = 0;
+  if (share == ranks.front().second.env.end() || !absl::SimpleAtod(share->second, &fraction)) return 0;
+  if (!(fraction > 0 && fraction < 1)) return 0;
+  // Rounded down (a hair up first, so 0.25 of 64 is 16 whatever its
+  // binary form): the shares of one slot never add up to more than one
+  // GPU's shards.
+  return std::max(1, static_cast<int>(std::floor(fraction * per_gpu->second + 1e-9)));
+}
+
+}  // namespace
+
 SlurmBatch MakeSlurmBatch(const std::vector<std::pair<std::string, TaskLaunch>>& ranks, const SlurmBatchOptions& o) {
   SlurmBatch b;
   const TaskLaunch& first = ranks.front().second;
@@ -59,7 +82,11 @@ SlurmBatch MakeSlurmBatch(const std::vector<std::pair<std::string, TaskLaunch>>&
   int per_node = 0;
   auto it = first.env.find("STARGATE_ACCELERATORS_PER_NODE");
   if (it != first.env.end() && !absl::SimpleAtoi(it->second, &per_node)) per_node = 0;
-  if (o.gpus && per_node > 0) {
+  if (const int shards = ShardsFor(ranks, o); shards > 0) {
+    // Slurm picks the GPU (the first with room) and sets its
+    // CUDA_VISIBLE_DEVICES; a shard job has no gpu GRES to count CPUs by.
+    b.args.push_back(fmt::format("--gres=shard:{}", shards));
+  } else if (o.gpus && per_node > 0) {
     b.args.push_back(fmt::format("--gres=gpu:{}", per_node));
     if (o.cpus_per_gpu > 0) b.args.push_back(fmt::format("--cpus-per-gpu={}", o.cpus_per_gpu));
   } else if (!o.gpus) {

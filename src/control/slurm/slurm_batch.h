@@ -17,6 +17,7 @@
 // Pure: builds text; thread-safe.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +38,12 @@ struct SlurmBatchOptions {
   // the whole node (--exclusive), as a CPU node is one slot in Stargate.
   int cpus_per_gpu = 0;
   std::string driver;  // which driver of the site (its node set), in the tag
+  // Per node: its gres/shard count over its GPUs (0 or absent: Slurm has
+  // no shards there). A share of one device (STARGATE_GPU_SHARE) on such
+  // a node asks for that share of one GPU's shards, rounded down (at
+  // least one), so shares the server packs into one device fit one GPU's
+  // shards; elsewhere it asks for a whole GPU.
+  std::map<std::string, int> shards_per_gpu;
 };
 
 struct SlurmBatch {

@@ -69,18 +69,25 @@ StatusOr<std::vector<SlurmJob>> ParseSlurmJobs(std::string_view text) {
   return jobs;
 }
 
-int GpusInGres(std::string_view gres, std::string* type) {
+namespace {
+// CountInGres, and the first type named of `name` into `type` (if not null).
+int CountTyped(std::string_view gres, std::string_view name, std::string* type) {
   int total = 0;
   for (absl::string_view g : absl::StrSplit(absl::string_view(gres.data(), gres.size()), ',', absl::SkipEmpty())) {
     g = g.substr(0, g.find('('));  // "(S:0-1)": socket affinity
     std::vector<absl::string_view> parts = absl::StrSplit(g, ':');
-    if (parts.size() < 2 || parts[0] != "gpu") continue;
+    if (parts.size() < 2 || parts[0] != absl::string_view(name.data(), name.size())) continue;
     int n = 0;
     if (absl::SimpleAtoi(parts.back(), &n) && n > 0) total += n;
     if (type != nullptr && type->empty() && parts.size() == 3) *type = std::string(parts[1]);
   }
   return total;
 }
+}  // namespace
+
+int GpusInGres(std::string_view gres, std::string* type) { return CountTyped(gres, "gpu", type); }
+
+int CountInGres(std::string_view gres, std::string_view name) { return CountTyped(gres, name, nullptr); }
 
 StatusOr<std::vector<SlurmNode>> ParseSlurmNodes(std::string_view text) {
   std::vector<SlurmNode> nodes;
@@ -98,6 +105,7 @@ StatusOr<std::vector<SlurmNode>> ParseSlurmNodes(std::string_view text) {
     n.cpus = GetInt(r, "CPUTot");
     n.memory_bytes = int64_t{GetInt(r, "RealMemory")} << 20;  // MiB
     n.gpus = GpusInGres(Get(r, "Gres"), &n.gpu_type);
+    n.shards = CountInGres(Get(r, "Gres"), "shard");
     n.partitions = absl::StrSplit(Get(r, "Partitions"), ',', absl::SkipEmpty());
     nodes.push_back(std::move(n));
   }

@@ -33,6 +33,7 @@ struct SlurmNode {
   int cpus = 0;
   int64_t memory_bytes = 0;  // RealMemory
   int gpus = 0;              // gpu GRES of any type
+  int shards = 0;            // gres/shard: slices of its GPUs jobs may ask for
   std::string gpu_type;      // "a100" of gpu:a100:4; "" when untyped
   std::vector<std::string> partitions;
 };
@@ -49,6 +50,9 @@ StatusOr<std::vector<SlurmNode>> ParseSlurmNodes(std::string_view text);
 // The count of GPUs in a Gres string: "gpu:8", "gpu:a100:4(S:0-1)",
 // "gpu:2,mps:100", "(null)" (0); the first GPU type named, if any.
 int GpusInGres(std::string_view gres, std::string* type = nullptr);
+// The count of one GRES `name` ("shard": Slurm 22.05's GPU sharing) in a
+// Gres string: "gpu:8,shard:64" has 64 shards.
+int CountInGres(std::string_view gres, std::string_view name);
 
 // How a Slurm job stands for the tasks it runs: still running (queued,
 // running, completing) or ended with an exit code or a signal. A job that

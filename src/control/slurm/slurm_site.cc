@@ -83,6 +83,7 @@ Status RunSlurmSite(const SlurmSiteConfig& config, SlurmClient* slurm, Clock* cl
       // Each GPU's share of the node's CPUs, the smallest over the nodes.
       const int share = n.cpus / std::max(1, n.accelerators);
       ro.batch.cpus_per_gpu = ro.batch.cpus_per_gpu == 0 ? share : std::min(ro.batch.cpus_per_gpu, share);
+      if (s.gpus > 0 && s.shards > 0) ro.batch.shards_per_gpu[n.name] = s.shards / s.gpus;
     }
   }
   ro.batch.site = c.agent.node.site;

@@ -26,9 +26,15 @@ slurm_jobs_down() {
 # short name, the one Slurm node, with gpu:8). $SLURM_EXTRA_CONF, if set,
 # is added to slurm.conf; $SLURM_CPUS, if set, is the node's CPU count
 # (with SlurmdParameters=config_overrides in the extra conf when it is more
-# than the host has).
+# than the host has); $SLURM_SHARDS, if set, adds that many gres/shard
+# (Slurm 22.05's GPU sharing), spread evenly over the eight GPUs.
 start_slurm() {
-  local d="$TMP/slurm" host ctld_port slurmd_port
+  local d="$TMP/slurm" host ctld_port slurmd_port gres=gpu:8 gres_types=gpu shard_conf=
+  if [ -n "${SLURM_SHARDS:-}" ]; then
+    gres="gpu:8,shard:$SLURM_SHARDS"
+    gres_types=gpu,shard
+    shard_conf="NodeName=$(hostname -s) Name=shard Count=$SLURM_SHARDS File=$TMP/slurm/fakegpu/nvidia[0-7]"
+  fi
   host="$(hostname -s)"
   SLURM_NODE="$host"
   read -r ctld_port slurmd_port < <(free_ports 2)
@@ -59,7 +65,7 @@ TaskPlugin=task/none
 SchedulerType=sched/backfill
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
-GresTypes=gpu
+GresTypes=$gres_types
 MpiDefault=none
 ReturnToService=2
 JobAcctGatherType=jobacct_gather/none
@@ -69,12 +75,13 @@ JobCompLoc=$d/log/jobcomp.txt
 MinJobAge=300
 KillWait=5
 ${SLURM_EXTRA_CONF:-}
-NodeName=$host NodeAddr=127.0.0.1 CPUs=${SLURM_CPUS:-$(nproc)} RealMemory=1000 Gres=gpu:8 State=UNKNOWN
+NodeName=$host NodeAddr=127.0.0.1 CPUs=${SLURM_CPUS:-$(nproc)} RealMemory=1000 Gres=$gres State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
   cat > "$d/gres.conf" <<CONF
 AutoDetect=off
 NodeName=$host Name=gpu File=$d/fakegpu/nvidia[0-7]
+$shard_conf
 CONF
   export SLURM_CONF="$d/slurm.conf"
   # On exit, first end this cluster's jobs: their slurmstepd processes would

@@ -57,6 +57,37 @@ TEST(SlurmBatch, ArgumentsNameTheNodesGpusLogAndSite) {
   EXPECT_EQ(cpu.script.find("lease"), std::string::npos);
 }
 
+// A share of one device asks Slurm for that share of one GPU's shards
+// where the node has gres/shard (rounded down, at least one), else for a
+// whole GPU; a whole-device job is untouched.
+TEST(SlurmBatch, AShareAsksForShardsWhereTheNodeHasThem) {
+  auto share = [](const std::string& fraction) {
+    TaskLaunch t;
+    t.task = {7, 1};
+    t.command = "true";
+    t.env = {{"STARGATE_ACCELERATORS_PER_NODE", "1"}, {"STARGATE_GPU_SHARE", fraction}};
+    return std::vector<std::pair<std::string, TaskLaunch>>{{"gpu-a", t}};
+  };
+  auto gres = [](const SlurmBatch& b) {
+    std::vector<std::string> g;
+    for (const std::string& a : b.args) {
+      if (a.rfind("--gres", 0) == 0 || a.rfind("--cpus-per-gpu", 0) == 0) g.push_back(a);
+    }
+    return g;
+  };
+  SlurmBatchOptions o{"hpc", "/w", "", 0, true, 16, ""};
+  using V = std::vector<std::string>;
+  EXPECT_EQ(gres(MakeSlurmBatch(share("0.250"), o)), (V{"--gres=gpu:1", "--cpus-per-gpu=16"}));  // no shards
+  o.shards_per_gpu = {{"gpu-a", 8}, {"gpu-b", 0}};
+  EXPECT_EQ(gres(MakeSlurmBatch(share("0.250"), o)), (V{"--gres=shard:2"}));
+  EXPECT_EQ(gres(MakeSlurmBatch(share("0.300"), o)), (V{"--gres=shard:2"}));                // 2.4: down
+  EXPECT_EQ(gres(MakeSlurmBatch(share("0.001"), o)), (V{"--gres=shard:1"}));                // at least one
+  EXPECT_EQ(gres(MakeSlurmBatch(share(""), o)), (V{"--gres=gpu:1", "--cpus-per-gpu=16"}));  // whole device
+  EXPECT_EQ(gres(MakeSlurmBatch(Gang("true"), o)), (V{"--gres=gpu:4", "--cpus-per-gpu=16"}));
+  o.shards_per_gpu = {{"gpu-a", 100}};
+  EXPECT_EQ(gres(MakeSlurmBatch(share("0.290"), o)), (V{"--gres=shard:29"}));  // 28.999... in binary
+}
+
 TEST(SlurmBatch, NamesRoundTripAndQuotingSurvivesBash) {
   EXPECT_EQ(TaskOfSlurmJobName(SlurmJobName({12, 3})), (TaskRef{12, 3}));
   EXPECT_FALSE(TaskOfSlurmJobName("stargate-x-1").has_value());

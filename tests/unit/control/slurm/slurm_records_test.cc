@@ -47,6 +47,9 @@ TEST(SlurmRecords, ParsesNodesAndCountsGpusOfAnyType) {
   EXPECT_EQ((*nodes)[1].partitions, (std::vector<std::string>{"gpu", "all"}));
   EXPECT_EQ(GpusInGres("(null)"), 0);
   EXPECT_EQ(GpusInGres("gpu:h100:2,gpu:a100:1"), 3);
+  EXPECT_EQ(CountInGres("gpu:8,shard:64", "shard"), 64);
+  EXPECT_EQ(CountInGres("gpu:8,shard:64(S:0)", "gpu"), 8);
+  EXPECT_EQ(CountInGres("gpu:8,mps:100", "shard"), 0);
   EXPECT_FALSE(ParseSlurmNodes("CPUTot=2\n").ok());
 }
 
