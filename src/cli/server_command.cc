@@ -239,7 +239,8 @@ void AddServerCommand(CLI::App& app, Clock& clock, int* exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{500}, int64_t{600000}));
   cmd->add_option("--max-long-polls", o->max_long_polls,
-                  "At most this many agent heartbeats wait in a long poll at once (each holds a server thread); "
+                  "At most this many agent heartbeats wait in a long poll at once (each parked poll is looked at "
+                  "again at every change); "
                   "past it an agent is told to beat again in 1-2 s")
       ->capture_default_str()
       ->check(CLI::Range(0, 100000));

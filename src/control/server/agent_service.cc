@@ -5,6 +5,11 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -35,7 +40,7 @@ grpc::Status ToGrpc(const Status& st) {
 
 // The names the caller's TLS certificate proves (CN and subject alternative
 // names); none on a plaintext call.
-AgentProof ProofOf(const grpc::ServerContext* ctx) {
+AgentProof ProofOf(const grpc::ServerContextBase* ctx) {
   AgentProof p;
   std::shared_ptr<const grpc::AuthContext> auth = ctx->auth_context();
   if (!auth || !auth->IsPeerAuthenticated()) return p;
@@ -49,9 +54,10 @@ AgentProof ProofOf(const grpc::ServerContext* ctx) {
   return p;
 }
 
-class Service final : public pb::AgentService::Service {
+class SyncService : public pb::AgentService::Service {
  public:
-  explicit Service(ControlPlane* cp) : cp_(cp) {}
+  // The async method's wrapper is made by its default constructor.
+  void Bind(ControlPlane* cp) { cp_ = cp; }
 
   grpc::Status Register(grpc::ServerContext* ctx, const pb::RegisterRequest* req, pb::RegisterReply* reply) override {
     StatusOr<Registration> r = FromProto(*req);
@@ -63,27 +69,134 @@ class Service final : public pb::AgentService::Service {
     return grpc::Status::OK;
   }
 
-  grpc::Status Heartbeat(grpc::ServerContext* ctx, const pb::HeartbeatRequest* req,
-                         pb::HeartbeatReply* reply) override {
-    const AgentHeartbeat h = FromProto(*req);
-    if (h.leaving) return ToGrpc(cp_->Leave(h, ProofOf(ctx)));
-    StatusOr<HeartbeatResult> r = cp_->Heartbeat(
-        h, [ctx] { return ctx->IsCancelled(); }, ProofOf(ctx));
-    if (!r.ok()) return ToGrpc(r.status());
-    *reply = ToProto(*r);
-    return grpc::Status::OK;
+ private:
+  ControlPlane* cp_ = nullptr;
+};
+
+// Register on the sync server (rare, short); Heartbeat, a long poll, on
+// the async API, so a waiting poll holds no thread: it is parked in the
+// control plane (HeartbeatAsync) until its answer finishes the call.
+// (gRPC 1.51's callback API would do the same with less code; its
+// callback threads took 71% of the server's samples in a profile of the
+// first try, so the completion queue with threads of our own was kept.)
+using Service = pb::AgentService::WithAsyncMethod_Heartbeat<SyncService>;
+
+// Heartbeats not yet answered, for a stop that waits for them.
+struct Unanswered {
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t count = 0;
+  void Add(int64_t d) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      count += d;
+    }
+    cv.notify_all();
+  }
+};
+
+// One heartbeat call through the completion queue: it waits for a call,
+// hands it to the control plane, and is deleted once both its Finish and
+// gRPC's "done" notice have come back.
+class HeartbeatCall {
+ public:
+  enum class Event { kArrived, kFinished, kDone };
+  struct Tag {
+    HeartbeatCall* call;
+    Event event;
+  };
+
+  // Waits for the next call.
+  static void Listen(Service* service, grpc::ServerCompletionQueue* cq, ControlPlane* cp, Unanswered* unanswered) {
+    auto* c = new HeartbeatCall(service, cq, cp, unanswered);
+    c->ctx_.AsyncNotifyWhenDone(&c->done_);
+    service->RequestHeartbeat(&c->ctx_, &c->req_, &c->responder_, cq, cq, &c->arrived_);
+  }
+
+  void On(Event e, bool ok) {
+    switch (e) {
+      case Event::kArrived:
+        if (!ok) {  // the server is shutting down: no call came (no done notice will)
+          delete this;
+          return;
+        }
+        Listen(service_, cq_, cp_, unanswered_);
+        Serve();
+        return;
+      case Event::kDone:
+        // The agent gave up (its watcher cut the poll short, it is
+        // leaving): the control plane looks at its parked polls now.
+        if (ctx_.IsCancelled()) {
+          cancelled_ = true;
+          cp_->Nudge();
+        }
+        break;
+      case Event::kFinished:
+        break;
+    }
+    if (outstanding_.fetch_sub(1) == 1) delete this;
   }
 
  private:
-  ControlPlane* cp_;
+  HeartbeatCall(Service* service, grpc::ServerCompletionQueue* cq, ControlPlane* cp, Unanswered* unanswered)
+      : service_(service), cq_(cq), cp_(cp), unanswered_(unanswered) {}
+
+  void Serve() {
+    const AgentHeartbeat h = FromProto(req_);
+    if (h.leaving) {
+      responder_.Finish(reply_, ToGrpc(cp_->Leave(h, ProofOf(&ctx_))), &finished_);
+      return;
+    }
+    unanswered_->Add(1);
+    cp_->HeartbeatAsync(
+        h, [this] { return cancelled_.load(); }, ProofOf(&ctx_),
+        [this, unanswered = unanswered_](StatusOr<HeartbeatResult> r) {
+          if (r.ok()) {
+            reply_ = ToProto(*r);
+            responder_.Finish(reply_, grpc::Status::OK, &finished_);
+          } else {
+            responder_.FinishWithError(ToGrpc(r.status()), &finished_);
+          }
+          unanswered->Add(-1);  // `this` may be gone once Finish is called
+        });
+  }
+
+  Service* const service_;
+  grpc::ServerCompletionQueue* const cq_;
+  ControlPlane* const cp_;
+  Unanswered* const unanswered_;
+  grpc::ServerContext ctx_;
+  pb::HeartbeatRequest req_;
+  pb::HeartbeatReply reply_;
+  grpc::ServerAsyncResponseWriter<pb::HeartbeatReply> responder_{&ctx_};
+  Tag arrived_{this, Event::kArrived}, finished_{this, Event::kFinished}, done_{this, Event::kDone};
+  std::atomic<bool> cancelled_{false};
+  std::atomic<int> outstanding_{2};  // after arrival: the Finish and the done notice
 };
+
+// Takes the queue's events until it is shut down and empty.
+void DrainQueue(grpc::ServerCompletionQueue* cq) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (cq->Next(&tag, &ok)) {
+    auto* t = static_cast<HeartbeatCall::Tag*>(tag);
+    t->call->On(t->event, ok);
+  }
+}
+
+constexpr int kListening = 64;
+constexpr int kWorkers = 4;
 
 }  // namespace
 
 struct AgentServer::Impl {
-  explicit Impl(ControlPlane* cp) : service(cp) {}
+  explicit Impl(ControlPlane* cp) : cp(cp) { service.Bind(cp); }
+  ControlPlane* cp;
   Service service;
+  std::unique_ptr<grpc::ServerCompletionQueue> cq;
   std::unique_ptr<grpc::Server> server;
+  std::vector<std::thread> workers;
+  Unanswered unanswered;
 };
 
 AgentServer::AgentServer(ControlPlane* cp) : impl_(std::make_unique<Impl>(cp)) {}
@@ -101,24 +214,46 @@ StatusOr<int> AgentServer::Start(const std::string& host, int port, const TlsPem
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(fmt::format("{}:{}", host, port), ServerCredentials(tls), &bound);
   builder.RegisterService(&impl_->service);
+  impl_->cq = builder.AddCompletionQueue();
   // Keep threads polling rather than start and end one per burst of
-  // heartbeats (gRPC's default is 1 to 2 pollers): at 100,000 nodes the
-  // thread churn cost more than the heartbeats themselves.
-  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 4);
+  // registrations (gRPC's default is 1 to 2 pollers).
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS, 16);
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || bound == 0) {
+    impl_->server.reset();
+    impl_->cq->Shutdown();
+    DrainQueue(impl_->cq.get());
     return absl::UnavailableError(
         fmt::format("cannot listen for agents on {}:{}: address in use (or not an address of this host)", host, port));
   }
+  // Calls waited for at once (each arrival waits for the next), and the
+  // threads that take the queue's events: a heartbeat answered at once is
+  // answered on one of them, its durability wait included.
+  for (int i = 0; i < kListening; ++i) {
+    HeartbeatCall::Listen(&impl_->service, impl_->cq.get(), impl_->cp, &impl_->unanswered);
+  }
+  for (int i = 0; i < kWorkers; ++i) impl_->workers.emplace_back([q = impl_->cq.get()] { DrainQueue(q); });
   return bound;
 }
 
 void AgentServer::Stop() {
-  if (impl_ && impl_->server) {
-    impl_->server->Shutdown(DeadlineAfter(Duration::Seconds(2)));
-    impl_->server.reset();
+  if (!impl_ || !impl_->server) return;
+  // Calls still waiting are cancelled at the deadline; their done notices
+  // make the control plane answer them, which finishes them.
+  impl_->server->Shutdown(DeadlineAfter(Duration::Seconds(2)));
+  {
+    // An answer finishes its call on the queue: not after it is shut down.
+    // Every call left has been cancelled by now, and the control plane
+    // answers a cancelled poll at once (or the answering thread does, after
+    // its disk sync).
+    std::unique_lock<std::mutex> lock(impl_->unanswered.mu);
+    impl_->unanswered.cv.wait(lock, [&] { return impl_->unanswered.count == 0; });
   }
+  impl_->cq->Shutdown();
+  for (std::thread& t : impl_->workers) t.join();
+  impl_->workers.clear();
+  impl_->server.reset();
 }
 
 }  // namespace stargate::control

@@ -467,71 +467,210 @@ Status ControlPlane::RevokeNode(const std::string& node, const std::string& acto
   return audit_.Append(clock_->Now(), actor, "revoke-node", 0, fmt::format("node {}: credential withdrawn", node));
 }
 
+ControlPlane::Poll ControlPlane::MakePoll(const AgentHeartbeat& h) const {
+  Poll p;
+  p.h = h;
+  p.reports_an_end = std::any_of(h.tasks.begin(), h.tasks.end(), [](const TaskReport& r) { return !r.running; });
+  // From its arrival, not from when it gets the lock (a stalled loop).
+  p.deadline = clock_->Now() + std::clamp(h.wait, Duration::Zero(), kMaxHeartbeatWait);
+  return p;
+}
+
+Status ControlPlane::BeginPoll(Poll& p, AgentProof proof) {
+  proof.credential = p.h.credential;
+  SG_RETURN_IF_ERROR(Vouch(p.h.node, p.h.telemetry.agent_id, proof));
+  ++metrics_.heartbeats;
+  // Ends reported free devices, and the pass they wake may place work
+  // here: the answer that acknowledges the ends waits for that pass
+  // (briefly), so one round trip carries both, not two.
+  p.passes_before = passes_;
+  p.pass_deadline = std::min(p.deadline, clock_->Now() + kHoldForPass);
+  return Status();
+}
+
+ControlPlane::PollNext ControlPlane::StepPoll(Poll& p) {
+  const AgentHeartbeat& h = p.h;
+  StatusOr<HeartbeatResult>& r = p.r;
+  r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks, h.holding);
+  if (r.ok() && !r->register_again) {
+    if (Status st = replicator_.OnHeartbeat(h.node, h.held, h.copies, clock_->Now(), &*r); !st.ok()) r = st;
+  }
+  // A copy the agent has not heard of yet is news worth answering for.
+  const bool new_copy = r.ok() && std::any_of(r->pull.begin(), r->pull.end(), [&](const CheckpointPull& c) {
+                          return std::none_of(h.copies.begin(), h.copies.end(), [&](const CheckpointCopyReport& k) {
+                            return k.job == c.job && k.step == c.step;
+                          });
+                        });
+  const bool hold = r.ok() && !r->forget.empty() && passes_ == p.passes_before && clock_->Now() < p.pass_deadline;
+  // A holding load's fall turn is news too: its devices burn at full
+  // draw until it comes.
+  if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || (!r->forget.empty() && !hold) ||
+      !r->fall.empty() || new_copy || clock_->Now() >= p.deadline || p.GaveUp() || stop_loop_) {
+    return PollNext::kAnswer;
+  }
+  return hold ? PollNext::kHoldForPass : PollNext::kWait;
+}
+
+bool ControlPlane::HoldPoll(Poll& p) {
+  if (metrics_.long_polls >= max_long_polls_) {
+    // Held, it would take more than allowed (a server thread each on the
+    // sync path): answer now, and spread the agents' next beats over a
+    // second.
+    ++metrics_.polls_turned_away;
+    const uint64_t spread = (std::hash<std::string>{}(p.h.node) + metrics_.heartbeats) % 1000;
+    p.r->next_beat = kHeartbeatInterval + Duration::Millis(static_cast<int64_t>(spread));
+    return false;
+  }
+  ++metrics_.long_polls;
+  p.held = true;
+  return true;
+}
+
+void ControlPlane::ReleasePoll(Poll& p) {
+  if (!p.held) return;
+  --metrics_.long_polls;
+  p.held = false;
+}
+
 StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled,
                                                   AgentProof proof) {
-  auto gave_up = [&] { return cancelled && cancelled(); };
-  const bool reports_an_end =
-      std::any_of(h.tasks.begin(), h.tasks.end(), [](const TaskReport& r) { return !r.running; });
-  // From its arrival, not from when it gets the lock (a stalled loop).
-  const Time deadline = clock_->Now() + std::clamp(h.wait, Duration::Zero(), kMaxHeartbeatWait);
-  StatusOr<HeartbeatResult> r;
+  Poll p = MakePoll(h);
+  p.cancelled = cancelled;
   {
     std::unique_lock<std::mutex> lock(mu_);
-    proof.credential = h.credential;
-    SG_RETURN_IF_ERROR(Vouch(h.node, h.telemetry.agent_id, proof));
-    ++metrics_.heartbeats;
-    // Ends reported free devices, and the pass they wake may place work
-    // here: the answer that acknowledges the ends waits for that pass
-    // (briefly), so one round trip carries both, not two.
-    const uint64_t passes_before = passes_;
-    const Time pass_deadline = std::min(deadline, clock_->Now() + kHoldForPass);
-    for (;;) {  // OnHeartbeat is idempotent for the same reports, so it may run again
-      r = reconciler_.OnHeartbeat(h.node, h.telemetry, h.tasks, h.holding);
-      if (r.ok() && !r->register_again) {
-        if (Status st = replicator_.OnHeartbeat(h.node, h.held, h.copies, clock_->Now(), &*r); !st.ok()) r = st;
-      }
-      // A copy the agent has not heard of yet is news worth answering for.
-      const bool new_copy = r.ok() && std::any_of(r->pull.begin(), r->pull.end(), [&](const CheckpointPull& p) {
-                              return std::none_of(h.copies.begin(), h.copies.end(), [&](const CheckpointCopyReport& c) {
-                                return c.job == p.job && c.step == p.step;
-                              });
-                            });
-      const bool hold = r.ok() && !r->forget.empty() && passes_ == passes_before && clock_->Now() < pass_deadline;
-      // A holding load's fall turn is news too: its devices burn at full
-      // draw until it comes.
-      if (!r.ok() || r->register_again || !r->run.empty() || !r->stop.empty() || (!r->forget.empty() && !hold) ||
-          !r->fall.empty() || new_copy || clock_->Now() >= deadline || gave_up() || stop_loop_) {
-        break;
-      }
-      if (hold) {
+    SG_RETURN_IF_ERROR(BeginPoll(p, std::move(proof)));
+    for (;;) {
+      const PollNext next = StepPoll(p);
+      if (next == PollNext::kAnswer) break;
+      if (next == PollNext::kHoldForPass) {
         Changed();  // the loop passes now
-        clock_->WaitUntil(changed_, lock, pass_deadline);
-        if (gave_up()) break;
-        continue;
+        clock_->WaitUntil(changed_, lock, p.pass_deadline);
+      } else {
+        if (!HoldPoll(p)) break;
+        clock_->WaitUntil(changed_, lock, p.deadline);
+        ReleasePoll(p);
       }
-      if (metrics_.long_polls >= max_long_polls_) {
-        // Held, it would take one server thread more than allowed: answer
-        // now, and spread the agents' next beats over a second.
-        ++metrics_.polls_turned_away;
-        const uint64_t spread = (std::hash<std::string>{}(h.node) + metrics_.heartbeats) % 1000;
-        r->next_beat = kHeartbeatInterval + Duration::Millis(static_cast<int64_t>(spread));
-        break;
-      }
-      ++metrics_.long_polls;
-      clock_->WaitUntil(changed_, lock, deadline);
-      --metrics_.long_polls;
       // The agent gave up on this poll (it may be leaving): a late
       // OnHeartbeat would count it alive again.
-      if (gave_up()) break;
+      if (p.GaveUp()) break;
     }
   }
   // An ended task may free room or end a job: the loop should look now.
-  if (reports_an_end) Changed();
+  if (p.reports_an_end) Changed();
   // A reply tells the agent to start, stop or forget tasks: only once
   // what it says (and the ends it acknowledges) is on disk, so a server
   // restarted after a crash never disowns a task it handed out.
   SG_RETURN_IF_ERROR(AwaitDurable());
-  return r;
+  return p.r;
+}
+
+void ControlPlane::HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()> cancelled, AgentProof proof,
+                                  HeartbeatAnswer answer) {
+  auto p = std::make_unique<Poll>(MakePoll(h));
+  p->cancelled = std::move(cancelled);
+  p->answer = std::move(answer);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (Status st = BeginPoll(*p, std::move(proof)); !st.ok()) {
+    lock.unlock();
+    p->answer(st);
+    return;
+  }
+  if (!keeper_.joinable()) {
+    keeper_ = std::thread([this] { KeepPolls(); });
+    answerer_ = std::thread([this] { AnswerPolls(); });
+  }
+  // Most beats are answered at once: on this thread when what they say
+  // is on disk already, else by the answering thread, which waits for the
+  // disk once for all of them (this thread must not: the server's few
+  // would each wait a sync for one beat).
+  const PollNext next = StepPoll(*p);
+  if (next == PollNext::kAnswer || (next == PollNext::kWait && !HoldPoll(*p))) {
+    if (!store_->IsDurable(store_->LastCommitted())) {
+      QueueAnswer(std::move(p));
+      return;
+    }
+    lock.unlock();
+    if (p->reports_an_end) Changed();
+    p->answer(std::move(p->r));
+    return;
+  }
+  if (next == PollNext::kHoldForPass) Changed();  // the loop passes now
+  parked_.push_back(std::move(p));
+  keeper_wake_.notify_one();
+}
+
+void ControlPlane::ParkOrAnswer(std::unique_ptr<Poll> p) {
+  // As HeartbeatAsync's first step, for a parked poll looked at again.
+  switch (StepPoll(*p)) {
+    case PollNext::kAnswer:
+      break;
+    case PollNext::kHoldForPass:
+      Changed();  // the loop passes now
+      parked_.push_back(std::move(p));
+      return;
+    case PollNext::kWait:
+      if (!HoldPoll(*p)) break;
+      parked_.push_back(std::move(p));
+      return;
+  }
+  QueueAnswer(std::move(p));
+}
+
+void ControlPlane::QueueAnswer(std::unique_ptr<Poll> p) {
+  if (p->reports_an_end) Changed();  // the loop should look now
+  {
+    std::lock_guard<std::mutex> lock(answer_mu_);
+    to_answer_.push_back(std::move(p));
+  }
+  answer_cv_.notify_one();
+}
+
+void ControlPlane::KeepPolls() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_loop_ || !parked_.empty()) {
+    // Woken by any change, as the waiting Heartbeats are, or by the
+    // nearest deadline.
+    if (parked_.empty()) {
+      // Nothing to look at: not woken by every change (thousands a
+      // second from beats that report ends, each a thread switch).
+      keeper_wake_.wait(lock, [&] { return stop_loop_ || !parked_.empty(); });
+      continue;
+    }
+    Time wake = clock_->Now() + kMaxHeartbeatWait;
+    for (const auto& p : parked_) wake = std::min(wake, p->held ? p->deadline : p->pass_deadline);
+    if (!stop_loop_) clock_->WaitUntil(changed_, lock, wake);
+    std::vector<std::unique_ptr<Poll>> polls = std::move(parked_);
+    parked_.clear();
+    for (auto& p : polls) {
+      ReleasePoll(*p);
+      if (p->GaveUp()) {  // a late OnHeartbeat would count it alive again
+        QueueAnswer(std::move(p));
+      } else {
+        ParkOrAnswer(std::move(p));
+      }
+    }
+  }
+}
+
+void ControlPlane::AnswerPolls() {
+  std::unique_lock<std::mutex> lock(answer_mu_);
+  for (;;) {
+    answer_cv_.wait(lock, [&] { return answerer_stop_ || !to_answer_.empty(); });
+    if (to_answer_.empty()) return;
+    std::vector<std::unique_ptr<Poll>> polls = std::move(to_answer_);
+    to_answer_.clear();
+    lock.unlock();
+    // As Heartbeat: a reply only once what it says is on disk.
+    const Status durable = AwaitDurable();
+    for (auto& p : polls) {
+      if (durable.ok()) {
+        p->answer(std::move(p->r));
+      } else {
+        p->answer(durable);
+      }
+    }
+    lock.lock();
+  }
 }
 
 void ControlPlane::PassLocked() {
@@ -639,6 +778,18 @@ void ControlPlane::StopLoop() {
     stop_loop_ = true;
   }
   Changed();
+  keeper_wake_.notify_all();
+}
+
+ControlPlane::~ControlPlane() {
+  StopLoop();  // the keeper answers what is parked, then ends
+  if (keeper_.joinable()) keeper_.join();
+  {
+    std::lock_guard<std::mutex> lock(answer_mu_);
+    answerer_stop_ = true;
+  }
+  answer_cv_.notify_all();
+  if (answerer_.joinable()) answerer_.join();
 }
 
 }  // namespace stargate::control

@@ -20,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <absl/base/thread_annotations.h>
@@ -52,9 +53,10 @@ struct ControlPlaneOptions {
   // A node is down once it has missed heartbeats this long.
   Duration heartbeat_timeout = Duration::Seconds(5);
   // At most this many heartbeats wait in long polls at once. Each holds
-  // a server thread while it waits; past this a heartbeat is answered at
-  // once and its agent told to beat again in 1-2 s (a node count or a
-  // client that would pin every thread costs poll latency instead).
+  // a thread on the sync path (Heartbeat) and is looked at again at every
+  // change on either; past this a heartbeat is answered at once and its
+  // agent told to beat again in 1-2 s (a node count or a client that
+  // would pin every thread costs poll latency instead).
   int max_long_polls = 1024;
   ReconcilerOptions reconciler;
   // `--sites FILE` (site_book.h): location, power cap, PUE, grid carbon
@@ -90,6 +92,8 @@ class ControlPlane {
 
   // `store` and `clock` must outlive the control plane.
   ControlPlane(Store* store, Clock* clock, std::unique_ptr<sched::Scheduler> scheduler, ControlPlaneOptions options);
+  // Answers the parked polls (StopLoop) and ends the keeper's threads.
+  ~ControlPlane();
 
   // Reads the nodes the store knows (each alive for the restart grace),
   // and (once) refills the run-time model from the jobs that ended.
@@ -204,6 +208,20 @@ class ControlPlane {
   // live holder.
   StatusOr<HeartbeatResult> Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled = nullptr,
                                       AgentProof proof = {});
+  // What Heartbeat returns, handed to a server that answers later.
+  using HeartbeatAnswer = std::function<void(StatusOr<HeartbeatResult>)>;
+  // Heartbeat without a thread held per long poll (the agent API's gRPC
+  // async method): a poll that would wait is parked, and the control
+  // plane's poll keeper looks at it again at each change and deadline, as
+  // a waiting Heartbeat would. `answer` is called once, with what
+  // Heartbeat would return: on this thread for a refused call, else on
+  // the control plane's answering thread once what it says is durable;
+  // never under the control plane's lock. `cancelled` may be called until
+  // then, from the keeper; Nudge() when it turns true.
+  void HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()> cancelled, AgentProof proof,
+                      HeartbeatAnswer answer);
+  // A parked poll's caller gave up: the keeper looks at once.
+  void Nudge() { Changed(); }
 
   // ---- Node identity (admins, the REST API).
   StatusOr<std::pair<std::string, JoinToken>> CreateJoinToken(Duration ttl, const std::string& node,
@@ -238,6 +256,49 @@ class ControlPlane {
  private:
   // After a change a waiting heartbeat or the loop should see.
   void Changed() { changed_.notify_all(); }
+
+  // One heartbeat in flight: what it reported and what it waits for.
+  struct Poll {
+    AgentHeartbeat h;
+    std::function<bool()> cancelled;
+    HeartbeatAnswer answer;  // HeartbeatAsync's
+    bool reports_an_end = false;
+    Time deadline;       // of its wait, from its arrival
+    Time pass_deadline;  // of a hold for the pass its ends wake
+    uint64_t passes_before = 0;
+    bool held = false;  // counted in metrics_.long_polls
+    StatusOr<HeartbeatResult> r;
+    bool GaveUp() const { return cancelled && cancelled(); }
+  };
+  enum class PollNext { kAnswer, kHoldForPass, kWait };
+  // A poll of `h` arriving now (its deadline counts from here).
+  Poll MakePoll(const AgentHeartbeat& h) const;
+  // Vouches for the poll's caller and counts it.
+  Status BeginPoll(Poll& p, AgentProof proof) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Runs the node's heartbeat (again: it is idempotent for the same
+  // reports) and says whether to answer now, hold for the pass its ends
+  // wake, or wait for news.
+  PollNext StepPoll(Poll& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After kWait: holds one long poll more, or turns the poll away (its
+  // reply says when to beat again) when max_long_polls are held.
+  bool HoldPoll(Poll& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleasePoll(Poll& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // HeartbeatAsync's step: parks the poll, or queues it to be answered.
+  void ParkOrAnswer(std::unique_ptr<Poll> p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void QueueAnswer(std::unique_ptr<Poll> p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The keeper: looks at parked polls again at each change and deadline,
+  // until the loop is stopped and none is parked.
+  void KeepPolls();
+  // The answering thread: waits once for durability for every poll queued
+  // meanwhile, then answers them (group commit's one fsync serves all).
+  void AnswerPolls();
+  std::vector<std::unique_ptr<Poll>> parked_ ABSL_GUARDED_BY(mu_);
+  std::thread keeper_, answerer_;        // started with the first HeartbeatAsync
+  std::condition_variable keeper_wake_;  // with mu_: a poll was parked, or the loop stops
+  std::mutex answer_mu_;
+  std::condition_variable answer_cv_;
+  std::vector<std::unique_ptr<Poll>> to_answer_ ABSL_GUARDED_BY(answer_mu_);
+  bool answerer_stop_ ABSL_GUARDED_BY(answer_mu_) = false;
   void PassLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A call after registering (a heartbeat, a leave) speaks for `node`: it
   // has an agent id, proof of the node, and is the live holder's.

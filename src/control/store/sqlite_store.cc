@@ -260,6 +260,12 @@ Status SqliteStore::SyncFiles() const {
   return Status();
 }
 
+bool SqliteStore::IsDurable(int64_t revision) const {
+  if (!group_commit_) return true;
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  return durable_ >= revision;
+}
+
 Status SqliteStore::WaitDurable(int64_t revision) {
   if (!group_commit_) return Status();
   std::unique_lock<std::mutex> lock(sync_mu_);

@@ -55,6 +55,7 @@ class SqliteStore final : public Store {
   Status EndBatch() override;
   int64_t LastCommitted() const override { return written_.load(std::memory_order_acquire); }
   Status WaitDurable(int64_t revision) override;
+  bool IsDurable(int64_t revision) const override;
 
   // fdatasyncs made by WaitDurable so far (a benchmark's count).
   int64_t syncs() const { return syncs_.load(); }
@@ -81,7 +82,7 @@ class SqliteStore final : public Store {
   bool batch_broken_ = false;   // SQLite rolled the whole batch back (a full disk, an I/O error)
   int64_t batch_revision_ = 0;  // the last commit of the open batch
   std::atomic<int64_t> syncs_{0};
-  std::mutex sync_mu_;
+  mutable std::mutex sync_mu_;
   std::condition_variable synced_;
   int64_t durable_ = 0;   // guarded by sync_mu_: every commit up to it is on disk
   bool syncing_ = false;  // guarded by sync_mu_: a WaitDurable is in fdatasync

@@ -85,6 +85,9 @@ class Store {
   // the disk refused (then nothing since the last good sync is known to
   // be durable, and the caller must not acknowledge it).
   virtual Status WaitDurable(int64_t revision) { return Status(); }
+  // Whether WaitDurable(revision) would return at once (thread-safe,
+  // never waits): a server thread that must not block asks first.
+  virtual bool IsDurable(int64_t revision) const { return true; }
 
   // ---- Batches. The commits between BeginBatch and EndBatch share one
   // transaction of the underlying database (one write of its log instead

@@ -190,11 +190,15 @@ TEST(SqliteStore, GroupCommitSharesOneSync) {
   }
   EXPECT_EQ(s->LastCommitted(), 10);
   EXPECT_EQ(s->syncs(), 0);
+  EXPECT_FALSE(s->IsDurable(first));  // asking syncs nothing
+  EXPECT_EQ(s->syncs(), 0);
   ASSERT_TRUE(s->WaitDurable(s->LastCommitted()).ok());
   EXPECT_EQ(s->syncs(), 1);
+  EXPECT_TRUE(s->IsDurable(s->LastCommitted()));
   ASSERT_TRUE(s->WaitDurable(first).ok());
   EXPECT_EQ(s->syncs(), 1);
   ASSERT_TRUE(s->Put("k10", "v").ok());
+  EXPECT_FALSE(s->IsDurable(s->LastCommitted()));
   ASSERT_TRUE(s->WaitDurable(s->LastCommitted()).ok());
   EXPECT_EQ(s->syncs(), 2);
 }
