@@ -81,17 +81,17 @@ class SyncService : public pb::AgentService::Service {
 // first try, so the completion queue with threads of our own was kept.)
 using Service = pb::AgentService::WithAsyncMethod_Heartbeat<SyncService>;
 
-// Heartbeats not yet answered, for a stop that waits for them.
-struct Unanswered {
+// Heartbeat calls alive (waiting for a call, or served and not yet
+// finished): a stop shuts the queue down only once there are none, as a
+// Finish (or a new wait) on a shut-down queue aborts.
+struct LiveCalls {
   std::mutex mu;
   std::condition_variable cv;
   int64_t count = 0;
   void Add(int64_t d) {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      count += d;
-    }
-    cv.notify_all();
+    std::lock_guard<std::mutex> lock(mu);
+    count += d;
+    cv.notify_all();  // under the lock: a waiter seeing 0 may destroy this
   }
 };
 
@@ -107,8 +107,8 @@ class HeartbeatCall {
   };
 
   // Waits for the next call.
-  static void Listen(Service* service, grpc::ServerCompletionQueue* cq, ControlPlane* cp, Unanswered* unanswered) {
-    auto* c = new HeartbeatCall(service, cq, cp, unanswered);
+  static void Listen(Service* service, grpc::ServerCompletionQueue* cq, ControlPlane* cp, LiveCalls* live) {
+    auto* c = new HeartbeatCall(service, cq, cp, live);
     c->ctx_.AsyncNotifyWhenDone(&c->done_);
     service->RequestHeartbeat(&c->ctx_, &c->req_, &c->responder_, cq, cq, &c->arrived_);
   }
@@ -120,7 +120,7 @@ class HeartbeatCall {
           delete this;
           return;
         }
-        Listen(service_, cq_, cp_, unanswered_);
+        Listen(service_, cq_, cp_, live_);
         Serve();
         return;
       case Event::kDone:
@@ -138,8 +138,11 @@ class HeartbeatCall {
   }
 
  private:
-  HeartbeatCall(Service* service, grpc::ServerCompletionQueue* cq, ControlPlane* cp, Unanswered* unanswered)
-      : service_(service), cq_(cq), cp_(cp), unanswered_(unanswered) {}
+  HeartbeatCall(Service* service, grpc::ServerCompletionQueue* cq, ControlPlane* cp, LiveCalls* live)
+      : service_(service), cq_(cq), cp_(cp), live_(live) {
+    live_->Add(1);
+  }
+  ~HeartbeatCall() { live_->Add(-1); }
 
   void Serve() {
     const AgentHeartbeat h = FromProto(req_);
@@ -147,24 +150,22 @@ class HeartbeatCall {
       responder_.Finish(reply_, ToGrpc(cp_->Leave(h, ProofOf(&ctx_))), &finished_);
       return;
     }
-    unanswered_->Add(1);
     cp_->HeartbeatAsync(
         h, [this] { return cancelled_.load(); }, ProofOf(&ctx_),
-        [this, unanswered = unanswered_](StatusOr<HeartbeatResult> r) {
+        [this](StatusOr<HeartbeatResult> r) {
           if (r.ok()) {
             reply_ = ToProto(*r);
             responder_.Finish(reply_, grpc::Status::OK, &finished_);
           } else {
             responder_.FinishWithError(ToGrpc(r.status()), &finished_);
           }
-          unanswered->Add(-1);  // `this` may be gone once Finish is called
         });
   }
 
   Service* const service_;
   grpc::ServerCompletionQueue* const cq_;
   ControlPlane* const cp_;
-  Unanswered* const unanswered_;
+  LiveCalls* const live_;
   grpc::ServerContext ctx_;
   pb::HeartbeatRequest req_;
   pb::HeartbeatReply reply_;
@@ -196,7 +197,7 @@ struct AgentServer::Impl {
   std::unique_ptr<grpc::ServerCompletionQueue> cq;
   std::unique_ptr<grpc::Server> server;
   std::vector<std::thread> workers;
-  Unanswered unanswered;
+  LiveCalls live;
 };
 
 AgentServer::AgentServer(ControlPlane* cp) : impl_(std::make_unique<Impl>(cp)) {}
@@ -231,7 +232,7 @@ StatusOr<int> AgentServer::Start(const std::string& host, int port, const TlsPem
   // threads that take the queue's events: a heartbeat answered at once is
   // answered on one of them, its durability wait included.
   for (int i = 0; i < kListening; ++i) {
-    HeartbeatCall::Listen(&impl_->service, impl_->cq.get(), impl_->cp, &impl_->unanswered);
+    HeartbeatCall::Listen(&impl_->service, impl_->cq.get(), impl_->cp, &impl_->live);
   }
   for (int i = 0; i < kWorkers; ++i) impl_->workers.emplace_back([q = impl_->cq.get()] { DrainQueue(q); });
   return bound;
@@ -243,12 +244,11 @@ void AgentServer::Stop() {
   // make the control plane answer them, which finishes them.
   impl_->server->Shutdown(DeadlineAfter(Duration::Seconds(2)));
   {
-    // An answer finishes its call on the queue: not after it is shut down.
     // Every call left has been cancelled by now, and the control plane
-    // answers a cancelled poll at once (or the answering thread does, after
-    // its disk sync).
-    std::unique_lock<std::mutex> lock(impl_->unanswered.mu);
-    impl_->unanswered.cv.wait(lock, [&] { return impl_->unanswered.count == 0; });
+    // answers a cancelled poll at once (or the answering thread does,
+    // after its disk sync); waits for calls come back refused.
+    std::unique_lock<std::mutex> lock(impl_->live.mu);
+    impl_->live.cv.wait(lock, [&] { return impl_->live.count == 0; });
   }
   impl_->cq->Shutdown();
   for (std::thread& t : impl_->workers) t.join();

@@ -96,8 +96,8 @@ void CheckpointReplicator::AddPull(const JobRecord& r, const std::string& to, co
 
 Status CheckpointReplicator::Plan(Time now) {
   speakers_.clear();
-  for (const auto& [name, n] : nodes_->nodes()) {  // by name: a site's first live mover speaks for it
-    if (n.moves_checkpoints && n.log_port > 0 && nodes_->Alive(name, now)) speakers_.try_emplace(n.site, name);
+  for (const std::string& name : nodes_->movers()) {  // by name: a site's first live mover speaks for it
+    if (nodes_->Alive(name, now)) speakers_.try_emplace(nodes_->Find(name)->site, name);
   }
   lists_.clear();
   planned_ = true;

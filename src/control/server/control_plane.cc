@@ -596,7 +596,8 @@ void ControlPlane::HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()>
   }
   if (next == PollNext::kHoldForPass) Changed();  // the loop passes now
   parked_.push_back(std::move(p));
-  keeper_wake_.notify_one();
+  parked_count_ = parked_.size();
+  keeper_wake_.notify_one();  // it may wait for a later deadline than this one's
 }
 
 void ControlPlane::ParkOrAnswer(std::unique_ptr<Poll> p) {
@@ -632,13 +633,16 @@ void ControlPlane::KeepPolls() {
     // nearest deadline.
     if (parked_.empty()) {
       // Nothing to look at: not woken by every change (thousands a
-      // second from beats that report ends, each a thread switch).
+      // second from beats that report ends, each a thread switch; Changed
+      // wakes the keeper only while polls are parked).
       keeper_wake_.wait(lock, [&] { return stop_loop_ || !parked_.empty(); });
-      continue;
+    } else if (!stop_loop_) {
+      Time wake = clock_->Now() + kMaxHeartbeatWait;
+      for (const auto& p : parked_) wake = std::min(wake, p->held ? p->deadline : p->pass_deadline);
+      clock_->WaitUntil(keeper_wake_, lock, wake);
     }
-    Time wake = clock_->Now() + kMaxHeartbeatWait;
-    for (const auto& p : parked_) wake = std::min(wake, p->held ? p->deadline : p->pass_deadline);
-    if (!stop_loop_) clock_->WaitUntil(changed_, lock, wake);
+    // Every parked poll again, after any wake: what changed while this
+    // thread was not waiting (a poll parked, then a pass) is seen here.
     std::vector<std::unique_ptr<Poll>> polls = std::move(parked_);
     parked_.clear();
     for (auto& p : polls) {
@@ -649,6 +653,7 @@ void ControlPlane::KeepPolls() {
         ParkOrAnswer(std::move(p));
       }
     }
+    parked_count_ = parked_.size();
   }
 }
 

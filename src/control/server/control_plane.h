@@ -12,6 +12,7 @@
 // Thread-safe: every public method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -216,12 +217,16 @@ class ControlPlane {
   // a waiting Heartbeat would. `answer` is called once, with what
   // Heartbeat would return: on this thread for a refused call, else on
   // the control plane's answering thread once what it says is durable;
-  // never under the control plane's lock. `cancelled` may be called until
+  // never under the control plane's lock (on this thread too when what it
+  // says is on disk already). `cancelled` may be called until
   // then, from the keeper; Nudge() when it turns true.
   void HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()> cancelled, AgentProof proof,
                       HeartbeatAnswer answer);
   // A parked poll's caller gave up: the keeper looks at once.
-  void Nudge() { Changed(); }
+  void Nudge() {
+    { std::lock_guard<std::mutex> lock(mu_); }  // the keeper is waiting or will see the flag
+    Changed();
+  }
 
   // ---- Node identity (admins, the REST API).
   StatusOr<std::pair<std::string, JoinToken>> CreateJoinToken(Duration ttl, const std::string& node,
@@ -255,7 +260,10 @@ class ControlPlane {
 
  private:
   // After a change a waiting heartbeat or the loop should see.
-  void Changed() { changed_.notify_all(); }
+  void Changed() {
+    changed_.notify_all();
+    if (parked_count_.load(std::memory_order_acquire) > 0) keeper_wake_.notify_all();
+  }
 
   // One heartbeat in flight: what it reported and what it waits for.
   struct Poll {
@@ -293,8 +301,11 @@ class ControlPlane {
   // meanwhile, then answers them (group commit's one fsync serves all).
   void AnswerPolls();
   std::vector<std::unique_ptr<Poll>> parked_ ABSL_GUARDED_BY(mu_);
-  std::thread keeper_, answerer_;        // started with the first HeartbeatAsync
-  std::condition_variable keeper_wake_;  // with mu_: a poll was parked, or the loop stops
+  std::thread keeper_, answerer_;  // started with the first HeartbeatAsync
+  // With mu_: a poll was parked, a change while some are (Changed), or
+  // the loop stops.
+  std::condition_variable keeper_wake_;
+  std::atomic<size_t> parked_count_{0};  // parked_.size(), read without mu_ by Changed
   std::mutex answer_mu_;
   std::condition_variable answer_cv_;
   std::vector<std::unique_ptr<Poll>> to_answer_ ABSL_GUARDED_BY(answer_mu_);

@@ -80,7 +80,7 @@ Status NodeRegistry::Load(Time now) {
     unreported_.insert(n.name);
     changed_.insert(n.name);
     sites_to_check_.insert(n.site);
-    nodes_[n.name] = std::move(n);
+    Keep(std::move(n));
   }
   ++version_;
   SG_ASSIGN_OR_RETURN(const std::vector<KeyValue> health, store_->List(kHealthPrefix));
@@ -246,7 +246,7 @@ Status NodeRegistry::Register(const NodeInfo& info, Time now, const std::string&
     ++version_;
   }
   Detach(info.name);  // out of its site's accounting (maybe a site it leaves), back in below
-  nodes_[info.name] = info;
+  Keep(info);
   site_nodes_[info.site].names.insert(info.name);
   sites_to_check_.insert(info.site);
   NodeTelemetry& t = telemetry_[info.name];
@@ -334,6 +334,16 @@ bool NodeRegistry::MaybeCutOff(const std::string& name, Time now) const {
 
 bool NodeRegistry::Ready(const std::string& name, Time now) const {
   return Alive(name, now) && telemetry_.at(name).reported;
+}
+
+void NodeRegistry::Keep(NodeInfo n) {
+  if (n.moves_checkpoints && n.log_port > 0) {
+    movers_.insert(n.name);
+  } else {
+    movers_.erase(n.name);
+  }
+  const std::string name = n.name;
+  nodes_[name] = std::move(n);
 }
 
 bool NodeRegistry::Alive(const std::string& name, Time now) const {

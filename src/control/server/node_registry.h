@@ -131,6 +131,9 @@ class NodeRegistry {
   const NodeInfo* Find(const std::string& name) const;
   // All known nodes by name.
   const std::map<std::string, NodeInfo>& nodes() const { return nodes_; }
+  // Those whose agents move checkpoints (moves_checkpoints, with a log
+  // port to serve them), by name: a pass looks at these, not at every node.
+  const std::set<std::string>& movers() const { return movers_; }
   // Moves on whenever a node is added or what one is (site, accelerators,
   // ...) changes: a cluster view built from nodes() is current while it
   // stays the same.
@@ -161,6 +164,9 @@ class NodeRegistry {
   Store* store_;
   Duration timeout_;
   std::map<std::string, NodeInfo> nodes_;
+  std::set<std::string> movers_;  // see movers(); kept with nodes_ (Keep)
+  // Puts `n` in nodes_ and movers_.
+  void Keep(NodeInfo n);
   std::map<std::string, NodeTelemetry> telemetry_;
   Time grace_until_;                         // after Load: nobody is down before this
   std::optional<Time> last_pass_;            // NotePass: the control loop's last pass

@@ -44,6 +44,25 @@ TEST(NodeRegistry, LivenessFollowsHeartbeats) {
   EXPECT_FALSE(nodes.Alive("ghost", T(0)));
 }
 
+// The nodes whose agents move checkpoints are kept by name as they
+// register, change and come back after a restart: a pass walks these, not
+// every node.
+TEST(NodeRegistry, KeepsTheCheckpointMoversByName) {
+  MemoryStore store;
+  NodeRegistry nodes(&store, Ms(5'000));
+  NodeInfo mover = Node("m"), plain = Node("p"), portless = Node("q");
+  mover.moves_checkpoints = portless.moves_checkpoints = true;
+  portless.log_port = 0;  // nothing to serve them from
+  for (const NodeInfo& n : {mover, plain, portless}) ASSERT_TRUE(nodes.Register(n, T(1'000)).ok());
+  EXPECT_EQ(nodes.movers(), (std::set<std::string>{"m"}));
+  NodeRegistry restarted(&store, Ms(5'000));
+  ASSERT_TRUE(restarted.Load(T(2'000)).ok());
+  EXPECT_EQ(restarted.movers(), (std::set<std::string>{"m"}));
+  mover.moves_checkpoints = false;  // its agent no longer moves them
+  ASSERT_TRUE(nodes.Register(mover, T(3'000)).ok());
+  EXPECT_TRUE(nodes.movers().empty());
+}
+
 // A stall of the server's own control loop (its passes far apart) moves
 // the deadlines of nodes that were up by it; normal passes move nothing,
 // and a node already down or gone stays so.
