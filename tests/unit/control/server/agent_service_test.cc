@@ -14,6 +14,7 @@
 
 #include "control/protocol/agent_proto.h"
 #include "control/store/memory_store.h"
+#include "join_node.h"
 #include "proto/agent.grpc.pb.h"
 #include "runtime/manual_clock.h"
 #include "sched/scheduler.h"
@@ -62,18 +63,7 @@ struct Rig {
   }
   // Node `name` registered; a heartbeat of it that waits up to 5 s.
   AgentHeartbeat Join(const std::string& name) {
-    Registration r;
-    r.node.name = name;
-    r.node.site = "s";
-    r.node.address = "10.0.0.1";
-    r.node.accelerator = AcceleratorType::kCpu;
-    r.node.accelerators = 1;
-    r.agent_id = "agent-" + name;
-    EXPECT_TRUE(cp->Register(r).ok());
-    AgentHeartbeat h;
-    h.node = name;
-    h.telemetry.agent_id = r.agent_id;
-    EXPECT_TRUE(cp->Heartbeat(h).ok());  // heard from: no news left for it
+    AgentHeartbeat h = testing::JoinNode(*cp, name);
     h.wait = Duration::Seconds(5);
     return h;
   }

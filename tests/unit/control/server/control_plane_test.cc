@@ -10,6 +10,7 @@
 
 #include "control/store/memory_store.h"
 #include "forwarding_store.h"
+#include "join_node.h"
 #include "runtime/manual_clock.h"
 #include "sched/scheduler.h"
 
@@ -36,22 +37,7 @@ class LosingStore final : public ForwardingStore {
   MemoryStore before_;
 };
 
-// A CPU:1 node `name` registered and heard from; its heartbeat (no wait).
-AgentHeartbeat Join(ControlPlane& cp, const std::string& name) {
-  Registration r;
-  r.node.name = name;
-  r.node.site = "s";
-  r.node.address = "10.0.0.1";
-  r.node.accelerator = AcceleratorType::kCpu;
-  r.node.accelerators = 1;
-  r.agent_id = "agent-" + name;
-  EXPECT_TRUE(cp.Register(r).ok());
-  AgentHeartbeat h;
-  h.node = name;
-  h.telemetry.agent_id = r.agent_id;
-  EXPECT_TRUE(cp.Heartbeat(h).ok());
-  return h;
-}
+AgentHeartbeat Join(ControlPlane& cp, const std::string& name) { return testing::JoinNode(cp, name); }
 
 TEST(ControlPlaneTest, ALostBatchHandsOutNothingAndIsPlacedAgain) {
   ManualClock clock(Time::FromMillis(1'700'000'000'000));
