@@ -458,17 +458,21 @@ Status ParseSiteSets(const Cursor& c, std::vector<SiteSpec>* sites) {
 
 // ---- WAN ----
 
-// A link's end: a site's name, else a region's (a site's name wins).
+// A link's end: a site's name, else a region's. A name that is both (a
+// site named after its region) takes the kind of the link's other end;
+// named both at both ends, the link joins the sites.
 struct LinkEnd {
   std::string name;
   bool region = false;
+  bool either = false;  // a site's name and a region's
 };
 
 StatusOr<LinkEnd> ParseLinkEnd(const Cursor& c, std::span<const std::string_view> site_names,
                                std::span<const std::string_view> region_names) {
   SG_ASSIGN_OR_RETURN(std::string name, yaml_util::ReadString(c));
-  if (std::find(site_names.begin(), site_names.end(), name) != site_names.end()) return LinkEnd{name, false};
-  if (std::find(region_names.begin(), region_names.end(), name) != region_names.end()) return LinkEnd{name, true};
+  const bool site = std::find(site_names.begin(), site_names.end(), name) != site_names.end();
+  const bool region = std::find(region_names.begin(), region_names.end(), name) != region_names.end();
+  if (site || region) return LinkEnd{name, !site, site && region};
   std::vector<std::string_view> known(site_names.begin(), site_names.end());
   known.insert(known.end(), region_names.begin(), region_names.end());
   return c.Error(yaml_util::UnknownName("site or region", name, known));
@@ -480,8 +484,10 @@ StatusOr<WanLinkSpec> ParseWanLink(const Cursor& c, std::span<const std::string_
   WanLinkSpec w;
   SG_ASSIGN_OR_RETURN(const Cursor a, f.Require("a"));
   SG_ASSIGN_OR_RETURN(const Cursor b, f.Require("b"));
-  SG_ASSIGN_OR_RETURN(const LinkEnd end_a, ParseLinkEnd(a, site_names, region_names));
-  SG_ASSIGN_OR_RETURN(const LinkEnd end_b, ParseLinkEnd(b, site_names, region_names));
+  SG_ASSIGN_OR_RETURN(LinkEnd end_a, ParseLinkEnd(a, site_names, region_names));
+  SG_ASSIGN_OR_RETURN(LinkEnd end_b, ParseLinkEnd(b, site_names, region_names));
+  if (end_a.either && !end_b.either) end_a.region = end_b.region;
+  if (end_b.either && !end_a.either) end_b.region = end_a.region;
   if (end_a.region != end_b.region) {
     return b.Error(fmt::format("a link joins two sites or two regions (their hubs), not a site ({}) and a region ({})",
                                Quoted(end_a.region ? end_b.name : end_a.name),

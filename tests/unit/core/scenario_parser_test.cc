@@ -578,6 +578,26 @@ wan:
   EXPECT_FALSE(s.wan[1].regions);
 }
 
+// A site named after its region: a link end with that name takes the
+// kind of the other end; named so at both ends, the link joins the sites.
+TEST(ParseScenarioTest, AWanEndNamingASiteAndARegionTakesTheOtherEndsKind) {
+  const ScenarioSpec s = ParseOk(R"(sites:
+  - {name: us-south, region: us-south, pools: [{accelerator: H100, nodes: 8}]}
+  - {name: dallas, region: us-south, pools: [{accelerator: H100, nodes: 8}]}
+  - {name: eu-west, region: eu-west, pools: [{accelerator: H100, nodes: 8}]}
+  - {name: paris, region: eu-west, pools: [{accelerator: H100, nodes: 8}]}
+  - {name: tokyo, region: ap-east, pools: [{accelerator: H100, nodes: 8}]}
+wan:
+  - {a: us-south, b: ap-east}
+  - {a: paris, b: us-south}
+  - {a: us-south, b: eu-west}
+)");
+  ASSERT_EQ(s.wan.size(), 3u);
+  EXPECT_TRUE(s.wan[0].regions);   // ap-east is only a region
+  EXPECT_FALSE(s.wan[1].regions);  // paris is only a site
+  EXPECT_FALSE(s.wan[2].regions);  // both names are both: the sites
+}
+
 TEST(ParseScenarioErrorTest, WanLinkJoinsTwoOfAKind) {
   const std::string sites = R"(sites:
   - {name: abilene, region: us-south, pools: [{accelerator: H100, nodes: 8}]}
