@@ -628,21 +628,10 @@ void ControlPlane::QueueAnswer(std::unique_ptr<Poll> p) {
 
 void ControlPlane::KeepPolls() {
   std::unique_lock<std::mutex> lock(mu_);
-  while (!stop_loop_ || !parked_.empty()) {
-    // Woken by any change, as the waiting Heartbeats are, or by the
-    // nearest deadline.
-    if (parked_.empty()) {
-      // Nothing to look at: not woken by every change (thousands a
-      // second from beats that report ends, each a thread switch; Changed
-      // wakes the keeper only while polls are parked).
-      keeper_wake_.wait(lock, [&] { return stop_loop_ || !parked_.empty(); });
-    } else if (!stop_loop_) {
-      Time wake = clock_->Now() + kMaxHeartbeatWait;
-      for (const auto& p : parked_) wake = std::min(wake, p->held ? p->deadline : p->pass_deadline);
-      clock_->WaitUntil(keeper_wake_, lock, wake);
-    }
-    // Every parked poll again, after any wake: what changed while this
-    // thread was not waiting (a poll parked, then a pass) is seen here.
+  for (;;) {
+    // Every parked poll again, first and after any wake: what changed
+    // while this thread was not waiting (a poll parked, then a pass,
+    // before it first took the lock) is seen here.
     std::vector<std::unique_ptr<Poll>> polls = std::move(parked_);
     parked_.clear();
     for (auto& p : polls) {
@@ -654,6 +643,19 @@ void ControlPlane::KeepPolls() {
       }
     }
     parked_count_ = parked_.size();
+    if (stop_loop_ && parked_.empty()) return;
+    if (parked_.empty()) {
+      // Nothing to look at: not woken by every change (thousands a
+      // second from beats that report ends, each a thread switch; Changed
+      // wakes the keeper only while polls are parked).
+      keeper_wake_.wait(lock, [&] { return stop_loop_ || !parked_.empty(); });
+    } else if (!stop_loop_) {
+      // Woken by any change, as the waiting Heartbeats are, or by the
+      // nearest deadline.
+      Time wake = clock_->Now() + kMaxHeartbeatWait;
+      for (const auto& p : parked_) wake = std::min(wake, p->held ? p->deadline : p->pass_deadline);
+      clock_->WaitUntil(keeper_wake_, lock, wake);
+    }
   }
 }
 

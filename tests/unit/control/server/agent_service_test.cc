@@ -80,13 +80,13 @@ struct Call {
 
 TEST(AgentServer, LongPollsHoldNoServerThreads) {
   constexpr int kPolls = 150;
+  std::vector<std::unique_ptr<Call>> calls;  // outlive the server, which ends them
   Rig rig(1024);
   std::vector<AgentHeartbeat> beats;
   for (int i = 0; i < kPolls; ++i) beats.push_back(rig.Join("n" + std::to_string(i)));
   // The channel and the server's pollers up before counting.
   ASSERT_TRUE(Eventually([&] { return ThreadsOfThisProcess() > 0; }));
   const int before = ThreadsOfThisProcess();
-  std::vector<std::unique_ptr<Call>> calls;
   for (const AgentHeartbeat& h : beats) {
     auto c = std::make_unique<Call>();
     const pb::HeartbeatRequest req = ToProto(h);
@@ -128,8 +128,8 @@ Call* Start(Rig& rig, const AgentHeartbeat& h, std::vector<std::unique_ptr<Call>
 // A poll its agent cancels is answered at once, not at the end of its
 // wait; past max_long_polls one is turned away with a later beat.
 TEST(AgentServer, ACancelledPollEndsAtOnceAndOnlySoManyAreParked) {
+  std::vector<std::unique_ptr<Call>> calls;  // outlive the server, which ends them
   Rig rig(2);
-  std::vector<std::unique_ptr<Call>> calls;
   Call* a = Start(rig, rig.Join("a"), &calls);
   Call* b = Start(rig, rig.Join("b"), &calls);
   ASSERT_TRUE(Eventually([&] { return rig.Metric("stargate_agent_long_polls 2"); }));
@@ -153,8 +153,8 @@ TEST(AgentServer, ACancelledPollEndsAtOnceAndOnlySoManyAreParked) {
 // News for the node (a job placed on it) ends its parked poll with the
 // task to run, without waiting for the end of its wait.
 TEST(AgentServer, AParkedPollEndsWithNews) {
+  std::vector<std::unique_ptr<Call>> calls;  // outlive the server, which ends them
   Rig rig(8);
-  std::vector<std::unique_ptr<Call>> calls;
   Call* n = Start(rig, rig.Join("n"), &calls);
   ASSERT_TRUE(Eventually([&] { return rig.Metric("stargate_agent_long_polls 1"); }));
   ASSERT_TRUE(rig.cp->Submit("name: j\nresources: {accelerators: CPU:1}\nrun: x\n", "j.yaml", "", "test").ok());
