@@ -229,8 +229,8 @@ StatusOr<int> AgentServer::Start(const std::string& host, int port, const TlsPem
         fmt::format("cannot listen for agents on {}:{}: address in use (or not an address of this host)", host, port));
   }
   // Calls waited for at once (each arrival waits for the next), and the
-  // threads that take the queue's events: a heartbeat answered at once is
-  // answered on one of them, its durability wait included.
+  // threads that take the queue's events: a heartbeat answered at once
+  // with a reply already on disk is answered on one of them.
   for (int i = 0; i < kListening; ++i) {
     HeartbeatCall::Listen(&impl_->service, impl_->cq.get(), impl_->cp, &impl_->live);
   }

@@ -1,6 +1,7 @@
 #include "control/server/control_plane.h"
 
 #include <algorithm>
+#include <future>
 #include <iostream>
 #include <set>
 
@@ -534,34 +535,11 @@ void ControlPlane::ReleasePoll(Poll& p) {
 
 StatusOr<HeartbeatResult> ControlPlane::Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled,
                                                   AgentProof proof) {
-  Poll p = MakePoll(h);
-  p.cancelled = cancelled;
-  {
-    std::unique_lock<std::mutex> lock(mu_);
-    SG_RETURN_IF_ERROR(BeginPoll(p, std::move(proof)));
-    for (;;) {
-      const PollNext next = StepPoll(p);
-      if (next == PollNext::kAnswer) break;
-      if (next == PollNext::kHoldForPass) {
-        Changed();  // the loop passes now
-        clock_->WaitUntil(changed_, lock, p.pass_deadline);
-      } else {
-        if (!HoldPoll(p)) break;
-        clock_->WaitUntil(changed_, lock, p.deadline);
-        ReleasePoll(p);
-      }
-      // The agent gave up on this poll (it may be leaving): a late
-      // OnHeartbeat would count it alive again.
-      if (p.GaveUp()) break;
-    }
-  }
-  // An ended task may free room or end a job: the loop should look now.
-  if (p.reports_an_end) Changed();
-  // A reply tells the agent to start, stop or forget tasks: only once
-  // what it says (and the ends it acknowledges) is on disk, so a server
-  // restarted after a crash never disowns a task it handed out.
-  SG_RETURN_IF_ERROR(AwaitDurable());
-  return p.r;
+  std::promise<StatusOr<HeartbeatResult>> answered;
+  std::future<StatusOr<HeartbeatResult>> reply = answered.get_future();
+  HeartbeatAsync(h, cancelled, std::move(proof),
+                 [&answered](StatusOr<HeartbeatResult> r) { answered.set_value(std::move(r)); });
+  return reply.get();
 }
 
 void ControlPlane::HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()> cancelled, AgentProof proof,
@@ -579,46 +557,46 @@ void ControlPlane::HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()>
     keeper_ = std::thread([this] { KeepPolls(); });
     answerer_ = std::thread([this] { AnswerPolls(); });
   }
-  // Most beats are answered at once: on this thread when what they say
-  // is on disk already, else by the answering thread, which waits for the
-  // disk once for all of them (this thread must not: the server's few
-  // would each wait a sync for one beat).
-  const PollNext next = StepPoll(*p);
-  if (next == PollNext::kAnswer || (next == PollNext::kWait && !HoldPoll(*p))) {
-    if (!store_->IsDurable(store_->LastCommitted())) {
-      QueueAnswer(std::move(p));
-      return;
-    }
-    lock.unlock();
-    if (p->reports_an_end) Changed();
-    p->answer(std::move(p->r));
+  p = Settle(std::move(p));
+  if (p == nullptr) {  // parked
+    parked_count_ = parked_.size();
+    keeper_wake_.notify_one();  // it may wait for a later deadline than this one's
     return;
   }
-  if (next == PollNext::kHoldForPass) Changed();  // the loop passes now
-  parked_.push_back(std::move(p));
-  parked_count_ = parked_.size();
-  keeper_wake_.notify_one();  // it may wait for a later deadline than this one's
+  // A reply tells the agent to start, stop or forget tasks: only once
+  // what it says (and the ends it acknowledges) is on disk, so a server
+  // restarted after a crash never disowns a task it handed out. Most
+  // beats are answered at once: on this thread when that is so already,
+  // else by the answering thread, which waits for the disk once for all
+  // of them (this thread must not: the server's few would each wait a
+  // sync for one beat).
+  if (!store_->IsDurable(store_->LastCommitted())) {
+    QueueAnswer(std::move(p));
+    return;
+  }
+  lock.unlock();
+  // An ended task may free room or end a job: the loop should look now.
+  if (p->reports_an_end) Changed();
+  p->answer(std::move(p->r));
 }
 
-void ControlPlane::ParkOrAnswer(std::unique_ptr<Poll> p) {
-  // As HeartbeatAsync's first step, for a parked poll looked at again.
+std::unique_ptr<ControlPlane::Poll> ControlPlane::Settle(std::unique_ptr<Poll> p) {
   switch (StepPoll(*p)) {
     case PollNext::kAnswer:
-      break;
+      return p;
     case PollNext::kHoldForPass:
       Changed();  // the loop passes now
-      parked_.push_back(std::move(p));
-      return;
+      break;
     case PollNext::kWait:
-      if (!HoldPoll(*p)) break;
-      parked_.push_back(std::move(p));
-      return;
+      if (!HoldPoll(*p)) return p;  // turned away
+      break;
   }
-  QueueAnswer(std::move(p));
+  parked_.push_back(std::move(p));
+  return nullptr;
 }
 
 void ControlPlane::QueueAnswer(std::unique_ptr<Poll> p) {
-  if (p->reports_an_end) Changed();  // the loop should look now
+  if (p->reports_an_end) Changed();  // as HeartbeatAsync's answer at once
   {
     std::lock_guard<std::mutex> lock(answer_mu_);
     to_answer_.push_back(std::move(p));
@@ -636,11 +614,10 @@ void ControlPlane::KeepPolls() {
     parked_.clear();
     for (auto& p : polls) {
       ReleasePoll(*p);
-      if (p->GaveUp()) {  // a late OnHeartbeat would count it alive again
-        QueueAnswer(std::move(p));
-      } else {
-        ParkOrAnswer(std::move(p));
-      }
+      // A poll given up on is not stepped: a late OnHeartbeat would
+      // count it alive again.
+      if (!p->GaveUp()) p = Settle(std::move(p));
+      if (p != nullptr) QueueAnswer(std::move(p));
     }
     parked_count_ = parked_.size();
     if (stop_loop_ && parked_.empty()) return;
@@ -650,8 +627,8 @@ void ControlPlane::KeepPolls() {
       // wakes the keeper only while polls are parked).
       keeper_wake_.wait(lock, [&] { return stop_loop_ || !parked_.empty(); });
     } else if (!stop_loop_) {
-      // Woken by any change, as the waiting Heartbeats are, or by the
-      // nearest deadline.
+      // Woken by any change (Changed), a park, a nudge, or the nearest
+      // deadline.
       Time wake = clock_->Now() + kMaxHeartbeatWait;
       for (const auto& p : parked_) wake = std::min(wake, p->held ? p->deadline : p->pass_deadline);
       clock_->WaitUntil(keeper_wake_, lock, wake);

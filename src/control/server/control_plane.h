@@ -53,11 +53,10 @@ struct ControlPlaneOptions {
   std::string data_dir;
   // A node is down once it has missed heartbeats this long.
   Duration heartbeat_timeout = Duration::Seconds(5);
-  // At most this many heartbeats wait in long polls at once. Each holds
-  // a thread on the sync path (Heartbeat) and is looked at again at every
-  // change on either; past this a heartbeat is answered at once and its
-  // agent told to beat again in 1-2 s (a node count or a client that
-  // would pin every thread costs poll latency instead).
+  // At most this many heartbeats wait in long polls at once. Each is
+  // looked at again at every change; past this a heartbeat is answered at
+  // once and its agent told to beat again in 1-2 s (a node count or a
+  // client that would park without end costs poll latency instead).
   int max_long_polls = 1024;
   ReconcilerOptions reconciler;
   // `--sites FILE` (site_book.h): location, power cap, PUE, grid carbon
@@ -202,24 +201,23 @@ class ControlPlane {
   Status Leave(const AgentHeartbeat& h, AgentProof proof = {});
   // A long poll: answers at once when there is something for the node to
   // do (or to register again), else once something changes or the wait
-  // the agent asked for (at most kMaxHeartbeatWait) is over, or as soon as
-  // `cancelled` says the caller gave up. Idempotent for the same reports.
+  // the agent asked for (at most kMaxHeartbeatWait) is over, or once
+  // `cancelled` says the caller gave up (looked at when the poll keeper
+  // wakes: Nudge() when it turns true). Idempotent for the same reports.
   // PermissionDenied, with nothing recorded, for a call without an agent
   // id, without proof of the node, or from another agent than the node's
-  // live holder.
+  // live holder. Blocks until HeartbeatAsync answers.
   StatusOr<HeartbeatResult> Heartbeat(const AgentHeartbeat& h, const std::function<bool()>& cancelled = nullptr,
                                       AgentProof proof = {});
   // What Heartbeat returns, handed to a server that answers later.
   using HeartbeatAnswer = std::function<void(StatusOr<HeartbeatResult>)>;
   // Heartbeat without a thread held per long poll (the agent API's gRPC
   // async method): a poll that would wait is parked, and the control
-  // plane's poll keeper looks at it again at each change and deadline, as
-  // a waiting Heartbeat would. `answer` is called once, with what
-  // Heartbeat would return: on this thread for a refused call, else on
-  // the control plane's answering thread once what it says is durable;
-  // never under the control plane's lock (on this thread too when what it
-  // says is on disk already). `cancelled` may be called until
-  // then, from the keeper; Nudge() when it turns true.
+  // plane's poll keeper looks at it again at each change and deadline.
+  // `answer` is called once, never under the control plane's lock: on
+  // this thread for a refused call or one whose reply is on disk already,
+  // else on the control plane's answering thread once it is durable.
+  // `cancelled` may be called until then, from the keeper.
   void HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()> cancelled, AgentProof proof,
                       HeartbeatAnswer answer);
   // A parked poll's caller gave up: the keeper looks at once.
@@ -291,8 +289,9 @@ class ControlPlane {
   // reply says when to beat again) when max_long_polls are held.
   bool HoldPoll(Poll& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReleasePoll(Poll& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // HeartbeatAsync's step: parks the poll, or queues it to be answered.
-  void ParkOrAnswer(std::unique_ptr<Poll> p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A poll's step (first or again): parks it (null), or gives it back to
+  // be answered.
+  std::unique_ptr<Poll> Settle(std::unique_ptr<Poll> p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void QueueAnswer(std::unique_ptr<Poll> p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The keeper: looks at parked polls again at each change and deadline,
   // until the loop is stopped and none is parked.
