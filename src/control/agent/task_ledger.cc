@@ -1,69 +1,155 @@
 #include "control/agent/task_ledger.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <unistd.h>
 
-#include <algorithm>
-#include <cstdio>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "control/agent/task_cgroups.h"
 
 namespace stargate::control {
+namespace {
+
+constexpr char kJournal[] = "journal";
+// The journal is rewritten when it has this many lines and four times as
+// many as the attempts it still holds: a rewrite per ~thousand tasks.
+constexpr size_t kRewriteLines = 1024;
+
+// A per-attempt file's name, or that of the temporary file an older agent
+// wrote it through.
+std::optional<TaskRef> LegacyName(std::string name) {
+  if (name.size() > 4 && name.ends_with(".tmp")) name.resize(name.size() - 4);
+  return ParseCgroupName(name);
+}
+
+std::string BeginLine(const TaskRef& t) { return fmt::format("begin {}\n", CgroupName(t)); }
+std::string EndLine(const TaskRef& t, const TaskLedger::End& e) {
+  return fmt::format("end {} {} {}\n", CgroupName(t), e.exit_code, e.signal);
+}
+
+}  // namespace
 
 TaskLedger::TaskLedger(std::string dir) : dir_(std::move(dir)) {}
 
-std::string TaskLedger::Path(const TaskRef& task) const { return dir_ + "/" + CgroupName(task); }
+TaskLedger::~TaskLedger() {
+  if (fd_ >= 0) close(fd_);
+}
+
+TaskLedger::State TaskLedger::Read() const {
+  State state;
+  std::error_code ec;
+  // Per-attempt files first ("started" or "ended <exit> <signal>"): an
+  // agent from before the journal; the journal, written since, comes after.
+  for (const auto& file : std::filesystem::directory_iterator(dir_, ec)) {
+    const std::string name = file.path().filename().string();
+    const std::optional<TaskRef> ref = ParseCgroupName(name);
+    if (!ref.has_value())
+      continue;  // the journal, a .tmp left by a kill mid-write (what it replaced holds), a stranger
+    std::ifstream f(file.path());
+    std::string word;
+    End end;
+    if (f >> word && word == "ended" && f >> end.exit_code >> end.signal) {
+      state[*ref] = end;
+    } else {
+      state[*ref] = std::nullopt;  // started, or cut off while being written: it may have started
+    }
+  }
+  std::ifstream f(dir_ + "/" + kJournal, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  for (size_t at = 0; at < text.size();) {
+    const size_t nl = text.find('\n', at);
+    if (nl == std::string::npos) break;  // cut by a power loss: its name may be cut too
+    std::istringstream line(text.substr(at, nl - at));
+    at = nl + 1;
+    std::string verb, name;
+    if (!(line >> verb >> name)) continue;
+    const std::optional<TaskRef> ref = ParseCgroupName(name);
+    if (!ref.has_value()) continue;
+    End end;
+    if (verb == "begin") {
+      state[*ref] = std::nullopt;
+    } else if (verb == "end" && line >> end.exit_code >> end.signal) {
+      state[*ref] = end;
+    } else if (verb == "drop") {
+      state.erase(*ref);
+    }
+  }
+  return state;
+}
+
+Status TaskLedger::Rewrite() {
+  const std::string path = dir_ + "/" + kJournal;
+  const std::string tmp = path + ".tmp";
+  std::string text;
+  for (const auto& [ref, end] : live_) text += end.has_value() ? EndLine(ref, *end) : BeginLine(ref);
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return absl::InternalError(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
+  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(fmt::format("cannot write {}", path));
+  }
+  const int appends = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (appends < 0) return absl::InternalError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  if (fd_ >= 0) close(fd_);
+  fd_ = appends;
+  lines_ = live_.size();
+  return absl::OkStatus();
+}
+
+Status TaskLedger::Open() {
+  if (fd_ >= 0) return absl::OkStatus();
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  live_ = Read();
+  if (Status st = Rewrite(); !st.ok()) return st;
+  // Folded into the journal: the per-attempt files can go.
+  for (const auto& file : std::filesystem::directory_iterator(dir_, ec)) {
+    if (LegacyName(file.path().filename().string()).has_value()) std::filesystem::remove(file.path(), ec);
+  }
+  return absl::OkStatus();
+}
+
+Status TaskLedger::Append(const std::string& line) {
+  if (Status st = Open(); !st.ok()) return st;
+  // One write: a kill of the agent cannot leave half of it.
+  if (write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    return absl::InternalError(fmt::format("cannot record the attempt in {}/{}", dir_, kJournal));
+  }
+  ++lines_;
+  return absl::OkStatus();
+}
 
 Status TaskLedger::Begin(const TaskRef& task) {
   if (dir_.empty()) return absl::OkStatus();
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  std::ofstream f(Path(task), std::ios::trunc);
-  f << "started\n";
-  f.flush();
-  if (!f) return absl::InternalError(fmt::format("cannot record the attempt in {}", Path(task)));
+  if (Status st = Append(BeginLine(task)); !st.ok()) return st;
+  live_[task] = std::nullopt;
   return absl::OkStatus();
 }
 
 void TaskLedger::Ended(const TaskRef& task, End end) {
   if (dir_.empty()) return;
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
-  const std::string tmp = Path(task) + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << "ended " << end.exit_code << " " << end.signal << "\n";
-  }
-  std::rename(tmp.c_str(), Path(task).c_str());
+  if (Append(EndLine(task, end)).ok()) live_[task] = end;
 }
 
 void TaskLedger::Drop(const TaskRef& task) {
-  if (!dir_.empty()) std::remove(Path(task).c_str());
+  if (dir_.empty()) return;
+  if (!Append(fmt::format("drop {}\n", CgroupName(task))).ok()) return;
+  live_.erase(task);
+  // Failing, the journal stays as it is, only longer.
+  if (lines_ >= kRewriteLines && lines_ >= 4 * live_.size()) (void)Rewrite();
 }
 
 std::vector<TaskLedger::Entry> TaskLedger::Load() const {
   std::vector<Entry> out;
-  std::error_code ec;
   if (dir_.empty()) return out;
-  for (const auto& file : std::filesystem::directory_iterator(dir_, ec)) {
-    const std::optional<TaskRef> ref = ParseCgroupName(file.path().filename().string());
-    if (!ref.has_value()) continue;  // a .tmp left by a kill mid-write: the file it was to replace holds
-    std::ifstream f(file.path());
-    std::string word;
-    if (!(f >> word)) {
-      out.push_back({*ref, std::nullopt});  // cut off while being written: it may have started
-      continue;
-    }
-    End end;
-    if (word == "ended" && f >> end.exit_code >> end.signal) {
-      out.push_back({*ref, end});
-    } else {
-      out.push_back({*ref, std::nullopt});
-    }
-  }
-  std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.task < b.task; });
+  for (const auto& [ref, end] : Read()) out.push_back({ref, end});
   return out;
 }
 
