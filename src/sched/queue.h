@@ -34,7 +34,9 @@ class Queue {
   bool keeps_tenant_order() const { return keep_tenant_order_; }
 
   // Adds `req`; a job already queued is replaced.
-  void Push(const JobRequest& req);
+  void Push(JobRequest req);
+  // Room for `n` jobs without rehashing (a pass that queues them all).
+  void Reserve(size_t n) { by_id_.reserve(n); }
   // Removes `job`; returns false if it was not queued.
   bool Erase(JobId job);
   bool Contains(JobId job) const { return by_id_.count(job.value()) != 0; }

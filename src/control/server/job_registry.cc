@@ -510,12 +510,13 @@ void JobRegistry::Remember(const JobRecord& r) {
   } else {
     ended_running_.erase(r.id);
   }
+  JobRecord& kept = cache_[r.id];  // in place: addresses handed out stay valid
+  kept = r;
   if (IsFinal(r.state)) {
     live_.erase(r.id);
   } else {
-    live_.insert(r.id);
+    live_[r.id] = &kept;
   }
-  cache_[r.id] = r;
 }
 
 Status JobRegistry::Reload(uint64_t id) {
@@ -545,18 +546,23 @@ StatusOr<std::vector<JobRecord>> JobRegistry::ListLive() {
   SG_RETURN_IF_ERROR(EnsureLoaded());
   std::vector<JobRecord> out;
   out.reserve(live_.size());
-  for (uint64_t id : live_) out.push_back(cache_.at(id));
+  for (const auto& [id, r] : live_) out.push_back(*r);
   return out;
 }
 
 StatusOr<std::vector<JobRecord>> JobRegistry::ListLiveWhere(const std::function<bool(const JobRecord&)>& want) {
   SG_RETURN_IF_ERROR(EnsureLoaded());
   std::vector<JobRecord> out;
-  for (uint64_t id : live_) {
-    const JobRecord& r = cache_.at(id);
-    if (want(r)) out.push_back(r);
+  for (const auto& [id, r] : live_) {
+    if (want(*r)) out.push_back(*r);
   }
   return out;
+}
+
+Status JobRegistry::ForEachLive(const std::function<void(const JobRecord&)>& f) {
+  SG_RETURN_IF_ERROR(EnsureLoaded());
+  for (const auto& [id, r] : live_) f(*r);
+  return Status();
 }
 
 StatusOr<std::vector<JobRecord>> JobRegistry::ListEndedButRunning() {

@@ -188,6 +188,10 @@ class JobRegistry {
   StatusOr<std::vector<JobRecord>> ListLive();
   // Those of them for which `want` says yes (it sees each without a copy).
   StatusOr<std::vector<JobRecord>> ListLiveWhere(const std::function<bool(const JobRecord&)>& want);
+  // Each of them in id order, without a copy. The records stay where they
+  // are until Forget (Update replaces a record's value in place), so `f`
+  // may keep their addresses; it must not call the registry.
+  Status ForEachLive(const std::function<void(const JobRecord&)>& f);
   // Ids of jobs with a rank still running on `node` (running jobs, and
   // cancelled or failed ones whose rank has not exited yet).
   StatusOr<std::vector<uint64_t>> RunningOn(const std::string& node);
@@ -271,7 +275,7 @@ class JobRegistry {
   const Clock* clock_;
   bool loaded_ = false;
   std::map<uint64_t, JobRecord> cache_;
-  std::set<uint64_t> live_;
+  std::map<uint64_t, const JobRecord*> live_;  // into cache_
   std::map<std::string, std::set<uint64_t>> running_on_;
   std::set<std::string> touched_nodes_;  // see TakeTouchedNodes
   std::set<uint64_t> ended_running_;     // ended jobs with a rank still running

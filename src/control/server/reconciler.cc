@@ -235,10 +235,11 @@ Status Reconciler::BeginAttempt(JobRecord& r, Time now) {
 // Marks a reason set while a job waits for its silent site.
 constexpr std::string_view kSilentSitePrefix = "waiting: ";
 
-Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, Time now) {
-  for (JobRecord& r : jobs) {
-    if (r.state != JobState::kRunning) continue;
-    if (r.stopping) {  // draining: requeue once its live ranks have stopped
+Status Reconciler::FailLostGangs(PassJobs& jobs, Time now) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (jobs[i].state != JobState::kRunning) continue;
+    JobRecord& r = jobs.Mut(i);  // few: the pass lists only running jobs with something to look at
+    if (r.stopping) {            // draining: requeue once its live ranks have stopped
       SG_RETURN_IF_ERROR(RequeueIfDrained(r, now));
       continue;
     }
@@ -292,7 +293,7 @@ Status Reconciler::FailLostGangs(std::vector<JobRecord>& jobs, Time now) {
   return Status();
 }
 
-Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
+Status Reconciler::Schedule(PassJobs& jobs, Time now) {
   // A drained gang waiting for spares for its lost nodes.
   // Not while a restarted server still counts every node alive: a dead
   // node would be taken for a spare.
@@ -332,11 +333,10 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       if (take > 0) state.Allocate(NodeId(it->second), take);
     }
   }
-  std::map<uint64_t, JobRecord*> by_id;
   sched::Queue queue;
   if (scheduler_->UsesTenantOrder()) queue.KeepTenantOrder();
-  for (JobRecord& r : jobs) {
-    by_id[r.id] = &r;
+  queue.Reserve(jobs.size());
+  for (const JobRecord& r : jobs) {
     if (!r.nodes.empty()) {  // running, or ended with ranks still stopping
       int64_t devices = 0;
       bool share = false;  // a share of one device, held
@@ -405,7 +405,8 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     }
   });
   std::map<uint64_t, std::vector<size_t>> lost_ranks;  // gangs asking for spares
-  for (JobRecord& r : jobs) {
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const JobRecord& r = jobs[i];
     if (awaits_repair(r)) {
       std::vector<size_t> lost;
       std::optional<NodeId> survivor;
@@ -418,15 +419,16 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
         }
       }
       if (!survivor.has_value() || lost.empty()) {  // nothing to keep (or nothing lost): start over
-        r.reason += "; no node of the gang is left, requeued";
-        SG_RETURN_IF_ERROR(Requeue(r));
+        JobRecord& m = jobs.Mut(i);
+        m.reason += "; no node of the gang is left, requeued";
+        SG_RETURN_IF_ERROR(Requeue(m));
       } else {
         sched::JobRequest req = RequestOf(r, state);
         req.repair_pool = state.PoolOf(*survivor);
         req.per_node = r.spec.spec.per_node;
         for (size_t rank : lost) req.repair.push_back(NodeId(c.node_ids.at(r.nodes[rank])));
         lost_ranks[r.id] = std::move(lost);
-        queue.Push(req);
+        queue.Push(std::move(req));
         continue;
       }
     }
@@ -434,8 +436,9 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     if (r.deferred_until > now) continue;  // out of the queue until its hour, as in the twin
     if (std::optional<std::string> held = hold_gate_ ? hold_gate_(r, now) : std::nullopt) {
       if (r.reason != *held) {
-        r.reason = *std::move(held);
-        SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+        JobRecord& m = jobs.Mut(i);
+        m.reason = *std::move(held);
+        SG_ASSIGN_OR_RETURN(m, jobs_->Update(m));
       }
       continue;
     }
@@ -454,7 +457,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     const auto* rp = std::get_if<sched::Repair>(&d);
     if (rp == nullptr || !lost_ranks.count(rp->job.value()) || preempted.count(rp->job.value())) continue;
     ramp_of[rp->job.value()] = rp;
-    JobRecord& r = *by_id.at(rp->job.value());
+    JobRecord& r = jobs.MutId(rp->job.value());
     auto pos = std::find(r.nodes.begin(), r.nodes.end(), c.node_names[rp->failed.value()]);
     // One rank per node: a survivor with devices to spare is no spare.
     if (pos == r.nodes.end() ||
@@ -465,7 +468,7 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
     *pos = c.node_names[rp->spare.value()];
   }
   for (auto& [id, lost] : lost_ranks) {
-    JobRecord& r = *by_id.at(id);
+    JobRecord& r = jobs.MutId(id);
     if (repaired[id].size() == lost.size()) {  // every lost node has a spare: restart in place
       ++r.restarts;
       r.reason = fmt::format("gang repaired in place ({}); restarting from the last checkpoint",
@@ -485,14 +488,14 @@ Status Reconciler::Schedule(std::vector<JobRecord>& jobs, Time now) {
       SG_RETURN_IF_ERROR(Requeue(r));
     }
   }
-  SG_RETURN_IF_ERROR(ApplyDecisions(decisions, c.node_names, by_id, now));
+  SG_RETURN_IF_ERROR(ApplyDecisions(decisions, c.node_names, jobs, now));
   // The jobs the scheduler decided something for; the others wait.
   std::set<uint64_t> decided;
   for (const sched::Decision& d : decisions.items) {
     std::visit([&](const auto& x) { decided.insert(x.job.value()); }, d);
   }
-  SG_RETURN_IF_ERROR(NotePowerHolds(state, queue, decided, by_id, now));
-  return ExplainWaits(state, queue, decided, by_id);
+  SG_RETURN_IF_ERROR(NotePowerHolds(state, queue, decided, jobs, now));
+  return ExplainWaits(state, queue, decided, jobs, now);
 }
 
 namespace {
@@ -501,12 +504,15 @@ constexpr std::string_view kWaitingTurn = "waiting its turn: ";
 }  // namespace
 
 Status Reconciler::ExplainWaits(const sched::ClusterState& state, const sched::Queue& queue,
-                                const std::set<uint64_t>& decided, std::map<uint64_t, JobRecord*>& by_id) {
+                                const std::set<uint64_t>& decided, PassJobs& jobs, Time now) {
   int explained = 0;
+  std::map<uint64_t, Time> since;               // this pass's first ones
   for (const sched::JobRequest& req : queue) {  // in queue order: the first ones are the ones people ask about
     if (explained >= kExplainedPerPass) break;
     if (decided.count(req.id.value())) continue;
-    JobRecord& r = *by_id.at(req.id.value());
+    const size_t at = jobs.IndexOf(req.id.value());
+    if (at == jobs.size()) continue;
+    const JobRecord& r = jobs[at];
     // A reason that says more (a deferral, a power hold, a silent site, a
     // reject grace, why it was requeued) is kept.
     if (r.state != JobState::kPending ||
@@ -514,6 +520,10 @@ Status Reconciler::ExplainWaits(const sched::ClusterState& state, const sched::Q
       continue;
     }
     ++explained;
+    auto was = unexplained_since_.find(r.id);
+    const Time first = was != unexplained_since_.end() ? was->second : now;
+    since[r.id] = first;
+    if (now - first < kExplainAfter) continue;
     std::string types;
     for (AcceleratorType t : r.spec.spec.accelerators) types += (types.empty() ? "" : "|") + std::string(Name(t));
     // The allowed pool with the most nodes that could take a rank now.
@@ -549,10 +559,12 @@ Status Reconciler::ExplainWaits(const sched::ClusterState& state, const sched::Q
                         kWaitingTurn, best_site);
     }
     if (r.reason != why) {  // written when it changes, not every pass
-      r.reason = why;
-      SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
+      JobRecord& m = jobs.Mut(at);
+      m.reason = why;
+      SG_ASSIGN_OR_RETURN(m, jobs_->Update(m));
     }
   }
+  unexplained_since_ = std::move(since);
   return Status();
 }
 
@@ -703,7 +715,7 @@ bool Reconciler::IsRankOf(const TaskRef& task, const std::string& node) {
 }
 
 Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue,
-                                  const std::set<uint64_t>& decided, std::map<uint64_t, JobRecord*>& by_id, Time now) {
+                                  const std::set<uint64_t>& decided, PassJobs& jobs, Time now) {
   if (!scheduler_->HonoursPowerCaps()) return Status();
   if (std::none_of(state.sites().begin(), state.sites().end(),
                    [](const sched::SiteState& site) { return site.power_cap_w > 0; })) {
@@ -729,12 +741,12 @@ Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched:
           "starting here would add {:.1f} kW; no new work starts there until its draw falls",
           site.name, site.signals.facility_w / 1e3, d.Source(), site.pue, site.power_cap_w / 1e3, extra_w / 1e3);
     }
-    auto it = by_id.find(req.id.value());
-    if (why.empty() || it == by_id.end()) continue;
-    JobRecord& r = *it->second;
+    const size_t at = jobs.IndexOf(req.id.value());
+    if (why.empty() || at == jobs.size()) continue;
     // Said once while the same site holds it, not each pass its draw moves.
     const std::string key = why.substr(0, why.find(" draws "));
-    if (r.reason.rfind(key + " draws ", 0) == 0) continue;
+    if (jobs[at].reason.rfind(key + " draws ", 0) == 0) continue;
+    JobRecord& r = jobs.Mut(at);
     r.reason = why;
     SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
     SG_RETURN_IF_ERROR(Audit(now, "power-hold", r.id, why));
@@ -742,16 +754,31 @@ Status Reconciler::NotePowerHolds(const sched::ClusterState& state, const sched:
   return Status();
 }
 
-const RunPrediction& Reconciler::PredictionOf(const JobRecord& r) {
-  auto it = predicted_.find(r.id);
-  if (it == predicted_.end() || it->second.first != run_times_.version()) {
-    it = predicted_.insert_or_assign(r.id, std::make_pair(run_times_.version(), run_times_.Predict(FeaturesOf(r.spec))))
-             .first;
+void Reconciler::UseMemoOf(uint64_t version) {
+  // Also bounded when the version stays: by the jobs predicted.
+  if (memo_version_ != version || memo_.size() > 2 * predicted_.size() + 64) {
+    memo_.clear();
+    memo_version_ = version;
   }
-  return it->second.second;
 }
 
-void Reconciler::PrunePredictions(const std::vector<JobRecord>& jobs) {
+const RunPrediction& Reconciler::PredictionOf(const JobRecord& r) {
+  const uint64_t version = run_times_.version();
+  Predicted& p = predicted_[r.id];
+  if (p.version != version || p.prediction == nullptr) {
+    if (!p.features.has_value()) p.features = FeaturesOf(r.spec);
+    UseMemoOf(version);
+    auto [it, fresh] = memo_.try_emplace(*p.features);
+    if (fresh || it->second == nullptr) {
+      it->second = std::make_shared<const RunPrediction>(run_times_.Predict(*p.features));
+    }
+    p.prediction = it->second;
+    p.version = version;
+  }
+  return *p.prediction;
+}
+
+void Reconciler::PrunePredictions(const PassJobs& jobs) {
   if (predicted_.size() <= 2 * jobs.size() + 64) return;
   std::set<uint64_t> live;
   for (const JobRecord& r : jobs) live.insert(r.id);
@@ -759,20 +786,32 @@ void Reconciler::PrunePredictions(const std::vector<JobRecord>& jobs) {
 }
 
 void Reconciler::PredictAll(const std::vector<JobRecord>& jobs) {
+  PassJobs view;
+  for (const JobRecord& r : jobs) view.Add(r);
+  PredictAll(view);
+}
+
+void Reconciler::PredictAll(const PassJobs& jobs) {
   const uint64_t version = run_times_.version();
-  std::vector<uint64_t> ids;
-  std::vector<RunFeatures> stale;
+  UseMemoOf(version);
+  std::vector<Predicted*> stale;    // (the map's values stay where they are)
+  std::vector<RunFeatures> unseen;  // distinct, not in the memo: one batch through the model
   for (const JobRecord& r : jobs) {
-    auto it = predicted_.find(r.id);
-    if (it == predicted_.end() || it->second.first != version) {
-      ids.push_back(r.id);
-      stale.push_back(FeaturesOf(r.spec));
+    Predicted& p = predicted_[r.id];
+    if (p.version == version && p.prediction != nullptr) continue;
+    if (!p.features.has_value()) p.features = FeaturesOf(r.spec);
+    if (auto [it, fresh] = memo_.try_emplace(*p.features); fresh) unseen.push_back(*p.features);
+    stale.push_back(&p);
+  }
+  if (!unseen.empty()) {
+    std::vector<RunPrediction> fresh = run_times_.Predict(unseen);
+    for (size_t i = 0; i < unseen.size(); ++i) {
+      memo_[unseen[i]] = std::make_shared<const RunPrediction>(std::move(fresh[i]));
     }
   }
-  if (!stale.empty()) {
-    std::vector<RunPrediction> fresh = run_times_.Predict(stale);
-    for (size_t i = 0; i < ids.size(); ++i)
-      predicted_.insert_or_assign(ids[i], std::make_pair(version, std::move(fresh[i])));
+  for (Predicted* p : stale) {
+    p->prediction = memo_.at(*p->features);
+    p->version = version;
   }
 }
 
@@ -821,10 +860,10 @@ sched::JobRequest Reconciler::RequestOf(const JobRecord& r, const sched::Cluster
 }
 
 Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::vector<std::string>& node_names,
-                                  std::map<uint64_t, JobRecord*>& by_id, Time now) {
+                                  PassJobs& jobs, Time now) {
   for (const sched::Decision& d : decisions.items) {
     if (const auto* st = std::get_if<sched::Start>(&d)) {
-      JobRecord& r = *by_id.at(st->job.value());
+      JobRecord& r = jobs.MutId(st->job.value());
       std::vector<NodeId> placed = st->nodes;
       std::sort(placed.begin(), placed.end());
       r.nodes.clear();
@@ -838,11 +877,11 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       SG_RETURN_IF_ERROR(BeginAttempt(r, now));
       SG_RETURN_IF_ERROR(Audit(now, "place", r.id, fmt::format("{} -> {}", r.reason, fmt::join(r.nodes, " "))));
     } else if (const auto* p = std::get_if<sched::Preempt>(&d)) {
-      auto it = by_id.find(p->job.value());
-      if (it != by_id.end() && it->second->state == JobState::kRunning && !it->second->stopping) {
+      const size_t at = jobs.IndexOf(p->job.value());
+      if (at < jobs.size() && jobs[at].state == JobState::kRunning && !jobs[at].stopping) {
         // SIGTERM now, SIGKILL when the warning ends (the agents apply it);
         // the attempt ends as a preemption, not a failure of the job.
-        JobRecord& r = *it->second;
+        JobRecord& r = jobs.Mut(at);
         r.stop_grace = p->warning;
         const std::string why = fmt::format("preempted ({} s warning): {}", p->warning.millis() / 1000, p->reason);
         SG_RETURN_IF_ERROR(StopAttempt(r, why, now));
@@ -853,7 +892,7 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       // server has known, and fails with the reason, once the reject grace
       // (nodes still joining) is over and not while a restarted server is
       // still hearing from its nodes.
-      JobRecord& r = *by_id.at(rj->job.value());
+      JobRecord& r = jobs.MutId(rj->job.value());
       if (r.state != JobState::kPending) continue;
       if (nodes_->InGrace(now) || now - r.submitted < options_.reject_grace) {
         const std::string why = fmt::format(
@@ -872,7 +911,7 @@ Status Reconciler::ApplyDecisions(const sched::Decisions& decisions, const std::
       SG_RETURN_IF_ERROR(Audit(now, "reject", r.id, rj->reason));
     } else if (const auto* df = std::get_if<sched::Defer>(&d)) {
       // Out of the queue until `until`, as in the twin.
-      JobRecord& r = *by_id.at(df->job.value());
+      JobRecord& r = jobs.MutId(df->job.value());
       r.deferred_until = df->until;
       r.reason = df->reason;
       SG_ASSIGN_OR_RETURN(r, jobs_->Update(r));
@@ -921,9 +960,12 @@ Status Reconciler::Tick() {
   nodes_->ForEachSilent([&](const std::string& name) {
     if (const std::set<uint64_t>* ids = jobs_->RunningOnRef(name)) on_silent_nodes.insert(ids->begin(), ids->end());
   });
-  SG_ASSIGN_OR_RETURN(std::vector<JobRecord> live, jobs_->ListLiveWhere([&](const JobRecord& r) {
-    return r.state != JobState::kRunning || r.stopping || r.repairing || on_silent_nodes.count(r.id) ||
-           r.reason.rfind(kSilentSitePrefix, 0) == 0;
+  PassJobs live;  // the registry's records in place: a pass copies only what it changes
+  SG_RETURN_IF_ERROR(jobs_->ForEachLive([&](const JobRecord& r) {
+    if (r.state != JobState::kRunning || r.stopping || r.repairing || on_silent_nodes.count(r.id) ||
+        r.reason.rfind(kSilentSitePrefix, 0) == 0) {
+      live.Add(r);
+    }
   }));
   SG_RETURN_IF_ERROR(FailLostGangs(live, now));
   // Cancelled or failed jobs whose ranks are still stopping hold their
@@ -949,9 +991,10 @@ Status Reconciler::Tick() {
       })) {
     return Status();
   }
-  SG_ASSIGN_OR_RETURN(live, jobs_->ListLive());
-  live.insert(live.end(), std::make_move_iterator(ending.begin()), std::make_move_iterator(ending.end()));
-  return Schedule(live, now);
+  PassJobs all;
+  SG_RETURN_IF_ERROR(jobs_->ForEachLive([&](const JobRecord& r) { all.Add(r); }));
+  for (JobRecord& r : ending) all.AddCopy(std::move(r));
+  return Schedule(all, now);
 }
 
 StatusOr<HeartbeatResult> Reconciler::OnHeartbeat(const std::string& node, const NodeTelemetry& telemetry,

@@ -42,6 +42,7 @@
 #include "control/server/live_cluster.h"
 #include "control/server/metrics.h"
 #include "control/server/node_registry.h"
+#include "control/server/pass_jobs.h"
 #include "control/server/run_time_model.h"
 #include "control/server/site_book.h"
 #include "core/clock.h"
@@ -151,9 +152,10 @@ class Reconciler {
   const RunPrediction& PredictionOf(const JobRecord& r);
   // Refreshes the stale cached predictions of `jobs` in one batch.
   void PredictAll(const std::vector<JobRecord>& jobs);
+  void PredictAll(const PassJobs& jobs);
   // Drops the entries of jobs not in `jobs` (every job that may still
   // run) once they are as many as the rest.
-  void PrunePredictions(const std::vector<JobRecord>& jobs);
+  void PrunePredictions(const PassJobs& jobs);
   // The run time the scheduler plans `r` with: its file's estimate, or for
   // `estimate: auto` the prediction.
   Duration EstimateOf(const JobRecord& r);
@@ -176,7 +178,7 @@ class Reconciler {
   std::map<std::string, std::string> TaskEnv(const JobRecord& r, int rank) const;
 
  private:
-  Status FailLostGangs(std::vector<JobRecord>& jobs, Time now);
+  Status FailLostGangs(PassJobs& jobs, Time now);
   // What node `name` adds to its site's draw now.
   struct NodeDraw {
     std::string site;
@@ -193,15 +195,20 @@ class Reconciler {
   // Pending jobs that did not start only because a site's power cap held
   // them back: their reason and an audit entry say so.
   Status NotePowerHolds(const sched::ClusterState& state, const sched::Queue& queue, const std::set<uint64_t>& decided,
-                        std::map<uint64_t, JobRecord*>& by_id, Time now);
+                        PassJobs& jobs, Time now);
   // Puts in plain words why pending jobs this pass left waiting wait ("waiting
   // for 2 node(s) with 1 free CPU in one site: the best site (s1) has 1
   // now"), for the first kExplainedPerPass in queue order whose reason
-  // says nothing more specific.
+  // says nothing more specific, once they have been among them for
+  // kExplainAfter: a job placed sooner never needs it, and with thousands
+  // queued each pass would otherwise store a reason for each of the next
+  // jobs in line just before placing them (as many writes as placements).
   Status ExplainWaits(const sched::ClusterState& state, const sched::Queue& queue, const std::set<uint64_t>& decided,
-                      std::map<uint64_t, JobRecord*>& by_id);
+                      PassJobs& jobs, Time now);
   static constexpr int kExplainedPerPass = 32;
-  Status Schedule(std::vector<JobRecord>& jobs, Time now);
+  static constexpr Duration kExplainAfter = Duration::Seconds(1);
+  std::map<uint64_t, Time> unexplained_since_;  // the last pass's first jobs left waiting, since when
+  Status Schedule(PassJobs& jobs, Time now);
   // Stops the current attempt: ranks still running on live nodes drain
   // first (the job keeps their devices); with none left it is requeued.
   Status StopAttempt(JobRecord& r, const std::string& reason, Time now);
@@ -214,8 +221,8 @@ class Reconciler {
   Status BeginAttempt(JobRecord& r, Time now);
   // The scheduler's view of a job (a pending one, or the base of a repair).
   sched::JobRequest RequestOf(const JobRecord& r, const sched::ClusterState& state);
-  Status ApplyDecisions(const sched::Decisions& decisions, const std::vector<std::string>& node_names,
-                        std::map<uint64_t, JobRecord*>& by_id, Time now);
+  Status ApplyDecisions(const sched::Decisions& decisions, const std::vector<std::string>& node_names, PassJobs& jobs,
+                        Time now);
   TenantId TenantOf(const std::string& name);
   // The interval of an attempt starting on r.nodes: the job's, or Daly's
   // optimum for `interval: auto` (at least a second).
@@ -284,7 +291,22 @@ class Reconciler {
   uint64_t cluster_version_ = 0;
   Time caps_pruned_;
   RunTimeModel run_times_;
-  std::map<uint64_t, std::pair<uint64_t, RunPrediction>> predicted_;  // per job: the model's version, its prediction
+  // Per job: its features (its file never changes) and its prediction
+  // under the model's version `version`.
+  struct Predicted {
+    uint64_t version = ~uint64_t{0};
+    std::optional<RunFeatures> features;
+    std::shared_ptr<const RunPrediction> prediction;
+  };
+  std::unordered_map<uint64_t, Predicted> predicted_;
+  // This model version's predictions by features: jobs alike (an array's
+  // elements, a job submitted again) share one. Until a model is trained
+  // the version moves with every run observed, so without it each pass
+  // would predict every waiting job afresh.
+  uint64_t memo_version_ = ~uint64_t{0};
+  std::unordered_map<RunFeatures, std::shared_ptr<const RunPrediction>, RunFeaturesHash> memo_;
+  // The memo for the model's version now (emptied when it moved).
+  void UseMemoOf(uint64_t version);
   // Ranks whose power cap state their agent reported (audited once).
   std::map<std::pair<TaskRef, std::string>, TaskReport::Cap> cap_state_;
   AuditLog* audit_ = nullptr;

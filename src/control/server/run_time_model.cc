@@ -62,6 +62,16 @@ RunFeatures FeaturesOf(const JobFile& f) {
   return r;
 }
 
+size_t RunFeaturesHash::operator()(const RunFeatures& f) const {
+  size_t h = std::hash<std::string>()(f.tenant);
+  for (const size_t x :
+       {std::hash<std::string>()(f.name), static_cast<size_t>(f.command), static_cast<size_t>(f.kind),
+        static_cast<size_t>(f.devices), static_cast<size_t>(f.accelerator), static_cast<size_t>(f.given.nanos())}) {
+    h = h * 1000003 ^ x;
+  }
+  return h;
+}
+
 std::string_view Name(EstimateSource s) {
   switch (s) {
     case EstimateSource::kModel:

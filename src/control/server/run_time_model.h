@@ -74,8 +74,13 @@ struct RunFeatures {
   int devices = 1;  // nodes x accelerators per node
   AcceleratorType accelerator = AcceleratorType::kCpu;
   Duration given = Duration::Zero();  // the file's estimate; zero = `estimate: auto`
+  bool operator==(const RunFeatures&) const = default;
 };
 RunFeatures FeaturesOf(const JobFile& f);
+// For maps keyed by features (jobs alike share a prediction).
+struct RunFeaturesHash {
+  size_t operator()(const RunFeatures& f) const;
+};
 
 enum class EstimateSource : uint8_t { kModel, kGroup, kTenant, kFile, kDefault };
 // "model", "group", "tenant", "file", "default" (the API's words).

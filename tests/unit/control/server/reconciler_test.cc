@@ -253,18 +253,32 @@ TEST_F(ReconcilerTest, RetriesAfterAFailureBackOffExponentially) {
   EXPECT_EQ(Reconciler::RestartBackoff(10), Duration::Minutes(5));
 }
 
-// A job the pass leaves waiting says why in plain words, and says it
-// again when that changes; a reason that says more is kept.
+// A job the pass leaves waiting says why in plain words once it has been
+// among the first left waiting for a second (one placed sooner is not
+// written twice), and says it again when that changes; a reason that says
+// more is kept.
 TEST_F(ReconcilerTest, PendingJobsSayWhatTheyWaitFor) {
   const uint64_t one = Submit(1);
   ASSERT_TRUE(rec_.Tick().ok());
   ASSERT_EQ(jobs_.Get(one).value().state, JobState::kRunning);
   const uint64_t two = Submit(2);
   ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(two).value().reason, "submitted");
+  const int64_t revision = jobs_.Get(two).value().revision;
+  auto later = [&](Duration d) {
+    clock_.Advance(d);
+    for (const char* n : {"a", "b"}) Beat(n);
+    ASSERT_TRUE(rec_.Tick().ok());
+  };
+  later(Duration::Millis(900));
+  EXPECT_EQ(jobs_.Get(two).value().revision, revision) << "written before it waited a second";
+  later(Duration::Millis(100));
   EXPECT_EQ(jobs_.Get(two).value().reason,
             "waiting for 2 node(s) with 1 free CPU in one site: the best site (s1) has 1 now");
   const uint64_t small = Submit(1);  // room for it, but FIFO holds it behind the gang
   ASSERT_TRUE(rec_.Tick().ok());
+  EXPECT_EQ(jobs_.Get(small).value().reason, "submitted");
+  later(Duration::Seconds(1));
   EXPECT_EQ(jobs_.Get(small).value().reason,
             "waiting its turn: s1 has room, held for jobs ahead of it (priority, fair share or a reservation)");
   const JobRecord r = jobs_.Get(one).value();
