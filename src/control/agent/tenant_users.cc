@@ -116,9 +116,17 @@ Status TenantUsers::MakePrivate(const std::string& root, const std::string& path
     close(dir);
     return absl::UnavailableError(fmt::format("{}: {}", what, why));
   };
-  if (fchown(dir, account.uid, account.gid) != 0 || fchmod(dir, 0700) != 0) {
-    return fail(fmt::format("cannot give {} to {}", root, account.name));
-  }
+  // Each change is a metadata write (journaled): made only when needed,
+  // as the area is the same for every task of the tenant.
+  auto give = [&](int fd, bool private_mode) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) return false;
+    if ((st.st_uid != account.uid || st.st_gid != account.gid) && fchown(fd, account.uid, account.gid) != 0) {
+      return false;
+    }
+    return !private_mode || (st.st_mode & 07777) == 0700 || fchmod(fd, 0700) == 0;
+  };
+  if (!give(dir, true)) return fail(fmt::format("cannot give {} to {}", root, account.name));
   fs::path at = root;
   for (const fs::path& part : rel) {
     if (part == "." || part.empty()) continue;
@@ -133,8 +141,7 @@ Status TenantUsers::MakePrivate(const std::string& root, const std::string& path
     if (next < 0) return fail(fmt::format("{} is not a directory of the tenant's (a symlink?)", at.string()));
     close(dir);
     dir = next;
-    if (fchown(dir, account.uid, account.gid) != 0)
-      return fail(fmt::format("cannot give {} to {}", at.string(), account.name));
+    if (!give(dir, false)) return fail(fmt::format("cannot give {} to {}", at.string(), account.name));
   }
   close(dir);
   return Status();
