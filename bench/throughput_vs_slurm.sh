@@ -20,6 +20,15 @@
 # than its default).
 # Stargate: `stargate server` (SQLite, group commit) and four `stargate
 # agent`s, as the CLI tests start them.
+# Both systems' files (Slurm's state, spool and completion log; Stargate's
+# data dir, agents' work dirs and task logs) are on one fresh ext4 made for
+# the run, with a journal, as a server's disk has (BENCH_FS=root: this
+# VM's root file system instead). This VM's root is ext4 without a
+# journal, where every new inode skips each inode freed in the last 5 s,
+# or 305 s while its inode table block is unwritten (fs/ext4/ialloc.c,
+# recently_deleted): the files Slurm's run makes and removes per job (and
+# the last run's cleanup) then made each file Stargate created right after
+# scan tens of thousands of them (perf, 2026-12-06: 10-18% of two cores).
 # Needs root and the slurm-wlm and munge packages (scripts/install-deps.sh).
 # Usage: bench/throughput_vs_slurm.sh [N] [PATHS]   (PATHS: "array call")
 set -euo pipefail
@@ -30,7 +39,25 @@ PATHS="${2:-array call}"
 SLOTS=64
 BIN="$PWD/build/stargate"
 REPO="$PWD"
+FS_DIR=
+if [ "${BENCH_FS:-fresh}" != root ]; then
+  FS_IMG="$(mktemp /var/tmp/sg-bench-fs.XXXXXX)"
+  FS_DIR="$(mktemp -d)"
+  truncate -s 8G "$FS_IMG"
+  mkfs.ext4 -q -F "$FS_IMG"
+  mount -o loop "$FS_IMG" "$FS_DIR"
+  chmod 1777 "$FS_DIR"
+  export TMPDIR="$FS_DIR"
+fi
+drop_fs() {
+  [ -n "$FS_DIR" ] || return 0
+  cd /
+  umount "$FS_DIR" 2> /dev/null || umount -l "$FS_DIR"
+  rmdir "$FS_DIR"
+  rm -f "$FS_IMG"
+}
 source "$REPO/tests/cli/lib/cluster.bash"
+trap 'cleanup; drop_fs' EXIT
 source "$REPO/tests/cli/lib/slurm.bash"
 D="$TMP"
 now() { date +%s.%N; }
@@ -109,6 +136,7 @@ SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 SlurmctldDebug=error
 SlurmdDebug=error
 SlurmdParameters=config_overrides" start_slurm
+trap 'slurm_jobs_down; cleanup; drop_fs' EXIT  # start_slurm set its own
 cd "$D"
 JOBCOMP="$D/slurm/log/jobcomp.txt"
 ARRAY_CMD=(sbatch -Q -o /dev/null --array="0-$((N - 1))" --wrap true)
