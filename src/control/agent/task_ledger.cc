@@ -41,7 +41,7 @@ TaskLedger::~TaskLedger() {
   if (fd_ >= 0) close(fd_);
 }
 
-TaskLedger::State TaskLedger::Read() const {
+StatusOr<TaskLedger::State> TaskLedger::Read() const {
   State state;
   std::error_code ec;
   // Per-attempt files first ("started" or "ended <exit> <signal>"): an
@@ -60,8 +60,19 @@ TaskLedger::State TaskLedger::Read() const {
       state[*ref] = std::nullopt;  // started, or cut off while being written: it may have started
     }
   }
-  std::ifstream f(dir_ + "/" + kJournal, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::string path = dir_ + "/" + kJournal;
+  std::string text;
+  if (const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    char buf[1 << 16];
+    ssize_t n = 0;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) text.append(buf, static_cast<size_t>(n));
+    const int err = errno;
+    close(fd);
+    if (n < 0) return absl::UnavailableError(fmt::format("cannot read {}: {}", path, std::strerror(err)));
+  } else if (errno != ENOENT) {
+    // Not "nothing recorded": a rewrite from it would lose the attempts.
+    return absl::UnavailableError(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  }
   for (size_t at = 0; at < text.size();) {
     const size_t nl = text.find('\n', at);
     if (nl == std::string::npos) break;  // cut by a power loss: its name may be cut too
@@ -88,17 +99,18 @@ Status TaskLedger::Rewrite() {
   const std::string tmp = path + ".tmp";
   std::string text;
   for (const auto& [ref, end] : live_) text += end.has_value() ? EndLine(ref, *end) : BeginLine(ref);
-  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // Written and then appended to through one descriptor: once renamed it
+  // is the journal, with no second open that could fail after the rename
+  // (and leave appends going to the file it replaced).
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) return absl::InternalError(fmt::format("cannot write {}: {}", tmp, std::strerror(errno)));
-  const bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-  close(fd);
-  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      std::rename(tmp.c_str(), path.c_str()) != 0) {
+    close(fd);
     return absl::InternalError(fmt::format("cannot write {}", path));
   }
-  const int appends = open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (appends < 0) return absl::InternalError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
   if (fd_ >= 0) close(fd_);
-  fd_ = appends;
+  fd_ = fd;
   lines_ = live_.size();
   return absl::OkStatus();
 }
@@ -107,7 +119,9 @@ Status TaskLedger::Open() {
   if (fd_ >= 0) return absl::OkStatus();
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  live_ = Read();
+  StatusOr<State> read = Read();
+  if (!read.ok()) return read.status();
+  live_ = *std::move(read);
   if (Status st = Rewrite(); !st.ok()) return st;
   // Folded into the journal: the per-attempt files can go.
   for (const auto& file : std::filesystem::directory_iterator(dir_, ec)) {
@@ -120,6 +134,11 @@ Status TaskLedger::Append(const std::string& line) {
   if (Status st = Open(); !st.ok()) return st;
   // One write: a kill of the agent cannot leave half of it.
   if (write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+    // A short write (a full disk) may have left part of the line: the next
+    // append starts from a rewrite of what is known (Open), so no later
+    // line is glued to the fragment and lost with it.
+    close(fd_);
+    fd_ = -1;
     return absl::InternalError(fmt::format("cannot record the attempt in {}/{}", dir_, kJournal));
   }
   ++lines_;
@@ -149,7 +168,9 @@ void TaskLedger::Drop(const TaskRef& task) {
 std::vector<TaskLedger::Entry> TaskLedger::Load() const {
   std::vector<Entry> out;
   if (dir_.empty()) return out;
-  for (const auto& [ref, end] : Read()) out.push_back({ref, end});
+  StatusOr<State> read = Read();
+  if (!read.ok()) return out;  // as nothing recorded; Begin, which rewrites, refuses to start then
+  for (const auto& [ref, end] : *read) out.push_back({ref, end});
   return out;
 }
 

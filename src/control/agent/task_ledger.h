@@ -75,8 +75,9 @@ class TaskLedger {
 
  private:
   using State = std::map<TaskRef, std::optional<End>>;
-  // Reads the journal and any per-attempt files into one state.
-  State Read() const;
+  // Reads the journal and any per-attempt files into one state;
+  // Unavailable when the journal exists but cannot be read.
+  StatusOr<State> Read() const;
   // Opens the journal for appends, having rewritten it from Read().
   Status Open();
   // Writes `live_` as a fresh journal over the old one.

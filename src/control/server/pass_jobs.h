@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <iterator>
 #include <utility>
@@ -69,8 +70,12 @@ class PassJobs {
     return it != sorted_.end() && it->first == id ? it->second : view_.size();
   }
   bool Has(uint64_t id) const { return IndexOf(id) < view_.size(); }
-  // Job `id`, which must be here.
-  JobRecord& MutId(uint64_t id) { return Mut(IndexOf(id)); }
+  // Job `id`, which must be here (a decision names only jobs it was given).
+  JobRecord& MutId(uint64_t id) {
+    const size_t i = IndexOf(id);
+    if (i == view_.size()) std::abort();  // as map::at's throw did, never undefined
+    return Mut(i);
+  }
 
   class const_iterator {
    public:

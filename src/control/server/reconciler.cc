@@ -826,6 +826,10 @@ void Reconciler::Remember(const JobRecord& r) {
   if (r.attempt != 1 || r.restarts != 0 || r.started == Time::Epoch()) return;
   if (r.state == JobState::kSucceeded || r.state == JobState::kFailed) {
     run_times_.Observe(FeaturesOf(r.spec), r.updated - r.started - RampWait(r), r.state == JobState::kSucceeded);
+    // A trained model's version stays, but its rows (group medians, last
+    // run) moved: jobs predicted from now on are predicted afresh, as
+    // when each job had its own.
+    memo_.clear();
     fallen_.erase(r.id);
   }
 }

@@ -8,11 +8,15 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -106,6 +110,47 @@ TEST_F(WorkDir, TheLedgerIsOneJournalRewrittenWhenMostlyDropped) {
   EXPECT_EQ(got[0].task, (TaskRef{1, 1}));
   EXPECT_EQ(got[1].task, (TaskRef{3000, 2}));
   EXPECT_FALSE(got[1].end.has_value());
+}
+
+// A write cut short (a full disk) leaves part of a line: the next record
+// is not glued to it (and lost with it). A journal that cannot be read is
+// not taken for an empty one: nothing starts.
+TEST_F(WorkDir, TheLedgerSurvivesACutWriteAndRefusesAnUnreadableJournal) {
+  const std::filesystem::path dir = dir_ / "task-ledger";
+  {
+    TaskLedger ledger(dir.string());
+    ASSERT_TRUE(ledger.Begin({1, 1}).ok());
+    const auto size = std::filesystem::file_size(dir / "journal");
+    rlimit old{};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old), 0);
+    const sighandler_t was = signal(SIGXFSZ, SIG_IGN);
+    rlimit cut = old;
+    cut.rlim_cur = size + 10;  // room for 10 bytes of the next line
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &cut), 0);
+    const bool begun = ledger.Begin({2, 1}).ok();
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, was);
+    EXPECT_FALSE(begun);
+    EXPECT_EQ(std::filesystem::file_size(dir / "journal"), size + 10);  // the fragment is there
+    ASSERT_TRUE(ledger.Begin({3, 1}).ok());
+    const std::vector<TaskLedger::Entry> got = TaskLedger(dir.string()).Load();
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].task, (TaskRef{1, 1}));
+    EXPECT_EQ(got[1].task, (TaskRef{3, 1}));
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  // There, and it will not open (a socket: ENXIO); a rename would replace it.
+  const int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string path = (dir / "journal").string();
+  ASSERT_LT(path.size(), sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(bind(sock, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  close(sock);
+  EXPECT_FALSE(TaskLedger(dir.string()).Begin({4, 1}).ok());
+  EXPECT_TRUE(std::filesystem::is_socket(dir / "journal"));
 }
 
 // An agent killed after its task ended and before the server heard of it:
