@@ -101,11 +101,16 @@ Status CheckpointReplicator::Plan(Time now) {
   }
   lists_.clear();
   planned_ = true;
-  SG_ASSIGN_OR_RETURN(const std::vector<JobRecord> live,
-                      jobs_->ListLiveWhere([](const JobRecord& r) { return r.spec.spec.checkpoint.enabled; }));
+  // In place, not copied: every pass looks at every checkpointing job
+  // (Plan changes no record; JobRegistry::ForEachLive).
+  std::vector<const JobRecord*> live;
+  SG_RETURN_IF_ERROR(jobs_->ForEachLive([&](const JobRecord& r) {
+    if (r.spec.spec.checkpoint.enabled) live.push_back(&r);
+  }));
   std::set<uint64_t> live_ids;
   std::set<Key> planned;
-  for (const JobRecord& r : live) {
+  for (const JobRecord* job : live) {
+    const JobRecord& r = *job;
     live_ids.insert(r.id);
     std::set<std::string> home;  // sites of the running attempt that have a speaker
     if (r.state == JobState::kRunning) {

@@ -550,15 +550,6 @@ StatusOr<std::vector<JobRecord>> JobRegistry::ListLive() {
   return out;
 }
 
-StatusOr<std::vector<JobRecord>> JobRegistry::ListLiveWhere(const std::function<bool(const JobRecord&)>& want) {
-  SG_RETURN_IF_ERROR(EnsureLoaded());
-  std::vector<JobRecord> out;
-  for (const auto& [id, r] : live_) {
-    if (want(*r)) out.push_back(*r);
-  }
-  return out;
-}
-
 Status JobRegistry::ForEachLive(const std::function<void(const JobRecord&)>& f) {
   SG_RETURN_IF_ERROR(EnsureLoaded());
   for (const auto& [id, r] : live_) f(*r);

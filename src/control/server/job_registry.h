@@ -186,8 +186,6 @@ class JobRegistry {
   StatusOr<std::vector<JobRecord>> List();
   // Jobs not yet succeeded, failed or cancelled, in id order.
   StatusOr<std::vector<JobRecord>> ListLive();
-  // Those of them for which `want` says yes (it sees each without a copy).
-  StatusOr<std::vector<JobRecord>> ListLiveWhere(const std::function<bool(const JobRecord&)>& want);
   // Each of them in id order, without a copy. The records stay where they
   // are until Forget (Update replaces a record's value in place), so `f`
   // may keep their addresses; it must not call the registry.
