@@ -147,7 +147,8 @@ class HeartbeatCall {
   void Serve() {
     const AgentHeartbeat h = FromProto(req_);
     if (h.leaving) {
-      responder_.Finish(reply_, ToGrpc(cp_->Leave(h, ProofOf(&ctx_))), &finished_);
+      // Answered once on disk, not by this queue thread waiting for it.
+      cp_->LeaveAsync(h, ProofOf(&ctx_), [this](Status st) { responder_.Finish(reply_, ToGrpc(st), &finished_); });
       return;
     }
     cp_->HeartbeatAsync(

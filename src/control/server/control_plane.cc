@@ -368,18 +368,39 @@ Status ControlPlane::Vouch(const std::string& node, const std::string& agent_id,
 }
 
 Status ControlPlane::Leave(const AgentHeartbeat& h, AgentProof proof) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    proof.credential = h.credential;
-    const std::string& agent_id = h.telemetry.agent_id;
-    SG_RETURN_IF_ERROR(Vouch(h.node, agent_id, proof));
-    if (!nodes_.Leave(h.node, agent_id)) {
-      return Refuse(h.node, agent_id, absl::PermissionDeniedError("not the node's holder: a leave was ignored"));
-    }
-    audit_.Append(clock_->Now(), "node " + h.node, "leave", 0, "its agent stopped cleanly").IgnoreError();
+  std::promise<Status> left;
+  std::future<Status> answer = left.get_future();
+  LeaveAsync(h, std::move(proof), [&left](Status st) { left.set_value(std::move(st)); });
+  return answer.get();
+}
+
+void ControlPlane::LeaveAsync(const AgentHeartbeat& h, AgentProof proof, std::function<void(Status)> done) {
+  std::unique_lock<std::mutex> lock(mu_);
+  proof.credential = h.credential;
+  const std::string& agent_id = h.telemetry.agent_id;
+  Status st = Vouch(h.node, agent_id, proof);
+  if (st.ok() && !nodes_.Leave(h.node, agent_id)) {
+    st = Refuse(h.node, agent_id, absl::PermissionDeniedError("not the node's holder: a leave was ignored"));
   }
+  if (!st.ok()) {
+    lock.unlock();
+    done(st);
+    return;
+  }
+  audit_.Append(clock_->Now(), "node " + h.node, "leave", 0, "its agent stopped cleanly").IgnoreError();
   Changed();  // its gangs need stopping and requeueing
-  return AwaitDurable();
+  if (!store_->IsDurable(store_->LastCommitted())) {
+    // Answered as a beat is, once the sync that serves every answer due
+    // has come (AnswerPolls).
+    StartPollThreads();
+    auto p = std::make_unique<Poll>(MakePoll(h));
+    p->r = HeartbeatResult{};
+    p->answer = [done = std::move(done)](StatusOr<HeartbeatResult> r) { done(r.status()); };
+    QueueAnswer(std::move(p));
+    return;
+  }
+  lock.unlock();
+  done(Status());
 }
 
 StatusOr<std::pair<std::string, JoinToken>> ControlPlane::CreateJoinToken(Duration ttl, const std::string& node,
@@ -553,10 +574,7 @@ void ControlPlane::HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()>
     p->answer(st);
     return;
   }
-  if (!keeper_.joinable()) {
-    keeper_ = std::thread([this] { KeepPolls(); });
-    answerer_ = std::thread([this] { AnswerPolls(); });
-  }
+  StartPollThreads();
   p = Settle(std::move(p));
   if (p == nullptr) {  // parked
     parked_count_ = parked_.size();
@@ -578,6 +596,12 @@ void ControlPlane::HeartbeatAsync(const AgentHeartbeat& h, std::function<bool()>
   // An ended task may free room or end a job: the loop should look now.
   if (p->reports_an_end) Changed();
   p->answer(std::move(p->r));
+}
+
+void ControlPlane::StartPollThreads() {
+  if (keeper_.joinable()) return;
+  keeper_ = std::thread([this] { KeepPolls(); });
+  answerer_ = std::thread([this] { AnswerPolls(); });
 }
 
 std::unique_ptr<ControlPlane::Poll> ControlPlane::Settle(std::unique_ptr<Poll> p) {

@@ -197,8 +197,13 @@ class ControlPlane {
   // another live agent holds the node.
   StatusOr<std::string> Register(const Registration& r, AgentProof proof = {});
   // The node's agent stopped cleanly: down now, and not a failure.
-  // PermissionDenied as for heartbeats.
+  // PermissionDenied as for heartbeats. Blocks until LeaveAsync answers.
   Status Leave(const AgentHeartbeat& h, AgentProof proof = {});
+  // Leave for a server that answers later: `done` is called once, never
+  // under the control plane's lock, when the leave is on disk (on the
+  // answering thread when it is not yet), so a completion queue's thread
+  // never waits for a sync.
+  void LeaveAsync(const AgentHeartbeat& h, AgentProof proof, std::function<void(Status)> done);
   // A long poll: answers at once when there is something for the node to
   // do (or to register again), else once something changes or the wait
   // the agent asked for (at most kMaxHeartbeatWait) is over, or once
@@ -293,6 +298,9 @@ class ControlPlane {
   // be answered.
   std::unique_ptr<Poll> Settle(std::unique_ptr<Poll> p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void QueueAnswer(std::unique_ptr<Poll> p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The poll keeper and the answering thread, started by the first call
+  // that may need them.
+  void StartPollThreads() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The keeper: looks at parked polls again at each change and deadline,
   // until the loop is stopped and none is parked.
   void KeepPolls();

@@ -164,5 +164,38 @@ TEST(AgentServer, AParkedPollEndsWithNews) {
   EXPECT_EQ(n->reply.run_size(), 1);
 }
 
+// An agent that stops cleanly says so on the heartbeat method: answered
+// (once on disk: LeaveAsync, not a queue thread waiting for the sync), its
+// node down at once; a leave from another agent than the node's holder is
+// refused and changes nothing.
+TEST(AgentServer, ALeaveIsAnsweredAndTakesItsNodeDown) {
+  Rig rig(8);
+  AgentHeartbeat a = rig.Join("a");
+  AgentHeartbeat b = rig.Join("b");
+  auto leave = [&](AgentHeartbeat h) {
+    h.leaving = true;
+    h.wait = Duration::Zero();
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    pb::HeartbeatReply reply;
+    return rig.stub->Heartbeat(&ctx, ToProto(h), &reply);
+  };
+  auto alive = [&](const std::string& name) {
+    for (const ControlPlane::NodeView& v : rig.cp->Nodes().nodes) {
+      if (v.info.name == name) return v.alive;
+    }
+    return false;
+  };
+  ASSERT_TRUE(alive("a") && alive("b"));
+  AgentHeartbeat impostor = b;
+  impostor.telemetry.agent_id = "someone-else";
+  EXPECT_EQ(leave(impostor).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(alive("b"));
+  const grpc::Status left = leave(a);
+  ASSERT_TRUE(left.ok()) << left.error_message();
+  EXPECT_FALSE(alive("a"));
+  EXPECT_TRUE(alive("b"));
+}
+
 }  // namespace
 }  // namespace stargate::control
