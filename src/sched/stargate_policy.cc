@@ -11,6 +11,7 @@
 #include "sched/deferral.h"
 #include "sched/placement.h"
 #include "sched/preemption.h"
+#include "sched/start_reason.h"
 
 namespace stargate::sched {
 namespace {
@@ -19,13 +20,10 @@ std::string Reason(const ClusterState& state, const Candidate& c, bool backfille
   const PoolState& pool = state.pool(c.pool);
   const SiteState& site = state.site(pool.site);
   const SiteSignals& sig = site.signals;
-  return fmt::format(
-             "{} {}: best score {:.3f} (est. {:.2f} h, {:.1f} kgCO2, ${:.0f}, grid {:.0f} g/kWh{}, {:.0f} "
-             "$/MWh{}){}",
-             site.name, Name(pool.type), c.score, c.runtime_s / 3600.0, c.co2_g / 1e3, c.cost_usd, sig.carbon,
-             sig.carbon_stale ? " (stale: the site's mean)" : "", sig.price,
-             sig.price_stale ? " (stale: the site's mean)" : "", backfilled ? "; backfilled" : "") +
-         (req.data.empty() ? "" : MoveReason(state, pool.site, req));
+  std::string text = StartReasonText({site.name, Name(pool.type), c.score, c.runtime_s, c.co2_g, c.cost_usd, sig.carbon,
+                                      sig.price, sig.carbon_stale, sig.price_stale, backfilled});
+  if (!req.data.empty()) text += MoveReason(state, pool.site, req);
+  return text;
 }
 
 // The least room a pool with nodes of `fewest` to `most` devices needs for
