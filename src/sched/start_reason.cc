@@ -1,6 +1,9 @@
 #include "sched/start_reason.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
+#include <iterator>
 
 namespace stargate::sched {
 
@@ -9,8 +12,8 @@ void AppendFixed(std::string* out, double v, int precision) {
   const std::to_chars_result r = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed, precision);
   if (r.ec == std::errc()) {
     out->append(buf, r.ptr);
-  } else {  // beyond 64 characters (|v| over 1e60): not a figure a start has
-    out->append(std::to_string(v));
+  } else {  // beyond 64 characters (|v| over 1e60): as before, by fmt
+    fmt::format_to(std::back_inserter(*out), "{:.{}f}", v, precision);
   }
 }
 

@@ -69,7 +69,6 @@ class PassJobs {
     auto it = std::lower_bound(sorted_.begin(), sorted_.end(), std::make_pair(id, size_t{0}));
     return it != sorted_.end() && it->first == id ? it->second : view_.size();
   }
-  bool Has(uint64_t id) const { return IndexOf(id) < view_.size(); }
   // Job `id`, which must be here (a decision names only jobs it was given).
   JobRecord& MutId(uint64_t id) {
     const size_t i = IndexOf(id);

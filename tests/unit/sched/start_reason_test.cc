@@ -43,7 +43,7 @@ TEST(StartReason, SameTextAsTheFormatString) {
                    figure(i + 4), figure(i + 1), i % 3 == 0, i % 5 == 0,           i % 2 == 0};
     ASSERT_EQ(StartReasonText(f), WithFormatString(f)) << i;
   }
-  for (double v : {0.0, -0.0, 0.5, 1.5, 2.5, 0.125, 0.0005, -0.0004, 1e15, 123456789.5}) {
+  for (double v : {0.0, -0.0, 0.5, 1.5, 2.5, 0.125, 0.0005, -0.0004, 1e15, 123456789.5, 1e70, -3e200}) {
     const StartFigures f{"s", "CPU", v, v * 3600, v * 1e3, v, v, v, false, true, true};
     EXPECT_EQ(StartReasonText(f), WithFormatString(f)) << v;
   }
