@@ -111,10 +111,10 @@ void CandidateSearch::MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms,
   least->any = true;
 }
 
-bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
+bool CandidateSearch::NormsOf(size_t t, bool with_later, bool later_only, ScoreNorms* norms) {
   const TypeOrders& o = types_[t];
   Least least;  // this type's least figures among the members met so far
-  if (!OrderNorms(t, with_later, norms, &least)) return least.any;
+  if (!OrderNorms(t, with_later, later_only, norms, &least)) return least.any;
   // The least time is the type's run time when a member runs at it (no
   // wait, no span to price); otherwise, if the type could still hold the
   // least time of all, the members are met by a bound on their time until
@@ -127,12 +127,12 @@ bool CandidateSearch::NormsOf(size_t t, bool with_later, ScoreNorms* norms) {
                            ? static_cast<size_t>(std::upper_bound(order.keys.begin(), order.keys.end(), rtt_limit_ms_) -
                                                  order.keys.begin())
                            : order.pools.size();
-    TimeWalk(order, end, t, with_later, norms, &least);
+    TimeWalk(order, end, t, with_later, later_only, norms, &least);
   }
   return least.any;
 }
 
-void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later,
+void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, bool later_only,
                                ScoreNorms* norms, Least* least) {
   // A member's time is at least the type's run time, and for one without
   // room now, the wait until its calendar next hands devices back: a
@@ -146,7 +146,7 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
   };
   auto key = [&](size_t node) {
     if (first(node) >= end) return kInf;
-    if (order.room.Least(node) <= types_[t].room_needed) return runtime;
+    if (!later_only && order.room.Least(node) <= types_[t].room_needed) return runtime;
     const int64_t due = DueOf(order, t).Least(node);
     if (!with_later || due > horizon_) return kInf;
     return runtime + static_cast<double>(due - now_ns_) / 1e9;
@@ -174,21 +174,22 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
   }
 }
 
-bool CandidateSearch::OrderNorms(size_t t, bool with_later, ScoreNorms* norms, Least* least) {
+bool CandidateSearch::OrderNorms(size_t t, bool with_later, bool later_only, ScoreNorms* norms, Least* least) {
   const TypeOrders& o = types_[t];
   // The emissions and cost orders, each walked until no pool further on
-  // can have a lower figure than one met: a member's figure is at least
-  // the type's factor times its key (the span factor and waits only add).
+  // can have a lower figure than the norm so far (of every type met): a
+  // member's figure is at least the type's factor times its key (the span
+  // factor and waits only add).
   struct Walk {
     const PoolOrders::Sorted* order;
     double factor;
-    const double* least;
+    const double* norm;
     bool active;
     size_t i = 0;
     bool done = false;
   };
-  Walk walks[2] = {{o.carbon, o.factors.co2_per_key, &least->co2, true},
-                   {o.cost, o.factors.cost_per_key, &least->cost, Uses(t, kCost)}};
+  Walk walks[2] = {{o.carbon, o.factors.co2_per_key, &norms->co2, true},
+                   {o.cost, o.factors.cost_per_key, &norms->cost, Uses(t, kCost)}};
   // With a round-trip limit, the pools within reach, all of them: when
   // they are few this ends first, and then every member is known (unless
   // the orders hold only those already).
@@ -196,20 +197,20 @@ bool CandidateSearch::OrderNorms(size_t t, bool with_later, ScoreNorms* norms, L
   size_t b = 0;
   for (;;) {
     if (ball) {
-      b = NextIn(*o.rtt, b, t, with_later);
+      b = NextIn(*o.rtt, b, t, with_later, later_only);
       if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return false;
       MeetForNorms(o.rtt->pools[b++], with_later, norms, least);
     }
     Walk* w = !walks[0].done ? &walks[0] : (walks[1].active && !walks[1].done ? &walks[1] : nullptr);
     if (w == nullptr) break;
-    w->i = NextIn(*w->order, w->i, t, with_later);
+    w->i = NextIn(*w->order, w->i, t, with_later, later_only);
     if (w->i >= w->order->pools.size()) {
       w->done = true;
       if (!least->any) return false;  // every pool that could be a member was met
       continue;
     }
     const double bound = w->factor * w->order->keys[w->i];
-    if (*w->least < kInf && bound > *w->least + Slack(bound, *w->least)) {
+    if (*w->norm < kInf && bound > *w->norm + Slack(bound, *w->norm)) {
       w->done = true;
       continue;
     }
@@ -231,7 +232,7 @@ bool CandidateSearch::NowNorms(ScoreNorms* norms) {
     return any;
   }
   for (size_t t = 0; t < types_.size(); ++t) {
-    any = NormsOf(t, false, norms) || any;
+    any = NormsOf(t, false, false, norms) || any;
   }
   now_norms_ = *norms;
   return any;
@@ -248,7 +249,9 @@ ScoreNorms CandidateSearch::AllNorms(Time now, Time horizon) {
     }
     return norms;
   }
-  for (size_t t = 0; t < types_.size(); ++t) NormsOf(t, true, &norms);
+  // The pools with room now are in the norms already: only those worth
+  // waiting for are met.
+  for (size_t t = 0; t < types_.size(); ++t) NormsOf(t, true, true, &norms);
   return norms;
 }
 
@@ -315,7 +318,7 @@ CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
   f.base = w.base;
   f.along0 = w.along[0];
   f.along1 = w.along[1];
-  f.per_wait_s = R().later_only ? w.per_wait_s : 0;
+  f.per_wait_s = R().with_later ? w.per_wait_s : 0;
   f.now_ns = now_ns_;
   return f;
 }
@@ -326,10 +329,11 @@ double CandidateSearch::KeyForm::operator()(size_t node) const {
   constexpr int K = PoolOrders::kDirections;
   auto sum = [&](const double* least) { return along0 * least[node * K] + along1 * least[node * K + 1]; };
   double key = open != nullptr ? sum(open) : kInf;
-  if (due_sums != nullptr) key = std::min(key, sum(due_sums));
-  // Only pools worth waiting for are met, each at least until the cell's
-  // first release.
-  if (per_wait_s > 0) key += per_wait_s * std::max(0.0, static_cast<double>(due[node] - now_ns) / 1e9);
+  // A pool worth waiting for waits at least until the cell's first
+  // release.
+  if (due_sums != nullptr) {
+    key = std::min(key, sum(due_sums) + per_wait_s * std::max(0.0, static_cast<double>(due[node] - now_ns) / 1e9));
+  }
   return base + key;
 }
 
@@ -373,10 +377,24 @@ void CandidateSearch::PlaneStep(size_t t) {
     heap.push_back(c);
     std::push_heap(heap.begin(), heap.end(), CellWorse{});
   };
+  // Once the least cell's key is past the best pool met, Next hands that
+  // pool out: the walk stops there instead of stepping into the cell to
+  // meet a pool that could not come first.
+  const double latency = LatencyTerm(RttKey(t), *spec_);
+  auto hands_out_first = [&](double key) {
+    if (R().seen.empty()) return false;
+    const double best = R().seen.front().score;
+    const double bound = key + latency;
+    return best + Slack(best, bound) < bound;
+  };
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), CellWorse{});
     Cell cell = heap.back();
     heap.pop_back();
+    if (hands_out_first(cell.key)) {
+      push(cell);
+      return;
+    }
     // Down the better child while it is still the least cell, leaving the
     // other for later: every cell not walked stays in the heap, so its top
     // still bounds every pool not met.
@@ -397,6 +415,10 @@ void CandidateSearch::PlaneStep(size_t t) {
       if (!heap.empty() && CellWorse{}(best, heap.front())) {
         push(best);  // another cell is less: walk from there
         break;
+      }
+      if (hands_out_first(best.key)) {
+        push(best);
+        return;
       }
       cell = best;
     }
@@ -473,6 +495,13 @@ void CandidateSearch::Meet(PoolId p) {
   std::push_heap(R().seen.begin(), R().seen.end(), Worse{});
 }
 
+double CandidateSearch::RttKey(size_t t) const {
+  if (!Uses(t, kRtt)) return 0.0;
+  const size_t pos = R().walks[t].pos[kRtt];
+  const std::vector<double>& keys = types_[t].rtt->keys;
+  return pos < keys.size() ? keys[pos] : kInf;  // past the last: none left to meet
+}
+
 double CandidateSearch::Bound(size_t t) const {
   const Walk& w = R().walks[t];
   const TypeOrders& o = types_[t];
@@ -484,7 +513,7 @@ double CandidateSearch::Bound(size_t t) const {
     if (w.pos[l] >= list.pools.size()) return kInf;
     if (l == kRtt && list.keys[w.pos[l]] > rtt_limit_ms_) return kInf;
   }
-  const double rtt_ms = Uses(t, kRtt) ? o.rtt->keys[w.pos[kRtt]] : 0.0;
+  const double rtt_ms = RttKey(t);
   if (Walks(t, kBoth)) {
     // Every pool not met lies below a cell still to be walked, and the
     // cell on top has the least key.

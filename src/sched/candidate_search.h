@@ -73,10 +73,11 @@ class CandidateSearch {
     // Both keys at once: when given, a Rank walks this instead of the
     // emissions and cost orders (which still find the norms).
     const PoolOrders::Plane* both = nullptr;
-    // The job needs two whole nodes or more on every pool of the type:
-    // pools worth waiting for are those whose due2 (PoolOrders::SetDue)
+    // The class of due (PoolOrders::SetDue) the job goes by: it needs at
+    // least PoolOrders::DueDevices(due_class) devices on every pool of the
+    // type, so pools worth waiting for are those whose due of that class
     // comes by the horizon.
-    bool two_nodes = false;
+    int due_class = 0;
     // The orders hold only the pools within the round-trip limit
     // (PoolOrders::Reach), so the round-trip order need not be walked to
     // it to know every member.
@@ -157,7 +158,9 @@ class CandidateSearch {
   // Adds to `norms` members of type `t` (now-candidates, and `with_later`
   // those worth waiting for) that hold its least emissions, least cost
   // and time; false when the type has no member.
-  bool NormsOf(size_t t, bool with_later, ScoreNorms* norms);
+  // (`later_only`: only pools with devices due back by the horizon are
+  // walked, as after NowNorms.)
+  bool NormsOf(size_t t, bool with_later, bool later_only, ScoreNorms* norms);
   struct Least {
     double co2 = std::numeric_limits<double>::infinity();
     double cost = std::numeric_limits<double>::infinity();
@@ -167,13 +170,16 @@ class CandidateSearch {
   void MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms, Least* least);
   // The least emissions and cost of type `t`'s members, by its orders;
   // false when every member is known (or there is none).
-  bool OrderNorms(size_t t, bool with_later, ScoreNorms* norms, Least* least);
+  bool OrderNorms(size_t t, bool with_later, bool later_only, ScoreNorms* norms, Least* least);
   // Meets type `t`'s members among the first `end` positions of `order`
   // until none left could lower the time norm.
-  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, ScoreNorms* norms,
-                Least* least);
+  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, bool later_only,
+                ScoreNorms* norms, Least* least);
   // The least score any pool of type `t` not yet met in this Rank can have.
   double Bound(size_t t) const;
+  // The round trip at type `t`'s walk's position in its round-trip order
+  // (0 when it has none): the least any pool not met yet can have.
+  double RttKey(size_t t) const;
   void Step(size_t t);
   void Meet(PoolId p);
   void Start(bool with_later, const ScoreNorms& norms, const Candidate* best_now);
@@ -212,7 +218,7 @@ class CandidateSearch {
   // The index of when devices are due back that type `t`'s job goes by.
   template <class Order>
   const WakeIndex& DueOf(const Order& order, size_t t) const {
-    return types_[t].two_nodes ? order.due2 : order.due;
+    return order.due[types_[t].due_class];
   }
   // The first position >= from in `order` whose pool could be a member
   // for type `t`'s walk: room now for the job, or (`with_later`) devices

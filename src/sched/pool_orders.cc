@@ -32,8 +32,7 @@ void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const s
   }
   if (wakes != nullptr) {
     out->room.Build(out->pools, wakes->room);
-    out->due.Build(out->pools, wakes->due);
-    out->due2.Build(out->pools, wakes->due2);
+    for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].Build(out->pools, wakes->due[c]);
   }
 }
 
@@ -146,7 +145,7 @@ void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key,
     }
   }
   const int64_t* room = out->room.tree();
-  const int64_t* due = out->due.tree();
+  const int64_t* due = out->due[0].tree();
   Gather(*out, &out->least_open, [&](size_t i) { return PoolOrders::Plane::Open(room[leaves + i]); });
   Gather(*out, &out->least_due, [&](size_t i) { return PoolOrders::Plane::Due(due[leaves + i]); });
   ++out->fills;
@@ -171,8 +170,7 @@ void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const 
   out->pools.resize(n);
   for (size_t i = 0; i < n; ++i) out->pools[i] = points[i].pool;
   out->room.Build(out->pools, wakes.room);
-  out->due.Build(out->pools, wakes.due);
-  out->due2.Build(out->pools, wakes.due2);
+  for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].Build(out->pools, wakes.due[c]);
   out->fills = 0;
   FillPlane(state, carbon_key, cost_key, out);
 }
@@ -251,8 +249,7 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
   if (moved) {
     of_type_.assign(kNumAcceleratorTypes, {});
     wakes_.room.assign(state.pools().size(), WakeIndex::Room(INT32_MAX, 0));
-    wakes_.due.assign(state.pools().size(), WakeIndex::kNever);
-    wakes_.due2.assign(state.pools().size(), WakeIndex::kNever);
+    for (auto& due : wakes_.due) due.assign(state.pools().size(), WakeIndex::kNever);
     type_of_.clear();
     max_per_node_.assign(kNumAcceleratorTypes, 0);
     min_per_node_.assign(kNumAcceleratorTypes, 0);
@@ -305,8 +302,15 @@ namespace {
 // Pool `p`'s room and due in one order; a plane keeps its sums too.
 void SetRoomIn(PoolOrders::Sorted& order, PoolId p, int64_t room) { order.room.Set(p, room); }
 void SetRoomIn(PoolOrders::Plane& plane, PoolId p, int64_t room) { plane.SetRoom(p, room); }
-void SetDueIn(PoolOrders::Sorted& order, PoolId p, int64_t due) { order.due.Set(p, due); }
-void SetDueIn(PoolOrders::Plane& plane, PoolId p, int64_t due) { plane.SetDue(p, due); }
+// (`changed`: bit c set when class c's due changed.)
+void SetDueIn(PoolOrders::Sorted& order, PoolId p, const PoolOrders::Dues& due, unsigned changed) {
+  for (int c = 0; c < PoolOrders::kDueClasses; ++c) {
+    if ((changed >> c) & 1) order.due[c].Set(p, due[c]);
+  }
+}
+void SetDueIn(PoolOrders::Plane& plane, PoolId p, const PoolOrders::Dues& due, unsigned changed) {
+  plane.SetDue(p, due, changed);
+}
 
 }  // namespace
 
@@ -316,14 +320,27 @@ void PoolOrders::SetRoom(PoolId p, int64_t room) {
   ForEachOrderOf(p, [&](auto& order) { SetRoomIn(order, p, room); });
 }
 
-void PoolOrders::SetDue(PoolId p, int64_t due, int64_t due2) {
-  if (wakes_.due[p.value()] == due && wakes_.due2[p.value()] == due2) return;
-  wakes_.due[p.value()] = due;
-  wakes_.due2[p.value()] = due2;
-  ForEachOrderOf(p, [&](auto& order) {
-    SetDueIn(order, p, due);
-    order.due2.Set(p, due2);
-  });
+int PoolOrders::DueClassOf(int64_t devices) {
+  int c = 0;
+  while (c + 1 < kDueClasses && DueDevices(c + 1) <= devices) ++c;
+  return c;
+}
+
+void PoolOrders::SetDue(PoolId p, const Dues& due) {
+  unsigned changed = 0;
+  for (int c = 0; c < kDueClasses; ++c) {
+    if (wakes_.due[c][p.value()] == due[c]) continue;
+    wakes_.due[c][p.value()] = due[c];
+    changed |= 1u << c;
+  }
+  if (changed == 0) return;
+  ForEachOrderOf(p, [&](auto& order) { SetDueIn(order, p, due, changed); });
+}
+
+void PoolOrders::SetDue(PoolId p, int64_t due) {
+  Dues all;
+  all.fill(due);
+  SetDue(p, all);
 }
 
 namespace {
@@ -343,7 +360,12 @@ void SetKeeping(PoolOrders::Plane& plane, WakeIndex& index, std::vector<double>&
 
 void PoolOrders::Plane::SetRoom(PoolId p, int64_t value) { SetKeeping(*this, room, least_open, p, value, &Open); }
 
-void PoolOrders::Plane::SetDue(PoolId p, int64_t value) { SetKeeping(*this, due, least_due, p, value, &Due); }
+void PoolOrders::Plane::SetDue(PoolId p, const Dues& value, unsigned changed) {
+  if (changed & 1) SetKeeping(*this, due[0], least_due, p, value[0], &Due);
+  for (int c = 1; c < kDueClasses; ++c) {
+    if ((changed >> c) & 1) due[c].Set(p, value[c]);
+  }
+}
 
 template <class F>
 void PoolOrders::ForEachOrderOf(PoolId p, F f) {

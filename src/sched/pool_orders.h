@@ -31,15 +31,24 @@ namespace stargate::sched {
 
 class PoolOrders {
  public:
+  // When devices are next due back is kept for a few sizes of job, so a
+  // walk for a large job skips the pools whose releases could bring room
+  // for a small one only (or whose room jobs earlier in the pass chose to
+  // wait for): class c is for jobs of at least DueDevices(c) devices.
+  static constexpr int kDueClasses = 4;
+  static constexpr int64_t DueDevices(int c) { return int64_t{1} << (2 * c); }
+  // The class a job of at least `devices` devices on every pool goes by.
+  static int DueClassOf(int64_t devices);
+  using Dues = std::array<int64_t, kDueClasses>;
+
   // Pools with their keys, ascending (ties in pool order), and each
-  // one's room and when devices are next due back (wake_index.h; not kept
-  // for ByMinAhead).
+  // one's room and when devices are next due back, per class (wake_index.h;
+  // not kept for ByMinAhead).
   struct Sorted {
     std::vector<PoolId> pools;
     std::vector<double> keys;
     WakeIndex room;
-    WakeIndex due;
-    WakeIndex due2;  // SetDue's due2: for jobs needing two whole nodes or more
+    std::array<WakeIndex, kDueClasses> due;
   };
 
   // A type's pools as a k-d tree over the two site keys at once (pue x
@@ -64,18 +73,18 @@ class PoolOrders {
     // k]: the least of direction k's sum over the pools below that have
     // room now for a job of one device (room at most
     // WakeIndex::DevicesOnANode(1)); least_due: over those with devices
-    // due back (due below kNever); huge where none. A pool that fills up
+    // due back (due[0] below kNever); huge where none. A pool that fills up
     // leaves the first, so late in a pass a cell's bound is that of the
     // pools a job could still start in, not of the clean ones now full.
     std::vector<double> least_open, least_due;
     std::vector<double> sums;  // per position p, sums[p * kDirections + k]: its own
     WakeIndex room;
-    WakeIndex due;
-    WakeIndex due2;
+    std::array<WakeIndex, kDueClasses> due;
     int fills = 0;  // refills since last split (pool_orders.cc FillPlane)
     // Room and due as SetRoom and SetDue tell them, the sums above kept.
     void SetRoom(PoolId p, int64_t value);
-    void SetDue(PoolId p, int64_t value);
+    // (`changed`: bit c set for each class whose due changed.)
+    void SetDue(PoolId p, const Dues& value, unsigned changed);
     static bool Open(int64_t room) { return room <= WakeIndex::DevicesOnANode(1); }
     static bool Due(int64_t due) { return due != WakeIndex::kNever; }
   };
@@ -86,16 +95,18 @@ class PoolOrders {
   // was first seen): every pool's room and due are then reset.
   bool Update(const ClusterState& state, bool check_layout);
   // Pool `p`'s room now (WakeIndex::Room, or kNever) and when
-  // its calendar next hands devices back (ns after now; kNever: nothing
-  // due). Every pool has a whole node and nothing due until told.
+  // its calendar next hands devices back for a job that waits, per class
+  // (ns after now; kNever: nothing due; each class no earlier than the
+  // one before). Every pool has a whole node and nothing due until told.
   void SetRoom(PoolId p, int64_t room);
-  // `due2`: the same for a job that needs two whole nodes of the pool or
-  // more (no earlier than `due`).
-  void SetDue(PoolId p, int64_t due, int64_t due2);
-  int64_t Due(PoolId p) const { return wakes_.due[p.value()]; }
+  void SetDue(PoolId p, const Dues& due);
+  // The same due for every class.
+  void SetDue(PoolId p, int64_t due);
+  int64_t Due(PoolId p) const { return wakes_.due[0][p.value()]; }
   // Per pool, what SetRoom and SetDue told.
   struct Wakes {
-    std::vector<int64_t> room, due, due2;
+    std::vector<int64_t> room;
+    std::array<std::vector<int64_t>, kDueClasses> due;
   };
 
   const Sorted& ByCarbon(AcceleratorType t) const { return carbon_[Index(t)]; }

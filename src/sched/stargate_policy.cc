@@ -173,7 +173,13 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
     }
     o.factors = FactorsFor(type, req);
     o.room_needed = RoomNeededOn(req, type);
-    o.two_nodes = req.fixed_per_node <= 0 && req.accelerators > orders_.MaxPerNode(type);
+    // The fewest devices the job needs on any pool of the type: its gang,
+    // and two whole nodes when it spans more than one of the largest.
+    int64_t least = req.fixed_per_node > 0 ? ShapeFor(req, 1).devices() : req.accelerators;
+    if (req.fixed_per_node <= 0 && req.accelerators > orders_.MaxPerNode(type)) {
+      least = std::max<int64_t>(least, 2 * int64_t{orders_.MinPerNode(type)});
+    }
+    o.due_class = PoolOrders::DueClassOf(least);
     types.push_back(o);
   }
   search_.Begin(state.pools().size(), types, limit, spec_, judge);
@@ -209,6 +215,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& n
     reservation->pool = best->pool;
     reservation->shadow = now + Duration::FromSeconds(best->wait_s);
     EarliestRoom(state, best->pool, need, claims_, now, &reservation->extra);
+    reserved_ = best->pool;  // its due is set below
   }
   wait_demand_[best->pool.value()] += need;
   UpdateDue(state, best->pool, now);
@@ -221,6 +228,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   claims_.Reset(state);
   site_claimed_w_.assign(state.sites().size(), 0.0);
   wait_demand_.assign(state.pools().size(), 0);
+  reserved_.reset();
   PlaceRepairs(state, queue, claims_, out);
   RefreshOrders(state, now, out);
 
@@ -332,6 +340,11 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
         (!reservation.valid || reservation.shadow - now > spec_.preempt_after)) {
       MakeRoom(state, req, now, &reservation, out);
     }
+    if (reservation.valid) {
+      reserved_ = reservation.pool;
+      UpdateDue(state, reservation.pool, now);
+      waited_.push_back(reservation.pool);  // its due is set back at the next pass
+    }
     if (!spec_.backfill || !reservation.valid) break;
   }
   return out;
@@ -398,23 +411,24 @@ void StargatePolicy::UpdateRoom(const ClusterState& state, PoolId p) {
 
 void StargatePolicy::UpdateDue(const ClusterState& state, PoolId p, Time now) {
   // Only a gang ending after now brings room a job could wait for (the
-  // calendar's overdue gangs have not brought it), and none before there
-  // is room for a device more than jobs earlier in the pass chose to wait
-  // for there (Judge::Later): a pool whose releases they have taken up is
-  // no longer met by the walks for pools worth waiting for.
-  const std::optional<ReleaseEntry> next = state.running(p).FirstEndingAfter(now);
-  int64_t due = next ? next->end.nanos() : WakeIndex::kNever;
-  // A job that needs two whole nodes needs at least their devices.
-  int64_t due2 = due;
-  auto no_earlier = [&](int64_t* at, int64_t devices) {
-    if (*at == WakeIndex::kNever) return;
-    const Time room = EarliestRoom(state, p, devices + wait_demand_[p.value()], claims_, now);
-    *at = room == Time::Never() ? WakeIndex::kNever : std::max(*at, room.nanos());
-  };
-  if (wait_demand_[p.value()] > 0) no_earlier(&due, 1);
-  no_earlier(&due2, 2 * int64_t{state.pool(p).per_node});
-  if (due != orders_.Due(p) && due != WakeIndex::kNever) due_heap_.emplace(due, p.value());
-  orders_.SetDue(p, due, due2);
+  // calendar's overdue gangs have not brought it), and for a job of a
+  // class's devices none before there is room for them past the devices
+  // jobs earlier in the pass chose to wait for there (Judge::Later): a
+  // pool whose releases they have taken up, or that its releases cannot
+  // make room in for a job that large, is not met by the walks for pools
+  // worth waiting for.
+  // Nor is the pool the pass's reservation holds (Judge::Later): no job
+  // after its holder may wait for it.
+  const std::optional<ReleaseEntry> next = reserved_ == p ? std::nullopt : state.running(p).FirstEndingAfter(now);
+  PoolOrders::Dues dues;
+  dues.fill(WakeIndex::kNever);
+  for (int c = 0; next && c < PoolOrders::kDueClasses; ++c) {
+    const Time room = EarliestRoom(state, p, PoolOrders::DueDevices(c) + wait_demand_[p.value()], claims_, now);
+    if (room == Time::Never()) break;  // nor for any larger class
+    dues[c] = std::max(next->end.nanos(), room.nanos());
+  }
+  if (dues[0] != orders_.Due(p) && dues[0] != WakeIndex::kNever) due_heap_.emplace(dues[0], p.value());
+  orders_.SetDue(p, dues);
 }
 
 bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest& req, Decisions& out) {

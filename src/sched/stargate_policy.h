@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <unordered_set>
 #include <utility>
@@ -159,6 +160,7 @@ class StargatePolicy final : public Scheduler {
   uint64_t last_shape_id_ = 0;
   std::vector<double> site_claimed_w_;
   std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
+  std::optional<PoolId> reserved_;    // the pool this pass's reservation holds, once it does
   FairOrder order_;
   std::unordered_set<uint32_t> preempted_;               // victims chosen this pass
   std::vector<Reservation> held_;                        // Hold: this pass's, few

@@ -100,8 +100,8 @@ const TrainingSpec* Model() {
 JobRequest RandomJob(Rng& rng, ClusterState& s, uint32_t id) {
   JobRequest r;
   r.id = JobId(id);
-  const int sizes[] = {1, 2, 4, 8, 16, 24};
-  r.accelerators = sizes[rng.Below(6)];
+  const int sizes[] = {1, 2, 4, 8, 16, 24, 64};  // each class of due (PoolOrders::DueDevices)
+  r.accelerators = sizes[rng.Below(7)];
   r.submit = Time::Epoch() + Duration::Seconds(static_cast<int64_t>(rng.Below(100)));
   r.estimate = Duration::Minutes(1 + static_cast<int64_t>(rng.Below(600)));
   if (rng.Bernoulli(0.3)) r.accel_mask = MaskOf(rng.Bernoulli(0.5) ? AcceleratorType::kH100 : AcceleratorType::kA100);
@@ -410,7 +410,7 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
   // back when the judge says.
   for (size_t i = 0; i < state.pools().size(); i += 3) {
     orders.SetRoom(PoolId(static_cast<uint16_t>(i)), WakeIndex::kNever);
-    orders.SetDue(PoolId(static_cast<uint16_t>(i)), (Time::Epoch() + Duration::Minutes(10)).nanos(), WakeIndex::kNever);
+    orders.SetDue(PoolId(static_cast<uint16_t>(i)), (Time::Epoch() + Duration::Minutes(10)).nanos());
   }
   const JobRequest req = NodeForAnHour();
   SomeLaterJudge judge(state, req);
@@ -478,7 +478,7 @@ TEST(CandidateSearch, RankingAgainstTheBestNowPicksAsRankingAll) {
   const JobRequest req = NodeForAnHour();
   for (const Duration wait : {Duration::Minutes(10), Duration::Hours(3)}) {
     orders.SetRoom(PoolId(7), WakeIndex::kNever);
-    orders.SetDue(PoolId(7), (now + wait).nanos(), (now + wait).nanos());
+    orders.SetDue(PoolId(7), (now + wait).nanos());
     struct OneLaterJudge final : PoolJudge {
       OneLaterJudge(const ClusterState& s, const JobRequest& r, Duration w) : state(s), req(r), wait(w) {}
       Verdict Now(PoolId p, Candidate* c) override {
@@ -542,7 +542,7 @@ TEST(CandidateSearch, TheLeastTimeOfPoolsWorthWaitingForIsFound) {
   for (size_t i = 0; i < state.pools().size(); ++i) {
     const PoolId p(static_cast<uint16_t>(i));
     orders.SetRoom(p, WakeIndex::kNever);
-    orders.SetDue(p, release(p).nanos(), release(p).nanos());
+    orders.SetDue(p, release(p).nanos());
   }
   struct WaitJudge final : PoolJudge {
     WaitJudge(const ClusterState& s, const JobRequest& r, std::function<Time(PoolId)> f, Time t)

@@ -127,7 +127,7 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
         orders.SetRoom(p, room[p.value()]);
         const PoolId q(static_cast<uint16_t>(rng.Below(state.pools().size())));
         due[q.value()] = rng.Bernoulli(0.5) ? WakeIndex::kNever : static_cast<int64_t>(rng.Below(1'000'000));
-        orders.SetDue(q, due[q.value()], due[q.value()]);
+        orders.SetDue(q, due[q.value()]);
       }
       for (AcceleratorType t : {AcceleratorType::kH100, AcceleratorType::kA100}) {
         ExpectHolds(state, orders.ByBoth(t), orders.OfType(t), room, due);
