@@ -5,10 +5,12 @@
 //
 // Why its own code: a busy pass over 10,000 sites formats one per start
 // (8,389 in BM_PassWarm), and fmt's fixed-precision floats made the text
-// 11% of the pass (2026-12-06). std::to_chars gives the same digits (both
-// print the exact binary value rounded to nearest, ties to even, as
-// printf; checked against fmt on millions of values, ties and -0 among
-// them: StartReason.SameTextAsTheFormatString) in half the time.
+// 11% of the pass (2026-12-06). The digits are the same (the exact binary
+// value rounded to nearest, ties to even, as printf): from the figure
+// times 10^precision rounded to an integer, or, when that product is a
+// half-integer, from std::to_chars (start_reason.cc says why that is
+// exact; checked against fmt on ties, near-ties and -0:
+// StartReason.SameTextAsTheFormatString, FixedFiguresNearTiesAsFmt).
 #pragma once
 
 #include <string>
