@@ -155,6 +155,11 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
   heap.clear();
   if (const double k = key(1); k < kInf) heap.push_back(Cell{k, 1});
   while (!heap.empty()) {
+    // A member of the type at its run time: none has less (Estimate's run
+    // time is the type's times a span factor of at least 1, and a member
+    // with room now has no wait), so pools that tie with it need not be
+    // met.
+    if (least->time <= runtime) break;
     std::pop_heap(heap.begin(), heap.end(), CellWorse{});
     const Cell cell = heap.back();
     heap.pop_back();
