@@ -5,12 +5,9 @@
 //
 // Why its own code: a busy pass over 10,000 sites formats one per start
 // (8,389 in BM_PassWarm), and fmt's fixed-precision floats made the text
-// 11% of the pass (2026-12-06). The digits are the same (the exact binary
-// value rounded to nearest, ties to even, as printf): from the figure
-// times 10^precision rounded to an integer, or, when that product is a
-// half-integer, from std::to_chars (start_reason.cc says why that is
-// exact; checked against fmt on ties, near-ties and -0:
-// StartReason.SameTextAsTheFormatString, FixedFiguresNearTiesAsFmt).
+// 11% of the pass (2026-12-06). The figures are printed by
+// core/fixed_text.h: the same digits (StartReason.SameTextAsTheFormatString
+// checks the whole text against the old format string).
 #pragma once
 
 #include <string>
@@ -33,8 +30,5 @@ struct StartFigures {
 };
 
 std::string StartReasonText(const StartFigures& f);
-
-// Appends `v` with `precision` digits after the point, as fmt's "{:.Nf}".
-void AppendFixed(std::string* out, double v, int precision);
 
 }  // namespace stargate::sched

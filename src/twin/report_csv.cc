@@ -65,9 +65,12 @@ void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
   buf->push_back('\n');
 }
 
-// Value at `hour`, or "" when the series is shorter or the value is NaN.
-std::string Cell(const std::vector<double>& v, size_t hour, int decimals) {
-  return hour < v.size() ? report::Fixed(v[hour], decimals) : "";
+// Appends the value at `hour` (report::Fixed's text), or nothing when the
+// series is shorter or the value is NaN.
+void AppendCell(Buffer* buf, const std::vector<double>& v, size_t hour, int decimals) {
+  if (hour >= v.size()) return;
+  FixedScratch scratch;
+  Append(buf, report::FixedView(v[hour], decimals, scratch));
 }
 
 size_t LongestSeries(const RunResult& r) {
@@ -101,8 +104,15 @@ void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out) {
     for (const SiteSeries& s : result.sites) {
       fmt::format_to(fmt::appender(buf), "{},", h);
       AppendField(&buf, s.name);
-      fmt::format_to(fmt::appender(buf), ",{},{},{},{}\n", Cell(s.utilisation, h, 6), Cell(s.facility_mw, h, 6),
-                     Cell(s.carbon, h, 3), Cell(s.price, h, 3));
+      buf.push_back(',');
+      AppendCell(&buf, s.utilisation, h, 6);
+      buf.push_back(',');
+      AppendCell(&buf, s.facility_mw, h, 6);
+      buf.push_back(',');
+      AppendCell(&buf, s.carbon, h, 3);
+      buf.push_back(',');
+      AppendCell(&buf, s.price, h, 3);
+      buf.push_back('\n');
       FlushIfLarge(&buf, out);
     }
   }

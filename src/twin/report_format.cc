@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "core/fixed_text.h"
+
 namespace stargate::twin::report {
 namespace {
 
@@ -27,14 +29,19 @@ std::string GroupThousands(const std::string& digits) {
 }  // namespace
 
 std::string Fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "";
+  FixedScratch scratch;
+  return std::string(FixedView(v, decimals, scratch));
+}
+
+std::string_view FixedView(double v, int decimals, FixedScratch& scratch) {
+  if (!std::isfinite(v)) return {};
   // Anything that would print as zero prints as a positive zero. A table,
   // not pow(): this runs several times per row of a million-row CSV.
   static constexpr double kHalfUnit[] = {0.5, 0.05, 0.005, 5e-4, 5e-5, 5e-6, 5e-7, 5e-8, 5e-9};
   constexpr int kTable = static_cast<int>(std::size(kHalfUnit));
   const double half = decimals >= 0 && decimals < kTable ? kHalfUnit[decimals] : 0.5 * std::pow(10.0, -decimals);
   if (std::fabs(v) < half) v = 0.0;
-  return fmt::format("{:.{}f}", v, decimals);
+  return FixedText(v, decimals, scratch);
 }
 
 std::string HoursOrEmpty(Time t) {

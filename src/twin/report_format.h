@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/fixed_text.h"
 #include "core/units.h"
 
 namespace stargate::twin::report {
@@ -19,6 +20,9 @@ namespace stargate::twin::report {
 // zero prints without a minus sign ("-0.0000" is noise, not information).
 // NaN and infinities give "" so CSV cells stay empty rather than "nan".
 std::string Fixed(double v, int decimals);
+// The same, written into `scratch` (no allocation: a CSV of a row per site
+// and hour prints tens of millions).
+std::string_view FixedView(double v, int decimals, FixedScratch& scratch);
 
 // Hours since the run's epoch with 4 decimals, or "" for Time::Never().
 std::string HoursOrEmpty(Time t);

@@ -1,5 +1,4 @@
-// A start's audit text, assembled with its own digits (std::to_chars near
-// a half-way point), is the text the
+// A start's audit text, assembled with core/fixed_text.h, is the text the
 // format string it replaced gives, figure for figure (ties to even, -0,
 // the stale notes and the backfill note included).
 #include "sched/start_reason.h"
@@ -47,29 +46,6 @@ TEST(StartReason, SameTextAsTheFormatString) {
   for (double v : {0.0, -0.0, 0.5, 1.5, 2.5, 0.125, 0.0005, -0.0004, 1e15, 123456789.5, 1e70, -3e200}) {
     const StartFigures f{"s", "CPU", v, v * 3600, v * 1e3, v, v, v, false, true, true};
     EXPECT_EQ(StartReasonText(f), WithFormatString(f)) << v;
-  }
-}
-
-// Figures a hair either side of a half-way point (where rounding the
-// product v x 10^p could go the wrong way), exact ties, and every
-// magnitude up to and past the fast path's 1e15, at each precision: the
-// digits fmt prints.
-TEST(StartReason, FixedFiguresNearTiesAsFmt) {
-  std::mt19937_64 rng(11);
-  for (int precision = 0; precision <= 4; ++precision) {
-    const double scale = std::pow(10.0, precision);
-    for (int i = 0; i < 100'000; ++i) {
-      const double magnitude = std::pow(10.0, static_cast<double>(rng() % 17));
-      const double k = std::floor(std::ldexp(static_cast<double>(rng() >> 11), -53) * magnitude);
-      double v = (k + 0.5) / scale;
-      for (int step = 0; step < static_cast<int>(rng() % 4); ++step) {
-        v = std::nextafter(v, rng() % 2 ? 1e300 : -1e300);
-      }
-      if (rng() % 2) v = -v;
-      std::string got;
-      AppendFixed(&got, v, precision);
-      ASSERT_EQ(got, fmt::format("{:.{}f}", v, precision)) << v << " at " << precision;
-    }
   }
 }
 

@@ -1,0 +1,31 @@
+// File: fixed_text.h
+// A double as text with a fixed number of digits after the point: the
+// digits printf's "%.*f" (and fmt's "{:.Nf}") print, the exact binary
+// value rounded to nearest, ties to even. Reports and audit texts print
+// millions of figures (a row per site and hour, a reason per start), and
+// the general float formatters cost several times the fast path here.
+// Pure; thread-safe.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+namespace stargate {
+
+// Room for any finite double at any precision up to kMaxFixedPrecision
+// (309 integer digits, the point, the sign).
+inline constexpr int kMaxFixedPrecision = 100;
+using FixedScratch = std::array<char, 416>;
+
+// `v` with `precision` (0 to kMaxFixedPrecision) digits after the point,
+// written into `scratch`; "inf", "-inf", "nan" as printf writes them.
+std::string_view FixedText(double v, int precision, FixedScratch& scratch);
+
+// Appends FixedText(v, precision) to `out`.
+inline void AppendFixed(std::string* out, double v, int precision) {
+  FixedScratch scratch;
+  out->append(FixedText(v, precision, scratch));
+}
+
+}  // namespace stargate
