@@ -32,7 +32,8 @@ void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const s
   }
   if (wakes != nullptr) {
     out->room.Build(out->pools, wakes->room);
-    for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].Build(out->pools, wakes->due[c]);
+    // The dues go by the room index's positions.
+    for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].BuildTree(out->pools, wakes->due[c]);
   }
 }
 
@@ -170,7 +171,7 @@ void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const 
   out->pools.resize(n);
   for (size_t i = 0; i < n; ++i) out->pools[i] = points[i].pool;
   out->room.Build(out->pools, wakes.room);
-  for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].Build(out->pools, wakes.due[c]);
+  for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].BuildTree(out->pools, wakes.due[c]);
   out->fills = 0;
   FillPlane(state, carbon_key, cost_key, out);
 }
@@ -304,8 +305,10 @@ void SetRoomIn(PoolOrders::Sorted& order, PoolId p, int64_t room) { order.room.S
 void SetRoomIn(PoolOrders::Plane& plane, PoolId p, int64_t room) { plane.SetRoom(p, room); }
 // (`changed`: bit c set when class c's due changed.)
 void SetDueIn(PoolOrders::Sorted& order, PoolId p, const PoolOrders::Dues& due, unsigned changed) {
+  const size_t pos = order.room.PositionOf(p);
+  if (pos == order.room.size()) return;
   for (int c = 0; c < PoolOrders::kDueClasses; ++c) {
-    if ((changed >> c) & 1) order.due[c].Set(p, due[c]);
+    if ((changed >> c) & 1) order.due[c].SetAt(pos, due[c]);
   }
 }
 void SetDueIn(PoolOrders::Plane& plane, PoolId p, const PoolOrders::Dues& due, unsigned changed) {
@@ -347,23 +350,26 @@ namespace {
 
 // `p`'s value in `index` of `plane`, and its sums in or out of `least` as
 // in(value) says.
-void SetKeeping(PoolOrders::Plane& plane, WakeIndex& index, std::vector<double>& least, PoolId p, int64_t value,
+void SetKeeping(PoolOrders::Plane& plane, WakeIndex& index, std::vector<double>& least, size_t pos, int64_t value,
                 bool (*in)(int64_t)) {
-  const size_t pos = index.PositionOf(p);
-  if (pos == index.size()) return;
   const bool was = in(index.tree()[index.leaves() + pos]);
-  index.Set(p, value);
+  index.SetAt(pos, value);
   if (was != in(value)) Relink(plane, least, pos, !was);
 }
 
 }  // namespace
 
-void PoolOrders::Plane::SetRoom(PoolId p, int64_t value) { SetKeeping(*this, room, least_open, p, value, &Open); }
+void PoolOrders::Plane::SetRoom(PoolId p, int64_t value) {
+  const size_t pos = room.PositionOf(p);
+  if (pos != room.size()) SetKeeping(*this, room, least_open, pos, value, &Open);
+}
 
 void PoolOrders::Plane::SetDue(PoolId p, const Dues& value, unsigned changed) {
-  if (changed & 1) SetKeeping(*this, due[0], least_due, p, value[0], &Due);
+  const size_t pos = room.PositionOf(p);  // the dues go by the room index's positions
+  if (pos == room.size()) return;
+  if (changed & 1) SetKeeping(*this, due[0], least_due, pos, value[0], &Due);
   for (int c = 1; c < kDueClasses; ++c) {
-    if ((changed >> c) & 1) due[c].Set(p, value[c]);
+    if ((changed >> c) & 1) due[c].SetAt(pos, value[c]);
   }
 }
 

@@ -48,7 +48,7 @@ class PoolOrders {
     std::vector<PoolId> pools;
     std::vector<double> keys;
     WakeIndex room;
-    std::array<WakeIndex, kDueClasses> due;
+    std::array<WakeIndex, kDueClasses> due;  // by room's positions (WakeIndex::BuildTree)
   };
 
   // A type's pools as a k-d tree over the two site keys at once (pue x
@@ -79,8 +79,8 @@ class PoolOrders {
     std::vector<double> least_open, least_due;
     std::vector<double> sums;  // per position p, sums[p * kDirections + k]: its own
     WakeIndex room;
-    std::array<WakeIndex, kDueClasses> due;
-    int fills = 0;  // refills since last split (pool_orders.cc FillPlane)
+    std::array<WakeIndex, kDueClasses> due;  // by room's positions
+    int fills = 0;                           // refills since last split (pool_orders.cc FillPlane)
     // Room and due as SetRoom and SetDue tell them, the sums above kept.
     void SetRoom(PoolId p, int64_t value);
     // (`changed`: bit c set for each class whose due changed.)

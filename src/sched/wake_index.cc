@@ -5,21 +5,30 @@
 namespace stargate::sched {
 
 void WakeIndex::Build(std::span<const PoolId> pools, std::span<const int64_t> value) {
+  BuildTree(pools, value);
+  position_.assign(value.size(), kAbsent);
+  for (size_t i = 0; i < n_; ++i) position_[pools[i].value()] = static_cast<uint32_t>(i);
+}
+
+void WakeIndex::BuildTree(std::span<const PoolId> pools, std::span<const int64_t> value) {
   n_ = pools.size();
   leaves_ = 1;
   while (leaves_ < n_) leaves_ *= 2;
-  tree_.assign(2 * leaves_, kNever);
-  position_.assign(value.size(), kAbsent);
-  for (size_t i = 0; i < n_; ++i) {
-    position_[pools[i].value()] = static_cast<uint32_t>(i);
-    tree_[leaves_ + i] = value[pools[i].value()];
-  }
+  tree_.resize(2 * leaves_);
+  for (size_t i = 0; i < n_; ++i) tree_[leaves_ + i] = value[pools[i].value()];
+  std::fill(tree_.begin() + static_cast<std::ptrdiff_t>(leaves_ + n_), tree_.end(), kNever);
+  tree_[0] = kNever;  // (no node)
   for (size_t i = leaves_ - 1; i >= 1; --i) tree_[i] = std::min(tree_[2 * i], tree_[2 * i + 1]);
+  position_.clear();
 }
 
 void WakeIndex::Set(PoolId p, int64_t value) {
   if (p.value() >= position_.size() || position_[p.value()] == kAbsent) return;
-  size_t i = leaves_ + position_[p.value()];
+  SetAt(position_[p.value()], value);
+}
+
+void WakeIndex::SetAt(size_t pos, int64_t value) {
+  size_t i = leaves_ + pos;
   tree_[i] = value;
   for (i /= 2; i >= 1; i /= 2) {
     const int64_t m = std::min(tree_[2 * i], tree_[2 * i + 1]);

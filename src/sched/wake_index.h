@@ -35,8 +35,14 @@ class WakeIndex {
 
   // Indexes `pools` (in list order), each with value[pool].
   void Build(std::span<const PoolId> pools, std::span<const int64_t> value);
+  // The same, without a map from pool to position (PositionOf finds none,
+  // Set does nothing): for an index beside another over the same list,
+  // whose positions it goes by (SetAt).
+  void BuildTree(std::span<const PoolId> pools, std::span<const int64_t> value);
   // Pool `p`'s value is now `value` (no-op for a pool not in the list).
   void Set(PoolId p, int64_t value);
+  // Position `pos`'s value is now `value` (pos < size()).
+  void SetAt(size_t pos, int64_t value);
   // The first position >= from whose value is <= `by`; size() when none.
   size_t NextAwake(size_t from, int64_t by) const;
   size_t size() const { return n_; }

@@ -23,20 +23,25 @@ TEST(WakeIndex, NextAwakeFindsWhatAScanFinds) {
     for (size_t i = 0; i < value.size(); ++i) list.push_back(PoolId(static_cast<uint16_t>(i)));
     for (size_t i = list.size() - 1; i > 0; --i) std::swap(list[i], list[rng.Below(i + 1)]);
     list.resize(pools);
-    WakeIndex index;
+    WakeIndex index, beside;  // `beside` goes by index's positions (BuildTree, SetAt), rebuilt now and then
     index.Build(list, value);
+    beside.BuildTree(list, value);
     ASSERT_EQ(index.size(), pools);
+    ASSERT_EQ(beside.size(), pools);
     for (int step = 0; step < 50; ++step) {
       if (rng.Bernoulli(0.3)) {
         const PoolId p(static_cast<uint16_t>(rng.Below(value.size())));
         value[p.value()] = rng.Bernoulli(0.2) ? WakeIndex::kNever : static_cast<int64_t>(rng.Below(100));
         index.Set(p, value[p.value()]);
+        if (const size_t pos = index.PositionOf(p); pos < index.size()) beside.SetAt(pos, value[p.value()]);
       }
+      if (rng.Bernoulli(0.05)) beside.BuildTree(list, value);
       const size_t from = rng.Below(pools + 2);
       const int64_t by = static_cast<int64_t>(rng.Below(110)) - 5;
       size_t want = from;
       while (want < pools && value[list[want].value()] > by) ++want;
       EXPECT_EQ(index.NextAwake(from, by), std::min(want, pools)) << "trial " << trial << " from " << from;
+      EXPECT_EQ(beside.NextAwake(from, by), std::min(want, pools)) << "trial " << trial << " from " << from;
     }
   }
 }
