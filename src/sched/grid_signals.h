@@ -6,8 +6,7 @@
 // values.
 #pragma once
 
-#include <absl/functional/function_ref.h>
-
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -38,12 +37,53 @@ struct PointSeries {
 // hour starts after now's hour, UTC or run epoch) the carbon mean, its
 // minimum (now included) and the start of the minimum's hour. Staleness and
 // facility draw are the caller's. The hours ahead are as `model` foresees
-// them from `carbon` (core/grid_forecast.h).
-void SetGridSignals(absl::FunctionRef<double(Time)> carbon, absl::FunctionRef<double(Time)> price, Time now,
-                    Duration horizon, ForecastModel model, SiteSignals* out);
+// them from `carbon` (core/grid_forecast.h). `carbon` and `price` are
+// callables double(Time); templates, so a twin's site-hour (10,000 sites,
+// a day ahead each, every hour) reads its series without a call each.
+template <class Carbon, class Price>
+void SetGridSignals(const Carbon& carbon, const Price& price, Time now, Duration horizon, ForecastModel model,
+                    SiteSignals* out);
 
-// The value `model` foresees at `at` (after `now`) from the series `actual`,
-// reading it at `now` or before only, unless the model is perfect.
-double Foreseen(absl::FunctionRef<double(Time)> actual, Time now, Time at, ForecastModel model);
+// The value `model` foresees at `at` (after `now`) from the series `actual`
+// (a callable double(Time)), reading it at `now` or before only, unless the
+// model is perfect.
+template <class Actual>
+double Foreseen(const Actual& actual, Time now, Time at, ForecastModel model) {
+  switch (model) {
+    case ForecastModel::kPersistence:
+      return actual(now);
+    case ForecastModel::kDayAgo: {
+      // The same hour on the latest day already seen: whole days back.
+      const int64_t day = Duration::Days(1).nanos();
+      const int64_t days = at > now ? ((at - now).nanos() + day - 1) / day : 0;
+      return actual(at - Duration::Nanos(days * day));
+    }
+    case ForecastModel::kPerfect:
+      break;
+  }
+  return actual(at);
+}
+
+template <class Carbon, class Price>
+void SetGridSignals(const Carbon& carbon, const Price& price, Time now, Duration horizon, ForecastModel model,
+                    SiteSignals* out) {
+  const int64_t hour = now.nanos() / Duration::Hours(1).nanos();
+  const int64_t ahead_h = horizon.nanos() / Duration::Hours(1).nanos();
+  out->carbon = carbon(now);
+  out->price = price(now);
+  double sum = 0;
+  out->carbon_min_ahead = out->carbon;
+  out->carbon_min_at = now;
+  for (int64_t h = 1; h <= ahead_h; ++h) {
+    const Time at = Time::Epoch() + Duration::Hours(hour + h);
+    const double ci = Foreseen(carbon, now, at, model);
+    sum += ci;
+    if (ci < out->carbon_min_ahead) {
+      out->carbon_min_ahead = ci;
+      out->carbon_min_at = at;
+    }
+  }
+  out->carbon_ahead = ahead_h > 0 ? sum / static_cast<double>(ahead_h) : out->carbon;
+}
 
 }  // namespace stargate::sched
