@@ -44,10 +44,11 @@ char* FastFixed(double v, int precision, char* end) {
 }  // namespace
 
 std::string_view FixedText(double v, int precision, FixedScratch& scratch) {
+  precision = std::clamp(precision, 0, kMaxFixedPrecision);
   char* const end = scratch.data() + scratch.size();
   if (const char* begin = FastFixed(v, precision, end)) return {begin, static_cast<size_t>(end - begin)};
-  const std::to_chars_result r =
-      std::to_chars(scratch.data(), end, v, std::chars_format::fixed, std::min(precision, kMaxFixedPrecision));
+  // (The scratch holds any finite double at these precisions.)
+  const std::to_chars_result r = std::to_chars(scratch.data(), end, v, std::chars_format::fixed, precision);
   return {scratch.data(), static_cast<size_t>(r.ptr - scratch.data())};
 }
 

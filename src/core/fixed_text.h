@@ -18,8 +18,9 @@ namespace stargate {
 inline constexpr int kMaxFixedPrecision = 100;
 using FixedScratch = std::array<char, 416>;
 
-// `v` with `precision` (0 to kMaxFixedPrecision) digits after the point,
-// written into `scratch`; "inf", "-inf", "nan" as printf writes them.
+// `v` with `precision` digits after the point (taken into [0,
+// kMaxFixedPrecision]), written into `scratch`; "inf", "-inf", "nan" as
+// printf writes them.
 std::string_view FixedText(double v, int precision, FixedScratch& scratch);
 
 // Appends FixedText(v, precision) to `out`.

@@ -111,10 +111,10 @@ void CandidateSearch::MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms,
   least->any = true;
 }
 
-bool CandidateSearch::NormsOf(size_t t, bool with_later, bool later_only, ScoreNorms* norms) {
+bool CandidateSearch::NormsOf(size_t t, bool later, ScoreNorms* norms) {
   const TypeOrders& o = types_[t];
   Least least;  // this type's least figures among the members met so far
-  if (!OrderNorms(t, with_later, later_only, norms, &least)) return least.any;
+  if (!OrderNorms(t, later, norms, &least)) return least.any;
   // The least time is the type's run time when a member runs at it (no
   // wait, no span to price); otherwise, if the type could still hold the
   // least time of all, the members are met by a bound on their time until
@@ -127,13 +127,13 @@ bool CandidateSearch::NormsOf(size_t t, bool with_later, bool later_only, ScoreN
                            ? static_cast<size_t>(std::upper_bound(order.keys.begin(), order.keys.end(), rtt_limit_ms_) -
                                                  order.keys.begin())
                            : order.pools.size();
-    TimeWalk(order, end, t, with_later, later_only, norms, &least);
+    TimeWalk(order, end, t, later, norms, &least);
   }
   return least.any;
 }
 
-void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, bool later_only,
-                               ScoreNorms* norms, Least* least) {
+void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool later, ScoreNorms* norms,
+                               Least* least) {
   // A member's time is at least the type's run time, and for one without
   // room now, the wait until its calendar next hands devices back: a
   // best-first walk down the order's trees by that bound (the pool that
@@ -146,9 +146,9 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
   };
   auto key = [&](size_t node) {
     if (first(node) >= end) return kInf;
-    if (!later_only && order.room.Least(node) <= types_[t].room_needed) return runtime;
+    if (!later && order.room.Least(node) <= types_[t].room_needed) return runtime;
     const int64_t due = DueOf(order, t).Least(node);
-    if (!with_later || due > horizon_) return kInf;
+    if (!later || due > horizon_) return kInf;
     return runtime + static_cast<double>(due - now_ns_) / 1e9;
   };
   std::vector<Cell>& heap = time_cells_;
@@ -167,7 +167,7 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
     const double beat = norms->time;
     if (beat < kInf && cell.key > beat + Slack(cell.key, beat)) break;
     if (cell.node >= leaves) {
-      MeetForNorms(order.pools[cell.node - leaves], with_later, norms, least);
+      MeetForNorms(order.pools[cell.node - leaves], later, norms, least);
       continue;
     }
     for (size_t child : {2 * cell.node, 2 * cell.node + 1}) {
@@ -179,7 +179,7 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
   }
 }
 
-bool CandidateSearch::OrderNorms(size_t t, bool with_later, bool later_only, ScoreNorms* norms, Least* least) {
+bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least) {
   const TypeOrders& o = types_[t];
   // The emissions and cost orders, each walked until no pool further on
   // can have a lower figure than the norm so far (of every type met): a
@@ -202,13 +202,13 @@ bool CandidateSearch::OrderNorms(size_t t, bool with_later, bool later_only, Sco
   size_t b = 0;
   for (;;) {
     if (ball) {
-      b = NextIn(*o.rtt, b, t, with_later, later_only);
+      b = NextIn(*o.rtt, b, t, later, later);
       if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return false;
-      MeetForNorms(o.rtt->pools[b++], with_later, norms, least);
+      MeetForNorms(o.rtt->pools[b++], later, norms, least);
     }
     Walk* w = !walks[0].done ? &walks[0] : (walks[1].active && !walks[1].done ? &walks[1] : nullptr);
     if (w == nullptr) break;
-    w->i = NextIn(*w->order, w->i, t, with_later, later_only);
+    w->i = NextIn(*w->order, w->i, t, later, later);
     if (w->i >= w->order->pools.size()) {
       w->done = true;
       if (!least->any) return false;  // every pool that could be a member was met
@@ -219,7 +219,7 @@ bool CandidateSearch::OrderNorms(size_t t, bool with_later, bool later_only, Sco
       w->done = true;
       continue;
     }
-    MeetForNorms(w->order->pools[w->i++], with_later, norms, least);
+    MeetForNorms(w->order->pools[w->i++], later, norms, least);
   }
   return true;
 }
@@ -237,7 +237,7 @@ bool CandidateSearch::NowNorms(ScoreNorms* norms) {
     return any;
   }
   for (size_t t = 0; t < types_.size(); ++t) {
-    any = NormsOf(t, false, false, norms) || any;
+    any = NormsOf(t, false, norms) || any;
   }
   now_norms_ = *norms;
   return any;
@@ -256,7 +256,7 @@ ScoreNorms CandidateSearch::AllNorms(Time now, Time horizon) {
   }
   // The pools with room now are in the norms already: only those worth
   // waiting for are met.
-  for (size_t t = 0; t < types_.size(); ++t) NormsOf(t, true, true, &norms);
+  for (size_t t = 0; t < types_.size(); ++t) NormsOf(t, true, &norms);
   return norms;
 }
 

@@ -135,7 +135,7 @@ class CandidateSearch {
     double along[2] = {0, 0};
     int dir = 0;
     // A pool worth waiting for scores this much more per second of wait
-    // (KeyForm adds it when only such pools are walked).
+    // (KeyForm adds it in a walk with such pools).
     double per_wait_s = 0;
   };
   // A node of a type's Plane still to be walked below, by the least score
@@ -155,12 +155,11 @@ class CandidateSearch {
   bool LaterOf(PoolId p);
   bool IsMember(PoolId p, bool with_later, bool* later);
   const Candidate& CandidateOf(PoolId p, bool later) const;
-  // Adds to `norms` members of type `t` (now-candidates, and `with_later`
-  // those worth waiting for) that hold its least emissions, least cost
-  // and time; false when the type has no member.
-  // (`later_only`: only pools with devices due back by the horizon are
-  // walked, as after NowNorms.)
-  bool NormsOf(size_t t, bool with_later, bool later_only, ScoreNorms* norms);
+  // Adds to `norms` the members of type `t` that could lower a norm (the
+  // candidates with room now, or, `later`, those worth waiting for: only
+  // pools with devices due back by the horizon are walked, as after
+  // NowNorms); false when the type has no such member.
+  bool NormsOf(size_t t, bool later, ScoreNorms* norms);
   struct Least {
     double co2 = std::numeric_limits<double>::infinity();
     double cost = std::numeric_limits<double>::infinity();
@@ -168,13 +167,16 @@ class CandidateSearch {
     bool any = false;
   };
   void MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms, Least* least);
-  // The least emissions and cost of type `t`'s members, by its orders;
-  // false when every member is known (or there is none).
-  bool OrderNorms(size_t t, bool with_later, bool later_only, ScoreNorms* norms, Least* least);
+  // Meets type `t`'s members (as NormsOf's `later` says) by its emissions
+  // and cost orders until none further on could lower the norm so far
+  // (of every type met: a type whose least is above another's need not be
+  // met to its least); false when every member is known (or there is
+  // none).
+  bool OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least);
   // Meets type `t`'s members among the first `end` positions of `order`
   // until none left could lower the time norm.
-  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool with_later, bool later_only,
-                ScoreNorms* norms, Least* least);
+  // (`later`: as NormsOf's.)
+  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool later, ScoreNorms* norms, Least* least);
   // The least score any pool of type `t` not yet met in this Rank can have.
   double Bound(size_t t) const;
   // The round trip at type `t`'s walk's position in its round-trip order
@@ -207,7 +209,7 @@ class CandidateSearch {
     const double* due_sums = nullptr;
     const int64_t* due = nullptr;  // the plane's due tree
     double base = 0, along0 = 0, along1 = 0;
-    double per_wait_s = 0;  // > 0: adds the cell's least wait (only pools worth waiting for are met)
+    double per_wait_s = 0;  // > 0: adds the cell's least wait to the sums over pools due back
     int64_t now_ns = 0;
     double operator()(size_t node) const;
   };
@@ -224,7 +226,7 @@ class CandidateSearch {
   // for type `t`'s walk: room now for the job, or (`with_later`) devices
   // due back by the horizon.
   // (`later_only`: only pools with devices due back by the horizon.)
-  size_t NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later, bool later_only = false) const;
+  size_t NextIn(const PoolOrders::Sorted& order, size_t from, size_t t, bool with_later, bool later_only) const;
 
   // One Rank's walk: one for the pools with room now, one with those worth
   // waiting for, each kept through the other's.

@@ -114,10 +114,12 @@ class StargatePolicy final : public Scheduler {
   // pass has claimed.
   void RefreshOrders(const ClusterState& state, Time now, const Decisions& repairs);
   // Tells the pool orders when pool `p` may next have room for a job that
-  // waits, for one device and for two whole nodes (PoolOrders::SetDue): no
-  // earlier than its calendar's next release after now, nor than that room
-  // past the pass's claims and the devices jobs this pass chose to wait for
-  // there (so it is recounted for pools claimed or waited for, next pass).
+  // waits, for each class of job size (PoolOrders::SetDue, DueDevices): no
+  // earlier than its calendar's next release after now, nor than room for
+  // that many devices past the pass's claims and the devices jobs this pass
+  // chose to wait for there (so it is recounted for pools claimed or
+  // waited for, next pass); never for the pool the pass's reservation
+  // holds (reserved_).
   void UpdateDue(const ClusterState& state, PoolId p, Time now);
   // Preempts for blocked head `req` when a plan exists, and points the
   // reservation at the pool the victims leave.

@@ -1,12 +1,13 @@
 // File: wake_index.h
 // A value per pool of a list of pools in some order (pool_orders.h), and
 // the first position at or after a given one whose value is at most a
-// given bound, in O(log n). The scheduler keeps three per order: a pool's
-// room now (Room(): the more room, the lower; kNever: none), and when room
-// can next come back for a job that waits, for one device and for two
-// whole nodes (ns; kNever: none in sight). So a walk down an order skips the pools a
-// pass has filled, which a job could neither start in now nor wait for,
-// instead of meeting each of them again for every job.
+// given bound, in O(log n). The scheduler keeps several per order: a
+// pool's room now (Room(): the more room, the lower; kNever: none), and
+// when room can next come back for a job that waits, one per class of job
+// size (PoolOrders::DueDevices; ns; kNever: none in sight), which go by the
+// room index's positions (BuildTree, SetAt). So a walk down an order skips
+// the pools a pass has filled, which a job could neither start in now nor
+// wait for, instead of meeting each of them again for every job.
 //
 // A min segment tree over the positions; Set is O(log n). Pure; not
 // thread-safe.

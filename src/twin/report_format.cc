@@ -35,13 +35,11 @@ std::string Fixed(double v, int decimals) {
 
 std::string_view FixedView(double v, int decimals, FixedScratch& scratch) {
   if (!std::isfinite(v)) return {};
-  // Anything that would print as zero prints as a positive zero. A table,
-  // not pow(): this runs several times per row of a million-row CSV.
-  static constexpr double kHalfUnit[] = {0.5, 0.05, 0.005, 5e-4, 5e-5, 5e-6, 5e-7, 5e-8, 5e-9};
-  constexpr int kTable = static_cast<int>(std::size(kHalfUnit));
-  const double half = decimals >= 0 && decimals < kTable ? kHalfUnit[decimals] : 0.5 * std::pow(10.0, -decimals);
-  if (std::fabs(v) < half) v = 0.0;
-  return FixedText(v, decimals, scratch);
+  // Anything that prints as zero prints as a positive zero (a figure just
+  // below zero, or -0.5 at no decimals, which rounds to even).
+  const std::string_view text = FixedText(v, decimals, scratch);
+  if (text.front() == '-' && text.find_first_not_of("0.", 1) == std::string_view::npos) return text.substr(1);
+  return text;
 }
 
 std::string HoursOrEmpty(Time t) {
