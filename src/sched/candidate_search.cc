@@ -36,6 +36,21 @@ struct CandidateSearch::CellWorse {
   bool operator()(const Cell& a, const Cell& b) const { return a.key != b.key ? a.key > b.key : a.node > b.node; }
 };
 
+namespace {
+
+// The time walk's heap order: among cells of one key, the deepest first
+// (a node's index is above every shallower node's). Every cell with room
+// now has the same key, the type's run time: taken shallowest first, the
+// walk would open every such cell of each level before it met a pool.
+struct DeeperFirst {
+  template <class C>
+  bool operator()(const C& a, const C& b) const {
+    return a.key != b.key ? a.key > b.key : a.node < b.node;
+  }
+};
+
+}  // namespace
+
 void CandidateSearch::Begin(size_t num_pools, std::span<const TypeOrders> types, double rtt_limit_ms,
                             const SchedulerSpec& spec, PoolJudge* judge) {
   BeginFull(num_pools, {}, spec, judge);
@@ -144,8 +159,11 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
     while (node < leaves) node *= 2;
     return node - leaves;
   };
+  // (Past the order's last pool the trees hold kNever: only a shorter end
+  // needs the look.)
+  const bool prefix = end < order.pools.size();
   auto key = [&](size_t node) {
-    if (first(node) >= end) return kInf;
+    if (prefix && first(node) >= end) return kInf;
     if (!later && order.room.Least(node) <= types_[t].room_needed) return runtime;
     const int64_t due = DueOf(order, t).Least(node);
     if (!later || due > horizon_) return kInf;
@@ -160,7 +178,7 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
     // with room now has no wait), so pools that tie with it need not be
     // met.
     if (least->time <= runtime) break;
-    std::pop_heap(heap.begin(), heap.end(), CellWorse{});
+    std::pop_heap(heap.begin(), heap.end(), DeeperFirst{});
     const Cell cell = heap.back();
     heap.pop_back();
     // No pool left could lower the norm, ties and rounding apart.
@@ -173,7 +191,7 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
     for (size_t child : {2 * cell.node, 2 * cell.node + 1}) {
       if (const double k = key(child); k < kInf) {
         heap.push_back(Cell{k, static_cast<uint32_t>(child)});
-        std::push_heap(heap.begin(), heap.end(), CellWorse{});
+        std::push_heap(heap.begin(), heap.end(), DeeperFirst{});
       }
     }
   }
