@@ -46,6 +46,11 @@ class Claims {
   bool HasNodesWithFree(const ClusterState& state, PoolId p, int g, int64_t want) const {
     return pools_[p.value()].nodes.HasAtLeast(state.pool(p).buckets, g, want);
   }
+  // The most free devices an up node of pool `p` has after the claims (0:
+  // none has any).
+  int MostFree(const ClusterState& state, PoolId p) const {
+    return pools_[p.value()].nodes.Most(state.pool(p).buckets);
+  }
   // The pool's overlays: items are pool-local node, domain and leaf indices.
   const CountOverlay& Nodes(PoolId p) const { return pools_[p.value()].nodes; }
   const CountOverlay& Domains(PoolId p) const { return pools_[p.value()].domains; }

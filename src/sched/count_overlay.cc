@@ -44,6 +44,16 @@ bool CountOverlay::HasAtLeast(const CountBuckets& buckets, int g, int64_t want) 
   return false;
 }
 
+int CountOverlay::Most(const CountBuckets& buckets) const {
+  for (int c = static_cast<int>(consumed_.size()) - 1; c >= 1; --c) {
+    if (static_cast<int64_t>(buckets[c].size()) - consumed_[c] - stray_[c] + static_cast<int64_t>(overlay_[c].size()) >
+        0) {
+      return c;
+    }
+  }
+  return 0;
+}
+
 void CountOverlay::Take(const CountBuckets& buckets, uint32_t item, int count, int n) {
   const int before = taken_[item];
   assert(count - before >= n);

@@ -41,6 +41,9 @@ class CountOverlay {
   // Whether AtLeast(buckets, g) >= want, counting from the largest count
   // down and stopping once there are enough (one bucket, usually).
   bool HasAtLeast(const CountBuckets& buckets, int g, int64_t want) const;
+  // The most any item has left after the takes (0: none has any): the
+  // largest g with HasAtLeast(buckets, g, 1), in one look down the counts.
+  int Most(const CountBuckets& buckets) const;
   // Takes `n` from `item`, whose state count is `count` (n <= count - Taken).
   void Take(const CountBuckets& buckets, uint32_t item, int count, int n);
 

@@ -402,8 +402,7 @@ void StargatePolicy::UpdateRoom(const ClusterState& state, PoolId p) {
   const PoolState& pool = state.pool(p);
   int64_t room = WakeIndex::kNever;
   if (claims_.Unreserved(state, p) >= 1) {
-    int most = pool.per_node;
-    while (most > 1 && !claims_.HasNodesWithFree(state, p, most, 1)) --most;
+    const int most = std::clamp(claims_.MostFree(state, p), 1, pool.per_node);
     room = WakeIndex::Room(claims_.NodesWithFree(state, p, pool.per_node), most);
   }
   orders_.SetRoom(p, room);

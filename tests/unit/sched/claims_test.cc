@@ -106,6 +106,11 @@ TEST(Claims, NodesWithFreeStaysExactUnderRandomClaims) {
           for (NodeId n : nodes) c.Add(s, p, n.value(), shape.per_node);
         }
         for (uint16_t q = 0; q < 2; ++q) {
+          int most = 0;  // the most free on one node, by the brute force
+          for (int g = 1; g <= s.pool(PoolId(q)).per_node; ++g) {
+            if (BruteForce(s, c, PoolId(q), g) > 0) most = g;
+          }
+          ASSERT_EQ(c.MostFree(s, PoolId(q)), most) << "trial " << trial << " step " << step << " pool " << q;
           for (int g = 1; g <= s.pool(PoolId(q)).per_node; ++g) {
             ASSERT_EQ(c.NodesWithFree(s, PoolId(q), g), BruteForce(s, c, PoolId(q), g))
                 << "trial " << trial << " step " << step << " pool " << q << " g " << g;
