@@ -213,6 +213,23 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
   };
   Walk walks[2] = {{o.carbon, o.factors.co2_per_key, &norms->co2, true},
                    {o.cost, o.factors.cost_per_key, &norms->cost, Uses(t, kCost)}};
+  if (o.both != nullptr) {
+    // The plane's root holds the least carbon key (its first direction)
+    // and price key (its last) over the pools that could be members (with
+    // room for a device, or with devices due back): when the norm is
+    // below even that, the order need not be walked at all.
+    constexpr int K = PoolOrders::kDirections;
+    const PoolOrders::Plane& plane = *o.both;
+    const std::vector<double>& root = later ? plane.least_due : plane.least_open;
+    const double on[2] = {plane.on_carbon[0], plane.on_cost[K - 1]};
+    const int dir[2] = {0, K - 1};
+    for (int k = 0; k < 2 && root.size() >= 2 * K; ++k) {
+      Walk& w = walks[k];
+      if (!w.active || !(*w.norm < kInf) || !(on[k] > 0)) continue;
+      const double bound = w.factor * (root[K + dir[k]] / on[k]);
+      if (bound > *w.norm + Slack(bound, *w.norm)) w.done = true;
+    }
+  }
   // With a round-trip limit, the pools within reach, all of them: when
   // they are few this ends first, and then every member is known (unless
   // the orders hold only those already).
