@@ -4,26 +4,6 @@
 
 namespace stargate::sched {
 
-Queue::Queue(const Queue& o)
-    : order_(o.order_),
-      by_tenant_(o.by_tenant_),
-      keep_tenant_order_(o.keep_tenant_order_),
-      by_id_(o.by_id_),
-      repairs_(o.repairs_) {}
-
-Queue& Queue::operator=(const Queue& o) {
-  if (this == &o) return *this;
-  order_ = o.order_;
-  by_tenant_ = o.by_tenant_;
-  keep_tenant_order_ = o.keep_tenant_order_;
-  by_id_ = o.by_id_;
-  repairs_ = o.repairs_;
-  flat_.clear();
-  gaps_ = 0;
-  flat_valid_ = false;
-  return *this;
-}
-
 void Queue::Push(JobRequest req) {
   Erase(req.id);
   const uint32_t id = req.id.value();
@@ -42,25 +22,25 @@ void Queue::Push(JobRequest req) {
     mine.emplace_hint(mine.end(), key);
   }
   const Slot& slot = by_id_.emplace(id, Slot{std::move(req)}).first->second;
-  if (flat_valid_ && last) {
-    slot.pos = static_cast<uint32_t>(flat_.size());
-    flat_.push_back(&slot);
+  if (flat_.valid && last) {
+    slot.pos = static_cast<uint32_t>(flat_.list.size());
+    flat_.list.push_back(&slot);
   } else {
-    flat_valid_ = false;
+    flat_.valid = false;
   }
 }
 
 void Queue::Flatten() const {
-  if (flat_valid_ && gaps_ <= flat_.size() / 2) return;
-  flat_.clear();
-  flat_.reserve(order_.size());
+  if (flat_.valid && flat_.gaps <= flat_.list.size() / 2) return;
+  flat_.list.clear();
+  flat_.list.reserve(order_.size());
   for (const Key& key : order_) {
     const Slot& slot = by_id_.at(key.id);
-    slot.pos = static_cast<uint32_t>(flat_.size());
-    flat_.push_back(&slot);
+    slot.pos = static_cast<uint32_t>(flat_.list.size());
+    flat_.list.push_back(&slot);
   }
-  gaps_ = 0;
-  flat_valid_ = true;
+  flat_.gaps = 0;
+  flat_.valid = true;
 }
 
 bool Queue::Erase(JobId job) {
@@ -77,9 +57,9 @@ bool Queue::Erase(JobId job) {
       t->second.erase(KeyOf(it->second.req));
       if (t->second.empty()) by_tenant_.erase(t);
     }
-    if (flat_valid_) {
-      flat_[it->second.pos] = nullptr;
-      ++gaps_;
+    if (flat_.valid) {
+      flat_.list[it->second.pos] = nullptr;
+      ++flat_.gaps;
     }
   }
   by_id_.erase(it);

@@ -41,14 +41,6 @@ class Queue {
   void KeepTenantOrder() { keep_tenant_order_ = true; }
   bool keeps_tenant_order() const { return keep_tenant_order_; }
 
-  Queue() = default;
-  // A copy rebuilds its flat list on its first walk (the list points into
-  // the queue's own jobs); a move keeps it (the jobs move with the map).
-  Queue(const Queue& o);
-  Queue& operator=(const Queue& o);
-  Queue(Queue&&) noexcept = default;
-  Queue& operator=(Queue&&) noexcept = default;
-
   // Adds `req`; a job already queued is replaced.
   void Push(JobRequest req);
   // Room for `n` jobs without rehashing (a pass that queues them all).
@@ -67,7 +59,7 @@ class Queue {
   class Iterator {
    public:
     Iterator(const Queue* q, size_t i) : q_(q), i_(i) { Skip(); }
-    const JobRequest& operator*() const { return q_->flat_[i_]->req; }
+    const JobRequest& operator*() const { return q_->flat_.list[i_]->req; }
     const JobRequest* operator->() const { return &**this; }
     Iterator& operator++() {
       ++i_;
@@ -79,7 +71,7 @@ class Queue {
 
    private:
     void Skip() {
-      while (i_ < q_->flat_.size() && q_->flat_[i_] == nullptr) ++i_;
+      while (i_ < q_->flat_.list.size() && q_->flat_.list[i_] == nullptr) ++i_;
     }
     const Queue* q_;
     size_t i_;
@@ -90,7 +82,7 @@ class Queue {
   }
   Iterator end() const {
     Flatten();
-    return Iterator(this, flat_.size());
+    return Iterator(this, flat_.list.size());
   }
 
   // Each tenant's queued jobs (repairs excluded) in scheduling order, keyed
@@ -104,6 +96,23 @@ class Queue {
     JobRequest req;
     mutable uint32_t pos = 0;  // its place in flat_, while that is valid
   };
+  // The jobs of order_ in order, null where one was erased since. A copy
+  // of a queue starts without one (it would point into the other queue's
+  // jobs) and rebuilds it on its first walk; a move keeps it (the jobs
+  // move with the map).
+  struct Flat {
+    std::vector<const Slot*> list;
+    size_t gaps = 0;
+    bool valid = false;
+    Flat() = default;
+    Flat(const Flat&) {}
+    Flat& operator=(const Flat&) {
+      *this = Flat();
+      return *this;
+    }
+    Flat(Flat&&) noexcept = default;
+    Flat& operator=(Flat&&) noexcept = default;
+  };
   static Key KeyOf(const JobRequest& r) { return Key{-r.priority, r.submit.nanos(), r.id.value()}; }
   // Makes flat_ valid and at most half gaps.
   void Flatten() const;
@@ -113,10 +122,7 @@ class Queue {
   bool keep_tenant_order_ = false;
   std::unordered_map<uint32_t, Slot> by_id_;  // node-based: a Slot stays put until erased
   std::vector<JobRequest> repairs_;
-  // The jobs of order_ in order, null where one was erased since.
-  mutable std::vector<const Slot*> flat_;
-  mutable size_t gaps_ = 0;
-  mutable bool flat_valid_ = false;
+  mutable Flat flat_;
 };
 
 }  // namespace stargate::sched
