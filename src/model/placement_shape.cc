@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "model/geo.h"
-
 namespace stargate::model {
 namespace {
 
@@ -14,7 +12,7 @@ BytesPerSec SpineShare(const AcceleratorSpec& accel, const FabricSpec& fabric) {
 // The kWan link when `flows` device-to-device flows cross the bottleneck at once.
 Link WanLink(const AcceleratorSpec& accel, const FabricSpec& fabric, const PlacementShape& shape, int flows) {
   const BytesPerSec share = shape.wan_bandwidth / std::max(flows, 1);
-  return {std::min(share, SpineShare(accel, fabric)), FiberLatency(shape.wan_km) + fabric.alpha_spine};
+  return {std::min(share, SpineShare(accel, fabric)), shape.wan_latency + fabric.alpha_spine};
 }
 
 }  // namespace

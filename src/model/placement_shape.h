@@ -28,7 +28,7 @@ struct PlacementShape {
   int leaves = 1;   // distinct leaf switches
   int pods = 1;     // distinct spine blocks
   int sites = 1;
-  double wan_km = 0;          // largest site-to-site distance in the gang
+  Duration wan_latency;       // one way, between the gang's farthest sites (when sites > 1)
   BytesPerSec wan_bandwidth;  // bottleneck WAN link (when sites > 1)
 };
 
@@ -49,12 +49,9 @@ SpanLevel WidestLevel(const PlacementShape& shape);
 //  - kSpine: scale_out_bw / oversubscription (leaf uplinks are shared),
 //    alpha_spine;
 //  - kWan: the bottleneck WAN link divided among the flows that cross it at
-//    once, capped at the kSpine rate; alpha = FiberLatency(wan_km) +
-//    alpha_spine. A hierarchical all-reduce (below) runs one outer ring per
-//    device of a scale-up domain and each ring crosses a site boundary once
-//    per direction, so the flows are devices / domains.
-//    wan_bandwidth == 0 gives a zero-bandwidth link (collectives answer
-//    Infinite).
+//    once, capped at the kSpine rate; alpha = wan_latency + alpha_spine. A hierarchical all-reduce (below) runs one
+//    outer ring per device of a scale-up domain and each ring crosses a site boundary once per direction, so the flows
+//    are devices / domains. wan_bandwidth == 0 gives a zero-bandwidth link (collectives answer Infinite).
 Link LinkAt(SpanLevel level, const AcceleratorSpec& accel, const FabricSpec& fabric, const PlacementShape& shape);
 
 // Data-parallel gradient all-reduce of `bytes` (held by every device) over the

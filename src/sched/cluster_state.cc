@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 
+#include "model/geo.h"
+
 namespace stargate::sched {
 
 int64_t PoolState::NodesWithFree(int g) const {
@@ -50,18 +52,56 @@ void BlockIndex::Dec(uint32_t b) {
   Link(b);
 }
 
-void ClusterState::SetWanLink(SiteId a, SiteId b, double bytes_per_s) {
-  wan_links_[{std::min(a.value(), b.value()), std::max(a.value(), b.value())}] = bytes_per_s;
+void ClusterState::SetWanLink(SiteId a, SiteId b, double bytes_per_s, double latency_s) {
+  wan_links_[{std::min(a.value(), b.value()), std::max(a.value(), b.value())}] =
+      WanLink{bytes_per_s, std::max(0.0, latency_s)};
 }
 
 void ClusterState::LinkRegions(const std::string& a, const std::string& b, double bytes_per_s, double latency_s) {
   backbone_.Link(a, b, bytes_per_s, latency_s);
+  // Each site's leg to its hub, once per region (a region of no located
+  // site has legs of 0).
+  hub_km_.resize(sites_.size(), 0.0);
+  for (const std::string& region : {a, b}) {
+    if (!hubs_placed_.insert(region).second) continue;
+    double lat = 0, lon = 0;
+    if (!PlaceCoordinates(region, &lat, &lon)) continue;
+    for (size_t s = 0; s < sites_.size(); ++s) {
+      const SiteState& site = sites_[s];
+      if (site.region == region && site.located) {
+        hub_km_[s] = model::HaversineKm(site.latitude, site.longitude, lat, lon);
+      }
+    }
+  }
+}
+
+double ClusterState::FibreBetween(SiteId a, SiteId b) const {
+  const SiteState& x = sites_[a.value()];
+  const SiteState& y = sites_[b.value()];
+  if (!x.located || !y.located) return 0;
+  const double km = model::HaversineKm(x.latitude, x.longitude, y.latitude, y.longitude);
+  return model::FiberLatency(km * model::kRouteFactor).seconds();
+}
+
+double ClusterState::WanLatency(SiteId a, SiteId b) const {
+  if (a == b) return 0;
+  if (auto it = wan_links_.find({std::min(a.value(), b.value()), std::max(a.value(), b.value())});
+      it != wan_links_.end()) {
+    return it->second.latency_s > 0 ? it->second.latency_s : FibreBetween(a, b);
+  }
+  if (!backbone_.empty()) {
+    if (const std::optional<double> path = backbone_.PathLatency(sites_[a.value()].region, sites_[b.value()].region)) {
+      auto leg = [&](SiteId s) { return model::FiberLatency(hub_km_[s.value()] * model::kRouteFactor).seconds(); };
+      return leg(a) + *path + leg(b);
+    }
+  }
+  return FibreBetween(a, b);
 }
 
 double ClusterState::WanBytesPerSec(SiteId a, SiteId b) const {
   if (auto it = wan_links_.find({std::min(a.value(), b.value()), std::max(a.value(), b.value())});
       it != wan_links_.end()) {
-    return it->second;
+    return it->second.bytes_per_s;
   }
   const double x = sites_[a.value()].wan_uplink, y = sites_[b.value()].wan_uplink;
   if (!backbone_.empty()) {

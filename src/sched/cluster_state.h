@@ -185,9 +185,19 @@ class ClusterState {
   // kDefaultWan (a scenario link's default, 400 Gb/s). A site without an
   // uplink of its own reaches its hub at kDefaultWan.
   static constexpr double kDefaultWan = 400e9 / 8;
-  void SetWanLink(SiteId a, SiteId b, double bytes_per_s);
+  // (`latency_s`: one way; 0 = fibre over the distance between the two.)
+  void SetWanLink(SiteId a, SiteId b, double bytes_per_s, double latency_s = 0);
   void LinkRegions(const std::string& a, const std::string& b, double bytes_per_s, double latency_s);
   double WanBytesPerSec(SiteId a, SiteId b) const;
+  // The one-way latency (s) between two sites, by the same route: the
+  // pair's own link (its latency as given, or fibre over the distance
+  // between them); else, both regions on the backbone, fibre from each
+  // site to its region's hub (the region's centre, PlaceCoordinates) and
+  // the least-latency path between the hubs; else fibre over the distance
+  // between them. 0 for a site with itself, and for the legs of a site
+  // that is not located. A transfer takes it on top of its bytes over
+  // WanBytesPerSec; a gang spread over sites pays it in every collective.
+  double WanLatency(SiteId a, SiteId b) const;
   // The site named `name`, or nullopt.
   std::optional<SiteId> FindSite(std::string_view name) const;
 
@@ -329,8 +339,16 @@ class ClusterState {
     }
   };
   mutable std::map<Ask, std::shared_ptr<const SiteSet>, AskLess> allowed_sites_;
-  std::map<std::pair<uint16_t, uint16_t>, double> wan_links_;  // (lower, higher) site -> bytes/s
+  struct WanLink {
+    double bytes_per_s;
+    double latency_s;  // 0: fibre over the distance
+  };
+  std::map<std::pair<uint16_t, uint16_t>, WanLink> wan_links_;  // (lower, higher) site
   WanBackbone backbone_;
+  // Per site, km to its region's hub, once the region is on the backbone.
+  std::vector<double> hub_km_;
+  std::set<std::string, std::less<>> hubs_placed_;
+  double FibreBetween(SiteId a, SiteId b) const;
   int64_t total_devices_ = 0;
   uint64_t shape_id_ = 0;
   uint64_t grid_version_ = 0;

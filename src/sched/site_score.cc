@@ -84,7 +84,7 @@ double MoveSeconds(const ClusterState& state, SiteId site, const JobRequest& req
   double s = 0;
   for (const DataNeed& d : req.data) {
     SiteId from;
-    if (const double bw = BestRate(state, site, d, &from); bw > 0) s += d.bytes / bw;
+    if (const double bw = BestRate(state, site, d, &from); bw > 0) s += state.WanLatency(from, site) + d.bytes / bw;
   }
   return s;
 }

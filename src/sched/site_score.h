@@ -43,7 +43,8 @@ Candidate Estimate(const ClusterState& state, PoolId p, const JobRequest& req, d
 
 // Seconds to bring `req`'s input data (and a resuming job's newest
 // checkpoint) to `site`: each the site lacks, from the holder with the
-// fastest link, in turn.
+// fastest link, in turn (its bytes at the link's rate after the link's
+// latency, ClusterState::WanLatency).
 double MoveSeconds(const ClusterState& state, SiteId site, const JobRequest& req);
 // Where the time goes, for a placement's reason: "; data corpus at
 // site-b, 2.0 TB, 4.4 h to move", "; checkpoint at site-a, 80 GB, 11 min

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 #include <tuple>
@@ -78,7 +79,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
       continue;
     }
     const std::optional<SiteId> a = state_.FindSite(w.a), b = state_.FindSite(w.b);
-    if (a && b) state_.SetWanLink(*a, *b, w.bandwidth.value());
+    if (a && b) state_.SetWanLink(*a, *b, w.bandwidth.value(), w.latency.seconds());
   }
   pool_fail_rate_.assign(state_.pools().size(), 0.0);
   site_fail_rate_.assign(sites.size(), 0.0);
@@ -537,6 +538,27 @@ void Engine::SwapInShape(uint32_t j, uint32_t out, uint32_t in) {
          &js.shape.pods);
 }
 
+void Engine::SpreadOverSites(const std::vector<uint32_t>& nodes, model::PlacementShape* shape) const {
+  std::vector<uint16_t> sites;
+  for (uint32_t n : nodes) sites.push_back(state_.pool(state_.PoolOf(NodeId(n))).site.value());
+  std::sort(sites.begin(), sites.end());
+  sites.erase(std::unique(sites.begin(), sites.end()), sites.end());
+  shape->sites = static_cast<int>(sites.size());
+  if (sites.size() < 2) return;
+  // Every outer ring of the all-reduce passes each site: the slowest pair
+  // bounds it (a ring may not need that pair, so this errs slow).
+  double latency_s = 0, bytes_per_s = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < sites.size(); ++i) {
+    for (size_t k = i + 1; k < sites.size(); ++k) {
+      const SiteId a(sites[i]), b(sites[k]);
+      latency_s = std::max(latency_s, state_.WanLatency(a, b));
+      bytes_per_s = std::min(bytes_per_s, state_.WanBytesPerSec(a, b));
+    }
+  }
+  shape->wan_latency = Duration::FromSeconds(latency_s);
+  shape->wan_bandwidth = BytesPerSec(bytes_per_s);
+}
+
 // Starts a run segment of job `j` on the nodes it holds.
 void Engine::BeginSegment(uint32_t j, Time now) {
   const JobSpec& spec = in_.jobs[j];
@@ -577,6 +599,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
       shape.domains = domains;
       shape.leaves = leaves;
       shape.pods = pods;
+      SpreadOverSites(js.nodes, &shape);
     }
   }
 
@@ -918,8 +941,8 @@ double Engine::CheckpointBytesOf(uint32_t j) const {
 Duration Engine::CopyTime(uint32_t j, int a, int b) const {
   const double bytes = CheckpointBytesOf(j);
   if (bytes <= 0 || a == b) return Duration::Zero();
-  const double bw = state_.WanBytesPerSec(SiteId(static_cast<uint16_t>(a)), SiteId(static_cast<uint16_t>(b)));
-  return Duration::FromSeconds(bytes / bw);
+  const SiteId from(static_cast<uint16_t>(a)), to(static_cast<uint16_t>(b));
+  return Duration::FromSeconds(state_.WanLatency(from, to) + bytes / state_.WanBytesPerSec(from, to));
 }
 
 int Engine::ReplicaSite(uint32_t j, uint32_t site) const {

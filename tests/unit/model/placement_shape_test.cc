@@ -45,7 +45,7 @@ TEST(LinkAt, FollowsTheDocumentedTable) {
   const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
   const FabricSpec f = MetaFabric();
   PlacementShape s = H100Gang(4, 2, 2, 2);
-  s.wan_km = 1000;
+  s.wan_latency = FiberLatency(1000);
   s.wan_bandwidth = GigabitsPerSec(800);
 
   for (SpanLevel l : {SpanLevel::kNode, SpanLevel::kDomain}) {
@@ -92,7 +92,7 @@ TEST(GradientAllReduce, GrowsAsTheGangSpreads) {
   const FabricSpec f = MetaFabric();
   const Bytes n = Gigabytes(4);
   PlacementShape wan = H100Gang(64, 4, 2, 2);
-  wan.wan_km = 1400;
+  wan.wan_latency = FiberLatency(1400);
   wan.wan_bandwidth = GigabitsPerSec(3200);
   const Duration node = GradientAllReduce(n, h100, f, H100Gang(1, 1, 1, 1));
   const Duration leaf = GradientAllReduce(n, h100, f, H100Gang(64, 1, 1, 1));

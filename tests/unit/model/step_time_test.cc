@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "model/geo.h"
+
 namespace stargate::model {
 namespace {
 
@@ -90,7 +92,7 @@ TEST(TrainingStep, SlowWanExposesCommunication) {
   s.leaves = 8;
   s.pods = 2;
   s.sites = 2;
-  s.wan_km = 1400;
+  s.wan_latency = FiberLatency(1400);
   s.wan_bandwidth = GigabitsPerSec(400);
   const AcceleratorSpec& h100 = Spec(AcceleratorType::kH100);
   const StepEstimate wan = TrainingStep(t, h100, FabricSpec{}, s);

@@ -162,8 +162,11 @@ TEST(SiteScore, InputDataPullsTheJobToWhereItIs) {
   req.estimate = Duration::Hours(1);
   req.data = {DataNeed{"corpus", 2e12, {SiteId(2)}}};  // 2 TB at dallas
   EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(2), req), 0);
-  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(1), req), 2000);  // over the link
-  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(0), req), 20000);
+  // Over the link, after its latency (fibre over the distance: tens of ms).
+  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(1), req), s.WanLatency(SiteId(2), SiteId(1)) + 2000);
+  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(0), req), s.WanLatency(SiteId(2), SiteId(0)) + 20000);
+  EXPECT_GT(s.WanLatency(SiteId(2), SiteId(0)), s.WanLatency(SiteId(2), SiteId(1)));  // Tokyo is farther
+  EXPECT_LT(s.WanLatency(SiteId(2), SiteId(0)), 0.2);
   EXPECT_DOUBLE_EQ(s.WanBytesPerSec(SiteId(0), SiteId(1)), ClusterState::kDefaultWan);  // no link, no uplinks
   EXPECT_EQ(MoveReason(s, SiteId(1), req), "; data corpus at dallas, 2.0 TB, 0.6 h to move");
   EXPECT_EQ(MoveReason(s, SiteId(2), req), "");
@@ -190,7 +193,7 @@ TEST(SiteScore, AResumingJobsCheckpointIsStagedTimeInTheScore) {
   req.accelerators = 8;
   req.estimate = Duration::Hours(1);
   req.data = {DataNeed{"checkpoint step 120", 8e10, {SiteId(2)}, /*checkpoint=*/true}};  // 80 GB at dallas
-  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(1), req), 80);
+  EXPECT_DOUBLE_EQ(MoveSeconds(s, SiteId(1), req), s.WanLatency(SiteId(2), SiteId(1)) + 80);
   EXPECT_EQ(MoveReason(s, SiteId(1), req), "; checkpoint at dallas, 80 GB, 1 min to stage");
   req.data[0].bytes = 8e12;
   EXPECT_EQ(MoveReason(s, SiteId(1), req), "; checkpoint at dallas, 8.0 TB, 2.2 h to stage");

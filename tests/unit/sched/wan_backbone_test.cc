@@ -10,6 +10,7 @@
 #include <initializer_list>
 #include <limits>
 
+#include "model/geo.h"
 #include "sched/cluster_state.h"
 
 namespace stargate::sched {
@@ -77,6 +78,53 @@ TEST(WanBackbone, SitesReachEachOtherThroughTheirHubs) {
   EXPECT_DOUBLE_EQ(s.WanBytesPerSec(b1, a2), 1e9);
   s.LinkRegions("eu", "ap", 3e9, 0.05);
   EXPECT_DOUBLE_EQ(s.WanBytesPerSec(a1, c1), 3e9);  // us-eu-ap: the eu-ap link is the narrowest
+}
+
+SiteSpec Located(const char* name, const char* region, double latitude, double longitude) {
+  SiteSpec s = At(name, region, 0);
+  s.latitude = latitude;
+  s.longitude = longitude;
+  return s;
+}
+
+// Latency takes the route bandwidth does: a pair's own link, else each
+// site's leg to its region's hub (the region's centre) and the path
+// between the hubs, else fibre straight between the two sites.
+TEST(WanBackbone, LatencyFollowsTheSameRoute) {
+  SiteSpec lost = At("c2", "ap", 0);
+  lost.located = false;
+  ClusterState s({Located("a1", "us", 40.7, -74.0), Located("a2", "us", 42.4, -71.1), Located("b1", "eu", 51.5, -0.1),
+                  Located("b2", "eu", 48.9, 2.35), Located("c1", "ap", 35.7, 139.7), lost});
+  const SiteId a1(0), a2(1), b1(2), b2(3), c1(4), c2(5);
+  auto fibre = [](double km) { return model::FiberLatency(km * model::kRouteFactor).seconds(); };
+  auto straight = [&](SiteId x, SiteId y) {
+    const SiteState &p = s.site(x), &q = s.site(y);
+    return fibre(model::HaversineKm(p.latitude, p.longitude, q.latitude, q.longitude));
+  };
+  // No backbone: straight between the two; nothing for a site to itself,
+  // or from a site that is not located.
+  EXPECT_DOUBLE_EQ(s.WanLatency(a1, b1), straight(a1, b1));
+  EXPECT_GT(s.WanLatency(a1, b1), 0.025);  // New York-London, about 5,600 km great circle
+  EXPECT_LT(s.WanLatency(a1, b1), 0.045);
+  EXPECT_EQ(s.WanLatency(a1, a1), 0);
+  EXPECT_EQ(s.WanLatency(c1, c2), 0);
+  // Through the hubs: each leg to its region's centre, and the link's 40 ms.
+  s.LinkRegions("us", "eu", 10e9, 0.040);
+  double lat = 0, lon = 0;
+  ASSERT_TRUE(s.PlaceCoordinates("us", &lat, &lon));
+  const double leg_a1 = fibre(model::HaversineKm(40.7, -74.0, lat, lon));
+  const double leg_a2 = fibre(model::HaversineKm(42.4, -71.1, lat, lon));
+  ASSERT_TRUE(s.PlaceCoordinates("eu", &lat, &lon));
+  const double leg_b1 = fibre(model::HaversineKm(51.5, -0.1, lat, lon));
+  EXPECT_DOUBLE_EQ(s.WanLatency(a1, b1), leg_a1 + 0.040 + leg_b1);
+  EXPECT_DOUBLE_EQ(s.WanLatency(b1, a1), s.WanLatency(a1, b1));
+  EXPECT_DOUBLE_EQ(s.WanLatency(a1, a2), leg_a1 + leg_a2);   // one hub
+  EXPECT_DOUBLE_EQ(s.WanLatency(a1, c1), straight(a1, c1));  // ap is off the backbone
+  // A pair's own link: its latency, or fibre between the two.
+  s.SetWanLink(a2, b2, 1e9, 0.025);
+  EXPECT_DOUBLE_EQ(s.WanLatency(b2, a2), 0.025);
+  s.SetWanLink(a2, b2, 1e9);
+  EXPECT_DOUBLE_EQ(s.WanLatency(a2, b2), straight(a2, b2));
 }
 
 }  // namespace

@@ -482,18 +482,19 @@ TwinInputs DataAtB(std::vector<WanLinkSpec> wan) {
 }
 
 // Data gravity in the twin: a job whose 2 TB input is at site b. FIFO
-// takes site a (first fit) and spends the move over the 8 Gb/s link
-// before computing; the stargate policy, charged the same move, goes to b.
+// takes site a (first fit) and spends the move over the 8 Gb/s link (and
+// its 20 ms) before computing; the stargate policy, charged the same move,
+// goes to b.
 TEST(Engine, InputDataIsMovedBeforeTheJobComputesAndPullsTheStargatePolicy) {
-  TwinInputs in = DataAtB({WanLinkSpec{"a", "b", BytesPerSec(1e9), Duration::Zero()}});
+  TwinInputs in = DataAtB({WanLinkSpec{"a", "b", BytesPerSec(1e9), Duration::Millis(20)}});
   in.spec.policy = "fifo";
   const RunResult fifo = RunTwin(in).value();
   ASSERT_EQ(fifo.jobs[0].outcome, JobOutcome::kFinished);
   EXPECT_EQ(fifo.jobs[0].site, 0);
   EXPECT_EQ(fifo.summary.inputs.moves, 1);
   EXPECT_DOUBLE_EQ(fifo.summary.inputs.tb, 2.0);
-  EXPECT_NEAR(fifo.summary.inputs.hours, 2000.0 / 3600, 1e-9);
-  EXPECT_EQ(fifo.jobs[0].end, Time::Epoch() + Duration::Hours(2) + Duration::Seconds(2000));
+  EXPECT_NEAR(fifo.summary.inputs.hours, 2000.02 / 3600, 1e-9);
+  EXPECT_NEAR((fifo.jobs[0].end - Time::Epoch()).seconds(), 7200 + 2000.02, 1e-6);
   in.spec.policy = "stargate";
   const RunResult gravity = RunTwin(in).value();
   EXPECT_EQ(gravity.jobs[0].site, 1);
@@ -504,7 +505,7 @@ TEST(Engine, InputDataIsMovedBeforeTheJobComputesAndPullsTheStargatePolicy) {
 // The same move over a backbone: a and b in regions joined by a 4 Gb/s
 // link between their hubs, and no link of their own; the move takes the
 // backbone's bandwidth (each site's uplink to its hub is the default
-// 400 Gb/s).
+// 400 Gb/s) after its 30 ms (each site is its region's hub: no legs).
 TEST(Engine, InputDataMovesOverTheRegionsBackbone) {
   WanLinkSpec backbone{"r-a", "r-b", BytesPerSec(0.5e9), Duration::Millis(30)};
   backbone.regions = true;
@@ -515,8 +516,8 @@ TEST(Engine, InputDataMovesOverTheRegionsBackbone) {
   const RunResult fifo = RunTwin(in).value();
   ASSERT_EQ(fifo.jobs[0].outcome, JobOutcome::kFinished);
   EXPECT_EQ(fifo.jobs[0].site, 0);
-  EXPECT_NEAR(fifo.summary.inputs.hours, 4000.0 / 3600, 1e-9);
-  EXPECT_EQ(fifo.jobs[0].end, Time::Epoch() + Duration::Hours(2) + Duration::Seconds(4000));
+  EXPECT_NEAR(fifo.summary.inputs.hours, 4000.03 / 3600, 1e-9);
+  EXPECT_NEAR((fifo.jobs[0].end - Time::Epoch()).seconds(), 7200 + 4000.03, 1e-6);
 }
 
 }  // namespace
@@ -591,6 +592,63 @@ TEST(Engine, AResumingJobIsChargedTheStagingOfItsCheckpointAndStaysWhereItIs) {
 
 namespace stargate::twin {
 namespace {
+
+// A training gang spread over two sites (`spread: sites`, one node in
+// each) all-reduces over the WAN between them: the link's bandwidth and
+// latency set its step time (what the overlap with compute leaves
+// exposed), and the same gang in one site (over its spine) runs faster.
+constexpr char kSpreadGang[] = R"(name: spread-gang
+seed: 1
+duration: 30d
+policy: fifo
+sites:
+  - {name: a, jurisdiction: EU, latitude: 50.1, longitude: 8.7, pools: [{accelerator: H100, nodes: 2, accels_per_node: 8}]}
+  - {name: b, jurisdiction: EU, latitude: 53.3, longitude: -6.3, pools: [{accelerator: H100, nodes: 2, accels_per_node: 8}]}
+wan:
+  - {a: a, b: b, bandwidth: 25Gbps, latency: 10ms}
+failures: {enabled: false}
+workload:
+  jobs:
+    - name: diloco
+      kind: training
+      accelerators: H100
+      count: 16
+      per_node: 8
+      spread: sites
+      submit: 0s
+      training: {params: 1B, tokens: 2B, tokens_per_step: 0.5M, mfu: 0.4, tensor_parallel: 1}
+      checkpoint: {enabled: false}
+)";
+
+TEST(Engine, AGangSpreadOverSitesStepsAtTheWansPace) {
+  StatusOr<TwinInputs> in = LoadScenarioText(kSpreadGang, "spread.yaml", ".");
+  ASSERT_TRUE(in.ok()) << in.status();
+  auto hours = [&](const TwinInputs& scenario) {
+    const RunResult r = RunTwin(scenario).value();
+    EXPECT_EQ(r.jobs.at(0).outcome, JobOutcome::kFinished);
+    return (r.jobs.at(0).end - Time::Epoch()).hours();  // submitted at 0 to an empty network
+  };
+  const double wan = hours(*in);
+  TwinInputs far = *in;
+  far.spec.wan[0].latency = Duration::Millis(100);
+  const double slow_latency = hours(far);
+  TwinInputs thin = *in;
+  thin.spec.wan[0].bandwidth = BytesPerSec(5e9 / 8);
+  const double slow_link = hours(thin);
+  TwinInputs one_site = *in;
+  one_site.jobs[0].spread_sites = false;
+  const double local = hours(one_site);
+  EXPECT_LT(local, wan);
+  // 4,000 steps (2B tokens at 0.5M a step). Each step's outer ring runs
+  // over the 2 sites: 2 (p - 1) = 2 messages of the link's latency, so 90
+  // ms more latency adds 180 ms a step.
+  EXPECT_NEAR(slow_latency - wan, 4000 * 2 * 0.090 / 3600, 1e-3);
+  // And 2 (p - 1) / p of each ring's quarter GB (1B bf16 gradients over 8
+  // rings, one per device of a node) at the link's rate shared by the 8:
+  // 0.64 s a step at 25 Gb/s, 3.2 s at 5 Gb/s.
+  auto ring_s = [](double gbps) { return 0.25e9 / (gbps * 1e9 / 8 / 8); };
+  EXPECT_NEAR(slow_link - wan, 4000 * (ring_s(5) - ring_s(25)) / 3600, 1e-3);
+}
 
 // Trace replay: the waits a trace recorded beside the twin's for the same
 // jobs; jobs without a recorded wait (generated ones) stay out of it.
