@@ -205,6 +205,12 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
     std::stable_sort(by_nodes_[t].begin(), by_nodes_[t].end(),
                      [&](PoolId a, PoolId b) { return pool(a).num_nodes > pool(b).num_nodes; });
   }
+  for (unsigned mask = 0; mask < largest_of_types_.size(); ++mask) {
+    for (size_t t = 0; t < by_devices_.size(); ++t) {
+      if ((mask & MaskOf(static_cast<AcceleratorType>(t))) == 0 || by_devices_[t].empty()) continue;
+      largest_of_types_[mask] = std::max(largest_of_types_[mask], pool(by_devices_[t].front()).total_devices());
+    }
+  }
   TenantUsage capacity;
   for (const PoolState& p : pools_) capacity += TenantUsage::Of(p.type, p.total_devices());
   tenants_.SetCapacity(capacity);
@@ -372,6 +378,9 @@ bool ClusterState::TakeChangedPools(uint64_t reader, std::vector<PoolId>* pools)
 }
 
 int64_t ClusterState::MaxGang(const JobRequest& req) const {
+  if (req.allowed == nullptr && req.fixed_per_node <= 0 && req.accel_mask < largest_of_types_.size()) {
+    return largest_of_types_[req.accel_mask];
+  }
   if (req.allowed == nullptr) return MaxGangWalk(req);  // each type's first pool matches
   const GangAsk ask{req.allowed.get(), req.accel_mask, req.fixed_per_node};
   if (auto it = max_gang_.find(ask); it != max_gang_.end()) return it->second.second;

@@ -12,6 +12,7 @@
 // applying decisions; Scheduler::Schedule reads it. Not thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -372,6 +373,10 @@ class ClusterState {
   // Per accelerator type: its pools by devices and by nodes, largest
   // first (ties in pool order), so MaxGang stops at the first it accepts.
   std::vector<std::vector<PoolId>> by_devices_, by_nodes_;
+  // MaxGang of a job with neither allowed sites nor a per-node count, by
+  // its types: the largest pool of any of them (most jobs of a busy pass
+  // that cannot start ask).
+  std::array<int64_t, 1u << kNumAcceleratorTypes> largest_of_types_{};
   // MaxGang's answers for jobs with allowed sites, by (set, types, fixed
   // per-node count). A cache, like allowed_sites_: pools never change
   // after construction, and each entry holds its set so the address is

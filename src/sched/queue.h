@@ -64,6 +64,18 @@ class Queue {
     Iterator& operator++() {
       ++i_;
       Skip();
+      // A pass reads jobs it mostly cannot start at a few ns each: asked
+      // for ahead, each job's request is in cache when its turn comes
+      // (the requests are scattered over the map's nodes).
+      constexpr size_t kAhead = 8;
+      if (i_ + kAhead < q_->flat_.list.size()) {
+        if (const Slot* ahead = q_->flat_.list[i_ + kAhead]) {
+          // (Its first two lines: the fields a pass reads of a job it
+          // cannot start, the data and priority among them.)
+          __builtin_prefetch(&ahead->req);
+          __builtin_prefetch(reinterpret_cast<const char*>(&ahead->req) + 64);
+        }
+      }
       return *this;
     }
     bool operator!=(const Iterator& o) const { return i_ != o.i_; }

@@ -225,6 +225,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& n
 
 Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue, Time now) {
   Decisions out;
+  out.items.reserve(last_decisions_);  // a pass decides about as much as the last: no regrowth
   claims_.Reset(state);
   site_claimed_w_.assign(state.sites().size(), 0.0);
   wait_demand_.assign(state.pools().size(), 0);
@@ -347,6 +348,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
     }
     if (!spec_.backfill || !reservation.valid) break;
   }
+  last_decisions_ = out.items.size();
   return out;
 }
 

@@ -144,6 +144,7 @@ class StargatePolicy final : public Scheduler {
 
   SchedulerSpec spec_;
   Time next_deep_pass_ = Time::FromNanos(INT64_MIN);  // see SchedulerSpec::backfill_interval
+  size_t last_decisions_ = 0;                         // the last pass's, to size the next one's
   // Scratch reused across passes so a pass allocates little in steady state.
   Claims claims_;
   PoolOrders orders_;

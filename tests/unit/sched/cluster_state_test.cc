@@ -112,30 +112,38 @@ TEST(ClusterState, AllowedSitesReachPastTheSixtyFourth) {
   }
 }
 
-// MaxGang walks each type's pools largest first; it must agree with a
-// look at every pool, fixed per-node counts and residency included.
+// MaxGang walks each type's pools largest first (or, with neither allowed
+// sites nor a per-node count, looks its types up); it must agree with a
+// look at every pool, types, fixed per-node counts and residency included.
 TEST(ClusterState, MaxGangAgreesWithEveryPool) {
+  const AcceleratorType types[] = {AcceleratorType::kH100, AcceleratorType::kH200, AcceleratorType::kA100};
   std::vector<SiteSpec> sites;
   for (int i = 0; i < 40; ++i) {
     SiteSpec site;
     site.name = "s" + std::to_string(i);
     site.jurisdiction = i % 3 == 0 ? "EU" : "US";
-    site.pools.push_back(PoolSpec{AcceleratorType::kH100, 1 + (i * 7) % 13, i % 2 == 0 ? 8 : 4, 1, 1});
+    site.pools.push_back(PoolSpec{types[i % 3], 1 + (i * 7) % 13, i % 2 == 0 ? 8 : 4, 1, 1});
     sites.push_back(site);
   }
   ClusterState s(sites);
-  for (const int fixed : {0, 4, 8}) {
-    for (const bool eu : {false, true}) {
-      JobRequest r;
-      r.fixed_per_node = fixed;
-      if (eu) r.allowed = s.AllowedSites({"EU"}, {});
-      int64_t want = 0;
-      for (size_t i = 0; i < s.pools().size(); ++i) {
-        const PoolState& p = s.pools()[i];
-        if (!s.PoolMatches(PoolId(static_cast<uint16_t>(i)), r)) continue;
-        want = std::max(want, fixed > 0 ? int64_t{p.num_nodes} * fixed : p.total_devices());
+  const AcceleratorMask masks[] = {kAnyGpu, MaskOf(AcceleratorType::kH100),
+                                   MaskOf(AcceleratorType::kH200) | MaskOf(AcceleratorType::kA100),
+                                   MaskOf(AcceleratorType::kB200)};  // none of that type: 0
+  for (const AcceleratorMask mask : masks) {
+    for (const int fixed : {0, 4, 8}) {
+      for (const bool eu : {false, true}) {
+        JobRequest r;
+        r.accel_mask = mask;
+        r.fixed_per_node = fixed;
+        if (eu) r.allowed = s.AllowedSites({"EU"}, {});
+        int64_t want = 0;
+        for (size_t i = 0; i < s.pools().size(); ++i) {
+          const PoolState& p = s.pools()[i];
+          if (!s.PoolMatches(PoolId(static_cast<uint16_t>(i)), r)) continue;
+          want = std::max(want, fixed > 0 ? int64_t{p.num_nodes} * fixed : p.total_devices());
+        }
+        EXPECT_EQ(s.MaxGang(r), want) << "mask " << mask << " fixed " << fixed << " eu " << eu;
       }
-      EXPECT_EQ(s.MaxGang(r), want) << "fixed " << fixed << " eu " << eu;
     }
   }
 }
