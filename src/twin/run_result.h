@@ -60,7 +60,7 @@ struct AuditRecord {
   Time last;  // time of the latest of the `count` decisions
 };
 
-// One value per hour of simulated time.
+// One value per hour of simulated time (`up` may be empty: see there).
 struct SiteSeries {
   std::string name;
   std::string jurisdiction;
@@ -70,7 +70,7 @@ struct SiteSeries {
   std::vector<double> facility_mw;  // mean facility power over the hour
   std::vector<double> carbon;       // grid gCO2/kWh
   std::vector<double> price;        // USD/MWh
-  std::vector<double> up;           // fraction of the hour the site was up (an outage draws nothing)
+  std::vector<double> up;  // fraction of the hour the site was up (an outage draws nothing); empty: up throughout
   double energy_mwh = 0;
   double peak_mw = 0;  // instantaneous maximum facility power
   // Its largest move at one instant, and within any minute (twin/power_swings.h).

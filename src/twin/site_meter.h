@@ -33,6 +33,13 @@ class SiteMeter {
   const std::vector<double>& busy_device_s() const { return busy_device_s_; }
   const std::vector<double>& down_s() const { return down_s_; }
   const PowerSwings& swings() const { return swings_; }
+  // Frees the hourly buckets once they have been read (a year of 10,000
+  // sites holds 2 GB of them); the meter reads as having no hours after.
+  void DropHours() {
+    std::vector<double>().swap(energy_j_);
+    std::vector<double>().swap(busy_device_s_);
+    std::vector<double>().swap(down_s_);
+  }
   void NoteSwing(double step_w, double ramp_w) { swings_.Note(step_w, ramp_w); }
 
  private:

@@ -434,6 +434,13 @@ TEST(Engine, ASiteLossIsWaitedOutWhileWaitingCostsLessThanTheWorkAtStake) {
   ASSERT_EQ(brief.jobs[0].outcome, JobOutcome::kFinished);
   EXPECT_EQ(brief.jobs[0].site, 0);  // back at its own site
   EXPECT_LT(brief.jobs[0].end, Time::Epoch() + Duration::Hours(24));
+  // Site a's hours say when it was out (10 h to 12 h); b, never out, keeps
+  // no such series (empty: up throughout).
+  ASSERT_EQ(brief.sites[0].up.size(), brief.sites[0].carbon.size());
+  EXPECT_DOUBLE_EQ(brief.sites[0].up[9], 1.0);
+  EXPECT_DOUBLE_EQ(brief.sites[0].up[10], 0.0);
+  EXPECT_DOUBLE_EQ(brief.sites[0].up[12], 1.0);
+  EXPECT_TRUE(brief.sites[1].up.empty());
 
   // Down for two days: it waits as long as the ~9 h of work it would redo,
   // then starts over at site b.
