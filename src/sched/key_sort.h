@@ -6,8 +6,10 @@
 //
 // A least-significant-digit radix sort: the pool's two bytes, then the
 // eight bytes of the key mapped to an unsigned integer that orders as the
-// double does (-0.0 taken as 0.0; keys are never NaN). A byte that every
-// item shares is skipped. Pure.
+// double does (-0.0 taken as 0.0; keys are never NaN). Every digit is
+// counted in one pass; a byte that every item shares is skipped, and so
+// are the pool's bytes when the items come in pool order (a type's pools
+// do). Pure.
 #pragma once
 
 #include <cstdint>

@@ -80,20 +80,41 @@ void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, doub
 // Finite, so a zero weight times it is 0, not NaN.
 constexpr double kNone = std::numeric_limits<double>::max() / 8;
 
-// `least`: per node, the least of each direction's sum over the positions
-// below for which in(position) holds.
-template <class In>
-void Gather(const PoolOrders::Plane& plane, std::vector<double>* least, In in) {
+// Per node, the least of each direction's sum over the positions below
+// with room now (`open`) and with devices due back (`due_least`), in one
+// pass: every entry is written (node 0 is unused), so the arrays are not
+// cleared first.
+void Gather(const PoolOrders::Plane& plane, std::vector<double>* open, std::vector<double>* due_least) {
   constexpr int K = PoolOrders::kDirections;
   const size_t leaves = plane.room.leaves();
-  least->assign(2 * leaves * K, kNone);
-  for (size_t i = 0; i < plane.pools.size(); ++i) {
-    if (!in(i)) continue;
-    std::copy_n(plane.sums.begin() + static_cast<ptrdiff_t>(i * K), K,
-                least->begin() + static_cast<ptrdiff_t>((leaves + i) * K));
+  const size_t n = plane.pools.size();
+  const int64_t* room = plane.room.tree() + leaves;
+  const int64_t* due = plane.due[0].tree() + leaves;
+  open->resize(2 * leaves * K);
+  due_least->resize(2 * leaves * K);
+  double* o = open->data();
+  double* d = due_least->data();
+  std::fill_n(o, K, kNone);
+  std::fill_n(d, K, kNone);
+  for (size_t i = 0; i < leaves; ++i) {
+    const double* sums = i < n ? plane.sums.data() + i * K : nullptr;
+    const size_t at = (leaves + i) * K;
+    if (sums != nullptr && PoolOrders::Plane::Open(room[i])) {
+      std::copy_n(sums, K, o + at);
+    } else {
+      std::fill_n(o + at, K, kNone);
+    }
+    if (sums != nullptr && PoolOrders::Plane::Due(due[i])) {
+      std::copy_n(sums, K, d + at);
+    } else {
+      std::fill_n(d + at, K, kNone);
+    }
   }
   for (size_t i = leaves - 1; i >= 1; --i) {
-    for (int k = 0; k < K; ++k) (*least)[i * K + k] = std::min((*least)[2 * i * K + k], (*least)[(2 * i + 1) * K + k]);
+    for (int k = 0; k < K; ++k) {
+      o[i * K + k] = std::min(o[2 * i * K + k], o[(2 * i + 1) * K + k]);
+      d[i * K + k] = std::min(d[2 * i * K + k], d[(2 * i + 1) * K + k]);
+    }
   }
 }
 
@@ -121,7 +142,6 @@ void Relink(const PoolOrders::Plane& plane, std::vector<double>& least, size_t p
 void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
                PoolOrders::Plane* out) {
   const size_t n = out->pools.size();
-  const size_t leaves = out->room.leaves();
   Box all;
   for (PoolId p : out->pools) {
     const size_t site = state.pool(p).site.value();
@@ -145,10 +165,7 @@ void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key,
       out->sums[i * K + k] = out->on_carbon[k] * carbon_key[site] + out->on_cost[k] * cost_key[site];
     }
   }
-  const int64_t* room = out->room.tree();
-  const int64_t* due = out->due[0].tree();
-  Gather(*out, &out->least_open, [&](size_t i) { return PoolOrders::Plane::Open(room[leaves + i]); });
-  Gather(*out, &out->least_due, [&](size_t i) { return PoolOrders::Plane::Due(due[leaves + i]); });
+  Gather(*out, &out->least_open, &out->least_due);
   ++out->fills;
 }
 

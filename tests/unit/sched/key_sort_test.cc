@@ -41,6 +41,14 @@ TEST(KeySort, SortsAsTheComparisonSortDoes) {
       }
       items.emplace_back(key, static_cast<uint16_t>(rng.Below(65'536)));
     }
+    // Every other trial in pool order, as a type's pools come (the sort
+    // then skips its passes by pool).
+    if (trial % 2 == 1) {
+      std::vector<uint16_t> pools;
+      for (const KeyedPool& item : items) pools.push_back(item.second);
+      std::sort(pools.begin(), pools.end());
+      for (size_t i = 0; i < n; ++i) items[i].second = pools[i];
+    }
     std::vector<KeyedPool> want = items;
     std::sort(want.begin(), want.end());
     SortKeyed(&items);
