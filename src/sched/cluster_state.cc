@@ -92,7 +92,7 @@ double ClusterState::WanLatency(SiteId a, SiteId b) const {
   if (!backbone_.empty()) {
     if (const std::optional<double> path = backbone_.PathLatency(sites_[a.value()].region, sites_[b.value()].region)) {
       auto leg = [&](SiteId s) { return model::FiberLatency(hub_km_[s.value()] * model::kRouteFactor).seconds(); };
-      return leg(a) + *path + leg(b);
+      return *path + (leg(a) + leg(b));  // the same sum either way round
     }
   }
   return FibreBetween(a, b);

@@ -193,7 +193,8 @@ class ClusterState {
   // The one-way latency (s) between two sites, by the same route: the
   // pair's own link (its latency as given, or fibre over the distance
   // between them); else, both regions on the backbone, fibre from each
-  // site to its region's hub (the region's centre, PlaceCoordinates) and
+  // site to its region's hub (where PlaceCoordinates places the region:
+  // its sites' centre, or a site named after it) and
   // the least-latency path between the hubs; else fibre over the distance
   // between them. 0 for a site with itself, and for the legs of a site
   // that is not located. A transfer takes it on top of its bytes over

@@ -545,8 +545,9 @@ void Engine::SpreadOverSites(const std::vector<uint32_t>& nodes, model::Placemen
   sites.erase(std::unique(sites.begin(), sites.end()), sites.end());
   shape->sites = static_cast<int>(sites.size());
   if (sites.size() < 2) return;
-  // Every outer ring of the all-reduce passes each site: the slowest pair
-  // bounds it (a ring may not need that pair, so this errs slow).
+  // Every outer ring of the all-reduce passes each site: the largest
+  // latency and the narrowest bandwidth among its pairs bound it (a ring
+  // may need neither pair, and they may be two pairs: this errs slow).
   double latency_s = 0, bytes_per_s = std::numeric_limits<double>::infinity();
   for (size_t i = 0; i < sites.size(); ++i) {
     for (size_t k = i + 1; k < sites.size(); ++k) {
@@ -581,6 +582,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
       // marks (indices are pool-local and below the pool's node count).
       const uint32_t gen = ++mark_generation_;
       int domains = 0, leaves = 0, pods = 0;
+      bool outside = false;
       for (uint32_t n : js.nodes) {
         // A gang spread over sites (`spread: sites`) has nodes outside its
         // first pool: each such node is a domain, leaf and pod of its own
@@ -588,6 +590,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
         // write outside the marks.
         if (n < pool.first_node || n - pool.first_node >= pool.num_nodes) {
           ++domains, ++leaves, ++pods;
+          outside = true;
           continue;
         }
         const uint32_t local = n - pool.first_node;
@@ -599,7 +602,7 @@ void Engine::BeginSegment(uint32_t j, Time now) {
       shape.domains = domains;
       shape.leaves = leaves;
       shape.pods = pods;
-      SpreadOverSites(js.nodes, &shape);
+      if (outside) SpreadOverSites(js.nodes, &shape);
     }
   }
 

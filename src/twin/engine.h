@@ -149,7 +149,8 @@ class Engine {
   // (already recorded in jobs_on_node_), scanning only their blocks.
   void SwapInShape(uint32_t j, uint32_t out, uint32_t in);
   // The sites `nodes` span and, over more than one, the WAN between them
-  // (the slowest pair's latency and bandwidth) into `shape`.
+  // (the largest latency and the narrowest bandwidth among their pairs)
+  // into `shape`.
   void SpreadOverSites(const std::vector<uint32_t>& nodes, model::PlacementShape* shape) const;
   // True if job `j` holds a node in global range [begin, end) other than `skip`.
   bool HoldsIn(uint32_t j, uint32_t begin, uint32_t end, uint32_t skip) const;

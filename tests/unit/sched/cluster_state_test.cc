@@ -121,7 +121,7 @@ TEST(ClusterState, MaxGangAgreesWithEveryPool) {
   for (int i = 0; i < 40; ++i) {
     SiteSpec site;
     site.name = "s" + std::to_string(i);
-    site.jurisdiction = i % 3 == 0 ? "EU" : "US";
+    site.jurisdiction = i % 4 == 0 ? "EU" : "US";  // EU sites of every type
     site.pools.push_back(PoolSpec{types[i % 3], 1 + (i * 7) % 13, i % 2 == 0 ? 8 : 4, 1, 1});
     sites.push_back(site);
   }

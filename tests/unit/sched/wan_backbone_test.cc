@@ -117,9 +117,15 @@ TEST(WanBackbone, LatencyFollowsTheSameRoute) {
   ASSERT_TRUE(s.PlaceCoordinates("eu", &lat, &lon));
   const double leg_b1 = fibre(model::HaversineKm(51.5, -0.1, lat, lon));
   EXPECT_DOUBLE_EQ(s.WanLatency(a1, b1), leg_a1 + 0.040 + leg_b1);
-  EXPECT_DOUBLE_EQ(s.WanLatency(b1, a1), s.WanLatency(a1, b1));
+  EXPECT_EQ(s.WanLatency(b1, a1), s.WanLatency(a1, b1));     // exactly, either way round
   EXPECT_DOUBLE_EQ(s.WanLatency(a1, a2), leg_a1 + leg_a2);   // one hub
   EXPECT_DOUBLE_EQ(s.WanLatency(a1, c1), straight(a1, c1));  // ap is off the backbone
+  // Two hops (us-eu-ap, 40 + 50 ms), and a site that is not located has
+  // no leg of its own: c1 is ap's only located site, so its hub.
+  s.LinkRegions("eu", "ap", 3e9, 0.050);
+  EXPECT_DOUBLE_EQ(s.WanLatency(a1, c1), leg_a1 + 0.090);
+  EXPECT_DOUBLE_EQ(s.WanLatency(a1, c2), leg_a1 + 0.090);
+  EXPECT_EQ(s.WanLatency(c1, a1), s.WanLatency(a1, c1));
   // A pair's own link: its latency, or fibre between the two.
   s.SetWanLink(a2, b2, 1e9, 0.025);
   EXPECT_DOUBLE_EQ(s.WanLatency(b2, a2), 0.025);
