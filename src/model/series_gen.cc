@@ -1,6 +1,7 @@
 #include "model/series_gen.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "core/rng.h"
@@ -16,12 +17,33 @@ int64_t FloorDiv(int64_t a, int64_t b) {
   return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-double DiurnalShape(const SeriesSpec& spec, int h) {
-  const int local_hour = static_cast<int>(((h + spec.utc_offset_hours) % 24 + 24) % 24);
-  const int day_of_year = (h / 24) % 365;
-  return 1 + spec.daily_amplitude * std::cos(kTwoPi * (local_hour - spec.peak_hour) / 24.0) +
-         spec.seasonal_amplitude * std::cos(kTwoPi * day_of_year / 365.0);
-}
+// The daily and yearly sines of a series, hour by hour. Their cosines
+// repeat by the local hour and by the day, so each is worked out once (by
+// the same expression, so to the same value): a year of 10,000 sites'
+// series took 175 million cosines.
+class DiurnalShape {
+ public:
+  explicit DiurnalShape(const SeriesSpec& spec) : spec_(spec) {
+    for (int local_hour = 0; local_hour < 24; ++local_hour) {
+      daily_[static_cast<size_t>(local_hour)] = std::cos(kTwoPi * (local_hour - spec.peak_hour) / 24.0);
+    }
+  }
+  double At(int h) {
+    const int local_hour = static_cast<int>(((h + spec_.utc_offset_hours) % 24 + 24) % 24);
+    const int day_of_year = (h / 24) % 365;
+    if (day_of_year != day_) {
+      day_ = day_of_year;
+      seasonal_ = std::cos(kTwoPi * day_of_year / 365.0);
+    }
+    return 1 + spec_.daily_amplitude * daily_[static_cast<size_t>(local_hour)] + spec_.seasonal_amplitude * seasonal_;
+  }
+
+ private:
+  const SeriesSpec& spec_;
+  std::array<double, 24> daily_{};
+  int day_ = -1;
+  double seasonal_ = 0;
+};
 
 }  // namespace
 
@@ -40,9 +62,10 @@ HourlySeries MakeSeries(const SeriesSpec& spec, int hours, uint64_t seed) {
   Rng rng(seed);
   const double innovation = std::sqrt(1 - kNoisePhi * kNoisePhi);
   double x = rng.Normal();
+  DiurnalShape shape(spec);
   for (int h = 0; h < hours; ++h) {
     if (h > 0) x = kNoisePhi * x + innovation * rng.Normal();
-    const double v = spec.mean * (DiurnalShape(spec, h) + spec.noise * x);
+    const double v = spec.mean * (shape.At(h) + spec.noise * x);
     out.values.push_back(std::max(v, 0.0));
   }
   return out;

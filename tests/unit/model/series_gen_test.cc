@@ -62,6 +62,29 @@ TEST(MakeSeries, SeasonalTermPeaksInJanuary) {
   EXPECT_NEAR(series.values[24 * 364], series.values[0], 0.1);
 }
 
+// Both sines, hour by hour over two years (the year wraps), equal the
+// closed form exactly: the cosines kept per local hour and per day are
+// the ones the formula takes.
+TEST(MakeSeries, DiurnalAndSeasonalAreTheClosedFormExactly) {
+  SeriesSpec s = Diurnal(0);
+  s.seasonal_amplitude = 0.15;
+  for (const int offset : {-11, -6, 0, 5, 13}) {
+    s.utc_offset_hours = offset;
+    const int hours = 2 * 365 * 24 + 7;
+    const HourlySeries series = MakeSeries(s, hours, 1);
+    ASSERT_EQ(series.values.size(), static_cast<size_t>(hours));
+    for (int h = 0; h < hours; ++h) {
+      const double two_pi = 6.283185307179586;
+      const int local_hour = ((h + offset) % 24 + 24) % 24;
+      const int day = (h / 24) % 365;
+      const double shape = 1 + s.daily_amplitude * std::cos(two_pi * (local_hour - s.peak_hour) / 24.0) +
+                           s.seasonal_amplitude * std::cos(two_pi * day / 365.0);
+      ASSERT_EQ(series.values[static_cast<size_t>(h)], std::max(s.mean * shape, 0.0))
+          << "offset " << offset << " hour " << h;
+    }
+  }
+}
+
 TEST(MakeSeries, DeterministicForASeed) {
   const HourlySeries a = MakeSeries(Diurnal(0.1), 24 * 30, 7);
   const HourlySeries b = MakeSeries(Diurnal(0.1), 24 * 30, 7);
