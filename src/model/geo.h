@@ -35,8 +35,9 @@ Duration FiberLatency(double km);
 // inflation); 1.5x is an assumed typical factor for long-haul routes.
 inline constexpr double kRouteFactor = 1.5;
 
-// Round trip over the fibre route between two points `km` apart on the
-// great circle (kRouteFactor longer each way).
-inline Duration FiberRoundTrip(double km) { return FiberLatency(km * kRouteFactor) * 2; }
+// One way over the fibre route between two points `km` apart on the great
+// circle (kRouteFactor longer), and the round trip.
+inline Duration FiberRouteLatency(double km) { return FiberLatency(km * kRouteFactor); }
+inline Duration FiberRoundTrip(double km) { return FiberRouteLatency(km) * 2; }
 
 }  // namespace stargate::model

@@ -80,7 +80,7 @@ double ClusterState::FibreBetween(SiteId a, SiteId b) const {
   const SiteState& y = sites_[b.value()];
   if (!x.located || !y.located) return 0;
   const double km = model::HaversineKm(x.latitude, x.longitude, y.latitude, y.longitude);
-  return model::FiberLatency(km * model::kRouteFactor).seconds();
+  return model::FiberRouteLatency(km).seconds();
 }
 
 double ClusterState::WanLatency(SiteId a, SiteId b) const {
@@ -91,7 +91,7 @@ double ClusterState::WanLatency(SiteId a, SiteId b) const {
   }
   if (!backbone_.empty()) {
     if (const std::optional<double> path = backbone_.PathLatency(sites_[a.value()].region, sites_[b.value()].region)) {
-      auto leg = [&](SiteId s) { return model::FiberLatency(hub_km_[s.value()] * model::kRouteFactor).seconds(); };
+      auto leg = [&](SiteId s) { return model::FiberRouteLatency(hub_km_[s.value()]).seconds(); };
       return *path + (leg(a) + leg(b));  // the same sum either way round
     }
   }

@@ -27,8 +27,7 @@ int64_t CountOverlay::AtLeast(const CountBuckets& buckets, int g) const {
   int64_t n = 0;
   const int max_count = static_cast<int>(consumed_.size()) - 1;
   for (int c = std::max(g, 1); c <= max_count; ++c) {
-    n += static_cast<int64_t>(buckets[c].size()) - consumed_[c] - stray_[c];
-    n += static_cast<int64_t>(overlay_[c].size());
+    n += Left(buckets, c);
   }
   return n;
 }
@@ -37,8 +36,7 @@ bool CountOverlay::HasAtLeast(const CountBuckets& buckets, int g, int64_t want) 
   if (want <= 0) return true;
   int64_t n = 0;
   for (int c = static_cast<int>(consumed_.size()) - 1; c >= std::max(g, 1); --c) {
-    n += static_cast<int64_t>(buckets[c].size()) - consumed_[c] - stray_[c];
-    n += static_cast<int64_t>(overlay_[c].size());
+    n += Left(buckets, c);
     if (n >= want) return true;
   }
   return false;
@@ -46,10 +44,7 @@ bool CountOverlay::HasAtLeast(const CountBuckets& buckets, int g, int64_t want) 
 
 int CountOverlay::Most(const CountBuckets& buckets) const {
   for (int c = static_cast<int>(consumed_.size()) - 1; c >= 1; --c) {
-    if (static_cast<int64_t>(buckets[c].size()) - consumed_[c] - stray_[c] + static_cast<int64_t>(overlay_[c].size()) >
-        0) {
-      return c;
-    }
+    if (Left(buckets, c) > 0) return c;
   }
   return 0;
 }

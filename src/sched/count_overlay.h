@@ -66,6 +66,12 @@ class CountOverlay {
   }
 
  private:
+  // Items with exactly `c` left after the takes: the state bucket's not
+  // taken, and the overlay's.
+  int64_t Left(const CountBuckets& buckets, int c) const {
+    return static_cast<int64_t>(buckets[c].size()) - consumed_[c] - stray_[c] +
+           static_cast<int64_t>(overlay_[c].size());
+  }
   std::vector<int32_t> taken_;                  // per item
   std::vector<uint32_t> overlay_pos_;           // valid while the item is in an overlay list
   std::vector<uint32_t> touched_;               // items taken from this pass

@@ -99,16 +99,15 @@ void Gather(const PoolOrders::Plane& plane, std::vector<double>* open, std::vect
   for (size_t i = 0; i < leaves; ++i) {
     const double* sums = i < n ? plane.sums.data() + i * K : nullptr;
     const size_t at = (leaves + i) * K;
-    if (sums != nullptr && PoolOrders::Plane::Open(room[i])) {
-      std::copy_n(sums, K, o + at);
-    } else {
-      std::fill_n(o + at, K, kNone);
-    }
-    if (sums != nullptr && PoolOrders::Plane::Due(due[i])) {
-      std::copy_n(sums, K, d + at);
-    } else {
-      std::fill_n(d + at, K, kNone);
-    }
+    auto leaf = [&](double* least, bool in) {
+      if (in) {
+        std::copy_n(sums, K, least + at);
+      } else {
+        std::fill_n(least + at, K, kNone);
+      }
+    };
+    leaf(o, sums != nullptr && PoolOrders::Plane::Open(room[i]));
+    leaf(d, sums != nullptr && PoolOrders::Plane::Due(due[i]));
   }
   for (size_t i = leaves - 1; i >= 1; --i) {
     for (int k = 0; k < K; ++k) {

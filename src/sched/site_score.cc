@@ -19,7 +19,7 @@ double RoundTripMs(const SiteState& site, const JobRequest& req) {
 double RoundTripMs(const SiteState& site, double latitude, double longitude) {
   if (!site.located) return 0;
   const double km = model::HaversineKm(latitude, longitude, site.latitude, site.longitude);
-  return 2 * model::FiberLatency(km * model::kRouteFactor).seconds() * 1e3;
+  return 2 * model::FiberRouteLatency(km).seconds() * 1e3;
 }
 
 double JudgedIntensity(const SiteSignals& s) { return 0.5 * (s.carbon + s.carbon_ahead); }

@@ -73,7 +73,7 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
       double lat_a = 0, lon_a = 0, lat_b = 0, lon_b = 0;
       if (latency_s <= 0 && state_.PlaceCoordinates(w.a, &lat_a, &lon_a) &&
           state_.PlaceCoordinates(w.b, &lat_b, &lon_b)) {
-        latency_s = model::FiberLatency(model::HaversineKm(lat_a, lon_a, lat_b, lon_b) * model::kRouteFactor).seconds();
+        latency_s = model::FiberRouteLatency(model::HaversineKm(lat_a, lon_a, lat_b, lon_b)).seconds();
       }
       state_.LinkRegions(w.a, w.b, w.bandwidth.value(), latency_s);
       continue;
