@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/hour_values.h"
 #include "core/units.h"
 
 namespace stargate {
@@ -33,7 +34,7 @@ struct SeriesSpec {
 // Hourly values starting at the run's epoch; lookups past the end wrap, so a
 // one-year series serves a multi-year run.
 struct HourlySeries {
-  std::vector<double> values;
+  HourValues values;  // shared by copies (and by a run's result): immutable
   double At(Time t) const {
     if (values.empty()) return 0;
     // Hours before the epoch wrap too (a day-ago forecast at the start

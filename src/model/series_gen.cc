@@ -54,11 +54,12 @@ HourlySeries MakeSeries(const SeriesSpec& spec, int hours, uint64_t seed) {
     out.values = spec.values;
     return out;
   }
-  out.values.reserve(static_cast<size_t>(hours));
   if (spec.kind == SeriesSpec::Kind::kConstant) {
-    out.values.assign(static_cast<size_t>(hours), spec.mean);
+    out.values = std::vector<double>(static_cast<size_t>(hours), spec.mean);
     return out;
   }
+  std::vector<double> values;
+  values.reserve(static_cast<size_t>(hours));
   Rng rng(seed);
   const double innovation = std::sqrt(1 - kNoisePhi * kNoisePhi);
   double x = rng.Normal();
@@ -66,8 +67,9 @@ HourlySeries MakeSeries(const SeriesSpec& spec, int hours, uint64_t seed) {
   for (int h = 0; h < hours; ++h) {
     if (h > 0) x = kNoisePhi * x + innovation * rng.Normal();
     const double v = spec.mean * (shape.At(h) + spec.noise * x);
-    out.values.push_back(std::max(v, 0.0));
+    values.push_back(std::max(v, 0.0));
   }
+  out.values = std::move(values);
   return out;
 }
 
@@ -86,7 +88,8 @@ HourlySeries ResampleToHourly(const std::vector<std::pair<int64_t, double>>& poi
   std::stable_sort(pts.begin(), pts.end(), by_time);
   const int64_t covered = FloorDiv(pts.back().first, kSecondsPerHour) - start + 1;
   const int64_t n = hours > 0 ? hours : covered;
-  out.values.reserve(static_cast<size_t>(n));
+  std::vector<double> values;
+  values.reserve(static_cast<size_t>(n));
   double last = pts.front().second;
   size_t i = 0;
   for (int64_t k = 0; k < n; ++k) {
@@ -97,8 +100,9 @@ HourlySeries ResampleToHourly(const std::vector<std::pair<int64_t, double>>& poi
       ++count;
     }
     if (count > 0) last = sum / count;
-    out.values.push_back(last);
+    values.push_back(last);
   }
+  out.values = std::move(values);
   return out;
 }
 

@@ -1351,21 +1351,26 @@ RunResult Engine::Collect(Time horizon) {
     // that held: a year of 10,000 sites is 88 million site-hours).
     series.utilisation.reserve(hours);
     series.facility_mw.reserve(hours);
-    series.carbon.reserve(hours);
-    series.price.reserve(hours);
+    // The grid figures are the inputs' values hour by hour: shared when the
+    // inputs hold exactly the run's hours, else read through At() (wrapped).
+    const auto hourly = [&](const HourlySeries& in) -> HourValues {
+      if (in.values.size() == hours) return in.values;
+      std::vector<double> v(hours);
+      for (size_t h = 0; h < hours; ++h) v[h] = in.At(Time::Epoch() + Duration::Hours(static_cast<int64_t>(h)));
+      return v;
+    };
+    series.carbon = hourly(in_.carbon[i]);
+    series.price = hourly(in_.price[i]);
     const bool ever_down = std::any_of(meter.down_s().begin(), meter.down_s().end(), [](double s) { return s > 0; });
     if (ever_down) series.up.reserve(hours);
     for (size_t h = 0; h < hours; ++h) {
       const double span_s = h + 1 == hours ? last_hour_s : 3600.0;
-      const Time at = Time::Epoch() + Duration::Hours(static_cast<int64_t>(h));
       const double e = meter.energy_j()[h];
-      const double ci = in_.carbon[i].At(at);
-      const double price = in_.price[i].At(at);
+      const double ci = series.carbon[h];
+      const double price = series.price[h];
       series.utilisation.push_back(
           ss.total_devices > 0 && span_s > 0 ? meter.busy_device_s()[h] / (span_s * ss.total_devices) : 0.0);
       series.facility_mw.push_back(span_s > 0 ? e / span_s / 1e6 : 0.0);
-      series.carbon.push_back(ci);
-      series.price.push_back(price);
       if (ever_down) series.up.push_back(span_s > 0 ? std::clamp(1.0 - meter.down_s()[h] / span_s, 0.0, 1.0) : 1.0);
       series.energy_mwh += e / kJoulesPerMwh;
       series.tco2 += (Joules(e) * GramsPerKwh(ci)).value() / 1e6;

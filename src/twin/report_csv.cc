@@ -1,6 +1,7 @@
 #include "twin/report_csv.h"
 
 #include <algorithm>
+#include <span>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -67,7 +68,7 @@ void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
 
 // Appends the value at `hour` (report::Fixed's text), or nothing when the
 // series is shorter or the value is NaN.
-void AppendCell(Buffer* buf, const std::vector<double>& v, size_t hour, int decimals) {
+void AppendCell(Buffer* buf, std::span<const double> v, size_t hour, int decimals) {
   if (hour >= v.size()) return;
   FixedScratch scratch;
   Append(buf, report::FixedView(v[hour], decimals, scratch));

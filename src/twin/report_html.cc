@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -361,7 +362,7 @@ void AppendJct(const RunResult& r, ChartSink* sink, std::string* out) {
   *out += "</section>\n";
 }
 
-double MeanOf(const std::vector<double>& v) {
+double MeanOf(std::span<const double> v) {
   double sum = 0;
   for (double x : v) sum += x;
   return v.empty() ? kNaN : sum / static_cast<double>(v.size());

@@ -1,6 +1,7 @@
 #include "twin/report_json.h"
 
 #include <cmath>
+#include <span>
 #include <string>
 
 #include <fmt/format.h>
@@ -70,7 +71,7 @@ Json PercentilesJson(const Percentiles& p) {
   return j;
 }
 
-double MeanOf(const std::vector<double>& v) {
+double MeanOf(std::span<const double> v) {
   double sum = 0;
   for (double x : v) sum += x;
   return v.empty() ? 0.0 : sum / static_cast<double>(v.size());

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/accelerator.h"
+#include "core/hour_values.h"
 #include "core/job_spec.h"
 #include "core/units.h"
 
@@ -68,8 +69,8 @@ struct SiteSeries {
   double power_cap_mw = 0;
   std::vector<double> utilisation;  // busy device-hours / device-hours
   std::vector<double> facility_mw;  // mean facility power over the hour
-  std::vector<double> carbon;       // grid gCO2/kWh
-  std::vector<double> price;        // USD/MWh
+  HourValues carbon;                // grid gCO2/kWh (shared with the run's inputs where they hold exactly its hours)
+  HourValues price;                 // USD/MWh (likewise)
   std::vector<double> up;  // fraction of the hour the site was up (an outage draws nothing); empty: up throughout
   double energy_mwh = 0;
   double peak_mw = 0;  // instantaneous maximum facility power

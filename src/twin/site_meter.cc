@@ -7,6 +7,7 @@ namespace stargate::twin {
 void SiteMeter::AdvanceTo(Time t) {
   constexpr int64_t kHour = Duration::Hours(1).nanos();
   const int64_t end = std::min<int64_t>(t.nanos(), static_cast<int64_t>(energy_j_.size()) * kHour);
+  if (!up_ && down_s_.empty()) down_s_.assign(energy_j_.size(), 0.0);
   while (last_ns_ < end) {
     const int64_t h = last_ns_ / kHour;
     const int64_t stop = std::min(end, (h + 1) * kHour);

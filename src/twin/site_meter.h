@@ -16,9 +16,7 @@ namespace stargate::twin {
 class SiteMeter {
  public:
   explicit SiteMeter(int64_t hours)
-      : energy_j_(static_cast<size_t>(hours), 0.0),
-        busy_device_s_(static_cast<size_t>(hours), 0.0),
-        down_s_(static_cast<size_t>(hours), 0.0) {}
+      : energy_j_(static_cast<size_t>(hours), 0.0), busy_device_s_(static_cast<size_t>(hours), 0.0) {}
 
   // Accounts the current level from the last change up to `t`; then the
   // caller may Set() a new level. `t` never goes backwards.
@@ -31,6 +29,8 @@ class SiteMeter {
   double peak_w() const { return peak_w_; }
   const std::vector<double>& energy_j() const { return energy_j_; }
   const std::vector<double>& busy_device_s() const { return busy_device_s_; }
+  // Empty when the site was never out (most never are: a year of 10,000
+  // sites would hold 700 MB of zeros).
   const std::vector<double>& down_s() const { return down_s_; }
   const PowerSwings& swings() const { return swings_; }
   // Frees the hourly buckets once they have been read (a year of 10,000
@@ -45,7 +45,7 @@ class SiteMeter {
  private:
   std::vector<double> energy_j_;
   std::vector<double> busy_device_s_;
-  std::vector<double> down_s_;  // seconds of each hour the site was out
+  std::vector<double> down_s_;  // seconds of each hour the site was out; sized at the first outage
   int64_t last_ns_ = 0;
   double facility_w_ = 0;
   int64_t busy_ = 0;

@@ -108,10 +108,12 @@ Status Spikes(const WhatIf& w, twin::TwinInputs* in) {
     }
     if (x.from < Duration::Zero() || x.to <= x.from) return Bad(field + ".to", "expected 0 <= from < to");
     if (x.to > Duration::Days(30)) return Bad(field + ".to", "expected a time within 30 days");
-    std::vector<double>& v = (x.carbon ? in->carbon : in->price)[site].values;
+    HourValues& values = (x.carbon ? in->carbon : in->price)[site].values;
+    std::vector<double> v = values.ToVector();  // the store may be shared
     const int64_t hour = Duration::Hours(1).nanos();
     const int64_t first = x.from.nanos() / hour, end = (x.to.nanos() + hour - 1) / hour;
     for (int64_t h = first; h < end && h < static_cast<int64_t>(v.size()); ++h) v[static_cast<size_t>(h)] = x.value;
+    values = std::move(v);
   }
   return Status();
 }
@@ -214,16 +216,18 @@ StatusOr<twin::TwinInputs> ForecastScenario(const ForecastSnapshot& snapshot, Du
       site.node_failures_per_year = static_cast<double>(h->second.failures) /
                                     std::max(h->second.node_hours, kMinExposureNodeHours) * kHoursPerYear;
     }
-    HourlySeries carbon, price;
+    std::vector<double> carbon, price;
+    carbon.reserve(static_cast<size_t>(hours));
+    price.reserve(static_cast<size_t>(hours));
     for (int64_t h = 0; h < hours; ++h) {
       const sched::SiteSignals g = snapshot.sites != nullptr
                                        ? snapshot.sites->GridAt(site.name, snapshot.now + Duration::Hours(h)).signals
                                        : sched::SiteSignals{};
-      carbon.values.push_back(g.carbon);
-      price.values.push_back(g.price);
+      carbon.push_back(g.carbon);
+      price.push_back(g.price);
     }
-    in.carbon.push_back(std::move(carbon));
-    in.price.push_back(std::move(price));
+    in.carbon.push_back(HourlySeries{std::move(carbon)});
+    in.price.push_back(HourlySeries{std::move(price)});
   }
   // Silent nodes are down for the whole horizon.
   std::map<std::string, uint32_t> site_first;  // the site's first node id

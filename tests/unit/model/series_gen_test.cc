@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <numeric>
+#include <span>
 #include <string>
 
 namespace stargate::model {
@@ -99,7 +100,7 @@ TEST(MakeSeries, NoiseIsAR1WithTheRequestedSpread) {
   s.mean = 100;
   s.noise = 0.1;
   const HourlySeries series = MakeSeries(s, 200000, 3);
-  const std::vector<double>& v = series.values;
+  const std::span<const double> v = series.values;
   const double mean = std::accumulate(v.begin(), v.end(), 0.0) / v.size();
   double var = 0, cov = 0;
   for (size_t i = 0; i < v.size(); ++i) {

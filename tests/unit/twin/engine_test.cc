@@ -155,6 +155,22 @@ TEST(Engine, ChargesEachJobTheEnergyCarbonAndCostOfItsDevices) {
   EXPECT_EQ(r.summary.sla_misses, 1);
 }
 
+// A site's hourly grid figures in the result are the inputs' own: shared
+// when the inputs hold exactly the run's hours (a year of 10,000 sites
+// would copy 1.4 GB), else read hour by hour, wrapping as At() does.
+TEST(Engine, TheResultSharesTheInputsHourlyGridFigures) {
+  TwinInputs in = SmallCluster(1);
+  in.spec.duration = Duration::Hours(5);
+  in.carbon[0] = HourlySeries{{10.0, 20.0, 30.0, 40.0, 50.0}};  // the run's five hours
+  in.price[0] = HourlySeries{{7.0, 9.0}};                       // wraps
+  const RunResult r = RunTwin(in).value();
+  ASSERT_EQ(r.sites.size(), 1u);
+  EXPECT_TRUE(r.sites[0].carbon.SharesWith(in.carbon[0].values));
+  EXPECT_EQ(r.sites[0].carbon, (std::vector<double>{10, 20, 30, 40, 50}));
+  EXPECT_FALSE(r.sites[0].price.SharesWith(in.price[0].values));
+  EXPECT_EQ(r.sites[0].price, (std::vector<double>{7, 9, 7, 9, 7}));
+}
+
 TEST(Engine, EnergyIsPowerTimesTimeTimesPue) {
   TwinInputs in = SmallCluster(1);
   in.spec.duration = Duration::Hours(1);

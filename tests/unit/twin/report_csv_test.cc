@@ -185,7 +185,9 @@ TEST(SiteSeriesCsvTest, OneRowPerHourAndSite) {
 
 TEST(SiteSeriesCsvTest, ShortSeriesLeaveEmptyCells) {
   RunResult r = SampleRun();
-  r.sites[1].price.resize(10);
+  std::vector<double> price = r.sites[1].price.ToVector();
+  price.resize(10);
+  r.sites[1].price = std::move(price);
   const Table t = ParseCsv(SeriesCsv(r));
   ASSERT_EQ(t.size(), 97u);
   EXPECT_EQ(t[2 * 20 + 2][5], "");  // hour 20, texas

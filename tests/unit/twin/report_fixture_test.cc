@@ -24,18 +24,21 @@ SiteSeries MakeSite(std::string name, std::string jurisdiction, int64_t accelera
   s.jurisdiction = std::move(jurisdiction);
   s.accelerators = accelerators;
   s.power_cap_mw = cap_mw;
+  std::vector<double> carbon, price;
   for (int h = 0; h < 48; ++h) {
     const double day = std::sin(2 * kPi * (h + phase) / 24.0);
     const double util = 0.55 - 0.35 * day;  // busier when the grid is cleaner
     s.utilisation.push_back(util);
     s.facility_mw.push_back(cap_mw * (0.3 + 0.65 * util));
-    s.carbon.push_back(base_carbon + carbon_swing * day);
-    s.price.push_back(45 + 20 * day);
+    carbon.push_back(base_carbon + carbon_swing * day);
+    price.push_back(45 + 20 * day);
     s.energy_mwh += s.facility_mw.back();
-    s.tco2 += s.facility_mw.back() * s.carbon.back() / 1000.0;
-    s.cost_usd += s.facility_mw.back() * s.price.back();
+    s.tco2 += s.facility_mw.back() * carbon.back() / 1000.0;
+    s.cost_usd += s.facility_mw.back() * price.back();
     s.peak_mw = std::max(s.peak_mw, s.facility_mw.back() * 1.02);
   }
+  s.carbon = std::move(carbon);
+  s.price = std::move(price);
   return s;
 }
 
@@ -138,13 +141,16 @@ RunResult BigRun(int sites, int hours, int jobs) {
     s.jurisdiction = i % 2 ? "EU" : "US";
     s.accelerators = 100000;
     s.power_cap_mw = 150;
+    std::vector<double> carbon, price;
     for (int h = 0; h < hours; ++h) {
       const double day = std::sin(2 * kPi * (h + i) / 24.0);
       s.utilisation.push_back(0.6 + 0.3 * day);
       s.facility_mw.push_back(80 + 50 * day);
-      s.carbon.push_back(200 + 10 * i + 80 * day);
-      s.price.push_back(50 + 30 * day);
+      carbon.push_back(200 + 10 * i + 80 * day);
+      price.push_back(50 + 30 * day);
     }
+    s.carbon = std::move(carbon);
+    s.price = std::move(price);
     r.sites.push_back(std::move(s));
   }
   for (int k = 0; k < jobs; ++k) {

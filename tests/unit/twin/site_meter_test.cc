@@ -25,5 +25,21 @@ TEST(SiteMeter, IgnoresTimeBeyondTheHorizon) {
   EXPECT_DOUBLE_EQ(m.energy_j()[0], 36000.0);
 }
 
+TEST(SiteMeter, CountsTheSecondsOutOnlyOnceTheSiteGoesOut) {
+  SiteMeter m(3);
+  m.Set(500.0, 2);
+  m.AdvanceTo(Time::Epoch() + Duration::Minutes(80));
+  EXPECT_TRUE(m.down_s().empty());  // never out so far: no hourly buckets held
+  m.Set(0.0, 0, /*up=*/false);
+  m.AdvanceTo(Time::Epoch() + Duration::Minutes(150));
+  m.Set(500.0, 2);
+  m.AdvanceTo(Time::Epoch() + Duration::Hours(3));
+  ASSERT_EQ(m.down_s().size(), 3u);
+  EXPECT_DOUBLE_EQ(m.down_s()[0], 0.0);
+  EXPECT_DOUBLE_EQ(m.down_s()[1], 40.0 * 60);
+  EXPECT_DOUBLE_EQ(m.down_s()[2], 30.0 * 60);
+  EXPECT_DOUBLE_EQ(m.energy_j()[1], 500.0 * 20 * 60);
+}
+
 }  // namespace
 }  // namespace stargate::twin
