@@ -56,6 +56,11 @@ void CandidateSearch::Begin(size_t num_pools, std::span<const TypeOrders> types,
   BeginFull(num_pools, {}, spec, judge);
   bounded_ = true;
   types_.assign(types.begin(), types.end());
+  for (TypeOrders& o : types_) {
+    // A ball's plane bounds each cell's round trip itself: walking the
+    // round-trip order too would count the latency term twice.
+    if (o.both != nullptr && !o.both->least_rtt.empty()) o.rtt = nullptr;
+  }
   rtt_limit_ms_ = rtt_limit_ms;
 }
 
@@ -360,6 +365,10 @@ CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
   f.along1 = w.along[1];
   f.per_wait_s = R().with_later ? w.per_wait_s : 0;
   f.now_ns = now_ns_;
+  if (!plane.least_rtt.empty()) {
+    f.least_rtt = plane.least_rtt.data();
+    f.per_rtt_ms = LatencyTerm(1.0, *spec_);  // the term is linear in the round trip
+  }
   return f;
 }
 
@@ -374,6 +383,8 @@ double CandidateSearch::KeyForm::operator()(size_t node) const {
   if (due_sums != nullptr) {
     key = std::min(key, sum(due_sums) + per_wait_s * std::max(0.0, static_cast<double>(due[node] - now_ns) / 1e9));
   }
+  // Every pool below is at least this far from the users (a ball's plane).
+  if (least_rtt != nullptr) key += per_rtt_ms * least_rtt[node];
   return base + key;
 }
 

@@ -211,6 +211,10 @@ class CandidateSearch {
     double base = 0, along0 = 0, along1 = 0;
     double per_wait_s = 0;  // > 0: adds the cell's least wait to the sums over pools due back
     int64_t now_ns = 0;
+    // A ball's plane: its least round trip per node, and the latency term
+    // per ms of it (ScoreOf's LatencyTerm).
+    const double* least_rtt = nullptr;
+    double per_rtt_ms = 0;
     double operator()(size_t node) const;
   };
   KeyForm FormOf(size_t t) const;

@@ -39,6 +39,7 @@ void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const s
 
 struct Point {
   double x, y;  // carbon and price keys
+  double z;     // round trip (ms) from a ball's point; 0 for other planes
   PoolId pool;
 };
 
@@ -57,24 +58,34 @@ struct Box {
 
 // Orders positions [lo, hi) of `points` (a node's cell; only those below
 // `n` hold pools) so that each half of the cell holds the lower and the
-// higher keys along the cell's wider key, relative to the whole plane's
-// spread, recursively.
-void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, double x_span, double y_span) {
+// higher keys along the cell's widest key (of the two, and the round trip
+// when `z_span` > 0), relative to the whole plane's spread, recursively.
+void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, double x_span, double y_span,
+                double z_span) {
   const size_t end = std::min(hi, n);
   if (end <= lo + 1 || hi - lo < 2) return;
   Box cell;
-  for (size_t i = lo; i < end; ++i) cell.Add(points[i].x, points[i].y);
+  double z_lo = points[lo].z, z_hi = points[lo].z;
+  for (size_t i = lo; i < end; ++i) {
+    cell.Add(points[i].x, points[i].y);
+    z_lo = std::min(z_lo, points[i].z);
+    z_hi = std::max(z_hi, points[i].z);
+  }
   const bool by_x = (cell.x_hi - cell.x_lo) * y_span >= (cell.y_hi - cell.y_lo) * x_span;
+  const bool by_z = z_span > 0 && (z_hi - z_lo) / z_span >
+                                      std::max((cell.x_hi - cell.x_lo) / x_span, (cell.y_hi - cell.y_lo) / y_span);
+  const int axis = by_z ? 2 : (by_x ? 0 : 1);
   const size_t mid = lo + (hi - lo) / 2;
   if (mid < end) {
     std::nth_element(points.begin() + static_cast<ptrdiff_t>(lo), points.begin() + static_cast<ptrdiff_t>(mid),
-                     points.begin() + static_cast<ptrdiff_t>(end), [by_x](const Point& a, const Point& b) {
-                       const double ka = by_x ? a.x : a.y, kb = by_x ? b.x : b.y;
+                     points.begin() + static_cast<ptrdiff_t>(end), [axis](const Point& a, const Point& b) {
+                       const double ka = axis == 0 ? a.x : (axis == 1 ? a.y : a.z);
+                       const double kb = axis == 0 ? b.x : (axis == 1 ? b.y : b.z);
                        return ka != kb ? ka < kb : a.pool < b.pool;
                      });
   }
-  SplitCells(points, lo, mid, n, x_span, y_span);
-  SplitCells(points, mid, hi, n, x_span, y_span);
+  SplitCells(points, lo, mid, n, x_span, y_span, z_span);
+  SplitCells(points, mid, hi, n, x_span, y_span, z_span);
 }
 
 // Finite, so a zero weight times it is 0, not NaN.
@@ -168,24 +179,40 @@ void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key,
   ++out->fills;
 }
 
-// `pools` as a k-d tree over the sites' two keys (Plane), split anew, into
-// `out` (reusing its storage).
+// `pools` as a k-d tree over the sites' two keys (Plane), and their round
+// trips for a ball's plane (out->rtt_ms), split anew, into `out` (reusing
+// its storage).
 void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
              const std::vector<double>& cost_key, const PoolOrders::Wakes& wakes, PoolOrders::Plane* out) {
   const size_t n = pools.size();
+  const std::vector<double>* rtt = out->rtt_ms;
   std::vector<Point> points;
   points.reserve(n);
   Box all;
+  double z_lo = 0, z_hi = 0;
   for (PoolId p : pools) {
     const size_t site = state.pool(p).site.value();
-    points.push_back(Point{carbon_key[site], cost_key[site], p});
+    const double z = rtt != nullptr ? (*rtt)[site] : 0.0;
+    z_lo = points.empty() ? z : std::min(z_lo, z);
+    z_hi = points.empty() ? z : std::max(z_hi, z);
+    points.push_back(Point{carbon_key[site], cost_key[site], z, p});
     all.Add(carbon_key[site], cost_key[site]);
   }
   size_t leaves = 1;  // as WakeIndex lays its tree out
   while (leaves < n) leaves *= 2;
-  SplitCells(points, 0, leaves, n, std::max(all.x_hi - all.x_lo, 1e-12), std::max(all.y_hi - all.y_lo, 1e-12));
+  SplitCells(points, 0, leaves, n, std::max(all.x_hi - all.x_lo, 1e-12), std::max(all.y_hi - all.y_lo, 1e-12),
+             rtt != nullptr ? std::max(z_hi - z_lo, 1e-12) : 0.0);
   out->pools.resize(n);
   for (size_t i = 0; i < n; ++i) out->pools[i] = points[i].pool;
+  out->least_rtt.clear();
+  if (rtt != nullptr) {
+    // Static while the split stands: a round trip moves only with the layout.
+    out->least_rtt.assign(2 * leaves, kNone);
+    for (size_t i = 0; i < n; ++i) out->least_rtt[leaves + i] = points[i].z;
+    for (size_t i = leaves - 1; i >= 1; --i) {
+      out->least_rtt[i] = std::min(out->least_rtt[2 * i], out->least_rtt[2 * i + 1]);
+    }
+  }
   out->room.Build(out->pools, wakes.room);
   for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].BuildTree(out->pools, wakes.due[c]);
   out->fills = 0;
@@ -204,9 +231,12 @@ void RefreshPlane(const ClusterState& state, const std::vector<double>& carbon_k
   }
 }
 
-// `pools` in `out`'s orders and plane, sorted and split anew.
+// `pools` in `out`'s orders and plane, sorted and split anew; `rtt_ms`:
+// per site, the round trips from a ball's point (null: not a ball).
 void ReachOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
-             const std::vector<double>& cost_key, const PoolOrders::Wakes& wakes, PoolOrders::Reach* out) {
+             const std::vector<double>& cost_key, const PoolOrders::Wakes& wakes, PoolOrders::Reach* out,
+             const std::vector<double>* rtt_ms = nullptr) {
+  out->both.rtt_ms = rtt_ms;
   SortBy(state, pools, carbon_key, &wakes, &out->carbon);
   SortBy(state, pools, cost_key, &wakes, &out->cost);
   PlaneOf(state, pools, carbon_key, cost_key, wakes, &out->both);
@@ -451,7 +481,7 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
     }
   }
   Reach& reach = place.balls[key];
-  ReachOf(state, within, carbon_key_, cost_key_, wakes_, &reach);
+  ReachOf(state, within, carbon_key_, cost_key_, wakes_, &reach, &place.per_site);
   return reach;
 }
 

@@ -78,6 +78,15 @@ class PoolOrders {
     // pools a job could still start in, not of the clean ones now full.
     std::vector<double> least_open, least_due;
     std::vector<double> sums;  // per position p, sums[p * kDirections + k]: its own
+    // A ball's plane (PoolOrders::Ball) also knows each site's round trip
+    // (ms) from the ball's point, and per node (as least_open) the least
+    // round trip below: a cell's key then bounds the latency term too, and
+    // the cells are split by round trip as well as by the two keys. Without
+    // it, a job near users walked the round-trip order beside the plane
+    // and met hundreds of pools before its bound passed its best. Null and
+    // empty for every other plane.
+    const std::vector<double>* rtt_ms = nullptr;
+    std::vector<double> least_rtt;
     WakeIndex room;
     std::array<WakeIndex, kDueClasses> due;  // by room's positions
     int fills = 0;                           // refills since last split (pool_orders.cc FillPlane)

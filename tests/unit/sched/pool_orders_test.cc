@@ -2,7 +2,8 @@
 // bounded search relies on, however often the keys move: every pool of
 // the type once, each node's least sums the least over the pools below it
 // at the keys now (whether the plane was split anew or refilled), room
-// and due kept per pool; and a ball holds exactly the pools within reach.
+// and due kept per pool; and a ball holds exactly the pools within reach,
+// with the least round trip below each node of its plane.
 #include "sched/pool_orders.h"
 
 #include <gtest/gtest.h>
@@ -10,7 +11,9 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <set>
+#include <utility>
 #include <vector>
 
 #include "core/rng.h"
@@ -59,9 +62,11 @@ void MoveKeys(Rng& rng, ClusterState& state) {
 
 // Checks `plane` against the keys in `state`: its pools are `want`, and
 // every node's least sums are the least over the pools below it that have
-// room now (least_open) and devices due back (least_due).
+// room now (least_open) and devices due back (least_due). A ball's plane
+// (`users`: its point) also holds each node's least round trip below.
 void ExpectHolds(const ClusterState& state, const PoolOrders::Plane& plane, std::vector<PoolId> want,
-                 const std::vector<int64_t>& room, const std::vector<int64_t>& due) {
+                 const std::vector<int64_t>& room, const std::vector<int64_t>& due,
+                 std::optional<std::pair<float, float>> users = std::nullopt) {
   std::vector<PoolId> got = plane.pools;
   std::sort(got.begin(), got.end());
   std::sort(want.begin(), want.end());
@@ -76,10 +81,21 @@ void ExpectHolds(const ClusterState& state, const PoolOrders::Plane& plane, std:
     ASSERT_GE(plane.on_cost[k], 0);
   }
   constexpr double kInf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(plane.rtt_ms != nullptr, users.has_value());
+  ASSERT_EQ(plane.least_rtt.size(), users ? 2 * leaves : 0u);
   for (size_t node = 1; node < 2 * leaves; ++node) {
     // The positions below `node`.
     size_t lo = node, hi = node + 1;
     while (lo < leaves) lo *= 2, hi *= 2;
+    if (users) {
+      double least = kInf;
+      for (size_t leaf = lo; leaf < hi && leaf - leaves < plane.pools.size(); ++leaf) {
+        const SiteState& site = state.site(state.pool(plane.pools[leaf - leaves]).site);
+        least = std::min(least, RoundTripMs(site, users->first, users->second));
+      }
+      if (least < kInf) EXPECT_EQ(plane.least_rtt[node], least) << "node " << node;
+      if (least == kInf) EXPECT_GT(plane.least_rtt[node], 1e300) << "node " << node;
+    }
     int64_t least_room = WakeIndex::kNever;
     for (int k = 0; k < K; ++k) {
       double open = kInf, due_back = kInf;
@@ -142,7 +158,9 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
         const std::pair<const PoolOrders::Reach*, const std::vector<PoolId>*> reaches[] = {
             {&orders.Ball(state, t, lat, lon, limit), &within}, {&orders.Within(state, t, fence), &fenced}};
         for (const auto& [reach, want] : reaches) {
-          ExpectHolds(state, reach->both, *want, room, due);
+          const bool ball = reach == reaches[0].first;
+          ExpectHolds(state, reach->both, *want, room, due,
+                      ball ? std::optional<std::pair<float, float>>({lat, lon}) : std::nullopt);
           for (const PoolOrders::Sorted* order : {&reach->carbon, &reach->cost}) {
             std::set<PoolId> in(order->pools.begin(), order->pools.end());
             EXPECT_EQ(in, std::set<PoolId>(want->begin(), want->end()));
