@@ -1,8 +1,12 @@
 #include "twin/report_csv.h"
 
 #include <algorithm>
+#include <charconv>
+#include <limits>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -66,12 +70,11 @@ void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
   buf->push_back('\n');
 }
 
-// Appends the value at `hour` (report::Fixed's text), or nothing when the
-// series is shorter or the value is NaN.
-void AppendCell(Buffer* buf, std::span<const double> v, size_t hour, int decimals) {
-  if (hour >= v.size()) return;
+// Appends `v` (report::Fixed's text), or nothing when it is NaN (a
+// series shorter than the run stands as NaN past its end).
+void AppendValue(Buffer* buf, double v, int decimals) {
   FixedScratch scratch;
-  Append(buf, report::FixedView(v[hour], decimals, scratch));
+  Append(buf, report::FixedView(v, decimals, scratch));
 }
 
 size_t LongestSeries(const RunResult& r) {
@@ -101,20 +104,49 @@ void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out) {
   Buffer buf;
   Append(&buf, "hour,site,utilisation,facility_mw,carbon_g_per_kwh,price_usd_per_mwh\n");
   const size_t hours = LongestSeries(result);
-  for (size_t h = 0; h < hours; ++h) {
-    for (const SiteSeries& s : result.sites) {
-      fmt::format_to(fmt::appender(buf), "{},", h);
-      AppendField(&buf, s.name);
-      buf.push_back(',');
-      AppendCell(&buf, s.utilisation, h, 6);
-      buf.push_back(',');
-      AppendCell(&buf, s.facility_mw, h, 6);
-      buf.push_back(',');
-      AppendCell(&buf, s.carbon, h, 3);
-      buf.push_back(',');
-      AppendCell(&buf, s.price, h, 3);
-      buf.push_back('\n');
-      FlushIfLarge(&buf, out);
+  const size_t n = result.sites.size();
+  std::vector<std::string> names(n);  // each site's name as its field, quoted once
+  for (size_t i = 0; i < n; ++i) {
+    Buffer field;
+    AppendField(&field, result.sites[i].name);
+    names[i].assign(field.data(), field.size());
+  }
+  // The rows go hour by hour across the sites, but each site's series are
+  // their own arrays: read in that order, a year of 10,000 sites (40,000
+  // arrays of 70 KB) missed the TLB at nearly every value, and this file
+  // took half the run. A block of hours is copied first, series by series,
+  // into one array in row order (10 MB at 10,000 sites).
+  constexpr size_t kBlockHours = 32;
+  constexpr int kColumns = 4;
+  constexpr int kDecimals[kColumns] = {6, 6, 3, 3};
+  std::vector<double> block(std::min(kBlockHours, hours) * n * kColumns);
+  for (size_t h0 = 0; h0 < hours; h0 += kBlockHours) {
+    const size_t len = std::min(kBlockHours, hours - h0);
+    for (size_t i = 0; i < n; ++i) {
+      const SiteSeries& s = result.sites[i];
+      const std::span<const double> columns[kColumns] = {s.utilisation, s.facility_mw, s.carbon, s.price};
+      for (int k = 0; k < kColumns; ++k) {
+        const std::span<const double> c = columns[k];
+        for (size_t d = 0; d < len; ++d) {
+          block[(d * n + i) * kColumns + k] = h0 + d < c.size() ? c[h0 + d] : std::numeric_limits<double>::quiet_NaN();
+        }
+      }
+    }
+    for (size_t d = 0; d < len; ++d) {
+      char hour[24];
+      char* end = std::to_chars(hour, hour + sizeof(hour) - 1, h0 + d).ptr;
+      *end++ = ',';
+      for (size_t i = 0; i < n; ++i) {
+        Append(&buf, std::string_view(hour, static_cast<size_t>(end - hour)));
+        Append(&buf, names[i]);
+        const double* row = &block[(d * n + i) * kColumns];
+        for (int k = 0; k < kColumns; ++k) {
+          buf.push_back(',');
+          AppendValue(&buf, row[k], kDecimals[k]);
+        }
+        buf.push_back('\n');
+        FlushIfLarge(&buf, out);
+      }
     }
   }
   FlushIfLarge(&buf, out, /*force=*/true);
