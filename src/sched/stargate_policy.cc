@@ -217,7 +217,7 @@ bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& n
     EarliestRoom(state, best->pool, need, claims_, now, &reservation->extra);
     reserved_ = best->pool;  // its due is set below
   }
-  wait_demand_[best->pool.value()] += need;
+  wait_demand_.Add(best->pool.value(), need);
   UpdateDue(state, best->pool, now);
   waited_.push_back(best->pool);  // its due is set back at the next pass
   return true;
@@ -227,8 +227,8 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   Decisions out;
   out.items.reserve(last_decisions_);  // a pass decides about as much as the last: no regrowth
   claims_.Reset(state);
-  site_claimed_w_.assign(state.sites().size(), 0.0);
-  wait_demand_.assign(state.pools().size(), 0);
+  site_claimed_w_.Reset(state.sites().size());
+  wait_demand_.Reset(state.pools().size());
   reserved_.reset();
   PlaceRepairs(state, queue, claims_, out);
   RefreshOrders(state, now, out);
@@ -246,7 +246,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
   order_.Begin(state, queue, spec_.fair_share);
   preempted_.clear();
   held_.clear();
-  held_in_.assign(state.pools().size(), 0);
+  held_in_.Reset(state.pools().size());
   round_trip_row_ = nullptr;
   while (const JobRequest* next = order_.Next()) {
     const JobRequest& req = *next;
@@ -297,7 +297,7 @@ Decisions StargatePolicy::Schedule(const ClusterState& state, const Queue& queue
         if (nodes.empty()) continue;
       }
       const int64_t need = spot ? (spot->opens ? 1 : 0) : shape.devices();
-      site_claimed_w_[pool.site.value()] += c->extra_w;
+      site_claimed_w_.Add(pool.site.value(), c->extra_w);
       reservation.Take(c->pool, now, c->runtime_s, need);
       TakeHeld(c->pool, now, c->runtime_s, need);
       order_.Charge(TenantUsage::Of(pool.type, req.share_milli > 0 ? req.devices_drawn() : need));
@@ -455,22 +455,22 @@ bool StargatePolicy::PlaceSpreadJob(const ClusterState& state, const JobRequest&
 
 void StargatePolicy::Hold(const ClusterState& state, const JobRequest& req, const Reservation& r, Time now) {
   held_.push_back(r);
-  ++held_in_[r.pool.value()];
+  held_in_.Add(r.pool.value(), 1);
   // Jobs after it that wait for this pool wait behind it, as behind a job
   // that chose to wait there.
-  wait_demand_[r.pool.value()] += ShapeFor(req, state.pool(r.pool).per_node).devices();
+  wait_demand_.Add(r.pool.value(), ShapeFor(req, state.pool(r.pool).per_node).devices());
   UpdateDue(state, r.pool, now);
   waited_.push_back(r.pool);
 }
 
 bool StargatePolicy::HeldAllow(PoolId p, Time now, double runtime_s, int64_t devices) const {
-  if (held_in_.empty() || held_in_[p.value()] == 0) return true;
+  if (held_in_.size() == 0 || held_in_[p.value()] == 0) return true;
   return std::all_of(held_.begin(), held_.end(),
                      [&](const Reservation& r) { return r.Allows(p, now, runtime_s, devices); });
 }
 
 void StargatePolicy::TakeHeld(PoolId p, Time now, double runtime_s, int64_t devices) {
-  if (held_in_.empty() || held_in_[p.value()] == 0) return;
+  if (held_in_.size() == 0 || held_in_[p.value()] == 0) return;
   for (Reservation& r : held_) r.Take(p, now, runtime_s, devices);
 }
 

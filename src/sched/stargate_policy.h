@@ -50,6 +50,7 @@
 #include "sched/pool_orders.h"
 #include "sched/scheduler.h"
 #include "sched/site_score.h"
+#include "sched/touched_values.h"
 
 namespace stargate::sched {
 
@@ -161,13 +162,13 @@ class StargatePolicy final : public Scheduler {
   Time last_now_;
   const ClusterState* last_state_ = nullptr;  // compared, never dereferenced
   uint64_t last_shape_id_ = 0;
-  std::vector<double> site_claimed_w_;
-  std::vector<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
-  std::optional<PoolId> reserved_;    // the pool this pass's reservation holds, once it does
+  TouchedValues<double> site_claimed_w_;
+  TouchedValues<int64_t> wait_demand_;  // per pool: devices jobs chose to wait for this pass
+  std::optional<PoolId> reserved_;      // the pool this pass's reservation holds, once it does
   FairOrder order_;
   std::unordered_set<uint32_t> preempted_;               // victims chosen this pass
   std::vector<Reservation> held_;                        // Hold: this pass's, few
-  std::vector<uint32_t> held_in_;                        // per pool: how many of held_ are there
+  TouchedValues<uint32_t> held_in_;                      // per pool: how many of held_ are there
   std::pair<float, float> round_trip_at_;                // the last users' location looked up,
   const std::vector<double>* round_trip_row_ = nullptr;  // and its round trips (null: none),
   uint64_t round_trip_cleared_ = 0;                      // valid while PoolOrders::places_cleared() is this
