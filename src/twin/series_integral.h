@@ -40,10 +40,11 @@ class SeriesIntegral {
     return Upto(b) - Upto(a);
   }
 
-  // The sum of the first h hourly values (0 <= h <= hours), added in hour
+  // The sum of the first h hourly values (none for h <= 0), added in hour
   // order from the day's kept sum: the very additions, in the same order,
   // that an every-hour prefix makes, so the same double to the last bit.
   double PrefixHours(int64_t h) const {
+    if (h <= 0) return 0;
     if (h >= hours_) return total_;
     const int64_t from = h / kStride * kStride;
     double sum = kept_[static_cast<size_t>(h / kStride)];

@@ -33,6 +33,7 @@ TEST(SeriesIntegral, KeptDaysGiveTheEveryHourPrefixToTheLastBit) {
       for (int64_t h = 0; h <= hours; ++h) {
         ASSERT_EQ(in.PrefixHours(h), EveryHourPrefix(s, h)) << "hours " << hours << " n " << n << " h " << h;
       }
+      EXPECT_EQ(in.PrefixHours(-30), 0.0);  // before the run: nothing yet
     }
   }
 }
