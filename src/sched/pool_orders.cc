@@ -481,7 +481,7 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
     }
   }
   Reach& reach = place.balls[key];
-  ReachOf(state, within, carbon_key_, cost_key_, wakes_, &reach, &place.per_site);
+  ReachOf(state, within, carbon_key_, cost_key_, wakes_, &reach, bound_round_trips_ ? &place.per_site : nullptr);
   return reach;
 }
 

@@ -149,6 +149,10 @@ class PoolOrders {
     bool stale = false;  // the keys moved since it was sorted
   };
   const Reach& Ball(const ClusterState& state, AcceleratorType t, float latitude, float longitude, double limit_ms);
+  // Whether balls' planes bound the round trip too (Plane::rtt_ms): only
+  // worth it when the score weighs latency; otherwise the round trip only
+  // loosens the cells' bounds on the two keys. Set before the first Ball.
+  void BoundRoundTrips(bool on) { bound_round_trips_ = on; }
   static constexpr size_t kMaxBalls = 32;
   static constexpr size_t kBallPoolsPerPool = 8;
   static constexpr size_t kMinBallPools = 65'536;
@@ -211,6 +215,7 @@ class PoolOrders {
   Sorted min_ahead_;
   std::vector<Plane> both_ = std::vector<Plane>(kNumAcceleratorTypes);
   std::map<std::pair<float, float>, Place> places_;
+  bool bound_round_trips_ = true;
   struct Fenced {
     std::shared_ptr<const SiteSet> set;
     Reach reach;

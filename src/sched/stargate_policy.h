@@ -56,7 +56,9 @@ namespace stargate::sched {
 
 class StargatePolicy final : public Scheduler {
  public:
-  explicit StargatePolicy(SchedulerSpec spec) : spec_(std::move(spec)) {}
+  explicit StargatePolicy(SchedulerSpec spec) : spec_(std::move(spec)) {
+    orders_.BoundRoundTrips(spec_.weight_latency > 0);
+  }
   std::string name() const override { return "stargate"; }
   Decisions Schedule(const ClusterState& state, const Queue& queue, Time now) override;
   bool UsesTenantOrder() const override { return spec_.fair_share; }

@@ -175,6 +175,22 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
   }
 }
 
+// A policy that does not weigh latency has balls split by the two keys
+// alone: the round trip would only loosen their cells' bounds.
+TEST(PoolOrders, BallsBoundRoundTripsOnlyWhenAskedTo) {
+  Rng rng(5);
+  ClusterState state = RandomNetwork(rng, 40);
+  MoveKeys(rng, state);
+  for (bool on : {true, false}) {
+    PoolOrders orders;
+    orders.BoundRoundTrips(on);
+    orders.Update(state, true);
+    const PoolOrders::Plane& plane = orders.Ball(state, AcceleratorType::kH100, 10, 20, 1e9).both;
+    EXPECT_EQ(plane.rtt_ms != nullptr, on);
+    EXPECT_EQ(plane.least_rtt.empty(), !on);
+  }
+}
+
 // Jobs from many places, each asking for a ball over the whole network:
 // the balls together stay within their budget, one point holds at most
 // kMaxBalls limits, and the ball just asked for is whole.
