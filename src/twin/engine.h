@@ -183,6 +183,9 @@ class Engine {
   // Pushes each site's grid carbon (now and ahead) and price to the
   // scheduler's view, once per simulated hour.
   void PushGridSignals(Time now);
+  // Every site's grid figures for the kStagedHours from `hour` on, site by
+  // site (each site's series read once, in order) into staged_.
+  void StageGridSignals(int64_t hour);
   // Books the segment that ends at `now`, of which `useful` compute counts.
   void Account(uint32_t j, Time now, Duration useful, bool finished);
   // Takes `useful` compute on the current placement off the work left.
@@ -226,7 +229,18 @@ class Engine {
   std::vector<TenantId> tenant_;                                  // per job: its tenant, interned in first-seen order
   std::vector<SeriesIntegral> carbon_integral_, price_integral_;  // per site
   int64_t signals_hour_ = -1;                                     // hour the grid signals were last pushed for
-  std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;      // StartJob scratch
+  // A site's grid figures at the start of one hour, as SetGridSignals
+  // gives them; `min_now`: the window's least is now's own value (its
+  // carbon_min_at is the push's time, not the hour's start).
+  struct StagedSignals {
+    double carbon = 0, price = 0, ahead = 0, min_ahead = 0;
+    Time min_at;
+    bool min_now = false;
+  };
+  static constexpr int64_t kStagedHours = 24;
+  std::vector<StagedSignals> staged_;  // [hour - staged_from_][site]
+  int64_t staged_from_ = -1;
+  std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;  // StartJob scratch
   uint32_t mark_generation_ = 0;
   int64_t events_processed_ = 0;
   int64_t passes_ = 0;
