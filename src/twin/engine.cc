@@ -1,6 +1,7 @@
 #include "twin/engine.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -1090,6 +1091,7 @@ void Engine::TakeSiteDown(uint32_t site, Duration repair, Time now) {
 }
 
 RunResult Engine::Run(const Progress& progress) {
+  assert(scheduler_ != nullptr && "Engine::Run is once per engine");
   const Time horizon = Time::Epoch() + in_.spec.duration;
   for (uint32_t p = 0; p < pool_fail_rate_.size(); ++p) ScheduleNextPoolFailure(p, Time::Epoch());
   for (uint32_t s = 0; s < site_fail_rate_.size(); ++s) ScheduleNextSiteFailure(s, Time::Epoch());
@@ -1230,6 +1232,8 @@ RunResult Engine::Collect(Time horizon) {
   s.scenario = in_.spec.name;
   s.seed = in_.spec.seed;
   s.policy = scheduler_->name();
+  scheduler_.reset();  // the run is over (Run: once per engine)
+  std::vector<StagedSignals>().swap(staged_);
   s.simulated_days = in_.spec.duration.hours() / 24.0;
   s.accelerators = state_.total_devices();
   s.nodes = state_.num_nodes();
