@@ -241,7 +241,7 @@ class Engine {
     bool min_now = false;
   };
   static constexpr int64_t kStagedHours = 24;  // 11.5 MB at 10,000 sites, freed before the result is built
-  std::vector<StagedSignals> staged_;         // [hour - staged_from_][site]
+  std::vector<StagedSignals> staged_;          // [hour - staged_from_][site]
   int64_t staged_from_ = -1;
   std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;  // StartJob scratch
   uint32_t mark_generation_ = 0;
