@@ -65,9 +65,9 @@ void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, doub
   const size_t end = std::min(hi, n);
   if (end <= lo + 1 || hi - lo < 2) return;
   Box cell;
-  double z_lo = points[lo].z, z_hi = points[lo].z;
-  for (size_t i = lo; i < end; ++i) {
-    cell.Add(points[i].x, points[i].y);
+  for (size_t i = lo; i < end; ++i) cell.Add(points[i].x, points[i].y);
+  double z_lo = points[lo].z, z_hi = points[lo].z;  // (a ball's only)
+  for (size_t i = lo; z_span > 0 && i < end; ++i) {
     z_lo = std::min(z_lo, points[i].z);
     z_hi = std::max(z_hi, points[i].z);
   }

@@ -225,6 +225,7 @@ void Engine::PushGridSignals(Time now) {
   if (staged_from_ < 0 || hour < staged_from_ || hour >= staged_from_ + kStagedHours) StageGridSignals(hour);
   const size_t n = in_.spec.sites.size();
   const StagedSignals* row = staged_.data() + static_cast<size_t>(hour - staged_from_) * n;
+  const Time hour_start = Time::Epoch() + Duration::Hours(hour);
   for (size_t s = 0; s < n; ++s) {
     const SiteId id(static_cast<uint16_t>(s));
     sched::SiteSignals signals = state_.site(id).signals;
@@ -232,7 +233,7 @@ void Engine::PushGridSignals(Time now) {
     signals.price = row[s].price;
     signals.carbon_ahead = row[s].ahead;
     signals.carbon_min_ahead = row[s].min_ahead;
-    signals.carbon_min_at = row[s].min_now ? now : row[s].min_at;
+    signals.carbon_min_at = row[s].min_at == hour_start ? now : row[s].min_at;
     state_.SetSignals(id, signals);
   }
 }
@@ -259,7 +260,7 @@ void Engine::StageGridSignals(int64_t hour) {
       sched::SetGridSignals(carbon, price, at, in_.spec.scheduler.carbon_forecast, in_.spec.scheduler.forecast_model,
                             &g);
       staged_[static_cast<size_t>(k) * n + s] =
-          StagedSignals{g.carbon, g.price, g.carbon_ahead, g.carbon_min_ahead, g.carbon_min_at, g.carbon_min_at == at};
+          StagedSignals{g.carbon, g.price, g.carbon_ahead, g.carbon_min_ahead, g.carbon_min_at};
     }
   }
 }

@@ -233,14 +233,13 @@ class Engine {
   std::vector<SeriesIntegral> carbon_integral_, price_integral_;  // per site
   int64_t signals_hour_ = -1;                                     // hour the grid signals were last pushed for
   // A site's grid figures at the start of one hour, as SetGridSignals
-  // gives them; `min_now`: the window's least is now's own value (its
-  // carbon_min_at is the push's time, not the hour's start).
+  // gives them. A `min_at` at that start says the window's least is now's
+  // own value: its carbon_min_at is then the push's time.
   struct StagedSignals {
     double carbon = 0, price = 0, ahead = 0, min_ahead = 0;
     Time min_at;
-    bool min_now = false;
   };
-  static constexpr int64_t kStagedHours = 24;  // 11.5 MB at 10,000 sites, freed before the result is built
+  static constexpr int64_t kStagedHours = 24;  // 9.6 MB at 10,000 sites, freed before the result is built
   std::vector<StagedSignals> staged_;          // [hour - staged_from_][site]
   int64_t staged_from_ = -1;
   std::vector<uint32_t> mark_domain_, mark_leaf_, mark_pod_;  // StartJob scratch
