@@ -38,6 +38,51 @@ struct CandidateSearch::CellWorse {
 
 namespace {
 
+// How DownBest ended: at a leaf (*cell), with the walk to go on from the
+// heap's least cell, or stopped as asked.
+enum class Descent { kLeaf, kOnFromHeap, kStopped };
+
+// Goes down from *cell (popped off `heap`, a min-heap by `worse`) to the
+// better child while it is still the least cell, leaving the other child
+// in the heap: every cell not walked stays there, so the heap's top still
+// bounds every pool not met, and the heap is touched once a level instead
+// of three times. Children that `may_hold` says hold no member are
+// dropped; stop(key) ends the descent before a child of that key (pushed
+// back).
+template <class C, class Worse, class Filter, class KeyOf, class Stop>
+Descent DownBest(std::vector<C>& heap, C* cell, size_t leaves, Worse worse, const Filter& may_hold, const KeyOf& key_of,
+                 const Stop& stop) {
+  auto push = [&](const C& c) {
+    heap.push_back(c);
+    std::push_heap(heap.begin(), heap.end(), worse);
+  };
+  while (cell->node < leaves) {
+    C best{kInf, 0}, other{kInf, 0};
+    for (size_t child : {2 * cell->node, 2 * cell->node + 1}) {
+      if (!may_hold(child)) continue;
+      const C c{key_of(child), static_cast<uint32_t>(child)};
+      if (best.node == 0 || worse(best, c)) {
+        other = best;
+        best = c;
+      } else {
+        other = c;
+      }
+    }
+    if (other.node != 0) push(other);
+    if (best.node == 0) return Descent::kOnFromHeap;  // nothing below can be a member
+    if (!heap.empty() && worse(best, heap.front())) {
+      push(best);  // another cell is less: walk from there
+      return Descent::kOnFromHeap;
+    }
+    if (stop(best.key)) {
+      push(best);
+      return Descent::kStopped;
+    }
+    *cell = best;
+  }
+  return Descent::kLeaf;
+}
+
 // The time walk's heap order: among cells of one key, the deepest first
 // (a node's index is above every shallower node's). Every cell with room
 // now has the same key, the type's run time: taken shallowest first, the
@@ -142,18 +187,21 @@ bool CandidateSearch::NormsOf(size_t t, bool later, ScoreNorms* norms) {
   const double runtime = o.factors.runtime_s;
   if (least.time > runtime && runtime < norms->time) {
     const bool ball = o.rtt != nullptr && rtt_limit_ms_ < kInf && !o.reach_only;
-    const PoolOrders::Sorted& order = ball ? *o.rtt : *o.carbon;
-    const size_t end = ball
-                           ? static_cast<size_t>(std::upper_bound(order.keys.begin(), order.keys.end(), rtt_limit_ms_) -
-                                                 order.keys.begin())
-                           : order.pools.size();
-    TimeWalk(order, end, t, later, norms, &least);
+    if (ball) {
+      const PoolOrders::Sorted& order = *o.rtt;
+      const auto end = std::upper_bound(order.keys.begin(), order.keys.end(), rtt_limit_ms_);
+      TimeWalk(order, static_cast<size_t>(end - order.keys.begin()), t, later, norms, &least);
+    } else if (o.both != nullptr) {
+      TimeWalk(*o.both, o.both->pools.size(), t, later, norms, &least);
+    } else {
+      TimeWalk(*o.carbon, o.carbon->pools.size(), t, later, norms, &least);
+    }
   }
   return least.any;
 }
 
-void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool later, ScoreNorms* norms,
-                               Least* least) {
+template <class Order>
+void CandidateSearch::TimeWalk(const Order& order, size_t end, size_t t, bool later, ScoreNorms* norms, Least* least) {
   // A member's time is at least the type's run time, and for one without
   // room now, the wait until its calendar next hands devices back: a
   // best-first walk down the order's trees by that bound (the pool that
@@ -204,37 +252,51 @@ void CandidateSearch::TimeWalk(const PoolOrders::Sorted& order, size_t end, size
 
 bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least) {
   const TypeOrders& o = types_[t];
-  // The emissions and cost orders, each walked until no pool further on
+  // The emissions walk, then the cost walk, each until no pool further on
   // can have a lower figure than the norm so far (of every type met): a
   // member's figure is at least the type's factor times its key (the span
-  // factor and waits only add).
+  // factor and waits only add). With a plane, a walk goes best first down
+  // its cells by one key (the plane's first direction is the carbon key
+  // alone, its last the price key alone, each scaled by `on`), taking only
+  // cells that may hold a member: the plane is the one order the type's
+  // balls and allowed-site sets keep, and a cell's least passes the norm
+  // long before a sorted order's walk would have skipped the full pools.
+  constexpr int K = PoolOrders::kDirections;
+  const PoolOrders::Plane* plane = o.both;
   struct Walk {
-    const PoolOrders::Sorted* order;
+    const PoolOrders::Sorted* order;  // null: down the plane
     double factor;
     const double* norm;
     bool active;
     size_t i = 0;
     bool done = false;
+    int dir = 0;         // the plane's direction
+    double per_sum = 0;  // factor / the direction's weight on its key
   };
-  Walk walks[2] = {{o.carbon, o.factors.co2_per_key, &norms->co2, true},
-                   {o.cost, o.factors.cost_per_key, &norms->cost, Uses(t, kCost)}};
-  if (o.both != nullptr) {
-    // The plane's root holds the least carbon key (its first direction)
-    // and price key (its last) over the pools that could be members (with
-    // room for a device, or with devices due back): when the norm is
-    // below even that, the order need not be walked at all.
-    constexpr int K = PoolOrders::kDirections;
-    const PoolOrders::Plane& plane = *o.both;
-    const std::vector<double>& root = later ? plane.least_due : plane.least_open;
-    const double on[2] = {plane.on_carbon[0], plane.on_cost[K - 1]};
-    const int dir[2] = {0, K - 1};
-    for (int k = 0; k < 2 && root.size() >= 2 * K; ++k) {
-      Walk& w = walks[k];
-      if (!w.active || !(*w.norm < kInf) || !(on[k] > 0)) continue;
-      const double bound = w.factor * (root[K + dir[k]] / on[k]);
-      if (bound > *w.norm + Slack(bound, *w.norm)) w.done = true;
-    }
+  Walk walks[2] = {{plane != nullptr ? nullptr : o.carbon, o.factors.co2_per_key, &norms->co2, true},
+                   {plane != nullptr ? nullptr : o.cost, o.factors.cost_per_key, &norms->cost, Uses(t, kCost)}};
+  std::vector<Cell>& heap = norm_cells_;
+  int heap_of = -1;  // the walk whose cells the heap holds
+  CellFilter may_hold{};
+  const std::vector<double>* sums = nullptr;
+  if (plane != nullptr) {
+    walks[0].dir = 0;
+    walks[0].per_sum = walks[0].factor / plane->on_carbon[0];
+    walks[1].dir = K - 1;
+    walks[1].per_sum = walks[1].factor / plane->on_cost[K - 1];
+    // As NextIn with later_only = later: room now for the job, or devices
+    // due back by the horizon; a pool counts in the sums it is bounded by.
+    may_hold = CellFilter{plane->room.leaves() + plane->pools.size(),
+                          plane->room.tree(),
+                          DueOf(*plane, t).tree(),
+                          o.room_needed,
+                          horizon_,
+                          later,
+                          later};
+    sums = later ? &plane->least_due : &plane->least_open;
   }
+  auto cell_key = [&](const Walk& w, size_t node) { return w.per_sum * (*sums)[node * K + w.dir]; };
+  auto past_norm = [](double bound, double norm) { return norm < kInf && bound > norm + Slack(bound, norm); };
   // With a round-trip limit, the pools within reach, all of them: when
   // they are few this ends first, and then every member is known (unless
   // the orders hold only those already).
@@ -248,14 +310,35 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
     }
     Walk* w = !walks[0].done ? &walks[0] : (walks[1].active && !walks[1].done ? &walks[1] : nullptr);
     if (w == nullptr) break;
-    w->i = NextIn(*w->order, w->i, t, later, later);
-    if (w->i >= w->order->pools.size()) {
-      w->done = true;
-      if (!least->any) return false;  // every pool that could be a member was met
+    if (w->order == nullptr) {
+      const int at = static_cast<int>(w - walks);
+      if (heap_of != at) {
+        heap_of = at;
+        heap.clear();
+        if (may_hold(1)) heap.push_back(Cell{cell_key(*w, 1), 1});
+      }
+      // Every pool that could be a member was met.
+      if (heap.empty()) return false;
+      std::pop_heap(heap.begin(), heap.end(), CellWorse{});
+      Cell cell = heap.back();
+      heap.pop_back();
+      if (past_norm(cell.key, *w->norm)) {
+        w->done = true;
+        continue;
+      }
+      const size_t leaves = plane->room.leaves();
+      auto key_of = [&](size_t node) { return cell_key(*w, node); };
+      if (DownBest(heap, &cell, leaves, CellWorse{}, may_hold, key_of, [](double) { return false; }) ==
+          Descent::kLeaf) {
+        MeetForNorms(plane->pools[cell.node - leaves], later, norms, least);
+      }
       continue;
     }
+    w->i = NextIn(*w->order, w->i, t, later, later);
+    // Every pool that could be a member was met.
+    if (w->i >= w->order->pools.size()) return false;
     const double bound = w->factor * w->order->keys[w->i];
-    if (*w->norm < kInf && bound > *w->norm + Slack(bound, *w->norm)) {
+    if (past_norm(bound, *w->norm)) {
       w->done = true;
       continue;
     }
@@ -424,10 +507,6 @@ void CandidateSearch::PlaneStep(size_t t) {
   // (they may alias), on the hottest loop of a busy pass.
   const CellFilter may_hold = FilterOf(t);
   const KeyForm key_of = FormOf(t);
-  auto push = [&](const Cell& c) {
-    heap.push_back(c);
-    std::push_heap(heap.begin(), heap.end(), CellWorse{});
-  };
   // Once the least cell's key is past the best pool met, Next hands that
   // pool out: the walk stops there instead of stepping into the cell to
   // meet a pool that could not come first.
@@ -443,39 +522,18 @@ void CandidateSearch::PlaneStep(size_t t) {
     Cell cell = heap.back();
     heap.pop_back();
     if (hands_out_first(cell.key)) {
-      push(cell);
+      heap.push_back(cell);
+      std::push_heap(heap.begin(), heap.end(), CellWorse{});
       return;
     }
-    // Down the better child while it is still the least cell, leaving the
-    // other for later: every cell not walked stays in the heap, so its top
-    // still bounds every pool not met.
-    while (cell.node < leaves) {
-      Cell best{kInf, 0}, other{kInf, 0};
-      for (size_t child : {2 * cell.node, 2 * cell.node + 1}) {
-        if (!may_hold(child)) continue;
-        const Cell c{key_of(child), static_cast<uint32_t>(child)};
-        if (best.node == 0 || CellWorse{}(best, c)) {
-          other = best;
-          best = c;
-        } else {
-          other = c;
-        }
-      }
-      if (other.node != 0) push(other);
-      if (best.node == 0) break;  // nothing below can be a member
-      if (!heap.empty() && CellWorse{}(best, heap.front())) {
-        push(best);  // another cell is less: walk from there
-        break;
-      }
-      if (hands_out_first(best.key)) {
-        push(best);
+    switch (DownBest(heap, &cell, leaves, CellWorse{}, may_hold, key_of, hands_out_first)) {
+      case Descent::kLeaf:
+        Meet(plane.pools[cell.node - leaves]);
         return;
-      }
-      cell = best;
-    }
-    if (cell.node >= leaves) {
-      Meet(plane.pools[cell.node - leaves]);
-      return;
+      case Descent::kStopped:
+        return;
+      case Descent::kOnFromHeap:
+        break;
     }
   }
 }

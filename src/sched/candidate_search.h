@@ -63,15 +63,17 @@ class CandidateSearch {
  public:
   // One accelerator type's orders for the job, and the job's factors there.
   struct TypeOrders {
-    const PoolOrders::Sorted* carbon = nullptr;  // every pool of the type
+    // Every pool of the type by each key alone: walked only without a
+    // plane (`both`), and then required.
+    const PoolOrders::Sorted* carbon = nullptr;
     const PoolOrders::Sorted* cost = nullptr;
     const PoolOrders::Sorted* rtt = nullptr;  // null: the round trip is neither weighed nor limited
     TypeFactors factors;
     // The least room (WakeIndex::Room) a pool of the type needs now for
     // the job: pools with less are passed over.
     int64_t room_needed = WakeIndex::DevicesOnANode(1);
-    // Both keys at once: when given, a Rank walks this instead of the
-    // emissions and cost orders (which still find the norms).
+    // Both keys at once: when given, the norms and a Rank walk this
+    // instead of the emissions and cost orders.
     const PoolOrders::Plane* both = nullptr;
     // The class of due (PoolOrders::SetDue) the job goes by: it needs at
     // least PoolOrders::DueDevices(due_class) devices on every pool of the
@@ -167,16 +169,18 @@ class CandidateSearch {
     bool any = false;
   };
   void MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms, Least* least);
-  // Meets type `t`'s members (as NormsOf's `later` says) by its emissions
-  // and cost orders until none further on could lower the norm so far
-  // (of every type met: a type whose least is above another's need not be
-  // met to its least); false when every member is known (or there is
-  // none).
+  // Meets type `t`'s members (as NormsOf's `later` says) by their
+  // emissions and then their cost, each walk (down the plane by one key,
+  // best first, or down that key's order) until none further on could
+  // lower the norm so far (of every type met: a type whose least is above
+  // another's need not be met to its least); false when every member is
+  // known (or there is none).
   bool OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least);
   // Meets type `t`'s members among the first `end` positions of `order`
-  // until none left could lower the time norm.
+  // (a Sorted order or a Plane) until none left could lower the time norm.
   // (`later`: as NormsOf's.)
-  void TimeWalk(const PoolOrders::Sorted& order, size_t end, size_t t, bool later, ScoreNorms* norms, Least* least);
+  template <class Order>
+  void TimeWalk(const Order& order, size_t end, size_t t, bool later, ScoreNorms* norms, Least* least);
   // The least score any pool of type `t` not yet met in this Rank can have.
   double Bound(size_t t) const;
   // The round trip at type `t`'s walk's position in its round-trip order
@@ -267,6 +271,7 @@ class CandidateSearch {
   int64_t horizon_ = WakeIndex::kNever;  // ns; set by AllNorms
   int64_t now_ns_ = 0;                   // likewise
   std::vector<Cell> time_cells_;         // TimeWalk's heap
+  std::vector<Cell> norm_cells_;         // OrderNorms' heap, down a plane
   Ranking rankings_[2];                  // without and with later pools
   size_t current_ = 0;                   // the last Rank's (an index: the search may be copied)
   Ranking& R() { return rankings_[current_]; }

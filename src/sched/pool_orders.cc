@@ -13,16 +13,16 @@
 namespace stargate::sched {
 namespace {
 
-// Sorts `pools` by key[site of pool], ties in pool order, into `out`
-// (reusing its storage: the orders are sorted again every hour), and
+// Sorts `pools` by site_key[site_of[pool]], ties in pool order, into
+// `out` (reusing its storage: the orders are sorted again every hour), and
 // indexes when they wake.
-void SortBy(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& site_key,
+void SortBy(const std::vector<uint32_t>& site_of, const std::vector<PoolId>& pools, const std::vector<double>& site_key,
             const PoolOrders::Wakes* wakes, PoolOrders::Sorted* out) {
   // Keys beside their pools: a sort that looks each key up through its
   // pool's site misses the cache on every comparison.
   std::vector<KeyedPool> keyed;
   keyed.reserve(pools.size());
-  for (PoolId p : pools) keyed.emplace_back(site_key[state.pool(p).site.value()], p.value());
+  for (PoolId p : pools) keyed.emplace_back(site_key[site_of[p.value()]], p.value());
   SortKeyed(&keyed);
   out->pools.resize(keyed.size());
   out->keys.resize(keyed.size());
@@ -93,37 +93,37 @@ constexpr double kNone = std::numeric_limits<double>::max() / 8;
 
 // Per node, the least of each direction's sum over the positions below
 // with room now (`open`) and with devices due back (`due_least`), in one
-// pass: every entry is written (node 0 is unused), so the arrays are not
-// cleared first.
+// pass. Only the nodes over a pool are written: those over the padding
+// past the last pool hold kNone from the split on (PlaneOf), which at
+// 10,000 pools (16,384 leaves) is two fifths of the arrays, and these are
+// written every hour.
 void Gather(const PoolOrders::Plane& plane, std::vector<double>* open, std::vector<double>* due_least) {
   constexpr int K = PoolOrders::kDirections;
   const size_t leaves = plane.room.leaves();
   const size_t n = plane.pools.size();
   const int64_t* room = plane.room.tree() + leaves;
   const int64_t* due = plane.due[0].tree() + leaves;
-  open->resize(2 * leaves * K);
-  due_least->resize(2 * leaves * K);
   double* o = open->data();
   double* d = due_least->data();
-  std::fill_n(o, K, kNone);
-  std::fill_n(d, K, kNone);
-  for (size_t i = 0; i < leaves; ++i) {
-    const double* sums = i < n ? plane.sums.data() + i * K : nullptr;
+  for (size_t i = 0; i < n; ++i) {
+    double sums[K];
+    for (int k = 0; k < K; ++k) sums[k] = plane.Sum(i, k);
     const size_t at = (leaves + i) * K;
-    auto leaf = [&](double* least, bool in) {
-      if (in) {
-        std::copy_n(sums, K, least + at);
-      } else {
-        std::fill_n(least + at, K, kNone);
-      }
-    };
-    leaf(o, sums != nullptr && PoolOrders::Plane::Open(room[i]));
-    leaf(d, sums != nullptr && PoolOrders::Plane::Due(due[i]));
-  }
-  for (size_t i = leaves - 1; i >= 1; --i) {
+    const bool is_open = PoolOrders::Plane::Open(room[i]), is_due = PoolOrders::Plane::Due(due[i]);
     for (int k = 0; k < K; ++k) {
-      o[i * K + k] = std::min(o[2 * i * K + k], o[(2 * i + 1) * K + k]);
-      d[i * K + k] = std::min(d[2 * i * K + k], d[(2 * i + 1) * K + k]);
+      o[at + k] = is_open ? sums[k] : kNone;
+      d[at + k] = is_due ? sums[k] : kNone;
+    }
+  }
+  // Level by level up: of the `width` nodes of a level, each over `span`
+  // positions, the first ceil(n / span) are over a pool.
+  for (size_t width = leaves / 2, span = 2; width >= 1; width /= 2, span *= 2) {
+    const size_t real = (n + span - 1) / span;
+    for (size_t i = width; i < width + real; ++i) {
+      for (int k = 0; k < K; ++k) {
+        o[i * K + k] = std::min(o[2 * i * K + k], o[(2 * i + 1) * K + k]);
+        d[i * K + k] = std::min(d[2 * i * K + k], d[(2 * i + 1) * K + k]);
+      }
     }
   }
 }
@@ -133,7 +133,7 @@ void Gather(const PoolOrders::Plane& plane, std::vector<double>* open, std::vect
 void Relink(const PoolOrders::Plane& plane, std::vector<double>& least, size_t pos, bool in) {
   constexpr int K = PoolOrders::kDirections;
   size_t i = plane.room.leaves() + pos;
-  for (int k = 0; k < K; ++k) least[i * K + k] = in ? plane.sums[pos * K + k] : kNone;
+  for (int k = 0; k < K; ++k) least[i * K + k] = in ? plane.Sum(pos, k) : kNone;
   for (i /= 2; i >= 1; i /= 2) {
     bool changed = false;
     for (int k = 0; k < K; ++k) {
@@ -149,12 +149,14 @@ void Relink(const PoolOrders::Plane& plane, std::vector<double>& least, size_t p
 // cells stay as they were split: any split bounds truly, a split on
 // older keys only less tightly, so the hourly change of every site's keys
 // refills the plane (O(n)) and splits it again only every kRefills.
-void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
-               PoolOrders::Plane* out) {
+void FillPlane(const std::vector<double>& carbon_key, const std::vector<double>& cost_key, PoolOrders::Plane* out) {
   const size_t n = out->pools.size();
   Box all;
-  for (PoolId p : out->pools) {
-    const size_t site = state.pool(p).site.value();
+  out->keys.resize(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t site = out->site_at[i];
+    out->keys[2 * i] = carbon_key[site];
+    out->keys[2 * i + 1] = cost_key[site];
     all.Add(carbon_key[site], cost_key[site]);
   }
   // Directions evenly spread in angle over the keys scaled by their least
@@ -167,13 +169,6 @@ void FillPlane(const ClusterState& state, const std::vector<double>& carbon_key,
     const double angle = std::numbers::pi / 2 * k / (K - 1);
     out->on_carbon[k] = k == K - 1 ? 0.0 : std::cos(angle) / x_scale;
     out->on_cost[k] = k == 0 ? 0.0 : std::sin(angle) / y_scale;
-  }
-  out->sums.resize(n * K);
-  for (size_t i = 0; i < n; ++i) {
-    const size_t site = state.pool(out->pools[i]).site.value();
-    for (int k = 0; k < K; ++k) {
-      out->sums[i * K + k] = out->on_carbon[k] * carbon_key[site] + out->on_cost[k] * cost_key[site];
-    }
   }
   Gather(*out, &out->least_open, &out->least_due);
   ++out->fills;
@@ -203,7 +198,15 @@ void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const 
   SplitCells(points, 0, leaves, n, std::max(all.x_hi - all.x_lo, 1e-12), std::max(all.y_hi - all.y_lo, 1e-12),
              rtt != nullptr ? std::max(z_hi - z_lo, 1e-12) : 0.0);
   out->pools.resize(n);
-  for (size_t i = 0; i < n; ++i) out->pools[i] = points[i].pool;
+  out->site_at.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    out->pools[i] = points[i].pool;
+    out->site_at[i] = state.pool(points[i].pool).site.value();
+  }
+  // Nodes over no pool stay so until the next split (Gather).
+  constexpr int K = PoolOrders::kDirections;
+  out->least_open.assign(2 * leaves * K, kNone);
+  out->least_due.assign(2 * leaves * K, kNone);
   out->least_rtt.clear();
   if (rtt != nullptr) {
     // Static while the split stands: a round trip moves only with the layout.
@@ -216,7 +219,7 @@ void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const 
   out->room.Build(out->pools, wakes.room);
   for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].BuildTree(out->pools, wakes.due[c]);
   out->fills = 0;
-  FillPlane(state, carbon_key, cost_key, out);
+  FillPlane(carbon_key, cost_key, out);
 }
 
 // Plane `out` brought to the keys now: split anew every kRefills fills.
@@ -224,31 +227,27 @@ void RefreshPlane(const ClusterState& state, const std::vector<double>& carbon_k
                   const PoolOrders::Wakes& wakes, PoolOrders::Plane* out) {
   constexpr int kRefills = 24;
   if (out->fills < kRefills) {
-    FillPlane(state, carbon_key, cost_key, out);
+    FillPlane(carbon_key, cost_key, out);
   } else {
     const std::vector<PoolId> pools = out->pools;
     PlaneOf(state, pools, carbon_key, cost_key, wakes, out);
   }
 }
 
-// `pools` in `out`'s orders and plane, sorted and split anew; `rtt_ms`:
-// per site, the round trips from a ball's point (null: not a ball).
+// `pools` in `out`'s plane, split anew; `rtt_ms`: per site, the round
+// trips from a ball's point (null: not a ball).
 void ReachOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
              const std::vector<double>& cost_key, const PoolOrders::Wakes& wakes, PoolOrders::Reach* out,
              const std::vector<double>* rtt_ms = nullptr) {
   out->both.rtt_ms = rtt_ms;
-  SortBy(state, pools, carbon_key, &wakes, &out->carbon);
-  SortBy(state, pools, cost_key, &wakes, &out->cost);
   PlaneOf(state, pools, carbon_key, cost_key, wakes, &out->both);
   out->stale = false;
 }
 
-// `out` brought to the keys now, if they moved since it was sorted.
+// `out` brought to the keys now, if they moved since it was filled.
 void Refresh(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
              const PoolOrders::Wakes& wakes, PoolOrders::Reach* out) {
   if (!out->stale) return;
-  SortBy(state, out->carbon.pools, carbon_key, &wakes, &out->carbon);
-  SortBy(state, out->cost.pools, cost_key, &wakes, &out->cost);
   RefreshPlane(state, carbon_key, cost_key, wakes, &out->both);
   out->stale = false;
 }
@@ -298,10 +297,12 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
     wakes_.room.assign(state.pools().size(), WakeIndex::Room(INT32_MAX, 0));
     for (auto& due : wakes_.due) due.assign(state.pools().size(), WakeIndex::kNever);
     type_of_.clear();
+    site_of_.clear();
     max_per_node_.assign(kNumAcceleratorTypes, 0);
     min_per_node_.assign(kNumAcceleratorTypes, 0);
     for (const PoolState& pool : state.pools()) {
       type_of_.push_back(pool.type);
+      site_of_.push_back(pool.site.value());
       int& most = max_per_node_[static_cast<size_t>(pool.type)];
       int& fewest = min_per_node_[static_cast<size_t>(pool.type)];
       most = std::max(most, pool.per_node);
@@ -330,18 +331,27 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
     for (auto& [key, fenced] : fenced_) fenced.reach.stale = true;
   }
   if (carbon_moved) {
-    for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], carbon, &wakes_, &carbon_[t]);
+    for (size_t t = 0; lists_ && t < of_type_.size(); ++t) SortBy(site_of_, of_type_[t], carbon, &wakes_, &carbon_[t]);
     carbon_key_.swap(carbon);
   }
   if (cost_moved) {
-    for (size_t t = 0; t < of_type_.size(); ++t) SortBy(state, of_type_[t], cost, &wakes_, &cost_[t]);
+    for (size_t t = 0; lists_ && t < of_type_.size(); ++t) SortBy(site_of_, of_type_[t], cost, &wakes_, &cost_[t]);
     cost_key_.swap(cost);
   }
   if (moved || min_ahead != min_ahead_key_) {
-    SortBy(state, all_, min_ahead, nullptr, &min_ahead_);
+    SortBy(site_of_, all_, min_ahead, nullptr, &min_ahead_);
     min_ahead_key_.swap(min_ahead);
   }
   return moved;
+}
+
+void PoolOrders::KeepLists() {
+  if (lists_) return;
+  lists_ = true;
+  for (size_t t = 0; t < of_type_.size(); ++t) {
+    SortBy(site_of_, of_type_[t], carbon_key_, &wakes_, &carbon_[t]);
+    SortBy(site_of_, of_type_[t], cost_key_, &wakes_, &cost_[t]);
+  }
 }
 
 namespace {
@@ -422,22 +432,20 @@ void PoolOrders::Plane::SetDue(PoolId p, const Dues& value, unsigned changed) {
 template <class F>
 void PoolOrders::ForEachOrderOf(PoolId p, F f) {
   const size_t t = static_cast<size_t>(type_of_[p.value()]);
-  f(carbon_[t]);
-  f(cost_[t]);
+  if (lists_) {
+    f(carbon_[t]);
+    f(cost_[t]);
+  }
   f(both_[t]);
   for (auto& [at, place] : places_) {
     if (place.sorted[t]) f(place.per_type[t]);
     for (auto& [key, ball] : place.balls) {
       if (key.first != t) continue;
-      f(ball.carbon);
-      f(ball.cost);
       f(ball.both);
     }
   }
   for (auto& [key, fenced] : fenced_) {
     if (key.second != t) continue;
-    f(fenced.reach.carbon);
-    f(fenced.reach.cost);
     f(fenced.reach.both);
   }
 }
@@ -462,15 +470,24 @@ PoolOrders::Place& PoolOrders::PlaceAt(const ClusterState& state, float latitude
 
 const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, AcceleratorType t, float latitude, float longitude,
                                           double limit_ms) {
-  const Sorted& by_rtt = ByRoundTrip(state, t, latitude, longitude);
   Place& place = PlaceAt(state, latitude, longitude);
   const std::pair<size_t, double> key{Index(t), limit_ms};
   if (auto it = place.balls.find(key); it != place.balls.end()) {
     Refresh(state, carbon_key_, cost_key_, wakes_, &it->second);
     return it->second;
   }
+  // The pools in reach, nearest first (ties in pool order), as a prefix of
+  // ByRoundTrip; that order itself, with its room and dues kept on every
+  // change, is not made here: a job with a limit walks only the ball.
+  std::vector<KeyedPool> near;
+  for (PoolId p : of_type_[Index(t)]) {
+    const double rtt = place.per_site[site_of_[p.value()]];
+    if (rtt <= limit_ms) near.emplace_back(rtt, p.value());
+  }
+  SortKeyed(&near);
   std::vector<PoolId> within;
-  for (size_t i = 0; i < by_rtt.pools.size() && by_rtt.keys[i] <= limit_ms; ++i) within.push_back(by_rtt.pools[i]);
+  within.reserve(near.size());
+  for (const KeyedPool& k : near) within.push_back(PoolId(k.second));
   // Full (too many limits here, or too many pools in balls anywhere: jobs
   // from many places, each with wide balls): keep only this point's balls
   // of this limit, which a search asks for each of its types in turn.
@@ -533,7 +550,7 @@ const PoolOrders::Sorted& PoolOrders::ByRoundTrip(const ClusterState& state, Acc
                                                   float longitude) {
   Place& place = PlaceAt(state, latitude, longitude);
   if (!place.sorted[Index(t)]) {
-    SortBy(state, of_type_[Index(t)], place.per_site, &wakes_, &place.per_type[Index(t)]);
+    SortBy(site_of_, of_type_[Index(t)], place.per_site, &wakes_, &place.per_type[Index(t)]);
     place.sorted[Index(t)] = 1;
   }
   return place.per_type[Index(t)];

@@ -1,10 +1,11 @@
 // File: pool_orders.h
-// The pools of each accelerator type sorted by what the site score weighs,
-// for the bounded candidate search (candidate_search.h): by the site's
-// pue x judged intensity (a job's emissions there are that times a factor
-// of the job and the type), by pue x price (its energy cost), and, per
-// users' location, by round trip. Also every pool by the lowest intensity
-// in its forecast window (deferral.h).
+// The pools of each accelerator type ordered by what the site score
+// weighs, for the bounded candidate search (candidate_search.h): as a
+// plane over the site's pue x judged intensity (a job's emissions there
+// are that times a factor of the job and the type) and pue x price (its
+// energy cost), per users' location by round trip, and, on request, by
+// each of the two keys alone. Also every pool by the lowest intensity in
+// its forecast window (deferral.h).
 //
 // Kept across passes: Update() re-sorts only the orders whose keys moved
 // (grid figures move hourly, passes come every few seconds), and the round
@@ -77,7 +78,13 @@ class PoolOrders {
     // leaves the first, so late in a pass a cell's bound is that of the
     // pools a job could still start in, not of the clean ones now full.
     std::vector<double> least_open, least_due;
-    std::vector<double> sums;  // per position p, sums[p * kDirections + k]: its own
+    // Per position p, its pool's carbon and price keys (keys[2p], keys[2p
+    // + 1]) and its site's index, as the plane was last filled.
+    std::vector<double> keys;
+    std::vector<uint32_t> site_at;
+    // Direction k's sum of position `pos`'s keys: what least_open and
+    // least_due hold at its leaf when it counts there.
+    double Sum(size_t pos, int k) const { return on_carbon[k] * keys[2 * pos] + on_cost[k] * keys[2 * pos + 1]; }
     // A ball's plane (PoolOrders::Ball) also knows each site's round trip
     // (ms) from the ball's point, and per node (as least_open) the least
     // round trip below: a cell's key then bounds the latency term too, and
@@ -118,8 +125,19 @@ class PoolOrders {
     std::array<std::vector<int64_t>, kDueClasses> due;
   };
 
-  const Sorted& ByCarbon(AcceleratorType t) const { return carbon_[Index(t)]; }
-  const Sorted& ByCost(AcceleratorType t) const { return cost_[Index(t)]; }
+  // Pools of type `t` by one key alone, for a search without a plane (it
+  // walks them as two lists). The policy's searches walk the planes, for
+  // their norms too, so the lists are sorted and kept only from the first
+  // call on (after the first Update): at 10,000 sites, re-sorting them
+  // every hour and keeping their room and dues cost a fifth of a year's run.
+  const Sorted& ByCarbon(AcceleratorType t) {
+    KeepLists();
+    return carbon_[Index(t)];
+  }
+  const Sorted& ByCost(AcceleratorType t) {
+    KeepLists();
+    return cost_[Index(t)];
+  }
   const Plane& ByBoth(AcceleratorType t) const { return both_[Index(t)]; }
   // The most and the fewest devices a node of type `t` has (0: no such
   // pool).
@@ -135,7 +153,7 @@ class PoolOrders {
   // unlocated site's round trip is 0.
   const Sorted& ByRoundTrip(const ClusterState& state, AcceleratorType t, float latitude, float longitude);
   // Pools of type `t` within `limit_ms` round trip of a point (the
-  // prefix of ByRoundTrip up to it), in their own orders and plane: a job
+  // prefix of ByRoundTrip up to it), in their own plane: a job
   // with a round-trip limit walks only the pools in reach, where the
   // orders of the whole network would meet every pool out of reach that
   // is cleaner or cheaper first. Kept per point and limit, until the keys
@@ -144,9 +162,8 @@ class PoolOrders {
   // than the budget (kBallPoolsPerPool per pool of the network, at least
   // kMinBallPools): memory stays bounded however many places jobs come from.
   struct Reach {
-    Sorted carbon, cost;
     Plane both;
-    bool stale = false;  // the keys moved since it was sorted
+    bool stale = false;  // the keys moved since it was filled
   };
   const Reach& Ball(const ClusterState& state, AcceleratorType t, float latitude, float longitude, double limit_ms);
   // Whether balls' planes bound the round trip too (Plane::rtt_ms): only
@@ -159,7 +176,7 @@ class PoolOrders {
   // The pools the balls hold, all points and limits together.
   size_t BallPools() const;
   // Pools of type `t` at the sites of `allowed` (a job's jurisdictions or
-  // regions), in their own orders and plane: a job that may use only some
+  // regions), in their own plane: a job that may use only some
   // sites walks only their pools, where the network's orders would meet
   // every other site's cleaner or cheaper pools first (and every pool of a
   // type with no allowed site at all). Kept per (set, type), each holding
@@ -183,6 +200,8 @@ class PoolOrders {
 
  private:
   static size_t Index(AcceleratorType t) { return static_cast<size_t>(t); }
+  // Sorts the lists by the keys now, once; Update then keeps them.
+  void KeepLists();
   // The most pools the balls hold together, and apart the sets' orders.
   static size_t Budget(const ClusterState& state);
   struct Place {
@@ -202,7 +221,8 @@ class PoolOrders {
   std::vector<std::vector<PoolId>> of_type_;  // per type, in pool order
   std::vector<PoolId> all_;
   Wakes wakes_;
-  std::vector<AcceleratorType> type_of_;
+  std::vector<AcceleratorType> type_of_;  // per pool
+  std::vector<uint32_t> site_of_;         // per pool, its site's index
   std::vector<int> max_per_node_ = std::vector<int>(kNumAcceleratorTypes, 0);
   std::vector<int> min_per_node_ = std::vector<int>(kNumAcceleratorTypes, 0);
   std::vector<double> carbon_key_, cost_key_, min_ahead_key_;  // per site
@@ -216,6 +236,7 @@ class PoolOrders {
   std::vector<Plane> both_ = std::vector<Plane>(kNumAcceleratorTypes);
   std::map<std::pair<float, float>, Place> places_;
   bool bound_round_trips_ = true;
+  bool lists_ = false;  // carbon_ and cost_ are kept (ByCarbon, ByCost)
   struct Fenced {
     std::shared_ptr<const SiteSet> set;
     Reach reach;

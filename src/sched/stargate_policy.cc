@@ -126,7 +126,7 @@ bool StargatePolicy::AnyRoom(const JobRequest& req) const {
   for (int t = 0; t < kNumAcceleratorTypes; ++t) {
     const auto type = static_cast<AcceleratorType>(t);
     if (!Searches(req, type)) continue;
-    if (orders_.ByCarbon(type).room.Least(1) <= RoomNeededOn(req, type)) return true;
+    if (orders_.ByBoth(type).room.Least(1) <= RoomNeededOn(req, type)) return true;
   }
   return false;
 }
@@ -154,21 +154,17 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
     // walked too when it is weighed. (The pools allowed and in reach are
     // left to the judge to tell apart.)
     if (limited) {
-      const PoolOrders::Reach& reach = orders_.Ball(state, type, req.users_latitude, req.users_longitude, limit);
-      o.carbon = &reach.carbon;
-      o.cost = &reach.cost;
-      o.both = &reach.both;
+      o.both = &orders_.Ball(state, type, req.users_latitude, req.users_longitude, limit).both;
       o.reach_only = true;
     } else if (fenced != nullptr) {
-      o.carbon = &fenced->carbon;
-      o.cost = &fenced->cost;
       o.both = &fenced->both;
     } else {
-      o.carbon = &orders_.ByCarbon(type);
-      o.cost = &orders_.ByCost(type);
       o.both = &orders_.ByBoth(type);
     }
-    if (rtt && spec_.weight_latency > 0) {
+    // (Not for a ball whose plane bounds the round trip itself: the search
+    // would drop it, and the order, kept through every change of room,
+    // would cost each pass for nothing.)
+    if (rtt && spec_.weight_latency > 0 && (!limited || o.both->least_rtt.empty())) {
       o.rtt = &orders_.ByRoundTrip(state, type, req.users_latitude, req.users_longitude);
     }
     o.factors = FactorsFor(type, req);

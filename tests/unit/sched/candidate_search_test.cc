@@ -365,10 +365,11 @@ TEST(CandidateSearch, ThePlaneFindsAPoolFairInBothKeys) {
   EXPECT_GT(by_keys, 1'000);
 }
 
-// The H100 pools' orders and plane for a one-node job `req`.
+// The H100 pools' plane for a one-node job `req` (without the orders by
+// each key, as the policy searches: the plane finds the norms too).
 CandidateSearch::TypeOrders PlaneOfH100(const PoolOrders& orders, const JobRequest& req) {
-  return CandidateSearch::TypeOrders{&orders.ByCarbon(AcceleratorType::kH100),
-                                     &orders.ByCost(AcceleratorType::kH100),
+  return CandidateSearch::TypeOrders{nullptr,
+                                     nullptr,
                                      nullptr,
                                      FactorsFor(AcceleratorType::kH100, req),
                                      WakeIndex::DevicesOnANode(8),

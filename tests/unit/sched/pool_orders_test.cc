@@ -161,17 +161,62 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
           const bool ball = reach == reaches[0].first;
           ExpectHolds(state, reach->both, *want, room, due,
                       ball ? std::optional<std::pair<float, float>>({lat, lon}) : std::nullopt);
-          for (const PoolOrders::Sorted* order : {&reach->carbon, &reach->cost}) {
-            std::set<PoolId> in(order->pools.begin(), order->pools.end());
-            EXPECT_EQ(in, std::set<PoolId>(want->begin(), want->end()));
-            EXPECT_TRUE(std::is_sorted(order->keys.begin(), order->keys.end()));
-          }
         }
         if (HasFailure()) return;
       }
       MoveKeys(rng, state);
       orders.Update(state, false);
     }
+  }
+}
+
+// The orders by each key alone are sorted only once asked for (the
+// policy walks the planes), from the room and dues told before, and are
+// then kept through every change of room, due and keys.
+TEST(PoolOrders, ListsAreKeptFromTheirFirstUseOn) {
+  Rng rng(11);
+  ClusterState state = RandomNetwork(rng, 50);
+  PoolOrders orders;
+  std::vector<int64_t> room(state.pools().size(), WakeIndex::Room(INT32_MAX, 0));
+  std::vector<int64_t> due(state.pools().size(), WakeIndex::kNever);
+  MoveKeys(rng, state);
+  orders.Update(state, true);
+  auto tell = [&] {
+    for (int k = 0; k < 20; ++k) {
+      const PoolId p(static_cast<uint16_t>(rng.Below(state.pools().size())));
+      room[p.value()] = WakeIndex::Room(rng.Below(4), static_cast<int>(rng.Below(9)));
+      orders.SetRoom(p, room[p.value()]);
+      due[p.value()] = rng.Bernoulli(0.5) ? WakeIndex::kNever : static_cast<int64_t>(rng.Below(1'000'000));
+      orders.SetDue(p, due[p.value()]);
+    }
+  };
+  auto expect_kept = [&](AcceleratorType t) {
+    for (bool carbon : {true, false}) {
+      const PoolOrders::Sorted& order = carbon ? orders.ByCarbon(t) : orders.ByCost(t);
+      ASSERT_EQ(order.pools.size(), orders.OfType(t).size());
+      for (size_t i = 0; i < order.pools.size(); ++i) {
+        const PoolId p = order.pools[i];
+        const SiteState& site = state.site(state.pool(p).site);
+        EXPECT_EQ(order.keys[i], carbon ? site.pue * JudgedIntensity(site.signals) : site.pue * site.signals.price);
+        if (i > 0) {
+          EXPECT_TRUE(order.keys[i - 1] < order.keys[i] ||
+                      (order.keys[i - 1] == order.keys[i] && order.pools[i - 1] < p));
+        }
+        const size_t leaf = order.room.leaves() + order.room.PositionOf(p);
+        EXPECT_EQ(order.room.tree()[leaf], room[p.value()]);
+        for (int c = 0; c < PoolOrders::kDueClasses; ++c) EXPECT_EQ(order.due[c].tree()[leaf], due[p.value()]);
+      }
+    }
+  };
+  tell();  // before the lists exist
+  for (int hour = 0; hour < 5; ++hour) {
+    for (int k = 0; k < 3; ++k) {  // changes between moves of the keys
+      for (AcceleratorType t : {AcceleratorType::kH100, AcceleratorType::kA100}) expect_kept(t);
+      if (HasFailure()) return;
+      tell();
+    }
+    MoveKeys(rng, state);
+    orders.Update(state, false);
   }
 }
 
