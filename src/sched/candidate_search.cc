@@ -191,10 +191,10 @@ bool CandidateSearch::NormsOf(size_t t, bool later, ScoreNorms* norms) {
       const PoolOrders::Sorted& order = *o.rtt;
       const auto end = std::upper_bound(order.keys.begin(), order.keys.end(), rtt_limit_ms_);
       TimeWalk(order, static_cast<size_t>(end - order.keys.begin()), t, later, norms, &least);
-    } else if (o.both != nullptr) {
-      TimeWalk(*o.both, o.both->pools.size(), t, later, norms, &least);
+    } else if (const PoolOrders::Sorted* list = ListFor(o, later)) {
+      TimeWalk(*list, list->pools.size(), t, later, norms, &least);
     } else {
-      TimeWalk(*o.carbon, o.carbon->pools.size(), t, later, norms, &least);
+      TimeWalk(*o.both, o.both->pools.size(), t, later, norms, &least);
     }
   }
   return least.any;
@@ -217,9 +217,9 @@ void CandidateSearch::TimeWalk(const Order& order, size_t end, size_t t, bool la
   const bool prefix = end < order.pools.size();
   auto key = [&](size_t node) {
     if (prefix && first(node) >= end) return kInf;
-    if (!later && order.room.Least(node) <= types_[t].room_needed) return runtime;
+    if (!later) return order.room.Least(node) <= types_[t].room_needed ? runtime : kInf;
     const int64_t due = DueOf(order, t).Least(node);
-    if (!later || due > horizon_) return kInf;
+    if (due > horizon_) return kInf;
     return runtime + static_cast<double>(due - now_ns_) / 1e9;
   };
   std::vector<Cell>& heap = time_cells_;
@@ -250,19 +250,26 @@ void CandidateSearch::TimeWalk(const Order& order, size_t end, size_t t, bool la
   }
 }
 
+const PoolOrders::Sorted* CandidateSearch::ListFor(const TypeOrders& o, bool later) {
+  if (o.carbon == nullptr) return nullptr;
+  // Lists kept without their dues (PoolOrders::KeepListDues) serve only
+  // the pools with room now.
+  const bool dues = o.carbon->due[0].size() == o.carbon->pools.size();
+  return later && !dues && o.both != nullptr ? nullptr : o.carbon;
+}
+
 bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least) {
   const TypeOrders& o = types_[t];
   // The emissions walk, then the cost walk, each until no pool further on
   // can have a lower figure than the norm so far (of every type met): a
   // member's figure is at least the type's factor times its key (the span
-  // factor and waits only add). With a plane, a walk goes best first down
-  // its cells by one key (the plane's first direction is the carbon key
-  // alone, its last the price key alone, each scaled by `on`), taking only
-  // cells that may hold a member: the plane is the one order the type's
-  // balls and allowed-site sets keep, and a cell's least passes the norm
-  // long before a sorted order's walk would have skipped the full pools.
+  // factor and waits only add). Each walks down its key's order, or, for
+  // balls and allowed-site sets, which keep only a plane, best first down
+  // the plane's cells by that key alone (the plane's first direction is
+  // the carbon key alone, its last the price key alone, each scaled by
+  // `on`), taking only cells that may hold a member.
   constexpr int K = PoolOrders::kDirections;
-  const PoolOrders::Plane* plane = o.both;
+  const PoolOrders::Plane* plane = ListFor(o, later) != nullptr ? nullptr : o.both;
   struct Walk {
     const PoolOrders::Sorted* order;  // null: down the plane
     double factor;
@@ -297,6 +304,19 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
   }
   auto cell_key = [&](const Walk& w, size_t node) { return w.per_sum * (*sums)[node * K + w.dir]; };
   auto past_norm = [](double bound, double norm) { return norm < kInf && bound > norm + Slack(bound, norm); };
+  if (plane == nullptr && o.both != nullptr) {
+    // The plane's root holds the least of each key over the pools that
+    // could be members (with room for a device, or with devices due
+    // back): when the norm is below even that, the order need not be
+    // walked at all.
+    const std::vector<double>& root = later ? o.both->least_due : o.both->least_open;
+    const double on[2] = {o.both->on_carbon[0], o.both->on_cost[K - 1]};
+    const int dir[2] = {0, K - 1};
+    for (int k = 0; k < 2 && root.size() >= 2 * K; ++k) {
+      Walk& w = walks[k];
+      if (w.active && on[k] > 0 && past_norm(w.factor * (root[K + dir[k]] / on[k]), *w.norm)) w.done = true;
+    }
+  }
   // With a round-trip limit, the pools within reach, all of them: when
   // they are few this ends first, and then every member is known (unless
   // the orders hold only those already).

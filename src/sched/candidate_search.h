@@ -63,8 +63,9 @@ class CandidateSearch {
  public:
   // One accelerator type's orders for the job, and the job's factors there.
   struct TypeOrders {
-    // Every pool of the type by each key alone: walked only without a
-    // plane (`both`), and then required.
+    // Every pool of the type by each key alone: required without a plane
+    // (`both`), and then walked instead; with one, only the norms walk
+    // them (for pools worth waiting for, only when they keep their dues).
     const PoolOrders::Sorted* carbon = nullptr;
     const PoolOrders::Sorted* cost = nullptr;
     const PoolOrders::Sorted* rtt = nullptr;  // null: the round trip is neither weighed nor limited
@@ -176,6 +177,9 @@ class CandidateSearch {
   // another's need not be met to its least); false when every member is
   // known (or there is none).
   bool OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least);
+  // The order by emissions the norms walk for `o` (`later`: for pools
+  // worth waiting for), or null when they walk the plane.
+  static const PoolOrders::Sorted* ListFor(const TypeOrders& o, bool later);
   // Meets type `t`'s members among the first `end` positions of `order`
   // (a Sorted order or a Plane) until none left could lower the time norm.
   // (`later`: as NormsOf's.)

@@ -16,8 +16,9 @@ namespace {
 // Sorts `pools` by site_key[site_of[pool]], ties in pool order, into
 // `out` (reusing its storage: the orders are sorted again every hour), and
 // indexes when they wake.
+// (`dues`: with the due trees too.)
 void SortBy(const std::vector<uint32_t>& site_of, const std::vector<PoolId>& pools, const std::vector<double>& site_key,
-            const PoolOrders::Wakes* wakes, PoolOrders::Sorted* out) {
+            const PoolOrders::Wakes* wakes, PoolOrders::Sorted* out, bool dues = true) {
   // Keys beside their pools: a sort that looks each key up through its
   // pool's site misses the cache on every comparison.
   std::vector<KeyedPool> keyed;
@@ -33,7 +34,13 @@ void SortBy(const std::vector<uint32_t>& site_of, const std::vector<PoolId>& poo
   if (wakes != nullptr) {
     out->room.Build(out->pools, wakes->room);
     // The dues go by the room index's positions.
-    for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].BuildTree(out->pools, wakes->due[c]);
+    for (int c = 0; c < PoolOrders::kDueClasses; ++c) {
+      if (dues) {
+        out->due[c].BuildTree(out->pools, wakes->due[c]);
+      } else if (out->due[c].size() != 0) {
+        out->due[c] = WakeIndex();  // none, rather than stale
+      }
+    }
   }
 }
 
@@ -331,11 +338,13 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
     for (auto& [key, fenced] : fenced_) fenced.reach.stale = true;
   }
   if (carbon_moved) {
-    for (size_t t = 0; lists_ && t < of_type_.size(); ++t) SortBy(site_of_, of_type_[t], carbon, &wakes_, &carbon_[t]);
+    for (size_t t = 0; lists_ && t < of_type_.size(); ++t)
+      SortBy(site_of_, of_type_[t], carbon, &wakes_, &carbon_[t], list_dues_);
     carbon_key_.swap(carbon);
   }
   if (cost_moved) {
-    for (size_t t = 0; lists_ && t < of_type_.size(); ++t) SortBy(site_of_, of_type_[t], cost, &wakes_, &cost_[t]);
+    for (size_t t = 0; lists_ && t < of_type_.size(); ++t)
+      SortBy(site_of_, of_type_[t], cost, &wakes_, &cost_[t], list_dues_);
     cost_key_.swap(cost);
   }
   if (moved || min_ahead != min_ahead_key_) {
@@ -349,8 +358,8 @@ void PoolOrders::KeepLists() {
   if (lists_) return;
   lists_ = true;
   for (size_t t = 0; t < of_type_.size(); ++t) {
-    SortBy(site_of_, of_type_[t], carbon_key_, &wakes_, &carbon_[t]);
-    SortBy(site_of_, of_type_[t], cost_key_, &wakes_, &cost_[t]);
+    SortBy(site_of_, of_type_[t], carbon_key_, &wakes_, &carbon_[t], list_dues_);
+    SortBy(site_of_, of_type_[t], cost_key_, &wakes_, &cost_[t], list_dues_);
   }
 }
 
@@ -376,7 +385,7 @@ void SetDueIn(PoolOrders::Plane& plane, PoolId p, const PoolOrders::Dues& due, u
 void PoolOrders::SetRoom(PoolId p, int64_t room) {
   if (wakes_.room[p.value()] == room) return;
   wakes_.room[p.value()] = room;
-  ForEachOrderOf(p, [&](auto& order) { SetRoomIn(order, p, room); });
+  ForEachOrderOf(p, /*lists=*/true, [&](auto& order) { SetRoomIn(order, p, room); });
 }
 
 int PoolOrders::DueClassOf(int64_t devices) {
@@ -393,7 +402,7 @@ void PoolOrders::SetDue(PoolId p, const Dues& due) {
     changed |= 1u << c;
   }
   if (changed == 0) return;
-  ForEachOrderOf(p, [&](auto& order) { SetDueIn(order, p, due, changed); });
+  ForEachOrderOf(p, list_dues_, [&](auto& order) { SetDueIn(order, p, due, changed); });
 }
 
 void PoolOrders::SetDue(PoolId p, int64_t due) {
@@ -430,9 +439,9 @@ void PoolOrders::Plane::SetDue(PoolId p, const Dues& value, unsigned changed) {
 }
 
 template <class F>
-void PoolOrders::ForEachOrderOf(PoolId p, F f) {
+void PoolOrders::ForEachOrderOf(PoolId p, bool lists, F f) {
   const size_t t = static_cast<size_t>(type_of_[p.value()]);
-  if (lists_) {
+  if (lists_ && lists) {
     f(carbon_[t]);
     f(cost_[t]);
   }

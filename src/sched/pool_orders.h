@@ -138,6 +138,12 @@ class PoolOrders {
     KeepLists();
     return cost_[Index(t)];
   }
+  // Whether the lists keep when devices are due back (Sorted::due) too:
+  // a search with a plane meets the pools worth waiting for down the plane
+  // (CandidateSearch), so the policy keeps only their room, and the hourly
+  // re-sort and every change of a pool's due skip four trees a list. Set
+  // before the first ByCarbon or ByCost.
+  void KeepListDues(bool on) { list_dues_ = on; }
   const Plane& ByBoth(AcceleratorType t) const { return both_[Index(t)]; }
   // The most and the fewest devices a node of type `t` has (0: no such
   // pool).
@@ -211,9 +217,10 @@ class PoolOrders {
     std::map<std::pair<size_t, double>, Reach> balls;  // by (type, limit)
   };
   Place& PlaceAt(const ClusterState& state, float latitude, float longitude);
-  // Calls f on every indexed order that holds pool `p`.
+  // Calls f on every indexed order that holds pool `p` (the lists by each
+  // key alone only when `lists`).
   template <class F>
-  void ForEachOrderOf(PoolId p, F f);
+  void ForEachOrderOf(PoolId p, bool lists, F f);
 
   // What the orders were built from: where the sites are and which pools
   // they have (a change drops everything), and each site's keys.
@@ -236,7 +243,8 @@ class PoolOrders {
   std::vector<Plane> both_ = std::vector<Plane>(kNumAcceleratorTypes);
   std::map<std::pair<float, float>, Place> places_;
   bool bound_round_trips_ = true;
-  bool lists_ = false;  // carbon_ and cost_ are kept (ByCarbon, ByCost)
+  bool lists_ = false;     // carbon_ and cost_ are kept (ByCarbon, ByCost)
+  bool list_dues_ = true;  // and their due trees
   struct Fenced {
     std::shared_ptr<const SiteSet> set;
     Reach reach;

@@ -159,6 +159,15 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
     } else if (fenced != nullptr) {
       o.both = &fenced->both;
     } else {
+      // The network's own orders by each key: its norms walk these (a
+      // walk down one key skips the pools without room for the job at
+      // each step, where the plane's cells are bounded by pools with room
+      // for a device, and in a busy pass the plane's walk met many cells
+      // for each member). One pair per type, sorted hourly; the balls and
+      // allowed-site sets, many and each refreshed hourly, keep only a
+      // plane.
+      o.carbon = &orders_.ByCarbon(type);
+      o.cost = &orders_.ByCost(type);
       o.both = &orders_.ByBoth(type);
     }
     // (Not for a ball whose plane bounds the round trip itself: the search

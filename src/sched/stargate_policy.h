@@ -58,6 +58,8 @@ class StargatePolicy final : public Scheduler {
  public:
   explicit StargatePolicy(SchedulerSpec spec) : spec_(std::move(spec)) {
     orders_.BoundRoundTrips(spec_.weight_latency > 0);
+    // Every search has a plane, down which the pools worth waiting for are met.
+    orders_.KeepListDues(false);
   }
   std::string name() const override { return "stargate"; }
   Decisions Schedule(const ClusterState& state, const Queue& queue, Time now) override;

@@ -170,13 +170,16 @@ TEST(PoolOrders, PlanesHoldTheLeastSumsBelowEachNodeAsTheKeysMove) {
   }
 }
 
-// The orders by each key alone are sorted only once asked for (the
-// policy walks the planes), from the room and dues told before, and are
-// then kept through every change of room, due and keys.
-TEST(PoolOrders, ListsAreKeptFromTheirFirstUseOn) {
+// The orders by each key alone are sorted only once asked for (balls and
+// allowed-site sets keep only planes), from the room and dues told before,
+// and are then kept through every change of room, due and keys; without
+// their dues (KeepListDues(false), as the policy keeps them) they hold no
+// due tree at all.
+void ExpectListsKept(bool dues) {
   Rng rng(11);
   ClusterState state = RandomNetwork(rng, 50);
   PoolOrders orders;
+  orders.KeepListDues(dues);
   std::vector<int64_t> room(state.pools().size(), WakeIndex::Room(INT32_MAX, 0));
   std::vector<int64_t> due(state.pools().size(), WakeIndex::kNever);
   MoveKeys(rng, state);
@@ -204,20 +207,28 @@ TEST(PoolOrders, ListsAreKeptFromTheirFirstUseOn) {
         }
         const size_t leaf = order.room.leaves() + order.room.PositionOf(p);
         EXPECT_EQ(order.room.tree()[leaf], room[p.value()]);
-        for (int c = 0; c < PoolOrders::kDueClasses; ++c) EXPECT_EQ(order.due[c].tree()[leaf], due[p.value()]);
+        for (int c = 0; c < PoolOrders::kDueClasses && dues; ++c) {
+          EXPECT_EQ(order.due[c].tree()[leaf], due[p.value()]);
+        }
       }
+      for (int c = 0; c < PoolOrders::kDueClasses && !dues; ++c) EXPECT_EQ(order.due[c].size(), 0u);
     }
   };
   tell();  // before the lists exist
   for (int hour = 0; hour < 5; ++hour) {
     for (int k = 0; k < 3; ++k) {  // changes between moves of the keys
       for (AcceleratorType t : {AcceleratorType::kH100, AcceleratorType::kA100}) expect_kept(t);
-      if (HasFailure()) return;
+      if (::testing::Test::HasFailure()) return;
       tell();
     }
     MoveKeys(rng, state);
     orders.Update(state, false);
   }
+}
+
+TEST(PoolOrders, ListsAreKeptFromTheirFirstUseOn) {
+  ExpectListsKept(/*dues=*/true);
+  ExpectListsKept(/*dues=*/false);
 }
 
 // A policy that does not weigh latency has balls split by the two keys
