@@ -70,13 +70,6 @@ void AppendJob(const RunResult& r, const JobRecord& j, Buffer* buf) {
   buf->push_back('\n');
 }
 
-// Appends `v` (report::Fixed's text), or nothing when it is NaN (a
-// series shorter than the run stands as NaN past its end).
-void AppendValue(Buffer* buf, double v, int decimals) {
-  FixedScratch scratch;
-  Append(buf, report::FixedView(v, decimals, scratch));
-}
-
 size_t LongestSeries(const RunResult& r) {
   size_t n = 0;
   for (const SiteSeries& s : r.sites) {
@@ -119,16 +112,30 @@ void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out) {
   constexpr size_t kBlockHours = 32;
   constexpr int kColumns = 4;
   constexpr int kDecimals[kColumns] = {6, 6, 3, 3};
+  // The copy goes a tile of kTileSites sites at a time, hour by hour
+  // within it: each hour's row of the tile is then written in order (4
+  // KB), and the tile's series (512 arrays) stay in the cache and the
+  // TLB across its hours. Filled site by site instead, every value went
+  // to another row 320 KB away.
+  constexpr size_t kTileSites = 128;
   std::vector<double> block(std::min(kBlockHours, hours) * n * kColumns);
+  std::vector<std::span<const double>> tile(kTileSites * kColumns);
   for (size_t h0 = 0; h0 < hours; h0 += kBlockHours) {
     const size_t len = std::min(kBlockHours, hours - h0);
-    for (size_t i = 0; i < n; ++i) {
-      const SiteSeries& s = result.sites[i];
-      const std::span<const double> columns[kColumns] = {s.utilisation, s.facility_mw, s.carbon, s.price};
-      for (int k = 0; k < kColumns; ++k) {
-        const std::span<const double> c = columns[k];
-        for (size_t d = 0; d < len; ++d) {
-          block[(d * n + i) * kColumns + k] = h0 + d < c.size() ? c[h0 + d] : std::numeric_limits<double>::quiet_NaN();
+    for (size_t i0 = 0; i0 < n; i0 += kTileSites) {
+      const size_t width = std::min(kTileSites, n - i0);
+      for (size_t i = 0; i < width; ++i) {
+        const SiteSeries& s = result.sites[i0 + i];
+        tile[i * kColumns] = s.utilisation;
+        tile[i * kColumns + 1] = s.facility_mw;
+        tile[i * kColumns + 2] = s.carbon;
+        tile[i * kColumns + 3] = s.price;
+      }
+      for (size_t d = 0; d < len; ++d) {
+        double* row = &block[(d * n + i0) * kColumns];
+        for (size_t j = 0; j < width * kColumns; ++j) {
+          const std::span<const double> c = tile[j];
+          row[j] = h0 + d < c.size() ? c[h0 + d] : std::numeric_limits<double>::quiet_NaN();
         }
       }
     }
@@ -136,15 +143,22 @@ void WriteSiteSeriesCsv(const RunResult& result, std::ostream& out) {
       char hour[24];
       char* end = std::to_chars(hour, hour + sizeof(hour) - 1, h0 + d).ptr;
       *end++ = ',';
+      const size_t hour_len = static_cast<size_t>(end - hour);
       for (size_t i = 0; i < n; ++i) {
-        Append(&buf, std::string_view(hour, static_cast<size_t>(end - hour)));
-        Append(&buf, names[i]);
+        // Room for the longest row, made once; the row is then written
+        // through a pointer (the buffer's appends were a call each).
+        const size_t at = buf.size();
+        buf.resize(at + hour_len + names[i].size() + kColumns * (1 + report::kFixedViewRoom) + 1);
+        char* p = buf.data() + at;
+        p = std::copy_n(hour, hour_len, p);
+        p = std::copy_n(names[i].data(), names[i].size(), p);
         const double* row = &block[(d * n + i) * kColumns];
         for (int k = 0; k < kColumns; ++k) {
-          buf.push_back(',');
-          AppendValue(&buf, row[k], kDecimals[k]);
+          *p++ = ',';
+          p = report::WriteFixedView(row[k], kDecimals[k], p);
         }
-        buf.push_back('\n');
+        *p++ = '\n';
+        buf.resize(static_cast<size_t>(p - buf.data()));
         FlushIfLarge(&buf, out);
       }
     }
