@@ -26,12 +26,11 @@ std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest&
   // from the cleanest forecast up, so the first that qualifies is it (ties
   // in pool order), and once the forecast is not clean enough to wait for
   // nothing further on is.
-  const PoolOrders::Sorted& by_min = orders.ByMinAhead();
   double cleanest = std::numeric_limits<double>::infinity();
   Time cleanest_at = now;
-  for (size_t i = 0; i < by_min.pools.size(); ++i) {
-    if (!(intensity_now > (1.0 + spec.defer_threshold) * by_min.keys[i])) return std::nullopt;
-    const PoolId p = by_min.pools[i];
+  for (size_t i = 0; i < orders.All().size(); ++i) {
+    const auto [p, min_ahead] = orders.MinAheadAt(i);
+    if (!(intensity_now > (1.0 + spec.defer_threshold) * min_ahead)) return std::nullopt;
     if (!PoolAllows(state, p, req)) continue;
     const PoolState& pool = state.pool(p);
     if (pool.total_devices() < req.accelerators) continue;
@@ -40,7 +39,7 @@ std::optional<Defer> AdviseDeferral(const ClusterState& state, const JobRequest&
     const Time room_by = std::max(clean_at, now + kRecheck);
     const Time room_at = EarliestRoom(state, p, shape.devices(), claims, now, nullptr, room_by);
     if (room_at == Time::Never()) continue;  // no room in time: not an option
-    cleanest = by_min.keys[i];
+    cleanest = min_ahead;
     cleanest_at = clean_at;
     break;
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <functional>
 #include <limits>
 #include <numbers>
 #include <utility>
@@ -348,10 +349,22 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
     cost_key_.swap(cost);
   }
   if (moved || min_ahead != min_ahead_key_) {
-    SortBy(site_of_, all_, min_ahead, nullptr, &min_ahead_);
+    min_ahead_.clear();
+    min_ahead_rest_.clear();
+    for (PoolId p : all_) min_ahead_rest_.emplace_back(min_ahead[site_of_[p.value()]], p.value());
+    std::make_heap(min_ahead_rest_.begin(), min_ahead_rest_.end(), std::greater<>{});
     min_ahead_key_.swap(min_ahead);
   }
   return moved;
+}
+
+std::pair<PoolId, double> PoolOrders::MinAheadAt(size_t i) const {
+  while (min_ahead_.size() <= i) {
+    std::pop_heap(min_ahead_rest_.begin(), min_ahead_rest_.end(), std::greater<>{});
+    min_ahead_.push_back(min_ahead_rest_.back());
+    min_ahead_rest_.pop_back();
+  }
+  return {PoolId(min_ahead_[i].second), min_ahead_[i].first};
 }
 
 void PoolOrders::KeepLists() {

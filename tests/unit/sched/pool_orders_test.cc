@@ -231,6 +231,34 @@ TEST(PoolOrders, ListsAreKeptFromTheirFirstUseOn) {
   ExpectListsKept(/*dues=*/false);
 }
 
+// The pools by their least forecast intensity ahead, made only as far
+// as read: the order a stable sort by that key gives (ties in pool
+// order), read in part or whole, before and after the keys move.
+TEST(PoolOrders, MinAheadOrderIsTheSortedOrderAsFarAsRead) {
+  Rng rng(13);
+  ClusterState state = RandomNetwork(rng, 60);
+  PoolOrders orders;
+  for (int hour = 0; hour < 6; ++hour) {
+    for (size_t i = 0; i < state.sites().size(); ++i) {
+      SiteSignals sig = state.sites()[i].signals;
+      sig.carbon_min_ahead = rng.Bernoulli(0.3) ? 100.0 : 20 + 600 * rng.Uniform();  // some ties
+      state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+    }
+    orders.Update(state, hour == 0);
+    std::vector<std::pair<double, uint16_t>> want;
+    for (const PoolState& p : state.pools()) want.emplace_back(state.site(p.site).signals.carbon_min_ahead, 0);
+    for (size_t i = 0; i < want.size(); ++i) want[i].second = static_cast<uint16_t>(i);
+    std::sort(want.begin(), want.end());
+    const size_t read = hour % 2 == 0 ? want.size() : rng.Below(want.size());
+    for (size_t i = 0; i < read; ++i) {
+      const auto [pool, key] = orders.MinAheadAt(i);
+      EXPECT_EQ(pool.value(), want[i].second) << "hour " << hour << " position " << i;
+      EXPECT_EQ(key, want[i].first);
+    }
+    if (HasFailure()) return;
+  }
+}
+
 // A policy that does not weigh latency has balls split by the two keys
 // alone: the round trip would only loosen their cells' bounds.
 TEST(PoolOrders, BallsBoundRoundTripsOnlyWhenAskedTo) {
