@@ -50,7 +50,7 @@ YAML
 skip_sites=()
 [ "${NO_SITES_CSV:-0}" = 1 ] && skip_sites=(--no-sites-csv)
 /usr/bin/time -v -o "$out/time.txt" taskset -c 0 \
-  ./build/stargate twin run "$out/sites.yaml" -o "$out" --no-jobs-csv -q --no-audit "${skip_sites[@]}"
+  ./build/stargate twin run "$out/sites.yaml" -o "$out" --no-jobs-csv -q --no-audit ${skip_sites[@]+"${skip_sites[@]}"}
 summary="$(ls "$out"/*/summary.json)"
 field() { grep -m1 "\"$1\":" "$summary" | sed 's/.*: *//; s/,$//'; }
 wall="$(grep 'Elapsed (wall clock)' "$out/time.txt" | awk '{print $NF}')"

@@ -1,6 +1,7 @@
 #include "sched/candidate_search.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 
@@ -218,8 +219,10 @@ void CandidateSearch::TimeWalk(const Order& order, size_t end, size_t t, bool la
   auto key = [&](size_t node) {
     if (prefix && first(node) >= end) return kInf;
     if (!later) return order.room.Least(node) <= types_[t].room_needed ? runtime : kInf;
+    // (Nothing due below, the padding past the last pool included: never a
+    // member, whatever the horizon.)
     const int64_t due = DueOf(order, t).Least(node);
-    if (due > horizon_) return kInf;
+    if (due > horizon_ || due == WakeIndex::kNever) return kInf;
     return runtime + static_cast<double>(due - now_ns_) / 1e9;
   };
   std::vector<Cell>& heap = time_cells_;
@@ -253,9 +256,11 @@ void CandidateSearch::TimeWalk(const Order& order, size_t end, size_t t, bool la
 const PoolOrders::Sorted* CandidateSearch::ListFor(const TypeOrders& o, bool later) {
   if (o.carbon == nullptr) return nullptr;
   // Lists kept without their dues (PoolOrders::KeepListDues) serve only
-  // the pools with room now.
+  // the pools with room now; the pools worth waiting for are then met
+  // down the plane, which such lists come with (Begin's caller's part).
   const bool dues = o.carbon->due[0].size() == o.carbon->pools.size();
-  return later && !dues && o.both != nullptr ? nullptr : o.carbon;
+  assert(dues || o.both != nullptr);
+  return later && !dues ? nullptr : o.carbon;
 }
 
 bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least) {

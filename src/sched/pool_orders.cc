@@ -359,12 +359,24 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
 }
 
 std::pair<PoolId, double> PoolOrders::MinAheadAt(size_t i) const {
+  if (i >= all_.size()) return {PoolId(), std::numeric_limits<double>::infinity()};
   while (min_ahead_.size() <= i) {
     std::pop_heap(min_ahead_rest_.begin(), min_ahead_rest_.end(), std::greater<>{});
     min_ahead_.push_back(min_ahead_rest_.back());
     min_ahead_rest_.pop_back();
   }
   return {PoolId(min_ahead_[i].second), min_ahead_[i].first};
+}
+
+void PoolOrders::KeepListDues(bool on) {
+  if (on == list_dues_) return;
+  list_dues_ = on;
+  // Without this, lists made with dues would keep stale ones, and lists
+  // made without would be told of dues they have no trees for.
+  for (size_t t = 0; lists_ && t < of_type_.size(); ++t) {
+    SortBy(site_of_, of_type_[t], carbon_key_, &wakes_, &carbon_[t], list_dues_);
+    SortBy(site_of_, of_type_[t], cost_key_, &wakes_, &cost_[t], list_dues_);
+  }
 }
 
 void PoolOrders::KeepLists() {

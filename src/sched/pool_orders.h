@@ -142,9 +142,9 @@ class PoolOrders {
   // Whether the lists keep when devices are due back (Sorted::due) too:
   // a search with a plane meets the pools worth waiting for down the plane
   // (CandidateSearch), so the policy keeps only their room, and the hourly
-  // re-sort and every change of a pool's due skip four trees a list. Set
-  // before the first ByCarbon or ByCost.
-  void KeepListDues(bool on) { list_dues_ = on; }
+  // re-sort and every change of a pool's due skip four trees a list.
+  // Lists already made are made again to match.
+  void KeepListDues(bool on);
   const Plane& ByBoth(AcceleratorType t) const { return both_[Index(t)]; }
   // The most and the fewest devices a node of type `t` has (0: no such
   // pool).
@@ -156,7 +156,8 @@ class PoolOrders {
   const std::vector<PoolId>& OfType(AcceleratorType t) const { return of_type_[Index(t)]; }
   // Every pool by its site's SiteSignals::carbon_min_ahead, ascending
   // (ties in pool order): MinAheadAt(i) is the i-th, with its key, for i
-  // below All().size(). The order is made only as far as it is read: a
+  // below All().size() (past it: no pool, an infinite key). The order is
+  // made only as far as it is read: a
   // deferral reads the pools whose forecast is clean enough to wait for,
   // from the first on, and sorting every pool every hour was a tenth of a
   // 10,000-site year. (Not thread-safe, as the rest.)

@@ -231,6 +231,30 @@ TEST(PoolOrders, ListsAreKeptFromTheirFirstUseOn) {
   ExpectListsKept(/*dues=*/false);
 }
 
+// Lists made, then told to keep their dues or not: made again to match,
+// never with stale due trees nor with none to tell.
+TEST(PoolOrders, ListsFollowKeepListDuesOnceMade) {
+  Rng rng(17);
+  ClusterState state = RandomNetwork(rng, 40);
+  MoveKeys(rng, state);
+  PoolOrders orders;
+  orders.Update(state, true);
+  std::vector<int64_t> due(state.pools().size(), WakeIndex::kNever);
+  for (bool on : {true, false, true}) {
+    orders.KeepListDues(on);
+    const PoolOrders::Sorted& order = orders.ByCarbon(AcceleratorType::kH100);
+    for (int k = 0; k < 10; ++k) {
+      const PoolId p(static_cast<uint16_t>(rng.Below(state.pools().size())));
+      due[p.value()] = static_cast<int64_t>(rng.Below(1'000'000));
+      orders.SetDue(p, due[p.value()]);
+    }
+    ASSERT_EQ(order.due[0].size(), on ? order.pools.size() : 0u);
+    for (size_t i = 0; on && i < order.pools.size(); ++i) {
+      EXPECT_EQ(order.due[0].tree()[order.due[0].leaves() + i], due[order.pools[i].value()]) << "position " << i;
+    }
+  }
+}
+
 // The pools by their least forecast intensity ahead, made only as far
 // as read: the order a stable sort by that key gives (ties in pool
 // order), read in part or whole, before and after the keys move.
@@ -238,10 +262,16 @@ TEST(PoolOrders, MinAheadOrderIsTheSortedOrderAsFarAsRead) {
   Rng rng(13);
   ClusterState state = RandomNetwork(rng, 60);
   PoolOrders orders;
-  for (int hour = 0; hour < 6; ++hour) {
+  for (int hour = 0; hour < 8; ++hour) {
+    // Every third hour only the intensity now moves: the order read in
+    // part before goes on from where it was.
     for (size_t i = 0; i < state.sites().size(); ++i) {
       SiteSignals sig = state.sites()[i].signals;
-      sig.carbon_min_ahead = rng.Bernoulli(0.3) ? 100.0 : 20 + 600 * rng.Uniform();  // some ties
+      if (hour % 3 == 2) {
+        sig.carbon = 20 + 600 * rng.Uniform();
+      } else {
+        sig.carbon_min_ahead = rng.Bernoulli(0.3) ? 100.0 : 20 + 600 * rng.Uniform();  // some ties
+      }
       state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
     }
     orders.Update(state, hour == 0);
@@ -249,12 +279,13 @@ TEST(PoolOrders, MinAheadOrderIsTheSortedOrderAsFarAsRead) {
     for (const PoolState& p : state.pools()) want.emplace_back(state.site(p.site).signals.carbon_min_ahead, 0);
     for (size_t i = 0; i < want.size(); ++i) want[i].second = static_cast<uint16_t>(i);
     std::sort(want.begin(), want.end());
-    const size_t read = hour % 2 == 0 ? want.size() : rng.Below(want.size());
+    const size_t read = hour % 3 == 1 ? rng.Below(want.size()) : want.size();
     for (size_t i = 0; i < read; ++i) {
       const auto [pool, key] = orders.MinAheadAt(i);
       EXPECT_EQ(pool.value(), want[i].second) << "hour " << hour << " position " << i;
       EXPECT_EQ(key, want[i].first);
     }
+    EXPECT_EQ(orders.MinAheadAt(want.size()).second, std::numeric_limits<double>::infinity());  // past the end
     if (HasFailure()) return;
   }
 }
