@@ -23,6 +23,14 @@ using FixedScratch = std::array<char, 416>;
 // printf writes them.
 std::string_view FixedText(double v, int precision, FixedScratch& scratch);
 
+// FixedText's fast path, written at `out` (room for a sign, 16 digits
+// and the point): the end, or null, with nothing written, where the
+// digits need the slow path (a precision past 9, a product by 10^precision
+// of 1e15 or more or exactly half-way, not a finite figure).
+// `zero_sign`: whether a negative figure that prints as zero keeps its
+// minus sign, as printf's does (FixedText) or not (a report's).
+char* WriteFixedFast(double v, int precision, bool zero_sign, char* out);
+
 // Appends FixedText(v, precision) to `out`.
 inline void AppendFixed(std::string* out, double v, int precision) {
   FixedScratch scratch;

@@ -373,15 +373,16 @@ void PoolOrders::KeepListDues(bool on) {
   list_dues_ = on;
   // Without this, lists made with dues would keep stale ones, and lists
   // made without would be told of dues they have no trees for.
-  for (size_t t = 0; lists_ && t < of_type_.size(); ++t) {
-    SortBy(site_of_, of_type_[t], carbon_key_, &wakes_, &carbon_[t], list_dues_);
-    SortBy(site_of_, of_type_[t], cost_key_, &wakes_, &cost_[t], list_dues_);
-  }
+  if (lists_) SortLists();
 }
 
 void PoolOrders::KeepLists() {
   if (lists_) return;
   lists_ = true;
+  SortLists();
+}
+
+void PoolOrders::SortLists() {
   for (size_t t = 0; t < of_type_.size(); ++t) {
     SortBy(site_of_, of_type_[t], carbon_key_, &wakes_, &carbon_[t], list_dues_);
     SortBy(site_of_, of_type_[t], cost_key_, &wakes_, &cost_[t], list_dues_);
@@ -510,18 +511,13 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
     Refresh(state, carbon_key_, cost_key_, wakes_, &it->second);
     return it->second;
   }
-  // The pools in reach, nearest first (ties in pool order), as a prefix of
-  // ByRoundTrip; that order itself, with its room and dues kept on every
-  // change, is not made here: a job with a limit walks only the ball.
-  std::vector<KeyedPool> near;
-  for (PoolId p : of_type_[Index(t)]) {
-    const double rtt = place.per_site[site_of_[p.value()]];
-    if (rtt <= limit_ms) near.emplace_back(rtt, p.value());
-  }
-  SortKeyed(&near);
-  std::vector<PoolId> within;
-  within.reserve(near.size());
-  for (const KeyedPool& k : near) within.push_back(PoolId(k.second));
+  // The pools in reach, nearest first (ties in pool order): ByRoundTrip's
+  // prefix, sorted here without the room and due trees that order keeps
+  // through every change (a job with a limit walks only the ball).
+  Sorted near;
+  SortBy(site_of_, of_type_[Index(t)], place.per_site, /*wakes=*/nullptr, &near);
+  const auto end = std::upper_bound(near.keys.begin(), near.keys.end(), limit_ms);
+  const std::vector<PoolId> within(near.pools.begin(), near.pools.begin() + (end - near.keys.begin()));
   // Full (too many limits here, or too many pools in balls anywhere: jobs
   // from many places, each with wide balls): keep only this point's balls
   // of this limit, which a search asks for each of its types in turn.

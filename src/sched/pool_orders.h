@@ -126,11 +126,12 @@ class PoolOrders {
     std::array<std::vector<int64_t>, kDueClasses> due;
   };
 
-  // Pools of type `t` by one key alone, for a search without a plane (it
-  // walks them as two lists). The policy's searches walk the planes, for
-  // their norms too, so the lists are sorted and kept only from the first
-  // call on (after the first Update): at 10,000 sites, re-sorting them
-  // every hour and keeping their room and dues cost a fifth of a year's run.
+  // Pools of type `t` by one key alone: a search without a plane walks
+  // them as two lists, and the policy's norms walk them for the pools with
+  // room now. Sorted and kept only from the first call on (after the
+  // first Update): balls and allowed-site sets keep no such lists, which
+  // re-sorted every hour with their room and dues cost a fifth of a
+  // 10,000-site year.
   const Sorted& ByCarbon(AcceleratorType t) {
     KeepLists();
     return carbon_[Index(t)];
@@ -215,6 +216,8 @@ class PoolOrders {
   static size_t Index(AcceleratorType t) { return static_cast<size_t>(t); }
   // Sorts the lists by the keys now, once; Update then keeps them.
   void KeepLists();
+  // Sorts both lists of every type by the keys now.
+  void SortLists();
   // The most pools the balls hold together, and apart the sets' orders.
   static size_t Budget(const ClusterState& state);
   struct Place {

@@ -28,49 +28,7 @@ std::string GroupThousands(const std::string& digits) {
 }  // namespace
 
 char* WriteFixedView(double v, int decimals, char* out) {
-  // FixedText's fast path, written forward: v x 10^decimals rounded to
-  // an integer, unless the product is a half-integer (or too large, or
-  // not finite), which FixedView settles.
-  static constexpr uint64_t kPow10[] = {1,
-                                        10,
-                                        100,
-                                        1'000,
-                                        10'000,
-                                        100'000,
-                                        1'000'000,
-                                        10'000'000,
-                                        100'000'000,
-                                        1'000'000'000,
-                                        10'000'000'000,
-                                        100'000'000'000,
-                                        1'000'000'000'000,
-                                        10'000'000'000'000,
-                                        100'000'000'000'000,
-                                        1'000'000'000'000'000};
-  if (decimals >= 0 && decimals <= 9) {
-    const double x = std::abs(v) * static_cast<double>(kPow10[decimals]);
-    const double whole = std::floor(x);
-    if (x < 1e15 && x - whole != 0.5) {
-      uint64_t rest = static_cast<uint64_t>(whole) + (x - whole > 0.5 ? 1 : 0);
-      // A zero prints without a sign.
-      if (rest != 0 && std::signbit(v)) *out++ = '-';
-      int digits = 1;  // of rest, at least one past the point
-      while (digits < 16 && rest >= kPow10[digits]) ++digits;
-      digits = std::max(digits, decimals + 1);
-      char* const end = out + digits + (decimals > 0 ? 1 : 0);
-      char* p = end;
-      for (int i = 0; i < decimals; ++i) {
-        *--p = static_cast<char>('0' + rest % 10);
-        rest /= 10;
-      }
-      if (decimals > 0) *--p = '.';
-      while (p > out) {
-        *--p = static_cast<char>('0' + rest % 10);
-        rest /= 10;
-      }
-      return end;
-    }
-  }
+  if (char* end = WriteFixedFast(v, decimals, /*zero_sign=*/false, out)) return end;
   FixedScratch scratch;
   const std::string_view text = FixedView(v, decimals, scratch);
   std::copy(text.begin(), text.end(), out);
