@@ -21,13 +21,27 @@ std::string_view Name(JobKind k) {
 }
 
 void SortBySubmit(std::vector<JobSpec>& jobs) {
+  const auto by_submit = [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; };
+  if (std::is_sorted(jobs.begin(), jobs.end(), by_submit)) return;  // a generated workload already is
   std::vector<uint32_t> order(jobs.size());
   std::iota(order.begin(), order.end(), 0u);
   std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return jobs[a].submit < jobs[b].submit; });
-  std::vector<JobSpec> sorted;
-  sorted.reserve(jobs.size());
-  for (uint32_t i : order) sorted.push_back(std::move(jobs[i]));
-  jobs = std::move(sorted);
+  // Position i takes the spec at order[i]: followed round each cycle of the
+  // permutation, in place (a sorted copy was another ~450 MB of fresh
+  // memory for a million specs). A placed position points at itself.
+  for (uint32_t i = 0; i < order.size(); ++i) {
+    if (order[i] == i) continue;
+    JobSpec held = std::move(jobs[i]);
+    uint32_t at = i;
+    while (order[at] != i) {
+      const uint32_t from = order[at];
+      jobs[at] = std::move(jobs[from]);
+      order[at] = at;
+      at = from;
+    }
+    jobs[at] = std::move(held);
+    order[at] = at;
+  }
 }
 
 }  // namespace stargate

@@ -13,9 +13,10 @@
 namespace stargate {
 
 // Emits `gen.count` jobs with submit times in [gen.start, min(gen.end,
-// horizon)), sorted by submit. Names are left empty (reports show ids) so a
-// million-job stream stays small in memory.
+// horizon)), sorted by submit, named after the generator and their index.
 std::vector<JobSpec> GenerateJobs(const GeneratorSpec& gen, Time horizon, Rng& rng);
+// The same jobs appended to `out`.
+void AppendJobs(const GeneratorSpec& gen, Time horizon, Rng& rng, std::vector<JobSpec>* out);
 
 // The explicit and generated jobs of a workload, stably sorted by submit time.
 // (Traces are files: the twin's loader reads and merges them.)
