@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "report_fixture.h"
+#include "twin/report_format.h"
 
 namespace stargate::twin {
 namespace {
@@ -192,6 +193,49 @@ TEST(SiteSeriesCsvTest, ShortSeriesLeaveEmptyCells) {
   ASSERT_EQ(t.size(), 97u);
   EXPECT_EQ(t[2 * 20 + 2][5], "");  // hour 20, texas
   EXPECT_NE(t[2 * 20 + 1][5], "");  // hour 20, north
+}
+
+// A site's name and first two fields are written again from what its last
+// row held while their bits stay the same: every cell must still be what
+// the figure prints as, through idle stretches, changes, a negative zero
+// (printed as a zero), a name too long to keep, and a series that ends.
+TEST(SiteSeriesCsvTest, RepeatedFiguresPrintAsTheirValues) {
+  RunResult r;
+  const std::vector<std::string> names = {"idle", std::string(70, 'l'), "busy", "short"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    SiteSeries s;
+    s.name = names[i];
+    for (int h = 0; h < 100; ++h) {
+      const bool changes = i == 2 || h % 17 == 0;
+      s.utilisation.push_back(changes ? 0.001 * h : 0.0);
+      s.facility_mw.push_back(h == 40 ? -0.0 : (changes ? 1.5 + 0.25 * h : 0.039936));
+    }
+    std::vector<double> carbon(100, 200.0), price(100, 60.0);
+    if (i == 3) {
+      s.utilisation.resize(50);
+      s.facility_mw.resize(60);
+    }
+    s.carbon = std::move(carbon);
+    s.price = std::move(price);
+    r.sites.push_back(std::move(s));
+  }
+  const Table t = ParseCsv(SeriesCsv(r));
+  ASSERT_EQ(t.size(), 1u + 100 * names.size());
+  for (int h = 0; h < 100; ++h) {
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::vector<std::string>& row = t[1 + h * names.size() + i];
+      const SiteSeries& s = r.sites[i];
+      ASSERT_EQ(row.size(), 6u);
+      EXPECT_EQ(row[1], names[i]);
+      const auto cell = [&](const std::vector<double>& v, int decimals) {
+        return static_cast<size_t>(h) < v.size() ? report::Fixed(v[h], decimals) : "";
+      };
+      EXPECT_EQ(row[2], cell(s.utilisation, 6)) << "hour " << h << " site " << i;
+      EXPECT_EQ(row[3], cell(s.facility_mw, 6)) << "hour " << h << " site " << i;
+      EXPECT_EQ(row[4], "200.000");
+    }
+  }
+  EXPECT_EQ(t[1 + 40 * 4][3], "0.000000");  // the negative zero
 }
 
 TEST(SiteSeriesCsvTest, EmptyResultIsJustTheHeader) {
