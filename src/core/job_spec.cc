@@ -24,6 +24,10 @@ std::string_view Name(JobKind k) {
 void SortBySubmit(std::vector<JobSpec>& jobs) {
   const auto by_submit = [](const JobSpec& a, const JobSpec& b) { return a.submit < b.submit; };
   if (std::is_sorted(jobs.begin(), jobs.end(), by_submit)) return;  // a generated workload already is
+  if (jobs.size() > UINT32_MAX) {                                   // past 32-bit positions: the plain sort
+    std::stable_sort(jobs.begin(), jobs.end(), by_submit);
+    return;
+  }
   // The submit times are read out once and sorted with their positions
   // (the position breaks ties: a stable order); comparing through the specs
   // missed the cache at nearly every comparison of a million.

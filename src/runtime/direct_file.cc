@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "fmt/format.h"
@@ -39,13 +40,22 @@ StatusOr<std::unique_ptr<DirectFileBuf>> DirectFileBuf::Open(const std::filesyst
     direct = false;
     fd = ::open(path.c_str(), OpenFlags(false), 0666);
   }
-  if (fd < 0)
-    return absl::PermissionDeniedError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
-  return std::unique_ptr<DirectFileBuf>(new DirectFileBuf(path, fd, direct));
+  if (fd < 0) {
+    const int e = errno;
+    std::string message = fmt::format("cannot write {}: {}", path.string(), std::strerror(e));
+    return e == EACCES || e == EPERM || e == EROFS ? absl::PermissionDeniedError(message)
+                                                   : absl::UnavailableError(message);
+  }
+  try {
+    return std::unique_ptr<DirectFileBuf>(new DirectFileBuf(path, fd, direct));
+  } catch (const std::exception& e) {  // no memory for the blocks, or no thread
+    ::close(fd);
+    return absl::ResourceExhaustedError(fmt::format("cannot write {}: {}", path.string(), e.what()));
+  }
 }
 
 DirectFileBuf::DirectFileBuf(std::filesystem::path path, int fd, bool direct)
-    : path_(std::move(path)), fd_(fd), direct_(direct) {
+    : path_(std::move(path)), fd_(fd), direct_(direct), refused_(!direct) {
   for (auto& b : blocks_) {
     b.reset(static_cast<char*>(std::aligned_alloc(kAlign, kBlock)));
     if (!b) throw std::bad_alloc();
@@ -117,6 +127,7 @@ int DirectFileBuf::WriteAll(const char* data, size_t size) {
       // The file system took O_DIRECT at open but refuses the write (some
       // FUSE ones): the rest goes through the page cache.
       if (errno == EINVAL && direct_) {
+        refused_ = true;
         direct_part = 0;
         continue;
       }

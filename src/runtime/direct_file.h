@@ -41,8 +41,10 @@ class DirectFileBuf final : public std::streambuf {
   // Writes what is buffered and closes the file: the first write error
   // (naming the file), else OK. Once only.
   Status Close();
-  // Whether blocks go past the page cache (false where the file system refused).
-  bool direct() const { return direct_.load(std::memory_order_relaxed); }
+  // Whether whole blocks go past the page cache: false where the file
+  // system refused O_DIRECT, at open or at a write. (The tail at Close()
+  // goes through the page cache either way.)
+  bool direct() const { return !refused_.load(std::memory_order_relaxed); }
 
  protected:
   int_type overflow(int_type c) override;
@@ -63,7 +65,8 @@ class DirectFileBuf final : public std::streambuf {
 
   const std::filesystem::path path_;
   int fd_;
-  std::atomic<bool> direct_;  // cleared by the writer if a write refuses O_DIRECT
+  bool direct_;  // O_DIRECT is on (the writer's, once it runs)
+  std::atomic<bool> refused_;
   std::unique_ptr<char, FreeBlock> blocks_[2];
   int filling_ = 0;
   bool closed_ = false;

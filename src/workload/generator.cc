@@ -101,7 +101,9 @@ std::vector<JobSpec> GenerateWorkload(const WorkloadSpec& spec, Time horizon, co
   // Made in place, in one array sized once: a million specs are ~450 MB,
   // and each array grown or copied on the way is as much fresh memory.
   size_t total = spec.jobs.size();
-  for (const GeneratorSpec& gen : spec.generators) total += static_cast<size_t>(std::max<int64_t>(0, gen.count));
+  for (const GeneratorSpec& gen : spec.generators) {
+    if (std::min(gen.end, horizon) > gen.start) total += static_cast<size_t>(std::max<int64_t>(0, gen.count));
+  }
   std::vector<JobSpec> all;
   all.reserve(total);
   all.insert(all.end(), spec.jobs.begin(), spec.jobs.end());

@@ -1,8 +1,12 @@
 #include "runtime/direct_file.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdlib>
+
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -69,6 +73,35 @@ TEST_F(DirectFileTest, WritesExactlyTheStreamsBytesWhateverTheirLength) {
     ASSERT_EQ(got.size(), n);
     EXPECT_TRUE(got == want) << "the bytes of a " << n << "-byte file differ";
   }
+}
+
+// Whether `dir`'s file system takes an aligned O_DIRECT write.
+bool TakesDirectWrites(const fs::path& dir) {
+  const fs::path probe = dir / "probe";
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0600);
+  if (fd < 0) return false;
+  void* block = std::aligned_alloc(4096, 4096);
+  std::memset(block, 'p', 4096);
+  const bool ok = ::write(fd, block, 4096) == 4096;
+  std::free(block);
+  ::close(fd);
+  fs::remove(probe);
+  return ok;
+}
+
+// Where the file system takes O_DIRECT, whole blocks go past the page
+// cache (and the tail's buffered write does not count against it).
+TEST_F(DirectFileTest, GoesDirectWhereTheFileSystemTakesIt) {
+  const bool takes = TakesDirectWrites(dir_);
+  const fs::path p = dir_ / "f";
+  auto buf = DirectFileBuf::Open(p);
+  ASSERT_TRUE(buf.ok());
+  const std::string text = Pattern(2 * DirectFileBuf::kBlock + 100);
+  std::ostream(buf->get()).write(text.data(), static_cast<std::streamsize>(text.size()));
+  ASSERT_TRUE((*buf)->Close().ok());
+  EXPECT_EQ((*buf)->direct(), takes) << dir_;
+  EXPECT_TRUE(Read(p) == text);
+  if (!takes) GTEST_SKIP() << dir_ << " takes no O_DIRECT write: the blocks went through the page cache";
 }
 
 TEST_F(DirectFileTest, TruncatesWhatWasThere) {
