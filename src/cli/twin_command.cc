@@ -49,9 +49,9 @@ Status WriteText(const std::filesystem::path& path, const std::string& text) {
   return f.good() ? Status() : absl::DataLossError(fmt::format("short write to {}", path.string()));
 }
 
-template <typename Writer>
 // The CSVs run to gigabytes (sites.csv: 4.3 GB for a year of 10,000 sites),
 // so they go past the page cache (runtime/direct_file.h).
+template <typename Writer>
 Status WriteStream(const std::filesystem::path& path, Writer&& write) {
   SG_ASSIGN_OR_RETURN(std::unique_ptr<DirectFileBuf> buf, DirectFileBuf::Open(path));
   std::ostream f(buf.get());

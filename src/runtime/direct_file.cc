@@ -154,9 +154,9 @@ void DirectFileBuf::WriterLoop() {
     const char* data = pending_;
     const size_t size = pending_size_;
     lock.unlock();
-    const int e = error_ == 0 ? WriteAll(data, size) : 0;  // error_ is only written here
+    const int e = WriteAll(data, size);  // (Hand gives no block once a write has failed)
     lock.lock();
-    if (e != 0 && error_ == 0) error_ = e;
+    if (e != 0) error_ = e;
     pending_ = nullptr;
     cv_.notify_all();
   }

@@ -158,10 +158,10 @@ class PoolOrders {
   // Every pool by its site's SiteSignals::carbon_min_ahead, ascending
   // (ties in pool order): MinAheadAt(i) is the i-th, with its key, for i
   // below All().size() (past it: no pool, an infinite key). The order is
-  // made only as far as it is read: a
-  // deferral reads the pools whose forecast is clean enough to wait for,
-  // from the first on, and sorting every pool every hour was a tenth of a
-  // 10,000-site year. (Not thread-safe, as the rest.)
+  // made only as far as it is read: a deferral reads the pools whose
+  // forecast is clean enough to wait for, from the first on, and sorting
+  // every pool every hour was a tenth of a 10,000-site year. (Not
+  // thread-safe, as the rest.)
   std::pair<PoolId, double> MinAheadAt(size_t i) const;
   // Pools of type `t` by round trip (ms, RoundTripMs) from a point; an
   // unlocated site's round trip is 0.

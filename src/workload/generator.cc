@@ -9,22 +9,28 @@
 namespace stargate {
 namespace {
 
-// Sorted uniform arrival times: a Poisson process conditioned on its count is
-// `count` sorted uniforms; cumulative exponential spacings give them in order
-// without a sort.
-std::vector<int64_t> ArrivalTimes(int64_t count, Time start, Time end, Rng& rng) {
+// How many jobs `gen` emits up to `horizon`: its count, or none where its
+// window is empty.
+size_t JobsOf(const GeneratorSpec& gen, Time horizon) {
+  return gen.count > 0 && std::min(gen.end, horizon) > gen.start ? static_cast<size_t>(gen.count) : 0;
+}
+
+// Sorted uniform arrival times of `count` jobs in [start, end): a Poisson
+// process conditioned on its count is `count` sorted uniforms; cumulative
+// exponential spacings give them in order without a sort.
+std::vector<int64_t> ArrivalTimes(size_t count, Time start, Time end, Rng& rng) {
   std::vector<int64_t> out;
-  if (count <= 0 || end <= start) return out;
-  out.reserve(static_cast<size_t>(count));
-  std::vector<double> cum(static_cast<size_t>(count) + 1);
+  if (count == 0) return out;
+  out.reserve(count);
+  std::vector<double> cum(count + 1);
   double sum = 0;
   for (auto& c : cum) {
     sum += rng.Exponential(1.0);
     c = sum;
   }
   const double span = static_cast<double>((end - start).nanos());
-  for (int64_t i = 0; i < count; ++i) {
-    out.push_back(start.nanos() + static_cast<int64_t>(cum[static_cast<size_t>(i)] / sum * span));
+  for (size_t i = 0; i < count; ++i) {
+    out.push_back(start.nanos() + static_cast<int64_t>(cum[i] / sum * span));
   }
   return out;
 }
@@ -44,8 +50,7 @@ const GeneratorSpec::SizeChoice& PickSize(const GeneratorSpec& gen, Rng& rng) {
 
 void AppendJobs(const GeneratorSpec& gen, Time horizon, Rng& rng, std::vector<JobSpec>* out) {
   std::vector<JobSpec>& jobs = *out;
-  const Time end = std::min(gen.end, horizon);
-  const std::vector<int64_t> arrivals = ArrivalTimes(gen.count, gen.start, end, rng);
+  const std::vector<int64_t> arrivals = ArrivalTimes(JobsOf(gen, horizon), gen.start, std::min(gen.end, horizon), rng);
   jobs.reserve(jobs.size() + arrivals.size());
   const std::vector<std::string> tenants = [&] {
     std::vector<std::string> t;
@@ -101,9 +106,7 @@ std::vector<JobSpec> GenerateWorkload(const WorkloadSpec& spec, Time horizon, co
   // Made in place, in one array sized once: a million specs are ~450 MB,
   // and each array grown or copied on the way is as much fresh memory.
   size_t total = spec.jobs.size();
-  for (const GeneratorSpec& gen : spec.generators) {
-    if (std::min(gen.end, horizon) > gen.start) total += static_cast<size_t>(std::max<int64_t>(0, gen.count));
-  }
+  for (const GeneratorSpec& gen : spec.generators) total += JobsOf(gen, horizon);
   std::vector<JobSpec> all;
   all.reserve(total);
   all.insert(all.end(), spec.jobs.begin(), spec.jobs.end());
