@@ -10,12 +10,16 @@
 # summary.json, report.html and sites.csv (every site's hourly series: 4.3
 # GB at 10,000 sites and a year); NO_SITES_CSV=1 skips sites.csv
 # (`twin run --no-sites-csv`), as jobs.csv and decisions.csv always are.
+# NOISE (default 0.05) is the series' hourly noise; NOISE=0 gives every
+# site of a region the same carbon series and every site the same price
+# series (a network where thousands of sites tie on a grid key).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sites="${1:?usage: bench/sites_scale.sh SITES [JOBS] [DAYS] [POLICY]}"
 jobs="${2:-12500}"
 days="${3:-14}"
 policy="${4:-stargate}"
+noise="${NOISE:-0.05}"
 bash scripts/build.sh > /dev/null
 out="${SITES_OUT:-$(mktemp -d)}"
 [ -n "${SITES_OUT:-}" ] || trap 'rm -rf "$out"' EXIT
@@ -33,13 +37,13 @@ site_sets:
     nodes: 16
     pool: {accelerator: H100}
     regions:
-      - {name: us-east, jurisdiction: US, latitude: [33, 43], longitude: [-85, -72], weight: 3, carbon: {kind: diurnal, mean: 380, daily_amplitude: 0.15, noise: 0.05, utc_offset_hours: -5}}
-      - {name: us-west, jurisdiction: US, latitude: [33, 47], longitude: [-123, -112], weight: 2, carbon: {kind: diurnal, mean: 250, daily_amplitude: 0.3, noise: 0.05, utc_offset_hours: -8}}
-      - {name: eu-west, jurisdiction: EU, latitude: [43, 53], longitude: [-5, 10], weight: 2, carbon: {kind: diurnal, mean: 200, daily_amplitude: 0.25, noise: 0.05, utc_offset_hours: 1}}
-      - {name: eu-north, jurisdiction: EU, latitude: [58, 66], longitude: [10, 28], weight: 1, carbon: {kind: diurnal, mean: 40, daily_amplitude: 0.1, noise: 0.05, utc_offset_hours: 1}}
-      - {name: ap-south, jurisdiction: IN, latitude: [10, 28], longitude: [72, 88], weight: 2, carbon: {kind: diurnal, mean: 650, daily_amplitude: 0.1, noise: 0.05, utc_offset_hours: 5}}
-      - {name: sa-east, jurisdiction: BR, latitude: [-30, -15], longitude: [-55, -40], weight: 1, carbon: {kind: diurnal, mean: 100, daily_amplitude: 0.1, noise: 0.05, utc_offset_hours: -3}}
-    price: {kind: diurnal, mean: 60, daily_amplitude: 0.3, noise: 0.05}
+      - {name: us-east, jurisdiction: US, latitude: [33, 43], longitude: [-85, -72], weight: 3, carbon: {kind: diurnal, mean: 380, daily_amplitude: 0.15, noise: ${noise}, utc_offset_hours: -5}}
+      - {name: us-west, jurisdiction: US, latitude: [33, 47], longitude: [-123, -112], weight: 2, carbon: {kind: diurnal, mean: 250, daily_amplitude: 0.3, noise: ${noise}, utc_offset_hours: -8}}
+      - {name: eu-west, jurisdiction: EU, latitude: [43, 53], longitude: [-5, 10], weight: 2, carbon: {kind: diurnal, mean: 200, daily_amplitude: 0.25, noise: ${noise}, utc_offset_hours: 1}}
+      - {name: eu-north, jurisdiction: EU, latitude: [58, 66], longitude: [10, 28], weight: 1, carbon: {kind: diurnal, mean: 40, daily_amplitude: 0.1, noise: ${noise}, utc_offset_hours: 1}}
+      - {name: ap-south, jurisdiction: IN, latitude: [10, 28], longitude: [72, 88], weight: 2, carbon: {kind: diurnal, mean: 650, daily_amplitude: 0.1, noise: ${noise}, utc_offset_hours: 5}}
+      - {name: sa-east, jurisdiction: BR, latitude: [-30, -15], longitude: [-55, -40], weight: 1, carbon: {kind: diurnal, mean: 100, daily_amplitude: 0.1, noise: ${noise}, utc_offset_hours: -3}}
+    price: {kind: diurnal, mean: 60, daily_amplitude: 0.3, noise: ${noise}}
 workload:
   generators:
     - {name: inference, kind: inference, count: ${inf}, sizes: [1, 8], duration_median: 4h, near: [us-east, eu-west, ap-south], max_rtt: 30ms, tenants: 20, checkpoint: {enabled: false}}

@@ -29,6 +29,11 @@ struct SeriesSpec {
   int column = 1;                 // kFile: 0-based CSV column holding the value
   double scale = 1.0;             // kFile: multiply each value (unit conversion)
   std::vector<double> values;     // kHourly
+
+  bool operator==(const SeriesSpec&) const = default;
+  // Whether every site given this spec gets the same values (no noise
+  // drawn with the site's own seed).
+  bool Deterministic() const { return kind != Kind::kDiurnal || noise == 0; }
 };
 
 // Hourly values starting at the run's epoch; lookups past the end wrap, so a

@@ -98,10 +98,20 @@ struct DeeperFirst {
 }  // namespace
 
 void CandidateSearch::Begin(size_t num_pools, std::span<const TypeOrders> types, double rtt_limit_ms,
-                            const SchedulerSpec& spec, PoolJudge* judge) {
+                            const SchedulerSpec& spec, PoolJudge* judge, const PoolOrders::GridClasses* classes) {
   BeginFull(num_pools, {}, spec, judge);
   bounded_ = true;
   types_.assign(types.begin(), types.end());
+  classes_ = classes != nullptr && classes->carbon.size() == num_pools ? classes : nullptr;
+  if (classes_ != nullptr) {
+    if (class_marks_.size() < types_.size()) class_marks_.resize(types_.size());
+    for (size_t t = 0; t < types_.size(); ++t) {
+      for (std::vector<uint64_t>& v : class_marks_[t].least) {
+        if (v.size() != num_pools) v.assign(num_pools, 0);
+      }
+    }
+    mark_base_ += 4;  // a new job: older marks are all below it
+  }
   for (TypeOrders& o : types_) {
     // A ball's plane bounds each cell's round trip itself: walking the
     // round-trip order too would count the latency term twice.
@@ -175,6 +185,41 @@ void CandidateSearch::MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms,
   least->cost = std::min(least->cost, c.cost_usd);
   least->time = std::min(least->time, c.wait_s + c.move_s + c.runtime_s);
   least->any = true;
+}
+
+void CandidateSearch::MeetOfType(size_t t, PoolId p, bool later, int walk, ScoreNorms* norms, Least* least) {
+  if (classes_ == nullptr) {
+    MeetForNorms(p, later, norms, least);
+    return;
+  }
+  const uint32_t cls[2] = {classes_->carbon[p.value()], classes_->cost[p.value()]};
+  ClassMarks& marks = class_marks_[t];
+  // A walk for the pools with room now goes only by members with room now
+  // (the norms may be asked for again after those of the pools worth
+  // waiting for).
+  const auto marked = [&](int k) {
+    return cls[k] != PoolOrders::kNoGrid && marks.least[k][cls[k]] >= (later ? kMarkLater : kMarkNow) + mark_base_;
+  };
+  if (walk == kCost ? marked(kCost) : marked(kCarbon) && (walk == kCarbon || marked(kCost))) {
+    least->passed_over = true;  // its wait may be the least yet
+    return;
+  }
+  MeetForNorms(p, later, norms, least);
+  bool is_later = false;
+  if (!IsMember(p, later, &is_later)) return;
+  // A member at the type's least run time (Estimate with span 1 gives the
+  // type's run time to the bit; a pool worth waiting for is priced at span
+  // 1) with no data to move (none in a bounded search): every pool of its
+  // carbon class has emissions at least its, every pool of its cost class
+  // a cost at least its (the same pue and grid figure, a span of at least
+  // 1, through the same arithmetic, each step monotone). (A draw above
+  // idle below zero would turn that order.)
+  const Candidate& c = CandidateOf(p, is_later);
+  if (c.move_s != 0 || c.extra_w < 0 || c.runtime_s != types_[t].factors.runtime_s) return;
+  const uint64_t mark = mark_base_ + (is_later ? kMarkLater : kMarkNow);
+  for (int k : {kCarbon, kCost}) {
+    if (cls[k] != PoolOrders::kNoGrid) marks.least[k][cls[k]] = std::max(marks.least[k][cls[k]], mark);
+  }
 }
 
 bool CandidateSearch::NormsOf(size_t t, bool later, ScoreNorms* norms) {
@@ -265,6 +310,13 @@ const PoolOrders::Sorted* CandidateSearch::ListFor(const TypeOrders& o, bool lat
 
 bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least) {
   const TypeOrders& o = types_[t];
+  // Pools of a class met at the type's least figures may be passed over
+  // (MeetOfType): the round-trip walk passes over a pool only when both
+  // its figures are matched, so when it has met every pool, only the
+  // waits of those passed over are unknown, left to the time walk. A walk
+  // by one key that has met every pool knows every member's other figure
+  // only if it passed over none: else the next walk goes on.
+  const auto waits_unknown = [&] { return least->passed_over; };
   // The emissions walk, then the cost walk, each until no pool further on
   // can have a lower figure than the norm so far (of every type met): a
   // member's figure is at least the type's factor times its key (the span
@@ -330,8 +382,8 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
   for (;;) {
     if (ball) {
       b = NextIn(*o.rtt, b, t, later, later);
-      if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return false;
-      MeetForNorms(o.rtt->pools[b++], later, norms, least);
+      if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return waits_unknown();
+      MeetOfType(t, o.rtt->pools[b++], later, kBoth, norms, least);
     }
     Walk* w = !walks[0].done ? &walks[0] : (walks[1].active && !walks[1].done ? &walks[1] : nullptr);
     if (w == nullptr) break;
@@ -343,7 +395,11 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
         if (may_hold(1)) heap.push_back(Cell{cell_key(*w, 1), 1});
       }
       // Every pool that could be a member was met.
-      if (heap.empty()) return false;
+      if (heap.empty()) {
+        if (!least->passed_over) return false;
+        w->done = true;
+        continue;
+      }
       std::pop_heap(heap.begin(), heap.end(), CellWorse{});
       Cell cell = heap.back();
       heap.pop_back();
@@ -355,19 +411,23 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
       auto key_of = [&](size_t node) { return cell_key(*w, node); };
       if (DownBest(heap, &cell, leaves, CellWorse{}, may_hold, key_of, [](double) { return false; }) ==
           Descent::kLeaf) {
-        MeetForNorms(plane->pools[cell.node - leaves], later, norms, least);
+        MeetOfType(t, plane->pools[cell.node - leaves], later, static_cast<int>(w - walks), norms, least);
       }
       continue;
     }
     w->i = NextIn(*w->order, w->i, t, later, later);
     // Every pool that could be a member was met.
-    if (w->i >= w->order->pools.size()) return false;
+    if (w->i >= w->order->pools.size()) {
+      if (!least->passed_over) return false;
+      w->done = true;
+      continue;
+    }
     const double bound = w->factor * w->order->keys[w->i];
     if (past_norm(bound, *w->norm)) {
       w->done = true;
       continue;
     }
-    MeetForNorms(w->order->pools[w->i++], later, norms, least);
+    MeetOfType(t, w->order->pools[w->i++], later, static_cast<int>(w - walks), norms, least);
   }
   return true;
 }

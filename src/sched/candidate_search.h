@@ -89,9 +89,15 @@ class CandidateSearch {
 
   // Starts a bounded search over `types` (the job's acceptable types that
   // the network has); `rtt_limit_ms` ends the round-trip orders (infinity:
-  // no limit). `num_pools` sizes the per-pool memory.
+  // no limit). `num_pools` sizes the per-pool memory. `classes`
+  // (PoolOrders::Classes; null: none) lets the norms' walks pass over
+  // pools that cannot lower a norm: once a pool of the type is a member at
+  // the type's least run time (no span, no data to move), every other pool
+  // of the type in its carbon class has emissions at least its, and in
+  // its cost class a cost at least its. So however many sites share a
+  // grid, or a price, a job's norms judge one of them, not each.
   void Begin(size_t num_pools, std::span<const TypeOrders> types, double rtt_limit_ms, const SchedulerSpec& spec,
-             PoolJudge* judge);
+             PoolJudge* judge, const PoolOrders::GridClasses* classes = nullptr);
   // Starts a search that looks at every pool in `pools`.
   void BeginFull(size_t num_pools, std::span<const PoolId> pools, const SchedulerSpec& spec, PoolJudge* judge);
 
@@ -168,8 +174,14 @@ class CandidateSearch {
     double cost = std::numeric_limits<double>::infinity();
     double time = std::numeric_limits<double>::infinity();
     bool any = false;
+    bool passed_over = false;  // OrderNorms passed over a pool whose wait was not looked at
   };
   void MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms, Least* least);
+  // MeetForNorms for type `t`'s walk by emissions (`walk` kCarbon), cost
+  // (kCost) or both (kBoth), passing over a pool whose class in that key
+  // (both keys' for kBoth) holds a member met at the type's least run
+  // time (Begin).
+  void MeetOfType(size_t t, PoolId p, bool with_later, int walk, ScoreNorms* norms, Least* least);
   // Meets type `t`'s members (as NormsOf's `later` says) by their
   // emissions and then their cost, each walk (down the plane by one key,
   // best first, or down that key's order) until none further on could
@@ -261,6 +273,18 @@ class CandidateSearch {
   PoolJudge* judge_ = nullptr;
   bool bounded_ = true;
   std::vector<TypeOrders> types_;
+  const PoolOrders::GridClasses* classes_ = nullptr;  // Begin's
+  // Per type, per key (carbon, cost), by class: a member of the class was
+  // met at the type's least run time for this job, if at least
+  // mark_base_ + kMarkLater (a pool worth waiting for, or one with room
+  // now), and with room now if mark_base_ + kMarkNow. mark_base_ grows by
+  // 4 a job (64 bits: it never wraps).
+  static constexpr uint64_t kMarkLater = 1, kMarkNow = 2;
+  struct ClassMarks {
+    std::vector<uint64_t> least[2];
+  };
+  std::vector<ClassMarks> class_marks_;
+  uint64_t mark_base_ = 0;
   std::span<const PoolId> all_;
   double rtt_limit_ms_ = 0;
   ScoreNorms now_norms_;

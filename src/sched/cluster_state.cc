@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <map>
 
 #include "model/geo.h"
 
@@ -124,9 +125,24 @@ std::optional<SiteId> ClusterState::FindSite(std::string_view name) const {
 
 ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
   uint32_t next_node = 0;
+  // By (pue, series mean): the sites whose series' specs lead their kind.
+  std::multimap<std::pair<double, double>, size_t> leads[2];
+  const auto leader = [&](int k, size_t s) {
+    const auto series = [k](const SiteSpec& x) -> const SeriesSpec& { return k == 0 ? x.carbon : x.price; };
+    const SeriesSpec& mine = series(sites[s]);
+    if (!mine.Deterministic()) return SiteId(static_cast<uint16_t>(s));
+    const auto key = std::make_pair(sites[s].pue, mine.mean);
+    const auto [from, to] = leads[k].equal_range(key);
+    const auto same = std::find_if(from, to, [&](const auto& l) { return series(sites[l.second]) == mine; });
+    if (same != to) return SiteId(static_cast<uint16_t>(same->second));
+    leads[k].emplace(key, s);
+    return SiteId(static_cast<uint16_t>(s));
+  };
   for (size_t s = 0; s < sites.size(); ++s) {
     const SiteSpec& spec = sites[s];
     SiteState site;
+    site.carbon_leader = leader(0, s);
+    site.price_leader = leader(1, s);
     site.name = spec.name;
     site.region = spec.region;
     site.latitude = spec.latitude;

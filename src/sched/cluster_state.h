@@ -152,6 +152,11 @@ struct SiteState {
   double power_cap_w = 0;
   double ramp_w_per_s = 0;  // SiteSpec::power_ramp's rate; 0 = no limit
   double pue = 1.0;
+  // The first site with the same pue and the same deterministic carbon
+  // series (SeriesSpec::Deterministic), or itself; the same for the price
+  // series. A driver that reads each site's figures off its series gives
+  // such sites the same figures. Only hints: PoolOrders::Classes checks.
+  SiteId carbon_leader, price_leader;
   int64_t total_devices = 0;
   double wan_uplink = 0;  // bytes/s (SiteSpec::wan_uplink; 0 = not given)
   SiteSignals signals;

@@ -1,6 +1,7 @@
 #include "sched/pool_orders.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <functional>
@@ -262,6 +263,50 @@ void Refresh(const ClusterState& state, const std::vector<double>& carbon_key, c
 
 }  // namespace
 
+void PoolOrders::SetGridClasses(const ClusterState& state) {
+  const std::vector<SiteState>& sites = state.sites();
+  const auto site_index = [&](const SiteState& s) { return static_cast<size_t>(&s - sites.data()); };
+  // No site leads another (each its own series): no classes are kept, at
+  // the cost of one look a site.
+  const bool shared = std::any_of(sites.begin(), sites.end(), [&](const SiteState& s) {
+    return (s.carbon_leader.valid() && s.carbon_leader.value() != site_index(s)) ||
+           (s.price_leader.valid() && s.price_leader.value() != site_index(s));
+  });
+  classes_shared_ = false;
+  if (!shared) return;
+  const auto bits = [](double x) { return std::bit_cast<uint64_t>(x); };
+  // A site's figure in each key: pue and judged intensity, pue and price.
+  // (NaN and figures below zero never share: the bounds need none below 0.)
+  const auto figures = [](const SiteState& s, int k) {
+    return std::make_pair(s.pue, k == 0 ? JudgedIntensity(s.signals) : s.signals.price);
+  };
+  std::vector<uint32_t>* out[2] = {&classes_.carbon, &classes_.cost};
+  for (int k = 0; k < 2; ++k) {
+    site_class_.resize(sites.size());
+    for (size_t i = 0; i < sites.size(); ++i) {
+      const SiteState& s = sites[i];
+      const SiteId lead = k == 0 ? s.carbon_leader : s.price_leader;
+      const size_t leader = lead.valid() ? lead.value() : i;
+      const auto [pue, figure] = figures(s, k);
+      uint32_t c = pue >= 0 && figure >= 0 ? static_cast<uint32_t>(i) : kNoGrid;
+      if (leader < i && site_class_[leader] != kNoGrid) {
+        const auto [lead_pue, lead_figure] = figures(sites[leader], k);
+        if (bits(pue) == bits(lead_pue) && bits(figure) == bits(lead_figure)) {
+          c = site_class_[leader];
+          classes_shared_ = true;  // a class of two or more: worth the search's look
+        }
+      }
+      site_class_[i] = c;
+    }
+    // A class is named by its first site's first pool: below the pool count.
+    for (uint32_t& c : site_class_) {
+      if (c != kNoGrid) c = sites[c].pools.empty() ? kNoGrid : sites[c].pools.front().value();
+    }
+    out[k]->resize(site_of_.size());
+    for (size_t p = 0; p < site_of_.size(); ++p) (*out[k])[p] = site_class_[site_of_[p]];
+  }
+}
+
 bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
   bool moved = false;
   if (check_layout || layout_.empty()) {
@@ -322,6 +367,7 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
       of_type_[static_cast<size_t>(state.pools()[i].type)].push_back(all_[i]);
     }
   }
+  SetGridClasses(state);
   const bool carbon_moved = moved || carbon != carbon_key_;
   const bool cost_moved = moved || cost != cost_key_;
   if (carbon_moved || cost_moved) {

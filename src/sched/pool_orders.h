@@ -211,6 +211,20 @@ class PoolOrders {
   // lower than its type's factor times the key, and the bounds do not
   // hold.
   bool negative_keys() const { return negative_keys_; }
+  // Per pool, its class in each grid key: pools whose sites have the very
+  // same pue and judged intensity (bit for bit, neither below zero) share a
+  // carbon class, the same pue and price a cost class. A job's emissions
+  // on two pools of one type and carbon class differ only by what
+  // stretches them (a span), and so do its costs in one cost class. A site
+  // joins its leader's class (SiteState::carbon_leader, price_leader) when
+  // its figures match the leader's: one comparison a site at each update.
+  // A class is named by a pool of it (below the pool count); kNoGrid: a
+  // class of its own. Null when every class has one site.
+  static constexpr uint32_t kNoGrid = UINT32_MAX;
+  struct GridClasses {
+    std::vector<uint32_t> carbon, cost;
+  };
+  const GridClasses* Classes() const { return classes_shared_ ? &classes_ : nullptr; }
 
  private:
   static size_t Index(AcceleratorType t) { return static_cast<size_t>(t); }
@@ -220,6 +234,7 @@ class PoolOrders {
   void SortLists();
   // The most pools the balls hold together, and apart the sets' orders.
   static size_t Budget(const ClusterState& state);
+  void SetGridClasses(const ClusterState& state);
   struct Place {
     std::vector<double> per_site;
     std::vector<Sorted> per_type;  // sorted on first use: empty pools = not yet
@@ -243,6 +258,9 @@ class PoolOrders {
   std::vector<int> max_per_node_ = std::vector<int>(kNumAcceleratorTypes, 0);
   std::vector<int> min_per_node_ = std::vector<int>(kNumAcceleratorTypes, 0);
   std::vector<double> carbon_key_, cost_key_, min_ahead_key_;  // per site
+  GridClasses classes_;                                        // per pool (Classes)
+  bool classes_shared_ = false;
+  std::vector<uint32_t> site_class_;  // per site, SetGridClasses' scratch
   std::vector<double> scratch_[3];
   uint64_t grid_version_ = 0;  // ClusterState::grid_version at the last look
   uint64_t places_cleared_ = 0;

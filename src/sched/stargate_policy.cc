@@ -187,7 +187,7 @@ void StargatePolicy::BeginSearch(const ClusterState& state, Judge* judge) {
     o.due_class = PoolOrders::DueClassOf(least);
     types.push_back(o);
   }
-  search_.Begin(state.pools().size(), types, limit, spec_, judge);
+  search_.Begin(state.pools().size(), types, limit, spec_, judge, orders_.Classes());
 }
 
 bool StargatePolicy::WorthWaiting(const ClusterState& state, const ScoreNorms& now_norms, const Candidate& best_now,

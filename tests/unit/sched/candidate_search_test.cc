@@ -80,6 +80,17 @@ void RandomSignals(Rng& rng, ClusterState& s, Time now) {
     sig.price = rng.Bernoulli(0.1) ? 0.0 : static_cast<double>(10 * (1 + rng.Below(8)));
     if (rng.Bernoulli(0.01)) sig.price = -20;  // negative power prices happen: the search falls back
     sig.facility_w = 1'000 * rng.Uniform();
+    // Sites of one grid or one price (the same pue and series: SiteState::
+    // carbon_leader, price_leader) often see their leader's figures, as a
+    // driver reading one series gives them: the norms then judge one pool
+    // of such a class, not each.
+    const SiteState& site = s.sites()[i];
+    if (site.carbon_leader.value() < i && rng.Bernoulli(0.6)) {
+      const SiteSignals& lead = s.site(site.carbon_leader).signals;
+      sig.carbon = lead.carbon;
+      sig.carbon_ahead = lead.carbon_ahead;
+    }
+    if (site.price_leader.value() < i && rng.Bernoulli(0.6)) sig.price = s.site(site.price_leader).signals.price;
     s.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
   }
 }
@@ -323,6 +334,48 @@ TEST(CandidateSearch, LooksAtAFewOfManyPools) {
   EXPECT_EQ(search.Next()->pool, pool);
   EXPECT_EQ(search.looked(), 2'000);
   EXPECT_GT(found, 0);
+}
+
+// Half of 2,000 sites draw from one grid (the same pue and series, so the
+// same figures) and are the cleanest and cheapest: the norms judge one of
+// them, not the thousand, and come out as a full scan's.
+TEST(CandidateSearch, TheNormsJudgeOneOfManySitesOnOneGrid) {
+  ClusterState state = ManySites(2'000);
+  for (int i = 0; i < 2'000; i += 2) {
+    const SiteState& site = state.site(SiteId(static_cast<uint16_t>(i)));
+    ASSERT_EQ(site.carbon_leader, SiteId(0));  // one series spec for all
+    ASSERT_EQ(site.price_leader, SiteId(0));
+    SiteSignals sig;
+    sig.carbon = sig.carbon_ahead = 40;
+    sig.price = 20;
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+  PoolOrders orders;
+  orders.Update(state, true);
+  const JobRequest req = NodeForAnHour();
+  OpenJudge judge(state, req);
+  SchedulerSpec spec;
+  CandidateSearch search;
+  CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100), &orders.ByCost(AcceleratorType::kH100),
+                                nullptr, FactorsFor(AcceleratorType::kH100, req)};
+  ScoreNorms unclassed;
+  search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
+  ASSERT_TRUE(search.NowNorms(&unclassed));
+  EXPECT_GE(search.looked(), 1'000) << "without the classes every pool of the grid is judged";
+  ScoreNorms norms;
+  search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge,
+               orders.Classes());
+  ASSERT_TRUE(search.NowNorms(&norms));
+  EXPECT_LT(search.looked(), 20);
+  EXPECT_EQ(norms, unclassed);
+
+  std::vector<PoolId> all;
+  for (size_t i = 0; i < state.pools().size(); ++i) all.push_back(PoolId(static_cast<uint16_t>(i)));
+  search.BeginFull(state.pools().size(), all, spec, &judge);
+  ScoreNorms full;
+  ASSERT_TRUE(search.NowNorms(&full));
+  EXPECT_EQ(norms, full);
+  EXPECT_DOUBLE_EQ(norms.co2, FactorsFor(AcceleratorType::kH100, req).co2_per_key * 1.2 * 40);
 }
 
 // Late in a busy pass the pools left are clean and dear or cheap and
