@@ -187,6 +187,13 @@ void CandidateSearch::MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms,
   least->any = true;
 }
 
+bool CandidateSearch::Marked(size_t t, int key, uint32_t cls, bool later) const {
+  // A walk for the pools with room now goes only by members with room now
+  // (the norms may be asked for again after those of the pools worth
+  // waiting for).
+  return cls != PoolOrders::kNoGrid && class_marks_[t].least[key][cls] >= mark_base_ + (later ? kMarkLater : kMarkNow);
+}
+
 void CandidateSearch::MeetOfType(size_t t, PoolId p, bool later, int walk, ScoreNorms* norms, Least* least) {
   if (classes_ == nullptr) {
     MeetForNorms(p, later, norms, least);
@@ -194,12 +201,7 @@ void CandidateSearch::MeetOfType(size_t t, PoolId p, bool later, int walk, Score
   }
   const uint32_t cls[2] = {classes_->carbon[p.value()], classes_->cost[p.value()]};
   ClassMarks& marks = class_marks_[t];
-  // A walk for the pools with room now goes only by members with room now
-  // (the norms may be asked for again after those of the pools worth
-  // waiting for).
-  const auto marked = [&](int k) {
-    return cls[k] != PoolOrders::kNoGrid && marks.least[k][cls[k]] >= (later ? kMarkLater : kMarkNow) + mark_base_;
-  };
+  const auto marked = [&](int k) { return Marked(t, k, cls[k], later); };
   if (walk == kCost ? marked(kCost) : marked(kCarbon) && (walk == kCarbon || marked(kCost))) {
     least->passed_over = true;  // its wait may be the least yet
     return;
@@ -360,6 +362,19 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
     sums = later ? &plane->least_due : &plane->least_open;
   }
   auto cell_key = [&](const Walk& w, size_t node) { return w.per_sum * (*sums)[node * K + w.dir]; };
+  // A cell whose pools are all of one class in the walk's key, a member of
+  // which was met at the type's least run time, is passed over whole.
+  const uint32_t* uniform = nullptr;  // the plane's classes per node in the walk's key
+  int uniform_key = kCarbon;
+  auto hold = [&](size_t node) {
+    if (!may_hold(node)) return false;
+    if (uniform == nullptr || uniform[node] >= PoolOrders::Plane::kEmptyCell ||
+        !Marked(t, uniform_key, uniform[node], later)) {
+      return true;
+    }
+    least->passed_over = true;
+    return false;
+  };
   auto past_norm = [](double bound, double norm) { return norm < kInf && bound > norm + Slack(bound, norm); };
   if (plane == nullptr && o.both != nullptr) {
     // The plane's root holds the least of each key over the pools that
@@ -392,7 +407,9 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
       if (heap_of != at) {
         heap_of = at;
         heap.clear();
-        if (may_hold(1)) heap.push_back(Cell{cell_key(*w, 1), 1});
+        uniform = classes_ != nullptr && !plane->uniform[at].empty() ? plane->uniform[at].data() : nullptr;
+        uniform_key = at;
+        if (hold(1)) heap.push_back(Cell{cell_key(*w, 1), 1});
       }
       // Every pool that could be a member was met.
       if (heap.empty()) {
@@ -409,8 +426,7 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
       }
       const size_t leaves = plane->room.leaves();
       auto key_of = [&](size_t node) { return cell_key(*w, node); };
-      if (DownBest(heap, &cell, leaves, CellWorse{}, may_hold, key_of, [](double) { return false; }) ==
-          Descent::kLeaf) {
+      if (DownBest(heap, &cell, leaves, CellWorse{}, hold, key_of, [](double) { return false; }) == Descent::kLeaf) {
         MeetOfType(t, plane->pools[cell.node - leaves], later, static_cast<int>(w - walks), norms, least);
       }
       continue;
@@ -427,7 +443,14 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
       w->done = true;
       continue;
     }
-    MeetOfType(t, w->order->pools[w->i++], later, static_cast<int>(w - walks), norms, least);
+    const int key = static_cast<int>(w - walks);
+    if (classes_ != nullptr && !w->order->run_end.empty() &&
+        Marked(t, key, (key == kCarbon ? classes_->carbon : classes_->cost)[w->order->pools[w->i].value()], later)) {
+      least->passed_over = true;  // its class's run, passed over whole
+      w->i = w->order->run_end[w->i];
+      continue;
+    }
+    MeetOfType(t, w->order->pools[w->i++], later, key, norms, least);
   }
   return true;
 }

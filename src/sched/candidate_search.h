@@ -182,6 +182,10 @@ class CandidateSearch {
   // (both keys' for kBoth) holds a member met at the type's least run
   // time (Begin).
   void MeetOfType(size_t t, PoolId p, bool with_later, int walk, ScoreNorms* norms, Least* least);
+  // Whether class `cls` in `key` (kCarbon, kCost) holds a member of type
+  // `t` met at the type's least run time (`later`: for a walk that meets
+  // pools worth waiting for too).
+  bool Marked(size_t t, int key, uint32_t cls, bool later) const;
   // Meets type `t`'s members (as NormsOf's `later` says) by their
   // emissions and then their cost, each walk (down the plane by one key,
   // best first, or down that key's order) until none further on could

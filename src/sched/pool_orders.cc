@@ -97,6 +97,34 @@ void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, doub
   SplitCells(points, mid, hi, n, x_span, y_span, z_span);
 }
 
+// The keys a plane is filled from, per site, and each site's class in
+// each key (PoolOrders::Classes; null: no class has two sites).
+struct SiteKeys {
+  const std::vector<double>& carbon;
+  const std::vector<double>& cost;
+  const std::array<std::vector<uint32_t>, 2>* classes;
+};
+
+// Per node of `out`, the class in each key that every pool below shares
+// (PoolOrders::Plane::uniform), bottom up.
+void FillUniform(const SiteKeys& keys, PoolOrders::Plane* out) {
+  constexpr uint32_t kMixed = PoolOrders::kNoGrid, kEmpty = PoolOrders::Plane::kEmptyCell;
+  if (keys.classes == nullptr) {
+    for (auto& u : out->uniform) u.clear();
+    return;
+  }
+  const size_t leaves = out->room.leaves();
+  for (int k = 0; k < 2; ++k) {
+    std::vector<uint32_t>& u = out->uniform[k];
+    u.assign(2 * leaves, kEmpty);
+    for (size_t i = 0; i < out->pools.size(); ++i) u[leaves + i] = (*keys.classes)[k][out->site_at[i]];
+    for (size_t i = leaves - 1; i >= 1; --i) {
+      const uint32_t a = u[2 * i], b = u[2 * i + 1];
+      u[i] = a == kEmpty ? b : (b == kEmpty || a == b ? a : kMixed);
+    }
+  }
+}
+
 // Finite, so a zero weight times it is 0, not NaN.
 constexpr double kNone = std::numeric_limits<double>::max() / 8;
 
@@ -158,7 +186,9 @@ void Relink(const PoolOrders::Plane& plane, std::vector<double>& least, size_t p
 // cells stay as they were split: any split bounds truly, a split on
 // older keys only less tightly, so the hourly change of every site's keys
 // refills the plane (O(n)) and splits it again only every kRefills.
-void FillPlane(const std::vector<double>& carbon_key, const std::vector<double>& cost_key, PoolOrders::Plane* out) {
+void FillPlane(const SiteKeys& keys, PoolOrders::Plane* out) {
+  const std::vector<double>& carbon_key = keys.carbon;
+  const std::vector<double>& cost_key = keys.cost;
   const size_t n = out->pools.size();
   Box all;
   out->keys.resize(2 * n);
@@ -180,14 +210,17 @@ void FillPlane(const std::vector<double>& carbon_key, const std::vector<double>&
     out->on_cost[k] = k == 0 ? 0.0 : std::sin(angle) / y_scale;
   }
   Gather(*out, &out->least_open, &out->least_due);
+  FillUniform(keys, out);
   ++out->fills;
 }
 
 // `pools` as a k-d tree over the sites' two keys (Plane), and their round
 // trips for a ball's plane (out->rtt_ms), split anew, into `out` (reusing
 // its storage).
-void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
-             const std::vector<double>& cost_key, const PoolOrders::Wakes& wakes, PoolOrders::Plane* out) {
+void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const SiteKeys& keys,
+             const PoolOrders::Wakes& wakes, PoolOrders::Plane* out) {
+  const std::vector<double>& carbon_key = keys.carbon;
+  const std::vector<double>& cost_key = keys.cost;
   const size_t n = pools.size();
   const std::vector<double>* rtt = out->rtt_ms;
   std::vector<Point> points;
@@ -228,42 +261,40 @@ void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const 
   out->room.Build(out->pools, wakes.room);
   for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].BuildTree(out->pools, wakes.due[c]);
   out->fills = 0;
-  FillPlane(carbon_key, cost_key, out);
+  FillPlane(keys, out);
 }
 
 // Plane `out` brought to the keys now: split anew every kRefills fills.
-void RefreshPlane(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
-                  const PoolOrders::Wakes& wakes, PoolOrders::Plane* out) {
+void RefreshPlane(const ClusterState& state, const SiteKeys& keys, const PoolOrders::Wakes& wakes,
+                  PoolOrders::Plane* out) {
   constexpr int kRefills = 24;
   if (out->fills < kRefills) {
-    FillPlane(carbon_key, cost_key, out);
+    FillPlane(keys, out);
   } else {
     const std::vector<PoolId> pools = out->pools;
-    PlaneOf(state, pools, carbon_key, cost_key, wakes, out);
+    PlaneOf(state, pools, keys, wakes, out);
   }
 }
 
 // `pools` in `out`'s plane, split anew; `rtt_ms`: per site, the round
 // trips from a ball's point (null: not a ball).
-void ReachOf(const ClusterState& state, const std::vector<PoolId>& pools, const std::vector<double>& carbon_key,
-             const std::vector<double>& cost_key, const PoolOrders::Wakes& wakes, PoolOrders::Reach* out,
-             const std::vector<double>* rtt_ms = nullptr) {
+void ReachOf(const ClusterState& state, const std::vector<PoolId>& pools, const SiteKeys& keys,
+             const PoolOrders::Wakes& wakes, PoolOrders::Reach* out, const std::vector<double>* rtt_ms = nullptr) {
   out->both.rtt_ms = rtt_ms;
-  PlaneOf(state, pools, carbon_key, cost_key, wakes, &out->both);
+  PlaneOf(state, pools, keys, wakes, &out->both);
   out->stale = false;
 }
 
 // `out` brought to the keys now, if they moved since it was filled.
-void Refresh(const ClusterState& state, const std::vector<double>& carbon_key, const std::vector<double>& cost_key,
-             const PoolOrders::Wakes& wakes, PoolOrders::Reach* out) {
+void Refresh(const ClusterState& state, const SiteKeys& keys, const PoolOrders::Wakes& wakes, PoolOrders::Reach* out) {
   if (!out->stale) return;
-  RefreshPlane(state, carbon_key, cost_key, wakes, &out->both);
+  RefreshPlane(state, keys, wakes, &out->both);
   out->stale = false;
 }
 
 }  // namespace
 
-void PoolOrders::SetGridClasses(const ClusterState& state) {
+bool PoolOrders::SetGridClasses(const ClusterState& state) {
   const std::vector<SiteState>& sites = state.sites();
   const auto site_index = [&](const SiteState& s) { return static_cast<size_t>(&s - sites.data()); };
   // No site leads another (each its own series): no classes are kept, at
@@ -272,8 +303,10 @@ void PoolOrders::SetGridClasses(const ClusterState& state) {
     return (s.carbon_leader.valid() && s.carbon_leader.value() != site_index(s)) ||
            (s.price_leader.valid() && s.price_leader.value() != site_index(s));
   });
+  const bool was_shared = classes_shared_;
   classes_shared_ = false;
-  if (!shared) return;
+  if (!shared) return was_shared;
+  bool moved = false;
   const auto bits = [](double x) { return std::bit_cast<uint64_t>(x); };
   // A site's figure in each key: pue and judged intensity, pue and price.
   // (NaN and figures below zero never share: the bounds need none below 0.)
@@ -302,9 +335,12 @@ void PoolOrders::SetGridClasses(const ClusterState& state) {
     for (uint32_t& c : site_class_) {
       if (c != kNoGrid) c = sites[c].pools.empty() ? kNoGrid : sites[c].pools.front().value();
     }
+    moved = moved || site_class_ != site_classes_[k];
+    site_classes_[k].swap(site_class_);
     out[k]->resize(site_of_.size());
-    for (size_t p = 0; p < site_of_.size(); ++p) (*out[k])[p] = site_class_[site_of_[p]];
+    for (size_t p = 0; p < site_of_.size(); ++p) (*out[k])[p] = site_classes_[k][site_of_[p]];
   }
+  return moved || was_shared != classes_shared_;
 }
 
 bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
@@ -367,15 +403,17 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
       of_type_[static_cast<size_t>(state.pools()[i].type)].push_back(all_[i]);
     }
   }
-  SetGridClasses(state);
+  // (A class may move with no key: the planes' cells know their classes.)
+  const bool classes_moved = SetGridClasses(state);
   const bool carbon_moved = moved || carbon != carbon_key_;
   const bool cost_moved = moved || cost != cost_key_;
-  if (carbon_moved || cost_moved) {
+  if (carbon_moved || cost_moved || classes_moved) {
+    const SiteKeys keys{carbon, cost, SiteClasses()};
     for (size_t t = 0; t < of_type_.size(); ++t) {
       if (moved) {
-        PlaneOf(state, of_type_[t], carbon, cost, wakes_, &both_[t]);
+        PlaneOf(state, of_type_[t], keys, wakes_, &both_[t]);
       } else {
-        RefreshPlane(state, carbon, cost, wakes_, &both_[t]);
+        RefreshPlane(state, keys, wakes_, &both_[t]);
       }
     }
     // Refreshed on first use.
@@ -394,6 +432,7 @@ bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
       SortBy(site_of_, of_type_[t], cost, &wakes_, &cost_[t], list_dues_);
     cost_key_.swap(cost);
   }
+  if (carbon_moved || cost_moved || classes_moved) FillRuns();
   if (moved || min_ahead != min_ahead_key_) {
     min_ahead_.clear();
     min_ahead_rest_.clear();
@@ -432,6 +471,24 @@ void PoolOrders::SortLists() {
   for (size_t t = 0; t < of_type_.size(); ++t) {
     SortBy(site_of_, of_type_[t], carbon_key_, &wakes_, &carbon_[t], list_dues_);
     SortBy(site_of_, of_type_[t], cost_key_, &wakes_, &cost_[t], list_dues_);
+  }
+  FillRuns();
+}
+
+void PoolOrders::FillRuns() {
+  for (size_t t = 0; lists_ && t < of_type_.size(); ++t) {
+    for (int k = 0; k < 2; ++k) {
+      Sorted& order = k == 0 ? carbon_[t] : cost_[t];
+      order.run_end.clear();
+      if (!classes_shared_) continue;
+      const std::vector<uint32_t>& cls = k == 0 ? classes_.carbon : classes_.cost;
+      const size_t n = order.pools.size();
+      order.run_end.resize(n);
+      for (size_t i = n; i-- > 0;) {
+        const bool same = i + 1 < n && cls[order.pools[i].value()] == cls[order.pools[i + 1].value()];
+        order.run_end[i] = same ? order.run_end[i + 1] : static_cast<uint32_t>(i + 1);
+      }
+    }
   }
 }
 
@@ -554,7 +611,7 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
   Place& place = PlaceAt(state, latitude, longitude);
   const std::pair<size_t, double> key{Index(t), limit_ms};
   if (auto it = place.balls.find(key); it != place.balls.end()) {
-    Refresh(state, carbon_key_, cost_key_, wakes_, &it->second);
+    Refresh(state, SiteKeys{carbon_key_, cost_key_, SiteClasses()}, wakes_, &it->second);
     return it->second;
   }
   // The pools in reach, nearest first (ties in pool order): ByRoundTrip's
@@ -574,7 +631,8 @@ const PoolOrders::Reach& PoolOrders::Ball(const ClusterState& state, Accelerator
     }
   }
   Reach& reach = place.balls[key];
-  ReachOf(state, within, carbon_key_, cost_key_, wakes_, &reach, bound_round_trips_ ? &place.per_site : nullptr);
+  ReachOf(state, within, SiteKeys{carbon_key_, cost_key_, SiteClasses()}, wakes_, &reach,
+          bound_round_trips_ ? &place.per_site : nullptr);
   return reach;
 }
 
@@ -582,7 +640,7 @@ const PoolOrders::Reach& PoolOrders::Within(const ClusterState& state, Accelerat
                                             const std::shared_ptr<const SiteSet>& allowed) {
   const std::pair<const SiteSet*, size_t> key{allowed.get(), Index(t)};
   if (auto it = fenced_.find(key); it != fenced_.end()) {
-    Refresh(state, carbon_key_, cost_key_, wakes_, &it->second.reach);
+    Refresh(state, SiteKeys{carbon_key_, cost_key_, SiteClasses()}, wakes_, &it->second.reach);
     return it->second.reach;
   }
   std::vector<PoolId> within;
@@ -596,7 +654,7 @@ const PoolOrders::Reach& PoolOrders::Within(const ClusterState& state, Accelerat
   }
   Fenced& fenced = fenced_[key];
   fenced.set = allowed;
-  ReachOf(state, within, carbon_key_, cost_key_, wakes_, &fenced.reach);
+  ReachOf(state, within, SiteKeys{carbon_key_, cost_key_, SiteClasses()}, wakes_, &fenced.reach);
   return fenced.reach;
 }
 

@@ -51,6 +51,11 @@ class PoolOrders {
     std::vector<double> keys;
     WakeIndex room;
     std::array<WakeIndex, kDueClasses> due;  // by room's positions (WakeIndex::BuildTree)
+    // For the lists by one key: per position, the end of the run of
+    // positions from it whose pools share its class in that key (Classes;
+    // empty when no class has two sites), so a walk passes over a class's
+    // run in one step.
+    std::vector<uint32_t> run_end;
   };
 
   // A type's pools as a k-d tree over the two site keys at once (pue x
@@ -79,6 +84,13 @@ class PoolOrders {
     // leaves the first, so late in a pass a cell's bound is that of the
     // pools a job could still start in, not of the clean ones now full.
     std::vector<double> least_open, least_due;
+    // Per node (as least_open, without the directions), per key (carbon,
+    // cost): the class (Classes) every pool below is in, kNoGrid if they
+    // differ or one is a class of its own, kEmptyCell over no pool. Empty
+    // when no class has two sites. A walk by one key drops a cell whose
+    // pools it would pass over one by one.
+    static constexpr uint32_t kEmptyCell = UINT32_MAX - 1;
+    std::array<std::vector<uint32_t>, 2> uniform;
     // Per position p, its pool's carbon and price keys (keys[2p], keys[2p
     // + 1]) and its site's index, as the plane was last filled.
     std::vector<double> keys;
@@ -225,6 +237,8 @@ class PoolOrders {
     std::vector<uint32_t> carbon, cost;
   };
   const GridClasses* Classes() const { return classes_shared_ ? &classes_ : nullptr; }
+  // Per key (carbon, cost), per site, its class, as Classes (null with it).
+  const std::array<std::vector<uint32_t>, 2>* SiteClasses() const { return classes_shared_ ? &site_classes_ : nullptr; }
 
  private:
   static size_t Index(AcceleratorType t) { return static_cast<size_t>(t); }
@@ -232,9 +246,13 @@ class PoolOrders {
   void KeepLists();
   // Sorts both lists of every type by the keys now.
   void SortLists();
+  // The lists' runs of one class (Sorted::run_end), after a sort or a
+  // move of the classes.
+  void FillRuns();
   // The most pools the balls hold together, and apart the sets' orders.
   static size_t Budget(const ClusterState& state);
-  void SetGridClasses(const ClusterState& state);
+  // Sets Classes from the sites' figures now; true when they moved.
+  bool SetGridClasses(const ClusterState& state);
   struct Place {
     std::vector<double> per_site;
     std::vector<Sorted> per_type;  // sorted on first use: empty pools = not yet
@@ -260,7 +278,8 @@ class PoolOrders {
   std::vector<double> carbon_key_, cost_key_, min_ahead_key_;  // per site
   GridClasses classes_;                                        // per pool (Classes)
   bool classes_shared_ = false;
-  std::vector<uint32_t> site_class_;  // per site, SetGridClasses' scratch
+  std::array<std::vector<uint32_t>, 2> site_classes_;  // per key, per site (SiteClasses)
+  std::vector<uint32_t> site_class_;                   // SetGridClasses' scratch
   std::vector<double> scratch_[3];
   uint64_t grid_version_ = 0;  // ClusterState::grid_version at the last look
   uint64_t places_cleared_ = 0;

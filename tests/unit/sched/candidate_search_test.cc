@@ -368,6 +368,21 @@ TEST(CandidateSearch, TheNormsJudgeOneOfManySitesOnOneGrid) {
   ASSERT_TRUE(search.NowNorms(&norms));
   EXPECT_LT(search.looked(), 20);
   EXPECT_EQ(norms, unclassed);
+  // Each list's runs of one class end where the class does.
+  ASSERT_NE(orders.Classes(), nullptr);
+  for (int k = 0; k < 2; ++k) {
+    const PoolOrders::Sorted& list =
+        k == 0 ? orders.ByCarbon(AcceleratorType::kH100) : orders.ByCost(AcceleratorType::kH100);
+    const std::vector<uint32_t>& cls = k == 0 ? orders.Classes()->carbon : orders.Classes()->cost;
+    ASSERT_EQ(list.run_end.size(), list.pools.size());
+    EXPECT_EQ(list.run_end[0], 1'000u) << "the grid's thousand pools lead both lists";
+    for (size_t i = 0; i < list.pools.size(); ++i) {
+      const size_t end = list.run_end[i];
+      ASSERT_GT(end, i);
+      for (size_t j = i; j < end; ++j) ASSERT_EQ(cls[list.pools[j].value()], cls[list.pools[i].value()]);
+      if (end < list.pools.size()) EXPECT_NE(cls[list.pools[end].value()], cls[list.pools[i].value()]) << i;
+    }
+  }
 
   std::vector<PoolId> all;
   for (size_t i = 0; i < state.pools().size(); ++i) all.push_back(PoolId(static_cast<uint16_t>(i)));
