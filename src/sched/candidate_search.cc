@@ -106,11 +106,14 @@ void CandidateSearch::Begin(size_t num_pools, std::span<const TypeOrders> types,
   if (classes_ != nullptr) {
     if (class_marks_.size() < types_.size()) class_marks_.resize(types_.size());
     for (size_t t = 0; t < types_.size(); ++t) {
-      for (std::vector<uint64_t>& v : class_marks_[t].least) {
-        if (v.size() != num_pools) v.assign(num_pools, 0);
+      for (int k = 0; k < 2; ++k) {
+        for (std::vector<uint64_t>* v : {&class_marks_[t].now[k], &class_marks_[t].later[k]}) {
+          if (v->size() != num_pools) v->assign(num_pools, 0);
+        }
       }
     }
-    mark_base_ += 4;  // a new job: older marks are all below it
+    now_gen_ = ++gen_;  // a new job: no mark holds these yet
+    later_gen_ = ++gen_;
   }
   for (TypeOrders& o : types_) {
     // A ball's plane bounds each cell's round trip itself: walking the
@@ -188,10 +191,12 @@ void CandidateSearch::MeetForNorms(PoolId p, bool with_later, ScoreNorms* norms,
 }
 
 bool CandidateSearch::Marked(size_t t, int key, uint32_t cls, bool later) const {
-  // A walk for the pools with room now goes only by members with room now
-  // (the norms may be asked for again after those of the pools worth
-  // waiting for).
-  return cls != PoolOrders::kNoGrid && class_marks_[t].least[key][cls] >= mark_base_ + (later ? kMarkLater : kMarkNow);
+  // A walk for the pools with room now goes only by the members with room
+  // now of the same NowNorms; a walk with the pools worth waiting for, by
+  // those too and by the members its own AllNorms met.
+  if (cls == PoolOrders::kNoGrid) return false;
+  const ClassMarks& marks = class_marks_[t];
+  return marks.now[key][cls] == now_gen_ || (later && marks.later[key][cls] == later_gen_);
 }
 
 void CandidateSearch::MeetOfType(size_t t, PoolId p, bool later, int walk, ScoreNorms* norms, Least* least) {
@@ -218,9 +223,13 @@ void CandidateSearch::MeetOfType(size_t t, PoolId p, bool later, int walk, Score
   // idle below zero would turn that order.)
   const Candidate& c = CandidateOf(p, is_later);
   if (c.move_s != 0 || c.extra_w < 0 || c.runtime_s != types_[t].factors.runtime_s) return;
-  const uint64_t mark = mark_base_ + (is_later ? kMarkLater : kMarkNow);
   for (int k : {kCarbon, kCost}) {
-    if (cls[k] != PoolOrders::kNoGrid) marks.least[k][cls[k]] = std::max(marks.least[k][cls[k]], mark);
+    if (cls[k] == PoolOrders::kNoGrid) continue;
+    if (later) {
+      marks.later[k][cls[k]] = later_gen_;
+    } else {
+      marks.now[k][cls[k]] = now_gen_;
+    }
   }
 }
 
@@ -457,6 +466,7 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
 
 bool CandidateSearch::NowNorms(ScoreNorms* norms) {
   *norms = ScoreNorms{};
+  now_gen_ = ++gen_;
   bool any = false;
   if (!bounded_) {
     for (PoolId p : all_) {
@@ -475,6 +485,7 @@ bool CandidateSearch::NowNorms(ScoreNorms* norms) {
 }
 
 ScoreNorms CandidateSearch::AllNorms(Time now, Time horizon) {
+  later_gen_ = ++gen_;
   now_ns_ = now.nanos();
   horizon_ = horizon.nanos();
   ScoreNorms norms = now_norms_;

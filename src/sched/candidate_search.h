@@ -279,16 +279,16 @@ class CandidateSearch {
   std::vector<TypeOrders> types_;
   const PoolOrders::GridClasses* classes_ = nullptr;  // Begin's
   // Per type, per key (carbon, cost), by class: a member of the class was
-  // met at the type's least run time for this job, if at least
-  // mark_base_ + kMarkLater (a pool worth waiting for, or one with room
-  // now), and with room now if mark_base_ + kMarkNow. mark_base_ grows by
-  // 4 a job (64 bits: it never wraps).
-  static constexpr uint64_t kMarkLater = 1, kMarkNow = 2;
+  // met at the type's least run time by the last NowNorms (`now` holds
+  // now_gen_; its members are in now_norms_, which AllNorms starts from)
+  // or by the last AllNorms (`later` holds later_gen_). Each call takes a
+  // new generation (64 bits: never wraps), so norms asked for again are
+  // found afresh.
   struct ClassMarks {
-    std::vector<uint64_t> least[2];
+    std::vector<uint64_t> now[2], later[2];
   };
   std::vector<ClassMarks> class_marks_;
-  uint64_t mark_base_ = 0;
+  uint64_t gen_ = 0, now_gen_ = 0, later_gen_ = 0;
   std::span<const PoolId> all_;
   double rtt_limit_ms_ = 0;
   ScoreNorms now_norms_;

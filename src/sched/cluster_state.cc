@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <map>
 
 #include "model/geo.h"
@@ -125,18 +126,29 @@ std::optional<SiteId> ClusterState::FindSite(std::string_view name) const {
 
 ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
   uint32_t next_node = 0;
-  // By (pue, series mean): the sites whose series' specs lead their kind.
-  std::multimap<std::pair<double, double>, size_t> leads[2];
+  // The first site of each (pue, series spec), ordered by the whole spec:
+  // exported scenarios give every site its own hourly values at mean 0.
+  const auto spec_less = [](const std::pair<double, const SeriesSpec*>& a,
+                            const std::pair<double, const SeriesSpec*>& b) {
+    const SeriesSpec& x = *a.second;
+    const SeriesSpec& y = *b.second;
+    return std::tie(a.first, x.kind, x.mean, x.daily_amplitude, x.seasonal_amplitude, x.peak_hour, x.noise,
+                    x.utc_offset_hours, x.file, x.column, x.scale,
+                    x.values) < std::tie(b.first, y.kind, y.mean, y.daily_amplitude, y.seasonal_amplitude, y.peak_hour,
+                                         y.noise, y.utc_offset_hours, y.file, y.column, y.scale, y.values);
+  };
+  using Leads = std::map<std::pair<double, const SeriesSpec*>, size_t, decltype(spec_less)>;
+  Leads leads[2] = {Leads(spec_less), Leads(spec_less)};
+  // (A NaN would not order: such a site leads itself.)
+  const auto orderable = [](double pue, const SeriesSpec& x) {
+    return !std::isnan(pue) && !std::isnan(x.mean) && !std::isnan(x.daily_amplitude) &&
+           !std::isnan(x.seasonal_amplitude) && !std::isnan(x.noise) && !std::isnan(x.scale) &&
+           std::none_of(x.values.begin(), x.values.end(), [](double v) { return std::isnan(v); });
+  };
   const auto leader = [&](int k, size_t s) {
-    const auto series = [k](const SiteSpec& x) -> const SeriesSpec& { return k == 0 ? x.carbon : x.price; };
-    const SeriesSpec& mine = series(sites[s]);
-    if (!mine.Deterministic()) return SiteId(static_cast<uint16_t>(s));
-    const auto key = std::make_pair(sites[s].pue, mine.mean);
-    const auto [from, to] = leads[k].equal_range(key);
-    const auto same = std::find_if(from, to, [&](const auto& l) { return series(sites[l.second]) == mine; });
-    if (same != to) return SiteId(static_cast<uint16_t>(same->second));
-    leads[k].emplace(key, s);
-    return SiteId(static_cast<uint16_t>(s));
+    const SeriesSpec& mine = k == 0 ? sites[s].carbon : sites[s].price;
+    if (!mine.Deterministic() || !orderable(sites[s].pue, mine)) return SiteId(static_cast<uint16_t>(s));
+    return SiteId(static_cast<uint16_t>(leads[k].emplace(std::make_pair(sites[s].pue, &mine), s).first->second));
   };
   for (size_t s = 0; s < sites.size(); ++s) {
     const SiteSpec& spec = sites[s];

@@ -305,6 +305,12 @@ JobRequest NodeForAnHour() {
   return req;
 }
 
+// The job's one type's orders as two lists (no plane, no round trip).
+CandidateSearch::TypeOrders H100Lists(PoolOrders& orders, const JobRequest& req) {
+  return CandidateSearch::TypeOrders{&orders.ByCarbon(AcceleratorType::kH100), &orders.ByCost(AcceleratorType::kH100),
+                                     nullptr, FactorsFor(AcceleratorType::kH100, req)};
+}
+
 TEST(CandidateSearch, LooksAtAFewOfManyPools) {
   const ClusterState state = ManySites(2'000);
   PoolOrders orders;
@@ -313,8 +319,7 @@ TEST(CandidateSearch, LooksAtAFewOfManyPools) {
   OpenJudge judge(state, req);
   SchedulerSpec spec;
   CandidateSearch search;
-  CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100), &orders.ByCost(AcceleratorType::kH100),
-                                nullptr, FactorsFor(AcceleratorType::kH100, req)};
+  const CandidateSearch::TypeOrders o = H100Lists(orders, req);
   search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
   ScoreNorms norms;
   ASSERT_TRUE(search.NowNorms(&norms));
@@ -356,8 +361,7 @@ TEST(CandidateSearch, TheNormsJudgeOneOfManySitesOnOneGrid) {
   OpenJudge judge(state, req);
   SchedulerSpec spec;
   CandidateSearch search;
-  CandidateSearch::TypeOrders o{&orders.ByCarbon(AcceleratorType::kH100), &orders.ByCost(AcceleratorType::kH100),
-                                nullptr, FactorsFor(AcceleratorType::kH100, req)};
+  const CandidateSearch::TypeOrders o = H100Lists(orders, req);
   ScoreNorms unclassed;
   search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge);
   ASSERT_TRUE(search.NowNorms(&unclassed));
@@ -368,6 +372,15 @@ TEST(CandidateSearch, TheNormsJudgeOneOfManySitesOnOneGrid) {
   ASSERT_TRUE(search.NowNorms(&norms));
   EXPECT_LT(search.looked(), 20);
   EXPECT_EQ(norms, unclassed);
+  // Asked for again, the norms are found afresh, not passed over by the
+  // marks of the first time.
+  ScoreNorms again;
+  ASSERT_TRUE(search.NowNorms(&again));
+  EXPECT_EQ(again, norms);
+  const Time now = Time::Epoch();
+  const ScoreNorms with_later = search.AllNorms(now, now + Duration::Hours(1));
+  EXPECT_EQ(search.AllNorms(now, now + Duration::Hours(1)), with_later);
+  EXPECT_EQ(with_later, norms);  // (no pool is worth waiting for)
   // Each list's runs of one class end where the class does.
   ASSERT_NE(orders.Classes(), nullptr);
   for (int k = 0; k < 2; ++k) {
