@@ -102,7 +102,7 @@ void CandidateSearch::Begin(size_t num_pools, std::span<const TypeOrders> types,
   BeginFull(num_pools, {}, spec, judge);
   bounded_ = true;
   types_.assign(types.begin(), types.end());
-  classes_ = classes != nullptr && classes->carbon.size() == num_pools ? classes : nullptr;
+  classes_ = classes != nullptr && (*classes)[kCarbon].size() == num_pools ? classes : nullptr;
   if (classes_ != nullptr) {
     if (class_marks_.size() < types_.size()) class_marks_.resize(types_.size());
     for (size_t t = 0; t < types_.size(); ++t) {
@@ -204,7 +204,7 @@ void CandidateSearch::MeetOfType(size_t t, PoolId p, bool later, int walk, Score
     MeetForNorms(p, later, norms, least);
     return;
   }
-  const uint32_t cls[2] = {classes_->carbon[p.value()], classes_->cost[p.value()]};
+  const uint32_t cls[2] = {(*classes_)[kCarbon][p.value()], (*classes_)[kCost][p.value()]};
   ClassMarks& marks = class_marks_[t];
   const auto marked = [&](int k) { return Marked(t, k, cls[k], later); };
   if (walk == kCost ? marked(kCost) : marked(kCarbon) && (walk == kCarbon || marked(kCost))) {
@@ -321,13 +321,6 @@ const PoolOrders::Sorted* CandidateSearch::ListFor(const TypeOrders& o, bool lat
 
 bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least* least) {
   const TypeOrders& o = types_[t];
-  // Pools of a class met at the type's least figures may be passed over
-  // (MeetOfType): the round-trip walk passes over a pool only when both
-  // its figures are matched, so when it has met every pool, only the
-  // waits of those passed over are unknown, left to the time walk. A walk
-  // by one key that has met every pool knows every member's other figure
-  // only if it passed over none: else the next walk goes on.
-  const auto waits_unknown = [&] { return least->passed_over; };
   // The emissions walk, then the cost walk, each until no pool further on
   // can have a lower figure than the norm so far (of every type met): a
   // member's figure is at least the type's factor times its key (the span
@@ -406,7 +399,13 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
   for (;;) {
     if (ball) {
       b = NextIn(*o.rtt, b, t, later, later);
-      if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return waits_unknown();
+      // Pools of a class met at the type's least figures may be passed
+      // over (MeetOfType): this walk passes over a pool only when both its
+      // figures are matched, so when it has met every pool, only the waits
+      // of those passed over are unknown, left to the time walk. A walk by
+      // one key below that has met every pool knows every member's other
+      // figure only if it passed over none: else the next walk goes on.
+      if (b >= o.rtt->pools.size() || o.rtt->keys[b] > rtt_limit_ms_) return least->passed_over;
       MeetOfType(t, o.rtt->pools[b++], later, kBoth, norms, least);
     }
     Walk* w = !walks[0].done ? &walks[0] : (walks[1].active && !walks[1].done ? &walks[1] : nullptr);
@@ -454,7 +453,7 @@ bool CandidateSearch::OrderNorms(size_t t, bool later, ScoreNorms* norms, Least*
     }
     const int key = static_cast<int>(w - walks);
     if (classes_ != nullptr && !w->order->run_end.empty() &&
-        Marked(t, key, (key == kCarbon ? classes_->carbon : classes_->cost)[w->order->pools[w->i].value()], later)) {
+        Marked(t, key, (*classes_)[key][w->order->pools[w->i].value()], later)) {
       least->passed_over = true;  // its class's run, passed over whole
       w->i = w->order->run_end[w->i];
       continue;

@@ -102,7 +102,7 @@ void SplitCells(std::vector<Point>& points, size_t lo, size_t hi, size_t n, doub
 struct SiteKeys {
   const std::vector<double>& carbon;
   const std::vector<double>& cost;
-  const std::array<std::vector<uint32_t>, 2>* classes;
+  const PoolOrders::GridClasses* classes;
 };
 
 // Per node of `out`, the class in each key that every pool below shares
@@ -296,16 +296,9 @@ void Refresh(const ClusterState& state, const SiteKeys& keys, const PoolOrders::
 
 bool PoolOrders::SetGridClasses(const ClusterState& state) {
   const std::vector<SiteState>& sites = state.sites();
-  const auto site_index = [&](const SiteState& s) { return static_cast<size_t>(&s - sites.data()); };
-  // No site leads another (each its own series): no classes are kept, at
-  // the cost of one look a site.
-  const bool shared = std::any_of(sites.begin(), sites.end(), [&](const SiteState& s) {
-    return (s.carbon_leader.valid() && s.carbon_leader.value() != site_index(s)) ||
-           (s.price_leader.valid() && s.price_leader.value() != site_index(s));
-  });
   const bool was_shared = classes_shared_;
   classes_shared_ = false;
-  if (!shared) return was_shared;
+  if (!leaders_) return was_shared;  // each site its own series: no classes kept
   bool moved = false;
   const auto bits = [](double x) { return std::bit_cast<uint64_t>(x); };
   // A site's figure in each key: pue and judged intensity, pue and price.
@@ -313,7 +306,6 @@ bool PoolOrders::SetGridClasses(const ClusterState& state) {
   const auto figures = [](const SiteState& s, int k) {
     return std::make_pair(s.pue, k == 0 ? JudgedIntensity(s.signals) : s.signals.price);
   };
-  std::vector<uint32_t>* out[2] = {&classes_.carbon, &classes_.cost};
   for (int k = 0; k < 2; ++k) {
     site_class_.resize(sites.size());
     for (size_t i = 0; i < sites.size(); ++i) {
@@ -337,8 +329,8 @@ bool PoolOrders::SetGridClasses(const ClusterState& state) {
     }
     moved = moved || site_class_ != site_classes_[k];
     site_classes_[k].swap(site_class_);
-    out[k]->resize(site_of_.size());
-    for (size_t p = 0; p < site_of_.size(); ++p) (*out[k])[p] = site_classes_[k][site_of_[p]];
+    classes_[k].resize(site_of_.size());
+    for (size_t p = 0; p < site_of_.size(); ++p) classes_[k][p] = site_classes_[k][site_of_[p]];
   }
   return moved || was_shared != classes_shared_;
 }
@@ -346,6 +338,14 @@ bool PoolOrders::SetGridClasses(const ClusterState& state) {
 bool PoolOrders::Update(const ClusterState& state, bool check_layout) {
   bool moved = false;
   if (check_layout || layout_.empty()) {
+    // The series hints are fixed with the state: looked at once a state.
+    const std::vector<SiteState>& sites = state.sites();
+    leaders_ = false;
+    for (size_t i = 0; i < sites.size() && !leaders_; ++i) {
+      for (SiteId lead : {sites[i].carbon_leader, sites[i].price_leader}) {
+        leaders_ = leaders_ || (lead.valid() && lead.value() < i);
+      }
+    }
     std::vector<double> layout;
     layout.reserve(state.sites().size() * 3 + state.pools().size() * 3);
     for (const SiteState& s : state.sites()) {
@@ -481,7 +481,7 @@ void PoolOrders::FillRuns() {
       Sorted& order = k == 0 ? carbon_[t] : cost_[t];
       order.run_end.clear();
       if (!classes_shared_) continue;
-      const std::vector<uint32_t>& cls = k == 0 ? classes_.carbon : classes_.cost;
+      const std::vector<uint32_t>& cls = classes_[k];
       const size_t n = order.pools.size();
       order.run_end.resize(n);
       for (size_t i = n; i-- > 0;) {

@@ -233,12 +233,10 @@ class PoolOrders {
   // A class is named by a pool of it (below the pool count); kNoGrid: a
   // class of its own. Null when every class has one site.
   static constexpr uint32_t kNoGrid = UINT32_MAX;
-  struct GridClasses {
-    std::vector<uint32_t> carbon, cost;
-  };
+  using GridClasses = std::array<std::vector<uint32_t>, 2>;  // per key (0 carbon, 1 cost), per pool
   const GridClasses* Classes() const { return classes_shared_ ? &classes_ : nullptr; }
   // Per key (carbon, cost), per site, its class, as Classes (null with it).
-  const std::array<std::vector<uint32_t>, 2>* SiteClasses() const { return classes_shared_ ? &site_classes_ : nullptr; }
+  const GridClasses* SiteClasses() const { return classes_shared_ ? &site_classes_ : nullptr; }
 
  private:
   static size_t Index(AcceleratorType t) { return static_cast<size_t>(t); }
@@ -278,8 +276,9 @@ class PoolOrders {
   std::vector<double> carbon_key_, cost_key_, min_ahead_key_;  // per site
   GridClasses classes_;                                        // per pool (Classes)
   bool classes_shared_ = false;
-  std::array<std::vector<uint32_t>, 2> site_classes_;  // per key, per site (SiteClasses)
-  std::vector<uint32_t> site_class_;                   // SetGridClasses' scratch
+  bool leaders_ = false;              // a site of the state leads another (SiteState hints)
+  GridClasses site_classes_;          // per key, per site (SiteClasses)
+  std::vector<uint32_t> site_class_;  // SetGridClasses' scratch
   std::vector<double> scratch_[3];
   uint64_t grid_version_ = 0;  // ClusterState::grid_version at the last look
   uint64_t places_cleared_ = 0;

@@ -386,7 +386,7 @@ TEST(CandidateSearch, TheNormsJudgeOneOfManySitesOnOneGrid) {
   for (int k = 0; k < 2; ++k) {
     const PoolOrders::Sorted& list =
         k == 0 ? orders.ByCarbon(AcceleratorType::kH100) : orders.ByCost(AcceleratorType::kH100);
-    const std::vector<uint32_t>& cls = k == 0 ? orders.Classes()->carbon : orders.Classes()->cost;
+    const std::vector<uint32_t>& cls = (*orders.Classes())[k];
     ASSERT_EQ(list.run_end.size(), list.pools.size());
     EXPECT_EQ(list.run_end[0], 1'000u) << "the grid's thousand pools lead both lists";
     for (size_t i = 0; i < list.pools.size(); ++i) {
