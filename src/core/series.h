@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/hour_values.h"
@@ -30,7 +31,12 @@ struct SeriesSpec {
   double scale = 1.0;             // kFile: multiply each value (unit conversion)
   std::vector<double> values;     // kHourly
 
-  bool operator==(const SeriesSpec&) const = default;
+  // Every field, in order: two specs with equal fields give equal series
+  // (ClusterState orders specs by them to find sites that share one).
+  auto Fields() const {
+    return std::tie(kind, mean, daily_amplitude, seasonal_amplitude, peak_hour, noise, utc_offset_hours, file, column,
+                    scale, values);
+  }
   // Whether every site given this spec gets the same values (no noise
   // drawn with the site's own seed).
   bool Deterministic() const { return kind != Kind::kDiurnal || noise == 0; }

@@ -130,12 +130,8 @@ ClusterState::ClusterState(const std::vector<SiteSpec>& sites) {
   // exported scenarios give every site its own hourly values at mean 0.
   const auto spec_less = [](const std::pair<double, const SeriesSpec*>& a,
                             const std::pair<double, const SeriesSpec*>& b) {
-    const SeriesSpec& x = *a.second;
-    const SeriesSpec& y = *b.second;
-    return std::tie(a.first, x.kind, x.mean, x.daily_amplitude, x.seasonal_amplitude, x.peak_hour, x.noise,
-                    x.utc_offset_hours, x.file, x.column, x.scale,
-                    x.values) < std::tie(b.first, y.kind, y.mean, y.daily_amplitude, y.seasonal_amplitude, y.peak_hour,
-                                         y.noise, y.utc_offset_hours, y.file, y.column, y.scale, y.values);
+    if (a.first != b.first) return a.first < b.first;
+    return a.second->Fields() < b.second->Fields();
   };
   using Leads = std::map<std::pair<double, const SeriesSpec*>, size_t, decltype(spec_less)>;
   Leads leads[2] = {Leads(spec_less), Leads(spec_less)};
