@@ -331,9 +331,7 @@ TEST(CandidateSearch, LooksAtAFewOfManyPools) {
   EXPECT_LT(search.looked(), 100) << "a bounded search should not look at most of 2,000 pools";
 
   // The full scan agrees.
-  std::vector<PoolId> all;
-  for (size_t i = 0; i < state.pools().size(); ++i) all.push_back(PoolId(static_cast<uint16_t>(i)));
-  search.BeginFull(state.pools().size(), all, spec, &judge);
+  search.BeginFull(state.pools().size(), orders.All(), spec, &judge);
   ASSERT_TRUE(search.NowNorms(&norms));
   search.Rank(false, norms);
   EXPECT_EQ(search.Next()->pool, pool);
@@ -397,9 +395,7 @@ TEST(CandidateSearch, TheNormsJudgeOneOfManySitesOnOneGrid) {
     }
   }
 
-  std::vector<PoolId> all;
-  for (size_t i = 0; i < state.pools().size(); ++i) all.push_back(PoolId(static_cast<uint16_t>(i)));
-  search.BeginFull(state.pools().size(), all, spec, &judge);
+  search.BeginFull(state.pools().size(), orders.All(), spec, &judge);
   ScoreNorms full;
   ASSERT_TRUE(search.NowNorms(&full));
   EXPECT_EQ(norms, full);
