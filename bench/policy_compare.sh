@@ -7,6 +7,8 @@
 # fifo vs stargate. BOUND=1 also solves each run's oracle bound (`twin run
 # --bound`) and adds the bound's tCO2 and the run's gap to it, and the
 # bound with each job finished no later than the run finished it (ends_t).
+# KEEP=DIR keeps each run's summary.json as DIR/LABEL.json (with --bound,
+# its sites' split of the bound: where the gap is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
@@ -32,6 +34,7 @@ for line in text.splitlines():
 open(dst, 'w').write('\n'.join(lines) + '\n' + override + '\n')
 PY
   ./build/stargate twin run "$tmp/$label.yaml" -o "$tmp/$label" -q --no-jobs-csv "${bound[@]}"
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$tmp/$label"/*/summary.json "$KEEP/$label.json"; fi
   /usr/bin/python3 - "$label" "$tmp/$label"/*/summary.json <<'PY'
 import json, sys
 d = json.load(open(sys.argv[2]))

@@ -83,10 +83,23 @@ StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
     row_lo[i] = rows_[i].kind == Row::kEqual ? rows_[i].rhs : -kInfinity;
   }
 
+  // Each objective scaled to a largest coefficient of 1: CLP's tolerances
+  // are absolute, and the oracle's coefficients (tonnes per device-hour,
+  // ~1e-4) are small enough that its default dual tolerance left reduced
+  // costs off by a relative 5e-4, and the duality bound with them.
+  std::vector<double> scale(objectives.size(), 1.0);
+  std::vector<std::vector<double>> scaled(objectives);
+  for (size_t k = 0; k < objectives.size(); ++k) {
+    double largest = 0;
+    for (double v : objectives[k]) largest = std::max(largest, std::abs(v));
+    if (largest > 0) scale[k] = 1.0 / largest;
+    for (double& v : scaled[k]) v *= scale[k];
+  }
+
   Model model(Clp_newModel());
   Clp_setLogLevel(model.get(), 0);
   Clp_loadProblem(model.get(), columns(), rows(), start.data(), index.data(), value.data(), col_lo.data(),
-                  col_up.data(), objectives.empty() ? nullptr : objectives[0].data(), row_lo.data(), row_up.data());
+                  col_up.data(), scaled.empty() ? nullptr : scaled[0].data(), row_lo.data(), row_up.data());
   Clp_setOptimizationDirection(model.get(), 1);
 
   // The Lagrangian bound of the row duals y the solve ended with: no
@@ -121,7 +134,7 @@ StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
     } else {
       // Same constraints: the last optimal basis is still feasible, so the
       // primal simplex goes on from it.
-      Clp_chgObjCoefficients(model.get(), objectives[k].data());
+      Clp_chgObjCoefficients(model.get(), scaled[k].data());
       Clp_primal(model.get(), 0);
     }
     switch (Clp_status(model.get())) {
@@ -134,16 +147,20 @@ StatusOr<std::vector<LinearProgram::Minimum>> LinearProgram::MinimiseEach(
       default:
         return absl::InternalError(fmt::format("CLP stopped without an optimum (status {})", Clp_status(model.get())));
     }
-    const double optimum = Clp_objectiveValue(model.get());
-    Minimum m{optimum, false};
+    const double optimum = Clp_objectiveValue(model.get()) / scale[k];
+    Minimum m{optimum, false, {}};
+    const double* primal = Clp_getColSolution(model.get());
+    m.x.assign(primal, primal + columns());
     // Prefer the proven figure: it is what "no schedule spends less" may
-    // rest on. Degenerate duals leave it up to ~5e-5 (relative) below the
-    // optimum on the oracle's programs, and rounding may put it a hair
-    // above; further apart than 1e-4 it is not used. The lower of the two
-    // is at most the true optimum either way.
-    if (std::optional<double> bound = duality_bound(objectives[k]);
-        bound.has_value() && std::abs(optimum - *bound) <= kProvenTolerance * std::abs(optimum) + 1e-9) {
-      m = Minimum{std::min(*bound, optimum), true};
+    // rest on. With the objective scaled it meets the optimum within ~1e-13
+    // (relative) on the oracle's programs; rounding may put it a hair
+    // above, and further apart than 1e-4 it is not used. The lower of the
+    // two is at most the true optimum either way.
+    std::optional<double> bound = duality_bound(scaled[k]);
+    if (bound.has_value()) *bound /= scale[k];
+    if (bound.has_value() && std::abs(optimum - *bound) <= kProvenTolerance * std::abs(optimum) + 1e-9) {
+      m.value = std::min(*bound, optimum);
+      m.by_duality = true;
     }
     values.push_back(m);
   }

@@ -43,6 +43,7 @@ class LinearProgram {
   struct Minimum {
     double value = 0;         // at most the optimum (by duality), within a relative 1e-4 of it
     bool by_duality = false;  // the interior point's duality bound (else the simplex's optimum)
+    std::vector<double> x;    // the solution found (a hair outside the bounds at worst), one per column
   };
   // Minimises each objective (one coefficient per column) in turn. An
   // infeasible or unbounded program, a coefficient that is not finite or a

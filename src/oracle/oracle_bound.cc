@@ -189,6 +189,7 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
   };
 
   twin::BoundFigures b;
+  b.sites.resize(run.sites.size());
   // What no schedule avoids: idle devices that stay powered.
   for (const sched::PoolState& pool : state.pools()) {
     if (setup.idle_off) break;
@@ -197,9 +198,13 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     for (int64_t h = 0; h < hours; ++h) {
       const double joules = idle_w * static_cast<double>(pool.total_devices()) * up(site, h) *
                             setup.span_h[static_cast<size_t>(h)] * 3600.0;
-      b.fixed_tco2 += joules / kJoulesPerKwh * run.sites[site].carbon[static_cast<size_t>(h)] / 1e6;
-      b.fixed_cost_usd += joules / kJoulesPerMwh * run.sites[site].price[static_cast<size_t>(h)];
+      b.sites[site].tco2 += joules / kJoulesPerKwh * run.sites[site].carbon[static_cast<size_t>(h)] / 1e6;
+      b.sites[site].cost_usd += joules / kJoulesPerMwh * run.sites[site].price[static_cast<size_t>(h)];
     }
+  }
+  for (const twin::BoundFigures::Site& site : b.sites) {
+    b.fixed_tco2 += site.tco2;
+    b.fixed_cost_usd += site.cost_usd;
   }
 
   int64_t step = 1;
@@ -228,7 +233,11 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
 
   LinearProgram lp;
   std::vector<double> carbon_obj, cost_obj;
+  // Per column, for the split by site: its site (-1 for a backlog) and
+  // the pool's device-hours per unit.
+  std::vector<std::pair<int, double>> where;
   auto column = [&](double carbon, double cost, double upper) {
+    where.emplace_back(-1, 0.0);
     carbon_obj.push_back(carbon);
     cost_obj.push_back(cost);
     return lp.AddColumn(upper);
@@ -294,6 +303,7 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
         const double upper = std::min({total_work, room.device_h / use[i], parallel_h / use[i]});
         const int x = column(joules[i] / kJoulesPerKwh * lowest(site, t, false) / 1e6,
                              joules[i] / kJoulesPerMwh * lowest(site, t, true), upper);
+        where[static_cast<size_t>(x)] = {static_cast<int>(site), use[i]};
         lp.Set(balance, x, 1.0);
         lp.Set(parallel, x, use[i]);
         lp.Set(room.row, x, use[i]);
@@ -320,6 +330,18 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     b.proven = (*best)[0].by_duality && (*best)[1].by_duality;
     b.tco2 += (*best)[0].value;
     b.cost_usd += (*best)[1].value;
+    // Where the optimum does the work: the least-tCO2 solution's device-
+    // hours and tonnes, the least-cost one's dollars.
+    for (size_t j = 0; j < where.size(); ++j) {
+      const auto [site, use] = where[j];
+      if (site < 0) continue;
+      // The solver may leave a hair below zero.
+      const double least_tco2 = std::max(0.0, (*best)[0].x[j]), least_cost = std::max(0.0, (*best)[1].x[j]);
+      twin::BoundFigures::Site& at = b.sites[static_cast<size_t>(site)];
+      at.busy_device_h += least_tco2 * use;
+      at.tco2 += least_tco2 * carbon_obj[j];
+      at.cost_usd += least_cost * cost_obj[j];
+    }
   }
   b.computed = true;
   return b;

@@ -1425,6 +1425,7 @@ RunResult Engine::Collect(Time horizon) {
       series.energy_mwh += e / kJoulesPerMwh;
       series.tco2 += (Joules(e) * GramsPerKwh(ci)).value() / 1e6;
       series.cost_usd += (Joules(e) * UsdPerMwh(price)).value();
+      series.busy_device_h += meter.busy_device_s()[h] / 3600.0;
       busy_total += meter.busy_device_s()[h];
     }
     s.energy_mwh += series.energy_mwh;

@@ -77,7 +77,8 @@ double MeanOf(std::span<const double> v) {
   return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
 }
 
-Json SiteJson(const SiteSeries& s) {
+// `bound`: the oracle bound's figures for the site, when it was solved.
+Json SiteJson(const SiteSeries& s, const BoundFigures::Site* bound) {
   Json j;
   j["name"] = s.name;
   j["jurisdiction"] = s.jurisdiction;
@@ -91,6 +92,11 @@ Json SiteJson(const SiteSeries& s) {
   j["cost_usd"] = s.cost_usd;
   j["failures"] = s.failures;
   j["mean_utilisation"] = MeanOf(s.utilisation);
+  j["busy_device_hours"] = s.busy_device_h;
+  if (bound != nullptr) {
+    j["bound"] =
+        Json{{"busy_device_hours", bound->busy_device_h}, {"tco2", bound->tco2}, {"cost_usd", bound->cost_usd}};
+  }
   return j;
 }
 
@@ -184,7 +190,10 @@ Json SummaryTree(const RunResult& r) {
   j["events"] = s.events;
   j["scheduler_passes"] = s.scheduler_passes;
   Json sites = Json::array();
-  for (const SiteSeries& site : r.sites) sites.push_back(SiteJson(site));
+  for (size_t i = 0; i < r.sites.size(); ++i) {
+    const bool bounded = s.bound.computed && i < s.bound.sites.size();
+    sites.push_back(SiteJson(r.sites[i], bounded ? &s.bound.sites[i] : nullptr));
+  }
   j["sites"] = std::move(sites);
   return j;
 }

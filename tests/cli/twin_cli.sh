@@ -57,6 +57,7 @@ for run in e f; do
   "$BIN" twin run "$TMP/two.yaml" --out "$TMP/$run" --bound --no-compare --policy stargate > "$TMP/$run.txt"
 done
 grep -q "no schedule of this work emits under" "$TMP/e.txt" || { cat "$TMP/e.txt"; fail "no bound line"; }
+grep -q "by site     .*busy device-hours in this run, .* at the bound" "$TMP/e.txt" || { cat "$TMP/e.txt"; fail "no bound by site"; }
 cmp -s "$TMP/e/two/summary.json" "$TMP/f/two/summary.json" || fail "the bound is not the same twice"
 /usr/bin/python3 - "$TMP/e/two/summary.json" <<'PY' || fail "bound not below the run"
 import json, sys
@@ -64,6 +65,10 @@ d = json.load(open(sys.argv[1]))
 b = d["bound"]
 assert 0 < b["tco2"] <= d["tco2"] and 0 < b["cost_usd"] <= d["cost_usd"], (b, d["tco2"], d["cost_usd"])
 assert abs(b["tco2_gap"] - (d["tco2"] / b["tco2"] - 1)) < 1e-4 and b["lp"]["columns"] > 0 and b["proven"]
+# Per site: the bound's split adds up to it; the run's busy hours to its utilisation.
+assert abs(sum(s["bound"]["tco2"] for s in d["sites"]) - b["tco2"]) <= 1e-4 * b["tco2"], d["sites"]
+busy = sum(s["busy_device_hours"] for s in d["sites"])
+assert abs(busy - d["utilisation"] * d["accelerators"] * 72) <= 1e-4 * busy and busy > 0, (busy, d["utilisation"])
 PY
 sed 's/^duration: 3d/duration: 3d\nscheduler: {forecast_model: persistence}/' "$TMP/two.yaml" > "$TMP/persist.yaml"
 "$BIN" twin run "$TMP/persist.yaml" --out "$TMP/g" -q --no-compare --policy stargate

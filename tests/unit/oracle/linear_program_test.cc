@@ -10,15 +10,23 @@ namespace {
 
 using Row = LinearProgram::Row;
 
-TEST(LinearProgram, MinimisesEachObjectiveOverTheSameConstraints) {
-  // x + y = 10, x <= 4: min x + 2y is at x = 4 (16); min 3x + y at x = 0 (10).
+// x + y = 10, x <= 4, both at most 10: min x + 2y is at x = 4 (16); min
+// 3x + y at x = 0 (10).
+constexpr int kX = 0, kY = 1;
+LinearProgram SplitOfTen() {
   LinearProgram lp;
-  const int x = lp.AddColumn(10), y = lp.AddColumn(10);
+  lp.AddColumn(10);
+  lp.AddColumn(10);
   const int sum = lp.AddRow(Row::kEqual, 10);
   const int limit = lp.AddRow(Row::kAtMost, 4);
-  lp.Set(sum, x, 1);
-  lp.Set(sum, y, 1);
-  lp.Set(limit, x, 1);
+  lp.Set(sum, kX, 1);
+  lp.Set(sum, kY, 1);
+  lp.Set(limit, kX, 1);
+  return lp;
+}
+
+TEST(LinearProgram, MinimisesEachObjectiveOverTheSameConstraints) {
+  const LinearProgram lp = SplitOfTen();
   StatusOr<std::vector<LinearProgram::Minimum>> v = lp.MinimiseEach({{1, 2}, {3, 1}});
   ASSERT_TRUE(v.ok()) << v.status();
   ASSERT_EQ(v->size(), 2u);
@@ -30,6 +38,26 @@ TEST(LinearProgram, MinimisesEachObjectiveOverTheSameConstraints) {
   EXPECT_NEAR((*v)[0].value, 16.0, 1e-3);
   EXPECT_LE((*v)[1].value, 10.0 + 1e-12);
   EXPECT_NEAR((*v)[1].value, 10.0, 1e-3);
+  // And each objective's own solution.
+  ASSERT_EQ((*v)[0].x.size(), 2u);
+  EXPECT_NEAR((*v)[0].x[kX], 4, 1e-6);
+  EXPECT_NEAR((*v)[0].x[kY], 6, 1e-6);
+  EXPECT_NEAR((*v)[1].x[kX], 0, 1e-6);
+  EXPECT_NEAR((*v)[1].x[kY], 10, 1e-6);
+}
+
+// CLP's tolerances are absolute: coefficients far below 1 (the oracle's are
+// tonnes per device-hour) must still give the optimum, proven.
+TEST(LinearProgram, TinyCoefficientsStillFindTheOptimumAndProveIt) {
+  const LinearProgram lp = SplitOfTen();
+  StatusOr<std::vector<LinearProgram::Minimum>> v = lp.MinimiseEach({{1e-9, 2e-9}, {3e-9, 1e-9}});
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE((*v)[0].by_duality);
+  EXPECT_TRUE((*v)[1].by_duality);
+  EXPECT_NEAR((*v)[0].value, 16e-9, 1e-15);
+  EXPECT_NEAR((*v)[1].value, 10e-9, 1e-15);
+  EXPECT_NEAR((*v)[0].x[kX], 4, 1e-6);
+  EXPECT_NEAR((*v)[1].x[kY], 10, 1e-6);
 }
 
 TEST(LinearProgram, ColumnsWithoutUpperBoundsStillGetABound) {

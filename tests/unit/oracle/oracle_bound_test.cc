@@ -6,6 +6,7 @@
 #include "../twin/batch_job.h"
 #include "core/rng.h"
 #include "model/power.h"
+#include "model/step_time.h"
 #include "sched/request_of.h"
 #include "twin/engine.h"
 
@@ -96,12 +97,35 @@ TEST(OracleBound, PutsTheWorkAtTheCleanestSiteItMayUse) {
   EXPECT_EQ(s.run.jobs[0].site, 0);
   EXPECT_NEAR(s.bound.tco2, idle + BusyTco2(32, 100), kTol);
   EXPECT_GT(s.run.summary.tco2, s.bound.tco2 * 1.1);
+  // By site: the run's work at the dirty site, the bound's at the clean one.
+  ASSERT_EQ(s.bound.sites.size(), 2u);
+  EXPECT_NEAR(s.run.sites[0].busy_device_h, 32, 1e-6);
+  EXPECT_EQ(s.run.sites[1].busy_device_h, 0);
+  EXPECT_NEAR(s.bound.sites[0].busy_device_h, 0, 1e-6);
+  EXPECT_NEAR(s.bound.sites[1].busy_device_h, 32, 1e-6);
+  EXPECT_NEAR(s.bound.sites[0].tco2, IdleTco2(8, 24, 500), kTol);
+  EXPECT_NEAR(s.bound.sites[1].tco2, IdleTco2(8, 24, 100) + BusyTco2(32, 100), kTol);
 
   // Kept in the EU, it can only run at the dirty site: the run is the bound.
   in.jobs[0].jurisdictions = {"EU"};
   s = RunAndBound(in);
   EXPECT_NEAR(s.bound.tco2, idle + BusyTco2(32, 500), kTol);
   EXPECT_NEAR(s.bound.tco2, s.run.summary.tco2, 1e-4 * s.run.summary.tco2);
+}
+
+// On a slower type the same work holds more device-hours: the bound's
+// split by site counts the site's own devices.
+TEST(OracleBound, SplitsBySiteInTheSitesOwnDeviceHours) {
+  TwinInputs in = Day();
+  AddSite(in, Site("h100", "US", 1), {500});
+  AddSite(in, Site("a100", "US", 8, AcceleratorType::kA100), {20});
+  in.jobs = {Batch(8, Duration::Hours(4))};
+  const Solved s = RunAndBound(in);
+  ASSERT_EQ(s.run.jobs[0].site, 0);
+  EXPECT_NEAR(s.run.sites[0].busy_device_h, 32, 1e-6);
+  ASSERT_EQ(s.bound.sites.size(), 2u);
+  EXPECT_NEAR(s.bound.sites[0].busy_device_h, 0, 1e-6);
+  EXPECT_NEAR(s.bound.sites[1].busy_device_h, 32 / model::RelativeThroughput(AcceleratorType::kA100), 1e-6);
 }
 
 TEST(OracleBound, KeepsDeadlinesTheRunMet) {
@@ -221,6 +245,23 @@ TEST(OracleBound, NeverAboveTheRunOnRandomNetworks) {
       EXPECT_GT(s.bound.tco2, 0);
       EXPECT_LE(s.bound.tco2, s.run.summary.tco2 * (1 + 1e-9));
       EXPECT_LE(s.bound.cost_usd, s.run.summary.cost_usd * (1 + 1e-9));
+      // Its split by site adds up to it, and never puts more busy
+      // device-hours at a site than it has.
+      ASSERT_EQ(s.bound.sites.size(), s.run.sites.size());
+      double tco2 = 0, cost = 0, busy = 0, run_busy = 0;
+      for (size_t i = 0; i < s.bound.sites.size(); ++i) {
+        const twin::BoundFigures::Site& at = s.bound.sites[i];
+        EXPECT_GE(at.busy_device_h, 0);
+        EXPECT_LE(at.busy_device_h, s.run.sites[i].accelerators * 36.0 * (1 + 1e-9));
+        tco2 += at.tco2;
+        cost += at.cost_usd;
+        busy += at.busy_device_h;
+        run_busy += s.run.sites[i].busy_device_h;
+      }
+      EXPECT_NEAR(tco2, s.bound.tco2, 1e-4 * s.bound.tco2);
+      EXPECT_NEAR(cost, s.bound.cost_usd, 1e-4 * s.bound.cost_usd);
+      EXPECT_NEAR(run_busy, s.run.summary.utilisation * s.run.summary.accelerators * 36.0, 1e-6 * run_busy);
+      EXPECT_GT(busy, 0);
       // At the run's finish times: tighter, and still never above the run.
       BoundOptions at_ends;
       at_ends.by_run_ends = true;

@@ -61,6 +61,23 @@ TEST(SummaryJsonTest, ListsSitesInOrderWithMeanUtilisation) {
   EXPECT_TRUE(j["power_swings"].contains("largest_step_site"));
 }
 
+// Each site carries its busy device-hours, and the bound's figures for it
+// only when the bound was solved.
+TEST(SummaryJsonTest, SitesCarryTheBoundsSplitWhenItWasSolved) {
+  RunResult r = SampleRun();
+  r.sites[1].busy_device_h = 1234.5;
+  nlohmann::json j = nlohmann::json::parse(SummaryJson(r));
+  EXPECT_DOUBLE_EQ(j["sites"][1]["busy_device_hours"].get<double>(), 1234.5);
+  EXPECT_FALSE(j["sites"][0].contains("bound"));
+  r.summary.bound.computed = true;
+  r.summary.bound.sites = {{10, 1.5, 100}, {20, 2.5, 200}};
+  j = nlohmann::json::parse(SummaryJson(r));
+  const nlohmann::json& at = j["sites"][1]["bound"];
+  EXPECT_DOUBLE_EQ(at["busy_device_hours"].get<double>(), 20);
+  EXPECT_DOUBLE_EQ(at["tco2"].get<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(at["cost_usd"].get<double>(), 200);
+}
+
 TEST(SummaryJsonTest, KeepsTheDocumentedKeyOrder) {
   const std::string text = SummaryJson(SampleRun());
   size_t last = 0;
