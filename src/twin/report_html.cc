@@ -423,6 +423,59 @@ void AppendSiteTable(const RunResult& r, std::string* out) {
                  Readable(s.tco2), report::Dollars(s.cost_usd), Count(failures));
 }
 
+// The sites listed in the bound's table: those where the run and the
+// bound differ most (the rest are in summary.json).
+constexpr size_t kBoundSites = 20;
+
+// The oracle bound (`twin run --bound`), when solved: the least any
+// schedule could have emitted and spent on this run's work, and where the
+// run and the bound's optimum differ most, site by site: where the gap is.
+void AppendBound(const RunResult& r, std::string* out) {
+  const Summary& s = r.summary;
+  const BoundFigures& b = s.bound;
+  if (!b.computed) return;
+  auto o = std::back_inserter(*out);
+  auto gap = [](double run, double bound) { return bound > 0 ? report::Percent(run / bound - 1) : "\u2013"; };
+  fmt::format_to(o,
+                 "<section id=\"bound\"><h2>The least any schedule could emit</h2><p class=\"note\">The oracle "
+                 "bound: the least tCO\u2082 (and, separately, energy cost) at which this run's work could have been "
+                 "done on the same sites inside the same windows, knowing the whole future; a linear program that "
+                 "lets work split across pools and hours at will, so it is at most what any schedule spends{}. "
+                 "This run emitted <b>{}</b> tCO\u2082 against a bound of <b>{}</b> (<b>+{}</b>) and spent {} against "
+                 "{} (+{}); idle draw no schedule avoids: {} tCO\u2082.",
+                 b.proven ? " (each figure proven by duality)" : "", Readable(s.tco2), Readable(b.tco2),
+                 gap(s.tco2, b.tco2), report::Dollars(s.cost_usd), report::Dollars(b.cost_usd),
+                 gap(s.cost_usd, b.cost_usd), Readable(b.fixed_tco2));
+  if (const BoundFigures& e = s.bound_at_run_ends; e.computed) {
+    fmt::format_to(o, " Finishing each job no later than this run did: <b>{}</b> tCO\u2082 (+{}).", Readable(e.tco2),
+                   gap(s.tco2, e.tco2));
+  }
+  *out += "</p>";
+  std::vector<size_t> order;
+  for (size_t i = 0; i < r.sites.size() && i < b.sites.size(); ++i) order.push_back(i);
+  auto apart = [&](size_t i) { return std::fabs(r.sites[i].tco2 - b.sites[i].tco2); };
+  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return apart(x) > apart(y); });
+  const size_t shown = std::min(order.size(), kBoundSites);
+  fmt::format_to(o,
+                 "<p class=\"note\">By site, {}: the bound's figures are its least-tCO\u2082 optimum's (idle draw "
+                 "included). A site above its bound holds work the optimum did at cleaner sites or hours.</p>"
+                 "<div class=\"scroll\"><table><thead><tr><th>Site</th><th>tCO\u2082 run</th><th>tCO\u2082 bound</th>"
+                 "<th>Run \u2212 bound</th><th>Busy device-h run</th><th>Busy device-h bound</th></tr></thead>"
+                 "<tbody>\n",
+                 shown < order.size() ? fmt::format("the {} furthest from the bound of {}", shown, Count(order.size()))
+                                      : std::string("furthest from the bound first"));
+  for (size_t k = 0; k < shown; ++k) {
+    const SiteSeries& site = r.sites[order[k]];
+    const BoundFigures::Site& at = b.sites[order[k]];
+    fmt::format_to(o,
+                   "<tr data-site=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>\n",
+                   EscapeXml(site.name), EscapeXml(site.name), Readable(site.tco2), Readable(at.tco2),
+                   site.tco2 >= at.tco2 ? "+" : "\u2212", Readable(std::fabs(site.tco2 - at.tco2)),
+                   Readable(site.busy_device_h), Readable(at.busy_device_h));
+  }
+  *out += "</tbody></table></div></section>\n";
+}
+
 struct Term {
   std::string_view term;
   std::string_view text;
@@ -465,6 +518,11 @@ constexpr Term kGlossary[] = {
     {"Energy cost",
      "Each hour's energy times that hour's electricity price. Energy only: no hardware, "
      "buildings, staff or network."},
+    {"Oracle bound (with --bound)",
+     "The least any schedule could have emitted doing this run's work, knowing the future. "
+     "It lets a gang's work split across pools and hours, and leaves out checkpoints, "
+     "failures and restarts, so it is below what a real schedule can reach: part of every "
+     "gap is the bound's, not the policy's."},
 };
 
 void AppendHowToRead(std::string* out) {
@@ -509,6 +567,7 @@ std::string RenderHtmlReport(const RunResult& result, const ChartLibrary& librar
   AppendSiteCharts(result, &sink, &out);
   AppendJct(result, &sink, &out);
   AppendSiteTable(result, &out);
+  AppendBound(result, &out);
   AppendHowToRead(&out);
   fmt::format_to(std::back_inserter(out),
                  "<footer>Written by the Stargate twin from scenario \u201c{}\u201d, seed {}. The "

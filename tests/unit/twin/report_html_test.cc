@@ -81,6 +81,31 @@ TEST(HtmlReportTest, HasHeadlineTablesAndExplanations) {
   }
 }
 
+// With the oracle bound solved, a section gives it and the sites furthest
+// from it first; without, no such section.
+TEST(HtmlReportTest, ShowsTheBoundAndWhereTheGapIs) {
+  RunResult r = SampleRun();
+  EXPECT_EQ(Render(r).find("id=\"bound\""), std::string::npos);
+  r.summary.tco2 = 150;
+  r.summary.bound.computed = true;
+  r.summary.bound.tco2 = 100;
+  r.summary.bound.proven = true;
+  r.sites[0].tco2 = 40;
+  r.sites[1].tco2 = 110;
+  r.summary.bound.sites = {{500, 45, 0}, {200, 55, 0}};  // texas, east: 55 above
+  const std::string html = Render(r);
+  const size_t section = html.find("<section id=\"bound\">");
+  ASSERT_NE(section, std::string::npos);
+  EXPECT_NE(html.find("(<b>+50.0%</b>)", section), std::string::npos);
+  EXPECT_NE(html.find("proven by duality", section), std::string::npos);
+  const size_t texas = html.find("<tr data-site=\"texas, east\">", section);
+  const size_t north = html.find("<tr data-site=\"north-1\">", section);
+  ASSERT_NE(texas, std::string::npos);
+  ASSERT_NE(north, std::string::npos);
+  EXPECT_LT(texas, north);  // 55 t apart before 5 t
+  EXPECT_NE(html.find("<td>+55.0</td>", texas), std::string::npos);
+}
+
 TEST(HtmlReportTest, WarningsHeadThePage) {
   const std::string html = Render(SampleRun());
   const size_t warnings = html.find("<section class=\"warnings\"");
