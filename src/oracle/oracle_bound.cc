@@ -15,6 +15,7 @@
 #include "sched/cluster_state.h"
 #include "sched/placement.h"
 #include "sched/request_of.h"
+#include "twin/power_save.h"
 
 namespace stargate::oracle {
 namespace {
@@ -190,14 +191,19 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
 
   twin::BoundFigures b;
   b.sites.resize(run.sites.size());
-  // What no schedule avoids: idle devices that stay powered.
-  for (const sched::PoolState& pool : state.pools()) {
-    if (setup.idle_off) break;
+  // What no schedule avoids: idle devices that stay powered (all of them;
+  // with power saving, the warm reserve, which work may use instead).
+  std::vector<int64_t> powered(state.pools().size());
+  for (size_t p = 0; p < powered.size(); ++p) {
+    const sched::PoolState& pool = state.pools()[p];
+    const SchedulerSpec::PowerSave& save = in.spec.scheduler.power_save;
+    powered[p] = !setup.idle_off ? pool.total_devices()
+                                 : twin::WarmDevices(save.warm, pool.num_nodes, pool.per_node, pool.hot_spares);
     const size_t site = pool.site.value();
     const double idle_w = model::DevicePower(Spec(pool.type), 0).value() * state.site(pool.site).pue;
     for (int64_t h = 0; h < hours; ++h) {
-      const double joules = idle_w * static_cast<double>(pool.total_devices()) * up(site, h) *
-                            setup.span_h[static_cast<size_t>(h)] * 3600.0;
+      const double joules =
+          idle_w * static_cast<double>(powered[p]) * up(site, h) * setup.span_h[static_cast<size_t>(h)] * 3600.0;
       b.sites[site].tco2 += joules / kJoulesPerKwh * run.sites[site].carbon[static_cast<size_t>(h)] / 1e6;
       b.sites[site].cost_usd += joules / kJoulesPerMwh * run.sites[site].price[static_cast<size_t>(h)];
     }
@@ -230,6 +236,15 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     }
     return v;
   };
+  // And the highest, for what a slot's work may save.
+  auto highest = [&](size_t site, int64_t slot, bool price) {
+    double v = 0;
+    for (int64_t h = slot * step; h < std::min(hours, (slot + 1) * step); ++h) {
+      v = std::max(
+          v, price ? run.sites[site].price[static_cast<size_t>(h)] : run.sites[site].carbon[static_cast<size_t>(h)]);
+    }
+    return v;
+  };
 
   LinearProgram lp;
   std::vector<double> carbon_obj, cost_obj;
@@ -243,21 +258,37 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     return lp.AddColumn(upper);
   };
   // Capacity rows, made when first used: device-hours of a pool in a slot.
+  // With power saving, also the warm reserve's device-hours there, whose
+  // idle draw (in the fixed part) work on them saves: a column `warm`, at
+  // most those device-hours and at most the slot's work in the pool, whose
+  // saving counts at the slot's highest carbon and price (exact in hourly
+  // slots, and never more than the work there saves).
   struct Capacity {
     int row = 0;
     double device_h = 0;
+    int warm_row = -1;
   };
   std::map<std::pair<uint16_t, int64_t>, Capacity> capacity;
   auto capacity_of = [&](uint16_t p, int64_t slot) -> const Capacity& {
     auto [it, added] = capacity.try_emplace({p, slot});
     if (added) {
       const sched::PoolState& pool = state.pools()[p];
-      double device_h = 0;
+      const size_t site = pool.site.value();
+      double up_h = 0;
       for (int64_t h = slot * step; h < std::min(hours, (slot + 1) * step); ++h) {
-        device_h +=
-            static_cast<double>(pool.total_devices()) * up(pool.site.value(), h) * setup.span_h[static_cast<size_t>(h)];
+        up_h += up(site, h) * setup.span_h[static_cast<size_t>(h)];
       }
+      const double device_h = static_cast<double>(pool.total_devices()) * up_h;
       it->second = Capacity{lp.AddRow(LinearProgram::Row::kAtMost, device_h), device_h};
+      if (setup.idle_off && powered[p] > 0 && up_h > 0) {
+        const double idle_j = model::DevicePower(Spec(pool.type), 0).value() * state.site(pool.site).pue * 3600.0;
+        const int warm =
+            column(-idle_j / kJoulesPerKwh * highest(site, slot, false) / 1e6,
+                   -idle_j / kJoulesPerMwh * highest(site, slot, true), static_cast<double>(powered[p]) * up_h);
+        where[static_cast<size_t>(warm)] = {static_cast<int>(site), 0.0};
+        it->second.warm_row = lp.AddRow(LinearProgram::Row::kAtMost, 0);
+        lp.Set(it->second.warm_row, warm, 1.0);
+      }
     }
     return it->second;
   };
@@ -307,6 +338,7 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
         lp.Set(balance, x, 1.0);
         lp.Set(parallel, x, use[i]);
         lp.Set(room.row, x, use[i]);
+        if (room.warm_row >= 0) lp.Set(room.warm_row, x, -use[i]);
       }
       if (backlog >= 0) lp.Set(balance, backlog, -1.0);
       if (t < key.last_slot) {  // nothing is carried past the last slot: all of it is done

@@ -22,8 +22,11 @@
 //   - a busy device draws DevicePower at its kind's utilisation (or under
 //     the scenario's carbon cap when that draws less per unit of work);
 //     idle devices draw their idle power unless the scenario switches
-//     them off (power saving: then, at best, nothing), times the site's
-//     PUE; carbon and price are the slot's lowest hourly values.
+//     them off (power saving: then all but each pool's warm reserve,
+//     twin::WarmDevices, which stays on busy or not, so its idle draw is
+//     saved only where work runs on it), times the site's PUE; carbon and
+//     price are the slot's lowest hourly values (the highest for what work
+//     on the warm reserve saves).
 // Dropping gang shapes, queueing, failures, checkpoints, restarts, staging
 // and boot times only loosens the program, so its optimum is at most what
 // the run spent: a bound, not an estimate. Jobs alike (same reference

@@ -61,9 +61,8 @@ Engine::Engine(const TwinInputs& inputs, std::unique_ptr<sched::Scheduler> sched
   pool_cut_w_.assign(state_.pools().size(), 0.0);
   if (in_.spec.scheduler.power_save.enabled) {
     for (const auto& pool : state_.pools()) {
-      const int64_t warm_nodes = std::max<int64_t>(
-          pool.hot_spares, static_cast<int64_t>(std::ceil(in_.spec.scheduler.power_save.warm * pool.num_nodes)));
-      savers_.emplace_back(std::min<int64_t>(pool.total_devices(), warm_nodes * pool.per_node));
+      savers_.emplace_back(
+          WarmDevices(in_.spec.scheduler.power_save.warm, pool.num_nodes, pool.per_node, pool.hot_spares));
     }
   }
   for (const WanLinkSpec& w : in_.spec.wan) {  // checkpoint copies and data moves (the parser checked the names)

@@ -1,8 +1,14 @@
 #include "twin/power_save.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace stargate::twin {
+
+int64_t WarmDevices(double warm, int64_t num_nodes, int64_t per_node, int64_t hot_spares) {
+  const int64_t nodes = std::max(hot_spares, static_cast<int64_t>(std::ceil(warm * static_cast<double>(num_nodes))));
+  return std::min(num_nodes * per_node, nodes * per_node);
+}
 
 void PoolPowerSaver::Freed(Time now, int64_t devices) {
   if (devices <= 0) return;

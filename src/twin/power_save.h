@@ -16,6 +16,13 @@
 
 namespace stargate::twin {
 
+// The devices a pool keeps on however long they are idle: `warm` of its
+// nodes, rounded up, and at least its hot spares (scheduler.power_save).
+// So at every instant at least this many of its devices are powered, busy
+// or not (PoolPowerSaver), wherever its site is up: the oracle bound counts
+// their idle draw too.
+int64_t WarmDevices(double warm, int64_t num_nodes, int64_t per_node, int64_t hot_spares);
+
 class PoolPowerSaver {
  public:
   PoolPowerSaver() = default;

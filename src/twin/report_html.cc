@@ -518,18 +518,20 @@ constexpr Term kGlossary[] = {
     {"Energy cost",
      "Each hour's energy times that hour's electricity price. Energy only: no hardware, "
      "buildings, staff or network."},
-    {"Oracle bound (with --bound)",
-     "The least any schedule could have emitted doing this run's work, knowing the future. "
-     "It lets a gang's work split across pools and hours, and leaves out checkpoints, "
-     "failures and restarts, so it is below what a real schedule can reach: part of every "
-     "gap is the bound's, not the policy's."},
 };
+// With the oracle bound's section.
+constexpr Term kBoundTerm = {"Oracle bound",
+                             "The least any schedule could have emitted doing this run's work, knowing the future. "
+                             "It lets a gang's work split across pools and hours, and leaves out checkpoints, "
+                             "failures and restarts, so it is below what a real schedule can reach: part of every "
+                             "gap is the bound's, not the policy's."};
 
-void AppendHowToRead(std::string* out) {
+void AppendHowToRead(bool bound, std::string* out) {
   *out += "<section><h2>How to read these numbers</h2><dl>\n";
   for (const Term& t : kGlossary) {
     fmt::format_to(std::back_inserter(*out), "<dt>{}</dt><dd>{}</dd>\n", t.term, t.text);
   }
+  if (bound) fmt::format_to(std::back_inserter(*out), "<dt>{}</dt><dd>{}</dd>\n", kBoundTerm.term, kBoundTerm.text);
   *out += "</dl></section>\n";
 }
 
@@ -568,7 +570,7 @@ std::string RenderHtmlReport(const RunResult& result, const ChartLibrary& librar
   AppendJct(result, &sink, &out);
   AppendSiteTable(result, &out);
   AppendBound(result, &out);
-  AppendHowToRead(&out);
+  AppendHowToRead(result.summary.bound.computed, &out);
   fmt::format_to(std::back_inserter(out),
                  "<footer>Written by the Stargate twin from scenario \u201c{}\u201d, seed {}. The "
                  "same scenario and seed give the same file, byte for byte. Charts drawn with uPlot.</footer>\n"

@@ -86,6 +86,7 @@ TEST(HtmlReportTest, HasHeadlineTablesAndExplanations) {
 TEST(HtmlReportTest, ShowsTheBoundAndWhereTheGapIs) {
   RunResult r = SampleRun();
   EXPECT_EQ(Render(r).find("id=\"bound\""), std::string::npos);
+  EXPECT_EQ(Render(r).find("<dt>Oracle bound</dt>"), std::string::npos);
   r.summary.tco2 = 150;
   r.summary.bound.computed = true;
   r.summary.bound.tco2 = 100;
@@ -98,6 +99,7 @@ TEST(HtmlReportTest, ShowsTheBoundAndWhereTheGapIs) {
   ASSERT_NE(section, std::string::npos);
   EXPECT_NE(html.find("(<b>+50.0%</b>)", section), std::string::npos);
   EXPECT_NE(html.find("proven by duality", section), std::string::npos);
+  EXPECT_NE(html.find("<dt>Oracle bound</dt>"), std::string::npos);
   const size_t texas = html.find("<tr data-site=\"texas, east\">", section);
   const size_t north = html.find("<tr data-site=\"north-1\">", section);
   ASSERT_NE(texas, std::string::npos);
