@@ -161,12 +161,16 @@ std::map<ClassKey, ClassWork> Classes(const Setup& s, int64_t step) {
   return classes;
 }
 
-int64_t ColumnsOf(const std::map<ClassKey, ClassWork>& classes) {
-  int64_t n = 0;
+// Columns of the program with `slots` slots over `pools` pools: each
+// class's per pool and slot and its backlogs, and with power saving
+// (`warm`) at most one per pool and slot that work may use.
+int64_t ColumnsOf(const std::map<ClassKey, ClassWork>& classes, bool warm, int64_t pools, int64_t slots) {
+  int64_t n = 0, used = 0;
   for (const auto& [key, c] : classes) {
     n += (key.last_slot - c.first_slot + 1) * static_cast<int64_t>(key.pools.size() + 1);
+    used += (key.last_slot - c.first_slot + 1) * static_cast<int64_t>(key.pools.size());
   }
-  return n;
+  return n + (warm ? std::min(used, pools * slots) : 0);
 }
 
 }  // namespace
@@ -215,13 +219,15 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
 
   int64_t step = 1;
   std::map<ClassKey, ClassWork> classes = Classes(setup, step);
-  while (ColumnsOf(classes) > options.max_columns && step < hours) {
+  const auto num_pools = static_cast<int64_t>(state.pools().size());
+  auto columns = [&] { return ColumnsOf(classes, setup.idle_off, num_pools, (hours + step - 1) / step); };
+  while (columns() > options.max_columns && step < hours) {
     step *= 2;
     classes = Classes(setup, step);
   }
-  if (ColumnsOf(classes) > options.max_columns) {
-    return absl::FailedPreconditionError(fmt::format("the program needs {} columns even in one slot (at most {})",
-                                                     ColumnsOf(classes), options.max_columns));
+  if (columns() > options.max_columns) {
+    return absl::FailedPreconditionError(
+        fmt::format("the program needs {} columns even in one slot (at most {})", columns(), options.max_columns));
   }
   const int64_t slots = (hours + step - 1) / step;
   std::vector<double> slot_h(static_cast<size_t>(slots), 0.0);
@@ -232,15 +238,6 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     double v = std::numeric_limits<double>::infinity();
     for (int64_t h = slot * step; h < std::min(hours, (slot + 1) * step); ++h) {
       v = std::min(
-          v, price ? run.sites[site].price[static_cast<size_t>(h)] : run.sites[site].carbon[static_cast<size_t>(h)]);
-    }
-    return v;
-  };
-  // And the highest, for what a slot's work may save.
-  auto highest = [&](size_t site, int64_t slot, bool price) {
-    double v = 0;
-    for (int64_t h = slot * step; h < std::min(hours, (slot + 1) * step); ++h) {
-      v = std::max(
           v, price ? run.sites[site].price[static_cast<size_t>(h)] : run.sites[site].carbon[static_cast<size_t>(h)]);
     }
     return v;
@@ -260,9 +257,12 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
   // Capacity rows, made when first used: device-hours of a pool in a slot.
   // With power saving, also the warm reserve's device-hours there, whose
   // idle draw (in the fixed part) work on them saves: a column `warm`, at
-  // most those device-hours and at most the slot's work in the pool, whose
-  // saving counts at the slot's highest carbon and price (exact in hourly
-  // slots, and never more than the work there saves).
+  // most those device-hours and at most the device-hours the slot's work
+  // there holds, its saving at the slot's lowest carbon and price like the
+  // work's own draw. In each hour a device at work draws at least its idle
+  // draw, so the work's draw less the saving is never negative there, and
+  // counting both at the slot's lowest value keeps it a bound (exact in
+  // hourly slots).
   struct Capacity {
     int row = 0;
     double device_h = 0;
@@ -283,8 +283,8 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
       if (setup.idle_off && powered[p] > 0 && up_h > 0) {
         const double idle_j = model::DevicePower(Spec(pool.type), 0).value() * state.site(pool.site).pue * 3600.0;
         const int warm =
-            column(-idle_j / kJoulesPerKwh * highest(site, slot, false) / 1e6,
-                   -idle_j / kJoulesPerMwh * highest(site, slot, true), static_cast<double>(powered[p]) * up_h);
+            column(-idle_j / kJoulesPerKwh * lowest(site, slot, false) / 1e6,
+                   -idle_j / kJoulesPerMwh * lowest(site, slot, true), static_cast<double>(powered[p]) * up_h);
         where[static_cast<size_t>(warm)] = {static_cast<int>(site), 0.0};
         it->second.warm_row = lp.AddRow(LinearProgram::Row::kAtMost, 0);
         lp.Set(it->second.warm_row, warm, 1.0);
@@ -297,7 +297,10 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
     // Per pool: device-hours one reference device-hour takes there, and the
     // facility joules of one of those device-hours beyond what it would
     // draw idle anyway.
-    std::vector<double> use(key.pools.size()), joules(key.pools.size());
+    // `held`: the most device-hours one of them may hold there (a capped
+    // run holds its devices longer), so the most warm-reserve idle draw it
+    // may give back.
+    std::vector<double> use(key.pools.size()), joules(key.pools.size()), held(key.pools.size());
     const double u = sched::UtilisationOf(key.kind);
     for (size_t i = 0; i < key.pools.size(); ++i) {
       const sched::PoolState& pool = state.pools()[key.pools[i]];
@@ -305,11 +308,14 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
       const double busy_w = model::DevicePower(accel, u).value();
       const double idle_w = setup.idle_off ? 0.0 : model::DevicePower(accel, 0).value();
       double w = busy_w - idle_w;
+      double longest = 1;
       if (cap.enabled) {  // capped: less draw for longer, when that is less per unit of work
         const model::CapEffect e = model::PowerCapEffect(accel, u, cap.tdp_fraction);
         w = std::min(w, (busy_w - e.saved.value() - idle_w) * e.slowdown);
+        longest = std::max(1.0, e.slowdown);
       }
       use[i] = 1.0 / model::RelativeThroughput(pool.type, key.ref);
+      held[i] = use[i] * longest;
       joules[i] = std::max(0.0, w) * state.site(pool.site).pue * 3600.0 * use[i];
     }
     double devices = 0, total_work = 0;
@@ -338,7 +344,7 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
         lp.Set(balance, x, 1.0);
         lp.Set(parallel, x, use[i]);
         lp.Set(room.row, x, use[i]);
-        if (room.warm_row >= 0) lp.Set(room.warm_row, x, -use[i]);
+        if (room.warm_row >= 0) lp.Set(room.warm_row, x, -held[i]);
       }
       if (backlog >= 0) lp.Set(balance, backlog, -1.0);
       if (t < key.last_slot) {  // nothing is carried past the last slot: all of it is done

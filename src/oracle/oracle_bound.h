@@ -25,8 +25,7 @@
 //     them off (power saving: then all but each pool's warm reserve,
 //     twin::WarmDevices, which stays on busy or not, so its idle draw is
 //     saved only where work runs on it), times the site's PUE; carbon and
-//     price are the slot's lowest hourly values (the highest for what work
-//     on the warm reserve saves).
+//     price are the slot's lowest hourly values.
 // Dropping gang shapes, queueing, failures, checkpoints, restarts, staging
 // and boot times only loosens the program, so its optimum is at most what
 // the run spent: a bound, not an estimate. Jobs alike (same reference

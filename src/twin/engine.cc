@@ -885,6 +885,10 @@ void Engine::InterruptJob(uint32_t j, Time now, uint32_t failed) {
   *it = js.nodes.back();
   js.nodes.pop_back();
   state_.Release(NodeId(failed), js.per_node);
+  // Its devices count as idle and powered, as a released gang's do
+  // (ReleaseGang): power saving switches them off after its idle time,
+  // never below the warm reserve.
+  FreedDevices(js.pool, js.per_node, now);
   jobs_on_node_.Remove(failed, j);
   if (!js.holding) {
     // The whole gang stops computing: the failed node's draw is gone, the

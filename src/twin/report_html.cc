@@ -435,19 +435,24 @@ void AppendBound(const RunResult& r, std::string* out) {
   const BoundFigures& b = s.bound;
   if (!b.computed) return;
   auto o = std::back_inserter(*out);
-  auto gap = [](double run, double bound) { return bound > 0 ? report::Percent(run / bound - 1) : "\u2013"; };
+  // Signed: a run a rounding error under its bound reads "−0.0%".
+  auto gap = [](double run, double bound) -> std::string {
+    if (!(bound > 0)) return "\u2013";
+    const double g = run / bound - 1;
+    return (g < 0 ? "\u2212" : "+") + report::Percent(std::fabs(g));
+  };
   fmt::format_to(o,
                  "<section id=\"bound\"><h2>The least any schedule could emit</h2><p class=\"note\">The oracle "
                  "bound: the least tCO\u2082 (and, separately, energy cost) at which this run's work could have been "
                  "done on the same sites inside the same windows, knowing the whole future; a linear program that "
                  "lets work split across pools and hours at will, so it is at most what any schedule spends{}. "
-                 "This run emitted <b>{}</b> tCO\u2082 against a bound of <b>{}</b> (<b>+{}</b>) and spent {} against "
-                 "{} (+{}); idle draw no schedule avoids: {} tCO\u2082.",
+                 "This run emitted <b>{}</b> tCO\u2082 against a bound of <b>{}</b> (<b>{}</b>) and spent {} against "
+                 "{} ({}); idle draw no schedule avoids: {} tCO\u2082.",
                  b.proven ? " (each figure proven by duality)" : "", Readable(s.tco2), Readable(b.tco2),
                  gap(s.tco2, b.tco2), report::Dollars(s.cost_usd), report::Dollars(b.cost_usd),
                  gap(s.cost_usd, b.cost_usd), Readable(b.fixed_tco2));
   if (const BoundFigures& e = s.bound_at_run_ends; e.computed) {
-    fmt::format_to(o, " Finishing each job no later than this run did: <b>{}</b> tCO\u2082 (+{}).", Readable(e.tco2),
+    fmt::format_to(o, " Finishing each job no later than this run did: <b>{}</b> tCO\u2082 ({}).", Readable(e.tco2),
                    gap(s.tco2, e.tco2));
   }
   *out += "</p>";

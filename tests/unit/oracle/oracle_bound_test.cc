@@ -218,6 +218,64 @@ TEST(OracleBound, WithPowerSavingTheWarmReserveStillDraws) {
   EXPECT_LE(two.bound.tco2, two.run.summary.tco2 * (1 + 1e-9));
 }
 
+// Capped work holds its devices longer, so it may give back more of the
+// warm reserve's idle draw: the bound must allow for it.
+TEST(OracleBound, WithPowerSavingAndACapStillNeverAboveTheRun) {
+  TwinInputs in = Day("stargate");
+  AddSite(in, Site("only", "US", 2), {500});
+  in.spec.scheduler.power_save.enabled = true;
+  in.spec.scheduler.carbon_cap.enabled = true;
+  in.jobs = {Batch(8, Duration::Hours(2))};
+  const Solved s = RunAndBound(in);
+  ASSERT_EQ(s.run.summary.power_capped_starts, 1);
+  EXPECT_LE(s.bound.tco2, s.run.summary.tco2 * (1 + 1e-9));
+  EXPECT_LE(s.bound.cost_usd, s.run.summary.cost_usd * (1 + 1e-9));
+}
+
+// A gang repaired in place gives up its failed node: those devices idle
+// (powered, then switched off down to the warm reserve), so the whole
+// pool, kept warm, stays on, and the bound, which counts its idle draw,
+// stays below the run. (Were the failed node's devices dropped from the
+// count, the pool would draw a node's idle power less for the rest of the
+// day than any schedule must.)
+TEST(OracleBound, GangRepairKeepsTheWarmReserveOn) {
+  TwinInputs in = Day();
+  AddSite(in, Site("only", "US", 4), {300});
+  in.spec.scheduler.power_save.enabled = true;
+  in.spec.scheduler.power_save.warm = 1;  // every node
+  in.spec.failures.gang_repair = true;
+  in.failures = {FailureComponent{"node", FailureScope::kNode, 300, Duration::Hours(2)}};
+  JobSpec gang = Batch(16, Duration::Hours(20));
+  gang.checkpoint.enabled = true;
+  gang.checkpoint.interval = Duration::Minutes(5);
+  in.jobs = {gang};
+  const Solved s = RunAndBound(in);
+  ASSERT_GT(s.run.summary.gang_repairs, 0);
+  EXPECT_LE(s.bound.tco2, s.run.summary.tco2 * (1 + 1e-9));
+  EXPECT_LE(s.bound.cost_usd, s.run.summary.cost_usd * (1 + 1e-9));
+}
+
+// Slots coarser than an hour with power saving: still below the run, and
+// below the hourly program's figure.
+TEST(OracleBound, WithPowerSavingCoarserSlotsStayBelow) {
+  TwinInputs in = Day();
+  std::vector<double> carbon(24);
+  for (int h = 0; h < 24; ++h) carbon[h] = 100 + 40 * h % 300;
+  AddSite(in, Site("only", "US", 2), carbon);
+  in.spec.scheduler.power_save.enabled = true;
+  for (int i = 0; i < 6; ++i) in.jobs.push_back(Batch(8, Duration::Hours(1), Time::Epoch() + Duration::Hours(3 * i)));
+  StatusOr<RunResult> run = twin::RunTwin(in);
+  ASSERT_TRUE(run.ok());
+  StatusOr<twin::BoundFigures> fine = OracleBound(in, *run);
+  StatusOr<twin::BoundFigures> coarse = OracleBound(in, *run, BoundOptions{.max_columns = 60});
+  ASSERT_TRUE(fine.ok() && coarse.ok());
+  EXPECT_EQ(fine->slot_h, 1);
+  EXPECT_GT(coarse->slot_h, 1);
+  EXPECT_LE(fine->tco2, run->summary.tco2 * (1 + 1e-9));
+  EXPECT_LE(coarse->tco2, fine->tco2 + kTol);
+  for (const twin::BoundFigures::Site& at : coarse->sites) EXPECT_GE(at.tco2, 0);
+}
+
 // Random small networks, both policies, failures and outages included: the
 // bound never exceeds what the run spent (it would not be a bound).
 TEST(OracleBound, NeverAboveTheRunOnRandomNetworks) {
