@@ -143,14 +143,14 @@ void PrintSummary(const twin::RunResult& r, const std::filesystem::path& dir, do
   if (const twin::BoundFigures& b = s.bound; b.computed) {
     auto gap = [](double run, double bound) { return bound > 0 ? 100 * (run / bound - 1) : 0.0; };
     fmt::print(
-        "  bound       no schedule of this work emits under {:.1f} tCO2 (this run +{:.1f}%) or costs under ${:.0f} "
-        "(+{:.1f}%); idle draw alone {:.1f} tCO2{}\n",
+        "  bound       no schedule of this work emits under {:.1f} tCO2 (this run {:+.1f}%) or costs under ${:.0f} "
+        "({:+.1f}%); idle draw alone {:.1f} tCO2{}\n",
         b.tco2, gap(s.tco2, b.tco2), b.cost_usd, gap(s.cost_usd, b.cost_usd), b.fixed_tco2,
         b.proven ? " (proven by duality)" : "");
     if (const twin::BoundFigures& e = s.bound_at_run_ends; e.computed) {
       fmt::print(
-          "              finishing each job no later than this run did: under {:.1f} tCO2 (this run +{:.1f}%) or "
-          "${:.0f} (+{:.1f}%){}\n",
+          "              finishing each job no later than this run did: under {:.1f} tCO2 (this run {:+.1f}%) or "
+          "${:.0f} ({:+.1f}%){}\n",
           e.tco2, gap(s.tco2, e.tco2), e.cost_usd, gap(s.cost_usd, e.cost_usd), e.proven ? " (proven)" : "");
     }
     PrintBoundBySite(r.sites, b);
