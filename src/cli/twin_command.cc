@@ -2,13 +2,10 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <span>
 #include <vector>
 
 #include "assets/embedded_files.h"
@@ -81,15 +78,11 @@ void PrintComparison(const twin::Summary& first, std::span<const twin::report::R
 
 // The sites where the run's tCO2 and the bound's differ most: where the
 // run's gap is (the rest in summary.json, per site).
-void PrintBoundBySite(std::span<const twin::SiteSeries> sites, const twin::BoundFigures& b) {
-  std::vector<size_t> order;
-  for (size_t i = 0; i < sites.size() && i < b.sites.size(); ++i) order.push_back(i);
-  auto apart = [&](size_t i) { return std::abs(sites[i].tco2 - b.sites[i].tco2); };
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return apart(x) > apart(y); });
-  order.resize(std::min<size_t>(order.size(), 3));
-  for (size_t k = 0; k < order.size(); ++k) {
-    const twin::SiteSeries& run = sites[order[k]];
-    const twin::BoundFigures::Site& at = b.sites[order[k]];
+void PrintBoundBySite(const twin::RunResult& r) {
+  const std::vector<size_t> furthest = twin::SitesFurthestFromBound(r, 3);
+  for (size_t k = 0; k < furthest.size(); ++k) {
+    const twin::SiteSeries& run = r.sites[furthest[k]];
+    const twin::BoundFigures::Site& at = r.summary.bound.sites[furthest[k]];
     fmt::print("{}{}: {:.1f} tCO2 over {:.0f} busy device-hours in this run, {:.1f} over {:.0f} at the bound\n",
                k == 0 ? "  by site     " : "              ", run.name, run.tco2, run.busy_device_h, at.tco2,
                at.busy_device_h);
@@ -153,7 +146,7 @@ void PrintSummary(const twin::RunResult& r, const std::filesystem::path& dir, do
           "${:.0f} ({:+.1f}%){}\n",
           e.tco2, gap(s.tco2, e.tco2), e.cost_usd, gap(s.cost_usd, e.cost_usd), e.proven ? " (proven)" : "");
     }
-    PrintBoundBySite(r.sites, b);
+    PrintBoundBySite(r);
   }
   fmt::print("  engine      {} events, {} scheduler passes in {:.2f} s ({:.0f} events/s)\n", s.events,
              s.scheduler_passes, wall_s, wall_s > 0 ? s.events / wall_s : 0.0);

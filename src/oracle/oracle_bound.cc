@@ -197,17 +197,19 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
   b.sites.resize(run.sites.size());
   // What no schedule avoids: idle devices that stay powered (all of them;
   // with power saving, the warm reserve, which work may use instead).
+  // `idle_w`: one idle device's facility watts.
   std::vector<int64_t> powered(state.pools().size());
+  std::vector<double> idle_w(state.pools().size());
   for (size_t p = 0; p < powered.size(); ++p) {
     const sched::PoolState& pool = state.pools()[p];
     const SchedulerSpec::PowerSave& save = in.spec.scheduler.power_save;
     powered[p] = !setup.idle_off ? pool.total_devices()
                                  : twin::WarmDevices(save.warm, pool.num_nodes, pool.per_node, pool.hot_spares);
     const size_t site = pool.site.value();
-    const double idle_w = model::DevicePower(Spec(pool.type), 0).value() * state.site(pool.site).pue;
+    idle_w[p] = model::DevicePower(Spec(pool.type), 0).value() * state.site(pool.site).pue;
     for (int64_t h = 0; h < hours; ++h) {
       const double joules =
-          idle_w * static_cast<double>(powered[p]) * up(site, h) * setup.span_h[static_cast<size_t>(h)] * 3600.0;
+          idle_w[p] * static_cast<double>(powered[p]) * up(site, h) * setup.span_h[static_cast<size_t>(h)] * 3600.0;
       b.sites[site].tco2 += joules / kJoulesPerKwh * run.sites[site].carbon[static_cast<size_t>(h)] / 1e6;
       b.sites[site].cost_usd += joules / kJoulesPerMwh * run.sites[site].price[static_cast<size_t>(h)];
     }
@@ -281,7 +283,7 @@ StatusOr<twin::BoundFigures> OracleBound(const twin::TwinInputs& in, const twin:
       const double device_h = static_cast<double>(pool.total_devices()) * up_h;
       it->second = Capacity{lp.AddRow(LinearProgram::Row::kAtMost, device_h), device_h};
       if (setup.idle_off && powered[p] > 0 && up_h > 0) {
-        const double idle_j = model::DevicePower(Spec(pool.type), 0).value() * state.site(pool.site).pue * 3600.0;
+        const double idle_j = idle_w[p] * 3600.0;
         const int warm =
             column(-idle_j / kJoulesPerKwh * lowest(site, slot, false) / 1e6,
                    -idle_j / kJoulesPerMwh * lowest(site, slot, true), static_cast<double>(powered[p]) * up_h);

@@ -456,22 +456,19 @@ void AppendBound(const RunResult& r, std::string* out) {
                    gap(s.tco2, e.tco2));
   }
   *out += "</p>";
-  std::vector<size_t> order;
-  for (size_t i = 0; i < r.sites.size() && i < b.sites.size(); ++i) order.push_back(i);
-  auto apart = [&](size_t i) { return std::fabs(r.sites[i].tco2 - b.sites[i].tco2); };
-  std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) { return apart(x) > apart(y); });
-  const size_t shown = std::min(order.size(), kBoundSites);
+  const std::vector<size_t> shown = SitesFurthestFromBound(r, kBoundSites);
+  const size_t all = std::min(r.sites.size(), b.sites.size());
   fmt::format_to(o,
                  "<p class=\"note\">By site, {}: the bound's figures are its least-tCO\u2082 optimum's (idle draw "
                  "included). A site above its bound holds work the optimum did at cleaner sites or hours.</p>"
                  "<div class=\"scroll\"><table><thead><tr><th>Site</th><th>tCO\u2082 run</th><th>tCO\u2082 bound</th>"
                  "<th>Run \u2212 bound</th><th>Busy device-h run</th><th>Busy device-h bound</th></tr></thead>"
                  "<tbody>\n",
-                 shown < order.size() ? fmt::format("the {} furthest from the bound of {}", shown, Count(order.size()))
-                                      : std::string("furthest from the bound first"));
-  for (size_t k = 0; k < shown; ++k) {
-    const SiteSeries& site = r.sites[order[k]];
-    const BoundFigures::Site& at = b.sites[order[k]];
+                 shown.size() < all ? fmt::format("the {} furthest from the bound of {}", shown.size(), Count(all))
+                                    : std::string("furthest from the bound first"));
+  for (size_t i : shown) {
+    const SiteSeries& site = r.sites[i];
+    const BoundFigures::Site& at = b.sites[i];
     fmt::format_to(o,
                    "<tr data-site=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>\n",
                    EscapeXml(site.name), EscapeXml(site.name), Readable(site.tco2), Readable(at.tco2),

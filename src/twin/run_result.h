@@ -211,4 +211,9 @@ struct RunResult {
   std::vector<AuditRecord> audit;
 };
 
+// The indexes of `r`'s sites by how far their tCO2 is from the oracle
+// bound's share of it (Summary::bound's sites), furthest first (ties in site
+// order), at most `limit`: where the run's gap is. Empty without a bound.
+std::vector<size_t> SitesFurthestFromBound(const RunResult& r, size_t limit);
+
 }  // namespace stargate::twin
