@@ -1,6 +1,7 @@
 #include "sched/candidate_search.h"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cmath>
 #include <limits>
@@ -32,9 +33,24 @@ struct Worse {
 
 }  // namespace
 
-// Min-heap order of the plane walks' cells.
+// Min-heap order of the plane walks' cells: by key, and among cells of one
+// key, the one whose pools begin first in the plane's order (a node's
+// bits, its path from the root, left-aligned). So a walk over cells that
+// tie (thousands of sites on one zone's figures) goes depth first, left to
+// right, to its first pool, where shallowest first (by node number) opened
+// every tied cell of each level before it met one: the norms' walk then
+// met a pool of a class only after every cell of the class was open, and
+// passed the rest over one by one, and a ranking's first pool of a tie was
+// not the first in pool order, so it could not set the rest aside
+// (ParkRule). Any order gives the same norms and candidates (each walk
+// stops on bounds alone); this one gets there in fewer steps.
 struct CandidateSearch::CellWorse {
-  bool operator()(const Cell& a, const Cell& b) const { return a.key != b.key ? a.key > b.key : a.node > b.node; }
+  static uint64_t Aligned(uint32_t node) { return uint64_t{node} << std::countl_zero(uint64_t{node}); }
+  bool operator()(const Cell& a, const Cell& b) const {
+    if (a.key != b.key) [[likely]]
+      return a.key > b.key;
+    return Aligned(a.node) > Aligned(b.node);
+  }
 };
 
 namespace {
@@ -573,7 +589,8 @@ CandidateSearch::KeyForm CandidateSearch::FormOf(size_t t) const {
   return f;
 }
 
-double CandidateSearch::KeyForm::operator()(size_t node) const {
+// (Inlined: the hottest loop of a busy pass calls it once a cell.)
+[[gnu::always_inline]] inline double CandidateSearch::KeyForm::operator()(size_t node) const {
   // Rounding apart from ScoreOf's own (Bound adds the round trip to the
   // top cell's key) is far inside the Slack that Next allows.
   constexpr int K = PoolOrders::kDirections;
@@ -617,6 +634,21 @@ void CandidateSearch::SetKeyForm(size_t t) {
 }
 
 void CandidateSearch::PlaneStep(size_t t) {
+  // Cells that cannot come before the best met so far are set aside until
+  // it is handed out (ParkRule). The best changes only by a Meet, which
+  // ends this step. (Two copies of the walk: the one without a rule, in
+  // every network whose sites each have their own figures, is the loop as
+  // it was, with nothing more to check a cell.)
+  const ParkRule rule = RuleFor(t);
+  if (rule.on) {
+    PlaneWalk<true>(t, rule);
+  } else {
+    PlaneWalk<false>(t, rule);
+  }
+}
+
+template <bool kParks>
+void CandidateSearch::PlaneWalk(size_t t, const ParkRule& rule) {
   const PoolOrders::Plane& plane = *types_[t].both;
   std::vector<Cell>& heap = R().cells[t];
   const size_t leaves = plane.room.leaves();
@@ -635,6 +667,13 @@ void CandidateSearch::PlaneStep(size_t t) {
     const double bound = key + latency;
     return best + Slack(best, bound) < bound;
   };
+  auto hold = [&](size_t node) {
+    if constexpr (kParks) {
+      return may_hold(node) && !Park(rule, t, Cell{key_of(node), static_cast<uint32_t>(node)});
+    } else {
+      return may_hold(node);
+    }
+  };
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end(), CellWorse{});
     Cell cell = heap.back();
@@ -644,15 +683,88 @@ void CandidateSearch::PlaneStep(size_t t) {
       std::push_heap(heap.begin(), heap.end(), CellWorse{});
       return;
     }
-    switch (DownBest(heap, &cell, leaves, CellWorse{}, may_hold, key_of, hands_out_first)) {
+    if constexpr (kParks) {
+      if (Park(rule, t, cell)) continue;
+    }
+    switch (DownBest(heap, &cell, leaves, CellWorse{}, hold, key_of, hands_out_first)) {
       case Descent::kLeaf:
-        Meet(plane.pools[cell.node - leaves]);
+        Meet(plane.pools[cell.node - leaves], t);
         return;
       case Descent::kStopped:
         return;
       case Descent::kOnFromHeap:
         break;
     }
+  }
+}
+
+CandidateSearch::ParkRule CandidateSearch::RuleFor(size_t t) const {
+  ParkRule r;
+  const Ranking& rk = R();
+  if (classes_ == nullptr || rk.seen.empty()) return r;
+  const Seen& best = rk.seen.front();
+  const TypeOrders& o = types_[t];
+  const PoolOrders::Plane& plane = *o.both;
+  if (best.later || best.type != t || plane.uniform[kCarbon].empty() || plane.min_pool.empty()) return r;
+  // Latency weighed with no bound on the round trip in the plane.
+  if (o.rtt != nullptr) return r;
+  const Candidate& c = now_c_[best.pool.value()];
+  if (c.move_s != 0 || c.extra_w < 0 || c.runtime_s != o.factors.runtime_s) return r;
+  if (spec_->weight_queue != 0 && c.queue != 0) return r;
+  const size_t i = best.pool.value();
+  r.carbon = spec_->weight_carbon != 0 ? (*classes_)[kCarbon][i] : PoolOrders::kNoGrid;
+  r.cost = spec_->weight_cost != 0 ? (*classes_)[kCost][i] : PoolOrders::kNoGrid;
+  // A class of its own: no other pool shares the figure.
+  if ((spec_->weight_carbon != 0 && r.carbon == PoolOrders::kNoGrid) ||
+      (spec_->weight_cost != 0 && r.cost == PoolOrders::kNoGrid)) {
+    return r;
+  }
+  r.uniform[kCarbon] = plane.uniform[kCarbon].data();
+  r.uniform[kCost] = plane.uniform[kCost].data();
+  r.min_pool = plane.min_pool.data();
+  // In a walk of the pools worth waiting for alone, the best is the one
+  // with room now they are ranked against: any pool of its score goes
+  // after it.
+  r.any_pool = rk.later_only && best.pool == rk.against;
+  r.after = best.pool.value();
+  if (!plane.least_rtt.empty()) {
+    r.least_rtt = plane.least_rtt.data();
+    r.rtt_ms = c.rtt_ms;
+  }
+  r.on = true;
+  return r;
+}
+
+bool CandidateSearch::Park(const ParkRule& rule, size_t t, const Cell& cell) {
+  if (!rule.Parks(cell.node)) return false;
+  R().parked.push_back(Parked{R().seen.front().pool, static_cast<uint16_t>(t), cell});
+  return true;
+}
+
+bool CandidateSearch::ParkRule::Parks(size_t node) const {
+  if (carbon != PoolOrders::kNoGrid && uniform[kCarbon][node] != carbon) return false;
+  if (cost != PoolOrders::kNoGrid && uniform[kCost][node] != cost) return false;
+  if (!any_pool && min_pool[node] <= after) return false;
+  return least_rtt == nullptr || least_rtt[node] >= rtt_ms;
+}
+
+void CandidateSearch::Unpark(PoolId handed_out) {
+  std::vector<Parked>& parked = R().parked;
+  uint64_t types = 0;  // bit t: type t's walk took cells back
+  for (size_t i = 0; i < parked.size();) {
+    if (parked[i].against != handed_out) {
+      ++i;
+      continue;
+    }
+    std::vector<Cell>& heap = R().cells[parked[i].t];
+    heap.push_back(parked[i].cell);
+    std::push_heap(heap.begin(), heap.end(), CellWorse{});
+    types |= uint64_t{1} << parked[i].t;
+    parked[i] = parked.back();
+    parked.pop_back();
+  }
+  for (size_t t = 0; t < types_.size(); ++t) {
+    if ((types >> t & 1) != 0) R().walks[t].bound = Bound(t);
   }
 }
 
@@ -684,11 +796,18 @@ void CandidateSearch::Start(bool with_later, const ScoreNorms& norms, const Cand
     // the best of them by these norms, and ranks before a later pool of
     // its score.
     R().against = best_now->pool;
-    R().seen.push_back(Seen{ScoreOf(*best_now, norms, *spec_), false, best_now->pool});
+    // Its type, for ParkRule: as the Rank over the pools with room now
+    // that handed it out met it.
+    uint16_t type = kNoType;
+    for (const Seen& s : rankings_[0].yielded) {
+      if (s.pool == best_now->pool && !s.later) type = s.type;
+    }
+    R().seen.push_back(Seen{ScoreOf(*best_now, norms, *spec_), false, best_now->pool, type});
   }
   R().walks.assign(types_.size(), Walk{});
+  R().parked.clear();
   if (!bounded_) {
-    for (PoolId p : all_) Meet(p);
+    for (PoolId p : all_) Meet(p, kNoType);
     return;
   }
   if (R().cells.size() < types_.size()) R().cells.resize(types_.size());
@@ -712,13 +831,13 @@ const PoolOrders::Sorted& CandidateSearch::ListOf(size_t t, int list) const {
   return list == kCarbon ? *o.carbon : (list == kCost ? *o.cost : *o.rtt);
 }
 
-void CandidateSearch::Meet(PoolId p) {
+void CandidateSearch::Meet(PoolId p, size_t t) {
   const size_t i = p.value();
   if (R().stamp[i] == R().rank) return;
   R().stamp[i] = R().rank;
   bool later = false;
   if (!IsMember(p, R().with_later, &later) || (R().later_only && !later)) return;
-  R().seen.push_back(Seen{ScoreOf(CandidateOf(p, later), R().norms, *spec_), later, p});
+  R().seen.push_back(Seen{ScoreOf(CandidateOf(p, later), R().norms, *spec_), later, p, static_cast<uint16_t>(t)});
   std::push_heap(R().seen.begin(), R().seen.end(), Worse{});
 }
 
@@ -766,7 +885,7 @@ void CandidateSearch::Step(size_t t) {
     return;
   }
   const PoolOrders::Sorted& list = ListOf(t, l);
-  Meet(list.pools[w.pos[l]]);
+  Meet(list.pools[w.pos[l]], t);
   w.pos[l] = NextIn(list, w.pos[l] + 1, t, R().with_later, R().later_only);
   w.bound = Bound(t);
 }
@@ -799,6 +918,7 @@ const Candidate* CandidateSearch::Next(bool* later) {
         if (later != nullptr) *later = best.later;
         R().yielded.push_back(best);
         R().replay = R().yielded.size();
+        if (!R().parked.empty()) Unpark(best.pool);
         return &c;
       }
     }

@@ -27,6 +27,12 @@
 // the best time, least emissions and least cost among the candidates) are
 // found first, each by walking one order to its first candidate.
 //
+// Pools that tie (sites on one zone's figures, PoolOrders::Classes) cost a
+// ranking one look, not one each: once the best met so far is a plain
+// member of a class, a cell of that class's later pools is set aside until
+// the best is handed out (ParkRule), and tied cells are walked depth
+// first, so the first of a tie met is the first in pool order.
+//
 // A training gang's span factor stretches its time, emissions and cost on
 // a pool (never below the type's factors times the keys), so its bounds
 // hold too, though its norms may take longer walks. A job with data to
@@ -158,7 +164,50 @@ class CandidateSearch {
     double score;
     bool later;
     PoolId pool;
+    uint16_t type = kNoType;  // its index in types_ (kNoType: a full search's)
   };
+  static constexpr uint16_t kNoType = UINT16_MAX;
+  // A plane cell a Rank set aside (ParkRule): type `t`'s, until `against`
+  // is handed out.
+  struct Parked {
+    PoolId against;
+    uint16_t t;
+    Cell cell;
+  };
+  // Whether a cell of type `t`'s plane holds only pools that come after
+  // the best met so far (the top of Ranking::seen) in the full scan's
+  // order, whatever their figures, so the walk need not meet them before
+  // it hands that best out. That best must be a pool with room now at the
+  // type's least run time, no data to move, no draw below idle and no
+  // queue (what MeetOfType asks of a class's marker, and a queue of 0,
+  // as the queue term only adds); every pool below the cell must be in its
+  // carbon class (when emissions are weighed) and in its cost class (when
+  // cost is), at least as far from the users (when latency is weighed:
+  // the plane must bound the round trip), and either later in pool order
+  // or, in a walk of the pools worth waiting for alone, any pool (a pool
+  // with room now goes before one of its score worth waiting for). Such a
+  // pool's figures are each at least the best's (the same keys through
+  // the same arithmetic, a span of at least 1, a wait of at least 0), so
+  // its score is too, and on a tie the best comes first. With thousands of
+  // sites on one zone's figures (a server whose sites take one grid's
+  // forecast), the walk otherwise met every pool that tied with the best.
+  struct ParkRule {
+    bool on = false;
+    uint32_t carbon = 0, cost = 0;  // the best's classes (kNoGrid: not weighed)
+    uint32_t after = 0;             // pools below the cell must have an index above it
+    bool any_pool = false;          // or any index
+    double rtt_ms = 0;
+    const uint32_t* uniform[2] = {nullptr, nullptr};
+    const uint32_t* min_pool = nullptr;
+    const double* least_rtt = nullptr;  // null: latency not weighed
+    bool Parks(size_t node) const;
+  };
+  ParkRule RuleFor(size_t t) const;
+  // Sets `cell` of type `t`'s plane aside when `rule` says so (out of
+  // line: the walk's loop stays small where no rule is on).
+  [[gnu::noinline]] bool Park(const ParkRule& rule, size_t t, const Cell& cell);
+  // Gives the cells set aside against `handed_out` back to their walks.
+  void Unpark(PoolId handed_out);
   // The pool's verdicts, asked for once per job.
   PoolJudge::Verdict NowOf(PoolId p);
   bool LaterOf(PoolId p);
@@ -207,7 +256,8 @@ class CandidateSearch {
   // (0 when it has none): the least any pool not met yet can have.
   double RttKey(size_t t) const;
   void Step(size_t t);
-  void Meet(PoolId p);
+  // Meets pool `p` of type `t` (kNoType: a full search's).
+  void Meet(PoolId p, size_t t);
   void Start(bool with_later, const ScoreNorms& norms, const Candidate* best_now);
   // Whether type `t`'s figures weigh order `list` (candidate_search.cc
   // List), and whether its Rank walks it.
@@ -244,6 +294,9 @@ class CandidateSearch {
   KeyForm FormOf(size_t t) const;
   void SetKeyForm(size_t t);
   void PlaneStep(size_t t);
+  // PlaneStep's walk, setting cells aside as `rule` says when kParks.
+  template <bool kParks>
+  void PlaneWalk(size_t t, const ParkRule& rule);
   const PoolOrders::Sorted& ListOf(size_t t, int list) const;
   // The index of when devices are due back that type `t`'s job goes by.
   template <class Order>
@@ -268,6 +321,7 @@ class CandidateSearch {
     std::vector<std::vector<Cell>> cells;  // per type, a min-heap by key
     std::vector<Seen> seen;                // met, not yet handed out: a min-heap
     std::vector<Seen> yielded;             // handed out, in order
+    std::vector<Parked> parked;            // cells set aside until their pool is handed out
     size_t replay = 0;                     // the next of yielded to hand out again
     uint32_t rank = 0;                     // pools met are stamped with it
     std::vector<uint32_t> stamp;

@@ -258,6 +258,11 @@ void PlaneOf(const ClusterState& state, const std::vector<PoolId>& pools, const 
       out->least_rtt[i] = std::min(out->least_rtt[2 * i], out->least_rtt[2 * i + 1]);
     }
   }
+  out->min_pool.assign(2 * leaves, PoolOrders::Plane::kEmptyCell);
+  for (size_t i = 0; i < n; ++i) out->min_pool[leaves + i] = out->pools[i].value();
+  for (size_t i = leaves - 1; i >= 1; --i) {
+    out->min_pool[i] = std::min(out->min_pool[2 * i], out->min_pool[2 * i + 1]);
+  }
   out->room.Build(out->pools, wakes.room);
   for (int c = 0; c < PoolOrders::kDueClasses; ++c) out->due[c].BuildTree(out->pools, wakes.due[c]);
   out->fills = 0;

@@ -95,6 +95,11 @@ class PoolOrders {
     // pools it would pass over one by one.
     static constexpr uint32_t kEmptyCell = UINT32_MAX - 1;
     std::array<std::vector<uint32_t>, 2> uniform;
+    // Per node (as uniform), the least pool index below it (kEmptyCell
+    // over no pool): a ranking walk passes over a cell of pools that tie
+    // with its best so far and come after it in pool order
+    // (candidate_search.h). Set with each split.
+    std::vector<uint32_t> min_pool;
     // Per position p, its pool's carbon and price keys (keys[2p], keys[2p
     // + 1]) and its site's index, as the plane was last filled.
     std::vector<double> keys;

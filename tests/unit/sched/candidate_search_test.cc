@@ -542,6 +542,51 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
 // walk of the pools worth waiting for alone, against the best with room
 // now, must pick as the walk of all of them does: pool 7 after a short
 // wait, pool 1 after a long one.
+// Half of 2,000 sites draw from one grid and are the cleanest and
+// cheapest: their thousand pools tie for the best. A ranking down the
+// plane hands them out in pool order, as a full scan does, having judged a
+// few of them: the cells of the rest wait aside until the pool before
+// them is handed out (CandidateSearch::ParkRule). Without that, each
+// ranking judged all thousand.
+TEST(CandidateSearch, ARankHandsOutPoolsThatTieInPoolOrderJudgingAFew) {
+  ClusterState state = ManySites(2'000);
+  for (int i = 0; i < 2'000; i += 2) {
+    SiteSignals sig;
+    sig.carbon = sig.carbon_ahead = 40;
+    sig.price = 20;
+    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+  PoolOrders orders;
+  orders.Update(state, true);
+  ASSERT_NE(orders.Classes(), nullptr);
+  const JobRequest req = NodeForAnHour();
+  OpenJudge judge(state, req);
+  SchedulerSpec spec;
+  const CandidateSearch::TypeOrders o = PlaneOfH100(orders, req);
+  CandidateSearch search;
+  search.Begin(state.pools().size(), std::span(&o, 1), std::numeric_limits<double>::infinity(), spec, &judge,
+               orders.Classes());
+  ScoreNorms norms;
+  ASSERT_TRUE(search.NowNorms(&norms));
+  search.Rank(false, norms);
+  std::vector<PoolId> bounded;
+  for (int i = 0; i < 6; ++i) bounded.push_back(search.Next()->pool);
+  EXPECT_LT(search.looked(), 60) << "a ranking judges a few of the thousand pools that tie";
+  const std::vector<PoolId> in_pool_order = {PoolId(0), PoolId(2), PoolId(4), PoolId(6), PoolId(8), PoolId(10)};
+  EXPECT_EQ(bounded, in_pool_order);
+  // Asked again with the same norms, the same, handed out anew.
+  search.Rank(false, norms);
+  for (PoolId p : in_pool_order) EXPECT_EQ(search.Next()->pool, p);
+
+  CandidateSearch full;
+  full.BeginFull(state.pools().size(), orders.All(), spec, &judge);
+  ScoreNorms full_norms;
+  ASSERT_TRUE(full.NowNorms(&full_norms));
+  EXPECT_EQ(full_norms, norms);
+  full.Rank(false, full_norms);
+  for (PoolId p : in_pool_order) EXPECT_EQ(full.Next()->pool, p);
+}
+
 TEST(CandidateSearch, RankingAgainstTheBestNowPicksAsRankingAll) {
   ClusterState state = ManySites(300);
   for (int i = 0; i < 300; ++i) {
