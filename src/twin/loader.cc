@@ -96,13 +96,29 @@ StatusOr<TwinInputs> LoadScenarioText(const std::string& yaml, const std::string
   if (seed_override.has_value()) in.spec.seed = *seed_override;
   const ScenarioSpec& spec = in.spec;
   const int hours = std::max(1, HoursIn(spec.duration));
+  // Sites given one deterministic spec (the same values whatever the
+  // site's seed: SeriesSpec::Deterministic) share one copy of them
+  // (HourValues), made or read once: a network of thousands of sites on a
+  // few zones' series holds a few series, not thousands.
+  struct SpecLess {
+    bool operator()(const SeriesSpec* a, const SeriesSpec* b) const { return a->Fields() < b->Fields(); }
+  };
+  std::map<const SeriesSpec*, HourlySeries, SpecLess> shared;
+  const auto load = [&](const SeriesSpec& series, uint64_t seed, size_t s,
+                        const char* field) -> StatusOr<HourlySeries> {
+    if (series.Deterministic()) {
+      if (auto it = shared.find(&series); it != shared.end()) return it->second;
+    }
+    SG_ASSIGN_OR_RETURN(HourlySeries out,
+                        LoadSeries(series, base_dir, hours, seed, fmt::format("sites[{}].{}", s, field)));
+    if (series.Deterministic()) shared.emplace(&series, out);
+    return out;
+  };
   for (size_t s = 0; s < spec.sites.size(); ++s) {
     const SiteSpec& site = spec.sites[s];
     const uint64_t seed = spec.seed * 1000003ULL + s * 2;
-    SG_ASSIGN_OR_RETURN(HourlySeries carbon,
-                        LoadSeries(site.carbon, base_dir, hours, seed, fmt::format("sites[{}].carbon", s)));
-    SG_ASSIGN_OR_RETURN(HourlySeries price,
-                        LoadSeries(site.price, base_dir, hours, seed + 1, fmt::format("sites[{}].price", s)));
+    SG_ASSIGN_OR_RETURN(HourlySeries carbon, load(site.carbon, seed, s, "carbon"));
+    SG_ASSIGN_OR_RETURN(HourlySeries price, load(site.price, seed + 1, s, "price"));
     in.carbon.push_back(std::move(carbon));
     in.price.push_back(std::move(price));
   }

@@ -84,5 +84,33 @@ TEST(Loader, ABadTraceRowNamesFileAndLine) {
   EXPECT_NE(std::string(in.status().message()).find("helios_small.csv:"), std::string::npos) << in.status();
 }
 
+// Sites given one deterministic series spec share one copy of its values
+// (a network of thousands of sites on a few zones' series holds a few);
+// a spec with noise gives each site its own draw.
+TEST(Loader, SitesOnOneDeterministicSeriesShareItsValues) {
+  constexpr char kSites[] = R"(name: zones
+duration: 2d
+seed: 5
+failures: {preset: none}
+sites:
+  - {name: a, jurisdiction: EU, pools: [{accelerator: H100, nodes: 1}], carbon: {kind: diurnal, mean: 200, daily_amplitude: 0.2}, price: {kind: constant, mean: 60}}
+  - {name: b, jurisdiction: EU, pools: [{accelerator: H100, nodes: 1}], carbon: {kind: diurnal, mean: 200, daily_amplitude: 0.2}, price: {kind: constant, mean: 60}}
+  - {name: c, jurisdiction: EU, pools: [{accelerator: H100, nodes: 1}], carbon: {kind: diurnal, mean: 200, daily_amplitude: 0.2, noise: 0.1}, price: {kind: constant, mean: 70}}
+  - {name: d, jurisdiction: EU, pools: [{accelerator: H100, nodes: 1}], carbon: {kind: diurnal, mean: 200, daily_amplitude: 0.2, noise: 0.1}, price: {kind: constant, mean: 60}}
+)";
+  auto in = LoadScenarioText(kSites, "zones.yaml", ".");
+  ASSERT_TRUE(in.ok()) << in.status();
+  ASSERT_EQ(in->carbon.size(), 4u);
+  EXPECT_EQ(in->carbon[0].values.size(), 48u);
+  EXPECT_TRUE(in->carbon[1].values.SharesWith(in->carbon[0].values));
+  EXPECT_TRUE(in->price[1].values.SharesWith(in->price[0].values));
+  EXPECT_TRUE(in->price[3].values.SharesWith(in->price[0].values));
+  EXPECT_FALSE(in->price[2].values.SharesWith(in->price[0].values));  // another mean
+  // Noise drawn with each site's seed: each its own, and not the same.
+  EXPECT_FALSE(in->carbon[3].values.SharesWith(in->carbon[2].values));
+  EXPECT_FALSE(in->carbon[2].values == in->carbon[3].values);
+  EXPECT_FALSE(in->carbon[2].values.SharesWith(in->carbon[0].values));
+}
+
 }  // namespace
 }  // namespace stargate::twin
