@@ -342,16 +342,25 @@ TEST(CandidateSearch, LooksAtAFewOfManyPools) {
 // Half of 2,000 sites draw from one grid (the same pue and series, so the
 // same figures) and are the cleanest and cheapest: the norms judge one of
 // them, not the thousand, and come out as a full scan's.
-TEST(CandidateSearch, TheNormsJudgeOneOfManySitesOnOneGrid) {
+// ManySites(2,000) with every other site on one grid (the same pue and
+// series spec, so the same figures), the cleanest and cheapest.
+ClusterState HalfOnOneGrid() {
   ClusterState state = ManySites(2'000);
   for (int i = 0; i < 2'000; i += 2) {
-    const SiteState& site = state.site(SiteId(static_cast<uint16_t>(i)));
-    ASSERT_EQ(site.carbon_leader, SiteId(0));  // one series spec for all
-    ASSERT_EQ(site.price_leader, SiteId(0));
     SiteSignals sig;
     sig.carbon = sig.carbon_ahead = 40;
     sig.price = 20;
     state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+  }
+  return state;
+}
+
+TEST(CandidateSearch, TheNormsJudgeOneOfManySitesOnOneGrid) {
+  const ClusterState state = HalfOnOneGrid();
+  for (int i = 0; i < 2'000; i += 2) {
+    const SiteState& site = state.site(SiteId(static_cast<uint16_t>(i)));
+    ASSERT_EQ(site.carbon_leader, SiteId(0));  // one series spec for all
+    ASSERT_EQ(site.price_leader, SiteId(0));
   }
   PoolOrders orders;
   orders.Update(state, true);
@@ -549,13 +558,7 @@ TEST(CandidateSearch, ARankAskedAgainGoesOnWhereItStood) {
 // them is handed out (CandidateSearch::ParkRule). Without that, each
 // ranking judged all thousand.
 TEST(CandidateSearch, ARankHandsOutPoolsThatTieInPoolOrderJudgingAFew) {
-  ClusterState state = ManySites(2'000);
-  for (int i = 0; i < 2'000; i += 2) {
-    SiteSignals sig;
-    sig.carbon = sig.carbon_ahead = 40;
-    sig.price = 20;
-    state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
-  }
+  const ClusterState state = HalfOnOneGrid();
   PoolOrders orders;
   orders.Update(state, true);
   ASSERT_NE(orders.Classes(), nullptr);
