@@ -54,6 +54,12 @@ std::string HoursOrEmpty(Time t) {
   return Fixed(t.since_epoch().hours(), 4);
 }
 
+double MeanOf(std::span<const double> v, double if_empty) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return v.empty() ? if_empty : sum / static_cast<double>(v.size());
+}
+
 double RoundSignificant(double v, int digits) {
   if (!std::isfinite(v) || v == 0.0) return v;
   // Decimal text and back: glibc strtod rounds correctly, so the result is

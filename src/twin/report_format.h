@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -37,6 +38,10 @@ std::string HoursOrEmpty(Time t);
 // `v` rounded to `digits` significant digits, so floating noise such as
 // 0.30000000000000004 becomes 0.3. Non-finite values pass through.
 double RoundSignificant(double v, int digits);
+
+// The mean of `v`; `if_empty` for none (the JSON summary writes 0, the
+// HTML report a dash).
+double MeanOf(std::span<const double> v, double if_empty);
 
 // A human-readable number for cards and tables: three significant digits
 // below 1000 ("0.123", "12.3"), whole numbers with thousands separators

@@ -362,12 +362,6 @@ void AppendJct(const RunResult& r, ChartSink* sink, std::string* out) {
   *out += "</section>\n";
 }
 
-double MeanOf(std::span<const double> v) {
-  double sum = 0;
-  for (double x : v) sum += x;
-  return v.empty() ? kNaN : sum / static_cast<double>(v.size());
-}
-
 // "12.3 / 15.0 MW" with a bar showing peak as a share of the cap.
 std::string PeakCell(double peak, double cap) {
   if (!(cap > 0)) return fmt::format("<td>{} <span class=\"muted\">(no cap)</span></td>", Readable(peak));
@@ -381,7 +375,7 @@ std::string PeakCell(double peak, double cap) {
 // per kWh (tCO2 / MWh = kg/kWh, so x1000 for g/kWh).
 std::string CarbonCell(const SiteSeries& s) {
   const double weighted = s.energy_mwh > 0 ? s.tco2 * 1000.0 / s.energy_mwh : kNaN;
-  return fmt::format("<td>{} \u2192 {}</td>", Readable(MeanOf(s.carbon)), Readable(weighted));
+  return fmt::format("<td>{} \u2192 {}</td>", Readable(report::MeanOf(s.carbon, kNaN)), Readable(weighted));
 }
 
 void AppendSiteRow(const SiteSeries& s, size_t index, std::string* out) {
@@ -389,8 +383,9 @@ void AppendSiteRow(const SiteSeries& s, size_t index, std::string* out) {
                  "<tr><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td><td>{}</td>"
                  "<td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td>{}<td>{}</td><td>{}</td></tr>\n",
                  chart::PaletteColor(index), EscapeXml(s.name), EscapeXml(s.jurisdiction), Count(s.accelerators),
-                 report::Percent(MeanOf(s.utilisation)), PeakCell(s.peak_mw, s.power_cap_mw), Readable(s.energy_mwh),
-                 Readable(s.tco2), CarbonCell(s), report::Dollars(s.cost_usd), Count(s.failures));
+                 report::Percent(report::MeanOf(s.utilisation, kNaN)), PeakCell(s.peak_mw, s.power_cap_mw),
+                 Readable(s.energy_mwh), Readable(s.tco2), CarbonCell(s), report::Dollars(s.cost_usd),
+                 Count(s.failures));
 }
 
 void AppendSiteTable(const RunResult& r, std::string* out) {

@@ -71,12 +71,6 @@ Json PercentilesJson(const Percentiles& p) {
   return j;
 }
 
-double MeanOf(std::span<const double> v) {
-  double sum = 0;
-  for (double x : v) sum += x;
-  return v.empty() ? 0.0 : sum / static_cast<double>(v.size());
-}
-
 // `bound`: the oracle bound's figures for the site, when it was solved.
 Json SiteJson(const SiteSeries& s, const BoundFigures::Site* bound) {
   Json j;
@@ -91,7 +85,7 @@ Json SiteJson(const SiteSeries& s, const BoundFigures::Site* bound) {
   j["tco2"] = s.tco2;
   j["cost_usd"] = s.cost_usd;
   j["failures"] = s.failures;
-  j["mean_utilisation"] = MeanOf(s.utilisation);
+  j["mean_utilisation"] = report::MeanOf(s.utilisation, 0.0);
   j["busy_device_hours"] = s.busy_device_h;
   if (bound != nullptr) {
     j["bound"] =
