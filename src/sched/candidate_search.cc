@@ -45,7 +45,11 @@ struct Worse {
 // (ParkRule). Any order gives the same norms and candidates (each walk
 // stops on bounds alone); this one gets there in fewer steps.
 struct CandidateSearch::CellWorse {
-  static uint64_t Aligned(uint32_t node) { return uint64_t{node} << std::countl_zero(uint64_t{node}); }
+  // (Node 0 is no cell: the tree's root is 1.)
+  static uint64_t Aligned(uint32_t node) {
+    assert(node != 0);
+    return uint64_t{node} << std::countl_zero(uint64_t{node});
+  }
   bool operator()(const Cell& a, const Cell& b) const {
     if (a.key != b.key) [[likely]]
       return a.key > b.key;
@@ -669,7 +673,10 @@ void CandidateSearch::PlaneWalk(size_t t, const ParkRule& rule) {
   };
   auto hold = [&](size_t node) {
     if constexpr (kParks) {
-      return may_hold(node) && !Park(rule, t, Cell{key_of(node), static_cast<uint32_t>(node)});
+      if (!may_hold(node)) return false;
+      if (!rule.Parks(node)) return true;
+      SetAside(t, Cell{key_of(node), static_cast<uint32_t>(node)});
+      return false;
     } else {
       return may_hold(node);
     }
@@ -684,7 +691,10 @@ void CandidateSearch::PlaneWalk(size_t t, const ParkRule& rule) {
       return;
     }
     if constexpr (kParks) {
-      if (Park(rule, t, cell)) continue;
+      if (rule.Parks(cell.node)) {
+        SetAside(t, cell);
+        continue;
+      }
     }
     switch (DownBest(heap, &cell, leaves, CellWorse{}, hold, key_of, hands_out_first)) {
       case Descent::kLeaf:
@@ -735,10 +745,8 @@ CandidateSearch::ParkRule CandidateSearch::RuleFor(size_t t) const {
   return r;
 }
 
-bool CandidateSearch::Park(const ParkRule& rule, size_t t, const Cell& cell) {
-  if (!rule.Parks(cell.node)) return false;
+void CandidateSearch::SetAside(size_t t, const Cell& cell) {
   R().parked.push_back(Parked{R().seen.front().pool, static_cast<uint16_t>(t), cell});
-  return true;
 }
 
 bool CandidateSearch::ParkRule::Parks(size_t node) const {

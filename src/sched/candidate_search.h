@@ -203,9 +203,9 @@ class CandidateSearch {
     bool Parks(size_t node) const;
   };
   ParkRule RuleFor(size_t t) const;
-  // Sets `cell` of type `t`'s plane aside when `rule` says so (out of
-  // line: the walk's loop stays small where no rule is on).
-  [[gnu::noinline]] bool Park(const ParkRule& rule, size_t t, const Cell& cell);
+  // Sets `cell` of type `t`'s plane aside against the best met so far
+  // (out of line: the walk's loop stays small).
+  [[gnu::noinline]] void SetAside(size_t t, const Cell& cell);
   // Gives the cells set aside against `handed_out` back to their walks.
   void Unpark(PoolId handed_out);
   // The pool's verdicts, asked for once per job.

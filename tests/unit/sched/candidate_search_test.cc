@@ -590,6 +590,215 @@ TEST(CandidateSearch, ARankHandsOutPoolsThatTieInPoolOrderJudgingAFew) {
   for (PoolId p : in_pool_order) EXPECT_EQ(full.Next()->pool, p);
 }
 
+// A judge whose verdicts are drawn per pool (the search's own view of a
+// pass: room now, worth waiting for, or no), with a span, a queue and a
+// wait, so ties in the keys need not be ties in the score.
+struct DrawnJudge final : PoolJudge {
+  struct Drawn {
+    Verdict now = Verdict::kNo;
+    bool later = false;
+    double span = 1, queue = 0, wait_s = 0;
+  };
+  DrawnJudge(const ClusterState& s, const JobRequest& r, const std::vector<double>* rtt) : state(s), req(r), rtt(rtt) {}
+  double RoundTrip(PoolId p) const { return rtt != nullptr ? (*rtt)[state.pool(p).site.value()] : 0.0; }
+  Verdict Now(PoolId p, Candidate* c) override {
+    const Drawn& d = drawn[p.value()];
+    if (d.now == Verdict::kNow) {
+      *c = Estimate(state, p, req, d.span, RoundTrip(p));
+      c->queue = d.queue;
+    }
+    return d.now;
+  }
+  bool Later(PoolId p, Candidate* c) override {
+    const Drawn& d = drawn[p.value()];
+    if (!d.later) return false;
+    *c = Estimate(state, p, req, 1.0, RoundTrip(p));
+    c->wait_s = d.wait_s;
+    c->queue = d.queue;
+    return true;
+  }
+  const ClusterState& state;
+  const JobRequest& req;
+  const std::vector<double>* rtt;
+  std::vector<Drawn> drawn;
+};
+
+// Networks of up to 320 sites, most of them in a few groups that share a
+// pue and, most hours, their group's grid figures (the classes a ranking
+// sets tied cells aside by), some at one place (ties in the round trip);
+// one to three types; the pools' verdicts, spans, queues and waits drawn.
+// For each job, every way the policy asks (the best now, the best with
+// the pools worth waiting for, against the best now, each asked again),
+// the bounded search hands out exactly the full scan's candidates, in its
+// order, with its scores: over lists and the plane, the plane alone, and
+// a ball's plane.
+TEST(CandidateSearch, RanksTiedClassesExactlyAsAFullScan) {
+  Rng rng(24);
+  const AcceleratorType types[] = {AcceleratorType::kH100, AcceleratorType::kA100, AcceleratorType::kB200};
+  int64_t compared = 0;
+  for (int trial = 0; trial < 60; ++trial) {
+    const int n = 20 + static_cast<int>(rng.Below(300));
+    const int groups = 1 + static_cast<int>(rng.Below(5));
+    std::vector<int> group(n);
+    std::vector<SiteSpec> specs;
+    for (int i = 0; i < n; ++i) {
+      SiteSpec s;
+      s.name = "s" + std::to_string(i);
+      s.jurisdiction = "EU";
+      group[i] = rng.Bernoulli(0.8) ? static_cast<int>(rng.Below(groups)) : -1;
+      s.pue = group[i] >= 0 ? 1.1 + 0.01 * group[i] : 1.5 + 0.0001 * i;
+      s.located = !rng.Bernoulli(0.05);
+      s.latitude = 40 + 10 * rng.Uniform();
+      s.longitude = -5 + 20 * rng.Uniform();
+      if (group[i] >= 0 && rng.Bernoulli(0.5)) s.latitude = 45, s.longitude = 5;
+      s.pools.push_back(
+          PoolSpec{types[rng.Bernoulli(0.7) ? 0 : rng.Below(3)], 1 + static_cast<int>(rng.Below(3)), 8, 2, 1});
+      if (rng.Bernoulli(0.1)) s.pools.push_back(PoolSpec{types[rng.Below(3)], 1, 8, 2, 1});
+      specs.push_back(s);
+    }
+    ClusterState state(specs);
+    PoolOrders orders;
+    const int hours = 1 + static_cast<int>(rng.Below(4));
+    for (int hour = 0; hour < hours; ++hour) {
+      std::vector<double> carbon(groups), price(groups);
+      for (int g = 0; g < groups; ++g) {
+        carbon[g] = 20.0 * static_cast<double>(1 + rng.Below(5));
+        price[g] = rng.Bernoulli(0.2) ? 0.0 : 10.0 * static_cast<double>(1 + rng.Below(4));
+      }
+      for (int i = 0; i < n; ++i) {
+        SiteSignals sig;
+        const bool own = group[i] < 0;
+        sig.carbon = sig.carbon_ahead =
+            !own && rng.Bernoulli(0.85) ? carbon[group[i]] : 20.0 * static_cast<double>(1 + rng.Below(5));
+        sig.price = !own && rng.Bernoulli(0.85) ? price[group[i]] : 10.0 * static_cast<double>(1 + rng.Below(4));
+        state.SetSignals(SiteId(static_cast<uint16_t>(i)), sig);
+      }
+      orders.Update(state, hour == 0);
+      const size_t num_pools = state.pools().size();
+      const Time now = Time::Epoch() + Duration::Hours(1);
+      for (int job = 0; job < 6; ++job) {
+        SchedulerSpec spec = RandomSpec(rng);
+        JobRequest req;
+        req.accelerators = 8;
+        req.estimate = Duration::Minutes(1 + static_cast<int64_t>(rng.Below(600)));
+        req.utilisation = rng.Bernoulli(0.05) ? 0.0 : 0.8;
+        double limit = std::numeric_limits<double>::infinity();
+        if (rng.Bernoulli(0.5)) {
+          req.has_users = true;
+          req.users_latitude = 45;
+          req.users_longitude = 5;
+          if (rng.Bernoulli(0.6)) {
+            req.max_rtt = Duration::Millis(5 + static_cast<int64_t>(rng.Below(40)));
+            limit = req.max_rtt.seconds() * 1e3;
+          }
+        }
+        const std::vector<double>* rtt =
+            req.has_users ? &orders.RoundTrips(state, req.users_latitude, req.users_longitude) : nullptr;
+        DrawnJudge judge(state, req, rtt);
+        judge.drawn.resize(num_pools);
+        for (size_t p = 0; p < num_pools; ++p) {
+          DrawnJudge::Drawn& d = judge.drawn[p];
+          const double r = rng.Uniform();
+          d.now =
+              r < 0.1 ? PoolJudge::Verdict::kNo : (r < 0.65 ? PoolJudge::Verdict::kNow : PoolJudge::Verdict::kNotNow);
+          d.span = rng.Bernoulli(0.7) ? 1.0 : 1.0 + 0.5 * rng.Uniform();
+          d.queue = rng.Bernoulli(0.7) ? 0.0 : 0.25 * static_cast<double>(1 + rng.Below(4));
+          d.later = d.now == PoolJudge::Verdict::kNotNow && rng.Bernoulli(0.7);
+          const int64_t due_s = 1 + static_cast<int64_t>(rng.Below(7200));
+          d.wait_s = static_cast<double>(due_s) + (rng.Bernoulli(0.5) ? 0.0 : 600 * rng.Uniform());
+          if (req.max_rtt > Duration::Zero() &&
+              (*rtt)[state.pool(PoolId(static_cast<uint16_t>(p))).site.value()] > limit) {
+            d.now = PoolJudge::Verdict::kNo;  // out of reach, as the policy's judge says
+            d.later = false;
+          }
+          // The orders' room and dues as the policy keeps them: a pool
+          // worth waiting for has devices due back no later than its wait.
+          const PoolId pool(static_cast<uint16_t>(p));
+          const int64_t due = (now + Duration::Seconds(due_s)).nanos();
+          if (d.now == PoolJudge::Verdict::kNotNow) {
+            orders.SetRoom(pool, WakeIndex::kNever);
+            orders.SetDue(pool, d.later ? due : (rng.Bernoulli(0.5) ? WakeIndex::kNever : due));
+          } else {
+            orders.SetRoom(pool, WakeIndex::Room(2, 8));
+            orders.SetDue(pool, rng.Bernoulli(0.5) ? WakeIndex::kNever : due);
+          }
+        }
+        const int layout = static_cast<int>(rng.Below(2));  // lists and the plane, or the plane alone
+        std::vector<CandidateSearch::TypeOrders> by_type;
+        for (AcceleratorType type : types) {
+          if (orders.OfType(type).empty()) continue;
+          CandidateSearch::TypeOrders o;
+          if (req.max_rtt > Duration::Zero()) {
+            o.both = &orders.Ball(state, type, req.users_latitude, req.users_longitude, limit).both;
+            o.reach_only = true;
+          } else if (layout == 0) {
+            o.carbon = &orders.ByCarbon(type);
+            o.cost = &orders.ByCost(type);
+            o.both = &orders.ByBoth(type);
+          } else {
+            o.both = &orders.ByBoth(type);
+          }
+          if (req.has_users && spec.weight_latency > 0 &&
+              (req.max_rtt == Duration::Zero() || o.both->least_rtt.empty())) {
+            o.rtt = &orders.ByRoundTrip(state, type, req.users_latitude, req.users_longitude);
+          }
+          o.factors = FactorsFor(type, req);
+          o.room_needed = WakeIndex::DevicesOnANode(8);
+          by_type.push_back(o);
+        }
+        CandidateSearch bounded, full;
+        bounded.Begin(num_pools, by_type, limit, spec, &judge, orders.Classes());
+        full.BeginFull(num_pools, orders.All(), spec, &judge);
+        ScoreNorms bounded_norms, full_norms;
+        const bool any = bounded.NowNorms(&bounded_norms);
+        ASSERT_EQ(any, full.NowNorms(&full_norms));
+        ASSERT_TRUE(SameScores(bounded_norms, full_norms, spec));
+        if (!any) continue;
+        // Up to `k` candidates of each, as (pool, score, later).
+        const auto same = [&](int k, const char* asked) {
+          for (int i = 0; i < k; ++i) {
+            bool later_b = false, later_f = false;
+            const Candidate* b = bounded.Next(&later_b);
+            const Candidate* f = full.Next(&later_f);
+            ASSERT_EQ(b == nullptr, f == nullptr) << asked << " #" << i << " trial " << trial;
+            if (b == nullptr) return;
+            ASSERT_EQ(b->pool, f->pool) << asked << " #" << i << " trial " << trial;
+            ASSERT_EQ(b->score, f->score) << asked << " #" << i;
+            ASSERT_EQ(later_b, later_f) << asked << " #" << i;
+          }
+          ++compared;
+        };
+        const auto some = [&] { return rng.Bernoulli(0.3) ? 1'000'000 : static_cast<int>(rng.Below(30)); };
+        bounded.Rank(false, bounded_norms);
+        full.Rank(false, full_norms);
+        const Candidate best_bounded = *bounded.Next();
+        const Candidate best_full = *full.Next();
+        ASSERT_EQ(best_bounded.pool, best_full.pool);
+        same(some(), "rank now");
+        const ScoreNorms all_bounded = bounded.AllNorms(now, now + Duration::Hours(3));
+        const ScoreNorms all_full = full.AllNorms(now, now + Duration::Hours(3));
+        ASSERT_TRUE(SameScores(all_bounded, all_full, spec));
+        const bool against = SameScores(all_bounded, bounded_norms, spec) && rng.Bernoulli(0.8);
+        if (against) {
+          bounded.RankAgainst(best_bounded, all_bounded);
+          full.RankAgainst(best_full, all_full);
+        } else {
+          bounded.Rank(true, all_bounded);
+          full.Rank(true, all_full);
+        }
+        same(some(), against ? "against the best now" : "rank with later");
+        bounded.Rank(false, bounded_norms);  // asked again: handed out anew, then on
+        full.Rank(false, full_norms);
+        same(some(), "rank now again");
+        bounded.Rank(true, all_bounded);
+        full.Rank(true, all_full);
+        same(1'000'000, "rank with later, all");
+      }
+    }
+  }
+  EXPECT_GT(compared, 1'000);
+}
+
 TEST(CandidateSearch, RankingAgainstTheBestNowPicksAsRankingAll) {
   ClusterState state = ManySites(300);
   for (int i = 0; i < 300; ++i) {
