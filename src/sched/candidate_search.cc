@@ -757,20 +757,23 @@ bool CandidateSearch::ParkRule::Parks(size_t node) const {
 }
 
 void CandidateSearch::Unpark(PoolId handed_out) {
+  // The cells set aside against a pool are the list's last: the best met
+  // so far changes only to a better pool, handed out before it, so the
+  // list is a stack of runs by the pool they wait for, and the pool handed
+  // out is the one whose run is on top (when it has one). A hand-out
+  // costs the cells it gives back, not the list (the placement loop asks
+  // for the next candidate while a pool's nodes do not fit).
   std::vector<Parked>& parked = R().parked;
   uint64_t types = 0;  // bit t: type t's walk took cells back
-  for (size_t i = 0; i < parked.size();) {
-    if (parked[i].against != handed_out) {
-      ++i;
-      continue;
-    }
-    std::vector<Cell>& heap = R().cells[parked[i].t];
-    heap.push_back(parked[i].cell);
+  while (!parked.empty() && parked.back().against == handed_out) {
+    const Parked& back = parked.back();
+    std::vector<Cell>& heap = R().cells[back.t];
+    heap.push_back(back.cell);
     std::push_heap(heap.begin(), heap.end(), CellWorse{});
-    types |= uint64_t{1} << parked[i].t;
-    parked[i] = parked.back();
+    types |= uint64_t{1} << back.t;
     parked.pop_back();
   }
+  assert(std::none_of(parked.begin(), parked.end(), [&](const Parked& p) { return p.against == handed_out; }));
   for (size_t t = 0; t < types_.size(); ++t) {
     if ((types >> t & 1) != 0) R().walks[t].bound = Bound(t);
   }
