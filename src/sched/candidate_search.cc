@@ -234,15 +234,7 @@ void CandidateSearch::MeetOfType(size_t t, PoolId p, bool later, int walk, Score
   MeetForNorms(p, later, norms, least);
   bool is_later = false;
   if (!IsMember(p, later, &is_later)) return;
-  // A member at the type's least run time (Estimate with span 1 gives the
-  // type's run time to the bit; a pool worth waiting for is priced at span
-  // 1) with no data to move (none in a bounded search): every pool of its
-  // carbon class has emissions at least its, every pool of its cost class
-  // a cost at least its (the same pue and grid figure, a span of at least
-  // 1, through the same arithmetic, each step monotone). (A draw above
-  // idle below zero would turn that order.)
-  const Candidate& c = CandidateOf(p, is_later);
-  if (c.move_s != 0 || c.extra_w < 0 || c.runtime_s != types_[t].factors.runtime_s) return;
+  if (!AtTypeLeast(t, CandidateOf(p, is_later))) return;
   for (int k : {kCarbon, kCost}) {
     if (cls[k] == PoolOrders::kNoGrid) continue;
     if (later) {
@@ -251,6 +243,10 @@ void CandidateSearch::MeetOfType(size_t t, PoolId p, bool later, int walk, Score
       marks.now[k][cls[k]] = now_gen_;
     }
   }
+}
+
+bool CandidateSearch::AtTypeLeast(size_t t, const Candidate& c) const {
+  return !(c.move_s != 0 || c.extra_w < 0 || c.runtime_s != types_[t].factors.runtime_s);
 }
 
 bool CandidateSearch::NormsOf(size_t t, bool later, ScoreNorms* norms) {
@@ -718,17 +714,18 @@ CandidateSearch::ParkRule CandidateSearch::RuleFor(size_t t) const {
   if (best.later || best.type != t || plane.uniform[kCarbon].empty() || plane.min_pool.empty()) return r;
   // Latency weighed with no bound on the round trip in the plane.
   if (o.rtt != nullptr) return r;
-  const Candidate& c = now_c_[best.pool.value()];
-  if (c.move_s != 0 || c.extra_w < 0 || c.runtime_s != o.factors.runtime_s) return r;
-  if (spec_->weight_queue != 0 && c.queue != 0) return r;
   const size_t i = best.pool.value();
-  r.carbon = spec_->weight_carbon != 0 ? (*classes_)[kCarbon][i] : PoolOrders::kNoGrid;
-  r.cost = spec_->weight_cost != 0 ? (*classes_)[kCost][i] : PoolOrders::kNoGrid;
-  // A class of its own: no other pool shares the figure.
-  if ((spec_->weight_carbon != 0 && r.carbon == PoolOrders::kNoGrid) ||
-      (spec_->weight_cost != 0 && r.cost == PoolOrders::kNoGrid)) {
+  const Candidate& c = now_c_[i];
+  if (!AtTypeLeast(t, c) || (spec_->weight_queue != 0 && c.queue != 0)) return r;
+  // Each weighed key's class (kNoGrid: a class of its own, no other pool
+  // shares the figure); a key not weighed does not split the pools.
+  const uint32_t carbon = (*classes_)[kCarbon][i], cost = (*classes_)[kCost][i];
+  if ((spec_->weight_carbon != 0 && carbon == PoolOrders::kNoGrid) ||
+      (spec_->weight_cost != 0 && cost == PoolOrders::kNoGrid)) {
     return r;
   }
+  r.carbon = spec_->weight_carbon != 0 ? carbon : PoolOrders::kNoGrid;
+  r.cost = spec_->weight_cost != 0 ? cost : PoolOrders::kNoGrid;
   r.uniform[kCarbon] = plane.uniform[kCarbon].data();
   r.uniform[kCost] = plane.uniform[kCost].data();
   r.min_pool = plane.min_pool.data();

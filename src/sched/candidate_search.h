@@ -178,9 +178,8 @@ class CandidateSearch {
   // the best met so far (the top of Ranking::seen) in the full scan's
   // order, whatever their figures, so the walk need not meet them before
   // it hands that best out. That best must be a pool with room now at the
-  // type's least run time, no data to move, no draw below idle and no
-  // queue (what MeetOfType asks of a class's marker, and a queue of 0,
-  // as the queue term only adds); every pool below the cell must be in its
+  // type's least figures (AtTypeLeast) with no queue (the queue term only
+  // adds); every pool below the cell must be in its
   // carbon class (when emissions are weighed) and in its cost class (when
   // cost is), at least as far from the users (when latency is weighed:
   // the plane must bound the round trip), and either later in pool order
@@ -203,6 +202,15 @@ class CandidateSearch {
     bool Parks(size_t node) const;
   };
   ParkRule RuleFor(size_t t) const;
+  // Whether `c` (a member of type `t`) is at the type's least figures: its
+  // run time to the bit (Estimate with span 1; a pool worth waiting for is
+  // priced at span 1), no data to move (none in a bounded search), no draw
+  // below idle. Every pool of its carbon class then has emissions at least
+  // its, every pool of its cost class a cost at least its (the same pue
+  // and grid figure, a span of at least 1, through the same arithmetic,
+  // each step monotone; a draw below idle would turn that order): what
+  // marks a class for the norms and what a ParkRule's best must be.
+  bool AtTypeLeast(size_t t, const Candidate& c) const;
   // Sets `cell` of type `t`'s plane aside against the best met so far
   // (out of line: the walk's loop stays small).
   [[gnu::noinline]] void SetAside(size_t t, const Cell& cell);
