@@ -565,4 +565,61 @@ void ClusterState::SetNodeUp(NodeId n, bool up) {
   }
 }
 
+void ClusterState::ResetNode(NodeId n) {
+  if (auto it = node_shares_.find(n.value()); it != node_shares_.end()) {
+    for (size_t slot = 0; slot < it->second.size(); ++slot) {
+      if (it->second[slot] > 0) open_slots_.erase(OpenSlotOf(n, static_cast<int>(slot), it->second[slot]));
+    }
+    node_shares_.erase(it);  // each slot's device is among those released below
+  }
+  SetNodeUp(n, true);
+  const NodeState& ns = nodes_[n.value()];
+  const int busy = pools_[ns.pool].per_node - ns.free;
+  if (busy > 0) Release(n, busy);
+}
+
+bool ClusterState::SameAs(const ClusterState& o) const {
+  if (nodes_.size() != o.nodes_.size() || pools_.size() != o.pools_.size()) return false;
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (nodes_[i].free != o.nodes_[i].free || nodes_[i].up != o.nodes_[i].up) return false;
+  }
+  for (size_t p = 0; p < pools_.size(); ++p) {
+    const PoolState &a = pools_[p], &b = o.pools_[p];
+    if (a.free_devices != b.free_devices || a.busy_devices != b.busy_devices || a.up_nodes != b.up_nodes) return false;
+    for (int f = 1; f <= a.per_node; ++f) {
+      if (a.NodesWithFree(f) != b.NodesWithFree(f)) return false;
+    }
+    if (running_[p].size() != o.running_[p].size() || running_[p].total_devices() != o.running_[p].total_devices()) {
+      return false;
+    }
+  }
+  auto shares = [](const std::unordered_map<uint32_t, std::vector<int16_t>>& m) {
+    std::map<uint32_t, std::vector<int16_t>> out;
+    for (const auto& [n, used] : m) {
+      std::vector<int16_t> v = used;
+      while (!v.empty() && v.back() == 0) v.pop_back();
+      if (!v.empty()) out[n] = std::move(v);
+    }
+    return out;
+  };
+  if (shares(node_shares_) != shares(o.node_shares_) || open_slots_ != o.open_slots_ || slot_ends_ != o.slot_ends_) {
+    return false;
+  }
+  if (running_by_job_.size() != o.running_by_job_.size()) return false;
+  for (const auto& [job, g] : running_by_job_) {
+    auto it = o.running_by_job_.find(job);
+    if (it == o.running_by_job_.end() || !(it->second == g)) return false;
+  }
+  return tenants_.SameUsage(o.tenants_);
+}
+
+void ClusterState::RecountTenants(std::span<const JobId> jobs) {
+  tenants_.ClearUsage();
+  for (JobId j : jobs) {
+    if (auto it = running_by_job_.find(j.value()); it != running_by_job_.end()) {
+      tenants_.Add(it->second.tenant, UsageOf(it->second));
+    }
+  }
+}
+
 }  // namespace stargate::sched

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -139,6 +140,8 @@ struct RunningGang {
   // Work a stop at `now` would throw away: compute since the last durable
   // checkpoint (victim choice in preemption).
   Duration LostIfStoppedAt(Time now) const;
+
+  bool operator==(const RunningGang&) const = default;
 };
 
 struct SiteState {
@@ -251,6 +254,26 @@ class ClusterState {
   void Release(NodeId n, int devices);
   // A node going down must be idle (the driver stops its jobs first).
   void SetNodeUp(NodeId n, bool up);
+  // Node `n` back as the constructor made it: up, every device free, no
+  // shared slot. For a driver that keeps one state from pass to pass and
+  // lays what runs on it again each pass (the server), at the cost of the
+  // nodes it laid last time, not of every node. Its running gangs are the
+  // driver's to remove (RemoveRunning).
+  void ResetNode(NodeId n);
+  // The tenants' usage counted again from the running gangs, in the order
+  // of `jobs` (the order a state built afresh adds them in, so the sums
+  // round alike): adding and removing gangs pass after pass can leave a
+  // rounding behind where a share's usage (0.1 + 0.2 - 0.1 - 0.2) should
+  // be none, and fair share compares shares exactly.
+  void RecountTenants(std::span<const JobId> jobs);
+  // Whether `o`, built from the same sites, holds the same: each node's
+  // free devices and state, shared slots, pool counts (nodes by free
+  // devices), release calendars, running gangs and tenants' usage (to the
+  // bit). Not the order of equal nodes in the free indexes, which depends
+  // on the order they were freed in (in a state built afresh too: a search
+  // may pick another of equal nodes). For tests of a driver that keeps its
+  // state.
+  bool SameAs(const ClusterState& o) const;
   void SetSignals(SiteId s, const SiteSignals& signals);
 
   // Shared devices (JobRequest::share_milli). Slot `slot` (0 up to the

@@ -47,6 +47,20 @@ void TenantLedger::Add(TenantId t, const TenantUsage& u) { At(t).usage += u; }
 
 void TenantLedger::Remove(TenantId t, const TenantUsage& u) { At(t).usage -= u; }
 
+void TenantLedger::ClearUsage() {
+  for (Entry& e : entries_) e.usage = TenantUsage{};
+}
+
+bool TenantLedger::SameUsage(const TenantLedger& o) const {
+  const size_t n = std::max(entries_.size(), o.entries_.size());
+  for (size_t i = 0; i < n; ++i) {
+    const TenantUsage a = i < entries_.size() ? entries_[i].usage : TenantUsage{};
+    const TenantUsage b = i < o.entries_.size() ? o.entries_[i].usage : TenantUsage{};
+    if (a.devices != b.devices || a.memory_bytes != b.memory_bytes || a.power_w != b.power_w) return false;
+  }
+  return true;
+}
+
 TenantUsage TenantLedger::Usage(TenantId t) const {
   const Entry* e = Find(t);
   return e == nullptr ? TenantUsage{} : e->usage;

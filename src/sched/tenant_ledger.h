@@ -41,6 +41,11 @@ class TenantLedger {
   void Add(TenantId t, const TenantUsage& u);
   void Remove(TenantId t, const TenantUsage& u);
   TenantUsage Usage(TenantId t) const;
+  // Every tenant's usage back to none (weights and capacity stay), for a
+  // driver that counts it again from its running gangs in one order.
+  void ClearUsage();
+  // Whether every tenant's usage is the same, to the bit.
+  bool SameUsage(const TenantLedger& o) const;
 
   // max over resources of (usage + extra) / capacity, divided by the weight.
   // An invalid id (no tenant) is one anonymous tenant.

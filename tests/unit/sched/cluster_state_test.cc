@@ -56,6 +56,70 @@ TEST(ClusterState, AllocateReleaseKeepBucketsExact) {
   EXPECT_EQ(p.NodesWithFree(8), 4);
 }
 
+TEST(ClusterState, ResetNodesAreAsBuilt) {
+  // What the server does from pass to pass: lay work, take it off the
+  // nodes it laid, lay again. Each step is compared with a state built
+  // afresh with the same work.
+  const std::vector<SiteSpec> sites = TwoSites();
+  ClusterState kept(sites);
+  ASSERT_TRUE(kept.SameAs(ClusterState(sites)));
+  struct Work {
+    uint32_t node;
+    int devices;    // whole devices
+    int slot = -1;  // or a share of slot `slot`
+    int milli = 0;
+    bool down = false;  // (an idle node) taken down
+    bool fill = false;  // its shared slots filled
+  };
+  auto lay = [](ClusterState& s, const std::vector<Work>& work) {
+    for (const Work& w : work) {
+      const NodeId n(w.node);
+      if (w.down) {
+        s.SetNodeUp(n, false);
+      } else if (w.slot >= 0) {
+        s.AddShare(n, w.slot, w.milli);
+      } else if (w.devices > 0) {
+        s.Allocate(n, w.devices);
+      }
+      if (w.fill) s.FillShares(n);
+    }
+  };
+  const std::vector<std::vector<Work>> passes = {
+      {{.node = 0, .devices = 8},
+       {.node = 1, .devices = 3},
+       {.node = 5, .devices = 0, .slot = 0, .milli = 250},
+       {.node = 5, .devices = 0, .slot = 0, .milli = 500},
+       {.node = 23, .devices = 0, .down = true}},
+      {{.node = 1, .devices = 2},
+       {.node = 5, .devices = 0, .slot = 1, .milli = 300, .fill = true},
+       {.node = 6, .devices = 4}},
+      {{.node = 2, .devices = 0, .down = true}, {.node = 4, .devices = 0, .slot = 0, .milli = 250}},
+      {},
+  };
+  std::vector<uint32_t> laid;
+  for (const std::vector<Work>& work : passes) {
+    for (uint32_t n : laid) kept.ResetNode(NodeId(n));
+    laid.clear();
+    lay(kept, work);
+    for (const Work& w : work) laid.push_back(w.node);
+    ClusterState fresh(sites);
+    lay(fresh, work);
+    EXPECT_TRUE(kept.SameAs(fresh));
+    // And not the same as the pass before's, where it differs.
+    EXPECT_EQ(kept.SameAs(ClusterState(sites)), work.empty());
+  }
+  // Running gangs count too.
+  ClusterState other(sites);
+  RunningGang g = RunningGang::Ending(JobId(7), PoolId(0), 8, Time::Epoch() + Duration::Hours(1));
+  kept.AddRunning(g);
+  EXPECT_FALSE(kept.SameAs(other));
+  other.AddRunning(g);
+  EXPECT_TRUE(kept.SameAs(other));
+  g.expected_end = g.expected_end + Duration::Seconds(1);
+  other.AddRunning(g);
+  EXPECT_FALSE(kept.SameAs(other));
+}
+
 TEST(ClusterState, DownNodesLeaveTheFreeIndex) {
   ClusterState s(TwoSites());
   s.SetNodeUp(NodeId(2), false);
