@@ -320,6 +320,7 @@ class ServerRun {
     }
     book_ = control::SiteBook::FromSites(infos).value();
     control::ControlPlaneOptions o;
+    o.reconciler.check_kept_view = true;  // every pass: the kept view is one built afresh
     o.data_dir = "/data";
     o.heartbeat_timeout = kHeartbeatTimeout;
     o.sites = book_;

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -320,90 +322,33 @@ Status Reconciler::Schedule(PassJobs& jobs, Time now) {
   PredictAll(jobs);  // one batch through the model when it has changed
   const LiveCluster& c = Cluster();
   if (c.node_names.empty()) return Status();
-  sched::ClusterState state(c.sites);
+  sched::ClusterState& state = KeptView(c);
   // A node that went silent reports its stale tasks afresh when it is back.
   for (auto it = stale_.begin(); it != stale_.end();) {
     it = nodes_->Alive(it->first, now) ? std::next(it) : stale_.erase(it);
   }
-  for (const auto& [node, tasks] : stale_) {  // see OnHeartbeat
-    auto it = c.node_ids.find(node);
-    if (it == c.node_ids.end()) continue;
-    for (const auto& [ref, devices] : tasks) {
-      const int take = std::min(devices, state.FreeOn(NodeId(it->second)));
-      if (take > 0) state.Allocate(NodeId(it->second), take);
-    }
-  }
   sched::Queue queue;
   if (scheduler_->UsesTenantOrder()) queue.KeepTenantOrder();
   queue.Reserve(jobs.size());
-  for (const JobRecord& r : jobs) {
-    if (!r.nodes.empty()) {  // running, or ended with ranks still stopping
-      int64_t devices = 0;
-      bool share = false;  // a share of one device, held
-      // A gang under repair keeps its surviving nodes, drained or not.
-      const bool repairing = r.state == JobState::kRunning && r.repairing;
-      for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
-        auto it = c.node_ids.find(r.nodes[rank]);
-        if (it == c.node_ids.end()) continue;
-        const bool holds = repairing ? r.exits[rank] != JobRecord::kLostExit && nodes_->Alive(r.nodes[rank], now)
-                                     : r.exits[rank] == JobRecord::kRunningExit;
-        if (!holds) continue;
-        const NodeId n(it->second);
-        if (r.spec.spec.share_milli > 0) {  // its slot, opened by its first share
-          if (state.ShareUsed(n, r.share_slot) > 0 || state.FreeOn(n) > 0) {
-            state.AddShare(n, r.share_slot, r.spec.spec.share_milli);
-            share = true;
-          }
-          continue;
-        }
-        const int take = std::min(r.spec.spec.per_node, state.FreeOn(n));
-        if (take > 0) state.Allocate(n, take);
-        devices += take;
-      }
-      // A gang over several pools (spread over sites) has no one pool for
-      // the release calendar: its devices are held, its end is not known.
-      if ((devices > 0 || share) && !r.nodes.empty() && !r.spec.spec.spread_sites) {
-        const Duration ramp = RampWait(r);
-        sched::RunningGang g = sched::RunningGang::Ending(
-            JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
-            r.started + ramp + Duration::Millis(static_cast<int64_t>(EstimateOf(r).seconds() * 1e3)));
-        g.priority = r.spec.spec.priority;
-        g.tenant = TenantOf(r.spec.spec.tenant);
-        if (share) {
-          g.share = r.spec.spec.share_milli / 1000.0;
-          g.share_node = NodeId(c.node_ids.at(r.nodes[0]));
-          g.share_slot = r.share_slot;
-        }
-        g.checkpoint_origin = r.started + ramp;
-        g.checkpoint_period = r.spec.spec.checkpoint.enabled ? CheckpointInterval(r) : Duration::Zero();
-        if (r.stopping && r.stop_grace > Duration::Zero()) {
-          // Preempted: its devices come back when its warning ends (or it
-          // ends first), as the policy and the twin expect of a victim.
-          g.draining = true;
-          g.expected_end = std::min(g.expected_end, r.stop_since + r.stop_grace);
-        }
-        state.AddRunning(g);
-      }
-    }
+  std::vector<sched::RunningGang> gangs;  // what holds devices now, in job order
+  LayWork(state, c, jobs, now, &view_nodes_, &gangs);
+  // Gangs as the last pass left them are not laid again: their calendar
+  // entries and tenants' usage stay as they were.
+  std::unordered_set<uint32_t> now_running;
+  now_running.reserve(gangs.size());
+  for (const sched::RunningGang& g : gangs) {
+    now_running.insert(g.job.value());
+    const sched::RunningGang* kept = state.Running(g.job);
+    if (kept == nullptr || !(*kept == g)) state.AddRunning(g);  // (replacing what changed)
   }
+  for (JobId j : view_gangs_) {
+    if (!now_running.count(j.value())) state.RemoveRunning(j);
+  }
+  view_gangs_.clear();
+  for (const sched::RunningGang& g : gangs) view_gangs_.push_back(g.job);
+  state.RecountTenants(view_gangs_);  // summed in job order, as a view built afresh does
   SetSiteSignals(state, now);
-  // The nodes that may not be ready (silent, or not reported since they
-  // registered), not every node: the registry keeps that set.
-  nodes_->ForEachMaybeNotReady([&](const std::string& name) {
-    if (nodes_->Ready(name, now)) return;
-    auto id = c.node_ids.find(name);
-    if (id == c.node_ids.end()) return;
-    const NodeId i(id->second);
-    // No new work on it: down when nothing holds it, else its free devices
-    // are taken (a silent node whose ranks wait out a site partition, one
-    // just back that has not reported yet).
-    if (state.FreeOn(i) == state.pool(state.PoolOf(i)).per_node) {
-      state.SetNodeUp(i, false);
-    } else {
-      if (state.FreeOn(i) > 0) state.Allocate(i, state.FreeOn(i));
-      state.FillShares(i);  // nor into its shared devices
-    }
-  });
+  if (options_.check_kept_view) SG_RETURN_IF_ERROR(CheckKeptView(c, jobs, now));
   std::map<uint64_t, std::vector<size_t>> lost_ranks;  // gangs asking for spares
   for (size_t i = 0; i < jobs.size(); ++i) {
     const JobRecord& r = jobs[i];
@@ -568,11 +513,127 @@ Status Reconciler::ExplainWaits(const sched::ClusterState& state, const sched::Q
   return Status();
 }
 
+void Reconciler::LayWork(sched::ClusterState& state, const LiveCluster& c, PassJobs& jobs, Time now,
+                         std::vector<uint32_t>* laid, std::vector<sched::RunningGang>* gangs) {
+  for (const auto& [node, tasks] : stale_) {  // see OnHeartbeat
+    auto it = c.node_ids.find(node);
+    if (it == c.node_ids.end()) continue;
+    for (const auto& [ref, devices] : tasks) {
+      const int take = std::min(devices, state.FreeOn(NodeId(it->second)));
+      if (take > 0) {
+        state.Allocate(NodeId(it->second), take);
+        laid->push_back(it->second);
+      }
+    }
+  }
+  for (const JobRecord& r : jobs) {
+    if (!r.nodes.empty()) {  // running, or ended with ranks still stopping
+      int64_t devices = 0;
+      bool share = false;  // a share of one device, held
+      // A gang under repair keeps its surviving nodes, drained or not.
+      const bool repairing = r.state == JobState::kRunning && r.repairing;
+      for (size_t rank = 0; rank < r.nodes.size(); ++rank) {
+        auto it = c.node_ids.find(r.nodes[rank]);
+        if (it == c.node_ids.end()) continue;
+        const bool holds = repairing ? r.exits[rank] != JobRecord::kLostExit && nodes_->Alive(r.nodes[rank], now)
+                                     : r.exits[rank] == JobRecord::kRunningExit;
+        if (!holds) continue;
+        const NodeId n(it->second);
+        if (r.spec.spec.share_milli > 0) {  // its slot, opened by its first share
+          if (state.ShareUsed(n, r.share_slot) > 0 || state.FreeOn(n) > 0) {
+            state.AddShare(n, r.share_slot, r.spec.spec.share_milli);
+            laid->push_back(n.value());
+            share = true;
+          }
+          continue;
+        }
+        const int take = std::min(r.spec.spec.per_node, state.FreeOn(n));
+        if (take > 0) {
+          state.Allocate(n, take);
+          laid->push_back(n.value());
+        }
+        devices += take;
+      }
+      // A gang over several pools (spread over sites) has no one pool for
+      // the release calendar: its devices are held, its end is not known.
+      if ((devices > 0 || share) && !r.nodes.empty() && !r.spec.spec.spread_sites) {
+        const Duration ramp = RampWait(r);
+        sched::RunningGang g = sched::RunningGang::Ending(
+            JobId(static_cast<uint32_t>(r.id)), state.PoolOf(NodeId(c.node_ids.at(r.nodes[0]))), devices,
+            r.started + ramp + Duration::Millis(static_cast<int64_t>(EstimateOf(r).seconds() * 1e3)));
+        g.priority = r.spec.spec.priority;
+        g.tenant = TenantOf(r.spec.spec.tenant);
+        if (share) {
+          g.share = r.spec.spec.share_milli / 1000.0;
+          g.share_node = NodeId(c.node_ids.at(r.nodes[0]));
+          g.share_slot = r.share_slot;
+        }
+        g.checkpoint_origin = r.started + ramp;
+        g.checkpoint_period = r.spec.spec.checkpoint.enabled ? CheckpointInterval(r) : Duration::Zero();
+        if (r.stopping && r.stop_grace > Duration::Zero()) {
+          // Preempted: its devices come back when its warning ends (or it
+          // ends first), as the policy and the twin expect of a victim.
+          g.draining = true;
+          g.expected_end = std::min(g.expected_end, r.stop_since + r.stop_grace);
+        }
+        gangs->push_back(g);
+      }
+    }
+  }
+  // The nodes that may not be ready (silent, or not reported since they
+  // registered), not every node: the registry keeps that set.
+  nodes_->ForEachMaybeNotReady([&](const std::string& name) {
+    if (nodes_->Ready(name, now)) return;
+    auto id = c.node_ids.find(name);
+    if (id == c.node_ids.end()) return;
+    const NodeId i(id->second);
+    // No new work on it: down when nothing holds it, else its free devices
+    // are taken (a silent node whose ranks wait out a site partition, one
+    // just back that has not reported yet).
+    laid->push_back(i.value());
+    if (state.FreeOn(i) == state.pool(state.PoolOf(i)).per_node) {
+      state.SetNodeUp(i, false);
+    } else {
+      if (state.FreeOn(i) > 0) state.Allocate(i, state.FreeOn(i));
+      state.FillShares(i);  // nor into its shared devices
+    }
+  });
+}
+
+sched::ClusterState& Reconciler::KeptView(const LiveCluster& c) {
+  if (view_ == nullptr || view_build_ != cluster_builds_ || !options_.keep_view) {
+    view_ = std::make_unique<sched::ClusterState>(c.sites);
+    view_build_ = cluster_builds_;
+    view_gangs_.clear();
+  } else {
+    std::sort(view_nodes_.begin(), view_nodes_.end());
+    view_nodes_.erase(std::unique(view_nodes_.begin(), view_nodes_.end()), view_nodes_.end());
+    for (uint32_t n : view_nodes_) view_->ResetNode(NodeId(n));
+  }
+  view_nodes_.clear();
+  return *view_;
+}
+
+Status Reconciler::CheckKeptView(const LiveCluster& c, PassJobs& jobs, Time now) {
+  sched::ClusterState fresh(c.sites);
+  std::vector<uint32_t> laid;
+  std::vector<sched::RunningGang> gangs;
+  LayWork(fresh, c, jobs, now, &laid, &gangs);
+  for (const sched::RunningGang& g : gangs) fresh.AddRunning(g);
+  if (!view_->SameAs(fresh)) {
+    // A tripwire for tests (the option is theirs): fail loudly, not in a log.
+    fmt::print(stderr, "stargate server: the kept scheduler view differs from one built afresh\n");
+    std::abort();
+  }
+  return Status();
+}
+
 const LiveCluster& Reconciler::Cluster() {
   if (!cluster_built_ || cluster_version_ != nodes_->version()) {
     cluster_ = BuildCluster(nodes_->nodes(), options_.hot_spares, options_.sites.get());
     cluster_version_ = nodes_->version();
     cluster_built_ = true;
+    ++cluster_builds_;
   }
   return cluster_;
 }
@@ -580,9 +641,9 @@ const LiveCluster& Reconciler::Cluster() {
 std::optional<std::string> Reconciler::NeverRuns(const JobSpec& spec) {
   const LiveCluster& c = Cluster();
   if (c.node_names.empty()) return std::nullopt;
-  if (fit_state_ == nullptr || fit_version_ != cluster_version_) {  // built once per change of the nodes
+  if (fit_state_ == nullptr || fit_build_ != cluster_builds_) {  // built once per change of the nodes
     fit_state_ = std::make_unique<sched::ClusterState>(c.sites);
-    fit_version_ = cluster_version_;
+    fit_build_ = cluster_builds_;
   }
   const sched::JobRequest req = sched::RequestOf(spec, *fit_state_, sched::JobContext{});
   const std::optional<sched::Reject> never =

@@ -82,6 +82,12 @@ struct ReconcilerOptions {
   // their forecast: the scheduler gets them as the twin's does. Null, or a
   // site not listed: 0 g/kWh, 0 $/MWh, PUE 1.2, no cap.
   std::shared_ptr<const SiteBook> sites;
+  // Keep the scheduler's view from pass to pass (KeptView); false builds
+  // it afresh every pass, as before (bench/server_pass_bench.cc compares).
+  bool keep_view = true;
+  // Tests: each pass also builds the scheduler's view afresh and aborts
+  // the process unless the kept one is the same (ClusterState::SameAs).
+  bool check_kept_view = false;
 };
 
 class Reconciler {
@@ -286,9 +292,29 @@ class Reconciler {
   LiveCluster cluster_;
   // The cluster's empty state, for NeverRuns (built with Cluster()).
   std::unique_ptr<sched::ClusterState> fit_state_;
-  uint64_t fit_version_ = 0;
+  uint64_t fit_build_ = 0;
   bool cluster_built_ = false;
   uint64_t cluster_version_ = 0;
+  uint64_t cluster_builds_ = 0;  // how many times Cluster() built the view
+  // The scheduler's view, kept from pass to pass while the cluster view
+  // stands (built with build number `view_build_`): a pass takes off what
+  // the last one laid on it (the nodes it touched, the gangs gone) and lays
+  // what holds devices now, so it costs the running work, not the nodes.
+  // The policy then refreshes only the pools that moved
+  // (ClusterState::TakeChangedPools).
+  sched::ClusterState& KeptView(const LiveCluster& c);
+  // Lays on `state` what holds devices now: stale tasks, the ranks of
+  // running and stopping gangs, the nodes that may not be ready. Appends
+  // each node it changes to `laid` and the running gangs (for the release
+  // calendar) to `gangs`.
+  void LayWork(sched::ClusterState& state, const LiveCluster& c, PassJobs& jobs, Time now, std::vector<uint32_t>* laid,
+               std::vector<sched::RunningGang>* gangs);
+  // ReconcilerOptions::check_kept_view.
+  Status CheckKeptView(const LiveCluster& c, PassJobs& jobs, Time now);
+  std::unique_ptr<sched::ClusterState> view_;
+  uint64_t view_build_ = 0;
+  std::vector<uint32_t> view_nodes_;  // nodes the last pass laid work on or took down
+  std::vector<JobId> view_gangs_;     // running gangs the last pass laid
   Time caps_pruned_;
   RunTimeModel run_times_;
   // Per job: its features (its file never changes) and its prediction

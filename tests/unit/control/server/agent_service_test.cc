@@ -47,6 +47,7 @@ struct Rig {
 
   explicit Rig(int max_long_polls) {
     ControlPlaneOptions o;
+    o.reconciler.check_kept_view = true;
     o.data_dir = "/data";
     o.max_long_polls = max_long_polls;
     cp = std::make_unique<ControlPlane>(&store, &clock, sched::MakeScheduler("fifo").value(), o);

@@ -43,6 +43,7 @@ TEST(ControlPlaneTest, ALostBatchHandsOutNothingAndIsPlacedAgain) {
   ManualClock clock(Time::FromMillis(1'700'000'000'000));
   LosingStore store;
   ControlPlaneOptions o;
+  o.reconciler.check_kept_view = true;
   o.data_dir = "/data";
   std::vector<std::string> log;
   o.log = [&](const std::string& line) { log.push_back(line); };
@@ -76,6 +77,7 @@ TEST(ControlPlaneTest, OnlySoManyLongPollsAreHeld) {
   ManualClock clock(Time::FromMillis(1'700'000'000'000));
   MemoryStore store;
   ControlPlaneOptions o;
+  o.reconciler.check_kept_view = true;
   o.data_dir = "/data";
   o.max_long_polls = 1;
   ControlPlane cp(&store, &clock, sched::MakeScheduler("fifo").value(), o);

@@ -68,6 +68,7 @@ class GridPolicyTest : public ::testing::Test {
         std::make_unique<Reconciler>(&jobs_, &nodes_, sched::MakeScheduler("stargate", spec).value(), "/data", &clock_);
     rec_->SetAudit(&audit_);
     ReconcilerOptions o;
+    o.check_kept_view = true;
     o.sites = SiteBook::FromSites(sites).value();
     rec_->Configure(o);
   }
@@ -287,6 +288,7 @@ TEST_F(GermanGridTest, ADeferrableJobStartsInTheForecastCleanWindow) {
   rec_ = std::make_unique<Reconciler>(&jobs_, &nodes_, sched::MakeScheduler("stargate").value(), "/data", &clock_);
   rec_->SetAudit(&audit_);
   ReconcilerOptions o;
+  o.check_kept_view = true;
   o.sites = book;
   rec_->Configure(o);
   const uint64_t id = Submit("estimate: 1h\ndeferrable: {deadline: 12h}\n");
@@ -323,6 +325,7 @@ TEST(SiteReload, TakesEffectWithoutARestartAndABadFileChangesNothing) {
   ManualClock clock(kT0);
   MemoryStore store;
   ControlPlaneOptions o;
+  o.reconciler.check_kept_view = true;
   o.sites = SiteBook::Load(file).value();
   o.sites_file = file;
   ControlPlane cp(&store, &clock, sched::MakeScheduler("stargate").value(), o);

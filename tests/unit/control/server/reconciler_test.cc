@@ -48,6 +48,9 @@ class ReconcilerTest : public ::testing::Test {
  protected:
   ReconcilerTest() {
     for (const char* n : {"a", "b"}) AddNode(n);
+    ReconcilerOptions o;
+    o.check_kept_view = true;  // every pass: the kept view is one built afresh
+    rec_.Configure(o);
   }
   void AddNode(const std::string& name) { AddNodeAt(name, "s1", "US", "10.0.0." + name); }
   // A one-CPU node of `site` joins now.
@@ -147,6 +150,7 @@ TEST_F(ReconcilerTest, PlacesOnTheCleanerSiteTheSitesFileNames) {
     AuditLog audit(&store_);
     rec.SetAudit(&audit);
     ReconcilerOptions o;
+    o.check_kept_view = true;  // every pass: the kept view is one built afresh
     o.sites = Sites({{"s1", s1}, {"s2", s2}});
     rec.Configure(o);
     const uint64_t id = Submit(1);
@@ -312,7 +316,7 @@ TEST_F(ReconcilerTest, CancelStopsTheTasksWhichKeepTheirNodesUntilTheyExit) {
 // nothing new lands on it before it has said what it runs, nor on the
 // devices the stale rank holds until it has ended.
 TEST_F(ReconcilerTest, ARejoiningNodesStaleRankHoldsItsDevicesUntilItEnds) {
-  rec_.Configure({.hot_spares = 0, .gang_repair = false});
+  rec_.Configure({.hot_spares = 0, .gang_repair = false, .check_kept_view = true});
   const uint64_t id = Submit(2);
   ASSERT_TRUE(rec_.Tick().ok());
   const TaskRef first{id, 1};
@@ -341,7 +345,8 @@ TEST_F(ReconcilerTest, ARejoiningNodesStaleRankHoldsItsDevicesUntilItEnds) {
 // the grace, new work goes elsewhere, and when the site is back the
 // attempt simply goes on; a site silent past the grace loses its gangs.
 TEST_F(ReconcilerTest, ASilentSitesGangWaitsForItWithinTheGrace) {
-  rec_.Configure({.hot_spares = 0, .gang_repair = true, .site_partition_grace = Duration::Seconds(20)});
+  rec_.Configure(
+      {.hot_spares = 0, .gang_repair = true, .site_partition_grace = Duration::Seconds(20), .check_kept_view = true});
   for (const char* name : {"e1", "e2"}) AddNodeAt(name, "paris", "EU", name);
   const uint64_t id =
       jobs_.Submit("name: eu\nresources: {nodes: 2}\nplacement: {jurisdictions: [EU]}\nrun: x\n", "e.yaml", "")
@@ -390,7 +395,8 @@ TEST_F(ReconcilerTest, ASilentSitesGangWaitsForItWithinTheGrace) {
 // `interval: auto` plans with the up time and failures the clock's
 // advance produced.
 TEST_F(ReconcilerTest, TimeoutsGraceAndCheckpointIntervalsFollowTheManualClock) {
-  rec_.Configure({.hot_spares = 0, .gang_repair = false, .site_partition_grace = Duration::Seconds(30)});
+  rec_.Configure(
+      {.hot_spares = 0, .gang_repair = false, .site_partition_grace = Duration::Seconds(30), .check_kept_view = true});
   auto paris = [&](const char* name) { AddNodeAt(name, "paris", "EU", name); };
   paris("e1");
   paris("e2");
@@ -461,7 +467,7 @@ TEST_F(ReconcilerTest, TimeoutsGraceAndCheckpointIntervalsFollowTheManualClock) 
 }
 
 TEST_F(ReconcilerTest, ALostNodeRequeuesTheGangWhichRestartsElsewhere) {
-  rec_.Configure({.hot_spares = 0, .gang_repair = false});
+  rec_.Configure({.hot_spares = 0, .gang_repair = false, .check_kept_view = true});
   const uint64_t id = Submit(2);
   ASSERT_TRUE(rec_.Tick().ok());
   const TaskRef first{id, 1};
@@ -631,7 +637,7 @@ TEST_F(ReconcilerTest, AutoCheckpointIntervalIsDalyForTheSitesMeasuredFailureRat
 TEST_F(ReconcilerTest, GangRepairKeepsTheSurvivorsAndTakesAHotSpare) {
   AddNode("c");
   rec_ = Reconciler(&jobs_, &nodes_, sched::MakeScheduler("stargate").value(), "/data", &clock_);
-  rec_.Configure({.hot_spares = 1, .gang_repair = true});
+  rec_.Configure({.hot_spares = 1, .gang_repair = true, .check_kept_view = true});
   // Three nodes, one kept as a hot spare: a 2-node job runs, a 1-node one waits.
   const uint64_t id = Submit(2);
   const uint64_t waits = Submit(1);
@@ -867,6 +873,7 @@ TEST_F(ReconcilerTest, FallsOfGangsEndingTogetherTakeTurns) {
   site.name = "r";
   site.power_ramp.mw_per_min = 0.06;  // 1 kW a second
   ReconcilerOptions o;
+  o.check_kept_view = true;
   o.sites = SiteBook::FromSites({site}).value();
   rec_.Configure(o);
   for (const char* name : {"g1", "g2"}) {

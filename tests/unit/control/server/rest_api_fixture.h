@@ -61,6 +61,7 @@ class RestApiTest : public ::testing::Test {
   ControlPlane& cp() {
     if (cp_ == nullptr) {
       ControlPlaneOptions o;
+      o.reconciler.check_kept_view = true;
       o.data_dir = "/data";
       std::vector<SiteInfo> sites;
       for (const auto& [name, info] : sites_) sites.push_back(info);
