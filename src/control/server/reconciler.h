@@ -300,8 +300,8 @@ class Reconciler {
   // stands (built with build number `view_build_`): a pass takes off what
   // the last one laid on it (the nodes it touched, the gangs gone) and lays
   // what holds devices now, so it costs the running work, not the nodes.
-  // The policy then refreshes only the pools that moved
-  // (ClusterState::TakeChangedPools).
+  // The policy then refreshes the pools with running work or changes, not
+  // all (ClusterState::TakeChangedPools).
   sched::ClusterState& KeptView(const LiveCluster& c);
   // Lays on `state` what holds devices now: stale tasks, the ranks of
   // running and stopping gangs, the nodes that may not be ready. Appends
