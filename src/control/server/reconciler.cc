@@ -348,7 +348,7 @@ Status Reconciler::Schedule(PassJobs& jobs, Time now) {
   for (const sched::RunningGang& g : gangs) view_gangs_.push_back(g.job);
   state.RecountTenants(view_gangs_);  // summed in job order, as a view built afresh does
   SetSiteSignals(state, now);
-  if (options_.check_kept_view) SG_RETURN_IF_ERROR(CheckKeptView(c, jobs, now));
+  if (options_.check_kept_view) CheckKeptView(c, jobs, now);
   std::map<uint64_t, std::vector<size_t>> lost_ranks;  // gangs asking for spares
   for (size_t i = 0; i < jobs.size(); ++i) {
     const JobRecord& r = jobs[i];
@@ -606,15 +606,14 @@ sched::ClusterState& Reconciler::KeptView(const LiveCluster& c) {
     view_build_ = cluster_builds_;
     view_gangs_.clear();
   } else {
-    std::sort(view_nodes_.begin(), view_nodes_.end());
-    view_nodes_.erase(std::unique(view_nodes_.begin(), view_nodes_.end()), view_nodes_.end());
+    // A node laid twice is put back once: the second reset finds it as built.
     for (uint32_t n : view_nodes_) view_->ResetNode(NodeId(n));
   }
   view_nodes_.clear();
   return *view_;
 }
 
-Status Reconciler::CheckKeptView(const LiveCluster& c, PassJobs& jobs, Time now) {
+void Reconciler::CheckKeptView(const LiveCluster& c, PassJobs& jobs, Time now) {
   sched::ClusterState fresh(c.sites);
   std::vector<uint32_t> laid;
   std::vector<sched::RunningGang> gangs;
@@ -625,7 +624,6 @@ Status Reconciler::CheckKeptView(const LiveCluster& c, PassJobs& jobs, Time now)
     fmt::print(stderr, "stargate server: the kept scheduler view differs from one built afresh\n");
     std::abort();
   }
-  return Status();
 }
 
 const LiveCluster& Reconciler::Cluster() {

@@ -309,8 +309,9 @@ class Reconciler {
   // calendar) to `gangs`.
   void LayWork(sched::ClusterState& state, const LiveCluster& c, PassJobs& jobs, Time now, std::vector<uint32_t>* laid,
                std::vector<sched::RunningGang>* gangs);
-  // ReconcilerOptions::check_kept_view.
-  Status CheckKeptView(const LiveCluster& c, PassJobs& jobs, Time now);
+  // ReconcilerOptions::check_kept_view: aborts unless the kept view is one
+  // built afresh.
+  void CheckKeptView(const LiveCluster& c, PassJobs& jobs, Time now);
   std::unique_ptr<sched::ClusterState> view_;
   uint64_t view_build_ = 0;
   std::vector<uint32_t> view_nodes_;  // nodes the last pass laid work on or took down
